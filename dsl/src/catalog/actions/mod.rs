@@ -1,0 +1,5 @@
+//! One file per action.
+
+use super::ActionSpec;
+
+pub(super) static ALL: &[ActionSpec] = &[];

@@ -1,0 +1,230 @@
+//! The action catalog: every response action a gamebook can name, as data.
+//!
+//! One small file per action under `actions/` gives its target, typed parameters, impact,
+//! reverse action, the providers that implement it (with the enterprise application and
+//! permission each needs), its outputs, and examples. The examples are documentation and
+//! tests at once: `tests::examples_compile` compiles every one.
+//!
+//! Architecture Invariant: action ids are public API. They are never renamed or reused.
+
+mod actions;
+
+use crate::types::{EntityKind, Type};
+
+/// What an action acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Entity(EntityKind),
+    /// The incident itself (`incident.comment`, `incident.update`): no `target:` is written.
+    Incident,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Entity(k) => k.as_str(),
+            Target::Incident => "incident",
+        }
+    }
+}
+
+/// High-impact actions need a Workspace Owner's approval unless policy says otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Impact {
+    Low,
+    High,
+}
+
+/// The type of an action parameter or output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    Bool,
+    Number,
+    Duration,
+    Severity,
+    /// One of these strings (compared exactly, lowercase).
+    Enum(&'static [&'static str]),
+    /// A list of strings.
+    StringList,
+}
+
+impl ParamType {
+    /// The expression type a value of this parameter has.
+    pub fn expr_type(self) -> Type {
+        match self {
+            ParamType::String | ParamType::Enum(_) => Type::String,
+            ParamType::Bool => Type::Bool,
+            ParamType::Number => Type::Number,
+            ParamType::Duration => Type::Duration,
+            ParamType::Severity => Type::Severity,
+            ParamType::StringList => Type::list(Type::String),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            ParamType::Enum(values) => values.join(" | "),
+            other => other.expr_type().to_string(),
+        }
+    }
+}
+
+/// One parameter of an action.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub ty: ParamType,
+    pub required: bool,
+    /// The value used when the parameter is omitted (as YAML text), if any.
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+/// One output field of an action, readable as `steps.<id>.output.<name>`.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputSpec {
+    pub name: &'static str,
+    pub ty: ParamType,
+    pub doc: &'static str,
+}
+
+/// A vendor platform that implements actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Provider {
+    /// Microsoft: Defender for Endpoint, Entra ID, Exchange Online, Graph security.
+    Microsoft,
+    CrowdStrike,
+    SentinelOne,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Microsoft => "microsoft",
+            Provider::CrowdStrike => "crowdstrike",
+            Provider::SentinelOne => "sentinelone",
+        }
+    }
+}
+
+/// The enterprise application (or vendor API client) whose consent an action needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Application {
+    /// Endpoint visibility; also manages Graph security incidents.
+    Mde,
+    GamebooksMde,
+    GamebooksIdentity,
+    GamebooksEmail,
+    CrowdStrikeResponse,
+    SentinelOneResponse,
+}
+
+impl Application {
+    pub const ALL: &'static [Application] = &[
+        Application::Mde,
+        Application::GamebooksMde,
+        Application::GamebooksIdentity,
+        Application::GamebooksEmail,
+        Application::CrowdStrikeResponse,
+        Application::SentinelOneResponse,
+    ];
+
+    /// The key used in workspace files (`consented_applications: [gamebooks-mde]`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Application::Mde => "mde",
+            Application::GamebooksMde => "gamebooks-mde",
+            Application::GamebooksIdentity => "gamebooks-identity",
+            Application::GamebooksEmail => "gamebooks-email",
+            Application::CrowdStrikeResponse => "crowdstrike-response",
+            Application::SentinelOneResponse => "sentinelone-response",
+        }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Application::Mde => "Riposte for MDE",
+            Application::GamebooksMde => "Riposte Gamebooks for MDE",
+            Application::GamebooksIdentity => "Riposte Gamebooks for Identity",
+            Application::GamebooksEmail => "Riposte Gamebooks for Email",
+            Application::CrowdStrikeResponse => "CrowdStrike Falcon response API client",
+            Application::SentinelOneResponse => "SentinelOne response service user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Application> {
+        Application::ALL.iter().copied().find(|a| a.as_str() == s)
+    }
+}
+
+/// Whether an action can run as the application alone or needs a signed-in user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consent {
+    /// Runs app-only (no user present); delegated also works.
+    AppOnly,
+    /// Only on behalf of a signed-in user; never app-only.
+    DelegatedOnly,
+}
+
+/// How one provider implements an action.
+#[derive(Clone, Copy, Debug)]
+pub struct ProviderSupport {
+    pub provider: Provider,
+    /// The product within the provider, e.g. `Defender for Endpoint`, `Entra ID`.
+    pub service: &'static str,
+    pub application: Application,
+    /// The permission, qualified by its API, e.g. `WindowsDefenderATP Machine.Isolate`.
+    pub permission: &'static str,
+    pub consent: Consent,
+    /// The vendor call, e.g. `POST /api/machines/{id}/isolate`.
+    pub operation: &'static str,
+}
+
+/// An example use of an action: a complete step, as YAML.
+#[derive(Clone, Copy, Debug)]
+pub struct Example {
+    pub title: &'static str,
+    pub step: &'static str,
+}
+
+/// Everything the compiler and the engine know about one action.
+#[derive(Clone, Copy, Debug)]
+pub struct ActionSpec {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub doc: &'static str,
+    pub target: Target,
+    pub params: &'static [ParamSpec],
+    pub outputs: &'static [OutputSpec],
+    pub impact: Impact,
+    /// The action that undoes this one, if any.
+    pub reverse: Option<&'static str>,
+    pub providers: &'static [ProviderSupport],
+    pub examples: &'static [Example],
+}
+
+impl ActionSpec {
+    pub fn param(&self, name: &str) -> Option<&ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// True when no provider can run the action without a signed-in user.
+    pub fn delegated_only(&self) -> bool {
+        !self.providers.is_empty()
+            && self
+                .providers
+                .iter()
+                .all(|p| p.consent == Consent::DelegatedOnly)
+    }
+}
+
+/// The whole catalog, sorted by id.
+pub fn catalog() -> &'static [ActionSpec] {
+    actions::ALL
+}
+
+/// Looks an action up by id.
+pub fn lookup(id: &str) -> Option<&'static ActionSpec> {
+    catalog().iter().find(|a| a.id == id)
+}

@@ -1,0 +1,1 @@
+//! The expression language (filled in by the expression module).

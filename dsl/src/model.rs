@@ -1,0 +1,1 @@
+//! The incident model: the record types expressions navigate.

@@ -1,0 +1,7 @@
+//! Text → syntax: YAML into a tree of [`Node`]s that remember where they came from.
+
+mod node;
+mod yaml;
+
+pub use node::{Node, NodeValue};
+pub use yaml::{decode, load, Limits};

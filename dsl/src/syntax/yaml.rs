@@ -1,0 +1,374 @@
+//! Loading YAML text into [`Node`]s with serde-saphyr, inside tight resource budgets.
+//!
+//! serde-saphyr parses (rejecting nothing YAML allows), and our own [`Node`] visitor keeps every
+//! entry with its span, duplicates included, so the lowering pass can report *all* unknown,
+//! missing and duplicate keys of a file instead of stopping at the first.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
+
+use super::node::{Node, NodeValue};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, SourceFile, Span};
+
+/// Resource limits for one file. Every limit is far above what a hand-written gamebook needs
+/// and far below what would hurt a CI runner.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_file_bytes: usize,
+    pub max_depth: usize,
+    pub max_nodes: usize,
+    pub max_aliases: usize,
+    pub max_scalar_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 2 * 1024 * 1024,
+            max_depth: 48,
+            max_nodes: 200_000,
+            max_aliases: 256,
+            max_scalar_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Bytes → text. Reports the position of the first byte that is not UTF-8.
+pub fn decode(name: &str, bytes: Vec<u8>, file: FileId) -> Result<SourceFile, Diagnostic> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            // Show the valid prefix so the caret lands on the bad byte.
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let prefix_chars = String::from_utf8_lossy(&bytes[..valid]).len();
+            let src = SourceFile::new(name, text);
+            let lc = src.line_col(prefix_chars);
+            Err(Diagnostic::new(
+                Code::NotUtf8,
+                file,
+                Span::new(prefix_chars, prefix_chars + 1),
+                format!(
+                    "invalid UTF-8 byte 0x{:02x} at line {}, column {}",
+                    bytes.get(valid).copied().unwrap_or(0),
+                    lc.line,
+                    lc.column
+                ),
+            )
+            .with_help("save the file as UTF-8"))
+        }
+    }
+}
+
+/// Parses one YAML document into a [`Node`] tree.
+pub fn load(file: FileId, src: &SourceFile, limits: &Limits) -> Result<Node, Diagnostic> {
+    let text = src.text.as_str();
+    if text.len() > limits.max_file_bytes {
+        return Err(Diagnostic::new(
+            Code::FileTooLarge,
+            file,
+            Span::new(0, 0),
+            format!(
+                "the file is {} bytes; the limit is {} bytes",
+                text.len(),
+                limits.max_file_bytes
+            ),
+        )
+        .with_help("split the document into several gamebooks; sub-gamebook calls compose them"));
+    }
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
+    {
+        return Err(Diagnostic::new(
+            Code::EmptyFile,
+            file,
+            Span::new(0, 0),
+            "the file holds no YAML document",
+        )
+        .with_help("start the file with `kind: gamebook` or `kind: sop`"));
+    }
+    if let Some(offset) = tab_in_indentation(text) {
+        return Err(Diagnostic::new(
+            Code::TabIndent,
+            file,
+            Span::new(offset, offset + 1),
+            "tab character used for indentation",
+        )
+        .with_label("tab")
+        .with_help("YAML indentation must be spaces; replace the tab with spaces"));
+    }
+
+    let mut budget = Budget::default();
+    budget.max_depth = limits.max_depth;
+    budget.flow_nesting_limit = limits.max_depth;
+    budget.max_nodes = limits.max_nodes;
+    budget.max_aliases = limits.max_aliases;
+    budget.max_anchors = limits.max_aliases;
+    budget.max_total_scalar_bytes = limits.max_scalar_bytes;
+    budget.max_documents = 1;
+    budget.max_events = limits.max_nodes.saturating_mul(4);
+    budget.max_recorded_anchor_events = limits.max_nodes;
+    let mut options = Options::default();
+    options.alias_limits.max_alias_expansions_per_anchor = 64;
+    options.alias_limits.max_total_replayed_events = limits.max_nodes;
+    options.alias_limits.max_replay_stack_depth = limits.max_depth;
+    options.budget = Some(budget);
+    options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
+    options.with_snippet = false;
+
+    match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
+        Ok(Some(node)) => Ok(node),
+        Ok(None) => Err(Diagnostic::new(
+            Code::EmptyFile,
+            file,
+            Span::new(0, 0),
+            "the document is empty",
+        )
+        .with_help("start the file with `kind: gamebook` or `kind: sop`")),
+        Err(e) => Err(yaml_error(file, src, &e)),
+    }
+}
+
+fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
+    let span = e
+        .location()
+        .and_then(|loc| {
+            let start = loc
+                .span()
+                .byte_offset()
+                .map(|o| o as usize)
+                .or_else(|| src.offset_of(loc.line() as usize, loc.column() as usize))?;
+            Some(Span::new(start, start + 1))
+        })
+        .unwrap_or_default();
+    let message = first_line(&e.without_snippet().to_string());
+    let is_budget =
+        matches!(e, serde_saphyr::Error::Budget { .. }) || message.contains("budget breached")
+        || message.contains("recursion limit");
+    let (code, help) = match e {
+        _ if is_budget => (
+            Code::YamlBudget,
+            "gamebooks need neither deep nesting nor many aliases; flatten the document",
+        ),
+        serde_saphyr::Error::MultipleDocuments { .. } => (
+            Code::MultipleDocuments,
+            "put each gamebook or SOP in its own file",
+        ),
+        _ => (
+            Code::YamlSyntax,
+            "fix the YAML syntax at this position; indentation and unclosed quotes or brackets are the usual causes",
+        ),
+    };
+    Diagnostic::new(code, file, span, lowercase_first(&message)).with_help(help)
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("invalid YAML").trim();
+    // serde-saphyr appends " at line X column Y"; the caret already says where.
+    match line.find(" at line ") {
+        Some(i) => line[..i].to_string(),
+        None => line.to_string(),
+    }
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Offset of the first tab in the leading whitespace of a line, outside of block scalars we
+/// cannot tell apart cheaply; YAML forbids tabs there in any case.
+fn tab_in_indentation(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let indent_len = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let rest = line[indent_len..].trim_end();
+        if let Some(i) = line[..indent_len].find('\t') {
+            // A line of only whitespace is harmless.
+            if !rest.is_empty() {
+                return Some(offset + i);
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn span_of<T>(s: &Spanned<T>) -> Span {
+    let loc = s.referenced;
+    let span = loc.span();
+    match (span.byte_offset(), span.byte_len()) {
+        (Some(o), Some(l)) => Span::new(o as usize, o as usize + l as usize),
+        (Some(o), None) => Span::new(o as usize, o as usize),
+        _ => Span::default(),
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<NodeValue>::deserialize(d)?;
+        let mut span = span_of(&spanned);
+        // Collections carry only their start; extend them over their children.
+        match &spanned.value {
+            NodeValue::Seq(items) => {
+                for n in items {
+                    span = span.join(n.span);
+                }
+            }
+            NodeValue::Map(entries) => {
+                for (k, v) in entries {
+                    span = span.join(k.span).join(v.span);
+                }
+            }
+            _ => {}
+        }
+        Ok(Node {
+            value: spanned.value,
+            span,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = NodeValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_unit<E>(self) -> Result<NodeValue, E> {
+        Ok(NodeValue::Null)
+    }
+    fn visit_none<E>(self) -> Result<NodeValue, E> {
+        Ok(NodeValue::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<NodeValue, D::Error> {
+        NodeValue::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<NodeValue, E> {
+        Ok(NodeValue::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<NodeValue, E> {
+        Ok(NodeValue::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<NodeValue, E> {
+        Ok(i64::try_from(v).map_or(NodeValue::Float(v as f64), NodeValue::Int))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<NodeValue, E> {
+        Ok(i64::try_from(v).map_or(NodeValue::Float(v as f64), NodeValue::Int))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<NodeValue, E> {
+        Ok(i64::try_from(v).map_or(NodeValue::Float(v as f64), NodeValue::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<NodeValue, E> {
+        Ok(NodeValue::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<NodeValue, E> {
+        Ok(NodeValue::Str(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<NodeValue, E> {
+        Ok(NodeValue::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NodeValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(n) = seq.next_element::<Node>()? {
+            items.push(n);
+        }
+        Ok(NodeValue::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(k) = map.next_key::<Node>()? {
+            let v = map.next_value::<Node>()?;
+            entries.push((k, v));
+        }
+        Ok(NodeValue::Map(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<(SourceFile, Node), Diagnostic> {
+        let src = SourceFile::new("t.yaml", text);
+        let node = load(FileId(0), &src, &Limits::default())?;
+        Ok((src, node))
+    }
+
+    #[test]
+    fn keeps_spans_of_nested_values() {
+        let (src, node) = load_str("kind: gamebook\nsteps:\n  - id: isolate\n    if: x\n").unwrap();
+        let steps = node.get("steps").unwrap().as_seq().unwrap();
+        let id = steps[0].get("id").unwrap();
+        assert_eq!(src.slice(id.span), "isolate");
+        assert_eq!(src.line_col(id.span.start as usize).line, 3);
+    }
+
+    #[test]
+    fn keeps_duplicate_keys() {
+        let (_, node) = load_str("a: 1\na: 2\n").unwrap();
+        assert_eq!(node.as_map().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn rejects_tabs_with_location() {
+        let err = load_str("kind: gamebook\nsteps:\n\t- id: x\n").unwrap_err();
+        assert_eq!(err.code, Code::TabIndent);
+        assert_eq!(err.span.start, 22);
+    }
+
+    #[test]
+    fn rejects_empty_and_comment_only_files() {
+        assert_eq!(load_str("").unwrap_err().code, Code::EmptyFile);
+        assert_eq!(load_str("# only\n\n").unwrap_err().code, Code::EmptyFile);
+    }
+
+    #[test]
+    fn bounds_alias_bombs_and_nesting() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let prev = (b'a' + (i - 1) as u8) as char;
+            let cur = (b'a' + i as u8) as char;
+            bomb.push_str(&format!("{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let e = load_str(&bomb).unwrap_err(); assert_eq!(e.code, Code::YamlBudget, "{e:?}");
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        let e = load_str(&deep).unwrap_err(); assert_eq!(e.code, Code::YamlBudget, "{e:?}");
+        let deep_block: String = (0..10_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let err = load_str(&deep_block).unwrap_err();
+        assert!(matches!(err.code, Code::YamlBudget | Code::FileTooLarge), "{err:?}");
+    }
+
+    #[test]
+    fn reports_syntax_errors_with_location() {
+        let err = load_str("kind: gamebook\nsteps: [a, b\n").unwrap_err();
+        assert_eq!(err.code, Code::YamlSyntax);
+        let err = load_str("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(matches!(err.code, Code::MultipleDocuments | Code::YamlBudget), "{err:?}");
+    }
+
+    #[test]
+    fn reports_bad_utf8_position() {
+        let err = decode("x.yaml", b"kind: g\xffamebook".to_vec(), FileId(0)).unwrap_err();
+        assert_eq!(err.code, Code::NotUtf8);
+        assert_eq!(err.span.start, 7);
+    }
+}

@@ -1,0 +1,1 @@
+//! Runtime values of the expression language.
