@@ -7,11 +7,18 @@
 //! Architecture Invariant: this crate does no I/O and starts no threads or async runtime; it
 //! is handed text and returns data.
 
+pub mod ast;
 pub mod catalog;
+// pub mod checked;
 pub mod codes;
+// pub mod compile;
 pub mod diagnostic;
+pub mod duration;
 pub mod expr;
+// pub mod graph;
+pub mod lower;
 pub mod model;
+pub mod schema;
 pub mod source;
 pub mod syntax;
 pub mod types;

@@ -1,1 +1,580 @@
 //! Runtime values of the expression language.
+//!
+//! Values are cheap to clone: text, lists and records sit behind [`Arc`]s. Records store their
+//! fields in the order of their [`RecordType`], so a checked expression reads a field by index.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::types::RecordType;
+
+/// The severity names, indexed by the value of [`Value::Severity`].
+pub const SEVERITIES: [&str; 4] = ["informational", "low", "medium", "high"];
+
+/// One runtime value.
+#[derive(Clone, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(Arc<str>),
+    /// Milliseconds.
+    Duration(i64),
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    Time(i64),
+    /// 0 informational, 1 low, 2 medium, 3 high.
+    Severity(u8),
+    Ip(IpAddr),
+    List(Arc<[Value]>),
+    Record(Arc<RecordValue>),
+}
+
+/// A record: field values in the order of `ty.fields`.
+#[derive(Clone)]
+pub struct RecordValue {
+    pub ty: Arc<RecordType>,
+    pub fields: Vec<Value>,
+}
+
+static NULL: Value = Value::Null;
+
+impl RecordValue {
+    /// A record of type `ty` from `(field name, value)` pairs: missing fields are null, names the
+    /// type does not define are ignored.
+    pub fn from_pairs<'a>(
+        ty: Arc<RecordType>,
+        pairs: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Self {
+        let mut fields = vec![Value::Null; ty.fields.len()];
+        for (name, value) in pairs {
+            if let Some((i, _)) = ty.field(name) {
+                if let Some(slot) = fields.get_mut(i) {
+                    *slot = value;
+                }
+            }
+        }
+        RecordValue { ty, fields }
+    }
+
+    /// A field by name (a string lookup; checked expressions read fields by index instead).
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        let (i, _) = self.ty.field(name)?;
+        self.fields.get(i)
+    }
+}
+
+impl fmt::Debug for RecordValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ", self.ty.name)?;
+        let mut map = f.debug_map();
+        for (field, value) in self.ty.fields.iter().zip(&self.fields) {
+            if !matches!(value, Value::Null) {
+                map.entry(&field.name, value);
+            }
+        }
+        map.finish()
+    }
+}
+
+impl Value {
+    /// A record value built with [`RecordValue::from_pairs`].
+    pub fn record<'a>(
+        ty: Arc<RecordType>,
+        pairs: impl IntoIterator<Item = (&'a str, Value)>,
+    ) -> Value {
+        Value::Record(Arc::new(RecordValue::from_pairs(ty, pairs)))
+    }
+
+    pub fn list(items: impl IntoIterator<Item = Value>) -> Value {
+        Value::List(items.into_iter().collect())
+    }
+
+    /// A severity by name, case-insensitively (`High` → 3).
+    pub fn parse_severity(name: &str) -> Option<u8> {
+        SEVERITIES
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case(name))
+            .and_then(|i| u8::try_from(i).ok())
+    }
+
+    /// The field at `index` of a record; null for other values and missing fields.
+    pub fn get(&self, index: usize) -> &Value {
+        match self {
+            Value::Record(r) => r.fields.get(index).unwrap_or(&NULL),
+            _ => &NULL,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Conditions treat `true` as true and everything else as false, except that non-zero
+    /// numbers, non-empty strings and lists, and other non-null values count as true.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => *n != 0.0 && !n.is_nan(),
+            Value::String(s) => !s.is_empty(),
+            Value::List(l) => !l.is_empty(),
+            Value::Duration(_)
+            | Value::Time(_)
+            | Value::Severity(_)
+            | Value::Ip(_)
+            | Value::Record(_) => true,
+        }
+    }
+
+    /// The name of this value's type, as in [`crate::types::Type`]'s display.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Duration(_) => "duration",
+            Value::Time(_) => "time",
+            Value::Severity(_) => "severity",
+            Value::Ip(_) => "ip",
+            Value::List(_) => "list",
+            Value::Record(r) => &r.ty.name,
+        }
+    }
+
+    /// JSON: durations as text (`30m`), times as RFC 3339, severities by name, ips as text,
+    /// records as objects.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Number(n) => number_json(*n),
+            Value::String(s) => J::String(s.to_string()),
+            Value::Duration(ms) => J::String(format_duration(*ms)),
+            Value::Time(ms) => J::String(format_time(*ms)),
+            Value::Severity(s) => J::String(severity_name(*s).to_string()),
+            Value::Ip(ip) => J::String(ip.to_string()),
+            Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Value::Record(r) => J::Object(
+                r.ty.fields
+                    .iter()
+                    .zip(&r.fields)
+                    .map(|(f, v)| (f.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Feeds a hash consistent with `==` (numbers equal as `f64` hash alike).
+    pub(crate) fn hash_into<H: Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Value::Null => {}
+            Value::Bool(b) => b.hash(h),
+            Value::Number(n) => {
+                // `0.0 == -0.0`, so both hash as 0.
+                let n = if *n == 0.0 { 0.0 } else { *n };
+                n.to_bits().hash(h);
+            }
+            Value::String(s) => s.hash(h),
+            Value::Duration(v) | Value::Time(v) => v.hash(h),
+            Value::Severity(s) => s.hash(h),
+            Value::Ip(ip) => ip.hash(h),
+            Value::List(items) => {
+                items.len().hash(h);
+                for item in items.iter() {
+                    item.hash_into(h);
+                }
+            }
+            Value::Record(r) => {
+                r.ty.name.hash(h);
+                for v in &r.fields {
+                    v.hash_into(h);
+                }
+            }
+        }
+    }
+}
+
+/// The name of a severity level; levels above 3 count as `high`.
+pub fn severity_name(level: u8) -> &'static str {
+    SEVERITIES[usize::from(level.min(3))]
+}
+
+fn number_json(n: f64) -> serde_json::Value {
+    // Integral values up to 2^53 are exact in both representations.
+    if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}
+
+impl PartialEq for Value {
+    /// The language's `==`: same kind and equal contents; `null == null`.
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Duration(a), Value::Duration(b)) | (Value::Time(a), Value::Time(b)) => a == b,
+            (Value::Severity(a), Value::Severity(b)) => a == b,
+            (Value::Ip(a), Value::Ip(b)) => a == b,
+            (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || a[..] == b[..],
+            (Value::Record(a), Value::Record(b)) => {
+                Arc::ptr_eq(a, b) || (a.ty.name == b.ty.name && a.fields == b.fields)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{}", DisplayNumber(*n)),
+            Value::String(s) => write!(f, "{:?}", &**s),
+            Value::Duration(ms) => write!(f, "{}", format_duration(*ms)),
+            Value::Time(ms) => write!(f, "time({})", format_time(*ms)),
+            Value::Severity(s) => f.write_str(severity_name(*s)),
+            Value::Ip(ip) => write!(f, "ip({ip})"),
+            Value::List(items) => f.debug_list().entries(items.iter()).finish(),
+            Value::Record(r) => fmt::Debug::fmt(&**r, f),
+        }
+    }
+}
+
+/// Text for templates: null is empty, lists are joined with `, `, durations read `1h30m`, times
+/// are RFC 3339 UTC, severities lowercase, records JSON.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{}", DisplayNumber(*n)),
+            Value::String(s) => f.write_str(s),
+            Value::Duration(ms) => f.write_str(&format_duration(*ms)),
+            Value::Time(ms) => f.write_str(&format_time(*ms)),
+            Value::Severity(s) => f.write_str(severity_name(*s)),
+            Value::Ip(ip) => write!(f, "{ip}"),
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                Ok(())
+            }
+            Value::Record(_) => write!(f, "{}", self.to_json()),
+        }
+    }
+}
+
+struct DisplayNumber(f64);
+
+impl fmt::Display for DisplayNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        if n.fract() == 0.0 && n.abs() < 1e15 {
+            // Exact: integral and well inside i64.
+            write!(f, "{}", n as i64)
+        } else {
+            write!(f, "{n}")
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(n: f64) -> Self {
+        Value::Number(n)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(n: i64) -> Self {
+        Value::Number(n as f64)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(Arc::from(s))
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(Arc::from(s))
+    }
+}
+
+impl From<IpAddr> for Value {
+    fn from(ip: IpAddr) -> Self {
+        Value::Ip(ip)
+    }
+}
+
+impl From<Vec<Value>> for Value {
+    fn from(items: Vec<Value>) -> Self {
+        Value::List(Arc::from(items))
+    }
+}
+
+impl From<RecordValue> for Value {
+    fn from(r: RecordValue) -> Self {
+        Value::Record(Arc::new(r))
+    }
+}
+
+/// `1h30m`, `7d`, `250ms`, `-5m`, `0s`.
+pub fn format_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    if ms < 0 {
+        out.push('-');
+    }
+    let mut rest = ms.unsigned_abs();
+    for (unit, size) in [
+        ("d", 86_400_000u64),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        let n = rest / size;
+        if n > 0 {
+            out.push_str(&n.to_string());
+            out.push_str(unit);
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// RFC 3339 in UTC: `2024-05-01T12:00:00Z`, with milliseconds when there are any.
+pub fn format_time(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss, milli) = (
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000,
+    );
+    if milli == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{milli:03}Z")
+    }
+}
+
+/// Parses RFC 3339 (`2024-05-01T12:00:00Z`, `2024-05-01T14:00:00.5+02:00`) to milliseconds
+/// since the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = s.get(from..from + len)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut milli = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        let frac = s.get(start..i)?;
+        let first3: String = frac.chars().chain("000".chars()).take(3).collect();
+        milli = first3.parse().ok()?;
+    }
+    let offset_min = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+            let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            let m = oh * 60 + om;
+            if sign == b'+' {
+                m
+            } else {
+                -m
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(
+        days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli
+            - offset_min * 60_000,
+    )
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day number (inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model;
+
+    #[test]
+    fn values_are_send_sync_and_small() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Value>();
+        assert!(std::mem::size_of::<Value>() <= 24);
+    }
+
+    #[test]
+    fn display_for_templates() {
+        let list = Value::list([Value::from("a"), Value::from(2.0), Value::Null]);
+        assert_eq!(list.to_string(), "a, 2, ");
+        assert_eq!(Value::Duration(30 * 60_000).to_string(), "30m");
+        assert_eq!(Value::Duration(5_400_000).to_string(), "1h30m");
+        assert_eq!(Value::Duration(7 * 86_400_000).to_string(), "7d");
+        assert_eq!(Value::Duration(-1500).to_string(), "-1s500ms");
+        assert_eq!(Value::Duration(0).to_string(), "0s");
+        assert_eq!(Value::Severity(3).to_string(), "high");
+        assert_eq!(Value::Number(1.5).to_string(), "1.5");
+        assert_eq!(Value::Number(-0.0).to_string(), "0");
+        assert_eq!(Value::Null.to_string(), "");
+        assert_eq!(Value::Time(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Value::Time(1_714_564_800_123).to_string(),
+            "2024-05-01T12:00:00.123Z"
+        );
+        assert_eq!(Value::Time(-86_400_000).to_string(), "1969-12-31T00:00:00Z");
+        // Extreme values format without panicking.
+        let _ = Value::Time(i64::MIN).to_string();
+        let _ = Value::Time(i64::MAX).to_string();
+        let _ = Value::Duration(i64::MIN).to_string();
+    }
+
+    #[test]
+    fn time_round_trips() {
+        for s in [
+            "2024-05-01T12:00:00Z",
+            "2000-02-29T23:59:59.999Z",
+            "1969-07-20T20:17:00Z",
+        ] {
+            let ms = parse_time(s);
+            assert!(ms.is_some(), "{s}");
+            assert_eq!(format_time(ms.unwrap_or_default()), s);
+        }
+        assert_eq!(
+            parse_time("2024-05-01T14:00:00+02:00"),
+            parse_time("2024-05-01T12:00:00Z")
+        );
+        assert_eq!(parse_time("2024-05-01T12:00:00.5Z"), Some(1_714_564_800_500));
+        assert_eq!(parse_time("2024-13-01T12:00:00Z"), None);
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("2024-05-01T12:00:00ZZ"), None);
+    }
+
+    #[test]
+    fn records_by_name_and_index() {
+        let ty = model::incident();
+        let r = RecordValue::from_pairs(
+            ty.clone(),
+            [("id", Value::from("INC-1")), ("nonsense", Value::from(1.0))],
+        );
+        assert_eq!(r.fields.len(), ty.fields.len());
+        assert_eq!(r.get("id"), Some(&Value::from("INC-1")));
+        assert_eq!(r.get("title"), Some(&Value::Null));
+        let v = Value::from(r);
+        let (i, _) = ty.field("id").unwrap();
+        assert_eq!(v.get(i), &Value::from("INC-1"));
+        assert_eq!(v.get(10_000), &Value::Null);
+        assert_eq!(Value::Null.get(0), &Value::Null);
+    }
+
+    #[test]
+    fn json() {
+        let v = Value::list([
+            Value::Number(3.0),
+            Value::Number(0.5),
+            Value::Number(f64::NAN),
+            Value::Duration(60_000),
+            Value::Severity(1),
+            Value::Ip("10.0.0.1".parse().unwrap()),
+            Value::Time(0),
+            Value::Null,
+        ]);
+        assert_eq!(
+            v.to_json().to_string(),
+            r#"[3,0.5,null,"1m","low","10.0.0.1","1970-01-01T00:00:00Z",null]"#
+        );
+        let rec = Value::record(model::entity(crate::types::EntityKind::Ip), [("address", Value::Ip("::1".parse().unwrap()))]);
+        assert_eq!(rec.to_json()["address"], "::1");
+        assert!(rec.to_string().contains("\"address\":\"::1\""));
+    }
+
+    #[test]
+    fn equality_and_truthiness() {
+        assert_eq!(Value::Null, Value::Null);
+        assert_ne!(Value::Null, Value::Bool(false));
+        assert_eq!(Value::Number(1.0), Value::from(1i64));
+        assert_ne!(Value::Number(f64::NAN), Value::Number(f64::NAN));
+        assert_eq!(Value::list([Value::from("a")]), Value::list([Value::from("a")]));
+        assert!(!Value::Null.truthy());
+        assert!(Value::Bool(true).truthy());
+        assert!(!Value::from("").truthy());
+        assert_eq!(Value::parse_severity("High"), Some(3));
+        assert_eq!(Value::parse_severity("critical"), None);
+    }
+}

@@ -12,7 +12,7 @@ mod actions;
 use crate::types::{EntityKind, Type};
 
 /// What an action acts on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     Entity(EntityKind),
     /// The incident itself (`incident.comment`, `incident.update`): no `target:` is written.
@@ -227,4 +227,86 @@ pub fn catalog() -> &'static [ActionSpec] {
 /// Looks an action up by id.
 pub fn lookup(id: &str) -> Option<&'static ActionSpec> {
     catalog().iter().find(|a| a.id == id)
+}
+
+impl ParamType {
+    fn json(self) -> serde_json::Value {
+        match self {
+            ParamType::Enum(values) => serde_json::json!({"type": "enum", "values": values}),
+            other => serde_json::json!({"type": other.expr_type().to_string()}),
+        }
+    }
+}
+
+/// The catalog as JSON (`riposte actions --format json`); field names are stable.
+pub fn to_json() -> serde_json::Value {
+    let actions: Vec<serde_json::Value> = catalog()
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "id": a.id,
+                "title": a.title,
+                "doc": a.doc,
+                "target": a.target.as_str(),
+                "impact": match a.impact { Impact::High => "high", Impact::Low => "low" },
+                "reverse": a.reverse,
+                "delegated_only": a.delegated_only(),
+                "params": a.params.iter().map(|p| {
+                    let mut v = p.ty.json();
+                    v["name"] = p.name.into();
+                    v["required"] = p.required.into();
+                    v["default"] = p.default.into();
+                    v["doc"] = p.doc.into();
+                    v
+                }).collect::<Vec<_>>(),
+                "outputs": a.outputs.iter().map(|o| {
+                    let mut v = o.ty.json();
+                    v["name"] = o.name.into();
+                    v["doc"] = o.doc.into();
+                    v
+                }).collect::<Vec<_>>(),
+                "providers": a.providers.iter().map(|p| serde_json::json!({
+                    "provider": p.provider.as_str(),
+                    "service": p.service,
+                    "application": p.application.as_str(),
+                    "application_name": p.application.display_name(),
+                    "permission": p.permission,
+                    "consent": match p.consent { Consent::AppOnly => "app_only", Consent::DelegatedOnly => "delegated_only" },
+                    "operation": p.operation,
+                })).collect::<Vec<_>>(),
+                "examples": a.examples.iter().map(|e| serde_json::json!({"title": e.title, "step": e.step})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(actions)
+}
+
+/// The catalog as a terminal table (`riposte actions`).
+pub fn to_text() -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<22} {:<9} {:<6} {:<30} {}", "ACTION", "TARGET", "IMPACT", "PROVIDERS", "TITLE");
+    for a in catalog() {
+        let mut providers: Vec<&str> = a.providers.iter().map(|p| p.provider.as_str()).collect();
+        providers.dedup();
+        let impact = match a.impact {
+            Impact::High => "high",
+            Impact::Low => "low",
+        };
+        let mut title = a.title.to_string();
+        if a.delegated_only() {
+            title.push_str(" (delegated only)");
+        }
+        let _ = writeln!(
+            out,
+            "{:<22} {:<9} {:<6} {:<30} {}",
+            a.id,
+            a.target.as_str(),
+            impact,
+            providers.join(", "),
+            title
+        );
+    }
+    let _ = writeln!(out, "\n{} actions; `riposte actions --format json` for params, permissions and examples", catalog().len());
+    out
 }

@@ -1,0 +1,351 @@
+//! The documents after lowering from YAML: typed, with spans beside every node that a later
+//! check may point at. Expressions are kept as source text here ([`ExprText`]); they are
+//! type-checked in [`crate::compile`], where the whole library is known.
+
+use crate::source::{FileId, Span};
+use crate::syntax::Node;
+
+/// A value and where it was written. The span is kept beside the value, not inside equality.
+#[derive(Clone, Debug)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// Expression source text taken from a YAML scalar.
+#[derive(Clone, Debug)]
+pub struct ExprText {
+    pub text: String,
+    /// The whole YAML scalar.
+    pub span: Span,
+    /// File offset of `text[0]`; spans inside the expression are shifted by it.
+    pub offset: u32,
+    /// False when the scalar used escapes or folding, so offsets inside it are approximate and
+    /// diagnostics point at the whole scalar instead.
+    pub exact: bool,
+}
+
+macro_rules! keywords {
+    ($(#[$m:meta])* $name:ident { $( $variant:ident = $text:literal ),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $( $variant, )* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )* ];
+            pub const NAMES: &'static [&'static str] = &[ $( $text, )* ];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $text, )* }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $( $text => Some($name::$variant), )* _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+keywords! {
+    /// Who may approve or perform work. Workspace Owners approve high-impact actions.
+    Role {
+        WorkspaceOwner = "workspace_owner",
+        WorkspaceAdmin = "workspace_admin",
+        IncidentResponder = "incident_responder",
+        IncidentAnalyst = "incident_analyst",
+        DataSourceAdmin = "data_source_admin",
+        ContentAdmin = "content_admin",
+        OrgAdmin = "org_admin",
+        AgentAdmin = "agent_admin",
+    }
+}
+
+keywords! {
+    /// What happens when an approval gate times out. There is no default: authors choose.
+    TimeoutOutcome { Reject = "reject", Approve = "approve", Fail = "fail" }
+}
+
+keywords! {
+    /// How a for-each reacts to a failed item.
+    ErrorStrategy { FailFast = "fail_fast", Continue = "continue", Collect = "collect" }
+}
+
+keywords! {
+    /// Retry spacing.
+    Backoff { Fixed = "fixed", Exponential = "exponential" }
+}
+
+keywords! {
+    /// The agent mode a response SOP is written for.
+    AgentMode { Manual = "manual", Automatic = "automatic", Autonomous = "autonomous" }
+}
+
+keywords! {
+    /// Where an incident comes from.
+    IncidentSource {
+        DefenderXdr = "defender_xdr",
+        Sentinel = "sentinel",
+        CrowdStrike = "crowdstrike",
+        SentinelOne = "sentinelone",
+        QRadar = "qradar",
+        Splunk = "splunk",
+    }
+}
+
+keywords! {
+    /// Incident severities, lowest first.
+    SeverityLevel { Informational = "informational", Low = "low", Medium = "medium", High = "high" }
+}
+
+keywords! {
+    /// The canonical verdicts.
+    Classification {
+        TruePositive = "true_positive",
+        FalsePositive = "false_positive",
+        BenignPositive = "benign_positive",
+        Undetermined = "undetermined",
+    }
+}
+
+impl Classification {
+    /// The reasons allowed with each verdict.
+    pub fn reasons(self) -> &'static [&'static str] {
+        match self {
+            Classification::TruePositive => &[
+                "multistage_attack",
+                "malware",
+                "malicious_user_activity",
+                "unwanted_software",
+                "phishing",
+                "compromised_user",
+                "apt",
+                "suspicious_activity",
+                "other",
+            ],
+            Classification::FalsePositive => &[
+                "not_malicious",
+                "not_enough_data_to_validate",
+                "inaccurate_data",
+                "incorrect_alert_logic",
+                "other",
+            ],
+            Classification::BenignPositive => &[
+                "security_testing",
+                "confirmed_user_activity",
+                "line_of_business_application",
+                "security_personnel",
+                "suspicious_but_expected",
+                "other",
+            ],
+            Classification::Undetermined => &["unknown", "other"],
+        }
+    }
+}
+
+keywords! {
+    /// Declared types of gamebook inputs.
+    InputType {
+        String = "string",
+        Number = "number",
+        Bool = "bool",
+        Duration = "duration",
+        Severity = "severity",
+        Ip = "ip",
+        StringList = "list<string>",
+    }
+}
+
+/// A parsed file.
+#[derive(Clone, Debug)]
+pub enum Document {
+    Gamebook(Gamebook),
+    Sop(Sop),
+}
+
+/// Metadata shared by gamebooks and SOPs.
+#[derive(Clone, Debug)]
+pub struct Meta {
+    pub file: FileId,
+    pub name: Spanned<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub mitre: Vec<Spanned<String>>,
+    /// The `kind:` value, where documents of the library are listed.
+    pub kind_span: Span,
+}
+
+/// A response procedure.
+#[derive(Clone, Debug)]
+pub struct Gamebook {
+    pub meta: Meta,
+    pub version: Spanned<String>,
+    pub inputs: Vec<InputDecl>,
+    pub steps: Vec<Step>,
+    pub outputs: Vec<(Spanned<String>, ExprText)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct InputDecl {
+    pub name: Spanned<String>,
+    pub ty: Spanned<InputType>,
+    pub default: Option<Node>,
+    /// Allowed values of a string input.
+    pub values: Option<Vec<String>>,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub id: Spanned<String>,
+    pub name: Option<String>,
+    pub kind: StepKind,
+    pub condition: Option<ExprText>,
+    pub needs: Vec<Spanned<String>>,
+    pub for_each: Option<ForEach>,
+    pub approval: Option<Approval>,
+    pub retry: Option<Retry>,
+    pub timeout: Option<Spanned<i64>>,
+    pub on_error: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum StepKind {
+    Action {
+        action: Spanned<String>,
+        target: Option<ExprText>,
+        params: Vec<(Spanned<String>, Node)>,
+        /// The `params:` mapping, or the action id when absent (for "missing param").
+        params_span: Span,
+    },
+    Task(Task),
+    Call {
+        gamebook: Spanned<String>,
+        with: Vec<(Spanned<String>, Node)>,
+    },
+    Group(Vec<Step>),
+}
+
+#[derive(Clone, Debug)]
+pub struct ForEach {
+    pub items: ExprText,
+    pub var: Spanned<String>,
+    pub filter: Option<ExprText>,
+    pub concurrency: u32,
+    pub on_error: ErrorStrategy,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Approval {
+    pub role: Spanned<Role>,
+    pub timeout: Option<Spanned<i64>>,
+    pub on_timeout: Option<Spanned<TimeoutOutcome>>,
+    pub quorum: u32,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Retry {
+    pub attempts: u32,
+    pub backoff_ms: i64,
+    pub strategy: Backoff,
+}
+
+/// A manual checklist item for a person.
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub title: ExprText,
+    pub role: Spanned<Role>,
+    pub description: Option<String>,
+    pub checklist: Vec<String>,
+}
+
+/// Policy: classification or response.
+#[derive(Clone, Debug)]
+pub struct Sop {
+    pub meta: Meta,
+    /// Lower runs first.
+    pub priority: i64,
+    pub body: SopBody,
+}
+
+#[derive(Clone, Debug)]
+pub enum SopBody {
+    Classification(Vec<ClassificationRule>),
+    Response(ResponseSop),
+}
+
+#[derive(Clone, Debug)]
+pub struct ClassificationRule {
+    pub name: Spanned<String>,
+    pub when: ExprText,
+    pub classification: Spanned<Classification>,
+    pub reason: Spanned<String>,
+    pub confidence: u8,
+}
+
+#[derive(Clone, Debug)]
+pub struct ResponseSop {
+    pub mode: Spanned<AgentMode>,
+    pub applies_to: AppliesTo,
+    pub gamebooks: Vec<GamebookUse>,
+    pub tasks: Vec<Task>,
+    pub approvals: Vec<ApprovalRule>,
+    pub guardrails: Guardrails,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AppliesTo {
+    pub sources: Vec<IncidentSource>,
+    pub severities: Vec<SeverityLevel>,
+    pub classifications: Vec<Classification>,
+    pub workspaces: Vec<String>,
+    pub workspace_tags: Vec<String>,
+    pub when: Option<ExprText>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GamebookUse {
+    pub gamebook: Spanned<String>,
+    pub with: Vec<(Spanned<String>, Node)>,
+    pub condition: Option<ExprText>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApprovalRule {
+    /// Action ids or `kind.*` patterns.
+    pub actions: Vec<Spanned<String>>,
+    pub role: Spanned<Role>,
+    pub approve_if: Option<ExprText>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Guardrails {
+    pub protected: Vec<Protected>,
+    pub max_actions: Option<u32>,
+    pub limits: Vec<(Spanned<String>, u32)>,
+}
+
+/// An entity no action may touch.
+#[derive(Clone, Debug)]
+pub enum Protected {
+    Id(String),
+    /// A glob (`*`, `?`) on the entity name, case-insensitive.
+    Name(String),
+    Tag(String),
+}

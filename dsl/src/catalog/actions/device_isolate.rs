@@ -1,0 +1,116 @@
+//! `device.isolate`: cut a device off the network, keeping its link to the EDR console.
+
+use crate::catalog::{
+    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType, Provider,
+    ProviderSupport, Target,
+};
+use crate::types::EntityKind;
+
+pub(crate) const SPEC: ActionSpec = ActionSpec {
+    id: "device.isolate",
+    title: "Isolate device",
+    doc: "Cuts the device off the network while it stays connected to its EDR service, so \
+          analysts can keep investigating it and release it later with `device.unisolate`. \
+          `full` blocks every connection except the security service's; `selective` \
+          (Defender for Endpoint only, Windows 10 1709 or later) still lets Outlook, Teams and \
+          Skype for Business through. Full isolation on Defender for Endpoint needs Windows 10 \
+          1703 or later, Windows 11 or a supported Linux; a device behind a full-tunnel VPN can \
+          lose its cloud connection while isolated. CrowdStrike (contain) and SentinelOne \
+          (network disconnect) only isolate fully, so `selective` fails on them rather than \
+          isolating more than asked. An offline device keeps the request pending until it \
+          checks in. This can take a production system offline: it is high-impact.",
+    target: Target::Entity(EntityKind::Device),
+    params: &[
+        ParamSpec {
+            name: "isolation",
+            ty: ParamType::Enum(&["full", "selective"]),
+            required: false,
+            default: Some("full"),
+            doc: "`full` blocks all traffic but the EDR channel; `selective` keeps Microsoft \
+                  collaboration apps working (Defender for Endpoint only).",
+        },
+        ParamSpec {
+            name: "comment",
+            ty: ParamType::String,
+            required: false,
+            default: Some("Isolated by Riposte"),
+            doc: "Reason recorded with the machine action in the EDR console.",
+        },
+    ],
+    outputs: &[
+        OutputSpec {
+            name: "machine_action_id",
+            ty: ParamType::String,
+            doc: "Id of the Defender for Endpoint machine action; empty for providers that \
+                  return none.",
+        },
+        OutputSpec {
+            name: "status",
+            ty: ParamType::String,
+            doc: "Final state of the request: `succeeded`, `failed`, `timed_out` or `cancelled` \
+                  (the last two only for Defender for Endpoint).",
+        },
+    ],
+    impact: Impact::High,
+    reverse: Some("device.unisolate"),
+    providers: &[
+        ProviderSupport {
+            provider: Provider::Microsoft,
+            service: "Defender for Endpoint",
+            application: Application::GamebooksMde,
+            permission: "WindowsDefenderATP Machine.Isolate",
+            consent: Consent::AppOnly,
+            operation: "POST /api/machines/{id}/isolate",
+        },
+        ProviderSupport {
+            provider: Provider::CrowdStrike,
+            service: "Falcon",
+            application: Application::CrowdStrikeResponse,
+            permission: "Falcon Hosts: Write",
+            consent: Consent::AppOnly,
+            operation: "POST /devices/entities/devices-actions/v2?action_name=contain",
+        },
+        ProviderSupport {
+            provider: Provider::SentinelOne,
+            service: "Singularity Endpoint",
+            application: Application::SentinelOneResponse,
+            permission: "SentinelOne Endpoint: Network Quarantine",
+            consent: Consent::AppOnly,
+            operation: "POST /web/api/v2.1/agents/actions/disconnect",
+        },
+    ],
+    examples: &[
+        Example {
+            title: "Isolate every device of the incident once a Workspace Owner approves",
+            step: r#"id: isolate_devices
+for_each: incident.devices
+action: device.isolate
+params:
+  isolation: full
+  comment: "Isolated by Riposte for incident {{ incident.id }}"
+approval:
+  role: workspace_owner
+  timeout: 4h
+  on_timeout: reject
+"#,
+        },
+        Example {
+            title: "Selectively isolate malicious devices, keeping Outlook and Teams",
+            step: r#"id: isolate_malicious_devices
+for_each:
+  items: incident.devices
+  as: device
+  filter: "device.verdict == 'malicious'"
+action: device.isolate
+target: device
+params:
+  isolation: selective
+  comment: "Selective isolation of {{ device.hostname }} for incident {{ incident.id }}"
+approval:
+  role: workspace_owner
+  timeout: 1h
+  on_timeout: fail
+"#,
+        },
+    ],
+};

@@ -1,0 +1,74 @@
+//! `file.quarantine`: stop a file on the device it was seen on and quarantine it.
+
+use crate::catalog::{
+    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType, Provider,
+    ProviderSupport, Target,
+};
+use crate::types::EntityKind;
+
+pub(crate) const SPEC: ActionSpec = ActionSpec {
+    id: "file.quarantine",
+    title: "Stop and quarantine file",
+    doc: "Kills every process running the file on one device and moves the file into \
+          antivirus quarantine. It needs the file's SHA-1 and the Defender for Endpoint device \
+          the file was seen on; both come from the file evidence, and `device_id` overrides \
+          the device. The step fails when either is missing. Defender refuses Microsoft-signed \
+          files and files from trusted publishers; the device needs Windows 10 1703 or later \
+          or Windows 11, with Defender Antivirus at least in passive mode. It acts on one \
+          device only: to stop the file everywhere, add `file.block`. Restoring a quarantined \
+          file is done from the Defender portal.",
+    target: Target::Entity(EntityKind::File),
+    params: &[
+        ParamSpec {
+            name: "comment",
+            ty: ParamType::String,
+            required: false,
+            default: Some("Quarantined by Riposte"),
+            doc: "Reason recorded with the machine action in the Defender portal.",
+        },
+        ParamSpec {
+            name: "device_id",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "Defender for Endpoint device id to act on, when it is not the device recorded \
+                  with the file evidence.",
+        },
+    ],
+    outputs: &[
+        OutputSpec {
+            name: "machine_action_id",
+            ty: ParamType::String,
+            doc: "Id of the Defender for Endpoint machine action.",
+        },
+        OutputSpec {
+            name: "status",
+            ty: ParamType::String,
+            doc: "Final state of the machine action: `succeeded`, `failed`, `timed_out` or \
+                  `cancelled`.",
+        },
+    ],
+    impact: Impact::Low,
+    reverse: None,
+    providers: &[ProviderSupport {
+        provider: Provider::Microsoft,
+        service: "Defender for Endpoint",
+        application: Application::GamebooksMde,
+        permission: "WindowsDefenderATP Machine.StopAndQuarantine",
+        consent: Consent::AppOnly,
+        operation: "POST /api/machines/{id}/StopAndQuarantineFile",
+    }],
+    examples: &[Example {
+        title: "Quarantine every malicious file of the incident",
+        step: r#"id: quarantine_files
+for_each:
+  items: incident.files
+  as: f
+  filter: "f.verdict == 'malicious'"
+action: file.quarantine
+target: f
+params:
+  comment: "Quarantined {{ f.sha1 }} for incident {{ incident.id }}"
+"#,
+    }],
+};

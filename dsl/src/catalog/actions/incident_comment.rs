@@ -1,0 +1,47 @@
+//! `incident.comment`: add a comment to the incident.
+
+use crate::catalog::{
+    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType, Provider,
+    ProviderSupport, Target,
+};
+
+pub(crate) const SPEC: ActionSpec = ActionSpec {
+    id: "incident.comment",
+    title: "Comment on incident",
+    doc: "Adds a comment to the incident in Microsoft Defender XDR, where analysts of the \
+          customer tenant see it next to the alerts. Use it to record what a gamebook did and \
+          why: the text may hold `{{ }}` templates, including outputs of earlier steps. \
+          Treat comments as permanent and keep secrets out of them. The \
+          step acts on the incident itself and takes no `target:`.",
+    target: Target::Incident,
+    params: &[ParamSpec {
+        name: "comment",
+        ty: ParamType::String,
+        required: true,
+        default: None,
+        doc: "The comment text.",
+    }],
+    outputs: &[OutputSpec {
+        name: "status",
+        ty: ParamType::String,
+        doc: "`succeeded` when the comment was added, else `failed`.",
+    }],
+    impact: Impact::Low,
+    reverse: None,
+    providers: &[ProviderSupport {
+        provider: Provider::Microsoft,
+        service: "Defender XDR",
+        application: Application::Mde,
+        permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
+        consent: Consent::AppOnly,
+        operation: "POST /v1.0/security/incidents/{id}/comments",
+    }],
+    examples: &[Example {
+        title: "Record the response on the incident",
+        step: r#"id: note_response
+action: incident.comment
+params:
+  comment: "Riposte contained incident {{ incident.id }}: devices isolated, users disabled."
+"#,
+    }],
+};

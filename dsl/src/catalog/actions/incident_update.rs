@@ -1,0 +1,106 @@
+//! `incident.update`: change the incident's status, verdict, severity or owner.
+
+use crate::catalog::{
+    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType, Provider,
+    ProviderSupport, Target,
+};
+
+pub(crate) const SPEC: ActionSpec = ActionSpec {
+    id: "incident.update",
+    title: "Update incident",
+    doc: "Changes fields of the incident in Microsoft Defender XDR; fields whose parameter is \
+          omitted keep their value. Give at least one parameter: a step with none fails when \
+          it runs. `classification` takes the canonical verdicts and needs a `reason` from \
+          that verdict's list (true_positive: multistage_attack, malware, \
+          malicious_user_activity, unwanted_software, phishing, compromised_user, apt, \
+          suspicious_activity, other; false_positive: not_malicious, \
+          not_enough_data_to_validate, inaccurate_data, incorrect_alert_logic, other; \
+          benign_positive: security_testing, confirmed_user_activity, \
+          line_of_business_application, security_personnel, suspicious_but_expected, other; \
+          undetermined: unknown, other). Riposte keeps the exact verdict and reason and \
+          writes the nearest Defender classification and determination. Setting `status` to \
+          `resolved` closes the incident. The step acts on the incident itself and takes no \
+          `target:`.",
+    target: Target::Incident,
+    params: &[
+        ParamSpec {
+            name: "status",
+            ty: ParamType::Enum(&["active", "in_progress", "resolved"]),
+            required: false,
+            default: None,
+            doc: "New incident status.",
+        },
+        ParamSpec {
+            name: "classification",
+            ty: ParamType::Enum(&[
+                "true_positive",
+                "false_positive",
+                "benign_positive",
+                "undetermined",
+            ]),
+            required: false,
+            default: None,
+            doc: "The verdict. Give a `reason` with it.",
+        },
+        ParamSpec {
+            name: "reason",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "Why, from the reasons of the classification (e.g. `malware`, `phishing`, \
+                  `inaccurate_data`, `security_testing`).",
+        },
+        ParamSpec {
+            name: "severity",
+            ty: ParamType::Severity,
+            required: false,
+            default: None,
+            doc: "New incident severity.",
+        },
+        ParamSpec {
+            name: "assignee",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            doc: "Who owns the incident, usually a user principal name.",
+        },
+    ],
+    outputs: &[OutputSpec {
+        name: "status",
+        ty: ParamType::String,
+        doc: "Outcome of the step (not the incident's status): `succeeded` when Defender \
+              accepted the change, else `failed`.",
+    }],
+    impact: Impact::Low,
+    reverse: None,
+    providers: &[ProviderSupport {
+        provider: Provider::Microsoft,
+        service: "Defender XDR",
+        application: Application::Mde,
+        permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
+        consent: Consent::AppOnly,
+        operation: "PATCH /v1.0/security/incidents/{id}",
+    }],
+    examples: &[
+        Example {
+            title: "Resolve the incident as a true positive",
+            step: r#"id: resolve_incident
+action: incident.update
+params:
+  status: resolved
+  classification: true_positive
+  reason: malware
+"#,
+        },
+        Example {
+            title: "Raise the severity and hand the incident to tier 2",
+            step: r#"id: escalate_incident
+action: incident.update
+params:
+  status: in_progress
+  severity: high
+  assignee: "tier2@contoso.com"
+"#,
+        },
+    ],
+};

@@ -1,0 +1,102 @@
+//! `url.block`: a Defender for Endpoint indicator on a URL.
+
+use crate::catalog::{
+    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType, Provider,
+    ProviderSupport, Target,
+};
+use crate::types::EntityKind;
+
+pub(crate) const SPEC: ActionSpec = ActionSpec {
+    id: "url.block",
+    title: "Block URL",
+    doc: "Creates a Defender for Endpoint `Url` indicator, so every onboarded device of the \
+          tenant applies `action` when a browser or app opens the URL. Microsoft Edge enforces \
+          it through SmartScreen; other browsers and apps need network protection on in block \
+          mode, and for HTTPS they can only match the host name, not the full path. Posting \
+          the same URL again updates the existing indicator. `audit` only raises an alert; \
+          `warn` lets the user continue past a warning page. Without `expires_in` the \
+          indicator stays until someone deletes it in the Defender portal.",
+    target: Target::Entity(EntityKind::Url),
+    params: &[
+        ParamSpec {
+            name: "action",
+            ty: ParamType::Enum(&["block", "audit", "warn"]),
+            required: false,
+            default: Some("block"),
+            doc: "What devices do when the URL is opened.",
+        },
+        ParamSpec {
+            name: "expires_in",
+            ty: ParamType::Duration,
+            required: false,
+            default: None,
+            doc: "How long the indicator lasts, e.g. `30d`; omitted, it never expires.",
+        },
+        ParamSpec {
+            name: "severity",
+            ty: ParamType::Severity,
+            required: false,
+            default: Some("medium"),
+            doc: "Severity of the alerts the indicator raises.",
+        },
+        ParamSpec {
+            name: "title",
+            ty: ParamType::String,
+            required: false,
+            default: Some("Blocked by Riposte"),
+            doc: "Indicator title, shown on its alerts.",
+        },
+        ParamSpec {
+            name: "description",
+            ty: ParamType::String,
+            required: false,
+            default: Some("Indicator created by a Riposte gamebook"),
+            doc: "Indicator description.",
+        },
+        ParamSpec {
+            name: "generate_alert",
+            ty: ParamType::Bool,
+            required: false,
+            default: Some("true"),
+            doc: "Raise an alert when the indicator matches. Always on for `audit`.",
+        },
+    ],
+    outputs: &[
+        OutputSpec {
+            name: "indicator_id",
+            ty: ParamType::String,
+            doc: "Id of the Defender for Endpoint indicator, to find or delete it later.",
+        },
+        OutputSpec {
+            name: "status",
+            ty: ParamType::String,
+            doc: "`succeeded` when the indicator was created or updated, else `failed`.",
+        },
+    ],
+    impact: Impact::Low,
+    reverse: None,
+    providers: &[ProviderSupport {
+        provider: Provider::Microsoft,
+        service: "Defender for Endpoint",
+        application: Application::GamebooksMde,
+        permission: "WindowsDefenderATP Ti.ReadWrite.All",
+        consent: Consent::AppOnly,
+        operation: "POST /api/indicators (indicatorType Url)",
+    }],
+    examples: &[Example {
+        title: "Block the malicious URLs of a phishing incident for 30 days",
+        step: r#"id: block_urls
+for_each:
+  items: incident.urls
+  as: link
+  filter: "link.verdict == 'malicious'"
+action: url.block
+target: link
+params:
+  action: block
+  expires_in: 30d
+  title: "Riposte: phishing URL from incident {{ incident.id }}"
+  description: "Blocked {{ link.url }}"
+"#,
+    }],
+};

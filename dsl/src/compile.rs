@@ -1,0 +1,1335 @@
+//! AST → checked program: the library-wide pass. Resolves gamebook, step and input names,
+//! type-checks every expression in its scope, binds actions to the catalog, checks params,
+//! approvals and policy, and builds the execution graphs.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::ast::{self, AgentMode, Document, ExprText, InputType, Spanned};
+use crate::catalog::{self, ActionSpec, Impact, ParamType, Target};
+use crate::checked::{self as c, ParamValue};
+use crate::codes::Code;
+use crate::diagnostic::{suggestion, Diagnostic};
+use crate::duration::parse_duration;
+use crate::expr::{self, Expr, ExprSource, Scope};
+use crate::graph;
+use crate::model;
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::{self, Node, NodeValue};
+use crate::types::{Field, RecordType, Type};
+use crate::value::Value;
+
+/// The result of compiling a set of files.
+#[derive(Debug)]
+pub struct Compilation {
+    pub library: c::Library,
+    /// Sorted by file, then position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compilation {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Compiles every file of `sources` as one library. `prior` are diagnostics found while
+/// reading the files (e.g. not UTF-8); files with a prior error are not parsed.
+pub fn compile(sources: &SourceMap, limits: &syntax::Limits, prior: Vec<Diagnostic>) -> Compilation {
+    let skip: HashSet<FileId> = prior.iter().filter(|d| d.is_error()).map(|d| d.file).collect();
+    let mut diags = prior;
+    let mut docs = Vec::new();
+    for (id, file) in sources.iter() {
+        if skip.contains(&id) {
+            continue;
+        }
+        match syntax::load(id, file, limits) {
+            Ok(node) => {
+                if let Some(doc) = crate::lower::lower(id, file, &node, &mut diags) {
+                    docs.push(doc);
+                }
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    let library = Compiler::new(&mut diags).library(docs);
+    diags.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
+    diags.dedup();
+    Compilation {
+        library,
+        diagnostics: diags,
+    }
+}
+
+struct Compiler<'d> {
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+/// What a call site needs to know about a gamebook before its body is checked.
+struct Interface<'a> {
+    ast: &'a ast::Gamebook,
+    inputs: Vec<c::Input>,
+    inputs_type: Arc<RecordType>,
+}
+
+impl<'d> Compiler<'d> {
+    fn new(diags: &'d mut Vec<Diagnostic>) -> Self {
+        Compiler { diags }
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn error(&mut self, code: Code, file: FileId, span: Span, msg: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::new(code, file, span, msg).with_help(help));
+    }
+
+    fn library(&mut self, docs: Vec<Document>) -> c::Library {
+        let mut gamebooks: Vec<ast::Gamebook> = Vec::new();
+        let mut sops: Vec<ast::Sop> = Vec::new();
+        for doc in docs {
+            match doc {
+                Document::Gamebook(g) => {
+                    if self.unique_name(&g.meta, gamebooks.iter().map(|g| &g.meta), "gamebook") {
+                        gamebooks.push(g);
+                    }
+                }
+                Document::Sop(s) => {
+                    if self.unique_name(&s.meta, sops.iter().map(|s| &s.meta), "SOP") {
+                        sops.push(s);
+                    }
+                }
+            }
+        }
+        gamebooks.sort_by(|a, b| a.meta.name.value.cmp(&b.meta.name.value));
+        sops.sort_by(|a, b| (a.priority, &a.meta.name.value).cmp(&(b.priority, &b.meta.name.value)));
+
+        let interfaces: BTreeMap<String, Interface> = gamebooks
+            .iter()
+            .map(|g| (g.meta.name.value.clone(), self.interface(g)))
+            .collect();
+        let order = self.call_order(&gamebooks, &interfaces);
+        let mut compiled: BTreeMap<String, c::Gamebook> = BTreeMap::new();
+        for name in order {
+            let Some(iface) = interfaces.get(&name) else { continue };
+            let gb = GamebookCompiler::new(self, iface, &interfaces, &compiled).run();
+            compiled.insert(name, gb);
+        }
+        let sops = sops.iter().filter_map(|s| self.sop(s, &interfaces, &compiled)).collect();
+        c::Library {
+            gamebooks: compiled.into_values().collect(),
+            sops,
+        }
+    }
+
+    fn unique_name<'a>(&mut self, meta: &ast::Meta, existing: impl Iterator<Item = &'a ast::Meta>, what: &str) -> bool {
+        for other in existing {
+            if other.name.value == meta.name.value {
+                let d = Diagnostic::new(
+                    Code::DuplicateName,
+                    meta.file,
+                    meta.name.span,
+                    format!("a {what} named `{}` is already defined", meta.name.value),
+                )
+                .with_help(format!("{what} names are unique in a library; rename one of them"))
+                .with_related(other.file, other.name.span, "first defined here");
+                self.push(d);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn interface<'a>(&mut self, g: &'a ast::Gamebook) -> Interface<'a> {
+        let file = g.meta.file;
+        let mut inputs = Vec::new();
+        for decl in &g.inputs {
+            let ty = input_type(decl.ty.value);
+            let default = decl.default.as_ref().and_then(|node| {
+                match literal(node, &ty) {
+                    Ok(v) => Some(v),
+                    Err(why) => {
+                        self.error(
+                            Code::TypeMismatch,
+                            file,
+                            node.span,
+                            format!("default of input `{}` {why}", decl.name.value),
+                            format!("give a default of type `{ty}`"),
+                        );
+                        None
+                    }
+                }
+            });
+            if let (Some(values), Some(Value::String(s))) = (&decl.values, &default) {
+                if !values.iter().any(|v| v.as_str() == &**s) {
+                    let span = decl.default.as_ref().map_or(decl.name.span, |n| n.span);
+                    self.error(
+                        Code::InvalidValue,
+                        file,
+                        span,
+                        format!("default `{s}` is not one of the input's `values`"),
+                        suggestion(s, values.iter().map(String::as_str)),
+                    );
+                }
+            }
+            inputs.push(c::Input {
+                name: decl.name.value.clone(),
+                ty,
+                default,
+                values: decl.values.clone(),
+                description: decl.description.clone(),
+            });
+        }
+        let inputs_type = Arc::new(RecordType {
+            name: format!("{}.inputs", g.meta.name.value),
+            entity: None,
+            fields: inputs
+                .iter()
+                .map(|i| Field::new(i.name.clone(), i.ty.clone(), i.description.clone().unwrap_or_default()))
+                .collect(),
+        });
+        Interface {
+            ast: g,
+            inputs,
+            inputs_type,
+        }
+    }
+
+    /// Gamebooks in an order where callees come before callers; reports call cycles.
+    fn call_order(&mut self, gamebooks: &[ast::Gamebook], interfaces: &BTreeMap<String, Interface>) -> Vec<String> {
+        let mut calls: BTreeMap<&str, Vec<&Spanned<String>>> = BTreeMap::new();
+        for g in gamebooks {
+            let mut out = Vec::new();
+            collect_calls(&g.steps, &mut out);
+            calls.insert(&g.meta.name.value, out);
+        }
+        let mut order = Vec::new();
+        let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = in progress, 2 = done
+        let mut reported: HashSet<String> = HashSet::new();
+        for g in gamebooks {
+            let mut path: Vec<&str> = Vec::new();
+            self.visit_calls(&g.meta.name.value, &calls, interfaces, &mut state, &mut path, &mut order, &mut reported);
+        }
+        order
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn visit_calls<'a>(
+        &mut self,
+        name: &'a str,
+        calls: &BTreeMap<&'a str, Vec<&'a Spanned<String>>>,
+        interfaces: &BTreeMap<String, Interface>,
+        state: &mut HashMap<&'a str, u8>,
+        path: &mut Vec<&'a str>,
+        order: &mut Vec<String>,
+        reported: &mut HashSet<String>,
+    ) {
+        match state.get(name) {
+            Some(2) => return,
+            Some(_) => return,
+            None => {}
+        }
+        state.insert(name, 1);
+        path.push(name);
+        for callee in calls.get(name).into_iter().flatten() {
+            let callee_name = callee.value.as_str();
+            match state.get(callee_name) {
+                Some(1) => {
+                    let start = path.iter().position(|p| *p == callee_name).unwrap_or(0);
+                    let mut cycle: Vec<&str> = path[start..].to_vec();
+                    cycle.push(callee_name);
+                    let key = {
+                        let mut k: Vec<&str> = cycle[..cycle.len() - 1].to_vec();
+                        k.sort_unstable();
+                        k.join(",")
+                    };
+                    if reported.insert(key) {
+                        if let Some(iface) = interfaces.get(name) {
+                            let text = cycle.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" → ");
+                            self.error(
+                                Code::GamebookRecursion,
+                                iface.ast.meta.file,
+                                callee.span,
+                                format!("gamebooks call each other in a cycle: {text}"),
+                                "a gamebook may not call itself, directly or through others; break the cycle",
+                            );
+                        }
+                    }
+                }
+                Some(_) => {}
+                None if interfaces.contains_key(callee_name) => {
+                    if let Some((k, _)) = calls.get_key_value(callee_name) {
+                        self.visit_calls(k, calls, interfaces, state, path, order, reported);
+                    }
+                }
+                None => {}
+            }
+        }
+        path.pop();
+        state.insert(name, 2);
+        order.push(name.to_string());
+    }
+
+    fn sop(
+        &mut self,
+        s: &ast::Sop,
+        interfaces: &BTreeMap<String, Interface>,
+        compiled: &BTreeMap<String, c::Gamebook>,
+    ) -> Option<c::Sop> {
+        let file = s.meta.file;
+        let scope = Scope::new().with("incident", Type::Record(model::incident()));
+        let body = match &s.body {
+            ast::SopBody::Classification(rules) => {
+                if rules.is_empty() {
+                    self.error(Code::MissingKey, file, s.meta.name.span, "the classification SOP has no rules", "add at least one rule under `rules:`");
+                }
+                let rules = rules
+                    .iter()
+                    .filter_map(|r| {
+                        let when = self.expr(file, &r.when, &scope, Some(&Type::Bool))?;
+                        Some(c::ClassificationRule {
+                            name: r.name.value.clone(),
+                            when,
+                            classification: r.classification.value,
+                            reason: r.reason.value.clone(),
+                            confidence: r.confidence,
+                        })
+                    })
+                    .collect();
+                c::SopBody::Classification(rules)
+            }
+            ast::SopBody::Response(r) => c::SopBody::Response(self.response(file, r, &scope, interfaces, compiled)),
+        };
+        Some(c::Sop {
+            name: s.meta.name.value.clone(),
+            file,
+            name_span: s.meta.name.span,
+            priority: s.priority,
+            description: s.meta.description.clone(),
+            tags: s.meta.tags.clone(),
+            mitre: s.meta.mitre.iter().map(|m| m.value.clone()).collect(),
+            body,
+        })
+    }
+
+    fn response(
+        &mut self,
+        file: FileId,
+        r: &ast::ResponseSop,
+        scope: &Scope,
+        interfaces: &BTreeMap<String, Interface>,
+        compiled: &BTreeMap<String, c::Gamebook>,
+    ) -> c::ResponseSop {
+        let when = r.applies_to.when.as_ref().and_then(|w| self.expr(file, w, scope, Some(&Type::Bool)));
+        let mut approvals = Vec::new();
+        for rule in &r.approvals {
+            let mut kinds = HashSet::new();
+            for pattern in &rule.actions {
+                let matched: Vec<&ActionSpec> =
+                    catalog::catalog().iter().filter(|a| c::action_matches(&pattern.value, a.id)).collect();
+                if matched.is_empty() {
+                    self.error(
+                        Code::UnknownAction,
+                        file,
+                        pattern.span,
+                        format!("`{}` matches no action of the catalog", pattern.value),
+                        suggestion(&pattern.value, catalog::catalog().iter().map(|a| a.id)),
+                    );
+                }
+                kinds.extend(matched.iter().map(|a| a.target));
+            }
+            // `entity` has the target's type when every covered action targets one kind.
+            let entity_ty = match kinds.iter().next() {
+                Some(Target::Entity(k)) if kinds.len() == 1 => Type::Record(model::entity(*k)),
+                _ => Type::Record(model::any_entity()),
+            };
+            let rule_scope = scope.clone().with("entity", entity_ty).with("action", Type::String);
+            let approve_if = rule.approve_if.as_ref().and_then(|e| self.expr(file, e, &rule_scope, Some(&Type::Bool)));
+            approvals.push(c::ApprovalRule {
+                actions: rule.actions.iter().map(|a| a.value.clone()).collect(),
+                role: rule.role.value,
+                approve_if,
+            });
+        }
+        for (action, _) in &r.guardrails.limits {
+            if catalog::lookup(&action.value).is_none() {
+                self.error(
+                    Code::UnknownAction,
+                    file,
+                    action.span,
+                    format!("unknown action `{}` in `limits`", action.value),
+                    suggestion(&action.value, catalog::catalog().iter().map(|a| a.id)),
+                );
+            }
+        }
+        let mut gamebooks = Vec::new();
+        for u in &r.gamebooks {
+            let Some(iface) = interfaces.get(&u.gamebook.value) else {
+                self.error(
+                    Code::UnknownGamebook,
+                    file,
+                    u.gamebook.span,
+                    format!("no gamebook named `{}` in the library", u.gamebook.value),
+                    suggestion(&u.gamebook.value, interfaces.keys().map(String::as_str)),
+                );
+                continue;
+            };
+            let with = self.inputs(file, &u.with, iface, scope, u.gamebook.span);
+            let condition = u.condition.as_ref().and_then(|e| self.expr(file, e, scope, Some(&Type::Bool)));
+            if r.mode.value == AgentMode::Autonomous {
+                if let Some(gb) = compiled.get(&u.gamebook.value) {
+                    self.unapproved_high_impact(file, u, gb, compiled, &approvals);
+                }
+            }
+            gamebooks.push(c::GamebookUse {
+                gamebook: u.gamebook.value.clone(),
+                with,
+                condition,
+            });
+        }
+        let tasks = r.tasks.iter().filter_map(|t| self.task(file, t, scope)).collect();
+        c::ResponseSop {
+            mode: r.mode.value,
+            sources: r.applies_to.sources.clone(),
+            severities: r.applies_to.severities.clone(),
+            classifications: r.applies_to.classifications.clone(),
+            workspaces: r.applies_to.workspaces.clone(),
+            workspace_tags: r.applies_to.workspace_tags.clone(),
+            when,
+            gamebooks,
+            tasks,
+            approvals,
+            guardrails: r.guardrails.clone(),
+        }
+    }
+
+    /// RP0407: in an autonomous SOP, a high-impact action with no gate and no policy rule.
+    fn unapproved_high_impact(
+        &mut self,
+        file: FileId,
+        u: &ast::GamebookUse,
+        gb: &c::Gamebook,
+        compiled: &BTreeMap<String, c::Gamebook>,
+        approvals: &[c::ApprovalRule],
+    ) {
+        let mut found = Vec::new();
+        let mut seen = HashSet::new();
+        ungated_high_impact(gb, compiled, false, &mut found, &mut seen);
+        for (gb_file, span, step, action) in found {
+            if approvals.iter().any(|a| a.covers(action)) {
+                continue;
+            }
+            let d = Diagnostic::new(
+                Code::UnapprovedHighImpact,
+                file,
+                u.gamebook.span,
+                format!("high-impact action `{action}` (step `{step}`) can run without approval in this autonomous SOP"),
+            )
+            .with_help(format!(
+                "add an `approval:` gate to the step, or an SOP rule `approval: [{{actions: [{action}], role: workspace_owner}}]`"
+            ))
+            .with_related(gb_file, span, "the step");
+            self.push(d);
+        }
+    }
+
+    fn task(&mut self, file: FileId, t: &ast::Task, scope: &Scope) -> Option<c::Task> {
+        let title = self.template(file, &t.title, scope)?;
+        Some(c::Task {
+            title,
+            role: t.role.value,
+            description: t.description.clone(),
+            checklist: t.checklist.clone(),
+        })
+    }
+
+    /// Checks the `with:` values of a call against the callee's inputs.
+    fn inputs(
+        &mut self,
+        file: FileId,
+        with: &[(Spanned<String>, Node)],
+        iface: &Interface,
+        scope: &Scope,
+        call_span: Span,
+    ) -> Vec<(String, ParamValue)> {
+        let mut out = Vec::new();
+        for (name, node) in with {
+            let Some(input) = iface.inputs.iter().find(|i| i.name == name.value) else {
+                self.error(
+                    Code::UnknownInput,
+                    file,
+                    name.span,
+                    format!("gamebook `{}` has no input `{}`", iface.ast.meta.name.value, name.value),
+                    suggestion(&name.value, iface.inputs.iter().map(|i| i.name.as_str())),
+                );
+                continue;
+            };
+            if let Some(v) = self.typed_value(file, node, &input.ty, input.values.as_deref(), scope, &format!("input `{}`", name.value)) {
+                out.push((name.value.clone(), v));
+            }
+        }
+        for input in &iface.inputs {
+            if input.default.is_none() && !with.iter().any(|(n, _)| n.value == input.name) {
+                self.error(
+                    Code::MissingInput,
+                    file,
+                    call_span,
+                    format!("gamebook `{}` needs input `{}`", iface.ast.meta.name.value, input.name),
+                    format!("add `with: {{{}: …}}` (type `{}`)", input.name, input.ty),
+                );
+            }
+        }
+        out
+    }
+
+    /// A YAML value for a slot of type `ty`: a literal of that type, or a `{{ }}` template.
+    fn typed_value(
+        &mut self,
+        file: FileId,
+        node: &Node,
+        ty: &Type,
+        values: Option<&[String]>,
+        scope: &Scope,
+        what: &str,
+    ) -> Option<ParamValue> {
+        if let NodeValue::Str(s) = &node.value {
+            if s.contains("{{") {
+                let text = self.expr_text(file, node);
+                let template = self.template(file, &text, scope)?;
+                if let Some(single) = template.single() {
+                    if !single.ty().fits(ty) {
+                        self.error(
+                            Code::ParamType,
+                            file,
+                            node.span,
+                            format!("{what} expects `{ty}`, but the expression is `{}`", single.ty()),
+                            format!("give a value of type `{ty}`"),
+                        );
+                        return None;
+                    }
+                    return Some(ParamValue::Expr(single.clone()));
+                }
+                if *ty != Type::String {
+                    self.error(
+                        Code::ParamType,
+                        file,
+                        node.span,
+                        format!("{what} expects `{ty}`, but a template with text around `{{{{ }}}}` is a string"),
+                        "write the whole value as one `{{ expression }}`",
+                    );
+                    return None;
+                }
+                return Some(ParamValue::Template(template));
+            }
+        }
+        match literal(node, ty) {
+            Ok(v) => {
+                if let (Some(values), Value::String(s)) = (values, &v) {
+                    if !values.iter().any(|x| x.as_str() == &**s) {
+                        self.error(
+                            Code::ParamType,
+                            file,
+                            node.span,
+                            format!("`{s}` is not an allowed value of {what}"),
+                            suggestion(s, values.iter().map(String::as_str)),
+                        );
+                        return None;
+                    }
+                }
+                Some(ParamValue::Const(v))
+            }
+            Err(why) => {
+                self.error(Code::ParamType, file, node.span, format!("{what} {why}"), format!("give a value of type `{ty}`"));
+                None
+            }
+        }
+    }
+
+    fn expr_text(&self, file: FileId, node: &Node) -> ExprText {
+        let _ = file;
+        ExprText {
+            text: node.as_str().unwrap_or_default().to_string(),
+            span: node.span,
+            offset: node.span.start,
+            exact: false,
+        }
+    }
+
+    /// Compiles an expression, mapping its diagnostics into the file.
+    fn expr(&mut self, file: FileId, e: &ExprText, scope: &Scope, expected: Option<&Type>) -> Option<Expr> {
+        let src = ExprSource {
+            text: &e.text,
+            file,
+            offset: e.offset,
+        };
+        match expr::compile(src, scope, expected) {
+            Ok(x) => Some(x),
+            Err(ds) => {
+                self.absorb(e, ds);
+                None
+            }
+        }
+    }
+
+    fn template(&mut self, file: FileId, e: &ExprText, scope: &Scope) -> Option<expr::Template> {
+        let src = ExprSource {
+            text: &e.text,
+            file,
+            offset: e.offset,
+        };
+        match expr::compile_template(src, scope) {
+            Ok(t) => Some(t),
+            Err(ds) => {
+                self.absorb(e, ds);
+                None
+            }
+        }
+    }
+
+    fn absorb(&mut self, e: &ExprText, ds: Vec<Diagnostic>) {
+        for mut d in ds {
+            if !e.exact {
+                d.span = e.span;
+            }
+            self.push(d);
+        }
+    }
+}
+
+fn collect_calls<'a>(steps: &'a [ast::Step], out: &mut Vec<&'a Spanned<String>>) {
+    for s in steps {
+        match &s.kind {
+            ast::StepKind::Call { gamebook, .. } => out.push(gamebook),
+            ast::StepKind::Group(inner) => collect_calls(inner, out),
+            _ => {}
+        }
+    }
+}
+
+/// High-impact action steps reachable from `gb` with no approval gate on the way.
+fn ungated_high_impact<'a>(
+    gb: &'a c::Gamebook,
+    compiled: &'a BTreeMap<String, c::Gamebook>,
+    gated: bool,
+    out: &mut Vec<(FileId, Span, String, &'static str)>,
+    seen: &mut HashSet<&'a str>,
+) {
+    if !seen.insert(&gb.name) {
+        return;
+    }
+    fn walk<'a>(
+        gb: &'a c::Gamebook,
+        steps: &'a [c::Step],
+        compiled: &'a BTreeMap<String, c::Gamebook>,
+        gated: bool,
+        out: &mut Vec<(FileId, Span, String, &'static str)>,
+        seen: &mut HashSet<&'a str>,
+    ) {
+        for s in steps {
+            let gated = gated || s.approval.is_some();
+            match &s.kind {
+                c::StepKind::Action { spec, .. } if spec.impact == Impact::High && !gated => {
+                    out.push((gb.file, s.id_span, format!("{}.{}", gb.name, s.id), spec.id));
+                }
+                c::StepKind::Group(inner) => walk(gb, inner, compiled, gated, out, seen),
+                c::StepKind::Call { gamebook, .. } if !gated => {
+                    if let Some(callee) = compiled.get(gamebook) {
+                        ungated_high_impact(callee, compiled, gated, out, seen);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(gb, &gb.steps, compiled, gated, out, seen);
+}
+
+fn input_type(t: InputType) -> Type {
+    match t {
+        InputType::String => Type::String,
+        InputType::Number => Type::Number,
+        InputType::Bool => Type::Bool,
+        InputType::Duration => Type::Duration,
+        InputType::Severity => Type::Severity,
+        InputType::Ip => Type::Ip,
+        InputType::StringList => Type::list(Type::String),
+    }
+}
+
+/// A YAML literal as a value of type `ty`, or why it is not one.
+fn literal(node: &Node, ty: &Type) -> Result<Value, String> {
+    let found = || format!("expects `{ty}`, found {}", node.type_name());
+    match (ty, &node.value) {
+        (Type::String, NodeValue::Str(s)) => Ok(Value::String(s.as_str().into())),
+        (Type::String, NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_)) => {
+            Ok(Value::String(node.scalar_text().unwrap_or_default().into()))
+        }
+        (Type::Number, NodeValue::Int(i)) => Ok(Value::Number(*i as f64)),
+        (Type::Number, NodeValue::Float(f)) => Ok(Value::Number(*f)),
+        (Type::Bool, NodeValue::Bool(b)) => Ok(Value::Bool(*b)),
+        (Type::Duration, NodeValue::Str(s)) => parse_duration(s)
+            .map(Value::Duration)
+            .ok_or_else(|| format!("expects a duration such as `30m`, found `{s}`")),
+        (Type::Severity, NodeValue::Str(s)) => ast::SeverityLevel::parse(&s.to_ascii_lowercase())
+            .map(|l| Value::Severity(l as u8))
+            .ok_or_else(|| format!("expects a severity (informational, low, medium, high), found `{s}`")),
+        (Type::Ip, NodeValue::Str(s)) => s
+            .parse()
+            .map(Value::Ip)
+            .map_err(|_| format!("expects an IP address, found `{s}`")),
+        (Type::List(inner), NodeValue::Seq(items)) => {
+            let values: Result<Vec<Value>, String> = items.iter().map(|n| literal(n, inner)).collect();
+            Ok(Value::List(values?.into()))
+        }
+        (Type::Any, _) => Ok(Value::Null),
+        _ => Err(found()),
+    }
+}
+
+/// The record `steps.<id>` has, for a step whose per-run output is `output`.
+pub fn step_record(id: &str, output: Type) -> Type {
+    Type::Record(Arc::new(RecordType {
+        name: format!("steps.{id}"),
+        entity: None,
+        fields: vec![
+            Field::new("status", Type::String, "succeeded, failed, skipped, blocked, awaiting_approval or rejected")
+                .with_values(&["succeeded", "failed", "skipped", "blocked", "awaiting_approval", "rejected"]),
+            Field::new("output", output.clone(), "the step's output (the last item's, for a for-each)"),
+            Field::new("results", Type::list(output), "per-item outputs of a for-each (one element otherwise)"),
+            Field::new("succeeded", Type::Number, "items that succeeded"),
+            Field::new("failed", Type::Number, "items that failed"),
+        ],
+    }))
+}
+
+fn param_output_record(name: String, outputs: &[catalog::OutputSpec]) -> Type {
+    Type::Record(Arc::new(RecordType {
+        name,
+        entity: None,
+        fields: outputs.iter().map(|o| Field::new(o.name, o.ty.expr_type(), o.doc)).collect(),
+    }))
+}
+
+/// Checks one gamebook's body.
+struct GamebookCompiler<'c, 'd, 'a> {
+    cx: &'c mut Compiler<'d>,
+    iface: &'a Interface<'a>,
+    interfaces: &'a BTreeMap<String, Interface<'a>>,
+    compiled: &'a BTreeMap<String, c::Gamebook>,
+    file: FileId,
+    /// Every step id of the gamebook (all levels) with its declaration span.
+    all_ids: HashMap<String, Span>,
+}
+
+impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
+    fn new(
+        cx: &'c mut Compiler<'d>,
+        iface: &'a Interface<'a>,
+        interfaces: &'a BTreeMap<String, Interface<'a>>,
+        compiled: &'a BTreeMap<String, c::Gamebook>,
+    ) -> Self {
+        GamebookCompiler {
+            cx,
+            iface,
+            interfaces,
+            compiled,
+            file: iface.ast.meta.file,
+            all_ids: HashMap::new(),
+        }
+    }
+
+    fn run(mut self) -> c::Gamebook {
+        let g = self.iface.ast;
+        self.collect_ids(&g.steps);
+        let mut fields = Vec::new();
+        self.step_fields(&g.steps, &mut fields);
+        let steps_type = Arc::new(RecordType {
+            name: "steps".into(),
+            entity: None,
+            fields,
+        });
+        let scope = Scope::new()
+            .with("incident", Type::Record(model::incident()))
+            .with("inputs", Type::Record(self.iface.inputs_type.clone()))
+            .with("steps", Type::Record(steps_type.clone()));
+        let steps = self.steps(&g.steps, &scope, &[]);
+        let mut outputs = Vec::new();
+        for (name, e) in &g.outputs {
+            if let Some(x) = self.cx.expr(self.file, e, &scope, None) {
+                outputs.push((name.value.clone(), x));
+            }
+        }
+        let outputs_type = Arc::new(RecordType {
+            name: format!("{}.outputs", g.meta.name.value),
+            entity: None,
+            fields: outputs.iter().map(|(n, e)| Field::new(n.clone(), e.ty().clone(), "")).collect(),
+        });
+        let graph = graph::build(&steps);
+        c::Gamebook {
+            name: g.meta.name.value.clone(),
+            version: g.version.value.clone(),
+            file: self.file,
+            name_span: g.meta.name.span,
+            description: g.meta.description.clone(),
+            tags: g.meta.tags.clone(),
+            mitre: g.meta.mitre.iter().map(|m| m.value.clone()).collect(),
+            inputs: self
+                .iface
+                .inputs
+                .iter()
+                .map(|i| c::Input {
+                    name: i.name.clone(),
+                    ty: i.ty.clone(),
+                    default: i.default.clone(),
+                    values: i.values.clone(),
+                    description: i.description.clone(),
+                })
+                .collect(),
+            inputs_type: self.iface.inputs_type.clone(),
+            steps_type,
+            outputs_type,
+            scope,
+            steps,
+            outputs,
+            graph,
+        }
+    }
+
+    fn collect_ids(&mut self, steps: &[ast::Step]) {
+        for s in steps {
+            if let Some(first) = self.all_ids.get(&s.id.value) {
+                let d = Diagnostic::new(Code::DuplicateStepId, self.file, s.id.span, format!("duplicate step id `{}`", s.id.value))
+                    .with_help("step ids are unique within a gamebook, across groups; rename one")
+                    .with_related(self.file, *first, "first used here");
+                self.cx.push(d);
+            } else {
+                self.all_ids.insert(s.id.value.clone(), s.id.span);
+            }
+            if let ast::StepKind::Group(inner) = &s.kind {
+                self.collect_ids(inner);
+            }
+        }
+    }
+
+    /// The output type of each step, flattened into the `steps` record.
+    fn step_fields(&self, steps: &[ast::Step], out: &mut Vec<Field>) {
+        for s in steps {
+            if out.iter().any(|f| f.name == s.id.value) {
+                continue;
+            }
+            let output = match &s.kind {
+                ast::StepKind::Action { action, .. } => match catalog::lookup(&action.value) {
+                    Some(spec) => param_output_record(format!("{}.output", spec.id), spec.outputs),
+                    None => Type::Any,
+                },
+                ast::StepKind::Task(_) => Type::Record(Arc::new(RecordType {
+                    name: "task.output".into(),
+                    entity: None,
+                    fields: vec![Field::new("completed_by", Type::String, "who completed the task")],
+                })),
+                ast::StepKind::Call { gamebook, .. } => match self.compiled.get(&gamebook.value) {
+                    Some(callee) => Type::Record(callee.outputs_type.clone()),
+                    None => Type::Any,
+                },
+                ast::StepKind::Group(_) => Type::Null,
+            };
+            out.push(Field::new(s.id.value.clone(), step_record(&s.id.value, output), s.name.clone().unwrap_or_default()));
+            if let ast::StepKind::Group(inner) = &s.kind {
+                self.step_fields(inner, out);
+            }
+        }
+    }
+
+    /// Checks one list of sibling steps. `outer_visible` are the step ids readable from the
+    /// enclosing group.
+    fn steps(&mut self, steps: &[ast::Step], scope: &Scope, outer_visible: &[String]) -> Vec<c::Step> {
+        let siblings: Vec<&str> = steps.iter().map(|s| s.id.value.as_str()).collect();
+        // needs and on_error must name siblings.
+        for s in steps {
+            for n in &s.needs {
+                self.sibling_ref(n, &siblings, "needs");
+                if n.value == s.id.value {
+                    self.cx.error(Code::SelfDependency, self.file, n.span, format!("step `{}` needs itself", n.value), "remove it from `needs`");
+                }
+            }
+            if let Some(h) = &s.on_error {
+                self.sibling_ref(h, &siblings, "on_error");
+                if h.value == s.id.value {
+                    self.cx.error(Code::SelfDependency, self.file, h.span, format!("step `{}` is its own error handler", h.value), "name another step in `on_error`");
+                }
+            }
+        }
+        self.cycles(steps);
+        let upstream = upstream_sets(steps);
+        let mut out = Vec::new();
+        for s in steps {
+            let mut visible: Vec<String> = outer_visible.to_vec();
+            for id in upstream.get(s.id.value.as_str()).into_iter().flatten() {
+                if let Some(step) = steps.iter().find(|x| x.id.value == *id) {
+                    descendants(step, &mut visible);
+                }
+            }
+            if let Some(c) = self.step(s, scope, &visible) {
+                out.push(c);
+            }
+        }
+        self.unreachable(steps, &out);
+        out
+    }
+
+    fn sibling_ref(&mut self, r: &Spanned<String>, siblings: &[&str], key: &str) {
+        if siblings.contains(&r.value.as_str()) {
+            return;
+        }
+        let help = if self.all_ids.contains_key(&r.value) {
+            format!("`{}` is in another step list; `{key}` names steps of the same list (use a group's id to wait for the whole group)", r.value)
+        } else {
+            suggestion(&r.value, siblings.iter().copied())
+        };
+        self.cx.error(Code::UnknownStep, self.file, r.span, format!("`{key}` names unknown step `{}`", r.value), help);
+    }
+
+    fn cycles(&mut self, steps: &[ast::Step]) {
+        let mut g = petgraph::graph::DiGraph::<usize, ()>::new();
+        let nodes: Vec<_> = (0..steps.len()).map(|i| g.add_node(i)).collect();
+        let index: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.value.as_str(), i)).collect();
+        for (i, s) in steps.iter().enumerate() {
+            for n in &s.needs {
+                if let Some(&j) = index.get(n.value.as_str()) {
+                    if i != j {
+                        g.add_edge(nodes[j], nodes[i], ());
+                    }
+                }
+            }
+            if let Some(h) = &s.on_error {
+                if let Some(&j) = index.get(h.value.as_str()) {
+                    if i != j {
+                        g.add_edge(nodes[i], nodes[j], ());
+                    }
+                }
+            }
+        }
+        for scc in petgraph::algo::tarjan_scc(&g) {
+            if scc.len() < 2 {
+                continue;
+            }
+            let members: HashSet<usize> = scc.iter().map(|n| g[*n]).collect();
+            let start = *members.iter().min().unwrap_or(&0);
+            // Walk the cycle from the first step in document order.
+            let mut path = vec![start];
+            let mut cur = start;
+            loop {
+                let next = steps[cur]
+                    .needs
+                    .iter()
+                    .filter_map(|n| index.get(n.value.as_str()).copied())
+                    .chain(steps.iter().enumerate().filter(|(_, s)| s.on_error.as_ref().is_some_and(|h| h.value == steps[cur].id.value)).map(|(i, _)| i))
+                    .find(|j| members.contains(j) && (!path.contains(j) || *j == start));
+                match next {
+                    Some(j) if j == start => break,
+                    Some(j) => {
+                        path.push(j);
+                        cur = j;
+                    }
+                    None => break,
+                }
+            }
+            path.reverse();
+            path.rotate_right(1);
+            let mut names: Vec<String> = path.iter().map(|i| format!("`{}`", steps[*i].id.value)).collect();
+            names.push(format!("`{}`", steps[path[0]].id.value));
+            let first = &steps[start];
+            let span = first.needs.first().map_or(first.id.span, |n| n.span);
+            self.cx.error(
+                Code::DependencyCycle,
+                self.file,
+                span,
+                format!("steps depend on each other in a cycle: {}", names.join(" → ")),
+                "remove one dependency of the cycle; steps must form a DAG",
+            );
+        }
+    }
+
+    fn unreachable(&mut self, steps: &[ast::Step], checked: &[c::Step]) {
+        let handlers: HashSet<&str> = steps.iter().filter_map(|s| s.on_error.as_ref().map(|h| h.value.as_str())).collect();
+        let mut dead: HashSet<&str> = HashSet::new();
+        for s in checked {
+            let never = s.condition.as_ref().and_then(|c| c.constant()) == Some(Value::Bool(false))
+                || s.for_each.as_ref().and_then(|f| f.items.constant()).is_some_and(|v| matches!(v, Value::List(l) if l.is_empty()));
+            if never {
+                dead.insert(s.id.as_str());
+            }
+        }
+        // Propagate: a step is dead if it needs a dead step, or is a handler of only dead steps.
+        loop {
+            let before = dead.len();
+            for s in steps {
+                let id = s.id.value.as_str();
+                if dead.contains(id) {
+                    continue;
+                }
+                let needs_dead = s.needs.iter().any(|n| dead.contains(n.value.as_str()));
+                let referrers: Vec<&str> = steps
+                    .iter()
+                    .filter(|x| x.on_error.as_ref().is_some_and(|h| h.value == id))
+                    .map(|x| x.id.value.as_str())
+                    .collect();
+                let orphan_handler =
+                    handlers.contains(id) && !referrers.is_empty() && referrers.iter().all(|r| dead.contains(r));
+                if needs_dead || orphan_handler {
+                    dead.insert(id);
+                }
+            }
+            if dead.len() == before {
+                break;
+            }
+        }
+        for s in steps {
+            if dead.contains(s.id.value.as_str()) {
+                let d = Diagnostic::new(Code::UnreachableStep, self.file, s.id.span, format!("step `{}` can never run", s.id.value))
+                    .with_help("its condition is always false, its item list is always empty, or it depends on such a step; remove it or fix the condition");
+                self.cx.push(d);
+            }
+        }
+    }
+
+    fn step(&mut self, s: &ast::Step, scope: &Scope, visible: &[String]) -> Option<c::Step> {
+        let file = self.file;
+        // `if` is evaluated once, before any fan-out.
+        let condition = s.condition.as_ref().and_then(|e| self.checked_expr(e, scope, Some(&Type::Bool), visible, &s.id.value));
+        let mut item_scope = scope.clone();
+        let for_each = s.for_each.as_ref().and_then(|f| {
+            let items = self.checked_expr(&f.items, scope, None, visible, &s.id.value)?;
+            let elem = match items.ty() {
+                Type::List(t) => t.as_ref().clone(),
+                Type::Any => Type::Any,
+                other => {
+                    self.cx.error(
+                        Code::TypeMismatch,
+                        file,
+                        f.items.span,
+                        format!("`for_each` needs a list, found `{other}`"),
+                        "fan out over a list such as `incident.devices` or `filter(incident.users, u => …)`",
+                    );
+                    return None;
+                }
+            };
+            let slot = item_scope.push(&f.var.value, elem);
+            let filter = f.filter.as_ref().and_then(|e| self.checked_expr(e, &item_scope, Some(&Type::Bool), visible, &s.id.value));
+            Some(c::ForEach {
+                items,
+                var: f.var.value.clone(),
+                slot,
+                filter,
+                concurrency: f.concurrency,
+                on_error: f.on_error,
+            })
+        });
+        let approval = s.approval.as_ref().map(|a| {
+            if a.on_timeout.is_none() || a.timeout.is_none() {
+                let missing = match (a.timeout.is_none(), a.on_timeout.is_none()) {
+                    (true, true) => "`timeout` and `on_timeout`",
+                    (true, false) => "`timeout`",
+                    _ => "`on_timeout`",
+                };
+                self.cx.error(
+                    Code::ApprovalWithoutTimeoutOutcome,
+                    file,
+                    a.span,
+                    format!("the approval gate of step `{}` lacks {missing}", s.id.value),
+                    "say how long to wait and what happens then: `timeout: 4h` and `on_timeout: reject` (or `approve`, `fail`)",
+                );
+            }
+            c::ApprovalGate {
+                role: a.role.value,
+                timeout_ms: a.timeout.as_ref().map_or(0, |t| t.value),
+                on_timeout: a.on_timeout.as_ref().map_or(ast::TimeoutOutcome::Reject, |o| o.value),
+                quorum: a.quorum,
+            }
+        });
+        let kind = match &s.kind {
+            ast::StepKind::Action { action, target, params, params_span } => {
+                self.action(s, action, target.as_ref(), params, *params_span, &item_scope, for_each.as_ref(), visible)?
+            }
+            ast::StepKind::Task(t) => c::StepKind::Task(self.cx.task(file, t, &item_scope)?),
+            ast::StepKind::Call { gamebook, with } => {
+                let Some(iface) = self.interfaces.get(&gamebook.value) else {
+                    self.cx.error(
+                        Code::UnknownGamebook,
+                        file,
+                        gamebook.span,
+                        format!("no gamebook named `{}` in the library", gamebook.value),
+                        suggestion(&gamebook.value, self.interfaces.keys().map(String::as_str)),
+                    );
+                    return None;
+                };
+                let with = self.cx.inputs(file, with, iface, &item_scope, gamebook.span);
+                c::StepKind::Call {
+                    gamebook: gamebook.value.clone(),
+                    with,
+                }
+            }
+            ast::StepKind::Group(inner) => {
+                c::StepKind::Group(self.steps(inner, &item_scope, visible))
+            }
+        };
+        Some(c::Step {
+            id: s.id.value.clone(),
+            name: s.name.clone(),
+            span: s.span,
+            id_span: s.id.span,
+            kind,
+            condition,
+            needs: s.needs.iter().map(|n| n.value.clone()).collect(),
+            for_each,
+            approval,
+            retry: s.retry.as_ref().map(|r| c::RetryPolicy {
+                attempts: r.attempts,
+                backoff_ms: r.backoff_ms,
+                strategy: r.strategy,
+            }),
+            timeout_ms: s.timeout.as_ref().map(|t| t.value),
+            on_error: s.on_error.as_ref().map(|h| h.value.clone()),
+        })
+    }
+
+    /// Compiles an expression and checks that every `steps.<id>` it reads is upstream.
+    fn checked_expr(&mut self, e: &ExprText, scope: &Scope, expected: Option<&Type>, visible: &[String], step: &str) -> Option<Expr> {
+        let x = self.cx.expr(self.file, e, scope, expected)?;
+        for (path, span) in x.references() {
+            if path.first().map(String::as_str) != Some("steps") {
+                continue;
+            }
+            let Some(id) = path.get(1) else { continue };
+            if !visible.iter().any(|v| v == id) {
+                let span = if e.exact { span } else { e.span };
+                let help = if id == step {
+                    "a step cannot read its own result; move the logic to a later step".to_string()
+                } else {
+                    format!("add `needs: [{id}]` so `{id}` has finished before step `{step}` reads it")
+                };
+                self.cx.error(Code::UnknownStep, self.file, span, format!("step `{step}` reads `steps.{id}` but does not depend on it"), help);
+            }
+        }
+        Some(x)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn action(
+        &mut self,
+        s: &ast::Step,
+        action: &Spanned<String>,
+        target: Option<&ExprText>,
+        params: &[(Spanned<String>, Node)],
+        params_span: Span,
+        scope: &Scope,
+        for_each: Option<&c::ForEach>,
+        visible: &[String],
+    ) -> Option<c::StepKind> {
+        let file = self.file;
+        let Some(spec) = catalog::lookup(&action.value) else {
+            self.cx.error(
+                Code::UnknownAction,
+                file,
+                action.span,
+                format!("unknown action `{}`", action.value),
+                suggestion(&action.value, catalog::catalog().iter().map(|a| a.id)),
+            );
+            return None;
+        };
+        if spec.delegated_only() {
+            let d = Diagnostic::new(
+                Code::DelegatedOnly,
+                file,
+                action.span,
+                format!("`{}` runs only on behalf of a signed-in user (delegated permission), never app-only", spec.id),
+            )
+            .with_help("the action is blocked in workspaces without a signed-in session; keep an approval gate so an operator signs in to approve it");
+            self.cx.push(d);
+        }
+        let target = match (spec.target, target) {
+            (Target::Incident, None) => None,
+            (Target::Incident, Some(t)) => {
+                self.cx.error(Code::WrongTargetKind, file, t.span, format!("`{}` acts on the incident itself and takes no `target`", spec.id), "remove `target:`");
+                None
+            }
+            (Target::Entity(kind), Some(t)) => {
+                let x = self.checked_expr(t, scope, None, visible, &s.id.value)?;
+                self.check_target(spec, kind, &x, t)?;
+                Some(x)
+            }
+            (Target::Entity(kind), None) => {
+                let default = for_each.and_then(|f| scope.get(&f.var).map(|(slot, ty)| (f.var.clone(), slot, ty.clone())));
+                match default {
+                    Some((var, _, ty)) if ty.entity_kind() == Some(kind) || ty == Type::Any => {
+                        let text = ExprText { text: var, span: action.span, offset: action.span.start, exact: false };
+                        Some(self.cx.expr(file, &text, scope, None)?)
+                    }
+                    Some((var, _, ty)) => {
+                        self.cx.error(
+                            Code::WrongTargetKind,
+                            file,
+                            action.span,
+                            format!("`{}` acts on a {kind}, but the for-each item `{var}` is `{ty}`", spec.id),
+                            format!("fan out over `incident.{}` or give `target:` explicitly", kind.collection()),
+                        );
+                        return None;
+                    }
+                    None => {
+                        self.cx.error(
+                            Code::MissingKey,
+                            file,
+                            action.span,
+                            format!("`{}` needs a `target:` {kind}", spec.id),
+                            format!("add `for_each: incident.{}` to act on each {kind}, or `target:` naming one", kind.collection()),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        let mut out = Vec::new();
+        for (name, node) in params {
+            if spec.param(&name.value).is_none() {
+                self.cx.error(
+                    Code::UnknownParam,
+                    file,
+                    name.span,
+                    format!("`{}` has no parameter `{}`", spec.id, name.value),
+                    suggestion(&name.value, spec.params.iter().map(|p| p.name)),
+                );
+            }
+        }
+        for p in spec.params {
+            let given = params.iter().find(|(n, _)| n.value == p.name);
+            match given {
+                Some((_, node)) => {
+                    if let Some(v) = self.param(spec, p, node, scope, visible, &s.id.value) {
+                        out.push((p.name, v));
+                    }
+                }
+                None => match p.default {
+                    Some(text) => {
+                        if let Ok(v) = literal(&Node { value: NodeValue::Str(text.into()), span: params_span }, &p.ty.expr_type()) {
+                            out.push((p.name, ParamValue::Const(v)));
+                        }
+                    }
+                    None if p.required => {
+                        self.cx.error(
+                            Code::MissingParam,
+                            file,
+                            params_span,
+                            format!("`{}` needs parameter `{}`", spec.id, p.name),
+                            format!("add `{}: …` under `params:` ({}: {})", p.name, p.ty.describe(), p.doc),
+                        );
+                    }
+                    None => {}
+                },
+            }
+        }
+        Some(c::StepKind::Action { spec, target, params: out })
+    }
+
+    fn check_target(&mut self, spec: &ActionSpec, kind: crate::types::EntityKind, x: &Expr, t: &ExprText) -> Option<()> {
+        let ty = x.ty();
+        if ty.entity_kind() == Some(kind) || *ty == Type::Any {
+            return Some(());
+        }
+        let (msg, help) = match ty {
+            Type::List(inner) if inner.entity_kind() == Some(kind) => (
+                format!("`{}` acts on one {kind}, but `target` is a list", spec.id),
+                format!("move the list to `for_each: {}` and drop `target:`", t.text),
+            ),
+            Type::Record(r) if r.entity.is_some() || r.name == "entity" => (
+                format!("`{}` acts on a {kind}, but `target` is a `{}`", spec.id, r.name),
+                format!("target a {kind}, e.g. from `incident.{}`", kind.collection()),
+            ),
+            other => (
+                format!("`{}` acts on a {kind}, but `target` is `{other}`", spec.id),
+                format!("target a {kind}, e.g. from `incident.{}`", kind.collection()),
+            ),
+        };
+        let span = if t.exact { x.span() } else { t.span };
+        self.cx.error(Code::WrongTargetKind, self.file, span, msg, help);
+        None
+    }
+
+    fn param(
+        &mut self,
+        spec: &ActionSpec,
+        p: &catalog::ParamSpec,
+        node: &Node,
+        scope: &Scope,
+        visible: &[String],
+        step: &str,
+    ) -> Option<ParamValue> {
+        let what = format!("parameter `{}` of `{}`", p.name, spec.id);
+        let values: Option<Vec<String>> = match p.ty {
+            ParamType::Enum(vs) => Some(vs.iter().map(|v| v.to_string()).collect()),
+            _ => None,
+        };
+        let v = self.cx.typed_value(self.file, node, &p.ty.expr_type(), values.as_deref(), scope, &what)?;
+        // Step references inside templates must be upstream too.
+        let exprs: Vec<&Expr> = match &v {
+            ParamValue::Template(t) => t.exprs().collect(),
+            ParamValue::Expr(e) => vec![e],
+            ParamValue::Const(_) => Vec::new(),
+        };
+        for e in exprs {
+            for (path, _) in e.references() {
+                if path.first().map(String::as_str) == Some("steps") {
+                    if let Some(id) = path.get(1) {
+                        if !visible.iter().any(|v| v == id) {
+                            self.cx.error(
+                                Code::UnknownStep,
+                                self.file,
+                                node.span,
+                                format!("step `{step}` reads `steps.{id}` but does not depend on it"),
+                                format!("add `needs: [{id}]`"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Some(v)
+    }
+}
+
+/// For each step, the sibling ids that finish before it starts: transitive `needs`, plus
+/// the steps it handles errors for.
+fn upstream_sets(steps: &[ast::Step]) -> HashMap<&str, Vec<&str>> {
+    let mut direct: HashMap<&str, Vec<&str>> = HashMap::new();
+    for s in steps {
+        let entry = direct.entry(s.id.value.as_str()).or_default();
+        entry.extend(s.needs.iter().map(|n| n.value.as_str()));
+        if let Some(h) = &s.on_error {
+            direct.entry(h.value.as_str()).or_default().push(s.id.value.as_str());
+        }
+    }
+    let mut out = HashMap::new();
+    for s in steps {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut stack: Vec<&str> = direct.get(s.id.value.as_str()).cloned().unwrap_or_default();
+        while let Some(x) = stack.pop() {
+            if x == s.id.value || seen.contains(&x) {
+                continue;
+            }
+            seen.push(x);
+            stack.extend(direct.get(x).into_iter().flatten().copied());
+        }
+        out.insert(s.id.value.as_str(), seen);
+    }
+    out
+}
+
+/// A step id and, for groups, every id inside.
+fn descendants(s: &ast::Step, out: &mut Vec<String>) {
+    out.push(s.id.value.clone());
+    if let ast::StepKind::Group(inner) = &s.kind {
+        for i in inner {
+            descendants(i, out);
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! Syntax → AST: reads the [`Node`] tree of one file into an [`ast::Document`], reporting every
+//! unknown, duplicate, missing or mistyped key of the file (not only the first).
+
+mod gamebook;
+mod sop;
+
+use crate::ast::{self, ExprText, Meta, Spanned};
+use crate::codes::Code;
+use crate::diagnostic::{suggestion, Diagnostic};
+use crate::duration::parse_duration;
+use crate::source::{FileId, SourceFile, Span};
+use crate::syntax::{Node, NodeValue};
+
+/// Lowers one parsed file. Returns `None` when the document is too broken to use; the
+/// diagnostics say why.
+pub fn lower(file: FileId, src: &SourceFile, root: &Node, diags: &mut Vec<Diagnostic>) -> Option<ast::Document> {
+    let mut cx = Lowerer { file, src, diags };
+    let Some(map) = root.as_map() else {
+        cx.error(
+            Code::WrongYamlType,
+            root.span,
+            format!("expected a mapping at the top of the document, found {}", root.type_name()),
+            "a document starts with `kind: gamebook` or `kind: sop`",
+        );
+        return None;
+    };
+    let _ = map;
+    let Some(kind) = root.get("kind") else {
+        cx.error(
+            Code::MissingKey,
+            Span::new(root.span.start as usize, root.span.start as usize),
+            "missing key `kind`",
+            "add `kind: gamebook` or `kind: sop` at the top of the document",
+        );
+        return None;
+    };
+    match kind.as_str() {
+        Some("gamebook") => gamebook::lower_gamebook(&mut cx, root).map(ast::Document::Gamebook),
+        Some("sop") => sop::lower_sop(&mut cx, root).map(ast::Document::Sop),
+        _ => {
+            let found = kind.scalar_text().unwrap_or_else(|| kind.type_name().into());
+            let help = suggestion(&found, ["gamebook", "sop"]);
+            cx.error(Code::UnknownKind, kind.span, format!("unknown kind `{found}`"), help);
+            None
+        }
+    }
+}
+
+pub(crate) struct Lowerer<'a> {
+    pub file: FileId,
+    pub src: &'a SourceFile,
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Lowerer<'_> {
+    pub fn error(&mut self, code: Code, span: Span, message: impl Into<String>, help: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::new(code, self.file, span, message).with_help(help));
+    }
+
+    /// Checks that `node` is a mapping whose keys are all in `allowed`, reporting unknown and
+    /// duplicate keys. Returns the node for lookups when it is a mapping.
+    pub fn mapping<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Option<&'n Node> {
+        let Some(entries) = node.as_map() else {
+            self.error(
+                Code::WrongYamlType,
+                node.span,
+                format!("expected {what} to be a mapping, found {}", node.type_name()),
+                format!("write {what} as `key: value` lines; allowed keys: {}", allowed.join(", ")),
+            );
+            return None;
+        };
+        let mut seen: Vec<(&str, Span)> = Vec::new();
+        for (key, _) in entries {
+            let Some(k) = key.as_str() else {
+                self.error(
+                    Code::WrongYamlType,
+                    key.span,
+                    format!("expected a string key in {what}, found {}", key.type_name()),
+                    "keys are plain words such as `id` or `action`",
+                );
+                continue;
+            };
+            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == k) {
+                let d = Diagnostic::new(Code::DuplicateKey, self.file, key.span, format!("duplicate key `{k}` in {what}"))
+                    .with_label("defined again here")
+                    .with_help("remove one of the two entries")
+                    .with_related(self.file, *first, "first defined here");
+                self.diags.push(d);
+                continue;
+            }
+            seen.push((k, key.span));
+            if !allowed.contains(&k) {
+                self.error(
+                    Code::UnknownKey,
+                    key.span,
+                    format!("unknown key `{k}` in {what}"),
+                    suggestion(k, allowed.iter().copied()),
+                );
+            }
+        }
+        Some(node)
+    }
+
+    /// A required key; reports it missing at `at`.
+    pub fn required<'n>(&mut self, map: &'n Node, key: &str, what: &str, help: &str) -> Option<&'n Node> {
+        let found = map.get(key);
+        if found.is_none() {
+            let at = Span::new(map.span.start as usize, map.span.start as usize);
+            self.error(Code::MissingKey, at, format!("missing key `{key}` in {what}"), help.to_string());
+        }
+        found
+    }
+
+    pub fn string(&mut self, node: &Node, what: &str) -> Option<Spanned<String>> {
+        match &node.value {
+            NodeValue::Str(s) => Some(Spanned::new(s.clone(), node.span)),
+            // Plain scalars that YAML typed as numbers (`version: 1.0`) are meant as text.
+            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => {
+                Some(Spanned::new(node.scalar_text().unwrap_or_default(), node.span))
+            }
+            _ => {
+                self.error(
+                    Code::WrongYamlType,
+                    node.span,
+                    format!("expected {what} to be a string, found {}", node.type_name()),
+                    "write a single value on one line",
+                );
+                None
+            }
+        }
+    }
+
+    pub fn string_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
+        match &node.value {
+            NodeValue::Seq(items) => items.iter().filter_map(|n| self.string(n, what)).collect(),
+            NodeValue::Str(_) => self.string(node, what).into_iter().collect(),
+            _ => {
+                self.error(
+                    Code::WrongYamlType,
+                    node.span,
+                    format!("expected {what} to be a list, found {}", node.type_name()),
+                    "write a list such as `[a, b]`",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn seq<'n>(&mut self, node: &'n Node, what: &str) -> &'n [Node] {
+        match &node.value {
+            NodeValue::Seq(items) => items,
+            _ => {
+                self.error(
+                    Code::WrongYamlType,
+                    node.span,
+                    format!("expected {what} to be a list, found {}", node.type_name()),
+                    "write a list of `- ` entries",
+                );
+                &[]
+            }
+        }
+    }
+
+    pub fn integer(&mut self, node: &Node, what: &str, min: i64, max: i64) -> Option<i64> {
+        match node.value {
+            NodeValue::Int(i) if (min..=max).contains(&i) => Some(i),
+            NodeValue::Int(i) => {
+                self.error(
+                    Code::InvalidValue,
+                    node.span,
+                    format!("{what} is `{i}`, outside {min}..={max}"),
+                    format!("use a whole number from {min} to {max}"),
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    Code::WrongYamlType,
+                    node.span,
+                    format!("expected {what} to be a whole number, found {}", node.type_name()),
+                    format!("use a whole number from {min} to {max}"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn duration(&mut self, node: &Node, what: &str) -> Option<Spanned<i64>> {
+        let text = node.scalar_text();
+        match text.as_deref().and_then(parse_duration) {
+            Some(ms) if ms > 0 => Some(Spanned::new(ms, node.span)),
+            _ => {
+                self.error(
+                    Code::InvalidValue,
+                    node.span,
+                    format!("{what} `{}` is not a duration", text.unwrap_or_else(|| node.type_name().into())),
+                    "write a number and a unit: `30s`, `15m`, `4h`, `7d`",
+                );
+                None
+            }
+        }
+    }
+
+    /// A keyword from a fixed set, with a suggestion when misspelled.
+    pub fn keyword<T: Copy>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        names: &'static [&'static str],
+        parse: fn(&str) -> Option<T>,
+    ) -> Option<Spanned<T>> {
+        self.keyword_coded(Code::InvalidValue, node, what, names, parse)
+    }
+
+    /// A role name (`workspace_owner`, …).
+    pub fn role(&mut self, node: &Node) -> Option<Spanned<ast::Role>> {
+        self.keyword_coded(Code::UnknownRole, node, "role", ast::Role::NAMES, ast::Role::parse)
+    }
+
+    fn keyword_coded<T: Copy>(
+        &mut self,
+        code: Code,
+        node: &Node,
+        what: &str,
+        names: &'static [&'static str],
+        parse: fn(&str) -> Option<T>,
+    ) -> Option<Spanned<T>> {
+        let s = self.string(node, what)?;
+        match parse(&s.value) {
+            Some(v) => Some(Spanned::new(v, s.span)),
+            None => {
+                self.error(
+                    code,
+                    s.span,
+                    format!("unknown {what} `{}`", s.value),
+                    suggestion(&s.value, names.iter().copied()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn keyword_list<T: Copy>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        names: &'static [&'static str],
+        parse: fn(&str) -> Option<T>,
+    ) -> Vec<T> {
+        let items: Vec<Node> = match &node.value {
+            NodeValue::Seq(items) => items.clone(),
+            _ => vec![node.clone()],
+        };
+        items
+            .iter()
+            .filter_map(|n| self.keyword(n, what, names, parse))
+            .map(|s| s.value)
+            .collect()
+    }
+
+    /// An expression written as a YAML scalar. Booleans are accepted (`if: false`).
+    pub fn expr(&mut self, node: &Node, what: &str) -> Option<ExprText> {
+        let text = match &node.value {
+            NodeValue::Str(s) => s.clone(),
+            NodeValue::Bool(_) | NodeValue::Int(_) | NodeValue::Float(_) => node.scalar_text()?,
+            _ => {
+                self.error(
+                    Code::WrongYamlType,
+                    node.span,
+                    format!("expected {what} to be an expression, found {}", node.type_name()),
+                    "write the expression as a string, e.g. `incident.severity == high`",
+                );
+                return None;
+            }
+        };
+        Some(self.expr_text(text, node.span))
+    }
+
+    /// Locates `text` inside the scalar at `span` so expression spans map to the file.
+    pub fn expr_text(&self, text: String, span: Span) -> ExprText {
+        let raw = self.src.slice(span);
+        let (offset, exact) = if raw == text {
+            (span.start, true)
+        } else if raw.len() >= 2
+            && (raw.starts_with('"') || raw.starts_with('\''))
+            && raw.get(1..raw.len() - 1) == Some(text.as_str())
+        {
+            (span.start + 1, true)
+        } else if let Some(i) = raw.find(text.as_str()) {
+            (span.start + i as u32, true)
+        } else {
+            (span.start, false)
+        };
+        ExprText {
+            text,
+            span,
+            offset,
+            exact,
+        }
+    }
+
+    /// `name`, `description`, `tags`, `mitre` of any document.
+    pub fn meta(&mut self, root: &Node, what: &str) -> Option<Meta> {
+        let kind_span = root.get("kind").map_or_else(Span::default, |k| k.span);
+        let name_node = self.required(root, "name", what, "add `name: my-name` (lowercase words joined by `-`)");
+        let name = name_node.and_then(|n| self.string(n, "`name`"));
+        if let Some(name) = &name {
+            let ok = !name.value.is_empty()
+                && name.value.len() <= 100
+                && name.value.starts_with(|c: char| c.is_ascii_lowercase())
+                && name.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok {
+                self.error(
+                    Code::InvalidValue,
+                    name.span,
+                    format!("name `{}` is not a valid document name", name.value),
+                    "use lowercase letters, digits and `-`, starting with a letter (e.g. `contain-compromised-device`)",
+                );
+            }
+        }
+        let description = root.get("description").and_then(|n| self.string(n, "`description`")).map(|s| s.value);
+        let tags = root
+            .get("tags")
+            .map(|n| self.string_list(n, "`tags`").into_iter().map(|s| s.value).collect())
+            .unwrap_or_default();
+        let mitre = root.get("mitre").map(|n| self.string_list(n, "`mitre`")).unwrap_or_default();
+        for t in &mitre {
+            if !is_mitre_technique(&t.value) {
+                self.error(
+                    Code::InvalidValue,
+                    t.span,
+                    format!("`{}` is not a MITRE ATT&CK technique id", t.value),
+                    "write a technique id such as `T1566` or a sub-technique such as `T1566.001`",
+                );
+            }
+        }
+        Some(Meta {
+            file: self.file,
+            name: name?,
+            description,
+            tags,
+            mitre,
+            kind_span,
+        })
+    }
+
+    pub fn task(&mut self, node: &Node, what: &str) -> Option<ast::Task> {
+        let map = self.mapping(node, what, &["title", "role", "description", "checklist"])?;
+        let title = self.required(map, "title", what, "add `title: what the person should do`");
+        let role = self.required(map, "role", what, "add `role: incident_responder` (who does the task)");
+        let title = title.and_then(|t| self.expr(t, "`title`"));
+        let role = role.and_then(|r| self.role(r));
+        let description = map.get("description").and_then(|d| self.string(d, "`description`")).map(|s| s.value);
+        let checklist = map
+            .get("checklist")
+            .map(|c| self.string_list(c, "`checklist`").into_iter().map(|s| s.value).collect())
+            .unwrap_or_default();
+        Some(ast::Task {
+            title: title?,
+            role: role?,
+            description,
+            checklist,
+        })
+    }
+
+    /// A `with:` mapping of input values.
+    pub fn with_values(&mut self, node: &Node, what: &str) -> Vec<(Spanned<String>, Node)> {
+        let Some(entries) = node.as_map() else {
+            self.error(
+                Code::WrongYamlType,
+                node.span,
+                format!("expected {what} to be a mapping, found {}", node.type_name()),
+                "write one `input: value` line per input",
+            );
+            return Vec::new();
+        };
+        let mut out: Vec<(Spanned<String>, Node)> = Vec::new();
+        for (k, v) in entries {
+            let Some(key) = self.string(k, "an input name") else { continue };
+            if let Some((first, _)) = out.iter().find(|(f, _)| f.value == key.value) {
+                let d = Diagnostic::new(Code::DuplicateKey, self.file, key.span, format!("duplicate key `{}` in {what}", key.value))
+                    .with_help("remove one of the two entries")
+                    .with_related(self.file, first.span, "first defined here");
+                self.diags.push(d);
+                continue;
+            }
+            out.push((key, v.clone()));
+        }
+        out
+    }
+}
+
+fn is_mitre_technique(s: &str) -> bool {
+    let b = s.as_bytes();
+    let main = b.len() >= 5 && b[0] == b'T' && b[1..5].iter().all(u8::is_ascii_digit);
+    match b.len() {
+        5 => main,
+        9 => main && b[5] == b'.' && b[6..9].iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// Step ids and input names are used in expressions, so they must be identifiers.
+pub(crate) fn is_identifier(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.len() <= 64
+}

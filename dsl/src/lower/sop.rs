@@ -1,0 +1,231 @@
+//! Lowering of `kind: sop` documents (classification and response SOPs).
+
+use super::Lowerer;
+use crate::ast::{
+    AgentMode, AppliesTo, ApprovalRule, Classification, ClassificationRule, GamebookUse, Guardrails, IncidentSource,
+    Protected, ResponseSop, SeverityLevel, Sop, SopBody, Spanned,
+};
+use crate::codes::Code;
+use crate::diagnostic::suggestion;
+use crate::syntax::Node;
+
+const CLASSIFICATION_KEYS: &[&str] = &["kind", "type", "name", "description", "tags", "mitre", "priority", "rules"];
+const RESPONSE_KEYS: &[&str] = &[
+    "kind", "type", "name", "description", "tags", "mitre", "priority", "mode", "applies_to", "gamebooks", "tasks",
+    "approval", "guardrails",
+];
+
+pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
+    let ty = match root.get("type") {
+        None => {
+            cx.required(root, "type", "the SOP", "add `type: classification` or `type: response`");
+            None
+        }
+        Some(n) => {
+            let t = cx.string(n, "`type`")?;
+            match t.value.as_str() {
+                "classification" | "response" => Some(t.value),
+                other => {
+                    cx.error(
+                        Code::InvalidValue,
+                        t.span,
+                        format!("unknown SOP type `{other}`"),
+                        suggestion(other, ["classification", "response"]),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let keys = if ty.as_deref() == Some("classification") { CLASSIFICATION_KEYS } else { RESPONSE_KEYS };
+    cx.mapping(root, "the SOP", keys)?;
+    let meta = cx.meta(root, "the SOP");
+    let priority = root.get("priority").and_then(|n| cx.integer(n, "`priority`", 0, 1_000_000)).unwrap_or(100);
+    let body = match ty.as_deref()? {
+        "classification" => {
+            let rules = cx
+                .required(root, "rules", "the classification SOP", "add `rules:` with at least one rule")
+                .map(|n| cx.seq(n, "`rules`").iter().filter_map(|r| lower_rule(cx, r)).collect::<Vec<_>>())
+                .unwrap_or_default();
+            SopBody::Classification(rules)
+        }
+        _ => SopBody::Response(lower_response(cx, root)),
+    };
+    Some(Sop {
+        meta: meta?,
+        priority,
+        body,
+    })
+}
+
+fn lower_rule(cx: &mut Lowerer, node: &Node) -> Option<ClassificationRule> {
+    let map = cx.mapping(node, "a rule", &["name", "when", "classification", "reason", "confidence"])?;
+    let name = cx.required(map, "name", "a rule", "add `name: what the rule recognizes`").and_then(|n| cx.string(n, "`name`"));
+    let when = cx
+        .required(map, "when", "a rule", "add `when: <condition on the incident>`")
+        .and_then(|n| cx.expr(n, "`when`"));
+    let classification = cx
+        .required(map, "classification", "a rule", "add `classification: true_positive` (or false_positive, benign_positive, undetermined)")
+        .and_then(|n| cx.keyword(n, "classification", Classification::NAMES, Classification::parse));
+    let reason = cx
+        .required(map, "reason", "a rule", "add `reason:`; a reason is required whenever a classification is set")
+        .and_then(|n| cx.string(n, "`reason`"));
+    if let (Some(c), Some(r)) = (&classification, &reason) {
+        let allowed = c.value.reasons();
+        if !allowed.contains(&r.value.as_str()) {
+            cx.error(
+                Code::InvalidClassification,
+                r.span,
+                format!("`{}` is not a reason for `{}`", r.value, c.value),
+                suggestion(&r.value, allowed.iter().copied()),
+            );
+        }
+    }
+    let confidence = cx
+        .required(map, "confidence", "a rule", "add `confidence: 80` (0 = clearly benign, 100 = clearly malicious)")
+        .and_then(|n| cx.integer(n, "`confidence`", 0, 100));
+    Some(ClassificationRule {
+        name: name?,
+        when: when?,
+        classification: classification?,
+        reason: reason?,
+        confidence: u8::try_from(confidence?).ok()?,
+    })
+}
+
+fn lower_response(cx: &mut Lowerer, root: &Node) -> ResponseSop {
+    let mode = root
+        .get("mode")
+        .and_then(|n| cx.keyword(n, "agent mode", AgentMode::NAMES, AgentMode::parse))
+        .unwrap_or(Spanned::new(AgentMode::Automatic, root.span));
+    let applies_to = root.get("applies_to").map(|n| lower_applies(cx, n)).unwrap_or_default();
+    let gamebooks = cx
+        .required(root, "gamebooks", "the response SOP", "add `gamebooks:` listing the gamebooks to run, in order")
+        .map(|n| cx.seq(n, "`gamebooks`").iter().filter_map(|g| lower_use(cx, g)).collect())
+        .unwrap_or_default();
+    let tasks = root
+        .get("tasks")
+        .map(|n| cx.seq(n, "`tasks`").iter().filter_map(|t| cx.task(t, "a task")).collect())
+        .unwrap_or_default();
+    let approvals = root
+        .get("approval")
+        .map(|n| cx.seq(n, "`approval`").iter().filter_map(|a| lower_approval_rule(cx, a)).collect())
+        .unwrap_or_default();
+    let guardrails = root.get("guardrails").map(|n| lower_guardrails(cx, n)).unwrap_or_default();
+    ResponseSop {
+        mode,
+        applies_to,
+        gamebooks,
+        tasks,
+        approvals,
+        guardrails,
+    }
+}
+
+fn lower_applies(cx: &mut Lowerer, node: &Node) -> AppliesTo {
+    let keys = ["sources", "severities", "classifications", "workspaces", "workspace_tags", "when"];
+    let Some(map) = cx.mapping(node, "`applies_to`", &keys) else { return AppliesTo::default() };
+    AppliesTo {
+        sources: map
+            .get("sources")
+            .map(|n| cx.keyword_list(n, "source", IncidentSource::NAMES, IncidentSource::parse))
+            .unwrap_or_default(),
+        severities: map
+            .get("severities")
+            .map(|n| cx.keyword_list(n, "severity", SeverityLevel::NAMES, SeverityLevel::parse))
+            .unwrap_or_default(),
+        classifications: map
+            .get("classifications")
+            .map(|n| cx.keyword_list(n, "classification", Classification::NAMES, Classification::parse))
+            .unwrap_or_default(),
+        workspaces: map
+            .get("workspaces")
+            .map(|n| cx.string_list(n, "`workspaces`").into_iter().map(|s| s.value).collect())
+            .unwrap_or_default(),
+        workspace_tags: map
+            .get("workspace_tags")
+            .map(|n| cx.string_list(n, "`workspace_tags`").into_iter().map(|s| s.value).collect())
+            .unwrap_or_default(),
+        when: map.get("when").and_then(|n| cx.expr(n, "`when`")),
+    }
+}
+
+fn lower_use(cx: &mut Lowerer, node: &Node) -> Option<GamebookUse> {
+    let map = cx.mapping(node, "a gamebook entry", &["gamebook", "with", "if"])?;
+    let gamebook = cx
+        .required(map, "gamebook", "a gamebook entry", "add `gamebook: <name>`")
+        .and_then(|n| cx.string(n, "`gamebook`"));
+    let with = map.get("with").map(|w| cx.with_values(w, "`with`")).unwrap_or_default();
+    let condition = map.get("if").and_then(|n| cx.expr(n, "`if`"));
+    Some(GamebookUse {
+        gamebook: gamebook?,
+        with,
+        condition,
+        span: node.span,
+    })
+}
+
+fn lower_approval_rule(cx: &mut Lowerer, node: &Node) -> Option<ApprovalRule> {
+    let map = cx.mapping(node, "an approval rule", &["actions", "role", "approve_if"])?;
+    let actions = cx
+        .required(map, "actions", "an approval rule", "add `actions: [device.isolate]` (ids or patterns such as `user.*`)")
+        .map(|n| cx.string_list(n, "`actions`"))
+        .unwrap_or_default();
+    let role = cx
+        .required(map, "role", "an approval rule", "add `role: workspace_owner` (who approves)")
+        .and_then(|n| cx.role(n));
+    let approve_if = map.get("approve_if").and_then(|n| cx.expr(n, "`approve_if`"));
+    Some(ApprovalRule {
+        actions,
+        role: role?,
+        approve_if,
+        span: node.span,
+    })
+}
+
+fn lower_guardrails(cx: &mut Lowerer, node: &Node) -> Guardrails {
+    let Some(map) = cx.mapping(node, "`guardrails`", &["protected", "max_actions", "limits"]) else {
+        return Guardrails::default();
+    };
+    let mut protected = Vec::new();
+    if let Some(list) = map.get("protected") {
+        for entry in cx.seq(list, "`protected`") {
+            let Some(m) = cx.mapping(entry, "a protected entity", &["id", "name", "tag"]) else { continue };
+            let entries = m.as_map().unwrap_or(&[]);
+            if entries.len() != 1 {
+                cx.error(
+                    Code::ConflictingKeys,
+                    entry.span,
+                    "a protected entity names exactly one of `id`, `name`, `tag`",
+                    "write one entry per rule, e.g. `- name: \"dc-*\"`",
+                );
+                continue;
+            }
+            let (k, v) = &entries[0];
+            let Some(value) = cx.string(v, "a protected entity") else { continue };
+            match k.as_str() {
+                Some("id") => protected.push(Protected::Id(value.value)),
+                Some("name") => protected.push(Protected::Name(value.value)),
+                Some("tag") => protected.push(Protected::Tag(value.value)),
+                _ => {}
+            }
+        }
+    }
+    let max_actions = map
+        .get("max_actions")
+        .and_then(|n| cx.integer(n, "`max_actions`", 0, 10_000))
+        .map(|n| n as u32);
+    let mut limits = Vec::new();
+    if let Some(l) = map.get("limits") {
+        for (k, v) in cx.with_values(l, "`limits`") {
+            if let Some(n) = cx.integer(&v, "a limit", 0, 10_000) {
+                limits.push((k, n as u32));
+            }
+        }
+    }
+    Guardrails {
+        protected,
+        max_actions,
+        limits,
+    }
+}

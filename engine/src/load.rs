@@ -1,0 +1,170 @@
+//! Finding and reading gamebook and SOP files.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use riposte_dsl::{Code, Diagnostic, SourceFile, SourceMap, Span};
+
+/// What was read: the files, and diagnostics for files that could not become text.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A path that could not be read at all (exit code 2 territory).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{0}` is not a YAML file or a directory")]
+    NotYaml(PathBuf),
+    #[error("more than {limit} files under the given paths")]
+    TooManyFiles { limit: usize },
+}
+
+/// Most files a library may hold; a larger tree is almost certainly the wrong directory.
+pub const MAX_FILES: usize = 20_000;
+
+/// Reads every `*.yaml` / `*.yml` under `paths` (directories recursively, sorted by path).
+/// Test files (`*.test.yaml`) are not part of a library and are skipped.
+pub fn load_library(paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, LoadError> {
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = fs::metadata(p).map_err(|source| LoadError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            walk(p, &mut files)?;
+        } else if is_yaml(p) {
+            files.push(p.clone());
+        } else {
+            return Err(LoadError::NotYaml(p.clone()));
+        }
+        if files.len() > MAX_FILES {
+            return Err(LoadError::TooManyFiles { limit: MAX_FILES });
+        }
+    }
+    files.sort();
+    files.dedup();
+    let mut loaded = Loaded::default();
+    for path in files {
+        read_one(&path, max_file_bytes, &mut loaded)?;
+    }
+    Ok(loaded)
+}
+
+fn read_one(path: &Path, max_file_bytes: usize, loaded: &mut Loaded) -> Result<(), LoadError> {
+    let name = display_path(path);
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(io)?;
+    // Read one byte past the limit so an oversized file is detected without reading it whole.
+    let mut bytes = Vec::new();
+    file.take(max_file_bytes as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() > max_file_bytes {
+        let id = loaded.sources.add(SourceFile::new(name, String::new()));
+        loaded.diagnostics.push(
+            Diagnostic::new(
+                Code::FileTooLarge,
+                id,
+                Span::new(0, 0),
+                format!("the file is larger than the limit of {max_file_bytes} bytes"),
+            )
+            .with_help("split it into several gamebooks; sub-gamebook calls compose them"),
+        );
+        return Ok(());
+    }
+    // The id the file will get, so the diagnostic points at it.
+    let next = riposte_dsl::FileId(loaded.sources.len() as u32);
+    match riposte_dsl::syntax::decode(&name, bytes, next) {
+        Ok(src) => {
+            loaded.sources.add(src);
+        }
+        Err(d) => {
+            let lossy = String::from_utf8_lossy(&fs::read(path).unwrap_or_default()).into_owned();
+            loaded.sources.add(SourceFile::new(name, lossy));
+            loaded.diagnostics.push(d);
+        }
+    }
+    Ok(())
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let entries = fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        let ty = entry.file_type().map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if ty.is_dir() {
+            // Hidden directories (.git) are never part of a library.
+            if !entry.file_name().to_string_lossy().starts_with('.') {
+                walk(&path, out)?;
+            }
+        } else if is_yaml(&path) && !is_test_file(&path) {
+            out.push(path);
+            if out.len() > MAX_FILES {
+                return Err(LoadError::TooManyFiles { limit: MAX_FILES });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_yaml(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+/// `*.test.yaml` files hold gamebook tests, not library documents.
+pub fn is_test_file(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
+}
+
+/// A path as users wrote it, with `./` dropped.
+fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_yaml_recursively_and_reports_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        fs::write(dir.path().join("a.yaml"), "kind: gamebook\n").unwrap();
+        fs::write(dir.path().join("sub/b.yml"), b"kind: \xff\n").unwrap();
+        fs::write(dir.path().join("sub/c.test.yaml"), "x: 1\n").unwrap();
+        fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        fs::write(dir.path().join("big.yaml"), "#".repeat(100)).unwrap();
+        let loaded = load_library(&[dir.path().to_path_buf()], 50).unwrap();
+        assert_eq!(loaded.sources.len(), 3);
+        let codes: Vec<Code> = loaded.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![Code::FileTooLarge, Code::NotUtf8]);
+        assert!(matches!(
+            load_library(&[dir.path().join("missing")], 50),
+            Err(LoadError::Io { .. })
+        ));
+    }
+}

@@ -1,0 +1,176 @@
+//! Rendering diagnostics at the edge: terminal text (miette), JSON, SARIF 2.1.0.
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use riposte_dsl::{Diagnostic, Severity, SourceMap};
+use serde::Serialize;
+use serde_json::json;
+
+/// A diagnostic with its file, in the shape miette renders.
+#[derive(Debug)]
+struct Report<'a> {
+    diag: &'a Diagnostic,
+    source: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+}
+
+impl std::fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code.as_str()))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+}
+
+fn source_span(span: riposte_dsl::Span, text_len: usize) -> SourceSpan {
+    let start = (span.start as usize).min(text_len);
+    let len = span.len().min(text_len - start);
+    SourceSpan::new(start.into(), len)
+}
+
+/// Renders one diagnostic like a compiler: `file:line:col`, the source line, a caret, help.
+pub fn text(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+    let file = sources.get(diag.file);
+    let lc = file.line_col(diag.span.start as usize);
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        diag.label.clone(),
+        source_span(diag.span, file.text.len()),
+    )];
+    for r in diag.related.iter().filter(|r| r.file == diag.file) {
+        labels.push(LabeledSpan::new_with_span(
+            Some(r.message.clone()),
+            source_span(r.span, file.text.len()),
+        ));
+    }
+    let report = Report {
+        diag,
+        source: NamedSource::new(format!("{}:{lc}", file.name), file.text.clone()),
+        labels,
+    };
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let mut out = String::new();
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    if handler.render_report(&mut out, &report).is_err() {
+        out = format!("{}:{lc}: {}: {}\n", file.name, diag.severity, diag.message);
+    }
+    for r in diag.related.iter().filter(|r| r.file != diag.file) {
+        let other = sources.get(r.file);
+        let lc = other.line_col(r.span.start as usize);
+        out.push_str(&format!("  note: {} at {}:{lc}\n", r.message, other.name));
+    }
+    out
+}
+
+/// The JSON form of a diagnostic (`riposte check --format json`).
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub help: Option<String>,
+}
+
+pub fn json_diagnostic(d: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
+    let file = sources.get(d.file);
+    let start = file.line_col(d.span.start as usize);
+    let end = file.line_col(d.span.end as usize);
+    JsonDiagnostic {
+        severity: d.severity,
+        code: d.code.as_str(),
+        message: d.message.clone(),
+        file: file.name.clone(),
+        line: start.line,
+        column: start.column,
+        end_line: end.line,
+        end_column: end.column,
+        help: d.help.clone(),
+    }
+}
+
+/// A SARIF 2.1.0 log for code-scanning uploads.
+pub fn sarif(diags: &[Diagnostic], sources: &SourceMap) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = riposte_dsl::Code::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.as_str(),
+                "shortDescription": {"text": c.summary()},
+                "defaultConfiguration": {"level": level(c.severity())},
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let j = json_diagnostic(d, sources);
+            let mut message = d.message.clone();
+            if let Some(h) = &d.help {
+                message.push_str("\nhelp: ");
+                message.push_str(h);
+            }
+            json!({
+                "ruleId": j.code,
+                "level": level(d.severity),
+                "message": {"text": message},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": j.file},
+                        "region": {
+                            "startLine": j.line, "startColumn": j.column,
+                            "endLine": j.end_line, "endColumn": j.end_column,
+                        }
+                    }
+                }]
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "riposte",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/riposte-security/riposte",
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    })
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
