@@ -64,7 +64,7 @@ pub fn text(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     }
     let report = Report {
         diag,
-        source: NamedSource::new(format!("{}:{lc}", file.name), file.text.clone()),
+        source: NamedSource::new(file.name.clone(), file.text.clone()),
         labels,
     };
     let theme = if color {

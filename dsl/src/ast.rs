@@ -31,6 +31,32 @@ pub struct ExprText {
     pub exact: bool,
 }
 
+impl ExprText {
+    /// Finds where `text` (a scalar's value) sits in the source of the scalar at `span`. Plain
+    /// and simply quoted scalars map exactly; escapes or folding make offsets approximate.
+    pub fn locate(src: &crate::source::SourceFile, text: String, span: Span) -> ExprText {
+        let raw = src.slice(span);
+        let (offset, exact) = if raw == text {
+            (span.start, true)
+        } else if raw.len() >= 2
+            && (raw.starts_with('"') || raw.starts_with('\''))
+            && raw.get(1..raw.len() - 1) == Some(text.as_str())
+        {
+            (span.start + 1, true)
+        } else if let Some(i) = raw.find(text.as_str()).filter(|_| !text.is_empty()) {
+            (span.start + i as u32, true)
+        } else {
+            (span.start, false)
+        };
+        ExprText {
+            text,
+            span,
+            offset,
+            exact,
+        }
+    }
+}
+
 macro_rules! keywords {
     ($(#[$m:meta])* $name:ident { $( $variant:ident = $text:literal ),* $(,)? }) => {
         $(#[$m])*

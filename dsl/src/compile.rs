@@ -52,7 +52,7 @@ pub fn compile(sources: &SourceMap, limits: &syntax::Limits, prior: Vec<Diagnost
             Err(d) => diags.push(d),
         }
     }
-    let library = Compiler::new(&mut diags).library(docs);
+    let library = Compiler::new(&mut diags, sources).library(docs);
     diags.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
     diags.dedup();
     Compilation {
@@ -63,6 +63,7 @@ pub fn compile(sources: &SourceMap, limits: &syntax::Limits, prior: Vec<Diagnost
 
 struct Compiler<'d> {
     diags: &'d mut Vec<Diagnostic>,
+    sources: &'d SourceMap,
 }
 
 /// What a call site needs to know about a gamebook before its body is checked.
@@ -73,8 +74,8 @@ struct Interface<'a> {
 }
 
 impl<'d> Compiler<'d> {
-    fn new(diags: &'d mut Vec<Diagnostic>) -> Self {
-        Compiler { diags }
+    fn new(diags: &'d mut Vec<Diagnostic>, sources: &'d SourceMap) -> Self {
+        Compiler { diags, sources }
     }
 
     fn push(&mut self, d: Diagnostic) {
@@ -371,7 +372,7 @@ impl<'d> Compiler<'d> {
                     file,
                     u.gamebook.span,
                     format!("no gamebook named `{}` in the library", u.gamebook.value),
-                    suggestion(&u.gamebook.value, interfaces.keys().map(String::as_str)),
+                    gamebook_help(&u.gamebook.value, interfaces),
                 );
                 continue;
             };
@@ -547,13 +548,8 @@ impl<'d> Compiler<'d> {
     }
 
     fn expr_text(&self, file: FileId, node: &Node) -> ExprText {
-        let _ = file;
-        ExprText {
-            text: node.as_str().unwrap_or_default().to_string(),
-            span: node.span,
-            offset: node.span.start,
-            exact: false,
-        }
+        let text = node.as_str().unwrap_or_default().to_string();
+        ExprText::locate(self.sources.get(file), text, node.span)
     }
 
     /// Compiles an expression, mapping its diagnostics into the file.
@@ -594,6 +590,14 @@ impl<'d> Compiler<'d> {
             }
             self.push(d);
         }
+    }
+}
+
+fn gamebook_help(name: &str, interfaces: &BTreeMap<String, Interface>) -> String {
+    if interfaces.is_empty() {
+        "no gamebooks are loaded; check the gamebooks together with their SOPs, e.g. `riposte check gamebooks sops`".into()
+    } else {
+        suggestion(name, interfaces.keys().map(String::as_str))
     }
 }
 
@@ -685,6 +689,20 @@ fn literal(node: &Node, ty: &Type) -> Result<Value, String> {
         (Type::Any, _) => Ok(Value::Null),
         _ => Err(found()),
     }
+}
+
+/// A catalog default (YAML scalar text) as a node: `true`, `3` and `full` get their YAML types.
+fn default_node(text: &str, span: Span) -> Node {
+    let value = match text {
+        "true" => NodeValue::Bool(true),
+        "false" => NodeValue::Bool(false),
+        _ => match (text.parse::<i64>(), text.parse::<f64>()) {
+            (Ok(i), _) => NodeValue::Int(i),
+            (_, Ok(f)) => NodeValue::Float(f),
+            _ => NodeValue::Str(text.to_string()),
+        },
+    };
+    Node { value, span }
 }
 
 /// The record `steps.<id>` has, for a step whose per-run output is `output`.
@@ -1060,7 +1078,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         file,
                         gamebook.span,
                         format!("no gamebook named `{}` in the library", gamebook.value),
-                        suggestion(&gamebook.value, self.interfaces.keys().map(String::as_str)),
+                        gamebook_help(&gamebook.value, self.interfaces),
                     );
                     return None;
                 };
@@ -1160,23 +1178,39 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 Some(x)
             }
             (Target::Entity(kind), None) => {
-                let default = for_each.and_then(|f| scope.get(&f.var).map(|(slot, ty)| (f.var.clone(), slot, ty.clone())));
-                match default {
-                    Some((var, _, ty)) if ty.entity_kind() == Some(kind) || ty == Type::Any => {
-                        let text = ExprText { text: var, span: action.span, offset: action.span.start, exact: false };
+                // The target defaults to the innermost for-each item of the action's kind:
+                // the step's own, or an enclosing group's.
+                let loop_vars: Vec<(String, Type)> = scope
+                    .names()
+                    .filter(|n| !matches!(*n, "incident" | "inputs" | "steps"))
+                    .filter_map(|n| scope.get(n).map(|(_, t)| (n.to_string(), t.clone())))
+                    .collect();
+                let own = for_each.map(|f| f.var.clone());
+                let pick = loop_vars
+                    .iter()
+                    .rev()
+                    .find(|(_, ty)| ty.entity_kind() == Some(kind) || *ty == Type::Any);
+                match (pick, loop_vars.last()) {
+                    (Some((var, _)), _) => {
+                        let text = ExprText { text: var.clone(), span: action.span, offset: action.span.start, exact: false };
                         Some(self.cx.expr(file, &text, scope, None)?)
                     }
-                    Some((var, _, ty)) => {
+                    (None, Some((var, ty))) => {
+                        let help = if own.as_deref() == Some(var.as_str()) {
+                            format!("fan out over `incident.{}` or give `target:` explicitly", kind.collection())
+                        } else {
+                            format!("give `target:` a {kind} expression")
+                        };
                         self.cx.error(
                             Code::WrongTargetKind,
                             file,
                             action.span,
                             format!("`{}` acts on a {kind}, but the for-each item `{var}` is `{ty}`", spec.id),
-                            format!("fan out over `incident.{}` or give `target:` explicitly", kind.collection()),
+                            help,
                         );
                         return None;
                     }
-                    None => {
+                    (None, None) => {
                         self.cx.error(
                             Code::MissingKey,
                             file,
@@ -1190,7 +1224,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             }
         };
         let mut out = Vec::new();
-        for (name, node) in params {
+        for (name, _) in params {
             if spec.param(&name.value).is_none() {
                 self.cx.error(
                     Code::UnknownParam,
@@ -1210,11 +1244,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     }
                 }
                 None => match p.default {
-                    Some(text) => {
-                        if let Ok(v) = literal(&Node { value: NodeValue::Str(text.into()), span: params_span }, &p.ty.expr_type()) {
-                            out.push((p.name, ParamValue::Const(v)));
-                        }
-                    }
+                    Some(text) => match literal(&default_node(text, params_span), &p.ty.expr_type()) {
+                        Ok(v) => out.push((p.name, ParamValue::Const(v))),
+                        // The catalog's own tests keep defaults well-typed.
+                        Err(_) => debug_assert!(false, "bad catalog default for {}.{}", spec.id, p.name),
+                    },
                     None if p.required => {
                         self.cx.error(
                             Code::MissingParam,
@@ -1277,14 +1311,15 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             ParamValue::Const(_) => Vec::new(),
         };
         for e in exprs {
-            for (path, _) in e.references() {
+            for (path, span) in e.references() {
                 if path.first().map(String::as_str) == Some("steps") {
                     if let Some(id) = path.get(1) {
                         if !visible.iter().any(|v| v == id) {
+                            let exact = self.cx.expr_text(self.file, node).exact;
                             self.cx.error(
                                 Code::UnknownStep,
                                 self.file,
-                                node.span,
+                                if exact { span } else { node.span },
                                 format!("step `{step}` reads `steps.{id}` but does not depend on it"),
                                 format!("add `needs: [{id}]`"),
                             );

@@ -9,13 +9,13 @@
 
 pub mod ast;
 pub mod catalog;
-// pub mod checked;
+pub mod checked;
 pub mod codes;
-// pub mod compile;
+pub mod compile;
 pub mod diagnostic;
 pub mod duration;
 pub mod expr;
-// pub mod graph;
+pub mod graph;
 pub mod lower;
 pub mod model;
 pub mod schema;

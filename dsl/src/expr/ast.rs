@@ -45,10 +45,29 @@ pub(crate) enum AstKind {
     },
     Binary {
         op: BinOp,
-        op_span: Span,
         lhs: Box<Ast>,
         rhs: Box<Ast>,
     },
+    /// `a and b and c` / `a or b or c`, flattened: long chains add no depth.
+    Logic {
+        op: LogicOp,
+        items: Vec<Ast>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LogicOp {
+    And,
+    Or,
+}
+
+impl LogicOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogicOp::And => "and",
+            LogicOp::Or => "or",
+        }
+    }
 }
 
 /// A function argument: a value or a one-parameter lambda.
@@ -80,8 +99,6 @@ pub(crate) enum UnOp {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BinOp {
-    Or,
-    And,
     Eq,
     Ne,
     Lt,
@@ -104,8 +121,6 @@ pub(crate) enum BinOp {
 impl BinOp {
     pub fn as_str(self) -> &'static str {
         match self {
-            BinOp::Or => "or",
-            BinOp::And => "and",
             BinOp::Eq => "==",
             BinOp::Ne => "!=",
             BinOp::Lt => "<",
@@ -228,6 +243,14 @@ impl Ast {
                     UnOp::Neg => "(neg ",
                 });
                 operand.write_sexpr(out);
+                out.push(')');
+            }
+            AstKind::Logic { op, items } => {
+                let _ = write!(out, "({}", op.as_str());
+                for item in items {
+                    out.push(' ');
+                    item.write_sexpr(out);
+                }
                 out.push(')');
             }
             AstKind::Binary { op, lhs, rhs, .. } => {

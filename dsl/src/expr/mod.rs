@@ -1,1 +1,286 @@
-//! The expression language (filled in by the expression module).
+//! The expression language: conditions (`incident.severity >= high and any(incident.devices,
+//! d => d.risk_score == 'high')`) and `{{ }}` templates in strings.
+//!
+//! Pipeline: text → [`parser`] (bounds, pest, Pratt precedence) → untyped [`ast`] → [`check`]
+//! (names resolved to slots and field indices, static types, regex and CIDR literals compiled,
+//! constants folded) → [`Expr`], which [`eval`] evaluates against an [`Env`].
+//!
+//! Grammar, lowest precedence first:
+//!
+//! | level | operators |
+//! |---|---|
+//! | 1 | `or` |
+//! | 2 | `and` |
+//! | 3 | prefix `not` |
+//! | 4 | `==` `!=` `<` `<=` `>` `>=` `in` `not in` `contains` `starts_with` `ends_with` `matches` (do not chain) |
+//! | 5 | `+` `-` |
+//! | 6 | `*` `/` `%` |
+//! | 7 | prefix `-` |
+//! | 8 | `.field`, `[index]` |
+//!
+//! Literals: `'text'`/`"text"` (escapes `\n \t \\ \' \"`), `42`, `4.2`, `true`, `false`,
+//! `null`, durations `500ms 30s 15m 4h 7d 2w`, severities `informational low medium high`,
+//! lists `[a, b]`. Functions are listed in [`functions`]; lambdas `x => …` appear only as
+//! their arguments.
+//!
+//! Architecture Invariant: compiling never panics and is bounded on any text (length, bracket
+//! nesting, prefix-operator runs and tree depth are limited before anything recurses), and
+//! evaluation is total: it never panics and yields null where a value does not exist.
+
+mod ast;
+mod check;
+mod eval;
+mod functions;
+mod parser;
+mod template;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+use crate::types::Type;
+use crate::value::Value;
+
+pub use template::{compile_template, Template};
+
+use ast::{Arg, Ast, AstKind};
+use check::Checker;
+use eval::{Cx, Ir};
+
+/// Longest expression text, in bytes (RP0206 beyond).
+pub const MAX_EXPR_LEN: usize = parser::MAX_LEN;
+/// Deepest bracket nesting (RP0206 beyond).
+pub const MAX_EXPR_NESTING: usize = parser::MAX_NESTING;
+
+/// The variables an expression may read, in slot order.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    vars: Vec<(String, Type)>,
+}
+
+impl Scope {
+    pub fn new() -> Self {
+        Scope::default()
+    }
+
+    /// Adds a variable; its slot is its index.
+    pub fn with(mut self, name: &str, ty: Type) -> Self {
+        self.push(name, ty);
+        self
+    }
+
+    /// Adds a variable and returns its slot. A later variable of the same name shadows an
+    /// earlier one.
+    pub fn push(&mut self, name: &str, ty: Type) -> usize {
+        self.vars.push((name.to_string(), ty));
+        self.vars.len() - 1
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.vars.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// The slot and type of a variable.
+    pub fn get(&self, name: &str) -> Option<(usize, &Type)> {
+        self.vars
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, (n, _))| n == name)
+            .map(|(i, (_, t))| (i, t))
+    }
+
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+}
+
+/// What an evaluation reads: the variables' values in [`Scope`] slot order, and the time.
+#[derive(Clone, Copy, Debug)]
+pub struct Env<'a> {
+    pub vars: &'a [Value],
+    /// Milliseconds since the epoch, returned by `now()`.
+    pub now_ms: i64,
+}
+
+/// Where the expression text sits: `offset` is the byte offset of `text[0]` in `file`, so
+/// spans in diagnostics are file spans.
+#[derive(Clone, Copy, Debug)]
+pub struct ExprSource<'a> {
+    pub text: &'a str,
+    pub file: FileId,
+    pub offset: u32,
+}
+
+impl<'a> ExprSource<'a> {
+    /// Text that is a whole file of its own (offset 0), e.g. in tests and tools.
+    pub fn detached(text: &'a str) -> Self {
+        ExprSource {
+            text,
+            file: FileId::default(),
+            offset: 0,
+        }
+    }
+}
+
+/// A parsed and type-checked expression, ready to evaluate. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Expr(Arc<ExprInner>);
+
+#[derive(Debug)]
+struct ExprInner {
+    ir: Ir,
+    ty: Type,
+    span: Span,
+    /// How many lambda parameters can be live at once.
+    locals: usize,
+    refs: Vec<(Vec<String>, Span)>,
+}
+
+impl Expr {
+    /// The static type of the result.
+    pub fn ty(&self) -> &Type {
+        &self.0.ty
+    }
+
+    /// The file span of the whole expression.
+    pub fn span(&self) -> Span {
+        self.0.span
+    }
+
+    /// Evaluates; never panics. Missing values are null.
+    pub fn eval(&self, env: &Env) -> Value {
+        if let Ir::Const(v) = &self.0.ir {
+            return v.clone();
+        }
+        let mut cx = Cx::new(env.vars, env.now_ms, self.0.locals);
+        self.0.ir.eval(&mut cx).into_owned()
+    }
+
+    /// Evaluates a condition: true only for `true` (null and other values are false for
+    /// `bool` expressions). Avoids cloning the result.
+    pub fn eval_bool(&self, env: &Env) -> bool {
+        let mut cx = Cx::new(env.vars, env.now_ms, self.0.locals);
+        matches!(*self.0.ir.eval(&mut cx), Value::Bool(true))
+    }
+
+    /// The value, when the expression is a constant (a literal or folded, like `2 * 30m`).
+    pub fn constant(&self) -> Option<Value> {
+        self.0.ir.as_const().cloned()
+    }
+
+    /// Every path read from a root variable, with its span: `steps.isolate.output.ok` gives
+    /// `(["steps", "isolate", "output", "ok"], span)`. Paths stop at an index or a call.
+    pub fn references(&self) -> Vec<(Vec<String>, Span)> {
+        self.0.refs.clone()
+    }
+}
+
+/// Parses and type-checks. `expected`, if given, is the required result type (a mismatch is
+/// RP0203 "expected `bool`, found `string`").
+pub fn compile(
+    src: ExprSource,
+    scope: &Scope,
+    expected: Option<&Type>,
+) -> Result<Expr, Vec<Diagnostic>> {
+    let ast = parser::parse(src.text, src.file, src.offset).map_err(|d| vec![d])?;
+    let mut ck = Checker::new(scope, src.file);
+    let mut typed = ck.check(&ast);
+    if let Some(expected) = expected {
+        if *expected == Type::Severity && ast.as_str_lit().is_some() {
+            typed = ck.severity_literal(&ast, typed);
+        }
+        if !typed.ty.fits(expected) {
+            let msg = format!("expected `{expected}`, found `{}`", typed.ty);
+            let help = match expected {
+                Type::Bool => Some("write a condition, such as `x == 'value'` or `any(list, x => …)`".to_string()),
+                _ => None,
+            };
+            ck.mismatch(ast.span, msg, help);
+        }
+    }
+    if !ck.diags.is_empty() {
+        return Err(ck.diags);
+    }
+    let mut refs = Vec::new();
+    collect_refs(&ast, scope, &mut Vec::new(), &mut refs);
+    Ok(Expr(Arc::new(ExprInner {
+        ir: typed.ir,
+        ty: typed.ty,
+        span: ast.span,
+        locals: ck.max_locals,
+        refs,
+    })))
+}
+
+pub(crate) fn parser_offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Collects the maximal field paths rooted at scope variables (not lambda parameters).
+fn collect_refs<'a>(
+    ast: &'a Ast,
+    scope: &Scope,
+    locals: &mut Vec<&'a str>,
+    out: &mut Vec<(Vec<String>, Span)>,
+) {
+    match &ast.kind {
+        AstKind::Null
+        | AstKind::Bool(_)
+        | AstKind::Number(_)
+        | AstKind::String(_)
+        | AstKind::Duration(_)
+        | AstKind::Severity(_) => {}
+        AstKind::Var(_) | AstKind::Field { .. } => {
+            // Walk down the chain of field accesses to its root.
+            let mut names = Vec::new();
+            let mut node = ast;
+            while let AstKind::Field { base, name, .. } = &node.kind {
+                names.push(name.clone());
+                node = base;
+            }
+            match &node.kind {
+                AstKind::Var(root) => {
+                    if !locals.contains(&root.as_str()) && scope.get(root).is_some() {
+                        names.push(root.clone());
+                        names.reverse();
+                        out.push((names, ast.span));
+                    }
+                }
+                _ => collect_refs(node, scope, locals, out),
+            }
+        }
+        AstKind::List(items) | AstKind::Logic { items, .. } => {
+            for item in items {
+                collect_refs(item, scope, locals, out);
+            }
+        }
+        AstKind::Index { base, index } => {
+            collect_refs(base, scope, locals, out);
+            collect_refs(index, scope, locals, out);
+        }
+        AstKind::Call { args, .. } => {
+            for arg in args {
+                match arg {
+                    Arg::Value(a) => collect_refs(a, scope, locals, out),
+                    Arg::Lambda { param, body, .. } => {
+                        locals.push(param);
+                        collect_refs(body, scope, locals, out);
+                        locals.pop();
+                    }
+                }
+            }
+        }
+        AstKind::Unary { operand, .. } => collect_refs(operand, scope, locals, out),
+        AstKind::Binary { lhs, rhs, .. } => {
+            collect_refs(lhs, scope, locals, out);
+            collect_refs(rhs, scope, locals, out);
+        }
+    }
+}

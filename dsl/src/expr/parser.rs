@@ -10,7 +10,7 @@ use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, ConstPrattParser, Op};
 use pest::Parser as _;
 
-use super::ast::{Arg, Ast, AstKind, BinOp, UnOp};
+use super::ast::{Arg, Ast, AstKind, BinOp, LogicOp, UnOp};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
@@ -20,13 +20,13 @@ pub(crate) const MAX_LEN: usize = 8 * 1024;
 /// Deepest nesting of brackets (`(`, `[`) and longest run of prefix operators.
 pub(crate) const MAX_NESTING: usize = 64;
 /// Deepest syntax tree (long operator chains count too).
-pub(crate) const MAX_DEPTH: u32 = 256;
+pub(crate) const MAX_DEPTH: u32 = 128;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "expr/grammar.pest"]
 struct ExprParser;
 
-static PRATT: ConstPrattParser<Rule, 22> = ConstPrattParser::new_const(pest::pratt_precedence![
+static PRATT: ConstPrattParser<Rule, 23> = ConstPrattParser::new_const(pest::pratt_precedence![
     Op::infix(Rule::op_or, Assoc::Left),
     Op::infix(Rule::op_and, Assoc::Left),
     Op::prefix(Rule::op_not),
@@ -305,34 +305,57 @@ impl<'t> Cx<'t> {
                     None => Err(self.error(Code::ExprSyntax, span, "malformed postfix operator")),
                 }
             })
-            .map_infix(|lhs, op, rhs| {
-                let (lhs, rhs) = (lhs?, rhs?);
-                let bin = binop(op.as_rule());
-                let span = lhs.ast.span.join(rhs.ast.span);
-                if bin.is_comparison() && (lhs.bare_cmp || rhs.bare_cmp) {
-                    return Err(self
-                        .error(
-                            Code::ExprSyntax,
-                            span,
-                            format!("comparisons cannot be chained: `{}`", bin.as_str()),
-                        )
-                        .with_label("this compares the result of another comparison")
-                        .with_help("join the comparisons with `and`, or add parentheses"));
-                }
-                let depth = lhs.depth.max(rhs.depth) + 1;
-                self.node(
-                    AstKind::Binary {
-                        op: bin,
-                        op_span: self.pspan(op.as_span()),
-                        lhs: Box::new(lhs.ast),
-                        rhs: Box::new(rhs.ast),
-                    },
-                    span,
-                    depth,
-                    bin.is_comparison(),
-                )
-            })
+            .map_infix(|lhs, op, rhs| self.infix(lhs?, op, rhs?))
             .parse(pair.into_inner())
+    }
+
+    fn infix(&self, lhs: Built, op: Pair<'t, Rule>, rhs: Built) -> R<Built> {
+        let span = lhs.ast.span.join(rhs.ast.span);
+        let bin = match op.as_rule() {
+            Rule::op_or => return self.logic(LogicOp::Or, lhs, rhs, span),
+            Rule::op_and => return self.logic(LogicOp::And, lhs, rhs, span),
+            rule => binop(rule),
+        };
+        if bin.is_comparison() && (lhs.bare_cmp || rhs.bare_cmp) {
+            return Err(self
+                .error(
+                    Code::ExprSyntax,
+                    span,
+                    format!("comparisons cannot be chained: `{}`", bin.as_str()),
+                )
+                .with_label("this compares the result of another comparison")
+                .with_help("join the comparisons with `and`, or add parentheses"));
+        }
+        let depth = lhs.depth.max(rhs.depth) + 1;
+        self.node(
+            AstKind::Binary {
+                op: bin,
+                lhs: Box::new(lhs.ast),
+                rhs: Box::new(rhs.ast),
+            },
+            span,
+            depth,
+            bin.is_comparison(),
+        )
+    }
+
+    /// `and`/`or` are associative: a chain (parenthesized or not) becomes one node.
+    fn logic(&self, op: LogicOp, lhs: Built, rhs: Built, span: Span) -> R<Built> {
+        let (kind, depth) = match lhs.ast.kind {
+            AstKind::Logic { op: lop, mut items } if lop == op => {
+                items.push(rhs.ast);
+                (AstKind::Logic { op, items }, lhs.depth.max(rhs.depth + 1))
+            }
+            kind => {
+                let first = Ast {
+                    kind,
+                    span: lhs.ast.span,
+                };
+                let items = vec![first, rhs.ast];
+                (AstKind::Logic { op, items }, lhs.depth.max(rhs.depth) + 1)
+            }
+        };
+        self.node(kind, span, depth, false)
     }
 
     fn primary(&self, pair: Pair<'t, Rule>) -> R<Built> {
@@ -399,10 +422,8 @@ impl<'t> Cx<'t> {
                 )
             }
             Rule::string => {
-                // The content starts one byte (the quote) after the literal.
-                let content_start = pair.as_span().start() + 1;
                 let raw = pair.into_inner().next().map_or("", |p| p.as_str());
-                leaf(AstKind::String(self.unescape(raw, content_start)?))
+                leaf(AstKind::String(Self::unescape(raw)))
             }
             Rule::duration => leaf(AstKind::Duration(self.duration(pair.as_str(), span)?)),
             Rule::number => match pair.as_str().parse::<f64>() {
@@ -439,36 +460,30 @@ impl<'t> Cx<'t> {
         }
     }
 
-    /// Resolves the escapes of a string literal's content; `start` is its offset in `text`.
-    fn unescape(&self, raw: &str, start: usize) -> R<String> {
+    /// Resolves the escapes `\n \t \\ \' \"` of a string literal's content. Any other
+    /// backslash is kept as written, so regular expressions read naturally: `'\d+\.\d+'`.
+    fn unescape(raw: &str) -> String {
         let mut out = String::with_capacity(raw.len());
-        let mut chars = raw.char_indices();
-        while let Some((i, c)) = chars.next() {
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
             if c != '\\' {
                 out.push(c);
                 continue;
             }
-            let next = chars.next();
-            match next.map(|(_, n)| n) {
+            match chars.next() {
                 Some('n') => out.push('\n'),
                 Some('t') => out.push('\t'),
                 Some('\\') => out.push('\\'),
                 Some('\'') => out.push('\''),
                 Some('"') => out.push('"'),
-                other => {
-                    let end = next.map_or(i + 1, |(j, n)| j + n.len_utf8());
-                    let shown = other.map_or(String::from("\\"), |n| format!("\\{n}"));
-                    return Err(self
-                        .error(
-                            Code::ExprSyntax,
-                            self.span(start + i, start + end),
-                            format!("unknown escape `{shown}` in a string"),
-                        )
-                        .with_help(r#"the escapes are `\n`, `\t`, `\\`, `\'` and `\"`"#));
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
                 }
+                None => out.push('\\'),
             }
         }
-        Ok(out)
+        out
     }
 
     fn duration(&self, text: &str, span: Span) -> R<i64> {
@@ -534,8 +549,6 @@ impl<'t> Cx<'t> {
 
 fn binop(rule: Rule) -> BinOp {
     match rule {
-        Rule::op_or => BinOp::Or,
-        Rule::op_and => BinOp::And,
         Rule::op_eq => BinOp::Eq,
         Rule::op_ne => BinOp::Ne,
         Rule::op_lt => BinOp::Lt,

@@ -279,25 +279,7 @@ impl Lowerer<'_> {
 
     /// Locates `text` inside the scalar at `span` so expression spans map to the file.
     pub fn expr_text(&self, text: String, span: Span) -> ExprText {
-        let raw = self.src.slice(span);
-        let (offset, exact) = if raw == text {
-            (span.start, true)
-        } else if raw.len() >= 2
-            && (raw.starts_with('"') || raw.starts_with('\''))
-            && raw.get(1..raw.len() - 1) == Some(text.as_str())
-        {
-            (span.start + 1, true)
-        } else if let Some(i) = raw.find(text.as_str()) {
-            (span.start + i as u32, true)
-        } else {
-            (span.start, false)
-        };
-        ExprText {
-            text,
-            span,
-            offset,
-            exact,
-        }
+        ExprText::locate(self.src, text, span)
     }
 
     /// `name`, `description`, `tags`, `mitre` of any document.

@@ -147,25 +147,40 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
             Some(Span::new(start, start + 1))
         })
         .unwrap_or_default();
-    let message = first_line(&e.without_snippet().to_string());
-    let is_budget =
-        matches!(e, serde_saphyr::Error::Budget { .. }) || message.contains("budget breached")
-        || message.contains("recursion limit");
-    let (code, help) = match e {
-        _ if is_budget => (
-            Code::YamlBudget,
-            "gamebooks need neither deep nesting nor many aliases; flatten the document",
-        ),
-        serde_saphyr::Error::MultipleDocuments { .. } => (
+    let raw = first_line(&e.without_snippet().to_string());
+    let budget = raw.contains("budget breached") || raw.contains("recursion limit") || matches!(e, serde_saphyr::Error::Budget { .. });
+    let (code, message, help) = if raw.contains("Documents {") || matches!(e, serde_saphyr::Error::MultipleDocuments { .. }) {
+        (
             Code::MultipleDocuments,
+            "the file holds more than one YAML document".to_string(),
             "put each gamebook or SOP in its own file",
-        ),
-        _ => (
+        )
+    } else if budget {
+        (Code::YamlBudget, budget_message(&raw), "gamebooks need neither deep nesting nor many aliases; simplify the document")
+    } else {
+        (
             Code::YamlSyntax,
+            lowercase_first(&raw),
             "fix the YAML syntax at this position; indentation and unclosed quotes or brackets are the usual causes",
-        ),
+        )
     };
-    Diagnostic::new(code, file, span, lowercase_first(&message)).with_help(help)
+    Diagnostic::new(code, file, span, message).with_help(help)
+}
+
+/// Says which budget was exceeded, in words.
+fn budget_message(raw: &str) -> String {
+    let what = if raw.contains("Anchor") || raw.contains("Alias") || raw.contains("Replay") {
+        "too many alias expansions (a \"billion laughs\" document?)"
+    } else if raw.contains("Depth") || raw.contains("recursion") || raw.contains("Nesting") {
+        "nesting is too deep"
+    } else if raw.contains("Nodes") || raw.contains("Events") {
+        "too many YAML nodes"
+    } else if raw.contains("Scalar") {
+        "too much text in scalars"
+    } else {
+        "a resource limit was exceeded"
+    };
+    format!("the YAML exceeds a parser budget: {what}")
 }
 
 fn first_line(s: &str) -> String {

@@ -1,0 +1,660 @@
+//! [`Ast`] → [`Ir`]: name resolution, static types, literal checks, constant folding.
+//!
+//! Errors are collected, not returned early: a sub-expression with an error gets type
+//! [`Type::Any`], which fits everywhere, so one mistake gives one message and independent
+//! mistakes in one expression are all reported.
+
+use std::sync::Arc;
+
+use super::ast::{Ast, AstKind, BinOp, LogicOp, UnOp};
+use super::eval::{ArithOp, CmpOp, Ir};
+use super::functions::FUNCTIONS;
+use super::Scope;
+use crate::codes::Code;
+use crate::diagnostic::{suggestion, Diagnostic};
+use crate::source::{FileId, Span};
+use crate::types::{Field, RecordType, Type};
+use crate::value::Value;
+
+/// Regexes may compile to at most this many bytes.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+pub(crate) const SEVERITY_LIST: &str = "`informational`, `low`, `medium` or `high`";
+
+pub(crate) struct Checker<'s> {
+    pub scope: &'s Scope,
+    pub file: FileId,
+    /// Lambda parameters in scope, outermost first; the index is the parameter's slot.
+    pub locals: Vec<(String, Type)>,
+    pub max_locals: usize,
+    pub diags: Vec<Diagnostic>,
+}
+
+/// A checked sub-expression.
+pub(crate) struct Typed {
+    pub ir: Ir,
+    pub ty: Type,
+    /// The record field the value was read from, when that field lists its known values.
+    pub origin: Option<Origin>,
+}
+
+pub(crate) struct Origin {
+    record: Arc<RecordType>,
+    index: usize,
+}
+
+impl Origin {
+    fn field(&self) -> Option<&Field> {
+        self.record.fields.get(self.index)
+    }
+}
+
+impl Typed {
+    pub fn new(ir: Ir, ty: Type) -> Typed {
+        Typed {
+            ir: ir.fold(),
+            ty,
+            origin: None,
+        }
+    }
+
+    /// The result of a sub-expression with an error.
+    pub fn error() -> Typed {
+        Typed::new(Ir::Const(Value::Null), Type::Any)
+    }
+
+    fn constant(v: Value, ty: Type) -> Typed {
+        Typed::new(Ir::Const(v), ty)
+    }
+}
+
+fn b(ir: Ir) -> Box<Ir> {
+    Box::new(ir)
+}
+
+impl<'s> Checker<'s> {
+    pub fn new(scope: &'s Scope, file: FileId) -> Self {
+        Checker {
+            scope,
+            file,
+            locals: Vec::new(),
+            max_locals: 0,
+            diags: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::new(code, self.file, span, message));
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    /// Records a type error with help text.
+    pub fn mismatch(&mut self, span: Span, message: impl Into<String>, help: Option<String>) {
+        let d = self.error(Code::TypeMismatch, span, message);
+        d.help = help;
+    }
+
+    /// Checks a sub-expression.
+    ///
+    /// Stack discipline: this function and every function it recurses through only check
+    /// operands and hand the results to a `finish_*` function, so the frames that stay on the
+    /// stack while operands are checked are small (this matters for unoptimized builds, where
+    /// every local of a function has its own stack slot).
+    pub fn check(&mut self, ast: &Ast) -> Typed {
+        match &ast.kind {
+            AstKind::Null
+            | AstKind::Bool(_)
+            | AstKind::Number(_)
+            | AstKind::String(_)
+            | AstKind::Duration(_)
+            | AstKind::Severity(_) => literal(&ast.kind),
+            AstKind::List(items) => self.list(items),
+            AstKind::Var(name) => self.var(name, ast.span),
+            AstKind::Field {
+                base,
+                name,
+                name_span,
+            } => {
+                let base = self.check(base);
+                self.field(base, name, *name_span)
+            }
+            AstKind::Index { base, index } => {
+                let b = self.check(base);
+                let i = self.check(index);
+                self.finish_index(base, index, b, i)
+            }
+            AstKind::Call {
+                name,
+                name_span,
+                args,
+            } => self.call(name, *name_span, args, ast.span),
+            AstKind::Unary { op, operand } => {
+                let t = self.check(operand);
+                self.finish_unary(*op, operand, t)
+            }
+            AstKind::Binary { op, lhs, rhs } => {
+                let l = self.check(lhs);
+                if *op == BinOp::Matches {
+                    return self.finish_matches(lhs, rhs, l);
+                }
+                let r = self.check(rhs);
+                self.finish_binary(*op, lhs, rhs, l, r, ast.span)
+            }
+            AstKind::Logic { op, items } => self.logic(*op, items),
+        }
+    }
+
+    fn logic(&mut self, op: LogicOp, items: &[Ast]) -> Typed {
+        let mut irs = Vec::with_capacity(items.len());
+        for item in items {
+            let t = self.check(item);
+            self.expect_bool(&t, item.span, op.as_str());
+            irs.push(t.ir);
+        }
+        let ir = match op {
+            LogicOp::And => Ir::And(irs.into()),
+            LogicOp::Or => Ir::Or(irs.into()),
+        };
+        Typed::new(ir, Type::Bool)
+    }
+
+    fn list(&mut self, items: &[Ast]) -> Typed {
+        let mut elem: Option<Type> = None;
+        let mut irs = Vec::with_capacity(items.len());
+        for item in items {
+            let t = self.check(item);
+            self.unify_element(&mut elem, &t.ty, item.span);
+            irs.push(t.ir);
+        }
+        let null_only = elem.is_none() && !items.is_empty();
+        let elem = elem.unwrap_or(if null_only { Type::Null } else { Type::Any });
+        Typed::new(Ir::List(irs.into()), Type::list(elem))
+    }
+
+    fn unify_element(&mut self, elem: &mut Option<Type>, ty: &Type, span: Span) {
+        match (&*elem, ty) {
+            (_, Type::Null | Type::Any) => {}
+            (None, ty) | (Some(Type::Null | Type::Any), ty) => *elem = Some(ty.clone()),
+            (Some(e), ty) if ty.fits(e) => {}
+            (Some(e), ty) if e.fits(ty) => *elem = Some(ty.clone()),
+            (Some(e), ty) => {
+                let msg = format!("list elements must have one type: found `{ty}` after `{e}`");
+                self.mismatch(span, msg, None);
+            }
+        }
+    }
+
+    fn var(&mut self, name: &str, span: Span) -> Typed {
+        if let Some(slot) = self.locals.iter().rposition(|(n, _)| n == name) {
+            let ty = self.locals[slot].1.clone();
+            return Typed::new(Ir::Local(slot_u32(slot)), ty);
+        }
+        if let Some((slot, ty)) = self.scope.get(name) {
+            return Typed::new(Ir::Var(slot_u32(slot)), ty.clone());
+        }
+        let help = if FUNCTIONS.contains(&name) {
+            format!("`{name}` is a function: call it as `{name}(…)`")
+        } else {
+            let names: Vec<&str> = self
+                .locals
+                .iter()
+                .rev()
+                .map(|(n, _)| n.as_str())
+                .chain(self.scope.names())
+                .collect();
+            suggestion(name, names.iter().copied())
+        };
+        self.error(Code::UnknownName, span, format!("unknown variable `{name}`"))
+            .help = Some(help);
+        Typed::error()
+    }
+
+    fn field(&mut self, base: Typed, name: &str, name_span: Span) -> Typed {
+        match &base.ty {
+            Type::Record(record) => {
+                let Some((index, field)) = record.field(name) else {
+                    let help = suggestion(name, record.field_names());
+                    self.error(
+                        Code::UnknownName,
+                        name_span,
+                        format!("unknown field `{name}` on `{}`", record.name),
+                    )
+                    .help = Some(help);
+                    return Typed::error();
+                };
+                let ty = field.ty.clone();
+                let origin = field.values.is_some().then(|| Origin {
+                    record: record.clone(),
+                    index,
+                });
+                let i = slot_u32(index);
+                let ir = match base.ir {
+                    Ir::Var(slot) => Ir::VarPath(slot, Box::new([i])),
+                    Ir::VarPath(slot, path) => Ir::VarPath(slot, extend(path, i)),
+                    Ir::Local(slot) => Ir::LocalPath(slot, Box::new([i])),
+                    Ir::LocalPath(slot, path) => Ir::LocalPath(slot, extend(path, i)),
+                    other => Ir::Field(b(other), i),
+                };
+                let mut t = Typed::new(ir, ty);
+                t.origin = origin;
+                t
+            }
+            Type::Any => Typed::new(Ir::FieldByName(b(base.ir), name.into()), Type::Any),
+            Type::Null => Typed::constant(Value::Null, Type::Null),
+            Type::List(elem) if matches!(**elem, Type::Record(_)) => {
+                let msg = format!("cannot read field `{name}` of a list (`{}`)", base.ty);
+                let help = format!(
+                    "read it from every element with `map(list, x => x.{name})`, or test the elements with `any` or `all`"
+                );
+                self.mismatch(name_span, msg, Some(help));
+                Typed::error()
+            }
+            other => {
+                let msg = format!("cannot read field `{name}` of `{other}`");
+                self.mismatch(name_span, msg, Some("only records have fields".into()));
+                Typed::error()
+            }
+        }
+    }
+
+    fn finish_index(&mut self, base_ast: &Ast, index_ast: &Ast, base: Typed, index: Typed) -> Typed {
+        if !index.ty.fits(&Type::Number) {
+            let msg = format!("a list index must be a `number`, found `{}`", index.ty);
+            self.mismatch(index_ast.span, msg, None);
+        }
+        let ty = match &base.ty {
+            Type::List(elem) => (**elem).clone(),
+            Type::Any => Type::Any,
+            Type::Null => Type::Null,
+            other => {
+                let msg = format!("cannot index `{other}`: only lists can be indexed");
+                self.mismatch(base_ast.span, msg, None);
+                return Typed::error();
+            }
+        };
+        Typed::new(Ir::Index(b(base.ir), b(index.ir)), ty)
+    }
+
+    fn finish_unary(&mut self, op: UnOp, operand_ast: &Ast, t: Typed) -> Typed {
+        match op {
+            UnOp::Not => {
+                self.expect_bool(&t, operand_ast.span, "not");
+                Typed::new(Ir::Not(b(t.ir)), Type::Bool)
+            }
+            UnOp::Neg => {
+                let ty = match t.ty {
+                    Type::Number | Type::Duration | Type::Any => t.ty.clone(),
+                    Type::Null => Type::Null,
+                    ref other => {
+                        let msg = format!("cannot negate `{other}`");
+                        self.mismatch(
+                            operand_ast.span,
+                            msg,
+                            Some("`-` negates numbers and durations".into()),
+                        );
+                        return Typed::error();
+                    }
+                };
+                Typed::new(Ir::Neg(b(t.ir)), ty)
+            }
+        }
+    }
+
+    fn expect_bool(&mut self, t: &Typed, span: Span, op: &str) {
+        if !t.ty.fits(&Type::Bool) {
+            let msg = format!("`{op}` needs a `bool`, found `{}`", t.ty);
+            let help = match &t.ty {
+                Type::List(_) => Some("test a list with `any(list, x => …)`, `all(…)` or `count(list) > 0`".into()),
+                Type::String => Some("compare the text, as in `x == 'value'`".into()),
+                _ => None,
+            };
+            self.mismatch(span, msg, help);
+        }
+    }
+
+    fn finish_binary(
+        &mut self,
+        op: BinOp,
+        lhs: &Ast,
+        rhs: &Ast,
+        l: Typed,
+        r: Typed,
+        span: Span,
+    ) -> Typed {
+        match op {
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                self.comparison(op, lhs, rhs, l, r, span)
+            }
+            BinOp::In | BinOp::NotIn => {
+                // `incident.severity in ['high', 'medium']`, `'high' in severities`
+                let r = match &l.ty {
+                    Type::Severity => self.severity_list_literal(rhs, r),
+                    _ => r,
+                };
+                let l = match &r.ty {
+                    Type::List(e) if **e == Type::Severity => self.severity_literal(lhs, l),
+                    _ => l,
+                };
+                self.known_values(l.origin.as_ref(), rhs);
+                self.known_values(r.origin.as_ref(), lhs);
+                match &r.ty {
+                    Type::List(elem) => {
+                        if !(l.ty.fits(elem) || elem.fits(&l.ty)) {
+                            let msg = format!("cannot look for `{}` in `{}`", l.ty, r.ty);
+                            self.mismatch(span, msg, None);
+                        }
+                    }
+                    Type::Any | Type::Null => {}
+                    Type::String => {
+                        let msg = format!("`{}` needs a list on the right, found `string`", op.as_str());
+                        let help = "to test for a substring, write `text contains part`".to_string();
+                        self.mismatch(rhs.span, msg, Some(help));
+                    }
+                    other => {
+                        let msg = format!("`{}` needs a list on the right, found `{other}`", op.as_str());
+                        self.mismatch(rhs.span, msg, None);
+                    }
+                }
+                let ir = Ir::In(b(l.ir), b(r.ir));
+                let ir = if op == BinOp::NotIn {
+                    Ir::Not(b(ir.fold()))
+                } else {
+                    ir
+                };
+                Typed::new(ir, Type::Bool)
+            }
+            BinOp::Contains => {
+                let r = match &l.ty {
+                    Type::List(e) if **e == Type::Severity => self.severity_literal(rhs, r),
+                    _ => r,
+                };
+                self.known_values(l.origin.as_ref(), rhs);
+                match &l.ty {
+                    Type::List(elem) => {
+                        if !(r.ty.fits(elem) || elem.fits(&r.ty)) {
+                            let msg = format!("cannot look for `{}` in `{}`", r.ty, l.ty);
+                            self.mismatch(span, msg, None);
+                        }
+                    }
+                    Type::String => {
+                        if !r.ty.fits(&Type::String) {
+                            let msg = format!(
+                                "`contains` on a string needs a `string`, found `{}`",
+                                r.ty
+                            );
+                            self.mismatch(rhs.span, msg, None);
+                        }
+                    }
+                    Type::Any | Type::Null => {}
+                    other => {
+                        let msg = format!(
+                            "`contains` needs a list or a string on the left, found `{other}`"
+                        );
+                        self.mismatch(lhs.span, msg, None);
+                    }
+                }
+                Typed::new(Ir::Contains(b(l.ir), b(r.ir)), Type::Bool)
+            }
+            BinOp::StartsWith | BinOp::EndsWith => {
+                for (t, a) in [(&l, lhs), (&r, rhs)] {
+                    if !t.ty.fits(&Type::String) {
+                        let msg = format!("`{}` needs `string` operands, found `{}`", op.as_str(), t.ty);
+                        self.mismatch(a.span, msg, None);
+                    }
+                }
+                let ir = if op == BinOp::StartsWith {
+                    Ir::StartsWith(b(l.ir), b(r.ir))
+                } else {
+                    Ir::EndsWith(b(l.ir), b(r.ir))
+                };
+                Typed::new(ir, Type::Bool)
+            }
+            BinOp::Matches => self.finish_matches(lhs, rhs, l),
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
+                self.arith(op, lhs, rhs, l, r)
+            }
+        }
+    }
+
+    fn comparison(&mut self, op: BinOp, lhs: &Ast, rhs: &Ast, l: Typed, r: Typed, span: Span) -> Typed {
+        let l = if r.ty == Type::Severity {
+            self.severity_literal(lhs, l)
+        } else {
+            l
+        };
+        let r = if l.ty == Type::Severity {
+            self.severity_literal(rhs, r)
+        } else {
+            r
+        };
+        let equality = matches!(op, BinOp::Eq | BinOp::Ne);
+        if equality {
+            self.known_values(l.origin.as_ref(), rhs);
+            self.known_values(r.origin.as_ref(), lhs);
+        }
+        let ok = if equality {
+            l.ty.fits(&r.ty) || r.ty.fits(&l.ty)
+        } else {
+            orderable(&l.ty, &r.ty)
+        };
+        if !ok {
+            let (msg, help) = comparison_error(op, &l.ty, &r.ty);
+            let d = self.error(Code::TypeMismatch, span, msg);
+            d.help = help;
+            d.label = Some(format!("`{}` compares values of one type", op.as_str()));
+        }
+        let ir = match op {
+            BinOp::Eq => Ir::Eq(b(l.ir), b(r.ir)),
+            BinOp::Ne => Ir::Ne(b(l.ir), b(r.ir)),
+            BinOp::Lt => Ir::Cmp(CmpOp::Lt, b(l.ir), b(r.ir)),
+            BinOp::Le => Ir::Cmp(CmpOp::Le, b(l.ir), b(r.ir)),
+            BinOp::Gt => Ir::Cmp(CmpOp::Gt, b(l.ir), b(r.ir)),
+            _ => Ir::Cmp(CmpOp::Ge, b(l.ir), b(r.ir)),
+        };
+        Typed::new(ir, Type::Bool)
+    }
+
+    /// A string literal used as a severity (`incident.severity >= 'High'`) becomes one.
+    pub(crate) fn severity_literal(&mut self, ast: &Ast, t: Typed) -> Typed {
+        let Some(text) = ast.as_str_lit() else {
+            return t;
+        };
+        match Value::parse_severity(text) {
+            Some(level) => Typed::constant(Value::Severity(level), Type::Severity),
+            None => {
+                let help = format!("use one of {SEVERITY_LIST}");
+                self.mismatch(ast.span, format!("`{text}` is not a severity"), Some(help));
+                Typed::error()
+            }
+        }
+    }
+
+    /// A list literal of string literals used as severities becomes a list of severities.
+    fn severity_list_literal(&mut self, ast: &Ast, t: Typed) -> Typed {
+        let AstKind::List(items) = &ast.kind else {
+            return t;
+        };
+        if items.is_empty() || !items.iter().all(|i| i.as_str_lit().is_some()) {
+            return t;
+        }
+        let mut irs = Vec::with_capacity(items.len());
+        for item in items {
+            let it = self.check(item);
+            irs.push(self.severity_literal(item, it).ir);
+        }
+        Typed::new(Ir::List(irs.into()), Type::list(Type::Severity))
+    }
+
+    /// String literals compared with a field that lists its known values must be one of them.
+    fn known_values(&mut self, origin: Option<&Origin>, ast: &Ast) {
+        let Some(origin) = origin else {
+            return;
+        };
+        let Some(field) = origin.field() else {
+            return;
+        };
+        let Some(values) = field.values else {
+            return;
+        };
+        let literals: Vec<&Ast> = match &ast.kind {
+            AstKind::String(_) => vec![ast],
+            AstKind::List(items) => items.iter().filter(|i| i.as_str_lit().is_some()).collect(),
+            _ => return,
+        };
+        for lit in literals {
+            let Some(text) = lit.as_str_lit() else {
+                continue;
+            };
+            if !values.contains(&text) {
+                let msg = format!(
+                    "`{text}` is not a known value of `{}.{}`",
+                    origin.record.name, field.name
+                );
+                let help = suggestion(text, values.iter().copied());
+                self.mismatch(lit.span, msg, Some(help));
+            }
+        }
+    }
+
+    fn finish_matches(&mut self, lhs: &Ast, rhs: &Ast, l: Typed) -> Typed {
+        if !l.ty.fits(&Type::String) {
+            let msg = format!("`matches` needs a `string` on the left, found `{}`", l.ty);
+            self.mismatch(lhs.span, msg, None);
+        }
+        let Some(pattern) = rhs.as_str_lit() else {
+            let _ = self.check(rhs);
+            self.mismatch(
+                rhs.span,
+                "the pattern of `matches` must be a string literal",
+                Some("write the pattern in quotes, as in `name matches '^adm-'`".into()),
+            );
+            return Typed::error();
+        };
+        match regex::RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+        {
+            Ok(re) => Typed::new(Ir::Matches(b(l.ir), re), Type::Bool),
+            Err(e) => {
+                let detail = match &e {
+                    regex::Error::CompiledTooBig(_) => "the pattern is too large".to_string(),
+                    other => {
+                        let text = other.to_string();
+                        let last = text
+                            .lines()
+                            .rev()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("")
+                            .trim();
+                        last.strip_prefix("error: ").unwrap_or(last).to_string()
+                    }
+                };
+                let d = self.error(
+                    Code::InvalidRegex,
+                    rhs.span,
+                    format!("`{pattern}` is not a valid regular expression"),
+                );
+                d.label = Some(detail);
+                d.help = Some("patterns use Rust `regex` syntax; escape special characters with `\\\\`".into());
+                Typed::error()
+            }
+        }
+    }
+
+    fn arith(&mut self, op: BinOp, lhs: &Ast, rhs: &Ast, l: Typed, r: Typed) -> Typed {
+        use Type::{Any, Duration as D, Null, Number as N, Time as T};
+        let aop = match op {
+            BinOp::Add => ArithOp::Add,
+            BinOp::Sub => ArithOp::Sub,
+            BinOp::Mul => ArithOp::Mul,
+            BinOp::Div => ArithOp::Div,
+            _ => ArithOp::Rem,
+        };
+        let ty = match (aop, &l.ty, &r.ty) {
+            (_, Any, _) | (_, _, Any) => Some(Any),
+            (_, Null, _) | (_, _, Null) => Some(Null),
+            (_, N, N) => Some(N),
+            (ArithOp::Add, T, D) | (ArithOp::Add, D, T) | (ArithOp::Sub, T, D) => Some(T),
+            (ArithOp::Sub, T, T) => Some(D),
+            (ArithOp::Add | ArithOp::Sub, D, D) => Some(D),
+            (ArithOp::Mul, D, N) | (ArithOp::Mul, N, D) => Some(D),
+            _ => None,
+        };
+        let Some(ty) = ty else {
+            let msg = format!("cannot apply `{}` to `{}` and `{}`", op.as_str(), l.ty, r.ty);
+            let help = match (&l.ty, &r.ty) {
+                (T, N) | (N, T) | (D, N) | (N, D) if aop != ArithOp::Mul => {
+                    "write a duration such as `30m`, `4h` or `7d`".to_string()
+                }
+                (T, T) => "only the difference of two times is defined: `now() - incident.created`".to_string(),
+                _ => "arithmetic works on numbers; times and durations add and subtract, and a duration multiplies by a number".to_string(),
+            };
+            let d = self.error(Code::TypeMismatch, lhs.span.join(rhs.span), msg);
+            d.help = Some(help);
+            return Typed::error();
+        };
+        Typed::new(Ir::Arith(aop, b(l.ir), b(r.ir)), ty)
+    }
+}
+
+fn literal(kind: &AstKind) -> Typed {
+    match kind {
+        AstKind::Bool(v) => Typed::constant(Value::Bool(*v), Type::Bool),
+        AstKind::Number(n) => Typed::constant(Value::Number(*n), Type::Number),
+        AstKind::String(s) => Typed::constant(Value::from(s.as_str()), Type::String),
+        AstKind::Duration(ms) => Typed::constant(Value::Duration(*ms), Type::Duration),
+        AstKind::Severity(s) => Typed::constant(Value::Severity(*s), Type::Severity),
+        _ => Typed::constant(Value::Null, Type::Null),
+    }
+}
+
+fn extend(path: Box<[u32]>, i: u32) -> Box<[u32]> {
+    let mut v = path.into_vec();
+    v.push(i);
+    v.into_boxed_slice()
+}
+
+/// Slots and field indices are bounded by the text size (8 KiB) or the record size, far below
+/// `u32::MAX`; saturate rather than wrap if that ever changes.
+pub(crate) fn slot_u32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+fn orderable(l: &Type, r: &Type) -> bool {
+    match (l, r) {
+        (Type::Any, _) | (_, Type::Any) => true,
+        (a, b) if a == b => matches!(
+            a,
+            Type::Number | Type::String | Type::Duration | Type::Time | Type::Severity | Type::Ip
+        ),
+        _ => false,
+    }
+}
+
+fn comparison_error(op: BinOp, l: &Type, r: &Type) -> (String, Option<String>) {
+    use Type::{Duration as D, Number as N, Severity as S, String as Str, Time as T};
+    let msg = format!("cannot compare `{l}` with `{r}`");
+    let help = match (l, r) {
+        (S, _) | (_, S) => format!("compare with a severity: {SEVERITY_LIST}"),
+        (D, N) | (N, D) => "write a duration such as `30m`, `4h` or `7d`".to_string(),
+        (T, D) | (D, T) => {
+            "subtract times to get a duration, as in `now() - incident.created > 1h`".to_string()
+        }
+        (T, N) | (N, T) | (T, Str) | (Str, T) => {
+            "compare with another time, such as `now() - 1d`".to_string()
+        }
+        (a, b) if a == b => {
+            let msg = format!("`{}` cannot order `{a}` values", op.as_str());
+            let help = "`<`, `<=`, `>` and `>=` compare numbers, strings, durations, times, severities and ips";
+            return (msg, Some(help.to_string()));
+        }
+        (Type::Null, _) | (_, Type::Null) => {
+            "null is only compared with `==` and `!=`".to_string()
+        }
+        _ => "both sides must have the same type".to_string(),
+    };
+    (msg, Some(help))
+}

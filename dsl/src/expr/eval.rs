@@ -1,0 +1,572 @@
+//! The checked form of an expression ([`Ir`]) and its evaluation.
+//!
+//! Names are resolved to slots and field indices by the checker, so evaluation does no string
+//! lookups (except on `any`-typed values). Evaluation borrows from the environment whenever it
+//! can ([`Cow`]), so reading `incident.severity` or testing `d.verdict == 'malicious'` over a
+//! list clones nothing.
+//!
+//! Architecture Invariant: evaluation is total. Every operator accepts every value: a value of
+//! an unexpected shape yields null (or `false` for tests), division by zero yields null, and
+//! ordering comparisons with null are false. Recursion depth is the tree depth, which the parser
+//! bounds.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hasher};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use regex::Regex;
+
+use crate::value::Value;
+
+static NULL: Value = Value::Null;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+/// List functions that take a lambda.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Quant {
+    Any,
+    All,
+    Count,
+    Filter,
+    Map,
+}
+
+/// A checked expression, names resolved.
+#[derive(Clone, Debug)]
+pub(crate) enum Ir {
+    Const(Value),
+    /// A variable of the scope, by slot.
+    Var(u32),
+    /// `var.f.g…`, by slot and field indices.
+    VarPath(u32, Box<[u32]>),
+    /// A lambda parameter, by nesting depth.
+    Local(u32),
+    LocalPath(u32, Box<[u32]>),
+    Field(Box<Ir>, u32),
+    /// A field of an `any`-typed value, looked up by name at run time.
+    FieldByName(Box<Ir>, Box<str>),
+    Index(Box<Ir>, Box<Ir>),
+    List(Box<[Ir]>),
+    Not(Box<Ir>),
+    Neg(Box<Ir>),
+    /// `a and b and …`, short-circuit.
+    And(Box<[Ir]>),
+    /// `a or b or …`, short-circuit.
+    Or(Box<[Ir]>),
+    Eq(Box<Ir>, Box<Ir>),
+    Ne(Box<Ir>, Box<Ir>),
+    Cmp(CmpOp, Box<Ir>, Box<Ir>),
+    In(Box<Ir>, Box<Ir>),
+    Contains(Box<Ir>, Box<Ir>),
+    StartsWith(Box<Ir>, Box<Ir>),
+    EndsWith(Box<Ir>, Box<Ir>),
+    Matches(Box<Ir>, Regex),
+    Arith(ArithOp, Box<Ir>, Box<Ir>),
+    Quant {
+        kind: Quant,
+        list: Box<Ir>,
+        slot: u32,
+        body: Box<Ir>,
+    },
+    Count(Box<Ir>),
+    First(Box<Ir>),
+    Distinct(Box<Ir>),
+    Len(Box<Ir>),
+    Lower(Box<Ir>),
+    Upper(Box<Ir>),
+    Now,
+    InCidr(Box<Ir>, IpNet),
+    ParseIp(Box<Ir>),
+}
+
+/// At most this many lambda calls per evaluation: nested list functions over long lists
+/// (`count([…1000…], a => count([…1000…], b => …))`) would otherwise run for hours. Beyond it,
+/// list functions yield null.
+pub(crate) const MAX_LAMBDA_CALLS: u64 = 10_000_000;
+
+/// The state of one evaluation.
+pub(crate) struct Cx<'a> {
+    vars: &'a [Value],
+    now_ms: i64,
+    /// Lambda parameters, by nesting depth.
+    locals: Vec<Cow<'a, Value>>,
+    /// Lambda calls left.
+    budget: u64,
+    /// Set when the budget ran out.
+    exhausted: bool,
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(vars: &'a [Value], now_ms: i64, locals: usize) -> Self {
+        Cx {
+            vars,
+            now_ms,
+            locals: Vec::with_capacity(locals),
+            budget: MAX_LAMBDA_CALLS,
+            exhausted: false,
+        }
+    }
+}
+
+/// Constant folding at compile time spends at most this many lambda calls; beyond it the
+/// expression is left for run time.
+const FOLD_LAMBDA_CALLS: u64 = 100_000;
+
+impl Ir {
+    pub fn as_const(&self) -> Option<&Value> {
+        match self {
+            Ir::Const(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Replaces a node whose operands are all constants by its value.
+    pub fn fold(self) -> Ir {
+        let foldable = match &self {
+            Ir::Const(_)
+            | Ir::Var(_)
+            | Ir::VarPath(..)
+            | Ir::Local(_)
+            | Ir::LocalPath(..)
+            | Ir::Now => false,
+            Ir::Field(a, _)
+            | Ir::FieldByName(a, _)
+            | Ir::Not(a)
+            | Ir::Neg(a)
+            | Ir::Matches(a, _)
+            | Ir::Count(a)
+            | Ir::First(a)
+            | Ir::Distinct(a)
+            | Ir::Len(a)
+            | Ir::Lower(a)
+            | Ir::Upper(a)
+            | Ir::InCidr(a, _)
+            | Ir::ParseIp(a) => a.is_const(),
+            Ir::Index(a, b)
+            | Ir::Eq(a, b)
+            | Ir::Ne(a, b)
+            | Ir::Cmp(_, a, b)
+            | Ir::In(a, b)
+            | Ir::Contains(a, b)
+            | Ir::StartsWith(a, b)
+            | Ir::EndsWith(a, b)
+            | Ir::Arith(_, a, b) => a.is_const() && b.is_const(),
+            // `count([1, 2], x => x > 1)`: the body reads only its own parameter.
+            Ir::Quant {
+                list, body, slot, ..
+            } => list.is_const() && body.is_closed(*slot),
+            Ir::List(items) | Ir::And(items) | Ir::Or(items) => items.iter().all(Ir::is_const),
+        };
+        if !foldable {
+            return self;
+        }
+        let mut cx = Cx::new(&[], 0, 0);
+        cx.budget = FOLD_LAMBDA_CALLS;
+        let value = self.eval(&mut cx).into_owned();
+        if cx.exhausted {
+            return self;
+        }
+        Ir::Const(value)
+    }
+
+    fn is_const(&self) -> bool {
+        matches!(self, Ir::Const(_))
+    }
+
+    /// Whether the value depends on nothing outside: no variable, no `now()`, no lambda
+    /// parameter of a slot below `min_slot`.
+    fn is_closed(&self, min_slot: u32) -> bool {
+        match self {
+            Ir::Const(_) => true,
+            Ir::Var(_) | Ir::VarPath(..) | Ir::Now => false,
+            Ir::Local(s) | Ir::LocalPath(s, _) => *s >= min_slot,
+            Ir::Field(a, _)
+            | Ir::FieldByName(a, _)
+            | Ir::Not(a)
+            | Ir::Neg(a)
+            | Ir::Matches(a, _)
+            | Ir::Count(a)
+            | Ir::First(a)
+            | Ir::Distinct(a)
+            | Ir::Len(a)
+            | Ir::Lower(a)
+            | Ir::Upper(a)
+            | Ir::InCidr(a, _)
+            | Ir::ParseIp(a) => a.is_closed(min_slot),
+            Ir::Index(a, b)
+            | Ir::Eq(a, b)
+            | Ir::Ne(a, b)
+            | Ir::Cmp(_, a, b)
+            | Ir::In(a, b)
+            | Ir::Contains(a, b)
+            | Ir::StartsWith(a, b)
+            | Ir::EndsWith(a, b)
+            | Ir::Arith(_, a, b)
+            | Ir::Quant {
+                list: a, body: b, ..
+            } => a.is_closed(min_slot) && b.is_closed(min_slot),
+            Ir::List(items) | Ir::And(items) | Ir::Or(items) => {
+                items.iter().all(|i| i.is_closed(min_slot))
+            }
+        }
+    }
+
+    /// Evaluates. Stack discipline: every arm is a call, so the frame that recursion stacks
+    /// up stays small even in unoptimized builds.
+    pub fn eval<'a>(&'a self, cx: &mut Cx<'a>) -> Cow<'a, Value> {
+        match self {
+            Ir::Const(v) => Cow::Borrowed(v),
+            Ir::Var(slot) => Cow::Borrowed(cx.vars.get(*slot as usize).unwrap_or(&NULL)),
+            Ir::VarPath(slot, path) => {
+                let root = cx.vars.get(*slot as usize).unwrap_or(&NULL);
+                Cow::Borrowed(walk(root, path))
+            }
+            Ir::Local(slot) => local(cx, *slot, &[]),
+            Ir::LocalPath(slot, path) => local(cx, *slot, path),
+            Ir::Field(base, i) => project(base.eval(cx), |v| v.get(*i as usize)),
+            Ir::FieldByName(base, name) => project(base.eval(cx), |v| match v {
+                Value::Record(r) => r.get(name).unwrap_or(&NULL),
+                _ => &NULL,
+            }),
+            Ir::Index(base, index) => eval_index(base, index, cx),
+            Ir::List(items) => eval_list(items, cx),
+            Ir::Not(a) => bool_value(!a.eval(cx).truthy()),
+            Ir::Neg(a) => neg(&a.eval(cx)),
+            Ir::And(items) => bool_value(items.iter().all(|i| i.eval(cx).truthy())),
+            Ir::Or(items) => bool_value(items.iter().any(|i| i.eval(cx).truthy())),
+            Ir::Eq(a, b) => bool_value(eval_pair(a, b, cx, |a, b| a == b)),
+            Ir::Ne(a, b) => bool_value(eval_pair(a, b, cx, |a, b| a != b)),
+            Ir::Cmp(op, a, b) => bool_value(eval_pair(a, b, cx, |a, b| compare(*op, a, b))),
+            Ir::In(x, list) => bool_value(eval_pair(x, list, cx, |x, list| match list {
+                Value::List(items) => items.contains(x),
+                _ => false,
+            })),
+            Ir::Contains(a, b) => bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
+                (Value::List(items), x) => items.contains(x),
+                (Value::String(s), Value::String(t)) => s.contains(&**t),
+                _ => false,
+            })),
+            Ir::StartsWith(a, b) => bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
+                (Value::String(s), Value::String(t)) => s.starts_with(&**t),
+                _ => false,
+            })),
+            Ir::EndsWith(a, b) => bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
+                (Value::String(s), Value::String(t)) => s.ends_with(&**t),
+                _ => false,
+            })),
+            Ir::Matches(a, re) => bool_value(match &*a.eval(cx) {
+                Value::String(s) => re.is_match(s),
+                _ => false,
+            }),
+            Ir::Arith(op, a, b) => Cow::Owned(eval_pair(a, b, cx, |a, b| arith(*op, a, b))),
+            Ir::Quant {
+                kind,
+                list,
+                slot,
+                body,
+            } => quant(*kind, list, *slot as usize, body, cx),
+            Ir::Count(list) => Cow::Owned(count(&list.eval(cx))),
+            Ir::First(list) => project(list.eval(cx), |v| match v {
+                Value::List(items) => items.first().unwrap_or(&NULL),
+                _ => &NULL,
+            }),
+            Ir::Distinct(list) => Cow::Owned(distinct(&list.eval(cx))),
+            Ir::Len(a) => Cow::Owned(len(&a.eval(cx))),
+            Ir::Lower(a) => Cow::Owned(map_str(&a.eval(cx), str::to_lowercase)),
+            Ir::Upper(a) => Cow::Owned(map_str(&a.eval(cx), str::to_uppercase)),
+            Ir::Now => Cow::Owned(Value::Time(cx.now_ms)),
+            Ir::InCidr(a, net) => bool_value(match &*a.eval(cx) {
+                Value::Ip(ip) => net_contains(net, ip),
+                _ => false,
+            }),
+            Ir::ParseIp(a) => Cow::Owned(parse_ip(&a.eval(cx))),
+        }
+    }
+}
+
+/// Evaluates two operands and combines them by reference.
+fn eval_pair<'a, T>(a: &'a Ir, b: &'a Ir, cx: &mut Cx<'a>, f: impl FnOnce(&Value, &Value) -> T) -> T {
+    let a = a.eval(cx);
+    let b = b.eval(cx);
+    f(&a, &b)
+}
+
+fn local<'a>(cx: &Cx<'a>, slot: u32, path: &[u32]) -> Cow<'a, Value> {
+    match cx.locals.get(slot as usize) {
+        Some(Cow::Borrowed(v)) => Cow::Borrowed(walk(v, path)),
+        Some(Cow::Owned(v)) => Cow::Owned(walk(v, path).clone()),
+        None => Cow::Borrowed(&NULL),
+    }
+}
+
+fn eval_index<'a>(base: &'a Ir, index: &'a Ir, cx: &mut Cx<'a>) -> Cow<'a, Value> {
+    let i = match &*index.eval(cx) {
+        // Below 1e15 the conversion is exact.
+        Value::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n < 1e15 => Some(*n as usize),
+        _ => None,
+    };
+    let base = base.eval(cx);
+    match i {
+        Some(i) => project(base, |v| match v {
+            Value::List(items) => items.get(i).unwrap_or(&NULL),
+            _ => &NULL,
+        }),
+        None => Cow::Borrowed(&NULL),
+    }
+}
+
+fn eval_list<'a>(items: &'a [Ir], cx: &mut Cx<'a>) -> Cow<'a, Value> {
+    let values: Vec<Value> = items.iter().map(|i| i.eval(cx).into_owned()).collect();
+    Cow::Owned(Value::List(values.into()))
+}
+
+fn neg(v: &Value) -> Cow<'static, Value> {
+    Cow::Owned(match v {
+        Value::Number(n) => Value::Number(-n),
+        Value::Duration(d) => d.checked_neg().map_or(Value::Null, Value::Duration),
+        _ => Value::Null,
+    })
+}
+
+fn compare(op: CmpOp, a: &Value, b: &Value) -> bool {
+    match order(a, b) {
+        None => false,
+        Some(o) => match op {
+            CmpOp::Lt => o == Ordering::Less,
+            CmpOp::Le => o != Ordering::Greater,
+            CmpOp::Gt => o == Ordering::Greater,
+            CmpOp::Ge => o != Ordering::Less,
+        },
+    }
+}
+
+fn count(v: &Value) -> Value {
+    Value::Number(match v {
+        Value::List(items) => items.len() as f64,
+        _ => 0.0,
+    })
+}
+
+fn len(v: &Value) -> Value {
+    Value::Number(match v {
+        Value::List(items) => items.len() as f64,
+        Value::String(s) => s.chars().count() as f64,
+        _ => 0.0,
+    })
+}
+
+fn map_str(v: &Value, f: impl FnOnce(&str) -> String) -> Value {
+    match v {
+        Value::String(s) => Value::from(f(s)),
+        _ => Value::Null,
+    }
+}
+
+fn parse_ip(v: &Value) -> Value {
+    match v {
+        Value::String(s) => s.trim().parse::<IpAddr>().map_or(Value::Null, Value::Ip),
+        Value::Ip(ip) => Value::Ip(*ip),
+        _ => Value::Null,
+    }
+}
+
+fn bool_value(b: bool) -> Cow<'static, Value> {
+    static TRUE: Value = Value::Bool(true);
+    static FALSE: Value = Value::Bool(false);
+    Cow::Borrowed(if b { &TRUE } else { &FALSE })
+}
+
+/// Follows record fields by index; anything but a record yields null.
+fn walk<'v>(mut v: &'v Value, path: &[u32]) -> &'v Value {
+    for &i in path {
+        v = v.get(i as usize);
+    }
+    v
+}
+
+/// A part of a value, borrowed when the value is borrowed.
+fn project<'a>(v: Cow<'a, Value>, part: impl for<'v> Fn(&'v Value) -> &'v Value) -> Cow<'a, Value> {
+    match v {
+        Cow::Borrowed(v) => Cow::Borrowed(part(v)),
+        Cow::Owned(v) => Cow::Owned(part(&v).clone()),
+    }
+}
+
+/// Ordering of two values of the same orderable kind; `None` otherwise (null included).
+fn order(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => a.partial_cmp(b),
+        (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+        (Value::Duration(a), Value::Duration(b)) | (Value::Time(a), Value::Time(b)) => {
+            Some(a.cmp(b))
+        }
+        (Value::Severity(a), Value::Severity(b)) => Some(a.cmp(b)),
+        (Value::Ip(a), Value::Ip(b)) => Some(a.cmp(b)),
+        _ => None,
+    }
+}
+
+fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
+    use Value::{Duration as D, Number as N, Time as T};
+    let r = match (op, a, b) {
+        (ArithOp::Add, N(x), N(y)) => Some(N(x + y)),
+        (ArithOp::Sub, N(x), N(y)) => Some(N(x - y)),
+        (ArithOp::Mul, N(x), N(y)) => Some(N(x * y)),
+        (ArithOp::Div, N(x), N(y)) => (*y != 0.0).then(|| N(x / y)),
+        (ArithOp::Rem, N(x), N(y)) => (*y != 0.0).then(|| N(x % y)),
+        (ArithOp::Add, T(t), D(d)) | (ArithOp::Add, D(d), T(t)) => t.checked_add(*d).map(T),
+        (ArithOp::Sub, T(t), D(d)) => t.checked_sub(*d).map(T),
+        (ArithOp::Sub, T(x), T(y)) => x.checked_sub(*y).map(D),
+        (ArithOp::Add, D(x), D(y)) => x.checked_add(*y).map(D),
+        (ArithOp::Sub, D(x), D(y)) => x.checked_sub(*y).map(D),
+        (ArithOp::Mul, D(d), N(n)) | (ArithOp::Mul, N(n), D(d)) => {
+            let r = (*d as f64) * n;
+            // Inside ±2^63 the conversion is exact enough and cannot saturate.
+            (r.is_finite() && r.abs() < 9.2e18).then_some(D(r as i64))
+        }
+        _ => None,
+    };
+    r.unwrap_or(Value::Null)
+}
+
+/// Takes one lambda call from the budget; false when it is spent.
+fn spend(cx: &mut Cx<'_>) -> bool {
+    match cx.budget.checked_sub(1) {
+        Some(left) => {
+            cx.budget = left;
+            true
+        }
+        None => {
+            cx.exhausted = true;
+            false
+        }
+    }
+}
+
+fn set_local<'a>(cx: &mut Cx<'a>, slot: usize, v: Cow<'a, Value>) {
+    cx.locals.resize(slot, Cow::Borrowed(&NULL));
+    cx.locals.push(v);
+}
+
+/// `any`, `all`, `count`, `filter` and `map`: null counts as an empty list.
+fn quant<'a>(kind: Quant, list: &'a Ir, slot: usize, body: &'a Ir, cx: &mut Cx<'a>) -> Cow<'a, Value> {
+    let mut hits = 0usize;
+    let mut out: Vec<Value> = Vec::new();
+    // Returns false to stop early.
+    let mut step = |item: &Value, result: Cow<'a, Value>| -> bool {
+        match kind {
+            Quant::Any => {
+                if result.truthy() {
+                    hits += 1;
+                    return false;
+                }
+            }
+            Quant::All => {
+                if !result.truthy() {
+                    hits += 1;
+                    return false;
+                }
+            }
+            Quant::Count => hits += usize::from(result.truthy()),
+            Quant::Filter => {
+                if result.truthy() {
+                    out.push(item.clone());
+                }
+            }
+            Quant::Map => out.push(result.into_owned()),
+        }
+        true
+    };
+    let mut exhausted = false;
+    match list.eval(cx) {
+        Cow::Borrowed(Value::List(items)) => {
+            for item in items.iter() {
+                if !spend(cx) {
+                    exhausted = true;
+                    break;
+                }
+                set_local(cx, slot, Cow::Borrowed(item));
+                let r = body.eval(cx);
+                if !step(item, r) {
+                    break;
+                }
+            }
+        }
+        Cow::Owned(Value::List(items)) => {
+            for item in items.iter() {
+                if !spend(cx) {
+                    exhausted = true;
+                    break;
+                }
+                set_local(cx, slot, Cow::Owned(item.clone()));
+                let r = body.eval(cx);
+                if !step(item, r) {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+    cx.locals.truncate(slot);
+    if exhausted {
+        return Cow::Borrowed(&NULL);
+    }
+    Cow::Owned(match kind {
+        Quant::Any => Value::Bool(hits > 0),
+        Quant::All => Value::Bool(hits == 0),
+        Quant::Count => Value::Number(hits as f64),
+        Quant::Filter | Quant::Map => Value::List(out.into()),
+    })
+}
+
+/// The first occurrence of every value, in order; null is an empty list.
+fn distinct(list: &Value) -> Value {
+    let Value::List(items) = list else {
+        return Value::List(Vec::new().into());
+    };
+    let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut out: Vec<Value> = Vec::new();
+    for item in items.iter() {
+        let mut h = DefaultHasher::new();
+        item.hash_into(&mut h);
+        let bucket = seen.entry(h.finish()).or_default();
+        if bucket.iter().any(|&i| out.get(i) == Some(item)) {
+            continue;
+        }
+        bucket.push(out.len());
+        out.push(item.clone());
+    }
+    Value::List(out.into())
+}
+
+/// Whether `net` holds `ip`; IPv4-mapped IPv6 addresses count as their IPv4 address.
+fn net_contains(net: &IpNet, ip: &IpAddr) -> bool {
+    if net.contains(ip) {
+        return true;
+    }
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .is_some_and(|v4| net.contains(&IpAddr::V4(v4))),
+        IpAddr::V4(_) => false,
+    }
+}

@@ -1,0 +1,143 @@
+//! Strings with `{{ expr }}` holes: `"Isolated {{ entity.hostname }} for {{ incident.id }}"`.
+
+use std::fmt::Write as _;
+
+use super::{compile, Env, Expr, ExprSource, Scope};
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::source::Span;
+
+/// A compiled template: literal text and checked expressions, in order.
+#[derive(Clone, Debug)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug)]
+enum Part {
+    Text(String),
+    Hole(Expr),
+}
+
+impl Template {
+    /// The text with every hole replaced by its value ([`crate::value::Value`]'s `Display`:
+    /// null renders as nothing, lists as `a, b`).
+    pub fn render(&self, env: &Env) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Hole(e) => {
+                    // Writing to a `String` cannot fail.
+                    let _ = write!(out, "{}", e.eval(env));
+                }
+            }
+        }
+        out
+    }
+
+    /// The expression, when the whole string is exactly one hole (`"{{ inputs.x }}"`), so the
+    /// caller can type it against a parameter instead of rendering it to text.
+    pub fn single(&self) -> Option<&Expr> {
+        match self.parts.as_slice() {
+            [Part::Hole(e)] => Some(e),
+            _ => None,
+        }
+    }
+
+    /// True when rendering needs no environment: no holes, or only constant ones.
+    pub fn is_constant(&self) -> bool {
+        self.exprs().all(|e| e.constant().is_some())
+    }
+
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Hole(e) => Some(e),
+            Part::Text(_) => None,
+        })
+    }
+}
+
+/// Compiles a template; every hole is checked against `scope`. An unclosed or empty `{{` is
+/// RP0207; errors inside holes are reported as expression errors.
+pub fn compile_template(src: ExprSource, scope: &Scope) -> Result<Template, Vec<Diagnostic>> {
+    let text = src.text;
+    let bytes = text.as_bytes();
+    let span = |start: usize, end: usize| Span::new(start, end).shift(src.offset);
+    let mut parts = Vec::new();
+    let mut diags = Vec::new();
+    let mut pos = 0;
+    while let Some(rel) = text.get(pos..).and_then(|rest| rest.find("{{")) {
+        let open = pos + rel;
+        if open > pos {
+            parts.push(Part::Text(text[pos..open].to_string()));
+        }
+        let start = open + 2;
+        let close = find_close(bytes, start).or_else(|| {
+            text.get(start..)
+                .and_then(|rest| rest.find("}}"))
+                .map(|r| start + r)
+        });
+        let Some(close) = close else {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidTemplate,
+                    src.file,
+                    span(open, open + 2),
+                    "unclosed `{{` in a template",
+                )
+                .with_help("close the expression with `}}`"),
+            );
+            pos = text.len();
+            break;
+        };
+        let content = &text[start..close];
+        if content.trim().is_empty() {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidTemplate,
+                    src.file,
+                    span(open, close + 2),
+                    "empty `{{ }}` in a template",
+                )
+                .with_help("write an expression between the braces, such as `{{ incident.id }}`"),
+            );
+        } else {
+            let hole = ExprSource {
+                text: content,
+                file: src.file,
+                offset: src.offset.saturating_add(super::parser_offset(start)),
+            };
+            match compile(hole, scope, None) {
+                Ok(e) => parts.push(Part::Hole(e)),
+                Err(ds) => diags.extend(ds),
+            }
+        }
+        pos = close + 2;
+    }
+    if pos < text.len() {
+        parts.push(Part::Text(text[pos..].to_string()));
+    }
+    if diags.is_empty() {
+        Ok(Template { parts })
+    } else {
+        Err(diags)
+    }
+}
+
+/// The `}}` that closes a hole opened before `start`, skipping string literals.
+fn find_close(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    let mut i = start;
+    while let Some(&c) = bytes.get(i) {
+        match (quote, c) {
+            (Some(_), b'\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (None, b'\'' | b'"') => quote = Some(c),
+            (None, b'}') if bytes.get(i + 1) == Some(&b'}') => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}

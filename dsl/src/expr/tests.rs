@@ -1,0 +1,1102 @@
+//! Tests of the expression language: grammar, checking, evaluation, templates, bounds.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::codes::Code;
+use crate::model;
+use crate::types::{EntityKind, Field, RecordType};
+use crate::value::{parse_time, Value};
+
+const T0: &str = "2024-05-01T12:00:00Z";
+
+fn t0() -> i64 {
+    parse_time(T0).unwrap()
+}
+
+fn inputs_type() -> Arc<RecordType> {
+    Arc::new(RecordType {
+        name: "inputs".into(),
+        entity: None,
+        fields: vec![
+            Field::new("reason", Type::String, "why"),
+            Field::new("dry_run", Type::Bool, "only report"),
+            Field::new("wait", Type::Duration, "how long"),
+        ],
+    })
+}
+
+fn scope() -> Scope {
+    Scope::new()
+        .with("incident", Type::Record(model::incident()))
+        .with("entity", Type::Record(model::entity(EntityKind::Device)))
+        .with("inputs", Type::Record(inputs_type()))
+        .with("steps", Type::Any)
+}
+
+fn s(v: &str) -> Value {
+    Value::from(v)
+}
+
+fn strs(items: &[&str]) -> Value {
+    Value::list(items.iter().map(|i| s(i)))
+}
+
+fn device(name: &str, risk: &str, verdict: &str, server: bool, ips: &[&str]) -> Value {
+    Value::record(
+        model::entity(EntityKind::Device),
+        [
+            ("id", s(&format!("dev-{name}"))),
+            ("kind", s("device")),
+            ("name", s(name)),
+            ("hostname", s(name)),
+            ("verdict", s(verdict)),
+            ("roles", strs(&["compromised"])),
+            ("risk_score", s(risk)),
+            ("is_server", Value::Bool(server)),
+            ("os_build", Value::Number(22631.0)),
+            (
+                "ip_addresses",
+                Value::list(ips.iter().map(|i| Value::Ip(i.parse().unwrap()))),
+            ),
+            ("first_seen", Value::Time(t0() - 86_400_000)),
+        ],
+    )
+}
+
+fn incident_value() -> Value {
+    let ws1 = device("ws1", "high", "malicious", false, &["10.1.2.3", "192.0.2.7"]);
+    let srv = device("srv1", "low", "unknown", true, &["172.16.0.5"]);
+    let user = Value::record(
+        model::entity(EntityKind::User),
+        [
+            ("id", s("user-alice")),
+            ("kind", s("user")),
+            ("name", s("Alice")),
+            ("upn", s("alice@contoso.com")),
+            ("verdict", s("suspicious")),
+            ("roles", strs(&["compromised", "attacked"])),
+            ("is_admin", Value::Bool(true)),
+        ],
+    );
+    let alert = Value::record(
+        model::alert(),
+        [
+            ("id", s("da-1")),
+            ("title", s("Ransomware behavior detected")),
+            ("status", s("new")),
+            ("severity", Value::Severity(3)),
+            ("mitre_techniques", strs(&["T1486", "T1059.001"])),
+            ("entities", Value::list([ws1.clone(), user.clone()])),
+        ],
+    );
+    let alert2 = Value::record(
+        model::alert(),
+        [
+            ("id", s("da-2")),
+            ("title", s("Suspicious PowerShell")),
+            ("status", s("resolved")),
+            ("severity", Value::Severity(1)),
+            ("entities", Value::list([srv.clone()])),
+        ],
+    );
+    Value::record(
+        model::incident(),
+        [
+            ("id", s("INC-42")),
+            ("source", s("defender_xdr")),
+            ("title", s("Multi-stage incident involving Ransomware")),
+            ("severity", Value::Severity(3)),
+            ("status", s("active")),
+            ("created", Value::Time(t0())),
+            ("tags", strs(&["vip", "ransomware", "vip"])),
+            ("alerts", Value::list([alert, alert2])),
+            ("entities", Value::list([ws1.clone(), srv.clone(), user.clone()])),
+            ("devices", Value::list([ws1, srv])),
+            ("users", Value::list([user])),
+        ],
+    )
+}
+
+fn vars() -> Vec<Value> {
+    let inc = incident_value();
+    let entity = inc
+        .get(model::incident().field("devices").unwrap().0)
+        .clone();
+    let entity = match entity {
+        Value::List(items) => items[0].clone(),
+        _ => Value::Null,
+    };
+    let inputs = Value::record(
+        inputs_type(),
+        [("reason", s("ransomware")), ("wait", Value::Duration(900_000))],
+    );
+    vec![inc, entity, inputs, Value::Null]
+}
+
+fn env(vars: &[Value]) -> Env<'_> {
+    Env {
+        vars,
+        now_ms: t0() + 2 * 3_600_000,
+    }
+}
+
+#[track_caller]
+fn ok(text: &str) -> Expr {
+    match compile(ExprSource::detached(text), &scope(), None) {
+        Ok(e) => e,
+        Err(ds) => panic!("`{text}` failed:\n{}", render(text, &ds)),
+    }
+}
+
+#[track_caller]
+fn eval(text: &str) -> Value {
+    let vars = vars();
+    ok(text).eval(&env(&vars))
+}
+
+/// Diagnostics as `CODE start..end `text`: message (help)` lines.
+fn render(text: &str, diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let slice = text.get(d.span.range()).unwrap_or("<out of range>");
+        let _ = write!(
+            out,
+            "{} {}..{} `{}`: {}",
+            d.code, d.span.start, d.span.end, slice, d.message
+        );
+        if let Some(l) = &d.label {
+            let _ = write!(out, " [{l}]");
+        }
+        if let Some(h) = &d.help {
+            let _ = write!(out, " (help: {h})");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[track_caller]
+fn errors(text: &str) -> Vec<Diagnostic> {
+    match compile(ExprSource::detached(text), &scope(), None) {
+        Ok(e) => panic!("`{text}` compiled to {:?}", e.ty()),
+        Err(ds) => ds,
+    }
+}
+
+#[track_caller]
+fn error_text(text: &str) -> String {
+    render(text, &errors(text))
+}
+
+fn sexpr(text: &str) -> String {
+    match parser::parse(text, FileId::default(), 0) {
+        Ok(ast) => ast.sexpr(),
+        Err(d) => format!("error: {}", render(text, &[d]).trim_end()),
+    }
+}
+
+fn table(cases: &[&str], f: impl Fn(&str) -> String) -> String {
+    cases
+        .iter()
+        .map(|c| format!("{c}\n    => {}\n", f(c)))
+        .collect()
+}
+
+// ---- grammar ---------------------------------------------------------------------------------
+
+#[test]
+fn expr_precedence() {
+    insta::assert_snapshot!(table(
+        &[
+            "a or b and not c == d",
+            "not a and b",
+            "not a == b",
+            "a and b or c and d",
+            "a or b or c",
+            "1 + 2 * 3 - 4 / 5 % 6",
+            "-a * b",
+            "- a.b[0]",
+            "a + b == c * d",
+            "x in [1, 2] and y not in z",
+            "a.b.c[1].d",
+            "f(x)[0].y",
+            "(a or b) and c",
+            "a - -b",
+            "now() - incident.created > 1h",
+            "any(xs, x => x.a == 1 and x.b)",
+        ],
+        sexpr
+    ));
+}
+
+#[test]
+fn expr_literals() {
+    insta::assert_snapshot!(table(
+        &[
+            "'single'",
+            "\"double\"",
+            r#"'esc \n \t \\ \' \" \d'"#,
+            "''",
+            "42",
+            "4.25",
+            "true",
+            "false",
+            "null",
+            "500ms",
+            "30s",
+            "15m",
+            "4h",
+            "7d",
+            "2w",
+            "informational",
+            "low",
+            "medium",
+            "high",
+            "[]",
+            "[1, 'a', [true]]",
+            "[1, 2,]",
+            "'ünïcode ✓'",
+        ],
+        sexpr
+    ));
+}
+
+#[test]
+fn expr_operators_parse() {
+    insta::assert_snapshot!(table(
+        &[
+            "a == b",
+            "a != b",
+            "a < b",
+            "a <= b",
+            "a > b",
+            "a >= b",
+            "a in b",
+            "a not in b",
+            "a not   in b",
+            "a contains b",
+            "a starts_with b",
+            "a ends_with b",
+            "a matches 'x'",
+            "a + b",
+            "a - b",
+            "a * b",
+            "a / b",
+            "a % b",
+            "not a",
+            "-a",
+            "a.b",
+            "a.high",
+            "a[0]",
+            "f()",
+            "f(a, b,)",
+            "inx in index",
+            "not in_cidr(x, 'y')",
+            "android or orange",
+            "notable",
+        ],
+        sexpr
+    ));
+}
+
+#[test]
+fn expr_syntax_errors() {
+    insta::assert_snapshot!(table(
+        &[
+            "",
+            "   ",
+            "a ==",
+            "a b",
+            "(a",
+            "a)",
+            "[a, b",
+            "(a]",
+            "'unclosed",
+            "a && b",
+            "a || b",
+            "!a",
+            "a = b",
+            "a === b",
+            "x => x",
+            "Incident.id",
+            "a == b == c",
+            "a < b < c",
+            "a in b contains c",
+            "'unknown \\q escape is kept'",
+            "1.5h",
+            "30min",
+            "99999999999999999999d",
+            "{{ a }}",
+            "a.",
+            "a.1",
+            "f(x => )",
+            "1 +",
+            "and",
+            "a.b(c)",
+        ],
+        sexpr
+    ));
+}
+
+#[test]
+fn expr_chained_comparison_is_allowed_with_parentheses() {
+    assert_eq!(sexpr("(a == b) == c"), "(== (== a b) c)");
+    assert_eq!(sexpr("a == (b == c)"), "(== a (== b c))");
+}
+
+// ---- bounds ----------------------------------------------------------------------------------
+
+/// Runs `f` on a thread with a small stack, so deep recursion would crash the test.
+fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(f)
+        .unwrap();
+    handle.join().unwrap();
+}
+
+#[track_caller]
+fn assert_too_complex(text: &str) {
+    let start = Instant::now();
+    let ds = errors(text);
+    assert!(start.elapsed() < Duration::from_secs(2), "slow on {} bytes", text.len());
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].code, Code::ExprTooComplex, "{}", ds[0].message);
+}
+
+#[test]
+fn expr_deep_nesting_is_rejected_quickly() {
+    on_small_stack(|| {
+        let deep = "(".repeat(100_000);
+        let ds = errors(&deep);
+        assert_eq!(ds[0].code, Code::ExprTooComplex);
+
+        let parens = format!("{}x{}", "(".repeat(65), ")".repeat(65));
+        let ds = errors(&parens);
+        assert_eq!(ds[0].code, Code::ExprTooComplex);
+        assert_eq!(ds[0].span, Span::new(64, 65), "points at the 65th bracket");
+        assert!(ds[0].message.contains("nested too deeply"));
+
+        let brackets = format!("{}1{}", "[".repeat(65), "]".repeat(65));
+        assert_too_complex(&brackets);
+
+        // Exactly at the limit is fine.
+        let fine = format!("{}1{}", "(".repeat(64), ")".repeat(64));
+        assert_eq!(ok(&fine).constant(), Some(Value::Number(1.0)));
+
+        // Under the length limit, but deep in other ways.
+        assert_too_complex(&format!("{}true", "not ".repeat(2000)));
+        assert_too_complex(&format!("{}1", "-".repeat(8000)));
+        assert_too_complex(&format!("incident{}", ".id".repeat(2000)));
+        assert_too_complex(&format!("1{}", " + 1".repeat(2000)));
+        assert_too_complex(&format!("1{}", "[0]".repeat(2000)));
+        assert_too_complex(&"x".repeat(MAX_EXPR_LEN + 1));
+    });
+}
+
+#[test]
+fn expr_unbalanced_deep_input_is_fast() {
+    on_small_stack(|| {
+        for text in [
+            format!("{}x", "f(".repeat(64)),
+            format!("{}x", "any(l, x => ".repeat(64)),
+            format!("{}", "[[(".repeat(21)),
+            format!("{}x", "(f(g([".repeat(16)),
+            format!("{}x)", "f(x, (".repeat(32)),
+            "f(".repeat(4000),
+        ] {
+            let start = Instant::now();
+            let ds = errors(&text);
+            assert!(!ds.is_empty());
+            assert!(start.elapsed() < Duration::from_secs(2), "slow: {text}");
+        }
+    });
+}
+
+#[test]
+fn expr_limits_leave_room_for_real_expressions() {
+    on_small_stack(|| {
+        // A long `or` chain within the tree-depth limit checks and evaluates on a small stack.
+        let chain = vec!["incident.id == 'x'"; 200].join(" or ");
+        let e = ok(&chain);
+        let vars = vars();
+        assert_eq!(e.eval(&env(&vars)), Value::Bool(false));
+        let nested = format!(
+            "{}incident.severity{}",
+            "first([".repeat(30),
+            "])".repeat(30)
+        );
+        assert_eq!(ok(&nested).eval(&env(&vars)), Value::Severity(3));
+    });
+}
+
+// ---- checking --------------------------------------------------------------------------------
+
+#[test]
+fn expr_types() {
+    let cases = [
+        ("now() - incident.created > 1h", "bool"),
+        ("now() - incident.created", "duration"),
+        ("incident.created + 30m", "time"),
+        ("30m + incident.created", "time"),
+        ("incident.created - 1d", "time"),
+        ("1h - 30m", "duration"),
+        ("2 * 30m", "duration"),
+        ("30m * 2", "duration"),
+        ("1 + 2 * 3 % 4 / 5 - 6", "number"),
+        ("-30m", "duration"),
+        ("incident.devices", "list<device>"),
+        ("incident.devices[0]", "device"),
+        ("incident.alerts[0].entities", "list<entity>"),
+        ("first(incident.users).upn", "string"),
+        ("map(incident.devices, d => d.hostname)", "list<string>"),
+        ("filter(incident.entities, e => e.verdict == 'malicious')", "list<entity>"),
+        ("distinct(incident.tags)", "list<string>"),
+        ("count(incident.alerts)", "number"),
+        ("len('abc')", "number"),
+        ("ip('10.0.0.1')", "ip"),
+        ("upper(incident.id)", "string"),
+        ("[]", "list<any>"),
+        ("[null]", "list<null>"),
+        ("[null, 1]", "list<number>"),
+        ("[1, null]", "list<number>"),
+        ("null", "null"),
+        ("steps.isolate.output.ok", "any"),
+        ("steps.x == 1", "bool"),
+        ("entity.ip_addresses[0]", "ip"),
+        ("inputs.wait", "duration"),
+        ("incident.severity", "severity"),
+        ("null + 1", "null"),
+    ];
+    for (text, ty) in cases {
+        assert_eq!(ok(text).ty().to_string(), ty, "{text}");
+    }
+}
+
+#[test]
+fn expr_check_errors() {
+    insta::assert_snapshot!(table(
+        &[
+            "incident.severty",
+            "incident.severity > 3",
+            "incident.severity == 'critical'",
+            "incident.status == 'resolvd'",
+            "'resolvd' == incident.status",
+            "incident.status in ['new', 'closd', 'zzzzzz']",
+            "any(incident.devices, d => d.risk_score != 'hihg')",
+            "any(incident.entities, e => e.roles contains 'atacker')",
+            "'atacker' in entity.roles",
+            "incidnet.id",
+            "nothing_like_it",
+            "now",
+            "foo(1)",
+            "lenn(incident.tags)",
+            "incident.title and true",
+            "not incident.title",
+            "incident.tags or false",
+            "incident.created > 1h",
+            "incident.created > 5",
+            "inputs.wait > 5",
+            "incident.created < incident.created + 1",
+            "true < false",
+            "incident.tags < incident.tags",
+            "incident.title == 3",
+            "1 in incident.tags",
+            "'a' in incident.title",
+            "incident.title contains 1",
+            "3 contains 1",
+            "incident.tags starts_with 'a'",
+            "1 matches 'a'",
+            "incident.title matches incident.id",
+            "incident.title matches '(unclosed'",
+            "incident.title matches 'a{99999}{99999}'",
+            "in_cidr(entity.ip_addresses[0], '10.0.0.0/33')",
+            "in_cidr(entity.ip_addresses[0], 'not a network')",
+            "in_cidr(entity.hostname, '10.0.0.0/8')",
+            "in_cidr(entity.ip_addresses[0], inputs.reason)",
+            "incident.devices.hostname",
+            "incident.id.length",
+            "incident.id[0]",
+            "incident.tags['a']",
+            "-'a'",
+            "'a' + 'b'",
+            "incident.created + incident.created",
+            "[1, 'a']",
+            "any(incident.tags)",
+            "any(incident.tags, t => t)",
+            "any(incident.title, t => true)",
+            "count(incident.tags, 1, 2)",
+            "now(1)",
+            "len(x => x)",
+            "len(3)",
+            "lower(3)",
+            "map(incident.tags, 3)",
+            "any(incident.devices, d => d.hostnme == 'x')",
+            "any(incident.devices, d => any(d.ip_addresses, a => d.bogus))",
+            "foo(x => x.bar, incidnt)",
+            "incident.severity in ['high', 'critcal']",
+            "incident.sevrity > 3 and incident.titel == 1",
+        ],
+        error_text
+    ));
+}
+
+#[test]
+fn expr_unknown_field_points_at_the_name() {
+    let text = "incident.severty >= high";
+    let ds = errors(text);
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].code, Code::UnknownName);
+    assert_eq!(&text[ds[0].span.range()], "severty");
+    assert_eq!(ds[0].message, "unknown field `severty` on `incident`");
+    assert_eq!(ds[0].help.as_deref(), Some("did you mean `severity`?"));
+}
+
+#[test]
+fn expr_severity_compared_with_number() {
+    let text = "incident.severity > 3";
+    let ds = errors(text);
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].code, Code::TypeMismatch);
+    assert_eq!(ds[0].message, "cannot compare `severity` with `number`");
+    assert_eq!(
+        ds[0].help.as_deref(),
+        Some("compare with a severity: `informational`, `low`, `medium` or `high`")
+    );
+    assert_eq!(&text[ds[0].span.range()], text);
+}
+
+#[test]
+fn expr_known_values() {
+    let text = "incident.status == 'resolvd'";
+    let ds = errors(text);
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].code, Code::TypeMismatch);
+    assert_eq!(
+        ds[0].message,
+        "`resolvd` is not a known value of `incident.status`"
+    );
+    assert_eq!(ds[0].help.as_deref(), Some("did you mean `resolved`?"));
+    assert_eq!(&text[ds[0].span.range()], "'resolvd'");
+    ok("incident.status == 'resolved'");
+    ok("incident.status != 'new'");
+    ok("incident.status in ['new', 'active']");
+    ok("incident.classification == 'true_positive'");
+    ok("'attacker' in entity.roles");
+    // Fields without known values accept anything.
+    ok("incident.title == 'whatever'");
+}
+
+#[test]
+fn expr_regex_and_cidr_errors() {
+    let text = "incident.title matches '(ab'";
+    let ds = errors(text);
+    assert_eq!(ds[0].code, Code::InvalidRegex);
+    assert_eq!(&text[ds[0].span.range()], "'(ab'");
+
+    let text = "in_cidr(entity.ip_addresses[0], '300.0.0.0/8')";
+    let ds = errors(text);
+    assert_eq!(ds[0].code, Code::InvalidCidr);
+    assert_eq!(&text[ds[0].span.range()], "'300.0.0.0/8'");
+    assert_eq!(ds[0].message, "`300.0.0.0/8` is not a valid CIDR network");
+
+    // Huge repetitions hit the size limit instead of eating memory.
+    let text = "incident.title matches '(\\w{100}){100}'";
+    let start = Instant::now();
+    assert_eq!(errors(text)[0].code, Code::InvalidRegex);
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn expr_reports_several_errors() {
+    let ds = errors("incident.sevrity > 3 and incident.titel == 1 and nope");
+    let codes: Vec<Code> = ds.iter().map(|d| d.code).collect();
+    assert_eq!(
+        codes,
+        [Code::UnknownName, Code::UnknownName, Code::UnknownName]
+    );
+}
+
+#[test]
+fn expr_expected_type() {
+    let ds = compile(
+        ExprSource::detached("incident.title"),
+        &scope(),
+        Some(&Type::Bool),
+    )
+    .unwrap_err();
+    assert_eq!(ds[0].code, Code::TypeMismatch);
+    assert_eq!(ds[0].message, "expected `bool`, found `string`");
+    assert_eq!(ds[0].span, Span::new(0, 14));
+
+    let e = compile(
+        ExprSource::detached("'High'"),
+        &scope(),
+        Some(&Type::Severity),
+    )
+    .unwrap();
+    assert_eq!(e.constant(), Some(Value::Severity(3)));
+    assert!(compile(ExprSource::detached("true"), &scope(), Some(&Type::Bool)).is_ok());
+    assert!(compile(ExprSource::detached("steps.a.ok"), &scope(), Some(&Type::Bool)).is_ok());
+    assert!(compile(
+        ExprSource::detached("incident.devices"),
+        &scope(),
+        Some(&Type::list(Type::Record(model::any_entity())))
+    )
+    .is_ok());
+}
+
+#[test]
+fn expr_spans_are_file_spans() {
+    // The expression sits at byte 100 of file 7.
+    let src = ExprSource {
+        text: "incident.severty > 3",
+        file: FileId(7),
+        offset: 100,
+    };
+    let ds = compile(src, &scope(), None).unwrap_err();
+    assert_eq!(ds[0].file, FileId(7));
+    assert_eq!(ds[0].span, Span::new(109, 116));
+    let e = compile(
+        ExprSource {
+            text: " incident.id ",
+            file: FileId(1),
+            offset: 10,
+        },
+        &scope(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(e.span(), Span::new(11, 22));
+    let ds = compile(
+        ExprSource {
+            text: "(a",
+            file: FileId(1),
+            offset: 10,
+        },
+        &scope(),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(ds[0].span, Span::new(10, 11));
+}
+
+#[test]
+fn expr_severity_strings() {
+    assert_eq!(eval("incident.severity >= 'High'"), Value::Bool(true));
+    assert_eq!(eval("'medium' < incident.severity"), Value::Bool(true));
+    assert_eq!(eval("incident.severity in ['high', 'medium']"), Value::Bool(true));
+    assert_eq!(eval("incident.severity == 'low'"), Value::Bool(false));
+    let ds = errors("incident.severity == 'critical'");
+    assert_eq!(ds[0].message, "`critical` is not a severity");
+    assert_eq!(ds[0].span, Span::new(21, 31));
+}
+
+// ---- evaluation ------------------------------------------------------------------------------
+
+#[test]
+fn expr_eval_table() {
+    let vars = vars();
+    insta::assert_snapshot!(table(
+        &[
+            // literals and arithmetic
+            "1 + 2 * 3",
+            "7 % 4",
+            "10 / 4",
+            "1 / 0",
+            "1 % 0",
+            "-(2 - 5)",
+            "2 * 30m",
+            "90m",
+            "-30m",
+            "1h - 30m",
+            "now() - incident.created",
+            "now() - incident.created > 1h",
+            "now() - incident.created > 3h",
+            "incident.created + 1d",
+            "incident.created - 30s",
+            "[1, 2][5]",
+            "[1, 2][1]",
+            "[1, 2][-1]",
+            "[1, 2][0.5]",
+            // comparisons
+            "1 < 2",
+            "2 <= 2",
+            "'b' > 'a'",
+            "30m >= 1h",
+            "high > medium",
+            "low < informational",
+            "incident.severity == high",
+            "incident.severity != high",
+            "ip('10.0.0.1') < ip('10.0.0.2')",
+            "null == null",
+            "incident.assigned_to == null",
+            "incident.assigned_to != null",
+            "incident.assigned_to < 'x'",
+            "incident.assigned_to >= 'x'",
+            // boolean logic
+            "true and false",
+            "true or false",
+            "not true",
+            "not incident.users[0].is_admin",
+            "not incident.users[0].is_admin == null",
+            // strings and lists
+            "'vip' in incident.tags",
+            "'nope' not in incident.tags",
+            "incident.tags contains 'ransomware'",
+            "incident.title contains 'Ransom'",
+            "incident.title starts_with 'Multi'",
+            "incident.title ends_with 'ware'",
+            "incident.title matches '(?i)ransomware'",
+            "incident.title matches '^Ransom'",
+            "high in [low, high]",
+            "[1, 2] == [1, 2]",
+            "[1, 2] != [2, 1]",
+            // functions
+            "any(incident.devices, d => d.risk_score == 'high')",
+            "all(incident.devices, d => d.risk_score == 'high')",
+            "all(incident.devices, d => d.os_build > 1000)",
+            "count(incident.devices)",
+            "count(incident.entities, e => e.verdict in ['malicious', 'suspicious'])",
+            "filter(incident.devices, d => d.is_server)[0].hostname",
+            "map(incident.devices, d => d.hostname)",
+            "map(incident.alerts, a => a.severity)",
+            "first(incident.users).upn",
+            "first(incident.ips)",
+            "first([])",
+            "distinct(incident.tags)",
+            "distinct([1, 1.0, 2, 2, null, null])",
+            "distinct(['b', 'a', 'b'])",
+            "len(incident.tags)",
+            "len('héllo')",
+            "len(incident.assigned_to)",
+            "lower(incident.id)",
+            "upper(incident.users[0].upn)",
+            "lower(incident.assigned_to)",
+            "now()",
+            "in_cidr(ip('10.1.2.3'), '10.0.0.0/8')",
+            "in_cidr(ip('11.1.2.3'), '10.0.0.0/8')",
+            "in_cidr(ip('::ffff:10.1.2.3'), '10.0.0.0/8')",
+            "in_cidr(ip('2001:db8::1'), '2001:db8::/32')",
+            "in_cidr(ip('10.0.0.1'), '10.0.0.1')",
+            "any(entity.ip_addresses, a => in_cidr(a, '192.0.2.0/24'))",
+            "ip('not an ip')",
+            "ip(' 192.0.2.1 ')",
+            // nested lambdas and shadowing
+            "any(incident.alerts, a => any(a.entities, e => e.verdict == 'malicious' and a.severity >= high))",
+            "map(incident.alerts, a => count(a.entities, e => e.kind == 'device'))",
+            "map(incident.alerts, incident => incident.id)",
+            "map(map(incident.devices, d => d.ip_addresses), ips => first(ips))",
+            "any(filter(incident.entities, e => e.kind == 'device'), d => d.name == 'srv1')",
+            "map(incident.alerts, a => map(a.entities, e => a.id))",
+            // null-safety
+            "incident.users[5].upn",
+            "first(incident.urls).url",
+            "any(incident.ips, i => true)",
+            "all(incident.ips, i => false)",
+            "incident.devices[5].os_build + 1",
+            "steps.isolate.output.ok",
+            "steps.isolate.output.ok == true",
+            "inputs.reason",
+            "inputs.dry_run",
+            "[incident.id, inputs.reason]",
+        ],
+        |text| format!("{:?}", ok(text).eval(&env(&vars)))
+    ));
+}
+
+#[test]
+fn expr_eval_totality_on_odd_values() {
+    // Variables of the wrong shape (or missing) never panic: they read as null.
+    let e = ok("incident.severity >= high and len(incident.title) > 3 and incident.devices[0].hostname == 'x'");
+    for vars in [
+        vec![],
+        vec![Value::Null],
+        vec![Value::Number(1.0), Value::from("x")],
+        vec![Value::list([Value::Null])],
+        vec![Value::record(model::alert(), [("severity", Value::from("high"))])],
+    ] {
+        assert_eq!(e.eval(&env(&vars)), Value::Bool(false));
+        assert!(!e.eval_bool(&env(&vars)));
+    }
+    let e = ok("incident.created - incident.created + 1d");
+    let vars = vec![Value::record(model::incident(), [("created", Value::Time(i64::MIN))])];
+    assert_eq!(e.eval(&env(&vars)), Value::Duration(86_400_000));
+    let e = ok("incident.created - 1d");
+    assert_eq!(e.eval(&env(&vars)), Value::Null, "overflow is null");
+    let e = ok("inputs.wait * 1000000000000");
+    let vars = vec![
+        Value::Null,
+        Value::Null,
+        Value::record(inputs_type(), [("wait", Value::Duration(i64::MAX))]),
+    ];
+    assert_eq!(e.eval(&env(&vars)), Value::Null);
+    let e = ok("-inputs.wait");
+    let vars = vec![
+        Value::Null,
+        Value::Null,
+        Value::record(inputs_type(), [("wait", Value::Duration(i64::MIN))]),
+    ];
+    assert_eq!(e.eval(&env(&vars)), Value::Null);
+}
+
+#[test]
+fn expr_eval_bool_and_constants() {
+    let vars = vars();
+    assert!(ok("incident.severity >= high").eval_bool(&env(&vars)));
+    assert!(!ok("incident.severity < high").eval_bool(&env(&vars)));
+    assert_eq!(ok("false").constant(), Some(Value::Bool(false)));
+    assert_eq!(ok("2 * 30m").constant(), Some(Value::Duration(3_600_000)));
+    assert_eq!(ok("not (1 > 2)").constant(), Some(Value::Bool(true)));
+    assert_eq!(
+        ok("'a' in ['a', 'b']").constant(),
+        Some(Value::Bool(true))
+    );
+    assert_eq!(ok("lower('ABC')").constant(), Some(Value::from("abc")));
+    assert_eq!(ok("count([1, 2], x => x > 1)").constant(), Some(Value::Number(1.0)));
+    assert_eq!(ok("now()").constant(), None);
+    assert_eq!(ok("incident.id").constant(), None);
+    assert_eq!(ok("any(incident.tags, t => true)").constant(), None);
+}
+
+#[test]
+fn expr_references() {
+    let e = ok("steps.isolate.output.ok and any(incident.devices, d => d.hostname == inputs.reason) and steps.notify.status == 'done' and entity.ip_addresses[0] == ip('1.2.3.4')");
+    let text = "steps.isolate.output.ok and any(incident.devices, d => d.hostname == inputs.reason) and steps.notify.status == 'done' and entity.ip_addresses[0] == ip('1.2.3.4')";
+    let refs: Vec<String> = e
+        .references()
+        .iter()
+        .map(|(path, span)| format!("{} @ {}", path.join("."), &text[span.range()]))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            "steps.isolate.output.ok @ steps.isolate.output.ok",
+            "incident.devices @ incident.devices",
+            "inputs.reason @ inputs.reason",
+            "steps.notify.status @ steps.notify.status",
+            "entity.ip_addresses @ entity.ip_addresses",
+        ]
+    );
+    // A lambda parameter shadowing a variable is not a reference to it.
+    let e = ok("map(incident.alerts, incident => incident.id)");
+    let paths: Vec<Vec<String>> = e.references().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, [vec!["incident".to_string(), "alerts".to_string()]]);
+    assert!(ok("1 + 2").references().is_empty());
+    let e = ok("inputs");
+    assert_eq!(e.references()[0].0, ["inputs"]);
+}
+
+#[test]
+fn expr_scope() {
+    let mut scope = Scope::new().with("a", Type::Number);
+    assert_eq!(scope.push("b", Type::String), 1);
+    assert_eq!(scope.get("a"), Some((0, &Type::Number)));
+    assert_eq!(scope.get("b"), Some((1, &Type::String)));
+    assert_eq!(scope.get("c"), None);
+    assert_eq!(scope.names().collect::<Vec<_>>(), ["a", "b"]);
+    // A later variable of the same name shadows the earlier one.
+    assert_eq!(scope.push("a", Type::Bool), 2);
+    assert_eq!(scope.get("a"), Some((2, &Type::Bool)));
+    let e = compile(ExprSource::detached("a and b == 'x'"), &scope, Some(&Type::Bool)).unwrap();
+    let vars = [Value::Number(1.0), Value::from("x"), Value::Bool(true)];
+    assert_eq!(e.eval(&Env { vars: &vars, now_ms: 0 }), Value::Bool(true));
+}
+
+#[test]
+fn expr_is_send_sync_clone() {
+    fn check<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    check::<Expr>();
+    check::<Template>();
+    let e = ok("incident.severity >= high");
+    let vars = vars();
+    let e2 = e.clone();
+    std::thread::scope(|s| {
+        s.spawn(|| assert!(e2.eval_bool(&env(&vars))));
+    });
+    assert!(e.eval_bool(&env(&vars)));
+}
+
+// ---- templates -------------------------------------------------------------------------------
+
+fn template(text: &str) -> Result<Template, Vec<Diagnostic>> {
+    compile_template(ExprSource::detached(text), &scope())
+}
+
+#[test]
+fn expr_templates_render() {
+    let vars = vars();
+    let t = template("Isolated {{ entity.hostname }} for {{ incident.id }} ({{ incident.severity }}, {{ incident.tags }}, age {{ now() - incident.created }})").unwrap();
+    assert_eq!(
+        t.render(&env(&vars)),
+        "Isolated ws1 for INC-42 (high, vip, ransomware, vip, age 2h)"
+    );
+    assert!(t.single().is_none());
+    assert!(!t.is_constant());
+    assert_eq!(t.exprs().count(), 5);
+
+    let t = template("{{ inputs.wait }}").unwrap();
+    assert_eq!(t.single().map(|e| e.ty().to_string()), Some("duration".into()));
+    assert_eq!(t.render(&env(&vars)), "15m");
+
+    let t = template("no holes at all }} {").unwrap();
+    assert!(t.is_constant());
+    assert!(t.single().is_none());
+    assert_eq!(t.render(&env(&[])), "no holes at all }} {");
+
+    let t = template("").unwrap();
+    assert!(t.is_constant());
+    assert_eq!(t.render(&env(&[])), "");
+
+    let t = template("{{ '}}' }}{{'{{'}}x{{ incident.assigned_to }}y").unwrap();
+    assert_eq!(t.render(&env(&vars)), "}}{{xy");
+
+    let t = template(" {{ incident.id }}").unwrap();
+    assert!(t.single().is_none(), "text around the hole");
+    let t = template("{{ 1 + 1 }} items").unwrap();
+    assert!(t.is_constant());
+    assert_eq!(t.render(&env(&[])), "2 items");
+}
+
+#[test]
+fn expr_template_errors() {
+    insta::assert_snapshot!(table(
+        &[
+            "Isolated {{ entity.hostname",
+            "a {{ }} b",
+            "{{ incident.severty }} and {{ incidnt }}",
+            "{{ a b }}",
+            "{{ x }} {{",
+            "{{ 'unclosed }}",
+        ],
+        |text| match template(text) {
+            Ok(_) => "ok".to_string(),
+            Err(ds) => render(text, &ds).trim_end().replace('\n', "\n       "),
+        }
+    ));
+    // Spans inside a template are file spans.
+    let ds = compile_template(
+        ExprSource {
+            text: "Host {{ entity.hostnme }}",
+            file: FileId(3),
+            offset: 50,
+        },
+        &scope(),
+    )
+    .unwrap_err();
+    assert_eq!(ds[0].code, Code::UnknownName);
+    assert_eq!(ds[0].span, Span::new(50 + 15, 50 + 22));
+    let ds = template("x {{ y").unwrap_err();
+    assert_eq!(ds[0].code, Code::InvalidTemplate);
+    assert_eq!(ds[0].span, Span::new(2, 4));
+}
+
+// ---- robustness ------------------------------------------------------------------------------
+
+/// A tiny deterministic generator (xorshift), so the fuzz test needs no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+#[test]
+fn expr_random_token_soup_never_panics() {
+    const TOKENS: &[&str] = &[
+        "incident", "entity", "inputs", "steps", ".", "id", "severity", "devices", "tags",
+        "created", "alerts", "entities", "hostname", "ip_addresses", "(", ")", "[", "]", ",",
+        "'x'", "\"high\"", "'10.0.0.0/8'", "'(a'", "1", "0", "2.5", "30m", "1d", "true", "null",
+        "high", "low", "and", "or", "not", "in", "not in", "contains", "starts_with", "matches",
+        "==", "!=", "<", ">=", "+", "-", "*", "/", "%", "=>", "x", "d", "any", "all", "count",
+        "filter", "map", "first", "distinct", "len", "lower", "now", "in_cidr", "ip", "{", "}",
+        "'", "\\", "é",
+    ];
+    let vars = vars();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut compiled = 0;
+    for _ in 0..20_000 {
+        let n = 1 + rng.next() % 14;
+        let mut text = String::new();
+        for _ in 0..n {
+            text.push_str(rng.pick(TOKENS));
+            if rng.next() % 3 > 0 {
+                text.push(' ');
+            }
+        }
+        if let Ok(e) = compile(ExprSource::detached(&text), &scope(), None) {
+            compiled += 1;
+            let _ = e.eval(&env(&vars));
+            let _ = e.eval(&env(&[]));
+            let _ = e.references();
+        }
+        let _ = template(&format!("a {{{{ {text} }}}} b"));
+    }
+    assert!(compiled > 100, "the generator should hit valid expressions: {compiled}");
+}
+
+#[test]
+fn expr_arbitrary_bytes_never_panic() {
+    let mut rng = Rng(42);
+    for len in 0..400 {
+        let text: String = (0..len)
+            .map(|_| {
+                let c = rng.next() % 130;
+                char::from_u32(c as u32).unwrap_or('?')
+            })
+            .collect();
+        let _ = compile(ExprSource::detached(&text), &scope(), None);
+        let _ = template(&text);
+    }
+}
+
+#[test]
+fn expr_evaluation_is_bounded() {
+    let scope = Scope::new().with("xs", Type::list(Type::Number));
+    let xs = Value::list((0..1000).map(|i| Value::Number(f64::from(i))));
+    let vars = [xs];
+    let env = Env {
+        vars: &vars,
+        now_ms: 0,
+    };
+    // 10^9 lambda calls: stopped by the budget, the result is null.
+    let text = "count(xs, a => count(xs, b => count(xs, c => true) > 0) > 0)";
+    let e = compile(ExprSource::detached(text), &scope, None).unwrap();
+    let start = Instant::now();
+    assert_eq!(e.eval(&env), Value::Null);
+    let elapsed = start.elapsed();
+    // A million calls is well inside the budget.
+    let e = compile(
+        ExprSource::detached("count(xs, a => count(xs, b => b > a) > 0)"),
+        &scope,
+        None,
+    )
+    .unwrap();
+    assert_eq!(e.eval(&env), Value::Number(999.0));
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+
+    // The same shape over literal lists is not folded at compile time (too costly) and
+    // compiles quickly.
+    let list = format!("[{}]", vec!["0"; 600].join(","));
+    let text =
+        format!("count({list}, a => count({list}, b => count({list}, c => a == b) > 0) > 0)");
+    let start = Instant::now();
+    let e = compile(ExprSource::detached(&text), &scope, None).unwrap();
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(e.constant(), None);
+    assert_eq!(e.eval(&env), Value::Null);
+    // Cheap closed list functions are folded.
+    let e = compile(ExprSource::detached("count([1, 2, 3], x => x > 1)"), &scope, None).unwrap();
+    assert_eq!(e.constant(), Some(Value::Number(2.0)));
+}

@@ -1,0 +1,197 @@
+//! End-to-end tests of the `riposte` binary: exit codes and machine-readable output.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn riposte() -> Command {
+    let mut cmd = Command::cargo_bin("riposte").expect("binary is built");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+fn json(out: &[u8]) -> Value {
+    serde_json::from_slice(out).expect("valid JSON on stdout")
+}
+
+#[test]
+fn check_passes_on_the_example_library() {
+    let out = riposte().arg("check").assert().success().get_output().stderr.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains(" 0 errors"), "{text}");
+}
+
+#[test]
+fn check_reports_errors_with_location_and_exit_1() {
+    let out = riposte()
+        .args(["check", "tests/corpus/invalid/RP0202-unknown-name.yaml"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("RP0202"), "{text}");
+    assert!(text.contains("tests/corpus/invalid/RP0202-unknown-name.yaml:6:"), "{text}");
+    assert!(text.contains("did you mean `severity`?"), "{text}");
+}
+
+#[test]
+fn check_json_lists_every_diagnostic_with_positions() {
+    let out = riposte()
+        .args(["check", "--format", "json", "tests/corpus/invalid/RP0101-unknown-key.yaml"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let list = json(&out);
+    let list = list.as_array().expect("an array");
+    // Three unknown keys in one file: all are reported, not only the first.
+    assert_eq!(list.len(), 3, "{list:#?}");
+    let first = &list[0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["code"], "RP0101");
+    assert_eq!(first["file"], "tests/corpus/invalid/RP0101-unknown-key.yaml");
+    assert_eq!(first["line"], 4);
+    assert_eq!(first["column"], 1);
+    assert_eq!(first["end_line"], 4);
+    assert_eq!(first["end_column"], 11);
+    assert_eq!(first["help"], "did you mean `description`?");
+    for key in ["message", "file", "line", "column", "end_line", "end_column", "help"] {
+        assert!(first.get(key).is_some(), "missing {key}");
+    }
+}
+
+#[test]
+fn check_sarif_is_a_sarif_log() {
+    let out = riposte()
+        .args(["check", "--format", "sarif", "tests/corpus/invalid/RP0306-cycle.yaml"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let log = json(&out);
+    assert_eq!(log["version"], "2.1.0");
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "RP0306");
+    assert_eq!(result["level"], "error");
+    assert!(result["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().is_some());
+    let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(rules.iter().any(|r| r["id"] == "RP0306"));
+}
+
+#[test]
+fn warnings_alone_exit_0_unless_denied() {
+    let file = "tests/corpus/invalid/RP0408-delegated-only.yaml";
+    riposte().args(["check", file]).assert().success();
+    riposte().args(["check", "--deny-warnings", file]).assert().code(1);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    riposte().args(["check", "no/such/dir"]).assert().code(2);
+    riposte().args(["check", "--format", "xml"]).assert().code(2);
+    riposte().args(["check", "Cargo.toml"]).assert().code(2);
+}
+
+#[test]
+fn oversized_and_hostile_files_get_diagnostics_not_crashes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 50 MB: rejected by size before parsing.
+    let big = dir.path().join("big.yaml");
+    let mut text = String::from("kind: gamebook\nname: big\nversion: 1.0.0\ndescription: \"");
+    text.push_str(&"x".repeat(50 * 1024 * 1024));
+    text.push_str("\"\n");
+    std::fs::write(&big, text).expect("write");
+    // 10,000-deep nesting.
+    let deep = dir.path().join("deep.yaml");
+    std::fs::write(&deep, format!("kind: gamebook\nsteps: {}{}\n", "[".repeat(10_000), "]".repeat(10_000))).expect("write");
+    let out = riposte()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let codes: Vec<String> = json(&out)
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(codes, vec!["RP0004", "RP0005"]);
+}
+
+#[test]
+fn graph_renders_dot_and_mermaid() {
+    let file = "gamebooks/contain-compromised-device.yaml";
+    let dot = riposte().args(["graph", file]).assert().success().get_output().stdout.clone();
+    let dot = String::from_utf8_lossy(&dot);
+    assert!(dot.starts_with("digraph riposte {"), "{dot}");
+    assert!(dot.contains("device.isolate"), "{dot}");
+    let mermaid = riposte()
+        .args(["graph", file, "--format", "mermaid"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mermaid = String::from_utf8_lossy(&mermaid);
+    assert!(mermaid.starts_with("flowchart TD"), "{mermaid}");
+    assert!(mermaid.contains("-->"), "{mermaid}");
+}
+
+#[test]
+fn graph_of_a_broken_file_exits_1() {
+    riposte().args(["graph", "tests/corpus/invalid/RP0306-cycle.yaml"]).assert().code(1);
+}
+
+#[test]
+fn actions_lists_exactly_the_catalog() {
+    let out = riposte().args(["actions", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let ids: Vec<String> = json(&out)
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let expected = [
+        "device.full_scan",
+        "device.isolate",
+        "device.offboard",
+        "device.quick_scan",
+        "device.unisolate",
+        "email.soft_delete",
+        "file.block",
+        "file.quarantine",
+        "incident.comment",
+        "incident.update",
+        "ip.block",
+        "url.block",
+        "user.disable",
+        "user.enable",
+        "user.reset_password",
+        "user.revoke_sessions",
+    ];
+    assert_eq!(ids, expected);
+    let text = riposte().arg("actions").assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&text).contains("user.reset_password"));
+}
+
+#[test]
+fn checked_in_schemas_are_current() {
+    for kind in ["gamebook", "sop"] {
+        let out = riposte().args(["schema", kind]).assert().success().get_output().stdout.clone();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/schema/{kind}.schema.json"));
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == String::from_utf8_lossy(&out),
+            "{} is stale: run `cargo run -- schema {kind} > docs/schema/{kind}.schema.json`",
+            path.display()
+        );
+    }
+}
