@@ -141,10 +141,12 @@ fn check(paths: Vec<PathBuf>, format: CheckFormat, deny_warnings: bool) -> Resul
             let lib = &compilation.library;
             let _ = writeln!(
                 err,
-                "checked {} files: {} gamebooks, {} SOPs; {errors} errors, {warnings} warnings",
-                sources.len(),
-                lib.gamebooks.len(),
-                lib.sops.len()
+                "checked {}: {}, {}; {}, {}",
+                plural(sources.len(), "file"),
+                plural(lib.gamebooks.len(), "gamebook"),
+                plural(lib.sops.len(), "SOP"),
+                plural(errors, "error"),
+                plural(warnings, "warning"),
             );
         }
         CheckFormat::Json => {
@@ -200,6 +202,14 @@ fn actions(format: ListFormat) -> Result<ExitCode, String> {
         ListFormat::Text => print!("{}", riposte_dsl::catalog::to_text()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {

@@ -19,7 +19,7 @@ fn json(out: &[u8]) -> Value {
 fn check_passes_on_the_example_library() {
     let out = riposte().arg("check").assert().success().get_output().stderr.clone();
     let text = String::from_utf8_lossy(&out);
-    assert!(text.contains(" 0 errors"), "{text}");
+    assert!(text.contains("; 0 errors, "), "{text}");
 }
 
 #[test]

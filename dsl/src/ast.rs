@@ -196,8 +196,8 @@ keywords! {
 /// A parsed file.
 #[derive(Clone, Debug)]
 pub enum Document {
-    Gamebook(Gamebook),
-    Sop(Sop),
+    Gamebook(Box<Gamebook>),
+    Sop(Box<Sop>),
 }
 
 /// Metadata shared by gamebooks and SOPs.
@@ -311,7 +311,7 @@ pub struct Sop {
 #[derive(Clone, Debug)]
 pub enum SopBody {
     Classification(Vec<ClassificationRule>),
-    Response(ResponseSop),
+    Response(Box<ResponseSop>),
 }
 
 #[derive(Clone, Debug)]

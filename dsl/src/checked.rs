@@ -150,7 +150,7 @@ pub struct Sop {
 #[derive(Debug)]
 pub enum SopBody {
     Classification(Vec<ClassificationRule>),
-    Response(ResponseSop),
+    Response(Box<ResponseSop>),
 }
 
 #[derive(Debug)]

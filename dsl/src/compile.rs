@@ -53,7 +53,7 @@ pub fn compile(sources: &SourceMap, limits: &syntax::Limits, prior: Vec<Diagnost
         }
     }
     let library = Compiler::new(&mut diags, sources).library(docs);
-    diags.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
+    diags.sort_by_key(|d| (d.file, d.span.start, d.code));
     diags.dedup();
     Compilation {
         library,
@@ -93,12 +93,12 @@ impl<'d> Compiler<'d> {
             match doc {
                 Document::Gamebook(g) => {
                     if self.unique_name(&g.meta, gamebooks.iter().map(|g| &g.meta), "gamebook") {
-                        gamebooks.push(g);
+                        gamebooks.push(*g);
                     }
                 }
                 Document::Sop(s) => {
                     if self.unique_name(&s.meta, sops.iter().map(|s| &s.meta), "SOP") {
-                        sops.push(s);
+                        sops.push(*s);
                     }
                 }
             }
@@ -300,7 +300,7 @@ impl<'d> Compiler<'d> {
                     .collect();
                 c::SopBody::Classification(rules)
             }
-            ast::SopBody::Response(r) => c::SopBody::Response(self.response(file, r, &scope, interfaces, compiled)),
+            ast::SopBody::Response(r) => c::SopBody::Response(Box::new(self.response(file, r, &scope, interfaces, compiled))),
         };
         Some(c::Sop {
             name: s.meta.name.value.clone(),

@@ -110,15 +110,35 @@ fn strings() -> Type {
 fn common_fields() -> Vec<Field> {
     vec![
         s("id", "stable id of the entity within the incident"),
-        e("kind", ENTITY_KINDS, "the entity kind (`user`, `device`, …)"),
+        e(
+            "kind",
+            ENTITY_KINDS,
+            "the entity kind (`user`, `device`, …)",
+        ),
         s("name", "display name"),
         e("verdict", VERDICTS, "the analysis verdict"),
-        f("roles", strings(), "the parts the entity plays in the incident")
-            .with_values(ROLES),
+        f(
+            "roles",
+            strings(),
+            "the parts the entity plays in the incident",
+        )
+        .with_values(ROLES),
         f("tags", strings(), "tags set by the source or by analysts"),
-        e("remediation_status", REMEDIATION_STATUSES, "what remediation has done to it"),
-        f("alert_ids", strings(), "ids of the alerts that carry this entity"),
-        e("provider", PROVIDERS, "the platform the entity was reported by"),
+        e(
+            "remediation_status",
+            REMEDIATION_STATUSES,
+            "what remediation has done to it",
+        ),
+        f(
+            "alert_ids",
+            strings(),
+            "ids of the alerts that carry this entity",
+        ),
+        e(
+            "provider",
+            PROVIDERS,
+            "the platform the entity was reported by",
+        ),
     ]
 }
 
@@ -131,23 +151,42 @@ fn kind_fields(kind: EntityKind) -> Vec<Field> {
             s("domain", "account domain"),
             s("sid", "security identifier"),
             s("display_name", "display name"),
-            f("is_admin", Type::Bool, "whether the account holds an admin role"),
+            f(
+                "is_admin",
+                Type::Bool,
+                "whether the account holds an admin role",
+            ),
         ],
         EntityKind::Device => vec![
             s("mde_device_id", "Defender for Endpoint machine id"),
             s("aad_device_id", "Entra ID device id"),
             s("hostname", "host name"),
-            s("os_platform", "operating system platform (`windows11`, `linux`, …)"),
+            s(
+                "os_platform",
+                "operating system platform (`windows11`, `linux`, …)",
+            ),
             f("os_build", Type::Number, "operating system build number"),
             s("health_status", "sensor health"),
             e("risk_score", RISK_SCORES, "the device's risk level"),
             s("onboarding_status", "onboarding state in the EDR"),
             s("av_status", "antivirus state"),
             s("rbac_group", "device group used for access control"),
-            f("ip_addresses", Type::list(Type::Ip), "addresses the device has used"),
-            f("logged_on_users", strings(), "accounts signed in on the device"),
+            f(
+                "ip_addresses",
+                Type::list(Type::Ip),
+                "addresses the device has used",
+            ),
+            f(
+                "logged_on_users",
+                strings(),
+                "accounts signed in on the device",
+            ),
             f("is_server", Type::Bool, "whether the device is a server"),
-            f("first_seen", Type::Time, "when the EDR first saw the device"),
+            f(
+                "first_seen",
+                Type::Time,
+                "when the EDR first saw the device",
+            ),
         ],
         EntityKind::Ip => vec![
             f("address", Type::Ip, "the address"),
@@ -163,7 +202,11 @@ fn kind_fields(kind: EntityKind) -> Vec<Field> {
             f("size", Type::Number, "size in bytes"),
             s("publisher", "publisher from the signature"),
             s("signer", "signer from the signature"),
-            e("detection_status", DETECTION_STATUSES, "what the antivirus did"),
+            e(
+                "detection_status",
+                DETECTION_STATUSES,
+                "what the antivirus did",
+            ),
             s("device_id", "id of the device the file was seen on"),
         ],
         EntityKind::Process => vec![
@@ -189,9 +232,21 @@ fn kind_fields(kind: EntityKind) -> Vec<Field> {
             s("sender", "sender address"),
             s("recipient", "recipient address"),
             f("sender_ip", Type::Ip, "sending server address"),
-            e("delivery_action", DELIVERY_ACTIONS, "what happened on delivery"),
-            e("delivery_location", DELIVERY_LOCATIONS, "where the message is now"),
-            e("direction", EMAIL_DIRECTIONS, "direction relative to the organization"),
+            e(
+                "delivery_action",
+                DELIVERY_ACTIONS,
+                "what happened on delivery",
+            ),
+            e(
+                "delivery_location",
+                DELIVERY_LOCATIONS,
+                "where the message is now",
+            ),
+            e(
+                "direction",
+                EMAIL_DIRECTIONS,
+                "direction relative to the organization",
+            ),
             f("urls", strings(), "URLs in the message"),
             f("threats", strings(), "threat names detected in the message"),
             f("attachments_count", Type::Number, "number of attachments"),
@@ -251,7 +306,10 @@ pub fn alert() -> Arc<RecordType> {
                     s("id", "alert id at the source"),
                     s("title", "alert title"),
                     s("description", "alert description"),
-                    s("category", "alert category (`malware`, `initial_access`, …)"),
+                    s(
+                        "category",
+                        "alert category (`malware`, `initial_access`, …)",
+                    ),
                     e("status", ALERT_STATUSES, "alert status"),
                     s("service_source", "the product that raised it"),
                     s("detection_source", "the detection technology"),
@@ -259,7 +317,11 @@ pub fn alert() -> Arc<RecordType> {
                     f("severity", Type::Severity, "alert severity"),
                     f("mitre_techniques", strings(), "MITRE ATT&CK technique ids"),
                     f("created", Type::Time, "when the alert was created"),
-                    f("first_activity", Type::Time, "earliest activity in the alert"),
+                    f(
+                        "first_activity",
+                        Type::Time,
+                        "earliest activity in the alert",
+                    ),
                     f("last_activity", Type::Time, "latest activity in the alert"),
                     f(
                         "entities",
@@ -279,20 +341,31 @@ pub fn incident() -> Arc<RecordType> {
         .get_or_init(|| {
             let mut fields = vec![
                 s("id", "incident id at the source"),
-                e("source", INCIDENT_SOURCES, "the platform the incident comes from"),
+                e(
+                    "source",
+                    INCIDENT_SOURCES,
+                    "the platform the incident comes from",
+                ),
                 s("workspace", "the Riposte workspace it belongs to"),
                 s("title", "incident title"),
                 s("description", "incident description"),
                 f("severity", Type::Severity, "incident severity"),
                 e("status", INCIDENT_STATUSES, "incident status"),
                 e("classification", CLASSIFICATIONS, "analyst classification"),
-                s("determination", "analyst determination (`malware`, `phishing`, …)"),
+                s(
+                    "determination",
+                    "analyst determination (`malware`, `phishing`, …)",
+                ),
                 s("assigned_to", "the analyst it is assigned to"),
                 s("web_url", "link to the incident in the source portal"),
                 f("created", Type::Time, "when the incident was created"),
                 f("updated", Type::Time, "when the incident was last updated"),
                 f("tags", strings(), "incident tags"),
-                f("alerts", Type::list(Type::Record(alert())), "the incident's alerts"),
+                f(
+                    "alerts",
+                    Type::list(Type::Record(alert())),
+                    "the incident's alerts",
+                ),
                 f(
                     "entities",
                     Type::list(Type::Record(any_entity())),

@@ -437,10 +437,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
         _ => return None,
     };
     let days = days_from_civil(y, mo, d);
-    Some(
-        days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli
-            - offset_min * 60_000,
-    )
+    Some(days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli - offset_min * 60_000)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -520,7 +517,10 @@ mod tests {
             parse_time("2024-05-01T14:00:00+02:00"),
             parse_time("2024-05-01T12:00:00Z")
         );
-        assert_eq!(parse_time("2024-05-01T12:00:00.5Z"), Some(1_714_564_800_500));
+        assert_eq!(
+            parse_time("2024-05-01T12:00:00.5Z"),
+            Some(1_714_564_800_500)
+        );
         assert_eq!(parse_time("2024-13-01T12:00:00Z"), None);
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(parse_time("2024-05-01T12:00:00ZZ"), None);
@@ -559,7 +559,10 @@ mod tests {
             v.to_json().to_string(),
             r#"[3,0.5,null,"1m","low","10.0.0.1","1970-01-01T00:00:00Z",null]"#
         );
-        let rec = Value::record(model::entity(crate::types::EntityKind::Ip), [("address", Value::Ip("::1".parse().unwrap()))]);
+        let rec = Value::record(
+            model::entity(crate::types::EntityKind::Ip),
+            [("address", Value::Ip("::1".parse().unwrap()))],
+        );
         assert_eq!(rec.to_json()["address"], "::1");
         assert!(rec.to_string().contains("\"address\":\"::1\""));
     }
@@ -570,7 +573,10 @@ mod tests {
         assert_ne!(Value::Null, Value::Bool(false));
         assert_eq!(Value::Number(1.0), Value::from(1i64));
         assert_ne!(Value::Number(f64::NAN), Value::Number(f64::NAN));
-        assert_eq!(Value::list([Value::from("a")]), Value::list([Value::from("a")]));
+        assert_eq!(
+            Value::list([Value::from("a")]),
+            Value::list([Value::from("a")])
+        );
         assert!(!Value::Null.truthy());
         assert!(Value::Bool(true).truthy());
         assert!(!Value::from("").truthy());

@@ -206,8 +206,12 @@ impl<'s> Checker<'s> {
                 .collect();
             suggestion(name, names.iter().copied())
         };
-        self.error(Code::UnknownName, span, format!("unknown variable `{name}`"))
-            .help = Some(help);
+        self.error(
+            Code::UnknownName,
+            span,
+            format!("unknown variable `{name}`"),
+        )
+        .help = Some(help);
         Typed::error()
     }
 
@@ -259,7 +263,13 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn finish_index(&mut self, base_ast: &Ast, index_ast: &Ast, base: Typed, index: Typed) -> Typed {
+    fn finish_index(
+        &mut self,
+        base_ast: &Ast,
+        index_ast: &Ast,
+        base: Typed,
+        index: Typed,
+    ) -> Typed {
         if !index.ty.fits(&Type::Number) {
             let msg = format!("a list index must be a `number`, found `{}`", index.ty);
             self.mismatch(index_ast.span, msg, None);
@@ -306,7 +316,9 @@ impl<'s> Checker<'s> {
         if !t.ty.fits(&Type::Bool) {
             let msg = format!("`{op}` needs a `bool`, found `{}`", t.ty);
             let help = match &t.ty {
-                Type::List(_) => Some("test a list with `any(list, x => …)`, `all(…)` or `count(list) > 0`".into()),
+                Type::List(_) => Some(
+                    "test a list with `any(list, x => …)`, `all(…)` or `count(list) > 0`".into(),
+                ),
                 Type::String => Some("compare the text, as in `x == 'value'`".into()),
                 _ => None,
             };
@@ -348,12 +360,19 @@ impl<'s> Checker<'s> {
                     }
                     Type::Any | Type::Null => {}
                     Type::String => {
-                        let msg = format!("`{}` needs a list on the right, found `string`", op.as_str());
-                        let help = "to test for a substring, write `text contains part`".to_string();
+                        let msg = format!(
+                            "`{}` needs a list on the right, found `string`",
+                            op.as_str()
+                        );
+                        let help =
+                            "to test for a substring, write `text contains part`".to_string();
                         self.mismatch(rhs.span, msg, Some(help));
                     }
                     other => {
-                        let msg = format!("`{}` needs a list on the right, found `{other}`", op.as_str());
+                        let msg = format!(
+                            "`{}` needs a list on the right, found `{other}`",
+                            op.as_str()
+                        );
                         self.mismatch(rhs.span, msg, None);
                     }
                 }
@@ -400,7 +419,11 @@ impl<'s> Checker<'s> {
             BinOp::StartsWith | BinOp::EndsWith => {
                 for (t, a) in [(&l, lhs), (&r, rhs)] {
                     if !t.ty.fits(&Type::String) {
-                        let msg = format!("`{}` needs `string` operands, found `{}`", op.as_str(), t.ty);
+                        let msg = format!(
+                            "`{}` needs `string` operands, found `{}`",
+                            op.as_str(),
+                            t.ty
+                        );
                         self.mismatch(a.span, msg, None);
                     }
                 }
@@ -418,7 +441,15 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn comparison(&mut self, op: BinOp, lhs: &Ast, rhs: &Ast, l: Typed, r: Typed, span: Span) -> Typed {
+    fn comparison(
+        &mut self,
+        op: BinOp,
+        lhs: &Ast,
+        rhs: &Ast,
+        l: Typed,
+        r: Typed,
+        span: Span,
+    ) -> Typed {
         let l = if r.ty == Type::Severity {
             self.severity_literal(lhs, l)
         } else {
@@ -443,7 +474,6 @@ impl<'s> Checker<'s> {
             let (msg, help) = comparison_error(op, &l.ty, &r.ty);
             let d = self.error(Code::TypeMismatch, span, msg);
             d.help = help;
-            d.label = Some(format!("`{}` compares values of one type", op.as_str()));
         }
         let ir = match op {
             BinOp::Eq => Ir::Eq(b(l.ir), b(r.ir)),
@@ -558,7 +588,10 @@ impl<'s> Checker<'s> {
                     format!("`{pattern}` is not a valid regular expression"),
                 );
                 d.label = Some(detail);
-                d.help = Some("patterns use Rust `regex` syntax; escape special characters with `\\\\`".into());
+                d.help = Some(
+                    "patterns use Rust `regex` syntax; escape special characters with `\\\\`"
+                        .into(),
+                );
                 Typed::error()
             }
         }
@@ -584,7 +617,12 @@ impl<'s> Checker<'s> {
             _ => None,
         };
         let Some(ty) = ty else {
-            let msg = format!("cannot apply `{}` to `{}` and `{}`", op.as_str(), l.ty, r.ty);
+            let msg = format!(
+                "cannot apply `{}` to `{}` and `{}`",
+                op.as_str(),
+                l.ty,
+                r.ty
+            );
             let help = match (&l.ty, &r.ty) {
                 (T, N) | (N, T) | (D, N) | (N, D) if aop != ArithOp::Mul => {
                     "write a duration such as `30m`, `4h` or `7d`".to_string()
@@ -651,9 +689,7 @@ fn comparison_error(op: BinOp, l: &Type, r: &Type) -> (String, Option<String>) {
             let help = "`<`, `<=`, `>` and `>=` compare numbers, strings, durations, times, severities and ips";
             return (msg, Some(help.to_string()));
         }
-        (Type::Null, _) | (_, Type::Null) => {
-            "null is only compared with `==` and `!=`".to_string()
-        }
+        (Type::Null, _) | (_, Type::Null) => "null is only compared with `==` and `!=`".to_string(),
         _ => "both sides must have the same type".to_string(),
     };
     (msg, Some(help))

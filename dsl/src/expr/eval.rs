@@ -304,7 +304,12 @@ impl Ir {
 }
 
 /// Evaluates two operands and combines them by reference.
-fn eval_pair<'a, T>(a: &'a Ir, b: &'a Ir, cx: &mut Cx<'a>, f: impl FnOnce(&Value, &Value) -> T) -> T {
+fn eval_pair<'a, T>(
+    a: &'a Ir,
+    b: &'a Ir,
+    cx: &mut Cx<'a>,
+    f: impl FnOnce(&Value, &Value) -> T,
+) -> T {
     let a = a.eval(cx);
     let b = b.eval(cx);
     f(&a, &b)
@@ -468,7 +473,13 @@ fn set_local<'a>(cx: &mut Cx<'a>, slot: usize, v: Cow<'a, Value>) {
 }
 
 /// `any`, `all`, `count`, `filter` and `map`: null counts as an empty list.
-fn quant<'a>(kind: Quant, list: &'a Ir, slot: usize, body: &'a Ir, cx: &mut Cx<'a>) -> Cow<'a, Value> {
+fn quant<'a>(
+    kind: Quant,
+    list: &'a Ir,
+    slot: usize,
+    body: &'a Ir,
+    cx: &mut Cx<'a>,
+) -> Cow<'a, Value> {
     let mut hits = 0usize;
     let mut out: Vec<Value> = Vec::new();
     // Returns false to stop early.

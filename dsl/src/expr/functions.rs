@@ -67,13 +67,24 @@ impl Checker<'_> {
 
     fn unknown_function(&mut self, name: &str, name_span: Span, args: &[Arg]) -> Typed {
         let help = suggestion(name, FUNCTIONS.iter().copied());
-        self.error(Code::UnknownName, name_span, format!("unknown function `{name}`"))
-            .help = Some(help);
+        self.error(
+            Code::UnknownName,
+            name_span,
+            format!("unknown function `{name}`"),
+        )
+        .help = Some(help);
         self.check_loosely(args);
         Typed::error()
     }
 
-    fn wrong_arity(&mut self, name: &str, args: &[Arg], min: usize, max: usize, span: Span) -> Typed {
+    fn wrong_arity(
+        &mut self,
+        name: &str,
+        args: &[Arg],
+        min: usize,
+        max: usize,
+        span: Span,
+    ) -> Typed {
         let expected = match (min, max) {
             (0, 0) => "no arguments".to_string(),
             (1, 1) => "1 argument".to_string(),
@@ -135,7 +146,12 @@ impl Checker<'_> {
         }
     }
 
-    fn with_local<T>(&mut self, name: &str, ty: Type, f: impl FnOnce(&mut Self) -> T) -> (usize, T) {
+    fn with_local<T>(
+        &mut self,
+        name: &str,
+        ty: Type,
+        f: impl FnOnce(&mut Self) -> T,
+    ) -> (usize, T) {
         let slot = self.locals.len();
         self.locals.push((name.to_string(), ty));
         self.max_locals = self.max_locals.max(self.locals.len());
@@ -210,7 +226,8 @@ impl Checker<'_> {
         } else {
             "x => x.verdict == 'malicious'"
         };
-        let msg = format!("the second argument of `{fname}` must be a function, such as `{example}`");
+        let msg =
+            format!("the second argument of `{fname}` must be a function, such as `{example}`");
         self.mismatch(a.span, msg, Some(signature(fname).to_string()));
         Typed::error()
     }
@@ -264,7 +281,8 @@ impl Checker<'_> {
                 Some("convert text with `ip(…)`, as in `in_cidr(ip(x), '10.0.0.0/8')`".into()),
             ),
             other => {
-                let msg = format!("the first argument of `in_cidr` must be an `ip`, found `{other}`");
+                let msg =
+                    format!("the first argument of `in_cidr` must be an `ip`, found `{other}`");
                 self.mismatch(ip.span(), msg, None);
             }
         }

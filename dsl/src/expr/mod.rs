@@ -199,7 +199,9 @@ pub fn compile(
         if !typed.ty.fits(expected) {
             let msg = format!("expected `{expected}`, found `{}`", typed.ty);
             let help = match expected {
-                Type::Bool => Some("write a condition, such as `x == 'value'` or `any(list, x => …)`".to_string()),
+                Type::Bool => Some(
+                    "write a condition, such as `x == 'value'` or `any(list, x => …)`".to_string(),
+                ),
                 _ => None,
             };
             ck.mismatch(ast.span, msg, help);

@@ -166,11 +166,7 @@ impl<'t> Cx<'t> {
                                         char::from(o)
                                     ),
                                 )
-                                .with_related(
-                                    self.file,
-                                    self.span(at, at + 1),
-                                    "opened here",
-                                )
+                                .with_related(self.file, self.span(at, at + 1), "opened here")
                                 .with_help(format!(
                                     "close it with `{}`",
                                     if o == b'(' { ')' } else { ']' }
@@ -216,9 +212,7 @@ impl<'t> Cx<'t> {
                         .error(
                             Code::ExprTooComplex,
                             self.pspan(pair.as_span()),
-                            format!(
-                                "more than {MAX_NESTING} prefix operators in a row"
-                            ),
+                            format!("more than {MAX_NESTING} prefix operators in a row"),
                         )
                         .with_help("remove the redundant operators"));
                 }
@@ -235,7 +229,9 @@ impl<'t> Cx<'t> {
             span,
             format!("expression is too complex (its tree is deeper than {MAX_DEPTH})"),
         )
-        .with_help("split the logic into several conditions, or use `in [..]` instead of long `or` chains")
+        .with_help(
+            "split the logic into several conditions, or use `in [..]` instead of long `or` chains",
+        )
     }
 
     fn node(&self, kind: AstKind, span: Span, depth: u32, bare_cmp: bool) -> R<Built> {
@@ -524,7 +520,14 @@ impl<'t> Cx<'t> {
             pest::error::ErrorVariant::CustomError { .. } => &[],
         };
         let rest = self.text.get(pos..).unwrap_or("");
+        let before = self.text.get(..pos).unwrap_or("").trim_end();
         let (token, mut help) = unexpected_token(rest);
+        if rest.starts_with('(')
+            && before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
+            help =
+                Some("only functions can be called, as in `len(x)`; there are no methods".into());
+        }
         let d = match token {
             None => self.error(
                 Code::ExprSyntax,
@@ -575,8 +578,9 @@ fn unexpected_token(rest: &str) -> (Option<&str>, Option<String>) {
     let Some(c) = rest.chars().next() else {
         return (None, None);
     };
+    let numeric = c.is_ascii_digit();
     let word_len = rest
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || (numeric && c == '.')))
         .unwrap_or(rest.len());
     if word_len > 0 {
         let word = &rest[..word_len];
@@ -585,7 +589,7 @@ fn unexpected_token(rest: &str) -> (Option<&str>, Option<String>) {
                 "names start with a lowercase letter; did you mean `{}`?",
                 word.to_ascii_lowercase()
             ))
-        } else if c.is_ascii_digit() {
+        } else if numeric && word.contains(|c: char| c.is_alphabetic()) {
             Some("numbers are written `42` or `4.2`; durations `500ms`, `30s`, `15m`, `4h`, `7d` or `2w`".to_string())
         } else {
             None
@@ -595,7 +599,10 @@ fn unexpected_token(rest: &str) -> (Option<&str>, Option<String>) {
     for (tok, help) in [
         ("&&", "write `and` instead of `&&`"),
         ("||", "write `or` instead of `||`"),
-        ("=>", "a lambda `x => …` is only allowed as a function argument, as in `any(list, x => …)`"),
+        (
+            "=>",
+            "a lambda `x => …` is only allowed as a function argument, as in `any(list, x => …)`",
+        ),
         ("===", "compare with `==`"),
     ] {
         if rest.starts_with(tok) {
@@ -608,7 +615,9 @@ fn unexpected_token(rest: &str) -> (Option<&str>, Option<String>) {
         '=' => Some("compare with `==`".to_string()),
         '&' => Some("write `and` instead of `&`".to_string()),
         '|' => Some("write `or` instead of `|`".to_string()),
-        '{' | '}' => Some("`{{ }}` templates are not expressions; write the expression alone".to_string()),
+        '{' | '}' => {
+            Some("`{{ }}` templates are not expressions; write the expression alone".to_string())
+        }
         _ => None,
     };
     (Some(one), help)
@@ -621,8 +630,8 @@ fn expected(positives: &[Rule]) -> Option<String> {
         let what = match rule {
             Rule::EOI => "the end of the expression",
             Rule::name => "a field name",
-            Rule::ident => "a name",
-            Rule::expr
+            Rule::ident
+            | Rule::expr
             | Rule::paren
             | Rule::list
             | Rule::call

@@ -35,8 +35,8 @@ pub fn lower(file: FileId, src: &SourceFile, root: &Node, diags: &mut Vec<Diagno
         return None;
     };
     match kind.as_str() {
-        Some("gamebook") => gamebook::lower_gamebook(&mut cx, root).map(ast::Document::Gamebook),
-        Some("sop") => sop::lower_sop(&mut cx, root).map(ast::Document::Sop),
+        Some("gamebook") => gamebook::lower_gamebook(&mut cx, root).map(|g| ast::Document::Gamebook(Box::new(g))),
+        Some("sop") => sop::lower_sop(&mut cx, root).map(|s| ast::Document::Sop(Box::new(s))),
         _ => {
             let found = kind.scalar_text().unwrap_or_else(|| kind.type_name().into());
             let help = suggestion(&found, ["gamebook", "sop"]);

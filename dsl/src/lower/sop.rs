@@ -49,7 +49,7 @@ pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
                 .unwrap_or_default();
             SopBody::Classification(rules)
         }
-        _ => SopBody::Response(lower_response(cx, root)),
+        _ => SopBody::Response(Box::new(lower_response(cx, root))),
     };
     Some(Sop {
         meta: meta?,
