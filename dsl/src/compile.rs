@@ -498,6 +498,10 @@ impl<'d> Compiler<'d> {
             if s.contains("{{") {
                 let text = self.expr_text(file, node);
                 let template = self.template(file, &text, scope)?;
+                // A string slot takes any template: values render as text.
+                if *ty == Type::String {
+                    return Some(ParamValue::Template(template));
+                }
                 if let Some(single) = template.single() {
                     if !single.ty().fits(ty) {
                         self.error(
@@ -511,17 +515,14 @@ impl<'d> Compiler<'d> {
                     }
                     return Some(ParamValue::Expr(single.clone()));
                 }
-                if *ty != Type::String {
-                    self.error(
-                        Code::ParamType,
-                        file,
-                        node.span,
-                        format!("{what} expects `{ty}`, but a template with text around `{{{{ }}}}` is a string"),
-                        "write the whole value as one `{{ expression }}`",
-                    );
-                    return None;
-                }
-                return Some(ParamValue::Template(template));
+                self.error(
+                    Code::ParamType,
+                    file,
+                    node.span,
+                    format!("{what} expects `{ty}`, but a template with text around `{{{{ }}}}` is a string"),
+                    "write the whole value as one `{{ expression }}`",
+                );
+                return None;
             }
         }
         match literal(node, ty) {
@@ -1366,5 +1367,97 @@ fn descendants(s: &ast::Step, out: &mut Vec<String>) {
         for i in inner {
             descendants(i, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SourceFile;
+
+    fn codes(files: &[&str]) -> Vec<Code> {
+        let mut sources = SourceMap::new();
+        for (i, text) in files.iter().enumerate() {
+            sources.add(SourceFile::new(format!("f{i}.yaml"), *text));
+        }
+        compile(&sources, &syntax::Limits::default(), Vec::new())
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    }
+
+    fn gamebook(steps: &str) -> String {
+        format!("kind: gamebook\nname: t\nversion: 1.0.0\nsteps:\n{steps}")
+    }
+
+    #[test]
+    fn group_items_are_the_default_target_of_inner_actions() {
+        let g = gamebook("  - id: each\n    for_each: {items: incident.devices, as: d}\n    steps:\n      - {id: scan, action: device.quick_scan}\n");
+        assert_eq!(codes(&[&g]), []);
+        let g = gamebook("  - id: each\n    for_each: {items: incident.users, as: u}\n    steps:\n      - {id: scan, action: device.quick_scan}\n");
+        assert_eq!(codes(&[&g]), [Code::WrongTargetKind]);
+        let g = gamebook("  - {id: scan, action: device.quick_scan}\n");
+        assert_eq!(codes(&[&g]), [Code::MissingKey]);
+    }
+
+    #[test]
+    fn targets_must_be_one_entity_of_the_right_kind() {
+        let list = gamebook("  - {id: scan, action: device.quick_scan, target: incident.devices}\n");
+        assert_eq!(codes(&[&list]), [Code::WrongTargetKind]);
+        let first = gamebook("  - {id: scan, action: device.quick_scan, target: \"first(incident.devices)\"}\n");
+        assert_eq!(codes(&[&first]), []);
+        let incident = gamebook("  - {id: c, action: incident.comment, target: incident, params: {comment: x}}\n");
+        assert_eq!(codes(&[&incident]), [Code::WrongTargetKind]);
+    }
+
+    #[test]
+    fn reading_a_step_needs_a_dependency_path() {
+        let direct = gamebook(concat!(
+            "  - {id: a, action: incident.comment, params: {comment: a}}\n",
+            "  - {id: b, needs: [a], action: incident.comment, params: {comment: b}}\n",
+            "  - {id: c, needs: [b], if: \"steps.a.status == 'succeeded'\", action: incident.comment, params: {comment: c}}\n",
+        ));
+        assert_eq!(codes(&[&direct]), [], "transitive dependencies count");
+        let missing = gamebook(concat!(
+            "  - {id: a, action: incident.comment, params: {comment: a}}\n",
+            "  - {id: b, if: \"steps.a.status == 'succeeded'\", action: incident.comment, params: {comment: b}}\n",
+        ));
+        assert_eq!(codes(&[&missing]), [Code::UnknownStep]);
+        let handler = gamebook(concat!(
+            "  - {id: a, action: incident.comment, params: {comment: a}, on_error: h}\n",
+            "  - {id: h, action: incident.comment, params: {comment: \"a is {{ steps.a.status }}\"}}\n",
+        ));
+        assert_eq!(codes(&[&handler]), [], "an error handler reads the step it handles");
+    }
+
+    #[test]
+    fn params_are_typed_by_the_catalog() {
+        let ok = gamebook("  - {id: i, for_each: incident.devices, action: device.isolate, params: {isolation: selective}, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n");
+        assert_eq!(codes(&[&ok]), []);
+        let templ = gamebook("  - {id: b, for_each: incident.ips, action: ip.block, params: {expires_in: \"{{ incident.severity }}\"}}\n");
+        assert_eq!(codes(&[&templ]), [Code::ParamType]);
+    }
+
+    #[test]
+    fn inputs_are_typed_at_call_sites_and_defaults_checked() {
+        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  n: {type: number, default: 3}\n  mode: {type: string, default: full, values: [full, selective]}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: \"{{ inputs.n }}\"}}\n";
+        let ok = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: x, gamebook: callee, with: {n: 5, mode: selective}}\n";
+        assert_eq!(codes(&[callee, ok]), []);
+        let bad = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: x, gamebook: callee, with: {n: five, mode: partial}}\n";
+        assert_eq!(codes(&[callee, bad]), [Code::ParamType, Code::ParamType]);
+        let bad_default = "kind: gamebook\nname: d\nversion: 1.0.0\ninputs:\n  n: {type: number, default: many}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: x}}\n";
+        assert_eq!(codes(&[bad_default]), [Code::TypeMismatch]);
+    }
+
+    #[test]
+    fn autonomous_sops_warn_only_for_uncovered_high_impact_actions() {
+        let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: i, for_each: incident.devices, action: device.isolate}\n  - {id: s, for_each: incident.devices, action: device.quick_scan}\n";
+        let sop = |extra: &str| format!("kind: sop\ntype: response\nname: auto\nmode: autonomous\ngamebooks:\n  - gamebook: iso\n{extra}");
+        assert_eq!(codes(&[gb, &sop("")]), [Code::UnapprovedHighImpact]);
+        let covered = sop("approval:\n  - {actions: [\"device.*\"], role: workspace_owner, approve_if: \"entity.is_server\"}\n");
+        assert_eq!(codes(&[gb, &covered]), []);
+        let manual = "kind: sop\ntype: response\nname: manual\nmode: manual\ngamebooks:\n  - gamebook: iso\n";
+        assert_eq!(codes(&[gb, manual]), []);
     }
 }

@@ -217,3 +217,156 @@ fn mermaid_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
 fn sanitize(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{compile, Compilation};
+    use crate::syntax::Limits;
+    use crate::{Code, SourceFile, SourceMap};
+
+    fn lib(files: &[&str]) -> Compilation {
+        let mut sources = SourceMap::new();
+        for (i, text) in files.iter().enumerate() {
+            sources.add(SourceFile::new(format!("f{i}.yaml"), *text));
+        }
+        compile(&sources, &Limits::default(), Vec::new())
+    }
+
+    fn ids(g: &ExecGraph, ixs: Vec<NodeIndex>) -> Vec<String> {
+        ixs.into_iter().map(|i| g.graph[i].id.clone()).collect()
+    }
+
+    fn preds(g: &ExecGraph, id: &str) -> Vec<String> {
+        let mut p: Vec<String> = g
+            .graph
+            .edges_directed(g.index[id], petgraph::Direction::Incoming)
+            .map(|e| g.graph[e.source()].id.clone())
+            .collect();
+        p.sort();
+        p
+    }
+
+    const DIAMOND: &str = r#"
+kind: gamebook
+name: diamond
+version: 1.0.0
+steps:
+  - id: start
+    action: incident.comment
+    params: {comment: start}
+  - id: left
+    needs: [start]
+    for_each: incident.devices
+    action: device.quick_scan
+    on_error: cleanup
+  - id: right
+    needs: [start]
+    for_each: incident.users
+    action: user.revoke_sessions
+  - id: join
+    needs: [left, right]
+    action: incident.comment
+    params: {comment: "scanned {{ steps.left.succeeded }}, revoked {{ steps.right.succeeded }}"}
+  - id: cleanup
+    action: incident.comment
+    params: {comment: "scan failed"}
+"#;
+
+    #[test]
+    fn parallel_branches_join_and_error_edges() {
+        let c = lib(&[DIAMOND]);
+        assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+        let g = &c.library.gamebooks[0].graph;
+        assert_eq!(ids(g, g.roots()), ["start"]);
+        assert_eq!(preds(g, "left"), ["start"]);
+        assert_eq!(preds(g, "right"), ["start"]);
+        assert_eq!(preds(g, "join"), ["left", "right"]);
+        // The handler is entered only through its error edge.
+        assert!(g.graph[g.index["cleanup"]].handler);
+        let edge = g.graph.find_edge(g.index["left"], g.index["cleanup"]).expect("error edge");
+        assert_eq!(g.graph[edge], Edge::OnError);
+        let order = ids(g, g.topo_order());
+        let pos = |id: &str| order.iter().position(|x| x == id).expect("in order");
+        assert!(pos("start") < pos("left") && pos("left") < pos("join") && pos("right") < pos("join"));
+    }
+
+    #[test]
+    fn for_each_groups_own_a_sub_graph_and_calls_name_the_callee() {
+        let callee = r#"
+kind: gamebook
+name: notify
+version: 1.0.0
+inputs:
+  text: {type: string}
+steps:
+  - id: note
+    action: incident.comment
+    params: {comment: "{{ inputs.text }}"}
+"#;
+        let caller = r#"
+kind: gamebook
+name: per-user
+version: 1.0.0
+steps:
+  - id: each_user
+    for_each: {items: "filter(incident.users, u => 'compromised' in u.roles)", as: user, concurrency: 2, on_error: continue}
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    steps:
+      - id: revoke
+        action: user.revoke_sessions
+      - id: disable
+        needs: [revoke]
+        action: user.disable
+  - id: tell
+    needs: [each_user]
+    gamebook: notify
+    with: {text: "handled {{ steps.each_user.succeeded }} users"}
+"#;
+        let c = lib(&[callee, caller]);
+        assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+        let gb = c.library.gamebook("per-user").expect("compiled");
+        let g = &gb.graph;
+        let group = &g.graph[g.index["each_user"]];
+        assert!(group.for_each && group.gated);
+        let body = group.body.as_ref().expect("a group owns its sub-graph");
+        assert_eq!(ids(body, body.roots()), ["revoke"]);
+        assert_eq!(preds(body, "disable"), ["revoke"]);
+        assert_eq!(g.graph[g.index["tell"]].kind, NodeKind::Call("notify".into()));
+        let dot = to_dot(&c.library, Some("per-user"));
+        assert!(dot.contains("cluster_per_user__each_user"), "{dot}");
+        let mermaid = to_mermaid(&c.library, Some("per-user"));
+        assert!(mermaid.contains("per_user__tell[[\"tell<br/>gamebook notify\"]]"), "{mermaid}");
+    }
+
+    #[test]
+    fn cycles_are_reported_with_their_path_and_no_graph_panics() {
+        let text = r#"
+kind: gamebook
+name: loop
+version: 1.0.0
+steps:
+  - {id: a, needs: [b], action: incident.comment, params: {comment: a}}
+  - {id: b, needs: [a], action: incident.comment, params: {comment: b}, on_error: c}
+  - {id: c, action: incident.comment, params: {comment: c}}
+"#;
+        let c = lib(&[text]);
+        let cycle: Vec<_> = c.diagnostics.iter().filter(|d| d.code == Code::DependencyCycle).collect();
+        assert_eq!(cycle.len(), 1, "{:#?}", c.diagnostics);
+        assert!(cycle[0].message.contains("`a` → `b` → `a`"), "{}", cycle[0].message);
+        // The graph still exists for tooling; its topological order falls back gracefully.
+        let g = &c.library.gamebooks[0].graph;
+        assert_eq!(g.topo_order().len(), 3);
+    }
+
+    #[test]
+    fn recursion_through_sub_gamebooks_is_an_error() {
+        let a = "kind: gamebook\nname: a\nversion: 1.0.0\nsteps:\n  - {id: x, gamebook: b}\n";
+        let b = "kind: gamebook\nname: b\nversion: 1.0.0\nsteps:\n  - {id: y, gamebook: c}\n";
+        let cc = "kind: gamebook\nname: c\nversion: 1.0.0\nsteps:\n  - {id: z, gamebook: a}\n";
+        let c = lib(&[a, b, cc]);
+        let rec: Vec<_> = c.diagnostics.iter().filter(|d| d.code == Code::GamebookRecursion).collect();
+        assert_eq!(rec.len(), 1, "{:#?}", c.diagnostics);
+        assert!(rec[0].message.contains("`a` → `b` → `c` → `a`"), "{}", rec[0].message);
+    }
+}

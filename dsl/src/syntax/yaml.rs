@@ -121,6 +121,8 @@ pub fn load(file: FileId, src: &SourceFile, limits: &Limits) -> Result<Node, Dia
     options.budget = Some(budget);
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     options.with_snippet = false;
+    // YAML 1.2 booleans only: `no`, `n`, `off` stay strings (the "Norway problem").
+    options.strict_booleans = true;
 
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(Some(node)) => Ok(node),

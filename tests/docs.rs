@@ -1,0 +1,114 @@
+//! The documentation is tested: every complete document in `docs/language.md` compiles together
+//! with the example library (`gamebooks/`, `sops/`), and `docs/diagnostics.md` has a section for
+//! every diagnostic code of the registry.
+//!
+//! Conventions of `docs/language.md`: a ```` ```yaml ```` block is a complete document and starts
+//! with `kind:`; fragments are marked ```` ```yaml-fragment ```` (or any other tag) and skipped.
+
+use std::path::{Path, PathBuf};
+
+use riposte_dsl::compile::compile;
+use riposte_dsl::syntax::Limits;
+use riposte_dsl::{Code, SourceFile};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("cannot read {relative}: {e}"))
+}
+
+/// A fenced code block of a Markdown file.
+struct Block {
+    /// The info string after the opening fence (`yaml`, `yaml-fragment`, `text`, …).
+    info: String,
+    /// 1-based line of the opening fence.
+    line: usize,
+    text: String,
+}
+
+/// Every block fenced by ```` ``` ```` lines at the start of a line.
+fn fenced_blocks(markdown: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut open: Option<Block> = None;
+    for (i, line) in markdown.lines().enumerate() {
+        match open.as_mut() {
+            None => {
+                if let Some(info) = line.strip_prefix("```") {
+                    open = Some(Block {
+                        info: info.trim().to_string(),
+                        line: i + 1,
+                        text: String::new(),
+                    });
+                }
+            }
+            Some(block) => {
+                if line.trim_end() == "```" {
+                    blocks.extend(open.take());
+                } else {
+                    block.text.push_str(line);
+                    block.text.push('\n');
+                }
+            }
+        }
+    }
+    if let Some(block) = open {
+        panic!("the code block opened at line {} is never closed", block.line);
+    }
+    blocks
+}
+
+#[test]
+fn language_examples_compile_with_the_library() {
+    let markdown = read("docs/language.md");
+    let limits = Limits::default();
+    let library: [PathBuf; 2] = [root().join("gamebooks"), root().join("sops")];
+    let loaded = riposte_engine::load_library(&library, limits.max_file_bytes).expect("the example library is readable");
+    let mut compiled = 0;
+    let mut failures = Vec::new();
+    for block in fenced_blocks(&markdown).into_iter().filter(|b| b.info == "yaml") {
+        assert!(
+            block.text.starts_with("kind:"),
+            "docs/language.md:{}: a ```yaml block is a complete document and starts with `kind:`; \
+             mark fragments ```yaml-fragment",
+            block.line
+        );
+        compiled += 1;
+        let mut sources = loaded.sources.clone();
+        sources.add(SourceFile::new(format!("docs/language.md#block-{compiled}"), block.text));
+        let c = compile(&sources, &limits, loaded.diagnostics.clone());
+        // RP0408 is the one warning the library shows on purpose (`user.reset_password`).
+        let unexpected: Vec<_> = c.diagnostics.iter().filter(|d| d.code != Code::DelegatedOnly).collect();
+        if !unexpected.is_empty() {
+            let rendered: String = unexpected.iter().map(|d| riposte::render::text(d, &sources, false)).collect();
+            failures.push(format!("block-{compiled} (docs/language.md line {}):\n{rendered}", block.line));
+        }
+    }
+    assert!(compiled > 0, "docs/language.md has no ```yaml document");
+    assert!(failures.is_empty(), "examples of docs/language.md that do not compile:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn diagnostics_reference_covers_every_code() {
+    let markdown = read("docs/diagnostics.md");
+    let documented: Vec<&str> = markdown
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter(|h| h.starts_with("RP"))
+        .map(|h| h.split_whitespace().next().unwrap_or(h))
+        .collect();
+    for code in Code::ALL {
+        assert!(
+            documented.contains(&code.as_str()),
+            "docs/diagnostics.md has no section `## {code} — {}`",
+            code.summary()
+        );
+    }
+    for heading in &documented {
+        assert!(
+            Code::ALL.iter().any(|c| c.as_str() == *heading),
+            "docs/diagnostics.md documents `{heading}`, which is not in the registry (dsl/src/codes.rs)"
+        );
+    }
+}
