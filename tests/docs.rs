@@ -16,7 +16,8 @@ fn root() -> &'static Path {
 }
 
 fn read(relative: &str) -> String {
-    std::fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("cannot read {relative}: {e}"))
+    std::fs::read_to_string(root().join(relative))
+        .unwrap_or_else(|e| panic!("cannot read {relative}: {e}"))
 }
 
 /// A fenced code block of a Markdown file.
@@ -54,7 +55,10 @@ fn fenced_blocks(markdown: &str) -> Vec<Block> {
         }
     }
     if let Some(block) = open {
-        panic!("the code block opened at line {} is never closed", block.line);
+        panic!(
+            "the code block opened at line {} is never closed",
+            block.line
+        );
     }
     blocks
 }
@@ -64,29 +68,52 @@ fn language_examples_compile_with_the_library() {
     let markdown = read("docs/language.md");
     let limits = Limits::default();
     let library: [PathBuf; 2] = [root().join("gamebooks"), root().join("sops")];
-    let loaded = riposte_engine::load_library(&library, limits.max_file_bytes).expect("the example library is readable");
+    let loaded = riposte_engine::load_library(&library, limits.max_file_bytes)
+        .expect("the example library is readable");
     let mut compiled = 0;
     let mut failures = Vec::new();
-    for block in fenced_blocks(&markdown).into_iter().filter(|b| b.info == "yaml") {
-        assert!(
-            block.text.starts_with("kind:"),
-            "docs/language.md:{}: a ```yaml block is a complete document and starts with `kind:`; \
-             mark fragments ```yaml-fragment",
-            block.line
-        );
+    for block in fenced_blocks(&markdown)
+        .into_iter()
+        .filter(|b| b.info == "yaml")
+    {
+        if !block.text.starts_with("kind:") {
+            failures.push(format!(
+                "docs/language.md line {}: a ```yaml block is a complete document starting with \
+                 `kind:`; mark fragments ```yaml-fragment",
+                block.line
+            ));
+            continue;
+        }
         compiled += 1;
         let mut sources = loaded.sources.clone();
-        sources.add(SourceFile::new(format!("docs/language.md#block-{compiled}"), block.text));
+        sources.add(SourceFile::new(
+            format!("docs/language.md#block-{compiled}"),
+            block.text,
+        ));
         let c = compile(&sources, &limits, loaded.diagnostics.clone());
         // RP0408 is the one warning the library shows on purpose (`user.reset_password`).
-        let unexpected: Vec<_> = c.diagnostics.iter().filter(|d| d.code != Code::DelegatedOnly).collect();
+        let unexpected: Vec<_> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code != Code::DelegatedOnly)
+            .collect();
         if !unexpected.is_empty() {
-            let rendered: String = unexpected.iter().map(|d| riposte::render::text(d, &sources, false)).collect();
-            failures.push(format!("block-{compiled} (docs/language.md line {}):\n{rendered}", block.line));
+            let rendered: String = unexpected
+                .iter()
+                .map(|d| riposte::render::text(d, &sources, false))
+                .collect();
+            failures.push(format!(
+                "block-{compiled} (docs/language.md line {}):\n{rendered}",
+                block.line
+            ));
         }
     }
     assert!(compiled > 0, "docs/language.md has no ```yaml document");
-    assert!(failures.is_empty(), "examples of docs/language.md that do not compile:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "examples of docs/language.md that do not compile:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

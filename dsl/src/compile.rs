@@ -148,7 +148,7 @@ impl<'d> Compiler<'d> {
         for decl in &g.inputs {
             let ty = input_type(decl.ty.value);
             let default = decl.default.as_ref().and_then(|node| {
-                match literal(node, &ty) {
+                match literal(node, &ty, &self.sources.get(file).text) {
                     Ok(v) => Some(v),
                     Err(why) => {
                         self.error(
@@ -525,7 +525,7 @@ impl<'d> Compiler<'d> {
                 return None;
             }
         }
-        match literal(node, ty) {
+        match literal(node, ty, &self.sources.get(file).text) {
             Ok(v) => {
                 if let (Some(values), Value::String(s)) = (values, &v) {
                     if !values.iter().any(|x| x.as_str() == &**s) {
@@ -663,12 +663,12 @@ fn input_type(t: InputType) -> Type {
 }
 
 /// A YAML literal as a value of type `ty`, or why it is not one.
-fn literal(node: &Node, ty: &Type) -> Result<Value, String> {
+fn literal(node: &Node, ty: &Type, source: &str) -> Result<Value, String> {
     let found = || format!("expects `{ty}`, found {}", node.type_name());
     match (ty, &node.value) {
         (Type::String, NodeValue::Str(s)) => Ok(Value::String(s.as_str().into())),
         (Type::String, NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_)) => {
-            Ok(Value::String(node.scalar_text().unwrap_or_default().into()))
+            Ok(Value::String(node.scalar_source_text(source).unwrap_or_default().into()))
         }
         (Type::Number, NodeValue::Int(i)) => Ok(Value::Number(*i as f64)),
         (Type::Number, NodeValue::Float(f)) => Ok(Value::Number(*f)),
@@ -684,7 +684,7 @@ fn literal(node: &Node, ty: &Type) -> Result<Value, String> {
             .map(Value::Ip)
             .map_err(|_| format!("expects an IP address, found `{s}`")),
         (Type::List(inner), NodeValue::Seq(items)) => {
-            let values: Result<Vec<Value>, String> = items.iter().map(|n| literal(n, inner)).collect();
+            let values: Result<Vec<Value>, String> = items.iter().map(|n| literal(n, inner, source)).collect();
             Ok(Value::List(values?.into()))
         }
         (Type::Any, _) => Ok(Value::Null),
@@ -1071,7 +1071,13 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             ast::StepKind::Action { action, target, params, params_span } => {
                 self.action(s, action, target.as_ref(), params, *params_span, &item_scope, for_each.as_ref(), visible)?
             }
-            ast::StepKind::Task(t) => c::StepKind::Task(self.cx.task(file, t, &item_scope)?),
+            ast::StepKind::Task(t) => {
+                let task = self.cx.task(file, t, &item_scope)?;
+                for e in task.title.exprs() {
+                    self.check_reads(e, visible, &s.id.value, t.title.span, t.title.exact);
+                }
+                c::StepKind::Task(task)
+            }
             ast::StepKind::Call { gamebook, with } => {
                 let Some(iface) = self.interfaces.get(&gamebook.value) else {
                     self.cx.error(
@@ -1083,7 +1089,13 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     );
                     return None;
                 };
-                let with = self.cx.inputs(file, with, iface, &item_scope, gamebook.span);
+                let values = self.cx.inputs(file, with, iface, &item_scope, gamebook.span);
+                for (name, v) in &values {
+                    if let Some((_, node)) = with.iter().find(|(n, _)| &n.value == name) {
+                        self.check_value_reads(v, node, visible, &s.id.value);
+                    }
+                }
+                let with = values;
                 c::StepKind::Call {
                     gamebook: gamebook.value.clone(),
                     with,
@@ -1116,13 +1128,19 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
     /// Compiles an expression and checks that every `steps.<id>` it reads is upstream.
     fn checked_expr(&mut self, e: &ExprText, scope: &Scope, expected: Option<&Type>, visible: &[String], step: &str) -> Option<Expr> {
         let x = self.cx.expr(self.file, e, scope, expected)?;
+        self.check_reads(&x, visible, step, e.span, e.exact);
+        Some(x)
+    }
+
+    /// Every `steps.<id>` an expression reads must finish before `step` starts.
+    fn check_reads(&mut self, x: &Expr, visible: &[String], step: &str, scalar: Span, exact: bool) {
         for (path, span) in x.references() {
             if path.first().map(String::as_str) != Some("steps") {
                 continue;
             }
             let Some(id) = path.get(1) else { continue };
             if !visible.iter().any(|v| v == id) {
-                let span = if e.exact { span } else { e.span };
+                let span = if exact { span } else { scalar };
                 let help = if id == step {
                     "a step cannot read its own result; move the logic to a later step".to_string()
                 } else {
@@ -1131,7 +1149,20 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 self.cx.error(Code::UnknownStep, self.file, span, format!("step `{step}` reads `steps.{id}` but does not depend on it"), help);
             }
         }
-        Some(x)
+    }
+
+    /// [`Self::check_reads`] for a value given as YAML (params, `with:`).
+    fn check_value_reads(&mut self, v: &ParamValue, node: &Node, visible: &[String], step: &str) {
+        let exact = self.cx.expr_text(self.file, node).exact;
+        match v {
+            ParamValue::Template(t) => {
+                for e in t.exprs() {
+                    self.check_reads(e, visible, step, node.span, exact);
+                }
+            }
+            ParamValue::Expr(e) => self.check_reads(e, visible, step, node.span, exact),
+            ParamValue::Const(_) => {}
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1245,7 +1276,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     }
                 }
                 None => match p.default {
-                    Some(text) => match literal(&default_node(text, params_span), &p.ty.expr_type()) {
+                    Some(text) => match literal(&default_node(text, params_span), &p.ty.expr_type(), "") {
                         Ok(v) => out.push((p.name, ParamValue::Const(v))),
                         // The catalog's own tests keep defaults well-typed.
                         Err(_) => debug_assert!(false, "bad catalog default for {}.{}", spec.id, p.name),
@@ -1305,30 +1336,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             _ => None,
         };
         let v = self.cx.typed_value(self.file, node, &p.ty.expr_type(), values.as_deref(), scope, &what)?;
-        // Step references inside templates must be upstream too.
-        let exprs: Vec<&Expr> = match &v {
-            ParamValue::Template(t) => t.exprs().collect(),
-            ParamValue::Expr(e) => vec![e],
-            ParamValue::Const(_) => Vec::new(),
-        };
-        for e in exprs {
-            for (path, span) in e.references() {
-                if path.first().map(String::as_str) == Some("steps") {
-                    if let Some(id) = path.get(1) {
-                        if !visible.iter().any(|v| v == id) {
-                            let exact = self.cx.expr_text(self.file, node).exact;
-                            self.cx.error(
-                                Code::UnknownStep,
-                                self.file,
-                                if exact { span } else { node.span },
-                                format!("step `{step}` reads `steps.{id}` but does not depend on it"),
-                                format!("add `needs: [{id}]`"),
-                            );
-                        }
-                    }
-                }
-            }
-        }
+        self.check_value_reads(&v, node, visible, step);
         Some(v)
     }
 }

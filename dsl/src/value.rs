@@ -112,21 +112,10 @@ impl Value {
         matches!(self, Value::Null)
     }
 
-    /// Conditions treat `true` as true and everything else as false, except that non-zero
-    /// numbers, non-empty strings and lists, and other non-null values count as true.
+    /// Whether a condition holds: only `true` is true. Null and values of other types (which
+    /// only `any`-typed data can produce where a `bool` is expected) are false.
     pub fn truthy(&self) -> bool {
-        match self {
-            Value::Null => false,
-            Value::Bool(b) => *b,
-            Value::Number(n) => *n != 0.0 && !n.is_nan(),
-            Value::String(s) => !s.is_empty(),
-            Value::List(l) => !l.is_empty(),
-            Value::Duration(_)
-            | Value::Time(_)
-            | Value::Severity(_)
-            | Value::Ip(_)
-            | Value::Record(_) => true,
-        }
+        matches!(self, Value::Bool(true))
     }
 
     /// The name of this value's type, as in [`crate::types::Type`]'s display.
@@ -579,7 +568,8 @@ mod tests {
         );
         assert!(!Value::Null.truthy());
         assert!(Value::Bool(true).truthy());
-        assert!(!Value::from("").truthy());
+        assert!(!Value::from("yes").truthy());
+        assert!(!Value::Number(1.0).truthy());
         assert_eq!(Value::parse_severity("High"), Some(3));
         assert_eq!(Value::parse_severity("critical"), None);
     }

@@ -26,7 +26,6 @@ pub(crate) struct Checker<'s> {
     pub file: FileId,
     /// Lambda parameters in scope, outermost first; the index is the parameter's slot.
     pub locals: Vec<(String, Type)>,
-    pub max_locals: usize,
     pub diags: Vec<Diagnostic>,
 }
 
@@ -52,7 +51,7 @@ impl Origin {
 impl Typed {
     pub fn new(ir: Ir, ty: Type) -> Typed {
         Typed {
-            ir: ir.fold(),
+            ir: ir.optimize(),
             ty,
             origin: None,
         }
@@ -78,14 +77,15 @@ impl<'s> Checker<'s> {
             scope,
             file,
             locals: Vec::new(),
-            max_locals: 0,
             diags: Vec::new(),
         }
     }
 
+    /// Records an error and returns it for adding help.
     pub fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
-        self.diags
-            .push(Diagnostic::new(code, self.file, span, message));
+        let d = Diagnostic::new(code, self.file, span, message);
+        self.diags.push(d);
+        // Just pushed, so the vector is not empty.
         let last = self.diags.len() - 1;
         &mut self.diags[last]
     }
@@ -187,9 +187,14 @@ impl<'s> Checker<'s> {
     }
 
     fn var(&mut self, name: &str, span: Span) -> Typed {
-        if let Some(slot) = self.locals.iter().rposition(|(n, _)| n == name) {
-            let ty = self.locals[slot].1.clone();
-            return Typed::new(Ir::Local(slot_u32(slot)), ty);
+        if let Some((slot, (_, ty))) = self
+            .locals
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, (n, _))| n == name)
+        {
+            return Typed::new(Ir::Local(slot_u32(slot)), ty.clone());
         }
         if let Some((slot, ty)) = self.scope.get(name) {
             return Typed::new(Ir::Var(slot_u32(slot)), ty.clone());
@@ -378,7 +383,7 @@ impl<'s> Checker<'s> {
                 }
                 let ir = Ir::In(b(l.ir), b(r.ir));
                 let ir = if op == BinOp::NotIn {
-                    Ir::Not(b(ir.fold()))
+                    Ir::Not(b(ir.optimize()))
                 } else {
                     ir
                 };

@@ -40,6 +40,25 @@ pub(crate) enum ArithOp {
     Rem,
 }
 
+/// Where a [`Ir::Test`] path starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Root {
+    Var(u32),
+    Local(u32),
+}
+
+/// The operator of a [`Ir::Test`]: the path's value on the left, the constant on the right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TestOp {
+    Eq,
+    Ne,
+    Cmp(CmpOp),
+    In,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
 /// List functions that take a lambda.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Quant {
@@ -54,6 +73,14 @@ pub(crate) enum Quant {
 #[derive(Clone, Debug)]
 pub(crate) enum Ir {
     Const(Value),
+    /// `path op constant`, the usual shape of a condition (`incident.severity >= high`,
+    /// `d.verdict == 'malicious'`), evaluated by reference without recursion.
+    Test {
+        root: Root,
+        path: Box<[u32]>,
+        op: TestOp,
+        value: Value,
+    },
     /// A variable of the scope, by slot.
     Var(u32),
     /// `var.f.g…`, by slot and field indices.
@@ -108,7 +135,7 @@ pub(crate) struct Cx<'a> {
     vars: &'a [Value],
     now_ms: i64,
     /// Lambda parameters, by nesting depth.
-    locals: Vec<Cow<'a, Value>>,
+    locals: Locals<'a>,
     /// Lambda calls left.
     budget: u64,
     /// Set when the budget ran out.
@@ -116,13 +143,55 @@ pub(crate) struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
-    pub fn new(vars: &'a [Value], now_ms: i64, locals: usize) -> Self {
+    pub fn new(vars: &'a [Value], now_ms: i64) -> Self {
         Cx {
             vars,
             now_ms,
-            locals: Vec::with_capacity(locals),
+            locals: Locals::new(),
             budget: MAX_LAMBDA_CALLS,
             exhausted: false,
+        }
+    }
+}
+
+/// Lambda parameters by slot (nesting depth), borrowed: the first few inline, so evaluation
+/// does not allocate for them.
+#[derive(Clone)]
+struct Locals<'a> {
+    inline: [&'a Value; INLINE_LOCALS],
+    spill: Vec<&'a Value>,
+}
+
+const INLINE_LOCALS: usize = 4;
+
+impl<'a> Locals<'a> {
+    fn new() -> Self {
+        Locals {
+            inline: [&NULL; INLINE_LOCALS],
+            spill: Vec::new(),
+        }
+    }
+
+    /// The parameter of `slot`; null if it was never set.
+    fn get(&self, slot: usize) -> &'a Value {
+        let found = match slot.checked_sub(INLINE_LOCALS) {
+            None => self.inline.get(slot),
+            Some(i) => self.spill.get(i),
+        };
+        found.copied().unwrap_or(&NULL)
+    }
+
+    fn set(&mut self, slot: usize, v: &'a Value) {
+        match slot.checked_sub(INLINE_LOCALS) {
+            None => {
+                if let Some(s) = self.inline.get_mut(slot) {
+                    *s = v;
+                }
+            }
+            Some(i) => {
+                self.spill.resize(i, &NULL);
+                self.spill.push(v);
+            }
         }
     }
 }
@@ -139,10 +208,59 @@ impl Ir {
         }
     }
 
+    /// Folds constants, then turns `path op constant` into a [`Ir::Test`].
+    pub fn optimize(self) -> Ir {
+        self.fold().specialize()
+    }
+
+    fn specialize(self) -> Ir {
+        fn split(ir: &Ir) -> Option<(Root, &[u32])> {
+            match ir {
+                Ir::Var(s) => Some((Root::Var(*s), &[])),
+                Ir::VarPath(s, p) => Some((Root::Var(*s), p)),
+                Ir::Local(s) => Some((Root::Local(*s), &[])),
+                Ir::LocalPath(s, p) => Some((Root::Local(*s), p)),
+                _ => None,
+            }
+        }
+        let (a, b, op, symmetric) = match &self {
+            Ir::Eq(a, b) => (a, b, TestOp::Eq, true),
+            Ir::Ne(a, b) => (a, b, TestOp::Ne, true),
+            Ir::Cmp(op, a, b) => (a, b, TestOp::Cmp(*op), true),
+            Ir::In(a, b) => (a, b, TestOp::In, false),
+            Ir::Contains(a, b) => (a, b, TestOp::Contains, false),
+            Ir::StartsWith(a, b) => (a, b, TestOp::StartsWith, false),
+            Ir::EndsWith(a, b) => (a, b, TestOp::EndsWith, false),
+            _ => return self,
+        };
+        let (path_side, value, op) = match (split(a), b.as_const(), split(b), a.as_const()) {
+            (Some(p), Some(v), _, _) => (p, v, op),
+            (_, _, Some(p), Some(v)) if symmetric => {
+                let flipped = match op {
+                    TestOp::Cmp(CmpOp::Lt) => TestOp::Cmp(CmpOp::Gt),
+                    TestOp::Cmp(CmpOp::Le) => TestOp::Cmp(CmpOp::Ge),
+                    TestOp::Cmp(CmpOp::Gt) => TestOp::Cmp(CmpOp::Lt),
+                    TestOp::Cmp(CmpOp::Ge) => TestOp::Cmp(CmpOp::Le),
+                    other => other,
+                };
+                (p, v, flipped)
+            }
+            _ => return self,
+        };
+        let ((root, path), value) = (path_side, value.clone());
+        Ir::Test {
+            root,
+            path: path.into(),
+            op,
+            value,
+        }
+    }
+
     /// Replaces a node whose operands are all constants by its value.
-    pub fn fold(self) -> Ir {
+    fn fold(self) -> Ir {
         let foldable = match &self {
             Ir::Const(_)
+            | Ir::Test { .. }
             | Ir::Var(_)
             | Ir::VarPath(..)
             | Ir::Local(_)
@@ -179,7 +297,7 @@ impl Ir {
         if !foldable {
             return self;
         }
-        let mut cx = Cx::new(&[], 0, 0);
+        let mut cx = Cx::new(&[], 0);
         cx.budget = FOLD_LAMBDA_CALLS;
         let value = self.eval(&mut cx).into_owned();
         if cx.exhausted {
@@ -197,7 +315,11 @@ impl Ir {
     fn is_closed(&self, min_slot: u32) -> bool {
         match self {
             Ir::Const(_) => true,
-            Ir::Var(_) | Ir::VarPath(..) | Ir::Now => false,
+            Ir::Test {
+                root: Root::Local(s),
+                ..
+            } => *s >= min_slot,
+            Ir::Test { .. } | Ir::Var(_) | Ir::VarPath(..) | Ir::Now => false,
             Ir::Local(s) | Ir::LocalPath(s, _) => *s >= min_slot,
             Ir::Field(a, _)
             | Ir::FieldByName(a, _)
@@ -235,6 +357,13 @@ impl Ir {
     pub fn eval<'a>(&'a self, cx: &mut Cx<'a>) -> Cow<'a, Value> {
         match self {
             Ir::Const(v) => Cow::Borrowed(v),
+            Ir::Test { .. }
+            | Ir::Not(_)
+            | Ir::And(_)
+            | Ir::Or(_)
+            | Ir::Eq(..)
+            | Ir::Ne(..)
+            | Ir::Cmp(..) => bool_value(self.test(cx)),
             Ir::Var(slot) => Cow::Borrowed(cx.vars.get(*slot as usize).unwrap_or(&NULL)),
             Ir::VarPath(slot, path) => {
                 let root = cx.vars.get(*slot as usize).unwrap_or(&NULL);
@@ -249,13 +378,7 @@ impl Ir {
             }),
             Ir::Index(base, index) => eval_index(base, index, cx),
             Ir::List(items) => eval_list(items, cx),
-            Ir::Not(a) => bool_value(!a.eval(cx).truthy()),
             Ir::Neg(a) => neg(&a.eval(cx)),
-            Ir::And(items) => bool_value(items.iter().all(|i| i.eval(cx).truthy())),
-            Ir::Or(items) => bool_value(items.iter().any(|i| i.eval(cx).truthy())),
-            Ir::Eq(a, b) => bool_value(eval_pair(a, b, cx, |a, b| a == b)),
-            Ir::Ne(a, b) => bool_value(eval_pair(a, b, cx, |a, b| a != b)),
-            Ir::Cmp(op, a, b) => bool_value(eval_pair(a, b, cx, |a, b| compare(*op, a, b))),
             Ir::In(x, list) => bool_value(eval_pair(x, list, cx, |x, list| match list {
                 Value::List(items) => items.contains(x),
                 _ => false,
@@ -303,6 +426,59 @@ impl Ir {
     }
 }
 
+impl Ir {
+    /// Evaluates a condition: whether the value is `true`, without building it.
+    pub fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+        match self {
+            Ir::Test {
+                root,
+                path,
+                op,
+                value,
+            } => {
+                let v = match root {
+                    Root::Var(slot) => walk(cx.vars.get(*slot as usize).unwrap_or(&NULL), path),
+                    Root::Local(slot) => walk(cx.locals.get(*slot as usize), path),
+                };
+                test_op(*op, v, value)
+            }
+            Ir::Const(v) => v.truthy(),
+            Ir::Not(a) => !a.test(cx),
+            Ir::And(items) => items.iter().all(|i| i.test(cx)),
+            Ir::Or(items) => items.iter().any(|i| i.test(cx)),
+            Ir::Eq(a, b) => eval_pair(a, b, cx, |a, b| a == b),
+            Ir::Ne(a, b) => eval_pair(a, b, cx, |a, b| a != b),
+            Ir::Cmp(op, a, b) => eval_pair(a, b, cx, |a, b| compare(*op, a, b)),
+            _ => self.eval(cx).truthy(),
+        }
+    }
+}
+
+fn test_op(op: TestOp, v: &Value, c: &Value) -> bool {
+    match op {
+        TestOp::Eq => v == c,
+        TestOp::Ne => v != c,
+        TestOp::Cmp(op) => compare(op, v, c),
+        TestOp::In => match c {
+            Value::List(items) => items.contains(v),
+            _ => false,
+        },
+        TestOp::Contains => match (v, c) {
+            (Value::List(items), x) => items.contains(x),
+            (Value::String(s), Value::String(t)) => s.contains(&**t),
+            _ => false,
+        },
+        TestOp::StartsWith => match (v, c) {
+            (Value::String(s), Value::String(t)) => s.starts_with(&**t),
+            _ => false,
+        },
+        TestOp::EndsWith => match (v, c) {
+            (Value::String(s), Value::String(t)) => s.ends_with(&**t),
+            _ => false,
+        },
+    }
+}
+
 /// Evaluates two operands and combines them by reference.
 fn eval_pair<'a, T>(
     a: &'a Ir,
@@ -315,14 +491,12 @@ fn eval_pair<'a, T>(
     f(&a, &b)
 }
 
+#[inline(never)]
 fn local<'a>(cx: &Cx<'a>, slot: u32, path: &[u32]) -> Cow<'a, Value> {
-    match cx.locals.get(slot as usize) {
-        Some(Cow::Borrowed(v)) => Cow::Borrowed(walk(v, path)),
-        Some(Cow::Owned(v)) => Cow::Owned(walk(v, path).clone()),
-        None => Cow::Borrowed(&NULL),
-    }
+    Cow::Borrowed(walk(cx.locals.get(slot as usize), path))
 }
 
+#[inline(never)]
 fn eval_index<'a>(base: &'a Ir, index: &'a Ir, cx: &mut Cx<'a>) -> Cow<'a, Value> {
     let i = match &*index.eval(cx) {
         // Below 1e15 the conversion is exact.
@@ -339,11 +513,13 @@ fn eval_index<'a>(base: &'a Ir, index: &'a Ir, cx: &mut Cx<'a>) -> Cow<'a, Value
     }
 }
 
+#[inline(never)]
 fn eval_list<'a>(items: &'a [Ir], cx: &mut Cx<'a>) -> Cow<'a, Value> {
     let values: Vec<Value> = items.iter().map(|i| i.eval(cx).into_owned()).collect();
     Cow::Owned(Value::List(values.into()))
 }
 
+#[inline(never)]
 fn neg(v: &Value) -> Cow<'static, Value> {
     Cow::Owned(match v {
         Value::Number(n) => Value::Number(-n),
@@ -364,6 +540,7 @@ fn compare(op: CmpOp, a: &Value, b: &Value) -> bool {
     }
 }
 
+#[inline(never)]
 fn count(v: &Value) -> Value {
     Value::Number(match v {
         Value::List(items) => items.len() as f64,
@@ -371,6 +548,7 @@ fn count(v: &Value) -> Value {
     })
 }
 
+#[inline(never)]
 fn len(v: &Value) -> Value {
     Value::Number(match v {
         Value::List(items) => items.len() as f64,
@@ -379,6 +557,7 @@ fn len(v: &Value) -> Value {
     })
 }
 
+#[inline(never)]
 fn map_str(v: &Value, f: impl FnOnce(&str) -> String) -> Value {
     match v {
         Value::String(s) => Value::from(f(s)),
@@ -386,6 +565,7 @@ fn map_str(v: &Value, f: impl FnOnce(&str) -> String) -> Value {
     }
 }
 
+#[inline(never)]
 fn parse_ip(v: &Value) -> Value {
     match v {
         Value::String(s) => s.trim().parse::<IpAddr>().map_or(Value::Null, Value::Ip),
@@ -430,6 +610,7 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
+#[inline(never)]
 fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
     use Value::{Duration as D, Number as N, Time as T};
     let r = match (op, a, b) {
@@ -467,12 +648,8 @@ fn spend(cx: &mut Cx<'_>) -> bool {
     }
 }
 
-fn set_local<'a>(cx: &mut Cx<'a>, slot: usize, v: Cow<'a, Value>) {
-    cx.locals.resize(slot, Cow::Borrowed(&NULL));
-    cx.locals.push(v);
-}
-
 /// `any`, `all`, `count`, `filter` and `map`: null counts as an empty list.
+#[inline(never)]
 fn quant<'a>(
     kind: Quant,
     list: &'a Ir,
@@ -480,68 +657,64 @@ fn quant<'a>(
     body: &'a Ir,
     cx: &mut Cx<'a>,
 ) -> Cow<'a, Value> {
+    match list.eval(cx) {
+        Cow::Borrowed(Value::List(items)) => run_quant(kind, items, slot, body, cx),
+        Cow::Owned(Value::List(items)) => {
+            // A computed list (`filter(…)`, `map(…)`) lives only in this frame: evaluate the
+            // body in a context of that shorter lifetime, so parameters are still borrowed.
+            let mut inner = Cx {
+                vars: cx.vars,
+                now_ms: cx.now_ms,
+                locals: cx.locals.clone(),
+                budget: cx.budget,
+                exhausted: cx.exhausted,
+            };
+            let result = run_quant(kind, &items, slot, body, &mut inner).into_owned();
+            cx.budget = inner.budget;
+            cx.exhausted = inner.exhausted;
+            Cow::Owned(result)
+        }
+        _ => run_quant(kind, &[], slot, body, cx),
+    }
+}
+
+fn run_quant<'b>(
+    kind: Quant,
+    items: &'b [Value],
+    slot: usize,
+    body: &'b Ir,
+    cx: &mut Cx<'b>,
+) -> Cow<'b, Value> {
     let mut hits = 0usize;
     let mut out: Vec<Value> = Vec::new();
-    // Returns false to stop early.
-    let mut step = |item: &Value, result: Cow<'a, Value>| -> bool {
+    for item in items {
+        if !spend(cx) {
+            return Cow::Borrowed(&NULL);
+        }
+        cx.locals.set(slot, item);
         match kind {
             Quant::Any => {
-                if result.truthy() {
+                if body.test(cx) {
                     hits += 1;
-                    return false;
+                    break;
                 }
             }
             Quant::All => {
-                if !result.truthy() {
+                if !body.test(cx) {
                     hits += 1;
-                    return false;
+                    break;
                 }
             }
-            Quant::Count => hits += usize::from(result.truthy()),
+            Quant::Count => hits += usize::from(body.test(cx)),
             Quant::Filter => {
-                if result.truthy() {
+                if body.test(cx) {
                     out.push(item.clone());
                 }
             }
-            Quant::Map => out.push(result.into_owned()),
+            Quant::Map => out.push(body.eval(cx).into_owned()),
         }
-        true
-    };
-    let mut exhausted = false;
-    match list.eval(cx) {
-        Cow::Borrowed(Value::List(items)) => {
-            for item in items.iter() {
-                if !spend(cx) {
-                    exhausted = true;
-                    break;
-                }
-                set_local(cx, slot, Cow::Borrowed(item));
-                let r = body.eval(cx);
-                if !step(item, r) {
-                    break;
-                }
-            }
-        }
-        Cow::Owned(Value::List(items)) => {
-            for item in items.iter() {
-                if !spend(cx) {
-                    exhausted = true;
-                    break;
-                }
-                set_local(cx, slot, Cow::Owned(item.clone()));
-                let r = body.eval(cx);
-                if !step(item, r) {
-                    break;
-                }
-            }
-        }
-        _ => {}
     }
-    cx.locals.truncate(slot);
-    if exhausted {
-        return Cow::Borrowed(&NULL);
-    }
-    Cow::Owned(match kind {
+    bool_or_value(match kind {
         Quant::Any => Value::Bool(hits > 0),
         Quant::All => Value::Bool(hits == 0),
         Quant::Count => Value::Number(hits as f64),
@@ -549,7 +722,15 @@ fn quant<'a>(
     })
 }
 
+fn bool_or_value(v: Value) -> Cow<'static, Value> {
+    match v {
+        Value::Bool(b) => bool_value(b),
+        other => Cow::Owned(other),
+    }
+}
+
 /// The first occurrence of every value, in order; null is an empty list.
+#[inline(never)]
 fn distinct(list: &Value) -> Value {
     let Value::List(items) = list else {
         return Value::List(Vec::new().into());

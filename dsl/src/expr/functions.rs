@@ -154,7 +154,6 @@ impl Checker<'_> {
     ) -> (usize, T) {
         let slot = self.locals.len();
         self.locals.push((name.to_string(), ty));
-        self.max_locals = self.max_locals.max(self.locals.len());
         let out = f(self);
         self.locals.truncate(slot);
         (slot, out)

@@ -112,7 +112,7 @@ impl<'t> Cx<'t> {
         let mut stack: Vec<(u8, usize)> = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
+            let Some(&b) = bytes.get(i) else { break };
             match b {
                 b'\'' | b'"' => {
                     let start = i;
@@ -583,7 +583,8 @@ fn unexpected_token(rest: &str) -> (Option<&str>, Option<String>) {
         .find(|c: char| !(c.is_alphanumeric() || c == '_' || (numeric && c == '.')))
         .unwrap_or(rest.len());
     if word_len > 0 {
-        let word = &rest[..word_len];
+        // `find` returns char boundaries.
+        let word = rest.get(..word_len).unwrap_or(rest);
         let help = if c.is_ascii_uppercase() {
             Some(format!(
                 "names start with a lowercase letter; did you mean `{}`?",
@@ -606,10 +607,10 @@ fn unexpected_token(rest: &str) -> (Option<&str>, Option<String>) {
         ("===", "compare with `==`"),
     ] {
         if rest.starts_with(tok) {
-            return (Some(&rest[..tok.len()]), Some(help.to_string()));
+            return (rest.get(..tok.len()), Some(help.to_string()));
         }
     }
-    let one = &rest[..c.len_utf8()];
+    let one = rest.get(..c.len_utf8()).unwrap_or(rest);
     let help = match c {
         '!' => Some("write `not` instead of `!`".to_string()),
         '=' => Some("compare with `==`".to_string()),

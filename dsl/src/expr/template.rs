@@ -70,7 +70,7 @@ pub fn compile_template(src: ExprSource, scope: &Scope) -> Result<Template, Vec<
     while let Some(rel) = text.get(pos..).and_then(|rest| rest.find("{{")) {
         let open = pos + rel;
         if open > pos {
-            parts.push(Part::Text(text[pos..open].to_string()));
+            parts.push(Part::Text(text.get(pos..open).unwrap_or("").to_string()));
         }
         let start = open + 2;
         let close = find_close(bytes, start).or_else(|| {
@@ -91,7 +91,8 @@ pub fn compile_template(src: ExprSource, scope: &Scope) -> Result<Template, Vec<
             pos = text.len();
             break;
         };
-        let content = &text[start..close];
+        // `open`, `start` and `close` sit at ASCII braces, so they are char boundaries.
+        let content = text.get(start..close).unwrap_or("");
         if content.trim().is_empty() {
             diags.push(
                 Diagnostic::new(
@@ -116,7 +117,7 @@ pub fn compile_template(src: ExprSource, scope: &Scope) -> Result<Template, Vec<
         pos = close + 2;
     }
     if pos < text.len() {
-        parts.push(Part::Text(text[pos..].to_string()));
+        parts.push(Part::Text(text.get(pos..).unwrap_or("").to_string()));
     }
     if diags.is_empty() {
         Ok(Template { parts })

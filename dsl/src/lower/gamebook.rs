@@ -288,13 +288,14 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
     let var = match map.get("as") {
         Some(n) => {
             let v = cx.string(n, "`as`")?;
-            if !is_identifier(&v.value) || matches!(v.value.as_str(), "incident" | "inputs" | "steps") {
+            if !is_identifier(&v.value) || super::RESERVED.contains(&v.value.as_str()) {
                 cx.error(
                     Code::InvalidValue,
                     v.span,
                     format!("`{}` cannot name the for-each item", v.value),
-                    "use an identifier other than `incident`, `inputs` and `steps`, e.g. `device`",
+                    "use an identifier that is not a keyword of the expression language, e.g. `device`",
                 );
+                return None;
             }
             v
         }

@@ -116,9 +116,10 @@ impl Lowerer<'_> {
         match &node.value {
             NodeValue::Str(s) => Some(Spanned::new(s.clone(), node.span)),
             // Plain scalars that YAML typed as numbers (`version: 1.0`) are meant as text.
-            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => {
-                Some(Spanned::new(node.scalar_text().unwrap_or_default(), node.span))
-            }
+            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => Some(Spanned::new(
+                node.scalar_source_text(&self.src.text).unwrap_or_default(),
+                node.span,
+            )),
             _ => {
                 self.error(
                     Code::WrongYamlType,
@@ -263,7 +264,7 @@ impl Lowerer<'_> {
     pub fn expr(&mut self, node: &Node, what: &str) -> Option<ExprText> {
         let text = match &node.value {
             NodeValue::Str(s) => s.clone(),
-            NodeValue::Bool(_) | NodeValue::Int(_) | NodeValue::Float(_) => node.scalar_text()?,
+            NodeValue::Bool(_) | NodeValue::Int(_) | NodeValue::Float(_) => node.scalar_source_text(&self.src.text)?,
             _ => {
                 self.error(
                     Code::WrongYamlType,
@@ -382,6 +383,12 @@ fn is_mitre_technique(s: &str) -> bool {
         _ => false,
     }
 }
+
+/// Words of the expression language that cannot name a variable.
+pub(crate) const RESERVED: &[&str] = &[
+    "true", "false", "null", "and", "or", "not", "in", "contains", "starts_with", "ends_with", "matches",
+    "informational", "low", "medium", "high", "incident", "inputs", "steps",
+];
 
 /// Step ids and input names are used in expressions, so they must be identifiers.
 pub(crate) fn is_identifier(s: &str) -> bool {

@@ -64,6 +64,22 @@ impl Node {
             .map(|(_, v)| v)
     }
 
+    /// A scalar as the author wrote it: numbers keep their spelling (`1.10` stays `1.10`, not
+    /// `1.1`) when `source` is the text of the file the node came from.
+    pub fn scalar_source_text(&self, source: &str) -> Option<String> {
+        match self.value {
+            NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => {
+                let raw = source.get(self.span.range()).unwrap_or("").trim();
+                if raw.is_empty() || raw.starts_with(['"', '\'']) {
+                    self.scalar_text()
+                } else {
+                    Some(raw.to_string())
+                }
+            }
+            _ => self.scalar_text(),
+        }
+    }
+
     /// A scalar rendered as text (keys, messages); `None` for collections.
     pub fn scalar_text(&self) -> Option<String> {
         Some(match &self.value {
