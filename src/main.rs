@@ -13,7 +13,11 @@ use riposte_dsl::syntax::Limits;
 use riposte_dsl::SourceMap;
 
 #[derive(Parser)]
-#[command(name = "riposte", version, about = "Security-response gamebooks and SOPs as code")]
+#[command(
+    name = "riposte",
+    version,
+    about = "Security-response gamebooks and SOPs as code"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -117,15 +121,26 @@ fn default_library() -> Vec<PathBuf> {
 
 fn load(paths: Vec<PathBuf>) -> Result<(SourceMap, Compilation), String> {
     let limits = Limits::default();
-    let loaded = riposte_engine::load_library(&paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
+    let loaded =
+        riposte_engine::load_library(&paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
     let compilation = compile(&loaded.sources, &limits, loaded.diagnostics);
     Ok((loaded.sources, compilation))
 }
 
-fn check(paths: Vec<PathBuf>, format: CheckFormat, deny_warnings: bool) -> Result<ExitCode, String> {
-    let paths = if paths.is_empty() { default_library() } else { paths };
+fn check(
+    paths: Vec<PathBuf>,
+    format: CheckFormat,
+    deny_warnings: bool,
+) -> Result<ExitCode, String> {
+    let paths = if paths.is_empty() {
+        default_library()
+    } else {
+        paths
+    };
     if paths.is_empty() {
-        return Err("nothing to check: no `gamebooks/` or `sops/` here; pass files or directories".into());
+        return Err(
+            "nothing to check: no `gamebooks/` or `sops/` here; pass files or directories".into(),
+        );
     }
     let (sources, compilation) = load(paths)?;
     let diags = &compilation.diagnostics;
@@ -150,18 +165,29 @@ fn check(paths: Vec<PathBuf>, format: CheckFormat, deny_warnings: bool) -> Resul
             );
         }
         CheckFormat::Json => {
-            let list: Vec<_> = diags.iter().map(|d| render::json_diagnostic(d, &sources)).collect();
+            let list: Vec<_> = diags
+                .iter()
+                .map(|d| render::json_diagnostic(d, &sources))
+                .collect();
             print_json(&list);
         }
         CheckFormat::Sarif => print_json(&render::sarif(diags, &sources)),
     }
     let failed = compilation.has_errors() || (deny_warnings && !diags.is_empty());
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<ExitCode, String> {
     let mut paths = if library.is_empty() {
-        ["gamebooks"].iter().map(PathBuf::from).filter(|p| p.is_dir()).collect()
+        ["gamebooks"]
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.is_dir())
+            .collect()
     } else {
         library
     };
@@ -169,7 +195,9 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
     let (sources, compilation) = load(paths)?;
     let file_id = sources
         .iter()
-        .find(|(_, f)| std::path::Path::new(&f.name) == file.as_path() || f.name == file.to_string_lossy())
+        .find(|(_, f)| {
+            std::path::Path::new(&f.name) == file.as_path() || f.name == file.to_string_lossy()
+        })
         .map(|(id, _)| id);
     let gamebook = compilation
         .library
@@ -177,7 +205,11 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         .iter()
         .find(|g| Some(g.file) == file_id)
         .map(|g| g.name.clone());
-    let errors: Vec<_> = compilation.diagnostics.iter().filter(|d| d.is_error()).collect();
+    let errors: Vec<_> = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
     if !errors.is_empty() {
         let color = std::io::stderr().is_terminal();
         for d in &errors {

@@ -17,7 +17,13 @@ fn json(out: &[u8]) -> Value {
 
 #[test]
 fn check_passes_on_the_example_library() {
-    let out = riposte().arg("check").assert().success().get_output().stderr.clone();
+    let out = riposte()
+        .arg("check")
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("; 0 errors, "), "{text}");
 }
@@ -33,14 +39,22 @@ fn check_reports_errors_with_location_and_exit_1() {
         .clone();
     let text = String::from_utf8_lossy(&out);
     assert!(text.contains("RP0202"), "{text}");
-    assert!(text.contains("tests/corpus/invalid/RP0202-unknown-name.yaml:6:"), "{text}");
+    assert!(
+        text.contains("tests/corpus/invalid/RP0202-unknown-name.yaml:6:"),
+        "{text}"
+    );
     assert!(text.contains("did you mean `severity`?"), "{text}");
 }
 
 #[test]
 fn check_json_lists_every_diagnostic_with_positions() {
     let out = riposte()
-        .args(["check", "--format", "json", "tests/corpus/invalid/RP0101-unknown-key.yaml"])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "tests/corpus/invalid/RP0101-unknown-key.yaml",
+        ])
         .assert()
         .code(1)
         .get_output()
@@ -53,13 +67,24 @@ fn check_json_lists_every_diagnostic_with_positions() {
     let first = &list[0];
     assert_eq!(first["severity"], "error");
     assert_eq!(first["code"], "RP0101");
-    assert_eq!(first["file"], "tests/corpus/invalid/RP0101-unknown-key.yaml");
+    assert_eq!(
+        first["file"],
+        "tests/corpus/invalid/RP0101-unknown-key.yaml"
+    );
     assert_eq!(first["line"], 4);
     assert_eq!(first["column"], 1);
     assert_eq!(first["end_line"], 4);
     assert_eq!(first["end_column"], 11);
     assert_eq!(first["help"], "did you mean `description`?");
-    for key in ["message", "file", "line", "column", "end_line", "end_column", "help"] {
+    for key in [
+        "message",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "help",
+    ] {
         assert!(first.get(key).is_some(), "missing {key}");
     }
 }
@@ -67,7 +92,12 @@ fn check_json_lists_every_diagnostic_with_positions() {
 #[test]
 fn check_sarif_is_a_sarif_log() {
     let out = riposte()
-        .args(["check", "--format", "sarif", "tests/corpus/invalid/RP0306-cycle.yaml"])
+        .args([
+            "check",
+            "--format",
+            "sarif",
+            "tests/corpus/invalid/RP0306-cycle.yaml",
+        ])
         .assert()
         .code(1)
         .get_output()
@@ -78,8 +108,14 @@ fn check_sarif_is_a_sarif_log() {
     let result = &log["runs"][0]["results"][0];
     assert_eq!(result["ruleId"], "RP0306");
     assert_eq!(result["level"], "error");
-    assert!(result["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().is_some());
-    let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .is_some()
+    );
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
     assert!(rules.iter().any(|r| r["id"] == "RP0306"));
 }
 
@@ -87,13 +123,19 @@ fn check_sarif_is_a_sarif_log() {
 fn warnings_alone_exit_0_unless_denied() {
     let file = "tests/corpus/invalid/RP0408-delegated-only.yaml";
     riposte().args(["check", file]).assert().success();
-    riposte().args(["check", "--deny-warnings", file]).assert().code(1);
+    riposte()
+        .args(["check", "--deny-warnings", file])
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn usage_and_io_errors_exit_2() {
     riposte().args(["check", "no/such/dir"]).assert().code(2);
-    riposte().args(["check", "--format", "xml"]).assert().code(2);
+    riposte()
+        .args(["check", "--format", "xml"])
+        .assert()
+        .code(2);
     riposte().args(["check", "Cargo.toml"]).assert().code(2);
 }
 
@@ -108,7 +150,15 @@ fn oversized_and_hostile_files_get_diagnostics_not_crashes() {
     std::fs::write(&big, text).expect("write");
     // 10,000-deep nesting.
     let deep = dir.path().join("deep.yaml");
-    std::fs::write(&deep, format!("kind: gamebook\nsteps: {}{}\n", "[".repeat(10_000), "]".repeat(10_000))).expect("write");
+    std::fs::write(
+        &deep,
+        format!(
+            "kind: gamebook\nsteps: {}{}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        ),
+    )
+    .expect("write");
     let out = riposte()
         .args(["check", "--format", "json"])
         .arg(dir.path())
@@ -129,7 +179,13 @@ fn oversized_and_hostile_files_get_diagnostics_not_crashes() {
 #[test]
 fn graph_renders_dot_and_mermaid() {
     let file = "gamebooks/contain-compromised-device.yaml";
-    let dot = riposte().args(["graph", file]).assert().success().get_output().stdout.clone();
+    let dot = riposte()
+        .args(["graph", file])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let dot = String::from_utf8_lossy(&dot);
     assert!(dot.starts_with("digraph riposte {"), "{dot}");
     assert!(dot.contains("device.isolate"), "{dot}");
@@ -147,12 +203,21 @@ fn graph_renders_dot_and_mermaid() {
 
 #[test]
 fn graph_of_a_broken_file_exits_1() {
-    riposte().args(["graph", "tests/corpus/invalid/RP0306-cycle.yaml"]).assert().code(1);
+    riposte()
+        .args(["graph", "tests/corpus/invalid/RP0306-cycle.yaml"])
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn actions_lists_exactly_the_catalog() {
-    let out = riposte().args(["actions", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let out = riposte()
+        .args(["actions", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let ids: Vec<String> = json(&out)
         .as_array()
         .expect("array")
@@ -178,15 +243,28 @@ fn actions_lists_exactly_the_catalog() {
         "user.revoke_sessions",
     ];
     assert_eq!(ids, expected);
-    let text = riposte().arg("actions").assert().success().get_output().stdout.clone();
+    let text = riposte()
+        .arg("actions")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     assert!(String::from_utf8_lossy(&text).contains("user.reset_password"));
 }
 
 #[test]
 fn checked_in_schemas_are_current() {
     for kind in ["gamebook", "sop"] {
-        let out = riposte().args(["schema", kind]).assert().success().get_output().stdout.clone();
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/schema/{kind}.schema.json"));
+        let out = riposte()
+            .args(["schema", kind])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/schema/{kind}.schema.json"));
         let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             on_disk == String::from_utf8_lossy(&out),

@@ -15,7 +15,8 @@ fn corpus() -> PathBuf {
 /// Compiles paths and renders every diagnostic as a terminal would show it, without color.
 fn check(paths: &[PathBuf]) -> (Vec<Code>, String) {
     let limits = Limits::default();
-    let loaded = riposte_engine::load_library(paths, limits.max_file_bytes).expect("corpus is readable");
+    let loaded =
+        riposte_engine::load_library(paths, limits.max_file_bytes).expect("corpus is readable");
     let c = compile(&loaded.sources, &limits, loaded.diagnostics);
     let text: String = c
         .diagnostics
@@ -24,7 +25,10 @@ fn check(paths: &[PathBuf]) -> (Vec<Code>, String) {
         .collect();
     // Paths are machine-specific; keep the snapshot relative to the corpus.
     let root = format!("{}/", corpus().display());
-    (c.diagnostics.iter().map(|d| d.code).collect(), text.replace(&root, ""))
+    (
+        c.diagnostics.iter().map(|d| d.code).collect(),
+        text.replace(&root, ""),
+    )
 }
 
 #[test]
@@ -38,7 +42,10 @@ fn example_library_has_no_errors() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (codes, text) = check(&[root.join("gamebooks"), root.join("sops")]);
     // The only warning the library shows on purpose: password reset needs a signed-in user.
-    let unexpected: Vec<&Code> = codes.iter().filter(|c| **c != Code::DelegatedOnly).collect();
+    let unexpected: Vec<&Code> = codes
+        .iter()
+        .filter(|c| **c != Code::DelegatedOnly)
+        .collect();
     assert!(unexpected.is_empty(), "unexpected diagnostics:\n{text}");
 }
 
@@ -51,7 +58,11 @@ fn invalid_corpus_matches_snapshots() {
     entries.sort();
     let mut covered = Vec::new();
     for path in entries {
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 name")
+            .to_string();
         let code = &name[..6];
         let (codes, text) = check(std::slice::from_ref(&path));
         assert!(
@@ -66,7 +77,10 @@ fn invalid_corpus_matches_snapshots() {
     let exempt = [Code::FileTooLarge];
     for code in Code::ALL {
         if !exempt.contains(code) {
-            assert!(covered.iter().any(|c| c == code.as_str()), "no corpus file for {code}: add tests/corpus/invalid/{code}-….yaml");
+            assert!(
+                covered.iter().any(|c| c == code.as_str()),
+                "no corpus file for {code}: add tests/corpus/invalid/{code}-….yaml"
+            );
         }
     }
 }

@@ -23,10 +23,16 @@ fn examples() -> Vec<String> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .expect("gamebooks/ exists")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.to_string_lossy().ends_with(".test.yaml"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "yaml")
+                && !p.to_string_lossy().ends_with(".test.yaml")
+        })
         .collect();
     paths.sort();
-    paths.iter().map(|p| std::fs::read_to_string(p).expect("readable")).collect()
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("readable"))
+        .collect()
 }
 
 /// `n` gamebook files: copies of the examples with unique names (calls keep their targets,
@@ -61,7 +67,11 @@ fn bench_library(c: &mut Criterion) {
     }
     // The generated library must compile cleanly, or the benchmark measures error paths.
     let check = compile(&sources, &Limits::default(), Vec::new());
-    assert!(!check.has_errors(), "{:?}", check.diagnostics.iter().find(|d| d.is_error()));
+    assert!(
+        !check.has_errors(),
+        "{:?}",
+        check.diagnostics.iter().find(|d| d.is_error())
+    );
     assert_eq!(check.library.gamebooks.len(), 1000);
 
     let mut group = c.benchmark_group("library");
@@ -73,7 +83,8 @@ fn bench_library(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("yaml_parse_only", "1000_gamebooks"), |b| {
         b.iter(|| {
             for (_, text) in &files {
-                let v: serde_json::Value = serde_saphyr::from_str(black_box(text)).expect("valid YAML");
+                let v: serde_json::Value =
+                    serde_saphyr::from_str(black_box(text)).expect("valid YAML");
                 black_box(v);
             }
         })
@@ -89,11 +100,17 @@ fn bench_expression(c: &mut Criterion) {
     let mut group = c.benchmark_group("expression");
     group.bench_function("riposte_parse_check", |b| {
         b.iter(|| {
-            let src = ExprSource { text: black_box(PREDICATE), file: FileId(0), offset: 0 };
+            let src = ExprSource {
+                text: black_box(PREDICATE),
+                file: FileId(0),
+                offset: 0,
+            };
             expr::compile(src, &scope, Some(&Type::Bool)).expect("compiles")
         })
     });
-    group.bench_function("cel_parse", |b| b.iter(|| cel::Program::compile(black_box(CEL_PREDICATE)).expect("compiles")));
+    group.bench_function("cel_parse", |b| {
+        b.iter(|| cel::Program::compile(black_box(CEL_PREDICATE)).expect("compiles"))
+    });
     group.finish();
 }
 

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::ast::{AgentMode, Backoff, Classification, ErrorStrategy, Guardrails, IncidentSource, Role, SeverityLevel, TimeoutOutcome};
+use crate::ast::{
+    AgentMode, Backoff, Classification, ErrorStrategy, Guardrails, IncidentSource, Role,
+    SeverityLevel, TimeoutOutcome,
+};
 use crate::catalog::ActionSpec;
 use crate::expr::{Expr, Scope, Template};
 use crate::graph::ExecGraph;
@@ -202,7 +205,9 @@ impl ApprovalRule {
 /// `device.*` matches every device action; anything else matches exactly.
 pub fn action_matches(pattern: &str, action: &str) -> bool {
     match pattern.strip_suffix(".*") {
-        Some(prefix) => action.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.')),
+        Some(prefix) => action
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.')),
         None => pattern == action,
     }
 }

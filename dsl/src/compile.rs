@@ -35,8 +35,16 @@ impl Compilation {
 
 /// Compiles every file of `sources` as one library. `prior` are diagnostics found while
 /// reading the files (e.g. not UTF-8); files with a prior error are not parsed.
-pub fn compile(sources: &SourceMap, limits: &syntax::Limits, prior: Vec<Diagnostic>) -> Compilation {
-    let skip: HashSet<FileId> = prior.iter().filter(|d| d.is_error()).map(|d| d.file).collect();
+pub fn compile(
+    sources: &SourceMap,
+    limits: &syntax::Limits,
+    prior: Vec<Diagnostic>,
+) -> Compilation {
+    let skip: HashSet<FileId> = prior
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.file)
+        .collect();
     let mut diags = prior;
     let mut docs = Vec::new();
     for (id, file) in sources.iter() {
@@ -82,8 +90,16 @@ impl<'d> Compiler<'d> {
         self.diags.push(d);
     }
 
-    fn error(&mut self, code: Code, file: FileId, span: Span, msg: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::new(code, file, span, msg).with_help(help));
+    fn error(
+        &mut self,
+        code: Code,
+        file: FileId,
+        span: Span,
+        msg: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::new(code, file, span, msg).with_help(help));
     }
 
     fn library(&mut self, docs: Vec<Document>) -> c::Library {
@@ -104,7 +120,9 @@ impl<'d> Compiler<'d> {
             }
         }
         gamebooks.sort_by(|a, b| a.meta.name.value.cmp(&b.meta.name.value));
-        sops.sort_by(|a, b| (a.priority, &a.meta.name.value).cmp(&(b.priority, &b.meta.name.value)));
+        sops.sort_by(|a, b| {
+            (a.priority, &a.meta.name.value).cmp(&(b.priority, &b.meta.name.value))
+        });
 
         let interfaces: BTreeMap<String, Interface> = gamebooks
             .iter()
@@ -113,18 +131,28 @@ impl<'d> Compiler<'d> {
         let order = self.call_order(&gamebooks, &interfaces);
         let mut compiled: BTreeMap<String, c::Gamebook> = BTreeMap::new();
         for name in order {
-            let Some(iface) = interfaces.get(&name) else { continue };
+            let Some(iface) = interfaces.get(&name) else {
+                continue;
+            };
             let gb = GamebookCompiler::new(self, iface, &interfaces, &compiled).run();
             compiled.insert(name, gb);
         }
-        let sops = sops.iter().filter_map(|s| self.sop(s, &interfaces, &compiled)).collect();
+        let sops = sops
+            .iter()
+            .filter_map(|s| self.sop(s, &interfaces, &compiled))
+            .collect();
         c::Library {
             gamebooks: compiled.into_values().collect(),
             sops,
         }
     }
 
-    fn unique_name<'a>(&mut self, meta: &ast::Meta, existing: impl Iterator<Item = &'a ast::Meta>, what: &str) -> bool {
+    fn unique_name<'a>(
+        &mut self,
+        meta: &ast::Meta,
+        existing: impl Iterator<Item = &'a ast::Meta>,
+        what: &str,
+    ) -> bool {
         for other in existing {
             if other.name.value == meta.name.value {
                 let d = Diagnostic::new(
@@ -133,7 +161,9 @@ impl<'d> Compiler<'d> {
                     meta.name.span,
                     format!("a {what} named `{}` is already defined", meta.name.value),
                 )
-                .with_help(format!("{what} names are unique in a library; rename one of them"))
+                .with_help(format!(
+                    "{what} names are unique in a library; rename one of them"
+                ))
                 .with_related(other.file, other.name.span, "first defined here");
                 self.push(d);
                 return false;
@@ -187,7 +217,13 @@ impl<'d> Compiler<'d> {
             entity: None,
             fields: inputs
                 .iter()
-                .map(|i| Field::new(i.name.clone(), i.ty.clone(), i.description.clone().unwrap_or_default()))
+                .map(|i| {
+                    Field::new(
+                        i.name.clone(),
+                        i.ty.clone(),
+                        i.description.clone().unwrap_or_default(),
+                    )
+                })
                 .collect(),
         });
         Interface {
@@ -198,7 +234,11 @@ impl<'d> Compiler<'d> {
     }
 
     /// Gamebooks in an order where callees come before callers; reports call cycles.
-    fn call_order(&mut self, gamebooks: &[ast::Gamebook], interfaces: &BTreeMap<String, Interface>) -> Vec<String> {
+    fn call_order(
+        &mut self,
+        gamebooks: &[ast::Gamebook],
+        interfaces: &BTreeMap<String, Interface>,
+    ) -> Vec<String> {
         let mut calls: BTreeMap<&str, Vec<&Spanned<String>>> = BTreeMap::new();
         for g in gamebooks {
             let mut out = Vec::new();
@@ -210,7 +250,15 @@ impl<'d> Compiler<'d> {
         let mut reported: HashSet<String> = HashSet::new();
         for g in gamebooks {
             let mut path: Vec<&str> = Vec::new();
-            self.visit_calls(&g.meta.name.value, &calls, interfaces, &mut state, &mut path, &mut order, &mut reported);
+            self.visit_calls(
+                &g.meta.name.value,
+                &calls,
+                interfaces,
+                &mut state,
+                &mut path,
+                &mut order,
+                &mut reported,
+            );
         }
         order
     }
@@ -247,7 +295,11 @@ impl<'d> Compiler<'d> {
                     };
                     if reported.insert(key) {
                         if let Some(iface) = interfaces.get(name) {
-                            let text = cycle.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" → ");
+                            let text = cycle
+                                .iter()
+                                .map(|c| format!("`{c}`"))
+                                .collect::<Vec<_>>()
+                                .join(" → ");
                             self.error(
                                 Code::GamebookRecursion,
                                 iface.ast.meta.file,
@@ -283,7 +335,13 @@ impl<'d> Compiler<'d> {
         let body = match &s.body {
             ast::SopBody::Classification(rules) => {
                 if rules.is_empty() {
-                    self.error(Code::MissingKey, file, s.meta.name.span, "the classification SOP has no rules", "add at least one rule under `rules:`");
+                    self.error(
+                        Code::MissingKey,
+                        file,
+                        s.meta.name.span,
+                        "the classification SOP has no rules",
+                        "add at least one rule under `rules:`",
+                    );
                 }
                 let rules = rules
                     .iter()
@@ -300,7 +358,9 @@ impl<'d> Compiler<'d> {
                     .collect();
                 c::SopBody::Classification(rules)
             }
-            ast::SopBody::Response(r) => c::SopBody::Response(Box::new(self.response(file, r, &scope, interfaces, compiled))),
+            ast::SopBody::Response(r) => c::SopBody::Response(Box::new(
+                self.response(file, r, &scope, interfaces, compiled),
+            )),
         };
         Some(c::Sop {
             name: s.meta.name.value.clone(),
@@ -322,13 +382,19 @@ impl<'d> Compiler<'d> {
         interfaces: &BTreeMap<String, Interface>,
         compiled: &BTreeMap<String, c::Gamebook>,
     ) -> c::ResponseSop {
-        let when = r.applies_to.when.as_ref().and_then(|w| self.expr(file, w, scope, Some(&Type::Bool)));
+        let when = r
+            .applies_to
+            .when
+            .as_ref()
+            .and_then(|w| self.expr(file, w, scope, Some(&Type::Bool)));
         let mut approvals = Vec::new();
         for rule in &r.approvals {
             let mut kinds = HashSet::new();
             for pattern in &rule.actions {
-                let matched: Vec<&ActionSpec> =
-                    catalog::catalog().iter().filter(|a| c::action_matches(&pattern.value, a.id)).collect();
+                let matched: Vec<&ActionSpec> = catalog::catalog()
+                    .iter()
+                    .filter(|a| c::action_matches(&pattern.value, a.id))
+                    .collect();
                 if matched.is_empty() {
                     self.error(
                         Code::UnknownAction,
@@ -345,8 +411,14 @@ impl<'d> Compiler<'d> {
                 Some(Target::Entity(k)) if kinds.len() == 1 => Type::Record(model::entity(*k)),
                 _ => Type::Record(model::any_entity()),
             };
-            let rule_scope = scope.clone().with("entity", entity_ty).with("action", Type::String);
-            let approve_if = rule.approve_if.as_ref().and_then(|e| self.expr(file, e, &rule_scope, Some(&Type::Bool)));
+            let rule_scope = scope
+                .clone()
+                .with("entity", entity_ty)
+                .with("action", Type::String);
+            let approve_if = rule
+                .approve_if
+                .as_ref()
+                .and_then(|e| self.expr(file, e, &rule_scope, Some(&Type::Bool)));
             approvals.push(c::ApprovalRule {
                 actions: rule.actions.iter().map(|a| a.value.clone()).collect(),
                 role: rule.role.value,
@@ -377,7 +449,10 @@ impl<'d> Compiler<'d> {
                 continue;
             };
             let with = self.inputs(file, &u.with, iface, scope, u.gamebook.span);
-            let condition = u.condition.as_ref().and_then(|e| self.expr(file, e, scope, Some(&Type::Bool)));
+            let condition = u
+                .condition
+                .as_ref()
+                .and_then(|e| self.expr(file, e, scope, Some(&Type::Bool)));
             if r.mode.value == AgentMode::Autonomous {
                 if let Some(gb) = compiled.get(&u.gamebook.value) {
                     self.unapproved_high_impact(file, u, gb, compiled, &approvals);
@@ -389,7 +464,11 @@ impl<'d> Compiler<'d> {
                 condition,
             });
         }
-        let tasks = r.tasks.iter().filter_map(|t| self.task(file, t, scope)).collect();
+        let tasks = r
+            .tasks
+            .iter()
+            .filter_map(|t| self.task(file, t, scope))
+            .collect();
         c::ResponseSop {
             mode: r.mode.value,
             sources: r.applies_to.sources.clone(),
@@ -461,12 +540,22 @@ impl<'d> Compiler<'d> {
                     Code::UnknownInput,
                     file,
                     name.span,
-                    format!("gamebook `{}` has no input `{}`", iface.ast.meta.name.value, name.value),
+                    format!(
+                        "gamebook `{}` has no input `{}`",
+                        iface.ast.meta.name.value, name.value
+                    ),
                     suggestion(&name.value, iface.inputs.iter().map(|i| i.name.as_str())),
                 );
                 continue;
             };
-            if let Some(v) = self.typed_value(file, node, &input.ty, input.values.as_deref(), scope, &format!("input `{}`", name.value)) {
+            if let Some(v) = self.typed_value(
+                file,
+                node,
+                &input.ty,
+                input.values.as_deref(),
+                scope,
+                &format!("input `{}`", name.value),
+            ) {
                 out.push((name.value.clone(), v));
             }
         }
@@ -476,7 +565,10 @@ impl<'d> Compiler<'d> {
                     Code::MissingInput,
                     file,
                     call_span,
-                    format!("gamebook `{}` needs input `{}`", iface.ast.meta.name.value, input.name),
+                    format!(
+                        "gamebook `{}` needs input `{}`",
+                        iface.ast.meta.name.value, input.name
+                    ),
                     format!("add `with: {{{}: …}}` (type `{}`)", input.name, input.ty),
                 );
             }
@@ -508,7 +600,10 @@ impl<'d> Compiler<'d> {
                             Code::ParamType,
                             file,
                             node.span,
-                            format!("{what} expects `{ty}`, but the expression is `{}`", single.ty()),
+                            format!(
+                                "{what} expects `{ty}`, but the expression is `{}`",
+                                single.ty()
+                            ),
                             format!("give a value of type `{ty}`"),
                         );
                         return None;
@@ -542,7 +637,13 @@ impl<'d> Compiler<'d> {
                 Some(ParamValue::Const(v))
             }
             Err(why) => {
-                self.error(Code::ParamType, file, node.span, format!("{what} {why}"), format!("give a value of type `{ty}`"));
+                self.error(
+                    Code::ParamType,
+                    file,
+                    node.span,
+                    format!("{what} {why}"),
+                    format!("give a value of type `{ty}`"),
+                );
                 None
             }
         }
@@ -554,7 +655,13 @@ impl<'d> Compiler<'d> {
     }
 
     /// Compiles an expression, mapping its diagnostics into the file.
-    fn expr(&mut self, file: FileId, e: &ExprText, scope: &Scope, expected: Option<&Type>) -> Option<Expr> {
+    fn expr(
+        &mut self,
+        file: FileId,
+        e: &ExprText,
+        scope: &Scope,
+        expected: Option<&Type>,
+    ) -> Option<Expr> {
         let src = ExprSource {
             text: &e.text,
             file,
@@ -667,9 +774,9 @@ fn literal(node: &Node, ty: &Type, source: &str) -> Result<Value, String> {
     let found = || format!("expects `{ty}`, found {}", node.type_name());
     match (ty, &node.value) {
         (Type::String, NodeValue::Str(s)) => Ok(Value::String(s.as_str().into())),
-        (Type::String, NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_)) => {
-            Ok(Value::String(node.scalar_source_text(source).unwrap_or_default().into()))
-        }
+        (Type::String, NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_)) => Ok(
+            Value::String(node.scalar_source_text(source).unwrap_or_default().into()),
+        ),
         (Type::Number, NodeValue::Int(i)) => Ok(Value::Number(*i as f64)),
         (Type::Number, NodeValue::Float(f)) => Ok(Value::Number(*f)),
         (Type::Bool, NodeValue::Bool(b)) => Ok(Value::Bool(*b)),
@@ -678,13 +785,16 @@ fn literal(node: &Node, ty: &Type, source: &str) -> Result<Value, String> {
             .ok_or_else(|| format!("expects a duration such as `30m`, found `{s}`")),
         (Type::Severity, NodeValue::Str(s)) => ast::SeverityLevel::parse(&s.to_ascii_lowercase())
             .map(|l| Value::Severity(l as u8))
-            .ok_or_else(|| format!("expects a severity (informational, low, medium, high), found `{s}`")),
+            .ok_or_else(|| {
+                format!("expects a severity (informational, low, medium, high), found `{s}`")
+            }),
         (Type::Ip, NodeValue::Str(s)) => s
             .parse()
             .map(Value::Ip)
             .map_err(|_| format!("expects an IP address, found `{s}`")),
         (Type::List(inner), NodeValue::Seq(items)) => {
-            let values: Result<Vec<Value>, String> = items.iter().map(|n| literal(n, inner, source)).collect();
+            let values: Result<Vec<Value>, String> =
+                items.iter().map(|n| literal(n, inner, source)).collect();
             Ok(Value::List(values?.into()))
         }
         (Type::Any, _) => Ok(Value::Null),
@@ -712,10 +822,29 @@ pub fn step_record(id: &str, output: Type) -> Type {
         name: format!("steps.{id}"),
         entity: None,
         fields: vec![
-            Field::new("status", Type::String, "succeeded, failed, skipped, blocked, awaiting_approval or rejected")
-                .with_values(&["succeeded", "failed", "skipped", "blocked", "awaiting_approval", "rejected"]),
-            Field::new("output", output.clone(), "the step's output (the last item's, for a for-each)"),
-            Field::new("results", Type::list(output), "per-item outputs of a for-each (one element otherwise)"),
+            Field::new(
+                "status",
+                Type::String,
+                "succeeded, failed, skipped, blocked, awaiting_approval or rejected",
+            )
+            .with_values(&[
+                "succeeded",
+                "failed",
+                "skipped",
+                "blocked",
+                "awaiting_approval",
+                "rejected",
+            ]),
+            Field::new(
+                "output",
+                output.clone(),
+                "the step's output (the last item's, for a for-each)",
+            ),
+            Field::new(
+                "results",
+                Type::list(output),
+                "per-item outputs of a for-each (one element otherwise)",
+            ),
             Field::new("succeeded", Type::Number, "items that succeeded"),
             Field::new("failed", Type::Number, "items that failed"),
         ],
@@ -726,7 +855,10 @@ fn param_output_record(name: String, outputs: &[catalog::OutputSpec]) -> Type {
     Type::Record(Arc::new(RecordType {
         name,
         entity: None,
-        fields: outputs.iter().map(|o| Field::new(o.name, o.ty.expr_type(), o.doc)).collect(),
+        fields: outputs
+            .iter()
+            .map(|o| Field::new(o.name, o.ty.expr_type(), o.doc))
+            .collect(),
     }))
 }
 
@@ -782,7 +914,10 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         let outputs_type = Arc::new(RecordType {
             name: format!("{}.outputs", g.meta.name.value),
             entity: None,
-            fields: outputs.iter().map(|(n, e)| Field::new(n.clone(), e.ty().clone(), "")).collect(),
+            fields: outputs
+                .iter()
+                .map(|(n, e)| Field::new(n.clone(), e.ty().clone(), ""))
+                .collect(),
         });
         let graph = graph::build(&steps);
         c::Gamebook {
@@ -818,9 +953,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
     fn collect_ids(&mut self, steps: &[ast::Step]) {
         for s in steps {
             if let Some(first) = self.all_ids.get(&s.id.value) {
-                let d = Diagnostic::new(Code::DuplicateStepId, self.file, s.id.span, format!("duplicate step id `{}`", s.id.value))
-                    .with_help("step ids are unique within a gamebook, across groups; rename one")
-                    .with_related(self.file, *first, "first used here");
+                let d = Diagnostic::new(
+                    Code::DuplicateStepId,
+                    self.file,
+                    s.id.span,
+                    format!("duplicate step id `{}`", s.id.value),
+                )
+                .with_help("step ids are unique within a gamebook, across groups; rename one")
+                .with_related(self.file, *first, "first used here");
                 self.cx.push(d);
             } else {
                 self.all_ids.insert(s.id.value.clone(), s.id.span);
@@ -845,7 +985,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 ast::StepKind::Task(_) => Type::Record(Arc::new(RecordType {
                     name: "task.output".into(),
                     entity: None,
-                    fields: vec![Field::new("completed_by", Type::String, "who completed the task")],
+                    fields: vec![Field::new(
+                        "completed_by",
+                        Type::String,
+                        "who completed the task",
+                    )],
                 })),
                 ast::StepKind::Call { gamebook, .. } => match self.compiled.get(&gamebook.value) {
                     Some(callee) => Type::Record(callee.outputs_type.clone()),
@@ -853,7 +997,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 },
                 ast::StepKind::Group(_) => Type::Null,
             };
-            out.push(Field::new(s.id.value.clone(), step_record(&s.id.value, output), s.name.clone().unwrap_or_default()));
+            out.push(Field::new(
+                s.id.value.clone(),
+                step_record(&s.id.value, output),
+                s.name.clone().unwrap_or_default(),
+            ));
             if let ast::StepKind::Group(inner) = &s.kind {
                 self.step_fields(inner, out);
             }
@@ -862,20 +1010,37 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
 
     /// Checks one list of sibling steps. `outer_visible` are the step ids readable from the
     /// enclosing group.
-    fn steps(&mut self, steps: &[ast::Step], scope: &Scope, outer_visible: &[String]) -> Vec<c::Step> {
+    fn steps(
+        &mut self,
+        steps: &[ast::Step],
+        scope: &Scope,
+        outer_visible: &[String],
+    ) -> Vec<c::Step> {
         let siblings: Vec<&str> = steps.iter().map(|s| s.id.value.as_str()).collect();
         // needs and on_error must name siblings.
         for s in steps {
             for n in &s.needs {
                 self.sibling_ref(n, &siblings, "needs");
                 if n.value == s.id.value {
-                    self.cx.error(Code::SelfDependency, self.file, n.span, format!("step `{}` needs itself", n.value), "remove it from `needs`");
+                    self.cx.error(
+                        Code::SelfDependency,
+                        self.file,
+                        n.span,
+                        format!("step `{}` needs itself", n.value),
+                        "remove it from `needs`",
+                    );
                 }
             }
             if let Some(h) = &s.on_error {
                 self.sibling_ref(h, &siblings, "on_error");
                 if h.value == s.id.value {
-                    self.cx.error(Code::SelfDependency, self.file, h.span, format!("step `{}` is its own error handler", h.value), "name another step in `on_error`");
+                    self.cx.error(
+                        Code::SelfDependency,
+                        self.file,
+                        h.span,
+                        format!("step `{}` is its own error handler", h.value),
+                        "name another step in `on_error`",
+                    );
                 }
             }
         }
@@ -906,13 +1071,23 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         } else {
             suggestion(&r.value, siblings.iter().copied())
         };
-        self.cx.error(Code::UnknownStep, self.file, r.span, format!("`{key}` names unknown step `{}`", r.value), help);
+        self.cx.error(
+            Code::UnknownStep,
+            self.file,
+            r.span,
+            format!("`{key}` names unknown step `{}`", r.value),
+            help,
+        );
     }
 
     fn cycles(&mut self, steps: &[ast::Step]) {
         let mut g = petgraph::graph::DiGraph::<usize, ()>::new();
         let nodes: Vec<_> = (0..steps.len()).map(|i| g.add_node(i)).collect();
-        let index: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.value.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.value.as_str(), i))
+            .collect();
         for (i, s) in steps.iter().enumerate() {
             for n in &s.needs {
                 if let Some(&j) = index.get(n.value.as_str()) {
@@ -943,7 +1118,17 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     .needs
                     .iter()
                     .filter_map(|n| index.get(n.value.as_str()).copied())
-                    .chain(steps.iter().enumerate().filter(|(_, s)| s.on_error.as_ref().is_some_and(|h| h.value == steps[cur].id.value)).map(|(i, _)| i))
+                    .chain(
+                        steps
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, s)| {
+                                s.on_error
+                                    .as_ref()
+                                    .is_some_and(|h| h.value == steps[cur].id.value)
+                            })
+                            .map(|(i, _)| i),
+                    )
                     .find(|j| members.contains(j) && (!path.contains(j) || *j == start));
                 match next {
                     Some(j) if j == start => break,
@@ -956,7 +1141,10 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             }
             path.reverse();
             path.rotate_right(1);
-            let mut names: Vec<String> = path.iter().map(|i| format!("`{}`", steps[*i].id.value)).collect();
+            let mut names: Vec<String> = path
+                .iter()
+                .map(|i| format!("`{}`", steps[*i].id.value))
+                .collect();
             names.push(format!("`{}`", steps[path[0]].id.value));
             let first = &steps[start];
             let span = first.needs.first().map_or(first.id.span, |n| n.span);
@@ -964,18 +1152,27 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 Code::DependencyCycle,
                 self.file,
                 span,
-                format!("steps depend on each other in a cycle: {}", names.join(" → ")),
+                format!(
+                    "steps depend on each other in a cycle: {}",
+                    names.join(" → ")
+                ),
                 "remove one dependency of the cycle; steps must form a DAG",
             );
         }
     }
 
     fn unreachable(&mut self, steps: &[ast::Step], checked: &[c::Step]) {
-        let handlers: HashSet<&str> = steps.iter().filter_map(|s| s.on_error.as_ref().map(|h| h.value.as_str())).collect();
+        let handlers: HashSet<&str> = steps
+            .iter()
+            .filter_map(|s| s.on_error.as_ref().map(|h| h.value.as_str()))
+            .collect();
         let mut dead: HashSet<&str> = HashSet::new();
         for s in checked {
             let never = s.condition.as_ref().and_then(|c| c.constant()) == Some(Value::Bool(false))
-                || s.for_each.as_ref().and_then(|f| f.items.constant()).is_some_and(|v| matches!(v, Value::List(l) if l.is_empty()));
+                || s.for_each
+                    .as_ref()
+                    .and_then(|f| f.items.constant())
+                    .is_some_and(|v| matches!(v, Value::List(l) if l.is_empty()));
             if never {
                 dead.insert(s.id.as_str());
             }
@@ -994,8 +1191,9 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     .filter(|x| x.on_error.as_ref().is_some_and(|h| h.value == id))
                     .map(|x| x.id.value.as_str())
                     .collect();
-                let orphan_handler =
-                    handlers.contains(id) && !referrers.is_empty() && referrers.iter().all(|r| dead.contains(r));
+                let orphan_handler = handlers.contains(id)
+                    && !referrers.is_empty()
+                    && referrers.iter().all(|r| dead.contains(r));
                 if needs_dead || orphan_handler {
                     dead.insert(id);
                 }
@@ -1016,7 +1214,10 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
     fn step(&mut self, s: &ast::Step, scope: &Scope, visible: &[String]) -> Option<c::Step> {
         let file = self.file;
         // `if` is evaluated once, before any fan-out.
-        let condition = s.condition.as_ref().and_then(|e| self.checked_expr(e, scope, Some(&Type::Bool), visible, &s.id.value));
+        let condition = s
+            .condition
+            .as_ref()
+            .and_then(|e| self.checked_expr(e, scope, Some(&Type::Bool), visible, &s.id.value));
         let mut item_scope = scope.clone();
         let for_each = s.for_each.as_ref().and_then(|f| {
             let items = self.checked_expr(&f.items, scope, None, visible, &s.id.value)?;
@@ -1068,9 +1269,21 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             }
         });
         let kind = match &s.kind {
-            ast::StepKind::Action { action, target, params, params_span } => {
-                self.action(s, action, target.as_ref(), params, *params_span, &item_scope, for_each.as_ref(), visible)?
-            }
+            ast::StepKind::Action {
+                action,
+                target,
+                params,
+                params_span,
+            } => self.action(
+                s,
+                action,
+                target.as_ref(),
+                params,
+                *params_span,
+                &item_scope,
+                for_each.as_ref(),
+                visible,
+            )?,
             ast::StepKind::Task(t) => {
                 let task = self.cx.task(file, t, &item_scope)?;
                 for e in task.title.exprs() {
@@ -1089,7 +1302,9 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     );
                     return None;
                 };
-                let values = self.cx.inputs(file, with, iface, &item_scope, gamebook.span);
+                let values = self
+                    .cx
+                    .inputs(file, with, iface, &item_scope, gamebook.span);
                 for (name, v) in &values {
                     if let Some((_, node)) = with.iter().find(|(n, _)| &n.value == name) {
                         self.check_value_reads(v, node, visible, &s.id.value);
@@ -1126,7 +1341,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
     }
 
     /// Compiles an expression and checks that every `steps.<id>` it reads is upstream.
-    fn checked_expr(&mut self, e: &ExprText, scope: &Scope, expected: Option<&Type>, visible: &[String], step: &str) -> Option<Expr> {
+    fn checked_expr(
+        &mut self,
+        e: &ExprText,
+        scope: &Scope,
+        expected: Option<&Type>,
+        visible: &[String],
+        step: &str,
+    ) -> Option<Expr> {
         let x = self.cx.expr(self.file, e, scope, expected)?;
         self.check_reads(&x, visible, step, e.span, e.exact);
         Some(x)
@@ -1144,9 +1366,17 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 let help = if id == step {
                     "a step cannot read its own result; move the logic to a later step".to_string()
                 } else {
-                    format!("add `needs: [{id}]` so `{id}` has finished before step `{step}` reads it")
+                    format!(
+                        "add `needs: [{id}]` so `{id}` has finished before step `{step}` reads it"
+                    )
                 };
-                self.cx.error(Code::UnknownStep, self.file, span, format!("step `{step}` reads `steps.{id}` but does not depend on it"), help);
+                self.cx.error(
+                    Code::UnknownStep,
+                    self.file,
+                    span,
+                    format!("step `{step}` reads `steps.{id}` but does not depend on it"),
+                    help,
+                );
             }
         }
     }
@@ -1201,7 +1431,16 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         let target = match (spec.target, target) {
             (Target::Incident, None) => None,
             (Target::Incident, Some(t)) => {
-                self.cx.error(Code::WrongTargetKind, file, t.span, format!("`{}` acts on the incident itself and takes no `target`", spec.id), "remove `target:`");
+                self.cx.error(
+                    Code::WrongTargetKind,
+                    file,
+                    t.span,
+                    format!(
+                        "`{}` acts on the incident itself and takes no `target`",
+                        spec.id
+                    ),
+                    "remove `target:`",
+                );
                 None
             }
             (Target::Entity(kind), Some(t)) => {
@@ -1224,12 +1463,20 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     .find(|(_, ty)| ty.entity_kind() == Some(kind) || *ty == Type::Any);
                 match (pick, loop_vars.last()) {
                     (Some((var, _)), _) => {
-                        let text = ExprText { text: var.clone(), span: action.span, offset: action.span.start, exact: false };
+                        let text = ExprText {
+                            text: var.clone(),
+                            span: action.span,
+                            offset: action.span.start,
+                            exact: false,
+                        };
                         Some(self.cx.expr(file, &text, scope, None)?)
                     }
                     (None, Some((var, ty))) => {
                         let help = if own.as_deref() == Some(var.as_str()) {
-                            format!("fan out over `incident.{}` or give `target:` explicitly", kind.collection())
+                            format!(
+                                "fan out over `incident.{}` or give `target:` explicitly",
+                                kind.collection()
+                            )
                         } else {
                             format!("give `target:` a {kind} expression")
                         };
@@ -1237,7 +1484,10 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                             Code::WrongTargetKind,
                             file,
                             action.span,
-                            format!("`{}` acts on a {kind}, but the for-each item `{var}` is `{ty}`", spec.id),
+                            format!(
+                                "`{}` acts on a {kind}, but the for-each item `{var}` is `{ty}`",
+                                spec.id
+                            ),
                             help,
                         );
                         return None;
@@ -1276,28 +1526,49 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     }
                 }
                 None => match p.default {
-                    Some(text) => match literal(&default_node(text, params_span), &p.ty.expr_type(), "") {
-                        Ok(v) => out.push((p.name, ParamValue::Const(v))),
-                        // The catalog's own tests keep defaults well-typed.
-                        Err(_) => debug_assert!(false, "bad catalog default for {}.{}", spec.id, p.name),
-                    },
+                    Some(text) => {
+                        match literal(&default_node(text, params_span), &p.ty.expr_type(), "") {
+                            Ok(v) => out.push((p.name, ParamValue::Const(v))),
+                            // The catalog's own tests keep defaults well-typed.
+                            Err(_) => debug_assert!(
+                                false,
+                                "bad catalog default for {}.{}",
+                                spec.id, p.name
+                            ),
+                        }
+                    }
                     None if p.required => {
                         self.cx.error(
                             Code::MissingParam,
                             file,
                             params_span,
                             format!("`{}` needs parameter `{}`", spec.id, p.name),
-                            format!("add `{}: …` under `params:` ({}: {})", p.name, p.ty.describe(), p.doc),
+                            format!(
+                                "add `{}: …` under `params:` ({}: {})",
+                                p.name,
+                                p.ty.describe(),
+                                p.doc
+                            ),
                         );
                     }
                     None => {}
                 },
             }
         }
-        Some(c::StepKind::Action { spec, target, params: out })
+        Some(c::StepKind::Action {
+            spec,
+            target,
+            params: out,
+        })
     }
 
-    fn check_target(&mut self, spec: &ActionSpec, kind: crate::types::EntityKind, x: &Expr, t: &ExprText) -> Option<()> {
+    fn check_target(
+        &mut self,
+        spec: &ActionSpec,
+        kind: crate::types::EntityKind,
+        x: &Expr,
+        t: &ExprText,
+    ) -> Option<()> {
         let ty = x.ty();
         if ty.entity_kind() == Some(kind) || *ty == Type::Any {
             return Some(());
@@ -1308,16 +1579,26 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 format!("move the list to `for_each: {}` and drop `target:`", t.text),
             ),
             Type::Record(r) if r.entity.is_some() || r.name == "entity" => (
-                format!("`{}` acts on a {kind}, but `target` is a `{}`", spec.id, r.name),
-                format!("target a {kind}, e.g. from `incident.{}`", kind.collection()),
+                format!(
+                    "`{}` acts on a {kind}, but `target` is a `{}`",
+                    spec.id, r.name
+                ),
+                format!(
+                    "target a {kind}, e.g. from `incident.{}`",
+                    kind.collection()
+                ),
             ),
             other => (
                 format!("`{}` acts on a {kind}, but `target` is `{other}`", spec.id),
-                format!("target a {kind}, e.g. from `incident.{}`", kind.collection()),
+                format!(
+                    "target a {kind}, e.g. from `incident.{}`",
+                    kind.collection()
+                ),
             ),
         };
         let span = if t.exact { x.span() } else { t.span };
-        self.cx.error(Code::WrongTargetKind, self.file, span, msg, help);
+        self.cx
+            .error(Code::WrongTargetKind, self.file, span, msg, help);
         None
     }
 
@@ -1335,7 +1616,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             ParamType::Enum(vs) => Some(vs.iter().map(|v| v.to_string()).collect()),
             _ => None,
         };
-        let v = self.cx.typed_value(self.file, node, &p.ty.expr_type(), values.as_deref(), scope, &what)?;
+        let v = self.cx.typed_value(
+            self.file,
+            node,
+            &p.ty.expr_type(),
+            values.as_deref(),
+            scope,
+            &what,
+        )?;
         self.check_value_reads(&v, node, visible, step);
         Some(v)
     }
@@ -1349,7 +1637,10 @@ fn upstream_sets(steps: &[ast::Step]) -> HashMap<&str, Vec<&str>> {
         let entry = direct.entry(s.id.value.as_str()).or_default();
         entry.extend(s.needs.iter().map(|n| n.value.as_str()));
         if let Some(h) = &s.on_error {
-            direct.entry(h.value.as_str()).or_default().push(s.id.value.as_str());
+            direct
+                .entry(h.value.as_str())
+                .or_default()
+                .push(s.id.value.as_str());
         }
     }
     let mut out = HashMap::new();
@@ -1411,11 +1702,16 @@ mod tests {
 
     #[test]
     fn targets_must_be_one_entity_of_the_right_kind() {
-        let list = gamebook("  - {id: scan, action: device.quick_scan, target: incident.devices}\n");
+        let list =
+            gamebook("  - {id: scan, action: device.quick_scan, target: incident.devices}\n");
         assert_eq!(codes(&[&list]), [Code::WrongTargetKind]);
-        let first = gamebook("  - {id: scan, action: device.quick_scan, target: \"first(incident.devices)\"}\n");
+        let first = gamebook(
+            "  - {id: scan, action: device.quick_scan, target: \"first(incident.devices)\"}\n",
+        );
         assert_eq!(codes(&[&first]), []);
-        let incident = gamebook("  - {id: c, action: incident.comment, target: incident, params: {comment: x}}\n");
+        let incident = gamebook(
+            "  - {id: c, action: incident.comment, target: incident, params: {comment: x}}\n",
+        );
         assert_eq!(codes(&[&incident]), [Code::WrongTargetKind]);
     }
 
@@ -1436,7 +1732,11 @@ mod tests {
             "  - {id: a, action: incident.comment, params: {comment: a}, on_error: h}\n",
             "  - {id: h, action: incident.comment, params: {comment: \"a is {{ steps.a.status }}\"}}\n",
         ));
-        assert_eq!(codes(&[&handler]), [], "an error handler reads the step it handles");
+        assert_eq!(
+            codes(&[&handler]),
+            [],
+            "an error handler reads the step it handles"
+        );
     }
 
     #[test]
@@ -1461,7 +1761,9 @@ mod tests {
     #[test]
     fn autonomous_sops_warn_only_for_uncovered_high_impact_actions() {
         let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: i, for_each: incident.devices, action: device.isolate}\n  - {id: s, for_each: incident.devices, action: device.quick_scan}\n";
-        let sop = |extra: &str| format!("kind: sop\ntype: response\nname: auto\nmode: autonomous\ngamebooks:\n  - gamebook: iso\n{extra}");
+        let sop = |extra: &str| {
+            format!("kind: sop\ntype: response\nname: auto\nmode: autonomous\ngamebooks:\n  - gamebook: iso\n{extra}")
+        };
         assert_eq!(codes(&[gb, &sop("")]), [Code::UnapprovedHighImpact]);
         let covered = sop("approval:\n  - {actions: [\"device.*\"], role: workspace_owner, approve_if: \"entity.is_server\"}\n");
         assert_eq!(codes(&[gb, &covered]), []);

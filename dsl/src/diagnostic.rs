@@ -68,7 +68,10 @@ impl Diagnostic {
 }
 
 /// The closest candidate to `name`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(&name.to_ascii_lowercase(), &c.to_ascii_lowercase());
@@ -102,7 +105,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("severty", ["severity", "status"]), Some("severity"));
+        assert_eq!(
+            did_you_mean("severty", ["severity", "status"]),
+            Some("severity")
+        );
         assert_eq!(did_you_mean("zzz", ["severity", "status"]), None);
         assert_eq!(suggestion("zzz", ["a", "b"]), "expected one of `a`, `b`");
     }

@@ -93,14 +93,19 @@ impl ExecGraph {
             .node_indices()
             .filter(|&n| {
                 !self.graph[n].handler
-                    && self.graph.edges_directed(n, petgraph::Direction::Incoming).next().is_none()
+                    && self
+                        .graph
+                        .edges_directed(n, petgraph::Direction::Incoming)
+                        .next()
+                        .is_none()
             })
             .collect()
     }
 
     /// Nodes in an order where every dependency comes first (document order breaks ties).
     pub fn topo_order(&self) -> Vec<NodeIndex> {
-        petgraph::algo::toposort(&self.graph, None).unwrap_or_else(|_| self.graph.node_indices().collect())
+        petgraph::algo::toposort(&self.graph, None)
+            .unwrap_or_else(|_| self.graph.node_indices().collect())
     }
 }
 
@@ -130,9 +135,17 @@ fn node_label(n: &GraphNode) -> String {
 /// Graphviz dot for every gamebook of `library` (or just `only`).
 pub fn to_dot(library: &Library, only: Option<&str>) -> String {
     let mut out = String::from("digraph riposte {\n  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
-    for gb in library.gamebooks.iter().filter(|g| only.is_none_or(|o| o == g.name)) {
+    for gb in library
+        .gamebooks
+        .iter()
+        .filter(|g| only.is_none_or(|o| o == g.name))
+    {
         let prefix = sanitize(&gb.name);
-        let _ = writeln!(out, "  subgraph \"cluster_{prefix}\" {{\n    label=\"{} v{}\";", gb.name, gb.version);
+        let _ = writeln!(
+            out,
+            "  subgraph \"cluster_{prefix}\" {{\n    label=\"{} v{}\";",
+            gb.name, gb.version
+        );
         dot_graph(&gb.graph, &prefix, 2, &mut out);
         out.push_str("  }\n");
     }
@@ -146,7 +159,11 @@ fn dot_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
         let n = &g.graph[ix];
         let id = format!("{prefix}__{}", n.id);
         if let Some(body) = &n.body {
-            let _ = writeln!(out, "{pad}subgraph \"cluster_{id}\" {{\n{pad}  label=\"{}\";", node_label(n));
+            let _ = writeln!(
+                out,
+                "{pad}subgraph \"cluster_{id}\" {{\n{pad}  label=\"{}\";",
+                node_label(n)
+            );
             let _ = writeln!(out, "{pad}  \"{id}\" [shape=point, label=\"\"];");
             dot_graph(body, &id, depth + 1, out);
             let _ = writeln!(out, "{pad}}}");
@@ -156,8 +173,16 @@ fn dot_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
                 NodeKind::Call(_) => ", shape=component",
                 _ => "",
             };
-            let style = if n.gated { ", color=orange, penwidth=2" } else { "" };
-            let _ = writeln!(out, "{pad}\"{id}\" [label=\"{}\"{shape}{style}];", node_label(n));
+            let style = if n.gated {
+                ", color=orange, penwidth=2"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "{pad}\"{id}\" [label=\"{}\"{shape}{style}];",
+                node_label(n)
+            );
         }
     }
     for e in g.graph.edge_references() {
@@ -174,7 +199,11 @@ fn dot_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
 /// A Mermaid flowchart for every gamebook of `library` (or just `only`).
 pub fn to_mermaid(library: &Library, only: Option<&str>) -> String {
     let mut out = String::from("flowchart TD\n");
-    for gb in library.gamebooks.iter().filter(|g| only.is_none_or(|o| o == g.name)) {
+    for gb in library
+        .gamebooks
+        .iter()
+        .filter(|g| only.is_none_or(|o| o == g.name))
+    {
         let prefix = sanitize(&gb.name);
         let _ = writeln!(out, "  subgraph {prefix}[\"{} v{}\"]", gb.name, gb.version);
         mermaid_graph(&gb.graph, &prefix, 2, &mut out);
@@ -215,7 +244,9 @@ fn mermaid_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
 }
 
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 #[cfg(test)]
@@ -284,11 +315,16 @@ steps:
         assert_eq!(preds(g, "join"), ["left", "right"]);
         // The handler is entered only through its error edge.
         assert!(g.graph[g.index["cleanup"]].handler);
-        let edge = g.graph.find_edge(g.index["left"], g.index["cleanup"]).expect("error edge");
+        let edge = g
+            .graph
+            .find_edge(g.index["left"], g.index["cleanup"])
+            .expect("error edge");
         assert_eq!(g.graph[edge], Edge::OnError);
         let order = ids(g, g.topo_order());
         let pos = |id: &str| order.iter().position(|x| x == id).expect("in order");
-        assert!(pos("start") < pos("left") && pos("left") < pos("join") && pos("right") < pos("join"));
+        assert!(
+            pos("start") < pos("left") && pos("left") < pos("join") && pos("right") < pos("join")
+        );
     }
 
     #[test]
@@ -332,11 +368,17 @@ steps:
         let body = group.body.as_ref().expect("a group owns its sub-graph");
         assert_eq!(ids(body, body.roots()), ["revoke"]);
         assert_eq!(preds(body, "disable"), ["revoke"]);
-        assert_eq!(g.graph[g.index["tell"]].kind, NodeKind::Call("notify".into()));
+        assert_eq!(
+            g.graph[g.index["tell"]].kind,
+            NodeKind::Call("notify".into())
+        );
         let dot = to_dot(&c.library, Some("per-user"));
         assert!(dot.contains("cluster_per_user__each_user"), "{dot}");
         let mermaid = to_mermaid(&c.library, Some("per-user"));
-        assert!(mermaid.contains("per_user__tell[[\"tell<br/>gamebook notify\"]]"), "{mermaid}");
+        assert!(
+            mermaid.contains("per_user__tell[[\"tell<br/>gamebook notify\"]]"),
+            "{mermaid}"
+        );
     }
 
     #[test]
@@ -351,9 +393,17 @@ steps:
   - {id: c, action: incident.comment, params: {comment: c}}
 "#;
         let c = lib(&[text]);
-        let cycle: Vec<_> = c.diagnostics.iter().filter(|d| d.code == Code::DependencyCycle).collect();
+        let cycle: Vec<_> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::DependencyCycle)
+            .collect();
         assert_eq!(cycle.len(), 1, "{:#?}", c.diagnostics);
-        assert!(cycle[0].message.contains("`a` → `b` → `a`"), "{}", cycle[0].message);
+        assert!(
+            cycle[0].message.contains("`a` → `b` → `a`"),
+            "{}",
+            cycle[0].message
+        );
         // The graph still exists for tooling; its topological order falls back gracefully.
         let g = &c.library.gamebooks[0].graph;
         assert_eq!(g.topo_order().len(), 3);
@@ -365,8 +415,16 @@ steps:
         let b = "kind: gamebook\nname: b\nversion: 1.0.0\nsteps:\n  - {id: y, gamebook: c}\n";
         let cc = "kind: gamebook\nname: c\nversion: 1.0.0\nsteps:\n  - {id: z, gamebook: a}\n";
         let c = lib(&[a, b, cc]);
-        let rec: Vec<_> = c.diagnostics.iter().filter(|d| d.code == Code::GamebookRecursion).collect();
+        let rec: Vec<_> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::GamebookRecursion)
+            .collect();
         assert_eq!(rec.len(), 1, "{:#?}", c.diagnostics);
-        assert!(rec[0].message.contains("`a` → `b` → `c` → `a`"), "{}", rec[0].message);
+        assert!(
+            rec[0].message.contains("`a` → `b` → `c` → `a`"),
+            "{}",
+            rec[0].message
+        );
     }
 }

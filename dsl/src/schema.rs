@@ -4,7 +4,10 @@
 
 use serde_json::{json, Value};
 
-use crate::ast::{AgentMode, Backoff, Classification, ErrorStrategy, IncidentSource, InputType, Role, SeverityLevel, TimeoutOutcome};
+use crate::ast::{
+    AgentMode, Backoff, Classification, ErrorStrategy, IncidentSource, InputType, Role,
+    SeverityLevel, TimeoutOutcome,
+};
 use crate::catalog;
 
 fn names(list: &[&str]) -> Value {
@@ -111,73 +114,76 @@ pub fn gamebook() -> Value {
 
 fn step_schema(params: Vec<Value>, action_ids: Vec<&str>) -> Value {
     json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["id"],
+        "oneOf": [
+            {"required": ["action"]}, {"required": ["task"]}, {"required": ["gamebook"]}, {"required": ["steps"]}
+        ],
+        "allOf": params,
+        "properties": {
+            "id": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"},
+            "name": {"type": "string"},
+            "action": {"enum": action_ids},
+            "target": expr("an expression giving one entity of the action's kind"),
+            "params": {"type": "object"},
+            "task": task(),
+            "gamebook": {"type": "string", "description": "name of a gamebook to run"},
+            "with": {"type": "object", "description": "inputs of the called gamebook"},
+            "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/step"}},
+            "if": expr("run the step only when this holds"),
+            "needs": {"type": ["array", "string"], "items": {"type": "string"}},
+            "for_each": {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["items"],
+                        "properties": {
+                            "items": expr("a list expression"),
+                            "as": {"type": "string"},
+                            "filter": expr("keep items for which this holds"),
+                            "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
+                            "on_error": {"enum": names(ErrorStrategy::NAMES)},
+                        }
+                    }
+                ]
+            },
+            "approval": {
                 "type": "object",
                 "additionalProperties": false,
-                "required": ["id"],
-                "oneOf": [
-                    {"required": ["action"]}, {"required": ["task"]}, {"required": ["gamebook"]}, {"required": ["steps"]}
-                ],
-                "allOf": params,
+                "required": ["role", "timeout", "on_timeout"],
                 "properties": {
-                    "id": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"},
-                    "name": {"type": "string"},
-                    "action": {"enum": action_ids},
-                    "target": expr("an expression giving one entity of the action's kind"),
-                    "params": {"type": "object"},
-                    "task": task(),
-                    "gamebook": {"type": "string", "description": "name of a gamebook to run"},
-                    "with": {"type": "object", "description": "inputs of the called gamebook"},
-                    "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/step"}},
-                    "if": expr("run the step only when this holds"),
-                    "needs": {"type": ["array", "string"], "items": {"type": "string"}},
-                    "for_each": {
-                        "oneOf": [
-                            {"type": "string"},
-                            {
-                                "type": "object",
-                                "additionalProperties": false,
-                                "required": ["items"],
-                                "properties": {
-                                    "items": expr("a list expression"),
-                                    "as": {"type": "string"},
-                                    "filter": expr("keep items for which this holds"),
-                                    "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
-                                    "on_error": {"enum": names(ErrorStrategy::NAMES)},
-                                }
-                            }
-                        ]
-                    },
-                    "approval": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["role", "timeout", "on_timeout"],
-                        "properties": {
-                            "role": {"enum": names(Role::NAMES)},
-                            "timeout": duration("how long to wait for a decision"),
-                            "on_timeout": {"enum": names(TimeoutOutcome::NAMES)},
-                            "quorum": {"type": "integer", "minimum": 1, "maximum": 10},
-                        }
-                    },
-                    "retry": {
-                        "type": "object",
-                        "additionalProperties": false,
-                        "required": ["attempts"],
-                        "properties": {
-                            "attempts": {"type": "integer", "minimum": 1, "maximum": 10},
-                            "backoff": duration("delay before the first retry"),
-                            "strategy": {"enum": names(Backoff::NAMES)},
-                        }
-                    },
-                    "timeout": duration("give up on the step after this long"),
-                    "on_error": {"type": "string", "description": "a sibling step to run when this one fails"},
+                    "role": {"enum": names(Role::NAMES)},
+                    "timeout": duration("how long to wait for a decision"),
+                    "on_timeout": {"enum": names(TimeoutOutcome::NAMES)},
+                    "quorum": {"type": "integer", "minimum": 1, "maximum": 10},
                 }
-            })
+            },
+            "retry": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["attempts"],
+                "properties": {
+                    "attempts": {"type": "integer", "minimum": 1, "maximum": 10},
+                    "backoff": duration("delay before the first retry"),
+                    "strategy": {"enum": names(Backoff::NAMES)},
+                }
+            },
+            "timeout": duration("give up on the step after this long"),
+            "on_error": {"type": "string", "description": "a sibling step to run when this one fails"},
+        }
+    })
 }
 
 /// The schema of `kind: sop` files.
 pub fn sop() -> Value {
     let reasons: Vec<&str> = {
-        let mut all: Vec<&str> = Classification::ALL.iter().flat_map(|c| c.reasons().iter().copied()).collect();
+        let mut all: Vec<&str> = Classification::ALL
+            .iter()
+            .flat_map(|c| c.reasons().iter().copied())
+            .collect();
         all.sort_unstable();
         all.dedup();
         all

@@ -4,5 +4,6 @@
 //! files lives here.
 
 pub mod load;
+pub mod workspace;
 
 pub use load::{load_library, LoadError, Loaded};

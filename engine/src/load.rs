@@ -69,7 +69,9 @@ fn read_one(path: &Path, max_file_bytes: usize, loaded: &mut Loaded) -> Result<(
     let file = fs::File::open(path).map_err(io)?;
     // Read one byte past the limit so an oversized file is detected without reading it whole.
     let mut bytes = Vec::new();
-    file.take(max_file_bytes as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
+    file.take(max_file_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     if bytes.len() > max_file_bytes {
         let id = loaded.sources.add(SourceFile::new(name, String::new()));
         loaded.diagnostics.push(

@@ -285,7 +285,11 @@ pub fn to_json() -> serde_json::Value {
 pub fn to_text() -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let _ = writeln!(out, "{:<22} {:<9} {:<6} {:<30} TITLE", "ACTION", "TARGET", "IMPACT", "PROVIDERS");
+    let _ = writeln!(
+        out,
+        "{:<22} {:<9} {:<6} {:<30} TITLE",
+        "ACTION", "TARGET", "IMPACT", "PROVIDERS"
+    );
     for a in catalog() {
         let mut providers: Vec<&str> = a.providers.iter().map(|p| p.provider.as_str()).collect();
         providers.dedup();
@@ -307,7 +311,11 @@ pub fn to_text() -> String {
             title
         );
     }
-    let _ = writeln!(out, "\n{} actions; `riposte actions --format json` for params, permissions and examples", catalog().len());
+    let _ = writeln!(
+        out,
+        "\n{} actions; `riposte actions --format json` for params, permissions and examples",
+        catalog().len()
+    );
     out
 }
 
@@ -324,16 +332,25 @@ mod tests {
         for action in super::catalog() {
             for (i, example) in action.examples.iter().enumerate() {
                 let step: String = example.step.lines().map(|l| format!("    {l}\n")).collect();
-                let text = format!("kind: gamebook\nname: example\nversion: 1.0.0\nsteps:\n  -\n{step}");
+                let text =
+                    format!("kind: gamebook\nname: example\nversion: 1.0.0\nsteps:\n  -\n{step}");
                 let mut sources = SourceMap::new();
-                sources.add(SourceFile::new(format!("{}-{i}.yaml", action.id), text.clone()));
+                sources.add(SourceFile::new(
+                    format!("{}-{i}.yaml", action.id),
+                    text.clone(),
+                ));
                 let c = compile(&sources, &Limits::default(), Vec::new());
                 let errors: Vec<_> = c
                     .diagnostics
                     .iter()
                     .filter(|d| d.is_error() || d.code != Code::DelegatedOnly)
                     .collect();
-                assert!(errors.is_empty(), "example `{}` of {}:\n{text}\n{errors:#?}", example.title, action.id);
+                assert!(
+                    errors.is_empty(),
+                    "example `{}` of {}:\n{text}\n{errors:#?}",
+                    example.title,
+                    action.id
+                );
             }
         }
     }

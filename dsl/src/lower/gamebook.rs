@@ -2,17 +2,27 @@
 
 use super::{is_identifier, Lowerer};
 use crate::ast::{
-    Approval, Backoff, ErrorStrategy, ForEach, Gamebook, InputDecl, InputType, Retry, Spanned, Step, StepKind,
-    TimeoutOutcome,
+    Approval, Backoff, ErrorStrategy, ForEach, Gamebook, InputDecl, InputType, Retry, Spanned,
+    Step, StepKind, TimeoutOutcome,
 };
 use crate::codes::Code;
 use crate::source::Span;
 use crate::syntax::{Node, NodeValue};
 
-const GAMEBOOK_KEYS: &[&str] = &["kind", "name", "version", "description", "tags", "mitre", "inputs", "steps", "outputs"];
+const GAMEBOOK_KEYS: &[&str] = &[
+    "kind",
+    "name",
+    "version",
+    "description",
+    "tags",
+    "mitre",
+    "inputs",
+    "steps",
+    "outputs",
+];
 const STEP_KEYS: &[&str] = &[
-    "id", "name", "action", "target", "params", "task", "gamebook", "with", "steps", "if", "needs", "for_each",
-    "approval", "retry", "timeout", "on_error",
+    "id", "name", "action", "target", "params", "task", "gamebook", "with", "steps", "if", "needs",
+    "for_each", "approval", "retry", "timeout", "on_error",
 ];
 /// Step kinds: exactly one of these keys.
 const KIND_KEYS: &[&str] = &["action", "task", "gamebook", "steps"];
@@ -23,11 +33,20 @@ pub(super) fn lower_gamebook(cx: &mut Lowerer, root: &Node) -> Option<Gamebook> 
     cx.mapping(root, "the gamebook", GAMEBOOK_KEYS)?;
     let meta = cx.meta(root, "the gamebook");
     let version = cx
-        .required(root, "version", "the gamebook", "add `version: 1.0.0`; the version is part of every action's idempotency key")
+        .required(
+            root,
+            "version",
+            "the gamebook",
+            "add `version: 1.0.0`; the version is part of every action's idempotency key",
+        )
         .and_then(|v| cx.string(v, "`version`"));
     if let Some(v) = &version {
         let parts: Vec<&str> = v.value.split('.').collect();
-        if parts.len() > 3 || parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
+        if parts.len() > 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+        {
             cx.error(
                 Code::InvalidValue,
                 v.span,
@@ -36,15 +55,33 @@ pub(super) fn lower_gamebook(cx: &mut Lowerer, root: &Node) -> Option<Gamebook> 
             );
         }
     }
-    let inputs = root.get("inputs").map(|n| lower_inputs(cx, n)).unwrap_or_default();
-    let steps_node = cx.required(root, "steps", "the gamebook", "add `steps:` with at least one step");
-    let steps = steps_node.map(|n| lower_steps(cx, n, 0)).unwrap_or_default();
+    let inputs = root
+        .get("inputs")
+        .map(|n| lower_inputs(cx, n))
+        .unwrap_or_default();
+    let steps_node = cx.required(
+        root,
+        "steps",
+        "the gamebook",
+        "add `steps:` with at least one step",
+    );
+    let steps = steps_node
+        .map(|n| lower_steps(cx, n, 0))
+        .unwrap_or_default();
     if let Some(n) = steps_node {
         if steps.is_empty() && n.as_seq().is_some_and(|s| s.is_empty()) {
-            cx.error(Code::InvalidValue, n.span, "the gamebook has no steps", "add at least one step");
+            cx.error(
+                Code::InvalidValue,
+                n.span,
+                "the gamebook has no steps",
+                "add at least one step",
+            );
         }
     }
-    let outputs = root.get("outputs").map(|n| lower_outputs(cx, n)).unwrap_or_default();
+    let outputs = root
+        .get("outputs")
+        .map(|n| lower_outputs(cx, n))
+        .unwrap_or_default();
     Some(Gamebook {
         meta: meta?,
         version: version?,
@@ -59,14 +96,19 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
         cx.error(
             Code::WrongYamlType,
             node.span,
-            format!("expected `inputs` to be a mapping, found {}", node.type_name()),
+            format!(
+                "expected `inputs` to be a mapping, found {}",
+                node.type_name()
+            ),
             "declare each input as `name: {type: string, default: …}`",
         );
         return Vec::new();
     };
     let mut out: Vec<InputDecl> = Vec::new();
     for (k, v) in entries {
-        let Some(name) = cx.string(k, "an input name") else { continue };
+        let Some(name) = cx.string(k, "an input name") else {
+            continue;
+        };
         if !is_identifier(&name.value) {
             cx.error(
                 Code::InvalidValue,
@@ -76,21 +118,39 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
             );
         }
         if let Some(first) = out.iter().find(|i| i.name.value == name.value) {
-            let d = crate::Diagnostic::new(Code::DuplicateKey, cx.file, name.span, format!("duplicate input `{}`", name.value))
-                .with_help("remove one of the two declarations")
-                .with_related(cx.file, first.name.span, "first declared here");
+            let d = crate::Diagnostic::new(
+                Code::DuplicateKey,
+                cx.file,
+                name.span,
+                format!("duplicate input `{}`", name.value),
+            )
+            .with_help("remove one of the two declarations")
+            .with_related(cx.file, first.name.span, "first declared here");
             cx.diags.push(d);
             continue;
         }
         let what = format!("input `{}`", name.value);
-        let Some(map) = cx.mapping(v, &what, &["type", "default", "values", "description"]) else { continue };
+        let Some(map) = cx.mapping(v, &what, &["type", "default", "values", "description"]) else {
+            continue;
+        };
         let ty = cx
-            .required(map, "type", &what, "add `type: string` (or number, bool, duration, severity, ip, list<string>)")
+            .required(
+                map,
+                "type",
+                &what,
+                "add `type: string` (or number, bool, duration, severity, ip, list<string>)",
+            )
             .and_then(|t| cx.keyword(t, "input type", InputType::NAMES, InputType::parse));
-        let values = map
-            .get("values")
-            .map(|n| cx.string_list(n, "`values`").into_iter().map(|s| s.value).collect::<Vec<_>>());
-        let description = map.get("description").and_then(|d| cx.string(d, "`description`")).map(|s| s.value);
+        let values = map.get("values").map(|n| {
+            cx.string_list(n, "`values`")
+                .into_iter()
+                .map(|s| s.value)
+                .collect::<Vec<_>>()
+        });
+        let description = map
+            .get("description")
+            .and_then(|d| cx.string(d, "`description`"))
+            .map(|s| s.value);
         let Some(ty) = ty else { continue };
         out.push(InputDecl {
             name,
@@ -108,14 +168,19 @@ fn lower_outputs(cx: &mut Lowerer, node: &Node) -> Vec<(Spanned<String>, crate::
         cx.error(
             Code::WrongYamlType,
             node.span,
-            format!("expected `outputs` to be a mapping, found {}", node.type_name()),
+            format!(
+                "expected `outputs` to be a mapping, found {}",
+                node.type_name()
+            ),
             "write one `name: expression` line per output",
         );
         return Vec::new();
     };
     let mut out: Vec<(Spanned<String>, crate::ast::ExprText)> = Vec::new();
     for (k, v) in entries {
-        let Some(name) = cx.string(k, "an output name") else { continue };
+        let Some(name) = cx.string(k, "an output name") else {
+            continue;
+        };
         if !is_identifier(&name.value) {
             cx.error(
                 Code::InvalidValue,
@@ -125,9 +190,14 @@ fn lower_outputs(cx: &mut Lowerer, node: &Node) -> Vec<(Spanned<String>, crate::
             );
         }
         if let Some((first, _)) = out.iter().find(|(f, _)| f.value == name.value) {
-            let d = crate::Diagnostic::new(Code::DuplicateKey, cx.file, name.span, format!("duplicate output `{}`", name.value))
-                .with_help("remove one of the two")
-                .with_related(cx.file, first.span, "first defined here");
+            let d = crate::Diagnostic::new(
+                Code::DuplicateKey,
+                cx.file,
+                name.span,
+                format!("duplicate output `{}`", name.value),
+            )
+            .with_help("remove one of the two")
+            .with_related(cx.file, first.span, "first defined here");
             cx.diags.push(d);
             continue;
         }
@@ -148,13 +218,21 @@ fn lower_steps(cx: &mut Lowerer, node: &Node, depth: usize) -> Vec<Step> {
         );
         return Vec::new();
     }
-    cx.seq(node, "`steps`").iter().filter_map(|s| lower_step(cx, s, depth)).collect()
+    cx.seq(node, "`steps`")
+        .iter()
+        .filter_map(|s| lower_step(cx, s, depth))
+        .collect()
 }
 
 fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
     let map = cx.mapping(node, "a step", STEP_KEYS)?;
     let id = cx
-        .required(map, "id", "a step", "add `id: my_step` (lowercase letters, digits, `_`)")
+        .required(
+            map,
+            "id",
+            "a step",
+            "add `id: my_step` (lowercase letters, digits, `_`)",
+        )
         .and_then(|n| cx.string(n, "`id`"));
     if let Some(id) = &id {
         if !is_identifier(&id.value) {
@@ -201,20 +279,36 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
     let is_action = map.get("action").is_some();
     for key in ["target", "params"] {
         if let (Some(n), false) = (map.get(key), is_action) {
-            cx.error(Code::UnknownKey, key_span(map, key, n), format!("`{key}` is only valid on `action` steps"), "remove it or make this an action step");
+            cx.error(
+                Code::UnknownKey,
+                key_span(map, key, n),
+                format!("`{key}` is only valid on `action` steps"),
+                "remove it or make this an action step",
+            );
         }
     }
     if let (Some(n), None) = (map.get("with"), map.get("gamebook")) {
-        cx.error(Code::UnknownKey, key_span(map, "with", n), "`with` is only valid on `gamebook` steps", "remove it or call a gamebook with `gamebook:`");
+        cx.error(
+            Code::UnknownKey,
+            key_span(map, "with", n),
+            "`with` is only valid on `gamebook` steps",
+            "remove it or call a gamebook with `gamebook:`",
+        );
     }
     let condition = map.get("if").and_then(|n| cx.expr(n, "`if`"));
-    let needs = map.get("needs").map(|n| cx.string_list(n, "`needs`")).unwrap_or_default();
+    let needs = map
+        .get("needs")
+        .map(|n| cx.string_list(n, "`needs`"))
+        .unwrap_or_default();
     let for_each = map.get("for_each").and_then(|n| lower_for_each(cx, n));
     let approval = map.get("approval").and_then(|n| lower_approval(cx, n));
     let retry = map.get("retry").and_then(|n| lower_retry(cx, n));
     let timeout = map.get("timeout").and_then(|n| cx.duration(n, "`timeout`"));
     let on_error = map.get("on_error").and_then(|n| cx.string(n, "`on_error`"));
-    let name = map.get("name").and_then(|n| cx.string(n, "`name`")).map(|s| s.value);
+    let name = map
+        .get("name")
+        .and_then(|n| cx.string(n, "`name`"))
+        .map(|s| s.value);
     Some(Step {
         id: id?,
         name,
@@ -236,7 +330,13 @@ fn key_span(map: &Node, key: &str, fallback: &Node) -> Span {
         .map_or(fallback.span, |(k, _)| k.span)
 }
 
-fn lower_kind(cx: &mut Lowerer, map: &Node, key: &str, value: &Node, depth: usize) -> Option<StepKind> {
+fn lower_kind(
+    cx: &mut Lowerer,
+    map: &Node,
+    key: &str,
+    value: &Node,
+    depth: usize,
+) -> Option<StepKind> {
     match key {
         "action" => {
             let action = cx.string(value, "`action`")?;
@@ -255,13 +355,21 @@ fn lower_kind(cx: &mut Lowerer, map: &Node, key: &str, value: &Node, depth: usiz
         "task" => cx.task(value, "`task`").map(StepKind::Task),
         "gamebook" => {
             let gamebook = cx.string(value, "`gamebook`")?;
-            let with = map.get("with").map(|w| cx.with_values(w, "`with`")).unwrap_or_default();
+            let with = map
+                .get("with")
+                .map(|w| cx.with_values(w, "`with`"))
+                .unwrap_or_default();
             Some(StepKind::Call { gamebook, with })
         }
         _ => {
             let steps = lower_steps(cx, value, depth + 1);
             if steps.is_empty() {
-                cx.error(Code::InvalidValue, value.span, "the step group is empty", "add steps to the group or remove it");
+                cx.error(
+                    Code::InvalidValue,
+                    value.span,
+                    "the step group is empty",
+                    "add steps to the group or remove it",
+                );
                 return None;
             }
             Some(StepKind::Group(steps))
@@ -281,9 +389,18 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
             span: node.span,
         });
     }
-    let map = cx.mapping(node, "`for_each`", &["items", "as", "filter", "concurrency", "on_error"])?;
+    let map = cx.mapping(
+        node,
+        "`for_each`",
+        &["items", "as", "filter", "concurrency", "on_error"],
+    )?;
     let items = cx
-        .required(map, "items", "`for_each`", "add `items: incident.devices` (the list to fan out over)")
+        .required(
+            map,
+            "items",
+            "`for_each`",
+            "add `items: incident.devices` (the list to fan out over)",
+        )
         .and_then(|n| cx.expr(n, "`items`"));
     let var = match map.get("as") {
         Some(n) => {
@@ -308,7 +425,14 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
         .unwrap_or(4) as u32;
     let on_error = map
         .get("on_error")
-        .and_then(|n| cx.keyword(n, "error strategy", ErrorStrategy::NAMES, ErrorStrategy::parse))
+        .and_then(|n| {
+            cx.keyword(
+                n,
+                "error strategy",
+                ErrorStrategy::NAMES,
+                ErrorStrategy::parse,
+            )
+        })
         .map_or(ErrorStrategy::FailFast, |s| s.value);
     Some(ForEach {
         items: items?,
@@ -321,15 +445,32 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
 }
 
 fn lower_approval(cx: &mut Lowerer, node: &Node) -> Option<Approval> {
-    let map = cx.mapping(node, "`approval`", &["role", "timeout", "on_timeout", "quorum"])?;
+    let map = cx.mapping(
+        node,
+        "`approval`",
+        &["role", "timeout", "on_timeout", "quorum"],
+    )?;
     let role = cx
-        .required(map, "role", "`approval`", "add `role: workspace_owner` (who approves)")
+        .required(
+            map,
+            "role",
+            "`approval`",
+            "add `role: workspace_owner` (who approves)",
+        )
         .and_then(|n| cx.role(n));
     let timeout = map.get("timeout").and_then(|n| cx.duration(n, "`timeout`"));
-    let on_timeout = map
-        .get("on_timeout")
-        .and_then(|n| cx.keyword(n, "timeout outcome", TimeoutOutcome::NAMES, TimeoutOutcome::parse));
-    let quorum = map.get("quorum").and_then(|n| cx.integer(n, "`quorum`", 1, 10)).unwrap_or(1) as u32;
+    let on_timeout = map.get("on_timeout").and_then(|n| {
+        cx.keyword(
+            n,
+            "timeout outcome",
+            TimeoutOutcome::NAMES,
+            TimeoutOutcome::parse,
+        )
+    });
+    let quorum = map
+        .get("quorum")
+        .and_then(|n| cx.integer(n, "`quorum`", 1, 10))
+        .unwrap_or(1) as u32;
     Some(Approval {
         role: role?,
         timeout,
@@ -342,9 +483,17 @@ fn lower_approval(cx: &mut Lowerer, node: &Node) -> Option<Approval> {
 fn lower_retry(cx: &mut Lowerer, node: &Node) -> Option<Retry> {
     let map = cx.mapping(node, "`retry`", &["attempts", "backoff", "strategy"])?;
     let attempts = cx
-        .required(map, "attempts", "`retry`", "add `attempts: 3` (total tries, 1 to 10)")
+        .required(
+            map,
+            "attempts",
+            "`retry`",
+            "add `attempts: 3` (total tries, 1 to 10)",
+        )
         .and_then(|n| cx.integer(n, "`attempts`", 1, 10))?;
-    let backoff_ms = map.get("backoff").and_then(|n| cx.duration(n, "`backoff`")).map_or(30_000, |d| d.value);
+    let backoff_ms = map
+        .get("backoff")
+        .and_then(|n| cx.duration(n, "`backoff`"))
+        .map_or(30_000, |d| d.value);
     let strategy = map
         .get("strategy")
         .and_then(|n| cx.keyword(n, "backoff strategy", Backoff::NAMES, Backoff::parse))

@@ -13,13 +13,21 @@ use crate::syntax::{Node, NodeValue};
 
 /// Lowers one parsed file. Returns `None` when the document is too broken to use; the
 /// diagnostics say why.
-pub fn lower(file: FileId, src: &SourceFile, root: &Node, diags: &mut Vec<Diagnostic>) -> Option<ast::Document> {
+pub fn lower(
+    file: FileId,
+    src: &SourceFile,
+    root: &Node,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ast::Document> {
     let mut cx = Lowerer { file, src, diags };
     let Some(map) = root.as_map() else {
         cx.error(
             Code::WrongYamlType,
             root.span,
-            format!("expected a mapping at the top of the document, found {}", root.type_name()),
+            format!(
+                "expected a mapping at the top of the document, found {}",
+                root.type_name()
+            ),
             "a document starts with `kind: gamebook` or `kind: sop`",
         );
         return None;
@@ -35,12 +43,21 @@ pub fn lower(file: FileId, src: &SourceFile, root: &Node, diags: &mut Vec<Diagno
         return None;
     };
     match kind.as_str() {
-        Some("gamebook") => gamebook::lower_gamebook(&mut cx, root).map(|g| ast::Document::Gamebook(Box::new(g))),
+        Some("gamebook") => {
+            gamebook::lower_gamebook(&mut cx, root).map(|g| ast::Document::Gamebook(Box::new(g)))
+        }
         Some("sop") => sop::lower_sop(&mut cx, root).map(|s| ast::Document::Sop(Box::new(s))),
         _ => {
-            let found = kind.scalar_text().unwrap_or_else(|| kind.type_name().into());
+            let found = kind
+                .scalar_text()
+                .unwrap_or_else(|| kind.type_name().into());
             let help = suggestion(&found, ["gamebook", "sop"]);
-            cx.error(Code::UnknownKind, kind.span, format!("unknown kind `{found}`"), help);
+            cx.error(
+                Code::UnknownKind,
+                kind.span,
+                format!("unknown kind `{found}`"),
+                help,
+            );
             None
         }
     }
@@ -53,20 +70,37 @@ pub(crate) struct Lowerer<'a> {
 }
 
 impl Lowerer<'_> {
-    pub fn error(&mut self, code: Code, span: Span, message: impl Into<String>, help: impl Into<String>) {
+    pub fn error(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.diags
             .push(Diagnostic::new(code, self.file, span, message).with_help(help));
     }
 
     /// Checks that `node` is a mapping whose keys are all in `allowed`, reporting unknown and
     /// duplicate keys. Returns the node for lookups when it is a mapping.
-    pub fn mapping<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Option<&'n Node> {
+    pub fn mapping<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<&'n Node> {
         let Some(entries) = node.as_map() else {
             self.error(
                 Code::WrongYamlType,
                 node.span,
-                format!("expected {what} to be a mapping, found {}", node.type_name()),
-                format!("write {what} as `key: value` lines; allowed keys: {}", allowed.join(", ")),
+                format!(
+                    "expected {what} to be a mapping, found {}",
+                    node.type_name()
+                ),
+                format!(
+                    "write {what} as `key: value` lines; allowed keys: {}",
+                    allowed.join(", ")
+                ),
             );
             return None;
         };
@@ -82,10 +116,15 @@ impl Lowerer<'_> {
                 continue;
             };
             if let Some((_, first)) = seen.iter().find(|(s, _)| *s == k) {
-                let d = Diagnostic::new(Code::DuplicateKey, self.file, key.span, format!("duplicate key `{k}` in {what}"))
-                    .with_label("defined again here")
-                    .with_help("remove one of the two entries")
-                    .with_related(self.file, *first, "first defined here");
+                let d = Diagnostic::new(
+                    Code::DuplicateKey,
+                    self.file,
+                    key.span,
+                    format!("duplicate key `{k}` in {what}"),
+                )
+                .with_label("defined again here")
+                .with_help("remove one of the two entries")
+                .with_related(self.file, *first, "first defined here");
                 self.diags.push(d);
                 continue;
             }
@@ -103,11 +142,22 @@ impl Lowerer<'_> {
     }
 
     /// A required key; reports it missing at `at`.
-    pub fn required<'n>(&mut self, map: &'n Node, key: &str, what: &str, help: &str) -> Option<&'n Node> {
+    pub fn required<'n>(
+        &mut self,
+        map: &'n Node,
+        key: &str,
+        what: &str,
+        help: &str,
+    ) -> Option<&'n Node> {
         let found = map.get(key);
         if found.is_none() {
             let at = Span::new(map.span.start as usize, map.span.start as usize);
-            self.error(Code::MissingKey, at, format!("missing key `{key}` in {what}"), help.to_string());
+            self.error(
+                Code::MissingKey,
+                at,
+                format!("missing key `{key}` in {what}"),
+                help.to_string(),
+            );
         }
         found
     }
@@ -179,7 +229,10 @@ impl Lowerer<'_> {
                 self.error(
                     Code::WrongYamlType,
                     node.span,
-                    format!("expected {what} to be a whole number, found {}", node.type_name()),
+                    format!(
+                        "expected {what} to be a whole number, found {}",
+                        node.type_name()
+                    ),
                     format!("use a whole number from {min} to {max}"),
                 );
                 None
@@ -195,7 +248,10 @@ impl Lowerer<'_> {
                 self.error(
                     Code::InvalidValue,
                     node.span,
-                    format!("{what} `{}` is not a duration", text.unwrap_or_else(|| node.type_name().into())),
+                    format!(
+                        "{what} `{}` is not a duration",
+                        text.unwrap_or_else(|| node.type_name().into())
+                    ),
                     "write a number and a unit: `30s`, `15m`, `4h`, `7d`",
                 );
                 None
@@ -216,7 +272,13 @@ impl Lowerer<'_> {
 
     /// A role name (`workspace_owner`, …).
     pub fn role(&mut self, node: &Node) -> Option<Spanned<ast::Role>> {
-        self.keyword_coded(Code::UnknownRole, node, "role", ast::Role::NAMES, ast::Role::parse)
+        self.keyword_coded(
+            Code::UnknownRole,
+            node,
+            "role",
+            ast::Role::NAMES,
+            ast::Role::parse,
+        )
     }
 
     fn keyword_coded<T: Copy>(
@@ -264,12 +326,17 @@ impl Lowerer<'_> {
     pub fn expr(&mut self, node: &Node, what: &str) -> Option<ExprText> {
         let text = match &node.value {
             NodeValue::Str(s) => s.clone(),
-            NodeValue::Bool(_) | NodeValue::Int(_) | NodeValue::Float(_) => node.scalar_source_text(&self.src.text)?,
+            NodeValue::Bool(_) | NodeValue::Int(_) | NodeValue::Float(_) => {
+                node.scalar_source_text(&self.src.text)?
+            }
             _ => {
                 self.error(
                     Code::WrongYamlType,
                     node.span,
-                    format!("expected {what} to be an expression, found {}", node.type_name()),
+                    format!(
+                        "expected {what} to be an expression, found {}",
+                        node.type_name()
+                    ),
                     "write the expression as a string, e.g. `incident.severity == high`",
                 );
                 return None;
@@ -286,13 +353,21 @@ impl Lowerer<'_> {
     /// `name`, `description`, `tags`, `mitre` of any document.
     pub fn meta(&mut self, root: &Node, what: &str) -> Option<Meta> {
         let kind_span = root.get("kind").map_or_else(Span::default, |k| k.span);
-        let name_node = self.required(root, "name", what, "add `name: my-name` (lowercase words joined by `-`)");
+        let name_node = self.required(
+            root,
+            "name",
+            what,
+            "add `name: my-name` (lowercase words joined by `-`)",
+        );
         let name = name_node.and_then(|n| self.string(n, "`name`"));
         if let Some(name) = &name {
             let ok = !name.value.is_empty()
                 && name.value.len() <= 100
                 && name.value.starts_with(|c: char| c.is_ascii_lowercase())
-                && name.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                && name
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             if !ok {
                 self.error(
                     Code::InvalidValue,
@@ -302,12 +377,23 @@ impl Lowerer<'_> {
                 );
             }
         }
-        let description = root.get("description").and_then(|n| self.string(n, "`description`")).map(|s| s.value);
+        let description = root
+            .get("description")
+            .and_then(|n| self.string(n, "`description`"))
+            .map(|s| s.value);
         let tags = root
             .get("tags")
-            .map(|n| self.string_list(n, "`tags`").into_iter().map(|s| s.value).collect())
+            .map(|n| {
+                self.string_list(n, "`tags`")
+                    .into_iter()
+                    .map(|s| s.value)
+                    .collect()
+            })
             .unwrap_or_default();
-        let mitre = root.get("mitre").map(|n| self.string_list(n, "`mitre`")).unwrap_or_default();
+        let mitre = root
+            .get("mitre")
+            .map(|n| self.string_list(n, "`mitre`"))
+            .unwrap_or_default();
         for t in &mitre {
             if !is_mitre_technique(&t.value) {
                 self.error(
@@ -331,13 +417,26 @@ impl Lowerer<'_> {
     pub fn task(&mut self, node: &Node, what: &str) -> Option<ast::Task> {
         let map = self.mapping(node, what, &["title", "role", "description", "checklist"])?;
         let title = self.required(map, "title", what, "add `title: what the person should do`");
-        let role = self.required(map, "role", what, "add `role: incident_responder` (who does the task)");
+        let role = self.required(
+            map,
+            "role",
+            what,
+            "add `role: incident_responder` (who does the task)",
+        );
         let title = title.and_then(|t| self.expr(t, "`title`"));
         let role = role.and_then(|r| self.role(r));
-        let description = map.get("description").and_then(|d| self.string(d, "`description`")).map(|s| s.value);
+        let description = map
+            .get("description")
+            .and_then(|d| self.string(d, "`description`"))
+            .map(|s| s.value);
         let checklist = map
             .get("checklist")
-            .map(|c| self.string_list(c, "`checklist`").into_iter().map(|s| s.value).collect())
+            .map(|c| {
+                self.string_list(c, "`checklist`")
+                    .into_iter()
+                    .map(|s| s.value)
+                    .collect()
+            })
             .unwrap_or_default();
         Some(ast::Task {
             title: title?,
@@ -353,18 +452,28 @@ impl Lowerer<'_> {
             self.error(
                 Code::WrongYamlType,
                 node.span,
-                format!("expected {what} to be a mapping, found {}", node.type_name()),
+                format!(
+                    "expected {what} to be a mapping, found {}",
+                    node.type_name()
+                ),
                 "write one `input: value` line per input",
             );
             return Vec::new();
         };
         let mut out: Vec<(Spanned<String>, Node)> = Vec::new();
         for (k, v) in entries {
-            let Some(key) = self.string(k, "an input name") else { continue };
+            let Some(key) = self.string(k, "an input name") else {
+                continue;
+            };
             if let Some((first, _)) = out.iter().find(|(f, _)| f.value == key.value) {
-                let d = Diagnostic::new(Code::DuplicateKey, self.file, key.span, format!("duplicate key `{}` in {what}", key.value))
-                    .with_help("remove one of the two entries")
-                    .with_related(self.file, first.span, "first defined here");
+                let d = Diagnostic::new(
+                    Code::DuplicateKey,
+                    self.file,
+                    key.span,
+                    format!("duplicate key `{}` in {what}", key.value),
+                )
+                .with_help("remove one of the two entries")
+                .with_related(self.file, first.span, "first defined here");
                 self.diags.push(d);
                 continue;
             }
@@ -386,13 +495,30 @@ fn is_mitre_technique(s: &str) -> bool {
 
 /// Words of the expression language that cannot name a variable.
 pub(crate) const RESERVED: &[&str] = &[
-    "true", "false", "null", "and", "or", "not", "in", "contains", "starts_with", "ends_with", "matches",
-    "informational", "low", "medium", "high", "incident", "inputs", "steps",
+    "true",
+    "false",
+    "null",
+    "and",
+    "or",
+    "not",
+    "in",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "matches",
+    "informational",
+    "low",
+    "medium",
+    "high",
+    "incident",
+    "inputs",
+    "steps",
 ];
 
 /// Step ids and input names are used in expressions, so they must be identifiers.
 pub(crate) fn is_identifier(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && s.len() <= 64
 }

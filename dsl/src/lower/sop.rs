@@ -2,23 +2,48 @@
 
 use super::Lowerer;
 use crate::ast::{
-    AgentMode, AppliesTo, ApprovalRule, Classification, ClassificationRule, GamebookUse, Guardrails, IncidentSource,
-    Protected, ResponseSop, SeverityLevel, Sop, SopBody, Spanned,
+    AgentMode, AppliesTo, ApprovalRule, Classification, ClassificationRule, GamebookUse,
+    Guardrails, IncidentSource, Protected, ResponseSop, SeverityLevel, Sop, SopBody, Spanned,
 };
 use crate::codes::Code;
 use crate::diagnostic::suggestion;
 use crate::syntax::Node;
 
-const CLASSIFICATION_KEYS: &[&str] = &["kind", "type", "name", "description", "tags", "mitre", "priority", "rules"];
+const CLASSIFICATION_KEYS: &[&str] = &[
+    "kind",
+    "type",
+    "name",
+    "description",
+    "tags",
+    "mitre",
+    "priority",
+    "rules",
+];
 const RESPONSE_KEYS: &[&str] = &[
-    "kind", "type", "name", "description", "tags", "mitre", "priority", "mode", "applies_to", "gamebooks", "tasks",
-    "approval", "guardrails",
+    "kind",
+    "type",
+    "name",
+    "description",
+    "tags",
+    "mitre",
+    "priority",
+    "mode",
+    "applies_to",
+    "gamebooks",
+    "tasks",
+    "approval",
+    "guardrails",
 ];
 
 pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
     let ty = match root.get("type") {
         None => {
-            cx.required(root, "type", "the SOP", "add `type: classification` or `type: response`");
+            cx.required(
+                root,
+                "type",
+                "the SOP",
+                "add `type: classification` or `type: response`",
+            );
             None
         }
         Some(n) => {
@@ -37,15 +62,32 @@ pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
             }
         }
     };
-    let keys = if ty.as_deref() == Some("classification") { CLASSIFICATION_KEYS } else { RESPONSE_KEYS };
+    let keys = if ty.as_deref() == Some("classification") {
+        CLASSIFICATION_KEYS
+    } else {
+        RESPONSE_KEYS
+    };
     cx.mapping(root, "the SOP", keys)?;
     let meta = cx.meta(root, "the SOP");
-    let priority = root.get("priority").and_then(|n| cx.integer(n, "`priority`", 0, 1_000_000)).unwrap_or(100);
+    let priority = root
+        .get("priority")
+        .and_then(|n| cx.integer(n, "`priority`", 0, 1_000_000))
+        .unwrap_or(100);
     let body = match ty.as_deref()? {
         "classification" => {
             let rules = cx
-                .required(root, "rules", "the classification SOP", "add `rules:` with at least one rule")
-                .map(|n| cx.seq(n, "`rules`").iter().filter_map(|r| lower_rule(cx, r)).collect::<Vec<_>>())
+                .required(
+                    root,
+                    "rules",
+                    "the classification SOP",
+                    "add `rules:` with at least one rule",
+                )
+                .map(|n| {
+                    cx.seq(n, "`rules`")
+                        .iter()
+                        .filter_map(|r| lower_rule(cx, r))
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default();
             SopBody::Classification(rules)
         }
@@ -59,16 +101,37 @@ pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
 }
 
 fn lower_rule(cx: &mut Lowerer, node: &Node) -> Option<ClassificationRule> {
-    let map = cx.mapping(node, "a rule", &["name", "when", "classification", "reason", "confidence"])?;
-    let name = cx.required(map, "name", "a rule", "add `name: what the rule recognizes`").and_then(|n| cx.string(n, "`name`"));
+    let map = cx.mapping(
+        node,
+        "a rule",
+        &["name", "when", "classification", "reason", "confidence"],
+    )?;
+    let name = cx
+        .required(
+            map,
+            "name",
+            "a rule",
+            "add `name: what the rule recognizes`",
+        )
+        .and_then(|n| cx.string(n, "`name`"));
     let when = cx
-        .required(map, "when", "a rule", "add `when: <condition on the incident>`")
+        .required(
+            map,
+            "when",
+            "a rule",
+            "add `when: <condition on the incident>`",
+        )
         .and_then(|n| cx.expr(n, "`when`"));
     let classification = cx
         .required(map, "classification", "a rule", "add `classification: true_positive` (or false_positive, benign_positive, undetermined)")
         .and_then(|n| cx.keyword(n, "classification", Classification::NAMES, Classification::parse));
     let reason = cx
-        .required(map, "reason", "a rule", "add `reason:`; a reason is required whenever a classification is set")
+        .required(
+            map,
+            "reason",
+            "a rule",
+            "add `reason:`; a reason is required whenever a classification is set",
+        )
         .and_then(|n| cx.string(n, "`reason`"));
     if let (Some(c), Some(r)) = (&classification, &reason) {
         let allowed = c.value.reasons();
@@ -82,7 +145,12 @@ fn lower_rule(cx: &mut Lowerer, node: &Node) -> Option<ClassificationRule> {
         }
     }
     let confidence = cx
-        .required(map, "confidence", "a rule", "add `confidence: 80` (0 = clearly benign, 100 = clearly malicious)")
+        .required(
+            map,
+            "confidence",
+            "a rule",
+            "add `confidence: 80` (0 = clearly benign, 100 = clearly malicious)",
+        )
         .and_then(|n| cx.integer(n, "`confidence`", 0, 100));
     Some(ClassificationRule {
         name: name?,
@@ -98,20 +166,46 @@ fn lower_response(cx: &mut Lowerer, root: &Node) -> ResponseSop {
         .get("mode")
         .and_then(|n| cx.keyword(n, "agent mode", AgentMode::NAMES, AgentMode::parse))
         .unwrap_or(Spanned::new(AgentMode::Automatic, root.span));
-    let applies_to = root.get("applies_to").map(|n| lower_applies(cx, n)).unwrap_or_default();
+    let applies_to = root
+        .get("applies_to")
+        .map(|n| lower_applies(cx, n))
+        .unwrap_or_default();
     let gamebooks = cx
-        .required(root, "gamebooks", "the response SOP", "add `gamebooks:` listing the gamebooks to run, in order")
-        .map(|n| cx.seq(n, "`gamebooks`").iter().filter_map(|g| lower_use(cx, g)).collect())
+        .required(
+            root,
+            "gamebooks",
+            "the response SOP",
+            "add `gamebooks:` listing the gamebooks to run, in order",
+        )
+        .map(|n| {
+            cx.seq(n, "`gamebooks`")
+                .iter()
+                .filter_map(|g| lower_use(cx, g))
+                .collect()
+        })
         .unwrap_or_default();
     let tasks = root
         .get("tasks")
-        .map(|n| cx.seq(n, "`tasks`").iter().filter_map(|t| cx.task(t, "a task")).collect())
+        .map(|n| {
+            cx.seq(n, "`tasks`")
+                .iter()
+                .filter_map(|t| cx.task(t, "a task"))
+                .collect()
+        })
         .unwrap_or_default();
     let approvals = root
         .get("approval")
-        .map(|n| cx.seq(n, "`approval`").iter().filter_map(|a| lower_approval_rule(cx, a)).collect())
+        .map(|n| {
+            cx.seq(n, "`approval`")
+                .iter()
+                .filter_map(|a| lower_approval_rule(cx, a))
+                .collect()
+        })
         .unwrap_or_default();
-    let guardrails = root.get("guardrails").map(|n| lower_guardrails(cx, n)).unwrap_or_default();
+    let guardrails = root
+        .get("guardrails")
+        .map(|n| lower_guardrails(cx, n))
+        .unwrap_or_default();
     ResponseSop {
         mode,
         applies_to,
@@ -123,8 +217,17 @@ fn lower_response(cx: &mut Lowerer, root: &Node) -> ResponseSop {
 }
 
 fn lower_applies(cx: &mut Lowerer, node: &Node) -> AppliesTo {
-    let keys = ["sources", "severities", "classifications", "workspaces", "workspace_tags", "when"];
-    let Some(map) = cx.mapping(node, "`applies_to`", &keys) else { return AppliesTo::default() };
+    let keys = [
+        "sources",
+        "severities",
+        "classifications",
+        "workspaces",
+        "workspace_tags",
+        "when",
+    ];
+    let Some(map) = cx.mapping(node, "`applies_to`", &keys) else {
+        return AppliesTo::default();
+    };
     AppliesTo {
         sources: map
             .get("sources")
@@ -136,15 +239,32 @@ fn lower_applies(cx: &mut Lowerer, node: &Node) -> AppliesTo {
             .unwrap_or_default(),
         classifications: map
             .get("classifications")
-            .map(|n| cx.keyword_list(n, "classification", Classification::NAMES, Classification::parse))
+            .map(|n| {
+                cx.keyword_list(
+                    n,
+                    "classification",
+                    Classification::NAMES,
+                    Classification::parse,
+                )
+            })
             .unwrap_or_default(),
         workspaces: map
             .get("workspaces")
-            .map(|n| cx.string_list(n, "`workspaces`").into_iter().map(|s| s.value).collect())
+            .map(|n| {
+                cx.string_list(n, "`workspaces`")
+                    .into_iter()
+                    .map(|s| s.value)
+                    .collect()
+            })
             .unwrap_or_default(),
         workspace_tags: map
             .get("workspace_tags")
-            .map(|n| cx.string_list(n, "`workspace_tags`").into_iter().map(|s| s.value).collect())
+            .map(|n| {
+                cx.string_list(n, "`workspace_tags`")
+                    .into_iter()
+                    .map(|s| s.value)
+                    .collect()
+            })
             .unwrap_or_default(),
         when: map.get("when").and_then(|n| cx.expr(n, "`when`")),
     }
@@ -153,9 +273,17 @@ fn lower_applies(cx: &mut Lowerer, node: &Node) -> AppliesTo {
 fn lower_use(cx: &mut Lowerer, node: &Node) -> Option<GamebookUse> {
     let map = cx.mapping(node, "a gamebook entry", &["gamebook", "with", "if"])?;
     let gamebook = cx
-        .required(map, "gamebook", "a gamebook entry", "add `gamebook: <name>`")
+        .required(
+            map,
+            "gamebook",
+            "a gamebook entry",
+            "add `gamebook: <name>`",
+        )
         .and_then(|n| cx.string(n, "`gamebook`"));
-    let with = map.get("with").map(|w| cx.with_values(w, "`with`")).unwrap_or_default();
+    let with = map
+        .get("with")
+        .map(|w| cx.with_values(w, "`with`"))
+        .unwrap_or_default();
     let condition = map.get("if").and_then(|n| cx.expr(n, "`if`"));
     Some(GamebookUse {
         gamebook: gamebook?,
@@ -168,13 +296,25 @@ fn lower_use(cx: &mut Lowerer, node: &Node) -> Option<GamebookUse> {
 fn lower_approval_rule(cx: &mut Lowerer, node: &Node) -> Option<ApprovalRule> {
     let map = cx.mapping(node, "an approval rule", &["actions", "role", "approve_if"])?;
     let actions = cx
-        .required(map, "actions", "an approval rule", "add `actions: [device.isolate]` (ids or patterns such as `user.*`)")
+        .required(
+            map,
+            "actions",
+            "an approval rule",
+            "add `actions: [device.isolate]` (ids or patterns such as `user.*`)",
+        )
         .map(|n| cx.string_list(n, "`actions`"))
         .unwrap_or_default();
     let role = cx
-        .required(map, "role", "an approval rule", "add `role: workspace_owner` (who approves)")
+        .required(
+            map,
+            "role",
+            "an approval rule",
+            "add `role: workspace_owner` (who approves)",
+        )
         .and_then(|n| cx.role(n));
-    let approve_if = map.get("approve_if").and_then(|n| cx.expr(n, "`approve_if`"));
+    let approve_if = map
+        .get("approve_if")
+        .and_then(|n| cx.expr(n, "`approve_if`"));
     Some(ApprovalRule {
         actions,
         role: role?,
@@ -184,13 +324,19 @@ fn lower_approval_rule(cx: &mut Lowerer, node: &Node) -> Option<ApprovalRule> {
 }
 
 fn lower_guardrails(cx: &mut Lowerer, node: &Node) -> Guardrails {
-    let Some(map) = cx.mapping(node, "`guardrails`", &["protected", "max_actions", "limits"]) else {
+    let Some(map) = cx.mapping(
+        node,
+        "`guardrails`",
+        &["protected", "max_actions", "limits"],
+    ) else {
         return Guardrails::default();
     };
     let mut protected = Vec::new();
     if let Some(list) = map.get("protected") {
         for entry in cx.seq(list, "`protected`") {
-            let Some(m) = cx.mapping(entry, "a protected entity", &["id", "name", "tag"]) else { continue };
+            let Some(m) = cx.mapping(entry, "a protected entity", &["id", "name", "tag"]) else {
+                continue;
+            };
             let entries = m.as_map().unwrap_or(&[]);
             if entries.len() != 1 {
                 cx.error(
@@ -202,7 +348,9 @@ fn lower_guardrails(cx: &mut Lowerer, node: &Node) -> Guardrails {
                 continue;
             }
             let (k, v) = &entries[0];
-            let Some(value) = cx.string(v, "a protected entity") else { continue };
+            let Some(value) = cx.string(v, "a protected entity") else {
+                continue;
+            };
             match k.as_str() {
                 Some("id") => protected.push(Protected::Id(value.value)),
                 Some("name") => protected.push(Protected::Name(value.value)),

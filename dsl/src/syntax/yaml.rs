@@ -150,15 +150,23 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
         })
         .unwrap_or_default();
     let raw = first_line(&e.without_snippet().to_string());
-    let budget = raw.contains("budget breached") || raw.contains("recursion limit") || matches!(e, serde_saphyr::Error::Budget { .. });
-    let (code, message, help) = if raw.contains("Documents {") || matches!(e, serde_saphyr::Error::MultipleDocuments { .. }) {
+    let budget = raw.contains("budget breached")
+        || raw.contains("recursion limit")
+        || matches!(e, serde_saphyr::Error::Budget { .. });
+    let (code, message, help) = if raw.contains("Documents {")
+        || matches!(e, serde_saphyr::Error::MultipleDocuments { .. })
+    {
         (
             Code::MultipleDocuments,
             "the file holds more than one YAML document".to_string(),
             "put each gamebook or SOP in its own file",
         )
     } else if budget {
-        (Code::YamlBudget, budget_message(&raw), "gamebooks need neither deep nesting nor many aliases; simplify the document")
+        (
+            Code::YamlBudget,
+            budget_message(&raw),
+            "gamebooks need neither deep nesting nor many aliases; simplify the document",
+        )
     } else {
         (
             Code::YamlSyntax,
@@ -366,12 +374,19 @@ mod tests {
             let cur = (b'a' + i as u8) as char;
             bomb.push_str(&format!("{cur}: &{cur} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
-        let e = load_str(&bomb).unwrap_err(); assert_eq!(e.code, Code::YamlBudget, "{e:?}");
+        let e = load_str(&bomb).unwrap_err();
+        assert_eq!(e.code, Code::YamlBudget, "{e:?}");
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
-        let e = load_str(&deep).unwrap_err(); assert_eq!(e.code, Code::YamlBudget, "{e:?}");
-        let deep_block: String = (0..10_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let e = load_str(&deep).unwrap_err();
+        assert_eq!(e.code, Code::YamlBudget, "{e:?}");
+        let deep_block: String = (0..10_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
         let err = load_str(&deep_block).unwrap_err();
-        assert!(matches!(err.code, Code::YamlBudget | Code::FileTooLarge), "{err:?}");
+        assert!(
+            matches!(err.code, Code::YamlBudget | Code::FileTooLarge),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -379,7 +394,10 @@ mod tests {
         let err = load_str("kind: gamebook\nsteps: [a, b\n").unwrap_err();
         assert_eq!(err.code, Code::YamlSyntax);
         let err = load_str("a: 1\n---\nb: 2\n").unwrap_err();
-        assert!(matches!(err.code, Code::MultipleDocuments | Code::YamlBudget), "{err:?}");
+        assert!(
+            matches!(err.code, Code::MultipleDocuments | Code::YamlBudget),
+            "{err:?}"
+        );
     }
 
     #[test]

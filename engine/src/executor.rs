@@ -1,0 +1,127 @@
+//! The action executor: the one part of a run that differs between dry-run and live.
+//!
+//! The scheduler hands each action that may run to an [`Executor`]. The [`RecordingExecutor`]
+//! performs nothing: it returns a deterministic simulated result, or the outcome a test
+//! scripted. The live executor (connectors acting in the customer tenant) implements the same
+//! trait; the scheduler stays synchronous and deterministic either way.
+
+use std::sync::Arc;
+
+use riposte_dsl::catalog::{ActionSpec, ParamType, ProviderSupport};
+use riposte_dsl::types::{Field, RecordType, Type};
+use riposte_dsl::value::{RecordValue, Value};
+
+/// One attempt at one action.
+pub struct ActionRequest<'a> {
+    pub key: &'a str,
+    pub action: &'static ActionSpec,
+    pub provider: &'static ProviderSupport,
+    pub gamebook: &'a str,
+    /// The step path (`contain.isolate`).
+    pub step: &'a str,
+    pub target_id: Option<&'a str>,
+    pub target_name: Option<&'a str>,
+    pub params: &'a [(&'static str, Value)],
+    /// 1 for the first try.
+    pub attempt: u32,
+}
+
+/// The result of one attempt.
+#[derive(Clone, Debug)]
+pub enum ActionOutcome {
+    /// The action's output record (fields of the catalog's `outputs`).
+    Succeeded(Value),
+    Failed(String),
+}
+
+/// Carries out actions. Dry-run and live differ only here.
+pub trait Executor {
+    fn execute(&self, request: &ActionRequest<'_>) -> ActionOutcome;
+}
+
+/// A scripted outcome: make matching actions fail (`riposte test`, `simulate --fail`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScriptedFailure {
+    /// Step path or id; `None` matches every step.
+    pub step: Option<String>,
+    /// Action id; `None` matches every action.
+    pub action: Option<String>,
+    /// Target id or name (case-insensitive); `None` matches every target.
+    pub target: Option<String>,
+    /// Fail only the first N attempts (so a retry succeeds); `None` fails every attempt.
+    pub attempts: Option<u32>,
+    pub error: String,
+}
+
+impl ScriptedFailure {
+    fn matches(&self, r: &ActionRequest<'_>) -> bool {
+        let step_ok = self
+            .step
+            .as_deref()
+            .is_none_or(|s| s == r.step || r.step.rsplit('.').next() == Some(s));
+        let action_ok = self.action.as_deref().is_none_or(|a| a == r.action.id);
+        let target_ok = self.target.as_deref().is_none_or(|t| {
+            r.target_id.is_some_and(|id| id.eq_ignore_ascii_case(t))
+                || r.target_name.is_some_and(|n| n.eq_ignore_ascii_case(t))
+        });
+        let attempt_ok = self.attempts.is_none_or(|n| r.attempt <= n);
+        step_ok && action_ok && target_ok && attempt_ok
+    }
+}
+
+/// The dry-run executor: records nothing itself (the scheduler records), acts on nothing, and
+/// answers deterministically.
+#[derive(Clone, Debug, Default)]
+pub struct RecordingExecutor {
+    pub failures: Vec<ScriptedFailure>,
+}
+
+impl Executor for RecordingExecutor {
+    fn execute(&self, request: &ActionRequest<'_>) -> ActionOutcome {
+        match self.failures.iter().find(|f| f.matches(request)) {
+            Some(f) => ActionOutcome::Failed(if f.error.is_empty() {
+                "scripted failure".to_string()
+            } else {
+                f.error.clone()
+            }),
+            None => ActionOutcome::Succeeded(simulated_output(request.action, request.key)),
+        }
+    }
+}
+
+/// The output record a simulated success returns: `status: succeeded`, ids derived from the
+/// action key, zeros and empty values elsewhere.
+pub fn simulated_output(action: &ActionSpec, key: &str) -> Value {
+    let ty = output_type(action);
+    let pairs = action.outputs.iter().map(|o| {
+        let v = match (o.name, o.ty) {
+            ("status", _) => Value::from("succeeded"),
+            (_, ParamType::String) => Value::from(format!("sim-{}", &key[..key.len().min(12)])),
+            (_, ParamType::Enum(values)) => Value::from(values.first().copied().unwrap_or("")),
+            (_, ParamType::Bool) => Value::Bool(true),
+            (_, ParamType::Number) => Value::Number(0.0),
+            (_, ParamType::StringList) => Value::list([]),
+            _ => Value::Null,
+        };
+        (o.name, v)
+    });
+    Value::Record(Arc::new(RecordValue::from_pairs(ty, pairs)))
+}
+
+/// The record type of an action's outputs (named like the compiler names it).
+pub fn output_type(action: &ActionSpec) -> Arc<RecordType> {
+    Arc::new(RecordType {
+        name: format!("{}.output", action.id),
+        entity: None,
+        fields: action
+            .outputs
+            .iter()
+            .map(|o| Field::new(o.name, o.ty.expr_type(), o.doc))
+            .collect(),
+    })
+}
+
+/// The expression type of outputs, for callers that build step records.
+pub fn output_expr_type(action: &ActionSpec) -> Type {
+    Type::Record(output_type(action))
+}

@@ -1,0 +1,107 @@
+//! Making plans: for a compiled library, a workspace and an incident, everything the engine
+//! would do — on-queue eligibility, the classification, the matching response SOPs and every
+//! action of their gamebooks with its status. [`simulate`] is the dry-run entry point.
+
+pub mod model;
+mod policy;
+pub mod text;
+
+use riposte_dsl::ast::SeverityLevel;
+use riposte_dsl::checked::{Library, SopBody};
+
+use crate::executor::Executor;
+use crate::incident::Incident;
+use crate::scheduler::{IncidentContext, RunConfig, Scheduler};
+use crate::workspace::Workspace;
+use model::{IncidentSummary, Plan, Summary};
+
+/// The context an incident is evaluated in.
+pub fn incident_context(incident: &Incident) -> IncidentContext {
+    IncidentContext {
+        value: incident.to_value(),
+        id: incident.id.clone(),
+        source: incident.source.clone(),
+        workspace: incident.workspace.clone(),
+        severity: SeverityLevel::parse(&incident.severity),
+    }
+}
+
+/// The time a plan is made at when no `--now` is given: the incident's last update (so the
+/// same incident always gives the same plan), else its creation, else the epoch.
+pub fn default_now(incident: &Incident) -> i64 {
+    incident
+        .updated
+        .as_deref()
+        .or(incident.created.as_deref())
+        .and_then(riposte_dsl::value::parse_time)
+        .unwrap_or(0)
+}
+
+/// Plans what the engine would do for `incident` in `workspace`, with `executor` answering for
+/// the actions that would run.
+pub fn simulate<E: Executor>(
+    library: &Library,
+    workspace: &Workspace,
+    incident: &Incident,
+    config: &RunConfig,
+    executor: &E,
+) -> Plan {
+    let ctx = incident_context(incident);
+    plan_with_context(library, workspace, incident, &ctx, config, executor)
+}
+
+/// [`simulate`] with the incident already converted (benchmarks and backtests reuse it).
+pub fn plan_with_context<E: Executor>(
+    library: &Library,
+    workspace: &Workspace,
+    incident: &Incident,
+    ctx: &IncidentContext,
+    config: &RunConfig,
+    executor: &E,
+) -> Plan {
+    let eligibility = policy::eligibility(workspace, incident);
+    let mut plan = Plan {
+        incident: IncidentSummary {
+            id: incident.id.clone(),
+            source: incident.source.clone(),
+            workspace: incident.workspace.clone(),
+            severity: incident.severity.clone(),
+            title: incident.title.clone(),
+        },
+        workspace: workspace.name.clone(),
+        now: riposte_dsl::value::format_time(config.now_ms),
+        eligibility,
+        classification: None,
+        sops: Vec::new(),
+        actions: Vec::new(),
+        tasks: Vec::new(),
+        summary: Summary::default(),
+    };
+    if plan.eligibility.iter().any(|c| !c.passed) {
+        return plan;
+    }
+    plan.classification = policy::classify(library, workspace, ctx, config);
+    let verdict = plan
+        .classification
+        .as_ref()
+        .map(|c| c.classification.to_string())
+        .unwrap_or_else(|| incident.classification.clone());
+    for sop in &library.sops {
+        let SopBody::Response(r) = &sop.body else { continue };
+        if !workspace.agent.sops.includes(&sop.name) {
+            continue;
+        }
+        let m = policy::matches(sop, r, workspace, ctx, &verdict, config);
+        let matched = m.matched;
+        plan.sops.push(m);
+        if !matched {
+            continue;
+        }
+        let mut s = Scheduler::new(library, workspace, ctx, executor, config, &sop.name, r);
+        s.run_sop();
+        plan.actions.append(&mut s.actions);
+        plan.tasks.append(&mut s.tasks);
+    }
+    plan.summary = Summary::of(&plan.actions);
+    plan
+}

@@ -1,0 +1,157 @@
+//! The plan: what the engine would do (or did) for one incident. Serialized as the stable JSON of
+//! `riposte simulate --format json` (documented in docs/plan-format.md).
+
+use serde::Serialize;
+
+/// Everything decided for one incident.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Plan {
+    pub incident: IncidentSummary,
+    /// The workspace the plan was made for.
+    pub workspace: String,
+    /// The time `now()` returned (RFC 3339): the incident's last update, unless `--now` says otherwise.
+    pub now: String,
+    pub eligibility: Vec<Check>,
+    pub classification: Option<ClassificationResult>,
+    pub sops: Vec<SopMatch>,
+    pub actions: Vec<PlannedAction>,
+    pub tasks: Vec<PlannedTask>,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct IncidentSummary {
+    pub id: String,
+    pub source: String,
+    pub workspace: Option<String>,
+    pub severity: String,
+    pub title: String,
+}
+
+/// One on-queue prerequisite.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Check {
+    pub check: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ClassificationResult {
+    pub sop: String,
+    pub rule: String,
+    pub classification: &'static str,
+    pub reason: String,
+    pub confidence: u8,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SopMatch {
+    pub name: String,
+    pub matched: bool,
+    /// Why it did not match (or `matched`).
+    pub detail: String,
+}
+
+/// The state of a planned action.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    WouldRun,
+    AwaitingApproval,
+    Blocked,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::WouldRun => "would_run",
+            Status::AwaitingApproval => "awaiting_approval",
+            Status::Blocked => "blocked",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Target {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Approval {
+    pub role: &'static str,
+    pub reason: String,
+}
+
+/// What the executor reported for an action that ran.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Execution {
+    /// `succeeded` or `failed`.
+    pub outcome: &'static str,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PlannedAction {
+    /// Hash of workspace, incident, gamebook and version, step, target and params: the
+    /// idempotency key, and what an approval is bound to.
+    pub key: String,
+    pub sop: String,
+    /// The gamebook the step belongs to; sub-gamebooks as `caller > callee`.
+    pub gamebook: String,
+    /// The step id, with enclosing groups: `contain.isolate`.
+    pub step: String,
+    pub action: &'static str,
+    pub target: Option<Target>,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub status: Status,
+    pub approval: Option<Approval>,
+    /// Why the action is blocked, skipped or waiting; what runs it otherwise.
+    pub reason: String,
+    /// `provider/application` that would carry the action out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution: Option<Execution>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PlannedTask {
+    pub sop: String,
+    /// Empty for tasks the SOP itself lists.
+    pub gamebook: String,
+    pub step: String,
+    pub title: String,
+    pub role: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checklist: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Default)]
+pub struct Summary {
+    pub would_run: usize,
+    pub awaiting_approval: usize,
+    pub blocked: usize,
+    pub skipped: usize,
+}
+
+impl Summary {
+    pub fn of(actions: &[PlannedAction]) -> Summary {
+        let mut s = Summary::default();
+        for a in actions {
+            match a.status {
+                Status::WouldRun => s.would_run += 1,
+                Status::AwaitingApproval => s.awaiting_approval += 1,
+                Status::Blocked => s.blocked += 1,
+                Status::Skipped => s.skipped += 1,
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,113 @@
+//! The plan as text for people: SOP → gamebook → step, one line per action, ending with the
+//! summary line.
+
+use std::fmt::Write;
+
+use super::model::{Plan, PlannedAction, Status};
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn status_word(s: Status, color: bool) -> String {
+    let (word, code) = match s {
+        Status::WouldRun => ("would run", "32"),
+        Status::AwaitingApproval => ("awaiting approval", "33"),
+        Status::Blocked => ("blocked", "31"),
+        Status::Skipped => ("skipped", "2"),
+    };
+    paint(&format!("{word:<17}"), code, color)
+}
+
+fn action_line(a: &PlannedAction, color: bool) -> String {
+    let target = match &a.target {
+        Some(t) if t.name.is_empty() || t.name == t.id => format!("{} {}", t.kind, t.id),
+        Some(t) => format!("{} {} ({})", t.kind, t.name, t.id),
+        None if a.action.starts_with("incident.") => "incident".to_string(),
+        None => "-".to_string(),
+    };
+    let mut line = format!("    {} {:<24} {:<20} {target}", status_word(a.status, color), a.step, a.action);
+    if let Some(ap) = &a.approval {
+        let _ = write!(line, "\n{:<23}approver: {} — {}", "", ap.role, ap.reason);
+    } else if a.status != Status::WouldRun {
+        let _ = write!(line, "\n{:<23}{}", "", a.reason);
+    }
+    if let Some(e) = &a.execution {
+        if e.outcome == "failed" {
+            let err = e.error.as_deref().unwrap_or("");
+            let _ = write!(
+                line,
+                "\n{:<23}{}",
+                "",
+                paint(&format!("simulated failure after {} attempt(s): {err}", e.attempts), "31", color)
+            );
+        }
+    }
+    line
+}
+
+/// Renders a plan. `color` adds ANSI colors (for terminals).
+pub fn render(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    let i = &plan.incident;
+    let _ = writeln!(out, "{} {} · {} · {}", paint("incident", "1", color), i.id, i.source, i.severity);
+    let _ = writeln!(out, "  {}", i.title);
+    let _ = writeln!(out, "workspace {} · now {}", plan.workspace, plan.now);
+    let _ = writeln!(out, "\neligibility");
+    for c in &plan.eligibility {
+        let mark = if c.passed { paint("✓", "32", color) } else { paint("✗", "31", color) };
+        let _ = writeln!(out, "  {mark} {:<20} {}", c.check, c.detail);
+    }
+    if plan.eligibility.iter().any(|c| !c.passed) {
+        let _ = writeln!(out, "\nnot processed on-queue: no SOP runs for this incident");
+    } else {
+        match &plan.classification {
+            Some(c) => {
+                let _ = writeln!(
+                    out,
+                    "\nclassification {} / {} (confidence {}) — SOP {}, rule \"{}\"",
+                    c.classification, c.reason, c.confidence, c.sop, c.rule
+                );
+            }
+            None => {
+                let _ = writeln!(out, "\nclassification: no classification SOP matched");
+            }
+        }
+    }
+    for sop in &plan.sops {
+        if !sop.matched {
+            let _ = writeln!(out, "\nsop {}: {} ({})", sop.name, paint("not matched", "2", color), sop.detail);
+            continue;
+        }
+        let _ = writeln!(out, "\nsop {}: {}", paint(&sop.name, "1", color), paint("matched", "32", color));
+        let mut gamebook = "";
+        for a in plan.actions.iter().filter(|a| a.sop == sop.name) {
+            if a.gamebook != gamebook {
+                gamebook = &a.gamebook;
+                let _ = writeln!(out, "  gamebook {gamebook}");
+            }
+            let _ = writeln!(out, "{}", action_line(a, color));
+        }
+        for t in plan.tasks.iter().filter(|t| t.sop == sop.name) {
+            let from = if t.gamebook.is_empty() { String::new() } else { format!(" ({} {})", t.gamebook, t.step) };
+            let _ = writeln!(out, "  task [{}] {}{from}", t.role, t.title);
+        }
+    }
+    let s = &plan.summary;
+    let total = s.would_run + s.awaiting_approval + s.blocked;
+    let _ = writeln!(
+        out,
+        "\n{} action{}: {} would run, {} await approval, {} blocked ({} skipped)",
+        total,
+        if total == 1 { "" } else { "s" },
+        s.would_run,
+        s.awaiting_approval,
+        s.blocked,
+        s.skipped
+    );
+    out
+}

@@ -1,0 +1,965 @@
+//! The scheduler: walks a compiled gamebook's graph for one incident — conditions, for-each
+//! fan-out, dependencies and joins, sub-gamebooks, approvals, policy, retries and error edges —
+//! and hands the actions that may run to an [`Executor`]. Dry-run and live share it; only the
+//! executor differs.
+//!
+//! Runs are deterministic: steps in topological order (document order among independent ones),
+//! for-each items in list order, no clocks but `RunConfig::now_ms`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use riposte_dsl::ast::{AgentMode, Protected, Role, SeverityLevel};
+use riposte_dsl::catalog::{ActionSpec, Consent, Impact, Provider, ProviderSupport, Target as ActionTarget};
+use riposte_dsl::checked::{self as c, Library, ParamValue};
+use riposte_dsl::expr::{Env, Expr};
+use riposte_dsl::graph::ExecGraph;
+use riposte_dsl::types::{RecordType, Type};
+use riposte_dsl::value::{RecordValue, Value};
+use sha2::{Digest, Sha256};
+
+use crate::executor::{ActionOutcome, ActionRequest, Executor};
+use crate::plan::model::{Approval, Execution, PlannedAction, PlannedTask, Status, Target};
+use crate::workspace::{glob_match, ProtectedEntity, Workspace};
+
+/// Which approvals are granted for a run (`--approve all|none|STEP...`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Approvals {
+    #[default]
+    None,
+    All,
+    /// Step ids or paths (`isolate`, `contain.isolate`).
+    Steps(Vec<String>),
+}
+
+impl Approvals {
+    fn granted(&self, path: &str) -> bool {
+        match self {
+            Approvals::None => false,
+            Approvals::All => true,
+            Approvals::Steps(steps) => steps
+                .iter()
+                .any(|s| s == path || path.rsplit('.').next() == Some(s.as_str())),
+        }
+    }
+}
+
+/// Knobs of one run.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub approvals: Approvals,
+    /// Most items one for-each fans out to; the rest are blocked.
+    pub max_fanout: usize,
+    /// What `now()` returns.
+    pub now_ms: i64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            approvals: Approvals::None,
+            max_fanout: 1_000,
+            now_ms: 0,
+        }
+    }
+}
+
+/// The incident as the scheduler sees it.
+#[derive(Clone, Debug)]
+pub struct IncidentContext {
+    /// A record of `riposte_dsl::model::incident()`.
+    pub value: Value,
+    pub id: String,
+    pub source: String,
+    pub workspace: Option<String>,
+    pub severity: Option<SeverityLevel>,
+}
+
+/// The state of a step after it ran (or did not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepStatus {
+    Succeeded,
+    Failed,
+    Skipped,
+    Blocked,
+    AwaitingApproval,
+}
+
+impl StepStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Succeeded => "succeeded",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Blocked => "blocked",
+            StepStatus::AwaitingApproval => "awaiting_approval",
+        }
+    }
+
+    /// The status of a list of results: waiting beats failure beats success.
+    fn combine(items: &[StepStatus]) -> StepStatus {
+        if items.contains(&StepStatus::AwaitingApproval) {
+            StepStatus::AwaitingApproval
+        } else if items.contains(&StepStatus::Failed) {
+            StepStatus::Failed
+        } else if !items.is_empty() && items.iter().all(|s| *s == StepStatus::Blocked) {
+            StepStatus::Blocked
+        } else if !items.is_empty() && items.iter().all(|s| *s == StepStatus::Skipped) {
+            StepStatus::Skipped
+        } else {
+            StepStatus::Succeeded
+        }
+    }
+}
+
+/// Why actions wait instead of running: an ungranted gate on the way.
+#[derive(Clone, Debug)]
+struct Wait {
+    approval: Option<Approval>,
+    reason: String,
+}
+
+/// The per-step results accumulated into `steps.<id>`.
+#[derive(Clone, Debug, Default)]
+struct StepAgg {
+    status: Option<StepStatus>,
+    outputs: Vec<Value>,
+    succeeded: u32,
+    failed: u32,
+}
+
+/// One gamebook invocation's variables and step results.
+struct Frame<'g> {
+    gb: &'g c::Gamebook,
+    label: String,
+    vars: Vec<Value>,
+    aggs: Vec<StepAgg>,
+}
+
+const STEPS_SLOT: usize = 2;
+const MAX_CALL_DEPTH: usize = 16;
+
+/// Runs the gamebooks of one response SOP for one incident.
+pub struct Scheduler<'a, E: Executor> {
+    pub library: &'a Library,
+    pub workspace: &'a Workspace,
+    pub incident: &'a IncidentContext,
+    pub executor: &'a E,
+    pub config: &'a RunConfig,
+    sop_name: String,
+    sop: &'a c::ResponseSop,
+    pub actions: Vec<PlannedAction>,
+    pub tasks: Vec<PlannedTask>,
+    total: u32,
+    per_action: BTreeMap<&'static str, u32>,
+    wait: Option<Wait>,
+    depth: usize,
+}
+
+impl<'a, E: Executor> Scheduler<'a, E> {
+    pub fn new(
+        library: &'a Library,
+        workspace: &'a Workspace,
+        incident: &'a IncidentContext,
+        executor: &'a E,
+        config: &'a RunConfig,
+        sop_name: &str,
+        sop: &'a c::ResponseSop,
+    ) -> Self {
+        Scheduler {
+            library,
+            workspace,
+            incident,
+            executor,
+            config,
+            sop_name: sop_name.to_string(),
+            sop,
+            actions: Vec::new(),
+            tasks: Vec::new(),
+            total: 0,
+            per_action: BTreeMap::new(),
+            wait: None,
+            depth: 0,
+        }
+    }
+
+    fn env<'v>(&self, vars: &'v [Value]) -> Env<'v> {
+        Env {
+            vars,
+            now_ms: self.config.now_ms,
+        }
+    }
+
+    /// Runs the SOP: its tasks, then each gamebook whose condition holds, in order.
+    pub fn run_sop(&mut self) {
+        let incident_vars = [self.incident.value.clone()];
+        for t in &self.sop.tasks {
+            let title = t.title.render(&self.env(&incident_vars));
+            self.tasks.push(PlannedTask {
+                sop: self.sop_name.clone(),
+                gamebook: String::new(),
+                step: String::new(),
+                title,
+                role: t.role.as_str(),
+                checklist: t.checklist.clone(),
+            });
+        }
+        for u in &self.sop.gamebooks {
+            let Some(gb) = self.library.gamebook(&u.gamebook) else { continue };
+            let env = self.env(&incident_vars);
+            let run = u.condition.as_ref().is_none_or(|c| c.eval_bool(&env));
+            let inputs = self.inputs(gb, &u.with, &incident_vars);
+            if run {
+                self.run_gamebook(gb, inputs, gb.name.clone());
+            } else {
+                let was = self.wait.take();
+                self.skip_gamebook(gb, &gb.name, "the SOP's `if` for this gamebook is false");
+                self.wait = was;
+            }
+        }
+    }
+
+    /// The inputs record of `gb`: defaults, overridden by the evaluated `with:` values.
+    fn inputs(&self, gb: &c::Gamebook, with: &[(String, ParamValue)], vars: &[Value]) -> Value {
+        let env = self.env(vars);
+        let pairs: Vec<(&str, Value)> = gb
+            .inputs
+            .iter()
+            .map(|i| {
+                let given = with.iter().find(|(n, _)| *n == i.name).map(|(_, v)| eval_param(v, &env));
+                (i.name.as_str(), given.or_else(|| i.default.clone()).unwrap_or(Value::Null))
+            })
+            .collect();
+        Value::record(gb.inputs_type.clone(), pairs)
+    }
+
+    /// Runs a gamebook; returns its status and its outputs record.
+    fn run_gamebook(&mut self, gb: &c::Gamebook, inputs: Value, label: String) -> (StepStatus, Value) {
+        if self.depth >= MAX_CALL_DEPTH {
+            return (StepStatus::Failed, Value::Null);
+        }
+        self.depth += 1;
+        let mut frame = Frame {
+            gb,
+            label,
+            vars: vec![self.incident.value.clone(), inputs, Value::Null],
+            aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
+        };
+        publish_steps(&mut frame);
+        let status = self.run_list(&gb.steps, &gb.graph, &mut frame, "");
+        let env = self.env(&frame.vars);
+        let outputs = Value::record(
+            gb.outputs_type.clone(),
+            gb.outputs.iter().map(|(n, e)| (n.as_str(), e.eval(&env))).collect::<Vec<_>>(),
+        );
+        self.depth -= 1;
+        (status, outputs)
+    }
+
+    /// Records every action of a gamebook that does not run, as skipped with `reason`.
+    fn skip_gamebook(&mut self, gb: &c::Gamebook, label: &str, reason: &str) {
+        let mut frame = Frame {
+            gb,
+            label: label.to_string(),
+            vars: vec![self.incident.value.clone(), Value::Null, Value::Null],
+            aggs: Vec::new(),
+        };
+        for s in &gb.steps {
+            self.skip_step(s, &mut frame, "", reason);
+        }
+    }
+
+    /// Runs sibling steps in dependency order.
+    fn run_list(&mut self, steps: &[c::Step], graph: &ExecGraph, frame: &mut Frame, prefix: &str) -> StepStatus {
+        let mut done: HashMap<&str, StepStatus> = HashMap::new();
+        let mut unhandled_failure = false;
+        let mut waiting = false;
+        for ix in graph.topo_order() {
+            let id = graph.graph[ix].id.as_str();
+            let Some(step) = steps.iter().find(|s| s.id == id) else { continue };
+            let path = format!("{prefix}{id}");
+            let status = if graph.graph[ix].handler {
+                let failed: Vec<&str> = steps
+                    .iter()
+                    .filter(|s| s.on_error.as_deref() == Some(id) && done.get(s.id.as_str()) == Some(&StepStatus::Failed))
+                    .map(|s| s.id.as_str())
+                    .collect();
+                if failed.is_empty() {
+                    let referrers: Vec<String> = steps
+                        .iter()
+                        .filter(|s| s.on_error.as_deref() == Some(id))
+                        .map(|s| format!("`{}`", s.id))
+                        .collect();
+                    self.skip_step(step, frame, prefix, &format!("error handler: runs only when {} fails", referrers.join(" or ")));
+                    StepStatus::Skipped
+                } else {
+                    self.run_step(step, graph, ix, frame, &path)
+                }
+            } else {
+                let mut blocker = None;
+                for n in &step.needs {
+                    match done.get(n.as_str()) {
+                        Some(StepStatus::Failed) => blocker = Some((StepStatus::Skipped, format!("dependency `{n}` failed"))),
+                        Some(StepStatus::Blocked) if blocker.is_none() => {
+                            blocker = Some((StepStatus::Skipped, format!("dependency `{n}` is blocked")))
+                        }
+                        Some(StepStatus::AwaitingApproval) if blocker.is_none() => {
+                            blocker = Some((StepStatus::AwaitingApproval, format!("waits for step `{n}`, which awaits approval")))
+                        }
+                        _ => {}
+                    }
+                }
+                match blocker {
+                    Some((StepStatus::AwaitingApproval, reason)) => {
+                        let was = self.wait.replace(Wait { approval: None, reason });
+                        let s = self.run_step(step, graph, ix, frame, &path);
+                        self.wait = was;
+                        if s == StepStatus::Skipped { s } else { StepStatus::AwaitingApproval }
+                    }
+                    Some((_, reason)) => {
+                        self.skip_step(step, frame, prefix, &reason);
+                        StepStatus::Skipped
+                    }
+                    None => self.run_step(step, graph, ix, frame, &path),
+                }
+            };
+            if status == StepStatus::Failed && step.on_error.is_none() {
+                unhandled_failure = true;
+            }
+            waiting |= status == StepStatus::AwaitingApproval;
+            done.insert(id, status);
+        }
+        if waiting {
+            StepStatus::AwaitingApproval
+        } else if unhandled_failure {
+            StepStatus::Failed
+        } else {
+            StepStatus::Succeeded
+        }
+    }
+
+    /// Records a step (and everything inside it) as not running.
+    fn skip_step(&mut self, step: &c::Step, frame: &mut Frame, prefix: &str, reason: &str) {
+        let path = format!("{prefix}{}", step.id);
+        match &step.kind {
+            c::StepKind::Action { spec, .. } => {
+                let key = action_key(&self.workspace.name, &self.incident.id, frame.gb, &path, None, &serde_json::Map::new());
+                self.actions.push(PlannedAction {
+                    key,
+                    sop: self.sop_name.clone(),
+                    gamebook: frame.label.clone(),
+                    step: path.clone(),
+                    action: spec.id,
+                    target: None,
+                    params: serde_json::Map::new(),
+                    status: Status::Skipped,
+                    approval: None,
+                    reason: reason.to_string(),
+                    provider: None,
+                    execution: None,
+                });
+            }
+            c::StepKind::Group(inner) => {
+                let prefix = format!("{path}.");
+                for s in inner {
+                    self.skip_step(s, frame, &prefix, reason);
+                }
+            }
+            c::StepKind::Call { gamebook, .. } => {
+                if self.depth < MAX_CALL_DEPTH {
+                    if let Some(callee) = self.library.gamebook(gamebook) {
+                        self.depth += 1;
+                        let label = format!("{} > {}", frame.label, callee.name);
+                        self.skip_gamebook(callee, &label, reason);
+                        self.depth -= 1;
+                    }
+                }
+            }
+            c::StepKind::Task(_) => {}
+        }
+        record(frame, &step.id, StepStatus::Skipped, None);
+    }
+
+    fn run_step(&mut self, step: &c::Step, graph: &ExecGraph, ix: petgraph::graph::NodeIndex, frame: &mut Frame, path: &str) -> StepStatus {
+        let env_vars = frame.vars.clone();
+        if let Some(cond) = &step.condition {
+            if !cond.eval_bool(&self.env(&env_vars)) {
+                let prefix = &path[..path.len() - step.id.len()];
+                self.skip_step(step, frame, prefix, "condition `if` is false");
+                return StepStatus::Skipped;
+            }
+        }
+        // An approval gate in front of the step: the whole step waits unless granted.
+        let gate_wait = step.approval.as_ref().filter(|_| !self.config.approvals.granted(path)).map(|g| Wait {
+            approval: Some(Approval {
+                role: g.role.as_str(),
+                reason: format!(
+                    "approval gate of step `{}` (quorum {}, timeout {}, then {})",
+                    step.id,
+                    g.quorum,
+                    riposte_dsl::duration::format_duration(g.timeout_ms),
+                    g.on_timeout
+                ),
+            }),
+            reason: format!("awaits the approval gate of step `{}`", step.id),
+        });
+        let was = match gate_wait {
+            Some(w) if self.wait.is_none() => self.wait.replace(w),
+            _ => self.wait.clone(),
+        };
+        // The items: one run without for-each, one per (filtered) item with it.
+        let items: Vec<Option<Value>> = match &step.for_each {
+            None => vec![None],
+            Some(f) => {
+                let list = f.items.eval(&self.env(&env_vars));
+                let all: Vec<Value> = match list {
+                    Value::List(l) => l.iter().cloned().collect(),
+                    Value::Null => Vec::new(),
+                    other => vec![other],
+                };
+                let mut vars = env_vars.clone();
+                vars.push(Value::Null);
+                all.into_iter()
+                    .filter(|item| {
+                        let Some(filter) = &f.filter else { return true };
+                        if let Some(slot) = vars.get_mut(f.slot) {
+                            *slot = item.clone();
+                        }
+                        filter.eval_bool(&self.env(&vars))
+                    })
+                    .map(Some)
+                    .collect()
+            }
+        };
+        let over = items.len().saturating_sub(self.config.max_fanout);
+        let mut statuses = Vec::new();
+        let strategy = step.for_each.as_ref().map(|f| f.on_error);
+        let mut stopped = false;
+        for (n, item) in items.iter().enumerate() {
+            if n >= self.config.max_fanout {
+                break;
+            }
+            if stopped {
+                self.skip_item(step, frame, path, item.as_ref(), "for-each stopped after a failed item (on_error: fail_fast)");
+                statuses.push(StepStatus::Skipped);
+                continue;
+            }
+            let s = self.run_item(step, graph, ix, frame, path, item.as_ref());
+            if s == StepStatus::Failed && strategy == Some(riposte_dsl::ast::ErrorStrategy::FailFast) {
+                stopped = true;
+            }
+            statuses.push(s);
+        }
+        if over > 0 {
+            self.fanout_blocked(step, frame, path, over, items.len());
+            statuses.push(StepStatus::Blocked);
+        }
+        self.wait = was;
+        let mut status = if step.for_each.is_some() && items.is_empty() {
+            StepStatus::Succeeded
+        } else {
+            StepStatus::combine(&statuses)
+        };
+        if status == StepStatus::Failed && strategy == Some(riposte_dsl::ast::ErrorStrategy::Continue) {
+            status = StepStatus::Succeeded;
+        }
+        if let Some(agg) = agg_mut(frame, &step.id) {
+            agg.status = Some(status);
+        }
+        publish_steps(frame);
+        status
+    }
+
+    /// One item of a step (or the step itself without for-each).
+    fn run_item(
+        &mut self,
+        step: &c::Step,
+        graph: &ExecGraph,
+        ix: petgraph::graph::NodeIndex,
+        frame: &mut Frame,
+        path: &str,
+        item: Option<&Value>,
+    ) -> StepStatus {
+        if let Some(v) = item {
+            frame.vars.push(v.clone());
+        }
+        let status = match &step.kind {
+            c::StepKind::Action { spec, target, params } => {
+                let (status, output) = self.action(step, spec, target.as_ref(), params, frame, path);
+                record(frame, &step.id, status, output);
+                status
+            }
+            c::StepKind::Task(t) => {
+                let title = t.title.render(&self.env(&frame.vars));
+                self.tasks.push(PlannedTask {
+                    sop: self.sop_name.clone(),
+                    gamebook: frame.label.clone(),
+                    step: path.to_string(),
+                    title,
+                    role: t.role.as_str(),
+                    checklist: t.checklist.clone(),
+                });
+                let status = if self.wait.is_some() { StepStatus::AwaitingApproval } else { StepStatus::Succeeded };
+                let out_ty = output_record_type(frame.gb, &step.id);
+                let output = out_ty.map(|ty| Value::record(ty, [("completed_by", Value::from(t.role.as_str()))]));
+                record(frame, &step.id, status, output);
+                status
+            }
+            c::StepKind::Call { gamebook, with } => match self.library.gamebook(gamebook) {
+                Some(callee) => {
+                    let inputs = self.inputs(callee, with, &frame.vars);
+                    let label = format!("{} > {}", frame.label, callee.name);
+                    let (status, outputs) = self.run_gamebook(callee, inputs, label);
+                    record(frame, &step.id, status, Some(outputs));
+                    status
+                }
+                None => StepStatus::Failed,
+            },
+            c::StepKind::Group(inner) => {
+                let body = graph.graph[ix].body.as_deref();
+                let status = match body {
+                    Some(body) => self.run_list(inner, body, frame, &format!("{path}.")),
+                    None => StepStatus::Failed,
+                };
+                record(frame, &step.id, status, None);
+                status
+            }
+        };
+        if item.is_some() {
+            frame.vars.pop();
+        }
+        status
+    }
+
+    fn skip_item(&mut self, step: &c::Step, frame: &mut Frame, path: &str, item: Option<&Value>, reason: &str) {
+        if let Some(v) = item {
+            frame.vars.push(v.clone());
+        }
+        if let c::StepKind::Action { spec, target, .. } = &step.kind {
+            let target = target.as_ref().map(|t| t.eval(&self.env(&frame.vars)));
+            let key = action_key(&self.workspace.name, &self.incident.id, frame.gb, path, target.as_ref(), &serde_json::Map::new());
+            self.actions.push(PlannedAction {
+                key,
+                sop: self.sop_name.clone(),
+                gamebook: frame.label.clone(),
+                step: path.to_string(),
+                action: spec.id,
+                target: target.as_ref().and_then(entity_target),
+                params: serde_json::Map::new(),
+                status: Status::Skipped,
+                approval: None,
+                reason: reason.to_string(),
+                provider: None,
+                execution: None,
+            });
+        } else {
+            let prefix = &path[..path.len() - step.id.len()];
+            self.skip_step(step, frame, prefix, reason);
+        }
+        if item.is_some() {
+            frame.vars.pop();
+        }
+    }
+
+    fn fanout_blocked(&mut self, step: &c::Step, frame: &Frame, path: &str, over: usize, total: usize) {
+        let action = match &step.kind {
+            c::StepKind::Action { spec, .. } => spec.id,
+            _ => "",
+        };
+        if action.is_empty() {
+            return;
+        }
+        let key = action_key(&self.workspace.name, &self.incident.id, frame.gb, path, None, &serde_json::Map::new());
+        self.actions.push(PlannedAction {
+            key,
+            sop: self.sop_name.clone(),
+            gamebook: frame.label.clone(),
+            step: path.to_string(),
+            action,
+            target: None,
+            params: serde_json::Map::new(),
+            status: Status::Blocked,
+            approval: None,
+            reason: format!(
+                "fan-out limit: {total} items, limit {}; {over} items not planned (raise --max-fanout)",
+                self.config.max_fanout
+            ),
+            provider: None,
+            execution: None,
+        });
+    }
+
+    /// One action on one target: evaluate, decide, and run it if it may run.
+    fn action(
+        &mut self,
+        step: &c::Step,
+        spec: &'static ActionSpec,
+        target: Option<&Expr>,
+        params: &[(&'static str, ParamValue)],
+        frame: &Frame,
+        path: &str,
+    ) -> (StepStatus, Option<Value>) {
+        let env = self.env(&frame.vars);
+        let target_value = target.map(|t| t.eval(&env));
+        let param_values: Vec<(&'static str, Value)> = params.iter().map(|(n, v)| (*n, eval_param(v, &env))).collect();
+        let params_json: serde_json::Map<String, serde_json::Value> =
+            param_values.iter().map(|(n, v)| (n.to_string(), v.to_json())).collect();
+        let key = action_key(&self.workspace.name, &self.incident.id, frame.gb, path, target_value.as_ref(), &params_json);
+        let planned_target = target_value.as_ref().and_then(entity_target);
+        let mut planned = PlannedAction {
+            key: key.clone(),
+            sop: self.sop_name.clone(),
+            gamebook: frame.label.clone(),
+            step: path.to_string(),
+            action: spec.id,
+            target: planned_target.clone(),
+            params: params_json,
+            status: Status::WouldRun,
+            approval: None,
+            reason: String::new(),
+            provider: None,
+            execution: None,
+        };
+        if spec.target != ActionTarget::Incident && planned_target.is_none() {
+            planned.status = Status::Skipped;
+            planned.reason = "the target expression gave no entity".into();
+            self.actions.push(planned);
+            return (StepStatus::Skipped, None);
+        }
+        let provider = self.provider_for(spec, target_value.as_ref());
+        if let Some(p) = provider {
+            planned.provider = Some(format!("{}/{}", p.provider.as_str(), p.application.as_str()));
+        }
+        if let Some(reason) = self.blocked(spec, target_value.as_ref(), provider) {
+            planned.status = Status::Blocked;
+            planned.reason = reason;
+            self.actions.push(planned);
+            return (StepStatus::Blocked, None);
+        }
+        let approval = match &self.wait {
+            Some(w) => Some((w.approval.clone(), w.reason.clone())),
+            None => self.approval_for(spec, target_value.as_ref(), path).map(|a| {
+                let reason = format!("awaits approval: {}", a.reason);
+                (Some(a), reason)
+            }),
+        };
+        self.count(spec);
+        if let Some((approval, reason)) = approval {
+            planned.status = Status::AwaitingApproval;
+            planned.approval = approval;
+            planned.reason = reason;
+            self.actions.push(planned);
+            return (StepStatus::AwaitingApproval, None);
+        }
+        // Would run: ask the executor, retrying as the step says.
+        let Some(provider) = provider else {
+            // `blocked` already reported a missing provider.
+            return (StepStatus::Blocked, None);
+        };
+        let attempts = step.retry.map_or(1, |r| r.attempts.max(1));
+        let (target_id, target_name) = match &planned_target {
+            Some(t) => (Some(t.id.as_str()), Some(t.name.as_str())),
+            None => (None, None),
+        };
+        let mut outcome = ActionOutcome::Failed("not attempted".into());
+        let mut tries = 0;
+        for attempt in 1..=attempts {
+            tries = attempt;
+            let request = ActionRequest {
+                key: &key,
+                action: spec,
+                provider,
+                gamebook: &frame.gb.name,
+                step: path,
+                target_id,
+                target_name,
+                params: &param_values,
+                attempt,
+            };
+            outcome = self.executor.execute(&request);
+            if matches!(outcome, ActionOutcome::Succeeded(_)) {
+                break;
+            }
+        }
+        let (status, output, execution) = match outcome {
+            ActionOutcome::Succeeded(v) => (
+                StepStatus::Succeeded,
+                Some(v),
+                Execution {
+                    outcome: "succeeded",
+                    attempts: tries,
+                    error: None,
+                },
+            ),
+            ActionOutcome::Failed(e) => (
+                StepStatus::Failed,
+                None,
+                Execution {
+                    outcome: "failed",
+                    attempts: tries,
+                    error: Some(e),
+                },
+            ),
+        };
+        planned.reason = format!("runs via {}", provider.application.display_name());
+        planned.execution = Some(execution);
+        self.actions.push(planned);
+        (status, output)
+    }
+
+    fn count(&mut self, spec: &ActionSpec) {
+        self.total += 1;
+        *self.per_action.entry(spec.id).or_default() += 1;
+    }
+
+    /// The provider implementation that would carry the action out: where the entity comes
+    /// from, or the incident's source for incident actions.
+    fn provider_for(&self, spec: &ActionSpec, target: Option<&Value>) -> Option<&'static ProviderSupport> {
+        let wanted = match target.and_then(|t| field_str(t, "provider")) {
+            Some(p) => provider_named(&p),
+            None => match self.incident.source.as_str() {
+                "crowdstrike" => Some(Provider::CrowdStrike),
+                "sentinelone" => Some(Provider::SentinelOne),
+                _ => Some(Provider::Microsoft),
+            },
+        }?;
+        riposte_dsl::catalog::lookup(spec.id)?.providers.iter().find(|p| p.provider == wanted)
+    }
+
+    /// Why the action may not run at all, if it may not.
+    fn blocked(&self, spec: &ActionSpec, target: Option<&Value>, provider: Option<&ProviderSupport>) -> Option<String> {
+        let ws = self.workspace;
+        if let Some(sev) = self.incident.severity {
+            if !ws.agent.gamebooks.iter().any(|s| s.level() == sev) {
+                return Some(format!("the Gamebooks capability is off for {sev} incidents in workspace `{}`", ws.name));
+            }
+        }
+        if ws.parent.is_some() && !ws.allow_service_provider_gamebooks {
+            return Some(format!("workspace `{}` does not allow the service provider to run gamebooks", ws.name));
+        }
+        if let Some(tenant) = &self.incident.workspace {
+            if tenant != &ws.tenant_id && tenant != &ws.name {
+                return Some(format!("the entity belongs to tenant `{tenant}`, not to workspace `{}`", ws.name));
+            }
+        }
+        if let Some(t) = target {
+            if let Some(rule) = self.protected(t) {
+                return Some(format!("protected entity ({rule})"));
+            }
+        }
+        let Some(p) = provider else {
+            let from = target
+                .and_then(|t| field_str(t, "provider"))
+                .unwrap_or_else(|| self.incident.source.clone());
+            return Some(format!("no implementation of `{}` for entities from `{from}`", spec.id));
+        };
+        if !ws.consented(p.application) {
+            return Some(format!(
+                "application `{}` ({}) is not consented in workspace `{}`",
+                p.application.as_str(),
+                p.application.display_name(),
+                ws.name
+            ));
+        }
+        if p.consent == Consent::DelegatedOnly && !ws.delegated_session {
+            return Some(format!("`{}` needs a signed-in (delegated) session; none is available", spec.id));
+        }
+        let g = &self.sop.guardrails;
+        if let Some((_, limit)) = g.limits.iter().find(|(a, _)| a.value == spec.id) {
+            if self.per_action.get(spec.id).copied().unwrap_or(0) >= *limit {
+                return Some(format!("limit reached: at most {limit} `{}` per incident (SOP `{}`)", spec.id, self.sop_name));
+            }
+        }
+        if let Some(max) = g.max_actions {
+            if self.total >= max {
+                return Some(format!("limit reached: at most {max} actions per incident (SOP `{}`)", self.sop_name));
+            }
+        }
+        None
+    }
+
+    /// The protection rule an entity falls under, if any.
+    fn protected(&self, entity: &Value) -> Option<String> {
+        let id = field_str(entity, "id").unwrap_or_default();
+        let name = field_str(entity, "name").unwrap_or_default();
+        let tags = field_strings(entity, "tags");
+        let sop_rules = self.sop.guardrails.protected.iter().map(|p| match p {
+            Protected::Id(v) => ProtectedEntity::Id(v.clone()),
+            Protected::Name(v) => ProtectedEntity::Name(v.clone()),
+            Protected::Tag(v) => ProtectedEntity::Tag(v.clone()),
+        });
+        let ws_rules = self.workspace.protected_entities.iter().cloned();
+        for (rule, from) in sop_rules.map(|r| (r, "SOP")).chain(ws_rules.map(|r| (r, "workspace"))) {
+            let hit = match &rule {
+                ProtectedEntity::Id(v) => v.eq_ignore_ascii_case(&id) || id.ends_with(&format!(":{v}")),
+                ProtectedEntity::Name(p) => glob_match(p, &name),
+                ProtectedEntity::Tag(t) => tags.iter().any(|x| x.eq_ignore_ascii_case(t)),
+            };
+            if hit {
+                let what = match rule {
+                    ProtectedEntity::Id(v) => format!("id `{v}`"),
+                    ProtectedEntity::Name(v) => format!("name `{v}`"),
+                    ProtectedEntity::Tag(v) => format!("tag `{v}`"),
+                };
+                return Some(format!("{from} rule: {what}"));
+            }
+        }
+        None
+    }
+
+    /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.
+    fn approval_for(&self, spec: &ActionSpec, target: Option<&Value>, path: &str) -> Option<Approval> {
+        if self.config.approvals.granted(path) {
+            return None;
+        }
+        for rule in &self.sop.approvals {
+            if !rule.covers(spec.id) {
+                continue;
+            }
+            let vars = [self.incident.value.clone(), target.cloned().unwrap_or(Value::Null), Value::from(spec.id)];
+            let holds = rule.approve_if.as_ref().is_none_or(|e| e.eval_bool(&self.env(&vars)));
+            if holds {
+                let why = if rule.approve_if.is_some() { " (its `approve_if` holds)" } else { "" };
+                return Some(Approval {
+                    role: rule.role.as_str(),
+                    reason: format!("SOP `{}` requires approval of `{}`{why}", self.sop_name, spec.id),
+                });
+            }
+        }
+        match self.workspace.agent.mode.agent_mode() {
+            AgentMode::Manual => Some(Approval {
+                role: if spec.impact == Impact::High { Role::WorkspaceOwner } else { Role::IncidentResponder }.as_str(),
+                reason: "the agent is in manual mode: every action awaits approval".into(),
+            }),
+            AgentMode::Automatic if spec.impact == Impact::High => Some(Approval {
+                role: Role::WorkspaceOwner.as_str(),
+                reason: format!("`{}` is high-impact: a Workspace Owner approves it in automatic mode", spec.id),
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn eval_param(v: &ParamValue, env: &Env) -> Value {
+    match v {
+        ParamValue::Const(v) => v.clone(),
+        ParamValue::Template(t) => Value::from(t.render(env)),
+        ParamValue::Expr(e) => e.eval(env),
+    }
+}
+
+fn agg_mut<'f>(frame: &'f mut Frame, id: &str) -> Option<&'f mut StepAgg> {
+    let (i, _) = frame.gb.steps_type.field(id)?;
+    frame.aggs.get_mut(i)
+}
+
+/// Adds one item's result to `steps.<id>` and republishes the `steps` record.
+fn record(frame: &mut Frame, id: &str, status: StepStatus, output: Option<Value>) {
+    if let Some(agg) = agg_mut(frame, id) {
+        match status {
+            StepStatus::Succeeded => agg.succeeded += 1,
+            StepStatus::Failed => agg.failed += 1,
+            _ => {}
+        }
+        agg.outputs.push(output.unwrap_or(Value::Null));
+        agg.status = Some(status);
+    }
+    publish_steps(frame);
+}
+
+/// Rebuilds `vars[steps]` from the accumulated step results.
+fn publish_steps(frame: &mut Frame) {
+    let ty = frame.gb.steps_type.clone();
+    let fields: Vec<Value> = ty
+        .fields
+        .iter()
+        .zip(&frame.aggs)
+        .map(|(f, agg)| {
+            let Type::Record(rt) = &f.ty else { return Value::Null };
+            let Some(status) = agg.status else { return Value::Null };
+            Value::record(
+                rt.clone(),
+                [
+                    ("status", Value::from(status.as_str())),
+                    ("output", agg.outputs.last().cloned().unwrap_or(Value::Null)),
+                    ("results", Value::list(agg.outputs.iter().cloned())),
+                    ("succeeded", Value::Number(f64::from(agg.succeeded))),
+                    ("failed", Value::Number(f64::from(agg.failed))),
+                ],
+            )
+        })
+        .collect();
+    if let Some(slot) = frame.vars.get_mut(STEPS_SLOT) {
+        *slot = Value::Record(Arc::new(RecordValue { ty, fields }));
+    }
+}
+
+/// The record type of `steps.<id>.output`.
+fn output_record_type(gb: &c::Gamebook, id: &str) -> Option<Arc<RecordType>> {
+    let (_, f) = gb.steps_type.field(id)?;
+    let Type::Record(step) = &f.ty else { return None };
+    let (_, out) = step.field("output")?;
+    match &out.ty {
+        Type::Record(r) => Some(r.clone()),
+        _ => None,
+    }
+}
+
+fn field_str(v: &Value, name: &str) -> Option<String> {
+    match v {
+        Value::Record(r) => match r.get(name)? {
+            Value::String(s) => Some(s.to_string()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        },
+        _ => None,
+    }
+}
+
+fn field_strings(v: &Value, name: &str) -> Vec<String> {
+    match v {
+        Value::Record(r) => match r.get(name) {
+            Some(Value::List(items)) => items.iter().map(|i| i.to_string()).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn provider_named(s: &str) -> Option<Provider> {
+    match s {
+        "microsoft" => Some(Provider::Microsoft),
+        "crowdstrike" => Some(Provider::CrowdStrike),
+        "sentinelone" => Some(Provider::SentinelOne),
+        _ => None,
+    }
+}
+
+/// The plan's view of an entity value.
+fn entity_target(v: &Value) -> Option<Target> {
+    match v {
+        Value::Record(r) if r.ty.entity.is_some() || r.ty.name == "entity" => Some(Target {
+            kind: field_str(v, "kind").unwrap_or_else(|| r.ty.name.clone()),
+            id: field_str(v, "id").unwrap_or_default(),
+            name: field_str(v, "name").unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
+
+/// The idempotency key: SHA-256 over workspace, incident, gamebook and version, step, target
+/// and params (canonical JSON), first 128 bits in hex.
+pub fn action_key(
+    workspace: &str,
+    incident: &str,
+    gb: &c::Gamebook,
+    step: &str,
+    target: Option<&Value>,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let target_id = target.and_then(|t| field_str(t, "id")).unwrap_or_default();
+    // serde_json maps are sorted by key, so this text is canonical.
+    let material = serde_json::json!([workspace, incident, gb.name, gb.version, step, target_id, params]).to_string();
+    let digest = Sha256::digest(material.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}

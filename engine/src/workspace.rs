@@ -1,0 +1,383 @@
+//! Workspaces and their agents: which tenant, which modules and consents, and how the agent
+//! processes incidents. Read from `--workspaces FILE` (see `examples/workspaces.yaml`), or the
+//! built-in demo workspace.
+
+use std::path::Path;
+
+use riposte_dsl::ast::{AgentMode, IncidentSource, SeverityLevel};
+use riposte_dsl::catalog::Application;
+use serde::Deserialize;
+
+/// Subscription state of a workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subscription {
+    Active,
+    Trial,
+    Expired,
+}
+
+/// An integration module that can be enabled per workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Module {
+    DefenderXdr,
+    Sentinel,
+    Crowdstrike,
+    Sentinelone,
+}
+
+impl Module {
+    /// The module an incident of `source` arrives through.
+    pub fn for_source(source: &str) -> Option<Module> {
+        match IncidentSource::parse(source)? {
+            IncidentSource::DefenderXdr => Some(Module::DefenderXdr),
+            IncidentSource::Sentinel => Some(Module::Sentinel),
+            IncidentSource::CrowdStrike => Some(Module::Crowdstrike),
+            IncidentSource::SentinelOne => Some(Module::Sentinelone),
+            IncidentSource::QRadar | IncidentSource::Splunk => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Module::DefenderXdr => "defender_xdr",
+            Module::Sentinel => "sentinel",
+            Module::Crowdstrike => "crowdstrike",
+            Module::Sentinelone => "sentinelone",
+        }
+    }
+}
+
+/// An entity no action may touch in this workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProtectedEntity {
+    Id(String),
+    /// A glob (`*`, `?`) on the entity name, case-insensitive.
+    Name(String),
+    Tag(String),
+}
+
+/// Which SOPs an agent runs.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum SopSelection {
+    /// `all`
+    All(AllKeyword),
+    Named(Vec<String>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllKeyword {
+    All,
+}
+
+impl SopSelection {
+    pub fn includes(&self, sop: &str) -> bool {
+        match self {
+            SopSelection::All(_) => true,
+            SopSelection::Named(names) => names.iter().any(|n| n == sop),
+        }
+    }
+}
+
+/// The Security Delivery Agent of a workspace.
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    pub mode: Mode,
+    /// Severities the agent processes on-queue (the ProcessIncident capability).
+    pub process_incident: Vec<Severity>,
+    /// Severities for which the agent may run gamebooks (the Gamebooks capability).
+    pub gamebooks: Vec<Severity>,
+    pub sops: SopSelection,
+}
+
+/// serde twin of [`AgentMode`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Manual,
+    Automatic,
+    Autonomous,
+}
+
+impl Mode {
+    pub fn agent_mode(self) -> AgentMode {
+        match self {
+            Mode::Manual => AgentMode::Manual,
+            Mode::Automatic => AgentMode::Automatic,
+            Mode::Autonomous => AgentMode::Autonomous,
+        }
+    }
+}
+
+/// serde twin of [`SeverityLevel`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn level(self) -> SeverityLevel {
+        match self {
+            Severity::Informational => SeverityLevel::Informational,
+            Severity::Low => SeverityLevel::Low,
+            Severity::Medium => SeverityLevel::Medium,
+            Severity::High => SeverityLevel::High,
+        }
+    }
+}
+
+/// One workspace: a customer tenant (or the partner's own).
+#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workspace {
+    pub name: String,
+    pub tenant_id: String,
+    /// The partner workspace managing this one, if any.
+    #[serde(default)]
+    pub parent: Option<String>,
+    pub subscription: Subscription,
+    #[serde(default)]
+    pub modules: Vec<Module>,
+    /// Defender XDR incidents are forwarded to Sentinel (and arrive through it instead).
+    #[serde(default)]
+    pub fetch_to_sentinel: bool,
+    /// Microsoft Defender partner consent granted at onboarding.
+    #[serde(default)]
+    pub partner_consent: bool,
+    /// Keys of consented enterprise applications (`gamebooks-mde`, `gamebooks-identity`, …).
+    #[serde(default)]
+    pub consented_applications: Vec<String>,
+    /// A signed-in (delegated) session is available for delegated-only actions.
+    #[serde(default)]
+    pub delegated_session: bool,
+    /// The customer allows the service provider to run gamebooks in its tenant.
+    #[serde(default = "yes")]
+    pub allow_service_provider_gamebooks: bool,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub protected_entities: Vec<ProtectedEntity>,
+    pub agent: Agent,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Workspace {
+    pub fn consented(&self, app: Application) -> bool {
+        self.consented_applications
+            .iter()
+            .any(|a| a == app.as_str())
+    }
+
+    /// The built-in demo workspace: everything enabled and consented, automatic mode for
+    /// every severity, every SOP of the library.
+    pub fn demo() -> Workspace {
+        let all = vec![
+            Severity::Informational,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+        ];
+        Workspace {
+            name: "demo".into(),
+            tenant_id: "00000000-0000-0000-0000-000000000000".into(),
+            parent: None,
+            subscription: Subscription::Active,
+            modules: vec![
+                Module::DefenderXdr,
+                Module::Sentinel,
+                Module::Crowdstrike,
+                Module::Sentinelone,
+            ],
+            fetch_to_sentinel: false,
+            partner_consent: true,
+            consented_applications: Application::ALL
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
+            delegated_session: true,
+            allow_service_provider_gamebooks: true,
+            tags: Vec::new(),
+            protected_entities: Vec::new(),
+            agent: Agent {
+                mode: Mode::Automatic,
+                process_incident: all.clone(),
+                gamebooks: all,
+                sops: SopSelection::All(AllKeyword::All),
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkspacesFile {
+    workspaces: Vec<Workspace>,
+}
+
+/// A workspaces file that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: u32,
+        column: u32,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Inconsistent { path: String, message: String },
+}
+
+/// Most bytes a workspaces file may have.
+const MAX_WORKSPACES_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads and validates a workspaces file.
+pub fn read_workspaces(path: &Path) -> Result<Vec<Workspace>, WorkspaceError> {
+    let name = path.display().to_string();
+    let io = |source| WorkspaceError::Io {
+        path: name.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > MAX_WORKSPACES_BYTES {
+        return Err(WorkspaceError::Inconsistent {
+            path: name,
+            message: format!("the file is larger than {MAX_WORKSPACES_BYTES} bytes"),
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    parse_workspaces(&name, &text)
+}
+
+/// Parses and validates workspaces from YAML text.
+pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, WorkspaceError> {
+    let file: WorkspacesFile = serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((0, 0), |l| (l.line() as u32, l.column() as u32));
+        let message = e.without_snippet().to_string();
+        let message = message
+            .lines()
+            .next()
+            .unwrap_or("invalid workspaces file")
+            .to_string();
+        WorkspaceError::Invalid {
+            path: name.to_string(),
+            line,
+            column,
+            message,
+        }
+    })?;
+    let bad = |message: String| WorkspaceError::Inconsistent {
+        path: name.to_string(),
+        message,
+    };
+    for (i, w) in file.workspaces.iter().enumerate() {
+        if file.workspaces[..i].iter().any(|o| o.name == w.name) {
+            return Err(bad(format!("workspace `{}` is defined twice", w.name)));
+        }
+        if let Some(parent) = &w.parent {
+            if !file.workspaces.iter().any(|o| &o.name == parent) {
+                return Err(bad(format!(
+                    "workspace `{}` names unknown parent `{parent}`",
+                    w.name
+                )));
+            }
+        }
+        for app in &w.consented_applications {
+            if Application::parse(app).is_none() {
+                let known: Vec<&str> = Application::ALL.iter().map(|a| a.as_str()).collect();
+                return Err(bad(format!(
+                    "workspace `{}` consents unknown application `{app}`; known: {}",
+                    w.name,
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    if file.workspaces.is_empty() {
+        return Err(bad("the file defines no workspace".into()));
+    }
+    Ok(file.workspaces)
+}
+
+/// `*` and `?` glob match, case-insensitive (for protected entity names).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    // Iterative matcher with backtracking to the last `*`: linear in practice, no recursion.
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("dc-*", "DC-01"));
+        assert!(glob_match("*-sql-prod*", "eu-sql-prod-2"));
+        assert!(glob_match("srv-??", "srv-01"));
+        assert!(!glob_match("dc-*", "adc-01"));
+        assert!(glob_match("*", ""));
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let text = include_str!("../../examples/workspaces.yaml");
+        let ws = parse_workspaces("examples/workspaces.yaml", text).unwrap();
+        assert!(ws.len() >= 3);
+        assert!(ws.iter().any(|w| w.parent.is_none()));
+        assert!(ws
+            .iter()
+            .any(|w| w.consented_applications == ["gamebooks-identity"]));
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let err =
+            parse_workspaces("w.yaml", "workspaces:\n  - name: a\n    tenant: x\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("w.yaml:3:"), "{msg}");
+        let err = parse_workspaces("w.yaml", "workspaces: []\n").unwrap_err();
+        assert!(err.to_string().contains("no workspace"));
+    }
+}
