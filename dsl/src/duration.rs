@@ -20,25 +20,32 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     n.checked_mul(unit)
 }
 
-/// The shortest exact spelling of a duration (`90m` → `90m`, `3600000` ms → `1h`).
+/// `1h30m`, `7d`, `250ms`, `-5m`, `0s`.
+/// A duration for people and templates.
 pub fn format_duration(ms: i64) -> String {
-    const UNITS: [(i64, &str); 6] = [
-        (604_800_000, "w"),
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1_000, "s"),
-        (1, "ms"),
-    ];
     if ms == 0 {
-        return "0s".into();
+        return "0s".to_string();
     }
-    for (size, unit) in UNITS {
-        if ms % size == 0 {
-            return format!("{}{unit}", ms / size);
+    let mut out = String::new();
+    if ms < 0 {
+        out.push('-');
+    }
+    let mut rest = ms.unsigned_abs();
+    for (unit, size) in [
+        ("d", 86_400_000u64),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        let n = rest / size;
+        if n > 0 {
+            out.push_str(&n.to_string());
+            out.push_str(unit);
+            rest %= size;
         }
     }
-    format!("{ms}ms")
+    out
 }
 
 #[cfg(test)]
@@ -53,7 +60,8 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("3 days"), None);
         assert_eq!(parse_duration("99999999999999999999d"), None);
-        assert_eq!(format_duration(5_400_000), "90m");
+        assert_eq!(format_duration(5_400_000), "1h30m");
+        assert_eq!(format_duration(-300_000), "-5m");
         assert_eq!(format_duration(86_400_000), "1d");
     }
 }

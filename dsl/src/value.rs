@@ -329,32 +329,7 @@ impl From<RecordValue> for Value {
     }
 }
 
-/// `1h30m`, `7d`, `250ms`, `-5m`, `0s`.
-pub fn format_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".to_string();
-    }
-    let mut out = String::new();
-    if ms < 0 {
-        out.push('-');
-    }
-    let mut rest = ms.unsigned_abs();
-    for (unit, size) in [
-        ("d", 86_400_000u64),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        let n = rest / size;
-        if n > 0 {
-            out.push_str(&n.to_string());
-            out.push_str(unit);
-            rest %= size;
-        }
-    }
-    out
-}
+pub use crate::duration::format_duration;
 
 /// RFC 3339 in UTC: `2024-05-01T12:00:00Z`, with milliseconds when there are any.
 pub fn format_time(ms: i64) -> String {

@@ -738,7 +738,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return Some(format!("workspace `{}` does not allow the service provider to run gamebooks", ws.name));
         }
         if let Some(tenant) = &self.incident.workspace {
-            if tenant != &ws.tenant_id && tenant != &ws.name {
+            if !ws.owns_tenant(tenant) {
                 return Some(format!("the entity belongs to tenant `{tenant}`, not to workspace `{}`", ws.name));
             }
         }

@@ -174,6 +174,11 @@ fn yes() -> bool {
 }
 
 impl Workspace {
+    /// Whether an incident or entity of `tenant` (a tenant id or workspace name) belongs here.
+    pub fn owns_tenant(&self, tenant: &str) -> bool {
+        self.tenant_id == "*" || self.tenant_id.eq_ignore_ascii_case(tenant) || self.name == tenant
+    }
+
     pub fn consented(&self, app: Application) -> bool {
         self.consented_applications
             .iter()
@@ -191,7 +196,8 @@ impl Workspace {
         ];
         Workspace {
             name: "demo".into(),
-            tenant_id: "00000000-0000-0000-0000-000000000000".into(),
+            // The demo stands in for whichever tenant an incident comes from.
+            tenant_id: "*".into(),
             parent: None,
             subscription: Subscription::Active,
             modules: vec![
@@ -317,6 +323,35 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
         return Err(bad("the file defines no workspace".into()));
     }
     Ok(file.workspaces)
+}
+
+/// No workspace fits an incident.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("no workspace named `{0}` in the workspaces file")]
+    Unknown(String),
+    #[error("no workspace has tenant id `{0}`; pass `--workspace NAME`")]
+    NoTenant(String),
+    #[error("the incident names no tenant and there are several workspaces; pass `--workspace NAME`")]
+    Ambiguous,
+}
+
+/// The workspace to plan an incident in: the named one, else the one with the incident's
+/// tenant id, else the only one.
+pub fn select<'w>(workspaces: &'w [Workspace], name: Option<&str>, tenant: Option<&str>) -> Result<&'w Workspace, SelectError> {
+    if let Some(name) = name {
+        return workspaces.iter().find(|w| w.name == name).ok_or_else(|| SelectError::Unknown(name.to_string()));
+    }
+    if let [only] = workspaces {
+        return Ok(only);
+    }
+    match tenant {
+        Some(t) => workspaces
+            .iter()
+            .find(|w| w.owns_tenant(t))
+            .ok_or_else(|| SelectError::NoTenant(t.to_string())),
+        None => Err(SelectError::Ambiguous),
+    }
 }
 
 /// `*` and `?` glob match, case-insensitive (for protected entity names).

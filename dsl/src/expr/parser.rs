@@ -483,30 +483,14 @@ impl<'t> Cx<'t> {
     }
 
     fn duration(&self, text: &str, span: Span) -> R<i64> {
-        let digits_end = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (digits, unit) = text.split_at(digits_end);
-        let factor: i64 = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => 604_800_000,
-        };
-        digits
-            .parse::<i64>()
-            .ok()
-            .and_then(|n| n.checked_mul(factor))
-            .ok_or_else(|| {
-                self.error(
-                    Code::ExprSyntax,
-                    span,
-                    format!("duration `{text}` is too large"),
-                )
-                .with_help("use a duration of less than about 290 million years")
-            })
+        crate::duration::parse_duration(text).ok_or_else(|| {
+            self.error(
+                Code::ExprSyntax,
+                span,
+                format!("duration `{text}` is too large"),
+            )
+            .with_help("use a duration of less than about 290 million years")
+        })
     }
 
     /// A pest failure as a diagnostic with a friendly message.
