@@ -50,11 +50,46 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    /// Plan what the engine would do for an incident, without doing it (dry-run).
+    Simulate(SimulateArgs),
     /// Print the JSON Schema of gamebook or SOP files (for yaml-language-server).
     Schema {
         #[arg(value_enum, default_value_t = SchemaKind::Gamebook)]
         kind: SchemaKind,
     },
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// An incident file: Graph security incident(s), Sentinel incident(s) or Riposte JSON.
+    #[arg(long)]
+    incident: PathBuf,
+    /// Workspaces and agents (default: a built-in demo workspace with everything enabled).
+    #[arg(long)]
+    workspaces: Option<PathBuf>,
+    /// The workspace to plan for (default: the one whose tenant id is the incident's).
+    #[arg(long)]
+    workspace: Option<String>,
+    /// Library directories or files (default: `gamebooks/` and `sops/`).
+    #[arg(long = "library")]
+    library: Vec<PathBuf>,
+    /// Approvals granted: `all`, `none`, or step ids (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',', default_value = "none")]
+    approve: Vec<String>,
+    /// Make matching actions fail in the simulation: `STEP`, `STEP:TARGET` (id or name).
+    #[arg(long = "fail")]
+    fail: Vec<String>,
+    /// The time `now()` returns (RFC 3339; default: the incident's last update).
+    #[arg(long)]
+    now: Option<String>,
+    /// Most items one for-each fans out to.
+    #[arg(long, default_value_t = 1_000)]
+    max_fanout: usize,
+    /// Most entities one incident may carry.
+    #[arg(long, default_value_t = 5_000)]
+    max_entities: usize,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -96,6 +131,7 @@ fn main() -> ExitCode {
             library,
         } => graph(file, format, library),
         Command::Actions { format } => actions(format),
+        Command::Simulate(args) => simulate(args),
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::Gamebook => riposte_dsl::schema::gamebook(),
@@ -225,6 +261,108 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         GraphFormat::Mermaid => riposte_dsl::graph::to_mermaid(&compilation.library, Some(&name)),
     };
     print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn library(paths: Vec<PathBuf>) -> Result<Result<riposte_dsl::checked::Library, ExitCode>, String> {
+    let paths = if paths.is_empty() {
+        default_library()
+    } else {
+        paths
+    };
+    if paths.is_empty() {
+        return Err("no library: no `gamebooks/` or `sops/` here; pass `--library DIR`".into());
+    }
+    let (sources, compilation) = load(paths)?;
+    if compilation.has_errors() {
+        let color = std::io::stderr().is_terminal();
+        for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
+            eprint!("{}", render::text(d, &sources, color));
+        }
+        eprintln!("the library has errors; fix them (see `riposte check`) before simulating");
+        return Ok(Err(ExitCode::from(1)));
+    }
+    Ok(Ok(compilation.library))
+}
+
+fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
+    use riposte_engine::executor::{RecordingExecutor, ScriptedFailure};
+    use riposte_engine::scheduler::{Approvals, RunConfig};
+
+    let limits = riposte_engine::incident::ImportLimits {
+        max_entities: args.max_entities,
+        ..Default::default()
+    };
+    let (_, incidents) = riposte_engine::incident::read_incidents(&args.incident, &limits)
+        .map_err(|e| e.to_string())?;
+    let workspaces = match &args.workspaces {
+        Some(path) => {
+            riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?
+        }
+        None => vec![riposte_engine::workspace::Workspace::demo()],
+    };
+    let library = match library(args.library)? {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let approvals = match args.approve.as_slice() {
+        [one] if one == "all" => Approvals::All,
+        [one] if one == "none" => Approvals::None,
+        steps => Approvals::Steps(steps.to_vec()),
+    };
+    let executor = RecordingExecutor {
+        failures: args
+            .fail
+            .iter()
+            .map(|f| {
+                let (step, target) = match f.split_once(':') {
+                    Some((s, t)) => (s, Some(t.to_string())),
+                    None => (f.as_str(), None),
+                };
+                ScriptedFailure {
+                    step: Some(step.to_string()),
+                    target,
+                    error: "simulated failure (--fail)".into(),
+                    ..Default::default()
+                }
+            })
+            .collect(),
+    };
+    let now = match &args.now {
+        Some(t) => Some(riposte_dsl::value::parse_time(t).ok_or_else(|| {
+            format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+        })?),
+        None => None,
+    };
+    let mut plans = Vec::new();
+    for incident in &incidents {
+        let ws = riposte_engine::workspace::select(
+            &workspaces,
+            args.workspace.as_deref(),
+            incident.workspace.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+        let config = RunConfig {
+            approvals: approvals.clone(),
+            max_fanout: args.max_fanout,
+            now_ms: now.unwrap_or_else(|| riposte_engine::plan::default_now(incident)),
+        };
+        plans.push(riposte_engine::plan::simulate(
+            &library, ws, incident, &config, &executor,
+        ));
+    }
+    match args.format {
+        ListFormat::Json if plans.len() == 1 => print_json(&plans[0]),
+        ListFormat::Json => print_json(&plans),
+        ListFormat::Text => {
+            let color = std::io::stdout().is_terminal();
+            let texts: Vec<String> = plans
+                .iter()
+                .map(|p| riposte_engine::plan::text::render(p, color))
+                .collect();
+            print!("{}", texts.join("\n"));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,9 +1,14 @@
-//! The Riposte runtime. For now: loading a library from disk.
+//! The Riposte runtime: loading libraries, importing incidents, workspaces, the scheduler and
+//! its executors, and plans.
 //!
 //! Architecture Invariant: `riposte-dsl` never touches the file system; everything that reads
 //! files lives here.
 
+pub mod executor;
+pub mod incident;
 pub mod load;
+pub mod plan;
+pub mod scheduler;
 pub mod workspace;
 
 pub use load::{load_library, LoadError, Loaded};

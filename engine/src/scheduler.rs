@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use riposte_dsl::ast::{AgentMode, Protected, Role, SeverityLevel};
-use riposte_dsl::catalog::{ActionSpec, Consent, Impact, Provider, ProviderSupport, Target as ActionTarget};
+use riposte_dsl::catalog::{
+    ActionSpec, Consent, Impact, Provider, ProviderSupport, Target as ActionTarget,
+};
 use riposte_dsl::checked::{self as c, Library, ParamValue};
 use riposte_dsl::expr::{Env, Expr};
 use riposte_dsl::graph::ExecGraph;
@@ -112,6 +114,27 @@ impl StepStatus {
     }
 }
 
+/// What happened at a branch point of a run; `riposte test` turns these into coverage.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TraceEvent {
+    /// The step started (its condition held and its dependencies allowed it).
+    Ran { gamebook: String, step: String },
+    /// The step's `if` was evaluated.
+    Condition {
+        gamebook: String,
+        step: String,
+        value: bool,
+    },
+    /// The step's approval gate was granted or not.
+    Gate {
+        gamebook: String,
+        step: String,
+        granted: bool,
+    },
+    /// The step failed and its `on_error` handler ran.
+    ErrorEdge { gamebook: String, step: String },
+}
+
 /// Why actions wait instead of running: an ungranted gate on the way.
 #[derive(Clone, Debug)]
 struct Wait {
@@ -150,6 +173,7 @@ pub struct Scheduler<'a, E: Executor> {
     sop: &'a c::ResponseSop,
     pub actions: Vec<PlannedAction>,
     pub tasks: Vec<PlannedTask>,
+    pub trace: Vec<TraceEvent>,
     total: u32,
     per_action: BTreeMap<&'static str, u32>,
     wait: Option<Wait>,
@@ -176,6 +200,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             sop,
             actions: Vec::new(),
             tasks: Vec::new(),
+            trace: Vec::new(),
             total: 0,
             per_action: BTreeMap::new(),
             wait: None,
@@ -205,7 +230,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             });
         }
         for u in &self.sop.gamebooks {
-            let Some(gb) = self.library.gamebook(&u.gamebook) else { continue };
+            let Some(gb) = self.library.gamebook(&u.gamebook) else {
+                continue;
+            };
             let env = self.env(&incident_vars);
             let run = u.condition.as_ref().is_none_or(|c| c.eval_bool(&env));
             let inputs = self.inputs(gb, &u.with, &incident_vars);
@@ -226,15 +253,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .inputs
             .iter()
             .map(|i| {
-                let given = with.iter().find(|(n, _)| *n == i.name).map(|(_, v)| eval_param(v, &env));
-                (i.name.as_str(), given.or_else(|| i.default.clone()).unwrap_or(Value::Null))
+                let given = with
+                    .iter()
+                    .find(|(n, _)| *n == i.name)
+                    .map(|(_, v)| eval_param(v, &env));
+                (
+                    i.name.as_str(),
+                    given.or_else(|| i.default.clone()).unwrap_or(Value::Null),
+                )
             })
             .collect();
         Value::record(gb.inputs_type.clone(), pairs)
     }
 
     /// Runs a gamebook; returns its status and its outputs record.
-    fn run_gamebook(&mut self, gb: &c::Gamebook, inputs: Value, label: String) -> (StepStatus, Value) {
+    fn run_gamebook(
+        &mut self,
+        gb: &c::Gamebook,
+        inputs: Value,
+        label: String,
+    ) -> (StepStatus, Value) {
         if self.depth >= MAX_CALL_DEPTH {
             return (StepStatus::Failed, Value::Null);
         }
@@ -250,7 +288,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let env = self.env(&frame.vars);
         let outputs = Value::record(
             gb.outputs_type.clone(),
-            gb.outputs.iter().map(|(n, e)| (n.as_str(), e.eval(&env))).collect::<Vec<_>>(),
+            gb.outputs
+                .iter()
+                .map(|(n, e)| (n.as_str(), e.eval(&env)))
+                .collect::<Vec<_>>(),
         );
         self.depth -= 1;
         (status, outputs)
@@ -270,18 +311,29 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     /// Runs sibling steps in dependency order.
-    fn run_list(&mut self, steps: &[c::Step], graph: &ExecGraph, frame: &mut Frame, prefix: &str) -> StepStatus {
+    fn run_list(
+        &mut self,
+        steps: &[c::Step],
+        graph: &ExecGraph,
+        frame: &mut Frame,
+        prefix: &str,
+    ) -> StepStatus {
         let mut done: HashMap<&str, StepStatus> = HashMap::new();
         let mut unhandled_failure = false;
         let mut waiting = false;
         for ix in graph.topo_order() {
             let id = graph.graph[ix].id.as_str();
-            let Some(step) = steps.iter().find(|s| s.id == id) else { continue };
+            let Some(step) = steps.iter().find(|s| s.id == id) else {
+                continue;
+            };
             let path = format!("{prefix}{id}");
             let status = if graph.graph[ix].handler {
                 let failed: Vec<&str> = steps
                     .iter()
-                    .filter(|s| s.on_error.as_deref() == Some(id) && done.get(s.id.as_str()) == Some(&StepStatus::Failed))
+                    .filter(|s| {
+                        s.on_error.as_deref() == Some(id)
+                            && done.get(s.id.as_str()) == Some(&StepStatus::Failed)
+                    })
                     .map(|s| s.id.as_str())
                     .collect();
                 if failed.is_empty() {
@@ -290,31 +342,59 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         .filter(|s| s.on_error.as_deref() == Some(id))
                         .map(|s| format!("`{}`", s.id))
                         .collect();
-                    self.skip_step(step, frame, prefix, &format!("error handler: runs only when {} fails", referrers.join(" or ")));
+                    self.skip_step(
+                        step,
+                        frame,
+                        prefix,
+                        &format!(
+                            "error handler: runs only when {} fails",
+                            referrers.join(" or ")
+                        ),
+                    );
                     StepStatus::Skipped
                 } else {
+                    for f in &failed {
+                        self.trace.push(TraceEvent::ErrorEdge {
+                            gamebook: frame.gb.name.clone(),
+                            step: format!("{prefix}{f}"),
+                        });
+                    }
                     self.run_step(step, graph, ix, frame, &path)
                 }
             } else {
                 let mut blocker = None;
                 for n in &step.needs {
                     match done.get(n.as_str()) {
-                        Some(StepStatus::Failed) => blocker = Some((StepStatus::Skipped, format!("dependency `{n}` failed"))),
+                        Some(StepStatus::Failed) => {
+                            blocker =
+                                Some((StepStatus::Skipped, format!("dependency `{n}` failed")))
+                        }
                         Some(StepStatus::Blocked) if blocker.is_none() => {
-                            blocker = Some((StepStatus::Skipped, format!("dependency `{n}` is blocked")))
+                            blocker =
+                                Some((StepStatus::Skipped, format!("dependency `{n}` is blocked")))
                         }
                         Some(StepStatus::AwaitingApproval) if blocker.is_none() => {
-                            blocker = Some((StepStatus::AwaitingApproval, format!("waits for step `{n}`, which awaits approval")))
+                            blocker = Some((
+                                StepStatus::AwaitingApproval,
+                                format!("waits for step `{n}`, which awaits approval"),
+                            ))
                         }
                         _ => {}
                     }
                 }
                 match blocker {
                     Some((StepStatus::AwaitingApproval, reason)) => {
-                        let was = self.wait.replace(Wait { approval: None, reason });
+                        let was = self.wait.replace(Wait {
+                            approval: None,
+                            reason,
+                        });
                         let s = self.run_step(step, graph, ix, frame, &path);
                         self.wait = was;
-                        if s == StepStatus::Skipped { s } else { StepStatus::AwaitingApproval }
+                        if s == StepStatus::Skipped {
+                            s
+                        } else {
+                            StepStatus::AwaitingApproval
+                        }
                     }
                     Some((_, reason)) => {
                         self.skip_step(step, frame, prefix, &reason);
@@ -342,15 +422,27 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     fn skip_step(&mut self, step: &c::Step, frame: &mut Frame, prefix: &str, reason: &str) {
         let path = format!("{prefix}{}", step.id);
         match &step.kind {
-            c::StepKind::Action { spec, .. } => {
-                let key = action_key(&self.workspace.name, &self.incident.id, frame.gb, &path, None, &serde_json::Map::new());
+            c::StepKind::Action { spec, target, .. } => {
+                // Inside a for-each item the target is known; name it.
+                let target = match (target, &step.for_each) {
+                    (Some(t), None) => Some(t.eval(&self.env(&frame.vars))),
+                    _ => None,
+                };
+                let key = action_key(
+                    &self.workspace.name,
+                    &self.incident.id,
+                    frame.gb,
+                    &path,
+                    target.as_ref(),
+                    &serde_json::Map::new(),
+                );
                 self.actions.push(PlannedAction {
                     key,
                     sop: self.sop_name.clone(),
                     gamebook: frame.label.clone(),
                     step: path.clone(),
                     action: spec.id,
-                    target: None,
+                    target: target.as_ref().and_then(entity_target),
                     params: serde_json::Map::new(),
                     status: Status::Skipped,
                     approval: None,
@@ -380,29 +472,58 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         record(frame, &step.id, StepStatus::Skipped, None);
     }
 
-    fn run_step(&mut self, step: &c::Step, graph: &ExecGraph, ix: petgraph::graph::NodeIndex, frame: &mut Frame, path: &str) -> StepStatus {
+    fn run_step(
+        &mut self,
+        step: &c::Step,
+        graph: &ExecGraph,
+        ix: petgraph::graph::NodeIndex,
+        frame: &mut Frame,
+        path: &str,
+    ) -> StepStatus {
         let env_vars = frame.vars.clone();
+        let gamebook = frame.gb.name.clone();
         if let Some(cond) = &step.condition {
-            if !cond.eval_bool(&self.env(&env_vars)) {
+            let value = cond.eval_bool(&self.env(&env_vars));
+            self.trace.push(TraceEvent::Condition {
+                gamebook: gamebook.clone(),
+                step: path.to_string(),
+                value,
+            });
+            if !value {
                 let prefix = &path[..path.len() - step.id.len()];
                 self.skip_step(step, frame, prefix, "condition `if` is false");
                 return StepStatus::Skipped;
             }
         }
-        // An approval gate in front of the step: the whole step waits unless granted.
-        let gate_wait = step.approval.as_ref().filter(|_| !self.config.approvals.granted(path)).map(|g| Wait {
-            approval: Some(Approval {
-                role: g.role.as_str(),
-                reason: format!(
-                    "approval gate of step `{}` (quorum {}, timeout {}, then {})",
-                    step.id,
-                    g.quorum,
-                    riposte_dsl::duration::format_duration(g.timeout_ms),
-                    g.on_timeout
-                ),
-            }),
-            reason: format!("awaits the approval gate of step `{}`", step.id),
+        self.trace.push(TraceEvent::Ran {
+            gamebook: gamebook.clone(),
+            step: path.to_string(),
         });
+        if step.approval.is_some() {
+            self.trace.push(TraceEvent::Gate {
+                gamebook,
+                step: path.to_string(),
+                granted: self.config.approvals.granted(path),
+            });
+        }
+        // An approval gate in front of the step: the whole step waits unless granted.
+        let gate_wait = step
+            .approval
+            .as_ref()
+            .filter(|_| !self.config.approvals.granted(path))
+            .map(|g| Wait {
+                approval: Some(Approval {
+                    role: g.role.as_str(),
+                    reason: format!(
+                        "approval gate of step `{}` (quorum {}, timeout {}, then {})",
+                        step.id,
+                        g.quorum,
+                        riposte_dsl::duration::format_duration(g.timeout_ms),
+                        g.on_timeout
+                    ),
+                }),
+                reason: format!("awaits the approval gate of step `{}`", step.id),
+            });
         let was = match gate_wait {
             Some(w) if self.wait.is_none() => self.wait.replace(w),
             _ => self.wait.clone(),
@@ -440,12 +561,20 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 break;
             }
             if stopped {
-                self.skip_item(step, frame, path, item.as_ref(), "for-each stopped after a failed item (on_error: fail_fast)");
+                self.skip_item(
+                    step,
+                    frame,
+                    path,
+                    item.as_ref(),
+                    "for-each stopped after a failed item (on_error: fail_fast)",
+                );
                 statuses.push(StepStatus::Skipped);
                 continue;
             }
             let s = self.run_item(step, graph, ix, frame, path, item.as_ref());
-            if s == StepStatus::Failed && strategy == Some(riposte_dsl::ast::ErrorStrategy::FailFast) {
+            if s == StepStatus::Failed
+                && strategy == Some(riposte_dsl::ast::ErrorStrategy::FailFast)
+            {
                 stopped = true;
             }
             statuses.push(s);
@@ -460,7 +589,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         } else {
             StepStatus::combine(&statuses)
         };
-        if status == StepStatus::Failed && strategy == Some(riposte_dsl::ast::ErrorStrategy::Continue) {
+        if status == StepStatus::Failed
+            && strategy == Some(riposte_dsl::ast::ErrorStrategy::Continue)
+        {
             status = StepStatus::Succeeded;
         }
         if let Some(agg) = agg_mut(frame, &step.id) {
@@ -484,8 +615,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             frame.vars.push(v.clone());
         }
         let status = match &step.kind {
-            c::StepKind::Action { spec, target, params } => {
-                let (status, output) = self.action(step, spec, target.as_ref(), params, frame, path);
+            c::StepKind::Action {
+                spec,
+                target,
+                params,
+            } => {
+                let (status, output) =
+                    self.action(step, spec, target.as_ref(), params, frame, path);
                 record(frame, &step.id, status, output);
                 status
             }
@@ -499,9 +635,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     role: t.role.as_str(),
                     checklist: t.checklist.clone(),
                 });
-                let status = if self.wait.is_some() { StepStatus::AwaitingApproval } else { StepStatus::Succeeded };
+                let status = if self.wait.is_some() {
+                    StepStatus::AwaitingApproval
+                } else {
+                    StepStatus::Succeeded
+                };
                 let out_ty = output_record_type(frame.gb, &step.id);
-                let output = out_ty.map(|ty| Value::record(ty, [("completed_by", Value::from(t.role.as_str()))]));
+                let output = out_ty
+                    .map(|ty| Value::record(ty, [("completed_by", Value::from(t.role.as_str()))]));
                 record(frame, &step.id, status, output);
                 status
             }
@@ -531,13 +672,27 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         status
     }
 
-    fn skip_item(&mut self, step: &c::Step, frame: &mut Frame, path: &str, item: Option<&Value>, reason: &str) {
+    fn skip_item(
+        &mut self,
+        step: &c::Step,
+        frame: &mut Frame,
+        path: &str,
+        item: Option<&Value>,
+        reason: &str,
+    ) {
         if let Some(v) = item {
             frame.vars.push(v.clone());
         }
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
             let target = target.as_ref().map(|t| t.eval(&self.env(&frame.vars)));
-            let key = action_key(&self.workspace.name, &self.incident.id, frame.gb, path, target.as_ref(), &serde_json::Map::new());
+            let key = action_key(
+                &self.workspace.name,
+                &self.incident.id,
+                frame.gb,
+                path,
+                target.as_ref(),
+                &serde_json::Map::new(),
+            );
             self.actions.push(PlannedAction {
                 key,
                 sop: self.sop_name.clone(),
@@ -561,7 +716,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    fn fanout_blocked(&mut self, step: &c::Step, frame: &Frame, path: &str, over: usize, total: usize) {
+    fn fanout_blocked(
+        &mut self,
+        step: &c::Step,
+        frame: &Frame,
+        path: &str,
+        over: usize,
+        total: usize,
+    ) {
         let action = match &step.kind {
             c::StepKind::Action { spec, .. } => spec.id,
             _ => "",
@@ -569,7 +731,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if action.is_empty() {
             return;
         }
-        let key = action_key(&self.workspace.name, &self.incident.id, frame.gb, path, None, &serde_json::Map::new());
+        let key = action_key(
+            &self.workspace.name,
+            &self.incident.id,
+            frame.gb,
+            path,
+            None,
+            &serde_json::Map::new(),
+        );
         self.actions.push(PlannedAction {
             key,
             sop: self.sop_name.clone(),
@@ -601,10 +770,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) -> (StepStatus, Option<Value>) {
         let env = self.env(&frame.vars);
         let target_value = target.map(|t| t.eval(&env));
-        let param_values: Vec<(&'static str, Value)> = params.iter().map(|(n, v)| (*n, eval_param(v, &env))).collect();
-        let params_json: serde_json::Map<String, serde_json::Value> =
-            param_values.iter().map(|(n, v)| (n.to_string(), v.to_json())).collect();
-        let key = action_key(&self.workspace.name, &self.incident.id, frame.gb, path, target_value.as_ref(), &params_json);
+        let param_values: Vec<(&'static str, Value)> = params
+            .iter()
+            .map(|(n, v)| (*n, eval_param(v, &env)))
+            .collect();
+        let params_json: serde_json::Map<String, serde_json::Value> = param_values
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_json()))
+            .collect();
+        let key = action_key(
+            &self.workspace.name,
+            &self.incident.id,
+            frame.gb,
+            path,
+            target_value.as_ref(),
+            &params_json,
+        );
         let planned_target = target_value.as_ref().and_then(entity_target);
         let mut planned = PlannedAction {
             key: key.clone(),
@@ -628,7 +809,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         let provider = self.provider_for(spec, target_value.as_ref());
         if let Some(p) = provider {
-            planned.provider = Some(format!("{}/{}", p.provider.as_str(), p.application.as_str()));
+            planned.provider = Some(format!(
+                "{}/{}",
+                p.provider.as_str(),
+                p.application.as_str()
+            ));
         }
         if let Some(reason) = self.blocked(spec, target_value.as_ref(), provider) {
             planned.status = Status::Blocked;
@@ -638,10 +823,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         let approval = match &self.wait {
             Some(w) => Some((w.approval.clone(), w.reason.clone())),
-            None => self.approval_for(spec, target_value.as_ref(), path).map(|a| {
-                let reason = format!("awaits approval: {}", a.reason);
-                (Some(a), reason)
-            }),
+            None => self
+                .approval_for(spec, target_value.as_ref(), path)
+                .map(|a| {
+                    let reason = format!("awaits approval: {}", a.reason);
+                    (Some(a), reason)
+                }),
         };
         self.count(spec);
         if let Some((approval, reason)) = approval {
@@ -714,7 +901,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// The provider implementation that would carry the action out: where the entity comes
     /// from, or the incident's source for incident actions.
-    fn provider_for(&self, spec: &ActionSpec, target: Option<&Value>) -> Option<&'static ProviderSupport> {
+    fn provider_for(
+        &self,
+        spec: &ActionSpec,
+        target: Option<&Value>,
+    ) -> Option<&'static ProviderSupport> {
         let wanted = match target.and_then(|t| field_str(t, "provider")) {
             Some(p) => provider_named(&p),
             None => match self.incident.source.as_str() {
@@ -723,23 +914,40 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 _ => Some(Provider::Microsoft),
             },
         }?;
-        riposte_dsl::catalog::lookup(spec.id)?.providers.iter().find(|p| p.provider == wanted)
+        riposte_dsl::catalog::lookup(spec.id)?
+            .providers
+            .iter()
+            .find(|p| p.provider == wanted)
     }
 
     /// Why the action may not run at all, if it may not.
-    fn blocked(&self, spec: &ActionSpec, target: Option<&Value>, provider: Option<&ProviderSupport>) -> Option<String> {
+    fn blocked(
+        &self,
+        spec: &ActionSpec,
+        target: Option<&Value>,
+        provider: Option<&ProviderSupport>,
+    ) -> Option<String> {
         let ws = self.workspace;
         if let Some(sev) = self.incident.severity {
             if !ws.agent.gamebooks.iter().any(|s| s.level() == sev) {
-                return Some(format!("the Gamebooks capability is off for {sev} incidents in workspace `{}`", ws.name));
+                return Some(format!(
+                    "the Gamebooks capability is off for {sev} incidents in workspace `{}`",
+                    ws.name
+                ));
             }
         }
         if ws.parent.is_some() && !ws.allow_service_provider_gamebooks {
-            return Some(format!("workspace `{}` does not allow the service provider to run gamebooks", ws.name));
+            return Some(format!(
+                "workspace `{}` does not allow the service provider to run gamebooks",
+                ws.name
+            ));
         }
         if let Some(tenant) = &self.incident.workspace {
             if !ws.owns_tenant(tenant) {
-                return Some(format!("the entity belongs to tenant `{tenant}`, not to workspace `{}`", ws.name));
+                return Some(format!(
+                    "the entity belongs to tenant `{tenant}`, not to workspace `{}`",
+                    ws.name
+                ));
             }
         }
         if let Some(t) = target {
@@ -751,7 +959,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let from = target
                 .and_then(|t| field_str(t, "provider"))
                 .unwrap_or_else(|| self.incident.source.clone());
-            return Some(format!("no implementation of `{}` for entities from `{from}`", spec.id));
+            return Some(format!(
+                "no implementation of `{}` for entities from `{from}`",
+                spec.id
+            ));
         };
         if !ws.consented(p.application) {
             return Some(format!(
@@ -762,17 +973,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             ));
         }
         if p.consent == Consent::DelegatedOnly && !ws.delegated_session {
-            return Some(format!("`{}` needs a signed-in (delegated) session; none is available", spec.id));
+            return Some(format!(
+                "`{}` needs a signed-in (delegated) session; none is available",
+                spec.id
+            ));
         }
         let g = &self.sop.guardrails;
         if let Some((_, limit)) = g.limits.iter().find(|(a, _)| a.value == spec.id) {
             if self.per_action.get(spec.id).copied().unwrap_or(0) >= *limit {
-                return Some(format!("limit reached: at most {limit} `{}` per incident (SOP `{}`)", spec.id, self.sop_name));
+                return Some(format!(
+                    "limit reached: at most {limit} `{}` per incident (SOP `{}`)",
+                    spec.id, self.sop_name
+                ));
             }
         }
         if let Some(max) = g.max_actions {
             if self.total >= max {
-                return Some(format!("limit reached: at most {max} actions per incident (SOP `{}`)", self.sop_name));
+                return Some(format!(
+                    "limit reached: at most {max} actions per incident (SOP `{}`)",
+                    self.sop_name
+                ));
             }
         }
         None
@@ -789,9 +1009,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             Protected::Tag(v) => ProtectedEntity::Tag(v.clone()),
         });
         let ws_rules = self.workspace.protected_entities.iter().cloned();
-        for (rule, from) in sop_rules.map(|r| (r, "SOP")).chain(ws_rules.map(|r| (r, "workspace"))) {
+        for (rule, from) in sop_rules
+            .map(|r| (r, "SOP"))
+            .chain(ws_rules.map(|r| (r, "workspace")))
+        {
             let hit = match &rule {
-                ProtectedEntity::Id(v) => v.eq_ignore_ascii_case(&id) || id.ends_with(&format!(":{v}")),
+                ProtectedEntity::Id(v) => {
+                    v.eq_ignore_ascii_case(&id) || id.ends_with(&format!(":{v}"))
+                }
                 ProtectedEntity::Name(p) => glob_match(p, &name),
                 ProtectedEntity::Tag(t) => tags.iter().any(|x| x.eq_ignore_ascii_case(t)),
             };
@@ -808,7 +1033,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.
-    fn approval_for(&self, spec: &ActionSpec, target: Option<&Value>, path: &str) -> Option<Approval> {
+    fn approval_for(
+        &self,
+        spec: &ActionSpec,
+        target: Option<&Value>,
+        path: &str,
+    ) -> Option<Approval> {
         if self.config.approvals.granted(path) {
             return None;
         }
@@ -816,24 +1046,46 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if !rule.covers(spec.id) {
                 continue;
             }
-            let vars = [self.incident.value.clone(), target.cloned().unwrap_or(Value::Null), Value::from(spec.id)];
-            let holds = rule.approve_if.as_ref().is_none_or(|e| e.eval_bool(&self.env(&vars)));
+            let vars = [
+                self.incident.value.clone(),
+                target.cloned().unwrap_or(Value::Null),
+                Value::from(spec.id),
+            ];
+            let holds = rule
+                .approve_if
+                .as_ref()
+                .is_none_or(|e| e.eval_bool(&self.env(&vars)));
             if holds {
-                let why = if rule.approve_if.is_some() { " (its `approve_if` holds)" } else { "" };
+                let why = if rule.approve_if.is_some() {
+                    " (its `approve_if` holds)"
+                } else {
+                    ""
+                };
                 return Some(Approval {
                     role: rule.role.as_str(),
-                    reason: format!("SOP `{}` requires approval of `{}`{why}", self.sop_name, spec.id),
+                    reason: format!(
+                        "SOP `{}` requires approval of `{}`{why}",
+                        self.sop_name, spec.id
+                    ),
                 });
             }
         }
         match self.workspace.agent.mode.agent_mode() {
             AgentMode::Manual => Some(Approval {
-                role: if spec.impact == Impact::High { Role::WorkspaceOwner } else { Role::IncidentResponder }.as_str(),
+                role: if spec.impact == Impact::High {
+                    Role::WorkspaceOwner
+                } else {
+                    Role::IncidentResponder
+                }
+                .as_str(),
                 reason: "the agent is in manual mode: every action awaits approval".into(),
             }),
             AgentMode::Automatic if spec.impact == Impact::High => Some(Approval {
                 role: Role::WorkspaceOwner.as_str(),
-                reason: format!("`{}` is high-impact: a Workspace Owner approves it in automatic mode", spec.id),
+                reason: format!(
+                    "`{}` is high-impact: a Workspace Owner approves it in automatic mode",
+                    spec.id
+                ),
             }),
             _ => None,
         }
@@ -875,8 +1127,12 @@ fn publish_steps(frame: &mut Frame) {
         .iter()
         .zip(&frame.aggs)
         .map(|(f, agg)| {
-            let Type::Record(rt) = &f.ty else { return Value::Null };
-            let Some(status) = agg.status else { return Value::Null };
+            let Type::Record(rt) = &f.ty else {
+                return Value::Null;
+            };
+            let Some(status) = agg.status else {
+                return Value::Null;
+            };
             Value::record(
                 rt.clone(),
                 [
@@ -897,7 +1153,9 @@ fn publish_steps(frame: &mut Frame) {
 /// The record type of `steps.<id>.output`.
 fn output_record_type(gb: &c::Gamebook, id: &str) -> Option<Arc<RecordType>> {
     let (_, f) = gb.steps_type.field(id)?;
-    let Type::Record(step) = &f.ty else { return None };
+    let Type::Record(step) = &f.ty else {
+        return None;
+    };
     let (_, out) = step.field("output")?;
     match &out.ty {
         Type::Record(r) => Some(r.clone()),
@@ -959,7 +1217,9 @@ pub fn action_key(
 ) -> String {
     let target_id = target.and_then(|t| field_str(t, "id")).unwrap_or_default();
     // serde_json maps are sorted by key, so this text is canonical.
-    let material = serde_json::json!([workspace, incident, gb.name, gb.version, step, target_id, params]).to_string();
+    let material =
+        serde_json::json!([workspace, incident, gb.name, gb.version, step, target_id, params])
+            .to_string();
     let digest = Sha256::digest(material.as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -332,15 +332,24 @@ pub enum SelectError {
     Unknown(String),
     #[error("no workspace has tenant id `{0}`; pass `--workspace NAME`")]
     NoTenant(String),
-    #[error("the incident names no tenant and there are several workspaces; pass `--workspace NAME`")]
+    #[error(
+        "the incident names no tenant and there are several workspaces; pass `--workspace NAME`"
+    )]
     Ambiguous,
 }
 
 /// The workspace to plan an incident in: the named one, else the one with the incident's
 /// tenant id, else the only one.
-pub fn select<'w>(workspaces: &'w [Workspace], name: Option<&str>, tenant: Option<&str>) -> Result<&'w Workspace, SelectError> {
+pub fn select<'w>(
+    workspaces: &'w [Workspace],
+    name: Option<&str>,
+    tenant: Option<&str>,
+) -> Result<&'w Workspace, SelectError> {
     if let Some(name) = name {
-        return workspaces.iter().find(|w| w.name == name).ok_or_else(|| SelectError::Unknown(name.to_string()));
+        return workspaces
+            .iter()
+            .find(|w| w.name == name)
+            .ok_or_else(|| SelectError::Unknown(name.to_string()));
     }
     if let [only] = workspaces {
         return Ok(only);

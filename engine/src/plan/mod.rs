@@ -76,6 +76,7 @@ pub fn plan_with_context<E: Executor>(
         actions: Vec::new(),
         tasks: Vec::new(),
         summary: Summary::default(),
+        trace: Vec::new(),
     };
     if plan.eligibility.iter().any(|c| !c.passed) {
         return plan;
@@ -87,7 +88,9 @@ pub fn plan_with_context<E: Executor>(
         .map(|c| c.classification.to_string())
         .unwrap_or_else(|| incident.classification.clone());
     for sop in &library.sops {
-        let SopBody::Response(r) = &sop.body else { continue };
+        let SopBody::Response(r) = &sop.body else {
+            continue;
+        };
         if !workspace.agent.sops.includes(&sop.name) {
             continue;
         }
@@ -101,6 +104,7 @@ pub fn plan_with_context<E: Executor>(
         s.run_sop();
         plan.actions.append(&mut s.actions);
         plan.tasks.append(&mut s.tasks);
+        plan.trace.append(&mut s.trace);
     }
     plan.summary = Summary::of(&plan.actions);
     plan

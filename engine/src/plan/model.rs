@@ -17,6 +17,9 @@ pub struct Plan {
     pub actions: Vec<PlannedAction>,
     pub tasks: Vec<PlannedTask>,
     pub summary: Summary,
+    /// Branch points the run went through (not part of the JSON; `riposte test` coverage).
+    #[serde(skip)]
+    pub trace: Vec<crate::scheduler::TraceEvent>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

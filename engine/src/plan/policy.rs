@@ -16,7 +16,13 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
     checks.push(Check {
         check: "subscription",
         passed: matches!(sub, Subscription::Active | Subscription::Trial),
-        detail: format!("subscription is {}", serde_json::to_value(sub).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+        detail: format!(
+            "subscription is {}",
+            serde_json::to_value(sub)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        ),
     });
     let module = Module::for_source(&incident.source);
     checks.push(match module {
@@ -26,7 +32,11 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
             detail: if ws.modules.contains(&m) {
                 format!("module `{}` is enabled", m.as_str())
             } else {
-                format!("module `{}` is not enabled in workspace `{}`", m.as_str(), ws.name)
+                format!(
+                    "module `{}` is not enabled in workspace `{}`",
+                    m.as_str(),
+                    ws.name
+                )
             },
         },
         None => Check {
@@ -64,7 +74,11 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
         });
     }
     let sev = incident.severity.as_str();
-    let on = ws.agent.process_incident.iter().any(|s| s.level().as_str() == sev);
+    let on = ws
+        .agent
+        .process_incident
+        .iter()
+        .any(|s| s.level().as_str() == sev);
     checks.push(Check {
         check: "process_incident",
         passed: on,
@@ -79,7 +93,12 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
 
 /// The active classification: the first rule that matches, of the first classification SOP
 /// (by priority) with a matching rule.
-pub fn classify(library: &Library, ws: &Workspace, ctx: &IncidentContext, config: &RunConfig) -> Option<ClassificationResult> {
+pub fn classify(
+    library: &Library,
+    ws: &Workspace,
+    ctx: &IncidentContext,
+    config: &RunConfig,
+) -> Option<ClassificationResult> {
     let vars = [ctx.value.clone()];
     let env = Env {
         vars: &vars,
@@ -90,30 +109,49 @@ pub fn classify(library: &Library, ws: &Workspace, ctx: &IncidentContext, config
         .iter()
         .filter(|s| ws.agent.sops.includes(&s.name))
         .find_map(|sop| match &sop.body {
-            SopBody::Classification(rules) => rules.iter().find(|r| r.when.eval_bool(&env)).map(|r| ClassificationResult {
-                sop: sop.name.clone(),
-                rule: r.name.clone(),
-                classification: r.classification.as_str(),
-                reason: r.reason.clone(),
-                confidence: r.confidence,
-            }),
+            SopBody::Classification(rules) => {
+                rules
+                    .iter()
+                    .find(|r| r.when.eval_bool(&env))
+                    .map(|r| ClassificationResult {
+                        sop: sop.name.clone(),
+                        rule: r.name.clone(),
+                        classification: r.classification.as_str(),
+                        reason: r.reason.clone(),
+                        confidence: r.confidence,
+                    })
+            }
             SopBody::Response(_) => None,
         })
 }
 
 /// Whether a response SOP applies; the detail names the first criterion that failed.
-pub fn matches(sop: &Sop, r: &ResponseSop, ws: &Workspace, ctx: &IncidentContext, verdict: &str, config: &RunConfig) -> SopMatch {
+pub fn matches(
+    sop: &Sop,
+    r: &ResponseSop,
+    ws: &Workspace,
+    ctx: &IncidentContext,
+    verdict: &str,
+    config: &RunConfig,
+) -> SopMatch {
     let fail = |detail: String| SopMatch {
         name: sop.name.clone(),
         matched: false,
         detail,
     };
     if !r.sources.is_empty() && !r.sources.iter().any(|s| s.as_str() == ctx.source) {
-        return fail(format!("source `{}` is not one of {}", ctx.source, list(r.sources.iter().map(|s| s.as_str()))));
+        return fail(format!(
+            "source `{}` is not one of {}",
+            ctx.source,
+            list(r.sources.iter().map(|s| s.as_str()))
+        ));
     }
     if !r.severities.is_empty() && !r.severities.iter().any(|s| Some(*s) == ctx.severity) {
         let sev = ctx.severity.map_or("unknown", |s| s.as_str());
-        return fail(format!("severity `{sev}` is not one of {}", list(r.severities.iter().map(|s| s.as_str()))));
+        return fail(format!(
+            "severity `{sev}` is not one of {}",
+            list(r.severities.iter().map(|s| s.as_str()))
+        ));
     }
     if !r.classifications.is_empty() && !r.classifications.iter().any(|c| c.as_str() == verdict) {
         return fail(format!(
@@ -122,7 +160,11 @@ pub fn matches(sop: &Sop, r: &ResponseSop, ws: &Workspace, ctx: &IncidentContext
         ));
     }
     if !r.workspaces.is_empty() && !r.workspaces.iter().any(|w| *w == ws.name) {
-        return fail(format!("workspace `{}` is not one of {}", ws.name, list(r.workspaces.iter().map(String::as_str))));
+        return fail(format!(
+            "workspace `{}` is not one of {}",
+            ws.name,
+            list(r.workspaces.iter().map(String::as_str))
+        ));
     }
     if !r.workspace_tags.is_empty() && !r.workspace_tags.iter().any(|t| ws.tags.contains(t)) {
         return fail(format!(

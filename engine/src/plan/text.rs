@@ -30,7 +30,12 @@ fn action_line(a: &PlannedAction, color: bool) -> String {
         None if a.action.starts_with("incident.") => "incident".to_string(),
         None => "-".to_string(),
     };
-    let mut line = format!("    {} {:<24} {:<20} {target}", status_word(a.status, color), a.step, a.action);
+    let mut line = format!(
+        "    {} {:<24} {:<22} {target}",
+        status_word(a.status, color),
+        a.step,
+        a.action
+    );
     if let Some(ap) = &a.approval {
         let _ = write!(line, "\n{:<23}approver: {} — {}", "", ap.role, ap.reason);
     } else if a.status != Status::WouldRun {
@@ -43,7 +48,11 @@ fn action_line(a: &PlannedAction, color: bool) -> String {
                 line,
                 "\n{:<23}{}",
                 "",
-                paint(&format!("simulated failure after {} attempt(s): {err}", e.attempts), "31", color)
+                paint(
+                    &format!("simulated failure after {} attempt(s): {err}", e.attempts),
+                    "31",
+                    color
+                )
             );
         }
     }
@@ -54,16 +63,30 @@ fn action_line(a: &PlannedAction, color: bool) -> String {
 pub fn render(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let i = &plan.incident;
-    let _ = writeln!(out, "{} {} · {} · {}", paint("incident", "1", color), i.id, i.source, i.severity);
+    let _ = writeln!(
+        out,
+        "{} {} · {} · {}",
+        paint("incident", "1", color),
+        i.id,
+        i.source,
+        i.severity
+    );
     let _ = writeln!(out, "  {}", i.title);
     let _ = writeln!(out, "workspace {} · now {}", plan.workspace, plan.now);
     let _ = writeln!(out, "\neligibility");
     for c in &plan.eligibility {
-        let mark = if c.passed { paint("✓", "32", color) } else { paint("✗", "31", color) };
+        let mark = if c.passed {
+            paint("✓", "32", color)
+        } else {
+            paint("✗", "31", color)
+        };
         let _ = writeln!(out, "  {mark} {:<20} {}", c.check, c.detail);
     }
     if plan.eligibility.iter().any(|c| !c.passed) {
-        let _ = writeln!(out, "\nnot processed on-queue: no SOP runs for this incident");
+        let _ = writeln!(
+            out,
+            "\nnot processed on-queue: no SOP runs for this incident"
+        );
     } else {
         match &plan.classification {
             Some(c) => {
@@ -80,10 +103,21 @@ pub fn render(plan: &Plan, color: bool) -> String {
     }
     for sop in &plan.sops {
         if !sop.matched {
-            let _ = writeln!(out, "\nsop {}: {} ({})", sop.name, paint("not matched", "2", color), sop.detail);
+            let _ = writeln!(
+                out,
+                "\nsop {}: {} ({})",
+                sop.name,
+                paint("not matched", "2", color),
+                sop.detail
+            );
             continue;
         }
-        let _ = writeln!(out, "\nsop {}: {}", paint(&sop.name, "1", color), paint("matched", "32", color));
+        let _ = writeln!(
+            out,
+            "\nsop {}: {}",
+            paint(&sop.name, "1", color),
+            paint("matched", "32", color)
+        );
         let mut gamebook = "";
         for a in plan.actions.iter().filter(|a| a.sop == sop.name) {
             if a.gamebook != gamebook {
@@ -93,7 +127,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
             let _ = writeln!(out, "{}", action_line(a, color));
         }
         for t in plan.tasks.iter().filter(|t| t.sop == sop.name) {
-            let from = if t.gamebook.is_empty() { String::new() } else { format!(" ({} {})", t.gamebook, t.step) };
+            let from = if t.gamebook.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} {})", t.gamebook, t.step)
+            };
             let _ = writeln!(out, "  task [{}] {}{from}", t.role, t.title);
         }
     }

@@ -1,0 +1,401 @@
+//! Building an incident's entities from evidence: deduplication across alerts, merging, ids and
+//! display names.
+//!
+//! Every kind has identifiers, strongest first (a device: MDE id, Entra ID device id, host
+//! name). Evidence joins an existing entity of its kind that shares one identifier, unless a
+//! stronger identifier both have differs (two machines with the same host name but different
+//! MDE ids stay two entities). Everything is hashed, so a file of N evidence items takes O(N).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use riposte_dsl::types::EntityKind;
+use serde_json::Value as Json;
+
+use super::json::{clip, mentions_admin, parse_ip};
+use super::Entity;
+
+/// Evidence turned into an entity, before merging.
+pub(crate) struct NewEntity {
+    pub kind: EntityKind,
+    pub verdict: String,
+    pub roles: Vec<String>,
+    pub tags: Vec<String>,
+    pub remediation_status: String,
+    pub provider: &'static str,
+    /// Model fields by model name.
+    pub fields: BTreeMap<String, Json>,
+    /// Identifiers, strongest first; see [`identity`].
+    pub keys: Vec<Option<String>>,
+    /// Makes the id when no identifier is known (`<alert id>/<evidence index>`).
+    pub fallback_key: String,
+    /// Free text (detailed roles) says the account is an admin.
+    pub admin: bool,
+}
+
+impl NewEntity {
+    /// An entity of `kind` with the defaults (`unknown` verdict, remediation `none`, from
+    /// Microsoft); fill in `fields`, then call [`NewEntity::identify`].
+    pub(crate) fn new(kind: EntityKind, fallback_key: String) -> Self {
+        NewEntity {
+            kind,
+            verdict: "unknown".into(),
+            roles: Vec::new(),
+            tags: Vec::new(),
+            remediation_status: "none".into(),
+            provider: "microsoft",
+            fields: BTreeMap::new(),
+            keys: Vec::new(),
+            fallback_key,
+            admin: false,
+        }
+    }
+
+    /// Sets a field when there is a value.
+    pub(crate) fn put(&mut self, name: &str, value: Option<impl Into<Json>>) {
+        if let Some(v) = value {
+            self.fields.insert(name.to_string(), v.into());
+        }
+    }
+
+    /// Computes the identifiers from the fields; `extra` completes the cloud app key (its
+    /// instance id, which is no model field).
+    pub(crate) fn identify(mut self, extra: Option<&str>) -> Self {
+        self.keys = identity(self.kind, &self.fields, extra);
+        self
+    }
+}
+
+/// The identifiers of an entity, strongest first, lowercase where the source is not
+/// case-sensitive.
+fn identity(
+    kind: EntityKind,
+    f: &BTreeMap<String, Json>,
+    extra: Option<&str>,
+) -> Vec<Option<String>> {
+    let raw = |k: &str| match f.get(k) {
+        Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Json::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let lower = |k: &str| raw(k).map(|s| s.to_lowercase());
+    match kind {
+        EntityKind::Device => vec![
+            lower("mde_device_id"),
+            lower("aad_device_id"),
+            lower("hostname"),
+        ],
+        EntityKind::User => vec![
+            lower("aad_user_id"),
+            lower("upn"),
+            lower("sid"),
+            match (lower("domain"), lower("account_name")) {
+                (Some(d), Some(a)) => Some(format!("{d}\\{a}")),
+                _ => None,
+            },
+        ],
+        EntityKind::Ip => vec![raw("address").map(|a| match parse_ip(&a) {
+            Some(ip) => ip.to_string(),
+            None => a.to_lowercase(),
+        })],
+        EntityKind::Url => vec![raw("url")],
+        EntityKind::File => vec![
+            lower("sha256"),
+            lower("sha1"),
+            lower("md5"),
+            match (lower("path"), lower("file_name")) {
+                (Some(p), Some(n)) => Some(format!("{}\\{n}", p.trim_end_matches(['\\', '/']))),
+                (None, Some(n)) => Some(n),
+                _ => None,
+            },
+        ],
+        EntityKind::Process => vec![raw("process_id").map(|pid| {
+            format!(
+                "{}:{pid}:{}",
+                lower("device_id").unwrap_or_default(),
+                raw("created").unwrap_or_default()
+            )
+        })],
+        EntityKind::Mailbox => vec![lower("primary_address"), lower("upn")],
+        EntityKind::Email => {
+            let recipient = lower("recipient").unwrap_or_default();
+            vec![
+                lower("network_message_id").map(|n| format!("{n}:{recipient}")),
+                lower("internet_message_id").map(|m| format!("{m}:{recipient}")),
+            ]
+        }
+        EntityKind::CloudApp => vec![
+            raw("app_id").map(|a| match extra {
+                Some(instance) => format!("{a}:{instance}"),
+                None => a,
+            }),
+            lower("display_name"),
+        ],
+    }
+}
+
+/// How bad a verdict is: the most severe wins when evidence merges.
+fn verdict_rank(v: &str) -> u8 {
+    match v {
+        "malicious" => 4,
+        "suspicious" => 3,
+        "no_threats_found" => 1,
+        // `unknown` and values the importer does not know.
+        _ => 2,
+    }
+}
+
+struct Building {
+    e: NewEntity,
+    roles: HashSet<String>,
+    tags: HashSet<String>,
+    /// Indices of the alerts carrying the entity, in order.
+    alerts: Vec<usize>,
+}
+
+/// The entities of one incident being built.
+#[derive(Default)]
+pub(crate) struct EntitySet {
+    building: Vec<Building>,
+    /// `(kind, identifier slot, identifier)` → entity index.
+    index: HashMap<(EntityKind, usize, String), usize>,
+    /// Alert ids and, per alert, its entities in order.
+    alerts: Vec<(String, Vec<usize>)>,
+    /// `(entity, alert)` pairs already linked.
+    linked: HashSet<(usize, usize)>,
+    /// Evidence the model has no kind for.
+    pub(crate) other: Vec<Json>,
+}
+
+/// What [`EntitySet::finish`] returns.
+pub(crate) struct Built {
+    pub entities: Vec<Entity>,
+    /// Per alert (in [`EntitySet::alert`] order), the ids of its entities.
+    pub alert_entities: Vec<Vec<String>>,
+    pub other: Vec<Json>,
+}
+
+impl EntitySet {
+    /// Registers an alert; entities are linked to it by the returned index.
+    pub(crate) fn alert(&mut self, id: &str) -> usize {
+        self.alerts.push((id.to_string(), Vec::new()));
+        self.alerts.len() - 1
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.building.len()
+    }
+
+    /// Adds evidence carried by `alerts`, merging it into the entity it identifies.
+    pub(crate) fn add(&mut self, new: NewEntity, alerts: &[usize]) {
+        let kind = new.kind;
+        // The evidence's own identifiers find the entity later too, even where the merged
+        // entity keeps an earlier value (a renamed host).
+        let own_keys = new.keys.clone();
+        let at = match self.find(&new) {
+            Some(i) => {
+                self.merge(i, new);
+                i
+            }
+            None => {
+                let roles = new.roles.iter().cloned().collect();
+                let tags = new.tags.iter().cloned().collect();
+                self.building.push(Building {
+                    e: new,
+                    roles,
+                    tags,
+                    alerts: Vec::new(),
+                });
+                self.building.len() - 1
+            }
+        };
+        let merged = self.building.get(at).map(|b| b.e.keys.clone());
+        for keys in [Some(own_keys), merged].into_iter().flatten() {
+            for (slot, key) in keys.into_iter().enumerate() {
+                if let Some(key) = key {
+                    self.index.entry((kind, slot, key)).or_insert(at);
+                }
+            }
+        }
+        for &a in alerts {
+            if a < self.alerts.len() && self.linked.insert((at, a)) {
+                if let Some(b) = self.building.get_mut(at) {
+                    b.alerts.push(a);
+                }
+                if let Some((_, list)) = self.alerts.get_mut(a) {
+                    list.push(at);
+                }
+            }
+        }
+    }
+
+    /// The entity `new` identifies: one sharing an identifier with no stronger one differing.
+    fn find(&self, new: &NewEntity) -> Option<usize> {
+        for (slot, key) in new.keys.iter().enumerate() {
+            let Some(key) = key else { continue };
+            let Some(&i) = self.index.get(&(new.kind, slot, key.clone())) else {
+                continue;
+            };
+            let old = &self.building.get(i)?.e.keys;
+            let conflict = new
+                .keys
+                .iter()
+                .zip(old)
+                .take(slot)
+                .any(|pair| matches!(pair, (Some(a), Some(b)) if a != b));
+            if !conflict {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Merges: the most severe verdict, roles and tags united, the first remediation status
+    /// other than `none`, for each field the first non-null value (`is_server` and `is_admin`:
+    /// true if any evidence says so), and each missing identifier.
+    fn merge(&mut self, at: usize, new: NewEntity) {
+        let Some(b) = self.building.get_mut(at) else {
+            return;
+        };
+        let e = &mut b.e;
+        if verdict_rank(&new.verdict) > verdict_rank(&e.verdict) {
+            e.verdict = new.verdict;
+        }
+        for r in new.roles {
+            if b.roles.insert(r.clone()) {
+                e.roles.push(r);
+            }
+        }
+        for t in new.tags {
+            if b.tags.insert(t.clone()) {
+                e.tags.push(t);
+            }
+        }
+        if e.remediation_status == "none" && new.remediation_status != "none" {
+            e.remediation_status = new.remediation_status;
+        }
+        for (name, value) in new.fields {
+            let replace = match e.fields.get(&name) {
+                None | Some(Json::Null) => true,
+                Some(Json::Array(items)) => items.is_empty(),
+                Some(Json::Bool(false)) => {
+                    matches!(name.as_str(), "is_server" | "is_admin") && value == Json::Bool(true)
+                }
+                Some(_) => false,
+            };
+            if replace {
+                e.fields.insert(name, value);
+            }
+        }
+        for (slot, key) in new.keys.into_iter().enumerate() {
+            match e.keys.get_mut(slot) {
+                Some(old @ None) => *old = key,
+                Some(Some(_)) => {}
+                None => e.keys.push(key),
+            }
+        }
+        e.admin |= new.admin;
+    }
+
+    /// The entities with their ids and names, each alert's entity ids, and the other evidence.
+    pub(crate) fn finish(self) -> Built {
+        let mut used: HashSet<String> = HashSet::with_capacity(self.building.len());
+        let mut ids = Vec::with_capacity(self.building.len());
+        for b in &self.building {
+            let kind = b.e.kind;
+            let key =
+                b.e.keys
+                    .iter()
+                    .flatten()
+                    .next()
+                    .unwrap_or(&b.e.fallback_key);
+            let base = format!("{}:{key}", kind.as_str());
+            let mut id = base.clone();
+            let mut n = 1;
+            while used.contains(&id) {
+                n += 1;
+                id = format!("{base}#{n}");
+            }
+            used.insert(id.clone());
+            ids.push(id);
+        }
+        let alert_ids: Vec<&str> = self.alerts.iter().map(|(id, _)| id.as_str()).collect();
+        let alert_entities = self
+            .alerts
+            .iter()
+            .map(|(_, list)| list.iter().filter_map(|&i| ids.get(i).cloned()).collect())
+            .collect();
+        let entities = self
+            .building
+            .into_iter()
+            .zip(&ids)
+            .map(|(b, id)| {
+                let mut e = b.e;
+                if e.kind == EntityKind::User {
+                    let admin = e.admin
+                        || e.tags.iter().chain(&e.roles).any(|t| mentions_admin(t))
+                        || e.fields.get("is_admin") == Some(&Json::Bool(true));
+                    e.fields.insert("is_admin".into(), Json::Bool(admin));
+                }
+                Entity {
+                    id: id.clone(),
+                    kind: e.kind,
+                    name: display_name(e.kind, &e.fields).unwrap_or_else(|| id.clone()),
+                    verdict: e.verdict,
+                    roles: e.roles,
+                    tags: e.tags,
+                    remediation_status: e.remediation_status,
+                    alert_ids: b
+                        .alerts
+                        .iter()
+                        .filter_map(|&a| alert_ids.get(a).map(|s| s.to_string()))
+                        .collect(),
+                    provider: e.provider.to_string(),
+                    fields: e.fields,
+                }
+            })
+            .collect();
+        Built {
+            entities,
+            alert_entities,
+            other: self.other,
+        }
+    }
+}
+
+/// The most readable identifier of an entity: a short host name, a UPN, an address, a URL, a
+/// file name, a subject…
+pub(crate) fn display_name(kind: EntityKind, f: &BTreeMap<String, Json>) -> Option<String> {
+    let text = |k: &str| match f.get(k) {
+        Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Json::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let first = |keys: &[&str]| keys.iter().find_map(|k| text(k));
+    let name = match kind {
+        EntityKind::Device => text("hostname")
+            .map(|h| {
+                if parse_ip(&h).is_some() {
+                    h
+                } else {
+                    h.split('.').next().unwrap_or(&h).to_string()
+                }
+            })
+            .or_else(|| first(&["mde_device_id", "aad_device_id"])),
+        EntityKind::User => text("upn")
+            .or_else(|| match (text("domain"), text("account_name")) {
+                (Some(d), Some(a)) => Some(format!("{d}\\{a}")),
+                (None, Some(a)) => Some(a),
+                _ => None,
+            })
+            .or_else(|| first(&["display_name", "aad_user_id", "sid"])),
+        EntityKind::Ip => text("address"),
+        EntityKind::Url => text("url"),
+        EntityKind::File => first(&["file_name", "sha256", "sha1", "md5"]),
+        EntityKind::Process => first(&["image_file_name", "command_line"])
+            .or_else(|| text("process_id").map(|p| format!("process {p}"))),
+        EntityKind::Mailbox => first(&["primary_address", "upn", "display_name"]),
+        EntityKind::Email => first(&["subject", "internet_message_id", "network_message_id"]),
+        EntityKind::CloudApp => first(&["display_name", "instance_name", "app_id"]),
+    };
+    name.map(|n| clip(&n, 200))
+}

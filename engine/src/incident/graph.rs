@@ -1,0 +1,409 @@
+//! Microsoft Graph security incidents (v1.0 `/security/incidents?$expand=alerts`): incidents,
+//! alerts (alerts_v2) and their polymorphic evidence.
+
+use riposte_dsl::model::{
+    ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, DETECTION_STATUSES,
+    EMAIL_DIRECTIONS, INCIDENT_STATUSES, REMEDIATION_STATUSES, RISK_SCORES, ROLES, VERDICTS,
+};
+use riposte_dsl::types::EntityKind;
+use serde_json::Value as Json;
+
+use super::entities::{EntitySet, NewEntity};
+use super::json::{
+    canonical_ip, dedup, describe, enum_list, first_str, mentions_admin, object, opt_array,
+    opt_enum, opt_number, opt_object, opt_str, opt_time, parse_ip, str_list, url_domain, Cx,
+    Object, Path,
+};
+use super::{Alert, ImportError, Incident, Limit};
+
+/// Severities as normalized.
+pub(crate) const SEVERITIES: &[&str] = &["informational", "low", "medium", "high", "unknown"];
+/// Classification spellings that are not the model's, squashed.
+pub(crate) const CLASSIFICATION_ALIASES: &[(&str, &str)] = &[
+    ("informationalexpectedactivity", "benign_positive"),
+    ("benignpositive", "benign_positive"),
+];
+
+type Result<T> = std::result::Result<T, ImportError>;
+
+fn unknown() -> String {
+    "unknown".to_string()
+}
+
+pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
+    let m = object(cx, v, path)?;
+    let id = opt_str(cx, m, "id", path)?
+        .ok_or_else(|| cx.invalid(&path.key("id"), "the incident has no `id`"))?;
+    let mut tags = str_list(cx, m, "customTags", path)?;
+    tags.extend(str_list(cx, m, "tags", path)?);
+    tags.extend(str_list(cx, m, "systemTags", path)?);
+    let alerts_path = path.key("alerts");
+    let alerts_json = opt_array(cx, m, "alerts", path)?.unwrap_or_default();
+    cx.check_len(&alerts_path, Limit::Alerts, alerts_json.len())?;
+    let mut set = EntitySet::default();
+    let mut alerts = Vec::with_capacity(alerts_json.len());
+    for (i, a) in alerts_json.iter().enumerate() {
+        alerts.push(alert(cx, a, &alerts_path.index(i), &mut set)?);
+    }
+    let built = set.finish();
+    for (a, ids) in alerts.iter_mut().zip(built.alert_entities) {
+        a.entity_ids = ids;
+    }
+    Ok(Incident {
+        id,
+        source: "defender_xdr".into(),
+        workspace: opt_str(cx, m, "tenantId", path)?,
+        title: opt_str(cx, m, "displayName", path)?.unwrap_or_default(),
+        description: opt_str(cx, m, "description", path)?,
+        severity: opt_enum(cx, m, "severity", path, SEVERITIES, &[])?.unwrap_or_else(unknown),
+        status: opt_enum(cx, m, "status", path, INCIDENT_STATUSES, &[])?.unwrap_or_else(unknown),
+        classification: opt_enum(
+            cx,
+            m,
+            "classification",
+            path,
+            CLASSIFICATIONS,
+            CLASSIFICATION_ALIASES,
+        )?
+        .unwrap_or_else(unknown),
+        determination: opt_enum(cx, m, "determination", path, &[], &[])?,
+        assigned_to: opt_str(cx, m, "assignedTo", path)?,
+        web_url: opt_str(cx, m, "incidentWebUrl", path)?,
+        created: opt_time(cx, m, "createdDateTime", path)?,
+        updated: opt_time(cx, m, "lastUpdateDateTime", path)?,
+        tags: dedup(tags),
+        alerts,
+        entities: built.entities,
+        other_evidence: built.other,
+    })
+}
+
+fn alert(cx: &Cx, v: &Json, path: &Path, set: &mut EntitySet) -> Result<Alert> {
+    let m = object(cx, v, path)?;
+    let id = first_str(cx, m, &["id", "providerAlertId"], path)?
+        .ok_or_else(|| cx.invalid(&path.key("id"), "the alert has no `id`"))?;
+    let index = set.alert(&id);
+    let ev_path = path.key("evidence");
+    let evidence = opt_array(cx, m, "evidence", path)?.unwrap_or_default();
+    cx.check_len(&ev_path, Limit::Entities, evidence.len())?;
+    for (i, ev) in evidence.iter().enumerate() {
+        let ep = ev_path.index(i);
+        match ev {
+            Json::Null => {}
+            Json::Object(em) => match entity(cx, em, &ep, &id, i)? {
+                Some(e) => {
+                    set.add(e, &[index]);
+                    cx.check_len(&ev_path, Limit::Entities, set.len())?;
+                }
+                None => {
+                    set.other.push(ev.clone());
+                    cx.check_len(&ev_path, Limit::Entities, set.other.len())?;
+                }
+            },
+            other => {
+                return Err(cx.invalid(
+                    &ep,
+                    format!("expected an evidence object, found {}", describe(other)),
+                ))
+            }
+        }
+    }
+    let techniques = str_list(cx, m, "mitreTechniques", path)?
+        .into_iter()
+        .map(|t| t.trim().to_string())
+        .collect();
+    Ok(Alert {
+        id,
+        title: opt_str(cx, m, "title", path)?.unwrap_or_default(),
+        description: opt_str(cx, m, "description", path)?,
+        category: opt_enum(cx, m, "category", path, &[], &[])?,
+        severity: opt_enum(cx, m, "severity", path, SEVERITIES, &[])?.unwrap_or_else(unknown),
+        status: opt_enum(cx, m, "status", path, ALERT_STATUSES, &[])?.unwrap_or_else(unknown),
+        service_source: opt_enum(cx, m, "serviceSource", path, &[], &[])?,
+        detection_source: opt_enum(cx, m, "detectionSource", path, &[], &[])?,
+        threat_family: first_str(cx, m, &["threatFamilyName", "threatDisplayName"], path)?,
+        mitre_techniques: dedup(techniques),
+        created: opt_time(cx, m, "createdDateTime", path)?,
+        first_activity: opt_time(cx, m, "firstActivityDateTime", path)?,
+        last_activity: opt_time(cx, m, "lastActivityDateTime", path)?,
+        entity_ids: Vec::new(),
+    })
+}
+
+/// The entity of one evidence item; `None` for evidence types the model has no kind for.
+fn entity(cx: &Cx, m: &Object, path: &Path, alert_id: &str, i: usize) -> Result<Option<NewEntity>> {
+    let ty = super::json::get(m, "@odata.type")
+        .and_then(Json::as_str)
+        .map(|t| t.rsplit('.').next().unwrap_or(t).trim_start_matches('#'))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let kind = match ty.as_str() {
+        "deviceevidence" => EntityKind::Device,
+        "userevidence" => EntityKind::User,
+        "ipevidence" => EntityKind::Ip,
+        "urlevidence" => EntityKind::Url,
+        "fileevidence" => EntityKind::File,
+        "processevidence" => EntityKind::Process,
+        "mailboxevidence" => EntityKind::Mailbox,
+        "analyzedmessageevidence" => EntityKind::Email,
+        "cloudapplicationevidence" => EntityKind::CloudApp,
+        _ => return Ok(None),
+    };
+    let mut e = NewEntity::new(kind, format!("{alert_id}/{i}"));
+    if let Some(v) = opt_enum(cx, m, "verdict", path, VERDICTS, &[])? {
+        e.verdict = v;
+    }
+    if let Some(r) = opt_enum(cx, m, "remediationStatus", path, REMEDIATION_STATUSES, &[])? {
+        e.remediation_status = r;
+    }
+    e.roles = enum_list(cx, m, "roles", path, ROLES)?;
+    e.tags = str_list(cx, m, "tags", path)?;
+    e.admin = str_list(cx, m, "detailedRoles", path)?
+        .iter()
+        .any(|r| mentions_admin(r));
+    let mut extra = None;
+    match kind {
+        EntityKind::Device => device(cx, m, path, &mut e)?,
+        EntityKind::User => {
+            if let Some(ua) = opt_object(cx, m, "userAccount", path)? {
+                user_account(cx, ua, &path.key("userAccount"), &mut e)?;
+            }
+        }
+        EntityKind::Ip => {
+            e.put(
+                "address",
+                opt_str(cx, m, "ipAddress", path)?.map(|a| canonical_ip(&a)),
+            );
+            e.put("country", opt_str(cx, m, "countryLetterCode", path)?);
+        }
+        EntityKind::Url => {
+            let url = opt_str(cx, m, "url", path)?.map(|u| u.trim().to_string());
+            e.put("domain", url.as_deref().and_then(url_domain));
+            e.put("url", url);
+        }
+        EntityKind::File => {
+            e.put(
+                "detection_status",
+                opt_enum(cx, m, "detectionStatus", path, DETECTION_STATUSES, &[])?,
+            );
+            e.put("device_id", opt_str(cx, m, "mdeDeviceId", path)?);
+            if let Some(fd) = opt_object(cx, m, "fileDetails", path)? {
+                file_details(cx, fd, &path.key("fileDetails"), &mut e)?;
+            }
+        }
+        EntityKind::Process => process(cx, m, path, &mut e)?,
+        EntityKind::Mailbox => {
+            let ua = opt_object(cx, m, "userAccount", path)?;
+            let up = path.key("userAccount");
+            let from_account = |key: &str| match ua {
+                Some(ua) => opt_str(cx, ua, key, &up),
+                None => Ok(None),
+            };
+            e.put("primary_address", opt_str(cx, m, "primaryAddress", path)?);
+            e.put(
+                "upn",
+                opt_str(cx, m, "upn", path)?.or(from_account("userPrincipalName")?),
+            );
+            e.put(
+                "display_name",
+                opt_str(cx, m, "displayName", path)?.or(from_account("displayName")?),
+            );
+        }
+        EntityKind::Email => email(cx, m, path, &mut e)?,
+        EntityKind::CloudApp => {
+            e.put("app_id", opt_number(cx, m, "appId", path)?);
+            e.put("display_name", opt_str(cx, m, "displayName", path)?);
+            e.put("instance_name", opt_str(cx, m, "instanceName", path)?);
+            e.put("saas_app_id", opt_number(cx, m, "saasAppId", path)?);
+            extra = opt_str(cx, m, "instanceId", path)?;
+        }
+    }
+    Ok(Some(e.identify(extra.as_deref())))
+}
+
+fn device(cx: &Cx, m: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+    e.put("mde_device_id", opt_str(cx, m, "mdeDeviceId", path)?);
+    e.put("aad_device_id", opt_str(cx, m, "azureAdDeviceId", path)?);
+    e.put(
+        "hostname",
+        first_str(cx, m, &["deviceDnsName", "hostName"], path)?,
+    );
+    let os = opt_str(cx, m, "osPlatform", path)?.map(|o| o.trim().to_lowercase());
+    e.put(
+        "is_server",
+        Some(os.as_deref().is_some_and(|o| o.contains("server"))),
+    );
+    e.put("os_platform", os);
+    e.put("os_build", opt_number(cx, m, "osBuild", path)?);
+    e.put(
+        "health_status",
+        opt_enum(cx, m, "healthStatus", path, &[], &[])?,
+    );
+    e.put(
+        "risk_score",
+        opt_enum(cx, m, "riskScore", path, RISK_SCORES, &[])?,
+    );
+    e.put(
+        "onboarding_status",
+        opt_enum(cx, m, "onboardingStatus", path, &[], &[])?,
+    );
+    e.put(
+        "av_status",
+        opt_enum(cx, m, "defenderAvStatus", path, &[], &[])?,
+    );
+    e.put(
+        "rbac_group",
+        first_str(cx, m, &["rbacGroupName", "rbacGroupId"], path)?,
+    );
+    let ips: Vec<String> = str_list(cx, m, "ipInterfaces", path)?
+        .iter()
+        .filter_map(|s| parse_ip(s))
+        .map(|ip| ip.to_string())
+        .collect();
+    let ips = dedup(ips);
+    e.put("ip_addresses", (!ips.is_empty()).then_some(ips));
+    let users = logged_on_users(cx, m, path)?;
+    e.put("logged_on_users", (!users.is_empty()).then_some(users));
+    e.put("first_seen", opt_time(cx, m, "firstSeenDateTime", path)?);
+    Ok(())
+}
+
+/// `loggedOnUsers`: `{accountName, domainName}` objects as `DOMAIN\account`; text as given.
+fn logged_on_users(cx: &Cx, m: &Object, path: &Path) -> Result<Vec<String>> {
+    let Some(items) = opt_array(cx, m, "loggedOnUsers", path)? else {
+        return Ok(Vec::new());
+    };
+    let here = path.key("loggedOnUsers");
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let ip = here.index(i);
+        match item {
+            Json::Null => {}
+            Json::String(s) => out.push(s.clone()),
+            Json::Object(u) => {
+                let account = opt_str(cx, u, "accountName", &ip)?;
+                let domain = opt_str(cx, u, "domainName", &ip)?;
+                match (domain, account) {
+                    (Some(d), Some(a)) => out.push(format!("{d}\\{a}")),
+                    (None, Some(a)) => out.push(a),
+                    _ => {}
+                }
+            }
+            other => {
+                return Err(cx.invalid(
+                    &ip,
+                    format!("expected a logged-on user, found {}", describe(other)),
+                ))
+            }
+        }
+    }
+    Ok(dedup(out))
+}
+
+fn user_account(cx: &Cx, ua: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+    e.put("upn", opt_str(cx, ua, "userPrincipalName", path)?);
+    e.put("aad_user_id", opt_str(cx, ua, "azureAdUserId", path)?);
+    e.put("account_name", opt_str(cx, ua, "accountName", path)?);
+    e.put("domain", opt_str(cx, ua, "domainName", path)?);
+    e.put("sid", opt_str(cx, ua, "userSid", path)?);
+    e.put("display_name", opt_str(cx, ua, "displayName", path)?);
+    Ok(())
+}
+
+/// A hash, lowercase.
+fn hash(cx: &Cx, m: &Object, key: &str, path: &Path) -> Result<Option<String>> {
+    Ok(opt_str(cx, m, key, path)?.map(|h| h.trim().to_ascii_lowercase()))
+}
+
+fn file_details(cx: &Cx, fd: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+    e.put("file_name", opt_str(cx, fd, "fileName", path)?);
+    e.put("path", opt_str(cx, fd, "filePath", path)?);
+    e.put("sha1", hash(cx, fd, "sha1", path)?);
+    e.put("sha256", hash(cx, fd, "sha256", path)?);
+    e.put("md5", hash(cx, fd, "md5", path)?);
+    e.put("size", opt_number(cx, fd, "fileSize", path)?);
+    e.put("publisher", opt_str(cx, fd, "filePublisher", path)?);
+    e.put("signer", opt_str(cx, fd, "signer", path)?);
+    Ok(())
+}
+
+fn process(cx: &Cx, m: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+    e.put("process_id", opt_number(cx, m, "processId", path)?);
+    e.put(
+        "parent_process_id",
+        opt_number(cx, m, "parentProcessId", path)?,
+    );
+    e.put("command_line", opt_str(cx, m, "processCommandLine", path)?);
+    e.put("device_id", opt_str(cx, m, "mdeDeviceId", path)?);
+    e.put("created", opt_time(cx, m, "processCreationDateTime", path)?);
+    if let Some(img) = opt_object(cx, m, "imageFile", path)? {
+        let ip = path.key("imageFile");
+        e.put("image_file_name", opt_str(cx, img, "fileName", &ip)?);
+        e.put("image_sha1", hash(cx, img, "sha1", &ip)?);
+        e.put("image_sha256", hash(cx, img, "sha256", &ip)?);
+    }
+    if let Some(ua) = opt_object(cx, m, "userAccount", path)? {
+        let up = path.key("userAccount");
+        let account = match (
+            opt_str(cx, ua, "userPrincipalName", &up)?,
+            opt_str(cx, ua, "domainName", &up)?,
+            opt_str(cx, ua, "accountName", &up)?,
+        ) {
+            (Some(upn), _, _) => Some(upn),
+            (None, Some(d), Some(a)) => Some(format!("{d}\\{a}")),
+            (None, None, a) => a,
+            (None, Some(_), None) => None,
+        };
+        e.put("account", account);
+    }
+    Ok(())
+}
+
+fn email(cx: &Cx, m: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+    e.put(
+        "network_message_id",
+        opt_str(cx, m, "networkMessageId", path)?,
+    );
+    e.put(
+        "internet_message_id",
+        opt_str(cx, m, "internetMessageId", path)?,
+    );
+    e.put("subject", opt_str(cx, m, "subject", path)?);
+    // P2 is the `From:` header recipients see; P1 the envelope sender.
+    let mut sender = None;
+    for key in ["p2Sender", "p1Sender"] {
+        if sender.is_none() {
+            if let Some(s) = opt_object(cx, m, key, path)? {
+                sender = opt_str(cx, s, "emailAddress", &path.key(key))?;
+            }
+        }
+    }
+    e.put("sender", sender);
+    e.put("recipient", opt_str(cx, m, "recipientEmailAddress", path)?);
+    e.put(
+        "sender_ip",
+        opt_str(cx, m, "senderIp", path)?.map(|a| canonical_ip(&a)),
+    );
+    e.put(
+        "delivery_action",
+        opt_enum(cx, m, "deliveryAction", path, DELIVERY_ACTIONS, &[])?,
+    );
+    e.put(
+        "delivery_location",
+        opt_enum(cx, m, "deliveryLocation", path, DELIVERY_LOCATIONS, &[])?,
+    );
+    e.put(
+        "direction",
+        opt_enum(cx, m, "antiSpamDirection", path, EMAIL_DIRECTIONS, &[])?,
+    );
+    let urls = str_list(cx, m, "urls", path)?;
+    e.put("urls", (!urls.is_empty()).then_some(urls));
+    let threats = str_list(cx, m, "threats", path)?;
+    e.put("threats", (!threats.is_empty()).then_some(threats));
+    e.put(
+        "attachments_count",
+        opt_number(cx, m, "attachmentsCount", path)?,
+    );
+    e.put("received", opt_time(cx, m, "receivedDateTime", path)?);
+    Ok(())
+}

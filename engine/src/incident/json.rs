@@ -1,0 +1,488 @@
+//! Reading `serde_json` values with JSON paths for errors, and the normalizations the importers
+//! share: enum values, times, addresses, URLs.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use riposte_dsl::value::{format_time, parse_time};
+use serde_json::{Map, Number, Value as Json};
+
+use super::{ImportError, ImportLimits, Limit};
+
+pub(crate) type Object = Map<String, Json>;
+
+/// One step of a JSON path.
+#[derive(Clone, Copy, Debug)]
+enum Seg<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A JSON path (`$.value[3].alerts`): a chain of borrowed steps, rendered only when an error
+/// needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Path<'a> {
+    parent: Option<&'a Path<'a>>,
+    seg: Seg<'a>,
+}
+
+/// `$`, the document.
+pub(crate) static ROOT: Path<'static> = Path {
+    parent: None,
+    seg: Seg::Root,
+};
+
+impl<'a> Path<'a> {
+    pub(crate) fn key<'b>(&'b self, key: &'b str) -> Path<'b> {
+        Path {
+            parent: Some(self),
+            seg: Seg::Key(key),
+        }
+    }
+
+    pub(crate) fn index(&self, i: usize) -> Path<'_> {
+        Path {
+            parent: Some(self),
+            seg: Seg::Index(i),
+        }
+    }
+
+    /// `$.value[3]["@odata.type"]`.
+    pub(crate) fn render(&self) -> String {
+        let mut segs = Vec::new();
+        let mut cur = Some(self);
+        while let Some(p) = cur {
+            segs.push(p.seg);
+            cur = p.parent;
+        }
+        let mut out = String::from("$");
+        for seg in segs.iter().rev() {
+            match seg {
+                Seg::Root => {}
+                Seg::Key(k) if is_identifier(k) => {
+                    out.push('.');
+                    out.push_str(k);
+                }
+                Seg::Key(k) => {
+                    let _ = write!(out, "[{}]", Json::from(*k));
+                }
+                Seg::Index(i) => {
+                    let _ = write!(out, "[{i}]");
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_identifier(k: &str) -> bool {
+    !k.is_empty()
+        && !k.starts_with(|c: char| c.is_ascii_digit())
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// What an importer needs to report errors: the file name and the limits.
+pub(crate) struct Cx<'a> {
+    pub file: &'a str,
+    pub limits: &'a ImportLimits,
+}
+
+impl Cx<'_> {
+    pub(crate) fn invalid(&self, path: &Path, message: impl Into<String>) -> ImportError {
+        ImportError::Invalid {
+            file: self.file.to_string(),
+            path: path.render(),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn too_large(&self, path: &Path, what: Limit, count: usize) -> ImportError {
+        ImportError::TooLarge {
+            file: self.file.to_string(),
+            path: path.render(),
+            what,
+            count,
+            limit: what.of(self.limits),
+        }
+    }
+
+    /// An error when `count` exceeds the limit `what`.
+    pub(crate) fn check_len(
+        &self,
+        path: &Path,
+        what: Limit,
+        count: usize,
+    ) -> Result<(), ImportError> {
+        if count > what.of(self.limits) {
+            Err(self.too_large(path, what, count))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// "a string", "an object", … for messages.
+pub(crate) fn describe(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// A member by name: the exact key, else the first key equal to it ignoring ASCII case (the
+/// Azure APIs are not consistent about casing). Null counts as absent.
+pub(crate) fn get<'v>(map: &'v Object, key: &str) -> Option<&'v Json> {
+    let found = match map.get(key) {
+        Some(v) => Some(v),
+        None => map
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v),
+    };
+    found.filter(|v| !v.is_null())
+}
+
+pub(crate) fn object<'v>(cx: &Cx, v: &'v Json, path: &Path) -> Result<&'v Object, ImportError> {
+    match v {
+        Json::Object(m) => Ok(m),
+        other => Err(cx.invalid(
+            path,
+            format!("expected an object, found {}", describe(other)),
+        )),
+    }
+}
+
+pub(crate) fn opt_object<'v>(
+    cx: &Cx,
+    map: &'v Object,
+    key: &str,
+    path: &Path,
+) -> Result<Option<&'v Object>, ImportError> {
+    get(map, key)
+        .map(|v| object(cx, v, &path.key(key)))
+        .transpose()
+}
+
+pub(crate) fn opt_array<'v>(
+    cx: &Cx,
+    map: &'v Object,
+    key: &str,
+    path: &Path,
+) -> Result<Option<&'v [Json]>, ImportError> {
+    match get(map, key) {
+        None => Ok(None),
+        Some(Json::Array(items)) => Ok(Some(items)),
+        Some(other) => Err(cx.invalid(
+            &path.key(key),
+            format!("expected a list, found {}", describe(other)),
+        )),
+    }
+}
+
+/// A scalar as text; empty text is absent.
+fn scalar_text(v: &Json) -> Option<Option<String>> {
+    match v {
+        Json::String(s) if s.trim().is_empty() => Some(None),
+        Json::String(s) => Some(Some(s.clone())),
+        Json::Number(n) => Some(Some(n.to_string())),
+        Json::Bool(b) => Some(Some(b.to_string())),
+        Json::Null => Some(None),
+        Json::Array(_) | Json::Object(_) => None,
+    }
+}
+
+/// Text; numbers and booleans are accepted as their JSON spelling, empty text is absent.
+pub(crate) fn opt_str(
+    cx: &Cx,
+    map: &Object,
+    key: &str,
+    path: &Path,
+) -> Result<Option<String>, ImportError> {
+    match get(map, key) {
+        None => Ok(None),
+        Some(v) => scalar_text(v).ok_or_else(|| {
+            cx.invalid(
+                &path.key(key),
+                format!("expected text, found {}", describe(v)),
+            )
+        }),
+    }
+}
+
+/// The first of `keys` that has text.
+pub(crate) fn first_str(
+    cx: &Cx,
+    map: &Object,
+    keys: &[&str],
+    path: &Path,
+) -> Result<Option<String>, ImportError> {
+    for key in keys {
+        if let Some(s) = opt_str(cx, map, key, path)? {
+            return Ok(Some(s));
+        }
+    }
+    Ok(None)
+}
+
+/// A number; numeric text is accepted.
+pub(crate) fn opt_number(
+    cx: &Cx,
+    map: &Object,
+    key: &str,
+    path: &Path,
+) -> Result<Option<Number>, ImportError> {
+    match get(map, key) {
+        None => Ok(None),
+        Some(Json::Number(n)) => Ok(Some(n.clone())),
+        Some(Json::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Json::String(s)) => parse_number(s.trim()).map(Some).ok_or_else(|| {
+            cx.invalid(
+                &path.key(key),
+                format!("expected a number, found `{}`", clip(s, 80)),
+            )
+        }),
+        Some(v) => Err(cx.invalid(
+            &path.key(key),
+            format!("expected a number, found {}", describe(v)),
+        )),
+    }
+}
+
+fn parse_number(s: &str) -> Option<Number> {
+    if let Ok(i) = s.parse::<i64>() {
+        return Some(Number::from(i));
+    }
+    if let Ok(u) = s.parse::<u64>() {
+        return Some(Number::from(u));
+    }
+    s.parse::<f64>().ok().and_then(Number::from_f64)
+}
+
+/// A list of text items (a lone text is a list of one); null items are skipped, duplicates
+/// dropped.
+pub(crate) fn str_list(
+    cx: &Cx,
+    map: &Object,
+    key: &str,
+    path: &Path,
+) -> Result<Vec<String>, ImportError> {
+    let items = match get(map, key) {
+        None => return Ok(Vec::new()),
+        Some(Json::Array(items)) => items.as_slice(),
+        Some(single @ (Json::String(_) | Json::Number(_))) => std::slice::from_ref(single),
+        Some(v) => {
+            return Err(cx.invalid(
+                &path.key(key),
+                format!("expected a list of text, found {}", describe(v)),
+            ))
+        }
+    };
+    let here = path.key(key);
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match scalar_text(item) {
+            Some(Some(s)) => out.push(s),
+            Some(None) => {}
+            None => {
+                return Err(cx.invalid(
+                    &here.index(i),
+                    format!("expected text, found {}", describe(item)),
+                ))
+            }
+        }
+    }
+    Ok(dedup(out))
+}
+
+/// `items` without repetitions, in first-seen order.
+pub(crate) fn dedup(items: Vec<String>) -> Vec<String> {
+    if items.len() < 2 {
+        return items;
+    }
+    let mut seen = HashSet::with_capacity(items.len());
+    items
+        .into_iter()
+        .filter(|s| seen.insert(s.clone()))
+        .collect()
+}
+
+/// An RFC 3339 time (0–9 fractional digits, any offset; no offset means UTC), normalized to
+/// UTC with milliseconds.
+pub(crate) fn opt_time(
+    cx: &Cx,
+    map: &Object,
+    key: &str,
+    path: &Path,
+) -> Result<Option<String>, ImportError> {
+    let Some(text) = opt_str(cx, map, key, path)? else {
+        return Ok(None);
+    };
+    normalize_time(&text).map(Some).ok_or_else(|| {
+        cx.invalid(
+            &path.key(key),
+            format!(
+                "`{}` is not an RFC 3339 time such as `2025-03-12T08:14:02Z`",
+                clip(&text, 80)
+            ),
+        )
+    })
+}
+
+pub(crate) fn normalize_time(text: &str) -> Option<String> {
+    let t = text.trim();
+    let ms = parse_time(t).or_else(|| parse_time(&format!("{t}Z")))?;
+    Some(format_time(ms))
+}
+
+/// An enumerated value, normalized (see [`norm_enum`]).
+pub(crate) fn opt_enum(
+    cx: &Cx,
+    map: &Object,
+    key: &str,
+    path: &Path,
+    known: &[&str],
+    aliases: &[(&str, &str)],
+) -> Result<Option<String>, ImportError> {
+    Ok(opt_str(cx, map, key, path)?.and_then(|s| norm_enum(&s, known, aliases)))
+}
+
+/// A list of enumerated values, normalized, without repetitions.
+pub(crate) fn enum_list(
+    cx: &Cx,
+    map: &Object,
+    key: &str,
+    path: &Path,
+    known: &[&str],
+) -> Result<Vec<String>, ImportError> {
+    let items = str_list(cx, map, key, path)?;
+    Ok(dedup(
+        items
+            .iter()
+            .filter_map(|s| norm_enum(s, known, &[]))
+            .collect(),
+    ))
+}
+
+/// Lowercase letters and digits only: the case- and separator-insensitive form of a name.
+fn squash(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Normalizes an enumerated value: compared case- and separator-insensitively with `aliases`
+/// (given squashed: `("informationalexpectedactivity", "benign_positive")`) and `known` values;
+/// anything else becomes `snake_case`. `None` for text without letters or digits.
+pub(crate) fn norm_enum(raw: &str, known: &[&str], aliases: &[(&str, &str)]) -> Option<String> {
+    let key = squash(raw);
+    if key.is_empty() {
+        return None;
+    }
+    if let Some((_, to)) = aliases.iter().find(|(from, _)| *from == key) {
+        return Some((*to).to_string());
+    }
+    if let Some(k) = known.iter().find(|k| squash(k) == key) {
+        return Some((*k).to_string());
+    }
+    Some(snake(raw))
+}
+
+/// `snake_case`: `inProgress` → `in_progress`, `TruePositive` → `true_positive`,
+/// `HTTPServer` → `http_server`, `Defender for Office 365` → `defender_for_office_365`.
+pub(crate) fn snake(raw: &str) -> String {
+    let chars: Vec<char> = raw.trim().chars().collect();
+    let mut out = String::with_capacity(raw.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            continue;
+        }
+        if c.is_uppercase() {
+            let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                Some(p) if p.is_lowercase() || p.is_numeric() => true,
+                Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
+                _ => false,
+            };
+            if boundary && !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// An address, accepting `[v6]`, a `%zone` and a `/prefix`.
+pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
+    let t = text.trim();
+    let t = t.split('/').next().unwrap_or(t);
+    let t = t
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(t);
+    let t = t.split('%').next().unwrap_or(t);
+    t.parse().ok()
+}
+
+/// The canonical spelling of an address (`FE80::1` → `fe80::1`); other text trimmed.
+pub(crate) fn canonical_ip(text: &str) -> String {
+    parse_ip(text).map_or_else(|| text.trim().to_string(), |ip| ip.to_string())
+}
+
+/// The host name of a URL, lowercase, without user, port or trailing dot.
+pub(crate) fn url_domain(url: &str) -> Option<String> {
+    let rest = url.trim();
+    let rest = rest.split_once("://").map_or(rest, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host.split(':').next().unwrap_or(host),
+    };
+    let host = host.trim_end_matches('.').to_lowercase();
+    (!host.is_empty()).then_some(host)
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// The last `/`-separated segment of an Azure resource id.
+pub(crate) fn last_segment(id: &str) -> Option<String> {
+    id.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Whether free text (a tag, a detailed role) says "admin": `Domain Admins`, `GlobalAdmin`,
+/// `Global Administrator`.
+pub(crate) fn mentions_admin(text: &str) -> bool {
+    snake(text).split('_').any(|w| {
+        matches!(
+            w,
+            "admin" | "admins" | "administrator" | "administrators" | "globaladmin" | "domainadmin"
+        )
+    })
+}

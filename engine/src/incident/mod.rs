@@ -1,0 +1,571 @@
+//! Incident import: Microsoft Graph security incidents, Microsoft Sentinel incidents and Riposte's
+//! own normalized JSON, detected by shape and normalized into [`Incident`], the data behind the
+//! `incident` record expressions see ([`Incident::to_value`]).
+//!
+//! The formats, the detection rules and the normalization are documented in
+//! `docs/incident-format.md`.
+//!
+//! Architecture Invariant: importing never panics, and every resource an input controls is
+//! bounded: the file size by [`ImportLimits::max_file_bytes`] (which also bounds memory, a
+//! small multiple of it), JSON nesting by `serde_json`'s recursion limit (128), and the numbers
+//! of incidents, alerts and entities by the other limits, checked before the arrays are walked.
+//! Enum values the importer does not know are kept, never fatal.
+
+mod entities;
+mod graph;
+mod json;
+mod riposte;
+mod sentinel;
+mod to_value;
+
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+
+use riposte_dsl::types::EntityKind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use json::{Cx, Path, ROOT};
+
+/// The `format` value of Riposte's normalized incident JSON.
+pub const NORMALIZED_FORMAT: &str = "riposte.incident/v1";
+
+/// Bounds on what one file may hold. Exceeding one is an [`ImportError::TooLarge`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportLimits {
+    /// Largest file, in bytes (64 MiB).
+    pub max_file_bytes: usize,
+    /// Most incidents in one file (100 000).
+    pub max_incidents: usize,
+    /// Most alerts in one incident (1 000).
+    pub max_alerts: usize,
+    /// Most entities in one incident (5 000), after deduplication; also the most evidence items
+    /// of one alert, entities of one Sentinel incident and unmapped evidence items kept.
+    pub max_entities: usize,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        ImportLimits {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_incidents: 100_000,
+            max_alerts: 1_000,
+            max_entities: 5_000,
+        }
+    }
+}
+
+/// Which limit of [`ImportLimits`] a file exceeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    FileBytes,
+    Incidents,
+    Alerts,
+    Entities,
+}
+
+impl Limit {
+    /// What is counted: `bytes`, `incidents`, `alerts`, `entities`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::FileBytes => "bytes",
+            Limit::Incidents => "incidents",
+            Limit::Alerts => "alerts",
+            Limit::Entities => "entities",
+        }
+    }
+
+    /// The command-line option that raises the limit.
+    pub fn option(self) -> &'static str {
+        match self {
+            Limit::FileBytes => "--max-file-bytes",
+            Limit::Incidents => "--max-incidents",
+            Limit::Alerts => "--max-alerts",
+            Limit::Entities => "--max-entities",
+        }
+    }
+
+    /// The value of this limit in `limits`.
+    pub fn of(self, limits: &ImportLimits) -> usize {
+        match self {
+            Limit::FileBytes => limits.max_file_bytes,
+            Limit::Incidents => limits.max_incidents,
+            Limit::Alerts => limits.max_alerts,
+            Limit::Entities => limits.max_entities,
+        }
+    }
+
+    /// What the limit is counted per.
+    fn per(self) -> &'static str {
+        match self {
+            Limit::FileBytes | Limit::Incidents => "file",
+            Limit::Alerts | Limit::Entities => "incident",
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a file could not be imported. Every variant names the file; `path` is a JSON path such
+/// as `$.value[3].alerts[0].evidence[2].verdict`.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read `{file}`: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Malformed or truncated JSON, or JSON nested deeper than 128 levels.
+    #[error("`{file}`:{line}:{column}: invalid JSON: {message}")]
+    Json {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "`{file}` is not an incident file Riposte can read; the accepted formats are Microsoft \
+         Graph security incidents (an incident with `displayName` and `alerts`, or a \
+         `{{\"value\": [...]}}` page of them), Microsoft Sentinel incidents (an Azure resource \
+         whose `properties` hold `title` and `incidentNumber`, or a `{{\"value\": [...]}}` list of \
+         them) and Riposte normalized incidents (`{{\"format\": \"riposte.incident/v1\", ...}}`)"
+    )]
+    UnknownFormat { file: String },
+    /// The data has the wrong shape at `path`: a wrong type, a missing id, a bad time.
+    #[error("`{file}` at `{path}`: {message}")]
+    Invalid {
+        file: String,
+        path: String,
+        message: String,
+    },
+    /// More of something than a limit allows. `count` is how many were found (for entities
+    /// counted while deduplicating, how many were found when the limit was crossed).
+    #[error("{}", too_large_message(file, path, *what, *count, *limit))]
+    TooLarge {
+        file: String,
+        path: String,
+        what: Limit,
+        count: usize,
+        limit: usize,
+    },
+}
+
+fn too_large_message(file: &str, path: &str, what: Limit, count: usize, limit: usize) -> String {
+    match what {
+        Limit::FileBytes => format!(
+            "`{file}` is larger than the limit of {limit} bytes; if it is a genuine export, raise \
+             the limit with `{}` or split the file",
+            what.option()
+        ),
+        _ => format!(
+            "`{file}` at `{path}`: {count} {what}, more than the limit of {limit} {what} per {}; \
+             if the file is genuine, raise the limit with `{}`",
+            what.per(),
+            what.option()
+        ),
+    }
+}
+
+/// The format of an incident file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Microsoft Graph security incidents (`/security/incidents?$expand=alerts`).
+    Graph,
+    /// Microsoft Sentinel incidents (`Microsoft.SecurityInsights/incidents`) with their alerts
+    /// and entities.
+    Sentinel,
+    /// Riposte's normalized JSON (`riposte.incident/v1`).
+    Riposte,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Graph => "graph",
+            Format::Sentinel => "sentinel",
+            Format::Riposte => "riposte",
+        }
+    }
+
+    /// A human name for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Graph => "Microsoft Graph security incidents",
+            Format::Sentinel => "Microsoft Sentinel incidents",
+            Format::Riposte => "Riposte normalized incidents",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An incident, normalized: the data of the `incident` record (`riposte_dsl::model::incident`).
+/// Enumerated values are lowercase `snake_case`; times are RFC 3339 UTC.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: String,
+    /// `defender_xdr`, `sentinel`, `crowdstrike`, `sentinelone`, …
+    #[serde(default = "unknown")]
+    pub source: String,
+    /// The tenant id or workspace name, as the source gives it.
+    #[serde(default)]
+    pub workspace: Option<String>,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `informational`, `low`, `medium`, `high` or `unknown`.
+    #[serde(default = "unknown")]
+    pub severity: String,
+    #[serde(default = "unknown")]
+    pub status: String,
+    /// `true_positive`, `false_positive`, `benign_positive`, `undetermined` or `unknown`.
+    #[serde(default = "unknown")]
+    pub classification: String,
+    #[serde(default)]
+    pub determination: Option<String>,
+    #[serde(default)]
+    pub assigned_to: Option<String>,
+    #[serde(default)]
+    pub web_url: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub updated: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+    #[serde(default)]
+    pub entities: Vec<Entity>,
+    /// Evidence of types the model has no entity kind for (registry keys, mail clusters, …),
+    /// kept as the source gave it.
+    #[serde(default)]
+    pub other_evidence: Vec<Json>,
+}
+
+/// An alert of an incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The MITRE tactic or product category, `snake_case` (`initial_access`, `malware`).
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default = "unknown")]
+    pub severity: String,
+    #[serde(default = "unknown")]
+    pub status: String,
+    #[serde(default)]
+    pub service_source: Option<String>,
+    #[serde(default)]
+    pub detection_source: Option<String>,
+    #[serde(default)]
+    pub threat_family: Option<String>,
+    #[serde(default)]
+    pub mitre_techniques: Vec<String>,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub first_activity: Option<String>,
+    #[serde(default)]
+    pub last_activity: Option<String>,
+    /// Ids of the incident's entities this alert carries.
+    #[serde(default)]
+    pub entity_ids: Vec<String>,
+}
+
+/// An entity of an incident, deduplicated across its alerts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entity {
+    /// Stable within the incident: `<kind>:<key>`, e.g. `device:73e7e2de…`.
+    pub id: String,
+    #[serde(with = "kind_serde")]
+    pub kind: EntityKind,
+    /// The most readable identifier: host name, UPN, address, URL, file name, subject, …
+    #[serde(default)]
+    pub name: String,
+    /// `malicious`, `suspicious`, `no_threats_found` or `unknown`.
+    #[serde(default = "unknown")]
+    pub verdict: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default = "none")]
+    pub remediation_status: String,
+    /// Ids of the alerts that carry this entity.
+    #[serde(default)]
+    pub alert_ids: Vec<String>,
+    /// `microsoft`, `crowdstrike`, `sentinelone`.
+    #[serde(default = "unknown")]
+    pub provider: String,
+    /// The kind-specific model fields by their model name (`mde_device_id`, `hostname`, `upn`,
+    /// `sha256`, …). Times are RFC 3339 strings, addresses strings.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Json>,
+}
+
+fn unknown() -> String {
+    "unknown".to_string()
+}
+
+fn none() -> String {
+    "none".to_string()
+}
+
+/// Entity kinds serialize by name (`cloud_app`).
+mod kind_serde {
+    use riposte_dsl::types::EntityKind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(kind: &EntityKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntityKind, D::Error> {
+        let name = String::deserialize(d)?;
+        EntityKind::parse(&super::json::snake(&name)).ok_or_else(|| {
+            let kinds: Vec<&str> = EntityKind::ALL.iter().map(|k| k.as_str()).collect();
+            serde::de::Error::custom(format!(
+                "unknown entity kind `{name}`; the kinds are {}",
+                kinds.join(", ")
+            ))
+        })
+    }
+}
+
+/// Reads the incidents of one file's text; `file_name` is used in errors only.
+pub fn parse_incidents(
+    file_name: &str,
+    text: &str,
+    limits: &ImportLimits,
+) -> Result<(Format, Vec<Incident>), ImportError> {
+    parse_bytes(file_name, text.as_bytes(), limits)
+}
+
+/// Reads the incidents of a file, reading at most `max_file_bytes + 1` bytes of it. UTF-8 (with
+/// or without a byte order mark) and UTF-16 with a byte order mark are accepted.
+pub fn read_incidents(
+    path: &std::path::Path,
+    limits: &ImportLimits,
+) -> Result<(Format, Vec<Incident>), ImportError> {
+    let file = display_path(path);
+    let io = |source| ImportError::Io {
+        file: file.clone(),
+        source,
+    };
+    let handle = std::fs::File::open(path).map_err(io)?;
+    let cap = u64::try_from(limits.max_file_bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut bytes = Vec::new();
+    handle.take(cap).read_to_end(&mut bytes).map_err(io)?;
+    parse_bytes(&file, &bytes, limits)
+}
+
+/// The normalized JSON document of `incidents`: `{"format": "riposte.incident/v1", "incident":
+/// {…}}` for one incident, `{"format": …, "incidents": […]}` otherwise.
+pub fn normalized_document(incidents: &[Incident]) -> Json {
+    // Serializing these types cannot fail: every map key is a string and there are no
+    // non-finite floats (they come from JSON), so `Null` is never produced.
+    let to_json = |i: &Incident| serde_json::to_value(i).unwrap_or(Json::Null);
+    let mut doc = serde_json::Map::new();
+    doc.insert("format".into(), Json::from(NORMALIZED_FORMAT));
+    match incidents {
+        [one] => {
+            doc.insert("incident".into(), to_json(one));
+        }
+        many => {
+            doc.insert(
+                "incidents".into(),
+                Json::Array(many.iter().map(to_json).collect()),
+            );
+        }
+    }
+    Json::Object(doc)
+}
+
+fn display_path(p: &std::path::Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+fn parse_bytes(
+    file: &str,
+    bytes: &[u8],
+    limits: &ImportLimits,
+) -> Result<(Format, Vec<Incident>), ImportError> {
+    let cx = Cx { file, limits };
+    if bytes.len() > limits.max_file_bytes {
+        return Err(cx.too_large(&ROOT, Limit::FileBytes, bytes.len()));
+    }
+    let text = decode(bytes);
+    let root: Json = serde_json::from_slice(&text).map_err(|e| json_error(file, &e))?;
+    drop(text);
+    import(&cx, &root)
+}
+
+/// UTF-8 without its byte order mark; UTF-16 (with a byte order mark, as PowerShell writes it)
+/// re-encoded as UTF-8.
+fn decode(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let utf16 = |le: bool, body: &[u8]| {
+        let units = body.chunks_exact(2).map(|c| {
+            let pair = [
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ];
+            if le {
+                u16::from_le_bytes(pair)
+            } else {
+                u16::from_be_bytes(pair)
+            }
+        });
+        let text: String = char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+        Cow::Owned(text.into_bytes())
+    };
+    match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => Cow::Borrowed(rest),
+        [0xFF, 0xFE, rest @ ..] => utf16(true, rest),
+        [0xFE, 0xFF, rest @ ..] => utf16(false, rest),
+        _ => Cow::Borrowed(bytes),
+    }
+}
+
+fn json_error(file: &str, e: &serde_json::Error) -> ImportError {
+    let text = e.to_string();
+    // serde_json appends " at line L column C"; the variant carries those separately.
+    let message = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    };
+    let message = if e.classify() == serde_json::error::Category::Eof {
+        format!("{message}: the file ends too early (truncated, or a bracket is never closed)")
+    } else if message.contains("recursion limit exceeded") {
+        "the JSON is nested more than 128 levels deep".to_string()
+    } else {
+        message.to_string()
+    };
+    ImportError::Json {
+        file: file.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message,
+    }
+}
+
+/// Detects the format of a parsed document and imports it.
+fn import(cx: &Cx, root: &Json) -> Result<(Format, Vec<Incident>), ImportError> {
+    let unknown = || ImportError::UnknownFormat {
+        file: cx.file.to_string(),
+    };
+    // A single incident is at `$`, list items at `$.value[i]` or `$[i]`.
+    let (items, base, single): (&[Json], Path, bool) = match root {
+        Json::Object(m) if m.contains_key("format") => {
+            return Ok((Format::Riposte, riposte::document(cx, m)?));
+        }
+        Json::Object(m) if detect(m).is_some() => (std::slice::from_ref(root), ROOT, true),
+        Json::Object(m) => match json::get(m, "value") {
+            Some(Json::Array(items)) => (items.as_slice(), ROOT.key("value"), false),
+            Some(other) => {
+                return Err(cx.invalid(
+                    &ROOT.key("value"),
+                    format!(
+                        "expected a list of incidents, found {}",
+                        json::describe(other)
+                    ),
+                ))
+            }
+            None => return Err(unknown()),
+        },
+        Json::Array(items) => (items.as_slice(), ROOT, false),
+        _ => return Err(unknown()),
+    };
+    cx.check_len(&base, Limit::Incidents, items.len())?;
+    let format = match items.first() {
+        // An empty page: nothing to import, whatever the format.
+        None => Format::Graph,
+        Some(Json::Object(m)) => detect(m).ok_or_else(unknown)?,
+        Some(other) => {
+            return Err(cx.invalid(
+                &base.index(0),
+                format!(
+                    "expected an incident object, found {}",
+                    json::describe(other)
+                ),
+            ))
+        }
+    };
+    let mut incidents = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = if single { ROOT } else { base.index(i) };
+        if let Json::Object(m) = item {
+            if let Some(other) = detect(m).filter(|f| *f != format) {
+                return Err(cx.invalid(
+                    &path,
+                    format!(
+                        "this looks like one of the {} but the file's first incident is one of \
+                         the {}; put each format in its own file",
+                        other.describe(),
+                        format.describe()
+                    ),
+                ));
+            }
+        }
+        let incident = match format {
+            Format::Graph => graph::incident(cx, item, &path)?,
+            Format::Sentinel => sentinel::incident(cx, item, &path)?,
+            Format::Riposte => riposte::incident(cx, item, &path)?,
+        };
+        incidents.push(incident);
+    }
+    Ok((format, incidents))
+}
+
+/// The format of one incident object, by its shape.
+fn detect(m: &serde_json::Map<String, Json>) -> Option<Format> {
+    let text = |key: &str| json::get(m, key).and_then(Json::as_str);
+    if text("@odata.type").is_some_and(|t| {
+        t.trim_start_matches('#')
+            .eq_ignore_ascii_case("microsoft.graph.security.incident")
+    }) {
+        return Some(Format::Graph);
+    }
+    if let Some(Json::Object(props)) = json::get(m, "properties") {
+        if json::get(props, "title").is_some() || json::get(props, "incidentNumber").is_some() {
+            return Some(Format::Sentinel);
+        }
+    }
+    if text("id").is_some_and(|id| {
+        id.to_ascii_lowercase()
+            .contains("microsoft.securityinsights")
+    }) {
+        return Some(Format::Sentinel);
+    }
+    if json::get(m, "displayName").is_some()
+        && (json::get(m, "alerts").is_some() || json::get(m, "createdDateTime").is_some())
+    {
+        return Some(Format::Graph);
+    }
+    None
+}

@@ -1,0 +1,379 @@
+//! Riposte's normalized incident JSON (`riposte.incident/v1`): the serde form of [`Incident`].
+//!
+//! Reading checks the shape field by field first (so errors carry a JSON path), deserializes,
+//! then normalizes as the other importers do: enum values, times, repeated list items, names,
+//! and the links between alerts and entities, which are made symmetric. Normalizing normalized
+//! data changes nothing, so importing the normalized JSON of an imported incident gives the same
+//! incident.
+
+use std::collections::{HashMap, HashSet};
+
+use riposte_dsl::model::{
+    ALERT_STATUSES, CLASSIFICATIONS, INCIDENT_SOURCES, INCIDENT_STATUSES, PROVIDERS,
+    REMEDIATION_STATUSES, ROLES, VERDICTS,
+};
+use riposte_dsl::types::EntityKind;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::entities::display_name;
+use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
+use super::json::{
+    clip, dedup, describe, norm_enum, normalize_time, object, snake, Cx, Object, Path, ROOT,
+};
+use super::{Alert, Entity, ImportError, Incident, Limit, NORMALIZED_FORMAT};
+
+type Result<T> = std::result::Result<T, ImportError>;
+
+/// A document: `{"format": "riposte.incident/v1", "incident": {…}}` or `"incidents": […]`.
+pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Incident>> {
+    let fp = ROOT.key("format");
+    match m.get("format") {
+        Some(Json::String(f)) if f.trim() == NORMALIZED_FORMAT => {}
+        Some(Json::String(f)) => {
+            return Err(cx.invalid(
+                &fp,
+                format!(
+                    "unsupported format `{}`; this version of Riposte reads `{NORMALIZED_FORMAT}`",
+                    clip(f, 80)
+                ),
+            ))
+        }
+        other => {
+            return Err(cx.invalid(
+                &fp,
+                format!(
+                    "expected `{NORMALIZED_FORMAT}`, found {}",
+                    other.map_or("nothing", describe)
+                ),
+            ))
+        }
+    }
+    let mut out = Vec::new();
+    let one = ROOT.key("incident");
+    if let Some(v) = m.get("incident").filter(|v| !v.is_null()) {
+        out.push(incident(cx, v, &one)?);
+    }
+    let many = ROOT.key("incidents");
+    match m.get("incidents") {
+        None | Some(Json::Null) => {}
+        Some(Json::Array(items)) => {
+            cx.check_len(&many, Limit::Incidents, items.len() + out.len())?;
+            out.reserve(items.len());
+            for (i, item) in items.iter().enumerate() {
+                out.push(incident(cx, item, &many.index(i))?);
+            }
+        }
+        Some(other) => {
+            return Err(cx.invalid(
+                &many,
+                format!("expected a list of incidents, found {}", describe(other)),
+            ))
+        }
+    }
+    if !m.contains_key("incident") && !m.contains_key("incidents") {
+        return Err(cx.invalid(
+            &ROOT,
+            "a Riposte incident document holds `incident` (one) or `incidents` (a list)",
+        ));
+    }
+    Ok(out)
+}
+
+/// The JSON shape a field must have.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Text, required.
+    Id,
+    /// Text or null.
+    Text,
+    /// A list of text.
+    TextList,
+    /// A list of anything.
+    List,
+    /// An object of anything.
+    Map,
+}
+
+const INCIDENT: &[(&str, Shape)] = &[
+    ("id", Shape::Id),
+    ("source", Shape::Text),
+    ("workspace", Shape::Text),
+    ("title", Shape::Text),
+    ("description", Shape::Text),
+    ("severity", Shape::Text),
+    ("status", Shape::Text),
+    ("classification", Shape::Text),
+    ("determination", Shape::Text),
+    ("assigned_to", Shape::Text),
+    ("web_url", Shape::Text),
+    ("created", Shape::Text),
+    ("updated", Shape::Text),
+    ("tags", Shape::TextList),
+    ("alerts", Shape::List),
+    ("entities", Shape::List),
+    ("other_evidence", Shape::List),
+];
+
+const ALERT: &[(&str, Shape)] = &[
+    ("id", Shape::Id),
+    ("title", Shape::Text),
+    ("description", Shape::Text),
+    ("category", Shape::Text),
+    ("severity", Shape::Text),
+    ("status", Shape::Text),
+    ("service_source", Shape::Text),
+    ("detection_source", Shape::Text),
+    ("threat_family", Shape::Text),
+    ("mitre_techniques", Shape::TextList),
+    ("created", Shape::Text),
+    ("first_activity", Shape::Text),
+    ("last_activity", Shape::Text),
+    ("entity_ids", Shape::TextList),
+];
+
+const ENTITY: &[(&str, Shape)] = &[
+    ("id", Shape::Id),
+    ("kind", Shape::Id),
+    ("name", Shape::Text),
+    ("verdict", Shape::Text),
+    ("roles", Shape::TextList),
+    ("tags", Shape::TextList),
+    ("remediation_status", Shape::Text),
+    ("alert_ids", Shape::TextList),
+    ("provider", Shape::Text),
+    ("fields", Shape::Map),
+];
+
+/// Checks that every field of `table` present in `m` has its shape.
+fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Result<()> {
+    for &(key, shape) in table {
+        let here = path.key(key);
+        let v = m.get(key).unwrap_or(&Json::Null);
+        let ok = match (shape, v) {
+            (Shape::Id, Json::Null) => {
+                return Err(cx.invalid(&here, format!("`{key}` is required")))
+            }
+            (Shape::Id | Shape::Text, Json::String(_)) => true,
+            (Shape::Text | Shape::TextList | Shape::List | Shape::Map, Json::Null) => true,
+            (Shape::TextList, Json::Array(items)) => {
+                if let Some(i) = items.iter().position(|x| !x.is_string()) {
+                    let item = items.get(i).unwrap_or(&Json::Null);
+                    return Err(cx.invalid(
+                        &here.index(i),
+                        format!("expected text, found {}", describe(item)),
+                    ));
+                }
+                true
+            }
+            (Shape::List, Json::Array(_)) | (Shape::Map, Json::Object(_)) => true,
+            _ => false,
+        };
+        if !ok {
+            let expected = match shape {
+                Shape::Id | Shape::Text => "text",
+                Shape::TextList => "a list of text",
+                Shape::List => "a list",
+                Shape::Map => "an object",
+            };
+            return Err(cx.invalid(&here, format!("expected {expected}, found {}", describe(v))));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
+    let m = object(cx, v, path)?;
+    for (key, limit) in [
+        ("alerts", Limit::Alerts),
+        ("entities", Limit::Entities),
+        ("other_evidence", Limit::Entities),
+    ] {
+        if let Some(Json::Array(items)) = m.get(key) {
+            cx.check_len(&path.key(key), limit, items.len())?;
+        }
+    }
+    check_shape(cx, m, path, INCIDENT)?;
+    for (key, table) in [("alerts", ALERT), ("entities", ENTITY)] {
+        if let Some(Json::Array(items)) = m.get(key) {
+            let kp = path.key(key);
+            for (i, item) in items.iter().enumerate() {
+                let ip = kp.index(i);
+                check_shape(cx, object(cx, item, &ip)?, &ip, table)?;
+            }
+        }
+    }
+    if let Some(Json::Array(items)) = m.get("entities") {
+        let kp = path.key("entities");
+        for (i, item) in items.iter().enumerate() {
+            if let Some(Json::String(kind)) = item.get("kind") {
+                if EntityKind::parse(&snake(kind)).is_none() {
+                    let kinds: Vec<&str> = EntityKind::ALL.iter().map(|k| k.as_str()).collect();
+                    return Err(cx.invalid(
+                        &kp.index(i).key("kind"),
+                        format!(
+                            "unknown entity kind `{}`; the kinds are {}",
+                            clip(kind, 80),
+                            kinds.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let mut incident = Incident::deserialize(v).map_err(|e| cx.invalid(path, e.to_string()))?;
+    normalize(cx, &mut incident, path)?;
+    Ok(incident)
+}
+
+fn unknown() -> String {
+    "unknown".to_string()
+}
+
+fn time(cx: &Cx, t: &mut Option<String>, path: &Path, key: &str) -> Result<()> {
+    if let Some(text) = t.take() {
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        *t = Some(normalize_time(&text).ok_or_else(|| {
+            cx.invalid(
+                &path.key(key),
+                format!(
+                    "`{}` is not an RFC 3339 time such as `2025-03-12T08:14:02Z`",
+                    clip(&text, 80)
+                ),
+            )
+        })?);
+    }
+    Ok(())
+}
+
+fn text(t: &mut Option<String>) {
+    if t.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        *t = None;
+    }
+}
+
+fn enum_opt(t: &mut Option<String>) {
+    *t = t.as_deref().and_then(|s| norm_enum(s, &[], &[]));
+}
+
+fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
+    inc.source = norm_enum(&inc.source, INCIDENT_SOURCES, &[]).unwrap_or_else(unknown);
+    inc.severity = norm_enum(&inc.severity, SEVERITIES, &[]).unwrap_or_else(unknown);
+    inc.status = norm_enum(&inc.status, INCIDENT_STATUSES, &[]).unwrap_or_else(unknown);
+    inc.classification = norm_enum(&inc.classification, CLASSIFICATIONS, CLASSIFICATION_ALIASES)
+        .unwrap_or_else(unknown);
+    enum_opt(&mut inc.determination);
+    for t in [
+        &mut inc.workspace,
+        &mut inc.description,
+        &mut inc.assigned_to,
+        &mut inc.web_url,
+    ] {
+        text(t);
+    }
+    time(cx, &mut inc.created, path, "created")?;
+    time(cx, &mut inc.updated, path, "updated")?;
+    inc.tags = dedup(std::mem::take(&mut inc.tags));
+
+    let alerts_path = path.key("alerts");
+    for (i, a) in inc.alerts.iter_mut().enumerate() {
+        let ap = alerts_path.index(i);
+        a.severity = norm_enum(&a.severity, SEVERITIES, &[]).unwrap_or_else(unknown);
+        a.status = norm_enum(&a.status, ALERT_STATUSES, &[]).unwrap_or_else(unknown);
+        enum_opt(&mut a.category);
+        enum_opt(&mut a.service_source);
+        enum_opt(&mut a.detection_source);
+        text(&mut a.description);
+        text(&mut a.threat_family);
+        time(cx, &mut a.created, &ap, "created")?;
+        time(cx, &mut a.first_activity, &ap, "first_activity")?;
+        time(cx, &mut a.last_activity, &ap, "last_activity")?;
+        a.mitre_techniques = dedup(std::mem::take(&mut a.mitre_techniques));
+        a.entity_ids = dedup(std::mem::take(&mut a.entity_ids));
+    }
+
+    let entities_path = path.key("entities");
+    let mut seen: HashSet<String> = HashSet::with_capacity(inc.entities.len());
+    for (i, e) in inc.entities.iter_mut().enumerate() {
+        if !seen.insert(e.id.clone()) {
+            return Err(cx.invalid(
+                &entities_path.index(i).key("id"),
+                format!("another entity already has the id `{}`", clip(&e.id, 120)),
+            ));
+        }
+        e.verdict = norm_enum(&e.verdict, VERDICTS, &[]).unwrap_or_else(unknown);
+        e.remediation_status = norm_enum(&e.remediation_status, REMEDIATION_STATUSES, &[])
+            .unwrap_or_else(|| "none".to_string());
+        e.provider = norm_enum(&e.provider, PROVIDERS, &[]).unwrap_or_else(unknown);
+        e.roles = dedup(
+            e.roles
+                .iter()
+                .filter_map(|r| norm_enum(r, ROLES, &[]))
+                .collect(),
+        );
+        e.tags = dedup(std::mem::take(&mut e.tags));
+        e.alert_ids = dedup(std::mem::take(&mut e.alert_ids));
+        if e.name.trim().is_empty() {
+            e.name = display_name(e.kind, &e.fields).unwrap_or_else(|| e.id.clone());
+        }
+    }
+    link(&mut inc.alerts, &mut inc.entities);
+    Ok(())
+}
+
+/// Makes the links symmetric: an alert listing an entity is in the entity's `alert_ids`, and
+/// an entity listing an alert is in the alert's `entity_ids`. Ids naming nothing are kept.
+fn link(alerts: &mut [Alert], entities: &mut [Entity]) {
+    let alert_at: HashMap<String, usize> = alerts
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, a)| (a.id.clone(), i))
+        .collect();
+    let entity_at: HashMap<String, usize> = entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.clone(), i))
+        .collect();
+    let mut has_entity: HashSet<(usize, usize)> = HashSet::new();
+    let mut has_alert: HashSet<(usize, usize)> = HashSet::new();
+    for (a, alert) in alerts.iter().enumerate() {
+        for id in &alert.entity_ids {
+            if let Some(&e) = entity_at.get(id) {
+                has_entity.insert((a, e));
+            }
+        }
+    }
+    for (e, entity) in entities.iter().enumerate() {
+        for id in &entity.alert_ids {
+            if let Some(&a) = alert_at.get(id) {
+                has_alert.insert((a, e));
+            }
+        }
+    }
+    // In list order, so the result does not depend on hashing.
+    for (a, alert) in alerts.iter().enumerate() {
+        for id in &alert.entity_ids {
+            if let Some(&e) = entity_at.get(id) {
+                if has_alert.insert((a, e)) {
+                    if let Some(entity) = entities.get_mut(e) {
+                        entity.alert_ids.push(alert.id.clone());
+                    }
+                }
+            }
+        }
+    }
+    for (e, entity) in entities.iter().enumerate() {
+        for id in &entity.alert_ids {
+            if let Some(&a) = alert_at.get(id) {
+                if has_entity.insert((a, e)) {
+                    if let Some(alert) = alerts.get_mut(a) {
+                        alert.entity_ids.push(entity.id.clone());
+                    }
+                }
+            }
+        }
+    }
+}

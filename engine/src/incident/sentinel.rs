@@ -1,0 +1,752 @@
+//! Microsoft Sentinel incidents (Azure REST `Microsoft.SecurityInsights/incidents`), as Riposte
+//! reads them: the incident resource with the results of its two follow-up calls in the same
+//! object, `alerts` (`POST …/incidents/{id}/alerts`) and `entities`
+//! (`POST …/incidents/{id}/entities`).
+//!
+//! Entities are linked to alerts through `alerts[].properties.relatedEntities` and
+//! `entities[].properties.alertIds`, which are optional: an alert that lists no entities carries
+//! every entity that lists no alerts, so without either field every entity belongs to every
+//! alert.
+
+use std::collections::HashMap;
+
+use riposte_dsl::model::{
+    ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, EMAIL_DIRECTIONS,
+    INCIDENT_STATUSES, RISK_SCORES,
+};
+use riposte_dsl::types::EntityKind;
+use serde_json::Value as Json;
+
+use super::entities::{EntitySet, NewEntity};
+use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
+use super::json::{
+    canonical_ip, dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array,
+    opt_enum, opt_number, opt_object, opt_str, opt_time, snake, str_list, url_domain, Cx, Object,
+    Path,
+};
+use super::{Alert, ImportError, Incident, Limit};
+
+type Result<T> = std::result::Result<T, ImportError>;
+
+fn unknown() -> String {
+    "unknown".to_string()
+}
+
+pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
+    let m = object(cx, v, path)?;
+    let pp = path.key("properties");
+    let props = match get(m, "properties") {
+        Some(p) => object(cx, p, &pp)?,
+        None => return Err(cx.invalid(&pp, "the incident has no `properties` object")),
+    };
+    let resource_id = opt_str(cx, m, "id", path)?;
+    let id = match opt_str(cx, m, "name", path)? {
+        Some(name) => name,
+        None => match resource_id.as_deref().and_then(last_segment) {
+            Some(seg) => seg,
+            None => opt_str(cx, props, "incidentNumber", &pp)?.ok_or_else(|| {
+                cx.invalid(&path.key("name"), "the incident has no `name` or `id`")
+            })?,
+        },
+    };
+    let assigned_to = match opt_object(cx, props, "owner", &pp)? {
+        Some(o) => first_str(
+            cx,
+            o,
+            &["userPrincipalName", "email", "assignedTo"],
+            &pp.key("owner"),
+        )?,
+        None => None,
+    };
+    let tags = labels(cx, props, &pp)?;
+
+    let alerts_key = path.key("alerts");
+    let alerts_value = alerts_key.key("value");
+    let (alerts_json, nested) = listing(cx, m, "alerts", "value", path)?;
+    let alerts_path = if nested { &alerts_value } else { &alerts_key };
+    cx.check_len(alerts_path, Limit::Alerts, alerts_json.len())?;
+    let mut set = EntitySet::default();
+    let mut alerts = Vec::with_capacity(alerts_json.len());
+    // Every spelling of an alert's id (lowercase) → its index.
+    let mut alert_refs: HashMap<String, usize> = HashMap::new();
+    let mut related: Vec<Vec<String>> = Vec::with_capacity(alerts_json.len());
+    for (i, a) in alerts_json.iter().enumerate() {
+        let (alert, keys, refs) = alert(cx, a, &alerts_path.index(i))?;
+        let index = set.alert(&alert.id);
+        for k in keys {
+            alert_refs.entry(k).or_insert(index);
+        }
+        related.push(refs);
+        alerts.push(alert);
+    }
+
+    let entities_key = path.key("entities");
+    let entities_inner = entities_key.key("entities");
+    let (entities_json, nested) = listing(cx, m, "entities", "entities", path)?;
+    let entities_path = if nested {
+        &entities_inner
+    } else {
+        &entities_key
+    };
+    cx.check_len(entities_path, Limit::Entities, entities_json.len())?;
+    let raws = raw_entities(cx, entities_json, entities_path)?;
+    let mut by_ref: HashMap<String, usize> = HashMap::new();
+    for (i, raw) in raws.iter().enumerate() {
+        for k in &raw.refs {
+            by_ref.entry(k.clone()).or_insert(i);
+        }
+    }
+    // Which alerts carry which entity.
+    let mut assoc: Vec<Vec<usize>> = vec![Vec::new(); raws.len()];
+    for (a, refs) in related.iter().enumerate() {
+        for r in refs {
+            if let Some(list) = lookup(&by_ref, r).and_then(|e| assoc.get_mut(e)) {
+                list.push(a);
+            }
+        }
+    }
+    for (raw, list) in raws.iter().zip(assoc.iter_mut()) {
+        for id in &raw.alert_ids {
+            if let Some(&a) = alert_refs.get(&id.to_lowercase()) {
+                list.push(a);
+            }
+        }
+    }
+    // Alerts that list no entities carry every entity that names no alert.
+    let undeclared: Vec<usize> = (0..alerts.len())
+        .filter(|&a| related.get(a).is_none_or(Vec::is_empty))
+        .collect();
+    let resolve = Resolver {
+        raws: &raws,
+        by_ref: &by_ref,
+    };
+    for (raw, linked) in raws.iter().zip(&assoc) {
+        let ep = entities_path.index(raw.index);
+        let props_path = ep.key("properties");
+        let pp = if raw.wrapped { &props_path } else { &ep };
+        let mut linked = linked.clone();
+        if raw.alert_ids.is_empty() {
+            linked.extend(&undeclared);
+        }
+        linked.sort_unstable();
+        linked.dedup();
+        match entity(cx, raw, pp, &resolve)? {
+            Some(e) => {
+                set.add(e, &linked);
+                cx.check_len(entities_path, Limit::Entities, set.len())?;
+            }
+            None => {
+                set.other.push(raw.value.clone());
+                cx.check_len(entities_path, Limit::Entities, set.other.len())?;
+            }
+        }
+    }
+    let built = set.finish();
+    for (a, ids) in alerts.iter_mut().zip(built.alert_entities) {
+        a.entity_ids = ids;
+    }
+    Ok(Incident {
+        id,
+        source: "sentinel".into(),
+        workspace: resource_id.as_deref().and_then(workspace_name),
+        title: opt_str(cx, props, "title", &pp)?.unwrap_or_default(),
+        description: opt_str(cx, props, "description", &pp)?,
+        severity: opt_enum(cx, props, "severity", &pp, SEVERITIES, &[])?.unwrap_or_else(unknown),
+        status: opt_enum(cx, props, "status", &pp, INCIDENT_STATUSES, &[])?.unwrap_or_else(unknown),
+        classification: opt_enum(
+            cx,
+            props,
+            "classification",
+            &pp,
+            CLASSIFICATIONS,
+            CLASSIFICATION_ALIASES,
+        )?
+        .unwrap_or_else(unknown),
+        determination: opt_enum(cx, props, "classificationReason", &pp, &[], &[])?,
+        assigned_to,
+        web_url: opt_str(cx, props, "incidentUrl", &pp)?,
+        created: opt_time(cx, props, "createdTimeUtc", &pp)?,
+        updated: opt_time(cx, props, "lastModifiedTimeUtc", &pp)?,
+        tags,
+        alerts,
+        entities: built.entities,
+        other_evidence: built.other,
+    })
+}
+
+/// A list given directly (`"alerts": […]`) or as the API returns it (`"alerts": {"value":
+/// […]}`, `"entities": {"entities": […], "metaData": […]}`); whether it was nested.
+fn listing<'v>(
+    cx: &Cx,
+    m: &'v Object,
+    key: &str,
+    inner: &str,
+    path: &Path,
+) -> Result<(&'v [Json], bool)> {
+    match get(m, key) {
+        None => Ok((&[], false)),
+        Some(Json::Array(items)) => Ok((items, false)),
+        Some(Json::Object(o)) => match get(o, inner) {
+            None => Ok((&[], true)),
+            Some(Json::Array(items)) => Ok((items, true)),
+            Some(other) => Err(cx.invalid(
+                &path.key(key).key(inner),
+                format!("expected a list of {key}, found {}", describe(other)),
+            )),
+        },
+        Some(other) => Err(cx.invalid(
+            &path.key(key),
+            format!("expected a list of {key}, found {}", describe(other)),
+        )),
+    }
+}
+
+/// `labels`: `{labelName}` objects or plain text.
+fn labels(cx: &Cx, props: &Object, pp: &Path) -> Result<Vec<String>> {
+    let Some(items) = opt_array(cx, props, "labels", pp)? else {
+        return Ok(Vec::new());
+    };
+    let here = pp.key("labels");
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Json::Null => {}
+            Json::String(s) if s.trim().is_empty() => {}
+            Json::String(s) => out.push(s.clone()),
+            Json::Object(l) => out.extend(opt_str(cx, l, "labelName", &here.index(i))?),
+            other => {
+                return Err(cx.invalid(
+                    &here.index(i),
+                    format!("expected a label, found {}", describe(other)),
+                ))
+            }
+        }
+    }
+    Ok(dedup(out))
+}
+
+/// The workspace name in a resource id (`…/workspaces/<name>/providers/…`).
+fn workspace_name(id: &str) -> Option<String> {
+    const MARK: &str = "/workspaces/";
+    let at = id.to_ascii_lowercase().find(MARK)? + MARK.len();
+    id.get(at..)?
+        .split('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Every spelling that may refer to a resource: its id, name and the id's last segment,
+/// lowercase.
+fn refs_of(cx: &Cx, m: &Object, path: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    if let Some(id) = opt_str(cx, m, "id", path)? {
+        out.extend(last_segment(&id).map(|s| s.to_lowercase()));
+        out.push(id.to_lowercase());
+    }
+    if let Some(name) = opt_str(cx, m, "name", path)? {
+        out.push(name.to_lowercase());
+    }
+    Ok(dedup(out))
+}
+
+/// Looks a reference up by its full spelling, then by its last segment.
+fn lookup(by_ref: &HashMap<String, usize>, r: &str) -> Option<usize> {
+    let r = r.to_lowercase();
+    by_ref
+        .get(&r)
+        .copied()
+        .or_else(|| last_segment(&r).and_then(|seg| by_ref.get(&seg).copied()))
+}
+
+/// An alert, the lowercase spellings of its id, and the entity references it carries.
+fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Vec<String>)> {
+    let am = object(cx, v, path)?;
+    let props_path = path.key("properties");
+    let (p, pp): (&Object, &Path) = match get(am, "properties") {
+        Some(pv) => (object(cx, pv, &props_path)?, &props_path),
+        None => (am, path),
+    };
+    let mut keys = refs_of(cx, am, path)?;
+    let system_id = opt_str(cx, p, "systemAlertId", pp)?;
+    keys.extend(system_id.as_deref().map(str::to_lowercase));
+    let id = match system_id {
+        Some(id) => id,
+        None => match opt_str(cx, am, "name", path)? {
+            Some(name) => name,
+            None => opt_str(cx, am, "id", path)?
+                .as_deref()
+                .and_then(last_segment)
+                .ok_or_else(|| {
+                    cx.invalid(
+                        &pp.key("systemAlertId"),
+                        "the alert has no `systemAlertId`, `name` or `id`",
+                    )
+                })?,
+        },
+    };
+    let mut refs = Vec::new();
+    if let Some(items) = opt_array(cx, p, "relatedEntities", pp)? {
+        let here = pp.key("relatedEntities");
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Json::Null => {}
+                Json::String(s) => refs.push(s.to_lowercase()),
+                Json::Object(o) => refs.extend(refs_of(cx, o, &here.index(i))?),
+                other => {
+                    return Err(cx.invalid(
+                        &here.index(i),
+                        format!("expected an entity reference, found {}", describe(other)),
+                    ))
+                }
+            }
+        }
+    }
+    let tactics = str_list(cx, p, "tactics", pp)?;
+    let mut techniques = str_list(cx, p, "techniques", pp)?;
+    techniques.extend(str_list(cx, p, "subTechniques", pp)?);
+    let alert = Alert {
+        id,
+        title: first_str(cx, p, &["alertDisplayName", "displayName", "title"], pp)?
+            .unwrap_or_default(),
+        description: opt_str(cx, p, "description", pp)?,
+        category: tactics.first().and_then(|t| norm_enum(t, &[], &[])),
+        severity: opt_enum(cx, p, "severity", pp, SEVERITIES, &[])?.unwrap_or_else(unknown),
+        status: opt_enum(cx, p, "status", pp, ALERT_STATUSES, &[])?.unwrap_or_else(unknown),
+        service_source: opt_str(cx, p, "productName", pp)?.map(|n| product_source(&n)),
+        detection_source: opt_enum(cx, p, "productComponentName", pp, &[], &[])?,
+        threat_family: None,
+        mitre_techniques: dedup(
+            techniques
+                .into_iter()
+                .map(|t| t.trim().to_string())
+                .collect(),
+        ),
+        created: opt_time(cx, p, "timeGenerated", pp)?,
+        first_activity: opt_time(cx, p, "startTimeUtc", pp)?,
+        last_activity: opt_time(cx, p, "endTimeUtc", pp)?,
+        entity_ids: Vec::new(),
+    };
+    Ok((alert, dedup(keys), refs))
+}
+
+/// A Sentinel product name as the Graph `serviceSource` it corresponds to, else `snake_case`.
+fn product_source(name: &str) -> String {
+    const PRODUCTS: &[(&str, &str)] = &[
+        (
+            "microsoft defender advanced threat protection",
+            "microsoft_defender_for_endpoint",
+        ),
+        (
+            "microsoft defender for endpoint",
+            "microsoft_defender_for_endpoint",
+        ),
+        (
+            "office 365 advanced threat protection",
+            "microsoft_defender_for_office365",
+        ),
+        (
+            "microsoft defender for office 365",
+            "microsoft_defender_for_office365",
+        ),
+        (
+            "azure advanced threat protection",
+            "microsoft_defender_for_identity",
+        ),
+        (
+            "microsoft defender for identity",
+            "microsoft_defender_for_identity",
+        ),
+        (
+            "microsoft cloud app security",
+            "microsoft_defender_for_cloud_apps",
+        ),
+        (
+            "microsoft defender for cloud apps",
+            "microsoft_defender_for_cloud_apps",
+        ),
+        (
+            "azure active directory identity protection",
+            "azure_ad_identity_protection",
+        ),
+        (
+            "microsoft entra id protection",
+            "azure_ad_identity_protection",
+        ),
+        ("azure security center", "microsoft_defender_for_cloud"),
+        (
+            "microsoft defender for cloud",
+            "microsoft_defender_for_cloud",
+        ),
+        ("azure sentinel", "microsoft_sentinel"),
+        ("microsoft sentinel", "microsoft_sentinel"),
+        ("microsoft 365 defender", "microsoft365_defender"),
+        ("microsoft defender xdr", "microsoft365_defender"),
+        ("microsoft data loss prevention", "data_loss_prevention"),
+    ];
+    let wanted = name.trim().to_lowercase();
+    PRODUCTS
+        .iter()
+        .find(|(n, _)| *n == wanted)
+        .map_or_else(|| snake(name), |(_, s)| (*s).to_string())
+}
+
+/// One entity as listed, before conversion.
+struct Raw<'v> {
+    /// Its position in the list.
+    index: usize,
+    value: &'v Json,
+    /// Whether its fields sit in `properties` (the REST shape) rather than at the top.
+    wrapped: bool,
+    props: &'v Object,
+    /// `kind`, squashed: `account`, `host`, `filehash`, `mailmessage`, …
+    kind: String,
+    refs: Vec<String>,
+    alert_ids: Vec<String>,
+}
+
+fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'v>>> {
+    let mut out = Vec::with_capacity(items.len());
+    for (index, value) in items.iter().enumerate() {
+        let ep = path.index(index);
+        let m = match value {
+            Json::Null => continue,
+            Json::Object(m) => m,
+            other => {
+                return Err(cx.invalid(
+                    &ep,
+                    format!("expected an entity object, found {}", describe(other)),
+                ))
+            }
+        };
+        let props_path = ep.key("properties");
+        let (props, wrapped) = match get(m, "properties") {
+            Some(p) => (object(cx, p, &props_path)?, true),
+            None => (m, false),
+        };
+        let pp = if wrapped { &props_path } else { &ep };
+        let kind = match opt_str(cx, m, "kind", &ep)? {
+            Some(k) => Some(k),
+            None => first_str(cx, props, &["kind", "type"], pp)?,
+        };
+        let kind: String = kind
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let mut alert_ids = str_list(cx, props, "alertIds", pp)?;
+        if wrapped {
+            alert_ids.extend(str_list(cx, m, "alertIds", &ep)?);
+        }
+        out.push(Raw {
+            index,
+            value,
+            wrapped,
+            props,
+            kind,
+            refs: refs_of(cx, m, &ep)?,
+            alert_ids,
+        });
+    }
+    Ok(out)
+}
+
+/// Finds the entities other entities refer to (`hostEntityId`, `fileHashEntityIds`, …).
+struct Resolver<'a, 'v> {
+    raws: &'a [Raw<'v>],
+    by_ref: &'a HashMap<String, usize>,
+}
+
+impl<'v> Resolver<'_, 'v> {
+    fn get(&self, r: &str) -> Option<&Raw<'v>> {
+        lookup(self.by_ref, r).and_then(|i| self.raws.get(i))
+    }
+
+    /// The entity a reference field of `m` names, if it has the kind `kind`.
+    fn field(&self, m: &Object, key: &str, kind: &str) -> Option<&Raw<'v>> {
+        let r = text(m, key)?;
+        self.get(&r).filter(|raw| raw.kind == kind)
+    }
+}
+
+/// Lenient text: what cross-references and `additionalData` hold is read when it is text or a
+/// number and ignored otherwise.
+fn text(m: &Object, key: &str) -> Option<String> {
+    match get(m, key)? {
+        Json::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The first text among `keys` in the object itself, then in its `additionalData`.
+fn text_or_additional(m: &Object, keys: &[&str]) -> Option<String> {
+    let extra = match get(m, "additionalData") {
+        Some(Json::Object(a)) => Some(a),
+        _ => None,
+    };
+    keys.iter()
+        .find_map(|k| text(m, k))
+        .or_else(|| extra.and_then(|a| keys.iter().find_map(|k| text(a, k))))
+}
+
+/// The hash field a `FileHash` entity fills: by `algorithm`, else by the hash's length.
+fn hash_field(algorithm: Option<&str>, value: &str) -> Option<&'static str> {
+    let by_name = algorithm.map(|a| a.to_ascii_lowercase().replace('-', ""));
+    match by_name.as_deref() {
+        Some("sha256") => Some("sha256"),
+        Some("sha1") => Some("sha1"),
+        Some("md5") => Some("md5"),
+        _ => match value.trim().len() {
+            64 => Some("sha256"),
+            40 => Some("sha1"),
+            32 => Some("md5"),
+            _ => None,
+        },
+    }
+}
+
+/// The hashes of the `FileHash` entities `ids` name, as `(field, value)`.
+fn hashes_of(resolve: &Resolver, m: &Object) -> Vec<(&'static str, String)> {
+    let ids: Vec<String> = match get(m, "fileHashEntityIds") {
+        Some(Json::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        Some(Json::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    ids.iter()
+        .filter_map(|id| resolve.get(id).filter(|r| r.kind == "filehash"))
+        .filter_map(|r| {
+            let value = text(r.props, "hashValue")?;
+            let field = hash_field(text(r.props, "algorithm").as_deref(), &value)?;
+            Some((field, value.trim().to_ascii_lowercase()))
+        })
+        .collect()
+}
+
+/// A host's best id for `device_id` fields: its MDE id, else its host name.
+fn host_id(raw: &Raw) -> Option<String> {
+    text_or_additional(raw.props, &["mdatpDeviceId"]).or_else(|| text(raw.props, "hostName"))
+}
+
+/// An account as `upn`, else `DOMAIN\account`.
+fn account_text(raw: &Raw) -> Option<String> {
+    let p = raw.props;
+    text_or_additional(p, &["userPrincipalName", "upn"])
+        .or_else(|| match (text(p, "accountName"), text(p, "upnSuffix")) {
+            (Some(a), Some(s)) => Some(format!("{a}@{s}")),
+            _ => None,
+        })
+        .or_else(|| match (text(p, "ntDomain"), text(p, "accountName")) {
+            (Some(d), Some(a)) => Some(format!("{d}\\{a}")),
+            (None, a) => a,
+            _ => None,
+        })
+}
+
+fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<NewEntity>> {
+    let kind = match raw.kind.as_str() {
+        "account" => EntityKind::User,
+        "host" => EntityKind::Device,
+        "ip" => EntityKind::Ip,
+        "url" => EntityKind::Url,
+        "file" | "filehash" => EntityKind::File,
+        "process" => EntityKind::Process,
+        "mailbox" => EntityKind::Mailbox,
+        "mailmessage" => EntityKind::Email,
+        "cloudapplication" => EntityKind::CloudApp,
+        _ => return Ok(None),
+    };
+    let p = raw.props;
+    let fallback = raw
+        .refs
+        .first()
+        .and_then(|r| last_segment(r))
+        .unwrap_or_else(|| format!("entity-{}", raw.index));
+    let mut e = NewEntity::new(kind, fallback);
+    match kind {
+        EntityKind::User => {
+            let account = opt_str(cx, p, "accountName", pp)?;
+            let suffix = opt_str(cx, p, "upnSuffix", pp)?;
+            let upn = text_or_additional(p, &["userPrincipalName", "upn"]).or_else(|| {
+                match (&account, &suffix) {
+                    (Some(a), Some(s)) => Some(format!("{a}@{s}")),
+                    _ => None,
+                }
+            });
+            e.put("upn", upn);
+            e.put("aad_user_id", opt_str(cx, p, "aadUserId", pp)?);
+            e.put("account_name", account);
+            e.put("domain", first_str(cx, p, &["ntDomain", "dnsDomain"], pp)?);
+            e.put("sid", opt_str(cx, p, "sid", pp)?);
+            e.put("display_name", opt_str(cx, p, "displayName", pp)?);
+            e.admin = text_or_additional(p, &["isAdmin"]).is_some_and(|v| v == "true")
+                || matches!(get(p, "isAdmin"), Some(Json::Bool(true)));
+        }
+        EntityKind::Device => {
+            let host = opt_str(cx, p, "hostName", pp)?;
+            let domain = opt_str(cx, p, "dnsDomain", pp)?;
+            let hostname = match (host, domain) {
+                (Some(h), Some(d)) if !h.contains('.') => Some(format!("{h}.{d}")),
+                (Some(h), _) => Some(h),
+                (None, _) => text_or_additional(p, &["fqdn", "netBiosName"]),
+            };
+            e.put("hostname", hostname);
+            e.put("mde_device_id", text_or_additional(p, &["mdatpDeviceId"]));
+            e.put("aad_device_id", text_or_additional(p, &["aadDeviceId"]));
+            let os = opt_str(cx, p, "osFamily", pp)?.map(|o| o.trim().to_lowercase());
+            let version = opt_str(cx, p, "osVersion", pp)?.unwrap_or_default();
+            let server = os.as_deref().unwrap_or_default().contains("server")
+                || version.to_lowercase().contains("server");
+            e.put("is_server", Some(server));
+            e.put("os_platform", os);
+            e.put(
+                "risk_score",
+                text_or_additional(p, &["riskScore"]).and_then(|r| norm_enum(&r, RISK_SCORES, &[])),
+            );
+            for (field, key) in [
+                ("health_status", "healthStatus"),
+                ("onboarding_status", "onboardingStatus"),
+                ("av_status", "avStatus"),
+            ] {
+                e.put(
+                    field,
+                    text_or_additional(p, &[key]).and_then(|v| norm_enum(&v, &[], &[])),
+                );
+            }
+        }
+        EntityKind::Ip => {
+            e.put(
+                "address",
+                opt_str(cx, p, "address", pp)?.map(|a| canonical_ip(&a)),
+            );
+            let country = match get(p, "location") {
+                Some(Json::Object(l)) => text(l, "countryCode"),
+                _ => None,
+            };
+            e.put("country", country);
+        }
+        EntityKind::Url => {
+            let url = opt_str(cx, p, "url", pp)?.map(|u| u.trim().to_string());
+            e.put("domain", url.as_deref().and_then(url_domain));
+            e.put("url", url);
+        }
+        EntityKind::File if raw.kind == "filehash" => {
+            let value = opt_str(cx, p, "hashValue", pp)?;
+            let algorithm = opt_str(cx, p, "algorithm", pp)?;
+            if let Some(v) = value {
+                if let Some(field) = hash_field(algorithm.as_deref(), &v) {
+                    e.put(field, Some(v.trim().to_ascii_lowercase()));
+                }
+            }
+        }
+        EntityKind::File => {
+            e.put("file_name", first_str(cx, p, &["fileName", "name"], pp)?);
+            e.put("path", opt_str(cx, p, "directory", pp)?);
+            for (field, value) in hashes_of(resolve, p) {
+                e.put(field, Some(value));
+            }
+            e.put(
+                "device_id",
+                resolve.field(p, "hostEntityId", "host").and_then(host_id),
+            );
+        }
+        EntityKind::Process => {
+            e.put("process_id", opt_number(cx, p, "processId", pp)?);
+            e.put("command_line", opt_str(cx, p, "commandLine", pp)?);
+            e.put("created", opt_time(cx, p, "creationTimeUtc", pp)?);
+            if let Some(img) = resolve.field(p, "imageFileEntityId", "file") {
+                e.put("image_file_name", text(img.props, "fileName"));
+                for (field, value) in hashes_of(resolve, img.props) {
+                    match field {
+                        "sha1" => e.put("image_sha1", Some(value)),
+                        "sha256" => e.put("image_sha256", Some(value)),
+                        _ => {}
+                    }
+                }
+            }
+            e.put(
+                "device_id",
+                resolve.field(p, "hostEntityId", "host").and_then(host_id),
+            );
+            e.put(
+                "account",
+                resolve
+                    .field(p, "accountEntityId", "account")
+                    .and_then(account_text),
+            );
+            let parent = resolve.field(p, "parentProcessEntityId", "process");
+            e.put(
+                "parent_process_id",
+                parent
+                    .and_then(|pr| get(pr.props, "processId"))
+                    .and_then(|v| match v {
+                        Json::Number(n) => Some(n.clone()),
+                        Json::String(s) => s.trim().parse::<u64>().ok().map(Into::into),
+                        _ => None,
+                    }),
+            );
+        }
+        EntityKind::Mailbox => {
+            e.put(
+                "primary_address",
+                first_str(cx, p, &["mailboxPrimaryAddress", "primaryAddress"], pp)?,
+            );
+            e.put("upn", opt_str(cx, p, "upn", pp)?);
+            e.put("display_name", opt_str(cx, p, "displayName", pp)?);
+        }
+        EntityKind::Email => {
+            e.put(
+                "network_message_id",
+                opt_str(cx, p, "networkMessageId", pp)?,
+            );
+            e.put(
+                "internet_message_id",
+                opt_str(cx, p, "internetMessageId", pp)?,
+            );
+            e.put("subject", opt_str(cx, p, "subject", pp)?);
+            e.put(
+                "sender",
+                first_str(cx, p, &["p2Sender", "sender", "p1Sender"], pp)?,
+            );
+            e.put("recipient", opt_str(cx, p, "recipient", pp)?);
+            e.put(
+                "sender_ip",
+                opt_str(cx, p, "senderIP", pp)?.map(|a| canonical_ip(&a)),
+            );
+            e.put(
+                "delivery_action",
+                opt_enum(cx, p, "deliveryAction", pp, DELIVERY_ACTIONS, &[])?,
+            );
+            e.put(
+                "delivery_location",
+                opt_enum(cx, p, "deliveryLocation", pp, DELIVERY_LOCATIONS, &[])?,
+            );
+            e.put(
+                "direction",
+                opt_enum(cx, p, "antispamDirection", pp, EMAIL_DIRECTIONS, &[])?,
+            );
+            let urls = str_list(cx, p, "urls", pp)?;
+            e.put("urls", (!urls.is_empty()).then_some(urls));
+            let threats = str_list(cx, p, "threats", pp)?;
+            e.put("threats", (!threats.is_empty()).then_some(threats));
+            e.put(
+                "attachments_count",
+                opt_array(cx, p, "fileEntityIds", pp)?.map(|ids| ids.len() as u64),
+            );
+            e.put("received", opt_time(cx, p, "receiveDate", pp)?);
+        }
+        EntityKind::CloudApp => {
+            e.put("app_id", opt_number(cx, p, "appId", pp)?);
+            e.put(
+                "display_name",
+                first_str(cx, p, &["appName", "displayName"], pp)?,
+            );
+            e.put("instance_name", opt_str(cx, p, "instanceName", pp)?);
+        }
+    }
+    Ok(Some(e.identify(None)))
+}

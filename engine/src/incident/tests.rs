@@ -1,0 +1,1466 @@
+//! Tests of incident import: the three formats, detection, normalization, deduplication, the
+//! incident record, errors with their paths, and the bounds.
+
+use std::time::{Duration, Instant};
+
+use riposte_dsl::expr::{compile, Env, ExprSource, Scope};
+use riposte_dsl::model;
+use riposte_dsl::types::{EntityKind, Type};
+use riposte_dsl::value::{parse_time, Value};
+use serde_json::json;
+
+use super::*;
+
+const PAGE1: &str = include_str!("testdata/graph-incidents-page1.json");
+const PAGE2: &str = include_str!("testdata/graph-incidents-page2.json");
+
+/// The example files, which must all import.
+const GRAPH_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "ransomware-two-devices.json",
+        include_str!("../../../examples/incidents/ransomware-two-devices.json"),
+    ),
+    (
+        "phishing-two-mailboxes.json",
+        include_str!("../../../examples/incidents/phishing-two-mailboxes.json"),
+    ),
+    (
+        "compromised-user-impossible-travel.json",
+        include_str!("../../../examples/incidents/compromised-user-impossible-travel.json"),
+    ),
+    (
+        "malicious-indicators-only.json",
+        include_str!("../../../examples/incidents/malicious-indicators-only.json"),
+    ),
+    (
+        "false-positive-admin-tool.json",
+        include_str!("../../../examples/incidents/false-positive-admin-tool.json"),
+    ),
+    (
+        "informational-no-entities.json",
+        include_str!("../../../examples/incidents/informational-no-entities.json"),
+    ),
+    (
+        "multi-stage-one-device.json",
+        include_str!("../../../examples/incidents/multi-stage-one-device.json"),
+    ),
+    (
+        "malware-resolved.json",
+        include_str!("../../../examples/incidents/malware-resolved.json"),
+    ),
+];
+const SENTINEL_EXAMPLE: &str =
+    include_str!("../../../examples/incidents/sentinel/c2-powershell-download.json");
+const NORMALIZED_EXAMPLE: &str =
+    include_str!("../../../examples/incidents/normalized/phishing-two-mailboxes.json");
+const FORMAT_DOC: &str = include_str!("../../../docs/incident-format.md");
+
+fn limits() -> ImportLimits {
+    ImportLimits::default()
+}
+
+#[track_caller]
+fn import(text: &str) -> (Format, Vec<Incident>) {
+    match parse_incidents("test.json", text, &limits()) {
+        Ok(r) => r,
+        Err(e) => panic!("import failed: {e}"),
+    }
+}
+
+#[track_caller]
+fn import_json(v: &serde_json::Value) -> (Format, Vec<Incident>) {
+    import(&v.to_string())
+}
+
+#[track_caller]
+fn one(v: &serde_json::Value) -> Incident {
+    let (_, mut incidents) = import_json(v);
+    assert_eq!(incidents.len(), 1);
+    incidents.remove(0)
+}
+
+#[track_caller]
+fn error(text: &str) -> ImportError {
+    match parse_incidents("bad.json", text, &limits()) {
+        Ok((f, i)) => panic!("expected an error, imported {} {f} incidents", i.len()),
+        Err(e) => e,
+    }
+}
+
+#[track_caller]
+fn invalid_at(text: &str) -> (String, String) {
+    match error(text) {
+        ImportError::Invalid {
+            file,
+            path,
+            message,
+        } => {
+            assert_eq!(file, "bad.json");
+            (path, message)
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+fn entity<'a>(i: &'a Incident, id: &str) -> &'a Entity {
+    i.entities
+        .iter()
+        .find(|e| e.id == id)
+        .unwrap_or_else(|| panic!("no entity {id} in {:?}", ids(i)))
+}
+
+fn ids(i: &Incident) -> Vec<&str> {
+    i.entities.iter().map(|e| e.id.as_str()).collect()
+}
+
+fn of_kind(i: &Incident, kind: EntityKind) -> Vec<&Entity> {
+    i.entities.iter().filter(|e| e.kind == kind).collect()
+}
+
+fn evidence(ty: &str, fields: serde_json::Value) -> serde_json::Value {
+    let mut v = json!({"@odata.type": format!("#microsoft.graph.security.{ty}")});
+    if let (Some(m), serde_json::Value::Object(f)) = (v.as_object_mut(), fields) {
+        m.extend(f);
+    }
+    v
+}
+
+fn graph_alert(id: &str, evidence: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"id": id, "title": format!("alert {id}"), "severity": "medium", "status": "new", "evidence": evidence})
+}
+
+fn graph_incident(alerts: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({
+        "@odata.type": "#microsoft.graph.security.incident",
+        "id": "42",
+        "displayName": "test incident",
+        "severity": "high",
+        "status": "active",
+        "createdDateTime": "2025-03-12T08:14:02.4433333Z",
+        "alerts": alerts,
+    })
+}
+
+fn device(mde: Option<&str>, host: &str, extra: serde_json::Value) -> serde_json::Value {
+    let mut d = evidence(
+        "deviceEvidence",
+        json!({"mdeDeviceId": mde, "deviceDnsName": host, "osPlatform": "Windows11", "verdict": "unknown"}),
+    );
+    if let (Some(m), serde_json::Value::Object(f)) = (d.as_object_mut(), extra) {
+        m.extend(f);
+    }
+    d
+}
+
+// ---- Microsoft Graph ----------------------------------------------------------------------
+
+#[test]
+fn imports_the_graph_fixture_page1() {
+    let (format, incidents) = import(PAGE1);
+    assert_eq!(format, Format::Graph);
+    assert_eq!(incidents.len(), 2);
+
+    let phish = &incidents[0];
+    assert_eq!(phish.id, "29481");
+    assert_eq!(phish.source, "defender_xdr");
+    assert_eq!(
+        phish.workspace.as_deref(),
+        Some("4d1f6b7c-2a9e-4c1b-9e0f-5a3c2b1d8e7f")
+    );
+    assert_eq!(phish.severity, "high");
+    assert_eq!(phish.status, "active");
+    assert_eq!(phish.classification, "unknown");
+    assert_eq!(phish.assigned_to, None);
+    assert_eq!(phish.created.as_deref(), Some("2025-03-12T08:14:02.443Z"));
+    assert_eq!(phish.alerts.len(), 2);
+    assert_eq!(phish.alerts[0].category.as_deref(), Some("initial_access"));
+    assert_eq!(
+        phish.alerts[0].service_source.as_deref(),
+        Some("microsoft_defender_for_office365")
+    );
+    assert_eq!(phish.alerts[1].severity, "high");
+    let kinds: Vec<&str> = phish.entities.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["email", "mailbox", "url", "user", "ip", "cloud_app"],
+        "one entity per evidence item, in order"
+    );
+    let mail = &of_kind(phish, EntityKind::Email)[0];
+    assert_eq!(mail.verdict, "malicious");
+    assert_eq!(mail.remediation_status, "remediated");
+    assert_eq!(mail.name, "Action required: your mailbox storage is full");
+    assert_eq!(
+        mail.fields["sender"],
+        "it-support@mailbox-quota-update.example.net"
+    );
+    assert_eq!(mail.fields["recipient"], "megan.bowen@contoso.com");
+    assert_eq!(mail.fields["delivery_location"], "inbox");
+    assert_eq!(mail.fields["direction"], "inbound");
+    assert_eq!(mail.fields["sender_ip"], "203.0.113.47");
+    assert_eq!(mail.fields["threats"], json!(["Phish"]));
+    assert_eq!(mail.fields["attachments_count"], 0);
+    let user = &of_kind(phish, EntityKind::User)[0];
+    assert_eq!(user.id, "user:3a7b9c1d-2e4f-4a6b-8c0d-1e2f3a4b5c6d");
+    assert_eq!(user.name, "megan.bowen@contoso.com");
+    assert_eq!(user.roles, ["compromised"]);
+    assert_eq!(user.fields["is_admin"], false);
+    let ip = &of_kind(phish, EntityKind::Ip)[0];
+    assert_eq!(ip.roles, ["attacker", "source"]);
+    assert_eq!(ip.fields["country"], "NL");
+    let app = &of_kind(phish, EntityKind::CloudApp)[0];
+    assert_eq!(app.id, "cloud_app:11161:0");
+    assert_eq!(app.fields["app_id"], 11161);
+    assert!(phish.other_evidence.is_empty());
+
+    let malware = &incidents[1];
+    assert_eq!(malware.status, "in_progress");
+    assert_eq!(malware.classification, "true_positive");
+    assert_eq!(malware.determination.as_deref(), Some("malware"));
+    assert_eq!(
+        malware.assigned_to.as_deref(),
+        Some("soc-tier1@contoso.com")
+    );
+    assert_eq!(malware.tags, ["Finance"]);
+    let alert = &malware.alerts[0];
+    assert_eq!(alert.status, "in_progress");
+    assert_eq!(alert.threat_family.as_deref(), Some("Lumma"));
+    assert_eq!(alert.mitre_techniques, ["T1204.002", "T1059.001"]);
+    assert_eq!(alert.entity_ids.len(), 6);
+    let dev = entity(malware, "device:1e5bc9d7e413ddd7902c2932e418702b84d0cc07");
+    assert_eq!(dev.name, "fin-ws-0142");
+    assert_eq!(dev.fields["hostname"], "fin-ws-0142.corp.contoso.com");
+    assert_eq!(dev.fields["os_platform"], "windows11");
+    assert_eq!(dev.fields["os_build"], 22631);
+    assert_eq!(dev.fields["is_server"], false);
+    assert_eq!(dev.fields["risk_score"], "high");
+    assert_eq!(dev.fields["rbac_group"], "Finance Workstations");
+    assert_eq!(
+        dev.fields["ip_addresses"],
+        json!(["10.20.14.87", "fe80::1c2d:3e4f:5a6b:7c8d"])
+    );
+    assert_eq!(dev.fields["logged_on_users"], json!(["CORP\\jdoe"]));
+    assert_eq!(dev.fields["first_seen"], "2024-06-03T11:20:54.123Z");
+    assert_eq!(dev.alert_ids, [alert.id.as_str()]);
+    let file = &of_kind(malware, EntityKind::File)[0];
+    assert_eq!(
+        file.id,
+        "file:0b7c5d9f3a1e8c2b4d6f0a9e8c7b6a5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a99"
+    );
+    assert_eq!(file.name, "SetupInvoice_0312.exe");
+    assert_eq!(file.fields["detection_status"], "prevented");
+    assert_eq!(
+        file.fields["device_id"],
+        "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
+    );
+    assert_eq!(file.fields["size"], 1_843_200);
+    assert!(!file.fields.contains_key("md5"), "null hashes are left out");
+    let proc = &of_kind(malware, EntityKind::Process)[0];
+    assert_eq!(proc.name, "powershell.exe");
+    assert_eq!(proc.fields["process_id"], 7412);
+    assert_eq!(proc.fields["parent_process_id"], 5120);
+    assert_eq!(proc.fields["account"], "john.doe@contoso.com");
+    assert_eq!(proc.fields["created"], "2025-03-12T05:58:09.441Z");
+    assert_eq!(
+        proc.fields["image_sha1"],
+        "6cbce4a295c163791b60fc23d285e6d84f28ee4c"
+    );
+    let c2 = entity(malware, "ip:203.0.113.190");
+    assert_eq!(c2.roles, ["command_and_control", "destination"]);
+    let url = &of_kind(malware, EntityKind::Url)[0];
+    assert_eq!(url.fields["domain"], "cdn-update-check.example.org");
+}
+
+#[test]
+fn imports_the_graph_fixture_page2() {
+    let (format, incidents) = import(PAGE2);
+    assert_eq!(format, Format::Graph);
+    let redirected = &incidents[0];
+    assert_eq!(redirected.status, "redirected");
+    assert!(redirected.alerts.is_empty() && redirected.entities.is_empty());
+    let test = &incidents[1];
+    assert_eq!(test.status, "resolved");
+    assert_eq!(test.classification, "benign_positive");
+    assert_eq!(test.determination.as_deref(), Some("security_testing"));
+    assert_eq!(test.tags, ["PenTest-2025Q1"]);
+    assert_eq!(test.alerts[0].status, "resolved");
+    let dc = &of_kind(test, EntityKind::Device)[0];
+    assert_eq!(dc.name, "dc02");
+    assert_eq!(dc.fields["is_server"], true);
+    assert_eq!(dc.fields["os_platform"], "windowsserver2022");
+    assert_eq!(dc.tags, ["Tier0"]);
+    assert!(!dc.fields.contains_key("aad_device_id"));
+    let proc = &of_kind(test, EntityKind::Process)[0];
+    assert_eq!(proc.fields["account"], "CORP\\rt-operator");
+    assert_eq!(proc.fields["image_file_name"], "ntdsutil.exe");
+}
+
+#[test]
+fn a_single_graph_incident_is_detected_without_odata_type() {
+    let inc = json!({"id": 7, "displayName": "x", "alerts": []});
+    let (format, incidents) = import_json(&inc);
+    assert_eq!(format, Format::Graph);
+    assert_eq!(incidents[0].id, "7", "numeric ids become text");
+    assert_eq!(incidents[0].severity, "unknown");
+    let bare = json!([{"id": "8", "displayName": "y", "createdDateTime": "2025-01-01T00:00:00Z"}]);
+    assert_eq!(import_json(&bare).1[0].id, "8");
+    // An empty page imports nothing.
+    assert_eq!(
+        import(r#"{"@odata.context": "x", "value": []}"#),
+        (Format::Graph, vec![])
+    );
+}
+
+#[test]
+fn a_device_in_three_alerts_is_one_entity() {
+    let mde = "73e7e2de709dff64ef64b1d0c30e67fab63279db";
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![device(
+                Some(mde),
+                "ws-01.corp.contoso.com",
+                json!({"roles": ["compromised"], "tags": ["vip"], "verdict": "suspicious"}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![device(
+                Some(mde),
+                "ws-01.corp.contoso.com",
+                json!({"roles": ["source"], "tags": ["vip", "finance"], "verdict": "malicious",
+                       "azureAdDeviceId": "aad-1", "osBuild": 22631}),
+            )],
+        ),
+        graph_alert(
+            "a3",
+            vec![device(
+                Some(mde),
+                "WS-01.corp.contoso.com",
+                json!({"verdict": "noThreatsFound", "osBuild": 1, "remediationStatus": "prevented"}),
+            )],
+        ),
+    ]));
+    assert_eq!(inc.entities.len(), 1, "{:?}", ids(&inc));
+    let d = &inc.entities[0];
+    assert_eq!(d.id, format!("device:{mde}"));
+    assert_eq!(d.alert_ids, ["a1", "a2", "a3"]);
+    assert_eq!(d.roles, ["compromised", "source"]);
+    assert_eq!(d.tags, ["vip", "finance"]);
+    assert_eq!(d.verdict, "malicious", "the most severe verdict wins");
+    assert_eq!(d.remediation_status, "prevented");
+    assert_eq!(d.fields["aad_device_id"], "aad-1", "first non-null value");
+    assert_eq!(d.fields["os_build"], 22631, "first non-null value");
+    assert_eq!(d.fields["hostname"], "ws-01.corp.contoso.com");
+    for a in &inc.alerts {
+        assert_eq!(a.entity_ids, [d.id.as_str()]);
+    }
+    let v = inc.to_value();
+    let alerts = list(&field(&v, "alerts"));
+    assert_eq!(alerts.len(), 3);
+    for a in &alerts {
+        assert_eq!(list(&field(a, "entities")).len(), 1);
+    }
+}
+
+#[test]
+fn dedup_uses_weaker_identifiers_unless_a_stronger_one_differs() {
+    let inc = one(&graph_incident(vec![
+        graph_alert("a1", vec![device(Some("aaaa"), "ws-01", json!({}))]),
+        // Same host name, no MDE id: the same device.
+        graph_alert("a2", vec![device(None, "WS-01", json!({}))]),
+        // Same host name, another MDE id: a reimaged machine, another device.
+        graph_alert("a3", vec![device(Some("bbbb"), "ws-01", json!({}))]),
+        // Nothing to identify it: kept on its own with an id from its alert.
+        graph_alert(
+            "a4",
+            vec![evidence("deviceEvidence", json!({"verdict": "unknown"}))],
+        ),
+    ]));
+    assert_eq!(
+        ids(&inc),
+        ["device:aaaa", "device:bbbb", "device:a4/0"],
+        "{inc:#?}"
+    );
+    assert_eq!(entity(&inc, "device:aaaa").alert_ids, ["a1", "a2"]);
+    // Users merge by any shared identifier too; files by hash whatever their path.
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            evidence(
+                "userEvidence",
+                json!({"userAccount": {"userPrincipalName": "Alice@Contoso.com", "accountName": "alice", "domainName": "CORP"}}),
+            ),
+            evidence(
+                "userEvidence",
+                json!({"userAccount": {"azureAdUserId": "u-1", "userPrincipalName": "alice@contoso.com"}}),
+            ),
+            evidence(
+                "fileEvidence",
+                json!({"fileDetails": {"sha256": "AB12", "fileName": "a.exe", "filePath": "C:\\x"}}),
+            ),
+            evidence(
+                "fileEvidence",
+                json!({"fileDetails": {"sha256": "ab12", "fileName": "b.exe", "filePath": "C:\\y"}}),
+            ),
+        ],
+    )]));
+    assert_eq!(ids(&inc), ["user:u-1", "file:ab12"]);
+    let alice = entity(&inc, "user:u-1");
+    assert_eq!(alice.name, "Alice@Contoso.com");
+    assert_eq!(alice.fields["domain"], "CORP");
+    assert_eq!(entity(&inc, "file:ab12").fields["file_name"], "a.exe");
+}
+
+#[test]
+fn entity_ids_are_unique() {
+    // An Entra device id and a host name that happen to be spelled alike: two devices.
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            evidence("deviceEvidence", json!({"azureAdDeviceId": "abc"})),
+            evidence("deviceEvidence", json!({"deviceDnsName": "ABC"})),
+        ],
+    )]));
+    assert_eq!(ids(&inc), ["device:abc", "device:abc#2"]);
+    assert_eq!(inc.alerts[0].entity_ids, ["device:abc", "device:abc#2"]);
+    // The strongest identifier decides: one MDE id is one device, whatever else differs.
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            device(Some("m1"), "old-name", json!({"azureAdDeviceId": "x"})),
+            device(Some("m1"), "new-name", json!({"azureAdDeviceId": "y"})),
+            device(None, "new-name", json!({})),
+        ],
+    )]));
+    assert_eq!(ids(&inc), ["device:m1"], "later names find the device too");
+    assert_eq!(inc.entities[0].fields["hostname"], "old-name");
+}
+
+#[test]
+fn enums_are_case_insensitive_and_snake_case() {
+    let mut inc = graph_incident(vec![json!({
+        "id": "a1", "severity": "HIGH", "status": "InProgress", "category": "CommandAndControl",
+        "serviceSource": "MicrosoftDefenderForEndpoint",
+        "evidence": [
+            evidence("ipEvidence", json!({"ipAddress": "10.0.0.1", "verdict": "NoThreatsFound",
+                "roles": ["CommandAndControl", "policyViolator", "ATTACKER"], "remediationStatus": "NotFound"})),
+            evidence("analyzedMessageEvidence", json!({"networkMessageId": "n", "recipientEmailAddress": "a@b.c",
+                "deliveryAction": "DeliveredAsSpam", "deliveryLocation": "JUNKFOLDER", "antiSpamDirection": "IntraOrg"})),
+        ],
+    })]);
+    inc["classification"] = json!("TruePositive");
+    inc["severity"] = json!("Medium");
+    inc["status"] = json!("Active");
+    inc["determination"] = json!("MultiStagedAttack");
+    let i = one(&inc);
+    assert_eq!(i.classification, "true_positive");
+    assert_eq!(i.severity, "medium");
+    assert_eq!(i.status, "active");
+    assert_eq!(i.determination.as_deref(), Some("multi_staged_attack"));
+    let a = &i.alerts[0];
+    assert_eq!(
+        (a.severity.as_str(), a.status.as_str()),
+        ("high", "in_progress")
+    );
+    assert_eq!(a.category.as_deref(), Some("command_and_control"));
+    assert_eq!(
+        a.service_source.as_deref(),
+        Some("microsoft_defender_for_endpoint")
+    );
+    let ip = &i.entities[0];
+    assert_eq!(ip.verdict, "no_threats_found");
+    assert_eq!(ip.remediation_status, "not_found");
+    assert_eq!(
+        ip.roles,
+        ["command_and_control", "policy_violator", "attacker"]
+    );
+    let mail = &i.entities[1];
+    assert_eq!(mail.fields["delivery_action"], "delivered_as_spam");
+    assert_eq!(mail.fields["delivery_location"], "junk_folder");
+    assert_eq!(mail.fields["direction"], "intraorg");
+    for (raw, normalized) in [
+        ("informationalExpectedActivity", "benign_positive"),
+        ("InformationalExpectedActivity", "benign_positive"),
+        ("falsePositive", "false_positive"),
+        ("FALSE_POSITIVE", "false_positive"),
+        ("unknown", "unknown"),
+    ] {
+        let mut inc = graph_incident(vec![]);
+        inc["classification"] = json!(raw);
+        assert_eq!(one(&inc).classification, normalized, "{raw}");
+    }
+}
+
+#[test]
+fn unknown_enum_values_and_evidence_types_are_kept() {
+    let registry = evidence(
+        "registryKeyEvidence",
+        json!({"registryKey": "SYSTEM\\X", "registryHive": "HKEY_LOCAL_MACHINE", "verdict": "suspicious"}),
+    );
+    let untyped = json!({"something": [1, 2, {"deep": true}]});
+    let mut inc = graph_incident(vec![json!({
+        "id": "a1", "status": "unknownFutureValue", "severity": "critical",
+        "evidence": [
+            registry.clone(),
+            evidence("ipEvidence", json!({"ipAddress": "192.0.2.1", "verdict": "unknownFutureValue",
+                "roles": ["someNewRole"], "remediationStatus": "partiallyRemediated"})),
+            untyped.clone(),
+            evidence("mailClusterEvidence", json!({"query": "x"})),
+        ],
+    })]);
+    inc["status"] = json!("awaitingAction");
+    inc["classification"] = json!("somethingElse");
+    let i = one(&inc);
+    assert_eq!(i.status, "awaiting_action");
+    assert_eq!(i.classification, "something_else");
+    assert_eq!(i.alerts[0].status, "unknown_future_value");
+    assert_eq!(i.alerts[0].severity, "critical");
+    let ip = &i.entities[0];
+    assert_eq!(ip.verdict, "unknown_future_value");
+    assert_eq!(ip.roles, ["some_new_role"]);
+    assert_eq!(ip.remediation_status, "partially_remediated");
+    assert_eq!(i.other_evidence.len(), 3);
+    assert_eq!(i.other_evidence[0], registry, "kept raw");
+    assert_eq!(i.other_evidence[1], untyped);
+    // Unknown severities have no severity value.
+    let v = i.to_value();
+    let alerts = list(&field(&v, "alerts"));
+    assert_eq!(field(&alerts[0], "severity"), Value::Null);
+}
+
+#[test]
+fn unknown_fields_are_ignored() {
+    let plain = graph_incident(vec![graph_alert(
+        "a1",
+        vec![device(Some("m1"), "h1", json!({}))],
+    )]);
+    let mut noisy = plain.clone();
+    noisy["brandNewProperty"] = json!({"nested": [1, 2, 3]});
+    noisy["alerts"][0]["anotherOne"] = json!("x");
+    noisy["alerts"][0]["evidence"][0]["vmMetadata"] = json!({"vmId": "v"});
+    noisy["alerts"][0]["evidence"][0]["futureField"] = json!([null]);
+    assert_eq!(one(&noisy), one(&plain));
+}
+
+#[test]
+fn graph_aliases_and_time_precision() {
+    let mut inc = graph_incident(vec![]);
+    inc["tags"] = json!(["Demo", "vip"]);
+    inc["customTags"] = json!(["vip"]);
+    inc["systemTags"] = json!(["Defender Experts"]);
+    inc["createdDateTime"] = json!("2021-08-13T08:43:35.5533333Z");
+    inc["lastUpdateDateTime"] = json!("2021-04-26T07:45:50.116+02:00");
+    let i = one(&inc);
+    assert_eq!(i.tags, ["vip", "Demo", "Defender Experts"]);
+    assert_eq!(i.created.as_deref(), Some("2021-08-13T08:43:35.553Z"));
+    assert_eq!(i.updated.as_deref(), Some("2021-04-26T05:45:50.116Z"));
+    for t in [
+        "2021-08-13T08:43:35Z",
+        "2021-08-13T08:43:35.5Z",
+        "2021-08-13T08:43:35",
+    ] {
+        inc["createdDateTime"] = json!(t);
+        assert!(one(&inc).created.is_some(), "{t}");
+    }
+    inc["createdDateTime"] = json!("last tuesday");
+    let (path, message) = invalid_at(&inc.to_string());
+    assert_eq!(path, "$.createdDateTime");
+    assert!(message.contains("`last tuesday`"), "{message}");
+}
+
+// ---- Sentinel -----------------------------------------------------------------------------
+
+#[test]
+fn imports_the_sentinel_example() {
+    let (format, incidents) = import(SENTINEL_EXAMPLE);
+    assert_eq!(format, Format::Sentinel);
+    let i = &incidents[0];
+    assert_eq!(i.source, "sentinel");
+    assert_eq!(i.id, "9dd20a03-bfda-fb5f-245d-a606e7064bee");
+    assert_eq!(i.workspace.as_deref(), Some("northwind-soc"));
+    assert_eq!(i.severity, "high");
+    assert_eq!(i.status, "active");
+    assert_eq!(i.classification, "unknown");
+    assert_eq!(
+        i.assigned_to.as_deref(),
+        Some("nadia.soc@northwind.example")
+    );
+    assert_eq!(i.tags, ["managed-xdr", "C2"]);
+    assert_eq!(i.created.as_deref(), Some("2025-03-24T07:58:09.441Z"));
+    assert!(i
+        .web_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://portal.azure.com/")));
+    assert_eq!(i.alerts.len(), 2);
+    let (a1, a2) = (&i.alerts[0], &i.alerts[1]);
+    assert_eq!(a1.severity, "medium");
+    assert_eq!(a1.category.as_deref(), Some("command_and_control"));
+    assert_eq!(a1.service_source.as_deref(), Some("microsoft_sentinel"));
+    assert_eq!(a1.mitre_techniques, ["T1071", "T1071.001"]);
+    assert_eq!(
+        a2.service_source.as_deref(),
+        Some("microsoft_defender_for_endpoint")
+    );
+    let kinds: Vec<&str> = i.entities.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "user",
+            "device",
+            "ip",
+            "url",
+            "file",
+            "file",
+            "process",
+            "cloud_app"
+        ],
+        "file hashes merge into their files"
+    );
+    assert_eq!(i.other_evidence.len(), 1, "the registry key is kept raw");
+    let user = &of_kind(i, EntityKind::User)[0];
+    assert_eq!(user.fields["upn"], "kim.akers@contoso.com");
+    assert_eq!(user.fields["domain"], "CORP");
+    let dev = &of_kind(i, EntityKind::Device)[0];
+    assert_eq!(dev.name, "hr-ws-0058");
+    assert_eq!(dev.fields["hostname"], "hr-ws-0058.corp.contoso.com");
+    assert_eq!(dev.fields["risk_score"], "high");
+    assert_eq!(dev.fields["is_server"], false);
+    let mde = dev.fields["mde_device_id"].as_str().unwrap_or_default();
+    assert_eq!(mde.len(), 40);
+    let script = &of_kind(i, EntityKind::File)[0];
+    assert_eq!(script.name, "ms.ps1");
+    assert_eq!(script.fields["sha256"].as_str().map(str::len), Some(64));
+    let proc = &of_kind(i, EntityKind::Process)[0];
+    assert_eq!(proc.fields["process_id"], 8824);
+    assert_eq!(proc.fields["device_id"], mde);
+    assert_eq!(proc.fields["account"], "kim.akers@contoso.com");
+    assert_eq!(proc.fields["image_file_name"], "powershell.exe");
+    assert_eq!(
+        proc.fields["image_sha256"],
+        "de96a6e69944335375dc1ac238336066889d9ffc7d73628ef4fe1b1b160ab32c"
+    );
+    // Alert 1 lists its entities; alert 2 lists none, so it carries every entity.
+    assert_eq!(a1.entity_ids.len(), 4);
+    assert_eq!(a2.entity_ids.len(), i.entities.len());
+    assert_eq!(dev.alert_ids, [a1.id.clone(), a2.id.clone()]);
+    assert_eq!(user.alert_ids, [a2.id.as_str()]);
+    assert_eq!(i.other_evidence[0]["kind"], "RegistryKey");
+}
+
+#[test]
+fn sentinel_shapes_are_tolerated() {
+    // The raw API answers (`{"value": […]}` alerts, `{"entities": […]}` entities), a list of
+    // incidents, PascalCase keys, and entity ids linking entities to alerts.
+    let doc = json!({"value": [{
+        "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/WS1/providers/Microsoft.SecurityInsights/Incidents/inc-1",
+        "properties": {"Title": "t", "Severity": "Informational", "Status": "Closed",
+            "classification": "BenignPositive", "classificationReason": "SuspiciousButExpected",
+            "owner": {"assignedTo": "Someone", "email": "someone@example.com"},
+            "labels": ["plain", {"labelName": "obj"}], "incidentNumber": 12},
+        "alerts": {"value": [
+            {"name": "al-1", "properties": {"systemAlertId": "sys-1", "severity": "Low", "tactics": []}},
+            {"properties": {"systemAlertId": "sys-2", "alertDisplayName": "second"}}
+        ]},
+        "entities": {"entities": [
+            {"kind": "Ip", "properties": {"address": "2001:DB8::1", "alertIds": ["SYS-2"]}},
+            {"id": "x/Entities/e2", "kind": "Mailbox", "properties": {"mailboxPrimaryAddress": "a@b.c", "upn": "a@b.c"}},
+            {"kind": "MailMessage", "properties": {"networkMessageId": "n1", "recipient": "A@B.C",
+                "deliveryAction": "Delivered", "deliveryLocation": "Inbox", "fileEntityIds": ["f1", "f2"]}},
+            {"kind": "FileHash", "properties": {"algorithm": "Unknown", "hashValue": "00112233445566778899aabbccddeeff"}},
+            {"kind": "SomethingNew", "properties": {"x": 1}}
+        ], "metaData": []}
+    }]});
+    let (format, incidents) = import_json(&doc);
+    assert_eq!(format, Format::Sentinel);
+    let i = &incidents[0];
+    assert_eq!(i.id, "inc-1");
+    assert_eq!(i.workspace.as_deref(), Some("WS1"));
+    assert_eq!(i.title, "t");
+    assert_eq!(i.severity, "informational");
+    assert_eq!(i.status, "closed");
+    assert_eq!(i.classification, "benign_positive");
+    assert_eq!(i.determination.as_deref(), Some("suspicious_but_expected"));
+    assert_eq!(i.assigned_to.as_deref(), Some("someone@example.com"));
+    assert_eq!(i.tags, ["plain", "obj"]);
+    assert_eq!(i.alerts[0].id, "sys-1");
+    assert_eq!(i.alerts[1].title, "second");
+    let ip = entity(i, "ip:2001:db8::1");
+    assert_eq!(ip.alert_ids, ["sys-2"], "the entity names its alert");
+    let mail = &of_kind(i, EntityKind::Email)[0];
+    assert_eq!(mail.id, "email:n1:a@b.c");
+    assert_eq!(mail.fields["attachments_count"], 2);
+    assert_eq!(mail.alert_ids, ["sys-1", "sys-2"]);
+    assert_eq!(
+        entity(i, "file:00112233445566778899aabbccddeeff").fields["md5"],
+        "00112233445566778899aabbccddeeff"
+    );
+    assert_eq!(i.other_evidence.len(), 1);
+    // A Sentinel incident needs its properties.
+    let (path, _) = invalid_at(
+        &json!({"id": "/x/Microsoft.SecurityInsights/Incidents/1", "properties": "no"}).to_string(),
+    );
+    assert_eq!(path, "$.properties");
+}
+
+// ---- Riposte normalized JSON ----------------------------------------------------------------
+
+#[test]
+fn normalized_json_round_trips() {
+    for text in [PAGE1, PAGE2, SENTINEL_EXAMPLE]
+        .into_iter()
+        .chain(GRAPH_EXAMPLES.iter().map(|(_, t)| *t))
+    {
+        let (_, incidents) = import(text);
+        let doc = normalized_document(&incidents);
+        let (format, again) = import(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        assert_eq!(format, Format::Riposte);
+        assert_eq!(again, incidents);
+        // Normalizing is stable.
+        assert_eq!(normalized_document(&again), doc);
+    }
+    let (_, two) = import(PAGE1);
+    assert!(normalized_document(&two).get("incidents").is_some());
+    assert!(normalized_document(&two[..1]).get("incident").is_some());
+}
+
+#[test]
+fn the_normalized_example_is_the_phishing_example_normalized() {
+    let (format, normalized) = import(NORMALIZED_EXAMPLE);
+    assert_eq!(format, Format::Riposte);
+    let (_, graph) = import(GRAPH_EXAMPLES[1].1);
+    assert_eq!(normalized, graph);
+}
+
+#[test]
+fn normalized_json_is_normalized_and_linked_on_import() {
+    let doc = json!({"format": "riposte.incident/v1", "incident": {
+        "id": "hand-1", "source": "Sentinel", "severity": "High", "status": "InProgress",
+        "created": "2025-01-01T10:00:00+01:00",
+        "alerts": [{"id": "a1", "entity_ids": ["device:x"]}, {"id": "a2"}],
+        "entities": [
+            {"id": "device:x", "kind": "device", "verdict": "Malicious", "roles": ["CommandAndControl"],
+             "fields": {"hostname": "x.corp", "is_server": false}},
+            {"id": "user:u", "kind": "User", "alert_ids": ["a2"], "fields": {"upn": "u@c.com"}}
+        ]
+    }});
+    let i = one(&doc);
+    assert_eq!(i.source, "sentinel");
+    assert_eq!(i.severity, "high");
+    assert_eq!(i.status, "in_progress");
+    assert_eq!(i.classification, "unknown", "defaults");
+    assert_eq!(i.created.as_deref(), Some("2025-01-01T09:00:00Z"));
+    let dev = entity(&i, "device:x");
+    assert_eq!(dev.verdict, "malicious");
+    assert_eq!(dev.roles, ["command_and_control"]);
+    assert_eq!(dev.alert_ids, ["a1"], "linked from the alert");
+    assert_eq!(dev.name, "x", "named from its fields");
+    assert_eq!(dev.remediation_status, "none");
+    assert_eq!(i.alerts[1].entity_ids, ["user:u"], "linked from the entity");
+    assert_eq!(entity(&i, "user:u").kind, EntityKind::User);
+}
+
+#[test]
+fn normalized_json_errors_have_paths() {
+    let bad = |inc: serde_json::Value| {
+        invalid_at(
+            &json!({"format": "riposte.incident/v1", "incidents": [{"id": "ok"}, inc]}).to_string(),
+        )
+    };
+    assert_eq!(bad(json!({"title": "no id"})).0, "$.incidents[1].id");
+    assert_eq!(
+        bad(json!({"id": "x", "tags": ["a", 3]})).0,
+        "$.incidents[1].tags[1]"
+    );
+    let (path, message) = bad(json!({"id": "x", "entities": [{"id": "e", "kind": "router"}]}));
+    assert_eq!(path, "$.incidents[1].entities[0].kind");
+    assert!(
+        message.contains("`router`") && message.contains("cloud_app"),
+        "{message}"
+    );
+    let (path, message) = bad(
+        json!({"id": "x", "entities": [{"id": "e", "kind": "ip"}, {"id": "e", "kind": "url"}]}),
+    );
+    assert_eq!(path, "$.incidents[1].entities[1].id");
+    assert!(message.contains("`e`"), "{message}");
+    assert_eq!(
+        bad(json!({"id": "x", "alerts": [{"id": "a", "created": "soon"}]})).0,
+        "$.incidents[1].alerts[0].created"
+    );
+    assert_eq!(
+        bad(json!({"id": "x", "entities": [{"id": "e", "kind": "ip", "fields": []}]})).0,
+        "$.incidents[1].entities[0].fields"
+    );
+    let (path, message) = invalid_at(r#"{"format": "riposte.incident/v2", "incidents": []}"#);
+    assert_eq!(path, "$.format");
+    assert!(message.contains("`riposte.incident/v2`"), "{message}");
+    assert_eq!(invalid_at(r#"{"format": "riposte.incident/v1"}"#).0, "$");
+}
+
+// ---- The incident record ----------------------------------------------------------------------
+
+fn field(v: &Value, name: &str) -> Value {
+    match v {
+        Value::Record(r) => r.get(name).cloned().unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+fn list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::List(items) => items.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+#[track_caller]
+fn eval(incident: &Incident, text: &str) -> Value {
+    let scope = Scope::new().with("incident", Type::Record(model::incident()));
+    let expr = compile(ExprSource::detached(text), &scope, None)
+        .unwrap_or_else(|d| panic!("`{text}` does not compile: {d:?}"));
+    let vars = [incident.to_value()];
+    expr.eval(&Env {
+        vars: &vars,
+        now_ms: 0,
+    })
+}
+
+#[test]
+fn to_value_fills_the_incident_record() {
+    let (_, incidents) = import(PAGE1);
+    let i = &incidents[1];
+    let v = i.to_value();
+    let Value::Record(r) = &v else {
+        panic!("not a record: {v:?}")
+    };
+    assert_eq!(r.ty.name, "incident");
+    assert_eq!(r.fields.len(), model::incident().fields.len());
+    assert_eq!(
+        eval(i, "incident.devices[0].hostname"),
+        Value::from("fin-ws-0142.corp.contoso.com")
+    );
+    assert_eq!(eval(i, "incident.severity == medium"), Value::Bool(true));
+    assert_eq!(eval(i, "incident.status"), Value::from("in_progress"));
+    assert_eq!(
+        eval(i, "incident.workspace"),
+        Value::from("4d1f6b7c-2a9e-4c1b-9e0f-5a3c2b1d8e7f")
+    );
+    assert_eq!(eval(i, "incident.description"), Value::Null);
+    assert_eq!(
+        eval(i, "incident.created"),
+        Value::Time(parse_time("2025-03-12T06:02:19.706Z").unwrap_or_default())
+    );
+    assert_eq!(eval(i, "count(incident.entities)"), Value::Number(6.0));
+    assert_eq!(
+        eval(i, "count(incident.alerts[0].entities)"),
+        Value::Number(6.0)
+    );
+    assert_eq!(eval(i, "count(incident.users)"), Value::Number(1.0));
+    assert_eq!(
+        eval(i, "incident.alerts[0].severity >= medium"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        eval(
+            i,
+            "incident.alerts[0].first_activity < incident.alerts[0].last_activity"
+        ),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        eval(i, "'T1059.001' in incident.alerts[0].mitre_techniques"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        eval(i, "incident.devices[0].os_build"),
+        Value::Number(22631.0)
+    );
+    assert_eq!(eval(i, "incident.devices[0].is_server"), Value::Bool(false));
+    assert_eq!(
+        eval(i, "incident.devices[0].ip_addresses[1]"),
+        Value::Ip(
+            "fe80::1c2d:3e4f:5a6b:7c8d"
+                .parse()
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into())
+        )
+    );
+    assert_eq!(
+        eval(i, "incident.ips[0].address"),
+        Value::Ip([203, 0, 113, 190].into())
+    );
+    assert_eq!(
+        eval(i, "incident.processes[0].process_id"),
+        Value::Number(7412.0)
+    );
+    assert_eq!(
+        eval(i, "incident.processes[0].created"),
+        Value::Time(parse_time("2025-03-12T05:58:09.441Z").unwrap_or_default())
+    );
+    assert_eq!(
+        eval(i, "incident.files[0].verdict == 'malicious'"),
+        Value::Bool(true)
+    );
+    assert_eq!(eval(i, "incident.entities[2].kind"), Value::from("process"));
+    assert_eq!(
+        eval(i, "incident.urls[0].domain"),
+        Value::from("cdn-update-check.example.org")
+    );
+    assert_eq!(eval(i, "count(incident.mailboxes)"), Value::Number(0.0));
+    assert_eq!(eval(i, "incident.users[0].is_admin"), Value::Bool(false));
+    let phish = &incidents[0];
+    assert_eq!(
+        eval(phish, "incident.emails[0].sender_ip"),
+        Value::Ip([203, 0, 113, 47].into())
+    );
+    assert_eq!(
+        eval(phish, "incident.emails[0].received"),
+        Value::Time(parse_time("2025-03-12T07:58:40Z").unwrap_or_default())
+    );
+    assert_eq!(
+        eval(phish, "incident.cloud_apps[0].app_id"),
+        Value::Number(11161.0)
+    );
+    assert_eq!(
+        eval(phish, "incident.mailboxes[0].upn"),
+        Value::from("megan.bowen@contoso.com")
+    );
+    // The same record everywhere it appears.
+    assert_eq!(
+        eval(i, "incident.alerts[0].entities[0] == incident.devices[0]"),
+        Value::Bool(true)
+    );
+    // Every kind's record has every model field.
+    for e in &i.entities {
+        let Value::Record(r) = e.to_value() else {
+            panic!("entity is not a record")
+        };
+        assert_eq!(r.ty.entity, Some(e.kind));
+        assert_eq!(r.fields.len(), model::entity(e.kind).fields.len());
+    }
+}
+
+#[test]
+fn examples_import_and_show_what_they_claim() {
+    for (name, text) in GRAPH_EXAMPLES {
+        let (format, incidents) = import(text);
+        assert_eq!(format, Format::Graph, "{name}");
+        assert_eq!(incidents.len(), 1, "{name}");
+    }
+    let get = |n: usize| import(GRAPH_EXAMPLES[n].1).1.remove(0);
+    let ransomware = get(0);
+    assert_eq!(ransomware.severity, "high");
+    let devices = of_kind(&ransomware, EntityKind::Device);
+    let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["srv-fs-01", "dc-01"]);
+    assert!(devices.iter().all(|d| d.fields["is_server"] == true));
+    assert!(of_kind(&ransomware, EntityKind::File)
+        .iter()
+        .all(|f| f.verdict == "malicious"));
+    assert_eq!(
+        eval(
+            &ransomware,
+            "any(incident.alerts, a => lower(a.category) in ['malware', 'ransomware'])"
+        ),
+        Value::Bool(true)
+    );
+    let phishing = get(1);
+    assert_eq!(of_kind(&phishing, EntityKind::Email).len(), 2);
+    assert_eq!(of_kind(&phishing, EntityKind::Mailbox).len(), 2);
+    assert_eq!(
+        eval(
+            &phishing,
+            "count(filter(incident.users, u => 'compromised' in u.roles))"
+        ),
+        Value::Number(1.0)
+    );
+    let user = get(2);
+    assert_eq!(user.severity, "medium");
+    assert_eq!(
+        eval(&user, "any(incident.ips, i => i.verdict == 'malicious')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        of_kind(&user, EntityKind::User).len(),
+        1,
+        "one user across both alerts"
+    );
+    assert_eq!(of_kind(&user, EntityKind::User)[0].verdict, "malicious");
+    let indicators = get(3);
+    assert_eq!(indicators.severity, "low");
+    assert!(indicators
+        .entities
+        .iter()
+        .all(|e| matches!(e.kind, EntityKind::Ip | EntityKind::Url | EntityKind::File)));
+    let fp = get(4);
+    assert_eq!(
+        (fp.classification.as_str(), fp.determination.as_deref()),
+        ("false_positive", Some("not_malicious"))
+    );
+    assert_eq!(of_kind(&fp, EntityKind::File)[0].verdict, "suspicious");
+    assert_eq!(of_kind(&fp, EntityKind::User)[0].fields["is_admin"], true);
+    let info = get(5);
+    assert_eq!(info.severity, "informational");
+    assert!(info.entities.is_empty());
+    let multi = get(6);
+    let eng = of_kind(&multi, EntityKind::Device);
+    assert_eq!(eng.len(), 1);
+    assert_eq!(eng[0].alert_ids.len(), 3);
+    assert_eq!(eng[0].tags, ["crown-jewel"]);
+    assert!(
+        eng[0].fields.contains_key("aad_device_id"),
+        "from the second alert"
+    );
+    assert!(!of_kind(&multi, EntityKind::Process).is_empty());
+    let resolved = get(7);
+    assert_eq!(
+        (resolved.severity.as_str(), resolved.status.as_str()),
+        ("high", "resolved")
+    );
+    assert!(resolved.alerts.iter().all(|a| a.status == "resolved"));
+}
+
+#[test]
+fn json_examples_in_the_format_doc_import() {
+    let mut count = 0;
+    let mut block: Option<String> = None;
+    for line in FORMAT_DOC.lines() {
+        match block.as_mut() {
+            None if line.trim_end() == "```json" => block = Some(String::new()),
+            None => {}
+            Some(text) if line.trim_end() == "```" => {
+                if let Err(e) = parse_incidents("docs/incident-format.md", text, &limits()) {
+                    panic!(
+                        "a ```json block of docs/incident-format.md does not import: {e}\n{text}"
+                    );
+                }
+                count += 1;
+                block = None;
+            }
+            Some(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    assert!(count >= 3, "only {count} ```json blocks");
+}
+
+// ---- Errors ----------------------------------------------------------------------------------
+
+#[test]
+fn malformed_json_reports_line_and_column() {
+    let text = "{\n  \"value\": [\n    {\"id\": \"1\",, }\n  ]\n}";
+    match error(text) {
+        ImportError::Json {
+            file,
+            line,
+            column,
+            message,
+        } => {
+            assert_eq!(file, "bad.json");
+            assert_eq!((line, column), (3, 16));
+            assert!(!message.contains("at line"), "{message}");
+            let shown = error(text).to_string();
+            assert!(
+                shown.starts_with("`bad.json`:3:16: invalid JSON: "),
+                "{shown}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn truncated_json_says_so() {
+    let cut = &PAGE1[..PAGE1.len() / 2];
+    match error(cut) {
+        ImportError::Json { line, message, .. } => {
+            assert!(line > 100);
+            assert!(message.contains("ends too early"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn wrong_types_report_their_path() {
+    let doc = json!({"value": [{"@odata.type": "#microsoft.graph.security.incident", "id": "1", "alerts": "oops"}]});
+    let (path, message) = invalid_at(&doc.to_string());
+    assert_eq!(path, "$.value[0].alerts");
+    assert_eq!(message, "expected a list, found a string");
+    let e = error(&doc.to_string()).to_string();
+    assert_eq!(
+        e,
+        "`bad.json` at `$.value[0].alerts`: expected a list, found a string"
+    );
+
+    let mut inc = graph_incident(vec![graph_alert(
+        "a",
+        vec![
+            json!({}),
+            json!(null),
+            evidence("ipEvidence", json!({"verdict": {"x": 1}})),
+        ],
+    )]);
+    assert_eq!(
+        invalid_at(&inc.to_string()).0,
+        "$.alerts[0].evidence[2].verdict"
+    );
+    inc["alerts"][0]["evidence"] = json!([3]);
+    assert_eq!(invalid_at(&inc.to_string()).0, "$.alerts[0].evidence[0]");
+    inc["alerts"][0]["evidence"] = json!([evidence("deviceEvidence", json!({"osBuild": "new"}))]);
+    let (path, message) = invalid_at(&inc.to_string());
+    assert_eq!(path, "$.alerts[0].evidence[0].osBuild");
+    assert!(message.contains("`new`"), "{message}");
+    inc["alerts"][0]["evidence"] = json!([evidence("deviceEvidence", json!({"osBuild": "22631"}))]);
+    assert_eq!(
+        one(&inc).entities[0].fields["os_build"],
+        22631,
+        "numeric text is a number"
+    );
+    inc["alerts"] = json!([{"title": "no id"}]);
+    assert_eq!(invalid_at(&inc.to_string()).0, "$.alerts[0].id");
+    let odd_key = json!({"value": [{"@odata.type": "#microsoft.graph.security.incident", "id": "1",
+        "alerts": [{"id": "a", "evidence": [{"@odata.type": "#microsoft.graph.security.userEvidence", "userAccount": []}]}]}]});
+    assert_eq!(
+        invalid_at(&odd_key.to_string()).0,
+        "$.value[0].alerts[0].evidence[0].userAccount"
+    );
+    let mixed = json!({"value": [graph_incident(vec![]), {"id": "/x/Microsoft.SecurityInsights/Incidents/1", "properties": {"title": "t"}}]});
+    let (path, message) = invalid_at(&mixed.to_string());
+    assert_eq!(path, "$.value[1]");
+    assert!(message.contains("Sentinel"), "{message}");
+    assert_eq!(invalid_at(r#"{"value": {"id": 1}}"#).0, "$.value");
+    assert_eq!(invalid_at(r#"{"value": [3]}"#).0, "$.value[0]");
+}
+
+#[test]
+fn unknown_formats_name_the_accepted_ones() {
+    for text in [
+        r#"{"foo": 1}"#,
+        r#""text""#,
+        "42",
+        r#"{"value": [{"foo": 1}]}"#,
+        "[{}]",
+    ] {
+        let e = error(text);
+        assert!(
+            matches!(e, ImportError::UnknownFormat { .. }),
+            "{text}: {e:?}"
+        );
+        let message = e.to_string();
+        for needle in ["`bad.json`", "Graph", "Sentinel", "riposte.incident/v1"] {
+            assert!(message.contains(needle), "{message}");
+        }
+    }
+}
+
+// ---- Bounds ----------------------------------------------------------------------------------
+
+fn ip_evidence(n: usize) -> Vec<serde_json::Value> {
+    (0..n)
+        .map(|i| {
+            evidence(
+                "ipEvidence",
+                json!({"ipAddress": format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)}),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ten_thousand_entities_are_too_many_and_fail_fast() {
+    let doc = graph_incident(vec![graph_alert("a", ip_evidence(10_000))]).to_string();
+    let start = Instant::now();
+    match error(&doc) {
+        ImportError::TooLarge {
+            file,
+            path,
+            what,
+            count,
+            limit,
+        } => {
+            assert_eq!(file, "bad.json");
+            assert_eq!(path, "$.alerts[0].evidence");
+            assert_eq!((what, count, limit), (Limit::Entities, 10_000, 5_000));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_secs(2));
+    let message = error(&doc).to_string();
+    assert!(
+        message.contains("limit of 5000 entities") && message.contains("--max-entities"),
+        "{message}"
+    );
+
+    // Spread over alerts, counted after deduplication.
+    let spread: Vec<_> = (0..3)
+        .map(|a| graph_alert(&format!("a{a}"), ip_evidence(2_000)))
+        .collect();
+    let ok = parse_incidents("f", &graph_incident(spread).to_string(), &limits());
+    assert_eq!(
+        ok.map(|(_, i)| i[0].entities.len()).ok(),
+        Some(2_000),
+        "the same 2000 addresses thrice"
+    );
+    let distinct: Vec<_> = (0..3)
+        .map(|a| {
+            let mut ev = ip_evidence(2_000 * (a + 1));
+            ev.drain(..2_000 * a);
+            graph_alert(&format!("a{a}"), ev)
+        })
+        .collect();
+    match error(&graph_incident(distinct).to_string()) {
+        ImportError::TooLarge {
+            path,
+            what: Limit::Entities,
+            count,
+            ..
+        } => {
+            assert_eq!(path, "$.alerts[2].evidence");
+            assert_eq!(count, 5_001);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Sentinel entities.
+    let sentinel = json!({"id": "/x/Microsoft.SecurityInsights/Incidents/1", "properties": {"title": "t"},
+        "entities": (0..6_000).map(|i| json!({"kind": "Ip", "properties": {"address": format!("10.0.{}.{}", i / 256, i % 256)}})).collect::<Vec<_>>()});
+    assert!(
+        matches!(error(&sentinel.to_string()), ImportError::TooLarge { what: Limit::Entities, ref path, .. } if path == "$.entities")
+    );
+}
+
+#[test]
+fn alert_incident_and_size_limits() {
+    let small = ImportLimits {
+        max_file_bytes: 100_000,
+        max_incidents: 2,
+        max_alerts: 3,
+        max_entities: 4,
+    };
+    let parse = |text: &str| parse_incidents("f.json", text, &small);
+    let alerts: Vec<_> = (0..4)
+        .map(|i| graph_alert(&i.to_string(), vec![]))
+        .collect();
+    match parse(&graph_incident(alerts).to_string()) {
+        Err(ImportError::TooLarge {
+            path,
+            what: Limit::Alerts,
+            count: 4,
+            limit: 3,
+            ..
+        }) => {
+            assert_eq!(path, "$.alerts")
+        }
+        other => panic!("{other:?}"),
+    }
+    let page =
+        json!({"value": [graph_incident(vec![]), graph_incident(vec![]), graph_incident(vec![])]});
+    match parse(&page.to_string()) {
+        Err(
+            e @ ImportError::TooLarge {
+                what: Limit::Incidents,
+                count: 3,
+                ..
+            },
+        ) => {
+            assert!(
+                e.to_string().contains("`$.value`") && e.to_string().contains("--max-incidents"),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let normalized = json!({"format": "riposte.incident/v1", "incidents": [{"id": "1", "entities":
+        (0..5).map(|i| json!({"id": i.to_string(), "kind": "ip"})).collect::<Vec<_>>()}]});
+    match parse(&normalized.to_string()) {
+        Err(ImportError::TooLarge {
+            path,
+            what: Limit::Entities,
+            count: 5,
+            ..
+        }) => {
+            assert_eq!(path, "$.incidents[0].entities")
+        }
+        other => panic!("{other:?}"),
+    }
+    let big = format!("{{\"value\": [], \"pad\": \"{}\"}}", "x".repeat(100_000));
+    match parse(&big) {
+        Err(
+            e @ ImportError::TooLarge {
+                what: Limit::FileBytes,
+                ..
+            },
+        ) => {
+            assert!(e.to_string().contains("--max-file-bytes"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    for text in [
+        "[".repeat(100_000),
+        format!("{{\"value\": {}", "[".repeat(100_000)),
+        format!("{}{}", "{\"a\":".repeat(50_000), "1"),
+    ] {
+        match error(&text) {
+            ImportError::Json { message, .. } => {
+                assert!(message.contains("nested more than 128"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Depth within the parser's limit is kept as it is.
+    let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+    let inc = graph_incident(vec![graph_alert(
+        "a",
+        vec![json!({"deep": serde_json::from_str::<serde_json::Value>(&deep).unwrap_or_default()})],
+    )]);
+    assert_eq!(one(&inc).other_evidence.len(), 1);
+}
+
+#[test]
+fn never_panics_on_damaged_input() {
+    let bytes = PAGE1.as_bytes();
+    for (i, replacement) in (0..bytes.len()).step_by(37).zip(
+        [b'"', b'{', b']', b'0', b'x', b',', b':', 0xff]
+            .iter()
+            .cycle(),
+    ) {
+        let mut damaged = bytes.to_vec();
+        damaged[i] = *replacement;
+        let text = String::from_utf8_lossy(&damaged);
+        let _ = parse_incidents("damaged.json", &text, &limits());
+        let mut end = i;
+        while !PAGE1.is_char_boundary(end) {
+            end -= 1;
+        }
+        let _ = parse_incidents("cut.json", &PAGE1[..end], &limits());
+    }
+}
+
+// ---- Files --------------------------------------------------------------------------------------
+
+#[test]
+fn reads_files_with_byte_order_marks_and_bounds_reading() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("{e}"));
+        p
+    };
+    let text = GRAPH_EXAMPLES[5].1;
+    let expected = import(text);
+    let plain = write("plain.json", text.as_bytes());
+    assert_eq!(
+        read_incidents(&plain, &limits()).ok(),
+        Some(expected.clone())
+    );
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend(text.as_bytes());
+    assert_eq!(
+        read_incidents(&write("bom.json", &bom), &limits()).ok(),
+        Some(expected.clone())
+    );
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    assert_eq!(
+        read_incidents(&write("utf16.json", &utf16), &limits()).ok(),
+        Some(expected)
+    );
+
+    let tight = ImportLimits {
+        max_file_bytes: 64,
+        ..limits()
+    };
+    match read_incidents(&plain, &tight) {
+        Err(ImportError::TooLarge {
+            what: Limit::FileBytes,
+            count,
+            limit: 64,
+            ..
+        }) => {
+            assert_eq!(count, 65, "reads one byte past the limit, no more")
+        }
+        other => panic!("{other:?}"),
+    }
+    match read_incidents(&dir.path().join("missing.json"), &limits()) {
+        Err(e @ ImportError::Io { .. }) => assert!(e.to_string().contains("missing.json"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let invalid_utf8 = write(
+        "latin1.json",
+        b"{\"id\": \"caf\xe9\", \"displayName\": \"x\", \"alerts\": []}",
+    );
+    assert!(matches!(
+        read_incidents(&invalid_utf8, &limits()),
+        Err(ImportError::Json { .. })
+    ));
+}
+
+#[test]
+fn helpers_normalize_as_documented() {
+    use super::json::{canonical_ip, snake, url_domain};
+    for (raw, want) in [
+        ("inProgress", "in_progress"),
+        ("TruePositive", "true_positive"),
+        ("noThreatsFound", "no_threats_found"),
+        ("commandAndControl", "command_and_control"),
+        (
+            "microsoftDefenderForOffice365",
+            "microsoft_defender_for_office365",
+        ),
+        ("HTTPServer", "http_server"),
+        ("Scheduled Alerts", "scheduled_alerts"),
+        ("  already_snake ", "already_snake"),
+    ] {
+        assert_eq!(snake(raw), want, "{raw}");
+    }
+    assert_eq!(canonical_ip("FE80::1%eth0"), "fe80::1");
+    assert_eq!(canonical_ip(" 10.0.0.1/24 "), "10.0.0.1");
+    assert_eq!(canonical_ip("not an ip"), "not an ip");
+    assert_eq!(
+        url_domain("https://user@Example.COM.:8443/x?y#z").as_deref(),
+        Some("example.com")
+    );
+    assert_eq!(
+        url_domain("http://[2001:db8::1]:80/").as_deref(),
+        Some("2001:db8::1")
+    );
+    assert_eq!(
+        url_domain("example.org/path").as_deref(),
+        Some("example.org")
+    );
+    assert_eq!(url_domain("").as_deref(), None);
+}
+
+#[test]
+#[ignore]
+fn scratch_perf() {
+    let (_, incs) = import(PAGE1);
+    let one_inc: serde_json::Value = serde_json::from_str::<serde_json::Value>(PAGE1).unwrap()["value"][1].clone();
+    let n = 6000;
+    let page = json!({"value": (0..n).map(|i| { let mut x = one_inc.clone(); x["id"] = json!(i.to_string()); x }).collect::<Vec<_>>()});
+    let text = page.to_string();
+    eprintln!("{} MB", text.len() / 1_000_000);
+    let t = Instant::now();
+    let (_, got) = import(&text);
+    eprintln!("graph {} incidents in {:?}", got.len(), t.elapsed());
+    let t = Instant::now();
+    let _: Vec<_> = got.iter().map(Incident::to_value).collect();
+    eprintln!("to_value in {:?}", t.elapsed());
+    let norm = normalized_document(&got).to_string();
+    let t = Instant::now();
+    let (_, again) = import(&norm);
+    eprintln!("riposte {} in {:?}", again.len(), t.elapsed());
+    // adversarial: one alert with 5000 distinct devices by hostname and 1000 alerts sharing them
+    let evs: Vec<_> = (0..5000).map(|i| device(None, &format!("h{i}"), json!({}))).collect();
+    let alerts: Vec<_> = (0..200).map(|a| graph_alert(&a.to_string(), evs.clone())).collect();
+    let text = graph_incident(alerts).to_string();
+    eprintln!("{} MB", text.len() / 1_000_000);
+    let t = Instant::now();
+    let r = parse_incidents("x", &text, &ImportLimits { max_file_bytes: usize::MAX, ..limits() });
+    eprintln!("dedup heavy: {:?} in {:?}", r.map(|(_, i)| i[0].entities.len()).map_err(|e| e.to_string()), t.elapsed());
+    let _ = incs;
+}

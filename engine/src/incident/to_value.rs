@@ -1,0 +1,179 @@
+//! [`Incident`] as the `incident` record expressions read (`riposte_dsl::model::incident`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use riposte_dsl::model;
+use riposte_dsl::types::{EntityKind, Type};
+use riposte_dsl::value::{parse_time, Value};
+use serde_json::Value as Json;
+
+use super::json::parse_ip;
+use super::{Alert, Entity, Incident};
+
+impl Incident {
+    /// The `incident` record: every model field filled, missing values null. Times are parsed,
+    /// severities become [`Value::Severity`] (null for `unknown`), addresses [`Value::Ip`].
+    /// `incident.entities` holds every entity, `incident.devices` (and the other collections)
+    /// those of one kind, and `alert.entities` the alert's; they share the same records.
+    pub fn to_value(&self) -> Value {
+        let entities: Vec<Value> = self.entities.iter().map(Entity::to_value).collect();
+        let by_id: HashMap<&str, &Value> = self
+            .entities
+            .iter()
+            .zip(&entities)
+            .rev()
+            .map(|(e, v)| (e.id.as_str(), v))
+            .collect();
+        let alerts = Value::list(self.alerts.iter().map(|a| a.to_value(&by_id)));
+        let mut pairs: Vec<(&str, Value)> = vec![
+            ("id", text(&self.id)),
+            ("source", text(&self.source)),
+            ("workspace", opt_text(&self.workspace)),
+            ("title", text(&self.title)),
+            ("description", opt_text(&self.description)),
+            ("severity", severity(&self.severity)),
+            ("status", text(&self.status)),
+            ("classification", text(&self.classification)),
+            ("determination", opt_text(&self.determination)),
+            ("assigned_to", opt_text(&self.assigned_to)),
+            ("web_url", opt_text(&self.web_url)),
+            ("created", time(&self.created)),
+            ("updated", time(&self.updated)),
+            ("tags", texts(&self.tags)),
+            ("alerts", alerts),
+        ];
+        for &kind in EntityKind::ALL {
+            let of_kind = self
+                .entities
+                .iter()
+                .zip(&entities)
+                .filter(|(e, _)| e.kind == kind)
+                .map(|(_, v)| v.clone());
+            pairs.push((kind.collection(), Value::list(of_kind)));
+        }
+        pairs.push(("entities", Value::List(Arc::from(entities))));
+        Value::record(model::incident(), pairs)
+    }
+}
+
+impl Alert {
+    fn to_value(&self, entities: &HashMap<&str, &Value>) -> Value {
+        let mine = self
+            .entity_ids
+            .iter()
+            .filter_map(|id| entities.get(id.as_str()).map(|v| (*v).clone()));
+        Value::record(
+            model::alert(),
+            [
+                ("id", text(&self.id)),
+                ("title", text(&self.title)),
+                ("description", opt_text(&self.description)),
+                ("category", opt_text(&self.category)),
+                ("status", text(&self.status)),
+                ("service_source", opt_text(&self.service_source)),
+                ("detection_source", opt_text(&self.detection_source)),
+                ("threat_family", opt_text(&self.threat_family)),
+                ("severity", severity(&self.severity)),
+                ("mitre_techniques", texts(&self.mitre_techniques)),
+                ("created", time(&self.created)),
+                ("first_activity", time(&self.first_activity)),
+                ("last_activity", time(&self.last_activity)),
+                ("entities", Value::list(mine)),
+            ],
+        )
+    }
+}
+
+impl Entity {
+    /// The record of the entity's kind (`device`, `user`, …): the common fields, then each
+    /// kind field converted to its model type (null when missing or of the wrong shape).
+    pub fn to_value(&self) -> Value {
+        let ty = model::entity(self.kind);
+        let mut pairs: Vec<(&str, Value)> = vec![
+            ("id", text(&self.id)),
+            ("kind", Value::from(self.kind.as_str())),
+            ("name", text(&self.name)),
+            ("verdict", text(&self.verdict)),
+            ("roles", texts(&self.roles)),
+            ("tags", texts(&self.tags)),
+            ("remediation_status", text(&self.remediation_status)),
+            ("alert_ids", texts(&self.alert_ids)),
+            ("provider", text(&self.provider)),
+        ];
+        for field in ty.fields.iter().skip(model::COMMON_FIELDS) {
+            let v = self
+                .fields
+                .get(&field.name)
+                .map_or(Value::Null, |j| convert(j, &field.ty));
+            pairs.push((field.name.as_str(), v));
+        }
+        Value::record(ty.clone(), pairs)
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::from(s)
+}
+
+fn opt_text(s: &Option<String>) -> Value {
+    s.as_deref().map_or(Value::Null, Value::from)
+}
+
+fn texts(items: &[String]) -> Value {
+    Value::list(items.iter().map(|s| Value::from(s.as_str())))
+}
+
+fn severity(s: &str) -> Value {
+    Value::parse_severity(s).map_or(Value::Null, Value::Severity)
+}
+
+fn time(s: &Option<String>) -> Value {
+    s.as_deref()
+        .and_then(parse_time)
+        .map_or(Value::Null, Value::Time)
+}
+
+/// A JSON field value as a value of the model type `ty`; null when it does not fit.
+fn convert(j: &Json, ty: &Type) -> Value {
+    match (ty, j) {
+        (_, Json::Null) => Value::Null,
+        (Type::String, Json::String(s)) => Value::from(s.as_str()),
+        (Type::String, Json::Number(n)) => Value::from(n.to_string()),
+        (Type::String, Json::Bool(b)) => Value::from(b.to_string()),
+        (Type::Number, Json::Number(n)) => n.as_f64().map_or(Value::Null, Value::Number),
+        (Type::Number, Json::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map_or(Value::Null, Value::Number),
+        (Type::Bool, Json::Bool(b)) => Value::Bool(*b),
+        (Type::Bool, Json::String(s)) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
+        (Type::Bool, Json::String(s)) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
+        (Type::Time, Json::String(s)) => parse_time(s.trim()).map_or(Value::Null, Value::Time),
+        (Type::Ip, Json::String(s)) => parse_ip(s).map_or(Value::Null, Value::Ip),
+        (Type::Severity, Json::String(s)) => severity(s.trim()),
+        (Type::List(item), Json::Array(items)) => Value::list(
+            items
+                .iter()
+                .map(|i| convert(i, item))
+                .filter(|v| !v.is_null()),
+        ),
+        (Type::Any, j) => any(j),
+        _ => Value::Null,
+    }
+}
+
+/// JSON as a value without a model type. Depth is bounded by the JSON parser (128).
+fn any(j: &Json) -> Value {
+    match j {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => n.as_f64().map_or(Value::Null, Value::Number),
+        Json::String(s) => Value::from(s.as_str()),
+        Json::Array(items) => Value::list(items.iter().map(any)),
+        // Records need a record type; objects of unknown shape have none.
+        Json::Object(_) => Value::Null,
+    }
+}
