@@ -359,7 +359,7 @@ pub fn parse_incidents(
     text: &str,
     limits: &ImportLimits,
 ) -> Result<(Format, Vec<Incident>), ImportError> {
-    parse_bytes(file_name, text.as_bytes(), limits)
+    parse_bytes(file_name, Cow::Borrowed(text.as_bytes()), limits)
 }
 
 /// Reads the incidents of a file, reading at most `max_file_bytes + 1` bytes of it. UTF-8 (with
@@ -379,7 +379,7 @@ pub fn read_incidents(
         .saturating_add(1);
     let mut bytes = Vec::new();
     handle.take(cap).read_to_end(&mut bytes).map_err(io)?;
-    parse_bytes(&file, &bytes, limits)
+    parse_bytes(&file, Cow::Owned(bytes), limits)
 }
 
 /// The normalized JSON document of `incidents`: `{"format": "riposte.incident/v1", "incident":
@@ -411,16 +411,19 @@ fn display_path(p: &std::path::Path) -> String {
 
 fn parse_bytes(
     file: &str,
-    bytes: &[u8],
+    bytes: Cow<'_, [u8]>,
     limits: &ImportLimits,
 ) -> Result<(Format, Vec<Incident>), ImportError> {
     let cx = Cx { file, limits };
     if bytes.len() > limits.max_file_bytes {
         return Err(cx.too_large(&ROOT, Limit::FileBytes, bytes.len()));
     }
-    let text = decode(bytes);
-    let root: Json = serde_json::from_slice(&text).map_err(|e| json_error(file, &e))?;
-    drop(text);
+    let root: Json = {
+        let text = decode(&bytes);
+        serde_json::from_slice(&text).map_err(|e| json_error(file, &e))?
+    };
+    // The text is not needed any more; only the parsed document is kept while importing.
+    drop(bytes);
     import(&cx, &root)
 }
 

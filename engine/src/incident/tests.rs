@@ -1434,33 +1434,3 @@ fn helpers_normalize_as_documented() {
     );
     assert_eq!(url_domain("").as_deref(), None);
 }
-
-#[test]
-#[ignore]
-fn scratch_perf() {
-    let (_, incs) = import(PAGE1);
-    let one_inc: serde_json::Value = serde_json::from_str::<serde_json::Value>(PAGE1).unwrap()["value"][1].clone();
-    let n = 6000;
-    let page = json!({"value": (0..n).map(|i| { let mut x = one_inc.clone(); x["id"] = json!(i.to_string()); x }).collect::<Vec<_>>()});
-    let text = page.to_string();
-    eprintln!("{} MB", text.len() / 1_000_000);
-    let t = Instant::now();
-    let (_, got) = import(&text);
-    eprintln!("graph {} incidents in {:?}", got.len(), t.elapsed());
-    let t = Instant::now();
-    let _: Vec<_> = got.iter().map(Incident::to_value).collect();
-    eprintln!("to_value in {:?}", t.elapsed());
-    let norm = normalized_document(&got).to_string();
-    let t = Instant::now();
-    let (_, again) = import(&norm);
-    eprintln!("riposte {} in {:?}", again.len(), t.elapsed());
-    // adversarial: one alert with 5000 distinct devices by hostname and 1000 alerts sharing them
-    let evs: Vec<_> = (0..5000).map(|i| device(None, &format!("h{i}"), json!({}))).collect();
-    let alerts: Vec<_> = (0..200).map(|a| graph_alert(&a.to_string(), evs.clone())).collect();
-    let text = graph_incident(alerts).to_string();
-    eprintln!("{} MB", text.len() / 1_000_000);
-    let t = Instant::now();
-    let r = parse_incidents("x", &text, &ImportLimits { max_file_bytes: usize::MAX, ..limits() });
-    eprintln!("dedup heavy: {:?} in {:?}", r.map(|(_, i)| i[0].entities.len()).map_err(|e| e.to_string()), t.elapsed());
-    let _ = incs;
-}

@@ -5,6 +5,8 @@
 pub mod model;
 mod policy;
 pub mod text;
+#[cfg(test)]
+mod tests;
 
 use riposte_dsl::ast::SeverityLevel;
 use riposte_dsl::checked::{Library, SopBody};
