@@ -6,8 +6,9 @@
 //! `docs/incident-format.md`.
 //!
 //! Architecture Invariant: importing never panics, and every resource an input controls is
-//! bounded: the file size by [`ImportLimits::max_file_bytes`] (which also bounds memory, a
-//! small multiple of it), JSON nesting by `serde_json`'s recursion limit (128), and the numbers
+//! bounded: the file size by [`ImportLimits::max_file_bytes`] (which also bounds memory: the
+//! parsed document takes a few times the file size, up to about 17 times for a file of tiny
+//! values), JSON nesting by `serde_json`'s recursion limit (128), and the numbers
 //! of incidents, alerts and entities by the other limits, checked before the arrays are walked.
 //! Enum values the importer does not know are kept, never fatal.
 

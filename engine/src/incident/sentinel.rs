@@ -491,19 +491,22 @@ fn text_or_additional(m: &Object, keys: &[&str]) -> Option<String> {
         .or_else(|| extra.and_then(|a| keys.iter().find_map(|k| text(a, k))))
 }
 
-/// The hash field a `FileHash` entity fills: by `algorithm`, else by the hash's length.
+/// The hash field a `FileHash` entity fills: by `algorithm`, or by the hash's length when the
+/// algorithm is missing or `Unknown`. Other algorithms (`SHA256AC`, the Authenticode hash) fill
+/// none.
 fn hash_field(algorithm: Option<&str>, value: &str) -> Option<&'static str> {
-    let by_name = algorithm.map(|a| a.to_ascii_lowercase().replace('-', ""));
-    match by_name.as_deref() {
+    let name = algorithm.map(|a| a.to_ascii_lowercase().replace(['-', '_'], ""));
+    match name.as_deref() {
         Some("sha256") => Some("sha256"),
         Some("sha1") => Some("sha1"),
         Some("md5") => Some("md5"),
-        _ => match value.trim().len() {
+        None | Some("unknown" | "") => match value.trim().len() {
             64 => Some("sha256"),
             40 => Some("sha1"),
             32 => Some("md5"),
             _ => None,
         },
+        Some(_) => None,
     }
 }
 

@@ -667,6 +667,7 @@ fn sentinel_shapes_are_tolerated() {
             {"kind": "MailMessage", "properties": {"networkMessageId": "n1", "recipient": "A@B.C",
                 "deliveryAction": "Delivered", "deliveryLocation": "Inbox", "fileEntityIds": ["f1", "f2"]}},
             {"kind": "FileHash", "properties": {"algorithm": "Unknown", "hashValue": "00112233445566778899aabbccddeeff"}},
+            {"kind": "FileHash", "properties": {"algorithm": "SHA256AC", "hashValue": "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"}},
             {"kind": "SomethingNew", "properties": {"x": 1}}
         ], "metaData": []}
     }]});
@@ -693,6 +694,10 @@ fn sentinel_shapes_are_tolerated() {
     assert_eq!(
         entity(i, "file:00112233445566778899aabbccddeeff").fields["md5"],
         "00112233445566778899aabbccddeeff"
+    );
+    assert!(
+        !i.entities.iter().any(|e| e.fields.contains_key("sha256")),
+        "an Authenticode hash is no SHA-256"
     );
     assert_eq!(i.other_evidence.len(), 1);
     // A Sentinel incident needs its properties.

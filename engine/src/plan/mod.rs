@@ -4,9 +4,9 @@
 
 pub mod model;
 mod policy;
-pub mod text;
 #[cfg(test)]
 mod tests;
+pub mod text;
 
 use riposte_dsl::ast::SeverityLevel;
 use riposte_dsl::checked::{Library, SopBody};

@@ -159,7 +159,7 @@ pub fn matches(
             list(r.classifications.iter().map(|c| c.as_str()))
         ));
     }
-    if !r.workspaces.is_empty() && !r.workspaces.iter().any(|w| *w == ws.name) {
+    if !r.workspaces.is_empty() && !r.workspaces.contains(&ws.name) {
         return fail(format!(
             "workspace `{}` is not one of {}",
             ws.name,

@@ -28,7 +28,8 @@ fn incident(entities: serde_json::Value) -> Incident {
         "id": "42", "source": "defender_xdr", "title": "t", "severity": "high", "status": "active",
         "updated": "2026-01-01T00:00:00Z", "entities": entities,
     }});
-    let (_, mut list) = parse_incidents("inline.json", &doc.to_string(), &ImportLimits::default()).expect("valid incident");
+    let (_, mut list) = parse_incidents("inline.json", &doc.to_string(), &ImportLimits::default())
+        .expect("valid incident");
     list.remove(0)
 }
 
@@ -71,14 +72,29 @@ fn sop(extra: &str) -> String {
     format!("kind: sop\ntype: response\nname: s\ngamebooks:\n  - gamebook: iso\n{extra}")
 }
 
-fn plan_with(lib: &riposte_dsl::checked::Library, ws: &Workspace, inc: &Incident, config: &RunConfig, failures: Vec<ScriptedFailure>) -> Plan {
+fn plan_with(
+    lib: &riposte_dsl::checked::Library,
+    ws: &Workspace,
+    inc: &Incident,
+    config: &RunConfig,
+    failures: Vec<ScriptedFailure>,
+) -> Plan {
     simulate(lib, ws, inc, config, &RecordingExecutor { failures })
 }
 
 fn statuses(p: &Plan) -> Vec<(String, String, Status)> {
     p.actions
         .iter()
-        .map(|a| (a.step.clone(), a.target.as_ref().map(|t| t.name.clone()).unwrap_or_default(), a.status))
+        .map(|a| {
+            (
+                a.step.clone(),
+                a.target
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                a.status,
+            )
+        })
         .collect()
 }
 
@@ -94,15 +110,39 @@ fn agent_modes_decide_default_approvals() {
     let inc = incident(json!([device("d1", "ws-1", json!({}))]));
     let config = RunConfig::default();
     let auto = plan_with(&lib, &ws(Mode::Automatic), &inc, &config, vec![]);
-    assert_eq!(auto.actions[0].status, Status::AwaitingApproval, "isolation is high-impact");
-    assert_eq!(auto.actions[0].approval.as_ref().map(|a| a.role), Some("workspace_owner"));
-    assert_eq!(auto.actions[1].status, Status::AwaitingApproval, "the scan waits on the isolation");
-    assert!(auto.actions[1].reason.contains("waits for step `isolate`"), "{}", auto.actions[1].reason);
+    assert_eq!(
+        auto.actions[0].status,
+        Status::AwaitingApproval,
+        "isolation is high-impact"
+    );
+    assert_eq!(
+        auto.actions[0].approval.as_ref().map(|a| a.role),
+        Some("workspace_owner")
+    );
+    assert_eq!(
+        auto.actions[1].status,
+        Status::AwaitingApproval,
+        "the scan waits on the isolation"
+    );
+    assert!(
+        auto.actions[1].reason.contains("waits for step `isolate`"),
+        "{}",
+        auto.actions[1].reason
+    );
     let autonomous = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
-    assert_eq!(statuses(&autonomous)[..2], [("isolate".into(), "ws-1".into(), Status::WouldRun), ("scan".into(), "ws-1".into(), Status::WouldRun)]);
+    assert_eq!(
+        statuses(&autonomous)[..2],
+        [
+            ("isolate".into(), "ws-1".into(), Status::WouldRun),
+            ("scan".into(), "ws-1".into(), Status::WouldRun)
+        ]
+    );
     let manual = plan_with(&lib, &ws(Mode::Manual), &inc, &config, vec![]);
     assert_eq!(manual.actions[0].status, Status::AwaitingApproval);
-    assert!(manual.actions[0].approval.as_ref().is_some_and(|a| a.reason.contains("manual mode")));
+    assert!(manual.actions[0]
+        .approval
+        .as_ref()
+        .is_some_and(|a| a.reason.contains("manual mode")));
     // Granting the step approves it.
     let granted = RunConfig {
         approvals: Approvals::Steps(vec!["isolate".into()]),
@@ -117,19 +157,35 @@ fn agent_modes_decide_default_approvals() {
 fn approve_if_makes_approval_conditional() {
     let rule = "approval:\n  - {actions: [device.isolate], role: workspace_admin, approve_if: \"entity.name starts_with 'srv-'\"}\n";
     let lib = library(&[ISOLATE, &sop(rule)]);
-    let inc = incident(json!([device("d1", "ws-1", json!({})), device("d2", "srv-1", json!({}))]));
-    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &RunConfig::default(), vec![]);
+    let inc = incident(json!([
+        device("d1", "ws-1", json!({})),
+        device("d2", "srv-1", json!({}))
+    ]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
     let isolations: Vec<_> = p.actions.iter().filter(|a| a.step == "isolate").collect();
     assert_eq!(isolations[0].status, Status::WouldRun);
     assert_eq!(isolations[1].status, Status::AwaitingApproval);
     let approval = isolations[1].approval.as_ref().expect("approval");
     assert_eq!(approval.role, "workspace_admin");
-    assert!(approval.reason.contains("approve_if"), "{}", approval.reason);
+    assert!(
+        approval.reason.contains("approve_if"),
+        "{}",
+        approval.reason
+    );
 }
 
 #[test]
 fn every_blocked_reason_is_explained() {
-    let lib = library(&[ISOLATE, &sop("guardrails:\n  protected: [{name: \"dc-*\"}]\n  limits: {device.isolate: 2}\n")]);
+    let lib = library(&[
+        ISOLATE,
+        &sop("guardrails:\n  protected: [{name: \"dc-*\"}]\n  limits: {device.isolate: 2}\n"),
+    ]);
     let inc = incident(json!([
         device("d1", "dc-01", json!({})),
         device("d2", "ws-2", json!({"tags": ["crown-jewel"]})),
@@ -139,31 +195,61 @@ fn every_blocked_reason_is_explained() {
         device("d6", "cs-6", json!({"provider": "crowdstrike"})),
     ]));
     let mut w = ws(Mode::Autonomous);
-    w.protected_entities.push(ProtectedEntity::Tag("crown-jewel".into()));
+    w.protected_entities
+        .push(ProtectedEntity::Tag("crown-jewel".into()));
     let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
     let reasons: Vec<(String, Status, String)> = p
         .actions
         .iter()
         .filter(|a| a.step == "isolate")
-        .map(|a| (a.target.as_ref().map(|t| t.name.clone()).unwrap_or_default(), a.status, a.reason.clone()))
+        .map(|a| {
+            (
+                a.target
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                a.status,
+                a.reason.clone(),
+            )
+        })
         .collect();
-    assert!(reasons[0].2.contains("SOP rule: name `dc-*`"), "{reasons:#?}");
-    assert!(reasons[1].2.contains("workspace rule: tag `crown-jewel`"), "{reasons:#?}");
-    assert_eq!((reasons[2].1, reasons[3].1), (Status::WouldRun, Status::WouldRun));
-    assert!(reasons[4].2.contains("at most 2 `device.isolate`"), "{reasons:#?}");
+    assert!(
+        reasons[0].2.contains("SOP rule: name `dc-*`"),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons[1].2.contains("workspace rule: tag `crown-jewel`"),
+        "{reasons:#?}"
+    );
+    assert_eq!(
+        (reasons[2].1, reasons[3].1),
+        (Status::WouldRun, Status::WouldRun)
+    );
+    assert!(
+        reasons[4].2.contains("at most 2 `device.isolate`"),
+        "{reasons:#?}"
+    );
     // The per-action limit also stops the CrowdStrike host; without the limit it would run
     // through the CrowdStrike response client.
     assert_eq!(reasons[5].1, Status::Blocked);
 
     let lib = library(&[ISOLATE, &sop("")]);
-    let block_reason = |w: &Workspace, inc: &Incident| plan_with(&lib, w, inc, &RunConfig::default(), vec![]).actions[0].reason.clone();
+    let block_reason = |w: &Workspace, inc: &Incident| {
+        plan_with(&lib, w, inc, &RunConfig::default(), vec![]).actions[0]
+            .reason
+            .clone()
+    };
     let one = incident(json!([device("d1", "ws-1", json!({}))]));
     let mut no_consent = ws(Mode::Autonomous);
-    no_consent.consented_applications.retain(|a| a != "gamebooks-mde");
-    assert!(block_reason(&no_consent, &one).contains("`gamebooks-mde` (Riposte Gamebooks for MDE) is not consented"));
+    no_consent
+        .consented_applications
+        .retain(|a| a != "gamebooks-mde");
+    assert!(block_reason(&no_consent, &one)
+        .contains("`gamebooks-mde` (Riposte Gamebooks for MDE) is not consented"));
     let mut no_capability = ws(Mode::Autonomous);
     no_capability.agent.gamebooks.clear();
-    assert!(block_reason(&no_capability, &one).contains("Gamebooks capability is off for high incidents"));
+    assert!(block_reason(&no_capability, &one)
+        .contains("Gamebooks capability is off for high incidents"));
     let mut no_provider_runs = ws(Mode::Autonomous);
     no_provider_runs.parent = Some("partner".into());
     no_provider_runs.allow_service_provider_gamebooks = false;
@@ -175,9 +261,25 @@ fn every_blocked_reason_is_explained() {
     assert!(block_reason(&other_tenant, &foreign).contains("belongs to tenant `tenant-b`"));
     let offboard_s1 = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: off, for_each: incident.devices, action: device.offboard}\n";
     let lib2 = library(&[offboard_s1, &sop("")]);
-    let s1 = incident(json!([device("d1", "s1-host", json!({"provider": "sentinelone"}))]));
-    let p = plan_with(&lib2, &ws(Mode::Autonomous), &s1, &RunConfig::default(), vec![]);
-    assert!(p.actions[0].reason.contains("no implementation of `device.offboard` for entities from `sentinelone`"), "{}", p.actions[0].reason);
+    let s1 = incident(json!([device(
+        "d1",
+        "s1-host",
+        json!({"provider": "sentinelone"})
+    )]));
+    let p = plan_with(
+        &lib2,
+        &ws(Mode::Autonomous),
+        &s1,
+        &RunConfig::default(),
+        vec![],
+    );
+    assert!(
+        p.actions[0]
+            .reason
+            .contains("no implementation of `device.offboard` for entities from `sentinelone`"),
+        "{}",
+        p.actions[0].reason
+    );
 }
 
 #[test]
@@ -186,11 +288,16 @@ fn delegated_only_actions_need_a_session() {
     let lib = library(&[gb, &sop("")]);
     let inc = incident(json!([user("u1", "a@contoso.com")]));
     let mut w = ws(Mode::Autonomous);
-    assert_eq!(plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]).actions[0].status, Status::WouldRun);
+    assert_eq!(
+        plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]).actions[0].status,
+        Status::WouldRun
+    );
     w.delegated_session = false;
     let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
     assert_eq!(p.actions[0].status, Status::Blocked);
-    assert!(p.actions[0].reason.contains("signed-in (delegated) session"));
+    assert!(p.actions[0]
+        .reason
+        .contains("signed-in (delegated) session"));
 }
 
 #[test]
@@ -206,8 +313,18 @@ fn retries_and_error_edges() {
     };
     let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![flaky]);
     let e = p.actions[0].execution.as_ref().expect("ran");
-    assert_eq!((e.outcome, e.attempts), ("succeeded", 3), "two failures, then the third try succeeds");
-    assert_eq!(p.actions.iter().find(|a| a.step == "tell").map(|a| a.status), Some(Status::Skipped));
+    assert_eq!(
+        (e.outcome, e.attempts),
+        ("succeeded", 3),
+        "two failures, then the third try succeeds"
+    );
+    assert_eq!(
+        p.actions
+            .iter()
+            .find(|a| a.step == "tell")
+            .map(|a| a.status),
+        Some(Status::Skipped)
+    );
 
     let broken = ScriptedFailure {
         step: Some("isolate".into()),
@@ -218,10 +335,18 @@ fn retries_and_error_edges() {
     let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![broken]);
     let e = p.actions[0].execution.as_ref().expect("ran");
     assert_eq!((e.outcome, e.attempts), ("failed", 3));
-    let scan = p.actions.iter().find(|a| a.step == "scan").expect("scan listed");
+    let scan = p
+        .actions
+        .iter()
+        .find(|a| a.step == "scan")
+        .expect("scan listed");
     assert_eq!(scan.status, Status::Skipped);
     assert!(scan.reason.contains("dependency `isolate` failed"));
-    let tell = p.actions.iter().find(|a| a.step == "tell").expect("handler listed");
+    let tell = p
+        .actions
+        .iter()
+        .find(|a| a.step == "tell")
+        .expect("handler listed");
     assert_eq!(tell.status, Status::WouldRun, "the error edge is taken");
 }
 
@@ -230,7 +355,11 @@ fn for_each_error_strategies() {
     let gb = |strategy: &str| {
         format!("kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: scan\n    for_each: {{items: incident.devices, as: d, on_error: {strategy}}}\n    action: device.quick_scan\n  - {{id: after, needs: [scan], action: incident.comment, params: {{comment: \"{{{{ steps.scan.failed }}}} failed\"}}}}\n")
     };
-    let inc = incident(json!([device("d1", "a", json!({})), device("d2", "b", json!({})), device("d3", "c", json!({}))]));
+    let inc = incident(json!([
+        device("d1", "a", json!({})),
+        device("d2", "b", json!({})),
+        device("d3", "c", json!({}))
+    ]));
     let fail_a = vec![ScriptedFailure {
         target: Some("a".into()),
         ..Default::default()
@@ -241,14 +370,46 @@ fn for_each_error_strategies() {
         plan_with(&lib, &w, &inc, &RunConfig::default(), fail_a.clone())
     };
     let ff = run("fail_fast");
-    assert_eq!(ff.actions.iter().filter(|a| a.status == Status::Skipped).count(), 3, "b, c and `after` are skipped");
+    assert_eq!(
+        ff.actions
+            .iter()
+            .filter(|a| a.status == Status::Skipped)
+            .count(),
+        3,
+        "b, c and `after` are skipped"
+    );
     let cont = run("continue");
-    let after = cont.actions.iter().find(|a| a.step == "after").expect("after");
-    assert_eq!(after.status, Status::WouldRun, "continue: the step counts as succeeded");
-    assert_eq!(after.params["comment"], "1 failed", "outputs count the failed item");
+    let after = cont
+        .actions
+        .iter()
+        .find(|a| a.step == "after")
+        .expect("after");
+    assert_eq!(
+        after.status,
+        Status::WouldRun,
+        "continue: the step counts as succeeded"
+    );
+    assert_eq!(
+        after.params["comment"], "1 failed",
+        "outputs count the failed item"
+    );
     let collect = run("collect");
-    assert_eq!(collect.actions.iter().filter(|a| a.step == "scan" && a.status == Status::WouldRun).count(), 3);
-    assert_eq!(collect.actions.iter().find(|a| a.step == "after").map(|a| a.status), Some(Status::Skipped));
+    assert_eq!(
+        collect
+            .actions
+            .iter()
+            .filter(|a| a.step == "scan" && a.status == Status::WouldRun)
+            .count(),
+        3
+    );
+    assert_eq!(
+        collect
+            .actions
+            .iter()
+            .find(|a| a.step == "after")
+            .map(|a| a.status),
+        Some(Status::Skipped)
+    );
 }
 
 #[test]
@@ -267,22 +428,37 @@ fn fan_out_is_bounded() {
     let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
     assert_eq!(p.summary.would_run, 100);
     assert_eq!(p.summary.blocked, 1);
-    assert!(p.actions.last().is_some_and(|a| a.reason.contains("fan-out limit: 3000 items, limit 100")));
+    assert!(p
+        .actions
+        .last()
+        .is_some_and(|a| a.reason.contains("fan-out limit: 3000 items, limit 100")));
 }
 
 #[test]
 fn keys_are_stable_and_bind_target_and_params() {
     let lib = library(&[ISOLATE, &sop("")]);
-    let inc = incident(json!([device("d1", "ws-1", json!({})), device("d2", "ws-2", json!({}))]));
+    let inc = incident(json!([
+        device("d1", "ws-1", json!({})),
+        device("d2", "ws-2", json!({}))
+    ]));
     let w = ws(Mode::Autonomous);
     let a = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
     let b = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
     assert_eq!(a, b);
-    assert_ne!(a.actions[0].key, a.actions[1].key, "another target, another key");
-    let selective = ISOLATE.replace("action: device.isolate\n", "action: device.isolate\n    params: {isolation: selective}\n");
+    assert_ne!(
+        a.actions[0].key, a.actions[1].key,
+        "another target, another key"
+    );
+    let selective = ISOLATE.replace(
+        "action: device.isolate\n",
+        "action: device.isolate\n    params: {isolation: selective}\n",
+    );
     let lib2 = library(&[&selective, &sop("")]);
     let c = plan_with(&lib2, &w, &inc, &RunConfig::default(), vec![]);
-    assert_ne!(a.actions[0].key, c.actions[0].key, "other params, another key");
+    assert_ne!(
+        a.actions[0].key, c.actions[0].key,
+        "other params, another key"
+    );
     assert_eq!(a.actions[0].key.len(), 32);
 }
 
@@ -293,7 +469,12 @@ fn ineligible_incidents_run_nothing() {
     let mut w = ws(Mode::Autonomous);
     w.fetch_to_sentinel = true;
     let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
-    let failed: Vec<&str> = p.eligibility.iter().filter(|c| !c.passed).map(|c| c.check).collect();
+    let failed: Vec<&str> = p
+        .eligibility
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.check)
+        .collect();
     assert_eq!(failed, ["sentinel_forwarding"]);
     assert!(p.actions.is_empty() && p.sops.is_empty());
 }

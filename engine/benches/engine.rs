@@ -1,0 +1,273 @@
+//! Runtime benchmarks, each side by side with a peer in the same run.
+//!
+//! - `conditions/*`: five typical SOP predicates over the example incidents, evaluated by
+//!   Riposte, by the `cel` crate (Google's Common Expression Language) on the same data, and by
+//!   hand-written Rust over typed structs (the floor).
+//! - `dry_run/*`: plans of the example incidents with the example library and workspaces,
+//!   import excluded (incidents already converted) and included (JSON text to plan).
+//!
+//! Run: `cargo bench -p riposte-engine --bench engine`
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use riposte_dsl::compile::compile;
+use riposte_dsl::expr::{self, Env, ExprSource, Scope};
+use riposte_dsl::model;
+use riposte_dsl::syntax::Limits;
+use riposte_dsl::types::Type;
+use riposte_dsl::value::Value;
+use riposte_engine::executor::RecordingExecutor;
+use riposte_engine::incident::{parse_incidents, ImportLimits, Incident};
+use riposte_engine::plan::{default_now, incident_context, plan_with_context, simulate};
+use riposte_engine::scheduler::RunConfig;
+use riposte_engine::workspace::{read_workspaces, select};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The example incidents: file text and imported incidents.
+fn examples() -> (Vec<String>, Vec<Incident>) {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples/incidents"))
+        .expect("examples")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    let texts: Vec<String> = paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("readable"))
+        .collect();
+    let incidents = texts
+        .iter()
+        .flat_map(|t| {
+            parse_incidents("bench.json", t, &ImportLimits::default())
+                .expect("imports")
+                .1
+        })
+        .collect();
+    (texts, incidents)
+}
+
+/// The same data as typed Rust structs, for the hand-written floor.
+struct Floor {
+    severity: u8,
+    resolved: bool,
+    alert_categories: Vec<String>,
+    device_verdicts: Vec<String>,
+    users: usize,
+}
+
+fn floor(i: &Incident) -> Floor {
+    let sev = match i.severity.as_str() {
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    };
+    Floor {
+        severity: sev,
+        resolved: i.status == "resolved",
+        alert_categories: i
+            .alerts
+            .iter()
+            .map(|a| a.category.clone().unwrap_or_default())
+            .collect(),
+        device_verdicts: i
+            .entities
+            .iter()
+            .filter(|e| e.kind.as_str() == "device")
+            .map(|e| e.verdict.clone())
+            .collect(),
+        users: i
+            .entities
+            .iter()
+            .filter(|e| e.kind.as_str() == "user")
+            .count(),
+    }
+}
+
+/// The same data as CEL sees it: plain maps and lists.
+fn cel_json(i: &Incident) -> serde_json::Value {
+    let of = |kind: &str| -> Vec<serde_json::Value> {
+        i.entities
+            .iter()
+            .filter(|e| e.kind.as_str() == kind)
+            .map(|e| serde_json::json!({"verdict": e.verdict, "name": e.name}))
+            .collect()
+    };
+    serde_json::json!({
+        "severity": i.severity,
+        "status": i.status,
+        "alerts": i.alerts.iter().map(|a| serde_json::json!({"category": a.category.clone().unwrap_or_default()})).collect::<Vec<_>>(),
+        "devices": of("device"),
+        "users": of("user"),
+    })
+}
+
+type FloorFn = fn(&Floor) -> bool;
+
+const PREDICATES: &[(&str, &str, &str, FloorFn)] = &[
+    (
+        "severity_high",
+        "incident.severity == high",
+        "incident.severity == 'high'",
+        |f| f.severity == 3,
+    ),
+    (
+        "high_or_medium_not_resolved",
+        "incident.severity in [high, medium] and incident.status != 'resolved'",
+        "incident.severity in ['high', 'medium'] && incident.status != 'resolved'",
+        |f| f.severity >= 2 && !f.resolved,
+    ),
+    (
+        "alert_category",
+        "any(incident.alerts, a => a.category in ['Malware', 'Ransomware', 'InitialAccess'])",
+        "incident.alerts.exists(a, a.category in ['Malware', 'Ransomware', 'InitialAccess'])",
+        |f| {
+            f.alert_categories
+                .iter()
+                .any(|c| matches!(c.as_str(), "Malware" | "Ransomware" | "InitialAccess"))
+        },
+    ),
+    (
+        "device_verdict",
+        "any(incident.devices, d => d.verdict in ['malicious', 'suspicious'])",
+        "incident.devices.exists(d, d.verdict in ['malicious', 'suspicious'])",
+        |f| {
+            f.device_verdicts
+                .iter()
+                .any(|v| v == "malicious" || v == "suspicious")
+        },
+    ),
+    (
+        "user_and_high",
+        "count(incident.users) >= 1 and incident.severity == high",
+        "size(incident.users) >= 1 && incident.severity == 'high'",
+        |f| f.users >= 1 && f.severity == 3,
+    ),
+];
+
+fn bench_conditions(c: &mut Criterion) {
+    let (_, incidents) = examples();
+    let values: Vec<Value> = incidents.iter().map(Incident::to_value).collect();
+    let floors: Vec<Floor> = incidents.iter().map(floor).collect();
+    let cel_contexts: Vec<cel::Context> = incidents
+        .iter()
+        .map(|i| {
+            let mut ctx = cel::Context::default();
+            ctx.add_variable("incident", cel_json(i))
+                .expect("serializable");
+            ctx
+        })
+        .collect();
+    let scope = Scope::new().with("incident", Type::Record(model::incident()));
+    let mut group = c.benchmark_group("conditions");
+    group.throughput(Throughput::Elements(incidents.len() as u64));
+    for (name, riposte_src, cel_src, floor_fn) in PREDICATES {
+        let compiled = expr::compile(ExprSource::detached(riposte_src), &scope, Some(&Type::Bool))
+            .expect("compiles");
+        let program = cel::Program::compile(cel_src).expect("cel compiles");
+        // The three agree on every incident, or the comparison is meaningless.
+        for ((v, ctx), f) in values.iter().zip(&cel_contexts).zip(&floors) {
+            let vars = [v.clone()];
+            let ours = compiled.eval_bool(&Env {
+                vars: &vars,
+                now_ms: 0,
+            });
+            let theirs = matches!(program.execute(ctx), Ok(cel::Value::Bool(true)));
+            assert_eq!(ours, theirs, "{name}: riposte and cel disagree");
+            assert_eq!(ours, floor_fn(f), "{name}: riposte and the floor disagree");
+        }
+        group.bench_function(format!("{name}/riposte"), |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for v in &values {
+                    let vars = std::slice::from_ref(v);
+                    n += usize::from(compiled.eval_bool(&Env { vars, now_ms: 0 }));
+                }
+                black_box(n)
+            })
+        });
+        group.bench_function(format!("{name}/cel"), |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for ctx in &cel_contexts {
+                    n += usize::from(matches!(program.execute(ctx), Ok(cel::Value::Bool(true))));
+                }
+                black_box(n)
+            })
+        });
+        group.bench_function(format!("{name}/rust_floor"), |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for f in &floors {
+                    n += usize::from(floor_fn(black_box(f)));
+                }
+                black_box(n)
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_dry_run(c: &mut Criterion) {
+    let limits = Limits::default();
+    let loaded = riposte_engine::load_library(
+        &[root().join("gamebooks"), root().join("sops")],
+        limits.max_file_bytes,
+    )
+    .expect("library");
+    let compiled = compile(&loaded.sources, &limits, loaded.diagnostics);
+    assert!(!compiled.has_errors());
+    let library = compiled.library;
+    let workspaces = read_workspaces(&root().join("examples/workspaces.yaml")).expect("workspaces");
+    let (texts, incidents) = examples();
+    let contexts: Vec<_> = incidents.iter().map(incident_context).collect();
+    let executor = RecordingExecutor::default();
+    let configs: Vec<RunConfig> = incidents
+        .iter()
+        .map(|i| RunConfig {
+            now_ms: default_now(i),
+            ..RunConfig::default()
+        })
+        .collect();
+    let mut group = c.benchmark_group("dry_run");
+    group.throughput(Throughput::Elements(incidents.len() as u64));
+    group.bench_function("plan/import_excluded", |b| {
+        b.iter(|| {
+            let mut actions = 0;
+            for ((i, ctx), config) in incidents.iter().zip(&contexts).zip(&configs) {
+                let ws = select(&workspaces, None, i.workspace.as_deref()).expect("workspace");
+                actions += plan_with_context(&library, ws, i, ctx, config, &executor)
+                    .actions
+                    .len();
+            }
+            black_box(actions)
+        })
+    });
+    group.bench_function("plan/import_included", |b| {
+        b.iter(|| {
+            let mut actions = 0;
+            for text in &texts {
+                let (_, list) =
+                    parse_incidents("bench.json", text, &ImportLimits::default()).expect("imports");
+                for i in &list {
+                    let ws = select(&workspaces, None, i.workspace.as_deref()).expect("workspace");
+                    let config = RunConfig {
+                        now_ms: default_now(i),
+                        ..RunConfig::default()
+                    };
+                    actions += simulate(&library, ws, i, &config, &executor).actions.len();
+                }
+            }
+            black_box(actions)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_conditions, bench_dry_run);
+criterion_main!(benches);
