@@ -816,7 +816,8 @@ fn default_node(text: &str, span: Span) -> Node {
     Node { value, span }
 }
 
-/// The record `steps.<id>` has, for a step whose per-run output is `output`.
+/// The record `steps.<id>` has, for a step whose per-run output is `output`. The scheduler
+/// builds these records by position: keep the field order.
 pub fn step_record(id: &str, output: Type) -> Type {
     Type::Record(Arc::new(RecordType {
         name: format!("steps.{id}"),

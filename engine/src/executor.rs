@@ -5,7 +5,8 @@
 //! scripted. The live executor (connectors acting in the customer tenant) implements the same
 //! trait; the scheduler stays synchronous and deterministic either way.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use riposte_dsl::catalog::{ActionSpec, ParamType, ProviderSupport};
 use riposte_dsl::types::{Field, RecordType, Type};
@@ -108,17 +109,36 @@ pub fn simulated_output(action: &ActionSpec, key: &str) -> Value {
     Value::Record(Arc::new(RecordValue::from_pairs(ty, pairs)))
 }
 
-/// The record type of an action's outputs (named like the compiler names it).
+/// The record type of an action's outputs (named like the compiler names it), built once
+/// per action.
 pub fn output_type(action: &ActionSpec) -> Arc<RecordType> {
-    Arc::new(RecordType {
-        name: format!("{}.output", action.id),
-        entity: None,
-        fields: action
-            .outputs
+    static TYPES: OnceLock<HashMap<&'static str, Arc<RecordType>>> = OnceLock::new();
+    let types = TYPES.get_or_init(|| {
+        riposte_dsl::catalog::catalog()
             .iter()
-            .map(|o| Field::new(o.name, o.ty.expr_type(), o.doc))
-            .collect(),
-    })
+            .map(|a| {
+                let ty = RecordType {
+                    name: format!("{}.output", a.id),
+                    entity: None,
+                    fields: a
+                        .outputs
+                        .iter()
+                        .map(|o| Field::new(o.name, o.ty.expr_type(), o.doc))
+                        .collect(),
+                };
+                (a.id, Arc::new(ty))
+            })
+            .collect()
+    });
+    match types.get(action.id) {
+        Some(t) => t.clone(),
+        // Only catalog actions reach the executor; an empty record is the safe answer anyway.
+        None => Arc::new(RecordType {
+            name: format!("{}.output", action.id),
+            entity: None,
+            fields: Vec::new(),
+        }),
+    }
 }
 
 /// The expression type of outputs, for callers that build step records.

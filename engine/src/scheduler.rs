@@ -480,10 +480,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         frame: &mut Frame,
         path: &str,
     ) -> StepStatus {
-        let env_vars = frame.vars.clone();
         let gamebook = frame.gb.name.clone();
         if let Some(cond) = &step.condition {
-            let value = cond.eval_bool(&self.env(&env_vars));
+            let value = cond.eval_bool(&self.env(&frame.vars));
             self.trace.push(TraceEvent::Condition {
                 gamebook: gamebook.clone(),
                 step: path.to_string(),
@@ -532,13 +531,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let items: Vec<Option<Value>> = match &step.for_each {
             None => vec![None],
             Some(f) => {
-                let list = f.items.eval(&self.env(&env_vars));
+                let list = f.items.eval(&self.env(&frame.vars));
                 let all: Vec<Value> = match list {
                     Value::List(l) => l.iter().cloned().collect(),
                     Value::Null => Vec::new(),
                     other => vec![other],
                 };
-                let mut vars = env_vars.clone();
+                let mut vars = frame.vars.clone();
                 vars.push(Value::Null);
                 all.into_iter()
                     .filter(|item| {
@@ -594,10 +593,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         {
             status = StepStatus::Succeeded;
         }
-        if let Some(agg) = agg_mut(frame, &step.id) {
-            agg.status = Some(status);
+        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
+            if let Some(agg) = frame.aggs.get_mut(i) {
+                agg.status = Some(status);
+            }
+            publish_step(frame, i);
         }
-        publish_steps(frame);
         status
     }
 
@@ -906,8 +907,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         spec: &ActionSpec,
         target: Option<&Value>,
     ) -> Option<&'static ProviderSupport> {
-        let wanted = match target.and_then(|t| field_str(t, "provider")) {
-            Some(p) => provider_named(&p),
+        let wanted = match target.and_then(|t| entity_str(t, ENTITY_PROVIDER)) {
+            Some(p) => provider_named(p),
             None => match self.incident.source.as_str() {
                 "crowdstrike" => Some(Provider::CrowdStrike),
                 "sentinelone" => Some(Provider::SentinelOne),
@@ -957,8 +958,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         let Some(p) = provider else {
             let from = target
-                .and_then(|t| field_str(t, "provider"))
-                .unwrap_or_else(|| self.incident.source.clone());
+                .and_then(|t| entity_str(t, ENTITY_PROVIDER))
+                .unwrap_or(&self.incident.source);
             return Some(format!(
                 "no implementation of `{}` for entities from `{from}`",
                 spec.id
@@ -1000,33 +1001,38 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// The protection rule an entity falls under, if any.
     fn protected(&self, entity: &Value) -> Option<String> {
-        let id = field_str(entity, "id").unwrap_or_default();
-        let name = field_str(entity, "name").unwrap_or_default();
-        let tags = field_strings(entity, "tags");
-        let sop_rules = self.sop.guardrails.protected.iter().map(|p| match p {
-            Protected::Id(v) => ProtectedEntity::Id(v.clone()),
-            Protected::Name(v) => ProtectedEntity::Name(v.clone()),
-            Protected::Tag(v) => ProtectedEntity::Tag(v.clone()),
-        });
-        let ws_rules = self.workspace.protected_entities.iter().cloned();
-        for (rule, from) in sop_rules
-            .map(|r| (r, "SOP"))
-            .chain(ws_rules.map(|r| (r, "workspace")))
-        {
-            let hit = match &rule {
-                ProtectedEntity::Id(v) => {
-                    v.eq_ignore_ascii_case(&id) || id.ends_with(&format!(":{v}"))
-                }
-                ProtectedEntity::Name(p) => glob_match(p, &name),
-                ProtectedEntity::Tag(t) => tags.iter().any(|x| x.eq_ignore_ascii_case(t)),
+        let id = entity_str(entity, ENTITY_ID).unwrap_or_default();
+        let name = entity_str(entity, ENTITY_NAME).unwrap_or_default();
+        let tags = entity_tags(entity);
+        let has_tag = |t: &str| {
+            tags.iter()
+                .any(|x| matches!(x, Value::String(s) if s.eq_ignore_ascii_case(t)))
+        };
+        let id_matches = |v: &str| {
+            v.eq_ignore_ascii_case(id) || id.strip_suffix(v).is_some_and(|p| p.ends_with(':'))
+        };
+        for rule in &self.sop.guardrails.protected {
+            let hit = match rule {
+                Protected::Id(v) => id_matches(v).then(|| format!("SOP rule: id `{v}`")),
+                Protected::Name(p) => glob_match(p, name).then(|| format!("SOP rule: name `{p}`")),
+                Protected::Tag(t) => has_tag(t).then(|| format!("SOP rule: tag `{t}`")),
             };
-            if hit {
-                let what = match rule {
-                    ProtectedEntity::Id(v) => format!("id `{v}`"),
-                    ProtectedEntity::Name(v) => format!("name `{v}`"),
-                    ProtectedEntity::Tag(v) => format!("tag `{v}`"),
-                };
-                return Some(format!("{from} rule: {what}"));
+            if hit.is_some() {
+                return hit;
+            }
+        }
+        for rule in &self.workspace.protected_entities {
+            let hit = match rule {
+                ProtectedEntity::Id(v) => {
+                    id_matches(v).then(|| format!("workspace rule: id `{v}`"))
+                }
+                ProtectedEntity::Name(p) => {
+                    glob_match(p, name).then(|| format!("workspace rule: name `{p}`"))
+                }
+                ProtectedEntity::Tag(t) => has_tag(t).then(|| format!("workspace rule: tag `{t}`")),
+            };
+            if hit.is_some() {
+                return hit;
             }
         }
         None
@@ -1100,14 +1106,12 @@ fn eval_param(v: &ParamValue, env: &Env) -> Value {
     }
 }
 
-fn agg_mut<'f>(frame: &'f mut Frame, id: &str) -> Option<&'f mut StepAgg> {
-    let (i, _) = frame.gb.steps_type.field(id)?;
-    frame.aggs.get_mut(i)
-}
-
-/// Adds one item's result to `steps.<id>` and republishes the `steps` record.
+/// Adds one item's result to `steps.<id>` and republishes that field of the `steps` record.
 fn record(frame: &mut Frame, id: &str, status: StepStatus, output: Option<Value>) {
-    if let Some(agg) = agg_mut(frame, id) {
+    let Some((i, _)) = frame.gb.steps_type.field(id) else {
+        return;
+    };
+    if let Some(agg) = frame.aggs.get_mut(i) {
         match status {
             StepStatus::Succeeded => agg.succeeded += 1,
             StepStatus::Failed => agg.failed += 1,
@@ -1116,37 +1120,42 @@ fn record(frame: &mut Frame, id: &str, status: StepStatus, output: Option<Value>
         agg.outputs.push(output.unwrap_or(Value::Null));
         agg.status = Some(status);
     }
-    publish_steps(frame);
+    // Published once the whole step is done (`run_step`): no expression of the step itself can
+    // read `steps.<its id>`, so per-item publishing would be wasted work.
 }
 
-/// Rebuilds `vars[steps]` from the accumulated step results.
+/// Sets `vars[steps]` to an empty `steps` record (every step null).
 fn publish_steps(frame: &mut Frame) {
     let ty = frame.gb.steps_type.clone();
-    let fields: Vec<Value> = ty
-        .fields
-        .iter()
-        .zip(&frame.aggs)
-        .map(|(f, agg)| {
-            let Type::Record(rt) = &f.ty else {
-                return Value::Null;
-            };
-            let Some(status) = agg.status else {
-                return Value::Null;
-            };
-            Value::record(
-                rt.clone(),
-                [
-                    ("status", Value::from(status.as_str())),
-                    ("output", agg.outputs.last().cloned().unwrap_or(Value::Null)),
-                    ("results", Value::list(agg.outputs.iter().cloned())),
-                    ("succeeded", Value::Number(f64::from(agg.succeeded))),
-                    ("failed", Value::Number(f64::from(agg.failed))),
-                ],
-            )
-        })
-        .collect();
+    let fields = vec![Value::Null; ty.fields.len()];
     if let Some(slot) = frame.vars.get_mut(STEPS_SLOT) {
         *slot = Value::Record(Arc::new(RecordValue { ty, fields }));
+    }
+}
+
+/// Rebuilds field `i` of `vars[steps]` from its accumulated results. The record is shared
+/// only while an evaluation holds it, so this updates in place.
+fn publish_step(frame: &mut Frame, i: usize) {
+    let (Some(f), Some(agg)) = (frame.gb.steps_type.fields.get(i), frame.aggs.get(i)) else {
+        return;
+    };
+    let Type::Record(rt) = &f.ty else { return };
+    let Some(status) = agg.status else { return };
+    // Field order of `riposte_dsl::compile::step_record`.
+    let value = Value::Record(Arc::new(RecordValue {
+        ty: rt.clone(),
+        fields: vec![
+            Value::from(status.as_str()),
+            agg.outputs.last().cloned().unwrap_or(Value::Null),
+            Value::list(agg.outputs.iter().cloned()),
+            Value::Number(f64::from(agg.succeeded)),
+            Value::Number(f64::from(agg.failed)),
+        ],
+    }));
+    if let Some(Value::Record(rec)) = frame.vars.get_mut(STEPS_SLOT) {
+        if let Some(slot) = Arc::make_mut(rec).fields.get_mut(i) {
+            *slot = value;
+        }
     }
 }
 
@@ -1163,24 +1172,37 @@ fn output_record_type(gb: &c::Gamebook, id: &str) -> Option<Arc<RecordType>> {
     }
 }
 
-fn field_str(v: &Value, name: &str) -> Option<String> {
+/// Positions of the common entity fields (see `riposte_dsl::model::COMMON_FIELDS`): every
+/// entity record starts with them, so they are read by index, without lookups or copies.
+const ENTITY_ID: usize = 0;
+const ENTITY_KIND: usize = 1;
+const ENTITY_NAME: usize = 2;
+const ENTITY_TAGS: usize = 5;
+const ENTITY_PROVIDER: usize = 8;
+
+/// A common string field of an entity value.
+fn entity_str(v: &Value, index: usize) -> Option<&str> {
     match v {
-        Value::Record(r) => match r.get(name)? {
-            Value::String(s) => Some(s.to_string()),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        },
+        Value::Record(r) if r.ty.entity.is_some() || r.ty.name == "entity" => {
+            match r.fields.get(index)? {
+                Value::String(s) => Some(s),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
 
-fn field_strings(v: &Value, name: &str) -> Vec<String> {
+/// The tags of an entity value.
+fn entity_tags(v: &Value) -> &[Value] {
     match v {
-        Value::Record(r) => match r.get(name) {
-            Some(Value::List(items)) => items.iter().map(|i| i.to_string()).collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
+        Value::Record(r) if r.ty.entity.is_some() || r.ty.name == "entity" => {
+            match r.fields.get(ENTITY_TAGS) {
+                Some(Value::List(items)) => items,
+                _ => &[],
+            }
+        }
+        _ => &[],
     }
 }
 
@@ -1197,9 +1219,9 @@ fn provider_named(s: &str) -> Option<Provider> {
 fn entity_target(v: &Value) -> Option<Target> {
     match v {
         Value::Record(r) if r.ty.entity.is_some() || r.ty.name == "entity" => Some(Target {
-            kind: field_str(v, "kind").unwrap_or_else(|| r.ty.name.clone()),
-            id: field_str(v, "id").unwrap_or_default(),
-            name: field_str(v, "name").unwrap_or_default(),
+            kind: entity_str(v, ENTITY_KIND).map_or_else(|| r.ty.name.clone(), str::to_string),
+            id: entity_str(v, ENTITY_ID).unwrap_or_default().to_string(),
+            name: entity_str(v, ENTITY_NAME).unwrap_or_default().to_string(),
         }),
         _ => None,
     }
@@ -1215,11 +1237,32 @@ pub fn action_key(
     target: Option<&Value>,
     params: &serde_json::Map<String, serde_json::Value>,
 ) -> String {
-    let target_id = target.and_then(|t| field_str(t, "id")).unwrap_or_default();
+    let target_id = target
+        .and_then(|t| entity_str(t, ENTITY_ID))
+        .unwrap_or_default();
+    let mut h = Sha256::new();
+    // Length-prefixed fields: no two different inputs give the same byte stream.
+    for part in [
+        workspace,
+        incident,
+        gb.name.as_str(),
+        gb.version.as_str(),
+        step,
+        target_id,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
     // serde_json maps are sorted by key, so this text is canonical.
-    let material =
-        serde_json::json!([workspace, incident, gb.name, gb.version, step, target_id, params])
-            .to_string();
-    let digest = Sha256::digest(material.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    if serde_json::to_writer(&mut h, params).is_err() {
+        h.update(b"unserializable params");
+    }
+    let digest = h.finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(32);
+    for b in &digest[..16] {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }

@@ -363,17 +363,17 @@ pub fn select<'w>(
     }
 }
 
-/// `*` and `?` glob match, case-insensitive (for protected entity names).
+/// `*` and `?` glob match, ASCII case-insensitive (for protected entity names).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    // Iterative matcher with backtracking to the last `*`: linear in practice, no recursion.
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    // Iterative matcher with backtracking to the last `*`: no recursion, no allocation.
+    // Bytes are compared, so `?` matches one byte; entity names are ASCII in practice.
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == b'*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -385,7 +385,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == b'*' {
         pi += 1;
     }
     pi == p.len()
