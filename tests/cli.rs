@@ -273,3 +273,184 @@ fn checked_in_schemas_are_current() {
         );
     }
 }
+
+#[test]
+fn simulate_prints_a_plan_ending_with_the_summary() {
+    let out = riposte()
+        .args([
+            "simulate",
+            "--incident",
+            "examples/incidents/ransomware-two-devices.json",
+        ])
+        .args(["--workspaces", "examples/workspaces.yaml"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("workspace contoso"), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with("skipped)") && last.contains(" would run, "),
+        "{last}"
+    );
+}
+
+#[test]
+fn simulate_json_has_the_documented_shape_and_is_deterministic() {
+    let run = || {
+        riposte()
+            .args([
+                "simulate",
+                "--format",
+                "json",
+                "--incident",
+                "examples/incidents/phishing-two-mailboxes.json",
+            ])
+            .args([
+                "--workspaces",
+                "examples/workspaces.yaml",
+                "--approve",
+                "disable",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a, b, "byte-identical output for the same inputs");
+    let plan = json(&a);
+    for key in [
+        "incident",
+        "eligibility",
+        "classification",
+        "sops",
+        "actions",
+        "tasks",
+        "summary",
+    ] {
+        assert!(plan.get(key).is_some(), "missing {key}");
+    }
+    for key in ["id", "source", "workspace", "severity", "title"] {
+        assert!(
+            plan["incident"].get(key).is_some(),
+            "missing incident.{key}"
+        );
+    }
+    let actions = plan["actions"].as_array().expect("actions");
+    assert!(!actions.is_empty());
+    for a in actions {
+        for key in [
+            "key", "sop", "gamebook", "step", "action", "target", "params", "status", "approval",
+            "reason",
+        ] {
+            assert!(a.get(key).is_some(), "missing action.{key} in {a}");
+        }
+    }
+    // The granted gate runs; nothing waits on it.
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["step"] == "per_user.disable" && a["status"] == "would_run"),
+        "{actions:#?}"
+    );
+    let summary = &plan["summary"];
+    let count = |s: &str| actions.iter().filter(|a| a["status"] == s).count() as u64;
+    assert_eq!(summary["would_run"], count("would_run"));
+    assert_eq!(summary["awaiting_approval"], count("awaiting_approval"));
+}
+
+#[test]
+fn simulate_bounds_entities_and_fan_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ips: Vec<Value> = (0..10_000)
+        .map(|i| {
+            let addr = format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256);
+            serde_json::json!({"id": format!("ip:{addr}"), "kind": "ip", "name": addr, "verdict": "malicious", "fields": {"address": addr}})
+        })
+        .collect();
+    let doc = serde_json::json!({"format": "riposte.incident/v1", "incident": {
+        "id": "big", "source": "defender_xdr", "title": "10,000 IPs", "severity": "low", "status": "active",
+        "classification": "true_positive", "entities": ips}});
+    let path = dir.path().join("big.json");
+    std::fs::write(&path, doc.to_string()).expect("write");
+    let out = riposte()
+        .args(["simulate", "--incident"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(
+        err.contains("10000") && err.contains("--max-entities"),
+        "{err}"
+    );
+    let out = riposte()
+        .args([
+            "simulate",
+            "--format",
+            "json",
+            "--max-entities",
+            "20000",
+            "--max-fanout",
+            "50",
+            "--incident",
+        ])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let plan = json(&out);
+    let actions = plan["actions"].as_array().expect("actions");
+    assert!(
+        actions.iter().any(|a| a["status"] == "blocked"
+            && a["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("fan-out limit: 10000 items")),
+        "{:#?}",
+        &actions[actions.len().saturating_sub(3)..]
+    );
+}
+
+#[test]
+fn simulate_rejects_bad_incident_files_with_their_location() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(
+        &truncated,
+        "{\"value\": [{\"id\": \"1\", \"displayName\": \"x\"",
+    )
+    .expect("write");
+    let out = riposte()
+        .args(["simulate", "--incident"])
+        .arg(&truncated)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(
+        err.contains("truncated.json") && err.contains(":1:41") && err.contains("truncated"),
+        "{err}"
+    );
+    let unknown = dir.path().join("unknown.json");
+    std::fs::write(&unknown, "{\"hello\": 1}").expect("write");
+    let out = riposte()
+        .args(["simulate", "--incident"])
+        .arg(&unknown)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("unknown.json"));
+}
