@@ -9,6 +9,10 @@
 //! Run: `cargo bench -p riposte-engine --bench engine`
 
 use std::hint::black_box;
+
+// The allocator the `riposte` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
