@@ -52,11 +52,23 @@ enum Command {
     },
     /// List the action catalog.
     Actions {
-        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
-        format: ListFormat,
+        #[arg(long, value_enum, default_value_t = ActionsFormat::Text)]
+        format: ActionsFormat,
+    },
+    /// Replay a corpus of incidents through the library at a git revision and in the working
+    /// tree, and report what would change: exit 0, 1 when a library has errors, 2 on usage, git
+    /// or I/O errors (see docs/backtest.md).
+    Backtest(BacktestArgs),
+    /// Incident corpora for backtests and benchmarks.
+    Corpus {
+        #[command(subcommand)]
+        command: CorpusCommand,
     },
     /// Plan what the engine would do for an incident, without doing it (dry-run).
     Simulate(SimulateArgs),
+    /// Run gamebook tests (`*.test.yaml`) and report gamebook coverage: exit 0 when every test
+    /// passes, 1 on a failed test or coverage below `--min-coverage`, 2 on usage or I/O errors.
+    Test(TestArgs),
     /// Print the JSON Schema of gamebook or SOP files (for yaml-language-server).
     Schema {
         #[arg(value_enum, default_value_t = SchemaKind::Gamebook)]
@@ -97,6 +109,20 @@ struct SimulateArgs {
     format: ListFormat,
 }
 
+#[derive(clap::Args)]
+struct TestArgs {
+    /// Test files or directories searched for `*.test.yaml` (default: `gamebooks/` and `sops/`).
+    paths: Vec<PathBuf>,
+    /// Library directories or files (default: `gamebooks/` and `sops/`).
+    #[arg(long = "library")]
+    library: Vec<PathBuf>,
+    /// Fail (exit 1) when the total coverage of steps and branches is below PCT percent.
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    min_coverage: Option<f64>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum CheckFormat {
     Text,
@@ -117,9 +143,78 @@ enum ListFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ActionsFormat {
+    Text,
+    Json,
+    /// The reference page, as in docs/actions.md.
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum SchemaKind {
     Gamebook,
     Sop,
+}
+
+#[derive(clap::Args)]
+struct BacktestArgs {
+    /// A directory of incident files (`*.json`, recursively; any supported format).
+    #[arg(long, value_name = "DIR")]
+    corpus: PathBuf,
+    /// The git revision to compare the working tree with (`HEAD`, `HEAD~1`, `main`, a tag);
+    /// without it, the totals of the working-tree plans.
+    #[arg(long, value_name = "GIT_REV")]
+    base: Option<String>,
+    /// Library directories or files (default: `gamebooks/` and `sops/`), relative to the
+    /// current directory; the same paths are read at the base revision.
+    #[arg(long = "library", value_name = "DIR")]
+    library: Vec<PathBuf>,
+    /// Workspaces and agents (default: a built-in demo workspace with everything enabled).
+    #[arg(long, value_name = "FILE")]
+    workspaces: Option<PathBuf>,
+    /// Plan every incident in this workspace (default: the one whose tenant id is the incident's).
+    #[arg(long, value_name = "NAME")]
+    workspace: Option<String>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    jobs: usize,
+    /// Most items one for-each fans out to.
+    #[arg(long, default_value_t = 1_000)]
+    max_fanout: usize,
+    /// Most entities one incident may carry.
+    #[arg(long, default_value_t = 5_000)]
+    max_entities: usize,
+}
+
+#[derive(Subcommand)]
+enum CorpusCommand {
+    /// Generate a deterministic corpus of variations of example incidents (Riposte normalized
+    /// JSON; the recipe is in docs/backtest.md).
+    Generate(GenerateArgs),
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// The example incidents (`*.json`, recursively), e.g. `examples/incidents`.
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+    /// How many incidents to generate.
+    #[arg(long, value_name = "N")]
+    count: u64,
+    /// A new or empty directory to write the corpus to.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The same seed gives the same corpus, byte for byte.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+    /// Incidents per file.
+    #[arg(long, value_name = "N", default_value_t = riposte_engine::backtest::generate::DEFAULT_PER_FILE)]
+    per_file: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    jobs: usize,
 }
 
 fn main() -> ExitCode {
@@ -136,7 +231,10 @@ fn main() -> ExitCode {
             library,
         } => graph(file, format, library),
         Command::Actions { format } => actions(format),
+        Command::Backtest(args) => backtest(args),
+        Command::Corpus { command } => corpus(command),
         Command::Simulate(args) => simulate(args),
+        Command::Test(args) => test(args),
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::Gamebook => riposte_dsl::schema::gamebook(),
@@ -371,10 +469,80 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn actions(format: ListFormat) -> Result<ExitCode, String> {
+fn test(args: TestArgs) -> Result<ExitCode, String> {
+    use riposte_engine::testing;
+
+    let paths = if args.paths.is_empty() {
+        default_library()
+    } else {
+        args.paths
+    };
+    if paths.is_empty() {
+        return Err(
+            "no tests: no `gamebooks/` or `sops/` here; pass test files or directories".into(),
+        );
+    }
+    let limits = testing::Limits::default();
+    let files = testing::discover(&paths, &limits).map_err(|e| e.to_string())?;
+    let lib_paths = if args.library.is_empty() {
+        default_library()
+    } else {
+        args.library
+    };
+    if lib_paths.is_empty() {
+        return Err("no library: no `gamebooks/` or `sops/` here; pass `--library DIR`".into());
+    }
+    let (sources, compilation) = load(lib_paths)?;
+    if compilation.has_errors() {
+        let color = std::io::stderr().is_terminal();
+        for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
+            eprint!("{}", render::text(d, &sources, color));
+        }
+        eprintln!("the library has errors; fix them (see `riposte check`) before testing");
+        return Ok(ExitCode::from(1));
+    }
+    let report =
+        testing::run(&sources, &compilation.library, &files, &limits).map_err(|e| e.to_string())?;
+    match args.format {
+        ListFormat::Json => {
+            print_json(&report.to_json(args.min_coverage));
+            eprintln!("{} passed, {} failed", report.passed(), report.failed());
+        }
+        ListFormat::Text => {
+            let color = std::io::stdout().is_terminal();
+            print!(
+                "{}",
+                testing::text::render(&report, args.min_coverage, color)
+            );
+        }
+    }
+    Ok(
+        if report.failed() > 0 || !report.coverage_ok(args.min_coverage) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+/// `--min-coverage`: a percentage from 0 to 100.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number; give a percentage such as 90"))?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is not between 0 and 100"))
+    }
+}
+
+fn actions(format: ActionsFormat) -> Result<ExitCode, String> {
     match format {
-        ListFormat::Json => print_json(&riposte_dsl::catalog::to_json()),
-        ListFormat::Text => print!("{}", riposte_dsl::catalog::to_text()),
+        ActionsFormat::Json => print_json(&riposte_dsl::catalog::to_json()),
+        ActionsFormat::Text => print!("{}", riposte_dsl::catalog::to_text()),
+        ActionsFormat::Markdown => print!("{}", riposte_dsl::catalog::to_markdown()),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -392,4 +560,190 @@ fn print_json<T: serde::Serialize>(value: &T) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("error: cannot serialize output: {e}"),
     }
+}
+
+/// Compiles a library read by `riposte-engine`; its errors are printed (exit 1).
+fn compile_library(
+    loaded: riposte_engine::Loaded,
+    which: &str,
+) -> Result<riposte_dsl::checked::Library, ExitCode> {
+    let compilation = compile(&loaded.sources, &Limits::default(), loaded.diagnostics);
+    if compilation.has_errors() {
+        let color = std::io::stderr().is_terminal();
+        for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
+            eprint!("{}", render::text(d, &loaded.sources, color));
+        }
+        eprintln!("{which} has errors; fix them (see `riposte check`) before backtesting");
+        return Err(ExitCode::from(1));
+    }
+    Ok(compilation.library)
+}
+
+/// A backtest sink that keeps a progress bar (on a terminal) out of the report's way.
+struct WithProgress<S> {
+    inner: S,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<S: riposte_engine::backtest::Sink> riposte_engine::backtest::Sink for WithProgress<S> {
+    fn incident(&mut self, diff: &riposte_engine::backtest::IncidentDiff) -> std::io::Result<()> {
+        let inner = &mut self.inner;
+        match &self.bar {
+            Some(bar) => bar.suspend(|| inner.incident(diff)),
+            None => inner.incident(diff),
+        }
+    }
+
+    fn error(&mut self, error: &riposte_engine::backtest::CorpusError) -> std::io::Result<()> {
+        let inner = &mut self.inner;
+        match &self.bar {
+            Some(bar) => bar.suspend(|| inner.error(error)),
+            None => inner.error(error),
+        }
+    }
+
+    fn progress(&mut self, p: &riposte_engine::backtest::Progress) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(p.bytes);
+            bar.set_message(format!("{} incidents", p.incidents));
+        }
+    }
+}
+
+/// A progress bar on stderr when it is a terminal.
+fn progress_bar(len: u64, template: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
+    use riposte_engine::backtest::render::{JsonReport, TextReport};
+    use riposte_engine::backtest::{git, list_corpus, Backtest};
+
+    let paths = if args.library.is_empty() {
+        default_library()
+    } else {
+        args.library
+    };
+    if paths.is_empty() {
+        return Err("no library: no `gamebooks/` or `sops/` here; pass `--library DIR`".into());
+    }
+    let workspaces = match &args.workspaces {
+        Some(path) => {
+            riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?
+        }
+        None => vec![riposte_engine::workspace::Workspace::demo()],
+    };
+    let listing = list_corpus(&args.corpus).map_err(|e| e.to_string())?;
+    let limits = Limits::default();
+    let loaded =
+        riposte_engine::load_library(&paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
+    let head = match compile_library(loaded, "the library") {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let base = match &args.base {
+        Some(rev) => {
+            let loaded =
+                git::library_at(rev, &paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
+            match compile_library(loaded, &format!("the library at `{rev}`")) {
+                Ok(l) => Some(l),
+                Err(code) => return Ok(code),
+            }
+        }
+        None => None,
+    };
+    let run = Backtest {
+        head: &head,
+        base: base.as_ref(),
+        workspaces: &workspaces,
+        workspace: args.workspace.as_deref(),
+        limits: riposte_engine::incident::ImportLimits {
+            max_entities: args.max_entities,
+            ..Default::default()
+        },
+        max_fanout: args.max_fanout,
+        jobs: args.jobs,
+    };
+    let bar = progress_bar(
+        listing.bytes(),
+        "{bar:40} {percent:>3}% {msg} · {elapsed} (eta {eta})",
+    );
+    // Unbuffered lines when a progress bar shares the terminal; buffered otherwise.
+    let out: Box<dyn Write> = if bar.is_some() {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    };
+    let base_rev = args.base.as_deref();
+    let finished = match args.format {
+        ListFormat::Text => {
+            let mut sink = WithProgress {
+                inner: TextReport::new(out, base_rev),
+                bar,
+            };
+            let report = run.run(&listing, &mut sink).map_err(|e| e.to_string())?;
+            if let Some(bar) = &sink.bar {
+                bar.finish_and_clear();
+            }
+            sink.inner.finish(&report).map(drop)
+        }
+        ListFormat::Json => {
+            let mut sink = WithProgress {
+                inner: JsonReport::new(out, base_rev),
+                bar,
+            };
+            let report = run.run(&listing, &mut sink).map_err(|e| e.to_string())?;
+            if let Some(bar) = &sink.bar {
+                bar.finish_and_clear();
+            }
+            sink.inner.finish(&report).map(drop)
+        }
+    };
+    finished.map_err(|e| format!("cannot write the report: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {
+    use riposte_engine::backtest::generate::{read_templates, Generator};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let CorpusCommand::Generate(args) = command;
+    let templates = read_templates(
+        &args.from,
+        &riposte_engine::incident::ImportLimits::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let generator = Generator::new(&templates, args.seed);
+    let bar = progress_bar(
+        args.count,
+        "{bar:40} {pos}/{len} incidents · {elapsed} (eta {eta})",
+    );
+    let done = AtomicU64::new(0);
+    let written = generator
+        .write(args.count, args.per_file, &args.out, args.jobs, &|n| {
+            let total = done.fetch_add(n, Ordering::Relaxed) + n;
+            if let Some(bar) = &bar {
+                bar.set_position(total);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    println!(
+        "wrote {} incidents from {} examples in {} files ({:.1} MiB) to {}",
+        written.incidents,
+        templates.len(),
+        written.files,
+        written.bytes as f64 / (1024.0 * 1024.0),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -325,7 +325,8 @@ pub struct ClassificationRule {
 
 #[derive(Clone, Debug)]
 pub struct ResponseSop {
-    pub mode: Spanned<AgentMode>,
+    /// The most autonomy this SOP allows; `None` follows the workspace's agent.
+    pub mode: Option<Spanned<AgentMode>>,
     pub applies_to: AppliesTo,
     pub gamebooks: Vec<GamebookUse>,
     pub tasks: Vec<Task>,

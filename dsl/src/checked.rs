@@ -167,7 +167,9 @@ pub struct ClassificationRule {
 
 #[derive(Debug)]
 pub struct ResponseSop {
-    pub mode: AgentMode,
+    /// The most autonomy this SOP allows; `None` follows the workspace's agent. The
+    /// effective mode is the more cautious of this and the agent's.
+    pub mode: Option<AgentMode>,
     pub sources: Vec<IncidentSource>,
     pub severities: Vec<SeverityLevel>,
     pub classifications: Vec<Classification>,

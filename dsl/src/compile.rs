@@ -453,7 +453,10 @@ impl<'d> Compiler<'d> {
                 .condition
                 .as_ref()
                 .and_then(|e| self.expr(file, e, scope, Some(&Type::Bool)));
-            if r.mode.value == AgentMode::Autonomous {
+            if r.mode
+                .as_ref()
+                .is_some_and(|m| m.value == AgentMode::Autonomous)
+            {
                 if let Some(gb) = compiled.get(&u.gamebook.value) {
                     self.unapproved_high_impact(file, u, gb, compiled, &approvals);
                 }
@@ -470,7 +473,7 @@ impl<'d> Compiler<'d> {
             .filter_map(|t| self.task(file, t, scope))
             .collect();
         c::ResponseSop {
-            mode: r.mode.value,
+            mode: r.mode.as_ref().map(|m| m.value),
             sources: r.applies_to.sources.clone(),
             severities: r.applies_to.severities.clone(),
             classifications: r.applies_to.classifications.clone(),

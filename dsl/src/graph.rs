@@ -102,10 +102,38 @@ impl ExecGraph {
             .collect()
     }
 
-    /// Nodes in an order where every dependency comes first (document order breaks ties).
+    /// Nodes in an order where every dependency comes first; among steps ready at the same
+    /// time, document order (Kahn's algorithm over a min-heap of node indices, which follow the
+    /// document). Nodes on a cycle (a compile error) come last, in document order.
     pub fn topo_order(&self) -> Vec<NodeIndex> {
-        petgraph::algo::toposort(&self.graph, None)
-            .unwrap_or_else(|_| self.graph.node_indices().collect())
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let g = &self.graph;
+        let mut indegree: Vec<usize> = g
+            .node_indices()
+            .map(|n| g.edges_directed(n, petgraph::Direction::Incoming).count())
+            .collect();
+        let mut ready: BinaryHeap<Reverse<NodeIndex>> = g
+            .node_indices()
+            .filter(|n| indegree[n.index()] == 0)
+            .map(Reverse)
+            .collect();
+        let mut order = Vec::with_capacity(g.node_count());
+        while let Some(Reverse(n)) = ready.pop() {
+            order.push(n);
+            for e in g.edges_directed(n, petgraph::Direction::Outgoing) {
+                let t = e.target();
+                indegree[t.index()] -= 1;
+                if indegree[t.index()] == 0 {
+                    ready.push(Reverse(t));
+                }
+            }
+        }
+        if order.len() < g.node_count() {
+            let rest: Vec<NodeIndex> = g.node_indices().filter(|n| !order.contains(n)).collect();
+            order.extend(rest);
+        }
+        order
     }
 }
 

@@ -4,11 +4,13 @@
 //! Architecture Invariant: `riposte-dsl` never touches the file system; everything that reads
 //! files lives here.
 
+pub mod backtest;
 pub mod executor;
 pub mod incident;
 pub mod load;
 pub mod plan;
 pub mod scheduler;
+pub mod testing;
 pub mod workspace;
 
 pub use load::{load_library, LoadError, Loaded};

@@ -85,6 +85,9 @@ pub enum StepStatus {
     Skipped,
     Blocked,
     AwaitingApproval,
+    /// Not run because a dependency failed, was blocked or was itself cancelled. Reads as
+    /// `skipped`, but unlike a step whose `if` was false it stops its dependents too.
+    Cancelled,
 }
 
 impl StepStatus {
@@ -92,7 +95,7 @@ impl StepStatus {
         match self {
             StepStatus::Succeeded => "succeeded",
             StepStatus::Failed => "failed",
-            StepStatus::Skipped => "skipped",
+            StepStatus::Skipped | StepStatus::Cancelled => "skipped",
             StepStatus::Blocked => "blocked",
             StepStatus::AwaitingApproval => "awaiting_approval",
         }
@@ -106,7 +109,11 @@ impl StepStatus {
             StepStatus::Failed
         } else if !items.is_empty() && items.iter().all(|s| *s == StepStatus::Blocked) {
             StepStatus::Blocked
-        } else if !items.is_empty() && items.iter().all(|s| *s == StepStatus::Skipped) {
+        } else if !items.is_empty()
+            && items
+                .iter()
+                .all(|s| matches!(s, StepStatus::Skipped | StepStatus::Cancelled))
+        {
             StepStatus::Skipped
         } else {
             StepStatus::Succeeded
@@ -362,26 +369,38 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     self.run_step(step, graph, ix, frame, &path)
                 }
             } else {
-                let mut blocker = None;
+                // The strongest reason among the dependencies: failure, then blocked, then
+                // cancelled upstream, then waiting for an approval.
+                let mut blocker: Option<(u8, StepStatus, String)> = None;
                 for n in &step.needs {
-                    match done.get(n.as_str()) {
+                    let found = match done.get(n.as_str()) {
                         Some(StepStatus::Failed) => {
-                            blocker =
-                                Some((StepStatus::Skipped, format!("dependency `{n}` failed")))
+                            Some((3, StepStatus::Cancelled, format!("dependency `{n}` failed")))
                         }
-                        Some(StepStatus::Blocked) if blocker.is_none() => {
-                            blocker =
-                                Some((StepStatus::Skipped, format!("dependency `{n}` is blocked")))
+                        Some(StepStatus::Blocked) => Some((
+                            2,
+                            StepStatus::Cancelled,
+                            format!("dependency `{n}` is blocked"),
+                        )),
+                        Some(StepStatus::Cancelled) => Some((
+                            1,
+                            StepStatus::Cancelled,
+                            format!("dependency `{n}` did not run"),
+                        )),
+                        Some(StepStatus::AwaitingApproval) => Some((
+                            0,
+                            StepStatus::AwaitingApproval,
+                            format!("waits for step `{n}`, which awaits approval"),
+                        )),
+                        _ => None,
+                    };
+                    if let Some(f) = found {
+                        if blocker.as_ref().is_none_or(|b| f.0 > b.0) {
+                            blocker = Some(f);
                         }
-                        Some(StepStatus::AwaitingApproval) if blocker.is_none() => {
-                            blocker = Some((
-                                StepStatus::AwaitingApproval,
-                                format!("waits for step `{n}`, which awaits approval"),
-                            ))
-                        }
-                        _ => {}
                     }
                 }
+                let blocker = blocker.map(|(_, status, reason)| (status, reason));
                 match blocker {
                     Some((StepStatus::AwaitingApproval, reason)) => {
                         let was = self.wait.replace(Wait {
@@ -398,7 +417,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     }
                     Some((_, reason)) => {
                         self.skip_step(step, frame, prefix, &reason);
-                        StepStatus::Skipped
+                        StepStatus::Cancelled
                     }
                     None => self.run_step(step, graph, ix, frame, &path),
                 }
@@ -470,6 +489,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             c::StepKind::Task(_) => {}
         }
         record(frame, &step.id, StepStatus::Skipped, None);
+        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
+            publish_step(frame, i);
+        }
     }
 
     fn run_step(
@@ -1076,7 +1098,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 });
             }
         }
-        match self.workspace.agent.mode.agent_mode() {
+        // The more cautious of the agent's mode and the mode the SOP allows.
+        let agent = self.workspace.agent.mode.agent_mode();
+        let mode = self.sop.mode.map_or(agent, |m| m.min(agent));
+        let mode_note = if mode < agent {
+            format!(" (SOP `{}` allows no more than {mode} mode)", self.sop_name)
+        } else {
+            String::new()
+        };
+        match mode {
             AgentMode::Manual => Some(Approval {
                 role: if spec.impact == Impact::High {
                     Role::WorkspaceOwner
@@ -1084,12 +1114,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     Role::IncidentResponder
                 }
                 .as_str(),
-                reason: "the agent is in manual mode: every action awaits approval".into(),
+                reason: format!("manual mode{mode_note}: every action awaits approval"),
             }),
             AgentMode::Automatic if spec.impact == Impact::High => Some(Approval {
                 role: Role::WorkspaceOwner.as_str(),
                 reason: format!(
-                    "`{}` is high-impact: a Workspace Owner approves it in automatic mode",
+                    "`{}` is high-impact: a Workspace Owner approves it in automatic mode{mode_note}",
                     spec.id
                 ),
             }),

@@ -19,6 +19,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use regex::Regex;
 
+use super::cond::{Check, Holds};
+use super::Env;
 use crate::value::Value;
 
 static NULL: Value = Value::Null;
@@ -47,11 +49,33 @@ pub(crate) enum Root {
     Local(u32),
 }
 
+impl CmpOp {
+    /// Whether an ordering satisfies the operator.
+    pub(crate) fn holds(self, o: Ordering) -> bool {
+        match self {
+            CmpOp::Lt => o == Ordering::Less,
+            CmpOp::Le => o != Ordering::Greater,
+            CmpOp::Gt => o == Ordering::Greater,
+            CmpOp::Ge => o != Ordering::Less,
+        }
+    }
+
+    /// The operator with its operands swapped: `a < b` is `b > a`.
+    fn flip(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+        }
+    }
+}
+
 /// The operator of a [`Ir::Test`]: the path's value on the left, the constant on the right.
+/// (`!=` is `==` negated.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TestOp {
     Eq,
-    Ne,
     Cmp(CmpOp),
     In,
     Contains,
@@ -78,8 +102,15 @@ pub(crate) enum Ir {
     Test {
         root: Root,
         path: Box<[u32]>,
-        op: TestOp,
-        value: Value,
+        check: Check,
+        /// The result is negated: `!=`, `not in`, `not (path == constant)`.
+        negate: bool,
+    },
+    /// `count(list) op number`, without building the count as a value.
+    CountCmp {
+        list: Box<Ir>,
+        op: CmpOp,
+        n: f64,
     },
     /// A variable of the scope, by slot.
     Var(u32),
@@ -130,69 +161,98 @@ pub(crate) enum Ir {
 /// list functions yield null.
 pub(crate) const MAX_LAMBDA_CALLS: u64 = 10_000_000;
 
-/// The state of one evaluation.
+/// The state of one evaluation. Cheap to set up (four words, nothing to drop): a condition
+/// without lambdas is evaluated millions of times and uses none of it but `env`.
 pub(crate) struct Cx<'a> {
-    vars: &'a [Value],
-    now_ms: i64,
-    /// Lambda parameters, by nesting depth.
-    locals: Locals<'a>,
+    /// Borrowed, not copied: the caller has usually just built the [`Env`] on its stack, and a
+    /// copy of its fields can be compiled to one wide load over two narrower stores, which the
+    /// CPU cannot forward (a stall that cost more than evaluating `x == high` itself).
+    env: &'a Env<'a>,
+    /// The innermost lambda parameter bound, if any.
+    params: Option<&'a Param<'a>>,
     /// Lambda calls left.
     budget: u64,
     /// Set when the budget ran out.
     exhausted: bool,
 }
 
+/// A bound lambda parameter, on the stack of the list function that binds it, linked to the
+/// parameters of the enclosing lambdas.
+struct Param<'a> {
+    slot: u32,
+    value: &'a Value,
+    outer: Option<&'a Param<'a>>,
+}
+
 impl<'a> Cx<'a> {
-    pub fn new(vars: &'a [Value], now_ms: i64) -> Self {
+    pub fn new(env: &'a Env<'a>) -> Self {
         Cx {
-            vars,
-            now_ms,
-            locals: Locals::new(),
+            env,
+            params: None,
             budget: MAX_LAMBDA_CALLS,
             exhausted: false,
         }
     }
-}
 
-/// Lambda parameters by slot (nesting depth), borrowed: the first few inline, so evaluation
-/// does not allocate for them.
-#[derive(Clone)]
-struct Locals<'a> {
-    inline: [&'a Value; INLINE_LOCALS],
-    spill: Vec<&'a Value>,
-}
-
-const INLINE_LOCALS: usize = 4;
-
-impl<'a> Locals<'a> {
-    fn new() -> Self {
-        Locals {
-            inline: [&NULL; INLINE_LOCALS],
-            spill: Vec::new(),
+    /// Where a [`Ir::Test`] path starts.
+    #[inline]
+    pub(crate) fn root(&self, root: Root) -> &'a Value {
+        match root {
+            Root::Var(slot) => self.var(slot),
+            Root::Local(slot) => self.param(slot),
         }
     }
 
-    /// The parameter of `slot`; null if it was never set.
-    fn get(&self, slot: usize) -> &'a Value {
-        let found = match slot.checked_sub(INLINE_LOCALS) {
-            None => self.inline.get(slot),
-            Some(i) => self.spill.get(i),
-        };
-        found.copied().unwrap_or(&NULL)
+    /// The variable of `slot`; null if there is none.
+    #[inline]
+    fn var(&self, slot: u32) -> &'a Value {
+        self.env.vars.get(slot as usize).unwrap_or(&NULL)
     }
 
-    fn set(&mut self, slot: usize, v: &'a Value) {
-        match slot.checked_sub(INLINE_LOCALS) {
-            None => {
-                if let Some(s) = self.inline.get_mut(slot) {
-                    *s = v;
-                }
+    /// The lambda parameter of `slot` (its nesting depth); null if it is not bound.
+    fn param(&self, slot: u32) -> &'a Value {
+        let mut p = self.params;
+        while let Some(param) = p {
+            if param.slot == slot {
+                return param.value;
             }
-            Some(i) => {
-                self.spill.resize(i, &NULL);
-                self.spill.push(v);
-            }
+            p = param.outer;
         }
+        &NULL
+    }
+
+    /// A context with `param` bound as well, for one lambda call; its lifetime is the
+    /// binding's. [`Cx::leave`] takes back what it spent.
+    fn enter<'f>(&self, param: &'f Param<'f>) -> Cx<'f>
+    where
+        'a: 'f,
+    {
+        Cx {
+            env: self.env,
+            params: Some(param),
+            budget: self.budget,
+            exhausted: self.exhausted,
+        }
+    }
+
+    /// A context for values that live shorter than this one's (a list computed by `filter`),
+    /// with the same parameters bound.
+    fn narrow<'f>(&self) -> Cx<'f>
+    where
+        'a: 'f,
+    {
+        Cx {
+            env: self.env,
+            params: self.params,
+            budget: self.budget,
+            exhausted: self.exhausted,
+        }
+    }
+
+    /// Takes back the budget that a context from [`Cx::enter`] or [`Cx::narrow`] spent.
+    fn leave(&mut self, inner: Cx<'_>) {
+        self.budget = inner.budget;
+        self.exhausted = inner.exhausted;
     }
 }
 
@@ -208,39 +268,70 @@ impl Ir {
         }
     }
 
+    /// Where the value is read from, when it is a variable or a parameter and record fields.
+    pub fn as_path(&self) -> Option<(Root, &[u32])> {
+        match self {
+            Ir::Var(s) => Some((Root::Var(*s), &[])),
+            Ir::VarPath(s, p) => Some((Root::Var(*s), p)),
+            Ir::Local(s) => Some((Root::Local(*s), &[])),
+            Ir::LocalPath(s, p) => Some((Root::Local(*s), p)),
+            _ => None,
+        }
+    }
+
     /// Folds constants, then turns `path op constant` into a [`Ir::Test`].
     pub fn optimize(self) -> Ir {
         self.fold().specialize()
     }
 
     fn specialize(self) -> Ir {
-        fn split(ir: &Ir) -> Option<(Root, &[u32])> {
-            match ir {
-                Ir::Var(s) => Some((Root::Var(*s), &[])),
-                Ir::VarPath(s, p) => Some((Root::Var(*s), p)),
-                Ir::Local(s) => Some((Root::Local(*s), &[])),
-                Ir::LocalPath(s, p) => Some((Root::Local(*s), p)),
-                _ => None,
-            }
+        match self {
+            // `not (path op constant)`, `path not in list`: one test, negated.
+            Ir::Not(a) => match *a {
+                Ir::Test {
+                    root,
+                    path,
+                    check,
+                    negate,
+                } => Ir::Test {
+                    root,
+                    path,
+                    check,
+                    negate: !negate,
+                },
+                other => Ir::Not(Box::new(other)),
+            },
+            // `count(list) >= 1`: the length compared, no count value built.
+            Ir::Cmp(op, a, b) => match (*a, *b) {
+                (Ir::Count(list), Ir::Const(Value::Number(n))) => Ir::CountCmp { list, op, n },
+                (Ir::Const(Value::Number(n)), Ir::Count(list)) => Ir::CountCmp {
+                    list,
+                    op: op.flip(),
+                    n,
+                },
+                (a, b) => Ir::Cmp(op, Box::new(a), Box::new(b)).specialize_test(),
+            },
+            other => other.specialize_test(),
         }
-        let (a, b, op, symmetric) = match &self {
-            Ir::Eq(a, b) => (a, b, TestOp::Eq, true),
-            Ir::Ne(a, b) => (a, b, TestOp::Ne, true),
-            Ir::Cmp(op, a, b) => (a, b, TestOp::Cmp(*op), true),
-            Ir::In(a, b) => (a, b, TestOp::In, false),
-            Ir::Contains(a, b) => (a, b, TestOp::Contains, false),
-            Ir::StartsWith(a, b) => (a, b, TestOp::StartsWith, false),
-            Ir::EndsWith(a, b) => (a, b, TestOp::EndsWith, false),
+    }
+
+    /// `path op constant` (or `constant op path` for symmetric operators) → [`Ir::Test`].
+    fn specialize_test(self) -> Ir {
+        let (a, b, op, symmetric, negate) = match &self {
+            Ir::Eq(a, b) => (a, b, TestOp::Eq, true, false),
+            Ir::Ne(a, b) => (a, b, TestOp::Eq, true, true),
+            Ir::Cmp(op, a, b) => (a, b, TestOp::Cmp(*op), true, false),
+            Ir::In(a, b) => (a, b, TestOp::In, false, false),
+            Ir::Contains(a, b) => (a, b, TestOp::Contains, false, false),
+            Ir::StartsWith(a, b) => (a, b, TestOp::StartsWith, false, false),
+            Ir::EndsWith(a, b) => (a, b, TestOp::EndsWith, false, false),
             _ => return self,
         };
-        let (path_side, value, op) = match (split(a), b.as_const(), split(b), a.as_const()) {
+        let (path_side, value, op) = match (a.as_path(), b.as_const(), b.as_path(), a.as_const()) {
             (Some(p), Some(v), _, _) => (p, v, op),
             (_, _, Some(p), Some(v)) if symmetric => {
                 let flipped = match op {
-                    TestOp::Cmp(CmpOp::Lt) => TestOp::Cmp(CmpOp::Gt),
-                    TestOp::Cmp(CmpOp::Le) => TestOp::Cmp(CmpOp::Ge),
-                    TestOp::Cmp(CmpOp::Gt) => TestOp::Cmp(CmpOp::Lt),
-                    TestOp::Cmp(CmpOp::Ge) => TestOp::Cmp(CmpOp::Le),
+                    TestOp::Cmp(op) => TestOp::Cmp(op.flip()),
                     other => other,
                 };
                 (p, v, flipped)
@@ -251,8 +342,8 @@ impl Ir {
         Ir::Test {
             root,
             path: path.into(),
-            op,
-            value,
+            check: Check::new(op, value),
+            negate,
         }
     }
 
@@ -261,6 +352,7 @@ impl Ir {
         let foldable = match &self {
             Ir::Const(_)
             | Ir::Test { .. }
+            | Ir::CountCmp { .. }
             | Ir::Var(_)
             | Ir::VarPath(..)
             | Ir::Local(_)
@@ -297,7 +389,11 @@ impl Ir {
         if !foldable {
             return self;
         }
-        let mut cx = Cx::new(&[], 0);
+        let env = Env {
+            vars: &[],
+            now_ms: 0,
+        };
+        let mut cx = Cx::new(&env);
         cx.budget = FOLD_LAMBDA_CALLS;
         let value = self.eval(&mut cx).into_owned();
         if cx.exhausted {
@@ -333,7 +429,8 @@ impl Ir {
             | Ir::Lower(a)
             | Ir::Upper(a)
             | Ir::InCidr(a, _)
-            | Ir::ParseIp(a) => a.is_closed(min_slot),
+            | Ir::ParseIp(a)
+            | Ir::CountCmp { list: a, .. } => a.is_closed(min_slot),
             Ir::Index(a, b)
             | Ir::Eq(a, b)
             | Ir::Ne(a, b)
@@ -358,17 +455,15 @@ impl Ir {
         match self {
             Ir::Const(v) => Cow::Borrowed(v),
             Ir::Test { .. }
+            | Ir::CountCmp { .. }
             | Ir::Not(_)
             | Ir::And(_)
             | Ir::Or(_)
             | Ir::Eq(..)
             | Ir::Ne(..)
             | Ir::Cmp(..) => bool_value(self.test(cx)),
-            Ir::Var(slot) => Cow::Borrowed(cx.vars.get(*slot as usize).unwrap_or(&NULL)),
-            Ir::VarPath(slot, path) => {
-                let root = cx.vars.get(*slot as usize).unwrap_or(&NULL);
-                Cow::Borrowed(walk(root, path))
-            }
+            Ir::Var(slot) => Cow::Borrowed(cx.var(*slot)),
+            Ir::VarPath(slot, path) => Cow::Borrowed(walk(cx.var(*slot), path)),
             Ir::Local(slot) => local(cx, *slot, &[]),
             Ir::LocalPath(slot, path) => local(cx, *slot, path),
             Ir::Field(base, i) => project(base.eval(cx), |v| v.get(*i as usize)),
@@ -406,7 +501,7 @@ impl Ir {
                 list,
                 slot,
                 body,
-            } => quant(*kind, list, *slot as usize, body, cx),
+            } => quant(*kind, list, *slot, body, cx),
             Ir::Count(list) => Cow::Owned(count(&list.eval(cx))),
             Ir::First(list) => project(list.eval(cx), |v| match v {
                 Value::List(items) => items.first().unwrap_or(&NULL),
@@ -416,7 +511,7 @@ impl Ir {
             Ir::Len(a) => Cow::Owned(len(&a.eval(cx))),
             Ir::Lower(a) => Cow::Owned(map_str(&a.eval(cx), str::to_lowercase)),
             Ir::Upper(a) => Cow::Owned(map_str(&a.eval(cx), str::to_uppercase)),
-            Ir::Now => Cow::Owned(Value::Time(cx.now_ms)),
+            Ir::Now => Cow::Owned(Value::Time(cx.env.now_ms)),
             Ir::InCidr(a, net) => bool_value(match &*a.eval(cx) {
                 Value::Ip(ip) => net_contains(net, ip),
                 _ => false,
@@ -428,36 +523,67 @@ impl Ir {
 
 impl Ir {
     /// Evaluates a condition: whether the value is `true`, without building it.
+    ///
+    /// The arms that make up most conditions are here; the rest are in `test_other`, so this
+    /// function stays small (no large stack frame to set up on every call).
     pub fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
         match self {
             Ir::Test {
                 root,
                 path,
-                op,
-                value,
-            } => {
-                let v = match root {
-                    Root::Var(slot) => walk(cx.vars.get(*slot as usize).unwrap_or(&NULL), path),
-                    Root::Local(slot) => walk(cx.locals.get(*slot as usize), path),
-                };
-                test_op(*op, v, value)
-            }
-            Ir::Const(v) => v.truthy(),
-            Ir::Not(a) => !a.test(cx),
+                check,
+                negate,
+            } => check.holds(walk(cx.root(*root), path)) != *negate,
             Ir::And(items) => items.iter().all(|i| i.test(cx)),
             Ir::Or(items) => items.iter().any(|i| i.test(cx)),
+            Ir::Not(a) => !a.test(cx),
+            _ => self.test_other(cx),
+        }
+    }
+
+    #[inline(never)]
+    fn test_other<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+        match self {
+            Ir::CountCmp { list, op, n } => {
+                let len = items_of(&list.eval_ref(cx)).len();
+                (len as f64).partial_cmp(n).is_some_and(|o| op.holds(o))
+            }
+            Ir::Const(v) => v.truthy(),
+            Ir::Quant {
+                kind: kind @ (Quant::Any | Quant::All),
+                list,
+                slot,
+                body,
+            } => match ItemTest::of(*kind, body, *slot) {
+                Some(t) => {
+                    let list = list.eval_ref(cx);
+                    // Null (budget spent) is false.
+                    tally(*kind, items_of(&list), |i| t.passes(i), cx)
+                        .is_some_and(|hits| (hits > 0) == (*kind == Quant::Any))
+                }
+                None => self.eval(cx).truthy(),
+            },
             Ir::Eq(a, b) => eval_pair(a, b, cx, |a, b| a == b),
             Ir::Ne(a, b) => eval_pair(a, b, cx, |a, b| a != b),
             Ir::Cmp(op, a, b) => eval_pair(a, b, cx, |a, b| compare(*op, a, b)),
             _ => self.eval(cx).truthy(),
         }
     }
+
+    /// [`Ir::eval`], with a path (the usual list of a list function) read inline.
+    #[inline]
+    fn eval_ref<'a>(&'a self, cx: &mut Cx<'a>) -> Cow<'a, Value> {
+        match self {
+            Ir::VarPath(slot, path) => Cow::Borrowed(walk(cx.var(*slot), path)),
+            _ => self.eval(cx),
+        }
+    }
 }
 
-fn test_op(op: TestOp, v: &Value, c: &Value) -> bool {
+#[inline(never)]
+pub(crate) fn test_op(op: TestOp, v: &Value, c: &Value) -> bool {
     match op {
         TestOp::Eq => v == c,
-        TestOp::Ne => v != c,
         TestOp::Cmp(op) => compare(op, v, c),
         TestOp::In => match c {
             Value::List(items) => items.contains(v),
@@ -493,7 +619,7 @@ fn eval_pair<'a, T>(
 
 #[inline(never)]
 fn local<'a>(cx: &Cx<'a>, slot: u32, path: &[u32]) -> Cow<'a, Value> {
-    Cow::Borrowed(walk(cx.locals.get(slot as usize), path))
+    Cow::Borrowed(walk(cx.param(slot), path))
 }
 
 #[inline(never)]
@@ -529,15 +655,7 @@ fn neg(v: &Value) -> Cow<'static, Value> {
 }
 
 fn compare(op: CmpOp, a: &Value, b: &Value) -> bool {
-    match order(a, b) {
-        None => false,
-        Some(o) => match op {
-            CmpOp::Lt => o == Ordering::Less,
-            CmpOp::Le => o != Ordering::Greater,
-            CmpOp::Gt => o == Ordering::Greater,
-            CmpOp::Ge => o != Ordering::Less,
-        },
-    }
+    order(a, b).is_some_and(|o| op.holds(o))
 }
 
 #[inline(never)]
@@ -581,7 +699,7 @@ fn bool_value(b: bool) -> Cow<'static, Value> {
 }
 
 /// Follows record fields by index; anything but a record yields null.
-fn walk<'v>(mut v: &'v Value, path: &[u32]) -> &'v Value {
+pub(crate) fn walk<'v>(mut v: &'v Value, path: &[u32]) -> &'v Value {
     for &i in path {
         v = v.get(i as usize);
     }
@@ -648,30 +766,127 @@ fn spend(cx: &mut Cx<'_>) -> bool {
     }
 }
 
+/// The body of `any`, `all` or `count` when it only tests a path of its own parameter
+/// (`d => d.verdict in ['malicious', 'suspicious']`), the usual shape: [`tally`] runs the whole
+/// call as one loop, without binding the parameter for each item. (Compiled conditions have
+/// their own, specialized, form of this: `cond::QuantTest`.)
+#[derive(Clone, Copy)]
+struct ItemTest<'a> {
+    path: &'a [u32],
+    check: &'a Check,
+    negate: bool,
+}
+
+impl<'a> ItemTest<'a> {
+    fn of(kind: Quant, body: &'a Ir, slot: u32) -> Option<Self> {
+        match body {
+            Ir::Test {
+                root: Root::Local(s),
+                path,
+                check,
+                negate,
+            } if *s == slot && matches!(kind, Quant::Any | Quant::All | Quant::Count) => {
+                Some(ItemTest {
+                    path,
+                    check,
+                    negate: *negate,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// What the lambda returns for `item`, as [`Ir::test`] would with the parameter bound.
+    #[inline]
+    fn passes(self, item: &Value) -> bool {
+        self.check.holds(walk(item, self.path)) != self.negate
+    }
+}
+
+/// `any`, `all` or `count` whose lambda is `passes`: for `count` the number of passing items,
+/// for `any` 1 if an item passes, for `all` 1 if an item fails (else 0). It visits the items in
+/// order and stops at the same item as [`run_quant`], spending one lambda call per item
+/// visited; `None` (null) when the budget runs out first.
+#[inline]
+pub(crate) fn tally(
+    kind: Quant,
+    items: &[Value],
+    passes: impl Fn(&Value) -> bool,
+    cx: &mut Cx<'_>,
+) -> Option<usize> {
+    let allowed = usize::try_from(cx.budget).map_or(items.len(), |b| b.min(items.len()));
+    let visible = items.get(..allowed).unwrap_or_default();
+    // Plain loops: iterator adapters here compiled to noticeably more instructions per item.
+    let (visited, hits) = match kind {
+        Quant::Any | Quant::All => {
+            // `any` stops at the first item that passes, `all` at the first that fails.
+            let stop = kind == Quant::Any;
+            let mut found = None;
+            for (i, item) in visible.iter().enumerate() {
+                if passes(item) == stop {
+                    found = Some(i);
+                    break;
+                }
+            }
+            match found {
+                Some(i) => (i + 1, 1),
+                None => (allowed, 0),
+            }
+        }
+        _ => {
+            let mut hits = 0;
+            for item in visible {
+                hits += usize::from(passes(item));
+            }
+            (allowed, hits)
+        }
+    };
+    // `visited <= allowed <= budget`: this never saturates.
+    cx.budget = cx.budget.saturating_sub(visited as u64);
+    let decided = allowed == items.len() || (kind != Quant::Count && hits > 0);
+    if !decided {
+        cx.exhausted = true;
+        return None;
+    }
+    Some(hits)
+}
+
+/// The items of a list; null (or anything else) is an empty list.
+fn items_of(v: &Value) -> &[Value] {
+    match v {
+        Value::List(items) => items,
+        _ => &[],
+    }
+}
+
 /// `any`, `all`, `count`, `filter` and `map`: null counts as an empty list.
 #[inline(never)]
 fn quant<'a>(
     kind: Quant,
     list: &'a Ir,
-    slot: usize,
+    slot: u32,
     body: &'a Ir,
     cx: &mut Cx<'a>,
 ) -> Cow<'a, Value> {
+    if let Some(t) = ItemTest::of(kind, body, slot) {
+        let list = list.eval_ref(cx);
+        return bool_or_value(match tally(kind, items_of(&list), |i| t.passes(i), cx) {
+            None => Value::Null,
+            Some(hits) => match kind {
+                Quant::Any => Value::Bool(hits > 0),
+                Quant::All => Value::Bool(hits == 0),
+                _ => Value::Number(hits as f64),
+            },
+        });
+    }
     match list.eval(cx) {
         Cow::Borrowed(Value::List(items)) => run_quant(kind, items, slot, body, cx),
         Cow::Owned(Value::List(items)) => {
             // A computed list (`filter(…)`, `map(…)`) lives only in this frame: evaluate the
             // body in a context of that shorter lifetime, so parameters are still borrowed.
-            let mut inner = Cx {
-                vars: cx.vars,
-                now_ms: cx.now_ms,
-                locals: cx.locals.clone(),
-                budget: cx.budget,
-                exhausted: cx.exhausted,
-            };
+            let mut inner = cx.narrow();
             let result = run_quant(kind, &items, slot, body, &mut inner).into_owned();
-            cx.budget = inner.budget;
-            cx.exhausted = inner.exhausted;
+            cx.leave(inner);
             Cow::Owned(result)
         }
         _ => run_quant(kind, &[], slot, body, cx),
@@ -681,7 +896,7 @@ fn quant<'a>(
 fn run_quant<'b>(
     kind: Quant,
     items: &'b [Value],
-    slot: usize,
+    slot: u32,
     body: &'b Ir,
     cx: &mut Cx<'b>,
 ) -> Cow<'b, Value> {
@@ -691,27 +906,34 @@ fn run_quant<'b>(
         if !spend(cx) {
             return Cow::Borrowed(&NULL);
         }
-        cx.locals.set(slot, item);
-        match kind {
-            Quant::Any => {
-                if body.test(cx) {
-                    hits += 1;
-                    break;
-                }
+        let param = Param {
+            slot,
+            value: item,
+            outer: cx.params,
+        };
+        let mut inner = cx.enter(&param);
+        let stop = match kind {
+            Quant::Any => body.test(&mut inner),
+            Quant::All => !body.test(&mut inner),
+            Quant::Count => {
+                hits += usize::from(body.test(&mut inner));
+                false
             }
-            Quant::All => {
-                if !body.test(cx) {
-                    hits += 1;
-                    break;
-                }
-            }
-            Quant::Count => hits += usize::from(body.test(cx)),
             Quant::Filter => {
-                if body.test(cx) {
+                if body.test(&mut inner) {
                     out.push(item.clone());
                 }
+                false
             }
-            Quant::Map => out.push(body.eval(cx).into_owned()),
+            Quant::Map => {
+                out.push(body.eval(&mut inner).into_owned());
+                false
+            }
+        };
+        cx.leave(inner);
+        if stop {
+            hits += 1;
+            break;
         }
     }
     bool_or_value(match kind {

@@ -35,6 +35,7 @@
 
 mod ast;
 mod check;
+mod cond;
 mod eval;
 mod functions;
 mod parser;
@@ -53,6 +54,7 @@ pub use template::{compile_template, Template};
 
 use ast::{Arg, Ast, AstKind};
 use check::Checker;
+use cond::Cond;
 use eval::{Cx, Ir};
 
 /// Longest expression text, in bytes (RP0206 beyond).
@@ -139,12 +141,26 @@ impl<'a> ExprSource<'a> {
 #[derive(Clone, Debug)]
 pub struct Expr(Arc<ExprInner>);
 
-#[derive(Debug)]
 struct ExprInner {
     ir: Ir,
+    /// `ir` compiled for [`Expr::eval_bool`]; `None` when it is a shape left to the
+    /// interpreter.
+    cond: Option<Box<dyn Cond>>,
     ty: Type,
     span: Span,
     refs: Vec<(Vec<String>, Span)>,
+}
+
+impl std::fmt::Debug for ExprInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `cond` is `ir` in another form.
+        f.debug_struct("ExprInner")
+            .field("ir", &self.ir)
+            .field("ty", &self.ty)
+            .field("span", &self.span)
+            .field("refs", &self.refs)
+            .finish()
+    }
 }
 
 impl Expr {
@@ -163,15 +179,18 @@ impl Expr {
         if let Ir::Const(v) = &self.0.ir {
             return v.clone();
         }
-        let mut cx = Cx::new(env.vars, env.now_ms);
+        let mut cx = Cx::new(env);
         self.0.ir.eval(&mut cx).into_owned()
     }
 
     /// Evaluates a condition: true only for `true` (null is false). Faster than
     /// [`Expr::eval`]: nothing is built or cloned.
     pub fn eval_bool(&self, env: &Env) -> bool {
-        let mut cx = Cx::new(env.vars, env.now_ms);
-        self.0.ir.test(&mut cx)
+        let mut cx = Cx::new(env);
+        match &self.0.cond {
+            Some(cond) => cond.test(&mut cx),
+            None => self.0.ir.test(&mut cx),
+        }
     }
 
     /// The value, when the expression is a constant (a literal or folded, like `2 * 30m`).
@@ -217,6 +236,7 @@ pub fn compile(
     let mut refs = Vec::new();
     collect_refs(&ast, scope, &mut Vec::new(), &mut refs);
     Ok(Expr(Arc::new(ExprInner {
+        cond: cond::compile(&typed.ir),
         ir: typed.ir,
         ty: typed.ty,
         span: ast.span,

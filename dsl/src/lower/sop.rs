@@ -3,7 +3,7 @@
 use super::Lowerer;
 use crate::ast::{
     AgentMode, AppliesTo, ApprovalRule, Classification, ClassificationRule, GamebookUse,
-    Guardrails, IncidentSource, Protected, ResponseSop, SeverityLevel, Sop, SopBody, Spanned,
+    Guardrails, IncidentSource, Protected, ResponseSop, SeverityLevel, Sop, SopBody,
 };
 use crate::codes::Code;
 use crate::diagnostic::suggestion;
@@ -164,8 +164,7 @@ fn lower_rule(cx: &mut Lowerer, node: &Node) -> Option<ClassificationRule> {
 fn lower_response(cx: &mut Lowerer, root: &Node) -> ResponseSop {
     let mode = root
         .get("mode")
-        .and_then(|n| cx.keyword(n, "agent mode", AgentMode::NAMES, AgentMode::parse))
-        .unwrap_or(Spanned::new(AgentMode::Automatic, root.span));
+        .and_then(|n| cx.keyword(n, "agent mode", AgentMode::NAMES, AgentMode::parse));
     let applies_to = root
         .get("applies_to")
         .map(|n| lower_applies(cx, n))

@@ -28,14 +28,32 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     }],
     impact: Impact::Low,
     reverse: None,
-    providers: &[ProviderSupport {
-        provider: Provider::Microsoft,
-        service: "Defender XDR",
-        application: Application::Mde,
-        permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
-        consent: Consent::AppOnly,
-        operation: "POST /v1.0/security/incidents/{id}/comments",
-    }],
+    providers: &[
+        ProviderSupport {
+            provider: Provider::Microsoft,
+            service: "Defender XDR",
+            application: Application::Mde,
+            permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
+            consent: Consent::AppOnly,
+            operation: "POST /v1.0/security/incidents/{id}/comments",
+        },
+        ProviderSupport {
+            provider: Provider::CrowdStrike,
+            service: "Falcon Alerts",
+            application: Application::CrowdStrikeResponse,
+            permission: "Falcon Alerts: Write",
+            consent: Consent::AppOnly,
+            operation: "PATCH /alerts/entities/alerts/v3 (action append_comment)",
+        },
+        ProviderSupport {
+            provider: Provider::SentinelOne,
+            service: "Singularity Threats",
+            application: Application::SentinelOneResponse,
+            permission: "SentinelOne Threats: Write",
+            consent: Consent::AppOnly,
+            operation: "POST /web/api/v2.1/threats/notes",
+        },
+    ],
     examples: &[Example {
         title: "Record the response on the incident",
         step: r#"id: note_response

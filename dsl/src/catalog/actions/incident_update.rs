@@ -73,14 +73,32 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     }],
     impact: Impact::Low,
     reverse: None,
-    providers: &[ProviderSupport {
-        provider: Provider::Microsoft,
-        service: "Defender XDR",
-        application: Application::Mde,
-        permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
-        consent: Consent::AppOnly,
-        operation: "PATCH /v1.0/security/incidents/{id}",
-    }],
+    providers: &[
+        ProviderSupport {
+            provider: Provider::Microsoft,
+            service: "Defender XDR",
+            application: Application::Mde,
+            permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
+            consent: Consent::AppOnly,
+            operation: "PATCH /v1.0/security/incidents/{id}",
+        },
+        ProviderSupport {
+            provider: Provider::CrowdStrike,
+            service: "Falcon Alerts",
+            application: Application::CrowdStrikeResponse,
+            permission: "Falcon Alerts: Write",
+            consent: Consent::AppOnly,
+            operation: "PATCH /alerts/entities/alerts/v3 (actions update_status, assign_to_uuid)",
+        },
+        ProviderSupport {
+            provider: Provider::SentinelOne,
+            service: "Singularity Threats",
+            application: Application::SentinelOneResponse,
+            permission: "SentinelOne Threats: Write",
+            consent: Consent::AppOnly,
+            operation: "POST /web/api/v2.1/threats/incident",
+        },
+    ],
     examples: &[
         Example {
             title: "Resolve the incident as a true positive",

@@ -1,0 +1,441 @@
+//! Comparing two plans of one incident, and counting what plans would do.
+//!
+//! Actions are matched between the plans by (SOP, gamebook, step, action, target id), not by
+//! their idempotency key: the key hashes the gamebook version, so a version bump would make every
+//! action look removed and added again. When several actions share a match key (a for-each over a
+//! list that names a target twice), they are paired in plan order.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::plan::model::{Plan, PlannedAction, Status, Target};
+
+/// How an action differs between the base plan and the working-tree plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Only the working-tree plan has it.
+    Added,
+    /// Only the base plan has it.
+    Removed,
+    /// Both have it, with different statuses.
+    Status,
+}
+
+/// One action that differs between the two plans of an incident.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    pub change: ChangeKind,
+    pub sop: String,
+    pub gamebook: String,
+    pub step: String,
+    pub action: &'static str,
+    pub target: Option<Target>,
+    /// The status in the base plan (`None` when added).
+    pub from: Option<Status>,
+    /// The status in the working-tree plan (`None` when removed).
+    pub to: Option<Status>,
+}
+
+type MatchKey<'p> = (&'p str, &'p str, &'p str, &'static str, Option<&'p str>);
+
+fn match_key(a: &PlannedAction) -> MatchKey<'_> {
+    (
+        a.sop.as_str(),
+        a.gamebook.as_str(),
+        a.step.as_str(),
+        a.action,
+        a.target.as_ref().map(|t| t.id.as_str()),
+    )
+}
+
+fn change(
+    a: &PlannedAction,
+    change: ChangeKind,
+    from: Option<Status>,
+    to: Option<Status>,
+) -> Change {
+    Change {
+        change,
+        sop: a.sop.clone(),
+        gamebook: a.gamebook.clone(),
+        step: a.step.clone(),
+        action: a.action,
+        target: a.target.clone(),
+        from,
+        to,
+    }
+}
+
+/// The actions added, removed or with a changed status from `base` to `head`: added and changed
+/// ones in `head`'s order, then removed ones in `base`'s order.
+pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
+    // Per match key: the indices of base actions with that key, and how many are paired.
+    let mut by_key: HashMap<MatchKey<'_>, (Vec<usize>, usize)> = HashMap::new();
+    for (i, a) in base.iter().enumerate() {
+        by_key.entry(match_key(a)).or_default().0.push(i);
+    }
+    let mut paired = vec![false; base.len()];
+    let mut out = Vec::new();
+    for h in head {
+        let partner = by_key.get_mut(&match_key(h)).and_then(|(indices, used)| {
+            let i = indices.get(*used).copied()?;
+            *used += 1;
+            Some(i)
+        });
+        match partner.and_then(|i| Some((i, base.get(i)?))) {
+            Some((i, b)) => {
+                if let Some(p) = paired.get_mut(i) {
+                    *p = true;
+                }
+                if b.status != h.status {
+                    out.push(change(
+                        h,
+                        ChangeKind::Status,
+                        Some(b.status),
+                        Some(h.status),
+                    ));
+                }
+            }
+            None => out.push(change(h, ChangeKind::Added, None, Some(h.status))),
+        }
+    }
+    for (b, done) in base.iter().zip(&paired) {
+        if !done {
+            out.push(change(b, ChangeKind::Removed, Some(b.status), None));
+        }
+    }
+    out
+}
+
+/// Actions counted by status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub would_run: u64,
+    pub awaiting_approval: u64,
+    pub blocked: u64,
+    pub skipped: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, status: Status) {
+        match status {
+            Status::WouldRun => self.would_run += 1,
+            Status::AwaitingApproval => self.awaiting_approval += 1,
+            Status::Blocked => self.blocked += 1,
+            Status::Skipped => self.skipped += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Counts) {
+        self.would_run += other.would_run;
+        self.awaiting_approval += other.awaiting_approval;
+        self.blocked += other.blocked;
+        self.skipped += other.skipped;
+    }
+
+    /// Actions that would run or await approval: what the engine would (try to) do.
+    pub fn active(&self) -> u64 {
+        self.would_run + self.awaiting_approval
+    }
+
+    pub fn total(&self) -> u64 {
+        self.active() + self.blocked + self.skipped
+    }
+}
+
+/// Per-SOP totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SopCounts {
+    /// Incidents the SOP matched.
+    pub incidents: u64,
+    /// The actions of its gamebooks over those incidents.
+    pub actions: Counts,
+}
+
+/// What the plans of a set of incidents would do, summed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Incidents planned.
+    pub incidents: u64,
+    /// Incidents with at least one action.
+    pub with_actions: u64,
+    pub actions: BTreeMap<&'static str, Counts>,
+    pub sops: BTreeMap<String, SopCounts>,
+}
+
+impl Tally {
+    /// Adds one incident's plan.
+    pub fn add_plan(&mut self, plan: &Plan) {
+        self.incidents += 1;
+        if !plan.actions.is_empty() {
+            self.with_actions += 1;
+        }
+        for m in plan.sops.iter().filter(|m| m.matched) {
+            match self.sops.get_mut(&m.name) {
+                Some(s) => s.incidents += 1,
+                None => {
+                    self.sops.insert(
+                        m.name.clone(),
+                        SopCounts {
+                            incidents: 1,
+                            actions: Counts::default(),
+                        },
+                    );
+                }
+            }
+        }
+        for a in &plan.actions {
+            self.actions.entry(a.action).or_default().add(a.status);
+            match self.sops.get_mut(&a.sop) {
+                Some(s) => s.actions.add(a.status),
+                None => {
+                    let mut s = SopCounts::default();
+                    s.actions.add(a.status);
+                    self.sops.insert(a.sop.clone(), s);
+                }
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: Tally) {
+        self.incidents += other.incidents;
+        self.with_actions += other.with_actions;
+        for (action, counts) in other.actions {
+            self.actions.entry(action).or_default().merge(&counts);
+        }
+        for (sop, counts) in other.sops {
+            let s = self.sops.entry(sop).or_default();
+            s.incidents += counts.incidents;
+            s.actions.merge(&counts.actions);
+        }
+    }
+
+    /// All actions of all plans, by status.
+    pub fn overall(&self) -> Counts {
+        let mut c = Counts::default();
+        for counts in self.actions.values() {
+            c.merge(counts);
+        }
+        c
+    }
+}
+
+/// The change of one count between the base and the working tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delta {
+    pub name: String,
+    pub base: u64,
+    pub head: u64,
+    pub delta: i64,
+}
+
+fn delta(name: &str, base: u64, head: u64) -> Delta {
+    let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    Delta {
+        name: name.to_string(),
+        base,
+        head,
+        delta: signed(head).saturating_sub(signed(base)),
+    }
+}
+
+/// Per action id, the change in the number of actions that would run or await approval;
+/// only action ids whose count changed.
+pub fn action_deltas(base: &Tally, head: &Tally) -> Vec<Delta> {
+    let mut names: Vec<&str> = base
+        .actions
+        .keys()
+        .chain(head.actions.keys())
+        .copied()
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|n| {
+            let count = |t: &Tally| t.actions.get(n).map_or(0, Counts::active);
+            delta(n, count(base), count(head))
+        })
+        .filter(|d| d.delta != 0)
+        .collect()
+}
+
+/// Per SOP, the change in the number of incidents it matched; only SOPs whose count changed.
+pub fn sop_deltas(base: &Tally, head: &Tally) -> Vec<Delta> {
+    let mut names: Vec<&str> = base
+        .sops
+        .keys()
+        .chain(head.sops.keys())
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|n| {
+            let count = |t: &Tally| t.sops.get(n).map_or(0, |s| s.incidents);
+            delta(n, count(base), count(head))
+        })
+        .filter(|d| d.delta != 0)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(
+        step: &str,
+        action: &'static str,
+        target: Option<&str>,
+        status: Status,
+    ) -> PlannedAction {
+        PlannedAction {
+            key: format!("key-{step}-{}", target.unwrap_or("")),
+            sop: "sop".into(),
+            gamebook: "gb".into(),
+            step: step.into(),
+            action,
+            target: target.map(|t| Target {
+                kind: "device".into(),
+                id: t.into(),
+                name: t.to_uppercase(),
+            }),
+            params: serde_json::Map::new(),
+            status,
+            approval: None,
+            reason: String::new(),
+            provider: None,
+            execution: None,
+        }
+    }
+
+    #[test]
+    fn equal_plans_have_no_changes() {
+        let a = vec![
+            action("isolate", "device.isolate", Some("d1"), Status::WouldRun),
+            action("comment", "incident.comment", None, Status::Skipped),
+        ];
+        assert!(diff(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn keys_do_not_matter_but_targets_do() {
+        let base = vec![action(
+            "isolate",
+            "device.isolate",
+            Some("d1"),
+            Status::AwaitingApproval,
+        )];
+        let mut head = base.clone();
+        head[0].key = "a-new-version-changes-the-key".into();
+        assert!(diff(&base, &head).is_empty());
+        if let Some(t) = head[0].target.as_mut() {
+            t.id = "d2".into();
+        }
+        let changes = diff(&base, &head);
+        let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.change).collect();
+        assert_eq!(kinds, [ChangeKind::Added, ChangeKind::Removed]);
+    }
+
+    #[test]
+    fn added_removed_and_status_changes() {
+        let base = vec![
+            action(
+                "isolate",
+                "device.isolate",
+                Some("d1"),
+                Status::AwaitingApproval,
+            ),
+            action("scan", "device.scan", Some("d1"), Status::WouldRun),
+        ];
+        let head = vec![
+            action("isolate", "device.isolate", Some("d1"), Status::WouldRun),
+            action("disable", "user.disable", Some("u1"), Status::WouldRun),
+        ];
+        let changes = diff(&base, &head);
+        assert_eq!(changes.len(), 3);
+        assert_eq!(changes[0].change, ChangeKind::Status);
+        assert_eq!(changes[0].from, Some(Status::AwaitingApproval));
+        assert_eq!(changes[0].to, Some(Status::WouldRun));
+        assert_eq!(changes[1].change, ChangeKind::Added);
+        assert_eq!(changes[1].action, "user.disable");
+        assert_eq!(changes[2].change, ChangeKind::Removed);
+        assert_eq!(changes[2].action, "device.scan");
+        assert_eq!(changes[2].to, None);
+    }
+
+    #[test]
+    fn repeated_keys_pair_in_order() {
+        let two = |s1, s2| {
+            vec![
+                action("block", "file.block", Some("f"), s1),
+                action("block", "file.block", Some("f"), s2),
+            ]
+        };
+        let base = two(Status::WouldRun, Status::Blocked);
+        assert!(diff(&base, &base).is_empty());
+        let head = two(Status::WouldRun, Status::WouldRun);
+        let changes = diff(&base, &head);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].from, Some(Status::Blocked));
+        let changes = diff(&base, &head[..1]);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].change, ChangeKind::Removed);
+        assert_eq!(changes[0].from, Some(Status::Blocked));
+    }
+
+    #[test]
+    fn deltas_count_active_actions() {
+        let mut base = Tally::default();
+        let mut head = Tally::default();
+        base.actions
+            .entry("device.isolate")
+            .or_default()
+            .add(Status::AwaitingApproval);
+        base.actions
+            .entry("user.disable")
+            .or_default()
+            .add(Status::WouldRun);
+        base.actions
+            .entry("user.disable")
+            .or_default()
+            .add(Status::WouldRun);
+        head.actions
+            .entry("device.isolate")
+            .or_default()
+            .add(Status::WouldRun);
+        head.actions
+            .entry("device.isolate")
+            .or_default()
+            .add(Status::WouldRun);
+        head.actions
+            .entry("user.disable")
+            .or_default()
+            .add(Status::Blocked);
+        head.actions
+            .entry("device.scan")
+            .or_default()
+            .add(Status::Skipped);
+        let d = action_deltas(&base, &head);
+        assert_eq!(
+            d,
+            [
+                Delta {
+                    name: "device.isolate".into(),
+                    base: 1,
+                    head: 2,
+                    delta: 1
+                },
+                Delta {
+                    name: "user.disable".into(),
+                    base: 2,
+                    head: 0,
+                    delta: -2
+                },
+            ]
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! Reading a library as it was at a git revision: `git ls-tree` lists its files, `git show`
+//! reads each. Git runs as a subprocess from the repository root; nothing is checked out.
+
+use std::ffi::OsStr;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Output};
+
+use riposte_dsl::{Code, Diagnostic, FileId, SourceFile, Span};
+
+use crate::load::{is_test_file, Loaded, MAX_FILES};
+
+/// Why the library at a revision could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run `git`: {0}; is git installed and on the PATH?")]
+    Spawn(#[source] std::io::Error),
+    #[error("the current directory is not inside a git repository: {0}")]
+    NotARepository(String),
+    #[error("unknown revision `{rev}`: {message}")]
+    UnknownRevision { rev: String, message: String },
+    #[error("library path `{0}` is outside the git repository")]
+    OutsideRepository(String),
+    #[error("`git {command}` failed: {message}")]
+    Failed { command: String, message: String },
+    #[error("more than {limit} library files at revision `{rev}`")]
+    TooManyFiles { rev: String, limit: usize },
+}
+
+/// Runs git in `dir` and returns its output, whatever the exit status.
+fn git<I, S>(dir: &Path, args: I) -> Result<Output, GitError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new("git")
+        .arg("--no-pager")
+        .arg("--literal-pathspecs")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(GitError::Spawn)
+}
+
+/// The first lines of git's complaint, for messages.
+fn complaint(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let text = text.trim();
+    let text = text.strip_prefix("fatal: ").unwrap_or(text);
+    let mut short: String = text.lines().take(3).collect::<Vec<_>>().join("; ");
+    if short.chars().count() > 300 {
+        short = short.chars().take(300).collect::<String>() + "…";
+    }
+    if short.is_empty() {
+        format!("git exited with {}", out.status)
+    } else {
+        short
+    }
+}
+
+fn stdout_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .trim_end_matches(['\n', '\r'])
+        .to_string()
+}
+
+/// `path` (relative to `prefix`, the current directory inside the repository, or absolute)
+/// as a path relative to the repository root `top`, lexically normalized.
+fn repo_relative(top: &Path, prefix: &str, cwd: &Path, path: &Path) -> Option<String> {
+    let joined = if path.is_absolute() {
+        let rel = path
+            .strip_prefix(top)
+            .ok()
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                // The root git reports is canonical; the path may not be.
+                let canon_top = top.canonicalize().ok()?;
+                let canon = path.canonicalize().ok()?;
+                canon.strip_prefix(&canon_top).ok().map(Path::to_path_buf)
+            })
+            .or_else(|| {
+                // A path under the current directory spelled through a symlinked prefix.
+                path.strip_prefix(cwd)
+                    .ok()
+                    .map(|r| Path::new(prefix).join(r))
+            })?;
+        rel
+    } else {
+        Path::new(prefix).join(path)
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for c in joined.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn is_yaml(p: &str) -> bool {
+    p.ends_with(".yaml") || p.ends_with(".yml")
+}
+
+/// Reads the library files under `paths` (relative to the current directory, as for
+/// [`crate::load_library`]) as they were at revision `rev`: the same selection (`*.yaml`,
+/// `*.yml`, no `*.test.yaml`, no hidden directories below a given path), in path order. Files
+/// are named `REV:path/from/root.yaml` in diagnostics.
+pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, GitError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| GitError::NotARepository(format!("cannot read the current directory: {e}")))?;
+    let top = git(&cwd, ["rev-parse", "--show-toplevel"])?;
+    if !top.status.success() {
+        return Err(GitError::NotARepository(complaint(&top)));
+    }
+    let top = PathBuf::from(stdout_line(&top));
+    let prefix = git(&cwd, ["rev-parse", "--show-prefix"])?;
+    let prefix = stdout_line(&prefix);
+
+    if rev.is_empty() || rev.starts_with('-') {
+        return Err(GitError::UnknownRevision {
+            rev: rev.to_string(),
+            message: "a revision is a commit, branch or tag name and does not start with `-`"
+                .into(),
+        });
+    }
+    let verify = git(
+        &top,
+        [
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )?;
+    if !verify.status.success() {
+        return Err(GitError::UnknownRevision {
+            rev: rev.to_string(),
+            message: "no such commit, branch or tag in this repository".into(),
+        });
+    }
+    let commit = stdout_line(&verify);
+
+    let mut specs = Vec::new();
+    for p in paths {
+        let rel = repo_relative(&top, &prefix, &cwd, p)
+            .ok_or_else(|| GitError::OutsideRepository(p.display().to_string()))?;
+        specs.push(rel);
+    }
+    let mut args: Vec<String> = ["ls-tree", "-r", "-l", "-z", "--full-tree", &commit, "--"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // The empty path (the whole repository) is `.` to git.
+    args.extend(specs.iter().map(|s| {
+        if s.is_empty() {
+            ".".to_string()
+        } else {
+            s.clone()
+        }
+    }));
+    let listing = git(&top, &args)?;
+    if !listing.status.success() {
+        return Err(GitError::Failed {
+            command: format!("ls-tree {rev}"),
+            message: complaint(&listing),
+        });
+    }
+    let mut files: Vec<(String, u64)> = Vec::new();
+    for entry in listing.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let entry = String::from_utf8_lossy(entry);
+        // `<mode> SP <type> SP <object> SP+ <size> TAB <path>`
+        let Some((meta, path)) = entry.split_once('\t') else {
+            continue;
+        };
+        let mut fields = meta.split_whitespace();
+        let (Some(mode), Some(kind), Some(_object), Some(size)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        // Symlinks (120000) and submodules are not library files.
+        if kind != "blob" || mode == "120000" || !is_yaml(path) || is_test_file(Path::new(path)) {
+            continue;
+        }
+        if hidden_below_spec(path, &specs) {
+            continue;
+        }
+        files.push((path.to_string(), size.parse().unwrap_or(u64::MAX)));
+        if files.len() > MAX_FILES {
+            return Err(GitError::TooManyFiles {
+                rev: rev.to_string(),
+                limit: MAX_FILES,
+            });
+        }
+    }
+    files.sort();
+    files.dedup();
+
+    let mut loaded = Loaded::default();
+    for (path, size) in files {
+        let name = format!("{rev}:{path}");
+        if size > max_file_bytes as u64 {
+            let id = loaded.sources.add(SourceFile::new(name, String::new()));
+            loaded.diagnostics.push(
+                Diagnostic::new(
+                    Code::FileTooLarge,
+                    id,
+                    Span::new(0, 0),
+                    format!("the file is larger than the limit of {max_file_bytes} bytes"),
+                )
+                .with_help("split it into several gamebooks; sub-gamebook calls compose them"),
+            );
+            continue;
+        }
+        let shown = git(&top, ["show", &format!("{commit}:{path}")])?;
+        if !shown.status.success() {
+            return Err(GitError::Failed {
+                command: format!("show {rev}:{path}"),
+                message: complaint(&shown),
+            });
+        }
+        let next = FileId(loaded.sources.len() as u32);
+        let bytes = shown.stdout;
+        let lossy = String::from_utf8_lossy(&bytes).into_owned();
+        match riposte_dsl::syntax::decode(&name, bytes, next) {
+            Ok(src) => {
+                loaded.sources.add(src);
+            }
+            Err(d) => {
+                loaded.sources.add(SourceFile::new(name, lossy));
+                loaded.diagnostics.push(d);
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+/// Whether `path` lies in a hidden directory below the pathspec it was listed for (the working
+/// tree loader never enters those).
+fn hidden_below_spec(path: &str, specs: &[String]) -> bool {
+    let below = specs
+        .iter()
+        .filter_map(|s| {
+            if s.is_empty() {
+                Some(path)
+            } else if path == s {
+                Some("")
+            } else {
+                path.strip_prefix(s.as_str())?.strip_prefix('/')
+            }
+        })
+        .min_by_key(|rest| rest.len());
+    match below {
+        // The directories between the spec and the file name.
+        Some(rest) => rest
+            .rsplit_once('/')
+            .is_some_and(|(dirs, _)| dirs.split('/').any(|d| d.starts_with('.'))),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_repository_relative() {
+        let top = Path::new("/repo");
+        let cwd = Path::new("/repo/sub");
+        let rel = |p: &str| repo_relative(top, "sub/", cwd, Path::new(p));
+        assert_eq!(rel("gamebooks").as_deref(), Some("sub/gamebooks"));
+        assert_eq!(rel("./a/../sops/").as_deref(), Some("sub/sops"));
+        assert_eq!(rel("../lib").as_deref(), Some("lib"));
+        assert_eq!(rel("../..").as_deref(), None);
+        assert_eq!(rel("/repo/x").as_deref(), Some("x"));
+        assert_eq!(rel(".").as_deref(), Some("sub"));
+    }
+
+    #[test]
+    fn hidden_directories_below_a_spec_are_skipped() {
+        let specs = ["lib".to_string(), String::new()];
+        assert!(!hidden_below_spec("lib/a.yaml", &specs[..1]));
+        assert!(hidden_below_spec("lib/.github/a.yaml", &specs[..1]));
+        assert!(!hidden_below_spec(".lib/a.yaml", &[".lib".to_string()]));
+        assert!(hidden_below_spec(".github/a.yaml", &specs[1..]));
+    }
+}

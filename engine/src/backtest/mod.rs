@@ -1,0 +1,549 @@
+//! Backtesting: running a corpus of past incidents through two versions of a library — as it was
+//! at a git revision and as it is in the working tree — and reporting the change in behaviour:
+//! per incident the actions added, removed or with a changed status, and totals per action id
+//! and SOP. Without a base revision, the totals of the working-tree plans. `riposte backtest`
+//! is the command; `docs/backtest.md` the user guide.
+//!
+//! Architecture Invariant: memory does not grow with the corpus. Files are read a few at a time
+//! (at most [`CHUNK_BYTES`] of JSON, or one larger file, and two per thread); each incident's plans are
+//! made, compared and dropped at once; only the diffs of changed incidents reach the [`Sink`],
+//! in corpus order (file path, then index in the file) whatever the thread scheduling, and only
+//! totals are kept. Files that cannot be read are reported to the sink and counted, not fatal.
+//!
+//! The libraries, workspaces and executor are shared read-only by the worker threads (rayon).
+
+pub mod diff;
+pub mod generate;
+pub mod git;
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use riposte_dsl::checked::Library;
+use serde::Serialize;
+
+use crate::executor::RecordingExecutor;
+use crate::incident::{read_incidents, ImportLimits, Incident};
+use crate::plan::{default_now, incident_context, plan_with_context};
+use crate::scheduler::RunConfig;
+use crate::workspace::{select, Workspace};
+use diff::{diff, Change, Tally};
+
+/// Most bytes of corpus files read and planned at once (more when a single file is larger).
+pub const CHUNK_BYTES: u64 = 16 * 1024 * 1024;
+/// Most worker threads.
+pub const MAX_JOBS: usize = 256;
+/// Most corpus files; a larger tree is almost certainly the wrong directory.
+pub const MAX_CORPUS_FILES: usize = 1_000_000;
+
+/// A fatal backtest error (the command's exit code 2). Problems of single corpus files are not
+/// errors but [`CorpusError`]s.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the corpus `{0}` is not a directory")]
+    NotADirectory(String),
+    #[error("more than {limit} files under `{path}`")]
+    TooManyFiles { path: String, limit: usize },
+    #[error("no workspace named `{0}` in the workspaces file")]
+    UnknownWorkspace(String),
+    #[error("cannot start {jobs} worker threads: {message}")]
+    Threads { jobs: usize, message: String },
+    #[error("{jobs} worker threads are too many; the most is {MAX_JOBS}")]
+    TooManyJobs { jobs: usize },
+    #[error("cannot write the report: {0}")]
+    Output(#[source] io::Error),
+}
+
+/// A corpus file or incident that could not be backtested.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CorpusError {
+    pub file: String,
+    /// The incident's index in the file, for an error of one incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    pub reason: String,
+}
+
+/// One JSON file of a corpus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CorpusFile {
+    pub path: PathBuf,
+    /// The path as shown in reports (`./` dropped).
+    pub name: String,
+    pub bytes: u64,
+}
+
+/// The files of a corpus, sorted by path, and the directories that could not be read.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub files: Vec<CorpusFile>,
+    pub errors: Vec<CorpusError>,
+}
+
+impl Listing {
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+/// Every `*.json` file under `dir`, recursively (hidden directories skipped; symbolic links to
+/// files followed, to directories not), sorted by path.
+pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
+    let meta = std::fs::metadata(dir).map_err(|source| BacktestError::Io {
+        path: display_path(dir),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(BacktestError::NotADirectory(display_path(dir)));
+    }
+    let mut listing = Listing::default();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if d == dir => {
+                return Err(BacktestError::Io {
+                    path: display_path(dir),
+                    source: e,
+                })
+            }
+            Err(e) => {
+                listing.errors.push(CorpusError {
+                    file: display_path(&d),
+                    index: None,
+                    reason: format!("cannot read the directory: {e}"),
+                });
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    listing.errors.push(CorpusError {
+                        file: display_path(&d),
+                        index: None,
+                        reason: format!("cannot read the directory: {e}"),
+                    });
+                    break;
+                }
+            };
+            let path = entry.path();
+            let Ok(ty) = entry.file_type() else { continue };
+            if ty.is_dir() {
+                if !entry.file_name().to_string_lossy().starts_with('.') {
+                    stack.push(path);
+                }
+                continue;
+            }
+            let is_json = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            if !is_json {
+                continue;
+            }
+            // `metadata` follows a symbolic link; a link to a directory is not followed.
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => listing.files.push(CorpusFile {
+                    name: display_path(&path),
+                    path,
+                    bytes: m.len(),
+                }),
+                Ok(_) => {}
+                Err(e) => listing.errors.push(CorpusError {
+                    file: display_path(&path),
+                    index: None,
+                    reason: format!("cannot read the file: {e}"),
+                }),
+            }
+            if listing.files.len() > MAX_CORPUS_FILES {
+                return Err(BacktestError::TooManyFiles {
+                    path: display_path(dir),
+                    limit: MAX_CORPUS_FILES,
+                });
+            }
+        }
+    }
+    listing.files.sort_by(|a, b| a.path.cmp(&b.path));
+    listing.errors.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(listing)
+}
+
+/// The actions of one incident that differ between the base and the working tree.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IncidentDiff {
+    pub file: String,
+    /// The incident's index in its file (from 0).
+    pub index: usize,
+    pub id: String,
+    pub severity: String,
+    pub title: String,
+    pub changes: Vec<Change>,
+}
+
+/// How far a backtest has come.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub files: u64,
+    /// Bytes of the corpus files done.
+    pub bytes: u64,
+    pub incidents: u64,
+}
+
+/// Receives the results of a backtest in corpus order, on the calling thread.
+pub trait Sink {
+    fn incident(&mut self, diff: &IncidentDiff) -> io::Result<()>;
+    fn error(&mut self, error: &CorpusError) -> io::Result<()>;
+    /// Called after each file.
+    fn progress(&mut self, _progress: &Progress) {}
+}
+
+/// The totals of a backtest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The totals of the base plans (with a base revision).
+    pub base: Option<Tally>,
+    /// The totals of the working-tree plans.
+    pub head: Tally,
+    /// Corpus files read (with or without errors).
+    pub files: u64,
+    /// Incidents read.
+    pub incidents: u64,
+    /// Incidents whose plans differ.
+    pub changed: u64,
+    /// Files and directories that could not be read.
+    pub file_errors: u64,
+    /// Incidents that could not be planned (no workspace fits).
+    pub incident_errors: u64,
+}
+
+impl Report {
+    pub fn errors(&self) -> u64 {
+        self.file_errors + self.incident_errors
+    }
+}
+
+/// A backtest: libraries, workspaces and knobs. [`Backtest::run`] does the work.
+pub struct Backtest<'a> {
+    /// The library in the working tree.
+    pub head: &'a Library,
+    /// The library at the base revision; `None` for totals only.
+    pub base: Option<&'a Library>,
+    pub workspaces: &'a [Workspace],
+    /// Plan every incident in this workspace instead of the one its tenant selects.
+    pub workspace: Option<&'a str>,
+    pub limits: ImportLimits,
+    /// Most items one for-each fans out to.
+    pub max_fanout: usize,
+    /// Worker threads (0: one per core).
+    pub jobs: usize,
+}
+
+enum Event {
+    Changed(IncidentDiff),
+    Error(CorpusError),
+}
+
+/// The results of part of a file.
+struct Partial {
+    events: Vec<(usize, Event)>,
+    base: Option<Tally>,
+    head: Tally,
+}
+
+impl Partial {
+    fn new(with_base: bool) -> Partial {
+        Partial {
+            events: Vec::new(),
+            base: with_base.then(Tally::default),
+            head: Tally::default(),
+        }
+    }
+
+    fn merge(mut self, other: Partial) -> Partial {
+        self.events.extend(other.events);
+        self.head.merge(other.head);
+        if let (Some(a), Some(b)) = (self.base.as_mut(), other.base) {
+            a.merge(b);
+        }
+        self
+    }
+}
+
+enum FileOutcome {
+    Failed(CorpusError),
+    Done { incidents: u64, partial: Partial },
+}
+
+impl Backtest<'_> {
+    /// Backtests every incident of `listing`, handing diffs and errors to `sink` in corpus order.
+    ///
+    /// Files are read and planned on the worker threads, a few at a time (at most
+    /// [`CHUNK_BYTES`] of JSON, or one larger file, and two files per thread), while the
+    /// calling thread hands the results of finished files to `sink` in order.
+    pub fn run(&self, listing: &Listing, sink: &mut dyn Sink) -> Result<Report, BacktestError> {
+        if let Some(name) = self.workspace {
+            if !self.workspaces.iter().any(|w| w.name == name) {
+                return Err(BacktestError::UnknownWorkspace(name.to_string()));
+            }
+        }
+        if self.jobs > MAX_JOBS {
+            return Err(BacktestError::TooManyJobs { jobs: self.jobs });
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.jobs)
+            .build()
+            .map_err(|e| BacktestError::Threads {
+                jobs: self.jobs,
+                message: e.to_string(),
+            })?;
+        let executor = RecordingExecutor::default();
+        let mut report = Report {
+            base: self.base.map(|_| Tally::default()),
+            ..Report::default()
+        };
+        for e in &listing.errors {
+            report.file_errors += 1;
+            sink.error(e).map_err(BacktestError::Output)?;
+        }
+        let files = listing.files.as_slice();
+        let max_in_flight = 2 * pool.current_num_threads().max(1);
+        let mut progress = Progress::default();
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, FileOutcome)>();
+        let executor = &executor;
+        pool.in_place_scope_fifo(|scope| {
+            // Files started and not yet handed to the sink, and their bytes.
+            let (mut next, mut done) = (0, 0);
+            let mut in_flight_bytes = 0;
+            let mut finished: BTreeMap<usize, FileOutcome> = BTreeMap::new();
+            while done < files.len() {
+                while let Some(f) = files.get(next) {
+                    let in_flight = next - done;
+                    let fits =
+                        in_flight_bytes + f.bytes <= CHUNK_BYTES && in_flight < max_in_flight;
+                    if in_flight > 0 && !fits {
+                        break;
+                    }
+                    let tx = tx.clone();
+                    let i = next;
+                    scope.spawn_fifo(move |_| {
+                        // Panics are caught per incident; this catches one while reading, so
+                        // that every file sends exactly one result.
+                        let outcome =
+                            std::panic::catch_unwind(AssertUnwindSafe(|| self.file(f, executor)))
+                                .unwrap_or_else(|panic| {
+                                    FileOutcome::Failed(CorpusError {
+                                        file: f.name.clone(),
+                                        index: None,
+                                        reason: format!(
+                                    "internal error: the engine panicked while reading the file \
+                                     ({}); please report this",
+                                    panic_message(panic.as_ref())
+                                ),
+                                    })
+                                });
+                        // The receiver lives until every task is done; a failed send cannot
+                        // happen, and would only mean the result is not wanted.
+                        let _ = tx.send((i, outcome));
+                    });
+                    in_flight_bytes += f.bytes;
+                    next += 1;
+                }
+                // Every started file sends exactly one result, so this waits for a file that
+                // will finish.
+                let Ok((i, outcome)) = rx.recv() else {
+                    break;
+                };
+                finished.insert(i, outcome);
+                while let Some(outcome) = finished.remove(&done) {
+                    let Some(file) = files.get(done) else { break };
+                    done += 1;
+                    in_flight_bytes -= file.bytes;
+                    self.emit(&mut report, &mut progress, file, outcome, sink)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(report)
+    }
+
+    /// Hands one file's results to the sink and adds them to the report.
+    fn emit(
+        &self,
+        report: &mut Report,
+        progress: &mut Progress,
+        file: &CorpusFile,
+        outcome: FileOutcome,
+        sink: &mut dyn Sink,
+    ) -> Result<(), BacktestError> {
+        report.files += 1;
+        match outcome {
+            FileOutcome::Failed(e) => {
+                report.file_errors += 1;
+                sink.error(&e).map_err(BacktestError::Output)?;
+            }
+            FileOutcome::Done { incidents, partial } => {
+                report.incidents += incidents;
+                progress.incidents += incidents;
+                for (_, event) in partial.events {
+                    match event {
+                        Event::Changed(d) => {
+                            report.changed += 1;
+                            sink.incident(&d).map_err(BacktestError::Output)?;
+                        }
+                        Event::Error(e) => {
+                            report.incident_errors += 1;
+                            sink.error(&e).map_err(BacktestError::Output)?;
+                        }
+                    }
+                }
+                report.head.merge(partial.head);
+                if let (Some(a), Some(b)) = (report.base.as_mut(), partial.base) {
+                    a.merge(b);
+                }
+            }
+        }
+        progress.files += 1;
+        progress.bytes += file.bytes;
+        sink.progress(progress);
+        Ok(())
+    }
+
+    /// Reads one file and backtests its incidents (in parallel).
+    fn file(&self, file: &CorpusFile, executor: &RecordingExecutor) -> FileOutcome {
+        let incidents = match read_incidents(&file.path, &self.limits) {
+            Ok((_, incidents)) => incidents,
+            Err(e) => {
+                return FileOutcome::Failed(CorpusError {
+                    file: file.name.clone(),
+                    index: None,
+                    reason: e.to_string(),
+                })
+            }
+        };
+        let count = incidents.len() as u64;
+        let with_base = self.base.is_some();
+        let mut partial = incidents
+            .into_par_iter()
+            .enumerate()
+            .fold(
+                || Partial::new(with_base),
+                |mut p, (i, incident)| {
+                    self.incident(&mut p, file, i, &incident, executor);
+                    p
+                },
+            )
+            .reduce(|| Partial::new(with_base), Partial::merge);
+        partial.events.sort_by_key(|(i, _)| *i);
+        FileOutcome::Done {
+            incidents: count,
+            partial,
+        }
+    }
+
+    fn incident(
+        &self,
+        p: &mut Partial,
+        file: &CorpusFile,
+        index: usize,
+        incident: &Incident,
+        executor: &RecordingExecutor,
+    ) {
+        let error = |reason: String| {
+            Event::Error(CorpusError {
+                file: file.name.clone(),
+                index: Some(index),
+                reason,
+            })
+        };
+        let ws = match select(
+            self.workspaces,
+            self.workspace,
+            incident.workspace.as_deref(),
+        ) {
+            Ok(ws) => ws,
+            Err(e) => {
+                p.events
+                    .push((index, error(format!("incident `{}`: {e}", incident.id))));
+                return;
+            }
+        };
+        // A panic is an engine bug; one incident that triggers it must not end the backtest
+        // (nor leave the run waiting for its file), so it is reported like a bad incident.
+        let planned = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let ctx = incident_context(incident);
+            let config = RunConfig {
+                max_fanout: self.max_fanout,
+                now_ms: default_now(incident),
+                ..RunConfig::default()
+            };
+            let head = plan_with_context(self.head, ws, incident, &ctx, &config, executor);
+            let base = self
+                .base
+                .map(|lib| plan_with_context(lib, ws, incident, &ctx, &config, executor));
+            (head, base)
+        }));
+        let (head, base) = match planned {
+            Ok(plans) => plans,
+            Err(panic) => {
+                p.events.push((
+                    index,
+                    error(format!(
+                        "incident `{}`: internal error: the engine panicked while planning it \
+                         ({}); please report this",
+                        incident.id,
+                        panic_message(panic.as_ref())
+                    )),
+                ));
+                return;
+            }
+        };
+        p.head.add_plan(&head);
+        let (Some(base), Some(base_tally)) = (base, p.base.as_mut()) else {
+            return;
+        };
+        base_tally.add_plan(&base);
+        let changes = diff(&base.actions, &head.actions);
+        if !changes.is_empty() {
+            p.events.push((
+                index,
+                Event::Changed(IncidentDiff {
+                    file: file.name.clone(),
+                    index,
+                    id: incident.id.clone(),
+                    severity: incident.severity.clone(),
+                    title: incident.title.clone(),
+                    changes,
+                }),
+            ));
+        }
+    }
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,273 @@
+//! Backtests of small corpora against the example library and an edited copy of it.
+
+use std::path::{Path, PathBuf};
+
+use riposte_dsl::compile::compile;
+use riposte_dsl::syntax::Limits;
+use riposte_dsl::{SourceFile, SourceMap};
+
+use super::diff::{action_deltas, ChangeKind};
+use super::render::{JsonReport, TextReport};
+use super::*;
+use crate::plan::model::Status;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The example library, with `edit(name, text)` applied to every file.
+fn library(edit: impl Fn(&str, &str) -> String) -> Library {
+    let limits = Limits::default();
+    let loaded = crate::load_library(
+        &[root().join("gamebooks"), root().join("sops")],
+        limits.max_file_bytes,
+    )
+    .unwrap();
+    let mut sources = SourceMap::new();
+    for (_, f) in loaded.sources.iter() {
+        sources.add(SourceFile::new(f.name.clone(), edit(&f.name, &f.text)));
+    }
+    let c = compile(&sources, &limits, Vec::new());
+    assert!(!c.has_errors(), "{:?}", c.diagnostics);
+    c.library
+}
+
+/// A corpus of the example incidents, plus `extra` files.
+fn corpus(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = root().join("examples/incidents");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::create_dir(dir.path().join("more")).unwrap();
+    for (name, text) in extra {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+#[derive(Default)]
+struct Collect {
+    diffs: Vec<IncidentDiff>,
+    errors: Vec<CorpusError>,
+    progress: Vec<Progress>,
+}
+
+impl Sink for Collect {
+    fn incident(&mut self, diff: &IncidentDiff) -> io::Result<()> {
+        self.diffs.push(diff.clone());
+        Ok(())
+    }
+    fn error(&mut self, error: &CorpusError) -> io::Result<()> {
+        self.errors.push(error.clone());
+        Ok(())
+    }
+    fn progress(&mut self, progress: &Progress) {
+        self.progress.push(*progress);
+    }
+}
+
+/// The example library with `ransomware-containment` no longer restricted to managed-XDR
+/// workspaces (so it matches the ransomware example in the demo workspace).
+fn any_workspace(name: &str, text: &str) -> String {
+    if name.ends_with("ransomware-containment.yaml") {
+        text.replace("  workspace_tags: [managed-xdr]\n", "")
+    } else {
+        text.to_string()
+    }
+}
+
+fn backtest<'a>(
+    head: &'a Library,
+    base: Option<&'a Library>,
+    ws: &'a [Workspace],
+    jobs: usize,
+) -> Backtest<'a> {
+    Backtest {
+        head,
+        base,
+        workspaces: ws,
+        workspace: None,
+        limits: ImportLimits::default(),
+        max_fanout: 1_000,
+        jobs,
+    }
+}
+
+#[test]
+fn an_edited_gate_changes_statuses_in_corpus_order() {
+    let base = library(|_, t| t.to_string());
+    let head = library(any_workspace);
+    let ws = [Workspace::demo()];
+    let dir = corpus(&[
+        (
+            "more/broken.json",
+            "{\"format\": \"riposte.incident/v1\", \"incidents\": [}",
+        ),
+        ("more/notes.txt", "not a corpus file"),
+    ]);
+    let listing = list_corpus(dir.path()).unwrap();
+    assert_eq!(listing.files.len(), 9);
+    let mut sink = Collect::default();
+    let report = backtest(&head, Some(&base), &ws, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    assert_eq!(report.files, 9);
+    assert_eq!(report.incidents, 8);
+    assert_eq!(report.file_errors, 1);
+    assert_eq!(sink.errors.len(), 1);
+    assert!(
+        sink.errors[0].file.ends_with("more/broken.json"),
+        "{:?}",
+        sink.errors
+    );
+    assert!(
+        sink.errors[0].reason.contains("invalid JSON"),
+        "{:?}",
+        sink.errors
+    );
+    let files: Vec<&str> = sink
+        .diffs
+        .iter()
+        .map(|d| d.file.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(files, ["ransomware-two-devices.json"]);
+    assert_eq!(report.changed, 1);
+    let isolate: Vec<_> = sink.diffs[0]
+        .changes
+        .iter()
+        .filter(|c| c.action == "device.isolate")
+        .map(|c| (c.change, c.to, c.target.as_ref().unwrap().name.as_str()))
+        .collect();
+    assert_eq!(
+        isolate,
+        [
+            (
+                ChangeKind::Added,
+                Some(Status::AwaitingApproval),
+                "srv-fs-01"
+            ),
+            (ChangeKind::Added, Some(Status::Blocked), "dc-01"),
+        ]
+    );
+    // Only the isolation that awaits approval counts: the protected `dc-01` is blocked.
+    let deltas = action_deltas(report.base.as_ref().unwrap(), &report.head);
+    let isolate = deltas.iter().find(|d| d.name == "device.isolate").unwrap();
+    assert_eq!((isolate.base, isolate.head, isolate.delta), (0, 1, 1));
+    assert_eq!(sink.progress.last().map(|p| p.files), Some(9));
+
+    // The same on one thread, byte for byte.
+    let mut one = Collect::default();
+    let again = backtest(&head, Some(&base), &ws, 1)
+        .run(&listing, &mut one)
+        .unwrap();
+    assert_eq!(again, report);
+    assert_eq!(one.diffs, sink.diffs);
+}
+
+#[test]
+fn reports_render_as_text_and_json() {
+    let base = library(|_, t| t.to_string());
+    let head = library(any_workspace);
+    let ws = [Workspace::demo()];
+    let dir = corpus(&[]);
+    let listing = list_corpus(dir.path()).unwrap();
+
+    let mut text = TextReport::new(Vec::new(), Some("HEAD"));
+    let report = backtest(&head, Some(&base), &ws, 2)
+        .run(&listing, &mut text)
+        .unwrap();
+    let text = String::from_utf8(text.finish(&report).unwrap()).unwrap();
+    assert!(
+        text.contains("  + awaiting approval  device.isolate"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  device.isolate ") && l.ends_with(" +1   0 → 1")),
+        "{text}"
+    );
+    assert!(text.ends_with("8 incidents, 1 changed\n"), "{text}");
+
+    let mut json = JsonReport::new(Vec::new(), Some("HEAD"));
+    let report = backtest(&head, Some(&base), &ws, 2)
+        .run(&listing, &mut json)
+        .unwrap();
+    let out = json.finish(&report).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["format"], "riposte.backtest/v1");
+    assert_eq!(v["incidents"].as_array().unwrap().len(), 1);
+    assert_eq!(v["incidents"][0]["changes"][0]["change"], "added");
+    let isolate = v["totals"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "device.isolate")
+        .unwrap();
+    assert_eq!(isolate["delta"], 1);
+    assert_eq!(v["summary"]["changed"], 1);
+
+    // Without a base: the totals.
+    let mut text = TextReport::new(Vec::new(), None);
+    let report = backtest(&head, None, &ws, 2)
+        .run(&listing, &mut text)
+        .unwrap();
+    let text = String::from_utf8(text.finish(&report).unwrap()).unwrap();
+    assert!(text.contains("actions by status"), "{text}");
+    assert!(text.contains("identity-compromise"), "{text}");
+    assert!(text.contains("\n8 incidents, "), "{text}");
+}
+
+#[test]
+fn an_unknown_workspace_is_fatal_and_an_unowned_tenant_is_counted() {
+    let lib = library(|_, t| t.to_string());
+    let dir = corpus(&[]);
+    let listing = list_corpus(dir.path()).unwrap();
+    let demo = Workspace::demo();
+    let mut bt = backtest(&lib, None, std::slice::from_ref(&demo), MAX_JOBS + 1);
+    let err = bt.run(&listing, &mut Collect::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "257 worker threads are too many; the most is 256"
+    );
+    bt.jobs = 1;
+    bt.workspace = Some("nope");
+    let err = bt.run(&listing, &mut Collect::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no workspace named `nope` in the workspaces file"
+    );
+
+    let mut a = Workspace::demo();
+    a.name = "a".into();
+    a.tenant_id = "tenant-a".into();
+    let mut b = a.clone();
+    b.name = "b".into();
+    b.tenant_id = "tenant-b".into();
+    let two = [a, b];
+    let mut sink = Collect::default();
+    let report = backtest(&lib, None, &two, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    assert_eq!(report.incidents, 8);
+    assert_eq!(report.incident_errors, 8);
+    assert!(sink.errors.iter().all(|e| e.index.is_some()));
+}
+
+#[test]
+fn a_missing_corpus_is_an_error() {
+    let err = list_corpus(Path::new("/nonexistent/corpus")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot read `/nonexistent/corpus`"),
+        "{err}"
+    );
+    let file = root().join("Cargo.toml");
+    assert!(matches!(
+        list_corpus(&file),
+        Err(BacktestError::NotADirectory(_))
+    ));
+}

@@ -1,0 +1,314 @@
+//! The test file format (`*.test.yaml`), as serde types with `deny_unknown_fields` so typos are
+//! reported with their line and column. Documented in `docs/testing.md`.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::plan::model::Status;
+
+/// `kind: test`: the only kind a test document has.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TestKind {
+    Test,
+}
+
+/// One test document.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestDoc {
+    pub kind: TestKind,
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A path relative to the test file, or an inline incident document (any supported format).
+    pub incident: Spanned<serde_json::Value>,
+    /// Run this gamebook directly, with `with:` as its inputs, instead of the library's SOPs.
+    #[serde(default)]
+    pub gamebook: Option<Spanned<String>>,
+    /// The inputs of `gamebook` (literals or templates over `incident`).
+    #[serde(default)]
+    pub with: Option<Spanned<serde_json::Map<String, serde_json::Value>>>,
+    /// Which incident of a file holding several.
+    #[serde(default)]
+    pub incident_id: Option<Spanned<String>>,
+    /// A path relative to the test file, or an inline list of workspaces.
+    #[serde(default)]
+    pub workspaces: Option<Spanned<serde_json::Value>>,
+    #[serde(default)]
+    pub workspace: Option<Spanned<String>>,
+    #[serde(default)]
+    pub approve: Option<Spanned<Approve>>,
+    #[serde(default)]
+    pub fail: Vec<Spanned<Fail>>,
+    /// RFC 3339; default: the incident's last update.
+    #[serde(default)]
+    pub now: Option<Spanned<String>>,
+    #[serde(default)]
+    pub max_fanout: Option<Spanned<usize>>,
+    pub expect: Expect,
+}
+
+/// `approve: all | none | [step, ...]` (a single step id is accepted too).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Approve {
+    All,
+    None,
+    Steps(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Approve {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Approve;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`all`, `none` or a list of step ids")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Approve, E> {
+                Ok(match s {
+                    "all" => Approve::All,
+                    "none" => Approve::None,
+                    step => Approve::Steps(vec![step.to_string()]),
+                })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Approve, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    if steps.len() >= MAX_LIST {
+                        return Err(de::Error::custom(format!(
+                            "more than {MAX_LIST} approved steps"
+                        )));
+                    }
+                    steps.push(s);
+                }
+                Ok(Approve::Steps(steps))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Most entries of any list in a test document.
+pub const MAX_LIST: usize = 1_000;
+
+/// A scripted executor outcome: make matching actions fail.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fail {
+    /// Step path or id; absent: every step.
+    #[serde(default)]
+    pub step: Option<String>,
+    /// Action id; absent: every action.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Target id or name (case-insensitive); absent: every target.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Fail only the first N attempts (so a retry succeeds); absent: every attempt.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// What the plan must show.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Whether every on-queue prerequisite passed.
+    #[serde(default)]
+    pub eligible: Option<bool>,
+    #[serde(default)]
+    pub classification: Option<Spanned<ExpectClassification>>,
+    /// The matched response SOPs, exactly (in any order).
+    #[serde(default)]
+    pub sops: Option<Vec<String>>,
+    #[serde(default)]
+    pub actions: Option<Vec<Spanned<ExpectAction>>>,
+    /// The expected actions appear in this order in the plan (others may come between).
+    #[serde(default)]
+    pub ordered: bool,
+    #[serde(default)]
+    pub tasks: Option<Vec<Spanned<ExpectTask>>>,
+    /// No actions and no tasks beyond those listed (an absent list counts as empty).
+    #[serde(default)]
+    pub only: bool,
+    #[serde(default)]
+    pub summary: Option<ExpectSummary>,
+}
+
+/// `classification: none`, or the fields the plan's classification must have.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExpectClassification {
+    None,
+    Is(ClassificationFields),
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClassificationFields {
+    #[serde(default)]
+    pub classification: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The classification SOP that decided.
+    #[serde(default)]
+    pub sop: Option<String>,
+    #[serde(default)]
+    pub rule: Option<String>,
+    #[serde(default)]
+    pub confidence: Option<u8>,
+}
+
+impl<'de> Deserialize<'de> for ExpectClassification {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExpectClassification;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`none` or a mapping with `classification`, `reason`, `sop`, `rule`, `confidence`")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ExpectClassification, E> {
+                match s {
+                    "none" => Ok(ExpectClassification::None),
+                    other => Err(E::custom(format!(
+                        "expected `none` or a mapping such as `{{classification: true_positive, reason: malware}}`, found `{other}`"
+                    ))),
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ExpectClassification, E> {
+                Ok(ExpectClassification::None)
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ExpectClassification, A::Error> {
+                ClassificationFields::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ExpectClassification::Is)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The status of a planned action, as written in tests.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectStatus {
+    WouldRun,
+    AwaitingApproval,
+    Blocked,
+    Skipped,
+}
+
+impl ExpectStatus {
+    pub fn status(self) -> Status {
+        match self {
+            ExpectStatus::WouldRun => Status::WouldRun,
+            ExpectStatus::AwaitingApproval => Status::AwaitingApproval,
+            ExpectStatus::Blocked => Status::Blocked,
+            ExpectStatus::Skipped => Status::Skipped,
+        }
+    }
+}
+
+/// What the executor reported, as written in tests.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectOutcome {
+    Succeeded,
+    Failed,
+}
+
+impl ExpectOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectOutcome::Succeeded => "succeeded",
+            ExpectOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// One expected action: plan actions match it when every field given holds.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectAction {
+    #[serde(default)]
+    pub sop: Option<String>,
+    /// The gamebook, or for sub-gamebooks the whole `caller > callee` label.
+    #[serde(default)]
+    pub gamebook: Option<String>,
+    /// Step path (`contain.isolate`) or id (`isolate`).
+    #[serde(default)]
+    pub step: Option<String>,
+    /// Action id, or `kind.*`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Target id (with or without its `kind:` prefix) or name, case-insensitive; `incident` for
+    /// incident actions.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Parameters the action must have (others may be there too), compared as JSON.
+    #[serde(default)]
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub status: Option<ExpectStatus>,
+    /// Part of the plan's reason or of its approval's reason, case-insensitive.
+    #[serde(default)]
+    pub reason_contains: Option<String>,
+    /// The role the action waits for.
+    #[serde(default)]
+    pub approver: Option<String>,
+    /// The simulated execution's outcome.
+    #[serde(default)]
+    pub outcome: Option<ExpectOutcome>,
+    /// The simulated execution's attempts.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+    /// Part of the simulated execution's error, case-insensitive.
+    #[serde(default)]
+    pub error_contains: Option<String>,
+    /// Exactly this many plan actions match (default: at least one).
+    #[serde(default)]
+    pub count: Option<usize>,
+}
+
+/// One expected task.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectTask {
+    #[serde(default)]
+    pub sop: Option<String>,
+    #[serde(default)]
+    pub gamebook: Option<String>,
+    #[serde(default)]
+    pub step: Option<String>,
+    /// The whole title, exactly.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Part of the title, case-insensitive.
+    #[serde(default)]
+    pub title_contains: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub count: Option<usize>,
+}
+
+/// Expected counts of actions by status; absent fields are not checked.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSummary {
+    #[serde(default)]
+    pub would_run: Option<usize>,
+    #[serde(default)]
+    pub awaiting_approval: Option<usize>,
+    #[serde(default)]
+    pub blocked: Option<usize>,
+    #[serde(default)]
+    pub skipped: Option<usize>,
+}

@@ -1,0 +1,818 @@
+//! Gamebook tests: `*.test.yaml` files that run an incident through the library (a dry-run, with
+//! scripted approvals and executor failures) and check the plan, plus coverage of the gamebooks
+//! from the plans' traces. `riposte test` is the command line of this module; the format is
+//! documented in `docs/testing.md`.
+//!
+//! Architecture Invariant: a test file never makes the runner panic, and what it controls is
+//! bounded: file size ([`Limits::max_file_bytes`]), YAML nesting, nodes and aliases, tests per file,
+//! list lengths, the fan-out of a run. Incident and workspace files go through their importers'
+//! own limits.
+
+pub mod coverage;
+pub mod expect;
+pub mod file;
+pub mod text;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use riposte_dsl::checked::{Library, Step, StepKind};
+use riposte_dsl::{SourceFile, SourceMap};
+use serde::Serialize;
+use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options};
+
+use crate::executor::{RecordingExecutor, ScriptedFailure};
+use crate::incident::{self, ImportLimits, Incident};
+use crate::plan;
+use crate::scheduler::{Approvals, RunConfig};
+use crate::workspace::{self, SelectError, Workspace, WorkspaceError};
+use coverage::{Coverage, Hits};
+use expect::Failure;
+use file::{Approve, ExpectClassification, TestDoc};
+
+/// Bounds on what tests may hold.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest test file, in bytes (1 MiB).
+    pub max_file_bytes: usize,
+    /// Most test files in one run (10 000).
+    pub max_files: usize,
+    /// Most tests (YAML documents) in one file (1 000).
+    pub max_tests_per_file: usize,
+    /// Largest `max_fanout` a test may ask for (10 000).
+    pub max_fanout: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 1024 * 1024,
+            max_files: 10_000,
+            max_tests_per_file: 1_000,
+            max_fanout: 10_000,
+        }
+    }
+}
+
+/// Test files that could not be found or read (exit code 2 territory). Problems inside a test
+/// file are failed tests, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{0}` is not a YAML file or a directory")]
+    NotYaml(String),
+    #[error("no test files (`*.test.yaml`) under {0}")]
+    NoTests(String),
+    #[error("more than {limit} test files under the given paths")]
+    TooManyFiles { limit: usize },
+}
+
+/// The outcome of one test.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestResult {
+    /// The test file, as found.
+    pub file: String,
+    /// The test's `name`; empty when the file could not be read as tests.
+    pub name: String,
+    /// The line of the test's `name` (0 when unknown).
+    pub line: u64,
+    pub passed: bool,
+    pub failures: Vec<Failure>,
+}
+
+/// Every test's outcome, and the coverage of the library.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub tests: Vec<TestResult>,
+    pub coverage: Coverage,
+}
+
+/// The `format` of `riposte test --format json`.
+pub const REPORT_FORMAT: &str = "riposte.test-report/v1";
+
+impl Report {
+    pub fn passed(&self) -> usize {
+        self.tests.iter().filter(|t| t.passed).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.tests.len() - self.passed()
+    }
+
+    /// Whether coverage reaches `min` percent (no minimum: always).
+    pub fn coverage_ok(&self, min: Option<f64>) -> bool {
+        min.is_none_or(|m| self.coverage.meets(m))
+    }
+
+    /// The stable JSON document of `riposte test --format json` (see `docs/testing.md`).
+    pub fn to_json(&self, min_coverage: Option<f64>) -> serde_json::Value {
+        serde_json::json!({
+            "format": REPORT_FORMAT,
+            "tests": self.tests,
+            "passed": self.passed(),
+            "failed": self.failed(),
+            "coverage": self.coverage,
+            "min_coverage": min_coverage,
+            "coverage_ok": self.coverage_ok(min_coverage),
+        })
+    }
+}
+
+/// The test files under `paths`: directories recursively (`*.test.yaml`, `*.test.yml`; hidden
+/// directories skipped), files as given. Sorted, without duplicates.
+pub fn discover(paths: &[PathBuf], limits: &Limits) -> Result<Vec<PathBuf>, TestError> {
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|source| TestError::Io {
+            path: display_path(p),
+            source,
+        })?;
+        if meta.is_dir() {
+            walk(p, &mut files, limits.max_files)?;
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            files.push(p.clone());
+        } else {
+            return Err(TestError::NotYaml(display_path(p)));
+        }
+        if files.len() > limits.max_files {
+            return Err(TestError::TooManyFiles {
+                limit: limits.max_files,
+            });
+        }
+    }
+    files.sort();
+    files.dedup();
+    if files.is_empty() {
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| format!("`{}`", display_path(p)))
+            .collect();
+        return Err(TestError::NoTests(names.join(", ")));
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, max: usize) -> Result<(), TestError> {
+    let io = |path: &Path| {
+        let path = display_path(path);
+        move |source| TestError::Io { path, source }
+    };
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let path = entry.path();
+        let ty = entry.file_type().map_err(io(&path))?;
+        if ty.is_dir() {
+            if !entry.file_name().to_string_lossy().starts_with('.') {
+                walk(&path, out, max)?;
+            }
+        } else if crate::load::is_test_file(&path) {
+            out.push(path);
+            if out.len() > max {
+                return Err(TestError::TooManyFiles { limit: max });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The name of the SOP a gamebook test (`gamebook:`) runs its gamebook through.
+pub const DIRECT_SOP: &str = "gamebook-test";
+
+/// Runs every test of `files` against `library`, compiled from `sources` (gamebook tests
+/// compile their gamebook with a one-gamebook SOP).
+pub fn run(
+    sources: &SourceMap,
+    library: &Library,
+    files: &[PathBuf],
+    limits: &Limits,
+) -> Result<Report, TestError> {
+    let mut runner = Runner {
+        sources,
+        library,
+        limits,
+        direct: HashMap::new(),
+        cx: expect::Context {
+            steps: step_names(library),
+        },
+        incidents: HashMap::new(),
+        workspaces: HashMap::new(),
+        hits: Hits::default(),
+    };
+    let mut tests = Vec::new();
+    for path in files {
+        runner.run_file(path, &mut tests)?;
+    }
+    let coverage = coverage::compute(library, &runner.hits);
+    Ok(Report { tests, coverage })
+}
+
+/// Every step path and step id of the library's gamebooks.
+fn step_names(library: &Library) -> BTreeSet<String> {
+    fn add(steps: &[Step], prefix: &str, out: &mut BTreeSet<String>) {
+        for s in steps {
+            let path = format!("{prefix}{}", s.id);
+            out.insert(s.id.clone());
+            if let StepKind::Group(inner) = &s.kind {
+                add(inner, &format!("{path}."), out);
+            }
+            out.insert(path);
+        }
+    }
+    let mut out = BTreeSet::new();
+    for gb in &library.gamebooks {
+        add(&gb.steps, "", &mut out);
+    }
+    out
+}
+
+struct Runner<'a> {
+    sources: &'a SourceMap,
+    library: &'a Library,
+    /// Libraries of gamebook tests: the library's gamebooks and one SOP running the gamebook
+    /// with the test's inputs, by that SOP's text.
+    direct: HashMap<String, Result<Library, String>>,
+    limits: &'a Limits,
+    cx: expect::Context,
+    /// Incident files by path, read once.
+    incidents: HashMap<PathBuf, Result<Vec<Incident>, String>>,
+    workspaces: HashMap<PathBuf, Result<Vec<Workspace>, String>>,
+    hits: Hits,
+}
+
+/// A problem at a place in a test file.
+struct At {
+    line: u64,
+    column: u64,
+    message: String,
+}
+
+impl At {
+    fn new(loc: &Location, message: impl Into<String>) -> At {
+        At {
+            line: loc.line(),
+            column: loc.column(),
+            message: message.into(),
+        }
+    }
+
+    fn render(&self, file: &str) -> String {
+        if self.line == 0 {
+            format!("{file}: {}", self.message)
+        } else {
+            format!("{file}:{}:{}: {}", self.line, self.column, self.message)
+        }
+    }
+}
+
+/// Everything one test runs with.
+struct Prepared {
+    /// The key of the gamebook test's library in `Runner::direct`.
+    direct: Option<String>,
+    incident: Incident,
+    workspace: Workspace,
+    config: RunConfig,
+    executor: RecordingExecutor,
+}
+
+impl Runner<'_> {
+    fn run_file(&mut self, path: &Path, out: &mut Vec<TestResult>) -> Result<(), TestError> {
+        let file = display_path(path);
+        let file_error = |message: String| TestResult {
+            file: file.clone(),
+            name: String::new(),
+            line: 0,
+            passed: false,
+            failures: vec![Failure::Error { message }],
+        };
+        let bytes =
+            read_bounded(path, self.limits.max_file_bytes).map_err(|source| TestError::Io {
+                path: file.clone(),
+                source,
+            })?;
+        if bytes.len() > self.limits.max_file_bytes {
+            out.push(file_error(format!(
+                "{file}: the file is larger than the limit of {} bytes; split it into several test files",
+                self.limits.max_file_bytes
+            )));
+            return Ok(());
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(file_error(format!(
+                    "{file}: invalid UTF-8 at byte {}; save the file as UTF-8",
+                    e.utf8_error().valid_up_to()
+                )));
+                return Ok(());
+            }
+        };
+        let docs = match parse(&text, self.limits) {
+            Ok(docs) if docs.is_empty() => {
+                out.push(file_error(format!(
+                    "{file}: the file holds no test; start it with `kind: test`"
+                )));
+                return Ok(());
+            }
+            Ok(docs) => docs,
+            Err(at) => {
+                out.push(file_error(at.render(&file)));
+                return Ok(());
+            }
+        };
+        let mut names: HashMap<String, u64> = HashMap::new();
+        for doc in &docs {
+            let name = doc.name.value.clone();
+            let line = doc.name.referenced.line();
+            let mut failures = Vec::new();
+            if let Some(first) = names.insert(name.clone(), line) {
+                let at = At::new(
+                    &doc.name.referenced,
+                    format!(
+                        "test name `{name}` is used twice in this file (first on line {first})"
+                    ),
+                );
+                failures.push(Failure::Error {
+                    message: at.render(&file),
+                });
+            } else {
+                match self.prepare(path, doc) {
+                    Ok(p) => {
+                        let library = match &p.direct {
+                            Some(key) => match self.direct.get(key) {
+                                Some(Ok(lib)) => lib,
+                                // `prepare` compiled it, or failed.
+                                _ => self.library,
+                            },
+                            None => self.library,
+                        };
+                        let plan = plan::simulate(
+                            library,
+                            &p.workspace,
+                            &p.incident,
+                            &p.config,
+                            &p.executor,
+                        );
+                        self.hits.add(&plan.trace);
+                        failures = expect::check(&plan, &doc.expect, &self.cx);
+                    }
+                    Err(at) => failures.push(Failure::Error {
+                        message: at.render(&file),
+                    }),
+                }
+            }
+            out.push(TestResult {
+                file: file.clone(),
+                name,
+                line,
+                passed: failures.is_empty(),
+                failures,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads, resolves and checks everything a test refers to.
+    fn prepare(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, At> {
+        let base = path.parent().unwrap_or(Path::new(""));
+        let file = display_path(path);
+        self.validate(doc)?;
+
+        // The incident: a file next to the test, or inline.
+        let inc = &doc.incident;
+        let inline;
+        let incidents: &[Incident] = match &inc.value {
+            serde_json::Value::String(rel) => {
+                let p = lexical_join(base, rel);
+                let read = self.incidents.entry(p.clone()).or_insert_with(|| {
+                    incident::read_incidents(&p, &ImportLimits::default())
+                        .map(|(_, list)| list)
+                        .map_err(|e| e.to_string())
+                });
+                match read {
+                    Ok(list) => list,
+                    Err(e) => return Err(At::new(&inc.referenced, e.clone())),
+                }
+            }
+            serde_json::Value::Object(_) => {
+                let json = inc.value.to_string();
+                let name = format!("{file} (inline incident)");
+                inline = incident::parse_incidents(&name, &json, &ImportLimits::default())
+                    .map(|(_, list)| list)
+                    .map_err(|e| At::new(&inc.referenced, e.to_string()))?;
+                &inline
+            }
+            _ => {
+                return Err(At::new(
+                    &inc.referenced,
+                    "`incident` is a path to an incident file or an inline incident document (a mapping)",
+                ))
+            }
+        };
+        let incident = match (&doc.incident_id, incidents) {
+            (None, [one]) => one.clone(),
+            (None, []) => {
+                return Err(At::new(
+                    &inc.referenced,
+                    "the incident file holds no incident",
+                ))
+            }
+            (None, many) => {
+                let ids: Vec<String> = many
+                    .iter()
+                    .take(10)
+                    .map(|i| format!("`{}`", i.id))
+                    .collect();
+                return Err(At::new(
+                    &inc.referenced,
+                    format!(
+                        "the incident file holds {} incidents; choose one with `incident_id:` ({}{})",
+                        many.len(),
+                        ids.join(", "),
+                        if many.len() > 10 { ", …" } else { "" }
+                    ),
+                ));
+            }
+            (Some(id), list) => {
+                list.iter()
+                    .find(|i| i.id == id.value)
+                    .cloned()
+                    .ok_or_else(|| {
+                        At::new(
+                            &id.referenced,
+                            format!("no incident with id `{}` in the incident file", id.value),
+                        )
+                    })?
+            }
+        };
+
+        // The workspaces: a file, inline, or the demo.
+        let owned;
+        let workspaces: &[Workspace] = match &doc.workspaces {
+            None => {
+                owned = vec![Workspace::demo()];
+                &owned
+            }
+            Some(ws) => match &ws.value {
+                serde_json::Value::String(rel) => {
+                    let p = lexical_join(base, rel);
+                    let read = self.workspaces.entry(p.clone()).or_insert_with(|| {
+                        workspace::read_workspaces(&p).map_err(|e| e.to_string())
+                    });
+                    match read {
+                        Ok(list) => list,
+                        Err(e) => return Err(At::new(&ws.referenced, e.clone())),
+                    }
+                }
+                serde_json::Value::Array(_) => {
+                    let json = serde_json::json!({ "workspaces": ws.value }).to_string();
+                    owned = workspace::parse_workspaces(&file, &json).map_err(|e| {
+                        let message = match e {
+                            WorkspaceError::Invalid { message, .. }
+                            | WorkspaceError::Inconsistent { message, .. } => message,
+                            WorkspaceError::Io { source, .. } => source.to_string(),
+                        };
+                        At::new(&ws.referenced, format!("inline workspaces: {message}"))
+                    })?;
+                    &owned
+                }
+                _ => return Err(At::new(
+                    &ws.referenced,
+                    "`workspaces` is a path to a workspaces file or an inline list of workspaces",
+                )),
+            },
+        };
+        let named = doc.workspace.as_ref();
+        let ws = workspace::select(
+            workspaces,
+            named.map(|n| n.value.as_str()),
+            incident.workspace.as_deref(),
+        )
+        .map_err(|e| {
+            let loc = named.map_or(&inc.referenced, |n| &n.referenced);
+            let message = match e {
+                SelectError::Unknown(n) => format!("no workspace named `{n}` in the workspaces"),
+                SelectError::NoTenant(t) => format!(
+                    "no workspace has the incident's tenant id `{t}`; name one with `workspace:`"
+                ),
+                SelectError::Ambiguous => "the incident names no tenant and there are several workspaces; name one with `workspace:`".to_string(),
+            };
+            At::new(loc, message)
+        })?
+        .clone();
+
+        let approvals = match doc.approve.as_ref().map(|a| &a.value) {
+            None | Some(Approve::None) => Approvals::None,
+            Some(Approve::All) => Approvals::All,
+            Some(Approve::Steps(s)) => Approvals::Steps(s.clone()),
+        };
+        let now_ms = match &doc.now {
+            Some(t) => riposte_dsl::value::parse_time(&t.value).ok_or_else(|| {
+                At::new(
+                    &t.referenced,
+                    format!(
+                        "`now: {}` is not an RFC 3339 time such as 2025-03-14T03:00:00Z",
+                        t.value
+                    ),
+                )
+            })?,
+            None => plan::default_now(&incident),
+        };
+        let executor = RecordingExecutor {
+            failures: doc
+                .fail
+                .iter()
+                .map(|f| ScriptedFailure {
+                    step: f.value.step.clone(),
+                    action: f.value.action.clone(),
+                    target: f.value.target.clone(),
+                    attempts: f.value.attempts,
+                    error: f
+                        .value
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| "scripted failure (test)".to_string()),
+                })
+                .collect(),
+        };
+        let direct = self.direct_library(doc)?;
+        Ok(Prepared {
+            direct,
+            incident,
+            workspace: ws,
+            config: RunConfig {
+                approvals,
+                max_fanout: doc.max_fanout.as_ref().map_or(1_000, |m| m.value),
+                now_ms,
+            },
+            executor,
+        })
+    }
+
+    /// For a gamebook test, compiles (once) the library's gamebooks with an SOP that runs the
+    /// gamebook with the test's inputs; returns its key in `self.direct`.
+    fn direct_library(&mut self, doc: &TestDoc) -> Result<Option<String>, At> {
+        let Some(gb) = &doc.gamebook else {
+            if let Some(w) = &doc.with {
+                return Err(At::new(
+                    &w.referenced,
+                    "`with` gives the inputs of `gamebook`; add `gamebook: NAME` to test a gamebook directly",
+                ));
+            }
+            return Ok(None);
+        };
+        let Some(gamebook) = self.library.gamebook(&gb.value) else {
+            let mut known: Vec<&str> = self
+                .library
+                .gamebooks
+                .iter()
+                .map(|g| g.name.as_str())
+                .collect();
+            known.truncate(20);
+            return Err(At::new(
+                &gb.referenced,
+                format!(
+                    "no gamebook `{}` in the library; the gamebooks are {}",
+                    gb.value,
+                    known.join(", ")
+                ),
+            ));
+        };
+        let with = doc.with.as_ref().map_or_else(
+            || "{}".to_string(),
+            |w| serde_json::Value::Object(w.value.clone()).to_string(),
+        );
+        let text = format!(
+            "kind: sop\ntype: response\nname: {DIRECT_SOP}\ngamebooks:\n  - gamebook: {}\n    with: {with}\n",
+            serde_json::Value::from(gamebook.name.as_str())
+        );
+        if !self.direct.contains_key(&text) {
+            let compiled = self.compile_direct(&text);
+            self.direct.insert(text.clone(), compiled);
+        }
+        match self.direct.get(&text) {
+            Some(Err(e)) => {
+                let loc = doc.with.as_ref().map_or(&gb.referenced, |w| &w.referenced);
+                Err(At::new(loc, e.clone()))
+            }
+            _ => Ok(Some(text)),
+        }
+    }
+
+    fn compile_direct(&self, sop: &str) -> Result<Library, String> {
+        let gamebook_files: BTreeSet<_> = self.library.gamebooks.iter().map(|g| g.file).collect();
+        let mut sources = SourceMap::new();
+        for (id, f) in self.sources.iter() {
+            if gamebook_files.contains(&id) {
+                sources.add(f.clone());
+            }
+        }
+        sources.add(SourceFile::new(format!("({DIRECT_SOP})"), sop));
+        let c = riposte_dsl::compile::compile(
+            &sources,
+            &riposte_dsl::syntax::Limits::default(),
+            Vec::new(),
+        );
+        let errors: Vec<String> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        if errors.is_empty() {
+            Ok(c.library)
+        } else {
+            Err(format!(
+                "the gamebook cannot run with these inputs: {}",
+                errors.join("; ")
+            ))
+        }
+    }
+
+    /// Names that must exist: approved and failing steps, actions, roles, classifications.
+    fn validate(&self, doc: &TestDoc) -> Result<(), At> {
+        let steps = &self.cx.steps;
+        let unknown_step = |s: &str| !steps.is_empty() && !steps.contains(s);
+        if let Some(a) = &doc.approve {
+            if let Approve::Steps(list) = &a.value {
+                if let Some(s) = list.iter().find(|s| unknown_step(s)) {
+                    return Err(At::new(
+                        &a.referenced,
+                        format!("`approve` names step `{s}`, which no gamebook of the library has"),
+                    ));
+                }
+            }
+        }
+        for f in &doc.fail {
+            if let Some(s) = f.value.step.as_deref().filter(|s| unknown_step(s)) {
+                return Err(At::new(
+                    &f.referenced,
+                    format!("`fail` names step `{s}`, which no gamebook of the library has"),
+                ));
+            }
+            if let Some(a) = f
+                .value
+                .action
+                .as_deref()
+                .filter(|a| riposte_dsl::catalog::lookup(a).is_none())
+            {
+                return Err(At::new(
+                    &f.referenced,
+                    format!("`fail` names action `{a}`, which is not in the action catalog (see `riposte actions`)"),
+                ));
+            }
+            if f.value.attempts == Some(0) {
+                return Err(At::new(
+                    &f.referenced,
+                    "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
+                ));
+            }
+        }
+        if let Some(m) = &doc.max_fanout {
+            if m.value == 0 || m.value > self.limits.max_fanout {
+                return Err(At::new(
+                    &m.referenced,
+                    format!("`max_fanout` is between 1 and {}", self.limits.max_fanout),
+                ));
+            }
+        }
+        if let Some(c) = &doc.expect.classification {
+            if let ExpectClassification::Is(f) = &c.value {
+                if let Some(v) = f.classification.as_deref() {
+                    if riposte_dsl::ast::Classification::parse(v).is_none() {
+                        return Err(At::new(
+                            &c.referenced,
+                            format!(
+                                "unknown classification `{v}`; the classifications are {}",
+                                riposte_dsl::ast::Classification::NAMES.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let bad_role = |r: &str| riposte_dsl::ast::Role::parse(r).is_none();
+        let role_error = |loc: &Location, r: &str| {
+            At::new(
+                loc,
+                format!(
+                    "unknown role `{r}`; the roles are {}",
+                    riposte_dsl::ast::Role::NAMES.join(", ")
+                ),
+            )
+        };
+        for a in doc.expect.actions.iter().flatten() {
+            if let Some(r) = a.value.approver.as_deref().filter(|r| bad_role(r)) {
+                return Err(role_error(&a.referenced, r));
+            }
+        }
+        for t in doc.expect.tasks.iter().flatten() {
+            if let Some(r) = t.value.role.as_deref().filter(|r| bad_role(r)) {
+                return Err(role_error(&t.referenced, r));
+            }
+        }
+        let lists = [
+            doc.fail.len(),
+            doc.expect.actions.as_ref().map_or(0, Vec::len),
+            doc.expect.tasks.as_ref().map_or(0, Vec::len),
+            doc.expect.sops.as_ref().map_or(0, Vec::len),
+        ];
+        if lists.iter().any(|n| *n > file::MAX_LIST) {
+            return Err(At::new(
+                &doc.name.referenced,
+                format!(
+                    "a list of this test has more than {} entries",
+                    file::MAX_LIST
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parses the test documents of a file (separated by `---`).
+fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
+    let mut budget = Budget::default();
+    budget.max_depth = 32;
+    budget.flow_nesting_limit = 32;
+    budget.max_nodes = 200_000;
+    budget.max_aliases = 256;
+    budget.max_anchors = 256;
+    budget.max_total_scalar_bytes = limits.max_file_bytes;
+    budget.max_documents = limits.max_tests_per_file;
+    budget.max_events = 800_000;
+    budget.max_recorded_anchor_events = 200_000;
+    let mut options = Options::default();
+    options.alias_limits.max_alias_expansions_per_anchor = 64;
+    options.alias_limits.max_total_replayed_events = 200_000;
+    options.alias_limits.max_replay_stack_depth = 32;
+    options.budget = Some(budget);
+    options.duplicate_keys = DuplicateKeyPolicy::Error;
+    options.with_snippet = false;
+    options.strict_booleans = true;
+    serde_saphyr::from_multiple_with_options::<TestDoc>(text, options).map_err(|e| {
+        let raw = e.without_snippet().to_string();
+        let first = raw.lines().next().unwrap_or("invalid YAML").trim();
+        // serde-saphyr appends " at line L column C"; the location is said up front instead.
+        let message = match first.find(" at line ") {
+            Some(i) => &first[..i],
+            None => first,
+        };
+        let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+            let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+            format!("duplicate key `{key}`")
+        } else if message.contains("budget") || message.contains("Budget") {
+            format!("the YAML exceeds a parser budget (nesting, nodes, aliases or more than {} tests): {message}", limits.max_tests_per_file)
+        } else {
+            message.to_string()
+        };
+        match e.location() {
+            Some(loc) => At::new(&loc, message),
+            None => At {
+                line: 0,
+                column: 0,
+                message,
+            },
+        }
+    })
+}
+
+/// Reads at most `max + 1` bytes, so an oversized file is seen without reading it whole.
+fn read_bounded(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// `base/rel` with `.` and `name/..` folded away (textually; symlinks are not resolved).
+fn lexical_join(base: &Path, rel: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in base.join(rel).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// A path as users wrote it, with `./` dropped.
+fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+#[cfg(test)]
+mod tests;

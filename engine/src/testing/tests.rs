@@ -1,0 +1,408 @@
+//! The runner on a small inline library and test files in a temporary directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use riposte_dsl::compile::compile;
+use riposte_dsl::syntax::Limits as DslLimits;
+use riposte_dsl::{SourceFile, SourceMap};
+
+use super::coverage::{Count, Item};
+use super::expect::Failure;
+use super::*;
+
+const GAMEBOOK: &str = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+inputs:
+  level: {type: string, default: full, values: [full, selective]}
+steps:
+  - id: isolate
+    if: "incident.severity == high"
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    target: d
+    params: {isolation: "{{ inputs.level }}"}
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    retry: {attempts: 2, backoff: 1s}
+    on_error: tell
+  - id: tell
+    action: incident.comment
+    params: {comment: "isolation failed"}
+"#;
+
+const SOP: &str = "kind: sop\ntype: response\nname: s\nmode: autonomous\ngamebooks:\n  - gamebook: iso\ntasks:\n  - {title: Call the customer, role: incident_responder}\n";
+
+fn sources() -> SourceMap {
+    let mut sources = SourceMap::new();
+    sources.add(SourceFile::new("g.yaml", GAMEBOOK));
+    sources.add(SourceFile::new("s.yaml", SOP));
+    sources
+}
+
+fn library() -> Library {
+    let c = compile(&sources(), &DslLimits::default(), Vec::new());
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    c.library
+}
+
+fn run_files(files: &[PathBuf], limits: &Limits) -> Report {
+    run(&sources(), &library(), files, limits).expect("runs")
+}
+
+/// An inline normalized incident with one device, at `severity`.
+fn incident(severity: &str) -> String {
+    format!(
+        r#"incident:
+  format: riposte.incident/v1
+  incident:
+    id: "7"
+    source: defender_xdr
+    title: t
+    severity: {severity}
+    updated: "2026-01-01T00:00:00Z"
+    entities:
+      - {{id: "device:d1", kind: device, name: ws-1, verdict: malicious, provider: microsoft, fields: {{hostname: ws-1, mde_device_id: d1}}}}
+"#
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).expect("write test file");
+    p
+}
+
+fn run_one(text: &str) -> Report {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "t.test.yaml", text);
+    run_files(&[p], &Limits::default())
+}
+
+fn messages(r: &Report) -> Vec<String> {
+    r.tests
+        .iter()
+        .flat_map(|t| &t.failures)
+        .map(|f| match f {
+            Failure::Error { message } => message.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn passing_tests_and_branch_coverage_across_documents() {
+    let text = format!(
+        "kind: test\nname: waits\n{inc}expect:\n  actions:\n    - {{step: isolate, target: ws-1, status: awaiting_approval, approver: workspace_owner}}\n    - {{step: tell, status: skipped}}\n  tasks: [{{title_contains: customer}}]\n  only: true\n  summary: {{awaiting_approval: 1, skipped: 1}}\n---\nkind: test\nname: fails after approval\n{inc}approve: [isolate]\nfail: [{{step: isolate, error: offline}}]\nexpect:\n  actions:\n    - {{step: isolate, outcome: failed, attempts: 2, error_contains: offline}}\n    - {{step: tell, status: would_run}}\n---\nkind: test\nname: low severity skips\n{low}expect:\n  actions: [{{step: isolate, status: skipped, reason_contains: condition}}]\n",
+        inc = incident("high"),
+        low = incident("low"),
+    );
+    let r = run_one(&text);
+    assert_eq!(messages(&r), Vec::<String>::new());
+    assert_eq!((r.passed(), r.failed()), (3, 0));
+    assert_eq!(r.tests[1].name, "fails after approval");
+    assert_eq!(r.tests[1].line, 22);
+    let g = &r.coverage.gamebooks[0];
+    assert_eq!(
+        g.steps,
+        Count {
+            covered: 2,
+            total: 2
+        }
+    );
+    assert_eq!(
+        g.branches,
+        Count {
+            covered: 5,
+            total: 5
+        }
+    );
+    assert!(r.coverage_ok(Some(100.0)));
+    let text = text::render(&r, Some(100.0), false);
+    assert!(text.ends_with("\n3 passed, 0 failed\n"), "{text}");
+    assert!(text.contains("t.test.yaml: waits ... ok"), "{text}");
+}
+
+#[test]
+fn a_failing_test_reports_a_diff_and_missed_coverage() {
+    let r = run_one(&format!(
+        "kind: test\nname: wrong\n{}expect:\n  actions: [{{step: isolate, status: would_run}}]\n",
+        incident("high")
+    ));
+    assert_eq!((r.passed(), r.failed()), (0, 1));
+    let text = text::render(&r, Some(100.0), false);
+    assert!(text.contains("t.test.yaml: wrong ... FAILED"), "{text}");
+    assert!(
+        text.contains("- missing action (line 14) {step: isolate, status: would_run}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("status: expected would_run, got awaiting_approval"),
+        "{text}"
+    );
+    assert!(text.contains("missed: `tell` step never ran"), "{text}");
+    assert!(text.contains("is below --min-coverage 100%"), "{text}");
+    assert!(text.ends_with("\n0 passed, 1 failed\n"), "{text}");
+    let missed: Vec<(&str, Item)> = r.coverage.gamebooks[0]
+        .missed
+        .iter()
+        .map(|m| (m.step.as_str(), m.item))
+        .collect();
+    assert_eq!(
+        missed,
+        [
+            ("isolate", Item::IfFalse),
+            ("isolate", Item::ApprovalGranted),
+            ("isolate", Item::OnError),
+            ("tell", Item::Step)
+        ]
+    );
+    let json = r.to_json(Some(100.0));
+    assert_eq!(json["format"], REPORT_FORMAT);
+    assert_eq!(json["failed"], 1);
+    assert_eq!(json["coverage_ok"], false);
+    assert_eq!(json["tests"][0]["failures"][0]["kind"], "missing_action");
+}
+
+#[test]
+fn unknown_keys_and_bad_yaml_say_where() {
+    let r = run_one("kind: test\nname: x\nincident: a.json\nexpect:\n  actoins: []\n");
+    let m = messages(&r);
+    assert_eq!(m.len(), 1);
+    assert!(
+        m[0].contains("t.test.yaml:5:3: unknown field `actoins`"),
+        "{m:?}"
+    );
+    assert_eq!(r.tests[0].name, "");
+
+    let m = messages(&run_one("kind: test\nname: [unclosed\n"));
+    assert!(m[0].contains("t.test.yaml:2:"), "{m:?}");
+
+    let m = messages(&run_one(
+        "kind: tset\nname: x\nincident: a.json\nexpect: {}\n",
+    ));
+    assert!(m[0].contains("t.test.yaml:1:7: "), "{m:?}");
+
+    let m = messages(&run_one("# nothing\n"));
+    assert!(m[0].contains("holds no test"), "{m:?}");
+
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{}expect:\n  actions: [{{status: maybe}}]\n",
+        incident("high")
+    )));
+    assert!(m[0].contains("t.test.yaml:14:"), "{m:?}");
+    assert!(m[0].contains("maybe"), "{m:?}");
+}
+
+#[test]
+fn references_are_checked_with_their_location() {
+    let cases = [
+        (
+            "incident: missing.json\n",
+            "t.test.yaml:3:11: cannot read `",
+        ),
+        ("incident: 3\n", "t.test.yaml:3:11: `incident` is a path"),
+        (
+            "incident: {format: riposte.incident/v1}\n",
+            "t.test.yaml:3:11: `/",
+        ),
+    ];
+    for (incident_line, want) in cases {
+        let m = messages(&run_one(&format!(
+            "kind: test\nname: x\n{incident_line}expect: {{}}\n"
+        )));
+        assert!(m[0].contains(want), "{m:?} should contain {want}");
+    }
+    let with = |extra: &str| {
+        messages(&run_one(&format!(
+            "kind: test\nname: x\n{}{extra}expect: {{}}\n",
+            incident("high")
+        )))
+    };
+    let m = with("approve: [isolat]\n");
+    assert!(m[0].contains("`approve` names step `isolat`"), "{m:?}");
+    let m = with("fail: [{action: device.explode}]\n");
+    assert!(m[0].contains("action `device.explode`"), "{m:?}");
+    let m = with("fail: [{step: isolate, attempts: 0}]\n");
+    assert!(m[0].contains("`attempts: 0`"), "{m:?}");
+    let m = with("now: yesterday\n");
+    assert!(
+        m[0].contains("`now: yesterday` is not an RFC 3339 time"),
+        "{m:?}"
+    );
+    let m = with("workspace: nope\n");
+    assert!(
+        m[0].contains("t.test.yaml:13:12: no workspace named `nope`"),
+        "{m:?}"
+    );
+    let m = with("max_fanout: 0\n");
+    assert!(m[0].contains("`max_fanout` is between 1 and"), "{m:?}");
+}
+
+#[test]
+fn duplicate_names_in_a_file_fail() {
+    let doc = format!("kind: test\nname: same\n{}expect: {{}}\n", incident("high"));
+    let r = run_one(&format!("{doc}---\n{doc}"));
+    assert_eq!((r.passed(), r.failed()), (1, 1));
+    assert!(messages(&r)[0].contains("is used twice in this file (first on line 2)"));
+}
+
+#[test]
+fn incident_files_resolve_next_to_the_test_and_pick_by_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::create_dir(dir.path().join("tests")).expect("mkdir");
+    let list = r#"{"format": "riposte.incident/v1", "incidents": [
+        {"id": "a", "source": "defender_xdr", "severity": "high", "updated": "2026-01-01T00:00:00Z"},
+        {"id": "b", "source": "defender_xdr", "severity": "low", "updated": "2026-01-01T00:00:00Z"}]}"#;
+    write(dir.path(), "two.json", list);
+    let ws = "- name: w\n  tenant_id: '*'\n  subscription: expired\n  agent: {mode: automatic, process_incident: [high], gamebooks: [high], sops: all}\n";
+    let t = write(
+        &dir.path().join("tests"),
+        "x.test.yaml",
+        &format!(
+            "kind: test\nname: ambiguous\nincident: ../two.json\nexpect: {{}}\n---\nkind: test\nname: by id\nincident: ./../two.json\nincident_id: b\nworkspaces:\n{}expect:\n  eligible: false\n  classification: none\n  sops: []\n  only: true\n",
+            ws.lines().map(|l| format!("  {l}\n")).collect::<String>()
+        ),
+    );
+    let r = run_files(&[t], &Limits::default());
+    let m = messages(&r);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].contains("holds 2 incidents; choose one with `incident_id:` (`a`, `b`)"),
+        "{m:?}"
+    );
+    assert!(r.tests[1].passed);
+}
+
+#[test]
+fn discovery_finds_test_files_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(dir.path().join("sub/.hidden")).expect("mkdir");
+    write(dir.path(), "g.yaml", "kind: gamebook\n");
+    write(&dir.path().join("sub"), "a.test.yaml", "");
+    write(&dir.path().join("sub"), "b.test.yml", "");
+    write(&dir.path().join("sub/.hidden"), "c.test.yaml", "");
+    let found = discover(&[dir.path().to_path_buf()], &Limits::default()).expect("found");
+    let names: Vec<String> = found
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names, ["a.test.yaml", "b.test.yml"]);
+    assert!(matches!(
+        discover(&[dir.path().join("sub/.hidden/none")], &Limits::default()),
+        Err(TestError::Io { .. })
+    ));
+    let empty = tempfile::tempdir().expect("tempdir");
+    assert!(matches!(
+        discover(&[empty.path().to_path_buf()], &Limits::default()),
+        Err(TestError::NoTests(_))
+    ));
+    let limits = Limits {
+        max_files: 1,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        discover(&[dir.path().to_path_buf()], &limits),
+        Err(TestError::TooManyFiles { limit: 1 })
+    ));
+}
+
+#[test]
+fn oversized_and_non_utf8_files_fail_without_reading_them_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = write(dir.path(), "big.test.yaml", &"#".repeat(200));
+    let bad = dir.path().join("bad.test.yaml");
+    fs::write(&bad, b"kind: \xff\n").expect("write");
+    let limits = Limits {
+        max_file_bytes: 100,
+        ..Limits::default()
+    };
+    let r = run_files(&[big, bad], &limits);
+    let m = messages(&r);
+    assert!(m[0].contains("larger than the limit of 100 bytes"), "{m:?}");
+    assert!(m[1].contains("invalid UTF-8"), "{m:?}");
+}
+
+#[test]
+fn lexical_join_folds_dots() {
+    assert_eq!(
+        lexical_join(Path::new("gamebooks"), "../examples/a.json"),
+        PathBuf::from("examples/a.json")
+    );
+    assert_eq!(
+        lexical_join(Path::new("a/b"), "./c/../d.json"),
+        PathBuf::from("a/b/d.json")
+    );
+    assert_eq!(
+        lexical_join(Path::new(""), "../x.json"),
+        PathBuf::from("../x.json")
+    );
+}
+
+#[test]
+fn gamebook_tests_run_one_gamebook_with_inputs() {
+    let r = run_one(&format!(
+        "kind: test\nname: direct\ngamebook: iso\nwith: {{level: selective}}\n{}approve: all\nexpect:\n  classification: none\n  sops: [gamebook-test]\n  actions: [{{step: isolate, params: {{isolation: selective}}, status: would_run, sop: gamebook-test}}, {{step: tell, status: skipped}}]\n  tasks: []\n  only: true\n---\nkind: test\nname: wrong param\ngamebook: iso\n{}approve: all\nexpect:\n  actions: [{{step: isolate, params: {{isolation: selective}}}}]\n",
+        incident("high"),
+        incident("high")
+    ));
+    let m = messages(&r);
+    assert_eq!(m.len(), 1, "{m:?}");
+    let text = text::render(&r, None, false);
+    assert!(
+        text.contains("params.isolation: expected \"selective\", got \"full\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("{step: isolate, params: {\"isolation\":\"selective\"}}"),
+        "{text}"
+    );
+
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\ngamebook: iso\nwith: {{level: sideways}}\n{}expect: {{}}\n",
+        incident("high")
+    )));
+    assert!(
+        m[0].contains("t.test.yaml:4:7: the gamebook cannot run with these inputs: "),
+        "{m:?}"
+    );
+    assert!(m[0].contains("sideways"), "{m:?}");
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\ngamebook: nope\n{}expect: {{}}\n",
+        incident("high")
+    )));
+    assert!(
+        m[0].contains("t.test.yaml:3:11: no gamebook `nope` in the library; the gamebooks are iso"),
+        "{m:?}"
+    );
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\nwith: {{}}\n{}expect: {{}}\n",
+        incident("high")
+    )));
+    assert!(m[0].contains("add `gamebook: NAME`"), "{m:?}");
+}
+
+#[test]
+fn duplicate_keys_and_too_many_tests_are_errors() {
+    let m = messages(&run_one("kind: test\nname: a\nname: b\n"));
+    assert!(
+        m[0].contains("t.test.yaml:3:1: duplicate key `name`"),
+        "{m:?}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = format!("kind: test\nname: n\n{}expect: {{}}\n", incident("high"));
+    let p = write(
+        dir.path(),
+        "many.test.yaml",
+        &[doc.as_str(); 3].join("---\n"),
+    );
+    let limits = Limits {
+        max_tests_per_file: 2,
+        ..Limits::default()
+    };
+    let m = messages(&run_files(&[p], &limits));
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].contains("exceeds a parser budget"), "{m:?}");
+}

@@ -1,0 +1,316 @@
+//! The test report as text, like `cargo test`: a line per test, the failures with their diffs,
+//! the coverage table, and the closing `N passed, N failed` line.
+
+use std::fmt::Write;
+
+use super::coverage::{Coverage, GamebookCoverage};
+use super::expect::{ActionView, Failure, TaskView};
+use super::{Report, TestResult};
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// What a test is called in the report: `file: name`, or the file alone.
+pub fn title(t: &TestResult) -> String {
+    if t.name.is_empty() {
+        t.file.clone()
+    } else {
+        format!("{}: {}", t.file, t.name)
+    }
+}
+
+/// The whole report. `min_coverage` adds the verdict on the coverage total.
+pub fn render(report: &Report, min_coverage: Option<f64>, color: bool) -> String {
+    let mut out = String::new();
+    let n = report.tests.len();
+    let _ = writeln!(out, "running {n} test{}", if n == 1 { "" } else { "s" });
+    for t in &report.tests {
+        let verdict = if t.passed {
+            paint("ok", "32", color)
+        } else {
+            paint("FAILED", "31", color)
+        };
+        let _ = writeln!(out, "test {} ... {verdict}", title(t));
+    }
+    let failed: Vec<&TestResult> = report.tests.iter().filter(|t| !t.passed).collect();
+    if !failed.is_empty() {
+        out.push_str("\nfailures:\n");
+        for t in &failed {
+            let at = if t.line > 0 {
+                format!(" ({}:{})", t.file, t.line)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "\n---- {}{at} ----", title(t));
+            for f in &t.failures {
+                failure(&mut out, f, color);
+            }
+        }
+    }
+    out.push('\n');
+    coverage(&mut out, &report.coverage);
+    if let Some(min) = min_coverage {
+        if !report.coverage_ok(Some(min)) {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    &format!(
+                        "coverage {} is below --min-coverage {}",
+                        pct(report.coverage.percent),
+                        pct(min)
+                    ),
+                    "31",
+                    color
+                )
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} passed, {} failed",
+        report.passed(),
+        report.failed()
+    );
+    out
+}
+
+fn failure(out: &mut String, f: &Failure, color: bool) {
+    let red = |s: &str| paint(s, "31", color);
+    match f {
+        Failure::Error { message } => {
+            let _ = writeln!(out, "  {} {message}", red("error:"));
+        }
+        Failure::Eligibility {
+            expected,
+            actual,
+            failed_checks,
+        } => {
+            let _ = writeln!(
+                out,
+                "  {} expected {expected}, got {actual}",
+                red("eligible:")
+            );
+            for c in failed_checks {
+                let _ = writeln!(out, "      failed check {c}");
+            }
+        }
+        Failure::Classification { expected, actual } => {
+            let _ = writeln!(out, "  {}", red("classification:"));
+            let _ = writeln!(out, "      expected {expected}");
+            let _ = writeln!(out, "      got      {actual}");
+        }
+        Failure::Sops {
+            missing,
+            unexpected,
+        } => {
+            let _ = writeln!(out, "  {}", red("matched SOPs differ:"));
+            for s in missing {
+                let _ = writeln!(out, "      - {s} (expected, did not match)");
+            }
+            for s in unexpected {
+                let _ = writeln!(out, "      + {s} (matched, not expected)");
+            }
+        }
+        Failure::MissingAction {
+            line,
+            expected,
+            near,
+            hint,
+        } => {
+            let _ = writeln!(
+                out,
+                "  {} (line {line}) {expected}",
+                red("- missing action")
+            );
+            for n in near {
+                let _ = writeln!(out, "      plan has {}", action(&n.entry));
+                for d in &n.differences {
+                    let _ = writeln!(out, "        {d}");
+                }
+            }
+            if let Some(h) = hint {
+                let _ = writeln!(out, "      hint: {h}");
+            }
+        }
+        Failure::ActionCount {
+            line,
+            expected,
+            count,
+            actual,
+            matched,
+        } => {
+            let _ = writeln!(
+                out,
+                "  {} (line {line}) {expected}: expected {count}, the plan has {actual}",
+                red("~ action count")
+            );
+            for a in matched {
+                let _ = writeln!(out, "      plan has {}", action(a));
+            }
+        }
+        Failure::OutOfOrder { line, expected } => {
+            let _ = writeln!(
+                out,
+                "  {} (line {line}) {expected}: every matching action comes before the one expected above it",
+                red("~ out of order")
+            );
+        }
+        Failure::UnexpectedAction { action: a } => {
+            let _ = writeln!(
+                out,
+                "  {} (only: true) {}",
+                red("+ unexpected action"),
+                action(a)
+            );
+        }
+        Failure::MissingTask {
+            line,
+            expected,
+            near,
+        } => {
+            let _ = writeln!(out, "  {} (line {line}) {expected}", red("- missing task"));
+            for t in near {
+                let _ = writeln!(out, "      plan has {}", task(t));
+            }
+        }
+        Failure::TaskCount {
+            line,
+            expected,
+            count,
+            actual,
+        } => {
+            let _ = writeln!(
+                out,
+                "  {} (line {line}) {expected}: expected {count}, the plan has {actual}",
+                red("~ task count")
+            );
+        }
+        Failure::UnexpectedTask { task: t } => {
+            let _ = writeln!(
+                out,
+                "  {} (only: true) {}",
+                red("+ unexpected task"),
+                task(t)
+            );
+        }
+        Failure::MoreUnexpected { what, count } => {
+            let _ = writeln!(
+                out,
+                "  {} (only: true) {count} more {what} not listed",
+                red("+ unexpected")
+            );
+        }
+        Failure::Summary {
+            field,
+            expected,
+            actual,
+        } => {
+            let _ = writeln!(
+                out,
+                "  {} expected {expected}, got {actual}",
+                red(&format!("summary.{field}:"))
+            );
+        }
+    }
+}
+
+/// `contain.isolate device.isolate dc-01 (device:…) [sop / gamebook]: blocked — reason`.
+fn action(a: &ActionView) -> String {
+    let mut s = format!("{} {}", a.step, a.action);
+    if let Some(t) = &a.target {
+        let _ = write!(s, " {t}");
+    }
+    let _ = write!(s, " [{} / {}]: {}", a.sop, a.gamebook, a.status);
+    match (a.approver, &a.approval_reason) {
+        (Some(r), Some(why)) => {
+            let _ = write!(s, " (approver {r}: {why})");
+        }
+        (Some(r), None) => {
+            let _ = write!(s, " (approver {r})");
+        }
+        _ => {}
+    }
+    if !a.reason.is_empty() {
+        let _ = write!(s, " — {}", a.reason);
+    }
+    if let Some(e) = &a.execution {
+        let _ = write!(s, "; {e}");
+    }
+    s
+}
+
+fn task(t: &TaskView) -> String {
+    let from = if t.gamebook.is_empty() {
+        t.sop.clone()
+    } else {
+        format!("{} / {} / {}", t.sop, t.gamebook, t.step)
+    };
+    format!("[{}] {} ({from})", t.role, t.title)
+}
+
+/// A percentage, rounded down so 99.95% never shows as 100%.
+pub fn pct(p: f64) -> String {
+    if p >= 100.0 {
+        "100%".to_string()
+    } else {
+        format!("{:.1}%", (p * 10.0).floor() / 10.0)
+    }
+}
+
+fn coverage(out: &mut String, cov: &Coverage) {
+    let width = cov
+        .gamebooks
+        .iter()
+        .map(|g| g.gamebook.len())
+        .max()
+        .unwrap_or(0)
+        .max("total".len());
+    out.push_str("coverage:\n");
+    for g in &cov.gamebooks {
+        row(out, &g.gamebook, width, g.steps, g.branches, g.percent);
+        missed(out, g);
+    }
+    row(out, "total", width, cov.steps, cov.branches, cov.percent);
+}
+
+fn row(
+    out: &mut String,
+    name: &str,
+    width: usize,
+    steps: super::coverage::Count,
+    branches: super::coverage::Count,
+    percent: f64,
+) {
+    let s = format!("{}/{}", steps.covered, steps.total);
+    let b = format!("{}/{}", branches.covered, branches.total);
+    let _ = writeln!(
+        out,
+        "  {name:<width$}  steps {s:<7} branches {b:<7} {}",
+        pct(percent)
+    );
+}
+
+fn missed(out: &mut String, g: &GamebookCoverage) {
+    for m in &g.missed {
+        let _ = writeln!(out, "      missed: `{}` {}", m.step, m.item.describe());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_round_down() {
+        assert_eq!(pct(100.0), "100%");
+        assert_eq!(pct(99.99), "99.9%");
+        assert_eq!(pct(92.0), "92.0%");
+        assert_eq!(pct(0.0), "0.0%");
+    }
+}

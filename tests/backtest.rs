@@ -1,0 +1,388 @@
+//! `riposte backtest` end to end: a temporary git repository holding a copy of the example
+//! library and incidents, an edit in its working tree, and the reports that follow.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=Riposte Tests",
+            "-c",
+            "user.email=tests@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A git repository with the example library and incidents (`corpus/`) committed.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("gamebooks"), &dir.path().join("gamebooks"));
+    copy_dir(&root().join("sops"), &dir.path().join("sops"));
+    copy_dir(
+        &root().join("examples/incidents"),
+        &dir.path().join("corpus"),
+    );
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "library"]);
+    dir
+}
+
+/// The edit the tests make: `ransomware-containment` no longer only for managed-XDR
+/// workspaces, so the demo workspace isolates the devices of the ransomware example.
+fn edit(repo: &Path) {
+    let path = repo.join("sops/ransomware-containment.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace("  workspace_tags: [managed-xdr]\n", "");
+    assert_ne!(text, edited);
+    std::fs::write(path, edited).unwrap();
+}
+
+fn riposte(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("riposte").unwrap();
+    cmd.current_dir(dir);
+    cmd
+}
+
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json_of(cmd: &mut Command) -> Value {
+    serde_json::from_str(&stdout_of(cmd)).unwrap()
+}
+
+#[test]
+fn text_report_shows_the_diff_and_totals() {
+    let repo = repo();
+    edit(repo.path());
+    let text =
+        stdout_of(riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]));
+    assert!(
+        text.starts_with(
+            "corpus/ransomware-two-devices.json[0] 31001 · high · Ransomware activity on multiple endpoints"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  + awaiting approval  device.isolate         device srv-fs-01 (device:514dd2a470997eca303a8b2f507b9553bdf70607)  — ransomware-containment › contain-compromised-device › contain.isolate\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  + blocked            device.isolate         device dc-01"),
+        "{text}"
+    );
+    assert!(
+        text.contains("actions that would run or await approval (HEAD → working tree)\n"),
+        "{text}"
+    );
+    let isolate = text
+        .lines()
+        .find(|l| l.starts_with("  device.isolate "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(isolate.ends_with(" +1   0 → 1"), "{isolate}");
+    assert!(
+        text.contains("  ransomware-containment  +1   0 → 1\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("\n10 incidents, 1 changed\n"), "{text}");
+}
+
+#[test]
+fn json_report_shows_the_diff_and_totals() {
+    let repo = repo();
+    edit(repo.path());
+    let v = json_of(riposte(repo.path()).args([
+        "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
+    ]));
+    assert_eq!(v["format"], "riposte.backtest/v1");
+    assert_eq!(v["base"], "HEAD");
+    let incidents = v["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0]["file"], "corpus/ransomware-two-devices.json");
+    assert_eq!(incidents[0]["index"], 0);
+    assert_eq!(incidents[0]["id"], "31001");
+    let first = &incidents[0]["changes"][0];
+    assert_eq!(first["change"], "added");
+    assert_eq!(first["action"], "device.isolate");
+    assert_eq!(first["sop"], "ransomware-containment");
+    assert_eq!(first["step"], "contain.isolate");
+    assert_eq!(first["target"]["name"], "srv-fs-01");
+    assert_eq!(first["from"], Value::Null);
+    assert_eq!(first["to"], "awaiting_approval");
+    let isolate = v["totals"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "device.isolate")
+        .unwrap();
+    assert_eq!(
+        isolate,
+        &serde_json::json!({"action": "device.isolate", "base": 0, "head": 1, "delta": 1})
+    );
+    assert_eq!(v["totals"]["sops"][0]["sop"], "ransomware-containment");
+    assert_eq!(v["totals"]["sops"][0]["delta"], 1);
+    assert_eq!(
+        v["summary"],
+        serde_json::json!({"files": 10, "incidents": 10, "changed": 1, "errors": 0})
+    );
+}
+
+#[test]
+fn a_committed_change_against_its_parent_from_a_subdirectory() {
+    let repo = repo();
+    edit(repo.path());
+    git(
+        repo.path(),
+        &["commit", "-q", "-am", "ransomware everywhere"],
+    );
+    // Paths are relative to the current directory, whatever it is in the repository.
+    let v = json_of(riposte(&repo.path().join("corpus")).args([
+        "backtest",
+        "--corpus",
+        ".",
+        "--library",
+        "../gamebooks",
+        "--library",
+        "../sops/",
+        "--base",
+        "HEAD~1",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(v["summary"]["changed"], 1, "{v:#}");
+    assert_eq!(v["incidents"][0]["file"], "ransomware-two-devices.json");
+    // Against itself, nothing changes.
+    let text =
+        stdout_of(riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]));
+    assert!(
+        text.contains("(HEAD → working tree): no change\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("\n10 incidents, 0 changed\n"), "{text}");
+}
+
+#[test]
+fn without_a_base_the_totals() {
+    let repo = repo();
+    edit(repo.path());
+    let text = stdout_of(riposte(repo.path()).args(["backtest", "--corpus", "corpus"]));
+    assert!(text.starts_with("actions by status\n"), "{text}");
+    assert!(text.contains("\nSOPs\n"), "{text}");
+    let isolate = text
+        .lines()
+        .find(|l| l.starts_with("  device.isolate "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let counts: Vec<&str> = isolate.split_whitespace().skip(1).collect();
+    assert_eq!(counts, ["0", "1", "1", "0"], "{isolate}");
+    assert!(text.contains("\n10 incidents, "), "{text}");
+
+    let v =
+        json_of(riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--format", "json"]));
+    assert_eq!(v["base"], Value::Null);
+    assert_eq!(v["incidents"], serde_json::json!([]));
+    let isolate = v["totals"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "device.isolate")
+        .unwrap();
+    assert_eq!(isolate["awaiting_approval"], 1);
+    assert_eq!(isolate["blocked"], 1);
+    let sop = v["totals"]["sops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sop"] == "ransomware-containment")
+        .unwrap();
+    assert_eq!(sop["incidents"], 1);
+    assert_eq!(v["totals"]["incidents"], 10);
+}
+
+#[test]
+fn a_missing_revision_or_git_is_a_clear_error() {
+    let repo = repo();
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--base", "no-such-branch"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: unknown revision `no-such-branch`: no such commit, branch or tag"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .env("PATH", repo.path().join("no-bin"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: cannot run `git`"), "{err}");
+
+    // Outside any repository.
+    let plain = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("gamebooks"), &plain.path().join("gamebooks"));
+    copy_dir(&root().join("sops"), &plain.path().join("sops"));
+    std::fs::create_dir(plain.path().join("corpus")).unwrap();
+    let out = riposte(plain.path())
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .env("GIT_CEILING_DIRECTORIES", plain.path().parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not inside a git repository"), "{err}");
+
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "missing"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read `missing`"));
+}
+
+#[test]
+fn corrupt_corpus_files_are_reported_and_counted() {
+    let repo = repo();
+    edit(repo.path());
+    std::fs::create_dir(repo.path().join("corpus/more")).unwrap();
+    std::fs::write(
+        repo.path().join("corpus/more/broken.json"),
+        "{\"format\": \"riposte.incident/v1\", \"incidents\": [",
+    )
+    .unwrap();
+    std::fs::write(repo.path().join("corpus/more/other.json"), "[1, 2]").unwrap();
+    let text =
+        stdout_of(riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]));
+    // Errors come in corpus order, like the incidents.
+    assert!(
+        text.starts_with(
+            "error: `corpus/more/broken.json`:1:48: invalid JSON: EOF while parsing a list: the \
+             file ends too early (truncated, or a bracket is never closed)\n\
+             error: `corpus/more/other.json` at `$[0]`: expected an incident object, found a number\n\
+             corpus/ransomware-two-devices.json[0] 31001"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("\n10 incidents, 1 changed, 2 errors\n"),
+        "{text}"
+    );
+
+    let v = json_of(riposte(repo.path()).args([
+        "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
+    ]));
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0]["file"], "corpus/more/broken.json");
+    assert!(errors[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("invalid JSON"));
+    assert_eq!(v["summary"]["errors"], 2);
+    assert_eq!(v["summary"]["files"], 12);
+    assert_eq!(v["summary"]["changed"], 1);
+}
+
+#[test]
+fn generated_corpora_are_deterministic_and_backtest() {
+    let dir = tempfile::tempdir().unwrap();
+    let generate = |out: &str, seed: &str| {
+        let text = stdout_of(riposte(dir.path()).args([
+            "corpus",
+            "generate",
+            "--from",
+            root().join("examples/incidents").to_str().unwrap(),
+            "--count",
+            "250",
+            "--per-file",
+            "100",
+            "--seed",
+            seed,
+            "--out",
+            out,
+        ]));
+        assert!(
+            text.starts_with("wrote 250 incidents from 10 examples in 3 files"),
+            "{text}"
+        );
+    };
+    generate("a", "9");
+    generate("b", "9");
+    for f in [
+        "incidents-00000.json",
+        "incidents-00001.json",
+        "incidents-00002.json",
+    ] {
+        let a = std::fs::read(dir.path().join("a").join(f)).unwrap();
+        let b = std::fs::read(dir.path().join("b").join(f)).unwrap();
+        assert!(a == b, "{f} differs");
+    }
+    // Not into a directory that holds files.
+    let out = riposte(dir.path())
+        .args([
+            "corpus",
+            "generate",
+            "--from",
+            root().join("examples/incidents").to_str().unwrap(),
+        ])
+        .args(["--count", "1", "--out", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`a` is not empty"));
+
+    let v = json_of(
+        riposte(&root())
+            .args(["backtest", "--format", "json", "--corpus"])
+            .arg(dir.path().join("a")),
+    );
+    assert_eq!(v["summary"]["incidents"], 250);
+    assert_eq!(v["summary"]["errors"], 0);
+    assert!(v["totals"]["overall"]["would_run"].as_u64().unwrap() > 250);
+}

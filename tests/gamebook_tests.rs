@@ -1,0 +1,255 @@
+//! The gamebook tests of the example library (`gamebooks/*.test.yaml`) run in CI through the
+//! `riposte test` binary, plus the exit codes and reports of failing and malformed test files.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn riposte() -> Command {
+    let mut cmd = Command::cargo_bin("riposte").expect("binary is built");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// The library's absolute paths, for tests that run from a temporary directory's files.
+fn library_args() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    ["gamebooks", "sops"]
+        .iter()
+        .flat_map(|d| {
+            [
+                "--library".to_string(),
+                root.join(d).to_string_lossy().into_owned(),
+            ]
+        })
+        .collect()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The example library's tests pass and cover every step. Branch coverage is 97%: the false
+/// branch of `release-device`'s `release` cannot be reached in a dry-run (tasks always
+/// complete), and that of `contain-compromised-device`'s `report` waits on a scheduler fix
+/// (`steps.<id>` of skipped steps).
+#[test]
+fn the_example_gamebook_tests_pass_with_full_step_coverage() {
+    let out = riposte()
+        .args(["test", "--min-coverage", "97"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap_or_default();
+    let (passed, failed) = last
+        .split_once(" passed, ")
+        .and_then(|(p, f)| Some((p.parse::<usize>().ok()?, f.strip_suffix(" failed")?)))
+        .unwrap_or_else(|| panic!("no closing line in:\n{text}"));
+    assert!(passed >= 20, "{text}");
+    assert_eq!(failed, "0", "{text}");
+    let total = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("total "))
+        .unwrap_or_else(|| panic!("no coverage total in:\n{text}"));
+    let steps = total
+        .split_whitespace()
+        .skip_while(|w| *w != "steps")
+        .nth(1)
+        .unwrap_or_default();
+    let (covered, all) = steps.split_once('/').unwrap_or_default();
+    assert_eq!(covered, all, "every step of every gamebook runs: {total}");
+}
+
+#[test]
+fn json_reports_results_and_coverage() {
+    let out = riposte()
+        .args([
+            "test",
+            "--format",
+            "json",
+            "gamebooks/triage-escalation.test.yaml",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(report["format"], "riposte.test-report/v1");
+    assert_eq!(report["failed"], 0);
+    assert_eq!(
+        report["passed"],
+        report["tests"].as_array().map_or(0, Vec::len)
+    );
+    let gamebooks = report["coverage"]["gamebooks"]
+        .as_array()
+        .expect("gamebooks");
+    let triage = gamebooks
+        .iter()
+        .find(|g| g["gamebook"] == "triage-escalation")
+        .expect("triage-escalation");
+    assert_eq!(triage["steps"]["covered"], 3);
+    assert_eq!(triage["percent"], 100.0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(" passed, 0 failed"));
+}
+
+#[test]
+fn a_failing_test_exits_1_with_a_diff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let incident = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/incidents/ransomware-two-devices.json");
+    let test = format!(
+        "kind: test\nname: the DC is isolated\nincident: {}\nworkspaces: {}\nexpect:\n  actions:\n    - {{step: contain.isolate, target: dc-01, status: would_run}}\n",
+        incident.display(),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/workspaces.yaml")
+            .display()
+    );
+    std::fs::write(dir.path().join("dc.test.yaml"), test).expect("write");
+    let out = riposte()
+        .arg("test")
+        .args(library_args())
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    assert!(
+        text.contains("dc.test.yaml: the DC is isolated ... FAILED"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "- missing action (line 7) {step: contain.isolate, target: dc-01, status: would_run}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("status: expected would_run, got blocked"),
+        "{text}"
+    );
+    assert!(
+        text.contains("protected entity (SOP rule: name `dc-*`)"),
+        "{text}"
+    );
+    assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn a_malformed_test_file_is_a_failure_with_its_location() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("bad.test.yaml"),
+        "kind: test\nname: typo\nincident: x.json\nexpect:\n  action: []\n",
+    )
+    .expect("write");
+    let out = riposte()
+        .arg("test")
+        .args(library_args())
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    assert!(
+        text.contains("bad.test.yaml:5:3: unknown field `action`"),
+        "{text}"
+    );
+    assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = riposte()
+        .args(["test", "no/such/dir"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&out).contains("cannot read `no/such/dir`"),
+        "{}",
+        stderr(&out)
+    );
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = riposte()
+        .arg("test")
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(stderr(&out).contains("no test files"), "{}", stderr(&out));
+    riposte()
+        .args(["test", "--min-coverage", "120"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn coverage_below_the_minimum_fails() {
+    let out = riposte()
+        .args([
+            "test",
+            "--min-coverage",
+            "100",
+            "gamebooks/triage-escalation.test.yaml",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    assert!(text.contains("is below --min-coverage 100%"), "{text}");
+    assert!(text.contains("missed: `contain` step never ran"), "{text}");
+    assert!(text.ends_with("\n2 passed, 0 failed\n"), "{text}");
+}
+
+/// Every ```` ```yaml ```` block of `docs/testing.md` is a test that passes against the example
+/// library (paths in them are relative to `gamebooks/`).
+#[test]
+fn the_documented_examples_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/testing.md")).expect("docs/testing.md");
+    let mut blocks = Vec::new();
+    let mut open: Option<String> = None;
+    for line in doc.lines() {
+        match open.as_mut() {
+            None if line.trim_end() == "```yaml" => open = Some(String::new()),
+            None => {}
+            Some(_) if line.trim_end() == "```" => blocks.extend(open.take()),
+            Some(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    assert!(blocks.len() >= 2, "{} yaml blocks", blocks.len());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let examples = format!("{}/", root.join("examples").display());
+    for (i, block) in blocks.iter().enumerate() {
+        assert!(block.starts_with("kind: test\n"), "block {i}:\n{block}");
+        std::fs::write(
+            dir.path().join(format!("doc{i}.test.yaml")),
+            block.replace("../examples/", &examples),
+        )
+        .expect("write");
+    }
+    let out = riposte()
+        .arg("test")
+        .args(library_args())
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text.lines().last(),
+        Some(format!("{} passed, 0 failed", blocks.len()).as_str()),
+        "{text}"
+    );
+}
