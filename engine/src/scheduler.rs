@@ -1101,10 +1101,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // The more cautious of the agent's mode and the mode the SOP allows.
         let agent = self.workspace.agent.mode.agent_mode();
         let mode = self.sop.mode.map_or(agent, |m| m.min(agent));
-        let mode_note = if mode < agent {
-            format!(" (SOP `{}` allows no more than {mode} mode)", self.sop_name)
+        // Who set the mode: the SOP when it is more cautious than the agent.
+        let whose = if mode < agent {
+            format!("SOP `{}` runs in {mode} mode", self.sop_name)
         } else {
-            String::new()
+            format!("the agent is in {mode} mode")
         };
         match mode {
             AgentMode::Manual => Some(Approval {
@@ -1114,12 +1115,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     Role::IncidentResponder
                 }
                 .as_str(),
-                reason: format!("manual mode{mode_note}: every action awaits approval"),
+                reason: format!("{whose}: every action awaits approval"),
             }),
             AgentMode::Automatic if spec.impact == Impact::High => Some(Approval {
                 role: Role::WorkspaceOwner.as_str(),
                 reason: format!(
-                    "`{}` is high-impact: a Workspace Owner approves it in automatic mode{mode_note}",
+                    "`{}` is high-impact and {whose}: a Workspace Owner approves it",
                     spec.id
                 ),
             }),

@@ -41,11 +41,11 @@ fn node(ir: &Ir) -> Option<Box<dyn Cond>> {
             path,
             check,
             negate,
-        } => specialize(
+        } => at_place(
+            *root,
             path,
-            check,
             LeafOf {
-                root: *root,
+                check,
                 negate: *negate,
             },
         ),
@@ -53,43 +53,62 @@ fn node(ir: &Ir) -> Option<Box<dyn Cond>> {
         Ir::Or(items) => Box::new(Or(items.iter().map(compile_or_interpret).collect())),
         Ir::Not(a) => Box::new(Not(compile_or_interpret(a))),
         Ir::Const(v) => Box::new(Constant(v.truthy())),
-        Ir::CountCmp { list, op, n } => match list.as_path() {
-            Some((root, path)) => Box::new(CountCmp {
-                root,
-                path: path.into(),
-                op: *op,
-                n: *n,
-            }),
-            None => return None,
-        },
+        Ir::CountCmp { list, op, n } => {
+            let (root, path) = list.as_path()?;
+            at_place(root, path, CountCmpOf { op: *op, n: *n })
+        }
         Ir::Quant {
-            kind: kind @ (Quant::Any | Quant::All),
-            list,
-            slot,
-            body,
-        } => match (list.as_path(), &**body) {
-            (
-                Some((list_root, list_path)),
-                Ir::Test {
-                    root: Root::Local(s),
-                    path,
-                    check,
-                    negate,
-                },
-            ) if s == slot => specialize(
-                path,
-                check,
-                QuantOf {
-                    any: *kind == Quant::Any,
-                    root: list_root,
-                    list: list_path.into(),
-                    negate: *negate,
-                },
-            ),
+            kind: Quant::Any, ..
+        } => loop_node(ir, Mode::Any)?,
+        Ir::Quant {
+            kind: Quant::All, ..
+        } => loop_node(ir, Mode::All)?,
+        // `count(list, x => …) >= 2`
+        Ir::Cmp(op, a, b) => match (&**a, &**b) {
+            (count, Ir::Const(Value::Number(n))) => loop_node(count, Mode::Count(*op, *n))?,
+            (Ir::Const(Value::Number(n)), count) => loop_node(count, Mode::Count(op.flip(), *n))?,
             _ => return None,
         },
         _ => return None,
     })
+}
+
+/// A [`QuantTest`], when `ir` is `any`, `all` or `count` (as `mode` says) over a place, with a
+/// lambda that tests its own parameter.
+fn loop_node(ir: &Ir, mode: Mode) -> Option<Box<dyn Cond>> {
+    let Ir::Quant {
+        kind,
+        list,
+        slot,
+        body,
+    } = ir
+    else {
+        return None;
+    };
+    let kind_fits = match mode {
+        Mode::Any => *kind == Quant::Any,
+        Mode::All => *kind == Quant::All,
+        Mode::Count(..) => *kind == Quant::Count,
+    };
+    let (list_root, list_path) = list.as_path()?;
+    match &**body {
+        Ir::Test {
+            root: Root::Local(s),
+            path,
+            check,
+            negate,
+        } if s == slot && kind_fits => Some(at_place(
+            list_root,
+            list_path,
+            QuantOf {
+                mode,
+                path,
+                check,
+                negate: *negate,
+            },
+        )),
+        _ => None,
+    }
 }
 
 // ---- checks ----------------------------------------------------------------------------------
@@ -292,14 +311,66 @@ impl StrSet {
     }
 }
 
-// ---- paths -----------------------------------------------------------------------------------
+// ---- places and paths ------------------------------------------------------------------------
 
-/// Record fields to follow from a value.
+/// Where a value is read from: a variable or a lambda parameter, and record fields.
+trait Place: Send + Sync + fmt::Debug + 'static {
+    fn read<'a>(&self, cx: &Cx<'a>) -> &'a Value;
+}
+
+/// One field of a variable, the usual case: `incident.severity`, `incident.alerts`.
+#[derive(Debug)]
+struct VarField(u32, u32);
+
+/// One field of a lambda parameter: `d.verdict` (in a lambda not compiled into a loop).
+#[derive(Debug)]
+struct ParamField(u32, u32);
+
+/// Any other place.
+#[derive(Debug)]
+struct AnyPlace(Root, Box<[u32]>);
+
+impl Place for VarField {
+    #[inline]
+    fn read<'a>(&self, cx: &Cx<'a>) -> &'a Value {
+        cx.var(self.0).get(self.1 as usize)
+    }
+}
+
+impl Place for ParamField {
+    #[inline]
+    fn read<'a>(&self, cx: &Cx<'a>) -> &'a Value {
+        cx.param(self.0).get(self.1 as usize)
+    }
+}
+
+impl Place for AnyPlace {
+    #[inline]
+    fn read<'a>(&self, cx: &Cx<'a>) -> &'a Value {
+        walk(cx.root(self.0), &self.1)
+    }
+}
+
+/// Builds a node that reads a [`Place`] of a concrete type, chosen by [`at_place`].
+trait AtPlace {
+    fn build<L: Place>(self, place: L) -> Box<dyn Cond>;
+}
+
+/// `b.build(place)`, the place as its concrete type.
+fn at_place(root: Root, path: &[u32], b: impl AtPlace) -> Box<dyn Cond> {
+    match (root, path) {
+        (Root::Var(slot), [i]) => b.build(VarField(slot, *i)),
+        (Root::Local(slot), [i]) => b.build(ParamField(slot, *i)),
+        _ => b.build(AnyPlace(root, path.into())),
+    }
+}
+
+/// Record fields to follow from a value (a list item).
 trait Path: Send + Sync + fmt::Debug + 'static {
     fn walk<'v>(&self, v: &'v Value) -> &'v Value;
 }
 
-/// One field, the usual case: `incident.severity`, `d.verdict`.
+/// One field, the usual case: `d.verdict`.
 #[derive(Debug)]
 struct Field(u32);
 
@@ -321,128 +392,193 @@ impl Path for Fields {
     }
 }
 
-/// Builds a node for a path and a check of concrete types, chosen by [`specialize`].
-trait Build {
-    fn build<P: Path, C: Holds>(self, path: P, check: C) -> Box<dyn Cond>;
+/// Builds a node for a check of a concrete type, chosen by [`with_check`].
+trait WithCheck {
+    fn build<C: Holds>(self, check: C) -> Box<dyn Cond>;
 }
 
-/// `build(path, check)` with the path and the check as their concrete types.
-fn specialize(path: &[u32], check: &Check, b: impl Build) -> Box<dyn Cond> {
-    match path {
-        [i] => with_check(Field(*i), check, b),
-        _ => with_check(Fields(path.into()), check, b),
-    }
-}
-
-fn with_check<P: Path>(path: P, check: &Check, b: impl Build) -> Box<dyn Cond> {
+/// `b.build(check)`, the check as its concrete type.
+fn with_check(check: &Check, b: impl WithCheck) -> Box<dyn Cond> {
     match check.clone() {
-        Check::SeverityIs(c) => b.build(path, c),
-        Check::TextIs(c) => b.build(path, c),
-        Check::SeverityCmp(c) => b.build(path, c),
-        Check::NumberCmp(c) => b.build(path, c),
-        Check::SeverityIn(c) => b.build(path, c),
-        Check::TextIn(c) => b.build(path, c),
-        Check::General(c) => b.build(path, c),
+        Check::SeverityIs(c) => b.build(c),
+        Check::TextIs(c) => b.build(c),
+        Check::SeverityCmp(c) => b.build(c),
+        Check::NumberCmp(c) => b.build(c),
+        Check::SeverityIn(c) => b.build(c),
+        Check::TextIn(c) => b.build(c),
+        Check::General(c) => b.build(c),
     }
 }
 
 // ---- nodes -----------------------------------------------------------------------------------
 
-/// [`Ir::Test`]: `path op constant` from a variable or a lambda parameter.
+/// [`Ir::Test`]: `place op constant`, as in `incident.severity == high`.
 #[derive(Debug)]
-struct Leaf<P, C> {
-    root: Root,
-    path: P,
+struct Leaf<L, C> {
+    place: L,
     check: C,
     negate: bool,
 }
 
-impl<P: Path, C: Holds> Cond for Leaf<P, C> {
+impl<L: Place, C: Holds> Cond for Leaf<L, C> {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
-        self.check.holds(self.path.walk(cx.root(self.root))) != self.negate
+        self.check.holds(self.place.read(cx)) != self.negate
     }
 }
 
-struct LeafOf {
-    root: Root,
+struct LeafOf<'c> {
+    check: &'c Check,
     negate: bool,
 }
 
-impl Build for LeafOf {
-    fn build<P: Path, C: Holds>(self, path: P, check: C) -> Box<dyn Cond> {
-        Box::new(Leaf {
-            root: self.root,
-            path,
-            check,
-            negate: self.negate,
-        })
+impl AtPlace for LeafOf<'_> {
+    fn build<L: Place>(self, place: L) -> Box<dyn Cond> {
+        struct Of<L> {
+            place: L,
+            negate: bool,
+        }
+        impl<L: Place> WithCheck for Of<L> {
+            fn build<C: Holds>(self, check: C) -> Box<dyn Cond> {
+                Box::new(Leaf {
+                    place: self.place,
+                    check,
+                    negate: self.negate,
+                })
+            }
+        }
+        let negate = self.negate;
+        with_check(self.check, Of { place, negate })
     }
 }
 
-/// [`Ir::Quant`] `any` or `all` over a path, whose lambda is an [`Ir::Test`] of its own
-/// parameter: `any(incident.devices, d => d.verdict in ['malicious', 'suspicious'])`. One
+/// What a [`QuantTest`] computes.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Any,
+    All,
+    /// `count(…) op n`: [`Ir::Cmp`] of a `count` with a lambda and a number.
+    Count(CmpOp, f64),
+}
+
+/// [`Ir::Quant`] `any`, `all` or `count` over a place, whose lambda is an [`Ir::Test`] of its
+/// own parameter: `any(incident.devices, d => d.verdict in ['malicious', 'suspicious'])`. One
 /// loop over the items, no parameter bound; [`tally`] spends the lambda calls.
 #[derive(Debug)]
-struct QuantTest<P, C> {
-    any: bool,
-    root: Root,
-    list: Box<[u32]>,
+struct QuantTest<L, P, C> {
+    mode: Mode,
+    list: L,
     path: P,
     check: C,
     negate: bool,
 }
 
-impl<P: Path, C: Holds> Cond for QuantTest<P, C> {
+impl<L: Place, P: Path, C: Holds> Cond for QuantTest<L, P, C> {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
-        let items = match walk(cx.root(self.root), &self.list) {
+        let items = match self.list.read(cx) {
             Value::List(items) => &**items,
             _ => &[],
         };
-        let kind = if self.any { Quant::Any } else { Quant::All };
         let passes = |item: &Value| self.check.holds(self.path.walk(item)) != self.negate;
-        // Null (the budget ran out) does not hold.
-        tally(kind, items, passes, cx).is_some_and(|hits| (hits > 0) == self.any)
+        let kind = match self.mode {
+            Mode::Any => Quant::Any,
+            Mode::All => Quant::All,
+            Mode::Count(..) => Quant::Count,
+        };
+        // Null (the budget ran out) does not hold, nor compare.
+        let Some(hits) = tally(kind, items, passes, cx) else {
+            return false;
+        };
+        match self.mode {
+            Mode::Any => hits > 0,
+            // For `all`, the items that fail.
+            Mode::All => hits == 0,
+            Mode::Count(op, n) => (hits as f64).partial_cmp(&n).is_some_and(|o| op.holds(o)),
+        }
     }
 }
 
-struct QuantOf {
-    any: bool,
-    root: Root,
-    list: Box<[u32]>,
+struct QuantOf<'c> {
+    mode: Mode,
+    path: &'c [u32],
+    check: &'c Check,
     negate: bool,
 }
 
-impl Build for QuantOf {
-    fn build<P: Path, C: Holds>(self, path: P, check: C) -> Box<dyn Cond> {
-        Box::new(QuantTest {
-            any: self.any,
-            root: self.root,
-            list: self.list,
-            path,
-            check,
-            negate: self.negate,
-        })
+impl AtPlace for QuantOf<'_> {
+    fn build<L: Place>(self, list: L) -> Box<dyn Cond> {
+        struct Of<L, P> {
+            mode: Mode,
+            list: L,
+            path: P,
+            negate: bool,
+        }
+        impl<L: Place, P: Path> WithCheck for Of<L, P> {
+            fn build<C: Holds>(self, check: C) -> Box<dyn Cond> {
+                Box::new(QuantTest {
+                    mode: self.mode,
+                    list: self.list,
+                    path: self.path,
+                    check,
+                    negate: self.negate,
+                })
+            }
+        }
+        let (mode, negate) = (self.mode, self.negate);
+        match self.path {
+            [i] => with_check(
+                self.check,
+                Of {
+                    mode,
+                    list,
+                    path: Field(*i),
+                    negate,
+                },
+            ),
+            path => with_check(
+                self.check,
+                Of {
+                    mode,
+                    list,
+                    path: Fields(path.into()),
+                    negate,
+                },
+            ),
+        }
     }
 }
 
-/// [`Ir::CountCmp`] over a path: `count(incident.users) >= 1`.
+/// [`Ir::CountCmp`] over a place: `count(incident.users) >= 1`.
 #[derive(Debug)]
-struct CountCmp {
-    root: Root,
-    path: Box<[u32]>,
+struct CountCmp<L> {
+    list: L,
     op: CmpOp,
     n: f64,
 }
 
-impl Cond for CountCmp {
+impl<L: Place> Cond for CountCmp<L> {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
-        let len = match walk(cx.root(self.root), &self.path) {
+        let len = match self.list.read(cx) {
             Value::List(items) => items.len(),
             _ => 0,
         };
         (len as f64)
             .partial_cmp(&self.n)
             .is_some_and(|o| self.op.holds(o))
+    }
+}
+
+struct CountCmpOf {
+    op: CmpOp,
+    n: f64,
+}
+
+impl AtPlace for CountCmpOf {
+    fn build<L: Place>(self, list: L) -> Box<dyn Cond> {
+        Box::new(CountCmp {
+            list,
+            op: self.op,
+            n: self.n,
+        })
     }
 }
 
@@ -493,5 +629,381 @@ struct Interpreted(Ir);
 impl Cond for Interpreted {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
         self.0.test(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::{compile, Env, Expr, ExprSource, Scope};
+    use crate::model;
+    use crate::types::{EntityKind, Type};
+
+    fn s(v: &str) -> Value {
+        Value::from(v)
+    }
+
+    #[test]
+    fn checks_agree_with_the_general_comparison() {
+        let nine: Vec<Value> = (0..9).map(|i| s(&format!("v{i}"))).collect();
+        let constants = [
+            Value::Null,
+            Value::Bool(true),
+            Value::Number(1.0),
+            Value::Number(-0.0),
+            Value::Number(f64::NAN),
+            Value::Number(f64::INFINITY),
+            s(""),
+            s("high"),
+            s("v3"),
+            Value::Severity(0),
+            Value::Severity(2),
+            Value::Severity(3),
+            Value::Severity(200),
+            Value::list([]),
+            Value::list([Value::Severity(3), Value::Severity(2)]),
+            Value::list([Value::Severity(255), Value::Severity(64)]),
+            Value::list([s("a"), s("high"), s("a")]),
+            Value::list(nine.clone()),
+            Value::list([s("high"), Value::Null]),
+            Value::list([Value::Severity(3), s("high")]),
+            Value::list([Value::Number(1.0), Value::Number(0.0)]),
+        ];
+        let mut values: Vec<Value> = constants.to_vec();
+        values.extend([
+            Value::Number(0.0),
+            Value::Number(2.5),
+            Value::Severity(1),
+            Value::Severity(64),
+            Value::Severity(255),
+            s("a"),
+            s("v8"),
+            s("v9"),
+            s("hig"),
+            Value::Duration(1),
+            Value::Time(1),
+            Value::Ip("10.0.0.1".parse().unwrap()),
+            Value::record(model::alert(), [("severity", Value::Severity(3))]),
+        ]);
+        let ops = [
+            TestOp::Eq,
+            TestOp::Cmp(CmpOp::Lt),
+            TestOp::Cmp(CmpOp::Le),
+            TestOp::Cmp(CmpOp::Gt),
+            TestOp::Cmp(CmpOp::Ge),
+            TestOp::In,
+            TestOp::Contains,
+            TestOp::StartsWith,
+            TestOp::EndsWith,
+        ];
+        for op in ops {
+            for c in &constants {
+                let check = Check::new(op, c.clone());
+                for v in &values {
+                    assert_eq!(
+                        check.holds(v),
+                        test_op(op, v, c),
+                        "{v:?} {op:?} {c:?} as {check:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn scope() -> Scope {
+        Scope::new().with("incident", Type::Record(model::incident()))
+    }
+
+    fn expr(text: &str) -> Expr {
+        compile(ExprSource::detached(text), &scope(), None)
+            .unwrap_or_else(|d| panic!("{text}: {d:?}"))
+    }
+
+    fn device(verdict: Value, os_build: Value) -> Value {
+        Value::record(
+            model::entity(EntityKind::Device),
+            [
+                ("kind", s("device")),
+                ("verdict", verdict),
+                ("os_build", os_build),
+            ],
+        )
+    }
+
+    fn alert(severity: Value, status: &str, category: &str, entities: Value) -> Value {
+        Value::record(
+            model::alert(),
+            [
+                ("severity", severity),
+                ("status", s(status)),
+                ("category", s(category)),
+                ("entities", entities),
+            ],
+        )
+    }
+
+    /// Incidents of every shape, odd ones included: fields of the wrong kind, lists with
+    /// nulls and records of other types, a record of another type, no record at all.
+    fn incidents() -> Vec<Vec<Value>> {
+        let ws = device(s("malicious"), Value::Number(22631.0));
+        let srv = device(s("unknown"), Value::Number(f64::NAN));
+        let typical = Value::record(
+            model::incident(),
+            [
+                ("severity", Value::Severity(3)),
+                ("status", s("active")),
+                ("title", s("Ransomware on ws1")),
+                ("tags", Value::list([s("vip")])),
+                (
+                    "alerts",
+                    Value::list([
+                        alert(
+                            Value::Severity(3),
+                            "new",
+                            "Ransomware",
+                            Value::list([ws.clone()]),
+                        ),
+                        alert(Value::Severity(1), "resolved", "Execution", Value::Null),
+                    ]),
+                ),
+                ("devices", Value::list([ws.clone(), srv.clone()])),
+                ("entities", Value::list([ws.clone(), srv.clone()])),
+                ("users", Value::list([Value::Null])),
+            ],
+        );
+        let quiet = Value::record(
+            model::incident(),
+            [
+                ("severity", Value::Severity(1)),
+                ("status", s("resolved")),
+                ("alerts", Value::list([])),
+                ("devices", Value::list([srv.clone()])),
+                ("users", Value::list([])),
+            ],
+        );
+        let odd = Value::record(
+            model::incident(),
+            [
+                ("severity", s("high")),
+                ("status", Value::Number(1.0)),
+                ("title", Value::Severity(3)),
+                (
+                    "alerts",
+                    Value::list([Value::Null, Value::Number(1.0), ws.clone()]),
+                ),
+                (
+                    "devices",
+                    Value::list([
+                        Value::Null,
+                        device(Value::Null, s("22631")),
+                        alert(Value::Severity(3), "new", "Malware", Value::Null),
+                    ]),
+                ),
+                ("users", s("alice")),
+            ],
+        );
+        let beyond = Value::record(
+            model::incident(),
+            [
+                ("severity", Value::Severity(200)),
+                ("status", s("")),
+                ("alerts", Value::Null),
+            ],
+        );
+        vec![
+            vec![typical],
+            vec![quiet],
+            vec![odd],
+            vec![beyond],
+            vec![ws],
+            vec![Value::Number(1.0)],
+            vec![],
+        ]
+    }
+
+    /// Each fast shape, and the same condition written so that no fast path applies: a place
+    /// `p` read as `first([p])` is no longer a path, so comparisons use [`Value`]'s general
+    /// `==` and ordering, and list functions bind their parameter for every item.
+    const PAIRS: &[(&str, &str)] = &[
+        ("incident.severity == high", "first([incident.severity]) == high"),
+        ("incident.severity != high", "first([incident.severity]) != high"),
+        ("high == incident.severity", "high == first([incident.severity])"),
+        ("incident.severity >= medium", "first([incident.severity]) >= medium"),
+        ("incident.severity < high", "first([incident.severity]) < high"),
+        ("medium < incident.severity", "medium < first([incident.severity])"),
+        ("incident.severity in [high, medium]", "first([incident.severity]) in [high, medium]"),
+        ("incident.severity not in [low, high]", "first([incident.severity]) not in [low, high]"),
+        ("not (incident.severity == low)", "not (first([incident.severity]) == low)"),
+        ("incident.status == 'resolved'", "first([incident.status]) == 'resolved'"),
+        ("incident.status != 'resolved'", "first([incident.status]) != 'resolved'"),
+        ("incident.status in ['new', 'active']", "first([incident.status]) in ['new', 'active']"),
+        (
+            "incident.title in ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'Ransomware on ws1']",
+            "first([incident.title]) in ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'Ransomware on ws1']",
+        ),
+        ("incident.status not in ['resolved']", "first([incident.status]) not in ['resolved']"),
+        ("incident.status < 'b'", "first([incident.status]) < 'b'"),
+        ("incident.status == null", "first([incident.status]) == null"),
+        ("incident.title contains 'Ransom'", "first([incident.title]) contains 'Ransom'"),
+        ("incident.title starts_with 'Ran'", "first([incident.title]) starts_with 'Ran'"),
+        ("incident.tags contains 'vip'", "first([incident.tags]) contains 'vip'"),
+        ("count(incident.users) >= 1", "count(incident.users) + 0 >= 1"),
+        ("count(incident.users) > 0.5", "count(incident.users) + 0 > 0.5"),
+        ("1 <= count(incident.alerts)", "1 <= count(incident.alerts) + 0"),
+        ("count(incident.alerts) < 2", "count(incident.alerts) + 0 < 2"),
+        (
+            "any(incident.alerts, a => a.category in ['Malware', 'Ransomware'])",
+            "any(first([incident.alerts]), a => first([a.category]) in ['Malware', 'Ransomware'])",
+        ),
+        (
+            "all(incident.alerts, a => a.status != 'resolved')",
+            "all(first([incident.alerts]), a => first([a.status]) != 'resolved')",
+        ),
+        (
+            "any(incident.devices, d => d.verdict in ['malicious', 'suspicious'])",
+            "any(first([incident.devices]), d => first([d.verdict]) in ['malicious', 'suspicious'])",
+        ),
+        (
+            "not any(incident.devices, d => d.os_build > 1000)",
+            "not any(first([incident.devices]), d => first([d.os_build]) > 1000)",
+        ),
+        (
+            "all(incident.devices, d => d.os_build >= 1000)",
+            "all(first([incident.devices]), d => first([d.os_build]) >= 1000)",
+        ),
+        (
+            "count(incident.alerts, a => a.severity >= medium)",
+            "count(first([incident.alerts]), a => first([a.severity]) >= medium)",
+        ),
+        (
+            "count(incident.alerts, a => a.severity >= medium) >= 1",
+            "count(first([incident.alerts]), a => first([a.severity]) >= medium) >= 1",
+        ),
+        (
+            "2 > count(incident.devices, d => d.verdict != 'malicious')",
+            "2 > count(first([incident.devices]), d => first([d.verdict]) != 'malicious')",
+        ),
+        (
+            "any(incident.alerts, a => any(a.entities, e => e.verdict == 'malicious'))",
+            "any(first([incident.alerts]), a => any(first([a.entities]), e => first([e.verdict]) == 'malicious'))",
+        ),
+        (
+            "any(incident.alerts, a => a.severity == high and any(a.entities, e => e.verdict != 'unknown'))",
+            "any(first([incident.alerts]), a => first([a.severity]) == high and any(first([a.entities]), e => first([e.verdict]) != 'unknown'))",
+        ),
+        (
+            "any(filter(incident.devices, d => d.verdict != 'unknown'), d => d.os_build > 1)",
+            "any(filter(first([incident.devices]), d => first([d.verdict]) != 'unknown'), d => first([d.os_build]) > 1)",
+        ),
+        (
+            "incident.severity in [high, medium] and incident.status != 'resolved'",
+            "first([incident.severity]) in [high, medium] and first([incident.status]) != 'resolved'",
+        ),
+        (
+            "count(incident.users) >= 1 and incident.severity == high",
+            "count(incident.users) + 0 >= 1 and first([incident.severity]) == high",
+        ),
+        (
+            "incident.status == 'new' or any(incident.alerts, a => a.severity > low)",
+            "first([incident.status]) == 'new' or any(first([incident.alerts]), a => first([a.severity]) > low)",
+        ),
+        ("true and incident.severity > low", "true and first([incident.severity]) > low"),
+        ("false or not incident.severity > low", "false or not first([incident.severity]) > low"),
+    ];
+
+    #[test]
+    fn compiled_conditions_agree_with_the_general_semantics() {
+        for vars in incidents() {
+            let env = Env {
+                vars: &vars,
+                now_ms: 0,
+            };
+            for (fast, general) in PAIRS {
+                let (fast_e, general_e) = (expr(fast), expr(general));
+                let want = general_e.eval(&env);
+                let ctx = format!("{fast} on {vars:?}");
+                assert_eq!(fast_e.eval(&env), want, "value of {ctx}");
+                assert_eq!(fast_e.eval_bool(&env), want.truthy(), "compiled {ctx}");
+                let mut cx = Cx::new(&env);
+                assert_eq!(
+                    fast_e.0.ir.test(&mut cx),
+                    want.truthy(),
+                    "interpreted {ctx}"
+                );
+                assert_eq!(general_e.eval_bool(&env), want.truthy(), "general {ctx}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_usual_shapes_are_compiled() {
+        for (fast, _) in PAIRS {
+            let e = expr(fast);
+            let shown = format!("{:?}", e.0.cond);
+            // A list function over a computed list, or whose lambda does more than test its
+            // parameter, is left to the interpreter.
+            let interpreted =
+                fast.contains("filter") || fast.contains("a.entities") || fast.ends_with("medium)");
+            assert_eq!(
+                e.0.cond.is_none() || shown.contains("Interpreted"),
+                interpreted,
+                "{fast}: {shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn loops_spend_the_budget_like_bound_lambdas() {
+        let vars = incidents().swap_remove(0);
+        let env = Env {
+            vars: &vars,
+            now_ms: 0,
+        };
+        // The same conditions, with a lambda body the fused loops do not take (`and true`).
+        for (fast, bound) in [
+            (
+                "any(incident.devices, d => d.os_build > 1000)",
+                "any(incident.devices, d => d.os_build > 1000 and true)",
+            ),
+            (
+                "all(incident.devices, d => d.os_build > 1000)",
+                "all(incident.devices, d => d.os_build > 1000 and true)",
+            ),
+            (
+                "any(incident.devices, d => d.os_build < 1000)",
+                "any(incident.devices, d => d.os_build < 1000 and true)",
+            ),
+            (
+                "count(incident.devices, d => d.os_build > 1000)",
+                "count(incident.devices, d => d.os_build > 1000 and true)",
+            ),
+            (
+                "count(incident.devices, d => d.os_build > 1000) >= 1",
+                "count(incident.devices, d => d.os_build > 1000 and true) >= 1",
+            ),
+            (
+                "count(incident.devices, d => d.os_build < 1000) < 1",
+                "count(incident.devices, d => d.os_build < 1000 and true) < 1",
+            ),
+        ] {
+            let (fast_e, bound_e) = (expr(fast), expr(bound));
+            for budget in 0..4 {
+                let mut want_cx = Cx::with_budget(&env, budget);
+                let want = bound_e.0.ir.eval(&mut want_cx).into_owned();
+                let want_left = want_cx.budget_left();
+                let mut cx = Cx::with_budget(&env, budget);
+                assert_eq!(
+                    fast_e.0.ir.eval(&mut cx).into_owned(),
+                    want,
+                    "{fast} {budget}"
+                );
+                assert_eq!(cx.budget_left(), want_left, "{fast} {budget}");
+                if let Some(cond) = &fast_e.0.cond {
+                    let mut cx = Cx::with_budget(&env, budget);
+                    assert_eq!(cond.test(&mut cx), want.truthy(), "{fast} {budget}");
+                    assert_eq!(cx.budget_left(), want_left, "{fast} {budget}");
+                }
+            }
+        }
     }
 }

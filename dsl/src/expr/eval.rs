@@ -61,7 +61,7 @@ impl CmpOp {
     }
 
     /// The operator with its operands swapped: `a < b` is `b > a`.
-    fn flip(self) -> CmpOp {
+    pub(crate) fn flip(self) -> CmpOp {
         match self {
             CmpOp::Lt => CmpOp::Gt,
             CmpOp::Le => CmpOp::Ge,
@@ -176,6 +176,22 @@ pub(crate) struct Cx<'a> {
     exhausted: bool,
 }
 
+#[cfg(test)]
+impl<'a> Cx<'a> {
+    /// A context with only `budget` lambda calls left.
+    pub(crate) fn with_budget(env: &'a Env<'a>, budget: u64) -> Self {
+        Cx {
+            budget,
+            ..Cx::new(env)
+        }
+    }
+
+    /// Lambda calls left, and whether the budget ran out.
+    pub(crate) fn budget_left(&self) -> (u64, bool) {
+        (self.budget, self.exhausted)
+    }
+}
+
 /// A bound lambda parameter, on the stack of the list function that binds it, linked to the
 /// parameters of the enclosing lambdas.
 struct Param<'a> {
@@ -205,12 +221,12 @@ impl<'a> Cx<'a> {
 
     /// The variable of `slot`; null if there is none.
     #[inline]
-    fn var(&self, slot: u32) -> &'a Value {
+    pub(crate) fn var(&self, slot: u32) -> &'a Value {
         self.env.vars.get(slot as usize).unwrap_or(&NULL)
     }
 
     /// The lambda parameter of `slot` (its nesting depth); null if it is not bound.
-    fn param(&self, slot: u32) -> &'a Value {
+    pub(crate) fn param(&self, slot: u32) -> &'a Value {
         let mut p = self.params;
         while let Some(param) = p {
             if param.slot == slot {
