@@ -333,7 +333,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let Some(step) = steps.iter().find(|s| s.id == id) else {
                 continue;
             };
-            let path = format!("{prefix}{id}");
+            let path = join_path(prefix, id);
             let status = if graph.graph[ix].handler {
                 let failed: Vec<&str> = steps
                     .iter()
@@ -439,7 +439,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// Records a step (and everything inside it) as not running.
     fn skip_step(&mut self, step: &c::Step, frame: &mut Frame, prefix: &str, reason: &str) {
-        let path = format!("{prefix}{}", step.id);
+        let path = join_path(prefix, &step.id);
         match &step.kind {
             c::StepKind::Action { spec, target, .. } => {
                 // Inside a for-each item the target is known; name it.
@@ -911,7 +911,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 },
             ),
         };
-        planned.reason = format!("runs via {}", provider.application.display_name());
+        planned.reason = runs_via(provider.application).to_string();
         planned.execution = Some(execution);
         self.actions.push(planned);
         (status, output)
@@ -1126,6 +1126,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }),
             _ => None,
         }
+    }
+}
+
+/// `prefix` (`group.` or empty) followed by a step id, without the formatting machinery: this
+/// runs for every step of every plan.
+fn join_path(prefix: &str, id: &str) -> String {
+    let mut path = String::with_capacity(prefix.len() + id.len());
+    path.push_str(prefix);
+    path.push_str(id);
+    path
+}
+
+/// The reason of an action that would run.
+fn runs_via(app: riposte_dsl::catalog::Application) -> &'static str {
+    use riposte_dsl::catalog::Application as A;
+    match app {
+        A::Mde => "runs via Riposte for MDE",
+        A::GamebooksMde => "runs via Riposte Gamebooks for MDE",
+        A::GamebooksIdentity => "runs via Riposte Gamebooks for Identity",
+        A::GamebooksEmail => "runs via Riposte Gamebooks for Email",
+        A::CrowdStrikeResponse => "runs via CrowdStrike Falcon response API client",
+        A::SentinelOneResponse => "runs via SentinelOne response service user",
     }
 }
 

@@ -832,31 +832,26 @@ pub(crate) fn tally(
 ) -> Option<usize> {
     let allowed = usize::try_from(cx.budget).map_or(items.len(), |b| b.min(items.len()));
     let visible = items.get(..allowed).unwrap_or_default();
-    // Plain loops: iterator adapters here compiled to noticeably more instructions per item.
-    let (visited, hits) = match kind {
-        Quant::Any | Quant::All => {
-            // `any` stops at the first item that passes, `all` at the first that fails.
-            let stop = kind == Quant::Any;
-            let mut found = None;
-            for (i, item) in visible.iter().enumerate() {
-                if passes(item) == stop {
-                    found = Some(i);
-                    break;
-                }
-            }
-            match found {
-                Some(i) => (i + 1, 1),
-                None => (allowed, 0),
-            }
-        }
-        _ => {
-            let mut hits = 0;
-            for item in visible {
-                hits += usize::from(passes(item));
-            }
-            (allowed, hits)
-        }
+    // `any` stops at the first item that passes, `all` at the first that fails; `count` counts.
+    let stop = match kind {
+        Quant::Any => Some(true),
+        Quant::All => Some(false),
+        _ => None,
     };
+    // One plain loop: iterator adapters, or a loop per kind, compiled to more instructions.
+    let (mut visited, mut hits) = (0, 0);
+    for item in visible {
+        visited += 1;
+        let passed = passes(item);
+        match stop {
+            Some(stop) if passed == stop => {
+                hits = 1;
+                break;
+            }
+            Some(_) => {}
+            None => hits += usize::from(passed),
+        }
+    }
     // `visited <= allowed <= budget`: this never saturates.
     cx.budget = cx.budget.saturating_sub(visited as u64);
     let decided = allowed == items.len() || (kind != Quant::Count && hits > 0);
