@@ -9,8 +9,8 @@
 //! times faster.
 //!
 //! Semantics are exactly [`Ir::test`]'s: every node documents the [`Ir`] shape it replaces,
-//! the shapes it does not cover stay [`Ir`] ([`Interpreted`]), and `expr_compiled_agrees` in
-//! the tests compares both on many expressions and odd values. Nodes read lambda parameters
+//! the shapes it does not cover stay [`Ir`] ([`Interpreted`]), and the tests below compare
+//! every fast path with the general semantics, on odd values too. Nodes read lambda parameters
 //! and spend lambda calls through the same [`Cx`] as the interpreter, so the budget holds.
 
 use std::fmt;
@@ -49,8 +49,14 @@ fn node(ir: &Ir) -> Option<Box<dyn Cond>> {
                 negate: *negate,
             },
         ),
-        Ir::And(items) => Box::new(And(items.iter().map(compile_or_interpret).collect())),
-        Ir::Or(items) => Box::new(Or(items.iter().map(compile_or_interpret).collect())),
+        Ir::And(items) => match &**items {
+            [a, b] => Box::new(And2(compile_or_interpret(a), compile_or_interpret(b))),
+            _ => Box::new(And(items.iter().map(compile_or_interpret).collect())),
+        },
+        Ir::Or(items) => match &**items {
+            [a, b] => Box::new(Or2(compile_or_interpret(a), compile_or_interpret(b))),
+            _ => Box::new(Or(items.iter().map(compile_or_interpret).collect())),
+        },
         Ir::Not(a) => Box::new(Not(compile_or_interpret(a))),
         Ir::Const(v) => Box::new(Constant(v.truthy())),
         Ir::CountCmp { list, op, n } => {
@@ -192,7 +198,7 @@ impl Holds for SeverityIn {
         let has = |l: u8| {
             self.0
                 .get(usize::from(l >> 6))
-                .is_some_and(|word| word >> (l & 63) & 1 == 1)
+                .is_some_and(|word| (word >> (l & 63)) & 1 == 1)
         };
         matches!(v, Value::Severity(x) if has(*x))
     }
@@ -280,10 +286,15 @@ impl Holds for Check {
     }
 }
 
-/// The strings of an `in [...]` list, sorted and without duplicates: a short list is scanned
-/// (comparing lengths first rejects most entries at once), a long one binary-searched.
+/// The strings of an `in [...]` list, sorted and without duplicates, with the set of their
+/// lengths: most strings that are not in the list are rejected by their length alone, the rest
+/// are looked up by a scan (short list) or a binary search (long list).
 #[derive(Clone, Debug)]
-pub(crate) struct StrSet(Box<[Box<str>]>);
+pub(crate) struct StrSet {
+    /// Bit `n` is set when a string has `n` bytes (bit 63: 63 bytes or more).
+    lens: u64,
+    texts: Box<[Box<str>]>,
+}
 
 impl StrSet {
     /// Up to this many strings, a scan is as fast as a binary search.
@@ -292,13 +303,24 @@ impl StrSet {
     fn new(mut texts: Vec<Box<str>>) -> StrSet {
         texts.sort_unstable();
         texts.dedup();
-        StrSet(texts.into())
+        let lens = texts.iter().fold(0, |m, t| m | Self::len_bit(t));
+        StrSet {
+            lens,
+            texts: texts.into(),
+        }
+    }
+
+    #[inline]
+    fn len_bit(s: &str) -> u64 {
+        1 << s.len().min(63)
     }
 
     #[inline]
     fn contains(&self, s: &str) -> bool {
-        if self.0.len() <= Self::SCAN {
-            self.0.iter().any(|t| **t == *s)
+        if self.lens & Self::len_bit(s) == 0 {
+            false
+        } else if self.texts.len() <= Self::SCAN {
+            self.texts.iter().any(|t| **t == *s)
         } else {
             self.search(s)
         }
@@ -307,7 +329,7 @@ impl StrSet {
     /// Out of line, so the scan above stays small enough to inline.
     #[inline(never)]
     fn search(&self, s: &str) -> bool {
-        self.0.binary_search_by(|t| (**t).cmp(s)).is_ok()
+        self.texts.binary_search_by(|t| (**t).cmp(s)).is_ok()
     }
 }
 
@@ -602,6 +624,26 @@ impl Cond for Or {
     }
 }
 
+/// [`Ir::And`] of two, the usual case: no loop.
+#[derive(Debug)]
+struct And2(Box<dyn Cond>, Box<dyn Cond>);
+
+impl Cond for And2 {
+    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+        self.0.test(cx) && self.1.test(cx)
+    }
+}
+
+/// [`Ir::Or`] of two.
+#[derive(Debug)]
+struct Or2(Box<dyn Cond>, Box<dyn Cond>);
+
+impl Cond for Or2 {
+    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+        self.0.test(cx) || self.1.test(cx)
+    }
+}
+
 /// [`Ir::Not`].
 #[derive(Debug)]
 struct Not(Box<dyn Cond>);
@@ -646,6 +688,8 @@ mod tests {
     #[test]
     fn checks_agree_with_the_general_comparison() {
         let nine: Vec<Value> = (0..9).map(|i| s(&format!("v{i}"))).collect();
+        // Strings of 63 bytes or more share a length bit.
+        let (long, longer) = ("x".repeat(63), "x".repeat(70));
         let constants = [
             Value::Null,
             Value::Bool(true),
@@ -665,6 +709,8 @@ mod tests {
             Value::list([Value::Severity(255), Value::Severity(64)]),
             Value::list([s("a"), s("high"), s("a")]),
             Value::list(nine.clone()),
+            Value::list([s(&long), s("a")]),
+            Value::list([s(&longer)]),
             Value::list([s("high"), Value::Null]),
             Value::list([Value::Severity(3), s("high")]),
             Value::list([Value::Number(1.0), Value::Number(0.0)]),
@@ -680,6 +726,9 @@ mod tests {
             s("v8"),
             s("v9"),
             s("hig"),
+            s(&long),
+            s(&longer),
+            s(&"x".repeat(64)),
             Value::Duration(1),
             Value::Time(1),
             Value::Ip("10.0.0.1".parse().unwrap()),
@@ -906,6 +955,14 @@ mod tests {
         (
             "incident.status == 'new' or any(incident.alerts, a => a.severity > low)",
             "first([incident.status]) == 'new' or any(first([incident.alerts]), a => first([a.severity]) > low)",
+        ),
+        (
+            "incident.severity > low and incident.status != 'new' and count(incident.users) >= 1",
+            "first([incident.severity]) > low and first([incident.status]) != 'new' and count(incident.users) + 0 >= 1",
+        ),
+        (
+            "incident.severity == low or incident.status == 'new' or incident.severity > medium",
+            "first([incident.severity]) == low or first([incident.status]) == 'new' or first([incident.severity]) > medium",
         ),
         ("true and incident.severity > low", "true and first([incident.severity]) > low"),
         ("false or not incident.severity > low", "false or not first([incident.severity]) > low"),

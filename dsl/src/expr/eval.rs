@@ -5,6 +5,9 @@
 //! can ([`Cow`]), so reading `incident.severity` or testing `d.verdict == 'malicious'` over a
 //! list clones nothing.
 //!
+//! Conditions evaluated with [`Expr::eval_bool`](super::Expr::eval_bool) are compiled further
+//! (`cond.rs`); [`Ir::test`] evaluates the shapes that compilation leaves to it.
+//!
 //! Architecture Invariant: evaluation is total. Every operator accepts every value: a value of
 //! an unexpected shape yields null (or `false` for tests), division by zero yields null, and
 //! ordering comparisons with null are false. Recursion depth is the tree depth, which the parser
@@ -565,20 +568,6 @@ impl Ir {
                 (len as f64).partial_cmp(n).is_some_and(|o| op.holds(o))
             }
             Ir::Const(v) => v.truthy(),
-            Ir::Quant {
-                kind: kind @ (Quant::Any | Quant::All),
-                list,
-                slot,
-                body,
-            } => match ItemTest::of(*kind, body, *slot) {
-                Some(t) => {
-                    let list = list.eval_ref(cx);
-                    // Null (budget spent) is false.
-                    tally(*kind, items_of(&list), |i| t.passes(i), cx)
-                        .is_some_and(|hits| (hits > 0) == (*kind == Quant::Any))
-                }
-                None => self.eval(cx).truthy(),
-            },
             Ir::Eq(a, b) => eval_pair(a, b, cx, |a, b| a == b),
             Ir::Ne(a, b) => eval_pair(a, b, cx, |a, b| a != b),
             Ir::Cmp(op, a, b) => eval_pair(a, b, cx, |a, b| compare(*op, a, b)),
@@ -832,26 +821,12 @@ pub(crate) fn tally(
 ) -> Option<usize> {
     let allowed = usize::try_from(cx.budget).map_or(items.len(), |b| b.min(items.len()));
     let visible = items.get(..allowed).unwrap_or_default();
-    // `any` stops at the first item that passes, `all` at the first that fails; `count` counts.
-    let stop = match kind {
-        Quant::Any => Some(true),
-        Quant::All => Some(false),
-        _ => None,
+    // `any` stops at the first item that passes, `all` at the first that fails.
+    let (visited, hits) = match kind {
+        Quant::Any => until(visible, |i| passes(i)),
+        Quant::All => until(visible, |i| !passes(i)),
+        _ => (allowed, visible.iter().filter(|i| passes(i)).count()),
     };
-    // One plain loop: iterator adapters, or a loop per kind, compiled to more instructions.
-    let (mut visited, mut hits) = (0, 0);
-    for item in visible {
-        visited += 1;
-        let passed = passes(item);
-        match stop {
-            Some(stop) if passed == stop => {
-                hits = 1;
-                break;
-            }
-            Some(_) => {}
-            None => hits += usize::from(passed),
-        }
-    }
     // `visited <= allowed <= budget`: this never saturates.
     cx.budget = cx.budget.saturating_sub(visited as u64);
     let decided = allowed == items.len() || (kind != Quant::Count && hits > 0);
@@ -860,6 +835,17 @@ pub(crate) fn tally(
         return None;
     }
     Some(hits)
+}
+
+/// How many items `stop` visits until it holds, and 1 if it does (else 0).
+#[inline]
+fn until(items: &[Value], stop: impl Fn(&Value) -> bool) -> (usize, usize) {
+    for (i, item) in items.iter().enumerate() {
+        if stop(item) {
+            return (i + 1, 1);
+        }
+    }
+    (items.len(), 0)
 }
 
 /// The items of a list; null (or anything else) is an empty list.

@@ -3,7 +3,9 @@
 //!
 //! Pipeline: text → `parser` (bounds, pest, Pratt precedence) → untyped `ast` → `check`
 //! (names resolved to slots and field indices, static types, regex and CIDR literals compiled,
-//! constants folded) → [`Expr`], which `eval` evaluates against an [`Env`].
+//! constants folded) → [`Expr`], which `eval` evaluates against an [`Env`]. Conditions are
+//! also compiled (`cond`) into specialized nodes for [`Expr::eval_bool`], the hot path of
+//! planning.
 //!
 //! Grammar, lowest precedence first:
 //!
