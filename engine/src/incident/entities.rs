@@ -156,8 +156,8 @@ struct Building {
 #[derive(Default)]
 pub(crate) struct EntitySet {
     building: Vec<Building>,
-    /// `(kind, identifier slot, identifier)` → entity index.
-    index: HashMap<(EntityKind, usize, String), usize>,
+    /// `(kind, identifier slot)` → identifier → entity index.
+    index: HashMap<(EntityKind, usize), HashMap<String, usize>>,
     /// Alert ids and, per alert, its entities in order.
     alerts: Vec<(String, Vec<usize>)>,
     /// `(entity, alert)` pairs already linked.
@@ -212,7 +212,11 @@ impl EntitySet {
         for keys in [Some(own_keys), merged].into_iter().flatten() {
             for (slot, key) in keys.into_iter().enumerate() {
                 if let Some(key) = key {
-                    self.index.entry((kind, slot, key)).or_insert(at);
+                    self.index
+                        .entry((kind, slot))
+                        .or_default()
+                        .entry(key)
+                        .or_insert(at);
                 }
             }
         }
@@ -232,7 +236,11 @@ impl EntitySet {
     fn find(&self, new: &NewEntity) -> Option<usize> {
         for (slot, key) in new.keys.iter().enumerate() {
             let Some(key) = key else { continue };
-            let Some(&i) = self.index.get(&(new.kind, slot, key.clone())) else {
+            let Some(&i) = self
+                .index
+                .get(&(new.kind, slot))
+                .and_then(|keys| keys.get(key.as_str()))
+            else {
                 continue;
             };
             let old = &self.building.get(i)?.e.keys;

@@ -6,13 +6,12 @@ use riposte_dsl::model::{
     EMAIL_DIRECTIONS, INCIDENT_STATUSES, REMEDIATION_STATUSES, RISK_SCORES, ROLES, VERDICTS,
 };
 use riposte_dsl::types::EntityKind;
-use serde_json::Value as Json;
 
 use super::entities::{EntitySet, NewEntity};
 use super::json::{
-    canonical_ip, dedup, describe, enum_list, first_str, mentions_admin, object, opt_array,
-    opt_enum, opt_number, opt_object, opt_str, opt_time, parse_ip, str_list, url_domain, Cx,
-    Object, Path,
+    canonical_ip, dedup, describe_val, enum_list, first_str, mentions_admin, object, opt_array,
+    opt_enum, opt_number, opt_object, opt_str, opt_time, parse_ip, str_list, url_domain, Cx, Obj,
+    Path, Val, View,
 };
 use super::{Alert, ImportError, Incident, Limit};
 
@@ -30,7 +29,7 @@ fn unknown() -> String {
     "unknown".to_string()
 }
 
-pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
+pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> {
     let m = object(cx, v, path)?;
     let id = opt_str(cx, m, "id", path)?
         .ok_or_else(|| cx.invalid(&path.key("id"), "the incident has no `id`"))?;
@@ -78,7 +77,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     })
 }
 
-fn alert(cx: &Cx, v: &Json, path: &Path, set: &mut EntitySet) -> Result<Alert> {
+fn alert<V: Val>(cx: &Cx, v: &V, path: &Path, set: &mut EntitySet) -> Result<Alert> {
     let m = object(cx, v, path)?;
     let id = first_str(cx, m, &["id", "providerAlertId"], path)?
         .ok_or_else(|| cx.invalid(&path.key("id"), "the alert has no `id`"))?;
@@ -88,22 +87,25 @@ fn alert(cx: &Cx, v: &Json, path: &Path, set: &mut EntitySet) -> Result<Alert> {
     cx.check_len(&ev_path, Limit::Entities, evidence.len())?;
     for (i, ev) in evidence.iter().enumerate() {
         let ep = ev_path.index(i);
-        match ev {
-            Json::Null => {}
-            Json::Object(em) => match entity(cx, em, &ep, &id, i)? {
+        match ev.view() {
+            View::Null => {}
+            View::Object(em) => match entity(cx, em, &ep, &id, i)? {
                 Some(e) => {
                     set.add(e, &[index]);
                     cx.check_len(&ev_path, Limit::Entities, set.len())?;
                 }
                 None => {
-                    set.other.push(ev.clone());
+                    let kept = ev.to_json().ok_or_else(|| {
+                        cx.invalid(&ep, "evidence of this type is read by the slow path")
+                    })?;
+                    set.other.push(kept);
                     cx.check_len(&ev_path, Limit::Entities, set.other.len())?;
                 }
             },
-            other => {
+            _ => {
                 return Err(cx.invalid(
                     &ep,
-                    format!("expected an evidence object, found {}", describe(other)),
+                    format!("expected an evidence object, found {}", describe_val(ev)),
                 ))
             }
         }
@@ -131,9 +133,19 @@ fn alert(cx: &Cx, v: &Json, path: &Path, set: &mut EntitySet) -> Result<Alert> {
 }
 
 /// The entity of one evidence item; `None` for evidence types the model has no kind for.
-fn entity(cx: &Cx, m: &Object, path: &Path, alert_id: &str, i: usize) -> Result<Option<NewEntity>> {
-    let ty = super::json::get(m, "@odata.type")
-        .and_then(Json::as_str)
+fn entity<M: Obj>(
+    cx: &Cx,
+    m: &M,
+    path: &Path,
+    alert_id: &str,
+    i: usize,
+) -> Result<Option<NewEntity>> {
+    let ty = m
+        .field("@odata.type")
+        .and_then(|v| match v.view() {
+            View::Str(s) => Some(s),
+            _ => None,
+        })
         .map(|t| t.rsplit('.').next().unwrap_or(t).trim_start_matches('#'))
         .unwrap_or_default()
         .to_ascii_lowercase();
@@ -221,7 +233,7 @@ fn entity(cx: &Cx, m: &Object, path: &Path, alert_id: &str, i: usize) -> Result<
     Ok(Some(e.identify(extra.as_deref())))
 }
 
-fn device(cx: &Cx, m: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     e.put("mde_device_id", opt_str(cx, m, "mdeDeviceId", path)?);
     e.put("aad_device_id", opt_str(cx, m, "azureAdDeviceId", path)?);
     e.put(
@@ -269,7 +281,7 @@ fn device(cx: &Cx, m: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
 }
 
 /// `loggedOnUsers`: `{accountName, domainName}` objects as `DOMAIN\account`; text as given.
-fn logged_on_users(cx: &Cx, m: &Object, path: &Path) -> Result<Vec<String>> {
+fn logged_on_users<M: Obj>(cx: &Cx, m: &M, path: &Path) -> Result<Vec<String>> {
     let Some(items) = opt_array(cx, m, "loggedOnUsers", path)? else {
         return Ok(Vec::new());
     };
@@ -277,10 +289,10 @@ fn logged_on_users(cx: &Cx, m: &Object, path: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let ip = here.index(i);
-        match item {
-            Json::Null => {}
-            Json::String(s) => out.push(s.clone()),
-            Json::Object(u) => {
+        match item.view() {
+            View::Null => {}
+            View::Str(s) => out.push(s.to_string()),
+            View::Object(u) => {
                 let account = opt_str(cx, u, "accountName", &ip)?;
                 let domain = opt_str(cx, u, "domainName", &ip)?;
                 match (domain, account) {
@@ -289,10 +301,10 @@ fn logged_on_users(cx: &Cx, m: &Object, path: &Path) -> Result<Vec<String>> {
                     _ => {}
                 }
             }
-            other => {
+            _ => {
                 return Err(cx.invalid(
                     &ip,
-                    format!("expected a logged-on user, found {}", describe(other)),
+                    format!("expected a logged-on user, found {}", describe_val(item)),
                 ))
             }
         }
@@ -300,7 +312,7 @@ fn logged_on_users(cx: &Cx, m: &Object, path: &Path) -> Result<Vec<String>> {
     Ok(dedup(out))
 }
 
-fn user_account(cx: &Cx, ua: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+fn user_account<M: Obj>(cx: &Cx, ua: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     e.put("upn", opt_str(cx, ua, "userPrincipalName", path)?);
     e.put("aad_user_id", opt_str(cx, ua, "azureAdUserId", path)?);
     e.put("account_name", opt_str(cx, ua, "accountName", path)?);
@@ -311,11 +323,11 @@ fn user_account(cx: &Cx, ua: &Object, path: &Path, e: &mut NewEntity) -> Result<
 }
 
 /// A hash, lowercase.
-fn hash(cx: &Cx, m: &Object, key: &str, path: &Path) -> Result<Option<String>> {
+fn hash<M: Obj>(cx: &Cx, m: &M, key: &str, path: &Path) -> Result<Option<String>> {
     Ok(opt_str(cx, m, key, path)?.map(|h| h.trim().to_ascii_lowercase()))
 }
 
-fn file_details(cx: &Cx, fd: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+fn file_details<M: Obj>(cx: &Cx, fd: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     e.put("file_name", opt_str(cx, fd, "fileName", path)?);
     e.put("path", opt_str(cx, fd, "filePath", path)?);
     e.put("sha1", hash(cx, fd, "sha1", path)?);
@@ -327,7 +339,7 @@ fn file_details(cx: &Cx, fd: &Object, path: &Path, e: &mut NewEntity) -> Result<
     Ok(())
 }
 
-fn process(cx: &Cx, m: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+fn process<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     e.put("process_id", opt_number(cx, m, "processId", path)?);
     e.put(
         "parent_process_id",
@@ -359,7 +371,7 @@ fn process(cx: &Cx, m: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
     Ok(())
 }
 
-fn email(cx: &Cx, m: &Object, path: &Path, e: &mut NewEntity) -> Result<()> {
+fn email<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     e.put(
         "network_message_id",
         opt_str(cx, m, "networkMessageId", path)?,

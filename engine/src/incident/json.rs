@@ -148,77 +148,145 @@ pub(crate) fn get<'v>(map: &'v Object, key: &str) -> Option<&'v Json> {
     found.filter(|v| !v.is_null())
 }
 
-pub(crate) fn object<'v>(cx: &Cx, v: &'v Json, path: &Path) -> Result<&'v Object, ImportError> {
-    match v {
-        Json::Object(m) => Ok(m),
-        other => Err(cx.invalid(
+/// A JSON value as the importers read it: `serde_json`'s, or the fast path's sparse borrowed
+/// one ([`super::fast`]).
+pub(crate) trait Val: Sized {
+    type Obj: Obj<Val = Self>;
+    fn view(&self) -> View<'_, Self>;
+    /// The value as `serde_json` data; `None` where the fast path does not keep it.
+    fn to_json(&self) -> Option<Json>;
+}
+
+/// An object of [`Val`]s.
+pub(crate) trait Obj {
+    type Val: Val<Obj = Self>;
+    /// A member by name (see [`get`]); null counts as absent.
+    fn field(&self, key: &str) -> Option<&Self::Val>;
+}
+
+/// What a [`Val`] is.
+pub(crate) enum View<'a, V: Val> {
+    Null,
+    Bool(bool),
+    Number(&'a Number),
+    Str(&'a str),
+    Array(&'a [V]),
+    Object(&'a V::Obj),
+}
+
+impl Val for Json {
+    type Obj = Object;
+    fn view(&self) -> View<'_, Self> {
+        match self {
+            Json::Null => View::Null,
+            Json::Bool(b) => View::Bool(*b),
+            Json::Number(n) => View::Number(n),
+            Json::String(s) => View::Str(s),
+            Json::Array(items) => View::Array(items),
+            Json::Object(m) => View::Object(m),
+        }
+    }
+    fn to_json(&self) -> Option<Json> {
+        Some(self.clone())
+    }
+}
+
+impl Obj for Object {
+    type Val = Json;
+    fn field(&self, key: &str) -> Option<&Json> {
+        get(self, key)
+    }
+}
+
+/// [`describe`] for any [`Val`].
+pub(crate) fn describe_val<V: Val>(v: &V) -> &'static str {
+    match v.view() {
+        View::Null => "null",
+        View::Bool(_) => "a boolean",
+        View::Number(_) => "a number",
+        View::Str(_) => "a string",
+        View::Array(_) => "a list",
+        View::Object(_) => "an object",
+    }
+}
+
+pub(crate) fn object<'v, V: Val>(
+    cx: &Cx,
+    v: &'v V,
+    path: &Path,
+) -> Result<&'v V::Obj, ImportError> {
+    match v.view() {
+        View::Object(m) => Ok(m),
+        _ => Err(cx.invalid(
             path,
-            format!("expected an object, found {}", describe(other)),
+            format!("expected an object, found {}", describe_val(v)),
         )),
     }
 }
 
-pub(crate) fn opt_object<'v>(
+pub(crate) fn opt_object<'v, M: Obj>(
     cx: &Cx,
-    map: &'v Object,
+    map: &'v M,
     key: &str,
     path: &Path,
-) -> Result<Option<&'v Object>, ImportError> {
-    get(map, key)
+) -> Result<Option<&'v M>, ImportError> {
+    map.field(key)
         .map(|v| object(cx, v, &path.key(key)))
         .transpose()
 }
 
-pub(crate) fn opt_array<'v>(
+pub(crate) fn opt_array<'v, M: Obj>(
     cx: &Cx,
-    map: &'v Object,
+    map: &'v M,
     key: &str,
     path: &Path,
-) -> Result<Option<&'v [Json]>, ImportError> {
-    match get(map, key) {
+) -> Result<Option<&'v [M::Val]>, ImportError> {
+    match map.field(key) {
         None => Ok(None),
-        Some(Json::Array(items)) => Ok(Some(items)),
-        Some(other) => Err(cx.invalid(
-            &path.key(key),
-            format!("expected a list, found {}", describe(other)),
-        )),
+        Some(v) => match v.view() {
+            View::Array(items) => Ok(Some(items)),
+            _ => Err(cx.invalid(
+                &path.key(key),
+                format!("expected a list, found {}", describe_val(v)),
+            )),
+        },
     }
 }
 
 /// A scalar as text; empty text is absent.
-fn scalar_text(v: &Json) -> Option<Option<String>> {
-    match v {
-        Json::String(s) if s.trim().is_empty() => Some(None),
-        Json::String(s) => Some(Some(s.clone())),
-        Json::Number(n) => Some(Some(n.to_string())),
-        Json::Bool(b) => Some(Some(b.to_string())),
-        Json::Null => Some(None),
-        Json::Array(_) | Json::Object(_) => None,
+fn scalar_text<V: Val>(v: &V) -> Option<Option<String>> {
+    match v.view() {
+        View::Str(s) if s.trim().is_empty() => Some(None),
+        View::Str(s) => Some(Some(s.to_string())),
+        View::Number(n) => Some(Some(n.to_string())),
+        View::Bool(b) => Some(Some(b.to_string())),
+        View::Null => Some(None),
+        View::Array(_) | View::Object(_) => None,
     }
 }
 
 /// Text; numbers and booleans are accepted as their JSON spelling, empty text is absent.
-pub(crate) fn opt_str(
+pub(crate) fn opt_str<M: Obj>(
     cx: &Cx,
-    map: &Object,
+    map: &M,
     key: &str,
     path: &Path,
 ) -> Result<Option<String>, ImportError> {
-    match get(map, key) {
+    match map.field(key) {
         None => Ok(None),
         Some(v) => scalar_text(v).ok_or_else(|| {
             cx.invalid(
                 &path.key(key),
-                format!("expected text, found {}", describe(v)),
+                format!("expected text, found {}", describe_val(v)),
             )
         }),
     }
 }
 
 /// The first of `keys` that has text.
-pub(crate) fn first_str(
+pub(crate) fn first_str<M: Obj>(
     cx: &Cx,
-    map: &Object,
+    map: &M,
     keys: &[&str],
     path: &Path,
 ) -> Result<Option<String>, ImportError> {
@@ -231,25 +299,27 @@ pub(crate) fn first_str(
 }
 
 /// A number; numeric text is accepted.
-pub(crate) fn opt_number(
+pub(crate) fn opt_number<M: Obj>(
     cx: &Cx,
-    map: &Object,
+    map: &M,
     key: &str,
     path: &Path,
 ) -> Result<Option<Number>, ImportError> {
-    match get(map, key) {
-        None => Ok(None),
-        Some(Json::Number(n)) => Ok(Some(n.clone())),
-        Some(Json::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Json::String(s)) => parse_number(s.trim()).map(Some).ok_or_else(|| {
+    let Some(v) = map.field(key) else {
+        return Ok(None);
+    };
+    match v.view() {
+        View::Number(n) => Ok(Some(n.clone())),
+        View::Str(s) if s.trim().is_empty() => Ok(None),
+        View::Str(s) => parse_number(s.trim()).map(Some).ok_or_else(|| {
             cx.invalid(
                 &path.key(key),
                 format!("expected a number, found `{}`", clip(s, 80)),
             )
         }),
-        Some(v) => Err(cx.invalid(
+        _ => Err(cx.invalid(
             &path.key(key),
-            format!("expected a number, found {}", describe(v)),
+            format!("expected a number, found {}", describe_val(v)),
         )),
     }
 }
@@ -266,20 +336,22 @@ fn parse_number(s: &str) -> Option<Number> {
 
 /// A list of text items (a lone text is a list of one); null items are skipped, duplicates
 /// dropped.
-pub(crate) fn str_list(
+pub(crate) fn str_list<M: Obj>(
     cx: &Cx,
-    map: &Object,
+    map: &M,
     key: &str,
     path: &Path,
 ) -> Result<Vec<String>, ImportError> {
-    let items = match get(map, key) {
-        None => return Ok(Vec::new()),
-        Some(Json::Array(items)) => items.as_slice(),
-        Some(single @ (Json::String(_) | Json::Number(_))) => std::slice::from_ref(single),
-        Some(v) => {
+    let Some(v) = map.field(key) else {
+        return Ok(Vec::new());
+    };
+    let items = match v.view() {
+        View::Array(items) => items,
+        View::Str(_) | View::Number(_) => std::slice::from_ref(v),
+        _ => {
             return Err(cx.invalid(
                 &path.key(key),
-                format!("expected a list of text, found {}", describe(v)),
+                format!("expected a list of text, found {}", describe_val(v)),
             ))
         }
     };
@@ -292,7 +364,7 @@ pub(crate) fn str_list(
             None => {
                 return Err(cx.invalid(
                     &here.index(i),
-                    format!("expected text, found {}", describe(item)),
+                    format!("expected text, found {}", describe_val(item)),
                 ))
             }
         }
@@ -305,6 +377,16 @@ pub(crate) fn dedup(items: Vec<String>) -> Vec<String> {
     if items.len() < 2 {
         return items;
     }
+    // Short lists (the usual case) are checked pairwise, without hashing or cloning.
+    if items.len() <= 16 {
+        let mut out: Vec<String> = Vec::with_capacity(items.len());
+        for s in items {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        return out;
+    }
     let mut seen = HashSet::with_capacity(items.len());
     items
         .into_iter()
@@ -314,9 +396,9 @@ pub(crate) fn dedup(items: Vec<String>) -> Vec<String> {
 
 /// An RFC 3339 time (0–9 fractional digits, any offset; no offset means UTC), normalized to
 /// UTC with milliseconds.
-pub(crate) fn opt_time(
+pub(crate) fn opt_time<M: Obj>(
     cx: &Cx,
-    map: &Object,
+    map: &M,
     key: &str,
     path: &Path,
 ) -> Result<Option<String>, ImportError> {
@@ -341,9 +423,9 @@ pub(crate) fn normalize_time(text: &str) -> Option<String> {
 }
 
 /// An enumerated value, normalized (see [`norm_enum`]).
-pub(crate) fn opt_enum(
+pub(crate) fn opt_enum<M: Obj>(
     cx: &Cx,
-    map: &Object,
+    map: &M,
     key: &str,
     path: &Path,
     known: &[&str],
@@ -353,9 +435,9 @@ pub(crate) fn opt_enum(
 }
 
 /// A list of enumerated values, normalized, without repetitions.
-pub(crate) fn enum_list(
+pub(crate) fn enum_list<M: Obj>(
     cx: &Cx,
-    map: &Object,
+    map: &M,
     key: &str,
     path: &Path,
     known: &[&str],
@@ -369,37 +451,69 @@ pub(crate) fn enum_list(
     ))
 }
 
-/// Lowercase letters and digits only: the case- and separator-insensitive form of a name.
-fn squash(s: &str) -> String {
+/// Lowercase letters and digits only: the case- and separator-insensitive form of a name,
+/// as characters (no allocation).
+fn squash(s: &str) -> impl Iterator<Item = char> + Clone + '_ {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// Normalizes an enumerated value: compared case- and separator-insensitively with `aliases`
 /// (given squashed: `("informationalexpectedactivity", "benign_positive")`) and `known` values;
 /// anything else becomes `snake_case`. `None` for text without letters or digits.
 pub(crate) fn norm_enum(raw: &str, known: &[&str], aliases: &[(&str, &str)]) -> Option<String> {
-    let key = squash(raw);
-    if key.is_empty() {
+    if !raw.chars().any(char::is_alphanumeric) {
         return None;
     }
-    if let Some((_, to)) = aliases.iter().find(|(from, _)| *from == key) {
+    if let Some((_, to)) = aliases.iter().find(|(from, _)| squashed_is(raw, from)) {
         return Some((*to).to_string());
     }
-    if let Some(k) = known.iter().find(|k| squash(k) == key) {
+    if let Some(k) = known.iter().find(|k| squash_eq(raw, k)) {
         return Some((*k).to_string());
     }
     Some(snake(raw))
 }
 
+/// Whether `raw`, squashed, is `squashed`.
+fn squashed_is(raw: &str, squashed: &str) -> bool {
+    if raw.is_ascii() {
+        raw.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|b| b.to_ascii_lowercase())
+            .eq(squashed.bytes())
+    } else {
+        squash(raw).eq(squashed.chars())
+    }
+}
+
+/// Whether `a` and `b` are equal squashed. For ASCII text (the usual case) bytes are
+/// compared, which is the same: ASCII letters and digits are the alphanumeric ASCII characters
+/// and their lowercase is the ASCII lowercase.
+fn squash_eq(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .eq(b
+                .bytes()
+                .filter(u8::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase()))
+    } else {
+        squash(a).eq(squash(b))
+    }
+}
+
 /// `snake_case`: `inProgress` → `in_progress`, `TruePositive` → `true_positive`,
 /// `HTTPServer` → `http_server`, `Defender for Office 365` → `defender_for_office_365`.
 pub(crate) fn snake(raw: &str) -> String {
-    let chars: Vec<char> = raw.trim().chars().collect();
+    let raw = raw.trim();
     let mut out = String::with_capacity(raw.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
+    let mut prev: Option<char> = None;
+    let mut rest = raw.chars();
+    while let Some(c) = rest.next() {
+        let before = prev;
+        prev = Some(c);
         if !c.is_alphanumeric() {
             if !out.is_empty() && !out.ends_with('_') {
                 out.push('_');
@@ -407,11 +521,9 @@ pub(crate) fn snake(raw: &str) -> String {
             continue;
         }
         if c.is_uppercase() {
-            let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
-            let next = chars.get(i + 1).copied();
-            let boundary = match prev {
+            let boundary = match before {
                 Some(p) if p.is_lowercase() || p.is_numeric() => true,
-                Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
+                Some(p) if p.is_uppercase() => rest.clone().next().is_some_and(char::is_lowercase),
                 _ => false,
             };
             if boundary && !out.is_empty() && !out.ends_with('_') {

@@ -13,6 +13,7 @@
 //! Enum values the importer does not know are kept, never fatal.
 
 mod entities;
+mod fast;
 mod graph;
 mod json;
 mod riposte;
@@ -421,7 +422,19 @@ fn parse_bytes(
     }
     let root: Json = {
         let text = decode(&bytes);
-        serde_json::from_slice(&text).map_err(|e| json_error(file, &e))?
+        // Valid UTF-8 (checked once, quickly) is parsed as text, which spares serde_json
+        // validating every string again; anything else goes through the byte parser, which
+        // reports where the bad bytes are.
+        match std::str::from_utf8(&text) {
+            Ok(s) => {
+                if let Some(done) = fast::import(&cx, s) {
+                    return Ok(done);
+                }
+                serde_json::from_str(s)
+            }
+            Err(_) => serde_json::from_slice(&text),
+        }
+        .map_err(|e| json_error(file, &e))?
     };
     // The text is not needed any more; only the parsed document is kept while importing.
     drop(bytes);
@@ -547,16 +560,20 @@ fn import(cx: &Cx, root: &Json) -> Result<(Format, Vec<Incident>), ImportError> 
 }
 
 /// The format of one incident object, by its shape.
-fn detect(m: &serde_json::Map<String, Json>) -> Option<Format> {
-    let text = |key: &str| json::get(m, key).and_then(Json::as_str);
+fn detect<M: json::Obj>(m: &M) -> Option<Format> {
+    use json::{Val, View};
+    let text = |key: &str| match m.field(key).map(Val::view) {
+        Some(View::Str(s)) => Some(s),
+        _ => None,
+    };
     if text("@odata.type").is_some_and(|t| {
         t.trim_start_matches('#')
             .eq_ignore_ascii_case("microsoft.graph.security.incident")
     }) {
         return Some(Format::Graph);
     }
-    if let Some(Json::Object(props)) = json::get(m, "properties") {
-        if json::get(props, "title").is_some() || json::get(props, "incidentNumber").is_some() {
+    if let Some(View::Object(props)) = m.field("properties").map(Val::view) {
+        if props.field("title").is_some() || props.field("incidentNumber").is_some() {
             return Some(Format::Sentinel);
         }
     }
@@ -566,8 +583,8 @@ fn detect(m: &serde_json::Map<String, Json>) -> Option<Format> {
     }) {
         return Some(Format::Sentinel);
     }
-    if json::get(m, "displayName").is_some()
-        && (json::get(m, "alerts").is_some() || json::get(m, "createdDateTime").is_some())
+    if m.field("displayName").is_some()
+        && (m.field("alerts").is_some() || m.field("createdDateTime").is_some())
     {
         return Some(Format::Graph);
     }

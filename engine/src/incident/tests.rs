@@ -61,10 +61,104 @@ fn limits() -> ImportLimits {
 
 #[track_caller]
 fn import(text: &str) -> (Format, Vec<Incident>) {
-    match parse_incidents("test.json", text, &limits()) {
+    let r = match parse_incidents("test.json", text, &limits()) {
         Ok(r) => r,
         Err(e) => panic!("import failed: {e}"),
+    };
+    // Every import in these tests also checks that the fast path, where it answers, agrees
+    // with the slow one.
+    assert_fast_matches_slow(text);
+    r
+}
+
+/// The slow path alone: the document parsed into `serde_json` values.
+fn slow_import(text: &str) -> Result<(Format, Vec<Incident>), ImportError> {
+    let limits = limits();
+    let cx = Cx {
+        file: "test.json",
+        limits: &limits,
+    };
+    let root: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error("t", &e))?;
+    super::import(&cx, &root)
+}
+
+/// The fast path's answer, if it gives one.
+fn fast_import(text: &str) -> Option<(Format, Vec<Incident>)> {
+    let limits = limits();
+    let cx = Cx {
+        file: "test.json",
+        limits: &limits,
+    };
+    fast::import(&cx, text)
+}
+
+/// Whether the fast path answered; when it does, its answer is the slow path's.
+#[track_caller]
+fn assert_fast_matches_slow(text: &str) -> bool {
+    let Some(fast) = fast_import(text) else {
+        return false;
+    };
+    match slow_import(text) {
+        Ok(slow) => assert_eq!(fast, slow, "the fast and slow paths differ"),
+        Err(e) => panic!("the fast path imported what the slow path rejects: {e}"),
     }
+    true
+}
+
+#[test]
+fn fast_path_matches_slow_path_on_examples_and_fixtures() {
+    for (name, text) in GRAPH_EXAMPLES
+        .iter()
+        .copied()
+        .chain([("page1", PAGE1), ("page2", PAGE2)])
+    {
+        assert!(
+            assert_fast_matches_slow(text),
+            "the fast path does not read {name}"
+        );
+    }
+    assert!(
+        assert_fast_matches_slow(NORMALIZED_EXAMPLE),
+        "the fast path does not read the normalized example"
+    );
+    // Normalized JSON of every example, one incident and several per document.
+    let mut all = Vec::new();
+    for (_, text) in GRAPH_EXAMPLES
+        .iter()
+        .chain([&("page1", PAGE1), &("page2", PAGE2)])
+    {
+        let (_, list) = import(text);
+        let doc = normalized_document(&list).to_string();
+        assert!(assert_fast_matches_slow(&doc));
+        all.extend(list);
+    }
+    assert!(assert_fast_matches_slow(
+        &normalized_document(&all).to_string()
+    ));
+    // With a Sentinel incident the text holds `"properties"`, which sends it to the slow path.
+    all.extend(import(SENTINEL_EXAMPLE).1);
+    assert_fast_matches_slow(&normalized_document(&all).to_string());
+    assert!(!assert_fast_matches_slow(SENTINEL_EXAMPLE));
+}
+
+#[test]
+fn fast_path_defers_to_slow_path() {
+    // A member name differing only in case: the slow path's lookup finds it.
+    let text = r#"{"displayName": "x", "alerts": [], "id": "1", "Severity": "High"}"#;
+    assert!(fast_import(text).is_none());
+    assert_eq!(import(text).1[0].severity, "high");
+    // Errors are the slow path's, with their JSON path.
+    let bad = r#"{"displayName": "x", "id": "1", "alerts": [{"id": "a", "evidence": [1]}]}"#;
+    assert!(fast_import(bad).is_none());
+    let err = parse_incidents("t.json", bad, &limits())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("$.alerts[0].evidence[0]"), "{err}");
+    // Evidence kept verbatim.
+    let other = r##"{"displayName": "x", "id": "1", "alerts": [{"id": "a", "evidence":
+        [{"@odata.type": "#microsoft.graph.security.registryKeyEvidence", "registryKey": "k"}]}]}"##;
+    assert!(fast_import(other).is_none());
+    assert_eq!(import(other).1[0].other_evidence.len(), 1);
 }
 
 #[track_caller]
@@ -1438,4 +1532,30 @@ fn helpers_normalize_as_documented() {
         Some("example.org")
     );
     assert_eq!(url_domain("").as_deref(), None);
+}
+
+/// Import throughput of the examples (run with `--release --ignored --nocapture`).
+#[test]
+#[ignore]
+fn import_throughput() {
+    let time = |texts: &[&str]| {
+        let rounds = 2000;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            for t in texts {
+                std::hint::black_box(parse_incidents("t.json", t, &limits()).is_ok());
+            }
+        }
+        start.elapsed().as_secs_f64() * 1e6 / (rounds * texts.len()) as f64
+    };
+    let graph: Vec<&str> = GRAPH_EXAMPLES.iter().map(|(_, t)| *t).collect();
+    println!("graph examples: {:.1} µs per file", time(&graph));
+    println!(
+        "normalized example: {:.1} µs per file",
+        time(&[NORMALIZED_EXAMPLE])
+    );
+    println!(
+        "sentinel example: {:.1} µs per file",
+        time(&[SENTINEL_EXAMPLE])
+    );
 }
