@@ -12,6 +12,7 @@ mod file_block;
 mod file_quarantine;
 mod incident_comment;
 mod incident_update;
+mod indicator;
 mod ip_block;
 mod url_block;
 mod user_disable;

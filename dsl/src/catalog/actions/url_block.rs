@@ -1,10 +1,12 @@
 //! `url.block`: a Defender for Endpoint indicator on a URL.
 
 use crate::catalog::{
-    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType, Provider,
+    ActionSpec, Application, Consent, Example, Impact, ParamSpec, ParamType, Provider,
     ProviderSupport, Target,
 };
 use crate::types::EntityKind;
+
+use super::indicator;
 
 pub(crate) const SPEC: ActionSpec = ActionSpec {
     id: "url.block",
@@ -32,47 +34,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             default: None,
             doc: "How long the indicator lasts, e.g. `30d`; omitted, it never expires.",
         },
-        ParamSpec {
-            name: "severity",
-            ty: ParamType::Severity,
-            required: false,
-            default: Some("medium"),
-            doc: "Severity of the alerts the indicator raises.",
-        },
-        ParamSpec {
-            name: "title",
-            ty: ParamType::String,
-            required: false,
-            default: Some("Blocked by Riposte"),
-            doc: "Indicator title, shown on its alerts.",
-        },
-        ParamSpec {
-            name: "description",
-            ty: ParamType::String,
-            required: false,
-            default: Some("Indicator created by a Riposte gamebook"),
-            doc: "Indicator description.",
-        },
-        ParamSpec {
-            name: "generate_alert",
-            ty: ParamType::Bool,
-            required: false,
-            default: Some("true"),
-            doc: "Raise an alert when the indicator matches. Always on for `audit`.",
-        },
+        indicator::SEVERITY,
+        indicator::TITLE,
+        indicator::DESCRIPTION,
+        indicator::GENERATE_ALERT,
     ],
-    outputs: &[
-        OutputSpec {
-            name: "indicator_id",
-            ty: ParamType::String,
-            doc: "Id of the Defender for Endpoint indicator, to find or delete it later.",
-        },
-        OutputSpec {
-            name: "status",
-            ty: ParamType::String,
-            doc: "`succeeded` when the indicator was created or updated, else `failed`.",
-        },
-    ],
+    outputs: indicator::OUTPUTS,
     impact: Impact::Low,
     reverse: None,
     providers: &[ProviderSupport {
