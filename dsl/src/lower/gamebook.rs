@@ -118,15 +118,14 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
             );
         }
         if let Some(first) = out.iter().find(|i| i.name.value == name.value) {
-            let d = crate::Diagnostic::new(
-                Code::DuplicateKey,
-                cx.file,
+            let first = first.name.span;
+            cx.duplicate(
                 name.span,
+                first,
                 format!("duplicate input `{}`", name.value),
-            )
-            .with_help("remove one of the two declarations")
-            .with_related(cx.file, first.name.span, "first declared here");
-            cx.diags.push(d);
+                "remove one of the two declarations",
+                "first declared here",
+            );
             continue;
         }
         let what = format!("input `{}`", name.value);
@@ -190,15 +189,14 @@ fn lower_outputs(cx: &mut Lowerer, node: &Node) -> Vec<(Spanned<String>, crate::
             );
         }
         if let Some((first, _)) = out.iter().find(|(f, _)| f.value == name.value) {
-            let d = crate::Diagnostic::new(
-                Code::DuplicateKey,
-                cx.file,
+            let first = first.span;
+            cx.duplicate(
                 name.span,
+                first,
                 format!("duplicate output `{}`", name.value),
-            )
-            .with_help("remove one of the two")
-            .with_related(cx.file, first.span, "first defined here");
-            cx.diags.push(d);
+                "remove one of the two",
+                "first defined here",
+            );
             continue;
         }
         if let Some(e) = cx.expr(v, "an output") {

@@ -81,6 +81,23 @@ impl Lowerer<'_> {
             .push(Diagnostic::new(code, self.file, span, message).with_help(help));
     }
 
+    /// Reports RP0102 at `span`, pointing back at the `first` definition.
+    pub fn duplicate(
+        &mut self,
+        span: Span,
+        first: Span,
+        message: String,
+        help: &str,
+        first_note: &str,
+    ) -> &mut Diagnostic {
+        let d = Diagnostic::new(Code::DuplicateKey, self.file, span, message)
+            .with_help(help)
+            .with_related(self.file, first, first_note);
+        self.diags.push(d);
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
     /// Checks that `node` is a mapping whose keys are all in `allowed`, reporting unknown and
     /// duplicate keys. Returns the node for lookups when it is a mapping.
     pub fn mapping<'n>(
@@ -116,16 +133,15 @@ impl Lowerer<'_> {
                 continue;
             };
             if let Some((_, first)) = seen.iter().find(|(s, _)| *s == k) {
-                let d = Diagnostic::new(
-                    Code::DuplicateKey,
-                    self.file,
+                let first = *first;
+                self.duplicate(
                     key.span,
+                    first,
                     format!("duplicate key `{k}` in {what}"),
+                    "remove one of the two entries",
+                    "first defined here",
                 )
-                .with_label("defined again here")
-                .with_help("remove one of the two entries")
-                .with_related(self.file, *first, "first defined here");
-                self.diags.push(d);
+                .label = Some("defined again here".into());
                 continue;
             }
             seen.push((k, key.span));
@@ -466,15 +482,14 @@ impl Lowerer<'_> {
                 continue;
             };
             if let Some((first, _)) = out.iter().find(|(f, _)| f.value == key.value) {
-                let d = Diagnostic::new(
-                    Code::DuplicateKey,
-                    self.file,
+                let first = first.span;
+                self.duplicate(
                     key.span,
+                    first,
                     format!("duplicate key `{}` in {what}", key.value),
-                )
-                .with_help("remove one of the two entries")
-                .with_related(self.file, first.span, "first defined here");
-                self.diags.push(d);
+                    "remove one of the two entries",
+                    "first defined here",
+                );
                 continue;
             }
             out.push((key, v.clone()));
