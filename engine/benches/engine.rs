@@ -4,7 +4,9 @@
 //!   Riposte, by the `cel` crate (Google's Common Expression Language) on the same data, and by
 //!   hand-written Rust over typed structs (the floor).
 //! - `dry_run/*`: plans of the example incidents with the example library and workspaces,
-//!   import excluded (incidents already converted) and included (JSON text to plan).
+//!   import excluded (incidents already converted) and included (JSON text to plan), and the
+//!   two parts of import alone: reading the JSON (`import_only`) and building the `incident`
+//!   record expressions see (`context_only`).
 //!
 //! Run: `cargo bench -p riposte-engine --bench engine`
 
@@ -250,6 +252,26 @@ fn bench_dry_run(c: &mut Criterion) {
                     .len();
             }
             black_box(actions)
+        })
+    });
+    group.bench_function("import_only", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for text in &texts {
+                let (_, list) =
+                    parse_incidents("bench.json", text, &ImportLimits::default()).expect("imports");
+                n += list.len();
+            }
+            black_box(n)
+        })
+    });
+    group.bench_function("context_only", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for i in &incidents {
+                n += incident_context(i).id.len();
+            }
+            black_box(n)
         })
     });
     group.bench_function("plan/import_included", |b| {
