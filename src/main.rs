@@ -449,6 +449,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             approvals: approvals.clone(),
             max_fanout: args.max_fanout,
             now_ms: now.unwrap_or_else(|| riposte_engine::plan::default_now(incident)),
+            ..RunConfig::default()
         };
         plans.push(riposte_engine::plan::simulate(
             &library, ws, incident, &config, &executor,

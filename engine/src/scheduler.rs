@@ -6,7 +6,8 @@
 //! Runs are deterministic: steps in topological order (document order among independent ones),
 //! for-each items in list order, no clocks but `RunConfig::now_ms`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use riposte_dsl::ast::{AgentMode, Protected, Role, SeverityLevel};
@@ -54,6 +55,9 @@ pub struct RunConfig {
     pub max_fanout: usize,
     /// What `now()` returns.
     pub now_ms: i64,
+    /// Record the branch points a run goes through ([`TraceEvent`]), for `riposte test`
+    /// coverage; off by default, as nothing else reads them.
+    pub trace: bool,
 }
 
 impl Default for RunConfig {
@@ -62,6 +66,7 @@ impl Default for RunConfig {
             approvals: Approvals::None,
             max_fanout: 1_000,
             now_ms: 0,
+            trace: false,
         }
     }
 }
@@ -325,7 +330,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         frame: &mut Frame,
         prefix: &str,
     ) -> StepStatus {
-        let mut done: HashMap<&str, StepStatus> = HashMap::new();
+        // A gamebook has a handful of steps: a scan beats hashing their ids.
+        let mut done: Vec<(&str, StepStatus)> = Vec::with_capacity(steps.len());
+        let status_of = |done: &[(&str, StepStatus)], id: &str| {
+            done.iter().find(|(d, _)| *d == id).map(|(_, s)| *s)
+        };
         let mut unhandled_failure = false;
         let mut waiting = false;
         for ix in graph.topo_order() {
@@ -339,7 +348,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     .iter()
                     .filter(|s| {
                         s.on_error.as_deref() == Some(id)
-                            && done.get(s.id.as_str()) == Some(&StepStatus::Failed)
+                            && status_of(&done, &s.id) == Some(StepStatus::Failed)
                     })
                     .map(|s| s.id.as_str())
                     .collect();
@@ -361,7 +370,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     StepStatus::Skipped
                 } else {
                     for f in &failed {
-                        self.trace.push(TraceEvent::ErrorEdge {
+                        self.record_trace(|| TraceEvent::ErrorEdge {
                             gamebook: frame.gb.name.clone(),
                             step: format!("{prefix}{f}"),
                         });
@@ -373,7 +382,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 // cancelled upstream, then waiting for an approval.
                 let mut blocker: Option<(u8, StepStatus, String)> = None;
                 for n in &step.needs {
-                    let found = match done.get(n.as_str()) {
+                    let found = match status_of(&done, n) {
                         Some(StepStatus::Failed) => {
                             Some((3, StepStatus::Cancelled, format!("dependency `{n}` failed")))
                         }
@@ -426,7 +435,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 unhandled_failure = true;
             }
             waiting |= status == StepStatus::AwaitingApproval;
-            done.insert(id, status);
+            done.push((id, status));
         }
         if waiting {
             StepStatus::AwaitingApproval
@@ -502,11 +511,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         frame: &mut Frame,
         path: &str,
     ) -> StepStatus {
-        let gamebook = frame.gb.name.clone();
         if let Some(cond) = &step.condition {
             let value = cond.eval_bool(&self.env(&frame.vars));
-            self.trace.push(TraceEvent::Condition {
-                gamebook: gamebook.clone(),
+            self.record_trace(|| TraceEvent::Condition {
+                gamebook: frame.gb.name.clone(),
                 step: path.to_string(),
                 value,
             });
@@ -516,15 +524,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 return StepStatus::Skipped;
             }
         }
-        self.trace.push(TraceEvent::Ran {
-            gamebook: gamebook.clone(),
+        self.record_trace(|| TraceEvent::Ran {
+            gamebook: frame.gb.name.clone(),
             step: path.to_string(),
         });
         if step.approval.is_some() {
-            self.trace.push(TraceEvent::Gate {
-                gamebook,
+            let granted = self.config.approvals.granted(path);
+            self.record_trace(|| TraceEvent::Gate {
+                gamebook: frame.gb.name.clone(),
                 step: path.to_string(),
-                granted: self.config.approvals.granted(path),
+                granted,
             });
         }
         // An approval gate in front of the step: the whole step waits unless granted.
@@ -811,7 +820,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         );
         let planned_target = target_value.as_ref().and_then(entity_target);
         let mut planned = PlannedAction {
-            key: key.clone(),
+            key,
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
             step: path.to_string(),
@@ -876,7 +885,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         for attempt in 1..=attempts {
             tries = attempt;
             let request = ActionRequest {
-                key: &key,
+                key: &planned.key,
                 action: spec,
                 provider,
                 gamebook: &frame.gb.name,
@@ -915,6 +924,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         planned.execution = Some(execution);
         self.actions.push(planned);
         (status, output)
+    }
+
+    /// Records a branch point, built only when the run is traced.
+    fn record_trace(&mut self, event: impl FnOnce() -> TraceEvent) {
+        if self.config.trace {
+            self.trace.push(event());
+        }
     }
 
     fn count(&mut self, spec: &ActionSpec) {
@@ -1102,10 +1118,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let agent = self.workspace.agent.mode.agent_mode();
         let mode = self.sop.mode.map_or(agent, |m| m.min(agent));
         // Who set the mode: the SOP when it is more cautious than the agent.
-        let whose = if mode < agent {
-            format!("SOP `{}` runs in {mode} mode", self.sop_name)
-        } else {
-            format!("the agent is in {mode} mode")
+        // Only built when an approval is needed: most actions need none.
+        let whose = || {
+            if mode < agent {
+                format!("SOP `{}` runs in {mode} mode", self.sop_name)
+            } else {
+                format!("the agent is in {mode} mode")
+            }
         };
         match mode {
             AgentMode::Manual => Some(Approval {
@@ -1115,13 +1134,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     Role::IncidentResponder
                 }
                 .as_str(),
-                reason: format!("{whose}: every action awaits approval"),
+                reason: format!("{}: every action awaits approval", whose()),
             }),
             AgentMode::Automatic if spec.impact == Impact::High => Some(Approval {
                 role: Role::WorkspaceOwner.as_str(),
                 reason: format!(
-                    "`{}` is high-impact and {whose}: a Workspace Owner approves it",
-                    spec.id
+                    "`{}` is high-impact and {}: a Workspace Owner approves it",
+                    spec.id,
+                    whose()
                 ),
             }),
             _ => None,
@@ -1293,24 +1313,37 @@ pub fn action_key(
     let target_id = target
         .and_then(|t| entity_str(t, ENTITY_ID))
         .unwrap_or_default();
-    let mut h = Sha256::new();
-    // Length-prefixed fields: no two different inputs give the same byte stream.
-    for part in [
-        workspace,
-        incident,
-        gb.name.as_str(),
-        gb.version.as_str(),
-        step,
-        target_id,
-    ] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
+    // The input is gathered into one reused buffer and hashed in one call: serializing the
+    // params straight into the hasher costs a buffered update per JSON token.
+    thread_local! {
+        static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    // serde_json maps are sorted by key, so this text is canonical.
-    if serde_json::to_writer(&mut h, params).is_err() {
-        h.update(b"unserializable params");
-    }
-    let digest = h.finalize();
+    let digest = INPUT.with(|input| {
+        let mut fresh = Vec::new();
+        let mut borrowed = input.try_borrow_mut();
+        let buf = match borrowed.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut fresh,
+        };
+        buf.clear();
+        // Length-prefixed fields: no two different inputs give the same byte stream.
+        for part in [
+            workspace,
+            incident,
+            gb.name.as_str(),
+            gb.version.as_str(),
+            step,
+            target_id,
+        ] {
+            buf.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            buf.extend_from_slice(part.as_bytes());
+        }
+        // serde_json maps are sorted by key, so this text is canonical.
+        if serde_json::to_writer(&mut *buf, params).is_err() {
+            buf.extend_from_slice(b"unserializable params");
+        }
+        Sha256::digest(&*buf)
+    });
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(32);
     for b in &digest[..16] {

@@ -17,6 +17,17 @@ pub enum Subscription {
     Expired,
 }
 
+impl Subscription {
+    /// The name as the workspaces file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subscription::Active => "active",
+            Subscription::Trial => "trial",
+            Subscription::Expired => "expired",
+        }
+    }
+}
+
 /// An integration module that can be enabled per workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -16,13 +16,7 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
     checks.push(Check {
         check: "subscription",
         passed: matches!(sub, Subscription::Active | Subscription::Trial),
-        detail: format!(
-            "subscription is {}",
-            serde_json::to_value(sub)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default()
-        ),
+        detail: format!("subscription is {}", sub.as_str()),
     });
     let module = Module::for_source(&incident.source);
     checks.push(match module {
@@ -191,6 +185,15 @@ pub fn matches(
 }
 
 fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    let v: Vec<String> = items.map(|s| format!("`{s}`")).collect();
-    format!("[{}]", v.join(", "))
+    let mut out = String::from("[");
+    for (i, s) in items.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
+        out.push_str(s);
+        out.push('`');
+    }
+    out.push(']');
+    out
 }

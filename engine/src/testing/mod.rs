@@ -549,6 +549,8 @@ impl Runner<'_> {
                 approvals,
                 max_fanout: doc.max_fanout.as_ref().map_or(1_000, |m| m.value),
                 now_ms,
+                // Coverage is measured from the trace.
+                trace: true,
             },
             executor,
         })
