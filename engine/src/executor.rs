@@ -6,7 +6,7 @@
 //! trait; the scheduler stays synchronous and deterministic either way.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use riposte_dsl::catalog::{ActionSpec, ParamType, ProviderSupport};
 use riposte_dsl::types::{Field, RecordType, Type};
@@ -93,11 +93,17 @@ impl Executor for RecordingExecutor {
 /// The output record a simulated success returns: `status: succeeded`, ids derived from the
 /// action key, zeros and empty values elsewhere.
 pub fn simulated_output(action: &ActionSpec, key: &str) -> Value {
+    static SUCCEEDED: LazyLock<Value> = LazyLock::new(|| Value::from("succeeded"));
     let ty = output_type(action);
+    let mut sim_id = None;
     let pairs = action.outputs.iter().map(|o| {
         let v = match (o.name, o.ty) {
-            ("status", _) => Value::from("succeeded"),
-            (_, ParamType::String) => Value::from(format!("sim-{}", &key[..key.len().min(12)])),
+            ("status", _) => SUCCEEDED.clone(),
+            (_, ParamType::String) => sim_id
+                .get_or_insert_with(|| {
+                    Value::from(["sim-", key.get(..12).unwrap_or(key)].concat())
+                })
+                .clone(),
             (_, ParamType::Enum(values)) => Value::from(values.first().copied().unwrap_or("")),
             (_, ParamType::Bool) => Value::Bool(true),
             (_, ParamType::Number) => Value::Number(0.0),

@@ -841,11 +841,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         let provider = self.provider_for(spec, target_value.as_ref());
         if let Some(p) = provider {
-            planned.provider = Some(format!(
-                "{}/{}",
-                p.provider.as_str(),
-                p.application.as_str()
-            ));
+            planned.provider = Some([p.provider.as_str(), "/", p.application.as_str()].concat());
         }
         if let Some(reason) = self.blocked(spec, target_value.as_ref(), provider) {
             planned.status = Status::Blocked;
