@@ -100,9 +100,7 @@ pub fn simulated_output(action: &ActionSpec, key: &str) -> Value {
         let v = match (o.name, o.ty) {
             ("status", _) => SUCCEEDED.clone(),
             (_, ParamType::String) => sim_id
-                .get_or_insert_with(|| {
-                    Value::from(["sim-", key.get(..12).unwrap_or(key)].concat())
-                })
+                .get_or_insert_with(|| Value::from(["sim-", key.get(..12).unwrap_or(key)].concat()))
                 .clone(),
             (_, ParamType::Enum(values)) => Value::from(values.first().copied().unwrap_or("")),
             (_, ParamType::Bool) => Value::Bool(true),

@@ -166,6 +166,8 @@ struct StepAgg {
 /// One gamebook invocation's variables and step results.
 struct Frame<'g> {
     gb: &'g c::Gamebook,
+    /// The action-key hash state after the parts every action of this run shares.
+    key_prefix: Sha256,
     label: String,
     vars: Vec<Value>,
     aggs: Vec<StepAgg>,
@@ -291,6 +293,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.depth += 1;
         let mut frame = Frame {
             gb,
+            key_prefix: key_prefix(&self.workspace.name, &self.incident.id, gb),
             label,
             vars: vec![self.incident.value.clone(), inputs, Value::Null],
             aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
@@ -313,6 +316,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     fn skip_gamebook(&mut self, gb: &c::Gamebook, label: &str, reason: &str) {
         let mut frame = Frame {
             gb,
+            key_prefix: key_prefix(&self.workspace.name, &self.incident.id, gb),
             label: label.to_string(),
             vars: vec![self.incident.value.clone(), Value::Null, Value::Null],
             aggs: Vec::new(),
@@ -456,10 +460,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(t), None) => Some(t.eval(&self.env(&frame.vars))),
                     _ => None,
                 };
-                let key = action_key(
-                    &self.workspace.name,
-                    &self.incident.id,
-                    frame.gb,
+                let key = finish_key(
+                    &frame.key_prefix,
                     &path,
                     target.as_ref(),
                     &serde_json::Map::new(),
@@ -717,10 +719,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
             let target = target.as_ref().map(|t| t.eval(&self.env(&frame.vars)));
-            let key = action_key(
-                &self.workspace.name,
-                &self.incident.id,
-                frame.gb,
+            let key = finish_key(
+                &frame.key_prefix,
                 path,
                 target.as_ref(),
                 &serde_json::Map::new(),
@@ -763,14 +763,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if action.is_empty() {
             return;
         }
-        let key = action_key(
-            &self.workspace.name,
-            &self.incident.id,
-            frame.gb,
-            path,
-            None,
-            &serde_json::Map::new(),
-        );
+        let key = finish_key(&frame.key_prefix, path, None, &serde_json::Map::new());
         self.actions.push(PlannedAction {
             key,
             sop: self.sop_name.clone(),
@@ -810,14 +803,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_json()))
             .collect();
-        let key = action_key(
-            &self.workspace.name,
-            &self.incident.id,
-            frame.gb,
-            path,
-            target_value.as_ref(),
-            &params_json,
-        );
+        let key = finish_key(&frame.key_prefix, path, target_value.as_ref(), &params_json);
         let planned_target = target_value.as_ref().and_then(entity_target);
         let mut planned = PlannedAction {
             key,
@@ -1306,40 +1292,59 @@ pub fn action_key(
     target: Option<&Value>,
     params: &serde_json::Map<String, serde_json::Value>,
 ) -> String {
+    finish_key(&key_prefix(workspace, incident, gb), step, target, params)
+}
+
+/// Length-prefixed fields: no two different inputs give the same byte stream.
+fn hash_part(h: &mut Sha256, part: &str) {
+    h.update((part.len() as u64).to_le_bytes());
+    h.update(part.as_bytes());
+}
+
+/// The hash state after the parts of [`action_key`] that every action of one gamebook run
+/// shares; computed once per run, not once per action.
+fn key_prefix(workspace: &str, incident: &str, gb: &c::Gamebook) -> Sha256 {
+    let mut h = Sha256::new();
+    for part in [workspace, incident, gb.name.as_str(), gb.version.as_str()] {
+        hash_part(&mut h, part);
+    }
+    h
+}
+
+/// [`action_key`] from its shared prefix.
+fn finish_key(
+    prefix: &Sha256,
+    step: &str,
+    target: Option<&Value>,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> String {
     let target_id = target
         .and_then(|t| entity_str(t, ENTITY_ID))
         .unwrap_or_default();
-    // The input is gathered into one reused buffer and hashed in one call: serializing the
-    // params straight into the hasher costs a buffered update per JSON token.
+    let mut h = prefix.clone();
+    hash_part(&mut h, step);
+    hash_part(&mut h, target_id);
+    // The params are serialized into one reused buffer and hashed in one call: serializing
+    // them straight into the hasher costs a buffered update per JSON token.
     thread_local! {
-        static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        static PARAMS: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    let digest = INPUT.with(|input| {
+    PARAMS.with(|buf| {
         let mut fresh = Vec::new();
-        let mut borrowed = input.try_borrow_mut();
+        let mut borrowed = buf.try_borrow_mut();
         let buf = match borrowed.as_deref_mut() {
             Ok(buf) => buf,
             Err(_) => &mut fresh,
         };
         buf.clear();
-        // Length-prefixed fields: no two different inputs give the same byte stream.
-        for part in [
-            workspace,
-            incident,
-            gb.name.as_str(),
-            gb.version.as_str(),
-            step,
-            target_id,
-        ] {
-            buf.extend_from_slice(&(part.len() as u64).to_le_bytes());
-            buf.extend_from_slice(part.as_bytes());
-        }
         // serde_json maps are sorted by key, so this text is canonical.
         if serde_json::to_writer(&mut *buf, params).is_err() {
+            buf.clear();
             buf.extend_from_slice(b"unserializable params");
         }
-        Sha256::digest(&*buf)
+        h.update(&*buf);
     });
+    let digest = h.finalize();
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(32);
     for b in &digest[..16] {
