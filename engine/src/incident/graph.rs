@@ -161,7 +161,7 @@ fn entity<M: Obj>(
         "cloudapplicationevidence" => EntityKind::CloudApp,
         _ => return Ok(None),
     };
-    let mut e = NewEntity::new(kind, format!("{alert_id}/{i}"));
+    let mut e = NewEntity::new(kind, String::new());
     if let Some(v) = opt_enum(cx, m, "verdict", path, VERDICTS, &[])? {
         e.verdict = v;
     }
@@ -230,7 +230,12 @@ fn entity<M: Obj>(
             extra = opt_str(cx, m, "instanceId", path)?;
         }
     }
-    Ok(Some(e.identify(extra.as_deref())))
+    let mut e = e.identify(extra.as_deref());
+    // Only evidence nothing identifies is named after its place (it never merges).
+    if e.keys.iter().all(Option::is_none) {
+        e.fallback_key = format!("{alert_id}/{i}");
+    }
+    Ok(Some(e))
 }
 
 fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
