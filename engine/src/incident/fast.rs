@@ -218,6 +218,8 @@ pub(crate) fn parse(text: &str) -> Option<FVal<'_>> {
         text,
         pos: 0,
         depth: 0,
+        members: Vec::new(),
+        items: Vec::new(),
     };
     let root = s.value()?;
     s.ws();
@@ -228,6 +230,11 @@ struct Scanner<'a> {
     text: &'a str,
     pos: usize,
     depth: usize,
+    /// The members and items of the objects and lists being read, nested ones on top: each
+    /// is moved into one allocation of its exact size when complete, rather than growing one
+    /// vector per object.
+    members: Vec<(&'static str, FVal<'a>)>,
+    items: Vec<FVal<'a>>,
 }
 
 /// What a member name is to the importer.
@@ -336,7 +343,7 @@ impl<'a> Scanner<'a> {
     /// An object; its read members when `keep`, else an empty one.
     fn object(&mut self, keep: bool) -> Option<FVal<'a>> {
         self.enter()?;
-        let mut members = Vec::new();
+        let mark = self.members.len();
         self.ws();
         if self.peek()? == b'}' {
             self.pos += 1;
@@ -350,7 +357,10 @@ impl<'a> Scanner<'a> {
                 self.expect(b':')?;
                 match member(&name)? {
                     Member::Read("properties") => return None,
-                    Member::Read(k) if keep => members.push((k, self.value()?)),
+                    Member::Read(k) if keep => {
+                        let v = self.value()?;
+                        self.members.push((k, v));
+                    }
                     Member::Read(_) | Member::Ignored => self.skip()?,
                 }
                 self.ws();
@@ -365,20 +375,21 @@ impl<'a> Scanner<'a> {
             }
         }
         self.depth -= 1;
-        Some(FVal::Object(FObj(members)))
+        Some(FVal::Object(FObj(self.members.split_off(mark))))
     }
 
     /// A list; its items when `keep`, else an empty one.
     fn array(&mut self, keep: bool) -> Option<FVal<'a>> {
         self.enter()?;
-        let mut items = Vec::new();
+        let mark = self.items.len();
         self.ws();
         if self.peek()? == b']' {
             self.pos += 1;
         } else {
             loop {
                 if keep {
-                    items.push(self.value()?);
+                    let v = self.value()?;
+                    self.items.push(v);
                 } else {
                     self.skip()?;
                 }
@@ -394,7 +405,7 @@ impl<'a> Scanner<'a> {
             }
         }
         self.depth -= 1;
-        Some(FVal::Array(items))
+        Some(FVal::Array(self.items.split_off(mark)))
     }
 
     /// The position of the first `"`, `\` or control character from `i` (or the end).
