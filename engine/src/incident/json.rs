@@ -1,6 +1,7 @@
 //! Reading `serde_json` values with JSON paths for errors, and the normalizations the importers
 //! share: enum values, times, addresses, URLs.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -253,13 +254,13 @@ pub(crate) fn opt_array<'v, M: Obj>(
     }
 }
 
-/// A scalar as text; empty text is absent.
-fn scalar_text<V: Val>(v: &V) -> Option<Option<String>> {
+/// A scalar as text, borrowed where the value is text; empty text is absent.
+fn scalar_text<V: Val>(v: &V) -> Option<Option<Cow<'_, str>>> {
     match v.view() {
         View::Str(s) if s.trim().is_empty() => Some(None),
-        View::Str(s) => Some(Some(s.to_string())),
-        View::Number(n) => Some(Some(n.to_string())),
-        View::Bool(b) => Some(Some(b.to_string())),
+        View::Str(s) => Some(Some(Cow::Borrowed(s))),
+        View::Number(n) => Some(Some(Cow::Owned(n.to_string()))),
+        View::Bool(b) => Some(Some(Cow::Borrowed(if b { "true" } else { "false" }))),
         View::Null => Some(None),
         View::Array(_) | View::Object(_) => None,
     }
@@ -272,6 +273,17 @@ pub(crate) fn opt_str<M: Obj>(
     key: &str,
     path: &Path,
 ) -> Result<Option<String>, ImportError> {
+    Ok(opt_text(cx, map, key, path)?.map(Cow::into_owned))
+}
+
+/// [`opt_str`], borrowed where the member is text (for values normalized further, which
+/// spares a copy).
+pub(crate) fn opt_text<'v, M: Obj>(
+    cx: &Cx,
+    map: &'v M,
+    key: &str,
+    path: &Path,
+) -> Result<Option<Cow<'v, str>>, ImportError> {
     match map.field(key) {
         None => Ok(None),
         Some(v) => scalar_text(v).ok_or_else(|| {
@@ -342,6 +354,17 @@ pub(crate) fn str_list<M: Obj>(
     key: &str,
     path: &Path,
 ) -> Result<Vec<String>, ImportError> {
+    let items = text_items(cx, map, key, path)?;
+    Ok(dedup(items.into_iter().map(Cow::into_owned).collect()))
+}
+
+/// The items of [`str_list`], borrowed, with repetitions.
+fn text_items<'v, M: Obj>(
+    cx: &Cx,
+    map: &'v M,
+    key: &str,
+    path: &Path,
+) -> Result<Vec<Cow<'v, str>>, ImportError> {
     let Some(v) = map.field(key) else {
         return Ok(Vec::new());
     };
@@ -369,7 +392,7 @@ pub(crate) fn str_list<M: Obj>(
             }
         }
     }
-    Ok(dedup(out))
+    Ok(out)
 }
 
 /// `items` without repetitions, in first-seen order.
@@ -402,7 +425,7 @@ pub(crate) fn opt_time<M: Obj>(
     key: &str,
     path: &Path,
 ) -> Result<Option<String>, ImportError> {
-    let Some(text) = opt_str(cx, map, key, path)? else {
+    let Some(text) = opt_text(cx, map, key, path)? else {
         return Ok(None);
     };
     normalize_time(&text).map(Some).ok_or_else(|| {
@@ -481,7 +504,7 @@ pub(crate) fn opt_enum<M: Obj>(
     known: &[&str],
     aliases: &[(&str, &str)],
 ) -> Result<Option<String>, ImportError> {
-    Ok(opt_str(cx, map, key, path)?.and_then(|s| norm_enum(&s, known, aliases)))
+    Ok(opt_text(cx, map, key, path)?.and_then(|s| norm_enum(&s, known, aliases)))
 }
 
 /// A list of enumerated values, normalized, without repetitions.
@@ -492,7 +515,8 @@ pub(crate) fn enum_list<M: Obj>(
     path: &Path,
     known: &[&str],
 ) -> Result<Vec<String>, ImportError> {
-    let items = str_list(cx, map, key, path)?;
+    // Repetitions dropped once, after normalizing, is the same as before and after.
+    let items = text_items(cx, map, key, path)?;
     Ok(dedup(
         items
             .iter()
