@@ -6,13 +6,18 @@
 //! stronger identifier both have differs (two machines with the same host name but different
 //! MDE ids stay two entities). Everything is hashed, so a file of N evidence items takes O(N).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
 use super::json::{clip, mentions_admin, parse_ip};
 use super::Entity;
+
+// Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
+// short keys and still seeded per map, so a crafted file cannot make them degrade.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 /// Evidence turned into an entity, before merging.
 pub(crate) struct NewEntity {
@@ -146,18 +151,52 @@ fn verdict_rank(v: &str) -> u8 {
 
 struct Building {
     e: NewEntity,
+    /// `e.roles` and `e.tags` as sets, once they are too long to scan.
     roles: HashSet<String>,
     tags: HashSet<String>,
     /// Indices of the alerts carrying the entity, in order.
     alerts: Vec<usize>,
 }
 
+/// Appends `item` to `list` unless it is there already. Short lists are scanned; a long one
+/// is mirrored in `seen` (filled the first time it is needed), so merging stays O(N).
+fn push_new(list: &mut Vec<String>, seen: &mut HashSet<String>, item: String) {
+    const SCAN: usize = 16;
+    if list.len() < SCAN {
+        if !list.contains(&item) {
+            list.push(item);
+        }
+        return;
+    }
+    if seen.is_empty() {
+        seen.extend(list.iter().cloned());
+    }
+    if seen.insert(item.clone()) {
+        list.push(item);
+    }
+}
+
+/// Indexes `keys` (an entity's identifiers by slot) as finding entity `at`, where no entity is
+/// found by them yet.
+fn index_keys(index: &mut Index, kind: EntityKind, keys: &[Option<String>], at: usize) {
+    for (slot, key) in keys.iter().enumerate() {
+        if let Some(key) = key {
+            let map = index.entry((kind, slot)).or_default();
+            if !map.contains_key(key) {
+                map.insert(key.clone(), at);
+            }
+        }
+    }
+}
+
+/// `(kind, identifier slot)` → identifier → entity index.
+type Index = HashMap<(EntityKind, usize), HashMap<String, usize>>;
+
 /// The entities of one incident being built.
 #[derive(Default)]
 pub(crate) struct EntitySet {
     building: Vec<Building>,
-    /// `(kind, identifier slot)` → identifier → entity index.
-    index: HashMap<(EntityKind, usize), HashMap<String, usize>>,
+    index: Index,
     /// Alert ids and, per alert, its entities in order.
     alerts: Vec<(String, Vec<usize>)>,
     /// `(entity, alert)` pairs already linked.
@@ -188,37 +227,22 @@ impl EntitySet {
     /// Adds evidence carried by `alerts`, merging it into the entity it identifies.
     pub(crate) fn add(&mut self, new: NewEntity, alerts: &[usize]) {
         let kind = new.kind;
+        let found = self.find(&new);
+        let at = found.unwrap_or(self.building.len());
         // The evidence's own identifiers find the entity later too, even where the merged
-        // entity keeps an earlier value (a renamed host).
-        let own_keys = new.keys.clone();
-        let at = match self.find(&new) {
-            Some(i) => {
-                self.merge(i, new);
-                i
-            }
-            None => {
-                let roles = new.roles.iter().cloned().collect();
-                let tags = new.tags.iter().cloned().collect();
-                self.building.push(Building {
-                    e: new,
-                    roles,
-                    tags,
-                    alerts: Vec::new(),
-                });
-                self.building.len() - 1
-            }
-        };
-        let merged = self.building.get(at).map(|b| b.e.keys.clone());
-        for keys in [Some(own_keys), merged].into_iter().flatten() {
-            for (slot, key) in keys.into_iter().enumerate() {
-                if let Some(key) = key {
-                    self.index
-                        .entry((kind, slot))
-                        .or_default()
-                        .entry(key)
-                        .or_insert(at);
-                }
-            }
+        // entity keeps an earlier value (a renamed host); then the merged ones.
+        index_keys(&mut self.index, kind, &new.keys, at);
+        match found {
+            Some(i) => self.merge(i, new),
+            None => self.building.push(Building {
+                e: new,
+                roles: HashSet::default(),
+                tags: HashSet::default(),
+                alerts: Vec::new(),
+            }),
+        }
+        if let Some(b) = self.building.get(at) {
+            index_keys(&mut self.index, kind, &b.e.keys, at);
         }
         for &a in alerts {
             if a < self.alerts.len() && self.linked.insert((at, a)) {
@@ -269,14 +293,10 @@ impl EntitySet {
             e.verdict = new.verdict;
         }
         for r in new.roles {
-            if b.roles.insert(r.clone()) {
-                e.roles.push(r);
-            }
+            push_new(&mut e.roles, &mut b.roles, r);
         }
         for t in new.tags {
-            if b.tags.insert(t.clone()) {
-                e.tags.push(t);
-            }
+            push_new(&mut e.tags, &mut b.tags, t);
         }
         if e.remediation_status == "none" && new.remediation_status != "none" {
             e.remediation_status = new.remediation_status;
@@ -306,7 +326,7 @@ impl EntitySet {
 
     /// The entities with their ids and names, each alert's entity ids, and the other evidence.
     pub(crate) fn finish(self) -> Built {
-        let mut used: HashSet<String> = HashSet::with_capacity(self.building.len());
+        let mut used: HashSet<String> = HashSet::default();
         let mut ids = Vec::with_capacity(self.building.len());
         for b in &self.building {
             let kind = b.e.kind;

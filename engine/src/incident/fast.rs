@@ -1,8 +1,10 @@
 //! The fast path for Microsoft Graph incidents (and, through [`riposte::document_fast`],
-//! Riposte normalized incidents): the document is parsed into a sparse, borrowed
+//! Riposte normalized incidents): the document is scanned into a sparse, borrowed
 //! value that keeps only the members the importer reads ([`KEYS`]), with text borrowed from
 //! the file where it has no escapes, then normalized by the same code as the slow path
-//! (`graph.rs`, generic over [`Val`]).
+//! (`graph.rs`, generic over [`Val`]). The scanner is this module's own ([`parse`]): it
+//! validates what it skips without building anything, looks member names up by a small hash,
+//! and gives up at the first doubt, which `serde_json`'s visitor API could not do as cheaply.
 //!
 //! The fast path gives up (returns `None`) whenever it might differ from the slow path: any
 //! error (the slow path then reports it with its JSON path), a member whose name matches a read
@@ -10,32 +12,15 @@
 //! verbatim, or a file of another format.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::sync::OnceLock;
 
-use serde::de::{
-    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
 use serde_json::{Number, Value as Json};
 
 use super::json::{Cx, Obj, Path, Val, View, ROOT};
 use super::{detect, graph, riposte, Format, Incident};
 
-macro_rules! keys {
-    ($($k:literal),* $(,)?) => {
-        /// Every member name the Graph importer and format detection read, at any depth.
-        const KEYS: &[&str] = &[$($k),*];
-
-        /// The member name, if the importer reads it.
-        fn known(k: &str) -> Option<&'static str> {
-            match k {
-                $($k => Some($k),)*
-                _ => None,
-            }
-        }
-    };
-}
-
-keys!(
+/// Every member name the Graph importer and format detection read, at any depth.
+const KEYS: &[&str] = &[
     "@odata.type",
     "account",
     "accountName",
@@ -162,8 +147,8 @@ keys!(
     "userSid",
     "userevidence",
     "value",
-    "verdict"
-);
+    "verdict",
+];
 
 /// A JSON value, without the members the importer does not read.
 pub(crate) enum FVal<'a> {
@@ -205,7 +190,7 @@ impl<'a> Val for FVal<'a> {
 impl<'a> Obj for FObj<'a> {
     type Val = FVal<'a>;
     fn field(&self, key: &str) -> Option<&FVal<'a>> {
-        debug_assert!(known(key).is_some(), "`{key}` is missing from fast::KEYS");
+        debug_assert!(KEYS.contains(&key), "`{key}` is missing from fast::KEYS");
         self.0
             .iter()
             .rev()
@@ -215,110 +200,367 @@ impl<'a> Obj for FObj<'a> {
     }
 }
 
-impl<'de> Deserialize<'de> for FVal<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValVisitor)
-    }
+/// Nesting the scanner follows; deeper documents go to the slow path, whose parser reports
+/// nesting beyond its limit (128).
+const MAX_DEPTH: usize = 100;
+
+/// Parses a whole document into the sparse value. `None` for anything the slow path might
+/// read differently or reject: invalid JSON (the slow path reports where), nesting deeper than
+/// [`MAX_DEPTH`], a member name differing from a read one only in case, or a `properties`
+/// member (Sentinel incidents, which the slow path reads).
+///
+/// The scanner accepts exactly the JSON `serde_json` accepts (RFC 8259, strings checked for
+/// control characters and escapes, lone surrogates rejected), including in the members it
+/// skips, so a document it reads is one the slow path reads too. Numbers other than small
+/// non-negative integers are handed to `serde_json`, so they are the slow path's to the bit.
+pub(crate) fn parse(text: &str) -> Option<FVal<'_>> {
+    let mut s = Scanner {
+        text,
+        pos: 0,
+        depth: 0,
+        members: Vec::new(),
+        items: Vec::new(),
+    };
+    let root = s.value()?;
+    s.ws();
+    (s.pos == text.len()).then_some(root)
 }
 
-struct ValVisitor;
+struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: usize,
+    /// The members and items of the objects and lists being read, nested ones on top: each
+    /// is moved into one allocation of its exact size when complete, rather than growing one
+    /// vector per object.
+    members: Vec<(&'static str, FVal<'a>)>,
+    items: Vec<FVal<'a>>,
+}
 
-impl<'de> Visitor<'de> for ValVisitor {
-    type Value = FVal<'de>;
+/// What a member name is to the importer.
+enum Member {
+    Read(&'static str),
+    Ignored,
+}
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<FVal<'de>, E> {
-        Ok(FVal::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<FVal<'de>, E> {
-        Ok(FVal::Number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<FVal<'de>, E> {
-        Ok(FVal::Number(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<FVal<'de>, E> {
-        // As `serde_json::Value` does.
-        Ok(Number::from_f64(v).map_or(FVal::Null, FVal::Number))
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<FVal<'de>, E> {
-        Ok(FVal::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<FVal<'de>, E> {
-        Ok(FVal::Str(Cow::Owned(v.to_string())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<FVal<'de>, E> {
-        Ok(FVal::Str(Cow::Owned(v)))
-    }
-    fn visit_unit<E>(self) -> Result<FVal<'de>, E> {
-        Ok(FVal::Null)
-    }
-    fn visit_none<E>(self) -> Result<FVal<'de>, E> {
-        Ok(FVal::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<FVal<'de>, D::Error> {
-        FVal::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FVal<'de>, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+/// Buckets of [`KEYS`] by [`slot`], for [`member`].
+fn key_table() -> &'static [Vec<&'static str>; 256] {
+    static TABLE: OnceLock<[Vec<&'static str>; 256]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = std::array::from_fn(|_| Vec::new());
+        for k in KEYS {
+            table[slot(k.as_bytes())].push(*k);
         }
-        Ok(FVal::Array(items))
+        table
+    })
+}
+
+/// A hash of a member name from its length and its first and last bytes, ignoring ASCII case
+/// (`| 0x20` lowercases letters and maps every other byte to itself or to one that is not a
+/// letter either), so names equal ignoring case share a slot.
+fn slot(name: &[u8]) -> usize {
+    let first = name.first().map_or(0, |b| b | 0x20) as usize;
+    let last = name.last().map_or(0, |b| b | 0x20) as usize;
+    (first * 7 + last * 3 + name.len() * 11) % 256
+}
+
+/// A member name; `None` where it differs from a read one only in case (the slow path's
+/// lookup would find it).
+fn member(name: &str) -> Option<Member> {
+    let bucket = &key_table()[slot(name.as_bytes())];
+    if let Some(k) = bucket.iter().find(|k| **k == name) {
+        return Some(Member::Read(k));
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FVal<'de>, A::Error> {
-        let mut members = Vec::new();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            match known(&key) {
-                Some(k) => members.push((k, map.next_value()?)),
-                None if KEYS.iter().any(|k| k.eq_ignore_ascii_case(&key)) => {
-                    return Err(de::Error::custom("a member name differs only in case"));
+    if bucket.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+        return None;
+    }
+    Some(Member::Ignored)
+}
+
+/// `0x0101…01` times `b`: `b` in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `b` after optional whitespace.
+    fn expect(&mut self, b: u8) -> Option<()> {
+        self.ws();
+        (self.peek()? == b).then(|| self.pos += 1)
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        self.pos += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    fn value(&mut self) -> Option<FVal<'a>> {
+        self.ws();
+        match self.peek()? {
+            b'"' => self.string().map(FVal::Str),
+            b'{' => self.object(true),
+            b'[' => self.array(true),
+            b't' => self.literal("true", FVal::Bool(true)),
+            b'f' => self.literal("false", FVal::Bool(false)),
+            b'n' => self.literal("null", FVal::Null),
+            _ => self.number().map(FVal::Number),
+        }
+    }
+
+    /// Checks and passes over a value the importer does not read.
+    fn skip(&mut self) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(false).map(drop),
+            b'[' => self.array(false).map(drop),
+            b't' => self.literal("true", ()),
+            b'f' => self.literal("false", ()),
+            b'n' => self.literal("null", ()),
+            _ => self.number().map(drop),
+        }
+    }
+
+    fn literal<T>(&mut self, word: &str, v: T) -> Option<T> {
+        let end = self.pos + word.len();
+        (self.text.as_bytes().get(self.pos..end)? == word.as_bytes()).then(|| {
+            self.pos = end;
+            v
+        })
+    }
+
+    /// An object; its read members when `keep`, else an empty one.
+    fn object(&mut self, keep: bool) -> Option<FVal<'a>> {
+        self.enter()?;
+        let mark = self.members.len();
+        self.ws();
+        if self.peek()? == b'}' {
+            self.pos += 1;
+        } else {
+            loop {
+                self.ws();
+                if self.peek()? != b'"' {
+                    return None;
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
+                let name = self.string()?;
+                self.expect(b':')?;
+                match member(&name)? {
+                    Member::Read("properties") => return None,
+                    Member::Read(k) if keep => {
+                        let v = self.value()?;
+                        self.members.push((k, v));
+                    }
+                    Member::Read(_) | Member::Ignored => self.skip()?,
+                }
+                self.ws();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
                 }
             }
         }
-        Ok(FVal::Object(FObj(members)))
+        self.depth -= 1;
+        Some(FVal::Object(FObj(self.members.split_off(mark))))
+    }
+
+    /// A list; its items when `keep`, else an empty one.
+    fn array(&mut self, keep: bool) -> Option<FVal<'a>> {
+        self.enter()?;
+        let mark = self.items.len();
+        self.ws();
+        if self.peek()? == b']' {
+            self.pos += 1;
+        } else {
+            loop {
+                if keep {
+                    let v = self.value()?;
+                    self.items.push(v);
+                } else {
+                    self.skip()?;
+                }
+                self.ws();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b']' => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(FVal::Array(self.items.split_off(mark)))
+    }
+
+    /// The position of the first `"`, `\` or control character from `i` (or the end).
+    fn plain_end(&self, mut i: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        // Eight bytes at a time while none is special (the usual case for long text).
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            let Ok(word) = <[u8; 8]>::try_from(chunk).map(u64::from_le_bytes) else {
+                break;
+            };
+            let has_zero = |w: u64| w.wrapping_sub(splat(1)) & !w & splat(0x80);
+            let control = word.wrapping_sub(splat(0x20)) & !word & splat(0x80);
+            if control | has_zero(word ^ splat(b'"')) | has_zero(word ^ splat(b'\\')) != 0 {
+                break;
+            }
+            i += 8;
+        }
+        while let Some(&b) = bytes.get(i) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            i += 1;
+        }
+        i
+    }
+
+    /// A string at its opening quote: borrowed from the text unless it has escapes.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.pos + 1;
+        let end = self.plain_end(start);
+        match self.text.as_bytes().get(end)? {
+            b'"' => {
+                self.pos = end + 1;
+                return self.text.get(start..end).map(Cow::Borrowed);
+            }
+            b'\\' => {}
+            _ => return None,
+        }
+        let mut out = String::from(self.text.get(start..end)?);
+        self.pos = end;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    self.pos += 1;
+                    out.push(self.escape()?);
+                }
+                _ => return None,
+            }
+            let end = self.plain_end(self.pos);
+            out.push_str(self.text.get(self.pos..end)?);
+            self.pos = end;
+        }
+    }
+
+    /// The character of an escape, after its backslash.
+    fn escape(&mut self) -> Option<char> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(match b {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4()?;
+                if (0xD800..0xDC00).contains(&unit) {
+                    // A surrogate pair; a lone surrogate is left to the slow path.
+                    self.literal("\\u", ())?;
+                    let low = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return None;
+                    }
+                    char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?
+                } else {
+                    char::from_u32(unit)?
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.text.get(self.pos..self.pos + 4)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.pos += 4;
+        u32::from_str_radix(digits, 16).ok()
+    }
+
+    /// A number, by the JSON grammar.
+    fn number(&mut self) -> Option<Number> {
+        let start = self.pos;
+        let digits = |s: &mut Self| {
+            let from = s.pos;
+            while s.peek().is_some_and(|b| b.is_ascii_digit()) {
+                s.pos += 1;
+            }
+            s.pos - from
+        };
+        let negative = self.peek()? == b'-';
+        if negative {
+            self.pos += 1;
+        }
+        match self.peek()? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => {
+                digits(self);
+            }
+            _ => return None,
+        }
+        let mut integer = !negative;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            integer = false;
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            integer = false;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        let text = self.text.get(start..self.pos)?;
+        if integer && text.len() <= 18 {
+            // Fits in a `u64`, as `serde_json` keeps it.
+            text.parse::<u64>().ok().map(Number::from)
+        } else {
+            // Negative numbers, fractions, exponents and long integers: `serde_json`'s own
+            // conversion (which also rejects what overflows a float).
+            serde_json::from_str(text).ok()
+        }
     }
 }
-
-/// A member name, borrowed where it has no escapes.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a member name")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
-    }
-}
-
 /// Imports a file of Microsoft Graph incidents; `None` where the slow path must decide.
 pub(super) fn import(cx: &Cx, text: &str) -> Option<(Format, Vec<Incident>)> {
     // Sentinel incidents are Azure resources with `properties`, which Graph incidents do not
-    // have: those files go straight to the slow path rather than being parsed twice. (Deciding
-    // this way is only about speed; the fast path checks the format itself.)
-    if text.contains("\"properties\"") {
-        return None;
-    }
-    let root: FVal = serde_json::from_str(text).ok()?;
+    // have: the scanner gives up on those as soon as it meets one, rather than the file being
+    // parsed twice. (Deciding this way is only about speed; the fast path checks the format
+    // itself.)
+    let root = parse(text)?;
     let (items, base, single): (&[FVal], Path, bool) = match &root {
         FVal::Object(m) if m.has("format") => {
             return riposte::document_fast(cx, text).map(|list| (Format::Riposte, list));

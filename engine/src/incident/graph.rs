@@ -10,8 +10,8 @@ use riposte_dsl::types::EntityKind;
 use super::entities::{EntitySet, NewEntity};
 use super::json::{
     canonical_ip, dedup, describe_val, enum_list, first_str, mentions_admin, object, opt_array,
-    opt_enum, opt_number, opt_object, opt_str, opt_time, parse_ip, str_list, url_domain, Cx, Obj,
-    Path, Val, View,
+    opt_enum, opt_number, opt_object, opt_str, opt_text, opt_time, parse_ip, str_list, url_domain,
+    Cx, Obj, Path, Val, View,
 };
 use super::{Alert, ImportError, Incident, Limit};
 
@@ -161,7 +161,7 @@ fn entity<M: Obj>(
         "cloudapplicationevidence" => EntityKind::CloudApp,
         _ => return Ok(None),
     };
-    let mut e = NewEntity::new(kind, format!("{alert_id}/{i}"));
+    let mut e = NewEntity::new(kind, String::new());
     if let Some(v) = opt_enum(cx, m, "verdict", path, VERDICTS, &[])? {
         e.verdict = v;
     }
@@ -184,12 +184,12 @@ fn entity<M: Obj>(
         EntityKind::Ip => {
             e.put(
                 "address",
-                opt_str(cx, m, "ipAddress", path)?.map(|a| canonical_ip(&a)),
+                opt_text(cx, m, "ipAddress", path)?.map(|a| canonical_ip(&a)),
             );
             e.put("country", opt_str(cx, m, "countryLetterCode", path)?);
         }
         EntityKind::Url => {
-            let url = opt_str(cx, m, "url", path)?.map(|u| u.trim().to_string());
+            let url = opt_text(cx, m, "url", path)?.map(|u| u.trim().to_string());
             e.put("domain", url.as_deref().and_then(url_domain));
             e.put("url", url);
         }
@@ -230,7 +230,12 @@ fn entity<M: Obj>(
             extra = opt_str(cx, m, "instanceId", path)?;
         }
     }
-    Ok(Some(e.identify(extra.as_deref())))
+    let mut e = e.identify(extra.as_deref());
+    // Only evidence nothing identifies is named after its place (it never merges).
+    if e.keys.iter().all(Option::is_none) {
+        e.fallback_key = format!("{alert_id}/{i}");
+    }
+    Ok(Some(e))
 }
 
 fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
@@ -240,7 +245,7 @@ fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> 
         "hostname",
         first_str(cx, m, &["deviceDnsName", "hostName"], path)?,
     );
-    let os = opt_str(cx, m, "osPlatform", path)?.map(|o| o.trim().to_lowercase());
+    let os = opt_text(cx, m, "osPlatform", path)?.map(|o| o.trim().to_lowercase());
     e.put(
         "is_server",
         Some(os.as_deref().is_some_and(|o| o.contains("server"))),
@@ -324,7 +329,7 @@ fn user_account<M: Obj>(cx: &Cx, ua: &M, path: &Path, e: &mut NewEntity) -> Resu
 
 /// A hash, lowercase.
 fn hash<M: Obj>(cx: &Cx, m: &M, key: &str, path: &Path) -> Result<Option<String>> {
-    Ok(opt_str(cx, m, key, path)?.map(|h| h.trim().to_ascii_lowercase()))
+    Ok(opt_text(cx, m, key, path)?.map(|h| h.trim().to_ascii_lowercase()))
 }
 
 fn file_details<M: Obj>(cx: &Cx, fd: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
@@ -394,7 +399,7 @@ fn email<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     e.put("recipient", opt_str(cx, m, "recipientEmailAddress", path)?);
     e.put(
         "sender_ip",
-        opt_str(cx, m, "senderIp", path)?.map(|a| canonical_ip(&a)),
+        opt_text(cx, m, "senderIp", path)?.map(|a| canonical_ip(&a)),
     );
     e.put(
         "delivery_action",

@@ -1,6 +1,7 @@
 //! Reading `serde_json` values with JSON paths for errors, and the normalizations the importers
 //! share: enum values, times, addresses, URLs.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -253,13 +254,13 @@ pub(crate) fn opt_array<'v, M: Obj>(
     }
 }
 
-/// A scalar as text; empty text is absent.
-fn scalar_text<V: Val>(v: &V) -> Option<Option<String>> {
+/// A scalar as text, borrowed where the value is text; empty text is absent.
+fn scalar_text<V: Val>(v: &V) -> Option<Option<Cow<'_, str>>> {
     match v.view() {
         View::Str(s) if s.trim().is_empty() => Some(None),
-        View::Str(s) => Some(Some(s.to_string())),
-        View::Number(n) => Some(Some(n.to_string())),
-        View::Bool(b) => Some(Some(b.to_string())),
+        View::Str(s) => Some(Some(Cow::Borrowed(s))),
+        View::Number(n) => Some(Some(Cow::Owned(n.to_string()))),
+        View::Bool(b) => Some(Some(Cow::Borrowed(if b { "true" } else { "false" }))),
         View::Null => Some(None),
         View::Array(_) | View::Object(_) => None,
     }
@@ -272,6 +273,17 @@ pub(crate) fn opt_str<M: Obj>(
     key: &str,
     path: &Path,
 ) -> Result<Option<String>, ImportError> {
+    Ok(opt_text(cx, map, key, path)?.map(Cow::into_owned))
+}
+
+/// [`opt_str`], borrowed where the member is text (for values normalized further, which
+/// spares a copy).
+pub(crate) fn opt_text<'v, M: Obj>(
+    cx: &Cx,
+    map: &'v M,
+    key: &str,
+    path: &Path,
+) -> Result<Option<Cow<'v, str>>, ImportError> {
     match map.field(key) {
         None => Ok(None),
         Some(v) => scalar_text(v).ok_or_else(|| {
@@ -342,6 +354,17 @@ pub(crate) fn str_list<M: Obj>(
     key: &str,
     path: &Path,
 ) -> Result<Vec<String>, ImportError> {
+    let items = text_items(cx, map, key, path)?;
+    Ok(dedup(items.into_iter().map(Cow::into_owned).collect()))
+}
+
+/// The items of [`str_list`], borrowed, with repetitions.
+fn text_items<'v, M: Obj>(
+    cx: &Cx,
+    map: &'v M,
+    key: &str,
+    path: &Path,
+) -> Result<Vec<Cow<'v, str>>, ImportError> {
     let Some(v) = map.field(key) else {
         return Ok(Vec::new());
     };
@@ -369,7 +392,7 @@ pub(crate) fn str_list<M: Obj>(
             }
         }
     }
-    Ok(dedup(out))
+    Ok(out)
 }
 
 /// `items` without repetitions, in first-seen order.
@@ -402,7 +425,7 @@ pub(crate) fn opt_time<M: Obj>(
     key: &str,
     path: &Path,
 ) -> Result<Option<String>, ImportError> {
-    let Some(text) = opt_str(cx, map, key, path)? else {
+    let Some(text) = opt_text(cx, map, key, path)? else {
         return Ok(None);
     };
     normalize_time(&text).map(Some).ok_or_else(|| {
@@ -419,7 +442,57 @@ pub(crate) fn opt_time<M: Obj>(
 pub(crate) fn normalize_time(text: &str) -> Option<String> {
     let t = text.trim();
     let ms = parse_time(t).or_else(|| parse_time(&format!("{t}Z")))?;
-    Some(format_time(ms))
+    Some(format_utc(ms))
+}
+
+/// [`format_time`], digit by digit rather than through `format!` (every alert has a few
+/// times, and formatting them was a tenth of import).
+pub(crate) fn format_utc(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        return format_time(ms);
+    }
+    let mut out = String::with_capacity(24);
+    let parts = [
+        (y, 4, ""),
+        (m, 2, "-"),
+        (d, 2, "-"),
+        (in_day / 3_600_000, 2, "T"),
+        (in_day / 60_000 % 60, 2, ":"),
+        (in_day / 1000 % 60, 2, ":"),
+        (in_day % 1000, 3, "."),
+    ];
+    for (n, width, before) in parts {
+        // Milliseconds (the last part) only when there are any.
+        if width == 3 && n == 0 {
+            break;
+        }
+        out.push_str(before);
+        for p in (0..width).rev() {
+            // `n` is not negative: a digit.
+            let digit = u8::try_from(n / 10_i64.pow(p) % 10).unwrap_or(0);
+            out.push(char::from(b'0' + digit));
+        }
+    }
+    out.push('Z');
+    out
+}
+
+/// The date of a day number since 1970-01-01 (H. Hinnant's algorithm, as in
+/// `riposte_dsl::value`).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 /// An enumerated value, normalized (see [`norm_enum`]).
@@ -431,7 +504,7 @@ pub(crate) fn opt_enum<M: Obj>(
     known: &[&str],
     aliases: &[(&str, &str)],
 ) -> Result<Option<String>, ImportError> {
-    Ok(opt_str(cx, map, key, path)?.and_then(|s| norm_enum(&s, known, aliases)))
+    Ok(opt_text(cx, map, key, path)?.and_then(|s| norm_enum(&s, known, aliases)))
 }
 
 /// A list of enumerated values, normalized, without repetitions.
@@ -442,7 +515,8 @@ pub(crate) fn enum_list<M: Obj>(
     path: &Path,
     known: &[&str],
 ) -> Result<Vec<String>, ImportError> {
-    let items = str_list(cx, map, key, path)?;
+    // Repetitions dropped once, after normalizing, is the same as before and after.
+    let items = text_items(cx, map, key, path)?;
     Ok(dedup(
         items
             .iter()

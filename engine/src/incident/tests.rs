@@ -141,6 +141,171 @@ fn fast_path_matches_slow_path_on_examples_and_fixtures() {
     assert!(!assert_fast_matches_slow(SENTINEL_EXAMPLE));
 }
 
+/// Whether the fast path agrees with the slow one on `text`: the same incidents where it
+/// answers, and no answer where the slow path rejects the file.
+#[track_caller]
+fn assert_fast_agrees(text: &str) -> bool {
+    match slow_import(text) {
+        Ok(_) => assert_fast_matches_slow(text),
+        Err(e) => {
+            assert!(
+                fast_import(text).is_none(),
+                "the fast path imported what the slow path rejects ({e}): {text}"
+            );
+            false
+        }
+    }
+}
+
+#[test]
+fn fast_path_scanner_reads_json_as_serde_json_does() {
+    // Odd JSON in a member the importer reads (`title`, `fileSize`) and in one it skips
+    // (`comment`), inside an evidence item.
+    let doc = |read: &str, size: &str, skipped: &str| {
+        format!(
+            r##"{{"@odata.type": "#microsoft.graph.security.incident", "id": "1",
+            "displayName": "x", "alerts": [{{"id": "a", "title": {read}, "comment": {skipped},
+            "evidence": [{{"@odata.type": "#microsoft.graph.security.fileEvidence",
+            "fileDetails": {{"fileName": "a.exe", "fileSize": {size}}}}}]}}]}}"##
+        )
+    };
+    let texts = [
+        r#""plain""#,
+        r#""tab\tquote\"slash\/back\\nl\nuni\u00e9\u20AC""#,
+        r#""pair \ud83d\ude00 end""#,
+        r#""\u0000""#,
+        r#""caf\u00c9 ☕ 東京""#,
+        r#""""#,
+        r#""lone \ud83d""#,
+        r#""lone \ude00""#,
+        r#""pair then \ud83d\u0041""#,
+        r#""bad \x escape""#,
+        r#""bad \u12G4""#,
+        "\"raw\ttab\"",
+        "\"raw\nnewline\"",
+        r#""unterminated"#,
+        "\"\u{7f} del and \u{1f} unit\"",
+    ];
+    let numbers = [
+        "0",
+        "7",
+        "123456789012345678",
+        "1234567890123456789",
+        "18446744073709551615",
+        "18446744073709551616",
+        "-1",
+        "-0",
+        "1.5",
+        "1e3",
+        "1E+3",
+        "2.5e-3",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "1e400",
+        "-1e400",
+        "01",
+        "1.",
+        ".5",
+        "-",
+        "+1",
+        "1e",
+        "0x10",
+        "123456789012345678901234567890",
+    ];
+    let others = [
+        "null",
+        "true",
+        "false",
+        "[]",
+        "{}",
+        "[1, [2, {\"a\": [null]}]]",
+        "nul",
+        "tru",
+        "[1,]",
+        "{\"a\":1,}",
+        "[1 2]",
+        "{\"a\" 1}",
+        "{1: 2}",
+    ];
+    let mut read = 0;
+    for t in texts.iter().chain(&others).chain(&numbers) {
+        read += usize::from(assert_fast_agrees(&doc(t, "1", "null")));
+        read += usize::from(assert_fast_agrees(&doc("\"t\"", "1", t)));
+    }
+    for n in numbers {
+        read += usize::from(assert_fast_agrees(&doc("\"t\"", n, "null")));
+    }
+    assert!(read > 60, "the fast path read only {read} of the documents");
+    // The text and numbers the fast path reads are the slow path's.
+    let (_, list) = fast_import(&doc(texts[1], "1.5e3", "null")).expect("fast");
+    assert_eq!(
+        list[0].alerts[0].title,
+        "tab\tquote\"slash/back\\nl\nuni\u{e9}\u{20ac}"
+    );
+    assert_eq!(
+        list[0].entities[0].fields.get("size"),
+        Some(&serde_json::json!(1500.0))
+    );
+    let (_, list) = fast_import(&doc(texts[2], "18446744073709551615", "null")).expect("fast");
+    assert_eq!(list[0].alerts[0].title, "pair \u{1f600} end");
+    // Whitespace, escaped member names, repeated members (the last wins) and trailing text.
+    let base = doc("\"t\"", "1", "null");
+    assert!(assert_fast_agrees(&format!(" \t\r\n{base}\n\r\t ")));
+    assert!(!assert_fast_agrees(&format!("{base} x")));
+    assert!(!assert_fast_agrees(&format!("{base}{{}}")));
+    assert!(!assert_fast_agrees(&format!("\u{c}{base}")));
+    let escaped = base.replace("\"displayName\"", "\"display\\u004eame\"");
+    assert!(assert_fast_agrees(&escaped));
+    let repeated = base.replace(
+        "\"displayName\": \"x\"",
+        "\"displayName\": \"x\", \"displayName\": \"y\"",
+    );
+    let (_, list) = fast_import(&repeated).expect("fast");
+    assert_eq!(list[0].title, "y");
+    assert!(assert_fast_matches_slow(&repeated));
+    // Nesting: the scanner leaves deep documents to the slow path, which knows its limit.
+    for depth in [50, 99, 100, 127, 128, 129, 500] {
+        let deep = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        assert_fast_agrees(&doc("\"t\"", "1", &deep));
+    }
+    // A member named `properties` anywhere: Sentinel, or not, the slow path decides.
+    let sentinelish = base.replace("\"comment\"", "\"properties\"");
+    assert!(fast_import(&sentinelish).is_none());
+    assert!(assert_fast_agrees(&doc("\"properties\"", "1", "null")));
+}
+
+#[test]
+fn times_are_formatted_as_the_language_formats_them() {
+    let mut ms: i64 = -62_167_219_200_000 - 86_400_000; // 0000-01-01, less a day
+    let mut step: i64 = 1;
+    while ms < 253_402_300_800_000 + 86_400_000 {
+        // 10000-01-01, plus a day
+        assert_eq!(
+            json::format_utc(ms),
+            riposte_dsl::value::format_time(ms),
+            "{ms}"
+        );
+        ms += step;
+        step = step * 3 / 2 + 7;
+        if step > 40_000_000_000 {
+            step = 1 + step % 86_400_007;
+        }
+    }
+    for ms in [
+        0,
+        -1,
+        1,
+        999,
+        1000,
+        86_399_999,
+        951_782_400_000,
+        i64::MIN / 2,
+        i64::MAX / 2,
+    ] {
+        assert_eq!(json::format_utc(ms), riposte_dsl::value::format_time(ms));
+    }
+}
+
 #[test]
 fn fast_path_defers_to_slow_path() {
     // A member name differing only in case: the slow path's lookup finds it.

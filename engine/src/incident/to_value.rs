@@ -1,9 +1,9 @@
 //! [`Incident`] as the `incident` record expressions read (`riposte_dsl::model::incident`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use riposte_dsl::model;
+use riposte_dsl::model::{self, VERDICTS};
 use riposte_dsl::types::{EntityKind, Type};
 use riposte_dsl::value::{parse_time, Value};
 use serde_json::Value as Json;
@@ -25,7 +25,7 @@ impl Incident {
             .rev()
             .map(|(e, v)| (e.id.as_str(), v))
             .collect();
-        let alerts = Value::list(self.alerts.iter().map(|a| a.to_value(&by_id)));
+        let alerts = list(self.alerts.iter().map(|a| a.to_value(&by_id)));
         let mut pairs: Vec<(&str, Value)> = vec![
             ("id", text(&self.id)),
             ("source", text(&self.source)),
@@ -50,7 +50,7 @@ impl Incident {
                 .zip(&entities)
                 .filter(|(e, _)| e.kind == kind)
                 .map(|(_, v)| v.clone());
-            pairs.push((kind.collection(), Value::list(of_kind)));
+            pairs.push((kind.collection(), list(of_kind)));
         }
         pairs.push(("entities", Value::List(Arc::from(entities))));
         Value::record(model::incident(), pairs)
@@ -79,7 +79,7 @@ impl Alert {
                 ("created", time(&self.created)),
                 ("first_activity", time(&self.first_activity)),
                 ("last_activity", time(&self.last_activity)),
-                ("entities", Value::list(mine)),
+                ("entities", list(mine)),
             ],
         )
     }
@@ -92,7 +92,7 @@ impl Entity {
         let ty = model::entity(self.kind);
         let mut pairs: Vec<(&str, Value)> = vec![
             ("id", text(&self.id)),
-            ("kind", Value::from(self.kind.as_str())),
+            ("kind", text(self.kind.as_str())),
             ("name", text(&self.name)),
             ("verdict", text(&self.verdict)),
             ("roles", texts(&self.roles)),
@@ -112,7 +112,24 @@ impl Entity {
     }
 }
 
+/// Text; the values most records share (`unknown`, `none`, `microsoft`, …) are made once and
+/// shared, sparing an allocation per record.
 fn text(s: &str) -> Value {
+    static COMMON: OnceLock<Vec<Value>> = OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        let mut words = vec!["unknown", "none", "microsoft", "defender_xdr"];
+        words.extend(VERDICTS);
+        words.extend(EntityKind::ALL.iter().map(|k| k.as_str()));
+        words.into_iter().map(Value::from).collect()
+    });
+    if s.len() <= 16 {
+        let shared = common
+            .iter()
+            .find(|v| matches!(v, Value::String(w) if **w == *s));
+        if let Some(v) = shared {
+            return v.clone();
+        }
+    }
     Value::from(s)
 }
 
@@ -121,7 +138,24 @@ fn opt_text(s: &Option<String>) -> Value {
 }
 
 fn texts(items: &[String]) -> Value {
+    if items.is_empty() {
+        return empty_list();
+    }
     Value::list(items.iter().map(|s| Value::from(s.as_str())))
+}
+
+/// [`Value::list`], with one shared empty list (most lists of a record are empty).
+fn list(items: impl IntoIterator<Item = Value>) -> Value {
+    let items: Vec<Value> = items.into_iter().collect();
+    if items.is_empty() {
+        return empty_list();
+    }
+    Value::from(items)
+}
+
+fn empty_list() -> Value {
+    static EMPTY: OnceLock<Value> = OnceLock::new();
+    EMPTY.get_or_init(|| Value::list([])).clone()
 }
 
 fn severity(s: &str) -> Value {
@@ -154,7 +188,7 @@ fn convert(j: &Json, ty: &Type) -> Value {
         (Type::Time, Json::String(s)) => parse_time(s.trim()).map_or(Value::Null, Value::Time),
         (Type::Ip, Json::String(s)) => parse_ip(s).map_or(Value::Null, Value::Ip),
         (Type::Severity, Json::String(s)) => severity(s.trim()),
-        (Type::List(item), Json::Array(items)) => Value::list(
+        (Type::List(item), Json::Array(items)) => list(
             items
                 .iter()
                 .map(|i| convert(i, item))
