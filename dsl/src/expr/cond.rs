@@ -269,7 +269,8 @@ impl Holds for SeverityIn {
 }
 
 impl Holds for TextIn {
-    #[inline]
+    // Inlined into loops over list items, as the scan below is.
+    #[inline(always)]
     fn holds(&self, v: &Value) -> bool {
         matches!(v, Value::String(x) if self.0.contains(x))
     }
@@ -450,7 +451,7 @@ impl StrSet {
         1 << s.len().min(63)
     }
 
-    #[inline]
+    #[inline(always)]
     fn contains(&self, s: &str) -> bool {
         if self.lens & Self::len_bit(s) == 0 {
             false
