@@ -8,6 +8,8 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use triomphe::HeaderSlice;
+
 use crate::types::RecordType;
 
 /// The severity names, indexed by the value of [`Value::Severity`].
@@ -29,19 +31,24 @@ pub enum Value {
     Severity(u8),
     Ip(IpAddr),
     List(Arc<[Value]>),
-    Record(Arc<RecordValue>),
+    Record(RecordValue),
 }
 
-/// A record: field values in the order of `ty.fields`.
+/// A record: its type and its field values, in the order of `ty.fields`, in one shared
+/// allocation. The value holds a (pointer, length) pair to it, so reading a field is one load
+/// from the value: a checked expression reads fields by index, on every condition.
 #[derive(Clone)]
-pub struct RecordValue {
-    pub ty: Arc<RecordType>,
-    pub fields: Vec<Value>,
-}
+pub struct RecordValue(triomphe::Arc<HeaderSlice<Arc<RecordType>, [Value]>>);
 
 static NULL: Value = Value::Null;
 
 impl RecordValue {
+    /// A record of type `ty` with these field values, in the order of `ty.fields` (extra
+    /// values are kept, missing ones read as null).
+    pub fn new(ty: Arc<RecordType>, fields: Vec<Value>) -> Self {
+        RecordValue(triomphe::Arc::from_header_and_iter(ty, fields.into_iter()))
+    }
+
     /// A record of type `ty` from `(field name, value)` pairs: missing fields are null, names the
     /// type does not define are ignored.
     pub fn from_pairs<'a>(
@@ -56,21 +63,54 @@ impl RecordValue {
                 }
             }
         }
-        RecordValue { ty, fields }
+        RecordValue::new(ty, fields)
+    }
+
+    pub fn ty(&self) -> &Arc<RecordType> {
+        &self.0.header
+    }
+
+    /// The field values, in the order of `ty().fields`.
+    #[inline]
+    pub fn fields(&self) -> &[Value] {
+        &self.0.slice
     }
 
     /// A field by name (a string lookup; checked expressions read fields by index instead).
     pub fn get(&self, name: &str) -> Option<&Value> {
-        let (i, _) = self.ty.field(name)?;
-        self.fields.get(i)
+        let (i, _) = self.ty().field(name)?;
+        self.fields().get(i)
+    }
+
+    /// Sets field `index` (nothing if there is none): in place when this is the only reference
+    /// to the record, else on a copy.
+    pub fn set(&mut self, index: usize, value: Value) {
+        if index >= self.fields().len() {
+            return;
+        }
+        if let Some(rec) = triomphe::Arc::get_mut(&mut self.0) {
+            if let Some(slot) = rec.slice.get_mut(index) {
+                *slot = value;
+            }
+            return;
+        }
+        let mut fields = self.fields().to_vec();
+        if let Some(slot) = fields.get_mut(index) {
+            *slot = value;
+        }
+        *self = RecordValue::new(self.ty().clone(), fields);
+    }
+
+    fn ptr_eq(&self, other: &RecordValue) -> bool {
+        triomphe::Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
 impl fmt::Debug for RecordValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ", self.ty.name)?;
+        write!(f, "{} ", self.ty().name)?;
         let mut map = f.debug_map();
-        for (field, value) in self.ty.fields.iter().zip(&self.fields) {
+        for (field, value) in self.ty().fields.iter().zip(self.fields()) {
             if !matches!(value, Value::Null) {
                 map.entry(&field.name, value);
             }
@@ -85,7 +125,7 @@ impl Value {
         ty: Arc<RecordType>,
         pairs: impl IntoIterator<Item = (&'a str, Value)>,
     ) -> Value {
-        Value::Record(Arc::new(RecordValue::from_pairs(ty, pairs)))
+        Value::Record(RecordValue::from_pairs(ty, pairs))
     }
 
     pub fn list(items: impl IntoIterator<Item = Value>) -> Value {
@@ -103,7 +143,7 @@ impl Value {
     /// The field at `index` of a record; null for other values and missing fields.
     pub fn get(&self, index: usize) -> &Value {
         match self {
-            Value::Record(r) => r.fields.get(index).unwrap_or(&NULL),
+            Value::Record(r) => r.fields().get(index).unwrap_or(&NULL),
             _ => &NULL,
         }
     }
@@ -130,7 +170,7 @@ impl Value {
             Value::Severity(_) => "severity",
             Value::Ip(_) => "ip",
             Value::List(_) => "list",
-            Value::Record(r) => &r.ty.name,
+            Value::Record(r) => &r.ty().name,
         }
     }
 
@@ -149,9 +189,10 @@ impl Value {
             Value::Ip(ip) => J::String(ip.to_string()),
             Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
             Value::Record(r) => J::Object(
-                r.ty.fields
+                r.ty()
+                    .fields
                     .iter()
-                    .zip(&r.fields)
+                    .zip(r.fields())
                     .map(|(f, v)| (f.name.clone(), v.to_json()))
                     .collect(),
             ),
@@ -180,8 +221,8 @@ impl Value {
                 }
             }
             Value::Record(r) => {
-                r.ty.name.hash(h);
-                for v in &r.fields {
+                r.ty().name.hash(h);
+                for v in r.fields() {
                     v.hash_into(h);
                 }
             }
@@ -216,7 +257,7 @@ impl PartialEq for Value {
             (Value::Ip(a), Value::Ip(b)) => a == b,
             (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || a[..] == b[..],
             (Value::Record(a), Value::Record(b)) => {
-                Arc::ptr_eq(a, b) || (a.ty.name == b.ty.name && a.fields == b.fields)
+                a.ptr_eq(b) || (a.ty().name == b.ty().name && a.fields() == b.fields())
             }
             _ => false,
         }
@@ -235,7 +276,7 @@ impl fmt::Debug for Value {
             Value::Severity(s) => f.write_str(severity_name(*s)),
             Value::Ip(ip) => write!(f, "ip({ip})"),
             Value::List(items) => f.debug_list().entries(items.iter()).finish(),
-            Value::Record(r) => fmt::Debug::fmt(&**r, f),
+            Value::Record(r) => fmt::Debug::fmt(r, f),
         }
     }
 }
@@ -325,7 +366,7 @@ impl From<Vec<Value>> for Value {
 
 impl From<RecordValue> for Value {
     fn from(r: RecordValue) -> Self {
-        Value::Record(Arc::new(r))
+        Value::Record(r)
     }
 }
 
@@ -497,7 +538,7 @@ mod tests {
             ty.clone(),
             [("id", Value::from("INC-1")), ("nonsense", Value::from(1.0))],
         );
-        assert_eq!(r.fields.len(), ty.fields.len());
+        assert_eq!(r.fields().len(), ty.fields.len());
         assert_eq!(r.get("id"), Some(&Value::from("INC-1")));
         assert_eq!(r.get("title"), Some(&Value::Null));
         let v = Value::from(r);
@@ -505,6 +546,24 @@ mod tests {
         assert_eq!(v.get(i), &Value::from("INC-1"));
         assert_eq!(v.get(10_000), &Value::Null);
         assert_eq!(Value::Null.get(0), &Value::Null);
+    }
+
+    #[test]
+    fn set_writes_in_place_or_on_a_copy() {
+        let ty = model::incident();
+        let (i, _) = ty.field("id").unwrap();
+        let mut r = RecordValue::from_pairs(ty.clone(), [("id", Value::from("INC-1"))]);
+        r.set(i, Value::from("INC-2"));
+        assert_eq!(r.get("id"), Some(&Value::from("INC-2")));
+        // Shared: the other holder keeps its value.
+        let shared = r.clone();
+        r.set(i, Value::from("INC-3"));
+        assert_eq!(r.get("id"), Some(&Value::from("INC-3")));
+        assert_eq!(shared.get("id"), Some(&Value::from("INC-2")));
+        assert_eq!(r.fields().len(), ty.fields.len());
+        // No such field: nothing changes.
+        r.set(10_000, Value::Null);
+        assert_eq!(Value::from(r.clone()), Value::from(r));
     }
 
     #[test]

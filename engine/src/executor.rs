@@ -110,7 +110,7 @@ pub fn simulated_output(action: &ActionSpec, key: &str) -> Value {
         };
         (o.name, v)
     });
-    Value::Record(Arc::new(RecordValue::from_pairs(ty, pairs)))
+    Value::Record(RecordValue::from_pairs(ty, pairs))
 }
 
 /// The record type of an action's outputs (named like the compiler names it), built once

@@ -1184,7 +1184,7 @@ fn publish_steps(frame: &mut Frame) {
     let ty = frame.gb.steps_type.clone();
     let fields = vec![Value::Null; ty.fields.len()];
     if let Some(slot) = frame.vars.get_mut(STEPS_SLOT) {
-        *slot = Value::Record(Arc::new(RecordValue { ty, fields }));
+        *slot = Value::Record(RecordValue::new(ty, fields));
     }
 }
 
@@ -1197,20 +1197,18 @@ fn publish_step(frame: &mut Frame, i: usize) {
     let Type::Record(rt) = &f.ty else { return };
     let Some(status) = agg.status else { return };
     // Field order of `riposte_dsl::compile::step_record`.
-    let value = Value::Record(Arc::new(RecordValue {
-        ty: rt.clone(),
-        fields: vec![
+    let value = Value::Record(RecordValue::new(
+        rt.clone(),
+        vec![
             Value::from(status.as_str()),
             agg.outputs.last().cloned().unwrap_or(Value::Null),
             Value::list(agg.outputs.iter().cloned()),
             Value::Number(f64::from(agg.succeeded)),
             Value::Number(f64::from(agg.failed)),
         ],
-    }));
+    ));
     if let Some(Value::Record(rec)) = frame.vars.get_mut(STEPS_SLOT) {
-        if let Some(slot) = Arc::make_mut(rec).fields.get_mut(i) {
-            *slot = value;
-        }
+        rec.set(i, value);
     }
 }
 
@@ -1238,8 +1236,8 @@ const ENTITY_PROVIDER: usize = 8;
 /// A common string field of an entity value.
 fn entity_str(v: &Value, index: usize) -> Option<&str> {
     match v {
-        Value::Record(r) if r.ty.entity.is_some() || r.ty.name == "entity" => {
-            match r.fields.get(index)? {
+        Value::Record(r) if r.ty().entity.is_some() || r.ty().name == "entity" => {
+            match r.fields().get(index)? {
                 Value::String(s) => Some(s),
                 _ => None,
             }
@@ -1251,8 +1249,8 @@ fn entity_str(v: &Value, index: usize) -> Option<&str> {
 /// The tags of an entity value.
 fn entity_tags(v: &Value) -> &[Value] {
     match v {
-        Value::Record(r) if r.ty.entity.is_some() || r.ty.name == "entity" => {
-            match r.fields.get(ENTITY_TAGS) {
+        Value::Record(r) if r.ty().entity.is_some() || r.ty().name == "entity" => {
+            match r.fields().get(ENTITY_TAGS) {
                 Some(Value::List(items)) => items,
                 _ => &[],
             }
@@ -1273,8 +1271,8 @@ fn provider_named(s: &str) -> Option<Provider> {
 /// The plan's view of an entity value.
 fn entity_target(v: &Value) -> Option<Target> {
     match v {
-        Value::Record(r) if r.ty.entity.is_some() || r.ty.name == "entity" => Some(Target {
-            kind: entity_str(v, ENTITY_KIND).map_or_else(|| r.ty.name.clone(), str::to_string),
+        Value::Record(r) if r.ty().entity.is_some() || r.ty().name == "entity" => Some(Target {
+            kind: entity_str(v, ENTITY_KIND).map_or_else(|| r.ty().name.clone(), str::to_string),
             id: entity_str(v, ENTITY_ID).unwrap_or_default().to_string(),
             name: entity_str(v, ENTITY_NAME).unwrap_or_default().to_string(),
         }),

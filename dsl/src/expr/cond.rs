@@ -6,7 +6,9 @@
 //! for its generality on every node: a dispatch over every kind of node, a large stack frame,
 //! a dispatch over the kind of constant, a loop over the path. On the `conditions` benchmark
 //! (`cargo bench -p riposte-engine --bench engine -- conditions`) the compiled form is several
-//! times faster.
+//! times faster. Consecutive tests of fields of one variable in an `and`/`or`
+//! (`incident.severity == high and count(incident.users) >= 1`) are one node ([`VarTests`]),
+//! which finds the record once.
 //!
 //! Semantics are exactly [`Ir::test`]'s: every node documents the [`Ir`] shape it replaces,
 //! the shapes it does not cover stay [`Ir`] ([`Interpreted`]), and the tests below compare
@@ -14,7 +16,6 @@
 //! and spend lambda calls through the same [`Cx`] as the interpreter, so the budget holds.
 
 use std::fmt;
-use std::sync::Arc;
 
 use super::eval::{tally, test_op, walk, CmpOp, Cx, Ir, Quant, Root, TestOp};
 use crate::value::Value;
@@ -49,19 +50,35 @@ fn node(ir: &Ir) -> Option<Box<dyn Cond>> {
                 negate: *negate,
             },
         ),
-        Ir::And(items) => match &**items {
-            [a, b] => Box::new(And2(compile_or_interpret(a), compile_or_interpret(b))),
-            _ => Box::new(And(items.iter().map(compile_or_interpret).collect())),
-        },
-        Ir::Or(items) => match &**items {
-            [a, b] => Box::new(Or2(compile_or_interpret(a), compile_or_interpret(b))),
-            _ => Box::new(Or(items.iter().map(compile_or_interpret).collect())),
-        },
+        Ir::And(items) => {
+            let mut nodes = fuse::<true>(items);
+            match nodes.as_mut_slice() {
+                [_] => nodes.swap_remove(0),
+                [a, b] => Box::new(And2(take(a), take(b))),
+                _ => Box::new(And(nodes.into())),
+            }
+        }
+        Ir::Or(items) => {
+            let mut nodes = fuse::<false>(items);
+            match nodes.as_mut_slice() {
+                [_] => nodes.swap_remove(0),
+                [a, b] => Box::new(Or2(take(a), take(b))),
+                _ => Box::new(Or(nodes.into())),
+            }
+        }
         Ir::Not(a) => Box::new(Not(compile_or_interpret(a))),
         Ir::Const(v) => Box::new(Constant(v.truthy())),
         Ir::CountCmp { list, op, n } => {
             let (root, path) = list.as_path()?;
-            at_place(root, path, CountCmpOf { op: *op, n: *n })
+            let check = Check::LenCmp(LenCmp(*op, *n));
+            at_place(
+                root,
+                path,
+                LeafOf {
+                    check: &check,
+                    negate: false,
+                },
+            )
         }
         Ir::Quant {
             kind: Quant::Any, ..
@@ -77,6 +94,48 @@ fn node(ir: &Ir) -> Option<Box<dyn Cond>> {
         },
         _ => return None,
     })
+}
+
+/// A node moved out of a list being rebuilt (the list is dropped right after).
+fn take(node: &mut Box<dyn Cond>) -> Box<dyn Cond> {
+    std::mem::replace(node, Box::new(Constant(false)))
+}
+
+/// The nodes of an [`Ir::And`] (`ALL`) or [`Ir::Or`], in order, each run of consecutive
+/// tests of fields of one variable fused into one [`VarTests`]. Only consecutive tests, so
+/// that every item is still evaluated in order, as far as the first that decides: lambda
+/// calls are spent exactly as before.
+fn fuse<const ALL: bool>(items: &[Ir]) -> Vec<Box<dyn Cond>> {
+    let mut nodes: Vec<Box<dyn Cond>> = Vec::new();
+    let mut run: Option<(u32, Vec<FieldTest>)> = None;
+    let flush = |run: &mut Option<(u32, Vec<FieldTest>)>, nodes: &mut Vec<Box<dyn Cond>>| {
+        if let Some((slot, tests)) = run.take() {
+            nodes.push(var_tests::<ALL>(slot, tests));
+        }
+    };
+    for (i, item) in items.iter().enumerate() {
+        match FieldTest::of(item) {
+            Some((slot, test)) => match &mut run {
+                Some((s, tests)) if *s == slot => tests.push(test),
+                _ => {
+                    flush(&mut run, &mut nodes);
+                    // A lone test stays a specialized leaf, unless another one follows.
+                    let next = items.get(i + 1).and_then(FieldTest::of);
+                    if next.is_some_and(|(s, _)| s == slot) {
+                        run = Some((slot, vec![test]));
+                    } else {
+                        nodes.push(compile_or_interpret(item));
+                    }
+                }
+            },
+            None => {
+                flush(&mut run, &mut nodes);
+                nodes.push(compile_or_interpret(item));
+            }
+        }
+    }
+    flush(&mut run, &mut nodes);
+    nodes
 }
 
 /// A [`QuantTest`], when `ir` is `any`, `all` or `count` (as `mode` says) over a place, with a
@@ -130,7 +189,7 @@ pub(crate) struct SeverityIs(u8);
 
 /// `== 'text'`.
 #[derive(Clone, Debug)]
-pub(crate) struct TextIs(Arc<str>);
+pub(crate) struct TextIs(Text);
 
 /// `< level`, `>= level`, …
 #[derive(Clone, Debug)]
@@ -160,6 +219,11 @@ impl SeverityIn {
 #[derive(Clone, Debug)]
 pub(crate) struct TextIn(StrSet);
 
+/// `count(list) op n` as a test of the list: its length (null and other values count as
+/// empty) against `n`. Only compiled conditions build it, from [`Ir::CountCmp`].
+#[derive(Clone, Debug)]
+pub(crate) struct LenCmp(CmpOp, f64);
+
 /// Any other operator or constant: the general comparison.
 #[derive(Clone, Debug)]
 pub(crate) struct General(TestOp, Value);
@@ -174,7 +238,7 @@ impl Holds for SeverityIs {
 impl Holds for TextIs {
     #[inline]
     fn holds(&self, v: &Value) -> bool {
-        matches!(v, Value::String(x) if **x == *self.0)
+        matches!(v, Value::String(x) if self.0.is(x))
     }
 }
 
@@ -205,9 +269,23 @@ impl Holds for SeverityIn {
 }
 
 impl Holds for TextIn {
-    #[inline]
+    // Inlined into loops over list items, as the scan below is.
+    #[inline(always)]
     fn holds(&self, v: &Value) -> bool {
         matches!(v, Value::String(x) if self.0.contains(x))
+    }
+}
+
+impl Holds for LenCmp {
+    #[inline]
+    fn holds(&self, v: &Value) -> bool {
+        let len = match v {
+            Value::List(items) => items.len(),
+            _ => 0,
+        };
+        (len as f64)
+            .partial_cmp(&self.1)
+            .is_some_and(|o| self.0.holds(o))
     }
 }
 
@@ -230,6 +308,7 @@ pub(crate) enum Check {
     NumberCmp(NumberCmp),
     SeverityIn(SeverityIn),
     TextIn(TextIn),
+    LenCmp(LenCmp),
     General(General),
 }
 
@@ -237,7 +316,7 @@ impl Check {
     pub(crate) fn new(op: TestOp, c: Value) -> Check {
         match (op, c) {
             (TestOp::Eq, Value::Severity(s)) => Check::SeverityIs(SeverityIs(s)),
-            (TestOp::Eq, Value::String(s)) => Check::TextIs(TextIs(s)),
+            (TestOp::Eq, Value::String(s)) => Check::TextIs(TextIs(Text::new(&s))),
             (TestOp::Cmp(op), Value::Severity(s)) => Check::SeverityCmp(SeverityCmp(op, s)),
             (TestOp::Cmp(op), Value::Number(n)) => Check::NumberCmp(NumberCmp(op, n)),
             (TestOp::In, Value::List(items)) => {
@@ -281,9 +360,66 @@ impl Holds for Check {
             Check::NumberCmp(c) => c.holds(v),
             Check::SeverityIn(c) => c.holds(v),
             Check::TextIn(c) => c.holds(v),
+            Check::LenCmp(c) => c.holds(v),
             Check::General(c) => c.holds(v),
         }
     }
+}
+
+/// A constant string, compared without a call to `memcmp` when it is short (the usual
+/// status, verdict and category names): the first and last 8 (or 4) bytes as words, which
+/// overlap and so cover every byte of a string of 4 to 16 bytes.
+#[derive(Clone, Debug)]
+pub(crate) struct Text {
+    text: Box<str>,
+    head: u64,
+    tail: u64,
+}
+
+impl Text {
+    fn new(text: &str) -> Text {
+        let b = text.as_bytes();
+        let (head, tail) = match b.len() {
+            8..=16 => (word8(b, 0), word8(b, b.len() - 8)),
+            4..=7 => (word4(b, 0), word4(b, b.len() - 4)),
+            _ => (0, 0),
+        };
+        Text {
+            text: text.into(),
+            head,
+            tail,
+        }
+    }
+
+    /// `s == self.text`.
+    #[inline(always)]
+    fn is(&self, s: &str) -> bool {
+        let (a, b) = (s.as_bytes(), self.text.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        match a.len() {
+            8..=16 => word8(a, 0) == self.head && word8(a, a.len() - 8) == self.tail,
+            4..=7 => word4(a, 0) == self.head && word4(a, a.len() - 4) == self.tail,
+            _ => a == b,
+        }
+    }
+}
+
+/// The 8 bytes of `b` at `at` as a word; 0 if there are not that many.
+#[inline]
+fn word8(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(<[u8]>::first_chunk::<8>)
+        .map_or(0, |w| u64::from_ne_bytes(*w))
+}
+
+/// The 4 bytes of `b` at `at` as a word; 0 if there are not that many.
+#[inline]
+fn word4(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(<[u8]>::first_chunk::<4>)
+        .map_or(0, |w| u64::from(u32::from_ne_bytes(*w)))
 }
 
 /// The strings of an `in [...]` list, sorted and without duplicates, with the set of their
@@ -293,7 +429,7 @@ impl Holds for Check {
 pub(crate) struct StrSet {
     /// Bit `n` is set when a string has `n` bytes (bit 63: 63 bytes or more).
     lens: u64,
-    texts: Box<[Box<str>]>,
+    texts: Box<[Text]>,
 }
 
 impl StrSet {
@@ -306,7 +442,7 @@ impl StrSet {
         let lens = texts.iter().fold(0, |m, t| m | Self::len_bit(t));
         StrSet {
             lens,
-            texts: texts.into(),
+            texts: texts.iter().map(|t| Text::new(t)).collect(),
         }
     }
 
@@ -315,12 +451,12 @@ impl StrSet {
         1 << s.len().min(63)
     }
 
-    #[inline]
+    #[inline(always)]
     fn contains(&self, s: &str) -> bool {
         if self.lens & Self::len_bit(s) == 0 {
             false
         } else if self.texts.len() <= Self::SCAN {
-            self.texts.iter().any(|t| **t == *s)
+            self.texts.iter().any(|t| t.is(s))
         } else {
             self.search(s)
         }
@@ -329,7 +465,7 @@ impl StrSet {
     /// Out of line, so the scan above stays small enough to inline.
     #[inline(never)]
     fn search(&self, s: &str) -> bool {
-        self.texts.binary_search_by(|t| (**t).cmp(s)).is_ok()
+        self.texts.binary_search_by(|t| (*t.text).cmp(s)).is_ok()
     }
 }
 
@@ -428,6 +564,7 @@ fn with_check(check: &Check, b: impl WithCheck) -> Box<dyn Cond> {
         Check::NumberCmp(c) => b.build(c),
         Check::SeverityIn(c) => b.build(c),
         Check::TextIn(c) => b.build(c),
+        Check::LenCmp(c) => b.build(c),
         Check::General(c) => b.build(c),
     }
 }
@@ -473,7 +610,7 @@ impl AtPlace for LeafOf<'_> {
     }
 }
 
-/// What a [`QuantTest`] computes.
+/// What a [`QuantTest`] computes, while it is built (see [`Outcome`]).
 #[derive(Clone, Copy, Debug)]
 enum Mode {
     Any,
@@ -482,40 +619,72 @@ enum Mode {
     Count(CmpOp, f64),
 }
 
+/// What a [`QuantTest`] makes of the hits [`tally`] counts, as a type: each node's loop is
+/// compiled for its own kind, with nothing to decide per item.
+trait Outcome: Copy + Send + Sync + fmt::Debug + 'static {
+    const KIND: Quant;
+    fn holds(self, hits: usize) -> bool;
+}
+
+/// `any`: an item passes.
+#[derive(Clone, Copy, Debug)]
+struct Exists;
+
+/// `all`: no item fails (for `all`, [`tally`] counts the items that fail).
+#[derive(Clone, Copy, Debug)]
+struct ForAll;
+
+/// `count(…) op n`.
+#[derive(Clone, Copy, Debug)]
+struct CountIs(CmpOp, f64);
+
+impl Outcome for Exists {
+    const KIND: Quant = Quant::Any;
+    #[inline]
+    fn holds(self, hits: usize) -> bool {
+        hits > 0
+    }
+}
+
+impl Outcome for ForAll {
+    const KIND: Quant = Quant::All;
+    #[inline]
+    fn holds(self, hits: usize) -> bool {
+        hits == 0
+    }
+}
+
+impl Outcome for CountIs {
+    const KIND: Quant = Quant::Count;
+    #[inline]
+    fn holds(self, hits: usize) -> bool {
+        (hits as f64)
+            .partial_cmp(&self.1)
+            .is_some_and(|o| self.0.holds(o))
+    }
+}
+
 /// [`Ir::Quant`] `any`, `all` or `count` over a place, whose lambda is an [`Ir::Test`] of its
 /// own parameter: `any(incident.devices, d => d.verdict in ['malicious', 'suspicious'])`. One
 /// loop over the items, no parameter bound; [`tally`] spends the lambda calls.
 #[derive(Debug)]
-struct QuantTest<L, P, C> {
-    mode: Mode,
+struct QuantTest<M, L, P, C> {
+    outcome: M,
     list: L,
     path: P,
     check: C,
     negate: bool,
 }
 
-impl<L: Place, P: Path, C: Holds> Cond for QuantTest<L, P, C> {
+impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
         let items = match self.list.read(cx) {
             Value::List(items) => &**items,
             _ => &[],
         };
         let passes = |item: &Value| self.check.holds(self.path.walk(item)) != self.negate;
-        let kind = match self.mode {
-            Mode::Any => Quant::Any,
-            Mode::All => Quant::All,
-            Mode::Count(..) => Quant::Count,
-        };
         // Null (the budget ran out) does not hold, nor compare.
-        let Some(hits) = tally(kind, items, passes, cx) else {
-            return false;
-        };
-        match self.mode {
-            Mode::Any => hits > 0,
-            // For `all`, the items that fail.
-            Mode::All => hits == 0,
-            Mode::Count(op, n) => (hits as f64).partial_cmp(&n).is_some_and(|o| op.holds(o)),
-        }
+        tally(M::KIND, items, passes, cx).is_some_and(|hits| self.outcome.holds(hits))
     }
 }
 
@@ -536,13 +705,24 @@ impl AtPlace for QuantOf<'_> {
         }
         impl<L: Place, P: Path> WithCheck for Of<L, P> {
             fn build<C: Holds>(self, check: C) -> Box<dyn Cond> {
-                Box::new(QuantTest {
-                    mode: self.mode,
-                    list: self.list,
-                    path: self.path,
-                    check,
-                    negate: self.negate,
-                })
+                fn node<M: Outcome, L: Place, P: Path, C: Holds>(
+                    outcome: M,
+                    of: Of<L, P>,
+                    check: C,
+                ) -> Box<dyn Cond> {
+                    Box::new(QuantTest {
+                        outcome,
+                        list: of.list,
+                        path: of.path,
+                        check,
+                        negate: of.negate,
+                    })
+                }
+                match self.mode {
+                    Mode::Any => node(Exists, self, check),
+                    Mode::All => node(ForAll, self, check),
+                    Mode::Count(op, n) => node(CountIs(op, n), self, check),
+                }
             }
         }
         let (mode, negate) = (self.mode, self.negate);
@@ -569,38 +749,185 @@ impl AtPlace for QuantOf<'_> {
     }
 }
 
-/// [`Ir::CountCmp`] over a place: `count(incident.users) >= 1`.
+/// A test of one field of a variable, for [`VarTests`]: an [`Ir::Test`] of
+/// `incident.severity`, or an [`Ir::CountCmp`] of `incident.users` (as a [`LenCmp`]).
 #[derive(Debug)]
-struct CountCmp<L> {
-    list: L,
-    op: CmpOp,
-    n: f64,
+struct FieldTest {
+    field: u32,
+    check: Check,
+    negate: bool,
 }
 
-impl<L: Place> Cond for CountCmp<L> {
-    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
-        let len = match self.list.read(cx) {
-            Value::List(items) => items.len(),
-            _ => 0,
+impl FieldTest {
+    /// The variable's slot and the test, when `ir` is such a test.
+    fn of(ir: &Ir) -> Option<(u32, FieldTest)> {
+        let (slot, field, check, negate) = match ir {
+            Ir::Test {
+                root: Root::Var(slot),
+                path,
+                check,
+                negate,
+            } => match **path {
+                [field] => (*slot, field, check.clone(), *negate),
+                _ => return None,
+            },
+            Ir::CountCmp { list, op, n } => match list.as_path()? {
+                (Root::Var(slot), [field]) => (slot, *field, Check::LenCmp(LenCmp(*op, *n)), false),
+                _ => return None,
+            },
+            _ => return None,
         };
-        (len as f64)
-            .partial_cmp(&self.n)
-            .is_some_and(|o| self.op.holds(o))
+        Some((
+            slot,
+            FieldTest {
+                field,
+                check,
+                negate,
+            },
+        ))
     }
 }
 
-struct CountCmpOf {
-    op: CmpOp,
-    n: f64,
+/// [`Ir::And`] (`ALL`) or [`Ir::Or`] of two or more consecutive tests of fields of one
+/// variable: `incident.severity in [high, medium] and incident.status != 'resolved'`. The
+/// record is found once, and the tests are a list of [`Check`]s, dispatched by a `match`
+/// instead of a call each.
+#[derive(Debug)]
+struct VarTests<const ALL: bool> {
+    slot: u32,
+    tests: Box<[FieldTest]>,
 }
 
-impl AtPlace for CountCmpOf {
-    fn build<L: Place>(self, list: L) -> Box<dyn Cond> {
-        Box::new(CountCmp {
-            list,
-            op: self.op,
-            n: self.n,
-        })
+impl<const ALL: bool> Cond for VarTests<ALL> {
+    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+        static NULL: Value = Value::Null;
+        // As `Value::get`: the fields of anything but a record are null.
+        let fields = match cx.var(self.slot) {
+            Value::Record(r) => r.fields(),
+            _ => &[],
+        };
+        let passes = |t: &FieldTest| {
+            let v = fields.get(t.field as usize).unwrap_or(&NULL);
+            holds_inline(&t.check, v) != t.negate
+        };
+        // Two tests, the usual case, without a loop.
+        match (&*self.tests, ALL) {
+            ([a, b], true) => passes(a) && passes(b),
+            ([a, b], false) => passes(a) || passes(b),
+            (tests, true) => tests.iter().all(passes),
+            (tests, false) => tests.iter().any(passes),
+        }
+    }
+}
+
+/// A [`VarTests`], or a [`VarTests2`] for two tests.
+fn var_tests<const ALL: bool>(slot: u32, tests: Vec<FieldTest>) -> Box<dyn Cond> {
+    match <[FieldTest; 2]>::try_from(tests) {
+        Ok([a, b]) => {
+            // The first check's type, then the second's.
+            struct First<'t, const ALL: bool> {
+                slot: u32,
+                a: &'t FieldTest,
+                b: &'t FieldTest,
+            }
+            struct Second<const ALL: bool, A> {
+                slot: u32,
+                a: FieldOf<A>,
+                b_field: u32,
+                b_negate: bool,
+            }
+            impl<const ALL: bool> WithCheck for First<'_, ALL> {
+                fn build<C: Holds>(self, check: C) -> Box<dyn Cond> {
+                    let a = FieldOf {
+                        field: self.a.field,
+                        check,
+                        negate: self.a.negate,
+                    };
+                    let second = Second::<ALL, C> {
+                        slot: self.slot,
+                        a,
+                        b_field: self.b.field,
+                        b_negate: self.b.negate,
+                    };
+                    with_check(&self.b.check, second)
+                }
+            }
+            impl<const ALL: bool, A: Holds> WithCheck for Second<ALL, A> {
+                fn build<C: Holds>(self, check: C) -> Box<dyn Cond> {
+                    Box::new(VarTests2::<ALL, A, C> {
+                        slot: self.slot,
+                        a: self.a,
+                        b: FieldOf {
+                            field: self.b_field,
+                            check,
+                            negate: self.b_negate,
+                        },
+                    })
+                }
+            }
+            with_check(&a.check, First::<ALL> { slot, a: &a, b: &b })
+        }
+        Err(tests) => Box::new(VarTests::<ALL> {
+            slot,
+            tests: tests.into(),
+        }),
+    }
+}
+
+/// A test of one field, its check as a concrete type.
+#[derive(Debug)]
+struct FieldOf<C> {
+    field: u32,
+    check: C,
+    negate: bool,
+}
+
+impl<C: Holds> FieldOf<C> {
+    #[inline(always)]
+    fn passes(&self, fields: &[Value]) -> bool {
+        static NULL: Value = Value::Null;
+        let v = fields.get(self.field as usize).unwrap_or(&NULL);
+        self.check.holds(v) != self.negate
+    }
+}
+
+/// [`VarTests`] of two tests, the usual case, specialized for their checks like a [`Leaf`]:
+/// straight code, nothing dispatched.
+#[derive(Debug)]
+struct VarTests2<const ALL: bool, A, B> {
+    slot: u32,
+    a: FieldOf<A>,
+    b: FieldOf<B>,
+}
+
+impl<const ALL: bool, A: Holds, B: Holds> Cond for VarTests2<ALL, A, B> {
+    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+        let fields = match cx.var(self.slot) {
+            Value::Record(r) => r.fields(),
+            _ => &[],
+        };
+        if ALL {
+            self.a.passes(fields) && self.b.passes(fields)
+        } else {
+            self.a.passes(fields) || self.b.passes(fields)
+        }
+    }
+}
+
+/// [`Check::holds`], with every check but the general one inlined: a call, and the registers
+/// it must save, would cost more than the usual check itself.
+#[inline(always)]
+fn holds_inline(check: &Check, v: &Value) -> bool {
+    match check {
+        Check::SeverityIs(c) => c.holds(v),
+        Check::TextIs(c) => c.holds(v),
+        Check::SeverityCmp(c) => c.holds(v),
+        Check::NumberCmp(c) => c.holds(v),
+        Check::SeverityIn(c) => c.holds(v),
+        Check::TextIn(c) => c.holds(v),
+        Check::LenCmp(c) => c.holds(v),
+        // `test_op`, out of line.
+        Check::General(c) => c.holds(v),
     }
 }
 
@@ -964,6 +1291,38 @@ mod tests {
             "incident.severity == low or incident.status == 'new' or incident.severity > medium",
             "first([incident.severity]) == low or first([incident.status]) == 'new' or first([incident.severity]) > medium",
         ),
+        (
+            "incident.severity == high or incident.status in ['new', 'active']",
+            "first([incident.severity]) == high or first([incident.status]) in ['new', 'active']",
+        ),
+        (
+            "incident.severity != low and not (incident.status == 'new')",
+            "first([incident.severity]) != low and not (first([incident.status]) == 'new')",
+        ),
+        (
+            "count(incident.alerts) < 2 or incident.title contains 'Ransom'",
+            "count(incident.alerts) + 0 < 2 or first([incident.title]) contains 'Ransom'",
+        ),
+        (
+            "incident.title == null and count(incident.devices) >= 1",
+            "first([incident.title]) == null and count(incident.devices) + 0 >= 1",
+        ),
+        (
+            "incident.status == 'resolved' or incident.severity in [low] or count(incident.users) < 1",
+            "first([incident.status]) == 'resolved' or first([incident.severity]) in [low] or count(incident.users) + 0 < 1",
+        ),
+        (
+            "incident.severity >= medium and any(incident.devices, d => d.os_build > 1000) and incident.status != 'new' and count(incident.alerts) > 1",
+            "first([incident.severity]) >= medium and any(first([incident.devices]), d => first([d.os_build]) > 1000) and first([incident.status]) != 'new' and count(incident.alerts) + 0 > 1",
+        ),
+        (
+            "incident.severity == low or incident.status == 'active' or any(incident.alerts, a => a.severity > low)",
+            "first([incident.severity]) == low or first([incident.status]) == 'active' or any(first([incident.alerts]), a => first([a.severity]) > low)",
+        ),
+        (
+            "incident.title in ['abcdefghijklmnopq', 'Ransomware on ws1'] or incident.title in ['abcd', 'abc', '']",
+            "first([incident.title]) in ['abcdefghijklmnopq', 'Ransomware on ws1'] or first([incident.title]) in ['abcd', 'abc', '']",
+        ),
         ("true and incident.severity > low", "true and first([incident.severity]) > low"),
         ("false or not incident.severity > low", "false or not first([incident.severity]) > low"),
     ];
@@ -1010,6 +1369,57 @@ mod tests {
     }
 
     #[test]
+    fn texts_compare_like_strings() {
+        let texts: Vec<String> = (0..20)
+            .flat_map(|n: usize| {
+                let base: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+                // The same length, differing at the start, the middle and the end.
+                let mut variants = vec![base.clone()];
+                for at in [0, n / 2, n.saturating_sub(1)] {
+                    if at < n {
+                        let mut b = base.clone().into_bytes();
+                        b[at] = b'Z';
+                        variants.push(String::from_utf8(b).unwrap());
+                    }
+                }
+                variants
+            })
+            .chain(["é", "ée", "αβγδ"].map(String::from))
+            .collect();
+        for c in &texts {
+            let text = Text::new(c);
+            for t in &texts {
+                assert_eq!(text.is(t), c == t, "{c:?} {t:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tests_of_one_variable_are_fused() {
+        for (text, node) in [
+            ("incident.severity in [high, medium] and incident.status != 'resolved'", "VarTests2"),
+            ("count(incident.users) >= 1 and incident.severity == high", "VarTests2"),
+            ("incident.severity == low or incident.status == 'new'", "VarTests2"),
+            (
+                "incident.severity > low and incident.status != 'new' and count(incident.users) >= 1",
+                "VarTests {",
+            ),
+        ] {
+            let shown = format!("{:?}", expr(text).0.cond);
+            assert!(shown.starts_with(&format!("Some({node}")), "{text}: {shown}");
+        }
+        // A test alone between loops stays a leaf.
+        let shown = format!(
+            "{:?}",
+            expr("any(incident.alerts, a => a.severity > low) and incident.severity == high and any(incident.devices, d => d.os_build > 1)").0.cond
+        );
+        assert!(
+            shown.contains("Leaf") && !shown.contains("VarTests"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn loops_spend_the_budget_like_bound_lambdas() {
         let vars = incidents().swap_remove(0);
         let env = Env {
@@ -1041,6 +1451,20 @@ mod tests {
             (
                 "count(incident.devices, d => d.os_build < 1000) < 1",
                 "count(incident.devices, d => d.os_build < 1000 and true) < 1",
+            ),
+            // Fused tests keep their place among the loops: a loop after a test that decides
+            // is not run, one before it is.
+            (
+                "any(incident.devices, d => d.os_build < 1000) or incident.severity == high and incident.status != 'new' or any(incident.devices, d => d.os_build > 1000)",
+                "any(incident.devices, d => d.os_build < 1000 and true) or incident.severity == high and incident.status != 'new' or any(incident.devices, d => d.os_build > 1000 and true)",
+            ),
+            (
+                "any(incident.devices, d => d.os_build < 1000) or incident.severity == low or incident.status == 'new' or any(incident.devices, d => d.os_build > 1000)",
+                "any(incident.devices, d => d.os_build < 1000 and true) or incident.severity == low or incident.status == 'new' or any(incident.devices, d => d.os_build > 1000 and true)",
+            ),
+            (
+                "incident.severity == high and incident.status != 'new' and any(incident.devices, d => d.os_build > 1000)",
+                "incident.severity == high and incident.status != 'new' and any(incident.devices, d => d.os_build > 1000 and true)",
             ),
         ] {
             let (fast_e, bound_e) = (expr(fast), expr(bound));

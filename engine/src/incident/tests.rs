@@ -1096,8 +1096,8 @@ fn to_value_fills_the_incident_record() {
     let Value::Record(r) = &v else {
         panic!("not a record: {v:?}")
     };
-    assert_eq!(r.ty.name, "incident");
-    assert_eq!(r.fields.len(), model::incident().fields.len());
+    assert_eq!(r.ty().name, "incident");
+    assert_eq!(r.fields().len(), model::incident().fields.len());
     assert_eq!(
         eval(i, "incident.devices[0].hostname"),
         Value::from("fin-ws-0142.corp.contoso.com")
@@ -1197,8 +1197,8 @@ fn to_value_fills_the_incident_record() {
         let Value::Record(r) = e.to_value() else {
             panic!("entity is not a record")
         };
-        assert_eq!(r.ty.entity, Some(e.kind));
-        assert_eq!(r.fields.len(), model::entity(e.kind).fields.len());
+        assert_eq!(r.ty().entity, Some(e.kind));
+        assert_eq!(r.fields().len(), model::entity(e.kind).fields.len());
     }
 }
 
