@@ -55,15 +55,32 @@ impl RecordValue {
         ty: Arc<RecordType>,
         pairs: impl IntoIterator<Item = (&'a str, Value)>,
     ) -> Self {
-        let mut fields = vec![Value::Null; ty.fields.len()];
+        let n = ty.fields.len();
+        // Filled in place: one allocation per record, no vector copied into it.
+        let mut arc =
+            triomphe::Arc::from_header_and_iter(ty.clone(), std::iter::repeat_n(Value::Null, n));
+        let mut scratch = [];
+        let fields = match triomphe::Arc::get_mut(&mut arc) {
+            Some(rec) => &mut rec.slice,
+            // Never shared yet; an empty slice keeps this total anyway.
+            None => &mut scratch[..],
+        };
+        // Pairs usually come in the type's field order: each name is looked for from the field
+        // after the last one found, so such a record is built in one pass, not one scan per
+        // field.
+        let mut next = 0;
         for (name, value) in pairs {
-            if let Some((i, _)) = ty.field(name) {
+            let found = (next..n)
+                .chain(0..next)
+                .find(|&i| ty.fields.get(i).is_some_and(|f| f.name == name));
+            if let Some(i) = found {
                 if let Some(slot) = fields.get_mut(i) {
                     *slot = value;
                 }
+                next = i + 1;
             }
         }
-        RecordValue::new(ty, fields)
+        RecordValue(arc)
     }
 
     pub fn ty(&self) -> &Arc<RecordType> {
@@ -546,6 +563,45 @@ mod tests {
         assert_eq!(v.get(i), &Value::from("INC-1"));
         assert_eq!(v.get(10_000), &Value::Null);
         assert_eq!(Value::Null.get(0), &Value::Null);
+    }
+
+    #[test]
+    fn records_from_pairs_in_any_order() {
+        let ty = model::incident();
+        let names: Vec<&str> = ty.field_names().collect();
+        let pairs = |order: &[&str]| -> Vec<(String, Value)> {
+            order
+                .iter()
+                .map(|n| (n.to_string(), Value::from(format!("v-{n}"))))
+                .collect()
+        };
+        let build = |ps: &[(String, Value)]| {
+            Value::from(RecordValue::from_pairs(
+                ty.clone(),
+                ps.iter().map(|(n, v)| (n.as_str(), v.clone())),
+            ))
+        };
+        let forward = build(&pairs(&names));
+        let mut backward_names = names.clone();
+        backward_names.reverse();
+        let backward = build(&pairs(&backward_names));
+        assert_eq!(forward, backward);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(forward.get(i), &Value::from(format!("v-{n}")));
+        }
+        // Unknown names are ignored, a repeated name keeps its last value, gaps stay null.
+        let mixed = build(&[
+            ("title".into(), Value::from("a")),
+            ("nonsense".into(), Value::from("b")),
+            ("id".into(), Value::from("c")),
+            ("title".into(), Value::from("d")),
+        ]);
+        let Value::Record(r) = &mixed else {
+            panic!("a record")
+        };
+        assert_eq!(r.get("title"), Some(&Value::from("d")));
+        assert_eq!(r.get("id"), Some(&Value::from("c")));
+        assert_eq!(r.get("severity"), Some(&Value::Null));
     }
 
     #[test]
