@@ -18,11 +18,20 @@
 use std::fmt;
 
 use super::eval::{tally, test_op, walk, CmpOp, Cx, Ir, Quant, Root, TestOp};
+use super::Env;
 use crate::value::Value;
 
 /// A compiled condition: whether it holds (only `true` holds; null does not).
 pub(crate) trait Cond: Send + Sync + fmt::Debug {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool;
+
+    /// [`Cond::test`] of a whole condition, from the environment. Nodes that read only
+    /// variables (the usual top-level tests) override it to read them straight from `env`,
+    /// without a [`Cx`] between: a condition of one or two field tests costs little more than
+    /// that fixed path.
+    fn test_env(&self, env: &Env) -> bool {
+        self.test(&mut Cx::new(env))
+    }
 }
 
 /// Compiles a checked condition; `None` when the whole condition is a shape left to the
@@ -474,6 +483,12 @@ impl StrSet {
 /// Where a value is read from: a variable or a lambda parameter, and record fields.
 trait Place: Send + Sync + fmt::Debug + 'static {
     fn read<'a>(&self, cx: &Cx<'a>) -> &'a Value;
+
+    /// The value read from the environment alone, for places that need nothing else.
+    #[inline]
+    fn read_env<'e>(&self, _env: &'e Env<'e>) -> Option<&'e Value> {
+        None
+    }
 }
 
 /// One field of a variable, the usual case: `incident.severity`, `incident.alerts`.
@@ -493,6 +508,19 @@ impl Place for VarField {
     fn read<'a>(&self, cx: &Cx<'a>) -> &'a Value {
         cx.var(self.0).get(self.1 as usize)
     }
+
+    #[inline]
+    fn read_env<'e>(&self, env: &'e Env<'e>) -> Option<&'e Value> {
+        // As `Cx::var`: a missing variable is null.
+        Some(var_in(env, self.0).get(self.1 as usize))
+    }
+}
+
+/// Variable `slot` of `env`; null if there is none.
+#[inline]
+fn var_in<'e>(env: &'e Env<'e>, slot: u32) -> &'e Value {
+    static NULL: Value = Value::Null;
+    env.vars.get(slot as usize).unwrap_or(&NULL)
 }
 
 impl Place for ParamField {
@@ -582,6 +610,13 @@ struct Leaf<L, C> {
 impl<L: Place, C: Holds> Cond for Leaf<L, C> {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
         self.check.holds(self.place.read(cx)) != self.negate
+    }
+
+    fn test_env(&self, env: &Env) -> bool {
+        match self.place.read_env(env) {
+            Some(v) => self.check.holds(v) != self.negate,
+            None => self.test(&mut Cx::new(env)),
+        }
     }
 }
 
@@ -798,11 +833,12 @@ struct VarTests<const ALL: bool> {
     tests: Box<[FieldTest]>,
 }
 
-impl<const ALL: bool> Cond for VarTests<ALL> {
-    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+impl<const ALL: bool> VarTests<ALL> {
+    #[inline(always)]
+    fn hold(&self, var: &Value) -> bool {
         static NULL: Value = Value::Null;
         // As `Value::get`: the fields of anything but a record are null.
-        let fields = match cx.var(self.slot) {
+        let fields = match var {
             Value::Record(r) => r.fields(),
             _ => &[],
         };
@@ -817,6 +853,16 @@ impl<const ALL: bool> Cond for VarTests<ALL> {
             (tests, true) => tests.iter().all(passes),
             (tests, false) => tests.iter().any(passes),
         }
+    }
+}
+
+impl<const ALL: bool> Cond for VarTests<ALL> {
+    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+        self.hold(cx.var(self.slot))
+    }
+
+    fn test_env(&self, env: &Env) -> bool {
+        self.hold(var_in(env, self.slot))
     }
 }
 
@@ -900,9 +946,10 @@ struct VarTests2<const ALL: bool, A, B> {
     b: FieldOf<B>,
 }
 
-impl<const ALL: bool, A: Holds, B: Holds> Cond for VarTests2<ALL, A, B> {
-    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
-        let fields = match cx.var(self.slot) {
+impl<const ALL: bool, A: Holds, B: Holds> VarTests2<ALL, A, B> {
+    #[inline(always)]
+    fn hold(&self, var: &Value) -> bool {
+        let fields = match var {
             Value::Record(r) => r.fields(),
             _ => &[],
         };
@@ -911,6 +958,16 @@ impl<const ALL: bool, A: Holds, B: Holds> Cond for VarTests2<ALL, A, B> {
         } else {
             self.a.passes(fields) || self.b.passes(fields)
         }
+    }
+}
+
+impl<const ALL: bool, A: Holds, B: Holds> Cond for VarTests2<ALL, A, B> {
+    fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
+        self.hold(cx.var(self.slot))
+    }
+
+    fn test_env(&self, env: &Env) -> bool {
+        self.hold(var_in(env, self.slot))
     }
 }
 
@@ -1347,6 +1404,24 @@ mod tests {
                     "interpreted {ctx}"
                 );
                 assert_eq!(general_e.eval_bool(&env), want.truthy(), "general {ctx}");
+            }
+        }
+    }
+
+    #[test]
+    fn conditions_read_from_the_environment_agree_on_odd_variables() {
+        let odd: [&[Value]; 4] = [
+            &[],
+            &[Value::Null],
+            &[Value::from("incident")],
+            &[Value::list([Value::Severity(3)])],
+        ];
+        for vars in odd {
+            let env = Env { vars, now_ms: 0 };
+            for (fast, _) in PAIRS {
+                let e = expr(fast);
+                let want = e.0.ir.test(&mut Cx::new(&env));
+                assert_eq!(e.eval_bool(&env), want, "{fast} on {vars:?}");
             }
         }
     }

@@ -188,10 +188,9 @@ impl Expr {
     /// Evaluates a condition: true only for `true` (null is false). Faster than
     /// [`Expr::eval`]: nothing is built or cloned.
     pub fn eval_bool(&self, env: &Env) -> bool {
-        let mut cx = Cx::new(env);
         match &self.0.cond {
-            Some(cond) => cond.test(&mut cx),
-            None => self.0.ir.test(&mut cx),
+            Some(cond) => cond.test_env(env),
+            None => self.0.ir.test(&mut Cx::new(env)),
         }
     }
 
