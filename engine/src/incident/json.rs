@@ -441,8 +441,89 @@ pub(crate) fn opt_time<M: Obj>(
 
 pub(crate) fn normalize_time(text: &str) -> Option<String> {
     let t = text.trim();
+    if let Some(done) = normalize_utc(t) {
+        return Some(done);
+    }
     let ms = parse_time(t).or_else(|| parse_time(&format!("{t}Z")))?;
     Some(format_utc(ms))
+}
+
+/// [`normalize_time`] for the shape nearly every time has, `YYYY-MM-DDTHH:MM:SS(.f…)Z`, with
+/// [`parse_time`]'s checks and the same result, without its allocation (it copies the
+/// fraction) nor the round trip through milliseconds where the text is a real date and time;
+/// `None` for any other text, which `parse_time` then reads.
+fn normalize_utc(t: &str) -> Option<String> {
+    let (&b'Z', b) = t.as_bytes().split_last()? else {
+        return None;
+    };
+    let shape = |at: usize, c: u8| b.get(at) == Some(&c);
+    if !(shape(4, b'-') && shape(7, b'-') && shape(10, b'T') && shape(13, b':') && shape(16, b':'))
+    {
+        return None;
+    }
+    let num = |digits: &[u8]| {
+        digits.iter().try_fold(0_i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let at = |from: usize, to: usize| b.get(from..to).and_then(num);
+    let (y, mo, d) = (at(0, 4)?, at(5, 7)?, at(8, 10)?);
+    let (h, mi, sec) = (at(11, 13)?, at(14, 16)?, at(17, 19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let milli = match b.get(19..)? {
+        [] => 0,
+        [b'.', frac @ ..] if !frac.is_empty() => {
+            num(frac)?;
+            // The first three digits, padded with zeros: milliseconds.
+            let mut ms = 0;
+            for i in 0..3 {
+                ms = ms * 10 + frac.get(i).map_or(0, |&c| i64::from(c - b'0'));
+            }
+            ms
+        }
+        _ => return None,
+    };
+    if sec < 60 && d <= days_in_month(y, mo) {
+        // Already in the normalized form, but for the fraction: milliseconds, when not 0.
+        let mut out = String::with_capacity(24);
+        out.push_str(t.get(..19)?);
+        if milli != 0 {
+            out.push('.');
+            for digit in [milli / 100, milli / 10 % 10, milli % 10] {
+                out.push(char::from_digit(u32::try_from(digit).ok()?, 10)?);
+            }
+        }
+        out.push('Z');
+        return Some(out);
+    }
+    // A leap second or a day past the month's end: `parse_time` carries it over.
+    let days = days_from_civil(y, mo, d);
+    Some(format_utc(
+        days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli,
+    ))
+}
+
+/// The number of days of month `m` (1–12) of year `y`.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a date (H. Hinnant's algorithm, as in `riposte_dsl::value`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// [`format_time`], digit by digit rather than through `format!` (every alert has a few
@@ -537,6 +618,68 @@ fn squash(s: &str) -> impl Iterator<Item = char> + Clone + '_ {
 /// (given squashed: `("informationalexpectedactivity", "benign_positive")`) and `known` values;
 /// anything else becomes `snake_case`. `None` for text without letters or digits.
 pub(crate) fn norm_enum(raw: &str, known: &[&str], aliases: &[(&str, &str)]) -> Option<String> {
+    if known.is_empty() && aliases.is_empty() {
+        // Nothing to compare with: the snake case, which is empty exactly when the text has
+        // no letters or digits.
+        let s = snake(raw);
+        return (!s.is_empty()).then_some(s);
+    }
+    if raw.is_ascii() {
+        let mut buf = [0_u8; 64];
+        if let Some(squashed) = squash_ascii(raw, &mut buf) {
+            return norm_enum_ascii(raw, squashed, known, aliases);
+        }
+    }
+    norm_enum_general(raw, known, aliases)
+}
+
+/// ASCII `raw` squashed into `buf` (ASCII letters and digits, lowercase); `None` when it does
+/// not fit.
+fn squash_ascii<'b>(raw: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let mut len = 0;
+    for c in raw.bytes().filter(u8::is_ascii_alphanumeric) {
+        *buf.get_mut(len)? = c.to_ascii_lowercase();
+        len += 1;
+    }
+    buf.get(..len)
+}
+
+/// [`norm_enum`] for ASCII text, squashed once rather than once per candidate: the same
+/// result, as for ASCII text squashing is the byte filter of [`squash_eq`].
+fn norm_enum_ascii(
+    raw: &str,
+    squashed: &[u8],
+    known: &[&str],
+    aliases: &[(&str, &str)],
+) -> Option<String> {
+    if squashed.is_empty() {
+        return None;
+    }
+    if let Some((_, to)) = aliases.iter().find(|(from, _)| from.as_bytes() == squashed) {
+        return Some((*to).to_string());
+    }
+    let is = |k: &&&str| {
+        if k.is_ascii() {
+            k.bytes()
+                .filter(u8::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .eq(squashed.iter().copied())
+        } else {
+            squash_eq(raw, k)
+        }
+    };
+    if let Some(k) = known.iter().find(is) {
+        return Some((*k).to_string());
+    }
+    Some(snake(raw))
+}
+
+/// [`norm_enum`] for any text.
+pub(crate) fn norm_enum_general(
+    raw: &str,
+    known: &[&str],
+    aliases: &[(&str, &str)],
+) -> Option<String> {
     if !raw.chars().any(char::is_alphanumeric) {
         return None;
     }
@@ -582,6 +725,15 @@ fn squash_eq(a: &str, b: &str) -> bool {
 /// `HTTPServer` → `http_server`, `Defender for Office 365` → `defender_for_office_365`.
 pub(crate) fn snake(raw: &str) -> String {
     let raw = raw.trim();
+    if raw.is_ascii() {
+        snake_ascii(raw)
+    } else {
+        snake_chars(raw)
+    }
+}
+
+/// [`snake`] for any text, by characters.
+pub(crate) fn snake_chars(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len() + 4);
     let mut prev: Option<char> = None;
     let mut rest = raw.chars();
@@ -606,6 +758,41 @@ pub(crate) fn snake(raw: &str) -> String {
             out.extend(c.to_lowercase());
         } else {
             out.push(c);
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// [`snake`] for ASCII text, by bytes: the same, as ASCII characters are alphanumeric,
+/// upper- or lowercase or numeric exactly as their ASCII classes say.
+fn snake_ascii(raw: &str) -> String {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(b.len() + 4);
+    for (i, &c) in b.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() {
+            let before = i.checked_sub(1).and_then(|j| b.get(j));
+            let boundary = match before {
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => {
+                    b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+                }
+                _ => false,
+            };
+            if boundary && !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(char::from(c.to_ascii_lowercase()));
+        } else {
+            out.push(char::from(c));
         }
     }
     while out.ends_with('_') {
