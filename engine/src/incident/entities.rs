@@ -269,7 +269,8 @@ impl EntitySet {
         let found = self.find(&new);
         let at = found.unwrap_or(self.building.len());
         // The evidence's own identifiers find the entity later too, even where the merged
-        // entity keeps an earlier value (a renamed host); then the merged ones.
+        // entity keeps an earlier value (a renamed host). The merged entity's identifiers need
+        // no indexing: each is its earlier one, indexed when it came, or one of these.
         index_keys(&mut self.index, kind, &new.keys, at);
         match found {
             Some(i) => self.merge(i, new),
@@ -279,9 +280,6 @@ impl EntitySet {
                 tags: HashSet::default(),
                 alerts: Vec::new(),
             }),
-        }
-        if let Some(b) = self.building.get(at) {
-            index_keys(&mut self.index, kind, &b.e.keys, at);
         }
         for &a in alerts {
             if a < self.alerts.len() && self.linked.insert((at, a)) {

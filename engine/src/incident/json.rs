@@ -658,15 +658,19 @@ fn norm_enum_ascii(
     if let Some((_, to)) = aliases.iter().find(|(from, _)| from.as_bytes() == squashed) {
         return Some((*to).to_string());
     }
+    // `k` squashed is `squashed`; one pass over `k`, which fails at its first letter mostly.
     let is = |k: &&&str| {
-        if k.is_ascii() {
-            k.bytes()
-                .filter(u8::is_ascii_alphanumeric)
-                .map(|c| c.to_ascii_lowercase())
-                .eq(squashed.iter().copied())
-        } else {
-            squash_eq(raw, k)
+        let mut rest = squashed.iter();
+        for &c in k.as_bytes() {
+            if c.is_ascii_alphanumeric() {
+                if rest.next() != Some(&c.to_ascii_lowercase()) {
+                    return false;
+                }
+            } else if !c.is_ascii() {
+                return squash_eq(raw, k);
+            }
         }
+        rest.next().is_none()
     };
     if let Some(k) = known.iter().find(is) {
         return Some((*k).to_string());
