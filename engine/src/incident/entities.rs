@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
-use super::json::{clip, mentions_admin, parse_ip};
+use super::json::{clip, mentions_admin, parse_ip, trim};
 use super::Entity;
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
@@ -89,7 +89,7 @@ fn set_field(fields: &mut Vec<(&'static str, Json)>, name: &'static str, value: 
 /// `None` for empty text and other values.
 fn field_text(v: Option<&Json>) -> Option<Cow<'_, str>> {
     match v {
-        Some(Json::String(s)) if !s.trim().is_empty() => Some(Cow::Borrowed(s.trim())),
+        Some(Json::String(s)) if !trim(s).is_empty() => Some(Cow::Borrowed(trim(s))),
         Some(Json::Number(n)) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }

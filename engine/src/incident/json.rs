@@ -257,7 +257,7 @@ pub(crate) fn opt_array<'v, M: Obj>(
 /// A scalar as text, borrowed where the value is text; empty text is absent.
 fn scalar_text<V: Val>(v: &V) -> Option<Option<Cow<'_, str>>> {
     match v.view() {
-        View::Str(s) if s.trim().is_empty() => Some(None),
+        View::Str(s) if trim(s).is_empty() => Some(None),
         View::Str(s) => Some(Some(Cow::Borrowed(s))),
         View::Number(n) => Some(Some(Cow::Owned(n.to_string()))),
         View::Bool(b) => Some(Some(Cow::Borrowed(if b { "true" } else { "false" }))),
@@ -322,8 +322,8 @@ pub(crate) fn opt_number<M: Obj>(
     };
     match v.view() {
         View::Number(n) => Ok(Some(n.clone())),
-        View::Str(s) if s.trim().is_empty() => Ok(None),
-        View::Str(s) => parse_number(s.trim()).map(Some).ok_or_else(|| {
+        View::Str(s) if trim(s).is_empty() => Ok(None),
+        View::Str(s) => parse_number(trim(s)).map(Some).ok_or_else(|| {
             cx.invalid(
                 &path.key(key),
                 format!("expected a number, found `{}`", clip(s, 80)),
@@ -440,7 +440,7 @@ pub(crate) fn opt_time<M: Obj>(
 }
 
 pub(crate) fn normalize_time(text: &str) -> Option<String> {
-    let t = text.trim();
+    let t = trim(text);
     if let Some(done) = normalize_utc(t) {
         return Some(done);
     }
@@ -728,7 +728,7 @@ fn squash_eq(a: &str, b: &str) -> bool {
 /// `snake_case`: `inProgress` → `in_progress`, `TruePositive` → `true_positive`,
 /// `HTTPServer` → `http_server`, `Defender for Office 365` → `defender_for_office_365`.
 pub(crate) fn snake(raw: &str) -> String {
-    let raw = raw.trim();
+    let raw = trim(raw);
     if raw.is_ascii() {
         snake_ascii(raw)
     } else {
@@ -805,9 +805,18 @@ fn snake_ascii(raw: &str) -> String {
     out
 }
 
+/// `s.trim()`, without its character checks for text with none to trim (nearly all): visible
+/// ASCII characters are no whitespace.
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// An address, accepting `[v6]`, a `%zone` and a `/prefix`.
 pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
-    let t = text.trim();
+    let t = trim(text);
     let t = t.split('/').next().unwrap_or(t);
     let t = t
         .strip_prefix('[')

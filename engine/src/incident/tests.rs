@@ -1857,6 +1857,7 @@ fn fast_enum_normalization_matches_the_general_one() {
     ];
     for raw in variants(&seeds, &alphabet, 300) {
         assert_eq!(json::snake(&raw), json::snake_chars(raw.trim()), "{raw:?}");
+        assert_eq!(json::trim(&raw), raw.trim(), "{raw:?}");
         for (known, aliases) in lists {
             assert_eq!(
                 json::norm_enum(&raw, known, aliases),
