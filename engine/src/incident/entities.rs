@@ -220,7 +220,7 @@ fn push_new(list: &mut Vec<String>, seen: &mut HashSet<String>, item: String) {
 fn index_keys(index: &mut Index, kind: EntityKind, keys: &[Option<String>], at: usize) {
     for (slot, key) in keys.iter().enumerate() {
         if let Some(key) = key {
-            let map = index.entry((kind, slot)).or_default();
+            let map = index.slot_mut(kind, slot);
             if !map.contains_key(key) {
                 map.insert(key.clone(), at);
             }
@@ -228,8 +228,31 @@ fn index_keys(index: &mut Index, kind: EntityKind, keys: &[Option<String>], at: 
     }
 }
 
-/// `(kind, identifier slot)` → identifier → entity index.
-type Index = HashMap<(EntityKind, usize), HashMap<String, usize>>;
+/// `(kind, identifier slot)` → identifier → entity index. A list, not a map: there are a few
+/// dozen slots at most, and finding one among them is quicker than hashing.
+#[derive(Default)]
+struct Index(Vec<((EntityKind, usize), HashMap<String, usize>)>);
+
+impl Index {
+    fn slot(&self, kind: EntityKind, slot: usize) -> Option<&HashMap<String, usize>> {
+        self.0
+            .iter()
+            .find(|(at, _)| *at == (kind, slot))
+            .map(|(_, map)| map)
+    }
+
+    fn slot_mut(&mut self, kind: EntityKind, slot: usize) -> &mut HashMap<String, usize> {
+        let i = match self.0.iter().position(|(at, _)| *at == (kind, slot)) {
+            Some(i) => i,
+            None => {
+                self.0.push(((kind, slot), HashMap::default()));
+                self.0.len() - 1
+            }
+        };
+        // `i` is in bounds: found by `position`, or the slot just pushed.
+        &mut self.0[i].1
+    }
+}
 
 /// The entities of one incident being built.
 #[derive(Default)]
@@ -299,7 +322,7 @@ impl EntitySet {
             let Some(key) = key else { continue };
             let Some(&i) = self
                 .index
-                .get(&(new.kind, slot))
+                .slot(new.kind, slot)
                 .and_then(|keys| keys.get(key.as_str()))
             else {
                 continue;
