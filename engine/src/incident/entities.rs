@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
-use super::json::{clip, mentions_admin, parse_ip, trim};
+use super::json::{clip, ip_string, mentions_admin, parse_ip, trim};
 use super::Entity;
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
@@ -137,8 +137,8 @@ fn identity(
                 _ => None,
             },
         ],
-        EntityKind::Ip => vec![raw("address").map(|a| match parse_ip(&a) {
-            Some(ip) => ip.to_string(),
+        EntityKind::Ip => vec![raw("address").map(|a| match ip_string(&a) {
+            Some(ip) => ip,
             None => a.to_lowercase(),
         })],
         EntityKind::Url => vec![raw("url")],

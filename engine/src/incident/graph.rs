@@ -9,8 +9,8 @@ use riposte_dsl::types::EntityKind;
 
 use super::entities::{EntitySet, NewEntity};
 use super::json::{
-    canonical_ip, dedup, describe_val, enum_list, first_str, mentions_admin, object, opt_array,
-    opt_enum, opt_number, opt_object, opt_str, opt_text, opt_time, parse_ip, str_list, trim,
+    canonical_ip, dedup, describe_val, enum_list, first_str, ip_string, mentions_admin, object,
+    opt_array, opt_enum, opt_number, opt_object, opt_str, opt_text, opt_time, str_list, trim,
     url_domain, Cx, Obj, Path, Val, View,
 };
 use super::{Alert, ImportError, Incident, Limit};
@@ -276,8 +276,7 @@ fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> 
     );
     let ips: Vec<String> = str_list(cx, m, "ipInterfaces", path)?
         .iter()
-        .filter_map(|s| parse_ip(s))
-        .map(|ip| ip.to_string())
+        .filter_map(|s| ip_string(s))
         .collect();
     let ips = dedup(ips);
     e.put("ip_addresses", (!ips.is_empty()).then_some(ips));

@@ -816,6 +816,11 @@ pub(crate) fn trim(s: &str) -> &str {
 
 /// An address, accepting `[v6]`, a `%zone` and a `/prefix`.
 pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
+    parse_ip_text(text).map(|(ip, _)| ip)
+}
+
+/// [`parse_ip`], with the text of the address alone.
+fn parse_ip_text(text: &str) -> Option<(IpAddr, &str)> {
     let t = trim(text);
     let t = t.split('/').next().unwrap_or(t);
     let t = t
@@ -823,12 +828,24 @@ pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
         .and_then(|s| s.strip_suffix(']'))
         .unwrap_or(t);
     let t = t.split('%').next().unwrap_or(t);
-    t.parse().ok()
+    t.parse().ok().map(|ip| (ip, t))
+}
+
+/// The canonical spelling of an address (`FE80::1` → `fe80::1`), `None` for other text.
+pub(crate) fn ip_string(text: &str) -> Option<String> {
+    let (ip, t) = parse_ip_text(text)?;
+    Some(match ip {
+        // The standard parser takes IPv4 addresses in their canonical spelling only (four
+        // decimal numbers without leading zeros), so the text is what display would write,
+        // without formatting.
+        IpAddr::V4(_) => t.to_string(),
+        IpAddr::V6(_) => ip.to_string(),
+    })
 }
 
 /// The canonical spelling of an address (`FE80::1` → `fe80::1`); other text trimmed.
 pub(crate) fn canonical_ip(text: &str) -> String {
-    parse_ip(text).map_or_else(|| text.trim().to_string(), |ip| ip.to_string())
+    ip_string(text).unwrap_or_else(|| text.trim().to_string())
 }
 
 /// The host name of a URL, lowercase, without user, port or trailing dot.

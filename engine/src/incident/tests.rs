@@ -1867,3 +1867,29 @@ fn fast_enum_normalization_matches_the_general_one() {
         }
     }
 }
+
+#[test]
+fn ip_spelling_matches_display() {
+    let seeds = [
+        "10.0.0.1",
+        "255.255.255.255",
+        "0.0.0.0",
+        " 192.168.1.20/24 ",
+        "[FE80::1%eth0]",
+        "2001:DB8::0:1",
+        "::ffff:10.0.0.1",
+        "01.2.3.4",
+        "1.2.3.4%x",
+        "[10.0.0.1]",
+    ];
+    let alphabet = [
+        '0', '1', '9', '.', ':', '/', '%', '[', ']', 'f', 'F', ' ', 'x',
+    ];
+    for text in variants(&seeds, &alphabet, 500) {
+        assert_eq!(
+            json::ip_string(&text),
+            json::parse_ip(&text).map(|ip| ip.to_string()),
+            "{text:?}"
+        );
+    }
+}
