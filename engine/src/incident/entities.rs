@@ -23,10 +23,12 @@ type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 /// Evidence turned into an entity, before merging.
 pub(crate) struct NewEntity {
     pub kind: EntityKind,
-    pub verdict: String,
+    /// The verdict and remediation status, borrowed while they are the defaults or known
+    /// values: most are replaced or merged away before the entity is final.
+    pub verdict: Cow<'static, str>,
     pub roles: Vec<String>,
     pub tags: Vec<String>,
-    pub remediation_status: String,
+    pub remediation_status: Cow<'static, str>,
     pub provider: &'static str,
     /// Model fields by model name, each name once. A short list while evidence is read and
     /// merged (a few fields each); the entity's map is built once, by [`EntitySet::finish`].
@@ -45,10 +47,10 @@ impl NewEntity {
     pub(crate) fn new(kind: EntityKind, fallback_key: String) -> Self {
         NewEntity {
             kind,
-            verdict: "unknown".into(),
+            verdict: Cow::Borrowed("unknown"),
             roles: Vec::new(),
             tags: Vec::new(),
-            remediation_status: "none".into(),
+            remediation_status: Cow::Borrowed("none"),
             provider: "microsoft",
             fields: Vec::new(),
             keys: Vec::new(),
@@ -433,10 +435,10 @@ impl EntitySet {
                     name: display_name(e.kind, &fields).unwrap_or_else(|| id.clone()),
                     id,
                     kind: e.kind,
-                    verdict: e.verdict,
+                    verdict: e.verdict.into_owned(),
                     roles: e.roles,
                     tags: e.tags,
-                    remediation_status: e.remediation_status,
+                    remediation_status: e.remediation_status.into_owned(),
                     alert_ids: b
                         .alerts
                         .iter()

@@ -10,8 +10,8 @@ use riposte_dsl::types::EntityKind;
 use super::entities::{EntitySet, NewEntity};
 use super::json::{
     canonical_ip, dedup, describe_val, enum_list, first_str, ip_string, mentions_admin, object,
-    opt_array, opt_enum, opt_number, opt_object, opt_str, opt_text, opt_time, str_list, trim,
-    url_domain, Cx, Obj, Path, Val, View,
+    opt_array, opt_enum, opt_enum_static, opt_number, opt_object, opt_str, opt_text, opt_time,
+    str_list, trim, url_domain, Cx, Obj, Path, Val, View,
 };
 use super::{Alert, ImportError, Incident, Limit};
 
@@ -164,10 +164,10 @@ fn entity<M: Obj>(
         return Ok(None);
     };
     let mut e = NewEntity::new(kind, String::new());
-    if let Some(v) = opt_enum(cx, m, "verdict", path, VERDICTS, &[])? {
+    if let Some(v) = opt_enum_static(cx, m, "verdict", path, VERDICTS)? {
         e.verdict = v;
     }
-    if let Some(r) = opt_enum(cx, m, "remediationStatus", path, REMEDIATION_STATUSES, &[])? {
+    if let Some(r) = opt_enum_static(cx, m, "remediationStatus", path, REMEDIATION_STATUSES)? {
         e.remediation_status = r;
     }
     e.roles = enum_list(cx, m, "roles", path, ROLES)?;

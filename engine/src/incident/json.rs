@@ -582,10 +582,22 @@ pub(crate) fn opt_enum<M: Obj>(
     map: &M,
     key: &str,
     path: &Path,
-    known: &[&str],
-    aliases: &[(&str, &str)],
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
 ) -> Result<Option<String>, ImportError> {
     Ok(opt_text(cx, map, key, path)?.and_then(|s| norm_enum(&s, known, aliases)))
+}
+
+/// [`opt_enum`], borrowing the known value matched (for values that may be replaced or
+/// dropped before the record is final).
+pub(crate) fn opt_enum_static<M: Obj>(
+    cx: &Cx,
+    map: &M,
+    key: &str,
+    path: &Path,
+    known: &[&'static str],
+) -> Result<Option<Cow<'static, str>>, ImportError> {
+    Ok(opt_text(cx, map, key, path)?.and_then(|s| norm_enum_static(&s, known, &[])))
 }
 
 /// A list of enumerated values, normalized, without repetitions.
@@ -594,7 +606,7 @@ pub(crate) fn enum_list<M: Obj>(
     map: &M,
     key: &str,
     path: &Path,
-    known: &[&str],
+    known: &[&'static str],
 ) -> Result<Vec<String>, ImportError> {
     // Repetitions dropped once, after normalizing, is the same as before and after.
     let items = text_items(cx, map, key, path)?;
@@ -617,12 +629,25 @@ fn squash(s: &str) -> impl Iterator<Item = char> + Clone + '_ {
 /// Normalizes an enumerated value: compared case- and separator-insensitively with `aliases`
 /// (given squashed: `("informationalexpectedactivity", "benign_positive")`) and `known` values;
 /// anything else becomes `snake_case`. `None` for text without letters or digits.
-pub(crate) fn norm_enum(raw: &str, known: &[&str], aliases: &[(&str, &str)]) -> Option<String> {
+pub(crate) fn norm_enum(
+    raw: &str,
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
+) -> Option<String> {
+    norm_enum_static(raw, known, aliases).map(Cow::into_owned)
+}
+
+/// [`norm_enum`], borrowing the known value or alias matched.
+pub(crate) fn norm_enum_static(
+    raw: &str,
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
+) -> Option<Cow<'static, str>> {
     if known.is_empty() && aliases.is_empty() {
         // Nothing to compare with: the snake case, which is empty exactly when the text has
         // no letters or digits.
         let s = snake(raw);
-        return (!s.is_empty()).then_some(s);
+        return (!s.is_empty()).then_some(Cow::Owned(s));
     }
     if raw.is_ascii() {
         let mut buf = [0_u8; 64];
@@ -630,7 +655,7 @@ pub(crate) fn norm_enum(raw: &str, known: &[&str], aliases: &[(&str, &str)]) -> 
             return norm_enum_ascii(raw, squashed, known, aliases);
         }
     }
-    norm_enum_general(raw, known, aliases)
+    norm_enum_general(raw, known, aliases).map(Cow::Owned)
 }
 
 /// ASCII `raw` squashed into `buf` (ASCII letters and digits, lowercase); `None` when it does
@@ -649,14 +674,14 @@ fn squash_ascii<'b>(raw: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
 fn norm_enum_ascii(
     raw: &str,
     squashed: &[u8],
-    known: &[&str],
-    aliases: &[(&str, &str)],
-) -> Option<String> {
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
+) -> Option<Cow<'static, str>> {
     if squashed.is_empty() {
         return None;
     }
     if let Some((_, to)) = aliases.iter().find(|(from, _)| from.as_bytes() == squashed) {
-        return Some((*to).to_string());
+        return Some(Cow::Borrowed(to));
     }
     // `k` squashed is `squashed`; one pass over `k`, which fails at its first letter mostly.
     let is = |k: &&&str| {
@@ -673,9 +698,9 @@ fn norm_enum_ascii(
         rest.next().is_none()
     };
     if let Some(k) = known.iter().find(is) {
-        return Some((*k).to_string());
+        return Some(Cow::Borrowed(k));
     }
-    Some(snake(raw))
+    Some(Cow::Owned(snake(raw)))
 }
 
 /// [`norm_enum`] for any text.
