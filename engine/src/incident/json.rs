@@ -355,6 +355,9 @@ pub(crate) fn str_list<M: Obj>(
     path: &Path,
 ) -> Result<Vec<String>, ImportError> {
     let items = text_items(cx, map, key, path)?;
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(dedup(items.into_iter().map(Cow::into_owned).collect()))
 }
 
