@@ -6,12 +6,13 @@
 //! stronger identifier both have differs (two machines with the same host name but different
 //! MDE ids stay two entities). Everything is hashed, so a file of N evidence items takes O(N).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
-use super::json::{clip, mentions_admin, parse_ip};
+use super::json::{clip, ip_string, mentions_admin, parse_ip, trim};
 use super::Entity;
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
@@ -22,13 +23,16 @@ type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 /// Evidence turned into an entity, before merging.
 pub(crate) struct NewEntity {
     pub kind: EntityKind,
-    pub verdict: String,
+    /// The verdict and remediation status, borrowed while they are the defaults or known
+    /// values: most are replaced or merged away before the entity is final.
+    pub verdict: Cow<'static, str>,
     pub roles: Vec<String>,
     pub tags: Vec<String>,
-    pub remediation_status: String,
+    pub remediation_status: Cow<'static, str>,
     pub provider: &'static str,
-    /// Model fields by model name.
-    pub fields: BTreeMap<String, Json>,
+    /// Model fields by model name, each name once. A short list while evidence is read and
+    /// merged (a few fields each); the entity's map is built once, by [`EntitySet::finish`].
+    pub fields: Vec<(&'static str, Json)>,
     /// Identifiers, strongest first; see [`identity`].
     pub keys: Vec<Option<String>>,
     /// Makes the id when no identifier is known (`<alert id>/<evidence index>`).
@@ -43,22 +47,23 @@ impl NewEntity {
     pub(crate) fn new(kind: EntityKind, fallback_key: String) -> Self {
         NewEntity {
             kind,
-            verdict: "unknown".into(),
+            verdict: Cow::Borrowed("unknown"),
             roles: Vec::new(),
             tags: Vec::new(),
-            remediation_status: "none".into(),
+            remediation_status: Cow::Borrowed("none"),
             provider: "microsoft",
-            fields: BTreeMap::new(),
+            // Room for the fields of any kind (a device has 14), allocated once.
+            fields: Vec::with_capacity(16),
             keys: Vec::new(),
             fallback_key,
             admin: false,
         }
     }
 
-    /// Sets a field when there is a value.
-    pub(crate) fn put(&mut self, name: &str, value: Option<impl Into<Json>>) {
+    /// Sets a field when there is a value (replacing an earlier one).
+    pub(crate) fn put(&mut self, name: &'static str, value: Option<impl Into<Json>>) {
         if let Some(v) = value {
-            self.fields.insert(name.to_string(), v.into());
+            set_field(&mut self.fields, name, v.into());
         }
     }
 
@@ -70,19 +75,56 @@ impl NewEntity {
     }
 }
 
+/// The field `name` of `fields`.
+fn field<'f>(fields: &'f [(&'static str, Json)], name: &str) -> Option<&'f Json> {
+    fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+/// Sets the field `name` of `fields` to `value`.
+fn set_field(fields: &mut Vec<(&'static str, Json)>, name: &'static str, value: Json) {
+    match fields.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, old)) => *old = value,
+        None => fields.push((name, value)),
+    }
+}
+
+/// Text of a field for identifiers and names: trimmed text (borrowed) or a number's spelling;
+/// `None` for empty text and other values.
+fn field_text(v: Option<&Json>) -> Option<Cow<'_, str>> {
+    match v {
+        Some(Json::String(s)) if !trim(s).is_empty() => Some(Cow::Borrowed(trim(s))),
+        Some(Json::Number(n)) => Some(Cow::Owned(n.to_string())),
+        _ => None,
+    }
+}
+
+/// `s` lowercase, copied once; most identifiers are lowercase already, which a scan tells.
+fn lowercase(s: &str) -> String {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        s.to_lowercase()
+    } else {
+        s.to_string()
+    }
+}
+
+/// `a`, `sep`, `b` as one text.
+fn join(a: &str, sep: &str, b: &str) -> String {
+    let mut out = String::with_capacity(a.len() + sep.len() + b.len());
+    out.push_str(a);
+    out.push_str(sep);
+    out.push_str(b);
+    out
+}
+
 /// The identifiers of an entity, strongest first, lowercase where the source is not
 /// case-sensitive.
 fn identity(
     kind: EntityKind,
-    f: &BTreeMap<String, Json>,
+    f: &[(&'static str, Json)],
     extra: Option<&str>,
 ) -> Vec<Option<String>> {
-    let raw = |k: &str| match f.get(k) {
-        Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Json::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    let lower = |k: &str| raw(k).map(|s| s.to_lowercase());
+    let raw = |k: &str| field_text(field(f, k)).map(Cow::into_owned);
+    let lower = |k: &str| field_text(field(f, k)).map(|s| lowercase(&s));
     match kind {
         EntityKind::Device => vec![
             lower("mde_device_id"),
@@ -94,12 +136,12 @@ fn identity(
             lower("upn"),
             lower("sid"),
             match (lower("domain"), lower("account_name")) {
-                (Some(d), Some(a)) => Some(format!("{d}\\{a}")),
+                (Some(d), Some(a)) => Some(join(&d, "\\", &a)),
                 _ => None,
             },
         ],
-        EntityKind::Ip => vec![raw("address").map(|a| match parse_ip(&a) {
-            Some(ip) => ip.to_string(),
+        EntityKind::Ip => vec![raw("address").map(|a| match ip_string(&a) {
+            Some(ip) => ip,
             None => a.to_lowercase(),
         })],
         EntityKind::Url => vec![raw("url")],
@@ -108,7 +150,7 @@ fn identity(
             lower("sha1"),
             lower("md5"),
             match (lower("path"), lower("file_name")) {
-                (Some(p), Some(n)) => Some(format!("{}\\{n}", p.trim_end_matches(['\\', '/']))),
+                (Some(p), Some(n)) => Some(join(p.trim_end_matches(['\\', '/']), "\\", &n)),
                 (None, Some(n)) => Some(n),
                 _ => None,
             },
@@ -124,13 +166,13 @@ fn identity(
         EntityKind::Email => {
             let recipient = lower("recipient").unwrap_or_default();
             vec![
-                lower("network_message_id").map(|n| format!("{n}:{recipient}")),
-                lower("internet_message_id").map(|m| format!("{m}:{recipient}")),
+                lower("network_message_id").map(|n| join(&n, ":", &recipient)),
+                lower("internet_message_id").map(|m| join(&m, ":", &recipient)),
             ]
         }
         EntityKind::CloudApp => vec![
             raw("app_id").map(|a| match extra {
-                Some(instance) => format!("{a}:{instance}"),
+                Some(instance) => join(&a, ":", instance),
                 None => a,
             }),
             lower("display_name"),
@@ -181,7 +223,7 @@ fn push_new(list: &mut Vec<String>, seen: &mut HashSet<String>, item: String) {
 fn index_keys(index: &mut Index, kind: EntityKind, keys: &[Option<String>], at: usize) {
     for (slot, key) in keys.iter().enumerate() {
         if let Some(key) = key {
-            let map = index.entry((kind, slot)).or_default();
+            let map = index.slot_mut(kind, slot);
             if !map.contains_key(key) {
                 map.insert(key.clone(), at);
             }
@@ -189,8 +231,31 @@ fn index_keys(index: &mut Index, kind: EntityKind, keys: &[Option<String>], at: 
     }
 }
 
-/// `(kind, identifier slot)` → identifier → entity index.
-type Index = HashMap<(EntityKind, usize), HashMap<String, usize>>;
+/// `(kind, identifier slot)` → identifier → entity index. A list, not a map: there are a few
+/// dozen slots at most, and finding one among them is quicker than hashing.
+#[derive(Default)]
+struct Index(Vec<((EntityKind, usize), HashMap<String, usize>)>);
+
+impl Index {
+    fn slot(&self, kind: EntityKind, slot: usize) -> Option<&HashMap<String, usize>> {
+        self.0
+            .iter()
+            .find(|(at, _)| *at == (kind, slot))
+            .map(|(_, map)| map)
+    }
+
+    fn slot_mut(&mut self, kind: EntityKind, slot: usize) -> &mut HashMap<String, usize> {
+        let i = match self.0.iter().position(|(at, _)| *at == (kind, slot)) {
+            Some(i) => i,
+            None => {
+                self.0.push(((kind, slot), HashMap::default()));
+                self.0.len() - 1
+            }
+        };
+        // `i` is in bounds: found by `position`, or the slot just pushed.
+        &mut self.0[i].1
+    }
+}
 
 /// The entities of one incident being built.
 #[derive(Default)]
@@ -230,7 +295,8 @@ impl EntitySet {
         let found = self.find(&new);
         let at = found.unwrap_or(self.building.len());
         // The evidence's own identifiers find the entity later too, even where the merged
-        // entity keeps an earlier value (a renamed host); then the merged ones.
+        // entity keeps an earlier value (a renamed host). The merged entity's identifiers need
+        // no indexing: each is its earlier one, indexed when it came, or one of these.
         index_keys(&mut self.index, kind, &new.keys, at);
         match found {
             Some(i) => self.merge(i, new),
@@ -240,9 +306,6 @@ impl EntitySet {
                 tags: HashSet::default(),
                 alerts: Vec::new(),
             }),
-        }
-        if let Some(b) = self.building.get(at) {
-            index_keys(&mut self.index, kind, &b.e.keys, at);
         }
         for &a in alerts {
             if a < self.alerts.len() && self.linked.insert((at, a)) {
@@ -262,7 +325,7 @@ impl EntitySet {
             let Some(key) = key else { continue };
             let Some(&i) = self
                 .index
-                .get(&(new.kind, slot))
+                .slot(new.kind, slot)
                 .and_then(|keys| keys.get(key.as_str()))
             else {
                 continue;
@@ -302,16 +365,16 @@ impl EntitySet {
             e.remediation_status = new.remediation_status;
         }
         for (name, value) in new.fields {
-            let replace = match e.fields.get(&name) {
+            let replace = match field(&e.fields, name) {
                 None | Some(Json::Null) => true,
                 Some(Json::Array(items)) => items.is_empty(),
                 Some(Json::Bool(false)) => {
-                    matches!(name.as_str(), "is_server" | "is_admin") && value == Json::Bool(true)
+                    matches!(name, "is_server" | "is_admin") && value == Json::Bool(true)
                 }
                 Some(_) => false,
             };
             if replace {
-                e.fields.insert(name, value);
+                set_field(&mut e.fields, name, value);
             }
         }
         for (slot, key) in new.keys.into_iter().enumerate() {
@@ -336,7 +399,7 @@ impl EntitySet {
                     .flatten()
                     .next()
                     .unwrap_or(&b.e.fallback_key);
-            let base = format!("{}:{key}", kind.as_str());
+            let base = join(kind.as_str(), ":", key);
             let mut id = base.clone();
             let mut n = 1;
             while used.contains(&id) {
@@ -355,30 +418,35 @@ impl EntitySet {
         let entities = self
             .building
             .into_iter()
-            .zip(&ids)
+            .zip(ids)
             .map(|(b, id)| {
-                let mut e = b.e;
+                let e = b.e;
+                let mut fields: BTreeMap<String, Json> = e
+                    .fields
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value))
+                    .collect();
                 if e.kind == EntityKind::User {
                     let admin = e.admin
                         || e.tags.iter().chain(&e.roles).any(|t| mentions_admin(t))
-                        || e.fields.get("is_admin") == Some(&Json::Bool(true));
-                    e.fields.insert("is_admin".into(), Json::Bool(admin));
+                        || fields.get("is_admin") == Some(&Json::Bool(true));
+                    fields.insert("is_admin".into(), Json::Bool(admin));
                 }
                 Entity {
-                    id: id.clone(),
+                    name: display_name(e.kind, &fields).unwrap_or_else(|| id.clone()),
+                    id,
                     kind: e.kind,
-                    name: display_name(e.kind, &e.fields).unwrap_or_else(|| id.clone()),
-                    verdict: e.verdict,
+                    verdict: e.verdict.into_owned(),
                     roles: e.roles,
                     tags: e.tags,
-                    remediation_status: e.remediation_status,
+                    remediation_status: e.remediation_status.into_owned(),
                     alert_ids: b
                         .alerts
                         .iter()
                         .filter_map(|&a| alert_ids.get(a).map(|s| s.to_string()))
                         .collect(),
                     provider: e.provider.to_string(),
-                    fields: e.fields,
+                    fields,
                 }
             })
             .collect();
@@ -393,11 +461,7 @@ impl EntitySet {
 /// The most readable identifier of an entity: a short host name, a UPN, an address, a URL, a
 /// file name, a subject…
 pub(crate) fn display_name(kind: EntityKind, f: &BTreeMap<String, Json>) -> Option<String> {
-    let text = |k: &str| match f.get(k) {
-        Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Json::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
+    let text = |k: &str| field_text(f.get(k));
     let first = |keys: &[&str]| keys.iter().find_map(|k| text(k));
     let name = match kind {
         EntityKind::Device => text("hostname")
@@ -405,13 +469,16 @@ pub(crate) fn display_name(kind: EntityKind, f: &BTreeMap<String, Json>) -> Opti
                 if parse_ip(&h).is_some() {
                     h
                 } else {
-                    h.split('.').next().unwrap_or(&h).to_string()
+                    match h {
+                        Cow::Borrowed(b) => Cow::Borrowed(b.split('.').next().unwrap_or(b)),
+                        Cow::Owned(o) => Cow::Owned(o.split('.').next().unwrap_or(&o).to_string()),
+                    }
                 }
             })
             .or_else(|| first(&["mde_device_id", "aad_device_id"])),
         EntityKind::User => text("upn")
             .or_else(|| match (text("domain"), text("account_name")) {
-                (Some(d), Some(a)) => Some(format!("{d}\\{a}")),
+                (Some(d), Some(a)) => Some(Cow::Owned(join(&d, "\\", &a))),
                 (None, Some(a)) => Some(a),
                 _ => None,
             })
@@ -420,7 +487,7 @@ pub(crate) fn display_name(kind: EntityKind, f: &BTreeMap<String, Json>) -> Opti
         EntityKind::Url => text("url"),
         EntityKind::File => first(&["file_name", "sha256", "sha1", "md5"]),
         EntityKind::Process => first(&["image_file_name", "command_line"])
-            .or_else(|| text("process_id").map(|p| format!("process {p}"))),
+            .or_else(|| text("process_id").map(|p| Cow::Owned(join("process ", "", &p)))),
         EntityKind::Mailbox => first(&["primary_address", "upn", "display_name"]),
         EntityKind::Email => first(&["subject", "internet_message_id", "network_message_id"]),
         EntityKind::CloudApp => first(&["display_name", "instance_name", "app_id"]),

@@ -9,9 +9,9 @@ use riposte_dsl::types::EntityKind;
 
 use super::entities::{EntitySet, NewEntity};
 use super::json::{
-    canonical_ip, dedup, describe_val, enum_list, first_str, mentions_admin, object, opt_array,
-    opt_enum, opt_number, opt_object, opt_str, opt_text, opt_time, parse_ip, str_list, url_domain,
-    Cx, Obj, Path, Val, View,
+    canonical_ip, dedup, describe_val, enum_list, first_str, ip_string, mentions_admin, object,
+    opt_array, opt_enum, opt_enum_static, opt_number, opt_object, opt_str, opt_text, opt_time,
+    str_list, trim, url_domain, Cx, Obj, Path, Val, View,
 };
 use super::{Alert, ImportError, Incident, Limit};
 
@@ -112,7 +112,7 @@ fn alert<V: Val>(cx: &Cx, v: &V, path: &Path, set: &mut EntitySet) -> Result<Ale
     }
     let techniques = str_list(cx, m, "mitreTechniques", path)?
         .into_iter()
-        .map(|t| t.trim().to_string())
+        .map(|t| trim(&t).to_string())
         .collect();
     Ok(Alert {
         id,
@@ -147,25 +147,27 @@ fn entity<M: Obj>(
             _ => None,
         })
         .map(|t| t.rsplit('.').next().unwrap_or(t).trim_start_matches('#'))
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let kind = match ty.as_str() {
-        "deviceevidence" => EntityKind::Device,
-        "userevidence" => EntityKind::User,
-        "ipevidence" => EntityKind::Ip,
-        "urlevidence" => EntityKind::Url,
-        "fileevidence" => EntityKind::File,
-        "processevidence" => EntityKind::Process,
-        "mailboxevidence" => EntityKind::Mailbox,
-        "analyzedmessageevidence" => EntityKind::Email,
-        "cloudapplicationevidence" => EntityKind::CloudApp,
-        _ => return Ok(None),
+        .unwrap_or_default();
+    // The type, ignoring ASCII case.
+    const KINDS: &[(&str, EntityKind)] = &[
+        ("deviceevidence", EntityKind::Device),
+        ("userevidence", EntityKind::User),
+        ("ipevidence", EntityKind::Ip),
+        ("urlevidence", EntityKind::Url),
+        ("fileevidence", EntityKind::File),
+        ("processevidence", EntityKind::Process),
+        ("mailboxevidence", EntityKind::Mailbox),
+        ("analyzedmessageevidence", EntityKind::Email),
+        ("cloudapplicationevidence", EntityKind::CloudApp),
+    ];
+    let Some(&(_, kind)) = KINDS.iter().find(|(name, _)| ty.eq_ignore_ascii_case(name)) else {
+        return Ok(None);
     };
     let mut e = NewEntity::new(kind, String::new());
-    if let Some(v) = opt_enum(cx, m, "verdict", path, VERDICTS, &[])? {
+    if let Some(v) = opt_enum_static(cx, m, "verdict", path, VERDICTS)? {
         e.verdict = v;
     }
-    if let Some(r) = opt_enum(cx, m, "remediationStatus", path, REMEDIATION_STATUSES, &[])? {
+    if let Some(r) = opt_enum_static(cx, m, "remediationStatus", path, REMEDIATION_STATUSES)? {
         e.remediation_status = r;
     }
     e.roles = enum_list(cx, m, "roles", path, ROLES)?;
@@ -189,7 +191,7 @@ fn entity<M: Obj>(
             e.put("country", opt_str(cx, m, "countryLetterCode", path)?);
         }
         EntityKind::Url => {
-            let url = opt_text(cx, m, "url", path)?.map(|u| u.trim().to_string());
+            let url = opt_text(cx, m, "url", path)?.map(|u| trim(&u).to_string());
             e.put("domain", url.as_deref().and_then(url_domain));
             e.put("url", url);
         }
@@ -245,7 +247,7 @@ fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> 
         "hostname",
         first_str(cx, m, &["deviceDnsName", "hostName"], path)?,
     );
-    let os = opt_text(cx, m, "osPlatform", path)?.map(|o| o.trim().to_lowercase());
+    let os = opt_text(cx, m, "osPlatform", path)?.map(|o| trim(&o).to_lowercase());
     e.put(
         "is_server",
         Some(os.as_deref().is_some_and(|o| o.contains("server"))),
@@ -274,8 +276,7 @@ fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> 
     );
     let ips: Vec<String> = str_list(cx, m, "ipInterfaces", path)?
         .iter()
-        .filter_map(|s| parse_ip(s))
-        .map(|ip| ip.to_string())
+        .filter_map(|s| ip_string(s))
         .collect();
     let ips = dedup(ips);
     e.put("ip_addresses", (!ips.is_empty()).then_some(ips));
@@ -329,7 +330,7 @@ fn user_account<M: Obj>(cx: &Cx, ua: &M, path: &Path, e: &mut NewEntity) -> Resu
 
 /// A hash, lowercase.
 fn hash<M: Obj>(cx: &Cx, m: &M, key: &str, path: &Path) -> Result<Option<String>> {
-    Ok(opt_text(cx, m, key, path)?.map(|h| h.trim().to_ascii_lowercase()))
+    Ok(opt_text(cx, m, key, path)?.map(|h| trim(&h).to_ascii_lowercase()))
 }
 
 fn file_details<M: Obj>(cx: &Cx, fd: &M, path: &Path, e: &mut NewEntity) -> Result<()> {

@@ -257,7 +257,7 @@ pub(crate) fn opt_array<'v, M: Obj>(
 /// A scalar as text, borrowed where the value is text; empty text is absent.
 fn scalar_text<V: Val>(v: &V) -> Option<Option<Cow<'_, str>>> {
     match v.view() {
-        View::Str(s) if s.trim().is_empty() => Some(None),
+        View::Str(s) if trim(s).is_empty() => Some(None),
         View::Str(s) => Some(Some(Cow::Borrowed(s))),
         View::Number(n) => Some(Some(Cow::Owned(n.to_string()))),
         View::Bool(b) => Some(Some(Cow::Borrowed(if b { "true" } else { "false" }))),
@@ -322,8 +322,8 @@ pub(crate) fn opt_number<M: Obj>(
     };
     match v.view() {
         View::Number(n) => Ok(Some(n.clone())),
-        View::Str(s) if s.trim().is_empty() => Ok(None),
-        View::Str(s) => parse_number(s.trim()).map(Some).ok_or_else(|| {
+        View::Str(s) if trim(s).is_empty() => Ok(None),
+        View::Str(s) => parse_number(trim(s)).map(Some).ok_or_else(|| {
             cx.invalid(
                 &path.key(key),
                 format!("expected a number, found `{}`", clip(s, 80)),
@@ -355,6 +355,9 @@ pub(crate) fn str_list<M: Obj>(
     path: &Path,
 ) -> Result<Vec<String>, ImportError> {
     let items = text_items(cx, map, key, path)?;
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(dedup(items.into_iter().map(Cow::into_owned).collect()))
 }
 
@@ -440,9 +443,90 @@ pub(crate) fn opt_time<M: Obj>(
 }
 
 pub(crate) fn normalize_time(text: &str) -> Option<String> {
-    let t = text.trim();
+    let t = trim(text);
+    if let Some(done) = normalize_utc(t) {
+        return Some(done);
+    }
     let ms = parse_time(t).or_else(|| parse_time(&format!("{t}Z")))?;
     Some(format_utc(ms))
+}
+
+/// [`normalize_time`] for the shape nearly every time has, `YYYY-MM-DDTHH:MM:SS(.f…)Z`, with
+/// [`parse_time`]'s checks and the same result, without its allocation (it copies the
+/// fraction) nor the round trip through milliseconds where the text is a real date and time;
+/// `None` for any other text, which `parse_time` then reads.
+fn normalize_utc(t: &str) -> Option<String> {
+    let (&b'Z', b) = t.as_bytes().split_last()? else {
+        return None;
+    };
+    let shape = |at: usize, c: u8| b.get(at) == Some(&c);
+    if !(shape(4, b'-') && shape(7, b'-') && shape(10, b'T') && shape(13, b':') && shape(16, b':'))
+    {
+        return None;
+    }
+    let num = |digits: &[u8]| {
+        digits.iter().try_fold(0_i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let at = |from: usize, to: usize| b.get(from..to).and_then(num);
+    let (y, mo, d) = (at(0, 4)?, at(5, 7)?, at(8, 10)?);
+    let (h, mi, sec) = (at(11, 13)?, at(14, 16)?, at(17, 19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let milli = match b.get(19..)? {
+        [] => 0,
+        [b'.', frac @ ..] if !frac.is_empty() => {
+            num(frac)?;
+            // The first three digits, padded with zeros: milliseconds.
+            let mut ms = 0;
+            for i in 0..3 {
+                ms = ms * 10 + frac.get(i).map_or(0, |&c| i64::from(c - b'0'));
+            }
+            ms
+        }
+        _ => return None,
+    };
+    if sec < 60 && d <= days_in_month(y, mo) {
+        // Already in the normalized form, but for the fraction: milliseconds, when not 0.
+        let mut out = String::with_capacity(24);
+        out.push_str(t.get(..19)?);
+        if milli != 0 {
+            out.push('.');
+            for digit in [milli / 100, milli / 10 % 10, milli % 10] {
+                out.push(char::from_digit(u32::try_from(digit).ok()?, 10)?);
+            }
+        }
+        out.push('Z');
+        return Some(out);
+    }
+    // A leap second or a day past the month's end: `parse_time` carries it over.
+    let days = days_from_civil(y, mo, d);
+    Some(format_utc(
+        days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli,
+    ))
+}
+
+/// The number of days of month `m` (1–12) of year `y`.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a date (H. Hinnant's algorithm, as in `riposte_dsl::value`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// [`format_time`], digit by digit rather than through `format!` (every alert has a few
@@ -501,10 +585,22 @@ pub(crate) fn opt_enum<M: Obj>(
     map: &M,
     key: &str,
     path: &Path,
-    known: &[&str],
-    aliases: &[(&str, &str)],
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
 ) -> Result<Option<String>, ImportError> {
     Ok(opt_text(cx, map, key, path)?.and_then(|s| norm_enum(&s, known, aliases)))
+}
+
+/// [`opt_enum`], borrowing the known value matched (for values that may be replaced or
+/// dropped before the record is final).
+pub(crate) fn opt_enum_static<M: Obj>(
+    cx: &Cx,
+    map: &M,
+    key: &str,
+    path: &Path,
+    known: &[&'static str],
+) -> Result<Option<Cow<'static, str>>, ImportError> {
+    Ok(opt_text(cx, map, key, path)?.and_then(|s| norm_enum_static(&s, known, &[])))
 }
 
 /// A list of enumerated values, normalized, without repetitions.
@@ -513,7 +609,7 @@ pub(crate) fn enum_list<M: Obj>(
     map: &M,
     key: &str,
     path: &Path,
-    known: &[&str],
+    known: &[&'static str],
 ) -> Result<Vec<String>, ImportError> {
     // Repetitions dropped once, after normalizing, is the same as before and after.
     let items = text_items(cx, map, key, path)?;
@@ -536,7 +632,86 @@ fn squash(s: &str) -> impl Iterator<Item = char> + Clone + '_ {
 /// Normalizes an enumerated value: compared case- and separator-insensitively with `aliases`
 /// (given squashed: `("informationalexpectedactivity", "benign_positive")`) and `known` values;
 /// anything else becomes `snake_case`. `None` for text without letters or digits.
-pub(crate) fn norm_enum(raw: &str, known: &[&str], aliases: &[(&str, &str)]) -> Option<String> {
+pub(crate) fn norm_enum(
+    raw: &str,
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
+) -> Option<String> {
+    norm_enum_static(raw, known, aliases).map(Cow::into_owned)
+}
+
+/// [`norm_enum`], borrowing the known value or alias matched.
+pub(crate) fn norm_enum_static(
+    raw: &str,
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
+) -> Option<Cow<'static, str>> {
+    if known.is_empty() && aliases.is_empty() {
+        // Nothing to compare with: the snake case, which is empty exactly when the text has
+        // no letters or digits.
+        let s = snake(raw);
+        return (!s.is_empty()).then_some(Cow::Owned(s));
+    }
+    if raw.is_ascii() {
+        let mut buf = [0_u8; 64];
+        if let Some(squashed) = squash_ascii(raw, &mut buf) {
+            return norm_enum_ascii(raw, squashed, known, aliases);
+        }
+    }
+    norm_enum_general(raw, known, aliases).map(Cow::Owned)
+}
+
+/// ASCII `raw` squashed into `buf` (ASCII letters and digits, lowercase); `None` when it does
+/// not fit.
+fn squash_ascii<'b>(raw: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let mut len = 0;
+    for c in raw.bytes().filter(u8::is_ascii_alphanumeric) {
+        *buf.get_mut(len)? = c.to_ascii_lowercase();
+        len += 1;
+    }
+    buf.get(..len)
+}
+
+/// [`norm_enum`] for ASCII text, squashed once rather than once per candidate: the same
+/// result, as for ASCII text squashing is the byte filter of [`squash_eq`].
+fn norm_enum_ascii(
+    raw: &str,
+    squashed: &[u8],
+    known: &[&'static str],
+    aliases: &[(&str, &'static str)],
+) -> Option<Cow<'static, str>> {
+    if squashed.is_empty() {
+        return None;
+    }
+    if let Some((_, to)) = aliases.iter().find(|(from, _)| from.as_bytes() == squashed) {
+        return Some(Cow::Borrowed(to));
+    }
+    // `k` squashed is `squashed`; one pass over `k`, which fails at its first letter mostly.
+    let is = |k: &&&str| {
+        let mut rest = squashed.iter();
+        for &c in k.as_bytes() {
+            if c.is_ascii_alphanumeric() {
+                if rest.next() != Some(&c.to_ascii_lowercase()) {
+                    return false;
+                }
+            } else if !c.is_ascii() {
+                return squash_eq(raw, k);
+            }
+        }
+        rest.next().is_none()
+    };
+    if let Some(k) = known.iter().find(is) {
+        return Some(Cow::Borrowed(k));
+    }
+    Some(Cow::Owned(snake(raw)))
+}
+
+/// [`norm_enum`] for any text.
+pub(crate) fn norm_enum_general(
+    raw: &str,
+    known: &[&str],
+    aliases: &[(&str, &str)],
+) -> Option<String> {
     if !raw.chars().any(char::is_alphanumeric) {
         return None;
     }
@@ -581,7 +756,16 @@ fn squash_eq(a: &str, b: &str) -> bool {
 /// `snake_case`: `inProgress` → `in_progress`, `TruePositive` → `true_positive`,
 /// `HTTPServer` → `http_server`, `Defender for Office 365` → `defender_for_office_365`.
 pub(crate) fn snake(raw: &str) -> String {
-    let raw = raw.trim();
+    let raw = trim(raw);
+    if raw.is_ascii() {
+        snake_ascii(raw)
+    } else {
+        snake_chars(raw)
+    }
+}
+
+/// [`snake`] for any text, by characters.
+pub(crate) fn snake_chars(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len() + 4);
     let mut prev: Option<char> = None;
     let mut rest = raw.chars();
@@ -614,21 +798,82 @@ pub(crate) fn snake(raw: &str) -> String {
     out
 }
 
+/// [`snake`] for ASCII text, by bytes: the same, as ASCII characters are alphanumeric,
+/// upper- or lowercase or numeric exactly as their ASCII classes say.
+fn snake_ascii(raw: &str) -> String {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(b.len() + 4);
+    for (i, &c) in b.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() {
+            let before = i.checked_sub(1).and_then(|j| b.get(j));
+            let boundary = match before {
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => {
+                    b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+                }
+                _ => false,
+            };
+            if boundary && !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(char::from(c.to_ascii_lowercase()));
+        } else {
+            out.push(char::from(c));
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// `s.trim()`, without its character checks for text with none to trim (nearly all): visible
+/// ASCII characters are no whitespace.
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// An address, accepting `[v6]`, a `%zone` and a `/prefix`.
 pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
-    let t = text.trim();
+    parse_ip_text(text).map(|(ip, _)| ip)
+}
+
+/// [`parse_ip`], with the text of the address alone.
+fn parse_ip_text(text: &str) -> Option<(IpAddr, &str)> {
+    let t = trim(text);
     let t = t.split('/').next().unwrap_or(t);
     let t = t
         .strip_prefix('[')
         .and_then(|s| s.strip_suffix(']'))
         .unwrap_or(t);
     let t = t.split('%').next().unwrap_or(t);
-    t.parse().ok()
+    t.parse().ok().map(|ip| (ip, t))
+}
+
+/// The canonical spelling of an address (`FE80::1` → `fe80::1`), `None` for other text.
+pub(crate) fn ip_string(text: &str) -> Option<String> {
+    let (ip, t) = parse_ip_text(text)?;
+    Some(match ip {
+        // The standard parser takes IPv4 addresses in their canonical spelling only (four
+        // decimal numbers without leading zeros), so the text is what display would write,
+        // without formatting.
+        IpAddr::V4(_) => t.to_string(),
+        IpAddr::V6(_) => ip.to_string(),
+    })
 }
 
 /// The canonical spelling of an address (`FE80::1` → `fe80::1`); other text trimmed.
 pub(crate) fn canonical_ip(text: &str) -> String {
-    parse_ip(text).map_or_else(|| text.trim().to_string(), |ip| ip.to_string())
+    ip_string(text).unwrap_or_else(|| text.trim().to_string())
 }
 
 /// The host name of a URL, lowercase, without user, port or trailing dot.
@@ -647,6 +892,10 @@ pub(crate) fn url_domain(url: &str) -> Option<String> {
 
 /// At most `max` characters of `s`, with `…` when cut.
 pub(crate) fn clip(s: &str, max: usize) -> String {
+    // No more bytes than `max` is no more characters: nothing to cut, no need to count.
+    if s.len() <= max {
+        return s.to_string();
+    }
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),

@@ -1770,4 +1770,172 @@ fn fast_path_agrees_with_slow_path_on_damaged_files() {
     }
     // Some damage leaves valid JSON (inside text, in a skipped member): those are compared too.
     assert!(answered > 0, "no damaged file was read by both paths");
+
+/// A small deterministic generator for the fast-path comparisons.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(self.0 >> 33).expect("fits") % n
+    }
+}
+
+/// `seeds` and many variants of them: a character replaced, inserted or removed, or the text
+/// cut, with characters from `alphabet`.
+fn variants(seeds: &[&str], alphabet: &[char], rounds: usize) -> Vec<String> {
+    let mut rng = Lcg(7);
+    let mut out: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
+    for _ in 0..rounds {
+        for seed in seeds {
+            let mut chars: Vec<char> = seed.chars().collect();
+            for _ in 0..1 + rng.below(3) {
+                let c = alphabet[rng.below(alphabet.len())];
+                let at = rng.below(chars.len() + 1);
+                match rng.below(4) {
+                    0 if at < chars.len() => chars[at] = c,
+                    1 => chars.insert(at, c),
+                    2 if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    _ => chars.truncate(at),
+                }
+            }
+            out.push(chars.into_iter().collect());
+        }
+    }
+    out
+}
+
+#[test]
+fn fast_time_normalization_matches_parse_time() {
+    let seeds = [
+        "2025-03-12T08:14:02Z",
+        "2025-03-12T08:14:02.5Z",
+        "2025-03-12T08:14:02.123Z",
+        "2025-03-12T08:14:02.1234567Z",
+        "2025-03-12T08:14:02.000Z",
+        "2025-03-12T08:14:02.0009Z",
+        "2024-02-29T23:59:59.999Z",
+        "2025-02-29T00:00:00Z",
+        "2100-02-29T00:00:00Z",
+        "2000-02-29T00:00:00Z",
+        "2025-02-31T12:00:00Z",
+        "2025-04-31T12:00:00Z",
+        "2025-12-31T23:59:60Z",
+        "2025-12-31T23:59:60.5Z",
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999Z",
+        "2025-13-01T00:00:00Z",
+        "2025-00-01T00:00:00Z",
+        "2025-01-00T00:00:00Z",
+        "2025-01-01T24:00:00Z",
+        "2025-01-01T00:60:00Z",
+        "2025-01-01t00:00:00z",
+        "2025-01-01 00:00:00Z",
+        "2025-01-01T00:00:00.Z",
+        "2025-01-01T00:00:00+02:00",
+        "2025-01-01T00:00:00.25-05:30",
+        "2025-01-01T00:00:00",
+        "2025-01-01T00:00:00.75",
+        " 2025-01-01T00:00:00Z ",
+        "2025-1-01T00:00:00Z",
+    ];
+    let alphabet = [
+        '0', '1', '2', '5', '9', '-', ':', 'T', 't', 'Z', 'z', '.', '+', ' ', 'x', 'é',
+    ];
+    let inputs = variants(&seeds, &alphabet, 400);
+    for text in &inputs {
+        let t = text.trim();
+        let want = parse_time(t)
+            .or_else(|| parse_time(&format!("{t}Z")))
+            .map(riposte_dsl::value::format_time);
+        assert_eq!(json::normalize_time(text), want, "{text:?}");
+    }
+}
+
+#[test]
+fn fast_enum_normalization_matches_the_general_one() {
+    let seeds = [
+        "TruePositive",
+        "truePositive",
+        "true_positive",
+        "InformationalExpectedActivity",
+        "BenignPositive",
+        "inProgress",
+        "HTTPServer",
+        "Defender for Office 365",
+        "microsoftDefenderForEndpoint",
+        "NoThreatsFound",
+        "  already_snake ",
+        "ATTACKER",
+        "policyViolator",
+        "--",
+        "",
+        "A1b2C3",
+        "x9Y",
+        "a-Key",
+        "Café au lait",
+        "İstanbul",
+        "STRASSE",
+        "\u{b}Vertical\u{b}",
+    ];
+    let alphabet = [
+        'a', 'Z', 'q', '0', '7', ' ', '_', '-', '.', 'É', 'é', 'ß', 'K', '\u{212a}',
+    ];
+    // Known values and aliases.
+    type Candidates = (
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+    );
+    let lists: [Candidates; 5] = [
+        (model::CLASSIFICATIONS, graph::CLASSIFICATION_ALIASES),
+        (model::ROLES, &[]),
+        (model::VERDICTS, &[]),
+        (&[], &[]),
+        (
+            &["café_au_lait", "k_ey", "a\u{212a}ey", "strasse"],
+            &[("istanbul", "city")],
+        ),
+    ];
+    for raw in variants(&seeds, &alphabet, 300) {
+        assert_eq!(json::snake(&raw), json::snake_chars(raw.trim()), "{raw:?}");
+        assert_eq!(json::trim(&raw), raw.trim(), "{raw:?}");
+        for (known, aliases) in lists {
+            assert_eq!(
+                json::norm_enum(&raw, known, aliases),
+                json::norm_enum_general(&raw, known, aliases),
+                "{raw:?} {known:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ip_spelling_matches_display() {
+    let seeds = [
+        "10.0.0.1",
+        "255.255.255.255",
+        "0.0.0.0",
+        " 192.168.1.20/24 ",
+        "[FE80::1%eth0]",
+        "2001:DB8::0:1",
+        "::ffff:10.0.0.1",
+        "01.2.3.4",
+        "1.2.3.4%x",
+        "[10.0.0.1]",
+    ];
+    let alphabet = [
+        '0', '1', '9', '.', ':', '/', '%', '[', ']', 'f', 'F', ' ', 'x',
+    ];
+    for text in variants(&seeds, &alphabet, 500) {
+        assert_eq!(
+            json::ip_string(&text),
+            json::parse_ip(&text).map(|ip| ip.to_string()),
+            "{text:?}"
+        );
+    }
 }
