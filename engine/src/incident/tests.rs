@@ -1770,6 +1770,7 @@ fn fast_path_agrees_with_slow_path_on_damaged_files() {
     }
     // Some damage leaves valid JSON (inside text, in a skipped member): those are compared too.
     assert!(answered > 0, "no damaged file was read by both paths");
+}
 
 /// A small deterministic generator for the fast-path comparisons.
 struct Lcg(u64);
