@@ -497,11 +497,16 @@ impl Ir {
                 Value::List(items) => items.contains(x),
                 _ => false,
             })),
-            Ir::Contains(a, b) => bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
-                (Value::List(items), x) => items.contains(x),
-                (Value::String(s), Value::String(t)) => s.contains(&**t),
-                _ => false,
-            })),
+            Ir::Contains(a, b) => {
+                if let Some(hit) = lower_vs_text(a, b, cx, ascii_contains_lowered) {
+                    return bool_value(hit);
+                }
+                bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
+                    (Value::List(items), x) => items.contains(x),
+                    (Value::String(s), Value::String(t)) => s.contains(&**t),
+                    _ => false,
+                }))
+            }
             Ir::StartsWith(a, b) => bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
                 (Value::String(s), Value::String(t)) => s.starts_with(&**t),
                 _ => false,
@@ -528,7 +533,18 @@ impl Ir {
             }),
             Ir::Distinct(list) => Cow::Owned(distinct(&list.eval(cx))),
             Ir::Len(a) => Cow::Owned(len(&a.eval(cx))),
-            Ir::Lower(a) => Cow::Owned(map_str(&a.eval(cx), str::to_lowercase)),
+            Ir::Lower(a) => {
+                let v = a.eval(cx);
+                match &*v {
+                    // Already lowercase: the same text, shared rather than copied.
+                    Value::String(s)
+                        if s.is_ascii() && !s.bytes().any(|c| c.is_ascii_uppercase()) =>
+                    {
+                        Cow::Owned(Value::String(s.clone()))
+                    }
+                    other => Cow::Owned(map_str(other, str::to_lowercase)),
+                }
+            }
             Ir::Upper(a) => Cow::Owned(map_str(&a.eval(cx), str::to_uppercase)),
             Ir::Now => Cow::Owned(Value::Time(cx.env.now_ms)),
             Ir::InCidr(a, net) => bool_value(match &*a.eval(cx) {
@@ -568,8 +584,11 @@ impl Ir {
                 (len as f64).partial_cmp(n).is_some_and(|o| op.holds(o))
             }
             Ir::Const(v) => v.truthy(),
-            Ir::Eq(a, b) => eval_pair(a, b, cx, |a, b| a == b),
-            Ir::Ne(a, b) => eval_pair(a, b, cx, |a, b| a != b),
+            Ir::Eq(a, b) => lower_vs_text(a, b, cx, ascii_eq_lowered)
+                .unwrap_or_else(|| eval_pair(a, b, cx, |a, b| a == b)),
+            Ir::Ne(a, b) => lower_vs_text(a, b, cx, ascii_eq_lowered)
+                .map(|eq| !eq)
+                .unwrap_or_else(|| eval_pair(a, b, cx, |a, b| a != b)),
             Ir::Cmp(op, a, b) => eval_pair(a, b, cx, |a, b| compare(*op, a, b)),
             _ => self.eval(cx).truthy(),
         }
@@ -686,6 +705,44 @@ fn map_str(v: &Value, f: impl FnOnce(&str) -> String) -> Value {
         Value::String(s) => Value::from(f(s)),
         _ => Value::Null,
     }
+}
+
+/// `lower(place) == 'text'` or `lower(place) contains 'text'` (as `op` decides), without the
+/// lowercase copy, when the place holds ASCII text and the constant has no ASCII capital:
+/// then ASCII case folding is exactly `lower`. `None` for any other shape or value, and the
+/// caller evaluates as usual; reading a place spends no lambda call, so reading it twice is
+/// harmless.
+fn lower_vs_text<'a>(
+    a: &'a Ir,
+    b: &'a Ir,
+    cx: &mut Cx<'a>,
+    op: fn(&str, &str) -> bool,
+) -> Option<bool> {
+    let (Ir::Lower(place), Ir::Const(Value::String(text))) = (a, b) else {
+        return None;
+    };
+    if !matches!(
+        **place,
+        Ir::Var(_) | Ir::VarPath(..) | Ir::Local(_) | Ir::LocalPath(..)
+    ) || text.bytes().any(|c| c.is_ascii_uppercase())
+    {
+        return None;
+    }
+    match &*place.eval(cx) {
+        Value::String(s) if s.is_ascii() => Some(op(s, text)),
+        _ => None,
+    }
+}
+
+/// `s.to_lowercase() == text` for ASCII `s` and `text` without ASCII capitals.
+fn ascii_eq_lowered(s: &str, text: &str) -> bool {
+    s.eq_ignore_ascii_case(text)
+}
+
+/// `s.to_lowercase().contains(text)` for ASCII `s` and `text` without ASCII capitals.
+fn ascii_contains_lowered(s: &str, text: &str) -> bool {
+    let (s, text) = (s.as_bytes(), text.as_bytes());
+    text.is_empty() || s.windows(text.len()).any(|w| w.eq_ignore_ascii_case(text))
 }
 
 #[inline(never)]

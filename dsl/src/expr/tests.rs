@@ -1224,3 +1224,74 @@ fn expr_evaluation_is_bounded() {
     .unwrap();
     assert_eq!(e.constant(), Some(Value::Number(2.0)));
 }
+
+/// `lower(x) == 'text'`, `!=` and `contains` decide ASCII text without a lowercase copy; they
+/// must agree with lowercasing first, on every kind of text and constant.
+#[test]
+fn lower_comparisons_agree_with_lowercasing_first() {
+    let texts = [
+        "",
+        "ransomware",
+        "Ransomware",
+        "RANSOMWARE",
+        "Ransom",
+        "ransomwares",
+        "x Ransomware y",
+        "İstanbul",
+        "KELVIN",
+        "\u{212A}elvin",
+        "ΣΑΣ",
+        "ß",
+        "Initial_Access",
+        "a\u{0}b",
+    ];
+    let constants = [
+        "ransomware",
+        "Ransomware",
+        "",
+        "kelvin",
+        "i̇stanbul",
+        "σας",
+        "a\u{0}b",
+        "ware y",
+    ];
+    let mut vars = vars();
+    for text in texts {
+        vars[2] = Value::record(inputs_type(), [("reason", s(text))]);
+        let env = env(&vars);
+        let lowered = text.to_lowercase();
+        for c in constants {
+            let lit = c.replace('\'', "\\'");
+            for (op, want) in [
+                ("==", lowered == c),
+                ("!=", lowered != c),
+                ("contains", lowered.contains(c)),
+            ] {
+                let e = ok(&format!("lower(inputs.reason) {op} '{lit}'"));
+                assert_eq!(
+                    e.eval(&env),
+                    Value::Bool(want),
+                    "lower({text:?}) {op} {c:?}"
+                );
+                assert_eq!(e.eval_bool(&env), want, "lower({text:?}) {op} {c:?}");
+            }
+        }
+        // The lowercase text itself, shared or copied.
+        assert_eq!(
+            ok("lower(inputs.reason)").eval(&env),
+            s(&lowered),
+            "{text:?}"
+        );
+    }
+    // Not text: null, as before.
+    vars[2] = Value::record(inputs_type(), [("dry_run", Value::Bool(true))]);
+    let env = env(&vars);
+    assert_eq!(
+        ok("lower(inputs.reason) == 'x'").eval(&env),
+        Value::Bool(false)
+    );
+    assert_eq!(
+        ok("lower(inputs.reason) != 'x'").eval(&env),
+        Value::Bool(true)
+    );
+}
