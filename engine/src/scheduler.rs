@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use riposte_dsl::ast::{AgentMode, Protected, Role, SeverityLevel};
 use riposte_dsl::catalog::{
@@ -104,6 +104,31 @@ impl StepStatus {
             StepStatus::Blocked => "blocked",
             StepStatus::AwaitingApproval => "awaiting_approval",
         }
+    }
+
+    /// [`StepStatus::as_str`] as a value, shared: every step publishes its status.
+    fn value(self) -> Value {
+        static NAMES: LazyLock<[Value; 5]> = LazyLock::new(|| {
+            [
+                "succeeded",
+                "failed",
+                "skipped",
+                "blocked",
+                "awaiting_approval",
+            ]
+            .map(Value::from)
+        });
+        let i = match self {
+            StepStatus::Succeeded => 0,
+            StepStatus::Failed => 1,
+            StepStatus::Skipped | StepStatus::Cancelled => 2,
+            StepStatus::Blocked => 3,
+            StepStatus::AwaitingApproval => 4,
+        };
+        NAMES
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| Value::from(self.as_str()))
     }
 
     /// The status of a list of results: waiting beats failure beats success.
@@ -795,14 +820,24 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) -> (StepStatus, Option<Value>) {
         let env = self.env(&frame.vars);
         let target_value = target.map(|t| t.eval(&env));
-        let param_values: Vec<(&'static str, Value)> = params
-            .iter()
-            .map(|(n, v)| (*n, eval_param(v, &env)))
-            .collect();
-        let params_json: serde_json::Map<String, serde_json::Value> = param_values
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_json()))
-            .collect();
+        let mut param_values: Vec<(&'static str, Value)> = Vec::with_capacity(params.len());
+        let mut params_json = serde_json::Map::new();
+        for (name, param) in params {
+            let (value, json) = match param {
+                // The rendered text goes to the JSON as it is; the value gets its own copy.
+                ParamValue::Template(t) => {
+                    let text = t.render(&env);
+                    (Value::from(text.as_str()), serde_json::Value::String(text))
+                }
+                other => {
+                    let value = eval_param(other, &env);
+                    let json = value.to_json();
+                    (value, json)
+                }
+            };
+            param_values.push((name, value));
+            params_json.insert((*name).to_string(), json);
+        }
         let key = finish_key(&frame.key_prefix, path, target_value.as_ref(), &params_json);
         let planned_target = target_value.as_ref().and_then(entity_target);
         let mut planned = PlannedAction {
@@ -1200,7 +1235,7 @@ fn publish_step(frame: &mut Frame, i: usize) {
     let value = Value::Record(RecordValue::new(
         rt.clone(),
         vec![
-            Value::from(status.as_str()),
+            status.value(),
             agg.outputs.last().cloned().unwrap_or(Value::Null),
             Value::list(agg.outputs.iter().cloned()),
             Value::Number(f64::from(agg.succeeded)),
@@ -1350,4 +1385,23 @@ fn finish_key(
         out.push(char::from(HEX[usize::from(b & 15)]));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_status_values_spell_the_statuses() {
+        for s in [
+            StepStatus::Succeeded,
+            StepStatus::Failed,
+            StepStatus::Skipped,
+            StepStatus::Blocked,
+            StepStatus::AwaitingApproval,
+            StepStatus::Cancelled,
+        ] {
+            assert_eq!(s.value(), Value::from(s.as_str()), "{s:?}");
+        }
+    }
 }
