@@ -400,11 +400,38 @@ pub fn format_time(ms: i64) -> String {
         in_day / 1000 % 60,
         in_day % 1000,
     );
-    if milli == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{milli:03}Z")
+    if !(0..=9999).contains(&y) {
+        return if milli == 0 {
+            format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+        } else {
+            format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{milli:03}Z")
+        };
     }
+    // Digit by digit rather than through `format!`: import formats a few times per alert, and
+    // templates one per time they show.
+    let mut out = String::with_capacity(24);
+    for (n, width, before) in [
+        (y, 4, ""),
+        (m, 2, "-"),
+        (d, 2, "-"),
+        (hh, 2, "T"),
+        (mm, 2, ":"),
+        (ss, 2, ":"),
+        (milli, 3, "."),
+    ] {
+        // Milliseconds (the last part) only when there are any.
+        if width == 3 && n == 0 {
+            break;
+        }
+        out.push_str(before);
+        for p in (0..width).rev() {
+            // `n` is in 0..=9999 here: each digit is 0..=9.
+            let digit = u8::try_from(n / 10_i64.pow(p) % 10).unwrap_or(0);
+            out.push(char::from(b'0' + digit));
+        }
+    }
+    out.push('Z');
+    out
 }
 
 /// Parses RFC 3339 (`2024-05-01T12:00:00Z`, `2024-05-01T14:00:00.5+02:00`) to milliseconds
@@ -522,6 +549,44 @@ mod tests {
         let _ = Value::Time(i64::MIN).to_string();
         let _ = Value::Time(i64::MAX).to_string();
         let _ = Value::Duration(i64::MIN).to_string();
+    }
+
+    #[test]
+    fn times_format_as_format_would() {
+        let reference = |ms: i64| {
+            let days = ms.div_euclid(86_400_000);
+            let in_day = ms.rem_euclid(86_400_000);
+            let (y, m, d) = civil_from_days(days);
+            let (hh, mm, ss, milli) = (
+                in_day / 3_600_000,
+                in_day / 60_000 % 60,
+                in_day / 1000 % 60,
+                in_day % 1000,
+            );
+            if milli == 0 {
+                format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+            } else {
+                format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{milli:03}Z")
+            }
+        };
+        // Year 0 to beyond 9999, with odd milliseconds, and the extremes.
+        let mut ms = -62_167_219_200_000 - 86_400_000;
+        while ms < 253_402_300_800_000 + 86_400_000 * 400 {
+            assert_eq!(format_time(ms), reference(ms), "{ms}");
+            assert_eq!(format_time(ms + 7), reference(ms + 7), "{}", ms + 7);
+            ms += 86_400_000 * 97 + 3_599_999;
+        }
+        for ms in [
+            0,
+            -1,
+            1,
+            i64::MIN,
+            i64::MAX,
+            -62_167_219_200_000,
+            253_402_300_799_999,
+        ] {
+            assert_eq!(format_time(ms), reference(ms), "{ms}");
+        }
     }
 
     #[test]

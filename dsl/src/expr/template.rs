@@ -6,6 +6,7 @@ use super::{compile, Env, Expr, ExprSource, Scope};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
+use crate::value::{format_time, Value};
 
 /// A compiled template: literal text and checked expressions, in order.
 #[derive(Clone, Debug)]
@@ -27,10 +28,16 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Hole(e) => {
+                Part::Hole(e) => match &e.eval(env) {
+                    // Text, the usual hole, without the formatting machinery.
+                    Value::String(s) => out.push_str(s),
+                    Value::Null => {}
+                    Value::Time(ms) => out.push_str(&format_time(*ms)),
                     // Writing to a `String` cannot fail.
-                    let _ = write!(out, "{}", e.eval(env));
-                }
+                    other => {
+                        let _ = write!(out, "{other}");
+                    }
+                },
             }
         }
         out
