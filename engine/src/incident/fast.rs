@@ -282,6 +282,12 @@ const fn splat(b: u8) -> u64 {
     0x0101_0101_0101_0101 * b as u64
 }
 
+/// The eight bytes from `i`, little-endian; `None` near the end.
+fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = bytes.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
@@ -290,6 +296,10 @@ impl<'a> Scanner<'a> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
+            // Indentation: runs of spaces, eight at a time.
+            while word_at(self.text.as_bytes(), self.pos) == Some(splat(b' ')) {
+                self.pos += 8;
+            }
         }
     }
 
@@ -411,15 +421,15 @@ impl<'a> Scanner<'a> {
     /// The position of the first `"`, `\` or control character from `i` (or the end).
     fn plain_end(&self, mut i: usize) -> usize {
         let bytes = self.text.as_bytes();
-        // Eight bytes at a time while none is special (the usual case for long text).
-        while let Some(chunk) = bytes.get(i..i + 8) {
-            let Ok(word) = <[u8; 8]>::try_from(chunk).map(u64::from_le_bytes) else {
-                break;
-            };
+        // Eight bytes at a time (reading past the string into the text after it, which is
+        // harmless): the lowest flagged byte of a word is exactly the first special one, as
+        // these tests only flag bytes above a true match wrongly.
+        while let Some(word) = word_at(bytes, i) {
             let has_zero = |w: u64| w.wrapping_sub(splat(1)) & !w & splat(0x80);
             let control = word.wrapping_sub(splat(0x20)) & !word & splat(0x80);
-            if control | has_zero(word ^ splat(b'"')) | has_zero(word ^ splat(b'\\')) != 0 {
-                break;
+            let special = control | has_zero(word ^ splat(b'"')) | has_zero(word ^ splat(b'\\'));
+            if special != 0 {
+                return i + (special.trailing_zeros() / 8) as usize;
             }
             i += 8;
         }
@@ -592,4 +602,39 @@ pub(super) fn import(cx: &Cx, text: &str) -> Option<(Format, Vec<Incident>)> {
         incidents.push(graph::incident(cx, item, &path).ok()?);
     }
     Some((Format::Graph, incidents))
+}
+
+#[cfg(test)]
+mod scanner_tests {
+    use super::{parse, FVal};
+
+    /// The word-at-a-time string and whitespace scans at every alignment: special bytes at
+    /// each offset, long indentation, and text ending mid-word.
+    #[test]
+    fn strings_and_whitespace_at_every_offset() {
+        for len in 0..24 {
+            for special in [
+                "\\\"", "\\\\", "\\n", "\\u00e9", "é", "\u{1}", "\u{1f}", "\"",
+            ] {
+                for at in 0..=len {
+                    let plain = "abcdefghijklmnopqrstuvwxyz";
+                    let body = format!("{}{special}{}", &plain[..at], &plain[at..len]);
+                    let indent = " ".repeat(len);
+                    let doc = format!("[{indent}\"{body}\"\n{indent}\t]{indent}");
+                    let slow: Option<Vec<String>> = serde_json::from_str(&doc).ok();
+                    let fast = parse(&doc).map(|v| match v {
+                        FVal::Array(items) => items
+                            .iter()
+                            .map(|i| match i {
+                                FVal::Str(s) => s.to_string(),
+                                _ => panic!("not a string"),
+                            })
+                            .collect::<Vec<_>>(),
+                        _ => panic!("not a list"),
+                    });
+                    assert_eq!(fast, slow, "{doc:?}");
+                }
+            }
+        }
+    }
 }
