@@ -166,8 +166,17 @@ pub(crate) struct FObj<'a>(Vec<(&'static str, FVal<'a>)>);
 impl FObj<'_> {
     /// Whether the member is present, even as null.
     fn has(&self, key: &str) -> bool {
-        self.0.iter().any(|(k, _)| *k == key)
+        self.0.iter().any(|(k, _)| same_key(k, key))
     }
+}
+
+/// Whether member name `k` (from [`KEYS`]) is `key`. Names of one length mostly differ in
+/// their first byte, which spares comparing the rest; the same literal is often the same
+/// pointer, which spares it too.
+fn same_key(k: &str, key: &str) -> bool {
+    k.len() == key.len()
+        && (std::ptr::eq(k.as_ptr(), key.as_ptr())
+            || (k.as_bytes().first() == key.as_bytes().first() && k == key))
 }
 
 impl<'a> Val for FVal<'a> {
@@ -194,7 +203,7 @@ impl<'a> Obj for FObj<'a> {
         self.0
             .iter()
             .rev()
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| same_key(k, key))
             .map(|(_, v)| v)
             .filter(|v| !matches!(v, FVal::Null))
     }
