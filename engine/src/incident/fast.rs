@@ -452,24 +452,31 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string at its opening quote: borrowed from the text unless it has escapes.
+    #[inline]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos + 1;
         let end = self.plain_end(start);
         match self.text.as_bytes().get(end)? {
             b'"' => {
                 self.pos = end + 1;
-                return self.text.get(start..end).map(Cow::Borrowed);
+                self.text.get(start..end).map(Cow::Borrowed)
             }
-            b'\\' => {}
-            _ => return None,
+            b'\\' => self.escaped(start, end).map(Cow::Owned),
+            _ => None,
         }
+    }
+
+    /// The rest of a string with escapes, from its start and its first backslash at `end`.
+    /// Apart from [`Self::string`] so that the usual plain case stays small enough to inline.
+    #[cold]
+    fn escaped(&mut self, start: usize, end: usize) -> Option<String> {
         let mut out = String::from(self.text.get(start..end)?);
         self.pos = end;
         loop {
             match self.peek()? {
                 b'"' => {
                     self.pos += 1;
-                    return Some(Cow::Owned(out));
+                    return Some(out);
                 }
                 b'\\' => {
                     self.pos += 1;
