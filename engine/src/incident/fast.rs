@@ -305,9 +305,14 @@ impl<'a> Scanner<'a> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
-            // Indentation: runs of spaces, eight at a time.
-            while word_at(self.text.as_bytes(), self.pos) == Some(splat(b' ')) {
-                self.pos += 8;
+            // Indentation: the spaces that follow, counted a word at a time (the zero bytes
+            // of the word XOR spaces before its first other byte).
+            while let Some(word) = word_at(self.text.as_bytes(), self.pos) {
+                let spaces = (word ^ splat(b' ')).trailing_zeros() / 8;
+                self.pos += spaces as usize;
+                if spaces < 8 {
+                    break;
+                }
             }
         }
     }
