@@ -166,8 +166,17 @@ pub(crate) struct FObj<'a>(Vec<(&'static str, FVal<'a>)>);
 impl FObj<'_> {
     /// Whether the member is present, even as null.
     fn has(&self, key: &str) -> bool {
-        self.0.iter().any(|(k, _)| *k == key)
+        self.0.iter().any(|(k, _)| same_key(k, key))
     }
+}
+
+/// Whether member name `k` (from [`KEYS`]) is `key`. Names of one length mostly differ in
+/// their first byte, which spares comparing the rest; the same literal is often the same
+/// pointer, which spares it too.
+fn same_key(k: &str, key: &str) -> bool {
+    k.len() == key.len()
+        && (std::ptr::eq(k.as_ptr(), key.as_ptr())
+            || (k.as_bytes().first() == key.as_bytes().first() && k == key))
 }
 
 impl<'a> Val for FVal<'a> {
@@ -194,7 +203,7 @@ impl<'a> Obj for FObj<'a> {
         self.0
             .iter()
             .rev()
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| same_key(k, key))
             .map(|(_, v)| v)
             .filter(|v| !matches!(v, FVal::Null))
     }
@@ -282,6 +291,12 @@ const fn splat(b: u8) -> u64 {
     0x0101_0101_0101_0101 * b as u64
 }
 
+/// The eight bytes from `i`, little-endian; `None` near the end.
+fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = bytes.get(i..i.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
@@ -290,6 +305,15 @@ impl<'a> Scanner<'a> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
+            // Indentation: the spaces that follow, counted a word at a time (the zero bytes
+            // of the word XOR spaces before its first other byte).
+            while let Some(word) = word_at(self.text.as_bytes(), self.pos) {
+                let spaces = (word ^ splat(b' ')).trailing_zeros() / 8;
+                self.pos += spaces as usize;
+                if spaces < 8 {
+                    break;
+                }
+            }
         }
     }
 
@@ -411,15 +435,15 @@ impl<'a> Scanner<'a> {
     /// The position of the first `"`, `\` or control character from `i` (or the end).
     fn plain_end(&self, mut i: usize) -> usize {
         let bytes = self.text.as_bytes();
-        // Eight bytes at a time while none is special (the usual case for long text).
-        while let Some(chunk) = bytes.get(i..i + 8) {
-            let Ok(word) = <[u8; 8]>::try_from(chunk).map(u64::from_le_bytes) else {
-                break;
-            };
+        // Eight bytes at a time (reading past the string into the text after it, which is
+        // harmless): the lowest flagged byte of a word is exactly the first special one, as
+        // these tests only flag bytes above a true match wrongly.
+        while let Some(word) = word_at(bytes, i) {
             let has_zero = |w: u64| w.wrapping_sub(splat(1)) & !w & splat(0x80);
             let control = word.wrapping_sub(splat(0x20)) & !word & splat(0x80);
-            if control | has_zero(word ^ splat(b'"')) | has_zero(word ^ splat(b'\\')) != 0 {
-                break;
+            let special = control | has_zero(word ^ splat(b'"')) | has_zero(word ^ splat(b'\\'));
+            if special != 0 {
+                return i + (special.trailing_zeros() / 8) as usize;
             }
             i += 8;
         }
@@ -433,24 +457,31 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string at its opening quote: borrowed from the text unless it has escapes.
+    #[inline]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         let start = self.pos + 1;
         let end = self.plain_end(start);
         match self.text.as_bytes().get(end)? {
             b'"' => {
                 self.pos = end + 1;
-                return self.text.get(start..end).map(Cow::Borrowed);
+                self.text.get(start..end).map(Cow::Borrowed)
             }
-            b'\\' => {}
-            _ => return None,
+            b'\\' => self.escaped(start, end).map(Cow::Owned),
+            _ => None,
         }
+    }
+
+    /// The rest of a string with escapes, from its start and its first backslash at `end`.
+    /// Apart from [`Self::string`] so that the usual plain case stays small enough to inline.
+    #[cold]
+    fn escaped(&mut self, start: usize, end: usize) -> Option<String> {
         let mut out = String::from(self.text.get(start..end)?);
         self.pos = end;
         loop {
             match self.peek()? {
                 b'"' => {
                     self.pos += 1;
-                    return Some(Cow::Owned(out));
+                    return Some(out);
                 }
                 b'\\' => {
                     self.pos += 1;
@@ -592,4 +623,39 @@ pub(super) fn import(cx: &Cx, text: &str) -> Option<(Format, Vec<Incident>)> {
         incidents.push(graph::incident(cx, item, &path).ok()?);
     }
     Some((Format::Graph, incidents))
+}
+
+#[cfg(test)]
+mod scanner_tests {
+    use super::{parse, FVal};
+
+    /// The word-at-a-time string and whitespace scans at every alignment: special bytes at
+    /// each offset, long indentation, and text ending mid-word.
+    #[test]
+    fn strings_and_whitespace_at_every_offset() {
+        for len in 0..24 {
+            for special in [
+                "\\\"", "\\\\", "\\n", "\\u00e9", "é", "\u{1}", "\u{1f}", "\"",
+            ] {
+                for at in 0..=len {
+                    let plain = "abcdefghijklmnopqrstuvwxyz";
+                    let body = format!("{}{special}{}", &plain[..at], &plain[at..len]);
+                    let indent = " ".repeat(len);
+                    let doc = format!("[{indent}\"{body}\"\n{indent}\t]{indent}");
+                    let slow: Option<Vec<String>> = serde_json::from_str(&doc).ok();
+                    let fast = parse(&doc).map(|v| match v {
+                        FVal::Array(items) => items
+                            .iter()
+                            .map(|i| match i {
+                                FVal::Str(s) => s.to_string(),
+                                _ => panic!("not a string"),
+                            })
+                            .collect::<Vec<_>>(),
+                        _ => panic!("not a list"),
+                    });
+                    assert_eq!(fast, slow, "{doc:?}");
+                }
+            }
+        }
+    }
 }

@@ -361,7 +361,12 @@ pub fn parse_incidents(
     text: &str,
     limits: &ImportLimits,
 ) -> Result<(Format, Vec<Incident>), ImportError> {
-    parse_bytes(file_name, Cow::Borrowed(text.as_bytes()), limits)
+    parse_bytes(
+        file_name,
+        Cow::Borrowed(text.as_bytes()),
+        Some(text),
+        limits,
+    )
 }
 
 /// Reads the incidents of a file, reading at most `max_file_bytes + 1` bytes of it. UTF-8 (with
@@ -381,7 +386,7 @@ pub fn read_incidents(
         .saturating_add(1);
     let mut bytes = Vec::new();
     handle.take(cap).read_to_end(&mut bytes).map_err(io)?;
-    parse_bytes(&file, Cow::Owned(bytes), limits)
+    parse_bytes(&file, Cow::Owned(bytes), None, limits)
 }
 
 /// The normalized JSON document of `incidents`: `{"format": "riposte.incident/v1", "incident":
@@ -411,9 +416,12 @@ fn display_path(p: &std::path::Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
+/// `text` is `bytes` as text when the caller has it so: it is then not decoded nor checked
+/// again.
 fn parse_bytes(
     file: &str,
     bytes: Cow<'_, [u8]>,
+    text: Option<&str>,
     limits: &ImportLimits,
 ) -> Result<(Format, Vec<Incident>), ImportError> {
     let cx = Cx { file, limits };
@@ -421,18 +429,26 @@ fn parse_bytes(
         return Err(cx.too_large(&ROOT, Limit::FileBytes, bytes.len()));
     }
     let root: Json = {
-        let text = decode(&bytes);
+        let decoded = match text {
+            Some(_) => Cow::Borrowed(&[][..]),
+            None => decode(&bytes),
+        };
         // Valid UTF-8 (checked once, quickly) is parsed as text, which spares serde_json
         // validating every string again; anything else goes through the byte parser, which
-        // reports where the bad bytes are.
-        match std::str::from_utf8(&text) {
+        // reports where the bad bytes are. Text given as `str` only loses a UTF-8 byte order
+        // mark, as `decode` would (a UTF-16 one is not UTF-8, so cannot start it).
+        let utf8 = match text {
+            Some(t) => Ok(t.strip_prefix('\u{feff}').unwrap_or(t)),
+            None => std::str::from_utf8(&decoded),
+        };
+        match utf8 {
             Ok(s) => {
                 if let Some(done) = fast::import(&cx, s) {
                     return Ok(done);
                 }
                 serde_json::from_str(s)
             }
-            Err(_) => serde_json::from_slice(&text),
+            Err(_) => serde_json::from_slice(&decoded),
         }
         .map_err(|e| json_error(file, &e))?
     };

@@ -1627,6 +1627,12 @@ fn reads_files_with_byte_order_marks_and_bounds_reading() {
         read_incidents(&write("bom.json", &bom), &limits()).ok(),
         Some(expected.clone())
     );
+    // Text handed over as `str` loses its byte order mark the same way.
+    let with_mark = format!("\u{feff}{text}");
+    assert_eq!(
+        parse_incidents("bom.json", &with_mark, &limits()).ok(),
+        Some(expected.clone())
+    );
     let mut utf16 = vec![0xFF, 0xFE];
     utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
     assert_eq!(
