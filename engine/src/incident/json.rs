@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use riposte_dsl::value::{format_time, parse_time};
+use riposte_dsl::value::{days_from_civil, format_time, parse_time};
 use serde_json::{Map, Number, Value as Json};
 
 use super::{ImportError, ImportLimits, Limit};
@@ -448,7 +448,7 @@ pub(crate) fn normalize_time(text: &str) -> Option<String> {
         return Some(done);
     }
     let ms = parse_time(t).or_else(|| parse_time(&format!("{t}Z")))?;
-    Some(format_utc(ms))
+    Some(format_time(ms))
 }
 
 /// [`normalize_time`] for the shape nearly every time has, `YYYY-MM-DDTHH:MM:SS(.f…)Z`, with
@@ -503,7 +503,7 @@ fn normalize_utc(t: &str) -> Option<String> {
     }
     // A leap second or a day past the month's end: `parse_time` carries it over.
     let days = days_from_civil(y, mo, d);
-    Some(format_utc(
+    Some(format_time(
         days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli,
     ))
 }
@@ -516,67 +516,6 @@ fn days_in_month(y: i64, m: i64) -> i64 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Days since 1970-01-01 of a date (H. Hinnant's algorithm, as in `riposte_dsl::value`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// [`format_time`], digit by digit rather than through `format!` (every alert has a few
-/// times, and formatting them was a tenth of import).
-pub(crate) fn format_utc(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let in_day = ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    if !(0..=9999).contains(&y) {
-        return format_time(ms);
-    }
-    let mut out = String::with_capacity(24);
-    let parts = [
-        (y, 4, ""),
-        (m, 2, "-"),
-        (d, 2, "-"),
-        (in_day / 3_600_000, 2, "T"),
-        (in_day / 60_000 % 60, 2, ":"),
-        (in_day / 1000 % 60, 2, ":"),
-        (in_day % 1000, 3, "."),
-    ];
-    for (n, width, before) in parts {
-        // Milliseconds (the last part) only when there are any.
-        if width == 3 && n == 0 {
-            break;
-        }
-        out.push_str(before);
-        for p in (0..width).rev() {
-            // `n` is not negative: a digit.
-            let digit = u8::try_from(n / 10_i64.pow(p) % 10).unwrap_or(0);
-            out.push(char::from(b'0' + digit));
-        }
-    }
-    out.push('Z');
-    out
-}
-
-/// The date of a day number since 1970-01-01 (H. Hinnant's algorithm, as in
-/// `riposte_dsl::value`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// An enumerated value, normalized (see [`norm_enum`]).
