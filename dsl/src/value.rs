@@ -468,9 +468,15 @@ pub fn parse_time(s: &str) -> Option<i64> {
         if i == start {
             return None;
         }
-        let frac = s.get(start..i)?;
-        let first3: String = frac.chars().chain("000".chars()).take(3).collect();
-        milli = first3.parse().ok()?;
+        // The first three digits, padded with zeros: milliseconds.
+        for at in start..start + 3 {
+            let digit = if at < i {
+                b.get(at).copied()? - b'0'
+            } else {
+                0
+            };
+            milli = milli * 10 + i64::from(digit);
+        }
     }
     let offset_min = match b.get(i) {
         Some(b'Z' | b'z') if i + 1 == b.len() => 0,
@@ -490,7 +496,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use riposte_dsl::value::{days_from_civil, format_time, parse_time};
+use riposte_dsl::value::{format_time, parse_time};
 use serde_json::{Map, Number, Value as Json};
 
 use super::{ImportError, ImportLimits, Limit};
@@ -444,78 +444,8 @@ pub(crate) fn opt_time<M: Obj>(
 
 pub(crate) fn normalize_time(text: &str) -> Option<String> {
     let t = trim(text);
-    if let Some(done) = normalize_utc(t) {
-        return Some(done);
-    }
     let ms = parse_time(t).or_else(|| parse_time(&format!("{t}Z")))?;
     Some(format_time(ms))
-}
-
-/// [`normalize_time`] for the shape nearly every time has, `YYYY-MM-DDTHH:MM:SS(.f…)Z`, with
-/// [`parse_time`]'s checks and the same result, without its allocation (it copies the
-/// fraction) nor the round trip through milliseconds where the text is a real date and time;
-/// `None` for any other text, which `parse_time` then reads.
-fn normalize_utc(t: &str) -> Option<String> {
-    let (&b'Z', b) = t.as_bytes().split_last()? else {
-        return None;
-    };
-    let shape = |at: usize, c: u8| b.get(at) == Some(&c);
-    if !(shape(4, b'-') && shape(7, b'-') && shape(10, b'T') && shape(13, b':') && shape(16, b':'))
-    {
-        return None;
-    }
-    let num = |digits: &[u8]| {
-        digits.iter().try_fold(0_i64, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-        })
-    };
-    let at = |from: usize, to: usize| b.get(from..to).and_then(num);
-    let (y, mo, d) = (at(0, 4)?, at(5, 7)?, at(8, 10)?);
-    let (h, mi, sec) = (at(11, 13)?, at(14, 16)?, at(17, 19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let milli = match b.get(19..)? {
-        [] => 0,
-        [b'.', frac @ ..] if !frac.is_empty() => {
-            num(frac)?;
-            // The first three digits, padded with zeros: milliseconds.
-            let mut ms = 0;
-            for i in 0..3 {
-                ms = ms * 10 + frac.get(i).map_or(0, |&c| i64::from(c - b'0'));
-            }
-            ms
-        }
-        _ => return None,
-    };
-    if sec < 60 && d <= days_in_month(y, mo) {
-        // Already in the normalized form, but for the fraction: milliseconds, when not 0.
-        let mut out = String::with_capacity(24);
-        out.push_str(t.get(..19)?);
-        if milli != 0 {
-            out.push('.');
-            for digit in [milli / 100, milli / 10 % 10, milli % 10] {
-                out.push(char::from_digit(u32::try_from(digit).ok()?, 10)?);
-            }
-        }
-        out.push('Z');
-        return Some(out);
-    }
-    // A leap second or a day past the month's end: `parse_time` carries it over.
-    let days = days_from_civil(y, mo, d);
-    Some(format_time(
-        days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli,
-    ))
-}
-
-/// The number of days of month `m` (1–12) of year `y`.
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 /// An enumerated value, normalized (see [`norm_enum`]).
