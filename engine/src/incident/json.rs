@@ -584,25 +584,14 @@ pub(crate) fn norm_enum_general(
     if !raw.chars().any(char::is_alphanumeric) {
         return None;
     }
-    if let Some((_, to)) = aliases.iter().find(|(from, _)| squashed_is(raw, from)) {
+    // Aliases are given squashed: squashing them again changes nothing.
+    if let Some((_, to)) = aliases.iter().find(|(from, _)| squash_eq(raw, from)) {
         return Some((*to).to_string());
     }
     if let Some(k) = known.iter().find(|k| squash_eq(raw, k)) {
         return Some((*k).to_string());
     }
     Some(snake(raw))
-}
-
-/// Whether `raw`, squashed, is `squashed`.
-fn squashed_is(raw: &str, squashed: &str) -> bool {
-    if raw.is_ascii() {
-        raw.bytes()
-            .filter(u8::is_ascii_alphanumeric)
-            .map(|b| b.to_ascii_lowercase())
-            .eq(squashed.bytes())
-    } else {
-        squash(raw).eq(squashed.chars())
-    }
 }
 
 /// Whether `a` and `b` are equal squashed. For ASCII text (the usual case) bytes are
