@@ -21,6 +21,7 @@ pub mod model;
 pub mod schema;
 pub mod source;
 pub mod syntax;
+pub mod text;
 pub mod types;
 pub mod value;
 

@@ -8,6 +8,7 @@ use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub use crate::text::Str;
 use triomphe::HeaderSlice;
 
 use crate::types::RecordType;
@@ -22,7 +23,9 @@ pub enum Value {
     Null,
     Bool(bool),
     Number(f64),
-    String(Arc<str>),
+    /// Text up to 23 bytes (the usual ids, names, statuses and verdicts) is held inline, so
+    /// reading or comparing it follows no pointer; longer text is shared.
+    String(Str),
     /// Milliseconds.
     Duration(i64),
     /// Milliseconds since 1970-01-01T00:00:00Z.
@@ -359,13 +362,13 @@ impl From<i64> for Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::String(Arc::from(s))
+        Value::String(Str::new(s))
     }
 }
 
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::String(Arc::from(s))
+        Value::String(Str::from(s))
     }
 }
 

@@ -19,6 +19,7 @@ use std::fmt;
 
 use super::eval::{tally, test_op, walk, CmpOp, Cx, Ir, Quant, Root, TestOp};
 use super::Env;
+use crate::text::{Str, Words};
 use crate::value::Value;
 
 /// A compiled condition: whether it holds (only `true` holds; null does not).
@@ -79,7 +80,7 @@ fn node(ir: &Ir) -> Option<Box<dyn Cond>> {
         Ir::Const(v) => Box::new(Constant(v.truthy())),
         Ir::CountCmp { list, op, n } => {
             let (root, path) = list.as_path()?;
-            let check = Check::LenCmp(LenCmp(*op, *n));
+            let check = Check::LenCmp(LenCmp::new(*op, *n));
             at_place(
                 root,
                 path,
@@ -229,9 +230,52 @@ impl SeverityIn {
 pub(crate) struct TextIn(StrSet);
 
 /// `count(list) op n` as a test of the list: its length (null and other values count as
-/// empty) against `n`. Only compiled conditions build it, from [`Ir::CountCmp`].
+/// empty) against `n`. Only compiled conditions build it, from [`Ir::CountCmp`]. The lengths
+/// that satisfy `op n` are one range, worked out once, so a test is two integer comparisons
+/// rather than a conversion to `f64` and a dispatch on the operator.
 #[derive(Clone, Debug)]
-pub(crate) struct LenCmp(CmpOp, f64);
+pub(crate) struct LenCmp {
+    /// The least length that satisfies the comparison.
+    min: u64,
+    /// The greatest; below `min` when none does (`count(l) < 0`, a NaN bound).
+    max: u64,
+}
+
+impl LenCmp {
+    /// `len op n` for every length `len`, as `(len as f64).partial_cmp(&n)` would decide it.
+    /// Lengths are far below 2^53, where every integer is exactly an `f64`.
+    pub(crate) fn new(op: CmpOp, n: f64) -> LenCmp {
+        const NONE: LenCmp = LenCmp { min: 1, max: 0 };
+        if n.is_nan() {
+            return NONE;
+        }
+        // `as u64` saturates: negative values give 0, values past u64::MAX give u64::MAX.
+        match op {
+            CmpOp::Ge => LenCmp {
+                min: n.ceil() as u64,
+                max: u64::MAX,
+            },
+            CmpOp::Gt if n < 0.0 => LenCmp {
+                min: 0,
+                max: u64::MAX,
+            },
+            CmpOp::Gt => LenCmp {
+                min: (n.floor() as u64).saturating_add(1),
+                max: u64::MAX,
+            },
+            CmpOp::Le if n < 0.0 => NONE,
+            CmpOp::Le => LenCmp {
+                min: 0,
+                max: n.floor() as u64,
+            },
+            CmpOp::Lt if n <= 0.0 => NONE,
+            CmpOp::Lt => LenCmp {
+                min: 0,
+                max: (n.ceil() as u64) - 1,
+            },
+        }
+    }
+}
 
 /// Any other operator or constant: the general comparison.
 #[derive(Clone, Debug)]
@@ -289,12 +333,10 @@ impl Holds for LenCmp {
     #[inline]
     fn holds(&self, v: &Value) -> bool {
         let len = match v {
-            Value::List(items) => items.len(),
+            Value::List(items) => items.len() as u64,
             _ => 0,
         };
-        (len as f64)
-            .partial_cmp(&self.1)
-            .is_some_and(|o| self.0.holds(o))
+        (self.min <= len) & (len <= self.max)
     }
 }
 
@@ -375,60 +417,39 @@ impl Holds for Check {
     }
 }
 
-/// A constant string, compared without a call to `memcmp` when it is short (the usual
-/// status, verdict and category names): the first and last 8 (or 4) bytes as words, which
-/// overlap and so cover every byte of a string of 4 to 16 bytes.
+/// A constant string. Short enough to be held inline (the usual status, verdict and category
+/// names), it is compared with a [`Str`] as its length byte and three words, in the value
+/// itself: no pointer followed, no call to `memcmp`. Forms are canonical ([`crate::text`]), so
+/// an inline constant never equals shared text, nor a shared constant inline text.
 #[derive(Clone, Debug)]
 pub(crate) struct Text {
     text: Box<str>,
-    head: u64,
-    tail: u64,
+    inline: Option<(u8, Words)>,
 }
 
 impl Text {
     fn new(text: &str) -> Text {
-        let b = text.as_bytes();
-        let (head, tail) = match b.len() {
-            8..=16 => (word8(b, 0), word8(b, b.len() - 8)),
-            4..=7 => (word4(b, 0), word4(b, b.len() - 4)),
-            _ => (0, 0),
-        };
         Text {
             text: text.into(),
-            head,
-            tail,
+            inline: Str::words_of(text),
         }
     }
 
     /// `s == self.text`.
     #[inline(always)]
-    fn is(&self, s: &str) -> bool {
-        let (a, b) = (s.as_bytes(), self.text.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        match a.len() {
-            8..=16 => word8(a, 0) == self.head && word8(a, a.len() - 8) == self.tail,
-            4..=7 => word4(a, 0) == self.head && word4(a, a.len() - 4) == self.tail,
-            _ => a == b,
+    fn is(&self, s: &Str) -> bool {
+        match (&self.inline, s.inline_words()) {
+            (Some(c), Some(w)) => Self::same(c, &w),
+            (None, None) => *self.text == **s,
+            _ => false,
         }
     }
-}
 
-/// The 8 bytes of `b` at `at` as a word; 0 if there are not that many.
-#[inline]
-fn word8(b: &[u8], at: usize) -> u64 {
-    b.get(at..)
-        .and_then(<[u8]>::first_chunk::<8>)
-        .map_or(0, |w| u64::from_ne_bytes(*w))
-}
-
-/// The 4 bytes of `b` at `at` as a word; 0 if there are not that many.
-#[inline]
-fn word4(b: &[u8], at: usize) -> u64 {
-    b.get(at..)
-        .and_then(<[u8]>::first_chunk::<4>)
-        .map_or(0, |w| u64::from(u32::from_ne_bytes(*w)))
+    /// Without branches: every word is compared.
+    #[inline(always)]
+    fn same((len, words): &(u8, Words), (l, w): &(u8, Words)) -> bool {
+        (len == l) & (words[0] == w[0]) & (words[1] == w[1]) & (words[2] == w[2])
+    }
 }
 
 /// The strings of an `in [...]` list, sorted and without duplicates, with the set of their
@@ -448,7 +469,7 @@ impl StrSet {
     fn new(mut texts: Vec<Box<str>>) -> StrSet {
         texts.sort_unstable();
         texts.dedup();
-        let lens = texts.iter().fold(0, |m, t| m | Self::len_bit(t));
+        let lens = texts.iter().fold(0, |m, t| m | Self::len_bit(t.len()));
         StrSet {
             lens,
             texts: texts.iter().map(|t| Text::new(t)).collect(),
@@ -456,25 +477,27 @@ impl StrSet {
     }
 
     #[inline]
-    fn len_bit(s: &str) -> u64 {
-        1 << s.len().min(63)
+    fn len_bit(len: usize) -> u64 {
+        1 << len.min(63)
     }
 
     #[inline(always)]
-    fn contains(&self, s: &str) -> bool {
-        if self.lens & Self::len_bit(s) == 0 {
-            false
-        } else if self.texts.len() <= Self::SCAN {
-            self.texts.iter().any(|t| t.is(s))
-        } else {
-            self.search(s)
+    fn contains(&self, s: &Str) -> bool {
+        match s.inline_words() {
+            Some(w) if self.lens & Self::len_bit(usize::from(w.0)) == 0 => false,
+            Some(w) if self.texts.len() <= Self::SCAN => self
+                .texts
+                .iter()
+                .any(|t| t.inline.as_ref().is_some_and(|c| Text::same(c, &w))),
+            _ => self.search(s),
         }
     }
 
     /// Out of line, so the scan above stays small enough to inline.
     #[inline(never)]
     fn search(&self, s: &str) -> bool {
-        self.texts.binary_search_by(|t| (*t.text).cmp(s)).is_ok()
+        self.lens & Self::len_bit(s.len()) != 0
+            && self.texts.binary_search_by(|t| (*t.text).cmp(s)).is_ok()
     }
 }
 
@@ -807,7 +830,9 @@ impl FieldTest {
                 _ => return None,
             },
             Ir::CountCmp { list, op, n } => match list.as_path()? {
-                (Root::Var(slot), [field]) => (slot, *field, Check::LenCmp(LenCmp(*op, *n)), false),
+                (Root::Var(slot), [field]) => {
+                    (slot, *field, Check::LenCmp(LenCmp::new(*op, *n)), false)
+                }
                 _ => return None,
             },
             _ => return None,
@@ -1067,6 +1092,35 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::from(v)
+    }
+
+    #[test]
+    fn length_ranges_agree_with_comparing_as_numbers() {
+        let bounds = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -1.0,
+            -0.0,
+            0.0,
+            0.5,
+            1.0,
+            1.5,
+            2.0,
+            3.0,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        for op in [CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge] {
+            for n in bounds {
+                let check = LenCmp::new(op, n);
+                for len in 0..5 {
+                    let list = Value::List((0..len).map(|_| Value::Null).collect());
+                    let expected = f64::from(len).partial_cmp(&n).is_some_and(|o| op.holds(o));
+                    assert_eq!(check.holds(&list), expected, "{len} {op:?} {n}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1445,7 +1499,7 @@ mod tests {
 
     #[test]
     fn texts_compare_like_strings() {
-        let texts: Vec<String> = (0..20)
+        let texts: Vec<String> = (0..30)
             .flat_map(|n: usize| {
                 let base: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
                 // The same length, differing at the start, the middle and the end.
@@ -1464,7 +1518,18 @@ mod tests {
         for c in &texts {
             let text = Text::new(c);
             for t in &texts {
-                assert_eq!(text.is(t), c == t, "{c:?} {t:?}");
+                assert_eq!(text.is(&Str::new(t)), c == t, "{c:?} {t:?}");
+            }
+        }
+        // Sets small enough to scan and large enough to search, of short and long texts.
+        for set in texts.chunks(3).chain(texts.chunks(20)) {
+            let strs = StrSet::new(set.iter().map(|t| t.as_str().into()).collect());
+            for t in &texts {
+                assert_eq!(
+                    strs.contains(&Str::new(t)),
+                    set.contains(t),
+                    "{set:?} {t:?}"
+                );
             }
         }
     }

@@ -187,6 +187,7 @@ impl Expr {
 
     /// Evaluates a condition: true only for `true` (null is false). Faster than
     /// [`Expr::eval`]: nothing is built or cloned.
+    #[inline]
     pub fn eval_bool(&self, env: &Env) -> bool {
         match &self.0.cond {
             Some(cond) => cond.test_env(env),

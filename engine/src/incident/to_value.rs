@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use riposte_dsl::model::{self, VERDICTS};
+use riposte_dsl::model;
 use riposte_dsl::types::{EntityKind, Type};
 use riposte_dsl::value::{parse_time, Value};
 use serde_json::Value as Json;
@@ -117,26 +117,7 @@ impl Entity {
     }
 }
 
-/// Text; the values most records share (`unknown`, `none`, `microsoft`, …) are made once and
-/// shared, sparing an allocation per record.
 fn text(s: &str) -> Value {
-    static COMMON: OnceLock<Vec<Value>> = OnceLock::new();
-    let common = COMMON.get_or_init(|| {
-        let mut words = vec!["unknown", "none", "microsoft", "defender_xdr"];
-        words.extend(VERDICTS);
-        words.extend(EntityKind::ALL.iter().map(|k| k.as_str()));
-        words.into_iter().map(Value::from).collect()
-    });
-    if s.len() <= 16 {
-        // The first byte first: most candidates of the same length differ there.
-        let shared = common.iter().find(|v| {
-            matches!(v, Value::String(w)
-                if w.len() == s.len() && w.as_bytes().first() == s.as_bytes().first() && **w == *s)
-        });
-        if let Some(v) = shared {
-            return v.clone();
-        }
-    }
     Value::from(s)
 }
 
