@@ -17,7 +17,9 @@
 
 use std::fmt;
 
-use super::eval::{tally, test_op, walk, CmpOp, Cx, Ir, Quant, Root, TestOp};
+use super::eval::{
+    tally, test_op, visit, walk, CmpOp, Cx, Ir, Quant, Root, TestOp, MAX_LAMBDA_CALLS,
+};
 use super::Env;
 use crate::text::{Str, Words};
 use crate::value::Value;
@@ -233,7 +235,7 @@ pub(crate) struct TextIn(StrSet);
 /// empty) against `n`. Only compiled conditions build it, from [`Ir::CountCmp`]. The lengths
 /// that satisfy `op n` are one range, worked out once, so a test is two integer comparisons
 /// rather than a conversion to `f64` and a dispatch on the operator.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct LenCmp {
     /// The least length that satisfies the comparison.
     min: u64,
@@ -274,6 +276,11 @@ impl LenCmp {
                 max: (n.ceil() as u64) - 1,
             },
         }
+    }
+
+    #[inline]
+    fn admits(&self, len: u64) -> bool {
+        (self.min <= len) & (len <= self.max)
     }
 }
 
@@ -336,7 +343,7 @@ impl Holds for LenCmp {
             Value::List(items) => items.len() as u64,
             _ => 0,
         };
-        (self.min <= len) & (len <= self.max)
+        self.admits(len)
     }
 }
 
@@ -692,9 +699,9 @@ struct Exists;
 #[derive(Clone, Copy, Debug)]
 struct ForAll;
 
-/// `count(…) op n`.
+/// `count(…) op n`, as the range of counts that satisfy it.
 #[derive(Clone, Copy, Debug)]
-struct CountIs(CmpOp, f64);
+struct CountIs(LenCmp);
 
 impl Outcome for Exists {
     const KIND: Quant = Quant::Any;
@@ -716,9 +723,7 @@ impl Outcome for CountIs {
     const KIND: Quant = Quant::Count;
     #[inline]
     fn holds(self, hits: usize) -> bool {
-        (hits as f64)
-            .partial_cmp(&self.1)
-            .is_some_and(|o| self.0.holds(o))
+        self.0.admits(hits as u64)
     }
 }
 
@@ -743,6 +748,21 @@ impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
         let passes = |item: &Value| self.check.holds(self.path.walk(item)) != self.negate;
         // Null (the budget ran out) does not hold, nor compare.
         tally(M::KIND, items, passes, cx).is_some_and(|hits| self.outcome.holds(hits))
+    }
+
+    /// The whole condition: a budget no longer than the list cannot run out, and no node
+    /// after this one would see what it spent, so the loop runs without a [`Cx`].
+    fn test_env(&self, env: &Env) -> bool {
+        let items = match self.list.read_env(env) {
+            Some(Value::List(items)) => &**items,
+            Some(_) => &[],
+            None => return self.test(&mut Cx::new(env)),
+        };
+        if items.len() as u64 > MAX_LAMBDA_CALLS {
+            return self.test(&mut Cx::new(env));
+        }
+        let passes = |item: &Value| self.check.holds(self.path.walk(item)) != self.negate;
+        self.outcome.holds(visit(M::KIND, items, passes).1)
     }
 }
 
@@ -779,7 +799,7 @@ impl AtPlace for QuantOf<'_> {
                 match self.mode {
                     Mode::Any => node(Exists, self, check),
                     Mode::All => node(ForAll, self, check),
-                    Mode::Count(op, n) => node(CountIs(op, n), self, check),
+                    Mode::Count(op, n) => node(CountIs(LenCmp::new(op, n)), self, check),
                 }
             }
         }
@@ -1365,6 +1385,10 @@ mod tests {
         (
             "count(incident.alerts, a => a.severity >= medium) >= 1",
             "count(first([incident.alerts]), a => first([a.severity]) >= medium) >= 1",
+        ),
+        (
+            "count(incident.alerts, a => a.severity >= medium) <= 1.5",
+            "count(first([incident.alerts]), a => first([a.severity]) >= medium) <= 1.5",
         ),
         (
             "2 > count(incident.devices, d => d.verdict != 'malicious')",

@@ -878,12 +878,7 @@ pub(crate) fn tally(
 ) -> Option<usize> {
     let allowed = usize::try_from(cx.budget).map_or(items.len(), |b| b.min(items.len()));
     let visible = items.get(..allowed).unwrap_or_default();
-    // `any` stops at the first item that passes, `all` at the first that fails.
-    let (visited, hits) = match kind {
-        Quant::Any => until(visible, |i| passes(i)),
-        Quant::All => until(visible, |i| !passes(i)),
-        _ => (allowed, visible.iter().filter(|i| passes(i)).count()),
-    };
+    let (visited, hits) = visit(kind, visible, passes);
     // `visited <= allowed <= budget`: this never saturates.
     cx.budget = cx.budget.saturating_sub(visited as u64);
     let decided = allowed == items.len() || (kind != Quant::Count && hits > 0);
@@ -892,6 +887,21 @@ pub(crate) fn tally(
         return None;
     }
     Some(hits)
+}
+
+/// [`tally`] without a budget: how many items it visits, and its result.
+#[inline]
+pub(crate) fn visit(
+    kind: Quant,
+    items: &[Value],
+    passes: impl Fn(&Value) -> bool,
+) -> (usize, usize) {
+    // `any` stops at the first item that passes, `all` at the first that fails.
+    match kind {
+        Quant::Any => until(items, |i| passes(i)),
+        Quant::All => until(items, |i| !passes(i)),
+        _ => (items.len(), items.iter().filter(|i| passes(i)).count()),
+    }
 }
 
 /// How many items `stop` visits until it holds, and 1 if it does (else 0).
