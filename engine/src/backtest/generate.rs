@@ -186,7 +186,7 @@ impl Template {
         for e in &incident.entities {
             add(&e.name, Token::Identity);
             for (key, value) in &e.fields {
-                if !IDENTITY_FIELDS.contains(&key.as_str()) {
+                if !IDENTITY_FIELDS.contains(&key.as_ref()) {
                     continue;
                 }
                 match value {

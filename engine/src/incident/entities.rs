@@ -7,13 +7,12 @@
 //! MDE ids stay two entities). Everything is hashed, so a file of N evidence items takes O(N).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
 use super::json::{clip, ip_string, mentions_admin, parse_ip, trim};
-use super::Entity;
+use super::{Entity, Fields};
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
 // short keys and still seeded per map, so a crafted file cannot make them degrade.
@@ -421,10 +420,10 @@ impl EntitySet {
             .zip(ids)
             .map(|(b, id)| {
                 let e = b.e;
-                let mut fields: BTreeMap<String, Json> = e
+                let mut fields: Fields = e
                     .fields
                     .into_iter()
-                    .map(|(name, value)| (name.to_string(), value))
+                    .map(|(name, value)| (Cow::Borrowed(name), value))
                     .collect();
                 if e.kind == EntityKind::User {
                     let admin = e.admin
@@ -460,7 +459,7 @@ impl EntitySet {
 
 /// The most readable identifier of an entity: a short host name, a UPN, an address, a URL, a
 /// file name, a subject…
-pub(crate) fn display_name(kind: EntityKind, f: &BTreeMap<String, Json>) -> Option<String> {
+pub(crate) fn display_name(kind: EntityKind, f: &Fields) -> Option<String> {
     let text = |k: &str| field_text(f.get(k));
     let first = |keys: &[&str]| keys.iter().find_map(|k| text(k));
     let name = match kind {

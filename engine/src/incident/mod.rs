@@ -295,6 +295,10 @@ pub struct Alert {
     pub entity_ids: Vec<String>,
 }
 
+/// The kind-specific fields of an [`Entity`]. Names are the model's, so the importers use them
+/// without an allocation each; names read from a normalized file are owned.
+pub type Fields = BTreeMap<Cow<'static, str>, Json>;
+
 /// An entity of an incident, deduplicated across its alerts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entity {
@@ -323,7 +327,7 @@ pub struct Entity {
     /// The kind-specific model fields by their model name (`mde_device_id`, `hostname`, `upn`,
     /// `sha256`, …). Times are RFC 3339 strings, addresses strings.
     #[serde(default)]
-    pub fields: BTreeMap<String, Json>,
+    pub fields: Fields,
 }
 
 fn unknown() -> String {

@@ -108,7 +108,7 @@ impl Entity {
         let kind_fields = ty.fields.iter().skip(model::COMMON_FIELDS).map(|field| {
             let v = self
                 .fields
-                .get(&field.name)
+                .get(field.name.as_str())
                 .map_or(Value::Null, |j| convert(j, &field.ty));
             (field.name.as_str(), v)
         });
