@@ -447,9 +447,17 @@ impl Text {
     fn is(&self, s: &Str) -> bool {
         match (&self.inline, s.inline_words()) {
             (Some(c), Some(w)) => Self::same(c, &w),
-            (None, None) => *self.text == **s,
+            (None, None) => self.is_long(s),
             _ => false,
         }
+    }
+
+    /// Out of line, so that the usual inline comparison needs no registers saved around a
+    /// call to `memcmp`.
+    #[cold]
+    #[inline(never)]
+    fn is_long(&self, s: &str) -> bool {
+        *self.text == *s
     }
 
     /// Without branches: every word is compared.
@@ -998,10 +1006,12 @@ impl<const ALL: bool, A: Holds, B: Holds> VarTests2<ALL, A, B> {
             Value::Record(r) => r.fields(),
             _ => &[],
         };
+        // Both, without a branch between: checks have no effects (no lambda is called), and
+        // which way `a` goes varies from incident to incident, so a branch would be mispredicted.
         if ALL {
-            self.a.passes(fields) && self.b.passes(fields)
+            self.a.passes(fields) & self.b.passes(fields)
         } else {
-            self.a.passes(fields) || self.b.passes(fields)
+            self.a.passes(fields) | self.b.passes(fields)
         }
     }
 }
