@@ -87,7 +87,7 @@ const LENS: [Len; Str::INLINE + 1] = [
 ];
 
 /// Inline text as three words, the zero-padded bytes at 0, 8 and 14 (the last two overlap):
-/// what [`Str::inline_words`] returns and constants are compared with.
+/// what constants are compared with ([`word`]).
 pub(crate) type Words = [u64; 3];
 
 impl Str {
@@ -126,29 +126,30 @@ impl Str {
         }
     }
 
-    /// The length and words of inline text; `None` for longer (shared) text.
+    /// The length and zero-padded bytes of inline text; `None` for longer (shared) text.
     #[inline(always)]
-    pub(crate) fn inline_words(&self) -> Option<(u8, Words)> {
+    pub(crate) fn inline_bytes(&self) -> Option<(u8, &[u8; Str::INLINE])> {
         match &self.0 {
-            Repr::Inline { len, buf } => Some((*len as u8, words(buf))),
+            Repr::Inline { len, buf } => Some((*len as u8, buf)),
             Repr::Shared(_) => None,
         }
     }
 
-    /// The words `text` would have inline; `None` when it is too long to be.
+    /// The length and words `text` would have inline; `None` when it is too long to be.
     pub(crate) fn words_of(text: &str) -> Option<(u8, Words)> {
-        Str::inline(text).and_then(|s| s.inline_words())
+        let s = Str::inline(text)?;
+        let (len, buf) = s.inline_bytes()?;
+        Some((len, [word(buf, 0), word(buf, 1), word(buf, 2)]))
     }
 }
 
+/// Word `i` (0, 1 or 2) of inline bytes: bytes 0–7, 8–15 or 14–21.
 #[inline(always)]
-fn words(buf: &[u8; Str::INLINE]) -> Words {
-    let word = |at: usize| {
-        let mut w = [0; 8];
-        w.copy_from_slice(&buf[at..at + 8]);
-        u64::from_ne_bytes(w)
-    };
-    [word(0), word(8), word(Str::INLINE - 8)]
+pub(crate) fn word(buf: &[u8; Str::INLINE], i: usize) -> u64 {
+    let at = [0, 8, Str::INLINE - 8][i % 3];
+    let mut w = [0; 8];
+    w.copy_from_slice(&buf[at..at + 8]);
+    u64::from_ne_bytes(w)
 }
 
 impl Deref for Str {
@@ -240,7 +241,7 @@ mod tests {
             let s = Str::new(&text);
             assert_eq!(s.as_str(), text);
             assert_eq!(&*Str::from(text.clone()), text);
-            assert_eq!(s.inline_words().is_some(), text.len() <= Str::INLINE, "{n}");
+            assert_eq!(s.inline_bytes().is_some(), text.len() <= Str::INLINE, "{n}");
             assert_eq!(s.clone(), s);
         }
     }
@@ -261,7 +262,7 @@ mod tests {
                 let (sa, sb) = (Str::new(a), Str::new(b));
                 assert_eq!(sa == sb, a == b);
                 assert_eq!(sa.cmp(&sb), a.cmp(b));
-                assert_eq!(sa.inline_words() == Str::words_of(b), a == b, "{a:?} {b:?}");
+                assert_eq!(Str::words_of(a) == Str::words_of(b), a == b, "{a:?} {b:?}");
             }
         }
     }

@@ -21,7 +21,7 @@ use super::eval::{
     tally, test_op, visit, walk, CmpOp, Cx, Ir, Quant, Root, TestOp, MAX_LAMBDA_CALLS,
 };
 use super::Env;
-use crate::text::{Str, Words};
+use crate::text::{word, Str, Words};
 use crate::value::Value;
 
 /// A compiled condition: whether it holds (only `true` holds; null does not).
@@ -425,28 +425,53 @@ impl Holds for Check {
 }
 
 /// A constant string. Short enough to be held inline (the usual status, verdict and category
-/// names), it is compared with a [`Str`] as its length byte and three words, in the value
-/// itself: no pointer followed, no call to `memcmp`. Forms are canonical ([`crate::text`]), so
-/// an inline constant never equals shared text, nor a shared constant inline text.
+/// names), it is compared with a [`Str`] as its length byte and the words of its bytes, in the
+/// value itself: no pointer followed, no call to `memcmp`. Forms are canonical
+/// ([`crate::text`]), so an inline constant never equals shared text, nor a shared constant
+/// inline text.
 #[derive(Clone, Debug)]
 pub(crate) struct Text {
     text: Box<str>,
-    inline: Option<(u8, Words)>,
+    inline: Option<Inline>,
+}
+
+/// A constant held inline: its length, and the words of its zero-padded bytes that hold text.
+/// Once the lengths agree, the words past those are zeros in both.
+#[derive(Clone, Copy, Debug)]
+struct Inline {
+    len: u8,
+    words: Words,
+    /// 1 for up to 8 bytes, 2 for up to 16, else 3.
+    count: u8,
+}
+
+impl Inline {
+    #[inline(always)]
+    fn matches(&self, len: u8, buf: &[u8; Str::INLINE]) -> bool {
+        len == self.len
+            && word(buf, 0) == self.words[0]
+            && (self.count < 2 || word(buf, 1) == self.words[1])
+            && (self.count < 3 || word(buf, 2) == self.words[2])
+    }
 }
 
 impl Text {
     fn new(text: &str) -> Text {
         Text {
             text: text.into(),
-            inline: Str::words_of(text),
+            inline: Str::words_of(text).map(|(len, words)| Inline {
+                len,
+                words,
+                count: len.div_ceil(8).max(1),
+            }),
         }
     }
 
     /// `s == self.text`.
     #[inline(always)]
     fn is(&self, s: &Str) -> bool {
-        match (&self.inline, s.inline_words()) {
-            (Some(c), Some(w)) => Self::same(c, &w),
+        match (&self.inline, s.inline_bytes()) {
+            (Some(c), Some((len, buf))) => c.matches(len, buf),
             (None, None) => self.is_long(s),
             _ => false,
         }
@@ -458,12 +483,6 @@ impl Text {
     #[inline(never)]
     fn is_long(&self, s: &str) -> bool {
         *self.text == *s
-    }
-
-    /// Without branches: every word is compared.
-    #[inline(always)]
-    fn same((len, words): &(u8, Words), (l, w): &(u8, Words)) -> bool {
-        (len == l) & (words[0] == w[0]) & (words[1] == w[1]) & (words[2] == w[2])
     }
 }
 
@@ -498,12 +517,12 @@ impl StrSet {
 
     #[inline(always)]
     fn contains(&self, s: &Str) -> bool {
-        match s.inline_words() {
-            Some(w) if self.lens & Self::len_bit(usize::from(w.0)) == 0 => false,
-            Some(w) if self.texts.len() <= Self::SCAN => self
+        match s.inline_bytes() {
+            Some((len, _)) if self.lens & Self::len_bit(usize::from(len)) == 0 => false,
+            Some((len, buf)) if self.texts.len() <= Self::SCAN => self
                 .texts
                 .iter()
-                .any(|t| t.inline.as_ref().is_some_and(|c| Text::same(c, &w))),
+                .any(|t| t.inline.is_some_and(|c| c.matches(len, buf))),
             _ => self.search(s),
         }
     }
