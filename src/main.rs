@@ -1,6 +1,8 @@
 //! `riposte`: the command line. Arguments and rendering only; the work happens in
 //! `riposte-dsl` (compiling) and `riposte-engine` (files, running).
 
+#![deny(unsafe_code)]
+
 use riposte::render;
 
 // Plans and backtests allocate many small strings and records; mimalloc serves them faster

@@ -7,6 +7,8 @@
 //! Architecture Invariant: this crate does no I/O and starts no threads or async runtime; it
 //! is handed text and returns data.
 
+#![deny(unsafe_code)]
+
 pub mod ast;
 pub mod catalog;
 pub mod checked;

@@ -4,6 +4,8 @@
 //! Architecture Invariant: `riposte-dsl` never touches the file system; everything that reads
 //! files lives here.
 
+#![deny(unsafe_code)]
+
 pub mod backtest;
 pub mod executor;
 pub mod incident;
