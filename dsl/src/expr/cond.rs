@@ -411,16 +411,7 @@ impl Check {
 impl Holds for Check {
     #[inline]
     fn holds(&self, v: &Value) -> bool {
-        match self {
-            Check::SeverityIs(c) => c.holds(v),
-            Check::TextIs(c) => c.holds(v),
-            Check::SeverityCmp(c) => c.holds(v),
-            Check::NumberCmp(c) => c.holds(v),
-            Check::SeverityIn(c) => c.holds(v),
-            Check::TextIn(c) => c.holds(v),
-            Check::LenCmp(c) => c.holds(v),
-            Check::General(c) => c.holds(v),
-        }
+        holds_inline(self, v)
     }
 }
 
