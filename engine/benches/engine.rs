@@ -25,7 +25,7 @@ use riposte_dsl::syntax::Limits;
 use riposte_dsl::types::Type;
 use riposte_dsl::value::Value;
 use riposte_engine::executor::RecordingExecutor;
-use riposte_engine::incident::{parse_incidents, ImportLimits, Incident};
+use riposte_engine::incident::{parse_incidents, Alert, Entity, ImportLimits, Incident};
 use riposte_engine::plan::{default_now, incident_context, plan_with_context, simulate};
 use riposte_engine::scheduler::RunConfig;
 use riposte_engine::workspace::{read_workspaces, select};
@@ -57,41 +57,47 @@ fn examples() -> (Vec<String>, Vec<Incident>) {
     (texts, incidents)
 }
 
-/// The same data as typed Rust structs, for the hand-written floor.
+/// Incident severity as hand-written Rust would type it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Severity {
+    Unknown,
+    Informational,
+    Low,
+    Medium,
+    High,
+}
+
+/// The same data as hand-written Rust holds it, for the floor: the engine's own typed structs
+/// ([`Alert`], [`Entity`]), severity as an enum, texts as `String`, and the entities split by
+/// kind as the `incident` record has them. Nothing of a predicate is computed ahead.
 struct Floor {
-    severity: u8,
-    resolved: bool,
-    alert_categories: Vec<String>,
-    device_verdicts: Vec<String>,
-    users: usize,
+    severity: Severity,
+    status: String,
+    alerts: Vec<Alert>,
+    devices: Vec<Entity>,
+    users: Vec<Entity>,
 }
 
 fn floor(i: &Incident) -> Floor {
-    let sev = match i.severity.as_str() {
-        "high" => 3,
-        "medium" => 2,
-        "low" => 1,
-        _ => 0,
+    let of = |kind: &str| -> Vec<Entity> {
+        i.entities
+            .iter()
+            .filter(|e| e.kind.as_str() == kind)
+            .cloned()
+            .collect()
     };
     Floor {
-        severity: sev,
-        resolved: i.status == "resolved",
-        alert_categories: i
-            .alerts
-            .iter()
-            .map(|a| a.category.clone().unwrap_or_default())
-            .collect(),
-        device_verdicts: i
-            .entities
-            .iter()
-            .filter(|e| e.kind.as_str() == "device")
-            .map(|e| e.verdict.clone())
-            .collect(),
-        users: i
-            .entities
-            .iter()
-            .filter(|e| e.kind.as_str() == "user")
-            .count(),
+        severity: match i.severity.as_str() {
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            "informational" => Severity::Informational,
+            _ => Severity::Unknown,
+        },
+        status: i.status.clone(),
+        alerts: i.alerts.clone(),
+        devices: of("device"),
+        users: of("user"),
     }
 }
 
@@ -120,22 +126,25 @@ const PREDICATES: &[(&str, &str, &str, FloorFn)] = &[
         "severity_high",
         "incident.severity == high",
         "incident.severity == 'high'",
-        |f| f.severity == 3,
+        |f| f.severity == Severity::High,
     ),
     (
         "high_or_medium_not_resolved",
         "incident.severity in [high, medium] and incident.status != 'resolved'",
         "incident.severity in ['high', 'medium'] && incident.status != 'resolved'",
-        |f| f.severity >= 2 && !f.resolved,
+        |f| f.severity >= Severity::Medium && f.status != "resolved",
     ),
     (
         "alert_category",
         "any(incident.alerts, a => a.category in ['Malware', 'Ransomware', 'InitialAccess'])",
         "incident.alerts.exists(a, a.category in ['Malware', 'Ransomware', 'InitialAccess'])",
         |f| {
-            f.alert_categories
-                .iter()
-                .any(|c| matches!(c.as_str(), "Malware" | "Ransomware" | "InitialAccess"))
+            f.alerts.iter().any(|a| {
+                matches!(
+                    a.category.as_deref(),
+                    Some("Malware" | "Ransomware" | "InitialAccess")
+                )
+            })
         },
     ),
     (
@@ -143,16 +152,16 @@ const PREDICATES: &[(&str, &str, &str, FloorFn)] = &[
         "any(incident.devices, d => d.verdict in ['malicious', 'suspicious'])",
         "incident.devices.exists(d, d.verdict in ['malicious', 'suspicious'])",
         |f| {
-            f.device_verdicts
+            f.devices
                 .iter()
-                .any(|v| v == "malicious" || v == "suspicious")
+                .any(|d| d.verdict == "malicious" || d.verdict == "suspicious")
         },
     ),
     (
         "user_and_high",
         "count(incident.users) >= 1 and incident.severity == high",
         "size(incident.users) >= 1 && incident.severity == 'high'",
-        |f| f.users >= 1 && f.severity == 3,
+        |f| !f.users.is_empty() && f.severity == Severity::High,
     ),
 ];
 

@@ -211,19 +211,21 @@ pub(crate) struct SeverityCmp(CmpOp, u8);
 #[derive(Clone, Debug)]
 pub(crate) struct NumberCmp(CmpOp, f64);
 
-/// `in [high, medium]`: the levels as a set of bits (a severity is a `u8`).
+/// `in [high, medium]`: the levels as a set of bits in one word. Levels are indices into the
+/// severity names (`Value::parse_severity`), so every constant fits; a set of other levels is
+/// left to the general comparison.
 #[derive(Clone, Debug)]
-pub(crate) struct SeverityIn([u64; 4]);
+pub(crate) struct SeverityIn(u64);
 
 impl SeverityIn {
-    fn new(levels: &[u8]) -> Self {
-        let mut bits = [0u64; 4];
-        for &l in levels {
-            if let Some(word) = bits.get_mut(usize::from(l >> 6)) {
-                *word |= 1 << (l & 63);
-            }
-        }
-        SeverityIn(bits)
+    /// `None` when a level does not fit in the word.
+    fn new(levels: &[u8]) -> Option<Self> {
+        levels
+            .iter()
+            .try_fold(0u64, |bits, &l| {
+                Some(bits | 1u64.checked_shl(u32::from(l))?)
+            })
+            .map(SeverityIn)
     }
 }
 
@@ -319,12 +321,8 @@ impl Holds for NumberCmp {
 impl Holds for SeverityIn {
     #[inline]
     fn holds(&self, v: &Value) -> bool {
-        let has = |l: u8| {
-            self.0
-                .get(usize::from(l >> 6))
-                .is_some_and(|word| (word >> (l & 63)) & 1 == 1)
-        };
-        matches!(v, Value::Severity(x) if has(*x))
+        // `checked_shr` is `None` for levels past the word, which no set holds.
+        matches!(v, Value::Severity(x) if self.0.checked_shr(u32::from(*x)).is_some_and(|b| b & 1 == 1))
     }
 }
 
@@ -393,10 +391,8 @@ impl Check {
                         _ => None,
                     })
                     .collect();
-                match (levels, texts) {
-                    (Some(levels), _) if !levels.is_empty() => {
-                        Check::SeverityIn(SeverityIn::new(&levels))
-                    }
+                match (levels.as_deref().and_then(SeverityIn::new), texts) {
+                    (Some(set), _) if set.0 != 0 => Check::SeverityIn(set),
                     (_, Some(texts)) if !texts.is_empty() => {
                         Check::TextIn(TextIn(StrSet::new(texts)))
                     }
