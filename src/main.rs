@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use riposte_dsl::compile::{compile, Compilation};
 use riposte_dsl::syntax::Limits;
 use riposte_dsl::SourceMap;
+use riposte_engine::incident::ImportLimits;
 
 #[derive(Parser)]
 #[command(
@@ -104,11 +105,38 @@ struct SimulateArgs {
     /// Most items one for-each fans out to.
     #[arg(long, default_value_t = 1_000)]
     max_fanout: usize,
-    /// Most entities one incident may carry.
-    #[arg(long, default_value_t = 5_000)]
-    max_entities: usize,
+    #[command(flatten)]
+    import: ImportLimitArgs,
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     format: ListFormat,
+}
+
+/// Bounds on incident files (the defaults of `ImportLimits`).
+#[derive(clap::Args)]
+struct ImportLimitArgs {
+    /// Largest incident file, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ImportLimits::default().max_file_bytes)]
+    max_file_bytes: usize,
+    /// Most incidents in one file.
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_incidents)]
+    max_incidents: usize,
+    /// Most alerts in one incident.
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_alerts)]
+    max_alerts: usize,
+    /// Most entities one incident may carry.
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_entities)]
+    max_entities: usize,
+}
+
+impl ImportLimitArgs {
+    fn limits(&self) -> ImportLimits {
+        ImportLimits {
+            max_file_bytes: self.max_file_bytes,
+            max_incidents: self.max_incidents,
+            max_alerts: self.max_alerts,
+            max_entities: self.max_entities,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -185,9 +213,8 @@ struct BacktestArgs {
     /// Most items one for-each fans out to.
     #[arg(long, default_value_t = 1_000)]
     max_fanout: usize,
-    /// Most entities one incident may carry.
-    #[arg(long, default_value_t = 5_000)]
-    max_entities: usize,
+    #[command(flatten)]
+    import: ImportLimitArgs,
 }
 
 #[derive(Subcommand)]
@@ -217,6 +244,8 @@ struct GenerateArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
+    #[command(flatten)]
+    import: ImportLimitArgs,
 }
 
 fn main() -> ExitCode {
@@ -394,12 +423,9 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     use riposte_engine::executor::{RecordingExecutor, ScriptedFailure};
     use riposte_engine::scheduler::{Approvals, RunConfig};
 
-    let limits = riposte_engine::incident::ImportLimits {
-        max_entities: args.max_entities,
-        ..Default::default()
-    };
-    let (_, incidents) = riposte_engine::incident::read_incidents(&args.incident, &limits)
-        .map_err(|e| e.to_string())?;
+    let (_, incidents) =
+        riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
+            .map_err(|e| e.to_string())?;
     let workspaces = match &args.workspaces {
         Some(path) => {
             riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?
@@ -410,29 +436,30 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let approvals = match args.approve.as_slice() {
-        [one] if one == "all" => Approvals::All,
-        [one] if one == "none" => Approvals::None,
-        steps => Approvals::Steps(steps.to_vec()),
-    };
-    let executor = RecordingExecutor {
-        failures: args
-            .fail
-            .iter()
-            .map(|f| {
-                let (step, target) = match f.split_once(':') {
-                    Some((s, t)) => (s, Some(t.to_string())),
-                    None => (f.as_str(), None),
-                };
-                ScriptedFailure {
-                    step: Some(step.to_string()),
-                    target,
-                    error: "simulated failure (--fail)".into(),
-                    ..Default::default()
-                }
+    riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
+        .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
+    let approvals = Approvals::from_words(&args.approve, &library)?;
+    let steps = riposte_engine::scheduler::step_names(&library);
+    let failures = args
+        .fail
+        .iter()
+        .map(|f| {
+            let (step, target) = match f.split_once(':') {
+                Some((s, t)) => (s, Some(t.to_string())),
+                None => (f.as_str(), None),
+            };
+            if !steps.contains(step) {
+                return Err(riposte_engine::scheduler::unknown_step("--fail", step));
+            }
+            Ok(ScriptedFailure {
+                step: Some(step.to_string()),
+                target,
+                error: "simulated failure (--fail)".into(),
+                ..Default::default()
             })
-            .collect(),
-    };
+        })
+        .collect::<Result<_, _>>()?;
+    let executor = RecordingExecutor { failures };
     let now = match &args.now {
         Some(t) => Some(riposte_dsl::value::parse_time(t).ok_or_else(|| {
             format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
@@ -446,7 +473,12 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             args.workspace.as_deref(),
             incident.workspace.as_deref(),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match &args.workspaces {
+            Some(_) => e.to_string(),
+            None => format!(
+                "{e} (without `--workspaces FILE`, only the built-in `demo` workspace exists)"
+            ),
+        })?;
         let config = RunConfig {
             approvals: approvals.clone(),
             max_fanout: args.max_fanout,
@@ -456,6 +488,12 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         plans.push(riposte_engine::plan::simulate(
             &library, ws, incident, &config, &executor,
         ));
+    }
+    if plans.is_empty() && matches!(args.format, ListFormat::Text) {
+        eprintln!(
+            "`{}` holds no incidents: nothing to plan",
+            args.incident.display()
+        );
     }
     match args.format {
         ListFormat::Json if plans.len() == 1 => print_json(&plans[0]),
@@ -555,6 +593,14 @@ fn plural(n: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+/// An error about the workspaces in use, naming their file (or the built-in demo).
+fn workspaces_error(file: Option<&std::path::Path>, message: String) -> String {
+    match file {
+        Some(f) => format!("`{}`: {message}", f.display()),
+        None => message,
     }
 }
 
@@ -662,15 +708,19 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         }
         None => None,
     };
+    let sop_names = head
+        .sops
+        .iter()
+        .chain(base.iter().flat_map(|b| &b.sops))
+        .map(|s| &*s.name);
+    riposte_engine::workspace::check_sops(&workspaces, sop_names)
+        .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
     let run = Backtest {
         head: &head,
         base: base.as_ref(),
         workspaces: &workspaces,
         workspace: args.workspace.as_deref(),
-        limits: riposte_engine::incident::ImportLimits {
-            max_entities: args.max_entities,
-            ..Default::default()
-        },
+        limits: args.import.limits(),
         max_fanout: args.max_fanout,
         jobs: args.jobs,
     };
@@ -718,11 +768,7 @@ fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     let CorpusCommand::Generate(args) = command;
-    let templates = read_templates(
-        &args.from,
-        &riposte_engine::incident::ImportLimits::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    let templates = read_templates(&args.from, &args.import.limits()).map_err(|e| e.to_string())?;
     let generator = Generator::new(&templates, args.seed);
     let bar = progress_bar(
         args.count,

@@ -454,3 +454,134 @@ fn simulate_rejects_bad_incident_files_with_their_location() {
         .clone();
     assert!(String::from_utf8_lossy(&out).contains("unknown.json"));
 }
+
+/// `riposte simulate` with `args`, failing with exit 2: its stderr.
+fn simulate_error(args: &[&str]) -> String {
+    let out = riposte()
+        .arg("simulate")
+        .args(args)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const RANSOMWARE: &str = "examples/incidents/ransomware-two-devices.json";
+
+#[test]
+fn every_import_limit_the_errors_name_is_an_option() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string("examples/incidents/malware-resolved.json").expect("example"),
+    )
+    .expect("json");
+    let mut big = example.clone();
+    let alert = example["alerts"][0].clone();
+    big["alerts"] = (0..30)
+        .map(|i| {
+            let mut a = alert.clone();
+            a["id"] = format!("a{i}").into();
+            a
+        })
+        .collect();
+    let path = dir.path().join("alerts.json");
+    std::fs::write(&path, big.to_string()).expect("write");
+    let file = path.to_str().expect("utf-8 path");
+    let err = simulate_error(&["--incident", file, "--max-alerts", "20"]);
+    assert!(
+        err.contains("30 alerts") && err.contains("`--max-alerts`"),
+        "{err}"
+    );
+    riposte()
+        .args(["simulate", "--incident", file, "--max-alerts", "30"])
+        .assert()
+        .success();
+    let page = dir.path().join("page.json");
+    std::fs::write(
+        &page,
+        serde_json::json!({"value": [example.clone(), example]}).to_string(),
+    )
+    .expect("write");
+    let page = page.to_str().expect("utf-8 path");
+    let err = simulate_error(&["--incident", page, "--max-incidents", "1"]);
+    assert!(err.contains("`--max-incidents`"), "{err}");
+    let err = simulate_error(&["--incident", page, "--max-file-bytes", "100"]);
+    assert!(err.contains("`--max-file-bytes`"), "{err}");
+}
+
+#[test]
+fn simulate_rejects_approvals_and_failures_of_unknown_steps() {
+    let err = simulate_error(&["--incident", RANSOMWARE, "--approve", "isolaet"]);
+    assert!(err.contains("`--approve isolaet`"), "{err}");
+    let err = simulate_error(&["--incident", RANSOMWARE, "--approve", "all,isolate"]);
+    assert!(err.contains("give `all` alone"), "{err}");
+    let err = simulate_error(&["--incident", RANSOMWARE, "--fail", "isolaet:dc-01"]);
+    assert!(err.contains("`--fail isolaet`"), "{err}");
+    // Ids and paths both name a step.
+    for step in ["isolate", "contain.isolate"] {
+        riposte()
+            .args(["simulate", "--incident", RANSOMWARE, "--approve", step])
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn workspaces_files_are_checked_against_the_library_and_each_other() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string("examples/workspaces.yaml").expect("workspaces");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("utf-8 path").to_string()
+    };
+    let typo = write(
+        "typo.yaml",
+        text.replacen("sops: all", "sops: [ransomware-contaiment]", 1),
+    );
+    let err = simulate_error(&["--incident", RANSOMWARE, "--workspaces", &typo]);
+    assert!(
+        err.contains("typo.yaml") && err.contains("`ransomware-contaiment`"),
+        "{err}"
+    );
+    let tenant = "tenant_id: ";
+    let first = text.find(tenant).expect("a tenant id") + tenant.len();
+    let first_id = text[first..].lines().next().expect("line").to_string();
+    let second = first + text[first..].find(tenant).expect("two tenant ids") + tenant.len();
+    let second_end = second + text[second..].find('\n').expect("line end");
+    let same = write(
+        "same.yaml",
+        format!("{}{first_id}{}", &text[..second], &text[second_end..]),
+    );
+    let err = simulate_error(&["--incident", RANSOMWARE, "--workspaces", &same]);
+    assert!(err.contains("the same tenant id"), "{err}");
+    // Enum values ignore case, as in incidents.
+    let upper = write(
+        "upper.yaml",
+        text.replace("subscription: active", "subscription: Active"),
+    );
+    riposte()
+        .args(["simulate", "--incident", RANSOMWARE, "--workspaces", &upper])
+        .assert()
+        .success();
+    let err = simulate_error(&["--incident", RANSOMWARE, "--workspace", "contoso"]);
+    assert!(err.contains("built-in `demo`"), "{err}");
+}
+
+#[test]
+fn simulate_says_when_a_file_holds_no_incident() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("empty.json");
+    std::fs::write(&path, r#"{"value": []}"#).expect("write");
+    let out = riposte()
+        .args(["simulate", "--incident"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no incidents"));
+}

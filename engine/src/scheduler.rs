@@ -7,7 +7,7 @@
 //! for-each items in list order, no clocks but `RunConfig::now_ms`.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
 use riposte_dsl::ast::{AgentMode, Protected, Role, SeverityLevel};
@@ -36,6 +36,29 @@ pub enum Approvals {
 }
 
 impl Approvals {
+    /// The approvals command-line words grant: `all` or `none` alone, or step ids and paths
+    /// of `library`. A name no gamebook has is an error, so a typo cannot silently leave a
+    /// gate closed.
+    pub fn from_words(words: &[String], library: &Library) -> Result<Approvals, String> {
+        match words {
+            [] => Ok(Approvals::None),
+            [one] if one == "all" => Ok(Approvals::All),
+            [one] if one == "none" => Ok(Approvals::None),
+            _ => {
+                if let Some(w) = words.iter().find(|w| *w == "all" || *w == "none") {
+                    return Err(format!(
+                        "`--approve {w}` cannot be combined with step names; give `{w}` alone"
+                    ));
+                }
+                let known = step_names(library);
+                if let Some(w) = words.iter().find(|w| !known.contains(w.as_str())) {
+                    return Err(unknown_step("--approve", w));
+                }
+                Ok(Approvals::Steps(words.to_vec()))
+            }
+        }
+    }
+
     fn granted(&self, path: &str) -> bool {
         match self {
             Approvals::None => false,
@@ -45,6 +68,33 @@ impl Approvals {
                 .any(|s| s == path || path.rsplit('.').next() == Some(s.as_str())),
         }
     }
+}
+
+/// Every step id and step path (`contain.isolate`) of the library's gamebooks.
+pub fn step_names(library: &Library) -> BTreeSet<String> {
+    fn add(steps: &[c::Step], prefix: &str, out: &mut BTreeSet<String>) {
+        for s in steps {
+            let path = format!("{prefix}{}", s.id);
+            out.insert(s.id.clone());
+            if let c::StepKind::Group(inner) = &s.kind {
+                add(inner, &format!("{path}."), out);
+            }
+            out.insert(path);
+        }
+    }
+    let mut out = BTreeSet::new();
+    for gb in &library.gamebooks {
+        add(&gb.steps, "", &mut out);
+    }
+    out
+}
+
+/// The error for an option naming a step no gamebook of the library has.
+pub fn unknown_step(option: &str, step: &str) -> String {
+    format!(
+        "`{option} {step}`: no gamebook of the library has a step `{step}`; give a step id or \
+         path as `riposte graph` shows it (e.g. `isolate` or `contain.isolate`)"
+    )
 }
 
 /// Knobs of one run.

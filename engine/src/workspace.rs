@@ -9,7 +9,7 @@ use riposte_dsl::catalog::Application;
 use serde::Deserialize;
 
 /// Subscription state of a workspace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Subscription {
     Active,
@@ -29,7 +29,7 @@ impl Subscription {
 }
 
 /// An integration module that can be enabled per workspace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Module {
     DefenderXdr,
@@ -107,7 +107,7 @@ pub struct Agent {
 }
 
 /// serde twin of [`AgentMode`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     Manual,
@@ -116,6 +116,14 @@ pub enum Mode {
 }
 
 impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Manual => "manual",
+            Mode::Automatic => "automatic",
+            Mode::Autonomous => "autonomous",
+        }
+    }
+
     pub fn agent_mode(self) -> AgentMode {
         match self {
             Mode::Manual => AgentMode::Manual,
@@ -126,7 +134,7 @@ impl Mode {
 }
 
 /// serde twin of [`SeverityLevel`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Informational,
@@ -136,6 +144,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "informational",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+
     pub fn level(self) -> SeverityLevel {
         match self {
             Severity::Informational => SeverityLevel::Informational,
@@ -144,6 +161,37 @@ impl Severity {
             Severity::High => SeverityLevel::High,
         }
     }
+}
+
+/// Deserializes the enums of the workspaces file from their names, ignoring ASCII case and
+/// surrounding spaces (`High` = `high`), as the incident importer reads enum values.
+macro_rules! named {
+    ($($ty:ident: $what:literal = [$($v:ident),+ $(,)?];)+) => {$(
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                const ALL: &[$ty] = &[$($ty::$v),+];
+                let text = String::deserialize(d)?;
+                ALL.iter()
+                    .copied()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(text.trim()))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = ALL.iter().map(|v| v.as_str()).collect();
+                        serde::de::Error::custom(format!(
+                            "unknown {} `{text}`; expected one of: {}",
+                            $what,
+                            names.join(", ")
+                        ))
+                    })
+            }
+        }
+    )+};
+}
+
+named! {
+    Subscription: "subscription" = [Active, Trial, Expired];
+    Module: "module" = [DefenderXdr, Sentinel, Crowdstrike, Sentinelone];
+    Mode: "agent mode" = [Manual, Automatic, Autonomous];
+    Severity: "severity" = [Informational, Low, Medium, High];
 }
 
 /// One workspace: a customer tenant (or the partner's own).
@@ -291,11 +339,13 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
             .location()
             .map_or((0, 0), |l| (l.line() as u32, l.column() as u32));
         let message = e.without_snippet().to_string();
-        let message = message
-            .lines()
-            .next()
-            .unwrap_or("invalid workspaces file")
-            .to_string();
+        let message = message.lines().next().unwrap_or("invalid workspaces file");
+        // The location is already in front of the message.
+        let message = match message.rfind(" at line ") {
+            Some(at) if line > 0 => &message[..at],
+            _ => message,
+        }
+        .to_string();
         WorkspaceError::Invalid {
             path: name.to_string(),
             line,
@@ -310,6 +360,18 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     for (i, w) in file.workspaces.iter().enumerate() {
         if file.workspaces[..i].iter().any(|o| o.name == w.name) {
             return Err(bad(format!("workspace `{}` is defined twice", w.name)));
+        }
+        // `*` stands in for any tenant; a real tenant id belongs to one workspace, or
+        // incidents of that tenant would silently go to the first.
+        if let Some(o) = file.workspaces[..i]
+            .iter()
+            .find(|o| w.tenant_id != "*" && o.tenant_id.eq_ignore_ascii_case(&w.tenant_id))
+        {
+            return Err(bad(format!(
+                "workspaces `{}` and `{}` have the same tenant id `{}`; a tenant belongs to one \
+                 workspace",
+                o.name, w.name, w.tenant_id
+            )));
         }
         if let Some(parent) = &w.parent {
             if !file.workspaces.iter().any(|o| &o.name == parent) {
@@ -336,11 +398,36 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     Ok(file.workspaces)
 }
 
+/// The first SOP an agent names that `sops` (the names of the library's SOPs) lacks, as an
+/// error: a misspelt name would otherwise leave the agent silently running fewer SOPs.
+pub fn check_sops<'s>(
+    workspaces: &[Workspace],
+    sops: impl Iterator<Item = &'s str> + Clone,
+) -> Result<(), String> {
+    for w in workspaces {
+        let SopSelection::Named(names) = &w.agent.sops else {
+            continue;
+        };
+        if let Some(unknown) = names.iter().find(|n| !sops.clone().any(|s| s == *n)) {
+            let mut known: Vec<&str> = sops.collect();
+            known.sort_unstable();
+            known.dedup();
+            return Err(format!(
+                "workspace `{}`: its agent runs SOP `{unknown}`, which the library does not \
+                 have; its SOPs are: {}",
+                w.name,
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// No workspace fits an incident.
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
-    #[error("no workspace named `{0}` in the workspaces file")]
-    Unknown(String),
+    #[error("no workspace named `{name}`; the workspaces are: {known}")]
+    Unknown { name: String, known: String },
     #[error("no workspace has tenant id `{0}`; pass `--workspace NAME`")]
     NoTenant(String),
     #[error(
@@ -360,7 +447,14 @@ pub fn select<'w>(
         return workspaces
             .iter()
             .find(|w| w.name == name)
-            .ok_or_else(|| SelectError::Unknown(name.to_string()));
+            .ok_or_else(|| SelectError::Unknown {
+                name: name.to_string(),
+                known: workspaces
+                    .iter()
+                    .map(|w| format!("`{}`", w.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
     }
     if let [only] = workspaces {
         return Ok(only);

@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use riposte_dsl::checked::{Library, Step, StepKind};
+use riposte_dsl::checked::Library;
 use riposte_dsl::{SourceFile, SourceMap};
 use serde::Serialize;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options};
@@ -198,7 +198,7 @@ pub fn run(
         limits,
         direct: HashMap::new(),
         cx: expect::Context {
-            steps: step_names(library),
+            steps: crate::scheduler::step_names(library),
         },
         incidents: HashMap::new(),
         workspaces: HashMap::new(),
@@ -210,25 +210,6 @@ pub fn run(
     }
     let coverage = coverage::compute(library, &runner.hits);
     Ok(Report { tests, coverage })
-}
-
-/// Every step path and step id of the library's gamebooks.
-fn step_names(library: &Library) -> BTreeSet<String> {
-    fn add(steps: &[Step], prefix: &str, out: &mut BTreeSet<String>) {
-        for s in steps {
-            let path = format!("{prefix}{}", s.id);
-            out.insert(s.id.clone());
-            if let StepKind::Group(inner) = &s.kind {
-                add(inner, &format!("{path}."), out);
-            }
-            out.insert(path);
-        }
-    }
-    let mut out = BTreeSet::new();
-    for gb in &library.gamebooks {
-        add(&gb.steps, "", &mut out);
-    }
-    out
 }
 
 struct Runner<'a> {
@@ -496,7 +477,9 @@ impl Runner<'_> {
         .map_err(|e| {
             let loc = named.map_or(&inc.referenced, |n| &n.referenced);
             let message = match e {
-                SelectError::Unknown(n) => format!("no workspace named `{n}` in the workspaces"),
+                SelectError::Unknown { name, known } => {
+                    format!("no workspace named `{name}`; the workspaces are: {known}")
+                }
                 SelectError::NoTenant(t) => format!(
                     "no workspace has the incident's tenant id `{t}`; name one with `workspace:`"
                 ),
