@@ -365,9 +365,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
     let (sources, compilation) = load(paths)?;
     let file_id = sources
         .iter()
-        .find(|(_, f)| {
-            std::path::Path::new(&f.name) == file.as_path() || f.name == file.to_string_lossy()
-        })
+        .find(|(_, f)| same_file(std::path::Path::new(&f.name), &file))
         .map(|(id, _)| id);
     let gamebook = compilation
         .library
@@ -396,6 +394,14 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether two paths name one file (`gamebooks/a.yaml`, `./gamebooks/a.yaml`, absolute).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 fn library(paths: Vec<PathBuf>) -> Result<Result<riposte_dsl::checked::Library, ExitCode>, String> {

@@ -26,13 +26,19 @@ pub enum LoadError {
     NotYaml(PathBuf),
     #[error("more than {limit} files under the given paths")]
     TooManyFiles { limit: usize },
+    #[error("`{0}` holds gamebook tests, not gamebooks or SOPs; run them with `riposte test {0}`")]
+    TestFile(String),
+    #[error("no gamebook or SOP files (`*.yaml`, `*.yml`) under {0}")]
+    Empty(String),
 }
 
 /// Most files a library may hold; a larger tree is almost certainly the wrong directory.
 pub const MAX_FILES: usize = 20_000;
 
 /// Reads every `*.yaml` / `*.yml` under `paths` (directories recursively, sorted by path).
-/// Test files (`*.test.yaml`) are not part of a library and are skipped.
+/// Test files (`*.test.yaml`) are not part of a library and are skipped in directories; named
+/// alone, one is an error. A file reached by two paths (`gamebooks` and `./gamebooks`, or an
+/// absolute path) is read once.
 pub fn load_library(paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, LoadError> {
     let mut files = Vec::new();
     for p in paths {
@@ -42,6 +48,8 @@ pub fn load_library(paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, 
         })?;
         if meta.is_dir() {
             walk(p, &mut files)?;
+        } else if is_test_file(p) {
+            return Err(LoadError::TestFile(display_path(p)));
         } else if is_yaml(p) {
             files.push(p.clone());
         } else {
@@ -51,8 +59,16 @@ pub fn load_library(paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, 
             return Err(LoadError::TooManyFiles { limit: MAX_FILES });
         }
     }
+    if files.is_empty() {
+        let names: Vec<String> = paths
+            .iter()
+            .map(|p| format!("`{}`", display_path(p)))
+            .collect();
+        return Err(LoadError::Empty(names.join(", ")));
+    }
     files.sort();
-    files.dedup();
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     let mut loaded = Loaded::default();
     for path in files {
         read_one(&path, max_file_bytes, &mut loaded)?;
@@ -167,6 +183,20 @@ mod tests {
         assert!(matches!(
             load_library(&[dir.path().join("missing")], 50),
             Err(LoadError::Io { .. })
+        ));
+        // The same files by another spelling of the path are read once.
+        let again = dir.path().join("sub/../a.yaml");
+        let loaded = load_library(&[dir.path().to_path_buf(), again], 50).unwrap();
+        assert_eq!(loaded.sources.len(), 3);
+        assert!(matches!(
+            load_library(&[dir.path().join("sub/c.test.yaml")], 50),
+            Err(LoadError::TestFile(_))
+        ));
+        let empty = dir.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert!(matches!(
+            load_library(&[empty], 50),
+            Err(LoadError::Empty(_))
         ));
     }
 }

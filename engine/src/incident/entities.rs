@@ -143,7 +143,7 @@ fn identity(
             Some(ip) => ip,
             None => a.to_lowercase(),
         })],
-        EntityKind::Url => vec![raw("url")],
+        EntityKind::Url => vec![raw("url").map(|u| url_key(&u))],
         EntityKind::File => vec![
             lower("sha256"),
             lower("sha1"),
@@ -177,6 +177,24 @@ fn identity(
             lower("display_name"),
         ],
     }
+}
+
+/// A URL as an identifier: scheme and host lowercase (they ignore case), the rest as given
+/// (paths and queries may not).
+fn url_key(url: &str) -> String {
+    let rest_at = match url.find("://") {
+        Some(i) => {
+            let host = i + 3;
+            host + url[host..]
+                .find(['/', '?', '#'])
+                .unwrap_or(url.len() - host)
+        }
+        None => 0,
+    };
+    let (head, rest) = url.split_at(rest_at);
+    let mut key = head.to_ascii_lowercase();
+    key.push_str(rest);
+    key
 }
 
 /// How bad a verdict is: the most severe wins when evidence merges.
@@ -217,21 +235,30 @@ fn push_new(list: &mut Vec<String>, seen: &mut HashSet<String>, item: String) {
     }
 }
 
-/// Indexes `keys` (an entity's identifiers by slot) as finding entity `at`, where no entity is
-/// found by them yet.
+/// Indexes `keys` (an entity's identifiers by slot) as finding entity `at`. An identifier
+/// that already finds another entity finds none from now on: two devices with different MDE
+/// ids share a host name, and evidence with only that host name could be either.
 fn index_keys(index: &mut Index, kind: EntityKind, keys: &[Option<String>], at: usize) {
     for (slot, key) in keys.iter().enumerate() {
         if let Some(key) = key {
             let map = index.slot_mut(kind, slot);
-            if !map.contains_key(key) {
-                map.insert(key.clone(), at);
+            match map.get_mut(key.as_str()) {
+                None => {
+                    map.insert(key.clone(), at);
+                }
+                Some(found) if *found != at => *found = AMBIGUOUS,
+                Some(_) => {}
             }
         }
     }
 }
 
-/// `(kind, identifier slot)` → identifier → entity index. A list, not a map: there are a few
-/// dozen slots at most, and finding one among them is quicker than hashing.
+/// What an identifier shared by several entities finds in the [`Index`].
+const AMBIGUOUS: usize = usize::MAX;
+
+/// `(kind, identifier slot)` → identifier → entity index (or [`AMBIGUOUS`]). A list, not a
+/// map: there are a few dozen slots at most, and finding one among them is quicker than
+/// hashing.
 #[derive(Default)]
 struct Index(Vec<((EntityKind, usize), HashMap<String, usize>)>);
 
@@ -326,6 +353,7 @@ impl EntitySet {
                 .index
                 .slot(new.kind, slot)
                 .and_then(|keys| keys.get(key.as_str()))
+                .filter(|&&i| i != AMBIGUOUS)
             else {
                 continue;
             };
@@ -439,11 +467,7 @@ impl EntitySet {
                     roles: e.roles,
                     tags: e.tags,
                     remediation_status: e.remediation_status.into_owned(),
-                    alert_ids: b
-                        .alerts
-                        .iter()
-                        .filter_map(|&a| alert_ids.get(a).map(|s| s.to_string()))
-                        .collect(),
+                    alert_ids: unique_ids(b.alerts.iter().filter_map(|&a| alert_ids.get(a))),
                     provider: e.provider.to_string(),
                     fields,
                 }
@@ -455,6 +479,18 @@ impl EntitySet {
             other: self.other,
         }
     }
+}
+
+/// The alert ids, each once: two alerts of a file may share an id, and `alert_ids` counts
+/// alerts.
+fn unique_ids<'a>(ids: impl Iterator<Item = &'a &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
 }
 
 /// The most readable identifier of an entity: a short host name, a UPN, an address, a URL, a

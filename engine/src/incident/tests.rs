@@ -609,6 +609,47 @@ fn dedup_uses_weaker_identifiers_unless_a_stronger_one_differs() {
         "{inc:#?}"
     );
     assert_eq!(entity(&inc, "device:aaaa").alert_ids, ["a1", "a2"]);
+    // Once two devices share the host name, evidence with only that name could be either: it
+    // joins neither, and its verdict stays its own.
+    let inc = one(&graph_incident(vec![
+        graph_alert("a1", vec![device(Some("aaaa"), "ws-01", json!({}))]),
+        graph_alert("a2", vec![device(Some("bbbb"), "ws-01", json!({}))]),
+        graph_alert(
+            "a3",
+            vec![device(None, "ws-01", json!({"verdict": "malicious"}))],
+        ),
+    ]));
+    assert_eq!(
+        ids(&inc),
+        ["device:aaaa", "device:bbbb", "device:ws-01"],
+        "{inc:#?}"
+    );
+    assert_eq!(entity(&inc, "device:aaaa").verdict, "unknown");
+    assert_eq!(entity(&inc, "device:ws-01").verdict, "malicious");
+    // Alerts sharing an id are counted once.
+    let inc = one(&graph_incident(vec![
+        graph_alert("a1", vec![device(Some("aaaa"), "ws-01", json!({}))]),
+        graph_alert("a1", vec![device(Some("aaaa"), "ws-01", json!({}))]),
+    ]));
+    assert_eq!(entity(&inc, "device:aaaa").alert_ids, ["a1"]);
+    // URLs: scheme and host ignore case, the path does not.
+    let url = |u: &str| evidence("urlEvidence", json!({"url": u, "verdict": "malicious"}));
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            url("HTTP://Example.COM/A?x=1"),
+            url("http://example.com/A?x=1"),
+            url("http://example.com/a?x=1"),
+        ],
+    )]));
+    assert_eq!(
+        ids(&inc),
+        [
+            "url:http://example.com/A?x=1",
+            "url:http://example.com/a?x=1"
+        ],
+        "{inc:#?}"
+    );
     // Users merge by any shared identifier too; files by hash whatever their path.
     let inc = one(&graph_incident(vec![graph_alert(
         "a1",
