@@ -204,6 +204,7 @@ pub(crate) fn describe_val<V: Val>(v: &V) -> &'static str {
     match v.view() {
         View::Null => "null",
         View::Bool(_) => "a boolean",
+        View::Number(n) if n.is_f64() => "a number that is not an exact integer",
         View::Number(_) => "a number",
         View::Str(_) => "a string",
         View::Array(_) => "a list",
@@ -254,11 +255,14 @@ pub(crate) fn opt_array<'v, M: Obj>(
     }
 }
 
-/// A scalar as text, borrowed where the value is text; empty text is absent.
+/// A scalar as text, borrowed where the value is text; empty text is absent. Numbers count as
+/// text only when they are exact integers: `1e3`, `1.5` or an integer past 64 bits would be
+/// read as floating point, and two ids could come out the same.
 fn scalar_text<V: Val>(v: &V) -> Option<Option<Cow<'_, str>>> {
     match v.view() {
         View::Str(s) if trim(s).is_empty() => Some(None),
         View::Str(s) => Some(Some(Cow::Borrowed(s))),
+        View::Number(n) if n.is_f64() => None,
         View::Number(n) => Some(Some(Cow::Owned(n.to_string()))),
         View::Bool(b) => Some(Some(Cow::Borrowed(if b { "true" } else { "false" }))),
         View::Null => Some(None),
