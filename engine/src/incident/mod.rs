@@ -135,6 +135,10 @@ pub enum ImportError {
         column: usize,
         message: String,
     },
+    /// Bytes that are not text in an encoding Riposte reads (UTF-8, or UTF-16 with a byte order
+    /// mark).
+    #[error("`{file}`: {message}")]
+    Encoding { file: String, message: String },
     #[error(
         "`{file}` is not an incident file Riposte can read; the accepted formats are Microsoft \
          Graph security incidents (an incident with `displayName` and `alerts`, or a \
@@ -435,7 +439,10 @@ fn parse_bytes(
     let root: Json = {
         let decoded = match text {
             Some(_) => Cow::Borrowed(&[][..]),
-            None => decode(&bytes),
+            None => decode(&bytes).map_err(|message| ImportError::Encoding {
+                file: file.to_string(),
+                message,
+            })?,
         };
         // Valid UTF-8 (checked once, quickly) is parsed as text, which spares serde_json
         // validating every string again; anything else goes through the byte parser, which
@@ -452,7 +459,7 @@ fn parse_bytes(
                 }
                 serde_json::from_str(s)
             }
-            Err(_) => serde_json::from_slice(&decoded),
+            Err(e) => return Err(not_utf8(file, &decoded, &e)),
         }
         .map_err(|e| json_error(file, &e))?
     };
@@ -462,30 +469,65 @@ fn parse_bytes(
 }
 
 /// UTF-8 without its byte order mark; UTF-16 (with a byte order mark, as PowerShell writes it)
-/// re-encoded as UTF-8.
-fn decode(bytes: &[u8]) -> Cow<'_, [u8]> {
+/// re-encoded as UTF-8. UTF-16 that does not decode exactly (an odd byte at the end, a lone
+/// surrogate) and UTF-32 are errors: nothing is replaced or dropped.
+fn decode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     let utf16 = |le: bool, body: &[u8]| {
+        if body.len() % 2 == 1 {
+            return Err(format!(
+                "the file is UTF-16 (it starts with a byte order mark) but has an odd number of \
+                 bytes ({}): its last character is cut; save it again, as UTF-8",
+                body.len() + 2
+            ));
+        }
         let units = body.chunks_exact(2).map(|c| {
-            let pair = [
-                c.first().copied().unwrap_or(0),
-                c.get(1).copied().unwrap_or(0),
-            ];
+            let pair = [c[0], c[1]];
             if le {
                 u16::from_le_bytes(pair)
             } else {
                 u16::from_be_bytes(pair)
             }
         });
-        let text: String = char::decode_utf16(units)
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect();
-        Cow::Owned(text.into_bytes())
+        let mut text = String::with_capacity(body.len());
+        for (i, c) in char::decode_utf16(units).enumerate() {
+            let c = c.map_err(|e| {
+                format!(
+                    "the file is UTF-16 (it starts with a byte order mark) but holds a lone \
+                     surrogate `0x{:04x}` at byte {}; save it again, as UTF-8",
+                    e.unpaired_surrogate(),
+                    2 + 2 * i
+                )
+            })?;
+            text.push(c);
+        }
+        Ok(Cow::Owned(text.into_bytes()))
     };
     match bytes {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => Cow::Borrowed(rest),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => Ok(Cow::Borrowed(rest)),
+        [0xFF, 0xFE, 0, 0, ..] | [0, 0, 0xFE, 0xFF, ..] => {
+            Err("the file is UTF-32, which Riposte does not read; save it as UTF-8".into())
+        }
         [0xFF, 0xFE, rest @ ..] => utf16(true, rest),
         [0xFE, 0xFF, rest @ ..] => utf16(false, rest),
-        _ => Cow::Borrowed(bytes),
+        _ => Ok(Cow::Borrowed(bytes)),
+    }
+}
+
+/// The error for text that is not UTF-8, at the first bad byte.
+fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> ImportError {
+    let good = &bytes[..e.valid_up_to()];
+    let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+    let byte = bytes.get(e.valid_up_to()).copied().unwrap_or(0);
+    ImportError::Json {
+        file: file.to_string(),
+        line,
+        column,
+        message: format!(
+            "byte `0x{byte:02x}` is not UTF-8; incident files are UTF-8 (or UTF-16 with a byte \
+             order mark): save the file as UTF-8"
+        ),
     }
 }
 

@@ -1672,10 +1672,38 @@ fn reads_files_with_byte_order_marks_and_bounds_reading() {
         "latin1.json",
         b"{\"id\": \"caf\xe9\", \"displayName\": \"x\", \"alerts\": []}",
     );
-    assert!(matches!(
-        read_incidents(&invalid_utf8, &limits()),
-        Err(ImportError::Json { .. })
-    ));
+    match read_incidents(&invalid_utf8, &limits()) {
+        Err(
+            e @ ImportError::Json {
+                line: 1,
+                column: 12,
+                ..
+            },
+        ) => {
+            assert!(e.to_string().contains("`0xe9` is not UTF-8"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // UTF-16 that does not decode exactly, and UTF-32, are errors: nothing is replaced.
+    let mut odd = utf16.clone();
+    odd.push(b'}');
+    let mut lone = vec![0xFF, 0xFE];
+    lone.extend("{\"id\": \"".encode_utf16().flat_map(u16::to_le_bytes));
+    lone.extend(0xD800u16.to_le_bytes());
+    let mut utf32 = vec![0xFF, 0xFE, 0, 0];
+    utf32.extend(text.chars().flat_map(|c| u32::from(c).to_le_bytes()));
+    for (name, bytes, says) in [
+        ("odd.json", odd, "odd number of bytes"),
+        ("lone.json", lone, "lone surrogate `0xd800` at byte 18"),
+        ("utf32.json", utf32, "UTF-32"),
+    ] {
+        match read_incidents(&write(name, &bytes), &limits()) {
+            Err(e @ ImportError::Encoding { .. }) => {
+                assert!(e.to_string().contains(says), "{e}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
 }
 
 #[test]
