@@ -139,3 +139,17 @@ fn diagnostics_reference_covers_every_code() {
         );
     }
 }
+
+#[test]
+fn workspaces_reference_example_is_a_valid_workspaces_file() {
+    let markdown = read("docs/workspaces.md");
+    let blocks: Vec<Block> = fenced_blocks(&markdown)
+        .into_iter()
+        .filter(|b| b.info == "yaml")
+        .collect();
+    assert_eq!(blocks.len(), 1, "docs/workspaces.md has one ```yaml example");
+    let workspaces =
+        riposte_engine::workspace::parse_workspaces("docs/workspaces.md", &blocks[0].text)
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(workspaces.len(), 2);
+}
