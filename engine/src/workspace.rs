@@ -175,11 +175,11 @@ macro_rules! named {
                     .copied()
                     .find(|v| v.as_str().eq_ignore_ascii_case(text.trim()))
                     .ok_or_else(|| {
-                        let names: Vec<&str> = ALL.iter().map(|v| v.as_str()).collect();
+                        let names = ALL.iter().map(|v| v.as_str());
                         serde::de::Error::custom(format!(
-                            "unknown {} `{text}`; expected one of: {}",
+                            "unknown {} `{text}`; {}",
                             $what,
-                            names.join(", ")
+                            riposte_dsl::diagnostic::suggestion(&text, names)
                         ))
                     })
             }
@@ -414,9 +414,9 @@ pub fn check_sops<'s>(
             known.dedup();
             return Err(format!(
                 "workspace `{}`: its agent runs SOP `{unknown}`, which the library does not \
-                 have; its SOPs are: {}",
+                 have; {}",
                 w.name,
-                known.join(", ")
+                riposte_dsl::diagnostic::suggestion(unknown, known)
             ));
         }
     }
