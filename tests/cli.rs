@@ -28,6 +28,26 @@ fn check_passes_on_the_example_library() {
     assert!(text.contains("; 0 errors, "), "{text}");
 }
 
+/// The README's `riposte check` example is what the command prints, to the last line.
+#[test]
+fn readme_check_example_is_real_output() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let prompt = "$ cargo run -q -- check ";
+    let start = readme.find(prompt).expect("the README has a check example");
+    let block = &readme[start + prompt.len()..];
+    let (path, rest) = block.split_once('\n').expect("a path line");
+    let shown = &rest[..rest.find("```").expect("the example's block is closed")];
+    let out = riposte()
+        .args(["check", path])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(out.stdout.is_empty());
+    assert_eq!(shown, String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn check_reports_errors_with_location_and_exit_1() {
     let out = riposte()

@@ -22,12 +22,19 @@ fn duration(description: &str) -> Value {
     json!({"type": "string", "pattern": "^[0-9]+(ms|s|m|h|d|w)$", "description": description})
 }
 
+/// A list of `item`s, or one `item` alone: the compiler reads a lone value as a list of one.
+fn one_or_list(item: Value) -> Value {
+    json!({"anyOf": [item, {"type": "array", "items": item}]})
+}
+
 fn string_list() -> Value {
-    json!({"type": "array", "items": {"type": "string"}})
+    one_or_list(json!({"type": "string"}))
 }
 
 fn mitre() -> Value {
-    json!({"type": "array", "items": {"type": "string", "pattern": "^T[0-9]{4}(\\.[0-9]{3})?$"}, "description": "MITRE ATT&CK technique ids"})
+    let mut s = one_or_list(json!({"type": "string", "pattern": "^T[0-9]{4}(\\.[0-9]{3})?$"}));
+    s["description"] = json!("MITRE ATT&CK technique ids");
+    s
 }
 
 fn task() -> Value {
@@ -48,6 +55,58 @@ fn name() -> Value {
     json!({"type": "string", "pattern": "^[a-z][a-z0-9-]*$", "maxLength": 100})
 }
 
+/// A string the compiler reads as a template: any text with a `{{`.
+const TEMPLATE: &str = r"\{\{";
+
+/// A string that is one whole `{{ expression }}`, the only template a non-string param takes.
+/// As the compiler finds the closing `}}`: the first one outside a quoted string literal, so
+/// between the braces a `}` is never followed by another, nor ends the expression.
+const WHOLE_TEMPLATE: &str =
+    r#"^\{\{(?:\}?(?:[^}'"]|"(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'))*\}\}$"#;
+
+/// A literal of type `literal`, or a whole-value `{{ expression }}`.
+fn literal_or_expr(literal: Value) -> Value {
+    json!({"anyOf": [literal, {"type": "string", "pattern": WHOLE_TEMPLATE}]})
+}
+
+/// The values the compiler accepts for a param of type `ty` (see `typed_value` and `literal`
+/// in compile.rs): a string slot takes any scalar (numbers and booleans as their text) and
+/// any template; other types take their YAML literal or one whole `{{ expression }}`.
+fn param(ty: catalog::ParamType) -> Value {
+    use catalog::ParamType;
+    match ty {
+        ParamType::String => json!({"type": ["string", "number", "boolean"]}),
+        // The values are words, so no number or boolean ever equals one.
+        ParamType::Enum(values) => {
+            json!({"anyOf": [{"enum": values}, {"type": "string", "pattern": TEMPLATE}]})
+        }
+        ParamType::Bool => literal_or_expr(json!({"type": "boolean"})),
+        ParamType::Number => literal_or_expr(json!({"type": "number"})),
+        // Surrounding whitespace is trimmed before the duration is read.
+        ParamType::Duration => {
+            literal_or_expr(json!({"type": "string", "pattern": "^\\s*[0-9]+(ms|s|m|h|d|w)\\s*$"}))
+        }
+        // Matched case-insensitively; JSON Schema patterns have no flags, so spell it out.
+        ParamType::Severity => {
+            let words: Vec<String> = SeverityLevel::NAMES
+                .iter()
+                .map(|w| {
+                    w.chars()
+                        .map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()))
+                        .collect()
+                })
+                .collect();
+            literal_or_expr(
+                json!({"type": "string", "pattern": format!("^({})$", words.join("|"))}),
+            )
+        }
+        // Items are read as plain strings, even ones with `{{`.
+        ParamType::StringList => literal_or_expr(
+            json!({"type": "array", "items": {"type": ["string", "number", "boolean"]}}),
+        ),
+    }
+}
+
 /// The schema of `kind: gamebook` files.
 pub fn gamebook() -> Value {
     let action_ids: Vec<&str> = catalog::catalog().iter().map(|a| a.id).collect();
@@ -58,13 +117,7 @@ pub fn gamebook() -> Value {
                 .params
                 .iter()
                 .map(|p| {
-                    let mut s = match p.ty {
-                        catalog::ParamType::Enum(values) => json!({"enum": values}),
-                        catalog::ParamType::Bool => json!({"type": ["boolean", "string"]}),
-                        catalog::ParamType::Number => json!({"type": ["number", "string"]}),
-                        catalog::ParamType::StringList => json!({"type": "array", "items": {"type": "string"}}),
-                        _ => json!({"type": "string"}),
-                    };
+                    let mut s = param(p.ty);
                     s["description"] = json!(p.doc);
                     (p.name.to_string(), s)
                 })
@@ -222,9 +275,9 @@ pub fn sop() -> Value {
                 "type": "object",
                 "additionalProperties": false,
                 "properties": {
-                    "sources": {"type": "array", "items": {"enum": names(IncidentSource::NAMES)}},
-                    "severities": {"type": "array", "items": {"enum": names(SeverityLevel::NAMES)}},
-                    "classifications": {"type": "array", "items": {"enum": names(Classification::NAMES)}},
+                    "sources": one_or_list(json!({"enum": names(IncidentSource::NAMES)})),
+                    "severities": one_or_list(json!({"enum": names(SeverityLevel::NAMES)})),
+                    "classifications": one_or_list(json!({"enum": names(Classification::NAMES)})),
                     "workspaces": string_list(),
                     "workspace_tags": string_list(),
                     "when": expr("a condition on the incident"),
@@ -251,7 +304,7 @@ pub fn sop() -> Value {
                     "additionalProperties": false,
                     "required": ["actions", "role"],
                     "properties": {
-                        "actions": {"type": "array", "items": {"type": "string"}},
+                        "actions": string_list(),
                         "role": {"enum": names(Role::NAMES)},
                         "approve_if": expr("approval is needed only when this holds; sees `incident`, `entity`, `action`"),
                     }

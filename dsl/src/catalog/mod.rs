@@ -281,15 +281,12 @@ pub fn to_json() -> serde_json::Value {
     serde_json::Value::Array(actions)
 }
 
-/// The catalog as a terminal table (`riposte actions`).
+/// The catalog as a terminal table (`riposte actions`): each column as wide as its widest
+/// cell, two spaces apart, so no cell runs into the next.
 pub fn to_text() -> String {
     use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<22} {:<9} {:<6} {:<30} TITLE",
-        "ACTION", "TARGET", "IMPACT", "PROVIDERS"
-    );
+    let header = ["ACTION", "TARGET", "IMPACT", "PROVIDERS", "TITLE"].map(String::from);
+    let mut rows = vec![header];
     for a in catalog() {
         let mut providers: Vec<&str> = a.providers.iter().map(|p| p.provider.as_str()).collect();
         providers.dedup();
@@ -301,14 +298,30 @@ pub fn to_text() -> String {
         if a.delegated_only() {
             title.push_str(" (delegated only)");
         }
+        rows.push([
+            a.id.to_string(),
+            a.target.as_str().to_string(),
+            impact.to_string(),
+            providers.join(", "),
+            title,
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let [id, target, impact, providers, title] = row;
         let _ = writeln!(
             out,
-            "{:<22} {:<9} {:<6} {:<30} {}",
-            a.id,
-            a.target.as_str(),
-            impact,
-            providers.join(", "),
-            title
+            "{id:<w0$}  {target:<w1$}  {impact:<w2$}  {providers:<w3$}  {title}",
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
         );
     }
     let _ = writeln!(
@@ -484,6 +497,32 @@ mod tests {
             on_disk == super::to_markdown(),
             "docs/actions.md is stale: run `cargo run -- actions --format markdown > docs/actions.md`"
         );
+    }
+
+    /// `riposte actions`: every column starts where its header does, with at least two spaces
+    /// before it, so a long providers cell never runs into the title.
+    #[test]
+    fn text_table_columns_never_touch() {
+        let text = super::to_text();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default();
+        let starts: Vec<usize> = ["TARGET", "IMPACT", "PROVIDERS", "TITLE"]
+            .iter()
+            .map(|h| header.find(h).expect("header"))
+            .collect();
+        let rows: Vec<&str> = lines.take_while(|l| !l.is_empty()).collect();
+        assert_eq!(rows.len(), super::catalog().len());
+        for (row, a) in rows.iter().zip(super::catalog()) {
+            for &at in &starts {
+                assert_eq!(&row[at - 2..at], "  ", "{row:?}");
+                assert_ne!(&row[at..=at], " ", "{row:?}");
+            }
+            assert!(row[starts[3]..].starts_with(a.title), "{row:?}");
+        }
+        let widest = rows
+            .iter()
+            .find(|r| r.contains("microsoft, crowdstrike, sentinelone"));
+        assert!(widest.is_some(), "{text}");
     }
 
     /// Every catalog example, wrapped in a gamebook, compiles without errors: the examples in

@@ -210,7 +210,7 @@ impl<'a> Obj for FObj<'a> {
 }
 
 /// Nesting the scanner follows; deeper documents go to the slow path, whose parser reports
-/// nesting beyond its limit (128).
+/// nesting beyond its limit (127 levels).
 const MAX_DEPTH: usize = 100;
 
 /// Parses a whole document into the sparse value. `None` for anything the slow path might

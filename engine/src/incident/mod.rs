@@ -8,7 +8,7 @@
 //! Architecture Invariant: importing never panics, and every resource an input controls is
 //! bounded: the file size by [`ImportLimits::max_file_bytes`] (which also bounds memory: the
 //! parsed document takes a few times the file size, up to about 17 times for a file of tiny
-//! values), JSON nesting by `serde_json`'s recursion limit (128), and the numbers
+//! values), JSON nesting by `serde_json`'s recursion limit (127 levels), and the numbers
 //! of incidents, alerts and entities by the other limits, checked before the arrays are walked.
 //! Enum values the importer does not know are kept, never fatal.
 
@@ -127,7 +127,7 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
-    /// Malformed or truncated JSON, or JSON nested deeper than 128 levels.
+    /// Malformed or truncated JSON, or JSON nested deeper than 127 levels.
     #[error("`{file}`:{line}:{column}: invalid JSON: {message}")]
     Json {
         file: String,
@@ -541,7 +541,8 @@ fn json_error(file: &str, e: &serde_json::Error) -> ImportError {
     let message = if e.classify() == serde_json::error::Category::Eof {
         format!("{message}: the file ends too early (truncated, or a bracket is never closed)")
     } else if message.contains("recursion limit exceeded") {
-        "the JSON is nested more than 128 levels deep".to_string()
+        // serde_json fails on the 128th open bracket: 127 levels are the most it reads.
+        "the JSON is nested more than 127 levels deep".to_string()
     } else {
         message.to_string()
     };

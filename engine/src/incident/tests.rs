@@ -1579,7 +1579,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
     ] {
         match error(&text) {
             ImportError::Json { message, .. } => {
-                assert!(message.contains("nested more than 128"), "{message}")
+                assert!(message.contains("nested more than 127"), "{message}")
             }
             other => panic!("{other:?}"),
         }
@@ -1591,6 +1591,33 @@ fn deep_nesting_is_an_error_not_a_crash() {
         vec![json!({"deep": serde_json::from_str::<serde_json::Value>(&deep).unwrap_or_default()})],
     )]);
     assert_eq!(one(&inc).other_evidence.len(), 1);
+}
+
+/// `serde_json` takes at most 127 levels of nesting: the 128th bracket fails. The message and
+/// docs/incident-format.md name that boundary exactly.
+#[test]
+fn nesting_limit_is_exactly_127_levels() {
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    // 127 levels parse: the document is JSON, just not an incident list.
+    assert!(matches!(error(&nested(127)), ImportError::Invalid { .. }));
+    match error(&nested(128)) {
+        ImportError::Json {
+            message, column, ..
+        } => {
+            assert_eq!(message, "the JSON is nested more than 127 levels deep");
+            assert_eq!(column, 128);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same boundary inside an incident: the root object is the first level.
+    let deep = |depth: usize| {
+        format!(
+            r#"{{"displayName": "x", "id": "1", "alerts": [], "comments": {}}}"#,
+            nested(depth - 1)
+        )
+    };
+    assert_eq!(import(&deep(127)).1.len(), 1);
+    assert!(matches!(error(&deep(128)), ImportError::Json { .. }));
 }
 
 #[test]

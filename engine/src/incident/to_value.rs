@@ -187,7 +187,7 @@ fn convert(j: &Json, ty: &Type) -> Value {
     }
 }
 
-/// JSON as a value without a model type. Depth is bounded by the JSON parser (128).
+/// JSON as a value without a model type. Depth is bounded by the JSON parser (127 levels).
 fn any(j: &Json) -> Value {
     match j {
         Json::Null => Value::Null,
