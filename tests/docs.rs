@@ -147,7 +147,11 @@ fn workspaces_reference_example_is_a_valid_workspaces_file() {
         .into_iter()
         .filter(|b| b.info == "yaml")
         .collect();
-    assert_eq!(blocks.len(), 1, "docs/workspaces.md has one ```yaml example");
+    assert_eq!(
+        blocks.len(),
+        1,
+        "docs/workspaces.md has one ```yaml example"
+    );
     let workspaces =
         riposte_engine::workspace::parse_workspaces("docs/workspaces.md", &blocks[0].text)
             .unwrap_or_else(|e| panic!("{e}"));
