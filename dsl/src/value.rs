@@ -52,38 +52,43 @@ impl RecordValue {
         RecordValue(triomphe::Arc::from_header_and_iter(ty, fields.into_iter()))
     }
 
+    /// A record of type `ty` whose fields, all null at first, `fill` sets in place (by
+    /// position, in the order of `ty.fields`): one allocation, no vector copied into it.
+    pub fn filled(ty: Arc<RecordType>, fill: impl FnOnce(&mut [Value])) -> Self {
+        let n = ty.fields.len();
+        let mut arc = triomphe::Arc::from_header_and_iter(ty, std::iter::repeat_n(Value::Null, n));
+        if let Some(rec) = triomphe::Arc::get_mut(&mut arc) {
+            fill(&mut rec.slice);
+        }
+        // Else unreachable: the record was made just above and is not shared yet.
+        RecordValue(arc)
+    }
+
     /// A record of type `ty` from `(field name, value)` pairs: missing fields are null, names the
     /// type does not define are ignored.
     pub fn from_pairs<'a>(
         ty: Arc<RecordType>,
         pairs: impl IntoIterator<Item = (&'a str, Value)>,
     ) -> Self {
-        let n = ty.fields.len();
-        // Filled in place: one allocation per record, no vector copied into it.
-        let mut arc =
-            triomphe::Arc::from_header_and_iter(ty.clone(), std::iter::repeat_n(Value::Null, n));
-        let mut scratch = [];
-        let fields = match triomphe::Arc::get_mut(&mut arc) {
-            Some(rec) => &mut rec.slice,
-            // Never shared yet; an empty slice keeps this total anyway.
-            None => &mut scratch[..],
-        };
-        // Pairs usually come in the type's field order: each name is looked for from the field
-        // after the last one found, so such a record is built in one pass, not one scan per
-        // field.
-        let mut next = 0;
-        for (name, value) in pairs {
-            let found = (next..n)
-                .chain(0..next)
-                .find(|&i| ty.fields.get(i).is_some_and(|f| f.name == name));
-            if let Some(i) = found {
-                if let Some(slot) = fields.get_mut(i) {
-                    *slot = value;
+        let names = ty.clone();
+        RecordValue::filled(ty, |fields| {
+            let n = fields.len();
+            // Pairs usually come in the type's field order: each name is looked for from the
+            // field after the last one found, so such a record is built in one pass, not one
+            // scan per field.
+            let mut next = 0;
+            for (name, value) in pairs {
+                let found = (next..n)
+                    .chain(0..next)
+                    .find(|&i| names.fields.get(i).is_some_and(|f| f.name == name));
+                if let Some(i) = found {
+                    if let Some(slot) = fields.get_mut(i) {
+                        *slot = value;
+                    }
+                    next = i + 1;
                 }
-                next = i + 1;
             }
-        }
-        RecordValue(arc)
+        })
     }
 
     pub fn ty(&self) -> &Arc<RecordType> {

@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use riposte_dsl::model;
 use riposte_dsl::types::{EntityKind, Type};
-use riposte_dsl::value::{parse_time, Value};
+use riposte_dsl::value::{parse_time, RecordValue, Value};
 use serde_json::Value as Json;
 
 use super::json::parse_ip;
@@ -93,28 +93,62 @@ impl Entity {
     /// kind field converted to its model type (null when missing or of the wrong shape).
     pub fn to_value(&self) -> Value {
         let ty = model::entity(self.kind);
-        let common = [
-            ("id", text(&self.id)),
-            ("kind", text(self.kind.as_str())),
-            ("name", text(&self.name)),
-            ("verdict", text(&self.verdict)),
-            ("roles", texts(&self.roles)),
-            ("tags", texts(&self.tags)),
-            ("remediation_status", text(&self.remediation_status)),
-            ("alert_ids", texts(&self.alert_ids)),
-            ("provider", text(&self.provider)),
-        ];
-        // Streamed into the record rather than gathered in a vector first.
-        let kind_fields = ty.fields.iter().skip(model::COMMON_FIELDS).map(|field| {
-            let v = self
-                .fields
-                .get(field.name.as_str())
-                .map_or(Value::Null, |j| convert(j, &field.ty));
-            (field.name.as_str(), v)
+        let record = RecordValue::filled(ty.clone(), |slots| {
+            let common = [
+                text(&self.id),
+                text(self.kind.as_str()),
+                text(&self.name),
+                text(&self.verdict),
+                texts(&self.roles),
+                texts(&self.tags),
+                text(&self.remediation_status),
+                texts(&self.alert_ids),
+                text(&self.provider),
+            ];
+            for (slot, v) in slots.iter_mut().zip(common) {
+                *slot = v;
+            }
+            // The entity's fields and the kind fields of the record, both by name: one pass
+            // over the two, rather than a map lookup per record field.
+            let mut fields = self.fields.iter().peekable();
+            for (name, i) in kind_fields_by_name(self.kind) {
+                let (name, i) = (name.as_str(), *i);
+                while fields.next_if(|(k, _)| k.as_ref() < name).is_some() {}
+                if let Some((_, j)) = fields.next_if(|(k, _)| k.as_ref() == name) {
+                    if let (Some(slot), Some(field)) = (slots.get_mut(i), ty.fields.get(i)) {
+                        *slot = convert(j, &field.ty);
+                    }
+                }
+            }
         });
-        let pairs = common.into_iter().chain(kind_fields);
-        Value::record(ty.clone(), pairs)
+        Value::Record(record)
     }
+}
+
+/// The kind fields of the record of `kind` (after the common ones), sorted by name, with their
+/// positions.
+fn kind_fields_by_name(kind: EntityKind) -> &'static [(String, usize)] {
+    static TABLES: OnceLock<Vec<(EntityKind, Vec<(String, usize)>)>> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| {
+        EntityKind::ALL
+            .iter()
+            .map(|&k| {
+                let mut names: Vec<(String, usize)> = model::entity(k)
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .skip(model::COMMON_FIELDS)
+                    .map(|(i, f)| (f.name.clone(), i))
+                    .collect();
+                names.sort_unstable();
+                (k, names)
+            })
+            .collect()
+    });
+    tables
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(&[], |(_, names)| names.as_slice())
 }
 
 fn text(s: &str) -> Value {
