@@ -125,15 +125,18 @@ impl Entity {
     }
 }
 
+/// Field names sorted, with their positions in a record.
+type ByName = Vec<(String, usize)>;
+
 /// The kind fields of the record of `kind` (after the common ones), sorted by name, with their
 /// positions.
 fn kind_fields_by_name(kind: EntityKind) -> &'static [(String, usize)] {
-    static TABLES: OnceLock<Vec<(EntityKind, Vec<(String, usize)>)>> = OnceLock::new();
+    static TABLES: OnceLock<Vec<(EntityKind, ByName)>> = OnceLock::new();
     let tables = TABLES.get_or_init(|| {
         EntityKind::ALL
             .iter()
             .map(|&k| {
-                let mut names: Vec<(String, usize)> = model::entity(k)
+                let mut names: ByName = model::entity(k)
                     .fields
                     .iter()
                     .enumerate()
