@@ -454,7 +454,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                 Some((s, t)) => (s, Some(t.to_string())),
                 None => (f.as_str(), None),
             };
-            if !steps.contains(step) {
+            if !riposte_engine::scheduler::is_step_name(&steps, step) {
                 return Err(riposte_engine::scheduler::unknown_step("--fail", step));
             }
             Ok(ScriptedFailure {

@@ -59,7 +59,7 @@ impl ScriptedFailure {
         let step_ok = self
             .step
             .as_deref()
-            .is_none_or(|s| s == r.step || r.step.rsplit('.').next() == Some(s));
+            .is_none_or(|s| crate::scheduler::names_step(s, r.step));
         let action_ok = self.action.as_deref().is_none_or(|a| a == r.action.id);
         let target_ok = self.target.as_deref().is_none_or(|t| {
             r.target_id.is_some_and(|id| id.eq_ignore_ascii_case(t))

@@ -51,7 +51,7 @@ impl Approvals {
                     ));
                 }
                 let known = step_names(library);
-                if let Some(w) = words.iter().find(|w| !known.contains(w.as_str())) {
+                if let Some(w) = words.iter().find(|w| !is_step_name(&known, w)) {
                     return Err(unknown_step("--approve", w));
                 }
                 Ok(Approvals::Steps(words.to_vec()))
@@ -63,9 +63,7 @@ impl Approvals {
         match self {
             Approvals::None => false,
             Approvals::All => true,
-            Approvals::Steps(steps) => steps
-                .iter()
-                .any(|s| s == path || path.rsplit('.').next() == Some(s.as_str())),
+            Approvals::Steps(steps) => steps.iter().any(|s| names_step(s, path)),
         }
     }
 }
@@ -87,6 +85,23 @@ pub fn step_names(library: &Library) -> BTreeSet<String> {
         add(&gb.steps, "", &mut out);
     }
     out
+}
+
+/// Whether `name` names the step at `path`: the path itself, or its end after a `.` (`isolate`
+/// and `contain.isolate` name `contain.isolate`, and `second.note` in a called gamebook).
+pub fn names_step(name: &str, path: &str) -> bool {
+    path.strip_suffix(name)
+        .is_some_and(|before| before.is_empty() || before.ends_with('.'))
+}
+
+/// Whether `name` can name a step of the library whose step ids and paths are `known`
+/// ([`step_names`]): a known path, maybe after call steps (`second.note`, where step `second`
+/// calls the gamebook that has `note`).
+pub fn is_step_name(known: &BTreeSet<String>, name: &str) -> bool {
+    known.contains(name)
+        || name.match_indices('.').any(|(i, _)| {
+            known.contains(&name[i + 1..]) && name[..i].split('.').all(|id| known.contains(id))
+        })
 }
 
 /// The error for an option naming a step no gamebook of the library has.
@@ -241,11 +256,35 @@ struct StepAgg {
 /// One gamebook invocation's variables and step results.
 struct Frame<'g> {
     gb: &'g c::Gamebook,
-    /// The action-key hash state after the parts every action of this run shares.
+    /// The action-key hash state after the parts every action of this run shares: for a
+    /// called gamebook, the caller's, its call step and items, then the callee.
     key_prefix: Sha256,
     label: String,
+    /// The call steps leading to this run, as a path prefix (`second.`; empty at the top), so
+    /// that the actions of one gamebook called from two steps stay apart in plans and tests.
+    call_prefix: String,
+    /// Identities of the for-each items being run in this frame, outermost first.
+    items: Vec<String>,
     vars: Vec<Value>,
     aggs: Vec<StepAgg>,
+}
+
+impl Frame<'_> {
+    /// A step path as plans show it and approvals and scripted failures name it: with the call
+    /// steps in front.
+    fn shown(&self, path: &str) -> String {
+        join_path(&self.call_prefix, path)
+    }
+
+    /// The action key of `path` in this frame.
+    fn key(
+        &self,
+        path: &str,
+        target: Option<&Value>,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        finish_key(&self.key_prefix, path, &self.items, target, params)
+    }
 }
 
 const STEPS_SLOT: usize = 2;
@@ -326,10 +365,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let run = u.condition.as_ref().is_none_or(|c| c.eval_bool(&env));
             let inputs = self.inputs(gb, &u.with, &incident_vars);
             if run {
-                self.run_gamebook(gb, inputs, gb.name.clone());
+                self.run_gamebook(gb, inputs, gb.name.clone(), None);
             } else {
                 let was = self.wait.take();
-                self.skip_gamebook(gb, &gb.name, "the SOP's `if` for this gamebook is false");
+                self.skip_gamebook(
+                    gb,
+                    &gb.name,
+                    None,
+                    "the SOP's `if` for this gamebook is false",
+                );
                 self.wait = was;
             }
         }
@@ -355,24 +399,49 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         Value::record(gb.inputs_type.clone(), pairs)
     }
 
-    /// Runs a gamebook; returns its status and its outputs record.
+    /// A frame for a run of `gb`: at the top, or called by the step at `path` of `caller`.
+    fn frame<'g>(
+        &self,
+        gb: &'g c::Gamebook,
+        label: String,
+        caller: Option<(&Frame, &str)>,
+        inputs: Value,
+    ) -> Frame<'g> {
+        let (key_prefix, call_prefix) = match caller {
+            None => (
+                key_prefix(&self.workspace.name, &self.incident.id, gb),
+                String::new(),
+            ),
+            Some((caller, path)) => (
+                called_key_prefix(&caller.key_prefix, path, &caller.items, gb),
+                format!("{}.", caller.shown(path)),
+            ),
+        };
+        Frame {
+            gb,
+            key_prefix,
+            label,
+            call_prefix,
+            items: Vec::new(),
+            vars: vec![self.incident.value.clone(), inputs, Value::Null],
+            aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
+        }
+    }
+
+    /// Runs a gamebook, at the top or called by a step; returns its status and its outputs
+    /// record.
     fn run_gamebook(
         &mut self,
         gb: &c::Gamebook,
         inputs: Value,
         label: String,
+        caller: Option<(&Frame, &str)>,
     ) -> (StepStatus, Value) {
         if self.depth >= MAX_CALL_DEPTH {
             return (StepStatus::Failed, Value::Null);
         }
         self.depth += 1;
-        let mut frame = Frame {
-            gb,
-            key_prefix: key_prefix(&self.workspace.name, &self.incident.id, gb),
-            label,
-            vars: vec![self.incident.value.clone(), inputs, Value::Null],
-            aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
-        };
+        let mut frame = self.frame(gb, label, caller, inputs);
         publish_steps(&mut frame);
         let status = self.run_list(&gb.steps, &gb.graph, &mut frame, "");
         let env = self.env(&frame.vars);
@@ -388,14 +457,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     /// Records every action of a gamebook that does not run, as skipped with `reason`.
-    fn skip_gamebook(&mut self, gb: &c::Gamebook, label: &str, reason: &str) {
-        let mut frame = Frame {
-            gb,
-            key_prefix: key_prefix(&self.workspace.name, &self.incident.id, gb),
-            label: label.to_string(),
-            vars: vec![self.incident.value.clone(), Value::Null, Value::Null],
-            aggs: Vec::new(),
-        };
+    fn skip_gamebook(
+        &mut self,
+        gb: &c::Gamebook,
+        label: &str,
+        caller: Option<(&Frame, &str)>,
+        reason: &str,
+    ) {
+        let mut frame = self.frame(gb, label.to_string(), caller, Value::Null);
+        frame.aggs = Vec::new();
         for s in &gb.steps {
             self.skip_step(s, &mut frame, "", reason);
         }
@@ -535,17 +605,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(t), None) => Some(t.eval(&self.env(&frame.vars))),
                     _ => None,
                 };
-                let key = finish_key(
-                    &frame.key_prefix,
-                    &path,
-                    target.as_ref(),
-                    &serde_json::Map::new(),
-                );
+                let key = frame.key(&path, target.as_ref(), &serde_json::Map::new());
                 self.actions.push(PlannedAction {
                     key,
                     sop: self.sop_name.clone(),
                     gamebook: frame.label.clone(),
-                    step: path.clone(),
+                    step: frame.shown(&path),
                     action: spec.id,
                     target: target.as_ref().and_then(entity_target),
                     params: serde_json::Map::new(),
@@ -567,7 +632,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     if let Some(callee) = self.library.gamebook(gamebook) {
                         self.depth += 1;
                         let label = format!("{} > {}", frame.label, callee.name);
-                        self.skip_gamebook(callee, &label, reason);
+                        self.skip_gamebook(callee, &label, Some((frame, &path)), reason);
                         self.depth -= 1;
                     }
                 }
@@ -606,7 +671,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             step: path.to_string(),
         });
         if step.approval.is_some() {
-            let granted = self.config.approvals.granted(path);
+            let granted = self.config.approvals.granted(&frame.shown(path));
             self.record_trace(|| TraceEvent::Gate {
                 gamebook: frame.gb.name.clone(),
                 step: path.to_string(),
@@ -617,7 +682,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let gate_wait = step
             .approval
             .as_ref()
-            .filter(|_| !self.config.approvals.granted(path))
+            .filter(|_| !self.config.approvals.granted(&frame.shown(path)))
             .map(|g| Wait {
                 approval: Some(Approval {
                     role: g.role.as_str(),
@@ -722,6 +787,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) -> StepStatus {
         if let Some(v) = item {
             frame.vars.push(v.clone());
+            frame.items.push(item_identity(v));
         }
         let status = match &step.kind {
             c::StepKind::Action {
@@ -739,7 +805,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.tasks.push(PlannedTask {
                     sop: self.sop_name.clone(),
                     gamebook: frame.label.clone(),
-                    step: path.to_string(),
+                    step: frame.shown(path),
                     title,
                     role: t.role.as_str(),
                     checklist: t.checklist.clone(),
@@ -759,7 +825,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 Some(callee) => {
                     let inputs = self.inputs(callee, with, &frame.vars);
                     let label = format!("{} > {}", frame.label, callee.name);
-                    let (status, outputs) = self.run_gamebook(callee, inputs, label);
+                    let (status, outputs) =
+                        self.run_gamebook(callee, inputs, label, Some((frame, path)));
                     record(frame, &step.id, status, Some(outputs));
                     status
                 }
@@ -777,6 +844,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         if item.is_some() {
             frame.vars.pop();
+            frame.items.pop();
         }
         status
     }
@@ -791,20 +859,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) {
         if let Some(v) = item {
             frame.vars.push(v.clone());
+            frame.items.push(item_identity(v));
         }
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
             let target = target.as_ref().map(|t| t.eval(&self.env(&frame.vars)));
-            let key = finish_key(
-                &frame.key_prefix,
-                path,
-                target.as_ref(),
-                &serde_json::Map::new(),
-            );
+            let key = frame.key(path, target.as_ref(), &serde_json::Map::new());
             self.actions.push(PlannedAction {
                 key,
                 sop: self.sop_name.clone(),
                 gamebook: frame.label.clone(),
-                step: path.to_string(),
+                step: frame.shown(path),
                 action: spec.id,
                 target: target.as_ref().and_then(entity_target),
                 params: serde_json::Map::new(),
@@ -820,6 +884,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if item.is_some() {
             frame.vars.pop();
+            frame.items.pop();
         }
     }
 
@@ -838,12 +903,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if action.is_empty() {
             return;
         }
-        let key = finish_key(&frame.key_prefix, path, None, &serde_json::Map::new());
+        let key = frame.key(path, None, &serde_json::Map::new());
         self.actions.push(PlannedAction {
             key,
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
-            step: path.to_string(),
+            step: frame.shown(path),
             action,
             target: None,
             params: serde_json::Map::new(),
@@ -888,13 +953,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             param_values.push((name, value));
             params_json.insert((*name).to_string(), json);
         }
-        let key = finish_key(&frame.key_prefix, path, target_value.as_ref(), &params_json);
+        let key = frame.key(path, target_value.as_ref(), &params_json);
         let planned_target = target_value.as_ref().and_then(entity_target);
+        let shown = frame.shown(path);
         let mut planned = PlannedAction {
             key,
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
-            step: path.to_string(),
+            step: shown.clone(),
             action: spec.id,
             target: planned_target.clone(),
             params: params_json,
@@ -923,7 +989,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let approval = match &self.wait {
             Some(w) => Some((w.approval.clone(), w.reason.clone())),
             None => self
-                .approval_for(spec, target_value.as_ref(), path)
+                .approval_for(spec, target_value.as_ref(), &shown)
                 .map(|a| {
                     let reason = format!("awaits approval: {}", a.reason);
                     (Some(a), reason)
@@ -956,7 +1022,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 action: spec,
                 provider,
                 gamebook: &frame.gb.name,
-                step: path,
+                step: &shown,
                 target_id,
                 target_name,
                 params: &param_values,
@@ -1375,7 +1441,40 @@ pub fn action_key(
     target: Option<&Value>,
     params: &serde_json::Map<String, serde_json::Value>,
 ) -> String {
-    finish_key(&key_prefix(workspace, incident, gb), step, target, params)
+    finish_key(
+        &key_prefix(workspace, incident, gb),
+        step,
+        &[],
+        target,
+        params,
+    )
+}
+
+/// The hash state for a gamebook called by the step at `path` of a run whose state is
+/// `caller`, inside the for-each `items` of that run.
+fn called_key_prefix(caller: &Sha256, path: &str, items: &[String], gb: &c::Gamebook) -> Sha256 {
+    let mut h = caller.clone();
+    hash_part(&mut h, path);
+    hash_items(&mut h, items);
+    hash_part(&mut h, &gb.name);
+    hash_part(&mut h, &gb.version);
+    h
+}
+
+fn hash_items(h: &mut Sha256, items: &[String]) {
+    h.update((items.len() as u64).to_le_bytes());
+    for item in items {
+        hash_part(h, item);
+    }
+}
+
+/// What tells one for-each item from another in action keys: an entity's id, else the item
+/// itself as JSON.
+fn item_identity(item: &Value) -> String {
+    match entity_str(item, ENTITY_ID) {
+        Some(id) => id.to_string(),
+        None => item.to_json().to_string(),
+    }
 }
 
 /// Length-prefixed fields: no two different inputs give the same byte stream.
@@ -1398,6 +1497,7 @@ fn key_prefix(workspace: &str, incident: &str, gb: &c::Gamebook) -> Sha256 {
 fn finish_key(
     prefix: &Sha256,
     step: &str,
+    items: &[String],
     target: Option<&Value>,
     params: &serde_json::Map<String, serde_json::Value>,
 ) -> String {
@@ -1406,6 +1506,7 @@ fn finish_key(
         .unwrap_or_default();
     let mut h = prefix.clone();
     hash_part(&mut h, step);
+    hash_items(&mut h, items);
     hash_part(&mut h, target_id);
     // The params are serialized into one reused buffer and hashed in one call: serializing
     // them straight into the hasher costs a buffered update per JSON token.

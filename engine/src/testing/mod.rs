@@ -622,7 +622,7 @@ impl Runner<'_> {
     /// Names that must exist: approved and failing steps, actions, roles, classifications.
     fn validate(&self, doc: &TestDoc) -> Result<(), At> {
         let steps = &self.cx.steps;
-        let unknown_step = |s: &str| !steps.is_empty() && !steps.contains(s);
+        let unknown_step = |s: &str| !steps.is_empty() && !crate::scheduler::is_step_name(steps, s);
         if let Some(a) = &doc.approve {
             if let Approve::Steps(list) = &a.value {
                 if let Some(s) = list.iter().find(|s| unknown_step(s)) {
