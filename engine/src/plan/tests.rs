@@ -478,3 +478,85 @@ fn ineligible_incidents_run_nothing() {
     assert_eq!(failed, ["sentinel_forwarding"]);
     assert!(p.actions.is_empty() && p.sops.is_empty());
 }
+
+#[test]
+fn calls_and_items_give_each_action_its_own_step_path_and_key() {
+    let callee = r#"
+kind: gamebook
+name: callee
+version: 1.0.0
+steps:
+  - id: note
+    action: incident.comment
+    params: {comment: "same"}
+"#;
+    let caller = r#"
+kind: gamebook
+name: caller
+version: 1.0.0
+steps:
+  - id: first
+    gamebook: callee
+  - id: second
+    needs: [first]
+    gamebook: callee
+  - id: per
+    for_each: incident.users
+    gamebook: callee
+  - id: each
+    for_each: incident.users
+    action: incident.comment
+    params: {comment: "same"}
+"#;
+    let sop = "kind: sop\ntype: response\nname: s\ngamebooks:\n  - gamebook: caller\n  - gamebook: callee\n";
+    let lib = library(&[callee, caller, sop]);
+    let inc = incident(json!([user("u1", "a@c.com"), user("u2", "b@c.com")]));
+    let run = |approvals: Approvals, failures: Vec<ScriptedFailure>| {
+        let config = RunConfig {
+            approvals,
+            ..RunConfig::default()
+        };
+        plan_with(&lib, &ws(Mode::Manual), &inc, &config, failures)
+    };
+    let p = run(Approvals::None, Vec::new());
+    let steps: Vec<&str> = p.actions.iter().map(|a| a.step.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "first.note",
+            "second.note",
+            "per.note",
+            "per.note",
+            "each",
+            "each",
+            "note"
+        ]
+    );
+    let keys: std::collections::BTreeSet<&str> = p.actions.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys.len(), p.actions.len(), "one key per action");
+    // A call step's path names one call site; the callee's own step id names them all.
+    let granted = |name: &str| {
+        run(Approvals::Steps(vec![name.into()]), Vec::new())
+            .actions
+            .iter()
+            .filter(|a| a.status == Status::WouldRun)
+            .count()
+    };
+    assert_eq!(granted("first.note"), 1);
+    assert_eq!(granted("note"), 5);
+    let failed = run(
+        Approvals::All,
+        vec![ScriptedFailure {
+            step: Some("per.note".into()),
+            ..Default::default()
+        }],
+    );
+    let failed: Vec<&str> = failed
+        .actions
+        .iter()
+        .filter(|a| a.execution.as_ref().is_some_and(|e| e.outcome == "failed"))
+        .map(|a| a.step.as_str())
+        .collect();
+    // The first item fails; the for-each stops there (fail_fast by default).
+    assert_eq!(failed, ["per.note"]);
+}
