@@ -484,6 +484,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let status_of = |done: &[(&str, StepStatus)], id: &str| {
             done.iter().find(|(d, _)| *d == id).map(|(_, s)| *s)
         };
+        // For each step awaiting approval, the step whose approval it waits for: itself, or
+        // the gate upstream it waits behind, so a chain of waiting steps names the gate.
+        let mut gates: Vec<(&str, String)> = Vec::new();
+        let gate_of = |gates: &[(&str, String)], id: &str| {
+            gates
+                .iter()
+                .find(|(d, _)| *d == id)
+                .map_or_else(|| id.to_string(), |(_, g)| g.clone())
+        };
+        let waits_for = |gate: &str| format!("waits for step `{gate}`, which awaits approval");
         let mut unhandled_failure = false;
         let mut waiting = false;
         for ix in graph.topo_order() {
@@ -501,7 +511,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     })
                     .map(|s| s.id.as_str())
                     .collect();
-                if failed.is_empty() {
+                // A step that still awaits approval may yet fail: its handler waits with it.
+                let waiting_on = steps.iter().find(|s| {
+                    s.on_error.as_deref() == Some(id)
+                        && status_of(&done, &s.id) == Some(StepStatus::AwaitingApproval)
+                });
+                if let (true, Some(w)) = (failed.is_empty(), waiting_on) {
+                    let gate = gate_of(&gates, &w.id);
+                    let was = self.wait.replace(Wait {
+                        approval: None,
+                        reason: format!(
+                            "{}; error handler: runs only if `{}` fails",
+                            waits_for(&gate),
+                            w.id
+                        ),
+                    });
+                    let s = self.run_step(step, graph, ix, frame, &path);
+                    self.wait = was;
+                    gates.push((id, gate));
+                    still_waiting(s)
+                } else if failed.is_empty() {
                     let referrers: Vec<String> = steps
                         .iter()
                         .filter(|s| s.on_error.as_deref() == Some(id))
@@ -530,6 +559,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 // The strongest reason among the dependencies: failure, then blocked, then
                 // cancelled upstream, then waiting for an approval.
                 let mut blocker: Option<(u8, StepStatus, String)> = None;
+                let mut gate = None;
                 for n in &step.needs {
                     let found = match status_of(&done, n) {
                         Some(StepStatus::Failed) => {
@@ -545,11 +575,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                             StepStatus::Cancelled,
                             format!("dependency `{n}` did not run"),
                         )),
-                        Some(StepStatus::AwaitingApproval) => Some((
-                            0,
-                            StepStatus::AwaitingApproval,
-                            format!("waits for step `{n}`, which awaits approval"),
-                        )),
+                        Some(StepStatus::AwaitingApproval) => {
+                            let g = gate_of(&gates, n);
+                            let reason = waits_for(&g);
+                            gate.get_or_insert(g);
+                            Some((0, StepStatus::AwaitingApproval, reason))
+                        }
                         _ => None,
                     };
                     if let Some(f) = found {
@@ -567,11 +598,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         });
                         let s = self.run_step(step, graph, ix, frame, &path);
                         self.wait = was;
-                        if s == StepStatus::Skipped {
-                            s
-                        } else {
-                            StepStatus::AwaitingApproval
+                        if let Some(g) = gate {
+                            gates.push((id, g));
                         }
+                        still_waiting(s)
                     }
                     Some((_, reason)) => {
                         self.skip_step(step, frame, prefix, &reason);
@@ -666,10 +696,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 return StepStatus::Skipped;
             }
         }
-        self.record_trace(|| TraceEvent::Ran {
-            gamebook: frame.gb.name.clone(),
-            step: path.to_string(),
-        });
+        // A step behind an ungranted gate upstream has not started: only its plan is known.
+        if self.wait.is_none() {
+            self.record_trace(|| TraceEvent::Ran {
+                gamebook: frame.gb.name.clone(),
+                step: path.to_string(),
+            });
+        }
         if step.approval.is_some() {
             let granted = self.config.approvals.granted(&frame.shown(path));
             self.record_trace(|| TraceEvent::Gate {
@@ -1279,6 +1312,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }),
             _ => None,
         }
+    }
+}
+
+/// The status of a step run behind an ungranted gate: waiting, unless it would not run even
+/// once approved (skipped by its condition, or blocked).
+fn still_waiting(ran: StepStatus) -> StepStatus {
+    match ran {
+        StepStatus::Skipped | StepStatus::Blocked => ran,
+        _ => StepStatus::AwaitingApproval,
     }
 }
 
