@@ -102,8 +102,8 @@ struct SimulateArgs {
     /// The time `now()` returns (RFC 3339; default: the incident's last update).
     #[arg(long)]
     now: Option<String>,
-    /// Most items one for-each fans out to.
-    #[arg(long, default_value_t = 1_000)]
+    /// Most items one for-each fans out to (at least 1).
+    #[arg(long, default_value_t = 1_000, value_parser = at_least_one)]
     max_fanout: usize,
     #[command(flatten)]
     import: ImportLimitArgs,
@@ -210,8 +210,8 @@ struct BacktestArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
-    /// Most items one for-each fans out to.
-    #[arg(long, default_value_t = 1_000)]
+    /// Most items one for-each fans out to (at least 1).
+    #[arg(long, default_value_t = 1_000, value_parser = at_least_one)]
     max_fanout: usize,
     #[command(flatten)]
     import: ImportLimitArgs,
@@ -570,6 +570,15 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         },
     )
+}
+
+/// A count that must be at least 1, such as `--max-fanout`: 0 would block every action.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
 }
 
 /// `--min-coverage`: a percentage from 0 to 100.

@@ -760,12 +760,19 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let over = items.len().saturating_sub(self.config.max_fanout);
         let mut statuses = Vec::new();
         let strategy = step.for_each.as_ref().map(|f| f.on_error);
-        let mut stopped = false;
+        // Items start `concurrency` at a time; a plan takes them to finish together, wave by
+        // wave. Under `fail_fast` a failure starts no new items, so the rest of its wave (in
+        // flight already) still runs, and later waves do not.
+        let wave = step
+            .for_each
+            .as_ref()
+            .map_or(1, |f| usize::try_from(f.concurrency).unwrap_or(1).max(1));
+        let mut stop_at = usize::MAX;
         for (n, item) in items.iter().enumerate() {
             if n >= self.config.max_fanout {
                 break;
             }
-            if stopped {
+            if n >= stop_at {
                 self.skip_item(
                     step,
                     frame,
@@ -780,7 +787,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if s == StepStatus::Failed
                 && strategy == Some(riposte_dsl::ast::ErrorStrategy::FailFast)
             {
-                stopped = true;
+                stop_at = stop_at.min((n / wave + 1).saturating_mul(wave));
             }
             statuses.push(s);
         }

@@ -352,9 +352,10 @@ fn retries_and_error_edges() {
 
 #[test]
 fn for_each_error_strategies() {
-    let gb = |strategy: &str| {
-        format!("kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: scan\n    for_each: {{items: incident.devices, as: d, on_error: {strategy}}}\n    action: device.quick_scan\n  - {{id: after, needs: [scan], action: incident.comment, params: {{comment: \"{{{{ steps.scan.failed }}}} failed\"}}}}\n")
+    let gb_at = |strategy: &str, concurrency: u32| {
+        format!("kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: scan\n    for_each: {{items: incident.devices, as: d, on_error: {strategy}, concurrency: {concurrency}}}\n    action: device.quick_scan\n  - {{id: after, needs: [scan], action: incident.comment, params: {{comment: \"{{{{ steps.scan.failed }}}} failed\"}}}}\n")
     };
+    let gb = |strategy: &str| gb_at(strategy, 1);
     let inc = incident(json!([
         device("d1", "a", json!({})),
         device("d2", "b", json!({})),
@@ -377,6 +378,31 @@ fn for_each_error_strategies() {
             .count(),
         3,
         "b, c and `after` are skipped"
+    );
+    // Two at a time: `b` is in flight with `a` when it fails, `c` never starts.
+    let lib = library(&[&gb_at("fail_fast", 2), &sop("")]);
+    let ff2 = plan_with(&lib, &w, &inc, &RunConfig::default(), fail_a.clone());
+    let scans: Vec<(String, Status)> = ff2
+        .actions
+        .iter()
+        .filter(|a| a.step == "scan")
+        .map(|a| {
+            (
+                a.target
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                a.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        scans,
+        [
+            ("a".to_string(), Status::WouldRun),
+            ("b".to_string(), Status::WouldRun),
+            ("c".to_string(), Status::Skipped)
+        ]
     );
     let cont = run("continue");
     let after = cont
@@ -557,6 +583,6 @@ steps:
         .filter(|a| a.execution.as_ref().is_some_and(|e| e.outcome == "failed"))
         .map(|a| a.step.as_str())
         .collect();
-    // The first item fails; the for-each stops there (fail_fast by default).
-    assert_eq!(failed, ["per.note"]);
+    // Both items are in flight together (concurrency 4 by default), so both run.
+    assert_eq!(failed, ["per.note", "per.note"]);
 }
