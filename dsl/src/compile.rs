@@ -851,6 +851,11 @@ pub fn step_record(id: &str, output: Type) -> Type {
             ),
             Field::new("succeeded", Type::Number, "items that succeeded"),
             Field::new("failed", Type::Number, "items that failed"),
+            Field::new(
+                "blocked",
+                Type::Number,
+                "items that were blocked, or not planned past the fan-out limit",
+            ),
         ],
     }))
 }

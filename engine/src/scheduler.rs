@@ -251,6 +251,7 @@ struct StepAgg {
     outputs: Vec<Value>,
     succeeded: u32,
     failed: u32,
+    blocked: u32,
 }
 
 /// One gamebook invocation's variables and step results.
@@ -794,6 +795,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if over > 0 {
             self.fanout_blocked(step, frame, path, over, items.len());
             statuses.push(StepStatus::Blocked);
+            if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
+                if let Some(agg) = frame.aggs.get_mut(i) {
+                    agg.blocked = agg
+                        .blocked
+                        .saturating_add(u32::try_from(over).unwrap_or(u32::MAX));
+                }
+            }
         }
         self.wait = was;
         let mut status = if step.for_each.is_some() && items.is_empty() {
@@ -1370,6 +1378,7 @@ fn record(frame: &mut Frame, id: &str, status: StepStatus, output: Option<Value>
         match status {
             StepStatus::Succeeded => agg.succeeded += 1,
             StepStatus::Failed => agg.failed += 1,
+            StepStatus::Blocked => agg.blocked += 1,
             _ => {}
         }
         agg.outputs.push(output.unwrap_or(Value::Null));
@@ -1405,6 +1414,7 @@ fn publish_step(frame: &mut Frame, i: usize) {
             Value::list(agg.outputs.iter().cloned()),
             Value::Number(f64::from(agg.succeeded)),
             Value::Number(f64::from(agg.failed)),
+            Value::Number(f64::from(agg.blocked)),
         ],
     ));
     if let Some(Value::Record(rec)) = frame.vars.get_mut(STEPS_SLOT) {
