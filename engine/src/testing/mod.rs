@@ -339,7 +339,7 @@ impl Runner<'_> {
                             &p.config,
                             &p.executor,
                         );
-                        self.hits.add(&plan.trace);
+                        self.hits.add(library, &plan.trace, &plan.actions);
                         failures = expect::check(&plan, &doc.expect, &self.cx);
                     }
                     Err(at) => failures.push(Failure::Error {

@@ -152,6 +152,8 @@ fn a_failing_test_reports_a_diff_and_missed_coverage() {
     assert_eq!(
         missed,
         [
+            // Reached, but waiting behind its own gate: it did not run.
+            ("isolate", Item::Step),
             ("isolate", Item::IfFalse),
             ("isolate", Item::ApprovalGranted),
             ("isolate", Item::OnError),
@@ -405,4 +407,74 @@ fn duplicate_keys_and_too_many_tests_are_errors() {
     let m = messages(&run_files(&[p], &limits));
     assert_eq!(m.len(), 1, "{m:?}");
     assert!(m[0].contains("exceeds a parser budget"), "{m:?}");
+}
+
+const GATED: &str = r#"
+kind: gamebook
+name: gated
+version: 1.0.0
+steps:
+  - id: gate
+    action: incident.comment
+    params: {comment: gate}
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: later
+    needs: [gate]
+    task: {title: Follow up, role: incident_responder}
+  - id: grp
+    needs: [later]
+    steps:
+      - id: inner
+        action: incident.comment
+        params: {comment: inner}
+"#;
+
+fn gated_report(tests: &str) -> Report {
+    let mut sources = SourceMap::new();
+    sources.add(SourceFile::new("g.yaml", GATED));
+    sources.add(SourceFile::new(
+        "s.yaml",
+        "kind: sop\ntype: response\nname: s\nmode: autonomous\ngamebooks:\n  - gamebook: gated\n",
+    ));
+    let c = compile(&sources, &DslLimits::default(), Vec::new());
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "t.test.yaml", tests);
+    run(&sources, &c.library, &[p], &Limits::default()).expect("runs")
+}
+
+#[test]
+fn steps_waiting_behind_an_ungranted_gate_are_not_covered() {
+    let waits = format!(
+        "kind: test\nname: waits\n{inc}expect:\n  actions:\n    - {{step: gate, status: awaiting_approval}}\n    - {{step: inner, status: awaiting_approval, reason_contains: waits for step}}\n  tasks: [{{step: later}}]\n",
+        inc = incident("high"),
+    );
+    let r = gated_report(&waits);
+    assert_eq!(messages(&r), Vec::<String>::new());
+    let g = &r.coverage.gamebooks[0];
+    // Every step started, but behind the gate: none ran. The gate was seen not granted.
+    assert_eq!(
+        g.steps,
+        Count {
+            covered: 0,
+            total: 4
+        }
+    );
+    assert_eq!(
+        g.branches,
+        Count {
+            covered: 1,
+            total: 2
+        }
+    );
+    assert!(!r.coverage.meets(50.0));
+
+    let approved = format!(
+        "{waits}---\nkind: test\nname: approved\n{inc}approve: all\nexpect:\n  actions: [{{step: inner, status: would_run}}]\n",
+        inc = incident("high"),
+    );
+    let r = gated_report(&approved);
+    assert_eq!(messages(&r), Vec::<String>::new());
+    assert_eq!(r.coverage.gamebooks[0].missed, []);
+    assert!(r.coverage.meets(100.0));
 }
