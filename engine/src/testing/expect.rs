@@ -21,6 +21,10 @@ pub enum Failure {
     Error {
         message: String,
     },
+    /// A `fail` entry matched no action the run sent to the executor.
+    UnmatchedFail {
+        message: String,
+    },
     Eligibility {
         expected: bool,
         actual: bool,
@@ -474,15 +478,19 @@ pub fn gamebook_matches(pattern: &str, label: &str) -> bool {
 /// for incident actions.
 pub fn target_matches(pattern: &str, target: Option<&Target>, action: &str) -> bool {
     match target {
-        Some(t) => {
-            t.id.eq_ignore_ascii_case(pattern)
-                || t.name.eq_ignore_ascii_case(pattern)
-                || t.id
-                    .split_once(':')
-                    .is_some_and(|(_, key)| key.eq_ignore_ascii_case(pattern))
-        }
+        Some(t) => target_key_matches(pattern, &t.id, &t.name),
         None => pattern.eq_ignore_ascii_case("incident") && action.starts_with("incident."),
     }
+}
+
+/// An entity target by its id (`device:5521…`), its id without the kind (`5521…`) or its name,
+/// case-insensitive: the forms `expect` and `fail` accept.
+pub fn target_key_matches(pattern: &str, id: &str, name: &str) -> bool {
+    id.eq_ignore_ascii_case(pattern)
+        || name.eq_ignore_ascii_case(pattern)
+        || id
+            .split_once(':')
+            .is_some_and(|(_, key)| key.eq_ignore_ascii_case(pattern))
 }
 
 fn contains_ci(haystack: &str, needle: &str) -> bool {

@@ -9,6 +9,7 @@
 //! own limits.
 
 pub mod coverage;
+pub mod executor;
 pub mod expect;
 pub mod file;
 pub mod text;
@@ -22,7 +23,6 @@ use riposte_dsl::{SourceFile, SourceMap};
 use serde::Serialize;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options};
 
-use crate::executor::{RecordingExecutor, ScriptedFailure};
 use crate::incident::{self, ImportLimits, Incident};
 use crate::plan;
 use crate::scheduler::{Approvals, RunConfig};
@@ -258,7 +258,7 @@ struct Prepared {
     incident: Incident,
     workspace: Workspace,
     config: RunConfig,
-    executor: RecordingExecutor,
+    executor: executor::TestExecutor,
 }
 
 impl Runner<'_> {
@@ -341,6 +341,15 @@ impl Runner<'_> {
                         );
                         self.hits.add(library, &plan.trace, &plan.actions);
                         failures = expect::check(&plan, &doc.expect, &self.cx);
+                        // A `fail` that fails nothing would let a retry or handler test pass
+                        // without exercising it.
+                        for i in p.executor.unmatched() {
+                            if let Some(f) = doc.fail.get(i) {
+                                failures.push(Failure::UnmatchedFail {
+                                    message: unmatched_fail(&file, f),
+                                });
+                            }
+                        }
                     }
                     Err(at) => failures.push(Failure::Error {
                         message: at.render(&file),
@@ -506,23 +515,8 @@ impl Runner<'_> {
             })?,
             None => plan::default_now(&incident),
         };
-        let executor = RecordingExecutor {
-            failures: doc
-                .fail
-                .iter()
-                .map(|f| ScriptedFailure {
-                    step: f.value.step.clone(),
-                    action: f.value.action.clone(),
-                    target: f.value.target.clone(),
-                    attempts: f.value.attempts,
-                    error: f
-                        .value
-                        .error
-                        .clone()
-                        .unwrap_or_else(|| "scripted failure (test)".to_string()),
-                })
-                .collect(),
-        };
+        let executor =
+            executor::TestExecutor::new(doc.fail.iter().map(|f| f.value.clone()).collect());
         let direct = self.direct_library(doc)?;
         Ok(Prepared {
             direct,
@@ -718,6 +712,25 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// The failure of a `fail` entry that matched no action of the run.
+fn unmatched_fail(file: &str, f: &serde_saphyr::Spanned<file::Fail>) -> String {
+    let e = &f.value;
+    let fields: Vec<String> = [
+        ("step", e.step.as_deref()),
+        ("action", e.action.as_deref()),
+        ("target", e.target.as_deref()),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k}: {v}")))
+    .collect();
+    format!(
+        "`fail` entry at {file}:{}:{} matched no action: {{{}}}; only actions that would run reach the executor: check its step, action and target against the plan, and grant the step's approval with `approve`",
+        f.referenced.line(),
+        f.referenced.column(),
+        fields.join(", ")
+    )
 }
 
 /// Parses the test documents of a file (separated by `---`).

@@ -478,3 +478,40 @@ fn steps_waiting_behind_an_ungranted_gate_are_not_covered() {
     assert_eq!(r.coverage.gamebooks[0].missed, []);
     assert!(r.coverage.meets(100.0));
 }
+
+#[test]
+fn fail_targets_take_the_forms_expect_takes() {
+    // The device's id without its kind, as `expect.target` accepts it.
+    let r = run_one(&format!(
+        "kind: test\nname: short id\n{inc}approve: all\nfail: [{{step: isolate, target: d1, error: offline}}]\nexpect:\n  actions:\n    - {{step: isolate, target: d1, outcome: failed, error_contains: offline}}\n    - {{step: tell, status: would_run}}\n",
+        inc = incident("high"),
+    ));
+    assert_eq!(messages(&r), Vec::<String>::new());
+}
+
+#[test]
+fn a_fail_entry_that_matches_no_action_fails_the_test() {
+    // The isolation awaits approval, so it never reaches the executor.
+    let r = run_one(&format!(
+        "kind: test\nname: fails nothing\n{inc}fail:\n  - {{step: isolate, target: ws-2}}\n  - {{step: isolate}}\nexpect: {{}}\n",
+        inc = incident("high"),
+    ));
+    assert_eq!(r.failed(), 1);
+    let f = &r.tests[0].failures;
+    assert_eq!(f.len(), 2, "{f:#?}");
+    let Failure::UnmatchedFail { message } = &f[0] else {
+        panic!("{f:#?}")
+    };
+    assert!(
+        message.ends_with(
+            "t.test.yaml:14:5 matched no action: {step: isolate, target: ws-2}; only actions that would run reach the executor: check its step, action and target against the plan, and grant the step's approval with `approve`"
+        ) && message.starts_with("`fail` entry at "),
+        "{message}"
+    );
+    let text = text::render(&r, None, false);
+    assert!(text.contains("unmatched fail: `fail` entry at"), "{text}");
+    assert_eq!(
+        r.to_json(None)["tests"][0]["failures"][0]["kind"],
+        "unmatched_fail"
+    );
+}
