@@ -220,12 +220,12 @@ impl<'a> Run<'a> {
                 let mut dependency_awaits = false;
                 let mut ready = true;
                 for n in &s.needs {
-                    match steps.iter().position(|x| &x.id == n) {
-                        Some(j) => match awaits.get(j).copied().flatten() {
+                    // A name that is not a sibling waits for nothing here.
+                    if let Some(j) = steps.iter().position(|x| &x.id == n) {
+                        match awaits.get(j).copied().flatten() {
                             Some(a) => dependency_awaits |= a,
                             None => ready = false,
-                        },
-                        None => {}
+                        }
                     }
                 }
                 if !ready {
@@ -263,7 +263,7 @@ impl<'a> Run<'a> {
                 progress = true;
             }
         }
-        awaits.iter().any(|a| *a == Some(true))
+        awaits.contains(&Some(true))
     }
 
     /// The steps that ran: started with no approval pending on the way, and for an action

@@ -198,7 +198,7 @@ pub fn check(plan: &Plan, expect: &Expect, cx: &Context) -> Vec<Failure> {
         check_classification(plan, &c.value, &mut out);
     }
     if let Some(sops) = &expect.sops {
-        let want: BTreeSet<&str> = sops.iter().map(String::as_str).collect();
+        let want: BTreeSet<&str> = sops.iter().map(|s| s.value.as_str()).collect();
         let got: BTreeSet<&str> = plan
             .sops
             .iter()

@@ -613,43 +613,86 @@ impl Runner<'_> {
         }
     }
 
-    /// Names that must exist: approved and failing steps, actions, roles, classifications.
+    /// Names that must exist: approved and failing steps, and every name an expectation gives
+    /// (SOPs, gamebooks, steps, actions, roles, classifications). A typo in `count: 0` would
+    /// otherwise pass silently.
     fn validate(&self, doc: &TestDoc) -> Result<(), At> {
-        let steps = &self.cx.steps;
-        let unknown_step = |s: &str| !steps.is_empty() && !steps.contains(s);
+        let names = Names::of(self.library, &self.cx, doc.gamebook.is_some());
         if let Some(a) = &doc.approve {
             if let Approve::Steps(list) = &a.value {
-                if let Some(s) = list.iter().find(|s| unknown_step(s)) {
-                    return Err(At::new(
-                        &a.referenced,
-                        format!("`approve` names step `{s}`, which no gamebook of the library has"),
-                    ));
+                for (i, s) in list.iter().enumerate() {
+                    names.step(&a.referenced, "approve", s)?;
+                    if list.get(..i).is_some_and(|before| before.contains(s)) {
+                        return Err(At::new(
+                            &a.referenced,
+                            format!("`approve` lists step `{s}` twice; remove one"),
+                        ));
+                    }
                 }
             }
         }
         for f in &doc.fail {
-            if let Some(s) = f.value.step.as_deref().filter(|s| unknown_step(s)) {
-                return Err(At::new(
-                    &f.referenced,
-                    format!("`fail` names step `{s}`, which no gamebook of the library has"),
-                ));
+            if let Some(s) = f.value.step.as_deref() {
+                names.step(&f.referenced, "fail", s)?;
             }
-            if let Some(a) = f
-                .value
-                .action
-                .as_deref()
-                .filter(|a| riposte_dsl::catalog::lookup(a).is_none())
-            {
-                return Err(At::new(
-                    &f.referenced,
-                    format!("`fail` names action `{a}`, which is not in the action catalog (see `riposte actions`)"),
-                ));
+            if let Some(a) = f.value.action.as_deref() {
+                names.action(&f.referenced, "fail", a)?;
             }
             if f.value.attempts == Some(0) {
                 return Err(At::new(
                     &f.referenced,
                     "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
                 ));
+            }
+        }
+        if let Some(sops) = &doc.expect.sops {
+            for (i, s) in sops.iter().enumerate() {
+                names.sop(&s.referenced, "expect.sops", &s.value)?;
+                if sops
+                    .get(..i)
+                    .is_some_and(|before| before.iter().any(|b| b.value == s.value))
+                {
+                    return Err(At::new(
+                        &s.referenced,
+                        format!("`expect.sops` lists SOP `{}` twice; remove one", s.value),
+                    ));
+                }
+            }
+        }
+        for a in doc.expect.actions.iter().flatten() {
+            let (e, loc) = (&a.value, &a.referenced);
+            let key = "expect.actions";
+            if let Some(s) = e.sop.as_deref() {
+                names.sop(loc, key, s)?;
+            }
+            if let Some(g) = e.gamebook.as_deref() {
+                names.gamebook(loc, key, g)?;
+            }
+            if let Some(s) = e.step.as_deref() {
+                names.step(loc, key, s)?;
+            }
+            if let Some(x) = e.action.as_deref() {
+                names.action(loc, key, x)?;
+            }
+            if let Some(r) = e.approver.as_deref() {
+                names.role(loc, key, r)?;
+            }
+        }
+        for t in doc.expect.tasks.iter().flatten() {
+            let (e, loc) = (&t.value, &t.referenced);
+            let key = "expect.tasks";
+            if let Some(s) = e.sop.as_deref() {
+                names.sop(loc, key, s)?;
+            }
+            // An SOP's own tasks have an empty gamebook and step.
+            if let Some(g) = e.gamebook.as_deref().filter(|g| !g.is_empty()) {
+                names.gamebook(loc, key, g)?;
+            }
+            if let Some(s) = e.step.as_deref().filter(|s| !s.is_empty()) {
+                names.step(loc, key, s)?;
+            }
+            if let Some(r) = e.role.as_deref() {
+                names.role(loc, key, r)?;
             }
         }
         if let Some(m) = &doc.max_fanout {
@@ -664,35 +707,18 @@ impl Runner<'_> {
             if let ExpectClassification::Is(f) = &c.value {
                 if let Some(v) = f.classification.as_deref() {
                     if riposte_dsl::ast::Classification::parse(v).is_none() {
-                        return Err(At::new(
+                        return Err(Names::unknown(
                             &c.referenced,
-                            format!(
-                                "unknown classification `{v}`; the classifications are {}",
-                                riposte_dsl::ast::Classification::NAMES.join(", ")
-                            ),
+                            "expect.classification",
+                            "classification",
+                            v,
+                            riposte_dsl::ast::Classification::NAMES.iter().copied(),
                         ));
                     }
                 }
-            }
-        }
-        let bad_role = |r: &str| riposte_dsl::ast::Role::parse(r).is_none();
-        let role_error = |loc: &Location, r: &str| {
-            At::new(
-                loc,
-                format!(
-                    "unknown role `{r}`; the roles are {}",
-                    riposte_dsl::ast::Role::NAMES.join(", ")
-                ),
-            )
-        };
-        for a in doc.expect.actions.iter().flatten() {
-            if let Some(r) = a.value.approver.as_deref().filter(|r| bad_role(r)) {
-                return Err(role_error(&a.referenced, r));
-            }
-        }
-        for t in doc.expect.tasks.iter().flatten() {
-            if let Some(r) = t.value.role.as_deref().filter(|r| bad_role(r)) {
-                return Err(role_error(&t.referenced, r));
+                if let Some(s) = f.sop.as_deref() {
+                    names.sop(&c.referenced, "expect.classification", s)?;
+                }
             }
         }
         let lists = [
@@ -711,6 +737,120 @@ impl Runner<'_> {
             ));
         }
         Ok(())
+    }
+}
+
+/// What names in a test may refer to.
+struct Names<'a> {
+    steps: &'a BTreeSet<String>,
+    gamebooks: Vec<&'a str>,
+    sops: Vec<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn of(library: &'a Library, cx: &'a expect::Context, direct: bool) -> Names<'a> {
+        let mut sops: Vec<&str> = library.sops.iter().map(|s| s.name.as_str()).collect();
+        if direct {
+            sops.push(DIRECT_SOP);
+        }
+        Names {
+            steps: &cx.steps,
+            gamebooks: library.gamebooks.iter().map(|g| g.name.as_str()).collect(),
+            sops,
+        }
+    }
+
+    /// `unknown step `isoo` in `expect.actions`; did you mean `iso`?`
+    fn unknown<'c>(
+        loc: &Location,
+        key: &str,
+        what: &str,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str> + Clone,
+    ) -> At {
+        At::new(
+            loc,
+            format!(
+                "unknown {what} `{name}` in `{key}`; {}",
+                riposte_dsl::diagnostic::suggestion(name, candidates)
+            ),
+        )
+    }
+
+    fn step(&self, loc: &Location, key: &str, step: &str) -> Result<(), At> {
+        if self.steps.contains(step) {
+            return Ok(());
+        }
+        Err(Self::unknown(
+            loc,
+            key,
+            "step",
+            step,
+            self.steps.iter().map(String::as_str),
+        ))
+    }
+
+    /// A gamebook, or a `caller > callee` label of gamebooks.
+    fn gamebook(&self, loc: &Location, key: &str, label: &str) -> Result<(), At> {
+        for g in label.split(" > ") {
+            if !self.gamebooks.contains(&g) {
+                return Err(Self::unknown(
+                    loc,
+                    key,
+                    "gamebook",
+                    g,
+                    self.gamebooks.iter().copied(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn sop(&self, loc: &Location, key: &str, sop: &str) -> Result<(), At> {
+        if self.sops.contains(&sop) {
+            return Ok(());
+        }
+        Err(Self::unknown(
+            loc,
+            key,
+            "SOP",
+            sop,
+            self.sops.iter().copied(),
+        ))
+    }
+
+    /// An action id of the catalog, or `kind.*` for a kind some action has.
+    fn action(&self, loc: &Location, key: &str, action: &str) -> Result<(), At> {
+        let catalog = riposte_dsl::catalog::catalog();
+        let known = match action.strip_suffix(".*") {
+            Some(kind) => catalog
+                .iter()
+                .any(|a| a.id.split_once('.').is_some_and(|(k, _)| k == kind)),
+            None => riposte_dsl::catalog::lookup(action).is_some(),
+        };
+        if known {
+            return Ok(());
+        }
+        Err(At::new(
+            loc,
+            format!(
+                "unknown action `{action}` in `{key}`: it is not in the action catalog (see `riposte actions`); {}",
+                riposte_dsl::diagnostic::suggestion(action, catalog.iter().map(|a| a.id))
+            ),
+        ))
+    }
+
+    fn role(&self, loc: &Location, key: &str, role: &str) -> Result<(), At> {
+        if riposte_dsl::ast::Role::parse(role).is_some() {
+            return Ok(());
+        }
+        Err(Self::unknown(
+            loc,
+            key,
+            "role",
+            role,
+            riposte_dsl::ast::Role::NAMES.iter().copied(),
+        ))
     }
 }
 

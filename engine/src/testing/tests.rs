@@ -223,7 +223,12 @@ fn references_are_checked_with_their_location() {
         )))
     };
     let m = with("approve: [isolat]\n");
-    assert!(m[0].contains("`approve` names step `isolat`"), "{m:?}");
+    assert!(
+        m[0].contains(
+            "t.test.yaml:13:10: unknown step `isolat` in `approve`; did you mean `isolate`?"
+        ),
+        "{m:?}"
+    );
     let m = with("fail: [{action: device.explode}]\n");
     assert!(m[0].contains("action `device.explode`"), "{m:?}");
     let m = with("fail: [{step: isolate, attempts: 0}]\n");
@@ -514,4 +519,86 @@ fn a_fail_entry_that_matches_no_action_fails_the_test() {
         r.to_json(None)["tests"][0]["failures"][0]["kind"],
         "unmatched_fail"
     );
+}
+
+#[test]
+fn every_name_in_expectations_is_checked_with_a_suggestion() {
+    let with = |extra: &str| {
+        messages(&run_one(&format!(
+            "kind: test\nname: x\n{}{extra}",
+            incident("high")
+        )))
+    };
+    let cases = [
+        (
+            "expect:\n  actions: [{action: device.isolat, count: 0}]\n",
+            "t.test.yaml:14:13: unknown action `device.isolat` in `expect.actions`: it is not in the action catalog (see `riposte actions`); did you mean `device.isolate`?",
+        ),
+        (
+            "expect:\n  actions: [{action: devise.*, count: 0}]\n",
+            "unknown action `devise.*`",
+        ),
+        (
+            "expect:\n  actions: [{step: isoo, count: 0}]\n",
+            "unknown step `isoo` in `expect.actions`; did you mean `isolate`?",
+        ),
+        (
+            "expect:\n  actions: [{gamebook: isx, count: 0}]\n",
+            "unknown gamebook `isx` in `expect.actions`; did you mean `iso`?",
+        ),
+        (
+            "expect:\n  actions: [{gamebook: \"iso > nope\", count: 0}]\n",
+            "unknown gamebook `nope`",
+        ),
+        (
+            "expect:\n  actions: [{sop: s1, count: 0}]\n",
+            "unknown SOP `s1` in `expect.actions`; did you mean `s`?",
+        ),
+        (
+            "expect:\n  actions: [{approver: workspace_ownr}]\n",
+            "unknown role `workspace_ownr` in `expect.actions`; did you mean `workspace_owner`?",
+        ),
+        (
+            "expect:\n  tasks: [{step: nosuch, count: 0}]\n",
+            "t.test.yaml:14:11: unknown step `nosuch` in `expect.tasks`",
+        ),
+        (
+            "expect:\n  tasks: [{sop: x, count: 0}]\n",
+            "unknown SOP `x` in `expect.tasks`",
+        ),
+        (
+            "expect:\n  tasks: [{role: responder}]\n",
+            "unknown role `responder` in `expect.tasks`",
+        ),
+        (
+            "expect:\n  sops: [s, nope]\n",
+            "t.test.yaml:14:13: unknown SOP `nope` in `expect.sops`",
+        ),
+        (
+            "expect:\n  sops: [s, s]\n",
+            "t.test.yaml:14:13: `expect.sops` lists SOP `s` twice; remove one",
+        ),
+        (
+            "approve: [isolate, isolate]\nexpect: {}\n",
+            "`approve` lists step `isolate` twice",
+        ),
+        (
+            "expect:\n  classification: {classification: true_positve}\n",
+            "unknown classification `true_positve` in `expect.classification`; did you mean `true_positive`?",
+        ),
+        (
+            "expect:\n  classification: {sop: triage}\n",
+            "unknown SOP `triage` in `expect.classification`",
+        ),
+    ];
+    for (extra, want) in cases {
+        let m = with(extra);
+        assert!(
+            m.first().is_some_and(|m| m.contains(want)),
+            "{m:?} should contain {want}"
+        );
+    }
+    // Known names, an SOP's own task (empty gamebook and step) and `kind.*` pass.
+    let m = with("expect:\n  actions: [{sop: s, gamebook: iso, step: isolate, action: device.*}]\n  tasks: [{sop: s, gamebook: \"\", step: \"\", role: incident_responder}]\n  sops: [s]\n");
+    assert_eq!(m, Vec::<String>::new());
 }
