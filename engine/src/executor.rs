@@ -61,13 +61,23 @@ impl ScriptedFailure {
             .as_deref()
             .is_none_or(|s| crate::scheduler::names_step(s, r.step));
         let action_ok = self.action.as_deref().is_none_or(|a| a == r.action.id);
-        let target_ok = self.target.as_deref().is_none_or(|t| {
-            r.target_id.is_some_and(|id| id.eq_ignore_ascii_case(t))
-                || r.target_name.is_some_and(|n| n.eq_ignore_ascii_case(t))
+        let target_ok = self.target.as_deref().is_none_or(|t| match r.target_id {
+            Some(id) => target_key_matches(t, id, r.target_name.unwrap_or("")),
+            None => t.eq_ignore_ascii_case("incident") && r.action.id.starts_with("incident."),
         });
         let attempt_ok = self.attempts.is_none_or(|n| r.attempt <= n);
         step_ok && action_ok && target_ok && attempt_ok
     }
+}
+
+/// An entity target by its id (`device:5521…`), its id without the kind (`5521…`) or its name,
+/// case-insensitive: the forms `--fail`, and a test's `fail` and `expect`, accept.
+pub fn target_key_matches(pattern: &str, id: &str, name: &str) -> bool {
+    id.eq_ignore_ascii_case(pattern)
+        || name.eq_ignore_ascii_case(pattern)
+        || id
+            .split_once(':')
+            .is_some_and(|(_, key)| key.eq_ignore_ascii_case(pattern))
 }
 
 /// The dry-run executor: records nothing itself (the scheduler records), acts on nothing, and

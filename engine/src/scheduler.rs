@@ -219,7 +219,9 @@ impl StepStatus {
 /// What happened at a branch point of a run; `riposte test` turns these into coverage.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TraceEvent {
-    /// The step started (its condition held and its dependencies allowed it).
+    /// The step ran: its condition held, nothing upstream awaits approval, its own gate (if
+    /// any) is granted, and for an action step an action reached the executor (once per
+    /// action; an item may repeat it).
     Ran { gamebook: String, step: String },
     /// The step's `if` was evaluated.
     Condition {
@@ -697,19 +699,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 return StepStatus::Skipped;
             }
         }
-        // A step behind an ungranted gate upstream has not started: only its plan is known.
-        if self.wait.is_none() {
+        let gate_open =
+            step.approval.is_none() || self.config.approvals.granted(&frame.shown(path));
+        // A step behind an ungranted gate (its own or one upstream) has not started: only its
+        // plan is known. An action step runs when an action reaches the executor (`action`).
+        if self.wait.is_none() && gate_open && !matches!(step.kind, c::StepKind::Action { .. }) {
             self.record_trace(|| TraceEvent::Ran {
                 gamebook: frame.gb.name.clone(),
                 step: path.to_string(),
             });
         }
         if step.approval.is_some() {
-            let granted = self.config.approvals.granted(&frame.shown(path));
             self.record_trace(|| TraceEvent::Gate {
                 gamebook: frame.gb.name.clone(),
                 step: path.to_string(),
-                granted,
+                granted: gate_open,
             });
         }
         // An approval gate in front of the step: the whole step waits unless granted.
@@ -1056,6 +1060,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             // `blocked` already reported a missing provider.
             return (StepStatus::Blocked, None);
         };
+        self.record_trace(|| TraceEvent::Ran {
+            gamebook: frame.gb.name.clone(),
+            step: path.to_string(),
+        });
         let attempts = step.retry.map_or(1, |r| r.attempts.max(1));
         let (target_id, target_name) = match &planned_target {
             Some(t) => (Some(t.id.as_str()), Some(t.name.as_str())),

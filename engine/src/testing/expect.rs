@@ -21,6 +21,10 @@ pub enum Failure {
     Error {
         message: String,
     },
+    /// A `fail` entry matched no action the run sent to the executor.
+    UnmatchedFail {
+        message: String,
+    },
     Eligibility {
         expected: bool,
         actual: bool,
@@ -194,7 +198,7 @@ pub fn check(plan: &Plan, expect: &Expect, cx: &Context) -> Vec<Failure> {
         check_classification(plan, &c.value, &mut out);
     }
     if let Some(sops) = &expect.sops {
-        let want: BTreeSet<&str> = sops.iter().map(String::as_str).collect();
+        let want: BTreeSet<&str> = sops.iter().map(|s| s.value.as_str()).collect();
         let got: BTreeSet<&str> = plan
             .sops
             .iter()
@@ -455,13 +459,7 @@ fn check_tasks(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
     }
 }
 
-/// `isolate` matches `contain.isolate`; `contain.isolate` matches itself and `x.contain.isolate`.
-pub fn step_matches(pattern: &str, path: &str) -> bool {
-    path == pattern
-        || path
-            .strip_suffix(pattern)
-            .is_some_and(|rest| rest.ends_with('.'))
-}
+pub use crate::scheduler::names_step as step_matches;
 
 /// A gamebook matches the actions it runs itself and through calls: `malware-cleanup` and
 /// `block-malicious-indicators` both match `malware-cleanup > block-malicious-indicators`; the
@@ -474,16 +472,12 @@ pub fn gamebook_matches(pattern: &str, label: &str) -> bool {
 /// for incident actions.
 pub fn target_matches(pattern: &str, target: Option<&Target>, action: &str) -> bool {
     match target {
-        Some(t) => {
-            t.id.eq_ignore_ascii_case(pattern)
-                || t.name.eq_ignore_ascii_case(pattern)
-                || t.id
-                    .split_once(':')
-                    .is_some_and(|(_, key)| key.eq_ignore_ascii_case(pattern))
-        }
+        Some(t) => target_key_matches(pattern, &t.id, &t.name),
         None => pattern.eq_ignore_ascii_case("incident") && action.starts_with("incident."),
     }
 }
+
+pub use crate::executor::target_key_matches;
 
 fn contains_ci(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(&needle.to_lowercase())

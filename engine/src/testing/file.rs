@@ -126,7 +126,7 @@ pub struct Expect {
     pub classification: Option<Spanned<ExpectClassification>>,
     /// The matched response SOPs, exactly (in any order).
     #[serde(default)]
-    pub sops: Option<Vec<String>>,
+    pub sops: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub actions: Option<Vec<Spanned<ExpectAction>>>,
     /// The expected actions appear in this order in the plan (others may come between).

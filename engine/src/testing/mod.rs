@@ -9,6 +9,7 @@
 //! own limits.
 
 pub mod coverage;
+pub mod executor;
 pub mod expect;
 pub mod file;
 pub mod text;
@@ -22,7 +23,6 @@ use riposte_dsl::{SourceFile, SourceMap};
 use serde::Serialize;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options};
 
-use crate::executor::{RecordingExecutor, ScriptedFailure};
 use crate::incident::{self, ImportLimits, Incident};
 use crate::plan;
 use crate::scheduler::{Approvals, RunConfig};
@@ -258,7 +258,7 @@ struct Prepared {
     incident: Incident,
     workspace: Workspace,
     config: RunConfig,
-    executor: RecordingExecutor,
+    executor: executor::TestExecutor,
 }
 
 impl Runner<'_> {
@@ -341,6 +341,15 @@ impl Runner<'_> {
                         );
                         self.hits.add(&plan.trace);
                         failures = expect::check(&plan, &doc.expect, &self.cx);
+                        // A `fail` that fails nothing would let a retry or handler test pass
+                        // without exercising it.
+                        for i in p.executor.unmatched() {
+                            if let Some(f) = doc.fail.get(i) {
+                                failures.push(Failure::UnmatchedFail {
+                                    message: unmatched_fail(&file, f),
+                                });
+                            }
+                        }
                     }
                     Err(at) => failures.push(Failure::Error {
                         message: at.render(&file),
@@ -506,23 +515,8 @@ impl Runner<'_> {
             })?,
             None => plan::default_now(&incident),
         };
-        let executor = RecordingExecutor {
-            failures: doc
-                .fail
-                .iter()
-                .map(|f| ScriptedFailure {
-                    step: f.value.step.clone(),
-                    action: f.value.action.clone(),
-                    target: f.value.target.clone(),
-                    attempts: f.value.attempts,
-                    error: f
-                        .value
-                        .error
-                        .clone()
-                        .unwrap_or_else(|| "scripted failure (test)".to_string()),
-                })
-                .collect(),
-        };
+        let executor =
+            executor::TestExecutor::new(doc.fail.iter().map(|f| f.value.clone()).collect());
         let direct = self.direct_library(doc)?;
         Ok(Prepared {
             direct,
@@ -619,43 +613,86 @@ impl Runner<'_> {
         }
     }
 
-    /// Names that must exist: approved and failing steps, actions, roles, classifications.
+    /// Names that must exist: approved and failing steps, and every name an expectation gives
+    /// (SOPs, gamebooks, steps, actions, roles, classifications). A typo in `count: 0` would
+    /// otherwise pass silently.
     fn validate(&self, doc: &TestDoc) -> Result<(), At> {
-        let steps = &self.cx.steps;
-        let unknown_step = |s: &str| !steps.is_empty() && !crate::scheduler::is_step_name(steps, s);
+        let names = Names::of(self.library, &self.cx, doc.gamebook.is_some());
         if let Some(a) = &doc.approve {
             if let Approve::Steps(list) = &a.value {
-                if let Some(s) = list.iter().find(|s| unknown_step(s)) {
-                    return Err(At::new(
-                        &a.referenced,
-                        format!("`approve` names step `{s}`, which no gamebook of the library has"),
-                    ));
+                for (i, s) in list.iter().enumerate() {
+                    names.step(&a.referenced, "approve", s)?;
+                    if list.get(..i).is_some_and(|before| before.contains(s)) {
+                        return Err(At::new(
+                            &a.referenced,
+                            format!("`approve` lists step `{s}` twice; remove one"),
+                        ));
+                    }
                 }
             }
         }
         for f in &doc.fail {
-            if let Some(s) = f.value.step.as_deref().filter(|s| unknown_step(s)) {
-                return Err(At::new(
-                    &f.referenced,
-                    format!("`fail` names step `{s}`, which no gamebook of the library has"),
-                ));
+            if let Some(s) = f.value.step.as_deref() {
+                names.step(&f.referenced, "fail", s)?;
             }
-            if let Some(a) = f
-                .value
-                .action
-                .as_deref()
-                .filter(|a| riposte_dsl::catalog::lookup(a).is_none())
-            {
-                return Err(At::new(
-                    &f.referenced,
-                    format!("`fail` names action `{a}`, which is not in the action catalog (see `riposte actions`)"),
-                ));
+            if let Some(a) = f.value.action.as_deref() {
+                names.action(&f.referenced, "fail", a)?;
             }
             if f.value.attempts == Some(0) {
                 return Err(At::new(
                     &f.referenced,
                     "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
                 ));
+            }
+        }
+        if let Some(sops) = &doc.expect.sops {
+            for (i, s) in sops.iter().enumerate() {
+                names.sop(&s.referenced, "expect.sops", &s.value)?;
+                if sops
+                    .get(..i)
+                    .is_some_and(|before| before.iter().any(|b| b.value == s.value))
+                {
+                    return Err(At::new(
+                        &s.referenced,
+                        format!("`expect.sops` lists SOP `{}` twice; remove one", s.value),
+                    ));
+                }
+            }
+        }
+        for a in doc.expect.actions.iter().flatten() {
+            let (e, loc) = (&a.value, &a.referenced);
+            let key = "expect.actions";
+            if let Some(s) = e.sop.as_deref() {
+                names.sop(loc, key, s)?;
+            }
+            if let Some(g) = e.gamebook.as_deref() {
+                names.gamebook(loc, key, g)?;
+            }
+            if let Some(s) = e.step.as_deref() {
+                names.step(loc, key, s)?;
+            }
+            if let Some(x) = e.action.as_deref() {
+                names.action(loc, key, x)?;
+            }
+            if let Some(r) = e.approver.as_deref() {
+                names.role(loc, key, r)?;
+            }
+        }
+        for t in doc.expect.tasks.iter().flatten() {
+            let (e, loc) = (&t.value, &t.referenced);
+            let key = "expect.tasks";
+            if let Some(s) = e.sop.as_deref() {
+                names.sop(loc, key, s)?;
+            }
+            // An SOP's own tasks have an empty gamebook and step.
+            if let Some(g) = e.gamebook.as_deref().filter(|g| !g.is_empty()) {
+                names.gamebook(loc, key, g)?;
+            }
+            if let Some(s) = e.step.as_deref().filter(|s| !s.is_empty()) {
+                names.step(loc, key, s)?;
+            }
+            if let Some(r) = e.role.as_deref() {
+                names.role(loc, key, r)?;
             }
         }
         if let Some(m) = &doc.max_fanout {
@@ -670,35 +707,18 @@ impl Runner<'_> {
             if let ExpectClassification::Is(f) = &c.value {
                 if let Some(v) = f.classification.as_deref() {
                     if riposte_dsl::ast::Classification::parse(v).is_none() {
-                        return Err(At::new(
+                        return Err(Names::unknown(
                             &c.referenced,
-                            format!(
-                                "unknown classification `{v}`; the classifications are {}",
-                                riposte_dsl::ast::Classification::NAMES.join(", ")
-                            ),
+                            "expect.classification",
+                            "classification",
+                            v,
+                            riposte_dsl::ast::Classification::NAMES.iter().copied(),
                         ));
                     }
                 }
-            }
-        }
-        let bad_role = |r: &str| riposte_dsl::ast::Role::parse(r).is_none();
-        let role_error = |loc: &Location, r: &str| {
-            At::new(
-                loc,
-                format!(
-                    "unknown role `{r}`; the roles are {}",
-                    riposte_dsl::ast::Role::NAMES.join(", ")
-                ),
-            )
-        };
-        for a in doc.expect.actions.iter().flatten() {
-            if let Some(r) = a.value.approver.as_deref().filter(|r| bad_role(r)) {
-                return Err(role_error(&a.referenced, r));
-            }
-        }
-        for t in doc.expect.tasks.iter().flatten() {
-            if let Some(r) = t.value.role.as_deref().filter(|r| bad_role(r)) {
-                return Err(role_error(&t.referenced, r));
+                if let Some(s) = f.sop.as_deref() {
+                    names.sop(&c.referenced, "expect.classification", s)?;
+                }
             }
         }
         let lists = [
@@ -718,6 +738,139 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// What names in a test may refer to.
+struct Names<'a> {
+    steps: &'a BTreeSet<String>,
+    gamebooks: Vec<&'a str>,
+    sops: Vec<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn of(library: &'a Library, cx: &'a expect::Context, direct: bool) -> Names<'a> {
+        let mut sops: Vec<&str> = library.sops.iter().map(|s| s.name.as_str()).collect();
+        if direct {
+            sops.push(DIRECT_SOP);
+        }
+        Names {
+            steps: &cx.steps,
+            gamebooks: library.gamebooks.iter().map(|g| g.name.as_str()).collect(),
+            sops,
+        }
+    }
+
+    /// `unknown step `isoo` in `expect.actions`; did you mean `iso`?`
+    fn unknown<'c>(
+        loc: &Location,
+        key: &str,
+        what: &str,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str> + Clone,
+    ) -> At {
+        At::new(
+            loc,
+            format!(
+                "unknown {what} `{name}` in `{key}`; {}",
+                riposte_dsl::diagnostic::suggestion(name, candidates)
+            ),
+        )
+    }
+
+    fn step(&self, loc: &Location, key: &str, step: &str) -> Result<(), At> {
+        if crate::scheduler::is_step_name(self.steps, step) {
+            return Ok(());
+        }
+        Err(Self::unknown(
+            loc,
+            key,
+            "step",
+            step,
+            self.steps.iter().map(String::as_str),
+        ))
+    }
+
+    /// A gamebook, or a `caller > callee` label of gamebooks.
+    fn gamebook(&self, loc: &Location, key: &str, label: &str) -> Result<(), At> {
+        for g in label.split(" > ") {
+            if !self.gamebooks.contains(&g) {
+                return Err(Self::unknown(
+                    loc,
+                    key,
+                    "gamebook",
+                    g,
+                    self.gamebooks.iter().copied(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn sop(&self, loc: &Location, key: &str, sop: &str) -> Result<(), At> {
+        if self.sops.contains(&sop) {
+            return Ok(());
+        }
+        Err(Self::unknown(
+            loc,
+            key,
+            "SOP",
+            sop,
+            self.sops.iter().copied(),
+        ))
+    }
+
+    /// An action id of the catalog, or `kind.*` for a kind some action has.
+    fn action(&self, loc: &Location, key: &str, action: &str) -> Result<(), At> {
+        let catalog = riposte_dsl::catalog::catalog();
+        let known = match action.strip_suffix(".*") {
+            Some(kind) => catalog
+                .iter()
+                .any(|a| a.id.split_once('.').is_some_and(|(k, _)| k == kind)),
+            None => riposte_dsl::catalog::lookup(action).is_some(),
+        };
+        if known {
+            return Ok(());
+        }
+        Err(At::new(
+            loc,
+            format!(
+                "unknown action `{action}` in `{key}`: it is not in the action catalog (see `riposte actions`); {}",
+                riposte_dsl::diagnostic::suggestion(action, catalog.iter().map(|a| a.id))
+            ),
+        ))
+    }
+
+    fn role(&self, loc: &Location, key: &str, role: &str) -> Result<(), At> {
+        if riposte_dsl::ast::Role::parse(role).is_some() {
+            return Ok(());
+        }
+        Err(Self::unknown(
+            loc,
+            key,
+            "role",
+            role,
+            riposte_dsl::ast::Role::NAMES.iter().copied(),
+        ))
+    }
+}
+
+/// The failure of a `fail` entry that matched no action of the run.
+fn unmatched_fail(file: &str, f: &serde_saphyr::Spanned<file::Fail>) -> String {
+    let e = &f.value;
+    let fields: Vec<String> = [
+        ("step", e.step.as_deref()),
+        ("action", e.action.as_deref()),
+        ("target", e.target.as_deref()),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k}: {v}")))
+    .collect();
+    format!(
+        "`fail` entry at {file}:{}:{} matched no action: {{{}}}; only actions that would run reach the executor: check its step, action and target against the plan, and grant the step's approval with `approve`",
+        f.referenced.line(),
+        f.referenced.column(),
+        fields.join(", ")
+    )
 }
 
 /// Parses the test documents of a file (separated by `---`).

@@ -152,6 +152,8 @@ fn a_failing_test_reports_a_diff_and_missed_coverage() {
     assert_eq!(
         missed,
         [
+            // Reached, but waiting behind its own gate: it did not run.
+            ("isolate", Item::Step),
             ("isolate", Item::IfFalse),
             ("isolate", Item::ApprovalGranted),
             ("isolate", Item::OnError),
@@ -221,7 +223,12 @@ fn references_are_checked_with_their_location() {
         )))
     };
     let m = with("approve: [isolat]\n");
-    assert!(m[0].contains("`approve` names step `isolat`"), "{m:?}");
+    assert!(
+        m[0].contains(
+            "t.test.yaml:13:10: unknown step `isolat` in `approve`; did you mean `isolate`?"
+        ),
+        "{m:?}"
+    );
     let m = with("fail: [{action: device.explode}]\n");
     assert!(m[0].contains("action `device.explode`"), "{m:?}");
     let m = with("fail: [{step: isolate, attempts: 0}]\n");
@@ -405,4 +412,193 @@ fn duplicate_keys_and_too_many_tests_are_errors() {
     let m = messages(&run_files(&[p], &limits));
     assert_eq!(m.len(), 1, "{m:?}");
     assert!(m[0].contains("exceeds a parser budget"), "{m:?}");
+}
+
+const GATED: &str = r#"
+kind: gamebook
+name: gated
+version: 1.0.0
+steps:
+  - id: gate
+    action: incident.comment
+    params: {comment: gate}
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: later
+    needs: [gate]
+    task: {title: Follow up, role: incident_responder}
+  - id: grp
+    needs: [later]
+    steps:
+      - id: inner
+        action: incident.comment
+        params: {comment: inner}
+"#;
+
+fn gated_report(tests: &str) -> Report {
+    let mut sources = SourceMap::new();
+    sources.add(SourceFile::new("g.yaml", GATED));
+    sources.add(SourceFile::new(
+        "s.yaml",
+        "kind: sop\ntype: response\nname: s\nmode: autonomous\ngamebooks:\n  - gamebook: gated\n",
+    ));
+    let c = compile(&sources, &DslLimits::default(), Vec::new());
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "t.test.yaml", tests);
+    run(&sources, &c.library, &[p], &Limits::default()).expect("runs")
+}
+
+#[test]
+fn steps_waiting_behind_an_ungranted_gate_are_not_covered() {
+    let waits = format!(
+        "kind: test\nname: waits\n{inc}expect:\n  actions:\n    - {{step: gate, status: awaiting_approval}}\n    - {{step: inner, status: awaiting_approval, reason_contains: waits for step}}\n  tasks: [{{step: later}}]\n",
+        inc = incident("high"),
+    );
+    let r = gated_report(&waits);
+    assert_eq!(messages(&r), Vec::<String>::new());
+    let g = &r.coverage.gamebooks[0];
+    // Every step started, but behind the gate: none ran. The gate was seen not granted.
+    assert_eq!(
+        g.steps,
+        Count {
+            covered: 0,
+            total: 4
+        }
+    );
+    assert_eq!(
+        g.branches,
+        Count {
+            covered: 1,
+            total: 2
+        }
+    );
+    assert!(!r.coverage.meets(50.0));
+
+    let approved = format!(
+        "{waits}---\nkind: test\nname: approved\n{inc}approve: all\nexpect:\n  actions: [{{step: inner, status: would_run}}]\n",
+        inc = incident("high"),
+    );
+    let r = gated_report(&approved);
+    assert_eq!(messages(&r), Vec::<String>::new());
+    assert_eq!(r.coverage.gamebooks[0].missed, []);
+    assert!(r.coverage.meets(100.0));
+}
+
+#[test]
+fn fail_targets_take_the_forms_expect_takes() {
+    // The device's id without its kind, as `expect.target` accepts it.
+    let r = run_one(&format!(
+        "kind: test\nname: short id\n{inc}approve: all\nfail: [{{step: isolate, target: d1, error: offline}}]\nexpect:\n  actions:\n    - {{step: isolate, target: d1, outcome: failed, error_contains: offline}}\n    - {{step: tell, status: would_run}}\n",
+        inc = incident("high"),
+    ));
+    assert_eq!(messages(&r), Vec::<String>::new());
+}
+
+#[test]
+fn a_fail_entry_that_matches_no_action_fails_the_test() {
+    // The isolation awaits approval, so it never reaches the executor.
+    let r = run_one(&format!(
+        "kind: test\nname: fails nothing\n{inc}fail:\n  - {{step: isolate, target: ws-2}}\n  - {{step: isolate}}\nexpect: {{}}\n",
+        inc = incident("high"),
+    ));
+    assert_eq!(r.failed(), 1);
+    let f = &r.tests[0].failures;
+    assert_eq!(f.len(), 2, "{f:#?}");
+    let Failure::UnmatchedFail { message } = &f[0] else {
+        panic!("{f:#?}")
+    };
+    assert!(
+        message.ends_with(
+            "t.test.yaml:14:5 matched no action: {step: isolate, target: ws-2}; only actions that would run reach the executor: check its step, action and target against the plan, and grant the step's approval with `approve`"
+        ) && message.starts_with("`fail` entry at "),
+        "{message}"
+    );
+    let text = text::render(&r, None, false);
+    assert!(text.contains("unmatched fail: `fail` entry at"), "{text}");
+    assert_eq!(
+        r.to_json(None)["tests"][0]["failures"][0]["kind"],
+        "unmatched_fail"
+    );
+}
+
+#[test]
+fn every_name_in_expectations_is_checked_with_a_suggestion() {
+    let with = |extra: &str| {
+        messages(&run_one(&format!(
+            "kind: test\nname: x\n{}{extra}",
+            incident("high")
+        )))
+    };
+    let cases = [
+        (
+            "expect:\n  actions: [{action: device.isolat, count: 0}]\n",
+            "t.test.yaml:14:13: unknown action `device.isolat` in `expect.actions`: it is not in the action catalog (see `riposte actions`); did you mean `device.isolate`?",
+        ),
+        (
+            "expect:\n  actions: [{action: devise.*, count: 0}]\n",
+            "unknown action `devise.*`",
+        ),
+        (
+            "expect:\n  actions: [{step: isoo, count: 0}]\n",
+            "unknown step `isoo` in `expect.actions`; did you mean `isolate`?",
+        ),
+        (
+            "expect:\n  actions: [{gamebook: isx, count: 0}]\n",
+            "unknown gamebook `isx` in `expect.actions`; did you mean `iso`?",
+        ),
+        (
+            "expect:\n  actions: [{gamebook: \"iso > nope\", count: 0}]\n",
+            "unknown gamebook `nope`",
+        ),
+        (
+            "expect:\n  actions: [{sop: s1, count: 0}]\n",
+            "unknown SOP `s1` in `expect.actions`; did you mean `s`?",
+        ),
+        (
+            "expect:\n  actions: [{approver: workspace_ownr}]\n",
+            "unknown role `workspace_ownr` in `expect.actions`; did you mean `workspace_owner`?",
+        ),
+        (
+            "expect:\n  tasks: [{step: nosuch, count: 0}]\n",
+            "t.test.yaml:14:11: unknown step `nosuch` in `expect.tasks`",
+        ),
+        (
+            "expect:\n  tasks: [{sop: x, count: 0}]\n",
+            "unknown SOP `x` in `expect.tasks`",
+        ),
+        (
+            "expect:\n  tasks: [{role: responder}]\n",
+            "unknown role `responder` in `expect.tasks`",
+        ),
+        (
+            "expect:\n  sops: [s, nope]\n",
+            "t.test.yaml:14:13: unknown SOP `nope` in `expect.sops`",
+        ),
+        (
+            "expect:\n  sops: [s, s]\n",
+            "t.test.yaml:14:13: `expect.sops` lists SOP `s` twice; remove one",
+        ),
+        (
+            "approve: [isolate, isolate]\nexpect: {}\n",
+            "`approve` lists step `isolate` twice",
+        ),
+        (
+            "expect:\n  classification: {classification: true_positve}\n",
+            "unknown classification `true_positve` in `expect.classification`; did you mean `true_positive`?",
+        ),
+        (
+            "expect:\n  classification: {sop: triage}\n",
+            "unknown SOP `triage` in `expect.classification`",
+        ),
+    ];
+    for (extra, want) in cases {
+        let m = with(extra);
+        assert!(
+            m.first().is_some_and(|m| m.contains(want)),
+            "{m:?} should contain {want}"
+        );
+    }
+    // Known names, an SOP's own task (empty gamebook and step) and `kind.*` pass.
+    let m = with("expect:\n  actions: [{sop: s, gamebook: iso, step: isolate, action: device.*}]\n  tasks: [{sop: s, gamebook: \"\", step: \"\", role: incident_responder}]\n  sops: [s]\n");
+    assert_eq!(m, Vec::<String>::new());
 }

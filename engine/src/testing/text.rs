@@ -86,6 +86,9 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
         Failure::Error { message } => {
             let _ = writeln!(out, "  {} {message}", red("error:"));
         }
+        Failure::UnmatchedFail { message } => {
+            let _ = writeln!(out, "  {} {message}", red("unmatched fail:"));
+        }
         Failure::Eligibility {
             expected,
             actual,
