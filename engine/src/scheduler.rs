@@ -22,7 +22,9 @@ use riposte_dsl::value::{RecordValue, Value};
 use sha2::{Digest, Sha256};
 
 use crate::executor::{ActionOutcome, ActionRequest, Executor};
-use crate::plan::model::{Approval, Execution, PlannedAction, PlannedTask, Status, Target};
+use crate::plan::model::{
+    Approval, Execution, PlannedAction, PlannedTask, Status, Target, TaskStatus,
+};
 use crate::workspace::{glob_match, ProtectedEntity, Workspace};
 
 /// Which approvals are granted for a run (`--approve all|none|STEP...`).
@@ -358,6 +360,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 title,
                 role: t.role.as_str(),
                 checklist: t.checklist.clone(),
+                status: TaskStatus::Open,
+                reason: String::new(),
             });
         }
         for u in &self.sop.gamebooks {
@@ -854,6 +858,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             c::StepKind::Task(t) => {
                 let title = t.title.render(&self.env(&frame.vars));
+                let (status, task_status, reason) = match &self.wait {
+                    Some(w) => (
+                        StepStatus::AwaitingApproval,
+                        TaskStatus::AwaitingApproval,
+                        w.reason.clone(),
+                    ),
+                    None => (StepStatus::Succeeded, TaskStatus::Open, String::new()),
+                };
                 self.tasks.push(PlannedTask {
                     sop: self.sop_name.clone(),
                     gamebook: frame.label.clone(),
@@ -861,12 +873,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     title,
                     role: t.role.as_str(),
                     checklist: t.checklist.clone(),
+                    status: task_status,
+                    reason,
                 });
-                let status = if self.wait.is_some() {
-                    StepStatus::AwaitingApproval
-                } else {
-                    StepStatus::Succeeded
-                };
                 let out_ty = output_record_type(frame.gb, &step.id);
                 let output = out_ty
                     .map(|ty| Value::record(ty, [("completed_by", Value::from(t.role.as_str()))]));

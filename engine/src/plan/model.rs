@@ -134,6 +134,17 @@ pub struct PlannedTask {
     pub role: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checklist: Vec<String>,
+    pub status: TaskStatus,
+    /// Why the task waits; empty when it would be opened.
+    pub reason: String,
+}
+
+/// Whether a task would be opened now, or waits behind an ungranted approval.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    AwaitingApproval,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Default)]

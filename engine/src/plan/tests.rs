@@ -586,3 +586,42 @@ steps:
     // Both items are in flight together (concurrency 4 by default), so both run.
     assert_eq!(failed, ["per.note", "per.note"]);
 }
+
+#[test]
+fn a_task_behind_an_ungranted_gate_waits() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: isolate
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: call
+    needs: [isolate]
+    task: {title: Call the customer, role: incident_responder}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let task = |approvals: Approvals| {
+        let config = RunConfig {
+            approvals,
+            ..RunConfig::default()
+        };
+        let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, Vec::new());
+        let t = p.tasks.first().expect("the task").clone();
+        (t.status, t.reason)
+    };
+    assert_eq!(
+        task(Approvals::None),
+        (
+            super::model::TaskStatus::AwaitingApproval,
+            "waits for step `isolate`, which awaits approval".to_string()
+        )
+    );
+    assert_eq!(
+        task(Approvals::All),
+        (super::model::TaskStatus::Open, String::new())
+    );
+}

@@ -133,6 +133,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 format!(" ({} {})", t.gamebook, t.step)
             };
             let _ = writeln!(out, "  task [{}] {}{from}", t.role, t.title);
+            if !t.reason.is_empty() {
+                let _ = writeln!(out, "       {}", t.reason);
+            }
         }
     }
     let s = &plan.summary;

@@ -766,6 +766,8 @@ mod tests {
                 title: "Check backups and shadow copies".into(),
                 role: "incident_responder",
                 checklist: Vec::new(),
+                status: crate::plan::model::TaskStatus::Open,
+                reason: String::new(),
             }],
             trace: Vec::new(),
         }
