@@ -1016,12 +1016,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         let key = frame.key(path, target_value.as_ref(), &params_json);
         let planned_target = target_value.as_ref().and_then(entity_target);
-        let shown = frame.shown(path);
         let mut planned = PlannedAction {
             key,
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
-            step: shown.clone(),
+            step: frame.shown(path),
             action: spec.id,
             target: planned_target.clone(),
             params: params_json,
@@ -1050,7 +1049,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let approval = match &self.wait {
             Some(w) => Some((w.approval.clone(), w.reason.clone())),
             None => self
-                .approval_for(spec, target_value.as_ref(), &shown)
+                .approval_for(spec, target_value.as_ref(), &planned.step)
                 .map(|a| {
                     let reason = format!("awaits approval: {}", a.reason);
                     (Some(a), reason)
@@ -1087,7 +1086,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 action: spec,
                 provider,
                 gamebook: &frame.gb.name,
-                step: &shown,
+                step: &planned.step,
                 target_id,
                 target_name,
                 params: &param_values,
