@@ -47,20 +47,25 @@ pub fn compile(
         .collect();
     let mut diags = prior;
     let mut docs = Vec::new();
+    let mut unread = Vec::new();
     for (id, file) in sources.iter() {
-        if skip.contains(&id) {
-            continue;
-        }
-        match syntax::load(id, file, limits) {
-            Ok(node) => {
-                if let Some(doc) = crate::lower::lower(id, file, &node, &mut diags) {
-                    docs.push(doc);
+        let doc = if skip.contains(&id) {
+            None
+        } else {
+            match syntax::load(id, file, limits) {
+                Ok(node) => crate::lower::lower(id, file, &node, &mut diags),
+                Err(d) => {
+                    diags.push(d);
+                    None
                 }
             }
-            Err(d) => diags.push(d),
+        };
+        match doc {
+            Some(doc) => docs.push(doc),
+            None => unread.push(file.name.clone()),
         }
     }
-    let library = Compiler::new(&mut diags, sources).library(docs);
+    let library = Compiler::new(&mut diags, sources, unread).library(docs);
     diags.sort_by_key(|d| (d.file, d.span.start, d.code));
     diags.dedup();
     Compilation {
@@ -72,6 +77,8 @@ pub fn compile(
 struct Compiler<'d> {
     diags: &'d mut Vec<Diagnostic>,
     sources: &'d SourceMap,
+    /// Files that yielded no document (errors were reported there).
+    unread: Vec<String>,
 }
 
 /// What a call site needs to know about a gamebook before its body is checked.
@@ -82,8 +89,12 @@ struct Interface<'a> {
 }
 
 impl<'d> Compiler<'d> {
-    fn new(diags: &'d mut Vec<Diagnostic>, sources: &'d SourceMap) -> Self {
-        Compiler { diags, sources }
+    fn new(diags: &'d mut Vec<Diagnostic>, sources: &'d SourceMap, unread: Vec<String>) -> Self {
+        Compiler {
+            diags,
+            sources,
+            unread,
+        }
     }
 
     fn push(&mut self, d: Diagnostic) {
@@ -411,10 +422,11 @@ impl<'d> Compiler<'d> {
                 Some(Target::Entity(k)) if kinds.len() == 1 => Type::Record(model::entity(*k)),
                 _ => Type::Record(model::any_entity()),
             };
-            let rule_scope = scope
-                .clone()
-                .with("entity", entity_ty)
-                .with("action", Type::String);
+            let rule_scope = scope.clone().with("entity", entity_ty).with_values(
+                "action",
+                Type::String,
+                catalog::action_ids(),
+            );
             let approve_if = rule
                 .approve_if
                 .as_ref()
@@ -444,7 +456,7 @@ impl<'d> Compiler<'d> {
                     file,
                     u.gamebook.span,
                     format!("no gamebook named `{}` in the library", u.gamebook.value),
-                    gamebook_help(&u.gamebook.value, interfaces),
+                    gamebook_help(&u.gamebook.value, interfaces, &self.unread),
                 );
                 continue;
             };
@@ -562,8 +574,10 @@ impl<'d> Compiler<'d> {
                 out.push((name.value.clone(), v));
             }
         }
-        for input in &iface.inputs {
-            if input.default.is_none() && !with.iter().any(|(n, _)| n.value == input.name) {
+        // `interface` keeps the declarations' order. An input whose default is written but
+        // invalid was reported at the default; callers are not told it is required.
+        for (input, decl) in iface.inputs.iter().zip(&iface.ast.inputs) {
+            if decl.default.is_none() && !with.iter().any(|(n, _)| n.value == input.name) {
                 self.error(
                     Code::MissingInput,
                     file,
@@ -704,11 +718,26 @@ impl<'d> Compiler<'d> {
     }
 }
 
-fn gamebook_help(name: &str, interfaces: &BTreeMap<String, Interface>) -> String {
+fn gamebook_help(
+    name: &str,
+    interfaces: &BTreeMap<String, Interface>,
+    unread: &[String],
+) -> String {
+    let known = interfaces.keys().map(String::as_str);
+    if !interfaces.is_empty() && crate::diagnostic::did_you_mean(name, known.clone()).is_some() {
+        return suggestion(name, known);
+    }
+    if !unread.is_empty() {
+        let files: Vec<String> = unread.iter().map(|f| format!("`{f}`")).collect();
+        return format!(
+            "{} could not be compiled and may define it; fix the errors reported there first",
+            files.join(", ")
+        );
+    }
     if interfaces.is_empty() {
         "no gamebooks are loaded; check the gamebooks together with their SOPs, e.g. `riposte check gamebooks sops`".into()
     } else {
-        suggestion(name, interfaces.keys().map(String::as_str))
+        suggestion(name, known)
     }
 }
 
@@ -1310,17 +1339,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             })
         });
         let approval = s.approval.as_ref().map(|a| {
-            if a.on_timeout.is_none() || a.timeout.is_none() {
-                let missing = match (a.timeout.is_none(), a.on_timeout.is_none()) {
-                    (true, true) => "`timeout` and `on_timeout`",
-                    (true, false) => "`timeout`",
-                    _ => "`on_timeout`",
-                };
+            // An invalid `timeout` or `on_timeout` was reported where it is written.
+            if !a.absent.is_empty() {
+                let missing: Vec<String> = a.absent.iter().map(|k| format!("`{k}`")).collect();
                 self.cx.error(
                     Code::ApprovalWithoutTimeoutOutcome,
                     file,
                     a.span,
-                    format!("the approval gate of step `{}` lacks {missing}", s.id.value),
+                    format!("the approval gate of step `{}` lacks {}", s.id.value, missing.join(" and ")),
                     "say how long to wait and what happens then: `timeout: 4h` and `on_timeout: reject` (or `approve`, `fail`)",
                 );
             }
@@ -1360,7 +1386,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         file,
                         gamebook.span,
                         format!("no gamebook named `{}` in the library", gamebook.value),
-                        gamebook_help(&gamebook.value, self.interfaces),
+                        gamebook_help(&gamebook.value, self.interfaces, &self.cx.unread),
                     );
                     return None;
                 };
@@ -1556,6 +1582,9 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         );
                         return None;
                     }
+                    // The step fans out, but its `for_each` did not check: that was
+                    // reported, and the items would have been the target.
+                    (None, None) if s.for_each.is_some() => return None,
                     (None, None) => {
                         self.cx.error(
                             Code::MissingKey,
@@ -2038,5 +2067,106 @@ mod tests {
         assert_eq!(codes(&[gb, &covered]), []);
         let manual = "kind: sop\ntype: response\nname: manual\nmode: manual\ngamebooks:\n  - gamebook: iso\n";
         assert_eq!(codes(&[gb, manual]), []);
+    }
+
+    fn messages(files: &[&str]) -> Vec<(Code, String, Option<String>)> {
+        let mut sources = SourceMap::new();
+        for (i, text) in files.iter().enumerate() {
+            sources.add(SourceFile::new(format!("f{i}.yaml"), *text));
+        }
+        compile(&sources, &syntax::Limits::default(), Vec::new())
+            .diagnostics
+            .into_iter()
+            .map(|d| (d.code, d.message, d.help))
+            .collect()
+    }
+
+    #[test]
+    fn literals_compared_with_the_action_id_or_enumerated_fields_must_be_known() {
+        let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: i, for_each: incident.devices, action: device.isolate}\n";
+        let sop = |cond: &str| {
+            format!("kind: sop\ntype: response\nname: s\nmode: manual\ngamebooks:\n  - gamebook: iso\napproval:\n  - {{actions: [\"device.*\"], role: workspace_owner, approve_if: \"{cond}\"}}\n")
+        };
+        for ok in [
+            "action == 'device.isolate'",
+            "action != 'device.isolate'",
+            "action in ['device.isolate', 'device.quick_scan']",
+            "action == entity.id",
+        ] {
+            assert_eq!(codes(&[gb, &sop(ok)]), [], "{ok}");
+        }
+        let typo = messages(&[gb, &sop("action == 'device.isolat'")]);
+        assert_eq!(typo.len(), 1, "{typo:#?}");
+        assert_eq!(typo[0].0, Code::TypeMismatch);
+        assert_eq!(
+            typo[0].1,
+            "`device.isolat` is not a known value of `action`"
+        );
+        assert_eq!(typo[0].2.as_deref(), Some("did you mean `device.isolate`?"));
+        assert_eq!(
+            codes(&[gb, &sop("action in ['device.isolate', 'user.disabel']")]),
+            [Code::TypeMismatch]
+        );
+        assert_eq!(
+            codes(&[gb, &sop("'device.isolat' != action")]),
+            [Code::TypeMismatch]
+        );
+        // Enumerated fields of the model are checked the same way.
+        let field = |cond: &str| {
+            gamebook(&format!(
+                "  - {{id: c, if: \"{cond}\", action: incident.comment, params: {{comment: x}}}}\n"
+            ))
+        };
+        assert_eq!(
+            codes(&[&field("incident.status == 'resolvd'")]),
+            [Code::TypeMismatch]
+        );
+        let verdict = gamebook("  - {id: d, for_each: {items: incident.devices, as: d, filter: \"d.verdict == 'malicous'\"}, action: device.quick_scan}\n");
+        assert_eq!(codes(&[&verdict]), [Code::TypeMismatch]);
+        assert_eq!(codes(&[&field("incident.status == 'resolved'")]), []);
+    }
+
+    #[test]
+    fn invalid_values_are_not_reported_again_as_missing() {
+        // An approval gate whose timeout and outcome are written but invalid.
+        let gate = gamebook("  - {id: a, for_each: incident.devices, action: device.isolate, approval: {role: workspace_owner, timeout: 0s, on_timeout: maybe}}\n");
+        assert_eq!(codes(&[&gate]), [Code::InvalidValue, Code::InvalidValue]);
+        let half = gamebook("  - {id: a, for_each: incident.devices, action: device.isolate, approval: {role: workspace_owner, on_timeout: maybe}}\n");
+        let found = messages(&[&half]);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found
+            .iter()
+            .any(|(c, m, _)| *c == Code::ApprovalWithoutTimeoutOutcome
+                && m == "the approval gate of step `a` lacks `timeout`"));
+        // A reserved item name does not make the fan-out's actions lose their target.
+        let reserved = gamebook("  - {id: a, for_each: {items: incident.devices, as: steps}, action: device.isolate, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n");
+        assert_eq!(codes(&[&reserved]), [Code::InvalidValue]);
+        let bad_items = gamebook("  - {id: a, for_each: incident.devicez, action: device.isolate, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n");
+        assert_eq!(codes(&[&bad_items]), [Code::UnknownName]);
+        // An input with an invalid default is still optional for its callers.
+        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  n: {type: number, default: \"x\"}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: x}}\n";
+        let caller = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: call, gamebook: callee}\n";
+        assert_eq!(codes(&[callee, caller]), [Code::TypeMismatch]);
+    }
+
+    #[test]
+    fn an_unknown_gamebook_help_names_files_that_did_not_compile() {
+        let broken = "kind: gamebook\nname: callee\nversion: 1.0.0\nsteps: [ {id: a\n";
+        let sop =
+            "kind: sop\ntype: response\nname: s\nmode: manual\ngamebooks:\n  - gamebook: callee\n";
+        let found = messages(&[broken, sop]);
+        let unknown = found
+            .iter()
+            .find(|(c, _, _)| *c == Code::UnknownGamebook)
+            .expect("the reference is reported");
+        let help = unknown.2.as_deref().unwrap_or_default();
+        assert!(help.contains("`f0.yaml` could not be compiled"), "{help}");
+        assert!(!help.contains("no gamebooks are loaded"), "{help}");
+        // With no file failing, the old advice stands.
+        let alone = messages(&[sop]);
+        assert!(alone[0]
+            .2
+            .as_deref()
+            .is_some_and(|h| h.starts_with("no gamebooks are loaded")));
     }
 }
