@@ -281,6 +281,9 @@ pub struct Approval {
     pub on_timeout: Option<Spanned<TimeoutOutcome>>,
     pub quorum: u32,
     pub span: Span,
+    /// Of `timeout` and `on_timeout`, the keys not written at all. A key that is written but
+    /// invalid is reported where it is written, and is not listed here.
+    pub absent: Vec<&'static str>,
 }
 
 #[derive(Clone, Debug)]

@@ -47,20 +47,25 @@ pub fn compile(
         .collect();
     let mut diags = prior;
     let mut docs = Vec::new();
+    let mut unread = Vec::new();
     for (id, file) in sources.iter() {
-        if skip.contains(&id) {
-            continue;
-        }
-        match syntax::load(id, file, limits) {
-            Ok(node) => {
-                if let Some(doc) = crate::lower::lower(id, file, &node, &mut diags) {
-                    docs.push(doc);
+        let doc = if skip.contains(&id) {
+            None
+        } else {
+            match syntax::load(id, file, limits) {
+                Ok(node) => crate::lower::lower(id, file, &node, &mut diags),
+                Err(d) => {
+                    diags.push(d);
+                    None
                 }
             }
-            Err(d) => diags.push(d),
+        };
+        match doc {
+            Some(doc) => docs.push(doc),
+            None => unread.push(file.name.clone()),
         }
     }
-    let library = Compiler::new(&mut diags, sources).library(docs);
+    let library = Compiler::new(&mut diags, sources, unread).library(docs);
     diags.sort_by_key(|d| (d.file, d.span.start, d.code));
     diags.dedup();
     Compilation {
@@ -72,6 +77,8 @@ pub fn compile(
 struct Compiler<'d> {
     diags: &'d mut Vec<Diagnostic>,
     sources: &'d SourceMap,
+    /// Files that yielded no document (errors were reported there).
+    unread: Vec<String>,
 }
 
 /// What a call site needs to know about a gamebook before its body is checked.
@@ -82,8 +89,12 @@ struct Interface<'a> {
 }
 
 impl<'d> Compiler<'d> {
-    fn new(diags: &'d mut Vec<Diagnostic>, sources: &'d SourceMap) -> Self {
-        Compiler { diags, sources }
+    fn new(diags: &'d mut Vec<Diagnostic>, sources: &'d SourceMap, unread: Vec<String>) -> Self {
+        Compiler {
+            diags,
+            sources,
+            unread,
+        }
     }
 
     fn push(&mut self, d: Diagnostic) {
@@ -411,10 +422,11 @@ impl<'d> Compiler<'d> {
                 Some(Target::Entity(k)) if kinds.len() == 1 => Type::Record(model::entity(*k)),
                 _ => Type::Record(model::any_entity()),
             };
-            let rule_scope = scope
-                .clone()
-                .with("entity", entity_ty)
-                .with("action", Type::String);
+            let rule_scope = scope.clone().with("entity", entity_ty).with_values(
+                "action",
+                Type::String,
+                catalog::action_ids(),
+            );
             let approve_if = rule
                 .approve_if
                 .as_ref()
@@ -444,7 +456,7 @@ impl<'d> Compiler<'d> {
                     file,
                     u.gamebook.span,
                     format!("no gamebook named `{}` in the library", u.gamebook.value),
-                    gamebook_help(&u.gamebook.value, interfaces),
+                    gamebook_help(&u.gamebook.value, interfaces, &self.unread),
                 );
                 continue;
             };
@@ -562,8 +574,10 @@ impl<'d> Compiler<'d> {
                 out.push((name.value.clone(), v));
             }
         }
-        for input in &iface.inputs {
-            if input.default.is_none() && !with.iter().any(|(n, _)| n.value == input.name) {
+        // `interface` keeps the declarations' order. An input whose default is written but
+        // invalid was reported at the default; callers are not told it is required.
+        for (input, decl) in iface.inputs.iter().zip(&iface.ast.inputs) {
+            if decl.default.is_none() && !with.iter().any(|(n, _)| n.value == input.name) {
                 self.error(
                     Code::MissingInput,
                     file,
@@ -704,11 +718,26 @@ impl<'d> Compiler<'d> {
     }
 }
 
-fn gamebook_help(name: &str, interfaces: &BTreeMap<String, Interface>) -> String {
+fn gamebook_help(
+    name: &str,
+    interfaces: &BTreeMap<String, Interface>,
+    unread: &[String],
+) -> String {
+    let known = interfaces.keys().map(String::as_str);
+    if !interfaces.is_empty() && crate::diagnostic::did_you_mean(name, known.clone()).is_some() {
+        return suggestion(name, known);
+    }
+    if !unread.is_empty() {
+        let files: Vec<String> = unread.iter().map(|f| format!("`{f}`")).collect();
+        return format!(
+            "{} could not be compiled and may define it; fix the errors reported there first",
+            files.join(", ")
+        );
+    }
     if interfaces.is_empty() {
         "no gamebooks are loaded; check the gamebooks together with their SOPs, e.g. `riposte check gamebooks sops`".into()
     } else {
-        suggestion(name, interfaces.keys().map(String::as_str))
+        suggestion(name, known)
     }
 }
 
@@ -880,6 +909,15 @@ struct GamebookCompiler<'c, 'd, 'a> {
     file: FileId,
     /// Every step id of the gamebook (all levels) with its declaration span.
     all_ids: HashMap<String, Span>,
+    /// Reads of `steps.<id>` of the step list being checked, not yet matched to a dependency.
+    reads: Vec<PendingRead>,
+}
+
+/// An expression of step `step` reads `steps.<id>` at `span`.
+struct PendingRead {
+    id: String,
+    step: String,
+    span: Span,
 }
 
 impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
@@ -896,6 +934,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             compiled,
             file: iface.ast.meta.file,
             all_ids: HashMap::new(),
+            reads: Vec::new(),
         }
     }
 
@@ -903,7 +942,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         let g = self.iface.ast;
         self.collect_ids(&g.steps);
         let mut fields = Vec::new();
-        self.step_fields(&g.steps, &mut fields);
+        self.step_fields(&g.steps, &mut HashSet::new(), &mut fields);
         let steps_type = Arc::new(RecordType {
             name: "steps".into(),
             entity: None,
@@ -913,7 +952,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             .with("incident", Type::Record(model::incident()))
             .with("inputs", Type::Record(self.iface.inputs_type.clone()))
             .with("steps", Type::Record(steps_type.clone()));
-        let steps = self.steps(&g.steps, &scope, &[]);
+        let steps = self.steps(&g.steps, &scope);
+        // The top-level list has no enclosing group: a read no list claimed is not upstream.
+        for r in std::mem::take(&mut self.reads) {
+            self.unordered_read(&r);
+        }
         let mut outputs = Vec::new();
         for (name, e) in &g.outputs {
             if let Some(x) = self.cx.expr(self.file, e, &scope, None) {
@@ -981,9 +1024,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
     }
 
     /// The output type of each step, flattened into the `steps` record.
-    fn step_fields(&self, steps: &[ast::Step], out: &mut Vec<Field>) {
+    fn step_fields<'s>(
+        &self,
+        steps: &'s [ast::Step],
+        seen: &mut HashSet<&'s str>,
+        out: &mut Vec<Field>,
+    ) {
         for s in steps {
-            if out.iter().any(|f| f.name == s.id.value) {
+            if !seen.insert(s.id.value.as_str()) {
                 continue;
             }
             let output = match &s.kind {
@@ -1012,24 +1060,26 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 s.name.clone().unwrap_or_default(),
             ));
             if let ast::StepKind::Group(inner) = &s.kind {
-                self.step_fields(inner, out);
+                self.step_fields(inner, seen, out);
             }
         }
     }
 
-    /// Checks one list of sibling steps. `outer_visible` are the step ids readable from the
-    /// enclosing group.
-    fn steps(
-        &mut self,
-        steps: &[ast::Step],
-        scope: &Scope,
-        outer_visible: &[String],
-    ) -> Vec<c::Step> {
+    /// Checks one list of sibling steps. Reads of `steps.<id>` that name no step of this list
+    /// are left in `self.reads` for the enclosing list, attributed to the enclosing group.
+    fn steps(&mut self, steps: &[ast::Step], scope: &Scope) -> Vec<c::Step> {
+        let index: HashMap<&str, usize> = steps
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, s)| (s.id.value.as_str(), i))
+            .collect();
         let siblings: Vec<&str> = steps.iter().map(|s| s.id.value.as_str()).collect();
         // needs and on_error must name siblings.
         for s in steps {
+            let mut seen: HashMap<&str, Span> = HashMap::new();
             for n in &s.needs {
-                self.sibling_ref(n, &siblings, "needs");
+                self.sibling_ref(n, &index, &siblings, "needs");
                 if n.value == s.id.value {
                     self.cx.error(
                         Code::SelfDependency,
@@ -1039,9 +1089,20 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         "remove it from `needs`",
                     );
                 }
+                if let Some(first) = seen.insert(n.value.as_str(), n.span) {
+                    let d = Diagnostic::new(
+                        Code::DuplicateDependency,
+                        self.file,
+                        n.span,
+                        format!("step `{}` needs `{}` twice", s.id.value, n.value),
+                    )
+                    .with_help("remove the repeated entry from `needs`")
+                    .with_related(self.file, first, "first listed here");
+                    self.cx.push(d);
+                }
             }
             if let Some(h) = &s.on_error {
-                self.sibling_ref(h, &siblings, "on_error");
+                self.sibling_ref(h, &index, &siblings, "on_error");
                 if h.value == s.id.value {
                     self.cx.error(
                         Code::SelfDependency,
@@ -1053,26 +1114,72 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 }
             }
         }
-        self.cycles(steps);
-        let upstream = upstream_sets(steps);
+        self.cycles(steps, &index);
+        let outer_reads = std::mem::take(&mut self.reads);
+        let mut reads: Vec<(usize, PendingRead)> = Vec::new();
         let mut out = Vec::new();
-        for s in steps {
-            let mut visible: Vec<String> = outer_visible.to_vec();
-            for id in upstream.get(s.id.value.as_str()).into_iter().flatten() {
-                if let Some(step) = steps.iter().find(|x| x.id.value == *id) {
-                    descendants(step, &mut visible);
-                }
-            }
-            if let Some(c) = self.step(s, scope, &visible) {
+        for (i, s) in steps.iter().enumerate() {
+            if let Some(c) = self.step(s, scope) {
                 out.push(c);
             }
+            reads.extend(self.reads.drain(..).map(|r| (i, r)));
         }
-        self.unreachable(steps, &out);
+        self.reads = outer_reads;
+        self.resolve_reads(steps, &index, reads);
+        self.unreachable(steps, &index, &out);
         out
     }
 
-    fn sibling_ref(&mut self, r: &Spanned<String>, siblings: &[&str], key: &str) {
-        if siblings.contains(&r.value.as_str()) {
+    /// Checks the reads of this step list's steps (`(reader, read)`): a read of a step of this
+    /// list (or of a step inside one of its groups) needs that step upstream of the reader; a
+    /// read of any other step is passed on to the enclosing list, where the reader is the
+    /// enclosing group.
+    fn resolve_reads(
+        &mut self,
+        steps: &[ast::Step],
+        index: &HashMap<&str, usize>,
+        reads: Vec<(usize, PendingRead)>,
+    ) {
+        // Every id of the list and of its groups, with the sibling it belongs to.
+        let mut owner: HashMap<&str, usize> = HashMap::new();
+        for (i, s) in steps.iter().enumerate() {
+            let mut ids = Vec::new();
+            descendants(s, &mut ids);
+            for id in ids {
+                owner.entry(id).or_insert(i);
+            }
+        }
+        let mut queries = Vec::new();
+        let mut local = Vec::new();
+        for (reader, r) in reads {
+            match owner.get(r.id.as_str()) {
+                Some(&t) => {
+                    queries.push((t, reader));
+                    local.push(r);
+                }
+                None => self.reads.push(r),
+            }
+        }
+        if local.is_empty() {
+            return;
+        }
+        let preds = predecessors(steps, index);
+        let ordered = reaches(&preds, &queries);
+        for (r, ok) in local.iter().zip(ordered) {
+            if !ok {
+                self.unordered_read(r);
+            }
+        }
+    }
+
+    fn sibling_ref(
+        &mut self,
+        r: &Spanned<String>,
+        index: &HashMap<&str, usize>,
+        siblings: &[&str],
+        key: &str,
+    ) {
+        if index.contains_key(r.value.as_str()) {
             return;
         }
         let help = if self.all_ids.contains_key(&r.value) {
@@ -1089,60 +1196,35 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         );
     }
 
-    fn cycles(&mut self, steps: &[ast::Step]) {
+    fn cycles(&mut self, steps: &[ast::Step], index: &HashMap<&str, usize>) {
+        let preds = predecessors(steps, index);
         let mut g = petgraph::graph::DiGraph::<usize, ()>::new();
         let nodes: Vec<_> = (0..steps.len()).map(|i| g.add_node(i)).collect();
-        let index: HashMap<&str, usize> = steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.value.as_str(), i))
-            .collect();
-        for (i, s) in steps.iter().enumerate() {
-            for n in &s.needs {
-                if let Some(&j) = index.get(n.value.as_str()) {
-                    if i != j {
-                        g.add_edge(nodes[j], nodes[i], ());
-                    }
-                }
-            }
-            if let Some(h) = &s.on_error {
-                if let Some(&j) = index.get(h.value.as_str()) {
-                    if i != j {
-                        g.add_edge(nodes[i], nodes[j], ());
-                    }
-                }
+        for (i, ps) in preds.iter().enumerate() {
+            for &j in ps {
+                g.add_edge(nodes[j], nodes[i], ());
             }
         }
-        for scc in petgraph::algo::tarjan_scc(&g) {
+        for scc in petgraph::algo::kosaraju_scc(&g) {
             if scc.len() < 2 {
                 continue;
             }
             let members: HashSet<usize> = scc.iter().map(|n| g[*n]).collect();
             let start = *members.iter().min().unwrap_or(&0);
-            // Walk the cycle from the first step in document order.
+            // Walk the cycle backwards from the first step in document order.
             let mut path = vec![start];
+            let mut on_path: HashSet<usize> = HashSet::from([start]);
             let mut cur = start;
             loop {
-                let next = steps[cur]
-                    .needs
+                let next = preds[cur]
                     .iter()
-                    .filter_map(|n| index.get(n.value.as_str()).copied())
-                    .chain(
-                        steps
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, s)| {
-                                s.on_error
-                                    .as_ref()
-                                    .is_some_and(|h| h.value == steps[cur].id.value)
-                            })
-                            .map(|(i, _)| i),
-                    )
-                    .find(|j| members.contains(j) && (!path.contains(j) || *j == start));
+                    .copied()
+                    .find(|j| members.contains(j) && (!on_path.contains(j) || *j == start));
                 match next {
                     Some(j) if j == start => break,
                     Some(j) => {
                         path.push(j);
+                        on_path.insert(j);
                         cur = j;
                     }
                     None => break,
@@ -1170,66 +1252,72 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         }
     }
 
-    fn unreachable(&mut self, steps: &[ast::Step], checked: &[c::Step]) {
-        let handlers: HashSet<&str> = steps
-            .iter()
-            .filter_map(|s| s.on_error.as_ref().map(|h| h.value.as_str()))
-            .collect();
-        let mut dead: HashSet<&str> = HashSet::new();
+    /// Warns about steps that can never run. Following the scheduler, a step whose `if` is
+    /// false is skipped and a skipped dependency does not stop its dependents, so only a
+    /// step's own condition or item list makes it dead, and an error handler is dead when
+    /// every step it handles is dead (a step that never runs never fails).
+    fn unreachable(
+        &mut self,
+        steps: &[ast::Step],
+        index: &HashMap<&str, usize>,
+        checked: &[c::Step],
+    ) {
+        let mut dead = vec![false; steps.len()];
+        let mut queue = Vec::new();
         for s in checked {
             let never = s.condition.as_ref().and_then(|c| c.constant()) == Some(Value::Bool(false))
                 || s.for_each
                     .as_ref()
                     .and_then(|f| f.items.constant())
                     .is_some_and(|v| matches!(v, Value::List(l) if l.is_empty()));
-            if never {
-                dead.insert(s.id.as_str());
-            }
-        }
-        // Propagate: a step is dead if it needs a dead step, or is a handler of only dead steps.
-        loop {
-            let before = dead.len();
-            for s in steps {
-                let id = s.id.value.as_str();
-                if dead.contains(id) {
-                    continue;
-                }
-                let needs_dead = s.needs.iter().any(|n| dead.contains(n.value.as_str()));
-                let referrers: Vec<&str> = steps
-                    .iter()
-                    .filter(|x| x.on_error.as_ref().is_some_and(|h| h.value == id))
-                    .map(|x| x.id.value.as_str())
-                    .collect();
-                let orphan_handler = handlers.contains(id)
-                    && !referrers.is_empty()
-                    && referrers.iter().all(|r| dead.contains(r));
-                if needs_dead || orphan_handler {
-                    dead.insert(id);
+            if let (true, Some(&i)) = (never, index.get(s.id.as_str())) {
+                if !dead[i] {
+                    dead[i] = true;
+                    queue.push(i);
                 }
             }
-            if dead.len() == before {
-                break;
-            }
         }
+        // How many live steps name each handler; at zero the handler is dead.
+        let mut live_referrers = vec![0usize; steps.len()];
         for s in steps {
-            if dead.contains(s.id.value.as_str()) {
-                let d = Diagnostic::new(Code::UnreachableStep, self.file, s.id.span, format!("step `{}` can never run", s.id.value))
-                    .with_help("its condition is always false, its item list is always empty, or it depends on such a step; remove it or fix the condition");
-                self.cx.push(d);
+            if let Some(&h) = s
+                .on_error
+                .as_ref()
+                .and_then(|h| index.get(h.value.as_str()))
+            {
+                live_referrers[h] += 1;
             }
+        }
+        while let Some(i) = queue.pop() {
+            let handler = steps[i]
+                .on_error
+                .as_ref()
+                .and_then(|h| index.get(h.value.as_str()));
+            if let Some(&h) = handler {
+                live_referrers[h] -= 1;
+                if live_referrers[h] == 0 && !dead[h] {
+                    dead[h] = true;
+                    queue.push(h);
+                }
+            }
+        }
+        for (s, _) in steps.iter().zip(&dead).filter(|(_, d)| **d) {
+            let d = Diagnostic::new(Code::UnreachableStep, self.file, s.id.span, format!("step `{}` can never run", s.id.value))
+                .with_help("its condition is always false, its item list is always empty, or it handles errors only of such steps; remove it or fix the condition");
+            self.cx.push(d);
         }
     }
 
-    fn step(&mut self, s: &ast::Step, scope: &Scope, visible: &[String]) -> Option<c::Step> {
+    fn step(&mut self, s: &ast::Step, scope: &Scope) -> Option<c::Step> {
         let file = self.file;
         // `if` is evaluated once, before any fan-out.
         let condition = s
             .condition
             .as_ref()
-            .and_then(|e| self.checked_expr(e, scope, Some(&Type::Bool), visible, &s.id.value));
+            .and_then(|e| self.checked_expr(e, scope, Some(&Type::Bool), &s.id.value));
         let mut item_scope = scope.clone();
         let for_each = s.for_each.as_ref().and_then(|f| {
-            let items = self.checked_expr(&f.items, scope, None, visible, &s.id.value)?;
+            let items = self.checked_expr(&f.items, scope, None, &s.id.value)?;
             let elem = match items.ty() {
                 Type::List(t) => t.as_ref().clone(),
                 Type::Any => Type::Any,
@@ -1245,7 +1333,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 }
             };
             let slot = item_scope.push(&f.var.value, elem);
-            let filter = f.filter.as_ref().and_then(|e| self.checked_expr(e, &item_scope, Some(&Type::Bool), visible, &s.id.value));
+            let filter = f.filter.as_ref().and_then(|e| self.checked_expr(e, &item_scope, Some(&Type::Bool), &s.id.value));
             Some(c::ForEach {
                 items,
                 var: f.var.value.clone(),
@@ -1256,17 +1344,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             })
         });
         let approval = s.approval.as_ref().map(|a| {
-            if a.on_timeout.is_none() || a.timeout.is_none() {
-                let missing = match (a.timeout.is_none(), a.on_timeout.is_none()) {
-                    (true, true) => "`timeout` and `on_timeout`",
-                    (true, false) => "`timeout`",
-                    _ => "`on_timeout`",
-                };
+            // An invalid `timeout` or `on_timeout` was reported where it is written.
+            if !a.absent.is_empty() {
+                let missing: Vec<String> = a.absent.iter().map(|k| format!("`{k}`")).collect();
                 self.cx.error(
                     Code::ApprovalWithoutTimeoutOutcome,
                     file,
                     a.span,
-                    format!("the approval gate of step `{}` lacks {missing}", s.id.value),
+                    format!("the approval gate of step `{}` lacks {}", s.id.value, missing.join(" and ")),
                     "say how long to wait and what happens then: `timeout: 4h` and `on_timeout: reject` (or `approve`, `fail`)",
                 );
             }
@@ -1291,12 +1376,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 *params_span,
                 &item_scope,
                 for_each.as_ref(),
-                visible,
             )?,
             ast::StepKind::Task(t) => {
                 let task = self.cx.task(file, t, &item_scope)?;
                 for e in task.title.exprs() {
-                    self.check_reads(e, visible, &s.id.value, t.title.span, t.title.exact);
+                    self.check_reads(e, &s.id.value, t.title.span, t.title.exact);
                 }
                 c::StepKind::Task(task)
             }
@@ -1307,7 +1391,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         file,
                         gamebook.span,
                         format!("no gamebook named `{}` in the library", gamebook.value),
-                        gamebook_help(&gamebook.value, self.interfaces),
+                        gamebook_help(&gamebook.value, self.interfaces, &self.cx.unread),
                     );
                     return None;
                 };
@@ -1316,7 +1400,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     .inputs(file, with, iface, &item_scope, gamebook.span);
                 for (name, v) in &values {
                     if let Some((_, node)) = with.iter().find(|(n, _)| &n.value == name) {
-                        self.check_value_reads(v, node, visible, &s.id.value);
+                        self.check_value_reads(v, node, &s.id.value);
                     }
                 }
                 let with = values;
@@ -1325,9 +1409,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     with,
                 }
             }
-            ast::StepKind::Group(inner) => {
-                c::StepKind::Group(self.steps(inner, &item_scope, visible))
-            }
+            ast::StepKind::Group(inner) => c::StepKind::Group(self.steps(inner, &item_scope)),
         };
         Some(c::Step {
             id: s.id.value.clone(),
@@ -1355,51 +1437,56 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         e: &ExprText,
         scope: &Scope,
         expected: Option<&Type>,
-        visible: &[String],
         step: &str,
     ) -> Option<Expr> {
         let x = self.cx.expr(self.file, e, scope, expected)?;
-        self.check_reads(&x, visible, step, e.span, e.exact);
+        self.check_reads(&x, step, e.span, e.exact);
         Some(x)
     }
 
-    /// Every `steps.<id>` an expression reads must finish before `step` starts.
-    fn check_reads(&mut self, x: &Expr, visible: &[String], step: &str, scalar: Span, exact: bool) {
+    /// Every `steps.<id>` an expression reads must finish before `step` starts. Whether it
+    /// does is decided once the whole step list is known (see [`Self::resolve_reads`]).
+    fn check_reads(&mut self, x: &Expr, step: &str, scalar: Span, exact: bool) {
         for (path, span) in x.references() {
             if path.first().map(String::as_str) != Some("steps") {
                 continue;
             }
             let Some(id) = path.get(1) else { continue };
-            if !visible.iter().any(|v| v == id) {
-                let span = if exact { span } else { scalar };
-                let help = if id == step {
-                    "a step cannot read its own result; move the logic to a later step".to_string()
-                } else {
-                    format!(
-                        "add `needs: [{id}]` so `{id}` has finished before step `{step}` reads it"
-                    )
-                };
-                self.cx.error(
-                    Code::UnknownStep,
-                    self.file,
-                    span,
-                    format!("step `{step}` reads `steps.{id}` but does not depend on it"),
-                    help,
-                );
-            }
+            self.reads.push(PendingRead {
+                id: id.clone(),
+                step: step.to_string(),
+                span: if exact { span } else { scalar },
+            });
         }
     }
 
+    /// Reports a read of `steps.<id>` that nothing makes finish before the reading step.
+    fn unordered_read(&mut self, r: &PendingRead) {
+        let (id, step) = (&r.id, &r.step);
+        let help = if id == step {
+            "a step cannot read its own result; move the logic to a later step".to_string()
+        } else {
+            format!("add `needs: [{id}]` so `{id}` has finished before step `{step}` reads it")
+        };
+        self.cx.error(
+            Code::UnknownStep,
+            self.file,
+            r.span,
+            format!("step `{step}` reads `steps.{id}` but does not depend on it"),
+            help,
+        );
+    }
+
     /// [`Self::check_reads`] for a value given as YAML (params, `with:`).
-    fn check_value_reads(&mut self, v: &ParamValue, node: &Node, visible: &[String], step: &str) {
+    fn check_value_reads(&mut self, v: &ParamValue, node: &Node, step: &str) {
         let exact = self.cx.expr_text(self.file, node).exact;
         match v {
             ParamValue::Template(t) => {
                 for e in t.exprs() {
-                    self.check_reads(e, visible, step, node.span, exact);
+                    self.check_reads(e, step, node.span, exact);
                 }
             }
-            ParamValue::Expr(e) => self.check_reads(e, visible, step, node.span, exact),
+            ParamValue::Expr(e) => self.check_reads(e, step, node.span, exact),
             ParamValue::Const(_) => {}
         }
     }
@@ -1414,7 +1501,6 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         params_span: Span,
         scope: &Scope,
         for_each: Option<&c::ForEach>,
-        visible: &[String],
     ) -> Option<c::StepKind> {
         let file = self.file;
         let Some(spec) = catalog::lookup(&action.value) else {
@@ -1453,7 +1539,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 None
             }
             (Target::Entity(kind), Some(t)) => {
-                let x = self.checked_expr(t, scope, None, visible, &s.id.value)?;
+                let x = self.checked_expr(t, scope, None, &s.id.value)?;
                 self.check_target(spec, kind, &x, t)?;
                 Some(x)
             }
@@ -1501,6 +1587,9 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         );
                         return None;
                     }
+                    // The step fans out, but its `for_each` did not check: that was
+                    // reported, and the items would have been the target.
+                    (None, None) if s.for_each.is_some() => return None,
                     (None, None) => {
                         self.cx.error(
                             Code::MissingKey,
@@ -1530,7 +1619,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             let given = params.iter().find(|(n, _)| n.value == p.name);
             match given {
                 Some((_, node)) => {
-                    if let Some(v) = self.param(spec, p, node, scope, visible, &s.id.value) {
+                    if let Some(v) = self.param(spec, p, node, scope, &s.id.value) {
                         out.push((p.name, v));
                     }
                 }
@@ -1617,7 +1706,6 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         p: &catalog::ParamSpec,
         node: &Node,
         scope: &Scope,
-        visible: &[String],
         step: &str,
     ) -> Option<ParamValue> {
         let what = format!("parameter `{}` of `{}`", p.name, spec.id);
@@ -1633,44 +1721,106 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             scope,
             &what,
         )?;
-        self.check_value_reads(&v, node, visible, step);
+        self.check_value_reads(&v, node, step);
         Some(v)
     }
 }
 
-/// For each step, the sibling ids that finish before it starts: transitive `needs`, plus
-/// the steps it handles errors for.
-fn upstream_sets(steps: &[ast::Step]) -> HashMap<&str, Vec<&str>> {
-    let mut direct: HashMap<&str, Vec<&str>> = HashMap::new();
-    for s in steps {
-        let entry = direct.entry(s.id.value.as_str()).or_default();
-        entry.extend(s.needs.iter().map(|n| n.value.as_str()));
-        if let Some(h) = &s.on_error {
-            direct
-                .entry(h.value.as_str())
-                .or_default()
-                .push(s.id.value.as_str());
-        }
-    }
-    let mut out = HashMap::new();
-    for s in steps {
-        let mut seen: Vec<&str> = Vec::new();
-        let mut stack: Vec<&str> = direct.get(s.id.value.as_str()).cloned().unwrap_or_default();
-        while let Some(x) = stack.pop() {
-            if x == s.id.value || seen.contains(&x) {
-                continue;
+/// For each step of a list, the siblings that finish before it starts: those it `needs`, and
+/// (for an error handler) the steps it handles errors for. Unknown names and self-references
+/// are left out; they are reported elsewhere.
+fn predecessors(steps: &[ast::Step], index: &HashMap<&str, usize>) -> Vec<Vec<usize>> {
+    let mut preds = vec![Vec::new(); steps.len()];
+    for (i, s) in steps.iter().enumerate() {
+        for n in &s.needs {
+            if let Some(&j) = index.get(n.value.as_str()) {
+                if j != i {
+                    preds[i].push(j);
+                }
             }
-            seen.push(x);
-            stack.extend(direct.get(x).into_iter().flatten().copied());
         }
-        out.insert(s.id.value.as_str(), seen);
+        if let Some(&h) = s
+            .on_error
+            .as_ref()
+            .and_then(|h| index.get(h.value.as_str()))
+        {
+            if h != i {
+                preds[h].push(i);
+            }
+        }
     }
-    out
+    preds
+}
+
+/// For each query `(from, to)`, whether a non-empty path leads from `from` to `to` in the
+/// graph given by `preds` (`preds[v]` lists the sources of the edges into `v`).
+///
+/// Materialising every step's set of ancestors costs quadratic time and memory on a long
+/// `needs` chain. Instead the distinct sources are taken 64 at a time, and one pass over the
+/// strongly connected components in topological order computes, for every node, which of
+/// those 64 reach it: O((nodes + edges) · sources / 64) time, linear memory.
+fn reaches(preds: &[Vec<usize>], queries: &[(usize, usize)]) -> Vec<bool> {
+    let n = preds.len();
+    let mut g = petgraph::graph::DiGraph::<(), ()>::with_capacity(n, n);
+    let nodes: Vec<_> = (0..n).map(|_| g.add_node(())).collect();
+    for (v, ps) in preds.iter().enumerate() {
+        for &p in ps {
+            g.add_edge(nodes[p], nodes[v], ());
+        }
+    }
+    // kosaraju_scc (iterative, so a long chain cannot overflow the stack) lists components
+    // in reverse topological order.
+    let mut sccs = petgraph::algo::kosaraju_scc(&g);
+    sccs.reverse();
+    let mut component = vec![0usize; n];
+    for (c, scc) in sccs.iter().enumerate() {
+        for v in scc {
+            component[v.index()] = c;
+        }
+    }
+    let mut sources: Vec<usize> = queries.iter().map(|q| q.0).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let mut answers = vec![false; queries.len()];
+    let mut bit = vec![0u64; n];
+    let mut mask = vec![0u64; n];
+    for chunk in sources.chunks(64) {
+        for (k, &src) in chunk.iter().enumerate() {
+            bit[src] = 1 << k;
+        }
+        for scc in &sccs {
+            let c = component[scc[0].index()];
+            let mut incoming = 0u64;
+            for v in scc {
+                for &p in &preds[v.index()] {
+                    incoming |= bit[p];
+                    // Inside a cycle (preds hold no self-edges) every member reaches every
+                    // member, itself included, so members' own bits suffice; their masks
+                    // are not computed yet.
+                    if component[p] != c {
+                        incoming |= mask[p];
+                    }
+                }
+            }
+            for v in scc {
+                mask[v.index()] = incoming;
+            }
+        }
+        for ((from, to), answer) in queries.iter().zip(answers.iter_mut()) {
+            if bit[*from] != 0 {
+                *answer |= mask[*to] & bit[*from] != 0;
+            }
+        }
+        for &src in chunk {
+            bit[src] = 0;
+        }
+    }
+    answers
 }
 
 /// A step id and, for groups, every id inside.
-fn descendants(s: &ast::Step, out: &mut Vec<String>) {
-    out.push(s.id.value.clone());
+fn descendants<'s>(s: &'s ast::Step, out: &mut Vec<&'s str>) {
+    out.push(s.id.value.as_str());
     if let ast::StepKind::Group(inner) = &s.kind {
         for i in inner {
             descendants(i, out);
@@ -1749,6 +1899,150 @@ mod tests {
     }
 
     #[test]
+    fn reads_across_groups_and_cycles_follow_dependencies() {
+        let group = gamebook(concat!(
+            "  - {id: a, action: incident.comment, params: {comment: a}}\n",
+            "  - id: g\n    needs: [a]\n    steps:\n",
+            "      - {id: in1, action: incident.comment, params: {comment: \"{{ steps.a.status }}\"}}\n",
+            "      - {id: in2, needs: [in1], action: incident.comment, params: {comment: \"{{ steps.in1.status }}\"}}\n",
+            "  - {id: b, needs: [g], action: incident.comment, params: {comment: \"{{ steps.in2.status }}\"}}\n",
+        ));
+        assert_eq!(codes(&[&group]), [], "groups see their group's upstream");
+        let sibling_in_group = gamebook(concat!(
+            "  - id: g\n    steps:\n",
+            "      - {id: in1, action: incident.comment, params: {comment: x}}\n",
+            "      - {id: in2, action: incident.comment, params: {comment: \"{{ steps.in1.status }}\"}}\n",
+        ));
+        assert_eq!(codes(&[&sibling_in_group]), [Code::UnknownStep]);
+        let own = gamebook(
+            "  - {id: a, action: incident.comment, params: {comment: \"{{ steps.a.status }}\"}}\n",
+        );
+        assert_eq!(codes(&[&own]), [Code::UnknownStep]);
+    }
+
+    #[test]
+    fn reachability_handles_chains_cycles_and_many_sources() {
+        // 0 → 1 → 2, 3 ⇄ 4, 4 → 5; 200 sources exercise more than one 64-bit chunk.
+        let mut preds = vec![vec![], vec![0], vec![1], vec![4], vec![3], vec![4]];
+        let queries = [
+            (0, 2),
+            (2, 0),
+            (0, 0),
+            (3, 3),
+            (4, 3),
+            (3, 5),
+            (5, 3),
+            (1, 5),
+        ];
+        assert_eq!(
+            reaches(&preds, &queries),
+            [true, false, false, true, true, true, false, false]
+        );
+        let base = preds.len();
+        for i in 0..200 {
+            preds.push(if i == 0 { vec![] } else { vec![base + i - 1] });
+        }
+        let queries: Vec<(usize, usize)> = (0..200)
+            .map(|i| (base + i, base + 199))
+            .chain((1..200).map(|i| (base + i, base)))
+            .collect();
+        let answers = reaches(&preds, &queries);
+        assert!(
+            answers[..199].iter().all(|a| *a),
+            "every earlier link reaches the end"
+        );
+        assert!(!answers[199], "the end does not reach itself");
+        assert!(
+            answers[200..].iter().all(|a| !*a),
+            "nothing reaches the start"
+        );
+    }
+
+    /// A long `needs` chain where steps read far upstream. The read and dependency checks
+    /// once built every step's ancestor set by list scans (cubic); at this size such an
+    /// algorithm would not finish, while the linear passes take well under a second.
+    #[test]
+    fn a_twenty_thousand_step_chain_compiles() {
+        let n = 20_000;
+        let mut text = String::from("kind: gamebook\nname: chain\nversion: 1.0.0\nsteps:\n");
+        text.push_str("  - {id: s0, action: incident.comment, params: {comment: x}}\n");
+        for i in 1..n {
+            let read = if i % 100 == 0 { 0 } else { i - 1 };
+            let _ = std::fmt::Write::write_fmt(
+                &mut text,
+                format_args!(
+                    "  - {{id: s{i}, needs: s{}, action: incident.comment, params: {{comment: \"{{{{ steps.s{read}.status }}}}\"}}}}\n",
+                    i - 1
+                ),
+            );
+        }
+        // A read of a step that is downstream, at the end of the chain.
+        text.push_str("  - {id: late, action: incident.comment, params: {comment: \"{{ steps.s5.status }}\"}}\n");
+        let mut sources = SourceMap::new();
+        sources.add(SourceFile::new("chain.yaml", text));
+        let limits = syntax::Limits {
+            max_file_bytes: 16 * 1024 * 1024,
+            max_nodes: 1_000_000,
+            ..syntax::Limits::default()
+        };
+        let c = compile(&sources, &limits, Vec::new());
+        let found: Vec<Code> = c.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(
+            found,
+            [Code::UnknownStep],
+            "only `late` reads a step it does not depend on"
+        );
+        assert_eq!(c.library.gamebooks[0].steps.len(), n + 1);
+    }
+
+    #[test]
+    fn steps_after_a_skipped_dependency_still_run() {
+        // The scheduler skips `y` (its `if` is false) and runs `z`: a skipped dependency
+        // does not stop its dependents.
+        let skipped = gamebook(concat!(
+            "  - {id: y, if: false, action: incident.comment, params: {comment: y}, on_error: h}\n",
+            "  - {id: z, needs: [y], action: incident.comment, params: {comment: z}}\n",
+            "  - {id: h, action: incident.comment, params: {comment: h}, on_error: h2}\n",
+            "  - {id: h2, action: incident.comment, params: {comment: h2}}\n",
+            "  - {id: after_h, needs: [h], action: incident.comment, params: {comment: x}}\n",
+        ));
+        let mut sources = SourceMap::new();
+        sources.add(SourceFile::new("f.yaml", skipped));
+        let c = compile(&sources, &syntax::Limits::default(), Vec::new());
+        let dead: Vec<&str> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::UnreachableStep)
+            .map(|d| d.message.as_str())
+            .collect();
+        // `h` handles only `y`, which never runs, so never fails; `h2` handles only `h`.
+        assert_eq!(
+            dead,
+            [
+                "step `y` can never run",
+                "step `h` can never run",
+                "step `h2` can never run"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_dependency_is_a_warning_at_the_repeat() {
+        let g = gamebook(concat!(
+            "  - {id: x, action: incident.comment, params: {comment: x}}\n",
+            "  - {id: y, needs: [x, x], action: incident.comment, params: {comment: y}}\n",
+        ));
+        let mut sources = SourceMap::new();
+        sources.add(SourceFile::new("f.yaml", g.clone()));
+        let c = compile(&sources, &syntax::Limits::default(), Vec::new());
+        assert_eq!(c.diagnostics.len(), 1, "{:#?}", c.diagnostics);
+        let d = &c.diagnostics[0];
+        assert_eq!(d.code, Code::DuplicateDependency);
+        let second = g.rfind("x]").expect("the repeat is in the text");
+        assert_eq!(d.span.start as usize, second);
+    }
+
+    #[test]
     fn params_are_typed_by_the_catalog() {
         let ok = gamebook("  - {id: i, for_each: incident.devices, action: device.isolate, params: {isolation: selective}, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n");
         assert_eq!(codes(&[&ok]), []);
@@ -1778,5 +2072,106 @@ mod tests {
         assert_eq!(codes(&[gb, &covered]), []);
         let manual = "kind: sop\ntype: response\nname: manual\nmode: manual\ngamebooks:\n  - gamebook: iso\n";
         assert_eq!(codes(&[gb, manual]), []);
+    }
+
+    fn messages(files: &[&str]) -> Vec<(Code, String, Option<String>)> {
+        let mut sources = SourceMap::new();
+        for (i, text) in files.iter().enumerate() {
+            sources.add(SourceFile::new(format!("f{i}.yaml"), *text));
+        }
+        compile(&sources, &syntax::Limits::default(), Vec::new())
+            .diagnostics
+            .into_iter()
+            .map(|d| (d.code, d.message, d.help))
+            .collect()
+    }
+
+    #[test]
+    fn literals_compared_with_the_action_id_or_enumerated_fields_must_be_known() {
+        let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: i, for_each: incident.devices, action: device.isolate}\n";
+        let sop = |cond: &str| {
+            format!("kind: sop\ntype: response\nname: s\nmode: manual\ngamebooks:\n  - gamebook: iso\napproval:\n  - {{actions: [\"device.*\"], role: workspace_owner, approve_if: \"{cond}\"}}\n")
+        };
+        for ok in [
+            "action == 'device.isolate'",
+            "action != 'device.isolate'",
+            "action in ['device.isolate', 'device.quick_scan']",
+            "action == entity.id",
+        ] {
+            assert_eq!(codes(&[gb, &sop(ok)]), [], "{ok}");
+        }
+        let typo = messages(&[gb, &sop("action == 'device.isolat'")]);
+        assert_eq!(typo.len(), 1, "{typo:#?}");
+        assert_eq!(typo[0].0, Code::TypeMismatch);
+        assert_eq!(
+            typo[0].1,
+            "`device.isolat` is not a known value of `action`"
+        );
+        assert_eq!(typo[0].2.as_deref(), Some("did you mean `device.isolate`?"));
+        assert_eq!(
+            codes(&[gb, &sop("action in ['device.isolate', 'user.disabel']")]),
+            [Code::TypeMismatch]
+        );
+        assert_eq!(
+            codes(&[gb, &sop("'device.isolat' != action")]),
+            [Code::TypeMismatch]
+        );
+        // Enumerated fields of the model are checked the same way.
+        let field = |cond: &str| {
+            gamebook(&format!(
+                "  - {{id: c, if: \"{cond}\", action: incident.comment, params: {{comment: x}}}}\n"
+            ))
+        };
+        assert_eq!(
+            codes(&[&field("incident.status == 'resolvd'")]),
+            [Code::TypeMismatch]
+        );
+        let verdict = gamebook("  - {id: d, for_each: {items: incident.devices, as: d, filter: \"d.verdict == 'malicous'\"}, action: device.quick_scan}\n");
+        assert_eq!(codes(&[&verdict]), [Code::TypeMismatch]);
+        assert_eq!(codes(&[&field("incident.status == 'resolved'")]), []);
+    }
+
+    #[test]
+    fn invalid_values_are_not_reported_again_as_missing() {
+        // An approval gate whose timeout and outcome are written but invalid.
+        let gate = gamebook("  - {id: a, for_each: incident.devices, action: device.isolate, approval: {role: workspace_owner, timeout: 0s, on_timeout: maybe}}\n");
+        assert_eq!(codes(&[&gate]), [Code::InvalidValue, Code::InvalidValue]);
+        let half = gamebook("  - {id: a, for_each: incident.devices, action: device.isolate, approval: {role: workspace_owner, on_timeout: maybe}}\n");
+        let found = messages(&[&half]);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found
+            .iter()
+            .any(|(c, m, _)| *c == Code::ApprovalWithoutTimeoutOutcome
+                && m == "the approval gate of step `a` lacks `timeout`"));
+        // A reserved item name does not make the fan-out's actions lose their target.
+        let reserved = gamebook("  - {id: a, for_each: {items: incident.devices, as: steps}, action: device.isolate, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n");
+        assert_eq!(codes(&[&reserved]), [Code::InvalidValue]);
+        let bad_items = gamebook("  - {id: a, for_each: incident.devicez, action: device.isolate, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n");
+        assert_eq!(codes(&[&bad_items]), [Code::UnknownName]);
+        // An input with an invalid default is still optional for its callers.
+        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  n: {type: number, default: \"x\"}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: x}}\n";
+        let caller = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: call, gamebook: callee}\n";
+        assert_eq!(codes(&[callee, caller]), [Code::TypeMismatch]);
+    }
+
+    #[test]
+    fn an_unknown_gamebook_help_names_files_that_did_not_compile() {
+        let broken = "kind: gamebook\nname: callee\nversion: 1.0.0\nsteps: [ {id: a\n";
+        let sop =
+            "kind: sop\ntype: response\nname: s\nmode: manual\ngamebooks:\n  - gamebook: callee\n";
+        let found = messages(&[broken, sop]);
+        let unknown = found
+            .iter()
+            .find(|(c, _, _)| *c == Code::UnknownGamebook)
+            .expect("the reference is reported");
+        let help = unknown.2.as_deref().unwrap_or_default();
+        assert!(help.contains("`f0.yaml` could not be compiled"), "{help}");
+        assert!(!help.contains("no gamebooks are loaded"), "{help}");
+        // With no file failing, the old advice stands.
+        let alone = messages(&[sop]);
+        assert!(alone[0]
+            .2
+            .as_deref()
+            .is_some_and(|h| h.starts_with("no gamebooks are loaded")));
     }
 }

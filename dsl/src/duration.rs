@@ -20,32 +20,45 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     n.checked_mul(unit)
 }
 
-/// `1h30m`, `7d`, `250ms`, `-5m`, `0s`.
-/// A duration for people and templates.
+const UNITS: [(&str, u64); 6] = [
+    ("w", 604_800_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1_000),
+    ("ms", 1),
+];
+
+/// A duration for people and templates, in its shortest form: one unit when that is exact
+/// and no longer than the combined form (`90m`, `2w`, `1500ms`, `-5m`, `0s`), which is also
+/// how a document writes it; otherwise units combined, largest first (`1h30m1ms`).
 pub fn format_duration(ms: i64) -> String {
     if ms == 0 {
         return "0s".to_string();
     }
-    let mut out = String::new();
-    if ms < 0 {
-        out.push('-');
-    }
-    let mut rest = ms.unsigned_abs();
-    for (unit, size) in [
-        ("d", 86_400_000u64),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
+    let sign = if ms < 0 { "-" } else { "" };
+    let abs = ms.unsigned_abs();
+    let mut combined = String::new();
+    let mut rest = abs;
+    for (unit, size) in UNITS {
         let n = rest / size;
         if n > 0 {
-            out.push_str(&n.to_string());
-            out.push_str(unit);
+            combined.push_str(&n.to_string());
+            combined.push_str(unit);
             rest %= size;
         }
     }
-    out
+    // The largest unit that divides the duration; milliseconds always do.
+    let single = UNITS
+        .iter()
+        .find(|(_, size)| abs.is_multiple_of(*size))
+        .map(|(unit, size)| format!("{}{unit}", abs / size))
+        .unwrap_or_default();
+    if !single.is_empty() && single.len() <= combined.len() {
+        format!("{sign}{single}")
+    } else {
+        format!("{sign}{combined}")
+    }
 }
 
 #[cfg(test)]
@@ -60,8 +73,29 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("3 days"), None);
         assert_eq!(parse_duration("99999999999999999999d"), None);
-        assert_eq!(format_duration(5_400_000), "1h30m");
         assert_eq!(format_duration(-300_000), "-5m");
         assert_eq!(format_duration(86_400_000), "1d");
+    }
+
+    #[test]
+    fn formats_in_the_shortest_form() {
+        for (ms, text) in [
+            (0, "0s"),
+            (5_400_000, "90m"),
+            (1_209_600_000, "2w"),
+            (1_500, "1500ms"),
+            (604_800_000, "1w"),
+            (90_000_000, "25h"),
+            (-5_400_000, "-90m"),
+            // One unit would be longer than the combination.
+            (5_400_001, "1h30m1ms"),
+            (694_861_000, "694861s"),
+        ] {
+            assert_eq!(format_duration(ms), text, "{ms} ms");
+        }
+        // Every single-unit form reads back as the same duration.
+        for ms in [5_400_000, 1_209_600_000, 1_500, 90_000_000, 60_000, 3_000] {
+            assert_eq!(parse_duration(&format_duration(ms)), Some(ms));
+        }
     }
 }

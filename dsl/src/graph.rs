@@ -2,7 +2,7 @@
 //! edges; a group (typically a for-each body) owns its sub-graph; a sub-gamebook call names the
 //! callee's graph. Renders to Graphviz dot and Mermaid.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -51,7 +51,7 @@ pub enum Edge {
 /// Builds the graph of a list of sibling steps (recursively for groups).
 pub fn build(steps: &[Step]) -> ExecGraph {
     let mut g = ExecGraph::default();
-    let handlers: Vec<&str> = steps.iter().filter_map(|s| s.on_error.as_deref()).collect();
+    let handlers: HashSet<&str> = steps.iter().filter_map(|s| s.on_error.as_deref()).collect();
     for s in steps {
         let (kind, body) = match &s.kind {
             StepKind::Action { spec, .. } => (NodeKind::Action(spec.id), None),
@@ -65,7 +65,7 @@ pub fn build(steps: &[Step]) -> ExecGraph {
             gated: s.approval.is_some(),
             conditional: s.condition.is_some(),
             for_each: s.for_each.is_some(),
-            handler: handlers.contains(&s.id.as_str()),
+            handler: handlers.contains(s.id.as_str()),
             body,
         });
         g.index.insert(s.id.clone(), ix);
@@ -130,8 +130,11 @@ impl ExecGraph {
             }
         }
         if order.len() < g.node_count() {
-            let rest: Vec<NodeIndex> = g.node_indices().filter(|n| !order.contains(n)).collect();
-            order.extend(rest);
+            let mut placed = vec![false; g.node_count()];
+            for n in &order {
+                placed[n.index()] = true;
+            }
+            order.extend(g.node_indices().filter(|n| !placed[n.index()]));
         }
         order
     }

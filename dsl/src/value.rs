@@ -545,9 +545,10 @@ mod tests {
         let list = Value::list([Value::from("a"), Value::from(2.0), Value::Null]);
         assert_eq!(list.to_string(), "a, 2, ");
         assert_eq!(Value::Duration(30 * 60_000).to_string(), "30m");
-        assert_eq!(Value::Duration(5_400_000).to_string(), "1h30m");
-        assert_eq!(Value::Duration(7 * 86_400_000).to_string(), "7d");
-        assert_eq!(Value::Duration(-1500).to_string(), "-1s500ms");
+        assert_eq!(Value::Duration(5_400_000).to_string(), "90m");
+        assert_eq!(Value::Duration(7 * 86_400_000).to_string(), "1w");
+        assert_eq!(Value::Duration(-1500).to_string(), "-1500ms");
+        assert_eq!(Value::Duration(5_400_001).to_string(), "1h30m1ms");
         assert_eq!(Value::Duration(0).to_string(), "0s");
         assert_eq!(Value::Severity(3).to_string(), "high");
         assert_eq!(Value::Number(1.5).to_string(), "1.5");

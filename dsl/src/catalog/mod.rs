@@ -224,6 +224,13 @@ pub fn catalog() -> &'static [ActionSpec] {
     actions::ALL
 }
 
+/// Every action id of the catalog, in catalog order.
+pub fn action_ids() -> &'static [&'static str] {
+    static IDS: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(|| catalog().iter().map(|a| a.id).collect());
+    &IDS
+}
+
 /// Looks an action up by id.
 pub fn lookup(id: &str) -> Option<&'static ActionSpec> {
     catalog().iter().find(|a| a.id == id)

@@ -37,14 +37,29 @@ pub(crate) struct Typed {
     pub origin: Option<Origin>,
 }
 
-pub(crate) struct Origin {
-    record: Arc<RecordType>,
-    index: usize,
+pub(crate) enum Origin {
+    /// A field of a record.
+    Field {
+        record: Arc<RecordType>,
+        index: usize,
+    },
+    /// A variable of the scope (`action`).
+    Var {
+        name: String,
+        values: &'static [&'static str],
+    },
 }
 
 impl Origin {
-    fn field(&self) -> Option<&Field> {
-        self.record.fields.get(self.index)
+    /// What the value is, for messages, and its known values.
+    fn known(&self) -> Option<(String, &'static [&'static str])> {
+        match self {
+            Origin::Field { record, index } => {
+                let field: &Field = record.fields.get(*index)?;
+                Some((format!("{}.{}", record.name, field.name), field.values?))
+            }
+            Origin::Var { name, values } => Some((name.clone(), values)),
+        }
     }
 }
 
@@ -197,7 +212,12 @@ impl<'s> Checker<'s> {
             return Typed::new(Ir::Local(slot_u32(slot)), ty.clone());
         }
         if let Some((slot, ty)) = self.scope.get(name) {
-            return Typed::new(Ir::Var(slot_u32(slot)), ty.clone());
+            let mut t = Typed::new(Ir::Var(slot_u32(slot)), ty.clone());
+            t.origin = self.scope.values(slot).map(|values| Origin::Var {
+                name: name.to_string(),
+                values,
+            });
+            return t;
         }
         let help = if FUNCTIONS.contains(&name) {
             format!("`{name}` is a function: call it as `{name}(…)`")
@@ -234,7 +254,7 @@ impl<'s> Checker<'s> {
                     return Typed::error();
                 };
                 let ty = field.ty.clone();
-                let origin = field.values.is_some().then(|| Origin {
+                let origin = field.values.is_some().then(|| Origin::Field {
                     record: record.clone(),
                     index,
                 });
@@ -527,10 +547,7 @@ impl<'s> Checker<'s> {
         let Some(origin) = origin else {
             return;
         };
-        let Some(field) = origin.field() else {
-            return;
-        };
-        let Some(values) = field.values else {
+        let Some((what, values)) = origin.known() else {
             return;
         };
         let literals: Vec<&Ast> = match &ast.kind {
@@ -543,10 +560,7 @@ impl<'s> Checker<'s> {
                 continue;
             };
             if !values.contains(&text) {
-                let msg = format!(
-                    "`{text}` is not a known value of `{}.{}`",
-                    origin.record.name, field.name
-                );
+                let msg = format!("`{text}` is not a known value of `{what}`");
                 let help = suggestion(text, values.iter().copied());
                 self.mismatch(lit.span, msg, Some(help));
             }

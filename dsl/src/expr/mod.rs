@@ -68,6 +68,9 @@ pub const MAX_EXPR_NESTING: usize = parser::MAX_NESTING;
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     vars: Vec<(String, Type)>,
+    /// Known values of string variables, by slot (like [`crate::types::Field::values`]):
+    /// string literals compared with such a variable must be one of them.
+    values: Vec<(usize, &'static [&'static str])>,
 }
 
 impl Scope {
@@ -86,6 +89,22 @@ impl Scope {
     pub fn push(&mut self, name: &str, ty: Type) -> usize {
         self.vars.push((name.to_string(), ty));
         self.vars.len() - 1
+    }
+
+    /// [`Scope::with`] for a string variable whose values are known (`action`: the catalog's
+    /// action ids).
+    pub fn with_values(mut self, name: &str, ty: Type, values: &'static [&'static str]) -> Self {
+        let slot = self.push(name, ty);
+        self.values.push((slot, values));
+        self
+    }
+
+    /// The known values of the variable in `slot`, if it lists them.
+    pub fn values(&self, slot: usize) -> Option<&'static [&'static str]> {
+        self.values
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .map(|(_, v)| *v)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

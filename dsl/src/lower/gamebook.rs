@@ -410,9 +410,12 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
                     format!("`{}` cannot name the for-each item", v.value),
                     "use an identifier that is not a keyword of the expression language, e.g. `device`",
                 );
-                return None;
+                // Go on with the default name so the fan-out itself (the default target of
+                // its actions) is still checked rather than reported missing.
+                Spanned::new("item".into(), v.span)
+            } else {
+                v
             }
-            v
         }
         None => Spanned::new("item".into(), node.span),
     };
@@ -469,12 +472,17 @@ fn lower_approval(cx: &mut Lowerer, node: &Node) -> Option<Approval> {
         .get("quorum")
         .and_then(|n| cx.integer(n, "`quorum`", 1, 10))
         .unwrap_or(1) as u32;
+    let absent = ["timeout", "on_timeout"]
+        .into_iter()
+        .filter(|k| map.get(k).is_none())
+        .collect();
     Some(Approval {
         role: role?,
         timeout,
         on_timeout,
         quorum,
         span: node.span,
+        absent,
     })
 }
 

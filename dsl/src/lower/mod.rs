@@ -260,7 +260,19 @@ impl Lowerer<'_> {
         let text = node.scalar_text();
         match text.as_deref().and_then(parse_duration) {
             Some(ms) if ms > 0 => Some(Spanned::new(ms, node.span)),
-            _ => {
+            Some(_) => {
+                self.error(
+                    Code::InvalidValue,
+                    node.span,
+                    format!(
+                        "{what} `{}` is zero; it must be longer",
+                        text.unwrap_or_default()
+                    ),
+                    "write a duration longer than zero: `30s`, `15m`, `4h`, `7d`",
+                );
+                None
+            }
+            None => {
                 self.error(
                     Code::InvalidValue,
                     node.span,
