@@ -382,19 +382,10 @@ fn for_each_error_strategies() {
     // Two at a time: `b` is in flight with `a` when it fails, `c` never starts.
     let lib = library(&[&gb_at("fail_fast", 2), &sop("")]);
     let ff2 = plan_with(&lib, &w, &inc, &RunConfig::default(), fail_a.clone());
-    let scans: Vec<(String, Status)> = ff2
-        .actions
-        .iter()
-        .filter(|a| a.step == "scan")
-        .map(|a| {
-            (
-                a.target
-                    .as_ref()
-                    .map(|t| t.name.clone())
-                    .unwrap_or_default(),
-                a.status,
-            )
-        })
+    let scans: Vec<(String, Status)> = statuses(&ff2)
+        .into_iter()
+        .filter(|(step, _, _)| step == "scan")
+        .map(|(_, target, status)| (target, status))
         .collect();
     assert_eq!(
         scans,
