@@ -1211,26 +1211,33 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             }
             let members: HashSet<usize> = scc.iter().map(|n| g[*n]).collect();
             let start = *members.iter().min().unwrap_or(&0);
-            // Walk the cycle backwards from the first step in document order.
-            let mut path = vec![start];
-            let mut on_path: HashSet<usize> = HashSet::from([start]);
-            let mut cur = start;
-            loop {
-                let next = preds[cur]
-                    .iter()
-                    .copied()
-                    .find(|j| members.contains(j) && (!on_path.contains(j) || *j == start));
-                match next {
-                    Some(j) if j == start => break,
-                    Some(j) => {
-                        path.push(j);
-                        on_path.insert(j);
-                        cur = j;
+            // The shortest cycle through the first step in document order, found breadth-first
+            // along dependencies within the component: a greedy walk can stray into steps that
+            // are in the component but not on one cycle with it.
+            let mut came_from: HashMap<usize, usize> = HashMap::new();
+            let mut queue = std::collections::VecDeque::from([start]);
+            let mut last = start;
+            'search: while let Some(cur) = queue.pop_front() {
+                for &j in &preds[cur] {
+                    if j == start {
+                        last = cur;
+                        break 'search;
                     }
-                    None => break,
+                    if members.contains(&j) && j != start && !came_from.contains_key(&j) {
+                        came_from.insert(j, cur);
+                        queue.push_back(j);
+                    }
                 }
             }
-            path.reverse();
+            // `start`, then each dependency in turn, back to `last` (which needs `start`).
+            let mut path = vec![last];
+            while let Some(&prev) = path.last().and_then(|n| came_from.get(n)) {
+                path.push(prev);
+            }
+            if path.last() != Some(&start) {
+                path.push(start);
+            }
+            path.dedup();
             path.rotate_right(1);
             let mut names: Vec<String> = path
                 .iter()
@@ -2084,6 +2091,21 @@ mod tests {
             .into_iter()
             .map(|d| (d.code, d.message, d.help))
             .collect()
+    }
+
+    #[test]
+    fn a_cycle_is_reported_by_steps_that_are_on_it() {
+        // `c` is in the same component as `a`, but not on a cycle with it.
+        let gb = "kind: gamebook\nname: cyc\nversion: 1.0.0\nsteps:\n  - {id: a, needs: [b], action: incident.comment, params: {comment: a}}\n  - {id: b, needs: [c, a], action: incident.comment, params: {comment: b}}\n  - {id: c, needs: [b], action: incident.comment, params: {comment: c}}\n";
+        let cycles: Vec<String> = messages(&[gb])
+            .into_iter()
+            .filter(|(code, _, _)| *code == Code::DependencyCycle)
+            .map(|(_, m, _)| m)
+            .collect();
+        assert_eq!(
+            cycles,
+            ["steps depend on each other in a cycle: `a` → `b` → `a`"]
+        );
     }
 
     #[test]

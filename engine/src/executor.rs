@@ -1,8 +1,9 @@
 //! The action executor: the one part of a run that differs between dry-run and live.
 //!
 //! The scheduler hands each action that may run to an [`Executor`]. The [`RecordingExecutor`]
-//! performs nothing: it returns a deterministic simulated result, or the outcome a test
-//! scripted. The live executor (connectors acting in the customer tenant) implements the same
+//! performs nothing: it returns a deterministic simulated result, or the failure
+//! `simulate --fail` scripted (`riposte test` has its own, `testing::executor`, which also
+//! tells which scripts matched nothing). The live executor (connectors acting in the customer tenant) implements the same
 //! trait; the scheduler stays synchronous and deterministic either way.
 
 use std::collections::HashMap;
@@ -40,14 +41,16 @@ pub trait Executor {
     fn execute(&self, request: &ActionRequest<'_>) -> ActionOutcome;
 }
 
-/// A scripted outcome: make matching actions fail (`riposte test`, `simulate --fail`).
+/// A scripted outcome: make matching actions fail (`simulate --fail`), matched as
+/// [`names_action`] says.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScriptedFailure {
-    /// Step path or id; `None` matches every step.
+    /// Step path or an end of it; `None` matches every step.
     pub step: Option<String>,
-    /// Action id; `None` matches every action.
+    /// Action id or `kind.*`; `None` matches every action.
     pub action: Option<String>,
-    /// Target id or name (case-insensitive); `None` matches every target.
+    /// Target id (with or without its kind) or name, case-insensitive, or `incident`; `None`
+    /// matches every target.
     pub target: Option<String>,
     /// Fail only the first N attempts (so a retry succeeds); `None` fails every attempt.
     pub attempts: Option<u32>,
@@ -56,18 +59,31 @@ pub struct ScriptedFailure {
 
 impl ScriptedFailure {
     fn matches(&self, r: &ActionRequest<'_>) -> bool {
-        let step_ok = self
-            .step
-            .as_deref()
-            .is_none_or(|s| crate::scheduler::names_step(s, r.step));
-        let action_ok = self.action.as_deref().is_none_or(|a| a == r.action.id);
-        let target_ok = self.target.as_deref().is_none_or(|t| match r.target_id {
+        names_action(
+            self.step.as_deref(),
+            self.action.as_deref(),
+            self.target.as_deref(),
+            r,
+        ) && self.attempts.is_none_or(|n| r.attempt <= n)
+    }
+}
+
+/// Whether a script naming `step`, `action` and `target` (each optional: `None` names any)
+/// names the action of `r`: a step by its path or an end of it, an action by its id or
+/// `kind.*`, a target as [`target_key_matches`] says, or `incident` for incident actions. The
+/// forms `--fail` and a test's `fail` accept, as a test's `expect` does.
+pub fn names_action(
+    step: Option<&str>,
+    action: Option<&str>,
+    target: Option<&str>,
+    r: &ActionRequest<'_>,
+) -> bool {
+    step.is_none_or(|s| crate::scheduler::names_step(s, r.step))
+        && action.is_none_or(|a| riposte_dsl::checked::action_matches(a, r.action.id))
+        && target.is_none_or(|t| match r.target_id {
             Some(id) => target_key_matches(t, id, r.target_name.unwrap_or("")),
             None => t.eq_ignore_ascii_case("incident") && r.action.id.starts_with("incident."),
-        });
-        let attempt_ok = self.attempts.is_none_or(|n| r.attempt <= n);
-        step_ok && action_ok && target_ok && attempt_ok
-    }
+        })
 }
 
 /// An entity target by its id (`device:5521…`), its id without the kind (`5521…`) or its name,

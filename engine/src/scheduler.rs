@@ -413,6 +413,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         label: String,
         caller: Option<(&Frame, &str)>,
         inputs: Value,
+        with_results: bool,
     ) -> Frame<'g> {
         let (key_prefix, call_prefix) = match caller {
             None => (
@@ -431,7 +432,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             call_prefix,
             items: Vec::new(),
             vars: vec![self.incident.value.clone(), inputs, Value::Null],
-            aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
+            aggs: if with_results {
+                vec![StepAgg::default(); gb.steps_type.fields.len()]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -448,7 +453,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return (StepStatus::Failed, Value::Null);
         }
         self.depth += 1;
-        let mut frame = self.frame(gb, label, caller, inputs);
+        let mut frame = self.frame(gb, label, caller, inputs, true);
         publish_steps(&mut frame);
         let status = self.run_list(&gb.steps, &gb.graph, &mut frame, "");
         let env = self.env(&frame.vars);
@@ -471,8 +476,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         caller: Option<(&Frame, &str)>,
         reason: &str,
     ) {
-        let mut frame = self.frame(gb, label.to_string(), caller, Value::Null);
-        frame.aggs = Vec::new();
+        // Skipped steps publish nothing, so the frame needs no step results.
+        let mut frame = self.frame(gb, label.to_string(), caller, Value::Null, false);
         for s in &gb.steps {
             self.skip_step(s, &mut frame, "", reason);
         }
@@ -519,11 +524,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     .map(|s| s.id.as_str())
                     .collect();
                 // A step that still awaits approval may yet fail: its handler waits with it.
-                let waiting_on = steps.iter().find(|s| {
-                    s.on_error.as_deref() == Some(id)
-                        && status_of(&done, &s.id) == Some(StepStatus::AwaitingApproval)
-                });
-                if let (true, Some(w)) = (failed.is_empty(), waiting_on) {
+                let waiting_on = || {
+                    steps.iter().find(|s| {
+                        s.on_error.as_deref() == Some(id)
+                            && status_of(&done, &s.id) == Some(StepStatus::AwaitingApproval)
+                    })
+                };
+                if let Some(w) = failed.is_empty().then(waiting_on).flatten() {
                     let gate = gate_of(&gates, &w.id);
                     let was = self.wait.replace(Wait {
                         approval: None,
@@ -721,23 +728,19 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             });
         }
         // An approval gate in front of the step: the whole step waits unless granted.
-        let gate_wait = step
-            .approval
-            .as_ref()
-            .filter(|_| !self.config.approvals.granted(&frame.shown(path)))
-            .map(|g| Wait {
-                approval: Some(Approval {
-                    role: g.role.as_str(),
-                    reason: format!(
-                        "approval gate of step `{}` (quorum {}, timeout {}, then {})",
-                        step.id,
-                        g.quorum,
-                        riposte_dsl::duration::format_duration(g.timeout_ms),
-                        g.on_timeout
-                    ),
-                }),
-                reason: format!("awaits the approval gate of step `{}`", step.id),
-            });
+        let gate_wait = step.approval.as_ref().filter(|_| !gate_open).map(|g| Wait {
+            approval: Some(Approval {
+                role: g.role.as_str(),
+                reason: format!(
+                    "approval gate of step `{}` (quorum {}, timeout {}, then {})",
+                    step.id,
+                    g.quorum,
+                    riposte_dsl::duration::format_duration(g.timeout_ms),
+                    g.on_timeout
+                ),
+            }),
+            reason: format!("awaits the approval gate of step `{}`", step.id),
+        });
         let was = match gate_wait {
             Some(w) if self.wait.is_none() => self.wait.replace(w),
             _ => self.wait.clone(),
@@ -1506,25 +1509,6 @@ fn entity_target(v: &Value) -> Option<Target> {
     }
 }
 
-/// The idempotency key: SHA-256 over workspace, incident, gamebook and version, step, target
-/// and params (canonical JSON), first 128 bits in hex.
-pub fn action_key(
-    workspace: &str,
-    incident: &str,
-    gb: &c::Gamebook,
-    step: &str,
-    target: Option<&Value>,
-    params: &serde_json::Map<String, serde_json::Value>,
-) -> String {
-    finish_key(
-        &key_prefix(workspace, incident, gb),
-        step,
-        &[],
-        target,
-        params,
-    )
-}
-
 /// The hash state for a gamebook called by the step at `path` of a run whose state is
 /// `caller`, inside the for-each `items` of that run.
 fn called_key_prefix(caller: &Sha256, path: &str, items: &[String], gb: &c::Gamebook) -> Sha256 {
@@ -1558,7 +1542,7 @@ fn hash_part(h: &mut Sha256, part: &str) {
     h.update(part.as_bytes());
 }
 
-/// The hash state after the parts of [`action_key`] that every action of one gamebook run
+/// The hash state after the parts of [`finish_key`] that every action of one gamebook run
 /// shares; computed once per run, not once per action.
 fn key_prefix(workspace: &str, incident: &str, gb: &c::Gamebook) -> Sha256 {
     let mut h = Sha256::new();
@@ -1568,7 +1552,9 @@ fn key_prefix(workspace: &str, incident: &str, gb: &c::Gamebook) -> Sha256 {
     h
 }
 
-/// [`action_key`] from its shared prefix.
+/// The idempotency key of an action (docs/plan-format.md, `key`): SHA-256 over the shared
+/// prefix, the step path, the for-each items, the target id and the params (canonical JSON),
+/// first 128 bits in hex.
 fn finish_key(
     prefix: &Sha256,
     step: &str,

@@ -428,12 +428,22 @@ pub fn check_sops<'s>(
 pub enum SelectError {
     #[error("no workspace named `{name}`; the workspaces are: {known}")]
     Unknown { name: String, known: String },
-    #[error("no workspace has tenant id `{0}`; pass `--workspace NAME`")]
-    NoTenant(String),
+    #[error("no workspace has tenant id `{tenant}`; pass `--workspace NAME` (the workspaces are: {known})")]
+    NoTenant { tenant: String, known: String },
     #[error(
-        "the incident names no tenant and there are several workspaces; pass `--workspace NAME`"
+        "the incident names no tenant and there are several workspaces; pass `--workspace NAME` \
+         (the workspaces are: {known})"
     )]
-    Ambiguous,
+    Ambiguous { known: String },
+}
+
+/// The names of `workspaces`, for errors.
+fn names(workspaces: &[Workspace]) -> String {
+    workspaces
+        .iter()
+        .map(|w| format!("`{}`", w.name))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The workspace to plan an incident in: the named one, else the one with the incident's
@@ -449,22 +459,25 @@ pub fn select<'w>(
             .find(|w| w.name == name)
             .ok_or_else(|| SelectError::Unknown {
                 name: name.to_string(),
-                known: workspaces
-                    .iter()
-                    .map(|w| format!("`{}`", w.name))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: names(workspaces),
             });
     }
     if let [only] = workspaces {
         return Ok(only);
     }
     match tenant {
+        // The workspace of exactly this tenant wins over a `*` one, wherever it is listed.
         Some(t) => workspaces
             .iter()
-            .find(|w| w.owns_tenant(t))
-            .ok_or_else(|| SelectError::NoTenant(t.to_string())),
-        None => Err(SelectError::Ambiguous),
+            .find(|w| w.tenant_id != "*" && w.owns_tenant(t))
+            .or_else(|| workspaces.iter().find(|w| w.owns_tenant(t)))
+            .ok_or_else(|| SelectError::NoTenant {
+                tenant: t.to_string(),
+                known: names(workspaces),
+            }),
+        None => Err(SelectError::Ambiguous {
+            known: names(workspaces),
+        }),
     }
 }
 

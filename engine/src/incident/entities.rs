@@ -182,15 +182,12 @@ fn identity(
 /// A URL as an identifier: scheme and host lowercase (they ignore case), the rest as given
 /// (paths and queries may not).
 fn url_key(url: &str) -> String {
-    let rest_at = match url.find("://") {
-        Some(i) => {
-            let host = i + 3;
-            host + url[host..]
-                .find(['/', '?', '#'])
-                .unwrap_or(url.len() - host)
-        }
-        None => 0,
-    };
+    // Without a scheme (`Contoso.com/x`), the host is what comes first.
+    let host = url.find("://").map_or(0, |i| i + 3);
+    let rest_at = host
+        + url[host..]
+            .find(['/', '?', '#'])
+            .unwrap_or(url.len() - host);
     let (head, rest) = url.split_at(rest_at);
     let mut key = head.to_ascii_lowercase();
     key.push_str(rest);
@@ -484,13 +481,10 @@ impl EntitySet {
 /// The alert ids, each once: two alerts of a file may share an id, and `alert_ids` counts
 /// alerts.
 fn unique_ids<'a>(ids: impl Iterator<Item = &'a &'a str>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for id in ids {
-        if !out.iter().any(|o| o == id) {
-            out.push(id.to_string());
-        }
-    }
-    out
+    let mut seen: HashSet<&str> = HashSet::default();
+    ids.filter(|id| seen.insert(id))
+        .map(|id| id.to_string())
+        .collect()
 }
 
 /// The most readable identifier of an entity: a short host name, a UPN, an address, a URL, a

@@ -518,7 +518,8 @@ fn not_utf8(file: &str, bytes: &[u8], e: &std::str::Utf8Error) -> ImportError {
     let good = &bytes[..e.valid_up_to()];
     let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+    // In bytes, as serde_json counts the columns of its errors.
+    let column = good.len() - line_start + 1;
     let byte = bytes.get(e.valid_up_to()).copied().unwrap_or(0);
     ImportError::Json {
         file: file.to_string(),

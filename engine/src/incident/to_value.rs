@@ -105,6 +105,18 @@ impl Entity {
                 texts(&self.alert_ids),
                 text(&self.provider),
             ];
+            // In the order of `model::COMMON_FIELDS`.
+            debug_assert!(ty.fields.iter().map(|f| f.name.as_str()).take(9).eq([
+                "id",
+                "kind",
+                "name",
+                "verdict",
+                "roles",
+                "tags",
+                "remediation_status",
+                "alert_ids",
+                "provider"
+            ]));
             for (slot, v) in slots.iter_mut().zip(common) {
                 *slot = v;
             }

@@ -5,9 +5,8 @@
 
 use std::cell::Cell;
 
-use crate::executor::{simulated_output, ActionOutcome, ActionRequest, Executor};
+use crate::executor::{names_action, simulated_output, ActionOutcome, ActionRequest, Executor};
 
-use super::expect::{step_matches, target_key_matches};
 use super::file::Fail;
 
 /// The error of a `fail:` entry that gives none.
@@ -40,14 +39,12 @@ impl TestExecutor {
 
 /// Whether `f` names the action of `r` (any attempt).
 fn names(f: &Fail, r: &ActionRequest<'_>) -> bool {
-    f.step.as_deref().is_none_or(|s| step_matches(s, r.step))
-        && f.action
-            .as_deref()
-            .is_none_or(|a| riposte_dsl::checked::action_matches(a, r.action.id))
-        && f.target.as_deref().is_none_or(|t| match r.target_id {
-            Some(id) => target_key_matches(t, id, r.target_name.unwrap_or("")),
-            None => t.eq_ignore_ascii_case("incident") && r.action.id.starts_with("incident."),
-        })
+    names_action(
+        f.step.as_deref(),
+        f.action.as_deref(),
+        f.target.as_deref(),
+        r,
+    )
 }
 
 impl Executor for TestExecutor {

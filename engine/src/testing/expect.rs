@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::file::{Expect, ExpectAction, ExpectClassification, ExpectTask};
+use crate::executor::target_key_matches;
 use crate::plan::model::{Plan, PlannedAction, PlannedTask, Target};
+use crate::scheduler::names_step;
 
 /// Most plan entries shown beside one failed expectation.
 const MAX_SHOWN: usize = 5;
@@ -371,7 +373,7 @@ fn missing_action(plan: &Plan, e: &ExpectAction, line: u64, cx: &Context) -> Fai
                 near = plan
                     .actions
                     .iter()
-                    .filter(|a| step_matches(step, &a.step))
+                    .filter(|a| names_step(step, &a.step))
                     .take(MAX_SHOWN)
                     .map(|a| Near {
                         entry: ActionView::of(a),
@@ -459,8 +461,6 @@ fn check_tasks(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
     }
 }
 
-pub use crate::scheduler::names_step as step_matches;
-
 /// A gamebook matches the actions it runs itself and through calls: `malware-cleanup` and
 /// `block-malicious-indicators` both match `malware-cleanup > block-malicious-indicators`; the
 /// whole label matches too.
@@ -477,8 +477,6 @@ pub fn target_matches(pattern: &str, target: Option<&Target>, action: &str) -> b
     }
 }
 
-pub use crate::executor::target_key_matches;
-
 fn contains_ci(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }
@@ -488,7 +486,7 @@ fn identity_matches(e: &ExpectAction, a: &PlannedAction) -> bool {
         && e.gamebook
             .as_deref()
             .is_none_or(|g| gamebook_matches(g, &a.gamebook))
-        && e.step.as_deref().is_none_or(|s| step_matches(s, &a.step))
+        && e.step.as_deref().is_none_or(|s| names_step(s, &a.step))
         && e.action
             .as_deref()
             .is_none_or(|p| riposte_dsl::checked::action_matches(p, a.action))
@@ -634,7 +632,7 @@ pub fn task_matches(e: &ExpectTask, t: &PlannedTask) -> bool {
         && e.gamebook
             .as_deref()
             .is_none_or(|g| gamebook_matches(g, &t.gamebook))
-        && e.step.as_deref().is_none_or(|s| step_matches(s, &t.step))
+        && e.step.as_deref().is_none_or(|s| names_step(s, &t.step))
         && e.title.as_deref().is_none_or(|s| s == t.title)
         && e.title_contains
             .as_deref()

@@ -477,6 +477,10 @@ impl Runner<'_> {
                 )),
             },
         };
+        if let Some(ws) = &doc.workspaces {
+            let sops = self.library.sops.iter().map(|s| &*s.name);
+            workspace::check_sops(workspaces, sops).map_err(|e| At::new(&ws.referenced, e))?;
+        }
         let named = doc.workspace.as_ref();
         let ws = workspace::select(
             workspaces,
@@ -486,13 +490,15 @@ impl Runner<'_> {
         .map_err(|e| {
             let loc = named.map_or(&inc.referenced, |n| &n.referenced);
             let message = match e {
-                SelectError::Unknown { name, known } => {
-                    format!("no workspace named `{name}`; the workspaces are: {known}")
-                }
-                SelectError::NoTenant(t) => format!(
-                    "no workspace has the incident's tenant id `{t}`; name one with `workspace:`"
+                SelectError::NoTenant { tenant, known } => format!(
+                    "no workspace has the incident's tenant id `{tenant}`; name one with \
+                     `workspace:` (the workspaces are: {known})"
                 ),
-                SelectError::Ambiguous => "the incident names no tenant and there are several workspaces; name one with `workspace:`".to_string(),
+                SelectError::Ambiguous { known } => format!(
+                    "the incident names no tenant and there are several workspaces; name one \
+                     with `workspace:` (the workspaces are: {known})"
+                ),
+                unknown @ SelectError::Unknown { .. } => unknown.to_string(),
             };
             At::new(loc, message)
         })?
