@@ -542,4 +542,28 @@ mod tests {
         let err = parse_workspaces("w.yaml", "workspaces: []\n").unwrap_err();
         assert!(err.to_string().contains("no workspace"));
     }
+
+    #[test]
+    fn a_tenant_goes_to_its_own_workspace_before_a_catch_all_one() {
+        let named = |name: &str, tenant: &str| Workspace {
+            name: name.into(),
+            tenant_id: tenant.into(),
+            ..Workspace::demo()
+        };
+        let all = [
+            named("any", "*"),
+            named("contoso", "T-1"),
+            named("fabrikam", "t-2"),
+        ];
+        let pick = |tenant: Option<&str>| select(&all, None, tenant).map(|w| w.name.clone());
+        assert_eq!(pick(Some("t-1")).unwrap(), "contoso");
+        assert_eq!(pick(Some("T-2")).unwrap(), "fabrikam");
+        assert_eq!(pick(Some("t-3")).unwrap(), "any");
+        let err = select(&all[1..], None, Some("t-3"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`contoso`, `fabrikam`"), "{err}");
+        let err = select(&all, None, None).unwrap_err().to_string();
+        assert!(err.contains("the workspaces are: `any`"), "{err}");
+    }
 }
