@@ -460,7 +460,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             Ok(ScriptedFailure {
                 step: Some(step.to_string()),
                 target,
-                error: "simulated failure (--fail)".into(),
+                error: format!("simulated failure (--fail {f})"),
                 ..Default::default()
             })
         })
@@ -494,6 +494,22 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         plans.push(riposte_engine::plan::simulate(
             &library, ws, incident, &config, &executor,
         ));
+    }
+    // A script that fails nothing is almost always a typo in its target, or an action that
+    // never reaches the executor (awaiting approval, blocked): say so.
+    for (given, f) in args.fail.iter().zip(&executor.failures) {
+        let failed_something = plans.iter().flat_map(|p| &p.actions).any(|a| {
+            a.execution
+                .as_ref()
+                .is_some_and(|e| e.error.as_deref() == Some(f.error.as_str()))
+        });
+        if !failed_something && !plans.is_empty() {
+            eprintln!(
+                "warning: `--fail {given}` failed no action: no action of that step and target \
+                 would run (check the target, or grant the approval it waits for with \
+                 `--approve`)"
+            );
+        }
     }
     if plans.is_empty() && matches!(args.format, ListFormat::Text) {
         eprintln!(

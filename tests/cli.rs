@@ -605,3 +605,39 @@ fn simulate_says_when_a_file_holds_no_incident() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no incidents"));
 }
+
+#[test]
+fn simulate_warns_about_a_failure_script_that_fails_nothing() {
+    let run = |args: &[&str]| {
+        let out = riposte()
+            .args([
+                "simulate",
+                "--incident",
+                RANSOMWARE,
+                "--workspaces",
+                "examples/workspaces.yaml",
+            ])
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The isolation awaits approval, so nothing reaches the executor to fail.
+    let (_, err) = run(&["--fail", "isolate"]);
+    assert!(err.contains("`--fail isolate` failed no action"), "{err}");
+    // Approved, it fails; the target may be given by name or by id without its kind.
+    for target in ["srv-fs-01", "514dd2a470997eca303a8b2f507b9553bdf70607"] {
+        let script = format!("isolate:{target}");
+        let (out, err) = run(&["--approve", "all", "--fail", &script]);
+        assert!(err.is_empty(), "{err}");
+        assert!(
+            out.contains(&format!("simulated failure (--fail {script})")),
+            "{out}"
+        );
+    }
+}
