@@ -140,11 +140,20 @@ pub struct PlannedTask {
 }
 
 /// Whether a task would be opened now, or waits behind an ungranted approval.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     Open,
     AwaitingApproval,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "open",
+            TaskStatus::AwaitingApproval => "awaiting_approval",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Default)]

@@ -638,6 +638,7 @@ pub fn task_matches(e: &ExpectTask, t: &PlannedTask) -> bool {
             .as_deref()
             .is_none_or(|s| contains_ci(&t.title, s))
         && e.role.as_deref().is_none_or(|r| r == t.role)
+        && e.status.is_none_or(|s| s == t.status)
 }
 
 /// An expected action as a YAML flow mapping, fields in a fixed order.
@@ -673,6 +674,7 @@ pub fn describe_task(e: &ExpectTask) -> String {
         ("title", e.title.clone()),
         ("title_contains", e.title_contains.clone()),
         ("role", e.role.clone()),
+        ("status", e.status.map(|s| s.as_str().to_string())),
         ("count", e.count.map(|n| n.to_string())),
     ])
 }

@@ -295,6 +295,9 @@ pub struct ExpectTask {
     pub title_contains: Option<String>,
     #[serde(default)]
     pub role: Option<String>,
+    /// `open`, or `awaiting_approval` for a task behind an ungranted gate.
+    #[serde(default)]
+    pub status: Option<crate::plan::model::TaskStatus>,
     #[serde(default)]
     pub count: Option<usize>,
 }

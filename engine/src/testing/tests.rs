@@ -94,7 +94,7 @@ fn messages(r: &Report) -> Vec<String> {
 #[test]
 fn passing_tests_and_branch_coverage_across_documents() {
     let text = format!(
-        "kind: test\nname: waits\n{inc}expect:\n  actions:\n    - {{step: isolate, target: ws-1, status: awaiting_approval, approver: workspace_owner}}\n    - {{step: tell, status: awaiting_approval, reason_contains: \"runs only if `isolate` fails\"}}\n  tasks: [{{title_contains: customer}}]\n  only: true\n  summary: {{awaiting_approval: 2}}\n---\nkind: test\nname: fails after approval\n{inc}approve: [isolate]\nfail: [{{step: isolate, error: offline}}]\nexpect:\n  actions:\n    - {{step: isolate, outcome: failed, attempts: 2, error_contains: offline}}\n    - {{step: tell, status: would_run}}\n---\nkind: test\nname: low severity skips\n{low}expect:\n  actions: [{{step: isolate, status: skipped, reason_contains: condition}}]\n",
+        "kind: test\nname: waits\n{inc}expect:\n  actions:\n    - {{step: isolate, target: ws-1, status: awaiting_approval, approver: workspace_owner}}\n    - {{step: tell, status: awaiting_approval, reason_contains: \"runs only if `isolate` fails\"}}\n  tasks: [{{title_contains: customer, status: open}}]\n  only: true\n  summary: {{awaiting_approval: 2}}\n---\nkind: test\nname: fails after approval\n{inc}approve: [isolate]\nfail: [{{step: isolate, error: offline}}]\nexpect:\n  actions:\n    - {{step: isolate, outcome: failed, attempts: 2, error_contains: offline}}\n    - {{step: tell, status: would_run}}\n---\nkind: test\nname: low severity skips\n{low}expect:\n  actions: [{{step: isolate, status: skipped, reason_contains: condition}}]\n",
         inc = incident("high"),
         low = incident("low"),
     );
