@@ -48,13 +48,15 @@ pub fn format_duration(ms: i64) -> String {
             rest %= size;
         }
     }
-    // The largest unit that divides the duration; milliseconds always do.
+    // The largest unit that divides the duration (milliseconds always do).
     let single = UNITS
         .iter()
         .find(|(_, size)| abs.is_multiple_of(*size))
-        .map(|(unit, size)| format!("{}{unit}", abs / size))
-        .unwrap_or_default();
-    if !single.is_empty() && single.len() <= combined.len() {
+        .map_or_else(
+            || combined.clone(),
+            |(unit, size)| format!("{}{unit}", abs / size),
+        );
+    if single.len() <= combined.len() {
         format!("{sign}{single}")
     } else {
         format!("{sign}{combined}")

@@ -109,7 +109,7 @@ fn param(ty: catalog::ParamType) -> Value {
 
 /// The schema of `kind: gamebook` files.
 pub fn gamebook() -> Value {
-    let action_ids: Vec<&str> = catalog::catalog().iter().map(|a| a.id).collect();
+    let action_ids = catalog::action_ids();
     let params: Vec<Value> = catalog::catalog()
         .iter()
         .map(|a| {
@@ -165,7 +165,7 @@ pub fn gamebook() -> Value {
     })
 }
 
-fn step_schema(params: Vec<Value>, action_ids: Vec<&str>) -> Value {
+fn step_schema(params: Vec<Value>, action_ids: &[&str]) -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,

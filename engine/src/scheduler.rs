@@ -413,7 +413,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         label: String,
         caller: Option<(&Frame, &str)>,
         inputs: Value,
-        with_results: bool,
     ) -> Frame<'g> {
         let (key_prefix, call_prefix) = match caller {
             None => (
@@ -432,11 +431,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             call_prefix,
             items: Vec::new(),
             vars: vec![self.incident.value.clone(), inputs, Value::Null],
-            aggs: if with_results {
-                vec![StepAgg::default(); gb.steps_type.fields.len()]
-            } else {
-                Vec::new()
-            },
+            aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
         }
     }
 
@@ -453,7 +448,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return (StepStatus::Failed, Value::Null);
         }
         self.depth += 1;
-        let mut frame = self.frame(gb, label, caller, inputs, true);
+        let mut frame = self.frame(gb, label, caller, inputs);
         publish_steps(&mut frame);
         let status = self.run_list(&gb.steps, &gb.graph, &mut frame, "");
         let env = self.env(&frame.vars);
@@ -476,8 +471,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         caller: Option<(&Frame, &str)>,
         reason: &str,
     ) {
-        // Skipped steps publish nothing, so the frame needs no step results.
-        let mut frame = self.frame(gb, label.to_string(), caller, Value::Null, false);
+        let mut frame = self.frame(gb, label.to_string(), caller, Value::Null);
         for s in &gb.steps {
             self.skip_step(s, &mut frame, "", reason);
         }
