@@ -1,6 +1,10 @@
 //! Rendering diagnostics at the edge: terminal text (miette), JSON, SARIF 2.1.0.
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
+use riposte_dsl::source::SourceFile;
 use riposte_dsl::{Diagnostic, Severity, SourceMap};
 use serde::Serialize;
 use serde_json::json;
@@ -9,8 +13,55 @@ use serde_json::json;
 #[derive(Debug)]
 struct Report<'a> {
     diag: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: FileSource<'a>,
     labels: Vec<LabeledSpan>,
+}
+
+/// A loaded file as miette reads it: only the lines around a span, found by the file's line
+/// index. (miette's own `str` source counts lines from the start of the file for every
+/// label, which made a file with thousands of diagnostics take minutes to print.)
+struct FileSource<'a>(&'a SourceFile);
+
+impl std::fmt::Debug for FileSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("FileSource").field(&self.0.name).finish()
+    }
+}
+
+impl SourceCode for FileSource<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let file = self.0;
+        let (window, first_line) = file.lines_around(
+            span.offset(),
+            span.offset() + span.len(),
+            context_lines_before,
+            context_lines_after,
+        );
+        let text = file.text.as_bytes();
+        let lines = text.get(window.clone()).ok_or(MietteError::OutOfBounds)?;
+        let inner = SourceSpan::new(
+            span.offset().saturating_sub(window.start).into(),
+            span.len(),
+        );
+        // miette's own reading, over the few lines that matter, shifted back into the file.
+        let part = lines.read_span(&inner, context_lines_before, context_lines_after)?;
+        let data = part.data();
+        let at = window.start + part.span().offset();
+        Ok(Box::new(MietteSpanContents::new_named(
+            file.name.clone(),
+            text.get(at..at + data.len())
+                .ok_or(MietteError::OutOfBounds)?,
+            SourceSpan::new(at.into(), data.len()),
+            first_line + part.line(),
+            part.column(),
+            first_line + part.line_count(),
+        )))
+    }
 }
 
 impl std::fmt::Display for Report<'_> {
@@ -68,7 +119,7 @@ pub fn text(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     }
     let report = Report {
         diag,
-        source: NamedSource::new(file.name.clone(), file.text.clone()),
+        source: FileSource(file),
         labels,
     };
     let theme = if color {

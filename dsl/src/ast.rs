@@ -24,37 +24,134 @@ pub struct ExprText {
     pub text: String,
     /// The whole YAML scalar.
     pub span: Span,
-    /// File offset of `text[0]`; spans inside the expression are shifted by it.
+    /// File offset of `text[0]`; the expression compiler's spans are shifted by it, and
+    /// [`ExprText::file_span`] maps them to where the text really is.
     pub offset: u32,
-    /// False when the scalar used escapes or folding, so offsets inside it are approximate and
+    /// False when the text could not be found in the scalar (escapes in quotes), so
     /// diagnostics point at the whole scalar instead.
     pub exact: bool,
+    /// Where each run of `text` sits in the file, as `(index in text, file offset)`, when the
+    /// text is not one run from `offset`: the lines of a block or multi-line scalar.
+    runs: Vec<(u32, u32)>,
 }
 
 impl ExprText {
-    /// Finds where `text` (a scalar's value) sits in the source of the scalar at `span`. Plain
-    /// and simply quoted scalars map exactly; escapes or folding make offsets approximate.
+    /// Finds where `text` (a scalar's value) sits in the source of the scalar at `span`: plain
+    /// and quoted scalars in one run, block (`|`, `>`) and multi-line scalars line by line.
+    /// Quotes with escapes are not mapped (diagnostics point at the whole scalar).
     pub fn locate(src: &crate::source::SourceFile, text: String, span: Span) -> ExprText {
         let raw = src.slice(span);
-        let (offset, exact) = if raw == text {
-            (span.start, true)
-        } else if raw.len() >= 2
+        let one_run = |at: u32| ExprText {
+            text: text.clone(),
+            span,
+            offset: at,
+            exact: true,
+            runs: Vec::new(),
+        };
+        if raw == text {
+            return one_run(span.start);
+        }
+        if raw.len() >= 2
             && (raw.starts_with('"') || raw.starts_with('\''))
             && raw.get(1..raw.len() - 1) == Some(text.as_str())
         {
-            (span.start + 1, true)
-        } else if let Some(i) = raw.find(text.as_str()).filter(|_| !text.is_empty()) {
-            (span.start + i as u32, true)
-        } else {
-            (span.start, false)
-        };
+            return one_run(span.start + 1);
+        }
+        if let Some(i) = raw.find(text.as_str()).filter(|_| !text.is_empty()) {
+            return one_run(span.start + i as u32);
+        }
+        match align(raw, &text) {
+            Some(runs) if !runs.is_empty() => {
+                let runs: Vec<(u32, u32)> = runs
+                    .into_iter()
+                    .map(|(i, j)| (i, span.start.saturating_add(j)))
+                    .collect();
+                ExprText {
+                    offset: runs[0].1,
+                    text,
+                    span,
+                    exact: true,
+                    runs,
+                }
+            }
+            _ => ExprText::unmapped(text, span),
+        }
+    }
+
+    /// Text written by the compiler itself for a scalar at `span` (diagnostics point at it).
+    pub fn unmapped(text: String, span: Span) -> ExprText {
         ExprText {
             text,
             span,
-            offset,
-            exact,
+            offset: span.start,
+            exact: false,
+            runs: Vec::new(),
         }
     }
+
+    /// Where a span of the expression compiler (text indices shifted by `offset`) is in the
+    /// file; the whole scalar when the text is not mapped.
+    pub fn file_span(&self, s: Span) -> Span {
+        if !self.exact {
+            return self.span;
+        }
+        if self.runs.is_empty() {
+            return s;
+        }
+        let at = |t: u32| {
+            let i = self.runs.partition_point(|&(start, _)| start <= t);
+            // `runs[0]` starts at text index 0, so `i >= 1` for every `t`.
+            let (start, file) = self.runs[i.max(1) - 1];
+            file.saturating_add(t - start)
+        };
+        let start = s.start.saturating_sub(self.offset);
+        let end = s.end.saturating_sub(self.offset);
+        if end > start {
+            Span {
+                start: at(start),
+                end: at(end - 1).saturating_add(1),
+            }
+        } else {
+            let p = at(start);
+            Span { start: p, end: p }
+        }
+    }
+}
+
+/// The runs of `text` in `raw`, a block or multi-line scalar's source: `(index in text, index
+/// in raw)` where each run starts. The text must be the source's bytes in order, with only a
+/// block header or opening quote, indentation and line breaks left out, and line breaks
+/// folded to spaces; `None` otherwise (escapes).
+fn align(raw: &str, text: &str) -> Option<Vec<(u32, u32)>> {
+    let (r, t) = (raw.as_bytes(), text.as_bytes());
+    let mut j = match r.first() {
+        Some(b'|' | b'>') => r.iter().position(|&b| b == b'\n')? + 1,
+        Some(b'"' | b'\'') => 1,
+        _ => 0,
+    };
+    let mut runs = Vec::new();
+    let mut next = usize::MAX;
+    for (i, &c) in t.iter().enumerate() {
+        loop {
+            let Some(&b) = r.get(j) else {
+                // The scalar's span may stop before the line break a block keeps at its end.
+                return t[i..].iter().all(u8::is_ascii_whitespace).then_some(runs);
+            };
+            if b == c || (c == b' ' && b == b'\n') {
+                break;
+            }
+            if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                return None;
+            }
+            j += 1;
+        }
+        if j != next {
+            runs.push((u32::try_from(i).ok()?, u32::try_from(j).ok()?));
+        }
+        j += 1;
+        next = j;
+    }
+    Some(runs)
 }
 
 macro_rules! keywords {
@@ -378,4 +475,24 @@ pub enum Protected {
     /// A glob (`*`, `?`) on the entity name, case-insensitive.
     Name(String),
     Tag(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::align;
+
+    #[test]
+    fn aligns_block_and_multi_line_scalars() {
+        // `|` keeps line breaks; the indentation is left out.
+        assert_eq!(align("|\n  a\n  b\n", "a\nb\n"), Some(vec![(0, 4), (2, 8)]));
+        // `>` and plain scalars fold line breaks into spaces.
+        assert_eq!(
+            align(">-\n  a b\n  c", "a b c"),
+            Some(vec![(0, 5), (4, 11)])
+        );
+        assert_eq!(align("a\n    b", "a b"), Some(vec![(0, 0), (2, 6)]));
+        // Escapes are not followed.
+        assert_eq!(align(r#""a\tb""#, "a\tb"), None);
+        assert_eq!(align("'it''s'", "it's"), None);
+    }
 }

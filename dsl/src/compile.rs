@@ -710,9 +710,7 @@ impl<'d> Compiler<'d> {
 
     fn absorb(&mut self, e: &ExprText, ds: Vec<Diagnostic>) {
         for mut d in ds {
-            if !e.exact {
-                d.span = e.span;
-            }
+            d.span = e.file_span(d.span);
             self.push(d);
         }
     }
@@ -1387,7 +1385,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             ast::StepKind::Task(t) => {
                 let task = self.cx.task(file, t, &item_scope)?;
                 for e in task.title.exprs() {
-                    self.check_reads(e, &s.id.value, t.title.span, t.title.exact);
+                    self.check_reads(e, &s.id.value, &t.title);
                 }
                 c::StepKind::Task(task)
             }
@@ -1447,13 +1445,13 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         step: &str,
     ) -> Option<Expr> {
         let x = self.cx.expr(self.file, e, scope, expected)?;
-        self.check_reads(&x, step, e.span, e.exact);
+        self.check_reads(&x, step, e);
         Some(x)
     }
 
     /// Every `steps.<id>` an expression reads must finish before `step` starts. Whether it
     /// does is decided once the whole step list is known (see [`Self::resolve_reads`]).
-    fn check_reads(&mut self, x: &Expr, step: &str, scalar: Span, exact: bool) {
+    fn check_reads(&mut self, x: &Expr, step: &str, source: &ExprText) {
         for (path, span) in x.references() {
             if path.first().map(String::as_str) != Some("steps") {
                 continue;
@@ -1462,7 +1460,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             self.reads.push(PendingRead {
                 id: id.clone(),
                 step: step.to_string(),
-                span: if exact { span } else { scalar },
+                span: source.file_span(span),
             });
         }
     }
@@ -1486,14 +1484,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
 
     /// [`Self::check_reads`] for a value given as YAML (params, `with:`).
     fn check_value_reads(&mut self, v: &ParamValue, node: &Node, step: &str) {
-        let exact = self.cx.expr_text(self.file, node).exact;
+        let source = self.cx.expr_text(self.file, node);
         match v {
             ParamValue::Template(t) => {
                 for e in t.exprs() {
-                    self.check_reads(e, step, node.span, exact);
+                    self.check_reads(e, step, &source);
                 }
             }
-            ParamValue::Expr(e) => self.check_reads(e, step, node.span, exact),
+            ParamValue::Expr(e) => self.check_reads(e, step, &source),
             ParamValue::Const(_) => {}
         }
     }
@@ -1565,12 +1563,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     .find(|(_, ty)| ty.entity_kind() == Some(kind) || *ty == Type::Any);
                 match (pick, loop_vars.last()) {
                     (Some((var, _)), _) => {
-                        let text = ExprText {
-                            text: var.clone(),
-                            span: action.span,
-                            offset: action.span.start,
-                            exact: false,
-                        };
+                        let text = ExprText::unmapped(var.clone(), action.span);
                         Some(self.cx.expr(file, &text, scope, None)?)
                     }
                     (None, Some((var, ty))) => {
@@ -1701,7 +1694,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 ),
             ),
         };
-        let span = if t.exact { x.span() } else { t.span };
+        let span = t.file_span(x.span());
         self.cx
             .error(Code::WrongTargetKind, self.file, span, msg, help);
         None

@@ -121,6 +121,32 @@ impl SourceFile {
     pub fn slice(&self, span: Span) -> &str {
         self.text.get(span.range()).unwrap_or("")
     }
+
+    /// The whole lines around bytes `start..end`: `before` lines before the line of `start`
+    /// and `after` lines after the line of `end`, as a byte range and the 0-based index of its
+    /// first line. Found in the line index, so showing a diagnostic does not read the file
+    /// from its start.
+    pub fn lines_around(
+        &self,
+        start: usize,
+        end: usize,
+        before: usize,
+        after: usize,
+    ) -> (std::ops::Range<usize>, usize) {
+        let line_of = |offset: usize| {
+            let offset = offset.min(self.text.len());
+            self.line_starts.partition_point(|&s| s <= offset) - 1
+        };
+        let first = line_of(start).saturating_sub(before);
+        let last = line_of(end.max(start)).saturating_add(after);
+        let from = self.line_starts.get(first).copied().unwrap_or(0);
+        let to = self
+            .line_starts
+            .get(last.saturating_add(1))
+            .copied()
+            .unwrap_or(self.text.len());
+        (from..to, first)
+    }
 }
 
 /// All files of one compilation, addressed by [`FileId`].
