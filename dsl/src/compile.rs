@@ -16,7 +16,7 @@ use crate::graph;
 use crate::model;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, Node, NodeValue};
-use crate::types::{Field, RecordType, Type};
+use crate::types::{Field, FieldIndex, RecordType, Type};
 use crate::value::Value;
 
 /// The result of compiling a set of files.
@@ -224,6 +224,7 @@ impl<'d> Compiler<'d> {
             });
         }
         let inputs_type = Arc::new(RecordType {
+            index: FieldIndex::default(),
             name: format!("{}.inputs", g.meta.name.value),
             entity: None,
             fields: inputs
@@ -850,6 +851,7 @@ fn default_node(text: &str, span: Span) -> Node {
 /// builds these records by position: keep the field order.
 pub fn step_record(id: &str, output: Type) -> Type {
     Type::Record(Arc::new(RecordType {
+        index: FieldIndex::default(),
         name: format!("steps.{id}"),
         entity: None,
         fields: vec![
@@ -889,6 +891,7 @@ pub fn step_record(id: &str, output: Type) -> Type {
 
 fn param_output_record(name: String, outputs: &[catalog::OutputSpec]) -> Type {
     Type::Record(Arc::new(RecordType {
+        index: FieldIndex::default(),
         name,
         entity: None,
         fields: outputs
@@ -942,6 +945,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         let mut fields = Vec::new();
         self.step_fields(&g.steps, &mut HashSet::new(), &mut fields);
         let steps_type = Arc::new(RecordType {
+            index: FieldIndex::default(),
             name: "steps".into(),
             entity: None,
             fields,
@@ -962,6 +966,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             }
         }
         let outputs_type = Arc::new(RecordType {
+            index: FieldIndex::default(),
             name: format!("{}.outputs", g.meta.name.value),
             entity: None,
             fields: outputs
@@ -1038,6 +1043,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     None => Type::Any,
                 },
                 ast::StepKind::Task(_) => Type::Record(Arc::new(RecordType {
+                    index: FieldIndex::default(),
                     name: "task.output".into(),
                     entity: None,
                     fields: vec![Field::new(

@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::types::{EntityKind, Field, RecordType, Type};
+use crate::types::{EntityKind, Field, FieldIndex, RecordType, Type};
 
 /// The number of fields every entity record starts with.
 pub const COMMON_FIELDS: usize = 9;
@@ -265,6 +265,7 @@ fn build_entity(kind: EntityKind) -> Arc<RecordType> {
     let mut fields = common_fields();
     fields.extend(kind_fields(kind));
     Arc::new(RecordType {
+        index: FieldIndex::default(),
         name: kind.as_str().to_string(),
         entity: Some(kind),
         fields,
@@ -286,6 +287,7 @@ pub fn any_entity() -> Arc<RecordType> {
     static ANY: OnceLock<Arc<RecordType>> = OnceLock::new();
     ANY.get_or_init(|| {
         Arc::new(RecordType {
+            index: FieldIndex::default(),
             name: "entity".to_string(),
             entity: None,
             fields: common_fields(),
@@ -300,6 +302,7 @@ pub fn alert() -> Arc<RecordType> {
     ALERT
         .get_or_init(|| {
             Arc::new(RecordType {
+                index: FieldIndex::default(),
                 name: "alert".to_string(),
                 entity: None,
                 fields: vec![
@@ -380,6 +383,7 @@ pub fn incident() -> Arc<RecordType> {
                 ));
             }
             Arc::new(RecordType {
+                index: FieldIndex::default(),
                 name: "incident".to_string(),
                 entity: None,
                 fields,

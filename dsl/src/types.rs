@@ -143,16 +143,62 @@ pub struct RecordType {
     /// Set for entity records; `None` for the generic `entity` and for non-entities.
     pub entity: Option<EntityKind>,
     pub fields: Vec<Field>,
+    /// Finds fields by name in records too long to scan (a gamebook's `steps`).
+    pub index: FieldIndex,
 }
 
 impl RecordType {
+    /// A record that is not an entity.
+    pub fn new(name: impl Into<String>, fields: Vec<Field>) -> Self {
+        RecordType {
+            name: name.into(),
+            entity: None,
+            fields,
+            index: FieldIndex::default(),
+        }
+    }
+
     /// Index and definition of a field.
     pub fn field(&self, name: &str) -> Option<(usize, &Field)> {
-        self.fields.iter().enumerate().find(|(_, f)| f.name == name)
+        if self.fields.len() <= FieldIndex::SCAN {
+            return self.fields.iter().enumerate().find(|(_, f)| f.name == name);
+        }
+        let by_name = self.index.0.get_or_init(|| {
+            let mut map = std::collections::HashMap::with_capacity(self.fields.len());
+            for (i, f) in self.fields.iter().enumerate() {
+                // The first of two fields with one name, as the scan finds.
+                map.entry(f.name.clone()).or_insert(i);
+            }
+            map
+        });
+        let &i = by_name.get(name)?;
+        self.fields.get(i).map(|f| (i, f))
     }
 
     pub fn field_names(&self) -> impl Iterator<Item = &str> + Clone {
         self.fields.iter().map(|f| f.name.as_str())
+    }
+}
+
+/// The fields of a [`RecordType`] by name, built the first time a field of a long record is
+/// looked up. Not part of the type's identity: two records with the same fields are equal.
+#[derive(Default)]
+pub struct FieldIndex(std::sync::OnceLock<std::collections::HashMap<String, usize>>);
+
+impl FieldIndex {
+    /// Records with at most this many fields are scanned.
+    const SCAN: usize = 32;
+}
+
+impl PartialEq for FieldIndex {
+    fn eq(&self, _: &FieldIndex) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for FieldIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FieldIndex")
     }
 }
 

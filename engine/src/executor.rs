@@ -147,15 +147,13 @@ pub fn output_type(action: &ActionSpec) -> Arc<RecordType> {
         riposte_dsl::catalog::catalog()
             .iter()
             .map(|a| {
-                let ty = RecordType {
-                    name: format!("{}.output", a.id),
-                    entity: None,
-                    fields: a
-                        .outputs
+                let ty = RecordType::new(
+                    format!("{}.output", a.id),
+                    a.outputs
                         .iter()
                         .map(|o| Field::new(o.name, o.ty.expr_type(), o.doc))
                         .collect(),
-                };
+                );
                 (a.id, Arc::new(ty))
             })
             .collect()
@@ -163,11 +161,7 @@ pub fn output_type(action: &ActionSpec) -> Arc<RecordType> {
     match types.get(action.id) {
         Some(t) => t.clone(),
         // Only catalog actions reach the executor; an empty record is the safe answer anyway.
-        None => Arc::new(RecordType {
-            name: format!("{}.output", action.id),
-            entity: None,
-            fields: Vec::new(),
-        }),
+        None => Arc::new(RecordType::new(format!("{}.output", action.id), Vec::new())),
     }
 }
 
