@@ -16,7 +16,7 @@ use crate::graph;
 use crate::model;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, Node, NodeValue};
-use crate::types::{Field, FieldIndex, RecordType, Type};
+use crate::types::{Field, RecordType, Type};
 use crate::value::Value;
 
 /// The result of compiling a set of files.
@@ -223,11 +223,9 @@ impl<'d> Compiler<'d> {
                 description: decl.description.clone(),
             });
         }
-        let inputs_type = Arc::new(RecordType {
-            index: FieldIndex::default(),
-            name: format!("{}.inputs", g.meta.name.value),
-            entity: None,
-            fields: inputs
+        let inputs_type = Arc::new(RecordType::new(
+            format!("{}.inputs", g.meta.name.value),
+            inputs
                 .iter()
                 .map(|i| {
                     Field::new(
@@ -237,7 +235,7 @@ impl<'d> Compiler<'d> {
                     )
                 })
                 .collect(),
-        });
+        ));
         Interface {
             ast: g,
             inputs,
@@ -850,11 +848,9 @@ fn default_node(text: &str, span: Span) -> Node {
 /// The record `steps.<id>` has, for a step whose per-run output is `output`. The scheduler
 /// builds these records by position: keep the field order.
 pub fn step_record(id: &str, output: Type) -> Type {
-    Type::Record(Arc::new(RecordType {
-        index: FieldIndex::default(),
-        name: format!("steps.{id}"),
-        entity: None,
-        fields: vec![
+    Type::Record(Arc::new(RecordType::new(
+        format!("steps.{id}"),
+        vec![
             Field::new(
                 "status",
                 Type::String,
@@ -886,19 +882,17 @@ pub fn step_record(id: &str, output: Type) -> Type {
                 "items that were blocked, or not planned past the fan-out limit",
             ),
         ],
-    }))
+    )))
 }
 
 fn param_output_record(name: String, outputs: &[catalog::OutputSpec]) -> Type {
-    Type::Record(Arc::new(RecordType {
-        index: FieldIndex::default(),
+    Type::Record(Arc::new(RecordType::new(
         name,
-        entity: None,
-        fields: outputs
+        outputs
             .iter()
             .map(|o| Field::new(o.name, o.ty.expr_type(), o.doc))
             .collect(),
-    }))
+    )))
 }
 
 /// Checks one gamebook's body.
@@ -944,12 +938,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         self.collect_ids(&g.steps);
         let mut fields = Vec::new();
         self.step_fields(&g.steps, &mut HashSet::new(), &mut fields);
-        let steps_type = Arc::new(RecordType {
-            index: FieldIndex::default(),
-            name: "steps".into(),
-            entity: None,
-            fields,
-        });
+        let steps_type = Arc::new(RecordType::new("steps", fields));
         let scope = Scope::new()
             .with("incident", Type::Record(model::incident()))
             .with("inputs", Type::Record(self.iface.inputs_type.clone()))
@@ -965,15 +954,13 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 outputs.push((name.value.clone(), x));
             }
         }
-        let outputs_type = Arc::new(RecordType {
-            index: FieldIndex::default(),
-            name: format!("{}.outputs", g.meta.name.value),
-            entity: None,
-            fields: outputs
+        let outputs_type = Arc::new(RecordType::new(
+            format!("{}.outputs", g.meta.name.value),
+            outputs
                 .iter()
                 .map(|(n, e)| Field::new(n.clone(), e.ty().clone(), ""))
                 .collect(),
-        });
+        ));
         let graph = graph::build(&steps);
         c::Gamebook {
             name: g.meta.name.value.clone(),
@@ -1042,16 +1029,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     Some(spec) => param_output_record(format!("{}.output", spec.id), spec.outputs),
                     None => Type::Any,
                 },
-                ast::StepKind::Task(_) => Type::Record(Arc::new(RecordType {
-                    index: FieldIndex::default(),
-                    name: "task.output".into(),
-                    entity: None,
-                    fields: vec![Field::new(
+                ast::StepKind::Task(_) => Type::Record(Arc::new(RecordType::new(
+                    "task.output",
+                    vec![Field::new(
                         "completed_by",
                         Type::String,
                         "who completed the task",
                     )],
-                })),
+                ))),
                 ast::StepKind::Call { gamebook, .. } => match self.compiled.get(&gamebook.value) {
                     Some(callee) => Type::Record(callee.outputs_type.clone()),
                     None => Type::Any,

@@ -285,15 +285,8 @@ pub fn entity(kind: EntityKind) -> Arc<RecordType> {
 /// The generic `entity` record: the fields every entity kind has.
 pub fn any_entity() -> Arc<RecordType> {
     static ANY: OnceLock<Arc<RecordType>> = OnceLock::new();
-    ANY.get_or_init(|| {
-        Arc::new(RecordType {
-            index: FieldIndex::default(),
-            name: "entity".to_string(),
-            entity: None,
-            fields: common_fields(),
-        })
-    })
-    .clone()
+    ANY.get_or_init(|| Arc::new(RecordType::new("entity", common_fields())))
+        .clone()
 }
 
 /// An alert of an incident.
@@ -301,11 +294,9 @@ pub fn alert() -> Arc<RecordType> {
     static ALERT: OnceLock<Arc<RecordType>> = OnceLock::new();
     ALERT
         .get_or_init(|| {
-            Arc::new(RecordType {
-                index: FieldIndex::default(),
-                name: "alert".to_string(),
-                entity: None,
-                fields: vec![
+            Arc::new(RecordType::new(
+                "alert",
+                vec![
                     s("id", "alert id at the source"),
                     s("title", "alert title"),
                     s("description", "alert description"),
@@ -332,7 +323,7 @@ pub fn alert() -> Arc<RecordType> {
                         "the entities of the alert",
                     ),
                 ],
-            })
+            ))
         })
         .clone()
 }
@@ -382,12 +373,7 @@ pub fn incident() -> Arc<RecordType> {
                     &format!("the incident's {} entities", kind.as_str()),
                 ));
             }
-            Arc::new(RecordType {
-                index: FieldIndex::default(),
-                name: "incident".to_string(),
-                entity: None,
-                fields,
-            })
+            Arc::new(RecordType::new("incident", fields))
         })
         .clone()
 }

@@ -17,15 +17,14 @@ fn t0() -> i64 {
 }
 
 fn inputs_type() -> Arc<RecordType> {
-    Arc::new(RecordType {
-        name: "inputs".into(),
-        entity: None,
-        fields: vec![
+    Arc::new(RecordType::new(
+        "inputs",
+        vec![
             Field::new("reason", Type::String, "why"),
             Field::new("dry_run", Type::Bool, "only report"),
             Field::new("wait", Type::Duration, "how long"),
         ],
-    })
+    ))
 }
 
 fn scope() -> Scope {
