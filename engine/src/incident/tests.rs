@@ -141,6 +141,88 @@ fn fast_path_matches_slow_path_on_examples_and_fixtures() {
     assert!(!assert_fast_matches_slow(SENTINEL_EXAMPLE));
 }
 
+/// Thousands of damaged copies of the examples (a byte deleted, repeated or replaced by JSON
+/// punctuation, the text cut short, a value swapped for another), from a fixed seed: import
+/// never panics, and the fast path agrees with the slow one on every copy.
+#[test]
+fn fast_path_agrees_on_damaged_examples() {
+    // xorshift64*: a fixed sequence, so a failure reproduces.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: usize| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+    };
+    const BITS: &[&str] = &[
+        "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\\",
+        " ",
+        "0",
+        "-",
+        "e",
+        "null",
+        "\"\"",
+        "true",
+        "\\u00e9",
+        "\\ud83d",
+        "é",
+        "\"High\"",
+        "\"@odata.type\"",
+        "{}",
+        "[]",
+        "1e999",
+    ];
+    let (mut tried, mut read) = (0, 0);
+    for (_, text) in GRAPH_EXAMPLES {
+        for _ in 0..300 {
+            let mut doc = text.to_string();
+            for _ in 0..1 + next(3) {
+                let mut at = next(doc.len());
+                while !doc.is_char_boundary(at) {
+                    at -= 1;
+                }
+                match next(5) {
+                    0 => {
+                        let len = doc[at..].chars().next().map_or(0, char::len_utf8);
+                        doc.replace_range(at..at + len, "");
+                    }
+                    1 => doc.insert_str(at, BITS[next(BITS.len())]),
+                    2 => {
+                        let len = doc[at..].chars().next().map_or(0, char::len_utf8);
+                        doc.replace_range(at..at + len, BITS[next(BITS.len())]);
+                    }
+                    3 => doc.truncate(at),
+                    _ => {
+                        // A value replaced: from after a `:` to the next `,` or `}`.
+                        if let Some(colon) = doc[at..].find(':').map(|i| at + i + 1) {
+                            let end = doc[colon..]
+                                .find([',', '}'])
+                                .map_or(doc.len(), |i| colon + i);
+                            doc.replace_range(colon..end, BITS[next(BITS.len())]);
+                        }
+                    }
+                }
+            }
+            // Never a panic, whatever the damage.
+            let _ = parse_incidents("damaged.json", &doc, &limits());
+            tried += 1;
+            read += usize::from(assert_fast_agrees(&doc));
+        }
+    }
+    // Many copies are still valid incidents: the fast path was exercised, not bypassed.
+    assert!(
+        read * 10 > tried,
+        "the fast path read only {read} of {tried} copies"
+    );
+}
+
 /// Whether the fast path agrees with the slow one on `text`: the same incidents where it
 /// answers, and no answer where the slow path rejects the file.
 #[track_caller]
