@@ -946,6 +946,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
+    /// The items of a for-each past `--max-fanout` are not planned: every action the step
+    /// would have run for them (through its groups and called gamebooks) is one `blocked` row
+    /// without a target, so nothing is dropped silently.
     fn fanout_blocked(
         &mut self,
         step: &c::Step,
@@ -954,31 +957,53 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         over: usize,
         total: usize,
     ) {
-        let action = match &step.kind {
-            c::StepKind::Action { spec, .. } => spec.id,
-            _ => "",
-        };
-        if action.is_empty() {
-            return;
+        let reason = format!(
+            "fan-out limit: {total} items, limit {}; {over} items not planned (raise --max-fanout)",
+            self.config.max_fanout
+        );
+        self.not_planned(step, frame, path, &reason);
+    }
+
+    /// A `blocked` row, with no target, for each action `step` (at `path`) holds.
+    fn not_planned(&mut self, step: &c::Step, frame: &Frame, path: &str, reason: &str) {
+        match &step.kind {
+            c::StepKind::Action { spec, .. } => {
+                let key = frame.key(path, None, &serde_json::Map::new());
+                self.actions.push(PlannedAction {
+                    key,
+                    sop: self.sop_name.clone(),
+                    gamebook: frame.label.clone(),
+                    step: frame.shown(path),
+                    action: spec.id,
+                    target: None,
+                    params: serde_json::Map::new(),
+                    status: Status::Blocked,
+                    approval: None,
+                    reason: reason.to_string(),
+                    provider: None,
+                    execution: None,
+                });
+            }
+            c::StepKind::Group(inner) => {
+                for s in inner {
+                    self.not_planned(s, frame, &format!("{path}.{}", s.id), reason);
+                }
+            }
+            c::StepKind::Call { gamebook, .. } => {
+                if self.depth < MAX_CALL_DEPTH {
+                    if let Some(callee) = self.library.gamebook(gamebook) {
+                        self.depth += 1;
+                        let label = format!("{} > {}", frame.label, callee.name);
+                        let inner = self.frame(callee, label, Some((frame, path)), Value::Null);
+                        for s in &callee.steps {
+                            self.not_planned(s, &inner, &s.id, reason);
+                        }
+                        self.depth -= 1;
+                    }
+                }
+            }
+            c::StepKind::Task(_) => {}
         }
-        let key = frame.key(path, None, &serde_json::Map::new());
-        self.actions.push(PlannedAction {
-            key,
-            sop: self.sop_name.clone(),
-            gamebook: frame.label.clone(),
-            step: frame.shown(path),
-            action,
-            target: None,
-            params: serde_json::Map::new(),
-            status: Status::Blocked,
-            approval: None,
-            reason: format!(
-                "fan-out limit: {total} items, limit {}; {over} items not planned (raise --max-fanout)",
-                self.config.max_fanout
-            ),
-            provider: None,
-            execution: None,
-        });
     }
 
     /// One action on one target: evaluate, decide, and run it if it may run.

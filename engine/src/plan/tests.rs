@@ -452,6 +452,58 @@ fn fan_out_is_bounded() {
 }
 
 #[test]
+fn fan_out_past_the_limit_blocks_every_action_of_a_group_or_call() {
+    let callee = "kind: gamebook\nname: scan\nversion: 1.0.0\nsteps:\n  - id: av\n    action: device.full_scan\n    target: incident.devices[0]\n";
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d}
+    steps:
+      - {id: isolate, action: device.isolate, target: d}
+      - {id: note, needs: [isolate], action: incident.comment, params: {comment: done}}
+      - {id: deep, gamebook: scan}
+"#;
+    let lib = library(&[gb, callee, &sop("")]);
+    let inc = incident(json!([
+        device("d1", "ws-1", json!({})),
+        device("d2", "ws-2", json!({})),
+        device("d3", "ws-3", json!({}))
+    ]));
+    let config = RunConfig {
+        max_fanout: 1,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+    let blocked: Vec<(&str, &str)> = p
+        .actions
+        .iter()
+        .filter(|a| a.status == Status::Blocked)
+        .map(|a| (a.step.as_str(), a.action))
+        .collect();
+    assert_eq!(
+        blocked,
+        [
+            ("each.isolate", "device.isolate"),
+            ("each.note", "incident.comment"),
+            ("each.deep.av", "device.full_scan")
+        ]
+    );
+    assert!(p
+        .actions
+        .iter()
+        .filter(|a| a.status == Status::Blocked)
+        .all(|a| a.target.is_none()
+            && a.reason
+                .contains("fan-out limit: 3 items, limit 1; 2 items not planned")));
+    // Each row has its own key.
+    let keys: std::collections::HashSet<&str> = p.actions.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys.len(), p.actions.len());
+}
+
+#[test]
 fn keys_are_stable_and_bind_target_and_params() {
     let lib = library(&[ISOLATE, &sop("")]);
     let inc = incident(json!([
