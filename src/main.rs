@@ -271,8 +271,7 @@ fn main() -> ExitCode {
                 SchemaKind::Gamebook => riposte_dsl::schema::gamebook(),
                 SchemaKind::Sop => riposte_dsl::schema::sop(),
             };
-            print_json(&schema);
-            Ok(ExitCode::SUCCESS)
+            print_json(&schema).map(|()| ExitCode::SUCCESS)
         }
     };
     result.unwrap_or_else(|e| {
@@ -339,9 +338,9 @@ fn check(
                 .iter()
                 .map(|d| render::json_diagnostic(d, &sources))
                 .collect();
-            print_json(&list);
+            print_json(&list)?;
         }
-        CheckFormat::Sarif => print_json(&render::sarif(diags, &sources)),
+        CheckFormat::Sarif => print_json(&render::sarif(diags, &sources))?,
     }
     let failed = compilation.has_errors() || (deny_warnings && !diags.is_empty());
     Ok(if failed {
@@ -392,7 +391,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         GraphFormat::Dot => riposte_dsl::graph::to_dot(&compilation.library, Some(&name)),
         GraphFormat::Mermaid => riposte_dsl::graph::to_mermaid(&compilation.library, Some(&name)),
     };
-    print!("{out}");
+    emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -518,15 +517,15 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         );
     }
     match args.format {
-        ListFormat::Json if plans.len() == 1 => print_json(&plans[0]),
-        ListFormat::Json => print_json(&plans),
+        ListFormat::Json if plans.len() == 1 => print_json(&plans[0])?,
+        ListFormat::Json => print_json(&plans)?,
         ListFormat::Text => {
             let color = std::io::stdout().is_terminal();
             let texts: Vec<String> = plans
                 .iter()
                 .map(|p| riposte_engine::plan::text::render(p, color))
                 .collect();
-            print!("{}", texts.join("\n"));
+            emit(&texts.join("\n"))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -568,15 +567,12 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
         testing::run(&sources, &compilation.library, &files, &limits).map_err(|e| e.to_string())?;
     match args.format {
         ListFormat::Json => {
-            print_json(&report.to_json(args.min_coverage));
+            print_json(&report.to_json(args.min_coverage))?;
             eprintln!("{} passed, {} failed", report.passed(), report.failed());
         }
         ListFormat::Text => {
             let color = std::io::stdout().is_terminal();
-            print!(
-                "{}",
-                testing::text::render(&report, args.min_coverage, color)
-            );
+            emit(&testing::text::render(&report, args.min_coverage, color))?;
         }
     }
     Ok(
@@ -612,9 +608,9 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 
 fn actions(format: ActionsFormat) -> Result<ExitCode, String> {
     match format {
-        ActionsFormat::Json => print_json(&riposte_dsl::catalog::to_json()),
-        ActionsFormat::Text => print!("{}", riposte_dsl::catalog::to_text()),
-        ActionsFormat::Markdown => print!("{}", riposte_dsl::catalog::to_markdown()),
+        ActionsFormat::Json => print_json(&riposte_dsl::catalog::to_json())?,
+        ActionsFormat::Text => emit(&riposte_dsl::catalog::to_text())?,
+        ActionsFormat::Markdown => emit(&riposte_dsl::catalog::to_markdown())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -635,10 +631,22 @@ fn workspaces_error(file: Option<&std::path::Path>, message: String) -> String {
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) {
-    match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("error: cannot serialize output: {e}"),
+fn print_json<T: serde::Serialize>(value: &T) -> Result<(), String> {
+    let mut text =
+        serde_json::to_string_pretty(value).map_err(|e| format!("cannot serialize output: {e}"))?;
+    text.push('\n');
+    emit(&text)
+}
+
+/// Writes the output. A reader that stops early (`| head`) is no error: the command still
+/// exits with its own status. Any other failure (a full disk) is.
+fn emit(text: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the output: {e}"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -790,7 +798,12 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
             sink.inner.finish(&report).map(drop)
         }
     };
-    finished.map_err(|e| format!("cannot write the report: {e}"))?;
+    match finished {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(format!("cannot write the report: {e}"))
+        }
+        _ => {}
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -817,13 +830,13 @@ fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    println!(
-        "wrote {} incidents from {} examples in {} files ({:.1} MiB) to {}",
+    emit(&format!(
+        "wrote {} incidents from {} examples in {} files ({:.1} MiB) to {}\n",
         written.incidents,
         templates.len(),
         written.files,
         written.bytes as f64 / (1024.0 * 1024.0),
         args.out.display()
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

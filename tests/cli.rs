@@ -641,3 +641,48 @@ fn simulate_warns_about_a_failure_script_that_fails_nothing() {
         );
     }
 }
+
+/// Output that cannot be written is an error (exit 2), not a crash; a reader that stops early
+/// is no error at all.
+#[test]
+fn unwritable_output_is_an_error_and_a_closed_pipe_is_not() {
+    if Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full opens");
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("riposte"))
+            .args(["actions", "--format", "json"])
+            .stdout(full)
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains("cannot write the output"), "{text}");
+        assert!(!text.contains("panicked"), "{text}");
+    }
+    // Plans of 30 incidents are far more than a pipe holds; the reader takes one line.
+    let page = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/incidents/multi-stage-one-device.json");
+    let one: Value =
+        serde_json::from_str(&std::fs::read_to_string(page).expect("example")).expect("json");
+    let many = serde_json::json!({ "value": vec![one; 30] });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("many.json");
+    std::fs::write(&file, many.to_string()).expect("written");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("riposte"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["simulate", "--format", "json", "--incident"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut first = [0_u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().expect("stdout"), &mut first).expect("output");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("finishes");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {text}", out.status);
+    assert!(!text.contains("panicked"), "{text}");
+}
