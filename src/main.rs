@@ -102,9 +102,8 @@ struct SimulateArgs {
     /// The time `now()` returns (RFC 3339; default: the incident's last update).
     #[arg(long)]
     now: Option<String>,
-    /// Most items one for-each fans out to (at least 1).
-    #[arg(long, default_value_t = 1_000, value_parser = at_least_one)]
-    max_fanout: usize,
+    #[command(flatten)]
+    plan: PlanLimitArgs,
     #[command(flatten)]
     import: ImportLimitArgs,
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
@@ -115,16 +114,16 @@ struct SimulateArgs {
 #[derive(clap::Args)]
 struct ImportLimitArgs {
     /// Largest incident file, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = ImportLimits::default().max_file_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = ImportLimits::default().max_file_bytes, value_parser = at_least_one)]
     max_file_bytes: usize,
     /// Most incidents in one file.
-    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_incidents)]
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_incidents, value_parser = at_least_one)]
     max_incidents: usize,
     /// Most alerts in one incident.
-    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_alerts)]
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_alerts, value_parser = at_least_one)]
     max_alerts: usize,
     /// Most entities one incident may carry.
-    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_entities)]
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_entities, value_parser = at_least_one)]
     max_entities: usize,
 }
 
@@ -137,6 +136,17 @@ impl ImportLimitArgs {
             max_entities: self.max_entities,
         }
     }
+}
+
+/// Bounds on one plan (the defaults of `RunConfig`).
+#[derive(clap::Args)]
+struct PlanLimitArgs {
+    /// Most items one for-each fans out to; the rest are blocked.
+    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_fanout, value_parser = at_least_one)]
+    max_fanout: usize,
+    /// Most actions one plan holds; for-each items that start past it are blocked.
+    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_actions, value_parser = at_least_one)]
+    max_plan_actions: usize,
 }
 
 #[derive(clap::Args)]
@@ -210,9 +220,8 @@ struct BacktestArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
-    /// Most items one for-each fans out to (at least 1).
-    #[arg(long, default_value_t = 1_000, value_parser = at_least_one)]
-    max_fanout: usize,
+    #[command(flatten)]
+    plan: PlanLimitArgs,
     #[command(flatten)]
     import: ImportLimitArgs,
 }
@@ -486,7 +495,8 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         })?;
         let config = RunConfig {
             approvals: approvals.clone(),
-            max_fanout: args.max_fanout,
+            max_fanout: args.plan.max_fanout,
+            max_actions: args.plan.max_plan_actions,
             now_ms: now.unwrap_or_else(|| riposte_engine::plan::default_now(incident)),
             ..RunConfig::default()
         };
@@ -760,7 +770,8 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         workspaces: &workspaces,
         workspace: args.workspace.as_deref(),
         limits: args.import.limits(),
-        max_fanout: args.max_fanout,
+        max_fanout: args.plan.max_fanout,
+        max_plan_actions: args.plan.max_plan_actions,
         jobs: args.jobs,
     };
     let bar = progress_bar(

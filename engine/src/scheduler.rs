@@ -120,6 +120,9 @@ pub struct RunConfig {
     pub approvals: Approvals,
     /// Most items one for-each fans out to; the rest are blocked.
     pub max_fanout: usize,
+    /// Most actions one plan holds: for-each items that start past it are blocked, so
+    /// nested fan-outs (each device × each file) cannot multiply without bound.
+    pub max_actions: usize,
     /// What `now()` returns.
     pub now_ms: i64,
     /// Record the branch points a run goes through ([`TraceEvent`]), for `riposte test`
@@ -132,6 +135,7 @@ impl Default for RunConfig {
         RunConfig {
             approvals: Approvals::None,
             max_fanout: 1_000,
+            max_actions: 10_000,
             now_ms: 0,
             trace: false,
         }
@@ -774,8 +778,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .as_ref()
             .map_or(1, |f| usize::try_from(f.concurrency).unwrap_or(1).max(1));
         let mut stop_at = usize::MAX;
+        let mut unplanned = 0;
         for (n, item) in items.iter().enumerate() {
             if n >= self.config.max_fanout {
+                break;
+            }
+            if self.actions.len() >= self.config.max_actions {
+                unplanned = items.len().min(self.config.max_fanout) - n;
                 break;
             }
             if n >= stop_at {
@@ -797,14 +806,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             statuses.push(s);
         }
+        if unplanned > 0 {
+            let reason = format!(
+                "plan limit: the plan reached {} actions; {unplanned} items not planned \
+                 (raise --max-plan-actions)",
+                self.config.max_actions
+            );
+            self.not_planned(step, frame, path, &reason);
+        }
         if over > 0 {
-            self.fanout_blocked(step, frame, path, over, items.len());
+            let reason = format!(
+                "fan-out limit: {} items, limit {}; {over} items not planned (raise --max-fanout)",
+                items.len(),
+                self.config.max_fanout
+            );
+            self.not_planned(step, frame, path, &reason);
+        }
+        if over + unplanned > 0 {
             statuses.push(StepStatus::Blocked);
             if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
                 if let Some(agg) = frame.aggs.get_mut(i) {
-                    agg.blocked = agg
-                        .blocked
-                        .saturating_add(u32::try_from(over).unwrap_or(u32::MAX));
+                    let n = u32::try_from(over + unplanned).unwrap_or(u32::MAX);
+                    agg.blocked = agg.blocked.saturating_add(n);
                 }
             }
         }
@@ -946,25 +969,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    /// The items of a for-each past `--max-fanout` are not planned: every action the step
-    /// would have run for them (through its groups and called gamebooks) is one `blocked` row
-    /// without a target, so nothing is dropped silently.
-    fn fanout_blocked(
-        &mut self,
-        step: &c::Step,
-        frame: &Frame,
-        path: &str,
-        over: usize,
-        total: usize,
-    ) {
-        let reason = format!(
-            "fan-out limit: {total} items, limit {}; {over} items not planned (raise --max-fanout)",
-            self.config.max_fanout
-        );
-        self.not_planned(step, frame, path, &reason);
-    }
-
-    /// A `blocked` row, with no target, for each action `step` (at `path`) holds.
+    /// A `blocked` row, with no target, for each action `step` (at `path`) holds, through its
+    /// groups and called gamebooks: for-each items past a limit are not planned, and nothing
+    /// is dropped silently.
     fn not_planned(&mut self, step: &c::Step, frame: &Frame, path: &str, reason: &str) {
         match &step.kind {
             c::StepKind::Action { spec, .. } => {

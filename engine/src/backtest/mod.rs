@@ -251,6 +251,8 @@ pub struct Backtest<'a> {
     pub limits: ImportLimits,
     /// Most items one for-each fans out to.
     pub max_fanout: usize,
+    /// Most actions one plan holds.
+    pub max_plan_actions: usize,
     /// Worker threads (0: one per core).
     pub jobs: usize,
 }
@@ -490,6 +492,7 @@ impl Backtest<'_> {
             let ctx = incident_context(incident);
             let config = RunConfig {
                 max_fanout: self.max_fanout,
+                max_actions: self.max_plan_actions,
                 now_ms: default_now(incident),
                 ..RunConfig::default()
             };

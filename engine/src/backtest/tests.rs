@@ -93,6 +93,7 @@ fn backtest<'a>(
         workspace: None,
         limits: ImportLimits::default(),
         max_fanout: 1_000,
+        max_plan_actions: 10_000,
         jobs,
     }
 }

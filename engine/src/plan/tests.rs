@@ -504,6 +504,57 @@ steps:
 }
 
 #[test]
+fn nested_fan_outs_stop_at_the_plan_action_limit() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: outer
+    for_each: {items: incident.devices, as: d}
+    steps:
+      - id: inner
+        for_each: {items: incident.devices, as: e}
+        action: incident.comment
+        params: {comment: "{{ d.name }} {{ e.name }}"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let devices: Vec<serde_json::Value> = (0..50)
+        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
+        .collect();
+    let inc = incident(serde_json::Value::Array(devices));
+    let config = RunConfig {
+        max_actions: 120,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+    // The third outer item stops inside its inner for-each (20 of 50 planned), and the 47
+    // outer items after it are not started: a blocked row each, nothing dropped silently.
+    assert_eq!(p.summary.would_run, 120);
+    let blocked: Vec<(&str, &str)> = p
+        .actions
+        .iter()
+        .filter(|a| a.status == Status::Blocked)
+        .map(|a| (a.step.as_str(), a.reason.as_str()))
+        .collect();
+    assert_eq!(
+        blocked,
+        [
+            (
+                "outer.inner",
+                "plan limit: the plan reached 120 actions; 30 items not planned \
+                 (raise --max-plan-actions)"
+            ),
+            (
+                "outer.inner",
+                "plan limit: the plan reached 120 actions; 47 items not planned \
+                 (raise --max-plan-actions)"
+            )
+        ]
+    );
+}
+
+#[test]
 fn keys_are_stable_and_bind_target_and_params() {
     let lib = library(&[ISOLATE, &sop("")]);
     let inc = incident(json!([

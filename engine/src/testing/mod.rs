@@ -534,6 +534,7 @@ impl Runner<'_> {
                 now_ms,
                 // Coverage is measured from the trace.
                 trace: true,
+                ..RunConfig::default()
             },
             executor,
         })
