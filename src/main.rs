@@ -453,7 +453,6 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
         .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
     let approvals = Approvals::from_words(&args.approve, &library)?;
-    let steps = riposte_engine::scheduler::step_names(&library);
     let failures = args
         .fail
         .iter()
@@ -462,8 +461,10 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                 Some((s, t)) => (s, Some(t.to_string())),
                 None => (f.as_str(), None),
             };
-            if !riposte_engine::scheduler::is_step_name(&steps, step) {
-                return Err(riposte_engine::scheduler::unknown_step("--fail", step));
+            if !riposte_engine::scheduler::is_step_name(&library, step) {
+                return Err(riposte_engine::scheduler::unknown_step(
+                    "--fail", step, &library,
+                ));
             }
             Ok(ScriptedFailure {
                 step: Some(step.to_string()),

@@ -67,19 +67,27 @@ impl Diagnostic {
     }
 }
 
-/// The closest candidate to `name`, if one is close enough to be a likely typo.
+/// The closest candidate to `name`, if one is close enough to be a likely typo: similar by
+/// Jaro-Winkler (which weighs a shared start), and among those the fewest edits away (`isoo`
+/// is `isolate` rather than `isolation_failed`, which shares as much of its start).
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let mut best: Option<(f64, &str)> = None;
+    let name = name.to_ascii_lowercase();
+    let mut best: Option<(usize, f64, &str)> = None;
     for c in candidates {
-        let score = strsim::jaro_winkler(&name.to_ascii_lowercase(), &c.to_ascii_lowercase());
-        if score >= 0.8 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, c));
+        let lower = c.to_ascii_lowercase();
+        let score = strsim::jaro_winkler(&name, &lower);
+        if score < 0.8 {
+            continue;
+        }
+        let edits = strsim::damerau_levenshtein(&name, &lower);
+        if best.is_none_or(|(e, b, _)| edits < e || (edits == e && score > b)) {
+            best = Some((edits, score, c));
         }
     }
-    best.map(|(_, c)| c)
+    best.map(|(_, _, c)| c)
 }
 
 /// `help` text for an unknown name: "did you mean `x`?" or the list of valid names.

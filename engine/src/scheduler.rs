@@ -42,7 +42,13 @@ impl Approvals {
     /// of `library`. A name no gamebook has is an error, so a typo cannot silently leave a
     /// gate closed.
     pub fn from_words(words: &[String], library: &Library) -> Result<Approvals, String> {
-        match words {
+        // `--approve "isolate, revoke"`: the spaces around commas are no part of the names.
+        let words: Vec<String> = words
+            .iter()
+            .map(|w| w.trim().to_string())
+            .filter(|w| !w.is_empty())
+            .collect();
+        match words.as_slice() {
             [] => Ok(Approvals::None),
             [one] if one == "all" => Ok(Approvals::All),
             [one] if one == "none" => Ok(Approvals::None),
@@ -52,9 +58,8 @@ impl Approvals {
                         "`--approve {w}` cannot be combined with step names; give `{w}` alone"
                     ));
                 }
-                let known = step_names(library);
-                if let Some(w) = words.iter().find(|w| !is_step_name(&known, w)) {
-                    return Err(unknown_step("--approve", w));
+                if let Some(w) = words.iter().find(|w| !is_step_name(library, w)) {
+                    return Err(unknown_step("--approve", w, library));
                 }
                 Ok(Approvals::Steps(words.to_vec()))
             }
@@ -96,21 +101,57 @@ pub fn names_step(name: &str, path: &str) -> bool {
         .is_some_and(|before| before.is_empty() || before.ends_with('.'))
 }
 
-/// Whether `name` can name a step of the library whose step ids and paths are `known`
-/// ([`step_names`]): a known path, maybe after call steps (`second.note`, where step `second`
-/// calls the gamebook that has `note`).
-pub fn is_step_name(known: &BTreeSet<String>, name: &str) -> bool {
-    known.contains(name)
-        || name.match_indices('.').any(|(i, _)| {
-            known.contains(&name[i + 1..]) && name[..i].split('.').all(|id| known.contains(id))
-        })
+/// Whether `name` names a step of the library as plans show it: a step id, or a path through
+/// groups and call steps such as `contain.isolate` or `indicators.block_files` (step
+/// `block_files` of the gamebook step `indicators` calls), or any end of such a path after a
+/// `.`. Each `.` must lead into the group or the called gamebook before it, so ids of the
+/// library put together in an order no plan shows are no step name.
+pub fn is_step_name(library: &Library, name: &str) -> bool {
+    fn walk(library: &Library, steps: &[c::Step], segments: &[&str], depth: usize) -> bool {
+        let [first, rest @ ..] = segments else {
+            return false;
+        };
+        let Some(step) = steps.iter().find(|s| s.id == *first) else {
+            return false;
+        };
+        if rest.is_empty() {
+            return true;
+        }
+        match &step.kind {
+            c::StepKind::Group(inner) => walk(library, inner, rest, depth),
+            c::StepKind::Call { gamebook, .. } if depth < MAX_CALL_DEPTH => library
+                .gamebook(gamebook)
+                .is_some_and(|callee| walk(library, &callee.steps, rest, depth + 1)),
+            _ => false,
+        }
+    }
+    /// Every list of sibling steps: a gamebook's, and each group's.
+    fn lists<'l>(steps: &'l [c::Step], out: &mut Vec<&'l [c::Step]>) {
+        out.push(steps);
+        for s in steps {
+            if let c::StepKind::Group(inner) = &s.kind {
+                lists(inner, out);
+            }
+        }
+    }
+    let segments: Vec<&str> = name.split('.').collect();
+    let mut all = Vec::new();
+    for gb in &library.gamebooks {
+        lists(&gb.steps, &mut all);
+    }
+    all.iter().any(|steps| walk(library, steps, &segments, 0))
 }
 
-/// The error for an option naming a step no gamebook of the library has.
-pub fn unknown_step(option: &str, step: &str) -> String {
+/// The error for an option naming a step no gamebook of the library has, with the nearest
+/// step name.
+pub fn unknown_step(option: &str, step: &str, library: &Library) -> String {
+    let names = step_names(library);
+    let near = riposte_dsl::diagnostic::did_you_mean(step, names.iter().map(String::as_str))
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
     format!(
         "`{option} {step}`: no gamebook of the library has a step `{step}`; give a step id or \
-         path as `riposte graph` shows it (e.g. `isolate` or `contain.isolate`)"
+         path as plans show it (e.g. `isolate` or `contain.isolate`){near}"
     )
 }
 

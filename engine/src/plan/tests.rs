@@ -679,6 +679,26 @@ steps:
         .collect();
     // Both items are in flight together (concurrency 4 by default), so both run.
     assert_eq!(failed, ["per.note", "per.note"]);
+    // Step names are paths plans show, or their ends; ids of the library put together in an
+    // order no plan shows name nothing, so a typo never leaves a gate silently closed.
+    for name in ["note", "first.note", "per.note", "each", "first", "second"] {
+        assert!(crate::scheduler::is_step_name(&lib, name), "{name}");
+    }
+    for name in [
+        "each.note",
+        "note.first",
+        "first.second",
+        "note.note",
+        "first.",
+        "",
+    ] {
+        assert!(!crate::scheduler::is_step_name(&lib, name), "{name}");
+    }
+    let e = Approvals::from_words(&["each.note".into()], &lib).expect_err("not a step");
+    assert!(
+        e.contains("no gamebook of the library has a step `each.note`"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -749,6 +749,7 @@ impl Runner<'_> {
 
 /// What names in a test may refer to.
 struct Names<'a> {
+    library: &'a Library,
     steps: &'a BTreeSet<String>,
     gamebooks: Vec<&'a str>,
     sops: Vec<&'a str>,
@@ -761,6 +762,7 @@ impl<'a> Names<'a> {
             sops.push(DIRECT_SOP);
         }
         Names {
+            library,
             steps: &cx.steps,
             gamebooks: library.gamebooks.iter().map(|g| g.name.as_str()).collect(),
             sops,
@@ -785,7 +787,7 @@ impl<'a> Names<'a> {
     }
 
     fn step(&self, loc: &Location, key: &str, step: &str) -> Result<(), At> {
-        if crate::scheduler::is_step_name(self.steps, step) {
+        if crate::scheduler::is_step_name(self.library, step) {
             return Ok(());
         }
         Err(Self::unknown(
