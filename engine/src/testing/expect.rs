@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::file::{Expect, ExpectAction, ExpectClassification, ExpectTask};
 use crate::executor::target_key_matches;
-use crate::plan::model::{Plan, PlannedAction, PlannedTask, Target};
+use crate::plan::model::{Plan, PlannedAction, PlannedTask, Target, TaskStatus};
 use crate::scheduler::names_step;
 
 /// Most plan entries shown beside one failed expectation.
@@ -70,7 +70,9 @@ pub enum Failure {
     MissingTask {
         line: u64,
         expected: String,
-        near: Vec<TaskView>,
+        /// Plan tasks of the same origin and title, or else every task, with the fields
+        /// that differ.
+        near: Vec<Near<TaskView>>,
     },
     TaskCount {
         line: u64,
@@ -170,15 +172,8 @@ impl TaskView {
     }
 }
 
-/// What a check needs beside the plan and the expectations.
-#[derive(Debug, Default)]
-pub struct Context {
-    /// Every step path and step id of the library, for hints on typos.
-    pub steps: BTreeSet<String>,
-}
-
 /// Every way `plan` falls short of `expect`, in the order the expectations are written.
-pub fn check(plan: &Plan, expect: &Expect, cx: &Context) -> Vec<Failure> {
+pub fn check(plan: &Plan, expect: &Expect) -> Vec<Failure> {
     let mut out = Vec::new();
     if let Some(expected) = expect.eligible {
         let failed: Vec<String> = plan
@@ -216,7 +211,7 @@ pub fn check(plan: &Plan, expect: &Expect, cx: &Context) -> Vec<Failure> {
             });
         }
     }
-    check_actions(plan, expect, cx, &mut out);
+    check_actions(plan, expect, &mut out);
     check_tasks(plan, expect, &mut out);
     if let Some(s) = &expect.summary {
         let fields = [
@@ -282,7 +277,7 @@ fn check_classification(plan: &Plan, expected: &ExpectClassification, out: &mut 
     }
 }
 
-fn check_actions(plan: &Plan, expect: &Expect, cx: &Context, out: &mut Vec<Failure>) {
+fn check_actions(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
     let entries = expect.actions.as_deref().unwrap_or_default();
     let mut covered = vec![false; plan.actions.len()];
     let mut cursor = 0;
@@ -314,7 +309,7 @@ fn check_actions(plan: &Plan, expect: &Expect, cx: &Context, out: &mut Vec<Failu
                     .map(ActionView::of)
                     .collect(),
             }),
-            None if matched.is_empty() => out.push(missing_action(plan, e, line, cx)),
+            None if matched.is_empty() => out.push(missing_action(plan, e, line)),
             _ => {}
         }
         if expect.ordered && !matched.is_empty() {
@@ -349,7 +344,7 @@ fn check_actions(plan: &Plan, expect: &Expect, cx: &Context, out: &mut Vec<Failu
     }
 }
 
-fn missing_action(plan: &Plan, e: &ExpectAction, line: u64, cx: &Context) -> Failure {
+fn missing_action(plan: &Plan, e: &ExpectAction, line: u64) -> Failure {
     let has_identity = e.sop.is_some()
         || e.gamebook.is_some()
         || e.step.is_some()
@@ -383,10 +378,8 @@ fn missing_action(plan: &Plan, e: &ExpectAction, line: u64, cx: &Context) -> Fai
             }
         }
     }
+    // Step names were checked against the library when the test file was read.
     let hint = match &e.step {
-        Some(step) if !cx.steps.is_empty() && !cx.steps.contains(step.as_str()) => Some(format!(
-            "no gamebook of the library has a step `{step}`"
-        )),
         Some(step) if near.is_empty() => Some(format!(
             "the plan has no action of step `{step}`: its SOP or gamebook did not match, or its for-each had no items"
         )),
@@ -428,13 +421,7 @@ fn check_tasks(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
             None if matched.is_empty() => out.push(Failure::MissingTask {
                 line,
                 expected: describe_task(e),
-                near: plan
-                    .tasks
-                    .iter()
-                    .filter(|t| e.role.as_deref().is_none_or(|r| r == t.role))
-                    .take(MAX_SHOWN)
-                    .map(TaskView::of)
-                    .collect(),
+                near: near_tasks(plan, e),
             }),
             _ => {}
         }
@@ -628,17 +615,90 @@ fn identity_differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
 
 /// Whether plan task `t` has every field `e` gives.
 pub fn task_matches(e: &ExpectTask, t: &PlannedTask) -> bool {
-    e.sop.as_deref().is_none_or(|s| s == t.sop)
-        && e.gamebook
+    task_differences(e, t).is_empty()
+}
+
+/// Where plan task `t` differs from `e`: its origin and title first, then its role and status.
+fn task_differences(e: &ExpectTask, t: &PlannedTask) -> Vec<String> {
+    let mut d = Vec::new();
+    let mut differ = |field: &str, want: Option<&str>, got: &str, same: bool| {
+        if let Some(want) = want.filter(|_| !same) {
+            d.push(format!("{field}: expected {want}, got {got}"));
+        }
+    };
+    differ(
+        "sop",
+        e.sop.as_deref(),
+        &t.sop,
+        e.sop.as_deref().is_none_or(|s| s == t.sop),
+    );
+    differ(
+        "gamebook",
+        e.gamebook.as_deref(),
+        &t.gamebook,
+        e.gamebook
             .as_deref()
-            .is_none_or(|g| gamebook_matches(g, &t.gamebook))
-        && e.step.as_deref().is_none_or(|s| names_step(s, &t.step))
-        && e.title.as_deref().is_none_or(|s| s == t.title)
-        && e.title_contains
+            .is_none_or(|g| gamebook_matches(g, &t.gamebook)),
+    );
+    differ(
+        "step",
+        e.step.as_deref(),
+        &t.step,
+        e.step.as_deref().is_none_or(|s| names_step(s, &t.step)),
+    );
+    differ(
+        "title",
+        e.title.as_deref(),
+        &t.title,
+        e.title.as_deref().is_none_or(|s| s == t.title),
+    );
+    differ(
+        "title_contains",
+        e.title_contains.as_deref(),
+        &t.title,
+        e.title_contains
             .as_deref()
-            .is_none_or(|s| contains_ci(&t.title, s))
-        && e.role.as_deref().is_none_or(|r| r == t.role)
-        && e.status.is_none_or(|s| s == t.status)
+            .is_none_or(|s| contains_ci(&t.title, s)),
+    );
+    differ(
+        "role",
+        e.role.as_deref(),
+        t.role,
+        e.role.as_deref().is_none_or(|r| r == t.role),
+    );
+    differ(
+        "status",
+        e.status.map(TaskStatus::as_str),
+        t.status.as_str(),
+        e.status.is_none_or(|s| s == t.status),
+    );
+    d
+}
+
+/// The plan tasks closest to `e`: those that differ only in role or status, or else every
+/// task, each with how it differs.
+fn near_tasks(plan: &Plan, e: &ExpectTask) -> Vec<Near<TaskView>> {
+    let near = |t: &PlannedTask| Near {
+        entry: TaskView::of(t),
+        differences: task_differences(e, t),
+    };
+    let same_origin = |t: &&PlannedTask| {
+        task_differences(e, t)
+            .iter()
+            .all(|d| d.starts_with("role:") || d.starts_with("status:"))
+    };
+    let close: Vec<Near<TaskView>> = plan
+        .tasks
+        .iter()
+        .filter(same_origin)
+        .take(MAX_SHOWN)
+        .map(near)
+        .collect();
+    if close.is_empty() {
+        plan.tasks.iter().take(MAX_SHOWN).map(near).collect()
+    } else {
+        close
+    }
 }
 
 /// An expected action as a YAML flow mapping, fields in a fixed order.
@@ -805,7 +865,7 @@ mod tests {
     }
 
     fn failures(yaml: &str) -> Vec<Failure> {
-        check(&sample(), &expect_yaml(yaml), &Context::default())
+        check(&sample(), &expect_yaml(yaml))
     }
 
     #[test]
@@ -882,6 +942,32 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_task_shows_the_plan_task_and_how_it_differs() {
+        let f = failures("tasks: [{title_contains: backups, role: incident_analyst}]\n");
+        let [Failure::MissingTask { near, .. }] = f.as_slice() else {
+            panic!("{f:#?}")
+        };
+        assert_eq!(near.len(), 1);
+        assert_eq!(near[0].entry.title, "Check backups and shadow copies");
+        assert_eq!(
+            near[0].differences,
+            ["role: expected incident_analyst, got incident_responder"]
+        );
+        // Nothing of that title: every task is shown, with every difference.
+        let f = failures("tasks: [{title: Call the customer, status: awaiting_approval}]\n");
+        let [Failure::MissingTask { near, .. }] = f.as_slice() else {
+            panic!("{f:#?}")
+        };
+        assert_eq!(
+            near[0].differences,
+            [
+                "title: expected Call the customer, got Check backups and shadow copies",
+                "status: expected awaiting_approval, got open"
+            ]
+        );
+    }
+
+    #[test]
     fn only_reports_unexpected_actions_and_tasks() {
         let f = failures("actions: [{target: dc-01}]\nonly: true\n");
         let unexpected: Vec<&str> = f
@@ -906,11 +992,7 @@ mod tests {
                 a
             })
             .collect();
-        let f = check(
-            &plan(actions),
-            &expect_yaml("only: true\ntasks: [{}]\n"),
-            &Context::default(),
-        );
+        let f = check(&plan(actions), &expect_yaml("only: true\ntasks: [{}]\n"));
         assert_eq!(f.len(), MAX_UNEXPECTED + 1, "{f:#?}");
         assert_eq!(
             f.last(),
@@ -965,27 +1047,6 @@ mod tests {
                 ]
             ),
             "{f:#?}"
-        );
-    }
-
-    #[test]
-    fn hints_name_unknown_steps() {
-        let cx = Context {
-            steps: [
-                "contain".to_string(),
-                "contain.isolate".into(),
-                "isolate".into(),
-            ]
-            .into(),
-        };
-        let e = expect_yaml("actions: [{step: isolat}]\n");
-        let f = check(&sample(), &e, &cx);
-        let [Failure::MissingAction { hint: Some(h), .. }] = f.as_slice() else {
-            panic!("{f:#?}")
-        };
-        assert!(
-            h.contains("no gamebook of the library has a step `isolat`"),
-            "{h}"
         );
     }
 

@@ -197,9 +197,7 @@ pub fn run(
         library,
         limits,
         direct: HashMap::new(),
-        cx: expect::Context {
-            steps: crate::scheduler::step_names(library),
-        },
+        steps: crate::scheduler::step_names(library),
         incidents: HashMap::new(),
         workspaces: HashMap::new(),
         hits: Hits::default(),
@@ -219,7 +217,8 @@ struct Runner<'a> {
     /// with the test's inputs, by that SOP's text.
     direct: HashMap<String, Result<Library, String>>,
     limits: &'a Limits,
-    cx: expect::Context,
+    /// Every step id and path of the library, for suggestions.
+    steps: BTreeSet<String>,
     /// Incident files by path, read once.
     incidents: HashMap<PathBuf, Result<Vec<Incident>, String>>,
     workspaces: HashMap<PathBuf, Result<Vec<Workspace>, String>>,
@@ -340,7 +339,7 @@ impl Runner<'_> {
                             &p.executor,
                         );
                         self.hits.add(&plan.trace);
-                        failures = expect::check(&plan, &doc.expect, &self.cx);
+                        failures = expect::check(&plan, &doc.expect);
                         // A `fail` that fails nothing would let a retry or handler test pass
                         // without exercising it.
                         for i in p.executor.unmatched() {
@@ -624,7 +623,7 @@ impl Runner<'_> {
     /// (SOPs, gamebooks, steps, actions, roles, classifications). A typo in `count: 0` would
     /// otherwise pass silently.
     fn validate(&self, doc: &TestDoc) -> Result<(), At> {
-        let names = Names::of(self.library, &self.cx, doc.gamebook.is_some());
+        let names = Names::of(self.library, &self.steps, doc.gamebook.is_some());
         if let Some(a) = &doc.approve {
             if let Approve::Steps(list) = &a.value {
                 for (i, s) in list.iter().enumerate() {
@@ -756,14 +755,14 @@ struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    fn of(library: &'a Library, cx: &'a expect::Context, direct: bool) -> Names<'a> {
+    fn of(library: &'a Library, steps: &'a BTreeSet<String>, direct: bool) -> Names<'a> {
         let mut sops: Vec<&str> = library.sops.iter().map(|s| s.name.as_str()).collect();
         if direct {
             sops.push(DIRECT_SOP);
         }
         Names {
             library,
-            steps: &cx.steps,
+            steps,
             gamebooks: library.gamebooks.iter().map(|g| g.name.as_str()).collect(),
             sops,
         }

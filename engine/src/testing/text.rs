@@ -178,8 +178,11 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
             near,
         } => {
             let _ = writeln!(out, "  {} (line {line}) {expected}", red("- missing task"));
-            for t in near {
-                let _ = writeln!(out, "      plan has {}", task(t));
+            for n in near {
+                let _ = writeln!(out, "      plan has {}", task(&n.entry));
+                for d in &n.differences {
+                    let _ = writeln!(out, "        {d}");
+                }
             }
         }
         Failure::TaskCount {
