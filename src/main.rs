@@ -159,6 +159,8 @@ struct TestArgs {
     /// Fail (exit 1) when the total coverage of steps and branches is below PCT percent.
     #[arg(long, value_name = "PCT", value_parser = parse_percent)]
     min_coverage: Option<f64>,
+    #[command(flatten)]
+    import: ImportLimitArgs,
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     format: ListFormat,
 }
@@ -555,7 +557,10 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
             "no tests: no `gamebooks/` or `sops/` here; pass test files or directories".into(),
         );
     }
-    let limits = testing::Limits::default();
+    let limits = testing::Limits {
+        import: args.import.limits(),
+        ..testing::Limits::default()
+    };
     let files = testing::discover(&paths, &limits).map_err(|e| e.to_string())?;
     let lib_paths = if args.library.is_empty() {
         default_library()

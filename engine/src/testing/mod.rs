@@ -42,6 +42,9 @@ pub struct Limits {
     pub max_tests_per_file: usize,
     /// Largest `max_fanout` a test may ask for (10 000).
     pub max_fanout: usize,
+    /// Bounds on the incident files tests read (`riposte test --max-entities` and the other
+    /// import options).
+    pub import: ImportLimits,
 }
 
 impl Default for Limits {
@@ -51,6 +54,7 @@ impl Default for Limits {
             max_files: 10_000,
             max_tests_per_file: 1_000,
             max_fanout: 10_000,
+            import: ImportLimits::default(),
         }
     }
 }
@@ -379,7 +383,7 @@ impl Runner<'_> {
             serde_json::Value::String(rel) => {
                 let p = lexical_join(base, rel);
                 let read = self.incidents.entry(p.clone()).or_insert_with(|| {
-                    incident::read_incidents(&p, &ImportLimits::default())
+                    incident::read_incidents(&p, &self.limits.import)
                         .map(|(_, list)| list)
                         .map_err(|e| e.to_string())
                 });
@@ -391,7 +395,7 @@ impl Runner<'_> {
             serde_json::Value::Object(_) => {
                 let json = inc.value.to_string();
                 let name = format!("{file} (inline incident)");
-                inline = incident::parse_incidents(&name, &json, &ImportLimits::default())
+                inline = incident::parse_incidents(&name, &json, &self.limits.import)
                     .map(|(_, list)| list)
                     .map_err(|e| At::new(&inc.referenced, e.to_string()))?;
                 &inline
