@@ -99,7 +99,7 @@ struct SimulateArgs {
     /// Make matching actions fail in the simulation: `STEP`, `STEP:TARGET` (id or name).
     #[arg(long = "fail")]
     fail: Vec<String>,
-    /// The time `now()` returns (RFC 3339; default: the incident's last update).
+    /// The time `now()` returns (RFC 3339; default: the incident's last update, else its creation).
     #[arg(long)]
     now: Option<String>,
     #[command(flatten)]
@@ -484,18 +484,40 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         None => None,
     };
     let mut plans = Vec::new();
-    for incident in &incidents {
+    for (n, incident) in incidents.iter().enumerate() {
         let ws = riposte_engine::workspace::select(
             &workspaces,
             args.workspace.as_deref(),
             incident.workspace.as_deref(),
         )
-        .map_err(|e| match &args.workspaces {
-            Some(_) => e.to_string(),
-            None => format!(
-                "{e} (without `--workspaces FILE`, only the built-in `demo` workspace exists)"
-            ),
+        .map_err(|e| {
+            // In a file of many incidents, say which one.
+            let which = if incidents.len() > 1 {
+                format!(
+                    "incident `{}` ({} of {} in `{}`): ",
+                    incident.id,
+                    n + 1,
+                    incidents.len(),
+                    args.incident.display()
+                )
+            } else {
+                String::new()
+            };
+            match &args.workspaces {
+                Some(_) => format!("{which}{e}"),
+                None => format!(
+                    "{which}{e} (without `--workspaces FILE`, only the built-in `demo` workspace \
+                     exists)"
+                ),
+            }
         })?;
+        if now.is_none() && riposte_engine::plan::default_now(incident) == 0 {
+            eprintln!(
+                "warning: incident `{}` has no update or creation time; `now()` is \
+                 1970-01-01T00:00:00Z (pass `--now`)",
+                incident.id
+            );
+        }
         let config = RunConfig {
             approvals: approvals.clone(),
             max_fanout: args.plan.max_fanout,

@@ -686,3 +686,40 @@ fn unwritable_output_is_an_error_and_a_closed_pipe_is_not() {
     assert!(out.status.success(), "{:?}: {text}", out.status);
     assert!(!text.contains("panicked"), "{text}");
 }
+
+/// In a file of many incidents, an error about one incident says which.
+#[test]
+fn an_unknown_tenant_names_its_incident() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/incidents/ransomware-two-devices.json");
+    let one: Value =
+        serde_json::from_str(&std::fs::read_to_string(example).expect("example")).expect("json");
+    let mut other = one.clone();
+    other["id"] = "77".into();
+    other["tenantId"] = "nosuch".into();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("two.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({ "value": [one, other] }).to_string(),
+    )
+    .expect("written");
+    let out = riposte()
+        .args([
+            "simulate",
+            "--workspaces",
+            "examples/workspaces.yaml",
+            "--incident",
+        ])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("incident `77` (2 of 2 in ") && text.contains("tenant id `nosuch`"),
+        "{text}"
+    );
+}
