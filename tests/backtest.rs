@@ -386,3 +386,51 @@ fn generated_corpora_are_deterministic_and_backtest() {
     assert_eq!(v["summary"]["errors"], 0);
     assert!(v["totals"]["overall"]["would_run"].as_u64().unwrap() > 250);
 }
+
+/// The library at the base is the one the working tree loader reads: a symlinked file is read
+/// at its target, and a library with no files at the base is an error, not an empty library.
+#[cfg(unix)]
+#[test]
+fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
+    let repo = repo();
+    let dir = repo.path();
+    std::fs::create_dir(dir.join("shared")).unwrap();
+    std::fs::rename(
+        dir.join("gamebooks/triage-escalation.yaml"),
+        dir.join("shared/triage-escalation.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../shared/triage-escalation.yaml",
+        dir.join("gamebooks/triage-escalation.yaml"),
+    )
+    .unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "shared gamebook"]);
+    let report = json_of(riposte(dir).args([
+        "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
+    ]));
+    assert_eq!(report["summary"]["changed"], 0, "{report}");
+
+    // A library directory that is not in the base revision.
+    copy_dir(&dir.join("sops"), &dir.join("lib2"));
+    copy_dir(&dir.join("gamebooks"), &dir.join("lib2"));
+    let out = riposte(dir)
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+            "lib2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no library files (`*.yaml`, `*.yml`) at revision `HEAD` under `lib2`"),
+        "{err}"
+    );
+}

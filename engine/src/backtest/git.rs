@@ -24,6 +24,11 @@ pub enum GitError {
     Failed { command: String, message: String },
     #[error("more than {limit} library files at revision `{rev}`")]
     TooManyFiles { rev: String, limit: usize },
+    #[error(
+        "no library files (`*.yaml`, `*.yml`) at revision `{rev}` under {paths}; was the library \
+         committed there, or did it live under other paths?"
+    )]
+    Empty { rev: String, paths: String },
 }
 
 /// Runs git in `dir` and returns its output, whatever the exit status.
@@ -171,7 +176,9 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
             message: complaint(&listing),
         });
     }
-    let mut files: Vec<(String, u64)> = Vec::new();
+    // (path shown, path read, size if known): a symlink is read at its target, as the working
+    // tree loader follows it.
+    let mut files: Vec<(String, String, Option<u64>)> = Vec::new();
     for entry in listing.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
         let entry = String::from_utf8_lossy(entry);
         // `<mode> SP <type> SP <object> SP+ <size> TAB <path>`
@@ -184,14 +191,25 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
         else {
             continue;
         };
-        // Symlinks (120000) and submodules are not library files.
-        if kind != "blob" || mode == "120000" || !is_yaml(path) || is_test_file(Path::new(path)) {
+        // Submodules and directories are no library files.
+        if kind != "blob" || !is_yaml(path) || is_test_file(Path::new(path)) {
             continue;
         }
         if hidden_below_spec(path, &specs) {
             continue;
         }
-        files.push((path.to_string(), size.parse().unwrap_or(u64::MAX)));
+        if mode == "120000" {
+            let link = git(&top, ["show", &format!("{commit}:{path}")])?;
+            match link_target(path, &String::from_utf8_lossy(&link.stdout)) {
+                Some(target) if link.status.success() => {
+                    files.push((path.to_string(), target, None));
+                }
+                // A link out of the repository: nothing to read at the revision.
+                _ => continue,
+            }
+        } else {
+            files.push((path.to_string(), path.to_string(), size.parse().ok()));
+        }
         if files.len() > MAX_FILES {
             return Err(GitError::TooManyFiles {
                 rev: rev.to_string(),
@@ -200,11 +218,38 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
         }
     }
     files.sort();
-    files.dedup();
+    // A file reached twice (itself and a link to it) is read once, as in the working tree.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|(_, read, _)| seen.insert(read.clone()));
+    if files.is_empty() {
+        let paths = paths
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(GitError::Empty {
+            rev: rev.to_string(),
+            paths,
+        });
+    }
 
     let mut loaded = Loaded::default();
-    for (path, size) in files {
+    for (path, read, size) in files {
         let name = format!("{rev}:{path}");
+        let size = match size {
+            Some(size) => size,
+            None => {
+                let out = git(&top, ["cat-file", "-s", &format!("{commit}:{read}")])?;
+                if !out.status.success() {
+                    // A dangling link: the working tree loader reports it as unreadable.
+                    return Err(GitError::Failed {
+                        command: format!("cat-file -s {rev}:{read}"),
+                        message: complaint(&out),
+                    });
+                }
+                stdout_line(&out).parse().unwrap_or(u64::MAX)
+            }
+        };
         if size > max_file_bytes as u64 {
             let id = loaded.sources.add(SourceFile::new(name, String::new()));
             loaded.diagnostics.push(
@@ -218,10 +263,10 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
             );
             continue;
         }
-        let shown = git(&top, ["show", &format!("{commit}:{path}")])?;
+        let shown = git(&top, ["show", &format!("{commit}:{read}")])?;
         if !shown.status.success() {
             return Err(GitError::Failed {
-                command: format!("show {rev}:{path}"),
+                command: format!("show {rev}:{read}"),
                 message: complaint(&shown),
             });
         }
@@ -239,6 +284,27 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
         }
     }
     Ok(loaded)
+}
+
+/// The repository path a symlink at `path` (repository-relative) points to, from its target
+/// text; `None` for an absolute target or one that leaves the repository.
+fn link_target(path: &str, target: &str) -> Option<String> {
+    let target = target.trim_end_matches(['\n', '\r']);
+    if target.is_empty() || target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    for seg in target.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// Whether `path` lies in a hidden directory below the pathspec it was listed for (the working
@@ -280,6 +346,17 @@ mod tests {
         assert_eq!(rel("../..").as_deref(), None);
         assert_eq!(rel("/repo/x").as_deref(), Some("x"));
         assert_eq!(rel(".").as_deref(), Some("sub"));
+    }
+
+    #[test]
+    fn symlinks_are_read_at_their_target() {
+        assert_eq!(
+            link_target("gamebooks/a.yaml", "../shared/a.yaml").as_deref(),
+            Some("shared/a.yaml")
+        );
+        assert_eq!(link_target("a.yaml", "b.yaml\n").as_deref(), Some("b.yaml"));
+        assert_eq!(link_target("a.yaml", "../outside.yaml"), None);
+        assert_eq!(link_target("g/a.yaml", "/etc/passwd"), None);
     }
 
     #[test]
