@@ -859,12 +859,19 @@ fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {
     );
     let done = AtomicU64::new(0);
     let written = generator
-        .write(args.count, args.per_file, &args.out, args.jobs, &|n| {
-            let total = done.fetch_add(n, Ordering::Relaxed) + n;
-            if let Some(bar) = &bar {
-                bar.set_position(total);
-            }
-        })
+        .write(
+            args.count,
+            args.per_file,
+            args.import.max_file_bytes as u64,
+            &args.out,
+            args.jobs,
+            &|n| {
+                let total = done.fetch_add(n, Ordering::Relaxed) + n;
+                if let Some(bar) = &bar {
+                    bar.set_position(total);
+                }
+            },
+        )
         .map_err(|e| e.to_string())?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();

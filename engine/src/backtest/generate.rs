@@ -28,7 +28,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use rayon::prelude::*;
@@ -98,6 +98,21 @@ pub enum GenerateError {
     },
     #[error("cannot start worker threads: {0}")]
     Threads(String),
+    #[error("cannot read the example incidents: `{file}`: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error("nothing to generate: the count must be at least 1")]
+    NoCount,
+    #[error(
+        "`{path}` would be larger than {limit} bytes, the most an incident file may hold \
+         (its first {incidents} incidents take {bytes} bytes); lower `--per-file` or raise \
+         `--max-file-bytes` (and pass the same to `backtest`)"
+    )]
+    FileTooLarge {
+        path: String,
+        limit: u64,
+        incidents: u64,
+        bytes: u64,
+    },
 }
 
 /// A small, fast, deterministic random stream (xorshift64*).
@@ -239,6 +254,13 @@ pub struct Written {
 /// The incidents of every `*.json` file under `dir` (sorted by path, then index in file).
 pub fn read_templates(dir: &Path, limits: &ImportLimits) -> Result<Vec<Incident>, GenerateError> {
     let listing = list_corpus(dir)?;
+    // A template that cannot be read would silently change the corpus.
+    if let Some(e) = listing.errors.first() {
+        return Err(GenerateError::Unreadable {
+            file: e.file.clone(),
+            reason: e.reason.clone(),
+        });
+    }
     let mut out = Vec::new();
     for f in &listing.files {
         out.extend(read_incidents(&f.path, limits)?.1);
@@ -339,6 +361,7 @@ impl Generator {
         &self,
         count: u64,
         per_file: u64,
+        max_file_bytes: u64,
         out: &Path,
         jobs: usize,
         progress: &(dyn Fn(u64) + Sync),
@@ -360,10 +383,14 @@ impl Generator {
                 jobs,
             }));
         }
+        if count == 0 {
+            return Err(GenerateError::NoCount);
+        }
         let io_err = |path: &Path| {
             let path = path.display().to_string();
             move |source| GenerateError::Write { path, source }
         };
+        let created = !out.exists();
         std::fs::create_dir_all(out).map_err(io_err(out))?;
         if std::fs::read_dir(out)
             .map_err(io_err(out))?
@@ -374,6 +401,7 @@ impl Generator {
         }
         let files = count.div_ceil(per_file);
         let width = files.saturating_sub(1).to_string().len().max(5);
+        let path_of = |f: u64| out.join(format!("incidents-{f:0width$}.json"));
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(jobs)
             .build()
@@ -382,35 +410,66 @@ impl Generator {
             (0..files)
                 .into_par_iter()
                 .map(|f| {
-                    let path = out.join(format!("incidents-{f:0width$}.json"));
+                    let path = path_of(f);
                     let first = f * per_file;
                     let last = count.min(first + per_file);
-                    let bytes = self.write_file(&path, first..last).map_err(io_err(&path))?;
+                    let bytes = self.write_file(&path, first..last, max_file_bytes)?;
                     progress(last - first);
                     Ok(bytes)
                 })
                 .collect()
         });
-        Ok(Written {
-            files,
-            incidents: count,
-            bytes: sizes?.iter().sum(),
-        })
+        match sizes {
+            Ok(sizes) => Ok(Written {
+                files,
+                incidents: count,
+                bytes: sizes.iter().sum(),
+            }),
+            Err(e) => {
+                // No half-written corpus is left behind: the directory was empty (or new).
+                for f in 0..files {
+                    let _ = std::fs::remove_file(path_of(f));
+                }
+                if created {
+                    let _ = std::fs::remove_dir(out);
+                }
+                Err(e)
+            }
+        }
     }
 
-    fn write_file(&self, path: &PathBuf, range: std::ops::Range<u64>) -> io::Result<u64> {
-        let file = std::fs::File::create(path)?;
+    /// Writes incidents `range` to `path`; a file that grows past `limit` bytes is an error.
+    fn write_file(
+        &self,
+        path: &Path,
+        range: std::ops::Range<u64>,
+        limit: u64,
+    ) -> Result<u64, GenerateError> {
+        let io_err = |source| GenerateError::Write {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = std::fs::File::create(path).map_err(io_err)?;
         let mut w = Counting {
             inner: BufWriter::with_capacity(1 << 20, file),
             bytes: 0,
         };
-        write!(w, "{{\"format\":\"{NORMALIZED_FORMAT}\",\"incidents\":[")?;
+        write!(w, "{{\"format\":\"{NORMALIZED_FORMAT}\",\"incidents\":[").map_err(io_err)?;
         for (n, i) in range.enumerate() {
-            w.write_all(if n == 0 { b"\n" } else { b",\n" })?;
-            serde_json::to_writer(&mut w, &self.incident(i))?;
+            w.write_all(if n == 0 { b"\n" } else { b",\n" })
+                .map_err(io_err)?;
+            serde_json::to_writer(&mut w, &self.incident(i)).map_err(|e| io_err(e.into()))?;
+            if w.bytes > limit {
+                return Err(GenerateError::FileTooLarge {
+                    path: path.display().to_string(),
+                    limit,
+                    incidents: n as u64 + 1,
+                    bytes: w.bytes,
+                });
+            }
         }
-        w.write_all(b"\n]}\n")?;
-        w.flush()?;
+        w.write_all(b"\n]}\n").map_err(io_err)?;
+        w.flush().map_err(io_err)?;
         Ok(w.bytes)
     }
 }
@@ -624,7 +683,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let out = dir.path().join("corpus");
             let w = Generator::new(&templates, seed)
-                .write(25, 10, &out, jobs, &|_| {})
+                .write(25, 10, 1 << 26, &out, jobs, &|_| {})
                 .unwrap();
             assert_eq!((w.files, w.incidents), (3, 25));
             let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
@@ -662,17 +721,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("x"), "x").unwrap();
         assert!(matches!(
-            g.write(1, 1, dir.path(), 1, &|_| {}),
+            g.write(1, 1, 1 << 26, dir.path(), 1, &|_| {}),
             Err(GenerateError::NotEmpty(_))
         ));
         let empty = dir.path().join("new");
         assert!(matches!(
-            g.write(1, 0, &empty, 1, &|_| {}),
+            g.write(1, 0, 1 << 26, &empty, 1, &|_| {}),
             Err(GenerateError::PerFile { .. })
         ));
         assert!(matches!(
-            g.write(MAX_COUNT + 1, 10, &empty, 1, &|_| {}),
+            g.write(MAX_COUNT + 1, 10, 1 << 26, &empty, 1, &|_| {}),
             Err(GenerateError::TooMany { .. })
         ));
+        assert!(matches!(
+            g.write(0, 10, 1 << 26, &empty, 1, &|_| {}),
+            Err(GenerateError::NoCount)
+        ));
+    }
+
+    /// Files are never larger than an incident file may be, and a failed run leaves nothing.
+    #[test]
+    fn files_stay_within_the_size_limit_and_failures_leave_nothing() {
+        let templates = examples();
+        let g = Generator::new(&templates, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("corpus");
+        let e = g
+            .write(100, 50, 100_000, &out, 2, &|_| {})
+            .expect_err("50 incidents take more than 100 kB");
+        assert!(
+            e.to_string()
+                .contains("lower `--per-file` or raise `--max-file-bytes`"),
+            "{e}"
+        );
+        assert!(!out.exists(), "the partial corpus is removed");
+        let written = g.write(100, 5, 100_000, &out, 2, &|_| {}).unwrap();
+        assert_eq!(written.files, 20);
+        for entry in std::fs::read_dir(&out).unwrap() {
+            assert!(entry.unwrap().metadata().unwrap().len() <= 100_000);
+        }
     }
 }
