@@ -59,8 +59,9 @@ enum Command {
         format: ActionsFormat,
     },
     /// Replay a corpus of incidents through the library at a git revision and in the working
-    /// tree, and report what would change: exit 0, 1 when a library has errors, 2 on usage, git
-    /// or I/O errors (see docs/backtest.md).
+    /// tree, and report what would change: exit 0 (corpus files that cannot be read are reported
+    /// and counted), 1 when a library has errors, 2 on usage, git or I/O errors or a corpus with
+    /// no incident (see docs/backtest.md).
     Backtest(BacktestArgs),
     /// Incident corpora for backtests and benchmarks.
     Corpus {
@@ -709,14 +710,16 @@ fn compile_library(
 struct WithProgress<S> {
     inner: S,
     bar: Option<indicatif::ProgressBar>,
+    /// Whether output shares the terminal with the bar, which must then step aside for it.
+    suspend: bool,
 }
 
 impl<S: riposte_engine::backtest::Sink> riposte_engine::backtest::Sink for WithProgress<S> {
     fn incident(&mut self, diff: &riposte_engine::backtest::IncidentDiff) -> std::io::Result<()> {
         let inner = &mut self.inner;
         match &self.bar {
-            Some(bar) => bar.suspend(|| inner.incident(diff)),
-            None => inner.incident(diff),
+            Some(bar) if self.suspend => bar.suspend(|| inner.incident(diff)),
+            _ => inner.incident(diff),
         }
     }
 
@@ -807,34 +810,39 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         "{bar:40} {percent:>3}% {msg} · {elapsed} (eta {eta})",
     );
     // Unbuffered lines when a progress bar shares the terminal; buffered otherwise.
-    let out: Box<dyn Write> = if bar.is_some() {
+    let suspend = bar.is_some() && std::io::stdout().is_terminal();
+    let out: Box<dyn Write> = if suspend {
         Box::new(std::io::stdout().lock())
     } else {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     };
     let base_rev = args.base.as_deref();
-    let finished = match args.format {
+    let (report, finished) = match args.format {
         ListFormat::Text => {
             let mut sink = WithProgress {
                 inner: TextReport::new(out, base_rev),
                 bar,
+                suspend,
             };
             let report = run.run(&listing, &mut sink).map_err(|e| e.to_string())?;
             if let Some(bar) = &sink.bar {
                 bar.finish_and_clear();
             }
-            sink.inner.finish(&report).map(drop)
+            let finished = sink.inner.finish(&report).map(drop);
+            (report, finished)
         }
         ListFormat::Json => {
             let mut sink = WithProgress {
                 inner: JsonReport::new(out, base_rev),
                 bar,
+                suspend,
             };
             let report = run.run(&listing, &mut sink).map_err(|e| e.to_string())?;
             if let Some(bar) = &sink.bar {
                 bar.finish_and_clear();
             }
-            sink.inner.finish(&report).map(drop)
+            let finished = sink.inner.finish(&report).map(drop);
+            (report, finished)
         }
     };
     match finished {
@@ -842,6 +850,16 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
             return Err(format!("cannot write the report: {e}"))
         }
         _ => {}
+    }
+    // A backtest that planned nothing checked nothing: never let it pass for a clean one.
+    if report.incidents == 0 {
+        return Err(format!(
+            "no incidents in the corpus `{}` ({} files read, {} errors); a corpus is a directory \
+             of incident files (`*.json`)",
+            args.corpus.display(),
+            report.files,
+            report.errors()
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

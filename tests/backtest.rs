@@ -434,3 +434,26 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
         "{err}"
     );
 }
+
+/// A backtest that planned nothing checked nothing: an empty corpus, or one whose every file is
+/// unreadable, is an error.
+#[test]
+fn a_corpus_without_incidents_is_an_error() {
+    let repo = repo();
+    let dir = repo.path();
+    std::fs::create_dir(dir.join("empty")).unwrap();
+    std::fs::create_dir(dir.join("broken")).unwrap();
+    std::fs::write(dir.join("broken/a.json"), "{\"value\": [").unwrap();
+    for corpus in ["empty", "broken"] {
+        let out = riposte(dir)
+            .args(["backtest", "--corpus", corpus, "--base", "HEAD"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{corpus}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("no incidents in the corpus `{corpus}`")),
+            "{err}"
+        );
+    }
+}
