@@ -135,6 +135,16 @@ impl Counts {
         self.skipped += other.skipped;
     }
 
+    /// The actions of one status.
+    pub fn of(&self, status: Status) -> u64 {
+        match status {
+            Status::WouldRun => self.would_run,
+            Status::AwaitingApproval => self.awaiting_approval,
+            Status::Blocked => self.blocked,
+            Status::Skipped => self.skipped,
+        }
+    }
+
     /// Actions that would run or await approval: what the engine would (try to) do.
     pub fn active(&self) -> u64 {
         self.would_run + self.awaiting_approval
@@ -260,6 +270,36 @@ pub fn action_deltas(base: &Tally, head: &Tally) -> Vec<Delta> {
         })
         .filter(|d| d.delta != 0)
         .collect()
+}
+
+/// Per action id and status, the change in the number of actions; only those that changed.
+/// This shows what [`action_deltas`] sums away: actions that moved from awaiting approval to
+/// would run, or became blocked or skipped.
+pub fn status_deltas(base: &Tally, head: &Tally) -> Vec<(Status, Delta)> {
+    let mut names: Vec<&str> = base
+        .actions
+        .keys()
+        .chain(head.actions.keys())
+        .copied()
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = Vec::new();
+    for n in names {
+        for status in [
+            Status::WouldRun,
+            Status::AwaitingApproval,
+            Status::Blocked,
+            Status::Skipped,
+        ] {
+            let count = |t: &Tally| t.actions.get(n).map_or(0, |c| c.of(status));
+            let d = delta(n, count(base), count(head));
+            if d.delta != 0 {
+                out.push((status, d));
+            }
+        }
+    }
+    out
 }
 
 /// Per SOP, the change in the number of incidents it matched; only SOPs whose count changed.

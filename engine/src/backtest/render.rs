@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value as Json};
 
-use super::diff::{action_deltas, sop_deltas, ChangeKind, Counts, Delta, Tally};
+use super::diff::{action_deltas, sop_deltas, status_deltas, ChangeKind, Counts, Delta, Tally};
 use super::{CorpusError, IncidentDiff, Report, Sink};
 use crate::plan::model::Status;
 
@@ -91,6 +91,18 @@ impl<W: Write> TextReport<W> {
                     out,
                     &format!("actions that would run or await approval ({rev} → working tree)"),
                     &action_deltas(base, head),
+                )?;
+                let by_status: Vec<Delta> = status_deltas(base, head)
+                    .into_iter()
+                    .map(|(status, d)| Delta {
+                        name: format!("{} ({})", d.name, status_text(status)),
+                        ..d
+                    })
+                    .collect();
+                deltas(
+                    out,
+                    &format!("actions by status ({rev} → working tree)"),
+                    &by_status,
                 )?;
                 deltas(
                     out,
@@ -325,6 +337,10 @@ impl<W: Write> JsonReport<W> {
             Some(base) => json!({
                 "actions": action_deltas(base, &report.head).iter().map(|d| json!({
                     "action": d.name, "base": d.base, "head": d.head, "delta": d.delta,
+                })).collect::<Vec<_>>(),
+                "statuses": status_deltas(base, &report.head).iter().map(|(status, d)| json!({
+                    "action": d.name, "status": status.as_str(), "base": d.base, "head": d.head,
+                    "delta": d.delta,
                 })).collect::<Vec<_>>(),
                 "sops": sop_deltas(base, &report.head).iter().map(|d| json!({
                     "sop": d.name, "base": d.base, "head": d.head, "delta": d.delta,
