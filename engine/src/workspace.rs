@@ -438,7 +438,7 @@ pub enum SelectError {
 }
 
 /// The names of `workspaces`, for errors.
-fn names(workspaces: &[Workspace]) -> String {
+pub(crate) fn names(workspaces: &[Workspace]) -> String {
     workspaces
         .iter()
         .map(|w| format!("`{}`", w.name))

@@ -54,8 +54,8 @@ pub enum BacktestError {
     NotADirectory(String),
     #[error("more than {limit} files under `{path}`")]
     TooManyFiles { path: String, limit: usize },
-    #[error("no workspace named `{0}` in the workspaces file")]
-    UnknownWorkspace(String),
+    #[error("no workspace named `{name}`; the workspaces are: {known}")]
+    UnknownWorkspace { name: String, known: String },
     #[error("cannot start {jobs} worker threads: {message}")]
     Threads { jobs: usize, message: String },
     #[error("{jobs} worker threads are too many; the most is {MAX_JOBS}")]
@@ -302,7 +302,10 @@ impl Backtest<'_> {
     pub fn run(&self, listing: &Listing, sink: &mut dyn Sink) -> Result<Report, BacktestError> {
         if let Some(name) = self.workspace {
             if !self.workspaces.iter().any(|w| w.name == name) {
-                return Err(BacktestError::UnknownWorkspace(name.to_string()));
+                return Err(BacktestError::UnknownWorkspace {
+                    name: name.to_string(),
+                    known: crate::workspace::names(self.workspaces),
+                });
             }
         }
         if self.jobs > MAX_JOBS {

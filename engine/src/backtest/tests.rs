@@ -239,7 +239,7 @@ fn an_unknown_workspace_is_fatal_and_an_unowned_tenant_is_counted() {
     let err = bt.run(&listing, &mut Collect::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "no workspace named `nope` in the workspaces file"
+        "no workspace named `nope`; the workspaces are: `demo`"
     );
 
     let mut a = Workspace::demo();
