@@ -39,6 +39,22 @@ impl Default for Limits {
 
 /// Bytes → text. Reports the position of the first byte that is not UTF-8.
 pub fn decode(name: &str, bytes: Vec<u8>, file: FileId) -> Result<SourceFile, Diagnostic> {
+    // A byte order mark of UTF-16 or UTF-32: a file saved by an editor in another encoding.
+    let other = [
+        (&[0xFF, 0xFE, 0x00, 0x00][..], "UTF-32"),
+        (&[0x00, 0x00, 0xFE, 0xFF][..], "UTF-32"),
+        (&[0xFF, 0xFE][..], "UTF-16"),
+        (&[0xFE, 0xFF][..], "UTF-16"),
+    ];
+    if let Some((_, encoding)) = other.iter().find(|(bom, _)| bytes.starts_with(bom)) {
+        return Err(Diagnostic::new(
+            Code::NotUtf8,
+            file,
+            Span::new(0, 0),
+            format!("the file is {encoding} text, not UTF-8"),
+        )
+        .with_help("save the file as UTF-8"));
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(e) => {
@@ -177,8 +193,8 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
     Diagnostic::new(code, file, span, message).with_help(help)
 }
 
-/// Says which budget was exceeded, in words.
-fn budget_message(raw: &str) -> String {
+/// Says which budget of the YAML parser was exceeded, in words, from its error.
+pub fn budget_message(raw: &str) -> String {
     let what = if raw.contains("Anchor") || raw.contains("Alias") || raw.contains("Replay") {
         "too many alias expansions (a \"billion laughs\" document?)"
     } else if raw.contains("Depth") || raw.contains("recursion") || raw.contains("Nesting") {
@@ -405,5 +421,8 @@ mod tests {
         let err = decode("x.yaml", b"kind: g\xffamebook".to_vec(), FileId(0)).unwrap_err();
         assert_eq!(err.code, Code::NotUtf8);
         assert_eq!(err.span.start, 7);
+        // Another encoding is named, not reported as a bad first byte.
+        let err = decode("x.yaml", b"\xfe\xff\x00k".to_vec(), FileId(0)).unwrap_err();
+        assert_eq!(err.message, "the file is UTF-16 text, not UTF-8");
     }
 }

@@ -286,12 +286,13 @@ impl Runner<'_> {
             )));
             return Ok(());
         }
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
+        let text = match riposte_dsl::syntax::decode(&file, bytes, riposte_dsl::FileId(0)) {
+            Ok(src) => src.text,
+            // Bad UTF-8 at its line and column, or a file in another encoding.
+            Err(d) => {
                 out.push(file_error(format!(
-                    "{file}: invalid UTF-8 at byte {}; save the file as UTF-8",
-                    e.utf8_error().valid_up_to()
+                    "{file}: {}; save the file as UTF-8",
+                    d.message
                 )));
                 return Ok(());
             }
@@ -914,10 +915,18 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
             None => first,
         };
         let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-            let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+            let key = rest
+                .split(", set DuplicateKeyPolicy")
+                .next()
+                .unwrap_or(rest);
             format!("duplicate key `{key}`")
+        } else if message.contains("Documents") {
+            format!(
+                "more than {} tests in one file; split it into several test files",
+                limits.max_tests_per_file
+            )
         } else if message.contains("budget") || message.contains("Budget") {
-            format!("the YAML exceeds a parser budget (nesting, nodes, aliases or more than {} tests): {message}", limits.max_tests_per_file)
+            riposte_dsl::syntax::budget_message(message)
         } else {
             message.to_string()
         };

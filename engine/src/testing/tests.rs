@@ -328,7 +328,14 @@ fn oversized_and_non_utf8_files_fail_without_reading_them_whole() {
     let r = run_files(&[big, bad], &limits);
     let m = messages(&r);
     assert!(m[0].contains("larger than the limit of 100 bytes"), "{m:?}");
-    assert!(m[1].contains("invalid UTF-8"), "{m:?}");
+    assert!(
+        m[1].contains("invalid UTF-8 byte 0xff at line 1, column 7"),
+        "{m:?}"
+    );
+    let utf16 = dir.path().join("utf16.test.yaml");
+    fs::write(&utf16, b"\xff\xfek\x00").expect("write");
+    let m = messages(&run_files(&[utf16], &Limits::default()));
+    assert!(m[0].contains("the file is UTF-16 text, not UTF-8"), "{m:?}");
 }
 
 #[test]
@@ -411,7 +418,10 @@ fn duplicate_keys_and_too_many_tests_are_errors() {
     };
     let m = messages(&run_files(&[p], &limits));
     assert_eq!(m.len(), 1, "{m:?}");
-    assert!(m[0].contains("exceeds a parser budget"), "{m:?}");
+    assert!(
+        m[0].contains("more than 2 tests in one file; split it"),
+        "{m:?}"
+    );
 }
 
 const GATED: &str = r#"
