@@ -115,16 +115,16 @@ struct SimulateArgs {
 #[derive(clap::Args)]
 struct ImportLimitArgs {
     /// Largest incident file, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = ImportLimits::default().max_file_bytes, value_parser = at_least_one)]
+    #[arg(long, value_name = "BYTES", default_value_t = ImportLimits::default().max_file_bytes, value_parser = at_least_one, allow_negative_numbers = true)]
     max_file_bytes: usize,
     /// Most incidents in one file.
-    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_incidents, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_incidents, value_parser = at_least_one, allow_negative_numbers = true)]
     max_incidents: usize,
     /// Most alerts in one incident.
-    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_alerts, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_alerts, value_parser = at_least_one, allow_negative_numbers = true)]
     max_alerts: usize,
     /// Most entities one incident may carry.
-    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_entities, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_entities, value_parser = at_least_one, allow_negative_numbers = true)]
     max_entities: usize,
 }
 
@@ -143,10 +143,10 @@ impl ImportLimitArgs {
 #[derive(clap::Args)]
 struct PlanLimitArgs {
     /// Most items one for-each fans out to; the rest are blocked.
-    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_fanout, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_fanout, value_parser = at_least_one, allow_negative_numbers = true)]
     max_fanout: usize,
     /// Most actions one plan holds; for-each items that start past it are blocked.
-    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_actions, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_actions, value_parser = at_least_one, allow_negative_numbers = true)]
     max_plan_actions: usize,
 }
 
@@ -158,7 +158,7 @@ struct TestArgs {
     #[arg(long = "library")]
     library: Vec<PathBuf>,
     /// Fail (exit 1) when the total coverage of steps and branches is below PCT percent.
-    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    #[arg(long, value_name = "PCT", value_parser = parse_percent, allow_negative_numbers = true)]
     min_coverage: Option<f64>,
     #[command(flatten)]
     import: ImportLimitArgs,
