@@ -433,15 +433,26 @@ impl Runner<'_> {
                 ));
             }
             (Some(id), list) => {
-                list.iter()
-                    .find(|i| i.id == id.value)
-                    .cloned()
-                    .ok_or_else(|| {
-                        At::new(
+                let mut found = list.iter().filter(|i| i.id == id.value);
+                match (found.next(), found.next()) {
+                    (Some(one), None) => one.clone(),
+                    (None, _) => {
+                        return Err(At::new(
                             &id.referenced,
                             format!("no incident with id `{}` in the incident file", id.value),
-                        )
-                    })?
+                        ))
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(At::new(
+                            &id.referenced,
+                            format!(
+                                "several incidents of the incident file have id `{}`; a test \
+                                 needs a file where its incident's id is unique",
+                                id.value
+                            ),
+                        ))
+                    }
+                }
             }
         };
 

@@ -280,6 +280,22 @@ fn incident_files_resolve_next_to_the_test_and_pick_by_id() {
         "{m:?}"
     );
     assert!(r.tests[1].passed);
+    // Two incidents with the id asked for: which one is meant is not guessed.
+    write(
+        dir.path(),
+        "same.json",
+        &list.replace("\"id\": \"b\"", "\"id\": \"a\""),
+    );
+    let t = write(
+        &dir.path().join("tests"),
+        "y.test.yaml",
+        "kind: test\nname: twice\nincident: ../same.json\nincident_id: a\nexpect: {}\n",
+    );
+    let m = messages(&run_files(&[t], &Limits::default()));
+    assert!(
+        m[0].contains("several incidents of the incident file have id `a`"),
+        "{m:?}"
+    );
 }
 
 #[test]
