@@ -92,8 +92,8 @@ fn bench_library(c: &mut Criterion) {
     group.finish();
 }
 
-const PREDICATE: &str = "incident.severity >= medium and incident.status != 'resolved' and any(incident.alerts, a => a.category in ['Malware', 'Ransomware', 'InitialAccess'])";
-const CEL_PREDICATE: &str = "incident.severity >= 2 && incident.status != 'resolved' && incident.alerts.exists(a, a.category in ['Malware', 'Ransomware', 'InitialAccess'])";
+const PREDICATE: &str = "incident.severity >= medium and incident.status != 'resolved' and any(incident.alerts, a => a.category in ['malware', 'ransomware', 'initial_access'])";
+const CEL_PREDICATE: &str = "incident.severity >= 2 && incident.status != 'resolved' && incident.alerts.exists(a, a.category in ['malware', 'ransomware', 'initial_access'])";
 
 fn bench_expression(c: &mut Criterion) {
     let scope = Scope::new().with("incident", Type::Record(model::incident()));

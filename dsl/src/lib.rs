@@ -21,6 +21,7 @@ pub mod graph;
 pub mod lower;
 pub mod model;
 pub mod schema;
+pub mod snake;
 pub mod source;
 pub mod syntax;
 pub mod text;

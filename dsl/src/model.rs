@@ -99,6 +99,11 @@ fn e(name: &str, values: &'static [&'static str], doc: &str) -> Field {
     Field::new(name, Type::String, doc).with_values(values)
 }
 
+/// An open enumerated string: any value, always `snake_case`.
+fn o(name: &str, doc: &str) -> Field {
+    Field::new(name, Type::String, doc).snake_case()
+}
+
 fn f(name: &str, ty: Type, doc: &str) -> Field {
     Field::new(name, ty, doc)
 }
@@ -166,10 +171,10 @@ fn kind_fields(kind: EntityKind) -> Vec<Field> {
                 "operating system platform (`windows11`, `linux`, …)",
             ),
             f("os_build", Type::Number, "operating system build number"),
-            s("health_status", "sensor health"),
+            o("health_status", "sensor health"),
             e("risk_score", RISK_SCORES, "the device's risk level"),
-            s("onboarding_status", "onboarding state in the EDR"),
-            s("av_status", "antivirus state"),
+            o("onboarding_status", "onboarding state in the EDR"),
+            o("av_status", "antivirus state"),
             s("rbac_group", "device group used for access control"),
             f(
                 "ip_addresses",
@@ -300,13 +305,13 @@ pub fn alert() -> Arc<RecordType> {
                     s("id", "alert id at the source"),
                     s("title", "alert title"),
                     s("description", "alert description"),
-                    s(
+                    o(
                         "category",
                         "alert category (`malware`, `initial_access`, …)",
                     ),
                     e("status", ALERT_STATUSES, "alert status"),
-                    s("service_source", "the product that raised it"),
-                    s("detection_source", "the detection technology"),
+                    o("service_source", "the product that raised it"),
+                    o("detection_source", "the detection technology"),
                     s("threat_family", "malware or threat family name"),
                     f("severity", Type::Severity, "alert severity"),
                     f("mitre_techniques", strings(), "MITRE ATT&CK technique ids"),
@@ -346,7 +351,7 @@ pub fn incident() -> Arc<RecordType> {
                 f("severity", Type::Severity, "incident severity"),
                 e("status", INCIDENT_STATUSES, "incident status"),
                 e("classification", CLASSIFICATIONS, "analyst classification"),
-                s(
+                o(
                     "determination",
                     "analyst determination (`malware`, `phishing`, …)",
                 ),

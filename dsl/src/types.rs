@@ -211,6 +211,9 @@ pub struct Field {
     /// The known values of an enumerated string field (`status`, `verdict`), for checking
     /// literals it is compared with. Sources may send values beyond these.
     pub values: Option<&'static [&'static str]>,
+    /// The importer writes every value of this open string field in `snake_case`
+    /// ([`crate::snake`]): a literal spelled otherwise never equals it.
+    pub snake_case: bool,
 }
 
 impl Field {
@@ -220,7 +223,14 @@ impl Field {
             ty,
             doc: doc.into(),
             values: None,
+            snake_case: false,
         }
+    }
+
+    /// Marks an open string field whose values are always `snake_case`.
+    pub fn snake_case(mut self) -> Self {
+        self.snake_case = true;
+        self
     }
 
     pub fn with_values(mut self, values: &'static [&'static str]) -> Self {

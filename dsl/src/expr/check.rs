@@ -51,16 +51,30 @@ pub(crate) enum Origin {
 }
 
 impl Origin {
-    /// What the value is, for messages, and its known values.
-    fn known(&self) -> Option<(String, &'static [&'static str])> {
+    /// What the value is, for messages, and what is known of its values.
+    fn known(&self) -> Option<(String, Known)> {
         match self {
             Origin::Field { record, index } => {
                 let field: &Field = record.fields.get(*index)?;
-                Some((format!("{}.{}", record.name, field.name), field.values?))
+                let known = match field.values {
+                    Some(values) => Known::Values(values),
+                    None if field.snake_case => Known::SnakeCase,
+                    None => return None,
+                };
+                Some((format!("{}.{}", record.name, field.name), known))
             }
-            Origin::Var { name, values } => Some((name.clone(), values)),
+            Origin::Var { name, values } => Some((name.clone(), Known::Values(values))),
         }
     }
+}
+
+/// What the checker knows of the values a string may take.
+#[derive(Clone, Copy)]
+enum Known {
+    /// One of these (or a value a source added since).
+    Values(&'static [&'static str]),
+    /// Any value, spelled in `snake_case`.
+    SnakeCase,
 }
 
 impl Typed {
@@ -254,7 +268,7 @@ impl<'s> Checker<'s> {
                     return Typed::error();
                 };
                 let ty = field.ty.clone();
-                let origin = field.values.is_some().then(|| Origin::Field {
+                let origin = (field.values.is_some() || field.snake_case).then(|| Origin::Field {
                     record: record.clone(),
                     index,
                 });
@@ -542,12 +556,13 @@ impl<'s> Checker<'s> {
         Typed::new(Ir::List(irs.into()), Type::list(Type::Severity))
     }
 
-    /// String literals compared with a field that lists its known values must be one of them.
+    /// String literals compared with a field that lists its known values must be one of them;
+    /// compared with an open `snake_case` field, they must be spelled so.
     fn known_values(&mut self, origin: Option<&Origin>, ast: &Ast) {
         let Some(origin) = origin else {
             return;
         };
-        let Some((what, values)) = origin.known() else {
+        let Some((what, known)) = origin.known() else {
             return;
         };
         let literals: Vec<&Ast> = match &ast.kind {
@@ -559,10 +574,20 @@ impl<'s> Checker<'s> {
             let Some(text) = lit.as_str_lit() else {
                 continue;
             };
-            if !values.contains(&text) {
-                let msg = format!("`{text}` is not a known value of `{what}`");
-                let help = suggestion(text, values.iter().copied());
-                self.mismatch(lit.span, msg, Some(help));
+            match known {
+                Known::Values(values) if !values.contains(&text) => {
+                    let msg = format!("`{text}` is not a known value of `{what}`");
+                    let help = suggestion(text, values.iter().copied());
+                    self.mismatch(lit.span, msg, Some(help));
+                }
+                Known::SnakeCase if !crate::snake::is_snake(text) => {
+                    let msg = format!(
+                        "`{text}` never equals `{what}`: its values are written in snake_case"
+                    );
+                    let help = format!("write `{}`", crate::snake::snake(text));
+                    self.mismatch(lit.span, msg, Some(help));
+                }
+                _ => {}
             }
         }
     }

@@ -229,7 +229,7 @@ impl SeverityIn {
     }
 }
 
-/// `in ['Malware', 'Ransomware']`.
+/// `in ['malware', 'ransomware']`.
 #[derive(Clone, Debug)]
 pub(crate) struct TextIn(StrSet);
 
@@ -1283,10 +1283,10 @@ mod tests {
                         alert(
                             Value::Severity(3),
                             "new",
-                            "Ransomware",
+                            "ransomware",
                             Value::list([ws.clone()]),
                         ),
-                        alert(Value::Severity(1), "resolved", "Execution", Value::Null),
+                        alert(Value::Severity(1), "resolved", "execution", Value::Null),
                     ]),
                 ),
                 ("devices", Value::list([ws.clone(), srv.clone()])),
@@ -1319,7 +1319,7 @@ mod tests {
                     Value::list([
                         Value::Null,
                         device(Value::Null, s("22631")),
-                        alert(Value::Severity(3), "new", "Malware", Value::Null),
+                        alert(Value::Severity(3), "new", "malware", Value::Null),
                     ]),
                 ),
                 ("users", s("alice")),
@@ -1375,8 +1375,8 @@ mod tests {
         ("1 <= count(incident.alerts)", "1 <= count(incident.alerts) + 0"),
         ("count(incident.alerts) < 2", "count(incident.alerts) + 0 < 2"),
         (
-            "any(incident.alerts, a => a.category in ['Malware', 'Ransomware'])",
-            "any(first([incident.alerts]), a => first([a.category]) in ['Malware', 'Ransomware'])",
+            "any(incident.alerts, a => a.category in ['malware', 'ransomware'])",
+            "any(first([incident.alerts]), a => first([a.category]) in ['malware', 'ransomware'])",
         ),
         (
             "all(incident.alerts, a => a.status != 'resolved')",

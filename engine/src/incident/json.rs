@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+pub(crate) use riposte_dsl::snake::snake;
 use riposte_dsl::value::{format_time, parse_time};
 use serde_json::{Map, Number, Value as Json};
 
@@ -613,86 +614,6 @@ fn squash_eq(a: &str, b: &str) -> bool {
     } else {
         squash(a).eq(squash(b))
     }
-}
-
-/// `snake_case`: `inProgress` → `in_progress`, `TruePositive` → `true_positive`,
-/// `HTTPServer` → `http_server`, `Defender for Office 365` → `defender_for_office_365`.
-pub(crate) fn snake(raw: &str) -> String {
-    let raw = trim(raw);
-    if raw.is_ascii() {
-        snake_ascii(raw)
-    } else {
-        snake_chars(raw)
-    }
-}
-
-/// [`snake`] for any text, by characters.
-pub(crate) fn snake_chars(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len() + 4);
-    let mut prev: Option<char> = None;
-    let mut rest = raw.chars();
-    while let Some(c) = rest.next() {
-        let before = prev;
-        prev = Some(c);
-        if !c.is_alphanumeric() {
-            if !out.is_empty() && !out.ends_with('_') {
-                out.push('_');
-            }
-            continue;
-        }
-        if c.is_uppercase() {
-            let boundary = match before {
-                Some(p) if p.is_lowercase() || p.is_numeric() => true,
-                Some(p) if p.is_uppercase() => rest.clone().next().is_some_and(char::is_lowercase),
-                _ => false,
-            };
-            if boundary && !out.is_empty() && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    while out.ends_with('_') {
-        out.pop();
-    }
-    out
-}
-
-/// [`snake`] for ASCII text, by bytes: the same, as ASCII characters are alphanumeric,
-/// upper- or lowercase or numeric exactly as their ASCII classes say.
-fn snake_ascii(raw: &str) -> String {
-    let b = raw.as_bytes();
-    let mut out = String::with_capacity(b.len() + 4);
-    for (i, &c) in b.iter().enumerate() {
-        if !c.is_ascii_alphanumeric() {
-            if !out.is_empty() && !out.ends_with('_') {
-                out.push('_');
-            }
-            continue;
-        }
-        if c.is_ascii_uppercase() {
-            let before = i.checked_sub(1).and_then(|j| b.get(j));
-            let boundary = match before {
-                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_ascii_uppercase() => {
-                    b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
-                }
-                _ => false,
-            };
-            if boundary && !out.is_empty() && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.push(char::from(c.to_ascii_lowercase()));
-        } else {
-            out.push(char::from(c));
-        }
-    }
-    while out.ends_with('_') {
-        out.pop();
-    }
-    out
 }
 
 /// `s.trim()`, without its character checks for text with none to trim (nearly all): visible

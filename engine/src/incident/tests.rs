@@ -2028,7 +2028,11 @@ fn fast_enum_normalization_matches_the_general_one() {
         ),
     ];
     for raw in variants(&seeds, &alphabet, 300) {
-        assert_eq!(json::snake(&raw), json::snake_chars(raw.trim()), "{raw:?}");
+        assert_eq!(
+            json::snake(&raw),
+            riposte_dsl::snake::snake_chars(raw.trim()),
+            "{raw:?}"
+        );
         assert_eq!(json::trim(&raw), raw.trim(), "{raw:?}");
         for (known, aliases) in lists {
             assert_eq!(
