@@ -688,21 +688,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(t), None) => Some(t.eval(&self.env(&frame.vars))),
                     _ => None,
                 };
-                let key = frame.key(&path, target.as_ref(), &serde_json::Map::new());
-                self.actions.push(PlannedAction {
-                    key,
-                    sop: self.sop_name.clone(),
-                    gamebook: frame.label.clone(),
-                    step: frame.shown(&path),
-                    action: spec.id,
-                    target: target.as_ref().and_then(entity_target),
-                    params: serde_json::Map::new(),
-                    status: Status::Skipped,
-                    approval: None,
-                    reason: reason.to_string(),
-                    provider: None,
-                    execution: None,
-                });
+                self.not_run(
+                    frame,
+                    &path,
+                    spec.id,
+                    target.as_ref(),
+                    Status::Skipped,
+                    reason,
+                );
             }
             c::StepKind::Group(inner) => {
                 let prefix = format!("{path}.");
@@ -985,21 +978,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
             let target = target.as_ref().map(|t| t.eval(&self.env(&frame.vars)));
-            let key = frame.key(path, target.as_ref(), &serde_json::Map::new());
-            self.actions.push(PlannedAction {
-                key,
-                sop: self.sop_name.clone(),
-                gamebook: frame.label.clone(),
-                step: frame.shown(path),
-                action: spec.id,
-                target: target.as_ref().and_then(entity_target),
-                params: serde_json::Map::new(),
-                status: Status::Skipped,
-                approval: None,
-                reason: reason.to_string(),
-                provider: None,
-                execution: None,
-            });
+            self.not_run(
+                frame,
+                path,
+                spec.id,
+                target.as_ref(),
+                Status::Skipped,
+                reason,
+            );
         } else {
             let prefix = &path[..path.len() - step.id.len()];
             self.skip_step(step, frame, prefix, reason);
@@ -1010,27 +996,40 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
+    /// The row of an action that does not reach the executor for a reason of the plan's own
+    /// (skipped, or past a limit): no params, no approver, no provider.
+    fn not_run(
+        &mut self,
+        frame: &Frame,
+        path: &str,
+        action: &'static str,
+        target: Option<&Value>,
+        status: Status,
+        reason: &str,
+    ) {
+        self.actions.push(PlannedAction {
+            key: frame.key(path, target, &serde_json::Map::new()),
+            sop: self.sop_name.clone(),
+            gamebook: frame.label.clone(),
+            step: frame.shown(path),
+            action,
+            target: target.and_then(entity_target),
+            params: serde_json::Map::new(),
+            status,
+            approval: None,
+            reason: reason.to_string(),
+            provider: None,
+            execution: None,
+        });
+    }
+
     /// A `blocked` row, with no target, for each action `step` (at `path`) holds, through its
     /// groups and called gamebooks: for-each items past a limit are not planned, and nothing
     /// is dropped silently.
     fn not_planned(&mut self, step: &c::Step, frame: &Frame, path: &str, reason: &str) {
         match &step.kind {
             c::StepKind::Action { spec, .. } => {
-                let key = frame.key(path, None, &serde_json::Map::new());
-                self.actions.push(PlannedAction {
-                    key,
-                    sop: self.sop_name.clone(),
-                    gamebook: frame.label.clone(),
-                    step: frame.shown(path),
-                    action: spec.id,
-                    target: None,
-                    params: serde_json::Map::new(),
-                    status: Status::Blocked,
-                    approval: None,
-                    reason: reason.to_string(),
-                    provider: None,
-                    execution: None,
-                });
+                self.not_run(frame, path, spec.id, None, Status::Blocked, reason);
             }
             c::StepKind::Group(inner) => {
                 for s in inner {

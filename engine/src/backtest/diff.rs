@@ -251,10 +251,9 @@ fn delta(name: &str, base: u64, head: u64) -> Delta {
     }
 }
 
-/// Per action id, the change in the number of actions that would run or await approval;
-/// only action ids whose count changed.
-pub fn action_deltas(base: &Tally, head: &Tally) -> Vec<Delta> {
-    let mut names: Vec<&str> = base
+/// The action ids either side planned, sorted.
+fn action_ids(base: &Tally, head: &Tally) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = base
         .actions
         .keys()
         .chain(head.actions.keys())
@@ -263,6 +262,12 @@ pub fn action_deltas(base: &Tally, head: &Tally) -> Vec<Delta> {
     names.sort_unstable();
     names.dedup();
     names
+}
+
+/// Per action id, the change in the number of actions that would run or await approval;
+/// only action ids whose count changed.
+pub fn action_deltas(base: &Tally, head: &Tally) -> Vec<Delta> {
+    action_ids(base, head)
         .into_iter()
         .map(|n| {
             let count = |t: &Tally| t.actions.get(n).map_or(0, Counts::active);
@@ -276,16 +281,8 @@ pub fn action_deltas(base: &Tally, head: &Tally) -> Vec<Delta> {
 /// This shows what [`action_deltas`] sums away: actions that moved from awaiting approval to
 /// would run, or became blocked or skipped.
 pub fn status_deltas(base: &Tally, head: &Tally) -> Vec<(Status, Delta)> {
-    let mut names: Vec<&str> = base
-        .actions
-        .keys()
-        .chain(head.actions.keys())
-        .copied()
-        .collect();
-    names.sort_unstable();
-    names.dedup();
     let mut out = Vec::new();
-    for n in names {
+    for n in action_ids(base, head) {
         for status in [
             Status::WouldRun,
             Status::AwaitingApproval,
