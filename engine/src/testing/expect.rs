@@ -620,59 +620,63 @@ pub fn task_matches(e: &ExpectTask, t: &PlannedTask) -> bool {
 
 /// Where plan task `t` differs from `e`: its origin and title first, then its role and status.
 fn task_differences(e: &ExpectTask, t: &PlannedTask) -> Vec<String> {
-    let mut d = Vec::new();
-    let mut differ = |field: &str, want: Option<&str>, got: &str, same: bool| {
-        if let Some(want) = want.filter(|_| !same) {
-            d.push(format!("{field}: expected {want}, got {got}"));
-        }
-    };
-    differ(
-        "sop",
-        e.sop.as_deref(),
-        &t.sop,
-        e.sop.as_deref().is_none_or(|s| s == t.sop),
-    );
-    differ(
-        "gamebook",
-        e.gamebook.as_deref(),
-        &t.gamebook,
-        e.gamebook
-            .as_deref()
-            .is_none_or(|g| gamebook_matches(g, &t.gamebook)),
-    );
-    differ(
-        "step",
-        e.step.as_deref(),
-        &t.step,
-        e.step.as_deref().is_none_or(|s| names_step(s, &t.step)),
-    );
-    differ(
-        "title",
-        e.title.as_deref(),
-        &t.title,
-        e.title.as_deref().is_none_or(|s| s == t.title),
-    );
-    differ(
-        "title_contains",
-        e.title_contains.as_deref(),
-        &t.title,
-        e.title_contains
-            .as_deref()
-            .is_none_or(|s| contains_ci(&t.title, s)),
-    );
-    differ(
-        "role",
-        e.role.as_deref(),
-        t.role,
-        e.role.as_deref().is_none_or(|r| r == t.role),
-    );
-    differ(
-        "status",
-        e.status.map(TaskStatus::as_str),
-        t.status.as_str(),
-        e.status.is_none_or(|s| s == t.status),
-    );
-    d
+    let title = |s: &str| s == t.title;
+    // (field, expected, what the plan has, whether they match)
+    let fields: [(&str, Option<&str>, &str, bool); 7] = [
+        (
+            "sop",
+            e.sop.as_deref(),
+            &t.sop,
+            e.sop.as_deref().is_none_or(|s| s == t.sop),
+        ),
+        (
+            "gamebook",
+            e.gamebook.as_deref(),
+            &t.gamebook,
+            e.gamebook
+                .as_deref()
+                .is_none_or(|g| gamebook_matches(g, &t.gamebook)),
+        ),
+        (
+            "step",
+            e.step.as_deref(),
+            &t.step,
+            e.step.as_deref().is_none_or(|s| names_step(s, &t.step)),
+        ),
+        (
+            "title",
+            e.title.as_deref(),
+            &t.title,
+            e.title.as_deref().is_none_or(title),
+        ),
+        (
+            "title_contains",
+            e.title_contains.as_deref(),
+            &t.title,
+            e.title_contains
+                .as_deref()
+                .is_none_or(|s| contains_ci(&t.title, s)),
+        ),
+        (
+            "role",
+            e.role.as_deref(),
+            t.role,
+            e.role.as_deref().is_none_or(|r| r == t.role),
+        ),
+        (
+            "status",
+            e.status.map(TaskStatus::as_str),
+            t.status.as_str(),
+            e.status.is_none_or(|s| s == t.status),
+        ),
+    ];
+    fields
+        .iter()
+        .filter(|(_, _, _, same)| !same)
+        .filter_map(|(field, want, got, _)| {
+            want.map(|w| format!("{field}: expected {w}, got {got}"))
+        })
+        .collect()
 }
 
 /// The plan tasks closest to `e`: those that differ only in role or status, or else every
