@@ -20,6 +20,23 @@ use riposte_dsl::syntax::Limits;
 use riposte_dsl::SourceMap;
 use riposte_engine::incident::ImportLimits;
 
+/// `eprintln!` that never panics: a closed stderr (`2>&1 | head`) loses the message, not the
+/// run.
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics.
+macro_rules! stderr_text {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "riposte",
@@ -145,7 +162,7 @@ struct PlanLimitArgs {
     /// Most items one for-each fans out to; the rest are blocked.
     #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_fanout, value_parser = at_least_one, allow_negative_numbers = true)]
     max_fanout: usize,
-    /// Most actions one plan holds; for-each items that start past it are blocked.
+    /// Most actions one plan holds; steps and for-each items that would start past it are blocked.
     #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_actions, value_parser = at_least_one, allow_negative_numbers = true)]
     max_plan_actions: usize,
 }
@@ -287,7 +304,7 @@ fn main() -> ExitCode {
         }
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
+        stderr_line!("error: {e}");
         ExitCode::from(2)
     })
 }
@@ -392,7 +409,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
     if !errors.is_empty() {
         let color = std::io::stderr().is_terminal();
         for d in &errors {
-            eprint!("{}", render::text(d, &sources, color));
+            stderr_text!("{}", render::text(d, &sources, color));
         }
         return Ok(ExitCode::from(1));
     }
@@ -428,9 +445,9 @@ fn library(paths: Vec<PathBuf>) -> Result<Result<riposte_dsl::checked::Library, 
     if compilation.has_errors() {
         let color = std::io::stderr().is_terminal();
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
-            eprint!("{}", render::text(d, &sources, color));
+            stderr_text!("{}", render::text(d, &sources, color));
         }
-        eprintln!("the library has errors; fix them (see `riposte check`) before simulating");
+        stderr_line!("the library has errors; fix them (see `riposte check`) before simulating");
         return Ok(Err(ExitCode::from(1)));
     }
     Ok(Ok(compilation.library))
@@ -513,7 +530,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             }
         })?;
         if now.is_none() && riposte_engine::plan::default_now(incident) == 0 {
-            eprintln!(
+            stderr_line!(
                 "warning: incident `{}` has no update or creation time; `now()` is \
                  1970-01-01T00:00:00Z (pass `--now`)",
                 incident.id
@@ -539,7 +556,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                 .is_some_and(|e| e.error.as_deref() == Some(f.error.as_str()))
         });
         if !failed_something && !plans.is_empty() {
-            eprintln!(
+            stderr_line!(
                 "warning: `--fail {given}` failed no action: no action of that step and target \
                  would run (check the target, or grant the approval it waits for with \
                  `--approve`)"
@@ -547,7 +564,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         }
     }
     if plans.is_empty() && matches!(args.format, ListFormat::Text) {
-        eprintln!(
+        stderr_line!(
             "`{}` holds no incidents: nothing to plan",
             args.incident.display()
         );
@@ -597,9 +614,9 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
     if compilation.has_errors() {
         let color = std::io::stderr().is_terminal();
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
-            eprint!("{}", render::text(d, &sources, color));
+            stderr_text!("{}", render::text(d, &sources, color));
         }
-        eprintln!("the library has errors; fix them (see `riposte check`) before testing");
+        stderr_line!("the library has errors; fix them (see `riposte check`) before testing");
         return Ok(ExitCode::from(1));
     }
     let report =
@@ -607,7 +624,7 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
     match args.format {
         ListFormat::Json => {
             print_json(&report.to_json(args.min_coverage))?;
-            eprintln!("{} passed, {} failed", report.passed(), report.failed());
+            stderr_line!("{} passed, {} failed", report.passed(), report.failed());
         }
         ListFormat::Text => {
             let color = std::io::stdout().is_terminal();
@@ -698,9 +715,9 @@ fn compile_library(
     if compilation.has_errors() {
         let color = std::io::stderr().is_terminal();
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
-            eprint!("{}", render::text(d, &loaded.sources, color));
+            stderr_text!("{}", render::text(d, &loaded.sources, color));
         }
-        eprintln!("{which} has errors; fix them (see `riposte check`) before backtesting");
+        stderr_line!("{which} has errors; fix them (see `riposte check`) before backtesting");
         return Err(ExitCode::from(1));
     }
     Ok(compilation.library)

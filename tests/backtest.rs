@@ -412,9 +412,35 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
     ]));
     assert_eq!(report["summary"]["changed"], 0, "{report}");
 
+    // A link to a link is followed; a link to nothing at the base is an error.
+    std::os::unix::fs::symlink("triage-escalation.yaml", dir.join("shared/again.yaml")).unwrap();
+    std::os::unix::fs::symlink("../shared/again.yaml", dir.join("gamebooks/again.yaml")).unwrap();
+    std::os::unix::fs::symlink("../shared/nothing.yaml", dir.join("sops/gone.yaml")).unwrap();
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "links"]);
+    std::fs::remove_file(dir.join("sops/gone.yaml")).unwrap();
+    let out = riposte(dir)
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`sops/gone.yaml` is a symbolic link to `shared/nothing.yaml`, which does not exist at `HEAD`"),
+        "{err}"
+    );
+    git(dir, &["rm", "-q", "sops/gone.yaml"]);
+    git(dir, &["commit", "-q", "-m", "no dangling link"]);
+    let report = json_of(riposte(dir).args([
+        "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
+    ]));
+    assert_eq!(report["summary"]["changed"], 0, "{report}");
+
     // A library directory that is not in the base revision.
     copy_dir(&dir.join("sops"), &dir.join("lib2"));
     copy_dir(&dir.join("gamebooks"), &dir.join("lib2"));
+    // Copied, the link to a link is a second file of the same gamebook.
+    std::fs::remove_file(dir.join("lib2/again.yaml")).unwrap();
     let out = riposte(dir)
         .args([
             "backtest",

@@ -710,6 +710,10 @@ impl<'d> Compiler<'d> {
     fn absorb(&mut self, e: &ExprText, ds: Vec<Diagnostic>) {
         for mut d in ds {
             d.span = e.file_span(d.span);
+            // Secondary labels (an opening bracket) are in the text's coordinates too.
+            for r in d.related.iter_mut().filter(|r| r.file == d.file) {
+                r.span = e.file_span(r.span);
+            }
             self.push(d);
         }
     }

@@ -171,10 +171,10 @@ fn kind_fields(kind: EntityKind) -> Vec<Field> {
                 "operating system platform (`windows11`, `linux`, …)",
             ),
             f("os_build", Type::Number, "operating system build number"),
-            o("health_status", "sensor health"),
+            s("health_status", "sensor health"),
             e("risk_score", RISK_SCORES, "the device's risk level"),
-            o("onboarding_status", "onboarding state in the EDR"),
-            o("av_status", "antivirus state"),
+            s("onboarding_status", "onboarding state in the EDR"),
+            s("av_status", "antivirus state"),
             s("rbac_group", "device group used for access control"),
             f(
                 "ip_addresses",

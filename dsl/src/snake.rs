@@ -83,8 +83,35 @@ fn snake_ascii(raw: &str) -> String {
     out
 }
 
-/// Whether `text` is spelled as [`snake`] spells values: lowercase letters, digits and single
-/// underscores between words.
+/// Whether `text` could be a value [`snake`] wrote: no uppercase letter, no whitespace, no
+/// ASCII punctuation but single underscores between words. (Loose on purpose: a literal this
+/// accepts and `snake` never writes is a false negative, not a false error.)
 pub fn is_snake(text: &str) -> bool {
-    snake(text) == text
+    !text.starts_with('_')
+        && !text.ends_with('_')
+        && !text.contains("__")
+        && text.chars().all(|c| {
+            c == '_' || !(c.is_uppercase() || c.is_whitespace() || c.is_ascii_punctuation())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_snake, snake};
+
+    #[test]
+    fn values_as_the_importer_writes_them_are_snake() {
+        for raw in [
+            "InitialAccess",
+            "initial access",
+            "HTTPServer",
+            "İstanbul",
+            "Ünïcode Ça",
+        ] {
+            assert!(is_snake(&snake(raw)), "{raw}: {}", snake(raw));
+        }
+        for literal in ["Malware", "initial access", "a-b", "_a", "a__b", "a."] {
+            assert!(!is_snake(literal), "{literal}");
+        }
+    }
 }

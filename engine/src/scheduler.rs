@@ -356,6 +356,8 @@ pub struct Scheduler<'a, E: Executor> {
     per_action: BTreeMap<&'static str, u32>,
     wait: Option<Wait>,
     depth: usize,
+    /// Rows of actions not run that were past the plan's room (see `not_run`).
+    pub unlisted: usize,
 }
 
 impl<'a, E: Executor> Scheduler<'a, E> {
@@ -383,6 +385,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             per_action: BTreeMap::new(),
             wait: None,
             depth: 0,
+            unlisted: 0,
         }
     }
 
@@ -840,21 +843,27 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             statuses.push(s);
         }
+        // One row per action for everything not planned, with every limit that stopped it.
+        let mut reasons = Vec::new();
         if unplanned > 0 {
-            let reason = format!(
-                "plan limit: the plan reached {} actions; {unplanned} items not planned \
-                 (raise --max-plan-actions)",
+            let what = match &step.for_each {
+                Some(_) => format!("{unplanned} items not planned"),
+                None => "the step is not planned".to_string(),
+            };
+            reasons.push(format!(
+                "plan limit: the plan reached {} actions; {what} (raise --max-plan-actions)",
                 self.config.max_actions
-            );
-            self.not_planned(step, frame, path, &reason);
+            ));
         }
         if over > 0 {
-            let reason = format!(
+            reasons.push(format!(
                 "fan-out limit: {} items, limit {}; {over} items not planned (raise --max-fanout)",
                 items.len(),
                 self.config.max_fanout
-            );
-            self.not_planned(step, frame, path, &reason);
+            ));
+        }
+        if !reasons.is_empty() {
+            self.not_planned(step, frame, path, &reasons.join("; "));
         }
         if over + unplanned > 0 {
             statuses.push(StepStatus::Blocked);
@@ -1007,6 +1016,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         status: Status,
         reason: &str,
     ) {
+        // These rows walk a step's whole structure, calls included, which a library can make
+        // grow fast: past twice the plan limit they are counted, not listed.
+        if self.actions.len() >= self.config.max_actions.saturating_mul(2) {
+            self.unlisted += 1;
+            return;
+        }
         self.actions.push(PlannedAction {
             key: frame.key(path, target, &serde_json::Map::new()),
             sop: self.sop_name.clone(),

@@ -428,7 +428,11 @@ impl<'s> Checker<'s> {
                     Type::List(e) if **e == Type::Severity => self.severity_literal(rhs, r),
                     _ => r,
                 };
-                self.known_values(l.origin.as_ref(), rhs);
+                // `roles contains 'compromised'` names a whole value; `text contains 'acc'`
+                // only a part of one.
+                if matches!(l.ty, Type::List(_)) {
+                    self.known_values(l.origin.as_ref(), rhs);
+                }
                 match &l.ty {
                     Type::List(elem) => {
                         if !(r.ty.fits(elem) || elem.fits(&r.ty)) {

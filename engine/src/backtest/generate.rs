@@ -390,6 +390,10 @@ impl Generator {
             let path = path.display().to_string();
             move |source| GenerateError::Write { path, source }
         };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|e| GenerateError::Threads(e.to_string()))?;
         let created = !out.exists();
         std::fs::create_dir_all(out).map_err(io_err(out))?;
         if std::fs::read_dir(out)
@@ -402,10 +406,6 @@ impl Generator {
         let files = count.div_ceil(per_file);
         let width = files.saturating_sub(1).to_string().len().max(5);
         let path_of = |f: u64| out.join(format!("incidents-{f:0width$}.json"));
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
-            .build()
-            .map_err(|e| GenerateError::Threads(e.to_string()))?;
         let sizes: Result<Vec<u64>, GenerateError> = pool.install(|| {
             (0..files)
                 .into_par_iter()
@@ -459,7 +459,8 @@ impl Generator {
             w.write_all(if n == 0 { b"\n" } else { b",\n" })
                 .map_err(io_err)?;
             serde_json::to_writer(&mut w, &self.incident(i)).map_err(|e| io_err(e.into()))?;
-            if w.bytes > limit {
+            // Room for the end of the document, so the file is never over the limit.
+            if w.bytes + END.len() as u64 > limit {
                 return Err(GenerateError::FileTooLarge {
                     path: path.display().to_string(),
                     limit,
@@ -468,11 +469,14 @@ impl Generator {
                 });
             }
         }
-        w.write_all(b"\n]}\n").map_err(io_err)?;
+        w.write_all(END).map_err(io_err)?;
         w.flush().map_err(io_err)?;
         Ok(w.bytes)
     }
 }
+
+/// What closes a generated file.
+const END: &[u8] = b"\n]}\n";
 
 /// A writer that counts bytes.
 struct Counting<W: Write> {
@@ -760,5 +764,13 @@ mod tests {
         for entry in std::fs::read_dir(&out).unwrap() {
             assert!(entry.unwrap().metadata().unwrap().len() <= 100_000);
         }
+        // At the limit to the byte: a file of exactly the limit is written, one byte less is
+        // refused (the end of the document counts).
+        let one = dir.path().join("one");
+        let size = g.write(3, 3, 1 << 26, &one, 1, &|_| {}).unwrap().bytes;
+        std::fs::remove_dir_all(&one).unwrap();
+        assert!(g.write(3, 3, size, &one, 1, &|_| {}).is_ok());
+        std::fs::remove_dir_all(&one).unwrap();
+        assert!(g.write(3, 3, size - 1, &one, 1, &|_| {}).is_err());
     }
 }

@@ -199,14 +199,8 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
             continue;
         }
         if mode == "120000" {
-            let link = git(&top, ["show", &format!("{commit}:{path}")])?;
-            match link_target(path, &String::from_utf8_lossy(&link.stdout)) {
-                Some(target) if link.status.success() => {
-                    files.push((path.to_string(), target, None));
-                }
-                // A link out of the repository: nothing to read at the revision.
-                _ => continue,
-            }
+            let target = resolve_link(&top, &commit, rev, path)?;
+            files.push((path.to_string(), target, None));
         } else {
             files.push((path.to_string(), path.to_string(), size.parse().ok()));
         }
@@ -241,7 +235,6 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
             None => {
                 let out = git(&top, ["cat-file", "-s", &format!("{commit}:{read}")])?;
                 if !out.status.success() {
-                    // A dangling link: the working tree loader reports it as unreadable.
                     return Err(GitError::Failed {
                         command: format!("cat-file -s {rev}:{read}"),
                         message: complaint(&out),
@@ -284,6 +277,51 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
         }
     }
     Ok(loaded)
+}
+
+/// The file a symbolic link at `path` leads to at `commit`, through links to links (at most 8).
+/// A link out of the repository, to nothing or to a directory is an error: the working tree
+/// loader would read something there, and the base library must not silently lack it.
+fn resolve_link(top: &Path, commit: &str, rev: &str, path: &str) -> Result<String, GitError> {
+    let fail = |message: String| GitError::Failed {
+        command: format!("show {rev}:{path}"),
+        message,
+    };
+    let mut current = path.to_string();
+    for _ in 0..8 {
+        let listed = git(
+            top,
+            ["ls-tree", "-z", "--full-tree", commit, "--", &current],
+        )?;
+        let entry = String::from_utf8_lossy(&listed.stdout).into_owned();
+        let mut meta = entry.split('\t').next().unwrap_or("").split_whitespace();
+        match (meta.next(), meta.next()) {
+            (Some("120000"), Some("blob")) => {
+                let link = git(top, ["show", &format!("{commit}:{current}")])?;
+                current = link_target(&current, &String::from_utf8_lossy(&link.stdout))
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "`{path}` is a symbolic link out of the repository; its content at \
+                             `{rev}` is unknown (commit the file itself)"
+                        ))
+                    })?;
+            }
+            (Some(_), Some("blob")) => return Ok(current),
+            (Some(_), Some(_)) => {
+                return Err(fail(format!(
+                    "`{path}` is a symbolic link to `{current}`, which is not a file at `{rev}`"
+                )))
+            }
+            _ => {
+                return Err(fail(format!(
+                    "`{path}` is a symbolic link to `{current}`, which does not exist at `{rev}`"
+                )))
+            }
+        }
+    }
+    Err(fail(format!(
+        "`{path}` is a chain of more than 8 symbolic links"
+    )))
 }
 
 /// The repository path a symlink at `path` (repository-relative) points to, from its target

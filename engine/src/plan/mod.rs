@@ -89,6 +89,7 @@ pub fn plan_with_context<E: Executor>(
         .as_ref()
         .map(|c| c.classification.to_string())
         .unwrap_or_else(|| incident.classification.clone());
+    let mut unlisted = 0;
     for sop in &library.sops {
         let SopBody::Response(r) = &sop.body else {
             continue;
@@ -103,11 +104,15 @@ pub fn plan_with_context<E: Executor>(
             continue;
         }
         let mut s = Scheduler::new(library, workspace, ctx, executor, config, &sop.name, r);
+        // The plan's actions so far: its limit of actions is the plan's, not each SOP's.
+        s.actions = std::mem::take(&mut plan.actions);
         s.run_sop();
-        plan.actions.append(&mut s.actions);
+        plan.actions = std::mem::take(&mut s.actions);
+        unlisted += s.unlisted;
         plan.tasks.append(&mut s.tasks);
         plan.trace.append(&mut s.trace);
     }
     plan.summary = Summary::of(&plan.actions);
+    plan.summary.unlisted = unlisted;
     plan
 }

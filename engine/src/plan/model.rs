@@ -162,6 +162,14 @@ pub struct Summary {
     pub awaiting_approval: usize,
     pub blocked: usize,
     pub skipped: usize,
+    /// Rows of blocked or skipped actions past twice `--max-plan-actions`, counted but not
+    /// listed; absent when there are none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unlisted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {

@@ -555,6 +555,57 @@ steps:
 }
 
 #[test]
+fn the_plan_action_limit_counts_every_sop_and_bounds_the_rows_it_adds() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: note, for_each: incident.devices, action: incident.comment, params: {comment: x}}\n";
+    let second = "kind: sop\ntype: response\nname: t\ngamebooks:\n  - gamebook: iso\n";
+    let lib = library(&[gb, &sop(""), second]);
+    let devices: Vec<serde_json::Value> = (0..50)
+        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
+        .collect();
+    let inc = incident(serde_json::Value::Array(devices));
+    let config = RunConfig {
+        max_actions: 60,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+    // The first SOP plans 50, the second 10 before the limit, then one blocked row.
+    assert_eq!((p.summary.would_run, p.summary.blocked), (60, 1));
+    assert_eq!(p.actions.last().map(|a| a.sop.as_str()), Some("t"));
+
+    // A group of five actions per device, and room for two: the rows of actions not run stop
+    // at twice the limit, and the rest are counted.
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d}
+    steps:
+      - {id: a, action: incident.comment, params: {comment: a}}
+      - {id: b, action: incident.comment, params: {comment: b}}
+      - {id: c, action: incident.comment, params: {comment: c}}
+      - {id: d, action: incident.comment, params: {comment: d}}
+      - {id: e, action: incident.comment, params: {comment: e}}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let config = RunConfig {
+        max_actions: 2,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+    assert_eq!(p.actions.len(), 4);
+    assert_eq!((p.summary.would_run, p.summary.blocked), (2, 2));
+    // c, d, e of the first device, then a–e of the 49 others as one walk of the group.
+    assert_eq!(p.summary.unlisted, 1 + 5);
+    let text = crate::plan::text::render(&p, false);
+    assert!(
+        text.contains("; 6 more blocked or skipped past the plan limit, not listed)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn keys_are_stable_and_bind_target_and_params() {
     let lib = library(&[ISOLATE, &sop("")]);
     let inc = incident(json!([

@@ -140,9 +140,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
     }
     let s = &plan.summary;
     let total = s.would_run + s.awaiting_approval + s.blocked;
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "\n{} action{}: {} would run, {} await approval, {} blocked ({} skipped)",
+        "\n{} action{}: {} would run, {} await approval, {} blocked ({} skipped",
         total,
         if total == 1 { "" } else { "s" },
         s.would_run,
@@ -150,5 +150,13 @@ pub fn render(plan: &Plan, color: bool) -> String {
         s.blocked,
         s.skipped
     );
+    if s.unlisted > 0 {
+        let _ = write!(
+            out,
+            "; {} more blocked or skipped past the plan limit, not listed",
+            s.unlisted
+        );
+    }
+    let _ = writeln!(out, ")");
     out
 }

@@ -931,7 +931,7 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
                 .next()
                 .unwrap_or(rest);
             format!("duplicate key `{key}`")
-        } else if message.contains("Documents") {
+        } else if message.contains("budget") && message.contains("Documents") {
             format!(
                 "more than {} tests in one file; split it into several test files",
                 limits.max_tests_per_file
