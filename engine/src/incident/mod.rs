@@ -550,7 +550,9 @@ fn json_error(file: &str, e: &serde_json::Error) -> ImportError {
     ImportError::Json {
         file: file.to_string(),
         line: e.line(),
-        column: e.column(),
+        // serde_json counts a position before a line's first character as column 0 (an empty
+        // file is "line 1 column 0"); columns here start at 1, as in every other message.
+        column: e.column().max(1),
         message,
     }
 }

@@ -1434,6 +1434,14 @@ fn truncated_json_says_so() {
         }
         other => panic!("{other:?}"),
     }
+    // An empty file: the first line's first column, not column 0.
+    assert!(
+        error("")
+            .to_string()
+            .starts_with("`bad.json`:1:1: invalid JSON: "),
+        "{}",
+        error("")
+    );
 }
 
 #[test]
