@@ -763,18 +763,24 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             });
         }
         // An approval gate in front of the step: the whole step waits unless granted.
-        let gate_wait = step.approval.as_ref().filter(|_| !gate_open).map(|g| Wait {
-            approval: Some(Approval {
-                role: g.role.as_str(),
-                reason: format!(
-                    "approval gate of step `{}` (quorum {}, timeout {}, then {})",
-                    step.id,
-                    g.quorum,
-                    riposte_dsl::duration::format_duration(g.timeout_ms),
-                    g.on_timeout
-                ),
-            }),
-            reason: format!("awaits the approval gate of step `{}`", step.id),
+        let gate_wait = step.approval.as_ref().filter(|_| !gate_open).map(|g| {
+            let (role, owner) = match &step.kind {
+                c::StepKind::Action { spec, .. } => high_impact_role(spec, g.role),
+                _ => (g.role, ""),
+            };
+            Wait {
+                approval: Some(Approval {
+                    role: role.as_str(),
+                    reason: format!(
+                        "approval gate of step `{}` (quorum {}, timeout {}, then {}){owner}",
+                        step.id,
+                        g.quorum,
+                        riposte_dsl::duration::format_duration(g.timeout_ms),
+                        g.on_timeout
+                    ),
+                }),
+                reason: format!("awaits the approval gate of step `{}`", step.id),
+            }
         });
         let was = match gate_wait {
             Some(w) if self.wait.is_none() => self.wait.replace(w),
@@ -1386,10 +1392,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 } else {
                     ""
                 };
+                let (role, owner) = high_impact_role(spec, rule.role);
                 return Some(Approval {
-                    role: rule.role.as_str(),
+                    role: role.as_str(),
                     reason: format!(
-                        "SOP `{}` requires approval of `{}`{why}",
+                        "SOP `{}` requires approval of `{}`{why}{owner}",
                         self.sop_name, spec.id
                     ),
                 });
@@ -1425,6 +1432,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     whose()
                 ),
             }),
+            // Unattended runs cannot act on behalf of a signed-in user.
+            AgentMode::Autonomous if spec.delegated_only() => Some(Approval {
+                role: high_impact_role(spec, Role::IncidentResponder).0.as_str(),
+                reason: format!(
+                    "`{}` runs only on behalf of a signed-in user and {}: it cannot run \
+                     unattended",
+                    spec.id,
+                    whose()
+                ),
+            }),
             _ => None,
         }
     }
@@ -1446,6 +1463,19 @@ fn join_path(prefix: &str, id: &str) -> String {
     path.push_str(prefix);
     path.push_str(id);
     path
+}
+
+/// Who approves `spec` when a rule names `role`: only a Workspace Owner approves a high-impact
+/// action (the product's rule), whatever the rule says; the text says so when it changes who.
+fn high_impact_role(spec: &ActionSpec, role: Role) -> (Role, &'static str) {
+    if spec.impact == Impact::High && role != Role::WorkspaceOwner {
+        (
+            Role::WorkspaceOwner,
+            "; high-impact: only a Workspace Owner approves it",
+        )
+    } else {
+        (role, "")
+    }
 }
 
 /// The reason of an action that would run.

@@ -172,12 +172,28 @@ fn approve_if_makes_approval_conditional() {
     assert_eq!(isolations[0].status, Status::WouldRun);
     assert_eq!(isolations[1].status, Status::AwaitingApproval);
     let approval = isolations[1].approval.as_ref().expect("approval");
-    assert_eq!(approval.role, "workspace_admin");
+    // The rule names an admin, but only a Workspace Owner approves a high-impact action.
+    assert_eq!(approval.role, "workspace_owner");
     assert!(
-        approval.reason.contains("approve_if"),
+        approval.reason.contains("approve_if")
+            && approval
+                .reason
+                .contains("high-impact: only a Workspace Owner approves it"),
         "{}",
         approval.reason
     );
+    // A step's gate too.
+    let gated = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: isolate\n    for_each: incident.devices\n    action: device.isolate\n    approval: {role: incident_analyst, timeout: 1h, on_timeout: reject}\n";
+    let lib = library(&[gated, &sop("")]);
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let approval = p.actions[0].approval.as_ref().expect("approval");
+    assert_eq!(approval.role, "workspace_owner", "{}", approval.reason);
 }
 
 #[test]
@@ -288,8 +304,23 @@ fn delegated_only_actions_need_a_session() {
     let lib = library(&[gb, &sop("")]);
     let inc = incident(json!([user("u1", "a@contoso.com")]));
     let mut w = ws(Mode::Autonomous);
+    // With a session, an autonomous agent still cannot run it unattended: a signed-in owner
+    // does (the reset is high-impact).
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+    assert_eq!(p.actions[0].status, Status::AwaitingApproval);
+    let approval = p.actions[0].approval.as_ref().expect("approval");
+    assert_eq!(approval.role, "workspace_owner");
+    assert!(
+        approval.reason.contains("cannot run unattended"),
+        "{}",
+        approval.reason
+    );
+    let granted = RunConfig {
+        approvals: Approvals::All,
+        ..RunConfig::default()
+    };
     assert_eq!(
-        plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]).actions[0].status,
+        plan_with(&lib, &w, &inc, &granted, vec![]).actions[0].status,
         Status::WouldRun
     );
     w.delegated_session = false;
