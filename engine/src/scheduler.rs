@@ -1130,7 +1130,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(p) = provider {
             planned.provider = Some([p.provider.as_str(), "/", p.application.as_str()].concat());
         }
-        if let Some(reason) = self.blocked(spec, target_value.as_ref(), provider) {
+        if let Some(reason) = self.blocked(spec, target_value.as_ref(), &param_values, provider) {
             planned.status = Status::Blocked;
             planned.reason = reason;
             self.actions.push(planned);
@@ -1251,6 +1251,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         &self,
         spec: &ActionSpec,
         target: Option<&Value>,
+        params: &[(&'static str, Value)],
         provider: Option<&ProviderSupport>,
     ) -> Option<String> {
         let ws = self.workspace;
@@ -1279,6 +1280,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(t) = target {
             if let Some(rule) = self.protected(t) {
                 return Some(format!("protected entity ({rule})"));
+            }
+            if let Some(other) = self.acted_through(spec, t, params) {
+                if let Some(rule) = self.protected(other) {
+                    let name = entity_str(other, ENTITY_NAME).unwrap_or_default();
+                    return Some(format!("it acts on protected entity `{name}` ({rule})"));
+                }
             }
         }
         let Some(p) = provider else {
@@ -1361,6 +1368,50 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         None
+    }
+
+    /// The entity of the incident an action acts on besides its target, which protection covers
+    /// too: the device `file.quarantine` stops the file on (its `device_id` param, else the
+    /// file's), the mailbox `email.soft_delete` deletes from (the recipient's user or mailbox).
+    fn acted_through(
+        &self,
+        spec: &ActionSpec,
+        target: &Value,
+        params: &[(&'static str, Value)],
+    ) -> Option<&Value> {
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| match v {
+                    Value::String(s) => Some(&**s),
+                    _ => None,
+                })
+        };
+        let find = |collection: &str, field: &str, want: &str| {
+            let Value::List(items) = record_field(&self.incident.value, collection)? else {
+                return None;
+            };
+            items.iter().find(|e| {
+                matches!(record_field(e, field), Some(Value::String(s)) if s.eq_ignore_ascii_case(want))
+            })
+        };
+        match spec.id {
+            "file.quarantine" => {
+                let device = param("device_id").or(match record_field(target, "device_id") {
+                    Some(Value::String(s)) => Some(&**s),
+                    _ => None,
+                })?;
+                find("devices", "mde_device_id", device)
+            }
+            "email.soft_delete" => {
+                let Some(Value::String(to)) = record_field(target, "recipient") else {
+                    return None;
+                };
+                find("users", "upn", to).or_else(|| find("mailboxes", "primary_address", to))
+            }
+            _ => None,
+        }
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.
@@ -1582,6 +1633,14 @@ fn entity_str(v: &Value, index: usize) -> Option<&str> {
                 _ => None,
             }
         }
+        _ => None,
+    }
+}
+
+/// The field `name` of a record value, by name (for the few fields read this way).
+fn record_field<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
+    match v {
+        Value::Record(r) => r.fields().get(r.ty().field(name)?.0),
         _ => None,
     }
 }

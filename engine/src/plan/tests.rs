@@ -299,6 +299,69 @@ fn every_blocked_reason_is_explained() {
 }
 
 #[test]
+fn protection_covers_the_device_a_file_is_quarantined_on_and_the_mailbox_an_email_is_in() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: quarantine, for_each: incident.files, action: file.quarantine}
+  - {id: purge, for_each: incident.emails, action: email.soft_delete}
+"#;
+    let lib = library(&[
+        gb,
+        &sop("guardrails:\n  protected: [{name: \"dc-*\"}, {name: \"ceo@*\"}]\n"),
+    ]);
+    let file = |id: &str, device: &str| {
+        json!({"id": id, "kind": "file", "name": id, "verdict": "malicious", "provider": "microsoft",
+               "fields": {"sha1": "ab", "device_id": device}})
+    };
+    let email = |id: &str, to: &str| {
+        json!({"id": id, "kind": "email", "name": id, "verdict": "malicious", "provider": "microsoft",
+               "fields": {"network_message_id": id, "recipient": to}})
+    };
+    let inc = incident(json!([
+        device("d1", "dc-01", json!({})),
+        device("d2", "ws-2", json!({})),
+        file("f1", "D1"),
+        file("f2", "d2"),
+        user("ceo", "ceo@contoso.com"),
+        user("u2", "bob@contoso.com"),
+        email("m1", "CEO@contoso.com"),
+        email("m2", "bob@contoso.com")
+    ]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let statuses: Vec<(&str, Status, &str)> = p
+        .actions
+        .iter()
+        .map(|a| {
+            (
+                a.target.as_ref().map_or("", |t| t.name.as_str()),
+                a.status,
+                a.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses[0].1, Status::Blocked, "{statuses:?}");
+    assert!(
+        statuses[0]
+            .2
+            .contains("it acts on protected entity `dc-01` (SOP rule: name `dc-*`)"),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[1].1, Status::WouldRun, "{statuses:?}");
+    assert_eq!(statuses[2].1, Status::Blocked, "{statuses:?}");
+    assert!(statuses[2].2.contains("`ceo@contoso.com`"), "{statuses:?}");
+    assert_eq!(statuses[3].1, Status::WouldRun, "{statuses:?}");
+}
+
+#[test]
 fn delegated_only_actions_need_a_session() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: reset, for_each: incident.users, action: user.reset_password}\n";
     let lib = library(&[gb, &sop("")]);
