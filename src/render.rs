@@ -172,6 +172,24 @@ pub fn json_diagnostic(d: &Diagnostic, sources: &SourceMap) -> JsonDiagnostic {
 }
 
 /// A SARIF 2.1.0 log for code-scanning uploads.
+/// A file path as a SARIF artifact URI (RFC 3986): relative paths as relative references,
+/// absolute ones as `file://` URIs, every byte but unreserved characters and `/`
+/// percent-encoded (`my file#1.yaml` → `my%20file%231.yaml`).
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 pub fn sarif(diags: &[Diagnostic], sources: &SourceMap) -> serde_json::Value {
     let rules: Vec<serde_json::Value> = riposte_dsl::Code::ALL
         .iter()
@@ -198,7 +216,7 @@ pub fn sarif(diags: &[Diagnostic], sources: &SourceMap) -> serde_json::Value {
                 "message": {"text": message},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": j.file},
+                        "artifactLocation": {"uri": uri(&j.file)},
                         "region": {
                             "startLine": j.line, "startColumn": j.column,
                             "endLine": j.end_line, "endColumn": j.end_column,
@@ -227,5 +245,15 @@ fn level(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sarif_uris_are_percent_encoded() {
+        assert_eq!(super::uri("gamebooks/a.yaml"), "gamebooks/a.yaml");
+        assert_eq!(super::uri("my file#1.yaml"), "my%20file%231.yaml");
+        assert_eq!(super::uri("/tmp/é.yaml"), "file:///tmp/%C3%A9.yaml");
     }
 }

@@ -1451,7 +1451,19 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             if path.first().map(String::as_str) != Some("steps") {
                 continue;
             }
-            let Some(id) = path.get(1) else { continue };
+            let Some(id) = path.get(1) else {
+                // `steps` as a whole (`first([steps]).x`): what it holds would depend on which
+                // steps happen to have finished, so only `steps.<id>` of a dependency is read.
+                self.cx.error(
+                    Code::UnknownStep,
+                    self.file,
+                    source.file_span(span),
+                    format!("step `{step}` reads `steps` as a whole"),
+                    "read `steps.<id>` of a step this one `needs`; which other steps have \
+                     finished when it runs is not decided",
+                );
+                continue;
+            };
             self.reads.push(PendingRead {
                 id: id.clone(),
                 step: step.to_string(),

@@ -517,6 +517,32 @@ impl<'s> Checker<'s> {
             let (msg, help) = comparison_error(op, &l.ty, &r.ty);
             let d = self.error(Code::TypeMismatch, span, msg);
             d.help = help;
+        } else if !equality {
+            // Enumerated text orders alphabetically (`'none' >= 'medium'`), never by rank.
+            if let Some((what, known)) = l
+                .origin
+                .as_ref()
+                .or(r.origin.as_ref())
+                .and_then(Origin::known)
+            {
+                let help = match known {
+                    Known::Values(values) => format!(
+                        "list the values meant with `in`, e.g. `{what} in [{}]`",
+                        values
+                            .iter()
+                            .map(|v| format!("'{v}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Known::SnakeCase => format!("list the values meant with `{what} in [...]`"),
+                };
+                let d = self.error(
+                    Code::TypeMismatch,
+                    span,
+                    format!("`{what}` is a name, not a rank: `{}` would compare its text alphabetically", op.as_str()),
+                );
+                d.help = Some(help);
+            }
         }
         let ir = match op {
             BinOp::Eq => Ir::Eq(b(l.ir), b(r.ir)),

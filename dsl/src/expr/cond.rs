@@ -1365,7 +1365,7 @@ mod tests {
             "first([incident.title]) in ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'Ransomware on ws1']",
         ),
         ("incident.status not in ['resolved']", "first([incident.status]) not in ['resolved']"),
-        ("incident.status < 'b'", "first([incident.status]) < 'b'"),
+        ("incident.title < 'b'", "first([incident.title]) < 'b'"),
         ("incident.status == null", "first([incident.status]) == null"),
         ("incident.title contains 'Ransom'", "first([incident.title]) contains 'Ransom'"),
         ("incident.title starts_with 'Ran'", "first([incident.title]) starts_with 'Ran'"),

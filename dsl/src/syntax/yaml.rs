@@ -56,7 +56,15 @@ pub fn decode(name: &str, bytes: Vec<u8>, file: FileId) -> Result<SourceFile, Di
         .with_help("save the file as UTF-8"));
     }
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(name, text)),
+        // A UTF-8 byte order mark is no part of the text: columns on the first line count
+        // from after it.
+        Ok(text) => Ok(SourceFile::new(
+            name,
+            match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => text,
+            },
+        )),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
@@ -168,6 +176,7 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
     let raw = first_line(&e.without_snippet().to_string());
     let budget = raw.contains("budget breached")
         || raw.contains("recursion limit")
+        || raw.contains("alias expansion limit")
         || matches!(e, serde_saphyr::Error::Budget { .. });
     let (code, message, help) = if raw.contains("Documents {")
         || matches!(e, serde_saphyr::Error::MultipleDocuments { .. })
@@ -195,7 +204,11 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
 
 /// Says which budget of the YAML parser was exceeded, in words, from its error.
 pub fn budget_message(raw: &str) -> String {
-    let what = if raw.contains("Anchor") || raw.contains("Alias") || raw.contains("Replay") {
+    let what = if raw.contains("Anchor")
+        || raw.contains("Alias")
+        || raw.contains("alias")
+        || raw.contains("Replay")
+    {
         "too many alias expansions (a \"billion laughs\" document?)"
     } else if raw.contains("Depth") || raw.contains("recursion") || raw.contains("Nesting") {
         "nesting is too deep"
