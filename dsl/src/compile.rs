@@ -813,9 +813,11 @@ fn literal(node: &Node, ty: &Type, source: &str) -> Result<Value, String> {
         (Type::Number, NodeValue::Int(i)) => Ok(Value::Number(*i as f64)),
         (Type::Number, NodeValue::Float(f)) => Ok(Value::Number(*f)),
         (Type::Bool, NodeValue::Bool(b)) => Ok(Value::Bool(*b)),
-        (Type::Duration, NodeValue::Str(s)) => parse_duration(s)
-            .map(Value::Duration)
-            .ok_or_else(|| format!("expects a duration such as `30m`, found `{s}`")),
+        (Type::Duration, NodeValue::Str(s)) => match parse_duration(s) {
+            Some(0) => Err(format!("expects a duration longer than zero, found `{s}`")),
+            Some(ms) => Ok(Value::Duration(ms)),
+            None => Err(format!("expects a duration such as `30m`, found `{s}`")),
+        },
         (Type::Severity, NodeValue::Str(s)) => ast::SeverityLevel::parse(&s.to_ascii_lowercase())
             .map(|l| Value::Severity(l as u8))
             .ok_or_else(|| {
