@@ -361,6 +361,12 @@ fn lower_kind(
         }
         _ => {
             let steps = lower_steps(cx, value, depth + 1);
+            // A list whose steps all had errors (reported already) is not empty.
+            let written =
+                matches!(&value.value, crate::syntax::NodeValue::Seq(items) if !items.is_empty());
+            if steps.is_empty() && written {
+                return None;
+            }
             if steps.is_empty() {
                 cx.error(
                     Code::InvalidValue,
