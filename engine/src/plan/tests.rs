@@ -44,6 +44,15 @@ fn device(id: &str, name: &str, extra: serde_json::Value) -> serde_json::Value {
     d
 }
 
+/// An incident of `n` devices, `ws-0`…
+fn devices(n: usize) -> Incident {
+    incident(serde_json::Value::Array(
+        (0..n)
+            .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
+            .collect(),
+    ))
+}
+
 fn user(id: &str, upn: &str) -> serde_json::Value {
     json!({"id": id, "kind": "user", "name": upn, "verdict": "malicious", "roles": ["compromised"], "provider": "microsoft",
            "fields": {"upn": upn}})
@@ -613,10 +622,7 @@ steps:
         params: {comment: "{{ d.name }} {{ e.name }}"}
 "#;
     let lib = library(&[gb, &sop("")]);
-    let devices: Vec<serde_json::Value> = (0..50)
-        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
-        .collect();
-    let inc = incident(serde_json::Value::Array(devices));
+    let inc = devices(50);
     let config = RunConfig {
         max_actions: 120,
         ..RunConfig::default()
@@ -653,10 +659,7 @@ fn the_plan_action_limit_counts_every_sop_and_bounds_the_rows_it_adds() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: note, for_each: incident.devices, action: incident.comment, params: {comment: x}}\n";
     let second = "kind: sop\ntype: response\nname: t\ngamebooks:\n  - gamebook: iso\n";
     let lib = library(&[gb, &sop(""), second]);
-    let devices: Vec<serde_json::Value> = (0..50)
-        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
-        .collect();
-    let inc = incident(serde_json::Value::Array(devices));
+    let inc = devices(50);
     let config = RunConfig {
         max_actions: 60,
         ..RunConfig::default()
