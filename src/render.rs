@@ -58,7 +58,14 @@ impl SourceCode for FileSource<'_> {
                 .ok_or(MietteError::OutOfBounds)?,
             SourceSpan::new(at.into(), data.len()),
             first_line + part.line(),
-            part.column(),
+            // Without context lines the span's own column is asked for (the `file:line:col`
+            // header): in characters, as the JSON and SARIF positions count it, where miette
+            // would count bytes.
+            if context_lines_before == 0 {
+                file.line_col(span.offset()).column.saturating_sub(1)
+            } else {
+                part.column()
+            },
             first_line + part.line_count(),
         )))
     }
@@ -250,6 +257,26 @@ fn level(s: Severity) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_and_json_columns_count_characters() {
+        let mut sources = riposte_dsl::SourceMap::new();
+        let file = sources.add(riposte_dsl::SourceFile::new(
+            "u.yaml",
+            "kind: gamebook\ncomment: \"héllo 🦀 {{ x }}\"\n",
+        ));
+        let at = "kind: gamebook\ncomment: \"héllo 🦀 {{ ".len();
+        let d = riposte_dsl::Diagnostic::new(
+            riposte_dsl::Code::UnknownName,
+            file,
+            riposte_dsl::Span::new(at, at + 1),
+            "unknown variable `x`",
+        );
+        let json = super::json_diagnostic(&d, &sources);
+        assert_eq!((json.line, json.column), (2, 22));
+        let text = super::text(&d, &sources, false);
+        assert!(text.contains("[u.yaml:2:22]"), "{text}");
+    }
+
     #[test]
     fn sarif_uris_are_percent_encoded() {
         assert_eq!(super::uri("gamebooks/a.yaml"), "gamebooks/a.yaml");
