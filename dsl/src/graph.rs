@@ -188,7 +188,7 @@ fn dot_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
     for ix in g.graph.node_indices() {
         let n = &g.graph[ix];
-        let id = format!("{prefix}__{}", n.id);
+        let id = node_id(prefix, &n.id);
         if let Some(body) = &n.body {
             let _ = writeln!(
                 out,
@@ -217,8 +217,8 @@ fn dot_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
         }
     }
     for e in g.graph.edge_references() {
-        let from = format!("{prefix}__{}", g.graph[e.source()].id);
-        let to = format!("{prefix}__{}", g.graph[e.target()].id);
+        let from = node_id(prefix, &g.graph[e.source()].id);
+        let to = node_id(prefix, &g.graph[e.target()].id);
         let attrs = match e.weight() {
             Edge::Needs => "",
             Edge::OnError => " [style=dashed, color=red, label=\"on error\"]",
@@ -247,7 +247,7 @@ fn mermaid_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
     for ix in g.graph.node_indices() {
         let n = &g.graph[ix];
-        let id = format!("{prefix}__{}", n.id);
+        let id = node_id(prefix, &n.id);
         let label = node_label(n).replace("\\n", "<br/>");
         if let Some(body) = &n.body {
             let _ = writeln!(out, "{pad}subgraph {id}[\"{label}\"]");
@@ -264,13 +264,25 @@ fn mermaid_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
         }
     }
     for e in g.graph.edge_references() {
-        let from = format!("{prefix}__{}", g.graph[e.source()].id);
-        let to = format!("{prefix}__{}", g.graph[e.target()].id);
+        let from = node_id(prefix, &g.graph[e.source()].id);
+        let to = node_id(prefix, &g.graph[e.target()].id);
         let arrow = match e.weight() {
             Edge::Needs => "-->",
             Edge::OnError => "-. on error .->",
         };
         let _ = writeln!(out, "{pad}{from} {arrow} {to}");
+    }
+}
+
+/// The node id of step `id` under `prefix` (its gamebook and groups), joined by `__`. Step ids
+/// are lowercase, so one that could be mistaken for a join (`a__b`, `_a`) is spelled with an
+/// uppercase `X` and each `_` as `_x`: a group `a` holding `b` and a step `a__b` never share
+/// an id.
+fn node_id(prefix: &str, id: &str) -> String {
+    if id.contains("__") || id.starts_with('_') || id.ends_with('_') {
+        format!("{prefix}__X{}", id.replace('_', "_x"))
+    } else {
+        format!("{prefix}__{id}")
     }
 }
 
@@ -457,5 +469,18 @@ steps:
             "{}",
             rec[0].message
         );
+    }
+}
+
+#[cfg(test)]
+mod node_ids {
+    #[test]
+    fn ids_of_steps_and_of_groups_never_collide() {
+        let group_step = super::node_id(&super::node_id("g", "a"), "b");
+        let joined_step = super::node_id("g", "a__b");
+        assert_eq!(group_step, "g__a__b");
+        assert_ne!(group_step, joined_step);
+        assert_eq!(super::node_id("g", "per_user"), "g__per_user");
+        assert_ne!(super::node_id("g", "_a"), super::node_id("g", "a"));
     }
 }
