@@ -39,11 +39,14 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
             detail: format!("no module ingests incidents from `{}`", incident.source),
         },
     });
-    checks.push(if ws.parent.is_none() {
+    // The Microsoft Defender partner consent of onboarding (the consent flow of the XDR
+    // module): the Defender XDR pipeline reads incidents through it, whoever manages the
+    // workspace; other sources do not use it.
+    checks.push(if module != Some(Module::DefenderXdr) {
         Check {
             check: "partner_consent",
             passed: true,
-            detail: "the workspace is not managed by a partner".into(),
+            detail: "Defender partner consent applies to Defender XDR incidents only".into(),
         }
     } else {
         Check {

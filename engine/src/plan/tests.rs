@@ -745,6 +745,22 @@ fn ineligible_incidents_run_nothing() {
         .collect();
     assert_eq!(failed, ["sentinel_forwarding"]);
     assert!(p.actions.is_empty() && p.sops.is_empty());
+    // Defender partner consent: needed by the Defender XDR pipeline, whoever manages the
+    // workspace (the demo has no parent); other sources do not use it.
+    let mut w = ws(Mode::Autonomous);
+    w.partner_consent = false;
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+    let consent = |p: &crate::plan::model::Plan| {
+        p.eligibility
+            .iter()
+            .find(|c| c.check == "partner_consent")
+            .map(|c| c.passed)
+    };
+    assert_eq!(consent(&p), Some(false));
+    let mut other = inc.clone();
+    other.source = "crowdstrike".into();
+    let p = plan_with(&lib, &w, &other, &RunConfig::default(), vec![]);
+    assert_eq!(consent(&p), Some(true));
 }
 
 #[test]
