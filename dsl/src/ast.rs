@@ -41,40 +41,36 @@ impl ExprText {
     /// Quotes with escapes are not mapped (diagnostics point at the whole scalar).
     pub fn locate(src: &crate::source::SourceFile, text: String, span: Span) -> ExprText {
         let raw = src.slice(span);
-        let one_run = |at: u32| ExprText {
-            text: text.clone(),
-            span,
-            offset: at,
-            exact: true,
-            runs: Vec::new(),
-        };
-        if raw == text {
-            return one_run(span.start);
-        }
-        if raw.len() >= 2
+        let quoted = raw.len() >= 2
             && (raw.starts_with('"') || raw.starts_with('\''))
-            && raw.get(1..raw.len() - 1) == Some(text.as_str())
-        {
-            return one_run(span.start + 1);
-        }
-        if let Some(i) = raw.find(text.as_str()).filter(|_| !text.is_empty()) {
-            return one_run(span.start + i as u32);
-        }
-        match align(raw, &text) {
-            Some(runs) if !runs.is_empty() => {
-                let runs: Vec<(u32, u32)> = runs
+            && raw.get(1..raw.len() - 1) == Some(text.as_str());
+        // In one run: plain, quoted, or found whole in the scalar.
+        let one_run = if raw == text {
+            Some(span.start)
+        } else if quoted {
+            Some(span.start + 1)
+        } else {
+            raw.find(text.as_str())
+                .filter(|_| !text.is_empty())
+                .map(|i| span.start + i as u32)
+        };
+        let runs: Vec<(u32, u32)> = match one_run {
+            Some(_) => Vec::new(),
+            None => match align(raw, &text) {
+                Some(runs) if !runs.is_empty() => runs
                     .into_iter()
                     .map(|(i, j)| (i, span.start.saturating_add(j)))
-                    .collect();
-                ExprText {
-                    offset: runs[0].1,
-                    text,
-                    span,
-                    exact: true,
-                    runs,
-                }
-            }
-            _ => ExprText::unmapped(text, span),
+                    .collect(),
+                _ => return ExprText::unmapped(text, span),
+            },
+        };
+        ExprText {
+            // Without one run, `runs` is not empty (the match above returned otherwise).
+            offset: one_run.unwrap_or_else(|| runs[0].1),
+            text,
+            span,
+            exact: true,
+            runs,
         }
     }
 

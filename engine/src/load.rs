@@ -60,11 +60,7 @@ pub fn load_library(paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, 
         }
     }
     if files.is_empty() {
-        let names: Vec<String> = paths
-            .iter()
-            .map(|p| format!("`{}`", display_path(p)))
-            .collect();
-        return Err(LoadError::Empty(names.join(", ")));
+        return Err(LoadError::Empty(quoted_paths(paths)));
     }
     files.sort();
     let mut seen = std::collections::HashSet::new();
@@ -158,9 +154,19 @@ pub fn is_test_file(p: &Path) -> bool {
 }
 
 /// A path as users wrote it, with `./` dropped.
-fn display_path(p: &Path) -> String {
+/// A path as users wrote it, with `./` dropped.
+pub(crate) fn display_path(p: &Path) -> String {
     let s = p.to_string_lossy();
     s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+/// Paths for messages: `` `gamebooks`, `sops` ``.
+pub(crate) fn quoted_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("`{}`", display_path(p)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

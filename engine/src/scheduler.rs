@@ -1371,47 +1371,30 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     /// The entity of the incident an action acts on besides its target, which protection covers
-    /// too: the device `file.quarantine` stops the file on (its `device_id` param, else the
-    /// file's), the mailbox `email.soft_delete` deletes from (the recipient's user or mailbox).
+    /// too, as the catalog locates it ([`riposte_dsl::catalog::ActsOn`]).
     fn acted_through(
         &self,
         spec: &ActionSpec,
         target: &Value,
         params: &[(&'static str, Value)],
     ) -> Option<&Value> {
-        let param = |name: &str| {
-            params
-                .iter()
-                .find(|(n, _)| *n == name)
-                .and_then(|(_, v)| match v {
-                    Value::String(s) => Some(&**s),
-                    _ => None,
-                })
+        let on = spec.acts_on.as_ref()?;
+        let text = |v: Option<&'_ Value>| match v {
+            Some(Value::String(s)) => Some(s.to_string()),
+            _ => None,
         };
-        let find = |collection: &str, field: &str, want: &str| {
-            let Value::List(items) = record_field(&self.incident.value, collection)? else {
+        let from_param = on
+            .param
+            .and_then(|name| text(params.iter().find(|(n, _)| *n == name).map(|(_, v)| v)));
+        let name = from_param.or_else(|| text(record_field(target, on.target_field)))?;
+        on.found_in.iter().find_map(|(collection, field)| {
+            let Some(Value::List(items)) = record_field(&self.incident.value, collection) else {
                 return None;
             };
             items.iter().find(|e| {
-                matches!(record_field(e, field), Some(Value::String(s)) if s.eq_ignore_ascii_case(want))
+                matches!(record_field(e, field), Some(Value::String(s)) if s.eq_ignore_ascii_case(&name))
             })
-        };
-        match spec.id {
-            "file.quarantine" => {
-                let device = param("device_id").or(match record_field(target, "device_id") {
-                    Some(Value::String(s)) => Some(&**s),
-                    _ => None,
-                })?;
-                find("devices", "mde_device_id", device)
-            }
-            "email.soft_delete" => {
-                let Some(Value::String(to)) = record_field(target, "recipient") else {
-                    return None;
-                };
-                find("users", "upn", to).or_else(|| find("mailboxes", "primary_address", to))
-            }
-            _ => None,
-        }
+        })
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.

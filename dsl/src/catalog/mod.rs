@@ -200,8 +200,22 @@ pub struct ActionSpec {
     pub impact: Impact,
     /// The action that undoes this one, if any.
     pub reverse: Option<&'static str>,
+    /// Another entity of the incident the action acts on besides its target; protection covers
+    /// it too.
+    pub acts_on: Option<ActsOn>,
     pub providers: &'static [ProviderSupport],
     pub examples: &'static [Example],
+}
+
+/// Where an action finds the entity it acts on besides its target (the device
+/// `file.quarantine` stops a file on): its name in a param, else in a field of the target, then
+/// the incident's entity of one of `found_in` (`(collection, field)`) whose field is that name,
+/// ignoring case.
+#[derive(Clone, Copy, Debug)]
+pub struct ActsOn {
+    pub param: Option<&'static str>,
+    pub target_field: &'static str,
+    pub found_in: &'static [(&'static str, &'static str)],
 }
 
 impl ActionSpec {

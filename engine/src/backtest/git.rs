@@ -216,14 +216,9 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
     let mut seen = std::collections::HashSet::new();
     files.retain(|(_, read, _)| seen.insert(read.clone()));
     if files.is_empty() {
-        let paths = paths
-            .iter()
-            .map(|p| format!("`{}`", p.display()))
-            .collect::<Vec<_>>()
-            .join(", ");
         return Err(GitError::Empty {
             rev: rev.to_string(),
-            paths,
+            paths: crate::load::quoted_paths(paths),
         });
     }
 

@@ -17,6 +17,7 @@ pub mod generate;
 pub mod git;
 pub mod render;
 
+use crate::load::display_path;
 use std::collections::BTreeMap;
 use std::io;
 use std::panic::AssertUnwindSafe;
@@ -94,11 +95,6 @@ impl Listing {
     pub fn bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()
     }
-}
-
-fn display_path(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
 /// Every `*.json` file under `dir`, recursively (hidden directories skipped; symbolic links to

@@ -23,6 +23,7 @@ mod to_value;
 #[cfg(test)]
 mod tests;
 
+use crate::load::display_path;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -417,11 +418,6 @@ pub fn normalized_document(incidents: &[Incident]) -> Json {
         }
     }
     Json::Object(doc)
-}
-
-fn display_path(p: &std::path::Path) -> String {
-    let s = p.to_string_lossy();
-    s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
 /// `text` is `bytes` as text when the caller has it so: it is then not decoded nor checked

@@ -14,6 +14,7 @@ pub mod expect;
 pub mod file;
 pub mod text;
 
+use crate::load::display_path;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -153,11 +154,7 @@ pub fn discover(paths: &[PathBuf], limits: &Limits) -> Result<Vec<PathBuf>, Test
     files.sort();
     files.dedup();
     if files.is_empty() {
-        let names: Vec<String> = paths
-            .iter()
-            .map(|p| format!("`{}`", display_path(p)))
-            .collect();
-        return Err(TestError::NoTests(names.join(", ")));
+        return Err(TestError::NoTests(crate::load::quoted_paths(paths)));
     }
     Ok(files)
 }
@@ -976,12 +973,6 @@ fn lexical_join(base: &Path, rel: &str) -> PathBuf {
         }
     }
     out
-}
-
-/// A path as users wrote it, with `./` dropped.
-fn display_path(p: &Path) -> String {
-    let s = p.to_string_lossy();
-    s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
 #[cfg(test)]

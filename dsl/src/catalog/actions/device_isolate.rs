@@ -53,6 +53,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     ],
     impact: Impact::High,
     reverse: Some("device.unisolate"),
+    acts_on: None,
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,

@@ -38,6 +38,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     ],
     impact: Impact::High,
     reverse: None,
+    acts_on: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Defender for Endpoint",

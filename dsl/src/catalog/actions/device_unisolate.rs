@@ -39,6 +39,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     ],
     impact: Impact::Low,
     reverse: Some("device.isolate"),
+    acts_on: None,
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,

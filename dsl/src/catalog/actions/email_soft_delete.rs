@@ -1,7 +1,7 @@
 //! `email.soft_delete`: pull a message out of its recipient's mailbox, recoverably.
 
 use crate::catalog::{
-    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamType, Provider,
+    ActionSpec, ActsOn, Application, Consent, Example, Impact, OutputSpec, ParamType, Provider,
     ProviderSupport, Target,
 };
 use crate::types::EntityKind;
@@ -35,6 +35,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     ],
     impact: Impact::Low,
     reverse: None,
+    // The recipient's mailbox it deletes from.
+    acts_on: Some(ActsOn {
+        param: None,
+        target_field: "recipient",
+        found_in: &[("users", "upn"), ("mailboxes", "primary_address")],
+    }),
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Exchange Online",

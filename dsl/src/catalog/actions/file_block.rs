@@ -42,6 +42,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     outputs: indicator::OUTPUTS,
     impact: Impact::Low,
     reverse: None,
+    acts_on: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Defender for Endpoint",

@@ -1,8 +1,8 @@
 //! `file.quarantine`: stop a file on the device it was seen on and quarantine it.
 
 use crate::catalog::{
-    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType, Provider,
-    ProviderSupport, Target,
+    ActionSpec, ActsOn, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType,
+    Provider, ProviderSupport, Target,
 };
 use crate::types::EntityKind;
 
@@ -50,6 +50,12 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     ],
     impact: Impact::Low,
     reverse: None,
+    // The device it stops the file on: `device_id`, else the one the file was seen on.
+    acts_on: Some(ActsOn {
+        param: Some("device_id"),
+        target_field: "device_id",
+        found_in: &[("devices", "mde_device_id")],
+    }),
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Defender for Endpoint",

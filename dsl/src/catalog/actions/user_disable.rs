@@ -25,6 +25,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     }],
     impact: Impact::High,
     reverse: Some("user.enable"),
+    acts_on: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",

@@ -23,6 +23,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     }],
     impact: Impact::Low,
     reverse: Some("user.disable"),
+    acts_on: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",

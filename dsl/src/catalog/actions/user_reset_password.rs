@@ -34,6 +34,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     ],
     impact: Impact::High,
     reverse: None,
+    acts_on: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",

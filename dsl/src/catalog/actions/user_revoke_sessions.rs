@@ -24,6 +24,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     }],
     impact: Impact::Low,
     reverse: None,
+    acts_on: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",
