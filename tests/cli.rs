@@ -48,6 +48,28 @@ fn readme_check_example_is_real_output() {
     assert_eq!(shown, String::from_utf8_lossy(&out.stderr));
 }
 
+/// The README's main command prints what the README shows, to the last line.
+#[test]
+fn readme_simulate_example_is_real_output() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let prompt = "$ cargo run --release -- simulate ";
+    let start = readme
+        .find(prompt)
+        .expect("the README has its main command");
+    let block = &readme[start + prompt.len()..];
+    let (args, rest) = block.split_once('\n').expect("an argument line");
+    let shown = &rest[..rest.find("```").expect("the example's block is closed")];
+    let out = riposte()
+        .arg("simulate")
+        .args(args.split_whitespace())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(shown, String::from_utf8_lossy(&out.stdout));
+}
+
 #[test]
 fn check_reports_errors_with_location_and_exit_1() {
     let out = riposte()
@@ -722,4 +744,38 @@ fn an_unknown_tenant_names_its_incident() {
         text.contains("incident `77` (2 of 2 in ") && text.contains("tenant id `nosuch`"),
         "{text}"
     );
+}
+
+/// Count and percentage options refuse zero or negative values with the range, before any
+/// work (exit 2).
+#[test]
+fn limit_options_refuse_zero_and_negative_values() {
+    let incident = "examples/incidents/malware-resolved.json";
+    for (option, value, says) in [
+        ("--max-plan-actions", "0", "must be at least 1"),
+        ("--max-plan-actions", "-5", "is not a whole number"),
+        ("--max-fanout", "0", "must be at least 1"),
+        ("--max-entities", "0", "must be at least 1"),
+    ] {
+        let out = riposte()
+            .args(["simulate", "--incident", incident, option, value])
+            .assert()
+            .code(2)
+            .get_output()
+            .stderr
+            .clone();
+        let err = String::from_utf8_lossy(&out);
+        assert!(
+            err.contains(option) && err.contains(says),
+            "{option} {value}: {err}"
+        );
+    }
+    let out = riposte()
+        .args(["test", "--min-coverage", "-1"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("is not between 0 and 100"));
 }
