@@ -11,6 +11,24 @@ fn riposte() -> Command {
     cmd
 }
 
+/// Runs `cmd`, which must exit with `code`; its stderr.
+fn stderr_of(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.assert().code(code).get_output().stderr.clone();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The README's example that starts with `prompt`: the rest of the prompt's line, and the
+/// output shown below it.
+fn readme_example(prompt: &str) -> (String, String) {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let start = readme.find(prompt).expect("the README has the example");
+    let block = &readme[start + prompt.len()..];
+    let (line, rest) = block.split_once('\n').expect("a command line");
+    let shown = &rest[..rest.find("```").expect("the example's block is closed")];
+    (line.to_string(), shown.to_string())
+}
+
 fn json(out: &[u8]) -> Value {
     serde_json::from_slice(out).expect("valid JSON on stdout")
 }
@@ -31,15 +49,9 @@ fn check_passes_on_the_example_library() {
 /// The README's `riposte check` example is what the command prints, to the last line.
 #[test]
 fn readme_check_example_is_real_output() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let prompt = "$ cargo run -q -- check ";
-    let start = readme.find(prompt).expect("the README has a check example");
-    let block = &readme[start + prompt.len()..];
-    let (path, rest) = block.split_once('\n').expect("a path line");
-    let shown = &rest[..rest.find("```").expect("the example's block is closed")];
+    let (path, shown) = readme_example("$ cargo run -q -- check ");
     let out = riposte()
-        .args(["check", path])
+        .args(["check", &path])
         .assert()
         .code(1)
         .get_output()
@@ -48,18 +60,9 @@ fn readme_check_example_is_real_output() {
     assert_eq!(shown, String::from_utf8_lossy(&out.stderr));
 }
 
-/// The README's main command prints what the README shows, to the last line.
 #[test]
 fn readme_simulate_example_is_real_output() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let prompt = "$ cargo run --release -- simulate ";
-    let start = readme
-        .find(prompt)
-        .expect("the README has its main command");
-    let block = &readme[start + prompt.len()..];
-    let (args, rest) = block.split_once('\n').expect("an argument line");
-    let shown = &rest[..rest.find("```").expect("the example's block is closed")];
+    let (args, shown) = readme_example("$ cargo run --release -- simulate ");
     let out = riposte()
         .arg("simulate")
         .args(args.split_whitespace())
@@ -726,20 +729,17 @@ fn an_unknown_tenant_names_its_incident() {
         serde_json::json!({ "value": [one, other] }).to_string(),
     )
     .expect("written");
-    let out = riposte()
-        .args([
-            "simulate",
-            "--workspaces",
-            "examples/workspaces.yaml",
-            "--incident",
-        ])
-        .arg(&file)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let text = String::from_utf8_lossy(&out);
+    let text = stderr_of(
+        riposte()
+            .args([
+                "simulate",
+                "--workspaces",
+                "examples/workspaces.yaml",
+                "--incident",
+            ])
+            .arg(&file),
+        2,
+    );
     assert!(
         text.contains("incident `77` (2 of 2 in ") && text.contains("tenant id `nosuch`"),
         "{text}"
@@ -757,25 +757,15 @@ fn limit_options_refuse_zero_and_negative_values() {
         ("--max-fanout", "0", "must be at least 1"),
         ("--max-entities", "0", "must be at least 1"),
     ] {
-        let out = riposte()
-            .args(["simulate", "--incident", incident, option, value])
-            .assert()
-            .code(2)
-            .get_output()
-            .stderr
-            .clone();
-        let err = String::from_utf8_lossy(&out);
+        let err = stderr_of(
+            riposte().args(["simulate", "--incident", incident, option, value]),
+            2,
+        );
         assert!(
             err.contains(option) && err.contains(says),
             "{option} {value}: {err}"
         );
     }
-    let out = riposte()
-        .args(["test", "--min-coverage", "-1"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8_lossy(&out).contains("is not between 0 and 100"));
+    let err = stderr_of(riposte().args(["test", "--min-coverage", "-1"]), 2);
+    assert!(err.contains("is not between 0 and 100"), "{err}");
 }
