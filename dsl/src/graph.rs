@@ -15,6 +15,9 @@ use crate::checked::{Library, Step, StepKind};
 pub struct ExecGraph {
     pub graph: DiGraph<GraphNode, Edge>,
     pub index: HashMap<String, NodeIndex>,
+    /// [`ExecGraph::topo_order`], computed once by [`build`]: the scheduler walks it on every
+    /// run.
+    order: Vec<NodeIndex>,
 }
 
 #[derive(Debug)]
@@ -83,6 +86,7 @@ pub fn build(steps: &[Step]) -> ExecGraph {
             }
         }
     }
+    g.order = g.compute_order();
     g
 }
 
@@ -103,9 +107,14 @@ impl ExecGraph {
     }
 
     /// Nodes in an order where every dependency comes first; among steps ready at the same
-    /// time, document order (Kahn's algorithm over a min-heap of node indices, which follow the
-    /// document). Nodes on a cycle (a compile error) come last, in document order.
-    pub fn topo_order(&self) -> Vec<NodeIndex> {
+    /// time, document order. Nodes on a cycle (a compile error) come last, in document order.
+    pub fn topo_order(&self) -> &[NodeIndex] {
+        &self.order
+    }
+
+    /// [`ExecGraph::topo_order`] by Kahn's algorithm over a min-heap of node indices (which
+    /// follow the document).
+    fn compute_order(&self) -> Vec<NodeIndex> {
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
         let g = &self.graph;
@@ -235,7 +244,7 @@ pub fn to_mermaid(library: &Library, only: Option<&str>) -> String {
         .iter()
         .filter(|g| only.is_none_or(|o| o == g.name))
     {
-        let prefix = sanitize(&gb.name);
+        let prefix = mermaid_safe(sanitize(&gb.name));
         let _ = writeln!(out, "  subgraph {prefix}[\"{} v{}\"]", gb.name, gb.version);
         mermaid_graph(&gb.graph, &prefix, 2, &mut out);
         out.push_str("  end\n");
@@ -286,6 +295,35 @@ fn node_id(prefix: &str, id: &str) -> String {
     }
 }
 
+/// A gamebook's id prefix that Mermaid cannot read as a keyword: `end` would close the
+/// subgraph (and some Mermaid versions misread ids that merely start with it). Such a prefix
+/// gets an uppercase first letter, which no gamebook name has, so it collides with none.
+fn mermaid_safe(prefix: String) -> String {
+    const KEYWORDS: &[&str] = &[
+        "subgraph",
+        "graph",
+        "flowchart",
+        "direction",
+        "style",
+        "classdef",
+        "class",
+        "click",
+        "linkstyle",
+        "call",
+        "href",
+        "default",
+    ];
+    if prefix.starts_with("end") || KEYWORDS.contains(&prefix.as_str()) {
+        let mut chars = prefix.chars();
+        chars
+            .next()
+            .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+            .unwrap_or_default()
+    } else {
+        prefix
+    }
+}
+
 fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -307,8 +345,8 @@ mod tests {
         compile(&sources, &Limits::default(), Vec::new())
     }
 
-    fn ids(g: &ExecGraph, ixs: Vec<NodeIndex>) -> Vec<String> {
-        ixs.into_iter().map(|i| g.graph[i].id.clone()).collect()
+    fn ids(g: &ExecGraph, ixs: &[NodeIndex]) -> Vec<String> {
+        ixs.iter().map(|&i| g.graph[i].id.clone()).collect()
     }
 
     fn preds(g: &ExecGraph, id: &str) -> Vec<String> {
@@ -352,7 +390,7 @@ steps:
         let c = lib(&[DIAMOND]);
         assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
         let g = &c.library.gamebooks[0].graph;
-        assert_eq!(ids(g, g.roots()), ["start"]);
+        assert_eq!(ids(g, &g.roots()), ["start"]);
         assert_eq!(preds(g, "left"), ["start"]);
         assert_eq!(preds(g, "right"), ["start"]);
         assert_eq!(preds(g, "join"), ["left", "right"]);
@@ -409,7 +447,7 @@ steps:
         let group = &g.graph[g.index["each_user"]];
         assert!(group.for_each && group.gated);
         let body = group.body.as_ref().expect("a group owns its sub-graph");
-        assert_eq!(ids(body, body.roots()), ["revoke"]);
+        assert_eq!(ids(body, &body.roots()), ["revoke"]);
         assert_eq!(preds(body, "disable"), ["revoke"]);
         assert_eq!(
             g.graph[g.index["tell"]].kind,
@@ -420,6 +458,32 @@ steps:
         let mermaid = to_mermaid(&c.library, Some("per-user"));
         assert!(
             mermaid.contains("per_user__tell[[\"tell<br/>gamebook notify\"]]"),
+            "{mermaid}"
+        );
+    }
+
+    #[test]
+    fn a_gamebook_named_like_a_mermaid_keyword_keeps_its_subgraph_open() {
+        let text = |name: &str| {
+            format!(
+                "kind: gamebook\nname: {name}\nversion: 1.0.0\nsteps:\n  - {{id: end, action: incident.comment, params: {{comment: a}}}}\n"
+            )
+        };
+        let c = lib(&[&text("end"), &text("endpoint-sweep"), &text("graph")]);
+        assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+        let mermaid = to_mermaid(&c.library, None);
+        for line in [
+            "subgraph End[",
+            "subgraph Endpoint_sweep[",
+            "subgraph Graph[",
+        ] {
+            assert!(mermaid.contains(line), "{mermaid}");
+        }
+        // Only the closing lines say `end` alone.
+        let closing = mermaid.lines().filter(|l| l.trim() == "end").count();
+        assert_eq!(closing, 3, "{mermaid}");
+        assert!(
+            mermaid.contains("End__end(\"end<br/>incident.comment\")"),
             "{mermaid}"
         );
     }

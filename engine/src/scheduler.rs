@@ -550,7 +550,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let waits_for = |gate: &str| format!("waits for step `{gate}`, which awaits approval");
         let mut unhandled_failure = false;
         let mut waiting = false;
-        for ix in graph.topo_order() {
+        for &ix in graph.topo_order() {
             let id = graph.graph[ix].id.as_str();
             let Some(step) = steps.iter().find(|s| s.id == id) else {
                 continue;
@@ -791,23 +791,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             None => vec![None],
             Some(f) => {
                 let list = f.items.eval(&self.env(&frame.vars));
-                let all: Vec<Value> = match list {
-                    Value::List(l) => l.iter().cloned().collect(),
-                    Value::Null => Vec::new(),
-                    other => vec![other],
+                let all: &[Value] = match &list {
+                    Value::List(l) => l,
+                    Value::Null => &[],
+                    other => std::slice::from_ref(other),
                 };
-                let mut vars = frame.vars.clone();
-                vars.push(Value::Null);
-                all.into_iter()
-                    .filter(|item| {
-                        let Some(filter) = &f.filter else { return true };
-                        if let Some(slot) = vars.get_mut(f.slot) {
-                            *slot = item.clone();
-                        }
-                        filter.eval_bool(&self.env(&vars))
-                    })
-                    .map(Some)
-                    .collect()
+                match &f.filter {
+                    None => all.iter().cloned().map(Some).collect(),
+                    Some(filter) => {
+                        let mut vars = frame.vars.clone();
+                        vars.push(Value::Null);
+                        all.iter()
+                            .filter(|item| {
+                                if let Some(slot) = vars.get_mut(f.slot) {
+                                    *slot = (*item).clone();
+                                }
+                                filter.eval_bool(&self.env(&vars))
+                            })
+                            .cloned()
+                            .map(Some)
+                            .collect()
+                    }
+                }
             }
         };
         let over = items.len().saturating_sub(self.config.max_fanout);
@@ -1105,14 +1110,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             params_json.insert((*name).to_string(), json);
         }
         let key = frame.key(path, target_value.as_ref(), &params_json);
-        let planned_target = target_value.as_ref().and_then(entity_target);
         let mut planned = PlannedAction {
             key,
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
             step: frame.shown(path),
             action: spec.id,
-            target: planned_target.clone(),
+            target: target_value.as_ref().and_then(entity_target),
             params: params_json,
             status: Status::WouldRun,
             approval: None,
@@ -1120,7 +1124,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             provider: None,
             execution: None,
         };
-        if spec.target != ActionTarget::Incident && planned_target.is_none() {
+        if spec.target != ActionTarget::Incident && planned.target.is_none() {
             planned.status = Status::Skipped;
             planned.reason = "the target expression gave no entity".into();
             self.actions.push(planned);
@@ -1163,7 +1167,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             step: path.to_string(),
         });
         let attempts = step.retry.map_or(1, |r| r.attempts.max(1));
-        let (target_id, target_name) = match &planned_target {
+        let (target_id, target_name) = match &planned.target {
             Some(t) => (Some(t.id.as_str()), Some(t.name.as_str())),
             None => (None, None),
         };
