@@ -104,8 +104,19 @@ fn read_one(path: &Path, max_file_bytes: usize, loaded: &mut Loaded) -> Result<(
             loaded.sources.add(src);
         }
         Err(d) => {
-            let lossy = String::from_utf8_lossy(&fs::read(path).unwrap_or_default()).into_owned();
-            loaded.sources.add(SourceFile::new(name, lossy));
+            let raw = fs::read(path).unwrap_or_default();
+            // Text of another encoding would show as noise and NUL bytes under the message:
+            // only UTF-8 with a bad byte is worth showing.
+            let wide = riposte_dsl::syntax::wide_without_bom(&raw)
+                || [&b"\xFF\xFE"[..], b"\xFE\xFF", b"\0\0\xFE\xFF"]
+                    .iter()
+                    .any(|bom| raw.starts_with(bom));
+            let shown = if wide {
+                String::new()
+            } else {
+                String::from_utf8_lossy(&raw).into_owned()
+            };
+            loaded.sources.add(SourceFile::new(name, shown));
             loaded.diagnostics.push(d);
         }
     }

@@ -4,4 +4,4 @@ mod node;
 mod yaml;
 
 pub use node::{Node, NodeValue};
-pub use yaml::{budget_message, decode, load, Limits};
+pub use yaml::{budget_message, decode, load, wide_without_bom, Limits};

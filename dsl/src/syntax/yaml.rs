@@ -55,6 +55,16 @@ pub fn decode(name: &str, bytes: Vec<u8>, file: FileId) -> Result<SourceFile, Di
         )
         .with_help("save the file as UTF-8"));
     }
+    if wide_without_bom(&bytes) {
+        return Err(Diagnostic::new(
+            Code::NotUtf8,
+            file,
+            Span::new(0, 0),
+            "the file looks like UTF-16 or UTF-32 text without a byte order mark (many of its \
+             first bytes are zero), not UTF-8",
+        )
+        .with_help("save the file as UTF-8"));
+    }
     match String::from_utf8(bytes) {
         // A UTF-8 byte order mark is no part of the text: columns on the first line count
         // from after it.
@@ -87,6 +97,14 @@ pub fn decode(name: &str, bytes: Vec<u8>, file: FileId) -> Result<SourceFile, Di
             .with_help("save the file as UTF-8"))
         }
     }
+}
+
+/// Whether `bytes` look like UTF-16 or UTF-32 text saved without a byte order mark: at least a
+/// quarter of the first 64 bytes are zero. Text in UTF-8 holds no zero byte (YAML and JSON
+/// forbid the NUL character), while ASCII in UTF-16 has one every other byte.
+pub fn wide_without_bom(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(64)];
+    head.len() >= 2 && head.iter().filter(|&&b| b == 0).count() * 4 >= head.len()
 }
 
 /// Parses one YAML document into a [`Node`] tree.

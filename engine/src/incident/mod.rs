@@ -453,11 +453,17 @@ fn parse_bytes(
                 if let Some(done) = fast::import(&cx, s) {
                     return Ok(done);
                 }
-                serde_json::from_str(s)
+                serde_json::from_str(s).map_err(|e| match wide_text(file, s.as_bytes()) {
+                    Some(wide) => wide,
+                    None => json_error(file, &e),
+                })?
             }
-            Err(e) => return Err(not_utf8(file, &decoded, &e)),
+            Err(e) => {
+                return Err(
+                    wide_text(file, &decoded).unwrap_or_else(|| not_utf8(file, &decoded, &e))
+                )
+            }
         }
-        .map_err(|e| json_error(file, &e))?
     };
     // The text is not needed any more; only the parsed document is kept while importing.
     drop(bytes);
@@ -507,6 +513,18 @@ fn decode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, String> {
         [0xFE, 0xFF, rest @ ..] => utf16(false, rest),
         _ => Ok(Cow::Borrowed(bytes)),
     }
+}
+
+/// The error for UTF-16 or UTF-32 text without a byte order mark, if `bytes` look like it: such
+/// text may pass for UTF-8 (ASCII in UTF-16 is ASCII bytes and zeros), and the JSON error
+/// about the zeros would mislead.
+fn wide_text(file: &str, bytes: &[u8]) -> Option<ImportError> {
+    riposte_dsl::syntax::wide_without_bom(bytes).then(|| ImportError::Encoding {
+        file: file.to_string(),
+        message: "the file looks like UTF-16 or UTF-32 text without a byte order mark (many of \
+                  its first bytes are zero), not UTF-8; save it as UTF-8"
+            .into(),
+    })
 }
 
 /// The error for text that is not UTF-8, at the first bad byte.

@@ -1809,10 +1809,23 @@ fn reads_files_with_byte_order_marks_and_bounds_reading() {
     lone.extend(0xD800u16.to_le_bytes());
     let mut utf32 = vec![0xFF, 0xFE, 0, 0];
     utf32.extend(text.chars().flat_map(|c| u32::from(c).to_le_bytes()));
+    // Without a byte order mark, ASCII in UTF-16 passes for UTF-8; the zeros give it away.
+    let no_bom: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let no_bom_be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
     for (name, bytes, says) in [
         ("odd.json", odd, "odd number of bytes"),
         ("lone.json", lone, "lone surrogate `0xd800` at byte 18"),
         ("utf32.json", utf32, "UTF-32"),
+        (
+            "no-bom.json",
+            no_bom,
+            "UTF-16 or UTF-32 text without a byte order mark",
+        ),
+        (
+            "no-bom-be.json",
+            no_bom_be,
+            "UTF-16 or UTF-32 text without a byte order mark",
+        ),
     ] {
         match read_incidents(&write(name, &bytes), &limits()) {
             Err(e @ ImportError::Encoding { .. }) => {

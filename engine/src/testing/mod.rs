@@ -935,6 +935,9 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
             )
         } else if message.contains("budget") || message.contains("Budget") {
             riposte_dsl::syntax::budget_message(message)
+        } else if let Some(max) = message.strip_prefix("invalid ").and_then(unsigned_max) {
+            // A count or attempts that is negative, fractional or too large.
+            format!("expected a whole number from 0 to {max}")
         } else {
             message.to_string()
         };
@@ -947,6 +950,18 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
             },
         }
     })
+}
+
+/// The largest value of the unsigned integer type serde names `ty` (`u32`, `usize`, …).
+fn unsigned_max(ty: &str) -> Option<u64> {
+    match ty {
+        "u8" => Some(u8::MAX.into()),
+        "u16" => Some(u16::MAX.into()),
+        "u32" => Some(u32::MAX.into()),
+        "u64" => Some(u64::MAX),
+        "usize" => u64::try_from(usize::MAX).ok(),
+        _ => None,
+    }
 }
 
 /// Reads at most `max + 1` bytes, so an oversized file is seen without reading it whole.

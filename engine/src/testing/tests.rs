@@ -195,6 +195,17 @@ fn unknown_keys_and_bad_yaml_say_where() {
     )));
     assert!(m[0].contains("t.test.yaml:14:"), "{m:?}");
     assert!(m[0].contains("maybe"), "{m:?}");
+
+    for bad in ["-2", "1.5", "99999999999999999999999"] {
+        let m = messages(&run_one(&format!(
+            "kind: test\nname: x\n{}expect:\n  actions: [{{status: skipped, count: {bad}}}]\n",
+            incident("high")
+        )));
+        assert!(
+            m[0].contains("t.test.yaml:14:") && m[0].contains("expected a whole number from 0 to"),
+            "{bad}: {m:?}"
+        );
+    }
 }
 
 #[test]
@@ -352,6 +363,17 @@ fn oversized_and_non_utf8_files_fail_without_reading_them_whole() {
     fs::write(&utf16, b"\xff\xfek\x00").expect("write");
     let m = messages(&run_files(&[utf16], &Limits::default()));
     assert!(m[0].contains("the file is UTF-16 text, not UTF-8"), "{m:?}");
+    let no_bom = dir.path().join("no-bom.test.yaml");
+    let text: Vec<u8> = "kind: test\nname: x\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    fs::write(&no_bom, text).expect("write");
+    let m = messages(&run_files(&[no_bom], &Limits::default()));
+    assert!(
+        m[0].contains("looks like UTF-16 or UTF-32 text without a byte order mark"),
+        "{m:?}"
+    );
 }
 
 #[test]
