@@ -852,11 +852,21 @@ impl<'a> Names<'a> {
         if known {
             return Ok(());
         }
+        // A pattern is compared with the patterns of the catalog's kinds, an id with the ids.
+        let kinds: BTreeSet<String> = catalog
+            .iter()
+            .filter_map(|a| a.id.split_once('.'))
+            .map(|(kind, _)| format!("{kind}.*"))
+            .collect();
+        let hint = if action.ends_with(".*") {
+            riposte_dsl::diagnostic::suggestion(action, kinds.iter().map(String::as_str))
+        } else {
+            riposte_dsl::diagnostic::suggestion(action, catalog.iter().map(|a| a.id))
+        };
         Err(At::new(
             loc,
             format!(
-                "unknown action `{action}` in `{key}`: it is not in the action catalog (see `riposte actions`); {}",
-                riposte_dsl::diagnostic::suggestion(action, catalog.iter().map(|a| a.id))
+                "unknown action `{action}` in `{key}`: it is not in the action catalog (see `riposte actions`); {hint}"
             ),
         ))
     }

@@ -584,7 +584,7 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
         ),
         (
             "expect:\n  actions: [{action: devise.*, count: 0}]\n",
-            "unknown action `devise.*`",
+            "unknown action `devise.*` in `expect.actions`: it is not in the action catalog (see `riposte actions`); did you mean `device.*`?",
         ),
         (
             "expect:\n  actions: [{step: isoo, count: 0}]\n",
