@@ -443,7 +443,9 @@ impl EntitySet {
             .building
             .into_iter()
             .zip(ids)
-            .map(|(b, id)| {
+            .map(|(mut b, id)| {
+                // Links come in the order evidence merged; `alert_ids` is in alert order.
+                b.alerts.sort_unstable();
                 let e = b.e;
                 let mut fields: Fields = e
                     .fields

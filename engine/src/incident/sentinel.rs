@@ -112,15 +112,54 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             }
         }
     }
-    // Alerts that list no entities carry every entity that names no alert.
+    // A `FileHash` a `File` lists is part of that file, which carries its hash and its
+    // alerts; it is no entity of its own (listed before the file, it would make a second one).
+    let mut part_of: Vec<Option<usize>> = vec![None; raws.len()];
+    for (f, raw) in raws.iter().enumerate().filter(|(_, r)| r.kind == "file") {
+        for id in hash_entity_ids(raw.props) {
+            if let Some(h) = lookup(&by_ref, &id).filter(|&h| raws[h].kind == "filehash") {
+                part_of[h].get_or_insert(f);
+            }
+        }
+    }
+    for (h, f) in part_of.iter().enumerate() {
+        if let Some(f) = *f {
+            let links = assoc[h].clone();
+            assoc[f].extend(links);
+        }
+    }
+    // Alerts that list no entities carry every entity that names no alert: a product of two
+    // counts, so it is bounded before it is built.
     let undeclared: Vec<usize> = (0..alerts.len())
         .filter(|&a| related.get(a).is_none_or(Vec::is_empty))
         .collect();
+    let unnamed = raws
+        .iter()
+        .zip(&part_of)
+        .filter(|(r, part)| r.alert_ids.is_empty() && part.is_none())
+        .count();
+    let implied = undeclared.len().saturating_mul(unnamed);
+    if implied > MAX_IMPLIED_LINKS {
+        return Err(cx.invalid(
+            entities_path,
+            format!(
+                "{} alerts list no entities (`relatedEntities`) and {unnamed} entities list no \
+                 alerts (`alertIds`), so each of those alerts would carry each of those \
+                 entities: {implied} links, more than the limit of {MAX_IMPLIED_LINKS} per \
+                 incident; list the entities of each alert, or the alerts of each entity, or \
+                 split the incident",
+                undeclared.len()
+            ),
+        ));
+    }
     let resolve = Resolver {
         raws: &raws,
         by_ref: &by_ref,
     };
-    for (raw, linked) in raws.iter().zip(&assoc) {
+    for ((raw, linked), part) in raws.iter().zip(&assoc).zip(&part_of) {
+        if part.is_some() {
+            continue;
+        }
         let ep = entities_path.index(raw.index);
         let props_path = ep.key("properties");
         let pp = if raw.wrapped { &props_path } else { &ep };
@@ -174,6 +213,11 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     })
 }
 
+/// The most alert–entity links one Sentinel incident may get from alerts and entities that list
+/// none (each such alert carries each such entity): 1,000 alerts and 5,000 entities, within
+/// the other limits, would make 5,000,000, and memory to match.
+const MAX_IMPLIED_LINKS: usize = 200_000;
+
 /// A list given directly (`"alerts": […]`) or as the API returns it (`"alerts": {"value":
 /// […]}`, `"entities": {"entities": […], "metaData": […]}`); whether it was nested.
 fn listing<'v>(
@@ -187,7 +231,19 @@ fn listing<'v>(
         None => Ok((&[], false)),
         Some(Json::Array(items)) => Ok((items, false)),
         Some(Json::Object(o)) => match get(o, inner) {
-            None => Ok((&[], true)),
+            None if o.is_empty() => Ok((&[], true)),
+            None => Err(cx.invalid(
+                &path.key(key),
+                format!(
+                    "expected a list of {key}, or an object whose `{inner}` is the list; found \
+                     an object with {}",
+                    o.keys()
+                        .take(5)
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
             Some(Json::Array(items)) => Ok((items, true)),
             Some(other) => Err(cx.invalid(
                 &path.key(key).key(inner),
@@ -403,6 +459,9 @@ struct Raw<'v> {
     kind: String,
     refs: Vec<String>,
     alert_ids: Vec<String>,
+    /// What names the entity when nothing identifies it: its `name`, else the last segment
+    /// of its `id`.
+    fallback: Option<String>,
 }
 
 fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'v>>> {
@@ -439,6 +498,10 @@ fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'
         if wrapped {
             alert_ids.extend(str_list(cx, m, "alertIds", &ep)?);
         }
+        let fallback = match opt_str(cx, m, "name", &ep)? {
+            Some(name) => Some(name),
+            None => opt_str(cx, m, "id", &ep)?.as_deref().and_then(last_segment),
+        };
         out.push(Raw {
             index,
             value,
@@ -447,6 +510,7 @@ fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'
             kind,
             refs: refs_of(cx, m, &ep)?,
             alert_ids,
+            fallback,
         });
     }
     Ok(out)
@@ -491,6 +555,17 @@ fn text_or_additional(m: &Object, keys: &[&str]) -> Option<String> {
         .or_else(|| extra.and_then(|a| keys.iter().find_map(|k| text(a, k))))
 }
 
+/// Whether `key` is true in the object itself or its `additionalData`: `true`, or text that
+/// says so in any case (.NET writes `"True"`).
+fn flag(m: &Object, key: &str) -> bool {
+    let holds = |o: &Object| match get(o, key) {
+        Some(Json::Bool(b)) => *b,
+        Some(Json::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    holds(m) || matches!(get(m, "additionalData"), Some(Json::Object(a)) if holds(a))
+}
+
 /// The hash field a `FileHash` entity fills: by `algorithm`, or by the hash's length when the
 /// algorithm is missing or `Unknown`. Other algorithms (`SHA256AC`, the Authenticode hash) fill
 /// none.
@@ -510,17 +585,23 @@ fn hash_field(algorithm: Option<&str>, value: &str) -> Option<&'static str> {
     }
 }
 
-/// The hashes of the `FileHash` entities `ids` name, as `(field, value)`.
-fn hashes_of(resolve: &Resolver, m: &Object) -> Vec<(&'static str, String)> {
-    let ids: Vec<String> = match get(m, "fileHashEntityIds") {
+/// The references of a `File`'s `fileHashEntityIds`.
+fn hash_entity_ids(m: &Object) -> Vec<String> {
+    match get(m, "fileHashEntityIds") {
         Some(Json::Array(items)) => items
             .iter()
             .filter_map(|i| i.as_str().map(str::to_string))
             .collect(),
         Some(Json::String(s)) => vec![s.clone()],
         _ => Vec::new(),
-    };
-    ids.iter()
+    }
+}
+
+/// The hashes of the `FileHash` entities a `File`'s `fileHashEntityIds` name, as `(field,
+/// value)`.
+fn hashes_of(resolve: &Resolver, m: &Object) -> Vec<(&'static str, String)> {
+    hash_entity_ids(m)
+        .iter()
         .filter_map(|id| resolve.get(id).filter(|r| r.kind == "filehash"))
         .filter_map(|r| {
             let value = text(r.props, "hashValue")?;
@@ -565,9 +646,8 @@ fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<Ne
     };
     let p = raw.props;
     let fallback = raw
-        .refs
-        .first()
-        .and_then(|r| last_segment(r))
+        .fallback
+        .clone()
         .unwrap_or_else(|| format!("entity-{}", raw.index));
     let mut e = NewEntity::new(kind, fallback);
     match kind {
@@ -586,8 +666,7 @@ fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<Ne
             e.put("domain", first_str(cx, p, &["ntDomain", "dnsDomain"], pp)?);
             e.put("sid", opt_str(cx, p, "sid", pp)?);
             e.put("display_name", opt_str(cx, p, "displayName", pp)?);
-            e.admin = text_or_additional(p, &["isAdmin"]).is_some_and(|v| v == "true")
-                || matches!(get(p, "isAdmin"), Some(Json::Bool(true)));
+            e.admin = flag(p, "isAdmin");
         }
         EntityKind::Device => {
             let host = opt_str(cx, p, "hostName", pp)?;
@@ -595,7 +674,8 @@ fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<Ne
             let hostname = match (host, domain) {
                 (Some(h), Some(d)) if !h.contains('.') => Some(format!("{h}.{d}")),
                 (Some(h), _) => Some(h),
-                (None, _) => text_or_additional(p, &["fqdn", "netBiosName"]),
+                (None, _) => text_or_additional(p, &["fqdn"])
+                    .or_else(|| text_or_additional(p, &["netBiosName"])),
             };
             e.put("hostname", hostname);
             e.put("mde_device_id", text_or_additional(p, &["mdatpDeviceId"]));

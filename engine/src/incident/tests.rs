@@ -1057,6 +1057,106 @@ fn sentinel_shapes_are_tolerated() {
     assert_eq!(path, "$.properties");
 }
 
+#[test]
+fn sentinel_file_hashes_admins_hosts_and_links() {
+    let sha1 = "87662bc3d60e4200ceaf7aae249d1c343f4b83c9";
+    let sha256 = "0b7c2ee0f6d7e0f0b2d0a4f5e3c1b2a3d4e5f6a7b8c9d0e1f2a3b4c5d6e7fa99";
+    let incident = |entities: serde_json::Value| {
+        json!({"name": "inc-5", "properties": {"title": "t", "severity": "High"},
+            "alerts": [
+                {"name": "a1", "properties": {"systemAlertId": "a1", "relatedEntities": ["f1", "h1", "h2", "ip-a"]}},
+                {"name": "a2", "properties": {"systemAlertId": "a2", "relatedEntities": ["ip-b"]}}
+            ],
+            "entities": entities})
+    };
+    let hashes = [
+        json!({"name": "h1", "kind": "FileHash", "properties": {"algorithm": "SHA1", "hashValue": sha1}}),
+        json!({"name": "h2", "kind": "FileHash", "properties": {"algorithm": "SHA256", "hashValue": sha256}}),
+    ];
+    let file = json!({"name": "f1", "kind": "File", "properties": {"fileName": "SetupInvoice.exe", "fileHashEntityIds": ["h1", "h2"]}});
+    // The hashes a file lists are that file, wherever they are listed.
+    for entities in [
+        json!([hashes[0], hashes[1], file]),
+        json!([file, hashes[0], hashes[1]]),
+        json!([hashes[1], file, hashes[0]]),
+    ] {
+        let i = one(&incident(entities));
+        let files = of_kind(&i, EntityKind::File);
+        assert_eq!(files.len(), 1, "{files:#?}");
+        assert_eq!(files[0].name, "SetupInvoice.exe");
+        assert_eq!(files[0].fields["sha1"], sha1);
+        assert_eq!(files[0].fields["sha256"], sha256);
+        assert_eq!(files[0].alert_ids, ["a1"]);
+    }
+    // `IsAdmin` as .NET writes it, in `additionalData` too; a host named by its FQDN before
+    // its NetBIOS name; an entity nothing identifies is named after its `name`.
+    let i = one(&incident(json!([
+        {"name": "u1", "kind": "Account", "properties": {"accountName": "a", "additionalData": {"IsAdmin": "True"}}},
+        {"name": "u2", "kind": "Account", "properties": {"accountName": "b", "isAdmin": "TRUE"}},
+        {"name": "u3", "kind": "Account", "properties": {"accountName": "c", "additionalData": {"IsAdmin": true}}},
+        {"name": "u4", "kind": "Account", "properties": {"accountName": "d", "isAdmin": "False"}},
+        {"name": "host-1", "kind": "Host", "properties": {"netBiosName": "HR-WS-0058", "additionalData": {"FQDN": "hr-ws-0058.corp.contoso.com"}}},
+        {"name": "Odd-Name", "kind": "Url", "properties": {}}
+    ])));
+    let admin = |name: &str| {
+        i.entities
+            .iter()
+            .find(|e| e.fields.get("account_name") == Some(&json!(name)))
+            .map(|e| e.fields["is_admin"].clone())
+    };
+    assert_eq!(
+        [admin("a"), admin("b"), admin("c"), admin("d")],
+        [
+            Some(json!(true)),
+            Some(json!(true)),
+            Some(json!(true)),
+            Some(json!(false))
+        ]
+    );
+    let host = &of_kind(&i, EntityKind::Device)[0];
+    assert_eq!(host.fields["hostname"], "hr-ws-0058.corp.contoso.com");
+    assert_eq!(of_kind(&i, EntityKind::Url)[0].id, "url:Odd-Name");
+    // Evidence that merges knows its alerts in alert order.
+    let i = one(&incident(json!([
+        {"name": "ip-b", "kind": "Ip", "properties": {"address": "10.0.0.1"}},
+        {"name": "ip-a", "kind": "Ip", "properties": {"address": "10.0.0.1"}}
+    ])));
+    assert_eq!(entity(&i, "ip:10.0.0.1").alert_ids, ["a1", "a2"]);
+}
+
+#[test]
+fn sentinel_lists_in_the_wrong_wrapper_and_too_many_implied_links_are_errors() {
+    let (path, message) = invalid_at(
+        &json!({"name": "inc", "properties": {"title": "t"}, "entities": {"value": [{"kind": "Ip"}]}})
+            .to_string(),
+    );
+    assert_eq!(path, "$.entities");
+    assert!(
+        message.contains("`entities` is the list; found an object with `value`"),
+        "{message}"
+    );
+    let (path, _) = invalid_at(
+        &json!({"name": "inc", "properties": {"title": "t"}, "alerts": {"alerts": []}}).to_string(),
+    );
+    assert_eq!(path, "$.alerts");
+    // 500 alerts and 500 entities that list nothing would link each to each.
+    let alerts: Vec<_> = (0..500)
+        .map(|i| json!({"name": format!("a{i}"), "properties": {}}))
+        .collect();
+    let entities: Vec<_> = (0..500)
+        .map(|i| json!({"kind": "Ip", "properties": {"address": format!("10.0.{}.{}", i / 250, i % 250)}}))
+        .collect();
+    let (path, message) = invalid_at(
+        &json!({"name": "inc", "properties": {"title": "t"}, "alerts": alerts, "entities": entities})
+            .to_string(),
+    );
+    assert_eq!(path, "$.entities");
+    assert!(
+        message.contains("250000 links, more than the limit of 200000"),
+        "{message}"
+    );
+}
+
 // ---- Riposte normalized JSON ----------------------------------------------------------------
 
 #[test]
