@@ -113,7 +113,6 @@ fn source_span(span: riposte_dsl::Span, text_len: usize) -> SourceSpan {
 /// Renders one diagnostic like a compiler: `file:line:col`, the source line, a caret, help.
 pub fn text(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     let file = sources.get(diag.file);
-    let lc = file.line_col(diag.span.start as usize);
     let mut labels = vec![LabeledSpan::new_primary_with_span(
         diag.label.clone(),
         source_span(diag.span, file.text.len()),
@@ -123,6 +122,9 @@ pub fn text(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
             Some(r.message.clone()),
             source_span(r.span, file.text.len()),
         ));
+    }
+    if labels.iter().any(|l| too_wide(file, l.inner())) {
+        return plain(diag, sources);
     }
     let report = Report {
         diag,
@@ -137,14 +139,50 @@ pub fn text(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     let mut out = String::new();
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     if handler.render_report(&mut out, &report).is_err() {
-        out = format!("{}:{lc}: {}: {}\n", file.name, diag.severity, diag.message);
+        return plain(diag, sources);
     }
+    related_elsewhere(diag, sources, &mut out);
+    out
+}
+
+/// Lines longer than this are not shown under a diagnostic: unreadable on a terminal, and
+/// miette cannot pad past column 65,535 (a generated one-line file panicked it).
+const MAX_SHOWN_LINE: usize = 4_096;
+
+/// Whether a line `span` touches, or one around it, is too long to show.
+fn too_wide(file: &SourceFile, span: &SourceSpan) -> bool {
+    let (window, _) = file.lines_around(span.offset(), span.offset() + span.len(), 1, 1);
+    file.text
+        .get(window)
+        .is_some_and(|w| w.lines().any(|l| l.len() > MAX_SHOWN_LINE))
+}
+
+/// A diagnostic without its source lines: `file:line:col: severity[code]: message`, the help.
+fn plain(diag: &Diagnostic, sources: &SourceMap) -> String {
+    let file = sources.get(diag.file);
+    let lc = file.line_col(diag.span.start as usize);
+    let mut out = format!(
+        "{}:{lc}: {}[{}]: {}\n",
+        file.name, diag.severity, diag.code, diag.message
+    );
+    if let Some(help) = &diag.help {
+        out.push_str(&format!("  help: {help}\n"));
+    }
+    for r in diag.related.iter().filter(|r| r.file == diag.file) {
+        let lc = file.line_col(r.span.start as usize);
+        out.push_str(&format!("  note: {} at {}:{lc}\n", r.message, file.name));
+    }
+    related_elsewhere(diag, sources, &mut out);
+    out
+}
+
+/// The notes of `diag` in other files than its own.
+fn related_elsewhere(diag: &Diagnostic, sources: &SourceMap, out: &mut String) {
     for r in diag.related.iter().filter(|r| r.file != diag.file) {
         let other = sources.get(r.file);
         let lc = other.line_col(r.span.start as usize);
         out.push_str(&format!("  note: {} at {}:{lc}\n", r.message, other.name));
     }
-    out
 }
 
 /// The JSON form of a diagnostic (`riposte check --format json`).

@@ -222,6 +222,27 @@ fn oversized_and_hostile_files_get_diagnostics_not_crashes() {
 }
 
 #[test]
+fn a_diagnostic_on_a_very_long_line_is_printed_without_the_line() {
+    // A generated one-line file: the error is 66,000 columns in, past what miette can pad to.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("one-line.yaml");
+    let text = format!(
+        "{{\"kind\": \"gamebook\", \"name\": \"gen\", \"version\": \"1.0.0\", \"description\": \"{}\", \"steps\": [{{\"id\": \"s\", \"action\": \"incident.coment\", \"params\": {{\"comment\": \"hi\"}}}}]}}\n",
+        "x".repeat(66_000)
+    );
+    std::fs::write(&file, text).expect("write");
+    let out = stderr_of(riposte().arg("check").arg(&file), 1);
+    assert!(
+        out.contains("one-line.yaml:1:66108: error[RP0401]: unknown action `incident.coment`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("help: did you mean `incident.comment`?"),
+        "{out}"
+    );
+}
+
+#[test]
 fn graph_renders_dot_and_mermaid() {
     let file = "gamebooks/contain-compromised-device.yaml";
     let dot = riposte()
