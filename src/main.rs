@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use riposte_dsl::compile::{compile, Compilation};
 use riposte_dsl::syntax::Limits;
-use riposte_dsl::SourceMap;
+use riposte_dsl::{Code, SourceMap};
 use riposte_engine::incident::ImportLimits;
 
 /// `eprintln!` that never panics: a closed stderr (`2>&1 | head`) loses the message, not the
@@ -380,6 +380,7 @@ fn check(
 }
 
 fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<ExitCode, String> {
+    let no_library = library.is_empty() && !std::path::Path::new("gamebooks").is_dir();
     let mut paths = if library.is_empty() {
         ["gamebooks"]
             .iter()
@@ -410,6 +411,12 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         let color = std::io::stderr().is_terminal();
         for d in &errors {
             stderr_text!("{}", render::text(d, &sources, color));
+        }
+        if no_library && errors.iter().any(|d| d.code == Code::UnknownGamebook) {
+            stderr_line!(
+                "note: called gamebooks are looked up in `--library DIR` (default: `gamebooks/` \
+                 of the current directory, which has none); pass the library the file belongs to"
+            );
         }
         return Ok(ExitCode::from(1));
     }

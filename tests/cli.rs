@@ -273,6 +273,21 @@ fn graph_of_a_broken_file_exits_1() {
         .args(["graph", "tests/corpus/invalid/RP0306-cycle.yaml"])
         .assert()
         .code(1);
+    // Outside a repository, a call names a gamebook no library was given for.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("caller.yaml"),
+        "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: tell, gamebook: notify}\n",
+    )
+    .expect("write");
+    let err = stderr_of(
+        riposte()
+            .current_dir(dir.path())
+            .args(["graph", "caller.yaml"]),
+        1,
+    );
+    assert!(err.contains("no gamebook named `notify`"), "{err}");
+    assert!(err.contains("looked up in `--library DIR`"), "{err}");
 }
 
 #[test]

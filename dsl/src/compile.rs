@@ -344,15 +344,6 @@ impl<'d> Compiler<'d> {
         let scope = Scope::new().with("incident", Type::Record(model::incident()));
         let body = match &s.body {
             ast::SopBody::Classification(rules) => {
-                if rules.is_empty() {
-                    self.error(
-                        Code::MissingKey,
-                        file,
-                        s.meta.name.span,
-                        "the classification SOP has no rules",
-                        "add at least one rule under `rules:`",
-                    );
-                }
                 let rules = rules
                     .iter()
                     .filter_map(|r| {

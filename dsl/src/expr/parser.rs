@@ -506,6 +506,19 @@ impl<'t> Cx<'t> {
         let rest = self.text.get(pos..).unwrap_or("");
         let before = self.text.get(..pos).unwrap_or("").trim_end();
         let (token, mut help) = unexpected_token(rest);
+        // `low => …`: the lambda is where it belongs, but its parameter is a reserved word.
+        if rest.starts_with("=>") {
+            let word_at = before
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |i| i + 1);
+            let word = before.get(word_at..).unwrap_or("");
+            if RESERVED.contains(&word) {
+                help = Some(format!(
+                    "`{word}` is a reserved word and cannot name a lambda parameter; use another \
+                     name, as in `any(list, x => …)`"
+                ));
+            }
+        }
         if rest.starts_with('(')
             && before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
         {
@@ -556,6 +569,25 @@ fn binop(rule: Rule) -> BinOp {
         _ => BinOp::Rem,
     }
 }
+
+/// The words of the grammar's `keyword` rule: no variable or parameter takes these names.
+const RESERVED: &[&str] = &[
+    "and",
+    "or",
+    "not",
+    "in",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "matches",
+    "true",
+    "false",
+    "null",
+    "informational",
+    "low",
+    "medium",
+    "high",
+];
 
 /// The token at the start of `rest` and, for common slips, what to write instead.
 fn unexpected_token(rest: &str) -> (Option<&str>, Option<String>) {

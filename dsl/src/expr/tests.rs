@@ -344,6 +344,8 @@ fn expr_syntax_errors() {
             "a.",
             "a.1",
             "f(x => )",
+            "any(xs, low => true)",
+            "any(xs, null => true)",
             "1 +",
             "and",
             "a.b(c)",

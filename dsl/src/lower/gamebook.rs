@@ -393,6 +393,15 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
             span: node.span,
         });
     }
+    if let NodeValue::Seq(_) = node.value {
+        cx.error(
+            Code::WrongYamlType,
+            node.span,
+            "expected `for_each` to be an expression or a mapping, found a YAML list",
+            "a list of items is an expression: quote it, as in `for_each: \"['a', 'b']\"`",
+        );
+        return None;
+    }
     let map = cx.mapping(
         node,
         "`for_each`",

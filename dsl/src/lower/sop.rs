@@ -7,7 +7,7 @@ use crate::ast::{
 };
 use crate::codes::Code;
 use crate::diagnostic::suggestion;
-use crate::syntax::Node;
+use crate::syntax::{Node, NodeValue};
 
 const CLASSIFICATION_KEYS: &[&str] = &[
     "kind",
@@ -83,7 +83,16 @@ pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
                     "add `rules:` with at least one rule",
                 )
                 .map(|n| {
-                    cx.seq(n, "`rules`")
+                    let items = cx.seq(n, "`rules`");
+                    if items.is_empty() && matches!(n.value, NodeValue::Seq(_)) {
+                        cx.error(
+                            Code::MissingKey,
+                            n.span,
+                            "the classification SOP has no rules",
+                            "add at least one rule under `rules:`",
+                        );
+                    }
+                    items
                         .iter()
                         .filter_map(|r| lower_rule(cx, r))
                         .collect::<Vec<_>>()
@@ -169,13 +178,13 @@ fn lower_response(cx: &mut Lowerer, root: &Node) -> ResponseSop {
         .get("applies_to")
         .map(|n| lower_applies(cx, n))
         .unwrap_or_default();
-    let gamebooks = cx
-        .required(
-            root,
-            "gamebooks",
-            "the response SOP",
-            "add `gamebooks:` listing the gamebooks to run, in order",
-        )
+    let gamebooks_node = cx.required(
+        root,
+        "gamebooks",
+        "the response SOP",
+        "add `gamebooks:` listing the gamebooks to run, in order",
+    );
+    let gamebooks = gamebooks_node
         .map(|n| {
             cx.seq(n, "`gamebooks`")
                 .iter()
@@ -183,8 +192,8 @@ fn lower_response(cx: &mut Lowerer, root: &Node) -> ResponseSop {
                 .collect()
         })
         .unwrap_or_default();
-    let tasks = root
-        .get("tasks")
+    let tasks_node = root.get("tasks");
+    let tasks = tasks_node
         .map(|n| {
             cx.seq(n, "`tasks`")
                 .iter()
@@ -192,6 +201,17 @@ fn lower_response(cx: &mut Lowerer, root: &Node) -> ResponseSop {
                 .collect()
         })
         .unwrap_or_default();
+    // `gamebooks: []` is for a SOP that only opens tasks; without tasks it would do nothing.
+    let empty =
+        |n: Option<&Node>| n.is_none_or(|n| matches!(&n.value, NodeValue::Seq(s) if s.is_empty()));
+    if let Some(g) = gamebooks_node.filter(|g| empty(Some(g)) && empty(tasks_node)) {
+        cx.error(
+            Code::MissingKey,
+            g.span,
+            "the response SOP runs no gamebook and opens no task",
+            "list the gamebooks to run under `gamebooks:` (or the tasks to open under `tasks:`)",
+        );
+    }
     let approvals = root
         .get("approval")
         .map(|n| {

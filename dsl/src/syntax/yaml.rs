@@ -222,11 +222,9 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
 
 /// Says which budget of the YAML parser was exceeded, in words, from its error.
 pub fn budget_message(raw: &str) -> String {
-    let what = if raw.contains("Anchor")
-        || raw.contains("Alias")
-        || raw.contains("alias")
-        || raw.contains("Replay")
-    {
+    let what = if raw.contains("Anchor") && !raw.contains("Alias") {
+        "too many anchors (`&name`)"
+    } else if raw.contains("Alias") || raw.contains("alias") || raw.contains("Replay") {
         "too many alias expansions (a \"billion laughs\" document?)"
     } else if raw.contains("Depth") || raw.contains("recursion") || raw.contains("Nesting") {
         "nesting is too deep"
