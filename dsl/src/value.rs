@@ -462,7 +462,8 @@ pub fn parse_time(s: &str) -> Option<i64> {
     }
     let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     let (h, mi, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -490,6 +491,9 @@ pub fn parse_time(s: &str) -> Option<i64> {
         Some(b'Z' | b'z') if i + 1 == b.len() => 0,
         Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
             let (oh, om) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
             let m = oh * 60 + om;
             if sign == b'+' {
                 m
@@ -501,6 +505,16 @@ pub fn parse_time(s: &str) -> Option<i64> {
     };
     let days = days_from_civil(y, mo, d);
     Some(days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli - offset_min * 60_000)
+}
+
+/// The days of month `m` (1–12) of year `y`, Gregorian leap years included.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -624,6 +638,20 @@ mod tests {
             Some(1_714_564_800_500)
         );
         assert_eq!(parse_time("2024-13-01T12:00:00Z"), None);
+        // Days that do not exist, and offsets past a day, are no times.
+        for bad in [
+            "2021-02-29T00:00:00Z",
+            "2021-02-30T00:00:00Z",
+            "2021-04-31T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2021-08-13T08:43:35+99:99",
+            "2021-08-13T08:43:35+05:60",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+        for good in ["2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "2021-12-31T23:59:59-23:59"] {
+            assert!(parse_time(good).is_some(), "{good}");
+        }
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(parse_time("2024-05-01T12:00:00ZZ"), None);
     }
