@@ -649,7 +649,11 @@ mod tests {
         ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
-        for good in ["2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "2021-12-31T23:59:59-23:59"] {
+        for good in [
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2021-12-31T23:59:59-23:59",
+        ] {
             assert!(parse_time(good).is_some(), "{good}");
         }
         assert_eq!(parse_time("yesterday"), None);

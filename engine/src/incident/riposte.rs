@@ -9,8 +9,9 @@
 use std::collections::{HashMap, HashSet};
 
 use riposte_dsl::model::{
-    ALERT_STATUSES, CLASSIFICATIONS, INCIDENT_SOURCES, INCIDENT_STATUSES, PROVIDERS,
-    REMEDIATION_STATUSES, ROLES, VERDICTS,
+    ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, DETECTION_STATUSES,
+    EMAIL_DIRECTIONS, INCIDENT_SOURCES, INCIDENT_STATUSES, PROVIDERS, REMEDIATION_STATUSES,
+    RISK_SCORES, ROLES, VERDICTS,
 };
 use riposte_dsl::types::EntityKind;
 use serde::Deserialize;
@@ -19,7 +20,8 @@ use serde_json::Value as Json;
 use super::entities::display_name;
 use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
 use super::json::{
-    clip, dedup, describe, norm_enum, normalize_time, object, snake, Cx, Object, Path, ROOT,
+    canonical_ip, clip, dedup, describe, norm_enum, normalize_time, object, snake, Cx, Object,
+    Path, ROOT,
 };
 use super::{Alert, Entity, ImportError, Incident, Limit, NORMALIZED_FORMAT};
 
@@ -187,7 +189,8 @@ const ENTITY: &[(&str, Shape)] = &[
     ("fields", Shape::Map),
 ];
 
-/// Checks that every field of `table` present in `m` has its shape.
+/// Checks that every field of `table` present in `m` has its shape. Null is absent, and an
+/// integer is text (ids), as in the other formats.
 fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Result<()> {
     for &(key, shape) in table {
         let here = path.key(key);
@@ -196,7 +199,14 @@ fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Res
             (Shape::Id, Json::Null) => {
                 return Err(cx.invalid(&here, format!("`{key}` is required")))
             }
+            (Shape::Id, Json::String(t)) if t.trim().is_empty() => {
+                return Err(cx.invalid(
+                    &here,
+                    format!("`{key}` is empty; it is required and names what it identifies"),
+                ))
+            }
             (Shape::Id | Shape::Text, Json::String(_)) => true,
+            (Shape::Id | Shape::Text, Json::Number(n)) if n.is_i64() || n.is_u64() => true,
             (Shape::Text | Shape::TextList | Shape::List | Shape::Map, Json::Null) => true,
             (Shape::TextList, Json::Array(items)) => {
                 if let Some(i) = items.iter().position(|x| !x.is_string()) {
@@ -263,13 +273,79 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             }
         }
     }
-    let mut incident = Incident::deserialize(v).map_err(|e| cx.invalid(path, e.to_string()))?;
+    // Checked field by field above, so this only fails on what no check covers.
+    let mut incident =
+        Incident::deserialize(&deserializable(m)).map_err(|e| cx.invalid(path, e.to_string()))?;
     normalize(cx, &mut incident, path)?;
     Ok(incident)
 }
 
+/// The incident `m` as its serde form reads it: null members left out (so they take their
+/// defaults) and integers where text is expected spelled as text, in the incident and in each
+/// of its alerts and entities.
+fn deserializable(m: &Object) -> Json {
+    fn members(m: &Object, table: &[(&str, Shape)]) -> Object {
+        m.iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let text = table
+                    .iter()
+                    .any(|(key, shape)| key == k && matches!(shape, Shape::Id | Shape::Text));
+                let v = match v {
+                    Json::Number(n) if text => Json::String(n.to_string()),
+                    other => other.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+    let mut out = members(m, INCIDENT);
+    for (key, table) in [("alerts", ALERT), ("entities", ENTITY)] {
+        if let Some(Json::Array(items)) = out.get_mut(key) {
+            for item in items.iter_mut() {
+                if let Json::Object(o) = item {
+                    *o = members(o, table);
+                }
+            }
+        }
+    }
+    Json::Object(out)
+}
+
 fn unknown() -> String {
     "unknown".to_string()
+}
+
+/// Normalizes an entity field written by hand as the importers normalize it: enumerated values,
+/// lowercase hashes and platforms, canonical addresses, UTC times. Other fields are kept.
+fn normalize_field(cx: &Cx, name: &str, v: &mut Json, path: &Path) -> Result<()> {
+    let Json::String(text) = v else {
+        return Ok(());
+    };
+    let known: Option<&[&'static str]> = match name {
+        "risk_score" => Some(RISK_SCORES),
+        "detection_status" => Some(DETECTION_STATUSES),
+        "delivery_action" => Some(DELIVERY_ACTIONS),
+        "delivery_location" => Some(DELIVERY_LOCATIONS),
+        "direction" => Some(EMAIL_DIRECTIONS),
+        "health_status" | "onboarding_status" | "av_status" => Some(&[]),
+        _ => None,
+    };
+    let normalized = match (name, known) {
+        (_, Some(known)) => norm_enum(text, known, &[]),
+        ("os_platform" | "sha1" | "sha256" | "md5" | "image_sha1" | "image_sha256", _) => {
+            Some(text.trim().to_lowercase())
+        }
+        ("address" | "sender_ip", _) => Some(canonical_ip(text)),
+        ("first_seen" | "created" | "received", _) => {
+            let mut t = Some(text.clone());
+            time(cx, &mut t, path, name)?;
+            t
+        }
+        _ => return Ok(()),
+    };
+    *v = normalized.map_or(Json::Null, Json::String);
+    Ok(())
 }
 
 fn time(cx: &Cx, t: &mut Option<String>, path: &Path, key: &str) -> Result<()> {
@@ -301,6 +377,17 @@ fn enum_opt(t: &mut Option<String>) {
 }
 
 fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
+    // The shape checks say this first on the slow path; the fast one must not accept it.
+    let empty_id = |p: Path| cx.invalid(&p.key("id"), "`id` is empty");
+    if inc.id.trim().is_empty() {
+        return Err(empty_id(path.clone()));
+    }
+    if let Some(i) = inc.alerts.iter().position(|a| a.id.trim().is_empty()) {
+        return Err(empty_id(path.key("alerts").index(i)));
+    }
+    if let Some(i) = inc.entities.iter().position(|e| e.id.trim().is_empty()) {
+        return Err(empty_id(path.key("entities").index(i)));
+    }
     inc.source = norm_enum(&inc.source, INCIDENT_SOURCES, &[]).unwrap_or_else(unknown);
     inc.severity = norm_enum(&inc.severity, SEVERITIES, &[]).unwrap_or_else(unknown);
     inc.status = norm_enum(&inc.status, INCIDENT_STATUSES, &[]).unwrap_or_else(unknown);
@@ -357,6 +444,12 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         );
         e.tags = dedup(std::mem::take(&mut e.tags));
         e.alert_ids = dedup(std::mem::take(&mut e.alert_ids));
+        let entity_path = entities_path.index(i);
+        let fields_path = entity_path.key("fields");
+        for (name, value) in e.fields.iter_mut() {
+            normalize_field(cx, name, value, &fields_path)?;
+        }
+        e.fields.retain(|_, v| !v.is_null());
         if e.name.trim().is_empty() {
             e.name = display_name(e.kind, &e.fields).unwrap_or_else(|| e.id.clone());
         }

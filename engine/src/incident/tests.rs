@@ -1187,6 +1187,59 @@ fn the_normalized_example_is_the_phishing_example_normalized() {
 }
 
 #[test]
+fn normalized_json_reads_nulls_as_absent_integers_as_text_and_normalizes_fields() {
+    let doc = json!({"format": "riposte.incident/v1", "incidents": [
+        {"id": "first"},
+        {"id": 31001, "title": null, "tags": null, "severity": "High",
+         "alerts": [{"id": 7, "severity": null, "entity_ids": null}],
+         "entities": [{"id": "device:d1", "kind": "device", "roles": null, "fields": {
+             "risk_score": "High", "os_platform": "Windows11", "health_status": "Active",
+             "first_seen": "2025-01-01T10:00:00+01:00"}},
+          {"id": "file:f1", "kind": "file", "fields": {
+             "sha256": " ABCDEF ", "detection_status": "Prevented", "custom": "Kept As Is"}},
+          {"id": "ip:x", "kind": "ip", "fields": {"address": "2001:DB8::1"}}]}
+    ]});
+    let (_, incidents) = import_json(&doc);
+    let i = &incidents[1];
+    assert_eq!(i.id, "31001");
+    assert_eq!(i.title, "");
+    assert_eq!(i.alerts[0].id, "7");
+    assert_eq!(i.alerts[0].severity, "unknown");
+    let d = entity(i, "device:d1");
+    assert_eq!(d.fields["risk_score"], "high");
+    assert_eq!(d.fields["os_platform"], "windows11");
+    assert_eq!(d.fields["health_status"], "active");
+    assert_eq!(d.fields["first_seen"], "2025-01-01T09:00:00Z");
+    let f = entity(i, "file:f1");
+    assert_eq!(f.fields["sha256"], "abcdef");
+    assert_eq!(f.fields["detection_status"], "prevented");
+    assert_eq!(f.fields["custom"], "Kept As Is");
+    assert_eq!(entity(i, "ip:x").fields["address"], "2001:db8::1");
+    // Normalizing normalized data changes nothing.
+    let again = normalized_document(&incidents);
+    assert_eq!(import(&again.to_string()).1, incidents);
+    // An empty id is no id, on the fast path too; a bad time in a field says where.
+    for (doc, at) in [
+        (
+            json!({"format": "riposte.incident/v1", "incident": {"id": ""}}),
+            "$.incident.id",
+        ),
+        (
+            json!({"format": "riposte.incident/v1", "incident": {"id": "x", "alerts": [{"id": " "}]}}),
+            "$.incident.alerts[0].id",
+        ),
+        (
+            json!({"format": "riposte.incident/v1", "incident": {"id": "x", "entities": [
+                {"id": "device:d", "kind": "device", "fields": {"first_seen": "2021-02-30T00:00:00Z"}}]}}),
+            "$.incident.entities[0].fields.first_seen",
+        ),
+    ] {
+        let (path, _) = invalid_at(&doc.to_string());
+        assert_eq!(path, at);
+    }
+}
+
+#[test]
 fn normalized_json_is_normalized_and_linked_on_import() {
     let doc = json!({"format": "riposte.incident/v1", "incident": {
         "id": "hand-1", "source": "Sentinel", "severity": "High", "status": "InProgress",
