@@ -380,7 +380,7 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
     // The shape checks say this first on the slow path; the fast one must not accept it.
     let empty_id = |p: Path| cx.invalid(&p.key("id"), "`id` is empty");
     if inc.id.trim().is_empty() {
-        return Err(empty_id(path.clone()));
+        return Err(empty_id(*path));
     }
     if let Some(i) = inc.alerts.iter().position(|a| a.id.trim().is_empty()) {
         return Err(empty_id(path.key("alerts").index(i)));
