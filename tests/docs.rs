@@ -1,6 +1,7 @@
 //! The documentation is tested: every complete document in `docs/language.md` compiles together
-//! with the example library (`gamebooks/`, `sops/`), and `docs/diagnostics.md` has a section for
-//! every diagnostic code of the registry.
+//! with the example library (`gamebooks/`, `sops/`), the README's tour compiles in place of the
+//! files it abridges, and `docs/diagnostics.md` has a section for every diagnostic code of the
+//! registry.
 //!
 //! Conventions of `docs/language.md`: a ```` ```yaml ```` block is a complete document and starts
 //! with `kind:`; fragments are marked ```` ```yaml-fragment ```` (or any other tag) and skipped.
@@ -114,6 +115,45 @@ fn language_examples_compile_with_the_library() {
         "examples of docs/language.md that do not compile:\n{}",
         failures.join("\n")
     );
+}
+
+#[test]
+fn readme_tour_compiles_in_place_of_the_files_it_abridges() {
+    // The tour's gamebook and SOP stand in for the library files they abridge.
+    let tour: Vec<Block> = fenced_blocks(&read("README.md"))
+        .into_iter()
+        .filter(|b| b.info == "yaml" && b.text.starts_with("kind:"))
+        .collect();
+    let replaced = [
+        "gamebooks/contain-compromised-device.yaml",
+        "sops/ransomware-containment.yaml",
+    ];
+    assert_eq!(tour.len(), replaced.len(), "the README's tour has a gamebook and a SOP");
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in ["gamebooks", "sops"] {
+        for entry in std::fs::read_dir(root().join(dir)).expect("library directory") {
+            let path = entry.expect("entry").path();
+            let name = path.to_string_lossy();
+            let library_file = name.ends_with(".yaml") && !name.ends_with(".test.yaml");
+            if library_file && !replaced.iter().any(|r| name.ends_with(r)) {
+                files.push(path);
+            }
+        }
+    }
+    let limits = Limits::default();
+    let loaded = riposte_engine::load_library(&files, limits.max_file_bytes).expect("readable");
+    let mut sources = loaded.sources.clone();
+    for (block, file) in tour.iter().zip(replaced) {
+        sources.add(SourceFile::new(format!("README.md ({file})"), block.text.clone()));
+    }
+    let c = compile(&sources, &limits, loaded.diagnostics);
+    let errors: String = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| riposte::render::text(d, &sources, false))
+        .collect();
+    assert!(errors.is_empty(), "the README's tour does not compile:\n{errors}");
 }
 
 #[test]
