@@ -128,7 +128,11 @@ fn readme_tour_compiles_in_place_of_the_files_it_abridges() {
         "gamebooks/contain-compromised-device.yaml",
         "sops/ransomware-containment.yaml",
     ];
-    assert_eq!(tour.len(), replaced.len(), "the README's tour has a gamebook and a SOP");
+    assert_eq!(
+        tour.len(),
+        replaced.len(),
+        "the README's tour has a gamebook and a SOP"
+    );
     let mut files: Vec<PathBuf> = Vec::new();
     for dir in ["gamebooks", "sops"] {
         for entry in std::fs::read_dir(root().join(dir)).expect("library directory") {
@@ -144,7 +148,10 @@ fn readme_tour_compiles_in_place_of_the_files_it_abridges() {
     let loaded = riposte_engine::load_library(&files, limits.max_file_bytes).expect("readable");
     let mut sources = loaded.sources.clone();
     for (block, file) in tour.iter().zip(replaced) {
-        sources.add(SourceFile::new(format!("README.md ({file})"), block.text.clone()));
+        sources.add(SourceFile::new(
+            format!("README.md ({file})"),
+            block.text.clone(),
+        ));
     }
     let c = compile(&sources, &limits, loaded.diagnostics);
     let errors: String = c
@@ -153,7 +160,10 @@ fn readme_tour_compiles_in_place_of_the_files_it_abridges() {
         .filter(|d| d.is_error())
         .map(|d| riposte::render::text(d, &sources, false))
         .collect();
-    assert!(errors.is_empty(), "the README's tour does not compile:\n{errors}");
+    assert!(
+        errors.is_empty(),
+        "the README's tour does not compile:\n{errors}"
+    );
 }
 
 #[test]

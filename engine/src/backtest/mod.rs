@@ -161,7 +161,16 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
                     path,
                     bytes: m.len(),
                 }),
-                Ok(_) => {}
+                // A link to a directory: not followed, as documented.
+                Ok(m) if m.is_dir() => {}
+                // A FIFO could block the run and a device never end: reported, not read.
+                Ok(_) => listing.errors.push(CorpusError {
+                    file: display_path(&path),
+                    index: None,
+                    reason: "not a regular file (a device, FIFO or socket); corpus files are \
+                             regular files"
+                        .into(),
+                }),
                 Err(e) => listing.errors.push(CorpusError {
                     file: display_path(&path),
                     index: None,

@@ -272,3 +272,18 @@ fn a_missing_corpus_is_an_error() {
         Err(BacktestError::NotADirectory(_))
     ));
 }
+
+#[cfg(unix)]
+#[test]
+fn corpus_files_that_are_not_regular_files_are_reported_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    // A device that never ends, and a link to a directory (documented as not followed).
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.json")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("sub"), dir.path().join("dir.json")).unwrap();
+    let listing = list_corpus(dir.path()).unwrap();
+    assert!(listing.files.is_empty());
+    assert_eq!(listing.errors.len(), 1, "{:?}", listing.errors);
+    assert!(listing.errors[0].file.ends_with("zero.json"));
+    assert!(listing.errors[0].reason.contains("not a regular file"));
+}
