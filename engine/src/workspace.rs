@@ -7,6 +7,7 @@ use std::path::Path;
 use riposte_dsl::ast::{AgentMode, IncidentSource, SeverityLevel};
 use riposte_dsl::catalog::Application;
 use serde::Deserialize;
+use serde_saphyr::{Location, Spanned};
 
 /// Subscription state of a workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -353,13 +354,30 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
             message,
         }
     })?;
-    let bad = |message: String| WorkspaceError::Inconsistent {
-        path: name.to_string(),
-        message,
+    // Where each value the checks below name is: read again only when one fails.
+    let spans = || serde_saphyr::from_str::<SpansFile>(text).ok();
+    let bad = |message: String, at: &dyn Fn(&SpansFile) -> Option<Location>| match spans()
+        .as_ref()
+        .and_then(at)
+    {
+        Some(loc) => WorkspaceError::Invalid {
+            path: name.to_string(),
+            line: loc.line() as u32,
+            column: loc.column() as u32,
+            message,
+        },
+        None => WorkspaceError::Inconsistent {
+            path: name.to_string(),
+            message,
+        },
     };
+    let of = |s: &SpansFile, i: usize| s.workspaces.get(i).cloned();
     for (i, w) in file.workspaces.iter().enumerate() {
         if file.workspaces[..i].iter().any(|o| o.name == w.name) {
-            return Err(bad(format!("workspace `{}` is defined twice", w.name)));
+            return Err(bad(
+                format!("workspace `{}` is defined twice", w.name),
+                &|s| of(s, i).map(|w| w.name.referenced),
+            ));
         }
         // `*` stands in for any tenant; a real tenant id belongs to one workspace, or
         // incidents of that tenant would silently go to the first.
@@ -367,35 +385,66 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
             .iter()
             .find(|o| w.tenant_id != "*" && o.tenant_id.eq_ignore_ascii_case(&w.tenant_id))
         {
-            return Err(bad(format!(
-                "workspaces `{}` and `{}` have the same tenant id `{}`; a tenant belongs to one \
-                 workspace",
-                o.name, w.name, w.tenant_id
-            )));
+            return Err(bad(
+                format!(
+                    "workspaces `{}` and `{}` have the same tenant id `{}`; a tenant belongs to \
+                     one workspace",
+                    o.name, w.name, w.tenant_id
+                ),
+                &|s| of(s, i).map(|w| w.tenant_id.referenced),
+            ));
         }
         if let Some(parent) = &w.parent {
             if !file.workspaces.iter().any(|o| &o.name == parent) {
-                return Err(bad(format!(
-                    "workspace `{}` names unknown parent `{parent}`",
-                    w.name
-                )));
+                let names = file.workspaces.iter().map(|o| o.name.as_str());
+                return Err(bad(
+                    format!(
+                        "workspace `{}` names unknown parent `{parent}`; {}",
+                        w.name,
+                        riposte_dsl::diagnostic::suggestion(parent, names)
+                    ),
+                    &|s| of(s, i).and_then(|w| w.parent).map(|p| p.referenced),
+                ));
             }
         }
-        for app in &w.consented_applications {
+        for (j, app) in w.consented_applications.iter().enumerate() {
             if Application::parse(app).is_none() {
-                let known: Vec<&str> = Application::ALL.iter().map(|a| a.as_str()).collect();
-                return Err(bad(format!(
-                    "workspace `{}` consents unknown application `{app}`; known: {}",
-                    w.name,
-                    known.join(", ")
-                )));
+                let known = Application::ALL.iter().map(|a| a.as_str());
+                return Err(bad(
+                    format!(
+                        "workspace `{}` consents unknown application `{app}`; {}",
+                        w.name,
+                        riposte_dsl::diagnostic::suggestion(app, known)
+                    ),
+                    &|s| {
+                        of(s, i)
+                            .and_then(|w| w.consented_applications.get(j).cloned())
+                            .map(|a| a.referenced)
+                    },
+                ));
             }
         }
     }
     if file.workspaces.is_empty() {
-        return Err(bad("the file defines no workspace".into()));
+        return Err(bad("the file defines no workspace".into(), &|_| None));
     }
     Ok(file.workspaces)
+}
+
+/// The positions of the values [`parse_workspaces`] checks against each other.
+#[derive(Deserialize)]
+struct SpansFile {
+    workspaces: Vec<WorkspaceSpans>,
+}
+
+#[derive(Clone, Deserialize)]
+struct WorkspaceSpans {
+    name: Spanned<String>,
+    tenant_id: Spanned<String>,
+    #[serde(default)]
+    parent: Option<Spanned<String>>,
+    #[serde(default)]
+    consented_applications: Vec<Spanned<String>>,
 }
 
 /// The first SOP an agent names that `sops` (the names of the library's SOPs) lacks, as an
@@ -541,6 +590,40 @@ mod tests {
         assert!(msg.starts_with("w.yaml:3:"), "{msg}");
         let err = parse_workspaces("w.yaml", "workspaces: []\n").unwrap_err();
         assert!(err.to_string().contains("no workspace"));
+        // Values that contradict each other are found where they are written.
+        let one = |name: &str, tenant: &str, extra: &str| {
+            format!(
+                "  - name: {name}\n    tenant_id: {tenant}\n    subscription: active\n{extra}    agent: {{mode: manual, process_incident: [], gamebooks: [], sops: all}}\n"
+            )
+        };
+        for (text, at, says) in [
+            (
+                format!("workspaces:\n{}{}", one("a", "t1", ""), one("a", "t2", "")),
+                "w.yaml:6:11: ",
+                "workspace `a` is defined twice",
+            ),
+            (
+                format!("workspaces:\n{}{}", one("a", "t1", ""), one("b", "T1", "")),
+                "w.yaml:7:16: ",
+                "have the same tenant id",
+            ),
+            (
+                format!("workspaces:\n{}", one("b", "t1", "    parent: zz\n")),
+                "w.yaml:5:13: ",
+                "names unknown parent `zz`",
+            ),
+            (
+                format!(
+                    "workspaces:\n{}",
+                    one("b", "t1", "    consented_applications: [mde, mdee]\n")
+                ),
+                "w.yaml:5:35: ",
+                "unknown application `mdee`; did you mean `mde`?",
+            ),
+        ] {
+            let msg = parse_workspaces("w.yaml", &text).unwrap_err().to_string();
+            assert!(msg.starts_with(at) && msg.contains(says), "{msg}\n{text}");
+        }
     }
 
     #[test]
