@@ -144,7 +144,7 @@ pub enum ImportError {
         "`{file}` is not an incident file Riposte can read; the accepted formats are Microsoft \
          Graph security incidents (an incident with `displayName` and `alerts`, or a \
          `{{\"value\": [...]}}` page of them), Microsoft Sentinel incidents (an Azure resource \
-         whose `properties` hold `title` and `incidentNumber`, or a `{{\"value\": [...]}}` list of \
+         whose `properties` hold `title` or `incidentNumber`, or a `{{\"value\": [...]}}` list of \
          them) and Riposte normalized incidents (`{{\"format\": \"riposte.incident/v1\", ...}}`)"
     )]
     UnknownFormat { file: String },
@@ -452,6 +452,13 @@ fn parse_bytes(
             Ok(s) => {
                 if let Some(done) = fast::import(&cx, s) {
                     return Ok(done);
+                }
+                if s.trim().is_empty() {
+                    return Err(cx.invalid(
+                        &ROOT,
+                        "the file is empty; an incident file holds JSON (see \
+                         docs/incident-format.md)",
+                    ));
                 }
                 serde_json::from_str(s).map_err(|e| match wide_text(file, s.as_bytes()) {
                     Some(wide) => wide,

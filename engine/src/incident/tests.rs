@@ -1587,13 +1587,24 @@ fn truncated_json_says_so() {
         }
         other => panic!("{other:?}"),
     }
-    // An empty file: the first line's first column, not column 0.
+    // An empty file says so.
+    for empty in ["", " \n\t\n"] {
+        let (path, message) = invalid_at(empty);
+        assert_eq!(path, "$");
+        assert!(message.starts_with("the file is empty"), "{message}");
+    }
+    // Columns start at 1, even before a line's first character.
     assert!(
-        error("")
-            .to_string()
-            .starts_with("`bad.json`:1:1: invalid JSON: "),
+        error("\n").to_string().contains("the file is empty"),
         "{}",
-        error("")
+        error("\n")
+    );
+    assert!(
+        error("{\n")
+            .to_string()
+            .starts_with("`bad.json`:2:1: invalid JSON: "),
+        "{}",
+        error("{\n")
     );
 }
 

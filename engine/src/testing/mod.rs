@@ -620,7 +620,11 @@ impl Runner<'_> {
             .diagnostics
             .iter()
             .filter(|d| d.is_error())
-            .map(|d| d.message.clone())
+            .map(|d| match (&d.help, d.code) {
+                // The suggestion of a misspelt input; other help speaks of the SOP made here.
+                (Some(help), riposte_dsl::Code::UnknownInput) => format!("{}; {help}", d.message),
+                _ => d.message.clone(),
+            })
             .collect();
         if errors.is_empty() {
             Ok(c.library)

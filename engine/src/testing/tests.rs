@@ -421,6 +421,14 @@ fn gamebook_tests_run_one_gamebook_with_inputs() {
     );
     assert!(m[0].contains("sideways"), "{m:?}");
     let m = messages(&run_one(&format!(
+        "kind: test\nname: x\ngamebook: iso\nwith: {{levle: full}}\n{}expect: {{}}\n",
+        incident("high")
+    )));
+    assert!(
+        m[0].contains("has no input `levle`; did you mean `level`?"),
+        "{m:?}"
+    );
+    let m = messages(&run_one(&format!(
         "kind: test\nname: x\ngamebook: nope\n{}expect: {{}}\n",
         incident("high")
     )));
