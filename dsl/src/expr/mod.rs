@@ -52,6 +52,7 @@ use crate::source::{FileId, Span};
 use crate::types::Type;
 use crate::value::Value;
 
+pub(crate) use parser::KEYWORDS;
 pub use template::{compile_template, Template};
 
 use ast::{Arg, Ast, AstKind};

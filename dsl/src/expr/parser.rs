@@ -506,18 +506,25 @@ impl<'t> Cx<'t> {
         let rest = self.text.get(pos..).unwrap_or("");
         let before = self.text.get(..pos).unwrap_or("").trim_end();
         let (token, mut help) = unexpected_token(rest);
-        // `low => …`: the lambda is where it belongs, but its parameter is a reserved word.
-        if rest.starts_with("=>") {
-            let word_at = before
+        // `low => …`, `in => …`: the lambda is where it belongs, but its parameter is a
+        // reserved word. The parser stops at the arrow after a value word, at an operator word
+        // itself.
+        let word_before = || {
+            let at = before
                 .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .map_or(0, |i| i + 1);
-            let word = before.get(word_at..).unwrap_or("");
-            if RESERVED.contains(&word) {
-                help = Some(format!(
-                    "`{word}` is a reserved word and cannot name a lambda parameter; use another \
-                     name, as in `any(list, x => …)`"
-                ));
-            }
+            before.get(at..).unwrap_or("")
+        };
+        let parameter = match token {
+            Some(t) if rest[t.len()..].trim_start().starts_with("=>") => Some(t),
+            _ if rest.starts_with("=>") => Some(word_before()),
+            _ => None,
+        };
+        if let Some(word) = parameter.filter(|w| KEYWORDS.contains(w)) {
+            help = Some(format!(
+                "`{word}` is a reserved word and cannot name a lambda parameter; use another \
+                 name, as in `any(list, x => …)`"
+            ));
         }
         if rest.starts_with('(')
             && before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
@@ -571,7 +578,7 @@ fn binop(rule: Rule) -> BinOp {
 }
 
 /// The words of the grammar's `keyword` rule: no variable or parameter takes these names.
-const RESERVED: &[&str] = &[
+pub(crate) const KEYWORDS: &[&str] = &[
     "and",
     "or",
     "not",

@@ -1296,3 +1296,26 @@ fn lower_comparisons_agree_with_lowercasing_first() {
         Value::Bool(true)
     );
 }
+
+#[test]
+fn the_keyword_list_is_the_grammars() {
+    // Every listed keyword is refused as a lambda parameter, with the reason; a word that only
+    // starts like one is a name.
+    for word in KEYWORDS {
+        let text = format!("any(xs, {word} => true)");
+        match parser::parse(&text, FileId::default(), 0) {
+            Ok(_) => panic!("`{word}` parsed as a parameter"),
+            Err(d) => assert!(
+                d.help
+                    .as_deref()
+                    .is_some_and(|h| h.contains("reserved word")),
+                "{word}: {d:?}"
+            ),
+        }
+        let longer = format!("any(xs, {word}x => true)");
+        assert!(
+            parser::parse(&longer, FileId::default(), 0).is_ok(),
+            "{longer}"
+        );
+    }
+}

@@ -418,7 +418,7 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
     let var = match map.get("as") {
         Some(n) => {
             let v = cx.string(n, "`as`")?;
-            if !is_identifier(&v.value) || super::RESERVED.contains(&v.value.as_str()) {
+            if !is_identifier(&v.value) || super::is_reserved(&v.value) {
                 cx.error(
                     Code::InvalidValue,
                     v.span,

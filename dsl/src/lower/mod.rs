@@ -520,27 +520,10 @@ fn is_mitre_technique(s: &str) -> bool {
     }
 }
 
-/// Words of the expression language that cannot name a variable.
-pub(crate) const RESERVED: &[&str] = &[
-    "true",
-    "false",
-    "null",
-    "and",
-    "or",
-    "not",
-    "in",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "matches",
-    "informational",
-    "low",
-    "medium",
-    "high",
-    "incident",
-    "inputs",
-    "steps",
-];
+/// Words that cannot name a variable: the expression language's keywords and its roots.
+pub(crate) fn is_reserved(word: &str) -> bool {
+    crate::expr::KEYWORDS.contains(&word) || ["incident", "inputs", "steps"].contains(&word)
+}
 
 /// Step ids and input names are used in expressions, so they must be identifiers.
 pub(crate) fn is_identifier(s: &str) -> bool {
