@@ -117,15 +117,18 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     let mut part_of: Vec<Option<usize>> = vec![None; raws.len()];
     for (f, raw) in raws.iter().enumerate().filter(|(_, r)| r.kind == "file") {
         for id in hash_entity_ids(raw.props) {
-            if let Some(h) = lookup(&by_ref, &id).filter(|&h| raws[h].kind == "filehash") {
-                part_of[h].get_or_insert(f);
+            let hash =
+                lookup(&by_ref, &id).filter(|&h| raws.get(h).is_some_and(|r| r.kind == "filehash"));
+            if let Some(slot) = hash.and_then(|h| part_of.get_mut(h)) {
+                slot.get_or_insert(f);
             }
         }
     }
     for (h, f) in part_of.iter().enumerate() {
-        if let Some(f) = *f {
-            let links = assoc[h].clone();
-            assoc[f].extend(links);
+        if let (Some(f), Some(links)) = (*f, assoc.get(h).cloned()) {
+            if let Some(file_links) = assoc.get_mut(f) {
+                file_links.extend(links);
+            }
         }
     }
     // Alerts that list no entities carry every entity that names no alert: a product of two
