@@ -33,34 +33,50 @@ const UNITS: [(&str, u64); 6] = [
 /// and no longer than the combined form (`90m`, `2w`, `1500ms`, `-5m`, `0s`), which is also
 /// how a document writes it; otherwise units combined, largest first (`1h30m1ms`).
 pub fn format_duration(ms: i64) -> String {
+    use std::fmt::Write;
     if ms == 0 {
         return "0s".to_string();
     }
-    let sign = if ms < 0 { "-" } else { "" };
     let abs = ms.unsigned_abs();
-    let mut combined = String::new();
+    // The largest unit that divides the duration (milliseconds always do), as one number;
+    // else each unit in turn (`1h30m`), whichever is shorter. Written into one buffer: a
+    // duration parameter is formatted on every action that has one.
+    let mut out = String::with_capacity(24);
+    if ms < 0 {
+        out.push('-');
+    }
+    let start = out.len();
+    if let Some((unit, size)) = UNITS.iter().find(|(_, size)| abs.is_multiple_of(*size)) {
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{}{unit}", abs / size);
+    }
+    let single = out.len() - start;
+    let mut combined = 0;
     let mut rest = abs;
     for (unit, size) in UNITS {
         let n = rest / size;
         if n > 0 {
-            combined.push_str(&n.to_string());
-            combined.push_str(unit);
+            combined += decimal_digits(n) + unit.len();
             rest %= size;
         }
     }
-    // The largest unit that divides the duration (milliseconds always do).
-    let single = UNITS
-        .iter()
-        .find(|(_, size)| abs.is_multiple_of(*size))
-        .map_or_else(
-            || combined.clone(),
-            |(unit, size)| format!("{}{unit}", abs / size),
-        );
-    if single.len() <= combined.len() {
-        format!("{sign}{single}")
-    } else {
-        format!("{sign}{combined}")
+    if combined < single {
+        out.truncate(start);
+        let mut rest = abs;
+        for (unit, size) in UNITS {
+            let n = rest / size;
+            if n > 0 {
+                let _ = write!(out, "{n}{unit}");
+                rest %= size;
+            }
+        }
     }
+    out
+}
+
+/// How many decimal digits `n` has.
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 #[cfg(test)]
@@ -99,5 +115,12 @@ mod tests {
         for ms in [5_400_000, 1_209_600_000, 1_500, 90_000_000, 60_000, 3_000] {
             assert_eq!(parse_duration(&format_duration(ms)), Some(ms));
         }
+        // The ends of the range format without overflowing.
+        assert!(format_duration(i64::MIN).starts_with('-'));
+        assert!(format_duration(i64::MAX).ends_with("ms"));
+        assert_eq!(decimal_digits(0), 1);
+        assert_eq!(decimal_digits(9), 1);
+        assert_eq!(decimal_digits(10), 2);
+        assert_eq!(decimal_digits(u64::MAX), 20);
     }
 }

@@ -6,6 +6,7 @@
 //! Runs are deterministic: steps in topological order (document order among independent ones),
 //! for-each items in list order, no clocks but `RunConfig::now_ms`.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
@@ -242,20 +243,39 @@ impl StepStatus {
             .cloned()
             .unwrap_or_else(|| Value::from(self.as_str()))
     }
+}
 
-    /// The status of a list of results: waiting beats failure beats success.
-    fn combine(items: &[StepStatus]) -> StepStatus {
-        if items.contains(&StepStatus::AwaitingApproval) {
+/// The status of a step's item results, gathered one by one (a step runs once per item, and
+/// most steps have one): waiting beats failure beats success.
+#[derive(Default)]
+struct Combined {
+    items: usize,
+    awaiting: bool,
+    failed: bool,
+    blocked: usize,
+    not_run: usize,
+}
+
+impl Combined {
+    fn push(&mut self, s: StepStatus) {
+        self.items += 1;
+        match s {
+            StepStatus::AwaitingApproval => self.awaiting = true,
+            StepStatus::Failed => self.failed = true,
+            StepStatus::Blocked => self.blocked += 1,
+            StepStatus::Skipped | StepStatus::Cancelled => self.not_run += 1,
+            StepStatus::Succeeded => {}
+        }
+    }
+
+    fn status(&self) -> StepStatus {
+        if self.awaiting {
             StepStatus::AwaitingApproval
-        } else if items.contains(&StepStatus::Failed) {
+        } else if self.failed {
             StepStatus::Failed
-        } else if !items.is_empty() && items.iter().all(|s| *s == StepStatus::Blocked) {
+        } else if self.items > 0 && self.blocked == self.items {
             StepStatus::Blocked
-        } else if !items.is_empty()
-            && items
-                .iter()
-                .all(|s| matches!(s, StepStatus::Skipped | StepStatus::Cancelled))
-        {
+        } else if self.items > 0 && self.not_run == self.items {
             StepStatus::Skipped
         } else {
             StepStatus::Succeeded
@@ -323,7 +343,7 @@ impl Frame<'_> {
     /// A step path as plans show it and approvals and scripted failures name it: with the call
     /// steps in front.
     fn shown(&self, path: &str) -> String {
-        join_path(&self.call_prefix, path)
+        join_path(&self.call_prefix, path).into_owned()
     }
 
     /// The action key of `path` in this frame.
@@ -556,6 +576,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 continue;
             };
             let path = join_path(prefix, id);
+            let path = path.as_ref();
             let status = if graph.graph[ix].handler {
                 let failed: Vec<&str> = steps
                     .iter()
@@ -684,6 +705,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// Records a step (and everything inside it) as not running.
     fn skip_step(&mut self, step: &c::Step, frame: &mut Frame, prefix: &str, reason: &str) {
         let path = join_path(prefix, &step.id);
+        let path = path.as_ref();
         match &step.kind {
             c::StepKind::Action { spec, target, .. } => {
                 // Inside a for-each item the target is known; name it.
@@ -787,9 +809,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             _ => self.wait.clone(),
         };
         // The items: one run without for-each, one per (filtered) item with it.
-        let items: Vec<Option<Value>> = match &step.for_each {
-            None => vec![None],
-            Some(f) => {
+        static ONE_RUN: [Option<Value>; 1] = [None];
+        let items: Cow<[Option<Value>]> = match &step.for_each {
+            None => Cow::Borrowed(&ONE_RUN),
+            Some(f) => Cow::Owned({
                 let list = f.items.eval(&self.env(&frame.vars));
                 let all: &[Value] = match &list {
                     Value::List(l) => l,
@@ -799,24 +822,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 match &f.filter {
                     None => all.iter().cloned().map(Some).collect(),
                     Some(filter) => {
-                        let mut vars = frame.vars.clone();
-                        vars.push(Value::Null);
-                        all.iter()
-                            .filter(|item| {
-                                if let Some(slot) = vars.get_mut(f.slot) {
-                                    *slot = (*item).clone();
-                                }
-                                filter.eval_bool(&self.env(&vars))
-                            })
-                            .cloned()
-                            .map(Some)
-                            .collect()
+                        // The item variable's slot is the next one (`f.slot`, as `run_item` pushes
+                        // it), on top of the frame's, while the filter runs.
+                        frame.vars.push(Value::Null);
+                        let mut kept = Vec::new();
+                        for item in all {
+                            if let Some(slot) = frame.vars.get_mut(f.slot) {
+                                *slot = item.clone();
+                            }
+                            if filter.eval_bool(&self.env(&frame.vars)) {
+                                kept.push(Some(item.clone()));
+                            }
+                        }
+                        frame.vars.pop();
+                        kept
                     }
                 }
-            }
+            }),
         };
         let over = items.len().saturating_sub(self.config.max_fanout);
-        let mut statuses = Vec::new();
+        let mut statuses = Combined::default();
         let strategy = step.for_each.as_ref().map(|f| f.on_error);
         // Items start `concurrency` at a time; a plan takes them to finish together, wave by
         // wave. Under `fail_fast` a failure starts no new items, so the rest of its wave (in
@@ -889,7 +914,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let mut status = if step.for_each.is_some() && items.is_empty() {
             StepStatus::Succeeded
         } else {
-            StepStatus::combine(&statuses)
+            statuses.status()
         };
         if status == StepStatus::Failed
             && strategy == Some(riposte_dsl::ast::ErrorStrategy::Continue)
@@ -1494,13 +1519,16 @@ fn still_waiting(ran: StepStatus) -> StepStatus {
     }
 }
 
-/// `prefix` (`group.` or empty) followed by a step id, without the formatting machinery: this
-/// runs for every step of every plan.
-fn join_path(prefix: &str, id: &str) -> String {
+/// `prefix` (`group.` or empty) followed by a step id, without the formatting machinery, and
+/// without a copy when there is no prefix (most steps): this runs for every step of every plan.
+fn join_path<'a>(prefix: &str, id: &'a str) -> Cow<'a, str> {
+    if prefix.is_empty() {
+        return Cow::Borrowed(id);
+    }
     let mut path = String::with_capacity(prefix.len() + id.len());
     path.push_str(prefix);
     path.push_str(id);
-    path
+    Cow::Owned(path)
 }
 
 /// Who approves `spec` when a rule names `role`: only a Workspace Owner approves a high-impact
@@ -1559,9 +1587,8 @@ fn record(frame: &mut Frame, id: &str, status: StepStatus, output: Option<Value>
 /// Sets `vars[steps]` to an empty `steps` record (every step null).
 fn publish_steps(frame: &mut Frame) {
     let ty = frame.gb.steps_type.clone();
-    let fields = vec![Value::Null; ty.fields.len()];
     if let Some(slot) = frame.vars.get_mut(STEPS_SLOT) {
-        *slot = Value::Record(RecordValue::new(ty, fields));
+        *slot = Value::Record(RecordValue::filled(ty, |_| {}));
     }
 }
 
@@ -1574,17 +1601,19 @@ fn publish_step(frame: &mut Frame, i: usize) {
     let Type::Record(rt) = &f.ty else { return };
     let Some(status) = agg.status else { return };
     // Field order of `riposte_dsl::compile::step_record`.
-    let value = Value::Record(RecordValue::new(
-        rt.clone(),
-        vec![
-            status.value(),
-            agg.outputs.last().cloned().unwrap_or(Value::Null),
-            Value::list(agg.outputs.iter().cloned()),
-            Value::Number(f64::from(agg.succeeded)),
-            Value::Number(f64::from(agg.failed)),
-            Value::Number(f64::from(agg.blocked)),
-        ],
-    ));
+    let fields = [
+        status.value(),
+        agg.outputs.last().cloned().unwrap_or(Value::Null),
+        Value::list(agg.outputs.iter().cloned()),
+        Value::Number(f64::from(agg.succeeded)),
+        Value::Number(f64::from(agg.failed)),
+        Value::Number(f64::from(agg.blocked)),
+    ];
+    let value = Value::Record(RecordValue::filled(rt.clone(), |slots| {
+        for (slot, v) in slots.iter_mut().zip(fields) {
+            *slot = v;
+        }
+    }));
     if let Some(Value::Record(rec)) = frame.vars.get_mut(STEPS_SLOT) {
         rec.set(i, value);
     }

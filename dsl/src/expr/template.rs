@@ -24,7 +24,16 @@ impl Template {
     /// The text with every hole replaced by its value ([`crate::value::Value`]'s `Display`:
     /// null renders as nothing, lists as `a, b`).
     pub fn render(&self, env: &Env) -> String {
-        let mut out = String::new();
+        // Room for the text and a short value per hole, so most renderings allocate once.
+        let room = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.len(),
+                Part::Hole(_) => 24,
+            })
+            .sum();
+        let mut out = String::with_capacity(room);
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
