@@ -603,7 +603,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                             w.id
                         ),
                     });
-                    let s = self.run_step(step, graph, ix, frame, &path);
+                    let s = self.run_step(step, graph, ix, frame, path);
                     self.wait = was;
                     gates.push((id, gate));
                     still_waiting(s)
@@ -630,7 +630,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                             step: format!("{prefix}{f}"),
                         });
                     }
-                    self.run_step(step, graph, ix, frame, &path)
+                    self.run_step(step, graph, ix, frame, path)
                 }
             } else {
                 // The strongest reason among the dependencies: failure, then blocked, then
@@ -673,7 +673,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                             approval: None,
                             reason,
                         });
-                        let s = self.run_step(step, graph, ix, frame, &path);
+                        let s = self.run_step(step, graph, ix, frame, path);
                         self.wait = was;
                         if let Some(g) = gate {
                             gates.push((id, g));
@@ -684,7 +684,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         self.skip_step(step, frame, prefix, &reason);
                         StepStatus::Cancelled
                     }
-                    None => self.run_step(step, graph, ix, frame, &path),
+                    None => self.run_step(step, graph, ix, frame, path),
                 }
             };
             if status == StepStatus::Failed && step.on_error.is_none() {
@@ -715,7 +715,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 };
                 self.not_run(
                     frame,
-                    &path,
+                    path,
                     spec.id,
                     target.as_ref(),
                     Status::Skipped,
@@ -733,7 +733,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     if let Some(callee) = self.library.gamebook(gamebook) {
                         self.depth += 1;
                         let label = format!("{} > {}", frame.label, callee.name);
-                        self.skip_gamebook(callee, &label, Some((frame, &path)), reason);
+                        self.skip_gamebook(callee, &label, Some((frame, path)), reason);
                         self.depth -= 1;
                     }
                 }
