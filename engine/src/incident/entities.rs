@@ -462,12 +462,12 @@ impl EntitySet {
                     name: display_name(e.kind, &fields).unwrap_or_else(|| id.clone()),
                     id,
                     kind: e.kind,
-                    verdict: e.verdict.into_owned(),
+                    verdict: e.verdict,
                     roles: e.roles,
                     tags: e.tags,
-                    remediation_status: e.remediation_status.into_owned(),
+                    remediation_status: e.remediation_status,
                     alert_ids: unique_ids(b.alerts.iter().filter_map(|&a| alert_ids.get(a))),
-                    provider: e.provider.to_string(),
+                    provider: Cow::Borrowed(e.provider),
                     fields,
                 }
             })

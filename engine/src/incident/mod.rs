@@ -314,21 +314,22 @@ pub struct Entity {
     /// The most readable identifier: host name, UPN, address, URL, file name, subject, …
     #[serde(default)]
     pub name: String,
-    /// `malicious`, `suspicious`, `no_threats_found` or `unknown`.
-    #[serde(default = "unknown")]
-    pub verdict: String,
+    /// `malicious`, `suspicious`, `no_threats_found` or `unknown` (borrowed when it is one of
+    /// the known values, as most are: an entity is built for every evidence item).
+    #[serde(default = "unknown_cow")]
+    pub verdict: Cow<'static, str>,
     #[serde(default)]
     pub roles: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default = "none")]
-    pub remediation_status: String,
+    pub remediation_status: Cow<'static, str>,
     /// Ids of the alerts that carry this entity.
     #[serde(default)]
     pub alert_ids: Vec<String>,
     /// `microsoft`, `crowdstrike`, `sentinelone`.
-    #[serde(default = "unknown")]
-    pub provider: String,
+    #[serde(default = "unknown_cow")]
+    pub provider: Cow<'static, str>,
     /// The kind-specific model fields by their model name (`mde_device_id`, `hostname`, `upn`,
     /// `sha256`, …). Times are RFC 3339 strings, addresses strings.
     #[serde(default)]
@@ -339,8 +340,12 @@ fn unknown() -> String {
     "unknown".to_string()
 }
 
-fn none() -> String {
-    "none".to_string()
+fn unknown_cow() -> Cow<'static, str> {
+    Cow::Borrowed("unknown")
+}
+
+fn none() -> Cow<'static, str> {
+    Cow::Borrowed("none")
 }
 
 /// Entity kinds serialize by name (`cloud_app`).

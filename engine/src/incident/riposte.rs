@@ -6,6 +6,7 @@
 //! data changes nothing, so importing the normalized JSON of an imported incident gives the same
 //! incident.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use riposte_dsl::model::{
@@ -20,8 +21,8 @@ use serde_json::Value as Json;
 use super::entities::display_name;
 use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
 use super::json::{
-    canonical_ip, clip, dedup, describe, norm_enum, normalize_time, object, snake, Cx, Object,
-    Path, ROOT,
+    canonical_ip, clip, dedup, describe, norm_enum, norm_enum_static, normalize_time, object,
+    snake, Cx, Object, Path, ROOT,
 };
 use super::{Alert, Entity, ImportError, Incident, Limit, NORMALIZED_FORMAT};
 
@@ -432,10 +433,11 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
                 format!("another entity already has the id `{}`", clip(&e.id, 120)),
             ));
         }
-        e.verdict = norm_enum(&e.verdict, VERDICTS, &[]).unwrap_or_else(unknown);
-        e.remediation_status = norm_enum(&e.remediation_status, REMEDIATION_STATUSES, &[])
-            .unwrap_or_else(|| "none".to_string());
-        e.provider = norm_enum(&e.provider, PROVIDERS, &[]).unwrap_or_else(unknown);
+        e.verdict = norm_enum_static(&e.verdict, VERDICTS, &[]).unwrap_or(Cow::Borrowed("unknown"));
+        e.remediation_status = norm_enum_static(&e.remediation_status, REMEDIATION_STATUSES, &[])
+            .unwrap_or(Cow::Borrowed("none"));
+        e.provider =
+            norm_enum_static(&e.provider, PROVIDERS, &[]).unwrap_or(Cow::Borrowed("unknown"));
         e.roles = dedup(
             e.roles
                 .iter()
