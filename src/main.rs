@@ -159,11 +159,11 @@ impl ImportLimitArgs {
 /// Bounds on one plan (the defaults of `RunConfig`).
 #[derive(clap::Args)]
 struct PlanLimitArgs {
-    /// Most items one for-each fans out to; the rest are blocked.
-    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_fanout, value_parser = at_least_one, allow_negative_numbers = true)]
+    /// Most items one for-each fans out to (at most 100000); the rest are blocked.
+    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_fanout, value_parser = fanout_limit, allow_negative_numbers = true)]
     max_fanout: usize,
-    /// Most actions one plan holds; steps and for-each items that would start past it are blocked.
-    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_actions, value_parser = at_least_one, allow_negative_numbers = true)]
+    /// Most actions one plan holds (at most 100000); steps and for-each items that would start past it are blocked.
+    #[arg(long, value_name = "N", default_value_t = riposte_engine::scheduler::RunConfig::default().max_actions, value_parser = plan_actions_limit, allow_negative_numbers = true)]
     max_plan_actions: usize,
 }
 
@@ -653,6 +653,25 @@ fn at_least_one(s: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
+/// `--max-fanout`: from 1 to [`RunConfig::FANOUT_CEILING`].
+fn fanout_limit(s: &str) -> Result<usize, String> {
+    at_most(s, riposte_engine::scheduler::RunConfig::FANOUT_CEILING)
+}
+
+/// `--max-plan-actions`: from 1 to [`RunConfig::ACTIONS_CEILING`].
+fn plan_actions_limit(s: &str) -> Result<usize, String> {
+    at_most(s, riposte_engine::scheduler::RunConfig::ACTIONS_CEILING)
+}
+
+fn at_most(s: &str, ceiling: usize) -> Result<usize, String> {
+    match at_least_one(s)? {
+        n if n > ceiling => Err(format!(
+            "must be at most {ceiling}: a larger plan would take gigabytes"
+        )),
+        n => Ok(n),
     }
 }
 

@@ -785,10 +785,16 @@ fn an_unknown_tenant_names_its_incident() {
 /// Count and percentage options refuse zero or negative values with the range, before any
 /// work (exit 2).
 #[test]
-fn limit_options_refuse_zero_and_negative_values() {
+fn limit_options_refuse_zero_negative_and_huge_values() {
     let incident = "examples/incidents/malware-resolved.json";
     for (option, value, says) in [
         ("--max-plan-actions", "0", "must be at least 1"),
+        (
+            "--max-plan-actions",
+            "18446744073709551615",
+            "must be at most 100000",
+        ),
+        ("--max-fanout", "100001", "must be at most 100000"),
         ("--max-plan-actions", "-5", "is not a whole number"),
         ("--max-fanout", "0", "must be at least 1"),
         ("--max-entities", "0", "must be at least 1"),

@@ -72,12 +72,26 @@ pub fn load_library(paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, 
     Ok(loaded)
 }
 
+/// An error unless `path` is a regular file (or a link to one): opening a FIFO blocks until
+/// something writes to it, and a device may never end.
+pub fn regular_file(path: &Path) -> std::io::Result<()> {
+    if fs::metadata(path)?.is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a directory, FIFO, device or socket)",
+        ))
+    }
+}
+
 fn read_one(path: &Path, max_file_bytes: usize, loaded: &mut Loaded) -> Result<(), LoadError> {
     let name = display_path(path);
     let io = |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
     };
+    regular_file(path).map_err(io)?;
     let file = fs::File::open(path).map_err(io)?;
     // Read one byte past the limit so an oversized file is detected without reading it whole.
     let mut bytes = Vec::new();
@@ -215,5 +229,18 @@ mod tests {
             load_library(&[empty], 50),
             Err(LoadError::Empty(_))
         ));
+        // A FIFO among the files would block the read forever.
+        #[cfg(unix)]
+        {
+            let fifo_dir = dir.path().join("fifo");
+            fs::create_dir(&fifo_dir).unwrap();
+            let status = std::process::Command::new("mkfifo")
+                .arg(fifo_dir.join("evil.yaml"))
+                .status();
+            if status.is_ok_and(|s| s.success()) {
+                let err = load_library(&[fifo_dir], 50).unwrap_err();
+                assert!(err.to_string().contains("not a regular file"), "{err}");
+            }
+        }
     }
 }

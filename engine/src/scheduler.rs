@@ -172,6 +172,13 @@ pub struct RunConfig {
     pub trace: bool,
 }
 
+impl RunConfig {
+    /// The largest `max_fanout` one may ask for: past it a plan's memory is no longer small.
+    pub const FANOUT_CEILING: usize = 100_000;
+    /// The largest `max_actions` one may ask for (a plan takes about 2 KB per action).
+    pub const ACTIONS_CEILING: usize = 100_000;
+}
+
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {

@@ -980,6 +980,7 @@ fn unsigned_max(ty: &str) -> Option<u64> {
 
 /// Reads at most `max + 1` bytes, so an oversized file is seen without reading it whole.
 fn read_bounded(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    crate::load::regular_file(path)?;
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
