@@ -535,8 +535,15 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     // Iterative matcher with backtracking to the last `*`: no recursion, no allocation.
     // Bytes are compared, so `?` matches one byte; entity names are ASCII in practice.
+    // Backtracking costs up to pattern × text steps (`*aaaa…b` against a megabyte of `a`); past
+    // a budget the name counts as matching: protection errs on the side of not acting.
+    let mut budget: u32 = 4_000_000;
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
+        budget = match budget.checked_sub(1) {
+            Some(b) => b,
+            None => return true,
+        };
         if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&t[ti])) {
             pi += 1;
             ti += 1;
@@ -569,6 +576,11 @@ mod tests {
         assert!(glob_match("srv-??", "srv-01"));
         assert!(!glob_match("dc-*", "adc-01"));
         assert!(glob_match("*", ""));
+        // A pattern that backtracks over a long name gives up, as a match, in bounded time.
+        let long = "a".repeat(2_000_000);
+        let pattern = format!("*{}b", "a".repeat(5_000));
+        assert!(glob_match(&pattern, &long));
+        assert!(!glob_match("*b", &long[..1000]));
     }
 
     #[test]
