@@ -88,6 +88,7 @@ codes! {
     DuplicateName = "RP0309", Error, "two documents of the library share a name";
     SelfDependency = "RP0310", Error, "a step depends on itself";
     DuplicateDependency = "RP0311", Warning, "a step lists the same dependency twice";
+    CallsTooDeep = "RP0312", Error, "gamebook calls nest too deep";
     // 04xx: actions, params, approvals, policy.
     UnknownAction = "RP0401", Error, "an action id is not in the catalog";
     WrongTargetKind = "RP0402", Error, "an action targets the wrong kind of entity";

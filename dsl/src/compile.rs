@@ -270,7 +270,54 @@ impl<'d> Compiler<'d> {
                 &mut reported,
             );
         }
+        self.check_call_depth(gamebooks, &calls, &order);
         order
+    }
+
+    /// Reports calls that nest gamebooks more than [`MAX_CALL_DEPTH`] deep: the engine would
+    /// not run past that depth. `order` has callees first.
+    fn check_call_depth(
+        &mut self,
+        gamebooks: &[ast::Gamebook],
+        calls: &BTreeMap<&str, Vec<&Spanned<String>>>,
+        order: &[String],
+    ) {
+        // The most gamebooks a run of each nests, itself included.
+        let mut depth: HashMap<&str, usize> = HashMap::new();
+        for name in order {
+            let deepest = calls
+                .get(name.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|c| depth.get(c.value.as_str()).copied())
+                .max()
+                .unwrap_or(0);
+            depth.insert(name.as_str(), deepest + 1);
+        }
+        for g in gamebooks {
+            if depth.get(g.meta.name.value.as_str()) != Some(&(MAX_CALL_DEPTH + 1)) {
+                continue;
+            }
+            // The call that makes the chain too deep: one into a gamebook at the limit.
+            let at = calls
+                .get(g.meta.name.value.as_str())
+                .into_iter()
+                .flatten()
+                .find(|c| depth.get(c.value.as_str()) == Some(&MAX_CALL_DEPTH));
+            if let Some(call) = at {
+                self.error(
+                    Code::CallsTooDeep,
+                    g.meta.file,
+                    call.span,
+                    format!(
+                        "this call nests {} gamebooks, one inside the other; at most \
+                         {MAX_CALL_DEPTH} nest",
+                        MAX_CALL_DEPTH + 1
+                    ),
+                    "flatten the chain: call the deeper gamebooks from a shallower one",
+                );
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -742,6 +789,10 @@ fn collect_calls<'a>(steps: &'a [ast::Step], out: &mut Vec<&'a Spanned<String>>)
         }
     }
 }
+
+/// The most gamebooks one run nests (a gamebook calling one calling one …), the top one
+/// included: the engine runs no deeper, and `check` reports a library that would (RP0312).
+pub const MAX_CALL_DEPTH: usize = 16;
 
 /// High-impact action steps reachable from `gb` with no approval gate on the way.
 fn ungated_high_impact<'a>(

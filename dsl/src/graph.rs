@@ -534,6 +534,42 @@ steps:
             rec[0].message
         );
     }
+
+    #[test]
+    fn calls_nested_deeper_than_the_engine_runs_are_an_error() {
+        use crate::compile::MAX_CALL_DEPTH;
+        // A chain `g0` → `g1` → … of `n` gamebooks.
+        let chain = |n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| {
+                    let step = if i + 1 < n {
+                        format!("{{id: s, gamebook: g{}}}", i + 1)
+                    } else {
+                        "{id: s, action: incident.comment, params: {comment: deep}}".to_string()
+                    };
+                    format!("kind: gamebook\nname: g{i}\nversion: 1.0.0\nsteps:\n  - {step}\n")
+                })
+                .collect()
+        };
+        let deep = |n: usize| {
+            let texts = chain(n);
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            lib(&refs)
+                .diagnostics
+                .into_iter()
+                .filter(|d| d.code == Code::CallsTooDeep)
+                .collect::<Vec<_>>()
+        };
+        assert!(deep(MAX_CALL_DEPTH).is_empty());
+        let too_deep = deep(MAX_CALL_DEPTH + 3);
+        // Reported once, where the chain first gets too long counting from the bottom.
+        assert_eq!(too_deep.len(), 1, "{too_deep:#?}");
+        assert!(
+            too_deep[0].message.contains("nests 17 gamebooks"),
+            "{too_deep:#?}"
+        );
+        assert_eq!(too_deep[0].file, crate::FileId(2));
+    }
 }
 
 #[cfg(test)]

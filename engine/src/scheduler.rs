@@ -365,7 +365,7 @@ impl Frame<'_> {
 }
 
 const STEPS_SLOT: usize = 2;
-const MAX_CALL_DEPTH: usize = 16;
+use riposte_dsl::compile::MAX_CALL_DEPTH;
 
 /// Runs the gamebooks of one response SOP for one incident.
 pub struct Scheduler<'a, E: Executor> {
@@ -385,7 +385,16 @@ pub struct Scheduler<'a, E: Executor> {
     depth: usize,
     /// Rows of actions not run that were past the plan's room (see `not_run`).
     pub unlisted: usize,
+    /// Step items run so far (see [`MAX_STEP_RUNS`]).
+    steps_run: usize,
+    /// How many action rows each gamebook holds, through its groups and calls, once counted.
+    held: BTreeMap<&'a str, usize>,
 }
+
+/// The most step items one SOP's run may start. Calls can nest a library's work
+/// exponentially without an action to count (16 gamebooks of 8 calls each: 8^15 runs, tasks
+/// at the bottom), so the plan limit on actions alone would not stop it.
+const MAX_STEP_RUNS: usize = 100_000;
 
 impl<'a, E: Executor> Scheduler<'a, E> {
     pub fn new(
@@ -413,7 +422,51 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             wait: None,
             depth: 0,
             unlisted: 0,
+            steps_run: 0,
+            held: BTreeMap::new(),
         }
+    }
+
+    /// Whether the run stopped starting steps at [`MAX_STEP_RUNS`]: what came after is not
+    /// planned (actions among it are `blocked` rows; tasks are not opened).
+    pub fn step_limit_reached(&self) -> bool {
+        self.steps_run >= MAX_STEP_RUNS
+    }
+
+    /// Whether the rows of actions not run are past twice the plan limit, where they are
+    /// counted, not listed (see `not_run`).
+    fn listing_full(&self) -> bool {
+        self.actions.len() >= self.config.max_actions.saturating_mul(2)
+    }
+
+    /// The action rows `gb` holds, through its groups and calls: what walking it for rows
+    /// would count, without the walk, which calls can make exponential.
+    fn actions_held(&mut self, gb: &'a c::Gamebook, depth: usize) -> usize {
+        if let Some(&n) = self.held.get(gb.name.as_str()) {
+            return n;
+        }
+        let n = self.steps_held(&gb.steps, depth);
+        self.held.insert(gb.name.as_str(), n);
+        n
+    }
+
+    fn steps_held(&mut self, steps: &'a [c::Step], depth: usize) -> usize {
+        let mut n: usize = 0;
+        for step in steps {
+            let more = match &step.kind {
+                c::StepKind::Action { .. } => 1,
+                c::StepKind::Group(inner) => self.steps_held(inner, depth),
+                c::StepKind::Call { gamebook, .. } if depth < MAX_CALL_DEPTH => {
+                    match self.library.gamebook(gamebook) {
+                        Some(callee) => self.actions_held(callee, depth + 1),
+                        None => 0,
+                    }
+                }
+                c::StepKind::Call { .. } | c::StepKind::Task(_) => 0,
+            };
+            n = n.saturating_add(more);
+        }
+        n
     }
 
     fn env<'v>(&self, vars: &'v [Value]) -> Env<'v> {
@@ -738,10 +791,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             c::StepKind::Call { gamebook, .. } => {
                 if self.depth < MAX_CALL_DEPTH {
                     if let Some(callee) = self.library.gamebook(gamebook) {
-                        self.depth += 1;
-                        let label = format!("{} > {}", frame.label, callee.name);
-                        self.skip_gamebook(callee, &label, Some((frame, path)), reason);
-                        self.depth -= 1;
+                        // A callee without actions has no rows to give: not walked.
+                        let n = self.actions_held(callee, self.depth + 1);
+                        if self.listing_full() {
+                            self.unlisted = self.unlisted.saturating_add(n);
+                        } else if n > 0 {
+                            self.depth += 1;
+                            let label = format!("{} > {}", frame.label, callee.name);
+                            self.skip_gamebook(callee, &label, Some((frame, path)), reason);
+                            self.depth -= 1;
+                        }
                     }
                 }
             }
@@ -863,10 +922,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if n >= self.config.max_fanout {
                 break;
             }
-            if self.actions.len() >= self.config.max_actions {
+            if self.actions.len() >= self.config.max_actions || self.steps_run >= MAX_STEP_RUNS {
                 unplanned = items.len().min(self.config.max_fanout) - n;
                 break;
             }
+            self.steps_run += 1;
             if n >= stop_at {
                 self.skip_item(
                     step,
@@ -893,10 +953,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 Some(_) => format!("{unplanned} items not planned"),
                 None => "the step is not planned".to_string(),
             };
-            reasons.push(format!(
-                "plan limit: the plan reached {} actions; {what} (raise --max-plan-actions)",
-                self.config.max_actions
-            ));
+            reasons.push(if self.steps_run >= MAX_STEP_RUNS {
+                format!(
+                    "plan limit: {MAX_STEP_RUNS} steps run, as calls and for-each multiply; \
+                     {what}"
+                )
+            } else {
+                format!(
+                    "plan limit: the plan reached {} actions; {what} (raise --max-plan-actions)",
+                    self.config.max_actions
+                )
+            });
         }
         if over > 0 {
             reasons.push(format!(
@@ -1061,7 +1128,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) {
         // These rows walk a step's whole structure, calls included, which a library can make
         // grow fast: past twice the plan limit they are counted, not listed.
-        if self.actions.len() >= self.config.max_actions.saturating_mul(2) {
+        if self.listing_full() {
             self.unlisted += 1;
             return;
         }
@@ -1097,6 +1164,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             c::StepKind::Call { gamebook, .. } => {
                 if self.depth < MAX_CALL_DEPTH {
                     if let Some(callee) = self.library.gamebook(gamebook) {
+                        let n = self.actions_held(callee, self.depth + 1);
+                        if self.listing_full() || n == 0 {
+                            self.unlisted = self.unlisted.saturating_add(n);
+                            return;
+                        }
                         self.depth += 1;
                         let label = format!("{} > {}", frame.label, callee.name);
                         let inner = self.frame(callee, label, Some((frame, path)), Value::Null);

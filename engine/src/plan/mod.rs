@@ -107,6 +107,14 @@ pub fn plan_with_context<E: Executor>(
         // The plan's actions so far: its limit of actions is the plan's, not each SOP's.
         s.actions = std::mem::take(&mut plan.actions);
         s.run_sop();
+        if s.step_limit_reached() {
+            if let Some(m) = plan.sops.last_mut() {
+                m.detail = "matched; plan limit: the SOP's gamebooks started 100000 steps (calls \
+                            and for-each multiply), and the rest is not planned: its actions are \
+                            blocked, its tasks not opened"
+                    .into();
+            }
+        }
         plan.actions = std::mem::take(&mut s.actions);
         unlisted += s.unlisted;
         plan.tasks.append(&mut s.tasks);

@@ -903,3 +903,63 @@ steps:
         (super::model::TaskStatus::Open, String::new())
     );
 }
+
+/// A library of 16 gamebooks, each calling the next from `width` steps: `width`^15 runs of the
+/// last one, which holds `leaf`.
+fn call_tree(width: usize, leaf: &str) -> riposte_dsl::checked::Library {
+    let texts: Vec<String> = (0..16)
+        .map(|i| {
+            let steps: String = if i < 15 {
+                (0..width)
+                    .map(|j| format!("  - {{id: c{j}, gamebook: t{}}}\n", i + 1))
+                    .collect()
+            } else {
+                format!("  - {leaf}\n")
+            };
+            format!("kind: gamebook\nname: t{i}\nversion: 1.0.0\nsteps:\n{steps}")
+        })
+        .chain(["kind: sop\ntype: response\nname: s\ngamebooks: [{gamebook: t0}]\n".to_string()])
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    library(&refs)
+}
+
+#[test]
+fn exponential_call_trees_are_planned_in_bounded_work() {
+    let config = RunConfig::default();
+    // Actions at the bottom: the plan limit stops running, and what is past it is counted
+    // from the library's structure, not walked (8^15 rows).
+    let lib = call_tree(
+        8,
+        "{id: note, action: incident.comment, params: {comment: x}}",
+    );
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &incident(json!([])),
+        &config,
+        vec![],
+    );
+    assert_eq!(p.actions.len(), 2 * config.max_actions);
+    assert_eq!(p.summary.unlisted as u64 + 20_000, 8u64.pow(15));
+    // Tasks at the bottom count no actions: the step limit stops the run, and says so.
+    let lib = call_tree(
+        8,
+        "{id: look, task: {title: look, role: incident_responder}}",
+    );
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &incident(json!([])),
+        &config,
+        vec![],
+    );
+    assert!(p.tasks.len() < 100_000);
+    assert!(
+        p.sops[0]
+            .detail
+            .contains("plan limit: the SOP's gamebooks started 100000 steps"),
+        "{}",
+        p.sops[0].detail
+    );
+}

@@ -112,9 +112,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
             );
             continue;
         }
+        // A matched SOP's detail says more than `matched` only when a limit cut its run.
+        let more = sop.detail.strip_prefix("matched").unwrap_or("");
         let _ = writeln!(
             out,
-            "\nsop {}: {}",
+            "\nsop {}: {}{more}",
             paint(&sop.name, "1", color),
             paint("matched", "32", color)
         );
