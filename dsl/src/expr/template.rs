@@ -20,9 +20,16 @@ enum Part {
     Hole(Expr),
 }
 
+/// The most text a template renders to (1 MiB); the rest is cut, marked with [`CUT`].
+pub const MAX_RENDERED_BYTES: usize = 1 << 20;
+
+/// What ends a rendering cut at [`MAX_RENDERED_BYTES`].
+pub const CUT: &str = " … [cut: the text passed 1 MiB]";
+
 impl Template {
     /// The text with every hole replaced by its value ([`crate::value::Value`]'s `Display`:
-    /// null renders as nothing, lists as `a, b`).
+    /// null renders as nothing, lists as `a, b`). Text past [`MAX_RENDERED_BYTES`] is cut, and
+    /// the cut says so: a thousand holes over a megabyte title would take a gigabyte.
     pub fn render(&self, env: &Env) -> String {
         // Room for the text and a short value per hole, so most renderings allocate once.
         let room = self
@@ -47,6 +54,15 @@ impl Template {
                         let _ = write!(out, "{other}");
                     }
                 },
+            }
+            if out.len() > MAX_RENDERED_BYTES {
+                let mut end = MAX_RENDERED_BYTES;
+                while !out.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.truncate(end);
+                out.push_str(CUT);
+                break;
             }
         }
         out

@@ -979,6 +979,21 @@ fn template(text: &str) -> Result<Template, Vec<Diagnostic>> {
 }
 
 #[test]
+fn a_template_rendering_past_a_mebibyte_is_cut() {
+    // 300 holes of a 4 KB text, each hole followed by a multi-byte character.
+    let text = "{{ 'é".to_string() + &"x".repeat(4096) + "' }}é";
+    let t = template(&text.repeat(300)).unwrap();
+    let out = t.render(&env(&[]));
+    assert!(
+        out.ends_with(super::template::CUT),
+        "{}",
+        &out[out.len() - 60..]
+    );
+    assert!(out.len() <= super::template::MAX_RENDERED_BYTES + super::template::CUT.len());
+    assert!(out.len() > super::template::MAX_RENDERED_BYTES - 5_000);
+}
+
+#[test]
 fn expr_templates_render() {
     let vars = vars();
     let t = template("Isolated {{ entity.hostname }} for {{ incident.id }} ({{ incident.severity }}, {{ incident.tags }}, age {{ now() - incident.created }})").unwrap();
