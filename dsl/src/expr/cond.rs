@@ -33,8 +33,17 @@ pub(crate) trait Cond: Send + Sync + fmt::Debug {
     /// without a [`Cx`] between: a condition of one or two field tests costs little more than
     /// that fixed path.
     fn test_env(&self, env: &Env) -> bool {
-        self.test(&mut Cx::new(env))
+        test_settled(self, env)
     }
+}
+
+/// [`Cond::test`] of a whole condition with a fresh [`Cx`], whose spending is charged to the
+/// run (see [`super::eval::with_run_budget`]).
+fn test_settled<C: Cond + ?Sized>(c: &C, env: &Env) -> bool {
+    let mut cx = Cx::new(env);
+    let holds = c.test(&mut cx);
+    cx.settle();
+    holds
 }
 
 /// Compiles a checked condition; `None` when the whole condition is a shape left to the
@@ -659,7 +668,7 @@ impl<L: Place, C: Holds> Cond for Leaf<L, C> {
     fn test_env(&self, env: &Env) -> bool {
         match self.place.read_env(env) {
             Some(v) => self.check.holds(v) != self.negate,
-            None => self.test(&mut Cx::new(env)),
+            None => test_settled(self, env),
         }
     }
 }
@@ -770,10 +779,10 @@ impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
         let items = match self.list.read_env(env) {
             Some(Value::List(items)) => &**items,
             Some(_) => &[],
-            None => return self.test(&mut Cx::new(env)),
+            None => return test_settled(self, env),
         };
         if items.len() as u64 > MAX_LAMBDA_CALLS {
-            return self.test(&mut Cx::new(env));
+            return test_settled(self, env);
         }
         let passes = |item: &Value| self.check.holds(self.path.walk(item)) != self.negate;
         self.outcome.holds(visit(M::KIND, items, passes).1)

@@ -14,6 +14,7 @@
 //! bounds.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hasher};
@@ -164,7 +165,25 @@ pub(crate) enum Ir {
 /// list functions yield null.
 pub(crate) const MAX_LAMBDA_CALLS: u64 = 10_000_000;
 
-/// The state of one evaluation. Cheap to set up (four words, nothing to drop): a condition
+thread_local! {
+    /// Work one run may spend across all its evaluations (see [`with_run_budget`]); `None`
+    /// outside a run, where each evaluation has [`MAX_LAMBDA_CALLS`] of its own.
+    static RUN_BUDGET: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with `units` of evaluation work (lambda calls, list items built, text scanned in
+/// kilobytes) shared by every evaluation it makes on this thread, and says whether they ran
+/// out. Each evaluation still stops at [`MAX_LAMBDA_CALLS`]; this bounds a run that evaluates
+/// a costly expression once per item of a long list. Once the units are spent, list functions
+/// yield null, as when one evaluation's budget runs out.
+pub fn with_run_budget<R>(units: u64, f: impl FnOnce() -> R) -> (R, bool) {
+    let was = RUN_BUDGET.with(|b| b.replace(Some(units)));
+    let r = f();
+    let left = RUN_BUDGET.with(|b| b.replace(was));
+    (r, left == Some(0))
+}
+
+/// The state of one evaluation. Cheap to set up (five words, nothing to drop): a condition
 /// without lambdas is evaluated millions of times and uses none of it but `env`.
 pub(crate) struct Cx<'a> {
     /// Borrowed, not copied: the caller has usually just built the [`Env`] on its stack, and a
@@ -175,6 +194,8 @@ pub(crate) struct Cx<'a> {
     params: Option<&'a Param<'a>>,
     /// Lambda calls left.
     budget: u64,
+    /// The budget at the start, so that [`Cx::settle`] can charge the run what was spent.
+    start: u64,
     /// Set when the budget ran out.
     exhausted: bool,
 }
@@ -205,11 +226,29 @@ struct Param<'a> {
 
 impl<'a> Cx<'a> {
     pub fn new(env: &'a Env<'a>) -> Self {
+        let budget = RUN_BUDGET
+            .with(Cell::get)
+            .map_or(MAX_LAMBDA_CALLS, |left| left.min(MAX_LAMBDA_CALLS));
         Cx {
             env,
             params: None,
-            budget: MAX_LAMBDA_CALLS,
+            budget,
+            start: budget,
             exhausted: false,
+        }
+    }
+
+    /// Charges the run (if any) what this evaluation spent. Called where an evaluation
+    /// starts and ends (`Expr::eval`, `Expr::eval_bool`); contexts made from this one by
+    /// `enter` and `narrow` give theirs back through `leave` first.
+    pub(crate) fn settle(&self) {
+        let spent = self.start.saturating_sub(self.budget);
+        if spent > 0 {
+            RUN_BUDGET.with(|b| {
+                if let Some(left) = b.get() {
+                    b.set(Some(left.saturating_sub(spent)));
+                }
+            });
         }
     }
 
@@ -250,6 +289,7 @@ impl<'a> Cx<'a> {
             env: self.env,
             params: Some(param),
             budget: self.budget,
+            start: self.budget,
             exhausted: self.exhausted,
         }
     }
@@ -264,6 +304,7 @@ impl<'a> Cx<'a> {
             env: self.env,
             params: self.params,
             budget: self.budget,
+            start: self.budget,
             exhausted: self.exhausted,
         }
     }
@@ -531,10 +572,25 @@ impl Ir {
                 Value::List(items) => items.first().unwrap_or(&NULL),
                 _ => &NULL,
             }),
-            Ir::Distinct(list) => Cow::Owned(distinct(&list.eval(cx))),
+            Ir::Distinct(list) => {
+                let list = list.eval(cx);
+                let n = match &*list {
+                    Value::List(items) => items.len() as u64,
+                    _ => 0,
+                };
+                if !spend_n(cx, n) {
+                    return Cow::Owned(Value::Null);
+                }
+                Cow::Owned(distinct(&list))
+            }
             Ir::Len(a) => Cow::Owned(len(&a.eval(cx))),
             Ir::Lower(a) => {
                 let v = a.eval(cx);
+                if let Value::String(s) = &*v {
+                    if !spend_n(cx, text_work(s)) {
+                        return Cow::Owned(Value::Null);
+                    }
+                }
                 match &*v {
                     // Already lowercase: the same text, shared rather than copied.
                     Value::String(s)
@@ -545,7 +601,15 @@ impl Ir {
                     other => Cow::Owned(map_str(other, str::to_lowercase)),
                 }
             }
-            Ir::Upper(a) => Cow::Owned(map_str(&a.eval(cx), str::to_uppercase)),
+            Ir::Upper(a) => {
+                let v = a.eval(cx);
+                if let Value::String(s) = &*v {
+                    if !spend_n(cx, text_work(s)) {
+                        return Cow::Owned(Value::Null);
+                    }
+                }
+                Cow::Owned(map_str(&v, str::to_uppercase))
+            }
             Ir::Now => Cow::Owned(Value::Time(cx.env.now_ms)),
             Ir::InCidr(a, net) => bool_value(match &*a.eval(cx) {
                 Value::Ip(ip) => net_contains(net, ip),
@@ -665,6 +729,10 @@ fn eval_index<'a>(base: &'a Ir, index: &'a Ir, cx: &mut Cx<'a>) -> Cow<'a, Value
 
 #[inline(never)]
 fn eval_list<'a>(items: &'a [Ir], cx: &mut Cx<'a>) -> Cow<'a, Value> {
+    // Built inside a lambda, a literal list multiplies: its items count as work.
+    if !spend_n(cx, items.len() as u64) {
+        return Cow::Owned(Value::Null);
+    }
     let values: Vec<Value> = items.iter().map(|i| i.eval(cx).into_owned()).collect();
     Cow::Owned(Value::List(values.into()))
 }
@@ -816,16 +884,28 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
 
 /// Takes one lambda call from the budget; false when it is spent.
 fn spend(cx: &mut Cx<'_>) -> bool {
-    match cx.budget.checked_sub(1) {
+    spend_n(cx, 1)
+}
+
+/// Takes `n` units of work from the budget (items of a list built, kilobytes of text
+/// scanned); false, with nothing left, when there are fewer.
+fn spend_n(cx: &mut Cx<'_>, n: u64) -> bool {
+    match cx.budget.checked_sub(n) {
         Some(left) => {
             cx.budget = left;
             true
         }
         None => {
+            cx.budget = 0;
             cx.exhausted = true;
             false
         }
     }
+}
+
+/// The work of scanning or copying `s`: one unit per started kilobyte.
+fn text_work(s: &str) -> u64 {
+    (s.len() as u64).div_ceil(1024)
 }
 
 /// The body of `any`, `all` or `count` when it only tests a path of its own parameter

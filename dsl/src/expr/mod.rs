@@ -52,6 +52,7 @@ use crate::source::{FileId, Span};
 use crate::types::Type;
 use crate::value::Value;
 
+pub use eval::with_run_budget;
 pub(crate) use parser::KEYWORDS;
 pub use template::{compile_template, Template};
 
@@ -202,7 +203,9 @@ impl Expr {
             return v.clone();
         }
         let mut cx = Cx::new(env);
-        self.0.ir.eval(&mut cx).into_owned()
+        let value = self.0.ir.eval(&mut cx).into_owned();
+        cx.settle();
+        value
     }
 
     /// Evaluates a condition: true only for `true` (null is false). Faster than
@@ -211,7 +214,12 @@ impl Expr {
     pub fn eval_bool(&self, env: &Env) -> bool {
         match &self.0.cond {
             Some(cond) => cond.test_env(env),
-            None => self.0.ir.test(&mut Cx::new(env)),
+            None => {
+                let mut cx = Cx::new(env);
+                let holds = self.0.ir.test(&mut cx);
+                cx.settle();
+                holds
+            }
         }
     }
 

@@ -1197,6 +1197,76 @@ fn expr_arbitrary_bytes_never_panic() {
 }
 
 #[test]
+fn a_run_budget_is_shared_by_its_evaluations() {
+    let scope = Scope::new().with("xs", Type::list(Type::Number));
+    let xs = Value::list((0..100).map(|i| Value::Number(f64::from(i))));
+    let vars = [xs];
+    let env = Env {
+        vars: &vars,
+        now_ms: 0,
+    };
+    // 10,000 lambda calls an evaluation.
+    let e = compile(
+        ExprSource::detached("count(xs, a => count(xs, b => b > a) > 0)"),
+        &scope,
+        None,
+    )
+    .unwrap();
+    let want = Value::Number(99.0);
+    let (results, out) =
+        with_run_budget(25_000, || (0..4).map(|_| e.eval(&env)).collect::<Vec<_>>());
+    // Two evaluations fit; the third runs out partway, the fourth has nothing left.
+    assert_eq!(results[..2], [want.clone(), want.clone()]);
+    assert_eq!(results[2..], [Value::Null, Value::Null]);
+    assert!(out);
+    // Conditions spend from it too, and outside a run each evaluation has its own budget.
+    let cond = compile(
+        ExprSource::detached("any(xs, a => count(xs, b => b > a) > 98)"),
+        &scope,
+        Some(&Type::Bool),
+    )
+    .unwrap();
+    let (held, out) = with_run_budget(10, || cond.eval_bool(&env));
+    assert!(!held && out);
+    assert!(cond.eval_bool(&env));
+    assert_eq!(e.eval(&env), want);
+}
+
+#[test]
+fn building_lists_and_scanning_text_count_as_work() {
+    let scope = Scope::new()
+        .with("xs", Type::list(Type::Number))
+        .with("title", Type::String);
+    let xs = Value::list((0..215).map(|i| Value::Number(f64::from(i))));
+    let title = Value::from("a".repeat(1 << 20));
+    let vars = [xs, title];
+    let env = Env {
+        vars: &vars,
+        now_ms: 0,
+    };
+    // 215^3 lists of 8 items would take gigabytes; their items count, so it stops.
+    let e = compile(
+        ExprSource::detached("map(xs, a => map(xs, b => map(xs, c => [a, b, c, a, b, c, a, b])))"),
+        &scope,
+        None,
+    )
+    .unwrap();
+    assert_eq!(e.eval(&env), Value::Null);
+    // A megabyte upper-cased a thousand times a thousand times is work, not free.
+    let e = compile(
+        ExprSource::detached("count(xs, a => count(xs, b => len(upper(title)) > 5) > 0)"),
+        &scope,
+        None,
+    )
+    .unwrap();
+    let start = Instant::now();
+    let (v, out) = with_run_budget(50_000, || e.eval(&env));
+    assert_eq!(v, Value::Null);
+    assert!(out);
+    assert!(start.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
 fn expr_evaluation_is_bounded() {
     let scope = Scope::new().with("xs", Type::list(Type::Number));
     let xs = Value::list((0..1000).map(|i| Value::Number(f64::from(i))));

@@ -10,6 +10,7 @@ pub mod text;
 
 use riposte_dsl::ast::SeverityLevel;
 use riposte_dsl::checked::{Library, SopBody};
+use riposte_dsl::expr::with_run_budget;
 
 use crate::executor::Executor;
 use crate::incident::Incident;
@@ -52,6 +53,11 @@ pub fn simulate<E: Executor>(
     plan_with_context(library, workspace, incident, &ctx, config, executor)
 }
 
+/// The evaluation work (see [`with_run_budget`]) the classification and each response SOP may
+/// spend: a costly expression in a `for_each` filter, once per item of a long list, would
+/// otherwise run for minutes.
+pub const RUN_WORK: u64 = 20_000_000;
+
 /// [`simulate`] with the incident already converted (benchmarks and backtests reuse it).
 pub fn plan_with_context<E: Executor>(
     library: &Library,
@@ -83,7 +89,10 @@ pub fn plan_with_context<E: Executor>(
     if plan.eligibility.iter().any(|c| !c.passed) {
         return plan;
     }
-    plan.classification = policy::classify(library, workspace, ctx, config);
+    plan.classification = with_run_budget(RUN_WORK, || {
+        policy::classify(library, workspace, ctx, config)
+    })
+    .0;
     let verdict = plan
         .classification
         .as_ref()
@@ -106,13 +115,19 @@ pub fn plan_with_context<E: Executor>(
         let mut s = Scheduler::new(library, workspace, ctx, executor, config, &sop.name, r);
         // The plan's actions so far: its limit of actions is the plan's, not each SOP's.
         s.actions = std::mem::take(&mut plan.actions);
-        s.run_sop();
-        if s.step_limit_reached() {
-            if let Some(m) = plan.sops.last_mut() {
+        let ((), out_of_work) = with_run_budget(RUN_WORK, || s.run_sop());
+        if let Some(m) = plan.sops.last_mut() {
+            if s.step_limit_reached() {
                 m.detail = "matched; plan limit: the SOP's gamebooks started 100000 steps (calls \
                             and for-each multiply), and the rest is not planned: its actions are \
                             blocked, its tasks not opened"
                     .into();
+            } else if out_of_work {
+                m.detail = format!(
+                    "matched; evaluation limit: the SOP's expressions spent {RUN_WORK} units of \
+                     work (lambda calls, list items, kilobytes of text), and list functions \
+                     evaluated after that gave null"
+                );
             }
         }
         plan.actions = std::mem::take(&mut s.actions);
