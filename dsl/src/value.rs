@@ -504,8 +504,16 @@ pub fn parse_time(s: &str) -> Option<i64> {
         _ => return None,
     };
     let days = days_from_civil(y, mo, d);
-    Some(days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli - offset_min * 60_000)
+    let ms =
+        days * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + milli - offset_min * 60_000;
+    // A leap second or an offset can carry a time past the last one RFC 3339 can write (or
+    // before the first): written back, it would not read.
+    (FIRST_TIME_MS..=LAST_TIME_MS).contains(&ms).then_some(ms)
 }
+
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the times a four-digit year writes.
+const FIRST_TIME_MS: i64 = -62_167_219_200_000;
+const LAST_TIME_MS: i64 = 253_402_300_799_999;
 
 /// The days of month `m` (1–12) of year `y`, Gregorian leap years included.
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -649,6 +657,25 @@ mod tests {
         ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
+        for bad in [
+            "9999-12-31T23:59:60Z",
+            "9999-12-31T23:59:59-00:01",
+            "0000-01-01T00:00:00+00:01",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_time("9999-12-31T23:59:59.999Z")
+                .map(format_time)
+                .as_deref(),
+            Some("9999-12-31T23:59:59.999Z")
+        );
+        assert_eq!(
+            parse_time("0000-01-01T00:00:00Z")
+                .map(format_time)
+                .as_deref(),
+            Some("0000-01-01T00:00:00Z")
+        );
         for good in [
             "2024-02-29T00:00:00Z",
             "2000-02-29T00:00:00Z",

@@ -506,7 +506,11 @@ fn rewrite(json: &mut Json, matcher: Option<&AhoCorasick>, with: &[String], shif
                 }
             }
             if let Some(t) = timestamp(s) {
-                *s = riposte_dsl::value::format_time(t.saturating_add(shift_ms));
+                let shifted = riposte_dsl::value::format_time(t.saturating_add(shift_ms));
+                // Past year 9999 a time cannot be written back readably: it stays as it was.
+                if riposte_dsl::value::parse_time(&shifted).is_some() {
+                    *s = shifted;
+                }
             }
         }
         Json::Array(items) => {
