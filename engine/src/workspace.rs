@@ -379,11 +379,11 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                 &|s| of(s, i).map(|w| w.name.referenced),
             ));
         }
-        // `*` stands in for any tenant; a real tenant id belongs to one workspace, or
-        // incidents of that tenant would silently go to the first.
+        // A tenant id belongs to one workspace, or incidents of that tenant would silently go
+        // to the first; so does `*`, which stands in for any tenant.
         if let Some(o) = file.workspaces[..i]
             .iter()
-            .find(|o| w.tenant_id != "*" && o.tenant_id.eq_ignore_ascii_case(&w.tenant_id))
+            .find(|o| o.tenant_id.eq_ignore_ascii_case(&w.tenant_id))
         {
             return Err(bad(
                 format!(
@@ -395,6 +395,28 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
             ));
         }
         if let Some(parent) = &w.parent {
+            // Up the chain of parents: a workspace that is its own ancestor has no partner.
+            let mut up = Some(parent);
+            let mut steps = 0;
+            while let Some(p) = up {
+                if *p == w.name {
+                    return Err(bad(
+                        format!(
+                            "workspace `{}` is its own parent, directly or through others; a \
+                             chain of parents ends at the partner's workspace",
+                            w.name
+                        ),
+                        &|s| of(s, i).and_then(|w| w.parent).map(|p| p.referenced),
+                    ));
+                }
+                steps += 1;
+                up = file
+                    .workspaces
+                    .iter()
+                    .find(|o| o.name == *p)
+                    .and_then(|o| o.parent.as_ref())
+                    .filter(|_| steps <= file.workspaces.len());
+            }
             if !file.workspaces.iter().any(|o| &o.name == parent) {
                 let names = file.workspaces.iter().map(|o| o.name.as_str());
                 return Err(bad(
@@ -623,6 +645,29 @@ mod tests {
                 format!("workspaces:\n{}", one("b", "t1", "    parent: zz\n")),
                 "w.yaml:5:13: ",
                 "names unknown parent `zz`",
+            ),
+            (
+                format!("workspaces:\n{}", one("b", "t1", "    parent: b\n")),
+                "w.yaml:5:13: ",
+                "workspace `b` is its own parent",
+            ),
+            (
+                format!(
+                    "workspaces:\n{}{}",
+                    one("a", "t1", "    parent: b\n"),
+                    one("b", "t2", "    parent: a\n")
+                ),
+                "w.yaml:5:13: ",
+                "workspace `a` is its own parent, directly or through others",
+            ),
+            (
+                format!(
+                    "workspaces:\n{}{}",
+                    one("a", "\"*\"", ""),
+                    one("b", "\"*\"", "")
+                ),
+                "w.yaml:7:16: ",
+                "have the same tenant id `*`",
             ),
             (
                 format!(
