@@ -380,6 +380,13 @@ fn check(
 }
 
 fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<ExitCode, String> {
+    if file.is_dir() {
+        return Err(format!(
+            "`{}` is a directory; `riposte graph` draws one gamebook file (its called gamebooks \
+             are looked up in `--library`)",
+            file.display()
+        ));
+    }
     let no_library = library.is_empty() && !std::path::Path::new("gamebooks").is_dir();
     let mut paths = if library.is_empty() {
         ["gamebooks"]
@@ -485,9 +492,15 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         .iter()
         .map(|f| {
             let (step, target) = match f.split_once(':') {
-                Some((s, t)) => (s, Some(t.to_string())),
-                None => (f.as_str(), None),
+                Some((s, t)) => (s.trim(), Some(t.trim().to_string())),
+                None => (f.trim(), None),
             };
+            if step.is_empty() || target.as_deref() == Some("") {
+                return Err(format!(
+                    "`--fail {f}`: give `STEP` or `STEP:TARGET`, both parts non-empty (e.g. \
+                     `isolate` or `contain.isolate:srv-fs-01`)"
+                ));
+            }
             if !riposte_engine::scheduler::is_step_name(&library, step) {
                 return Err(riposte_engine::scheduler::unknown_step(
                     "--fail", step, &library,

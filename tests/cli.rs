@@ -288,6 +288,8 @@ fn graph_of_a_broken_file_exits_1() {
     );
     assert!(err.contains("no gamebook named `notify`"), "{err}");
     assert!(err.contains("looked up in `--library DIR`"), "{err}");
+    let err = stderr_of(riposte().args(["graph", "gamebooks"]), 2);
+    assert!(err.contains("`gamebooks` is a directory"), "{err}");
 }
 
 #[test]
@@ -600,6 +602,8 @@ fn simulate_rejects_approvals_and_failures_of_unknown_steps() {
     assert!(err.contains("give `all` alone"), "{err}");
     let err = simulate_error(&["--incident", RANSOMWARE, "--fail", "isolaet:dc-01"]);
     assert!(err.contains("`--fail isolaet`"), "{err}");
+    let err = simulate_error(&["--incident", RANSOMWARE, "--fail", ":dc-01"]);
+    assert!(err.contains("both parts non-empty"), "{err}");
     // Ids and paths both name a step.
     for step in ["isolate", "contain.isolate"] {
         riposte()

@@ -345,8 +345,12 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
         let message = match message.rfind(" at line ") {
             Some(at) if line > 0 => &message[..at],
             _ => message,
-        }
-        .to_string();
+        };
+        let message = if message.contains("budget") {
+            riposte_dsl::syntax::budget_message(message)
+        } else {
+            message.to_string()
+        };
         WorkspaceError::Invalid {
             path: name.to_string(),
             line,

@@ -241,6 +241,16 @@ impl Lowerer<'_> {
                 );
                 None
             }
+            // Digits too many for a 64-bit integer: YAML reads them as a float.
+            NodeValue::Float(f) if f.fract() == 0.0 && f.abs() > i64::MAX as f64 => {
+                self.error(
+                    Code::InvalidValue,
+                    node.span,
+                    format!("{what} is far outside {min}..={max}"),
+                    format!("use a whole number from {min} to {max}"),
+                );
+                None
+            }
             _ => {
                 self.error(
                     Code::WrongYamlType,
@@ -273,13 +283,24 @@ impl Lowerer<'_> {
                 None
             }
             None => {
-                self.error(
-                    Code::InvalidValue,
-                    node.span,
+                // Digits and a unit that overflow: a duration, only far too long.
+                let too_long = text.as_deref().is_some_and(|t| {
+                    let t = t.trim();
+                    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+                    digits > 0 && matches!(&t[digits..], "ms" | "s" | "m" | "h" | "d" | "w")
+                });
+                let message = if too_long {
+                    format!("{what} `{}` is far too long", text.unwrap_or_default())
+                } else {
                     format!(
                         "{what} `{}` is not a duration",
                         text.unwrap_or_else(|| node.type_name().into())
-                    ),
+                    )
+                };
+                self.error(
+                    Code::InvalidValue,
+                    node.span,
+                    message,
                     "write a number and a unit: `30s`, `15m`, `4h`, `7d`",
                 );
                 None
