@@ -22,6 +22,8 @@ pub enum GitError {
     OutsideRepository(String),
     #[error("`git {command}` failed: {message}")]
     Failed { command: String, message: String },
+    #[error("library file `{path}` at revision `{rev}` has a name that is not UTF-8; rename it")]
+    NotUtf8Path { rev: String, path: String },
     #[error("more than {limit} library files at revision `{rev}`")]
     TooManyFiles { rev: String, limit: usize },
     #[error(
@@ -180,7 +182,21 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
     // tree loader follows it.
     let mut files: Vec<(String, String, Option<u64>)> = Vec::new();
     for entry in listing.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-        let entry = String::from_utf8_lossy(entry);
+        let entry = match std::str::from_utf8(entry) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            // Git is given paths as text: one that is not UTF-8 could not be read back.
+            Err(_) => {
+                let lossy = String::from_utf8_lossy(entry);
+                let path = lossy.split_once('\t').map_or(&*lossy, |(_, p)| p);
+                if !is_yaml(path) {
+                    continue;
+                }
+                return Err(GitError::NotUtf8Path {
+                    rev: rev.to_string(),
+                    path: path.to_string(),
+                });
+            }
+        };
         // `<mode> SP <type> SP <object> SP+ <size> TAB <path>`
         let Some((meta, path)) = entry.split_once('\t') else {
             continue;

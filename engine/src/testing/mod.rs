@@ -949,6 +949,10 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
             )
         } else if message.contains("budget") || message.contains("Budget") {
             riposte_dsl::syntax::budget_message(message)
+        } else if message.contains("recursion limit") {
+            "the YAML is nested too deeply for a test (flow collections inside one another); \
+             a test needs a few levels"
+                .to_string()
         } else if let Some(max) = message.strip_prefix("invalid ").and_then(unsigned_max) {
             // A count or attempts that is negative, fractional or too large.
             format!("expected a whole number from 0 to {max}")

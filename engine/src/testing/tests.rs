@@ -196,6 +196,12 @@ fn unknown_keys_and_bad_yaml_say_where() {
     assert!(m[0].contains("t.test.yaml:14:"), "{m:?}");
     assert!(m[0].contains("maybe"), "{m:?}");
 
+    let nested = format!("{}1{}", "{a: ".repeat(60), "}".repeat(60));
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{}expect:\n  actions: [{{status: skipped, params: {nested}}}]\n",
+        incident("high")
+    )));
+    assert!(m[0].contains("nested too deeply for a test"), "{m:?}");
     for bad in ["-2", "1.5", "99999999999999999999999"] {
         let m = messages(&run_one(&format!(
             "kind: test\nname: x\n{}expect:\n  actions: [{{status: skipped, count: {bad}}}]\n",
