@@ -927,33 +927,23 @@ fn call_tree(width: usize, leaf: &str) -> riposte_dsl::checked::Library {
 #[test]
 fn exponential_call_trees_are_planned_in_bounded_work() {
     let config = RunConfig::default();
+    let plan_of = |leaf: &str| {
+        let lib = call_tree(8, leaf);
+        plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &incident(json!([])),
+            &config,
+            vec![],
+        )
+    };
     // Actions at the bottom: the plan limit stops running, and what is past it is counted
     // from the library's structure, not walked (8^15 rows).
-    let lib = call_tree(
-        8,
-        "{id: note, action: incident.comment, params: {comment: x}}",
-    );
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &incident(json!([])),
-        &config,
-        vec![],
-    );
+    let p = plan_of("{id: note, action: incident.comment, params: {comment: x}}");
     assert_eq!(p.actions.len(), 2 * config.max_actions);
     assert_eq!(p.summary.unlisted as u64 + 20_000, 8u64.pow(15));
     // Tasks at the bottom count no actions: the step limit stops the run, and says so.
-    let lib = call_tree(
-        8,
-        "{id: look, task: {title: look, role: incident_responder}}",
-    );
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &incident(json!([])),
-        &config,
-        vec![],
-    );
+    let p = plan_of("{id: look, task: {title: look, role: incident_responder}}");
     assert!(p.tasks.len() < 100_000);
     assert!(
         p.sops[0]
