@@ -380,7 +380,10 @@ impl<'a> Scanner<'a> {
                 let name = self.string()?;
                 self.expect(b':')?;
                 match member(&name)? {
-                    Member::Read("properties") => return None,
+                    // Only where an incident can be (the root, or an item of a list at the
+                    // root): deeper, `properties` is evidence kept verbatim, such as a Sentinel
+                    // entity in a normalized file, and the scan goes on.
+                    Member::Read("properties") if self.depth <= 3 => return None,
                     Member::Read(k) if keep => {
                         let v = self.value()?;
                         self.members.push((k, v));

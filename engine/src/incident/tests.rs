@@ -1179,6 +1179,20 @@ fn normalized_json_round_trips() {
 }
 
 #[test]
+fn normalized_files_holding_sentinel_evidence_take_the_fast_path() {
+    // Sentinel entities kept verbatim carry `properties`, which the scanner reads as the mark
+    // of a Sentinel incident only where an incident can be.
+    let (_, incidents) = import(SENTINEL_EXAMPLE);
+    assert!(incidents.iter().any(|i| !i.other_evidence.is_empty()));
+    let text = normalized_document(&incidents).to_string();
+    let (format, fast) = fast_import(&text).expect("the fast path answers");
+    assert_eq!(format, Format::Riposte);
+    assert_eq!(fast, slow_import(&text).expect("imports").1);
+    // A Sentinel incident itself still goes the slow way.
+    assert!(fast_import(SENTINEL_EXAMPLE).is_none());
+}
+
+#[test]
 fn the_normalized_example_is_the_phishing_example_normalized() {
     let (format, normalized) = import(NORMALIZED_EXAMPLE);
     assert_eq!(format, Format::Riposte);
