@@ -90,6 +90,15 @@ pub fn did_you_mean<'a>(
     best.map(|(_, _, c)| c)
 }
 
+/// `text` as a message shows it: at most `max` characters, then `…`. A name pasted by mistake
+/// (a whole paragraph, a megabyte) would otherwise be echoed in full, sometimes twice.
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// `help` text for an unknown name: "did you mean `x`?" or the list of valid names.
 pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> String {
     match did_you_mean(name, candidates.clone()) {
@@ -119,5 +128,12 @@ mod tests {
         );
         assert_eq!(did_you_mean("zzz", ["severity", "status"]), None);
         assert_eq!(suggestion("zzz", ["a", "b"]), "expected one of `a`, `b`");
+    }
+
+    #[test]
+    fn clips_by_characters() {
+        assert_eq!(clip("short", 80), "short");
+        assert_eq!(clip("ééééé", 3), "ééé…");
+        assert_eq!(clip("abc", 3), "abc");
     }
 }

@@ -6,6 +6,7 @@ use crate::ast::{
     Step, StepKind, TimeoutOutcome,
 };
 use crate::codes::Code;
+use crate::diagnostic::clip;
 use crate::source::Span;
 use crate::syntax::{Node, NodeValue};
 
@@ -113,7 +114,10 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
             cx.error(
                 Code::InvalidValue,
                 name.span,
-                format!("input name `{}` is not an identifier", name.value),
+                format!(
+                    "input name `{}` is not an identifier",
+                    clip(&name.value, 80)
+                ),
                 "use lowercase letters, digits and `_` (inputs are read as `inputs.<name>`)",
             );
         }
@@ -184,7 +188,10 @@ fn lower_outputs(cx: &mut Lowerer, node: &Node) -> Vec<(Spanned<String>, crate::
             cx.error(
                 Code::InvalidValue,
                 name.span,
-                format!("output name `{}` is not an identifier", name.value),
+                format!(
+                    "output name `{}` is not an identifier",
+                    clip(&name.value, 80)
+                ),
                 "use lowercase letters, digits and `_`",
             );
         }
@@ -237,10 +244,10 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
             cx.error(
                 Code::InvalidValue,
                 id.span,
-                format!("step id `{}` is not an identifier", id.value),
+                format!("step id `{}` is not an identifier", clip(&id.value, 80)),
                 format!(
                     "use lowercase letters, digits and `_` (steps are read as `steps.<id>`), e.g. `{}`",
-                    id.value.to_ascii_lowercase().replace(['-', ' ', '.'], "_")
+                    clip(&id.value.to_ascii_lowercase().replace(['-', ' ', '.'], "_"), 64)
                 ),
             );
         }

@@ -421,7 +421,7 @@ impl Lowerer<'_> {
                 self.error(
                     Code::InvalidValue,
                     name.span,
-                    format!("name `{}` is not a valid document name", name.value),
+                    format!("name `{}` is not a valid document name", crate::diagnostic::clip(&name.value, 80)),
                     "use lowercase letters, digits and `-`, starting with a letter (e.g. `contain-compromised-device`)",
                 );
             }
