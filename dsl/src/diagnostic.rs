@@ -93,6 +93,10 @@ pub fn did_you_mean<'a>(
 /// `text` as a message shows it: at most `max` characters, then `…`. A name pasted by mistake
 /// (a whole paragraph, a megabyte) would otherwise be echoed in full, sometimes twice.
 pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    // No more bytes than `max` is no more characters: nothing to cut, no need to count.
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
     match text.char_indices().nth(max) {
         Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
         None => std::borrow::Cow::Borrowed(text),

@@ -394,7 +394,7 @@ pub struct Scheduler<'a, E: Executor> {
 /// The most step items one SOP's run may start. Calls can nest a library's work
 /// exponentially without an action to count (16 gamebooks of 8 calls each: 8^15 runs, tasks
 /// at the bottom), so the plan limit on actions alone would not stop it.
-const MAX_STEP_RUNS: usize = 100_000;
+pub const MAX_STEP_RUNS: usize = 100_000;
 
 impl<'a, E: Executor> Scheduler<'a, E> {
     pub fn new(
@@ -437,6 +437,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// counted, not listed (see `not_run`).
     fn listing_full(&self) -> bool {
         self.actions.len() >= self.config.max_actions.saturating_mul(2)
+    }
+
+    /// Counts the rows of actions not run that a call to `callee` holds, instead of walking it
+    /// for them, when the walk would list none: the listing is full, or the callee holds no
+    /// action. Whether it did.
+    fn rows_counted(&mut self, callee: &'a c::Gamebook) -> bool {
+        let n = self.actions_held(callee, self.depth + 1);
+        if self.listing_full() || n == 0 {
+            self.unlisted = self.unlisted.saturating_add(n);
+            return true;
+        }
+        false
     }
 
     /// The action rows `gb` holds, through its groups and calls: what walking it for rows
@@ -791,11 +803,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             c::StepKind::Call { gamebook, .. } => {
                 if self.depth < MAX_CALL_DEPTH {
                     if let Some(callee) = self.library.gamebook(gamebook) {
-                        // A callee without actions has no rows to give: not walked.
-                        let n = self.actions_held(callee, self.depth + 1);
-                        if self.listing_full() {
-                            self.unlisted = self.unlisted.saturating_add(n);
-                        } else if n > 0 {
+                        if !self.rows_counted(callee) {
                             self.depth += 1;
                             let label = format!("{} > {}", frame.label, callee.name);
                             self.skip_gamebook(callee, &label, Some((frame, path)), reason);
@@ -1164,9 +1172,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             c::StepKind::Call { gamebook, .. } => {
                 if self.depth < MAX_CALL_DEPTH {
                     if let Some(callee) = self.library.gamebook(gamebook) {
-                        let n = self.actions_held(callee, self.depth + 1);
-                        if self.listing_full() || n == 0 {
-                            self.unlisted = self.unlisted.saturating_add(n);
+                        if self.rows_counted(callee) {
                             return;
                         }
                         self.depth += 1;

@@ -523,5 +523,5 @@ pub(crate) fn display_name(kind: EntityKind, f: &Fields) -> Option<String> {
         EntityKind::Email => first(&["subject", "internet_message_id", "network_message_id"]),
         EntityKind::CloudApp => first(&["display_name", "instance_name", "app_id"]),
     };
-    name.map(|n| clip(&n, 200))
+    name.map(|n| clip(&n, 200).into_owned())
 }

@@ -673,17 +673,7 @@ pub(crate) fn url_domain(url: &str) -> Option<String> {
     (!host.is_empty()).then_some(host)
 }
 
-/// At most `max` characters of `s`, with `…` when cut.
-pub(crate) fn clip(s: &str, max: usize) -> String {
-    // No more bytes than `max` is no more characters: nothing to cut, no need to count.
-    if s.len() <= max {
-        return s.to_string();
-    }
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
-}
+pub(crate) use riposte_dsl::diagnostic::clip;
 
 /// The last `/`-separated segment of an Azure resource id.
 pub(crate) fn last_segment(id: &str) -> Option<String> {

@@ -118,10 +118,12 @@ pub fn plan_with_context<E: Executor>(
         let ((), out_of_work) = with_run_budget(RUN_WORK, || s.run_sop());
         if let Some(m) = plan.sops.last_mut() {
             if s.step_limit_reached() {
-                m.detail = "matched; plan limit: the SOP's gamebooks started 100000 steps (calls \
-                            and for-each multiply), and the rest is not planned: its actions are \
-                            blocked, its tasks not opened"
-                    .into();
+                m.detail = format!(
+                    "matched; plan limit: the SOP's gamebooks started {} steps (calls and \
+                     for-each multiply), and the rest is not planned: its actions are blocked, \
+                     its tasks not opened",
+                    crate::scheduler::MAX_STEP_RUNS
+                );
             } else if out_of_work {
                 m.detail = format!(
                     "matched; evaluation limit: the SOP's expressions spent {RUN_WORK} units of \
