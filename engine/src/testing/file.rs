@@ -160,8 +160,45 @@ pub struct ClassificationFields {
     pub sop: Option<String>,
     #[serde(default)]
     pub rule: Option<String>,
-    #[serde(default)]
+    /// 0–100, as a classification SOP's rule writes it.
+    #[serde(default, deserialize_with = "percent")]
     pub confidence: Option<u8>,
+}
+
+/// A confidence: a whole number from 0 to 100. Every number is read, so that `101`, `-1`,
+/// `1e308` or `80.5` are named as out of that range rather than as out of `u8`'s.
+fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = u8;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(
+                "a whole number from 0 to 100, as the classification rule writes `confidence`",
+            )
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<u8, E> {
+            u8::try_from(n)
+                .ok()
+                .filter(|n| *n <= 100)
+                .ok_or_else(|| E::invalid_value(de::Unexpected::Unsigned(n), &self))
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<u8, E> {
+            match u64::try_from(n) {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::invalid_value(de::Unexpected::Signed(n), &self)),
+            }
+        }
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<u8, E> {
+            // `1e308` would otherwise be echoed in 309 digits.
+            let shown = if n.abs() < 1e6 {
+                de::Unexpected::Float(n)
+            } else {
+                de::Unexpected::Other("a number that large")
+            };
+            Err(E::invalid_value(shown, &self))
+        }
+    }
+    d.deserialize_any(V).map(Some)
 }
 
 impl<'de> Deserialize<'de> for ExpectClassification {

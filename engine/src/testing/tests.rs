@@ -212,6 +212,16 @@ fn unknown_keys_and_bad_yaml_say_where() {
             "{bad}: {m:?}"
         );
     }
+    for bad in ["101", "-1", "80.5", "1e308", "high"] {
+        let m = messages(&run_one(&format!(
+            "kind: test\nname: x\n{}expect:\n  classification: {{confidence: {bad}}}\n",
+            incident("high")
+        )));
+        assert!(
+            m[0].contains("t.test.yaml:14:") && m[0].contains("from 0 to 100"),
+            "{bad}: {m:?}"
+        );
+    }
 }
 
 #[test]
