@@ -6,7 +6,8 @@
 //! - `dry_run/*`: plans of the example incidents with the example library and workspaces,
 //!   import excluded (incidents already converted) and included (JSON text to plan), and the
 //!   two parts of import alone: reading the JSON (`import_only`) and building the `incident`
-//!   record expressions see (`context_only`).
+//!   record expressions see (`context_only`); beside them, `serde_json` parsing the same text
+//!   into its generic value (`serde_json_parse_only`), the usual first step of an importer.
 //!
 //! Run: `cargo bench -p riposte-engine --bench engine`
 
@@ -275,6 +276,18 @@ fn bench_dry_run(c: &mut Criterion) {
                 let (_, list) =
                     parse_incidents("bench.json", text, &ImportLimits::default()).expect("imports");
                 n += list.len();
+            }
+            black_box(n)
+        })
+    });
+    // The peer of `import_only`: `serde_json` merely parsing the same text into its
+    // generic value, which is what most importers start from.
+    group.bench_function("serde_json_parse_only", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for text in &texts {
+                let doc: serde_json::Value = serde_json::from_str(text).expect("parses");
+                n += usize::from(doc.is_object());
             }
             black_box(n)
         })

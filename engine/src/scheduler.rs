@@ -316,8 +316,24 @@ pub enum TraceEvent {
 /// Why actions wait instead of running: an ungranted gate on the way.
 #[derive(Clone, Debug)]
 struct Wait {
-    approval: Option<Approval>,
+    /// The gate's approver and why, when the wait is that gate's own (not a dependency's).
+    gate: Option<(Role, String)>,
     reason: String,
+}
+
+impl Wait {
+    /// The approval an action behind this wait needs: the gate's, by a Workspace Owner when
+    /// the action is high-impact, whatever role the gate names (on the action's step, an
+    /// enclosing group or a calling step alike).
+    fn approval(&self, spec: &ActionSpec) -> Option<Approval> {
+        self.gate.as_ref().map(|(role, why)| {
+            let (role, owner) = high_impact_role(spec, *role);
+            Approval {
+                role: role.as_str(),
+                reason: format!("{why}{owner}"),
+            }
+        })
+    }
 }
 
 /// The per-step results accumulated into `steps.<id>`.
@@ -667,13 +683,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 };
                 if let Some(w) = failed.is_empty().then(waiting_on).flatten() {
                     let gate = gate_of(&gates, &w.id);
-                    let was = self.wait.replace(Wait {
-                        approval: None,
-                        reason: format!(
-                            "{}; error handler: runs only if `{}` fails",
-                            waits_for(&gate),
-                            w.id
-                        ),
+                    let handler = format!("error handler: runs only if `{}` fails", w.id);
+                    let was = self.wait.clone();
+                    self.wait = Some(match was.clone() {
+                        // Inside a gated group or call, that gate is what everything awaits.
+                        Some(outer) => Wait {
+                            reason: format!("{}; {handler}", outer.reason),
+                            ..outer
+                        },
+                        None => Wait {
+                            gate: None,
+                            reason: format!("{}; {handler}", waits_for(&gate)),
+                        },
                     });
                     let s = self.run_step(step, graph, ix, frame, path);
                     self.wait = was;
@@ -724,7 +745,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                             StepStatus::Cancelled,
                             format!("dependency `{n}` did not run"),
                         )),
-                        Some(StepStatus::AwaitingApproval) => {
+                        // A step that waited is decided only once the gate is passed, even
+                        // when it will then be skipped: what needs it waits too.
+                        Some(StepStatus::AwaitingApproval | StepStatus::Skipped)
+                            if gates.iter().any(|(d, _)| *d == n)
+                                || status_of(&done, n) == Some(StepStatus::AwaitingApproval) =>
+                        {
                             let g = gate_of(&gates, n);
                             let reason = waits_for(&g);
                             gate.get_or_insert(g);
@@ -741,10 +767,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 let blocker = blocker.map(|(_, status, reason)| (status, reason));
                 match blocker {
                     Some((StepStatus::AwaitingApproval, reason)) => {
-                        let was = self.wait.replace(Wait {
-                            approval: None,
-                            reason,
-                        });
+                        // Inside a gated group or call, that gate is what everything awaits.
+                        let was = match &self.wait {
+                            Some(_) => self.wait.clone(),
+                            None => self.wait.replace(Wait { gate: None, reason }),
+                        };
                         let s = self.run_step(step, graph, ix, frame, path);
                         self.wait = was;
                         if let Some(g) = gate {
@@ -828,7 +855,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         frame: &mut Frame,
         path: &str,
     ) -> StepStatus {
-        if let Some(cond) = &step.condition {
+        // Behind an ungranted gate, a condition that reads a step still awaiting it is decided
+        // only once the gate is passed: the step waits with the rest, rather than being
+        // judged on results that do not exist yet.
+        let undecided = self.wait.is_some()
+            && step
+                .condition
+                .as_ref()
+                .is_some_and(|c| reads_waiting(c, frame));
+        if let Some(cond) = step.condition.as_ref().filter(|_| !undecided) {
             let value = cond.eval_bool(&self.env(&frame.vars));
             self.record_trace(|| TraceEvent::Condition {
                 gamebook: frame.gb.name.clone(),
@@ -859,29 +894,36 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             });
         }
         // An approval gate in front of the step: the whole step waits unless granted.
-        let gate_wait = step.approval.as_ref().filter(|_| !gate_open).map(|g| {
-            let (role, owner) = match &step.kind {
-                c::StepKind::Action { spec, .. } => high_impact_role(spec, g.role),
-                _ => (g.role, ""),
-            };
-            Wait {
-                approval: Some(Approval {
-                    role: role.as_str(),
-                    reason: format!(
-                        "approval gate of step `{}` (quorum {}, timeout {}, then {}){owner}",
-                        step.id,
-                        g.quorum,
-                        riposte_dsl::duration::format_duration(g.timeout_ms),
-                        g.on_timeout
-                    ),
-                }),
-                reason: format!("awaits the approval gate of step `{}`", step.id),
-            }
+        let gate_wait = step.approval.as_ref().filter(|_| !gate_open).map(|g| Wait {
+            gate: Some((
+                g.role,
+                format!(
+                    "approval gate of step `{}` (quorum {}, timeout {}, then {})",
+                    step.id,
+                    g.quorum,
+                    riposte_dsl::duration::format_duration(g.timeout_ms),
+                    g.on_timeout
+                ),
+            )),
+            reason: format!("awaits the approval gate of step `{}`", step.id),
         });
         let was = match gate_wait {
             Some(w) if self.wait.is_none() => self.wait.replace(w),
             _ => self.wait.clone(),
         };
+        // Items that come from a step still awaiting the gate are not known yet: one row per
+        // action says so.
+        if let (Some(f), Some(w)) = (&step.for_each, &self.wait) {
+            if reads_waiting(&f.items, frame)
+                || f.filter.as_ref().is_some_and(|e| reads_waiting(e, frame))
+            {
+                let reason = format!("{}; its for-each items are known once it runs", w.reason);
+                self.not_planned(step, frame, path, Status::AwaitingApproval, &reason);
+                self.wait = was;
+                settle(frame, &step.id, StepStatus::AwaitingApproval);
+                return StepStatus::AwaitingApproval;
+            }
+        }
         // The items: one run without for-each, one per (filtered) item with it.
         static ONE_RUN: [Option<Value>; 1] = [None];
         let items: Cow<[Option<Value>]> = match &step.for_each {
@@ -981,7 +1023,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             ));
         }
         if !reasons.is_empty() {
-            self.not_planned(step, frame, path, &reasons.join("; "));
+            self.not_planned(step, frame, path, Status::Blocked, &reasons.join("; "));
         }
         if over + unplanned > 0 {
             statuses.push(StepStatus::Blocked);
@@ -995,6 +1037,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.wait = was;
         let mut status = if step.for_each.is_some() && items.is_empty() {
             StepStatus::Succeeded
+        } else if statuses.failed && strategy == Some(riposte_dsl::ast::ErrorStrategy::FailFast) {
+            // A failed item fails the step at once, whatever other items still await.
+            StepStatus::Failed
         } else {
             statuses.status()
         };
@@ -1003,12 +1048,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         {
             status = StepStatus::Succeeded;
         }
-        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
-            if let Some(agg) = frame.aggs.get_mut(i) {
-                agg.status = Some(status);
-            }
-            publish_step(frame, i);
-        }
+        settle(frame, &step.id, status);
         status
     }
 
@@ -1159,14 +1199,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// A `blocked` row, with no target, for each action `step` (at `path`) holds, through its
     /// groups and called gamebooks: for-each items past a limit are not planned, and nothing
     /// is dropped silently.
-    fn not_planned(&mut self, step: &c::Step, frame: &Frame, path: &str, reason: &str) {
+    fn not_planned(
+        &mut self,
+        step: &c::Step,
+        frame: &Frame,
+        path: &str,
+        status: Status,
+        reason: &str,
+    ) {
         match &step.kind {
             c::StepKind::Action { spec, .. } => {
-                self.not_run(frame, path, spec.id, None, Status::Blocked, reason);
+                let row = self.actions.len();
+                self.not_run(frame, path, spec.id, None, status, reason);
+                if status == Status::AwaitingApproval {
+                    let approval = self.wait.as_ref().and_then(|w| w.approval(spec));
+                    if let Some(row) = self.actions.get_mut(row) {
+                        row.approval = approval;
+                    }
+                }
             }
             c::StepKind::Group(inner) => {
                 for s in inner {
-                    self.not_planned(s, frame, &format!("{path}.{}", s.id), reason);
+                    self.not_planned(s, frame, &format!("{path}.{}", s.id), status, reason);
                 }
             }
             c::StepKind::Call { gamebook, .. } => {
@@ -1179,7 +1233,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         let label = format!("{} > {}", frame.label, callee.name);
                         let inner = self.frame(callee, label, Some((frame, path)), Value::Null);
                         for s in &callee.steps {
-                            self.not_planned(s, &inner, &s.id, reason);
+                            self.not_planned(s, &inner, &s.id, status, reason);
                         }
                         self.depth -= 1;
                     }
@@ -1251,7 +1305,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return (StepStatus::Blocked, None);
         }
         let approval = match &self.wait {
-            Some(w) => Some((w.approval.clone(), w.reason.clone())),
+            Some(w) => Some((w.approval(spec), w.reason.clone())),
             None => self
                 .approval_for(spec, target_value.as_ref(), &planned.step)
                 .map(|a| {
@@ -1593,6 +1647,38 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             _ => None,
         }
     }
+}
+
+/// Records a step's final status in `steps.<id>`.
+fn settle(frame: &mut Frame, id: &str, status: StepStatus) {
+    if let Some((i, _)) = frame.gb.steps_type.field(id) {
+        if let Some(agg) = frame.aggs.get_mut(i) {
+            agg.status = Some(status);
+        }
+        publish_step(frame, i);
+    }
+}
+
+/// Whether `e` reads the results of a step of `frame` that awaits approval (`steps.<id>…`, or
+/// `steps` whole while any does).
+fn reads_waiting(e: &Expr, frame: &Frame) -> bool {
+    let waiting = |i: usize| {
+        frame
+            .aggs
+            .get(i)
+            .is_some_and(|a| a.status == Some(StepStatus::AwaitingApproval))
+    };
+    e.references()
+        .iter()
+        .any(|(path, _)| match path.as_slice() {
+            [root, id, ..] if root == "steps" => frame
+                .gb
+                .steps_type
+                .field(id)
+                .is_some_and(|(i, _)| waiting(i)),
+            [root] if root == "steps" => (0..frame.aggs.len()).any(waiting),
+            _ => false,
+        })
 }
 
 /// The status of a step run behind an ungranted gate: waiting, unless it would not run even

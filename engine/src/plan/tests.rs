@@ -953,3 +953,223 @@ fn exponential_call_trees_are_planned_in_bounded_work() {
         p.sops[0].detail
     );
 }
+
+/// The rows of `p` as `(step, target, status, reason)`.
+fn rows(p: &Plan) -> Vec<(String, String, Status, String)> {
+    statuses(p)
+        .into_iter()
+        .zip(&p.actions)
+        .map(|((step, target, status), a)| (step, target, status, a.reason.clone()))
+        .collect()
+}
+
+fn autonomous(lib: &riposte_dsl::checked::Library, inc: &Incident, approvals: Approvals) -> Plan {
+    let config = RunConfig {
+        approvals,
+        ..RunConfig::default()
+    };
+    plan_with(lib, &ws(Mode::Autonomous), inc, &config, Vec::new())
+}
+
+/// Behind an ungranted gate, a condition or a for-each list that reads the gated step's
+/// results is decided only once the gate is passed; a step skipped while waiting still holds
+/// back what needs it.
+#[test]
+fn what_depends_on_an_ungranted_gate_waits_for_it() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: isolate
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: scan
+    needs: [isolate]
+    if: "steps.isolate.succeeded > 0"
+    for_each: {items: incident.devices, as: d}
+    action: device.full_scan
+  - id: note
+    needs: [isolate]
+    for_each: {items: "filter(steps.isolate.results, r => r.status == 'succeeded')", as: r}
+    action: incident.comment
+    params: {comment: "isolated"}
+  - id: low_only
+    needs: [isolate]
+    if: "incident.severity == low"
+    action: incident.comment
+    params: {comment: "low"}
+  - id: after_low
+    needs: [low_only]
+    action: incident.comment
+    params: {comment: "after"}
+  - id: report
+    needs: [scan]
+    action: incident.comment
+    params: {comment: "done"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let waits = "waits for step `isolate`, which awaits approval";
+    let p = autonomous(&lib, &inc, Approvals::None);
+    let got = rows(&p);
+    let row = |step: &str| {
+        got.iter()
+            .find(|r| r.0 == step)
+            .unwrap_or_else(|| panic!("no row for {step}: {got:#?}"))
+            .clone()
+    };
+    assert_eq!(row("scan").2, Status::AwaitingApproval, "{got:#?}");
+    assert_eq!(row("scan").3, waits);
+    assert_eq!(row("report").2, Status::AwaitingApproval, "{got:#?}");
+    // The items are not known yet: one row says so, instead of none.
+    assert_eq!(row("note").2, Status::AwaitingApproval, "{got:#?}");
+    assert_eq!(
+        row("note").3,
+        format!("{waits}; its for-each items are known once it runs")
+    );
+    // Skipped even once approved, and reported so; what needs it waits all the same.
+    assert_eq!(row("low_only").2, Status::Skipped, "{got:#?}");
+    assert_eq!(row("after_low").2, Status::AwaitingApproval, "{got:#?}");
+    assert_eq!(row("after_low").3, waits);
+
+    let p = autonomous(&lib, &inc, Approvals::All);
+    let got = rows(&p);
+    for step in ["isolate", "scan", "note", "after_low", "report"] {
+        assert!(
+            got.iter().any(|r| r.0 == step && r.2 == Status::WouldRun),
+            "{step}: {got:#?}"
+        );
+    }
+}
+
+/// Only a Workspace Owner approves a high-impact action, whichever gate holds it back: its
+/// own step's, an enclosing group's or a calling step's.
+#[test]
+fn a_gate_on_a_group_or_a_call_is_approved_by_an_owner_for_high_impact_actions() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: contain
+    approval: {role: incident_responder, timeout: 1h, on_timeout: reject}
+    steps:
+      - id: isolate
+        for_each: {items: incident.devices, as: d}
+        action: device.isolate
+      - id: note
+        action: incident.comment
+        params: {comment: "contained"}
+  - id: call_inner
+    approval: {role: incident_analyst, timeout: 1h, on_timeout: reject}
+    gamebook: inner
+"#;
+    let inner = r#"
+kind: gamebook
+name: inner
+version: 1.0.0
+steps:
+  - id: offboard
+    for_each: {items: incident.devices, as: d}
+    action: device.offboard
+"#;
+    let lib = library(&[gb, inner, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let p = autonomous(&lib, &inc, Approvals::None);
+    let role = |step: &str| {
+        let a = p
+            .actions
+            .iter()
+            .find(|a| a.step == step)
+            .unwrap_or_else(|| panic!("no row for {step}"));
+        assert_eq!(a.status, Status::AwaitingApproval, "{step}");
+        let approval = a.approval.as_ref().expect("an approval");
+        (
+            approval.role,
+            approval.reason.contains("only a Workspace Owner"),
+        )
+    };
+    assert_eq!(role("contain.isolate"), ("workspace_owner", true));
+    assert_eq!(role("contain.note"), ("incident_responder", false));
+    assert_eq!(role("call_inner.offboard"), ("workspace_owner", true));
+}
+
+/// Inside a gated group, what waits names the group's gate, not the step before it.
+#[test]
+fn steps_inside_a_gated_group_name_its_gate() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: grp
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    steps:
+      - id: s1
+        action: incident.comment
+        params: {comment: "one"}
+      - id: s2
+        needs: [s1]
+        action: incident.comment
+        params: {comment: "two"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([]));
+    let p = autonomous(&lib, &inc, Approvals::None);
+    for a in &p.actions {
+        assert_eq!(a.status, Status::AwaitingApproval);
+        assert_eq!(
+            a.reason, "awaits the approval gate of step `grp`",
+            "{}",
+            a.step
+        );
+    }
+}
+
+/// Under `fail_fast`, a failed item fails the step even while other items await approval:
+/// its error handler runs and what needs it is cancelled.
+#[test]
+fn a_fail_fast_failure_outranks_items_awaiting_approval() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: scan
+    for_each: {items: incident.devices, as: d, on_error: fail_fast}
+    action: device.quick_scan
+    on_error: tell
+  - id: next
+    needs: [scan]
+    action: incident.comment
+    params: {comment: "next"}
+  - id: tell
+    action: incident.comment
+    params: {comment: "failed"}
+"#;
+    let approvals = "approval:\n  - actions: [device.quick_scan]\n    role: incident_responder\n    approve_if: \"entity.name == 'ws-1'\"\n";
+    let lib = library(&[gb, &sop(approvals)]);
+    let inc = incident(json!([
+        device("d1", "ws-1", json!({})),
+        device("d2", "ws-2", json!({}))
+    ]));
+    let failures = vec![ScriptedFailure {
+        step: Some("scan".into()),
+        target: Some("ws-2".into()),
+        error: "scripted".into(),
+        ..ScriptedFailure::default()
+    }];
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        failures,
+    );
+    let got = rows(&p);
+    let status = |step: &str| got.iter().find(|r| r.0 == step).map(|r| r.2);
+    assert_eq!(status("tell"), Some(Status::WouldRun), "{got:#?}");
+    assert_eq!(status("next"), Some(Status::Skipped), "{got:#?}");
+}
