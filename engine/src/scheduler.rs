@@ -26,7 +26,7 @@ use crate::executor::{ActionOutcome, ActionRequest, Executor};
 use crate::plan::model::{
     Approval, Execution, PlannedAction, PlannedTask, Status, Target, TaskStatus,
 };
-use crate::workspace::{glob_match, ProtectedEntity, Workspace};
+use crate::workspace::{glob_match, same_ignoring_case, ProtectedEntity, Workspace};
 
 /// Which approvals are granted for a run (`--approve all|none|STEP...`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1449,9 +1449,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if let Some(rule) = self.protected(t) {
                 return Some(format!("protected entity ({rule})"));
             }
-            if let Some(other) = self.acted_through(spec, t, params) {
-                if let Some(rule) = self.protected(other) {
-                    let name = entity_str(other, ENTITY_NAME).unwrap_or_default();
+            if let Some((name, other)) = self.acted_through(spec, t, params) {
+                // Not an entity of the incident (a mailbox or device without evidence of its
+                // own): what the action names it by is all there is to protect it by.
+                let rule = match other {
+                    Some(e) => self.protected(e),
+                    None => self.protected_as(&name, &name, &[]),
+                };
+                if let Some(rule) = rule {
+                    let name = other
+                        .and_then(|e| entity_str(e, ENTITY_NAME))
+                        .unwrap_or(&name);
                     return Some(format!("it acts on protected entity `{name}` ({rule})"));
                 }
             }
@@ -1503,13 +1511,24 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     fn protected(&self, entity: &Value) -> Option<String> {
         let id = entity_str(entity, ENTITY_ID).unwrap_or_default();
         let name = entity_str(entity, ENTITY_NAME).unwrap_or_default();
-        let tags = entity_tags(entity);
+        self.protected_as(id, name, entity_tags(entity))
+    }
+
+    /// The protection rule an entity of this id, name and tags falls under, if any.
+    fn protected_as(&self, id: &str, name: &str, tags: &[Value]) -> Option<String> {
         let has_tag = |t: &str| {
             tags.iter()
                 .any(|x| matches!(x, Value::String(s) if s.eq_ignore_ascii_case(t)))
         };
+        // The whole id (`user:s-1-5-…`) or an end of it after a `:` (the id without its kind),
+        // ignoring case: ids are imported lowercase, and a rule is written as the source writes
+        // them (`S-1-5-…`).
         let id_matches = |v: &str| {
-            v.eq_ignore_ascii_case(id) || id.strip_suffix(v).is_some_and(|p| p.ends_with(':'))
+            same_ignoring_case(v, id)
+                || id.match_indices(':').any(|(i, _)| {
+                    id.get(i + 1..)
+                        .is_some_and(|end| same_ignoring_case(v, end))
+                })
         };
         for rule in &self.sop.guardrails.protected {
             let hit = match rule {
@@ -1538,14 +1557,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         None
     }
 
-    /// The entity of the incident an action acts on besides its target, which protection covers
-    /// too, as the catalog locates it ([`riposte_dsl::catalog::ActsOn`]).
+    /// What an action acts on besides its target, which protection covers too, as the catalog
+    /// locates it ([`riposte_dsl::catalog::ActsOn`]): its name (a mailbox address, a device id),
+    /// and the entity of the incident of that name, if there is one.
     fn acted_through(
         &self,
         spec: &ActionSpec,
         target: &Value,
         params: &[(&'static str, Value)],
-    ) -> Option<&Value> {
+    ) -> Option<(String, Option<&Value>)> {
         let on = spec.acts_on.as_ref()?;
         let text = |v: Option<&'_ Value>| match v {
             Some(Value::String(s)) => Some(s.to_string()),
@@ -1555,14 +1575,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .param
             .and_then(|name| text(params.iter().find(|(n, _)| *n == name).map(|(_, v)| v)));
         let name = from_param.or_else(|| text(record_field(target, on.target_field)))?;
-        on.found_in.iter().find_map(|(collection, field)| {
+        let entity = on.found_in.iter().find_map(|(collection, field)| {
             let Some(Value::List(items)) = record_field(&self.incident.value, collection) else {
                 return None;
             };
             items.iter().find(|e| {
                 matches!(record_field(e, field), Some(Value::String(s)) if s.eq_ignore_ascii_case(&name))
             })
-        })
+        });
+        Some((name, entity))
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.

@@ -236,7 +236,9 @@ fn yes() -> bool {
 impl Workspace {
     /// Whether an incident or entity of `tenant` (a tenant id or workspace name) belongs here.
     pub fn owns_tenant(&self, tenant: &str) -> bool {
-        self.tenant_id == "*" || self.tenant_id.eq_ignore_ascii_case(tenant) || self.name == tenant
+        self.tenant_id == "*"
+            || self.tenant_id.eq_ignore_ascii_case(tenant)
+            || self.name.eq_ignore_ascii_case(tenant)
     }
 
     pub fn consented(&self, app: Application) -> bool {
@@ -377,7 +379,10 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     };
     let of = |s: &SpansFile, i: usize| s.workspaces.get(i).cloned();
     for (i, w) in file.workspaces.iter().enumerate() {
-        if file.workspaces[..i].iter().any(|o| o.name == w.name) {
+        if file.workspaces[..i]
+            .iter()
+            .any(|o| o.name.eq_ignore_ascii_case(&w.name))
+        {
             return Err(bad(
                 format!("workspace `{}` is defined twice", w.name),
                 &|s| of(s, i).map(|w| w.name.referenced),
@@ -403,7 +408,7 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
             let mut up = Some(parent);
             let mut steps = 0;
             while let Some(p) = up {
-                if *p == w.name {
+                if p.eq_ignore_ascii_case(&w.name) {
                     return Err(bad(
                         format!(
                             "workspace `{}` is its own parent, directly or through others; a \
@@ -417,11 +422,15 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                 up = file
                     .workspaces
                     .iter()
-                    .find(|o| o.name == *p)
+                    .find(|o| o.name.eq_ignore_ascii_case(p))
                     .and_then(|o| o.parent.as_ref())
                     .filter(|_| steps <= file.workspaces.len());
             }
-            if !file.workspaces.iter().any(|o| &o.name == parent) {
+            if !file
+                .workspaces
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(parent))
+            {
                 let names = file.workspaces.iter().map(|o| o.name.as_str());
                 return Err(bad(
                     format!(
@@ -531,7 +540,7 @@ pub fn select<'w>(
     if let Some(name) = name {
         return workspaces
             .iter()
-            .find(|w| w.name == name)
+            .find(|w| w.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| SelectError::Unknown {
                 name: name.to_string(),
                 known: names(workspaces),
@@ -556,11 +565,31 @@ pub fn select<'w>(
     }
 }
 
-/// `*` and `?` glob match, ASCII case-insensitive (for protected entity names).
+/// `*` and `?` glob match, ignoring case (for protected entity names): `?` is one character.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    // Iterative matcher with backtracking to the last `*`: no recursion, no allocation.
-    // Bytes are compared, so `?` matches one byte; entity names are ASCII in practice.
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob(pattern.as_bytes(), text.as_bytes(), |p, t| {
+            p.eq_ignore_ascii_case(&t)
+        });
+    }
+    // Rare: characters, lowercased (`Ü` is `ü`).
+    let chars = |s: &str| -> Vec<char> { s.chars().flat_map(char::to_lowercase).collect() };
+    glob(&chars(pattern), &chars(text), |p, t| p == t)
+}
+
+/// Whether two identifiers are equal ignoring case, ASCII or not.
+pub fn same_ignoring_case(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+        || (!(a.is_ascii() && b.is_ascii())
+            && a.chars()
+                .flat_map(char::to_lowercase)
+                .eq(b.chars().flat_map(char::to_lowercase)))
+}
+
+/// The matcher of [`glob_match`], over bytes or characters.
+fn glob<T: Copy + From<u8> + PartialEq>(p: &[T], t: &[T], same: impl Fn(T, T) -> bool) -> bool {
+    let (any, star_sym) = (T::from(b'?'), T::from(b'*'));
+    // Iterative matcher with backtracking to the last `*`: no recursion.
     // Backtracking costs up to pattern × text steps (`*aaaa…b` against a megabyte of `a`); past
     // a budget the name counts as matching: protection errs on the side of not acting.
     let mut budget: u32 = 4_000_000;
@@ -570,10 +599,10 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             Some(b) => b,
             None => return true,
         };
-        if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&t[ti])) {
+        if pi < p.len() && (p[pi] == any || same(p[pi], t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
+        } else if pi < p.len() && p[pi] == star_sym {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -585,7 +614,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == b'*' {
+    while pi < p.len() && p[pi] == star_sym {
         pi += 1;
     }
     pi == p.len()
@@ -607,6 +636,12 @@ mod tests {
         let pattern = format!("*{}b", "a".repeat(5_000));
         assert!(glob_match(&pattern, &long));
         assert!(!glob_match("*b", &long[..1000]));
+        // Beyond ASCII: case ignored, `?` one character.
+        assert!(glob_match("j?rgen@*", "jürgen@contoso.com"));
+        assert!(glob_match("JÜRGEN@*", "jürgen@contoso.com"));
+        assert!(!glob_match("j?rgen@*", "jüergen@contoso.com"));
+        assert!(same_ignoring_case("ÉLODIE", "élodie"));
+        assert!(!same_ignoring_case("élodie", "elodie"));
     }
 
     #[test]
@@ -709,5 +744,23 @@ mod tests {
         assert!(err.contains("`contoso`, `fabrikam`"), "{err}");
         let err = select(&all, None, None).unwrap_err().to_string();
         assert!(err.contains("the workspaces are: `any`"), "{err}");
+        // Names ignore case, as Azure resource names (a Sentinel workspace's) do.
+        assert_eq!(pick(Some("Fabrikam")).unwrap(), "fabrikam");
+        let by_name = select(&all, Some("CONTOSO"), None).map(|w| w.name.clone());
+        assert_eq!(by_name.unwrap(), "contoso");
+        let err = parse_workspaces(
+            "w.yaml",
+            &["a", "A"]
+                .iter()
+                .zip(["t1", "t2"])
+                .fold("workspaces:\n".to_string(), |doc, (name, tenant)| {
+                    doc + &format!(
+                        "  - {{name: {name}, tenant_id: {tenant}, subscription: active, agent: {{mode: manual, process_incident: [], gamebooks: [], sops: all}}}}\n"
+                    )
+                }),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("workspace `A` is defined twice"), "{err}");
     }
 }

@@ -368,6 +368,57 @@ steps:
     assert_eq!(statuses[2].1, Status::Blocked, "{statuses:?}");
     assert!(statuses[2].2.contains("`ceo@contoso.com`"), "{statuses:?}");
     assert_eq!(statuses[3].1, Status::WouldRun, "{statuses:?}");
+
+    // Without the mailbox or device among the entities, the name the action acts on is checked;
+    // ids and names of any case, ASCII or not, match.
+    let inc = incident(json!([
+        file("f1", "DC-01-ID"),
+        email("m1", "JÜRGEN@contoso.com"),
+        user("user:s-1-5-21-9", "ops@contoso.com"),
+    ]));
+    let lib = library(&[
+        gb,
+        r#"
+kind: gamebook
+name: users
+version: 1.0.0
+steps:
+  - {id: disable, for_each: incident.users, action: user.disable}
+"#,
+        "kind: sop\ntype: response\nname: s\ngamebooks: [{gamebook: iso}, {gamebook: users}]\nguardrails:\n  protected: [{id: \"dc-01-id\"}, {name: \"jürgen@*\"}, {id: \"S-1-5-21-9\"}]\n",
+    ]);
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let reasons: Vec<(&str, Status, &str)> = p
+        .actions
+        .iter()
+        .map(|a| (a.step.as_str(), a.status, a.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "quarantine",
+                Status::Blocked,
+                "it acts on protected entity `DC-01-ID` (SOP rule: id `dc-01-id`)"
+            ),
+            (
+                "purge",
+                Status::Blocked,
+                "it acts on protected entity `JÜRGEN@contoso.com` (SOP rule: name `jürgen@*`)"
+            ),
+            (
+                "disable",
+                Status::Blocked,
+                "protected entity (SOP rule: id `S-1-5-21-9`)"
+            ),
+        ],
+    );
 }
 
 #[test]
