@@ -139,6 +139,22 @@ pub fn simulated_output(action: &ActionSpec, key: &str) -> Value {
     Value::Record(RecordValue::from_pairs(ty, pairs))
 }
 
+/// The output record of an action that failed: `status: failed`, the rest null (nothing it
+/// would have returned exists). `steps.<id>.results` holds one per failed item, so a filter on
+/// `r.status == 'failed'` finds them.
+pub fn failed_output(action: &ActionSpec) -> Value {
+    static FAILED: LazyLock<Value> = LazyLock::new(|| Value::from("failed"));
+    let pairs = action.outputs.iter().map(|o| {
+        let v = if o.name == "status" {
+            FAILED.clone()
+        } else {
+            Value::Null
+        };
+        (o.name, v)
+    });
+    Value::Record(RecordValue::from_pairs(output_type(action), pairs))
+}
+
 /// The record type of an action's outputs (named like the compiler names it), built once
 /// per action.
 pub fn output_type(action: &ActionSpec) -> Arc<RecordType> {

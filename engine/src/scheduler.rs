@@ -393,6 +393,8 @@ pub struct Scheduler<'a, E: Executor> {
     sop_name: String,
     sop: &'a c::ResponseSop,
     pub actions: Vec<PlannedAction>,
+    /// The rows of `actions` that are not `skipped`: what the plan limit counts.
+    counted: usize,
     pub tasks: Vec<PlannedTask>,
     pub trace: Vec<TraceEvent>,
     total: u32,
@@ -431,6 +433,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             sop_name: sop_name.to_string(),
             sop,
             actions: Vec::new(),
+            counted: 0,
             tasks: Vec::new(),
             trace: Vec::new(),
             total: 0,
@@ -451,6 +454,23 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// Whether the rows of actions not run are past twice the plan limit, where they are
     /// counted, not listed (see `not_run`).
+    /// Goes on with the actions of the plan so far (earlier SOPs'): the plan limit is the
+    /// plan's, not each SOP's.
+    pub fn continue_plan(&mut self, actions: Vec<PlannedAction>) {
+        self.counted = actions
+            .iter()
+            .filter(|a| a.status != Status::Skipped)
+            .count();
+        self.actions = actions;
+    }
+
+    fn push_row(&mut self, row: PlannedAction) {
+        if row.status != Status::Skipped {
+            self.counted += 1;
+        }
+        self.actions.push(row);
+    }
+
     fn listing_full(&self) -> bool {
         self.actions.len() >= self.config.max_actions.saturating_mul(2)
     }
@@ -972,7 +992,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if n >= self.config.max_fanout {
                 break;
             }
-            if self.actions.len() >= self.config.max_actions || self.steps_run >= MAX_STEP_RUNS {
+            if self.counted >= self.config.max_actions || self.steps_run >= MAX_STEP_RUNS {
                 unplanned = items.len().min(self.config.max_fanout) - n;
                 break;
             }
@@ -1180,7 +1200,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.unlisted += 1;
             return;
         }
-        self.actions.push(PlannedAction {
+        self.push_row(PlannedAction {
             key: frame.key(path, target, &serde_json::Map::new()),
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
@@ -1291,7 +1311,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if spec.target != ActionTarget::Incident && planned.target.is_none() {
             planned.status = Status::Skipped;
             planned.reason = "the target expression gave no entity".into();
-            self.actions.push(planned);
+            self.push_row(planned);
             return (StepStatus::Skipped, None);
         }
         let provider = self.provider_for(spec, target_value.as_ref());
@@ -1301,7 +1321,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(reason) = self.blocked(spec, target_value.as_ref(), &param_values, provider) {
             planned.status = Status::Blocked;
             planned.reason = reason;
-            self.actions.push(planned);
+            self.push_row(planned);
             return (StepStatus::Blocked, None);
         }
         let approval = match &self.wait {
@@ -1318,7 +1338,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             planned.status = Status::AwaitingApproval;
             planned.approval = approval;
             planned.reason = reason;
-            self.actions.push(planned);
+            self.push_row(planned);
             return (StepStatus::AwaitingApproval, None);
         }
         // Would run: ask the executor, retrying as the step says.
@@ -1367,7 +1387,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             ),
             ActionOutcome::Failed(e) => (
                 StepStatus::Failed,
-                None,
+                Some(crate::executor::failed_output(spec)),
                 Execution {
                     outcome: "failed",
                     attempts: tries,
@@ -1377,7 +1397,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         planned.reason = runs_via(provider.application).to_string();
         planned.execution = Some(execution);
-        self.actions.push(planned);
+        self.push_row(planned);
         (status, output)
     }
 

@@ -113,8 +113,7 @@ pub fn plan_with_context<E: Executor>(
             continue;
         }
         let mut s = Scheduler::new(library, workspace, ctx, executor, config, &sop.name, r);
-        // The plan's actions so far: its limit of actions is the plan's, not each SOP's.
-        s.actions = std::mem::take(&mut plan.actions);
+        s.continue_plan(std::mem::take(&mut plan.actions));
         let ((), out_of_work) = with_run_budget(RUN_WORK, || s.run_sop());
         if let Some(m) = plan.sops.last_mut() {
             if s.step_limit_reached() {

@@ -507,7 +507,7 @@ fn retries_and_error_edges() {
 #[test]
 fn for_each_error_strategies() {
     let gb_at = |strategy: &str, concurrency: u32| {
-        format!("kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: scan\n    for_each: {{items: incident.devices, as: d, on_error: {strategy}, concurrency: {concurrency}}}\n    action: device.quick_scan\n  - {{id: after, needs: [scan], action: incident.comment, params: {{comment: \"{{{{ steps.scan.failed }}}} failed\"}}}}\n")
+        format!("kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: scan\n    for_each: {{items: incident.devices, as: d, on_error: {strategy}, concurrency: {concurrency}}}\n    action: device.quick_scan\n  - {{id: after, needs: [scan], action: incident.comment, params: {{comment: \"{{{{ steps.scan.failed }}}} failed: {{{{ count(steps.scan.results, r => r.status == 'failed') }}}}\"}}}}\n")
     };
     let gb = |strategy: &str| gb_at(strategy, 1);
     let inc = incident(json!([
@@ -561,8 +561,8 @@ fn for_each_error_strategies() {
         "continue: the step counts as succeeded"
     );
     assert_eq!(
-        after.params["comment"], "1 failed",
-        "outputs count the failed item"
+        after.params["comment"], "1 failed: 1",
+        "outputs count the failed item, and its result says it failed"
     );
     let collect = run("collect");
     assert_eq!(
@@ -1223,4 +1223,52 @@ steps:
     let status = |step: &str| got.iter().find(|r| r.0 == step).map(|r| r.2);
     assert_eq!(status("tell"), Some(Status::WouldRun), "{got:#?}");
     assert_eq!(status("next"), Some(Status::Skipped), "{got:#?}");
+}
+
+/// Skipped rows are not actions: they do not count towards the plan limit.
+#[test]
+fn the_plan_action_limit_does_not_count_skipped_rows() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: a, if: "incident.severity == low", action: incident.comment, params: {comment: a}}
+  - {id: b, if: "incident.severity == low", action: incident.comment, params: {comment: b}}
+  - {id: c, action: incident.comment, params: {comment: c}}
+  - {id: d, action: incident.comment, params: {comment: d}}
+  - {id: e, action: incident.comment, params: {comment: e}}
+  - {id: f, action: incident.comment, params: {comment: f}}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let config = RunConfig {
+        max_actions: 3,
+        ..RunConfig::default()
+    };
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &incident(json!([])),
+        &config,
+        vec![],
+    );
+    let got: Vec<(String, Status)> = p
+        .actions
+        .iter()
+        .map(|a| (a.step.clone(), a.status))
+        .collect();
+    let want = [
+        ("a", Status::Skipped),
+        ("b", Status::Skipped),
+        ("c", Status::WouldRun),
+        ("d", Status::WouldRun),
+        ("e", Status::WouldRun),
+        ("f", Status::Blocked),
+    ];
+    assert_eq!(
+        got,
+        want.map(|(s, st)| (s.to_string(), st)),
+        "{:#?}",
+        p.actions
+    );
 }
