@@ -851,6 +851,11 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         .map(|s| &*s.name);
     riposte_engine::workspace::check_sops(&workspaces, sop_names)
         .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
+    // The libraries and the base are checked first: their errors matter more.
+    if listing.files.is_empty() && listing.errors.is_empty() {
+        // Nothing to report: say so before anything is printed that could pass for a report.
+        return Err(no_incidents(&args.corpus, 0, 0));
+    }
     let run = Backtest {
         head: &head,
         base: base.as_ref(),
@@ -909,15 +914,17 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     }
     // A backtest that planned nothing checked nothing: never let it pass for a clean one.
     if report.incidents == 0 {
-        return Err(format!(
-            "no incidents in the corpus `{}` ({} files read, {} errors); a corpus is a directory \
-             of incident files (`*.json`)",
-            args.corpus.display(),
-            report.files,
-            report.errors()
-        ));
+        return Err(no_incidents(&args.corpus, report.files, report.errors()));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn no_incidents(corpus: &std::path::Path, files: u64, errors: u64) -> String {
+    format!(
+        "no incidents in the corpus `{}` ({files} files read, {errors} errors); a corpus is a \
+         directory of incident files (`*.json`)",
+        corpus.display(),
+    )
 }
 
 fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {

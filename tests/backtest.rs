@@ -481,5 +481,9 @@ fn a_corpus_without_incidents_is_an_error() {
             err.contains(&format!("no incidents in the corpus `{corpus}`")),
             "{err}"
         );
+        // An empty corpus prints nothing that could pass for a report; a broken one lists its
+        // errors.
+        let out = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.is_empty(), corpus == "empty", "{corpus}: {out}");
     }
 }

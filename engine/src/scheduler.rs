@@ -737,13 +737,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     );
                     StepStatus::Skipped
                 } else {
-                    for f in &failed {
-                        self.record_trace(|| TraceEvent::ErrorEdge {
-                            gamebook: frame.gb.name.clone(),
-                            step: format!("{prefix}{f}"),
-                        });
+                    let s = self.run_step(step, graph, ix, frame, path);
+                    // The edge is taken once the handler starts: not while it awaits approval.
+                    if s != StepStatus::AwaitingApproval {
+                        for f in &failed {
+                            self.record_trace(|| TraceEvent::ErrorEdge {
+                                gamebook: frame.gb.name.clone(),
+                                step: format!("{prefix}{f}"),
+                            });
+                        }
                     }
-                    self.run_step(step, graph, ix, frame, path)
+                    s
                 }
             } else {
                 // The strongest reason among the dependencies: failure, then blocked, then

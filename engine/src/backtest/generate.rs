@@ -505,11 +505,22 @@ fn rewrite(json: &mut Json, matcher: Option<&AhoCorasick>, with: &[String], shif
                     *s = ac.replace_all(s, with);
                 }
             }
-            if let Some(t) = timestamp(s) {
+            // A time, or an id ending in one (`process:<device>:<pid>:<created>`), so that ids
+            // stay those of the shifted fields.
+            let at = if timestamp(s).is_some() {
+                Some(0)
+            } else if s.ends_with('Z') {
+                s.match_indices(':')
+                    .map(|(i, _)| i + 1)
+                    .find(|&i| s.get(i..).and_then(timestamp).is_some())
+            } else {
+                None
+            };
+            if let Some((at, t)) = at.and_then(|i| Some((i, s.get(i..).and_then(timestamp)?))) {
                 let shifted = riposte_dsl::value::format_time(t.saturating_add(shift_ms));
                 // Past year 9999 a time cannot be written back readably: it stays as it was.
                 if riposte_dsl::value::parse_time(&shifted).is_some() {
-                    *s = shifted;
+                    s.replace_range(at.., &shifted);
                 }
             }
         }
@@ -663,6 +674,7 @@ mod tests {
         let g = Generator::new(&templates, 7);
         let mut severities = BTreeSet::new();
         let mut names = BTreeSet::new();
+        let mut processes = 0;
         for i in 0..200 {
             let doc = serde_json::json!({"format": NORMALIZED_FORMAT, "incident": g.incident(i)});
             let text = doc.to_string();
@@ -679,7 +691,17 @@ mod tests {
                     assert!(inc.entities.iter().any(|e| &e.id == id), "{i}: {id}");
                 }
             }
+            // An id that ends in a time ends in the shifted one, as its field has it.
+            for e in &inc.entities {
+                if let Some(serde_json::Value::String(created)) = e.fields.get("created") {
+                    if e.id.starts_with("process:") {
+                        assert!(e.id.ends_with(created.as_str()), "{i}: {} {created}", e.id);
+                        processes += 1;
+                    }
+                }
+            }
         }
+        assert!(processes > 0, "the examples have processes");
         assert_eq!(severities.len(), 4, "{severities:?}");
         assert!(names.len() > 200, "{}", names.len());
     }

@@ -1272,3 +1272,44 @@ steps:
         p.actions
     );
 }
+
+/// An error edge is taken once the handler starts: not while it awaits approval.
+#[test]
+fn an_error_edge_to_a_handler_awaiting_approval_is_not_taken() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: act, action: incident.comment, params: {comment: a}, on_error: h}
+  - id: h
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    action: incident.comment
+    params: {comment: failed}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let failures = vec![ScriptedFailure {
+        step: Some("act".into()),
+        ..ScriptedFailure::default()
+    }];
+    let edges = |approvals: Approvals| {
+        let config = RunConfig {
+            approvals,
+            trace: true,
+            ..RunConfig::default()
+        };
+        let p = plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &incident(json!([])),
+            &config,
+            failures.clone(),
+        );
+        p.trace
+            .iter()
+            .filter(|e| matches!(e, crate::scheduler::TraceEvent::ErrorEdge { .. }))
+            .count()
+    };
+    assert_eq!(edges(Approvals::None), 0);
+    assert_eq!(edges(Approvals::All), 1);
+}

@@ -135,11 +135,28 @@ pub struct Coverage {
 impl Coverage {
     /// Whether the total (steps and branches) is at least `min` percent.
     pub fn meets(&self, min: f64) -> bool {
-        let covered = self.steps.covered + self.branches.covered;
-        let total = self.steps.total + self.branches.total;
-        // Compared on the counts, not on the rounded percentage.
-        covered as f64 * 100.0 >= min * total as f64
+        let covered = (self.steps.covered + self.branches.covered) as u128;
+        let total = (self.steps.total + self.branches.total) as u128;
+        // Compared exactly, on the counts and on `min` as the decimal it was written as (its
+        // shortest form: `64.4`), not on floats: 64.4 × 250 is a hair above 16,100 in binary,
+        // and 161 of 250 would fail `--min-coverage 64.4`.
+        match decimal(min) {
+            Some((digits, scale)) => covered * 100 * scale >= digits * total,
+            None => covered as f64 * 100.0 >= min * total as f64,
+        }
     }
+}
+
+/// A non-negative number as `digits / scale` (`64.4` → 644 / 10), from its shortest decimal
+/// form; `None` past 18 decimal places.
+fn decimal(n: f64) -> Option<(u128, u128)> {
+    let text = n.to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if fraction.len() > 18 || !n.is_finite() || n < 0.0 {
+        return None;
+    }
+    let digits: u128 = format!("{whole}{fraction}").parse().ok()?;
+    Some((digits, 10u128.pow(fraction.len() as u32)))
 }
 
 /// Steps and branches together as a percentage; 100 when there is nothing to cover.
@@ -355,6 +372,31 @@ steps:
         assert!((g.percent - 800.0 / 9.0).abs() < 1e-9);
         assert!(cov.meets(88.8));
         assert!(!cov.meets(88.9));
+    }
+
+    /// A minimum exactly equal to the coverage is met, whatever binary floats make of it.
+    #[test]
+    fn a_minimum_equal_to_the_coverage_is_met() {
+        for (covered, total, min) in [(161, 250, 64.4), (33, 375, 8.8), (66, 375, 17.6)] {
+            let cov = Coverage {
+                steps: Count { covered, total },
+                ..Coverage::default()
+            };
+            assert!(cov.meets(min), "{covered}/{total} meets {min}");
+            assert!(
+                !cov.meets(min + 0.01),
+                "{covered}/{total} is below {min} + 0.01"
+            );
+        }
+        let third = Coverage {
+            steps: Count {
+                covered: 1,
+                total: 3,
+            },
+            ..Coverage::default()
+        };
+        assert!(!third.meets(33.4));
+        assert!(third.meets(33.333));
     }
 
     #[test]

@@ -152,7 +152,10 @@ pub fn discover(paths: &[PathBuf], limits: &Limits) -> Result<Vec<PathBuf>, Test
         }
     }
     files.sort();
-    files.dedup();
+    // The same file reached twice (`gamebooks ./gamebooks`, a directory and a file in it)
+    // runs once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     if files.is_empty() {
         return Err(TestError::NoTests(crate::load::quoted_paths(paths)));
     }

@@ -167,6 +167,27 @@ fn a_failing_test_reports_a_diff_and_missed_coverage() {
     assert_eq!(json["tests"][0]["failures"][0]["kind"], "missing_action");
 }
 
+/// A count that differs lists five of the matching actions and says how many more there are.
+#[test]
+fn an_action_count_lists_five_matches_and_counts_the_rest() {
+    let devices: String = (1..=7)
+        .map(|i| {
+            format!("      - {{id: \"device:d{i}\", kind: device, name: ws-{i}, verdict: malicious, provider: microsoft, fields: {{hostname: ws-{i}, mde_device_id: d{i}}}}}\n")
+        })
+        .collect();
+    let inc = incident("high").replace(
+        "      - {id: \"device:d1\", kind: device, name: ws-1, verdict: malicious, provider: microsoft, fields: {hostname: ws-1, mde_device_id: d1}}\n",
+        &devices,
+    );
+    let r = run_one(&format!(
+        "kind: test\nname: count\n{inc}expect:\n  actions: [{{step: isolate, count: 1}}]\n"
+    ));
+    let text = text::render(&r, None, false);
+    assert!(text.contains("expected 1, the plan has 7"), "{text}");
+    assert_eq!(text.matches("      plan has isolate").count(), 5, "{text}");
+    assert!(text.contains("      … and 2 more\n"), "{text}");
+}
+
 #[test]
 fn unknown_keys_and_bad_yaml_say_where() {
     let r = run_one("kind: test\nname: x\nincident: a.json\nexpect:\n  actoins: []\n");
@@ -339,6 +360,16 @@ fn discovery_finds_test_files_only() {
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     assert_eq!(names, ["a.test.yaml", "b.test.yml"]);
+    // The same files by other paths are found once.
+    let again = [
+        dir.path().to_path_buf(),
+        dir.path().join("sub/../sub"),
+        dir.path().join("sub/./a.test.yaml"),
+    ];
+    assert_eq!(
+        discover(&again, &Limits::default()).expect("found").len(),
+        2
+    );
     assert!(matches!(
         discover(&[dir.path().join("sub/.hidden/none")], &Limits::default()),
         Err(TestError::Io { .. })

@@ -61,9 +61,9 @@ pub fn render(report: &Report, min_coverage: Option<f64>, color: bool) -> String
                 "{}",
                 paint(
                     &format!(
-                        "coverage {} is below --min-coverage {}",
+                        // The minimum as given (`75.01%`), not rounded down as coverage is.
+                        "coverage {} is below --min-coverage {min}%",
                         pct(report.coverage.percent),
-                        pct(min)
                     ),
                     "31",
                     color
@@ -155,6 +155,9 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
             );
             for a in matched {
                 let _ = writeln!(out, "      plan has {}", action(a));
+            }
+            if *actual > matched.len() {
+                let _ = writeln!(out, "      … and {} more", actual - matched.len());
             }
         }
         Failure::OutOfOrder { line, expected } => {
