@@ -498,7 +498,7 @@ How to read this page:
   what unattended and agent runs need. *Delegated only* actions run on behalf of a signed-in
   admin and never app-only: today only `user.reset_password`.
 - **Outputs** are readable by later steps as `steps.<id>.output.<name>`. Every action has
-  `status`.
+  `status`; an action that failed has `status: failed` and its other outputs null.
 - Parameter defaults are YAML values; `—` means no default (the parameter is then either
   required or simply not sent).
 ";
