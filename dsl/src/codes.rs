@@ -100,6 +100,7 @@ codes! {
     DelegatedOnly = "RP0408", Warning, "an action needs a signed-in (delegated) session";
     UnknownRole = "RP0409", Error, "a role name is unknown";
     InvalidClassification = "RP0410", Error, "a classification reason does not belong to its verdict";
+    TimeoutApprovesHighImpact = "RP0411", Warning, "an approval gate lets a high-impact action run when it times out";
 }
 
 impl fmt::Display for Code {

@@ -148,6 +148,9 @@ impl<'d> Compiler<'d> {
             let gb = GamebookCompiler::new(self, iface, &interfaces, &compiled).run();
             compiled.insert(name, gb);
         }
+        for gb in compiled.values() {
+            self.timeout_approves_high_impact(gb, &gb.steps, &compiled);
+        }
         let sops = sops
             .iter()
             .filter_map(|s| self.sop(s, &interfaces, &compiled))
@@ -536,6 +539,46 @@ impl<'d> Compiler<'d> {
         }
     }
 
+    /// RP0411: a gate with `on_timeout: approve` in front of a high-impact action (on the
+    /// step, a group holding it, or a step calling a gamebook that reaches it): nobody
+    /// answering would let it run, while only a Workspace Owner approves such actions.
+    fn timeout_approves_high_impact(
+        &mut self,
+        gb: &c::Gamebook,
+        steps: &[c::Step],
+        compiled: &BTreeMap<String, c::Gamebook>,
+    ) {
+        for s in steps {
+            let approves = s
+                .approval
+                .as_ref()
+                .is_some_and(|a| a.on_timeout == ast::TimeoutOutcome::Approve);
+            if approves {
+                let mut seen = HashSet::new();
+                if let Some(action) =
+                    first_high_impact(std::slice::from_ref(s), compiled, &mut seen)
+                {
+                    let d = Diagnostic::new(
+                        Code::TimeoutApprovesHighImpact,
+                        gb.file,
+                        s.id_span,
+                        format!(
+                            "the approval gate of step `{}` approves on timeout, so high-impact `{action}` would run with nobody's approval",
+                            s.id
+                        ),
+                    )
+                    .with_help(
+                        "only a Workspace Owner approves high-impact actions: use `on_timeout: reject` (the step does not run) or `fail`",
+                    );
+                    self.push(d);
+                }
+            }
+            if let c::StepKind::Group(inner) = &s.kind {
+                self.timeout_approves_high_impact(gb, inner, compiled);
+            }
+        }
+    }
+
     /// RP0407: in an autonomous SOP, a high-impact action with no gate and no policy rule.
     fn unapproved_high_impact(
         &mut self,
@@ -830,6 +873,26 @@ fn ungated_high_impact<'a>(
         }
     }
     walk(gb, &gb.steps, compiled, gated, out, seen);
+}
+
+/// The first high-impact action `steps` can run, through groups and calls.
+fn first_high_impact<'a>(
+    steps: &'a [c::Step],
+    compiled: &'a BTreeMap<String, c::Gamebook>,
+    seen: &mut HashSet<&'a str>,
+) -> Option<&'static str> {
+    steps.iter().find_map(|s| match &s.kind {
+        c::StepKind::Action { spec, .. } if spec.impact == Impact::High => Some(spec.id),
+        c::StepKind::Group(inner) => first_high_impact(inner, compiled, seen),
+        c::StepKind::Call { gamebook, .. } => {
+            let callee = compiled.get(gamebook)?;
+            if !seen.insert(&callee.name) {
+                return None;
+            }
+            first_high_impact(&callee.steps, compiled, seen)
+        }
+        _ => None,
+    })
 }
 
 fn input_type(t: InputType) -> Type {
