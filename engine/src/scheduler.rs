@@ -395,6 +395,10 @@ pub struct Scheduler<'a, E: Executor> {
     pub actions: Vec<PlannedAction>,
     /// The rows of `actions` that are not `skipped`: what the plan limit counts.
     counted: usize,
+    /// The keys (their first 64 bits) of the actions that would run or await approval: an
+    /// action of the same key runs once (the live engine's idempotency), so another row of it
+    /// is a duplicate.
+    planned: std::collections::HashSet<u64, foldhash::fast::RandomState>,
     pub tasks: Vec<PlannedTask>,
     pub trace: Vec<TraceEvent>,
     total: u32,
@@ -434,6 +438,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             sop,
             actions: Vec::new(),
             counted: 0,
+            planned: Default::default(),
             tasks: Vec::new(),
             trace: Vec::new(),
             total: 0,
@@ -461,7 +466,27 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .iter()
             .filter(|a| a.status != Status::Skipped)
             .count();
+        self.planned = actions
+            .iter()
+            .filter(|a| matches!(a.status, Status::WouldRun | Status::AwaitingApproval))
+            .map(|a| key_bits(&a.key))
+            .collect();
         self.actions = actions;
+    }
+
+    /// The row already planned with `key`, when this one repeats it: `step` (SOP `x`).
+    fn repeated(&mut self, key: &str) -> Option<String> {
+        if self.planned.insert(key_bits(key)) {
+            return None;
+        }
+        // Rare: found by a scan.
+        let first = self.actions.iter().find(|a| {
+            a.key == key && matches!(a.status, Status::WouldRun | Status::AwaitingApproval)
+        })?;
+        Some(format!(
+            "the same action as step `{}` of SOP `{}` (same key): it runs once",
+            first.step, first.sop
+        ))
     }
 
     fn push_row(&mut self, row: PlannedAction) {
@@ -1337,12 +1362,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(a), reason)
                 }),
         };
-        self.count(spec);
+        // The same action (same key) already planned runs once. Its outcome is the earlier
+        // one's (the executor answers by key), which what follows still sees.
+        let repeated = self.repeated(&planned.key);
+        if repeated.is_none() {
+            self.count(spec);
+        }
         if let Some((approval, reason)) = approval {
             planned.status = Status::AwaitingApproval;
             planned.approval = approval;
             planned.reason = reason;
-            self.push_row(planned);
+            self.push_row(repeat_of(planned, repeated));
             return (StepStatus::AwaitingApproval, None);
         }
         // Would run: ask the executor, retrying as the step says.
@@ -1401,7 +1431,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         planned.reason = runs_via(provider.application).to_string();
         planned.execution = Some(execution);
-        self.push_row(planned);
+        self.push_row(repeat_of(planned, repeated));
         (status, output)
     }
 
@@ -1692,6 +1722,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             _ => None,
         }
     }
+}
+
+/// The first 64 bits of an action key (hex): enough to tell keys apart.
+fn key_bits(key: &str) -> u64 {
+    key.get(..16)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(0)
+}
+
+/// `row`, or when it repeats an action already planned, a `skipped` row saying which.
+fn repeat_of(mut row: PlannedAction, repeated: Option<String>) -> PlannedAction {
+    if let Some(reason) = repeated {
+        // As every skipped row: no params, approver, provider or execution; the key says
+        // which action it is.
+        row.status = Status::Skipped;
+        row.reason = reason;
+        row.params = serde_json::Map::new();
+        row.approval = None;
+        row.provider = None;
+        row.execution = None;
+    }
+    row
 }
 
 /// Records a step's final status in `steps.<id>`.

@@ -708,8 +708,8 @@ steps:
 #[test]
 fn the_plan_action_limit_counts_every_sop_and_bounds_the_rows_it_adds() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: note, for_each: incident.devices, action: incident.comment, params: {comment: x}}\n";
-    let second = "kind: sop\ntype: response\nname: t\ngamebooks:\n  - gamebook: iso\n";
-    let lib = library(&[gb, &sop(""), second]);
+    let second = "kind: sop\ntype: response\nname: t\ngamebooks:\n  - gamebook: iso2\n";
+    let lib = library(&[gb, &gb.replace("name: iso", "name: iso2"), &sop(""), second]);
     let inc = devices(50);
     let config = RunConfig {
         max_actions: 60,
@@ -1312,4 +1312,47 @@ steps:
     };
     assert_eq!(edges(Approvals::None), 0);
     assert_eq!(edges(Approvals::All), 1);
+}
+
+/// An action of the same key runs once: a for-each item repeated, or the same gamebook run by
+/// two SOPs, is planned once and the repeats say so.
+#[test]
+fn an_action_repeated_with_the_same_key_is_planned_once() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: note
+    for_each: {items: "map(incident.devices, d => d.verdict)", as: v}
+    action: incident.comment
+    params: {comment: "{{ v }}"}
+"#;
+    let second = "kind: sop\ntype: response\nname: t\ngamebooks:\n  - gamebook: iso\n";
+    let lib = library(&[gb, &sop(""), second]);
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &devices(3),
+        &RunConfig::default(),
+        vec![],
+    );
+    let rows: Vec<(&str, Status, &str)> = p
+        .actions
+        .iter()
+        .map(|a| (a.sop.as_str(), a.status, a.reason.as_str()))
+        .collect();
+    let again = "the same action as step `note` of SOP `s` (same key): it runs once";
+    assert_eq!(
+        rows,
+        [
+            ("s", Status::WouldRun, "runs via Riposte for MDE"),
+            ("s", Status::Skipped, again),
+            ("s", Status::Skipped, again),
+            ("t", Status::Skipped, again),
+            ("t", Status::Skipped, again),
+            ("t", Status::Skipped, again),
+        ]
+    );
+    assert_eq!((p.summary.would_run, p.summary.skipped), (1, 5));
 }
