@@ -1765,17 +1765,15 @@ fn reads_waiting(e: &Expr, frame: &Frame) -> bool {
             .get(i)
             .is_some_and(|a| a.status == Some(StepStatus::AwaitingApproval))
     };
-    e.references()
-        .iter()
-        .any(|(path, _)| match path.as_slice() {
-            [root, id, ..] if root == "steps" => frame
-                .gb
-                .steps_type
-                .field(id)
-                .is_some_and(|(i, _)| waiting(i)),
-            [root] if root == "steps" => (0..frame.aggs.len()).any(waiting),
-            _ => false,
-        })
+    e.paths().any(|path| match path {
+        [root, id, ..] if root == "steps" => frame
+            .gb
+            .steps_type
+            .field(id)
+            .is_some_and(|(i, _)| waiting(i)),
+        [root] if root == "steps" => (0..frame.aggs.len()).any(waiting),
+        _ => false,
+    })
 }
 
 /// The status of a step run behind an ungranted gate: waiting, unless it would not run even

@@ -233,6 +233,11 @@ impl Expr {
     pub fn references(&self) -> Vec<(Vec<String>, Span)> {
         self.0.refs.clone()
     }
+
+    /// The paths of [`Expr::references`], borrowed.
+    pub fn paths(&self) -> impl Iterator<Item = &[String]> {
+        self.0.refs.iter().map(|(path, _)| path.as_slice())
+    }
 }
 
 /// Parses and type-checks. `expected`, if given, is the required result type (a mismatch is
