@@ -344,7 +344,7 @@ fn check(
     let diags = &compilation.diagnostics;
     match format {
         CheckFormat::Text => {
-            let color = std::io::stderr().is_terminal();
+            let color = colored(&std::io::stderr());
             let mut err = std::io::stderr().lock();
             for d in diags {
                 let _ = write!(err, "{}", render::text(d, &sources, color));
@@ -415,7 +415,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         .filter(|d| d.is_error())
         .collect();
     if !errors.is_empty() {
-        let color = std::io::stderr().is_terminal();
+        let color = colored(&std::io::stderr());
         for d in &errors {
             stderr_text!("{}", render::text(d, &sources, color));
         }
@@ -457,7 +457,7 @@ fn library(paths: Vec<PathBuf>) -> Result<Result<riposte_dsl::checked::Library, 
     }
     let (sources, compilation) = load(paths)?;
     if compilation.has_errors() {
-        let color = std::io::stderr().is_terminal();
+        let color = colored(&std::io::stderr());
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
             stderr_text!("{}", render::text(d, &sources, color));
         }
@@ -593,7 +593,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         ListFormat::Json if plans.len() == 1 => print_json(&plans[0])?,
         ListFormat::Json => print_json(&plans)?,
         ListFormat::Text => {
-            let color = std::io::stdout().is_terminal();
+            let color = colored(&std::io::stdout());
             let texts: Vec<String> = plans
                 .iter()
                 .map(|p| riposte_engine::plan::text::render(p, color))
@@ -632,7 +632,7 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
     }
     let (sources, compilation) = load(lib_paths)?;
     if compilation.has_errors() {
-        let color = std::io::stderr().is_terminal();
+        let color = colored(&std::io::stderr());
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
             stderr_text!("{}", render::text(d, &sources, color));
         }
@@ -647,7 +647,7 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
             stderr_line!("{} passed, {} failed", report.passed(), report.failed());
         }
         ListFormat::Text => {
-            let color = std::io::stdout().is_terminal();
+            let color = colored(&std::io::stdout());
             emit(&testing::text::render(&report, args.min_coverage, color))?;
         }
     }
@@ -710,6 +710,12 @@ fn actions(format: ActionsFormat) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether to color what goes to `stream`: on a terminal, unless `NO_COLOR` is set to
+/// anything but the empty string (no-color.org).
+fn colored(stream: &impl IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
@@ -752,7 +758,7 @@ fn compile_library(
 ) -> Result<riposte_dsl::checked::Library, ExitCode> {
     let compilation = compile(&loaded.sources, &Limits::default(), loaded.diagnostics);
     if compilation.has_errors() {
-        let color = std::io::stderr().is_terminal();
+        let color = colored(&std::io::stderr());
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
             stderr_text!("{}", render::text(d, &loaded.sources, color));
         }
@@ -835,11 +841,19 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     };
     let base = match &args.base {
         Some(rev) => {
-            let loaded =
-                git::library_at(rev, &paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
+            let (loaded, missing) = git::library_and_missing_at(rev, &paths, limits.max_file_bytes)
+                .map_err(|e| e.to_string())?;
             match compile_library(loaded, &format!("the library at `{rev}`")) {
                 Ok(l) => Some(l),
-                Err(code) => return Ok(code),
+                Err(code) => {
+                    // Files moved to a new library directory are not found at `rev` under it.
+                    for path in missing {
+                        stderr_line!(
+                            "note: library path `{path}` does not exist at `{rev}`; files moved there since are not part of the library at `{rev}`"
+                        );
+                    }
+                    return Ok(code);
+                }
             }
         }
         None => None,

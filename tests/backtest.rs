@@ -459,6 +459,31 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
         err.contains("no library files (`*.yaml`, `*.yml`) at revision `HEAD` under `lib2`"),
         "{err}"
     );
+
+    // Gamebooks moved to a new directory beside the SOPs: the SOPs at the base find none, and
+    // the error says which library path the base does not have.
+    copy_dir(&dir.join("gamebooks"), &dir.join("lib3"));
+    std::fs::remove_file(dir.join("lib3/again.yaml")).unwrap();
+    let out = riposte(dir)
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+            "lib3",
+            "--library",
+            "sops",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("note: library path `lib3` does not exist at `HEAD`"),
+        "{err}"
+    );
 }
 
 /// A backtest that planned nothing checked nothing: an empty corpus, or one whose every file is

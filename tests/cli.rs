@@ -598,6 +598,13 @@ fn every_import_limit_the_errors_name_is_an_option() {
 fn simulate_rejects_approvals_and_failures_of_unknown_steps() {
     let err = simulate_error(&["--incident", RANSOMWARE, "--approve", "isolaet"]);
     assert!(err.contains("`--approve isolaet`"), "{err}");
+    for empty in ["", ",", "isolate,"] {
+        let err = simulate_error(&["--incident", RANSOMWARE, "--approve", empty]);
+        assert!(
+            err.contains("`--approve` got an empty step name"),
+            "{empty:?}: {err}"
+        );
+    }
     let err = simulate_error(&["--incident", RANSOMWARE, "--approve", "all,isolate"]);
     assert!(err.contains("give `all` alone"), "{err}");
     let err = simulate_error(&["--incident", RANSOMWARE, "--fail", "isolaet:dc-01"]);

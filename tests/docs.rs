@@ -181,6 +181,15 @@ fn diagnostics_reference_covers_every_code() {
             "docs/diagnostics.md has no section `## {code} — {}`",
             code.summary()
         );
+        // And a row in the table of codes at the top, which links to it.
+        let severity = format!("{:?}", code.severity()).to_lowercase();
+        let row = format!("| {severity} | {} |", code.summary());
+        assert!(
+            markdown
+                .lines()
+                .any(|l| l.starts_with(&format!("| [{code}](#")) && l.ends_with(&row)),
+            "docs/diagnostics.md's table has no row `| [{code}](#…) {row}`"
+        );
     }
     for heading in &documented {
         assert!(

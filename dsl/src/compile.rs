@@ -819,7 +819,11 @@ fn gamebook_help(
     if interfaces.is_empty() {
         "no gamebooks are loaded; check the gamebooks together with their SOPs, e.g. `riposte check gamebooks sops`".into()
     } else {
-        suggestion(name, known)
+        // Nothing close: the gamebook may be in a file not checked with this one.
+        format!(
+            "{}; a gamebook in another file is found when the files are checked together, e.g. `riposte check gamebooks sops`",
+            suggestion(name, known)
+        )
     }
 }
 
@@ -2302,5 +2306,13 @@ mod tests {
             .2
             .as_deref()
             .is_some_and(|h| h.starts_with("no gamebooks are loaded")));
+        // A gamebook checked alone, calling one defined elsewhere.
+        let caller = "kind: gamebook\nname: malware-cleanup\nversion: 1.0.0\nsteps:\n  - {id: call, gamebook: block-malicious-indicators}\n";
+        let alone = messages(&[caller]);
+        let help = alone[0].2.as_deref().unwrap_or_default();
+        assert!(
+            help.contains("found when the files are checked together"),
+            "{help}"
+        );
     }
 }

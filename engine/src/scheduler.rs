@@ -44,11 +44,15 @@ impl Approvals {
     /// gate closed.
     pub fn from_words(words: &[String], library: &Library) -> Result<Approvals, String> {
         // `--approve "isolate, revoke"`: the spaces around commas are no part of the names.
-        let words: Vec<String> = words
-            .iter()
-            .map(|w| w.trim().to_string())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<String> = words.iter().map(|w| w.trim().to_string()).collect();
+        // An empty name (`--approve ""`, `--approve isolate,`) is most likely an unset
+        // variable: refused, rather than silently leaving gates closed.
+        if words.iter().any(String::is_empty) {
+            return Err(
+                "`--approve` got an empty step name; give `all`, `none`, or step names separated by commas"
+                    .to_string(),
+            );
+        }
         match words.as_slice() {
             [] => Ok(Approvals::None),
             [one] if one == "all" => Ok(Approvals::All),

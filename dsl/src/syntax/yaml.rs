@@ -222,9 +222,15 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
 
 /// Says which budget of the YAML parser was exceeded, in words, from its error.
 pub fn budget_message(raw: &str) -> String {
-    let what = if raw.contains("Anchor") && !raw.contains("Alias") {
+    // `Anchors { anchors: N }` is the count of distinct anchors; `RecordedAnchorEvents`,
+    // `Aliases` and the rest are what expanding aliases costs.
+    let what = if raw.contains("Anchors {") && !raw.contains("Alias") {
         "too many anchors (`&name`)"
-    } else if raw.contains("Alias") || raw.contains("alias") || raw.contains("Replay") {
+    } else if raw.contains("Alias")
+        || raw.contains("alias")
+        || raw.contains("Replay")
+        || raw.contains("RecordedAnchor")
+    {
         "too many alias expansions (a \"billion laughs\" document?)"
     } else if raw.contains("Depth") || raw.contains("recursion") || raw.contains("Nesting") {
         "nesting is too deep"
@@ -421,6 +427,10 @@ mod tests {
         }
         let e = load_str(&bomb).unwrap_err();
         assert_eq!(e.code, Code::YamlBudget, "{e:?}");
+        assert!(e.message.contains("too many alias expansions"), "{e:?}");
+        let anchors: String = (0..300).map(|i| format!("k{i}: &a{i} x\n")).collect();
+        let e = load_str(&anchors).unwrap_err();
+        assert!(e.message.contains("too many anchors"), "{e:?}");
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         let e = load_str(&deep).unwrap_err();
         assert_eq!(e.code, Code::YamlBudget, "{e:?}");

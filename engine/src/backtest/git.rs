@@ -119,6 +119,16 @@ fn is_yaml(p: &str) -> bool {
 /// `*.yml`, no `*.test.yaml`, no hidden directories below a given path), in path order. Files
 /// are named `REV:path/from/root.yaml` in diagnostics.
 pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, GitError> {
+    library_and_missing_at(rev, paths, max_file_bytes).map(|(loaded, _)| loaded)
+}
+
+/// [`library_at`], and the library paths that do not exist at `rev` (a directory created
+/// since): what a library with errors at `rev` may be missing.
+pub fn library_and_missing_at(
+    rev: &str,
+    paths: &[PathBuf],
+    max_file_bytes: usize,
+) -> Result<(Loaded, Vec<String>), GitError> {
     let cwd = std::env::current_dir()
         .map_err(|e| GitError::NotARepository(format!("cannot read the current directory: {e}")))?;
     let top = git(&cwd, ["rev-parse", "--show-toplevel"])?;
@@ -181,6 +191,7 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
     // (path shown, path read, size if known): a symlink is read at its target, as the working
     // tree loader follows it.
     let mut files: Vec<(String, String, Option<u64>)> = Vec::new();
+    let mut present = vec![false; specs.len()];
     for entry in listing.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
         let entry = match std::str::from_utf8(entry) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
@@ -201,6 +212,12 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
         let Some((meta, path)) = entry.split_once('\t') else {
             continue;
         };
+        for (spec, seen) in specs.iter().zip(&mut present) {
+            *seen |= spec.is_empty()
+                || path
+                    .strip_prefix(spec.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        }
         let mut fields = meta.split_whitespace();
         let (Some(mode), Some(kind), Some(_object), Some(size)) =
             (fields.next(), fields.next(), fields.next(), fields.next())
@@ -287,7 +304,13 @@ pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result
             }
         }
     }
-    Ok(loaded)
+    let missing = paths
+        .iter()
+        .zip(&present)
+        .filter(|(_, seen)| !**seen)
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    Ok((loaded, missing))
 }
 
 /// The file a symbolic link at `path` leads to at `commit`, through links to links (at most 8).
