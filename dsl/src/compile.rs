@@ -946,6 +946,16 @@ fn literal(node: &Node, ty: &Type, source: &str) -> Result<Value, String> {
     }
 }
 
+/// The catalog default of a parameter as a value, if it has one.
+pub fn default_value(p: &catalog::ParamSpec) -> Option<Value> {
+    literal(
+        &default_node(p.default?, Span::default()),
+        &p.ty.expr_type(),
+        "",
+    )
+    .ok()
+}
+
 /// A catalog default (YAML scalar text) as a node: `true`, `3` and `full` get their YAML types.
 fn default_node(text: &str, span: Span) -> Node {
     let value = match text {
@@ -1839,6 +1849,23 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             scope,
             &what,
         )?;
+        // A `{{ }}` that folds to a constant (`{{ -2h }}`) is checked as a literal would be;
+        // computed values are checked when a plan is made.
+        let constant = match &v {
+            ParamValue::Expr(e) => e.constant(),
+            ParamValue::Template(t) => t.single().and_then(|e| e.constant()),
+            ParamValue::Const(_) => None,
+        };
+        if let Some(why) = constant.and_then(|c| p.refuses(&c)) {
+            self.cx.error(
+                Code::ParamType,
+                self.file,
+                node.span,
+                format!("{why} (in `{}`)", spec.id),
+                format!("give {} a value it takes: {}", p.name, p.ty.describe()),
+            );
+            return None;
+        }
         self.check_value_reads(&v, node, step);
         Some(v)
     }
@@ -1965,6 +1992,40 @@ mod tests {
 
     fn gamebook(steps: &str) -> String {
         format!("kind: gamebook\nname: t\nversion: 1.0.0\nsteps:\n{steps}")
+    }
+
+    /// A `{{ }}` that folds to a constant is checked as the literal would be.
+    #[test]
+    fn constant_param_expressions_are_checked_like_literals() {
+        for (params, says) in [
+            (
+                "{expires_in: \"{{ -2h }}\"}",
+                "parameter `expires_in` is `-2h`; it takes a duration longer than zero",
+            ),
+            (
+                "{expires_in: \"{{ 1h - 1h }}\"}",
+                "parameter `expires_in` is `0s`",
+            ),
+            (
+                "{action: \"{{ 'blok' }}\"}",
+                "parameter `action` is `blok`; it takes one of `block`, `audit`, `warn`",
+            ),
+        ] {
+            let g = gamebook(&format!(
+                "  - {{id: b, for_each: incident.ips, action: ip.block, params: {params}}}\n"
+            ));
+            let found = messages(&[&g]);
+            assert!(
+                found
+                    .iter()
+                    .any(|(c, m, _)| *c == Code::ParamType && m.contains(says)),
+                "{params}: {found:?}"
+            );
+        }
+        let fine = gamebook(
+            "  - {id: b, for_each: incident.ips, action: ip.block, params: {expires_in: \"{{ 2 * 1h }}\"}}\n",
+        );
+        assert_eq!(codes(&[&fine]), []);
     }
 
     #[test]

@@ -1310,8 +1310,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let target_value = target.map(|t| t.eval(&env));
         let mut param_values: Vec<(&'static str, Value)> = Vec::with_capacity(params.len());
         let mut params_json = serde_json::Map::new();
+        // A computed value the action cannot take (`expires_in: "{{ -2h }}"`, a rendered
+        // enumeration value that is not one): the action is blocked, and this says why.
+        let mut refused = None;
         for (name, param) in params {
-            let (value, json) = match param {
+            let (mut value, mut json) = match param {
                 // The rendered text goes to the JSON as it is; the value gets its own copy.
                 ParamValue::Template(t) => {
                     let text = t.render(&env);
@@ -1323,6 +1326,29 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (value, json)
                 }
             };
+            if !matches!(param, ParamValue::Const(_)) {
+                if let Some(p) = spec.param(name) {
+                    if value.is_null() {
+                        // Null is no value: the catalog default applies, as when omitted.
+                        match riposte_dsl::compile::default_value(p) {
+                            Some(d) => {
+                                json = d.to_json();
+                                value = d;
+                            }
+                            None if p.required => {
+                                refused.get_or_insert_with(|| {
+                                    format!(
+                                        "parameter `{name}` has no value: its expression gave null"
+                                    )
+                                });
+                            }
+                            None => {}
+                        }
+                    } else if let Some(why) = p.refuses(&value) {
+                        refused.get_or_insert(why);
+                    }
+                }
+            }
             param_values.push((name, value));
             params_json.insert((*name).to_string(), json);
         }
@@ -1351,7 +1377,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(p) = provider {
             planned.provider = Some([p.provider.as_str(), "/", p.application.as_str()].concat());
         }
-        if let Some(reason) = self.blocked(spec, target_value.as_ref(), &param_values, provider) {
+        if let Some(reason) =
+            refused.or_else(|| self.blocked(spec, target_value.as_ref(), &param_values, provider))
+        {
             planned.status = Status::Blocked;
             planned.reason = reason;
             self.push_row(planned);

@@ -81,6 +81,35 @@ pub struct ParamSpec {
     pub doc: &'static str,
 }
 
+impl ParamSpec {
+    /// Why `v` cannot be sent as this parameter, if it cannot: a duration not longer than
+    /// zero, a value outside the enumeration, a number that is not finite. Checked on
+    /// constants when a library compiles (RP0405) and on computed values when a plan is made.
+    /// Null is the caller's (the default applies).
+    pub fn refuses(&self, v: &crate::value::Value) -> Option<String> {
+        use crate::value::Value;
+        let name = self.name;
+        match (self.ty, v) {
+            (ParamType::Duration, Value::Duration(ms)) if *ms <= 0 => Some(format!(
+                "parameter `{name}` is `{}`; it takes a duration longer than zero",
+                crate::duration::format_duration(*ms)
+            )),
+            (ParamType::Enum(values), Value::String(s)) if !values.contains(&&**s) => {
+                let shown: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                Some(format!(
+                    "parameter `{name}` is `{}`; it takes one of {}",
+                    crate::diagnostic::clip(s, 80),
+                    shown.join(", ")
+                ))
+            }
+            (ParamType::Number, Value::Number(n)) if !n.is_finite() => {
+                Some(format!("parameter `{name}` is not a finite number"))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One output field of an action, readable as `steps.<id>.output.<name>`.
 #[derive(Clone, Copy, Debug)]
 pub struct OutputSpec {

@@ -1356,3 +1356,47 @@ steps:
     );
     assert_eq!((p.summary.would_run, p.summary.skipped), (1, 5));
 }
+
+/// A computed parameter the action cannot take blocks it, saying why; null takes the default.
+#[test]
+fn computed_params_are_checked_and_null_takes_the_default() {
+    let gb = |params: &str| {
+        format!(
+            "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: block\n    for_each: incident.ips\n    action: ip.block\n    params: {params}\n"
+        )
+    };
+    let inc = incident(
+        json!([{"id": "ip:203.0.113.9", "kind": "ip", "name": "203.0.113.9",
+        "verdict": "malicious", "provider": "microsoft", "fields": {"address": "203.0.113.9"}}]),
+    );
+    let plan = |params: &str| {
+        let lib = library(&[&gb(params), &sop("")]);
+        let p = plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &inc,
+            &RunConfig::default(),
+            vec![],
+        );
+        p.actions.into_iter().next().expect("one action")
+    };
+    let a = plan(r#"{expires_in: "{{ now() - incident.updated }}"}"#);
+    assert_eq!(a.status, Status::Blocked);
+    assert!(
+        a.reason.contains("parameter `expires_in` is `-")
+            && a.reason.contains("it takes a duration longer than zero"),
+        "{}",
+        a.reason
+    );
+    let a = plan(r#"{action: "{{ lower('BLOCK') }}x"}"#);
+    assert_eq!(a.status, Status::Blocked);
+    assert!(
+        a.reason
+            .contains("parameter `action` is `blockx`; it takes one of `block`, `audit`, `warn`"),
+        "{}",
+        a.reason
+    );
+    let a = plan(r#"{severity: "{{ incident.alerts[9].severity }}"}"#);
+    assert_eq!(a.status, Status::WouldRun, "{}", a.reason);
+    assert_eq!(a.params["severity"], "medium");
+}
