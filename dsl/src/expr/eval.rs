@@ -879,7 +879,13 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
         }
         _ => None,
     };
-    r.unwrap_or(Value::Null)
+    match r {
+        // A number past the largest float (`1e300 * 1e300`, and what follows from it) is no
+        // number: null, as for any value that cannot be.
+        Some(N(n)) if !n.is_finite() => Value::Null,
+        Some(v) => v,
+        None => Value::Null,
+    }
 }
 
 /// Takes one lambda call from the budget; false when it is spent.

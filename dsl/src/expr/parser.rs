@@ -423,7 +423,15 @@ impl<'t> Cx<'t> {
             }
             Rule::duration => leaf(AstKind::Duration(self.duration(pair.as_str(), span)?)),
             Rule::number => match pair.as_str().parse::<f64>() {
-                Ok(n) => leaf(AstKind::Number(n)),
+                Ok(n) if n.is_finite() => leaf(AstKind::Number(n)),
+                Ok(_) => Err(self.error(
+                    Code::ExprSyntax,
+                    span,
+                    format!(
+                        "`{}` is too large a number",
+                        crate::diagnostic::clip(pair.as_str(), 40)
+                    ),
+                )),
                 Err(_) => Err(self.error(
                     Code::ExprSyntax,
                     span,

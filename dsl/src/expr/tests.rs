@@ -882,6 +882,22 @@ fn expr_eval_totality_on_odd_values() {
         Value::record(inputs_type(), [("wait", Value::Duration(i64::MIN))]),
     ];
     assert_eq!(e.eval(&env(&vars)), Value::Null);
+    // Numbers past the largest float are null, not infinities or NaN.
+    let e300 = format!("1{}", "0".repeat(300));
+    let e308 = format!("1{}", "0".repeat(308));
+    assert_eq!(eval(&format!("{e300} * {e300}")), Value::Null);
+    assert_eq!(
+        eval(&format!("{e300} * {e300} - {e300} * {e300}")),
+        Value::Null
+    );
+    assert_eq!(eval(&format!("-{e308} - {e308}")), Value::Null);
+    assert_eq!(eval(&format!("{e308} + 1")), Value::Number(1e308));
+    let big = "9".repeat(400);
+    assert!(
+        error_text(&big).contains("is too large a number"),
+        "{}",
+        error_text(&big)
+    );
 }
 
 #[test]
