@@ -515,6 +515,12 @@ pub fn parse_time(s: &str) -> Option<i64> {
 const FIRST_TIME_MS: i64 = -62_167_219_200_000;
 const LAST_TIME_MS: i64 = 253_402_300_799_999;
 
+/// Whether `ms` is a time RFC 3339 can write (years 0000 to 9999): what time arithmetic may
+/// give.
+pub fn writable_time(ms: i64) -> bool {
+    (FIRST_TIME_MS..=LAST_TIME_MS).contains(&ms)
+}
+
 /// The days of month `m` (1–12) of year `y`, Gregorian leap years included.
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {

@@ -881,8 +881,10 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
     };
     match r {
         // A number past the largest float (`1e300 * 1e300`, and what follows from it) is no
-        // number: null, as for any value that cannot be.
+        // number, and a time outside years 0000–9999 has no RFC 3339 form: null, as for any
+        // value that cannot be.
         Some(N(n)) if !n.is_finite() => Value::Null,
+        Some(T(t)) if !crate::value::writable_time(t) => Value::Null,
         Some(v) => v,
         None => Value::Null,
     }

@@ -318,12 +318,25 @@ impl Checker<'_> {
     }
 }
 
-/// A network (`10.0.0.0/8`) or a single address (`10.0.0.1`, a /32 or /128).
+/// A network (`10.0.0.0/8`) or a single address (`10.0.0.1`, a /32 or /128). The address is
+/// read as `ip()` reads one, so `010.0.0.0/8` (octal to some tools, decimal to others) is
+/// refused rather than guessed, and so are spaces and a prefix with leading zeros.
 fn parse_cidr(text: &str) -> Option<IpNet> {
-    let text = text.trim();
-    text.parse::<IpNet>()
-        .ok()
-        .or_else(|| text.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+    let (addr, prefix) = match text.split_once('/') {
+        Some((addr, prefix)) => (addr, Some(prefix)),
+        None => (text, None),
+    };
+    let addr: std::net::IpAddr = addr.parse().ok()?;
+    match prefix {
+        None => Some(IpNet::from(addr)),
+        Some(p) => {
+            let canonical = p.bytes().all(|b| b.is_ascii_digit())
+                && !p.is_empty()
+                && (p == "0" || !p.starts_with('0'));
+            let len: u8 = p.parse().ok().filter(|_| canonical)?;
+            IpNet::new(addr, len).ok()
+        }
+    }
 }
 
 fn arity(name: &str) -> Option<(usize, usize)> {

@@ -622,6 +622,28 @@ fn expr_regex_and_cidr_errors() {
     assert_eq!(ds[0].code, Code::InvalidCidr);
     assert_eq!(&text[ds[0].span.range()], "'300.0.0.0/8'");
     assert_eq!(ds[0].message, "`300.0.0.0/8` is not a valid CIDR network");
+    // One reading of an address: leading zeros, spaces and odd prefixes are refused, not
+    // guessed at.
+    for bad in [
+        "010.0.0.0/8",
+        "10.0.0.0/08",
+        " 10.0.0.0/8 ",
+        "10.0.0.0/",
+        "10.0.0.0/+8",
+        "1.2.3.4/33",
+    ] {
+        let text = format!("in_cidr(entity.ip_addresses[0], '{bad}')");
+        assert_eq!(errors(&text)[0].code, Code::InvalidCidr, "{bad}");
+    }
+    for good in [
+        "10.0.0.0/8",
+        "0.0.0.0/0",
+        "10.0.0.1",
+        "2001:db8::/32",
+        "::ffff:10.0.0.0/104",
+    ] {
+        ok(&format!("in_cidr(entity.ip_addresses[0], '{good}')"));
+    }
 
     // Huge repetitions hit the size limit instead of eating memory.
     let text = "incident.title matches '(\\w{100}){100}'";
@@ -868,6 +890,24 @@ fn expr_eval_totality_on_odd_values() {
     assert_eq!(e.eval(&env(&vars)), Value::Duration(86_400_000));
     let e = ok("incident.created - 1d");
     assert_eq!(e.eval(&env(&vars)), Value::Null, "overflow is null");
+    // Past year 9999 (or before year 0) a time has no RFC 3339 form: null.
+    let last = crate::value::parse_time("9999-12-31T23:59:59Z").expect("a time");
+    let vars_last = vec![Value::record(
+        model::incident(),
+        [("created", Value::Time(last))],
+    )];
+    assert_eq!(
+        ok("incident.created + 1d").eval(&env(&vars_last)),
+        Value::Null
+    );
+    assert_eq!(
+        ok("incident.created - 1d").eval(&env(&vars_last)),
+        Value::Time(last - 86_400_000)
+    );
+    assert_eq!(
+        ok("incident.created - 3000000d - 1000000d").eval(&env(&vars_last)),
+        Value::Null
+    );
     let e = ok("inputs.wait * 1000000000000");
     let vars = vec![
         Value::Null,
