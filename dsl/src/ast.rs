@@ -114,38 +114,57 @@ impl ExprText {
     }
 }
 
-/// The runs of `text` in `raw`, a block or multi-line scalar's source: `(index in text, index
-/// in raw)` where each run starts. The text must be the source's bytes in order, with only a
-/// block header or opening quote, indentation and line breaks left out, and line breaks
-/// folded to spaces; `None` otherwise (escapes).
+/// The runs of `text` in `raw`, a block, quoted or multi-line scalar's source: `(index in
+/// text, index in raw)` where each run starts. The text must be the source's bytes in order,
+/// with only a block header or opening quote, indentation and line breaks left out, line breaks
+/// folded to spaces, and the simple escapes of quoted scalars (`''` in single quotes; `\"`,
+/// `\\`, `\/`, `\t`, `\n`, `\r` in double quotes) resolved; `None` otherwise.
 fn align(raw: &str, text: &str) -> Option<Vec<(u32, u32)>> {
     let (r, t) = (raw.as_bytes(), text.as_bytes());
+    let quote = r.first().copied().filter(|b| matches!(b, b'"' | b'\''));
     let mut j = match r.first() {
         Some(b'|' | b'>') => r.iter().position(|&b| b == b'\n')? + 1,
         Some(b'"' | b'\'') => 1,
         _ => 0,
     };
+    // The width in `raw` of an escape at `at` that writes `c`, if there is one.
+    let escape = |at: usize, c: u8| -> Option<usize> {
+        let (first, second) = (*r.get(at)?, *r.get(at + 1)?);
+        let writes = match (quote?, first, second) {
+            (b'\'', b'\'', b'\'') => b'\'',
+            (b'"', b'\\', b'"' | b'\\' | b'/') => second,
+            (b'"', b'\\', b't') => b'\t',
+            (b'"', b'\\', b'n') => b'\n',
+            (b'"', b'\\', b'r') => b'\r',
+            _ => return None,
+        };
+        (writes == c).then_some(2)
+    };
     let mut runs = Vec::new();
     let mut next = usize::MAX;
     for (i, &c) in t.iter().enumerate() {
-        loop {
+        let width = loop {
             let Some(&b) = r.get(j) else {
                 // The scalar's span may stop before the line break a block keeps at its end.
                 return t[i..].iter().all(u8::is_ascii_whitespace).then_some(runs);
             };
+            if let Some(w) = escape(j, c) {
+                break w;
+            }
             if b == c || (c == b' ' && b == b'\n') {
-                break;
+                break 1;
             }
             if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
                 return None;
             }
             j += 1;
-        }
+        };
         if j != next {
             runs.push((u32::try_from(i).ok()?, u32::try_from(j).ok()?));
         }
-        j += 1;
-        next = j;
+        j += width;
+        // After an escape the text is one byte shorter than the source: a new run starts.
+        next = if width == 1 { j } else { usize::MAX };
     }
     Some(runs)
 }
@@ -487,8 +506,14 @@ mod tests {
             Some(vec![(0, 5), (4, 11)])
         );
         assert_eq!(align("a\n    b", "a b"), Some(vec![(0, 0), (2, 6)]));
-        // Escapes are not followed.
-        assert_eq!(align(r#""a\tb""#, "a\tb"), None);
-        assert_eq!(align("'it''s'", "it's"), None);
+        // The simple escapes of quoted scalars are followed: each ends a run.
+        assert_eq!(align(r#""a\tb""#, "a\tb"), Some(vec![(0, 1), (2, 4)]));
+        assert_eq!(align("'it''s'", "it's"), Some(vec![(0, 1), (3, 5)]));
+        assert_eq!(
+            align(r#""x == \"y\" and z""#, r#"x == "y" and z"#),
+            Some(vec![(0, 1), (6, 8), (8, 11)])
+        );
+        // Others (`\u00e9`) are not.
+        assert_eq!(align(r#""caf\u00e9""#, "café"), None);
     }
 }

@@ -1994,6 +1994,28 @@ mod tests {
         format!("kind: gamebook\nname: t\nversion: 1.0.0\nsteps:\n{steps}")
     }
 
+    /// In quoted scalars with escapes, errors point at the name, not at the whole scalar.
+    #[test]
+    fn errors_in_quoted_scalars_with_escapes_point_at_the_name() {
+        for cond in [
+            r#""incident.title == \"x\" and incident.severty == high""#,
+            "'incident.title == ''x'' and incident.severty == high'",
+            r#""incident.title matches '\\d+' and incident.severty == high""#,
+        ] {
+            let text = gamebook(&format!(
+                "  - id: a\n    if: {cond}\n    action: incident.comment\n    params: {{comment: x}}\n"
+            ));
+            let mut sources = SourceMap::new();
+            sources.add(SourceFile::new("f.yaml", text.as_str()));
+            let d = compile(&sources, &syntax::Limits::default(), Vec::new())
+                .diagnostics
+                .into_iter()
+                .find(|d| d.code == Code::UnknownName)
+                .expect("the unknown field is reported");
+            assert_eq!(&text[d.span.range()], "severty", "{cond}");
+        }
+    }
+
     /// A `{{ }}` that folds to a constant is checked as the literal would be.
     #[test]
     fn constant_param_expressions_are_checked_like_literals() {

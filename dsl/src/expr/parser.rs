@@ -257,6 +257,9 @@ impl<'t> Cx<'t> {
                     UnOp::Neg
                 };
                 let span = self.pspan(op.as_span()).join(rhs.ast.span);
+                // `not` binds looser than comparisons, so `a == not b == c` reads
+                // `a == not (b == c)`: still a chain of comparisons, and refused as one.
+                let bare_cmp = op_kind == UnOp::Not && rhs.bare_cmp;
                 self.node(
                     AstKind::Unary {
                         op: op_kind,
@@ -264,7 +267,7 @@ impl<'t> Cx<'t> {
                     },
                     span,
                     rhs.depth + 1,
-                    false,
+                    bare_cmp,
                 )
             })
             .map_postfix(|lhs, op| {

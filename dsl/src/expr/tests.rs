@@ -358,6 +358,17 @@ fn expr_syntax_errors() {
 fn expr_chained_comparison_is_allowed_with_parentheses() {
     assert_eq!(sexpr("(a == b) == c"), "(== (== a b) c)");
     assert_eq!(sexpr("a == (b == c)"), "(== a (== b c))");
+    // `not` in between does not hide a chain; on one comparison it stays allowed.
+    for chained in ["true == not true == false", "a == not b == c"] {
+        let ds = errors(chained);
+        assert!(
+            ds.iter()
+                .any(|d| d.message.contains("comparisons cannot be chained")),
+            "{chained}: {ds:?}"
+        );
+    }
+    assert_eq!(sexpr("a == not b"), "(== a (not b))");
+    assert_eq!(sexpr("not a == b"), "(not (== a b))");
 }
 
 // ---- bounds ----------------------------------------------------------------------------------
