@@ -1386,7 +1386,12 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         let mut dead = vec![false; steps.len()];
         let mut queue = Vec::new();
         for s in checked {
-            let never = s.condition.as_ref().and_then(|c| c.constant()) == Some(Value::Bool(false))
+            // Only `true` holds: a constant `false` or `null` never does.
+            let never = s
+                .condition
+                .as_ref()
+                .and_then(|c| c.constant())
+                .is_some_and(|v| !v.truthy())
                 || s.for_each
                     .as_ref()
                     .and_then(|f| f.items.constant())
@@ -2225,6 +2230,10 @@ mod tests {
                 "step `h2` can never run"
             ]
         );
+        // `null` never holds either.
+        let null =
+            gamebook("  - {id: n, if: \"null\", action: incident.comment, params: {comment: n}}\n");
+        assert_eq!(codes(&[&null]), [Code::UnreachableStep]);
     }
 
     #[test]

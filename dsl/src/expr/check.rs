@@ -86,6 +86,12 @@ impl Typed {
         }
     }
 
+    /// This value, holding values of the field `origin` names (if any).
+    pub fn from_origin(mut self, origin: Option<Origin>) -> Typed {
+        self.origin = origin;
+        self
+    }
+
     /// The result of a sub-expression with an error.
     pub fn error() -> Typed {
         Typed::new(Ir::Const(Value::Null), Type::Any)
@@ -192,14 +198,24 @@ impl<'s> Checker<'s> {
     fn list(&mut self, items: &[Ast]) -> Typed {
         let mut elem: Option<Type> = None;
         let mut irs = Vec::with_capacity(items.len());
+        // `[incident.status]`: when the values all come from one field, the list holds values
+        // of that field, and literals compared with it are checked.
+        let mut origins: Vec<Option<Origin>> = Vec::with_capacity(items.len());
         for item in items {
             let t = self.check(item);
             self.unify_element(&mut elem, &t.ty, item.span);
             irs.push(t.ir);
+            origins.push(t.origin);
         }
         let null_only = elem.is_none() && !items.is_empty();
         let elem = elem.unwrap_or(if null_only { Type::Null } else { Type::Any });
-        Typed::new(Ir::List(irs.into()), Type::list(elem))
+        let what = |o: &Option<Origin>| o.as_ref().and_then(|o| o.known()).map(|(w, _)| w);
+        let one = origins.first().map(what).filter(|w| w.is_some());
+        let origin = match one {
+            Some(w) if origins.iter().all(|o| what(o) == w) => origins.swap_remove(0),
+            _ => None,
+        };
+        Typed::new(Ir::List(irs.into()), Type::list(elem)).from_origin(origin)
     }
 
     fn unify_element(&mut self, elem: &mut Option<Type>, ty: &Type, span: Span) {

@@ -100,11 +100,13 @@ impl Checker<'_> {
     /// `count(list)`, `first(list)`, `distinct(list)`.
     fn list_fn(&mut self, name: &str, arg: &Arg) -> Typed {
         let (list, elem) = self.list_arg(arg, name);
+        let origin = list.origin;
         let list = b(list.ir);
         match name {
             "count" => Typed::new(Ir::Count(list), Type::Number),
-            "first" => Typed::new(Ir::First(list), elem),
-            _ => Typed::new(Ir::Distinct(list), Type::list(elem)),
+            // The items (and so the first) are values of the field the list came from.
+            "first" => Typed::new(Ir::First(list), elem).from_origin(origin),
+            _ => Typed::new(Ir::Distinct(list), Type::list(elem)).from_origin(origin),
         }
     }
 
@@ -255,6 +257,13 @@ impl Checker<'_> {
             Quant::Filter => Type::list(elem),
             Quant::Map => Type::list(body.ty.clone()),
         };
+        // `map(alerts, a => a.status)` holds values of `alert.status`; a filtered list, values
+        // of the field the list came from: literals compared with them are checked.
+        let origin = match kind {
+            Quant::Map => body.origin,
+            Quant::Filter => list.origin,
+            _ => None,
+        };
         Typed::new(
             Ir::Quant {
                 kind,
@@ -264,6 +273,7 @@ impl Checker<'_> {
             },
             ty,
         )
+        .from_origin(origin)
     }
 
     fn in_cidr(&mut self, ip: &Arg, net: &Arg) -> Typed {

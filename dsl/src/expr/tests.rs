@@ -619,6 +619,24 @@ fn expr_known_values() {
     ok("'attacker' in entity.roles");
     // Fields without known values accept anything.
     ok("incident.title == 'whatever'");
+    // Values of a field through `map`, `filter`, `distinct`, `first` and a list of it.
+    for text in [
+        "'open' in map(incident.alerts, a => a.status)",
+        "map(incident.alerts, a => a.status) contains 'open'",
+        "'open' in distinct(map(incident.alerts, a => a.status))",
+        "first(map(incident.alerts, a => a.status)) == 'open'",
+        "'open' in [incident.status]",
+    ] {
+        let ds = errors(text);
+        assert!(
+            ds.iter()
+                .any(|d| d.message.contains("`open` is not a known value of")),
+            "{text}: {ds:?}"
+        );
+    }
+    ok("'resolved' in map(incident.alerts, a => a.status)");
+    ok("'resolved' in [incident.status, incident.title]");
+    ok("'anything' in map(incident.alerts, a => a.title)");
 }
 
 #[test]
