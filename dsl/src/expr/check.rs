@@ -87,7 +87,7 @@ impl Typed {
     }
 
     /// This value, holding values of the field `origin` names (if any).
-    pub fn from_origin(mut self, origin: Option<Origin>) -> Typed {
+    pub fn with_origin(mut self, origin: Option<Origin>) -> Typed {
         self.origin = origin;
         self
     }
@@ -215,7 +215,7 @@ impl<'s> Checker<'s> {
             Some(w) if origins.iter().all(|o| what(o) == w) => origins.swap_remove(0),
             _ => None,
         };
-        Typed::new(Ir::List(irs.into()), Type::list(elem)).from_origin(origin)
+        Typed::new(Ir::List(irs.into()), Type::list(elem)).with_origin(origin)
     }
 
     fn unify_element(&mut self, elem: &mut Option<Type>, ty: &Type, span: Span) {

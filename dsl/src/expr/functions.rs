@@ -105,8 +105,8 @@ impl Checker<'_> {
         match name {
             "count" => Typed::new(Ir::Count(list), Type::Number),
             // The items (and so the first) are values of the field the list came from.
-            "first" => Typed::new(Ir::First(list), elem).from_origin(origin),
-            _ => Typed::new(Ir::Distinct(list), Type::list(elem)).from_origin(origin),
+            "first" => Typed::new(Ir::First(list), elem).with_origin(origin),
+            _ => Typed::new(Ir::Distinct(list), Type::list(elem)).with_origin(origin),
         }
     }
 
@@ -273,7 +273,7 @@ impl Checker<'_> {
             },
             ty,
         )
-        .from_origin(origin)
+        .with_origin(origin)
     }
 
     fn in_cidr(&mut self, ip: &Arg, net: &Arg) -> Typed {
