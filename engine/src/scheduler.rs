@@ -1559,6 +1559,23 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 spec.id
             ));
         };
+        if let Some(t) = target {
+            // The identifiers the service acts on the entity by: without them the call has
+            // nothing to name it by (a device MDE does not know, a user with only a SID).
+            let has = |field: &str| match record_field(t, field) {
+                Some(Value::String(s)) => !s.trim().is_empty(),
+                Some(v) => !v.is_null(),
+                None => false,
+            };
+            if let Some(group) = p.needs.iter().find(|g| !g.iter().any(|f| has(f))) {
+                let kind = entity_str(t, ENTITY_KIND).unwrap_or("entity");
+                return Some(format!(
+                    "the {kind} has no {}, which {} acts on it by",
+                    riposte_dsl::catalog::needs_text(&[group]),
+                    p.service
+                ));
+            }
+        }
         if !ws.consented(p.application) {
             return Some(format!(
                 "application `{}` ({}) is not consented in workspace `{}`",

@@ -208,6 +208,10 @@ pub struct ProviderSupport {
     pub consent: Consent,
     /// The vendor call, e.g. `POST /api/machines/{id}/isolate`.
     pub operation: &'static str,
+    /// The target's model fields the call needs: every group, by any one field of it
+    /// (`[["aad_user_id", "upn"]]`: an Entra id or a UPN). A target without them is an entity
+    /// the service cannot act on, and the action is blocked.
+    pub needs: &'static [&'static [&'static str]],
 }
 
 /// An example use of an action: a complete step, as YAML.
@@ -323,6 +327,7 @@ pub fn to_json() -> serde_json::Value {
                     "permission": p.permission,
                     "consent": match p.consent { Consent::AppOnly => "app_only", Consent::DelegatedOnly => "delegated_only" },
                     "operation": p.operation,
+                    "needs": p.needs,
                 })).collect::<Vec<_>>(),
                 "examples": a.examples.iter().map(|e| serde_json::json!({"title": e.title, "step": e.step})).collect::<Vec<_>>(),
             })
@@ -481,17 +486,18 @@ pub fn to_markdown() -> String {
             let ty = o.ty.describe().replace('|', "\\|");
             let _ = writeln!(out, "| `{}` | {ty} | {} |", o.name, o.doc);
         }
-        out.push_str("\n**Providers**\n\n| Provider | Service | Application | Permission | Consent | Operation |\n|---|---|---|---|---|---|\n");
+        out.push_str("\n**Providers**\n\n| Provider | Service | Application | Permission | Consent | Operation | Needs |\n|---|---|---|---|---|---|---|\n");
         for p in a.providers {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | `{}` | {} | `{}` |",
+                "| {} | {} | {} | `{}` | {} | `{}` | {} |",
                 p.provider.as_str(),
                 p.service,
                 p.application.display_name(),
                 p.permission,
                 consent(p.consent),
-                p.operation
+                p.operation,
+                needs_text(p.needs)
             );
         }
         out.push_str(if a.examples.len() == 1 {
@@ -532,11 +538,51 @@ How to read this page:
   required or simply not sent).
 ";
 
+/// `needs` as the reference writes it: `` `aad_user_id` or `upn` ``, groups joined by "and";
+/// `—` for none.
+pub fn needs_text(needs: &[&[&str]]) -> String {
+    if needs.is_empty() {
+        return "—".to_string();
+    }
+    needs
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 #[cfg(test)]
 mod tests {
     use crate::compile::compile;
     use crate::syntax::Limits;
     use crate::{Code, SourceFile, SourceMap};
+
+    /// What a provider needs of a target is a field of the target's kind.
+    #[test]
+    fn needs_name_fields_of_the_target() {
+        for a in super::catalog() {
+            for p in a.providers {
+                let super::Target::Entity(kind) = a.target else {
+                    assert!(p.needs.is_empty(), "{}: no target, no needs", a.id);
+                    continue;
+                };
+                let record = crate::model::entity(kind);
+                for field in p.needs.iter().flat_map(|g| g.iter()) {
+                    assert!(
+                        record.field(field).is_some(),
+                        "{} needs `{field}`, which a {kind} does not have",
+                        a.id
+                    );
+                }
+            }
+        }
+    }
 
     /// docs/actions.md is the generated reference, current with the data.
     #[test]

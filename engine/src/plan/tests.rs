@@ -327,7 +327,7 @@ steps:
     };
     let email = |id: &str, to: &str| {
         json!({"id": id, "kind": "email", "name": id, "verdict": "malicious", "provider": "microsoft",
-               "fields": {"network_message_id": id, "recipient": to}})
+               "fields": {"network_message_id": id, "internet_message_id": format!("<{id}@x>"), "recipient": to}})
     };
     let inc = incident(json!([
         device("d1", "dc-01", json!({})),
@@ -1399,4 +1399,93 @@ fn computed_params_are_checked_and_null_takes_the_default() {
     let a = plan(r#"{severity: "{{ incident.alerts[9].severity }}"}"#);
     assert_eq!(a.status, Status::WouldRun, "{}", a.reason);
     assert_eq!(a.params["severity"], "medium");
+}
+
+/// An entity the provider's service cannot name is blocked, not planned to succeed: a device
+/// Defender for Endpoint does not know, a user with only a SID, an email without its
+/// Internet message id, a file without a hash.
+#[test]
+fn actions_need_the_identifiers_their_service_acts_by() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: iso, for_each: incident.devices, action: device.isolate}
+  - {id: revoke, for_each: incident.users, action: user.revoke_sessions}
+  - {id: purge, for_each: incident.emails, action: email.soft_delete}
+  - {id: block, for_each: incident.files, action: file.block}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([
+        {"id": "device:aad", "kind": "device", "name": "ws-1", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"aad_device_id": "6c1a", "hostname": "ws-1"}},
+        device("d2", "ws-2", json!({})),
+        {"id": "device:cs", "kind": "device", "name": "ws-3", "verdict": "malicious", "provider": "crowdstrike",
+         "fields": {"hostname": "ws-3"}},
+        {"id": "user:s-1-5-21-9", "kind": "user", "name": "CORP\\svc", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"sid": "S-1-5-21-9", "account_name": "svc", "domain": "CORP"}},
+        user("u2", "bob@contoso.com"),
+        {"id": "email:n1:bob@contoso.com", "kind": "email", "name": "hi", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"network_message_id": "n1", "recipient": "bob@contoso.com"}},
+        {"id": "file:c:\\x\\b.exe", "kind": "file", "name": "b.exe", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"file_name": "b.exe", "path": "c:\\x"}},
+        {"id": "file:ab", "kind": "file", "name": "a.exe", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"file_name": "a.exe", "md5": "ab"}},
+    ]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let got: Vec<(&str, Status, &str)> = p
+        .actions
+        .iter()
+        .map(|a| {
+            (
+                a.target.as_ref().map_or("", |t| t.name.as_str()),
+                a.status,
+                a.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "ws-1",
+                Status::Blocked,
+                "the device has no `mde_device_id`, which Defender for Endpoint acts on it by"
+            ),
+            ("ws-2", Status::WouldRun, "runs via Riposte Gamebooks for MDE"),
+            (
+                "ws-3",
+                Status::WouldRun,
+                "runs via CrowdStrike Falcon response API client"
+            ),
+            (
+                "CORP\\svc",
+                Status::Blocked,
+                "the user has no `aad_user_id` or `upn`, which Entra ID acts on it by"
+            ),
+            (
+                "bob@contoso.com",
+                Status::WouldRun,
+                "runs via Riposte Gamebooks for Identity"
+            ),
+            (
+                "hi",
+                Status::Blocked,
+                "the email has no `internet_message_id`, which Exchange Online acts on it by"
+            ),
+            (
+                "b.exe",
+                Status::Blocked,
+                "the file has no `sha256` or `sha1` or `md5`, which Defender for Endpoint acts on it by"
+            ),
+            ("a.exe", Status::WouldRun, "runs via Riposte Gamebooks for MDE"),
+        ]
+    );
 }

@@ -49,6 +49,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "WindowsDefenderATP Machine.Scan",
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/runAntiVirusScan (ScanType Full)",
+            needs: super::MDE_DEVICE,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -57,6 +58,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Falcon On-Demand Scans (ODS): Write",
             consent: Consent::AppOnly,
             operation: "POST /ods/entities/scans/v1 (all local files)",
+            needs: &[],
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -65,6 +67,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "SentinelOne Endpoint: Initiate Scan",
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/agents/actions/initiate-scan",
+            needs: &[],
         },
     ],
     examples: &[Example {

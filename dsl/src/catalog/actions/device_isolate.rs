@@ -62,6 +62,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "WindowsDefenderATP Machine.Isolate",
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/isolate",
+            needs: super::MDE_DEVICE,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -70,6 +71,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Falcon Hosts: Write",
             consent: Consent::AppOnly,
             operation: "POST /devices/entities/devices-actions/v2?action_name=contain",
+            needs: &[],
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -78,6 +80,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "SentinelOne Endpoint: Network Quarantine",
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/agents/actions/disconnect",
+            needs: &[],
         },
     ],
     examples: &[

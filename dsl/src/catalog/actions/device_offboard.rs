@@ -46,6 +46,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         permission: "WindowsDefenderATP Machine.Offboard",
         consent: Consent::AppOnly,
         operation: "POST /api/machines/{id}/offboard",
+        needs: super::MDE_DEVICE,
     }],
     examples: &[Example {
         title: "Offboard devices judged malicious, after owner approval",

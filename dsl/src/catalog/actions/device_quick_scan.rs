@@ -50,6 +50,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "WindowsDefenderATP Machine.Scan",
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/runAntiVirusScan (ScanType Quick)",
+            needs: super::MDE_DEVICE,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -58,6 +59,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Falcon On-Demand Scans (ODS): Write",
             consent: Consent::AppOnly,
             operation: "POST /ods/entities/scans/v1 (common malware locations)",
+            needs: &[],
         },
     ],
     examples: &[Example {

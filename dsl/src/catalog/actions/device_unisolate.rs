@@ -48,6 +48,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "WindowsDefenderATP Machine.Isolate",
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/unisolate",
+            needs: super::MDE_DEVICE,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -56,6 +57,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Falcon Hosts: Write",
             consent: Consent::AppOnly,
             operation: "POST /devices/entities/devices-actions/v2?action_name=lift_containment",
+            needs: &[],
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -64,6 +66,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "SentinelOne Endpoint: Network Quarantine",
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/agents/actions/connect",
+            needs: &[],
         },
     ],
     examples: &[Example {

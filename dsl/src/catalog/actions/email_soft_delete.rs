@@ -49,6 +49,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /v1.0/users/{recipient}/messages/{id}/move \
                     {\"destinationId\": \"recoverableitemsdeletions\"}",
+        needs: &[&["internet_message_id"], &["recipient"]],
     }],
     examples: &[
         Example {

@@ -50,6 +50,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         permission: "WindowsDefenderATP Ti.ReadWrite.All",
         consent: Consent::AppOnly,
         operation: "POST /api/indicators (indicatorType FileSha256, FileSha1 or FileMd5)",
+        needs: &[&["sha256", "sha1", "md5"]],
     }],
     examples: &[
         Example {

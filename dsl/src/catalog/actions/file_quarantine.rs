@@ -63,6 +63,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         permission: "WindowsDefenderATP Machine.StopAndQuarantine",
         consent: Consent::AppOnly,
         operation: "POST /api/machines/{id}/StopAndQuarantineFile",
+        needs: &[&["sha1"], &["device_id"]],
     }],
     examples: &[Example {
         title: "Quarantine every malicious file of the incident",

@@ -37,6 +37,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
             consent: Consent::AppOnly,
             operation: "POST /v1.0/security/incidents/{id}/comments",
+            needs: &[],
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -45,6 +46,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Falcon Alerts: Write",
             consent: Consent::AppOnly,
             operation: "PATCH /alerts/entities/alerts/v3 (action append_comment)",
+            needs: &[],
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -53,6 +55,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "SentinelOne Threats: Write",
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/threats/notes",
+            needs: &[],
         },
     ],
     examples: &[Example {

@@ -82,6 +82,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
             consent: Consent::AppOnly,
             operation: "PATCH /v1.0/security/incidents/{id}",
+            needs: &[],
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -90,6 +91,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Falcon Alerts: Write",
             consent: Consent::AppOnly,
             operation: "PATCH /alerts/entities/alerts/v3 (actions update_status, assign_to_uuid)",
+            needs: &[],
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -98,6 +100,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "SentinelOne Threats: Write",
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/threats/incident",
+            needs: &[],
         },
     ],
     examples: &[

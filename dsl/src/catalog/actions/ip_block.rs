@@ -51,6 +51,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         permission: "WindowsDefenderATP Ti.ReadWrite.All",
         consent: Consent::AppOnly,
         operation: "POST /api/indicators (indicatorType IpAddress)",
+        needs: &[&["address"]],
     }],
     examples: &[
         Example {

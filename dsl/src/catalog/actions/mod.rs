@@ -20,6 +20,11 @@ mod user_enable;
 mod user_reset_password;
 mod user_revoke_sessions;
 
+/// What Defender for Endpoint acts on a machine by: its MDE id (`/api/machines/{id}/…`).
+const MDE_DEVICE: &[&[&str]] = &[&["mde_device_id"]];
+/// What Graph acts on a user by: the Entra object id or the UPN (`/users/{id|upn}`).
+const ENTRA_USER: &[&[&str]] = &[&["aad_user_id", "upn"]];
+
 pub(super) static ALL: &[ActionSpec] = &[
     device_full_scan::SPEC,
     device_isolate::SPEC,

@@ -50,6 +50,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         permission: "WindowsDefenderATP Ti.ReadWrite.All",
         consent: Consent::AppOnly,
         operation: "POST /api/indicators (indicatorType Url)",
+        needs: &[&["url"]],
     }],
     examples: &[Example {
         title: "Block the malicious URLs of a phishing incident for 30 days",

@@ -33,6 +33,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         permission: "Microsoft Graph User.EnableDisableAccount.All",
         consent: Consent::AppOnly,
         operation: "PATCH /v1.0/users/{id} {\"accountEnabled\": false}",
+        needs: super::ENTRA_USER,
     }],
     examples: &[Example {
         title: "Disable every compromised user once a Workspace Owner approves",

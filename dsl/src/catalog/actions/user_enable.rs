@@ -31,6 +31,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         permission: "Microsoft Graph User.EnableDisableAccount.All",
         consent: Consent::AppOnly,
         operation: "PATCH /v1.0/users/{id} {\"accountEnabled\": true}",
+        needs: super::ENTRA_USER,
     }],
     examples: &[Example {
         title: "Re-enable the incident's users after a false positive",

@@ -43,6 +43,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::DelegatedOnly,
         operation: "POST /v1.0/users/{id}/authentication/methods/\
                     28c10230-6103-485e-b985-444c60001490/resetPassword",
+        needs: super::ENTRA_USER,
     }],
     examples: &[Example {
         title: "Reset the passwords of compromised users after owner approval",

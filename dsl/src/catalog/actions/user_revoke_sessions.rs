@@ -32,6 +32,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         permission: "Microsoft Graph User.ReadWrite.All",
         consent: Consent::AppOnly,
         operation: "POST /v1.0/users/{id}/revokeSignInSessions",
+        needs: super::ENTRA_USER,
     }],
     examples: &[Example {
         title: "Sign every compromised user out",
