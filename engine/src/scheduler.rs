@@ -1535,18 +1535,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if let Some(rule) = self.protected(t) {
                 return Some(format!("protected entity ({rule})"));
             }
-            if let Some((name, other)) = self.acted_through(spec, t, params) {
-                // Not an entity of the incident (a mailbox or device without evidence of its
-                // own): what the action names it by is all there is to protect it by.
-                let rule = match other {
-                    Some(e) => self.protected(e),
-                    None => self.protected_as(&name, &name, &[]),
+            if let Some((name, others)) = self.acted_through(spec, t, params) {
+                // Every entity of that name (a mailbox's owner and the mailbox itself); none in
+                // the incident (a mailbox or device without evidence of its own), and what the
+                // action names it by is all there is to protect it by.
+                let hit = if others.is_empty() {
+                    self.protected_as(&name, &name, &[])
+                        .map(|rule| (name.as_str(), rule))
+                } else {
+                    others.iter().find_map(|e| {
+                        let shown = entity_str(e, ENTITY_NAME).unwrap_or(&name);
+                        self.protected(e).map(|rule| (shown, rule))
+                    })
                 };
-                if let Some(rule) = rule {
-                    let name = other
-                        .and_then(|e| entity_str(e, ENTITY_NAME))
-                        .unwrap_or(&name);
-                    return Some(format!("it acts on protected entity `{name}` ({rule})"));
+                if let Some((shown, rule)) = hit {
+                    return Some(format!("it acts on protected entity `{shown}` ({rule})"));
                 }
             }
         }
@@ -1662,13 +1665,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// What an action acts on besides its target, which protection covers too, as the catalog
     /// locates it ([`riposte_dsl::catalog::ActsOn`]): its name (a mailbox address, a device id),
-    /// and the entity of the incident of that name, if there is one.
+    /// and the entities of the incident of that name (a user and a mailbox may share one).
     fn acted_through(
         &self,
         spec: &ActionSpec,
         target: &Value,
         params: &[(&'static str, Value)],
-    ) -> Option<(String, Option<&Value>)> {
+    ) -> Option<(String, Vec<&Value>)> {
         let on = spec.acts_on.as_ref()?;
         let text = |v: Option<&'_ Value>| match v {
             Some(Value::String(s)) => Some(s.to_string()),
@@ -1678,15 +1681,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .param
             .and_then(|name| text(params.iter().find(|(n, _)| *n == name).map(|(_, v)| v)));
         let name = from_param.or_else(|| text(record_field(target, on.target_field)))?;
-        let entity = on.found_in.iter().find_map(|(collection, field)| {
-            let Some(Value::List(items)) = record_field(&self.incident.value, collection) else {
-                return None;
-            };
-            items.iter().find(|e| {
-                matches!(record_field(e, field), Some(Value::String(s)) if s.eq_ignore_ascii_case(&name))
-            })
-        });
-        Some((name, entity))
+        let mut entities = Vec::new();
+        for (collection, field) in on.found_in {
+            if let Some(Value::List(items)) = record_field(&self.incident.value, collection) {
+                entities.extend(items.iter().filter(|e| {
+                    matches!(record_field(e, field), Some(Value::String(s)) if s.eq_ignore_ascii_case(&name))
+                }));
+            }
+        }
+        Some((name, entities))
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.

@@ -1489,3 +1489,34 @@ steps:
         ]
     );
 }
+
+/// A mailbox protected by its own rule stays protected when its owner is an entity too: every
+/// entity of the name an action acts on is checked, not the first found.
+#[test]
+fn a_protected_mailbox_is_protected_beside_its_unprotected_owner() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: purge, for_each: incident.emails, action: email.soft_delete}\n";
+    let lib = library(&[
+        gb,
+        &sop("guardrails:\n  protected: [{id: \"mailbox:megan@contoso.com\"}]\n"),
+    ]);
+    let inc = incident(json!([
+        user("u1", "megan@contoso.com"),
+        {"id": "mailbox:megan@contoso.com", "kind": "mailbox", "name": "megan@contoso.com", "verdict": "unknown",
+         "provider": "microsoft", "fields": {"primary_address": "megan@contoso.com", "upn": "megan@contoso.com"}},
+        {"id": "email:m1:megan@contoso.com", "kind": "email", "name": "hi", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"network_message_id": "m1", "internet_message_id": "<m1@x>", "recipient": "megan@contoso.com"}},
+    ]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let a = &p.actions[0];
+    assert_eq!(a.status, Status::Blocked, "{}", a.reason);
+    assert_eq!(
+        a.reason,
+        "it acts on protected entity `megan@contoso.com` (SOP rule: id `mailbox:megan@contoso.com`)"
+    );
+}
