@@ -1578,6 +1578,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     p.service
                 ));
             }
+            if let Some(why) = p.refuses.and_then(|refuses| refuses(t)) {
+                return Some(why);
+            }
         }
         if !ws.consented(p.application) {
             return Some(format!(

@@ -212,6 +212,9 @@ pub struct ProviderSupport {
     /// (`[["aad_user_id", "upn"]]`: an Entra id or a UPN). A target without them is an entity
     /// the service cannot act on, and the action is blocked.
     pub needs: &'static [&'static [&'static str]],
+    /// Why the service would refuse this target, if it would (Defender takes indicators of
+    /// public addresses only); checked on the target record when a plan is made.
+    pub refuses: Option<fn(&crate::value::Value) -> Option<String>>,
 }
 
 /// An example use of an action: a complete step, as YAML.

@@ -588,8 +588,8 @@ fn fan_out_is_bounded() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: block, for_each: incident.ips, action: ip.block}\n";
     let lib = library(&[gb, &sop("")]);
     let ips: Vec<serde_json::Value> = (0..3000)
-        .map(|i| json!({"id": format!("ip:10.0.{}.{}", i / 256, i % 256), "kind": "ip", "name": format!("10.0.{}.{}", i / 256, i % 256),
-                        "provider": "microsoft", "fields": {"address": format!("10.0.{}.{}", i / 256, i % 256)}}))
+        .map(|i| json!({"id": format!("ip:198.51.{}.{}", i / 256, i % 256), "kind": "ip", "name": format!("198.51.{}.{}", i / 256, i % 256),
+                        "provider": "microsoft", "fields": {"address": format!("198.51.{}.{}", i / 256, i % 256)}}))
         .collect();
     let inc = incident(serde_json::Value::Array(ips));
     let config = RunConfig {
@@ -1518,5 +1518,50 @@ fn a_protected_mailbox_is_protected_beside_its_unprotected_owner() {
     assert_eq!(
         a.reason,
         "it acts on protected entity `megan@contoso.com` (SOP rule: id `mailbox:megan@contoso.com`)"
+    );
+}
+
+/// Defender takes indicators of public addresses only: a private, link-local or shared
+/// address is blocked with that reason, a public one is not.
+#[test]
+fn ip_indicators_are_for_public_addresses_only() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: block, for_each: incident.ips, action: ip.block}\n";
+    let lib = library(&[gb, &sop("")]);
+    let addresses = [
+        "10.30.2.40",
+        "fe80::1",
+        "100.64.0.9",
+        "::ffff:192.168.1.1",
+        "203.0.113.7",
+        "2001:4860::8888",
+    ];
+    let ips: Vec<serde_json::Value> = addresses
+        .iter()
+        .map(|a| json!({"id": format!("ip:{a}"), "kind": "ip", "name": a, "provider": "microsoft", "fields": {"address": a}}))
+        .collect();
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &incident(serde_json::Value::Array(ips)),
+        &RunConfig::default(),
+        vec![],
+    );
+    let statuses: Vec<Status> = p.actions.iter().map(|a| a.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            Status::Blocked,
+            Status::Blocked,
+            Status::Blocked,
+            Status::Blocked,
+            Status::WouldRun,
+            Status::WouldRun
+        ],
+        "{:#?}",
+        p.actions
+    );
+    assert_eq!(
+        p.actions[0].reason,
+        "`10.30.2.40` is not a public address; Defender takes indicators of public addresses only"
     );
 }

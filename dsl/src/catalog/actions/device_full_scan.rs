@@ -50,6 +50,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/runAntiVirusScan (ScanType Full)",
             needs: super::MDE_DEVICE,
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -59,6 +60,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /ods/entities/scans/v1 (all local files)",
             needs: &[],
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -68,6 +70,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/agents/actions/initiate-scan",
             needs: &[],
+            refuses: None,
         },
     ],
     examples: &[Example {

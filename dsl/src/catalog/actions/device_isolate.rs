@@ -63,6 +63,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/isolate",
             needs: super::MDE_DEVICE,
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -72,6 +73,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /devices/entities/devices-actions/v2?action_name=contain",
             needs: &[],
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -81,6 +83,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/agents/actions/disconnect",
             needs: &[],
+            refuses: None,
         },
     ],
     examples: &[

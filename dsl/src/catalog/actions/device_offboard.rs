@@ -47,6 +47,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /api/machines/{id}/offboard",
         needs: super::MDE_DEVICE,
+        refuses: None,
     }],
     examples: &[Example {
         title: "Offboard devices judged malicious, after owner approval",

@@ -51,6 +51,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/runAntiVirusScan (ScanType Quick)",
             needs: super::MDE_DEVICE,
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -60,6 +61,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /ods/entities/scans/v1 (common malware locations)",
             needs: &[],
+            refuses: None,
         },
     ],
     examples: &[Example {

@@ -49,6 +49,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/unisolate",
             needs: super::MDE_DEVICE,
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -58,6 +59,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /devices/entities/devices-actions/v2?action_name=lift_containment",
             needs: &[],
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -67,6 +69,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/agents/actions/connect",
             needs: &[],
+            refuses: None,
         },
     ],
     examples: &[Example {

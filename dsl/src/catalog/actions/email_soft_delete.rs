@@ -50,6 +50,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         operation: "POST /v1.0/users/{recipient}/messages/{id}/move \
                     {\"destinationId\": \"recoverableitemsdeletions\"}",
         needs: &[&["internet_message_id"], &["recipient"]],
+        refuses: None,
     }],
     examples: &[
         Example {

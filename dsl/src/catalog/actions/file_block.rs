@@ -51,6 +51,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /api/indicators (indicatorType FileSha256, FileSha1 or FileMd5)",
         needs: &[&["sha256", "sha1", "md5"]],
+        refuses: None,
     }],
     examples: &[
         Example {

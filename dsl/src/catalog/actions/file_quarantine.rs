@@ -64,6 +64,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /api/machines/{id}/StopAndQuarantineFile",
         needs: &[&["sha1"], &["device_id"]],
+        refuses: None,
     }],
     examples: &[Example {
         title: "Quarantine every malicious file of the incident",

@@ -38,6 +38,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /v1.0/security/incidents/{id}/comments",
             needs: &[],
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -47,6 +48,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "PATCH /alerts/entities/alerts/v3 (action append_comment)",
             needs: &[],
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -56,6 +58,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/threats/notes",
             needs: &[],
+            refuses: None,
         },
     ],
     examples: &[Example {

@@ -83,6 +83,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "PATCH /v1.0/security/incidents/{id}",
             needs: &[],
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -92,6 +93,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "PATCH /alerts/entities/alerts/v3 (actions update_status, assign_to_uuid)",
             needs: &[],
+            refuses: None,
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -101,6 +103,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/threats/incident",
             needs: &[],
+            refuses: None,
         },
     ],
     examples: &[

@@ -52,6 +52,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /api/indicators (indicatorType IpAddress)",
         needs: &[&["address"]],
+        refuses: Some(private_address),
     }],
     examples: &[
         Example {
@@ -82,3 +83,44 @@ params:
         },
     ],
 };
+
+/// Defender for Endpoint refuses indicators of addresses that are not public: private,
+/// loopback, link-local, shared (carrier-grade NAT), multicast or unspecified ones.
+fn private_address(ip: &crate::value::Value) -> Option<String> {
+    use crate::value::Value;
+    let Value::Record(r) = ip else { return None };
+    let Some(Value::Ip(addr)) = r.ty().field("address").and_then(|(i, _)| r.fields().get(i)) else {
+        return None;
+    };
+    (!is_public(*addr)).then(|| {
+        format!(
+            "`{addr}` is not a public address; Defender takes indicators of public addresses only"
+        )
+    })
+}
+
+fn is_public(addr: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match addr {
+        IpAddr::V4(a) => {
+            let [first, second, ..] = a.octets();
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || a.is_multicast()
+                || (first == 100 && (64..128).contains(&second)))
+        }
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                !(a.is_loopback()
+                    || a.is_unspecified()
+                    || a.is_multicast()
+                    || a.is_unicast_link_local()
+                    || a.is_unique_local())
+            }
+        },
+    }
+}

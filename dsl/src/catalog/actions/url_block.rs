@@ -51,6 +51,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /api/indicators (indicatorType Url)",
         needs: &[&["url"]],
+        refuses: None,
     }],
     examples: &[Example {
         title: "Block the malicious URLs of a phishing incident for 30 days",

@@ -34,6 +34,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "PATCH /v1.0/users/{id} {\"accountEnabled\": false}",
         needs: super::ENTRA_USER,
+        refuses: None,
     }],
     examples: &[Example {
         title: "Disable every compromised user once a Workspace Owner approves",

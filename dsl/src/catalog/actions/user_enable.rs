@@ -32,6 +32,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "PATCH /v1.0/users/{id} {\"accountEnabled\": true}",
         needs: super::ENTRA_USER,
+        refuses: None,
     }],
     examples: &[Example {
         title: "Re-enable the incident's users after a false positive",

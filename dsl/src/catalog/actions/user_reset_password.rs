@@ -44,6 +44,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         operation: "POST /v1.0/users/{id}/authentication/methods/\
                     28c10230-6103-485e-b985-444c60001490/resetPassword",
         needs: super::ENTRA_USER,
+        refuses: None,
     }],
     examples: &[Example {
         title: "Reset the passwords of compromised users after owner approval",

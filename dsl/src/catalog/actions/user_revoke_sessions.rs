@@ -33,6 +33,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /v1.0/users/{id}/revokeSignInSessions",
         needs: super::ENTRA_USER,
+        refuses: None,
     }],
     examples: &[Example {
         title: "Sign every compromised user out",
