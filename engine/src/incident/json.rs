@@ -639,18 +639,19 @@ fn parse_ip_text(text: &str) -> Option<(IpAddr, &str)> {
         .and_then(|s| s.strip_suffix(']'))
         .unwrap_or(t);
     let t = t.split('%').next().unwrap_or(t);
-    t.parse().ok().map(|ip| (ip, t))
+    t.parse().ok().map(|ip: IpAddr| (ip.to_canonical(), t))
 }
 
 /// The canonical spelling of an address (`FE80::1` → `fe80::1`), `None` for other text.
 pub(crate) fn ip_string(text: &str) -> Option<String> {
     let (ip, t) = parse_ip_text(text)?;
     Some(match ip {
-        // The standard parser takes IPv4 addresses in their canonical spelling only (four
-        // decimal numbers without leading zeros), so the text is what display would write,
-        // without formatting.
-        IpAddr::V4(_) => t.to_string(),
-        IpAddr::V6(_) => ip.to_string(),
+        // An IPv4 address written as IPv4 is already canonical: the standard parser takes four
+        // decimal numbers without leading zeros only, so the text is what display would write,
+        // without formatting. One written IPv4-mapped (`::ffff:198.51.100.7`) is the IPv4
+        // address, and one entity with it.
+        IpAddr::V4(_) if !t.contains(':') => t.to_string(),
+        _ => ip.to_string(),
     })
 }
 

@@ -2034,6 +2034,9 @@ fn helpers_normalize_as_documented() {
     }
     assert_eq!(canonical_ip("FE80::1%eth0"), "fe80::1");
     assert_eq!(canonical_ip(" 10.0.0.1/24 "), "10.0.0.1");
+    // An IPv4-mapped address is the IPv4 address.
+    assert_eq!(canonical_ip("::ffff:198.51.100.7"), "198.51.100.7");
+    assert_eq!(canonical_ip("::FFFF:C633:6407"), "198.51.100.7");
     assert_eq!(canonical_ip("not an ip"), "not an ip");
     assert_eq!(
         url_domain("https://user@Example.COM.:8443/x?y#z").as_deref(),
