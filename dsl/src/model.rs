@@ -212,7 +212,15 @@ fn kind_fields(kind: EntityKind) -> Vec<Field> {
                 DETECTION_STATUSES,
                 "what the antivirus did",
             ),
-            s("device_id", "id of the device the file was seen on"),
+            s(
+                "device_id",
+                "id of the device the file was seen on (the first, when several)",
+            ),
+            f(
+                "device_ids",
+                strings(),
+                "ids of every device the file was seen on, first seen first",
+            ),
         ],
         EntityKind::Process => vec![
             f("process_id", Type::Number, "process id"),

@@ -1565,10 +1565,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(t) = target {
             // The identifiers the service acts on the entity by: without them the call has
             // nothing to name it by (a device MDE does not know, a user with only a SID).
-            let has = |field: &str| match record_field(t, field) {
+            // A param of the same name stands in for the field (`file.quarantine`'s
+            // `device_id` names the device to act on).
+            let given = |v: Option<&Value>| match v {
                 Some(Value::String(s)) => !s.trim().is_empty(),
                 Some(v) => !v.is_null(),
                 None => false,
+            };
+            let has = |field: &str| {
+                given(record_field(t, field))
+                    || given(params.iter().find(|(n, _)| *n == field).map(|(_, v)| v))
             };
             if let Some(group) = p.needs.iter().find(|g| !g.iter().any(|f| has(f))) {
                 let kind = entity_str(t, ENTITY_KIND).unwrap_or("entity");

@@ -194,6 +194,10 @@ fn url_key(url: &str) -> String {
     key
 }
 
+/// The devices a file entity lists at most: each evidence item adds one, and the list is
+/// scanned for each.
+const MAX_DEVICE_IDS: usize = 1000;
+
 /// How bad a verdict is: the most severe wins when evidence merges.
 fn verdict_rank(v: &str) -> u8 {
     match v {
@@ -389,6 +393,19 @@ impl EntitySet {
             e.remediation_status = new.remediation_status;
         }
         for (name, value) in new.fields {
+            // A file seen on several devices knows them all, in the order evidence came.
+            if let ("device_ids", Json::Array(more)) = (name, &value) {
+                if let Some((_, Json::Array(known))) =
+                    e.fields.iter_mut().find(|(n, _)| *n == "device_ids")
+                {
+                    for d in more {
+                        if !known.contains(d) && known.len() < MAX_DEVICE_IDS {
+                            known.push(d.clone());
+                        }
+                    }
+                    continue;
+                }
+            }
             let replace = match field(&e.fields, name) {
                 None | Some(Json::Null) => true,
                 Some(Json::Array(items)) => items.is_empty(),

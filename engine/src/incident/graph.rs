@@ -200,7 +200,9 @@ fn entity<M: Obj>(
                 "detection_status",
                 opt_enum(cx, m, "detectionStatus", path, DETECTION_STATUSES, &[])?,
             );
-            e.put("device_id", opt_str(cx, m, "mdeDeviceId", path)?);
+            let device = opt_str(cx, m, "mdeDeviceId", path)?;
+            e.put("device_ids", device.clone().map(|d| vec![d]));
+            e.put("device_id", device);
             if let Some(fd) = opt_object(cx, m, "fileDetails", path)? {
                 file_details(cx, fd, &path.key("fileDetails"), &mut e)?;
             }

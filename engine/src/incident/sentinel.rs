@@ -735,10 +735,9 @@ fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<Ne
             for (field, value) in hashes_of(resolve, p) {
                 e.put(field, Some(value));
             }
-            e.put(
-                "device_id",
-                resolve.field(p, "hostEntityId", "host").and_then(host_id),
-            );
+            let device = resolve.field(p, "hostEntityId", "host").and_then(host_id);
+            e.put("device_ids", device.clone().map(|d| vec![d]));
+            e.put("device_id", device);
         }
         EntityKind::Process => {
             e.put("process_id", opt_number(cx, p, "processId", pp)?);

@@ -1477,6 +1477,22 @@ fn examples_import_and_show_what_they_claim() {
     assert!(of_kind(&ransomware, EntityKind::File)
         .iter()
         .all(|f| f.verdict == "malicious"));
+    // The payload seen on both servers knows both; `device_id` is the first.
+    let payload = of_kind(&ransomware, EntityKind::File)
+        .into_iter()
+        .find(|f| f.name == "svchost_update.exe")
+        .expect("the payload");
+    let mde_ids: Vec<&serde_json::Value> =
+        devices.iter().map(|d| &d.fields["mde_device_id"]).collect();
+    assert_eq!(payload.fields["device_ids"], json!(mde_ids));
+    assert_eq!(&payload.fields["device_id"], mde_ids[0]);
+    assert_eq!(
+        eval(
+            &ransomware,
+            "count(first(filter(incident.files, f => f.file_name == 'svchost_update.exe')).device_ids)"
+        ),
+        Value::Number(2.0)
+    );
     assert_eq!(
         eval(
             &ransomware,

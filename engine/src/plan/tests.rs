@@ -1415,6 +1415,7 @@ steps:
   - {id: revoke, for_each: incident.users, action: user.revoke_sessions}
   - {id: purge, for_each: incident.emails, action: email.soft_delete}
   - {id: block, for_each: incident.files, action: file.block}
+  - {id: stop, for_each: incident.files, action: file.quarantine, params: {device_id: d2}}
 "#;
     let lib = library(&[gb, &sop("")]);
     let inc = incident(json!([
@@ -1432,6 +1433,8 @@ steps:
          "fields": {"file_name": "b.exe", "path": "c:\\x"}},
         {"id": "file:ab", "kind": "file", "name": "a.exe", "verdict": "malicious", "provider": "microsoft",
          "fields": {"file_name": "a.exe", "md5": "ab"}},
+        {"id": "file:cc", "kind": "file", "name": "c.exe", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"file_name": "c.exe", "sha1": "cc"}},
     ]));
     let p = plan_with(
         &lib,
@@ -1486,6 +1489,19 @@ steps:
                 "the file has no `sha256` or `sha1` or `md5`, which Defender for Endpoint acts on it by"
             ),
             ("a.exe", Status::WouldRun, "runs via Riposte Gamebooks for MDE"),
+            ("c.exe", Status::WouldRun, "runs via Riposte Gamebooks for MDE"),
+            // The device comes from the param; the hash is still the file's own.
+            (
+                "b.exe",
+                Status::Blocked,
+                "the file has no `sha1`, which Defender for Endpoint acts on it by"
+            ),
+            (
+                "a.exe",
+                Status::Blocked,
+                "the file has no `sha1`, which Defender for Endpoint acts on it by"
+            ),
+            ("c.exe", Status::WouldRun, "runs via Riposte Gamebooks for MDE"),
         ]
     );
 }
@@ -1564,4 +1580,49 @@ fn ip_indicators_are_for_public_addresses_only() {
         p.actions[0].reason,
         "`10.30.2.40` is not a public address; Defender takes indicators of public addresses only"
     );
+}
+
+/// A file seen on several devices is stopped on each: a for-each over its `device_ids`, the
+/// device given as a param, one action (and key) per device.
+#[test]
+fn a_file_is_quarantined_on_every_device_it_was_seen_on() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.files, as: f}
+    steps:
+      - id: stop
+        for_each: {items: f.device_ids, as: d}
+        action: file.quarantine
+        target: f
+        params: {device_id: "{{ d }}"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([
+        {"id": "file:aa", "kind": "file", "name": "x.exe", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"file_name": "x.exe", "sha1": "aa", "device_id": "d1", "device_ids": ["d1", "d2"]}},
+    ]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let devices: Vec<(&serde_json::Value, Status)> = p
+        .actions
+        .iter()
+        .map(|a| (&a.params["device_id"], a.status))
+        .collect();
+    assert_eq!(
+        devices,
+        [
+            (&json!("d1"), Status::WouldRun),
+            (&json!("d2"), Status::WouldRun)
+        ]
+    );
+    assert_ne!(p.actions[0].key, p.actions[1].key);
 }

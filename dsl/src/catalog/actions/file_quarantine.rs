@@ -15,8 +15,9 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
           the device. The step fails when either is missing. Defender refuses Microsoft-signed \
           files and files from trusted publishers; the device needs Windows 10 1703 or later \
           or Windows 11, with Defender Antivirus at least in passive mode. It acts on one \
-          device only: to stop the file everywhere, add `file.block`. Restoring a quarantined \
-          file is done from the Defender portal.",
+          device only: a file seen on several lists them all in `device_ids`, and a for-each \
+          over them with `device_id: \"{{ d }}\"` stops it on each; to stop it everywhere, add \
+          `file.block`. Restoring a quarantined file is done from the Defender portal.",
     target: Target::Entity(EntityKind::File),
     params: &[
         ParamSpec {
