@@ -441,20 +441,19 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
     copy_dir(&dir.join("gamebooks"), &dir.join("lib2"));
     // Copied, the link to a link is a second file of the same gamebook.
     std::fs::remove_file(dir.join("lib2/again.yaml")).unwrap();
-    let out = riposte(dir)
-        .args([
-            "backtest",
-            "--corpus",
-            "corpus",
-            "--base",
-            "HEAD",
-            "--library",
-            "lib2",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let base_with = |libraries: &[&str]| {
+        let mut args = vec!["backtest", "--corpus", "corpus", "--base", "HEAD"];
+        for l in libraries {
+            args.extend(["--library", l]);
+        }
+        let out = riposte(dir).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = base_with(&["lib2"]);
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("no library files (`*.yaml`, `*.yml`) at revision `HEAD` under `lib2`"),
         "{err}"
@@ -464,22 +463,8 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
     // the error says which library path the base does not have.
     copy_dir(&dir.join("gamebooks"), &dir.join("lib3"));
     std::fs::remove_file(dir.join("lib3/again.yaml")).unwrap();
-    let out = riposte(dir)
-        .args([
-            "backtest",
-            "--corpus",
-            "corpus",
-            "--base",
-            "HEAD",
-            "--library",
-            "lib3",
-            "--library",
-            "sops",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = base_with(&["lib3", "sops"]);
+    assert_eq!(code, Some(1));
     assert!(
         err.contains("note: library path `lib3` does not exist at `HEAD`"),
         "{err}"

@@ -170,13 +170,7 @@ fn approve_if_makes_approval_conditional() {
         device("d1", "ws-1", json!({})),
         device("d2", "srv-1", json!({}))
     ]));
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
+    let p = autonomous(&lib, &inc, Approvals::None);
     let isolations: Vec<_> = p.actions.iter().filter(|a| a.step == "isolate").collect();
     assert_eq!(isolations[0].status, Status::WouldRun);
     assert_eq!(isolations[1].status, Status::AwaitingApproval);
@@ -194,13 +188,7 @@ fn approve_if_makes_approval_conditional() {
     // A step's gate too.
     let gated = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: isolate\n    for_each: incident.devices\n    action: device.isolate\n    approval: {role: incident_analyst, timeout: 1h, on_timeout: reject}\n";
     let lib = library(&[gated, &sop("")]);
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
+    let p = autonomous(&lib, &inc, Approvals::None);
     let approval = p.actions[0].approval.as_ref().expect("approval");
     assert_eq!(approval.role, "workspace_owner", "{}", approval.reason);
 }
@@ -339,24 +327,8 @@ steps:
         email("m1", "CEO@contoso.com"),
         email("m2", "bob@contoso.com")
     ]));
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
-    let statuses: Vec<(&str, Status, &str)> = p
-        .actions
-        .iter()
-        .map(|a| {
-            (
-                a.target.as_ref().map_or("", |t| t.name.as_str()),
-                a.status,
-                a.reason.as_str(),
-            )
-        })
-        .collect();
+    let p = autonomous(&lib, &inc, Approvals::None);
+    let statuses = by_target(&p);
     assert_eq!(statuses[0].1, Status::Blocked, "{statuses:?}");
     assert!(
         statuses[0]
@@ -387,13 +359,7 @@ steps:
 "#,
         "kind: sop\ntype: response\nname: s\ngamebooks: [{gamebook: iso}, {gamebook: users}]\nguardrails:\n  protected: [{id: \"dc-01-id\"}, {name: \"jürgen@*\"}, {id: \"S-1-5-21-9\"}]\n",
     ]);
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
+    let p = autonomous(&lib, &inc, Approvals::None);
     let reasons: Vec<(&str, Status, &str)> = p
         .actions
         .iter()
@@ -1005,6 +971,20 @@ fn exponential_call_trees_are_planned_in_bounded_work() {
     );
 }
 
+/// The rows of `p` as `(target name, status, reason)`.
+fn by_target(p: &Plan) -> Vec<(&str, Status, &str)> {
+    p.actions
+        .iter()
+        .map(|a| {
+            (
+                a.target.as_ref().map_or("", |t| t.name.as_str()),
+                a.status,
+                a.reason.as_str(),
+            )
+        })
+        .collect()
+}
+
 /// The rows of `p` as `(step, target, status, reason)`.
 fn rows(p: &Plan) -> Vec<(String, String, Status, String)> {
     statuses(p)
@@ -1436,24 +1416,8 @@ steps:
         {"id": "file:cc", "kind": "file", "name": "c.exe", "verdict": "malicious", "provider": "microsoft",
          "fields": {"file_name": "c.exe", "sha1": "cc"}},
     ]));
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
-    let got: Vec<(&str, Status, &str)> = p
-        .actions
-        .iter()
-        .map(|a| {
-            (
-                a.target.as_ref().map_or("", |t| t.name.as_str()),
-                a.status,
-                a.reason.as_str(),
-            )
-        })
-        .collect();
+    let p = autonomous(&lib, &inc, Approvals::None);
+    let got = by_target(&p);
     assert_eq!(
         got,
         [
@@ -1522,13 +1486,7 @@ fn a_protected_mailbox_is_protected_beside_its_unprotected_owner() {
         {"id": "email:m1:megan@contoso.com", "kind": "email", "name": "hi", "verdict": "malicious", "provider": "microsoft",
          "fields": {"network_message_id": "m1", "internet_message_id": "<m1@x>", "recipient": "megan@contoso.com"}},
     ]));
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
+    let p = autonomous(&lib, &inc, Approvals::None);
     let a = &p.actions[0];
     assert_eq!(a.status, Status::Blocked, "{}", a.reason);
     assert_eq!(
@@ -1605,13 +1563,7 @@ steps:
         {"id": "file:aa", "kind": "file", "name": "x.exe", "verdict": "malicious", "provider": "microsoft",
          "fields": {"file_name": "x.exe", "sha1": "aa", "device_id": "d1", "device_ids": ["d1", "d2"]}},
     ]));
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
+    let p = autonomous(&lib, &inc, Approvals::None);
     let devices: Vec<(&serde_json::Value, Status)> = p
         .actions
         .iter()
