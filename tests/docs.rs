@@ -216,3 +216,45 @@ fn workspaces_reference_example_is_a_valid_workspaces_file() {
             .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(workspaces.len(), 2);
 }
+
+/// The diagnostics shown in `docs/diagnostics.md` are what `riposte check` prints for the
+/// corpus entry they name (`invalid/RPxxxx-….yaml`), as its snapshot holds: each shown block is
+/// a run of the snapshot's lines, where a line ending in `…` may stand for a longer one.
+#[test]
+fn diagnostics_reference_shows_real_output() {
+    let markdown = read("docs/diagnostics.md");
+    let mut checked = 0;
+    for block in fenced_blocks(&markdown).iter().filter(|b| b.info == "text") {
+        let Some(entry) = block
+            .text
+            .split("╭─[invalid/")
+            .nth(1)
+            .and_then(|rest| rest.split([':', ']']).next())
+        else {
+            continue;
+        };
+        let name = entry.trim_end_matches(".yaml").trim_end_matches('/');
+        let name = name.split('/').next().unwrap_or(name);
+        let snapshot = read(&format!("tests/snapshots/corpus__{name}.snap"));
+        let body: Vec<&str> = snapshot
+            .splitn(3, "---\n")
+            .nth(2)
+            .unwrap_or("")
+            .lines()
+            .collect();
+        let shown: Vec<&str> = block.text.lines().collect();
+        let same = |doc: &str, real: &str| {
+            doc == real || doc.strip_suffix('…').is_some_and(|p| real.starts_with(p))
+        };
+        let found = body
+            .windows(shown.len())
+            .any(|w| w.iter().zip(&shown).all(|(real, doc)| same(doc, real)));
+        assert!(
+            found,
+            "docs/diagnostics.md:{}: the output shown for `{name}` is not what `riposte check` prints (tests/snapshots/corpus__{name}.snap)",
+            block.line
+        );
+        checked += 1;
+    }
+    assert!(checked > 30, "only {checked} outputs found");
+}

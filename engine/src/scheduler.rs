@@ -1370,6 +1370,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if spec.target != ActionTarget::Incident && planned.target.is_none() {
             planned.status = Status::Skipped;
             planned.reason = "the target expression gave no entity".into();
+            // As every skipped row: no params.
+            planned.params = serde_json::Map::new();
             self.push_row(planned);
             return (StepStatus::Skipped, None);
         }

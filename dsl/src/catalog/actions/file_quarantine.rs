@@ -12,7 +12,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     doc: "Kills every process running the file on one device and moves the file into \
           antivirus quarantine. It needs the file's SHA-1 and the Defender for Endpoint device \
           the file was seen on; both come from the file evidence, and `device_id` overrides \
-          the device. The step fails when either is missing. Defender refuses Microsoft-signed \
+          the device. Without either the action is blocked. Defender refuses Microsoft-signed \
           files and files from trusted publishers; the device needs Windows 10 1703 or later \
           or Windows 11, with Defender Antivirus at least in passive mode. It acts on one \
           device only: a file seen on several lists them all in `device_ids`, and a for-each \
