@@ -127,6 +127,31 @@ fn text_report_shows_the_diff_and_totals() {
         "{text}"
     );
     assert!(text.ends_with("\n10 incidents, 1 changed\n"), "{text}");
+    // docs/backtest.md shows this very run.
+    assert_eq!(
+        documented("$ riposte backtest --corpus corpus --base HEAD\n"),
+        text
+    );
+    // And the totals of the working tree, without `--base`, abridged where it says `…`.
+    let totals = stdout_of(riposte(repo.path()).args(["backtest", "--corpus", "corpus"]));
+    let shown = documented("$ riposte backtest --corpus corpus\n");
+    let mut lines = totals.lines();
+    for line in shown.lines().filter(|l| l.trim() != "…") {
+        assert!(
+            lines.any(|real| real == line),
+            "docs/backtest.md shows `{line}`, which the run does not print in that order:\n{totals}"
+        );
+    }
+}
+
+/// The output docs/backtest.md shows after the command line `command`.
+fn documented(command: &str) -> String {
+    let doc = std::fs::read_to_string(root().join("docs/backtest.md")).unwrap();
+    let start = doc
+        .find(command)
+        .unwrap_or_else(|| panic!("no `{command}` in docs/backtest.md"));
+    let rest = &doc[start + command.len()..];
+    rest[..rest.find("```").unwrap_or(rest.len())].to_string()
 }
 
 #[test]
