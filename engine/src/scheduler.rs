@@ -364,6 +364,9 @@ struct Frame<'g> {
     items: Vec<String>,
     vars: Vec<Value>,
     aggs: Vec<StepAgg>,
+    /// The inputs were computed from results of a step still awaiting a gate (`with: {n:
+    /// "{{ steps.isolate.succeeded }}"}`): what reads them is decided only once it is passed.
+    inputs_waiting: bool,
 }
 
 impl Frame<'_> {
@@ -399,10 +402,10 @@ pub struct Scheduler<'a, E: Executor> {
     pub actions: Vec<PlannedAction>,
     /// The rows of `actions` that are not `skipped`: what the plan limit counts.
     counted: usize,
-    /// The keys (their first 64 bits) of the actions that would run or await approval: an
-    /// action of the same key runs once (the live engine's idempotency), so another row of it
-    /// is a duplicate.
-    planned: std::collections::HashSet<u64, foldhash::fast::RandomState>,
+    /// The actions that would run or await approval, by key: an action of the same key runs
+    /// once (the live engine's idempotency), so another row of it is a repeat, whose outcome
+    /// is the first's.
+    planned: Planned,
     pub tasks: Vec<PlannedTask>,
     pub trace: Vec<TraceEvent>,
     total: u32,
@@ -442,7 +445,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             sop,
             actions: Vec::new(),
             counted: 0,
-            planned: Default::default(),
+            planned: Planned::default(),
             tasks: Vec::new(),
             trace: Vec::new(),
             total: 0,
@@ -461,36 +464,20 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.steps_run >= MAX_STEP_RUNS
     }
 
-    /// Whether the rows of actions not run are past twice the plan limit, where they are
-    /// counted, not listed (see `not_run`).
-    /// Goes on with the actions of the plan so far (earlier SOPs'): the plan limit is the
-    /// plan's, not each SOP's.
-    pub fn continue_plan(&mut self, actions: Vec<PlannedAction>) {
+    /// Goes on with the plan so far (earlier SOPs' actions and what they planned): the plan
+    /// limit is the plan's, not each SOP's, and an action runs once in the whole plan.
+    pub fn continue_plan(&mut self, actions: Vec<PlannedAction>, planned: Planned) {
         self.counted = actions
             .iter()
             .filter(|a| a.status != Status::Skipped)
             .count();
-        self.planned = actions
-            .iter()
-            .filter(|a| matches!(a.status, Status::WouldRun | Status::AwaitingApproval))
-            .map(|a| key_bits(&a.key))
-            .collect();
+        self.planned = planned;
         self.actions = actions;
     }
 
-    /// The row already planned with `key`, when this one repeats it: `step` (SOP `x`).
-    fn repeated(&mut self, key: &str) -> Option<String> {
-        if self.planned.insert(key_bits(key)) {
-            return None;
-        }
-        // Rare: found by a scan.
-        let first = self.actions.iter().find(|a| {
-            a.key == key && matches!(a.status, Status::WouldRun | Status::AwaitingApproval)
-        })?;
-        Some(format!(
-            "the same action as step `{}` of SOP `{}` (same key): it runs once",
-            first.step, first.sop
-        ))
+    /// The plan so far, for the next SOP (see [`Scheduler::continue_plan`]).
+    pub fn into_plan(self) -> (Vec<PlannedAction>, Planned) {
+        (self.actions, self.planned)
     }
 
     fn push_row(&mut self, row: PlannedAction) {
@@ -500,6 +487,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.actions.push(row);
     }
 
+    /// Whether the rows of actions not run are past twice the plan limit, where they are
+    /// counted, not listed (see `not_run`).
     fn listing_full(&self) -> bool {
         self.actions.len() >= self.config.max_actions.saturating_mul(2)
     }
@@ -577,7 +566,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let run = u.condition.as_ref().is_none_or(|c| c.eval_bool(&env));
             let inputs = self.inputs(gb, &u.with, &incident_vars);
             if run {
-                self.run_gamebook(gb, inputs, gb.name.clone(), None);
+                self.run_gamebook(gb, inputs, gb.name.clone(), None, false);
             } else {
                 let was = self.wait.take();
                 self.skip_gamebook(
@@ -637,6 +626,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             items: Vec::new(),
             vars: vec![self.incident.value.clone(), inputs, Value::Null],
             aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
+            inputs_waiting: false,
         }
     }
 
@@ -648,12 +638,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         inputs: Value,
         label: String,
         caller: Option<(&Frame, &str)>,
+        inputs_waiting: bool,
     ) -> (StepStatus, Value) {
         if self.depth >= MAX_CALL_DEPTH {
             return (StepStatus::Failed, Value::Null);
         }
         self.depth += 1;
         let mut frame = self.frame(gb, label, caller, inputs);
+        frame.inputs_waiting = inputs_waiting;
         publish_steps(&mut frame);
         let status = self.run_list(&gb.steps, &gb.graph, &mut frame, "");
         let env = self.env(&frame.vars);
@@ -1025,7 +1017,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if n >= self.config.max_fanout {
                 break;
             }
-            if self.counted >= self.config.max_actions || self.steps_run >= MAX_STEP_RUNS {
+            // Skipped rows do not count as actions, but past twice the limit no row is listed
+            // any more, and what would only add rows stops too.
+            if self.counted >= self.config.max_actions
+                || self.listing_full()
+                || self.steps_run >= MAX_STEP_RUNS
+            {
                 unplanned = items.len().min(self.config.max_fanout) - n;
                 break;
             }
@@ -1160,8 +1157,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 Some(callee) => {
                     let inputs = self.inputs(callee, with, &frame.vars);
                     let label = format!("{} > {}", frame.label, callee.name);
-                    let (status, outputs) =
-                        self.run_gamebook(callee, inputs, label, Some((frame, path)));
+                    let inputs_waiting = self.wait.is_some()
+                        && (frame.inputs_waiting
+                            || with.iter().any(|(_, v)| match v {
+                                ParamValue::Expr(e) => reads_waiting(e, frame),
+                                ParamValue::Template(t) => {
+                                    t.exprs().any(|e| reads_waiting(e, frame))
+                                }
+                                ParamValue::Const(_) => false,
+                            }));
+                    let (status, outputs) = self.run_gamebook(
+                        callee,
+                        inputs,
+                        label,
+                        Some((frame, path)),
+                        inputs_waiting,
+                    );
                     record(frame, &step.id, status, Some(outputs));
                     status
                 }
@@ -1396,17 +1407,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(a), reason)
                 }),
         };
-        // The same action (same key) already planned runs once. Its outcome is the earlier
-        // one's (the executor answers by key), which what follows still sees.
-        let repeated = self.repeated(&planned.key);
-        if repeated.is_none() {
-            self.count(spec);
+        // The same action (same key) already planned runs once: this row says so, and what
+        // follows sees the first one's outcome.
+        let bits = key_bits(&planned.key);
+        if let Some(first) = self.planned.0.get(&bits) {
+            let outcome = (first.status, first.output.clone());
+            let reason = format!(
+                "the same action as step `{}` of SOP `{}` (same key): it runs once",
+                first.step, first.sop
+            );
+            self.push_row(repeat_of(planned, reason));
+            return outcome;
         }
+        self.count(spec);
         if let Some((approval, reason)) = approval {
             planned.status = Status::AwaitingApproval;
             planned.approval = approval;
             planned.reason = reason;
-            self.push_row(repeat_of(planned, repeated));
+            self.planned
+                .remember(bits, &planned, StepStatus::AwaitingApproval, None);
+            self.push_row(planned);
             return (StepStatus::AwaitingApproval, None);
         }
         // Would run: ask the executor, retrying as the step says.
@@ -1465,7 +1485,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         planned.reason = runs_via(provider.application).to_string();
         planned.execution = Some(execution);
-        self.push_row(repeat_of(planned, repeated));
+        self.planned
+            .remember(bits, &planned, status, output.clone());
+        self.push_row(planned);
         (status, output)
     }
 
@@ -1696,7 +1718,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         for (collection, field) in on.found_in {
             if let Some(Value::List(items)) = record_field(&self.incident.value, collection) {
                 entities.extend(items.iter().filter(|e| {
-                    matches!(record_field(e, field), Some(Value::String(s)) if s.eq_ignore_ascii_case(&name))
+                    matches!(record_field(e, field), Some(Value::String(s)) if same_ignoring_case(s, &name))
                 }));
             }
         }
@@ -1794,19 +1816,50 @@ fn key_bits(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// `row`, or when it repeats an action already planned, a `skipped` row saying which.
-fn repeat_of(mut row: PlannedAction, repeated: Option<String>) -> PlannedAction {
-    if let Some(reason) = repeated {
-        // As every skipped row: no params, approver, provider or execution; the key says
-        // which action it is.
-        row.status = Status::Skipped;
-        row.reason = reason;
-        row.params = serde_json::Map::new();
-        row.approval = None;
-        row.provider = None;
-        row.execution = None;
-    }
+/// The `skipped` row of an action that repeats one already planned, saying which.
+fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
+    // As every skipped row: no params, approver, provider or execution; the key says which
+    // action it is.
+    row.status = Status::Skipped;
+    row.reason = reason;
+    row.params = serde_json::Map::new();
+    row.approval = None;
+    row.provider = None;
+    row.execution = None;
     row
+}
+
+/// The actions of a plan that would run or await approval, by the first 64 bits of their key:
+/// where they are and what they gave, so that a repeat is found in constant time and takes
+/// the first one's outcome.
+#[derive(Default)]
+pub struct Planned(std::collections::HashMap<u64, FirstRun, foldhash::fast::RandomState>);
+
+struct FirstRun {
+    step: String,
+    sop: String,
+    status: StepStatus,
+    output: Option<Value>,
+}
+
+impl Planned {
+    fn remember(
+        &mut self,
+        bits: u64,
+        row: &PlannedAction,
+        status: StepStatus,
+        output: Option<Value>,
+    ) {
+        self.0.insert(
+            bits,
+            FirstRun {
+                step: row.step.clone(),
+                sop: row.sop.clone(),
+                status,
+                output,
+            },
+        );
+    }
 }
 
 /// Records a step's final status in `steps.<id>`.
@@ -1820,7 +1873,7 @@ fn settle(frame: &mut Frame, id: &str, status: StepStatus) {
 }
 
 /// Whether `e` reads the results of a step of `frame` that awaits approval (`steps.<id>…`, or
-/// `steps` whole while any does).
+/// `steps` whole while any does), or inputs computed from such results.
 fn reads_waiting(e: &Expr, frame: &Frame) -> bool {
     let waiting = |i: usize| {
         frame
@@ -1835,6 +1888,7 @@ fn reads_waiting(e: &Expr, frame: &Frame) -> bool {
             .field(id)
             .is_some_and(|(i, _)| waiting(i)),
         [root] if root == "steps" => (0..frame.aggs.len()).any(waiting),
+        [root, ..] if root == "inputs" => frame.inputs_waiting,
         _ => false,
     })
 }

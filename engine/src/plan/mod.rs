@@ -99,6 +99,7 @@ pub fn plan_with_context<E: Executor>(
         .map(|c| c.classification.to_string())
         .unwrap_or_else(|| incident.classification.clone());
     let mut unlisted = 0;
+    let mut planned = crate::scheduler::Planned::default();
     for sop in &library.sops {
         let SopBody::Response(r) = &sop.body else {
             continue;
@@ -113,7 +114,10 @@ pub fn plan_with_context<E: Executor>(
             continue;
         }
         let mut s = Scheduler::new(library, workspace, ctx, executor, config, &sop.name, r);
-        s.continue_plan(std::mem::take(&mut plan.actions));
+        s.continue_plan(
+            std::mem::take(&mut plan.actions),
+            std::mem::take(&mut planned),
+        );
         let ((), out_of_work) = with_run_budget(RUN_WORK, || s.run_sop());
         if let Some(m) = plan.sops.last_mut() {
             if s.step_limit_reached() {
@@ -131,10 +135,10 @@ pub fn plan_with_context<E: Executor>(
                 );
             }
         }
-        plan.actions = std::mem::take(&mut s.actions);
         unlisted += s.unlisted;
         plan.tasks.append(&mut s.tasks);
         plan.trace.append(&mut s.trace);
+        (plan.actions, planned) = s.into_plan();
     }
     plan.summary = Summary::of(&plan.actions);
     plan.summary.unlisted = unlisted;

@@ -994,6 +994,10 @@ fn rows(p: &Plan) -> Vec<(String, String, Status, String)> {
         .collect()
 }
 
+fn autonomous_plan(lib: &riposte_dsl::checked::Library, inc: &Incident) -> Plan {
+    autonomous(lib, inc, Approvals::None)
+}
+
 fn autonomous(lib: &riposte_dsl::checked::Library, inc: &Incident, approvals: Approvals) -> Plan {
     let config = RunConfig {
         approvals,
@@ -1577,4 +1581,143 @@ steps:
         ]
     );
     assert_ne!(p.actions[0].key, p.actions[1].key);
+}
+
+/// A repeat takes the first one's outcome: the same isolation planned first by a manual SOP
+/// awaits approval, so in the autonomous SOP that repeats it, what needs it waits too.
+#[test]
+fn a_repeated_action_takes_the_first_ones_outcome() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+inputs:
+  note: {type: string, default: x}
+steps:
+  - {id: isolate, for_each: incident.devices, action: device.isolate}
+  - {id: tell, needs: [isolate], action: incident.comment, params: {comment: "{{ inputs.note }}"}}
+"#;
+    let manual = "kind: sop\ntype: response\nname: a\npriority: 1\nmode: manual\ngamebooks:\n  - {gamebook: iso, with: {note: first}}\n";
+    let autonomous = "kind: sop\ntype: response\nname: b\npriority: 2\ngamebooks:\n  - {gamebook: iso, with: {note: second}}\n";
+    let lib = library(&[gb, manual, autonomous]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let p = autonomous_plan(&lib, &inc);
+    let got: Vec<(&str, &str, Status)> = p
+        .actions
+        .iter()
+        .map(|a| (a.sop.as_str(), a.step.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", "isolate", Status::AwaitingApproval),
+            ("a", "tell", Status::AwaitingApproval),
+            ("b", "isolate", Status::Skipped),
+            ("b", "tell", Status::AwaitingApproval),
+        ],
+        "{:#?}",
+        p.actions
+    );
+}
+
+/// Repeats do not count as actions, but they are rows: a library that repeats one action
+/// without end stops at twice the plan limit, like any rows of actions not run.
+#[test]
+fn endless_repeats_are_bounded_like_other_rows() {
+    let outer = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: each, for_each: {items: incident.devices, as: d}, gamebook: inner}
+"#;
+    let inner = r#"
+kind: gamebook
+name: inner
+version: 1.0.0
+steps:
+  - {id: note, for_each: {items: "map(incident.devices, d => 'x')", as: x}, action: incident.comment, params: {comment: same}}
+"#;
+    let lib = library(&[outer, inner, &sop("")]);
+    let config = RunConfig {
+        max_actions: 100,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &devices(300), &config, vec![]);
+    assert!(p.actions.len() <= 2 * 100 + 1, "{} rows", p.actions.len());
+    // The first device's comment runs; its 299 repeats fill the rows, and what is past the
+    // rows' room is counted, not listed.
+    assert_eq!(p.summary.would_run, 1);
+    assert!(p.summary.unlisted > 0, "{:?}", p.summary);
+}
+
+/// An approval binds to the actions it lets run: a gate with nothing behind it (a for-each
+/// over no item, a group whose steps are all skipped) asks for nothing, and what needs its
+/// step does not wait for it.
+#[test]
+fn a_gate_with_nothing_behind_it_holds_nothing_back() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: grp
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    steps:
+      - {id: inner, if: "incident.severity == low", action: incident.comment, params: {comment: inner}}
+  - id: none
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    for_each: incident.ips
+    action: ip.block
+  - {id: after_grp, needs: [grp], action: incident.comment, params: {comment: after grp}}
+  - {id: after_none, needs: [none], action: incident.comment, params: {comment: after none}}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([]));
+    let status = |p: &Plan, step: &str| p.actions.iter().find(|a| a.step == step).map(|a| a.status);
+    let p = autonomous_plan(&lib, &inc);
+    assert_eq!(status(&p, "grp.inner"), Some(Status::Skipped));
+    assert_eq!(status(&p, "after_grp"), Some(Status::WouldRun));
+    assert_eq!(status(&p, "after_none"), Some(Status::WouldRun));
+}
+
+/// Results of a waiting step passed to a called gamebook as inputs are not known yet either:
+/// what reads those inputs waits.
+#[test]
+fn inputs_computed_from_a_waiting_step_are_decided_once_it_runs() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: isolate
+    for_each: incident.devices
+    action: device.isolate
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: follow
+    needs: [isolate]
+    gamebook: inner
+    with: {n: "{{ steps.isolate.succeeded }}"}
+"#;
+    let inner = r#"
+kind: gamebook
+name: inner
+version: 1.0.0
+inputs:
+  n: {type: number, default: 0}
+steps:
+  - {id: scan, if: "inputs.n > 0", for_each: incident.devices, action: device.full_scan}
+"#;
+    let lib = library(&[gb, inner, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let scan = |p: &Plan| {
+        p.actions
+            .iter()
+            .find(|a| a.step == "follow.scan")
+            .map(|a| (a.status, a.reason.clone()))
+    };
+    let waiting = scan(&autonomous_plan(&lib, &inc)).expect("a row");
+    assert_eq!(waiting.0, Status::AwaitingApproval, "{}", waiting.1);
+    let approved = scan(&autonomous(&lib, &inc, Approvals::All)).expect("a row");
+    assert_eq!(approved.0, Status::WouldRun, "{}", approved.1);
 }

@@ -169,26 +169,27 @@ pub struct ClassificationFields {
 /// `1e308` or `80.5` are named as out of that range rather than as out of `u8`'s.
 fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
     struct V;
-    impl Visitor<'_> for V {
-        type Value = u8;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<u8>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str(
                 "a whole number from 0 to 100, as the classification rule writes `confidence`",
             )
         }
-        fn visit_u64<E: de::Error>(self, n: u64) -> Result<u8, E> {
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<u8>, E> {
             u8::try_from(n)
                 .ok()
                 .filter(|n| *n <= 100)
+                .map(Some)
                 .ok_or_else(|| E::invalid_value(de::Unexpected::Unsigned(n), &self))
         }
-        fn visit_i64<E: de::Error>(self, n: i64) -> Result<u8, E> {
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Option<u8>, E> {
             match u64::try_from(n) {
                 Ok(n) => self.visit_u64(n),
                 Err(_) => Err(E::invalid_value(de::Unexpected::Signed(n), &self)),
             }
         }
-        fn visit_f64<E: de::Error>(self, n: f64) -> Result<u8, E> {
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Option<u8>, E> {
             // `1e308` would otherwise be echoed in 309 digits.
             let shown = if n.abs() < 1e6 {
                 de::Unexpected::Float(n)
@@ -197,8 +198,18 @@ fn percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
             };
             Err(E::invalid_value(shown, &self))
         }
+        // `confidence: null` (or `~`) says nothing, as leaving it out does.
+        fn visit_unit<E: de::Error>(self) -> Result<Option<u8>, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<u8>, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Option<u8>, D2::Error> {
+            d.deserialize_any(self)
+        }
     }
-    d.deserialize_any(V).map(Some)
+    d.deserialize_any(V)
 }
 
 impl<'de> Deserialize<'de> for ExpectClassification {

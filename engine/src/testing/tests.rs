@@ -233,6 +233,17 @@ fn unknown_keys_and_bad_yaml_say_where() {
             "{bad}: {m:?}"
         );
     }
+    for absent in ["null", "~"] {
+        let r = run_one(&format!(
+            "kind: test\nname: x\n{}expect:\n  classification: {{classification: true_positive, confidence: {absent}}}\n",
+            incident("high")
+        ));
+        assert!(
+            messages(&r).iter().all(|m| !m.contains("confidence")),
+            "{absent}: {:?}",
+            messages(&r)
+        );
+    }
     for bad in ["101", "-1", "80.5", "1e308", "high"] {
         let m = messages(&run_one(&format!(
             "kind: test\nname: x\n{}expect:\n  classification: {{confidence: {bad}}}\n",
