@@ -1412,10 +1412,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let bits = key_bits(&planned.key);
         if let Some(first) = self.planned.0.get(&bits) {
             let outcome = (first.status, first.output.clone());
-            let reason = format!(
-                "the same action as step `{}` of SOP `{}` (same key): it runs once",
-                first.step, first.sop
-            );
+            let (step, sop) = self
+                .actions
+                .get(first.row)
+                .map_or(("", ""), |a| (a.step.as_str(), a.sop.as_str()));
+            let reason =
+                format!("the same action as step `{step}` of SOP `{sop}` (same key): it runs once");
             self.push_row(repeat_of(planned, reason));
             return outcome;
         }
@@ -1424,8 +1426,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             planned.status = Status::AwaitingApproval;
             planned.approval = approval;
             planned.reason = reason;
+            let row = self.actions.len();
             self.planned
-                .remember(bits, &planned, StepStatus::AwaitingApproval, None);
+                .remember(bits, row, StepStatus::AwaitingApproval, None);
             self.push_row(planned);
             return (StepStatus::AwaitingApproval, None);
         }
@@ -1485,8 +1488,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         planned.reason = runs_via(provider.application).to_string();
         planned.execution = Some(execution);
-        self.planned
-            .remember(bits, &planned, status, output.clone());
+        let row = self.actions.len();
+        self.planned.remember(bits, row, status, output.clone());
         self.push_row(planned);
         (status, output)
     }
@@ -1836,25 +1839,18 @@ fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
 pub struct Planned(std::collections::HashMap<u64, FirstRun, foldhash::fast::RandomState>);
 
 struct FirstRun {
-    step: String,
-    sop: String,
+    /// Its index in the plan's actions, which go from SOP to SOP with this.
+    row: usize,
     status: StepStatus,
     output: Option<Value>,
 }
 
 impl Planned {
-    fn remember(
-        &mut self,
-        bits: u64,
-        row: &PlannedAction,
-        status: StepStatus,
-        output: Option<Value>,
-    ) {
+    fn remember(&mut self, bits: u64, row: usize, status: StepStatus, output: Option<Value>) {
         self.0.insert(
             bits,
             FirstRun {
-                step: row.step.clone(),
-                sop: row.sop.clone(),
+                row,
                 status,
                 output,
             },
