@@ -38,7 +38,11 @@ pub(crate) trait Cond: Send + Sync + fmt::Debug {
 }
 
 /// [`Cond::test`] of a whole condition with a fresh [`Cx`], whose spending is charged to the
-/// run (see [`super::eval::with_run_budget`]).
+/// run (see [`super::eval::with_run_budget`]). Out of line and cold: the nodes that fall back to
+/// it from [`Cond::test_env`] (a place that is not a variable's field, a list past the budget)
+/// then need no stack frame for it on their usual path.
+#[cold]
+#[inline(never)]
 fn test_settled<C: Cond + ?Sized>(c: &C, env: &Env) -> bool {
     let mut cx = Cx::new(env);
     let holds = c.test(&mut cx);
@@ -539,9 +543,20 @@ trait Place: Send + Sync + fmt::Debug + 'static {
 
     /// The value read from the environment alone, for places that need nothing else.
     #[inline]
-    fn read_env<'e>(&self, _env: &'e Env<'e>) -> Option<&'e Value> {
-        None
+    fn read_env<'e>(&self, _env: &'e Env<'e>) -> EnvRead<'e> {
+        EnvRead::NeedsCx
     }
+}
+
+/// What [`Place::read_env`] finds.
+enum EnvRead<'e> {
+    Value(&'e Value),
+    /// Null: a missing variable or field, or a field of something that is not a record. Nodes
+    /// know their answer for null from when they were built, so they return it without
+    /// testing a null value.
+    Null,
+    /// The place needs a [`Cx`] (a lambda parameter).
+    NeedsCx,
 }
 
 /// One field of a variable, the usual case: `incident.severity`, `incident.alerts`.
@@ -563,9 +578,16 @@ impl Place for VarField {
     }
 
     #[inline]
-    fn read_env<'e>(&self, env: &'e Env<'e>) -> Option<&'e Value> {
-        // As `Cx::var`: a missing variable is null.
-        Some(var_in(env, self.0).get(self.1 as usize))
+    fn read_env<'e>(&self, env: &'e Env<'e>) -> EnvRead<'e> {
+        // As `Cx::var` and `Value::get`: a missing variable is null, and so are the fields of
+        // anything but a record.
+        match env.vars.get(self.0 as usize) {
+            Some(Value::Record(r)) => match r.fields().get(self.1 as usize) {
+                Some(v) => EnvRead::Value(v),
+                None => EnvRead::Null,
+            },
+            _ => EnvRead::Null,
+        }
     }
 }
 
@@ -658,6 +680,8 @@ struct Leaf<L, C> {
     place: L,
     check: C,
     negate: bool,
+    /// The test's result when the place is null.
+    on_null: bool,
 }
 
 impl<L: Place, C: Holds> Cond for Leaf<L, C> {
@@ -667,8 +691,9 @@ impl<L: Place, C: Holds> Cond for Leaf<L, C> {
 
     fn test_env(&self, env: &Env) -> bool {
         match self.place.read_env(env) {
-            Some(v) => self.check.holds(v) != self.negate,
-            None => test_settled(self, env),
+            EnvRead::Value(v) => self.check.holds(v) != self.negate,
+            EnvRead::Null => self.on_null,
+            EnvRead::NeedsCx => test_settled(self, env),
         }
     }
 }
@@ -688,6 +713,7 @@ impl AtPlace for LeafOf<'_> {
             fn build<C: Holds>(self, check: C) -> Box<dyn Cond> {
                 Box::new(Leaf {
                     place: self.place,
+                    on_null: check.holds(&Value::Null) != self.negate,
                     check,
                     negate: self.negate,
                 })
@@ -777,9 +803,9 @@ impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
     /// after this one would see what it spent, so the loop runs without a [`Cx`].
     fn test_env(&self, env: &Env) -> bool {
         let items = match self.list.read_env(env) {
-            Some(Value::List(items)) => &**items,
-            Some(_) => &[],
-            None => return test_settled(self, env),
+            EnvRead::Value(Value::List(items)) => &**items,
+            EnvRead::Value(_) | EnvRead::Null => &[],
+            EnvRead::NeedsCx => return test_settled(self, env),
         };
         if items.len() as u64 > MAX_LAMBDA_CALLS {
             return test_settled(self, env);
@@ -952,11 +978,7 @@ fn var_tests<const ALL: bool>(slot: u32, tests: Vec<FieldTest>) -> Box<dyn Cond>
             }
             impl<const ALL: bool> WithCheck for First<'_, ALL> {
                 fn build<C: Holds>(self, check: C) -> Box<dyn Cond> {
-                    let a = FieldOf {
-                        field: self.a.field,
-                        check,
-                        negate: self.a.negate,
-                    };
+                    let a = FieldOf::new(self.a.field, check, self.a.negate);
                     let second = Second::<ALL, C> {
                         slot: self.slot,
                         a,
@@ -968,14 +990,17 @@ fn var_tests<const ALL: bool>(slot: u32, tests: Vec<FieldTest>) -> Box<dyn Cond>
             }
             impl<const ALL: bool, A: Holds> WithCheck for Second<ALL, A> {
                 fn build<C: Holds>(self, check: C) -> Box<dyn Cond> {
+                    let b = FieldOf::new(self.b_field, check, self.b_negate);
+                    let on_null = if ALL {
+                        self.a.on_null & b.on_null
+                    } else {
+                        self.a.on_null | b.on_null
+                    };
                     Box::new(VarTests2::<ALL, A, C> {
                         slot: self.slot,
                         a: self.a,
-                        b: FieldOf {
-                            field: self.b_field,
-                            check,
-                            negate: self.b_negate,
-                        },
+                        b,
+                        on_null,
                     })
                 }
             }
@@ -994,14 +1019,26 @@ struct FieldOf<C> {
     field: u32,
     check: C,
     negate: bool,
+    /// The test's result when the field is null.
+    on_null: bool,
 }
 
 impl<C: Holds> FieldOf<C> {
+    fn new(field: u32, check: C, negate: bool) -> Self {
+        FieldOf {
+            field,
+            on_null: check.holds(&Value::Null) != negate,
+            check,
+            negate,
+        }
+    }
+
     #[inline(always)]
     fn passes(&self, fields: &[Value]) -> bool {
-        static NULL: Value = Value::Null;
-        let v = fields.get(self.field as usize).unwrap_or(&NULL);
-        self.check.holds(v) != self.negate
+        match fields.get(self.field as usize) {
+            Some(v) => self.check.holds(v) != self.negate,
+            None => self.on_null,
+        }
     }
 }
 
@@ -1012,14 +1049,16 @@ struct VarTests2<const ALL: bool, A, B> {
     slot: u32,
     a: FieldOf<A>,
     b: FieldOf<B>,
+    /// The result when the variable is null (or not a record): both fields null.
+    on_null: bool,
 }
 
 impl<const ALL: bool, A: Holds, B: Holds> VarTests2<ALL, A, B> {
     #[inline(always)]
-    fn hold(&self, var: &Value) -> bool {
+    fn hold(&self, var: Option<&Value>) -> bool {
         let fields = match var {
-            Value::Record(r) => r.fields(),
-            _ => &[],
+            Some(Value::Record(r)) => r.fields(),
+            _ => return self.on_null,
         };
         // Both, without a branch between: checks have no effects (no lambda is called), and
         // which way `a` goes varies from incident to incident, so a branch would be mispredicted.
@@ -1033,11 +1072,11 @@ impl<const ALL: bool, A: Holds, B: Holds> VarTests2<ALL, A, B> {
 
 impl<const ALL: bool, A: Holds, B: Holds> Cond for VarTests2<ALL, A, B> {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
-        self.hold(cx.var(self.slot))
+        self.hold(Some(cx.var(self.slot)))
     }
 
     fn test_env(&self, env: &Env) -> bool {
-        self.hold(var_in(env, self.slot))
+        self.hold(env.vars.get(self.slot as usize))
     }
 }
 
