@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock};
 
 use riposte_dsl::ast::{AgentMode, Protected, Role, SeverityLevel};
@@ -376,14 +377,15 @@ impl Frame<'_> {
         join_path(&self.call_prefix, path).into_owned()
     }
 
-    /// The action key of `path` in this frame.
+    /// The action key of `path` in this frame, and what the action does (see [`Effect`]).
     fn key(
         &self,
         path: &str,
+        action: &str,
         target: Option<&Value>,
         params: &serde_json::Map<String, serde_json::Value>,
-    ) -> String {
-        finish_key(&self.key_prefix, path, &self.items, target, params)
+    ) -> (String, Effect) {
+        finish_key(&self.key_prefix, path, &self.items, action, target, params)
     }
 }
 
@@ -402,9 +404,9 @@ pub struct Scheduler<'a, E: Executor> {
     pub actions: Vec<PlannedAction>,
     /// The rows of `actions` that are not `skipped`: what the plan limit counts.
     counted: usize,
-    /// The actions that would run or await approval, by key: an action of the same key runs
-    /// once (the live engine's idempotency), so another row of it is a repeat, whose outcome
-    /// is the first's.
+    /// The actions that would run, ran, or await approval, by what they do: the same action on
+    /// the same target with the same params runs once, so another row of it is a repeat,
+    /// whose outcome is the first's.
     planned: Planned,
     pub tasks: Vec<PlannedTask>,
     pub trace: Vec<TraceEvent>,
@@ -1245,7 +1247,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return;
         }
         self.push_row(PlannedAction {
-            key: frame.key(path, target, &serde_json::Map::new()),
+            key: frame.key(path, action, target, &serde_json::Map::new()).0,
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
             step: frame.shown(path),
@@ -1363,7 +1365,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             param_values.push((name, value));
             params_json.insert((*name).to_string(), json);
         }
-        let key = frame.key(path, target_value.as_ref(), &params_json);
+        let (key, mut effect) = frame.key(path, spec.id, target_value.as_ref(), &params_json);
+        if spec.params.iter().any(|p| p.note) {
+            effect.bits = effect_without_notes(effect.acted_on, spec, &params_json);
+        }
         let mut planned = PlannedAction {
             key,
             sop: self.sop_name.clone(),
@@ -1407,19 +1412,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(a), reason)
                 }),
         };
-        // The same action (same key) already planned runs once: this row says so, and what
-        // follows sees the first one's outcome.
-        let bits = key_bits(&planned.key);
-        if let Some(first) = self.planned.0.get(&bits) {
+        // The same action on the same target with the same params, already planned (by a
+        // repeated for-each item, the same gamebook run by two SOPs, or another gamebook),
+        // runs once: this row says so, and what follows sees the first one's outcome.
+        if let Some(first) = self.planned.first.get(&effect.bits) {
             let outcome = (first.status, first.output.clone());
-            let (step, sop) = self
-                .actions
-                .get(first.row)
-                .map_or(("", ""), |a| (a.step.as_str(), a.sop.as_str()));
-            let reason =
-                format!("the same action as step `{step}` of SOP `{sop}` (same key): it runs once");
+            let reason = match self.actions.get(first.row) {
+                Some(a) => format!(
+                    "repeats step `{}` of gamebook `{}` (SOP `{}`): an action on the same target with the same params runs once",
+                    a.step, a.gamebook, a.sop
+                ),
+                None => "the same action is already planned: it runs once".to_string(),
+            };
             self.push_row(repeat_of(planned, reason));
             return outcome;
+        }
+        // Planned after its reverse (`device.unisolate` after `device.isolate`), an action is
+        // no repeat of what the reverse undid.
+        if let Some(reverse) = spec.reverse {
+            self.planned
+                .undone(acted_on(reverse, target_value.as_ref()));
         }
         self.count(spec);
         if let Some((approval, reason)) = approval {
@@ -1428,7 +1440,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             planned.reason = reason;
             let row = self.actions.len();
             self.planned
-                .remember(bits, row, StepStatus::AwaitingApproval, None);
+                .remember(effect, row, StepStatus::AwaitingApproval, None);
             self.push_row(planned);
             return (StepStatus::AwaitingApproval, None);
         }
@@ -1489,7 +1501,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         planned.reason = runs_via(provider.application).to_string();
         planned.execution = Some(execution);
         let row = self.actions.len();
-        self.planned.remember(bits, row, status, output.clone());
+        self.planned.remember(effect, row, status, output.clone());
         self.push_row(planned);
         (status, output)
     }
@@ -1812,13 +1824,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 }
 
-/// The first 64 bits of an action key (hex): enough to tell keys apart.
-fn key_bits(key: &str) -> u64 {
-    key.get(..16)
-        .and_then(|h| u64::from_str_radix(h, 16).ok())
-        .unwrap_or(0)
-}
-
 /// The `skipped` row of an action that repeats one already planned, saying which.
 fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
     // As every skipped row: no params, approver, provider or execution; the key says which
@@ -1832,11 +1837,51 @@ fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
     row
 }
 
-/// The actions of a plan that would run or await approval, by the first 64 bits of their key:
-/// where they are and what they gave, so that a repeat is found in constant time and takes
-/// the first one's outcome.
+/// What an action does, as 64-bit hashes (enough to tell actions of one plan apart): the
+/// action on its target with its params (`bits`), and the action on its target (`acted_on`).
+#[derive(Clone, Copy)]
+struct Effect {
+    bits: u64,
+    acted_on: u64,
+}
+
+/// [`Effect::acted_on`]: the action and its target's id.
+fn acted_on(action: &str, target: Option<&Value>) -> u64 {
+    let target_id = target
+        .and_then(|t| entity_str(t, ENTITY_ID))
+        .unwrap_or_default();
+    foldhash::fast::FixedState::default().hash_one((action, target_id))
+}
+
+/// [`Effect::bits`] of an action that takes notes (see
+/// [`riposte_dsl::catalog::ParamSpec::note`]), which do not change what it does.
+fn effect_without_notes(
+    acted_on: u64,
+    spec: &ActionSpec,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> u64 {
+    let what: Vec<(&String, &serde_json::Value)> = params
+        .iter()
+        .filter(|(name, _)| {
+            !spec
+                .params
+                .iter()
+                .any(|p| p.note && p.name == name.as_str())
+        })
+        .collect();
+    let text = serde_json::to_vec(&what).unwrap_or_default();
+    foldhash::fast::FixedState::default().hash_one((acted_on, text))
+}
+
+/// The actions of a plan that would run, ran, or await approval, by what they do: where they
+/// are and what they gave, so that a repeat is found in constant time and takes the first
+/// one's outcome.
 #[derive(Default)]
-pub struct Planned(std::collections::HashMap<u64, FirstRun, foldhash::fast::RandomState>);
+pub struct Planned {
+    first: std::collections::HashMap<u64, FirstRun, foldhash::fast::RandomState>,
+    /// The `bits` of the effects remembered, by their `acted_on`: what a reverse action undoes.
+    by_target: std::collections::HashMap<u64, Vec<u64>, foldhash::fast::RandomState>,
+}
 
 struct FirstRun {
     /// Its index in the plan's actions, which go from SOP to SOP with this.
@@ -1846,15 +1891,27 @@ struct FirstRun {
 }
 
 impl Planned {
-    fn remember(&mut self, bits: u64, row: usize, status: StepStatus, output: Option<Value>) {
-        self.0.insert(
-            bits,
+    fn remember(&mut self, effect: Effect, row: usize, status: StepStatus, output: Option<Value>) {
+        self.first.insert(
+            effect.bits,
             FirstRun {
                 row,
                 status,
                 output,
             },
         );
+        self.by_target
+            .entry(effect.acted_on)
+            .or_default()
+            .push(effect.bits);
+    }
+
+    /// Forgets the actions on a target that a reverse action undoes (`acted_on` of the action
+    /// it reverses): planned again after it, they are no repeats.
+    fn undone(&mut self, acted_on: u64) {
+        for bits in self.by_target.remove(&acted_on).unwrap_or_default() {
+            self.first.remove(&bits);
+        }
     }
 }
 
@@ -2124,9 +2181,12 @@ fn finish_key(
     prefix: &Sha256,
     step: &str,
     items: &[String],
+    action: &str,
     target: Option<&Value>,
     params: &serde_json::Map<String, serde_json::Value>,
-) -> String {
+) -> (String, Effect) {
+    let acted_on = acted_on(action, target);
+    let mut bits = 0;
     let target_id = target
         .and_then(|t| entity_str(t, ENTITY_ID))
         .unwrap_or_default();
@@ -2153,6 +2213,7 @@ fn finish_key(
             buf.extend_from_slice(b"unserializable params");
         }
         h.update(&*buf);
+        bits = foldhash::fast::FixedState::default().hash_one((acted_on, &*buf));
     });
     let digest = h.finalize();
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -2161,7 +2222,7 @@ fn finish_key(
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 15)]));
     }
-    out
+    (out, Effect { bits, acted_on })
 }
 
 #[cfg(test)]

@@ -78,6 +78,9 @@ pub struct ParamSpec {
     pub required: bool,
     /// The value used when the parameter is omitted (as YAML text), if any.
     pub default: Option<&'static str>,
+    /// A note recorded with the action (the reason shown in the EDR console), not part of what
+    /// it does: the same action on the same target with other notes is planned once.
+    pub note: bool,
     pub doc: &'static str,
 }
 
@@ -313,6 +316,7 @@ pub fn to_json() -> serde_json::Value {
                     v["name"] = p.name.into();
                     v["required"] = p.required.into();
                     v["default"] = p.default.into();
+                    v["note"] = p.note.into();
                     v["doc"] = p.doc.into();
                     v
                 }).collect::<Vec<_>>(),
@@ -477,9 +481,14 @@ pub fn to_markdown() -> String {
                 let default = p.default.map_or("—".to_string(), |d| format!("`{d}`"));
                 let required = if p.required { "yes" } else { "no" };
                 let ty = p.ty.describe().replace('|', "\\|");
+                let note = if p.note {
+                    " A note: the same action on the same target with another note is planned once."
+                } else {
+                    ""
+                };
                 let _ = writeln!(
                     out,
-                    "| `{}` | {ty} | {required} | {default} | {} |",
+                    "| `{}` | {ty} | {required} | {default} | {}{note} |",
                     p.name, p.doc
                 );
             }

@@ -673,9 +673,9 @@ steps:
 
 #[test]
 fn the_plan_action_limit_counts_every_sop_and_bounds_the_rows_it_adds() {
-    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: note, for_each: incident.devices, action: incident.comment, params: {comment: x}}\n";
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: note, for_each: incident.devices, action: incident.comment, params: {comment: \"iso {{ item.name }}\"}}\n";
     let second = "kind: sop\ntype: response\nname: t\ngamebooks:\n  - gamebook: iso2\n";
-    let lib = library(&[gb, &gb.replace("name: iso", "name: iso2"), &sop(""), second]);
+    let lib = library(&[gb, &gb.replace("iso", "iso2"), &sop(""), second]);
     let inc = devices(50);
     let config = RunConfig {
         max_actions: 60,
@@ -696,11 +696,11 @@ steps:
   - id: each
     for_each: {items: incident.devices, as: d}
     steps:
-      - {id: a, action: incident.comment, params: {comment: a}}
-      - {id: b, action: incident.comment, params: {comment: b}}
-      - {id: c, action: incident.comment, params: {comment: c}}
-      - {id: d, action: incident.comment, params: {comment: d}}
-      - {id: e, action: incident.comment, params: {comment: e}}
+      - {id: a, action: incident.comment, params: {comment: "a {{ d.name }}"}}
+      - {id: b, action: incident.comment, params: {comment: "b {{ d.name }}"}}
+      - {id: c, action: incident.comment, params: {comment: "c {{ d.name }}"}}
+      - {id: d, action: incident.comment, params: {comment: "d {{ d.name }}"}}
+      - {id: e, action: incident.comment, params: {comment: "e {{ d.name }}"}}
 "#;
     let lib = library(&[gb, &sop("")]);
     let config = RunConfig {
@@ -786,11 +786,14 @@ fn calls_and_items_give_each_action_its_own_step_path_and_key() {
 kind: gamebook
 name: callee
 version: 1.0.0
+inputs:
+  text: {type: string, default: callee}
 steps:
   - id: note
     action: incident.comment
-    params: {comment: "same"}
+    params: {comment: "{{ inputs.text }}"}
 "#;
+    // Every comment says something else: the same comment twice would run once.
     let caller = r#"
 kind: gamebook
 name: caller
@@ -798,16 +801,19 @@ version: 1.0.0
 steps:
   - id: first
     gamebook: callee
+    with: {text: first}
   - id: second
     needs: [first]
     gamebook: callee
+    with: {text: second}
   - id: per
     for_each: incident.users
     gamebook: callee
+    with: {text: "per {{ item.name }}"}
   - id: each
     for_each: incident.users
     action: incident.comment
-    params: {comment: "same"}
+    params: {comment: "each {{ item.name }}"}
 "#;
     let sop = "kind: sop\ntype: response\nname: s\ngamebooks:\n  - gamebook: caller\n  - gamebook: callee\n";
     let lib = library(&[callee, caller, sop]);
@@ -1326,7 +1332,7 @@ steps:
         .iter()
         .map(|a| (a.sop.as_str(), a.status, a.reason.as_str()))
         .collect();
-    let again = "the same action as step `note` of SOP `s` (same key): it runs once";
+    let again = "repeats step `note` of gamebook `iso` (SOP `s`): an action on the same target with the same params runs once";
     assert_eq!(
         rows,
         [
@@ -1339,6 +1345,72 @@ steps:
         ]
     );
     assert_eq!((p.summary.would_run, p.summary.skipped), (1, 5));
+}
+
+/// Another gamebook's action on the same target with the same params is a repeat too (both
+/// the phishing and the compromised-user gamebook revoke a phished user's sessions), unless
+/// its reverse came between (isolate, release, isolate again); other params are another
+/// action, other notes (a comment for the EDR console) are not.
+#[test]
+fn an_action_another_gamebook_already_planned_runs_once() {
+    let revoke = |name: &str| {
+        format!(
+            "kind: gamebook\nname: {name}\nversion: 1.0.0\nsteps:\n  - {{id: revoke, for_each: incident.users, action: user.revoke_sessions}}\n"
+        )
+    };
+    let isolate = r#"
+kind: gamebook
+name: cycle
+version: 1.0.0
+steps:
+  - {id: isolate, for_each: incident.devices, action: device.isolate}
+  - {id: release, needs: [isolate], for_each: incident.devices, action: device.unisolate}
+  - {id: again, needs: [release], for_each: incident.devices, action: device.isolate}
+  - {id: selective, needs: [again], for_each: incident.devices, action: device.isolate, params: {isolation: selective}}
+  - {id: twice, needs: [selective], for_each: incident.devices, action: device.isolate, params: {isolation: selective}}
+  - {id: noted, needs: [twice], for_each: incident.devices, action: device.isolate, params: {isolation: selective, comment: another note}}
+"#;
+    let sop = "kind: sop\ntype: response\nname: s\ngamebooks:\n  - gamebook: phish\n  - gamebook: compromised\n  - gamebook: cycle\n";
+    let lib = library(&[&revoke("phish"), &revoke("compromised"), isolate, sop]);
+    let inc = incident(json!([
+        device("d0", "ws-0", json!({})),
+        user("u1", "a@c.com")
+    ]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let rows: Vec<(&str, Status)> = p
+        .actions
+        .iter()
+        .map(|a| (a.step.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("revoke", Status::WouldRun),
+            ("revoke", Status::Skipped),
+            ("isolate", Status::WouldRun),
+            ("release", Status::WouldRun),
+            ("again", Status::WouldRun),
+            ("selective", Status::WouldRun),
+            ("twice", Status::Skipped),
+            // Another comment is another note, not another action.
+            ("noted", Status::Skipped),
+        ]
+    );
+    assert_eq!(
+        p.actions[1].reason,
+        "repeats step `revoke` of gamebook `phish` (SOP `s`): an action on the same target with \
+         the same params runs once"
+    );
+    assert_ne!(
+        p.actions[0].key, p.actions[1].key,
+        "keys stay the gamebook's own"
+    );
 }
 
 /// A computed parameter the action cannot take blocks it, saying why; null takes the default.

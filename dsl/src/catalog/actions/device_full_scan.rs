@@ -21,6 +21,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         name: "comment",
         ty: ParamType::String,
         required: false,
+        note: true,
         default: Some("Full scan requested by Riposte"),
         doc: "Reason recorded with the scan request in the EDR console.",
     }],

@@ -25,6 +25,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             name: "isolation",
             ty: ParamType::Enum(&["full", "selective"]),
             required: false,
+            note: false,
             default: Some("full"),
             doc: "`full` blocks all traffic but the EDR channel; `selective` keeps Microsoft \
                   collaboration apps working (Defender for Endpoint only).",
@@ -33,6 +34,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             name: "comment",
             ty: ParamType::String,
             required: false,
+            note: true,
             default: Some("Isolated by Riposte"),
             doc: "Reason recorded with the machine action in the EDR console.",
         },

@@ -22,6 +22,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         name: "comment",
         ty: ParamType::String,
         required: false,
+        note: true,
         default: Some("Quick scan requested by Riposte"),
         doc: "Reason recorded with the scan request in the EDR console.",
     }],

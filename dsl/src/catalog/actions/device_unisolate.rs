@@ -20,6 +20,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         name: "comment",
         ty: ParamType::String,
         required: false,
+        note: true,
         default: Some("Released from isolation by Riposte"),
         doc: "Reason recorded with the machine action in the EDR console.",
     }],

@@ -24,6 +24,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             name: "comment",
             ty: ParamType::String,
             required: false,
+            note: true,
             default: Some("Quarantined by Riposte"),
             doc: "Reason recorded with the machine action in the Defender portal.",
         },
@@ -31,6 +32,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             name: "device_id",
             ty: ParamType::String,
             required: false,
+            note: false,
             default: None,
             doc: "Defender for Endpoint device id to act on, when it is not the device recorded \
                   with the file evidence.",

@@ -18,6 +18,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         name: "comment",
         ty: ParamType::String,
         required: true,
+        note: false,
         default: None,
         doc: "The comment text.",
     }],

@@ -7,6 +7,7 @@ pub(super) const SEVERITY: ParamSpec = ParamSpec {
     name: "severity",
     ty: ParamType::Severity,
     required: false,
+    note: false,
     default: Some("medium"),
     doc: "Severity of the alerts the indicator raises.",
 };
@@ -15,6 +16,7 @@ pub(super) const TITLE: ParamSpec = ParamSpec {
     name: "title",
     ty: ParamType::String,
     required: false,
+    note: false,
     default: Some("Blocked by Riposte"),
     doc: "Indicator title, shown on its alerts.",
 };
@@ -23,6 +25,7 @@ pub(super) const DESCRIPTION: ParamSpec = ParamSpec {
     name: "description",
     ty: ParamType::String,
     required: false,
+    note: false,
     default: Some("Indicator created by a Riposte gamebook"),
     doc: "Indicator description.",
 };
@@ -31,6 +34,7 @@ pub(super) const GENERATE_ALERT: ParamSpec = ParamSpec {
     name: "generate_alert",
     ty: ParamType::Bool,
     required: false,
+    note: false,
     default: Some("true"),
     doc: "Raise an alert when the indicator matches. Always on for `audit`.",
 };

@@ -24,6 +24,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             name: "action",
             ty: ParamType::Enum(&["block", "audit", "warn"]),
             required: false,
+            note: false,
             default: Some("block"),
             doc: "What devices do on a connection with the address.",
         },
@@ -31,6 +32,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             name: "expires_in",
             ty: ParamType::Duration,
             required: false,
+            note: false,
             default: None,
             doc: "How long the indicator lasts, e.g. `7d`; omitted, it never expires. Addresses \
                   change hands, so an expiry is recommended.",
