@@ -476,14 +476,19 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?;
     let workspaces = match &args.workspaces {
         Some(path) => {
-            riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?
+            Some(riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?)
         }
-        None => vec![riposte_engine::workspace::Workspace::demo()],
+        None => None,
     };
     let library = match library(args.library)? {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
+    let workspaces = workspaces.unwrap_or_else(|| {
+        vec![riposte_engine::workspace::Workspace::demo_for(
+            &library.sops,
+        )]
+    });
     riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
         .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
     let approvals = Approvals::from_words(&args.approve, &library)?;
@@ -827,9 +832,9 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     }
     let workspaces = match &args.workspaces {
         Some(path) => {
-            riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?
+            Some(riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?)
         }
-        None => vec![riposte_engine::workspace::Workspace::demo()],
+        None => None,
     };
     let listing = list_corpus(&args.corpus).map_err(|e| e.to_string())?;
     let limits = Limits::default();
@@ -858,11 +863,10 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         }
         None => None,
     };
-    let sop_names = head
-        .sops
-        .iter()
-        .chain(base.iter().flat_map(|b| &b.sops))
-        .map(|s| &*s.name);
+    let all_sops = || head.sops.iter().chain(base.iter().flat_map(|b| &b.sops));
+    let workspaces = workspaces
+        .unwrap_or_else(|| vec![riposte_engine::workspace::Workspace::demo_for(all_sops())]);
+    let sop_names = all_sops().map(|s| &*s.name);
     riposte_engine::workspace::check_sops(&workspaces, sop_names)
         .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
     // The libraries and the base are checked first: their errors matter more.

@@ -286,6 +286,28 @@ impl Workspace {
             },
         }
     }
+
+    /// The demo workspace for a library: also tagged with every workspace tag its SOPs route
+    /// on, so that it runs every SOP of the library, as it stands in for any tenant.
+    pub fn demo_for<'s>(
+        sops: impl IntoIterator<Item = &'s riposte_dsl::checked::Sop>,
+    ) -> Workspace {
+        let mut tags: Vec<String> = sops
+            .into_iter()
+            .filter_map(|s| match &s.body {
+                riposte_dsl::checked::SopBody::Response(r) => Some(&r.workspace_tags),
+                riposte_dsl::checked::SopBody::Classification(_) => None,
+            })
+            .flatten()
+            .cloned()
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Workspace {
+            tags,
+            ..Workspace::demo()
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -1413,6 +1413,26 @@ steps:
     );
 }
 
+/// The demo workspace runs every SOP of the library, those for tagged workspaces too; not
+/// those for named ones.
+#[test]
+fn the_demo_workspace_carries_the_tags_the_library_routes_on() {
+    let lib = library(&[
+        ISOLATE,
+        &sop("applies_to: {workspace_tags: [managed-xdr]}\n"),
+        &sop("applies_to: {workspaces: [contoso]}\n").replace("name: s", "name: named"),
+    ]);
+    let demo = Workspace::demo_for(&lib.sops);
+    assert_eq!(demo.tags, ["managed-xdr"]);
+    let p = plan_with(&lib, &demo, &devices(1), &RunConfig::default(), vec![]);
+    let matched: Vec<(&str, bool)> = p
+        .sops
+        .iter()
+        .map(|s| (s.name.as_str(), s.matched))
+        .collect();
+    assert_eq!(matched, [("named", false), ("s", true)]);
+}
+
 /// A computed parameter the action cannot take blocks it, saying why; null takes the default.
 #[test]
 fn computed_params_are_checked_and_null_takes_the_default() {

@@ -460,7 +460,7 @@ impl Runner<'_> {
         let owned;
         let workspaces: &[Workspace] = match &doc.workspaces {
             None => {
-                owned = vec![Workspace::demo()];
+                owned = vec![Workspace::demo_for(&self.library.sops)];
                 &owned
             }
             Some(ws) => match &ws.value {
