@@ -404,9 +404,8 @@ pub struct Scheduler<'a, E: Executor> {
     pub actions: Vec<PlannedAction>,
     /// The rows of `actions` that are not `skipped`: what the plan limit counts.
     counted: usize,
-    /// The actions that would run, ran, or await approval, by what they do: the same action on
-    /// the same target with the same params runs once, so another row of it is a repeat,
-    /// whose outcome is the first's.
+    /// The actions done, by what they do: the same action on the same target with the same
+    /// params runs once, so another row of it is a repeat, whose output is the first's.
     planned: Planned,
     pub tasks: Vec<PlannedTask>,
     pub trace: Vec<TraceEvent>,
@@ -1403,6 +1402,29 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.push_row(planned);
             return (StepStatus::Blocked, None);
         }
+        // The same action on the same target with the same params, already done in this plan
+        // (by a repeated for-each item, the same gamebook run by two SOPs, or another
+        // gamebook), is not done again: this row says so, and what follows sees it succeeded.
+        // Only one that succeeded: one that failed is tried again, one awaiting approval may
+        // never run. Nor is there anything left to approve or to count against a limit.
+        if let Some(first) = self.planned.done.get(&effect.bits) {
+            let output = first.output.clone();
+            let reason = match self.actions.get(first.row) {
+                Some(a) => format!(
+                    "already done by step `{}` of gamebook `{}` (SOP `{}`): the same action on the same target with the same params runs once",
+                    a.step, a.gamebook, a.sop
+                ),
+                None => "the same action is already done: it runs once".to_string(),
+            };
+            self.push_row(repeat_of(planned, reason));
+            return (StepStatus::Succeeded, output);
+        }
+        if let Some(reason) = self.limit_reached(spec) {
+            planned.status = Status::Blocked;
+            planned.reason = reason;
+            self.push_row(planned);
+            return (StepStatus::Blocked, None);
+        }
         let approval = match &self.wait {
             Some(w) => Some((w.approval(spec), w.reason.clone())),
             None => self
@@ -1412,35 +1434,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(a), reason)
                 }),
         };
-        // The same action on the same target with the same params, already planned (by a
-        // repeated for-each item, the same gamebook run by two SOPs, or another gamebook),
-        // runs once: this row says so, and what follows sees the first one's outcome.
-        if let Some(first) = self.planned.first.get(&effect.bits) {
-            let outcome = (first.status, first.output.clone());
-            let reason = match self.actions.get(first.row) {
-                Some(a) => format!(
-                    "repeats step `{}` of gamebook `{}` (SOP `{}`): an action on the same target with the same params runs once",
-                    a.step, a.gamebook, a.sop
-                ),
-                None => "the same action is already planned: it runs once".to_string(),
-            };
-            self.push_row(repeat_of(planned, reason));
-            return outcome;
-        }
-        // Planned after its reverse (`device.unisolate` after `device.isolate`), an action is
-        // no repeat of what the reverse undid.
-        if let Some(reverse) = spec.reverse {
-            self.planned
-                .undone(acted_on(reverse, target_value.as_ref()));
-        }
         self.count(spec);
         if let Some((approval, reason)) = approval {
             planned.status = Status::AwaitingApproval;
             planned.approval = approval;
             planned.reason = reason;
-            let row = self.actions.len();
-            self.planned
-                .remember(effect, row, StepStatus::AwaitingApproval, None);
             self.push_row(planned);
             return (StepStatus::AwaitingApproval, None);
         }
@@ -1500,8 +1498,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         planned.reason = runs_via(provider.application).to_string();
         planned.execution = Some(execution);
-        let row = self.actions.len();
-        self.planned.remember(effect, row, status, output.clone());
+        if status == StepStatus::Succeeded {
+            // Done after its reverse (`device.unisolate` after `device.isolate`), an action
+            // undoes what the reverse did: done again, that is no repeat.
+            if let Some(reverse) = spec.reverse {
+                self.planned
+                    .undone(acted_on(reverse, target_value.as_ref()));
+            }
+            let row = self.actions.len();
+            self.planned.remember(effect, row, output.clone());
+        }
         self.push_row(planned);
         (status, output)
     }
@@ -1641,6 +1647,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 spec.id
             ));
         }
+        None
+    }
+
+    /// Why the action is blocked by the SOP's limits, if it is: checked after repeats, which
+    /// do nothing more and so count against no limit.
+    fn limit_reached(&self, spec: &ActionSpec) -> Option<String> {
         let g = &self.sop.guardrails;
         if let Some((_, limit)) = g.limits.iter().find(|(a, _)| a.value == spec.id) {
             if self.per_action.get(spec.id).copied().unwrap_or(0) >= *limit {
@@ -1873,33 +1885,24 @@ fn effect_without_notes(
     foldhash::fast::FixedState::default().hash_one((acted_on, text))
 }
 
-/// The actions of a plan that would run, ran, or await approval, by what they do: where they
-/// are and what they gave, so that a repeat is found in constant time and takes the first
-/// one's outcome.
+/// The actions a plan has done (that succeeded), by what they do: where they are and what
+/// they gave, so that a repeat is found in constant time and takes the first one's output.
 #[derive(Default)]
 pub struct Planned {
-    first: std::collections::HashMap<u64, FirstRun, foldhash::fast::RandomState>,
+    done: std::collections::HashMap<u64, Done, foldhash::fast::RandomState>,
     /// The `bits` of the effects remembered, by their `acted_on`: what a reverse action undoes.
     by_target: std::collections::HashMap<u64, Vec<u64>, foldhash::fast::RandomState>,
 }
 
-struct FirstRun {
+struct Done {
     /// Its index in the plan's actions, which go from SOP to SOP with this.
     row: usize,
-    status: StepStatus,
     output: Option<Value>,
 }
 
 impl Planned {
-    fn remember(&mut self, effect: Effect, row: usize, status: StepStatus, output: Option<Value>) {
-        self.first.insert(
-            effect.bits,
-            FirstRun {
-                row,
-                status,
-                output,
-            },
-        );
+    fn remember(&mut self, effect: Effect, row: usize, output: Option<Value>) {
+        self.done.insert(effect.bits, Done { row, output });
         self.by_target
             .entry(effect.acted_on)
             .or_default()
@@ -1910,7 +1913,7 @@ impl Planned {
     /// it reverses): planned again after it, they are no repeats.
     fn undone(&mut self, acted_on: u64) {
         for bits in self.by_target.remove(&acted_on).unwrap_or_default() {
-            self.first.remove(&bits);
+            self.done.remove(&bits);
         }
     }
 }

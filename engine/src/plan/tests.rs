@@ -1332,7 +1332,7 @@ steps:
         .iter()
         .map(|a| (a.sop.as_str(), a.status, a.reason.as_str()))
         .collect();
-    let again = "repeats step `note` of gamebook `iso` (SOP `s`): an action on the same target with the same params runs once";
+    let again = "already done by step `note` of gamebook `iso` (SOP `s`): the same action on the same target with the same params runs once";
     assert_eq!(
         rows,
         [
@@ -1404,13 +1404,87 @@ steps:
     );
     assert_eq!(
         p.actions[1].reason,
-        "repeats step `revoke` of gamebook `phish` (SOP `s`): an action on the same target with \
-         the same params runs once"
+        "already done by step `revoke` of gamebook `phish` (SOP `s`): the same action on the same \
+         target with the same params runs once"
     );
     assert_ne!(
         p.actions[0].key, p.actions[1].key,
         "keys stay the gamebook's own"
     );
+}
+
+/// What is not done yet is no first of repeats: an action behind an error handler waiting for
+/// a gate may never run, and one that failed is tried again with the repeat's own retries. A
+/// repeat counts against no SOP limit.
+#[test]
+fn only_an_action_done_makes_repeats() {
+    let contain = r#"
+kind: gamebook
+name: contain
+version: 1.0.0
+steps:
+  - id: iso
+    for_each: incident.devices
+    action: device.isolate
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    on_error: fallback
+  - {id: fallback, for_each: incident.users, action: user.revoke_sessions}
+"#;
+    let signout = r#"
+kind: gamebook
+name: signout
+version: 1.0.0
+steps:
+  - {id: signout, for_each: incident.users, action: user.revoke_sessions, retry: {attempts: 3, backoff: 1s}}
+  - {id: again, for_each: incident.users, action: user.revoke_sessions}
+  - {id: after, needs: [again], action: incident.comment, params: {comment: done}}
+"#;
+    let sop = "kind: sop\ntype: response\nname: s\nguardrails: {limits: {user.revoke_sessions: 2}}\ngamebooks:\n  - gamebook: contain\n  - gamebook: signout\n";
+    let lib = library(&[contain, signout, sop]);
+    let inc = incident(json!([
+        device("d0", "ws-0", json!({})),
+        user("u1", "a@c.com")
+    ]));
+    let rows = |failures: Vec<ScriptedFailure>| -> Vec<(String, Status, Option<u32>)> {
+        plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &inc,
+            &RunConfig::default(),
+            failures,
+        )
+        .actions
+        .iter()
+        .map(|a| {
+            (
+                a.step.clone(),
+                a.status,
+                a.execution.as_ref().map(|e| e.attempts),
+            )
+        })
+        .collect()
+    };
+    assert_eq!(
+        rows(vec![]),
+        [
+            ("iso".into(), Status::AwaitingApproval, None),
+            // Waits with the gate: no sign-out done yet.
+            ("fallback".into(), Status::AwaitingApproval, None),
+            ("signout".into(), Status::WouldRun, Some(1)),
+            // Done: not again, and not blocked by the limit of two, which the waiting and the
+            // first sign-out reached.
+            ("again".into(), Status::Skipped, None),
+            ("after".into(), Status::WouldRun, Some(1)),
+        ]
+    );
+    // The first sign-out fails, after its three attempts: the next is no repeat, and meets
+    // the limit.
+    let failed = rows(vec![ScriptedFailure {
+        step: Some("signout".into()),
+        ..Default::default()
+    }]);
+    assert_eq!(failed[2], ("signout".into(), Status::WouldRun, Some(3)));
+    assert_eq!(failed[3], ("again".into(), Status::Blocked, None));
 }
 
 /// The demo workspace runs every SOP of the library, those for tagged workspaces too; not
@@ -1675,10 +1749,10 @@ steps:
     assert_ne!(p.actions[0].key, p.actions[1].key);
 }
 
-/// A repeat takes the first one's outcome: the same isolation planned first by a manual SOP
-/// awaits approval, so in the autonomous SOP that repeats it, what needs it waits too.
+/// Only an action done is not done again: the same isolation awaiting approval in a manual
+/// SOP may never run, so the autonomous SOP that plans it too runs it (and what needs it).
 #[test]
-fn a_repeated_action_takes_the_first_ones_outcome() {
+fn an_action_awaiting_approval_is_no_first_of_repeats() {
     let gb = r#"
 kind: gamebook
 name: iso
@@ -1704,8 +1778,8 @@ steps:
         [
             ("a", "isolate", Status::AwaitingApproval),
             ("a", "tell", Status::AwaitingApproval),
-            ("b", "isolate", Status::Skipped),
-            ("b", "tell", Status::AwaitingApproval),
+            ("b", "isolate", Status::WouldRun),
+            ("b", "tell", Status::WouldRun),
         ],
         "{:#?}",
         p.actions
