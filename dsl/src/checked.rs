@@ -202,6 +202,15 @@ impl ApprovalRule {
     pub fn covers(&self, action: &str) -> bool {
         self.actions.iter().any(|p| action_matches(p, action))
     }
+
+    /// Whether the rule can ever require approval: not when its `approve_if` is a constant
+    /// that does not hold (`"false"`, `"null"`).
+    pub fn can_hold(&self) -> bool {
+        self.approve_if
+            .as_ref()
+            .and_then(|e| e.constant())
+            .is_none_or(|v| v.truthy())
+    }
 }
 
 /// `device.*` matches every device action; anything else matches exactly.

@@ -505,12 +505,15 @@ impl<'d> Compiler<'d> {
                 .condition
                 .as_ref()
                 .and_then(|e| self.expr(file, e, scope, Some(&Type::Bool)));
-            if r.mode
+            // Without a `mode`, the SOP runs as autonomously as the workspace's agent does.
+            let autonomous = r
+                .mode
                 .as_ref()
-                .is_some_and(|m| m.value == AgentMode::Autonomous)
-            {
+                .is_none_or(|m| m.value == AgentMode::Autonomous);
+            if autonomous {
                 if let Some(gb) = compiled.get(&u.gamebook.value) {
-                    self.unapproved_high_impact(file, u, gb, compiled, &approvals);
+                    let mode_given = r.mode.is_some();
+                    self.unapproved_high_impact(file, u, gb, compiled, &approvals, mode_given);
                 }
             }
             gamebooks.push(c::GamebookUse {
@@ -579,7 +582,8 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    /// RP0407: in an autonomous SOP, a high-impact action with no gate and no policy rule.
+    /// RP0407: in an SOP that is autonomous, or can be (it sets no `mode`, and the agent's may
+    /// be), a high-impact action with no gate and no policy rule that can require approval.
     fn unapproved_high_impact(
         &mut self,
         file: FileId,
@@ -587,19 +591,25 @@ impl<'d> Compiler<'d> {
         gb: &c::Gamebook,
         compiled: &BTreeMap<String, c::Gamebook>,
         approvals: &[c::ApprovalRule],
+        mode_given: bool,
     ) {
         let mut found = Vec::new();
         let mut seen = HashSet::new();
         ungated_high_impact(gb, compiled, false, &mut found, &mut seen);
         for (gb_file, span, step, action) in found {
-            if approvals.iter().any(|a| a.covers(action)) {
+            if approvals.iter().any(|a| a.covers(action) && a.can_hold()) {
                 continue;
             }
+            let sop = if mode_given {
+                "this autonomous SOP"
+            } else {
+                "this SOP when the workspace's agent is autonomous (the SOP sets no `mode`)"
+            };
             let d = Diagnostic::new(
                 Code::UnapprovedHighImpact,
                 file,
                 u.gamebook.span,
-                format!("high-impact action `{action}` (step `{step}`) can run without approval in this autonomous SOP"),
+                format!("high-impact action `{action}` (step `{step}`) can run without approval in {sop}"),
             )
             .with_help(format!(
                 "add an `approval:` gate to the step, or an SOP rule `approval: [{{actions: [{action}], role: workspace_owner}}]`"
