@@ -1386,7 +1386,8 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
     /// Warns about steps that can never run. Following the scheduler, a step whose `if` is
     /// false is skipped and a skipped dependency does not stop its dependents, so only a
     /// step's own condition or item list makes it dead, and an error handler is dead when
-    /// every step it handles is dead (a step that never runs never fails).
+    /// every step it handles is dead (a step that never runs never fails) or never fails (a
+    /// `for_each` with `on_error: continue` carries on past failed items and succeeds).
     fn unreachable(
         &mut self,
         steps: &[ast::Step],
@@ -1413,15 +1414,34 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 }
             }
         }
-        // How many live steps name each handler; at zero the handler is dead.
+        // How many live steps that can fail name each handler; at zero the handler is dead.
         let mut live_referrers = vec![0usize; steps.len()];
+        let mut handled = vec![false; steps.len()];
+        // Handlers of a step that never fails, for the help.
+        let mut of_continue = vec![false; steps.len()];
+        let never_fails = |s: &ast::Step| {
+            s.for_each
+                .as_ref()
+                .is_some_and(|f| f.on_error == ast::ErrorStrategy::Continue)
+        };
         for s in steps {
             if let Some(&h) = s
                 .on_error
                 .as_ref()
                 .and_then(|h| index.get(h.value.as_str()))
             {
-                live_referrers[h] += 1;
+                handled[h] = true;
+                if never_fails(s) {
+                    of_continue[h] = true;
+                } else {
+                    live_referrers[h] += 1;
+                }
+            }
+        }
+        for (h, _) in handled.iter().enumerate().filter(|(_, handled)| **handled) {
+            if live_referrers[h] == 0 && !dead[h] {
+                dead[h] = true;
+                queue.push(h);
             }
         }
         while let Some(i) = queue.pop() {
@@ -1429,7 +1449,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 .on_error
                 .as_ref()
                 .and_then(|h| index.get(h.value.as_str()));
-            if let Some(&h) = handler {
+            if let Some(&h) = handler.filter(|_| !never_fails(&steps[i])) {
                 live_referrers[h] -= 1;
                 if live_referrers[h] == 0 && !dead[h] {
                     dead[h] = true;
@@ -1437,9 +1457,24 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 }
             }
         }
-        for (s, _) in steps.iter().zip(&dead).filter(|(_, d)| **d) {
-            let d = Diagnostic::new(Code::UnreachableStep, self.file, s.id.span, format!("step `{}` can never run", s.id.value))
-                .with_help("its condition is always false, its item list is always empty, or it handles errors only of such steps; remove it or fix the condition");
+        for ((s, _), continued) in steps
+            .iter()
+            .zip(&dead)
+            .zip(&of_continue)
+            .filter(|((_, d), _)| **d)
+        {
+            let help = if *continued {
+                "it handles errors only of steps that never run or never fail: a `for_each` with `on_error: continue` succeeds whatever its items do; use `on_error: collect` to carry on past a failed item and still fail the step"
+            } else {
+                "its condition is always false, its item list is always empty, or it handles errors only of such steps; remove it or fix the condition"
+            };
+            let d = Diagnostic::new(
+                Code::UnreachableStep,
+                self.file,
+                s.id.span,
+                format!("step `{}` can never run", s.id.value),
+            )
+            .with_help(help);
             self.cx.push(d);
         }
     }
