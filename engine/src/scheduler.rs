@@ -1534,6 +1534,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let wanted = match target.and_then(|t| entity_str(t, ENTITY_PROVIDER)) {
             Some(p) => provider_named(p),
             None => match self.incident.source.as_str() {
+                "sentinel" => Some(Provider::Sentinel),
                 "crowdstrike" => Some(Provider::CrowdStrike),
                 "sentinelone" => Some(Provider::SentinelOne),
                 _ => Some(Provider::Microsoft),
@@ -1991,6 +1992,7 @@ fn runs_via(app: riposte_dsl::catalog::Application) -> &'static str {
         A::GamebooksMde => "runs via Riposte Gamebooks for MDE",
         A::GamebooksIdentity => "runs via Riposte Gamebooks for Identity",
         A::GamebooksEmail => "runs via Riposte Gamebooks for Email",
+        A::Api => "runs via Riposte API",
         A::CrowdStrikeResponse => "runs via CrowdStrike Falcon response API client",
         A::SentinelOneResponse => "runs via SentinelOne response service user",
     }

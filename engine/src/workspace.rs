@@ -241,10 +241,14 @@ impl Workspace {
             || self.name.eq_ignore_ascii_case(tenant)
     }
 
+    /// Whether the workspace consented to `app`. The Riposte API application is consented to
+    /// by every onboarding, listed or not.
     pub fn consented(&self, app: Application) -> bool {
-        self.consented_applications
-            .iter()
-            .any(|a| a == app.as_str())
+        app == Application::Api
+            || self
+                .consented_applications
+                .iter()
+                .any(|a| a == app.as_str())
     }
 
     /// The built-in demo workspace: everything enabled and consented, automatic mode for

@@ -126,6 +126,8 @@ pub struct OutputSpec {
 pub enum Provider {
     /// Microsoft: Defender for Endpoint, Entra ID, Exchange Online, Graph security.
     Microsoft,
+    /// Microsoft Sentinel, through Azure Resource Manager: its own incidents.
+    Sentinel,
     CrowdStrike,
     SentinelOne,
 }
@@ -134,6 +136,7 @@ impl Provider {
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Microsoft => "microsoft",
+            Provider::Sentinel => "sentinel",
             Provider::CrowdStrike => "crowdstrike",
             Provider::SentinelOne => "sentinelone",
         }
@@ -148,6 +151,8 @@ pub enum Application {
     GamebooksMde,
     GamebooksIdentity,
     GamebooksEmail,
+    /// The core application every workspace consents to at onboarding; backs Sentinel access.
+    Api,
     CrowdStrikeResponse,
     SentinelOneResponse,
 }
@@ -158,6 +163,7 @@ impl Application {
         Application::GamebooksMde,
         Application::GamebooksIdentity,
         Application::GamebooksEmail,
+        Application::Api,
         Application::CrowdStrikeResponse,
         Application::SentinelOneResponse,
     ];
@@ -169,6 +175,7 @@ impl Application {
             Application::GamebooksMde => "gamebooks-mde",
             Application::GamebooksIdentity => "gamebooks-identity",
             Application::GamebooksEmail => "gamebooks-email",
+            Application::Api => "api",
             Application::CrowdStrikeResponse => "crowdstrike-response",
             Application::SentinelOneResponse => "sentinelone-response",
         }
@@ -180,6 +187,7 @@ impl Application {
             Application::GamebooksMde => "Riposte Gamebooks for MDE",
             Application::GamebooksIdentity => "Riposte Gamebooks for Identity",
             Application::GamebooksEmail => "Riposte Gamebooks for Email",
+            Application::Api => "Riposte API",
             Application::CrowdStrikeResponse => "CrowdStrike Falcon response API client",
             Application::SentinelOneResponse => "SentinelOne response service user",
         }
@@ -197,6 +205,9 @@ pub enum Consent {
     AppOnly,
     /// Only on behalf of a signed-in user; never app-only.
     DelegatedOnly,
+    /// On behalf of the admin who consented when the workspace was onboarded, by the grant
+    /// kept since (a refresh token): nobody signs in when it runs.
+    Standing,
 }
 
 /// How one provider implements an action.
@@ -332,7 +343,7 @@ pub fn to_json() -> serde_json::Value {
                     "application": p.application.as_str(),
                     "application_name": p.application.display_name(),
                     "permission": p.permission,
-                    "consent": match p.consent { Consent::AppOnly => "app_only", Consent::DelegatedOnly => "delegated_only" },
+                    "consent": match p.consent { Consent::AppOnly => "app_only", Consent::DelegatedOnly => "delegated_only", Consent::Standing => "standing" },
                     "operation": p.operation,
                     "needs": p.needs,
                 })).collect::<Vec<_>>(),
@@ -409,6 +420,7 @@ pub fn to_markdown() -> String {
     let consent = |c: Consent| match c {
         Consent::AppOnly => "app-only",
         Consent::DelegatedOnly => "**delegated only**",
+        Consent::Standing => "standing",
     };
     for a in catalog() {
         let mut providers: Vec<&str> = a.providers.iter().map(|p| p.provider.as_str()).collect();
@@ -447,7 +459,7 @@ pub fn to_markdown() -> String {
                 let p = a.providers.iter().find(|p| p.application == *app)?;
                 Some(match p.consent {
                     Consent::DelegatedOnly => format!("`{}` (delegated)", a.id),
-                    Consent::AppOnly => format!("`{}`", a.id),
+                    Consent::AppOnly | Consent::Standing => format!("`{}`", a.id),
                 })
             })
             .collect();
@@ -543,7 +555,13 @@ How to read this page:
   qualified by its API.
 - **Consent**: *app-only* actions run as the application, with nobody signed in, which is
   what unattended and agent runs need. *Delegated only* actions run on behalf of a signed-in
-  admin and never app-only: today only `user.reset_password`.
+  admin and never app-only: today only `user.reset_password`. *Standing* actions run on
+  behalf of the admin who consented when the workspace was onboarded, by the grant kept since:
+  nobody signs in when they run (the Riposte API application's Azure access to Microsoft
+  Sentinel).
+- **Provider**: who carries the action out. An entity's provider is where its evidence comes
+  from; an incident's is its source (`sentinel` for Microsoft Sentinel incidents, whose
+  comments and updates go through Azure Resource Manager, not Microsoft Graph).
 - **Outputs** are readable by later steps as `steps.<id>.output.<name>`. Every action has
   `status`; an action that failed has `status: failed` and its other outputs null.
 - Parameter defaults are YAML values; `—` means no default (the parameter is then either

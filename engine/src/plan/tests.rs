@@ -1507,6 +1507,31 @@ fn the_demo_workspace_carries_the_tags_the_library_routes_on() {
     assert_eq!(matched, [("named", false), ("s", true)]);
 }
 
+/// A Microsoft Sentinel incident is commented on in Sentinel (Azure Resource Manager, by the
+/// Riposte API application every workspace has), not through Microsoft Graph, which does not
+/// know its id.
+#[test]
+fn sentinel_incidents_are_commented_on_in_sentinel() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.comment, params: {comment: seen}}\n";
+    let lib = library(&[gb, &sop("")]);
+    let mut inc = devices(1);
+    let mut w = ws(Mode::Autonomous);
+    w.consented_applications = vec!["mde".into()];
+    let via = |inc: &Incident| {
+        let p = plan_with(&lib, &w, inc, &RunConfig::default(), vec![]);
+        (p.actions[0].status, p.actions[0].provider.clone())
+    };
+    assert_eq!(
+        via(&inc),
+        (Status::WouldRun, Some("microsoft/mde".to_string()))
+    );
+    inc.source = "sentinel".into();
+    assert_eq!(
+        via(&inc),
+        (Status::WouldRun, Some("sentinel/api".to_string()))
+    );
+}
+
 /// A computed parameter the action cannot take blocks it, saying why; null takes the default.
 #[test]
 fn computed_params_are_checked_and_null_takes_the_default() {

@@ -8,8 +8,9 @@ use crate::catalog::{
 pub(crate) const SPEC: ActionSpec = ActionSpec {
     id: "incident.comment",
     title: "Comment on incident",
-    doc: "Adds a comment to the incident in Microsoft Defender XDR, where analysts of the \
-          customer tenant see it next to the alerts. Use it to record what a gamebook did and \
+    doc: "Adds a comment to the incident where it comes from (Microsoft Defender XDR, \
+          Microsoft Sentinel, Falcon, Singularity), where analysts of the customer tenant see \
+          it next to the alerts. Use it to record what a gamebook did and \
           why: the text may hold `{{ }}` templates, including outputs of earlier steps. \
           Treat comments as permanent and keep secrets out of them. The \
           step acts on the incident itself and takes no `target:`.",
@@ -38,6 +39,16 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
             consent: Consent::AppOnly,
             operation: "POST /v1.0/security/incidents/{id}/comments",
+            needs: &[],
+            refuses: None,
+        },
+        ProviderSupport {
+            provider: Provider::Sentinel,
+            service: "Microsoft Sentinel",
+            application: Application::Api,
+            permission: "Azure Service Management user_impersonation",
+            consent: Consent::Standing,
+            operation: "PUT /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{ws}/providers/Microsoft.SecurityInsights/incidents/{id}/comments/{commentId}",
             needs: &[],
             refuses: None,
         },

@@ -8,8 +8,9 @@ use crate::catalog::{
 pub(crate) const SPEC: ActionSpec = ActionSpec {
     id: "incident.update",
     title: "Update incident",
-    doc: "Changes fields of the incident in Microsoft Defender XDR; fields whose parameter is \
-          omitted keep their value. Give at least one parameter: a step with none fails when \
+    doc: "Changes fields of the incident where it comes from (Microsoft Defender XDR, \
+          Microsoft Sentinel, Falcon, Singularity); fields whose parameter is omitted keep \
+          their value. Give at least one parameter: a step with none fails when \
           it runs. `classification` takes the canonical verdicts and needs a `reason` from \
           that verdict's list (true_positive: multistage_attack, malware, \
           malicious_user_activity, unwanted_software, phishing, compromised_user, apt, \
@@ -18,7 +19,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
           benign_positive: security_testing, confirmed_user_activity, \
           line_of_business_application, security_personnel, suspicious_but_expected, other; \
           undetermined: unknown, other). Riposte keeps the exact verdict and reason and \
-          writes the nearest Defender classification and determination. Setting `status` to \
+          writes the nearest native classification (Defender's classification and determination, \
+          Sentinel's classification and reason). Setting `status` to \
           `resolved` closes the incident. The step acts on the incident itself and takes no \
           `target:`.",
     target: Target::Incident,
@@ -87,6 +89,16 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             permission: "Microsoft Graph SecurityIncident.ReadWrite.All",
             consent: Consent::AppOnly,
             operation: "PATCH /v1.0/security/incidents/{id}",
+            needs: &[],
+            refuses: None,
+        },
+        ProviderSupport {
+            provider: Provider::Sentinel,
+            service: "Microsoft Sentinel",
+            application: Application::Api,
+            permission: "Azure Service Management user_impersonation",
+            consent: Consent::Standing,
+            operation: "PUT /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{ws}/providers/Microsoft.SecurityInsights/incidents/{id}",
             needs: &[],
             refuses: None,
         },
