@@ -175,6 +175,7 @@ mod tests {
                 let expected = match (p.provider, a.target) {
                     (Provider::CrowdStrike, _) => Application::CrowdStrikeResponse,
                     (Provider::SentinelOne, _) => Application::SentinelOneResponse,
+                    (Provider::Sentinel, _) => Application::Api,
                     (Provider::Microsoft, Target::Incident) => Application::Mde,
                     (Provider::Microsoft, Target::Entity(EntityKind::User)) => {
                         Application::GamebooksIdentity
@@ -190,6 +191,7 @@ mod tests {
                     "Microsoft Graph ",
                     "Falcon ",
                     "SentinelOne ",
+                    "Azure Service Management ",
                 ]
                 .iter()
                 .any(|api| p.permission.starts_with(api));
