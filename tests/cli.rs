@@ -184,6 +184,25 @@ fn usage_and_io_errors_exit_2() {
     riposte().args(["check", "Cargo.toml"]).assert().code(2);
 }
 
+/// A workspaces file that never ends (a device, a pipe) is read up to its limit, no further.
+#[test]
+fn an_endless_workspaces_file_stops_at_the_limit() {
+    let err = stderr_of(
+        riposte().args([
+            "simulate",
+            "--incident",
+            "examples/incidents/malware-resolved.json",
+            "--workspaces",
+            "/dev/zero",
+        ]),
+        2,
+    );
+    assert!(
+        err.contains("/dev/zero: the file is larger than 4194304 bytes"),
+        "{err}"
+    );
+}
+
 #[test]
 fn oversized_and_hostile_files_get_diagnostics_not_crashes() {
     let dir = tempfile::tempdir().expect("tempdir");

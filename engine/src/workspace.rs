@@ -2,6 +2,8 @@
 //! processes incidents. Read from `--workspaces FILE` (see `examples/workspaces.yaml`), or the
 //! built-in demo workspace.
 
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::Path;
 
 use riposte_dsl::ast::{AgentMode, IncidentSource, SeverityLevel};
@@ -350,15 +352,70 @@ pub fn read_workspaces(path: &Path) -> Result<Vec<Workspace>, WorkspaceError> {
         path: name.clone(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > MAX_WORKSPACES_BYTES {
-        return Err(WorkspaceError::Inconsistent {
-            path: name,
-            message: format!("the file is larger than {MAX_WORKSPACES_BYTES} bytes"),
-        });
+    let too_large = || WorkspaceError::Inconsistent {
+        path: name.clone(),
+        message: format!("the file is larger than {MAX_WORKSPACES_BYTES} bytes"),
+    };
+    if std::fs::metadata(path).map_err(io)?.len() > MAX_WORKSPACES_BYTES {
+        return Err(too_large());
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
+    // Read one byte past the limit: what is not a regular file (a FIFO, `/dev/zero`) has no
+    // length to check first.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_WORKSPACES_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_WORKSPACES_BYTES {
+        return Err(too_large());
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        ))
+    })?;
     parse_workspaces(&name, &text)
+}
+
+/// Whether `s` is a GUID as Entra writes tenant ids: 8-4-4-4-12 hexadecimal digits.
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Which of `n` workspaces are their own ancestors, each having at most one parent
+/// (`parent_of`): the nodes on the cycles of the chains, found in one pass.
+fn parent_cycles(n: usize, parent_of: impl Fn(usize) -> Option<usize>) -> Vec<bool> {
+    // 0: not reached yet; 1: on the chain being walked; 2: decided.
+    let mut state = vec![0u8; n];
+    let mut on_cycle = vec![false; n];
+    for start in 0..n {
+        let mut chain = Vec::new();
+        let mut at = Some(start);
+        while let Some(i) = at.filter(|&i| state[i] == 0) {
+            state[i] = 1;
+            chain.push(i);
+            at = parent_of(i);
+        }
+        // Back on the chain being walked: from there on, a cycle.
+        if let Some(i) = at.filter(|&i| state[i] == 1) {
+            if let Some(from) = chain.iter().position(|&c| c == i) {
+                for &c in &chain[from..] {
+                    on_cycle[c] = true;
+                }
+            }
+        }
+        for c in chain {
+            state[c] = 2;
+        }
+    }
+    on_cycle
 }
 
 /// Parses and validates workspaces from YAML text.
@@ -404,11 +461,24 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
         },
     };
     let of = |s: &SpansFile, i: usize| s.workspaces.get(i).cloned();
+    // Names and tenant ids ignore case; each is looked up once, so a file of many workspaces
+    // (or a long chain of parents) is checked in linear time.
+    let key = |s: &str| s.to_lowercase();
+    let mut first_of_name: HashMap<String, usize> = HashMap::new();
     for (i, w) in file.workspaces.iter().enumerate() {
-        if file.workspaces[..i]
-            .iter()
-            .any(|o| o.name.eq_ignore_ascii_case(&w.name))
-        {
+        first_of_name.entry(key(&w.name)).or_insert(i);
+    }
+    let parent_of = |i: usize| {
+        file.workspaces[i]
+            .parent
+            .as_ref()
+            .and_then(|p| first_of_name.get(&key(p)).copied())
+    };
+    let on_cycle = parent_cycles(file.workspaces.len(), parent_of);
+    let mut seen_names: HashSet<String> = HashSet::new();
+    let mut seen_tenants: HashMap<String, usize> = HashMap::new();
+    for (i, w) in file.workspaces.iter().enumerate() {
+        if !seen_names.insert(key(&w.name)) {
             return Err(bad(
                 format!("workspace `{}` is defined twice", w.name),
                 &|s| of(s, i).map(|w| w.name.referenced),
@@ -416,9 +486,9 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
         }
         // A tenant id belongs to one workspace, or incidents of that tenant would silently go
         // to the first; so does `*`, which stands in for any tenant.
-        if let Some(o) = file.workspaces[..i]
-            .iter()
-            .find(|o| o.tenant_id.eq_ignore_ascii_case(&w.tenant_id))
+        if let Some(o) = seen_tenants
+            .get(&key(&w.tenant_id))
+            .map(|&j| &file.workspaces[j])
         {
             return Err(bad(
                 format!(
@@ -429,34 +499,32 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                 &|s| of(s, i).map(|w| w.tenant_id.referenced),
             ));
         }
+        seen_tenants.entry(key(&w.tenant_id)).or_insert(i);
+        if w.tenant_id != "*" && !is_guid(&w.tenant_id) {
+            return Err(bad(
+                format!(
+                    "workspace `{}` has tenant id `{}`, which is not a tenant id: write the Entra \
+                     tenant's GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`), or `*` for a \
+                     workspace that stands in for any tenant",
+                    w.name,
+                    riposte_dsl::diagnostic::clip(&w.tenant_id, 80)
+                ),
+                &|s| of(s, i).map(|w| w.tenant_id.referenced),
+            ));
+        }
         if let Some(parent) = &w.parent {
-            // Up the chain of parents: a workspace that is its own ancestor has no partner.
-            let mut up = Some(parent);
-            let mut steps = 0;
-            while let Some(p) = up {
-                if p.eq_ignore_ascii_case(&w.name) {
-                    return Err(bad(
-                        format!(
-                            "workspace `{}` is its own parent, directly or through others; a \
-                             chain of parents ends at the partner's workspace",
-                            w.name
-                        ),
-                        &|s| of(s, i).and_then(|w| w.parent).map(|p| p.referenced),
-                    ));
-                }
-                steps += 1;
-                up = file
-                    .workspaces
-                    .iter()
-                    .find(|o| o.name.eq_ignore_ascii_case(p))
-                    .and_then(|o| o.parent.as_ref())
-                    .filter(|_| steps <= file.workspaces.len());
+            // A workspace that is its own ancestor has no partner.
+            if on_cycle[i] {
+                return Err(bad(
+                    format!(
+                        "workspace `{}` is its own parent, directly or through others; a chain \
+                         of parents ends at the partner's workspace",
+                        w.name
+                    ),
+                    &|s| of(s, i).and_then(|w| w.parent).map(|p| p.referenced),
+                ));
             }
-            if !file
-                .workspaces
-                .iter()
-                .any(|o| o.name.eq_ignore_ascii_case(parent))
-            {
+            if !first_of_name.contains_key(&key(parent)) {
                 let names = file.workspaces.iter().map(|o| o.name.as_str());
                 return Err(bad(
                     format!(
@@ -648,6 +716,23 @@ fn glob<T: Copy + From<u8> + PartialEq>(p: &[T], t: &[T], same: impl Fn(T, T) ->
 
 #[cfg(test)]
 mod tests {
+    use super::parent_cycles;
+
+    /// Only the workspaces on a cycle are their own ancestors, not those whose chain runs into
+    /// one; a chain of thousands is walked once.
+    #[test]
+    fn parent_cycles_are_the_nodes_on_them() {
+        // 0 → 1 → 2 → 1 (a tail into a cycle), 3 → 3, 4 → none.
+        let parents = [Some(1), Some(2), Some(1), Some(3), None];
+        assert_eq!(
+            parent_cycles(5, |i| parents[i]),
+            [false, true, true, true, false]
+        );
+        let n = 100_000;
+        let chain = parent_cycles(n, |i| i.checked_sub(1));
+        assert!(chain.iter().all(|c| !c));
+    }
+
     use super::*;
 
     #[test]
@@ -691,6 +776,12 @@ mod tests {
         assert!(err.to_string().contains("no workspace"));
         // Values that contradict each other are found where they are written.
         let one = |name: &str, tenant: &str, extra: &str| {
+            let tenant = match tenant {
+                "t1" => "aaaaaaaa-0000-4000-8000-000000000001",
+                "T1" => "AAAAAAAA-0000-4000-8000-000000000001",
+                "t2" => "aaaaaaaa-0000-4000-8000-000000000002",
+                other => other,
+            };
             format!(
                 "  - name: {name}\n    tenant_id: {tenant}\n    subscription: active\n{extra}    agent: {{mode: manual, process_incident: [], gamebooks: [], sops: all}}\n"
             )
@@ -705,6 +796,11 @@ mod tests {
                 format!("workspaces:\n{}{}", one("a", "t1", ""), one("b", "T1", "")),
                 "w.yaml:7:16: ",
                 "have the same tenant id",
+            ),
+            (
+                format!("workspaces:\n{}", one("b", "contoso.onmicrosoft.com", "")),
+                "w.yaml:3:16: ",
+                "has tenant id `contoso.onmicrosoft.com`, which is not a tenant id",
             ),
             (
                 format!("workspaces:\n{}", one("b", "t1", "    parent: zz\n")),
@@ -778,7 +874,10 @@ mod tests {
             "w.yaml",
             &["a", "A"]
                 .iter()
-                .zip(["t1", "t2"])
+                .zip([
+                    "aaaaaaaa-0000-4000-8000-000000000001",
+                    "aaaaaaaa-0000-4000-8000-000000000002",
+                ])
                 .fold("workspaces:\n".to_string(), |doc, (name, tenant)| {
                     doc + &format!(
                         "  - {{name: {name}, tenant_id: {tenant}, subscription: active, agent: {{mode: manual, process_incident: [], gamebooks: [], sops: all}}}}\n"

@@ -156,14 +156,25 @@ pub fn matches(
             list(r.classifications.iter().map(|c| c.as_str()))
         ));
     }
-    if !r.workspaces.is_empty() && !r.workspaces.contains(&ws.name) {
+    // Workspace names and tags ignore case, as everywhere else.
+    if !r.workspaces.is_empty()
+        && !r
+            .workspaces
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&ws.name))
+    {
         return fail(format!(
             "workspace `{}` is not one of {}",
             ws.name,
             list(r.workspaces.iter().map(String::as_str))
         ));
     }
-    if !r.workspace_tags.is_empty() && !r.workspace_tags.iter().any(|t| ws.tags.contains(t)) {
+    if !r.workspace_tags.is_empty()
+        && !r
+            .workspace_tags
+            .iter()
+            .any(|t| ws.tags.iter().any(|w| w.eq_ignore_ascii_case(t)))
+    {
         return fail(format!(
             "workspace `{}` has none of the tags {}",
             ws.name,

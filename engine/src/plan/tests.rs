@@ -1498,13 +1498,24 @@ fn the_demo_workspace_carries_the_tags_the_library_routes_on() {
     ]);
     let demo = Workspace::demo_for(&lib.sops);
     assert_eq!(demo.tags, ["managed-xdr"]);
-    let p = plan_with(&lib, &demo, &devices(1), &RunConfig::default(), vec![]);
-    let matched: Vec<(&str, bool)> = p
-        .sops
-        .iter()
-        .map(|s| (s.name.as_str(), s.matched))
-        .collect();
-    assert_eq!(matched, [("named", false), ("s", true)]);
+    let matched = |w: &Workspace| -> Vec<(String, bool)> {
+        let p = plan_with(&lib, w, &devices(1), &RunConfig::default(), vec![]);
+        p.sops.iter().map(|s| (s.name.clone(), s.matched)).collect()
+    };
+    assert_eq!(
+        matched(&demo),
+        [("named".to_string(), false), ("s".to_string(), true)]
+    );
+    // Names and tags ignore case.
+    let contoso = Workspace {
+        name: "Contoso".into(),
+        tags: vec!["Managed-XDR".into()],
+        ..demo
+    };
+    assert_eq!(
+        matched(&contoso),
+        [("named".to_string(), true), ("s".to_string(), true)]
+    );
 }
 
 /// A Microsoft Sentinel incident is commented on in Sentinel (Azure Resource Manager, by the
