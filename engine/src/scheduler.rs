@@ -175,6 +175,9 @@ pub struct RunConfig {
     /// Record the branch points a run goes through ([`TraceEvent`]), for `riposte test`
     /// coverage; off by default, as nothing else reads them.
     pub trace: bool,
+    /// The evaluation work the classification and each response SOP may spend (see
+    /// [`riposte_dsl::expr::with_run_budget`]).
+    pub max_work: u64,
 }
 
 impl RunConfig {
@@ -192,6 +195,7 @@ impl Default for RunConfig {
             max_actions: 10_000,
             now_ms: 0,
             trace: false,
+            max_work: crate::plan::RUN_WORK,
         }
     }
 }
@@ -918,7 +922,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             });
             if !value {
                 let prefix = &path[..path.len() - step.id.len()];
-                self.skip_step(step, frame, prefix, "condition `if` is false");
+                let reason = if riposte_dsl::expr::run_out_of_work() {
+                    "condition `if` did not hold: the SOP's expressions ran out of work \
+                     (evaluation limit), so it may not have been decided"
+                } else {
+                    "condition `if` is false"
+                };
+                self.skip_step(step, frame, prefix, reason);
                 return StepStatus::Skipped;
             }
         }
@@ -1555,6 +1565,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         provider: Option<&ProviderSupport>,
     ) -> Option<String> {
         let ws = self.workspace;
+        // What an expression decided once the work ran out is unknown (`not any(…)` holds on
+        // null): nothing more runs on it.
+        if riposte_dsl::expr::run_out_of_work() {
+            return Some(format!(
+                "evaluation limit: an expression of SOP `{}` ran out of work (lambda calls, list \
+                 items, text), so what it decided is unknown; simplify the expressions that \
+                 loop over long lists",
+                self.sop_name
+            ));
+        }
         if let Some(sev) = self.incident.severity {
             if !ws.agent.gamebooks.iter().any(|s| s.level() == sev) {
                 return Some(format!(

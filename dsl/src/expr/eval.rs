@@ -163,12 +163,14 @@ pub(crate) enum Ir {
 /// At most this many lambda calls per evaluation: nested list functions over long lists
 /// (`count([…1000…], a => count([…1000…], b => …))`) would otherwise run for hours. Beyond it,
 /// list functions yield null.
-pub(crate) const MAX_LAMBDA_CALLS: u64 = 10_000_000;
+pub const MAX_LAMBDA_CALLS: u64 = 10_000_000;
 
 thread_local! {
     /// Work one run may spend across all its evaluations (see [`with_run_budget`]); `None`
     /// outside a run, where each evaluation has [`MAX_LAMBDA_CALLS`] of its own.
     static RUN_BUDGET: Cell<Option<u64>> = const { Cell::new(None) };
+    /// Whether an evaluation of the current run ran out of work (its own budget or the run's).
+    static RUN_EXHAUSTED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `f` with `units` of evaluation work (lambda calls, list items built, text scanned in
@@ -178,9 +180,18 @@ thread_local! {
 /// yield null, as when one evaluation's budget runs out.
 pub fn with_run_budget<R>(units: u64, f: impl FnOnce() -> R) -> (R, bool) {
     let was = RUN_BUDGET.with(|b| b.replace(Some(units)));
+    let was_exhausted = RUN_EXHAUSTED.with(|e| e.replace(false));
     let r = f();
     let left = RUN_BUDGET.with(|b| b.replace(was));
-    (r, left == Some(0))
+    let exhausted = RUN_EXHAUSTED.with(|e| e.replace(was_exhausted));
+    (r, exhausted || left == Some(0))
+}
+
+/// Whether an evaluation of the current run (see [`with_run_budget`]) has run out of work: its
+/// list functions gave null, so what it decided is unknown (`not any(…)` held). A run checks
+/// this before acting, so that running out never lets it do more.
+pub fn run_out_of_work() -> bool {
+    RUN_EXHAUSTED.with(Cell::get) || RUN_BUDGET.with(Cell::get) == Some(0)
 }
 
 /// The state of one evaluation. Cheap to set up (five words, nothing to drop): a condition
@@ -242,6 +253,9 @@ impl<'a> Cx<'a> {
     /// starts and ends (`Expr::eval`, `Expr::eval_bool`); contexts made from this one by
     /// `enter` and `narrow` give theirs back through `leave` first.
     pub(crate) fn settle(&self) {
+        if self.exhausted {
+            RUN_EXHAUSTED.with(|e| e.set(true));
+        }
         let spent = self.start.saturating_sub(self.budget);
         if spent > 0 {
             RUN_BUDGET.with(|b| {

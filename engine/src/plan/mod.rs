@@ -89,7 +89,7 @@ pub fn plan_with_context<E: Executor>(
     if plan.eligibility.iter().any(|c| !c.passed) {
         return plan;
     }
-    plan.classification = with_run_budget(RUN_WORK, || {
+    plan.classification = with_run_budget(config.max_work, || {
         policy::classify(library, workspace, ctx, config)
     })
     .0;
@@ -118,7 +118,7 @@ pub fn plan_with_context<E: Executor>(
             std::mem::take(&mut plan.actions),
             std::mem::take(&mut planned),
         );
-        let ((), out_of_work) = with_run_budget(RUN_WORK, || s.run_sop());
+        let ((), out_of_work) = with_run_budget(config.max_work, || s.run_sop());
         if let Some(m) = plan.sops.last_mut() {
             if s.step_limit_reached() {
                 m.detail = format!(
@@ -129,9 +129,12 @@ pub fn plan_with_context<E: Executor>(
                 );
             } else if out_of_work {
                 m.detail = format!(
-                    "matched; evaluation limit: the SOP's expressions spent {RUN_WORK} units of \
-                     work (lambda calls, list items, kilobytes of text), and list functions \
-                     evaluated after that gave null"
+                    "matched; evaluation limit: the SOP's expressions ran out of work (lambda \
+                     calls, list items, kilobytes of text: {} units for the SOP, {} for one \
+                     expression), and list functions evaluated after that gave null; its \
+                     actions after that are blocked",
+                    config.max_work,
+                    riposte_dsl::expr::MAX_LAMBDA_CALLS
                 );
             }
         }

@@ -1543,6 +1543,53 @@ fn sentinel_incidents_are_commented_on_in_sentinel() {
     );
 }
 
+/// Running out of evaluation work never lets a run do more: `not any(…)` holds on the null a
+/// spent list function gives, so what comes after is blocked, naming the limit.
+#[test]
+fn running_out_of_work_blocks_what_follows() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: heavy
+    if: "count(incident.devices, d => count(incident.devices, e => e.name == d.name) > 1) > 0"
+    action: incident.comment
+    params: {comment: two devices share a name}
+  - id: isolate
+    for_each: {items: incident.devices, as: d, filter: "not any(d.tags, t => t == 'crown-jewel')"}
+    action: device.isolate
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = devices(20);
+    let run = |max_work: u64| {
+        let config = RunConfig {
+            max_work,
+            ..RunConfig::default()
+        };
+        plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![])
+    };
+    let enough = run(RunConfig::default().max_work);
+    assert_eq!(enough.actions[0].reason, "condition `if` is false");
+    assert_eq!(enough.summary.would_run, 20);
+    // 400 calls for `heavy` alone.
+    let spent = run(100);
+    assert!(
+        spent.actions[0].reason.contains("ran out of work"),
+        "{:?}",
+        spent.actions[0]
+    );
+    assert_eq!((spent.summary.would_run, spent.summary.blocked), (0, 20));
+    assert!(spent.actions[1]
+        .reason
+        .starts_with("evaluation limit: an expression of SOP `s` ran out of work"));
+    assert!(
+        spent.sops[0].detail.contains("evaluation limit"),
+        "{}",
+        spent.sops[0].detail
+    );
+}
+
 /// A computed parameter the action cannot take blocks it, saying why; null takes the default.
 #[test]
 fn computed_params_are_checked_and_null_takes_the_default() {
