@@ -184,6 +184,33 @@ fn usage_and_io_errors_exit_2() {
     riposte().args(["check", "Cargo.toml"]).assert().code(2);
 }
 
+/// Text from the incident cannot drive the terminal or forge a row of the plan: control
+/// characters are shown as `�`.
+#[test]
+fn incident_text_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ansi.json");
+    let doc = serde_json::json!({"format": "riposte.incident/v1", "incident": {
+        "id": "1", "source": "defender_xdr", "severity": "high", "status": "active",
+        "title": "title\u{1b}[2J\u{7}\nincident 999 · forged",
+        "updated": "2026-01-01T00:00:00Z", "entities": []}});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let out = riposte()
+        .args(["simulate", "--incident"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("  title�[2J��incident 999 · forged\n"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+}
+
 /// A workspaces file that never ends (a device, a pipe) is read up to its limit, no further.
 #[test]
 fn an_endless_workspaces_file_stops_at_the_limit() {

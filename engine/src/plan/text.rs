@@ -1,9 +1,24 @@
 //! The plan as text for people: SOP → gamebook → step, one line per action, ending with the
 //! summary line.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::model::{Plan, PlannedAction, Status};
+
+/// Text from the incident or the library made safe for a terminal: control characters (an
+/// escape sequence that clears the screen, a newline that forges a row) shown as `�`.
+pub(crate) fn printable(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if c.is_control() { '�' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
 
 fn paint(s: &str, code: &str, color: bool) -> String {
     if color {
@@ -25,25 +40,33 @@ fn status_word(s: Status, color: bool) -> String {
 
 fn action_line(a: &PlannedAction, color: bool) -> String {
     let target = match &a.target {
-        Some(t) if t.name.is_empty() || t.name == t.id => format!("{} {}", t.kind, t.id),
-        Some(t) => format!("{} {} ({})", t.kind, t.name, t.id),
+        Some(t) if t.name.is_empty() || t.name == t.id => {
+            format!("{} {}", t.kind, printable(&t.id))
+        }
+        Some(t) => format!("{} {} ({})", t.kind, printable(&t.name), printable(&t.id)),
         None if a.action.starts_with("incident.") => "incident".to_string(),
         None => "-".to_string(),
     };
     let mut line = format!(
         "    {} {:<24} {:<22} {target}",
         status_word(a.status, color),
-        a.step,
+        printable(&a.step),
         a.action
     );
     if let Some(ap) = &a.approval {
-        let _ = write!(line, "\n{:<23}approver: {} — {}", "", ap.role, ap.reason);
+        let _ = write!(
+            line,
+            "\n{:<23}approver: {} — {}",
+            "",
+            ap.role,
+            printable(&ap.reason)
+        );
     } else if a.status != Status::WouldRun {
-        let _ = write!(line, "\n{:<23}{}", "", a.reason);
+        let _ = write!(line, "\n{:<23}{}", "", printable(&a.reason));
     }
     if let Some(e) = &a.execution {
         if e.outcome == "failed" {
-            let err = e.error.as_deref().unwrap_or("");
+            let err = printable(e.error.as_deref().unwrap_or(""));
             let _ = write!(
                 line,
                 "\n{:<23}{}",
@@ -67,12 +90,17 @@ pub fn render(plan: &Plan, color: bool) -> String {
         out,
         "{} {} · {} · {}",
         paint("incident", "1", color),
-        i.id,
-        i.source,
-        i.severity
+        printable(&i.id),
+        printable(&i.source),
+        printable(&i.severity)
     );
-    let _ = writeln!(out, "  {}", i.title);
-    let _ = writeln!(out, "workspace {} · now {}", plan.workspace, plan.now);
+    let _ = writeln!(out, "  {}", printable(&i.title));
+    let _ = writeln!(
+        out,
+        "workspace {} · now {}",
+        printable(&plan.workspace),
+        plan.now
+    );
     let _ = writeln!(out, "\neligibility");
     for c in &plan.eligibility {
         let mark = if c.passed {
@@ -80,7 +108,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
         } else {
             paint("✗", "31", color)
         };
-        let _ = writeln!(out, "  {mark} {:<20} {}", c.check, c.detail);
+        let _ = writeln!(out, "  {mark} {:<20} {}", c.check, printable(&c.detail));
     }
     if plan.eligibility.iter().any(|c| !c.passed) {
         let _ = writeln!(
@@ -93,7 +121,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 let _ = writeln!(
                     out,
                     "\nclassification {} / {} (confidence {}) — SOP {}, rule \"{}\"",
-                    c.classification, c.reason, c.confidence, c.sop, c.rule
+                    c.classification,
+                    printable(&c.reason),
+                    c.confidence,
+                    c.sop,
+                    printable(&c.rule)
                 );
             }
             None => {
@@ -108,12 +140,12 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 "\nsop {}: {} ({})",
                 sop.name,
                 paint("not matched", "2", color),
-                sop.detail
+                printable(&sop.detail)
             );
             continue;
         }
         // A matched SOP's detail says more than `matched` only when a limit cut its run.
-        let more = sop.detail.strip_prefix("matched").unwrap_or("");
+        let more = printable(sop.detail.strip_prefix("matched").unwrap_or(""));
         let _ = writeln!(
             out,
             "\nsop {}: {}{more}",
@@ -124,7 +156,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
         for a in plan.actions.iter().filter(|a| a.sop == sop.name) {
             if a.gamebook != gamebook {
                 gamebook = &a.gamebook;
-                let _ = writeln!(out, "  gamebook {gamebook}");
+                let _ = writeln!(out, "  gamebook {}", printable(gamebook));
             }
             let _ = writeln!(out, "{}", action_line(a, color));
         }
@@ -132,11 +164,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
             let from = if t.gamebook.is_empty() {
                 String::new()
             } else {
-                format!(" ({} {})", t.gamebook, t.step)
+                format!(" ({} {})", t.gamebook, printable(&t.step))
             };
-            let _ = writeln!(out, "  task [{}] {}{from}", t.role, t.title);
+            let _ = writeln!(out, "  task [{}] {}{from}", t.role, printable(&t.title));
             if !t.reason.is_empty() {
-                let _ = writeln!(out, "       {}", t.reason);
+                let _ = writeln!(out, "       {}", printable(&t.reason));
             }
         }
     }

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::coverage::{Coverage, GamebookCoverage};
 use super::expect::{ActionView, Failure, TaskView};
 use super::{Report, TestResult};
+use crate::plan::text::printable;
 
 fn paint(s: &str, code: &str, color: bool) -> String {
     if color {
@@ -18,9 +19,9 @@ fn paint(s: &str, code: &str, color: bool) -> String {
 /// What a test is called in the report: `file: name`, or the file alone.
 pub fn title(t: &TestResult) -> String {
     if t.name.is_empty() {
-        t.file.clone()
+        printable(&t.file).into_owned()
     } else {
-        format!("{}: {}", t.file, t.name)
+        printable(&format!("{}: {}", t.file, t.name)).into_owned()
     }
 }
 
@@ -84,10 +85,10 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
     let red = |s: &str| paint(s, "31", color);
     match f {
         Failure::Error { message } => {
-            let _ = writeln!(out, "  {} {message}", red("error:"));
+            let _ = writeln!(out, "  {} {}", red("error:"), printable(message));
         }
         Failure::UnmatchedFail { message } => {
-            let _ = writeln!(out, "  {} {message}", red("unmatched fail:"));
+            let _ = writeln!(out, "  {} {}", red("unmatched fail:"), printable(message));
         }
         Failure::Eligibility {
             expected,
@@ -100,13 +101,13 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
                 red("eligible:")
             );
             for c in failed_checks {
-                let _ = writeln!(out, "      failed check {c}");
+                let _ = writeln!(out, "      failed check {}", printable(c));
             }
         }
         Failure::Classification { expected, actual } => {
             let _ = writeln!(out, "  {}", red("classification:"));
-            let _ = writeln!(out, "      expected {expected}");
-            let _ = writeln!(out, "      got      {actual}");
+            let _ = writeln!(out, "      expected {}", printable(&expected.to_string()));
+            let _ = writeln!(out, "      got      {}", printable(&actual.to_string()));
         }
         Failure::Sops {
             missing,
@@ -114,10 +115,10 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
         } => {
             let _ = writeln!(out, "  {}", red("matched SOPs differ:"));
             for s in missing {
-                let _ = writeln!(out, "      - {s} (expected, did not match)");
+                let _ = writeln!(out, "      - {} (expected, did not match)", printable(s));
             }
             for s in unexpected {
-                let _ = writeln!(out, "      + {s} (matched, not expected)");
+                let _ = writeln!(out, "      + {} (matched, not expected)", printable(s));
             }
         }
         Failure::MissingAction {
@@ -134,11 +135,11 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
             for n in near {
                 let _ = writeln!(out, "      plan has {}", action(&n.entry));
                 for d in &n.differences {
-                    let _ = writeln!(out, "        {d}");
+                    let _ = writeln!(out, "        {}", printable(&d.to_string()));
                 }
             }
             if let Some(h) = hint {
-                let _ = writeln!(out, "      hint: {h}");
+                let _ = writeln!(out, "      hint: {}", printable(&h.to_string()));
             }
         }
         Failure::ActionCount {
@@ -184,7 +185,7 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
             for n in near {
                 let _ = writeln!(out, "      plan has {}", task(&n.entry));
                 for d in &n.differences {
-                    let _ = writeln!(out, "        {d}");
+                    let _ = writeln!(out, "        {}", printable(&d.to_string()));
                 }
             }
         }
@@ -251,7 +252,7 @@ fn action(a: &ActionView) -> String {
     if let Some(e) = &a.execution {
         let _ = write!(s, "; {e}");
     }
-    s
+    printable(&s).into_owned()
 }
 
 fn task(t: &TaskView) -> String {
@@ -260,7 +261,7 @@ fn task(t: &TaskView) -> String {
     } else {
         format!("{} / {} / {}", t.sop, t.gamebook, t.step)
     };
-    format!("[{}] {} ({from})", t.role, t.title)
+    printable(&format!("[{}] {} ({from})", t.role, t.title)).into_owned()
 }
 
 /// A percentage, rounded down so 99.95% never shows as 100%.
