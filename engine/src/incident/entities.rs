@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
-use super::json::{clip, ip_string, mentions_admin, parse_ip, trim};
+use super::json::{ip_string, mentions_admin, parse_ip, trim};
 use super::{Entity, Fields};
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
@@ -540,5 +540,7 @@ pub(crate) fn display_name(kind: EntityKind, f: &Fields) -> Option<String> {
         EntityKind::Email => first(&["subject", "internet_message_id", "network_message_id"]),
         EntityKind::CloudApp => first(&["display_name", "instance_name", "app_id"]),
     };
-    name.map(|n| clip(&n, 200).into_owned())
+    // Whole, however long: protection rules match names (`*-backup-vault`), so a name cut
+    // short would slip past them. Only the text plan shortens what it shows.
+    name.map(Cow::into_owned)
 }

@@ -1590,6 +1590,25 @@ steps:
     );
 }
 
+/// A name of any length is matched whole by protection rules: a long host name named from its
+/// fields is not cut short, or `*-backup-vault` would miss it.
+#[test]
+fn long_names_are_protected_whole() {
+    let host = format!("srv-{}-backup-vault", "x".repeat(300));
+    let inc = incident(json!([
+        {"id": "device:d1", "kind": "device", "verdict": "malicious", "provider": "microsoft",
+         "fields": {"hostname": host, "mde_device_id": "d1"}}
+    ]));
+    assert_eq!(inc.entities[0].name, host);
+    let lib = library(&[
+        ISOLATE,
+        &sop("guardrails: {protected: [{name: \"*-backup-vault\"}]}\n"),
+    ]);
+    let p = autonomous(&lib, &inc, Approvals::All);
+    assert_eq!(p.actions[0].status, Status::Blocked, "{:?}", p.actions[0]);
+    assert!(p.actions[0].reason.starts_with("protected entity"));
+}
+
 /// A computed parameter the action cannot take blocks it, saying why; null takes the default.
 #[test]
 fn computed_params_are_checked_and_null_takes_the_default() {

@@ -43,7 +43,12 @@ fn action_line(a: &PlannedAction, color: bool) -> String {
         Some(t) if t.name.is_empty() || t.name == t.id => {
             format!("{} {}", t.kind, printable(&t.id))
         }
-        Some(t) => format!("{} {} ({})", t.kind, printable(&t.name), printable(&t.id)),
+        Some(t) => format!(
+            "{} {} ({})",
+            t.kind,
+            printable(&riposte_dsl::diagnostic::clip(&t.name, 200)),
+            printable(&t.id)
+        ),
         None if a.action.starts_with("incident.") => "incident".to_string(),
         None => "-".to_string(),
     };
