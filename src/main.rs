@@ -976,10 +976,13 @@ fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {
         bar.finish_and_clear();
     }
     emit(&format!(
-        "wrote {} incidents from {} examples in {} files ({:.1} MiB) to {}\n",
+        "wrote {} incident{} from {} example{} in {} file{} ({:.1} MiB) to {}\n",
         written.incidents,
+        if written.incidents == 1 { "" } else { "s" },
         templates.len(),
+        if templates.len() == 1 { "" } else { "s" },
         written.files,
+        if written.files == 1 { "" } else { "s" },
         written.bytes as f64 / (1024.0 * 1024.0),
         args.out.display()
     ))?;

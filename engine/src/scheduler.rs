@@ -1061,7 +1061,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let mut reasons = Vec::new();
         if unplanned > 0 {
             let what = match &step.for_each {
-                Some(_) => format!("{unplanned} items not planned"),
+                Some(_) => format!("{} not planned", plural(unplanned, "item")),
                 None => "the step is not planned".to_string(),
             };
             reasons.push(if self.steps_run >= MAX_STEP_RUNS {
@@ -1078,9 +1078,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if over > 0 {
             reasons.push(format!(
-                "fan-out limit: {} items, limit {}; {over} items not planned (raise --max-fanout)",
-                items.len(),
-                self.config.max_fanout
+                "fan-out limit: {}, limit {}; {} not planned (raise --max-fanout)",
+                plural(items.len(), "item"),
+                self.config.max_fanout,
+                plural(over, "item")
             ));
         }
         if !reasons.is_empty() {
@@ -1876,6 +1877,15 @@ fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
 struct Effect {
     bits: u64,
     acted_on: u64,
+}
+
+/// `1 item`, `2 items`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// [`Effect::acted_on`]: the action and its target's id.

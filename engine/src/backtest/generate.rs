@@ -104,7 +104,7 @@ pub enum GenerateError {
     NoCount,
     #[error(
         "`{path}` would be larger than {limit} bytes, the most an incident file may hold \
-         (its first {incidents} incidents take {bytes} bytes); lower `--per-file` or raise \
+         (the incidents written to it so far, {incidents}, take {bytes} bytes); lower `--per-file` or raise \
          `--max-file-bytes` (and pass the same to `backtest`)"
     )]
     FileTooLarge {
@@ -426,9 +426,15 @@ impl Generator {
                 bytes: sizes.iter().sum(),
             }),
             Err(e) => {
-                // No half-written corpus is left behind: the directory was empty (or new).
-                for f in 0..files {
-                    let _ = std::fs::remove_file(path_of(f));
+                // No half-written corpus is left behind: the directory was empty (or new), so
+                // what it holds now is what was written (a look at the directory, not a try
+                // of each of the millions of names that may have been planned).
+                for entry in std::fs::read_dir(out).into_iter().flatten().flatten() {
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if name.starts_with("incidents-") && name.ends_with(".json") {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
                 }
                 if created {
                     let _ = std::fs::remove_dir(out);

@@ -97,8 +97,8 @@ impl Listing {
     }
 }
 
-/// Every `*.json` file under `dir`, recursively (hidden directories skipped; symbolic links to
-/// files followed, to directories not), sorted by path.
+/// Every `*.json` file under `dir`, recursively (hidden directories skipped; symbolic links
+/// followed, each directory read once however many links lead to it), sorted by path.
 pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
     let meta = std::fs::metadata(dir).map_err(|source| BacktestError::Io {
         path: display_path(dir),
@@ -109,7 +109,12 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
     }
     let mut listing = Listing::default();
     let mut stack = vec![dir.to_path_buf()];
+    // Directories read, by their real path: a link back up the tree is not a loop.
+    let mut read = std::collections::HashSet::new();
     while let Some(d) = stack.pop() {
+        if !read.insert(std::fs::canonicalize(&d).unwrap_or_else(|_| d.clone())) {
+            continue;
+        }
         let entries = match std::fs::read_dir(&d) {
             Ok(e) => e,
             Err(e) if d == dir => {
@@ -141,8 +146,11 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
             };
             let path = entry.path();
             let Ok(ty) = entry.file_type() else { continue };
-            if ty.is_dir() {
-                if !entry.file_name().to_string_lossy().starts_with('.') {
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            // A link to a directory is read like the directory.
+            let linked_dir = ty.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
+            if ty.is_dir() || linked_dir {
+                if !hidden {
                     stack.push(path);
                 }
                 continue;
@@ -154,15 +162,13 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
             if !is_json {
                 continue;
             }
-            // `metadata` follows a symbolic link; a link to a directory is not followed.
+            // `metadata` follows a symbolic link.
             match std::fs::metadata(&path) {
                 Ok(m) if m.is_file() => listing.files.push(CorpusFile {
                     name: display_path(&path),
                     path,
                     bytes: m.len(),
                 }),
-                // A link to a directory: not followed, as documented.
-                Ok(m) if m.is_dir() => {}
                 // A FIFO could block the run and a device never end: reported, not read.
                 Ok(_) => listing.errors.push(CorpusError {
                     file: display_path(&path),

@@ -278,7 +278,7 @@ fn a_missing_corpus_is_an_error() {
 fn corpus_files_that_are_not_regular_files_are_reported_not_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    // A device that never ends, and a link to a directory (documented as not followed).
+    // A device that never ends, and a link to a directory, read like the directory.
     std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.json")).unwrap();
     std::os::unix::fs::symlink(dir.path().join("sub"), dir.path().join("dir.json")).unwrap();
     let listing = list_corpus(dir.path()).unwrap();
@@ -286,4 +286,20 @@ fn corpus_files_that_are_not_regular_files_are_reported_not_read() {
     assert_eq!(listing.errors.len(), 1, "{:?}", listing.errors);
     assert!(listing.errors[0].file.ends_with("zero.json"));
     assert!(listing.errors[0].reason.contains("not a regular file"));
+}
+
+/// Files behind a link to a directory are part of the corpus, read once however many links
+/// lead to them, and a link back up the tree is no loop.
+#[cfg(unix)]
+#[test]
+fn links_to_directories_are_followed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("a.json"), "{}").unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("linked")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("again")).unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("up")).unwrap();
+    let listing = list_corpus(dir.path()).unwrap();
+    assert_eq!(listing.files.len(), 1, "{:?}", listing.files);
+    assert!(listing.errors.is_empty(), "{:?}", listing.errors);
 }
