@@ -456,6 +456,8 @@ impl Runner<'_> {
             }
         };
 
+        check_targets(doc, &incident)?;
+
         // The workspaces: a file, inline, or the demo.
         let owned;
         let workspaces: &[Workspace] = match &doc.workspaces {
@@ -764,6 +766,42 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// Targets an expectation or a scripted failure names must be entities of the incident (by
+/// id, id without its kind, or name) or `incident`: a typo would otherwise pass silently,
+/// least of all in a `count: 0`.
+fn check_targets(doc: &TestDoc, incident: &crate::incident::Incident) -> Result<(), At> {
+    let known = |t: &str| {
+        t.eq_ignore_ascii_case("incident")
+            || incident
+                .entities
+                .iter()
+                .any(|e| crate::executor::target_key_matches(t, &e.id, &e.name))
+    };
+    let unknown = |loc: &Location, key: &str, t: &str| {
+        let names = incident.entities.iter().map(|e| e.name.as_str());
+        let hint = if incident.entities.is_empty() {
+            "the incident has no entity; `incident` names the incident itself".to_string()
+        } else {
+            riposte_dsl::diagnostic::suggestion(t, names)
+        };
+        At::new(
+            loc,
+            format!("target `{t}` in `{key}` is no entity of the incident (by id or name); {hint}"),
+        )
+    };
+    for a in doc.expect.actions.iter().flatten() {
+        if let Some(t) = a.value.target.as_deref().filter(|t| !known(t)) {
+            return Err(unknown(&a.referenced, "expect.actions", t));
+        }
+    }
+    for f in &doc.fail {
+        if let Some(t) = f.value.target.as_deref().filter(|t| !known(t)) {
+            return Err(unknown(&f.referenced, "fail", t));
+        }
+    }
+    Ok(())
 }
 
 /// What names in a test may refer to.

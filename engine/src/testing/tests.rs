@@ -612,7 +612,7 @@ fn fail_targets_take_the_forms_expect_takes() {
 fn a_fail_entry_that_matches_no_action_fails_the_test() {
     // The isolation awaits approval, so it never reaches the executor.
     let r = run_one(&format!(
-        "kind: test\nname: fails nothing\n{inc}fail:\n  - {{step: isolate, target: ws-2}}\n  - {{step: isolate}}\nexpect: {{}}\n",
+        "kind: test\nname: fails nothing\n{inc}fail:\n  - {{step: isolate, target: ws-1}}\n  - {{step: isolate}}\nexpect: {{}}\n",
         inc = incident("high"),
     ));
     assert_eq!(r.failed(), 1);
@@ -623,7 +623,7 @@ fn a_fail_entry_that_matches_no_action_fails_the_test() {
     };
     assert!(
         message.ends_with(
-            "t.test.yaml:14:5 matched no action: {step: isolate, target: ws-2}; only actions that would run reach the executor: check its step, action and target against the plan, and grant the step's approval with `approve`"
+            "t.test.yaml:14:5 matched no action: {step: isolate, target: ws-1}; only actions that would run reach the executor: check its step, action and target against the plan, and grant the step's approval with `approve`"
         ) && message.starts_with("`fail` entry at "),
         "{message}"
     );
@@ -671,6 +671,14 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
         (
             "expect:\n  actions: [{approver: workspace_ownr}]\n",
             "unknown role `workspace_ownr` in `expect.actions`; did you mean `workspace_owner`?",
+        ),
+        (
+            "expect:\n  actions: [{step: isolate, target: ws-l, count: 0}]\n",
+            "t.test.yaml:14:13: target `ws-l` in `expect.actions` is no entity of the incident (by id or name); did you mean `ws-1`?",
+        ),
+        (
+            "fail: [{step: isolate, target: d2}]\nexpect: {}\n",
+            "target `d2` in `fail` is no entity of the incident (by id or name)",
         ),
         (
             "expect:\n  tasks: [{step: nosuch, count: 0}]\n",
