@@ -492,7 +492,10 @@ fn differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
     let mut d = Vec::new();
     for (k, want) in e.params.iter().flatten() {
         let got = a.params.get(k);
-        if !got.is_some_and(|g| json_eq(g, want)) {
+        let ty = riposte_dsl::catalog::lookup(a.action)
+            .and_then(|spec| spec.param(k))
+            .map(|p| p.ty);
+        if !got.is_some_and(|g| param_eq(ty, g, want)) {
             d.push(format!(
                 "params.{k}: expected {want}, got {}",
                 got.map_or_else(|| "none".to_string(), |g| g.to_string())
@@ -564,6 +567,30 @@ fn differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
 }
 
 /// JSON equality where numbers compare by value (`1` equals `1.0`).
+/// A param as the plan has it against one a test expects, as values of the param's type: a
+/// duration by its length (`14d` is the `2w` a plan writes), a severity ignoring case.
+fn param_eq(
+    ty: Option<riposte_dsl::catalog::ParamType>,
+    got: &serde_json::Value,
+    want: &serde_json::Value,
+) -> bool {
+    use riposte_dsl::catalog::ParamType;
+    use serde_json::Value as J;
+    match (ty, got, want) {
+        (Some(ParamType::Duration), J::String(g), J::String(w)) => {
+            match (
+                riposte_dsl::duration::parse_duration(g),
+                riposte_dsl::duration::parse_duration(w),
+            ) {
+                (Some(g), Some(w)) => g == w,
+                _ => g == w,
+            }
+        }
+        (Some(ParamType::Severity), J::String(g), J::String(w)) => g.eq_ignore_ascii_case(w),
+        _ => json_eq(got, want),
+    }
+}
+
 fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (a, b) {
@@ -774,6 +801,29 @@ fn yaml_str(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// Params compare as values of their type: a duration by its length, however written.
+    #[test]
+    fn params_compare_as_their_type() {
+        use riposte_dsl::catalog::ParamType;
+        use serde_json::json;
+        let d = Some(ParamType::Duration);
+        assert!(super::param_eq(d, &json!("2w"), &json!("14d")));
+        assert!(super::param_eq(d, &json!("1d"), &json!("24h")));
+        assert!(!super::param_eq(d, &json!("2w"), &json!("7d")));
+        assert!(super::param_eq(
+            Some(ParamType::Severity),
+            &json!("high"),
+            &json!("High")
+        ));
+        assert!(!super::param_eq(
+            Some(ParamType::String),
+            &json!("a"),
+            &json!("A")
+        ));
+        assert!(super::param_eq(None, &json!(2), &json!(2.0)));
+    }
+
     use super::*;
     use crate::plan::model::{Approval, Check, Execution, IncidentSummary, Status, Summary};
 
