@@ -1831,6 +1831,31 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 },
             }
         }
+        // Params that must go together, when every one given is a constant; computed ones
+        // are checked when a plan is made.
+        if let Some(check) = spec.params_check {
+            let given: Option<Vec<(&str, &Value)>> = params
+                .iter()
+                .filter_map(|(n, _)| out.iter().find(|(p, _)| *p == n.value.as_str()))
+                .map(|(n, v)| match v {
+                    ParamValue::Const(v) => Some((*n, v)),
+                    _ => None,
+                })
+                .collect();
+            if let Some(problem) = given.as_deref().and_then(check) {
+                let code = match problem {
+                    crate::catalog::ParamsProblem::Missing(_) => Code::MissingParam,
+                    crate::catalog::ParamsProblem::Mismatched(_) => Code::InvalidClassification,
+                };
+                self.cx.error(
+                    code,
+                    file,
+                    params_span,
+                    problem.message().to_string(),
+                    format!("see `{}` in docs/actions.md", spec.id),
+                );
+            }
+        }
         Some(c::StepKind::Action {
             spec,
             target,

@@ -1375,6 +1375,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             param_values.push((name, value));
             params_json.insert((*name).to_string(), json);
         }
+        if let Some(check) = spec.params_check.filter(|_| refused.is_none()) {
+            let given: Vec<(&str, &Value)> = param_values.iter().map(|(n, v)| (*n, v)).collect();
+            refused = check(&given).map(|p| p.message().to_string());
+        }
         let (key, mut effect) = frame.key(path, spec.id, target_value.as_ref(), &params_json);
         if spec.params.iter().any(|p| p.note) {
             effect.bits = effect_without_notes(effect.acted_on, spec, &params_json);

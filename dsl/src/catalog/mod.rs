@@ -253,8 +253,32 @@ pub struct ActionSpec {
     /// Another entity of the incident the action acts on besides its target; protection covers
     /// it too.
     pub acts_on: Option<ActsOn>,
+    /// Why params given together cannot be sent (`incident.update`'s reason must be one of its
+    /// classification's), if they cannot: `given` holds the params given, by name. Checked on
+    /// constants when a library compiles (RP0410) and on computed values when a plan is made.
+    pub params_check: Option<ParamsCheck>,
     pub providers: &'static [ProviderSupport],
     pub examples: &'static [Example],
+}
+
+/// [`ActionSpec::params_check`]: the params given, by name, to what is wrong with them.
+pub type ParamsCheck = fn(given: &[(&str, &crate::value::Value)]) -> Option<ParamsProblem>;
+
+/// What [`ActionSpec::params_check`] finds wrong with params given together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamsProblem {
+    /// A param another one needs is missing, or nothing is given (RP0403).
+    Missing(String),
+    /// Values that do not go together (RP0410).
+    Mismatched(String),
+}
+
+impl ParamsProblem {
+    pub fn message(&self) -> &str {
+        match self {
+            ParamsProblem::Missing(m) | ParamsProblem::Mismatched(m) => m,
+        }
+    }
 }
 
 /// Where an action finds the entity it acts on besides its target (the device

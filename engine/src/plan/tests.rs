@@ -1609,6 +1609,33 @@ fn long_names_are_protected_whole() {
     assert!(p.actions[0].reason.starts_with("protected entity"));
 }
 
+/// A computed reason that is not one of its classification's blocks the update, saying why
+/// (a constant one is RP0410).
+#[test]
+fn an_update_with_a_computed_reason_of_another_verdict_is_blocked() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+inputs:
+  why: {type: string, default: security_testing}
+steps:
+  - id: resolve
+    action: incident.update
+    params: {classification: true_positive, reason: "{{ inputs.why }}"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let p = autonomous(&lib, &devices(1), Approvals::All);
+    assert_eq!(p.actions[0].status, Status::Blocked);
+    assert!(
+        p.actions[0]
+            .reason
+            .starts_with("reason `security_testing` is not one of classification `true_positive`"),
+        "{}",
+        p.actions[0].reason
+    );
+}
+
 /// A computed parameter the action cannot take blocks it, saying why; null takes the default.
 #[test]
 fn computed_params_are_checked_and_null_takes_the_default() {

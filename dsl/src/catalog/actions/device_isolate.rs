@@ -56,6 +56,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::High,
     reverse: Some("device.unisolate"),
     acts_on: None,
+    params_check: None,
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,

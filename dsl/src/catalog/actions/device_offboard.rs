@@ -40,6 +40,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::High,
     reverse: None,
     acts_on: None,
+    params_check: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Defender for Endpoint",

@@ -43,6 +43,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::Low,
     reverse: None,
     acts_on: None,
+    params_check: None,
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,

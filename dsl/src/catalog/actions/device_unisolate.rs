@@ -41,6 +41,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::Low,
     reverse: Some("device.isolate"),
     acts_on: None,
+    params_check: None,
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,

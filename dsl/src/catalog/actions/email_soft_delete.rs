@@ -41,6 +41,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         target_field: "recipient",
         found_in: &[("users", "upn"), ("mailboxes", "primary_address")],
     }),
+    params_check: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Exchange Online",

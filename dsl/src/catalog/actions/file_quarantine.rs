@@ -59,6 +59,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         target_field: "device_id",
         found_in: &[("devices", "mde_device_id")],
     }),
+    params_check: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Defender for Endpoint",

@@ -1,8 +1,8 @@
 //! `incident.update`: change the incident's status, verdict, severity or owner.
 
 use crate::catalog::{
-    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType, Provider,
-    ProviderSupport, Target,
+    ActionSpec, Application, Consent, Example, Impact, OutputSpec, ParamSpec, ParamType,
+    ParamsProblem, Provider, ProviderSupport, Target,
 };
 
 pub(crate) const SPEC: ActionSpec = ActionSpec {
@@ -81,6 +81,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::Low,
     reverse: None,
     acts_on: None,
+    params_check: Some(check_params),
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,
@@ -146,3 +147,50 @@ params:
         },
     ],
 };
+
+/// Nothing to change, a classification without its reason, or a reason that is not one of its
+/// classification's ("a reason is required whenever a classification is set").
+fn check_params(given: &[(&str, &crate::value::Value)]) -> Option<ParamsProblem> {
+    use crate::ast::Classification;
+    use crate::value::Value;
+    let text = |name: &str| {
+        given.iter().find_map(|(n, v)| match v {
+            Value::String(s) if *n == name => Some(s.to_string()),
+            _ => None,
+        })
+    };
+    if given.iter().all(|(_, v)| v.is_null()) {
+        return Some(ParamsProblem::Missing(
+            "`incident.update` changes nothing without a parameter; give at least one of \
+             `status`, `classification` (with its `reason`), `severity`, `assignee`"
+                .into(),
+        ));
+    }
+    match (text("classification"), text("reason")) {
+        (Some(c), None) => Some(ParamsProblem::Missing(format!(
+            "classification `{c}` needs a `reason`: one of {}",
+            Classification::parse(&c).map_or_else(String::new, |c| listed(c.reasons()))
+        ))),
+        (None, Some(r)) => Some(ParamsProblem::Missing(format!(
+            "reason `{r}` needs the `classification` it explains"
+        ))),
+        (Some(c), Some(r)) => {
+            let verdict = Classification::parse(&c)?;
+            (!verdict.reasons().contains(&r.as_str())).then(|| {
+                ParamsProblem::Mismatched(format!(
+                    "reason `{r}` is not one of classification `{c}`: its reasons are {}",
+                    listed(verdict.reasons())
+                ))
+            })
+        }
+        (None, None) => None,
+    }
+}
+
+fn listed(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

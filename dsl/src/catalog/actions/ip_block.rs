@@ -46,6 +46,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::Low,
     reverse: None,
     acts_on: None,
+    params_check: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Defender for Endpoint",

@@ -26,6 +26,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::High,
     reverse: Some("user.enable"),
     acts_on: None,
+    params_check: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",

@@ -24,6 +24,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::Low,
     reverse: Some("user.disable"),
     acts_on: None,
+    params_check: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",

@@ -35,6 +35,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::High,
     reverse: None,
     acts_on: None,
+    params_check: None,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",
