@@ -1703,7 +1703,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 action.span,
                 format!("`{}` runs only on behalf of a signed-in user (delegated permission), never app-only", spec.id),
             )
-            .with_help("the action is blocked in workspaces without a signed-in session; keep an approval gate so an operator signs in to approve it");
+            .with_help("in a workspace without a signed-in session it runs on behalf of whoever approves it; keep an approval gate so a person signs in to approve it");
             self.cx.push(d);
         }
         let target = match (spec.target, target) {

@@ -1449,6 +1449,24 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(a), reason)
                 }),
         };
+        // A delegated-only action runs on behalf of a signed-in user: the workspace's session,
+        // else the person who approves it (signing in to do so). Unattended, with neither, it
+        // cannot run.
+        let signed_in = self.workspace.delegated_session
+            || approval.is_some()
+            || step.approval.is_some()
+            || self.config.approvals.granted(&planned.step);
+        if provider.is_some_and(|p| p.consent == Consent::DelegatedOnly) && !signed_in {
+            planned.status = Status::Blocked;
+            planned.reason = format!(
+                "`{}` needs a signed-in (delegated) session: none is available in workspace `{}`, \
+                 and no approval puts a person before it (an approval gate would: the approver \
+                 signs in)",
+                spec.id, self.workspace.name
+            );
+            self.push_row(planned);
+            return (StepStatus::Blocked, None);
+        }
         self.count(spec);
         if let Some((approval, reason)) = approval {
             planned.status = Status::AwaitingApproval;
@@ -1665,12 +1683,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 p.application.as_str(),
                 p.application.display_name(),
                 ws.name
-            ));
-        }
-        if p.consent == Consent::DelegatedOnly && !ws.delegated_session {
-            return Some(format!(
-                "`{}` needs a signed-in (delegated) session; none is available",
-                spec.id
             ));
         }
         None

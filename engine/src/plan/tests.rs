@@ -412,12 +412,15 @@ fn delegated_only_actions_need_a_session() {
         plan_with(&lib, &w, &inc, &granted, vec![]).actions[0].status,
         Status::WouldRun
     );
+    // Without a session, the person who approves it signs in to do so: it waits for them as
+    // before, and runs once they approve.
     w.delegated_session = false;
     let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
-    assert_eq!(p.actions[0].status, Status::Blocked);
-    assert!(p.actions[0]
-        .reason
-        .contains("signed-in (delegated) session"));
+    assert_eq!(p.actions[0].status, Status::AwaitingApproval);
+    assert_eq!(
+        plan_with(&lib, &w, &inc, &granted, vec![]).actions[0].status,
+        Status::WouldRun
+    );
 }
 
 #[test]
