@@ -1614,8 +1614,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if let Some(tenant) = &self.incident.workspace {
             if !ws.owns_tenant(tenant) {
+                let what = if target.is_some() {
+                    "entity"
+                } else {
+                    "incident"
+                };
                 return Some(format!(
-                    "the entity belongs to tenant `{tenant}`, not to workspace `{}`",
+                    "the {what} belongs to tenant `{tenant}`, not to workspace `{}`",
                     ws.name
                 ));
             }

@@ -81,6 +81,13 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
         passed: on,
         detail: if on {
             format!("the agent processes {sev} incidents on-queue")
+        } else if !riposte_dsl::value::SEVERITIES.contains(&sev) {
+            // Capabilities are given per severity: an incident of none is never processed.
+            format!(
+                "the incident has no known severity (`{}`; the severities are informational, \
+                 low, medium and high), and the agent's capabilities are given per severity",
+                riposte_dsl::diagnostic::clip(sev, 40)
+            )
         } else {
             format!("the agent's ProcessIncident capability is off for {sev} incidents")
         },

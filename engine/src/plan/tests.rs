@@ -764,6 +764,25 @@ fn ineligible_incidents_run_nothing() {
         .map(|c| c.check)
         .collect();
     assert_eq!(failed, ["sentinel_forwarding"]);
+    // An incident of no known severity is never processed, and the check says why.
+    let mut odd = inc.clone();
+    odd.severity = "critical".into();
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &odd,
+        &RunConfig::default(),
+        vec![],
+    );
+    let check = p.eligibility.last().expect("checks");
+    assert_eq!((check.check, check.passed), ("process_incident", false));
+    assert!(
+        check
+            .detail
+            .starts_with("the incident has no known severity (`critical`"),
+        "{}",
+        check.detail
+    );
     assert!(p.actions.is_empty() && p.sops.is_empty());
     // Defender partner consent: needed by the Defender XDR pipeline, whoever manages the
     // workspace (the demo has no parent); other sources do not use it.
