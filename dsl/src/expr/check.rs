@@ -304,9 +304,13 @@ impl<'s> Checker<'s> {
             Type::Null => Typed::constant(Value::Null, Type::Null),
             Type::List(elem) if matches!(**elem, Type::Record(_)) => {
                 let msg = format!("cannot read field `{name}` of a list (`{}`)", base.ty);
-                let help = format!(
-                    "read it from every element with `map(list, x => x.{name})`, or test the elements with `any` or `all`"
-                );
+                let help = if matches!(name, "length" | "len" | "size" | "count") {
+                    "a list's length is `count(list)`".to_string()
+                } else {
+                    format!(
+                        "read it from every element with `map(list, x => x.{name})`, or test the elements with `any` or `all`"
+                    )
+                };
                 self.mismatch(name_span, msg, Some(help));
                 Typed::error()
             }

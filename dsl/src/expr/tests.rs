@@ -549,6 +549,7 @@ fn expr_check_errors() {
             "in_cidr(entity.hostname, '10.0.0.0/8')",
             "in_cidr(entity.ip_addresses[0], inputs.reason)",
             "incident.devices.hostname",
+            "incident.devices.length > 1",
             "incident.id.length",
             "incident.id[0]",
             "incident.tags['a']",
