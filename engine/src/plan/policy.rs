@@ -59,8 +59,9 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
             },
         }
     });
-    if module == Some(Module::DefenderXdr) {
-        checks.push(Check {
+    // Every plan lists the same five checks, in the same order.
+    checks.push(if module == Some(Module::DefenderXdr) {
+        Check {
             check: "sentinel_forwarding",
             passed: !ws.fetch_to_sentinel,
             detail: if ws.fetch_to_sentinel {
@@ -68,8 +69,14 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
             } else {
                 "Defender XDR incidents are not forwarded to Sentinel".into()
             },
-        });
-    }
+        }
+    } else {
+        Check {
+            check: "sentinel_forwarding",
+            passed: true,
+            detail: "Sentinel forwarding applies to Defender XDR incidents only".into(),
+        }
+    });
     let sev = incident.severity.as_str();
     let on = ws
         .agent
