@@ -91,6 +91,14 @@ fn plan_with(
     simulate(lib, ws, inc, config, &RecordingExecutor { failures })
 }
 
+/// Each row's step and status, in plan order.
+fn step_statuses(p: &Plan) -> Vec<(&str, Status)> {
+    p.actions
+        .iter()
+        .map(|a| (a.step.as_str(), a.status))
+        .collect()
+}
+
 fn statuses(p: &Plan) -> Vec<(String, String, Status)> {
     p.actions
         .iter()
@@ -1264,22 +1272,16 @@ steps:
         &config,
         vec![],
     );
-    let got: Vec<(String, Status)> = p
-        .actions
-        .iter()
-        .map(|a| (a.step.clone(), a.status))
-        .collect();
-    let want = [
-        ("a", Status::Skipped),
-        ("b", Status::Skipped),
-        ("c", Status::WouldRun),
-        ("d", Status::WouldRun),
-        ("e", Status::WouldRun),
-        ("f", Status::Blocked),
-    ];
     assert_eq!(
-        got,
-        want.map(|(s, st)| (s.to_string(), st)),
+        step_statuses(&p),
+        [
+            ("a", Status::Skipped),
+            ("b", Status::Skipped),
+            ("c", Status::WouldRun),
+            ("d", Status::WouldRun),
+            ("e", Status::WouldRun),
+            ("f", Status::Blocked),
+        ],
         "{:#?}",
         p.actions
     );
@@ -1405,13 +1407,8 @@ steps:
         &RunConfig::default(),
         vec![],
     );
-    let rows: Vec<(&str, Status)> = p
-        .actions
-        .iter()
-        .map(|a| (a.step.as_str(), a.status))
-        .collect();
     assert_eq!(
-        rows,
+        step_statuses(&p),
         [
             ("revoke", Status::WouldRun),
             ("revoke", Status::Skipped),
