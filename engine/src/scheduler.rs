@@ -574,12 +574,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.run_gamebook(gb, inputs, gb.name.clone(), None, false);
             } else {
                 let was = self.wait.take();
-                self.skip_gamebook(
-                    gb,
-                    &gb.name,
-                    None,
-                    "the SOP's `if` for this gamebook is false",
-                );
+                let reason = if riposte_dsl::expr::run_out_of_work() {
+                    "the SOP's `if` for this gamebook did not hold: the SOP's expressions ran out \
+                     of work (evaluation limit), so it may not have been decided"
+                } else {
+                    "the SOP's `if` for this gamebook is false"
+                };
+                self.skip_gamebook(gb, &gb.name, None, reason);
                 self.wait = was;
             }
         }
@@ -1449,6 +1450,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     (Some(a), reason)
                 }),
         };
+        // An `approve_if` that ran out of work may have let the action through on a null.
+        if riposte_dsl::expr::run_out_of_work() {
+            planned.status = Status::Blocked;
+            planned.reason = self.out_of_work();
+            self.push_row(planned);
+            return (StepStatus::Blocked, None);
+        }
         // A delegated-only action runs on behalf of a signed-in user: the workspace's session,
         // else the person who approves it (signing in to do so). Unattended, with neither, it
         // cannot run.
@@ -1591,12 +1599,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // What an expression decided once the work ran out is unknown (`not any(…)` holds on
         // null): nothing more runs on it.
         if riposte_dsl::expr::run_out_of_work() {
-            return Some(format!(
-                "evaluation limit: an expression of SOP `{}` ran out of work (lambda calls, list \
-                 items, text), so what it decided is unknown; simplify the expressions that \
-                 loop over long lists",
-                self.sop_name
-            ));
+            return Some(self.out_of_work());
         }
         if let Some(sev) = self.incident.severity {
             if !ws.agent.gamebooks.iter().any(|s| s.level() == sev) {
@@ -1691,6 +1694,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             ));
         }
         None
+    }
+
+    /// The reason of an action blocked because an expression ran out of work.
+    fn out_of_work(&self) -> String {
+        format!(
+            "evaluation limit: an expression of SOP `{}` ran out of work (lambda calls, list \
+             items, text), so what it decided is unknown; simplify the expressions that loop \
+             over long lists",
+            self.sop_name
+        )
     }
 
     /// Why the action is blocked by the SOP's limits, if it is: checked after repeats, which

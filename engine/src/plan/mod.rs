@@ -16,7 +16,7 @@ use crate::executor::Executor;
 use crate::incident::Incident;
 use crate::scheduler::{IncidentContext, RunConfig, Scheduler};
 use crate::workspace::Workspace;
-use model::{IncidentSummary, Plan, Summary};
+use model::{IncidentSummary, Plan, SopMatch, Summary};
 
 /// The context an incident is evaluated in.
 pub fn incident_context(incident: &Incident) -> IncidentContext {
@@ -89,15 +89,22 @@ pub fn plan_with_context<E: Executor>(
     if plan.eligibility.iter().any(|c| !c.passed) {
         return plan;
     }
-    plan.classification = with_run_budget(config.max_work, || {
+    let (classification, classification_out_of_work) = with_run_budget(config.max_work, || {
         policy::classify(library, workspace, ctx, config)
-    })
-    .0;
+    });
+    // A verdict reached once the work ran out may rest on a `not any(…)` that held on null: no
+    // verdict then, and no response SOP runs on it.
+    plan.classification = classification.filter(|_| !classification_out_of_work);
     let verdict = plan
         .classification
         .as_ref()
         .map(|c| c.classification.to_string())
         .unwrap_or_else(|| incident.classification.clone());
+    let limits = format!(
+        "lambda calls, list items, kilobytes of text: {} units for a run, {} for one expression",
+        config.max_work,
+        riposte_dsl::expr::MAX_LAMBDA_CALLS
+    );
     let mut unlisted = 0;
     let mut planned = crate::scheduler::Planned::default();
     for sop in &library.sops {
@@ -107,10 +114,15 @@ pub fn plan_with_context<E: Executor>(
         if !workspace.agent.sops.includes(&sop.name) {
             continue;
         }
-        let m = policy::matches(sop, r, workspace, ctx, &verdict, config);
-        let matched = m.matched;
-        plan.sops.push(m);
-        if !matched {
+        if classification_out_of_work {
+            plan.sops.push(SopMatch {
+                name: sop.name.clone(),
+                matched: false,
+                detail: format!(
+                    "not run: evaluation limit: the classification's expressions ran out of work \
+                     ({limits}), so the incident's verdict is unknown"
+                ),
+            });
             continue;
         }
         let mut s = Scheduler::new(library, workspace, ctx, executor, config, &sop.name, r);
@@ -118,8 +130,22 @@ pub fn plan_with_context<E: Executor>(
             std::mem::take(&mut plan.actions),
             std::mem::take(&mut planned),
         );
-        let ((), out_of_work) = with_run_budget(config.max_work, || s.run_sop());
-        if let Some(m) = plan.sops.last_mut() {
+        // Whether the SOP applies is decided within its run's work, like what it does.
+        let (mut m, out_of_work) = with_run_budget(config.max_work, || {
+            let mut m = policy::matches(sop, r, workspace, ctx, &verdict, config);
+            if riposte_dsl::expr::run_out_of_work() {
+                m.matched = false;
+                m.detail = format!(
+                    "not matched: evaluation limit: its `when` ran out of work ({limits}), so it \
+                     is not decided"
+                );
+            }
+            if m.matched {
+                s.run_sop();
+            }
+            m
+        });
+        if m.matched {
             if s.step_limit_reached() {
                 m.detail = format!(
                     "matched; plan limit: the SOP's gamebooks started {} steps (calls and \
@@ -129,15 +155,13 @@ pub fn plan_with_context<E: Executor>(
                 );
             } else if out_of_work {
                 m.detail = format!(
-                    "matched; evaluation limit: the SOP's expressions ran out of work (lambda \
-                     calls, list items, kilobytes of text: {} units for the SOP, {} for one \
-                     expression), and list functions evaluated after that gave null; its \
-                     actions after that are blocked",
-                    config.max_work,
-                    riposte_dsl::expr::MAX_LAMBDA_CALLS
+                    "matched; evaluation limit: the SOP's expressions ran out of work ({limits}), \
+                     and list functions evaluated after that gave null; its actions after that \
+                     are blocked"
                 );
             }
         }
+        plan.sops.push(m);
         unlisted += s.unlisted;
         plan.tasks.append(&mut s.tasks);
         plan.trace.append(&mut s.trace);

@@ -1609,6 +1609,74 @@ steps:
     );
 }
 
+/// Nor does running out of work while classifying, deciding whether an SOP applies, or
+/// deciding whether an action needs approval: no verdict, the SOP not matched, the action
+/// blocked.
+#[test]
+fn running_out_of_work_decides_nothing() {
+    const HEAVY: &str =
+        "count(incident.devices, d => count(incident.devices, e => e.name == d.name) > 1) == 0";
+    let inc = devices(20);
+    let spent = RunConfig {
+        max_work: 100,
+        ..RunConfig::default()
+    };
+    let run = |lib: &riposte_dsl::checked::Library, config: &RunConfig| {
+        plan_with(lib, &ws(Mode::Autonomous), &inc, config, vec![])
+    };
+    // Classification.
+    let cls = format!(
+        "kind: sop\ntype: classification\nname: c\nrules:\n  - {{name: no duplicates, when: \"{HEAVY}\", classification: false_positive, reason: not_malicious, confidence: 90}}\n"
+    );
+    let lib = library(&[ISOLATE, &sop(""), &cls]);
+    let enough = run(&lib, &RunConfig::default());
+    assert_eq!(
+        enough.classification.as_ref().map(|c| c.classification),
+        Some("false_positive")
+    );
+    let p = run(&lib, &spent);
+    assert!(p.classification.is_none());
+    assert!(p.actions.is_empty());
+    assert!(
+        p.sops[0].detail.starts_with("not run: evaluation limit"),
+        "{}",
+        p.sops[0].detail
+    );
+    // An SOP's `when`.
+    let lib = library(&[
+        ISOLATE,
+        &sop(&format!("applies_to: {{when: \"{HEAVY}\"}}\n")),
+    ]);
+    assert!(run(&lib, &RunConfig::default()).sops[0].matched);
+    let p = run(&lib, &spent);
+    assert!(!p.sops[0].matched);
+    assert!(
+        p.sops[0].detail.contains("its `when` ran out of work"),
+        "{}",
+        p.sops[0].detail
+    );
+    // `not` of it would hold on the null: still not matched.
+    let lib = library(&[
+        ISOLATE,
+        &sop(&format!("applies_to: {{when: \"not ({HEAVY})\"}}\n")),
+    ]);
+    assert!(!run(&lib, &spent).sops[0].matched);
+    // An `approve_if` (`not` of a spent list function would hold).
+    let lib = library(&[
+        ISOLATE,
+        &sop(&format!(
+            "approval:\n  - {{actions: [device.isolate], role: workspace_owner, approve_if: \"not ({HEAVY})\"}}\n"
+        )),
+    ]);
+    assert_eq!(
+        run(&lib, &RunConfig::default()).actions[0].status,
+        Status::WouldRun
+    );
+    let p = run(&lib, &spent);
+    assert_eq!(p.actions[0].status, Status::Blocked, "{:?}", p.actions[0]);
+    assert!(p.actions[0].reason.starts_with("evaluation limit"));
+}
+
 /// A name of any length is matched whole by protection rules: a long host name named from its
 /// fields is not cut short, or `*-backup-vault` would miss it.
 #[test]
