@@ -9,7 +9,6 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock};
 
 use riposte_dsl::ast::{AgentMode, Protected, Role, SeverityLevel};
@@ -381,15 +380,14 @@ impl Frame<'_> {
         join_path(&self.call_prefix, path).into_owned()
     }
 
-    /// The action key of `path` in this frame, and what the action does (see [`Effect`]).
+    /// The action key of `path` in this frame.
     fn key(
         &self,
         path: &str,
-        action: &str,
         target: Option<&Value>,
         params: &serde_json::Map<String, serde_json::Value>,
-    ) -> (String, Effect) {
-        finish_key(&self.key_prefix, path, &self.items, action, target, params)
+    ) -> String {
+        finish_key(&self.key_prefix, path, &self.items, target, params)
     }
 }
 
@@ -1258,7 +1256,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return;
         }
         self.push_row(PlannedAction {
-            key: frame.key(path, action, target, &serde_json::Map::new()).0,
+            key: frame.key(path, target, &serde_json::Map::new()),
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
             step: frame.shown(path),
@@ -1380,10 +1378,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let given: Vec<(&str, &Value)> = param_values.iter().map(|(n, v)| (*n, v)).collect();
             refused = check(&given).map(|p| p.message().to_string());
         }
-        let (key, mut effect) = frame.key(path, spec.id, target_value.as_ref(), &params_json);
-        if spec.params.iter().any(|p| p.note) {
-            effect.bits = effect_without_notes(effect.acted_on, spec, &params_json);
-        }
+        let key = frame.key(path, target_value.as_ref(), &params_json);
         let mut planned = PlannedAction {
             key,
             sop: self.sop_name.clone(),
@@ -1423,7 +1418,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // gamebook), is not done again: this row says so, and what follows sees it succeeded.
         // Only one that succeeded: one that failed is tried again, one awaiting approval may
         // never run. Nor is there anything left to approve or to count against a limit.
-        if let Some(first) = self.planned.done.get(&effect.bits) {
+        let effect = Effect::of(spec, target_value.as_ref(), &planned.params);
+        if let Some(first) = self.planned.done.get(&effect.what) {
             let output = first.output.clone();
             let reason = match self.actions.get(first.row) {
                 Some(a) => format!(
@@ -1544,7 +1540,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             // undoes what the reverse did: done again, that is no repeat.
             if let Some(reverse) = spec.reverse {
                 self.planned
-                    .undone(acted_on(reverse, target_value.as_ref()));
+                    .undone(&acted_on(reverse, target_value.as_ref()));
             }
             let row = self.actions.len();
             self.planned.remember(effect, row, output.clone());
@@ -1905,12 +1901,47 @@ fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
     row
 }
 
-/// What an action does, as 64-bit hashes (enough to tell actions of one plan apart): the
-/// action on its target with its params (`bits`), and the action on its target (`acted_on`).
-#[derive(Clone, Copy)]
+/// What an action does, spelled out: the action on its target (`acted_on`: the action id and
+/// the target's id), and with its params (`what`: those, then the params as canonical JSON,
+/// without notes and without those given no value). Compared whole, not by a hash that
+/// incident data could be made to collide.
 struct Effect {
-    bits: u64,
-    acted_on: u64,
+    what: Box<str>,
+    acted_on: Box<str>,
+}
+
+impl Effect {
+    fn of(
+        spec: &ActionSpec,
+        target: Option<&Value>,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> Effect {
+        let acted_on = acted_on(spec.id, target);
+        // Notes (see `riposte_dsl::catalog::ParamSpec::note`) do not change what it does; a
+        // param computed to null is not sent.
+        let what: serde_json::Map<String, serde_json::Value> = params
+            .iter()
+            .filter(|(name, v)| {
+                !v.is_null()
+                    && !spec
+                        .params
+                        .iter()
+                        .any(|p| p.note && p.name == name.as_str())
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        // serde_json maps are sorted by key, so this text is canonical.
+        let what = [
+            &*acted_on,
+            "\0",
+            &serde_json::to_string(&what).unwrap_or_default(),
+        ]
+        .concat();
+        Effect {
+            what: what.into(),
+            acted_on,
+        }
+    }
 }
 
 /// `1 item`, `2 items`.
@@ -1923,40 +1954,21 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 /// [`Effect::acted_on`]: the action and its target's id.
-fn acted_on(action: &str, target: Option<&Value>) -> u64 {
+fn acted_on(action: &str, target: Option<&Value>) -> Box<str> {
     let target_id = target
         .and_then(|t| entity_str(t, ENTITY_ID))
         .unwrap_or_default();
-    foldhash::fast::FixedState::default().hash_one((action, target_id))
-}
-
-/// [`Effect::bits`] of an action that takes notes (see
-/// [`riposte_dsl::catalog::ParamSpec::note`]), which do not change what it does.
-fn effect_without_notes(
-    acted_on: u64,
-    spec: &ActionSpec,
-    params: &serde_json::Map<String, serde_json::Value>,
-) -> u64 {
-    let what: Vec<(&String, &serde_json::Value)> = params
-        .iter()
-        .filter(|(name, _)| {
-            !spec
-                .params
-                .iter()
-                .any(|p| p.note && p.name == name.as_str())
-        })
-        .collect();
-    let text = serde_json::to_vec(&what).unwrap_or_default();
-    foldhash::fast::FixedState::default().hash_one((acted_on, text))
+    [action, "\0", target_id].concat().into()
 }
 
 /// The actions a plan has done (that succeeded), by what they do: where they are and what
 /// they gave, so that a repeat is found in constant time and takes the first one's output.
 #[derive(Default)]
 pub struct Planned {
-    done: std::collections::HashMap<u64, Done, foldhash::fast::RandomState>,
-    /// The `bits` of the effects remembered, by their `acted_on`: what a reverse action undoes.
-    by_target: std::collections::HashMap<u64, Vec<u64>, foldhash::fast::RandomState>,
+    done: std::collections::HashMap<Box<str>, Done, foldhash::fast::RandomState>,
+    /// The `what` of the effects remembered, by their `acted_on`: what a later action on the
+    /// same target, or a reverse action, undoes.
+    by_target: std::collections::HashMap<Box<str>, Vec<Box<str>>, foldhash::fast::RandomState>,
 }
 
 struct Done {
@@ -1966,19 +1978,23 @@ struct Done {
 }
 
 impl Planned {
+    /// Remembers an action done. The last one done of an action on a target is what holds
+    /// (isolating `full`, then `selective`, then `full` again does the third): the earlier
+    /// ones are forgotten.
     fn remember(&mut self, effect: Effect, row: usize, output: Option<Value>) {
-        self.done.insert(effect.bits, Done { row, output });
+        self.undone(&effect.acted_on);
+        self.done.insert(effect.what.clone(), Done { row, output });
         self.by_target
             .entry(effect.acted_on)
             .or_default()
-            .push(effect.bits);
+            .push(effect.what);
     }
 
-    /// Forgets the actions on a target that a reverse action undoes (`acted_on` of the action
-    /// it reverses): planned again after it, they are no repeats.
-    fn undone(&mut self, acted_on: u64) {
-        for bits in self.by_target.remove(&acted_on).unwrap_or_default() {
-            self.done.remove(&bits);
+    /// Forgets what was done by an action on a target (`acted_on`): done again after a reverse
+    /// action, or after the same action with other params, it is no repeat.
+    fn undone(&mut self, acted_on: &str) {
+        for what in self.by_target.remove(acted_on).unwrap_or_default() {
+            self.done.remove(&what);
         }
     }
 }
@@ -2250,12 +2266,9 @@ fn finish_key(
     prefix: &Sha256,
     step: &str,
     items: &[String],
-    action: &str,
     target: Option<&Value>,
     params: &serde_json::Map<String, serde_json::Value>,
-) -> (String, Effect) {
-    let acted_on = acted_on(action, target);
-    let mut bits = 0;
+) -> String {
     let target_id = target
         .and_then(|t| entity_str(t, ENTITY_ID))
         .unwrap_or_default();
@@ -2282,7 +2295,6 @@ fn finish_key(
             buf.extend_from_slice(b"unserializable params");
         }
         h.update(&*buf);
-        bits = foldhash::fast::FixedState::default().hash_one((acted_on, &*buf));
     });
     let digest = h.finalize();
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -2291,7 +2303,7 @@ fn finish_key(
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 15)]));
     }
-    (out, Effect { bits, acted_on })
+    out
 }
 
 #[cfg(test)]

@@ -1373,8 +1373,9 @@ steps:
 
 /// Another gamebook's action on the same target with the same params is a repeat too (both
 /// the phishing and the compromised-user gamebook revoke a phished user's sessions), unless
-/// its reverse came between (isolate, release, isolate again); other params are another
-/// action, other notes (a comment for the EDR console) are not.
+/// its reverse came between (isolate, release, isolate again) or the same action with other
+/// params (full, selective, full again); other params are another action, other notes (a
+/// comment for the EDR console) are not.
 #[test]
 fn an_action_another_gamebook_already_planned_runs_once() {
     let revoke = |name: &str| {
@@ -1393,6 +1394,7 @@ steps:
   - {id: selective, needs: [again], for_each: incident.devices, action: device.isolate, params: {isolation: selective}}
   - {id: twice, needs: [selective], for_each: incident.devices, action: device.isolate, params: {isolation: selective}}
   - {id: noted, needs: [twice], for_each: incident.devices, action: device.isolate, params: {isolation: selective, comment: another note}}
+  - {id: full_again, needs: [noted], for_each: incident.devices, action: device.isolate, params: {isolation: full}}
 "#;
     let sop = "kind: sop\ntype: response\nname: s\ngamebooks:\n  - gamebook: phish\n  - gamebook: compromised\n  - gamebook: cycle\n";
     let lib = library(&[&revoke("phish"), &revoke("compromised"), isolate, sop]);
@@ -1419,6 +1421,8 @@ steps:
             ("twice", Status::Skipped),
             // Another comment is another note, not another action.
             ("noted", Status::Skipped),
+            // The last one done holds: full isolation again after selective is done again.
+            ("full_again", Status::WouldRun),
         ]
     );
     assert_eq!(
