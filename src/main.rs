@@ -25,7 +25,13 @@ use riposte_engine::incident::ImportLimits;
 macro_rules! stderr_line {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        // Messages quote incident text: it cannot drive the terminal.
+        let line = format!($($arg)*);
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            riposte_engine::plan::text::printable_lines(&line)
+        );
     }};
 }
 

@@ -209,6 +209,17 @@ fn incident_text_cannot_drive_the_terminal() {
         "{text}"
     );
     assert!(!text.contains('\u{1b}'), "{text}");
+    // Nor through an error quoting it.
+    let bad = doc
+        .to_string()
+        .replace("2026-01-01T00:00:00Z", "\\u001b[2Jnot a time");
+    std::fs::write(&path, bad).unwrap();
+    let err = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 2);
+    assert!(
+        err.contains("`�[2Jnot a time` is not an RFC 3339 time"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
 }
 
 /// A workspaces file that never ends (a device, a pipe) is read up to its limit, no further.

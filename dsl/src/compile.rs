@@ -1834,11 +1834,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         // Params that must go together, when every one given is a constant; computed ones
         // are checked when a plan is made.
         if let Some(check) = spec.params_check {
+            // `None` when one is computed, or was reported already (not in `out`).
             let given: Option<Vec<(&str, &Value)>> = params
                 .iter()
-                .filter_map(|(n, _)| out.iter().find(|(p, _)| *p == n.value.as_str()))
-                .map(|(n, v)| match v {
-                    ParamValue::Const(v) => Some((*n, v)),
+                .map(|(n, _)| match out.iter().find(|(p, _)| *p == n.value.as_str()) {
+                    Some((n, ParamValue::Const(v))) => Some((*n, v)),
                     _ => None,
                 })
                 .collect();

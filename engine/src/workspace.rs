@@ -240,7 +240,7 @@ impl Workspace {
     pub fn owns_tenant(&self, tenant: &str) -> bool {
         self.tenant_id == "*"
             || self.tenant_id.eq_ignore_ascii_case(tenant)
-            || self.name.eq_ignore_ascii_case(tenant)
+            || same_ignoring_case(&self.name, tenant)
     }
 
     /// Whether the workspace consented to `app`. The Riposte API application is consented to
@@ -634,7 +634,7 @@ pub fn select<'w>(
     if let Some(name) = name {
         return workspaces
             .iter()
-            .find(|w| w.name.eq_ignore_ascii_case(name))
+            .find(|w| same_ignoring_case(&w.name, name))
             .ok_or_else(|| SelectError::Unknown {
                 name: name.to_string(),
                 known: names(workspaces),

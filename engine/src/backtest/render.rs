@@ -21,15 +21,7 @@ const MINUS: char = '−';
 
 /// Untrusted text made safe for a terminal: control characters replaced, long text clipped.
 fn clean(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { '�' } else { c })
-        .collect();
-    if s.chars().nth(max).is_some() {
-        out.push('…');
-    }
-    out
+    crate::plan::text::printable(&riposte_dsl::diagnostic::clip(s, max)).into_owned()
 }
 
 fn status_text(s: Status) -> &'static str {

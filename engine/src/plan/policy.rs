@@ -7,7 +7,7 @@ use riposte_dsl::expr::Env;
 use super::model::{Check, ClassificationResult, SopMatch};
 use crate::incident::Incident;
 use crate::scheduler::{IncidentContext, RunConfig};
-use crate::workspace::{Module, Subscription, Workspace};
+use crate::workspace::{same_ignoring_case, Module, Subscription, Workspace};
 
 /// The on-queue prerequisites, in the order the pipeline checks them.
 pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
@@ -171,12 +171,7 @@ pub fn matches(
         ));
     }
     // Workspace names and tags ignore case, as everywhere else.
-    if !r.workspaces.is_empty()
-        && !r
-            .workspaces
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case(&ws.name))
-    {
+    if !r.workspaces.is_empty() && !r.workspaces.iter().any(|n| same_ignoring_case(n, &ws.name)) {
         return fail(format!(
             "workspace `{}` is not one of {}",
             ws.name,
@@ -187,7 +182,7 @@ pub fn matches(
         && !r
             .workspace_tags
             .iter()
-            .any(|t| ws.tags.iter().any(|w| w.eq_ignore_ascii_case(t)))
+            .any(|t| ws.tags.iter().any(|w| same_ignoring_case(w, t)))
     {
         return fail(format!(
             "workspace `{}` has none of the tags {}",

@@ -1518,26 +1518,30 @@ fn the_demo_workspace_carries_the_tags_the_library_routes_on() {
         ISOLATE,
         &sop("applies_to: {workspace_tags: [managed-xdr]}\n"),
         &sop("applies_to: {workspaces: [contoso]}\n").replace("name: s", "name: named"),
+        &sop("applies_to: {workspace_tags: [équipe]}\n").replace("name: s", "name: team"),
     ]);
     let demo = Workspace::demo_for(&lib.sops);
-    assert_eq!(demo.tags, ["managed-xdr"]);
+    assert_eq!(demo.tags, ["managed-xdr", "équipe"]);
     let matched = |w: &Workspace| -> Vec<(String, bool)> {
         let p = plan_with(&lib, w, &devices(1), &RunConfig::default(), vec![]);
         p.sops.iter().map(|s| (s.name.clone(), s.matched)).collect()
     };
+    let names = |m: &[(&str, bool)]| -> Vec<(String, bool)> {
+        m.iter().map(|(n, b)| (n.to_string(), *b)).collect()
+    };
     assert_eq!(
         matched(&demo),
-        [("named".to_string(), false), ("s".to_string(), true)]
+        names(&[("named", false), ("s", true), ("team", true)])
     );
-    // Names and tags ignore case.
+    // Names and tags ignore case, beyond ASCII too.
     let contoso = Workspace {
         name: "Contoso".into(),
-        tags: vec!["Managed-XDR".into()],
+        tags: vec!["Managed-XDR".into(), "ÉQUIPE".into()],
         ..demo
     };
     assert_eq!(
         matched(&contoso),
-        [("named".to_string(), true), ("s".to_string(), true)]
+        names(&[("named", true), ("s", true), ("team", true)])
     );
 }
 

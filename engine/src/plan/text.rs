@@ -8,13 +8,19 @@ use super::model::{Plan, PlannedAction, Status};
 
 /// Text from the incident or the library made safe for a terminal: control characters (an
 /// escape sequence that clears the screen, a newline that forges a row) shown as `�`.
-pub(crate) fn printable(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        Cow::Owned(
-            s.chars()
-                .map(|c| if c.is_control() { '�' } else { c })
-                .collect(),
-        )
+pub fn printable(s: &str) -> Cow<'_, str> {
+    shown(s, |_| false)
+}
+
+/// [`printable`] for a message of several lines: its newlines are kept.
+pub fn printable_lines(s: &str) -> Cow<'_, str> {
+    shown(s, |c| c == '\n')
+}
+
+fn shown(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && !keep(c);
+    if s.chars().any(bad) {
+        Cow::Owned(s.chars().map(|c| if bad(c) { '�' } else { c }).collect())
     } else {
         Cow::Borrowed(s)
     }

@@ -10,9 +10,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     title: "Update incident",
     doc: "Changes fields of the incident where it comes from (Microsoft Defender XDR, \
           Microsoft Sentinel, Falcon, Singularity); fields whose parameter is omitted keep \
-          their value. Give at least one parameter: a step with none fails when \
-          it runs. `classification` takes the canonical verdicts and needs a `reason` from \
-          that verdict's list (true_positive: multistage_attack, malware, \
+          their value. Give at least one parameter (RP0403). `classification` takes the \
+          canonical verdicts and needs a `reason` from that verdict's list (true_positive: multistage_attack, malware, \
           malicious_user_activity, unwanted_software, phishing, compromised_user, apt, \
           suspicious_activity, other; false_positive: not_malicious, \
           not_enough_data_to_validate, inaccurate_data, incorrect_alert_logic, other; \
