@@ -1437,14 +1437,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.push_row(planned);
             return (StepStatus::Blocked, None);
         }
+        // The approval the action itself needs (policy, mode), granted or not.
+        let required = self.approval_for(spec, target_value.as_ref());
         let approval = match &self.wait {
             Some(w) => Some((w.approval(spec), w.reason.clone())),
-            None => self
-                .approval_for(spec, target_value.as_ref(), &planned.step)
-                .map(|a| {
-                    let reason = format!("awaits approval: {}", a.reason);
-                    (Some(a), reason)
-                }),
+            None if self.config.approvals.granted(&planned.step) => None,
+            None => required.clone().map(|a| {
+                let reason = format!("awaits approval: {}", a.reason);
+                (Some(a), reason)
+            }),
         };
         // An `approve_if` that ran out of work may have let the action through on a null.
         if riposte_dsl::expr::run_out_of_work() {
@@ -1456,10 +1457,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // A delegated-only action runs on behalf of a signed-in user: the workspace's session,
         // else the person who approves it (signing in to do so). Unattended, with neither, it
         // cannot run.
-        let signed_in = self.workspace.delegated_session
-            || approval.is_some()
-            || step.approval.is_some()
-            || self.config.approvals.granted(&planned.step);
+        // An approval of something before it (an upstream gate) is no sign-in for it.
+        let signed_in =
+            self.workspace.delegated_session || required.is_some() || step.approval.is_some();
         if provider.is_some_and(|p| p.consent == Consent::DelegatedOnly) && !signed_in {
             planned.status = Status::Blocked;
             planned.reason = format!(
@@ -1805,15 +1805,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.
-    fn approval_for(
-        &self,
-        spec: &ActionSpec,
-        target: Option<&Value>,
-        path: &str,
-    ) -> Option<Approval> {
-        if self.config.approvals.granted(path) {
-            return None;
-        }
+    fn approval_for(&self, spec: &ActionSpec, target: Option<&Value>) -> Option<Approval> {
         for rule in &self.sop.approvals {
             if !rule.covers(spec.id) {
                 continue;
