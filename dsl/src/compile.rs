@@ -1837,10 +1837,12 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             // `None` when one is computed, or was reported already (not in `out`).
             let given: Option<Vec<(&str, &Value)>> = params
                 .iter()
-                .map(|(n, _)| match out.iter().find(|(p, _)| *p == n.value.as_str()) {
-                    Some((n, ParamValue::Const(v))) => Some((*n, v)),
-                    _ => None,
-                })
+                .map(
+                    |(n, _)| match out.iter().find(|(p, _)| *p == n.value.as_str()) {
+                        Some((n, ParamValue::Const(v))) => Some((*n, v)),
+                        _ => None,
+                    },
+                )
                 .collect();
             if let Some(problem) = given.as_deref().and_then(check) {
                 let code = match problem {

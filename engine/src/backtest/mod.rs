@@ -132,9 +132,12 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
                 continue;
             }
         };
+        // In name order, and directories read in that order: which of two links to one
+        // directory names its files does not depend on the file system's order.
+        let mut sorted = Vec::new();
         for entry in entries {
-            let entry = match entry {
-                Ok(e) => e,
+            match entry {
+                Ok(e) => sorted.push(e),
                 Err(e) => {
                     listing.errors.push(CorpusError {
                         file: display_path(&d),
@@ -143,7 +146,11 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
                     });
                     break;
                 }
-            };
+            }
+        }
+        sorted.sort_by_key(std::fs::DirEntry::file_name);
+        let mut subdirs = Vec::new();
+        for entry in sorted {
             let path = entry.path();
             let Ok(ty) = entry.file_type() else { continue };
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
@@ -151,7 +158,7 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
             let linked_dir = ty.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
             if ty.is_dir() || linked_dir {
                 if !hidden {
-                    stack.push(path);
+                    subdirs.push(path);
                 }
                 continue;
             }
@@ -190,6 +197,8 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
                 });
             }
         }
+        // Popped first to last.
+        stack.extend(subdirs.into_iter().rev());
     }
     listing.files.sort_by(|a, b| a.path.cmp(&b.path));
     listing.errors.sort_by(|a, b| a.file.cmp(&b.file));
