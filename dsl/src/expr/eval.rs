@@ -253,7 +253,8 @@ impl<'a> Cx<'a> {
     /// starts and ends (`Expr::eval`, `Expr::eval_bool`); contexts made from this one by
     /// `enter` and `narrow` give theirs back through `leave` first.
     pub(crate) fn settle(&self) {
-        if self.exhausted {
+        // Only a run (see `with_run_budget`) keeps the flag; it clears it when it starts.
+        if self.exhausted && RUN_BUDGET.with(Cell::get).is_some() {
             RUN_EXHAUSTED.with(|e| e.set(true));
         }
         let spent = self.start.saturating_sub(self.budget);

@@ -566,7 +566,6 @@ fn differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
     d
 }
 
-/// JSON equality where numbers compare by value (`1` equals `1.0`).
 /// A param as the plan has it against one a test expects, as values of the param's type: a
 /// duration by its length (`14d` is the `2w` a plan writes), a severity ignoring case.
 fn param_eq(
@@ -591,6 +590,7 @@ fn param_eq(
     }
 }
 
+/// JSON equality where numbers compare by value (`1` equals `1.0`).
 fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (a, b) {
