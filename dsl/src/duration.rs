@@ -20,6 +20,31 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     n.checked_mul(unit)
 }
 
+/// Milliseconds in a duration as [`format_duration`] writes it: one literal, or units combined,
+/// largest first (`1h30m1ms`), with an optional `-`.
+pub fn parse_formatted(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (sign, mut rest) = match text.strip_prefix('-') {
+        Some(r) => (-1, r),
+        None => (1, text),
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        let after = &rest[digits..];
+        // `ms` before `m`.
+        let unit = ["ms", "w", "d", "h", "m", "s"]
+            .into_iter()
+            .find(|u| after.starts_with(u))?;
+        total = total.checked_add(parse_duration(&rest[..digits + unit.len()])?)?;
+        rest = &after[unit.len()..];
+    }
+    total.checked_mul(sign)
+}
+
 const UNITS: [(&str, u64); 6] = [
     ("w", 604_800_000),
     ("d", 86_400_000),
@@ -114,6 +139,22 @@ mod tests {
         // Every single-unit form reads back as the same duration.
         for ms in [5_400_000, 1_209_600_000, 1_500, 90_000_000, 60_000, 3_000] {
             assert_eq!(parse_duration(&format_duration(ms)), Some(ms));
+        }
+        // And every form, combined ones too, reads back through `parse_formatted`.
+        for ms in [
+            0,
+            5_400_001,
+            -5_400_001,
+            694_861_000,
+            1_500,
+            2_419_200_000 + 172_800_000,
+        ] {
+            assert_eq!(parse_formatted(&format_duration(ms)), Some(ms), "{ms} ms");
+        }
+        assert_eq!(parse_formatted("4w2d"), Some(2_592_000_000));
+        assert_eq!(parse_formatted("30d"), Some(2_592_000_000));
+        for bad in ["", "-", "1x", "h", "1h30", "1.5h"] {
+            assert_eq!(parse_formatted(bad), None, "{bad}");
         }
         // The ends of the range format without overflowing.
         assert!(format_duration(i64::MIN).starts_with('-'));

@@ -578,8 +578,8 @@ fn param_eq(
     match (ty, got, want) {
         (Some(ParamType::Duration), J::String(g), J::String(w)) => {
             match (
-                riposte_dsl::duration::parse_duration(g),
-                riposte_dsl::duration::parse_duration(w),
+                riposte_dsl::duration::parse_formatted(g),
+                riposte_dsl::duration::parse_formatted(w),
             ) {
                 (Some(g), Some(w)) => g == w,
                 _ => g == w,
@@ -811,6 +811,8 @@ mod tests {
         assert!(super::param_eq(d, &json!("2w"), &json!("14d")));
         assert!(super::param_eq(d, &json!("1d"), &json!("24h")));
         assert!(!super::param_eq(d, &json!("2w"), &json!("7d")));
+        assert!(super::param_eq(d, &json!("1h30m1ms"), &json!("5400001ms")));
+        assert!(super::param_eq(d, &json!("30d"), &json!("4w2d")));
         assert!(super::param_eq(
             Some(ParamType::Severity),
             &json!("high"),

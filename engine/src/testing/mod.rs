@@ -701,6 +701,23 @@ impl Runner<'_> {
             }
             if let Some(x) = e.action.as_deref() {
                 names.action(loc, key, x)?;
+                // The params of one action are checked against the catalog: a misspelt one
+                // would pass silently in a `count: 0`.
+                let spec = riposte_dsl::catalog::lookup(x);
+                for k in e.params.iter().flat_map(|p| p.keys()) {
+                    if let Some(spec) = spec.filter(|s| s.param(k).is_none()) {
+                        return Err(At::new(
+                            loc,
+                            format!(
+                                "`{x}` has no parameter `{k}` (in `expect.actions`); {}",
+                                riposte_dsl::diagnostic::suggestion(
+                                    k,
+                                    spec.params.iter().map(|p| p.name)
+                                )
+                            ),
+                        ));
+                    }
+                }
             }
             if let Some(r) = e.approver.as_deref() {
                 names.role(loc, key, r)?;
