@@ -1437,8 +1437,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.push_row(planned);
             return (StepStatus::Blocked, None);
         }
-        // The approval the action itself needs (policy, mode), granted or not.
-        let required = self.approval_for(spec, target_value.as_ref());
+        // The approval the action itself needs (policy, mode), granted or not: what it awaits
+        // when nothing before it is waiting, and whether a person signs in for it.
+        let delegated = provider.is_some_and(|p| p.consent == Consent::DelegatedOnly);
+        let required = if self.wait.is_none() || delegated {
+            self.approval_for(spec, target_value.as_ref())
+        } else {
+            None
+        };
         let approval = match &self.wait {
             Some(w) => Some((w.approval(spec), w.reason.clone())),
             None if self.config.approvals.granted(&planned.step) => None,
@@ -1460,7 +1466,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // An approval of something before it (an upstream gate) is no sign-in for it.
         let signed_in =
             self.workspace.delegated_session || required.is_some() || step.approval.is_some();
-        if provider.is_some_and(|p| p.consent == Consent::DelegatedOnly) && !signed_in {
+        if delegated && !signed_in {
             planned.status = Status::Blocked;
             planned.reason = format!(
                 "`{}` needs a signed-in (delegated) session: none is available in workspace `{}`, \
@@ -1898,7 +1904,7 @@ fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
 /// without notes and without those given no value). Compared whole, not by a hash that
 /// incident data could be made to collide.
 struct Effect {
-    what: Box<str>,
+    what: Box<[u8]>,
     acted_on: Box<str>,
 }
 
@@ -1910,25 +1916,23 @@ impl Effect {
     ) -> Effect {
         let acted_on = acted_on(spec.id, target);
         // Notes (see `riposte_dsl::catalog::ParamSpec::note`) do not change what it does; a
-        // param computed to null is not sent.
-        let what: serde_json::Map<String, serde_json::Value> = params
-            .iter()
-            .filter(|(name, v)| {
-                !v.is_null()
-                    && !spec
-                        .params
-                        .iter()
-                        .any(|p| p.note && p.name == name.as_str())
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        // serde_json maps are sorted by key, so this text is canonical.
-        let what = [
-            &*acted_on,
-            "\0",
-            &serde_json::to_string(&what).unwrap_or_default(),
-        ]
-        .concat();
+        // param computed to null is not sent. serde_json maps are sorted by key, so the pairs
+        // written in order are canonical.
+        let mut what = Vec::with_capacity(acted_on.len() + 64);
+        what.extend_from_slice(acted_on.as_bytes());
+        for (name, v) in params.iter().filter(|(name, v)| {
+            !v.is_null()
+                && !spec
+                    .params
+                    .iter()
+                    .any(|p| p.note && p.name == name.as_str())
+        }) {
+            what.push(0);
+            what.extend_from_slice(name.as_bytes());
+            what.push(0);
+            // Into a `Vec`, serializing a JSON value cannot fail.
+            let _ = serde_json::to_writer(&mut what, v);
+        }
         Effect {
             what: what.into(),
             acted_on,
@@ -1957,10 +1961,10 @@ fn acted_on(action: &str, target: Option<&Value>) -> Box<str> {
 /// they gave, so that a repeat is found in constant time and takes the first one's output.
 #[derive(Default)]
 pub struct Planned {
-    done: std::collections::HashMap<Box<str>, Done, foldhash::fast::RandomState>,
-    /// The `what` of the effects remembered, by their `acted_on`: what a later action on the
-    /// same target, or a reverse action, undoes.
-    by_target: std::collections::HashMap<Box<str>, Vec<Box<str>>, foldhash::fast::RandomState>,
+    done: std::collections::HashMap<Box<[u8]>, Done, foldhash::fast::RandomState>,
+    /// The `what` of the action remembered on each `acted_on`: the last one done, which a
+    /// later action on the same target, or a reverse action, undoes.
+    by_target: std::collections::HashMap<Box<str>, Box<[u8]>, foldhash::fast::RandomState>,
 }
 
 struct Done {
@@ -1971,22 +1975,20 @@ struct Done {
 
 impl Planned {
     /// Remembers an action done. The last one done of an action on a target is what holds
-    /// (isolating `full`, then `selective`, then `full` again does the third): the earlier
-    /// ones are forgotten.
+    /// (isolating `full`, then `selective`, then `full` again does the third): the one before
+    /// is forgotten.
     fn remember(&mut self, effect: Effect, row: usize, output: Option<Value>) {
-        self.undone(&effect.acted_on);
-        self.done.insert(effect.what.clone(), Done { row, output });
-        self.by_target
-            .entry(effect.acted_on)
-            .or_default()
-            .push(effect.what);
+        if let Some(before) = self.by_target.insert(effect.acted_on, effect.what.clone()) {
+            self.done.remove(&before);
+        }
+        self.done.insert(effect.what, Done { row, output });
     }
 
-    /// Forgets what was done by an action on a target (`acted_on`): done again after a reverse
-    /// action, or after the same action with other params, it is no repeat.
+    /// Forgets what an action on a target (`acted_on`) did: done again after a reverse action,
+    /// it is no repeat.
     fn undone(&mut self, acted_on: &str) {
-        for what in self.by_target.remove(acted_on).unwrap_or_default() {
-            self.done.remove(&what);
+        if let Some(before) = self.by_target.remove(acted_on) {
+            self.done.remove(&before);
         }
     }
 }

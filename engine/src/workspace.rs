@@ -667,15 +667,36 @@ pub fn select<'w>(
 /// tried place by place; past a budget of steps (a megabyte of name against such a piece) the
 /// name counts as matching: protection errs on the side of not acting.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let lower = |s: &str| -> String {
+    // Lowercased into buffers kept between calls: every action checks every protection rule.
+    thread_local! {
+        static LOWER: std::cell::RefCell<(String, String)> =
+            const { std::cell::RefCell::new((String::new(), String::new())) };
+    }
+    fn lower(s: &str, into: &mut String) {
+        into.clear();
         if s.is_ascii() {
-            s.to_ascii_lowercase()
+            into.push_str(s);
+            into.make_ascii_lowercase();
         } else {
             // `Ü` is `ü`.
-            s.chars().flat_map(char::to_lowercase).collect()
+            into.extend(s.chars().flat_map(char::to_lowercase));
         }
-    };
-    glob(&lower(pattern), &lower(text))
+    }
+    LOWER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffers) => {
+            let (p, t) = &mut *buffers;
+            lower(pattern, p);
+            lower(text, t);
+            glob(p, t)
+        }
+        // Not reentrant, but stay correct if it ever is.
+        Err(_) => {
+            let (mut p, mut t) = (String::new(), String::new());
+            lower(pattern, &mut p);
+            lower(text, &mut t);
+            glob(&p, &t)
+        }
+    })
 }
 
 /// Whether two identifiers are equal ignoring case, ASCII or not.

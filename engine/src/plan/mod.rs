@@ -125,13 +125,8 @@ pub fn plan_with_context<E: Executor>(
             });
             continue;
         }
-        let mut s = Scheduler::new(library, workspace, ctx, executor, config, &sop.name, r);
-        s.continue_plan(
-            std::mem::take(&mut plan.actions),
-            std::mem::take(&mut planned),
-        );
         // Whether the SOP applies is decided within its run's work, like what it does.
-        let (mut m, out_of_work) = with_run_budget(config.max_work, || {
+        let ((mut m, ran), out_of_work) = with_run_budget(config.max_work, || {
             let mut m = policy::matches(sop, r, workspace, ctx, &verdict, config);
             if riposte_dsl::expr::run_out_of_work() {
                 m.matched = false;
@@ -140,26 +135,34 @@ pub fn plan_with_context<E: Executor>(
                      is not decided"
                 );
             }
-            if m.matched {
-                s.run_sop();
+            if !m.matched {
+                return (m, None);
             }
-            m
+            let mut s = Scheduler::new(library, workspace, ctx, executor, config, &sop.name, r);
+            s.continue_plan(
+                std::mem::take(&mut plan.actions),
+                std::mem::take(&mut planned),
+            );
+            s.run_sop();
+            (m, Some(s))
         });
-        if m.matched {
-            if s.step_limit_reached() {
-                m.detail = format!(
-                    "matched; plan limit: the SOP's gamebooks started {} steps (calls and \
-                     for-each multiply), and the rest is not planned: its actions are blocked, \
-                     its tasks not opened",
-                    crate::scheduler::MAX_STEP_RUNS
-                );
-            } else if out_of_work {
-                m.detail = format!(
-                    "matched; evaluation limit: the SOP's expressions ran out of work ({limits}), \
-                     and list functions evaluated after that gave null; its actions after that \
-                     are blocked"
-                );
-            }
+        let Some(mut s) = ran else {
+            plan.sops.push(m);
+            continue;
+        };
+        if s.step_limit_reached() {
+            m.detail = format!(
+                "matched; plan limit: the SOP's gamebooks started {} steps (calls and for-each \
+                 multiply), and the rest is not planned: its actions are blocked, its tasks not \
+                 opened",
+                crate::scheduler::MAX_STEP_RUNS
+            );
+        } else if out_of_work {
+            m.detail = format!(
+                "matched; evaluation limit: the SOP's expressions ran out of work ({limits}), and \
+                 list functions evaluated after that gave null; its actions after that are \
+                 blocked"
+            );
         }
         plan.sops.push(m);
         unlisted += s.unlisted;
