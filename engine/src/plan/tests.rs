@@ -1402,13 +1402,7 @@ steps:
         device("d0", "ws-0", json!({})),
         user("u1", "a@c.com")
     ]));
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
+    let p = autonomous_plan(&lib, &inc);
     assert_eq!(
         step_statuses(&p),
         [
