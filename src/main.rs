@@ -477,9 +477,21 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     use riposte_engine::executor::{RecordingExecutor, ScriptedFailure};
     use riposte_engine::scheduler::{Approvals, RunConfig};
 
-    let (_, incidents) =
+    let (format, incidents) =
         riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
             .map_err(|e| e.to_string())?;
+    // Graph lists an incident's alerts, and so its evidence, only when asked to: without them
+    // a plan has no entity to act on, and says nothing of why.
+    if format == riposte_engine::incident::Format::Graph {
+        for incident in incidents.iter().filter(|i| i.alerts.is_empty()) {
+            stderr_line!(
+                "warning: incident `{}` has no alerts, so no evidence: fetch incidents with \
+                 `$expand=alerts` (`/security/incidents?$expand=alerts`), which Microsoft Graph \
+                 needs to list them",
+                incident.id
+            );
+        }
+    }
     let workspaces = match &args.workspaces {
         Some(path) => {
             Some(riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?)

@@ -222,6 +222,23 @@ fn incident_text_cannot_drive_the_terminal() {
     assert!(!err.contains('\u{1b}'), "{err}");
 }
 
+/// A Graph incident fetched without `$expand=alerts` has no evidence: the plan is empty, and
+/// stderr says why.
+#[test]
+fn a_graph_incident_without_alerts_is_named() {
+    let text = std::fs::read_to_string("examples/incidents/malware-resolved.json").unwrap();
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    doc.as_object_mut().unwrap().remove("alerts");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-expand.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let err = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 0);
+    assert!(
+        err.contains("has no alerts, so no evidence: fetch incidents with `$expand=alerts`"),
+        "{err}"
+    );
+}
+
 /// A workspaces file that never ends (a device, a pipe) is read up to its limit, no further.
 #[test]
 fn an_endless_workspaces_file_stops_at_the_limit() {
