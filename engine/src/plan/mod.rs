@@ -80,6 +80,7 @@ pub fn plan_with_context<E: Executor>(
         now: riposte_dsl::value::format_time(config.now_ms),
         eligibility,
         classification: None,
+        unclassified: String::new(),
         sops: Vec::new(),
         actions: Vec::new(),
         tasks: Vec::new(),
@@ -95,6 +96,25 @@ pub fn plan_with_context<E: Executor>(
     // A verdict reached once the work ran out may rest on a `not any(…)` that held on null: no
     // verdict then, and no response SOP runs on it.
     plan.classification = classification.filter(|_| !classification_out_of_work);
+    if classification_out_of_work {
+        plan.unclassified = "its expressions ran out of work (evaluation limit)".into();
+    } else if plan.classification.is_none() {
+        // Classification SOPs the agent does not run decide nothing: name them.
+        let off: Vec<String> = library
+            .sops
+            .iter()
+            .filter(|s| matches!(s.body, SopBody::Classification(_)))
+            .filter(|s| !workspace.agent.sops.includes(&s.name))
+            .map(|s| format!("`{}`", s.name))
+            .collect();
+        if !off.is_empty() {
+            plan.unclassified = format!(
+                "the agent of workspace `{}` does not run the classification SOPs {}",
+                workspace.name,
+                off.join(", ")
+            );
+        }
+    }
     let verdict = plan
         .classification
         .as_ref()

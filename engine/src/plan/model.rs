@@ -13,6 +13,10 @@ pub struct Plan {
     pub now: String,
     pub eligibility: Vec<Check>,
     pub classification: Option<ClassificationResult>,
+    /// Why there is no classification, when there is none and more than "no rule matched" is
+    /// worth saying (not part of the JSON; the text plan shows it).
+    #[serde(skip)]
+    pub unclassified: String,
     pub sops: Vec<SopMatch>,
     pub actions: Vec<PlannedAction>,
     pub tasks: Vec<PlannedTask>,

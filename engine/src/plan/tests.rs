@@ -1539,6 +1539,26 @@ fn the_demo_workspace_carries_the_tags_the_library_routes_on() {
     );
 }
 
+/// With no verdict, the text plan names the classification SOPs the agent does not run: a
+/// workspace that left them out gets none, and its response SOPs for a verdict never match.
+#[test]
+fn classification_sops_the_agent_does_not_run_are_named() {
+    let cls = "kind: sop\ntype: classification\nname: triage\nrules:\n  - {name: all, when: \"true\", classification: true_positive, reason: malware, confidence: 90}\n";
+    let lib = library(&[ISOLATE, &sop(""), cls]);
+    let mut w = ws(Mode::Autonomous);
+    w.agent.sops = crate::workspace::SopSelection::Named(vec!["s".into()]);
+    let p = plan_with(&lib, &w, &devices(1), &RunConfig::default(), vec![]);
+    assert!(p.classification.is_none());
+    let text = crate::plan::text::render(&p, false);
+    assert!(
+        text.contains(
+            "classification: no classification SOP matched; the agent of workspace `demo` does \
+             not run the classification SOPs `triage`"
+        ),
+        "{text}"
+    );
+}
+
 /// A Microsoft Sentinel incident is commented on in Sentinel (Azure Resource Manager, by the
 /// Riposte API application every workspace has), not through Microsoft Graph, which does not
 /// know its id.

@@ -139,8 +139,15 @@ pub fn render(plan: &Plan, color: bool) -> String {
                     printable(&c.rule)
                 );
             }
-            None => {
+            None if plan.unclassified.is_empty() => {
                 let _ = writeln!(out, "\nclassification: no classification SOP matched");
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "\nclassification: no classification SOP matched; {}",
+                    printable(&plan.unclassified)
+                );
             }
         }
     }

@@ -872,6 +872,7 @@ mod tests {
                 detail: "ok".into(),
             }],
             classification: None,
+            unclassified: String::new(),
             sops: Vec::new(),
             summary: Summary::of(&actions),
             actions,
