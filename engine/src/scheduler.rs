@@ -1899,13 +1899,14 @@ fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
     row
 }
 
-/// What an action does, spelled out: the action on its target (`acted_on`: the action id and
-/// the target's id), and with its params (`what`: those, then the params as canonical JSON,
-/// without notes and without those given no value). Compared whole, not by a hash that
-/// incident data could be made to collide.
+/// What an action does, spelled out: the action on its target (the action id and the target's
+/// id, each after its length, so that no id can pass for another), then its params as
+/// canonical JSON, without notes and without those given no value. Compared whole, not by a
+/// hash that incident data could be made to collide.
 struct Effect {
-    what: Box<[u8]>,
-    acted_on: Box<str>,
+    what: Vec<u8>,
+    /// The length of the action-on-target part of `what`.
+    acted_on: usize,
 }
 
 impl Effect {
@@ -1914,12 +1915,11 @@ impl Effect {
         target: Option<&Value>,
         params: &serde_json::Map<String, serde_json::Value>,
     ) -> Effect {
-        let acted_on = acted_on(spec.id, target);
+        let mut what = acted_on(spec.id, target);
+        let acted_on = what.len();
         // Notes (see `riposte_dsl::catalog::ParamSpec::note`) do not change what it does; a
         // param computed to null is not sent. serde_json maps are sorted by key, so the pairs
-        // written in order are canonical.
-        let mut what = Vec::with_capacity(acted_on.len() + 64);
-        what.extend_from_slice(acted_on.as_bytes());
+        // written in order are canonical; names are the catalog's, and JSON text holds no NUL.
         for (name, v) in params.iter().filter(|(name, v)| {
             !v.is_null()
                 && !spec
@@ -1933,10 +1933,7 @@ impl Effect {
             // Into a `Vec`, serializing a JSON value cannot fail.
             let _ = serde_json::to_writer(&mut what, v);
         }
-        Effect {
-            what: what.into(),
-            acted_on,
-        }
+        Effect { what, acted_on }
     }
 }
 
@@ -1949,22 +1946,28 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// [`Effect::acted_on`]: the action and its target's id.
-fn acted_on(action: &str, target: Option<&Value>) -> Box<str> {
+/// The action-on-target part of an [`Effect`]: the action id and the target's id, each after
+/// its length.
+fn acted_on(action: &str, target: Option<&Value>) -> Vec<u8> {
     let target_id = target
         .and_then(|t| entity_str(t, ENTITY_ID))
         .unwrap_or_default();
-    [action, "\0", target_id].concat().into()
+    let mut out = Vec::with_capacity(16 + action.len() + target_id.len() + 64);
+    for part in [action, target_id] {
+        out.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        out.extend_from_slice(part.as_bytes());
+    }
+    out
 }
 
 /// The actions a plan has done (that succeeded), by what they do: where they are and what
 /// they gave, so that a repeat is found in constant time and takes the first one's output.
 #[derive(Default)]
 pub struct Planned {
-    done: std::collections::HashMap<Box<[u8]>, Done, foldhash::fast::RandomState>,
-    /// The `what` of the action remembered on each `acted_on`: the last one done, which a
+    done: std::collections::HashMap<Vec<u8>, Done, foldhash::fast::RandomState>,
+    /// What the action remembered on each action and target did: the last one done, which a
     /// later action on the same target, or a reverse action, undoes.
-    by_target: std::collections::HashMap<Box<str>, Box<[u8]>, foldhash::fast::RandomState>,
+    by_target: std::collections::HashMap<Vec<u8>, Vec<u8>, foldhash::fast::RandomState>,
 }
 
 struct Done {
@@ -1978,7 +1981,8 @@ impl Planned {
     /// (isolating `full`, then `selective`, then `full` again does the third): the one before
     /// is forgotten.
     fn remember(&mut self, effect: Effect, row: usize, output: Option<Value>) {
-        if let Some(before) = self.by_target.insert(effect.acted_on, effect.what.clone()) {
+        let acted_on = effect.what[..effect.acted_on].to_vec();
+        if let Some(before) = self.by_target.insert(acted_on, effect.what.clone()) {
             self.done.remove(&before);
         }
         self.done.insert(effect.what, Done { row, output });
@@ -1986,7 +1990,7 @@ impl Planned {
 
     /// Forgets what an action on a target (`acted_on`) did: done again after a reverse action,
     /// it is no repeat.
-    fn undone(&mut self, acted_on: &str) {
+    fn undone(&mut self, acted_on: &[u8]) {
         if let Some(before) = self.by_target.remove(acted_on) {
             self.done.remove(&before);
         }
