@@ -1919,7 +1919,8 @@ impl Effect {
         let acted_on = what.len();
         // Notes (see `riposte_dsl::catalog::ParamSpec::note`) do not change what it does; a
         // param computed to null is not sent. serde_json maps are sorted by key, so the pairs
-        // written in order are canonical; names are the catalog's, and JSON text holds no NUL.
+        // written in order are canonical; names are the catalog's (no NUL), and each value is
+        // tagged: text after its length, anything else as JSON (self-delimiting, no NUL).
         for (name, v) in params.iter().filter(|(name, v)| {
             !v.is_null()
                 && !spec
@@ -1930,8 +1931,19 @@ impl Effect {
             what.push(0);
             what.extend_from_slice(name.as_bytes());
             what.push(0);
-            // Into a `Vec`, serializing a JSON value cannot fail.
-            let _ = serde_json::to_writer(&mut what, v);
+            match v {
+                // Text, the usual param, after its length: no escaping to do.
+                serde_json::Value::String(text) => {
+                    what.push(b's');
+                    what.extend_from_slice(&(text.len() as u64).to_le_bytes());
+                    what.extend_from_slice(text.as_bytes());
+                }
+                // Into a `Vec`, serializing a JSON value cannot fail.
+                other => {
+                    what.push(b'j');
+                    let _ = serde_json::to_writer(&mut what, other);
+                }
+            }
         }
         Effect { what, acted_on }
     }

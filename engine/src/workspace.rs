@@ -667,6 +667,21 @@ pub fn select<'w>(
 /// tried place by place; past a budget of steps (a megabyte of name against such a piece) the
 /// name counts as matching: protection errs on the side of not acting.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
+    // The usual rules, an exact name or one `*` (`dc-*`, `*-backup-vault`), over ASCII:
+    // compared in place.
+    if pattern.is_ascii() && text.is_ascii() && !pattern.contains('?') {
+        let mut pieces = pattern.splitn(3, '*');
+        match (pieces.next(), pieces.next(), pieces.next()) {
+            (Some(exact), None, None) => return exact.eq_ignore_ascii_case(text),
+            (Some(head), Some(tail), None) => {
+                return text.len() >= head.len() + tail.len()
+                    && text.as_bytes()[..head.len()].eq_ignore_ascii_case(head.as_bytes())
+                    && text.as_bytes()[text.len() - tail.len()..]
+                        .eq_ignore_ascii_case(tail.as_bytes());
+            }
+            _ => {}
+        }
+    }
     // Lowercased into buffers kept between calls: every action checks every protection rule.
     thread_local! {
         static LOWER: std::cell::RefCell<(String, String)> =
@@ -809,6 +824,9 @@ mod tests {
         assert!(glob_match("srv-??", "srv-01"));
         assert!(!glob_match("dc-*", "adc-01"));
         assert!(glob_match("*", ""));
+        assert!(glob_match("DC-01", "dc-01"));
+        assert!(!glob_match("dc-01", "dc-011"));
+        assert!(glob_match("*", "anything"));
         assert!(glob_match("*a*b*c", "xaybzc"));
         assert!(!glob_match("*a*b*c", "xcybza"));
         assert!(glob_match("a*a", "aa"));
