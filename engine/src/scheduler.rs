@@ -1549,7 +1549,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     .undone(&acted_on(reverse, target_value.as_ref()));
             }
             let row = self.actions.len();
-            self.planned.remember(effect, row, output.clone());
+            self.planned
+                .remember(effect, spec.replaces, row, output.clone());
         }
         self.push_row(planned);
         (status, output)
@@ -1977,9 +1978,10 @@ fn acted_on(action: &str, target: Option<&Value>) -> Vec<u8> {
 #[derive(Default)]
 pub struct Planned {
     done: std::collections::HashMap<Vec<u8>, Done, foldhash::fast::RandomState>,
-    /// What the action remembered on each action and target did: the last one done, which a
-    /// later action on the same target, or a reverse action, undoes.
-    by_target: std::collections::HashMap<Vec<u8>, Vec<u8>, foldhash::fast::RandomState>,
+    /// What the actions remembered on each action and target did: what a reverse action
+    /// undoes, or, for an action that replaces (see `ActionSpec::replaces`), the same action
+    /// with other params.
+    by_target: std::collections::HashMap<Vec<u8>, Vec<Vec<u8>>, foldhash::fast::RandomState>,
 }
 
 struct Done {
@@ -1989,21 +1991,24 @@ struct Done {
 }
 
 impl Planned {
-    /// Remembers an action done. The last one done of an action on a target is what holds
-    /// (isolating `full`, then `selective`, then `full` again does the third): the one before
-    /// is forgotten.
-    fn remember(&mut self, effect: Effect, row: usize, output: Option<Value>) {
-        let acted_on = effect.what[..effect.acted_on].to_vec();
-        if let Some(before) = self.by_target.insert(acted_on, effect.what.clone()) {
-            self.done.remove(&before);
+    /// Remembers an action done. Of an action that replaces, only the last one done on a
+    /// target holds (isolating `full`, then `selective`, then `full` again does the third).
+    fn remember(&mut self, effect: Effect, replaces: bool, row: usize, output: Option<Value>) {
+        let acted_on = &effect.what[..effect.acted_on];
+        if replaces {
+            self.undone(acted_on);
         }
+        self.by_target
+            .entry(acted_on.to_vec())
+            .or_default()
+            .push(effect.what.clone());
         self.done.insert(effect.what, Done { row, output });
     }
 
-    /// Forgets what an action on a target (`acted_on`) did: done again after a reverse action,
-    /// it is no repeat.
+    /// Forgets what actions on a target (`acted_on`) did: done again after a reverse action,
+    /// they are no repeats.
     fn undone(&mut self, acted_on: &[u8]) {
-        if let Some(before) = self.by_target.remove(acted_on) {
+        for before in self.by_target.remove(acted_on).unwrap_or_default() {
             self.done.remove(&before);
         }
     }

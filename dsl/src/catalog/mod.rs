@@ -257,6 +257,11 @@ pub struct ActionSpec {
     /// classification's), if they cannot: `given` holds the params given, by name. Checked on
     /// constants when a library compiles (RP0410) and on computed values when a plan is made.
     pub params_check: Option<ParamsCheck>,
+    /// Whether the action sets a state of its target that the same action with other params
+    /// replaces (`device.isolate` full, then selective; `incident.update` of the status), so
+    /// that only the last one done holds. Otherwise each adds (two comments, a file
+    /// quarantined on two devices), and every one done is remembered.
+    pub replaces: bool,
     pub providers: &'static [ProviderSupport],
     pub examples: &'static [Example],
 }
@@ -503,10 +508,15 @@ pub fn to_markdown() -> String {
         };
         let _ = write!(
             out,
-            "\n## `{}`\n\n**{}.** Target: `{}`. Impact: {impact}. Reverse: {reverse}.\n\n{}\n",
+            "\n## `{}`\n\n**{}.** Target: `{}`. Impact: {impact}. Reverse: {reverse}. {}\n\n{}\n",
             a.id,
             a.title,
             a.target.as_str(),
+            if a.replaces {
+                "Sets a state: in a plan, the last one done on a target holds."
+            } else {
+                "Adds: in a plan, each one done on a target holds."
+            },
             a.doc
         );
         if a.params.is_empty() {

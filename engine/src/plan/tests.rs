@@ -1430,6 +1430,31 @@ steps:
     );
 }
 
+/// Actions that add are each remembered: a comment posted again after another is a repeat,
+/// unlike an isolation of other params, whose last one done holds.
+#[test]
+fn actions_that_add_are_each_remembered() {
+    let gb = r#"
+kind: gamebook
+name: notes
+version: 1.0.0
+steps:
+  - {id: first, action: incident.comment, params: {comment: first}}
+  - {id: second, needs: [first], action: incident.comment, params: {comment: second}}
+  - {id: again, needs: [second], action: incident.comment, params: {comment: first}}
+"#;
+    let lib = library(&[gb, &sop("").replace("iso", "notes")]);
+    let p = autonomous_plan(&lib, &devices(1));
+    assert_eq!(
+        step_statuses(&p),
+        [
+            ("first", Status::WouldRun),
+            ("second", Status::WouldRun),
+            ("again", Status::Skipped),
+        ]
+    );
+}
+
 /// What is not done yet is no first of repeats: an action behind an error handler waiting for
 /// a gate may never run, and one that failed is tried again with the repeat's own retries. A
 /// repeat counts against no SOP limit.

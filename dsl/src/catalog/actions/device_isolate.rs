@@ -57,6 +57,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     reverse: Some("device.unisolate"),
     acts_on: None,
     params_check: None,
+    replaces: true,
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,

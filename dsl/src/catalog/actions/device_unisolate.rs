@@ -42,6 +42,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     reverse: Some("device.isolate"),
     acts_on: None,
     params_check: None,
+    replaces: true,
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,

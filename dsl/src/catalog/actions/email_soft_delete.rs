@@ -42,6 +42,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         found_in: &[("users", "upn"), ("mailboxes", "primary_address")],
     }),
     params_check: None,
+    replaces: false,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Exchange Online",

@@ -60,6 +60,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         found_in: &[("devices", "mde_device_id")],
     }),
     params_check: None,
+    replaces: false,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Defender for Endpoint",

@@ -81,6 +81,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     reverse: None,
     acts_on: None,
     params_check: Some(check_params),
+    replaces: true,
     providers: &[
         ProviderSupport {
             provider: Provider::Microsoft,

@@ -27,6 +27,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     reverse: Some("user.enable"),
     acts_on: None,
     params_check: None,
+    replaces: true,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",

@@ -25,6 +25,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     reverse: Some("user.disable"),
     acts_on: None,
     params_check: None,
+    replaces: true,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Entra ID",
