@@ -1743,7 +1743,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     fn protected_as(&self, id: &str, name: &str, tags: &[Value]) -> Option<String> {
         let has_tag = |t: &str| {
             tags.iter()
-                .any(|x| matches!(x, Value::String(s) if s.eq_ignore_ascii_case(t)))
+                .any(|x| matches!(x, Value::String(s) if same_ignoring_case(s, t)))
         };
         // The whole id (`user:s-1-5-…`) or an end of it after a `:` (the id without its kind),
         // ignoring case: ids are imported lowercase, and a rule is written as the source writes

@@ -97,7 +97,9 @@ pub fn plan_with_context<E: Executor>(
     // verdict then, and no response SOP runs on it.
     plan.classification = classification.filter(|_| !classification_out_of_work);
     if classification_out_of_work {
-        plan.unclassified = "its expressions ran out of work (evaluation limit)".into();
+        plan.unclassified =
+            "no verdict: the classification's expressions ran out of work (evaluation limit)"
+                .into();
     } else if plan.classification.is_none() {
         // Classification SOPs the agent does not run decide nothing: name them.
         let off: Vec<String> = library
@@ -109,7 +111,8 @@ pub fn plan_with_context<E: Executor>(
             .collect();
         if !off.is_empty() {
             plan.unclassified = format!(
-                "the agent of workspace `{}` does not run the classification SOPs {}",
+                "no classification SOP matched; the agent of workspace `{}` does not run the \
+                 classification SOPs {}",
                 workspace.name,
                 off.join(", ")
             );
@@ -134,13 +137,14 @@ pub fn plan_with_context<E: Executor>(
         if !workspace.agent.sops.includes(&sop.name) {
             continue;
         }
-        if classification_out_of_work {
+        // Only SOPs that depend on the verdict wait for one.
+        if classification_out_of_work && !r.classifications.is_empty() {
             plan.sops.push(SopMatch {
                 name: sop.name.clone(),
                 matched: false,
                 detail: format!(
-                    "not run: evaluation limit: the classification's expressions ran out of work \
-                     ({limits}), so the incident's verdict is unknown"
+                    "evaluation limit: the classification's expressions ran out of work \
+                     ({limits}), so the incident's verdict, which this SOP routes on, is unknown"
                 ),
             });
             continue;
@@ -151,8 +155,7 @@ pub fn plan_with_context<E: Executor>(
             if riposte_dsl::expr::run_out_of_work() {
                 m.matched = false;
                 m.detail = format!(
-                    "not matched: evaluation limit: its `when` ran out of work ({limits}), so it \
-                     is not decided"
+                    "evaluation limit: its `when` ran out of work ({limits}), so it is not decided"
                 );
             }
             if !m.matched {

@@ -1675,7 +1675,13 @@ fn running_out_of_work_decides_nothing() {
     let cls = format!(
         "kind: sop\ntype: classification\nname: c\nrules:\n  - {{name: no duplicates, when: \"{HEAVY}\", classification: false_positive, reason: not_malicious, confidence: 90}}\n"
     );
-    let lib = library(&[ISOLATE, &sop(""), &cls]);
+    // The first SOP routes on the verdict, the second does not.
+    let lib = library(&[
+        ISOLATE,
+        &sop("applies_to: {classifications: [false_positive]}\n"),
+        &sop("").replace("name: s", "name: any"),
+        &cls,
+    ]);
     let enough = run(&lib, &RunConfig::default());
     assert_eq!(
         enough.classification.as_ref().map(|c| c.classification),
@@ -1683,12 +1689,16 @@ fn running_out_of_work_decides_nothing() {
     );
     let p = run(&lib, &spent);
     assert!(p.classification.is_none());
-    assert!(p.actions.is_empty());
+    let s = p.sops.iter().find(|m| m.name == "s").expect("listed");
+    assert!(!s.matched);
     assert!(
-        p.sops[0].detail.starts_with("not run: evaluation limit"),
+        s.detail
+            .starts_with("evaluation limit: the classification's"),
         "{}",
-        p.sops[0].detail
+        s.detail
     );
+    assert!(p.sops.iter().any(|m| m.name == "any" && m.matched));
+    assert!(p.actions.iter().all(|a| a.sop == "any"));
     // An SOP's `when`.
     let lib = library(&[
         ISOLATE,

@@ -143,11 +143,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 let _ = writeln!(out, "\nclassification: no classification SOP matched");
             }
             None => {
-                let _ = writeln!(
-                    out,
-                    "\nclassification: no classification SOP matched; {}",
-                    printable(&plan.unclassified)
-                );
+                let _ = writeln!(out, "\nclassification: {}", printable(&plan.unclassified));
             }
         }
     }
