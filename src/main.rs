@@ -483,12 +483,20 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     // Graph lists an incident's alerts, and so its evidence, only when asked to: without them
     // a plan has no entity to act on, and says nothing of why.
     if format == riposte_engine::incident::Format::Graph {
-        for incident in incidents.iter().filter(|i| i.alerts.is_empty()) {
+        let bare: Vec<String> = incidents
+            .iter()
+            .filter(|i| i.alerts.is_empty())
+            .map(|i| format!("`{}`", riposte_engine::plan::text::printable(&i.id)))
+            .collect();
+        if !bare.is_empty() {
+            let more = if bare.len() > 3 { ", …" } else { "" };
             stderr_line!(
-                "warning: incident `{}` has no alerts, so no evidence: fetch incidents with \
-                 `$expand=alerts` (`/security/incidents?$expand=alerts`), which Microsoft Graph \
-                 needs to list them",
-                incident.id
+                "warning: {} incident{} without alerts, so without evidence ({}{more}): if they \
+                 were fetched without `$expand=alerts` (`/security/incidents?$expand=alerts`), \
+                 Microsoft Graph left the alerts out",
+                bare.len(),
+                if bare.len() == 1 { "" } else { "s" },
+                bare[..bare.len().min(3)].join(", ")
             );
         }
     }
@@ -576,7 +584,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             stderr_line!(
                 "warning: incident `{}` has no update or creation time; `now()` is \
                  1970-01-01T00:00:00Z (pass `--now`)",
-                incident.id
+                riposte_engine::plan::text::printable(&incident.id)
             );
         }
         let config = RunConfig {

@@ -650,7 +650,7 @@ pub fn select<'w>(
             .find(|w| w.tenant_id != "*" && w.owns_tenant(t))
             .or_else(|| workspaces.iter().find(|w| w.owns_tenant(t)))
             .ok_or_else(|| SelectError::NoTenant {
-                tenant: t.to_string(),
+                tenant: crate::plan::text::printable(t).into_owned(),
                 known: names(workspaces),
             }),
         None => Err(SelectError::Ambiguous {

@@ -674,7 +674,15 @@ pub(crate) fn url_domain(url: &str) -> Option<String> {
     (!host.is_empty()).then_some(host)
 }
 
-pub(crate) use riposte_dsl::diagnostic::clip;
+/// Incident text quoted in an error: clipped, with its control characters shown as `�`, so it
+/// can neither drive a terminal nor forge a line of the message.
+pub(crate) fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    match riposte_dsl::diagnostic::clip(text, max) {
+        Cow::Borrowed(b) => crate::plan::text::printable(b),
+        Cow::Owned(o) => Cow::Owned(crate::plan::text::printable(&o).into_owned()),
+    }
+}
 
 /// The last `/`-separated segment of an Azure resource id.
 pub(crate) fn last_segment(id: &str) -> Option<String> {
