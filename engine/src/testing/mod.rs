@@ -701,22 +701,27 @@ impl Runner<'_> {
             }
             if let Some(x) = e.action.as_deref() {
                 names.action(loc, key, x)?;
-                // The params of one action are checked against the catalog: a misspelt one
-                // would pass silently in a `count: 0`.
-                let spec = riposte_dsl::catalog::lookup(x);
-                for k in e.params.iter().flat_map(|p| p.keys()) {
-                    if let Some(spec) = spec.filter(|s| s.param(k).is_none()) {
-                        return Err(At::new(
-                            loc,
-                            format!(
-                                "`{x}` has no parameter `{k}` (in `expect.actions`); {}",
-                                riposte_dsl::diagnostic::suggestion(
-                                    k,
-                                    spec.params.iter().map(|p| p.name)
-                                )
-                            ),
-                        ));
-                    }
+            }
+            // The params are checked against the catalog, for the action named or the one the
+            // step runs: a misspelt one would pass silently in a `count: 0`.
+            let spec = match (e.action.as_deref(), e.step.as_deref()) {
+                (Some(x), _) => riposte_dsl::catalog::lookup(x),
+                (None, Some(step)) => action_of_step(self.library, step),
+                (None, None) => None,
+            };
+            for k in e.params.iter().flat_map(|p| p.keys()) {
+                if let Some(spec) = spec.filter(|s| s.param(k).is_none()) {
+                    return Err(At::new(
+                        loc,
+                        format!(
+                            "`{}` has no parameter `{k}` (in `expect.actions`); {}",
+                            spec.id,
+                            riposte_dsl::diagnostic::suggestion(
+                                k,
+                                spec.params.iter().map(|p| p.name)
+                            )
+                        ),
+                    ));
                 }
             }
             if let Some(r) = e.approver.as_deref() {
@@ -783,6 +788,42 @@ impl Runner<'_> {
         }
         Ok(())
     }
+}
+
+/// The action every step of the library that `step` can name runs (by the step id its name
+/// ends with), when they all run the same one.
+fn action_of_step(
+    library: &riposte_dsl::checked::Library,
+    step: &str,
+) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
+    use riposte_dsl::checked::{Step, StepKind};
+    fn walk(
+        steps: &[Step],
+        id: &str,
+        found: &mut Vec<Option<&'static riposte_dsl::catalog::ActionSpec>>,
+    ) {
+        for s in steps {
+            if s.id == id {
+                found.push(match &s.kind {
+                    StepKind::Action { spec, .. } => Some(*spec),
+                    _ => None,
+                });
+            }
+            if let StepKind::Group(inner) = &s.kind {
+                walk(inner, id, found);
+            }
+        }
+    }
+    let id = step.rsplit('.').next().unwrap_or(step);
+    let mut found = Vec::new();
+    for gb in &library.gamebooks {
+        walk(&gb.steps, id, &mut found);
+    }
+    let first = (*found.first()?)?;
+    found
+        .iter()
+        .all(|f| f.is_some_and(|s| s.id == first.id))
+        .then_some(first)
 }
 
 /// Targets an expectation or a scripted failure names must be entities of the incident (by

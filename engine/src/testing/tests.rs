@@ -677,6 +677,10 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
             "`device.isolate` has no parameter `isolaton` (in `expect.actions`); did you mean `isolation`?",
         ),
         (
+            "expect:\n  actions: [{step: isolate, params: {isolaton: full}, count: 0}]\n",
+            "`device.isolate` has no parameter `isolaton` (in `expect.actions`); did you mean `isolation`?",
+        ),
+        (
             "expect:\n  actions: [{step: isolate, target: ws-l, count: 0}]\n",
             "t.test.yaml:14:13: target `ws-l` in `expect.actions` is no entity of the incident (by id or name); did you mean `ws-1`?",
         ),
