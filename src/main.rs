@@ -19,6 +19,7 @@ use riposte_dsl::compile::{compile, Compilation};
 use riposte_dsl::syntax::Limits;
 use riposte_dsl::{Code, SourceMap};
 use riposte_engine::incident::ImportLimits;
+use riposte_engine::plan::text::plural;
 
 /// `eprintln!` that never panics: a closed stderr (`2>&1 | head`) loses the message, not the
 /// run.
@@ -491,11 +492,10 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         if !bare.is_empty() {
             let more = if bare.len() > 3 { ", …" } else { "" };
             stderr_line!(
-                "warning: {} incident{} without alerts, so without evidence ({}{more}): if they \
-                 were fetched without `$expand=alerts` (`/security/incidents?$expand=alerts`), \
+                "warning: {} without alerts, so without evidence ({}{more}): if they were \
+                 fetched without `$expand=alerts` (`/security/incidents?$expand=alerts`), \
                  Microsoft Graph left the alerts out",
-                bare.len(),
-                if bare.len() == 1 { "" } else { "s" },
+                plural(bare.len(), "incident"),
                 bare[..bare.len().min(3)].join(", ")
             );
         }
@@ -747,14 +747,6 @@ fn colored(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
 /// An error about the workspaces in use, naming their file (or the built-in demo).
 fn workspaces_error(file: Option<&std::path::Path>, message: String) -> String {
     match file {
@@ -1002,13 +994,10 @@ fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {
         bar.finish_and_clear();
     }
     emit(&format!(
-        "wrote {} incident{} from {} example{} in {} file{} ({:.1} MiB) to {}\n",
-        written.incidents,
-        if written.incidents == 1 { "" } else { "s" },
-        templates.len(),
-        if templates.len() == 1 { "" } else { "s" },
-        written.files,
-        if written.files == 1 { "" } else { "s" },
+        "wrote {} from {} in {} ({:.1} MiB) to {}\n",
+        plural(written.incidents, "incident"),
+        plural(templates.len(), "example"),
+        plural(written.files, "file"),
         written.bytes as f64 / (1024.0 * 1024.0),
         args.out.display()
     ))?;

@@ -11,6 +11,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
+use crate::plan::text::plural;
+
 use riposte_dsl::ast::{AgentMode, Protected, Role, SeverityLevel};
 use riposte_dsl::catalog::{
     ActionSpec, Consent, Impact, Provider, ProviderSupport, Target as ActionTarget,
@@ -481,6 +483,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// The plan so far, for the next SOP (see [`Scheduler::continue_plan`]).
     pub fn into_plan(self) -> (Vec<PlannedAction>, Planned) {
         (self.actions, self.planned)
+    }
+
+    /// Pushes `row` as `blocked` for `reason`: the outcome of a step item blocked.
+    fn push_blocked(
+        &mut self,
+        mut row: PlannedAction,
+        reason: String,
+    ) -> (StepStatus, Option<Value>) {
+        row.status = Status::Blocked;
+        row.reason = reason;
+        self.push_row(row);
+        (StepStatus::Blocked, None)
     }
 
     fn push_row(&mut self, row: PlannedAction) {
@@ -1408,10 +1422,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(reason) =
             refused.or_else(|| self.blocked(spec, target_value.as_ref(), &param_values, provider))
         {
-            planned.status = Status::Blocked;
-            planned.reason = reason;
-            self.push_row(planned);
-            return (StepStatus::Blocked, None);
+            return self.push_blocked(planned, reason);
         }
         // The same action on the same target with the same params, already done in this plan
         // (by a repeated for-each item, the same gamebook run by two SOPs, or another
@@ -1432,10 +1443,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return (StepStatus::Succeeded, output);
         }
         if let Some(reason) = self.limit_reached(spec) {
-            planned.status = Status::Blocked;
-            planned.reason = reason;
-            self.push_row(planned);
-            return (StepStatus::Blocked, None);
+            return self.push_blocked(planned, reason);
         }
         // The approval the action itself needs (policy, mode), granted or not: what it awaits
         // when nothing before it is waiting, and whether a person signs in for it.
@@ -1455,10 +1463,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         // An `approve_if` that ran out of work may have let the action through on a null.
         if riposte_dsl::expr::run_out_of_work() {
-            planned.status = Status::Blocked;
-            planned.reason = self.out_of_work();
-            self.push_row(planned);
-            return (StepStatus::Blocked, None);
+            return self.push_blocked(planned, self.out_of_work());
         }
         // A delegated-only action runs on behalf of a signed-in user: the workspace's session,
         // else the person who approves it (signing in to do so). Unattended, with neither, it
@@ -1467,15 +1472,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let signed_in =
             self.workspace.delegated_session || required.is_some() || step.approval.is_some();
         if delegated && !signed_in {
-            planned.status = Status::Blocked;
-            planned.reason = format!(
+            return self.push_blocked(
+                planned,
+                format!(
                 "`{}` needs a signed-in (delegated) session: none is available in workspace `{}`, \
                  and no approval puts a person before it (an approval gate would: the approver \
                  signs in)",
                 spec.id, self.workspace.name
+            ),
             );
-            self.push_row(planned);
-            return (StepStatus::Blocked, None);
         }
         self.count(spec);
         if let Some((approval, reason)) = approval {
@@ -1887,7 +1892,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 }
 
-/// The `skipped` row of an action that repeats one already planned, saying which.
+/// The `skipped` row of an action that repeats one already done, saying which.
 fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
     // As every skipped row: no params, approver, provider or execution; the key says which
     // action it is.
@@ -1901,8 +1906,8 @@ fn repeat_of(mut row: PlannedAction, reason: String) -> PlannedAction {
 }
 
 /// What an action does, spelled out: the action on its target (the action id and the target's
-/// id, each after its length, so that no id can pass for another), then its params as
-/// canonical JSON, without notes and without those given no value. Compared whole, not by a
+/// id, each after its length, so that no id can pass for another), then its params in
+/// canonical order, without notes and without those given no value. Compared whole, not by a
 /// hash that incident data could be made to collide.
 struct Effect {
     what: Vec<u8>,
@@ -1947,15 +1952,6 @@ impl Effect {
             }
         }
         Effect { what, acted_on }
-    }
-}
-
-/// `1 item`, `2 items`.
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }
 

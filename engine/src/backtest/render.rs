@@ -10,6 +10,7 @@ use serde_json::{json, Value as Json};
 use super::diff::{action_deltas, sop_deltas, status_deltas, ChangeKind, Counts, Delta, Tally};
 use super::{CorpusError, IncidentDiff, Report, Sink};
 use crate::plan::model::Status;
+use crate::plan::text::plural;
 
 /// The `format` of the JSON report.
 pub const FORMAT: &str = "riposte.backtest/v1";
@@ -39,14 +40,6 @@ pub fn signed(n: i64) -> String {
         0 => "0".to_string(),
         n if n > 0 => format!("+{n}"),
         n => format!("{MINUS}{}", n.unsigned_abs()),
-    }
-}
-
-fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
     }
 }
 

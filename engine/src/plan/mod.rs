@@ -123,11 +123,15 @@ pub fn plan_with_context<E: Executor>(
         .as_ref()
         .map(|c| c.classification.to_string())
         .unwrap_or_else(|| incident.classification.clone());
-    let limits = format!(
-        "lambda calls, list items, kilobytes of text: {} units for a run, {} for one expression",
-        config.max_work,
-        riposte_dsl::expr::MAX_LAMBDA_CALLS
-    );
+    // Written only when a limit was reached.
+    let limits = || {
+        format!(
+            "lambda calls, list items, kilobytes of text: {} units for a run, {} for one \
+             expression",
+            config.max_work,
+            riposte_dsl::expr::MAX_LAMBDA_CALLS
+        )
+    };
     let mut unlisted = 0;
     let mut planned = crate::scheduler::Planned::default();
     for sop in &library.sops {
@@ -144,7 +148,8 @@ pub fn plan_with_context<E: Executor>(
                 matched: false,
                 detail: format!(
                     "evaluation limit: the classification's expressions ran out of work \
-                     ({limits}), so the incident's verdict, which this SOP routes on, is unknown"
+                     ({}), so the incident's verdict, which this SOP routes on, is unknown",
+                    limits()
                 ),
             });
             continue;
@@ -155,7 +160,8 @@ pub fn plan_with_context<E: Executor>(
             if riposte_dsl::expr::run_out_of_work() {
                 m.matched = false;
                 m.detail = format!(
-                    "evaluation limit: its `when` ran out of work ({limits}), so it is not decided"
+                    "evaluation limit: its `when` ran out of work ({}), so it is not decided",
+                    limits()
                 );
             }
             if !m.matched {
@@ -182,9 +188,10 @@ pub fn plan_with_context<E: Executor>(
             );
         } else if out_of_work {
             m.detail = format!(
-                "matched; evaluation limit: the SOP's expressions ran out of work ({limits}), and \
+                "matched; evaluation limit: the SOP's expressions ran out of work ({}), and \
                  list functions evaluated after that gave null; its actions after that are \
-                 blocked"
+                 blocked",
+                limits()
             );
         }
         plan.sops.push(m);

@@ -17,6 +17,15 @@ pub fn printable_lines(s: &str) -> Cow<'_, str> {
     shown(s, |c| c == '\n')
 }
 
+/// `1 item`, `2 items`.
+pub fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, word: &str) -> String {
+    if n == N::from(1) {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 fn shown(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     let bad = |c: char| c.is_control() && !keep(c);
     if s.chars().any(bad) {
