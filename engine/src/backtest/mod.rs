@@ -28,7 +28,7 @@ use riposte_dsl::checked::Library;
 use serde::Serialize;
 
 use crate::executor::RecordingExecutor;
-use crate::incident::{read_incidents, ImportLimits, Incident};
+use crate::incident::{read_incidents_each, ImportLimits, Incident};
 use crate::plan::{default_now, incident_context, plan_with_context};
 use crate::scheduler::RunConfig;
 use crate::workspace::{select, Workspace};
@@ -450,9 +450,10 @@ impl Backtest<'_> {
         Ok(())
     }
 
-    /// Reads one file and backtests its incidents (in parallel).
+    /// Reads one file and backtests its incidents (in parallel). An incident that cannot be
+    /// read is an error of its own; the file's others are backtested.
     fn file(&self, file: &CorpusFile, executor: &RecordingExecutor) -> FileOutcome {
-        let incidents = match read_incidents(&file.path, &self.limits) {
+        let incidents = match read_incidents_each(&file.path, &self.limits) {
             Ok((_, incidents)) => incidents,
             Err(e) => {
                 return FileOutcome::Failed(CorpusError {
@@ -470,7 +471,17 @@ impl Backtest<'_> {
             .fold(
                 || Partial::new(with_base),
                 |mut p, (i, incident)| {
-                    self.incident(&mut p, file, i, &incident, executor);
+                    match incident {
+                        Ok(incident) => self.incident(&mut p, file, i, &incident, executor),
+                        Err(e) => p.events.push((
+                            i,
+                            Event::Error(CorpusError {
+                                file: file.name.clone(),
+                                index: Some(i),
+                                reason: e.message_in_file(),
+                            }),
+                        )),
+                    }
                     p
                 },
             )

@@ -309,3 +309,50 @@ fn links_to_directories_are_followed_once() {
         listing.files
     );
 }
+
+#[test]
+fn a_bad_incident_of_a_page_is_an_error_of_its_own() {
+    let lib = library(|_, t| t.to_string());
+    let good =
+        std::fs::read_to_string(root().join("examples/incidents/phishing-two-mailboxes.json"))
+            .unwrap();
+    let page =
+        format!(r#"{{"value": [{good}, {{"displayName": "no id", "alerts": []}}, 7, {good}]}}"#);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("page.json"), page).unwrap();
+    let listing = list_corpus(dir.path()).unwrap();
+    let mut sink = Collect::default();
+    let ws = [Workspace::demo()];
+    let report = backtest(&lib, None, &ws, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    assert_eq!(report.incidents, 4);
+    assert_eq!((report.file_errors, report.incident_errors), (0, 2));
+    let errors: Vec<_> = sink
+        .errors
+        .iter()
+        .map(|e| (e.index, e.reason.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (Some(1), "at `$.value[1].id`: the incident has no `id`"),
+            (
+                Some(2),
+                "at `$.value[2]`: expected an incident object, found a number"
+            ),
+        ]
+    );
+    // The two good incidents were planned.
+    let one = {
+        let mut sink = Collect::default();
+        std::fs::write(dir.path().join("page.json"), &good).unwrap();
+        backtest(&lib, None, &ws, 1)
+            .run(&list_corpus(dir.path()).unwrap(), &mut sink)
+            .unwrap()
+            .head
+    };
+    assert_eq!((one.incidents, report.head.incidents), (1, 2));
+    assert!(!one.actions.is_empty());
+    assert_eq!(report.head.actions.len(), one.actions.len());
+}

@@ -167,6 +167,26 @@ pub enum ImportError {
     },
 }
 
+impl ImportError {
+    /// The message without the file's name in front, for a report that names the file beside
+    /// it: "at `$.value[3].id`: the incident has no `id`".
+    pub fn message_in_file(&self) -> String {
+        let whole = self.to_string();
+        let file = match self {
+            ImportError::Io { file, .. }
+            | ImportError::Json { file, .. }
+            | ImportError::Encoding { file, .. }
+            | ImportError::UnknownFormat { file }
+            | ImportError::Invalid { file, .. }
+            | ImportError::TooLarge { file, .. } => file,
+        };
+        match whole.strip_prefix(&format!("`{file}` ")) {
+            Some(rest) => rest.to_string(),
+            None => whole,
+        }
+    }
+}
+
 fn too_large_message(file: &str, path: &str, what: Limit, count: usize, limit: usize) -> String {
     match what {
         Limit::FileBytes => format!(
@@ -369,12 +389,24 @@ mod kind_serde {
     }
 }
 
-/// Reads the incidents of one file's text; `file_name` is used in errors only.
+/// Reads the incidents of one file's text; `file_name` is used in errors only. The first error
+/// fails the whole file (see [`parse_incidents_each`] to read the others on).
 pub fn parse_incidents(
     file_name: &str,
     text: &str,
     limits: &ImportLimits,
 ) -> Result<(Format, Vec<Incident>), ImportError> {
+    all_or_first_error(parse_incidents_each(file_name, text, limits)?)
+}
+
+/// Reads the incidents of one file's text, each on its own: an incident that cannot be read
+/// is an error in its place of the list, and the others are read on. The outer error is the
+/// file's: it cannot be read, is not JSON, not of a known format, or past a limit.
+pub fn parse_incidents_each(
+    file_name: &str,
+    text: &str,
+    limits: &ImportLimits,
+) -> Result<(Format, Vec<Result<Incident, ImportError>>), ImportError> {
     parse_bytes(
         file_name,
         Cow::Borrowed(text.as_bytes()),
@@ -384,11 +416,22 @@ pub fn parse_incidents(
 }
 
 /// Reads the incidents of a file, reading at most `max_file_bytes + 1` bytes of it. UTF-8 (with
-/// or without a byte order mark) and UTF-16 with a byte order mark are accepted.
+/// or without a byte order mark) and UTF-16 with a byte order mark are accepted. The first
+/// error fails the whole file (see [`read_incidents_each`] to read the others on).
 pub fn read_incidents(
     path: &std::path::Path,
     limits: &ImportLimits,
 ) -> Result<(Format, Vec<Incident>), ImportError> {
+    all_or_first_error(read_incidents_each(path, limits)?)
+}
+
+/// Reads the incidents of a file as [`read_incidents`] does, each on its own, as
+/// [`parse_incidents_each`] does: a corpus of list pages loses only the incidents that cannot
+/// be read.
+pub fn read_incidents_each(
+    path: &std::path::Path,
+    limits: &ImportLimits,
+) -> Result<(Format, Vec<Result<Incident, ImportError>>), ImportError> {
     let file = display_path(path);
     let io = |source| ImportError::Io {
         file: file.clone(),
@@ -401,6 +444,12 @@ pub fn read_incidents(
     let mut bytes = Vec::new();
     handle.take(cap).read_to_end(&mut bytes).map_err(io)?;
     parse_bytes(&file, Cow::Owned(bytes), None, limits)
+}
+
+fn all_or_first_error(
+    (format, each): (Format, Vec<Result<Incident, ImportError>>),
+) -> Result<(Format, Vec<Incident>), ImportError> {
+    Ok((format, each.into_iter().collect::<Result<_, _>>()?))
 }
 
 /// The normalized JSON document of `incidents`: `{"format": "riposte.incident/v1", "incident":
@@ -432,7 +481,7 @@ fn parse_bytes(
     bytes: Cow<'_, [u8]>,
     text: Option<&str>,
     limits: &ImportLimits,
-) -> Result<(Format, Vec<Incident>), ImportError> {
+) -> Result<(Format, Vec<Result<Incident, ImportError>>), ImportError> {
     let cx = Cx { file, limits };
     if bytes.len() > limits.max_file_bytes {
         return Err(cx.too_large(&ROOT, Limit::FileBytes, bytes.len()));
@@ -455,8 +504,8 @@ fn parse_bytes(
         };
         match utf8 {
             Ok(s) => {
-                if let Some(done) = fast::import(&cx, s) {
-                    return Ok(done);
+                if let Some((format, incidents)) = fast::import(&cx, s) {
+                    return Ok((format, incidents.into_iter().map(Ok).collect()));
                 }
                 if s.trim().is_empty() {
                     return Err(cx.invalid(
@@ -583,8 +632,11 @@ fn json_error(file: &str, e: &serde_json::Error) -> ImportError {
     }
 }
 
-/// Detects the format of a parsed document and imports it.
-fn import(cx: &Cx, root: &Json) -> Result<(Format, Vec<Incident>), ImportError> {
+/// Detects the format of a parsed document and imports each of its incidents.
+fn import(
+    cx: &Cx,
+    root: &Json,
+) -> Result<(Format, Vec<Result<Incident, ImportError>>), ImportError> {
     let unknown = || ImportError::UnknownFormat {
         file: cx.file.to_string(),
     };
@@ -611,11 +663,17 @@ fn import(cx: &Cx, root: &Json) -> Result<(Format, Vec<Incident>), ImportError> 
         _ => return Err(unknown()),
     };
     cx.check_len(&base, Limit::Incidents, items.len())?;
-    let format = match items.first() {
-        // An empty page: nothing to import, whatever the format.
-        None => Format::Graph,
-        Some(Json::Object(m)) => detect(m).ok_or_else(unknown)?,
-        Some(other) => {
+    // The format of the first incident whose shape tells it; a list of which none does is
+    // not a list of incidents (an empty page imports nothing, whatever its format).
+    let format = items.iter().find_map(|item| match item {
+        Json::Object(m) => detect(m),
+        _ => None,
+    });
+    let format = match (format, items.first()) {
+        (Some(format), _) => format,
+        (None, None) => Format::Graph,
+        (None, Some(Json::Object(_))) => return Err(unknown()),
+        (None, Some(other)) => {
             return Err(cx.invalid(
                 &base.index(0),
                 format!(
@@ -625,29 +683,42 @@ fn import(cx: &Cx, root: &Json) -> Result<(Format, Vec<Incident>), ImportError> 
             ))
         }
     };
-    let mut incidents = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let path = if single { ROOT } else { base.index(i) };
-        if let Json::Object(m) = item {
-            if let Some(other) = detect(m).filter(|f| *f != format) {
+    let one = |item: &Json, path: &Path| {
+        match item {
+            Json::Object(m) => {
+                if let Some(other) = detect(m).filter(|f| *f != format) {
+                    return Err(cx.invalid(
+                        path,
+                        format!(
+                            "this looks like one of the {} but the file's first incident is one \
+                             of the {}; put each format in its own file",
+                            other.describe(),
+                            format.describe()
+                        ),
+                    ));
+                }
+            }
+            other => {
                 return Err(cx.invalid(
-                    &path,
+                    path,
                     format!(
-                        "this looks like one of the {} but the file's first incident is one of \
-                         the {}; put each format in its own file",
-                        other.describe(),
-                        format.describe()
+                        "expected an incident object, found {}",
+                        json::describe(other)
                     ),
-                ));
+                ))
             }
         }
-        let incident = match format {
-            Format::Graph => graph::incident(cx, item, &path)?,
-            Format::Sentinel => sentinel::incident(cx, item, &path)?,
-            Format::Riposte => riposte::incident(cx, item, &path)?,
-        };
-        incidents.push(incident);
-    }
+        match format {
+            Format::Graph => graph::incident(cx, item, path),
+            Format::Sentinel => sentinel::incident(cx, item, path),
+            Format::Riposte => riposte::incident(cx, item, path),
+        }
+    };
+    let incidents = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| one(item, &if single { ROOT } else { base.index(i) }))
+        .collect();
     Ok((format, incidents))
 }
 

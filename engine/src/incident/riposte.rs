@@ -29,7 +29,8 @@ use super::{Alert, Entity, ImportError, Incident, Limit, NORMALIZED_FORMAT};
 type Result<T> = std::result::Result<T, ImportError>;
 
 /// A document: `{"format": "riposte.incident/v1", "incident": {…}}` or `"incidents": […]`.
-pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Incident>> {
+/// A normalized document: its incidents, each read on its own.
+pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Result<Incident>>> {
     let fp = ROOT.key("format");
     match m.get("format") {
         Some(Json::String(f)) if f.trim() == NORMALIZED_FORMAT => {}
@@ -55,7 +56,7 @@ pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Incident>> {
     let mut out = Vec::new();
     let one = ROOT.key("incident");
     if let Some(v) = m.get("incident").filter(|v| !v.is_null()) {
-        out.push(incident(cx, v, &one)?);
+        out.push(incident(cx, v, &one));
     }
     let many = ROOT.key("incidents");
     match m.get("incidents") {
@@ -64,7 +65,7 @@ pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Incident>> {
             cx.check_len(&many, Limit::Incidents, items.len() + out.len())?;
             out.reserve(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(incident(cx, item, &many.index(i))?);
+                out.push(incident(cx, item, &many.index(i)));
             }
         }
         Some(other) => {

@@ -79,7 +79,7 @@ fn slow_import(text: &str) -> Result<(Format, Vec<Incident>), ImportError> {
         limits: &limits,
     };
     let root: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error("t", &e))?;
-    super::import(&cx, &root)
+    all_or_first_error(super::import(&cx, &root)?)
 }
 
 /// The fast path's answer, if it gives one.
@@ -2309,4 +2309,86 @@ fn numbers_count_as_text_only_when_they_are_exact_integers() {
             "{id}: {err}"
         );
     }
+}
+
+/// The incidents of `text`, each read on its own: the JSON path of each error, or the id.
+fn each(text: &str) -> (Format, Vec<Result<String, String>>) {
+    let (format, list) = parse_incidents_each("test.json", text, &limits()).unwrap();
+    let list = list
+        .into_iter()
+        .map(|r| r.map(|i| i.id).map_err(|e| e.message_in_file()))
+        .collect();
+    (format, list)
+}
+
+#[test]
+fn each_incident_of_a_list_is_read_on_its_own() {
+    let read = |p: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../examples/incidents/")
+                .join(p),
+        )
+        .unwrap()
+    };
+    let graph = read("malware-resolved.json");
+    let (format, list) = each(&format!(
+        r#"{{"value": [7, {graph}, {{"id": "x", "displayName": "x", "alerts": "no"}}]}}"#
+    ));
+    assert_eq!(format, Format::Graph);
+    assert_eq!(
+        list,
+        [
+            Err("at `$.value[0]`: expected an incident object, found a number".to_string()),
+            Ok("31008".to_string()),
+            Err("at `$.value[2].alerts`: expected a list, found a string".to_string()),
+        ]
+    );
+    // The whole-file reader stops at the first.
+    let err = parse_incidents("test.json", &format!(r#"[{graph}, 7]"#), &limits()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`test.json` at `$[1]`: expected an incident object, found a number"
+    );
+
+    let sentinel = read("sentinel/c2-powershell-download.json");
+    let (format, list) = each(&format!(
+        r#"{{"value": [{sentinel}, {{"properties": {{"title": 5}}}}, {graph}]}}"#
+    ));
+    assert_eq!(format, Format::Sentinel);
+    assert!(list[0].is_ok(), "{list:?}");
+    assert!(
+        list[1].as_ref().unwrap_err().starts_with("at `$.value[1]"),
+        "{list:?}"
+    );
+    assert!(
+        list[2]
+            .as_ref()
+            .unwrap_err()
+            .contains("put each format in its own file"),
+        "{list:?}"
+    );
+
+    let normalized: serde_json::Value =
+        serde_json::from_str(&read("normalized/phishing-two-mailboxes.json")).unwrap();
+    let doc = serde_json::json!({
+        "format": "riposte.incident/v1",
+        "incident": normalized["incident"],
+        "incidents": [{"id": "x", "alerts": 5}, normalized["incident"]],
+    });
+    let (format, list) = each(&doc.to_string());
+    assert_eq!(format, Format::Riposte);
+    assert_eq!(list.len(), 3);
+    assert!(list[0].is_ok() && list[2].is_ok(), "{list:?}");
+    assert!(
+        list[1]
+            .as_ref()
+            .unwrap_err()
+            .starts_with("at `$.incidents[0]"),
+        "{list:?}"
+    );
+
+    // What stops a file stops every incident of it.
+    assert!(parse_incidents_each("test.json", "[1, 2", &limits()).is_err());
+    assert!(parse_incidents_each("test.json", r#"[{"a": 1}]"#, &limits()).is_err());
 }
