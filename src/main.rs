@@ -247,10 +247,21 @@ struct BacktestArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
+    /// Exit 3 when an incident's plan changed (`changes`) or a corpus file or incident could
+    /// not be backtested (`errors`), after the whole report: for CI that gates on behaviour.
+    #[arg(long, value_enum, value_name = "WHAT", value_delimiter = ',')]
+    fail_on: Vec<FailOn>,
     #[command(flatten)]
     plan: PlanLimitArgs,
     #[command(flatten)]
     import: ImportLimitArgs,
+}
+
+/// What makes `backtest --fail-on` exit 3.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    Changes,
+    Errors,
 }
 
 #[derive(Subcommand)]
@@ -474,6 +485,23 @@ fn library(paths: Vec<PathBuf>) -> Result<Result<riposte_dsl::checked::Library, 
     Ok(Ok(compilation.library))
 }
 
+/// The warning about Microsoft Graph incidents without alerts, naming the first few `ids`.
+fn without_alerts_message(count: u64, ids: &[String]) -> String {
+    let named = match ids {
+        [] => String::new(),
+        _ => {
+            let more = if ids.len() > 3 { ", …" } else { "" };
+            format!(" ({}{more})", ids[..ids.len().min(3)].join(", "))
+        }
+    };
+    format!(
+        "{} without alerts, so without evidence{named}: if they were fetched without \
+         `$expand=alerts` (`/security/incidents?$expand=alerts`), Microsoft Graph left the \
+         alerts out",
+        plural(count, "Microsoft Graph incident")
+    )
+}
+
 fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     use riposte_engine::executor::{RecordingExecutor, ScriptedFailure};
     use riposte_engine::scheduler::{Approvals, RunConfig};
@@ -490,13 +518,9 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             .map(|i| format!("`{}`", riposte_engine::plan::text::printable(&i.id)))
             .collect();
         if !bare.is_empty() {
-            let more = if bare.len() > 3 { ", …" } else { "" };
             stderr_line!(
-                "warning: {} without alerts, so without evidence ({}{more}): if they were \
-                 fetched without `$expand=alerts` (`/security/incidents?$expand=alerts`), \
-                 Microsoft Graph left the alerts out",
-                plural(bare.len(), "incident"),
-                bare[..bare.len().min(3)].join(", ")
+                "warning: {}",
+                without_alerts_message(bare.len() as u64, &bare)
             );
         }
     }
@@ -921,7 +945,10 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
                 bar,
                 suspend,
             };
-            let report = run.run(&listing, &mut sink).map_err(|e| e.to_string())?;
+            let report = match run.run(&listing, &mut sink) {
+                Ok(report) => report,
+                Err(e) => return reader_gone(e),
+            };
             if let Some(bar) = &sink.bar {
                 bar.finish_and_clear();
             }
@@ -934,7 +961,10 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
                 bar,
                 suspend,
             };
-            let report = run.run(&listing, &mut sink).map_err(|e| e.to_string())?;
+            let report = match run.run(&listing, &mut sink) {
+                Ok(report) => report,
+                Err(e) => return reader_gone(e),
+            };
             if let Some(bar) = &sink.bar {
                 bar.finish_and_clear();
             }
@@ -948,11 +978,37 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         }
         _ => {}
     }
+    if report.without_alerts > 0 {
+        stderr_line!(
+            "warning: {}",
+            without_alerts_message(report.without_alerts, &[])
+        );
+    }
     // A backtest that planned nothing checked nothing: never let it pass for a clean one.
     if report.incidents == 0 {
         return Err(no_incidents(&args.corpus, report.files, report.errors()));
     }
-    Ok(ExitCode::SUCCESS)
+    let failed = args.fail_on.iter().any(|f| match f {
+        FailOn::Changes => report.changed > 0,
+        FailOn::Errors => report.errors() > 0,
+    });
+    Ok(if failed {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A backtest that could not finish: a reader that stopped reading (`| head`) is not an error.
+fn reader_gone(e: riposte_engine::backtest::BacktestError) -> Result<ExitCode, String> {
+    match e {
+        riposte_engine::backtest::BacktestError::Output(io)
+            if io.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
+        e => Err(e.to_string()),
+    }
 }
 
 fn no_incidents(corpus: &std::path::Path, files: u64, errors: u64) -> String {

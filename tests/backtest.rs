@@ -190,7 +190,7 @@ fn json_report_shows_the_diff_and_totals() {
     );
     assert_eq!(
         v["summary"],
-        serde_json::json!({"files": 10, "incidents": 10, "changed": 1, "errors": 0})
+        serde_json::json!({"files": 10, "incidents": 10, "changed": 1, "errors": 0, "without_alerts": 0})
     );
 }
 
@@ -526,4 +526,58 @@ fn a_corpus_without_incidents_is_an_error() {
         let out = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.is_empty(), corpus == "empty", "{corpus}: {out}");
     }
+}
+
+/// A corpus fetched without `$expand=alerts` has no evidence: the backtest says so rather than
+/// pass for one that found nothing to change.
+#[test]
+fn graph_incidents_without_alerts_are_counted_and_named() {
+    let repo = repo();
+    edit(repo.path());
+    let path = repo.path().join("corpus/ransomware-two-devices.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    doc.as_object_mut().unwrap().remove("alerts");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "warning: 1 Microsoft Graph incident without alerts, so without evidence: if they \
+             were fetched without `$expand=alerts`"
+        ),
+        "{err}"
+    );
+    let v = json_of(riposte(repo.path()).args([
+        "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
+    ]));
+    assert_eq!(v["summary"]["without_alerts"], 1);
+    assert_eq!(v["summary"]["changed"], 0);
+}
+
+/// CI can gate on behaviour: `--fail-on` exits 3 after the whole report.
+#[test]
+fn fail_on_changes_or_errors_exits_3() {
+    let repo = repo();
+    let code = |args: &[&str]| {
+        let out = riposte(repo.path())
+            .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), out.stdout.is_empty())
+    };
+    // Nothing changed, nothing failed.
+    assert_eq!(code(&["--fail-on", "changes,errors"]), (Some(0), false));
+    edit(repo.path());
+    assert_eq!(code(&[]), (Some(0), false));
+    assert_eq!(code(&["--fail-on", "errors"]), (Some(0), false));
+    assert_eq!(code(&["--fail-on", "changes"]), (Some(3), false));
+    std::fs::write(repo.path().join("corpus/broken.json"), "[").unwrap();
+    git(repo.path(), &["checkout", "-q", "--", "sops"]);
+    assert_eq!(code(&["--fail-on", "changes"]), (Some(0), false));
+    assert_eq!(code(&["--fail-on", "errors"]), (Some(3), false));
 }

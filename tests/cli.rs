@@ -234,7 +234,7 @@ fn a_graph_incident_without_alerts_is_named() {
     std::fs::write(&path, doc.to_string()).unwrap();
     let err = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 0);
     assert!(
-        err.contains("warning: 1 incident without alerts, so without evidence (`"),
+        err.contains("warning: 1 Microsoft Graph incident without alerts, so without evidence (`"),
         "{err}"
     );
     assert!(

@@ -19,8 +19,18 @@ pub enum ChangeKind {
     Added,
     /// Only the base plan has it.
     Removed,
-    /// Both have it, with different statuses.
+    /// Both have it, with different statuses (and maybe different params).
     Status,
+    /// Both have it, with the same status and different params.
+    Params,
+}
+
+/// A param of an action that differs between the two plans: its value in each (`None` where
+/// the action does not have it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParamChange {
+    pub from: Option<serde_json::Value>,
+    pub to: Option<serde_json::Value>,
 }
 
 /// One action that differs between the two plans of an incident.
@@ -36,6 +46,9 @@ pub struct Change {
     pub from: Option<Status>,
     /// The status in the working-tree plan (`None` when removed).
     pub to: Option<Status>,
+    /// The params that differ, by name, for an action both plans have.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, ParamChange>,
 }
 
 type MatchKey<'p> = (&'p str, &'p str, &'p str, &'static str, Option<&'p str>);
@@ -65,11 +78,37 @@ fn change(
         target: a.target.clone(),
         from,
         to,
+        params: BTreeMap::new(),
     }
 }
 
-/// The actions added, removed or with a changed status from `base` to `head`: added and changed
-/// ones in `head`'s order, then removed ones in `base`'s order.
+/// The params whose values differ between two versions of an action.
+/// A skipped action's params are not worked out (its condition was false): they differ from
+/// nothing.
+fn param_changes(base: &PlannedAction, head: &PlannedAction) -> BTreeMap<String, ParamChange> {
+    let skipped = |a: &PlannedAction| a.status == Status::Skipped;
+    if skipped(base) || skipped(head) || base.params == head.params {
+        return BTreeMap::new();
+    }
+    let names = base.params.keys().chain(head.params.keys());
+    names
+        .filter_map(|name| {
+            let (from, to) = (base.params.get(name), head.params.get(name));
+            (from != to).then(|| {
+                (
+                    name.clone(),
+                    ParamChange {
+                        from: from.cloned(),
+                        to: to.cloned(),
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+/// The actions added, removed or with a changed status or params from `base` to `head`: added
+/// and changed ones in `head`'s order, then removed ones in `base`'s order.
 pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
     // Per match key: the indices of base actions with that key, and how many are paired.
     let mut by_key: HashMap<MatchKey<'_>, (Vec<usize>, usize)> = HashMap::new();
@@ -89,14 +128,18 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
                 if let Some(p) = paired.get_mut(i) {
                     *p = true;
                 }
-                if b.status != h.status {
-                    out.push(change(
-                        h,
-                        ChangeKind::Status,
-                        Some(b.status),
-                        Some(h.status),
-                    ));
-                }
+                let params = param_changes(b, h);
+                let kind = if b.status != h.status {
+                    ChangeKind::Status
+                } else if !params.is_empty() {
+                    ChangeKind::Params
+                } else {
+                    continue;
+                };
+                out.push(Change {
+                    params,
+                    ..change(h, kind, Some(b.status), Some(h.status))
+                });
             }
             None => out.push(change(h, ChangeKind::Added, None, Some(h.status))),
         }

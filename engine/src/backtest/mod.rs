@@ -28,7 +28,7 @@ use riposte_dsl::checked::Library;
 use serde::Serialize;
 
 use crate::executor::RecordingExecutor;
-use crate::incident::{read_incidents_each, ImportLimits, Incident};
+use crate::incident::{read_incidents_each, Format, ImportLimits, Incident};
 use crate::plan::{default_now, incident_context, plan_with_context};
 use crate::scheduler::RunConfig;
 use crate::workspace::{select, Workspace};
@@ -249,8 +249,11 @@ pub struct Report {
     pub changed: u64,
     /// Files and directories that could not be read.
     pub file_errors: u64,
-    /// Incidents that could not be planned (no workspace fits).
+    /// Incidents that could not be read or planned (no workspace fits).
     pub incident_errors: u64,
+    /// Microsoft Graph incidents without alerts, so without evidence (fetched without
+    /// `$expand=alerts`): their plans have no entity to act on.
+    pub without_alerts: u64,
 }
 
 impl Report {
@@ -310,7 +313,11 @@ impl Partial {
 
 enum FileOutcome {
     Failed(CorpusError),
-    Done { incidents: u64, partial: Partial },
+    Done {
+        incidents: u64,
+        without_alerts: u64,
+        partial: Partial,
+    },
 }
 
 impl Backtest<'_> {
@@ -423,8 +430,13 @@ impl Backtest<'_> {
                 report.file_errors += 1;
                 sink.error(&e).map_err(BacktestError::Output)?;
             }
-            FileOutcome::Done { incidents, partial } => {
+            FileOutcome::Done {
+                incidents,
+                without_alerts,
+                partial,
+            } => {
                 report.incidents += incidents;
+                report.without_alerts += without_alerts;
                 progress.incidents += incidents;
                 for (_, event) in partial.events {
                     match event {
@@ -453,8 +465,8 @@ impl Backtest<'_> {
     /// Reads one file and backtests its incidents (in parallel). An incident that cannot be
     /// read is an error of its own; the file's others are backtested.
     fn file(&self, file: &CorpusFile, executor: &RecordingExecutor) -> FileOutcome {
-        let incidents = match read_incidents_each(&file.path, &self.limits) {
-            Ok((_, incidents)) => incidents,
+        let (format, incidents) = match read_incidents_each(&file.path, &self.limits) {
+            Ok(read) => read,
             Err(e) => {
                 return FileOutcome::Failed(CorpusError {
                     file: file.name.clone(),
@@ -464,6 +476,13 @@ impl Backtest<'_> {
             }
         };
         let count = incidents.len() as u64;
+        let without_alerts = match format {
+            Format::Graph => incidents
+                .iter()
+                .filter(|i| i.as_ref().is_ok_and(|i| i.alerts.is_empty()))
+                .count() as u64,
+            _ => 0,
+        };
         let with_base = self.base.is_some();
         let mut partial = incidents
             .into_par_iter()
@@ -489,6 +508,7 @@ impl Backtest<'_> {
         partial.events.sort_by_key(|(i, _)| *i);
         FileOutcome::Done {
             incidents: count,
+            without_alerts,
             partial,
         }
     }

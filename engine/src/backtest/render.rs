@@ -25,6 +25,16 @@ fn clean(s: &str, max: usize) -> String {
     crate::plan::text::printable(&riposte_dsl::diagnostic::clip(s, max)).into_owned()
 }
 
+/// A param value as the text report shows it: text as it is, anything else as JSON, and
+/// `(none)` for a param the action does not have.
+fn param_text(v: Option<&Json>) -> String {
+    match v {
+        None => "(none)".to_string(),
+        Some(Json::String(s)) => clean(s, 120),
+        Some(other) => clean(&other.to_string(), 120),
+    }
+}
+
 fn status_text(s: Status) -> &'static str {
     match s {
         Status::WouldRun => "would run",
@@ -239,6 +249,7 @@ impl<W: Write> Sink for TextReport<W> {
             let (sign, status) = match (c.change, c.from, c.to) {
                 (ChangeKind::Added, _, Some(to)) => ('+', status_text(to).to_string()),
                 (ChangeKind::Removed, Some(from), _) => (MINUS, status_text(from).to_string()),
+                (ChangeKind::Params, _, _) => ('~', "params".to_string()),
                 (_, Some(from), Some(to)) => {
                     ('~', format!("{} → {}", status_text(from), status_text(to)))
                 }
@@ -261,6 +272,15 @@ impl<W: Write> Sink for TextReport<W> {
                 clean(&c.gamebook, 120),
                 clean(&c.step, 120)
             )?;
+            for (name, p) in &c.params {
+                writeln!(
+                    out,
+                    "      {}: {} → {}",
+                    clean(name, 80),
+                    param_text(p.from.as_ref()),
+                    param_text(p.to.as_ref())
+                )?;
+            }
         }
         Ok(())
     }
@@ -340,6 +360,7 @@ impl<W: Write> JsonReport<W> {
             "incidents": report.incidents,
             "changed": report.changed,
             "errors": report.errors(),
+            "without_alerts": report.without_alerts,
         });
         let pretty = |v: &Json| -> io::Result<String> {
             let s = serde_json::to_string_pretty(v).map_err(io::Error::other)?;

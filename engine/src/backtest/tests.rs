@@ -356,3 +356,51 @@ fn a_bad_incident_of_a_page_is_an_error_of_its_own() {
     assert!(!one.actions.is_empty());
     assert_eq!(report.head.actions.len(), one.actions.len());
 }
+
+#[test]
+fn a_changed_param_is_a_change() {
+    let base = library(|_, t| t.to_string());
+    let head = library(|name, t| {
+        if name.ends_with("phishing-campaign.yaml") {
+            assert!(t.contains("url_block_duration: 30d"), "the example changed");
+            t.replace("url_block_duration: 30d", "url_block_duration: 3650d")
+        } else {
+            t.to_string()
+        }
+    });
+    let ws = [Workspace::demo()];
+    let dir = corpus(&[]);
+    let listing = list_corpus(dir.path()).unwrap();
+    let mut sink = Collect::default();
+    let report = backtest(&head, Some(&base), &ws, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    assert_eq!(report.changed, 1);
+    let block = sink.diffs[0]
+        .changes
+        .iter()
+        .find(|c| c.action == "url.block")
+        .unwrap();
+    assert_eq!(block.change, ChangeKind::Params);
+    assert_eq!(
+        (block.from, block.to),
+        (Some(Status::WouldRun), Some(Status::WouldRun))
+    );
+    let expires = &block.params["expires_in"];
+    assert_eq!(
+        (expires.from.as_ref(), expires.to.as_ref()),
+        (
+            Some(&serde_json::json!("30d")),
+            Some(&serde_json::json!("3650d"))
+        )
+    );
+    assert_eq!(block.params.len(), 1);
+    // The totals count actions, which did not change.
+    assert!(action_deltas(report.base.as_ref().unwrap(), &report.head).is_empty());
+
+    let mut text = TextReport::new(Vec::new(), Some("HEAD"));
+    text.incident(&sink.diffs[0]).unwrap();
+    let text = String::from_utf8(text.finish(&report).unwrap()).unwrap();
+    assert!(text.contains("  ~ params             url.block "), "{text}");
+    assert!(text.contains("\n      expires_in: 30d → 3650d\n"), "{text}");
+}
