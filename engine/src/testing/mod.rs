@@ -312,6 +312,21 @@ impl Runner<'_> {
         };
         let mut names: HashMap<String, u64> = HashMap::new();
         for doc in &docs {
+            let doc = match doc {
+                Document::Test(doc) => doc,
+                Document::Unreadable { name, line, at } => {
+                    out.push(TestResult {
+                        file: file.clone(),
+                        name: name.clone(),
+                        line: *line,
+                        passed: false,
+                        failures: vec![Failure::Error {
+                            message: at.render(&file),
+                        }],
+                    });
+                    continue;
+                }
+            };
             let name = doc.name.value.clone();
             let line = doc.name.referenced.line();
             let mut failures = Vec::new();
@@ -1007,8 +1022,120 @@ fn unmatched_fail(file: &str, f: &serde_saphyr::Spanned<file::Fail>) -> String {
     )
 }
 
-/// Parses the test documents of a file (separated by `---`).
-fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
+/// A test document of a file, or why it could not be read.
+enum Document {
+    Test(Box<TestDoc>),
+    /// Named after its `name:` line if it has one (else `document N`), at that line (or its
+    /// first).
+    Unreadable {
+        name: String,
+        line: u64,
+        at: At,
+    },
+}
+
+/// Parses the test documents of a file (separated by `---`). When the file as a whole cannot
+/// be read, each document is read on its own, so that one test's typo fails that test alone
+/// and the others still run; the error is the file's only when it is not about one document
+/// (a file of one document, more documents than the limit).
+fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
+    let whole = match parse_stream(text, limits) {
+        Ok(docs) => {
+            return Ok(docs
+                .into_iter()
+                .map(|d| Document::Test(Box::new(d)))
+                .collect())
+        }
+        // Past a budget, the file is too much to read again piece by piece.
+        Err(StreamError {
+            at,
+            past_budget: true,
+        }) => return Err(at),
+        Err(StreamError { at, .. }) => at,
+    };
+    let parts = documents(text);
+    // The blank lines put in front of each document are bounded too.
+    let padded_bytes: usize = parts.iter().map(|(line, part)| line + part.len()).sum();
+    if parts.len() < 2
+        || parts.len() > limits.max_tests_per_file
+        || padded_bytes > MAX_PADDED_BYTES_PER_FILE_BYTE * limits.max_file_bytes
+    {
+        return Err(whole);
+    }
+    let mut out = Vec::new();
+    for (n, (first_line, part)) in parts.into_iter().enumerate() {
+        // Blank lines in front keep every line and column of the document where it is in the
+        // file, for its errors and for the locations its test reports.
+        let padded = format!("{}{part}", "\n".repeat(first_line - 1));
+        match parse_stream(&padded, limits) {
+            Ok(docs) => out.extend(docs.into_iter().map(|d| Document::Test(Box::new(d)))),
+            Err(StreamError { at, .. }) => {
+                let (name, line) = name_line(part)
+                    .map(|(name, at)| (name, first_line + at))
+                    .unwrap_or_else(|| (format!("document {}", n + 1), first_line));
+                out.push(Document::Unreadable {
+                    name,
+                    line: line as u64,
+                    at,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The documents of a YAML stream as (first line, text): split before each line that starts
+/// with the `---` marker (YAML forbids such a line inside a scalar, so it always starts a
+/// document). Documents of nothing but blank lines and comments are left out.
+fn documents(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let (mut start, mut first_line) = (0, 1);
+    let mut line_no = 1;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let marker = line
+            .strip_prefix("---")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']));
+        if marker && offset > start {
+            out.push((first_line, &text[start..offset]));
+            (start, first_line) = (offset, line_no);
+        }
+        offset += line.len();
+        line_no += 1;
+    }
+    out.push((first_line, &text[start..]));
+    out.retain(|(_, part)| {
+        part.lines().any(|l| {
+            let l = l.trim();
+            !l.is_empty() && !l.starts_with('#') && l != "---" && !l.starts_with("--- #")
+        })
+    });
+    out
+}
+
+/// The test name a document gives on a top-level `name:` line, with the line's index in the
+/// document; for naming a document that cannot be read.
+fn name_line(doc: &str) -> Option<(String, usize)> {
+    doc.lines().enumerate().find_map(|(i, l)| {
+        let value = l.strip_prefix("name:")?.trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'').trim();
+        (!value.is_empty()).then(|| (riposte_dsl::diagnostic::clip(value, 200).into_owned(), i))
+    })
+}
+
+/// How many bytes of documents (and the blank lines in front of them) reading a test file's
+/// documents one by one may parse, per byte the file may have.
+const MAX_PADDED_BYTES_PER_FILE_BYTE: usize = 16;
+
+/// Why a YAML stream of test documents could not be read.
+struct StreamError {
+    at: At,
+    /// A budget ran out (nodes, aliases, nesting, documents), rather than the text being wrong.
+    past_budget: bool,
+}
+
+/// Parses a YAML stream of test documents.
+fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, StreamError> {
     let mut budget = Budget::default();
     budget.max_depth = 32;
     budget.flow_nesting_limit = 32;
@@ -1035,6 +1162,10 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
             Some(i) => &first[..i],
             None => first,
         };
+        let past_budget = message.contains("budget")
+            || message.contains("Budget")
+            || message.contains("recursion limit")
+            || message.contains("alias");
         let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
             let key = rest
                 .split(", set DuplicateKeyPolicy")
@@ -1058,14 +1189,15 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, At> {
         } else {
             message.to_string()
         };
-        match e.location() {
+        let at = match e.location() {
             Some(loc) => At::new(&loc, message),
             None => At {
                 line: 0,
                 column: 0,
                 message,
             },
-        }
+        };
+        StreamError { at, past_budget }
     })
 }
 

@@ -732,3 +732,36 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
     let m = with("expect:\n  actions: [{sop: s, gamebook: iso, step: isolate, action: device.*}]\n  tasks: [{sop: s, gamebook: \"\", step: \"\", role: incident_responder}]\n  sops: [s]\n");
     assert_eq!(m, Vec::<String>::new());
 }
+
+#[test]
+fn a_document_that_cannot_be_read_fails_alone() {
+    let inc = incident("low");
+    let text = format!(
+        "kind: test\nname: one\n{inc}expect: {{}}\n---\n# typo\nkind: test\nname: \"two\"\n{inc}expect:\n  actoins: []\n---\nkind: test\nname: three\n{inc}expect: {{}}\n--- # broken\nkind: test\nincident: [\n"
+    );
+    let r = run_one(&text);
+    let results: Vec<(&str, u64, bool)> = r
+        .tests
+        .iter()
+        .map(|t| (t.name.as_str(), t.line, t.passed))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("one", 2, true),
+            ("two", 17, false),
+            ("three", 32, true),
+            ("document 4", 44, false)
+        ]
+    );
+    let m = messages(&r);
+    assert_eq!(m.len(), 2, "{m:?}");
+    // Lines and columns are the file's.
+    assert!(
+        m[0].contains("t.test.yaml:29:3: unknown field `actoins`"),
+        "{m:?}"
+    );
+    assert!(m[1].contains("t.test.yaml:46:11: "), "{m:?}");
+    // The tests that could be read ran, and count towards coverage.
+    assert!(r.coverage.gamebooks[0].branches.covered > 0);
+}
