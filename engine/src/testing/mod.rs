@@ -1090,9 +1090,8 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
 fn documents(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let (mut start, mut first_line) = (0, 1);
-    let mut line_no = 1;
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
         let marker = line
             .strip_prefix("---")
             .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']));
@@ -1101,7 +1100,6 @@ fn documents(text: &str) -> Vec<(usize, &str)> {
             (start, first_line) = (offset, line_no);
         }
         offset += line.len();
-        line_no += 1;
     }
     out.push((first_line, &text[start..]));
     out.retain(|(_, part)| {
