@@ -471,7 +471,7 @@ impl Runner<'_> {
             }
         };
 
-        check_targets(doc, &incident)?;
+        check_targets(self.library, doc, &incident)?;
 
         // The workspaces: a file, inline, or the demo.
         let owned;
@@ -717,15 +717,20 @@ impl Runner<'_> {
             if let Some(x) = e.action.as_deref() {
                 names.action(loc, key, x)?;
             }
+            if let Some(step) = e.step.as_deref() {
+                check_step_plans_actions(self.library, loc, step, e.action.as_deref())?;
+            }
             // The params are checked against the catalog, for the action named or the one the
-            // step runs: a misspelt one would pass silently in a `count: 0`.
+            // step runs: a misspelt one, or a value the action cannot take, would pass silently
+            // in a `count: 0`.
             let spec = match (e.action.as_deref(), e.step.as_deref()) {
                 (Some(x), _) => riposte_dsl::catalog::lookup(x),
                 (None, Some(step)) => action_of_step(self.library, step),
                 (None, None) => None,
             };
-            for k in e.params.iter().flat_map(|p| p.keys()) {
-                if let Some(spec) = spec.filter(|s| s.param(k).is_none()) {
+            for (k, v) in e.params.iter().flatten() {
+                let Some(spec) = spec else { break };
+                let Some(param) = spec.param(k) else {
                     return Err(At::new(
                         loc,
                         format!(
@@ -735,6 +740,15 @@ impl Runner<'_> {
                                 k,
                                 spec.params.iter().map(|p| p.name)
                             )
+                        ),
+                    ));
+                };
+                if let Some(problem) = expected_param_problem(param, v) {
+                    return Err(At::new(
+                        loc,
+                        format!(
+                            "{problem} (param `{k}` of `{}`, in `expect.actions`)",
+                            spec.id
                         ),
                     ));
                 }
@@ -755,6 +769,7 @@ impl Runner<'_> {
             }
             if let Some(s) = e.step.as_deref().filter(|s| !s.is_empty()) {
                 names.step(loc, key, s)?;
+                check_step_opens_tasks(self.library, loc, s)?;
             }
             if let Some(r) = e.role.as_deref() {
                 names.role(loc, key, r)?;
@@ -805,24 +820,16 @@ impl Runner<'_> {
     }
 }
 
-/// The action every step of the library that `step` can name runs (by the step id its name
-/// ends with), when they all run the same one.
-fn action_of_step(
-    library: &riposte_dsl::checked::Library,
+/// Every step of the library that `step` can name (by the step id its name ends with).
+fn steps_named<'l>(
+    library: &'l riposte_dsl::checked::Library,
     step: &str,
-) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
+) -> Vec<&'l riposte_dsl::checked::Step> {
     use riposte_dsl::checked::{Step, StepKind};
-    fn walk(
-        steps: &[Step],
-        id: &str,
-        found: &mut Vec<Option<&'static riposte_dsl::catalog::ActionSpec>>,
-    ) {
+    fn walk<'l>(steps: &'l [Step], id: &str, found: &mut Vec<&'l Step>) {
         for s in steps {
             if s.id == id {
-                found.push(match &s.kind {
-                    StepKind::Action { spec, .. } => Some(*spec),
-                    _ => None,
-                });
+                found.push(s);
             }
             if let StepKind::Group(inner) = &s.kind {
                 walk(inner, id, found);
@@ -834,17 +841,158 @@ fn action_of_step(
     for gb in &library.gamebooks {
         walk(&gb.steps, id, &mut found);
     }
-    let first = (*found.first()?)?;
+    found
+}
+
+/// The action a step runs, if it is an action step.
+fn spec_of(step: &riposte_dsl::checked::Step) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
+    match &step.kind {
+        riposte_dsl::checked::StepKind::Action { spec, .. } => Some(*spec),
+        _ => None,
+    }
+}
+
+/// What a step is, for an error about a step that cannot give what is expected of it.
+fn step_kind_text(step: &riposte_dsl::checked::Step) -> String {
+    use riposte_dsl::checked::StepKind;
+    match &step.kind {
+        StepKind::Action { spec, .. } => format!("runs `{}`", spec.id),
+        StepKind::Task(_) => "opens a task".to_string(),
+        StepKind::Call { gamebook, .. } => {
+            format!("calls gamebook `{gamebook}` (expect the steps of that gamebook)")
+        }
+        StepKind::Group(_) => "is a group (expect the steps inside it)".to_string(),
+    }
+}
+
+/// The action every step of the library that `step` can name runs, when they all run the same
+/// one.
+fn action_of_step(
+    library: &riposte_dsl::checked::Library,
+    step: &str,
+) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
+    let found = steps_named(library, step);
+    let first = spec_of(found.first()?)?;
     found
         .iter()
-        .all(|f| f.is_some_and(|s| s.id == first.id))
+        .all(|s| spec_of(s).is_some_and(|s| s.id == first.id))
         .then_some(first)
+}
+
+/// An expected action of `step` (running `action`, if given) must be one a step of that name
+/// can plan: a task, group or call step plans none, and a step runs one action.
+fn check_step_plans_actions(
+    library: &riposte_dsl::checked::Library,
+    loc: &Location,
+    step: &str,
+    action: Option<&str>,
+) -> Result<(), At> {
+    let found = steps_named(library, step);
+    let plans = |s: &&riposte_dsl::checked::Step| {
+        spec_of(s).is_some_and(|spec| {
+            action.is_none_or(|a| riposte_dsl::checked::action_matches(a, spec.id))
+        })
+    };
+    match found.first() {
+        Some(first) if !found.iter().any(plans) => Err(At::new(
+            loc,
+            match action {
+                Some(a) if spec_of(first).is_some() => format!(
+                    "step `{step}` {}, never `{a}` (in `expect.actions`); expect its action, or name another step",
+                    step_kind_text(first)
+                ),
+                _ => format!(
+                    "step `{step}` {}: it plans no action (in `expect.actions`){}",
+                    step_kind_text(first),
+                    if matches!(first.kind, riposte_dsl::checked::StepKind::Task(_)) {
+                        "; expect its task in `expect.tasks`"
+                    } else {
+                        ""
+                    }
+                ),
+            },
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An expected task of `step` must be of a task step.
+fn check_step_opens_tasks(
+    library: &riposte_dsl::checked::Library,
+    loc: &Location,
+    step: &str,
+) -> Result<(), At> {
+    use riposte_dsl::checked::StepKind;
+    let found = steps_named(library, step);
+    match found.first() {
+        Some(first) if !found.iter().any(|s| matches!(s.kind, StepKind::Task(_))) => Err(At::new(
+            loc,
+            format!(
+                "step `{step}` {}: it opens no task (in `expect.tasks`){}",
+                step_kind_text(first),
+                if spec_of(first).is_some() {
+                    "; expect its action in `expect.actions`"
+                } else {
+                    ""
+                }
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Why an expected param value can never equal what the action is sent, if it cannot: a value
+/// of another type, outside the action's values, or a duration that does not read as one.
+fn expected_param_problem(
+    param: &riposte_dsl::catalog::ParamSpec,
+    v: &serde_json::Value,
+) -> Option<String> {
+    use riposte_dsl::catalog::ParamType;
+    use serde_json::Value as J;
+    let fits = match (param.ty, v) {
+        // Null is how a param the action does not have is expected.
+        (_, J::Null) => true,
+        (ParamType::String, J::String(_))
+        | (ParamType::Bool, J::Bool(_))
+        | (ParamType::Number, J::Number(_)) => true,
+        (ParamType::Duration, J::String(d)) => {
+            return riposte_dsl::duration::parse_formatted(d)
+                .is_none()
+                .then(|| format!("`{d}` is not a duration such as `30d` or `1h30m`"))
+        }
+        (ParamType::Severity, J::String(s)) => {
+            let known = ["informational", "low", "medium", "high"];
+            return (!known.iter().any(|k| k.eq_ignore_ascii_case(s)))
+                .then(|| format!("`{s}` is not a severity; it is one of {}", known.join(", ")));
+        }
+        (ParamType::Enum(values), J::String(s)) => {
+            return (!values.contains(&s.as_str())).then(|| {
+                format!(
+                    "`{s}` is not a value the action takes; {}",
+                    riposte_dsl::diagnostic::suggestion(s, values.iter().copied())
+                )
+            })
+        }
+        (ParamType::StringList, J::Array(items)) => items.iter().all(J::is_string),
+        _ => false,
+    };
+    (!fits).then(|| {
+        format!(
+            "`{}` is not a value of type `{}`",
+            riposte_dsl::diagnostic::clip(&v.to_string(), 80),
+            param.ty.describe()
+        )
+    })
 }
 
 /// Targets an expectation or a scripted failure names must be entities of the incident (by
 /// id, id without its kind, or name) or `incident`: a typo would otherwise pass silently,
 /// least of all in a `count: 0`.
-fn check_targets(doc: &TestDoc, incident: &crate::incident::Incident) -> Result<(), At> {
+fn check_targets(
+    library: &riposte_dsl::checked::Library,
+    doc: &TestDoc,
+    incident: &crate::incident::Incident,
+) -> Result<(), At> {
     let known = |t: &str| {
         t.eq_ignore_ascii_case("incident")
             || incident
@@ -865,8 +1013,44 @@ fn check_targets(doc: &TestDoc, incident: &crate::incident::Incident) -> Result<
         )
     };
     for a in doc.expect.actions.iter().flatten() {
-        if let Some(t) = a.value.target.as_deref().filter(|t| !known(t)) {
+        let Some(t) = a.value.target.as_deref() else {
+            continue;
+        };
+        if !known(t) {
             return Err(unknown(&a.referenced, "expect.actions", t));
+        }
+        // The action named, or the one the step runs, acts on targets of one kind.
+        let spec = match (a.value.action.as_deref(), a.value.step.as_deref()) {
+            (Some(x), _) => riposte_dsl::catalog::lookup(x),
+            (None, Some(step)) => action_of_step(library, step),
+            (None, None) => None,
+        };
+        if let Some(spec) = spec {
+            let fits = match spec.target {
+                riposte_dsl::catalog::Target::Incident => t.eq_ignore_ascii_case("incident"),
+                riposte_dsl::catalog::Target::Entity(kind) => incident.entities.iter().any(|e| {
+                    e.kind == kind && crate::executor::target_key_matches(t, &e.id, &e.name)
+                }),
+            };
+            if !fits {
+                let (is_not, acts_on) = match spec.target {
+                    riposte_dsl::catalog::Target::Incident => (
+                        "is not the incident".to_string(),
+                        "the incident (write `target: incident`, or leave it out)".to_string(),
+                    ),
+                    riposte_dsl::catalog::Target::Entity(kind) => (
+                        format!("is no {} of the incident", kind.as_str()),
+                        format!("{} only", kind.collection()),
+                    ),
+                };
+                return Err(At::new(
+                    &a.referenced,
+                    format!(
+                        "target `{t}` in `expect.actions` {is_not}; `{}` acts on {acts_on}",
+                        spec.id
+                    ),
+                ));
+            }
         }
     }
     for f in &doc.fail {

@@ -689,6 +689,34 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
             "target `d2` in `fail` is no entity of the incident (by id or name)",
         ),
         (
+            "expect:\n  actions: [{step: isolate, params: {isolation: fulll}, count: 0}]\n",
+            "`fulll` is not a value the action takes; did you mean `full`? (param `isolation` of `device.isolate`, in `expect.actions`)",
+        ),
+        (
+            "expect:\n  actions: [{step: isolate, params: {comment: [a]}, count: 0}]\n",
+            "`[\"a\"]` is not a value of type `string` (param `comment` of `device.isolate`, in `expect.actions`)",
+        ),
+        (
+            "expect:\n  actions: [{action: ip.block, params: {expires_in: soon}, count: 0}]\n",
+            "`soon` is not a duration such as `30d` or `1h30m` (param `expires_in` of `ip.block`",
+        ),
+        (
+            "expect:\n  actions: [{step: isolate, action: user.disable, count: 0}]\n",
+            "step `isolate` runs `device.isolate`, never `user.disable` (in `expect.actions`); expect its action, or name another step",
+        ),
+        (
+            "expect:\n  actions: [{step: tell, target: ws-1, count: 0}]\n",
+            "target `ws-1` in `expect.actions` is not the incident; `incident.comment` acts on the incident (write `target: incident`, or leave it out)",
+        ),
+        (
+            "expect:\n  actions: [{action: user.disable, target: ws-1, count: 0}]\n",
+            "target `ws-1` in `expect.actions` is no user of the incident; `user.disable` acts on users only",
+        ),
+        (
+            "expect:\n  tasks: [{step: isolate, count: 0}]\n",
+            "step `isolate` runs `device.isolate`: it opens no task (in `expect.tasks`); expect its action in `expect.actions`",
+        ),
+        (
             "expect:\n  tasks: [{step: nosuch, count: 0}]\n",
             "t.test.yaml:14:11: unknown step `nosuch` in `expect.tasks`",
         ),
