@@ -900,3 +900,30 @@ fn limit_options_refuse_zero_negative_and_huge_values() {
     let err = stderr_of(riposte().args(["test", "--min-coverage", "-1"]), 2);
     assert!(err.contains("is not between 0 and 100"), "{err}");
 }
+
+/// A step approved twice, once by its id and once by its path, is one step listed twice.
+#[test]
+fn a_step_approved_by_id_and_by_path_is_listed_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let incident = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/incidents/ransomware-two-devices.json");
+    let file = dir.path().join("twice.test.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "kind: test\nname: twice\nincident: {}\napprove:\n  - isolate\n  - contain.isolate\nexpect: {{}}\n",
+            incident.display()
+        ),
+    )
+    .unwrap();
+    let out = riposte().arg("test").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "twice.test.yaml:6:5: `approve` lists step `contain.isolate` and `isolate`, which name \
+             the same step; remove one"
+        ),
+        "{text}"
+    );
+}

@@ -83,6 +83,21 @@ impl Limit {
         }
     }
 
+    /// `n` of what is counted: `1 entity`, `2 entities`.
+    fn counted(self, n: usize) -> String {
+        let one = match self {
+            Limit::FileBytes => "byte",
+            Limit::Incidents => "incident",
+            Limit::Alerts => "alert",
+            Limit::Entities => "entity",
+        };
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {}", self.as_str())
+        }
+    }
+
     /// The command-line option that raises the limit.
     pub fn option(self) -> &'static str {
         match self {
@@ -195,8 +210,10 @@ fn too_large_message(file: &str, path: &str, what: Limit, count: usize, limit: u
             what.option()
         ),
         _ => format!(
-            "`{file}` at `{path}`: {count} {what}, more than the limit of {limit} {what} per {}; \
-             if the file is genuine, raise the limit with `{}`",
+            "`{file}` at `{path}`: {}, more than the limit of {} per {}; if the file is \
+             genuine, raise the limit with `{}`",
+            what.counted(count),
+            what.counted(limit),
             what.per(),
             what.option()
         ),

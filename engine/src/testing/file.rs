@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
 use crate::plan::model::Status;
 
@@ -57,7 +57,9 @@ pub struct TestDoc {
 pub enum Approve {
     All,
     None,
-    Steps(Vec<String>),
+    /// The steps, each where it is written (a single step given as text has no place of its
+    /// own: [`Location::UNKNOWN`]).
+    Steps(Vec<Spanned<String>>),
 }
 
 impl<'de> Deserialize<'de> for Approve {
@@ -72,12 +74,16 @@ impl<'de> Deserialize<'de> for Approve {
                 Ok(match s {
                     "all" => Approve::All,
                     "none" => Approve::None,
-                    step => Approve::Steps(vec![step.to_string()]),
+                    step => Approve::Steps(vec![Spanned::new(
+                        step.to_string(),
+                        Location::UNKNOWN,
+                        Location::UNKNOWN,
+                    )]),
                 })
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Approve, A::Error> {
                 let mut steps = Vec::new();
-                while let Some(s) = seq.next_element::<String>()? {
+                while let Some(s) = seq.next_element::<Spanned<String>>()? {
                     if steps.len() >= MAX_LIST {
                         return Err(de::Error::custom(format!(
                             "more than {MAX_LIST} approved steps"

@@ -539,7 +539,9 @@ impl Runner<'_> {
         let approvals = match doc.approve.as_ref().map(|a| &a.value) {
             None | Some(Approve::None) => Approvals::None,
             Some(Approve::All) => Approvals::All,
-            Some(Approve::Steps(s)) => Approvals::Steps(s.clone()),
+            Some(Approve::Steps(s)) => {
+                Approvals::Steps(s.iter().map(|step| step.value.clone()).collect())
+            }
         };
         let now_ms = match &doc.now {
             Some(t) => riposte_dsl::value::parse_time(&t.value).ok_or_else(|| {
@@ -660,16 +662,39 @@ impl Runner<'_> {
     /// (SOPs, gamebooks, steps, actions, roles, classifications). A typo in `count: 0` would
     /// otherwise pass silently.
     fn validate(&self, doc: &TestDoc) -> Result<(), At> {
+        if doc.name.value.trim().is_empty() {
+            return Err(At::new(
+                &doc.name.referenced,
+                "the test's `name` is empty; name it after what it checks",
+            ));
+        }
+        if doc.expect.ordered && doc.expect.actions.is_none() {
+            return Err(At::new(
+                &doc.name.referenced,
+                "`expect.ordered` orders the actions `expect.actions` lists, and this test lists \
+                 none; list them, or remove `ordered`",
+            ));
+        }
         let names = Names::of(self.library, &self.steps, doc.gamebook.is_some());
         if let Some(a) = &doc.approve {
             if let Approve::Steps(list) = &a.value {
-                for (i, s) in list.iter().enumerate() {
-                    names.step(&a.referenced, "approve", s)?;
-                    if list.get(..i).is_some_and(|before| before.contains(s)) {
-                        return Err(At::new(
-                            &a.referenced,
-                            format!("`approve` lists step `{s}` twice; remove one"),
-                        ));
+                for (i, step) in list.iter().enumerate() {
+                    let (s, loc) = (&step.value, place_or(&step.referenced, &a.referenced));
+                    names.step(loc, "approve", s)?;
+                    // `isolate` names `contain.isolate` too.
+                    let same = |b: &str| {
+                        b == s || b.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{b}"))
+                    };
+                    if let Some(before) = list[..i].iter().find(|b| same(&b.value)) {
+                        let what = if before.value == *s {
+                            format!("`approve` lists step `{s}` twice")
+                        } else {
+                            format!(
+                                "`approve` lists step `{s}` and `{}`, which name the same step",
+                                before.value
+                            )
+                        };
+                        return Err(At::new(loc, format!("{what}; remove one")));
                     }
                 }
             }
@@ -862,6 +887,15 @@ fn step_kind_text(step: &riposte_dsl::checked::Step) -> String {
             format!("calls gamebook `{gamebook}` (expect the steps of that gamebook)")
         }
         StepKind::Group(_) => "is a group (expect the steps inside it)".to_string(),
+    }
+}
+
+/// `loc`, unless it is unknown (a value written without a place of its own): then `outer`.
+fn place_or<'l>(loc: &'l Location, outer: &'l Location) -> &'l Location {
+    if *loc == Location::UNKNOWN {
+        outer
+    } else {
+        loc
     }
 }
 
@@ -1365,9 +1399,13 @@ fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, StreamError
             "the YAML is nested too deeply for a test (flow collections inside one another); \
              a test needs a few levels"
                 .to_string()
-        } else if let Some(max) = message.strip_prefix("invalid ").and_then(unsigned_max) {
+        } else if message.strip_prefix("invalid ").is_some_and(is_unsigned) {
             // A count or attempts that is negative, fractional or too large.
-            format!("expected a whole number from 0 to {max}")
+            "expected a whole number, 0 or more".to_string()
+        } else if message.contains("expected mapping start") {
+            "expected a mapping here (`key: value` lines, or `{key: value}`)".to_string()
+        } else if message.contains("expected sequence start") {
+            "expected a list here (`- item` lines, or `[item, …]`)".to_string()
         } else {
             message.to_string()
         };
@@ -1383,16 +1421,9 @@ fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, StreamError
     })
 }
 
-/// The largest value of the unsigned integer type serde names `ty` (`u32`, `usize`, …).
-fn unsigned_max(ty: &str) -> Option<u64> {
-    match ty {
-        "u8" => Some(u8::MAX.into()),
-        "u16" => Some(u16::MAX.into()),
-        "u32" => Some(u32::MAX.into()),
-        "u64" => Some(u64::MAX),
-        "usize" => u64::try_from(usize::MAX).ok(),
-        _ => None,
-    }
+/// Whether serde names an unsigned integer type `ty` (`u32`, `usize`, …).
+fn is_unsigned(ty: &str) -> bool {
+    matches!(ty, "u8" | "u16" | "u32" | "u64" | "usize")
 }
 
 /// Reads at most `max + 1` bytes, so an oversized file is seen without reading it whole.

@@ -229,7 +229,7 @@ fn unknown_keys_and_bad_yaml_say_where() {
             incident("high")
         )));
         assert!(
-            m[0].contains("t.test.yaml:14:") && m[0].contains("expected a whole number from 0 to"),
+            m[0].contains("t.test.yaml:14:") && m[0].contains("expected a whole number, 0 or more"),
             "{bad}: {m:?}"
         );
     }
@@ -281,10 +281,15 @@ fn references_are_checked_with_their_location() {
             incident("high")
         )))
     };
+    let m = with("approve: [isolate, tell, isolat]\n");
+    assert!(
+        m[0].contains("t.test.yaml:13:26: unknown step `isolat`"),
+        "{m:?}"
+    );
     let m = with("approve: [isolat]\n");
     assert!(
         m[0].contains(
-            "t.test.yaml:13:10: unknown step `isolat` in `approve`; did you mean `isolate`?"
+            "t.test.yaml:13:11: unknown step `isolat` in `approve`; did you mean `isolate`?"
         ),
         "{m:?}"
     );

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::coverage::{Coverage, GamebookCoverage};
 use super::expect::{ActionView, Failure, TaskView};
 use super::{Report, TestResult};
-use crate::plan::text::printable;
+use crate::plan::text::{plural, printable};
 
 fn paint(s: &str, code: &str, color: bool) -> String {
     if color {
@@ -212,8 +212,9 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
         Failure::MoreUnexpected { what, count } => {
             let _ = writeln!(
                 out,
-                "  {} (only: true) {count} more {what} not listed",
-                red("+ unexpected")
+                "  {} (only: true) {} more not listed",
+                red("+ unexpected"),
+                plural(*count, what.strip_suffix('s').unwrap_or(what))
             );
         }
         Failure::Summary {
