@@ -581,3 +581,28 @@ fn fail_on_changes_or_errors_exits_3() {
     assert_eq!(code(&["--fail-on", "changes"]), (Some(0), false));
     assert_eq!(code(&["--fail-on", "errors"]), (Some(3), false));
 }
+
+/// CI checkouts are often shallow: a base they do not hold says so, and what to do.
+#[test]
+fn a_base_beyond_a_shallow_clone_says_to_fetch_it() {
+    let repo = repo();
+    edit(repo.path());
+    git(repo.path(), &["commit", "-q", "-am", "edit"]);
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", repo.path().display());
+    git(
+        clone.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+    let out = riposte(&clone.path().join("shallow"))
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD~1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown revision `HEAD~1`: no such commit, branch or tag in this clone, which is shallow"),
+        "{err}"
+    );
+    assert!(err.contains("git fetch --unshallow"), "{err}");
+}

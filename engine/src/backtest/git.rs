@@ -66,6 +66,49 @@ fn complaint(out: &Output) -> String {
     }
 }
 
+/// Why git would not name the repository: not in one, or one it refuses to use.
+fn not_a_repository(out: &Output) -> GitError {
+    let text = String::from_utf8_lossy(&out.stderr);
+    if !text.contains("dubious ownership") {
+        return GitError::NotARepository(complaint(out));
+    }
+    // "detected dubious ownership in repository at '/path'"
+    let dir = text
+        .split_once(" at '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map_or("<repository>", |(dir, _)| dir);
+    GitError::Failed {
+        command: "rev-parse".into(),
+        message: format!(
+            "git refuses to use the repository at `{dir}`, which another user owns (\"dubious \
+             ownership\"); if it is yours to read, mark it safe with `git config --global --add \
+             safe.directory {dir}` (CI containers often need this)"
+        ),
+    }
+}
+
+/// Why `rev` names no commit: no such name, a short id several commits share, or history a
+/// shallow clone does not have.
+fn unknown_revision(top: &Path, rev: &str) -> Result<GitError, GitError> {
+    let loud = git(top, ["rev-parse", "--verify", &format!("{rev}^{{commit}}")])?;
+    let said = String::from_utf8_lossy(&loud.stderr);
+    let shallow = git(top, ["rev-parse", "--is-shallow-repository"])?;
+    let message = if said.contains("ambiguous") {
+        "the short id names several commits; give more of its digits".to_string()
+    } else if stdout_line(&shallow) == "true" {
+        "no such commit, branch or tag in this clone, which is shallow (it holds only recent \
+         history, as CI checkouts often do): fetch the history it needs, e.g. `git fetch \
+         --unshallow`, or check out with full depth"
+            .to_string()
+    } else {
+        "no such commit, branch or tag in this repository".to_string()
+    };
+    Ok(GitError::UnknownRevision {
+        rev: rev.to_string(),
+        message,
+    })
+}
+
 fn stdout_line(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout)
         .trim_end_matches(['\n', '\r'])
@@ -133,7 +176,7 @@ pub fn library_and_missing_at(
         .map_err(|e| GitError::NotARepository(format!("cannot read the current directory: {e}")))?;
     let top = git(&cwd, ["rev-parse", "--show-toplevel"])?;
     if !top.status.success() {
-        return Err(GitError::NotARepository(complaint(&top)));
+        return Err(not_a_repository(&top));
     }
     let top = PathBuf::from(stdout_line(&top));
     let prefix = git(&cwd, ["rev-parse", "--show-prefix"])?;
@@ -156,10 +199,7 @@ pub fn library_and_missing_at(
         ],
     )?;
     if !verify.status.success() {
-        return Err(GitError::UnknownRevision {
-            rev: rev.to_string(),
-            message: "no such commit, branch or tag in this repository".into(),
-        });
+        return Err(unknown_revision(&top, rev)?);
     }
     let commit = stdout_line(&verify);
 
