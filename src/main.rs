@@ -886,12 +886,15 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let base = match &args.base {
+    let (base, base_commit) = match &args.base {
         Some(rev) => {
-            let (loaded, missing) = git::library_and_missing_at(rev, &paths, limits.max_file_bytes)
-                .map_err(|e| e.to_string())?;
+            let git::AtRevision {
+                loaded,
+                missing,
+                commit,
+            } = git::library_at(rev, &paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
             match compile_library(loaded, &format!("the library at `{rev}`")) {
-                Ok(l) => Some(l),
+                Ok(l) => (Some(l), Some(commit)),
                 Err(code) => {
                     // Files moved to a new library directory are not found at `rev` under it.
                     for path in missing {
@@ -903,7 +906,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
                 }
             }
         }
-        None => None,
+        None => (None, None),
     };
     let all_sops = || head.sops.iter().chain(base.iter().flat_map(|b| &b.sops));
     let workspaces = workspaces
@@ -938,10 +941,14 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     };
     let base_rev = args.base.as_deref();
+    // The revision as given, and the commit it named (names move; commits do not).
+    let base_label = base_rev
+        .zip(base_commit.as_deref())
+        .map(|(rev, commit)| format!("{rev} = {}", commit.get(..12).unwrap_or(commit)));
     let (report, finished) = match args.format {
         ListFormat::Text => {
             let mut sink = WithProgress {
-                inner: TextReport::new(out, base_rev),
+                inner: TextReport::new(out, base_label.as_deref()),
                 bar,
                 suspend,
             };
@@ -957,7 +964,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         }
         ListFormat::Json => {
             let mut sink = WithProgress {
-                inner: JsonReport::new(out, base_rev),
+                inner: JsonReport::new(out, base_rev).with_commit(base_commit.as_deref()),
                 bar,
                 suspend,
             };

@@ -96,8 +96,9 @@ fn json_of(cmd: &mut Command) -> Value {
 fn text_report_shows_the_diff_and_totals() {
     let repo = repo();
     edit(repo.path());
-    let text =
-        stdout_of(riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]));
+    let text = doc_commit(&stdout_of(
+        riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]),
+    ));
     assert!(
         text.starts_with(
             "corpus/ransomware-two-devices.json[0] 31001 · high · Ransomware activity on multiple endpoints"
@@ -111,7 +112,9 @@ fn text_report_shows_the_diff_and_totals() {
         "{text}"
     );
     assert!(
-        text.contains("actions that would run or await approval (HEAD → working tree)\n"),
+        text.contains(
+            "actions that would run or await approval (HEAD = 5f0c2a91d3e7 → working tree)\n"
+        ),
         "{text}"
     );
     let isolate = text
@@ -120,7 +123,9 @@ fn text_report_shows_the_diff_and_totals() {
         .unwrap_or_else(|| panic!("{text}"));
     assert!(isolate.ends_with(" +1   1 → 2"), "{isolate}");
     assert!(
-        text.contains("\nincidents matched per SOP (HEAD → working tree): no change\n"),
+        text.contains(
+            "\nincidents matched per SOP (HEAD = 5f0c2a91d3e7 → working tree): no change\n"
+        ),
         "{text}"
     );
     assert!(text.ends_with("\n10 incidents, 1 changed\n"), "{text}");
@@ -142,6 +147,31 @@ fn text_report_shows_the_diff_and_totals() {
 }
 
 /// The output docs/backtest.md shows after the command line `command`.
+/// The commit docs/backtest.md shows for the base: the tests' commits differ run to run.
+const DOC_COMMIT: &str = "5f0c2a91d3e7";
+
+/// `text` with the 12-digit commit after each `REV = ` replaced by [`DOC_COMMIT`].
+fn doc_commit(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(" = ") {
+        let (before, after) = rest.split_at(i + 3);
+        out.push_str(before);
+        let commit = after
+            .get(..12)
+            .filter(|c| c.bytes().all(|b| b.is_ascii_hexdigit()));
+        match commit {
+            Some(_) => {
+                out.push_str(DOC_COMMIT);
+                rest = &after[12..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn documented(command: &str) -> String {
     let doc = std::fs::read_to_string(root().join("docs/backtest.md")).unwrap();
     let start = doc
@@ -224,10 +254,11 @@ fn a_committed_change_against_its_parent_from_a_subdirectory() {
     assert_eq!(v["summary"]["changed"], 1, "{v:#}");
     assert_eq!(v["incidents"][0]["file"], "ransomware-two-devices.json");
     // Against itself, nothing changes.
-    let text =
-        stdout_of(riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]));
+    let text = doc_commit(&stdout_of(
+        riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]),
+    ));
     assert!(
-        text.contains("(HEAD → working tree): no change\n"),
+        text.contains("(HEAD = 5f0c2a91d3e7 → working tree): no change\n"),
         "{text}"
     );
     assert!(text.ends_with("\n10 incidents, 0 changed\n"), "{text}");

@@ -157,21 +157,25 @@ fn is_yaml(p: &str) -> bool {
     p.ends_with(".yaml") || p.ends_with(".yml")
 }
 
+/// A library as it was at a revision.
+pub struct AtRevision {
+    pub loaded: Loaded,
+    /// The library paths that do not exist at the revision (a directory created since): what
+    /// a library with errors there may be missing.
+    pub missing: Vec<String>,
+    /// The commit the revision names, in full.
+    pub commit: String,
+}
+
 /// Reads the library files under `paths` (relative to the current directory, as for
 /// [`crate::load_library`]) as they were at revision `rev`: the same selection (`*.yaml`,
 /// `*.yml`, no `*.test.yaml`, no hidden directories below a given path), in path order. Files
 /// are named `REV:path/from/root.yaml` in diagnostics.
-pub fn library_at(rev: &str, paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, GitError> {
-    library_and_missing_at(rev, paths, max_file_bytes).map(|(loaded, _)| loaded)
-}
-
-/// [`library_at`], and the library paths that do not exist at `rev` (a directory created
-/// since): what a library with errors at `rev` may be missing.
-pub fn library_and_missing_at(
+pub fn library_at(
     rev: &str,
     paths: &[PathBuf],
     max_file_bytes: usize,
-) -> Result<(Loaded, Vec<String>), GitError> {
+) -> Result<AtRevision, GitError> {
     let cwd = std::env::current_dir()
         .map_err(|e| GitError::NotARepository(format!("cannot read the current directory: {e}")))?;
     let top = git(&cwd, ["rev-parse", "--show-toplevel"])?;
@@ -350,7 +354,11 @@ pub fn library_and_missing_at(
         .filter(|(_, seen)| !**seen)
         .map(|(p, _)| p.display().to_string())
         .collect();
-    Ok((loaded, missing))
+    Ok(AtRevision {
+        loaded,
+        missing,
+        commit,
+    })
 }
 
 /// The file a symbolic link at `path` leads to at `commit`, through links to links (at most 8).

@@ -304,6 +304,7 @@ impl<W: Write> Sink for TextReport<W> {
 pub struct JsonReport<W: Write> {
     out: W,
     base: Option<String>,
+    base_commit: Option<String>,
     started: bool,
     incidents: usize,
     errors: Vec<CorpusError>,
@@ -315,6 +316,7 @@ impl<W: Write> JsonReport<W> {
         JsonReport {
             out,
             base: base.map(str::to_string),
+            base_commit: None,
             started: false,
             incidents: 0,
             errors: Vec::new(),
@@ -322,13 +324,21 @@ impl<W: Write> JsonReport<W> {
         }
     }
 
+    /// The commit the base revision named, reported beside it as `base_commit`.
+    pub fn with_commit(mut self, commit: Option<&str>) -> Self {
+        self.base_commit = commit.map(str::to_string);
+        self
+    }
+
     fn start(&mut self) -> io::Result<()> {
         if !self.started {
             self.started = true;
             let base = serde_json::to_string(&self.base).map_err(io::Error::other)?;
+            let commit = serde_json::to_string(&self.base_commit).map_err(io::Error::other)?;
             write!(
                 self.out,
-                "{{\n  \"format\": \"{FORMAT}\",\n  \"base\": {base},\n  \"incidents\": ["
+                "{{\n  \"format\": \"{FORMAT}\",\n  \"base\": {base},\n  \"base_commit\": \
+                 {commit},\n  \"incidents\": ["
             )?;
         }
         Ok(())
