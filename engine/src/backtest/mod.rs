@@ -97,8 +97,9 @@ impl Listing {
     }
 }
 
-/// Every `*.json` file under `dir`, recursively (hidden directories skipped; symbolic links
-/// followed, each directory read once however many links lead to it), sorted by path.
+/// Every `*.json` file under `dir` (the extension in any case), recursively (hidden files and
+/// directories skipped; symbolic links followed, each directory read once however many links
+/// lead to it), sorted by path.
 pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
     let meta = std::fs::metadata(dir).map_err(|source| BacktestError::Io {
         path: display_path(dir),
@@ -166,7 +167,9 @@ pub fn list_corpus(dir: &Path) -> Result<Listing, BacktestError> {
                 .extension()
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-            if !is_json {
+            // Hidden files are an editor's or an OS's (macOS writes `._name.json` beside
+            // files copied to some disks), not incidents.
+            if !is_json || hidden {
                 continue;
             }
             // `metadata` follows a symbolic link.

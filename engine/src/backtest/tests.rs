@@ -404,3 +404,18 @@ fn a_changed_param_is_a_change() {
     assert!(text.contains("  ~ params             url.block "), "{text}");
     assert!(text.contains("\n      expires_in: 30d → 3650d\n"), "{text}");
 }
+
+#[test]
+fn hidden_files_are_not_corpus_files_and_the_extension_ignores_case() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["._a.json", ".b.json", "C.JSON", "d.Json", "e.txt"] {
+        std::fs::write(dir.path().join(name), "{}").unwrap();
+    }
+    let listing = list_corpus(dir.path()).unwrap();
+    let names: Vec<_> = listing
+        .files
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["C.JSON", "d.Json"]);
+}
