@@ -985,6 +985,21 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         }
         _ => {}
     }
+    if let Some(d) = &report.first_duplicate {
+        stderr_line!(
+            "warning: {} of the corpus {} an incident read before (the same source and id; the \
+             first, `{}`, at {} and again at {}): each copy is planned and counted in the totals",
+            plural(report.duplicates, "incident"),
+            if report.duplicates == 1 {
+                "repeats"
+            } else {
+                "repeat"
+            },
+            riposte_engine::plan::text::printable(&d.id),
+            riposte_engine::plan::text::printable(&d.first),
+            riposte_engine::plan::text::printable(&d.again),
+        );
+    }
     if report.without_alerts > 0 {
         stderr_line!(
             "warning: {}",

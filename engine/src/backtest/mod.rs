@@ -18,7 +18,7 @@ pub mod git;
 pub mod render;
 
 use crate::load::display_path;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -257,6 +257,33 @@ pub struct Report {
     /// Microsoft Graph incidents without alerts, so without evidence (fetched without
     /// `$expand=alerts`): their plans have no entity to act on.
     pub without_alerts: u64,
+    /// Incidents read again: the same source and id as one before them in the corpus (each
+    /// copy is planned and counted).
+    pub duplicates: u64,
+    /// The first of them.
+    pub first_duplicate: Option<Duplicate>,
+}
+
+/// An incident the corpus holds twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    pub id: String,
+    /// `file[index]` of the first copy, and of this one.
+    pub first: String,
+    pub again: String,
+}
+
+/// The incidents of the corpus so far, by a hash of their source and id, with where each was
+/// first: a few bytes per incident, not its text.
+#[derive(Default)]
+struct Seen(HashMap<u64, (usize, usize)>);
+
+/// A hash of an incident's source and id (`DefaultHasher::new` is the same in every run).
+fn identity_hash(source: &str, id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (source, id).hash(&mut h);
+    h.finish()
 }
 
 impl Report {
@@ -319,6 +346,8 @@ enum FileOutcome {
     Done {
         incidents: u64,
         without_alerts: u64,
+        /// The identity hash and id of each incident read, by index.
+        ids: Vec<(usize, u64, String)>,
         partial: Partial,
     },
 }
@@ -360,6 +389,7 @@ impl Backtest<'_> {
         let files = listing.files.as_slice();
         let max_in_flight = 2 * pool.current_num_threads().max(1);
         let mut progress = Progress::default();
+        let mut seen = Seen::default();
         let (tx, rx) = std::sync::mpsc::channel::<(usize, FileOutcome)>();
         let executor = &executor;
         pool.in_place_scope_fifo(|scope| {
@@ -408,9 +438,10 @@ impl Backtest<'_> {
                 finished.insert(i, outcome);
                 while let Some(outcome) = finished.remove(&done) {
                     let Some(file) = files.get(done) else { break };
-                    done += 1;
                     in_flight_bytes -= file.bytes;
-                    self.emit(&mut report, &mut progress, file, outcome, sink)?;
+                    let at = (files, done);
+                    done += 1;
+                    self.emit(&mut report, &mut progress, &mut seen, at, outcome, sink)?;
                 }
             }
             Ok(())
@@ -423,10 +454,14 @@ impl Backtest<'_> {
         &self,
         report: &mut Report,
         progress: &mut Progress,
-        file: &CorpusFile,
+        seen: &mut Seen,
+        (files, file_no): (&[CorpusFile], usize),
         outcome: FileOutcome,
         sink: &mut dyn Sink,
     ) -> Result<(), BacktestError> {
+        let Some(file) = files.get(file_no) else {
+            return Ok(());
+        };
         report.files += 1;
         match outcome {
             FileOutcome::Failed(e) => {
@@ -436,10 +471,26 @@ impl Backtest<'_> {
             FileOutcome::Done {
                 incidents,
                 without_alerts,
+                ids,
                 partial,
             } => {
                 report.incidents += incidents;
                 report.without_alerts += without_alerts;
+                for (index, hash, id) in ids {
+                    let Some(&(first_file, first_index)) = seen.0.get(&hash) else {
+                        seen.0.insert(hash, (file_no, index));
+                        continue;
+                    };
+                    report.duplicates += 1;
+                    if report.first_duplicate.is_none() {
+                        let name = |f: usize| files.get(f).map_or("", |f| f.name.as_str());
+                        report.first_duplicate = Some(Duplicate {
+                            id,
+                            first: format!("{}[{first_index}]", name(first_file)),
+                            again: format!("{}[{index}]", name(file_no)),
+                        });
+                    }
+                }
                 progress.incidents += incidents;
                 for (_, event) in partial.events {
                     match event {
@@ -479,6 +530,14 @@ impl Backtest<'_> {
             }
         };
         let count = incidents.len() as u64;
+        let ids = incidents
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let inc = r.as_ref().ok()?;
+                Some((i, identity_hash(&inc.source, &inc.id), inc.id.clone()))
+            })
+            .collect();
         let without_alerts = match format {
             Format::Graph => incidents
                 .iter()
@@ -512,6 +571,7 @@ impl Backtest<'_> {
         FileOutcome::Done {
             incidents: count,
             without_alerts,
+            ids,
             partial,
         }
     }

@@ -371,6 +371,7 @@ impl<W: Write> JsonReport<W> {
             "changed": report.changed,
             "errors": report.errors(),
             "without_alerts": report.without_alerts,
+            "duplicates": report.duplicates,
         });
         let pretty = |v: &Json| -> io::Result<String> {
             let s = serde_json::to_string_pretty(v).map_err(io::Error::other)?;

@@ -419,3 +419,25 @@ fn hidden_files_are_not_corpus_files_and_the_extension_ignores_case() {
         .collect();
     assert_eq!(names, ["C.JSON", "d.Json"]);
 }
+
+#[test]
+fn an_incident_read_twice_is_counted_as_a_duplicate() {
+    let lib = library(|_, t| t.to_string());
+    let again =
+        std::fs::read_to_string(root().join("examples/incidents/ransomware-two-devices.json"))
+            .unwrap();
+    let dir = corpus(&[("more/again.json", &again)]);
+    let listing = list_corpus(dir.path()).unwrap();
+    let ws = [Workspace::demo()];
+    let report = backtest(&lib, None, &ws, 2)
+        .run(&listing, &mut Collect::default())
+        .unwrap();
+    assert_eq!((report.incidents, report.duplicates), (9, 1));
+    let d = report.first_duplicate.unwrap();
+    assert_eq!(d.id, "31001");
+    assert!(d.first.ends_with("more/again.json[0]"), "{d:?}");
+    assert!(
+        d.again.ends_with("/ransomware-two-devices.json[0]"),
+        "{d:?}"
+    );
+}
