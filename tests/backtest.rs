@@ -220,7 +220,7 @@ fn json_report_shows_the_diff_and_totals() {
     );
     assert_eq!(
         v["summary"],
-        serde_json::json!({"files": 10, "incidents": 10, "changed": 1, "errors": 0, "without_alerts": 0, "duplicates": 0})
+        serde_json::json!({"files": 10, "incidents": 10, "changed": 1, "errors": 0, "without_alerts": 0, "duplicates": 1})
     );
 }
 
