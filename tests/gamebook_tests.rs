@@ -121,9 +121,7 @@ fn a_failing_test_exits_1_with_a_diff() {
         "{text}"
     );
     assert!(
-        text.contains(
-            "- missing action (line 7) {step: contain.isolate, target: dc-01, status: would_run}"
-        ),
+        text.contains("dc.test.yaml:7) {step: contain.isolate, target: dc-01, status: would_run}"),
         "{text}"
     );
     assert!(

@@ -134,7 +134,7 @@ fn a_failing_test_reports_a_diff_and_missed_coverage() {
     let text = text::render(&r, Some(100.0), false);
     assert!(text.contains("t.test.yaml: wrong ... FAILED"), "{text}");
     assert!(
-        text.contains("- missing action (line 14) {step: isolate, status: would_run}"),
+        text.contains("t.test.yaml:14) {step: isolate, status: would_run}"),
         "{text}"
     );
     assert!(

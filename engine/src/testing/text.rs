@@ -49,7 +49,7 @@ pub fn render(report: &Report, min_coverage: Option<f64>, color: bool) -> String
             };
             let _ = writeln!(out, "\n---- {}{at} ----", title(t));
             for f in &t.failures {
-                failure(&mut out, f, color);
+                failure(&mut out, f, &t.file, color);
             }
         }
     }
@@ -81,7 +81,9 @@ pub fn render(report: &Report, min_coverage: Option<f64>, color: bool) -> String
     out
 }
 
-fn failure(out: &mut String, f: &Failure, color: bool) {
+fn failure(out: &mut String, f: &Failure, file: &str, color: bool) {
+    // `file:line`, which editors and terminals open at the line.
+    let file = printable(file);
     let red = |s: &str| paint(s, "31", color);
     match f {
         Failure::Error { message } => {
@@ -129,7 +131,7 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
         } => {
             let _ = writeln!(
                 out,
-                "  {} (line {line}) {expected}",
+                "  {} ({file}:{line}) {expected}",
                 red("- missing action")
             );
             for n in near {
@@ -151,7 +153,7 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
         } => {
             let _ = writeln!(
                 out,
-                "  {} (line {line}) {expected}: expected {count}, the plan has {actual}",
+                "  {} ({file}:{line}) {expected}: expected {count}, the plan has {actual}",
                 red("~ action count")
             );
             for a in matched {
@@ -164,7 +166,7 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
         Failure::OutOfOrder { line, expected } => {
             let _ = writeln!(
                 out,
-                "  {} (line {line}) {expected}: every matching action comes before the one expected above it",
+                "  {} ({file}:{line}) {expected}: every matching action comes before the one expected above it",
                 red("~ out of order")
             );
         }
@@ -181,7 +183,11 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
             expected,
             near,
         } => {
-            let _ = writeln!(out, "  {} (line {line}) {expected}", red("- missing task"));
+            let _ = writeln!(
+                out,
+                "  {} ({file}:{line}) {expected}",
+                red("- missing task")
+            );
             for n in near {
                 let _ = writeln!(out, "      plan has {}", task(&n.entry));
                 for d in &n.differences {
@@ -197,7 +203,7 @@ fn failure(out: &mut String, f: &Failure, color: bool) {
         } => {
             let _ = writeln!(
                 out,
-                "  {} (line {line}) {expected}: expected {count}, the plan has {actual}",
+                "  {} ({file}:{line}) {expected}: expected {count}, the plan has {actual}",
                 red("~ task count")
             );
         }
@@ -239,10 +245,11 @@ fn action(a: &ActionView) -> String {
     }
     let _ = write!(s, " [{} / {}]: {}", a.sop, a.gamebook, a.status);
     match (a.approver, &a.approval_reason) {
-        (Some(r), Some(why)) => {
+        // The reason an action awaits approval says why already.
+        (Some(r), Some(why)) if !a.reason.contains(why.as_str()) => {
             let _ = write!(s, " (approver {r}: {why})");
         }
-        (Some(r), None) => {
+        (Some(r), _) => {
             let _ = write!(s, " (approver {r})");
         }
         _ => {}
