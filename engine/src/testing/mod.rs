@@ -1402,6 +1402,17 @@ fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, StreamError
         } else if message.strip_prefix("invalid ").is_some_and(is_unsigned) {
             // A count or attempts that is negative, fractional or too large.
             "expected a whole number, 0 or more".to_string()
+        } else if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            let what = match field {
+                "expect" => " (what the plan must show; `expect: {}` checks only that it is made)",
+                "incident" => " (an incident file, relative to the test, or one written inline)",
+                "name" => " (what the test checks, shown in the report)",
+                _ => "",
+            };
+            format!("the test has no `{field}`{what}")
         } else if message.contains("expected mapping start") {
             "expected a mapping here (`key: value` lines, or `{key: value}`)".to_string()
         } else if message.contains("expected sequence start") {

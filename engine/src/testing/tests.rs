@@ -207,6 +207,12 @@ fn unknown_keys_and_bad_yaml_say_where() {
     ));
     assert!(m[0].contains("t.test.yaml:1:7: "), "{m:?}");
 
+    let m = messages(&run_one("kind: test\nname: x\nincident: a.json\n"));
+    assert!(
+        m[0].contains("the test has no `expect` (what the plan must show"),
+        "{m:?}"
+    );
+
     let m = messages(&run_one("# nothing\n"));
     assert!(m[0].contains("holds no test"), "{m:?}");
 
