@@ -62,6 +62,10 @@ pub enum Failure {
     OutOfOrder {
         line: u64,
         expected: String,
+        /// The line of the expectation it should come after, and the plan position (from 1) of
+        /// the action that one matched.
+        after_line: u64,
+        after_position: usize,
     },
     /// `only: true` and no expected action matches this plan action.
     UnexpectedAction {
@@ -280,7 +284,8 @@ fn check_classification(plan: &Plan, expected: &ExpectClassification, out: &mut 
 fn check_actions(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
     let entries = expect.actions.as_deref().unwrap_or_default();
     let mut covered = vec![false; plan.actions.len()];
-    let mut cursor = 0;
+    // The plan position after the last action matched in order, and that expectation's line.
+    let (mut cursor, mut cursor_line) = (0, 0);
     for entry in entries {
         let e = &entry.value;
         let line = entry.referenced.line();
@@ -314,10 +319,12 @@ fn check_actions(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
         }
         if expect.ordered && !matched.is_empty() {
             match matched.iter().find(|&&i| i >= cursor) {
-                Some(&i) => cursor = i + 1,
+                Some(&i) => (cursor, cursor_line) = (i + 1, line),
                 None => out.push(Failure::OutOfOrder {
                     line,
                     expected: describe_action(e),
+                    after_line: cursor_line,
+                    after_position: cursor,
                 }),
             }
         }
@@ -1074,7 +1081,12 @@ mod tests {
                         actual: 2,
                         ..
                     },
-                    Failure::OutOfOrder { line: 4, .. },
+                    Failure::OutOfOrder {
+                        line: 4,
+                        after_line: 3,
+                        after_position: 3,
+                        ..
+                    },
                     Failure::Summary {
                         field: "would_run",
                         expected: 2,

@@ -163,10 +163,17 @@ fn failure(out: &mut String, f: &Failure, file: &str, color: bool) {
                 let _ = writeln!(out, "      … and {} more", actual - matched.len());
             }
         }
-        Failure::OutOfOrder { line, expected } => {
+        Failure::OutOfOrder {
+            line,
+            expected,
+            after_line,
+            after_position,
+        } => {
             let _ = writeln!(
                 out,
-                "  {} ({file}:{line}) {expected}: every matching action comes before the one expected above it",
+                "  {} ({file}:{line}) {expected}: every matching action comes before action \
+                 {after_position} of the plan, which the expectation on line {after_line} \
+                 matched",
                 red("~ out of order")
             );
         }
