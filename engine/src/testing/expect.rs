@@ -751,7 +751,7 @@ pub fn describe_action(e: &ExpectAction) -> String {
             "params",
             e.params
                 .as_ref()
-                .map(|p| serde_json::Value::Object(p.clone()).to_string()),
+                .map(|p| yaml_value(&serde_json::Value::Object(p.clone()))),
         ),
         ("status", e.status.map(|s| s.status().as_str().to_string())),
         ("reason_contains", e.reason_contains.clone()),
@@ -778,13 +778,14 @@ pub fn describe_task(e: &ExpectTask) -> String {
 }
 
 /// A YAML flow mapping of the fields given; values are quoted where needed, except `params`
-/// (already JSON, which YAML reads as a flow mapping).
+/// (already a flow mapping, [`yaml_value`]).
 fn flow(fields: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> = fields
         .iter()
         .filter_map(|(k, v)| {
             v.as_ref().map(|v| match *k {
-                "params" => format!("{k}: {v}"),
+                // Flow text already, and numbers.
+                "params" | "count" | "attempts" => format!("{k}: {v}"),
                 _ => format!("{k}: {}", yaml_str(v)),
             })
         })
@@ -792,9 +793,35 @@ fn flow(fields: &[(&str, Option<String>)]) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
-/// A string as a YAML flow scalar: plain when that reads back the same, quoted otherwise.
+/// A JSON value as YAML flow text, as a test file would write it: `{isolation: full}`.
+fn yaml_value(v: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => yaml_str(s),
+        J::Array(items) => {
+            let items: Vec<String> = items.iter().map(yaml_value).collect();
+            format!("[{}]", items.join(", "))
+        }
+        J::Object(m) => {
+            let members: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", yaml_str(k), yaml_value(v)))
+                .collect();
+            format!("{{{}}}", members.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A string as a YAML flow scalar: plain when that reads back the same string, quoted
+/// otherwise (`"true"`, `"42"` and `"null"` would read back as other types).
 fn yaml_str(s: &str) -> String {
+    let other_type = matches!(
+        s.to_ascii_lowercase().as_str(),
+        "true" | "false" | "null" | "yes" | "no" | "on" | "off"
+    ) || s.parse::<f64>().is_ok();
     let plain = !s.is_empty()
+        && !other_type
         && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '*' | '/' | '@' | ' '))
         && !s.starts_with(['-', '*', ' '])

@@ -476,7 +476,7 @@ fn gamebook_tests_run_one_gamebook_with_inputs() {
         "{text}"
     );
     assert!(
-        text.contains("{step: isolate, params: {\"isolation\":\"selective\"}}"),
+        text.contains("{step: isolate, params: {isolation: selective}}"),
         "{text}"
     );
 
