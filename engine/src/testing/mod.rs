@@ -254,6 +254,16 @@ impl At {
     }
 }
 
+/// The problems found in one test, each at its place.
+#[derive(Default)]
+struct Problems(Vec<At>);
+
+impl From<At> for Problems {
+    fn from(at: At) -> Problems {
+        Problems(vec![at])
+    }
+}
+
 /// Everything one test runs with.
 struct Prepared {
     /// The key of the gamebook test's library in `Runner::direct`.
@@ -370,9 +380,9 @@ impl Runner<'_> {
                             }
                         }
                     }
-                    Err(at) => failures.push(Failure::Error {
+                    Err(problems) => failures.extend(problems.0.iter().map(|at| Failure::Error {
                         message: at.render(&file),
-                    }),
+                    })),
                 }
             }
             out.push(TestResult {
@@ -387,10 +397,15 @@ impl Runner<'_> {
     }
 
     /// Reads, resolves and checks everything a test refers to.
-    fn prepare(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, At> {
+    fn prepare(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, Problems> {
+        self.validate(doc)?;
+        Ok(self.resolve(path, doc)?)
+    }
+
+    /// Reads and resolves what a checked test refers to: its incident, workspace, library.
+    fn resolve(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, At> {
         let base = path.parent().unwrap_or(Path::new(""));
         let file = display_path(path);
-        self.validate(doc)?;
 
         // The incident: a file next to the test, or inline.
         let inc = &doc.incident;
@@ -661,171 +676,8 @@ impl Runner<'_> {
     /// Names that must exist: approved and failing steps, and every name an expectation gives
     /// (SOPs, gamebooks, steps, actions, roles, classifications). A typo in `count: 0` would
     /// otherwise pass silently.
-    fn validate(&self, doc: &TestDoc) -> Result<(), At> {
-        if doc.name.value.trim().is_empty() {
-            return Err(At::new(
-                &doc.name.referenced,
-                "the test's `name` is empty; name it after what it checks",
-            ));
-        }
-        if doc.expect.ordered && doc.expect.actions.is_none() {
-            return Err(At::new(
-                &doc.name.referenced,
-                "`expect.ordered` orders the actions `expect.actions` lists, and this test lists \
-                 none; list them, or remove `ordered`",
-            ));
-        }
-        let names = Names::of(self.library, &self.steps, doc.gamebook.is_some());
-        if let Some(a) = &doc.approve {
-            if let Approve::Steps(list) = &a.value {
-                for (i, step) in list.iter().enumerate() {
-                    let (s, loc) = (&step.value, place_or(&step.referenced, &a.referenced));
-                    names.step(loc, "approve", s)?;
-                    // `isolate` names `contain.isolate` too.
-                    let same = |b: &str| {
-                        b == s || b.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{b}"))
-                    };
-                    if let Some(before) = list[..i].iter().find(|b| same(&b.value)) {
-                        let what = if before.value == *s {
-                            format!("`approve` lists step `{s}` twice")
-                        } else {
-                            format!(
-                                "`approve` lists step `{s}` and `{}`, which name the same step",
-                                before.value
-                            )
-                        };
-                        return Err(At::new(loc, format!("{what}; remove one")));
-                    }
-                }
-            }
-        }
-        for f in &doc.fail {
-            if let Some(s) = f.value.step.as_deref() {
-                names.step(&f.referenced, "fail", s)?;
-            }
-            if let Some(a) = f.value.action.as_deref() {
-                names.action(&f.referenced, "fail", a)?;
-            }
-            if f.value.attempts == Some(0) {
-                return Err(At::new(
-                    &f.referenced,
-                    "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
-                ));
-            }
-        }
-        if let Some(sops) = &doc.expect.sops {
-            for (i, s) in sops.iter().enumerate() {
-                names.sop(&s.referenced, "expect.sops", &s.value)?;
-                if sops
-                    .get(..i)
-                    .is_some_and(|before| before.iter().any(|b| b.value == s.value))
-                {
-                    return Err(At::new(
-                        &s.referenced,
-                        format!("`expect.sops` lists SOP `{}` twice; remove one", s.value),
-                    ));
-                }
-            }
-        }
-        for a in doc.expect.actions.iter().flatten() {
-            let (e, loc) = (&a.value, &a.referenced);
-            let key = "expect.actions";
-            if let Some(s) = e.sop.as_deref() {
-                names.sop(loc, key, s)?;
-            }
-            if let Some(g) = e.gamebook.as_deref() {
-                names.gamebook(loc, key, g)?;
-            }
-            if let Some(s) = e.step.as_deref() {
-                names.step(loc, key, s)?;
-            }
-            if let Some(x) = e.action.as_deref() {
-                names.action(loc, key, x)?;
-            }
-            if let Some(step) = e.step.as_deref() {
-                check_step_plans_actions(self.library, loc, step, e.action.as_deref())?;
-            }
-            // The params are checked against the catalog, for the action named or the one the
-            // step runs: a misspelt one, or a value the action cannot take, would pass silently
-            // in a `count: 0`.
-            let spec = match (e.action.as_deref(), e.step.as_deref()) {
-                (Some(x), _) => riposte_dsl::catalog::lookup(x),
-                (None, Some(step)) => action_of_step(self.library, step),
-                (None, None) => None,
-            };
-            for (k, v) in e.params.iter().flatten() {
-                let Some(spec) = spec else { break };
-                let Some(param) = spec.param(k) else {
-                    return Err(At::new(
-                        loc,
-                        format!(
-                            "`{}` has no parameter `{k}` (in `expect.actions`); {}",
-                            spec.id,
-                            riposte_dsl::diagnostic::suggestion(
-                                k,
-                                spec.params.iter().map(|p| p.name)
-                            )
-                        ),
-                    ));
-                };
-                if let Some(problem) = expected_param_problem(param, v) {
-                    return Err(At::new(
-                        loc,
-                        format!(
-                            "{problem} (param `{k}` of `{}`, in `expect.actions`)",
-                            spec.id
-                        ),
-                    ));
-                }
-            }
-            if let Some(r) = e.approver.as_deref() {
-                names.role(loc, key, r)?;
-            }
-        }
-        for t in doc.expect.tasks.iter().flatten() {
-            let (e, loc) = (&t.value, &t.referenced);
-            let key = "expect.tasks";
-            if let Some(s) = e.sop.as_deref() {
-                names.sop(loc, key, s)?;
-            }
-            // An SOP's own tasks have an empty gamebook and step.
-            if let Some(g) = e.gamebook.as_deref().filter(|g| !g.is_empty()) {
-                names.gamebook(loc, key, g)?;
-            }
-            if let Some(s) = e.step.as_deref().filter(|s| !s.is_empty()) {
-                names.step(loc, key, s)?;
-                check_step_opens_tasks(self.library, loc, s)?;
-            }
-            if let Some(r) = e.role.as_deref() {
-                names.role(loc, key, r)?;
-            }
-        }
-        if let Some(m) = &doc.max_fanout {
-            if m.value == 0 || m.value > self.limits.max_fanout {
-                return Err(At::new(
-                    &m.referenced,
-                    format!("`max_fanout` is between 1 and {}", self.limits.max_fanout),
-                ));
-            }
-        }
-        if let Some(c) = &doc.expect.classification {
-            if let ExpectClassification::Is(f) = &c.value {
-                if let Some(v) = f.classification.as_deref() {
-                    if riposte_dsl::ast::Classification::parse(v).is_none() {
-                        return Err(Names::unknown(
-                            &c.referenced,
-                            "expect.classification",
-                            "classification",
-                            v,
-                            riposte_dsl::ast::Classification::NAMES.iter().copied(),
-                        ));
-                    }
-                }
-                if let Some(s) = f.sop.as_deref() {
-                    names.sop(&c.referenced, "expect.classification", s)?;
-                }
-            }
-        }
+    fn validate(&self, doc: &TestDoc) -> Result<(), Problems> {
+        // Past the bounds on its lists nothing else of a test is checked.
         let lists = [
             doc.fail.len(),
             doc.expect.actions.as_ref().map_or(0, Vec::len),
@@ -839,9 +691,204 @@ impl Runner<'_> {
                     "a list of this test has more than {} entries",
                     file::MAX_LIST
                 ),
-            ));
+            )
+            .into());
         }
-        Ok(())
+        // Every problem is reported, the first of each entry.
+        let mut found = Problems::default();
+        let mut check = |r: Result<(), At>| found.0.extend(r.err());
+        let header = || -> Result<(), At> {
+            if doc.name.value.trim().is_empty() {
+                return Err(At::new(
+                    &doc.name.referenced,
+                    "the test's `name` is empty; name it after what it checks",
+                ));
+            }
+            if doc.expect.ordered && doc.expect.actions.is_none() {
+                return Err(At::new(
+                &doc.name.referenced,
+                "`expect.ordered` orders the actions `expect.actions` lists, and this test lists \
+                 none; list them, or remove `ordered`",
+            ));
+            }
+            Ok(())
+        };
+        check(header());
+        let names = Names::of(self.library, &self.steps, doc.gamebook.is_some());
+        if let Some(a) = &doc.approve {
+            if let Approve::Steps(list) = &a.value {
+                for (i, step) in list.iter().enumerate() {
+                    check((|| {
+                        let (s, loc) = (&step.value, place_or(&step.referenced, &a.referenced));
+                        names.step(loc, "approve", s)?;
+                        // `isolate` names `contain.isolate` too.
+                        let same = |b: &str| {
+                            b == s || b.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{b}"))
+                        };
+                        if let Some(before) = list[..i].iter().find(|b| same(&b.value)) {
+                            let what = if before.value == *s {
+                                format!("`approve` lists step `{s}` twice")
+                            } else {
+                                format!(
+                                    "`approve` lists step `{s}` and `{}`, which name the same step",
+                                    before.value
+                                )
+                            };
+                            return Err(At::new(loc, format!("{what}; remove one")));
+                        }
+                        Ok(())
+                    })());
+                }
+            }
+        }
+        for f in &doc.fail {
+            check((|| {
+                if let Some(s) = f.value.step.as_deref() {
+                    names.step(&f.referenced, "fail", s)?;
+                }
+                if let Some(a) = f.value.action.as_deref() {
+                    names.action(&f.referenced, "fail", a)?;
+                }
+                if f.value.attempts == Some(0) {
+                    return Err(At::new(
+                    &f.referenced,
+                    "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
+                ));
+                }
+                Ok(())
+            })());
+        }
+        if let Some(sops) = &doc.expect.sops {
+            for (i, s) in sops.iter().enumerate() {
+                check((|| {
+                    names.sop(&s.referenced, "expect.sops", &s.value)?;
+                    if sops
+                        .get(..i)
+                        .is_some_and(|before| before.iter().any(|b| b.value == s.value))
+                    {
+                        return Err(At::new(
+                            &s.referenced,
+                            format!("`expect.sops` lists SOP `{}` twice; remove one", s.value),
+                        ));
+                    }
+                    Ok(())
+                })());
+            }
+        }
+        for a in doc.expect.actions.iter().flatten() {
+            check((|| {
+                let (e, loc) = (&a.value, &a.referenced);
+                let key = "expect.actions";
+                if let Some(s) = e.sop.as_deref() {
+                    names.sop(loc, key, s)?;
+                }
+                if let Some(g) = e.gamebook.as_deref() {
+                    names.gamebook(loc, key, g)?;
+                }
+                if let Some(s) = e.step.as_deref() {
+                    names.step(loc, key, s)?;
+                }
+                if let Some(x) = e.action.as_deref() {
+                    names.action(loc, key, x)?;
+                }
+                if let Some(step) = e.step.as_deref() {
+                    check_step_plans_actions(self.library, loc, step, e.action.as_deref())?;
+                }
+                // The params are checked against the catalog, for the action named or the one the
+                // step runs: a misspelt one, or a value the action cannot take, would pass silently
+                // in a `count: 0`.
+                let spec = match (e.action.as_deref(), e.step.as_deref()) {
+                    (Some(x), _) => riposte_dsl::catalog::lookup(x),
+                    (None, Some(step)) => action_of_step(self.library, step),
+                    (None, None) => None,
+                };
+                for (k, v) in e.params.iter().flatten() {
+                    let Some(spec) = spec else { break };
+                    let Some(param) = spec.param(k) else {
+                        return Err(At::new(
+                            loc,
+                            format!(
+                                "`{}` has no parameter `{k}` (in `expect.actions`); {}",
+                                spec.id,
+                                riposte_dsl::diagnostic::suggestion(
+                                    k,
+                                    spec.params.iter().map(|p| p.name)
+                                )
+                            ),
+                        ));
+                    };
+                    if let Some(problem) = expected_param_problem(param, v) {
+                        return Err(At::new(
+                            loc,
+                            format!(
+                                "{problem} (param `{k}` of `{}`, in `expect.actions`)",
+                                spec.id
+                            ),
+                        ));
+                    }
+                }
+                if let Some(r) = e.approver.as_deref() {
+                    names.role(loc, key, r)?;
+                }
+                Ok(())
+            })());
+        }
+        for t in doc.expect.tasks.iter().flatten() {
+            check((|| {
+                let (e, loc) = (&t.value, &t.referenced);
+                let key = "expect.tasks";
+                if let Some(s) = e.sop.as_deref() {
+                    names.sop(loc, key, s)?;
+                }
+                // An SOP's own tasks have an empty gamebook and step.
+                if let Some(g) = e.gamebook.as_deref().filter(|g| !g.is_empty()) {
+                    names.gamebook(loc, key, g)?;
+                }
+                if let Some(s) = e.step.as_deref().filter(|s| !s.is_empty()) {
+                    names.step(loc, key, s)?;
+                    check_step_opens_tasks(self.library, loc, s)?;
+                }
+                if let Some(r) = e.role.as_deref() {
+                    names.role(loc, key, r)?;
+                }
+                Ok(())
+            })());
+        }
+        let rest = || -> Result<(), At> {
+            if let Some(m) = &doc.max_fanout {
+                if m.value == 0 || m.value > self.limits.max_fanout {
+                    return Err(At::new(
+                        &m.referenced,
+                        format!("`max_fanout` is between 1 and {}", self.limits.max_fanout),
+                    ));
+                }
+            }
+            if let Some(c) = &doc.expect.classification {
+                if let ExpectClassification::Is(f) = &c.value {
+                    if let Some(v) = f.classification.as_deref() {
+                        if riposte_dsl::ast::Classification::parse(v).is_none() {
+                            return Err(Names::unknown(
+                                &c.referenced,
+                                "expect.classification",
+                                "classification",
+                                v,
+                                riposte_dsl::ast::Classification::NAMES.iter().copied(),
+                            ));
+                        }
+                    }
+                    if let Some(s) = f.sop.as_deref() {
+                        names.sop(&c.referenced, "expect.classification", s)?;
+                    }
+                }
+            }
+            Ok(())
+        };
+        check(rest());
+        if found.0.is_empty() {
+            Ok(())
+        } else {
+            Err(found)
+        }
     }
 }
 

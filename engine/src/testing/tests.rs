@@ -804,3 +804,17 @@ fn a_document_that_cannot_be_read_fails_alone() {
     // The tests that could be read ran, and count towards coverage.
     assert!(r.coverage.gamebooks[0].branches.covered > 0);
 }
+
+#[test]
+fn every_problem_of_a_test_is_reported() {
+    let r = run_one(&format!(
+        "kind: test\nname: x\n{}approve: [isolat]\nexpect:\n  actions:\n    - {{step: isoo, count: 0}}\n    - {{action: device.isolat, count: 0}}\n  sops: [s1]\n",
+        incident("high")
+    ));
+    let m = messages(&r);
+    assert_eq!(m.len(), 4, "{m:?}");
+    assert!(m[0].contains("unknown step `isolat` in `approve`"), "{m:?}");
+    assert!(m[1].contains("unknown SOP `s1`"), "{m:?}");
+    assert!(m[2].contains("unknown step `isoo`"), "{m:?}");
+    assert!(m[3].contains("unknown action `device.isolat`"), "{m:?}");
+}
