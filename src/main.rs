@@ -940,6 +940,16 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     } else {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     };
+    // With `--fail-on`, the exit status is the answer: a reader that stops reading (`| head`)
+    // must not end the run before it is known.
+    let out: Box<dyn Write> = if args.fail_on.is_empty() {
+        out
+    } else {
+        Box::new(ReaderMayLeave {
+            inner: out,
+            gone: false,
+        })
+    };
     let base_rev = args.base.as_deref();
     // The revision as given, and the commit it named (names move; commits do not).
     let base_label = base_rev
@@ -1019,6 +1029,42 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Output that a reader may stop reading: past a broken pipe, what is written is dropped.
+struct ReaderMayLeave<W: Write> {
+    inner: W,
+    gone: bool,
+}
+
+impl<W: Write> ReaderMayLeave<W> {
+    fn gone<T>(&mut self, r: std::io::Result<T>, nothing: T) -> std::io::Result<T> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.gone = true;
+                Ok(nothing)
+            }
+            r => r,
+        }
+    }
+}
+
+impl<W: Write> Write for ReaderMayLeave<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.gone {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        self.gone(r, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.gone {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.gone(r, ())
+    }
 }
 
 /// A backtest that could not finish: a reader that stopped reading (`| head`) is not an error.

@@ -637,3 +637,39 @@ fn a_base_beyond_a_shallow_clone_says_to_fetch_it() {
     );
     assert!(err.contains("git fetch --unshallow"), "{err}");
 }
+
+/// With `--fail-on`, a reader that stops reading early does not change the answer: the run
+/// goes on to the end, and exits 3 for the changes it finds.
+#[test]
+fn fail_on_holds_when_the_reader_leaves_early() {
+    use std::io::Read;
+    let repo = repo();
+    let out = riposte(repo.path())
+        .args(["corpus", "generate", "--from"])
+        .arg(root().join("examples/incidents"))
+        .args(["--count", "2000", "--out", "big"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    edit(repo.path());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("riposte"))
+        .current_dir(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "big",
+            "--base",
+            "HEAD",
+            "--fail-on",
+            "changes",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}
