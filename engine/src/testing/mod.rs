@@ -1319,12 +1319,16 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
         Err(StreamError { at, .. }) => at,
     };
     let parts = documents(text);
+    if parts.len() > limits.max_tests_per_file {
+        return Err(At {
+            line: 0,
+            column: 0,
+            message: too_many_tests(limits),
+        });
+    }
     // The blank lines put in front of each document are bounded too.
     let padded_bytes: usize = parts.iter().map(|(line, part)| line + part.len()).sum();
-    if parts.len() < 2
-        || parts.len() > limits.max_tests_per_file
-        || padded_bytes > MAX_PADDED_BYTES_PER_FILE_BYTE * limits.max_file_bytes
-    {
+    if parts.len() < 2 || padded_bytes > MAX_PADDED_BYTES_PER_FILE_BYTE * limits.max_file_bytes {
         return Err(whole);
     }
     let mut out = Vec::new();
@@ -1349,30 +1353,47 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
     Ok(out)
 }
 
-/// The documents of a YAML stream as (first line, text): split before each line that starts
-/// with the `---` marker (YAML forbids such a line inside a scalar, so it always starts a
-/// document). Documents of nothing but blank lines and comments are left out.
+/// The documents of a YAML stream as (first line, text): a document starts at a line that
+/// starts with the `---` marker (YAML forbids such a line inside a scalar, so it always starts
+/// one) and ends after a `...` line; the directives (`%YAML`) and comments before a `---` go
+/// with the document it starts. Stretches of nothing but blank lines, comments and markers are
+/// no document.
 fn documents(text: &str) -> Vec<(usize, &str)> {
+    // `marker` alone on its line, or followed by a space or tab and what else the line holds.
+    fn after_marker<'l>(line: &'l str, marker: &str) -> Option<&'l str> {
+        let rest = line.strip_prefix(marker)?;
+        let rest = rest.trim_end_matches(['\n', '\r']);
+        (rest.is_empty() || rest.starts_with([' ', '\t'])).then(|| rest.trim())
+    }
     let mut out = Vec::new();
-    let (mut start, mut first_line) = (0, 1);
+    // The document being read: where it starts, and whether it holds anything yet.
+    let (mut start, mut first_line, mut content) = (0, 1, false);
     let mut offset = 0;
     for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
-        let marker = line
-            .strip_prefix("---")
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']));
-        if marker && offset > start {
+        let starts = after_marker(line, "---");
+        if starts.is_some() && content {
             out.push((first_line, &text[start..offset]));
-            (start, first_line) = (offset, line_no);
+            (start, first_line, content) = (offset, line_no, false);
         }
         offset += line.len();
+        if after_marker(line, "...").is_some() {
+            if content {
+                out.push((first_line, &text[start..offset]));
+            }
+            (start, first_line, content) = (offset, line_no + 1, false);
+            continue;
+        }
+        let t = line.trim();
+        let nothing = match starts {
+            // `--- {kind: test}` holds the document's start; `--- # note` nothing.
+            Some(rest) => rest.is_empty() || rest.starts_with('#'),
+            None => t.is_empty() || t.starts_with('#') || line.starts_with('%'),
+        };
+        content |= !nothing;
     }
-    out.push((first_line, &text[start..]));
-    out.retain(|(_, part)| {
-        part.lines().any(|l| {
-            let l = l.trim();
-            !l.is_empty() && !l.starts_with('#') && l != "---" && !l.starts_with("--- #")
-        })
-    });
+    if content {
+        out.push((first_line, &text[start..]));
+    }
     out
 }
 
@@ -1381,14 +1402,30 @@ fn documents(text: &str) -> Vec<(usize, &str)> {
 fn name_line(doc: &str) -> Option<(String, usize)> {
     doc.lines().enumerate().find_map(|(i, l)| {
         let value = l.strip_prefix("name:")?.trim();
-        let value = value.trim_matches(|c| c == '"' || c == '\'').trim();
+        // A block scalar's text is on the lines below: no name to show from this line.
+        if value.starts_with(['|', '>']) {
+            return None;
+        }
+        let value = match value.find(" #") {
+            Some(comment) => &value[..comment],
+            None => value,
+        };
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'').trim();
         (!value.is_empty()).then(|| (riposte_dsl::diagnostic::clip(value, 200).into_owned(), i))
     })
 }
 
 /// How many bytes of documents (and the blank lines in front of them) reading a test file's
-/// documents one by one may parse, per byte the file may have.
-const MAX_PADDED_BYTES_PER_FILE_BYTE: usize = 16;
+/// documents one by one may parse, per byte the file may have: a thousand tests of a few dozen
+/// lines each fit.
+const MAX_PADDED_BYTES_PER_FILE_BYTE: usize = 64;
+
+fn too_many_tests(limits: &Limits) -> String {
+    format!(
+        "more than {} tests in one file; split it into several test files",
+        limits.max_tests_per_file
+    )
+}
 
 /// Why a YAML stream of test documents could not be read.
 struct StreamError {
@@ -1425,10 +1462,19 @@ fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, StreamError
             Some(i) => &first[..i],
             None => first,
         };
-        let past_budget = message.contains("budget")
-            || message.contains("Budget")
-            || message.contains("recursion limit")
-            || message.contains("alias");
+        // What costs work to read again: alias expansions and the sheer number of nodes
+        // (nesting and a mistyped alias cost nothing more per document).
+        let past_budget = message.contains("alias replay")
+            || message.contains("alias expansion")
+            || [
+                "Aliases {",
+                "Events {",
+                "Nodes {",
+                "RecordedAnchor",
+                "Scalar",
+            ]
+            .iter()
+            .any(|what| message.contains("udget") && message.contains(what));
         let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
             let key = rest
                 .split(", set DuplicateKeyPolicy")
@@ -1436,10 +1482,7 @@ fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, StreamError
                 .unwrap_or(rest);
             format!("duplicate key `{key}`")
         } else if message.contains("budget") && message.contains("Documents") {
-            format!(
-                "more than {} tests in one file; split it into several test files",
-                limits.max_tests_per_file
-            )
+            too_many_tests(limits)
         } else if message.contains("budget") || message.contains("Budget") {
             riposte_dsl::syntax::budget_message(message)
         } else if message.contains("recursion limit") {

@@ -818,3 +818,33 @@ fn every_problem_of_a_test_is_reported() {
     assert!(m[2].contains("unknown step `isoo`"), "{m:?}");
     assert!(m[3].contains("unknown action `device.isolat`"), "{m:?}");
 }
+
+#[test]
+fn documents_split_at_markers_with_their_directives() {
+    let lines = |text: &str| -> Vec<usize> { documents(text).iter().map(|(l, _)| *l).collect() };
+    assert_eq!(lines("a: 1\n---\nb: 2\n"), [1, 2]);
+    // A first `---`, comments and `--- # note` hold nothing of their own.
+    assert_eq!(lines("# c\n---\na: 1\n--- # two\nb: 2\n"), [1, 4]);
+    // `...` ends a document; the directives after it go with the next one.
+    assert_eq!(lines("a: 1\n...\n%YAML 1.2\n---\nb: 2\n"), [1, 3]);
+    assert_eq!(lines("%YAML 1.2\n---\na: 1\n---\nb: 2\n"), [1, 4]);
+    // A bare document after `...`.
+    assert_eq!(lines("a: 1\n...\nb: 2\n---\nc: 3\n"), [1, 3, 4]);
+    // `---` inside an indented block scalar is text, and `--- {flow}` a document.
+    assert_eq!(lines("a: |\n  ---\n  x\n--- {b: 2}\n"), [1, 4]);
+    assert_eq!(lines("---\n---\n"), Vec::<usize>::new());
+}
+
+#[test]
+fn a_mistyped_alias_fails_its_document_alone() {
+    let inc = incident("low");
+    let r = run_one(&format!(
+        "kind: test\nname: one\n{inc}expect: {{}}\n---\nkind: test\nname: two # the alias\n{inc}expect: *nope\n---\nkind: test\nname: three\n{inc}expect: {{}}\n"
+    ));
+    let results: Vec<(&str, bool)> = r
+        .tests
+        .iter()
+        .map(|t| (t.name.as_str(), t.passed))
+        .collect();
+    assert_eq!(results, [("one", true), ("two", false), ("three", true)]);
+}
