@@ -25,14 +25,37 @@ fn clean(s: &str, max: usize) -> String {
     crate::plan::text::printable(&riposte_dsl::diagnostic::clip(s, max)).into_owned()
 }
 
-/// A param value as the text report shows it: text as it is, anything else as JSON, and
-/// `(none)` for a param the action does not have.
-fn param_text(v: Option<&Json>) -> String {
-    match v {
+/// Most characters of a param value the text report shows.
+const PARAM_CHARS: usize = 120;
+
+/// Two values of a param as the text report shows them: text as it is, anything else as JSON,
+/// `(none)` for a param the action does not have. Long values are shown from a little before
+/// where they first differ, so that what changed is in sight.
+pub(super) fn param_texts(from: Option<&Json>, to: Option<&Json>) -> (String, String) {
+    let text = |v: Option<&Json>| match v {
         None => "(none)".to_string(),
-        Some(Json::String(s)) => clean(s, 120),
-        Some(other) => clean(&other.to_string(), 120),
-    }
+        Some(Json::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let (from, to) = (text(from), text(to));
+    let same = from
+        .chars()
+        .zip(to.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    // Keep this many characters before the first difference.
+    const BEFORE: usize = 30;
+    let skip = if from.chars().count().max(to.chars().count()) > PARAM_CHARS {
+        same.saturating_sub(BEFORE)
+    } else {
+        0
+    };
+    let shown = |s: &str| {
+        let rest: String = s.chars().skip(skip).collect();
+        let lead = if skip > 0 { "…" } else { "" };
+        format!("{lead}{}", clean(&rest, PARAM_CHARS))
+    };
+    (shown(&from), shown(&to))
 }
 
 fn status_text(s: Status) -> &'static str {
@@ -273,13 +296,8 @@ impl<W: Write> Sink for TextReport<W> {
                 clean(&c.step, 120)
             )?;
             for (name, p) in &c.params {
-                writeln!(
-                    out,
-                    "      {}: {} → {}",
-                    clean(name, 80),
-                    param_text(p.from.as_ref()),
-                    param_text(p.to.as_ref())
-                )?;
+                let (from, to) = param_texts(p.from.as_ref(), p.to.as_ref());
+                writeln!(out, "      {}: {from} → {to}", clean(name, 80))?;
             }
         }
         Ok(())

@@ -441,3 +441,27 @@ fn an_incident_read_twice_is_counted_as_a_duplicate() {
         "{d:?}"
     );
 }
+
+#[test]
+fn long_param_values_are_shown_where_they_differ() {
+    use serde_json::json;
+    let head = "Riposte containment: 2 device(s) isolated; ".repeat(4);
+    let (from, to) = super::render::param_texts(
+        Some(&json!(format!("{head}left alone."))),
+        Some(&json!(format!("{head}not touched."))),
+    );
+    assert!(
+        from.starts_with('…') && from.ends_with("left alone."),
+        "{from}"
+    );
+    assert!(to.starts_with('…') && to.ends_with("not touched."), "{to}");
+    // Short values whole; a param one side lacks.
+    assert_eq!(
+        super::render::param_texts(Some(&json!("30d")), None),
+        ("30d".to_string(), "(none)".to_string())
+    );
+    assert_eq!(
+        super::render::param_texts(Some(&json!(5)), Some(&json!(["a"]))),
+        ("5".to_string(), "[\"a\"]".to_string())
+    );
+}
