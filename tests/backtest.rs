@@ -673,3 +673,45 @@ fn fail_on_holds_when_the_reader_leaves_early() {
     drop(stdout);
     assert_eq!(child.wait().unwrap().code(), Some(3));
 }
+
+/// A repository another user owns: git refuses it, and the message gives the line to run.
+/// (Only where the tests may give files away, as root does.)
+#[cfg(unix)]
+#[test]
+fn a_repository_another_user_owns_gives_the_line_to_run() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("their repo");
+    std::fs::create_dir(&dir).unwrap();
+    copy_dir(&root().join("gamebooks"), &dir.join("gamebooks"));
+    copy_dir(&root().join("examples/incidents"), &dir.join("corpus"));
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-q", "-m", "library"]);
+    use std::os::unix::fs::MetadataExt;
+    let mine = std::fs::metadata(&dir).unwrap();
+    if std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).is_err() {
+        return;
+    }
+    let out = riposte(&dir)
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--library",
+            "gamebooks",
+            "--base",
+            "HEAD",
+        ])
+        .env("HOME", parent.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("which another user owns (\"dubious ownership\")")
+            && err.contains("safe.directory '"),
+        "{err}"
+    );
+    // Given back, so that the directory can be removed.
+    let _ = std::os::unix::fs::chown(&dir, Some(mine.uid()), Some(mine.gid()));
+}

@@ -77,12 +77,21 @@ fn not_a_repository(out: &Output) -> GitError {
         .split_once(" at '")
         .and_then(|(_, rest)| rest.split_once('\''))
         .map_or("<repository>", |(dir, _)| dir);
+    // Quoted for the shell when it needs to be, so that the line can be copied.
+    let arg = if dir
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+@:".contains(&b))
+    {
+        dir.to_string()
+    } else {
+        format!("'{}'", dir.replace('\'', "'\\''"))
+    };
     GitError::Failed {
         command: "rev-parse".into(),
         message: format!(
             "git refuses to use the repository at `{dir}`, which another user owns (\"dubious \
              ownership\"); if it is yours to read, mark it safe with `git config --global --add \
-             safe.directory {dir}` (CI containers often need this)"
+             safe.directory {arg}` (CI containers often need this)"
         ),
     }
 }
@@ -94,7 +103,9 @@ fn unknown_revision(top: &Path, rev: &str) -> Result<GitError, GitError> {
     let said = String::from_utf8_lossy(&loud.stderr);
     let shallow = git(top, ["rev-parse", "--is-shallow-repository"])?;
     let message = if said.contains("ambiguous") {
-        "the short id names several commits; give more of its digits".to_string()
+        "several objects of the repository (commits, or the trees and files they hold) have \
+         ids that start with it; give more of the commit's digits"
+            .to_string()
     } else if stdout_line(&shallow) == "true" {
         "no such commit, branch or tag in this clone, which is shallow (it holds only recent \
          history, as CI checkouts often do): fetch the history it needs, e.g. `git fetch \

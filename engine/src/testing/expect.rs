@@ -502,7 +502,14 @@ fn differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
         let ty = riposte_dsl::catalog::lookup(a.action)
             .and_then(|spec| spec.param(k))
             .map(|p| p.ty);
-        if !got.is_some_and(|g| param_eq(ty, g, want)) {
+        // An expected null is a param the action does not have (a param computed to null is
+        // left out of it).
+        let holds = match (got, want) {
+            (None | Some(serde_json::Value::Null), serde_json::Value::Null) => true,
+            (Some(g), _) => param_eq(ty, g, want),
+            (None, _) => false,
+        };
+        if !holds {
             d.push(format!(
                 "params.{k}: expected {want}, got {}",
                 got.map_or_else(|| "none".to_string(), |g| g.to_string())
@@ -957,6 +964,24 @@ mod tests {
 
     fn failures(yaml: &str) -> Vec<Failure> {
         check(&sample(), &expect_yaml(yaml))
+    }
+
+    #[test]
+    fn a_null_param_expects_the_action_without_it() {
+        let mut update = action("close", "incident.update", None, Status::WouldRun);
+        update
+            .params
+            .insert("status".into(), serde_json::json!("resolved"));
+        let p = plan(vec![update]);
+        let f = |y: &str| check(&p, &expect_yaml(y));
+        assert_eq!(
+            f("actions: [{action: incident.update, params: {status: resolved, reason: null}}]\n"),
+            vec![]
+        );
+        assert_eq!(
+            f("actions: [{action: incident.update, params: {status: null}}]\n").len(),
+            1
+        );
     }
 
     #[test]

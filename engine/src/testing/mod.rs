@@ -797,11 +797,7 @@ impl Runner<'_> {
                 // The params are checked against the catalog, for the action named or the one the
                 // step runs: a misspelt one, or a value the action cannot take, would pass silently
                 // in a `count: 0`.
-                let spec = match (e.action.as_deref(), e.step.as_deref()) {
-                    (Some(x), _) => riposte_dsl::catalog::lookup(x),
-                    (None, Some(step)) => action_of_step(self.library, step),
-                    (None, None) => None,
-                };
+                let spec = expected_spec(self.library, e.action.as_deref(), e.step.as_deref());
                 for (k, v) in e.params.iter().flatten() {
                     let Some(spec) = spec else { break };
                     let Some(param) = spec.param(k) else {
@@ -960,6 +956,29 @@ fn action_of_step(
         .then_some(first)
 }
 
+/// The action an expectation names: its `action`, or where that is a pattern (`device.*`) or
+/// absent, the one its `step` runs (if the pattern takes it in).
+fn expected_spec(
+    library: &riposte_dsl::checked::Library,
+    action: Option<&str>,
+    step: Option<&str>,
+) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
+    if let Some(spec) = action.and_then(riposte_dsl::catalog::lookup) {
+        return Some(spec);
+    }
+    action_of_step(library, step?)
+        .filter(|spec| action.is_none_or(|p| riposte_dsl::checked::action_matches(p, spec.id)))
+}
+
+/// What every action a pattern (`device.*`) takes in acts on, when they all act on one kind.
+fn pattern_target(pattern: &str) -> Option<riposte_dsl::catalog::Target> {
+    let mut specs = riposte_dsl::catalog::catalog()
+        .iter()
+        .filter(|s| riposte_dsl::checked::action_matches(pattern, s.id));
+    let first = specs.next()?.target;
+    specs.all(|s| s.target == first).then_some(first)
+}
+
 /// An expected action of `step` (running `action`, if given) must be one a step of that name
 /// can plan: a task, group or call step plans none, and a step runs one action.
 fn check_step_plans_actions(
@@ -1100,21 +1119,22 @@ fn check_targets(
         if !known(t) {
             return Err(unknown(&a.referenced, "expect.actions", t));
         }
-        // The action named, or the one the step runs, acts on targets of one kind.
-        let spec = match (a.value.action.as_deref(), a.value.step.as_deref()) {
-            (Some(x), _) => riposte_dsl::catalog::lookup(x),
-            (None, Some(step)) => action_of_step(library, step),
-            (None, None) => None,
+        // The action named, or the one the step runs, acts on targets of one kind; so do all
+        // the actions of a `kind.*`.
+        let (action, step) = (a.value.action.as_deref(), a.value.step.as_deref());
+        let acts_on = match expected_spec(library, action, step) {
+            Some(spec) => Some((spec.target, format!("`{}`", spec.id))),
+            None => action.and_then(|p| Some((pattern_target(p)?, format!("`{p}`")))),
         };
-        if let Some(spec) = spec {
-            let fits = match spec.target {
+        if let Some((spec_target, spec_id)) = acts_on {
+            let fits = match spec_target {
                 riposte_dsl::catalog::Target::Incident => t.eq_ignore_ascii_case("incident"),
                 riposte_dsl::catalog::Target::Entity(kind) => incident.entities.iter().any(|e| {
                     e.kind == kind && crate::executor::target_key_matches(t, &e.id, &e.name)
                 }),
             };
             if !fits {
-                let (is_not, acts_on) = match spec.target {
+                let (is_not, acts_on) = match spec_target {
                     riposte_dsl::catalog::Target::Incident => (
                         "is not the incident".to_string(),
                         "the incident (write `target: incident`, or leave it out)".to_string(),
@@ -1127,8 +1147,7 @@ fn check_targets(
                 return Err(At::new(
                     &a.referenced,
                     format!(
-                        "target `{t}` in `expect.actions` {is_not}; `{}` acts on {acts_on}",
-                        spec.id
+                        "target `{t}` in `expect.actions` {is_not}; {spec_id} acts on {acts_on}"
                     ),
                 ));
             }

@@ -724,6 +724,14 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
             "target `ws-1` in `expect.actions` is no user of the incident; `user.disable` acts on users only",
         ),
         (
+            "expect:\n  actions: [{action: user.*, target: ws-1, count: 0}]\n",
+            "target `ws-1` in `expect.actions` is no user of the incident; `user.*` acts on users only",
+        ),
+        (
+            "expect:\n  actions: [{step: isolate, action: device.*, params: {isolation: fulll}, count: 0}]\n",
+            "`fulll` is not a value the action takes; did you mean `full`? (param `isolation` of `device.isolate`",
+        ),
+        (
             "expect:\n  tasks: [{step: isolate, count: 0}]\n",
             "step `isolate` runs `device.isolate`: it opens no task (in `expect.tasks`); expect its action in `expect.actions`",
         ),
