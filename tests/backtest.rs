@@ -88,8 +88,25 @@ fn stdout_of(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The JSON report of a backtest, which must be what docs/schema/backtest.schema.json describes.
 fn json_of(cmd: &mut Command) -> Value {
-    serde_json::from_str(&stdout_of(cmd)).unwrap()
+    let report: Value = serde_json::from_str(&stdout_of(cmd)).unwrap();
+    let errors: Vec<String> = backtest_schema()
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
+    report
+}
+
+fn backtest_schema() -> &'static jsonschema::Validator {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let text = std::fs::read_to_string(root().join("docs/schema/backtest.schema.json"))
+            .expect("the backtest schema");
+        let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::draft7::new(&schema).expect("the schema compiles")
+    })
 }
 
 #[test]
@@ -714,4 +731,44 @@ fn a_repository_another_user_owns_gives_the_line_to_run() {
     );
     // Given back, so that the directory can be removed.
     let _ = std::os::unix::fs::chown(&dir, Some(mine.uid()), Some(mine.gid()));
+}
+
+/// A change of params in the JSON report, as the schema and docs describe it; the schema
+/// refuses what the format does not have.
+#[test]
+fn a_params_change_in_json_fits_the_schema() {
+    let repo = repo();
+    let path = repo.path().join("sops/phishing-campaign.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace("url_block_duration: 30d", "url_block_duration: 3650d");
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    let v = json_of(riposte(repo.path()).args([
+        "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
+    ]));
+    let change = v["incidents"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "url.block")
+        .unwrap()
+        .clone();
+    assert_eq!(change["change"], "params");
+    assert_eq!(
+        change["params"],
+        serde_json::json!({"expires_in": {"from": "30d", "to": "3650d"}})
+    );
+    for (pointer, bad) in [
+        (
+            "/incidents/0/changes/0/change",
+            serde_json::json!("renamed"),
+        ),
+        ("/summary/changed", serde_json::json!(-1)),
+        ("/base_commit", serde_json::json!("HEAD")),
+        ("/format", serde_json::json!("riposte.backtest/v2")),
+    ] {
+        let mut broken = v.clone();
+        *broken.pointer_mut(pointer).unwrap() = bad;
+        assert!(!backtest_schema().is_valid(&broken), "{pointer}");
+    }
 }

@@ -68,6 +68,8 @@ fn plans(library: &Library, path: &Path) -> (String, String) {
             &RecordingExecutor::default(),
         );
         texts.push(text::render(&plan, false));
+        let value = serde_json::to_value(&plan).expect("plan serializes");
+        assert_fits_plan_schema(&value, &path.display().to_string());
         jsons.push(serde_json::to_string_pretty(&plan).expect("plan serializes"));
     }
     (texts.join("\n"), jsons.join("\n"))
@@ -104,4 +106,59 @@ fn plans_are_deterministic() {
 /// The same file (a separate read), so nothing is cached between the two runs.
 fn library_again_path(p: &Path) -> PathBuf {
     p.to_path_buf()
+}
+
+/// `json` (one plan) is what docs/schema/plan.schema.json describes.
+fn assert_fits_plan_schema(plan: &serde_json::Value, what: &str) {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let text = std::fs::read_to_string(root().join("docs/schema/plan.schema.json"))
+            .expect("the plan schema");
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::draft7::new(&schema).expect("the schema compiles")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(plan)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:#?}");
+}
+
+/// The schema holds plans to the documented format: a status, a key or a would-run action
+/// without its execution that the format does not have is refused.
+#[test]
+fn the_plan_schema_refuses_what_the_format_does_not_have() {
+    let library = library();
+    let path = root().join("examples/incidents/ransomware-two-devices.json");
+    let (_, json) = plans(&library, &path);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let text = std::fs::read_to_string(root().join("docs/schema/plan.schema.json")).unwrap();
+    let validator =
+        jsonschema::draft7::new(&serde_json::from_str::<serde_json::Value>(&text).unwrap())
+            .unwrap();
+    assert!(validator.is_valid(&plan));
+    let would_run = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["status"] == "would_run")
+        .unwrap();
+    for (pointer, bad) in [
+        ("/actions/0/status", serde_json::json!("maybe")),
+        ("/actions/0/key", serde_json::json!("not-a-key")),
+        ("/eligibility/0/check", serde_json::json!("vibes")),
+        ("/summary/would_run", serde_json::json!(-1)),
+    ] {
+        let mut broken = plan.clone();
+        *broken.pointer_mut(pointer).unwrap() = bad;
+        assert!(!validator.is_valid(&broken), "{pointer}");
+    }
+    let mut broken = plan.clone();
+    broken["actions"][would_run]
+        .as_object_mut()
+        .unwrap()
+        .remove("execution");
+    assert!(!validator.is_valid(&broken));
+    // Several plans are an array of them.
+    assert!(validator.is_valid(&serde_json::json!([plan.clone(), plan])));
 }
