@@ -673,6 +673,152 @@ impl Runner<'_> {
         }
     }
 
+    /// An approved step: a step of the library, listed once.
+    fn check_approved(
+        &self,
+        names: &Names,
+        a: &serde_saphyr::Spanned<Approve>,
+        list: &[serde_saphyr::Spanned<String>],
+        i: usize,
+        step: &serde_saphyr::Spanned<String>,
+    ) -> Result<(), At> {
+        let (s, loc) = (&step.value, place_or(&step.referenced, &a.referenced));
+        names.step(loc, "approve", s)?;
+        // `isolate` names `contain.isolate` too.
+        let same =
+            |b: &str| b == s || b.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{b}"));
+        if let Some(before) = list[..i].iter().find(|b| same(&b.value)) {
+            let what = if before.value == *s {
+                format!("`approve` lists step `{s}` twice")
+            } else {
+                format!(
+                    "`approve` lists step `{s}` and `{}`, which name the same step",
+                    before.value
+                )
+            };
+            return Err(At::new(loc, format!("{what}; remove one")));
+        }
+        Ok(())
+    }
+
+    /// A scripted failure: of steps and actions that exist, failing something.
+    fn check_fail(&self, names: &Names, f: &serde_saphyr::Spanned<file::Fail>) -> Result<(), At> {
+        if let Some(s) = f.value.step.as_deref() {
+            names.step(&f.referenced, "fail", s)?;
+        }
+        if let Some(a) = f.value.action.as_deref() {
+            names.action(&f.referenced, "fail", a)?;
+        }
+        if f.value.attempts == Some(0) {
+            return Err(At::new(
+            &f.referenced,
+            "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
+        ));
+        }
+        Ok(())
+    }
+
+    /// An expected SOP: one of the library, listed once.
+    fn check_expected_sop(
+        &self,
+        names: &Names,
+        sops: &[serde_saphyr::Spanned<String>],
+        i: usize,
+        s: &serde_saphyr::Spanned<String>,
+    ) -> Result<(), At> {
+        names.sop(&s.referenced, "expect.sops", &s.value)?;
+        if sops
+            .get(..i)
+            .is_some_and(|before| before.iter().any(|b| b.value == s.value))
+        {
+            return Err(At::new(
+                &s.referenced,
+                format!("`expect.sops` lists SOP `{}` twice; remove one", s.value),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An expected action: names that exist, and what a plan could hold.
+    fn check_expected_action(
+        &self,
+        names: &Names,
+        a: &serde_saphyr::Spanned<file::ExpectAction>,
+    ) -> Result<(), At> {
+        let (e, loc) = (&a.value, &a.referenced);
+        let key = "expect.actions";
+        if let Some(s) = e.sop.as_deref() {
+            names.sop(loc, key, s)?;
+        }
+        if let Some(g) = e.gamebook.as_deref() {
+            names.gamebook(loc, key, g)?;
+        }
+        if let Some(s) = e.step.as_deref() {
+            names.step(loc, key, s)?;
+        }
+        if let Some(x) = e.action.as_deref() {
+            names.action(loc, key, x)?;
+        }
+        if let Some(step) = e.step.as_deref() {
+            check_step_plans_actions(self.library, loc, step, e.action.as_deref())?;
+        }
+        // The params are checked against the catalog, for the action named or the one the
+        // step runs: a misspelt one, or a value the action cannot take, would pass silently
+        // in a `count: 0`.
+        let spec = expected_spec(self.library, e.action.as_deref(), e.step.as_deref());
+        for (k, v) in e.params.iter().flatten() {
+            let Some(spec) = spec else { break };
+            let Some(param) = spec.param(k) else {
+                return Err(At::new(
+                    loc,
+                    format!(
+                        "`{}` has no parameter `{k}` (in `expect.actions`); {}",
+                        spec.id,
+                        riposte_dsl::diagnostic::suggestion(k, spec.params.iter().map(|p| p.name))
+                    ),
+                ));
+            };
+            if let Some(problem) = expected_param_problem(param, v) {
+                return Err(At::new(
+                    loc,
+                    format!(
+                        "{problem} (param `{k}` of `{}`, in `expect.actions`)",
+                        spec.id
+                    ),
+                ));
+            }
+        }
+        if let Some(r) = e.approver.as_deref() {
+            names.role(loc, key, r)?;
+        }
+        Ok(())
+    }
+
+    /// An expected task: names that exist, and a step that opens tasks.
+    fn check_expected_task(
+        &self,
+        names: &Names,
+        t: &serde_saphyr::Spanned<file::ExpectTask>,
+    ) -> Result<(), At> {
+        let (e, loc) = (&t.value, &t.referenced);
+        let key = "expect.tasks";
+        if let Some(s) = e.sop.as_deref() {
+            names.sop(loc, key, s)?;
+        }
+        // An SOP's own tasks have an empty gamebook and step.
+        if let Some(g) = e.gamebook.as_deref().filter(|g| !g.is_empty()) {
+            names.gamebook(loc, key, g)?;
+        }
+        if let Some(s) = e.step.as_deref().filter(|s| !s.is_empty()) {
+            names.step(loc, key, s)?;
+            check_step_opens_tasks(self.library, loc, s)?;
+        }
+        if let Some(r) = e.role.as_deref() {
+            names.role(loc, key, r)?;
+        }
+        Ok(())
+    }
+
     /// Names that must exist: approved and failing steps, and every name an expectation gives
     /// (SOPs, gamebooks, steps, actions, roles, classifications). A typo in `count: 0` would
     /// otherwise pass silently.
@@ -697,189 +843,69 @@ impl Runner<'_> {
         // Every problem is reported, the first of each entry.
         let mut found = Problems::default();
         let mut check = |r: Result<(), At>| found.0.extend(r.err());
-        let header = || -> Result<(), At> {
-            if doc.name.value.trim().is_empty() {
-                return Err(At::new(
-                    &doc.name.referenced,
-                    "the test's `name` is empty; name it after what it checks",
-                ));
-            }
-            if doc.expect.ordered && doc.expect.actions.is_none() {
-                return Err(At::new(
+        if doc.name.value.trim().is_empty() {
+            check(Err(At::new(
+                &doc.name.referenced,
+                "the test's `name` is empty; name it after what it checks",
+            )));
+        }
+        if doc.expect.ordered && doc.expect.actions.is_none() {
+            check(Err(At::new(
                 &doc.name.referenced,
                 "`expect.ordered` orders the actions `expect.actions` lists, and this test lists \
                  none; list them, or remove `ordered`",
-            ));
-            }
-            Ok(())
-        };
-        check(header());
+            )));
+        }
         let names = Names::of(self.library, &self.steps, doc.gamebook.is_some());
         if let Some(a) = &doc.approve {
             if let Approve::Steps(list) = &a.value {
                 for (i, step) in list.iter().enumerate() {
-                    check((|| {
-                        let (s, loc) = (&step.value, place_or(&step.referenced, &a.referenced));
-                        names.step(loc, "approve", s)?;
-                        // `isolate` names `contain.isolate` too.
-                        let same = |b: &str| {
-                            b == s || b.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{b}"))
-                        };
-                        if let Some(before) = list[..i].iter().find(|b| same(&b.value)) {
-                            let what = if before.value == *s {
-                                format!("`approve` lists step `{s}` twice")
-                            } else {
-                                format!(
-                                    "`approve` lists step `{s}` and `{}`, which name the same step",
-                                    before.value
-                                )
-                            };
-                            return Err(At::new(loc, format!("{what}; remove one")));
-                        }
-                        Ok(())
-                    })());
+                    check(self.check_approved(&names, a, list, i, step));
                 }
             }
         }
         for f in &doc.fail {
-            check((|| {
-                if let Some(s) = f.value.step.as_deref() {
-                    names.step(&f.referenced, "fail", s)?;
-                }
-                if let Some(a) = f.value.action.as_deref() {
-                    names.action(&f.referenced, "fail", a)?;
-                }
-                if f.value.attempts == Some(0) {
-                    return Err(At::new(
-                    &f.referenced,
-                    "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
-                ));
-                }
-                Ok(())
-            })());
+            check(self.check_fail(&names, f));
         }
         if let Some(sops) = &doc.expect.sops {
             for (i, s) in sops.iter().enumerate() {
-                check((|| {
-                    names.sop(&s.referenced, "expect.sops", &s.value)?;
-                    if sops
-                        .get(..i)
-                        .is_some_and(|before| before.iter().any(|b| b.value == s.value))
-                    {
-                        return Err(At::new(
-                            &s.referenced,
-                            format!("`expect.sops` lists SOP `{}` twice; remove one", s.value),
-                        ));
-                    }
-                    Ok(())
-                })());
+                check(self.check_expected_sop(&names, sops, i, s));
             }
         }
         for a in doc.expect.actions.iter().flatten() {
-            check((|| {
-                let (e, loc) = (&a.value, &a.referenced);
-                let key = "expect.actions";
-                if let Some(s) = e.sop.as_deref() {
-                    names.sop(loc, key, s)?;
-                }
-                if let Some(g) = e.gamebook.as_deref() {
-                    names.gamebook(loc, key, g)?;
-                }
-                if let Some(s) = e.step.as_deref() {
-                    names.step(loc, key, s)?;
-                }
-                if let Some(x) = e.action.as_deref() {
-                    names.action(loc, key, x)?;
-                }
-                if let Some(step) = e.step.as_deref() {
-                    check_step_plans_actions(self.library, loc, step, e.action.as_deref())?;
-                }
-                // The params are checked against the catalog, for the action named or the one the
-                // step runs: a misspelt one, or a value the action cannot take, would pass silently
-                // in a `count: 0`.
-                let spec = expected_spec(self.library, e.action.as_deref(), e.step.as_deref());
-                for (k, v) in e.params.iter().flatten() {
-                    let Some(spec) = spec else { break };
-                    let Some(param) = spec.param(k) else {
-                        return Err(At::new(
-                            loc,
-                            format!(
-                                "`{}` has no parameter `{k}` (in `expect.actions`); {}",
-                                spec.id,
-                                riposte_dsl::diagnostic::suggestion(
-                                    k,
-                                    spec.params.iter().map(|p| p.name)
-                                )
-                            ),
-                        ));
-                    };
-                    if let Some(problem) = expected_param_problem(param, v) {
-                        return Err(At::new(
-                            loc,
-                            format!(
-                                "{problem} (param `{k}` of `{}`, in `expect.actions`)",
-                                spec.id
-                            ),
-                        ));
-                    }
-                }
-                if let Some(r) = e.approver.as_deref() {
-                    names.role(loc, key, r)?;
-                }
-                Ok(())
-            })());
+            check(self.check_expected_action(&names, a));
         }
         for t in doc.expect.tasks.iter().flatten() {
-            check((|| {
-                let (e, loc) = (&t.value, &t.referenced);
-                let key = "expect.tasks";
-                if let Some(s) = e.sop.as_deref() {
-                    names.sop(loc, key, s)?;
-                }
-                // An SOP's own tasks have an empty gamebook and step.
-                if let Some(g) = e.gamebook.as_deref().filter(|g| !g.is_empty()) {
-                    names.gamebook(loc, key, g)?;
-                }
-                if let Some(s) = e.step.as_deref().filter(|s| !s.is_empty()) {
-                    names.step(loc, key, s)?;
-                    check_step_opens_tasks(self.library, loc, s)?;
-                }
-                if let Some(r) = e.role.as_deref() {
-                    names.role(loc, key, r)?;
-                }
-                Ok(())
-            })());
+            check(self.check_expected_task(&names, t));
         }
-        let rest = || -> Result<(), At> {
-            if let Some(m) = &doc.max_fanout {
-                if m.value == 0 || m.value > self.limits.max_fanout {
-                    return Err(At::new(
-                        &m.referenced,
-                        format!("`max_fanout` is between 1 and {}", self.limits.max_fanout),
-                    ));
+        if let Some(m) = &doc.max_fanout {
+            if m.value == 0 || m.value > self.limits.max_fanout {
+                check(Err(At::new(
+                    &m.referenced,
+                    format!("`max_fanout` is between 1 and {}", self.limits.max_fanout),
+                )));
+            }
+        }
+        if let Some(c) = &doc.expect.classification {
+            if let ExpectClassification::Is(f) = &c.value {
+                let unknown = f
+                    .classification
+                    .as_deref()
+                    .filter(|v| riposte_dsl::ast::Classification::parse(v).is_none());
+                if let Some(v) = unknown {
+                    check(Err(Names::unknown(
+                        &c.referenced,
+                        "expect.classification",
+                        "classification",
+                        v,
+                        riposte_dsl::ast::Classification::NAMES.iter().copied(),
+                    )));
+                }
+                if let Some(s) = f.sop.as_deref() {
+                    check(names.sop(&c.referenced, "expect.classification", s));
                 }
             }
-            if let Some(c) = &doc.expect.classification {
-                if let ExpectClassification::Is(f) = &c.value {
-                    if let Some(v) = f.classification.as_deref() {
-                        if riposte_dsl::ast::Classification::parse(v).is_none() {
-                            return Err(Names::unknown(
-                                &c.referenced,
-                                "expect.classification",
-                                "classification",
-                                v,
-                                riposte_dsl::ast::Classification::NAMES.iter().copied(),
-                            ));
-                        }
-                    }
-                    if let Some(s) = f.sop.as_deref() {
-                        names.sop(&c.referenced, "expect.classification", s)?;
-                    }
-                }
-            }
-            Ok(())
-        };
-        check(rest());
+        }
         if found.0.is_empty() {
             Ok(())
         } else {
