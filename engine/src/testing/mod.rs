@@ -687,7 +687,7 @@ impl Runner<'_> {
         // `isolate` names `contain.isolate` too.
         let same =
             |b: &str| b == s || b.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{b}"));
-        if let Some(before) = list[..i].iter().find(|b| same(&b.value)) {
+        if let Some(before) = list.iter().take(i).find(|b| same(&b.value)) {
             let what = if before.value == *s {
                 format!("`approve` lists step `{s}` twice")
             } else {
