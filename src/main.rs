@@ -1038,7 +1038,8 @@ struct ReaderMayLeave<W: Write> {
 }
 
 impl<W: Write> ReaderMayLeave<W> {
-    fn gone<T>(&mut self, r: std::io::Result<T>, nothing: T) -> std::io::Result<T> {
+    /// `r`, unless the reader left: then `nothing`, and from now on nothing is written.
+    fn unless_left<T>(&mut self, r: std::io::Result<T>, nothing: T) -> std::io::Result<T> {
         match r {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                 self.gone = true;
@@ -1055,7 +1056,7 @@ impl<W: Write> Write for ReaderMayLeave<W> {
             return Ok(buf.len());
         }
         let r = self.inner.write(buf);
-        self.gone(r, buf.len())
+        self.unless_left(r, buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -1063,7 +1064,7 @@ impl<W: Write> Write for ReaderMayLeave<W> {
             return Ok(());
         }
         let r = self.inner.flush();
-        self.gone(r, ())
+        self.unless_left(r, ())
     }
 }
 

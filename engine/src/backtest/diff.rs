@@ -82,9 +82,8 @@ fn change(
     }
 }
 
-/// The params whose values differ between two versions of an action.
-/// A skipped action's params are not worked out (its condition was false): they differ from
-/// nothing.
+/// The params whose values differ between two versions of an action; none when either is
+/// skipped, whose params are not worked out (its condition was false).
 fn param_changes(base: &PlannedAction, head: &PlannedAction) -> BTreeMap<String, ParamChange> {
     let skipped = |a: &PlannedAction| a.status == Status::Skipped;
     if skipped(base) || skipped(head) || base.params == head.params {
