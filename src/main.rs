@@ -880,8 +880,28 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     };
     let listing = list_corpus(&args.corpus).map_err(|e| e.to_string())?;
     let limits = Limits::default();
+    // Against a base, a library path deleted from the working tree holds nothing there: what
+    // deleting it changes is the backtest's to show. Without one it is a mistake.
+    let in_tree: Vec<PathBuf> = match &args.base {
+        Some(rev) => paths
+            .iter()
+            .filter(|p| {
+                let there = std::fs::symlink_metadata(p).is_ok();
+                if !there {
+                    stderr_line!(
+                        "note: library path `{}` does not exist in the working tree; it holds \
+                         nothing there, as if deleted since `{rev}`",
+                        p.display()
+                    );
+                }
+                there
+            })
+            .cloned()
+            .collect(),
+        None => paths.clone(),
+    };
     let loaded =
-        riposte_engine::load_library(&paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
+        riposte_engine::load_library(&in_tree, limits.max_file_bytes).map_err(|e| e.to_string())?;
     let head = match compile_library(loaded, "the library") {
         Ok(l) => l,
         Err(code) => return Ok(code),

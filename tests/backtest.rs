@@ -772,3 +772,45 @@ fn a_params_change_in_json_fits_the_schema() {
         assert!(!backtest_schema().is_valid(&broken), "{pointer}");
     }
 }
+
+/// A library directory deleted from the working tree is backtested as deleted: its SOPs stop
+/// matching, and stderr says the path is gone.
+#[test]
+fn a_library_directory_deleted_since_the_base_is_backtested_as_deleted() {
+    let repo = repo();
+    std::fs::create_dir(repo.path().join("extra")).unwrap();
+    git(
+        repo.path(),
+        &["mv", "sops/phishing-campaign.yaml", "extra/"],
+    );
+    git(repo.path(), &["commit", "-q", "-m", "move"]);
+    std::fs::remove_dir_all(repo.path().join("extra")).unwrap();
+    let args = [
+        "backtest",
+        "--corpus",
+        "corpus",
+        "--base",
+        "HEAD",
+        "--library",
+        "gamebooks",
+        "--library",
+        "sops",
+        "--library",
+        "extra",
+    ];
+    let out = riposte(repo.path()).args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("note: library path `extra` does not exist in the working tree"),
+        "{err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  phishing-campaign  −2   2 → 0\n"), "{text}");
+    // Without a base, a missing path is a mistake.
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--library", "extra"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
