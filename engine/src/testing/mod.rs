@@ -1349,7 +1349,7 @@ enum Document {
 /// and the others still run; the error is the file's only when it is not about one document
 /// (a file of one document, more documents than the limit).
 fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
-    let whole = match parse_stream(text, limits) {
+    let whole = match parse_stream(text, limits, 1) {
         Ok(docs) => {
             return Ok(docs
                 .into_iter()
@@ -1377,11 +1377,14 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
         return Err(whole);
     }
     let mut out = Vec::new();
+    let parts_len = parts.len();
     for (n, (first_line, part)) in parts.into_iter().enumerate() {
         // Blank lines in front keep every line and column of the document where it is in the
         // file, for its errors and for the locations its test reports.
         let padded = format!("{}{part}", "\n".repeat(first_line - 1));
-        match parse_stream(&padded, limits) {
+        // The documents share the file's budget for alias expansion, the one thing whose cost
+        // the text's size does not bound: a typo must not multiply it by the documents.
+        match parse_stream(&padded, limits, parts_len) {
             Ok(docs) => out.extend(docs.into_iter().map(|d| Document::Test(Box::new(d)))),
             Err(StreamError { at, .. }) => {
                 let (name, line) = name_line(part)
@@ -1472,6 +1475,11 @@ fn too_many_tests(limits: &Limits) -> String {
     )
 }
 
+/// Events a test file's aliases may replay (and anchors record), in all.
+const MAX_REPLAYED_EVENTS: usize = 200_000;
+/// Events each document read on its own may replay, whatever its share.
+const MIN_REPLAYED_EVENTS: usize = 1_000;
+
 /// Why a YAML stream of test documents could not be read.
 struct StreamError {
     at: At,
@@ -1479,8 +1487,10 @@ struct StreamError {
     past_budget: bool,
 }
 
-/// Parses a YAML stream of test documents.
-fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, StreamError> {
+/// Parses a YAML stream of test documents, with a `1/shares` part of a file's budget for
+/// expanding aliases (at least a small one of its own).
+fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDoc>, StreamError> {
+    let replay = (MAX_REPLAYED_EVENTS / shares.max(1)).max(MIN_REPLAYED_EVENTS);
     let mut budget = Budget::default();
     budget.max_depth = 32;
     budget.flow_nesting_limit = 32;
@@ -1490,10 +1500,10 @@ fn parse_stream(text: &str, limits: &Limits) -> Result<Vec<TestDoc>, StreamError
     budget.max_total_scalar_bytes = limits.max_file_bytes;
     budget.max_documents = limits.max_tests_per_file;
     budget.max_events = 800_000;
-    budget.max_recorded_anchor_events = 200_000;
+    budget.max_recorded_anchor_events = replay;
     let mut options = Options::default();
     options.alias_limits.max_alias_expansions_per_anchor = 64;
-    options.alias_limits.max_total_replayed_events = 200_000;
+    options.alias_limits.max_total_replayed_events = replay;
     options.alias_limits.max_replay_stack_depth = 32;
     options.budget = Some(budget);
     options.duplicate_keys = DuplicateKeyPolicy::Error;

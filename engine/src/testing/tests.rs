@@ -856,3 +856,29 @@ fn a_mistyped_alias_fails_its_document_alone() {
         .collect();
     assert_eq!(results, [("one", true), ("two", false), ("three", true)]);
 }
+
+/// Documents read one by one (after a typo) share the file's budget for alias expansion: a
+/// typo does not multiply it by the number of documents.
+#[test]
+fn documents_read_one_by_one_share_the_alias_budget() {
+    let doc = |n: usize| {
+        format!(
+            "kind: test\nname: t{n}\nincident:\n  format: riposte.incident/v1\n  a: &a [1,1,1,1,1,1,1,1,1,1]\n  b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n  c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n  d: [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\nexpect: {{}}\n"
+        )
+    };
+    // Alone, a document replays about 1,100 events: well within a file's budget.
+    let alone = messages(&run_one(&doc(0)));
+    assert!(alone.iter().all(|m| !m.contains("alias")), "{alone:?}");
+    let mut docs: Vec<String> = (0..200).map(doc).collect();
+    docs[0] = docs[0].replace("expect: {}", "expect: [");
+    let r = run_one(&docs.join("---\n"));
+    assert_eq!(r.tests.len(), 200);
+    let m = messages(&r);
+    assert!(
+        m.iter()
+            .skip(1)
+            .all(|m| m.contains("too many alias expansions")),
+        "{:?}",
+        &m[..3]
+    );
+}
