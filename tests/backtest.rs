@@ -814,3 +814,22 @@ fn a_library_directory_deleted_since_the_base_is_backtested_as_deleted() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A corpus whose every incident is unreadable planned nothing: that is no clean backtest.
+#[test]
+fn a_corpus_of_unreadable_incidents_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("corpus")).unwrap();
+    std::fs::write(
+        dir.path().join("corpus/page.json"),
+        r#"{"value": [{"displayName": "x", "alerts": []}, {"displayName": "y", "alerts": []}]}"#,
+    )
+    .unwrap();
+    let out = riposte(dir.path())
+        .args(["backtest", "--corpus", "corpus", "--library"])
+        .arg(root().join("gamebooks"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no incidents in the corpus"));
+}

@@ -530,7 +530,9 @@ impl Backtest<'_> {
                 })
             }
         };
-        let count = incidents.len() as u64;
+        // Incidents read: one that cannot be read is an error, and a corpus of nothing else
+        // planned nothing.
+        let count = incidents.iter().filter(|i| i.is_ok()).count() as u64;
         let ids = incidents
             .iter()
             .enumerate()

@@ -326,7 +326,7 @@ fn a_bad_incident_of_a_page_is_an_error_of_its_own() {
     let report = backtest(&lib, None, &ws, 2)
         .run(&listing, &mut sink)
         .unwrap();
-    assert_eq!(report.incidents, 4);
+    assert_eq!(report.incidents, 2);
     assert_eq!((report.file_errors, report.incident_errors), (0, 2));
     let errors: Vec<_> = sink
         .errors
