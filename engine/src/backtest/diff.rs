@@ -3,9 +3,10 @@
 //! Actions are matched between the plans by (SOP, gamebook, step, action, target id), not by
 //! their idempotency key: the key hashes the gamebook version, so a version bump would make every
 //! action look removed and added again. When several actions share a match key (a for-each over a
-//! list that names a target twice), they are paired in plan order.
+//! list that names a target twice, a comment per user), those with the same params are paired
+//! first, then the rest in plan order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::Serialize;
 
@@ -108,25 +109,48 @@ fn param_changes(base: &PlannedAction, head: &PlannedAction) -> BTreeMap<String,
 
 /// The actions added, removed or with a changed status or params from `base` to `head`: added
 /// and changed ones in `head`'s order, then removed ones in `base`'s order.
+///
+/// Actions of one match key are paired with the same action of the other plan first (same
+/// params), then the rest in plan order: a for-each that comments once per user, losing the
+/// first user, loses that comment, and the others are not shifted onto each other.
 pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
-    // Per match key: the indices of base actions with that key, and how many are paired.
-    let mut by_key: HashMap<MatchKey<'_>, (Vec<usize>, usize)> = HashMap::new();
+    // Canonical text of an action's params (serde_json maps are sorted); serializing a JSON
+    // map cannot fail.
+    let params_text = |a: &PlannedAction| serde_json::to_string(&a.params).unwrap_or_default();
+    // Per match key, and per match key and params: the base actions, in plan order.
+    let mut by_key: HashMap<MatchKey<'_>, VecDeque<usize>> = HashMap::new();
+    let mut same: HashMap<(MatchKey<'_>, String), VecDeque<usize>> = HashMap::new();
     for (i, a) in base.iter().enumerate() {
-        by_key.entry(match_key(a)).or_default().0.push(i);
+        by_key.entry(match_key(a)).or_default().push_back(i);
+        same.entry((match_key(a), params_text(a)))
+            .or_default()
+            .push_back(i);
     }
     let mut paired = vec![false; base.len()];
+    // The first base action of `queue` not paired yet.
+    let take = |queue: Option<&mut VecDeque<usize>>, paired: &mut Vec<bool>| {
+        let queue = queue?;
+        while let Some(i) = queue.pop_front() {
+            if let Some(p) = paired.get_mut(i).filter(|p| !**p) {
+                *p = true;
+                return Some(i);
+            }
+        }
+        None
+    };
+    let mut partner: Vec<Option<usize>> = head
+        .iter()
+        .map(|h| take(same.get_mut(&(match_key(h), params_text(h))), &mut paired))
+        .collect();
+    for (h, p) in head.iter().zip(partner.iter_mut()) {
+        if p.is_none() {
+            *p = take(by_key.get_mut(&match_key(h)), &mut paired);
+        }
+    }
     let mut out = Vec::new();
-    for h in head {
-        let partner = by_key.get_mut(&match_key(h)).and_then(|(indices, used)| {
-            let i = indices.get(*used).copied()?;
-            *used += 1;
-            Some(i)
-        });
-        match partner.and_then(|i| Some((i, base.get(i)?))) {
-            Some((i, b)) => {
-                if let Some(p) = paired.get_mut(i) {
-                    *p = true;
-                }
+    for (h, p) in head.iter().zip(&partner) {
+        match p.and_then(|i| base.get(i)) {
+            Some(b) => {
                 let params = param_changes(b, h);
                 let kind = if b.status != h.status {
                     ChangeKind::Status
@@ -389,6 +413,38 @@ mod tests {
             provider: None,
             execution: None,
         }
+    }
+
+    fn comment(text: &str, status: Status) -> PlannedAction {
+        let mut a = action("per_user.note", "incident.comment", None, status);
+        a.params.insert("comment".into(), serde_json::json!(text));
+        a
+    }
+
+    /// Of actions that share a match key (a comment per user), the same ones are paired first:
+    /// dropping the first user drops that comment, and shifts nothing.
+    #[test]
+    fn the_same_actions_pair_before_the_rest() {
+        let base = vec![
+            comment("user a", Status::WouldRun),
+            comment("user b", Status::WouldRun),
+        ];
+        let head = vec![comment("user b", Status::WouldRun)];
+        let changes = diff(&base, &head);
+        assert_eq!(changes.len(), 1, "{changes:#?}");
+        assert_eq!(changes[0].change, ChangeKind::Removed);
+        // The rest still pair in order: a reworded comment is a change of params.
+        let head = vec![
+            comment("user a", Status::WouldRun),
+            comment("user b, reworded", Status::WouldRun),
+        ];
+        let changes = diff(&base, &head);
+        let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.change).collect();
+        assert_eq!(kinds, [ChangeKind::Params]);
+        assert_eq!(
+            changes[0].params["comment"].to,
+            Some(serde_json::json!("user b, reworded"))
+        );
     }
 
     #[test]
