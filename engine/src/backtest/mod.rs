@@ -274,10 +274,14 @@ pub struct Duplicate {
 }
 
 /// The incidents of the corpus so far, by a hash of their source and id, with where each was
-/// first: a few bytes per incident, not its text. (Two incidents sharing a 64-bit hash would
-/// only make a false warning; plans do not depend on it.)
+/// first (file, index): some 20 bytes per incident, not its text, for the first
+/// [`MAX_SEEN`]; later ones are checked against those only. (Two incidents sharing a 64-bit
+/// hash would only make a false warning; plans do not depend on it.)
 #[derive(Default)]
-struct Seen(HashMap<u64, (usize, usize)>);
+struct Seen(HashMap<u64, (u32, u32)>);
+
+/// Most incidents [`Seen`] remembers: about 40 MB.
+pub const MAX_SEEN: usize = 2_000_000;
 
 /// A hash of an incident's source and id (`DefaultHasher::new` is the same in every run).
 fn identity_hash(source: &str, id: &str) -> u64 {
@@ -479,12 +483,16 @@ impl Backtest<'_> {
                 report.without_alerts += without_alerts;
                 for (index, hash, id) in ids {
                     let Some(&(first_file, first_index)) = seen.0.get(&hash) else {
-                        seen.0.insert(hash, (file_no, index));
+                        let place = (u32::try_from(file_no), u32::try_from(index));
+                        if let (Ok(f), Ok(i), true) = (place.0, place.1, seen.0.len() < MAX_SEEN) {
+                            seen.0.insert(hash, (f, i));
+                        }
                         continue;
                     };
                     report.duplicates += 1;
                     if report.first_duplicate.is_none() {
                         let name = |f: usize| files.get(f).map_or("", |f| f.name.as_str());
+                        let first_file = first_file as usize;
                         report.first_duplicate = Some(Duplicate {
                             id,
                             first: format!("{}[{first_index}]", name(first_file)),
