@@ -397,9 +397,22 @@ impl Runner<'_> {
     }
 
     /// Reads, resolves and checks everything a test refers to.
+    /// Every problem of the test is reported: those of its names, of what it refers to, and
+    /// of the targets it names in its incident.
     fn prepare(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, Problems> {
-        self.validate(doc)?;
-        Ok(self.resolve(path, doc)?)
+        let mut problems = self.validate(doc).err().unwrap_or_default();
+        match self.resolve(path, doc) {
+            Ok(prepared) => {
+                problems
+                    .0
+                    .extend(check_targets(self.library, doc, &prepared.incident));
+                if problems.0.is_empty() {
+                    return Ok(prepared);
+                }
+            }
+            Err(at) => problems.0.push(at),
+        }
+        Err(problems)
     }
 
     /// Reads and resolves what a checked test refers to: its incident, workspace, library.
@@ -485,8 +498,6 @@ impl Runner<'_> {
                 }
             }
         };
-
-        check_targets(self.library, doc, &incident)?;
 
         // The workspaces: a file, inline, or the demo.
         let owned;
@@ -1118,7 +1129,8 @@ fn check_targets(
     library: &riposte_dsl::checked::Library,
     doc: &TestDoc,
     incident: &crate::incident::Incident,
-) -> Result<(), At> {
+) -> Vec<At> {
+    let mut problems = Vec::new();
     let known = |t: &str| {
         t.eq_ignore_ascii_case("incident")
             || incident
@@ -1143,7 +1155,8 @@ fn check_targets(
             continue;
         };
         if !known(t) {
-            return Err(unknown(&a.referenced, "expect.actions", t));
+            problems.push(unknown(&a.referenced, "expect.actions", t));
+            continue;
         }
         // The action named, or the one the step runs, acts on targets of one kind; so do all
         // the actions of a `kind.*`.
@@ -1170,7 +1183,7 @@ fn check_targets(
                         format!("{} only", kind.collection()),
                     ),
                 };
-                return Err(At::new(
+                problems.push(At::new(
                     &a.referenced,
                     format!(
                         "target `{t}` in `expect.actions` {is_not}; {spec_id} acts on {acts_on}"
@@ -1181,10 +1194,10 @@ fn check_targets(
     }
     for f in &doc.fail {
         if let Some(t) = f.value.target.as_deref().filter(|t| !known(t)) {
-            return Err(unknown(&f.referenced, "fail", t));
+            problems.push(unknown(&f.referenced, "fail", t));
         }
     }
-    Ok(())
+    problems
 }
 
 /// What names in a test may refer to.

@@ -882,3 +882,16 @@ fn documents_read_one_by_one_share_the_alias_budget() {
         &m[..3]
     );
 }
+
+#[test]
+fn target_problems_are_reported_with_the_others() {
+    let r = run_one(&format!(
+        "kind: test\nname: x\n{}expect:\n  actions:\n    - {{step: isoo, count: 0}}\n    - {{step: tell, target: ws-1, count: 0}}\n    - {{action: user.disable, target: ws-1, count: 0}}\n",
+        incident("high")
+    ));
+    let m = messages(&r);
+    assert_eq!(m.len(), 3, "{m:?}");
+    assert!(m[0].contains("unknown step `isoo`"), "{m:?}");
+    assert!(m[1].contains("is not the incident"), "{m:?}");
+    assert!(m[2].contains("is no user of the incident"), "{m:?}");
+}
