@@ -900,6 +900,16 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
             .collect(),
         None => paths.clone(),
     };
+    if in_tree.is_empty() {
+        return Err(format!(
+            "none of the library paths exists in the working tree ({}); check `--library`",
+            paths
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let loaded =
         riposte_engine::load_library(&in_tree, limits.max_file_bytes).map_err(|e| e.to_string())?;
     let head = match compile_library(loaded, "the library") {

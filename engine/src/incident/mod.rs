@@ -707,8 +707,8 @@ fn import(
                     return Err(cx.invalid(
                         path,
                         format!(
-                            "this looks like one of the {} but the file's first incident is one \
-                             of the {}; put each format in its own file",
+                            "this looks like one of the {} but the file holds {} (as its first \
+                             incident of a known shape is); put each format in its own file",
                             other.describe(),
                             format.describe()
                         ),

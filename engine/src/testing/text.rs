@@ -171,7 +171,7 @@ fn failure(out: &mut String, f: &Failure, file: &str, color: bool) {
         } => {
             let _ = writeln!(
                 out,
-                "  {} ({file}:{line}) {expected}: every matching action comes before action \
+                "  {} ({file}:{line}) {expected}: every matching action comes at or before action \
                  {after_position} of the plan, which the expectation on line {after_line} \
                  matched",
                 red("~ out of order")
