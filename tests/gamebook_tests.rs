@@ -76,6 +76,7 @@ fn json_reports_results_and_coverage() {
         .get_output()
         .clone();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_fits_report_schema(&report);
     assert_eq!(report["format"], "riposte.test-report/v1");
     assert_eq!(report["failed"], 0);
     assert_eq!(
@@ -249,5 +250,75 @@ fn the_documented_examples_pass() {
         text.lines().last(),
         Some(format!("{} passed, 0 failed", blocks.len()).as_str()),
         "{text}"
+    );
+}
+
+/// `report` is what docs/schema/test-report.schema.json describes.
+fn assert_fits_report_schema(report: &serde_json::Value) {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/test-report.schema.json"),
+    )
+    .expect("the test report schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    let validator = jsonschema::draft7::new(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
+}
+
+/// Every kind of failure, as the JSON report gives it, fits the schema.
+#[test]
+fn failures_of_every_kind_fit_the_report_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let incident = root.join("examples/incidents/ransomware-two-devices.json");
+    let head = format!("kind: test\nincident: {}\n", incident.display());
+    let tests = [
+        "name: shapes\nexpect:\n  eligible: false\n  classification: {classification: false_positive}\n  sops: [phishing-campaign]\n  summary: {would_run: 0}\n",
+        "name: actions\nexpect:\n  ordered: true\n  only: true\n  actions:\n    - {step: report}\n    - {step: contain.isolate, status: would_run}\n    - {action: file.quarantine, count: 7}\n    - {step: contain.isolate, target: srv-fs-01}\n",
+        "name: tasks\nexpect:\n  only: true\n  tasks:\n    - {title: nothing like it}\n    - {role: incident_responder, count: 9}\n",
+        "name: a failure that fails nothing\nfail: [{step: block_ips}]\nexpect: {}\n",
+        "name: bad\nexpect:\n  actoins: []\n",
+    ];
+    let text: Vec<String> = tests.iter().map(|t| format!("{head}{t}")).collect();
+    std::fs::write(dir.path().join("all.test.yaml"), text.join("---\n")).expect("write");
+    let out = riposte()
+        .args(["test", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_fits_report_schema(&report);
+    let mut kinds: Vec<&str> = report["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .flat_map(|t| t["failures"].as_array().into_iter().flatten())
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    assert_eq!(
+        kinds,
+        [
+            "action_count",
+            "classification",
+            "eligibility",
+            "error",
+            "missing_action",
+            "missing_task",
+            "more_unexpected",
+            "out_of_order",
+            "sops",
+            "summary",
+            "task_count",
+            "unexpected_action",
+            "unexpected_task",
+            "unmatched_fail"
+        ]
     );
 }
