@@ -431,6 +431,56 @@ fn delegated_only_actions_need_a_session() {
     );
 }
 
+/// A delegated-only action that nothing puts a person before (no approval asked: none of
+/// today's catalog is such an action, so one is made here) cannot run without a signed-in
+/// session: it is blocked, and runs once the workspace has one or its step is gated.
+#[test]
+fn a_delegated_only_action_nobody_approves_needs_a_session() {
+    use riposte_dsl::catalog::{lookup, ActionSpec, Impact};
+    use riposte_dsl::checked::StepKind;
+    let low_impact = |lib: &mut riposte_dsl::checked::Library| {
+        let reset = lookup("user.reset_password").expect("in the catalog");
+        assert!(reset.delegated_only());
+        let spec: &'static ActionSpec = Box::leak(Box::new(ActionSpec {
+            impact: Impact::Low,
+            ..*reset
+        }));
+        for step in &mut lib.gamebooks[0].steps {
+            if let StepKind::Action { spec: s, .. } = &mut step.kind {
+                *s = spec;
+            }
+        }
+    };
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: reset, for_each: incident.users, action: user.reset_password}\n";
+    let mut lib = library(&[gb, &sop("")]);
+    low_impact(&mut lib);
+    let inc = incident(json!([user("u1", "a@contoso.com")]));
+    let mut w = ws(Mode::Automatic);
+    w.delegated_session = false;
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+    assert_eq!(p.actions[0].status, Status::Blocked);
+    assert!(
+        p.actions[0]
+            .reason
+            .contains("needs a signed-in (delegated) session"),
+        "{}",
+        p.actions[0].reason
+    );
+    w.delegated_session = true;
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+    assert_eq!(p.actions[0].status, Status::WouldRun);
+    // A gate on the step puts its approver before it, who signs in.
+    w.delegated_session = false;
+    let gated = gb.replace(
+        "action: user.reset_password}",
+        "action: user.reset_password, approval: {role: incident_responder, timeout: 1h, on_timeout: reject}}",
+    );
+    let mut lib = library(&[&gated, &sop("")]);
+    low_impact(&mut lib);
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+    assert_eq!(p.actions[0].status, Status::AwaitingApproval);
+}
+
 #[test]
 fn retries_and_error_edges() {
     let lib = library(&[ISOLATE, &sop("")]);
