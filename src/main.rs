@@ -181,6 +181,9 @@ struct TestArgs {
     /// Library directories or files (default: `gamebooks/` and `sops/`).
     #[arg(long = "library")]
     library: Vec<PathBuf>,
+    /// Run only the tests whose name holds TEXT (ignoring case); coverage is then of those.
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
     /// Fail (exit 1) when the total coverage of steps and branches is below PCT percent.
     #[arg(long, value_name = "PCT", value_parser = parse_percent, allow_negative_numbers = true)]
     min_coverage: Option<f64>,
@@ -694,8 +697,22 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
         stderr_line!("the library has errors; fix them (see `riposte check`) before testing");
         return Ok(ExitCode::from(1));
     }
-    let report =
-        testing::run(&sources, &compilation.library, &files, &limits).map_err(|e| e.to_string())?;
+    let report = testing::run(
+        &sources,
+        &compilation.library,
+        &files,
+        &limits,
+        args.filter.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    // A filter that selects nothing is a typo more likely than a passing run.
+    if let (Some(filter), true) = (&args.filter, report.tests.is_empty()) {
+        return Err(format!(
+            "no test name holds `{filter}` ({} in all); `--filter` selects tests by a part of \
+             their `name`",
+            plural(report.filtered_out, "test")
+        ));
+    }
     match args.format {
         ListFormat::Json => {
             print_json(&report.to_json(args.min_coverage))?;

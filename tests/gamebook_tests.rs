@@ -322,3 +322,39 @@ fn failures_of_every_kind_fit_the_report_schema() {
         ]
     );
 }
+
+/// `--filter` runs the tests whose name holds the text, ignoring case, and says how many it
+/// left out; one that selects nothing is an error.
+#[test]
+fn filter_runs_the_tests_whose_name_holds_the_text() {
+    let out = riposte()
+        .args(["test", "--format", "json", "--filter", "ONCE APPROVED"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_fits_report_schema(&report);
+    let names: Vec<&str> = report["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(!names.is_empty());
+    assert!(
+        names
+            .iter()
+            .all(|n| n.to_lowercase().contains("once approved")),
+        "{names:?}"
+    );
+    assert!(report["filtered_out"].as_u64().unwrap_or(0) > 0);
+    let out = riposte()
+        .args(["test", "--filter", "no test is called this"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no test name holds `no test is called this`"));
+}

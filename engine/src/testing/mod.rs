@@ -96,6 +96,8 @@ pub struct TestResult {
 pub struct Report {
     pub tests: Vec<TestResult>,
     pub coverage: Coverage,
+    /// Tests `--filter` left out.
+    pub filtered_out: usize,
 }
 
 /// The `format` of `riposte test --format json`.
@@ -125,6 +127,7 @@ impl Report {
             "coverage": self.coverage,
             "min_coverage": min_coverage,
             "coverage_ok": self.coverage_ok(min_coverage),
+            "filtered_out": self.filtered_out,
         })
     }
 }
@@ -190,16 +193,20 @@ pub const DIRECT_SOP: &str = "gamebook-test";
 
 /// Runs every test of `files` against `library`, compiled from `sources` (gamebook tests
 /// compile their gamebook with a one-gamebook SOP).
+/// Runs the tests of `files`; with `filter`, only those whose name holds it (ignoring case).
 pub fn run(
     sources: &SourceMap,
     library: &Library,
     files: &[PathBuf],
     limits: &Limits,
+    filter: Option<&str>,
 ) -> Result<Report, TestError> {
     let mut runner = Runner {
         sources,
         library,
         limits,
+        filter: filter.map(str::to_lowercase),
+        filtered_out: 0,
         direct: HashMap::new(),
         steps: crate::scheduler::step_names(library),
         incidents: HashMap::new(),
@@ -211,7 +218,11 @@ pub fn run(
         runner.run_file(path, &mut tests)?;
     }
     let coverage = coverage::compute(library, &runner.hits);
-    Ok(Report { tests, coverage })
+    Ok(Report {
+        tests,
+        coverage,
+        filtered_out: runner.filtered_out,
+    })
 }
 
 struct Runner<'a> {
@@ -221,6 +232,10 @@ struct Runner<'a> {
     /// with the test's inputs, by that SOP's text.
     direct: HashMap<String, Result<Library, String>>,
     limits: &'a Limits,
+    /// Only tests whose name holds this (lowercase) run.
+    filter: Option<String>,
+    /// Tests the filter left out.
+    filtered_out: usize,
     /// Every step id and path of the library, for suggestions.
     steps: BTreeSet<String>,
     /// Incident files by path, read once.
@@ -322,6 +337,14 @@ impl Runner<'_> {
         };
         let mut names: HashMap<String, u64> = HashMap::new();
         for doc in &docs {
+            let name = match doc {
+                Document::Test(doc) => &doc.name.value,
+                Document::Unreadable { name, .. } => name,
+            };
+            if !self.selected(name) {
+                self.filtered_out += 1;
+                continue;
+            }
             let doc = match doc {
                 Document::Test(doc) => doc,
                 Document::Unreadable { name, line, at } => {
@@ -397,6 +420,13 @@ impl Runner<'_> {
     }
 
     /// Reads, resolves and checks everything a test refers to.
+    /// Whether `--filter` lets the test named `name` run.
+    fn selected(&self, name: &str) -> bool {
+        self.filter
+            .as_deref()
+            .is_none_or(|f| name.to_lowercase().contains(f))
+    }
+
     /// Every problem of the test is reported: those of its names, of what it refers to, and
     /// of the targets it names in its incident.
     fn prepare(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, Problems> {

@@ -48,7 +48,7 @@ fn library() -> Library {
 }
 
 fn run_files(files: &[PathBuf], limits: &Limits) -> Report {
-    run(&sources(), &library(), files, limits).expect("runs")
+    run(&sources(), &library(), files, limits, None).expect("runs")
 }
 
 /// An inline normalized incident with one device, at `severity`.

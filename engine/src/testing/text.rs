@@ -72,6 +72,13 @@ pub fn render(report: &Report, min_coverage: Option<f64>, color: bool) -> String
             );
         }
     }
+    if report.filtered_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} left out by --filter",
+            plural(report.filtered_out, "test")
+        );
+    }
     let _ = writeln!(
         out,
         "\n{} passed, {} failed",
