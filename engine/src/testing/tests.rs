@@ -570,7 +570,7 @@ fn gated_report(tests: &str) -> Report {
     assert!(!c.has_errors(), "{:#?}", c.diagnostics);
     let dir = tempfile::tempdir().expect("tempdir");
     let p = write(dir.path(), "t.test.yaml", tests);
-    run(&sources, &c.library, &[p], &Limits::default()).expect("runs")
+    run(&sources, &c.library, &[p], &Limits::default(), None).expect("runs")
 }
 
 #[test]
