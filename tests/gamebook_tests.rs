@@ -64,19 +64,7 @@ fn the_example_gamebook_tests_pass_with_full_step_coverage() {
 
 #[test]
 fn json_reports_results_and_coverage() {
-    let out = riposte()
-        .args([
-            "test",
-            "--format",
-            "json",
-            "gamebooks/triage-escalation.test.yaml",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert_fits_report_schema(&report);
+    let (report, stderr) = json_report(&["gamebooks/triage-escalation.test.yaml"], 0);
     assert_eq!(report["format"], "riposte.test-report/v1");
     assert_eq!(report["failed"], 0);
     assert_eq!(
@@ -92,7 +80,7 @@ fn json_reports_results_and_coverage() {
         .expect("triage-escalation");
     assert_eq!(triage["steps"]["covered"], 3);
     assert_eq!(triage["percent"], 100.0);
-    assert!(String::from_utf8_lossy(&out.stderr).contains(" passed, 0 failed"));
+    assert!(stderr.contains(" passed, 0 failed"));
 }
 
 #[test]
@@ -253,6 +241,21 @@ fn the_documented_examples_pass() {
     );
 }
 
+/// The JSON report of `riposte test ARGS`, which exits with `code`, checked against its schema;
+/// and stderr.
+fn json_report(args: &[&str], code: i32) -> (serde_json::Value, String) {
+    let out = riposte()
+        .args(["test", "--format", "json"])
+        .args(args)
+        .assert()
+        .code(code)
+        .get_output()
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_fits_report_schema(&report);
+    (report, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 /// `report` is what docs/schema/test-report.schema.json describes.
 fn assert_fits_report_schema(report: &serde_json::Value) {
     let text = std::fs::read_to_string(
@@ -284,15 +287,8 @@ fn failures_of_every_kind_fit_the_report_schema() {
     ];
     let text: Vec<String> = tests.iter().map(|t| format!("{head}{t}")).collect();
     std::fs::write(dir.path().join("all.test.yaml"), text.join("---\n")).expect("write");
-    let out = riposte()
-        .args(["test", "--format", "json"])
-        .arg(dir.path())
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert_fits_report_schema(&report);
+    let dir = dir.path().to_str().expect("a UTF-8 path");
+    let (report, _) = json_report(&[dir], 1);
     let mut kinds: Vec<&str> = report["tests"]
         .as_array()
         .expect("tests")
@@ -327,14 +323,7 @@ fn failures_of_every_kind_fit_the_report_schema() {
 /// left out; one that selects nothing is an error.
 #[test]
 fn filter_runs_the_tests_whose_name_holds_the_text() {
-    let out = riposte()
-        .args(["test", "--format", "json", "--filter", "ONCE APPROVED"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert_fits_report_schema(&report);
+    let (report, _) = json_report(&["--filter", "ONCE APPROVED"], 0);
     let names: Vec<&str> = report["tests"]
         .as_array()
         .expect("tests")
