@@ -96,7 +96,7 @@ fn not_a_repository(out: &Output) -> GitError {
     }
 }
 
-/// Why `rev` names no commit: no such name, a short id several commits share, or history a
+/// Why `rev` names no commit: no such name, a short id several objects share, or history a
 /// shallow clone does not have.
 fn unknown_revision(top: &Path, rev: &str) -> Result<GitError, GitError> {
     let loud = git(top, ["rev-parse", "--verify", &format!("{rev}^{{commit}}")])?;
