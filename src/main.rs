@@ -920,11 +920,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     if in_tree.is_empty() {
         return Err(format!(
             "none of the library paths exists in the working tree ({}); check `--library`",
-            paths
-                .iter()
-                .map(|p| format!("`{}`", p.display()))
-                .collect::<Vec<_>>()
-                .join(", ")
+            riposte_engine::load::quoted_paths(&paths)
         ));
     }
     let loaded =

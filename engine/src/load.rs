@@ -186,7 +186,7 @@ pub(crate) fn display_path(p: &Path) -> String {
 }
 
 /// Paths for messages: `` `gamebooks`, `sops` ``.
-pub(crate) fn quoted_paths(paths: &[PathBuf]) -> String {
+pub fn quoted_paths(paths: &[PathBuf]) -> String {
     paths
         .iter()
         .map(|p| format!("`{}`", display_path(p)))

@@ -6,7 +6,11 @@
 //! list that names a target twice, a comment per user), those with the same params are paired
 //! first, then the rest in plan order.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Maps hash with `foldhash`, as in `entities.rs`: much faster than SipHash on short keys, and
+/// only looked up (what is written follows the plans' order).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use serde::Serialize;
 
@@ -117,14 +121,24 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
     // Canonical text of an action's params (serde_json maps are sorted); serializing a JSON
     // map cannot fail.
     let params_text = |a: &PlannedAction| serde_json::to_string(&a.params).unwrap_or_default();
-    // Per match key, and per match key and params: the base actions, in plan order.
-    let mut by_key: HashMap<MatchKey<'_>, VecDeque<usize>> = HashMap::new();
-    let mut same: HashMap<(MatchKey<'_>, String), VecDeque<usize>> = HashMap::new();
+    // Per match key: the base actions in plan order, and how many head actions have it.
+    let mut groups: HashMap<MatchKey<'_>, (VecDeque<usize>, usize)> = HashMap::default();
     for (i, a) in base.iter().enumerate() {
-        by_key.entry(match_key(a)).or_default().push_back(i);
-        same.entry((match_key(a), params_text(a)))
-            .or_default()
-            .push_back(i);
+        groups.entry(match_key(a)).or_default().0.push_back(i);
+    }
+    let head_keys: Vec<MatchKey<'_>> = head.iter().map(match_key).collect();
+    for key in &head_keys {
+        groups.entry(*key).or_default().1 += 1;
+    }
+    // Where both plans have at most one action of a key, pairing by params is pairing in
+    // order, and the params need not be spelled out (most keys).
+    let shared = |g: &(VecDeque<usize>, usize)| g.0.len() > 1 || g.1 > 1;
+    let mut same: HashMap<(MatchKey<'_>, String), VecDeque<usize>> = HashMap::default();
+    for (i, a) in base.iter().enumerate() {
+        let key = match_key(a);
+        if groups.get(&key).is_some_and(shared) {
+            same.entry((key, params_text(a))).or_default().push_back(i);
+        }
     }
     let mut paired = vec![false; base.len()];
     // The first base action of `queue` not paired yet.
@@ -140,11 +154,17 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
     };
     let mut partner: Vec<Option<usize>> = head
         .iter()
-        .map(|h| take(same.get_mut(&(match_key(h), params_text(h))), &mut paired))
+        .zip(&head_keys)
+        .map(|(h, key)| {
+            if !groups.get(key).is_some_and(shared) {
+                return None;
+            }
+            take(same.get_mut(&(*key, params_text(h))), &mut paired)
+        })
         .collect();
-    for (h, p) in head.iter().zip(partner.iter_mut()) {
+    for (key, p) in head_keys.iter().zip(partner.iter_mut()) {
         if p.is_none() {
-            *p = take(by_key.get_mut(&match_key(h)), &mut paired);
+            *p = take(groups.get_mut(key).map(|g| &mut g.0), &mut paired);
         }
     }
     let mut out = Vec::new();
