@@ -186,18 +186,17 @@ impl ImportError {
     /// The message without the file's name in front, for a report that names the file beside
     /// it: "at `$.value[3].id`: the incident has no `id`".
     pub fn message_in_file(&self) -> String {
-        let whole = self.to_string();
-        let file = match self {
-            ImportError::Io { file, .. }
-            | ImportError::Json { file, .. }
-            | ImportError::Encoding { file, .. }
-            | ImportError::UnknownFormat { file }
-            | ImportError::Invalid { file, .. }
-            | ImportError::TooLarge { file, .. } => file,
-        };
-        match whole.strip_prefix(&format!("`{file}` ")) {
-            Some(rest) => rest.to_string(),
-            None => whole,
+        match self {
+            ImportError::Invalid { path, message, .. } => format!("at `{path}`: {message}"),
+            ImportError::TooLarge {
+                path,
+                what,
+                count,
+                limit,
+                ..
+            } if !matches!(what, Limit::FileBytes) => over_limit(path, *what, *count, *limit),
+            // The others are the file's, not an incident's.
+            other => other.to_string(),
         }
     }
 }
@@ -209,15 +208,20 @@ fn too_large_message(file: &str, path: &str, what: Limit, count: usize, limit: u
              the limit with `{}` or split the file",
             what.option()
         ),
-        _ => format!(
-            "`{file}` at `{path}`: {}, more than the limit of {} per {}; if the file is \
-             genuine, raise the limit with `{}`",
-            what.counted(count),
-            what.counted(limit),
-            what.per(),
-            what.option()
-        ),
+        _ => format!("`{file}` {}", over_limit(path, what, count, limit)),
     }
+}
+
+/// `at `$.alerts`: 12 alerts, more than the limit of 10 per incident; …`.
+fn over_limit(path: &str, what: Limit, count: usize, limit: usize) -> String {
+    format!(
+        "at `{path}`: {}, more than the limit of {} per {}; if the file is genuine, raise the \
+         limit with `{}`",
+        what.counted(count),
+        what.counted(limit),
+        what.per(),
+        what.option()
+    )
 }
 
 /// The format of an incident file.
