@@ -628,6 +628,13 @@ fn fail_on_changes_or_errors_exits_3() {
     git(repo.path(), &["checkout", "-q", "--", "sops"]);
     assert_eq!(code(&["--fail-on", "changes"]), (Some(0), false));
     assert_eq!(code(&["--fail-on", "errors"]), (Some(3), false));
+    // Anything else is a usage error that names the values.
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--fail-on", "changed"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[possible values: changes, errors]"));
 }
 
 /// CI checkouts are often shallow: a base they do not hold says so, and what to do.
