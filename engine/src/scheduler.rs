@@ -264,7 +264,7 @@ impl StepStatus {
 
 /// The status of a step's item results, gathered one by one (a step runs once per item, and
 /// most steps have one): waiting beats failure beats success.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 struct Combined {
     items: usize,
     awaiting: bool,
@@ -354,6 +354,9 @@ struct StepAgg {
     succeeded: u32,
     failed: u32,
     blocked: u32,
+    /// For a step inside a for-each group: the statuses of the items' branches so far, which
+    /// `status` combines (see [`merge_branch`]).
+    branches: Combined,
 }
 
 /// One gamebook invocation's variables and step results.
@@ -1205,10 +1208,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             },
             c::StepKind::Group(inner) => {
                 let body = graph.graph[ix].body.as_deref();
+                // An item's branch reads its own results of the steps inside (`steps.<inner>`);
+                // what earlier items did is set aside and merged back after it.
+                let mut earlier = Vec::new();
+                if item.is_some() {
+                    let mut fields = Vec::new();
+                    inner_fields(frame.gb, inner, &mut fields);
+                    for i in fields {
+                        if let Some(agg) = frame.aggs.get_mut(i) {
+                            earlier.push((i, std::mem::take(agg)));
+                        }
+                    }
+                }
                 let status = match body {
                     Some(body) => self.run_list(inner, body, frame, &format!("{path}.")),
                     None => StepStatus::Failed,
                 };
+                for (i, before) in earlier {
+                    if let Some(agg) = frame.aggs.get_mut(i) {
+                        *agg = merge_branch(before, std::mem::take(agg));
+                        publish_step(frame, i);
+                    }
+                }
                 record(frame, &step.id, status, None);
                 status
             }
@@ -2095,6 +2116,37 @@ fn eval_param(v: &ParamValue, env: &Env) -> Value {
         ParamValue::Template(t) => Value::from(t.render(env)),
         ParamValue::Expr(e) => e.eval(env),
     }
+}
+
+/// The fields of `steps` of the steps inside a group, nested groups included (a called
+/// gamebook's steps are its own frame's).
+fn inner_fields(gb: &c::Gamebook, steps: &[c::Step], into: &mut Vec<usize>) {
+    for s in steps {
+        if let Some((i, _)) = gb.steps_type.field(&s.id) {
+            into.push(i);
+        }
+        if let c::StepKind::Group(inner) = &s.kind {
+            inner_fields(gb, inner, into);
+        }
+    }
+}
+
+/// A step's results over the items of an enclosing for-each group: the earlier items'
+/// (`before`) and one more item's branch. Counts and outputs add up; the status combines the
+/// branches' as a for-each step combines its items' (waiting, then failed, then blocked or
+/// skipped when every branch was, else succeeded). A failure an error handler took is still
+/// the step's failure here, though it did not fail the group.
+fn merge_branch(before: StepAgg, branch: StepAgg) -> StepAgg {
+    let mut merged = before;
+    if let Some(status) = branch.status {
+        merged.branches.push(status);
+        merged.status = Some(merged.branches.status());
+    }
+    merged.outputs.extend(branch.outputs);
+    merged.succeeded = merged.succeeded.saturating_add(branch.succeeded);
+    merged.failed = merged.failed.saturating_add(branch.failed);
+    merged.blocked = merged.blocked.saturating_add(branch.blocked);
+    merged
 }
 
 /// Adds one item's result to `steps.<id>` and republishes that field of the `steps` record.

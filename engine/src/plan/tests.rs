@@ -611,6 +611,68 @@ fn for_each_error_strategies() {
 }
 
 #[test]
+fn steps_inside_a_for_each_group_read_their_item_and_add_up_outside_it() {
+    // `iso` fails on `a` and `b`, and its handler takes the failures: the group carries on.
+    let gb = r#"kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d, on_error: collect}
+    steps:
+      - id: iso
+        action: device.isolate
+        on_error: iso_failed
+      - id: iso_failed
+        action: incident.comment
+        params: {comment: "{{ d.hostname }}: iso {{ steps.iso.status }}, {{ steps.iso.failed }} failed"}
+  - id: report
+    needs: [each]
+    action: incident.comment
+    params: {comment: "each {{ steps.each.status }} ({{ steps.each.failed }} failed); iso {{ steps.iso.status }}: {{ steps.iso.succeeded }} ok, {{ steps.iso.failed }} failed, {{ count(steps.iso.results) }} results"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([
+        device("d1", "a", json!({})),
+        device("d2", "b", json!({})),
+        device("d3", "c", json!({}))
+    ]));
+    let fail = |target: &str| ScriptedFailure {
+        step: Some("iso".into()),
+        target: Some(target.into()),
+        ..Default::default()
+    };
+    let failures = vec![fail("a"), fail("b")];
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        failures,
+    );
+    let comments: Vec<(&str, &serde_json::Value)> = p
+        .actions
+        .iter()
+        .filter(|a| a.action == "incident.comment" && a.status == Status::WouldRun)
+        .map(|a| (a.step.as_str(), &a.params["comment"]))
+        .collect();
+    assert_eq!(
+        comments,
+        [
+            // Each handler sees its own item's result, not the other items'.
+            ("each.iso_failed", &json!("a: iso failed, 1 failed")),
+            ("each.iso_failed", &json!("b: iso failed, 1 failed")),
+            // Outside, `iso` holds every item: some failed, so it failed, though the handled
+            // failures did not fail the group.
+            (
+                "report",
+                &json!("each succeeded (0 failed); iso failed: 1 ok, 2 failed, 3 results")
+            ),
+        ]
+    );
+}
+
+#[test]
 fn fan_out_is_bounded() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: block, for_each: incident.ips, action: ip.block}\n";
     let lib = library(&[gb, &sop("")]);
