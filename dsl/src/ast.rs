@@ -352,6 +352,9 @@ pub struct Step {
     pub condition: Option<ExprText>,
     pub needs: Vec<Spanned<String>>,
     pub for_each: Option<ForEach>,
+    /// The step has a `for_each` key, even one that did not lower (its error was reported;
+    /// the step still fans out, and no other message should say it does not).
+    pub fans_out: bool,
     pub approval: Option<Approval>,
     pub retry: Option<Retry>,
     pub timeout: Option<Spanned<i64>>,

@@ -697,8 +697,27 @@ impl<'d> Compiler<'d> {
             if s.contains("{{") {
                 let text = self.expr_text(file, node);
                 let template = self.template(file, &text, scope)?;
-                // A string slot takes any template: values render as text.
+                // A string slot takes any template: values render as text. A slot of a few
+                // allowed words does not take a number, a time or a record, whatever it is.
                 if *ty == Type::String {
+                    if let (Some(values), Some(single)) = (values, template.single()) {
+                        if !may_render_one_of(single.ty(), values) {
+                            let allowed: Vec<String> =
+                                values.iter().map(|v| format!("`{v}`")).collect();
+                            self.error(
+                                Code::ParamType,
+                                file,
+                                node.span,
+                                format!(
+                                    "{what} takes one of {}, but the expression is `{}`",
+                                    allowed.join(", "),
+                                    single.ty()
+                                ),
+                                "give one of those words, or an input declared with `values:` that lists them",
+                            );
+                            return None;
+                        }
+                    }
                     return Some(ParamValue::Template(template));
                 }
                 if let Some(single) = template.single() {
@@ -744,12 +763,18 @@ impl<'d> Compiler<'d> {
                 Some(ParamValue::Const(v))
             }
             Err(why) => {
+                let help = if node.is_unquoted_template(&self.sources.get(file).text) {
+                    "quote the template: without quotes YAML reads `{{ … }}` as a mapping"
+                        .to_string()
+                } else {
+                    format!("give a value of type `{ty}`")
+                };
                 self.error(
                     Code::ParamType,
                     file,
                     node.span,
                     format!("{what} {why}"),
-                    format!("give a value of type `{ty}`"),
+                    help,
                 );
                 None
             }
@@ -922,6 +947,19 @@ fn input_type(t: InputType) -> Type {
 }
 
 /// A YAML literal as a value of type `ty`, or why it is not one.
+/// Whether a template of one expression of type `ty` may render one of `values`: text may be
+/// any word, a severity only its four, a bool `true` or `false`; numbers, times, durations,
+/// addresses, lists and records are never a slot's word.
+fn may_render_one_of(ty: &Type, values: &[String]) -> bool {
+    let any_of = |words: &[&str]| values.iter().any(|v| words.contains(&v.as_str()));
+    match ty {
+        Type::String | Type::Any => true,
+        Type::Severity => any_of(&crate::value::SEVERITIES),
+        Type::Bool => any_of(&["true", "false"]),
+        _ => false,
+    }
+}
+
 fn literal(node: &Node, ty: &Type, source: &str) -> Result<Value, String> {
     let found = || format!("expects `{ty}`, found {}", node.type_name());
     match (ty, &node.value) {
@@ -1488,11 +1526,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             .and_then(|e| self.checked_expr(e, scope, Some(&Type::Bool), &s.id.value));
         let mut item_scope = scope.clone();
         let for_each = s.for_each.as_ref().and_then(|f| {
-            let items = self.checked_expr(&f.items, scope, None, &s.id.value)?;
-            let elem = match items.ty() {
-                Type::List(t) => t.as_ref().clone(),
-                Type::Any => Type::Any,
-                other => {
+            let items = self.checked_expr(&f.items, scope, None, &s.id.value);
+            let elem = match items.as_ref().map(|i| i.ty()) {
+                Some(Type::List(t)) => Some(t.as_ref().clone()),
+                Some(Type::Any) => Some(Type::Any),
+                Some(other) => {
                     self.cx.error(
                         Code::TypeMismatch,
                         file,
@@ -1500,11 +1538,17 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         format!("`for_each` needs a list, found `{other}`"),
                         "fan out over a list such as `incident.devices` or `filter(incident.users, u => …)`",
                     );
-                    return None;
+                    None
                 }
+                None => None,
             };
-            let slot = item_scope.push(&f.var.value, elem);
+            // Items that did not check still name the item variable, of an unknown type:
+            // one mistake in `items` is one message, not one more per use of the item.
+            let slot = item_scope.push(&f.var.value, elem.clone().unwrap_or(Type::Any));
             let filter = f.filter.as_ref().and_then(|e| self.checked_expr(e, &item_scope, Some(&Type::Bool), &s.id.value));
+            let (items, Some(_)) = (items?, elem) else {
+                return None;
+            };
             Some(c::ForEach {
                 items,
                 var: f.var.value.clone(),
@@ -1765,9 +1809,9 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         );
                         return None;
                     }
-                    // The step fans out, but its `for_each` did not check: that was
+                    // The step fans out, but its `for_each` did not lower: that was
                     // reported, and the items would have been the target.
-                    (None, None) if s.for_each.is_some() => return None,
+                    (None, None) if s.fans_out => return None,
                     (None, None) => {
                         self.cx.error(
                             Code::MissingKey,

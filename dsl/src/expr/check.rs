@@ -692,7 +692,11 @@ impl<'s> Checker<'s> {
     }
 
     fn arith(&mut self, op: BinOp, lhs: &Ast, rhs: &Ast, l: Typed, r: Typed) -> Typed {
-        use Type::{Any, Duration as D, Null, Number as N, Time as T};
+        use Type::{Any, Duration as D, Null, Number as N, String as S, Time as T};
+        // `text + text` joins them (`u.domain + '\\' + u.account_name`).
+        if op == BinOp::Add && matches!((&l.ty, &r.ty), (S, S | Null | Any) | (Null | Any, S)) {
+            return Typed::new(Ir::Concat(b(l.ir), b(r.ir)), S);
+        }
         let aop = match op {
             BinOp::Add => ArithOp::Add,
             BinOp::Sub => ArithOp::Sub,
@@ -722,7 +726,11 @@ impl<'s> Checker<'s> {
                     "write a duration such as `30m`, `4h` or `7d`".to_string()
                 }
                 (T, T) => "only the difference of two times is defined: `now() - incident.created`".to_string(),
-                _ => "arithmetic works on numbers; times and durations add and subtract, and a duration multiplies by a number".to_string(),
+                (S, _) | (_, S) if aop == ArithOp::Add => {
+                    "`+` joins two texts; write the other side as text".to_string()
+                }
+                (S, _) | (_, S) => "`+` joins texts; no other arithmetic applies to them".to_string(),
+                _ => "arithmetic works on numbers, and `+` joins texts; times and durations add and subtract, and a duration multiplies by a number".to_string(),
             };
             let d = self.error(Code::TypeMismatch, lhs.span.join(rhs.span), msg);
             d.help = Some(help);

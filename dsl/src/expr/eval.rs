@@ -143,6 +143,8 @@ pub(crate) enum Ir {
     EndsWith(Box<Ir>, Box<Ir>),
     Matches(Box<Ir>, Regex),
     Arith(ArithOp, Box<Ir>, Box<Ir>),
+    /// `text + text`.
+    Concat(Box<Ir>, Box<Ir>),
     Quant {
         kind: Quant,
         list: Box<Ir>,
@@ -454,7 +456,8 @@ impl Ir {
             | Ir::Contains(a, b)
             | Ir::StartsWith(a, b)
             | Ir::EndsWith(a, b)
-            | Ir::Arith(_, a, b) => a.is_const() && b.is_const(),
+            | Ir::Arith(_, a, b)
+            | Ir::Concat(a, b) => a.is_const() && b.is_const(),
             // `count([1, 2], x => x > 1)`: the body reads only its own parameter.
             Ir::Quant {
                 list, body, slot, ..
@@ -515,6 +518,7 @@ impl Ir {
             | Ir::StartsWith(a, b)
             | Ir::EndsWith(a, b)
             | Ir::Arith(_, a, b)
+            | Ir::Concat(a, b)
             | Ir::Quant {
                 list: a, body: b, ..
             } => a.is_closed(min_slot) && b.is_closed(min_slot),
@@ -576,6 +580,7 @@ impl Ir {
                 _ => false,
             }),
             Ir::Arith(op, a, b) => Cow::Owned(eval_pair(a, b, cx, |a, b| arith(*op, a, b))),
+            Ir::Concat(a, b) => Cow::Owned(concat(a, b, cx)),
             Ir::Quant {
                 kind,
                 list,
@@ -903,6 +908,23 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
         Some(v) => v,
         None => Value::Null,
     }
+}
+
+/// `a + b` of two texts; null when either is not text, or when the text written is past the
+/// evaluation's work budget (a kilobyte a unit, as `lower` reads it).
+#[inline(never)]
+fn concat<'a>(a: &'a Ir, b: &'a Ir, cx: &mut Cx<'a>) -> Value {
+    let (a, b) = (a.eval(cx), b.eval(cx));
+    let (Value::String(a), Value::String(b)) = (&*a, &*b) else {
+        return Value::Null;
+    };
+    if !spend_n(cx, text_work(a) + text_work(b)) {
+        return Value::Null;
+    }
+    let mut joined = String::with_capacity(a.len() + b.len());
+    joined.push_str(a);
+    joined.push_str(b);
+    Value::from(joined)
 }
 
 /// Takes one lambda call from the budget; false when it is spent.

@@ -111,6 +111,8 @@ impl<'t> Cx<'t> {
         let bytes = self.text.as_bytes();
         let mut stack: Vec<(u8, usize)> = Vec::new();
         let mut i = 0;
+        // Whether a `\'` (or `\"`) kept a string open: the usual cause of one left unclosed.
+        let mut escaped_quote = None;
         while i < bytes.len() {
             let Some(&b) = bytes.get(i) else { break };
             match b {
@@ -120,18 +122,32 @@ impl<'t> Cx<'t> {
                     loop {
                         match bytes.get(i) {
                             None => {
+                                let quote = char::from(b);
+                                let help = match escaped_quote {
+                                    // `'\'` meant as one backslash: YAML's double quotes
+                                    // already took one of the two written.
+                                    Some(q) => format!(
+                                        "`\\{}` is a quote inside the string, not its end: \
+                                         write a backslash as `\\\\` (inside YAML double \
+                                         quotes, which unescape too, as `\\\\\\\\`)",
+                                        char::from(q)
+                                    ),
+                                    None => format!("end the string with `{quote}`"),
+                                };
                                 return Err(self
                                     .error(
                                         Code::ExprSyntax,
                                         self.span(start, start + 1),
                                         "unclosed string literal",
                                     )
-                                    .with_help(format!(
-                                        "end the string with `{}`",
-                                        char::from(b)
-                                    )));
+                                    .with_help(help));
                             }
-                            Some(b'\\') => i += 2,
+                            Some(b'\\') => {
+                                if bytes.get(i + 1) == Some(&b) {
+                                    escaped_quote.get_or_insert(b);
+                                }
+                                i += 2;
+                            }
                             Some(&c) if c == b => break,
                             Some(_) => i += 1,
                         }

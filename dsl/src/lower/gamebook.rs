@@ -321,6 +321,7 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
         condition,
         needs,
         for_each,
+        fans_out: map.get("for_each").is_some(),
         approval,
         retry,
         timeout,

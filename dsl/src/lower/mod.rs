@@ -379,6 +379,13 @@ impl Lowerer<'_> {
                 node.scalar_source_text(&self.src.text)?
             }
             _ => {
+                let help = if node.is_unquoted_template(&self.src.text) {
+                    "write the expression in quotes, without `{{ }}`: unquoted, YAML reads `{{ … }}` as a mapping"
+                } else if let NodeValue::Seq(_) = node.value {
+                    "a list is an expression too: quote it, as in `\"[incident.users[0]]\"`"
+                } else {
+                    "write the expression as a string, e.g. `incident.severity == high`"
+                };
                 self.error(
                     Code::WrongYamlType,
                     node.span,
@@ -386,7 +393,7 @@ impl Lowerer<'_> {
                         "expected {what} to be an expression, found {}",
                         node.type_name()
                     ),
-                    "write the expression as a string, e.g. `incident.severity == high`",
+                    help,
                 );
                 return None;
             }

@@ -80,6 +80,15 @@ impl Node {
         }
     }
 
+    /// Whether this is a template written without quotes: YAML reads `{{ incident.id }}` as
+    /// a mapping holding a mapping.
+    pub fn is_unquoted_template(&self, source: &str) -> bool {
+        matches!(self.value, NodeValue::Map(_))
+            && source
+                .get(self.span.range())
+                .is_some_and(|raw| raw.trim_start().starts_with("{{"))
+    }
+
     /// A scalar rendered as text (keys, messages); `None` for collections.
     pub fn scalar_text(&self) -> Option<String> {
         Some(match &self.value {
