@@ -947,6 +947,15 @@ fn input_type(t: InputType) -> Type {
 }
 
 /// A YAML literal as a value of type `ty`, or why it is not one.
+/// `id` as a help text names it: by itself, or as held by the group `owner` that `needs` waits for.
+fn held(id: &str, owner: &str) -> String {
+    if id == owner {
+        format!("`{id}`")
+    } else {
+        format!("`{id}` (in group `{owner}`)")
+    }
+}
+
 /// Whether a template of one expression of type `ty` may render one of `values`: text may be
 /// any word, a severity only its four, a bool `true` or `false`; numbers, times, durations,
 /// addresses, lists and records are never a slot's word.
@@ -1119,7 +1128,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         let steps = self.steps(&g.steps, &scope);
         // The top-level list has no enclosing group: a read no list claimed is not upstream.
         for r in std::mem::take(&mut self.reads) {
-            self.unordered_read(&r);
+            self.unordered_read(&r, None);
         }
         let mut outputs = Vec::new();
         for (name, e) in &g.outputs {
@@ -1327,9 +1336,12 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         }
         let preds = predecessors(steps, index);
         let ordered = reaches(&preds, &queries);
-        for (r, ok) in local.iter().zip(ordered) {
+        for ((r, ok), (owner, reader)) in local.iter().zip(ordered).zip(&queries) {
             if !ok {
-                self.unordered_read(r);
+                let (Some(owner), Some(reader)) = (steps.get(*owner), steps.get(*reader)) else {
+                    continue;
+                };
+                self.unordered_read(r, Some((&reader.id.value, &owner.id.value)));
             }
         }
     }
@@ -1688,12 +1700,26 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
     }
 
     /// Reports a read of `steps.<id>` that nothing makes finish before the reading step.
-    fn unordered_read(&mut self, r: &PendingRead) {
+    /// `lists` names, in the list where both are, the step holding the reader (itself, or its
+    /// group) and the one holding `id`: `needs` names a step of its own list.
+    fn unordered_read(&mut self, r: &PendingRead, lists: Option<(&str, &str)>) {
         let (id, step) = (&r.id, &r.step);
-        let help = if id == step {
-            "a step cannot read its own result; move the logic to a later step".to_string()
-        } else {
-            format!("add `needs: [{id}]` so `{id}` has finished before step `{step}` reads it")
+        let help = match lists {
+            _ if id == step => {
+                "a step cannot read its own result; move the logic to a later step".to_string()
+            }
+            Some((reader, owner)) if reader != step.as_str() => format!(
+                "add `needs: [{owner}]` to group `{reader}`, which holds step `{step}`, so {} \
+                 has finished before it reads it",
+                held(id, owner)
+            ),
+            Some((_, owner)) => format!(
+                "add `needs: [{owner}]` so {} has finished before step `{step}` reads it",
+                held(id, owner)
+            ),
+            None => {
+                format!("add `needs: [{id}]` so `{id}` has finished before step `{step}` reads it")
+            }
         };
         self.cx.error(
             Code::UnknownStep,
