@@ -579,7 +579,9 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         })?),
         None => None,
     };
-    let mut plans = Vec::new();
+    // Every incident's workspace first: a file that names one that does not exist is an error
+    // before any plan is written.
+    let mut runs = Vec::with_capacity(incidents.len());
     for (n, incident) in incidents.iter().enumerate() {
         let ws = riposte_engine::workspace::select(
             &workspaces,
@@ -614,6 +616,21 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                 riposte_engine::plan::text::printable(&incident.id)
             );
         }
+        runs.push((incident, ws));
+    }
+    if runs.is_empty() && matches!(args.format, ListFormat::Text) {
+        stderr_line!(
+            "`{}` holds no incidents: nothing to plan",
+            args.incident.display()
+        );
+    }
+    // Each plan is written as soon as it is made and dropped: a file of many incidents takes
+    // the memory of one plan, not of all.
+    let mut failed_something = vec![false; executor.failures.len()];
+    let mut plan = |&(incident, ws): &(
+        &riposte_engine::incident::Incident,
+        &riposte_engine::workspace::Workspace,
+    )| {
         let config = RunConfig {
             approvals: approvals.clone(),
             max_fanout: args.plan.max_fanout,
@@ -621,42 +638,56 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             now_ms: now.unwrap_or_else(|| riposte_engine::plan::default_now(incident)),
             ..RunConfig::default()
         };
-        plans.push(riposte_engine::plan::simulate(
-            &library, ws, incident, &config, &executor,
-        ));
-    }
+        let p = riposte_engine::plan::simulate(&library, ws, incident, &config, &executor);
+        for (failed, f) in failed_something.iter_mut().zip(&executor.failures) {
+            *failed |= p.actions.iter().any(|a| {
+                a.execution
+                    .as_ref()
+                    .is_some_and(|e| e.error.as_deref() == Some(f.error.as_str()))
+            });
+        }
+        p
+    };
+    let mut out = ReaderMayLeave {
+        inner: std::io::BufWriter::new(std::io::stdout().lock()),
+        gone: false,
+    };
+    let written = match args.format {
+        ListFormat::Json if runs.len() == 1 => {
+            serde_json::to_writer_pretty(&mut out, &plan(&runs[0])).map_err(std::io::Error::from)
+        }
+        ListFormat::Json => {
+            let mut json = serde_json::Serializer::pretty(&mut out);
+            serde::Serializer::collect_seq(&mut json, runs.iter().map(&mut plan))
+                .map_err(std::io::Error::from)
+        }
+        ListFormat::Text => {
+            let color = colored(&std::io::stdout());
+            runs.iter().enumerate().try_for_each(|(n, run)| {
+                if n > 0 {
+                    out.write_all(b"\n")?;
+                }
+                let text = riposte_engine::plan::text::render(&plan(run), color);
+                out.write_all(text.as_bytes())
+            })
+        }
+    };
+    let written = written.and_then(|()| match args.format {
+        ListFormat::Json => out.write_all(b"\n"),
+        ListFormat::Text => Ok(()),
+    });
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write the output: {e}"))?;
     // A script that fails nothing is almost always a typo in its target, or an action that
     // never reaches the executor (awaiting approval, blocked): say so.
-    for (given, f) in args.fail.iter().zip(&executor.failures) {
-        let failed_something = plans.iter().flat_map(|p| &p.actions).any(|a| {
-            a.execution
-                .as_ref()
-                .is_some_and(|e| e.error.as_deref() == Some(f.error.as_str()))
-        });
-        if !failed_something && !plans.is_empty() {
+    for (given, failed) in args.fail.iter().zip(failed_something) {
+        if !failed && !runs.is_empty() {
             stderr_line!(
                 "warning: `--fail {given}` failed no action: no action of that step and target \
                  would run (check the target, or grant the approval it waits for with \
                  `--approve`)"
             );
-        }
-    }
-    if plans.is_empty() && matches!(args.format, ListFormat::Text) {
-        stderr_line!(
-            "`{}` holds no incidents: nothing to plan",
-            args.incident.display()
-        );
-    }
-    match args.format {
-        ListFormat::Json if plans.len() == 1 => print_json(&plans[0])?,
-        ListFormat::Json => print_json(&plans)?,
-        ListFormat::Text => {
-            let color = colored(&std::io::stdout());
-            let texts: Vec<String> = plans
-                .iter()
-                .map(|p| riposte_engine::plan::text::render(p, color))
-                .collect();
-            emit(&texts.join("\n"))?;
         }
     }
     Ok(ExitCode::SUCCESS)
