@@ -420,7 +420,9 @@ fn parent_cycles(n: usize, parent_of: impl Fn(usize) -> Option<usize>) -> Vec<bo
 
 /// Parses and validates workspaces from YAML text.
 pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, WorkspaceError> {
-    let file: WorkspacesFile = serde_saphyr::from_str(text).map_err(|e| {
+    let mut options = serde_saphyr::Options::default();
+    riposte_dsl::syntax::as_written(&mut options);
+    let file: WorkspacesFile = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let (line, column) = e
             .location()
             .map_or((0, 0), |l| (l.line() as u32, l.column() as u32));

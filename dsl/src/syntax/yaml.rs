@@ -163,8 +163,7 @@ pub fn load(file: FileId, src: &SourceFile, limits: &Limits) -> Result<Node, Dia
     options.budget = Some(budget);
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     options.with_snippet = false;
-    // YAML 1.2 booleans only: `no`, `n`, `off` stay strings (the "Norway problem").
-    options.strict_booleans = true;
+    as_written(&mut options);
 
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, options) {
         Ok(Some(node)) => Ok(node),
@@ -177,6 +176,16 @@ pub fn load(file: FileId, src: &SourceFile, limits: &Limits) -> Result<Node, Dia
         .with_help("start the file with `kind: gamebook` or `kind: sop`")),
         Err(e) => Err(yaml_error(file, src, &e)),
     }
+}
+
+/// The reading rules of every YAML file Riposte reads (gamebooks, SOPs, tests, workspaces):
+/// what a reviewer reads is what runs. YAML 1.2 booleans only (`no`, `n`, `off` stay strings:
+/// the "Norway problem"); `!!binary ZGV2aWNlLm9mZmJvYXJk` stays that text, not
+/// `device.offboard`; a tag nothing here understands (`!custom`) is an error, not ignored.
+pub fn as_written(options: &mut Options) {
+    options.strict_booleans = true;
+    options.ignore_binary_tag_for_string = true;
+    options.reject_unsupported_tags = true;
 }
 
 fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
@@ -209,6 +218,12 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
             Code::YamlBudget,
             budget_message(&raw),
             "gamebooks need neither deep nesting nor many aliases; simplify the document",
+        )
+    } else if raw.to_lowercase().starts_with("unsupported tag") {
+        (
+            Code::YamlSyntax,
+            lowercase_first(&raw),
+            "gamebooks, SOPs and tests take no YAML tags (`!name`): remove it, and write the value itself",
         )
     } else {
         (

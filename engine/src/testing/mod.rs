@@ -1551,7 +1551,7 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
     options.budget = Some(budget);
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     options.with_snippet = false;
-    options.strict_booleans = true;
+    riposte_dsl::syntax::as_written(&mut options);
     serde_saphyr::from_multiple_with_options::<TestDoc>(text, options).map_err(|e| {
         let raw = e.without_snippet().to_string();
         let first = raw.lines().next().unwrap_or("invalid YAML").trim();
