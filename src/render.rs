@@ -6,6 +6,8 @@ use miette::{
 };
 use riposte_dsl::source::SourceFile;
 use riposte_dsl::{Diagnostic, Severity, SourceMap};
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::json;
 
@@ -19,13 +21,36 @@ struct Report<'a> {
 
 /// A loaded file as miette reads it: only the lines around a span, found by the file's line
 /// index. (miette's own `str` source counts lines from the start of the file for every
-/// label, which made a file with thousands of diagnostics take minutes to print.)
+/// label, which made a file with thousands of diagnostics take minutes to print.) The text is
+/// [`SourceFile::shown_text`]: what a terminal may show, at the file's offsets.
 struct FileSource<'a>(&'a SourceFile);
 
 impl std::fmt::Debug for FileSource<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("FileSource").field(&self.0.name).finish()
     }
+}
+
+/// `diag` with its texts (message, help, labels, notes), which quote the file, made printable.
+fn inert_diagnostic(diag: &Diagnostic) -> Cow<'_, Diagnostic> {
+    use riposte_engine::plan::text::printable_lines as shown;
+    let texts = std::iter::once(Some(diag.message.as_str()))
+        .chain([diag.help.as_deref(), diag.label.as_deref()])
+        .chain(diag.related.iter().map(|r| Some(r.message.as_str())));
+    if texts
+        .flatten()
+        .all(|t| matches!(shown(t), Cow::Borrowed(_)))
+    {
+        return Cow::Borrowed(diag);
+    }
+    let mut d = diag.clone();
+    d.message = shown(&d.message).into_owned();
+    d.help = d.help.map(|h| shown(&h).into_owned());
+    d.label = d.label.map(|l| shown(&l).into_owned());
+    for r in &mut d.related {
+        r.message = shown(&r.message).into_owned();
+    }
+    Cow::Owned(d)
 }
 
 impl SourceCode for FileSource<'_> {
@@ -36,13 +61,14 @@ impl SourceCode for FileSource<'_> {
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
         let file = self.0;
+        let shown = file.shown_text();
         let (window, first_line) = file.lines_around(
             span.offset(),
             span.offset() + span.len(),
             context_lines_before,
             context_lines_after,
         );
-        let text = file.text.as_bytes();
+        let text = shown.as_bytes();
         let lines = text.get(window.clone()).ok_or(MietteError::OutOfBounds)?;
         let inner = SourceSpan::new(
             span.offset().saturating_sub(window.start).into(),
@@ -112,6 +138,7 @@ fn source_span(span: riposte_dsl::Span, text_len: usize) -> SourceSpan {
 
 /// Renders one diagnostic like a compiler: `file:line:col`, the source line, a caret, help.
 pub fn text(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+    let diag = &*inert_diagnostic(diag);
     let file = sources.get(diag.file);
     let mut labels = vec![LabeledSpan::new_primary_with_span(
         diag.label.clone(),
@@ -313,6 +340,35 @@ mod tests {
         assert_eq!((json.line, json.column), (2, 22));
         let text = super::text(&d, &sources, false);
         assert!(text.contains("[u.yaml:2:22]"), "{text}");
+    }
+
+    #[test]
+    fn text_from_a_file_cannot_drive_the_terminal() {
+        let mut sources = riposte_dsl::SourceMap::new();
+        let raw = "kind: gamebook\naction: \"nope\u{1b}]0;PWNED\u{7}\u{202e}exe.gnp\"\n";
+        let file = sources.add(riposte_dsl::SourceFile::new("e.yaml", raw));
+        let at = raw.find("nope").unwrap();
+        let d = riposte_dsl::Diagnostic::new(
+            riposte_dsl::Code::UnknownAction,
+            file,
+            riposte_dsl::Span::new(at, at + 20),
+            "unknown action `nope\u{1b}]0;PWNED\u{7}\u{202e}exe.gnp`",
+        )
+        .with_help("did you mean `\u{1b}[2J`?");
+        let text = super::text(&d, &sources, false);
+        for c in ['\u{1b}', '\u{7}', '\u{202e}'] {
+            assert!(!text.contains(c), "{c:?} in {text}");
+        }
+        // The message, the source line and the help are all still there, made inert.
+        assert!(
+            text.contains("unknown action `nope�]0;PWNED��exe.gnp`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("action: \"nope?]0;PWNED?�exe.gnp\""),
+            "{text}"
+        );
+        assert!(text.contains("[e.yaml:2:10]"), "{text}");
     }
 
     #[test]

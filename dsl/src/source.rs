@@ -76,6 +76,14 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// [`Self::shown_text`], worked out once, when the text needs it.
+    shown: std::sync::OnceLock<Option<String>>,
+}
+
+/// Characters that reorder the text around them on a terminal (right-to-left overrides and
+/// isolates): in a file or in incident data they could make text read otherwise than it is.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 impl SourceFile {
@@ -87,7 +95,33 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            shown: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The text as a terminal may show it: every control character but line ends and tabs,
+    /// and every bidirectional override, replaced by a character of the same UTF-8 length, so
+    /// a file's bytes cannot drive the terminal (`ESC ]0;…`) or reorder what it shows, and
+    /// spans keep their offsets.
+    pub fn shown_text(&self) -> &str {
+        let shown = self.shown.get_or_init(|| {
+            let bad = |c: char| {
+                (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(c)
+            };
+            self.text.chars().any(bad).then(|| {
+                self.text
+                    .chars()
+                    .map(|c| match (bad(c), c.len_utf8()) {
+                        (false, _) => c,
+                        (true, 1) => '?',
+                        (true, 2) => '¿',
+                        // Bidirectional controls are three bytes, as `�` is.
+                        (true, _) => '\u{fffd}',
+                    })
+                    .collect()
+            })
+        });
+        shown.as_deref().unwrap_or(&self.text)
     }
 
     /// Line and column of a byte offset; offsets past the end map to the end.

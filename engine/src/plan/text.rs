@@ -27,7 +27,7 @@ pub fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, word: &str) -> 
 }
 
 fn shown(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    let bad = |c: char| c.is_control() && !keep(c);
+    let bad = |c: char| (c.is_control() && !keep(c)) || riposte_dsl::source::is_bidi_control(c);
     if s.chars().any(bad) {
         Cow::Owned(s.chars().map(|c| if bad(c) { '�' } else { c }).collect())
     } else {
@@ -216,4 +216,17 @@ pub fn render(plan: &Plan, color: bool) -> String {
     }
     let _ = writeln!(out, ")");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn incident_text_cannot_drive_or_reorder_the_terminal() {
+        assert_eq!(super::printable("ws-01"), "ws-01");
+        assert_eq!(
+            super::printable("a\u{1b}]0;x\u{7}b\u{202e}exe.gnp\nc"),
+            "a�]0;x�b�exe.gnp�c"
+        );
+        assert_eq!(super::printable_lines("a\u{2066}b\nc"), "a�b\nc");
+    }
 }
