@@ -195,7 +195,7 @@ pub fn plan_with_context<E: Executor>(
             );
         }
         plan.sops.push(m);
-        unlisted += s.unlisted;
+        unlisted = s.unlisted.saturating_add(unlisted).min(model::MAX_UNLISTED);
         plan.tasks.append(&mut s.tasks);
         plan.trace.append(&mut s.trace);
         (plan.actions, planned) = s.into_plan();

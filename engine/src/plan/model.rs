@@ -167,10 +167,15 @@ pub struct Summary {
     pub blocked: usize,
     pub skipped: usize,
     /// Rows of blocked or skipped actions past twice `--max-plan-actions`, counted but not
-    /// listed; absent when there are none.
+    /// listed; absent when there are none. At most [`MAX_UNLISTED`], which means at least that
+    /// many.
     #[serde(skip_serializing_if = "is_zero")]
     pub unlisted: usize,
 }
+
+/// The largest `unlisted` count: 2^53 − 1, the largest integer every JSON reader holds
+/// exactly (a call tree can hold more rows than a 64-bit count).
+pub const MAX_UNLISTED: usize = (1 << 53) - 1;
 
 fn is_zero(n: &usize) -> bool {
     *n == 0

@@ -1092,8 +1092,8 @@ fn call_tree(width: usize, leaf: &str) -> riposte_dsl::checked::Library {
 #[test]
 fn exponential_call_trees_are_planned_in_bounded_work() {
     let config = RunConfig::default();
-    let plan_of = |leaf: &str| {
-        let lib = call_tree(8, leaf);
+    let plan_of_tree = |width: usize, leaf: &str| {
+        let lib = call_tree(width, leaf);
         plan_with(
             &lib,
             &ws(Mode::Autonomous),
@@ -1102,11 +1102,24 @@ fn exponential_call_trees_are_planned_in_bounded_work() {
             vec![],
         )
     };
+    let plan_of = |leaf: &str| plan_of_tree(8, leaf);
     // Actions at the bottom: the plan limit stops running, and what is past it is counted
     // from the library's structure, not walked (8^15 rows).
     let p = plan_of("{id: note, action: incident.comment, params: {comment: x}}");
     assert_eq!(p.actions.len(), 2 * config.max_actions);
     assert_eq!(p.summary.unlisted as u64 + 20_000, 8u64.pow(15));
+    // 20^15 rows are more than a count holds, or a JSON reader reads exactly: the count stops
+    // at 2^53 - 1, and the text says it is a floor.
+    let p = plan_of_tree(
+        20,
+        "{id: note, action: incident.comment, params: {comment: x}}",
+    );
+    assert_eq!(p.summary.unlisted, super::model::MAX_UNLISTED);
+    let text = super::text::render(&p, false);
+    assert!(
+        text.contains("at least 9007199254740991 more blocked or skipped"),
+        "{text}"
+    );
     // Tasks at the bottom count no actions: the step limit stops the run, and says so.
     let p = plan_of("{id: look, task: {title: look, role: incident_responder}}");
     assert!(p.tasks.len() < 100_000);

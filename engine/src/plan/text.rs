@@ -208,9 +208,14 @@ pub fn render(plan: &Plan, color: bool) -> String {
         s.skipped
     );
     if s.unlisted > 0 {
+        let at_least = if s.unlisted >= super::model::MAX_UNLISTED {
+            "at least "
+        } else {
+            ""
+        };
         let _ = write!(
             out,
-            "; {} more blocked or skipped past the plan limit, not listed",
+            "; {at_least}{} more blocked or skipped past the plan limit, not listed",
             s.unlisted
         );
     }
