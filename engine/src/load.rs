@@ -26,6 +26,11 @@ pub enum LoadError {
     NotYaml(PathBuf),
     #[error("more than {limit} files under the given paths")]
     TooManyFiles { limit: usize },
+    #[error(
+        "the library's files hold more than {limit} bytes in all (at `{at}`); a library is \
+         gamebooks and SOPs, not data: check the paths given"
+    )]
+    TooLarge { limit: usize, at: String },
     #[error("`{0}` holds gamebook tests, not gamebooks or SOPs; run them with `riposte test {0}`")]
     TestFile(String),
     #[error("no gamebook or SOP files (`*.yaml`, `*.yml`) under {0}")]
@@ -35,11 +40,23 @@ pub enum LoadError {
 /// Most files a library may hold; a larger tree is almost certainly the wrong directory.
 pub const MAX_FILES: usize = 20_000;
 
+/// Most bytes a library's files may hold in all (each file is bounded too): compiling takes
+/// a few times its text in memory, so this bounds the whole compilation.
+pub const MAX_LIBRARY_BYTES: usize = 128 * 1024 * 1024;
+
 /// Reads every `*.yaml` / `*.yml` under `paths` (directories recursively, sorted by path).
 /// Test files (`*.test.yaml`) are not part of a library and are skipped in directories; named
 /// alone, one is an error. A file reached by two paths (`gamebooks` and `./gamebooks`, or an
 /// absolute path) is read once.
 pub fn load_library(paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, LoadError> {
+    load_within(paths, max_file_bytes, MAX_LIBRARY_BYTES)
+}
+
+fn load_within(
+    paths: &[PathBuf],
+    max_file_bytes: usize,
+    max_library_bytes: usize,
+) -> Result<Loaded, LoadError> {
     let mut files = Vec::new();
     for p in paths {
         let meta = fs::metadata(p).map_err(|source| LoadError::Io {
@@ -66,8 +83,23 @@ pub fn load_library(paths: &[PathBuf], max_file_bytes: usize) -> Result<Loaded, 
     let mut seen = std::collections::HashSet::new();
     files.retain(|f| seen.insert(fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     let mut loaded = Loaded::default();
+    let mut total = 0usize;
     for path in files {
         read_one(&path, max_file_bytes, &mut loaded)?;
+        // `read_one` added one file (its text, or none when it was too large).
+        if let Some(last) = loaded.sources.len().checked_sub(1) {
+            total += loaded
+                .sources
+                .get(riposte_dsl::FileId(last as u32))
+                .text
+                .len();
+        }
+        if total > max_library_bytes {
+            return Err(LoadError::TooLarge {
+                limit: max_library_bytes,
+                at: display_path(&path),
+            });
+        }
     }
     Ok(loaded)
 }
@@ -229,6 +261,19 @@ mod tests {
             load_library(&[empty], 50),
             Err(LoadError::Empty(_))
         ));
+        // The files' bytes in all are bounded, not only each file's.
+        {
+            let dir = tempfile::tempdir().unwrap();
+            for name in ["a.yaml", "b.yaml", "c.yaml"] {
+                fs::write(dir.path().join(name), "x: 1\n".repeat(100)).unwrap();
+            }
+            // Three files of 500 bytes.
+            assert!(load_within(&[dir.path().to_path_buf()], 1000, 1500).is_ok());
+            let err = load_within(&[dir.path().to_path_buf()], 1000, 1499).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("more than 1499 bytes in all"), "{text}");
+            assert!(text.contains("c.yaml"), "{text}");
+        }
         // A FIFO among the files would block the read forever.
         #[cfg(unix)]
         {
