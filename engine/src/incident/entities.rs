@@ -144,22 +144,43 @@ fn identity(
             None => a.to_lowercase(),
         })],
         EntityKind::Url => vec![raw("url").map(|u| url_key(&u))],
-        EntityKind::File => vec![
-            lower("sha256"),
-            lower("sha1"),
-            lower("md5"),
-            match (lower("path"), lower("file_name")) {
-                (Some(p), Some(n)) => Some(join(p.trim_end_matches(['\\', '/']), "\\", &n)),
-                (None, Some(n)) => Some(n),
-                _ => None,
-            },
-        ],
-        EntityKind::Process => vec![raw("process_id").map(|pid| {
-            format!(
-                "{}:{pid}:{}",
-                lower("device_id").unwrap_or_default(),
-                raw("created").unwrap_or_default()
-            )
+        EntityKind::File => {
+            let hashes = [lower("sha256"), lower("sha1"), lower("md5")];
+            // The path and name identify a file only when no hash does: two files of one name
+            // with hashes of different types could differ (a clean `svchost.exe` and a
+            // malicious one), and a file with a hash never joins one without.
+            let named = if hashes.iter().all(Option::is_none) {
+                match (lower("path"), lower("file_name")) {
+                    (Some(p), Some(n)) => Some(join(p.trim_end_matches(['\\', '/']), "\\", &n)),
+                    (None, Some(n)) => Some(n),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let [sha256, sha1, md5] = hashes;
+            vec![sha256, sha1, md5, named]
+        }
+        EntityKind::Process => vec![raw("process_id").and_then(|pid| {
+            let device = lower("device_id").unwrap_or_default();
+            match raw("created") {
+                Some(created) => Some(format!("{device}:{pid}:{created}")),
+                // Without its creation time, a process id is reused: on one device over
+                // time, and on every device when that is unknown too. The image and command
+                // line tell such processes apart; without either, nothing does, and the
+                // evidence is an entity of its own.
+                None => {
+                    let image = lower("image_file_name");
+                    let command = raw("command_line");
+                    (image.is_some() || command.is_some()).then(|| {
+                        format!(
+                            "{device}:{pid}::{}:{}",
+                            image.unwrap_or_default(),
+                            command.unwrap_or_default()
+                        )
+                    })
+                }
+            }
         })],
         EntityKind::Mailbox => vec![lower("primary_address"), lower("upn")],
         EntityKind::Email => {

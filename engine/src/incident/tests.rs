@@ -787,6 +787,186 @@ fn entity_ids_are_unique() {
 }
 
 #[test]
+fn files_merge_only_by_a_hash_of_the_same_type() {
+    let file = |verdict: &str, details: serde_json::Value, extra: serde_json::Value| {
+        let mut f = evidence(
+            "fileEvidence",
+            json!({"verdict": verdict, "fileDetails": details}),
+        );
+        if let (Some(m), serde_json::Value::Object(x)) = (f.as_object_mut(), extra) {
+            m.extend(x);
+        }
+        f
+    };
+    let sha256 = "a".repeat(64);
+    let md5 = "b".repeat(32);
+    // One name, hashes of different types: the two files could differ, and a clean file must
+    // not take the verdict of a malicious one.
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![file(
+                "noThreatsFound",
+                json!({"sha256": sha256, "fileName": "svchost.exe"}),
+                json!({}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![file(
+                "malicious",
+                json!({"md5": md5, "fileName": "svchost.exe"}),
+                json!({}),
+            )],
+        ),
+    ]));
+    assert_eq!(
+        ids(&inc),
+        [format!("file:{sha256}"), format!("file:{md5}")],
+        "{inc:#?}"
+    );
+    assert_eq!(
+        entity(&inc, &format!("file:{sha256}")).verdict,
+        "no_threats_found"
+    );
+    // One path and name (in other cases) on two devices, a SHA-1 and a SHA-256: two files.
+    let sha1 = "1".repeat(40);
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![file(
+                "unknown",
+                json!({"sha1": sha1, "fileName": "setup.exe", "filePath": "C:\\Users\\a\\Downloads"}),
+                json!({"mdeDeviceId": "d1"}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![file(
+                "unknown",
+                json!({"sha256": sha256, "fileName": "Setup.exe", "filePath": "c:\\users\\a\\downloads\\"}),
+                json!({"mdeDeviceId": "d2"}),
+            )],
+        ),
+    ]));
+    assert_eq!(inc.entities.len(), 2, "{inc:#?}");
+    assert_eq!(
+        entity(&inc, &format!("file:{sha1}")).fields["device_ids"],
+        json!(["d1"])
+    );
+    // A file with a hash and one without, of one name: two files too.
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            file(
+                "malicious",
+                json!({"md5": md5, "fileName": "a.exe"}),
+                json!({}),
+            ),
+            file("unknown", json!({"fileName": "A.EXE"}), json!({})),
+        ],
+    )]));
+    assert_eq!(ids(&inc), [format!("file:{md5}"), "file:a.exe".into()]);
+    // Without any hash, path and name still identify a file; and one hash type shared is
+    // enough, whatever the other hashes.
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            file(
+                "unknown",
+                json!({"fileName": "run.ps1", "filePath": "C:\\t"}),
+                json!({}),
+            ),
+            file(
+                "suspicious",
+                json!({"fileName": "RUN.ps1", "filePath": "c:\\T\\"}),
+                json!({}),
+            ),
+            file("unknown", json!({"sha1": sha1, "md5": md5}), json!({})),
+            file("unknown", json!({"sha256": sha256, "md5": md5}), json!({})),
+        ],
+    )]));
+    // (The merged file's id is its strongest hash, which came second.)
+    assert_eq!(
+        ids(&inc),
+        ["file:c:\\t\\run.ps1".to_string(), format!("file:{sha256}")]
+    );
+    assert_eq!(entity(&inc, "file:c:\\t\\run.ps1").verdict, "suspicious");
+}
+
+#[test]
+fn processes_without_a_creation_time_merge_only_with_the_same_image_and_command_line() {
+    let process =
+        |pid: u32, image: Option<&str>, command: Option<&str>, extra: serde_json::Value| {
+            let mut p = evidence(
+                "processEvidence",
+                json!({"processId": pid, "processCommandLine": command}),
+            );
+            if let Some(m) = p.as_object_mut() {
+                if let Some(image) = image {
+                    m.insert("imageFile".into(), json!({"fileName": image}));
+                }
+                if let serde_json::Value::Object(x) = extra {
+                    m.extend(x);
+                }
+            }
+            p
+        };
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![process(
+                4780,
+                Some("MsSense.exe"),
+                Some("\"MsSense.exe\""),
+                json!({}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![process(
+                4780,
+                Some("rundll32.exe"),
+                Some("rundll32.exe evil.dll,Run"),
+                json!({"verdict": "malicious"}),
+            )],
+        ),
+        // The same image and command line: the same process.
+        graph_alert(
+            "a3",
+            vec![process(
+                4780,
+                Some("MSSENSE.EXE"),
+                Some("\"MsSense.exe\""),
+                json!({}),
+            )],
+        ),
+        // Nothing but the id: nothing tells which process it is.
+        graph_alert("a4", vec![process(4780, None, None, json!({}))]),
+        graph_alert("a5", vec![process(4780, None, None, json!({}))]),
+    ]));
+    let procs = of_kind(&inc, EntityKind::Process);
+    assert_eq!(procs.len(), 4, "{:#?}", ids(&inc));
+    assert_eq!(procs[0].name, "MsSense.exe");
+    assert_eq!(procs[0].alert_ids, ["a1", "a3"]);
+    assert_eq!(procs[0].verdict, "unknown");
+    assert_eq!(procs[1].name, "rundll32.exe");
+    assert_eq!(procs[1].verdict, "malicious");
+    assert_eq!(procs[2].alert_ids, ["a4"]);
+    assert_eq!(procs[3].alert_ids, ["a5"]);
+    // With a device and a creation time, the process id is enough.
+    let created = json!({"mdeDeviceId": "d1", "processCreationDateTime": "2025-01-01T00:00:00Z"});
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![process(100, Some("a.exe"), None, created.clone())],
+        ),
+        graph_alert("a2", vec![process(100, None, Some("a.exe -x"), created)]),
+    ]));
+    assert_eq!(ids(&inc), ["process:d1:100:2025-01-01T00:00:00Z"]);
+}
+
+#[test]
 fn enums_are_case_insensitive_and_snake_case() {
     let mut inc = graph_incident(vec![json!({
         "id": "a1", "severity": "HIGH", "status": "InProgress", "category": "CommandAndControl",
