@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
-use super::json::{ip_string, mentions_admin, parse_ip, trim};
+use super::json::{ip_string, parse_ip, trim};
 use super::{Entity, Fields};
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
@@ -36,7 +36,7 @@ pub(crate) struct NewEntity {
     pub keys: Vec<Option<String>>,
     /// Makes the id when no identifier is known (`<alert id>/<evidence index>`).
     pub fallback_key: String,
-    /// Free text (detailed roles) says the account is an admin.
+    /// Free text (tags, roles, detailed roles) or a flag says the account is an admin.
     pub admin: bool,
 }
 
@@ -491,9 +491,7 @@ impl EntitySet {
                     .map(|(name, value)| (Cow::Borrowed(name), value))
                     .collect();
                 if e.kind == EntityKind::User {
-                    let admin = e.admin
-                        || e.tags.iter().chain(&e.roles).any(|t| mentions_admin(t))
-                        || fields.get("is_admin") == Some(&Json::Bool(true));
+                    let admin = e.admin || fields.get("is_admin") == Some(&Json::Bool(true));
                     fields.insert("is_admin".into(), Json::Bool(admin));
                 }
                 Entity {

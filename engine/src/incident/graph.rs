@@ -175,6 +175,15 @@ fn entity<M: Obj>(
     e.admin = str_list(cx, m, "detailedRoles", path)?
         .iter()
         .any(|r| mentions_admin(r));
+    if kind == EntityKind::User {
+        // Tags and roles as written: `roles` in snake case would read `AdminPortal` as the
+        // words `admin portal`.
+        e.admin = e.admin
+            || e.tags.iter().any(|t| mentions_admin(t))
+            || str_list(cx, m, "roles", path)?
+                .iter()
+                .any(|r| mentions_admin(r));
+    }
     let mut extra = None;
     match kind {
         EntityKind::Device => device(cx, m, path, &mut e)?,

@@ -967,6 +967,64 @@ fn processes_without_a_creation_time_merge_only_with_the_same_image_and_command_
 }
 
 #[test]
+fn is_admin_reads_whole_words_and_no_negation() {
+    use super::json::mentions_admin;
+    for text in [
+        "Domain Admins",
+        "GlobalAdmin",
+        "Global Administrator",
+        "Helpdesk Administrator",
+        "admin",
+        "SysAdmins",
+        "Exchange-Administrators",
+    ] {
+        assert!(mentions_admin(text), "{text}");
+    }
+    for text in [
+        "Non-admin",
+        "Non-admin user",
+        "not an administrator",
+        "nonadmin",
+        "NotAdmin",
+        "no admin rights",
+        "AdminPortal",
+        "administration",
+        "badminton club",
+        "",
+    ] {
+        assert!(!mentions_admin(text), "{text}");
+    }
+    let user = |n: usize, extra: serde_json::Value| {
+        let mut u = evidence(
+            "userEvidence",
+            json!({"userAccount": {"azureAdUserId": format!("u{n}")}}),
+        );
+        if let (Some(m), serde_json::Value::Object(x)) = (u.as_object_mut(), extra) {
+            m.extend(x);
+        }
+        u
+    };
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            user(1, json!({"tags": ["Non-admin"]})),
+            user(2, json!({"detailedRoles": ["Non-admin user"]})),
+            user(3, json!({"tags": ["not an administrator"]})),
+            // `roles` as written, not as their snake case (`admin_portal`).
+            user(4, json!({"roles": ["AdminPortal"]})),
+            user(5, json!({"roles": ["DomainAdmins"]})),
+            user(6, json!({"tags": ["Domain Admins"]})),
+            user(7, json!({"detailedRoles": ["Global Administrator"]})),
+        ],
+    )]));
+    let admin: Vec<bool> = of_kind(&inc, EntityKind::User)
+        .iter()
+        .map(|u| u.fields["is_admin"] == json!(true))
+        .collect();
+    assert_eq!(admin, [false, false, false, false, true, true, true]);
+}
+
+#[test]
 fn enums_are_case_insensitive_and_snake_case() {
     let mut inc = graph_incident(vec![json!({
         "id": "a1", "severity": "HIGH", "status": "InProgress", "category": "CommandAndControl",
