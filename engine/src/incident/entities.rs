@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
-use super::json::{ip_string, parse_ip, trim};
+use super::json::{authority_start, ip_string, parse_ip, trim};
 use super::{Entity, Fields};
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
@@ -204,7 +204,7 @@ fn identity(
 /// (paths and queries may not).
 fn url_key(url: &str) -> String {
     // Without a scheme (`Contoso.com/x`), the host is what comes first.
-    let host = url.find("://").map_or(0, |i| i + 3);
+    let host = authority_start(url);
     let rest_at = host
         + url[host..]
             .find(['/', '?', '#'])

@@ -660,10 +660,27 @@ pub(crate) fn canonical_ip(text: &str) -> String {
     ip_string(text).unwrap_or_else(|| text.trim().to_string())
 }
 
+/// Where a URL's authority starts: after `scheme://`, or at 0 when the URL has no scheme
+/// (`contoso.com/x`). A `://` further on, in the path or query
+/// (`phish.example/r?next=https://…`), is not the scheme's.
+pub(crate) fn authority_start(url: &str) -> usize {
+    match url.find("://") {
+        Some(i)
+            if url[..i].starts_with(|c: char| c.is_ascii_alphabetic())
+                && url[..i]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            i + 3
+        }
+        _ => 0,
+    }
+}
+
 /// The host name of a URL, lowercase, without user, port or trailing dot.
 pub(crate) fn url_domain(url: &str) -> Option<String> {
     let rest = url.trim();
-    let rest = rest.split_once("://").map_or(rest, |(_, r)| r);
+    let rest = &rest[authority_start(rest)..];
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     let host = authority.rsplit('@').next().unwrap_or(authority);
     let host = match host.strip_prefix('[') {

@@ -1025,6 +1025,33 @@ fn is_admin_reads_whole_words_and_no_negation() {
 }
 
 #[test]
+fn a_url_without_a_scheme_is_not_read_from_its_query() {
+    use super::json::url_domain;
+    let url = "Phish.Example/r?next=https://Login.MicrosoftOnline.com/common";
+    assert_eq!(url_domain(url).as_deref(), Some("phish.example"));
+    assert_eq!(
+        url_domain("phish.example?u=http://x.test").as_deref(),
+        Some("phish.example")
+    );
+    assert_eq!(url_domain("hxxp://x.test/").as_deref(), Some("x.test"));
+    assert_eq!(
+        url_domain("svn+ssh://Repo.test/x").as_deref(),
+        Some("repo.test")
+    );
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![evidence("urlEvidence", json!({"url": url}))],
+    )]));
+    let u = &inc.entities[0];
+    assert_eq!(u.fields["domain"], "phish.example");
+    // The host ignores case; the query keeps its own.
+    assert_eq!(
+        u.id,
+        "url:phish.example/r?next=https://Login.MicrosoftOnline.com/common"
+    );
+}
+
+#[test]
 fn enums_are_case_insensitive_and_snake_case() {
     let mut inc = graph_incident(vec![json!({
         "id": "a1", "severity": "HIGH", "status": "InProgress", "category": "CommandAndControl",
