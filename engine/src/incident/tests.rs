@@ -1390,6 +1390,26 @@ fn sentinel_file_hashes_admins_hosts_and_links() {
 }
 
 #[test]
+fn a_sentinel_alert_with_an_empty_entity_list_carries_only_entities_naming_it() {
+    let i = one(&json!({"name": "inc-6", "properties": {"title": "t"},
+    "alerts": [
+        {"name": "a1", "properties": {"systemAlertId": "a1", "relatedEntities": [{"id": "/x/Entities/E1"}]}},
+        {"name": "a2", "properties": {"systemAlertId": "a2", "relatedEntities": []}},
+        {"name": "a3", "properties": {"systemAlertId": "a3"}}
+    ],
+    "entities": [
+        {"name": "e1", "kind": "Ip", "properties": {"address": "192.0.2.1"}},
+        {"name": "e2", "kind": "Ip", "properties": {"address": "192.0.2.2", "alertIds": ["A2"]}},
+        {"name": "e3", "kind": "Ip", "properties": {"address": "192.0.2.3"}}
+    ]}));
+    let entities = |a: usize| i.alerts[a].entity_ids.clone();
+    // `a3` lists nothing, so it carries every entity that names no alert.
+    assert_eq!(entities(0), ["ip:192.0.2.1"]);
+    assert_eq!(entities(1), ["ip:192.0.2.2"]);
+    assert_eq!(entities(2), ["ip:192.0.2.1", "ip:192.0.2.3"]);
+}
+
+#[test]
 fn sentinel_lists_in_the_wrong_wrapper_and_too_many_implied_links_are_errors() {
     let (path, message) = invalid_at(
         &json!({"name": "inc", "properties": {"title": "t"}, "entities": {"value": [{"kind": "Ip"}]}})
