@@ -967,6 +967,71 @@ fn processes_without_a_creation_time_merge_only_with_the_same_image_and_command_
 }
 
 #[test]
+fn evidence_that_links_two_entities_merges_them() {
+    // An MDE id, then a host name, then both: one device.
+    let inc = one(&graph_incident(vec![
+        graph_alert("a1", vec![device(Some("X1"), "", json!({}))]),
+        graph_alert(
+            "a2",
+            vec![device(None, "h1", json!({"verdict": "malicious"}))],
+        ),
+        graph_alert("a3", vec![device(Some("x1"), "H1", json!({}))]),
+    ]));
+    assert_eq!(ids(&inc), ["device:x1"], "{inc:#?}");
+    let d = &inc.entities[0];
+    assert_eq!(d.alert_ids, ["a1", "a2", "a3"]);
+    assert_eq!(d.verdict, "malicious");
+    assert_eq!(d.fields["hostname"], "h1");
+    for a in &inc.alerts {
+        assert_eq!(a.entity_ids, ["device:x1"]);
+    }
+    // Users: an object id and UPN, then a SID and account, then the object id with the SID.
+    let user =
+        |account: serde_json::Value| evidence("userEvidence", json!({"userAccount": account}));
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![user(
+                json!({"userPrincipalName": "Kim@Contoso.com", "azureAdUserId": "G1"}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![user(
+                json!({"userSid": "S-1-5-21-1", "accountName": "kim", "domainName": "CORP"}),
+            )],
+        ),
+        // One alert holding both before they are linked lists the merged user once.
+        graph_alert(
+            "a3",
+            vec![
+                user(json!({"azureAdUserId": "g1"})),
+                user(json!({"userSid": "s-1-5-21-1"})),
+                user(json!({"azureAdUserId": "g1", "userSid": "s-1-5-21-1"})),
+            ],
+        ),
+    ]));
+    assert_eq!(ids(&inc), ["user:g1"], "{inc:#?}");
+    assert_eq!(inc.entities[0].fields["domain"], "CORP");
+    assert_eq!(inc.entities[0].alert_ids, ["a1", "a2", "a3"]);
+    assert_eq!(inc.alerts[2].entity_ids, ["user:g1"]);
+    // Entities whose stronger identifiers differ stay apart, whatever links them.
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![device(Some("m1"), "", json!({"azureAdDeviceId": "e1"}))],
+        ),
+        graph_alert(
+            "a2",
+            vec![device(None, "h2", json!({"azureAdDeviceId": "e2"}))],
+        ),
+        graph_alert("a3", vec![device(Some("m1"), "h2", json!({}))]),
+    ]));
+    assert_eq!(ids(&inc), ["device:m1", "device:e2"], "{inc:#?}");
+    assert_eq!(entity(&inc, "device:e2").alert_ids, ["a2"]);
+}
+
+#[test]
 fn is_admin_reads_whole_words_and_no_negation() {
     use super::json::mentions_admin;
     for text in [
