@@ -37,7 +37,9 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
     tags.extend(str_list(cx, m, "tags", path)?);
     tags.extend(str_list(cx, m, "systemTags", path)?);
     let alerts_path = path.key("alerts");
-    let alerts_json = opt_array(cx, m, "alerts", path)?.unwrap_or_default();
+    let alerts_given = opt_array(cx, m, "alerts", path)?;
+    let alerts_not_fetched = alerts_given.is_none();
+    let alerts_json = alerts_given.unwrap_or_default();
     cx.check_len(&alerts_path, Limit::Alerts, alerts_json.len())?;
     let mut set = EntitySet::default();
     let mut alerts = Vec::with_capacity(alerts_json.len());
@@ -74,6 +76,7 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
         alerts,
         entities: built.entities,
         other_evidence: built.other,
+        alerts_not_fetched,
     })
 }
 

@@ -216,6 +216,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
         alerts,
         entities: built.entities,
         other_evidence: built.other,
+        alerts_not_fetched: false,
     })
 }
 

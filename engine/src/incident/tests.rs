@@ -1117,6 +1117,20 @@ fn a_url_without_a_scheme_is_not_read_from_its_query() {
 }
 
 #[test]
+fn a_graph_incident_with_an_empty_alert_list_was_fetched_with_its_alerts() {
+    let mut inc = graph_incident(vec![]);
+    assert!(!one(&inc).alerts_not_fetched);
+    if let Some(m) = inc.as_object_mut() {
+        m.remove("alerts");
+    }
+    assert!(one(&inc).alerts_not_fetched);
+    // The redirected incident of the fixture has `"alerts": []`.
+    let (_, page) = import(PAGE2);
+    assert!(page.iter().all(|i| !i.alerts_not_fetched));
+    assert!(page.iter().any(|i| i.alerts.is_empty()));
+}
+
+#[test]
 fn enums_are_case_insensitive_and_snake_case() {
     let mut inc = graph_incident(vec![json!({
         "id": "a1", "severity": "HIGH", "status": "InProgress", "category": "CommandAndControl",
