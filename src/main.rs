@@ -517,7 +517,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     if format == riposte_engine::incident::Format::Graph {
         let bare: Vec<String> = incidents
             .iter()
-            .filter(|i| i.alerts.is_empty())
+            .filter(|i| i.alerts_not_fetched)
             .map(|i| format!("`{}`", riposte_engine::plan::text::printable(&i.id)))
             .collect();
         if !bare.is_empty() {

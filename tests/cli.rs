@@ -241,6 +241,13 @@ fn a_graph_incident_without_alerts_is_named() {
         err.contains("if they were fetched without `$expand=alerts`"),
         "{err}"
     );
+    // An empty list was fetched and has no alerts (a redirected incident): nothing to warn of.
+    doc.as_object_mut()
+        .unwrap()
+        .insert("alerts".into(), Value::Array(vec![]));
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let err = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 0);
+    assert!(!err.contains("without alerts"), "{err}");
 }
 
 /// A workspaces file that never ends (a device, a pipe) is read up to its limit, no further.

@@ -254,8 +254,8 @@ pub struct Report {
     pub file_errors: u64,
     /// Incidents that could not be read or planned (no workspace fits).
     pub incident_errors: u64,
-    /// Microsoft Graph incidents without alerts, so without evidence (fetched without
-    /// `$expand=alerts`): their plans have no entity to act on.
+    /// Microsoft Graph incidents without an `alerts` member, so without evidence (fetched
+    /// without `$expand=alerts`): their plans have no entity to act on.
     pub without_alerts: u64,
     /// Incidents read again: the same source and id as one before them in the corpus (each
     /// copy is planned and counted).
@@ -552,7 +552,7 @@ impl Backtest<'_> {
         let without_alerts = match format {
             Format::Graph => incidents
                 .iter()
-                .filter(|i| i.as_ref().is_ok_and(|i| i.alerts.is_empty()))
+                .filter(|i| i.as_ref().is_ok_and(|i| i.alerts_not_fetched))
                 .count() as u64,
             _ => 0,
         };

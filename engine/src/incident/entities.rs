@@ -4,14 +4,16 @@
 //! Every kind has identifiers, strongest first (a device: MDE id, Entra ID device id, host
 //! name). Evidence joins an existing entity of its kind that shares one identifier, unless a
 //! stronger identifier both have differs (two machines with the same host name but different
-//! MDE ids stay two entities). Everything is hashed, so a file of N evidence items takes O(N).
+//! MDE ids stay two entities). Evidence that identifies two entities this way shows them to be
+//! one, and they merge (a union-find forest keeps where each went). Everything is hashed, so a
+//! file of N evidence items takes about O(N).
 
 use std::borrow::Cow;
 
 use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
-use super::json::{ip_string, mentions_admin, parse_ip, trim};
+use super::json::{authority_start, ip_string, parse_ip, trim};
 use super::{Entity, Fields};
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
@@ -36,7 +38,7 @@ pub(crate) struct NewEntity {
     pub keys: Vec<Option<String>>,
     /// Makes the id when no identifier is known (`<alert id>/<evidence index>`).
     pub fallback_key: String,
-    /// Free text (detailed roles) says the account is an admin.
+    /// Free text (tags, roles, detailed roles) or a flag says the account is an admin.
     pub admin: bool,
 }
 
@@ -45,16 +47,25 @@ impl NewEntity {
     /// Microsoft); fill in `fields`, then call [`NewEntity::identify`].
     pub(crate) fn new(kind: EntityKind, fallback_key: String) -> Self {
         NewEntity {
+            // Room for the fields of any kind (a device has 14), allocated once.
+            fields: Vec::with_capacity(16),
+            fallback_key,
+            ..NewEntity::empty(kind)
+        }
+    }
+
+    /// An entity of `kind` with the defaults and nothing allocated.
+    fn empty(kind: EntityKind) -> Self {
+        NewEntity {
             kind,
             verdict: Cow::Borrowed("unknown"),
             roles: Vec::new(),
             tags: Vec::new(),
             remediation_status: Cow::Borrowed("none"),
             provider: "microsoft",
-            // Room for the fields of any kind (a device has 14), allocated once.
-            fields: Vec::with_capacity(16),
+            fields: Vec::new(),
             keys: Vec::new(),
-            fallback_key,
+            fallback_key: String::new(),
             admin: false,
         }
     }
@@ -144,22 +155,43 @@ fn identity(
             None => a.to_lowercase(),
         })],
         EntityKind::Url => vec![raw("url").map(|u| url_key(&u))],
-        EntityKind::File => vec![
-            lower("sha256"),
-            lower("sha1"),
-            lower("md5"),
-            match (lower("path"), lower("file_name")) {
-                (Some(p), Some(n)) => Some(join(p.trim_end_matches(['\\', '/']), "\\", &n)),
-                (None, Some(n)) => Some(n),
-                _ => None,
-            },
-        ],
-        EntityKind::Process => vec![raw("process_id").map(|pid| {
-            format!(
-                "{}:{pid}:{}",
-                lower("device_id").unwrap_or_default(),
-                raw("created").unwrap_or_default()
-            )
+        EntityKind::File => {
+            let hashes = [lower("sha256"), lower("sha1"), lower("md5")];
+            // The path and name identify a file only when no hash does: two files of one name
+            // with hashes of different types could differ (a clean `svchost.exe` and a
+            // malicious one), and a file with a hash never joins one without.
+            let named = if hashes.iter().all(Option::is_none) {
+                match (lower("path"), lower("file_name")) {
+                    (Some(p), Some(n)) => Some(join(p.trim_end_matches(['\\', '/']), "\\", &n)),
+                    (None, Some(n)) => Some(n),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let [sha256, sha1, md5] = hashes;
+            vec![sha256, sha1, md5, named]
+        }
+        EntityKind::Process => vec![raw("process_id").and_then(|pid| {
+            let device = lower("device_id").unwrap_or_default();
+            match raw("created") {
+                Some(created) => Some(format!("{device}:{pid}:{created}")),
+                // Without its creation time, a process id is reused: on one device over
+                // time, and on every device when that is unknown too. The image and command
+                // line tell such processes apart; without either, nothing does, and the
+                // evidence is an entity of its own.
+                None => {
+                    let image = lower("image_file_name");
+                    let command = raw("command_line");
+                    (image.is_some() || command.is_some()).then(|| {
+                        format!(
+                            "{device}:{pid}::{}:{}",
+                            image.unwrap_or_default(),
+                            command.unwrap_or_default()
+                        )
+                    })
+                }
+            }
         })],
         EntityKind::Mailbox => vec![lower("primary_address"), lower("upn")],
         EntityKind::Email => {
@@ -183,7 +215,7 @@ fn identity(
 /// (paths and queries may not).
 fn url_key(url: &str) -> String {
     // Without a scheme (`Contoso.com/x`), the host is what comes first.
-    let host = url.find("://").map_or(0, |i| i + 3);
+    let host = authority_start(url);
     let rest_at = host
         + url[host..]
             .find(['/', '?', '#'])
@@ -236,22 +268,13 @@ fn push_new(list: &mut Vec<String>, seen: &mut HashSet<String>, item: String) {
     }
 }
 
-/// Indexes `keys` (an entity's identifiers by slot) as finding entity `at`. An identifier
-/// that already finds another entity finds none from now on: two devices with different MDE
-/// ids share a host name, and evidence with only that host name could be either.
-fn index_keys(index: &mut Index, kind: EntityKind, keys: &[Option<String>], at: usize) {
-    for (slot, key) in keys.iter().enumerate() {
-        if let Some(key) = key {
-            let map = index.slot_mut(kind, slot);
-            match map.get_mut(key.as_str()) {
-                None => {
-                    map.insert(key.clone(), at);
-                }
-                Some(found) if *found != at => *found = AMBIGUOUS,
-                Some(_) => {}
-            }
-        }
-    }
+/// Whether identifiers `a` and `b` (by slot) differ in a slot stronger than `slot`, where both
+/// have one.
+fn differs(a: &[Option<String>], b: &[Option<String>], slot: usize) -> bool {
+    a.iter()
+        .zip(b)
+        .take(slot)
+        .any(|pair| matches!(pair, (Some(a), Some(b)) if a != b))
 }
 
 /// What an identifier shared by several entities finds in the [`Index`].
@@ -288,6 +311,11 @@ impl Index {
 #[derive(Default)]
 pub(crate) struct EntitySet {
     building: Vec<Building>,
+    /// Per entity, the entity it was merged into when later evidence showed the two to be one,
+    /// else itself: a union-find forest in which every entity points to an earlier one.
+    parent: Vec<usize>,
+    /// How many entities were merged into others.
+    merged: usize,
     index: Index,
     /// Alert ids and, per alert, its entities in order.
     alerts: Vec<(String, Vec<usize>)>,
@@ -312,27 +340,46 @@ impl EntitySet {
         self.alerts.len() - 1
     }
 
+    /// The entities so far.
     pub(crate) fn len(&self) -> usize {
-        self.building.len()
+        self.building.len() - self.merged
     }
 
-    /// Adds evidence carried by `alerts`, merging it into the entity it identifies.
+    /// Adds evidence carried by `alerts`, merging it into the entity it identifies. Evidence
+    /// that identifies several entities (an MDE id one has, a host name another has) shows
+    /// them to be one: they merge too, unless a stronger identifier they both have differs.
     pub(crate) fn add(&mut self, new: NewEntity, alerts: &[usize]) {
         let kind = new.kind;
-        let found = self.find(&new);
-        let at = found.unwrap_or(self.building.len());
+        let (found, also) = self.find(&new);
+        let mut at = found.unwrap_or(self.building.len());
+        for (other, slot) in also {
+            let (a, b) = (self.root(at), self.root(other));
+            let (Some(x), Some(y)) = (self.building.get(a), self.building.get(b)) else {
+                continue;
+            };
+            if a == b || differs(&x.e.keys, &y.e.keys, slot) {
+                continue;
+            }
+            // The earlier entity stays, where it was first seen.
+            let (keep, gone) = (a.min(b), a.max(b));
+            self.absorb(keep, gone);
+            at = keep;
+        }
         // The evidence's own identifiers find the entity later too, even where the merged
         // entity keeps an earlier value (a renamed host). The merged entity's identifiers need
         // no indexing: each is its earlier one, indexed when it came, or one of these.
-        index_keys(&mut self.index, kind, &new.keys, at);
+        self.index_keys(kind, &new.keys, at);
         match found {
-            Some(i) => self.merge(i, new),
-            None => self.building.push(Building {
-                e: new,
-                roles: HashSet::default(),
-                tags: HashSet::default(),
-                alerts: Vec::new(),
-            }),
+            Some(_) => self.merge(at, new),
+            None => {
+                self.parent.push(self.building.len());
+                self.building.push(Building {
+                    e: new,
+                    roles: HashSet::default(),
+                    tags: HashSet::default(),
+                    alerts: Vec::new(),
+                });
+            }
         }
         for &a in alerts {
             if a < self.alerts.len() && self.linked.insert((at, a)) {
@@ -346,30 +393,99 @@ impl EntitySet {
         }
     }
 
-    /// The entity `new` identifies: one sharing an identifier with no stronger one differing.
-    fn find(&self, new: &NewEntity) -> Option<usize> {
+    /// The entity `i` was merged into (itself when it was not), shortening the path there.
+    fn root(&mut self, mut i: usize) -> usize {
+        loop {
+            let p = self.parent.get(i).copied().unwrap_or(i);
+            if p == i {
+                return i;
+            }
+            let up = self.parent.get(p).copied().unwrap_or(p);
+            if let Some(slot) = self.parent.get_mut(i) {
+                *slot = up;
+            }
+            i = up;
+        }
+    }
+
+    /// The entity `new` identifies: the first sharing an identifier with no stronger one
+    /// differing; and the other entities it identifies so, each with the slot of the
+    /// identifier they share (usually none, and then nothing is allocated).
+    fn find(&mut self, new: &NewEntity) -> (Option<usize>, Vec<(usize, usize)>) {
+        let mut found = None;
+        let mut also: Vec<(usize, usize)> = Vec::new();
         for (slot, key) in new.keys.iter().enumerate() {
             let Some(key) = key else { continue };
-            let Some(&i) = self
+            let Some(i) = self
                 .index
                 .slot(new.kind, slot)
                 .and_then(|keys| keys.get(key.as_str()))
-                .filter(|&&i| i != AMBIGUOUS)
+                .copied()
+                .filter(|&i| i != AMBIGUOUS)
             else {
                 continue;
             };
-            let old = &self.building.get(i)?.e.keys;
-            let conflict = new
-                .keys
-                .iter()
-                .zip(old)
-                .take(slot)
-                .any(|pair| matches!(pair, (Some(a), Some(b)) if a != b));
-            if !conflict {
-                return Some(i);
+            let i = self.root(i);
+            if found == Some(i) || also.iter().any(|&(j, _)| j == i) {
+                continue;
+            }
+            let Some(old) = self.building.get(i) else {
+                continue;
+            };
+            if differs(&new.keys, &old.e.keys, slot) {
+                continue;
+            }
+            match found {
+                None => found = Some(i),
+                Some(_) => also.push((i, slot)),
             }
         }
-        None
+        (found, also)
+    }
+
+    /// Indexes `keys` (an entity's identifiers by slot) as finding entity `at`. An identifier
+    /// that already finds another entity finds none from now on: two devices with different
+    /// MDE ids share a host name, and evidence with only that host name could be either.
+    fn index_keys(&mut self, kind: EntityKind, keys: &[Option<String>], at: usize) {
+        for (slot, key) in keys.iter().enumerate() {
+            let Some(key) = key else { continue };
+            let known = self
+                .index
+                .slot(kind, slot)
+                .and_then(|map| map.get(key.as_str()))
+                .copied();
+            let value = match known {
+                None => at,
+                Some(AMBIGUOUS) => continue,
+                Some(i) if self.root(i) == at => continue,
+                Some(_) => AMBIGUOUS,
+            };
+            self.index.slot_mut(kind, slot).insert(key.clone(), value);
+        }
+    }
+
+    /// Merges entity `gone` into entity `keep`, as evidence merges: `gone` has no alerts and
+    /// no evidence left, and finds `keep` from now on.
+    fn absorb(&mut self, keep: usize, gone: usize) {
+        let Some(b) = self.building.get_mut(gone) else {
+            return;
+        };
+        let kind = b.e.kind;
+        let e = std::mem::replace(&mut b.e, NewEntity::empty(kind));
+        let alerts = std::mem::take(&mut b.alerts);
+        for a in alerts {
+            // The alert's own list names `gone`, which [`EntitySet::finish`] reads as `keep`.
+            if self.linked.insert((keep, a)) {
+                if let Some(k) = self.building.get_mut(keep) {
+                    k.alerts.push(a);
+                }
+            }
+        }
+        self.merge(keep, e);
+        if let Some(p) = self.parent.get_mut(gone) {
+            *p = keep;
+        }
+        self.merged += 1;
     }
 
     /// Merges: the most severe verdict, roles and tags united, the first remediation status
@@ -430,9 +546,25 @@ impl EntitySet {
 
     /// The entities with their ids and names, each alert's entity ids, and the other evidence.
     pub(crate) fn finish(self) -> Built {
+        // Each entity's root: its parent's, which is earlier and so already known.
+        let mut roots: Vec<usize> = Vec::with_capacity(self.parent.len());
+        for (i, &p) in self.parent.iter().enumerate() {
+            let root = if p < i {
+                roots.get(p).copied().unwrap_or(p)
+            } else {
+                i
+            };
+            roots.push(root);
+        }
+        let root = |i: usize| roots.get(i).copied().unwrap_or(i);
         let mut used: HashSet<String> = HashSet::default();
         let mut ids = Vec::with_capacity(self.building.len());
-        for b in &self.building {
+        for (i, b) in self.building.iter().enumerate() {
+            if root(i) != i {
+                // Merged into another entity: no id of its own.
+                ids.push(String::new());
+                continue;
+            }
             let kind = b.e.kind;
             let key =
                 b.e.keys
@@ -451,16 +583,27 @@ impl EntitySet {
             ids.push(id);
         }
         let alert_ids: Vec<&str> = self.alerts.iter().map(|(id, _)| id.as_str()).collect();
+        let merged = self.merged > 0;
         let alert_entities = self
             .alerts
             .iter()
-            .map(|(_, list)| list.iter().filter_map(|&i| ids.get(i).cloned()).collect())
+            .map(|(_, list)| {
+                let mut seen: HashSet<usize> = HashSet::default();
+                list.iter()
+                    .map(|&i| root(i))
+                    // Two entities of an alert that became one are listed once.
+                    .filter(|&i| !merged || seen.insert(i))
+                    .filter_map(|i| ids.get(i).cloned())
+                    .collect()
+            })
             .collect();
         let entities = self
             .building
             .into_iter()
             .zip(ids)
-            .map(|(mut b, id)| {
+            .enumerate()
+            .filter(|&(i, _)| root(i) == i)
+            .map(|(_, (mut b, id))| {
                 // Links come in the order evidence merged; `alert_ids` is in alert order.
                 b.alerts.sort_unstable();
                 let e = b.e;
@@ -470,9 +613,7 @@ impl EntitySet {
                     .map(|(name, value)| (Cow::Borrowed(name), value))
                     .collect();
                 if e.kind == EntityKind::User {
-                    let admin = e.admin
-                        || e.tags.iter().chain(&e.roles).any(|t| mentions_admin(t))
-                        || fields.get("is_admin") == Some(&Json::Bool(true));
+                    let admin = e.admin || fields.get("is_admin") == Some(&Json::Bool(true));
                     fields.insert("is_admin".into(), Json::Bool(admin));
                 }
                 Entity {

@@ -37,7 +37,9 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
     tags.extend(str_list(cx, m, "tags", path)?);
     tags.extend(str_list(cx, m, "systemTags", path)?);
     let alerts_path = path.key("alerts");
-    let alerts_json = opt_array(cx, m, "alerts", path)?.unwrap_or_default();
+    let alerts_given = opt_array(cx, m, "alerts", path)?;
+    let alerts_not_fetched = alerts_given.is_none();
+    let alerts_json = alerts_given.unwrap_or_default();
     cx.check_len(&alerts_path, Limit::Alerts, alerts_json.len())?;
     let mut set = EntitySet::default();
     let mut alerts = Vec::with_capacity(alerts_json.len());
@@ -74,6 +76,7 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
         alerts,
         entities: built.entities,
         other_evidence: built.other,
+        alerts_not_fetched,
     })
 }
 
@@ -175,6 +178,15 @@ fn entity<M: Obj>(
     e.admin = str_list(cx, m, "detailedRoles", path)?
         .iter()
         .any(|r| mentions_admin(r));
+    if kind == EntityKind::User {
+        // Tags and roles as written: `roles` in snake case would read `AdminPortal` as the
+        // words `admin portal`.
+        e.admin = e.admin
+            || e.tags.iter().any(|t| mentions_admin(t))
+            || str_list(cx, m, "roles", path)?
+                .iter()
+                .any(|r| mentions_admin(r));
+    }
     let mut extra = None;
     match kind {
         EntityKind::Device => device(cx, m, path, &mut e)?,

@@ -660,10 +660,27 @@ pub(crate) fn canonical_ip(text: &str) -> String {
     ip_string(text).unwrap_or_else(|| text.trim().to_string())
 }
 
+/// Where a URL's authority starts: after `scheme://`, or at 0 when the URL has no scheme
+/// (`contoso.com/x`). A `://` further on, in the path or query
+/// (`phish.example/r?next=https://…`), is not the scheme's.
+pub(crate) fn authority_start(url: &str) -> usize {
+    match url.find("://") {
+        Some(i)
+            if url[..i].starts_with(|c: char| c.is_ascii_alphabetic())
+                && url[..i]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            i + 3
+        }
+        _ => 0,
+    }
+}
+
 /// The host name of a URL, lowercase, without user, port or trailing dot.
 pub(crate) fn url_domain(url: &str) -> Option<String> {
     let rest = url.trim();
-    let rest = rest.split_once("://").map_or(rest, |(_, r)| r);
+    let rest = &rest[authority_start(rest)..];
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     let host = authority.rsplit('@').next().unwrap_or(authority);
     let host = match host.strip_prefix('[') {
@@ -693,13 +710,35 @@ pub(crate) fn last_segment(id: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Whether free text (a tag, a detailed role) says "admin": `Domain Admins`, `GlobalAdmin`,
-/// `Global Administrator`.
+/// Whether free text (a tag, a role, a detailed role) says the account is an admin: one of its
+/// words (letters and digits; anything else separates words, a change of case does not) is
+/// `admin`, `admins`, `administrator` or `administrators`, or ends with one (`Domain Admins`,
+/// `GlobalAdmin`, `Helpdesk Administrator`, `sysadmin`), and the text negates nothing: no word
+/// is `no`, `non` or `not`, and the admin word does not start with `non` or `not`
+/// (`Non-admin`, `nonadmin`, `not an administrator`). A word that only starts with `admin`
+/// (`AdminPortal`) does not count.
 pub(crate) fn mentions_admin(text: &str) -> bool {
-    snake(text).split('_').any(|w| {
-        matches!(
-            w,
-            "admin" | "admins" | "administrator" | "administrators" | "globaladmin" | "domainadmin"
-        )
-    })
+    const ADMIN: [&str; 4] = ["admin", "admins", "administrator", "administrators"];
+    const NEGATIONS: [&str; 3] = ["no", "non", "not"];
+    let ends_with = |w: &str, end: &str| {
+        w.len() >= end.len()
+            && w.is_char_boundary(w.len() - end.len())
+            && w[w.len() - end.len()..].eq_ignore_ascii_case(end)
+    };
+    let starts_with = |w: &str, start: &str| {
+        w.get(..start.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(start))
+    };
+    let mut admin = false;
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if NEGATIONS.iter().any(|n| w.eq_ignore_ascii_case(n)) {
+            return false;
+        }
+        if ADMIN.iter().any(|a| ends_with(w, a))
+            && !NEGATIONS[1..].iter().any(|n| starts_with(w, n))
+        {
+            admin = true;
+        }
+    }
+    admin
 }

@@ -305,6 +305,12 @@ pub struct Incident {
     /// kept as the source gave it.
     #[serde(default)]
     pub other_evidence: Vec<Json>,
+    /// A Microsoft Graph incident without an `alerts` member: fetched without
+    /// `$expand=alerts`, so without its alerts and their evidence (an incident with
+    /// `"alerts": []` has none to give). Not part of the normalized form: false when read from
+    /// it and from Sentinel.
+    #[serde(skip)]
+    pub alerts_not_fetched: bool,
 }
 
 /// An alert of an incident.

@@ -4,9 +4,10 @@
 //! (`POST …/incidents/{id}/entities`).
 //!
 //! Entities are linked to alerts through `alerts[].properties.relatedEntities` and
-//! `entities[].properties.alertIds`, which are optional: an alert that lists no entities carries
-//! every entity that lists no alerts, so without either field every entity belongs to every
-//! alert.
+//! `entities[].properties.alertIds`, which are optional: an alert without `relatedEntities`
+//! carries every entity that lists no alerts, so without either field every entity belongs to
+//! every alert. An alert with an empty `relatedEntities` lists no entities: it carries only
+//! those that name it.
 
 use std::collections::HashMap;
 
@@ -69,7 +70,8 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     let mut alerts = Vec::with_capacity(alerts_json.len());
     // Every spelling of an alert's id (lowercase) → its index.
     let mut alert_refs: HashMap<String, usize> = HashMap::new();
-    let mut related: Vec<Vec<String>> = Vec::with_capacity(alerts_json.len());
+    // Per alert, the entities it lists; `None` when it lists none (no `relatedEntities`).
+    let mut related: Vec<Option<Vec<String>>> = Vec::with_capacity(alerts_json.len());
     for (i, a) in alerts_json.iter().enumerate() {
         let (alert, keys, refs) = alert(cx, a, &alerts_path.index(i))?;
         let index = set.alert(&alert.id);
@@ -99,7 +101,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     // Which alerts carry which entity.
     let mut assoc: Vec<Vec<usize>> = vec![Vec::new(); raws.len()];
     for (a, refs) in related.iter().enumerate() {
-        for r in refs {
+        for r in refs.iter().flatten() {
             if let Some(list) = lookup(&by_ref, r).and_then(|e| assoc.get_mut(e)) {
                 list.push(a);
             }
@@ -131,10 +133,11 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             }
         }
     }
-    // Alerts that list no entities carry every entity that names no alert: a product of two
-    // counts, so it is bounded before it is built.
+    // Alerts without a list of entities carry every entity that names no alert (an empty list
+    // is a list: such an alert carries none): a product of two counts, so it is bounded before
+    // it is built.
     let undeclared: Vec<usize> = (0..alerts.len())
-        .filter(|&a| related.get(a).is_none_or(Vec::is_empty))
+        .filter(|&a| related.get(a).is_none_or(Option::is_none))
         .collect();
     let unnamed = raws
         .iter()
@@ -213,6 +216,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
         alerts,
         entities: built.entities,
         other_evidence: built.other,
+        alerts_not_fetched: false,
     })
 }
 
@@ -318,8 +322,9 @@ fn lookup(by_ref: &HashMap<String, usize>, r: &str) -> Option<usize> {
         .or_else(|| last_segment(&r).and_then(|seg| by_ref.get(&seg).copied()))
 }
 
-/// An alert, the lowercase spellings of its id, and the entity references it carries.
-fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Vec<String>)> {
+/// An alert, the lowercase spellings of its id, and the entity references it carries
+/// (`None` when it has no `relatedEntities`).
+fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Option<Vec<String>>)> {
     let am = object(cx, v, path)?;
     let props_path = path.key("properties");
     let (p, pp): (&Object, &Path) = match get(am, "properties") {
@@ -344,8 +349,9 @@ fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Vec<Stri
                 })?,
         },
     };
-    let mut refs = Vec::new();
+    let mut refs = None;
     if let Some(items) = opt_array(cx, p, "relatedEntities", pp)? {
+        let refs = refs.insert(Vec::new());
         let here = pp.key("relatedEntities");
         for (i, item) in items.iter().enumerate() {
             match item {

@@ -787,6 +787,350 @@ fn entity_ids_are_unique() {
 }
 
 #[test]
+fn files_merge_only_by_a_hash_of_the_same_type() {
+    let file = |verdict: &str, details: serde_json::Value, extra: serde_json::Value| {
+        let mut f = evidence(
+            "fileEvidence",
+            json!({"verdict": verdict, "fileDetails": details}),
+        );
+        if let (Some(m), serde_json::Value::Object(x)) = (f.as_object_mut(), extra) {
+            m.extend(x);
+        }
+        f
+    };
+    let sha256 = "a".repeat(64);
+    let md5 = "b".repeat(32);
+    // One name, hashes of different types: the two files could differ, and a clean file must
+    // not take the verdict of a malicious one.
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![file(
+                "noThreatsFound",
+                json!({"sha256": sha256, "fileName": "svchost.exe"}),
+                json!({}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![file(
+                "malicious",
+                json!({"md5": md5, "fileName": "svchost.exe"}),
+                json!({}),
+            )],
+        ),
+    ]));
+    assert_eq!(
+        ids(&inc),
+        [format!("file:{sha256}"), format!("file:{md5}")],
+        "{inc:#?}"
+    );
+    assert_eq!(
+        entity(&inc, &format!("file:{sha256}")).verdict,
+        "no_threats_found"
+    );
+    // One path and name (in other cases) on two devices, a SHA-1 and a SHA-256: two files.
+    let sha1 = "1".repeat(40);
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![file(
+                "unknown",
+                json!({"sha1": sha1, "fileName": "setup.exe", "filePath": "C:\\Users\\a\\Downloads"}),
+                json!({"mdeDeviceId": "d1"}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![file(
+                "unknown",
+                json!({"sha256": sha256, "fileName": "Setup.exe", "filePath": "c:\\users\\a\\downloads\\"}),
+                json!({"mdeDeviceId": "d2"}),
+            )],
+        ),
+    ]));
+    assert_eq!(inc.entities.len(), 2, "{inc:#?}");
+    assert_eq!(
+        entity(&inc, &format!("file:{sha1}")).fields["device_ids"],
+        json!(["d1"])
+    );
+    // A file with a hash and one without, of one name: two files too.
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            file(
+                "malicious",
+                json!({"md5": md5, "fileName": "a.exe"}),
+                json!({}),
+            ),
+            file("unknown", json!({"fileName": "A.EXE"}), json!({})),
+        ],
+    )]));
+    assert_eq!(ids(&inc), [format!("file:{md5}"), "file:a.exe".into()]);
+    // Without any hash, path and name still identify a file; and one hash type shared is
+    // enough, whatever the other hashes.
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            file(
+                "unknown",
+                json!({"fileName": "run.ps1", "filePath": "C:\\t"}),
+                json!({}),
+            ),
+            file(
+                "suspicious",
+                json!({"fileName": "RUN.ps1", "filePath": "c:\\T\\"}),
+                json!({}),
+            ),
+            file("unknown", json!({"sha1": sha1, "md5": md5}), json!({})),
+            file("unknown", json!({"sha256": sha256, "md5": md5}), json!({})),
+        ],
+    )]));
+    // (The merged file's id is its strongest hash, which came second.)
+    assert_eq!(
+        ids(&inc),
+        ["file:c:\\t\\run.ps1".to_string(), format!("file:{sha256}")]
+    );
+    assert_eq!(entity(&inc, "file:c:\\t\\run.ps1").verdict, "suspicious");
+}
+
+#[test]
+fn processes_without_a_creation_time_merge_only_with_the_same_image_and_command_line() {
+    let process =
+        |pid: u32, image: Option<&str>, command: Option<&str>, extra: serde_json::Value| {
+            let mut p = evidence(
+                "processEvidence",
+                json!({"processId": pid, "processCommandLine": command}),
+            );
+            if let Some(m) = p.as_object_mut() {
+                if let Some(image) = image {
+                    m.insert("imageFile".into(), json!({"fileName": image}));
+                }
+                if let serde_json::Value::Object(x) = extra {
+                    m.extend(x);
+                }
+            }
+            p
+        };
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![process(
+                4780,
+                Some("MsSense.exe"),
+                Some("\"MsSense.exe\""),
+                json!({}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![process(
+                4780,
+                Some("rundll32.exe"),
+                Some("rundll32.exe evil.dll,Run"),
+                json!({"verdict": "malicious"}),
+            )],
+        ),
+        // The same image and command line: the same process.
+        graph_alert(
+            "a3",
+            vec![process(
+                4780,
+                Some("MSSENSE.EXE"),
+                Some("\"MsSense.exe\""),
+                json!({}),
+            )],
+        ),
+        // Nothing but the id: nothing tells which process it is.
+        graph_alert("a4", vec![process(4780, None, None, json!({}))]),
+        graph_alert("a5", vec![process(4780, None, None, json!({}))]),
+    ]));
+    let procs = of_kind(&inc, EntityKind::Process);
+    assert_eq!(procs.len(), 4, "{:#?}", ids(&inc));
+    assert_eq!(procs[0].name, "MsSense.exe");
+    assert_eq!(procs[0].alert_ids, ["a1", "a3"]);
+    assert_eq!(procs[0].verdict, "unknown");
+    assert_eq!(procs[1].name, "rundll32.exe");
+    assert_eq!(procs[1].verdict, "malicious");
+    assert_eq!(procs[2].alert_ids, ["a4"]);
+    assert_eq!(procs[3].alert_ids, ["a5"]);
+    // With a device and a creation time, the process id is enough.
+    let created = json!({"mdeDeviceId": "d1", "processCreationDateTime": "2025-01-01T00:00:00Z"});
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![process(100, Some("a.exe"), None, created.clone())],
+        ),
+        graph_alert("a2", vec![process(100, None, Some("a.exe -x"), created)]),
+    ]));
+    assert_eq!(ids(&inc), ["process:d1:100:2025-01-01T00:00:00Z"]);
+}
+
+#[test]
+fn evidence_that_links_two_entities_merges_them() {
+    // An MDE id, then a host name, then both: one device.
+    let inc = one(&graph_incident(vec![
+        graph_alert("a1", vec![device(Some("X1"), "", json!({}))]),
+        graph_alert(
+            "a2",
+            vec![device(None, "h1", json!({"verdict": "malicious"}))],
+        ),
+        graph_alert("a3", vec![device(Some("x1"), "H1", json!({}))]),
+    ]));
+    assert_eq!(ids(&inc), ["device:x1"], "{inc:#?}");
+    let d = &inc.entities[0];
+    assert_eq!(d.alert_ids, ["a1", "a2", "a3"]);
+    assert_eq!(d.verdict, "malicious");
+    assert_eq!(d.fields["hostname"], "h1");
+    for a in &inc.alerts {
+        assert_eq!(a.entity_ids, ["device:x1"]);
+    }
+    // Users: an object id and UPN, then a SID and account, then the object id with the SID.
+    let user =
+        |account: serde_json::Value| evidence("userEvidence", json!({"userAccount": account}));
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![user(
+                json!({"userPrincipalName": "Kim@Contoso.com", "azureAdUserId": "G1"}),
+            )],
+        ),
+        graph_alert(
+            "a2",
+            vec![user(
+                json!({"userSid": "S-1-5-21-1", "accountName": "kim", "domainName": "CORP"}),
+            )],
+        ),
+        // One alert holding both before they are linked lists the merged user once.
+        graph_alert(
+            "a3",
+            vec![
+                user(json!({"azureAdUserId": "g1"})),
+                user(json!({"userSid": "s-1-5-21-1"})),
+                user(json!({"azureAdUserId": "g1", "userSid": "s-1-5-21-1"})),
+            ],
+        ),
+    ]));
+    assert_eq!(ids(&inc), ["user:g1"], "{inc:#?}");
+    assert_eq!(inc.entities[0].fields["domain"], "CORP");
+    assert_eq!(inc.entities[0].alert_ids, ["a1", "a2", "a3"]);
+    assert_eq!(inc.alerts[2].entity_ids, ["user:g1"]);
+    // Entities whose stronger identifiers differ stay apart, whatever links them.
+    let inc = one(&graph_incident(vec![
+        graph_alert(
+            "a1",
+            vec![device(Some("m1"), "", json!({"azureAdDeviceId": "e1"}))],
+        ),
+        graph_alert(
+            "a2",
+            vec![device(None, "h2", json!({"azureAdDeviceId": "e2"}))],
+        ),
+        graph_alert("a3", vec![device(Some("m1"), "h2", json!({}))]),
+    ]));
+    assert_eq!(ids(&inc), ["device:m1", "device:e2"], "{inc:#?}");
+    assert_eq!(entity(&inc, "device:e2").alert_ids, ["a2"]);
+}
+
+#[test]
+fn is_admin_reads_whole_words_and_no_negation() {
+    use super::json::mentions_admin;
+    for text in [
+        "Domain Admins",
+        "GlobalAdmin",
+        "Global Administrator",
+        "Helpdesk Administrator",
+        "admin",
+        "SysAdmins",
+        "Exchange-Administrators",
+    ] {
+        assert!(mentions_admin(text), "{text}");
+    }
+    for text in [
+        "Non-admin",
+        "Non-admin user",
+        "not an administrator",
+        "nonadmin",
+        "NotAdmin",
+        "no admin rights",
+        "AdminPortal",
+        "administration",
+        "badminton club",
+        "",
+    ] {
+        assert!(!mentions_admin(text), "{text}");
+    }
+    let user = |n: usize, extra: serde_json::Value| {
+        let mut u = evidence(
+            "userEvidence",
+            json!({"userAccount": {"azureAdUserId": format!("u{n}")}}),
+        );
+        if let (Some(m), serde_json::Value::Object(x)) = (u.as_object_mut(), extra) {
+            m.extend(x);
+        }
+        u
+    };
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            user(1, json!({"tags": ["Non-admin"]})),
+            user(2, json!({"detailedRoles": ["Non-admin user"]})),
+            user(3, json!({"tags": ["not an administrator"]})),
+            // `roles` as written, not as their snake case (`admin_portal`).
+            user(4, json!({"roles": ["AdminPortal"]})),
+            user(5, json!({"roles": ["DomainAdmins"]})),
+            user(6, json!({"tags": ["Domain Admins"]})),
+            user(7, json!({"detailedRoles": ["Global Administrator"]})),
+        ],
+    )]));
+    let admin: Vec<bool> = of_kind(&inc, EntityKind::User)
+        .iter()
+        .map(|u| u.fields["is_admin"] == json!(true))
+        .collect();
+    assert_eq!(admin, [false, false, false, false, true, true, true]);
+}
+
+#[test]
+fn a_url_without_a_scheme_is_not_read_from_its_query() {
+    use super::json::url_domain;
+    let url = "Phish.Example/r?next=https://Login.MicrosoftOnline.com/common";
+    assert_eq!(url_domain(url).as_deref(), Some("phish.example"));
+    assert_eq!(
+        url_domain("phish.example?u=http://x.test").as_deref(),
+        Some("phish.example")
+    );
+    assert_eq!(url_domain("hxxp://x.test/").as_deref(), Some("x.test"));
+    assert_eq!(
+        url_domain("svn+ssh://Repo.test/x").as_deref(),
+        Some("repo.test")
+    );
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![evidence("urlEvidence", json!({"url": url}))],
+    )]));
+    let u = &inc.entities[0];
+    assert_eq!(u.fields["domain"], "phish.example");
+    // The host ignores case; the query keeps its own.
+    assert_eq!(
+        u.id,
+        "url:phish.example/r?next=https://Login.MicrosoftOnline.com/common"
+    );
+}
+
+#[test]
+fn a_graph_incident_with_an_empty_alert_list_was_fetched_with_its_alerts() {
+    let mut inc = graph_incident(vec![]);
+    assert!(!one(&inc).alerts_not_fetched);
+    if let Some(m) = inc.as_object_mut() {
+        m.remove("alerts");
+    }
+    assert!(one(&inc).alerts_not_fetched);
+    // The redirected incident of the fixture has `"alerts": []`.
+    let (_, page) = import(PAGE2);
+    assert!(page.iter().all(|i| !i.alerts_not_fetched));
+    assert!(page.iter().any(|i| i.alerts.is_empty()));
+}
+
+#[test]
 fn enums_are_case_insensitive_and_snake_case() {
     let mut inc = graph_incident(vec![json!({
         "id": "a1", "severity": "HIGH", "status": "InProgress", "category": "CommandAndControl",
@@ -1122,6 +1466,26 @@ fn sentinel_file_hashes_admins_hosts_and_links() {
         {"name": "ip-a", "kind": "Ip", "properties": {"address": "10.0.0.1"}}
     ])));
     assert_eq!(entity(&i, "ip:10.0.0.1").alert_ids, ["a1", "a2"]);
+}
+
+#[test]
+fn a_sentinel_alert_with_an_empty_entity_list_carries_only_entities_naming_it() {
+    let i = one(&json!({"name": "inc-6", "properties": {"title": "t"},
+    "alerts": [
+        {"name": "a1", "properties": {"systemAlertId": "a1", "relatedEntities": [{"id": "/x/Entities/E1"}]}},
+        {"name": "a2", "properties": {"systemAlertId": "a2", "relatedEntities": []}},
+        {"name": "a3", "properties": {"systemAlertId": "a3"}}
+    ],
+    "entities": [
+        {"name": "e1", "kind": "Ip", "properties": {"address": "192.0.2.1"}},
+        {"name": "e2", "kind": "Ip", "properties": {"address": "192.0.2.2", "alertIds": ["A2"]}},
+        {"name": "e3", "kind": "Ip", "properties": {"address": "192.0.2.3"}}
+    ]}));
+    let entities = |a: usize| i.alerts[a].entity_ids.clone();
+    // `a3` lists nothing, so it carries every entity that names no alert.
+    assert_eq!(entities(0), ["ip:192.0.2.1"]);
+    assert_eq!(entities(1), ["ip:192.0.2.2"]);
+    assert_eq!(entities(2), ["ip:192.0.2.1", "ip:192.0.2.3"]);
 }
 
 #[test]
