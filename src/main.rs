@@ -537,6 +537,18 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
+    // Gamebooks run only through a response SOP: without one, every plan is empty.
+    if !library
+        .sops
+        .iter()
+        .any(|s| matches!(s.body, riposte_dsl::checked::SopBody::Response(_)))
+    {
+        stderr_line!(
+            "warning: the library has no response SOP, so no gamebook runs and every plan is \
+             empty: add the SOPs (`--library gamebooks --library sops`), or test one gamebook \
+             with `riposte test` (`gamebook:`)"
+        );
+    }
     let workspaces = workspaces.unwrap_or_else(|| {
         vec![riposte_engine::workspace::Workspace::demo_for(
             &library.sops,

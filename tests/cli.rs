@@ -250,6 +250,28 @@ fn a_graph_incident_without_alerts_is_named() {
     assert!(!err.contains("without alerts"), "{err}");
 }
 
+/// Gamebooks alone plan nothing: no SOP routes the incident to them, and the run says so.
+#[test]
+fn a_library_without_response_sops_is_named() {
+    let incident = [
+        "--incident",
+        "examples/incidents/ransomware-two-devices.json",
+    ];
+    let err = stderr_of(
+        riposte()
+            .arg("simulate")
+            .args(incident)
+            .args(["--library", "gamebooks"]),
+        0,
+    );
+    assert!(
+        err.contains("warning: the library has no response SOP, so no gamebook runs"),
+        "{err}"
+    );
+    let err = stderr_of(riposte().arg("simulate").args(incident), 0);
+    assert!(!err.contains("no response SOP"), "{err}");
+}
+
 /// A workspaces file that never ends (a device, a pipe) is read up to its limit, no further.
 #[test]
 fn an_endless_workspaces_file_stops_at_the_limit() {

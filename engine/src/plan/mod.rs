@@ -139,6 +139,16 @@ pub fn plan_with_context<E: Executor>(
             continue;
         };
         if !workspace.agent.sops.includes(&sop.name) {
+            // Listed, so that a SOP missing from a plan is never a mystery.
+            plan.sops.push(SopMatch {
+                name: sop.name.clone(),
+                matched: false,
+                detail: format!(
+                    "the agent of workspace `{}` does not run it: it is not in the agent's \
+                     `sops:` list",
+                    workspace.name
+                ),
+            });
             continue;
         }
         // Only SOPs that depend on the verdict wait for one.
