@@ -97,6 +97,10 @@ enum Command {
     /// Run gamebook tests (`*.test.yaml`) and report gamebook coverage: exit 0 when every test
     /// passes, 1 on a failed test or coverage below `--min-coverage`, 2 on usage or I/O errors.
     Test(TestArgs),
+    /// Evaluate expressions over an incident, as conditions see it; without expressions, print
+    /// the `incident` record itself: exit 0, 1 when an expression has errors, 2 on usage or
+    /// I/O errors.
+    Eval(EvalArgs),
     /// Print the JSON Schema of gamebook or SOP files (for yaml-language-server).
     Schema {
         #[arg(value_enum, default_value_t = SchemaKind::Gamebook)]
@@ -133,6 +137,20 @@ struct SimulateArgs {
     import: ImportLimitArgs,
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     format: ListFormat,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Expressions of the language (docs/language.md §7), with `incident` in scope.
+    exprs: Vec<String>,
+    /// An incident file: Graph security incident(s), Sentinel incident(s) or Riposte JSON.
+    #[arg(long)]
+    incident: PathBuf,
+    /// The time `now()` returns (RFC 3339; default: the incident's last update, else its creation).
+    #[arg(long)]
+    now: Option<String>,
+    #[command(flatten)]
+    import: ImportLimitArgs,
 }
 
 /// Bounds on incident files (the defaults of `ImportLimits`).
@@ -316,6 +334,7 @@ fn main() -> ExitCode {
         Command::Corpus { command } => corpus(command),
         Command::Simulate(args) => simulate(args),
         Command::Test(args) => test(args),
+        Command::Eval(args) => eval(args),
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::Gamebook => riposte_dsl::schema::gamebook(),
@@ -703,6 +722,79 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `riposte eval`: what an expression gives for an incident, or the `incident` record whole.
+fn eval(args: EvalArgs) -> Result<ExitCode, String> {
+    use riposte_dsl::expr::{compile, Env, ExprSource, Scope};
+    use riposte_dsl::types::Type;
+
+    let (_, incidents) =
+        riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
+            .map_err(|e| e.to_string())?;
+    let now = match &args.now {
+        Some(t) => Some(riposte_dsl::value::parse_time(t).ok_or_else(|| {
+            format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+        })?),
+        None => None,
+    };
+    // Each expression is checked as a condition's would be, and shown against its own text.
+    let scope = Scope::new().with("incident", Type::Record(riposte_dsl::model::incident()));
+    let mut sources = SourceMap::new();
+    let mut compiled = Vec::new();
+    let mut errors = false;
+    for text in &args.exprs {
+        let file = sources.add(riposte_dsl::SourceFile::new("expression", text.as_str()));
+        let src = ExprSource {
+            text,
+            file,
+            offset: 0,
+        };
+        match compile(src, &scope, None) {
+            Ok(e) => compiled.push((text.as_str(), e)),
+            Err(diags) => {
+                errors = true;
+                let color = colored(&std::io::stderr());
+                for d in &diags {
+                    stderr_text!("{}", render::text(d, &sources, color));
+                }
+            }
+        }
+    }
+    if errors {
+        return Ok(ExitCode::from(1));
+    }
+    let mut out = String::new();
+    for incident in &incidents {
+        let record = incident.to_value();
+        if incidents.len() > 1 {
+            out.push_str(&format!(
+                "incident {}\n",
+                riposte_engine::plan::text::printable(&incident.id)
+            ));
+        }
+        if compiled.is_empty() {
+            let pretty = serde_json::to_string_pretty(&record.to_json())
+                .map_err(|e| format!("cannot serialize output: {e}"))?;
+            out.push_str(&pretty);
+            out.push('\n');
+            continue;
+        }
+        let vars = [record];
+        let env = Env {
+            vars: &vars,
+            now_ms: now.unwrap_or_else(|| riposte_engine::plan::default_now(incident)),
+        };
+        for (text, e) in &compiled {
+            let value = e.eval(&env).to_json();
+            out.push_str(&format!(
+                "{} => {}\n",
+                riposte_engine::plan::text::printable(text),
+                riposte_engine::plan::text::printable(&value.to_string())
+            ));
+        }
+    }
+    emit(&out).map(|()| ExitCode::SUCCESS)
 }
 
 fn test(args: TestArgs) -> Result<ExitCode, String> {

@@ -250,6 +250,47 @@ fn a_graph_incident_without_alerts_is_named() {
     assert!(!err.contains("without alerts"), "{err}");
 }
 
+/// `eval` shows what expressions give for an incident, and the `incident` record itself.
+#[test]
+fn eval_shows_what_expressions_read() {
+    let incident = [
+        "--incident",
+        "examples/incidents/multi-stage-one-device.json",
+    ];
+    let out = riposte()
+        .arg("eval")
+        .args(incident)
+        .args([
+            "incident.severity >= medium",
+            "map(incident.users, u => u.domain + '\\\\' + u.account_name)",
+            "first(incident.devices).is_server",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "incident.severity >= medium => true\n\
+         map(incident.users, u => u.domain + '\\\\' + u.account_name) => [\"CORP\\\\pradeep.g\"]\n\
+         first(incident.devices).is_server => false\n"
+    );
+    let err = stderr_of(
+        riposte().arg("eval").args(incident).arg("incident.devics"),
+        1,
+    );
+    assert!(
+        err.contains("unknown field `devics` on `incident`"),
+        "{err}"
+    );
+    assert!(err.contains("[expression:1:10]"), "{err}");
+    let out = riposte().arg("eval").args(incident).assert().code(0);
+    let record = json(&out.get_output().stdout);
+    assert_eq!(record["severity"], "high");
+    assert_eq!(record["devices"][0]["is_server"], false);
+}
+
 /// Gamebooks alone plan nothing: no SOP routes the incident to them, and the run says so.
 #[test]
 fn a_library_without_response_sops_is_named() {
