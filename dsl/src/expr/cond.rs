@@ -18,7 +18,8 @@
 use std::fmt;
 
 use super::eval::{
-    tally, test_op, visit, walk, CmpOp, Cx, Ir, Quant, Root, TestOp, MAX_LAMBDA_CALLS,
+    check_within, tally, test_op, test_work, visit, walk, CmpOp, Cx, Ir, Quant, Root, TestOp,
+    MAX_LAMBDA_CALLS,
 };
 use super::Env;
 use crate::text::{word, Str, Words};
@@ -182,12 +183,13 @@ fn loop_node(ir: &Ir, mode: Mode) -> Option<Box<dyn Cond>> {
     };
     let (list_root, list_path) = list.as_path()?;
     match &**body {
+        // A check with work of its own is left to the interpreter, which calls the lambda.
         Ir::Test {
             root: Root::Local(s),
             path,
             check,
             negate,
-        } if s == slot && kind_fits => Some(at_place(
+        } if s == slot && kind_fits && !check.has_work() => Some(at_place(
             list_root,
             list_path,
             QuantOf {
@@ -206,6 +208,14 @@ fn loop_node(ir: &Ir, mode: Mode) -> Option<Box<dyn Cond>> {
 /// A test of one value against a constant.
 pub(crate) trait Holds: Clone + Send + Sync + fmt::Debug + 'static {
     fn holds(&self, v: &Value) -> bool;
+
+    /// The work of testing `v` that grows with `v` rather than with the constant (kilobytes
+    /// of text scanned, items of a list visited), which the test spends from the budget first
+    /// ([`check_within`]). Only the general check of `contains` has any.
+    #[inline(always)]
+    fn work(&self, _v: &Value) -> u64 {
+        0
+    }
 }
 
 /// `== level`.
@@ -363,6 +373,15 @@ impl Holds for General {
     fn holds(&self, v: &Value) -> bool {
         test_op(self.0, v, &self.1)
     }
+
+    #[inline]
+    fn work(&self, v: &Value) -> u64 {
+        if self.0 == TestOp::Contains {
+            test_work(self.0, v, &self.1)
+        } else {
+            0
+        }
+    }
 }
 
 /// What a [`Ir::Test`] checks the path's value against (`op constant`), resolved at compile
@@ -421,6 +440,23 @@ impl Holds for Check {
     #[inline]
     fn holds(&self, v: &Value) -> bool {
         holds_inline(self, v)
+    }
+
+    #[inline]
+    fn work(&self, v: &Value) -> u64 {
+        match self {
+            Check::General(c) => c.work(v),
+            _ => 0,
+        }
+    }
+}
+
+impl Check {
+    /// Whether testing a value may spend work ([`Holds::work`]): such a check needs a [`Cx`],
+    /// so loops and fused tests that run without one leave it to a [`Leaf`] or the
+    /// interpreter.
+    pub(crate) fn has_work(&self) -> bool {
+        matches!(self, Check::General(General(TestOp::Contains, _)))
     }
 }
 
@@ -686,11 +722,14 @@ struct Leaf<L, C> {
 
 impl<L: Place, C: Holds> Cond for Leaf<L, C> {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool {
-        self.check.holds(self.place.read(cx)) != self.negate
+        // Past the budget the test is null, which does not hold (as `Ir::test`).
+        check_within(&self.check, self.place.read(cx), cx).unwrap_or(false) != self.negate
     }
 
     fn test_env(&self, env: &Env) -> bool {
         match self.place.read_env(env) {
+            // Work is spent through a `Cx` (checks without work have none: this goes).
+            EnvRead::Value(v) if self.check.work(v) > 0 => test_settled(self, env),
             EnvRead::Value(v) => self.check.holds(v) != self.negate,
             EnvRead::Null => self.on_null,
             EnvRead::NeedsCx => test_settled(self, env),
@@ -895,7 +934,8 @@ impl FieldTest {
                 check,
                 negate,
             } => match **path {
-                [field] => (*slot, field, check.clone(), *negate),
+                // A check with work of its own needs a `Cx`: it stays a `Leaf`.
+                [field] if !check.has_work() => (*slot, field, check.clone(), *negate),
                 _ => return None,
             },
             Ir::CountCmp { list, op, n } => match list.as_path()? {
@@ -1711,6 +1751,121 @@ mod tests {
                     let mut cx = Cx::with_budget(&env, budget);
                     assert_eq!(cond.test(&mut cx), want.truthy(), "{fast} {budget}");
                     assert_eq!(cx.budget_left(), want_left, "{fast} {budget}");
+                }
+            }
+        }
+    }
+
+    /// An incident whose data is long: a description of `kb` kilobytes, `n` tags, `n` alerts
+    /// with long entity id lists.
+    fn long_incident(kb: usize, n: usize) -> Vec<Value> {
+        let desc = format!("{}Ransomware", "d".repeat(kb * 1024));
+        let tags = Value::list((0..n).map(|i| s(&format!("t{i}"))));
+        let alerts = Value::list((0..3).map(|i| {
+            Value::record(
+                model::alert(),
+                [
+                    ("severity", Value::Severity(i)),
+                    ("mitre_techniques", tags.clone()),
+                    ("description", s(&desc[..desc.len() / (usize::from(i) + 1)])),
+                ],
+            )
+        }));
+        vec![Value::record(
+            model::incident(),
+            [
+                ("severity", Value::Severity(3)),
+                ("title", s(&desc)),
+                ("description", s(&desc)),
+                ("tags", tags),
+                ("alerts", alerts),
+            ],
+        )]
+    }
+
+    #[test]
+    fn work_on_long_data_is_spent_alike_compiled_and_interpreted() {
+        // Each condition, and the same written so that nothing is specialized (`first([x])`
+        // builds a one-item list: one unit more).
+        let pairs = [
+            "incident.description contains 'Ransomware'",
+            "incident.description contains 'absent'",
+            "not (incident.description contains 'absent')",
+            "incident.tags contains 't99'",
+            "incident.tags contains 'absent'",
+            "not (incident.tags contains 'absent')",
+            "incident.severity == high and incident.tags contains 't5' and incident.title != ''",
+            "incident.severity == low or incident.description contains 'Ransom'",
+            "any(incident.alerts, a => a.mitre_techniques contains 't7')",
+            "all(incident.alerts, a => a.description contains 'Ransom')",
+            "count(incident.alerts, a => not (a.description contains 'Ransom')) < 1",
+            "lower(incident.description) contains 'ransom'",
+            "lower(incident.description) == 'x'",
+            "incident.description starts_with incident.title",
+            "incident.description ends_with incident.title",
+            "incident.description == incident.title",
+            "incident.description != incident.title",
+            "incident.description < incident.title",
+            "incident.description matches 'Ransom'",
+            "'t9' in incident.tags",
+            "incident.tags == incident.tags",
+            "len(incident.description) > 10",
+            "count(distinct(incident.tags)) > 10",
+        ];
+        let generalize = |text: &str| {
+            text.replace("incident.description", "first([incident.description])")
+                .replace("a.mitre_techniques", "first([a.mitre_techniques])")
+                .replace("a.description", "first([a.description])")
+                .replace("incident.tags contains", "first([incident.tags]) contains")
+        };
+        for (kb, n) in [(0, 10), (3, 100), (40, 2000)] {
+            let vars = long_incident(kb, n);
+            let env = Env {
+                vars: &vars,
+                now_ms: 0,
+            };
+            for fast in pairs {
+                let general = generalize(fast);
+                let (fast_e, general_e) = (expr(fast), expr(&general));
+                let extra = general.matches("first([").count() as u64;
+                for budget in [
+                    0,
+                    1,
+                    2,
+                    3,
+                    10,
+                    41,
+                    100,
+                    1000,
+                    2_500,
+                    10_000,
+                    MAX_LAMBDA_CALLS,
+                ] {
+                    let ctx = format!("{fast} ({kb} KB, {n} items) with {budget}");
+                    let mut cx = Cx::with_budget(&env, budget);
+                    let want = fast_e.0.ir.eval(&mut cx).into_owned();
+                    let want_left = cx.budget_left();
+                    if !fast.contains("any(") && !fast.contains("all(") && !fast.contains("count(i")
+                    {
+                        // The general form's lists: only one of them per item in loops.
+                        let mut cx = Cx::with_budget(&env, budget.saturating_add(extra));
+                        let general_v = general_e.0.ir.eval(&mut cx).into_owned();
+                        assert_eq!(general_v, want, "value of {ctx}");
+                        assert_eq!(cx.budget_left(), want_left, "work of {ctx}");
+                    }
+                    let mut cx = Cx::with_budget(&env, budget);
+                    let holds = fast_e.0.ir.test(&mut cx);
+                    assert_eq!(holds, want.truthy(), "interpreted {ctx}");
+                    assert_eq!(cx.budget_left(), want_left, "interpreted work of {ctx}");
+                    if let Some(cond) = &fast_e.0.cond {
+                        let mut cx = Cx::with_budget(&env, budget);
+                        assert_eq!(cond.test(&mut cx), holds, "compiled {ctx}");
+                        assert_eq!(cx.budget_left(), want_left, "compiled work of {ctx}");
+                    }
+                    if budget == MAX_LAMBDA_CALLS {
+                        assert_eq!(fast_e.eval_bool(&env), holds, "from the environment {ctx}");
+                        assert!(!want_left.1, "{ctx}: ran out");
+                    }
                 }
             }
         }

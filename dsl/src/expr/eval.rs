@@ -162,9 +162,11 @@ pub(crate) enum Ir {
     ParseIp(Box<Ir>),
 }
 
-/// At most this many lambda calls per evaluation: nested list functions over long lists
-/// (`count([…1000…], a => count([…1000…], b => …))`) would otherwise run for hours. Beyond it,
-/// list functions yield null.
+/// At most this many units of work per evaluation: lambda calls, list items built, and work
+/// that grows with the data (text in kilobytes, list items; see [`scan_work`], [`items_work`]).
+/// Nested list functions over long lists (`count([…1000…], a => count([…1000…], b => …))`), or
+/// a search of a long description once per pair of entities, would otherwise run for hours.
+/// Beyond it, list functions, and the operation that ran out, yield null.
 pub const MAX_LAMBDA_CALLS: u64 = 10_000_000;
 
 thread_local! {
@@ -533,14 +535,22 @@ impl Ir {
     pub fn eval<'a>(&'a self, cx: &mut Cx<'a>) -> Cow<'a, Value> {
         match self {
             Ir::Const(v) => Cow::Borrowed(v),
-            Ir::Test { .. }
-            | Ir::CountCmp { .. }
-            | Ir::Not(_)
-            | Ir::And(_)
-            | Ir::Or(_)
-            | Ir::Eq(..)
-            | Ir::Ne(..)
-            | Ir::Cmp(..) => bool_value(self.test(cx)),
+            Ir::CountCmp { .. } | Ir::Not(_) | Ir::And(_) | Ir::Or(_) => bool_value(self.test(cx)),
+            Ir::Test {
+                root,
+                path,
+                check,
+                negate,
+            } => match check_within(check, walk(cx.root(*root), path), cx) {
+                Some(holds) => bool_value(holds != *negate),
+                // Past the budget the test is null, as its operator's would be. Only
+                // `contains` runs out, and only `not (…)` negates it: `not null` holds.
+                None if *negate => bool_value(true),
+                None => Cow::Borrowed(&NULL),
+            },
+            Ir::Eq(a, b) => opt_bool(eq_test(a, b, cx)),
+            Ir::Ne(a, b) => opt_bool(eq_test(a, b, cx).map(|eq| !eq)),
+            Ir::Cmp(op, a, b) => opt_bool(cmp_test(*op, a, b, cx)),
             Ir::Var(slot) => Cow::Borrowed(cx.var(*slot)),
             Ir::VarPath(slot, path) => Cow::Borrowed(walk(cx.var(*slot), path)),
             Ir::Local(slot) => local(cx, *slot, &[]),
@@ -553,31 +563,35 @@ impl Ir {
             Ir::Index(base, index) => eval_index(base, index, cx),
             Ir::List(items) => eval_list(items, cx),
             Ir::Neg(a) => neg(&a.eval(cx)),
-            Ir::In(x, list) => bool_value(eval_pair(x, list, cx, |x, list| match list {
-                Value::List(items) => items.contains(x),
-                _ => false,
-            })),
-            Ir::Contains(a, b) => {
-                if let Some(hit) = lower_vs_text(a, b, cx, ascii_contains_lowered) {
-                    return bool_value(hit);
-                }
-                bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
-                    (Value::List(items), x) => items.contains(x),
-                    (Value::String(s), Value::String(t)) => s.contains(&**t),
-                    _ => false,
-                }))
+            Ir::In(x, list) => {
+                let (x, list) = (x.eval(cx), list.eval(cx));
+                opt_bool(match &*list {
+                    Value::List(items) => list_has(items, &x, cx),
+                    _ => Some(false),
+                })
             }
-            Ir::StartsWith(a, b) => bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
-                (Value::String(s), Value::String(t)) => s.starts_with(&**t),
-                _ => false,
-            })),
-            Ir::EndsWith(a, b) => bool_value(eval_pair(a, b, cx, |a, b| match (a, b) {
-                (Value::String(s), Value::String(t)) => s.ends_with(&**t),
-                _ => false,
-            })),
-            Ir::Matches(a, re) => bool_value(match &*a.eval(cx) {
-                Value::String(s) => re.is_match(s),
-                _ => false,
+            Ir::Contains(a, b) => opt_bool(contains_test(a, b, cx)),
+            Ir::StartsWith(a, b) => {
+                let (a, b) = (a.eval(cx), b.eval(cx));
+                opt_bool(match (&*a, &*b) {
+                    (Value::String(s), Value::String(t)) => {
+                        afford(cx, affix_work(s, t)).then(|| s.starts_with(&**t))
+                    }
+                    _ => Some(false),
+                })
+            }
+            Ir::EndsWith(a, b) => {
+                let (a, b) = (a.eval(cx), b.eval(cx));
+                opt_bool(match (&*a, &*b) {
+                    (Value::String(s), Value::String(t)) => {
+                        afford(cx, affix_work(s, t)).then(|| s.ends_with(&**t))
+                    }
+                    _ => Some(false),
+                })
+            }
+            Ir::Matches(a, re) => opt_bool(match &*a.eval(cx) {
+                Value::String(s) => afford(cx, scan_work(s.len())).then(|| re.is_match(s)),
+                _ => Some(false),
             }),
             Ir::Arith(op, a, b) => Cow::Owned(eval_pair(a, b, cx, |a, b| arith(*op, a, b))),
             Ir::Concat(a, b) => Cow::Owned(concat(a, b, cx)),
@@ -592,18 +606,16 @@ impl Ir {
                 Value::List(items) => items.first().unwrap_or(&NULL),
                 _ => &NULL,
             }),
-            Ir::Distinct(list) => {
-                let list = list.eval(cx);
-                let n = match &*list {
-                    Value::List(items) => items.len() as u64,
-                    _ => 0,
-                };
-                if !spend_n(cx, n) {
-                    return Cow::Owned(Value::Null);
+            Ir::Distinct(list) => Cow::Owned(distinct(&list.eval(cx), cx)),
+            Ir::Len(a) => {
+                let v = a.eval(cx);
+                if let Value::String(s) = &*v {
+                    if !afford(cx, scan_work(s.len())) {
+                        return Cow::Owned(Value::Null);
+                    }
                 }
-                Cow::Owned(distinct(&list))
+                Cow::Owned(len(&v))
             }
-            Ir::Len(a) => Cow::Owned(len(&a.eval(cx))),
             Ir::Lower(a) => {
                 let v = a.eval(cx);
                 if let Value::String(s) = &*v {
@@ -635,7 +647,15 @@ impl Ir {
                 Value::Ip(ip) => net_contains(net, ip),
                 _ => false,
             }),
-            Ir::ParseIp(a) => Cow::Owned(parse_ip(&a.eval(cx))),
+            Ir::ParseIp(a) => {
+                let v = a.eval(cx);
+                if let Value::String(s) = &*v {
+                    if !afford(cx, scan_work(s.len())) {
+                        return Cow::Owned(Value::Null);
+                    }
+                }
+                Cow::Owned(parse_ip(&v))
+            }
         }
     }
 }
@@ -652,7 +672,7 @@ impl Ir {
                 path,
                 check,
                 negate,
-            } => check.holds(walk(cx.root(*root), path)) != *negate,
+            } => check_within(check, walk(cx.root(*root), path), cx).unwrap_or(false) != *negate,
             Ir::And(items) => items.iter().all(|i| i.test(cx)),
             Ir::Or(items) => items.iter().any(|i| i.test(cx)),
             Ir::Not(a) => !a.test(cx),
@@ -668,12 +688,10 @@ impl Ir {
                 (len as f64).partial_cmp(n).is_some_and(|o| op.holds(o))
             }
             Ir::Const(v) => v.truthy(),
-            Ir::Eq(a, b) => lower_vs_text(a, b, cx, ascii_eq_lowered)
-                .unwrap_or_else(|| eval_pair(a, b, cx, |a, b| a == b)),
-            Ir::Ne(a, b) => lower_vs_text(a, b, cx, ascii_eq_lowered)
-                .map(|eq| !eq)
-                .unwrap_or_else(|| eval_pair(a, b, cx, |a, b| a != b)),
-            Ir::Cmp(op, a, b) => eval_pair(a, b, cx, |a, b| compare(*op, a, b)),
+            // Past the budget a comparison is null, which does not hold.
+            Ir::Eq(a, b) => eq_test(a, b, cx).unwrap_or(false),
+            Ir::Ne(a, b) => eq_test(a, b, cx).is_some_and(|eq| !eq),
+            Ir::Cmp(op, a, b) => cmp_test(*op, a, b, cx).unwrap_or(false),
             _ => self.eval(cx).truthy(),
         }
     }
@@ -685,6 +703,18 @@ impl Ir {
             Ir::VarPath(slot, path) => Cow::Borrowed(walk(cx.var(*slot), path)),
             _ => self.eval(cx),
         }
+    }
+}
+
+/// The work of `v op c` ([`test_op`]) that grows with `v`, the value read, rather than with the
+/// constant `c`: only `contains` scans `v` (its text, or its items), as [`contains_test`]
+/// spends it. Every other operator reads no more of `v` than the size of `c`.
+#[inline(never)]
+pub(crate) fn test_work(op: TestOp, v: &Value, c: &Value) -> u64 {
+    match (op, v, c) {
+        (TestOp::Contains, Value::List(items), x) => in_work(items, x, u64::MAX),
+        (TestOp::Contains, Value::String(s), Value::String(t)) => text_contains_work(s, t),
+        _ => 0,
     }
 }
 
@@ -799,13 +829,17 @@ fn map_str(v: &Value, f: impl FnOnce(&str) -> String) -> Value {
 /// lowercase copy, when the place holds ASCII text and the constant has no ASCII capital:
 /// then ASCII case folding is exactly `lower`. `None` for any other shape or value, and the
 /// caller evaluates as usual; reading a place spends no lambda call, so reading it twice is
-/// harmless.
+/// harmless. Otherwise it spends what `lower` and then the comparison (its work given by
+/// `work`) would, and decides as they would past the budget: `Some(Some(false))` when `lower`
+/// runs out (`null == 'text'` and `null contains 'text'` are false), `Some(None)` (null) when
+/// the comparison does.
 fn lower_vs_text<'a>(
     a: &'a Ir,
     b: &'a Ir,
     cx: &mut Cx<'a>,
     op: fn(&str, &str) -> bool,
-) -> Option<bool> {
+    work: fn(&str, &str) -> u64,
+) -> Option<Option<bool>> {
     let (Ir::Lower(place), Ir::Const(Value::String(text))) = (a, b) else {
         return None;
     };
@@ -817,8 +851,65 @@ fn lower_vs_text<'a>(
         return None;
     }
     match &*place.eval(cx) {
-        Value::String(s) if s.is_ascii() => Some(op(s, text)),
+        Value::String(s) if s.is_ascii() => {
+            if !spend_n(cx, text_work(s)) {
+                return Some(Some(false));
+            }
+            // ASCII text lowercased keeps its length.
+            Some(afford(cx, work(s, text)).then(|| op(s, text)))
+        }
         _ => None,
+    }
+}
+
+/// `a == b` or `a != b` (as [`Ir::Eq`]); `None` (null) past the budget.
+#[inline(never)]
+fn eq_test<'a>(a: &'a Ir, b: &'a Ir, cx: &mut Cx<'a>) -> Option<bool> {
+    if let Some(eq) = lower_vs_text(a, b, cx, ascii_eq_lowered, text_eq_work) {
+        return eq;
+    }
+    let (a, b) = (a.eval(cx), b.eval(cx));
+    afford(cx, eq_work(&a, &b, cx.budget)).then(|| *a == *b)
+}
+
+/// `a < b`, …; `None` (null) past the budget.
+#[inline(never)]
+fn cmp_test<'a>(op: CmpOp, a: &'a Ir, b: &'a Ir, cx: &mut Cx<'a>) -> Option<bool> {
+    let (a, b) = (a.eval(cx), b.eval(cx));
+    let work = match (&*a, &*b) {
+        // Text is ordered by its first difference, at most the shorter text away.
+        (Value::String(s), Value::String(t)) => scan_work(s.len().min(t.len())),
+        _ => 0,
+    };
+    afford(cx, work).then(|| compare(op, &a, &b))
+}
+
+/// `a contains b`: a list holding a value, or text holding text; `None` (null) past the budget.
+#[inline(never)]
+fn contains_test<'a>(a: &'a Ir, b: &'a Ir, cx: &mut Cx<'a>) -> Option<bool> {
+    if let Some(hit) = lower_vs_text(a, b, cx, ascii_contains_lowered, text_contains_work) {
+        return hit;
+    }
+    let (a, b) = (a.eval(cx), b.eval(cx));
+    match (&*a, &*b) {
+        (Value::List(items), x) => list_has(items, x, cx),
+        (Value::String(s), Value::String(t)) => {
+            afford(cx, text_contains_work(s, t)).then(|| s.contains(&**t))
+        }
+        _ => Some(false),
+    }
+}
+
+/// Whether `items` holds `x`, spending [`in_work`]; `None` (null) past the budget.
+fn list_has(items: &[Value], x: &Value, cx: &mut Cx<'_>) -> Option<bool> {
+    afford(cx, in_work(items, x, cx.budget)).then(|| items.contains(x))
+}
+
+/// `None` as null, a boolean as itself.
+fn opt_bool(b: Option<bool>) -> Cow<'static, Value> {
+    match b {
+        Some(b) => bool_value(b),
+        None => Cow::Borrowed(&NULL),
     }
 }
 
@@ -953,9 +1044,141 @@ fn text_work(s: &str) -> u64 {
     (s.len() as u64).div_ceil(1024)
 }
 
+/// Takes `n` units of work, if any (see [`spend_n`]); false, with nothing left, when there
+/// are fewer.
+#[inline]
+fn afford(cx: &mut Cx<'_>, n: u64) -> bool {
+    n == 0 || spend_n(cx, n)
+}
+
+/// Lists of up to this many items are compared and searched without spending work.
+const FREE_ITEMS: usize = 64;
+
+/// The work of reading `len` bytes of text in a comparison or a search: one unit per whole
+/// kilobyte, so text under a kilobyte (names, ids, the constants of an expression) is free.
+#[inline]
+fn scan_work(len: usize) -> u64 {
+    (len / 1024) as u64
+}
+
+/// The work of visiting `n` items of a list in a comparison or a search: one unit an item,
+/// free up to [`FREE_ITEMS`].
+#[inline]
+fn items_work(n: usize) -> u64 {
+    if n > FREE_ITEMS {
+        n as u64
+    } else {
+        0
+    }
+}
+
+/// The work of `s == t`: text of different lengths differs at once.
+fn text_eq_work(s: &str, t: &str) -> u64 {
+    if s.len() == t.len() {
+        scan_work(s.len())
+    } else {
+        0
+    }
+}
+
+/// The work of `s contains t`: a scan of `s`.
+fn text_contains_work(s: &str, _t: &str) -> u64 {
+    scan_work(s.len())
+}
+
+/// The work of `s starts_with t` (or `ends_with`): `t` compared, when it fits in `s`.
+fn affix_work(s: &str, t: &str) -> u64 {
+    if t.len() <= s.len() {
+        scan_work(t.len())
+    } else {
+        0
+    }
+}
+
+/// The work of `a == b`, as [`Value`]'s `==` may do it: kilobytes of text of equal lengths,
+/// items of lists of equal lengths and the work of each pair, fields of records of one type.
+/// It depends on the values alone, not on whether they share memory (which `==` uses to stop
+/// early), so that plans do not depend on it. Past `cap`, any number above it: the walk stops.
+fn eq_work(a: &Value, b: &Value, cap: u64) -> u64 {
+    let pairs = |x: &[Value], y: &[Value], mut work: u64| {
+        for (i, j) in x.iter().zip(y) {
+            if work > cap {
+                break;
+            }
+            if may_work(i) {
+                work = work.saturating_add(eq_work(i, j, cap - work));
+            }
+        }
+        work
+    };
+    match (a, b) {
+        (Value::String(s), Value::String(t)) => text_eq_work(s, t),
+        (Value::List(x), Value::List(y)) if x.len() == y.len() => pairs(x, y, items_work(x.len())),
+        (Value::Record(x), Value::Record(y))
+            if x.fields().len() == y.fields().len() && x.ty().name == y.ty().name =>
+        {
+            pairs(x.fields(), y.fields(), 0)
+        }
+        _ => 0,
+    }
+}
+
+/// Whether comparing `v` with anything may cost work: long text, a list or a record.
+#[inline]
+fn may_work(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.len() >= 1024,
+        Value::List(_) | Value::Record(_) => true,
+        _ => false,
+    }
+}
+
+/// The work of `x in items`: the items visited, and the work of comparing `x` with each. Past
+/// `cap`, any number above it.
+fn in_work(items: &[Value], x: &Value, cap: u64) -> u64 {
+    let mut work = items_work(items.len());
+    if may_work(x) {
+        for item in items {
+            if work > cap {
+                break;
+            }
+            work = work.saturating_add(eq_work(x, item, cap - work));
+        }
+    }
+    work
+}
+
+/// The work of hashing `v` (and of comparing it with an equal value): kilobytes of its text
+/// and the items of its lists, nested ones included. Past `cap`, any number above it.
+fn value_work(v: &Value, cap: u64) -> u64 {
+    let all = |values: &[Value], mut work: u64| {
+        for v in values {
+            if work > cap {
+                break;
+            }
+            work = work.saturating_add(value_work(v, cap - work));
+        }
+        work
+    };
+    match v {
+        Value::String(s) => scan_work(s.len()),
+        Value::List(items) => all(items, items_work(items.len())),
+        Value::Record(r) => all(r.fields(), 0),
+        _ => 0,
+    }
+}
+
+/// [`Holds::holds`], after spending the check's work ([`Holds::work`]); `None` (null) past
+/// the budget. Only the general check of `contains` has work: for the others this is `holds`.
+#[inline(always)]
+pub(crate) fn check_within<C: Holds>(check: &C, v: &Value, cx: &mut Cx<'_>) -> Option<bool> {
+    afford(cx, check.work(v)).then(|| check.holds(v))
+}
+
 /// The body of `any`, `all` or `count` when it only tests a path of its own parameter
 /// (`d => d.verdict in ['malicious', 'suspicious']`), the usual shape: [`tally`] runs the whole
-/// call as one loop, without binding the parameter for each item. (Compiled conditions have
+/// call as one loop, without binding the parameter for each item. Not for a check that spends
+/// work of its own (`contains`, see [`Check::has_work`]): the lambda is called as written. (Compiled conditions have
 /// their own, specialized, form of this: `cond::QuantTest`.)
 #[derive(Clone, Copy)]
 struct ItemTest<'a> {
@@ -972,7 +1195,10 @@ impl<'a> ItemTest<'a> {
                 path,
                 check,
                 negate,
-            } if *s == slot && matches!(kind, Quant::Any | Quant::All | Quant::Count) => {
+            } if *s == slot
+                && matches!(kind, Quant::Any | Quant::All | Quant::Count)
+                && !check.has_work() =>
+            {
                 Some(ItemTest {
                     path,
                     check,
@@ -1140,19 +1366,44 @@ fn bool_or_value(v: Value) -> Cow<'static, Value> {
     }
 }
 
-/// The first occurrence of every value, in order; null is an empty list.
+/// The first occurrence of every value, in order; null is an empty list. It spends an item
+/// of work for each item, and the work of hashing it ([`value_work`]), before it starts, and
+/// the work of each comparison of items of one hash; null past the budget.
 #[inline(never)]
-fn distinct(list: &Value) -> Value {
+fn distinct(list: &Value, cx: &mut Cx<'_>) -> Value {
     let Value::List(items) = list else {
         return Value::List(Vec::new().into());
     };
+    let mut work = items.len() as u64;
+    for item in items.iter() {
+        if work > cx.budget {
+            break;
+        }
+        work = work.saturating_add(value_work(item, cx.budget - work));
+    }
+    if !spend_n(cx, work) {
+        return Value::Null;
+    }
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut out: Vec<Value> = Vec::new();
     for item in items.iter() {
         let mut h = DefaultHasher::new();
         item.hash_into(&mut h);
         let bucket = seen.entry(h.finish()).or_default();
-        if bucket.iter().any(|&i| out.get(i) == Some(item)) {
+        let mut found = false;
+        for &i in bucket.iter() {
+            let Some(seen_item) = out.get(i) else {
+                continue;
+            };
+            if !afford(cx, eq_work(seen_item, item, cx.budget)) {
+                return Value::Null;
+            }
+            if seen_item == item {
+                found = true;
+                break;
+            }
+        }
+        if found {
             continue;
         }
         bucket.push(out.len());

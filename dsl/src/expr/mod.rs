@@ -28,8 +28,9 @@
 //! Run-time semantics: a missing value is null; a field of null, an index out of range and a
 //! division by zero are null; `<`, `<=`, `>`, `>=` with null are false; `null == null`; a
 //! condition holds only for `true` (null is false); list functions treat null as `[]`.
-//! Evaluation makes at most 10 million lambda calls (see `eval.rs`); beyond, list functions
-//! yield null.
+//! Evaluation spends at most 10 million units of work (see `eval.rs`): lambda calls, list items
+//! built, and the work that grows with the data (long text searched or compared, long lists
+//! scanned, values hashed); beyond, list functions and the operation that ran out yield null.
 //!
 //! Architecture Invariant: compiling never panics and is bounded on any text (length, bracket
 //! nesting, prefix-operator runs and tree depth are limited before anything recurses), and

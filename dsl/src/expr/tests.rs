@@ -1402,6 +1402,96 @@ fn expr_evaluation_is_bounded() {
     assert_eq!(e.constant(), Some(Value::Number(2.0)));
 }
 
+/// Operations whose cost grows with the data (searching long text, comparing it, scanning long
+/// lists, hashing long values) spend the work budget too: over a large incident they stop with
+/// null, as list functions do, rather than run for minutes.
+#[test]
+fn expr_work_on_large_data_is_bounded() {
+    let devices: Vec<Value> = (0..2000)
+        .map(|i| device(&format!("ws{i}"), "low", "unknown", false, &[]))
+        .collect();
+    let big = Value::record(
+        model::incident(),
+        [
+            ("description", s(&"d".repeat(8 << 20))),
+            ("title", s(&"d".repeat(8 << 20))),
+            (
+                "tags",
+                Value::list((0..200_000).map(|i| s(&format!("t{i}")))),
+            ),
+            ("entities", Value::list(devices.clone())),
+            ("devices", Value::list(devices)),
+        ],
+    );
+    let mut vars = vars();
+    vars[0] = big;
+    let env = env(&vars);
+    const RUN: u64 = 200_000;
+    let start = Instant::now();
+    for text in [
+        // Searches of long text, once per pair of entities.
+        "count(incident.entities, a => any(incident.entities, b => incident.description contains b.name and a.name == 'q'))",
+        "count(incident.entities, a => any(incident.entities, b => lower(incident.description) contains b.name))",
+        "filter(incident.entities, e => incident.description starts_with incident.title)",
+        "filter(incident.entities, e => incident.description ends_with incident.title)",
+        "filter(incident.entities, e => incident.description matches 'x$')",
+        "filter(incident.entities, e => incident.description == incident.title)",
+        "filter(incident.entities, e => incident.description != incident.title)",
+        "filter(incident.entities, e => incident.description < incident.title)",
+        "map(incident.entities, e => len(incident.description))",
+        // Long lists from the data, scanned once per entity.
+        "count(incident.entities, e => e.name in incident.tags)",
+        "count(incident.entities, e => incident.tags contains e.name)",
+        "count(incident.entities, e => incident.tags contains 'absent')",
+        "count(incident.entities, e => incident.tags == incident.tags)",
+        // Long values hashed.
+        "distinct(map(incident.entities, e => incident.description))",
+        "distinct(map(incident.entities, e => incident.tags))",
+    ] {
+        // A run's budget, smaller than an evaluation's, so that the test is quick in debug
+        // builds; `expr_evaluation_is_bounded` shows the evaluation's own.
+        let e = ok(text);
+        let (value, exhausted) = with_run_budget(RUN, || e.eval(&env));
+        assert_eq!(value, Value::Null, "{text}");
+        assert!(exhausted, "{text}");
+        // As a condition: it does not hold, and the run knows it ran out.
+        let cond = ok(&format!("{text} != null"));
+        assert_eq!(
+            with_run_budget(RUN, || cond.eval_bool(&env)),
+            (false, true),
+            "{text}"
+        );
+    }
+    // The compiled test of a field, negated: `not null` holds, but the run ran out.
+    let e = ok("not (incident.description contains 'x') and not (incident.tags contains 'x')");
+    assert_eq!(with_run_budget(100, || e.eval_bool(&env)), (true, true));
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Within the budget, the same operations give their values.
+    for (text, want) in [
+        ("incident.description contains 'dd'", Value::Bool(true)),
+        ("incident.tags contains 't199999'", Value::Bool(true)),
+        ("'t5' in incident.tags", Value::Bool(true)),
+        ("incident.description == incident.title", Value::Bool(true)),
+        (
+            "len(incident.description)",
+            Value::Number(f64::from(8u32 << 20)),
+        ),
+        ("count(distinct(incident.tags))", Value::Number(200_000.0)),
+    ] {
+        let e = ok(text);
+        assert_eq!(
+            with_run_budget(u64::MAX, || e.eval(&env)),
+            (want, false),
+            "{text}"
+        );
+    }
+}
+
 /// `lower(x) == 'text'`, `!=` and `contains` decide ASCII text without a lowercase copy; they
 /// must agree with lowercasing first, on every kind of text and constant.
 #[test]
