@@ -142,7 +142,7 @@ fn a_malformed_test_file_is_a_failure_with_its_location() {
         .clone();
     let text = stdout(&out);
     assert!(
-        text.contains("bad.test.yaml:5:3: unknown field `action`"),
+        text.contains("bad.test.yaml:5:3: unknown key `action`: did you mean `actions`?"),
         "{text}"
     );
     assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");

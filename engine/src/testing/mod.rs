@@ -1601,6 +1601,8 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
                 _ => "",
             };
             format!("the test has no `{field}`{what}")
+        } else if let Some(named) = unknown_name(message) {
+            named
         } else if message.contains("expected mapping start") {
             "expected a mapping here (`key: value` lines, or `{key: value}`)".to_string()
         } else if message.contains("expected sequence start") {
@@ -1618,6 +1620,29 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
         };
         StreamError { at, past_budget }
     })
+}
+
+/// serde's "unknown field `aprover`, expected one of sop, …, approver, …" (or "unknown
+/// variant" of a value) as a test author reads it: the key or value, and the likely one meant
+/// or the ones allowed.
+fn unknown_name(message: &str) -> Option<String> {
+    let (what, rest) = [("key", "unknown field `"), ("value", "unknown variant `")]
+        .into_iter()
+        .find_map(|(what, prefix)| Some((what, message.strip_prefix(prefix)?)))?;
+    let (name, rest) = rest.split_once('`')?;
+    let list = rest
+        .strip_prefix(", expected one of ")
+        .or_else(|| rest.strip_prefix(", expected "))?;
+    let candidates: Vec<&str> = list
+        .split([',', ' '])
+        .map(|c| c.trim_matches('`'))
+        .filter(|c| !c.is_empty() && *c != "or")
+        .collect();
+    Some(format!(
+        "unknown {what} `{}`: {}",
+        riposte_dsl::diagnostic::clip(name, 80),
+        riposte_dsl::diagnostic::suggestion(name, candidates.iter().copied())
+    ))
 }
 
 /// Whether serde names an unsigned integer type `ty` (`u32`, `usize`, …).

@@ -194,10 +194,26 @@ fn unknown_keys_and_bad_yaml_say_where() {
     let m = messages(&r);
     assert_eq!(m.len(), 1);
     assert!(
-        m[0].contains("t.test.yaml:5:3: unknown field `actoins`"),
+        m[0].contains("t.test.yaml:5:3: unknown key `actoins`: did you mean `actions`?"),
         "{m:?}"
     );
     assert_eq!(r.tests[0].name, "");
+    // A value outside a list of words gets the likely one meant; one far from all, the list.
+    let inc = incident("high");
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{inc}expect:\n  actions: [{{step: isolate, status: block}}]\n"
+    )));
+    assert!(
+        m[0].contains("unknown value `block`: did you mean `blocked`?"),
+        "{m:?}"
+    );
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{inc}expect:\n  actions: [{{step: isolate, outcome: zzz}}]\n"
+    )));
+    assert!(
+        m[0].contains("unknown value `zzz`: expected one of `succeeded`, `failed`"),
+        "{m:?}"
+    );
 
     let m = messages(&run_one("kind: test\nname: [unclosed\n"));
     assert!(m[0].contains("t.test.yaml:2:"), "{m:?}");
@@ -805,7 +821,7 @@ fn a_document_that_cannot_be_read_fails_alone() {
     assert_eq!(m.len(), 2, "{m:?}");
     // Lines and columns are the file's.
     assert!(
-        m[0].contains("t.test.yaml:29:3: unknown field `actoins`"),
+        m[0].contains("t.test.yaml:29:3: unknown key `actoins`"),
         "{m:?}"
     );
     assert!(m[1].contains("t.test.yaml:46:11: "), "{m:?}");
