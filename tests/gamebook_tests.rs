@@ -81,6 +81,21 @@ fn json_reports_results_and_coverage() {
     assert_eq!(triage["steps"]["covered"], 3);
     assert_eq!(triage["percent"], 100.0);
     assert!(stderr.contains(" passed, 0 failed"));
+    // One file's tests measure the gamebooks they reach; the others are counted, not listed.
+    assert!(gamebooks.iter().all(|g| g["steps"]["covered"] != 0));
+    let unreached = report["coverage"]["unreached"].as_u64().expect("unreached");
+    let (all, _) = json_report(&[], 0);
+    assert_eq!(
+        all["coverage"].get("unreached"),
+        None,
+        "every test: every gamebook"
+    );
+    assert_eq!(
+        gamebooks.len() as u64 + unreached,
+        all["coverage"]["gamebooks"]
+            .as_array()
+            .map_or(0, |g| g.len() as u64)
+    );
 }
 
 #[test]
@@ -184,7 +199,7 @@ fn coverage_below_the_minimum_fails() {
             "test",
             "--min-coverage",
             "100",
-            "gamebooks/triage-escalation.test.yaml",
+            "gamebooks/release-device.test.yaml",
         ])
         .assert()
         .code(1)
@@ -192,7 +207,10 @@ fn coverage_below_the_minimum_fails() {
         .clone();
     let text = stdout(&out);
     assert!(text.contains("is below --min-coverage 100%"), "{text}");
-    assert!(text.contains("missed: `contain` step never ran"), "{text}");
+    assert!(
+        text.contains("missed: `release` `if` never false"),
+        "{text}"
+    );
     assert!(text.ends_with("\n2 passed, 0 failed\n"), "{text}");
 }
 

@@ -309,6 +309,13 @@ fn coverage(out: &mut String, cov: &Coverage) {
         missed(out, g);
     }
     row(out, "total", width, cov.steps, cov.branches, cov.percent);
+    if cov.unreached > 0 {
+        let _ = writeln!(
+            out,
+            "  ({} that no test run reaches left out; run every test for the library's coverage)",
+            plural(cov.unreached, "gamebook")
+        );
+    }
 }
 
 fn row(
