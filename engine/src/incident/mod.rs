@@ -543,6 +543,18 @@ fn parse_bytes(
                 }
                 serde_json::from_str(s).map_err(|e| match wide_text(file, s.as_bytes()) {
                     Some(wide) => wide,
+                    // Not JSON from its first character (YAML, a CSV export): say what is.
+                    None if !s.trim_start().starts_with(['{', '[']) => {
+                        let mut error = json_error(file, &e);
+                        if let ImportError::Json { message, .. } = &mut error {
+                            message.push_str(
+                                "; the file is not JSON: incident files are JSON (Microsoft \
+                                 Graph, Sentinel, or Riposte's normalized format), while a test \
+                                 file may write its incident inline in YAML",
+                            );
+                        }
+                        error
+                    }
                     None => json_error(file, &e),
                 })?
             }

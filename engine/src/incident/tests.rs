@@ -2756,3 +2756,17 @@ fn each_incident_of_a_list_is_read_on_its_own() {
     assert!(parse_incidents_each("test.json", "[1, 2", &limits()).is_err());
     assert!(parse_incidents_each("test.json", r#"[{"a": 1}]"#, &limits()).is_err());
 }
+
+/// Text that is not JSON from its first character (YAML, most often) says what an incident
+/// file is; truncated or broken JSON keeps its own message.
+#[test]
+fn a_file_that_is_not_json_says_what_an_incident_file_is() {
+    let e = error("kind: test\nname: x\n").to_string();
+    assert!(e.contains(":1:1: invalid JSON"), "{e}");
+    assert!(
+        e.contains("the file is not JSON: incident files are JSON"),
+        "{e}"
+    );
+    let e = error(r#"{"displayName": "x", "id": "1", "alerts": ["#).to_string();
+    assert!(!e.contains("the file is not JSON"), "{e}");
+}
