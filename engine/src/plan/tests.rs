@@ -673,6 +673,26 @@ steps:
 }
 
 #[test]
+fn plan_text_lines_up_long_step_paths() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: a_step_whose_id_is_rather_long\n    for_each: incident.devices\n    action: device.isolate\n  - {id: b, for_each: incident.devices, action: device.quick_scan}\n";
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let text = super::text::render(&p, false);
+    let at = |action: &str| {
+        let line = text.lines().find(|l| l.contains(action)).expect("row");
+        line.find(action).expect("action")
+    };
+    assert_eq!(at("device.isolate"), at("device.quick_scan"), "{text}");
+}
+
+#[test]
 fn fan_out_is_bounded() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: block, for_each: incident.ips, action: ip.block}\n";
     let lib = library(&[gb, &sop("")]);

@@ -53,7 +53,20 @@ fn status_word(s: Status, color: bool) -> String {
     paint(&format!("{word:<17}"), code, color)
 }
 
-fn action_line(a: &PlannedAction, color: bool) -> String {
+/// The widths of the step and action columns: the usual ones, wider for a plan whose step
+/// paths or action ids are longer, so every row of it lines up (up to a point: a path of
+/// hundreds of characters does not push every row off the screen).
+fn columns(actions: &[PlannedAction]) -> (usize, usize) {
+    let widest = |len: fn(&PlannedAction) -> usize, usual: usize| {
+        actions.iter().map(len).max().unwrap_or(0).clamp(usual, 64)
+    };
+    (
+        widest(|a| a.step.chars().count(), 24),
+        widest(|a| a.action.len(), 22),
+    )
+}
+
+fn action_line(a: &PlannedAction, (step, action): (usize, usize), color: bool) -> String {
     let target = match &a.target {
         Some(t) if t.name.is_empty() || t.name == t.id => {
             format!("{} {}", t.kind, printable(&t.id))
@@ -68,7 +81,7 @@ fn action_line(a: &PlannedAction, color: bool) -> String {
         None => "-".to_string(),
     };
     let mut line = format!(
-        "    {} {:<24} {:<22} {target}",
+        "    {} {:<step$} {:<action$} {target}",
         status_word(a.status, color),
         printable(&a.step),
         a.action
@@ -156,6 +169,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
             }
         }
     }
+    let widths = columns(&plan.actions);
     for sop in &plan.sops {
         if !sop.matched {
             let _ = writeln!(
@@ -181,7 +195,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 gamebook = &a.gamebook;
                 let _ = writeln!(out, "  gamebook {}", printable(gamebook));
             }
-            let _ = writeln!(out, "{}", action_line(a, color));
+            let _ = writeln!(out, "{}", action_line(a, widths, color));
         }
         for t in plan.tasks.iter().filter(|t| t.sop == sop.name) {
             let from = if t.gamebook.is_empty() {
