@@ -28,7 +28,9 @@ use crate::executor::{ActionOutcome, ActionRequest, Executor};
 use crate::plan::model::{
     Approval, Execution, PlannedAction, PlannedTask, Status, Target, TaskStatus,
 };
-use crate::workspace::{glob_match, same_ignoring_case, ProtectedEntity, Workspace};
+use crate::workspace::{
+    glob_match_within, same_ignoring_case, GlobName, ProtectedEntity, Workspace, GLOB_STEP,
+};
 
 /// Which approvals are granted for a run (`--approve all|none|STEP...`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -179,6 +181,8 @@ pub struct RunConfig {
     /// The evaluation work the classification and each response SOP may spend (see
     /// [`riposte_dsl::expr::with_run_budget`]).
     pub max_work: u64,
+    /// The work the plan's protection checks may spend (see [`MAX_PLAN_PROTECTION_WORK`]).
+    pub max_protection_work: u64,
 }
 
 impl RunConfig {
@@ -197,6 +201,7 @@ impl Default for RunConfig {
             now_ms: 0,
             trace: false,
             max_work: crate::plan::RUN_WORK,
+            max_protection_work: MAX_PLAN_PROTECTION_WORK,
         }
     }
 }
@@ -1365,6 +1370,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) -> (StepStatus, Option<Value>) {
         let env = self.env(&frame.vars);
         let target_value = target.map(|t| t.eval(&env));
+        // Past the plan's room for params, they are not even rendered.
+        if self.planned.param_bytes >= MAX_PLAN_PARAM_BYTES {
+            return self.params_full(spec, frame, path, target_value.as_ref());
+        }
         let mut param_values: Vec<(&'static str, Value)> = Vec::with_capacity(params.len());
         let mut params_json = serde_json::Map::new();
         // A computed value the action cannot take (`expires_in: "{{ -2h }}"`, a rendered
@@ -1408,6 +1417,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             param_values.push((name, value));
             params_json.insert((*name).to_string(), json);
+        }
+        // What the plan holds of params is bounded: a long field rendered into the params of
+        // every item of a for-each would otherwise fill gigabytes, 1 MiB a rendering. The
+        // action that fills it is planned without them, as every one after it.
+        let bytes = params_json
+            .values()
+            .fold(0usize, |n, v| n.saturating_add(json_bytes(v)));
+        self.planned.param_bytes = self.planned.param_bytes.saturating_add(bytes);
+        if self.planned.param_bytes > MAX_PLAN_PARAM_BYTES {
+            return self.params_full(spec, frame, path, target_value.as_ref());
         }
         if let Some(check) = spec.params_check.filter(|_| refused.is_none()) {
             let given: Vec<(&str, &Value)> = param_values.iter().map(|(n, v)| (*n, v)).collect();
@@ -1580,6 +1599,39 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         self.push_row(planned);
         (status, output)
+    }
+
+    /// The row of an action planned once the plan's params reached [`MAX_PLAN_PARAM_BYTES`]:
+    /// `blocked`, without params (its key is over none), or `skipped` as any action whose
+    /// target expression gave no entity.
+    fn params_full(
+        &mut self,
+        spec: &'static ActionSpec,
+        frame: &Frame,
+        path: &str,
+        target: Option<&Value>,
+    ) -> (StepStatus, Option<Value>) {
+        let shown = target.and_then(entity_target);
+        if spec.target != ActionTarget::Incident && shown.is_none() {
+            self.not_run(
+                frame,
+                path,
+                spec.id,
+                None,
+                Status::Skipped,
+                "the target expression gave no entity",
+            );
+            return (StepStatus::Skipped, None);
+        }
+        let reason = format!(
+            "plan limit: the params of the plan's actions reached {} MiB of text, so this \
+             action's are not rendered; render less text per action (a long field such as \
+             `incident.description` in the params of a for-each step is rendered for every \
+             item: put it in one `incident.comment` instead)",
+            MAX_PLAN_PARAM_BYTES >> 20
+        );
+        self.not_run(frame, path, spec.id, target, Status::Blocked, &reason);
+        (StepStatus::Blocked, None)
     }
 
     /// Records a branch point, built only when the run is traced.
@@ -1765,8 +1817,56 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.protected_as(id, name, entity_tags(entity))
     }
 
-    /// The protection rule an entity of this id, name and tags falls under, if any.
+    /// The protection rule an entity of this id, name and tags falls under, if any; or, once
+    /// the plan's work of checking rules is spent (see [`MAX_PLAN_PROTECTION_WORK`]), that not
+    /// every rule was checked: protection errs on the side of not acting.
     fn protected_as(&self, id: &str, name: &str, tags: &[Value]) -> Option<String> {
+        let max = self.config.max_protection_work;
+        let mut work = max.saturating_sub(self.planned.protection_work.get());
+        let checked = self.check_rules(id, name, tags, &mut work);
+        self.planned.protection_work.set(max.saturating_sub(work));
+        checked.unwrap_or_else(|| {
+            Some(format!(
+                "not every protection rule was checked: the plan's checks of protection rules \
+                 reached their limit ({max} units: rules checked, and bytes of ids, names and \
+                 patterns compared), so it counts as protected; use fewer rules, `tag` rules, \
+                 or name patterns with fewer `*`"
+            ))
+        })
+    }
+
+    /// [`Scheduler::protected_as`], spending `work`: `None` when it runs out.
+    fn check_rules(
+        &self,
+        id: &str,
+        name: &str,
+        tags: &[Value],
+        work: &mut u64,
+    ) -> Option<Option<String>> {
+        fn spend(work: &mut u64, n: usize) -> Option<()> {
+            match work.checked_sub(GLOB_STEP.saturating_add(n as u64)) {
+                Some(left) => {
+                    *work = left;
+                    Some(())
+                }
+                None => {
+                    *work = 0;
+                    None
+                }
+            }
+        }
+        // Lowercased once, when a name rule needs it.
+        let mut lowered: Option<GlobName> = None;
+        let mut name_matches = |p: &str, work: &mut u64| -> Option<bool> {
+            let n = match &mut lowered {
+                Some(n) => n,
+                None => {
+                    spend(work, name.len())?;
+                    lowered.insert(GlobName::new(name))
+                }
+            };
+            glob_match_within(p, n, work)
+        };
         let has_tag = |t: &str| {
             tags.iter()
                 .any(|x| matches!(x, Value::String(s) if same_ignoring_case(s, t)))
@@ -1781,31 +1881,45 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         .is_some_and(|end| same_ignoring_case(v, end))
                 })
         };
+        // An id rule reads the id, a tag rule the entity's tags; a name rule is charged by
+        // `glob_match_within`.
         for rule in &self.sop.guardrails.protected {
             let hit = match rule {
-                Protected::Id(v) => id_matches(v).then(|| format!("SOP rule: id `{v}`")),
-                Protected::Name(p) => glob_match(p, name).then(|| format!("SOP rule: name `{p}`")),
-                Protected::Tag(t) => has_tag(t).then(|| format!("SOP rule: tag `{t}`")),
+                Protected::Id(v) => {
+                    spend(work, v.len().saturating_add(id.len()))?;
+                    id_matches(v).then(|| format!("SOP rule: id `{v}`"))
+                }
+                Protected::Name(p) => {
+                    name_matches(p, work)?.then(|| format!("SOP rule: name `{p}`"))
+                }
+                Protected::Tag(t) => {
+                    spend(work, tags.len().saturating_mul(t.len()))?;
+                    has_tag(t).then(|| format!("SOP rule: tag `{t}`"))
+                }
             };
             if hit.is_some() {
-                return hit;
+                return Some(hit);
             }
         }
         for rule in &self.workspace.protected_entities {
             let hit = match rule {
                 ProtectedEntity::Id(v) => {
+                    spend(work, v.len().saturating_add(id.len()))?;
                     id_matches(v).then(|| format!("workspace rule: id `{v}`"))
                 }
                 ProtectedEntity::Name(p) => {
-                    glob_match(p, name).then(|| format!("workspace rule: name `{p}`"))
+                    name_matches(p, work)?.then(|| format!("workspace rule: name `{p}`"))
                 }
-                ProtectedEntity::Tag(t) => has_tag(t).then(|| format!("workspace rule: tag `{t}`")),
+                ProtectedEntity::Tag(t) => {
+                    spend(work, tags.len().saturating_mul(t.len()))?;
+                    has_tag(t).then(|| format!("workspace rule: tag `{t}`"))
+                }
             };
             if hit.is_some() {
-                return hit;
+                return Some(hit);
             }
         }
-        None
+        Some(None)
     }
 
     /// What an action acts on besides its target, which protection covers too, as the catalog
@@ -1990,10 +2104,44 @@ fn acted_on(action: &str, target: Option<&Value>) -> Vec<u8> {
     out
 }
 
+/// The most bytes of params (text, and JSON for other values; see [`json_bytes`]) a plan
+/// renders for its actions, over every SOP: 64 MiB. Params of the usual actions take well
+/// under a kilobyte, so even a plan at the `--max-plan-actions` ceiling (100 000 actions) fits;
+/// a template renders up to 1 MiB, which 5 000 for-each items would make 5 GB.
+pub const MAX_PLAN_PARAM_BYTES: usize = 64 << 20;
+
+/// The work a plan may spend checking protection rules, over every action of every SOP: each
+/// rule checked costs [`GLOB_STEP`] units and the bytes of ids, names and patterns it compares
+/// (see [`glob_match_within`]). Rules × actions × name length would otherwise grow without
+/// bound (66 000 patterns against thousands of long host names: most of a minute). 2^30 units
+/// are about a second at worst; a plan of 10 000 actions against 2 000 rules spends well under
+/// it. Past it, an action counts as protected, and its reason says so.
+pub const MAX_PLAN_PROTECTION_WORK: u64 = 1 << 30;
+
+/// The bytes [`MAX_PLAN_PARAM_BYTES`] counts for a param's value: its text, or roughly its
+/// JSON (text, names and a few bytes of punctuation per item; 8 per number or boolean).
+fn json_bytes(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::String(s) => s.len(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .fold(items.len(), |n, v| n.saturating_add(json_bytes(v))),
+        serde_json::Value::Object(fields) => fields.iter().fold(fields.len(), |n, (k, v)| {
+            n.saturating_add(k.len()).saturating_add(json_bytes(v))
+        }),
+        _ => 8,
+    }
+}
+
 /// The actions a plan has done (that succeeded), by what they do: where they are and what
 /// they gave, so that a repeat is found in constant time and takes the first one's output.
+/// Also what the plan spent of its bounds that go from SOP to SOP with it.
 #[derive(Default)]
 pub struct Planned {
+    /// Bytes of params rendered so far (see [`MAX_PLAN_PARAM_BYTES`]).
+    param_bytes: usize,
+    /// Work spent checking protection rules so far (see [`MAX_PLAN_PROTECTION_WORK`]).
+    protection_work: std::cell::Cell<u64>,
     done: std::collections::HashMap<Vec<u8>, Done, foldhash::fast::RandomState>,
     /// What the actions remembered on each action and target did: what a reverse action
     /// undoes, or, for an action that replaces (see `ActionSpec::replaces`), the same action

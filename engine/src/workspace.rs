@@ -342,6 +342,11 @@ pub enum WorkspaceError {
     Inconsistent { path: String, message: String },
 }
 
+/// Most protected entities one workspace may list. Every action is checked against each, so
+/// the count bounds the work of a plan; a managed customer protects hundreds to a few thousand
+/// entities, and tags and name patterns cover groups of them.
+pub const MAX_PROTECTED_ENTITIES: usize = 10_000;
+
 /// Most bytes a workspaces file may have.
 const MAX_WORKSPACES_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -538,6 +543,18 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                 ));
             }
         }
+        if w.protected_entities.len() > MAX_PROTECTED_ENTITIES {
+            return Err(bad(
+                format!(
+                    "workspace `{}` lists {} protected entities; at most {MAX_PROTECTED_ENTITIES} \
+                     are allowed per workspace: protect groups of entities by tag (`{{tag: \
+                     …}}`) or by a name pattern (`{{name: \"srv-*\"}}`)",
+                    w.name,
+                    w.protected_entities.len()
+                ),
+                &|s| of(s, i).map(|w| w.name.referenced),
+            ));
+        }
         for (j, app) in w.consented_applications.iter().enumerate() {
             if Application::parse(app).is_none() {
                 let known = Application::ALL.iter().map(|a| a.as_str());
@@ -689,16 +706,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         static LOWER: std::cell::RefCell<(String, String)> =
             const { std::cell::RefCell::new((String::new(), String::new())) };
     }
-    fn lower(s: &str, into: &mut String) {
-        into.clear();
-        if s.is_ascii() {
-            into.push_str(s);
-            into.make_ascii_lowercase();
-        } else {
-            // `Ü` is `ü`.
-            into.extend(s.chars().flat_map(char::to_lowercase));
-        }
-    }
+    let lower = lower_into;
     LOWER.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buffers) => {
             let (p, t) = &mut *buffers;
@@ -725,34 +733,125 @@ pub fn same_ignoring_case(a: &str, b: &str) -> bool {
                 .eq(b.chars().flat_map(char::to_lowercase)))
 }
 
+/// A name to match against many patterns (see [`glob_match_within`]): lowercased once.
+pub struct GlobName {
+    lower: String,
+}
+
+impl GlobName {
+    pub fn new(name: &str) -> GlobName {
+        let mut lower = String::new();
+        lower_into(name, &mut lower);
+        GlobName { lower }
+    }
+}
+
+/// Lowercases `s` into `into`: `Ü` is `ü`.
+fn lower_into(s: &str, into: &mut String) {
+    into.clear();
+    if s.is_ascii() {
+        into.push_str(s);
+        into.make_ascii_lowercase();
+    } else {
+        into.extend(s.chars().flat_map(char::to_lowercase));
+    }
+}
+
+/// Units of work a match of one pattern costs besides the bytes it reads (see
+/// [`glob_match_within`]).
+pub const GLOB_STEP: u64 = 16;
+
+/// [`glob_match`] of `pattern` against a name lowercased once, spending `work`: [`GLOB_STEP`]
+/// and the pattern's bytes, then for each search between `*`s a step and each byte of the name
+/// it reads. `None` when the work
+/// runs out first (and then `work` is 0): the caller bounds many matches together (a plan
+/// checks every protection rule for every action) and decides what an unchecked rule means.
+pub fn glob_match_within(pattern: &str, name: &GlobName, work: &mut u64) -> Option<bool> {
+    let cost = GLOB_STEP.saturating_add(pattern.len() as u64);
+    let Some(left) = work.checked_sub(cost) else {
+        *work = 0;
+        return None;
+    };
+    *work = left;
+    let t = name.lower.as_str();
+    // Patterns are most often lowercase already: matched in place.
+    if !pattern
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        return glob_in(pattern, t, work);
+    }
+    thread_local! {
+        static PATTERN: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    PATTERN.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut p) => {
+            lower_into(pattern, &mut p);
+            glob_in(&p, t, work)
+        }
+        Err(_) => {
+            let mut p = String::new();
+            lower_into(pattern, &mut p);
+            glob_in(&p, t, work)
+        }
+    })
+}
+
 /// The matcher of [`glob_match`], over lowercased text.
 fn glob(p: &str, t: &str) -> bool {
-    let mut pieces = p.split('*');
+    let mut work = u64::MAX;
+    glob_in(p, t, &mut work).unwrap_or(true)
+}
+
+/// [`glob`], spending `work` on the bytes its substring searches read; `None` when it runs
+/// out (and then `work` is 0).
+fn glob_in(p: &str, t: &str, work: &mut u64) -> Option<bool> {
+    // Split without allocating: the first piece, those between `*`s, and the last.
+    let Some((before_last, last)) = p.rsplit_once('*') else {
+        // No `*`: the whole name, `?` one character each.
+        return Some(fits(p, t) == Some(t.len()));
+    };
+    let mut pieces = before_last.split('*');
     // `split` yields at least one piece.
     let first = pieces.next().unwrap_or_default();
-    let rest: Vec<&str> = pieces.collect();
-    let Some((last, middle)) = rest.split_last() else {
-        // No `*`: the whole name, `?` one character each.
-        return fits(first, t) == Some(t.len());
-    };
+    let middle = pieces;
     let Some(mut at) = fits(first, t) else {
-        return false;
+        return Some(false);
     };
     let mut budget: u32 = 4_000_000;
-    for piece in middle.iter().filter(|p| !p.is_empty()) {
-        match find(piece, t, at, &mut budget) {
+    for piece in middle.filter(|p| !p.is_empty()) {
+        let before = budget;
+        let found = find(piece, t, at, &mut budget);
+        // What the search read: up to where it found the piece, else the rest of the name;
+        // place by place for a piece holding `?`, as its own budget counts it.
+        let read = match found {
+            Found::At(end) if !piece.contains('?') => end - at,
+            Found::Nowhere if !piece.contains('?') => t.len() - at,
+            _ => usize::try_from(before - budget).unwrap_or(usize::MAX),
+        };
+        // Each search costs a step besides what it reads.
+        match work.checked_sub(GLOB_STEP.saturating_add(read as u64)) {
+            Some(left) => *work = left,
+            None => {
+                *work = 0;
+                return None;
+            }
+        }
+        match found {
             Found::At(end) => at = end,
-            Found::Nowhere => return false,
-            Found::OutOfBudget => return true,
+            Found::Nowhere => return Some(false),
+            Found::OutOfBudget => return Some(true),
         }
     }
     // The last piece ends the name, after what the others took.
     let chars = last.chars().count();
-    match t[at..].char_indices().rev().nth(chars.wrapping_sub(1)) {
-        _ if chars == 0 => true,
-        Some((start, _)) => fits(last, &t[at + start..]) == Some(t.len() - at - start),
-        None => false,
-    }
+    Some(
+        match t[at..].char_indices().rev().nth(chars.wrapping_sub(1)) {
+            _ if chars == 0 => true,
+            Some((start, _)) => fits(last, &t[at + start..]) == Some(t.len() - at - start),
+            None => false,
+        },
+    )
 }
 
 /// Where a `*`-free piece matches at the start of `t`: its end (a byte offset), `?` taking
@@ -780,6 +879,15 @@ enum Found {
 /// The first place of `piece` in `t` from byte `from`.
 fn find(piece: &str, t: &str, from: usize, budget: &mut u32) -> Found {
     let rest = &t[from..];
+    if let [b] = piece.as_bytes() {
+        // One byte (ASCII, not `?`): looked for as such, without a searcher to set up.
+        if *b != b'?' {
+            return rest
+                .bytes()
+                .position(|c| c == *b)
+                .map_or(Found::Nowhere, |i| Found::At(from + i + 1));
+        }
+    }
     if !piece.contains('?') {
         // A substring search: linear in the name.
         return rest
@@ -855,6 +963,64 @@ mod tests {
         assert!(!glob_match("j?rgen@*", "jüergen@contoso.com"));
         assert!(same_ignoring_case("ÉLODIE", "élodie"));
         assert!(!same_ignoring_case("élodie", "elodie"));
+    }
+
+    /// A workspace lists at most `MAX_PROTECTED_ENTITIES` protected entities: more is an error
+    /// naming the file, the workspace and the limit.
+    #[test]
+    fn protected_entities_are_bounded() {
+        let file = |n: usize| {
+            let mut t = String::from(
+                "workspaces:\n  - name: a\n    tenant_id: aaaaaaaa-0000-4000-8000-000000000001\n    \
+                 subscription: active\n    agent: {mode: automatic, process_incident: [high], \
+                 gamebooks: [high], sops: all}\n    protected_entities:\n",
+            );
+            for i in 0..n {
+                t.push_str(&format!("      - {{name: \"srv-{i}-*\"}}\n"));
+            }
+            t
+        };
+        let ws = parse_workspaces("w.yaml", &file(MAX_PROTECTED_ENTITIES)).unwrap();
+        assert_eq!(ws[0].protected_entities.len(), MAX_PROTECTED_ENTITIES);
+        let msg = parse_workspaces("w.yaml", &file(MAX_PROTECTED_ENTITIES + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("w.yaml:2:"), "{msg}");
+        assert!(
+            msg.contains("workspace `a` lists 10001 protected entities; at most 10000"),
+            "{msg}"
+        );
+    }
+
+    /// Matching against a name lowercased once gives what `glob_match` gives, spending work on
+    /// the pattern and the bytes searched; when the work runs out it says so, with none left.
+    #[test]
+    fn glob_work_is_counted() {
+        let cases = [
+            ("dc-*", "DC-01"),
+            ("*-sql-prod*", "eu-sql-prod-2"),
+            ("*-SQL-prod*", "eu-sql-prod-2"),
+            ("srv-??", "srv-01"),
+            ("*a*b*c", "xxaxxbxxc"),
+            ("*a*b*c", "xxaxxbxxd"),
+            ("*z*", "xxaxxbxxc"),
+            ("Ü*", "über"),
+        ];
+        for (p, t) in cases {
+            let mut work = 1_000;
+            let got = glob_match_within(p, &GlobName::new(t), &mut work);
+            assert_eq!(got, Some(glob_match(p, t)), "{p} {t}");
+            assert!(work <= 1_000 - GLOB_STEP - p.len() as u64, "{p} {t}");
+        }
+        // A search through a long name spends its bytes.
+        let long = GlobName::new(&"a".repeat(10_000));
+        let mut work = 100_000;
+        assert_eq!(glob_match_within("*b*", &long, &mut work), Some(false));
+        assert!(work <= 100_000 - 10_000);
+        let mut work = 5_000;
+        assert_eq!(glob_match_within("*b*", &long, &mut work), None);
+        assert_eq!(work, 0);
+        assert_eq!(glob_match_within("a*", &long, &mut work), None);
     }
 
     #[test]

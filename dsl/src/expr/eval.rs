@@ -183,12 +183,20 @@ thread_local! {
 /// a costly expression once per item of a long list. Once the units are spent, list functions
 /// yield null, as when one evaluation's budget runs out.
 pub fn with_run_budget<R>(units: u64, f: impl FnOnce() -> R) -> (R, bool) {
+    let (r, exhausted, _) = with_run_budget_spent(units, f);
+    (r, exhausted)
+}
+
+/// [`with_run_budget`], also saying how many of the `units` the run spent: what a caller
+/// bounding several runs together (a plan's classification and SOPs) charges to its total.
+pub fn with_run_budget_spent<R>(units: u64, f: impl FnOnce() -> R) -> (R, bool, u64) {
     let was = RUN_BUDGET.with(|b| b.replace(Some(units)));
     let was_exhausted = RUN_EXHAUSTED.with(|e| e.replace(false));
     let r = f();
     let left = RUN_BUDGET.with(|b| b.replace(was));
     let exhausted = RUN_EXHAUSTED.with(|e| e.replace(was_exhausted));
-    (r, exhausted || left == Some(0))
+    let spent = units.saturating_sub(left.unwrap_or(units));
+    (r, exhausted || left == Some(0), spent)
 }
 
 /// Whether an evaluation of the current run (see [`with_run_budget`]) has run out of work: its

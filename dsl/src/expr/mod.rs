@@ -53,7 +53,7 @@ use crate::source::{FileId, Span};
 use crate::types::Type;
 use crate::value::Value;
 
-pub use eval::{run_out_of_work, with_run_budget, MAX_LAMBDA_CALLS};
+pub use eval::{run_out_of_work, with_run_budget, with_run_budget_spent, MAX_LAMBDA_CALLS};
 pub(crate) use parser::KEYWORDS;
 pub use template::{compile_template, Template};
 

@@ -10,7 +10,7 @@ pub mod text;
 
 use riposte_dsl::ast::SeverityLevel;
 use riposte_dsl::checked::{Library, SopBody};
-use riposte_dsl::expr::with_run_budget;
+use riposte_dsl::expr::with_run_budget_spent;
 
 use crate::executor::Executor;
 use crate::incident::Incident;
@@ -53,10 +53,17 @@ pub fn simulate<E: Executor>(
     plan_with_context(library, workspace, incident, &ctx, config, executor)
 }
 
-/// The evaluation work (see [`with_run_budget`]) the classification and each response SOP may
+/// The evaluation work (see [`riposte_dsl::expr::with_run_budget`]) the classification and each response SOP may
 /// spend: a costly expression in a `for_each` filter, once per item of a long list, would
 /// otherwise run for minutes.
 pub const RUN_WORK: u64 = 20_000_000;
+
+/// How many runs' worth of evaluation work (`RunConfig::max_work` each) a whole plan may
+/// spend, the classification and every response SOP together: each run keeps its own budget
+/// within it, but a library of a hundred SOPs whose `when` each spend theirs would otherwise
+/// take a hundred times as long. Five runs' worth is about a second; SOPs that read an
+/// incident as usual spend almost none of it (short text and lists are free).
+pub const PLAN_WORK_RUNS: u64 = 5;
 
 /// [`simulate`] with the incident already converted (benchmarks and backtests reuse it).
 pub fn plan_with_context<E: Executor>(
@@ -90,9 +97,15 @@ pub fn plan_with_context<E: Executor>(
     if plan.eligibility.iter().any(|c| !c.passed) {
         return plan;
     }
-    let (classification, classification_out_of_work) = with_run_budget(config.max_work, || {
-        policy::classify(library, workspace, ctx, config)
-    });
+    // The work of the whole plan (see `PLAN_WORK_RUNS`): each run spends within its own
+    // budget and what is left of this one, whichever is less.
+    let plan_work = config.max_work.saturating_mul(PLAN_WORK_RUNS);
+    let mut work_left = plan_work;
+    let (classification, classification_out_of_work, spent) =
+        with_run_budget_spent(config.max_work.min(work_left), || {
+            policy::classify(library, workspace, ctx, config)
+        });
+    work_left = work_left.saturating_sub(spent);
     // A verdict reached once the work ran out may rest on a `not any(…)` that held on null: no
     // verdict then, and no response SOP runs on it.
     plan.classification = classification.filter(|_| !classification_out_of_work);
@@ -132,6 +145,13 @@ pub fn plan_with_context<E: Executor>(
             riposte_dsl::expr::MAX_LAMBDA_CALLS
         )
     };
+    // Written only when the plan's work ran out.
+    let plan_limit = || {
+        format!(
+            "{plan_work} units for the whole plan, the classification and every response SOP \
+             together ({PLAN_WORK_RUNS} runs' worth)"
+        )
+    };
     let mut unlisted = 0;
     let mut planned = crate::scheduler::Planned::default();
     for sop in &library.sops {
@@ -164,15 +184,41 @@ pub fn plan_with_context<E: Executor>(
             });
             continue;
         }
+        // Once the plan's work is spent, nothing more is decided: what would run on `null`s
+        // might do more than it should.
+        if work_left == 0 {
+            plan.sops.push(SopMatch {
+                name: sop.name.clone(),
+                matched: false,
+                detail: format!(
+                    "evaluation limit: the plan's expressions ran out of work ({}) before this \
+                     SOP, so it is not decided; simplify the expressions that loop over long \
+                     lists, or run fewer SOPs on such incidents",
+                    plan_limit()
+                ),
+            });
+            continue;
+        }
+        // A run that gets less than its own budget is bounded by the plan's.
+        let budget = config.max_work.min(work_left);
+        let plan_bound = budget < config.max_work;
         // Whether the SOP applies is decided within its run's work, like what it does.
-        let ((mut m, ran), out_of_work) = with_run_budget(config.max_work, || {
+        let ((mut m, ran), out_of_work, spent) = with_run_budget_spent(budget, || {
             let mut m = policy::matches(sop, r, workspace, ctx, &verdict, config);
             if riposte_dsl::expr::run_out_of_work() {
                 m.matched = false;
-                m.detail = format!(
-                    "evaluation limit: its `when` ran out of work ({}), so it is not decided",
-                    limits()
-                );
+                m.detail = if plan_bound {
+                    format!(
+                        "evaluation limit: the plan's expressions ran out of work ({}) while \
+                         its `when` was evaluated, so it is not decided",
+                        plan_limit()
+                    )
+                } else {
+                    format!(
+                        "evaluation limit: its `when` ran out of work ({}), so it is not decided",
+                        limits()
+                    )
+                };
             }
             if !m.matched {
                 return (m, None);
@@ -185,6 +231,7 @@ pub fn plan_with_context<E: Executor>(
             s.run_sop();
             (m, Some(s))
         });
+        work_left = work_left.saturating_sub(spent);
         let Some(mut s) = ran else {
             plan.sops.push(m);
             continue;
@@ -195,6 +242,13 @@ pub fn plan_with_context<E: Executor>(
                  multiply), and the rest is not planned: its actions are blocked, its tasks not \
                  opened",
                 crate::scheduler::MAX_STEP_RUNS
+            );
+        } else if out_of_work && plan_bound {
+            m.detail = format!(
+                "matched; evaluation limit: the plan's expressions ran out of work ({}) \
+                 during this SOP, and list functions evaluated after that gave null; its \
+                 actions after that are blocked",
+                plan_limit()
             );
         } else if out_of_work {
             m.detail = format!(

@@ -1879,6 +1879,187 @@ fn running_out_of_work_decides_nothing() {
     assert!(p.actions[0].reason.starts_with("evaluation limit"));
 }
 
+/// What a plan holds of rendered params is bounded: a long description rendered into the
+/// params of every for-each item fills the plan's room, and the actions after that are blocked
+/// without params, saying so, across SOPs.
+#[test]
+fn the_params_a_plan_holds_are_bounded() {
+    use crate::scheduler::MAX_PLAN_PARAM_BYTES;
+    const SCAN: &str = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: scan
+    for_each: {items: incident.devices, as: d}
+    action: device.quick_scan
+    target: d
+    params: {comment: "{{ incident.description }}{{ d.hostname }}"}
+"#;
+    let description = "d".repeat(200_000);
+    let ents: Vec<serde_json::Value> = (0..400)
+        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
+        .collect();
+    let doc = json!({"format": "riposte.incident/v1", "incident": {
+        "id": "42", "source": "defender_xdr", "title": "t", "severity": "high", "status": "active",
+        "updated": "2026-01-01T00:00:00Z", "description": description, "entities": ents,
+    }});
+    let (_, mut list) = parse_incidents("inline.json", &doc.to_string(), &ImportLimits::default())
+        .expect("valid incident");
+    let inc = list.remove(0);
+    let lib = library(&[SCAN, &sop(""), &sop("").replace("name: s", "name: s2")]);
+    let p = autonomous(&lib, &inc, Approvals::All);
+    assert_eq!(p.actions.len(), 800);
+    let ran: Vec<_> = p
+        .actions
+        .iter()
+        .take_while(|a| a.status == Status::WouldRun)
+        .collect();
+    // 200 005 bytes or so each: 335 fit in 64 MiB.
+    assert_eq!(ran.len(), 335);
+    let held: usize = ran
+        .iter()
+        .map(|a| {
+            a.params
+                .get("comment")
+                .and_then(|c| c.as_str())
+                .map_or(0, str::len)
+        })
+        .sum();
+    assert!(held <= MAX_PLAN_PARAM_BYTES);
+    // Every action after them, of this SOP and the next, is blocked, with its target and
+    // without params.
+    let rest = &p.actions[ran.len()..];
+    assert!(rest.iter().all(|a| a.status == Status::Blocked
+        && a.params.is_empty()
+        && a.target.is_some()
+        && a.reason
+            .starts_with("plan limit: the params of the plan's actions reached 64 MiB")));
+    assert!(rest.iter().any(|a| a.sop == "s2"));
+    assert_eq!(p.summary.blocked, 800 - 335);
+    // Deterministic.
+    assert_eq!(p.actions, autonomous(&lib, &inc, Approvals::All).actions);
+}
+
+/// The plan's work is bounded too, not only each run's: SOPs whose `when` each spend their
+/// run's budget stop being decided once the plan's ([`super::PLAN_WORK_RUNS`] runs' worth) is
+/// spent, and say so; SOPs that spend a little each all run.
+#[test]
+fn the_plan_work_is_bounded_across_sops() {
+    const HEAVY: &str =
+        "count(incident.devices, d => count(incident.devices, e => e.name == d.name) > 1) == 0";
+    const LIGHT: &str = "count(incident.devices, d => d.name != '') > 0";
+    let inc = devices(20);
+    let config = RunConfig {
+        max_work: 100,
+        ..RunConfig::default()
+    };
+    let runs = usize::try_from(super::PLAN_WORK_RUNS).expect("small");
+    let n = runs + 2;
+    let lib_of = |when: &str| {
+        let mut files = vec![ISOLATE.to_string()];
+        for i in 0..n {
+            files.push(
+                sop(&format!("applies_to: {{when: \"{when}\"}}\n"))
+                    .replace("name: s", &format!("name: s{i}")),
+            );
+        }
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        library(&files)
+    };
+    let run = |lib: &riposte_dsl::checked::Library| {
+        plan_with(lib, &ws(Mode::Autonomous), &inc, &config, vec![])
+    };
+    // 20 lambda calls each: all decided, within both budgets.
+    let p = run(&lib_of(LIGHT));
+    assert!(p.sops.iter().all(|m| m.matched), "{:#?}", p.sops);
+    // Each `when` runs out of its own budget, until the plan's is spent.
+    let p = run(&lib_of(HEAVY));
+    assert_eq!(p.sops.len(), n);
+    assert!(p.sops.iter().all(|m| !m.matched));
+    let own = p
+        .sops
+        .iter()
+        .filter(|m| {
+            m.detail
+                .contains("its `when` ran out of work (lambda calls")
+        })
+        .count();
+    let plan = p
+        .sops
+        .iter()
+        .filter(|m| {
+            m.detail.starts_with(
+                "evaluation limit: the plan's expressions ran out of work (500 units for the \
+                 whole plan",
+            ) && m.detail.contains("not decided")
+        })
+        .count();
+    assert_eq!((own, plan), (runs, 2), "{:#?}", p.sops);
+    assert!(p.actions.is_empty());
+    // The same inputs, the same plan.
+    assert_eq!(p.sops, run(&lib_of(HEAVY)).sops);
+}
+
+/// The work of checking protection rules is bounded per plan: once it is spent, an action
+/// counts as protected, and says that not every rule was checked.
+#[test]
+fn protection_checks_are_bounded_per_plan() {
+    let mut w = ws(Mode::Autonomous);
+    w.protected_entities = (0..50)
+        .map(|i| ProtectedEntity::Name(format!("*a*a*a*b{i}")))
+        .chain([ProtectedEntity::Name("ws-protected".into())])
+        .collect();
+    let mut ents: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            device(
+                &format!("d{i}"),
+                &format!("{}{i}", "a".repeat(300)),
+                json!({}),
+            )
+        })
+        .collect();
+    ents.insert(0, device("dp", "WS-Protected", json!({})));
+    let inc = incident(serde_json::Value::Array(ents));
+    let lib = library(&[ISOLATE, &sop("")]);
+    let run = |max_protection_work: u64| {
+        let config = RunConfig {
+            approvals: Approvals::All,
+            max_protection_work,
+            ..RunConfig::default()
+        };
+        plan_with(&lib, &w, &inc, &config, vec![])
+    };
+    const UNCHECKED: &str = "protected entity (not every protection rule was checked";
+    let p = run(RunConfig::default().max_protection_work);
+    assert!(p.actions.iter().all(|a| !a.reason.contains(UNCHECKED)));
+    assert_eq!(
+        p.actions[0].reason,
+        "protected entity (workspace rule: name `ws-protected`)"
+    );
+    assert_eq!(p.summary.would_run, 40);
+    // About 4 000 units an action: the first few are checked, every later one is not.
+    let p = run(20_000);
+    let targeted: Vec<_> = p.actions.iter().filter(|a| a.target.is_some()).collect();
+    assert_eq!(
+        targeted[0].reason,
+        "protected entity (workspace rule: name `ws-protected`)"
+    );
+    let checked = targeted[1..]
+        .iter()
+        .take_while(|a| a.status == Status::WouldRun)
+        .count();
+    assert!((2..10).contains(&checked), "{checked}");
+    let rest = &targeted[1 + checked..];
+    assert!(!rest.is_empty());
+    assert!(
+        rest.iter()
+            .all(|a| a.status == Status::Blocked && a.reason.starts_with(UNCHECKED)),
+        "{rest:#?}"
+    );
+    assert_eq!(p.actions, run(20_000).actions);
+}
+
 /// A name of any length is matched whole by protection rules: a long host name named from its
 /// fields is not cut short, or `*-backup-vault` would miss it.
 #[test]
