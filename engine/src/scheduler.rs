@@ -1045,6 +1045,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .map_or(1, |f| usize::try_from(f.concurrency).unwrap_or(1).max(1));
         let mut stop_at = usize::MAX;
         let mut unplanned = 0;
+        // The steps inside a for-each group: each item's branch reads its own results of them
+        // (`steps.<inner>`); what earlier items did is set aside and merged back after it.
+        let mut inner = Vec::new();
+        if let (c::StepKind::Group(steps), Some(_)) = (&step.kind, &step.for_each) {
+            inner_fields(frame.gb, steps, &mut inner);
+        }
+        let mut earlier: Vec<StepAgg> = Vec::with_capacity(inner.len());
         for (n, item) in items.iter().enumerate() {
             if n >= self.config.max_fanout {
                 break;
@@ -1059,6 +1066,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 break;
             }
             self.steps_run += 1;
+            earlier.clear();
+            earlier.extend(inner.iter().map(|&i| take_agg(frame, i)));
             if n >= stop_at {
                 self.skip_item(
                     step,
@@ -1067,10 +1076,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     item.as_ref(),
                     "for-each stopped after a failed item (on_error: fail_fast)",
                 );
+                merge_branches(frame, &inner, &mut earlier);
                 statuses.push(StepStatus::Skipped);
                 continue;
             }
             let s = self.run_item(step, graph, ix, frame, path, item.as_ref());
+            merge_branches(frame, &inner, &mut earlier);
             if s == StepStatus::Failed
                 && strategy == Some(riposte_dsl::ast::ErrorStrategy::FailFast)
             {
@@ -1130,6 +1141,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             && strategy == Some(riposte_dsl::ast::ErrorStrategy::Continue)
         {
             status = StepStatus::Succeeded;
+        }
+        // Published once, after the last item: inside the branches only their own results
+        // were read.
+        for &i in &inner {
+            publish_step(frame, i);
         }
         settle(frame, &step.id, status);
         status
@@ -1213,28 +1229,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             },
             c::StepKind::Group(inner) => {
                 let body = graph.graph[ix].body.as_deref();
-                // An item's branch reads its own results of the steps inside (`steps.<inner>`);
-                // what earlier items did is set aside and merged back after it.
-                let mut earlier = Vec::new();
-                if item.is_some() {
-                    let mut fields = Vec::new();
-                    inner_fields(frame.gb, inner, &mut fields);
-                    for i in fields {
-                        if let Some(agg) = frame.aggs.get_mut(i) {
-                            earlier.push((i, std::mem::take(agg)));
-                        }
-                    }
-                }
                 let status = match body {
                     Some(body) => self.run_list(inner, body, frame, &format!("{path}.")),
                     None => StepStatus::Failed,
                 };
-                for (i, before) in earlier {
-                    if let Some(agg) = frame.aggs.get_mut(i) {
-                        *agg = merge_branch(before, std::mem::take(agg));
-                        publish_step(frame, i);
-                    }
-                }
                 record(frame, &step.id, status, None);
                 status
             }
@@ -2275,6 +2273,25 @@ fn inner_fields(gb: &c::Gamebook, steps: &[c::Step], into: &mut Vec<usize>) {
         }
         if let c::StepKind::Group(inner) = &s.kind {
             inner_fields(gb, inner, into);
+        }
+    }
+}
+
+/// Field `i` of `steps`' results so far, taken out (an item's branch starts from none).
+fn take_agg(frame: &mut Frame, i: usize) -> StepAgg {
+    frame
+        .aggs
+        .get_mut(i)
+        .map(std::mem::take)
+        .unwrap_or_default()
+}
+
+/// Merges one item's branch of the group's steps (`inner`, in `frame`) into what the earlier
+/// items did (`earlier`, taken out before the branch ran).
+fn merge_branches(frame: &mut Frame, inner: &[usize], earlier: &mut Vec<StepAgg>) {
+    for (&i, before) in inner.iter().zip(earlier.drain(..)) {
+        if let Some(agg) = frame.aggs.get_mut(i) {
+            *agg = merge_branch(before, std::mem::take(agg));
         }
     }
 }

@@ -673,6 +673,43 @@ steps:
 }
 
 #[test]
+fn a_group_stopped_by_a_failure_says_its_steps_failed() {
+    // `a` fails, `fail_fast` skips the other items: `iso` failed (once), not "skipped".
+    let gb = r#"kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d, concurrency: 1}
+    on_error: tell
+    steps:
+      - {id: iso, action: device.isolate}
+  - id: tell
+    action: incident.comment
+    params: {comment: "iso {{ steps.iso.status }}: {{ steps.iso.failed }} failed, {{ steps.iso.succeeded }} ok"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([
+        device("d1", "a", json!({})),
+        device("d2", "b", json!({}))
+    ]));
+    let fail_a = vec![ScriptedFailure {
+        step: Some("iso".into()),
+        target: Some("a".into()),
+        ..Default::default()
+    }];
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        fail_a,
+    );
+    let tell = p.actions.iter().find(|a| a.step == "tell").expect("tell");
+    assert_eq!(tell.params["comment"], "iso failed: 1 failed, 0 ok");
+}
+
+#[test]
 fn plan_text_lines_up_long_step_paths() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: a_step_whose_id_is_rather_long\n    for_each: incident.devices\n    action: device.isolate\n  - {id: b, for_each: incident.devices, action: device.quick_scan}\n";
     let lib = library(&[gb, &sop("")]);
