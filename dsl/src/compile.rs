@@ -40,6 +40,16 @@ pub fn compile(
     limits: &syntax::Limits,
     prior: Vec<Diagnostic>,
 ) -> Compilation {
+    compile_with(sources, limits, prior, expr::Regexes::new())
+}
+
+/// [`compile`] with the library's `matches` patterns bounded by `regexes`' budget.
+pub(crate) fn compile_with(
+    sources: &SourceMap,
+    limits: &syntax::Limits,
+    prior: Vec<Diagnostic>,
+    regexes: expr::Regexes,
+) -> Compilation {
     let skip: HashSet<FileId> = prior
         .iter()
         .filter(|d| d.is_error())
@@ -65,7 +75,7 @@ pub fn compile(
             None => unread.push(file.name.clone()),
         }
     }
-    let library = Compiler::new(&mut diags, sources, unread).library(docs);
+    let library = Compiler::new(&mut diags, sources, unread, regexes).library(docs);
     diags.sort_by_key(|d| (d.file, d.span.start, d.code));
     diags.dedup();
     Compilation {
@@ -79,6 +89,8 @@ struct Compiler<'d> {
     sources: &'d SourceMap,
     /// Files that yielded no document (errors were reported there).
     unread: Vec<String>,
+    /// The library's `matches` patterns, each compiled once, bounded together.
+    regexes: expr::Regexes,
 }
 
 /// What a call site needs to know about a gamebook before its body is checked.
@@ -89,11 +101,17 @@ struct Interface<'a> {
 }
 
 impl<'d> Compiler<'d> {
-    fn new(diags: &'d mut Vec<Diagnostic>, sources: &'d SourceMap, unread: Vec<String>) -> Self {
+    fn new(
+        diags: &'d mut Vec<Diagnostic>,
+        sources: &'d SourceMap,
+        unread: Vec<String>,
+        regexes: expr::Regexes,
+    ) -> Self {
         Compiler {
             diags,
             sources,
             unread,
+            regexes,
         }
     }
 
@@ -799,7 +817,7 @@ impl<'d> Compiler<'d> {
             file,
             offset: e.offset,
         };
-        match expr::compile(src, scope, expected) {
+        match expr::compile_with(src, scope, expected, &mut self.regexes) {
             Ok(x) => Some(x),
             Err(ds) => {
                 self.absorb(e, ds);
@@ -814,7 +832,7 @@ impl<'d> Compiler<'d> {
             file,
             offset: e.offset,
         };
-        match expr::compile_template(src, scope) {
+        match expr::compile_template_with(src, scope, &mut self.regexes) {
             Ok(t) => Some(t),
             Err(ds) => {
                 self.absorb(e, ds);
@@ -2139,6 +2157,60 @@ mod tests {
 
     fn gamebook(steps: &str) -> String {
         format!("kind: gamebook\nname: t\nversion: 1.0.0\nsteps:\n{steps}")
+    }
+
+    /// The `matches` patterns of a library share one budget: past it, each new pattern is an
+    /// RP0204 at its literal; a pattern used again is compiled once and costs nothing more.
+    #[test]
+    fn regexes_of_a_library_are_bounded_together() {
+        let sop = |name: &str, patterns: &mut dyn Iterator<Item = String>| {
+            let mut text =
+                format!("kind: sop\ntype: classification\nname: {name}\ndescription: d\nrules:\n");
+            for (i, p) in patterns.enumerate() {
+                text.push_str(&format!(
+                    "  - name: r{i}\n    when: \"incident.title matches '{p}'\"\n    classification: true_positive\n    reason: other\n    confidence: 50\n"
+                ));
+            }
+            text
+        };
+        let budget = 1 << 20;
+        let run = |texts: &[String]| {
+            let mut sources = SourceMap::new();
+            for (i, text) in texts.iter().enumerate() {
+                sources.add(SourceFile::new(format!("f{i}.yaml"), text.as_str()));
+            }
+            let c = compile_with(
+                &sources,
+                &syntax::Limits::default(),
+                Vec::new(),
+                expr::Regexes::with_budget(budget),
+            );
+            (sources, c)
+        };
+
+        // Distinct patterns: the first ones compile, every one past the bound is an error.
+        let distinct = sop("distinct", &mut (0..30).map(|i| format!("\\\\w{{2}}{i}")));
+        let (sources, c) = run(std::slice::from_ref(&distinct));
+        assert!(c.diagnostics.iter().all(|d| d.code == Code::InvalidRegex));
+        let first = c.diagnostics.first().expect("the bound is reached");
+        let at = sources.get(first.file).line_col(first.span.start as usize);
+        let over = 30 - c.diagnostics.len();
+        assert!(over >= 4, "{over} patterns fit");
+        // Rule `over` is the first that does not fit: its `when` is on line 7 + 5 × over, the
+        // pattern's literal after `    when: "incident.title matches `.
+        assert_eq!((at.line, at.column), (7 + 5 * over, 35), "{first:?}");
+        assert_eq!(
+            &distinct[first.span.range()],
+            format!("'\\\\w{{2}}{over}'"),
+            "the literal of the pattern"
+        );
+        assert!(first.message.contains("does not fit"), "{}", first.message);
+
+        // The same pattern in many rules of two files costs one pattern.
+        let same = |name: &str| sop(name, &mut std::iter::repeat_n("\\\\w{2}x".to_string(), 200));
+        let (_, c) = run(&[same("a"), same("b")]);
+        assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics.first());
+        assert_eq!(c.library.sops.len(), 2);
     }
 
     /// In quoted scalars with escapes, errors point at the name, not at the whole scalar.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::ast::{Ast, AstKind, BinOp, LogicOp, UnOp};
 use super::eval::{ArithOp, CmpOp, Ir};
 use super::functions::FUNCTIONS;
+use super::regexes::{RegexError, Regexes, MAX_REGEX_SIZE};
 use super::Scope;
 use crate::codes::Code;
 use crate::diagnostic::{suggestion, Diagnostic};
@@ -16,14 +17,16 @@ use crate::source::{FileId, Span};
 use crate::types::{Field, RecordType, Type};
 use crate::value::Value;
 
-/// Regexes may compile to at most this many bytes.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// How to make a pattern smaller, for the help of RP0204.
+const SMALLER_PATTERNS: &str = "`contains`, `starts_with` and `ends_with` need no pattern; a repetition such as `{20}` copies what it repeats; Unicode classes such as `\\w` and `\\d` are large, while `(?-u:\\w)` or `[0-9A-Za-z_]` match ASCII only and are far smaller";
 
 pub(crate) const SEVERITY_LIST: &str = "`informational`, `low`, `medium` or `high`";
 
 pub(crate) struct Checker<'s> {
     pub scope: &'s Scope,
     pub file: FileId,
+    /// The compilation's regexes, shared by its expressions.
+    pub regexes: &'s mut Regexes,
     /// Lambda parameters in scope, outermost first; the index is the parameter's slot.
     pub locals: Vec<(String, Type)>,
     pub diags: Vec<Diagnostic>,
@@ -107,10 +110,11 @@ fn b(ir: Ir) -> Box<Ir> {
 }
 
 impl<'s> Checker<'s> {
-    pub fn new(scope: &'s Scope, file: FileId) -> Self {
+    pub fn new(scope: &'s Scope, file: FileId, regexes: &'s mut Regexes) -> Self {
         Checker {
             scope,
             file,
+            regexes,
             locals: Vec::new(),
             diags: Vec::new(),
         }
@@ -656,39 +660,34 @@ impl<'s> Checker<'s> {
             );
             return Typed::error();
         };
-        match regex::RegexBuilder::new(pattern)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
-        {
-            Ok(re) => Typed::new(Ir::Matches(b(l.ir), re), Type::Bool),
-            Err(e) => {
-                let detail = match &e {
-                    regex::Error::CompiledTooBig(_) => "the pattern is too large".to_string(),
-                    other => {
-                        let text = other.to_string();
-                        let last = text
-                            .lines()
-                            .rev()
-                            .find(|l| !l.trim().is_empty())
-                            .unwrap_or("")
-                            .trim();
-                        last.strip_prefix("error: ").unwrap_or(last).to_string()
-                    }
-                };
-                let d = self.error(
-                    Code::InvalidRegex,
-                    rhs.span,
-                    format!("`{pattern}` is not a valid regular expression"),
-                );
-                d.label = Some(detail);
-                d.help = Some(
-                    "patterns use Rust `regex` syntax; escape special characters with `\\\\`"
-                        .into(),
-                );
-                Typed::error()
-            }
-        }
+        let (message, label, help) = match self.regexes.get(pattern) {
+            Ok(re) => return Typed::new(Ir::Matches(b(l.ir), re), Type::Bool),
+            Err(RegexError::Syntax(detail)) => (
+                format!("`{pattern}` is not a valid regular expression"),
+                detail,
+                "patterns use Rust `regex` syntax; escape special characters with `\\\\`"
+                    .to_string(),
+            ),
+            Err(RegexError::TooLarge) => (
+                format!("`{pattern}` is too large a regular expression"),
+                format!("it compiles to more than {}", bytes(MAX_REGEX_SIZE)),
+                format!("simplify the pattern: {SMALLER_PATTERNS}"),
+            ),
+            Err(RegexError::OverBudget { budget }) => (
+                format!("`{pattern}` does not fit in the library's memory for regular expressions"),
+                format!(
+                    "the library's patterns take more than {} together",
+                    bytes(budget)
+                ),
+                format!(
+                    "use fewer distinct patterns (identical ones are compiled once) or smaller ones: {SMALLER_PATTERNS}"
+                ),
+            ),
+        };
+        let d = self.error(Code::InvalidRegex, rhs.span, message);
+        d.label = Some(label);
+        d.help = Some(help);
+        Typed::error()
     }
 
     fn arith(&mut self, op: BinOp, lhs: &Ast, rhs: &Ast, l: Typed, r: Typed) -> Typed {
@@ -748,6 +747,15 @@ fn literal(kind: &AstKind) -> Typed {
         AstKind::Duration(ms) => Typed::constant(Value::Duration(*ms), Type::Duration),
         AstKind::Severity(s) => Typed::constant(Value::Severity(*s), Type::Severity),
         _ => Typed::constant(Value::Null, Type::Null),
+    }
+}
+
+/// A size for messages: `64 MiB`, `300 KiB`.
+fn bytes(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{} KiB", n.div_ceil(1 << 10))
     }
 }
 

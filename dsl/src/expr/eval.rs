@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hasher};
 use std::net::IpAddr;
 
+use super::regexes::Regex;
 use ipnet::IpNet;
-use regex::Regex;
 
 use super::cond::{Check, Holds};
 use super::Env;
@@ -598,7 +598,7 @@ impl Ir {
                 })
             }
             Ir::Matches(a, re) => opt_bool(match &*a.eval(cx) {
-                Value::String(s) => afford(cx, scan_work(s.len())).then(|| re.is_match(s)),
+                Value::String(s) => afford(cx, scan_work(s.len())).then(|| re.is_match(&**s)),
                 _ => Some(false),
             }),
             Ir::Arith(op, a, b) => Cow::Owned(eval_pair(a, b, cx, |a, b| arith(*op, a, b))),

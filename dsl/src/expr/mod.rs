@@ -42,6 +42,7 @@ mod cond;
 mod eval;
 mod functions;
 mod parser;
+mod regexes;
 mod template;
 #[cfg(test)]
 mod tests;
@@ -55,7 +56,8 @@ use crate::value::Value;
 
 pub use eval::{run_out_of_work, with_run_budget, with_run_budget_spent, MAX_LAMBDA_CALLS};
 pub(crate) use parser::KEYWORDS;
-pub use template::{compile_template, Template};
+pub use regexes::{Regexes, MAX_LIBRARY_REGEX_MEMORY, MAX_REGEX_SIZE};
+pub use template::{compile_template, compile_template_with, Template};
 
 use ast::{Arg, Ast, AstKind};
 use check::Checker;
@@ -248,8 +250,19 @@ pub fn compile(
     scope: &Scope,
     expected: Option<&Type>,
 ) -> Result<Expr, Vec<Diagnostic>> {
+    compile_with(src, scope, expected, &mut Regexes::new())
+}
+
+/// [`compile`] as one expression of a compilation: its `matches` patterns come from, and are
+/// paid for by, the compilation's `regexes`.
+pub fn compile_with(
+    src: ExprSource,
+    scope: &Scope,
+    expected: Option<&Type>,
+    regexes: &mut Regexes,
+) -> Result<Expr, Vec<Diagnostic>> {
     let ast = parser::parse(src.text, src.file, src.offset).map_err(|d| vec![d])?;
-    let mut ck = Checker::new(scope, src.file);
+    let mut ck = Checker::new(scope, src.file, regexes);
     let mut typed = ck.check(&ast);
     if let Some(expected) = expected {
         if *expected == Type::Severity && ast.as_str_lit().is_some() {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{compile, Env, Expr, ExprSource, Scope};
+use super::{compile_with, Env, Expr, ExprSource, Regexes, Scope};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
@@ -93,6 +93,15 @@ impl Template {
 /// Compiles a template; every hole is checked against `scope`. An unclosed or empty `{{` is
 /// RP0207; errors inside holes are reported as expression errors.
 pub fn compile_template(src: ExprSource, scope: &Scope) -> Result<Template, Vec<Diagnostic>> {
+    compile_template_with(src, scope, &mut Regexes::new())
+}
+
+/// [`compile_template`] as part of a compilation, whose `regexes` the holes share.
+pub fn compile_template_with(
+    src: ExprSource,
+    scope: &Scope,
+    regexes: &mut Regexes,
+) -> Result<Template, Vec<Diagnostic>> {
     let text = src.text;
     let bytes = text.as_bytes();
     let span = |start: usize, end: usize| Span::new(start, end).shift(src.offset);
@@ -141,7 +150,7 @@ pub fn compile_template(src: ExprSource, scope: &Scope) -> Result<Template, Vec<
                 file: src.file,
                 offset: src.offset.saturating_add(super::parser_offset(start)),
             };
-            match compile(hole, scope, None) {
+            match compile_with(hole, scope, None, regexes) {
                 Ok(e) => parts.push(Part::Hole(e)),
                 Err(ds) => diags.extend(ds),
             }

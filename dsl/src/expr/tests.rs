@@ -684,6 +684,89 @@ fn expr_regex_and_cidr_errors() {
     assert!(start.elapsed() < Duration::from_secs(2));
 }
 
+/// The regexes of one compilation share one budget: past it, a new pattern is an RP0204 at its
+/// literal, every later new pattern too, and a pattern compiled before is still shared.
+#[test]
+fn expr_regexes_of_a_compilation_are_bounded_together() {
+    let scope = scope();
+    let budget = 1 << 20;
+    let mut regexes = Regexes::with_budget(budget);
+    let mut first_over = None;
+    for i in 0..40 {
+        // `\w` is a large Unicode class: about 120 KiB twice.
+        let text = format!("incident.title matches '\\w{{2}}{i}'");
+        match compile_with(ExprSource::detached(&text), &scope, None, &mut regexes) {
+            Ok(_) => assert!(first_over.is_none(), "`{text}` compiled past the bound"),
+            Err(ds) => {
+                assert_eq!(ds.len(), 1, "{}", render(&text, &ds));
+                let d = &ds[0];
+                assert_eq!(d.code, Code::InvalidRegex);
+                assert_eq!(&text[d.span.range()], format!("'\\w{{2}}{i}'"));
+                assert!(d.message.contains("does not fit"), "{}", d.message);
+                assert_eq!(
+                    d.label.as_deref(),
+                    Some("the library's patterns take more than 1 MiB together")
+                );
+                assert!(d.help.as_deref().unwrap_or("").contains("(?-u:\\w)"));
+                first_over.get_or_insert(i);
+            }
+        }
+        assert!(regexes.spent() <= budget);
+    }
+    let first_over = first_over.expect("the bound is reached");
+    assert!(first_over >= 4, "{first_over} patterns fit");
+    assert_eq!(regexes.len(), first_over);
+    // Spent: no new pattern fits, not even a tiny one; those compiled before still do.
+    let tiny = "incident.title matches '^x'";
+    assert!(compile_with(ExprSource::detached(tiny), &scope, None, &mut regexes).is_err());
+    let again = "incident.title matches '\\w{2}0'";
+    assert!(compile_with(ExprSource::detached(again), &scope, None, &mut regexes).is_ok());
+
+    // Patterns too large on their own spend the budget too, so that compiling stays bounded.
+    let mut regexes = Regexes::with_budget(4 << 20);
+    let start = Instant::now();
+    let codes: Vec<String> = (0..20)
+        .map(|i| {
+            let text = format!("incident.title matches '(\\w{{100}}){{100}}{i}'");
+            let ds = compile_with(ExprSource::detached(&text), &scope, None, &mut regexes)
+                .expect_err("too large");
+            assert_eq!(ds[0].code, Code::InvalidRegex);
+            ds[0].message.clone()
+        })
+        .collect();
+    assert!(
+        codes[0].contains("too large a regular expression"),
+        "{}",
+        codes[0]
+    );
+    assert!(codes[19].contains("does not fit"), "{}", codes[19]);
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+/// The same pattern is compiled once per compilation, whatever the number of its uses, and
+/// the shared regex matches as its own would.
+#[test]
+fn expr_identical_patterns_are_compiled_once() {
+    let scope = scope();
+    let mut regexes = Regexes::with_budget(1 << 20);
+    let vars = vars();
+    let text = "incident.title matches '(?i)\\w{2}somware' or incident.description matches '(?i)\\w{2}somware'";
+    let mut spent = None;
+    for _ in 0..200 {
+        let e = compile_with(ExprSource::detached(text), &scope, None, &mut regexes)
+            .unwrap_or_else(|ds| panic!("{}", render(text, &ds)));
+        assert_eq!(e.eval(&env(&vars)), Value::Bool(true));
+        assert_eq!(*spent.get_or_insert(regexes.spent()), regexes.spent());
+    }
+    assert_eq!(regexes.len(), 1);
+    // Templates of the compilation share them too.
+    let template = "{{ incident.title matches '(?i)\\w{2}somware' }}";
+    let t = compile_template_with(ExprSource::detached(template), &scope, &mut regexes);
+    assert!(t.is_ok());
+    assert_eq!(regexes.len(), 1);
+    assert_eq!(spent, Some(regexes.spent()));
+}
+
 #[test]
 fn expr_reports_several_errors() {
     let ds = errors("incident.sevrity > 3 and incident.titel == 1 and nope");
