@@ -1879,42 +1879,33 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         .is_some_and(|end| same_ignoring_case(v, end))
                 })
         };
+        // The SOP's rules, then the workspace's, as one list: (origin, rule kind, its text).
+        let sop_rules = self.sop.guardrails.protected.iter().map(|r| match r {
+            Protected::Id(v) => ("SOP rule", RuleKind::Id, v.as_str()),
+            Protected::Name(p) => ("SOP rule", RuleKind::Name, p.as_str()),
+            Protected::Tag(t) => ("SOP rule", RuleKind::Tag, t.as_str()),
+        });
+        let workspace_rules = self.workspace.protected_entities.iter().map(|r| match r {
+            ProtectedEntity::Id(v) => ("workspace rule", RuleKind::Id, v.as_str()),
+            ProtectedEntity::Name(p) => ("workspace rule", RuleKind::Name, p.as_str()),
+            ProtectedEntity::Tag(t) => ("workspace rule", RuleKind::Tag, t.as_str()),
+        });
         // An id rule reads the id, a tag rule the entity's tags; a name rule is charged by
         // `glob_match_within`.
-        for rule in &self.sop.guardrails.protected {
-            let hit = match rule {
-                Protected::Id(v) => {
-                    spend(work, v.len().saturating_add(id.len()))?;
-                    id_matches(v).then(|| format!("SOP rule: id `{v}`"))
+        for (origin, kind, text) in sop_rules.chain(workspace_rules) {
+            let hit = match kind {
+                RuleKind::Id => {
+                    spend(work, text.len().saturating_add(id.len()))?;
+                    id_matches(text)
                 }
-                Protected::Name(p) => {
-                    name_matches(p, work)?.then(|| format!("SOP rule: name `{p}`"))
-                }
-                Protected::Tag(t) => {
-                    spend(work, tags.len().saturating_mul(t.len()))?;
-                    has_tag(t).then(|| format!("SOP rule: tag `{t}`"))
+                RuleKind::Name => name_matches(text, work)?,
+                RuleKind::Tag => {
+                    spend(work, tags.len().saturating_mul(text.len()))?;
+                    has_tag(text)
                 }
             };
-            if hit.is_some() {
-                return Some(hit);
-            }
-        }
-        for rule in &self.workspace.protected_entities {
-            let hit = match rule {
-                ProtectedEntity::Id(v) => {
-                    spend(work, v.len().saturating_add(id.len()))?;
-                    id_matches(v).then(|| format!("workspace rule: id `{v}`"))
-                }
-                ProtectedEntity::Name(p) => {
-                    name_matches(p, work)?.then(|| format!("workspace rule: name `{p}`"))
-                }
-                ProtectedEntity::Tag(t) => {
-                    spend(work, tags.len().saturating_mul(t.len()))?;
-                    has_tag(t).then(|| format!("workspace rule: tag `{t}`"))
-                }
-            };
-            if hit.is_some() {
-                return Some(hit);
+            if hit {
+                return Some(Some(format!("{origin}: {} `{text}`", kind.as_str())));
             }
         }
         Some(None)
@@ -2273,6 +2264,24 @@ fn inner_fields(gb: &c::Gamebook, steps: &[c::Step], into: &mut Vec<usize>) {
         }
         if let c::StepKind::Group(inner) = &s.kind {
             inner_fields(gb, inner, into);
+        }
+    }
+}
+
+/// What a protection rule (of an SOP or of a workspace) matches an entity by.
+#[derive(Clone, Copy)]
+enum RuleKind {
+    Id,
+    Name,
+    Tag,
+}
+
+impl RuleKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Id => "id",
+            RuleKind::Name => "name",
+            RuleKind::Tag => "tag",
         }
     }
 }
