@@ -2286,8 +2286,13 @@ impl RuleKind {
     }
 }
 
-/// Field `i` of `steps`' results so far, taken out (an item's branch starts from none).
+/// Field `i` of `steps`' results so far, taken out (an item's branch starts from none), and
+/// unpublished: a step the branch never settles (an empty inner for-each) reads as null, not
+/// as an earlier item's.
 fn take_agg(frame: &mut Frame, i: usize) -> StepAgg {
+    if let Some(Value::Record(rec)) = frame.vars.get_mut(STEPS_SLOT) {
+        rec.set(i, Value::Null);
+    }
     frame
         .aggs
         .get_mut(i)

@@ -710,6 +710,51 @@ steps:
 }
 
 #[test]
+fn an_item_whose_inner_fan_out_is_empty_does_not_read_an_earlier_items_results() {
+    // Device `a` has an address, `b` none: `b`'s branch never runs `block`, and reads null.
+    let gb = r#"kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d}
+    steps:
+      - id: per_ip
+        for_each: {items: d.ip_addresses, as: ip}
+        steps:
+          - {id: block, action: ip.block, target: "first(incident.ips)"}
+      - id: note
+        needs: [per_ip]
+        action: incident.comment
+        params: {comment: "{{ d.hostname }}: {{ steps.block.status }}"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([
+        device(
+            "d1",
+            "a",
+            json!({"fields": {"hostname": "a", "mde_device_id": "d1", "ip_addresses": ["10.0.0.1"]}})
+        ),
+        device("d2", "b", json!({})),
+        {"id": "ip:10.0.0.1", "kind": "ip", "name": "10.0.0.1", "verdict": "malicious", "provider": "microsoft", "fields": {"address": "10.0.0.1"}}
+    ]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let notes: Vec<&serde_json::Value> = p
+        .actions
+        .iter()
+        .filter(|a| a.step == "each.note")
+        .map(|a| &a.params["comment"])
+        .collect();
+    assert_eq!(notes, [&json!("a: blocked"), &json!("b: ")]);
+}
+
+#[test]
 fn plan_text_lines_up_long_step_paths() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: a_step_whose_id_is_rather_long\n    for_each: incident.devices\n    action: device.isolate\n  - {id: b, for_each: incident.devices, action: device.quick_scan}\n";
     let lib = library(&[gb, &sop("")]);
