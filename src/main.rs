@@ -604,12 +604,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         })
         .collect::<Result<_, _>>()?;
     let executor = RecordingExecutor { failures };
-    let now = match &args.now {
-        Some(t) => Some(riposte_dsl::value::parse_time(t).ok_or_else(|| {
-            format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
-        })?),
-        None => None,
-    };
+    let now = now_option(args.now.as_deref())?;
     // Every incident's workspace first: a file that names one that does not exist is an error
     // before any plan is written.
     let mut runs = Vec::with_capacity(incidents.len());
@@ -724,6 +719,16 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--now`, when given: the time `now()` returns, in milliseconds.
+fn now_option(now: Option<&str>) -> Result<Option<i64>, String> {
+    now.map(|t| {
+        riposte_dsl::value::parse_time(t).ok_or_else(|| {
+            format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+        })
+    })
+    .transpose()
+}
+
 /// `riposte eval`: what an expression gives for an incident, or the `incident` record whole.
 fn eval(args: EvalArgs) -> Result<ExitCode, String> {
     use riposte_dsl::expr::{compile, Env, ExprSource, Scope};
@@ -732,12 +737,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
     let (_, incidents) =
         riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
             .map_err(|e| e.to_string())?;
-    let now = match &args.now {
-        Some(t) => Some(riposte_dsl::value::parse_time(t).ok_or_else(|| {
-            format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
-        })?),
-        None => None,
-    };
+    let now = now_option(args.now.as_deref())?;
     // Each expression is checked as a condition's would be, and shown against its own text.
     let scope = Scope::new().with("incident", Type::Record(riposte_dsl::model::incident()));
     let mut sources = SourceMap::new();

@@ -617,19 +617,15 @@ impl Ir {
             Ir::Distinct(list) => Cow::Owned(distinct(&list.eval(cx), cx)),
             Ir::Len(a) => {
                 let v = a.eval(cx);
-                if let Value::String(s) = &*v {
-                    if !afford(cx, scan_work(s.len())) {
-                        return Cow::Owned(Value::Null);
-                    }
+                if !afford_text(cx, &v, |s| scan_work(s.len())) {
+                    return Cow::Owned(Value::Null);
                 }
                 Cow::Owned(len(&v))
             }
             Ir::Lower(a) => {
                 let v = a.eval(cx);
-                if let Value::String(s) = &*v {
-                    if !spend_n(cx, text_work(s)) {
-                        return Cow::Owned(Value::Null);
-                    }
+                if !afford_text(cx, &v, text_work) {
+                    return Cow::Owned(Value::Null);
                 }
                 match &*v {
                     // Already lowercase: the same text, shared rather than copied.
@@ -643,10 +639,8 @@ impl Ir {
             }
             Ir::Upper(a) => {
                 let v = a.eval(cx);
-                if let Value::String(s) = &*v {
-                    if !spend_n(cx, text_work(s)) {
-                        return Cow::Owned(Value::Null);
-                    }
+                if !afford_text(cx, &v, text_work) {
+                    return Cow::Owned(Value::Null);
                 }
                 Cow::Owned(map_str(&v, str::to_uppercase))
             }
@@ -657,10 +651,8 @@ impl Ir {
             }),
             Ir::ParseIp(a) => {
                 let v = a.eval(cx);
-                if let Value::String(s) = &*v {
-                    if !afford(cx, scan_work(s.len())) {
-                        return Cow::Owned(Value::Null);
-                    }
+                if !afford_text(cx, &v, |s| scan_work(s.len())) {
+                    return Cow::Owned(Value::Null);
                 }
                 Cow::Owned(parse_ip(&v))
             }
@@ -1061,6 +1053,16 @@ fn afford(cx: &mut Cx<'_>, n: u64) -> bool {
 
 /// Lists of up to this many items are compared and searched without spending work.
 const FREE_ITEMS: usize = 64;
+
+/// Whether the work `work` counts for `v`'s text (none when it is not text) is paid; when
+/// not, the function reading it yields null.
+#[inline]
+fn afford_text(cx: &mut Cx<'_>, v: &Value, work: impl Fn(&str) -> u64) -> bool {
+    match v {
+        Value::String(s) => afford(cx, work(s)),
+        _ => true,
+    }
+}
 
 /// The work of reading `len` bytes of text in a comparison or a search: one unit per whole
 /// kilobyte, so text under a kilobyte (names, ids, the constants of an expression) is free.
