@@ -29,7 +29,7 @@ use crate::plan::model::{
     Approval, Execution, PlannedAction, PlannedTask, Status, Target, TaskStatus,
 };
 use crate::workspace::{
-    glob_match_within, same_ignoring_case, GlobName, ProtectedEntity, Workspace, GLOB_STEP,
+    glob_match_within, same_ignoring_case, GlobName, ProtectedEntity, Workspace,
 };
 
 /// Which approvals are granted for a run (`--approve all|none|STEP...`).
@@ -1841,18 +1841,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         tags: &[Value],
         work: &mut u64,
     ) -> Option<Option<String>> {
-        fn spend(work: &mut u64, n: usize) -> Option<()> {
-            match work.checked_sub(GLOB_STEP.saturating_add(n as u64)) {
-                Some(left) => {
-                    *work = left;
-                    Some(())
-                }
-                None => {
-                    *work = 0;
-                    None
-                }
-            }
-        }
+        use crate::workspace::spend_glob_work as spend;
         // Lowercased once, when a name rule needs it.
         let mut lowered: Option<GlobName> = None;
         let mut name_matches = |p: &str, work: &mut u64| -> Option<bool> {
@@ -2100,7 +2089,7 @@ fn acted_on(action: &str, target: Option<&Value>) -> Vec<u8> {
 pub const MAX_PLAN_PARAM_BYTES: usize = 64 << 20;
 
 /// The work a plan may spend checking protection rules, over every action of every SOP: each
-/// rule checked costs [`GLOB_STEP`] units and the bytes of ids, names and patterns it compares
+/// rule checked costs [`GLOB_STEP`](crate::workspace::GLOB_STEP) units and the bytes of ids, names and patterns it compares
 /// (see [`glob_match_within`]). Rules × actions × name length would otherwise grow without
 /// bound (66 000 patterns against thousands of long host names: most of a minute). 2^30 units
 /// are about a second at worst; a plan of 10 000 actions against 2 000 rules spends well under

@@ -761,18 +761,28 @@ fn lower_into(s: &str, into: &mut String) {
 /// [`glob_match_within`]).
 pub const GLOB_STEP: u64 = 16;
 
+/// Takes a step of protection work and `bytes` more from `work`; `None`, with `work` at 0,
+/// when there is not that much left.
+pub fn spend_glob_work(work: &mut u64, bytes: usize) -> Option<()> {
+    match work.checked_sub(GLOB_STEP.saturating_add(bytes as u64)) {
+        Some(left) => {
+            *work = left;
+            Some(())
+        }
+        None => {
+            *work = 0;
+            None
+        }
+    }
+}
+
 /// [`glob_match`] of `pattern` against a name lowercased once, spending `work`: [`GLOB_STEP`]
 /// and the pattern's bytes, then for each search between `*`s a step and each byte of the name
 /// it reads. `None` when the work
 /// runs out first (and then `work` is 0): the caller bounds many matches together (a plan
 /// checks every protection rule for every action) and decides what an unchecked rule means.
 pub fn glob_match_within(pattern: &str, name: &GlobName, work: &mut u64) -> Option<bool> {
-    let cost = GLOB_STEP.saturating_add(pattern.len() as u64);
-    let Some(left) = work.checked_sub(cost) else {
-        *work = 0;
-        return None;
-    };
-    *work = left;
+    spend_glob_work(work, pattern.len())?;
     let t = name.lower.as_str();
     // Patterns are most often lowercase already: matched in place.
     if !pattern
@@ -830,13 +840,7 @@ fn glob_in(p: &str, t: &str, work: &mut u64) -> Option<bool> {
             _ => usize::try_from(before - budget).unwrap_or(usize::MAX),
         };
         // Each search costs a step besides what it reads.
-        match work.checked_sub(GLOB_STEP.saturating_add(read as u64)) {
-            Some(left) => *work = left,
-            None => {
-                *work = 0;
-                return None;
-            }
-        }
+        spend_glob_work(work, read)?;
         match found {
             Found::At(end) => at = end,
             Found::Nowhere => return Some(false),
