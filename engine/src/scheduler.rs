@@ -2089,8 +2089,8 @@ fn acted_on(action: &str, target: Option<&Value>) -> Vec<u8> {
 pub const MAX_PLAN_PARAM_BYTES: usize = 64 << 20;
 
 /// The work a plan may spend checking protection rules, over every action of every SOP: each
-/// rule checked costs [`GLOB_STEP`](crate::workspace::GLOB_STEP) units and the bytes of ids, names and patterns it compares
-/// (see [`glob_match_within`]). Rules × actions × name length would otherwise grow without
+/// rule checked costs [`GLOB_STEP`](crate::workspace::GLOB_STEP) units and the bytes of ids,
+/// names and patterns it compares (see [`glob_match_within`]). Rules × actions × name length would otherwise grow without
 /// bound (66 000 patterns against thousands of long host names: most of a minute). 2^30 units
 /// are about a second at worst; a plan of 10 000 actions against 2 000 rules spends well under
 /// it. Past it, an action counts as protected, and its reason says so.
