@@ -125,6 +125,14 @@ struct SimulateArgs {
     /// Approvals granted: `all`, `none`, or step ids (repeat or comma-separate).
     #[arg(long, value_delimiter = ',', default_value = "none")]
     approve: Vec<String>,
+    /// Approvals rejected: step ids (repeat or comma-separate); these steps do not run, even
+    /// with `--approve all`.
+    #[arg(long, value_delimiter = ',')]
+    reject: Vec<String>,
+    /// Approval gates that time out: step ids with an `approval:` gate, whose `on_timeout`
+    /// decides (`reject`, `approve` or `fail`).
+    #[arg(long = "time-out", value_delimiter = ',')]
+    time_out: Vec<String>,
     /// Make matching actions fail in the simulation: `STEP`, `STEP:TARGET` (id or name).
     #[arg(long = "fail")]
     fail: Vec<String>,
@@ -526,7 +534,7 @@ fn without_alerts_message(count: u64, ids: &[String]) -> String {
 
 fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     use riposte_engine::executor::{RecordingExecutor, ScriptedFailure};
-    use riposte_engine::scheduler::{Approvals, RunConfig};
+    use riposte_engine::scheduler::{Approvals, Refusals, RunConfig};
 
     let (format, incidents) =
         riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
@@ -576,6 +584,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
         .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
     let approvals = Approvals::from_words(&args.approve, &library)?;
+    let refusals = Refusals::from_words(&args.reject, &args.time_out, &approvals, &library)?;
     let failures = args
         .fail
         .iter()
@@ -659,6 +668,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     )| {
         let config = RunConfig {
             approvals: approvals.clone(),
+            refusals: refusals.clone(),
             max_fanout: args.plan.max_fanout,
             max_actions: args.plan.max_plan_actions,
             now_ms: now.unwrap_or_else(|| riposte_engine::plan::default_now(incident)),

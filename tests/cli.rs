@@ -759,6 +759,25 @@ fn simulate_rejects_approvals_and_failures_of_unknown_steps() {
     assert!(err.contains("`--fail isolaet`"), "{err}");
     let err = simulate_error(&["--incident", RANSOMWARE, "--fail", ":dc-01"]);
     assert!(err.contains("both parts non-empty"), "{err}");
+    let err = simulate_error(&["--incident", RANSOMWARE, "--reject", "isolaet"]);
+    assert!(err.contains("`--reject isolaet`"), "{err}");
+    let err = simulate_error(&["--incident", RANSOMWARE, "--time-out", "full_scan"]);
+    assert!(
+        err.contains("step `full_scan` has no approval gate"),
+        "{err}"
+    );
+    let err = simulate_error(&[
+        "--incident",
+        RANSOMWARE,
+        "--approve",
+        "isolate",
+        "--reject",
+        "contain.isolate",
+    ]);
+    assert!(
+        err.contains("`--reject contain.isolate` and `--approve isolate` name the same step"),
+        "{err}"
+    );
     // Ids and paths both name a step.
     for step in ["isolate", "contain.isolate"] {
         riposte()
@@ -766,6 +785,39 @@ fn simulate_rejects_approvals_and_failures_of_unknown_steps() {
             .assert()
             .success();
     }
+}
+
+/// `--reject` and `--time-out` refuse approvals: what they hold back is `rejected`, and the
+/// summary counts it.
+#[test]
+fn simulate_refuses_approvals() {
+    let run = |args: &[&str]| {
+        let out = riposte()
+            .args([
+                "simulate",
+                "--incident",
+                "examples/incidents/compromised-user-impossible-travel.json",
+            ])
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let text = run(&["--approve", "all", "--reject", "disable"]);
+    assert!(
+        text.contains("the approval gate of step `disable` was rejected: the step does not run"),
+        "{text}"
+    );
+    assert!(text.contains("dependency `disable` was rejected"), "{text}");
+    assert!(text.contains(", 1 rejected ("), "{text}");
+    let text = run(&["--approve", "revoke", "--time-out", "disable"]);
+    assert!(
+        text.contains("timed out after 2h (on_timeout: reject): the step does not run"),
+        "{text}"
+    );
 }
 
 #[test]

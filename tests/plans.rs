@@ -162,3 +162,43 @@ fn the_plan_schema_refuses_what_the_format_does_not_have() {
     // Several plans are an array of them.
     assert!(validator.is_valid(&serde_json::json!([plan.clone(), plan])));
 }
+
+/// Plans with refused approvals (`--reject`, `--time-out`) have `rejected` actions, and fit
+/// the schema.
+#[test]
+fn plans_with_refused_approvals_fit_the_schema() {
+    use riposte_engine::scheduler::{Approvals, Refusals};
+    let library = library();
+    let path = root().join("examples/incidents/compromised-user-impossible-travel.json");
+    let (_, incidents) = read_incidents(&path, &ImportLimits::default()).expect("imports");
+    let workspace = riposte_engine::workspace::Workspace::demo_for(&library.sops);
+    for (rejected, timed_out) in [
+        (vec!["disable".to_string()], vec![]),
+        (vec![], vec!["disable".to_string()]),
+    ] {
+        let config = RunConfig {
+            now_ms: default_now(&incidents[0]),
+            refusals: Refusals::from_words(&rejected, &timed_out, &Approvals::All, &library)
+                .expect("valid"),
+            approvals: Approvals::All,
+            ..RunConfig::default()
+        };
+        let plan = simulate(
+            &library,
+            &workspace,
+            &incidents[0],
+            &config,
+            &RecordingExecutor::default(),
+        );
+        let value = serde_json::to_value(&plan).expect("plan serializes");
+        assert_fits_plan_schema(&value, "refused");
+        assert_eq!(value["summary"]["rejected"], 1, "{value:#}");
+        let disable = value["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .find(|a| a["step"] == "per_user.disable")
+            .expect("the disable row");
+        assert_eq!(disable["status"], "rejected");
+    }
+}

@@ -84,6 +84,109 @@ impl Approvals {
     }
 }
 
+/// The approvals refused in a run: the steps whose approval is rejected (`--reject`), and the
+/// steps whose approval gate times out (`--time-out`), where the gate's `on_timeout` decides.
+/// A step named here is not granted by [`Approvals`], not even by `all`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Refusals {
+    pub rejected: Vec<String>,
+    pub timed_out: Vec<String>,
+}
+
+impl Refusals {
+    /// The refusals of command-line words (`--reject`, `--time-out`): step ids and paths of
+    /// `library`, none named twice or also granted by name (`--approve`); a step left to time
+    /// out has an approval gate.
+    pub fn from_words(
+        rejected: &[String],
+        timed_out: &[String],
+        approvals: &Approvals,
+        library: &Library,
+    ) -> Result<Refusals, String> {
+        let clean = |option: &str, words: &[String]| -> Result<Vec<String>, String> {
+            let words: Vec<String> = words.iter().map(|w| w.trim().to_string()).collect();
+            if words.iter().any(String::is_empty) {
+                return Err(format!(
+                    "`{option}` got an empty step name; give step names separated by commas"
+                ));
+            }
+            if let Some(w) = words.iter().find(|w| !is_step_name(library, w)) {
+                return Err(unknown_step(option, w, library));
+            }
+            Ok(words)
+        };
+        let refusals = Refusals {
+            rejected: clean("--reject", rejected)?,
+            timed_out: clean("--time-out", timed_out)?,
+        };
+        if let Some(w) = refusals.timed_out.iter().find(|w| !has_gate(library, w)) {
+            return Err(no_gate("--time-out", w));
+        }
+        let granted = match approvals {
+            Approvals::Steps(steps) => steps.as_slice(),
+            Approvals::None | Approvals::All => &[],
+        };
+        let named = [
+            ("--approve", granted),
+            ("--reject", refusals.rejected.as_slice()),
+            ("--time-out", refusals.timed_out.as_slice()),
+        ];
+        for (i, (option, words)) in named.iter().enumerate() {
+            for (j, w) in words.iter().enumerate() {
+                let earlier = named[..i]
+                    .iter()
+                    .flat_map(|(o, ws)| ws.iter().map(move |b| (*o, b)))
+                    .chain(words[..j].iter().map(|b| (*option, b)));
+                if let Some((other, b)) = earlier.into_iter().find(|(_, b)| same_step(b, w)) {
+                    if other == *option && b == w {
+                        return Err(format!("`{option} {w}` is given twice; give it once"));
+                    }
+                    return Err(format!(
+                        "`{option} {w}` and `{other} {b}` name the same step; decide its \
+                         approval once"
+                    ));
+                }
+            }
+        }
+        Ok(refusals)
+    }
+
+    fn rejects(&self, path: &str) -> bool {
+        self.rejected.iter().any(|s| names_step(s, path))
+    }
+
+    fn times_out(&self, path: &str) -> bool {
+        self.timed_out.iter().any(|s| names_step(s, path))
+    }
+}
+
+/// Whether two step names can name the same step (`isolate` and `contain.isolate` can).
+pub fn same_step(a: &str, b: &str) -> bool {
+    names_step(a, b) || names_step(b, a)
+}
+
+/// Whether a step `name` names has an approval gate: some step of the library with the id
+/// its last segment names has one.
+pub fn has_gate(library: &Library, name: &str) -> bool {
+    fn any_gate(steps: &[c::Step], id: &str) -> bool {
+        steps.iter().any(|s| {
+            (s.id == id && s.approval.is_some())
+                || matches!(&s.kind, c::StepKind::Group(inner) if any_gate(inner, id))
+        })
+    }
+    let id = name.rsplit('.').next().unwrap_or(name);
+    library.gamebooks.iter().any(|gb| any_gate(&gb.steps, id))
+}
+
+/// The error for a step left to time out that has no approval gate.
+pub fn no_gate(option: &str, step: &str) -> String {
+    format!(
+        "`{option} {step}`: step `{step}` has no approval gate, so nothing of it times out; \
+         a gate's `on_timeout` decides what a timeout does (to refuse the approval an action \
+         needs, reject the step instead)"
+    )
+}
+
 /// Every step id and step path (`contain.isolate`) of the library's gamebooks.
 pub fn step_names(library: &Library) -> BTreeSet<String> {
     fn add(steps: &[c::Step], prefix: &str, out: &mut BTreeSet<String>) {
@@ -168,6 +271,7 @@ pub fn unknown_step(option: &str, step: &str, library: &Library) -> String {
 #[derive(Clone, Debug)]
 pub struct RunConfig {
     pub approvals: Approvals,
+    pub refusals: Refusals,
     /// Most items one for-each fans out to; the rest are blocked.
     pub max_fanout: usize,
     /// Most actions one plan holds: for-each items that start past it are blocked, so
@@ -185,7 +289,55 @@ pub struct RunConfig {
     pub max_protection_work: u64,
 }
 
+/// What happens at an approval gate in a run.
+#[derive(Clone, Debug, PartialEq)]
+enum GateDecision {
+    /// Granted, or timed out with `on_timeout: approve`: the step starts.
+    Open,
+    /// Not granted yet: the step and what needs it wait.
+    Pending,
+    /// Rejected, or timed out with `on_timeout: reject` (the step is `rejected`) or `fail` (it
+    /// fails): the step does not start, for this reason.
+    Refused(StepStatus, String),
+}
+
 impl RunConfig {
+    /// The decision at the approval gate of the step `id`, shown in plans at `path`.
+    fn gate(&self, id: &str, path: &str, gate: &c::ApprovalGate) -> GateDecision {
+        use riposte_dsl::ast::TimeoutOutcome;
+        let timed_out = || {
+            format!(
+                "the approval gate of step `{id}` timed out after {}",
+                riposte_dsl::duration::format_duration(gate.timeout_ms)
+            )
+        };
+        if self.refusals.rejects(path) {
+            GateDecision::Refused(
+                StepStatus::Rejected,
+                format!("the approval gate of step `{id}` was rejected: the step does not run"),
+            )
+        } else if self.refusals.times_out(path) {
+            match gate.on_timeout {
+                TimeoutOutcome::Approve => GateDecision::Open,
+                TimeoutOutcome::Reject => GateDecision::Refused(
+                    StepStatus::Rejected,
+                    format!(
+                        "{} (on_timeout: reject): the step does not run",
+                        timed_out()
+                    ),
+                ),
+                TimeoutOutcome::Fail => GateDecision::Refused(
+                    StepStatus::Failed,
+                    format!("{} (on_timeout: fail): the step fails", timed_out()),
+                ),
+            }
+        } else if self.approvals.granted(path) {
+            GateDecision::Open
+        } else {
+            GateDecision::Pending
+        }
+    }
+
     /// The largest `max_fanout` one may ask for: past it a plan's memory is no longer small.
     pub const FANOUT_CEILING: usize = 100_000;
     /// The largest `max_actions` one may ask for (a plan takes about 2 KB per action).
@@ -196,6 +348,7 @@ impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             approvals: Approvals::None,
+            refusals: Refusals::default(),
             max_fanout: 1_000,
             max_actions: 10_000,
             now_ms: 0,
@@ -225,6 +378,8 @@ pub enum StepStatus {
     Skipped,
     Blocked,
     AwaitingApproval,
+    /// Its approval was refused: the step did not run, and what needs it does not either.
+    Rejected,
     /// Not run because a dependency failed, was blocked or was itself cancelled. Reads as
     /// `skipped`, but unlike a step whose `if` was false it stops its dependents too.
     Cancelled,
@@ -238,18 +393,20 @@ impl StepStatus {
             StepStatus::Skipped | StepStatus::Cancelled => "skipped",
             StepStatus::Blocked => "blocked",
             StepStatus::AwaitingApproval => "awaiting_approval",
+            StepStatus::Rejected => "rejected",
         }
     }
 
     /// [`StepStatus::as_str`] as a value, shared: every step publishes its status.
     fn value(self) -> Value {
-        static NAMES: LazyLock<[Value; 5]> = LazyLock::new(|| {
+        static NAMES: LazyLock<[Value; 6]> = LazyLock::new(|| {
             [
                 "succeeded",
                 "failed",
                 "skipped",
                 "blocked",
                 "awaiting_approval",
+                "rejected",
             ]
             .map(Value::from)
         });
@@ -259,6 +416,7 @@ impl StepStatus {
             StepStatus::Skipped | StepStatus::Cancelled => 2,
             StepStatus::Blocked => 3,
             StepStatus::AwaitingApproval => 4,
+            StepStatus::Rejected => 5,
         };
         NAMES
             .get(i)
@@ -276,6 +434,7 @@ struct Combined {
     failed: bool,
     blocked: usize,
     not_run: usize,
+    rejected: usize,
 }
 
 impl Combined {
@@ -286,6 +445,7 @@ impl Combined {
             StepStatus::Failed => self.failed = true,
             StepStatus::Blocked => self.blocked += 1,
             StepStatus::Skipped | StepStatus::Cancelled => self.not_run += 1,
+            StepStatus::Rejected => self.rejected += 1,
             StepStatus::Succeeded => {}
         }
     }
@@ -299,6 +459,8 @@ impl Combined {
             StepStatus::Blocked
         } else if self.items > 0 && self.not_run == self.items {
             StepStatus::Skipped
+        } else if self.items > 0 && self.rejected == self.items {
+            StepStatus::Rejected
         } else {
             StepStatus::Succeeded
         }
@@ -480,10 +642,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// Goes on with the plan so far (earlier SOPs' actions and what they planned): the plan
     /// limit is the plan's, not each SOP's, and an action runs once in the whole plan.
     pub fn continue_plan(&mut self, actions: Vec<PlannedAction>, planned: Planned) {
-        self.counted = actions
-            .iter()
-            .filter(|a| a.status != Status::Skipped)
-            .count();
+        self.counted = actions.iter().filter(|a| a.status.counts()).count();
         self.planned = planned;
         self.actions = actions;
     }
@@ -506,7 +665,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     fn push_row(&mut self, row: PlannedAction) {
-        if row.status != Status::Skipped {
+        if row.status.counts() {
             self.counted += 1;
         }
         self.actions.push(row);
@@ -600,7 +759,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 } else {
                     "the SOP's `if` for this gamebook is false"
                 };
-                self.skip_gamebook(gb, &gb.name, None, reason);
+                self.skip_gamebook(gb, &gb.name, None, Status::Skipped, reason);
                 self.wait = was;
             }
         }
@@ -686,17 +845,19 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         (status, outputs)
     }
 
-    /// Records every action of a gamebook that does not run, as skipped with `reason`.
+    /// Records every action of a gamebook that does not run, as `rows` (skipped or rejected)
+    /// with `reason`.
     fn skip_gamebook(
         &mut self,
         gb: &c::Gamebook,
         label: &str,
         caller: Option<(&Frame, &str)>,
+        rows: Status,
         reason: &str,
     ) {
         let mut frame = self.frame(gb, label.to_string(), caller, Value::Null);
         for s in &gb.steps {
-            self.skip_step(s, &mut frame, "", reason);
+            self.not_started(s, &mut frame, "", rows, reason);
         }
     }
 
@@ -811,6 +972,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                             StepStatus::Cancelled,
                             format!("dependency `{n}` is blocked"),
                         )),
+                        Some(StepStatus::Rejected) => Some((
+                            2,
+                            StepStatus::Cancelled,
+                            format!("dependency `{n}` was rejected"),
+                        )),
                         Some(StepStatus::Cancelled) => Some((
                             1,
                             StepStatus::Cancelled,
@@ -872,30 +1038,58 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    /// Records a step (and everything inside it) as not running.
+    /// Records a step (and everything inside it) as not running: skipped.
     fn skip_step(&mut self, step: &c::Step, frame: &mut Frame, prefix: &str, reason: &str) {
+        self.not_started(step, frame, prefix, Status::Skipped, reason);
+    }
+
+    /// Records a step (and everything inside it) as not running, its actions as `rows`
+    /// (skipped, or rejected behind a refused approval).
+    fn not_started(
+        &mut self,
+        step: &c::Step,
+        frame: &mut Frame,
+        prefix: &str,
+        rows: Status,
+        reason: &str,
+    ) {
         let path = join_path(prefix, &step.id);
-        let path = path.as_ref();
+        // Inside a for-each item the target is known; name it.
+        let target = match (&step.kind, &step.for_each) {
+            (
+                c::StepKind::Action {
+                    target: Some(t), ..
+                },
+                None,
+            ) => Some(t.eval(&self.env(&frame.vars))),
+            _ => None,
+        };
+        self.rows_not_run(step, frame, &path, target.as_ref(), rows, reason);
+        record(frame, &step.id, StepStatus::Skipped, None);
+        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
+            publish_step(frame, i);
+        }
+    }
+
+    /// The rows of the actions `step` (at `path`) holds, through its groups and calls, none
+    /// of which run: as `rows`, with `target` for the step's own action when it is known.
+    fn rows_not_run(
+        &mut self,
+        step: &c::Step,
+        frame: &mut Frame,
+        path: &str,
+        target: Option<&Value>,
+        rows: Status,
+        reason: &str,
+    ) {
         match &step.kind {
-            c::StepKind::Action { spec, target, .. } => {
-                // Inside a for-each item the target is known; name it.
-                let target = match (target, &step.for_each) {
-                    (Some(t), None) => Some(t.eval(&self.env(&frame.vars))),
-                    _ => None,
-                };
-                self.not_run(
-                    frame,
-                    path,
-                    spec.id,
-                    target.as_ref(),
-                    Status::Skipped,
-                    reason,
-                );
+            c::StepKind::Action { spec, .. } => {
+                self.not_run(frame, path, spec.id, target, rows, reason);
             }
             c::StepKind::Group(inner) => {
                 let prefix = format!("{path}.");
                 for s in inner {
-                    self.skip_step(s, frame, &prefix, reason);
+                    self.not_started(s, frame, &prefix, rows, reason);
                 }
             }
             c::StepKind::Call { gamebook, .. } => {
@@ -904,7 +1098,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         if !self.rows_counted(callee) {
                             self.depth += 1;
                             let label = format!("{} > {}", frame.label, callee.name);
-                            self.skip_gamebook(callee, &label, Some((frame, path)), reason);
+                            self.skip_gamebook(callee, &label, Some((frame, path)), rows, reason);
                             self.depth -= 1;
                         }
                     }
@@ -912,10 +1106,36 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             c::StepKind::Task(_) => {}
         }
-        record(frame, &step.id, StepStatus::Skipped, None);
-        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
-            publish_step(frame, i);
+    }
+
+    /// One item of a step whose approval gate was refused: its actions are `rejected` rows,
+    /// and the item's result is `status` (rejected, or failed by `on_timeout: fail`).
+    fn refuse_item(
+        &mut self,
+        step: &c::Step,
+        frame: &mut Frame,
+        path: &str,
+        item: Option<&Value>,
+        status: StepStatus,
+        reason: &str,
+    ) -> StepStatus {
+        if let Some(v) = item {
+            frame.vars.push(v.clone());
+            frame.items.push(item_identity(v));
         }
+        let target = match &step.kind {
+            c::StepKind::Action {
+                target: Some(t), ..
+            } => Some(t.eval(&self.env(&frame.vars))),
+            _ => None,
+        };
+        self.rows_not_run(step, frame, path, target.as_ref(), Status::Rejected, reason);
+        record(frame, &step.id, status, None);
+        if item.is_some() {
+            frame.vars.pop();
+            frame.items.pop();
+        }
+        status
     }
 
     fn run_step(
@@ -953,8 +1173,19 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 return StepStatus::Skipped;
             }
         }
-        let gate_open =
-            step.approval.is_none() || self.config.approvals.granted(&frame.shown(path));
+        let decision = match &step.approval {
+            None => GateDecision::Open,
+            Some(g) => self.config.gate(&step.id, &frame.shown(path), g),
+        };
+        let gate_open = decision == GateDecision::Open;
+        // A refusal is reached only with nothing upstream awaiting approval: behind a pending
+        // gate the step waits with the rest.
+        let refused = match &decision {
+            GateDecision::Refused(status, reason) if self.wait.is_none() => {
+                Some((*status, reason.clone()))
+            }
+            _ => None,
+        };
         // A step behind an ungranted gate (its own or one upstream) has not started: only its
         // plan is known. An action step runs when an action reaches the executor (`action`).
         if self.wait.is_none() && gate_open && !matches!(step.kind, c::StepKind::Action { .. }) {
@@ -971,7 +1202,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             });
         }
         // An approval gate in front of the step: the whole step waits unless granted.
-        let gate_wait = step.approval.as_ref().filter(|_| !gate_open).map(|g| Wait {
+        let pending = decision == GateDecision::Pending;
+        let gate_wait = step.approval.as_ref().filter(|_| pending).map(|g| Wait {
             gate: Some((
                 g.role,
                 format!(
@@ -1074,15 +1306,23 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     frame,
                     path,
                     item.as_ref(),
+                    Status::Skipped,
                     "for-each stopped after a failed item (on_error: fail_fast)",
                 );
                 merge_branches(frame, &inner, &mut earlier);
                 statuses.push(StepStatus::Skipped);
                 continue;
             }
-            let s = self.run_item(step, graph, ix, frame, path, item.as_ref());
+            let s = match &refused {
+                Some((status, reason)) => {
+                    self.refuse_item(step, frame, path, item.as_ref(), *status, reason)
+                }
+                None => self.run_item(step, graph, ix, frame, path, item.as_ref()),
+            };
             merge_branches(frame, &inner, &mut earlier);
+            // A refused gate stands before every item: none of them stops the others.
             if s == StepStatus::Failed
+                && refused.is_none()
                 && strategy == Some(riposte_dsl::ast::ErrorStrategy::FailFast)
             {
                 stop_at = stop_at.min((n / wave + 1).saturating_mul(wave));
@@ -1141,6 +1381,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             && strategy == Some(riposte_dsl::ast::ErrorStrategy::Continue)
         {
             status = StepStatus::Succeeded;
+        }
+        // The gate's outcome is the step's, whatever its items: it stood before all of them.
+        if let Some((refusal, _)) = &refused {
+            status = *refusal;
         }
         // Published once, after the last item: inside the branches only their own results
         // were read.
@@ -1244,12 +1488,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         status
     }
 
+    /// Records one item of a step as not running, its actions as `rows` (see
+    /// [`Scheduler::not_started`]).
     fn skip_item(
         &mut self,
         step: &c::Step,
         frame: &mut Frame,
         path: &str,
         item: Option<&Value>,
+        rows: Status,
         reason: &str,
     ) {
         if let Some(v) = item {
@@ -1258,17 +1505,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
             let target = target.as_ref().map(|t| t.eval(&self.env(&frame.vars)));
-            self.not_run(
-                frame,
-                path,
-                spec.id,
-                target.as_ref(),
-                Status::Skipped,
-                reason,
-            );
+            self.not_run(frame, path, spec.id, target.as_ref(), rows, reason);
         } else {
             let prefix = &path[..path.len() - step.id.len()];
-            self.skip_step(step, frame, prefix, reason);
+            self.not_started(step, frame, prefix, rows, reason);
         }
         if item.is_some() {
             frame.vars.pop();
@@ -1502,6 +1742,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // An `approve_if` that ran out of work may have let the action through on a null.
         if riposte_dsl::expr::run_out_of_work() {
             return self.push_blocked(planned, self.out_of_work());
+        }
+        // The approval it needs, refused: rejected rows carry who refused it and why it was
+        // asked for.
+        if let Some(a) = required
+            .as_ref()
+            .filter(|_| self.wait.is_none() && self.config.refusals.rejects(&planned.step))
+        {
+            planned.status = Status::Rejected;
+            planned.reason = format!("approval rejected: {}", a.reason);
+            planned.approval = Some(a.clone());
+            self.push_row(planned);
+            return (StepStatus::Rejected, None);
         }
         // A delegated-only action runs on behalf of a signed-in user: the workspace's session,
         // else the person who approves it (signing in to do so). Unattended, with neither, it
@@ -2301,9 +2553,9 @@ fn merge_branches(frame: &mut Frame, inner: &[usize], earlier: &mut Vec<StepAgg>
 
 /// A step's results over the items of an enclosing for-each group: the earlier items'
 /// (`before`) and one more item's branch. Counts and outputs add up; the status combines the
-/// branches' as a for-each step combines its items' (waiting, then failed, then blocked or
-/// skipped when every branch was, else succeeded). A failure an error handler took is still
-/// the step's failure here, though it did not fail the group.
+/// branches' as a for-each step combines its items' (waiting, then failed, then blocked,
+/// skipped or rejected when every branch was, else succeeded). A failure an error handler
+/// took is still the step's failure here, though it did not fail the group.
 fn merge_branch(before: StepAgg, branch: StepAgg) -> StepAgg {
     let mut merged = before;
     if let Some(status) = branch.status {

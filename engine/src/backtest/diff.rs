@@ -202,6 +202,9 @@ pub struct Counts {
     pub awaiting_approval: u64,
     pub blocked: u64,
     pub skipped: u64,
+    /// Always 0 in a backtest, which refuses no approval; not shown.
+    #[serde(skip)]
+    pub rejected: u64,
 }
 
 impl Counts {
@@ -211,6 +214,7 @@ impl Counts {
             Status::AwaitingApproval => self.awaiting_approval += 1,
             Status::Blocked => self.blocked += 1,
             Status::Skipped => self.skipped += 1,
+            Status::Rejected => self.rejected += 1,
         }
     }
 
@@ -219,6 +223,7 @@ impl Counts {
         self.awaiting_approval += other.awaiting_approval;
         self.blocked += other.blocked;
         self.skipped += other.skipped;
+        self.rejected += other.rejected;
     }
 
     /// The actions of one status.
@@ -228,6 +233,7 @@ impl Counts {
             Status::AwaitingApproval => self.awaiting_approval,
             Status::Blocked => self.blocked,
             Status::Skipped => self.skipped,
+            Status::Rejected => self.rejected,
         }
     }
 
@@ -237,7 +243,7 @@ impl Counts {
     }
 
     pub fn total(&self) -> u64 {
-        self.active() + self.blocked + self.skipped
+        self.active() + self.blocked + self.skipped + self.rejected
     }
 }
 

@@ -64,6 +64,7 @@ fn status_text(s: Status) -> &'static str {
         Status::AwaitingApproval => "awaiting approval",
         Status::Blocked => "blocked",
         Status::Skipped => "skipped",
+        Status::Rejected => "rejected",
     }
 }
 

@@ -68,6 +68,8 @@ pub enum Status {
     AwaitingApproval,
     Blocked,
     Skipped,
+    /// Its approval was refused (rejected, or its gate timed out): it does not run.
+    Rejected,
 }
 
 impl Status {
@@ -77,7 +79,14 @@ impl Status {
             Status::AwaitingApproval => "awaiting_approval",
             Status::Blocked => "blocked",
             Status::Skipped => "skipped",
+            Status::Rejected => "rejected",
         }
+    }
+
+    /// Whether the row counts against the plan limit: an action the plan would do, or one a
+    /// person or a guardrail stops at the last moment; not a skipped or rejected one.
+    pub fn counts(self) -> bool {
+        !matches!(self, Status::Skipped | Status::Rejected)
     }
 }
 
@@ -166,6 +175,8 @@ pub struct Summary {
     pub awaiting_approval: usize,
     pub blocked: usize,
     pub skipped: usize,
+    /// Actions whose approval was refused (`--reject`, `--time-out`).
+    pub rejected: usize,
     /// Rows of blocked or skipped actions past twice `--max-plan-actions`, counted but not
     /// listed; absent when there are none. At most [`MAX_UNLISTED`], which means at least that
     /// many.
@@ -190,6 +201,7 @@ impl Summary {
                 Status::AwaitingApproval => s.awaiting_approval += 1,
                 Status::Blocked => s.blocked += 1,
                 Status::Skipped => s.skipped += 1,
+                Status::Rejected => s.rejected += 1,
             }
         }
         s

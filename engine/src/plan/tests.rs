@@ -7,7 +7,7 @@ use super::model::{Plan, Status};
 use super::simulate;
 use crate::executor::{RecordingExecutor, ScriptedFailure};
 use crate::incident::{parse_incidents, ImportLimits, Incident};
-use crate::scheduler::{Approvals, RunConfig};
+use crate::scheduler::{Approvals, Refusals, RunConfig};
 use crate::workspace::{Mode, ProtectedEntity, Workspace};
 use riposte_dsl::compile::compile;
 use riposte_dsl::syntax::Limits;
@@ -2567,4 +2567,322 @@ steps:
     assert_eq!(waiting.0, Status::AwaitingApproval, "{}", waiting.1);
     let approved = scan(&autonomous(&lib, &inc, Approvals::All)).expect("a row");
     assert_eq!(approved.0, Status::WouldRun, "{}", approved.1);
+}
+
+fn refused(
+    lib: &riposte_dsl::checked::Library,
+    inc: &Incident,
+    approvals: Approvals,
+    rejected: &[&str],
+    timed_out: &[&str],
+) -> Plan {
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let config = RunConfig {
+        refusals: Refusals::from_words(&words(rejected), &words(timed_out), &approvals, lib)
+            .expect("valid refusals"),
+        approvals,
+        ..RunConfig::default()
+    };
+    plan_with(lib, &ws(Mode::Autonomous), inc, &config, Vec::new())
+}
+
+const GATED: &str = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: isolate
+    for_each: {items: incident.devices, as: d, on_error: collect}
+    action: device.isolate
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: TIMEOUT}
+    on_error: tell
+  - id: scan
+    needs: [isolate]
+    for_each: {items: incident.devices, as: d}
+    action: device.full_scan
+  - id: tell
+    action: incident.comment
+    params: {comment: "{{ steps.isolate.failed }} not isolated ({{ steps.isolate.status }})"}
+  - id: note
+    needs: [isolate]
+    if: "steps.isolate.status == 'rejected'"
+    action: incident.comment
+    params: {comment: "isolation refused"}
+"#;
+
+fn two_devices() -> Incident {
+    incident(json!([
+        device("d1", "ws-1", json!({})),
+        device("d2", "ws-2", json!({}))
+    ]))
+}
+
+/// A rejected gate (or one timing out with `on_timeout: reject`): the step's actions are
+/// `rejected` rows with their targets, the step reads `rejected`, what needs it is cancelled,
+/// and its error handler does not run (nothing failed).
+#[test]
+fn a_rejected_gate_stops_its_step_and_what_needs_it() {
+    let lib = library(&[&GATED.replace("TIMEOUT", "reject"), &sop("")]);
+    let inc = two_devices();
+    for (rejected, timed_out, why) in [
+        (&["isolate"][..], &[][..], "the approval gate of step `isolate` was rejected: the step does not run"),
+        (&[][..], &["isolate"][..], "the approval gate of step `isolate` timed out after 1h (on_timeout: reject): the step does not run"),
+    ] {
+        // Granting everything else does not grant a step named to be refused.
+        let p = refused(&lib, &inc, Approvals::All, rejected, timed_out);
+        let got = rows(&p);
+        let row = |step: &str, target: &str| {
+            got.iter()
+                .find(|r| r.0 == step && r.1 == target)
+                .unwrap_or_else(|| panic!("no row for {step} {target}: {got:#?}"))
+                .clone()
+        };
+        for d in ["ws-1", "ws-2"] {
+            assert_eq!(row("isolate", d).2, Status::Rejected, "{got:#?}");
+            assert_eq!(row("isolate", d).3, why);
+        }
+        let cancelled = (Status::Skipped, "dependency `isolate` was rejected".to_string());
+        assert_eq!((row("scan", "").2, row("scan", "").3), cancelled);
+        assert_eq!((row("note", "").2, row("note", "").3), cancelled);
+        assert_eq!(row("tell", "").2, Status::Skipped, "{got:#?}");
+        assert_eq!(p.summary.rejected, 2);
+        assert_eq!(p.summary.would_run, 0);
+        assert!(
+            crate::plan::text::render(&p, false).contains(
+                "2 actions: 0 would run, 0 await approval, 0 blocked, 2 rejected (3 skipped)"
+            ),
+            "{}",
+            crate::plan::text::render(&p, false)
+        );
+    }
+}
+
+/// A gate timing out with `on_timeout: fail` fails the step: every item counts as failed,
+/// whatever the for-each's strategy, and the error handler runs.
+#[test]
+fn a_gate_timing_out_with_fail_fails_the_step_and_takes_its_error_edge() {
+    let lib = library(&[&GATED.replace("TIMEOUT", "fail"), &sop("")]);
+    let p = refused(&lib, &two_devices(), Approvals::None, &[], &["isolate"]);
+    let got = rows(&p);
+    let isolate: Vec<_> = got.iter().filter(|r| r.0 == "isolate").collect();
+    assert_eq!(isolate.len(), 2, "{got:#?}");
+    for r in isolate {
+        assert_eq!(r.2, Status::Rejected);
+        assert_eq!(
+            r.3,
+            "the approval gate of step `isolate` timed out after 1h (on_timeout: fail): the step fails"
+        );
+    }
+    assert!(
+        got.iter()
+            .all(|r| r.0 != "scan" || r.3 == "dependency `isolate` failed"),
+        "{got:#?}"
+    );
+    let tell = p.actions.iter().find(|a| a.step == "tell").expect("tell");
+    assert_eq!(tell.status, Status::WouldRun, "{got:#?}");
+    assert_eq!(tell.params["comment"], "2 not isolated (failed)");
+    let note = got.iter().find(|r| r.0 == "note").expect("note");
+    assert_eq!(note.2, Status::Skipped);
+}
+
+/// A gate timing out with `on_timeout: approve` lets the step run with no one approving it.
+#[test]
+fn a_gate_timing_out_with_approve_runs_the_step() {
+    let lib = library(&[&GATED.replace("TIMEOUT", "approve"), &sop("")]);
+    let p = refused(&lib, &two_devices(), Approvals::None, &[], &["isolate"]);
+    let got = rows(&p);
+    assert!(
+        got.iter()
+            .filter(|r| r.0 == "isolate" || r.0 == "scan")
+            .all(|r| r.2 == Status::WouldRun),
+        "{got:#?}"
+    );
+    assert_eq!(p.summary.would_run, 4, "{got:#?}");
+}
+
+/// A rejected gate on a group rejects every action inside it. The group reads `rejected`
+/// and what needs it is cancelled; the list holding it does not fail, so a step after that
+/// list reads the rejection.
+#[test]
+fn a_rejected_group_gate_rejects_what_is_inside() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: wrap
+    steps:
+      - id: contain
+        for_each: {items: incident.devices, as: d}
+        approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+        steps:
+          - id: isolate
+            action: device.isolate
+            target: d
+          - id: scan
+            needs: [isolate]
+            action: device.full_scan
+            target: d
+      - id: report
+        needs: [contain]
+        action: incident.comment
+        params: {comment: "contained"}
+  - id: refused
+    if: "steps.contain.status == 'rejected' and steps.isolate.status == 'skipped'"
+    needs: [wrap]
+    action: incident.comment
+    params: {comment: "refused"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let p = refused(&lib, &two_devices(), Approvals::All, &["contain"], &[]);
+    let got = rows(&p);
+    let inside: Vec<_> = got
+        .iter()
+        .filter(|r| r.0.starts_with("wrap.contain."))
+        .collect();
+    assert_eq!(inside.len(), 4, "{got:#?}");
+    assert!(inside.iter().all(|r| r.2 == Status::Rejected), "{got:#?}");
+    assert!(inside.iter().all(|r| r.1.starts_with("ws-")), "{got:#?}");
+    let report = got.iter().find(|r| r.0 == "wrap.report").expect("report");
+    assert_eq!(
+        (report.2, report.3.as_str()),
+        (Status::Skipped, "dependency `contain` was rejected")
+    );
+    let refused_row = got.iter().find(|r| r.0 == "refused").expect("refused");
+    assert_eq!(refused_row.2, Status::WouldRun, "{got:#?}");
+}
+
+/// Rejecting a step whose actions need an approval of the SOP's or the agent mode's: those
+/// actions are rejected, with who refused them and why it was asked; the others run.
+#[test]
+fn a_rejected_policy_approval_rejects_the_actions_that_needed_it() {
+    let rule = "approval:\n  - {actions: [device.isolate], role: workspace_admin, approve_if: \"entity.name == 'ws-1'\"}\n";
+    let lib = library(&[ISOLATE, &sop(rule)]);
+    let p = refused(&lib, &two_devices(), Approvals::All, &["isolate"], &[]);
+    let got = statuses(&p);
+    let isolate = |d: &str| {
+        p.actions
+            .iter()
+            .find(|a| a.step == "isolate" && a.target.as_ref().is_some_and(|t| t.name == d))
+            .unwrap_or_else(|| panic!("no isolate {d}: {got:#?}"))
+    };
+    assert_eq!(isolate("ws-1").status, Status::Rejected, "{got:#?}");
+    assert!(
+        isolate("ws-1")
+            .reason
+            .starts_with("approval rejected: SOP `s` requires approval of `device.isolate`"),
+        "{}",
+        isolate("ws-1").reason
+    );
+    assert_eq!(
+        isolate("ws-1").approval.as_ref().map(|a| a.role),
+        Some("workspace_owner"),
+        "high-impact: the owner is who refused it"
+    );
+    assert_eq!(isolate("ws-2").status, Status::WouldRun, "{got:#?}");
+    // One of two items ran: the step succeeded, and what needs it runs.
+    assert!(
+        got.iter().any(|r| r.0 == "scan" && r.2 == Status::WouldRun),
+        "{got:#?}"
+    );
+    // Manual mode: every action awaits approval, and the refused step's are rejected.
+    let config = RunConfig {
+        refusals: Refusals {
+            rejected: vec!["scan".into()],
+            timed_out: Vec::new(),
+        },
+        approvals: Approvals::Steps(vec!["isolate".into()]),
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Manual), &two_devices(), &config, Vec::new());
+    let got = statuses(&p);
+    assert!(
+        got.iter()
+            .filter(|r| r.0 == "scan")
+            .all(|r| r.2 == Status::Rejected),
+        "{got:#?}"
+    );
+}
+
+/// A refusal is reached only when nothing upstream awaits approval: behind a pending gate the
+/// refused step waits with the rest.
+#[test]
+fn a_refusal_behind_a_pending_gate_waits() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: first
+    action: incident.comment
+    params: {comment: "first"}
+    approval: {role: incident_responder, timeout: 1h, on_timeout: reject}
+  - id: isolate
+    needs: [first]
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let p = refused(&lib, &two_devices(), Approvals::None, &["isolate"], &[]);
+    assert!(
+        statuses(&p).iter().all(|r| r.2 == Status::AwaitingApproval),
+        "{:#?}",
+        statuses(&p)
+    );
+    let p = refused(
+        &lib,
+        &two_devices(),
+        Approvals::Steps(vec!["first".into()]),
+        &["isolate"],
+        &[],
+    );
+    assert_eq!(
+        step_statuses(&p),
+        [
+            ("first", Status::WouldRun),
+            ("isolate", Status::Rejected),
+            ("isolate", Status::Rejected)
+        ]
+    );
+}
+
+#[test]
+fn refusals_name_steps_once_and_time_out_only_gates() {
+    let lib = library(&[&GATED.replace("TIMEOUT", "reject"), &sop("")]);
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let err = |approve: Approvals, rejected: &[&str], timed_out: &[&str]| {
+        Refusals::from_words(&words(rejected), &words(timed_out), &approve, &lib)
+            .expect_err("refused")
+    };
+    assert!(
+        err(Approvals::None, &["isolat"], &[]).contains("did you mean `isolate`?"),
+        "{}",
+        err(Approvals::None, &["isolat"], &[])
+    );
+    assert_eq!(
+        err(Approvals::None, &[], &["scan"]),
+        "`--time-out scan`: step `scan` has no approval gate, so nothing of it times out; a \
+         gate's `on_timeout` decides what a timeout does (to refuse the approval an action \
+         needs, reject the step instead)"
+    );
+    assert_eq!(
+        err(Approvals::None, &["isolate", "isolate"], &[]),
+        "`--reject isolate` is given twice; give it once"
+    );
+    assert_eq!(
+        err(Approvals::Steps(vec!["isolate".into()]), &[], &["isolate"]),
+        "`--time-out isolate` and `--approve isolate` name the same step; decide its approval once"
+    );
+    assert_eq!(
+        err(Approvals::None, &["scan"], &[""]),
+        "`--time-out` got an empty step name; give step names separated by commas"
+    );
+    assert!(Refusals::from_words(
+        &words(&["scan"]),
+        &words(&["isolate"]),
+        &Approvals::All,
+        &lib
+    )
+    .is_ok());
 }

@@ -49,6 +49,7 @@ fn status_word(s: Status, color: bool) -> String {
         Status::AwaitingApproval => ("awaiting approval", "33"),
         Status::Blocked => ("blocked", "31"),
         Status::Skipped => ("skipped", "2"),
+        Status::Rejected => ("rejected", "35"),
     };
     paint(&format!("{word:<17}"), code, color)
 }
@@ -87,9 +88,14 @@ fn action_line(a: &PlannedAction, (step, action): (usize, usize), color: bool) -
         a.action
     );
     if let Some(ap) = &a.approval {
+        let verb = if a.status == Status::Rejected {
+            "rejected by"
+        } else {
+            "approver:"
+        };
         let _ = write!(
             line,
-            "\n{:<23}approver: {} — {}",
+            "\n{:<23}{verb} {} — {}",
             "",
             ap.role,
             printable(&ap.reason)
@@ -210,17 +216,21 @@ pub fn render(plan: &Plan, color: bool) -> String {
         }
     }
     let s = &plan.summary;
-    let total = s.would_run + s.awaiting_approval + s.blocked;
+    let total = s.would_run + s.awaiting_approval + s.blocked + s.rejected;
     let _ = write!(
         out,
-        "\n{} action{}: {} would run, {} await approval, {} blocked ({} skipped",
+        "\n{} action{}: {} would run, {} await approval, {} blocked",
         total,
         if total == 1 { "" } else { "s" },
         s.would_run,
         s.awaiting_approval,
         s.blocked,
-        s.skipped
     );
+    // Only a run that refuses approvals has rejected actions: other plans do not mention them.
+    if s.rejected > 0 {
+        let _ = write!(out, ", {} rejected", s.rejected);
+    }
+    let _ = write!(out, " ({} skipped", s.skipped);
     if s.unlisted > 0 {
         let at_least = if s.unlisted >= super::model::MAX_UNLISTED {
             "at least "

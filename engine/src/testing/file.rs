@@ -42,6 +42,12 @@ pub struct TestDoc {
     pub workspace: Option<Spanned<String>>,
     #[serde(default)]
     pub approve: Option<Spanned<Approve>>,
+    /// Steps whose approval is rejected, as `simulate --reject`.
+    #[serde(default)]
+    pub reject: Option<Spanned<StepNames>>,
+    /// Steps whose approval gate times out, as `simulate --time-out`.
+    #[serde(default)]
+    pub time_out: Option<Spanned<StepNames>>,
     #[serde(default)]
     pub fail: Vec<Spanned<Fail>>,
     /// RFC 3339; default: the incident's last update.
@@ -74,28 +80,61 @@ impl<'de> Deserialize<'de> for Approve {
                 Ok(match s {
                     "all" => Approve::All,
                     "none" => Approve::None,
-                    step => Approve::Steps(vec![Spanned::new(
-                        step.to_string(),
-                        Location::UNKNOWN,
-                        Location::UNKNOWN,
-                    )]),
+                    step => Approve::Steps(vec![unplaced(step)]),
                 })
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Approve, A::Error> {
-                let mut steps = Vec::new();
-                while let Some(s) = seq.next_element::<Spanned<String>>()? {
-                    if steps.len() >= MAX_LIST {
-                        return Err(de::Error::custom(format!(
-                            "more than {MAX_LIST} approved steps"
-                        )));
-                    }
-                    steps.push(s);
-                }
-                Ok(Approve::Steps(steps))
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Approve, A::Error> {
+                step_list(seq, "approved").map(Approve::Steps)
             }
         }
         d.deserialize_any(V)
     }
+}
+
+/// `reject: [step, ...]`, `time_out: [step, ...]` (a single step id is accepted too).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepNames(pub Vec<Spanned<String>>);
+
+impl<'de> Deserialize<'de> for StepNames {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StepNames;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of step ids")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<StepNames, E> {
+                Ok(StepNames(vec![unplaced(s)]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<StepNames, A::Error> {
+                step_list(seq, "refused").map(StepNames)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A step given as text where a list was expected: it has no place of its own
+/// ([`Location::UNKNOWN`]).
+fn unplaced(step: &str) -> Spanned<String> {
+    Spanned::new(step.to_string(), Location::UNKNOWN, Location::UNKNOWN)
+}
+
+/// A list of at most [`MAX_LIST`] step names.
+fn step_list<'de, A: SeqAccess<'de>>(
+    mut seq: A,
+    what: &str,
+) -> Result<Vec<Spanned<String>>, A::Error> {
+    let mut steps = Vec::new();
+    while let Some(s) = seq.next_element::<Spanned<String>>()? {
+        if steps.len() >= MAX_LIST {
+            return Err(de::Error::custom(format!(
+                "more than {MAX_LIST} {what} steps"
+            )));
+        }
+        steps.push(s);
+    }
+    Ok(steps)
 }
 
 /// Most entries of any list in a test document.
@@ -257,6 +296,7 @@ pub enum ExpectStatus {
     AwaitingApproval,
     Blocked,
     Skipped,
+    Rejected,
 }
 
 impl ExpectStatus {
@@ -266,6 +306,7 @@ impl ExpectStatus {
             ExpectStatus::AwaitingApproval => Status::AwaitingApproval,
             ExpectStatus::Blocked => Status::Blocked,
             ExpectStatus::Skipped => Status::Skipped,
+            ExpectStatus::Rejected => Status::Rejected,
         }
     }
 }
@@ -368,4 +409,6 @@ pub struct ExpectSummary {
     pub blocked: Option<usize>,
     #[serde(default)]
     pub skipped: Option<usize>,
+    #[serde(default)]
+    pub rejected: Option<usize>,
 }

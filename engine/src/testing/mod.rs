@@ -26,7 +26,7 @@ use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options};
 
 use crate::incident::{self, ImportLimits, Incident};
 use crate::plan;
-use crate::scheduler::{Approvals, RunConfig};
+use crate::scheduler::{Approvals, Refusals, RunConfig};
 use crate::workspace::{self, SelectError, Workspace, WorkspaceError};
 use coverage::{Coverage, Hits};
 use expect::Failure;
@@ -599,6 +599,15 @@ impl Runner<'_> {
                 Approvals::Steps(s.iter().map(|step| step.value.clone()).collect())
             }
         };
+        let names = |list: &Option<serde_saphyr::Spanned<file::StepNames>>| {
+            list.iter()
+                .flat_map(|l| l.value.0.iter().map(|s| s.value.clone()))
+                .collect()
+        };
+        let refusals = Refusals {
+            rejected: names(&doc.reject),
+            timed_out: names(&doc.time_out),
+        };
         let now_ms = match &doc.now {
             Some(t) => riposte_dsl::value::parse_time(&t.value).ok_or_else(|| {
                 At::new(
@@ -620,6 +629,7 @@ impl Runner<'_> {
             workspace: ws,
             config: RunConfig {
                 approvals,
+                refusals,
                 max_fanout: doc.max_fanout.as_ref().map_or(1_000, |m| m.value),
                 now_ms,
                 // Coverage is measured from the trace.
@@ -714,32 +724,70 @@ impl Runner<'_> {
         }
     }
 
-    /// An approved step: a step of the library, listed once.
-    fn check_approved(
-        &self,
-        names: &Names,
-        a: &serde_saphyr::Spanned<Approve>,
-        list: &[serde_saphyr::Spanned<String>],
-        i: usize,
-        step: &serde_saphyr::Spanned<String>,
-    ) -> Result<(), At> {
-        let (s, loc) = (&step.value, place_or(&step.referenced, &a.referenced));
-        names.step(loc, "approve", s)?;
-        // `isolate` names `contain.isolate` too.
-        let same =
-            |b: &str| b == s || b.ends_with(&format!(".{s}")) || s.ends_with(&format!(".{b}"));
-        if let Some(before) = list.iter().take(i).find(|b| same(&b.value)) {
-            let what = if before.value == *s {
-                format!("`approve` lists step `{s}` twice")
-            } else {
-                format!(
-                    "`approve` lists step `{s}` and `{}`, which name the same step",
-                    before.value
-                )
-            };
-            return Err(At::new(loc, format!("{what}; remove one")));
+    /// The steps whose approval a test decides (`approve`, `reject`, `time_out`): steps of
+    /// the library, each decided once; a step that times out has an approval gate.
+    fn check_decided(&self, names: &Names, doc: &TestDoc) -> Vec<At> {
+        let approved = doc.approve.as_ref().and_then(|a| match &a.value {
+            Approve::Steps(list) => Some((&a.referenced, list.as_slice())),
+            Approve::All | Approve::None => None,
+        });
+        fn refused<'d>(
+            key: &'static str,
+            l: &'d Option<serde_saphyr::Spanned<file::StepNames>>,
+        ) -> Option<(
+            &'static str,
+            &'d Location,
+            &'d [serde_saphyr::Spanned<String>],
+        )> {
+            l.as_ref()
+                .map(|l| (key, &l.referenced, l.value.0.as_slice()))
         }
-        Ok(())
+        let lists: Vec<(&str, &Location, &[serde_saphyr::Spanned<String>])> = approved
+            .map(|(at, list)| ("approve", at, list))
+            .into_iter()
+            .chain(refused("reject", &doc.reject))
+            .chain(refused("time_out", &doc.time_out))
+            .collect();
+        let mut found = Vec::new();
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for (key, at, list) in lists {
+            for step in list {
+                let (s, loc) = (step.value.as_str(), place_or(&step.referenced, at));
+                if let Err(e) = names.step(loc, key, s) {
+                    found.push(e);
+                    continue;
+                }
+                if key == "time_out" && !crate::scheduler::has_gate(self.library, s) {
+                    found.push(At::new(
+                        loc,
+                        format!(
+                            "step `{s}` in `time_out` has no approval gate, so nothing of it \
+                             times out; a gate's `on_timeout` decides what a timeout does (to \
+                             refuse the approval an action needs, list the step in `reject`)"
+                        ),
+                    ));
+                    continue;
+                }
+                // `isolate` names `contain.isolate` too.
+                if let Some((k, b)) = seen.iter().find(|(_, b)| crate::scheduler::same_step(b, s)) {
+                    let what = match (*k == key, *b == s) {
+                        (true, true) => format!("`{key}` lists step `{s}` twice; remove one"),
+                        (true, false) => format!(
+                            "`{key}` lists step `{s}` and `{b}`, which name the same step; \
+                             remove one"
+                        ),
+                        (false, _) => format!(
+                            "`{key}` lists step `{s}`, which `{k}` decides already (`{b}`); \
+                             decide each step's approval once"
+                        ),
+                    };
+                    found.push(At::new(loc, what));
+                    continue;
+                }
+                seen.push((key, s));
+            }
+        }
+        found
     }
 
     /// A scripted failure: of steps and actions that exist, failing something.
@@ -898,12 +946,8 @@ impl Runner<'_> {
             )));
         }
         let names = Names::of(self.library, &self.steps, doc.gamebook.is_some());
-        if let Some(a) = &doc.approve {
-            if let Approve::Steps(list) = &a.value {
-                for (i, step) in list.iter().enumerate() {
-                    check(self.check_approved(&names, a, list, i, step));
-                }
-            }
+        for e in self.check_decided(&names, doc) {
+            check(Err(e));
         }
         for f in &doc.fail {
             check(self.check_fail(&names, f));

@@ -625,6 +625,29 @@ fn steps_waiting_behind_an_ungranted_gate_are_not_covered() {
     assert!(r.coverage.meets(100.0));
 }
 
+/// A rejected gate is a denied approval: its step and what needs it do not run, and the
+/// plan says `rejected`; a wrong expectation of it fails with the difference.
+#[test]
+fn a_rejected_gate_counts_as_denied_and_its_rows_are_rejected() {
+    let rejected = format!(
+        "kind: test\nname: rejected\n{inc}reject: gate\nexpect:\n  actions:\n    - {{step: gate, status: rejected, reason_contains: \"approval gate of step `gate` was rejected\"}}\n    - {{step: grp.inner, status: skipped, reason_contains: \"dependency `later` did not run\"}}\n  tasks: []\n  summary: {{rejected: 1, would_run: 0}}\n---\nkind: test\nname: wrong\n{inc}reject: [gate]\nexpect:\n  actions: [{{step: gate, status: awaiting_approval}}]\n",
+        inc = incident("high"),
+    );
+    let r = gated_report(&rejected);
+    let m = messages(&r);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].contains("status: expected awaiting_approval, got rejected"),
+        "{m:?}"
+    );
+    let g = &r.coverage.gamebooks[0];
+    assert_eq!(g.branches.covered, 1, "{:?}", g.missed);
+    assert!(g
+        .missed
+        .iter()
+        .any(|m| m.step == "gate" && m.item == Item::ApprovalGranted));
+}
+
 #[test]
 fn fail_targets_take_the_forms_expect_takes() {
     // The device's id without its kind, as `expect.target` accepts it.
@@ -774,6 +797,18 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
         (
             "approve: [isolate, isolate]\nexpect: {}\n",
             "`approve` lists step `isolate` twice",
+        ),
+        (
+            "reject: [isolat]\nexpect: {}\n",
+            "t.test.yaml:13:10: unknown step `isolat` in `reject`; did you mean `isolate`?",
+        ),
+        (
+            "time_out: [tell]\nexpect: {}\n",
+            "t.test.yaml:13:12: step `tell` in `time_out` has no approval gate",
+        ),
+        (
+            "approve: [isolate]\ntime_out: [isolate]\nexpect: {}\n",
+            "t.test.yaml:14:12: `time_out` lists step `isolate`, which `approve` decides already (`isolate`)",
         ),
         (
             "expect:\n  classification: {classification: true_positve}\n",
