@@ -3,7 +3,8 @@
 //!
 //! A pattern may compile to at most [`MAX_REGEX_SIZE`] (its automata), and the patterns of one
 //! library to at most [`MAX_LIBRARY_REGEX_MEMORY`] together, as the regex engine counts its
-//! memory plus a fixed [`REGEX_OVERHEAD`] for what it does not count. Without the second bound
+//! memory plus a fixed [`REGEX_OVERHEAD`] for what it does not count and [`SEARCH_CACHE`], the
+//! most its searches cache (in each thread that evaluates it). Without the second bound
 //! thousands of distinct patterns of a megabyte each (`\w{20}1`, `\w{20}2`, …) would take
 //! gigabytes and minutes to check. A pattern is only compiled with the budget left, so once
 //! the budget is spent every new pattern fails at once, and a pattern that stops for its size
@@ -15,14 +16,22 @@ use std::sync::Arc;
 use regex_automata::util::syntax;
 use regex_automata::{meta, MatchKind};
 
-/// Regexes may compile to at most this many bytes each (the size of each automaton and the
-/// capacity of the lazy DFA's cache), RP0204 beyond.
+/// Regexes may compile to at most this many bytes each (the size of each automaton), RP0204
+/// beyond.
 pub const MAX_REGEX_SIZE: usize = 1 << 20;
 
-/// The regexes of one library may take at most this many bytes together, RP0204 beyond: 64
-/// patterns of the largest size, thousands of ordinary ones (`(?i)impossible travel` takes
-/// about 12 KiB, `^adm-` 7 KiB).
+/// The regexes of one library may take at most this many bytes together, RP0204 beyond: 60
+/// patterns of the largest size, about 800 ordinary ones (`(?i)impossible travel` takes about
+/// 12 KiB, `^adm-` 7 KiB, each plus [`SEARCH_CACHE`]).
 pub const MAX_LIBRARY_REGEX_MEMORY: usize = 64 << 20;
+
+/// The most one pattern's lazy DFA caches while searching, counted with the pattern. The
+/// cache fills as searches meet new states: crafted text can fill it for every pattern, so
+/// thousands of patterns with the engine's usual megabyte each could take gigabytes while
+/// planning. Past it the DFA clears its cache, and a search that keeps clearing it goes on with
+/// the PikeVM, which needs no more than its automaton (the bounded backtracker is off: it would
+/// keep up to 256 KiB of its own per pattern).
+pub(crate) const SEARCH_CACHE: usize = 64 << 10;
 
 /// What a compiled regex costs besides the memory the regex engine reports (its own
 /// structures and the allocator's overhead, measured at 3 to 9 KiB), so that many tiny patterns
@@ -97,7 +106,7 @@ impl Regexes {
         let over = RegexError::OverBudget {
             budget: self.budget,
         };
-        let fixed = REGEX_OVERHEAD.saturating_add(pattern.len());
+        let fixed = (REGEX_OVERHEAD + SEARCH_CACHE).saturating_add(pattern.len());
         let left = self.budget.saturating_sub(self.spent);
         if left < fixed {
             return Err(over);
@@ -132,14 +141,15 @@ impl Regexes {
 }
 
 /// Compiles as the `regex` crate's `Regex` does (leftmost-first, UTF-8 text), with `size` as
-/// the size limit of each automaton and [`MAX_REGEX_SIZE`] as the lazy DFA's cache capacity.
+/// the size limit of each automaton and [`SEARCH_CACHE`] as the lazy DFA's cache capacity.
 /// Fails with [`RegexError::TooLarge`] past `size`, else with [`RegexError::Syntax`].
 fn build(pattern: &str, size: usize) -> Result<meta::Regex, RegexError> {
     let config = meta::Config::new()
         .match_kind(MatchKind::LeftmostFirst)
         .utf8_empty(true)
         .nfa_size_limit(Some(size))
-        .hybrid_cache_capacity(MAX_REGEX_SIZE);
+        .hybrid_cache_capacity(SEARCH_CACHE)
+        .backtrack(false);
     meta::Builder::new()
         .configure(config)
         .syntax(syntax::Config::new().utf8(true))

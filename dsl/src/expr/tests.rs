@@ -743,6 +743,45 @@ fn expr_regexes_of_a_compilation_are_bounded_together() {
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 
+/// What a pattern's searches cache is counted with it, so the patterns that fit bound the
+/// memory of searching too; a search past the cache still gives the right answer.
+#[test]
+fn expr_search_caches_are_counted_with_their_pattern() {
+    use super::regexes::SEARCH_CACHE;
+    let scope = scope();
+    let budget = 1 << 20;
+    let mut regexes = Regexes::with_budget(budget);
+    let fit = (0..100)
+        .take_while(|i| {
+            let text = format!("incident.title matches '^x{i}'");
+            compile_with(ExprSource::detached(&text), &scope, None, &mut regexes).is_ok()
+        })
+        .count();
+    assert!(
+        fit > 0 && fit <= budget / SEARCH_CACHE,
+        "{fit} tiny patterns fit in 1 MiB"
+    );
+
+    // `\w{20}` over long text of word characters takes more DFA states than the cache holds.
+    let mut regexes = Regexes::with_budget(4 << 20);
+    let text = "incident.title matches '\\w{20}Z'";
+    let e = compile_with(ExprSource::detached(text), &scope, None, &mut regexes)
+        .unwrap_or_else(|ds| panic!("{}", render(text, &ds)));
+    let title = |t: String| {
+        let mut v = vars();
+        if let Value::Record(r) = &mut v[0] {
+            let (i, _) = r.ty().field("title").expect("title");
+            r.set(i, Value::from(t.as_str()));
+        }
+        v
+    };
+    let words: String = (0..20_000u32)
+        .map(|i| char::from_u32(0x4e00 + (i * 7919) % 20_000).unwrap_or('a'))
+        .collect();
+    assert_eq!(e.eval(&env(&title(words.clone()))), Value::Bool(false));
+    assert_eq!(e.eval(&env(&title(format!("{words}Z")))), Value::Bool(true));
+}
+
 /// The same pattern is compiled once per compilation, whatever the number of its uses, and
 /// the shared regex matches as its own would.
 #[test]
