@@ -730,7 +730,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     pub fn run_sop(&mut self) {
         let incident_vars = [self.incident.value.clone()];
         for t in &self.sop.tasks {
-            let title = t.title.render(&self.env(&incident_vars));
+            let title = self.task_title(&t.title, &incident_vars);
             self.tasks.push(PlannedTask {
                 sop: self.sop_name.clone(),
                 gamebook: String::new(),
@@ -1421,7 +1421,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 status
             }
             c::StepKind::Task(t) => {
-                let title = t.title.render(&self.env(&frame.vars));
+                let title = self.task_title(&t.title, &frame.vars);
                 let (status, task_status, reason) = match &self.wait {
                     Some(w) => (
                         StepStatus::AwaitingApproval,
@@ -1874,14 +1874,31 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return (StepStatus::Skipped, None);
         }
         let reason = format!(
-            "plan limit: the params of the plan's actions reached {} MiB of text, so this \
-             action's are not rendered; render less text per action (a long field such as \
+            "plan limit: the params and task titles of the plan reached {} MiB of text, so \
+             this action's params are not rendered; render less text per action (a long field such as \
              `incident.description` in the params of a for-each step is rendered for every \
              item: put it in one `incident.comment` instead)",
             MAX_PLAN_PARAM_BYTES >> 20
         );
         self.not_run(frame, path, spec.id, target, Status::Blocked, &reason);
         (StepStatus::Blocked, None)
+    }
+
+    /// A task's title, rendered and counted with the params against [`MAX_PLAN_PARAM_BYTES`]
+    /// (a for-each task renders its title for every item); past it, a title saying so.
+    fn task_title(&mut self, title: &riposte_dsl::expr::Template, vars: &[Value]) -> String {
+        if self.planned.param_bytes < MAX_PLAN_PARAM_BYTES {
+            let text = title.render(&self.env(vars));
+            self.planned.param_bytes = self.planned.param_bytes.saturating_add(text.len());
+            if self.planned.param_bytes <= MAX_PLAN_PARAM_BYTES {
+                return text;
+            }
+        }
+        format!(
+            "(not rendered: plan limit: the params and task titles of the plan reached {} MiB \
+             of text)",
+            MAX_PLAN_PARAM_BYTES >> 20
+        )
     }
 
     /// Records a branch point, built only when the run is traced.
@@ -2335,7 +2352,7 @@ fn acted_on(action: &str, target: Option<&Value>) -> Vec<u8> {
 }
 
 /// The most bytes of params (text, and JSON for other values; see [`json_bytes`]) a plan
-/// renders for its actions, over every SOP: 64 MiB. Params of the usual actions take well
+/// renders for its actions, and of titles for its tasks, over every SOP: 64 MiB. Params of the usual actions take well
 /// under a kilobyte, so even a plan at the `--max-plan-actions` ceiling (100 000 actions) fits;
 /// a template renders up to 1 MiB, which 5 000 for-each items would make 5 GB.
 pub const MAX_PLAN_PARAM_BYTES: usize = 64 << 20;

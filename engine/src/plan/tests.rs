@@ -2016,7 +2016,7 @@ steps:
         && a.params.is_empty()
         && a.target.is_some()
         && a.reason
-            .starts_with("plan limit: the params of the plan's actions reached 64 MiB")));
+            .starts_with("plan limit: the params and task titles of the plan reached 64 MiB")));
     assert!(rest.iter().any(|a| a.sop == "s2"));
     assert_eq!(p.summary.blocked, 800 - 335);
     // Deterministic.
@@ -2885,4 +2885,55 @@ fn refusals_name_steps_once_and_time_out_only_gates() {
         &lib
     )
     .is_ok());
+}
+
+/// Task titles are rendered text too: a for-each task rendering a long field for every item
+/// counts against the plan's 64 MiB with the params, and past it the titles say so.
+#[test]
+fn task_titles_count_against_the_plan_text_limit() {
+    const TELL: &str = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: tell
+    for_each: {items: incident.devices, as: d}
+    task: {title: "{{ incident.description }}{{ d.hostname }}", role: incident_responder}
+  - id: note
+    needs: [tell]
+    action: incident.comment
+    params: {comment: "{{ incident.description }}"}
+"#;
+    let description = "d".repeat(1 << 20);
+    let ents: Vec<serde_json::Value> = (0..70)
+        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
+        .collect();
+    let doc = json!({"format": "riposte.incident/v1", "incident": {
+        "id": "42", "source": "defender_xdr", "title": "t", "severity": "high", "status": "active",
+        "updated": "2026-01-01T00:00:00Z", "description": description, "entities": ents,
+    }});
+    let (_, mut list) = parse_incidents("inline.json", &doc.to_string(), &ImportLimits::default())
+        .expect("valid incident");
+    let inc = list.remove(0);
+    let lib = library(&[TELL, &sop("")]);
+    let p = autonomous(&lib, &inc, Approvals::All);
+    assert_eq!(p.tasks.len(), 70);
+    let rendered = p
+        .tasks
+        .iter()
+        .take_while(|t| t.title.len() > 1 << 20)
+        .count();
+    // A template renders up to 1 MiB: 63 titles of 1 MiB and a few bytes fit in 64 MiB.
+    assert_eq!(rendered, 63);
+    let held: usize = p.tasks.iter().map(|t| t.title.len()).sum();
+    assert!(
+        held <= crate::scheduler::MAX_PLAN_PARAM_BYTES + 70 * 100,
+        "{held}"
+    );
+    assert!(p.tasks[rendered..].iter().all(|t| t.title
+        == "(not rendered: plan limit: the params and task titles of the plan reached 64 MiB of text)"));
+    // The action after them finds the room spent.
+    let note = p.actions.iter().find(|a| a.step == "note").expect("note");
+    assert_eq!(note.status, Status::Blocked);
+    assert!(note.params.is_empty());
 }
