@@ -53,6 +53,20 @@ fn devices(n: usize) -> Incident {
     ))
 }
 
+/// An incident of `devices` devices whose description is `len` bytes long.
+fn long_description(len: usize, devices: usize) -> Incident {
+    let ents: Vec<serde_json::Value> = (0..devices)
+        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
+        .collect();
+    let doc = json!({"format": "riposte.incident/v1", "incident": {
+        "id": "42", "source": "defender_xdr", "title": "t", "severity": "high", "status": "active",
+        "updated": "2026-01-01T00:00:00Z", "description": "d".repeat(len), "entities": ents,
+    }});
+    let (_, mut list) = parse_incidents("inline.json", &doc.to_string(), &ImportLimits::default())
+        .expect("valid incident");
+    list.remove(0)
+}
+
 fn user(id: &str, upn: &str) -> serde_json::Value {
     json!({"id": id, "kind": "user", "name": upn, "verdict": "malicious", "roles": ["compromised"], "provider": "microsoft",
            "fields": {"upn": upn}})
@@ -1978,17 +1992,7 @@ steps:
     target: d
     params: {comment: "{{ incident.description }}{{ d.hostname }}"}
 "#;
-    let description = "d".repeat(200_000);
-    let ents: Vec<serde_json::Value> = (0..400)
-        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
-        .collect();
-    let doc = json!({"format": "riposte.incident/v1", "incident": {
-        "id": "42", "source": "defender_xdr", "title": "t", "severity": "high", "status": "active",
-        "updated": "2026-01-01T00:00:00Z", "description": description, "entities": ents,
-    }});
-    let (_, mut list) = parse_incidents("inline.json", &doc.to_string(), &ImportLimits::default())
-        .expect("valid incident");
-    let inc = list.remove(0);
+    let inc = long_description(200_000, 400);
     let lib = library(&[SCAN, &sop(""), &sop("").replace("name: s", "name: s2")]);
     let p = autonomous(&lib, &inc, Approvals::All);
     assert_eq!(p.actions.len(), 800);
@@ -2904,17 +2908,7 @@ steps:
     action: incident.comment
     params: {comment: "{{ incident.description }}"}
 "#;
-    let description = "d".repeat(1 << 20);
-    let ents: Vec<serde_json::Value> = (0..70)
-        .map(|i| device(&format!("d{i}"), &format!("ws-{i}"), json!({})))
-        .collect();
-    let doc = json!({"format": "riposte.incident/v1", "incident": {
-        "id": "42", "source": "defender_xdr", "title": "t", "severity": "high", "status": "active",
-        "updated": "2026-01-01T00:00:00Z", "description": description, "entities": ents,
-    }});
-    let (_, mut list) = parse_incidents("inline.json", &doc.to_string(), &ImportLimits::default())
-        .expect("valid incident");
-    let inc = list.remove(0);
+    let inc = long_description(1 << 20, 70);
     let lib = library(&[TELL, &sop("")]);
     let p = autonomous(&lib, &inc, Approvals::All);
     assert_eq!(p.tasks.len(), 70);
