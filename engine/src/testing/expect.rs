@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::file::{Expect, ExpectAction, ExpectClassification, ExpectTask};
+use super::file::{Expect, ExpectAction, ExpectClassification, ExpectTask, Text};
 use crate::executor::target_key_matches;
 use crate::plan::model::{Plan, PlannedAction, PlannedTask, Target, TaskStatus};
 use crate::scheduler::names_step;
@@ -498,7 +498,7 @@ pub fn action_matches(e: &ExpectAction, a: &PlannedAction) -> bool {
 /// The state fields (status, reason, approver, execution) where `a` differs from `e`.
 fn differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
     let mut d = Vec::new();
-    for (k, want) in e.params.iter().flatten() {
+    for (k, want) in e.params.iter().flat_map(|p| p.value.iter()) {
         let got = a.params.get(k);
         let ty = riposte_dsl::catalog::lookup(a.action)
             .and_then(|spec| spec.param(k))
@@ -542,7 +542,7 @@ fn differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
     }
     if let Some(r) = &e.approver {
         let got = a.approval.as_ref().map(|ap| ap.role);
-        if got != Some(r.as_str()) {
+        if got != Some(&**r) {
             d.push(format!(
                 "approver: expected {r}, got {}",
                 got.unwrap_or("none")
@@ -750,20 +750,20 @@ fn near_tasks(plan: &Plan, e: &ExpectTask) -> Vec<Near<TaskView>> {
 /// An expected action as a YAML flow mapping, fields in a fixed order.
 pub fn describe_action(e: &ExpectAction) -> String {
     flow(&[
-        ("sop", e.sop.clone()),
-        ("gamebook", e.gamebook.clone()),
-        ("step", e.step.clone()),
-        ("action", e.action.clone()),
-        ("target", e.target.clone()),
+        ("sop", text(&e.sop)),
+        ("gamebook", text(&e.gamebook)),
+        ("step", text(&e.step)),
+        ("action", text(&e.action)),
+        ("target", text(&e.target)),
         (
             "params",
             e.params
                 .as_ref()
-                .map(|p| yaml_value(&serde_json::Value::Object(p.clone()))),
+                .map(|p| yaml_value(&serde_json::Value::Object(p.value.clone()))),
         ),
         ("status", e.status.map(|s| s.status().as_str().to_string())),
         ("reason_contains", e.reason_contains.clone()),
-        ("approver", e.approver.clone()),
+        ("approver", text(&e.approver)),
         ("outcome", e.outcome.map(|o| o.as_str().to_string())),
         ("attempts", e.attempts.map(|n| n.to_string())),
         ("error_contains", e.error_contains.clone()),
@@ -771,15 +771,20 @@ pub fn describe_action(e: &ExpectAction) -> String {
     ])
 }
 
+/// A name of an expectation as the text it is.
+fn text(t: &Option<Text>) -> Option<String> {
+    t.as_deref().map(str::to_string)
+}
+
 /// An expected task as a YAML flow mapping.
 pub fn describe_task(e: &ExpectTask) -> String {
     flow(&[
-        ("sop", e.sop.clone()),
-        ("gamebook", e.gamebook.clone()),
-        ("step", e.step.clone()),
+        ("sop", text(&e.sop)),
+        ("gamebook", text(&e.gamebook)),
+        ("step", text(&e.step)),
         ("title", e.title.clone()),
         ("title_contains", e.title_contains.clone()),
-        ("role", e.role.clone()),
+        ("role", text(&e.role)),
         ("status", e.status.map(|s| s.as_str().to_string())),
         ("count", e.count.map(|n| n.to_string())),
     ])

@@ -137,6 +137,52 @@ fn step_list<'de, A: SeqAccess<'de>>(
     Ok(steps)
 }
 
+/// A name as written in a test (a step, an action, a target…), with where it is written, so an
+/// error about it points there. Equal when the names are: where they are written aside.
+#[derive(Clone, Debug)]
+pub struct Text {
+    pub text: String,
+    pub at: Location,
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<&str> for Text {
+    /// Text written nowhere in particular ([`Location::UNKNOWN`]).
+    fn from(text: &str) -> Text {
+        Text {
+            text: text.to_string(),
+            at: Location::UNKNOWN,
+        }
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.text == other.text
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Spanned::<String>::deserialize(d).map(|s| Text {
+            text: s.value,
+            at: s.referenced,
+        })
+    }
+}
+
 /// Most entries of any list in a test document.
 pub const MAX_LIST: usize = 1_000;
 
@@ -146,13 +192,13 @@ pub const MAX_LIST: usize = 1_000;
 pub struct Fail {
     /// Step path or id; absent: every step.
     #[serde(default)]
-    pub step: Option<String>,
+    pub step: Option<Text>,
     /// Action id; absent: every action.
     #[serde(default)]
-    pub action: Option<String>,
+    pub action: Option<Text>,
     /// Target id or name (case-insensitive); absent: every target.
     #[serde(default)]
-    pub target: Option<String>,
+    pub target: Option<Text>,
     /// Fail only the first N attempts (so a retry succeeds); absent: every attempt.
     #[serde(default)]
     pub attempts: Option<u32>,
@@ -333,23 +379,23 @@ impl ExpectOutcome {
 #[serde(deny_unknown_fields)]
 pub struct ExpectAction {
     #[serde(default)]
-    pub sop: Option<String>,
+    pub sop: Option<Text>,
     /// The gamebook, or for sub-gamebooks the whole `caller > callee` label.
     #[serde(default)]
-    pub gamebook: Option<String>,
+    pub gamebook: Option<Text>,
     /// Step path (`contain.isolate`) or id (`isolate`).
     #[serde(default)]
-    pub step: Option<String>,
+    pub step: Option<Text>,
     /// Action id, or `kind.*`.
     #[serde(default)]
-    pub action: Option<String>,
+    pub action: Option<Text>,
     /// Target id (with or without its `kind:` prefix) or name, case-insensitive; `incident` for
     /// incident actions.
     #[serde(default)]
-    pub target: Option<String>,
+    pub target: Option<Text>,
     /// Parameters the action must have (others may be there too), compared as JSON.
     #[serde(default)]
-    pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    pub params: Option<Spanned<serde_json::Map<String, serde_json::Value>>>,
     #[serde(default)]
     pub status: Option<ExpectStatus>,
     /// Part of the plan's reason or of its approval's reason, case-insensitive.
@@ -357,7 +403,7 @@ pub struct ExpectAction {
     pub reason_contains: Option<String>,
     /// The role the action waits for.
     #[serde(default)]
-    pub approver: Option<String>,
+    pub approver: Option<Text>,
     /// The simulated execution's outcome.
     #[serde(default)]
     pub outcome: Option<ExpectOutcome>,
@@ -377,11 +423,11 @@ pub struct ExpectAction {
 #[serde(deny_unknown_fields)]
 pub struct ExpectTask {
     #[serde(default)]
-    pub sop: Option<String>,
+    pub sop: Option<Text>,
     #[serde(default)]
-    pub gamebook: Option<String>,
+    pub gamebook: Option<Text>,
     #[serde(default)]
-    pub step: Option<String>,
+    pub step: Option<Text>,
     /// The whole title, exactly.
     #[serde(default)]
     pub title: Option<String>,
@@ -389,7 +435,7 @@ pub struct ExpectTask {
     #[serde(default)]
     pub title_contains: Option<String>,
     #[serde(default)]
-    pub role: Option<String>,
+    pub role: Option<Text>,
     /// `open`, or `awaiting_approval` for a task behind an ungranted gate.
     #[serde(default)]
     pub status: Option<crate::plan::model::TaskStatus>,

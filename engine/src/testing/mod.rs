@@ -792,11 +792,11 @@ impl Runner<'_> {
 
     /// A scripted failure: of steps and actions that exist, failing something.
     fn check_fail(&self, names: &Names, f: &serde_saphyr::Spanned<file::Fail>) -> Result<(), At> {
-        if let Some(s) = f.value.step.as_deref() {
-            names.step(&f.referenced, "fail", s)?;
+        if let Some(s) = &f.value.step {
+            names.step(place_or(&s.at, &f.referenced), "fail", s)?;
         }
-        if let Some(a) = f.value.action.as_deref() {
-            names.action(&f.referenced, "fail", a)?;
+        if let Some(a) = &f.value.action {
+            names.action(place_or(&a.at, &f.referenced), "fail", a)?;
         }
         if f.value.attempts == Some(0) {
             return Err(At::new(
@@ -834,51 +834,62 @@ impl Runner<'_> {
         names: &Names,
         a: &serde_saphyr::Spanned<file::ExpectAction>,
     ) -> Result<(), At> {
-        let (e, loc) = (&a.value, &a.referenced);
+        let (e, entry) = (&a.value, &a.referenced);
         let key = "expect.actions";
-        if let Some(s) = e.sop.as_deref() {
-            names.sop(loc, key, s)?;
+        // Each name is reported where it is written; the entry, for what spans fields.
+        if let Some(s) = &e.sop {
+            names.sop(place_or(&s.at, entry), key, s)?;
         }
-        if let Some(g) = e.gamebook.as_deref() {
-            names.gamebook(loc, key, g)?;
+        if let Some(g) = &e.gamebook {
+            names.gamebook(place_or(&g.at, entry), key, g)?;
         }
-        if let Some(s) = e.step.as_deref() {
-            names.step(loc, key, s)?;
+        if let Some(s) = &e.step {
+            names.step(place_or(&s.at, entry), key, s)?;
         }
-        if let Some(x) = e.action.as_deref() {
-            names.action(loc, key, x)?;
+        if let Some(x) = &e.action {
+            names.action(place_or(&x.at, entry), key, x)?;
         }
-        if let Some(step) = e.step.as_deref() {
-            check_step_plans_actions(self.library, loc, step, e.action.as_deref())?;
+        if let Some(step) = &e.step {
+            check_step_plans_actions(
+                self.library,
+                place_or(&step.at, entry),
+                step,
+                e.action.as_deref(),
+            )?;
         }
         // The params are checked against the catalog, for the action named or the one the
         // step runs: a misspelt one, or a value the action cannot take, would pass silently
         // in a `count: 0`.
         let spec = expected_spec(self.library, e.action.as_deref(), e.step.as_deref());
-        for (k, v) in e.params.iter().flatten() {
-            let Some(spec) = spec else { break };
-            let Some(param) = spec.param(k) else {
-                return Err(At::new(
-                    loc,
-                    format!(
-                        "`{}` has no parameter `{k}` (in `expect.actions`); {}",
-                        spec.id,
-                        riposte_dsl::diagnostic::suggestion(k, spec.params.iter().map(|p| p.name))
-                    ),
-                ));
-            };
-            if let Some(problem) = expected_param_problem(param, v) {
-                return Err(At::new(
-                    loc,
-                    format!(
-                        "{problem} (param `{k}` of `{}`, in `expect.actions`)",
-                        spec.id
-                    ),
-                ));
+        if let (Some(params), Some(spec)) = (&e.params, spec) {
+            let loc = place_or(&params.referenced, entry);
+            for (k, v) in &params.value {
+                let Some(param) = spec.param(k) else {
+                    return Err(At::new(
+                        loc,
+                        format!(
+                            "`{}` has no parameter `{k}` (in `expect.actions`); {}",
+                            spec.id,
+                            riposte_dsl::diagnostic::suggestion(
+                                k,
+                                spec.params.iter().map(|p| p.name)
+                            )
+                        ),
+                    ));
+                };
+                if let Some(problem) = expected_param_problem(param, v) {
+                    return Err(At::new(
+                        loc,
+                        format!(
+                            "{problem} (param `{k}` of `{}`, in `expect.actions`)",
+                            spec.id
+                        ),
+                    ));
+                }
             }
         }
-        if let Some(r) = e.approver.as_deref() {
-            names.role(loc, key, r)?;
+        if let Some(r) = &e.approver {
+            names.role(place_or(&r.at, entry), key, r)?;
         }
         Ok(())
     }
@@ -889,21 +900,21 @@ impl Runner<'_> {
         names: &Names,
         t: &serde_saphyr::Spanned<file::ExpectTask>,
     ) -> Result<(), At> {
-        let (e, loc) = (&t.value, &t.referenced);
+        let (e, entry) = (&t.value, &t.referenced);
         let key = "expect.tasks";
-        if let Some(s) = e.sop.as_deref() {
-            names.sop(loc, key, s)?;
+        if let Some(s) = &e.sop {
+            names.sop(place_or(&s.at, entry), key, s)?;
         }
         // An SOP's own tasks have an empty gamebook and step.
-        if let Some(g) = e.gamebook.as_deref().filter(|g| !g.is_empty()) {
-            names.gamebook(loc, key, g)?;
+        if let Some(g) = e.gamebook.as_ref().filter(|g| !g.is_empty()) {
+            names.gamebook(place_or(&g.at, entry), key, g)?;
         }
-        if let Some(s) = e.step.as_deref().filter(|s| !s.is_empty()) {
-            names.step(loc, key, s)?;
-            check_step_opens_tasks(self.library, loc, s)?;
+        if let Some(s) = e.step.as_ref().filter(|s| !s.is_empty()) {
+            names.step(place_or(&s.at, entry), key, s)?;
+            check_step_opens_tasks(self.library, place_or(&s.at, entry), s)?;
         }
-        if let Some(r) = e.role.as_deref() {
-            names.role(loc, key, r)?;
+        if let Some(r) = &e.role {
+            names.role(place_or(&r.at, entry), key, r)?;
         }
         Ok(())
     }
@@ -1225,11 +1236,12 @@ fn check_targets(
         )
     };
     for a in doc.expect.actions.iter().flatten() {
-        let Some(t) = a.value.target.as_deref() else {
+        let Some(target) = a.value.target.as_ref() else {
             continue;
         };
+        let (t, at) = (&**target, place_or(&target.at, &a.referenced));
         if !known(t) {
-            problems.push(unknown(&a.referenced, "expect.actions", t));
+            problems.push(unknown(at, "expect.actions", t));
             continue;
         }
         // The action named, or the one the step runs, acts on targets of one kind; so do all
@@ -1258,7 +1270,7 @@ fn check_targets(
                     ),
                 };
                 problems.push(At::new(
-                    &a.referenced,
+                    at,
                     format!(
                         "target `{t}` in `expect.actions` {is_not}; {spec_id} acts on {acts_on}"
                     ),
@@ -1267,8 +1279,8 @@ fn check_targets(
         }
     }
     for f in &doc.fail {
-        if let Some(t) = f.value.target.as_deref().filter(|t| !known(t)) {
-            problems.push(unknown(&f.referenced, "fail", t));
+        if let Some(t) = f.value.target.as_ref().filter(|t| !known(t)) {
+            problems.push(unknown(place_or(&t.at, &f.referenced), "fail", t));
         }
     }
     problems

@@ -696,7 +696,7 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
     let cases = [
         (
             "expect:\n  actions: [{action: device.isolat, count: 0}]\n",
-            "t.test.yaml:14:13: unknown action `device.isolat` in `expect.actions`: it is not in the action catalog (see `riposte actions`); did you mean `device.isolate`?",
+            "t.test.yaml:14:22: unknown action `device.isolat` in `expect.actions`: it is not in the action catalog (see `riposte actions`); did you mean `device.isolate`?",
         ),
         (
             "expect:\n  actions: [{action: devise.*, count: 0}]\n",
@@ -720,7 +720,7 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
         ),
         (
             "expect:\n  actions: [{approver: workspace_ownr}]\n",
-            "unknown role `workspace_ownr` in `expect.actions`; did you mean `workspace_owner`?",
+            "t.test.yaml:14:24: unknown role `workspace_ownr` in `expect.actions`; did you mean `workspace_owner`?",
         ),
         (
             "expect:\n  actions: [{action: device.isolate, params: {isolaton: full}, count: 0}]\n",
@@ -732,15 +732,15 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
         ),
         (
             "expect:\n  actions: [{step: isolate, target: ws-l, count: 0}]\n",
-            "t.test.yaml:14:13: target `ws-l` in `expect.actions` is no entity of the incident (by id or name); did you mean `ws-1`?",
+            "t.test.yaml:14:37: target `ws-l` in `expect.actions` is no entity of the incident (by id or name); did you mean `ws-1`?",
         ),
         (
             "fail: [{step: isolate, target: d2}]\nexpect: {}\n",
-            "target `d2` in `fail` is no entity of the incident (by id or name)",
+            "t.test.yaml:13:32: target `d2` in `fail` is no entity of the incident (by id or name)",
         ),
         (
             "expect:\n  actions: [{step: isolate, params: {isolation: fulll}, count: 0}]\n",
-            "`fulll` is not a value the action takes; did you mean `full`? (param `isolation` of `device.isolate`, in `expect.actions`)",
+            "t.test.yaml:14:37: `fulll` is not a value the action takes; did you mean `full`? (param `isolation` of `device.isolate`, in `expect.actions`)",
         ),
         (
             "expect:\n  actions: [{step: isolate, params: {comment: [a]}, count: 0}]\n",
@@ -776,7 +776,7 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
         ),
         (
             "expect:\n  tasks: [{step: nosuch, count: 0}]\n",
-            "t.test.yaml:14:11: unknown step `nosuch` in `expect.tasks`",
+            "t.test.yaml:14:18: unknown step `nosuch` in `expect.tasks`",
         ),
         (
             "expect:\n  tasks: [{sop: x, count: 0}]\n",
