@@ -662,6 +662,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     // Each plan is written as soon as it is made and dropped: a file of many incidents takes
     // the memory of one plan, not of all.
     let mut failed_something = vec![false; executor.failures.len()];
+    let mut rejected_something = vec![false; refusals.rejected.len()];
     let mut plan = |&(incident, ws): &(
         &riposte_engine::incident::Incident,
         &riposte_engine::workspace::Workspace,
@@ -675,6 +676,9 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             ..RunConfig::default()
         };
         let p = riposte_engine::plan::simulate(&library, ws, incident, &config, &executor);
+        for (rejected, name) in rejected_something.iter_mut().zip(&refusals.rejected) {
+            *rejected |= riposte_engine::plan::rejects_something(&p, name);
+        }
         for (failed, f) in failed_something.iter_mut().zip(&executor.failures) {
             *failed |= p.actions.iter().any(|a| {
                 a.execution
@@ -722,7 +726,18 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             stderr_line!(
                 "warning: `--fail {given}` failed no action: no action of that step and target \
                  would run (check the target, or grant the approval it waits for with \
-                 `--approve`)"
+                 `--approve`, and refuse none of it with `--reject` or `--time-out`)"
+            );
+        }
+    }
+    // A rejection that rejects nothing: the step's actions needed no approval (no gate, no
+    // SOP rule, a mode that lets them run), or waited on another approval first.
+    for (name, rejected) in refusals.rejected.iter().zip(rejected_something) {
+        if !rejected && !runs.is_empty() {
+            stderr_line!(
+                "warning: `--reject {name}` rejected nothing: no approval of that step was asked \
+                 for (it has no approval gate and its actions need no approval here), or it \
+                 waits on another approval first (grant that one with `--approve`)"
             );
         }
     }

@@ -813,6 +813,24 @@ fn simulate_refuses_approvals() {
     );
     assert!(text.contains("dependency `disable` was rejected"), "{text}");
     assert!(text.contains(", 1 rejected ("), "{text}");
+    let out = riposte()
+        .args([
+            "simulate",
+            "--incident",
+            "examples/incidents/compromised-user-impossible-travel.json",
+            "--reject",
+            "reset_password",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(
+        err.contains("warning: `--reject reset_password` rejected nothing"),
+        "{err}"
+    );
     let text = run(&["--approve", "revoke", "--time-out", "disable"]);
     assert!(
         text.contains("timed out after 2h (on_timeout: reject): the step does not run"),

@@ -29,14 +29,13 @@ fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The example library's tests pass and cover every step. Branch coverage is 97%: the false
-/// branch of `release-device`'s `release` cannot be reached in a dry-run (tasks always
-/// complete), and that of `contain-compromised-device`'s `report` waits on a scheduler fix
-/// (`steps.<id>` of skipped steps).
+/// The example library's tests pass and cover every step, and every branch but one (98.5%):
+/// the false branch of `release-device`'s `release` cannot be reached in a dry-run (tasks
+/// always complete). Every approval gate is covered granted and refused.
 #[test]
 fn the_example_gamebook_tests_pass_with_full_step_coverage() {
     let out = riposte()
-        .args(["test", "--min-coverage", "97"])
+        .args(["test", "--min-coverage", "98"])
         .assert()
         .success()
         .get_output()

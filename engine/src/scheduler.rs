@@ -165,17 +165,11 @@ pub fn same_step(a: &str, b: &str) -> bool {
     names_step(a, b) || names_step(b, a)
 }
 
-/// Whether a step `name` names has an approval gate: some step of the library with the id
-/// its last segment names has one.
+/// Whether a step `name` names has an approval gate.
 pub fn has_gate(library: &Library, name: &str) -> bool {
-    fn any_gate(steps: &[c::Step], id: &str) -> bool {
-        steps.iter().any(|s| {
-            (s.id == id && s.approval.is_some())
-                || matches!(&s.kind, c::StepKind::Group(inner) if any_gate(inner, id))
-        })
-    }
-    let id = name.rsplit('.').next().unwrap_or(name);
-    library.gamebooks.iter().any(|gb| any_gate(&gb.steps, id))
+    steps_named(library, name)
+        .iter()
+        .any(|s| s.approval.is_some())
 }
 
 /// The error for a step left to time out that has no approval gate.
@@ -219,22 +213,36 @@ pub fn names_step(name: &str, path: &str) -> bool {
 /// `.`. Each `.` must lead into the group or the called gamebook before it, so ids of the
 /// library put together in an order no plan shows are no step name.
 pub fn is_step_name(library: &Library, name: &str) -> bool {
-    fn walk(library: &Library, steps: &[c::Step], segments: &[&str], depth: usize) -> bool {
+    !steps_named(library, name).is_empty()
+}
+
+/// The steps of the library `name` names (see [`is_step_name`]).
+fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Step> {
+    fn walk<'l>(
+        library: &'l Library,
+        steps: &'l [c::Step],
+        segments: &[&str],
+        depth: usize,
+        out: &mut Vec<&'l c::Step>,
+    ) {
         let [first, rest @ ..] = segments else {
-            return false;
+            return;
         };
         let Some(step) = steps.iter().find(|s| s.id == *first) else {
-            return false;
+            return;
         };
         if rest.is_empty() {
-            return true;
+            out.push(step);
+            return;
         }
         match &step.kind {
-            c::StepKind::Group(inner) => walk(library, inner, rest, depth),
-            c::StepKind::Call { gamebook, .. } if depth < MAX_CALL_DEPTH => library
-                .gamebook(gamebook)
-                .is_some_and(|callee| walk(library, &callee.steps, rest, depth + 1)),
-            _ => false,
+            c::StepKind::Group(inner) => walk(library, inner, rest, depth, out),
+            c::StepKind::Call { gamebook, .. } if depth < MAX_CALL_DEPTH => {
+                if let Some(callee) = library.gamebook(gamebook) {
+                    walk(library, &callee.steps, rest, depth + 1, out);
+                }
+            }
+            _ => {}
         }
     }
     /// Every list of sibling steps: a gamebook's, and each group's.
@@ -251,7 +259,11 @@ pub fn is_step_name(library: &Library, name: &str) -> bool {
     for gb in &library.gamebooks {
         lists(&gb.steps, &mut all);
     }
-    all.iter().any(|steps| walk(library, steps, &segments, 0))
+    let mut out = Vec::new();
+    for steps in all {
+        walk(library, steps, &segments, 0, &mut out);
+    }
+    out
 }
 
 /// The error for an option naming a step no gamebook of the library has, with the nearest
@@ -480,7 +492,8 @@ pub enum TraceEvent {
         step: String,
         value: bool,
     },
-    /// The step's approval gate was granted or not.
+    /// The step's approval gate was granted (or timed out with `on_timeout: approve`), or
+    /// refused (rejected, or timed out with `reject` or `fail`); not while it waits.
     Gate {
         gamebook: String,
         step: String,
@@ -759,7 +772,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 } else {
                     "the SOP's `if` for this gamebook is false"
                 };
-                self.skip_gamebook(gb, &gb.name, None, Status::Skipped, reason);
+                self.skip_gamebook(gb, &gb.name, None, reason);
                 self.wait = was;
             }
         }
@@ -845,19 +858,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         (status, outputs)
     }
 
-    /// Records every action of a gamebook that does not run, as `rows` (skipped or rejected)
-    /// with `reason`.
+    /// Records every action of a gamebook that does not run, as skipped with `reason`.
     fn skip_gamebook(
         &mut self,
         gb: &c::Gamebook,
         label: &str,
         caller: Option<(&Frame, &str)>,
-        rows: Status,
         reason: &str,
     ) {
         let mut frame = self.frame(gb, label.to_string(), caller, Value::Null);
         for s in &gb.steps {
-            self.not_started(s, &mut frame, "", rows, reason);
+            self.skip_step(s, &mut frame, "", reason);
         }
     }
 
@@ -1038,58 +1049,30 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    /// Records a step (and everything inside it) as not running: skipped.
+    /// Records a step (and everything inside it) as not running.
     fn skip_step(&mut self, step: &c::Step, frame: &mut Frame, prefix: &str, reason: &str) {
-        self.not_started(step, frame, prefix, Status::Skipped, reason);
-    }
-
-    /// Records a step (and everything inside it) as not running, its actions as `rows`
-    /// (skipped, or rejected behind a refused approval).
-    fn not_started(
-        &mut self,
-        step: &c::Step,
-        frame: &mut Frame,
-        prefix: &str,
-        rows: Status,
-        reason: &str,
-    ) {
         let path = join_path(prefix, &step.id);
-        // Inside a for-each item the target is known; name it.
-        let target = match (&step.kind, &step.for_each) {
-            (
-                c::StepKind::Action {
-                    target: Some(t), ..
-                },
-                None,
-            ) => Some(t.eval(&self.env(&frame.vars))),
-            _ => None,
-        };
-        self.rows_not_run(step, frame, &path, target.as_ref(), rows, reason);
-        record(frame, &step.id, StepStatus::Skipped, None);
-        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
-            publish_step(frame, i);
-        }
-    }
-
-    /// The rows of the actions `step` (at `path`) holds, through its groups and calls, none
-    /// of which run: as `rows`, with `target` for the step's own action when it is known.
-    fn rows_not_run(
-        &mut self,
-        step: &c::Step,
-        frame: &mut Frame,
-        path: &str,
-        target: Option<&Value>,
-        rows: Status,
-        reason: &str,
-    ) {
+        let path = path.as_ref();
         match &step.kind {
-            c::StepKind::Action { spec, .. } => {
-                self.not_run(frame, path, spec.id, target, rows, reason);
+            c::StepKind::Action { spec, target, .. } => {
+                // Inside a for-each item the target is known; name it.
+                let target = match (target, &step.for_each) {
+                    (Some(t), None) => Some(t.eval(&self.env(&frame.vars))),
+                    _ => None,
+                };
+                self.not_run(
+                    frame,
+                    path,
+                    spec.id,
+                    target.as_ref(),
+                    Status::Skipped,
+                    reason,
+                );
             }
             c::StepKind::Group(inner) => {
                 let prefix = format!("{path}.");
                 for s in inner {
-                    self.not_started(s, frame, &prefix, rows, reason);
+                    self.skip_step(s, frame, &prefix, reason);
                 }
             }
             c::StepKind::Call { gamebook, .. } => {
@@ -1098,7 +1081,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         if !self.rows_counted(callee) {
                             self.depth += 1;
                             let label = format!("{} > {}", frame.label, callee.name);
-                            self.skip_gamebook(callee, &label, Some((frame, path)), rows, reason);
+                            self.skip_gamebook(callee, &label, Some((frame, path)), reason);
                             self.depth -= 1;
                         }
                     }
@@ -1106,36 +1089,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             c::StepKind::Task(_) => {}
         }
-    }
-
-    /// One item of a step whose approval gate was refused: its actions are `rejected` rows,
-    /// and the item's result is `status` (rejected, or failed by `on_timeout: fail`).
-    fn refuse_item(
-        &mut self,
-        step: &c::Step,
-        frame: &mut Frame,
-        path: &str,
-        item: Option<&Value>,
-        status: StepStatus,
-        reason: &str,
-    ) -> StepStatus {
-        if let Some(v) = item {
-            frame.vars.push(v.clone());
-            frame.items.push(item_identity(v));
+        record(frame, &step.id, StepStatus::Skipped, None);
+        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
+            publish_step(frame, i);
         }
-        let target = match &step.kind {
-            c::StepKind::Action {
-                target: Some(t), ..
-            } => Some(t.eval(&self.env(&frame.vars))),
-            _ => None,
-        };
-        self.rows_not_run(step, frame, path, target.as_ref(), Status::Rejected, reason);
-        record(frame, &step.id, status, None);
-        if item.is_some() {
-            frame.vars.pop();
-            frame.items.pop();
-        }
-        status
     }
 
     fn run_step(
@@ -1194,16 +1151,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 step: path.to_string(),
             });
         }
-        if step.approval.is_some() {
+        // A gate left waiting is neither granted nor refused.
+        if step.approval.is_some() && decision != GateDecision::Pending {
             self.record_trace(|| TraceEvent::Gate {
                 gamebook: frame.gb.name.clone(),
                 step: path.to_string(),
                 granted: gate_open,
             });
         }
-        // An approval gate in front of the step: the whole step waits unless granted.
-        let pending = decision == GateDecision::Pending;
-        let gate_wait = step.approval.as_ref().filter(|_| pending).map(|g| Wait {
+        // An approval gate in front of the step: the whole step waits unless granted. A refused
+        // gate is planned as a waiting one (what would be blocked or skipped even once approved
+        // is reported so), then what waited on it is rejected.
+        let gate_wait = step.approval.as_ref().filter(|_| !gate_open).map(|g| Wait {
             gate: Some((
                 g.role,
                 format!(
@@ -1284,6 +1243,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             inner_fields(frame.gb, steps, &mut inner);
         }
         let mut earlier: Vec<StepAgg> = Vec::with_capacity(inner.len());
+        // Before a refusal: where the step's rows and tasks start, and the limits' counts, which
+        // its rejected actions give back.
+        let (first_row, first_task) = (self.actions.len(), self.tasks.len());
+        let counts_before = refused
+            .as_ref()
+            .map(|_| (self.total, self.per_action.clone()));
+        let mut held_items: u32 = 0;
         for (n, item) in items.iter().enumerate() {
             if n >= self.config.max_fanout {
                 break;
@@ -1306,19 +1272,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     frame,
                     path,
                     item.as_ref(),
-                    Status::Skipped,
                     "for-each stopped after a failed item (on_error: fail_fast)",
                 );
                 merge_branches(frame, &inner, &mut earlier);
                 statuses.push(StepStatus::Skipped);
                 continue;
             }
-            let s = match &refused {
-                Some((status, reason)) => {
-                    self.refuse_item(step, frame, path, item.as_ref(), *status, reason)
+            let (rows, tasks) = (self.actions.len(), self.tasks.len());
+            let mut s = self.run_item(step, graph, ix, frame, path, item.as_ref());
+            // An item with something waiting on the refused gate has the refusal's outcome.
+            if let Some((refusal, _)) = &refused {
+                if self.waits_since(rows, tasks) {
+                    held_items += 1;
+                    s = *refusal;
                 }
-                None => self.run_item(step, graph, ix, frame, path, item.as_ref()),
-            };
+            }
             merge_branches(frame, &inner, &mut earlier);
             // A refused gate stands before every item: none of them stops the others.
             if s == StepStatus::Failed
@@ -1382,9 +1350,34 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         {
             status = StepStatus::Succeeded;
         }
-        // The gate's outcome is the step's, whatever its items: it stood before all of them.
-        if let Some((refusal, _)) = &refused {
-            status = *refusal;
+        if let Some((refusal, reason)) = &refused {
+            if held_items > 0 {
+                self.reject_since(first_row, first_task, reason);
+                if let Some((total, per_action)) = counts_before {
+                    self.total = total;
+                    self.per_action = per_action;
+                }
+                // A rejection stands for the step whatever its items did; a failure counts as
+                // the items' failures do under the for-each's strategy.
+                if *refusal == StepStatus::Rejected {
+                    status = StepStatus::Rejected;
+                }
+                if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
+                    if let Some(agg) = frame.aggs.get_mut(i) {
+                        if *refusal == StepStatus::Failed {
+                            agg.failed = agg.failed.saturating_add(held_items);
+                        }
+                    }
+                }
+                // The steps inside waited on the gate with the rest: they were rejected too.
+                for &i in &inner {
+                    if let Some(agg) = frame.aggs.get_mut(i) {
+                        if agg.status == Some(StepStatus::AwaitingApproval) {
+                            agg.status = Some(StepStatus::Rejected);
+                        }
+                    }
+                }
+            }
         }
         // Published once, after the last item: inside the branches only their own results
         // were read.
@@ -1393,6 +1386,36 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         settle(frame, &step.id, status);
         status
+    }
+
+    /// Whether rows or tasks planned since `rows` and `tasks` await approval.
+    fn waits_since(&self, rows: usize, tasks: usize) -> bool {
+        self.actions
+            .get(rows..)
+            .is_some_and(|r| r.iter().any(|a| a.status == Status::AwaitingApproval))
+            || self
+                .tasks
+                .get(tasks..)
+                .is_some_and(|t| t.iter().any(|t| t.status == TaskStatus::AwaitingApproval))
+    }
+
+    /// Rejects what waited on a refused gate: the rows and tasks planned since `rows` and
+    /// `tasks` that await approval, for `reason`. Rejected rows do not count against the plan
+    /// limit.
+    fn reject_since(&mut self, rows: usize, tasks: usize, reason: &str) {
+        for row in self.actions.iter_mut().skip(rows) {
+            if row.status == Status::AwaitingApproval {
+                row.status = Status::Rejected;
+                row.reason = reason.to_string();
+                self.counted = self.counted.saturating_sub(1);
+            }
+        }
+        for task in self.tasks.iter_mut().skip(tasks) {
+            if task.status == TaskStatus::AwaitingApproval {
+                task.status = TaskStatus::Rejected;
+                task.reason = reason.to_string();
+            }
+        }
     }
 
     /// One item of a step (or the step itself without for-each).
@@ -1488,15 +1511,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         status
     }
 
-    /// Records one item of a step as not running, its actions as `rows` (see
-    /// [`Scheduler::not_started`]).
     fn skip_item(
         &mut self,
         step: &c::Step,
         frame: &mut Frame,
         path: &str,
         item: Option<&Value>,
-        rows: Status,
         reason: &str,
     ) {
         if let Some(v) = item {
@@ -1505,10 +1525,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
             let target = target.as_ref().map(|t| t.eval(&self.env(&frame.vars)));
-            self.not_run(frame, path, spec.id, target.as_ref(), rows, reason);
+            self.not_run(
+                frame,
+                path,
+                spec.id,
+                target.as_ref(),
+                Status::Skipped,
+                reason,
+            );
         } else {
             let prefix = &path[..path.len() - step.id.len()];
-            self.not_started(step, frame, prefix, rows, reason);
+            self.skip_step(step, frame, prefix, reason);
         }
         if item.is_some() {
             frame.vars.pop();

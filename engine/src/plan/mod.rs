@@ -29,6 +29,25 @@ pub fn incident_context(incident: &Incident) -> IncidentContext {
     }
 }
 
+/// Whether `plan` shows a rejection of the step `name` names (`--reject`, a test's
+/// `reject:`): a rejected action or task at that step, or inside it (a gated group or call
+/// step). A name that rejects nothing is most likely a step whose actions needed no approval.
+pub fn rejects_something(plan: &Plan, name: &str) -> bool {
+    let within = |path: &str| {
+        path.match_indices('.')
+            .map(|(i, _)| &path[..i])
+            .chain(std::iter::once(path))
+            .any(|p| crate::scheduler::names_step(name, p))
+    };
+    plan.actions
+        .iter()
+        .any(|a| a.status == model::Status::Rejected && within(&a.step))
+        || plan
+            .tasks
+            .iter()
+            .any(|t| t.status == model::TaskStatus::Rejected && within(&t.step))
+}
+
 /// The time a plan is made at when no `--now` is given: the incident's last update (so the
 /// same incident always gives the same plan), else its creation, else the epoch.
 pub fn default_now(incident: &Incident) -> i64 {

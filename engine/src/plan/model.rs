@@ -152,12 +152,14 @@ pub struct PlannedTask {
     pub reason: String,
 }
 
-/// Whether a task would be opened now, or waits behind an ungranted approval.
+/// Whether a task would be opened now, waits behind an ungranted approval, or is never
+/// opened because that approval was refused.
 #[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     Open,
     AwaitingApproval,
+    Rejected,
 }
 
 impl TaskStatus {
@@ -165,6 +167,7 @@ impl TaskStatus {
         match self {
             TaskStatus::Open => "open",
             TaskStatus::AwaitingApproval => "awaiting_approval",
+            TaskStatus::Rejected => "rejected",
         }
     }
 }

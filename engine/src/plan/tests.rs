@@ -2732,7 +2732,7 @@ steps:
         action: incident.comment
         params: {comment: "contained"}
   - id: refused
-    if: "steps.contain.status == 'rejected' and steps.isolate.status == 'skipped'"
+    if: "steps.contain.status == 'rejected' and steps.isolate.status == 'rejected'"
     needs: [wrap]
     action: incident.comment
     params: {comment: "refused"}
@@ -2889,6 +2889,15 @@ fn refusals_name_steps_once_and_time_out_only_gates() {
         &lib
     )
     .is_ok());
+    // A path names the step at its end: another gamebook's gated `isolate` does not give
+    // `plain.isolate` a gate.
+    let plain = "kind: gamebook\nname: g2\nversion: 1.0.0\nsteps:\n  - id: plain\n    steps:\n      - id: isolate\n        action: incident.comment\n        params: {comment: x}\n";
+    let lib = library(&[&GATED.replace("TIMEOUT", "reject"), plain, &sop("")]);
+    assert!(
+        Refusals::from_words(&[], &words(&["plain.isolate"]), &Approvals::None, &lib)
+            .is_err_and(|e| e.contains("step `plain.isolate` has no approval gate"))
+    );
+    assert!(Refusals::from_words(&[], &words(&["isolate"]), &Approvals::None, &lib).is_ok());
 }
 
 /// Task titles are rendered text too: a for-each task rendering a long field for every item
@@ -2930,4 +2939,99 @@ steps:
     let note = p.actions.iter().find(|a| a.step == "note").expect("note");
     assert_eq!(note.status, Status::Blocked);
     assert!(note.params.is_empty());
+}
+
+/// A refused gate is planned as a waiting one: what would be blocked or skipped even once
+/// approved is reported so, a gate with nothing behind it refuses nothing, and a task behind
+/// it is never opened.
+#[test]
+fn a_refused_gate_rejects_only_what_waited_on_it() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: iso
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    target: d
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: empty
+    for_each: {items: incident.devices, as: d, filter: "d.hostname == 'nope'"}
+    action: device.full_scan
+    target: d
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: fail}
+  - id: after_empty
+    needs: [empty]
+    action: incident.comment
+    params: {comment: "after empty"}
+  - id: allskip
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    steps:
+      - id: sk
+        if: "incident.severity == low"
+        action: incident.comment
+        params: {comment: "low"}
+  - id: after_allskip
+    needs: [allskip]
+    action: incident.comment
+    params: {comment: "after allskip"}
+  - id: ask
+    approval: {role: incident_responder, timeout: 1h, on_timeout: reject}
+    task: {title: "Call the customer", role: incident_responder}
+"#;
+    let sop = sop("guardrails:\n  protected: [{name: \"ws-2\"}]\n");
+    let lib = library(&[gb, &sop]);
+    let all = ["iso", "allskip", "ask"];
+    let p = refused(&lib, &two_devices(), Approvals::None, &all, &["empty"]);
+    let got = rows(&p);
+    let row = |step: &str, target: &str| {
+        got.iter()
+            .find(|r| r.0 == step && r.1 == target)
+            .unwrap_or_else(|| panic!("no row for {step} {target}: {got:#?}"))
+            .clone()
+    };
+    assert_eq!(row("iso", "ws-1").2, Status::Rejected, "{got:#?}");
+    assert_eq!(
+        (row("iso", "ws-2").2, row("iso", "ws-2").3.as_str()),
+        (Status::Blocked, "protected entity (SOP rule: name `ws-2`)")
+    );
+    assert_eq!(row("after_empty", "").2, Status::WouldRun, "{got:#?}");
+    assert_eq!(row("allskip.sk", "").2, Status::Skipped, "{got:#?}");
+    assert_eq!(row("after_allskip", "").2, Status::WouldRun, "{got:#?}");
+    assert_eq!(p.tasks.len(), 1);
+    assert_eq!(p.tasks[0].status, crate::plan::model::TaskStatus::Rejected);
+    assert_eq!(
+        p.tasks[0].reason,
+        "the approval gate of step `ask` was rejected: the step does not run"
+    );
+    // A rejected action gives back what it took of the limits: not here, no limit is set,
+    // but the plan limit counts only what may run.
+    assert_eq!(p.summary.rejected, 1);
+}
+
+/// `on_timeout: fail` fails the step as its items' failures would: under `continue` the step
+/// succeeds (and counts them), so what needs it runs and its handler does not.
+#[test]
+fn a_gate_failing_under_continue_counts_its_items_failed() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: cont
+    for_each: {items: incident.devices, as: d, on_error: continue}
+    action: device.isolate
+    target: d
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: fail}
+  - id: after
+    needs: [cont]
+    action: incident.comment
+    params: {comment: "{{ steps.cont.failed }} failed, {{ steps.cont.status }}"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let p = refused(&lib, &two_devices(), Approvals::None, &[], &["cont"]);
+    let after = p.actions.iter().find(|a| a.step == "after").expect("after");
+    assert_eq!(after.status, Status::WouldRun, "{:#?}", statuses(&p));
+    assert_eq!(after.params["comment"], "2 failed, succeeded");
 }

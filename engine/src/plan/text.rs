@@ -88,17 +88,18 @@ fn action_line(a: &PlannedAction, (step, action): (usize, usize), color: bool) -
         a.action
     );
     if let Some(ap) = &a.approval {
-        let verb = if a.status == Status::Rejected {
-            "rejected by"
+        // A rejected action says why it was rejected; one awaiting approval, why it needs it.
+        let why = if a.status == Status::Rejected {
+            &a.reason
         } else {
-            "approver:"
+            &ap.reason
         };
         let _ = write!(
             line,
-            "\n{:<23}{verb} {} — {}",
+            "\n{:<23}approver: {} — {}",
             "",
             ap.role,
-            printable(&ap.reason)
+            printable(why)
         );
     } else if a.status != Status::WouldRun {
         let _ = write!(line, "\n{:<23}{}", "", printable(&a.reason));

@@ -21,7 +21,8 @@ pub enum Item {
     IfFalse,
     /// Its approval gate was granted.
     ApprovalGranted,
-    /// Its approval gate was not granted.
+    /// Its approval gate was refused: rejected, or timed out with `on_timeout: reject` or
+    /// `fail`.
     ApprovalDenied,
     /// It failed and its `on_error` handler ran.
     OnError,

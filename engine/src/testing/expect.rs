@@ -27,6 +27,10 @@ pub enum Failure {
     UnmatchedFail {
         message: String,
     },
+    /// A `reject` entry rejected nothing in the run.
+    UnmatchedReject {
+        message: String,
+    },
     Eligibility {
         expected: bool,
         actual: bool,

@@ -402,6 +402,29 @@ impl Runner<'_> {
                                 });
                             }
                         }
+                        // So does a `reject` that rejects nothing: the test would show the
+                        // plan of an approval it never refused.
+                        for step in doc
+                            .reject
+                            .iter()
+                            .flat_map(|r| r.value.0.iter().map(move |s| (s, &r.referenced)))
+                        {
+                            let (name, entry) = step;
+                            if !plan::rejects_something(&plan, &name.value) {
+                                let at = place_or(&name.referenced, entry);
+                                failures.push(Failure::UnmatchedReject {
+                                    message: format!(
+                                        "`reject` entry `{}` at {file}:{}:{} rejected nothing: no \
+                                         approval of that step was asked for (it has no approval \
+                                         gate and its actions need no approval here), or it waits \
+                                         on another approval first (grant that one with `approve`)",
+                                        name.value,
+                                        at.line(),
+                                        at.column()
+                                    ),
+                                });
+                            }
+                        }
                     }
                     Err(problems) => failures.extend(problems.0.iter().map(|at| Failure::Error {
                         message: at.render(&file),

@@ -94,13 +94,13 @@ fn messages(r: &Report) -> Vec<String> {
 #[test]
 fn passing_tests_and_branch_coverage_across_documents() {
     let text = format!(
-        "kind: test\nname: waits\n{inc}expect:\n  actions:\n    - {{step: isolate, target: ws-1, status: awaiting_approval, approver: workspace_owner}}\n    - {{step: tell, status: awaiting_approval, reason_contains: \"runs only if `isolate` fails\"}}\n  tasks: [{{title_contains: customer, status: open}}]\n  only: true\n  summary: {{awaiting_approval: 2}}\n---\nkind: test\nname: fails after approval\n{inc}approve: [isolate]\nfail: [{{step: isolate, error: offline}}]\nexpect:\n  actions:\n    - {{step: isolate, outcome: failed, attempts: 2, error_contains: offline}}\n    - {{step: tell, status: would_run}}\n---\nkind: test\nname: low severity skips\n{low}expect:\n  actions: [{{step: isolate, status: skipped, reason_contains: condition}}]\n",
+        "kind: test\nname: waits\n{inc}expect:\n  actions:\n    - {{step: isolate, target: ws-1, status: awaiting_approval, approver: workspace_owner}}\n    - {{step: tell, status: awaiting_approval, reason_contains: \"runs only if `isolate` fails\"}}\n  tasks: [{{title_contains: customer, status: open}}]\n  only: true\n  summary: {{awaiting_approval: 2}}\n---\nkind: test\nname: fails after approval\n{inc}approve: [isolate]\nfail: [{{step: isolate, error: offline}}]\nexpect:\n  actions:\n    - {{step: isolate, outcome: failed, attempts: 2, error_contains: offline}}\n    - {{step: tell, status: would_run}}\n---\nkind: test\nname: low severity skips\n{low}expect:\n  actions: [{{step: isolate, status: skipped, reason_contains: condition}}]\n---\nkind: test\nname: rejected\n{inc}reject: isolate\nexpect:\n  actions: [{{step: isolate, status: rejected}}, {{step: tell, status: skipped}}]\n",
         inc = incident("high"),
         low = incident("low"),
     );
     let r = run_one(&text);
     assert_eq!(messages(&r), Vec::<String>::new());
-    assert_eq!((r.passed(), r.failed()), (3, 0));
+    assert_eq!((r.passed(), r.failed()), (4, 0));
     assert_eq!(r.tests[1].name, "fails after approval");
     assert_eq!(r.tests[1].line, 22);
     let g = &r.coverage.gamebooks[0];
@@ -120,7 +120,7 @@ fn passing_tests_and_branch_coverage_across_documents() {
     );
     assert!(r.coverage_ok(Some(100.0)));
     let text = text::render(&r, Some(100.0), false);
-    assert!(text.ends_with("\n3 passed, 0 failed\n"), "{text}");
+    assert!(text.ends_with("\n4 passed, 0 failed\n"), "{text}");
     assert!(text.contains("t.test.yaml: waits ... ok"), "{text}");
 }
 
@@ -156,6 +156,7 @@ fn a_failing_test_reports_a_diff_and_missed_coverage() {
             ("isolate", Item::Step),
             ("isolate", Item::IfFalse),
             ("isolate", Item::ApprovalGranted),
+            ("isolate", Item::ApprovalDenied),
             ("isolate", Item::OnError),
             ("tell", Item::Step)
         ]
@@ -598,7 +599,8 @@ fn steps_waiting_behind_an_ungranted_gate_are_not_covered() {
     let r = gated_report(&waits);
     assert_eq!(messages(&r), Vec::<String>::new());
     let g = &r.coverage.gamebooks[0];
-    // Every step started, but behind the gate: none ran. The gate was seen not granted.
+    // Every step started, but behind the gate: none ran. The gate was neither granted nor
+    // refused: it waits.
     assert_eq!(
         g.steps,
         Count {
@@ -609,14 +611,14 @@ fn steps_waiting_behind_an_ungranted_gate_are_not_covered() {
     assert_eq!(
         g.branches,
         Count {
-            covered: 1,
+            covered: 0,
             total: 2
         }
     );
     assert!(!r.coverage.meets(50.0));
 
     let approved = format!(
-        "{waits}---\nkind: test\nname: approved\n{inc}approve: all\nexpect:\n  actions: [{{step: inner, status: would_run}}]\n",
+        "{waits}---\nkind: test\nname: approved\n{inc}approve: all\nexpect:\n  actions: [{{step: inner, status: would_run}}]\n---\nkind: test\nname: rejected\n{inc}reject: gate\nexpect: {{}}\n",
         inc = incident("high"),
     );
     let r = gated_report(&approved);
@@ -646,6 +648,25 @@ fn a_rejected_gate_counts_as_denied_and_its_rows_are_rejected() {
         .missed
         .iter()
         .any(|m| m.step == "gate" && m.item == Item::ApprovalGranted));
+}
+
+/// A `reject` entry that rejects nothing fails the test: its plan never showed the refusal.
+#[test]
+fn a_reject_entry_that_rejects_nothing_fails_the_test() {
+    let r = run_one(&format!(
+        "kind: test\nname: x\n{inc}approve: all\nreject: [isolate, tell]\nexpect: {{}}\n",
+        inc = incident("high"),
+    ));
+    let f = &r.tests[0].failures;
+    assert_eq!(f.len(), 1, "{f:?}");
+    let Failure::UnmatchedReject { message } = &f[0] else {
+        panic!("{f:?}");
+    };
+    assert!(
+        message.contains("`reject` entry `tell` at ")
+            && message.contains("t.test.yaml:14:19 rejected nothing"),
+        "{message}"
+    );
 }
 
 #[test]

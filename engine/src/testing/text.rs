@@ -99,6 +99,9 @@ fn failure(out: &mut String, f: &Failure, file: &str, color: bool) {
         Failure::UnmatchedFail { message } => {
             let _ = writeln!(out, "  {} {}", red("unmatched fail:"), printable(message));
         }
+        Failure::UnmatchedReject { message } => {
+            let _ = writeln!(out, "  {} {}", red("unmatched reject:"), printable(message));
+        }
         Failure::Eligibility {
             expected,
             actual,
