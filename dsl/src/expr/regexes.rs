@@ -3,8 +3,8 @@
 //!
 //! A pattern may compile to at most [`MAX_REGEX_SIZE`] (its automata), and the patterns of one
 //! library to at most [`MAX_LIBRARY_REGEX_MEMORY`] together, as the regex engine counts its
-//! memory plus a fixed [`REGEX_OVERHEAD`] for what it does not count and [`SEARCH_CACHE`], the
-//! most its searches cache (in each thread that evaluates it). Without the second bound
+//! memory, plus a fixed [`REGEX_OVERHEAD`] for what it does not count, plus what its searches
+//! may cache in each thread that evaluates it ([`search_memory`]). Without the second bound
 //! thousands of distinct patterns of a megabyte each (`\w{20}1`, `\w{20}2`, …) would take
 //! gigabytes and minutes to check. A pattern is only compiled with the budget left, so once
 //! the budget is spent every new pattern fails at once, and a pattern that stops for its size
@@ -20,18 +20,24 @@ use regex_automata::{meta, MatchKind};
 /// beyond.
 pub const MAX_REGEX_SIZE: usize = 1 << 20;
 
-/// The regexes of one library may take at most this many bytes together, RP0204 beyond: 60
-/// patterns of the largest size, about 800 ordinary ones (`(?i)impossible travel` takes about
-/// 12 KiB, `^adm-` 7 KiB, each plus [`SEARCH_CACHE`]).
+/// The regexes of one library may take at most this many bytes together, RP0204 beyond: about
+/// 38 patterns of the largest size, about 800 ordinary ones (`(?i)impossible travel` counts
+/// about 82 KiB with what its searches may cache, `^adm-` 72 KiB).
 pub const MAX_LIBRARY_REGEX_MEMORY: usize = 64 << 20;
 
-/// The most one pattern's lazy DFA caches while searching, counted with the pattern. The
-/// cache fills as searches meet new states: crafted text can fill it for every pattern, so
-/// thousands of patterns with the engine's usual megabyte each could take gigabytes while
-/// planning. Past it the DFA clears its cache, and a search that keeps clearing it goes on with
-/// the PikeVM, which needs no more than its automaton (the bounded backtracker is off: it would
-/// keep up to 256 KiB of its own per pattern).
-pub(crate) const SEARCH_CACHE: usize = 64 << 10;
+/// The most each of a pattern's two lazy DFAs (forward and reverse) caches while searching.
+/// The caches fill as searches meet new states: crafted text can fill them for every pattern,
+/// so thousands of patterns with the engine's usual megabytes each could take gigabytes while
+/// planning. Past it a DFA clears its cache, and a search that keeps clearing it goes on with
+/// the PikeVM (the bounded backtracker is off: it would keep up to 256 KiB of its own).
+pub(crate) const SEARCH_CACHE: usize = 32 << 10;
+
+/// What the searches of a pattern whose automata take `automata` bytes may cache, in each
+/// thread: the two lazy DFAs' caches, and the PikeVM's, which grows with the automaton (to
+/// about a quarter of it, measured on text that sends every search down it; half is counted).
+pub(crate) fn search_memory(automata: usize) -> usize {
+    (2 * SEARCH_CACHE).saturating_add(automata / 2)
+}
 
 /// What a compiled regex costs besides the memory the regex engine reports (its own
 /// structures and the allocator's overhead, measured at 3 to 9 KiB), so that many tiny patterns
@@ -106,7 +112,7 @@ impl Regexes {
         let over = RegexError::OverBudget {
             budget: self.budget,
         };
-        let fixed = (REGEX_OVERHEAD + SEARCH_CACHE).saturating_add(pattern.len());
+        let fixed = (REGEX_OVERHEAD + search_memory(0)).saturating_add(pattern.len());
         let left = self.budget.saturating_sub(self.spent);
         if left < fixed {
             return Err(over);
@@ -126,7 +132,8 @@ impl Regexes {
             }
             Err(e) => return Err(e),
         };
-        let cost = fixed.saturating_add(re.memory_usage());
+        let used = re.memory_usage();
+        let cost = fixed.saturating_add(used).saturating_add(used / 2);
         if cost > left {
             // The engine's other structures (reverse automaton, one-pass DFA, prefilter) can
             // take more than the allowance of one automaton. What it built is spent.
@@ -175,4 +182,47 @@ fn syntax_detail(text: &str) -> String {
         .unwrap_or("")
         .trim();
     last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_automata::Input;
+
+    /// What a pattern's searches cache stays within what it is charged for, on text crafted to
+    /// send them down every engine: long runs of word characters, Unicode and ASCII.
+    #[test]
+    fn searches_cache_no_more_than_is_counted() {
+        let unicode: String = (0..20_000u32)
+            .map(|i| char::from_u32(0x4e00 + (i * 7919) % 20_000).unwrap_or('a'))
+            .collect();
+        let ascii: String = (0..20_000u32)
+            .map(|i| char::from(b'a' + u8::try_from(i * 7 % 26).unwrap_or(0)))
+            .collect();
+        for pattern in [
+            r"\w{20}0",
+            r"(\w+)Z(\w+)",
+            r"^adm-",
+            r"(?i)impossible travel",
+            r"[a-z]{5}q[a-z]{3}",
+            r"\w{2}0",
+            r"(a|b|c|d)+x\d{3}",
+            r"(?i)(\w+\s+){3,8}ransom",
+        ] {
+            let Ok(re) = build(pattern, MAX_REGEX_SIZE) else {
+                panic!("{pattern} compiles");
+            };
+            let mut cache = re.create_cache();
+            for text in [&unicode, &ascii] {
+                re.search_half_with(&mut cache, &Input::new(text.as_str()).earliest(true));
+                re.search_with(&mut cache, &Input::new(text.as_str()));
+            }
+            let counted = search_memory(re.memory_usage()) + REGEX_OVERHEAD;
+            assert!(
+                cache.memory_usage() <= counted,
+                "{pattern}: {} cached, {counted} counted",
+                cache.memory_usage()
+            );
+        }
+    }
 }

@@ -747,7 +747,7 @@ fn expr_regexes_of_a_compilation_are_bounded_together() {
 /// memory of searching too; a search past the cache still gives the right answer.
 #[test]
 fn expr_search_caches_are_counted_with_their_pattern() {
-    use super::regexes::SEARCH_CACHE;
+    use super::regexes::search_memory;
     let scope = scope();
     let budget = 1 << 20;
     let mut regexes = Regexes::with_budget(budget);
@@ -758,7 +758,7 @@ fn expr_search_caches_are_counted_with_their_pattern() {
         })
         .count();
     assert!(
-        fit > 0 && fit <= budget / SEARCH_CACHE,
+        fit > 0 && fit <= budget / search_memory(0),
         "{fit} tiny patterns fit in 1 MiB"
     );
 

@@ -142,11 +142,13 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Coverage {
-    /// The coverage of the gamebooks the tests reached (a step ran): what a run of some of the
-    /// tests (some files, a `--filter`) measures. The others are only counted.
+    /// The coverage of the gamebooks the tests reached (a step ran, or a branch was taken: a
+    /// gate refused before anything ran is reached too): what a run of some of the tests (some
+    /// files, a `--filter`) measures. The others are only counted.
     pub fn reached(mut self) -> Coverage {
         let before = self.gamebooks.len();
-        self.gamebooks.retain(|g| g.steps.covered > 0);
+        self.gamebooks
+            .retain(|g| g.steps.covered > 0 || g.branches.covered > 0);
         self.unreached += before - self.gamebooks.len();
         self.steps = Count::default();
         self.branches = Count::default();
