@@ -1367,6 +1367,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         if *refusal == StepStatus::Failed {
                             agg.failed = agg.failed.saturating_add(held_items);
                         }
+                        // It did not run, so it has no output (a called gamebook's outputs
+                        // were worked out while it waited).
+                        agg.outputs.iter_mut().for_each(|o| *o = Value::Null);
                     }
                 }
                 // The steps inside waited on the gate with the rest: they were rejected too.

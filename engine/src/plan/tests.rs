@@ -3035,3 +3035,47 @@ steps:
     assert_eq!(after.status, Status::WouldRun, "{:#?}", statuses(&p));
     assert_eq!(after.params["comment"], "2 failed, succeeded");
 }
+
+/// A refused call step has no output: its gamebook's outputs were worked out while it waited.
+#[test]
+fn a_refused_call_step_has_no_output() {
+    let callee = r#"
+kind: gamebook
+name: callee
+version: 1.0.0
+steps:
+  - id: isolate
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    target: d
+outputs:
+  isolated: steps.isolate.succeeded
+"#;
+    let caller = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: wrap
+    steps:
+      - id: call
+        gamebook: callee
+        approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: after
+    needs: [wrap]
+    action: incident.comment
+    params: {comment: "output [{{ steps.call.output }}] {{ steps.call.status }}"}
+"#;
+    let lib = library(&[callee, caller, &sop("")]);
+    let p = refused(&lib, &two_devices(), Approvals::None, &["call"], &[]);
+    let got = statuses(&p);
+    assert_eq!(
+        got.iter()
+            .filter(|r| r.0 == "wrap.call.isolate" && r.2 == Status::Rejected)
+            .count(),
+        2,
+        "{got:#?}"
+    );
+    let after = p.actions.iter().find(|a| a.step == "after").expect("after");
+    assert_eq!(after.params["comment"], "output [] rejected", "{got:#?}");
+}
