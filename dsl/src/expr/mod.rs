@@ -216,7 +216,7 @@ impl Expr {
     #[inline]
     pub fn eval_bool(&self, env: &Env) -> bool {
         match &self.0.cond {
-            Some(cond) => cond.test_env(env),
+            Some(cond) => cond.test_env(env.vars, env.now_ms),
             None => {
                 let mut cx = Cx::new(env);
                 let holds = self.0.ir.test(&mut cx);
