@@ -941,9 +941,22 @@ impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
             EnvRead::Value(_) | EnvRead::Null => &[],
             EnvRead::NeedsCx => return test_settled(self, vars, now_ms),
         };
+        if items.is_empty() {
+            // No items, the usual case for most kinds of entity: nothing to set up.
+            return self.outcome.holds(0);
+        }
         if items.len() as u64 > MAX_LAMBDA_CALLS {
             return test_settled(self, vars, now_ms);
         }
+        self.scan(items)
+    }
+}
+
+impl<M: Outcome, L: Place, P: Path, C: Holds> QuantTest<M, L, P, C> {
+    /// The loop of [`Cond::test_env`], out of line: the registers it needs are saved only
+    /// when there are items to visit.
+    #[inline(never)]
+    fn scan(&self, items: &[Value]) -> bool {
         self.outcome
             .holds(visit(M::KIND, items, |i| self.passes(i)).1)
     }
