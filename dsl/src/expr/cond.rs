@@ -529,52 +529,36 @@ impl Text {
     }
 }
 
-/// The texts of an `in [...]` list when all are short enough to be inline (the usual
-/// statuses, verdicts, categories): a table indexed by the length of the text tested holds the
-/// words of the constant of that length, so a text not in the list is rejected by its length
-/// (a bit of a word held in a register) or by comparing words with the one constant it could
-/// be; constants sharing a length with another are compared one by one after it. No call, no
-/// search: a loop over list items testing it keeps its values in registers.
+/// The texts of an `in [...]` list when all are short enough to be inline and no two have
+/// one length (the usual statuses, verdicts, categories): a table indexed by the length of the
+/// text tested holds the words of the one constant of that length, so a text not in the list
+/// is rejected by its length (a bit of a word held in a register) or by comparing words with
+/// the one constant it could be. No call, no scan: a loop over list items testing it keeps its
+/// values in registers.
 #[derive(Clone, Debug)]
 pub(crate) struct InlineSet {
     /// Bit `n` is set when a text has `n` bytes (inline lengths are below 32).
     lens: u32,
-    /// Bit `n` is set when more than one text has `n` bytes: the others are in `rest`.
-    more: u32,
-    /// The words of the first text of each length (zeros when there is none).
+    /// The words of the text of each length (zeros when there is none).
     table: Box<[Words; 32]>,
-    /// The texts after the first of their length.
-    rest: Box<[Inline]>,
 }
 
 impl InlineSet {
-    /// `None` when a text is too long to be held inline.
+    /// `None` when a text is too long to be held inline, or two have one length.
     fn new(texts: &[Box<str>]) -> Option<InlineSet> {
-        let mut inline: Vec<Inline> = texts
-            .iter()
-            .map(|t| Inline::new(t))
-            .collect::<Option<_>>()?;
-        inline.sort_by_key(|c| (c.len, c.words));
-        inline.dedup_by_key(|c| (c.len, c.words));
-        let (mut lens, mut more) = (0u32, 0u32);
+        let mut lens = 0u32;
         let mut table = Box::new([[0u64; 3]; 32]);
-        let mut rest = Vec::new();
-        for c in inline {
+        for t in texts {
+            let c = Inline::new(t)?;
             let bit = 1u32.checked_shl(u32::from(c.len))?;
-            if lens & bit == 0 {
-                lens |= bit;
-                *table.get_mut(usize::from(c.len))? = c.words;
-            } else {
-                more |= bit;
-                rest.push(c);
+            let slot = table.get_mut(usize::from(c.len))?;
+            if lens & bit != 0 && *slot != c.words {
+                return None;
             }
+            lens |= bit;
+            *slot = c.words;
         }
-        Some(InlineSet {
-            lens,
-            more,
-            table,
-            rest: rest.into(),
-        })
+        Some(InlineSet { lens, table })
     }
 
     #[inline(always)]
@@ -590,10 +574,9 @@ impl InlineSet {
         }
         let words = &self.table[at as usize];
         // The lengths agree: the words past the text are zeros in both.
-        let first = word(buf, 0) == words[0]
+        word(buf, 0) == words[0]
             && (len <= 8 || word(buf, 1) == words[1])
-            && (len <= 16 || word(buf, 2) == words[2]);
-        first || ((self.more >> at) & 1 == 1 && self.rest.iter().any(|c| c.matches(len, buf)))
+            && (len <= 16 || word(buf, 2) == words[2])
     }
 }
 
@@ -1832,9 +1815,11 @@ mod tests {
             let strs = StrSet::new(set.iter().map(|t| t.as_str().into()).collect());
             let boxed: Vec<Box<str>> = set.iter().map(|t| t.as_str().into()).collect();
             let inline = InlineSet::new(&boxed);
+            let distinct: std::collections::BTreeSet<&String> = set.iter().collect();
+            let lens: std::collections::BTreeSet<usize> = set.iter().map(String::len).collect();
             assert_eq!(
                 inline.is_some(),
-                set.iter().all(|t| t.len() <= Str::INLINE),
+                set.iter().all(|t| t.len() <= Str::INLINE) && lens.len() == distinct.len(),
                 "{set:?}"
             );
             let check = Check::new(TestOp::In, Value::list(set.iter().map(|t| s(t))));
