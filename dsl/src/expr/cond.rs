@@ -29,12 +29,13 @@ use crate::value::Value;
 pub(crate) trait Cond: Send + Sync + fmt::Debug {
     fn test<'a>(&'a self, cx: &mut Cx<'a>) -> bool;
 
-    /// [`Cond::test`] of a whole condition, from the environment. Nodes that read only
-    /// variables (the usual top-level tests) override it to read them straight from `env`,
-    /// without a [`Cx`] between: a condition of one or two field tests costs little more than
-    /// that fixed path.
-    fn test_env(&self, env: &Env) -> bool {
-        test_settled(self, env)
+    /// [`Cond::test`] of a whole condition, from the environment's parts ([`Env`]). Nodes
+    /// that read only variables (the usual top-level tests) override it to read them straight
+    /// from `vars`, without a [`Cx`] between: a condition of one or two field tests costs
+    /// little more than that fixed path. The parts come as scalars, so they are passed in
+    /// registers: an [`Env`] would be stored by the caller and loaded again here.
+    fn test_env(&self, vars: &[Value], now_ms: i64) -> bool {
+        test_settled(self, vars, now_ms)
     }
 }
 
@@ -44,8 +45,9 @@ pub(crate) trait Cond: Send + Sync + fmt::Debug {
 /// then need no stack frame for it on their usual path.
 #[cold]
 #[inline(never)]
-fn test_settled<C: Cond + ?Sized>(c: &C, env: &Env) -> bool {
-    let mut cx = Cx::new(env);
+fn test_settled<C: Cond + ?Sized>(c: &C, vars: &[Value], now_ms: i64) -> bool {
+    let env = Env { vars, now_ms };
+    let mut cx = Cx::new(&env);
     let holds = c.test(&mut cx);
     cx.settle();
     holds
@@ -222,9 +224,10 @@ pub(crate) trait Holds: Clone + Send + Sync + fmt::Debug + 'static {
 #[derive(Clone, Debug)]
 pub(crate) struct SeverityIs(u8);
 
-/// `== 'text'`.
+/// `== 'text'`, for text short enough to be held inline (longer text is a [`TextSet`] of one):
+/// only inline text can equal it, so a test is a few word comparisons, with no call.
 #[derive(Clone, Debug)]
-pub(crate) struct TextIs(Text);
+pub(crate) struct TextIs(Inline);
 
 /// `< level`, `>= level`, …
 #[derive(Clone, Debug)]
@@ -252,9 +255,14 @@ impl SeverityIn {
     }
 }
 
-/// `in ['malware', 'ransomware']`.
+/// `in ['malware', 'ransomware']`, for a few texts short enough to be inline: only inline text
+/// can be one of them, and its length picks the only ones it can equal ([`InlineSet`]).
 #[derive(Clone, Debug)]
-pub(crate) struct TextIn(StrSet);
+pub(crate) struct TextIn(InlineSet);
+
+/// `in [...]` of any other texts (long ones, many of one length), and `==` a long text.
+#[derive(Clone, Debug)]
+pub(crate) struct TextSet(StrSet);
 
 /// `count(list) op n` as a test of the list: its length (null and other values count as
 /// empty) against `n`. Only compiled conditions build it, from [`Ir::CountCmp`]. The lengths
@@ -323,7 +331,8 @@ impl Holds for SeverityIs {
 impl Holds for TextIs {
     #[inline]
     fn holds(&self, v: &Value) -> bool {
-        matches!(v, Value::String(x) if self.0.is(x))
+        // Forms are canonical: text too long to be inline is not this text.
+        matches!(v, Value::String(x) if x.inline_bytes().is_some_and(|(len, buf)| self.0.matches(len, buf)))
     }
 }
 
@@ -350,8 +359,15 @@ impl Holds for SeverityIn {
 }
 
 impl Holds for TextIn {
-    // Inlined into loops over list items, as the scan below is.
+    // Inlined into loops over list items, as the lookup below is.
     #[inline(always)]
+    fn holds(&self, v: &Value) -> bool {
+        matches!(v, Value::String(x) if self.0.contains(x))
+    }
+}
+
+impl Holds for TextSet {
+    #[inline]
     fn holds(&self, v: &Value) -> bool {
         matches!(v, Value::String(x) if self.0.contains(x))
     }
@@ -396,6 +412,7 @@ pub(crate) enum Check {
     NumberCmp(NumberCmp),
     SeverityIn(SeverityIn),
     TextIn(TextIn),
+    TextSet(TextSet),
     LenCmp(LenCmp),
     General(General),
 }
@@ -404,7 +421,10 @@ impl Check {
     pub(crate) fn new(op: TestOp, c: Value) -> Check {
         match (op, c) {
             (TestOp::Eq, Value::Severity(s)) => Check::SeverityIs(SeverityIs(s)),
-            (TestOp::Eq, Value::String(s)) => Check::TextIs(TextIs(Text::new(&s))),
+            (TestOp::Eq, Value::String(s)) => match Inline::new(&s) {
+                Some(c) => Check::TextIs(TextIs(c)),
+                None => Check::TextSet(TextSet(StrSet::new(vec![Box::from(&*s)]))),
+            },
             (TestOp::Cmp(op), Value::Severity(s)) => Check::SeverityCmp(SeverityCmp(op, s)),
             (TestOp::Cmp(op), Value::Number(n)) => Check::NumberCmp(NumberCmp(op, n)),
             (TestOp::In, Value::List(items)) => {
@@ -425,9 +445,10 @@ impl Check {
                     .collect();
                 match (levels.as_deref().and_then(SeverityIn::new), texts) {
                     (Some(set), _) if set.0 != 0 => Check::SeverityIn(set),
-                    (_, Some(texts)) if !texts.is_empty() => {
-                        Check::TextIn(TextIn(StrSet::new(texts)))
-                    }
+                    (_, Some(texts)) if !texts.is_empty() => match InlineSet::new(&texts) {
+                        Some(set) => Check::TextIn(TextIn(set)),
+                        None => Check::TextSet(TextSet(StrSet::new(texts))),
+                    },
                     _ => Check::General(General(TestOp::In, Value::List(items))),
                 }
             }
@@ -460,11 +481,10 @@ impl Check {
     }
 }
 
-/// A constant string. Short enough to be held inline (the usual status, verdict and category
-/// names), it is compared with a [`Str`] as its length byte and the words of its bytes, in the
-/// value itself: no pointer followed, no call to `memcmp`. Forms are canonical
-/// ([`crate::text`]), so an inline constant never equals shared text, nor a shared constant
-/// inline text.
+/// A constant string, for a [`StrSet`]. Short enough to be held inline, it is compared with a
+/// [`Str`] as its length byte and the words of its bytes, in the value itself: no pointer
+/// followed, no call to `memcmp`. Forms are canonical ([`crate::text`]), so an inline constant
+/// never equals shared text, nor a shared constant inline text.
 #[derive(Clone, Debug)]
 pub(crate) struct Text {
     text: Box<str>,
@@ -474,7 +494,7 @@ pub(crate) struct Text {
 /// A constant held inline: its length, and the words of its zero-padded bytes that hold text.
 /// Once the lengths agree, the words past those are zeros in both.
 #[derive(Clone, Copy, Debug)]
-struct Inline {
+pub(crate) struct Inline {
     len: u8,
     words: Words,
     /// 1 for up to 8 bytes, 2 for up to 16, else 3.
@@ -482,6 +502,15 @@ struct Inline {
 }
 
 impl Inline {
+    /// `None` when `text` is too long to be held inline.
+    fn new(text: &str) -> Option<Inline> {
+        Str::words_of(text).map(|(len, words)| Inline {
+            len,
+            words,
+            count: len.div_ceil(8).max(1),
+        })
+    }
+
     #[inline(always)]
     fn matches(&self, len: u8, buf: &[u8; Str::INLINE]) -> bool {
         len == self.len
@@ -495,30 +524,59 @@ impl Text {
     fn new(text: &str) -> Text {
         Text {
             text: text.into(),
-            inline: Str::words_of(text).map(|(len, words)| Inline {
-                len,
-                words,
-                count: len.div_ceil(8).max(1),
-            }),
+            inline: Inline::new(text),
         }
     }
+}
 
-    /// `s == self.text`.
+/// The texts of an `in [...]` list when all are short enough to be inline and no two have
+/// one length (the usual statuses, verdicts, categories): a table indexed by the length of the
+/// text tested holds the words of the one constant of that length, so a text not in the list
+/// is rejected by its length (a bit of a word held in a register) or by comparing words with
+/// the one constant it could be. No call, no scan: a loop over list items testing it keeps its
+/// values in registers.
+#[derive(Clone, Debug)]
+pub(crate) struct InlineSet {
+    /// Bit `n` is set when a text has `n` bytes (inline lengths are below 32).
+    lens: u32,
+    /// The words of the text of each length (zeros when there is none).
+    table: Box<[Words; 32]>,
+}
+
+impl InlineSet {
+    /// `None` when a text is too long to be held inline, or two have one length.
+    fn new(texts: &[Box<str>]) -> Option<InlineSet> {
+        let mut lens = 0u32;
+        let mut table = Box::new([[0u64; 3]; 32]);
+        for t in texts {
+            let c = Inline::new(t)?;
+            let bit = 1u32.checked_shl(u32::from(c.len))?;
+            let slot = table.get_mut(usize::from(c.len))?;
+            if lens & bit != 0 && *slot != c.words {
+                return None;
+            }
+            lens |= bit;
+            *slot = c.words;
+        }
+        Some(InlineSet { lens, table })
+    }
+
     #[inline(always)]
-    fn is(&self, s: &Str) -> bool {
-        match (&self.inline, s.inline_bytes()) {
-            (Some(c), Some((len, buf))) => c.matches(len, buf),
-            (None, None) => self.is_long(s),
-            _ => false,
+    fn contains(&self, s: &Str) -> bool {
+        // Forms are canonical: text too long to be inline is none of these.
+        let Some((len, buf)) = s.inline_bytes() else {
+            return false;
+        };
+        // Inline lengths are below 32: `% 32` only spares a bounds check.
+        let at = u32::from(len) % 32;
+        if (self.lens >> at) & 1 == 0 {
+            return false;
         }
-    }
-
-    /// Out of line, so that the usual inline comparison needs no registers saved around a
-    /// call to `memcmp`.
-    #[cold]
-    #[inline(never)]
-    fn is_long(&self, s: &str) -> bool {
-        *self.text == *s
+        let words = &self.table[at as usize];
+        // The lengths agree: the words past the text are zeros in both.
+        word(buf, 0) == words[0]
+            && (len <= 8 || word(buf, 1) == words[1])
+            && (len <= 16 || word(buf, 2) == words[2])
     }
 }
 
@@ -551,7 +609,7 @@ impl StrSet {
         1 << len.min(63)
     }
 
-    #[inline(always)]
+    #[inline]
     fn contains(&self, s: &Str) -> bool {
         match s.inline_bytes() {
             Some((len, _)) if self.lens & Self::len_bit(usize::from(len)) == 0 => false,
@@ -579,7 +637,7 @@ trait Place: Send + Sync + fmt::Debug + 'static {
 
     /// The value read from the environment alone, for places that need nothing else.
     #[inline]
-    fn read_env<'e>(&self, _env: &'e Env<'e>) -> EnvRead<'e> {
+    fn read_env<'e>(&self, _vars: &'e [Value]) -> EnvRead<'e> {
         EnvRead::NeedsCx
     }
 }
@@ -614,10 +672,10 @@ impl Place for VarField {
     }
 
     #[inline]
-    fn read_env<'e>(&self, env: &'e Env<'e>) -> EnvRead<'e> {
+    fn read_env<'e>(&self, vars: &'e [Value]) -> EnvRead<'e> {
         // As `Cx::var` and `Value::get`: a missing variable is null, and so are the fields of
         // anything but a record.
-        match env.vars.get(self.0 as usize) {
+        match vars.get(self.0 as usize) {
             Some(Value::Record(r)) => match r.fields().get(self.1 as usize) {
                 Some(v) => EnvRead::Value(v),
                 None => EnvRead::Null,
@@ -627,11 +685,11 @@ impl Place for VarField {
     }
 }
 
-/// Variable `slot` of `env`; null if there is none.
+/// Variable `slot` of `vars`; null if there is none.
 #[inline]
-fn var_in<'e>(env: &'e Env<'e>, slot: u32) -> &'e Value {
+fn var_in(vars: &[Value], slot: u32) -> &Value {
     static NULL: Value = Value::Null;
-    env.vars.get(slot as usize).unwrap_or(&NULL)
+    vars.get(slot as usize).unwrap_or(&NULL)
 }
 
 impl Place for ParamField {
@@ -664,7 +722,10 @@ fn at_place(root: Root, path: &[u32], b: impl AtPlace) -> Box<dyn Cond> {
 
 /// Record fields to follow from a value (a list item).
 trait Path: Send + Sync + fmt::Debug + 'static {
-    fn walk<'v>(&self, v: &'v Value) -> &'v Value;
+    /// The value at the path; `None` where [`walk`] would give null for want of a field (a
+    /// missing field, a field of something that is not a record). Loops then use the answer
+    /// for null worked out when they were built, rather than test a null value.
+    fn walk<'v>(&self, v: &'v Value) -> Option<&'v Value>;
 }
 
 /// One field, the usual case: `d.verdict`.
@@ -676,16 +737,20 @@ struct Field(u32);
 struct Fields(Box<[u32]>);
 
 impl Path for Field {
-    #[inline]
-    fn walk<'v>(&self, v: &'v Value) -> &'v Value {
-        v.get(self.0 as usize)
+    #[inline(always)]
+    fn walk<'v>(&self, v: &'v Value) -> Option<&'v Value> {
+        // As `Value::get`.
+        match v {
+            Value::Record(r) => r.fields().get(self.0 as usize),
+            _ => None,
+        }
     }
 }
 
 impl Path for Fields {
     #[inline]
-    fn walk<'v>(&self, v: &'v Value) -> &'v Value {
-        walk(v, &self.0)
+    fn walk<'v>(&self, v: &'v Value) -> Option<&'v Value> {
+        Some(walk(v, &self.0))
     }
 }
 
@@ -703,6 +768,7 @@ fn with_check(check: &Check, b: impl WithCheck) -> Box<dyn Cond> {
         Check::NumberCmp(c) => b.build(c),
         Check::SeverityIn(c) => b.build(c),
         Check::TextIn(c) => b.build(c),
+        Check::TextSet(c) => b.build(c),
         Check::LenCmp(c) => b.build(c),
         Check::General(c) => b.build(c),
     }
@@ -726,13 +792,13 @@ impl<L: Place, C: Holds> Cond for Leaf<L, C> {
         check_within(&self.check, self.place.read(cx), cx).unwrap_or(false) != self.negate
     }
 
-    fn test_env(&self, env: &Env) -> bool {
-        match self.place.read_env(env) {
+    fn test_env(&self, vars: &[Value], now_ms: i64) -> bool {
+        match self.place.read_env(vars) {
             // Work is spent through a `Cx` (checks without work have none: this goes).
-            EnvRead::Value(v) if self.check.work(v) > 0 => test_settled(self, env),
+            EnvRead::Value(v) if self.check.work(v) > 0 => test_settled(self, vars, now_ms),
             EnvRead::Value(v) => self.check.holds(v) != self.negate,
             EnvRead::Null => self.on_null,
-            EnvRead::NeedsCx => test_settled(self, env),
+            EnvRead::NeedsCx => test_settled(self, vars, now_ms),
         }
     }
 }
@@ -825,6 +891,19 @@ struct QuantTest<M, L, P, C> {
     path: P,
     check: C,
     negate: bool,
+    /// What the lambda returns for an item whose path is null.
+    on_null: bool,
+}
+
+impl<M: Outcome, L: Place, P: Path, C: Holds> QuantTest<M, L, P, C> {
+    /// What the lambda returns for `item`.
+    #[inline(always)]
+    fn passes(&self, item: &Value) -> bool {
+        match self.path.walk(item) {
+            Some(v) => self.check.holds(v) != self.negate,
+            None => self.on_null,
+        }
+    }
 }
 
 impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
@@ -833,24 +912,36 @@ impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
             Value::List(items) => &**items,
             _ => &[],
         };
-        let passes = |item: &Value| self.check.holds(self.path.walk(item)) != self.negate;
         // Null (the budget ran out) does not hold, nor compare.
-        tally(M::KIND, items, passes, cx).is_some_and(|hits| self.outcome.holds(hits))
+        tally(M::KIND, items, |i| self.passes(i), cx).is_some_and(|hits| self.outcome.holds(hits))
     }
 
     /// The whole condition: a budget no longer than the list cannot run out, and no node
     /// after this one would see what it spent, so the loop runs without a [`Cx`].
-    fn test_env(&self, env: &Env) -> bool {
-        let items = match self.list.read_env(env) {
+    fn test_env(&self, vars: &[Value], now_ms: i64) -> bool {
+        let items = match self.list.read_env(vars) {
             EnvRead::Value(Value::List(items)) => &**items,
             EnvRead::Value(_) | EnvRead::Null => &[],
-            EnvRead::NeedsCx => return test_settled(self, env),
+            EnvRead::NeedsCx => return test_settled(self, vars, now_ms),
         };
-        if items.len() as u64 > MAX_LAMBDA_CALLS {
-            return test_settled(self, env);
+        if items.is_empty() {
+            // No items, the usual case for most kinds of entity: nothing to set up.
+            return self.outcome.holds(0);
         }
-        let passes = |item: &Value| self.check.holds(self.path.walk(item)) != self.negate;
-        self.outcome.holds(visit(M::KIND, items, passes).1)
+        if items.len() as u64 > MAX_LAMBDA_CALLS {
+            return test_settled(self, vars, now_ms);
+        }
+        self.scan(items)
+    }
+}
+
+impl<M: Outcome, L: Place, P: Path, C: Holds> QuantTest<M, L, P, C> {
+    /// The loop of [`Cond::test_env`], out of line: the registers it needs are saved only
+    /// when there are items to visit.
+    #[inline(never)]
+    fn scan(&self, items: &[Value]) -> bool {
+        self.outcome
+            .holds(visit(M::KIND, items, |i| self.passes(i)).1)
     }
 }
 
@@ -880,6 +971,7 @@ impl AtPlace for QuantOf<'_> {
                         outcome,
                         list: of.list,
                         path: of.path,
+                        on_null: check.holds(&Value::Null) != of.negate,
                         check,
                         negate: of.negate,
                     })
@@ -995,8 +1087,8 @@ impl<const ALL: bool> Cond for VarTests<ALL> {
         self.hold(cx.var(self.slot))
     }
 
-    fn test_env(&self, env: &Env) -> bool {
-        self.hold(var_in(env, self.slot))
+    fn test_env(&self, vars: &[Value], _: i64) -> bool {
+        self.hold(var_in(vars, self.slot))
     }
 }
 
@@ -1115,8 +1207,8 @@ impl<const ALL: bool, A: Holds, B: Holds> Cond for VarTests2<ALL, A, B> {
         self.hold(Some(cx.var(self.slot)))
     }
 
-    fn test_env(&self, env: &Env) -> bool {
-        self.hold(env.vars.get(self.slot as usize))
+    fn test_env(&self, vars: &[Value], _: i64) -> bool {
+        self.hold(vars.get(self.slot as usize))
     }
 }
 
@@ -1131,6 +1223,7 @@ fn holds_inline(check: &Check, v: &Value) -> bool {
         Check::NumberCmp(c) => c.holds(v),
         Check::SeverityIn(c) => c.holds(v),
         Check::TextIn(c) => c.holds(v),
+        Check::TextSet(c) => c.holds(v),
         Check::LenCmp(c) => c.holds(v),
         // `test_op`, out of line.
         Check::General(c) => c.holds(v),
@@ -1273,6 +1366,11 @@ mod tests {
             Value::list(nine.clone()),
             Value::list([s(&long), s("a")]),
             Value::list([s(&longer)]),
+            s(&longer),
+            s(&"y".repeat(Str::INLINE)),
+            s(&"y".repeat(Str::INLINE + 1)),
+            Value::list([s("ab"), s("cd"), s("abc"), s(""), s("ef"), s("ab")]),
+            Value::list([s(&"y".repeat(Str::INLINE)), s(&"y".repeat(Str::INLINE + 1))]),
             Value::list([s("high"), Value::Null]),
             Value::list([Value::Severity(3), s("high")]),
             Value::list([Value::Number(1.0), Value::Number(0.0)]),
@@ -1291,6 +1389,14 @@ mod tests {
             s(&long),
             s(&longer),
             s(&"x".repeat(64)),
+            s(&"y".repeat(Str::INLINE)),
+            s(&"y".repeat(Str::INLINE + 1)),
+            s(&format!("{}z", "y".repeat(Str::INLINE - 1))),
+            s("ab"),
+            s("cd"),
+            s("ce"),
+            s("abc"),
+            s(""),
             Value::Duration(1),
             Value::Time(1),
             Value::Ip("10.0.0.1".parse().unwrap()),
@@ -1436,6 +1542,44 @@ mod tests {
     /// `p` read as `first([p])` is no longer a path, so comparisons use [`Value`]'s general
     /// `==` and ordering, and list functions bind their parameter for every item.
     const PAIRS: &[(&str, &str)] = &[
+        // Items that are null, not records, or records without the field: the answer for null.
+        (
+            "any(incident.alerts, a => a.category not in ['malware', 'ransomware'])",
+            "any(first([incident.alerts]), a => first([a.category]) not in ['malware', 'ransomware'])",
+        ),
+        (
+            "all(incident.alerts, a => a.category in ['ransomware', 'execution', 'malware'])",
+            "all(first([incident.alerts]), a => first([a.category]) in ['ransomware', 'execution', 'malware'])",
+        ),
+        (
+            "count(incident.devices, d => d.verdict == null) >= 2",
+            "count(first([incident.devices]), d => first([d.verdict]) == null) >= 2",
+        ),
+        (
+            "all(incident.devices, d => d.verdict == null)",
+            "all(first([incident.devices]), d => first([d.verdict]) == null)",
+        ),
+        (
+            "any(incident.devices, d => d.verdict != 'unknown')",
+            "any(first([incident.devices]), d => first([d.verdict]) != 'unknown')",
+        ),
+        (
+            "count(incident.alerts, a => a.category in ['malware', 'exploits', 'discovery', 'execution']) < 2",
+            "count(first([incident.alerts]), a => first([a.category]) in ['malware', 'exploits', 'discovery', 'execution']) < 2",
+        ),
+        // Texts too long to be held inline, alone and among short ones.
+        (
+            "incident.title == 'Ransomware on ws1 and on srv2'",
+            "first([incident.title]) == 'Ransomware on ws1 and on srv2'",
+        ),
+        (
+            "incident.title in ['Ransomware on ws1 and on srv2', 'Ransomware on ws1']",
+            "first([incident.title]) in ['Ransomware on ws1 and on srv2', 'Ransomware on ws1']",
+        ),
+        (
+            "any(incident.alerts, a => a.category != 'ransomware_and_something_longer')",
+            "any(first([incident.alerts]), a => first([a.category]) != 'ransomware_and_something_longer')",
+        ),
         ("incident.severity == high", "first([incident.severity]) == high"),
         ("incident.severity != high", "first([incident.severity]) != high"),
         ("high == incident.severity", "high == first([incident.severity])"),
@@ -1643,21 +1787,54 @@ mod tests {
             })
             .chain(["é", "ée", "αβγδ"].map(String::from))
             .collect();
+        let values: Vec<Value> = texts.iter().map(|t| s(t)).collect();
+        // `==` each text: inline constants are compared as words, longer ones by a set of one.
         for c in &texts {
-            let text = Text::new(c);
-            for t in &texts {
-                assert_eq!(text.is(&Str::new(t)), c == t, "{c:?} {t:?}");
+            let check = Check::new(TestOp::Eq, s(c));
+            let inline = c.len() <= Str::INLINE;
+            assert_eq!(
+                (
+                    matches!(check, Check::TextIs(_)),
+                    matches!(check, Check::TextSet(_))
+                ),
+                (inline, !inline),
+                "{c:?}: {check:?}"
+            );
+            for (t, v) in texts.iter().zip(&values) {
+                assert_eq!(check.holds(v), c == t, "{c:?} {t:?}");
             }
         }
-        // Sets small enough to scan and large enough to search, of short and long texts.
-        for set in texts.chunks(3).chain(texts.chunks(20)) {
+        // Sets small enough to scan and large enough to search, of short and long texts, many
+        // of one length or each of its own.
+        let sets = texts
+            .chunks(3)
+            .chain(texts.chunks(20))
+            .map(<[String]>::to_vec)
+            .chain((0..8).map(|from| texts.iter().skip(from).step_by(4).cloned().collect()));
+        for set in sets {
             let strs = StrSet::new(set.iter().map(|t| t.as_str().into()).collect());
-            for t in &texts {
-                assert_eq!(
-                    strs.contains(&Str::new(t)),
-                    set.contains(t),
-                    "{set:?} {t:?}"
-                );
+            let boxed: Vec<Box<str>> = set.iter().map(|t| t.as_str().into()).collect();
+            let inline = InlineSet::new(&boxed);
+            let distinct: std::collections::BTreeSet<&String> = set.iter().collect();
+            let lens: std::collections::BTreeSet<usize> = set.iter().map(String::len).collect();
+            assert_eq!(
+                inline.is_some(),
+                set.iter().all(|t| t.len() <= Str::INLINE) && lens.len() == distinct.len(),
+                "{set:?}"
+            );
+            let check = Check::new(TestOp::In, Value::list(set.iter().map(|t| s(t))));
+            assert_eq!(
+                matches!(check, Check::TextIn(_)),
+                inline.is_some(),
+                "{set:?}: {check:?}"
+            );
+            for (t, v) in texts.iter().zip(&values) {
+                let want = set.contains(t);
+                assert_eq!(strs.contains(&Str::new(t)), want, "{set:?} {t:?}");
+                if let Some(inline) = &inline {
+                    assert_eq!(inline.contains(&Str::new(t)), want, "inline {set:?} {t:?}");
+                }
+                assert_eq!(check.holds(v), want, "check {set:?} {t:?}");
             }
         }
     }

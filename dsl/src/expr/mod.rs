@@ -215,15 +215,22 @@ impl Expr {
     /// [`Expr::eval`]: nothing is built or cloned.
     #[inline]
     pub fn eval_bool(&self, env: &Env) -> bool {
+        // Both ways take the environment's parts, so a caller that builds its `Env` on the
+        // spot (as planning does) never stores it in memory.
         match &self.0.cond {
-            Some(cond) => cond.test_env(env),
-            None => {
-                let mut cx = Cx::new(env);
-                let holds = self.0.ir.test(&mut cx);
-                cx.settle();
-                holds
-            }
+            Some(cond) => cond.test_env(env.vars, env.now_ms),
+            None => self.test_interpreted(env.vars, env.now_ms),
         }
+    }
+
+    /// [`Expr::eval_bool`] by the interpreter: out of line, it needs no `Env` of the caller.
+    #[inline(never)]
+    fn test_interpreted(&self, vars: &[Value], now_ms: i64) -> bool {
+        let env = Env { vars, now_ms };
+        let mut cx = Cx::new(&env);
+        let holds = self.0.ir.test(&mut cx);
+        cx.settle();
+        holds
     }
 
     /// The value, when the expression is a constant (a literal or folded, like `2 * 30m`).
