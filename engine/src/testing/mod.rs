@@ -404,12 +404,11 @@ impl Runner<'_> {
                         }
                         // So does a `reject` that rejects nothing: the test would show the
                         // plan of an approval it never refused.
-                        for step in doc
+                        for (name, entry) in doc
                             .reject
                             .iter()
                             .flat_map(|r| r.value.0.iter().map(move |s| (s, &r.referenced)))
                         {
-                            let (name, entry) = step;
                             if !plan::rejects_something(&plan, &name.value) {
                                 let at = place_or(&name.referenced, entry);
                                 failures.push(Failure::UnmatchedReject {
