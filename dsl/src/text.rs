@@ -2,7 +2,7 @@
 //!
 //! Most text a condition reads is short: statuses, verdicts, categories, kinds, ids. Up to
 //! [`Str::INLINE`] bytes are held in the value itself, zero-padded, so comparing one with a
-//! constant follows no pointer and is a few word comparisons (`Text` in `expr/cond.rs`). Longer
+//! constant follows no pointer and is a few word comparisons (`Inline` in `expr/cond.rs`). Longer
 //! text is one shared allocation, cloned by a reference count.
 //!
 //! Architecture Invariant: the form is canonical. Text of up to [`Str::INLINE`] bytes is always

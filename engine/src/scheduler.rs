@@ -957,8 +957,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     StepStatus::Skipped
                 } else {
                     let s = self.run_step(step, graph, ix, frame, path);
-                    // The edge is taken once the handler starts: not while it awaits approval.
-                    if s != StepStatus::AwaitingApproval {
+                    // The edge is taken once the handler starts: not while it awaits approval,
+                    // nor when its approval is refused.
+                    let refused = step.approval.as_ref().is_some_and(|g| {
+                        matches!(
+                            self.config.gate(&step.id, &frame.shown(path), g),
+                            GateDecision::Refused(..)
+                        )
+                    });
+                    if s != StepStatus::AwaitingApproval && !refused {
                         for f in &failed {
                             self.record_trace(|| TraceEvent::ErrorEdge {
                                 gamebook: frame.gb.name.clone(),
@@ -1179,8 +1186,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             Some(w) if self.wait.is_none() => self.wait.replace(w),
             _ => self.wait.clone(),
         };
+        // Before a refusal: where the step's rows and tasks start.
+        let (first_row, first_task) = (self.actions.len(), self.tasks.len());
         // Items that come from a step still awaiting the gate are not known yet: one row per
-        // action says so.
+        // action says so (a refused gate rejects those rows).
         if let (Some(f), Some(w)) = (&step.for_each, &self.wait) {
             if reads_waiting(&f.items, frame)
                 || f.filter.as_ref().is_some_and(|e| reads_waiting(e, frame))
@@ -1188,8 +1197,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 let reason = format!("{}; its for-each items are known once it runs", w.reason);
                 self.not_planned(step, frame, path, Status::AwaitingApproval, &reason);
                 self.wait = was;
-                settle(frame, &step.id, StepStatus::AwaitingApproval);
-                return StepStatus::AwaitingApproval;
+                let status = match &refused {
+                    Some((refusal, why)) => {
+                        self.reject_since(first_row, first_task, why);
+                        *refusal
+                    }
+                    None => StepStatus::AwaitingApproval,
+                };
+                settle(frame, &step.id, status);
+                return status;
             }
         }
         // The items: one run without for-each, one per (filtered) item with it.
@@ -1243,9 +1259,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             inner_fields(frame.gb, steps, &mut inner);
         }
         let mut earlier: Vec<StepAgg> = Vec::with_capacity(inner.len());
-        // Before a refusal: where the step's rows and tasks start, and the limits' counts, which
-        // its rejected actions give back.
-        let (first_row, first_task) = (self.actions.len(), self.tasks.len());
+        // Before a refusal: the limits' counts, which its rejected actions give back.
         let counts_before = refused
             .as_ref()
             .map(|_| (self.total, self.per_action.clone()));
@@ -1372,13 +1386,20 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         agg.outputs.iter_mut().for_each(|o| *o = Value::Null);
                     }
                 }
-                // The steps inside waited on the gate with the rest: they were rejected too.
-                for &i in &inner {
+                // The steps inside waited on the gate with the rest: they were rejected too,
+                // and did not run, so they have no output.
+                let mut held = Vec::new();
+                if let c::StepKind::Group(steps) = &step.kind {
+                    inner_fields(frame.gb, steps, &mut held);
+                }
+                for &i in &held {
                     if let Some(agg) = frame.aggs.get_mut(i) {
                         if agg.status == Some(StepStatus::AwaitingApproval) {
                             agg.status = Some(StepStatus::Rejected);
+                            agg.outputs.iter_mut().for_each(|o| *o = Value::Null);
                         }
                     }
+                    publish_step(frame, i);
                 }
             }
         }

@@ -3079,3 +3079,157 @@ steps:
     let after = p.actions.iter().find(|a| a.step == "after").expect("after");
     assert_eq!(after.params["comment"], "output [] rejected", "{got:#?}");
 }
+
+/// Inside a refused group (with or without for-each), the steps read `rejected` and have no
+/// output, a called gamebook's included.
+#[test]
+fn the_steps_inside_a_refused_group_read_rejected_without_output() {
+    let callee = r#"
+kind: gamebook
+name: callee
+version: 1.0.0
+steps:
+  - id: isolate
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    target: d
+outputs:
+  isolated: steps.isolate.succeeded
+"#;
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: wrap
+    steps:
+      - id: contain
+        approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+        steps:
+          - id: call
+            gamebook: callee
+          - id: scan
+            for_each: {items: incident.devices, as: d}
+            action: device.full_scan
+            target: d
+  - id: after
+    needs: [wrap]
+    action: incident.comment
+    params: {comment: "{{ steps.contain.status }} {{ steps.scan.status }} {{ steps.call.status }} [{{ steps.call.output }}]"}
+"#;
+    let lib = library(&[callee, gb, &sop("")]);
+    let p = refused(&lib, &two_devices(), Approvals::None, &["contain"], &[]);
+    let after = p.actions.iter().find(|a| a.step == "after").expect("after");
+    assert_eq!(
+        after.params["comment"],
+        "rejected rejected rejected []",
+        "{:#?}",
+        statuses(&p)
+    );
+}
+
+/// A refused error handler did not start: the error edge is not taken.
+#[test]
+fn a_refused_error_handler_takes_no_error_edge() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: act
+    action: incident.comment
+    params: {comment: "act"}
+    on_error: h
+  - id: h
+    action: incident.comment
+    params: {comment: "handler"}
+    approval: {role: incident_responder, timeout: 1h, on_timeout: fail}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    for (rejected, timed_out) in [(&["h"][..], &[][..]), (&[][..], &["h"][..])] {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let config = RunConfig {
+            refusals: Refusals::from_words(
+                &words(rejected),
+                &words(timed_out),
+                &Approvals::None,
+                &lib,
+            )
+            .expect("valid"),
+            trace: true,
+            ..RunConfig::default()
+        };
+        let p = plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &two_devices(),
+            &config,
+            vec![ScriptedFailure {
+                step: Some("act".into()),
+                error: "down".into(),
+                ..Default::default()
+            }],
+        );
+        assert!(
+            p.trace
+                .iter()
+                .all(|e| !matches!(e, crate::scheduler::TraceEvent::ErrorEdge { .. })),
+            "{:#?}",
+            p.trace
+        );
+        let h = p.actions.iter().find(|a| a.step == "h").expect("h");
+        assert_eq!(h.status, Status::Rejected);
+    }
+}
+
+/// A refused handler whose for-each items come from a step still awaiting approval: its row
+/// is rejected, not left waiting.
+#[test]
+fn a_refused_step_with_items_not_known_yet_is_rejected() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: act
+    action: incident.comment
+    params: {comment: "act"}
+    on_error: h
+  - id: other
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    target: d
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    on_error: h
+  - id: h
+    for_each: {items: "steps.other.results", as: r}
+    action: incident.comment
+    params: {comment: "handler"}
+    approval: {role: incident_responder, timeout: 1h, on_timeout: reject}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let config = RunConfig {
+        refusals: Refusals::from_words(&words(&["h"]), &[], &Approvals::None, &lib).expect("valid"),
+        ..RunConfig::default()
+    };
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &two_devices(),
+        &config,
+        vec![ScriptedFailure {
+            step: Some("act".into()),
+            error: "down".into(),
+            ..Default::default()
+        }],
+    );
+    let h: Vec<_> = p.actions.iter().filter(|a| a.step == "h").collect();
+    assert!(!h.is_empty(), "{:#?}", statuses(&p));
+    assert!(
+        h.iter().all(|a| a.status == Status::Rejected),
+        "{:#?}",
+        statuses(&p)
+    );
+    assert!(crate::plan::rejects_something(&p, "h"));
+}
