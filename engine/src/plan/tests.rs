@@ -3036,10 +3036,8 @@ steps:
     assert_eq!(after.params["comment"], "2 failed, succeeded");
 }
 
-/// A refused call step has no output: its gamebook's outputs were worked out while it waited.
-#[test]
-fn a_refused_call_step_has_no_output() {
-    let callee = r#"
+/// A gamebook other test gamebooks call: it isolates every device, and says how many.
+const CALLEE: &str = r#"
 kind: gamebook
 name: callee
 version: 1.0.0
@@ -3051,6 +3049,10 @@ steps:
 outputs:
   isolated: steps.isolate.succeeded
 "#;
+
+/// A refused call step has no output: its gamebook's outputs were worked out while it waited.
+#[test]
+fn a_refused_call_step_has_no_output() {
     let caller = r#"
 kind: gamebook
 name: iso
@@ -3066,7 +3068,7 @@ steps:
     action: incident.comment
     params: {comment: "output [{{ steps.call.output }}] {{ steps.call.status }}"}
 "#;
-    let lib = library(&[callee, caller, &sop("")]);
+    let lib = library(&[CALLEE, caller, &sop("")]);
     let p = refused(&lib, &two_devices(), Approvals::None, &["call"], &[]);
     let got = statuses(&p);
     assert_eq!(
@@ -3084,18 +3086,6 @@ steps:
 /// output, a called gamebook's included.
 #[test]
 fn the_steps_inside_a_refused_group_read_rejected_without_output() {
-    let callee = r#"
-kind: gamebook
-name: callee
-version: 1.0.0
-steps:
-  - id: isolate
-    for_each: {items: incident.devices, as: d}
-    action: device.isolate
-    target: d
-outputs:
-  isolated: steps.isolate.succeeded
-"#;
     let gb = r#"
 kind: gamebook
 name: iso
@@ -3117,7 +3107,7 @@ steps:
     action: incident.comment
     params: {comment: "{{ steps.contain.status }} {{ steps.scan.status }} {{ steps.call.status }} [{{ steps.call.output }}]"}
 "#;
-    let lib = library(&[callee, gb, &sop("")]);
+    let lib = library(&[CALLEE, gb, &sop("")]);
     let p = refused(&lib, &two_devices(), Approvals::None, &["contain"], &[]);
     let after = p.actions.iter().find(|a| a.step == "after").expect("after");
     assert_eq!(
@@ -3126,6 +3116,22 @@ steps:
         "{:#?}",
         statuses(&p)
     );
+}
+
+/// The plan of two devices in autonomous mode, with step `act` failing.
+fn act_fails(lib: &riposte_dsl::checked::Library, config: &RunConfig) -> Plan {
+    let failure = ScriptedFailure {
+        step: Some("act".into()),
+        error: "down".into(),
+        ..Default::default()
+    };
+    plan_with(
+        lib,
+        &ws(Mode::Autonomous),
+        &two_devices(),
+        config,
+        vec![failure],
+    )
 }
 
 /// A refused error handler did not start: the error edge is not taken.
@@ -3159,17 +3165,7 @@ steps:
             trace: true,
             ..RunConfig::default()
         };
-        let p = plan_with(
-            &lib,
-            &ws(Mode::Autonomous),
-            &two_devices(),
-            &config,
-            vec![ScriptedFailure {
-                step: Some("act".into()),
-                error: "down".into(),
-                ..Default::default()
-            }],
-        );
+        let p = act_fails(&lib, &config);
         assert!(
             p.trace
                 .iter()
@@ -3213,17 +3209,7 @@ steps:
         refusals: Refusals::from_words(&words(&["h"]), &[], &Approvals::None, &lib).expect("valid"),
         ..RunConfig::default()
     };
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &two_devices(),
-        &config,
-        vec![ScriptedFailure {
-            step: Some("act".into()),
-            error: "down".into(),
-            ..Default::default()
-        }],
-    );
+    let p = act_fails(&lib, &config);
     let h: Vec<_> = p.actions.iter().filter(|a| a.step == "h").collect();
     assert!(!h.is_empty(), "{:#?}", statuses(&p));
     assert!(
