@@ -579,24 +579,8 @@ impl Ir {
                 })
             }
             Ir::Contains(a, b) => opt_bool(contains_test(a, b, cx)),
-            Ir::StartsWith(a, b) => {
-                let (a, b) = (a.eval(cx), b.eval(cx));
-                opt_bool(match (&*a, &*b) {
-                    (Value::String(s), Value::String(t)) => {
-                        afford(cx, affix_work(s, t)).then(|| s.starts_with(&**t))
-                    }
-                    _ => Some(false),
-                })
-            }
-            Ir::EndsWith(a, b) => {
-                let (a, b) = (a.eval(cx), b.eval(cx));
-                opt_bool(match (&*a, &*b) {
-                    (Value::String(s), Value::String(t)) => {
-                        afford(cx, affix_work(s, t)).then(|| s.ends_with(&**t))
-                    }
-                    _ => Some(false),
-                })
-            }
+            Ir::StartsWith(a, b) => opt_bool(affix_test(a, b, cx, |s, t| s.starts_with(t))),
+            Ir::EndsWith(a, b) => opt_bool(affix_test(a, b, cx, |s, t| s.ends_with(t))),
             Ir::Matches(a, re) => opt_bool(match &*a.eval(cx) {
                 Value::String(s) => afford(cx, scan_work(s.len())).then(|| re.is_match(&**s)),
                 _ => Some(false),
@@ -1094,6 +1078,21 @@ fn text_eq_work(s: &str, t: &str) -> u64 {
 /// The work of `s contains t`: a scan of `s`.
 fn text_contains_work(s: &str, _t: &str) -> u64 {
     scan_work(s.len())
+}
+
+/// `a starts_with b` or `a ends_with b` (`test`), charging its work: false unless both are
+/// text, none when the work is not affordable.
+fn affix_test<'a>(
+    a: &'a Ir,
+    b: &'a Ir,
+    cx: &mut Cx<'a>,
+    test: fn(&str, &str) -> bool,
+) -> Option<bool> {
+    let (a, b) = (a.eval(cx), b.eval(cx));
+    match (&*a, &*b) {
+        (Value::String(s), Value::String(t)) => afford(cx, affix_work(s, t)).then(|| test(s, t)),
+        _ => Some(false),
+    }
 }
 
 /// The work of `s starts_with t` (or `ends_with`): `t` compared, when it fits in `s`.
