@@ -1165,36 +1165,18 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         .map(|(rev, commit)| format!("{rev} = {}", commit.get(..12).unwrap_or(commit)));
     let (report, finished) = match args.format {
         ListFormat::Text => {
-            let mut sink = WithProgress {
-                inner: TextReport::new(out, base_label.as_deref()),
-                bar,
-                suspend,
-            };
-            let report = match run.run(&listing, &mut sink) {
-                Ok(report) => report,
+            let sink = TextReport::new(out, base_label.as_deref());
+            match run_with_progress(&run, &listing, sink, bar, suspend, TextReport::finish) {
+                Ok(done) => done,
                 Err(e) => return reader_gone(e),
-            };
-            if let Some(bar) = &sink.bar {
-                bar.finish_and_clear();
             }
-            let finished = sink.inner.finish(&report).map(drop);
-            (report, finished)
         }
         ListFormat::Json => {
-            let mut sink = WithProgress {
-                inner: JsonReport::new(out, base_rev).with_commit(base_commit.as_deref()),
-                bar,
-                suspend,
-            };
-            let report = match run.run(&listing, &mut sink) {
-                Ok(report) => report,
+            let sink = JsonReport::new(out, base_rev).with_commit(base_commit.as_deref());
+            match run_with_progress(&run, &listing, sink, bar, suspend, JsonReport::finish) {
+                Ok(done) => done,
                 Err(e) => return reader_gone(e),
-            };
-            if let Some(bar) = &sink.bar {
-                bar.finish_and_clear();
             }
-            let finished = sink.inner.finish(&report).map(drop);
-            (report, finished)
         }
     };
     match finished {
@@ -1277,6 +1259,31 @@ impl<W: Write> Write for ReaderMayLeave<W> {
 }
 
 /// A backtest that could not finish: a reader that stopped reading (`| head`) is not an error.
+/// Runs a backtest into `sink` with the progress bar, then has the sink write its end.
+fn run_with_progress<S: riposte_engine::backtest::Sink, W>(
+    run: &riposte_engine::backtest::Backtest,
+    listing: &riposte_engine::backtest::Listing,
+    sink: S,
+    bar: Option<indicatif::ProgressBar>,
+    suspend: bool,
+    finish: impl FnOnce(S, &riposte_engine::backtest::Report) -> std::io::Result<W>,
+) -> Result<
+    (riposte_engine::backtest::Report, std::io::Result<()>),
+    riposte_engine::backtest::BacktestError,
+> {
+    let mut sink = WithProgress {
+        inner: sink,
+        bar,
+        suspend,
+    };
+    let report = run.run(listing, &mut sink)?;
+    if let Some(bar) = &sink.bar {
+        bar.finish_and_clear();
+    }
+    let finished = finish(sink.inner, &report).map(drop);
+    Ok((report, finished))
+}
+
 fn reader_gone(e: riposte_engine::backtest::BacktestError) -> Result<ExitCode, String> {
     match e {
         riposte_engine::backtest::BacktestError::Output(io)

@@ -840,3 +840,26 @@ fn a_corpus_of_unreadable_incidents_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no incidents in the corpus"));
 }
+
+/// A library file over the size limit at the base revision is an error of that revision's
+/// library, named by revision and path, not read into memory and not skipped silently.
+#[test]
+fn an_oversized_file_at_the_base_is_named() {
+    let repo = repo();
+    let big = repo.path().join("gamebooks/huge.yaml");
+    std::fs::write(&big, "#".repeat(3 * 1024 * 1024)).unwrap();
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-q", "-m", "huge"]);
+    std::fs::remove_file(&big).unwrap();
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HEAD:gamebooks/huge.yaml"), "{err}");
+    assert!(
+        err.contains("larger than the limit of 2097152 bytes"),
+        "{err}"
+    );
+}

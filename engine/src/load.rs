@@ -117,6 +117,20 @@ pub fn regular_file(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Records that the file `name` is over the size limit, in place of its diagnostics.
+pub(crate) fn too_large(loaded: &mut Loaded, name: String, max_file_bytes: usize) {
+    let id = loaded.sources.add(SourceFile::new(name, String::new()));
+    loaded.diagnostics.push(
+        Diagnostic::new(
+            Code::FileTooLarge,
+            id,
+            Span::new(0, 0),
+            format!("the file is larger than the limit of {max_file_bytes} bytes"),
+        )
+        .with_help("split it into several gamebooks; sub-gamebook calls compose them"),
+    );
+}
+
 fn read_one(path: &Path, max_file_bytes: usize, loaded: &mut Loaded) -> Result<(), LoadError> {
     let name = display_path(path);
     let io = |source| LoadError::Io {
@@ -131,16 +145,7 @@ fn read_one(path: &Path, max_file_bytes: usize, loaded: &mut Loaded) -> Result<(
         .read_to_end(&mut bytes)
         .map_err(io)?;
     if bytes.len() > max_file_bytes {
-        let id = loaded.sources.add(SourceFile::new(name, String::new()));
-        loaded.diagnostics.push(
-            Diagnostic::new(
-                Code::FileTooLarge,
-                id,
-                Span::new(0, 0),
-                format!("the file is larger than the limit of {max_file_bytes} bytes"),
-            )
-            .with_help("split it into several gamebooks; sub-gamebook calls compose them"),
-        );
+        too_large(loaded, name, max_file_bytes);
         return Ok(());
     }
     // The id the file will get, so the diagnostic points at it.

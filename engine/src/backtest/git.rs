@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Output};
 
-use riposte_dsl::{Code, Diagnostic, FileId, SourceFile, Span};
+use riposte_dsl::{FileId, SourceFile};
 
 use crate::load::{is_test_file, Loaded, MAX_FILES};
 
@@ -327,16 +327,7 @@ pub fn library_at(
             }
         };
         if size > max_file_bytes as u64 {
-            let id = loaded.sources.add(SourceFile::new(name, String::new()));
-            loaded.diagnostics.push(
-                Diagnostic::new(
-                    Code::FileTooLarge,
-                    id,
-                    Span::new(0, 0),
-                    format!("the file is larger than the limit of {max_file_bytes} bytes"),
-                )
-                .with_help("split it into several gamebooks; sub-gamebook calls compose them"),
-            );
+            crate::load::too_large(&mut loaded, name, max_file_bytes);
             continue;
         }
         let shown = git(&top, ["show", &format!("{commit}:{read}")])?;
