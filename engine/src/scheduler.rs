@@ -604,6 +604,8 @@ pub struct Scheduler<'a, E: Executor> {
     pub unlisted: usize,
     /// Step items run so far (see [`MAX_STEP_RUNS`]).
     steps_run: usize,
+    /// Whether the rows being written say what a limit left out (see `listing_full`).
+    explaining: bool,
     /// How many action rows each gamebook holds, through its groups and calls, once counted.
     held: BTreeMap<&'a str, usize>,
 }
@@ -612,6 +614,10 @@ pub struct Scheduler<'a, E: Executor> {
 /// exponentially without an action to count (16 gamebooks of 8 calls each: 8^15 runs, tasks
 /// at the bottom), so the plan limit on actions alone would not stop it.
 pub const MAX_STEP_RUNS: usize = 100_000;
+
+/// How many rows saying what a limit left out may be listed past the room of other rows not
+/// run: enough for the first limits a plan meets to show.
+pub(crate) const LIMIT_ROWS: usize = 100;
 
 impl<'a, E: Executor> Scheduler<'a, E> {
     pub fn new(
@@ -642,6 +648,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             depth: 0,
             unlisted: 0,
             steps_run: 0,
+            explaining: false,
             held: BTreeMap::new(),
         }
     }
@@ -677,17 +684,30 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         (StepStatus::Blocked, None)
     }
 
+    /// Lists a row. One that does not count against the plan limit (skipped, rejected) is
+    /// counted instead past the listing's room: a for-each of 1,000 items under a false `if`
+    /// in each of a hundred calls must not list 100,000 rows.
     fn push_row(&mut self, row: PlannedAction) {
         if row.status.counts() {
             self.counted += 1;
+        } else if self.listing_full() {
+            self.unlisted += 1;
+            return;
         }
         self.actions.push(row);
     }
 
     /// Whether the rows of actions not run are past twice the plan limit, where they are
-    /// counted, not listed (see `not_run`).
+    /// counted, not listed (see `not_run`); rows saying what a limit left out have
+    /// [`LIMIT_ROWS`] more.
     fn listing_full(&self) -> bool {
-        self.actions.len() >= self.config.max_actions.saturating_mul(2)
+        let extra = if self.explaining { LIMIT_ROWS } else { 0 };
+        self.actions.len()
+            >= self
+                .config
+                .max_actions
+                .saturating_mul(2)
+                .saturating_add(extra)
     }
 
     /// Counts the rows of actions not run that a call to `callee` holds, instead of walking it
@@ -1268,12 +1288,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if n >= self.config.max_fanout {
                 break;
             }
-            // Skipped rows do not count as actions, but past twice the limit no row is listed
-            // any more, and what would only add rows stops too.
-            if self.counted >= self.config.max_actions
-                || self.listing_full()
-                || self.steps_run >= MAX_STEP_RUNS
-            {
+            // Skipped rows do not count as actions: a for-each goes on past twice the limit,
+            // where they are counted instead of listed, until the actions reach it.
+            if self.counted >= self.config.max_actions || self.steps_run >= MAX_STEP_RUNS {
                 unplanned = items.len().min(self.config.max_fanout) - n;
                 break;
             }
@@ -1339,7 +1356,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             ));
         }
         if !reasons.is_empty() {
+            // Rows saying what a limit left out are listed past the others' room: a plan
+            // must not end silently short.
+            self.explaining = true;
             self.not_planned(step, frame, path, Status::Blocked, &reasons.join("; "));
+            self.explaining = false;
         }
         if over + unplanned > 0 {
             statuses.push(StepStatus::Blocked);

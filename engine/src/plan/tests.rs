@@ -947,13 +947,66 @@ steps:
         ..RunConfig::default()
     };
     let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
-    assert_eq!(p.actions.len(), 4);
-    assert_eq!((p.summary.would_run, p.summary.blocked), (2, 2));
-    // c, d, e of the first device, then a–e of the 49 others as one walk of the group.
-    assert_eq!(p.summary.unlisted, 1 + 5);
+    // a and b of the first device run; c, d and e of it, then a–e of the 49 others (one walk
+    // of the group), are rows saying what the limit left out, which are listed.
+    assert_eq!(p.actions.len(), 10);
+    assert_eq!((p.summary.would_run, p.summary.blocked), (2, 8));
+    assert_eq!(p.summary.unlisted, 0);
+    assert!(
+        p.actions[9]
+            .reason
+            .starts_with("plan limit: the plan reached 2 actions; 49 items not planned"),
+        "{:?}",
+        p.actions[9]
+    );
+
+    // Skipped rows do not count: a for-each goes on past twice the limit, and its skipped
+    // rows there are counted, not listed.
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d}
+    steps:
+      - {id: a1, action: incident.comment, if: "d.name == 'none'", params: {comment: "a1 {{ d.name }}"}}
+      - {id: a2, action: incident.comment, if: "d.name == 'none'", params: {comment: "a2 {{ d.name }}"}}
+      - {id: a3, action: incident.comment, if: "d.name == 'none'", params: {comment: "a3 {{ d.name }}"}}
+      - {id: b, action: incident.comment, params: {comment: "b {{ d.name }}"}}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let config = RunConfig {
+        max_actions: 5,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+    // Four rows per device (a1–a3 skipped, b would run): the rows reach twice the limit at
+    // the third device, whose a3 and the a-rows of the next two are counted, not listed,
+    // while b runs on to the limit; then a row per step of the group says what it left out.
+    assert_eq!(p.summary.would_run, 5);
+    assert_eq!(p.actions.len(), 13 + 4);
+    assert_eq!(p.summary.unlisted, 7);
+    let text = crate::plan::text::render(&p, false);
+    assert!(text.contains("45 items not planned"), "{text}");
+
+    // A hundred steps past the limit: their rows saying so have a room of their own, past
+    // which they are counted.
+    let steps: String = (0..200)
+        .map(|i| format!("  - {{id: s{i}, action: incident.comment, params: {{comment: c{i}}}}}\n"))
+        .collect();
+    let gb = format!("kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n{steps}");
+    let lib = library(&[&gb, &sop("")]);
+    let config = RunConfig {
+        max_actions: 2,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+    assert_eq!(p.actions.len(), 4 + crate::scheduler::LIMIT_ROWS);
+    assert_eq!(p.summary.unlisted, 200 - p.actions.len());
     let text = crate::plan::text::render(&p, false);
     assert!(
-        text.contains("; 6 more blocked or skipped past the plan limit, not listed)"),
+        text.contains("; 96 more blocked or skipped past the plan limit, not listed)"),
         "{text}"
     );
 }
@@ -1219,11 +1272,18 @@ fn exponential_call_trees_are_planned_in_bounded_work() {
         )
     };
     let plan_of = |leaf: &str| plan_of_tree(8, leaf);
-    // Actions at the bottom: the plan limit stops running, and what is past it is counted
-    // from the library's structure, not walked (8^15 rows).
+    // Actions at the bottom, each a repeat of the first: the repeats past the listing's room
+    // are counted, the step limit stops the run (its rows listed in a room of their own), and
+    // what is past it is counted from the library's structure, not walked (8^15 rows).
     let p = plan_of("{id: note, action: incident.comment, params: {comment: x}}");
-    assert_eq!(p.actions.len(), 2 * config.max_actions);
-    assert_eq!(p.summary.unlisted as u64 + 20_000, 8u64.pow(15));
+    assert_eq!(
+        p.actions.len(),
+        2 * config.max_actions + crate::scheduler::LIMIT_ROWS
+    );
+    assert_eq!(
+        p.summary.unlisted as u64 + p.actions.len() as u64,
+        8u64.pow(15)
+    );
     // 20^15 rows are more than a count holds, or a JSON reader reads exactly: the count stops
     // at 2^53 - 1, and the text says it is a floor.
     let p = plan_of_tree(
@@ -2495,11 +2555,11 @@ steps:
         ..RunConfig::default()
     };
     let p = plan_with(&lib, &ws(Mode::Autonomous), &devices(300), &config, vec![]);
-    assert!(p.actions.len() <= 2 * 100 + 1, "{} rows", p.actions.len());
-    // The first device's comment runs; its 299 repeats fill the rows, and what is past the
-    // rows' room is counted, not listed.
+    assert_eq!(p.actions.len(), 2 * 100);
+    // The first device's comment runs; its repeats fill the rows, and what is past the rows'
+    // room is counted, not listed: 300 × 300 rows in all.
     assert_eq!(p.summary.would_run, 1);
-    assert!(p.summary.unlisted > 0, "{:?}", p.summary);
+    assert_eq!(p.summary.unlisted + p.actions.len(), 300 * 300);
 }
 
 /// An approval binds to the actions it lets run: a gate with nothing behind it (a for-each
