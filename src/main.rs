@@ -624,17 +624,22 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             incident.workspace.as_deref(),
         )
         .map_err(|e| {
-            // In a file of many incidents, say which one.
-            let which = if incidents.len() > 1 {
-                format!(
+            // Say which incident, of which file: a workspace named by `--workspace` is
+            // the command line's.
+            let which = match e {
+                riposte_engine::workspace::SelectError::Unknown { .. } => String::new(),
+                _ if incidents.len() > 1 => format!(
                     "incident `{}` ({} of {} in `{}`): ",
                     incident.id,
                     n + 1,
                     incidents.len(),
                     args.incident.display()
-                )
-            } else {
-                String::new()
+                ),
+                _ => format!(
+                    "incident `{}` of `{}`: ",
+                    incident.id,
+                    args.incident.display()
+                ),
             };
             match &args.workspaces {
                 Some(_) => format!("{which}{e}"),

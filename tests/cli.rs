@@ -1067,3 +1067,48 @@ fn a_step_approved_by_id_and_by_path_is_listed_twice() {
         "{text}"
     );
 }
+
+/// An incident no workspace can be told for is named, with its file.
+#[test]
+fn an_incident_without_a_tenant_is_named_with_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.json");
+    std::fs::write(
+        &path,
+        r#"{"format": "riposte.incident/v1", "incident": {"id": "n1", "title": "t"}}"#,
+    )
+    .unwrap();
+    let err = stderr_of(
+        riposte()
+            .args([
+                "simulate",
+                "--workspaces",
+                "examples/workspaces.yaml",
+                "--incident",
+            ])
+            .arg(&path),
+        2,
+    );
+    assert!(
+        err.contains(&format!(
+            "incident `n1` of `{}`: the incident names no tenant",
+            path.display()
+        )),
+        "{err}"
+    );
+    // A workspace named on the command line is the command line's error.
+    let err = stderr_of(
+        riposte()
+            .args([
+                "simulate",
+                "--workspaces",
+                "examples/workspaces.yaml",
+                "--workspace",
+                "x",
+                "--incident",
+            ])
+            .arg(&path),
+        2,
+    );
+    assert!(err.starts_with("error: no workspace named `x`"), "{err}");
+}

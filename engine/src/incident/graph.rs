@@ -87,7 +87,7 @@ fn alert<V: Val>(cx: &Cx, v: &V, path: &Path, set: &mut EntitySet) -> Result<Ale
     let index = set.alert(&id);
     let ev_path = path.key("evidence");
     let evidence = opt_array(cx, m, "evidence", path)?.unwrap_or_default();
-    cx.check_len(&ev_path, Limit::Entities, evidence.len())?;
+    cx.check_len(&ev_path, Limit::Evidence, evidence.len())?;
     for (i, ev) in evidence.iter().enumerate() {
         let ep = ev_path.index(i);
         match ev.view() {

@@ -70,6 +70,8 @@ pub enum Limit {
     Incidents,
     Alerts,
     Entities,
+    /// Evidence items of one alert (bounded by `max_entities`: each may be an entity).
+    Evidence,
 }
 
 impl Limit {
@@ -80,6 +82,7 @@ impl Limit {
             Limit::Incidents => "incidents",
             Limit::Alerts => "alerts",
             Limit::Entities => "entities",
+            Limit::Evidence => "evidence items",
         }
     }
 
@@ -90,6 +93,7 @@ impl Limit {
             Limit::Incidents => "incident",
             Limit::Alerts => "alert",
             Limit::Entities => "entity",
+            Limit::Evidence => "evidence item",
         };
         if n == 1 {
             format!("1 {one}")
@@ -104,7 +108,7 @@ impl Limit {
             Limit::FileBytes => "--max-file-bytes",
             Limit::Incidents => "--max-incidents",
             Limit::Alerts => "--max-alerts",
-            Limit::Entities => "--max-entities",
+            Limit::Entities | Limit::Evidence => "--max-entities",
         }
     }
 
@@ -114,7 +118,7 @@ impl Limit {
             Limit::FileBytes => limits.max_file_bytes,
             Limit::Incidents => limits.max_incidents,
             Limit::Alerts => limits.max_alerts,
-            Limit::Entities => limits.max_entities,
+            Limit::Entities | Limit::Evidence => limits.max_entities,
         }
     }
 
@@ -123,6 +127,7 @@ impl Limit {
         match self {
             Limit::FileBytes | Limit::Incidents => "file",
             Limit::Alerts | Limit::Entities => "incident",
+            Limit::Evidence => "alert",
         }
     }
 }
@@ -163,6 +168,18 @@ pub enum ImportError {
          them) and Riposte normalized incidents (`{{\"format\": \"riposte.incident/v1\", ...}}`)"
     )]
     UnknownFormat { file: String },
+    /// The file holds an API's error response (`{"error": {"code": …, "message": …}}`), as a
+    /// script saves when a request fails.
+    #[error(
+        "`{file}` holds an error response of the API, not incidents: `{code}`{}; fetch the \
+         incidents again",
+        if message.is_empty() { String::new() } else { format!(" ({message})") }
+    )]
+    ErrorResponse {
+        file: String,
+        code: String,
+        message: String,
+    },
     /// The data has the wrong shape at `path`: a wrong type, a missing id, a bad time.
     #[error("`{file}` at `{path}`: {message}")]
     Invalid {
@@ -696,7 +713,7 @@ fn import(
                     ),
                 ))
             }
-            None => return Err(unknown()),
+            None => return Err(error_response(cx, m).unwrap_or_else(unknown)),
         },
         Json::Array(items) => (items.as_slice(), ROOT, false),
         _ => return Err(unknown()),
@@ -759,6 +776,23 @@ fn import(
         .map(|(i, item)| one(item, &if single { ROOT } else { base.index(i) }))
         .collect();
     Ok((format, incidents))
+}
+
+/// The error an API response `m` holds in place of incidents, if it is one: Microsoft Graph,
+/// Defender and Azure all answer a failed request with `{"error": {"code", "message"}}`.
+fn error_response(cx: &Cx, m: &json::Object) -> Option<ImportError> {
+    let Some(Json::Object(error)) = json::get(m, "error") else {
+        return None;
+    };
+    let text = |key: &str| match json::get(error, key) {
+        Some(Json::String(s)) => Some(json::clip(s, 200).into_owned()),
+        _ => None,
+    };
+    Some(ImportError::ErrorResponse {
+        file: cx.file.to_string(),
+        code: text("code")?,
+        message: text("message").unwrap_or_default(),
+    })
 }
 
 /// The format of one incident object, by its shape.

@@ -2075,6 +2075,30 @@ fn unknown_formats_name_the_accepted_ones() {
     }
 }
 
+/// A saved error response (a script that fetched incidents and got throttled) is named as one.
+#[test]
+fn api_error_responses_are_named() {
+    let text = r#"{"error": {"code": "TooManyRequests", "message": "Please retry again later.",
+        "innerError": {"code": "429", "date": "2025-03-12T09:06:02"}}}"#;
+    let e = error(text);
+    assert!(
+        matches!(&e, ImportError::ErrorResponse { code, .. } if code == "TooManyRequests"),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "`bad.json` holds an error response of the API, not incidents: `TooManyRequests` \
+         (Please retry again later.); fetch the incidents again"
+    );
+    // An `error` that is not an API's error response is an unknown format.
+    for text in [r#"{"error": "x"}"#, r#"{"error": {"message": "m"}}"#] {
+        assert!(
+            matches!(error(text), ImportError::UnknownFormat { .. }),
+            "{text}"
+        );
+    }
+}
+
 // ---- Bounds ----------------------------------------------------------------------------------
 
 fn ip_evidence(n: usize) -> Vec<serde_json::Value> {
@@ -2102,14 +2126,17 @@ fn ten_thousand_entities_are_too_many_and_fail_fast() {
         } => {
             assert_eq!(file, "bad.json");
             assert_eq!(path, "$.alerts[0].evidence");
-            assert_eq!((what, count, limit), (Limit::Entities, 10_000, 5_000));
+            assert_eq!((what, count, limit), (Limit::Evidence, 10_000, 5_000));
         }
         other => panic!("{other:?}"),
     }
     assert!(start.elapsed() < Duration::from_secs(2));
+    // One alert's evidence is counted as evidence, before deduplication.
     let message = error(&doc).to_string();
     assert!(
-        message.contains("limit of 5000 entities") && message.contains("--max-entities"),
+        message
+            .contains("10000 evidence items, more than the limit of 5000 evidence items per alert")
+            && message.contains("--max-entities"),
         "{message}"
     );
 
