@@ -136,7 +136,8 @@ struct SimulateArgs {
     /// Make matching actions fail in the simulation: `STEP`, `STEP:TARGET` (id or name).
     #[arg(long = "fail")]
     fail: Vec<String>,
-    /// The time `now()` returns (RFC 3339; default: the incident's last update, else its creation).
+    /// The time `now()` returns (RFC 3339, UTC without an offset; default: the incident's last
+    /// update, else its creation).
     #[arg(long)]
     now: Option<String>,
     #[command(flatten)]
@@ -154,7 +155,8 @@ struct EvalArgs {
     /// An incident file: Graph security incident(s), Sentinel incident(s) or Riposte JSON.
     #[arg(long)]
     incident: PathBuf,
-    /// The time `now()` returns (RFC 3339; default: the incident's last update, else its creation).
+    /// The time `now()` returns (RFC 3339, UTC without an offset; default: the incident's last
+    /// update, else its creation).
     #[arg(long)]
     now: Option<String>,
     #[command(flatten)]
@@ -752,9 +754,12 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
 /// `--now`, when given: the time `now()` returns, in milliseconds.
 fn now_option(now: Option<&str>) -> Result<Option<i64>, String> {
     now.map(|t| {
-        riposte_dsl::value::parse_time(t).ok_or_else(|| {
-            format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
-        })
+        // Without an offset, UTC: as incident times are read.
+        riposte_dsl::value::parse_time(t)
+            .or_else(|| riposte_dsl::value::parse_time(&format!("{t}Z")))
+            .ok_or_else(|| {
+                format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+            })
     })
     .transpose()
 }
@@ -907,6 +912,9 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
+            Err(format!("`{s}` is too large for a count"))
+        }
         Err(_) => Err(format!("`{s}` is not a whole number")),
     }
 }

@@ -1112,3 +1112,38 @@ fn an_incident_without_a_tenant_is_named_with_its_file() {
     );
     assert!(err.starts_with("error: no workspace named `x`"), "{err}");
 }
+
+/// `--now` without an offset is UTC, as incident times are; a count too large says so.
+#[test]
+fn now_without_an_offset_is_utc_and_large_counts_are_named() {
+    let plan = |now: &str| {
+        let out = riposte()
+            .args([
+                "simulate",
+                "--incident",
+                "examples/incidents/ransomware-two-devices.json",
+                "--format",
+                "json",
+                "--now",
+                now,
+            ])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        json(&out)
+    };
+    assert_eq!(plan("2025-03-14T02:31:52"), plan("2025-03-14T02:31:52Z"));
+    let err = stderr_of(
+        riposte().args([
+            "simulate",
+            "--incident",
+            "examples/incidents/ransomware-two-devices.json",
+            "--max-plan-actions",
+            "999999999999999999999",
+        ]),
+        2,
+    );
+    assert!(err.contains("is too large for a count"), "{err}");
+}

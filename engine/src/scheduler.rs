@@ -62,7 +62,21 @@ impl Approvals {
             [one] if one == "all" => Ok(Approvals::All),
             [one] if one == "none" => Ok(Approvals::None),
             _ => {
-                if let Some(w) = words.iter().find(|w| *w == "all" || *w == "none") {
+                let keywords = words.iter().filter(|w| *w == "all" || *w == "none");
+                if let Some(w) = keywords.clone().next() {
+                    if keywords.clone().any(|other| other != w) {
+                        return Err(
+                            "`--approve all` and `--approve none` contradict each other; give one"
+                                .to_string(),
+                        );
+                    }
+                    if words.iter().all(|other| other == w) {
+                        return Ok(if w == "all" {
+                            Approvals::All
+                        } else {
+                            Approvals::None
+                        });
+                    }
                     return Err(format!(
                         "`--approve {w}` cannot be combined with step names; give `{w}` alone"
                     ));

@@ -1197,6 +1197,20 @@ steps:
         e.contains("no gamebook of the library has a step `each.note`"),
         "{e}"
     );
+    // `all` and `none` stand alone; given twice they are the same; together they contradict.
+    let approve = |w: &[&str]| {
+        let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+        Approvals::from_words(&w, &lib)
+    };
+    assert_eq!(approve(&["all", "all"]), Ok(Approvals::All));
+    assert_eq!(approve(&["none", "none"]), Ok(Approvals::None));
+    let e = approve(&["none", "all"]).expect_err("contradiction");
+    assert!(e.contains("contradict each other"), "{e}");
+    let e = approve(&["all", "first"]).expect_err("all with a step");
+    assert!(
+        e.contains("`--approve all` cannot be combined with step names"),
+        "{e}"
+    );
 }
 
 #[test]
