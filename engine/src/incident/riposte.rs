@@ -53,6 +53,14 @@ pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Result<Incident>>> {
             ))
         }
     }
+    let given = |key: &str| m.get(key).is_some_and(|v| !v.is_null());
+    if given("incident") && given("incidents") {
+        return Err(cx.invalid(
+            &ROOT,
+            "the document holds both `incident` and `incidents`; put the one incident into the \
+             `incidents` list, or keep only one of them",
+        ));
+    }
     let mut out = Vec::new();
     let one = ROOT.key("incident");
     if let Some(v) = m.get("incident").filter(|v| !v.is_null()) {
@@ -105,7 +113,8 @@ pub(super) fn document_fast(cx: &Cx, text: &str) -> Option<Vec<Incident>> {
     if doc.format.as_deref().map(str::trim) != Some(NORMALIZED_FORMAT) {
         return None;
     }
-    if doc.incident.is_none() && doc.incidents.is_none() {
+    // Neither or both: the slow path says what is wrong.
+    if doc.incident.is_none() == doc.incidents.is_none() {
         return None;
     }
     let mut out: Vec<Incident> = doc.incident.into_iter().collect();

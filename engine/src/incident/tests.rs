@@ -2075,6 +2075,28 @@ fn unknown_formats_name_the_accepted_ones() {
     }
 }
 
+/// A normalized document holds one incident or a list, not both: both is most likely an edit
+/// gone wrong, and planning both would plan an incident no one meant to.
+#[test]
+fn a_normalized_document_with_incident_and_incidents_is_an_error() {
+    let both = r#"{"format": "riposte.incident/v1", "incident": {"id": "1"},
+        "incidents": [{"id": "2"}]}"#;
+    let e = error(both);
+    assert!(
+        e.to_string()
+            .contains("holds both `incident` and `incidents`"),
+        "{e}"
+    );
+    // A null one is absent.
+    let ok = r#"{"format": "riposte.incident/v1", "incident": null, "incidents": [{"id": "2"}]}"#;
+    assert_eq!(
+        parse_incidents("f", ok, &limits())
+            .map(|(_, i)| i.len())
+            .ok(),
+        Some(1)
+    );
+}
+
 /// A saved error response (a script that fetched incidents and got throttled) is named as one.
 #[test]
 fn api_error_responses_are_named() {
