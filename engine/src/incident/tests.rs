@@ -2786,8 +2786,7 @@ fn each_incident_of_a_list_is_read_on_its_own() {
         serde_json::from_str(&read("normalized/phishing-two-mailboxes.json")).unwrap();
     let doc = serde_json::json!({
         "format": "riposte.incident/v1",
-        "incident": normalized["incident"],
-        "incidents": [{"id": "x", "alerts": 5}, normalized["incident"]],
+        "incidents": [normalized["incident"], {"id": "x", "alerts": 5}, normalized["incident"]],
     });
     let (format, list) = each(&doc.to_string());
     assert_eq!(format, Format::Riposte);
@@ -2797,7 +2796,7 @@ fn each_incident_of_a_list_is_read_on_its_own() {
         list[1]
             .as_ref()
             .unwrap_err()
-            .starts_with("at `$.incidents[0]"),
+            .starts_with("at `$.incidents[1]"),
         "{list:?}"
     );
 
