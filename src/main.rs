@@ -359,6 +359,16 @@ fn main() -> ExitCode {
     })
 }
 
+/// Says which links to directories a library's directories hold: they are not read.
+fn note_linked_dirs(loaded: &riposte_engine::Loaded) {
+    for dir in &loaded.linked_dirs {
+        stderr_line!(
+            "note: `{dir}` is a link to a directory, which a library does not follow; give its \
+             target with `--library`"
+        );
+    }
+}
+
 fn default_library() -> Vec<PathBuf> {
     ["gamebooks", "sops"]
         .iter()
@@ -371,6 +381,7 @@ fn load(paths: Vec<PathBuf>) -> Result<(SourceMap, Compilation), String> {
     let limits = Limits::default();
     let loaded =
         riposte_engine::load_library(&paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
+    note_linked_dirs(&loaded);
     let compilation = compile(&loaded.sources, &limits, loaded.diagnostics);
     Ok((loaded.sources, compilation))
 }
@@ -1103,6 +1114,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     }
     let loaded =
         riposte_engine::load_library(&in_tree, limits.max_file_bytes).map_err(|e| e.to_string())?;
+    note_linked_dirs(&loaded);
     let head = match compile_library(loaded, "the library") {
         Ok(l) => l,
         Err(code) => return Ok(code),

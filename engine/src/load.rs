@@ -11,6 +11,10 @@ use riposte_dsl::{Code, Diagnostic, SourceFile, SourceMap, Span};
 pub struct Loaded {
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
+    /// Links to directories met in the directories walked, which are not followed: a link can
+    /// loop, and a git revision holds the link, not the files (a backtest's base would not
+    /// have them). The command line names them, so a gamebook not found there is explained.
+    pub linked_dirs: Vec<String>,
 }
 
 /// A path that could not be read at all (exit code 2 territory).
@@ -58,13 +62,14 @@ fn load_within(
     max_library_bytes: usize,
 ) -> Result<Loaded, LoadError> {
     let mut files = Vec::new();
+    let mut linked_dirs = Vec::new();
     for p in paths {
         let meta = fs::metadata(p).map_err(|source| LoadError::Io {
             path: p.clone(),
             source,
         })?;
         if meta.is_dir() {
-            walk(p, &mut files)?;
+            walk(p, &mut files, &mut linked_dirs)?;
         } else if is_test_file(p) {
             return Err(LoadError::TestFile(display_path(p)));
         } else if is_yaml(p) {
@@ -82,7 +87,10 @@ fn load_within(
     files.sort();
     let mut seen = std::collections::HashSet::new();
     files.retain(|f| seen.insert(fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
-    let mut loaded = Loaded::default();
+    let mut loaded = Loaded {
+        linked_dirs,
+        ..Loaded::default()
+    };
     let mut total = 0usize;
     for path in files {
         read_one(&path, max_file_bytes, &mut loaded)?;
@@ -174,7 +182,11 @@ fn read_one(path: &Path, max_file_bytes: usize, loaded: &mut Loaded) -> Result<(
     Ok(())
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    linked_dirs: &mut Vec<String>,
+) -> Result<(), LoadError> {
     let entries = fs::read_dir(dir).map_err(|source| LoadError::Io {
         path: dir.to_path_buf(),
         source,
@@ -192,7 +204,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
         if ty.is_dir() {
             // Hidden directories (.git) are never part of a library.
             if !entry.file_name().to_string_lossy().starts_with('.') {
-                walk(&path, out)?;
+                walk(&path, out, linked_dirs)?;
+            }
+        } else if ty.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            if !entry.file_name().to_string_lossy().starts_with('.') {
+                linked_dirs.push(display_path(&path));
             }
         } else if is_yaml(&path) && !is_test_file(&path) {
             out.push(path);
@@ -278,6 +294,20 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains("more than 1499 bytes in all"), "{text}");
             assert!(text.contains("c.yaml"), "{text}");
+        }
+        // A link to a directory is named, not followed.
+        #[cfg(unix)]
+        {
+            let linked = tempfile::tempdir().unwrap();
+            fs::write(linked.path().join("x.yaml"), "kind: gamebook\n").unwrap();
+            std::os::unix::fs::symlink(linked.path(), dir.path().join("sub/shared")).unwrap();
+            let loaded = load_library(&[dir.path().to_path_buf()], 50).unwrap();
+            assert_eq!(loaded.sources.len(), 3);
+            assert_eq!(
+                loaded.linked_dirs,
+                [display_path(&dir.path().join("sub/shared"))]
+            );
+            fs::remove_file(dir.path().join("sub/shared")).unwrap();
         }
         // A FIFO among the files would block the read forever.
         #[cfg(unix)]
