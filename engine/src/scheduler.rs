@@ -565,6 +565,9 @@ struct Frame<'g> {
     call_prefix: String,
     /// Identities of the for-each items being run in this frame, outermost first.
     items: Vec<String>,
+    /// How many for-each groups of this run are running an item: inside one, a step's results
+    /// are one branch's, merged into the group's after it.
+    group_items: u32,
     vars: Vec<Value>,
     aggs: Vec<StepAgg>,
     /// The inputs were computed from results of a step still awaiting a gate (`with: {n:
@@ -859,6 +862,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             vars: vec![self.incident.value.clone(), inputs, Value::Null],
             aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
             inputs_waiting: false,
+            group_items: 0,
         }
     }
 
@@ -1298,6 +1302,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .as_ref()
             .map(|_| (self.total, self.per_action.clone()));
         let mut held_items: u32 = 0;
+        frame.group_items += u32::from(!inner.is_empty());
         for (n, item) in items.iter().enumerate() {
             if n >= self.config.max_fanout {
                 break;
@@ -1382,6 +1387,25 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 if let Some(agg) = frame.aggs.get_mut(i) {
                     let n = u32::try_from(over + unplanned).unwrap_or(u32::MAX);
                     agg.blocked = agg.blocked.saturating_add(n);
+                }
+            }
+        }
+        frame.group_items -= u32::from(!inner.is_empty());
+        // A step of a for-each group that no item ran (no items, or an empty fan-out inside
+        // each) reads as a for-each step with no items does: succeeded with nothing counted
+        // (`steps.x.succeeded == 0`). Inside an enclosing group's item it stays unset, so an
+        // item that ran nothing casts no vote in the step's status over the items.
+        if frame.group_items == 0 {
+            for &i in &inner {
+                let unset = frame.aggs.get_mut(i).is_some_and(|agg| {
+                    let unset = agg.status.is_none();
+                    if unset {
+                        agg.status = Some(StepStatus::Succeeded);
+                    }
+                    unset
+                });
+                if unset {
+                    publish_step(frame, i);
                 }
             }
         }

@@ -3293,3 +3293,68 @@ steps:
     );
     assert!(crate::plan::rejects_something(&p, "h"));
 }
+
+/// After a for-each group with no items, the steps inside read as a for-each step with no
+/// items does: succeeded, nothing counted, no results; not null, which would make
+/// `succeeded == 0` false and a count render as empty text.
+#[test]
+fn the_steps_of_a_for_each_group_without_items_count_zero() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d}
+    steps:
+      - {id: isolate, action: device.isolate, target: d}
+  - id: report
+    needs: [each]
+    action: incident.comment
+    if: "steps.isolate.succeeded == 0 and steps.isolate.status == 'succeeded' and count(steps.isolate.results) == 0"
+    params: {comment: "isolated {{ steps.isolate.succeeded }}, failed {{ steps.isolate.failed }}"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let p = autonomous_plan(&lib, &devices(0));
+    assert_eq!(p.actions.len(), 1, "{:#?}", p.actions);
+    assert_eq!(p.actions[0].status, Status::WouldRun, "{:#?}", p.actions);
+    assert_eq!(
+        p.actions[0].params.get("comment"),
+        Some(&json!("isolated 0, failed 0"))
+    );
+
+    // Items whose own fan-out is empty: after the outer group, a step no item ran reads the
+    // same; inside an item, it is unset (the item ran nothing, which is no status).
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d}
+    steps:
+      - id: per_ip
+        for_each: {items: d.ip_addresses, as: ip}
+        steps:
+          - {id: block, action: ip.block, target: "first(incident.ips)"}
+      - {id: note, needs: [per_ip], action: incident.comment, params: {comment: "{{ d.name }} {{ steps.block.status }}"}}
+  - id: report
+    needs: [each]
+    action: incident.comment
+    params: {comment: "blocked {{ steps.block.succeeded }}: {{ steps.block.status }}"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let p = autonomous_plan(&lib, &devices(2));
+    let comments: Vec<&serde_json::Value> =
+        p.actions.iter().map(|a| &a.params["comment"]).collect();
+    assert_eq!(
+        comments,
+        [
+            &json!("ws-0 "),
+            &json!("ws-1 "),
+            &json!("blocked 0: succeeded")
+        ],
+        "{:#?}",
+        p.actions
+    );
+}
