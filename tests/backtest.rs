@@ -637,6 +637,43 @@ fn fail_on_changes_or_errors_exits_3() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("[possible values: changes, errors]"));
 }
 
+/// A step given a condition that holds wherever it did something changes no incident: where
+/// it is now skipped before its items are listed (an incident without URLs), it did nothing
+/// before either. `--fail-on changes` lets such a change through.
+#[test]
+fn a_step_skipped_where_it_did_nothing_changes_no_incident() {
+    let repo = repo();
+    let path = repo
+        .path()
+        .join("gamebooks/block-malicious-indicators.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let step = "  - id: block_urls\n";
+    assert!(text.contains(step), "the example changed");
+    let edited = text.replace(step, &format!("{step}    if: \"len(incident.urls) > 0\"\n"));
+    std::fs::write(&path, edited).unwrap();
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--fail-on",
+            "changes",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.ends_with("10 incidents, 0 changed\n"), "{text}");
+    // The totals by status count no row of a step that did not run.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("actions by status (") && l.ends_with("): no change")),
+        "{text}"
+    );
+}
+
 /// CI checkouts are often shallow: a base they do not hold says so, and what to do.
 #[test]
 fn a_base_beyond_a_shallow_clone_says_to_fetch_it() {
