@@ -859,6 +859,112 @@ fn a_library_directory_deleted_since_the_base_is_backtested_as_deleted() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A library path that exists on neither side is a typo, not a library deleted or added: it
+/// stops the backtest before it can pass for `0 changed`.
+#[test]
+fn a_library_path_on_neither_side_is_an_error() {
+    let repo = repo();
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+            "gamebooks",
+            "--library",
+            "sopz",
+            "--fail-on",
+            "changes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err,
+        "error: library path `sopz` exists neither in the working tree nor at `HEAD`; check its \
+         spelling (the default library is `--library gamebooks --library sops`)\n"
+    );
+}
+
+/// A library without a response SOP plans nothing on its side: `--library gamebooks` alone
+/// forgets that `--library` replaces both default paths, and stderr says so for each side.
+#[test]
+fn a_library_without_response_sops_is_warned_about() {
+    let repo = repo();
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+            "gamebooks",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for side in ["the working-tree library", "the library at `HEAD`"] {
+        assert!(
+            err.contains(&format!(
+                "warning: {side} (`gamebooks`) has no response SOP, so nothing can be planned \
+                 from it; `--library` replaces the default library: to read both of its paths, \
+                 give `--library gamebooks --library sops`\n"
+            )),
+            "{err}"
+        );
+    }
+    // The default library has response SOPs on both sides: no warning.
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("no response SOP"));
+}
+
+/// A library path added since the base (not committed) holds nothing there, and stderr says
+/// so, as it does for one deleted since.
+#[test]
+fn a_library_path_added_since_the_base_is_noted() {
+    let repo = repo();
+    copy_dir(&repo.path().join("sops"), &repo.path().join("lib2/sops"));
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+            "gamebooks",
+            "--library",
+            "lib2/sops",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "note: library path `lib2/sops` does not exist at `HEAD`; it holds nothing there, as \
+             if added since (files moved there since are not part of the library at `HEAD`)\n"
+        ),
+        "{err}"
+    );
+    // Its SOPs match only in the working tree.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  identity-compromise ") && l.ends_with(" +3   0 → 3")),
+        "{text}"
+    );
+}
+
 /// A corpus whose every incident is unreadable planned nothing: that is no clean backtest.
 #[test]
 fn a_corpus_of_unreadable_incidents_is_an_error() {
