@@ -1021,6 +1021,54 @@ fn compile_library(
     Ok(compilation.library)
 }
 
+/// The error for library paths that exist neither in the working tree nor at the base
+/// revision: most likely misspelled.
+fn library_nowhere(paths: &[PathBuf], rev: &str, library_given: bool) -> String {
+    let (what, exist, its) = if paths.len() == 1 {
+        ("library path", "exists", "its")
+    } else {
+        ("library paths", "exist", "their")
+    };
+    let default = if library_given {
+        " (the default library is `--library gamebooks --library sops`)"
+    } else {
+        ""
+    };
+    format!(
+        "{what} {} {exist} neither in the working tree nor at `{rev}`; check {its} \
+         spelling{default}",
+        riposte_engine::load::quoted_paths(paths)
+    )
+}
+
+/// Warns when a library holds no response SOP: no incident can get an action from it, which a
+/// backtest would report as nothing to do rather than as a mistake.
+fn warn_without_response_sops(
+    library: &riposte_dsl::checked::Library,
+    which: &str,
+    paths: &[PathBuf],
+    library_given: bool,
+) {
+    let responds = library
+        .sops
+        .iter()
+        .any(|s| matches!(s.body, riposte_dsl::checked::SopBody::Response(_)));
+    if responds {
+        return;
+    }
+    // The usual slip: one `--library` given, forgetting that it replaces both defaults.
+    let hint = if library_given {
+        "; `--library` replaces the default library: to read both of its paths, give \
+         `--library gamebooks --library sops`"
+    } else {
+        ""
+    };
+    stderr_line!(
+        "warning: {which} ({}) has no response SOP, so nothing can be planned from it{hint}",
+        riposte_engine::load::quoted_paths(paths)
+    );
+}
+
 /// A backtest sink that keeps a progress bar (on a terminal) out of the report's way.
 struct WithProgress<S> {
     inner: S,
@@ -1070,10 +1118,12 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     use riposte_engine::backtest::render::{JsonReport, TextReport};
     use riposte_engine::backtest::{git, list_corpus, Backtest};
 
-    let paths = if args.library.is_empty() {
-        default_library()
-    } else {
+    // `--library` replaces the default paths, which the messages then recall.
+    let library_given = !args.library.is_empty();
+    let paths = if library_given {
         args.library
+    } else {
+        default_library()
     };
     if paths.is_empty() {
         return Err("no library: no `gamebooks/` or `sops/` here; pass `--library DIR`".into());
@@ -1086,25 +1136,50 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     };
     let listing = list_corpus(&args.corpus).map_err(|e| e.to_string())?;
     let limits = Limits::default();
-    // Against a base, a library path deleted from the working tree holds nothing there: what
-    // deleting it changes is the backtest's to show. Without one it is a mistake.
-    let in_tree: Vec<PathBuf> = match &args.base {
-        Some(rev) => paths
-            .iter()
-            .filter(|p| {
-                let there = std::fs::symlink_metadata(p).is_ok();
-                if !there {
-                    stderr_line!(
-                        "note: library path `{}` does not exist in the working tree; it holds \
-                         nothing there, as if deleted since `{rev}`",
-                        p.display()
-                    );
+    // Against a base, a library path missing on one side holds nothing there: what adding or
+    // deleting it changes is the backtest's to show. Missing on both sides, or without a base,
+    // it is a mistake.
+    let (in_tree, at_base) = match &args.base {
+        Some(rev) => {
+            let at =
+                git::library_at(rev, &paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
+            let (in_tree, not_in_tree): (Vec<PathBuf>, Vec<PathBuf>) = paths
+                .iter()
+                .cloned()
+                .partition(|p| std::fs::symlink_metadata(p).is_ok());
+            let nowhere: Vec<PathBuf> = not_in_tree
+                .iter()
+                .filter(|p| at.missing.contains(p))
+                .cloned()
+                .collect();
+            if !nowhere.is_empty() {
+                return Err(library_nowhere(&nowhere, rev, library_given));
+            }
+            for p in &not_in_tree {
+                stderr_line!(
+                    "note: library path `{}` does not exist in the working tree; it holds \
+                     nothing there, as if deleted since `{rev}`",
+                    p.display()
+                );
+            }
+            for p in &at.missing {
+                stderr_line!(
+                    "note: library path `{}` does not exist at `{rev}`; it holds nothing there, \
+                     as if added since (files moved there since are not part of the library at \
+                     `{rev}`)",
+                    p.display()
+                );
+            }
+            if at.loaded.sources.is_empty() {
+                return Err(git::GitError::Empty {
+                    rev: rev.clone(),
+                    paths: riposte_engine::load::quoted_paths(&paths),
                 }
-                there
-            })
-            .cloned()
-            .collect(),
-        None => paths.clone(),
+                .to_string());
+            }
+            (in_tree, Some((rev, at)))
+        }
+        None => (paths.clone(), None),
     };
     if in_tree.is_empty() {
         return Err(format!(
@@ -1119,26 +1194,21 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let (base, base_commit) = match &args.base {
-        Some(rev) => {
-            let git::AtRevision {
-                loaded,
-                missing,
-                commit,
-            } = git::library_at(rev, &paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
-            match compile_library(loaded, &format!("the library at `{rev}`")) {
-                Ok(l) => (Some(l), Some(commit)),
-                Err(code) => {
-                    // Files moved to a new library directory are not found at `rev` under it.
-                    for path in missing {
-                        stderr_line!(
-                            "note: library path `{path}` does not exist at `{rev}`; files moved there since are not part of the library at `{rev}`"
-                        );
-                    }
-                    return Ok(code);
-                }
+    warn_without_response_sops(&head, "the working-tree library", &in_tree, library_given);
+    let (base, base_commit) = match at_base {
+        Some((rev, at)) => match compile_library(at.loaded, &format!("the library at `{rev}`")) {
+            Ok(l) => {
+                let read: Vec<PathBuf> = paths
+                    .iter()
+                    .filter(|p| !at.missing.contains(p))
+                    .cloned()
+                    .collect();
+                let which = format!("the library at `{rev}`");
+                warn_without_response_sops(&l, &which, &read, library_given);
+                (Some(l), Some(at.commit))
             }
-        }
+            Err(code) => return Ok(code),
+        },
         None => (None, None),
     };
     let all_sops = || head.sops.iter().chain(base.iter().flat_map(|b| &b.sops));

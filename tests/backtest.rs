@@ -637,6 +637,43 @@ fn fail_on_changes_or_errors_exits_3() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("[possible values: changes, errors]"));
 }
 
+/// A step given a condition that holds wherever it did something changes no incident: where
+/// it is now skipped before its items are listed (an incident without URLs), it did nothing
+/// before either. `--fail-on changes` lets such a change through.
+#[test]
+fn a_step_skipped_where_it_did_nothing_changes_no_incident() {
+    let repo = repo();
+    let path = repo
+        .path()
+        .join("gamebooks/block-malicious-indicators.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let step = "  - id: block_urls\n";
+    assert!(text.contains(step), "the example changed");
+    let edited = text.replace(step, &format!("{step}    if: \"len(incident.urls) > 0\"\n"));
+    std::fs::write(&path, edited).unwrap();
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--fail-on",
+            "changes",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.ends_with("10 incidents, 0 changed\n"), "{text}");
+    // The totals by status count no row of a step that did not run.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("actions by status (") && l.ends_with("): no change")),
+        "{text}"
+    );
+}
+
 /// CI checkouts are often shallow: a base they do not hold says so, and what to do.
 #[test]
 fn a_base_beyond_a_shallow_clone_says_to_fetch_it() {
@@ -820,6 +857,112 @@ fn a_library_directory_deleted_since_the_base_is_backtested_as_deleted() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A library path that exists on neither side is a typo, not a library deleted or added: it
+/// stops the backtest before it can pass for `0 changed`.
+#[test]
+fn a_library_path_on_neither_side_is_an_error() {
+    let repo = repo();
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+            "gamebooks",
+            "--library",
+            "sopz",
+            "--fail-on",
+            "changes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err,
+        "error: library path `sopz` exists neither in the working tree nor at `HEAD`; check its \
+         spelling (the default library is `--library gamebooks --library sops`)\n"
+    );
+}
+
+/// A library without a response SOP plans nothing on its side: `--library gamebooks` alone
+/// forgets that `--library` replaces both default paths, and stderr says so for each side.
+#[test]
+fn a_library_without_response_sops_is_warned_about() {
+    let repo = repo();
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+            "gamebooks",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for side in ["the working-tree library", "the library at `HEAD`"] {
+        assert!(
+            err.contains(&format!(
+                "warning: {side} (`gamebooks`) has no response SOP, so nothing can be planned \
+                 from it; `--library` replaces the default library: to read both of its paths, \
+                 give `--library gamebooks --library sops`\n"
+            )),
+            "{err}"
+        );
+    }
+    // The default library has response SOPs on both sides: no warning.
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("no response SOP"));
+}
+
+/// A library path added since the base (not committed) holds nothing there, and stderr says
+/// so, as it does for one deleted since.
+#[test]
+fn a_library_path_added_since_the_base_is_noted() {
+    let repo = repo();
+    copy_dir(&repo.path().join("sops"), &repo.path().join("lib2/sops"));
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+            "gamebooks",
+            "--library",
+            "lib2/sops",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "note: library path `lib2/sops` does not exist at `HEAD`; it holds nothing there, as \
+             if added since (files moved there since are not part of the library at `HEAD`)\n"
+        ),
+        "{err}"
+    );
+    // Its SOPs match only in the working tree.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  identity-compromise ") && l.ends_with(" +3   0 → 3")),
+        "{text}"
+    );
 }
 
 /// A corpus whose every incident is unreadable planned nothing: that is no clean backtest.

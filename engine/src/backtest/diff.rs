@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 /// Maps hash with `foldhash`, as in `entities.rs`: much faster than SipHash on short keys, and
 /// only looked up (what is written follows the plans' order).
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use serde::Serialize;
 
@@ -56,15 +57,38 @@ pub struct Change {
     pub params: BTreeMap<String, ParamChange>,
 }
 
-type MatchKey<'p> = (&'p str, &'p str, &'p str, &'static str, Option<&'p str>);
+/// (SOP, gamebook, step, action, target id, whether the row says the step did not run): rows
+/// that say a step did not run pair only with each other.
+type MatchKey<'p> = (
+    &'p str,
+    &'p str,
+    &'p str,
+    &'static str,
+    Option<&'p str>,
+    bool,
+);
 
 fn match_key(a: &PlannedAction) -> MatchKey<'_> {
+    let (sop, gamebook, step, action) = step_key(a);
+    (
+        sop,
+        gamebook,
+        step,
+        action,
+        a.target.as_ref().map(|t| t.id.as_str()),
+        a.is_step_not_run(),
+    )
+}
+
+/// (SOP, gamebook, step, action): the rows of one step, whatever their targets.
+type StepKey<'p> = (&'p str, &'p str, &'p str, &'static str);
+
+fn step_key(a: &PlannedAction) -> StepKey<'_> {
     (
         a.sop.as_str(),
         a.gamebook.as_str(),
         a.step.as_str(),
         a.action,
-        a.target.as_ref().map(|t| t.id.as_str()),
     )
 }
 
@@ -117,6 +141,12 @@ fn param_changes(base: &PlannedAction, head: &PlannedAction) -> BTreeMap<String,
 /// Actions of one match key are paired with the same action of the other plan first (same
 /// params), then the rest in plan order: a for-each that comments once per user, losing the
 /// first user, loses that comment, and the others are not shifted onto each other.
+///
+/// A row that says its step did not run ([`PlannedAction::is_step_not_run`]) is no action: it
+/// stands for every action of its step, none of which happens. Where the other plan has actions
+/// of that step, each is shown with its own target as now skipped (`~ would run → skipped`), or
+/// no longer skipped; where it has none, the step does nothing on both sides, and that is no
+/// change.
 pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
     // Canonical text of an action's params (serde_json maps are sorted); serializing a JSON
     // map cannot fail.
@@ -167,6 +197,20 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
             *p = take(groups.get_mut(key).map(|g| &mut g.0), &mut paired);
         }
     }
+    // What pairing left of the base: its actions per step, in plan order (for a step the
+    // working tree did not run), and the steps it did not run.
+    let mut base_left: HashMap<StepKey<'_>, VecDeque<usize>> = HashMap::default();
+    let mut base_not_run: HashSet<StepKey<'_>> = HashSet::default();
+    for (i, (b, done)) in base.iter().zip(&paired).enumerate() {
+        if *done {
+            continue;
+        }
+        if b.is_step_not_run() {
+            base_not_run.insert(step_key(b));
+        } else {
+            base_left.entry(step_key(b)).or_default().push_back(i);
+        }
+    }
     let mut out = Vec::new();
     for (h, p) in head.iter().zip(&partner) {
         match p.and_then(|i| base.get(i)) {
@@ -184,11 +228,41 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
                     ..change(h, kind, Some(b.status), Some(h.status))
                 });
             }
+            // The step no longer runs: what the base did in it is now skipped, target by
+            // target.
+            None if h.is_step_not_run() => {
+                let left = base_left.remove(&step_key(h)).unwrap_or_default();
+                for i in left {
+                    let Some(b) = base.get(i) else { continue };
+                    if let Some(p) = paired.get_mut(i) {
+                        *p = true;
+                    }
+                    if b.status != Status::Skipped {
+                        out.push(change(
+                            b,
+                            ChangeKind::Status,
+                            Some(b.status),
+                            Some(h.status),
+                        ));
+                    }
+                }
+            }
+            // The step did not run in the base: this action was skipped there.
+            None if base_not_run.contains(&step_key(h)) => {
+                if h.status != Status::Skipped {
+                    out.push(change(
+                        h,
+                        ChangeKind::Status,
+                        Some(Status::Skipped),
+                        Some(h.status),
+                    ));
+                }
+            }
             None => out.push(change(h, ChangeKind::Added, None, Some(h.status))),
         }
     }
     for (b, done) in base.iter().zip(&paired) {
-        if !done {
+        if !done && !b.is_step_not_run() {
             out.push(change(b, ChangeKind::Removed, Some(b.status), None));
         }
     }
@@ -269,9 +343,14 @@ pub struct Tally {
 
 impl Tally {
     /// Adds one incident's plan.
+    ///
+    /// A row that says its step did not run ([`PlannedAction::is_step_not_run`]) is no action
+    /// and is not counted: how many there are says how many steps were skipped, not how many
+    /// actions.
     pub fn add_plan(&mut self, plan: &Plan) {
         self.incidents += 1;
-        if !plan.actions.is_empty() {
+        let actions = || plan.actions.iter().filter(|a| !a.is_step_not_run());
+        if actions().next().is_some() {
             self.with_actions += 1;
         }
         for m in plan.sops.iter().filter(|m| m.matched) {
@@ -288,7 +367,7 @@ impl Tally {
                 }
             }
         }
-        for a in &plan.actions {
+        for a in actions() {
             self.actions.entry(a.action).or_default().add(a.status);
             match self.sops.get_mut(&a.sop) {
                 Some(s) => s.actions.add(a.status),
@@ -471,6 +550,108 @@ mod tests {
             changes[0].params["comment"].to,
             Some(serde_json::json!("user b, reworded"))
         );
+    }
+
+    /// A step skipped before its items were known: one skipped row without a target.
+    fn step_not_run(step: &str) -> PlannedAction {
+        action(step, "url.block", None, Status::Skipped)
+    }
+
+    #[test]
+    fn a_step_that_did_not_run_is_no_change_where_it_did_nothing() {
+        let comment = action("note", "incident.comment", None, Status::WouldRun);
+        let base = vec![comment.clone()];
+        let head = vec![step_not_run("block_urls"), comment];
+        assert!(diff(&base, &head).is_empty());
+        assert!(diff(&head, &base).is_empty());
+        assert!(diff(&head, &head).is_empty());
+        // A skipped action on the incident is an action, not a step that did not run.
+        let skipped_comment = action("note", "incident.comment", None, Status::Skipped);
+        let changes = diff(&[], &[skipped_comment]);
+        let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.change).collect();
+        assert_eq!(kinds, [ChangeKind::Added]);
+    }
+
+    #[test]
+    fn a_step_that_stops_running_skips_each_of_its_targets() {
+        let blocks = |status| {
+            vec![
+                action("block_urls", "url.block", Some("u1"), status),
+                action("block_urls", "url.block", Some("u2"), status),
+            ]
+        };
+        let base = blocks(Status::WouldRun);
+        let head = vec![step_not_run("block_urls")];
+        let changes = diff(&base, &head);
+        let shown: Vec<_> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.change,
+                    c.from,
+                    c.to,
+                    c.target.as_ref().map(|t| t.id.as_str()),
+                )
+            })
+            .collect();
+        let skipped = |id| {
+            (
+                ChangeKind::Status,
+                Some(Status::WouldRun),
+                Some(Status::Skipped),
+                Some(id),
+            )
+        };
+        assert_eq!(shown, [skipped("u1"), skipped("u2")]);
+        // And back: each target is no longer skipped.
+        let changes = diff(&head, &base);
+        let shown: Vec<_> = changes.iter().map(|c| (c.change, c.from, c.to)).collect();
+        let resumed = (
+            ChangeKind::Status,
+            Some(Status::Skipped),
+            Some(Status::WouldRun),
+        );
+        assert_eq!(shown, [resumed, resumed]);
+        // Targets already skipped one by one stay skipped: no change.
+        assert!(diff(&blocks(Status::Skipped), &head).is_empty());
+        // Another step's actions are not taken for this one's.
+        let other = vec![step_not_run("block_files")];
+        let kinds: Vec<ChangeKind> = diff(&base, &other).iter().map(|c| c.change).collect();
+        assert_eq!(kinds, [ChangeKind::Removed, ChangeKind::Removed]);
+    }
+
+    #[test]
+    fn a_step_that_did_not_run_is_not_counted() {
+        let plan = |actions: Vec<PlannedAction>| Plan {
+            incident: crate::plan::model::IncidentSummary {
+                id: "1".into(),
+                source: String::new(),
+                workspace: None,
+                severity: "high".into(),
+                title: String::new(),
+            },
+            workspace: String::new(),
+            now: String::new(),
+            eligibility: Vec::new(),
+            classification: None,
+            unclassified: String::new(),
+            sops: Vec::new(),
+            actions,
+            tasks: Vec::new(),
+            summary: Default::default(),
+            trace: Vec::new(),
+        };
+        let mut tally = Tally::default();
+        tally.add_plan(&plan(vec![step_not_run("block_urls")]));
+        assert_eq!((tally.incidents, tally.with_actions), (1, 0));
+        assert_eq!(tally.overall().total(), 0);
+        tally.add_plan(&plan(vec![action(
+            "note",
+            "incident.comment",
+            None,
+            Status::Skipped,
+        )]));
+        assert_eq!((tally.with_actions, tally.overall().skipped), (1, 1));
     }
 
     #[test]

@@ -170,10 +170,12 @@ fn is_yaml(p: &str) -> bool {
 
 /// A library as it was at a revision.
 pub struct AtRevision {
+    /// The library files at the revision; none when no library path holds any there (the
+    /// caller says which paths exist nowhere before calling that an error).
     pub loaded: Loaded,
-    /// The library paths that do not exist at the revision (a directory created since): what
-    /// a library with errors there may be missing.
-    pub missing: Vec<String>,
+    /// The library paths, as given, that do not exist at the revision (created since, or
+    /// misspelled).
+    pub missing: Vec<PathBuf>,
     /// The commit the revision names, in full.
     pub commit: String,
 }
@@ -181,7 +183,8 @@ pub struct AtRevision {
 /// Reads the library files under `paths` (relative to the current directory, as for
 /// [`crate::load_library`]) as they were at revision `rev`: the same selection (`*.yaml`,
 /// `*.yml`, no `*.test.yaml`, no hidden directories below a given path), in path order. Files
-/// are named `REV:path/from/root.yaml` in diagnostics.
+/// are named `REV:path/from/root.yaml` in diagnostics. No file at all is no error here: see
+/// [`GitError::Empty`].
 pub fn library_at(
     rev: &str,
     paths: &[PathBuf],
@@ -303,12 +306,6 @@ pub fn library_at(
     // A file reached twice (itself and a link to it) is read once, as in the working tree.
     let mut seen = std::collections::HashSet::new();
     files.retain(|(_, read, _)| seen.insert(read.clone()));
-    if files.is_empty() {
-        return Err(GitError::Empty {
-            rev: rev.to_string(),
-            paths: crate::load::quoted_paths(paths),
-        });
-    }
 
     let mut loaded = Loaded::default();
     for (path, read, size) in files {
@@ -354,7 +351,7 @@ pub fn library_at(
         .iter()
         .zip(&present)
         .filter(|(_, seen)| !**seen)
-        .map(|(p, _)| p.display().to_string())
+        .map(|(p, _)| p.clone())
         .collect();
     Ok(AtRevision {
         loaded,

@@ -9,7 +9,7 @@ use serde_json::{json, Value as Json};
 
 use super::diff::{action_deltas, sop_deltas, status_deltas, ChangeKind, Counts, Delta, Tally};
 use super::{CorpusError, IncidentDiff, Report, Sink};
-use crate::plan::model::Status;
+use crate::plan::model::{targets_the_incident, Status};
 use crate::plan::text::plural;
 
 /// The `format` of the JSON report.
@@ -286,7 +286,8 @@ impl<W: Write> Sink for TextReport<W> {
                     clean(&t.name, 80),
                     clean(&t.id, 120)
                 ),
-                None => "incident".to_string(),
+                None if targets_the_incident(c.action) => "incident".to_string(),
+                None => "-".to_string(),
             };
             writeln!(
                 out,

@@ -465,3 +465,137 @@ fn long_param_values_are_shown_where_they_differ() {
         ("5".to_string(), "[\"a\"]".to_string())
     );
 }
+
+/// The example library with step `block_urls`, a for-each over the incident's URLs, run only
+/// for high-severity incidents: on others it is skipped before its URLs are listed, a row
+/// with no target.
+fn urls_blocked_when_high(name: &str, text: &str) -> String {
+    if !name.ends_with("block-malicious-indicators.yaml") {
+        return text.to_string();
+    }
+    let step = "  - id: block_urls\n";
+    assert!(text.contains(step), "the example changed");
+    text.replace(
+        step,
+        &format!("{step}    if: \"incident.severity == high\"\n"),
+    )
+}
+
+/// A for-each step skipped before its items are known changes nothing on an incident where it
+/// had nothing to do (31003 has no URLs); where it had, each URL it no longer blocks is shown
+/// as skipped, with its target, and the totals count no target-less row.
+#[test]
+fn a_step_that_stops_running_is_a_change_only_where_it_did_something() {
+    let base = library(|_, t| t.to_string());
+    let head = library(urls_blocked_when_high);
+    let ws = [Workspace::demo()];
+    let dir = corpus(&[]);
+    let listing = list_corpus(dir.path()).unwrap();
+    let mut sink = Collect::default();
+    let report = backtest(&head, Some(&base), &ws, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    let ids: Vec<&str> = sink.diffs.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["31004", "31002"], "{:#?}", sink.diffs);
+    assert_eq!(report.changed, 2);
+    let blocks: Vec<_> = sink.diffs[0]
+        .changes
+        .iter()
+        .filter(|c| c.action == "url.block")
+        .map(|c| {
+            (
+                c.change,
+                c.from,
+                c.to,
+                c.target.as_ref().map(|t| t.kind.as_str()),
+            )
+        })
+        .collect();
+    let stopped = (
+        ChangeKind::Status,
+        Some(Status::WouldRun),
+        Some(Status::Skipped),
+        Some("url"),
+    );
+    assert_eq!(blocks, [stopped, stopped]);
+    // The totals count the URLs no longer blocked, and no skipped row without a target.
+    let statuses = super::diff::status_deltas(report.base.as_ref().unwrap(), &report.head);
+    let statuses: Vec<_> = statuses
+        .iter()
+        .map(|(s, d)| (d.name.as_str(), *s, d.delta))
+        .collect();
+    assert_eq!(statuses, [("url.block", Status::WouldRun, -3)]);
+
+    let mut text = TextReport::new(Vec::new(), Some("HEAD"));
+    for d in &sink.diffs {
+        text.incident(d).unwrap();
+    }
+    let text = String::from_utf8(text.finish(&report).unwrap()).unwrap();
+    assert!(
+        text.contains("  ~ would run → skipped  url.block              url http://update-cdn-check.example.org/gate.php "),
+        "{text}"
+    );
+    assert!(!text.contains("url.block              incident"), "{text}");
+
+    // The other way, the step runs again: each URL is no longer skipped.
+    let mut sink = Collect::default();
+    let report = backtest(&base, Some(&head), &ws, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    assert_eq!(report.changed, 2);
+    let blocks: Vec<_> = sink.diffs[0]
+        .changes
+        .iter()
+        .filter(|c| c.action == "url.block")
+        .map(|c| (c.change, c.from, c.to))
+        .collect();
+    let resumed = (
+        ChangeKind::Status,
+        Some(Status::Skipped),
+        Some(Status::WouldRun),
+    );
+    assert_eq!(blocks, [resumed, resumed]);
+}
+
+/// A change without a target names the incident only for an action on the incident; any
+/// other action's row without a target (items past a limit) shows `-`, as `simulate` does.
+#[test]
+fn a_change_without_a_target_names_the_incident_only_for_incident_actions() {
+    let change = |action, status| super::diff::Change {
+        change: ChangeKind::Added,
+        sop: "sop".into(),
+        gamebook: "gb".into(),
+        step: "step".into(),
+        action,
+        target: None,
+        from: None,
+        to: Some(status),
+        params: Default::default(),
+    };
+    let diff = IncidentDiff {
+        file: "corpus/a.json".into(),
+        index: 0,
+        id: "1".into(),
+        severity: "high".into(),
+        title: "t".into(),
+        changes: vec![
+            change("url.block", Status::Blocked),
+            change("incident.comment", Status::WouldRun),
+        ],
+    };
+    let mut out = Vec::new();
+    TextReport::new(&mut out, Some("HEAD"))
+        .incident(&diff)
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("  + blocked            url.block              -  — sop › gb › step\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  + would run          incident.comment       incident  — sop › gb › step\n"
+        ),
+        "{text}"
+    );
+}

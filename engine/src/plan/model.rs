@@ -137,6 +137,25 @@ pub struct PlannedAction {
     pub execution: Option<Execution>,
 }
 
+impl PlannedAction {
+    /// Whether this row says its step did not run at all, before the step's targets were
+    /// known: skipped, with no target, of an action that acts on an entity (a for-each whose
+    /// condition is false never lists its items). It stands for no action: whatever the step
+    /// would have acted on, nothing happens to it.
+    pub fn is_step_not_run(&self) -> bool {
+        self.status == Status::Skipped
+            && self.target.is_none()
+            && !targets_the_incident(self.action)
+    }
+}
+
+/// Whether `action` acts on the incident itself (`incident.comment`), so that a row of it has
+/// no target entity; any other action's row without a target names none.
+pub fn targets_the_incident(action: &str) -> bool {
+    riposte_dsl::catalog::lookup(action)
+        .is_some_and(|spec| spec.target == riposte_dsl::catalog::Target::Incident)
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct PlannedTask {
     pub sop: String,

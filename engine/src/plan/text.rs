@@ -78,7 +78,7 @@ fn action_line(a: &PlannedAction, (step, action): (usize, usize), color: bool) -
             printable(&riposte_dsl::diagnostic::clip(&t.name, 200)),
             printable(&t.id)
         ),
-        None if a.action.starts_with("incident.") => "incident".to_string(),
+        None if super::model::targets_the_incident(a.action) => "incident".to_string(),
         None => "-".to_string(),
     };
     let mut line = format!(
