@@ -819,7 +819,7 @@ fn flow(fields: &[(&str, Option<String>)]) -> String {
         .filter_map(|(k, v)| {
             v.as_ref().map(|v| match *k {
                 // Flow text already, and numbers.
-                "params" | "count" | "attempts" => format!("{k}: {v}"),
+                "params" | "count" | "attempts" | "confidence" => format!("{k}: {v}"),
                 _ => format!("{k}: {}", yaml_str(v)),
             })
         })
@@ -1246,6 +1246,28 @@ mod tests {
             ),
             vec![]
         );
+    }
+
+    /// A confidence is shown as the number it is, as the plan's is.
+    #[test]
+    fn an_expected_confidence_shows_unquoted() {
+        let mut p = sample();
+        p.classification = Some(crate::plan::model::ClassificationResult {
+            classification: "true_positive",
+            reason: "malware".into(),
+            sop: "triage".into(),
+            rule: "Ransomware".into(),
+            confidence: 95,
+        });
+        let f = check(
+            &p,
+            &expect_yaml("classification: {classification: false_positive, confidence: 50}\n"),
+        );
+        let [Failure::Classification { expected, actual }] = f.as_slice() else {
+            panic!("{f:#?}")
+        };
+        assert_eq!(expected, "{classification: false_positive, confidence: 50}");
+        assert!(actual.ends_with("confidence: 95}"), "{actual}");
     }
 
     #[test]
