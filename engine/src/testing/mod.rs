@@ -1611,6 +1611,22 @@ struct StreamError {
 /// Parses a YAML stream of test documents, with a `1/shares` part of a file's budget for
 /// expanding aliases (at least a small one of its own).
 fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDoc>, StreamError> {
+    if let Some(tab) = riposte_dsl::syntax::tab_indentation(riposte_dsl::FileId(0), text) {
+        let before = text.get(..tab.span.start as usize).unwrap_or_default();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let message = match &tab.help {
+            Some(help) => format!("{}: {help}", tab.message),
+            None => tab.message,
+        };
+        return Err(StreamError {
+            at: At {
+                line: before.matches('\n').count() as u64 + 1,
+                column: before[line_start..].chars().count() as u64 + 1,
+                message,
+            },
+            past_budget: false,
+        });
+    }
     let replay = (MAX_REPLAYED_EVENTS / shares.max(1)).max(MIN_REPLAYED_EVENTS);
     let mut budget = Budget::default();
     budget.max_depth = 32;

@@ -967,3 +967,33 @@ fn target_problems_are_reported_with_the_others() {
     assert!(m[1].contains("is not the incident"), "{m:?}");
     assert!(m[2].contains("is no user of the incident"), "{m:?}");
 }
+
+/// A tab in the indentation is the dsl's RP0006, at the tab, not the parser's error at the
+/// scalar before it; in a file of several tests, it fails its own test alone.
+#[test]
+fn a_tab_in_the_indentation_is_reported_at_the_tab() {
+    let m = messages(&run_one("kind: test\nname: tab\n\tincident: x\n"));
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].ends_with(
+            "/t.test.yaml:3:1: tab character used for indentation: YAML indentation must be \
+             spaces; replace the tab with spaces"
+        ),
+        "{m:?}"
+    );
+    let inc = incident("low");
+    let r = run_one(&format!(
+        "kind: test\nname: one\n{inc}expect: {{}}\n---\nkind: test\nname: two\nexpect:\n  \tonly: true\n"
+    ));
+    let results: Vec<(&str, bool)> = r
+        .tests
+        .iter()
+        .map(|t| (t.name.as_str(), t.passed))
+        .collect();
+    assert_eq!(results, [("one", true), ("two", false)]);
+    assert!(
+        messages(&r)[0].contains("/t.test.yaml:18:3: tab character used for indentation"),
+        "{:?}",
+        messages(&r)
+    );
+}
