@@ -189,6 +189,26 @@ fn usage_and_io_errors_exit_2() {
         .args(["test", "--min-coverage", "120"])
         .assert()
         .code(2);
+    // A gamebook or SOP where a test file is expected: `riposte check` checks it.
+    for (file, what) in [
+        ("gamebooks/release-device.yaml", "a gamebook"),
+        ("sops/lost-device.yaml", "an SOP"),
+    ] {
+        let out = riposte()
+            .args(["test", file])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "error: `{file}` is {what}, not a test file: test files are `*.test.yaml` files \
+                 of `kind: test` documents; check it with `riposte check {file}`\n"
+            )
+        );
+        assert!(out.stdout.is_empty());
+    }
 }
 
 #[test]

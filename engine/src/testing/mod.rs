@@ -76,6 +76,12 @@ pub enum TestError {
     NoTests(String),
     #[error("more than {limit} test files under the given paths")]
     TooManyFiles { limit: usize },
+    /// A gamebook or SOP named where test files are expected.
+    #[error(
+        "`{path}` is {what}, not a test file: test files are `*.test.yaml` files of `kind: test` \
+         documents; check it with `riposte check {path}`"
+    )]
+    LibraryFile { path: String, what: &'static str },
 }
 
 /// The outcome of one test.
@@ -322,7 +328,19 @@ impl Runner<'_> {
                 return Ok(());
             }
         };
-        let docs = match parse(&text, self.limits) {
+        let parsed = parse(&text, self.limits);
+        let unreadable = match &parsed {
+            Ok(docs) => docs
+                .iter()
+                .all(|d| matches!(d, Document::Unreadable { .. })),
+            Err(_) => true,
+        };
+        if unreadable {
+            if let Some(what) = library_kind(&text, self.limits) {
+                return Err(TestError::LibraryFile { path: file, what });
+            }
+        }
+        let docs = match parsed {
             Ok(docs) if docs.is_empty() => {
                 out.push(file_error(format!(
                     "{file}: the file holds no test; start it with `kind: test`"
@@ -1601,6 +1619,25 @@ const MAX_REPLAYED_EVENTS: usize = 200_000;
 /// Events each document read on its own may replay, whatever its share.
 const MIN_REPLAYED_EVENTS: usize = 1_000;
 
+/// `a gamebook` or `an SOP` when every document of a file that cannot be read as tests is of
+/// that kind: a library file named where tests are expected.
+fn library_kind(text: &str, limits: &Limits) -> Option<&'static str> {
+    /// A document's `kind`, whatever else it holds.
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(default)]
+        kind: Option<String>,
+    }
+    let docs = serde_saphyr::from_multiple_with_options::<Kind>(text, options(limits, 1)).ok()?;
+    let what = |d: &Kind| match d.kind.as_deref() {
+        Some("gamebook") => Some("a gamebook"),
+        Some("sop") => Some("an SOP"),
+        _ => None,
+    };
+    let first = what(docs.first()?)?;
+    docs.iter().all(|d| what(d) == Some(first)).then_some(first)
+}
+
 /// Why a YAML stream of test documents could not be read.
 struct StreamError {
     at: At,
@@ -1627,6 +1664,85 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
             past_budget: false,
         });
     }
+    serde_saphyr::from_multiple_with_options::<TestDoc>(text, options(limits, shares)).map_err(
+        |e| {
+            let raw = e.without_snippet().to_string();
+            let first = raw.lines().next().unwrap_or("invalid YAML").trim();
+            // serde-saphyr appends " at line L column C"; the location is said up front instead.
+            let message = match first.find(" at line ") {
+                Some(i) => &first[..i],
+                None => first,
+            };
+            // What costs work to read again: alias expansions and the sheer number of nodes
+            // (nesting and a mistyped alias cost nothing more per document).
+            let past_budget = message.contains("alias replay")
+                || message.contains("alias expansion")
+                || [
+                    "Aliases {",
+                    "Events {",
+                    "Nodes {",
+                    "RecordedAnchor",
+                    "Scalar",
+                ]
+                .iter()
+                .any(|what| message.contains("udget") && message.contains(what));
+            let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+                let key = rest
+                    .split(", set DuplicateKeyPolicy")
+                    .next()
+                    .unwrap_or(rest);
+                format!("duplicate key `{key}`")
+            } else if message.contains("budget") && message.contains("Documents") {
+                too_many_tests(limits)
+            } else if message.contains("budget") || message.contains("Budget") {
+                riposte_dsl::syntax::budget_message(message)
+            } else if message.contains("recursion limit") {
+                "the YAML is nested too deeply for a test (flow collections inside one another); \
+             a test needs a few levels"
+                    .to_string()
+            } else if message.strip_prefix("invalid ").is_some_and(is_unsigned) {
+                // A count or attempts that is negative, fractional or too large.
+                "expected a whole number, 0 or more".to_string()
+            } else if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'))
+            {
+                let what = match field {
+                    "expect" => {
+                        " (what the plan must show; `expect: {}` checks only that it is made)"
+                    }
+                    "incident" => {
+                        " (an incident file, relative to the test, or one written inline)"
+                    }
+                    "name" => " (what the test checks, shown in the report)",
+                    _ => "",
+                };
+                format!("the test has no `{field}`{what}")
+            } else if let Some(named) = unknown_name(message) {
+                named
+            } else if message.contains("expected mapping start") {
+                "expected a mapping here (`key: value` lines, or `{key: value}`)".to_string()
+            } else if message.contains("expected sequence start") {
+                "expected a list here (`- item` lines, or `[item, …]`)".to_string()
+            } else {
+                message.to_string()
+            };
+            let at = match e.location() {
+                Some(loc) => At::new(&loc, message),
+                None => At {
+                    line: 0,
+                    column: 0,
+                    message,
+                },
+            };
+            StreamError { at, past_budget }
+        },
+    )
+}
+
+/// The parser options of a test file, with a `1/shares` part of a file's budget for expanding
+/// aliases (at least a small one of its own).
+fn options(limits: &Limits, shares: usize) -> Options {
     let replay = (MAX_REPLAYED_EVENTS / shares.max(1)).max(MIN_REPLAYED_EVENTS);
     let mut budget = Budget::default();
     budget.max_depth = 32;
@@ -1646,74 +1762,7 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     options.with_snippet = false;
     riposte_dsl::syntax::as_written(&mut options);
-    serde_saphyr::from_multiple_with_options::<TestDoc>(text, options).map_err(|e| {
-        let raw = e.without_snippet().to_string();
-        let first = raw.lines().next().unwrap_or("invalid YAML").trim();
-        // serde-saphyr appends " at line L column C"; the location is said up front instead.
-        let message = match first.find(" at line ") {
-            Some(i) => &first[..i],
-            None => first,
-        };
-        // What costs work to read again: alias expansions and the sheer number of nodes
-        // (nesting and a mistyped alias cost nothing more per document).
-        let past_budget = message.contains("alias replay")
-            || message.contains("alias expansion")
-            || [
-                "Aliases {",
-                "Events {",
-                "Nodes {",
-                "RecordedAnchor",
-                "Scalar",
-            ]
-            .iter()
-            .any(|what| message.contains("udget") && message.contains(what));
-        let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-            let key = rest
-                .split(", set DuplicateKeyPolicy")
-                .next()
-                .unwrap_or(rest);
-            format!("duplicate key `{key}`")
-        } else if message.contains("budget") && message.contains("Documents") {
-            too_many_tests(limits)
-        } else if message.contains("budget") || message.contains("Budget") {
-            riposte_dsl::syntax::budget_message(message)
-        } else if message.contains("recursion limit") {
-            "the YAML is nested too deeply for a test (flow collections inside one another); \
-             a test needs a few levels"
-                .to_string()
-        } else if message.strip_prefix("invalid ").is_some_and(is_unsigned) {
-            // A count or attempts that is negative, fractional or too large.
-            "expected a whole number, 0 or more".to_string()
-        } else if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.strip_suffix('`'))
-        {
-            let what = match field {
-                "expect" => " (what the plan must show; `expect: {}` checks only that it is made)",
-                "incident" => " (an incident file, relative to the test, or one written inline)",
-                "name" => " (what the test checks, shown in the report)",
-                _ => "",
-            };
-            format!("the test has no `{field}`{what}")
-        } else if let Some(named) = unknown_name(message) {
-            named
-        } else if message.contains("expected mapping start") {
-            "expected a mapping here (`key: value` lines, or `{key: value}`)".to_string()
-        } else if message.contains("expected sequence start") {
-            "expected a list here (`- item` lines, or `[item, …]`)".to_string()
-        } else {
-            message.to_string()
-        };
-        let at = match e.location() {
-            Some(loc) => At::new(&loc, message),
-            None => At {
-                line: 0,
-                column: 0,
-                message,
-            },
-        };
-        StreamError { at, past_budget }
-    })
+    options
 }
 
 /// serde's "unknown field `aprover`, expected one of sop, …, approver, …" (or "unknown
