@@ -493,7 +493,7 @@ impl Runner<'_> {
         // The incident: a file next to the test, or inline.
         let inc = &doc.incident;
         let inline;
-        let incidents: &[Incident] = match &inc.value {
+        let incidents: &[Incident] = match &inc.value.json {
             serde_json::Value::String(rel) => {
                 let p = lexical_join(base, rel);
                 let read = self.incidents.entry(p.clone()).or_insert_with(|| {
@@ -507,11 +507,17 @@ impl Runner<'_> {
                 }
             }
             serde_json::Value::Object(_) => {
-                let json = inc.value.to_string();
+                let json = inc.value.json.to_string();
                 let name = format!("{file} (inline incident)");
                 inline = incident::parse_incidents(&name, &json, &self.limits.import)
                     .map(|(_, list)| list)
-                    .map_err(|e| At::new(&inc.referenced, e.to_string()))?;
+                    .map_err(|e| {
+                        // At the node the error's JSON path names, as written in the test.
+                        let at = e.json_path().map_or(&inc.referenced, |path| {
+                            inc.value.locate(&inc.referenced, &path)
+                        });
+                        At::new(at, format!("inline incident {}", e.message_in_file()))
+                    })?;
                 &inline
             }
             _ => {

@@ -289,7 +289,7 @@ fn references_are_checked_with_their_location() {
         ("incident: 3\n", "t.test.yaml:3:11: `incident` is a path"),
         (
             "incident: {format: riposte.incident/v1}\n",
-            "t.test.yaml:3:11: `/",
+            "t.test.yaml:3:11: inline incident at `$`: ",
         ),
     ];
     for (incident_line, want) in cases {
@@ -995,5 +995,42 @@ fn a_tab_in_the_indentation_is_reported_at_the_tab() {
         messages(&r)[0].contains("/t.test.yaml:18:3: tab character used for indentation"),
         "{:?}",
         messages(&r)
+    );
+}
+
+/// An inline incident's error is at the node its JSON path names, in block or flow style; a
+/// member that is missing, at the mapping that lacks it.
+#[test]
+fn an_inline_incident_error_points_at_the_node_of_its_path() {
+    let block = incident("high").replace(
+        "      - {id: \"device:d1\", kind: device,",
+        "      - id: \"device:d1\"\n        kind: devic\n        name: ws-1\n      - {id: \"device:d2\", kind: device,",
+    );
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{block}expect: {{}}\n"
+    )));
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].contains(
+            "t.test.yaml:13:15: inline incident at `$.incident.entities[0].kind`: unknown entity \
+             kind `devic`"
+        ),
+        "{m:?}"
+    );
+    let flow = incident("high").replace("kind: device,", "kind: devic,");
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{flow}expect: {{}}\n"
+    )));
+    assert!(
+        m[0].contains("t.test.yaml:12:33: inline incident at `$.incident.entities[0].kind`"),
+        "{m:?}"
+    );
+    let no_id = incident("high").replace("    id: \"7\"\n", "");
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{no_id}expect: {{}}\n"
+    )));
+    assert!(
+        m[0].contains("t.test.yaml:6:5: inline incident at `$.incident.id`: `id` is required"),
+        "{m:?}"
     );
 }
