@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod executor;
 pub mod expect;
 pub mod file;
+mod names;
 pub mod text;
 
 use crate::load::display_path;
@@ -298,13 +299,17 @@ struct Prepared {
 impl Runner<'_> {
     fn run_file(&mut self, path: &Path, out: &mut Vec<TestResult>) -> Result<(), TestError> {
         let file = display_path(path);
-        let file_error = |message: String| TestResult {
+        let file_errors = |messages: Vec<String>| TestResult {
             file: file.clone(),
             name: String::new(),
             line: 0,
             passed: false,
-            failures: vec![Failure::Error { message }],
+            failures: messages
+                .into_iter()
+                .map(|message| Failure::Error { message })
+                .collect(),
         };
+        let file_error = |message: String| file_errors(vec![message]);
         let bytes =
             read_bounded(path, self.limits.max_file_bytes).map_err(|source| TestError::Io {
                 path: file.clone(),
@@ -348,8 +353,10 @@ impl Runner<'_> {
                 return Ok(());
             }
             Ok(docs) => docs,
-            Err(at) => {
-                out.push(file_error(at.render(&file)));
+            Err(problems) => {
+                out.push(file_errors(
+                    problems.iter().map(|at| at.render(&file)).collect(),
+                ));
                 return Ok(());
             }
         };
@@ -365,15 +372,22 @@ impl Runner<'_> {
             }
             let doc = match doc {
                 Document::Test(doc) => doc,
-                Document::Unreadable { name, line, at } => {
+                Document::Unreadable {
+                    name,
+                    line,
+                    problems,
+                } => {
                     out.push(TestResult {
                         file: file.clone(),
                         name: name.clone(),
                         line: *line,
                         passed: false,
-                        failures: vec![Failure::Error {
-                            message: at.render(&file),
-                        }],
+                        failures: problems
+                            .iter()
+                            .map(|at| Failure::Error {
+                                message: at.render(&file),
+                            })
+                            .collect(),
                     });
                     continue;
                 }
@@ -1485,7 +1499,7 @@ enum Document {
     Unreadable {
         name: String,
         line: u64,
-        at: At,
+        problems: Vec<At>,
     },
 }
 
@@ -1493,7 +1507,7 @@ enum Document {
 /// be read, each document is read on its own, so that one test's typo fails that test alone
 /// and the others still run; the error is the file's only when it is not about one document
 /// (a file of one document, more documents than the limit).
-fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
+fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, Vec<At>> {
     let whole = match parse_stream(text, limits, 1) {
         Ok(docs) => {
             return Ok(docs
@@ -1505,21 +1519,21 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
         Err(StreamError {
             at,
             past_budget: true,
-        }) => return Err(at),
+        }) => return Err(vec![at]),
         Err(StreamError { at, .. }) => at,
     };
     let parts = documents(text);
     if parts.len() > limits.max_tests_per_file {
-        return Err(At {
+        return Err(vec![At {
             line: 0,
             column: 0,
             message: too_many_tests(limits),
-        });
+        }]);
     }
     // The blank lines put in front of each document are bounded too.
     let padded_bytes: usize = parts.iter().map(|(line, part)| line + part.len()).sum();
     if parts.len() < 2 || padded_bytes > MAX_PADDED_BYTES_PER_FILE_BYTE * limits.max_file_bytes {
-        return Err(whole);
+        return Err(with_unknown_names(text, limits, 1, whole));
     }
     let mut out = Vec::new();
     let parts_len = parts.len();
@@ -1531,19 +1545,59 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
         // the text's size does not bound: a typo must not multiply it by the documents.
         match parse_stream(&padded, limits, parts_len) {
             Ok(docs) => out.extend(docs.into_iter().map(|d| Document::Test(Box::new(d)))),
-            Err(StreamError { at, .. }) => {
+            Err(StreamError { at, past_budget }) => {
                 let (name, line) = name_line(part)
                     .map(|(name, at)| (name, first_line + at))
                     .unwrap_or_else(|| (format!("document {}", n + 1), first_line));
+                let problems = if past_budget {
+                    vec![at]
+                } else {
+                    with_unknown_names(&padded, limits, parts_len, at)
+                };
                 out.push(Document::Unreadable {
                     name,
                     line: line as u64,
-                    at,
+                    problems,
                 });
             }
         }
     }
     Ok(out)
+}
+
+/// The error that stopped serde, with every unknown key and word of the text (serde reports
+/// only the first), in the order they are written.
+fn with_unknown_names(text: &str, limits: &Limits, shares: usize, first: At) -> Vec<At> {
+    let Ok(docs) = serde_saphyr::from_multiple_with_options::<riposte_dsl::syntax::Node>(
+        text,
+        options(limits, shares),
+    ) else {
+        return vec![first];
+    };
+    let mut problems: Vec<At> = docs
+        .iter()
+        .flat_map(names::unknown_names)
+        .map(|(offset, message)| at_offset(text, offset, message))
+        .collect();
+    if !problems
+        .iter()
+        .any(|p| (p.line, p.column) == (first.line, first.column))
+    {
+        problems.push(first);
+    }
+    problems.sort_by_key(|p| (p.line, p.column));
+    problems
+}
+
+/// A problem at a byte offset of `text`, with its line and column (in characters).
+fn at_offset(text: &str, offset: usize, message: String) -> At {
+    let before = text.get(..offset).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    At {
+        line: before.matches('\n').count() as u64 + 1,
+        column: before.get(line_start..).unwrap_or_default().chars().count() as u64 + 1,
+        message,
+    }
 }
 
 /// The documents of a YAML stream as (first line, text): a document starts at a line that
@@ -1655,18 +1709,12 @@ struct StreamError {
 /// expanding aliases (at least a small one of its own).
 fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDoc>, StreamError> {
     if let Some(tab) = riposte_dsl::syntax::tab_indentation(riposte_dsl::FileId(0), text) {
-        let before = text.get(..tab.span.start as usize).unwrap_or_default();
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let message = match &tab.help {
             Some(help) => format!("{}: {help}", tab.message),
             None => tab.message,
         };
         return Err(StreamError {
-            at: At {
-                line: before.matches('\n').count() as u64 + 1,
-                column: before[line_start..].chars().count() as u64 + 1,
-                message,
-            },
+            at: at_offset(text, tab.span.start as usize, message),
             past_budget: false,
         });
     }
@@ -1787,11 +1835,16 @@ fn unknown_name(message: &str) -> Option<String> {
         .map(|c| c.trim_matches('`'))
         .filter(|c| !c.is_empty() && *c != "or")
         .collect();
-    Some(format!(
+    Some(unknown_message(what, name, &candidates))
+}
+
+/// `unknown key `aprover`: did you mean `approver`?`
+fn unknown_message(what: &str, name: &str, candidates: &[&str]) -> String {
+    format!(
         "unknown {what} `{}`: {}",
         riposte_dsl::diagnostic::clip(name, 80),
         riposte_dsl::diagnostic::suggestion(name, candidates.iter().copied())
-    ))
+    )
 }
 
 /// Whether serde names an unsigned integer type `ty` (`u32`, `usize`, …).

@@ -1034,3 +1034,45 @@ fn an_inline_incident_error_points_at_the_node_of_its_path() {
         "{m:?}"
     );
 }
+
+/// Every unknown key and word of a test is reported at once, in the order written, with the
+/// error that stopped reading when it is another.
+#[test]
+fn every_unknown_key_and_word_of_a_file_is_reported() {
+    let r = run_one(
+        "kind: test\nname: x\nincident: a.json\ndescripton: d\naprove: all\nexpect:\n  actions:\n    - {step: isolate, status: awaiting}\n    - {step: isolate, stauts: blocked}\n  tasks: [{status: opened}]\n  summary: {skiped: 1}\n",
+    );
+    let m = messages(&r);
+    let tail: Vec<&str> = m
+        .iter()
+        .map(|m| m.split_once("t.test.yaml:").map_or(m.as_str(), |(_, t)| t))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "4:1: unknown key `descripton`: did you mean `description`?",
+            "5:1: unknown key `aprove`: did you mean `approve`?",
+            "8:31: unknown value `awaiting`: did you mean `awaiting_approval`?",
+            "9:23: unknown key `stauts`: did you mean `status`?",
+            "10:20: unknown value `opened`: did you mean `open`?",
+            "11:13: unknown key `skiped`: did you mean `skipped`?",
+        ]
+    );
+    // A count that is not one stops reading before the typo after it: both are reported.
+    let inc = incident("high");
+    let r = run_one(&format!(
+        "kind: test\nname: one\n{inc}expect: {{}}\n---\nkind: test\nname: two\n{inc}expect:\n  actions:\n    - {{step: isolate, count: -1}}\n    - {{step: isolate, stauts: blocked}}\n"
+    ));
+    assert_eq!(r.tests.len(), 2);
+    assert!(r.tests[0].passed);
+    let m = messages(&r);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(
+        m[0].contains("t.test.yaml:29:30: expected a whole number"),
+        "{m:?}"
+    );
+    assert!(
+        m[1].contains("t.test.yaml:30:23: unknown key `stauts`"),
+        "{m:?}"
+    );
+}
