@@ -189,6 +189,26 @@ fn usage_and_io_errors_exit_2() {
         .args(["test", "--min-coverage", "120"])
         .assert()
         .code(2);
+    // A gamebook or SOP where a test file is expected: `riposte check` checks it.
+    for (file, what) in [
+        ("gamebooks/release-device.yaml", "a gamebook"),
+        ("sops/lost-device.yaml", "an SOP"),
+    ] {
+        let out = riposte()
+            .args(["test", file])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "error: `{file}` is {what}, not a test file: test files are `*.test.yaml` files \
+                 of `kind: test` documents; check it with `riposte check {file}`\n"
+            )
+        );
+        assert!(out.stdout.is_empty());
+    }
 }
 
 #[test]
@@ -334,6 +354,48 @@ fn failures_of_every_kind_fit_the_report_schema() {
             "unmatched_fail"
         ]
     );
+}
+
+/// In an ordered list, an entry with `count` places every action it counts: the plan isolates
+/// srv-fs-01 (1), scans it (2) and isolates dc-01 (4), so the scan is neither before nor after
+/// both isolations.
+#[test]
+fn ordered_counts_place_every_action_they_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let head = format!(
+        "kind: test
+incident: {}
+workspaces: {}
+",
+        root.join("examples/incidents/ransomware-two-devices.json")
+            .display(),
+        root.join("examples/workspaces.yaml").display()
+    );
+    let isolations = "    - {step: contain.isolate, count: 2}\n";
+    let scan = "    - {step: contain.full_scan, target: srv-fs-01}\n";
+    let tests = [
+        format!("{head}name: isolations first\nexpect:\n  ordered: true\n  actions:\n{isolations}{scan}"),
+        format!("{head}name: scan first\nexpect:\n  ordered: true\n  actions:\n{scan}{isolations}"),
+    ];
+    std::fs::write(dir.path().join("order.test.yaml"), tests.join("---\n")).expect("write");
+    let dir = dir.path().to_str().expect("a UTF-8 path");
+    let (report, _) = json_report(&["--library", "gamebooks", "--library", "sops", dir], 1);
+    let failures: Vec<&serde_json::Value> = report["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| &t["failures"][0])
+        .collect();
+    assert_eq!(failures.len(), 2, "{report:#}");
+    // The scan (plan row 2) comes before the last isolation (row 4).
+    assert_eq!(failures[0]["kind"], "out_of_order", "{report:#}");
+    assert_eq!(failures[0]["after_position"], 4, "{report:#}");
+    assert_eq!(failures[0].get("position"), None, "{report:#}");
+    // The first isolation (row 1) comes before the scan (row 2).
+    assert_eq!(failures[1]["kind"], "out_of_order", "{report:#}");
+    assert_eq!(failures[1]["after_position"], 2, "{report:#}");
+    assert_eq!(failures[1]["position"], 1, "{report:#}");
 }
 
 /// `--filter` runs the tests whose name holds the text, ignoring case, and says how many it

@@ -4,4 +4,6 @@ mod node;
 mod yaml;
 
 pub use node::{Node, NodeValue};
-pub use yaml::{as_written, budget_message, decode, load, wide_without_bom, Limits};
+pub use yaml::{
+    as_written, budget_message, decode, load, tab_indentation, wide_without_bom, Limits,
+};

@@ -135,15 +135,8 @@ pub fn load(file: FileId, src: &SourceFile, limits: &Limits) -> Result<Node, Dia
         )
         .with_help("start the file with `kind: gamebook` or `kind: sop`"));
     }
-    if let Some(offset) = tab_in_indentation(text) {
-        return Err(Diagnostic::new(
-            Code::TabIndent,
-            file,
-            Span::new(offset, offset + 1),
-            "tab character used for indentation",
-        )
-        .with_label("tab")
-        .with_help("YAML indentation must be spaces; replace the tab with spaces"));
+    if let Some(d) = tab_indentation(file, text) {
+        return Err(d);
     }
 
     let mut budget = Budget::default();
@@ -278,6 +271,23 @@ fn lowercase_first(s: &str) -> String {
 
 /// Offset of the first tab in the leading whitespace of a line, outside of block scalars we
 /// cannot tell apart cheaply; YAML forbids tabs there in any case.
+/// The first tab in the indentation of a line that holds something (RP0006): YAML forbids it,
+/// and the parser's own error points elsewhere (at the scalar before the tab). Gamebooks, SOPs
+/// and test files are checked with this.
+pub fn tab_indentation(file: FileId, text: &str) -> Option<Diagnostic> {
+    let offset = tab_in_indentation(text)?;
+    Some(
+        Diagnostic::new(
+            Code::TabIndent,
+            file,
+            Span::new(offset, offset + 1),
+            "tab character used for indentation",
+        )
+        .with_label("tab")
+        .with_help("YAML indentation must be spaces; replace the tab with spaces"),
+    )
+}
+
 fn tab_in_indentation(text: &str) -> Option<usize> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {

@@ -79,6 +79,47 @@ impl<'a> Path<'a> {
     }
 }
 
+/// One step of a JSON path as errors write it: a member or an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+/// The steps of a path as [`Path::render`] writes it (`$.value[3]["@odata.type"]`), so the
+/// node it names can be found in the document it was read from; `None` for any other text.
+pub(crate) fn parse_path(rendered: &str) -> Option<Vec<PathStep>> {
+    let mut rest = rendered.strip_prefix('$')?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let (key, after) = after.split_at(end);
+            if key.is_empty() {
+                return None;
+            }
+            steps.push(PathStep::Key(key.to_string()));
+            rest = after;
+        } else {
+            let after = rest.strip_prefix('[')?;
+            if after.starts_with('"') {
+                // A key written as a JSON string: read as one, escapes and all.
+                let mut strings = serde_json::Deserializer::from_str(after).into_iter::<String>();
+                let key = strings.next()?.ok()?;
+                rest = after.get(strings.byte_offset()..)?.strip_prefix(']')?;
+                steps.push(PathStep::Key(key));
+                continue;
+            }
+            let (index, after) = after.split_once(']')?;
+            steps.push(PathStep::Index(index.parse().ok()?));
+            rest = after;
+        }
+    }
+    Some(steps)
+}
+
 fn is_identifier(k: &str) -> bool {
     !k.is_empty()
         && !k.starts_with(|c: char| c.is_ascii_digit())
@@ -741,4 +782,32 @@ pub(crate) fn mentions_admin(text: &str) -> bool {
         }
     }
     admin
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    /// A rendered path reads back as the steps it was made of.
+    #[test]
+    fn rendered_paths_parse_back() {
+        let value = ROOT.key("value");
+        let third = value.index(3);
+        let odd = third.key("@odata.\"type\"]");
+        let last = odd.key("kind");
+        assert_eq!(last.render(), r#"$.value[3]["@odata.\"type\"]"].kind"#);
+        assert_eq!(
+            parse_path(&last.render()),
+            Some(vec![
+                PathStep::Key("value".into()),
+                PathStep::Index(3),
+                PathStep::Key("@odata.\"type\"]".into()),
+                PathStep::Key("kind".into()),
+            ])
+        );
+        assert_eq!(parse_path("$"), Some(vec![]));
+        for bad in ["", "value", "$.", "$[x]", "$[\"a\"", "$..a"] {
+            assert_eq!(parse_path(bad), None, "{bad}");
+        }
+    }
 }

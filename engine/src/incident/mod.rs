@@ -33,6 +33,7 @@ use riposte_dsl::types::EntityKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+pub use json::PathStep;
 use json::{Cx, Path, ROOT};
 
 /// The `format` value of Riposte's normalized incident JSON.
@@ -200,6 +201,16 @@ pub enum ImportError {
 }
 
 impl ImportError {
+    /// The steps of the JSON path the error is at, for an error inside an incident.
+    pub fn json_path(&self) -> Option<Vec<PathStep>> {
+        match self {
+            ImportError::Invalid { path, .. } | ImportError::TooLarge { path, .. } => {
+                json::parse_path(path)
+            }
+            _ => None,
+        }
+    }
+
     /// The message without the file's name in front, for a report that names the file beside
     /// it: "at `$.value[3].id`: the incident has no `id`".
     pub fn message_in_file(&self) -> String {

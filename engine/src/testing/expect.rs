@@ -70,6 +70,10 @@ pub enum Failure {
         /// the action that one matched.
         after_line: u64,
         after_position: usize,
+        /// For an entry with `count`, the plan position (from 1) of its first action, which
+        /// comes at or before `after_position`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        position: Option<usize>,
     },
     /// `only: true` and no expected action matches this plan action.
     UnexpectedAction {
@@ -323,13 +327,26 @@ fn check_actions(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
             _ => {}
         }
         if expect.ordered && !matched.is_empty() {
-            match matched.iter().find(|&&i| i >= cursor) {
-                Some(&i) => (cursor, cursor_line) = (i + 1, line),
-                None => out.push(Failure::OutOfOrder {
+            // An entry with `count` stands for all the actions it matches, so every one of
+            // them must follow the previous entry's; the next entry follows the last of them.
+            // Without `count`, the first matching action that follows is the entry's.
+            let (first, last) = match e.count {
+                Some(_) => (matched.first(), matched.last()),
+                None => {
+                    let next = matched.iter().find(|&&i| i >= cursor);
+                    (next, next)
+                }
+            };
+            match (first, last) {
+                (Some(&first), Some(&last)) if first >= cursor => {
+                    (cursor, cursor_line) = (last + 1, line)
+                }
+                _ => out.push(Failure::OutOfOrder {
                     line,
                     expected: describe_action(e),
                     after_line: cursor_line,
                     after_position: cursor,
+                    position: e.count.and(first.map(|&i| i + 1)),
                 }),
             }
         }
@@ -802,7 +819,7 @@ fn flow(fields: &[(&str, Option<String>)]) -> String {
         .filter_map(|(k, v)| {
             v.as_ref().map(|v| match *k {
                 // Flow text already, and numbers.
-                "params" | "count" | "attempts" => format!("{k}: {v}"),
+                "params" | "count" | "attempts" | "confidence" => format!("{k}: {v}"),
                 _ => format!("{k}: {}", yaml_str(v)),
             })
         })
@@ -1160,6 +1177,97 @@ mod tests {
         );
         // `count: 0` asserts absence.
         assert_eq!(failures("actions: [{status: skipped, count: 0}]\n"), vec![]);
+    }
+
+    /// In an ordered list, an entry with `count` stands for every action it matches: all of
+    /// them follow the previous entry's, and the next entry follows the last of them.
+    #[test]
+    fn ordered_counts_order_every_action_they_match() {
+        // The plan: isolate ws-finance-07 (1), isolate dc-01 (2), report (3).
+        assert_eq!(
+            failures(
+                "actions:\n  - {action: device.isolate, count: 2}\n  - {step: report}\nordered: true\n"
+            ),
+            vec![]
+        );
+        let f = failures(
+            "actions:\n  - {step: report}\n  - {action: device.isolate, count: 2}\nordered: true\n",
+        );
+        assert!(
+            matches!(
+                f.as_slice(),
+                [Failure::OutOfOrder {
+                    line: 3,
+                    after_line: 2,
+                    after_position: 3,
+                    position: Some(1),
+                    ..
+                }]
+            ),
+            "{f:#?}"
+        );
+        // The entry after a count follows the last action counted, not the first.
+        let f = failures(
+            "actions:\n  - {action: device.isolate, count: 2}\n  - {target: ws-finance-07}\nordered: true\n",
+        );
+        assert!(
+            matches!(
+                f.as_slice(),
+                [Failure::OutOfOrder {
+                    line: 3,
+                    after_line: 2,
+                    after_position: 2,
+                    position: None,
+                    ..
+                }]
+            ),
+            "{f:#?}"
+        );
+        // One counted action before the previous entry's is out of order too.
+        let f = failures(
+            "actions:\n  - {target: ws-finance-07}\n  - {step: report}\n  - {action: device.isolate, count: 2}\nordered: true\n",
+        );
+        assert!(
+            matches!(
+                f.as_slice(),
+                [Failure::OutOfOrder {
+                    line: 4,
+                    after_position: 3,
+                    position: Some(1),
+                    ..
+                }]
+            ),
+            "{f:#?}"
+        );
+        // `count: 0` matches nothing, so it orders nothing.
+        assert_eq!(
+            failures(
+                "actions:\n  - {target: dc-01}\n  - {status: skipped, count: 0}\n  - {step: report}\nordered: true\n"
+            ),
+            vec![]
+        );
+    }
+
+    /// A confidence is shown as the number it is, as the plan's is.
+    #[test]
+    fn an_expected_confidence_shows_unquoted() {
+        let mut p = sample();
+        p.classification = Some(crate::plan::model::ClassificationResult {
+            classification: "true_positive",
+            reason: "malware".into(),
+            sop: "triage".into(),
+            rule: "Ransomware".into(),
+            confidence: 95,
+        });
+        let f = check(
+            &p,
+            &expect_yaml("classification: {classification: false_positive, confidence: 50}\n"),
+        );
+        let [Failure::Classification { expected, actual }] = f.as_slice() else {
+            panic!("{f:#?}")
+        };
+        assert_eq!(expected, "{classification: false_positive, confidence: 50}");
+        assert!(actual.ends_with("confidence: 95}"), "{actual}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct TestDoc {
     #[serde(default)]
     pub description: Option<String>,
     /// A path relative to the test file, or an inline incident document (any supported format).
-    pub incident: Spanned<serde_json::Value>,
+    pub incident: Spanned<Inline>,
     /// Run this gamebook directly, with `with:` as its inputs, instead of the library's SOPs.
     #[serde(default)]
     pub gamebook: Option<Spanned<String>>,
@@ -180,6 +180,134 @@ impl<'de> Deserialize<'de> for Text {
             text: s.value,
             at: s.referenced,
         })
+    }
+}
+
+/// A value written in a test, as JSON, with where each of its nodes is written: an importer's
+/// error at a JSON path inside an inline incident points at the node the path names.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Inline {
+    pub json: serde_json::Value,
+    /// Where the items or members of `json` are written.
+    places: Places,
+}
+
+/// Where the children of a node are written, in the order of the node's items or members.
+#[derive(Clone, Debug, Default, PartialEq)]
+enum Places {
+    #[default]
+    Scalar,
+    Items(Vec<(Location, Places)>),
+    Members(Vec<(String, Location, Places)>),
+}
+
+impl Inline {
+    /// Where the node at `path` is written, the value itself being written at `at`; for a path
+    /// that goes past what is written (a member that is missing), the deepest node it reaches.
+    pub fn locate<'a>(
+        &'a self,
+        at: &'a Location,
+        path: &[crate::incident::PathStep],
+    ) -> &'a Location {
+        use crate::incident::PathStep;
+        let (mut at, mut places) = (at, &self.places);
+        for step in path {
+            let child = match (step, places) {
+                (PathStep::Index(i), Places::Items(items)) => items.get(*i).map(|(l, p)| (l, p)),
+                (PathStep::Key(key), Places::Members(members)) => members
+                    .iter()
+                    .find(|(k, _, _)| k == key)
+                    .map(|(_, l, p)| (l, p)),
+                _ => None,
+            };
+            match child {
+                // Nodes written without a place of their own keep their parent's.
+                Some((loc, p)) if *loc != Location::UNKNOWN => (at, places) = (loc, p),
+                Some((_, p)) => places = p,
+                None => break,
+            }
+        }
+        at
+    }
+}
+
+impl<'de> Deserialize<'de> for Inline {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        fn scalar(json: serde_json::Value) -> Inline {
+            Inline {
+                json,
+                places: Places::Scalar,
+            }
+        }
+        // As `serde_json::Value` reads each kind of value, so the JSON is the same.
+        impl<'de> Visitor<'de> for V {
+            type Value = Inline;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Inline, E> {
+                Ok(scalar(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Inline, E> {
+                Ok(scalar(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Inline, E> {
+                Ok(scalar(v.into()))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Inline, E> {
+                serde_json::Number::deserialize(de::value::I128Deserializer::<E>::new(v))
+                    .map(|n| scalar(n.into()))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Inline, E> {
+                serde_json::Number::deserialize(de::value::U128Deserializer::<E>::new(v))
+                    .map(|n| scalar(n.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Inline, E> {
+                Ok(scalar(
+                    serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into),
+                ))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Inline, E> {
+                Ok(scalar(v.into()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Inline, E> {
+                Ok(scalar(v.into()))
+            }
+            fn visit_unit<E>(self) -> Result<Inline, E> {
+                Ok(scalar(serde_json::Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<Inline, E> {
+                Ok(scalar(serde_json::Value::Null))
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Inline, D2::Error> {
+                Inline::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Inline, A::Error> {
+                let (mut items, mut places) = (Vec::new(), Vec::new());
+                while let Some(item) = seq.next_element::<Spanned<Inline>>()? {
+                    items.push(item.value.json);
+                    places.push((item.referenced, item.value.places));
+                }
+                Ok(Inline {
+                    json: serde_json::Value::Array(items),
+                    places: Places::Items(places),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Inline, A::Error> {
+                let (mut members, mut places) = (serde_json::Map::new(), Vec::new());
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<Spanned<Inline>>()?;
+                    members.insert(key.clone(), value.value.json);
+                    places.push((key, value.referenced, value.value.places));
+                }
+                Ok(Inline {
+                    json: serde_json::Value::Object(members),
+                    places: Places::Members(places),
+                })
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

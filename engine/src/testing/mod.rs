@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod executor;
 pub mod expect;
 pub mod file;
+mod names;
 pub mod text;
 
 use crate::load::display_path;
@@ -76,6 +77,12 @@ pub enum TestError {
     NoTests(String),
     #[error("more than {limit} test files under the given paths")]
     TooManyFiles { limit: usize },
+    /// A gamebook or SOP named where test files are expected.
+    #[error(
+        "`{path}` is {what}, not a test file: test files are `*.test.yaml` files of `kind: test` \
+         documents; check it with `riposte check {path}`"
+    )]
+    LibraryFile { path: String, what: &'static str },
 }
 
 /// The outcome of one test.
@@ -292,13 +299,17 @@ struct Prepared {
 impl Runner<'_> {
     fn run_file(&mut self, path: &Path, out: &mut Vec<TestResult>) -> Result<(), TestError> {
         let file = display_path(path);
-        let file_error = |message: String| TestResult {
+        let file_errors = |messages: Vec<String>| TestResult {
             file: file.clone(),
             name: String::new(),
             line: 0,
             passed: false,
-            failures: vec![Failure::Error { message }],
+            failures: messages
+                .into_iter()
+                .map(|message| Failure::Error { message })
+                .collect(),
         };
+        let file_error = |message: String| file_errors(vec![message]);
         let bytes =
             read_bounded(path, self.limits.max_file_bytes).map_err(|source| TestError::Io {
                 path: file.clone(),
@@ -322,7 +333,19 @@ impl Runner<'_> {
                 return Ok(());
             }
         };
-        let docs = match parse(&text, self.limits) {
+        let parsed = parse(&text, self.limits);
+        let unreadable = match &parsed {
+            Ok(docs) => docs
+                .iter()
+                .all(|d| matches!(d, Document::Unreadable { .. })),
+            Err(_) => true,
+        };
+        if unreadable {
+            if let Some(what) = library_kind(&text, self.limits) {
+                return Err(TestError::LibraryFile { path: file, what });
+            }
+        }
+        let docs = match parsed {
             Ok(docs) if docs.is_empty() => {
                 out.push(file_error(format!(
                     "{file}: the file holds no test; start it with `kind: test`"
@@ -330,8 +353,10 @@ impl Runner<'_> {
                 return Ok(());
             }
             Ok(docs) => docs,
-            Err(at) => {
-                out.push(file_error(at.render(&file)));
+            Err(problems) => {
+                out.push(file_errors(
+                    problems.iter().map(|at| at.render(&file)).collect(),
+                ));
                 return Ok(());
             }
         };
@@ -347,15 +372,22 @@ impl Runner<'_> {
             }
             let doc = match doc {
                 Document::Test(doc) => doc,
-                Document::Unreadable { name, line, at } => {
+                Document::Unreadable {
+                    name,
+                    line,
+                    problems,
+                } => {
                     out.push(TestResult {
                         file: file.clone(),
                         name: name.clone(),
                         line: *line,
                         passed: false,
-                        failures: vec![Failure::Error {
-                            message: at.render(&file),
-                        }],
+                        failures: problems
+                            .iter()
+                            .map(|at| Failure::Error {
+                                message: at.render(&file),
+                            })
+                            .collect(),
                     });
                     continue;
                 }
@@ -475,7 +507,7 @@ impl Runner<'_> {
         // The incident: a file next to the test, or inline.
         let inc = &doc.incident;
         let inline;
-        let incidents: &[Incident] = match &inc.value {
+        let incidents: &[Incident] = match &inc.value.json {
             serde_json::Value::String(rel) => {
                 let p = lexical_join(base, rel);
                 let read = self.incidents.entry(p.clone()).or_insert_with(|| {
@@ -489,11 +521,17 @@ impl Runner<'_> {
                 }
             }
             serde_json::Value::Object(_) => {
-                let json = inc.value.to_string();
+                let json = inc.value.json.to_string();
                 let name = format!("{file} (inline incident)");
                 inline = incident::parse_incidents(&name, &json, &self.limits.import)
                     .map(|(_, list)| list)
-                    .map_err(|e| At::new(&inc.referenced, e.to_string()))?;
+                    .map_err(|e| {
+                        // At the node the error's JSON path names, as written in the test.
+                        let at = e.json_path().map_or(&inc.referenced, |path| {
+                            inc.value.locate(&inc.referenced, &path)
+                        });
+                        At::new(at, format!("inline incident {}", e.message_in_file()))
+                    })?;
                 &inline
             }
             _ => {
@@ -1461,7 +1499,7 @@ enum Document {
     Unreadable {
         name: String,
         line: u64,
-        at: At,
+        problems: Vec<At>,
     },
 }
 
@@ -1469,7 +1507,7 @@ enum Document {
 /// be read, each document is read on its own, so that one test's typo fails that test alone
 /// and the others still run; the error is the file's only when it is not about one document
 /// (a file of one document, more documents than the limit).
-fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
+fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, Vec<At>> {
     let whole = match parse_stream(text, limits, 1) {
         Ok(docs) => {
             return Ok(docs
@@ -1481,21 +1519,21 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
         Err(StreamError {
             at,
             past_budget: true,
-        }) => return Err(at),
+        }) => return Err(vec![at]),
         Err(StreamError { at, .. }) => at,
     };
     let parts = documents(text);
     if parts.len() > limits.max_tests_per_file {
-        return Err(At {
+        return Err(vec![At {
             line: 0,
             column: 0,
             message: too_many_tests(limits),
-        });
+        }]);
     }
     // The blank lines put in front of each document are bounded too.
     let padded_bytes: usize = parts.iter().map(|(line, part)| line + part.len()).sum();
     if parts.len() < 2 || padded_bytes > MAX_PADDED_BYTES_PER_FILE_BYTE * limits.max_file_bytes {
-        return Err(whole);
+        return Err(with_unknown_names(text, limits, 1, whole));
     }
     let mut out = Vec::new();
     let parts_len = parts.len();
@@ -1507,19 +1545,59 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, At> {
         // the text's size does not bound: a typo must not multiply it by the documents.
         match parse_stream(&padded, limits, parts_len) {
             Ok(docs) => out.extend(docs.into_iter().map(|d| Document::Test(Box::new(d)))),
-            Err(StreamError { at, .. }) => {
+            Err(StreamError { at, past_budget }) => {
                 let (name, line) = name_line(part)
                     .map(|(name, at)| (name, first_line + at))
                     .unwrap_or_else(|| (format!("document {}", n + 1), first_line));
+                let problems = if past_budget {
+                    vec![at]
+                } else {
+                    with_unknown_names(&padded, limits, parts_len, at)
+                };
                 out.push(Document::Unreadable {
                     name,
                     line: line as u64,
-                    at,
+                    problems,
                 });
             }
         }
     }
     Ok(out)
+}
+
+/// The error that stopped serde, with every unknown key and word of the text (serde reports
+/// only the first), in the order they are written.
+fn with_unknown_names(text: &str, limits: &Limits, shares: usize, first: At) -> Vec<At> {
+    let Ok(docs) = serde_saphyr::from_multiple_with_options::<riposte_dsl::syntax::Node>(
+        text,
+        options(limits, shares),
+    ) else {
+        return vec![first];
+    };
+    let mut problems: Vec<At> = docs
+        .iter()
+        .flat_map(names::unknown_names)
+        .map(|(offset, message)| at_offset(text, offset, message))
+        .collect();
+    if !problems
+        .iter()
+        .any(|p| (p.line, p.column) == (first.line, first.column))
+    {
+        problems.push(first);
+    }
+    problems.sort_by_key(|p| (p.line, p.column));
+    problems
+}
+
+/// A problem at a byte offset of `text`, with its line and column (in characters).
+fn at_offset(text: &str, offset: usize, message: String) -> At {
+    let before = text.get(..offset).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    At {
+        line: before.matches('\n').count() as u64 + 1,
+        column: before.get(line_start..).unwrap_or_default().chars().count() as u64 + 1,
+        message,
+    }
 }
 
 /// The documents of a YAML stream as (first line, text): a document starts at a line that
@@ -1601,6 +1679,25 @@ const MAX_REPLAYED_EVENTS: usize = 200_000;
 /// Events each document read on its own may replay, whatever its share.
 const MIN_REPLAYED_EVENTS: usize = 1_000;
 
+/// `a gamebook` or `an SOP` when every document of a file that cannot be read as tests is of
+/// that kind: a library file named where tests are expected.
+fn library_kind(text: &str, limits: &Limits) -> Option<&'static str> {
+    /// A document's `kind`, whatever else it holds.
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(default)]
+        kind: Option<String>,
+    }
+    let docs = serde_saphyr::from_multiple_with_options::<Kind>(text, options(limits, 1)).ok()?;
+    let what = |d: &Kind| match d.kind.as_deref() {
+        Some("gamebook") => Some("a gamebook"),
+        Some("sop") => Some("an SOP"),
+        _ => None,
+    };
+    let first = what(docs.first()?)?;
+    docs.iter().all(|d| what(d) == Some(first)).then_some(first)
+}
+
 /// Why a YAML stream of test documents could not be read.
 struct StreamError {
     at: At,
@@ -1611,6 +1708,95 @@ struct StreamError {
 /// Parses a YAML stream of test documents, with a `1/shares` part of a file's budget for
 /// expanding aliases (at least a small one of its own).
 fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDoc>, StreamError> {
+    if let Some(tab) = riposte_dsl::syntax::tab_indentation(riposte_dsl::FileId(0), text) {
+        let message = match &tab.help {
+            Some(help) => format!("{}: {help}", tab.message),
+            None => tab.message,
+        };
+        return Err(StreamError {
+            at: at_offset(text, tab.span.start as usize, message),
+            past_budget: false,
+        });
+    }
+    serde_saphyr::from_multiple_with_options::<TestDoc>(text, options(limits, shares)).map_err(
+        |e| {
+            let raw = e.without_snippet().to_string();
+            let first = raw.lines().next().unwrap_or("invalid YAML").trim();
+            // serde-saphyr appends " at line L column C"; the location is said up front instead.
+            let message = match first.find(" at line ") {
+                Some(i) => &first[..i],
+                None => first,
+            };
+            // What costs work to read again: alias expansions and the sheer number of nodes
+            // (nesting and a mistyped alias cost nothing more per document).
+            let past_budget = message.contains("alias replay")
+                || message.contains("alias expansion")
+                || [
+                    "Aliases {",
+                    "Events {",
+                    "Nodes {",
+                    "RecordedAnchor",
+                    "Scalar",
+                ]
+                .iter()
+                .any(|what| message.contains("udget") && message.contains(what));
+            let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+                let key = rest
+                    .split(", set DuplicateKeyPolicy")
+                    .next()
+                    .unwrap_or(rest);
+                format!("duplicate key `{key}`")
+            } else if message.contains("budget") && message.contains("Documents") {
+                too_many_tests(limits)
+            } else if message.contains("budget") || message.contains("Budget") {
+                riposte_dsl::syntax::budget_message(message)
+            } else if message.contains("recursion limit") {
+                "the YAML is nested too deeply for a test (flow collections inside one another); \
+             a test needs a few levels"
+                    .to_string()
+            } else if message.strip_prefix("invalid ").is_some_and(is_unsigned) {
+                // A count or attempts that is negative, fractional or too large.
+                "expected a whole number, 0 or more".to_string()
+            } else if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'))
+            {
+                let what = match field {
+                    "expect" => {
+                        " (what the plan must show; `expect: {}` checks only that it is made)"
+                    }
+                    "incident" => {
+                        " (an incident file, relative to the test, or one written inline)"
+                    }
+                    "name" => " (what the test checks, shown in the report)",
+                    _ => "",
+                };
+                format!("the test has no `{field}`{what}")
+            } else if let Some(named) = unknown_name(message) {
+                named
+            } else if message.contains("expected mapping start") {
+                "expected a mapping here (`key: value` lines, or `{key: value}`)".to_string()
+            } else if message.contains("expected sequence start") {
+                "expected a list here (`- item` lines, or `[item, …]`)".to_string()
+            } else {
+                message.to_string()
+            };
+            let at = match e.location() {
+                Some(loc) => At::new(&loc, message),
+                None => At {
+                    line: 0,
+                    column: 0,
+                    message,
+                },
+            };
+            StreamError { at, past_budget }
+        },
+    )
+}
+
+/// The parser options of a test file, with a `1/shares` part of a file's budget for expanding
+/// aliases (at least a small one of its own).
+fn options(limits: &Limits, shares: usize) -> Options {
     let replay = (MAX_REPLAYED_EVENTS / shares.max(1)).max(MIN_REPLAYED_EVENTS);
     let mut budget = Budget::default();
     budget.max_depth = 32;
@@ -1630,74 +1816,7 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     options.with_snippet = false;
     riposte_dsl::syntax::as_written(&mut options);
-    serde_saphyr::from_multiple_with_options::<TestDoc>(text, options).map_err(|e| {
-        let raw = e.without_snippet().to_string();
-        let first = raw.lines().next().unwrap_or("invalid YAML").trim();
-        // serde-saphyr appends " at line L column C"; the location is said up front instead.
-        let message = match first.find(" at line ") {
-            Some(i) => &first[..i],
-            None => first,
-        };
-        // What costs work to read again: alias expansions and the sheer number of nodes
-        // (nesting and a mistyped alias cost nothing more per document).
-        let past_budget = message.contains("alias replay")
-            || message.contains("alias expansion")
-            || [
-                "Aliases {",
-                "Events {",
-                "Nodes {",
-                "RecordedAnchor",
-                "Scalar",
-            ]
-            .iter()
-            .any(|what| message.contains("udget") && message.contains(what));
-        let message = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-            let key = rest
-                .split(", set DuplicateKeyPolicy")
-                .next()
-                .unwrap_or(rest);
-            format!("duplicate key `{key}`")
-        } else if message.contains("budget") && message.contains("Documents") {
-            too_many_tests(limits)
-        } else if message.contains("budget") || message.contains("Budget") {
-            riposte_dsl::syntax::budget_message(message)
-        } else if message.contains("recursion limit") {
-            "the YAML is nested too deeply for a test (flow collections inside one another); \
-             a test needs a few levels"
-                .to_string()
-        } else if message.strip_prefix("invalid ").is_some_and(is_unsigned) {
-            // A count or attempts that is negative, fractional or too large.
-            "expected a whole number, 0 or more".to_string()
-        } else if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.strip_suffix('`'))
-        {
-            let what = match field {
-                "expect" => " (what the plan must show; `expect: {}` checks only that it is made)",
-                "incident" => " (an incident file, relative to the test, or one written inline)",
-                "name" => " (what the test checks, shown in the report)",
-                _ => "",
-            };
-            format!("the test has no `{field}`{what}")
-        } else if let Some(named) = unknown_name(message) {
-            named
-        } else if message.contains("expected mapping start") {
-            "expected a mapping here (`key: value` lines, or `{key: value}`)".to_string()
-        } else if message.contains("expected sequence start") {
-            "expected a list here (`- item` lines, or `[item, …]`)".to_string()
-        } else {
-            message.to_string()
-        };
-        let at = match e.location() {
-            Some(loc) => At::new(&loc, message),
-            None => At {
-                line: 0,
-                column: 0,
-                message,
-            },
-        };
-        StreamError { at, past_budget }
-    })
+    options
 }
 
 /// serde's "unknown field `aprover`, expected one of sop, …, approver, …" (or "unknown
@@ -1716,11 +1835,16 @@ fn unknown_name(message: &str) -> Option<String> {
         .map(|c| c.trim_matches('`'))
         .filter(|c| !c.is_empty() && *c != "or")
         .collect();
-    Some(format!(
+    Some(unknown_message(what, name, &candidates))
+}
+
+/// `unknown key `aprover`: did you mean `approver`?`
+fn unknown_message(what: &str, name: &str, candidates: &[&str]) -> String {
+    format!(
         "unknown {what} `{}`: {}",
         riposte_dsl::diagnostic::clip(name, 80),
         riposte_dsl::diagnostic::suggestion(name, candidates.iter().copied())
-    ))
+    )
 }
 
 /// Whether serde names an unsigned integer type `ty` (`u32`, `usize`, …).

@@ -289,7 +289,7 @@ fn references_are_checked_with_their_location() {
         ("incident: 3\n", "t.test.yaml:3:11: `incident` is a path"),
         (
             "incident: {format: riposte.incident/v1}\n",
-            "t.test.yaml:3:11: `/",
+            "t.test.yaml:3:11: inline incident at `$`: ",
         ),
     ];
     for (incident_line, want) in cases {
@@ -966,4 +966,113 @@ fn target_problems_are_reported_with_the_others() {
     assert!(m[0].contains("unknown step `isoo`"), "{m:?}");
     assert!(m[1].contains("is not the incident"), "{m:?}");
     assert!(m[2].contains("is no user of the incident"), "{m:?}");
+}
+
+/// A tab in the indentation is the dsl's RP0006, at the tab, not the parser's error at the
+/// scalar before it; in a file of several tests, it fails its own test alone.
+#[test]
+fn a_tab_in_the_indentation_is_reported_at_the_tab() {
+    let m = messages(&run_one("kind: test\nname: tab\n\tincident: x\n"));
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].ends_with(
+            "/t.test.yaml:3:1: tab character used for indentation: YAML indentation must be \
+             spaces; replace the tab with spaces"
+        ),
+        "{m:?}"
+    );
+    let inc = incident("low");
+    let r = run_one(&format!(
+        "kind: test\nname: one\n{inc}expect: {{}}\n---\nkind: test\nname: two\nexpect:\n  \tonly: true\n"
+    ));
+    let results: Vec<(&str, bool)> = r
+        .tests
+        .iter()
+        .map(|t| (t.name.as_str(), t.passed))
+        .collect();
+    assert_eq!(results, [("one", true), ("two", false)]);
+    assert!(
+        messages(&r)[0].contains("/t.test.yaml:18:3: tab character used for indentation"),
+        "{:?}",
+        messages(&r)
+    );
+}
+
+/// An inline incident's error is at the node its JSON path names, in block or flow style; a
+/// member that is missing, at the mapping that lacks it.
+#[test]
+fn an_inline_incident_error_points_at_the_node_of_its_path() {
+    let block = incident("high").replace(
+        "      - {id: \"device:d1\", kind: device,",
+        "      - id: \"device:d1\"\n        kind: devic\n        name: ws-1\n      - {id: \"device:d2\", kind: device,",
+    );
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{block}expect: {{}}\n"
+    )));
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].contains(
+            "t.test.yaml:13:15: inline incident at `$.incident.entities[0].kind`: unknown entity \
+             kind `devic`"
+        ),
+        "{m:?}"
+    );
+    let flow = incident("high").replace("kind: device,", "kind: devic,");
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{flow}expect: {{}}\n"
+    )));
+    assert!(
+        m[0].contains("t.test.yaml:12:33: inline incident at `$.incident.entities[0].kind`"),
+        "{m:?}"
+    );
+    let no_id = incident("high").replace("    id: \"7\"\n", "");
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: x\n{no_id}expect: {{}}\n"
+    )));
+    assert!(
+        m[0].contains("t.test.yaml:6:5: inline incident at `$.incident.id`: `id` is required"),
+        "{m:?}"
+    );
+}
+
+/// Every unknown key and word of a test is reported at once, in the order written, with the
+/// error that stopped reading when it is another.
+#[test]
+fn every_unknown_key_and_word_of_a_file_is_reported() {
+    let r = run_one(
+        "kind: test\nname: x\nincident: a.json\ndescripton: d\naprove: all\nexpect:\n  actions:\n    - {step: isolate, status: awaiting}\n    - {step: isolate, stauts: blocked}\n  tasks: [{status: opened}]\n  summary: {skiped: 1}\n",
+    );
+    let m = messages(&r);
+    let tail: Vec<&str> = m
+        .iter()
+        .map(|m| m.split_once("t.test.yaml:").map_or(m.as_str(), |(_, t)| t))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "4:1: unknown key `descripton`: did you mean `description`?",
+            "5:1: unknown key `aprove`: did you mean `approve`?",
+            "8:31: unknown value `awaiting`: did you mean `awaiting_approval`?",
+            "9:23: unknown key `stauts`: did you mean `status`?",
+            "10:20: unknown value `opened`: did you mean `open`?",
+            "11:13: unknown key `skiped`: did you mean `skipped`?",
+        ]
+    );
+    // A count that is not one stops reading before the typo after it: both are reported.
+    let inc = incident("high");
+    let r = run_one(&format!(
+        "kind: test\nname: one\n{inc}expect: {{}}\n---\nkind: test\nname: two\n{inc}expect:\n  actions:\n    - {{step: isolate, count: -1}}\n    - {{step: isolate, stauts: blocked}}\n"
+    ));
+    assert_eq!(r.tests.len(), 2);
+    assert!(r.tests[0].passed);
+    let m = messages(&r);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(
+        m[0].contains("t.test.yaml:29:30: expected a whole number"),
+        "{m:?}"
+    );
+    assert!(
+        m[1].contains("t.test.yaml:30:23: unknown key `stauts`"),
+        "{m:?}"
+    );
 }

@@ -178,12 +178,19 @@ fn failure(out: &mut String, f: &Failure, file: &str, color: bool) {
             expected,
             after_line,
             after_position,
+            position,
         } => {
+            let early = match position {
+                // `count:` orders every action the entry matches.
+                Some(position) => format!(
+                    "action {position} of the plan, the first of the actions it counts, comes"
+                ),
+                None => "every matching action comes".to_string(),
+            };
             let _ = writeln!(
                 out,
-                "  {} ({file}:{line}) {expected}: every matching action comes at or before action \
-                 {after_position} of the plan, which the expectation on line {after_line} \
-                 matched",
+                "  {} ({file}:{line}) {expected}: {early} at or before action {after_position} \
+                 of the plan, which the expectation on line {after_line} matched",
                 red("~ out of order")
             );
         }
