@@ -470,7 +470,7 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     let of = |s: &SpansFile, i: usize| s.workspaces.get(i).cloned();
     // Names and tenant ids ignore case; each is looked up once, so a file of many workspaces
     // (or a long chain of parents) is checked in linear time.
-    let key = |s: &str| s.to_lowercase();
+    let key = canonical_name;
     let mut first_of_name: HashMap<String, usize> = HashMap::new();
     for (i, w) in file.workspaces.iter().enumerate() {
         first_of_name.entry(key(&w.name)).or_insert(i);
@@ -722,6 +722,15 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             glob(&p, &t)
         }
     })
+}
+
+/// The form of a workspace name that names are compared by: lowercase, as
+/// [`same_ignoring_case`] compares them (`Contoso` and `CONTOSO` are `contoso`). Idempotency
+/// keys are built from it, so that how a file spells a name does not change them.
+pub fn canonical_name(name: &str) -> String {
+    let mut canonical = String::new();
+    lower_into(name, &mut canonical);
+    canonical
 }
 
 /// Whether two identifiers are equal ignoring case, ASCII or not.
