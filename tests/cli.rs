@@ -881,7 +881,7 @@ fn workspaces_files_are_checked_against_the_library_and_each_other() {
 }
 
 /// How a file spells a workspace's name does not change the keys of its plans, as it does not
-/// change which workspace `--workspace` selects.
+/// change which workspace `--workspace` selects; a blank name is an error where it is written.
 #[test]
 fn a_workspace_names_case_leaves_keys_as_they_are() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -915,6 +915,12 @@ fn a_workspace_names_case_leaves_keys_as_they_are() {
     let example = keys("examples/workspaces.yaml", &[]);
     assert_eq!(keys(&upper, &[]), example);
     assert_eq!(keys(&upper, &["--workspace", "CONTOSO"]), example);
+    let blank = write("blank.yaml", text.replace("name: contoso", "name: \"   \""));
+    let err = simulate_error(&["--incident", RANSOMWARE, "--workspaces", &blank]);
+    assert!(
+        err.contains("blank.yaml:20:11: `name` is required") && err.contains("found blank text"),
+        "{err}"
+    );
 }
 
 #[test]
