@@ -880,6 +880,49 @@ fn workspaces_files_are_checked_against_the_library_and_each_other() {
     assert!(err.contains("built-in `demo`"), "{err}");
 }
 
+/// How a file spells a workspace's name does not change the keys of its plans, as it does not
+/// change which workspace `--workspace` selects; a blank name is an error where it is written.
+#[test]
+fn a_workspace_names_case_leaves_keys_as_they_are() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string("examples/workspaces.yaml").expect("workspaces");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("utf-8 path").to_string()
+    };
+    let keys = |workspaces: &str, extra: &[&str]| {
+        let out = riposte()
+            .args(["simulate", "--format", "json", "--incident", RANSOMWARE])
+            .args(["--workspaces", workspaces])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let plan = json(&out);
+        let keys: Vec<String> = plan["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .map(|a| a["key"].as_str().expect("a key").to_string())
+            .collect();
+        assert!(!keys.is_empty());
+        keys
+    };
+    let upper = write("upper.yaml", text.replace("name: contoso", "name: Contoso"));
+    let example = keys("examples/workspaces.yaml", &[]);
+    assert_eq!(keys(&upper, &[]), example);
+    assert_eq!(keys(&upper, &["--workspace", "CONTOSO"]), example);
+    let blank = write("blank.yaml", text.replace("name: contoso", "name: \"   \""));
+    let err = simulate_error(&["--incident", RANSOMWARE, "--workspaces", &blank]);
+    assert!(
+        err.contains("blank.yaml:20:11: `name` is required") && err.contains("found blank text"),
+        "{err}"
+    );
+}
+
 #[test]
 fn simulate_says_when_a_file_holds_no_incident() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -29,7 +29,7 @@ use crate::plan::model::{
     Approval, Execution, PlannedAction, PlannedTask, Status, Target, TaskStatus,
 };
 use crate::workspace::{
-    glob_match_within, same_ignoring_case, GlobName, ProtectedEntity, Workspace,
+    canonical_name, glob_match_within, same_ignoring_case, GlobName, ProtectedEntity, Workspace,
 };
 
 /// Which approvals are granted for a run (`--approve all|none|STEP...`).
@@ -845,7 +845,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) -> Frame<'g> {
         let (key_prefix, call_prefix) = match caller {
             None => (
-                key_prefix(&self.workspace.name, &self.incident.id, gb),
+                key_prefix(&canonical_name(&self.workspace.name), &self.incident.id, gb),
                 String::new(),
             ),
             Some((caller, path)) => (
@@ -2860,7 +2860,8 @@ fn hash_part(h: &mut Sha256, part: &str) {
 }
 
 /// The hash state after the parts of [`finish_key`] that every action of one gamebook run
-/// shares; computed once per run, not once per action.
+/// shares; computed once per run, not once per action. `workspace` is the canonical name
+/// ([`canonical_name`]).
 fn key_prefix(workspace: &str, incident: &str, gb: &c::Gamebook) -> Sha256 {
     let mut h = Sha256::new();
     for part in [workspace, incident, gb.name.as_str(), gb.version.as_str()] {

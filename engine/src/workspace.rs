@@ -4,12 +4,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::marker::PhantomData;
 use std::path::Path;
 
 use riposte_dsl::ast::{AgentMode, IncidentSource, SeverityLevel};
 use riposte_dsl::catalog::Application;
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
+
+use form::{Flag, Form, Item, List, Mapping, Text, TextRule};
+
+mod form;
 
 /// Subscription state of a workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -64,8 +69,8 @@ impl Module {
 }
 
 /// An entity no action may touch in this workspace.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ProtectedEntity {
     Id(String),
     /// A glob (`*`, `?`) on the entity name, case-insensitive.
@@ -73,8 +78,78 @@ pub enum ProtectedEntity {
     Tag(String),
 }
 
+/// What a protected entity rule is, for errors.
+const RULE: &str = "a protected entity rule has exactly one of `id`, `name`, `tag` (e.g. \
+                    `{name: \"dc-*\"}`, `{tag: crown-jewel}`)";
+
+/// A protected entity rule: a mapping of one key, `id`, `name` or `tag`.
+struct RuleForm;
+
+impl<'de> Form<'de> for RuleForm {
+    type Value = ProtectedEntity;
+
+    fn expected(&self) -> String {
+        RULE.to_string()
+    }
+
+    fn mapping<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<ProtectedEntity, A::Error> {
+        use serde::de::Error;
+        let key = Text {
+            expected: RULE,
+            rule: TextRule::Any,
+        };
+        let mut rule: Option<(String, ProtectedEntity)> = None;
+        while let Some(key) = map.next_key_seed(key)? {
+            let (make, expected): (fn(String) -> ProtectedEntity, _) = match key.as_str() {
+                "id" => (
+                    ProtectedEntity::Id,
+                    "the `id` of a protected entity rule is an entity id, e.g. \
+                     `device:5521ae5b…`",
+                ),
+                "name" => (
+                    ProtectedEntity::Name,
+                    "the `name` of a protected entity rule is a name or a pattern, e.g. \
+                     `\"dc-*\"`",
+                ),
+                "tag" => (
+                    ProtectedEntity::Tag,
+                    "the `tag` of a protected entity rule is a tag, e.g. `crown-jewel`",
+                ),
+                other => {
+                    return Err(A::Error::custom(format!(
+                        "unknown key `{}` in a protected entity rule ({}); {RULE}",
+                        riposte_dsl::diagnostic::clip(other, 80),
+                        riposte_dsl::diagnostic::suggestion(other, ["id", "name", "tag"]),
+                    )))
+                }
+            };
+            let value = map.next_value_seed(Text {
+                expected,
+                rule: TextRule::Required,
+            })?;
+            if let Some((first, _)) = &rule {
+                return Err(A::Error::custom(format!(
+                    "{RULE}; found both `{first}` and `{key}`: write one rule for each"
+                )));
+            }
+            rule = Some((key, make(value)));
+        }
+        rule.map(|(_, rule)| rule)
+            .ok_or_else(|| form::found(RULE, "an empty mapping"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ProtectedEntity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        RuleForm.read(d)
+    }
+}
+
 /// Which SOPs an agent runs.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(untagged)]
 pub enum SopSelection {
     /// `all`
@@ -82,10 +157,50 @@ pub enum SopSelection {
     Named(Vec<String>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AllKeyword {
     All,
+}
+
+/// What `sops` is, for errors.
+const SOPS: &str = "`sops` is `all` or a list of SOP names, e.g. `[ransomware-containment]`";
+
+/// `all` (ignoring case, as enum values do), or a list of SOP names.
+struct SopsForm;
+
+impl<'de> Form<'de> for SopsForm {
+    type Value = SopSelection;
+
+    fn expected(&self) -> String {
+        SOPS.to_string()
+    }
+
+    fn text<E: serde::de::Error>(self, text: &str) -> Result<SopSelection, E> {
+        if text.trim().eq_ignore_ascii_case("all") {
+            return Ok(SopSelection::All(AllKeyword::All));
+        }
+        Err(form::one_item(SOPS, text))
+    }
+
+    fn list<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<SopSelection, A::Error> {
+        let names = List {
+            expected: SOPS,
+            item: Text {
+                expected: "each item of `sops` is the name of a SOP, e.g. \
+                           `ransomware-containment`",
+                rule: TextRule::Required,
+            },
+            of_text: true,
+        };
+        names.list(seq).map(SopSelection::Named)
+    }
+}
+
+impl<'de> Deserialize<'de> for SopSelection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SopsForm.read(d)
+    }
 }
 
 impl SopSelection {
@@ -103,8 +218,10 @@ impl SopSelection {
 pub struct Agent {
     pub mode: Mode,
     /// Severities the agent processes on-queue (the ProcessIncident capability).
+    #[serde(deserialize_with = "read_process_incident")]
     pub process_incident: Vec<Severity>,
     /// Severities for which the agent may run gamebooks (the Gamebooks capability).
+    #[serde(deserialize_with = "read_gamebooks")]
     pub gamebooks: Vec<Severity>,
     pub sops: SopSelection,
 }
@@ -169,65 +286,183 @@ impl Severity {
 /// Deserializes the enums of the workspaces file from their names, ignoring ASCII case and
 /// surrounding spaces (`High` = `high`), as the incident importer reads enum values.
 macro_rules! named {
-    ($($ty:ident: $what:literal = [$($v:ident),+ $(,)?];)+) => {$(
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                const ALL: &[$ty] = &[$($ty::$v),+];
-                let text = String::deserialize(d)?;
-                ALL.iter()
+    ($($ty:ident: $what:literal, $expected:literal = [$($v:ident),+ $(,)?];)+) => {$(
+        impl $ty {
+            const ALL: &'static [$ty] = &[$($ty::$v),+];
+        }
+
+        // Read by name: the type's marker is its form, as the type has no value to start from.
+        impl<'de> Form<'de> for PhantomData<$ty> {
+            type Value = $ty;
+
+            fn expected(&self) -> String {
+                let names: Vec<String> =
+                    $ty::ALL.iter().map(|v| format!("`{}`", v.as_str())).collect();
+                format!("{} is one of {}", $expected, names.join(", "))
+            }
+
+            fn text<E: serde::de::Error>(self, text: &str) -> Result<$ty, E> {
+                $ty::ALL
+                    .iter()
                     .copied()
                     .find(|v| v.as_str().eq_ignore_ascii_case(text.trim()))
                     .ok_or_else(|| {
-                        let names = ALL.iter().map(|v| v.as_str());
-                        serde::de::Error::custom(format!(
-                            "unknown {} `{text}`; {}",
+                        let names = $ty::ALL.iter().map(|v| v.as_str());
+                        E::custom(format!(
+                            "unknown {} `{}`; {}",
                             $what,
-                            riposte_dsl::diagnostic::suggestion(&text, names)
+                            riposte_dsl::diagnostic::clip(text, 80),
+                            riposte_dsl::diagnostic::suggestion(text, names)
                         ))
                     })
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                PhantomData::<$ty>.read(d)
             }
         }
     )+};
 }
 
 named! {
-    Subscription: "subscription" = [Active, Trial, Expired];
-    Module: "module" = [DefenderXdr, Sentinel, Crowdstrike, Sentinelone];
-    Mode: "agent mode" = [Manual, Automatic, Autonomous];
-    Severity: "severity" = [Informational, Low, Medium, High];
+    Subscription: "subscription", "`subscription`" = [Active, Trial, Expired];
+    Module: "module", "a module" = [DefenderXdr, Sentinel, Crowdstrike, Sentinelone];
+    Mode: "agent mode", "`mode`" = [Manual, Automatic, Autonomous];
+    Severity: "severity", "a severity" = [Informational, Low, Medium, High];
+}
+
+/// Readers of the workspaces file's keys, each saying what its key holds when given
+/// something else.
+macro_rules! readers {
+    ($($name:ident -> $ty:ty = $form:expr;)+) => {$(
+        fn $name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+            $form.read(d)
+        }
+    )+};
+}
+
+readers! {
+    read_name -> String = Text {
+        expected: "`name` is required: a workspace's name is text such as `contoso`, without \
+                   spaces at either end or control characters",
+        rule: TextRule::Name,
+    };
+    read_tenant_id -> String = Text {
+        expected: "`tenant_id` is required: the Entra tenant's GUID \
+                   (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`), or `*` for a workspace that \
+                   stands in for any tenant",
+        rule: TextRule::Required,
+    };
+    read_modules -> Vec<Module> = List {
+        expected: "`modules` is a list of modules, e.g. `[defender_xdr, sentinel]`",
+        item: Item::<Module>::new(),
+        of_text: true,
+    };
+    read_fetch_to_sentinel -> bool = Flag { expected: "`fetch_to_sentinel` is `true` or `false`" };
+    read_partner_consent -> bool = Flag { expected: "`partner_consent` is `true` or `false`" };
+    read_delegated_session -> bool = Flag { expected: "`delegated_session` is `true` or `false`" };
+    read_allow_service_provider_gamebooks -> bool = Flag {
+        expected: "`allow_service_provider_gamebooks` is `true` or `false`",
+    };
+    read_consented_applications -> Vec<String> = List {
+        expected: "`consented_applications` is a list of application keys, e.g. \
+                   `[mde, gamebooks-identity]`",
+        item: Text {
+            expected: "an application in `consented_applications` is named by its key, e.g. \
+                       `gamebooks-identity`",
+            rule: TextRule::Required,
+        },
+        of_text: true,
+    };
+    read_tags -> Vec<String> = List {
+        expected: "`tags` is a list of labels, e.g. `[managed-xdr]`",
+        item: Text {
+            expected: "a tag in `tags` is a label, e.g. `managed-xdr`",
+            rule: TextRule::Required,
+        },
+        of_text: true,
+    };
+    read_protected_entities -> Vec<ProtectedEntity> = List {
+        expected: "`protected_entities` is a list of rules, e.g. \
+                   `[{name: \"dc-*\"}, {tag: crown-jewel}]`",
+        item: Item::<ProtectedEntity>::new(),
+        of_text: false,
+    };
+    read_agent -> Agent = Mapping::<Agent> {
+        expected: "`agent` is a mapping of `mode`, `process_incident`, `gamebooks` and `sops`, \
+                   e.g. `{mode: manual, process_incident: [high], gamebooks: [high], sops: all}`",
+        into: PhantomData,
+    };
+    read_process_incident -> Vec<Severity> = List {
+        expected: "`process_incident` is a list of severities, e.g. `[high, medium]`",
+        item: Item::<Severity>::new(),
+        of_text: true,
+    };
+    read_gamebooks -> Vec<Severity> = List {
+        expected: "`gamebooks` is a list of severities, e.g. `[high, medium]`",
+        item: Item::<Severity>::new(),
+        of_text: true,
+    };
+    read_workspace_list -> Vec<Workspace> = List {
+        expected: "`workspaces` is a list of workspaces",
+        item: Mapping::<Workspace> {
+            expected: "a workspace is a mapping with at least `name`, `tenant_id`, \
+                       `subscription` and `agent`",
+            into: PhantomData,
+        },
+        of_text: false,
+    };
+}
+
+/// `parent`: the name of a workspace, or nothing (as when left out).
+fn read_parent<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    form::Optional(Text {
+        expected: "`parent` names the partner workspace managing this one (e.g. \
+                   `northwind-soc`), or is left out",
+        rule: TextRule::Name,
+    })
+    .read(d)
 }
 
 /// One workspace: a customer tenant (or the partner's own).
 #[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workspace {
+    #[serde(deserialize_with = "read_name")]
     pub name: String,
+    #[serde(deserialize_with = "read_tenant_id")]
     pub tenant_id: String,
     /// The partner workspace managing this one, if any.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_parent")]
     pub parent: Option<String>,
     pub subscription: Subscription,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_modules")]
     pub modules: Vec<Module>,
     /// Defender XDR incidents are forwarded to Sentinel (and arrive through it instead).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_fetch_to_sentinel")]
     pub fetch_to_sentinel: bool,
     /// Microsoft Defender partner consent granted at onboarding.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_partner_consent")]
     pub partner_consent: bool,
     /// Keys of consented enterprise applications (`gamebooks-mde`, `gamebooks-identity`, …).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_consented_applications")]
     pub consented_applications: Vec<String>,
     /// A signed-in (delegated) session is available for delegated-only actions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_delegated_session")]
     pub delegated_session: bool,
     /// The customer allows the service provider to run gamebooks in its tenant.
-    #[serde(default = "yes")]
+    #[serde(
+        default = "yes",
+        deserialize_with = "read_allow_service_provider_gamebooks"
+    )]
     pub allow_service_provider_gamebooks: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_tags")]
     pub tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "read_protected_entities")]
     pub protected_entities: Vec<ProtectedEntity>,
+    #[serde(deserialize_with = "read_agent")]
     pub agent: Agent,
 }
 
@@ -319,7 +554,22 @@ impl Workspace {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WorkspacesFile {
+    #[serde(deserialize_with = "read_workspace_list")]
     workspaces: Vec<Workspace>,
+}
+
+/// The whole file, which is a mapping: anything else says what the file holds.
+struct TopLevel(WorkspacesFile);
+
+impl<'de> Deserialize<'de> for TopLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let file = Mapping::<WorkspacesFile> {
+            expected: "a workspaces file is a mapping with one key, `workspaces`, listing the \
+                       workspaces",
+            into: PhantomData,
+        };
+        file.read(d).map(TopLevel)
+    }
 }
 
 /// A workspaces file that could not be read.
@@ -427,10 +677,15 @@ fn parent_cycles(n: usize, parent_of: impl Fn(usize) -> Option<usize>) -> Vec<bo
 pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, WorkspaceError> {
     let mut options = serde_saphyr::Options::default();
     riposte_dsl::syntax::as_written(&mut options);
-    let file: WorkspacesFile = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+    // Unquoted whole numbers are text where text is expected (`name: 0123`): kept as written.
+    options.leading_zero_numbers_as_strings = true;
+    options.underscored_numbers_as_strings = true;
+    let TopLevel(file) = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        // What is not in the file (a document that is not a mapping) is at its start.
         let (line, column) = e
             .location()
-            .map_or((0, 0), |l| (l.line() as u32, l.column() as u32));
+            .filter(|l| l.line() > 0)
+            .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
         let message = e.without_snippet().to_string();
         let message = message.lines().next().unwrap_or("invalid workspaces file");
         // The location is already in front of the message.
@@ -470,7 +725,7 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     let of = |s: &SpansFile, i: usize| s.workspaces.get(i).cloned();
     // Names and tenant ids ignore case; each is looked up once, so a file of many workspaces
     // (or a long chain of parents) is checked in linear time.
-    let key = |s: &str| s.to_lowercase();
+    let key = canonical_name;
     let mut first_of_name: HashMap<String, usize> = HashMap::new();
     for (i, w) in file.workspaces.iter().enumerate() {
         first_of_name.entry(key(&w.name)).or_insert(i);
@@ -722,6 +977,15 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             glob(&p, &t)
         }
     })
+}
+
+/// The form of a workspace name that names are compared by: lowercase, as
+/// [`same_ignoring_case`] compares them (`Contoso` and `CONTOSO` are `contoso`). Idempotency
+/// keys are built from it, so that how a file spells a name does not change them.
+pub fn canonical_name(name: &str) -> String {
+    let mut canonical = String::new();
+    lower_into(name, &mut canonical);
+    canonical
 }
 
 /// Whether two identifiers are equal ignoring case, ASCII or not.
@@ -1036,6 +1300,156 @@ mod tests {
         assert!(ws
             .iter()
             .any(|w| w.consented_applications == ["gamebooks-identity"]));
+    }
+
+    /// The example file with `from` (which it must hold) replaced by `to`.
+    fn example_with(from: &str, to: &str) -> String {
+        let text = include_str!("../../examples/workspaces.yaml");
+        assert!(text.contains(from), "the example holds `{from}`");
+        text.replacen(from, to, 1)
+    }
+
+    /// A value of the wrong kind is an error naming its key, where it is, and what to write
+    /// there, never the deserializer's own wording.
+    #[test]
+    fn values_of_the_wrong_kind_say_what_to_write() {
+        let cases = [
+            ("sops: all", "sops: foo"),
+            ("sops: all", "sops: {all: true}"),
+            ("sops: all", "sops: [ransomware-containment, [a]]"),
+            ("      - tag: crown-jewel", "      - {}"),
+            ("      - tag: crown-jewel", "      - {tag: x, name: y}"),
+            ("      - tag: crown-jewel", "      - {nam: x}"),
+            ("      - tag: crown-jewel", "      - crown-jewel"),
+            ("      - tag: crown-jewel", "      - {tag: [x]}"),
+            ("      - tag: crown-jewel", "      - {id: }"),
+            (
+                "    protected_entities:\n      - name: \"dc-*\"\n      - tag: crown-jewel\n",
+                "    protected_entities: {name: \"dc-*\"}\n",
+            ),
+            (
+                "process_incident: [high, medium, low]",
+                "process_incident: high",
+            ),
+            ("gamebooks: [high, medium, low]", "gamebooks: {high: true}"),
+            (
+                "process_incident: [high, medium, low]",
+                "process_incident: [high, [low]]",
+            ),
+            ("mode: autonomous", "mode: [manual]"),
+            ("mode: autonomous", "mode: 5"),
+            ("mode: autonomous", "mode: autonomus"),
+            ("subscription: trial", "subscription: {trial: true}"),
+            (
+                "modules: [defender_xdr, crowdstrike]",
+                "modules: defender_xdr",
+            ),
+            (
+                "modules: [defender_xdr, crowdstrike]",
+                "modules: [defender_xdr, [sentinel]]",
+            ),
+            (
+                "consented_applications: [gamebooks-identity]",
+                "consented_applications: mde",
+            ),
+            ("tags: [managed-xdr]", "tags: managed-xdr"),
+            ("tags: [managed-xdr]", "tags: [1.5]"),
+            ("tags: [managed-xdr]", "tags: [true]"),
+            ("fetch_to_sentinel: false", "fetch_to_sentinel: no"),
+            ("partner_consent: true", "partner_consent: [true]"),
+            ("delegated_session: false", "delegated_session: 0"),
+            (
+                "allow_service_provider_gamebooks: true",
+                "allow_service_provider_gamebooks:",
+            ),
+            (
+                "tenant_id: 2f4a9c1e-7b3d-4e8f-9a6b-5c0d1e2f3a4b",
+                "tenant_id: [x]",
+            ),
+            (
+                "    agent:\n      mode: manual",
+                "    agent: manual\n    old_agent:\n      mode: manual",
+            ),
+            ("  - name: fabrikam", "  - fabrikam\n  - name: fabrikam"),
+            ("workspaces:\n", "workspaces: northwind-soc\nold:\n"),
+        ];
+        let mut shown = String::new();
+        for (from, to) in cases {
+            let msg = parse_workspaces("w.yaml", &example_with(from, to))
+                .unwrap_err()
+                .to_string();
+            shown.push_str(&format!("{to}\n  {msg}\n"));
+        }
+        let msg = parse_workspaces("w.yaml", "- name: a\n")
+            .unwrap_err()
+            .to_string();
+        shown.push_str(&format!("- name: a (the whole file)\n  {msg}\n"));
+        insta::assert_snapshot!(shown);
+    }
+
+    /// `sops: all` ignores case, as the other enum values of the file do.
+    #[test]
+    fn sops_all_ignores_case() {
+        for all in ["All", "ALL", "all"] {
+            let text = example_with("sops: all", &format!("sops: {all}"));
+            let ws = parse_workspaces("w.yaml", &text).unwrap();
+            assert_eq!(
+                ws[0].agent.sops,
+                SopSelection::All(AllKeyword::All),
+                "{all}"
+            );
+        }
+        let text = example_with(
+            "process_incident: [high, medium]",
+            "process_incident: [HIGH]",
+        );
+        let ws = parse_workspaces("w.yaml", &text).unwrap();
+        assert_eq!(ws[2].agent.process_incident, [Severity::High]);
+    }
+
+    /// A workspace's name is required and is text without spaces at either end or control
+    /// characters; other names and ids are not blank either. Each error says where.
+    #[test]
+    fn names_are_not_blank() {
+        let cases = [
+            ("name: contoso", "name: \"\""),
+            ("name: contoso", "name: \"   \""),
+            ("name: contoso", "name:"),
+            ("name: contoso", "name: \" contoso\""),
+            ("name: contoso", "name: \"con\\ttoso\""),
+            (
+                "tenant_id: b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c",
+                "tenant_id: \" \"",
+            ),
+            ("parent: northwind-soc", "parent: \"\""),
+            ("parent: northwind-soc", "parent: \" northwind-soc\""),
+            (
+                "sops: [identity-compromise, phishing-campaign",
+                "sops: [identity-compromise, \"  \", phishing-campaign",
+            ),
+            ("tags: [managed-xdr]", "tags: [\"\"]"),
+            (
+                "consented_applications: [gamebooks-identity]",
+                "consented_applications: [\"\"]",
+            ),
+            ("      - tag: crown-jewel", "      - tag: \" \""),
+            ("      - name: \"dc-*\"", "      - name: \"\""),
+        ];
+        let mut shown = String::new();
+        for (from, to) in cases {
+            let msg = parse_workspaces("w.yaml", &example_with(from, to))
+                .unwrap_err()
+                .to_string();
+            shown.push_str(&format!("{to}\n  {msg}\n"));
+        }
+        insta::assert_snapshot!(shown);
+        // A parent may still be left empty, as if left out; a number is a name as written.
+        let text = example_with("parent: northwind-soc", "parent:");
+        assert_eq!(parse_workspaces("w.yaml", &text).unwrap()[1].parent, None);
+        let text = example_with("name: contoso", "name: 0123");
+        assert_eq!(parse_workspaces("w.yaml", &text).unwrap()[1].name, "0123");
+        let text = example_with("name: contoso", "name: 42");
+        assert_eq!(parse_workspaces("w.yaml", &text).unwrap()[1].name, "42");
     }
 
     #[test]

@@ -1039,6 +1039,30 @@ fn keys_are_stable_and_bind_target_and_params() {
     assert_eq!(a.actions[0].key.len(), 32);
 }
 
+/// Workspace names ignore case, so keys do too: they are built from the lowercase name, and a
+/// file that spells it `Contoso` plans the same keys as one that spells it `contoso`.
+#[test]
+fn keys_ignore_the_case_of_the_workspace_name() {
+    let lib = library(&[ISOLATE, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let named = |name: &str| Workspace {
+        name: name.into(),
+        ..ws(Mode::Autonomous)
+    };
+    let key = |name: &str| {
+        plan_with(&lib, &named(name), &inc, &RunConfig::default(), vec![]).actions[0]
+            .key
+            .clone()
+    };
+    assert_eq!(key("Contoso"), key("contoso"));
+    assert_eq!(key("ÉLODIE-SOC"), key("élodie-soc"));
+    assert_ne!(
+        key("contoso"),
+        key("fabrikam"),
+        "another workspace, another key"
+    );
+}
+
 #[test]
 fn ineligible_incidents_run_nothing() {
     let lib = library(&[ISOLATE, &sop("")]);
