@@ -942,83 +942,75 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             };
             let path = join_path(prefix, id);
             let path = path.as_ref();
-            let status = if graph.graph[ix].handler {
-                let failed: Vec<&str> = steps
-                    .iter()
-                    .filter(|s| {
-                        s.on_error.as_deref() == Some(id)
-                            && status_of(&done, &s.id) == Some(StepStatus::Failed)
-                    })
-                    .map(|s| s.id.as_str())
-                    .collect();
-                // A step that still awaits approval may yet fail: its handler waits with it.
-                let waiting_on = || {
-                    steps.iter().find(|s| {
-                        s.on_error.as_deref() == Some(id)
-                            && status_of(&done, &s.id) == Some(StepStatus::AwaitingApproval)
-                    })
-                };
-                if let Some(w) = failed.is_empty().then(waiting_on).flatten() {
-                    let gate = gate_of(&gates, &w.id);
-                    let handler = format!("error handler: runs only if `{}` fails", w.id);
-                    let was = self.wait.clone();
-                    self.wait = Some(match was.clone() {
-                        // Inside a gated group or call, that gate is what everything awaits.
-                        Some(outer) => Wait {
-                            reason: format!("{}; {handler}", outer.reason),
-                            ..outer
-                        },
-                        None => Wait {
-                            gate: None,
-                            reason: format!("{}; {handler}", waits_for(&gate)),
-                        },
-                    });
-                    let s = self.run_step(step, graph, ix, frame, path);
-                    self.wait = was;
-                    gates.push((id, gate));
-                    still_waiting(s)
-                } else if failed.is_empty() {
-                    let referrers: Vec<String> = steps
+            let status = 'decided: {
+                let is_handler = graph.graph[ix].handler;
+                let mut failed: Vec<&str> = Vec::new();
+                if is_handler {
+                    failed = steps
                         .iter()
-                        .filter(|s| s.on_error.as_deref() == Some(id))
-                        .map(|s| format!("`{}`", s.id))
+                        .filter(|s| {
+                            s.on_error.as_deref() == Some(id)
+                                && status_of(&done, &s.id) == Some(StepStatus::Failed)
+                        })
+                        .map(|s| s.id.as_str())
                         .collect();
-                    self.skip_step(
-                        step,
-                        frame,
-                        prefix,
-                        &format!(
-                            "error handler: runs only when {} fails",
-                            referrers.join(" or ")
-                        ),
-                    );
-                    StepStatus::Skipped
-                } else {
-                    let s = self.run_step(step, graph, ix, frame, path);
-                    // The edge is taken once the handler starts: not while it awaits approval,
-                    // nor when its approval is refused.
-                    let refused = step.approval.as_ref().is_some_and(|g| {
-                        matches!(
-                            self.config.gate(&step.id, &frame.shown(path), g),
-                            GateDecision::Refused(..)
-                        )
-                    });
-                    if s != StepStatus::AwaitingApproval && !refused {
-                        for f in &failed {
-                            self.record_trace(|| TraceEvent::ErrorEdge {
-                                gamebook: frame.gb.name.clone(),
-                                step: format!("{prefix}{f}"),
-                            });
-                        }
+                    // A step that still awaits approval may yet fail: its handler waits with it.
+                    let waiting_on = || {
+                        steps.iter().find(|s| {
+                            s.on_error.as_deref() == Some(id)
+                                && status_of(&done, &s.id) == Some(StepStatus::AwaitingApproval)
+                        })
+                    };
+                    if let Some(w) = failed.is_empty().then(waiting_on).flatten() {
+                        let gate = gate_of(&gates, &w.id);
+                        let handler = format!("error handler: runs only if `{}` fails", w.id);
+                        let was = self.wait.clone();
+                        self.wait = Some(match was.clone() {
+                            // Inside a gated group or call, that gate is what everything awaits.
+                            Some(outer) => Wait {
+                                reason: format!("{}; {handler}", outer.reason),
+                                ..outer
+                            },
+                            None => Wait {
+                                gate: None,
+                                reason: format!("{}; {handler}", waits_for(&gate)),
+                            },
+                        });
+                        let s = self.run_step(step, graph, ix, frame, path);
+                        self.wait = was;
+                        gates.push((id, gate));
+                        break 'decided still_waiting(s);
                     }
-                    s
+                    if failed.is_empty() {
+                        let referrers: Vec<String> = steps
+                            .iter()
+                            .filter(|s| s.on_error.as_deref() == Some(id))
+                            .map(|s| format!("`{}`", s.id))
+                            .collect();
+                        self.skip_step(
+                            step,
+                            frame,
+                            prefix,
+                            &format!(
+                                "error handler: runs only when {} fails",
+                                referrers.join(" or ")
+                            ),
+                        );
+                        break 'decided StepStatus::Skipped;
+                    }
                 }
-            } else {
-                // The strongest reason among the dependencies: failure, then blocked, then
-                // cancelled upstream, then waiting for an approval.
+                // The strongest reason among the dependencies (a handler's too, once what it
+                // handles failed): failure, then blocked, then cancelled upstream, then waiting
+                // for an approval.
                 let mut blocker: Option<(u8, StepStatus, String)> = None;
                 let mut gate = None;
-                for n in &step.needs {
+                // A step the handler handles failed: that is why it runs, not a reason not to.
+                let handled = |n: &str| {
+                    steps
+                        .iter()
+                        .any(|s| s.id == n && s.on_error.as_deref() == Some(id))
+                };
+                for n in step.needs.iter().filter(|n| !(is_handler && handled(n))) {
                     let found = match status_of(&done, n) {
                         Some(StepStatus::Failed) => {
                             Some((3, StepStatus::Cancelled, format!("dependency `{n}` failed")))
@@ -1076,7 +1068,28 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         self.skip_step(step, frame, prefix, &reason);
                         StepStatus::Cancelled
                     }
-                    None => self.run_step(step, graph, ix, frame, path),
+                    None => {
+                        let s = self.run_step(step, graph, ix, frame, path);
+                        if is_handler {
+                            // The edge is taken once the handler starts: not while it awaits approval,
+                            // nor when its approval is refused.
+                            let refused = step.approval.as_ref().is_some_and(|g| {
+                                matches!(
+                                    self.config.gate(&step.id, &frame.shown(path), g),
+                                    GateDecision::Refused(..)
+                                )
+                            });
+                            if s != StepStatus::AwaitingApproval && !refused {
+                                for f in &failed {
+                                    self.record_trace(|| TraceEvent::ErrorEdge {
+                                        gamebook: frame.gb.name.clone(),
+                                        step: format!("{prefix}{f}"),
+                                    });
+                                }
+                            }
+                        }
+                        s
+                    }
                 }
             };
             if status == StepStatus::Failed && step.on_error.is_none() {

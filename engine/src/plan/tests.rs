@@ -3382,3 +3382,65 @@ steps:
         p.actions
     );
 }
+
+/// An error handler's own `needs` hold it as any step's do: behind a gate it waits, behind a
+/// refused one it is cancelled; a step it handles failing is why it runs, not a reason not to.
+#[test]
+fn an_error_handlers_needs_hold_it() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: gate
+    action: incident.comment
+    params: {comment: gate}
+    approval: {role: incident_responder, timeout: 1h, on_timeout: reject}
+  - {id: isolate, for_each: incident.devices, action: device.isolate, on_error: handler}
+  - {id: handler, needs: [gate, isolate], action: incident.comment, params: {comment: handled}}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = devices(1);
+    let fail = || {
+        vec![ScriptedFailure {
+            step: Some("isolate".into()),
+            ..Default::default()
+        }]
+    };
+    let handler_row = |p: &Plan| {
+        let a = p
+            .actions
+            .iter()
+            .find(|a| a.step == "handler")
+            .expect("handler");
+        (a.status, a.reason.clone())
+    };
+    let w = ws(Mode::Autonomous);
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), fail());
+    assert_eq!(
+        handler_row(&p),
+        (
+            Status::AwaitingApproval,
+            "waits for step `gate`, which awaits approval".to_string()
+        )
+    );
+    let config = RunConfig {
+        approvals: Approvals::All,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &w, &inc, &config, fail());
+    assert_eq!(handler_row(&p).0, Status::WouldRun);
+    let config = RunConfig {
+        refusals: Refusals::from_words(&["gate".into()], &[], &Approvals::None, &lib)
+            .expect("valid"),
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &w, &inc, &config, fail());
+    assert_eq!(
+        handler_row(&p),
+        (
+            Status::Skipped,
+            "dependency `gate` was rejected".to_string()
+        )
+    );
+}
