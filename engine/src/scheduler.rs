@@ -1571,13 +1571,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     let label = format!("{} > {}", frame.label, callee.name);
                     let inputs_waiting = self.wait.is_some()
                         && (frame.inputs_waiting
-                            || with.iter().any(|(_, v)| match v {
-                                ParamValue::Expr(e) => reads_waiting(e, frame),
-                                ParamValue::Template(t) => {
-                                    t.exprs().any(|e| reads_waiting(e, frame))
-                                }
-                                ParamValue::Const(_) => false,
-                            }));
+                            || with.iter().any(|(_, v)| param_reads_waiting(v, frame)));
                     let (status, outputs) = self.run_gamebook(
                         callee,
                         inputs,
@@ -1740,7 +1734,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // A computed value the action cannot take (`expires_in: "{{ -2h }}"`, a rendered
         // enumeration value that is not one): the action is blocked, and this says why.
         let mut refused = None;
+        // Params that read results of a step still awaiting the gate are not known yet: they
+        // are left out (and not checked) rather than shown from results that do not exist.
+        let mut unknown: Vec<&'static str> = Vec::new();
         for (name, param) in params {
+            if self.wait.is_some() && param_reads_waiting(param, frame) {
+                unknown.push(name);
+                continue;
+            }
             let (mut value, mut json) = match param {
                 // The rendered text goes to the JSON as it is; the value gets its own copy.
                 ParamValue::Template(t) => {
@@ -1789,7 +1790,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if self.planned.param_bytes > MAX_PLAN_PARAM_BYTES {
             return self.params_full(spec, frame, path, target_value.as_ref());
         }
-        if let Some(check) = spec.params_check.filter(|_| refused.is_none()) {
+        if let Some(check) = spec
+            .params_check
+            .filter(|_| refused.is_none() && unknown.is_empty())
+        {
             let given: Vec<(&str, &Value)> = param_values.iter().map(|(n, v)| (*n, v)).collect();
             refused = check(&given).map(|p| p.message().to_string());
         }
@@ -1899,7 +1903,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some((approval, reason)) = approval {
             planned.status = Status::AwaitingApproval;
             planned.approval = approval;
-            planned.reason = reason;
+            planned.reason = match unknown.as_slice() {
+                [] => reason,
+                names => format!(
+                    "{reason}; {} {} known once it runs",
+                    plural_names("param", names),
+                    if names.len() == 1 { "is" } else { "are" }
+                ),
+            };
             self.push_row(planned);
             return (StepStatus::AwaitingApproval, None);
         }
@@ -2578,6 +2589,25 @@ fn reads_waiting(e: &Expr, frame: &Frame) -> bool {
         [root, ..] if root == "inputs" => frame.inputs_waiting,
         _ => false,
     })
+}
+
+/// [`reads_waiting`] for a param or input value.
+fn param_reads_waiting(v: &ParamValue, frame: &Frame) -> bool {
+    match v {
+        ParamValue::Expr(e) => reads_waiting(e, frame),
+        ParamValue::Template(t) => t.exprs().any(|e| reads_waiting(e, frame)),
+        ParamValue::Const(_) => false,
+    }
+}
+
+/// `param `a``, `params `a` and `b``.
+fn plural_names(word: &str, names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.as_slice() {
+        [one] => format!("{word} {one}"),
+        [init @ .., last] => format!("{word}s {} and {last}", init.join(", ")),
+        [] => String::new(),
+    }
 }
 
 /// The status of a step run behind an ungranted gate: waiting, unless it would not run even

@@ -3444,3 +3444,51 @@ steps:
         )
     );
 }
+
+/// Behind an ungranted gate, a param that reads the gated step's results is not known yet:
+/// it is left out, and the row says so; the others are shown. Once granted, all are.
+#[test]
+fn params_read_from_a_waiting_step_are_not_shown_until_it_runs() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: isolate
+    for_each: incident.devices
+    action: device.isolate
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: update
+    needs: [isolate]
+    action: incident.update
+    params:
+      assignee: "soc-{{ steps.isolate.succeeded }}"
+      status: in_progress
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = devices(1);
+    let row = |p: &Plan| {
+        let a = p
+            .actions
+            .iter()
+            .find(|a| a.step == "update")
+            .expect("update");
+        (a.status, a.params.clone(), a.reason.clone())
+    };
+    let (status, params, reason) = row(&autonomous(&lib, &inc, Approvals::None));
+    assert_eq!(status, Status::AwaitingApproval);
+    assert_eq!(
+        serde_json::Value::Object(params),
+        json!({"status": "in_progress"})
+    );
+    assert_eq!(
+        reason,
+        "waits for step `isolate`, which awaits approval; param `assignee` is known once it runs"
+    );
+    let (status, params, _) = row(&autonomous(&lib, &inc, Approvals::All));
+    assert_eq!(status, Status::WouldRun);
+    assert_eq!(
+        serde_json::Value::Object(params),
+        json!({"assignee": "soc-1", "status": "in_progress"})
+    );
+}
