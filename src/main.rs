@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use riposte_dsl::compile::{compile, Compilation};
 use riposte_dsl::syntax::Limits;
-use riposte_dsl::{Code, SourceMap};
+use riposte_dsl::{Code, Diagnostic, SourceMap};
 use riposte_engine::incident::ImportLimits;
 use riposte_engine::plan::text::plural;
 
@@ -150,7 +150,9 @@ struct SimulateArgs {
 
 #[derive(clap::Args)]
 struct EvalArgs {
-    /// Expressions of the language (docs/language.md §7), with `incident` in scope.
+    /// Expressions of the language (docs/language.md §7), with `incident` in scope. Options
+    /// may follow them, so an expression that starts with `-` goes after `--`, which ends the
+    /// options: `riposte eval --incident FILE -- "-5m < 0s"`.
     exprs: Vec<String>,
     /// An incident file: Graph security incident(s), Sentinel incident(s) or Riposte JSON.
     #[arg(long)]
@@ -474,6 +476,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         .diagnostics
         .iter()
         .filter(|d| d.is_error())
+        .map(|d| as_graph_sees_it(d.clone(), &file))
         .collect();
     if !errors.is_empty() {
         let color = colored(&std::io::stderr());
@@ -497,6 +500,30 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
     };
     emit(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A diagnostic of `riposte graph FILE`: a gamebook the file calls that is not found is fixed
+/// with `--library`, not by checking files together as the compiler's help says.
+fn as_graph_sees_it(mut d: Diagnostic, file: &std::path::Path) -> Diagnostic {
+    let lead = d
+        .help
+        .as_deref()
+        .filter(|_| d.code == Code::UnknownGamebook)
+        .and_then(|h| h.strip_suffix(riposte_dsl::compile::CHECK_TOGETHER_HINT));
+    if let Some(lead) = lead {
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        d.help = Some(format!(
+            "{lead}`riposte graph` finds the gamebooks a file calls in `--library DIR` (default: \
+             `gamebooks/` of the current directory): pass the library the file belongs to, e.g. \
+             `riposte graph {} --library {}`",
+            file.display(),
+            dir.display()
+        ));
+    }
+    d
 }
 
 /// Whether two paths name one file (`gamebooks/a.yaml`, `./gamebooks/a.yaml`, absolute).

@@ -291,6 +291,43 @@ fn eval_shows_what_expressions_read() {
     assert_eq!(record["devices"][0]["is_server"], false);
 }
 
+/// An expression that starts with `-` goes after `--`, as `eval --help` says; options may still
+/// follow expressions.
+#[test]
+fn eval_takes_an_expression_that_starts_with_a_minus_after_dashes() {
+    let incident = [
+        "--incident",
+        "examples/incidents/multi-stage-one-device.json",
+    ];
+    let out = riposte()
+        .arg("eval")
+        .args(incident)
+        .args(["--", "-5m < 0s", "-1 < 0"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "-5m < 0s => true\n-1 < 0 => true\n"
+    );
+    riposte()
+        .args(["eval", "1 < 2"])
+        .args(incident)
+        .assert()
+        .code(0);
+    let help = riposte()
+        .args(["eval", "--help"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8_lossy(&help);
+    assert!(help.contains(r#"-- "-5m < 0s""#), "{help}");
+}
+
 /// Gamebooks alone plan nothing: no SOP routes the incident to them, and the run says so.
 #[test]
 fn a_library_without_response_sops_is_named() {
@@ -436,6 +473,25 @@ fn graph_of_a_broken_file_exits_1() {
     );
     assert!(err.contains("no gamebook named `notify`"), "{err}");
     assert!(err.contains("looked up in `--library DIR`"), "{err}");
+    // Where a `gamebooks/` is found, the called gamebook is not in it: the help says how
+    // `graph` is given its library, not how `check` is.
+    let lib = dir.path().join("lib");
+    std::fs::create_dir_all(dir.path().join("gamebooks")).expect("mkdir");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    std::fs::rename(dir.path().join("caller.yaml"), lib.join("caller.yaml")).expect("move");
+    let err = stderr_of(
+        riposte()
+            .current_dir(dir.path())
+            .args(["graph", "lib/caller.yaml"]),
+        1,
+    );
+    assert!(err.contains("no gamebook named `notify`"), "{err}");
+    assert!(!err.contains("riposte check"), "{err}");
+    let flat = err.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("`riposte graph lib/caller.yaml --library lib`"),
+        "{err}"
+    );
     let err = stderr_of(riposte().args(["graph", "gamebooks"]), 2);
     assert!(err.contains("`gamebooks` is a directory"), "{err}");
 }

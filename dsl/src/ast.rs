@@ -391,7 +391,9 @@ pub struct ForEach {
 
 #[derive(Clone, Debug)]
 pub struct Approval {
-    pub role: Spanned<Role>,
+    /// `None` when the role written is not a role (reported): the gate's other keys are still
+    /// checked.
+    pub role: Option<Spanned<Role>>,
     pub timeout: Option<Spanned<i64>>,
     pub on_timeout: Option<Spanned<TimeoutOutcome>>,
     pub quorum: u32,
@@ -474,7 +476,9 @@ pub struct GamebookUse {
 pub struct ApprovalRule {
     /// Action ids or `kind.*` patterns.
     pub actions: Vec<Spanned<String>>,
-    pub role: Spanned<Role>,
+    /// `None` when the role is missing or not a role (reported): the rule's actions and
+    /// `approve_if` are still checked.
+    pub role: Option<Spanned<Role>>,
     pub approve_if: Option<ExprText>,
     pub span: Span,
 }

@@ -203,13 +203,10 @@ impl ApprovalRule {
         self.actions.iter().any(|p| action_matches(p, action))
     }
 
-    /// Whether the rule can ever require approval: not when its `approve_if` is a constant
-    /// that does not hold (`"false"`, `"null"`).
+    /// Whether the rule can ever require approval: not when its `approve_if` is seen never to
+    /// hold (`"false"`, `"null"`, `"incident.severity > high"`).
     pub fn can_hold(&self) -> bool {
-        self.approve_if
-            .as_ref()
-            .and_then(|e| e.constant())
-            .is_none_or(|v| v.truthy())
+        self.approve_if.as_ref().is_none_or(|e| !e.never_holds())
     }
 }
 

@@ -485,15 +485,21 @@ impl<'d> Compiler<'d> {
                 Type::String,
                 catalog::action_ids(),
             );
-            let approve_if = rule
-                .approve_if
-                .as_ref()
-                .and_then(|e| self.expr(file, e, &rule_scope, Some(&Type::Bool)));
-            approvals.push(c::ApprovalRule {
-                actions: rule.actions.iter().map(|a| a.value.clone()).collect(),
-                role: rule.role.value,
-                approve_if,
+            let approve_if = rule.approve_if.as_ref().and_then(|e| {
+                self.expr_explained(file, e, &rule_scope, Some(&Type::Bool), |d, at| {
+                    if let Some(help) = mixed_kinds_help(d, at, &rule.actions, &kinds) {
+                        d.help = Some(help);
+                    }
+                })
             });
+            // A rule without a valid role (reported) was checked, but decides nothing.
+            if let Some(role) = &rule.role {
+                approvals.push(c::ApprovalRule {
+                    actions: rule.actions.iter().map(|a| a.value.clone()).collect(),
+                    role: role.value,
+                    approve_if,
+                });
+            }
         }
         for (action, _) in &r.guardrails.limits {
             if catalog::lookup(&action.value).is_none() {
@@ -826,6 +832,40 @@ impl<'d> Compiler<'d> {
         }
     }
 
+    /// [`Self::expr`], with `explain` given each diagnostic and the name it points at, to
+    /// replace a generic help with what the expression's place makes of it.
+    fn expr_explained(
+        &mut self,
+        file: FileId,
+        e: &ExprText,
+        scope: &Scope,
+        expected: Option<&Type>,
+        explain: impl Fn(&mut Diagnostic, NamedAt<'_>),
+    ) -> Option<Expr> {
+        let src = ExprSource {
+            text: &e.text,
+            file,
+            offset: e.offset,
+        };
+        match expr::compile_with(src, scope, expected, &mut self.regexes) {
+            Ok(x) => Some(x),
+            Err(mut ds) => {
+                for d in &mut ds {
+                    // Spans are the text's indices shifted by `offset`.
+                    let start = d.span.start.saturating_sub(e.offset) as usize;
+                    let end = d.span.end.saturating_sub(e.offset) as usize;
+                    if let (Some(before), Some(name)) =
+                        (e.text.get(..start), e.text.get(start..end))
+                    {
+                        explain(d, NamedAt { before, name });
+                    }
+                }
+                self.absorb(e, ds);
+                None
+            }
+        }
+    }
+
     fn template(&mut self, file: FileId, e: &ExprText, scope: &Scope) -> Option<expr::Template> {
         let src = ExprSource {
             text: &e.text,
@@ -853,6 +893,111 @@ impl<'d> Compiler<'d> {
     }
 }
 
+/// The text an expression diagnostic points at, and the text before it.
+struct NamedAt<'t> {
+    before: &'t str,
+    name: &'t str,
+}
+
+impl NamedAt<'_> {
+    /// Whether the name is read as a field of the variable `var` (`var.name`).
+    fn is_field_of(&self, var: &str) -> bool {
+        self.before
+            .strip_suffix('.')
+            .and_then(|b| b.strip_suffix(var))
+            .is_some_and(|b| {
+                !b.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            })
+    }
+}
+
+/// The help of an unknown variable in a step's `if` that is the step's own `for_each` item:
+/// `if` is decided once for the step, and `filter` is what selects items.
+fn own_item_help(
+    d: &Diagnostic,
+    at: &NamedAt<'_>,
+    item: &str,
+    condition: &ExprText,
+) -> Option<String> {
+    let own = d.code == Code::UnknownName
+        && at.name == item
+        && d.message == format!("unknown variable `{item}`");
+    own.then(|| {
+        // The condition itself as the filter, when it fits on one line of the help.
+        let text = condition.text.trim();
+        let filter = if text.contains(['"', '\n']) || text.chars().count() > 60 {
+            format!("{item}.…")
+        } else {
+            text.to_string()
+        };
+        format!(
+            "a step's `if` is decided once for the whole step, before its items, so it cannot read the item `{item}`; select items with `for_each`'s `filter`, e.g. `for_each: {{items: …, as: {item}, filter: \"{filter}\"}}`, and keep in `if` only what holds for the whole step"
+        )
+    })
+}
+
+/// The help of an unknown field of `entity` in the `approve_if` of a rule whose actions act on
+/// several entity kinds: `entity` is then the generic record, and the field may belong to one
+/// of the kinds. `None` when no kind of the rule has the field (a typo: the usual help fits).
+fn mixed_kinds_help(
+    d: &Diagnostic,
+    at: NamedAt<'_>,
+    actions: &[Spanned<String>],
+    kinds: &HashSet<Target>,
+) -> Option<String> {
+    let mut entity_kinds: Vec<crate::types::EntityKind> = kinds
+        .iter()
+        .filter_map(|t| match t {
+            Target::Entity(k) => Some(*k),
+            Target::Incident => None,
+        })
+        .collect();
+    entity_kinds.sort_by_key(|k| k.as_str());
+    let generic = d.code == Code::UnknownName
+        && kinds.len() > 1
+        && at.is_field_of("entity")
+        && d.message == format!("unknown field `{}` on `entity`", at.name);
+    if !generic {
+        return None;
+    }
+    let owners: Vec<crate::types::EntityKind> = entity_kinds
+        .iter()
+        .copied()
+        .filter(|k| model::entity(*k).field(at.name).is_some())
+        .collect();
+    let owner = *owners.first()?;
+    let kind_list: Vec<String> = entity_kinds
+        .iter()
+        .map(|k| format!("`{}`", k.as_str()))
+        .collect();
+    let owner_list: Vec<String> = owners.iter().map(|k| format!("`{}`", k.as_str())).collect();
+    // The rule's own patterns that act on that kind only, else every action of the kind.
+    let of_owner: Vec<&str> = actions
+        .iter()
+        .map(|a| a.value.as_str())
+        .filter(|p| {
+            let mut matched = catalog::catalog()
+                .iter()
+                .filter(|a| c::action_matches(p, a.id))
+                .peekable();
+            matched.peek().is_some() && matched.all(|a| a.target == Target::Entity(owner))
+        })
+        .collect();
+    let example = if of_owner.is_empty() {
+        format!("{}.*", owner.as_str())
+    } else {
+        of_owner.join(", ")
+    };
+    Some(format!(
+        "this rule's actions act on different entity kinds ({}), so its `entity` is the generic entity record, with only the fields every kind has; `{}` is a field of {}: split the rule into one rule per kind, e.g. one with `actions: [{example}]` and `approve_if: \"entity.{}\"`, where `entity` is a `{}` with all its fields",
+        kind_list.join(", "),
+        at.name,
+        owner_list.join(", "),
+        at.name,
+        owner.as_str(),
+    ))
+}
+
 fn gamebook_help(
     name: &str,
     interfaces: &BTreeMap<String, Interface>,
@@ -870,15 +1015,17 @@ fn gamebook_help(
         );
     }
     if interfaces.is_empty() {
-        "no gamebooks are loaded; check the gamebooks together with their SOPs, e.g. `riposte check gamebooks sops`".into()
+        format!("no gamebooks are loaded; {CHECK_TOGETHER_HINT}")
     } else {
         // Nothing close: the gamebook may be in a file not checked with this one.
-        format!(
-            "{}; a gamebook in another file is found when the files are checked together, e.g. `riposte check gamebooks sops`",
-            suggestion(name, known)
-        )
+        format!("{}; {CHECK_TOGETHER_HINT}", suggestion(name, known))
     }
 }
+
+/// How the help of RP0303 ends when the gamebook may be in a file not compiled with this one.
+/// It names `riposte check`; a command that compiles files otherwise (`riposte graph`, which
+/// looks called gamebooks up in `--library`) replaces it with its own way.
+pub const CHECK_TOGETHER_HINT: &str = "a gamebook in another file is found when the files are checked together, e.g. `riposte check gamebooks sops`";
 
 fn collect_calls<'a>(steps: &'a [ast::Step], out: &mut Vec<&'a Spanned<String>>) {
     for s in steps {
@@ -1465,16 +1612,15 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         let mut dead = vec![false; steps.len()];
         let mut queue = Vec::new();
         for s in checked {
-            // Only `true` holds: a constant `false` or `null` never does.
-            let never = s
-                .condition
-                .as_ref()
-                .and_then(|c| c.constant())
-                .is_some_and(|v| !v.truthy())
-                || s.for_each
-                    .as_ref()
-                    .and_then(|f| f.items.constant())
-                    .is_some_and(|v| matches!(v, Value::List(l) if l.is_empty()));
+            // Only `true` holds: a constant `false` or `null` never does, nor a test no value
+            // passes; a filter that never holds keeps no item.
+            let never = s.condition.as_ref().is_some_and(Expr::never_holds)
+                || s.for_each.as_ref().is_some_and(|f| {
+                    f.items
+                        .constant()
+                        .is_some_and(|v| matches!(v, Value::List(l) if l.is_empty()))
+                        || f.filter.as_ref().is_some_and(Expr::never_holds)
+                });
             if let (true, Some(&i)) = (never, index.get(s.id.as_str())) {
                 if !dead[i] {
                     dead[i] = true;
@@ -1534,7 +1680,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             let help = if *continued {
                 "it handles errors only of steps that never run or never fail: a `for_each` with `on_error: continue` succeeds whatever its items do; use `on_error: collect` to carry on past a failed item and still fail the step"
             } else {
-                "its condition is always false, its item list is always empty, or it handles errors only of such steps; remove it or fix the condition"
+                "its condition is always false, its item list is always empty or its `filter` keeps no item, or it handles errors only of such steps; remove it or fix the condition"
             };
             let d = Diagnostic::new(
                 Code::UnreachableStep,
@@ -1549,11 +1695,19 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
 
     fn step(&mut self, s: &ast::Step, scope: &Scope) -> Option<c::Step> {
         let file = self.file;
-        // `if` is evaluated once, before any fan-out.
-        let condition = s
-            .condition
-            .as_ref()
-            .and_then(|e| self.checked_expr(e, scope, Some(&Type::Bool), &s.id.value));
+        // `if` is evaluated once, before any fan-out: the step's own item is not in its scope.
+        let own_item = s.for_each.as_ref().map(|f| f.var.value.as_str());
+        let condition = s.condition.as_ref().and_then(|e| {
+            let x = self
+                .cx
+                .expr_explained(file, e, scope, Some(&Type::Bool), |d, at| {
+                    if let Some(help) = own_item.and_then(|item| own_item_help(d, &at, item, e)) {
+                        d.help = Some(help);
+                    }
+                })?;
+            self.check_reads(&x, &s.id.value, e);
+            Some(x)
+        });
         let mut item_scope = scope.clone();
         let for_each = s.for_each.as_ref().and_then(|f| {
             let items = self.checked_expr(&f.items, scope, None, &s.id.value);
@@ -1588,7 +1742,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 on_error: f.on_error,
             })
         });
-        let approval = s.approval.as_ref().map(|a| {
+        let approval = s.approval.as_ref().and_then(|a| {
             // An invalid `timeout` or `on_timeout` was reported where it is written.
             if !a.absent.is_empty() {
                 let missing: Vec<String> = a.absent.iter().map(|k| format!("`{k}`")).collect();
@@ -1600,12 +1754,13 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     "say how long to wait and what happens then: `timeout: 4h` and `on_timeout: reject` (or `approve`, `fail`)",
                 );
             }
-            c::ApprovalGate {
-                role: a.role.value,
+            // An invalid role was reported where it is written.
+            Some(c::ApprovalGate {
+                role: a.role.as_ref()?.value,
                 timeout_ms: a.timeout.as_ref().map_or(0, |t| t.value),
                 on_timeout: a.on_timeout.as_ref().map_or(ast::TimeoutOutcome::Reject, |o| o.value),
                 quorum: a.quorum,
-            }
+            })
         });
         let kind = match &s.kind {
             ast::StepKind::Action {
@@ -2494,6 +2649,9 @@ mod tests {
         assert_eq!(codes(&[gb, &sop("")]), [Code::UnapprovedHighImpact]);
         let covered = sop("approval:\n  - {actions: [\"device.*\"], role: workspace_owner, approve_if: \"entity.is_server\"}\n");
         assert_eq!(codes(&[gb, &covered]), []);
+        // A rule whose `approve_if` never holds covers nothing.
+        let never = sop("approval:\n  - {actions: [\"device.*\"], role: workspace_owner, approve_if: \"incident.severity > high\"}\n");
+        assert_eq!(codes(&[gb, &never]), [Code::UnapprovedHighImpact]);
         let manual = "kind: sop\ntype: response\nname: manual\nmode: manual\ngamebooks:\n  - gamebook: iso\n";
         assert_eq!(codes(&[gb, manual]), []);
     }

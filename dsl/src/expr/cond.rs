@@ -418,6 +418,28 @@ pub(crate) enum Check {
 }
 
 impl Check {
+    /// Whether no value passes the check: a severity above the highest level or below the
+    /// lowest (`> high`, `< informational`).
+    pub(crate) fn passes_nothing(&self) -> bool {
+        let top = u8::try_from(crate::value::SEVERITIES.len() - 1).unwrap_or(u8::MAX);
+        match self {
+            Check::SeverityCmp(SeverityCmp(CmpOp::Gt, level)) => *level >= top,
+            Check::SeverityCmp(SeverityCmp(CmpOp::Lt, level)) => *level == 0,
+            _ => false,
+        }
+    }
+
+    /// Whether one value cannot pass both checks: equal to two different constants.
+    pub(crate) fn excludes(&self, other: &Check) -> bool {
+        match (self, other) {
+            (Check::SeverityIs(SeverityIs(a)), Check::SeverityIs(SeverityIs(b))) => a != b,
+            (Check::TextIs(TextIs(a)), Check::TextIs(TextIs(b))) => {
+                a.len != b.len || a.words != b.words
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn new(op: TestOp, c: Value) -> Check {
         match (op, c) {
             (TestOp::Eq, Value::Severity(s)) => Check::SeverityIs(SeverityIs(s)),

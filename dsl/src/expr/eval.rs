@@ -367,6 +367,55 @@ impl Ir {
     }
 
     /// Folds constants, then turns `path op constant` into a [`Ir::Test`].
+    /// Whether the condition is seen never to hold, whatever the incident: a constant that is
+    /// not `true`, a severity above the highest level or below the lowest, a count below zero,
+    /// one value equal to two different constants. Certain, not complete: `false` says nothing.
+    pub fn never_holds(&self) -> bool {
+        match self {
+            Ir::Const(v) => !v.truthy(),
+            Ir::Test {
+                check,
+                negate: false,
+                ..
+            } => check.passes_nothing(),
+            Ir::CountCmp { op, n, .. } => match op {
+                CmpOp::Lt => *n <= 0.0,
+                CmpOp::Le => *n < 0.0,
+                CmpOp::Gt | CmpOp::Ge => false,
+            },
+            Ir::And(items) => {
+                items.iter().any(Ir::never_holds)
+                    || items
+                        .iter()
+                        .enumerate()
+                        .any(|(i, a)| items[i + 1..].iter().any(|b| Ir::exclude(a, b)))
+            }
+            Ir::Or(items) => items.iter().all(Ir::never_holds),
+            _ => false,
+        }
+    }
+
+    /// Whether two tests of one path cannot both pass.
+    fn exclude(a: &Ir, b: &Ir) -> bool {
+        match (a, b) {
+            (
+                Ir::Test {
+                    root: ra,
+                    path: pa,
+                    check: ca,
+                    negate: false,
+                },
+                Ir::Test {
+                    root: rb,
+                    path: pb,
+                    check: cb,
+                    negate: false,
+                },
+            ) => ra == rb && pa == pb && ca.excludes(cb),
+            _ => false,
+        }
+    }
+
     pub fn optimize(self) -> Ir {
         self.fold().specialize()
     }

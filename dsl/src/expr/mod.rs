@@ -238,6 +238,12 @@ impl Expr {
         self.0.ir.as_const().cloned()
     }
 
+    /// Whether the expression, as a condition, is seen never to hold, whatever the incident:
+    /// `false`, `incident.severity > high`, `count(x) < 0`, `a == 'x' and a == 'y'`.
+    pub fn never_holds(&self) -> bool {
+        self.0.ir.never_holds()
+    }
+
     /// Every path read from a root variable, with its span: `steps.isolate.output.ok` gives
     /// `(["steps", "isolate", "output", "ok"], span)`. Paths stop at an index or a call.
     pub fn references(&self) -> Vec<(Vec<String>, Span)> {

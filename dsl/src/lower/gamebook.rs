@@ -345,14 +345,15 @@ fn lower_kind(
 ) -> Option<StepKind> {
     match key {
         "action" => {
-            let action = cx.string(value, "`action`")?;
+            // Every key is read before giving up on a bad one, so all their errors show.
+            let action = cx.string(value, "`action`");
             let target = map.get("target").and_then(|n| cx.expr(n, "`target`"));
             let (params, params_span) = match map.get("params") {
                 Some(p) => (cx.with_values(p, "`params`"), p.span),
-                None => (Vec::new(), action.span),
+                None => (Vec::new(), value.span),
             };
             Some(StepKind::Action {
-                action,
+                action: action?,
                 target,
                 params,
                 params_span,
@@ -360,12 +361,15 @@ fn lower_kind(
         }
         "task" => cx.task(value, "`task`").map(StepKind::Task),
         "gamebook" => {
-            let gamebook = cx.string(value, "`gamebook`")?;
+            let gamebook = cx.string(value, "`gamebook`");
             let with = map
                 .get("with")
                 .map(|w| cx.with_values(w, "`with`"))
                 .unwrap_or_default();
-            Some(StepKind::Call { gamebook, with })
+            Some(StepKind::Call {
+                gamebook: gamebook?,
+                with,
+            })
         }
         _ => {
             let steps = lower_steps(cx, value, depth + 1);
@@ -424,9 +428,10 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
         )
         .and_then(|n| cx.expr(n, "`items`"));
     let var = match map.get("as") {
-        Some(n) => {
-            let v = cx.string(n, "`as`")?;
-            if !is_identifier(&v.value) || super::is_reserved(&v.value) {
+        // Not a string (reported): the fan-out is checked with the default name.
+        Some(n) => match cx.string(n, "`as`") {
+            None => Spanned::new("item".into(), n.span),
+            Some(v) if !is_identifier(&v.value) || super::is_reserved(&v.value) => {
                 cx.error(
                     Code::InvalidValue,
                     v.span,
@@ -436,10 +441,9 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
                 // Go on with the default name so the fan-out itself (the default target of
                 // its actions) is still checked rather than reported missing.
                 Spanned::new("item".into(), v.span)
-            } else {
-                v
             }
-        }
+            Some(v) => v,
+        },
         None => Spanned::new("item".into(), node.span),
     };
     let filter = map.get("filter").and_then(|n| cx.expr(n, "`filter`"));
@@ -500,7 +504,7 @@ fn lower_approval(cx: &mut Lowerer, node: &Node) -> Option<Approval> {
         .filter(|k| map.get(k).is_none())
         .collect();
     Some(Approval {
-        role: role?,
+        role,
         timeout,
         on_timeout,
         quorum,
@@ -518,7 +522,7 @@ fn lower_retry(cx: &mut Lowerer, node: &Node) -> Option<Retry> {
             "`retry`",
             "add `attempts: 3` (total tries, 1 to 10)",
         )
-        .and_then(|n| cx.integer(n, "`attempts`", 1, 10))?;
+        .and_then(|n| cx.integer(n, "`attempts`", 1, 10));
     let backoff_ms = map
         .get("backoff")
         .and_then(|n| cx.duration(n, "`backoff`"))
@@ -528,7 +532,7 @@ fn lower_retry(cx: &mut Lowerer, node: &Node) -> Option<Retry> {
         .and_then(|n| cx.keyword(n, "backoff strategy", Backoff::NAMES, Backoff::parse))
         .map_or(Backoff::Exponential, |s| s.value);
     Some(Retry {
-        attempts: attempts as u32,
+        attempts: attempts? as u32,
         backoff_ms,
         strategy,
     })

@@ -46,9 +46,10 @@ pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
             );
             None
         }
-        Some(n) => {
-            let t = cx.string(n, "`type`")?;
-            match t.value.as_str() {
+        // A `type` that is not text (reported) still lets the document's other keys be read.
+        Some(n) => match cx.string(n, "`type`") {
+            None => None,
+            Some(t) => match t.value.as_str() {
                 "classification" | "response" => Some(t.value),
                 other => {
                     cx.error(
@@ -59,8 +60,8 @@ pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
                     );
                     None
                 }
-            }
-        }
+            },
+        },
     };
     let keys = if ty.as_deref() == Some("classification") {
         CLASSIFICATION_KEYS
@@ -336,7 +337,7 @@ fn lower_approval_rule(cx: &mut Lowerer, node: &Node) -> Option<ApprovalRule> {
         .and_then(|n| cx.expr(n, "`approve_if`"));
     Some(ApprovalRule {
         actions,
-        role: role?,
+        role,
         approve_if,
         span: node.span,
     })
