@@ -101,7 +101,7 @@ enum Command {
     /// the `incident` record itself: exit 0, 1 when an expression has errors, 2 on usage or
     /// I/O errors.
     Eval(EvalArgs),
-    /// Print the JSON Schema of gamebook or SOP files (for yaml-language-server).
+    /// Print the JSON Schema of gamebook, SOP or test files (for yaml-language-server).
     Schema {
         #[arg(value_enum, default_value_t = SchemaKind::Gamebook)]
         kind: SchemaKind,
@@ -254,6 +254,8 @@ enum ActionsFormat {
 enum SchemaKind {
     Gamebook,
     Sop,
+    /// Gamebook tests (`*.test.yaml`).
+    Test,
 }
 
 #[derive(clap::Args)]
@@ -351,6 +353,7 @@ fn main() -> ExitCode {
             let schema = match kind {
                 SchemaKind::Gamebook => riposte_dsl::schema::gamebook(),
                 SchemaKind::Sop => riposte_dsl::schema::sop(),
+                SchemaKind::Test => riposte_engine::testing::schema::test_file(),
             };
             print_json(&schema).map(|()| ExitCode::SUCCESS)
         }

@@ -542,7 +542,7 @@ fn actions_lists_exactly_the_catalog() {
 
 #[test]
 fn checked_in_schemas_are_current() {
-    for kind in ["gamebook", "sop"] {
+    for kind in ["gamebook", "sop", "test"] {
         let out = riposte()
             .args(["schema", kind])
             .assert()

@@ -1,7 +1,8 @@
-//! The JSON Schemas of `docs/schema/` accept what the compiler accepts: every gamebook and SOP
-//! of the example library validates (Draft-7), and for action params the schema and the
-//! compiler agree value by value, templates included. `tests/cli.rs` keeps the checked-in
-//! files equal to `riposte schema`, so validating against the generated schemas covers them.
+//! The JSON Schemas of `docs/schema/` accept what the compiler accepts: every gamebook, SOP and
+//! gamebook test of the example library validates (Draft-7); for action params the schema and
+//! the compiler agree value by value, templates included; and documents with the mistakes the
+//! schemas catch are refused by both. `tests/cli.rs` keeps the checked-in files equal to
+//! `riposte schema`, so validating against the generated schemas covers them.
 
 use std::path::Path;
 
@@ -63,6 +64,91 @@ fn validate(name: &str, text: &str, failures: &mut Vec<String>) -> bool {
     true
 }
 
+/// The example library's files whose names end with `suffix`, sorted.
+fn library_files(suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut paths = Vec::new();
+    for dir in ["gamebooks", "sops"] {
+        paths.extend(
+            std::fs::read_dir(root().join(dir))
+                .expect("read dir")
+                .map(|e| e.expect("dir entry").path())
+                .filter(|p| p.to_string_lossy().ends_with(suffix)),
+        );
+    }
+    paths.sort();
+    paths
+}
+
+/// The documents of a test file, as `riposte test` reads them, as JSON.
+fn test_documents(name: &str, text: &str) -> Vec<Value> {
+    let mut options = serde_saphyr::Options::default();
+    riposte_dsl::syntax::as_written(&mut options);
+    serde_saphyr::from_multiple_with_options::<Value>(text, options)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn every_library_test_validates_against_the_test_schema() {
+    let schema = riposte_engine::testing::schema::test_file();
+    let paths = library_files(".test.yaml");
+    assert!(paths.len() >= 10, "{paths:?}");
+    let mut failures = Vec::new();
+    let mut tests = 0;
+    for path in paths {
+        let name = path
+            .strip_prefix(root())
+            .expect("under root")
+            .display()
+            .to_string();
+        let text = std::fs::read_to_string(&path).expect("read");
+        for (i, doc) in test_documents(&name, &text).iter().enumerate() {
+            tests += 1;
+            for e in schema_errors(&schema, doc) {
+                failures.push(format!("{name} (test {}): {e}", i + 1));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(tests >= 20, "only {tests} tests found");
+}
+
+/// The test files of docs/testing.md (```` ```yaml ```` blocks) validate too.
+#[test]
+fn testing_guide_tests_validate_against_the_test_schema() {
+    let schema = riposte_engine::testing::schema::test_file();
+    let text = std::fs::read_to_string(root().join("docs/testing.md")).expect("read");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (at, block) in yaml_blocks(&text) {
+        for doc in test_documents(&format!("docs/testing.md:{at}"), &block) {
+            checked += 1;
+            for e in schema_errors(&schema, &doc) {
+                failures.push(format!("docs/testing.md:{at}: {e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 2, "only {checked} tests found");
+}
+
+/// The ```` ```yaml ```` blocks of a Markdown text, each with the line it starts on.
+fn yaml_blocks(text: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut block: Option<(usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        match block.as_mut() {
+            None if line.trim_end() == "```yaml" => block = Some((i + 1, String::new())),
+            None => {}
+            Some(_) if line.trim_end() == "```" => blocks.extend(block.take()),
+            Some((_, doc)) => {
+                doc.push_str(line);
+                doc.push('\n');
+            }
+        }
+    }
+    blocks
+}
+
 #[test]
 fn every_library_document_validates_against_its_schema() {
     let mut failures = Vec::new();
@@ -72,7 +158,8 @@ fn every_library_document_validates_against_its_schema() {
             .expect("read dir")
             .map(|e| e.expect("dir entry").path())
             .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            // Gamebook tests (`kind: test`, several documents a file) have no schema.
+            // Gamebook tests (`kind: test`, several documents a file) have a schema of their
+            // own, checked below.
             .filter(|p| !p.to_string_lossy().ends_with(".test.yaml"))
             .collect();
         paths.sort();
@@ -100,22 +187,9 @@ fn language_reference_documents_validate_against_their_schema() {
     let text = std::fs::read_to_string(root().join("docs/language.md")).expect("read");
     let mut failures = Vec::new();
     let mut checked = 0;
-    let mut block: Option<(usize, String)> = None;
-    for (i, line) in text.lines().enumerate() {
-        match block.as_mut() {
-            None if line.trim_end() == "```yaml" => block = Some((i + 1, String::new())),
-            None => {}
-            Some(_) if line.trim_end() == "```" => {
-                if let Some((at, doc)) = block.take() {
-                    let name = format!("docs/language.md:{at}");
-                    checked += usize::from(validate(&name, &doc, &mut failures));
-                }
-            }
-            Some((_, doc)) => {
-                doc.push_str(line);
-                doc.push('\n');
-            }
-        }
+    for (at, doc) in yaml_blocks(&text) {
+        let name = format!("docs/language.md:{at}");
+        checked += usize::from(validate(&name, &doc, &mut failures));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 5, "only {checked} documents found");
@@ -164,6 +238,10 @@ fn schema_and_compiler_agree_on_param_values() {
         ("expires_in", "'{{ inputs.d }}d'"),
         ("expires_in", "'{{ inputs.d }} '"),
         ("expires_in", "'{{ inputs.d }}{{ inputs.d }}'"),
+        ("expires_in", "0d"),
+        ("expires_in", "'000s'"),
+        ("expires_in", "' 7d '"),
+        ("expires_in", "010m"),
         // A severity, in any case.
         ("severity", "high"),
         ("severity", "High"),
@@ -207,6 +285,337 @@ fn schema_and_compiler_agree_on_param_values() {
         if compiler.is_empty() != schema_says.is_empty() {
             disagree.push(format!(
                 "{param}: {value}\n  compiler: {compiler:?}\n  schema: {schema_says:?}"
+            ));
+        }
+    }
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}
+
+/// A gamebook for the SOPs below to run.
+const CALLED: &str = "kind: gamebook
+name: called
+version: 1.0.0
+inputs:
+  note: {type: string, default: x}
+steps:
+  - id: note
+    action: incident.comment
+    params: {comment: \"{{ inputs.note }}\"}
+";
+
+/// Whether the compiler reports an error in `text`, compiled in a library with [`CALLED`].
+fn compiler_refuses(text: &str) -> Vec<String> {
+    let mut sources = SourceMap::new();
+    sources.add(SourceFile::new("called.yaml", CALLED));
+    sources.add(SourceFile::new("t.yaml", text));
+    let compiled = compile(&sources, &Limits::default(), Vec::new());
+    compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect()
+}
+
+/// Each document is accepted by both the compiler and its schema, or refused by both: the
+/// schemas catch these mistakes in the editor, where the compiler would at `riposte check`.
+#[test]
+fn schemas_refuse_what_the_compiler_refuses() {
+    let classification = "kind: sop
+type: classification
+name: c
+rules:
+  - {name: r, when: 'true', classification: true_positive, reason: malware, confidence: 80}
+";
+    let response = "kind: sop
+type: response
+name: r
+gamebooks:
+  - gamebook: called
+";
+    let gamebook =
+        |step: &str| format!("kind: gamebook\nname: g\nversion: 1.0.0\nsteps:\n  - id: s\n{step}");
+    // (what, document, accepted)
+    let cases: Vec<(&str, String, bool)> = vec![
+        ("classification SOP", classification.to_string(), true),
+        ("response SOP", response.to_string(), true),
+        (
+            "classification SOP with gamebooks",
+            format!("{classification}gamebooks: [{{gamebook: called}}]\n"),
+            false,
+        ),
+        (
+            "classification SOP with a mode",
+            format!("{classification}mode: manual\n"),
+            false,
+        ),
+        (
+            "classification SOP without rules",
+            "kind: sop\ntype: classification\nname: c\n".to_string(),
+            false,
+        ),
+        (
+            "classification SOP with no rules",
+            "kind: sop\ntype: classification\nname: c\nrules: []\n".to_string(),
+            false,
+        ),
+        (
+            "a reason of another classification",
+            classification.replace("reason: malware", "reason: security_testing"),
+            false,
+        ),
+        (
+            "confidence over 100",
+            classification.replace("confidence: 80", "confidence: 101"),
+            false,
+        ),
+        (
+            "priority over the maximum",
+            format!("{classification}priority: 1000001\n"),
+            false,
+        ),
+        (
+            "response SOP with rules",
+            format!("{response}rules: []\n"),
+            false,
+        ),
+        (
+            "response SOP without gamebooks",
+            "kind: sop\ntype: response\nname: r\n".to_string(),
+            false,
+        ),
+        (
+            "response SOP running nothing",
+            "kind: sop\ntype: response\nname: r\ngamebooks: []\n".to_string(),
+            false,
+        ),
+        (
+            "response SOP only opening tasks",
+            "kind: sop\ntype: response\nname: r\ngamebooks: []\ntasks: [{title: t, role: incident_responder}]\n".to_string(),
+            true,
+        ),
+        (
+            "unknown key",
+            format!("{response}gamebok: x\n"),
+            false,
+        ),
+        (
+            "approval of an action and a kind",
+            format!("{response}approval:\n  - {{actions: [user.*, device.isolate], role: workspace_owner}}\n"),
+            true,
+        ),
+        (
+            "approval of one action, not in a list",
+            format!("{response}approval:\n  - {{actions: device.isolate, role: workspace_owner}}\n"),
+            true,
+        ),
+        (
+            "approval of an unknown action",
+            format!("{response}approval:\n  - {{actions: [device.isolat], role: workspace_owner}}\n"),
+            false,
+        ),
+        (
+            "approval of an unknown kind",
+            format!("{response}approval:\n  - {{actions: [usr.*], role: workspace_owner}}\n"),
+            false,
+        ),
+        (
+            "approval of everything",
+            format!("{response}approval:\n  - {{actions: ['*'], role: workspace_owner}}\n"),
+            false,
+        ),
+        (
+            "limits of actions",
+            format!("{response}guardrails: {{max_actions: 10000, limits: {{user.disable: 10000}}}}\n"),
+            true,
+        ),
+        (
+            "a limit of an unknown action",
+            format!("{response}guardrails: {{limits: {{user.disabel: 5}}}}\n"),
+            false,
+        ),
+        (
+            "a limit of a kind",
+            format!("{response}guardrails: {{limits: {{user.*: 5}}}}\n"),
+            false,
+        ),
+        (
+            "a limit over the maximum",
+            format!("{response}guardrails: {{limits: {{user.disable: 10001}}}}\n"),
+            false,
+        ),
+        (
+            "max_actions over the maximum",
+            format!("{response}guardrails: {{max_actions: 10001}}\n"),
+            false,
+        ),
+        (
+            "an input of the gamebook that is no identifier",
+            response.replace("gamebook: called", "gamebook: called\n    with: {Note: y}"),
+            false,
+        ),
+        (
+            "action step",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n"),
+            true,
+        ),
+        (
+            "params on a task step",
+            gamebook("    task: {title: t, role: incident_responder}\n    params: {comment: hi}\n"),
+            false,
+        ),
+        (
+            "target on a gamebook call",
+            gamebook("    gamebook: called\n    target: first(incident.devices)\n"),
+            false,
+        ),
+        (
+            "with on an action step",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n    with: {note: x}\n"),
+            false,
+        ),
+        (
+            "a required param missing",
+            gamebook("    action: incident.comment\n    params: {}\n"),
+            false,
+        ),
+        (
+            "no params where one is required",
+            gamebook("    action: incident.comment\n"),
+            false,
+        ),
+        (
+            "a target on an incident action",
+            gamebook("    action: incident.comment\n    target: first(incident.devices)\n    params: {comment: hi}\n"),
+            false,
+        ),
+        (
+            "a step id that is no identifier",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n").replace("id: s", "id: Bad-Name"),
+            false,
+        ),
+        (
+            "an input name that is no identifier",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n")
+                .replace("steps:", "inputs:\n  Bad-Name: {type: string, default: x}\nsteps:"),
+            false,
+        ),
+        (
+            "an output name that is no identifier",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n")
+                + "outputs:\n  Bad-Name: steps.s.status\n",
+            false,
+        ),
+        (
+            "an item named after a root of the language",
+            gamebook("    for_each: {items: incident.devices, as: incident}\n    action: device.quick_scan\n"),
+            false,
+        ),
+        (
+            "a zero timeout",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n    timeout: 0s\n"),
+            false,
+        ),
+        (
+            "a version that is no number",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n")
+                .replace("1.0.0", "1.x"),
+            false,
+        ),
+    ];
+    let mut disagree = Vec::new();
+    for (what, text, accepted) in &cases {
+        let doc = yaml("t.yaml", text);
+        let schema = match doc["kind"].as_str() {
+            Some("gamebook") => riposte_dsl::schema::gamebook(),
+            _ => riposte_dsl::schema::sop(),
+        };
+        let schema_says = schema_errors(&schema, &doc);
+        let compiler = compiler_refuses(text);
+        if schema_says.is_empty() != *accepted || compiler.is_empty() != *accepted {
+            disagree.push(format!(
+                "{what} (expected {}):\n{text}  compiler: {compiler:?}\n  schema: {schema_says:?}",
+                if *accepted { "accepted" } else { "refused" }
+            ));
+        }
+    }
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}
+
+/// Each test document is accepted by both `riposte test` and the test schema, or refused by
+/// both.
+#[test]
+fn test_schema_refuses_what_the_runner_refuses() {
+    let incident = root().join("examples/incidents/informational-no-entities.json");
+    let base = format!("kind: test\nname: t\nincident: '{}'\n", incident.display());
+    // (what, the document past `base`, accepted)
+    let cases = [
+        ("a test", "expect: {}\n", true),
+        (
+            "every name and word known",
+            "approve: all\nexpect: {eligible: true, sops: [], summary: {blocked: 0}, actions: [{action: device.*, count: 0}, {action: incident.comment, status: would_run, count: 0}], tasks: [{role: incident_responder, status: open, count: 0}]}\n",
+            true,
+        ),
+        ("no expect", "", false),
+        ("an unknown key", "expect: {}\napprove: all\nexpct: {}\n", false),
+        (
+            "an unknown action",
+            "expect: {actions: [{action: device.isolat, count: 0}]}\n",
+            false,
+        ),
+        (
+            "an unknown kind of action",
+            "expect: {actions: [{action: dev.*, count: 0}]}\n",
+            false,
+        ),
+        (
+            "an unknown status",
+            "expect: {actions: [{status: done, count: 0}]}\n",
+            false,
+        ),
+        (
+            "an unknown role",
+            "expect: {tasks: [{role: boss, count: 0}]}\n",
+            false,
+        ),
+        (
+            "a failure that fails nothing",
+            "fail: [{attempts: 0}]\nexpect: {}\n",
+            false,
+        ),
+        ("too large a fan-out", "max_fanout: 10001\nexpect: {}\n", false),
+        ("a step that is no step id", "approve: [Bad-Step]\nexpect: {}\n", false),
+        (
+            "inputs without a gamebook",
+            "with: {note: x}\nexpect: {}\n",
+            false,
+        ),
+    ];
+    let schema = riposte_engine::testing::schema::test_file();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut disagree = Vec::new();
+    for (what, rest, accepted) in cases {
+        let text = format!("{base}{rest}");
+        let docs = test_documents(what, &text);
+        let schema_says: Vec<String> = docs
+            .iter()
+            .flat_map(|d| schema_errors(&schema, d))
+            .collect();
+        let path = dir.path().join("case.test.yaml");
+        std::fs::write(&path, &text).expect("write");
+        let out = assert_cmd::Command::cargo_bin("riposte")
+            .expect("binary is built")
+            .current_dir(root())
+            .arg("test")
+            .arg(&path)
+            .output()
+            .expect("runs");
+        let runner_accepts = out.status.code() == Some(0);
+        if schema_says.is_empty() != accepted || runner_accepts != accepted {
+            disagree.push(format!(
+                "{what} (expected {}):\n{text}  runner: {}\n  schema: {schema_says:?}",
+                if accepted { "accepted" } else { "refused" },
+                String::from_utf8_lossy(&out.stdout)
             ));
         }
     }

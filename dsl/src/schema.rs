@@ -8,7 +8,10 @@ use crate::ast::{
     AgentMode, Backoff, Classification, ErrorStrategy, IncidentSource, InputType, Role,
     SeverityLevel, TimeoutOutcome,
 };
-use crate::catalog;
+use crate::catalog::{self, Target};
+use crate::lower::gamebook::{ATTEMPTS, CONCURRENCY, KIND_KEYS, KIND_ONLY_KEYS, QUORUM};
+use crate::lower::sop::{ACTION_COUNT, CLASSIFICATION_KEYS, CONFIDENCE, PRIORITY, RESPONSE_KEYS};
+use crate::lower::{DOCUMENT_NAME_MAX_LEN, IDENTIFIER_MAX_LEN};
 
 fn names(list: &[&str]) -> Value {
     json!(list)
@@ -18,13 +21,41 @@ fn expr(description: &str) -> Value {
     json!({"type": ["string", "boolean"], "description": description})
 }
 
+/// A duration longer than zero, as the compiler reads one: digits and a unit, surrounding
+/// whitespace trimmed; a nonzero digit makes it longer than zero.
+const POSITIVE_DURATION: &str = r"^\s*[0-9]*[1-9][0-9]*(ms|s|m|h|d|w)\s*$";
+
 fn duration(description: &str) -> Value {
-    json!({"type": "string", "pattern": "^[0-9]+(ms|s|m|h|d|w)$", "description": description})
+    json!({"type": "string", "pattern": POSITIVE_DURATION, "description": description})
+}
+
+/// A whole number in `range`.
+fn integer(range: &std::ops::RangeInclusive<i64>) -> Value {
+    json!({"type": "integer", "minimum": range.start(), "maximum": range.end()})
 }
 
 /// A list of `item`s, or one `item` alone: the compiler reads a lone value as a list of one.
-fn one_or_list(item: Value) -> Value {
+pub fn one_or_list(item: Value) -> Value {
     json!({"anyOf": [item, {"type": "array", "items": item}]})
+}
+
+/// A step id, input, output or item name, unanchored: `a-z`, `0-9`, `_`, not starting with a
+/// digit (see `is_identifier` in lower/mod.rs).
+pub const IDENTIFIER_WORD: &str = "[a-z_][a-z0-9_]*";
+
+/// A step id, input, output or item name.
+pub fn identifier() -> Value {
+    json!({"type": "string", "pattern": format!("^{IDENTIFIER_WORD}$"), "maxLength": IDENTIFIER_MAX_LEN})
+}
+
+/// A mapping whose keys are identifiers (inputs, outputs, `with:`).
+fn identifier_keys(values: Value) -> Value {
+    json!({"type": "object", "propertyNames": identifier(), "additionalProperties": values})
+}
+
+/// A role that approves or does a task.
+pub fn role() -> Value {
+    json!({"enum": names(Role::NAMES)})
 }
 
 fn string_list() -> Value {
@@ -44,15 +75,20 @@ fn task() -> Value {
         "required": ["title", "role"],
         "properties": {
             "title": {"type": "string", "description": "what the person does; may hold {{ expr }} templates"},
-            "role": {"enum": names(Role::NAMES)},
+            "role": role(),
             "description": {"type": "string"},
             "checklist": string_list(),
         }
     })
 }
 
-fn name() -> Value {
-    json!({"type": "string", "pattern": "^[a-z][a-z0-9-]*$", "maxLength": 100})
+/// A gamebook or SOP name, unanchored: lowercase words joined by `-` (see `is_document_name` in
+/// lower/mod.rs).
+pub const DOCUMENT_NAME_WORD: &str = "[a-z][a-z0-9-]*";
+
+/// A gamebook or SOP name.
+pub fn document_name() -> Value {
+    json!({"type": "string", "pattern": format!("^{DOCUMENT_NAME_WORD}$"), "maxLength": DOCUMENT_NAME_MAX_LEN})
 }
 
 /// A string the compiler reads as a template: any text with a `{{`.
@@ -82,9 +118,8 @@ fn param(ty: catalog::ParamType) -> Value {
         }
         ParamType::Bool => literal_or_expr(json!({"type": "boolean"})),
         ParamType::Number => literal_or_expr(json!({"type": "number"})),
-        // Surrounding whitespace is trimmed before the duration is read.
         ParamType::Duration => {
-            literal_or_expr(json!({"type": "string", "pattern": "^\\s*[0-9]+(ms|s|m|h|d|w)\\s*$"}))
+            literal_or_expr(json!({"type": "string", "pattern": POSITIVE_DURATION}))
         }
         // Matched case-insensitively; JSON Schema patterns have no flags, so spell it out.
         ParamType::Severity => {
@@ -107,27 +142,43 @@ fn param(ty: catalog::ParamType) -> Value {
     }
 }
 
-/// The schema of `kind: gamebook` files.
-pub fn gamebook() -> Value {
-    let action_ids = catalog::action_ids();
-    let params: Vec<Value> = catalog::catalog()
+/// What a step running `action` must and must not hold: its params by name (unknown ones
+/// refused, required ones without a default demanded: RP0404, RP0403), and no `target` on an
+/// incident action (RP0402).
+fn action_step(action: &catalog::ActionSpec) -> Value {
+    let props: serde_json::Map<String, Value> = action
+        .params
         .iter()
-        .map(|a| {
-            let props: serde_json::Map<String, Value> = a
-                .params
-                .iter()
-                .map(|p| {
-                    let mut s = param(p.ty);
-                    s["description"] = json!(p.doc);
-                    (p.name.to_string(), s)
-                })
-                .collect();
-            json!({
-                "if": {"properties": {"action": {"const": a.id}}, "required": ["action"]},
-                "then": {"properties": {"params": {"type": "object", "additionalProperties": false, "properties": props}}}
-            })
+        .map(|p| {
+            let mut s = param(p.ty);
+            s["description"] = json!(p.doc);
+            (p.name.to_string(), s)
         })
         .collect();
+    let required: Vec<&str> = action
+        .params
+        .iter()
+        .filter(|p| p.required && p.default.is_none())
+        .map(|p| p.name)
+        .collect();
+    let mut params = json!({"type": "object", "additionalProperties": false, "properties": props});
+    let mut then = json!({});
+    if !required.is_empty() {
+        params["required"] = json!(required);
+        then["required"] = json!(["params"]);
+    }
+    then["properties"] = json!({"params": params});
+    if action.target == Target::Incident {
+        then["not"] = json!({"required": ["target"]});
+    }
+    json!({
+        "if": {"properties": {"action": {"const": action.id}}, "required": ["action"]},
+        "then": then,
+    })
+}
+
+/// The schema of `kind: gamebook` files.
+pub fn gamebook() -> Value {
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://riposte.dev/schema/gamebook.json",
@@ -137,55 +188,69 @@ pub fn gamebook() -> Value {
         "required": ["kind", "name", "version", "steps"],
         "properties": {
             "kind": {"const": "gamebook"},
-            "name": name(),
-            "version": {"type": ["string", "number"], "description": "semantic version, e.g. 1.0.0"},
+            "name": document_name(),
+            // A string of up to three dot-separated numbers; YAML reads `1` or `1.5` as a number.
+            "version": {
+                "type": ["string", "number"],
+                "pattern": "^[0-9]+(\\.[0-9]+){0,2}$",
+                "minimum": 0,
+                "description": "semantic version, e.g. 1.0.0"
+            },
             "description": {"type": "string"},
             "tags": string_list(),
             "mitre": mitre(),
-            "inputs": {
+            "inputs": identifier_keys(json!({
                 "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": ["type"],
-                    "properties": {
-                        "type": {"enum": names(InputType::NAMES)},
-                        "default": {},
-                        "values": string_list(),
-                        "description": {"type": "string"},
-                    }
+                "additionalProperties": false,
+                "required": ["type"],
+                "properties": {
+                    "type": {"enum": names(InputType::NAMES)},
+                    "default": {},
+                    "values": string_list(),
+                    "description": {"type": "string"},
                 }
-            },
+            })),
             "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/step"}},
-            "outputs": {"type": "object", "additionalProperties": {"type": "string"}},
+            "outputs": identifier_keys(expr("an expression over `incident`, `inputs` and `steps`")),
         },
         "definitions": {
-            "step": step_schema(params, action_ids),
+            "step": step_schema(),
         }
     })
 }
 
-fn step_schema(params: Vec<Value>, action_ids: &[&str]) -> Value {
+fn step_schema() -> Value {
+    let kinds: Vec<Value> = KIND_KEYS.iter().map(|k| json!({"required": [k]})).collect();
+    // A key of one step kind requires that kind's key (`params` → `action`).
+    let kind_only: serde_json::Map<String, Value> = KIND_ONLY_KEYS
+        .iter()
+        .map(|(key, kind, _)| (key.to_string(), json!([kind])))
+        .collect();
+    let actions: Vec<Value> = catalog::catalog().iter().map(action_step).collect();
+    let reserved: Vec<&str> = crate::expr::KEYWORDS
+        .iter()
+        .copied()
+        .chain(["incident", "inputs", "steps"])
+        .collect();
     json!({
         "type": "object",
         "additionalProperties": false,
         "required": ["id"],
-        "oneOf": [
-            {"required": ["action"]}, {"required": ["task"]}, {"required": ["gamebook"]}, {"required": ["steps"]}
-        ],
-        "allOf": params,
+        "oneOf": kinds,
+        "dependencies": kind_only,
+        "allOf": actions,
         "properties": {
-            "id": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"},
+            "id": identifier(),
             "name": {"type": "string"},
-            "action": {"enum": action_ids},
+            "action": {"enum": catalog::action_ids()},
             "target": expr("an expression giving one entity of the action's kind"),
             "params": {"type": "object"},
             "task": task(),
-            "gamebook": {"type": "string", "description": "name of a gamebook to run"},
-            "with": {"type": "object", "description": "inputs of the called gamebook"},
+            "gamebook": document_name(),
+            "with": identifier_keys(json!({})),
             "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/step"}},
             "if": expr("run the step only when this holds"),
-            "needs": {"type": ["array", "string"], "items": {"type": "string"}},
+            "needs": one_or_list(identifier()),
             "for_each": {
                 "oneOf": [
                     {"type": "string"},
@@ -195,9 +260,9 @@ fn step_schema(params: Vec<Value>, action_ids: &[&str]) -> Value {
                         "required": ["items"],
                         "properties": {
                             "items": expr("a list expression"),
-                            "as": {"type": "string"},
+                            "as": {"allOf": [identifier(), {"not": {"enum": reserved}}]},
                             "filter": expr("keep items for which this holds"),
-                            "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
+                            "concurrency": integer(&CONCURRENCY),
                             "on_error": {"enum": names(ErrorStrategy::NAMES)},
                         }
                     }
@@ -208,10 +273,10 @@ fn step_schema(params: Vec<Value>, action_ids: &[&str]) -> Value {
                 "additionalProperties": false,
                 "required": ["role", "timeout", "on_timeout"],
                 "properties": {
-                    "role": {"enum": names(Role::NAMES)},
+                    "role": role(),
                     "timeout": duration("how long to wait for a decision"),
                     "on_timeout": {"enum": names(TimeoutOutcome::NAMES)},
-                    "quorum": {"type": "integer", "minimum": 1, "maximum": 10},
+                    "quorum": integer(&QUORUM),
                 }
             },
             "retry": {
@@ -219,20 +284,20 @@ fn step_schema(params: Vec<Value>, action_ids: &[&str]) -> Value {
                 "additionalProperties": false,
                 "required": ["attempts"],
                 "properties": {
-                    "attempts": {"type": "integer", "minimum": 1, "maximum": 10},
+                    "attempts": integer(&ATTEMPTS),
                     "backoff": duration("delay before the first retry"),
                     "strategy": {"enum": names(Backoff::NAMES)},
                 }
             },
             "timeout": duration("give up on the step after this long"),
-            "on_error": {"type": "string", "description": "a sibling step to run when this one fails"},
+            "on_error": identifier(),
         }
     })
 }
 
-/// The schema of `kind: sop` files.
-pub fn sop() -> Value {
-    let reasons: Vec<&str> = {
+/// A classification rule; its `reason` is one of its `classification`'s (RP0410).
+fn rule() -> Value {
+    let all_reasons: Vec<&str> = {
         let mut all: Vec<&str> = Classification::ALL
             .iter()
             .flat_map(|c| c.reasons().iter().copied())
@@ -241,93 +306,224 @@ pub fn sop() -> Value {
         all.dedup();
         all
     };
+    let reason_of_classification: Vec<Value> = Classification::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "if": {"properties": {"classification": {"const": c.as_str()}}, "required": ["classification"]},
+                "then": {"properties": {"reason": {"enum": c.reasons()}}}
+            })
+        })
+        .collect();
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["name", "when", "classification", "reason", "confidence"],
+        "allOf": reason_of_classification,
+        "properties": {
+            "name": {"type": "string"},
+            "when": expr("a condition on the incident"),
+            "classification": {"enum": names(Classification::NAMES)},
+            "reason": {"enum": all_reasons},
+            "confidence": integer(&CONFIDENCE),
+        }
+    })
+}
+
+/// The schema of `kind: sop` files.
+pub fn sop() -> Value {
+    let mut approval_actions: Vec<String> = catalog::action_ids()
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
+    approval_actions.extend(catalog::action_patterns());
+    let action_count = integer(&ACTION_COUNT);
+    let limits: serde_json::Map<String, Value> = catalog::action_ids()
+        .iter()
+        .map(|id| (id.to_string(), action_count.clone()))
+        .collect();
+    // Which keys a SOP takes, and which it must have, depends on its `type`.
+    let of_type = |ty: &str, keys: &[&str], then: Value| {
+        let mut then = then;
+        then["propertyNames"] = json!({"enum": keys});
+        json!({
+            "if": {"properties": {"type": {"const": ty}}, "required": ["type"]},
+            "then": then,
+        })
+    };
+    let mut priority = integer(&PRIORITY);
+    priority["description"] = json!("lower runs first");
+    // Every key of either type; `propertyNames` then keeps those of the type given.
+    let properties = json!({
+        "kind": {"const": "sop"},
+        "type": {"enum": ["classification", "response"], "description": "which keys the SOP takes"},
+        "name": document_name(),
+        "description": {"type": "string"},
+        "tags": string_list(),
+        "mitre": mitre(),
+        "priority": priority,
+        "rules": {"type": "array", "minItems": 1, "items": rule()},
+        "mode": {"enum": names(AgentMode::NAMES)},
+        "applies_to": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "sources": one_or_list(json!({"enum": names(IncidentSource::NAMES)})),
+                "severities": one_or_list(json!({"enum": names(SeverityLevel::NAMES)})),
+                "classifications": one_or_list(json!({"enum": names(Classification::NAMES)})),
+                "workspaces": string_list(),
+                "workspace_tags": string_list(),
+                "when": expr("a condition on the incident"),
+            }
+        },
+        "gamebooks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["gamebook"],
+                "properties": {
+                    "gamebook": document_name(),
+                    "with": identifier_keys(json!({})),
+                    "if": expr("run the gamebook only when this holds"),
+                }
+            }
+        },
+        "tasks": {"type": "array", "items": task()},
+        "approval": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["actions", "role"],
+                "properties": {
+                    "actions": one_or_list(json!({
+                        "enum": approval_actions,
+                        "description": "an action id, or `<kind>.*` for every action of a kind"
+                    })),
+                    "role": role(),
+                    "approve_if": expr("approval is needed only when this holds; sees `incident`, `entity`, `action`"),
+                }
+            }
+        },
+        "guardrails": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "protected": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "additionalProperties": false,
+                        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "tag": {"type": "string"}}
+                    }
+                },
+                "max_actions": action_count,
+                "limits": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": limits,
+                    "description": "the most runs of each action, by action id"
+                },
+            }
+        }
+    });
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://riposte.dev/schema/sop.json",
         "title": "Riposte SOP",
         "type": "object",
+        "additionalProperties": false,
         "required": ["kind", "type", "name"],
-        "properties": {
-            "kind": {"const": "sop"},
-            "type": {"enum": ["classification", "response"]},
-            "name": name(),
-            "description": {"type": "string"},
-            "tags": string_list(),
-            "mitre": mitre(),
-            "priority": {"type": "integer", "minimum": 0, "description": "lower runs first"},
-            "rules": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": ["name", "when", "classification", "reason", "confidence"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "when": expr("a condition on the incident"),
-                        "classification": {"enum": names(Classification::NAMES)},
-                        "reason": {"enum": reasons},
-                        "confidence": {"type": "integer", "minimum": 0, "maximum": 100},
-                    }
-                }
-            },
-            "mode": {"enum": names(AgentMode::NAMES)},
-            "applies_to": {
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "sources": one_or_list(json!({"enum": names(IncidentSource::NAMES)})),
-                    "severities": one_or_list(json!({"enum": names(SeverityLevel::NAMES)})),
-                    "classifications": one_or_list(json!({"enum": names(Classification::NAMES)})),
-                    "workspaces": string_list(),
-                    "workspace_tags": string_list(),
-                    "when": expr("a condition on the incident"),
-                }
-            },
-            "gamebooks": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": ["gamebook"],
-                    "properties": {
-                        "gamebook": {"type": "string"},
-                        "with": {"type": "object"},
-                        "if": expr("run the gamebook only when this holds"),
-                    }
-                }
-            },
-            "tasks": {"type": "array", "items": task()},
-            "approval": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": false,
-                    "required": ["actions", "role"],
-                    "properties": {
-                        "actions": string_list(),
-                        "role": {"enum": names(Role::NAMES)},
-                        "approve_if": expr("approval is needed only when this holds; sees `incident`, `entity`, `action`"),
-                    }
-                }
-            },
-            "guardrails": {
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "protected": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "minProperties": 1,
-                            "maxProperties": 1,
-                            "additionalProperties": false,
-                            "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "tag": {"type": "string"}}
-                        }
-                    },
-                    "max_actions": {"type": "integer", "minimum": 0},
-                    "limits": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
-                }
-            }
-        }
+        "properties": properties,
+        "allOf": [
+            of_type("classification", CLASSIFICATION_KEYS, json!({"required": ["rules"]})),
+            // `gamebooks: []` only for a SOP that opens tasks: otherwise it would do nothing.
+            of_type("response", RESPONSE_KEYS, json!({
+                "required": ["gamebooks"],
+                "anyOf": [
+                    {"properties": {"gamebooks": {"minItems": 1}}},
+                    {"required": ["tasks"], "properties": {"tasks": {"minItems": 1}}}
+                ]
+            })),
+        ]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::gamebook::{GAMEBOOK_KEYS, STEP_KEYS};
+    use crate::lower::{is_document_name, is_identifier};
+    use regex_automata::meta::Regex;
+
+    fn keys(schema: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn sorted<'a>(list: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        let mut list: Vec<&str> = list.into_iter().collect();
+        list.sort_unstable();
+        list
+    }
+
+    /// The schemas describe exactly the keys the compiler reads.
+    #[test]
+    fn keys_are_the_compilers() {
+        let gamebook = gamebook();
+        assert_eq!(keys(&gamebook), sorted(GAMEBOOK_KEYS.iter().copied()));
+        assert_eq!(
+            keys(&gamebook["definitions"]["step"]),
+            sorted(STEP_KEYS.iter().copied())
+        );
+        let mut sop_keys = sorted(CLASSIFICATION_KEYS.iter().chain(RESPONSE_KEYS).copied());
+        sop_keys.dedup();
+        assert_eq!(keys(&sop()), sop_keys);
+    }
+
+    /// A string matches `pattern` (anchored, with `maxLength`) as the compiler's rule says.
+    fn agree(schema: &Value, rule: fn(&str) -> bool, samples: &[&str]) {
+        let pattern = schema["pattern"].as_str().unwrap_or_default();
+        let max = schema["maxLength"].as_u64().unwrap_or(u64::MAX);
+        let regex = Regex::new(pattern).expect("the pattern compiles");
+        for s in samples {
+            let by_schema = regex.is_match(s) && s.chars().count() as u64 <= max;
+            assert_eq!(by_schema, rule(s), "{pattern}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn name_patterns_are_the_compilers() {
+        let long_id = "a".repeat(64);
+        let too_long_id = "a".repeat(65);
+        let long_name = "a".repeat(100);
+        let too_long_name = "a".repeat(101);
+        let samples = [
+            "isolate",
+            "_x",
+            "a1_b2",
+            "Bad",
+            "bad-name",
+            "1a",
+            "",
+            "a.b",
+            "né",
+            "x\n",
+            "contain-device",
+            "-a",
+            long_id.as_str(),
+            too_long_id.as_str(),
+            long_name.as_str(),
+            too_long_name.as_str(),
+        ];
+        agree(&identifier(), is_identifier, &samples);
+        agree(&document_name(), is_document_name, &samples);
+    }
 }

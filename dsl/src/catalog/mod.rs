@@ -324,6 +324,22 @@ pub fn action_ids() -> &'static [&'static str] {
     &IDS
 }
 
+/// Every `<prefix>.*` pattern that matches some action of the catalog (as
+/// [`crate::checked::action_matches`] reads it: `device.*` for `device.isolate`), sorted. An
+/// SOP approval rule names actions by id or by one of these.
+pub fn action_patterns() -> Vec<String> {
+    let mut patterns: Vec<String> = catalog()
+        .iter()
+        .flat_map(|a| {
+            a.id.match_indices('.')
+                .map(|(dot, _)| format!("{}.*", &a.id[..dot]))
+        })
+        .collect();
+    patterns.sort_unstable();
+    patterns.dedup();
+    patterns
+}
+
 /// Looks an action up by id.
 pub fn lookup(id: &str) -> Option<&'static ActionSpec> {
     catalog().iter().find(|a| a.id == id)
@@ -646,6 +662,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The patterns are those that match an action, and each action is matched by its kind's.
+    #[test]
+    fn action_patterns_match_actions() {
+        let patterns = super::action_patterns();
+        for p in &patterns {
+            assert!(
+                super::catalog()
+                    .iter()
+                    .any(|a| crate::checked::action_matches(p, a.id)),
+                "{p} matches nothing"
+            );
+        }
+        for a in super::catalog() {
+            assert!(
+                patterns
+                    .iter()
+                    .any(|p| crate::checked::action_matches(p, a.id)),
+                "no pattern matches {}",
+                a.id
+            );
+        }
+        assert!(patterns.contains(&"device.*".to_string()));
+        assert!(!patterns.contains(&"*".to_string()));
     }
 
     /// docs/actions.md is the generated reference, current with the data.

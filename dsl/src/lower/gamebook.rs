@@ -1,5 +1,7 @@
 //! Lowering of `kind: gamebook` documents.
 
+use std::ops::RangeInclusive;
+
 use super::{is_identifier, Lowerer};
 use crate::ast::{
     Approval, Backoff, ErrorStrategy, ForEach, Gamebook, InputDecl, InputType, Retry, Spanned,
@@ -10,7 +12,7 @@ use crate::diagnostic::clip;
 use crate::source::Span;
 use crate::syntax::{Node, NodeValue};
 
-const GAMEBOOK_KEYS: &[&str] = &[
+pub(crate) const GAMEBOOK_KEYS: &[&str] = &[
     "kind",
     "name",
     "version",
@@ -21,14 +23,30 @@ const GAMEBOOK_KEYS: &[&str] = &[
     "steps",
     "outputs",
 ];
-const STEP_KEYS: &[&str] = &[
+pub(crate) const STEP_KEYS: &[&str] = &[
     "id", "name", "action", "target", "params", "task", "gamebook", "with", "steps", "if", "needs",
     "for_each", "approval", "retry", "timeout", "on_error",
 ];
 /// Step kinds: exactly one of these keys.
-const KIND_KEYS: &[&str] = &["action", "task", "gamebook", "steps"];
+pub(crate) const KIND_KEYS: &[&str] = &["action", "task", "gamebook", "steps"];
+/// Keys that belong to one step kind only: (key, the kind key it needs, help when misplaced).
+pub(crate) const KIND_ONLY_KEYS: &[(&str, &str, &str)] = &[
+    ("target", "action", "remove it or make this an action step"),
+    ("params", "action", "remove it or make this an action step"),
+    (
+        "with",
+        "gamebook",
+        "remove it or call a gamebook with `gamebook:`",
+    ),
+];
 /// Nesting of `steps:` groups; deeper structures are not response procedures.
 const MAX_GROUP_DEPTH: usize = 8;
+/// `for_each.concurrency`: items in flight at once.
+pub(crate) const CONCURRENCY: RangeInclusive<i64> = 1..=64;
+/// `approval.quorum`: approvals needed.
+pub(crate) const QUORUM: RangeInclusive<i64> = 1..=10;
+/// `retry.attempts`: total tries.
+pub(crate) const ATTEMPTS: RangeInclusive<i64> = 1..=10;
 
 pub(super) fn lower_gamebook(cx: &mut Lowerer, root: &Node) -> Option<Gamebook> {
     cx.mapping(root, "the gamebook", GAMEBOOK_KEYS)?;
@@ -280,25 +298,15 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
             None
         }
     };
-    // Keys that belong to one step kind only.
-    let is_action = map.get("action").is_some();
-    for key in ["target", "params"] {
-        if let (Some(n), false) = (map.get(key), is_action) {
+    for &(key, kind, help) in KIND_ONLY_KEYS {
+        if let (Some(n), None) = (map.get(key), map.get(kind)) {
             cx.error(
                 Code::UnknownKey,
                 key_span(map, key, n),
-                format!("`{key}` is only valid on `action` steps"),
-                "remove it or make this an action step",
+                format!("`{key}` is only valid on `{kind}` steps"),
+                help,
             );
         }
-    }
-    if let (Some(n), None) = (map.get("with"), map.get("gamebook")) {
-        cx.error(
-            Code::UnknownKey,
-            key_span(map, "with", n),
-            "`with` is only valid on `gamebook` steps",
-            "remove it or call a gamebook with `gamebook:`",
-        );
     }
     let condition = map.get("if").and_then(|n| cx.expr(n, "`if`"));
     let needs = map
@@ -449,7 +457,7 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
     let filter = map.get("filter").and_then(|n| cx.expr(n, "`filter`"));
     let concurrency = map
         .get("concurrency")
-        .and_then(|n| cx.integer(n, "`concurrency`", 1, 64))
+        .and_then(|n| cx.integer(n, "`concurrency`", *CONCURRENCY.start(), *CONCURRENCY.end()))
         .unwrap_or(4) as u32;
     let on_error = map
         .get("on_error")
@@ -497,7 +505,7 @@ fn lower_approval(cx: &mut Lowerer, node: &Node) -> Option<Approval> {
     });
     let quorum = map
         .get("quorum")
-        .and_then(|n| cx.integer(n, "`quorum`", 1, 10))
+        .and_then(|n| cx.integer(n, "`quorum`", *QUORUM.start(), *QUORUM.end()))
         .unwrap_or(1) as u32;
     let absent = ["timeout", "on_timeout"]
         .into_iter()
@@ -522,7 +530,7 @@ fn lower_retry(cx: &mut Lowerer, node: &Node) -> Option<Retry> {
             "`retry`",
             "add `attempts: 3` (total tries, 1 to 10)",
         )
-        .and_then(|n| cx.integer(n, "`attempts`", 1, 10));
+        .and_then(|n| cx.integer(n, "`attempts`", *ATTEMPTS.start(), *ATTEMPTS.end()));
     let backoff_ms = map
         .get("backoff")
         .and_then(|n| cx.duration(n, "`backoff`"))

@@ -1,8 +1,8 @@
 //! Syntax → AST: reads the [`Node`] tree of one file into an [`ast::Document`], reporting every
 //! unknown, duplicate, missing or mistyped key of the file (not only the first).
 
-mod gamebook;
-mod sop;
+pub(crate) mod gamebook;
+pub(crate) mod sop;
 
 use crate::ast::{self, ExprText, Meta, Spanned};
 use crate::codes::Code;
@@ -417,14 +417,7 @@ impl Lowerer<'_> {
         );
         let name = name_node.and_then(|n| self.string(n, "`name`"));
         if let Some(name) = &name {
-            let ok = !name.value.is_empty()
-                && name.value.len() <= 100
-                && name.value.starts_with(|c: char| c.is_ascii_lowercase())
-                && name
-                    .value
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !ok {
+            if !is_document_name(&name.value) {
                 self.error(
                     Code::InvalidValue,
                     name.span,
@@ -553,10 +546,24 @@ pub(crate) fn is_reserved(word: &str) -> bool {
     crate::expr::KEYWORDS.contains(&word) || ["incident", "inputs", "steps"].contains(&word)
 }
 
-/// Step ids and input names are used in expressions, so they must be identifiers.
+/// Longest step id, input, output or item name.
+pub(crate) const IDENTIFIER_MAX_LEN: usize = 64;
+/// Longest gamebook or SOP name.
+pub(crate) const DOCUMENT_NAME_MAX_LEN: usize = 100;
+
+/// Step ids, input, output and item names are used in expressions, so they must be
+/// identifiers.
 pub(crate) fn is_identifier(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && s.len() <= 64
+        && s.len() <= IDENTIFIER_MAX_LEN
+}
+
+/// A gamebook or SOP name: lowercase words joined by `-`.
+pub(crate) fn is_document_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.len() <= DOCUMENT_NAME_MAX_LEN
 }

@@ -1,5 +1,7 @@
 //! Lowering of `kind: sop` documents (classification and response SOPs).
 
+use std::ops::RangeInclusive;
+
 use super::Lowerer;
 use crate::ast::{
     AgentMode, AppliesTo, ApprovalRule, Classification, ClassificationRule, GamebookUse,
@@ -9,7 +11,8 @@ use crate::codes::Code;
 use crate::diagnostic::suggestion;
 use crate::syntax::{Node, NodeValue};
 
-const CLASSIFICATION_KEYS: &[&str] = &[
+/// The keys of a `type: classification` SOP.
+pub(crate) const CLASSIFICATION_KEYS: &[&str] = &[
     "kind",
     "type",
     "name",
@@ -19,7 +22,8 @@ const CLASSIFICATION_KEYS: &[&str] = &[
     "priority",
     "rules",
 ];
-const RESPONSE_KEYS: &[&str] = &[
+/// The keys of a `type: response` SOP.
+pub(crate) const RESPONSE_KEYS: &[&str] = &[
     "kind",
     "type",
     "name",
@@ -34,6 +38,13 @@ const RESPONSE_KEYS: &[&str] = &[
     "approval",
     "guardrails",
 ];
+
+/// `priority`: lower runs first.
+pub(crate) const PRIORITY: RangeInclusive<i64> = 0..=1_000_000;
+/// A classification rule's `confidence`: 0 clearly benign, 100 clearly malicious.
+pub(crate) const CONFIDENCE: RangeInclusive<i64> = 0..=100;
+/// `guardrails.max_actions` and each of `guardrails.limits`: a number of actions.
+pub(crate) const ACTION_COUNT: RangeInclusive<i64> = 0..=10_000;
 
 pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
     let ty = match root.get("type") {
@@ -72,7 +83,7 @@ pub(super) fn lower_sop(cx: &mut Lowerer, root: &Node) -> Option<Sop> {
     let meta = cx.meta(root, "the SOP");
     let priority = root
         .get("priority")
-        .and_then(|n| cx.integer(n, "`priority`", 0, 1_000_000))
+        .and_then(|n| cx.integer(n, "`priority`", *PRIORITY.start(), *PRIORITY.end()))
         .unwrap_or(100);
     let body = match ty.as_deref()? {
         "classification" => {
@@ -161,7 +172,7 @@ fn lower_rule(cx: &mut Lowerer, node: &Node) -> Option<ClassificationRule> {
             "a rule",
             "add `confidence: 80` (0 = clearly benign, 100 = clearly malicious)",
         )
-        .and_then(|n| cx.integer(n, "`confidence`", 0, 100));
+        .and_then(|n| cx.integer(n, "`confidence`", *CONFIDENCE.start(), *CONFIDENCE.end()));
     Some(ClassificationRule {
         name: name?,
         when: when?,
@@ -381,12 +392,19 @@ fn lower_guardrails(cx: &mut Lowerer, node: &Node) -> Guardrails {
     }
     let max_actions = map
         .get("max_actions")
-        .and_then(|n| cx.integer(n, "`max_actions`", 0, 10_000))
+        .and_then(|n| {
+            cx.integer(
+                n,
+                "`max_actions`",
+                *ACTION_COUNT.start(),
+                *ACTION_COUNT.end(),
+            )
+        })
         .map(|n| n as u32);
     let mut limits = Vec::new();
     if let Some(l) = map.get("limits") {
         for (k, v) in cx.with_values(l, "`limits`") {
-            if let Some(n) = cx.integer(&v, "a limit", 0, 10_000) {
+            if let Some(n) = cx.integer(&v, "a limit", *ACTION_COUNT.start(), *ACTION_COUNT.end()) {
                 limits.push((k, n as u32));
             }
         }

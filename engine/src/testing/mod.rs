@@ -13,6 +13,7 @@ pub mod executor;
 pub mod expect;
 pub mod file;
 mod names;
+pub mod schema;
 pub mod text;
 
 use crate::load::display_path;
@@ -1070,6 +1071,16 @@ impl Runner<'_> {
     }
 }
 
+/// The `kind.*` a test may name an action by, one per kind of the catalog's action ids
+/// (`device.*` for `device.isolate`).
+pub(crate) fn action_kind_patterns() -> BTreeSet<String> {
+    riposte_dsl::catalog::catalog()
+        .iter()
+        .filter_map(|a| a.id.split_once('.'))
+        .map(|(kind, _)| format!("{kind}.*"))
+        .collect()
+}
+
 /// Every step of the library that `step` can name (by the step id its name ends with).
 fn steps_named<'l>(
     library: &'l riposte_dsl::checked::Library,
@@ -1430,21 +1441,16 @@ impl<'a> Names<'a> {
     /// An action id of the catalog, or `kind.*` for a kind some action has.
     fn action(&self, loc: &Location, key: &str, action: &str) -> Result<(), At> {
         let catalog = riposte_dsl::catalog::catalog();
-        let known = match action.strip_suffix(".*") {
-            Some(kind) => catalog
-                .iter()
-                .any(|a| a.id.split_once('.').is_some_and(|(k, _)| k == kind)),
-            None => riposte_dsl::catalog::lookup(action).is_some(),
+        let kinds = action_kind_patterns();
+        let known = if action.ends_with(".*") {
+            kinds.contains(action)
+        } else {
+            riposte_dsl::catalog::lookup(action).is_some()
         };
         if known {
             return Ok(());
         }
         // A pattern is compared with the patterns of the catalog's kinds, an id with the ids.
-        let kinds: BTreeSet<String> = catalog
-            .iter()
-            .filter_map(|a| a.id.split_once('.'))
-            .map(|(kind, _)| format!("{kind}.*"))
-            .collect();
         let hint = if action.ends_with(".*") {
             riposte_dsl::diagnostic::suggestion(action, kinds.iter().map(String::as_str))
         } else {

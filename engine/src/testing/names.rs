@@ -103,7 +103,7 @@ fn known_word<T: for<'de> Deserialize<'de>>(node: &Node, found: &mut Vec<(usize,
 
 /// The names a serde type reads: a struct's fields or an enum's variants, as written in a
 /// file (renamed). Derived `Deserialize` hands them to the deserializer, which keeps them.
-fn names_of<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+pub(super) fn names_of<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
     let mut names: &'static [&'static str] = &[];
     // The introspecting deserializer always stops with an error once it has the names.
     let _ = T::deserialize(Introspect(&mut names));

@@ -1,0 +1,260 @@
+//! The JSON Schema (draft-07) of test files (`*.test.yaml`), for editors running
+//! yaml-language-server; each YAML document of a file is one test. Its keys and words are those
+//! the serde types of [`super::file`] read (a test keeps them equal), and its names those the
+//! runner checks: catalog action ids and `kind.*`, roles, classifications.
+//! `docs/schema/test.schema.json` is a checked-in copy; a test keeps it in sync.
+
+use serde_json::{json, Value};
+
+use riposte_dsl::ast::Classification;
+use riposte_dsl::schema::{document_name, role, DOCUMENT_NAME_WORD, IDENTIFIER_WORD};
+
+use super::file::{ExpectOutcome, ExpectStatus, TestKind, MAX_LIST};
+use super::names::names_of;
+use crate::plan::model::TaskStatus;
+
+/// Any scalar: the reader takes numbers and booleans as the text they are written as.
+fn text() -> Value {
+    json!({"type": ["string", "number", "boolean"]})
+}
+
+fn words(list: &[&str]) -> Value {
+    json!({"enum": list})
+}
+
+fn count() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+/// A list of at most [`MAX_LIST`] `item`s.
+fn list(item: Value) -> Value {
+    json!({"type": "array", "items": item, "maxItems": MAX_LIST})
+}
+
+/// A mapping of exactly these keys (serde's `deny_unknown_fields`).
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": required,
+        "properties": properties,
+    })
+}
+
+/// A step id (`isolate`) or path through groups (`contain.isolate`); `empty` also takes `""`
+/// (an SOP's own task has no step).
+fn step(empty: bool) -> Value {
+    let path = format!("{IDENTIFIER_WORD}(\\.{IDENTIFIER_WORD})*");
+    let pattern = if empty {
+        format!("^({path})?$")
+    } else {
+        format!("^{path}$")
+    };
+    json!({"type": "string", "pattern": pattern})
+}
+
+/// Steps named in `approve`, `reject`, `time_out`: one, or a list.
+fn steps() -> Value {
+    json!({"anyOf": [step(false), list(step(false))]})
+}
+
+/// A gamebook, or the `caller > callee` label of a sub-gamebook's actions; `empty` also takes
+/// `""` (an SOP's own task has no gamebook).
+fn gamebook_label(empty: bool) -> Value {
+    let name = DOCUMENT_NAME_WORD;
+    let label = format!("{name}( > {name})*");
+    let pattern = if empty {
+        format!("^({label})?$")
+    } else {
+        format!("^{label}$")
+    };
+    json!({"type": "string", "pattern": pattern})
+}
+
+/// An action id of the catalog, or `kind.*` for a kind some action has.
+fn action() -> Value {
+    let mut names: Vec<String> = riposte_dsl::catalog::action_ids()
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
+    names.extend(super::action_kind_patterns());
+    json!({"enum": names, "description": "an action id, or `kind.*` for every action of a kind"})
+}
+
+fn fail() -> Value {
+    object(
+        &[],
+        json!({
+            "step": step(false),
+            "action": action(),
+            "target": text(),
+            "attempts": {"type": "integer", "minimum": 1, "description": "fail only the first N attempts"},
+            "error": text(),
+        }),
+    )
+}
+
+fn classification() -> Value {
+    let mut reasons: Vec<&str> = Classification::ALL
+        .iter()
+        .flat_map(|c| c.reasons().iter().copied())
+        .collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    let fields = object(
+        &[],
+        json!({
+            "classification": words(Classification::NAMES),
+            "reason": words(&reasons),
+            "sop": document_name(),
+            "rule": text(),
+            "confidence": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+        }),
+    );
+    json!({"anyOf": [{"const": "none"}, {"type": "null"}, fields]})
+}
+
+fn expected_action() -> Value {
+    object(
+        &[],
+        json!({
+            "sop": document_name(),
+            "gamebook": gamebook_label(false),
+            "step": step(false),
+            "action": action(),
+            "target": text(),
+            "params": {"type": "object"},
+            "status": words(names_of::<ExpectStatus>()),
+            "reason_contains": text(),
+            "approver": role(),
+            "outcome": words(names_of::<ExpectOutcome>()),
+            "attempts": count(),
+            "error_contains": text(),
+            "count": count(),
+        }),
+    )
+}
+
+fn expected_task() -> Value {
+    object(
+        &[],
+        json!({
+            "sop": document_name(),
+            "gamebook": gamebook_label(true),
+            "step": step(true),
+            "title": text(),
+            "title_contains": text(),
+            "role": role(),
+            "status": words(names_of::<TaskStatus>()),
+            "count": count(),
+        }),
+    )
+}
+
+fn summary() -> Value {
+    let counts: serde_json::Map<String, Value> = names_of::<ExpectStatus>()
+        .iter()
+        .map(|s| (s.to_string(), count()))
+        .collect();
+    object(&[], Value::Object(counts))
+}
+
+fn expect() -> Value {
+    object(
+        &[],
+        json!({
+            "eligible": {"type": "boolean"},
+            "classification": classification(),
+            "sops": list(document_name()),
+            "actions": list(expected_action()),
+            "ordered": {"type": "boolean"},
+            "tasks": list(expected_task()),
+            "only": {"type": "boolean"},
+            "summary": summary(),
+        }),
+    )
+}
+
+/// The schema of one test document.
+pub fn test_file() -> Value {
+    let max_fanout = super::Limits::default().max_fanout;
+    let mut schema = object(
+        &["kind", "name", "incident", "expect"],
+        json!({
+            "kind": words(names_of::<TestKind>()),
+            "name": {"type": ["string", "number", "boolean"], "minLength": 1, "description": "what the test shows, unique within its file"},
+            "description": text(),
+            "incident": {"type": ["string", "object"], "description": "a path relative to the test file, or the incident itself"},
+            "gamebook": document_name(),
+            "with": {"type": "object", "propertyNames": riposte_dsl::schema::identifier()},
+            "incident_id": text(),
+            "workspaces": {"type": ["string", "array"], "items": {"type": "object"}, "description": "a path relative to the test file, or a list of workspaces"},
+            "workspace": text(),
+            // `all` and `none` are words of `Approve`'s own reader.
+            "approve": {"anyOf": [{"enum": ["all", "none"]}, steps()]},
+            "reject": steps(),
+            "time_out": steps(),
+            "fail": list(fail()),
+            "now": {"type": "string", "description": "RFC 3339, e.g. 2025-03-14T03:00:00Z"},
+            "max_fanout": {"type": "integer", "minimum": 1, "maximum": max_fanout},
+            "expect": expect(),
+        }),
+    );
+    // `with:` is only read when the test runs a gamebook.
+    schema["dependencies"] = json!({"with": ["gamebook"]});
+    schema["$schema"] = json!("http://json-schema.org/draft-07/schema#");
+    schema["$id"] = json!("https://riposte.dev/schema/test.json");
+    schema["title"] = json!("Riposte gamebook test");
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::file::{
+        ClassificationFields, Expect, ExpectAction, ExpectSummary, ExpectTask, Fail, TestDoc,
+    };
+    use serde::Deserialize;
+
+    fn keys(schema: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn fields<T: for<'de> Deserialize<'de>>() -> Vec<&'static str> {
+        let mut names = names_of::<T>().to_vec();
+        names.sort_unstable();
+        names
+    }
+
+    /// Every mapping of the schema has the keys its serde type reads, no more, no less.
+    #[test]
+    fn keys_are_the_readers() {
+        let schema = test_file();
+        let expect = &schema["properties"]["expect"];
+        let classification = &expect["properties"]["classification"]["anyOf"][2];
+        assert_eq!(keys(&schema), fields::<TestDoc>());
+        assert_eq!(
+            keys(&schema["properties"]["fail"]["items"]),
+            fields::<Fail>()
+        );
+        assert_eq!(keys(expect), fields::<Expect>());
+        assert_eq!(keys(classification), fields::<ClassificationFields>());
+        assert_eq!(
+            keys(&expect["properties"]["actions"]["items"]),
+            fields::<ExpectAction>()
+        );
+        assert_eq!(
+            keys(&expect["properties"]["tasks"]["items"]),
+            fields::<ExpectTask>()
+        );
+        assert_eq!(
+            keys(&expect["properties"]["summary"]),
+            fields::<ExpectSummary>()
+        );
+    }
+}
