@@ -578,11 +578,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         Err(code) => return Ok(code),
     };
     // Gamebooks run only through a response SOP: without one, every plan is empty.
-    if !library
-        .sops
-        .iter()
-        .any(|s| matches!(s.body, riposte_dsl::checked::SopBody::Response(_)))
-    {
+    if !has_response_sop(&library) {
         stderr_line!(
             "warning: the library has no response SOP, so no gamebook runs and every plan is \
              empty: add the SOPs (`--library gamebooks --library sops`), or test one gamebook \
@@ -1041,21 +1037,19 @@ fn library_nowhere(paths: &[PathBuf], rev: &str, library_given: bool) -> String 
     )
 }
 
-/// Warns when a library holds no response SOP: no incident can get an action from it, which a
-/// backtest would report as nothing to do rather than as a mistake.
-fn warn_without_response_sops(
-    library: &riposte_dsl::checked::Library,
-    which: &str,
-    paths: &[PathBuf],
-    library_given: bool,
-) {
-    let responds = library
+/// Whether `library` holds a response SOP: gamebooks run only through one.
+fn has_response_sop(library: &riposte_dsl::checked::Library) -> bool {
+    library
         .sops
         .iter()
-        .any(|s| matches!(s.body, riposte_dsl::checked::SopBody::Response(_)));
-    if responds {
-        return;
-    }
+        .any(|s| matches!(s.body, riposte_dsl::checked::SopBody::Response(_)))
+}
+
+/// Warns, once, about the backtested libraries that hold no response SOP, each named with the
+/// paths read: no incident can get an action from one, which a backtest would report as nothing
+/// to do rather than as a mistake. Both sides are named in one warning, which is then the same
+/// slip.
+fn warn_without_response_sops(sides: &[(String, Vec<PathBuf>)], library_given: bool) {
     // The usual slip: one `--library` given, forgetting that it replaces both defaults.
     let hint = if library_given {
         "; `--library` replaces the default library: to read both of its paths, give \
@@ -1063,10 +1057,27 @@ fn warn_without_response_sops(
     } else {
         ""
     };
-    stderr_line!(
-        "warning: {which} ({}) has no response SOP, so nothing can be planned from it{hint}",
-        riposte_engine::load::quoted_paths(paths)
-    );
+    let quoted = riposte_engine::load::quoted_paths;
+    match sides {
+        [] => {}
+        [(which, paths)] => stderr_line!(
+            "warning: {which} ({}) has no response SOP, so nothing can be planned from it{hint}",
+            quoted(paths)
+        ),
+        [(first, first_paths), (second, second_paths), ..] if first_paths == second_paths => {
+            stderr_line!(
+                "warning: neither {first} nor {second} ({}) has a response SOP, so nothing can \
+                 be planned from either{hint}",
+                quoted(first_paths)
+            )
+        }
+        [(first, first_paths), (second, second_paths), ..] => stderr_line!(
+            "warning: neither {first} ({}) nor {second} ({}) has a response SOP, so nothing \
+             can be planned from either{hint}",
+            quoted(first_paths),
+            quoted(second_paths)
+        ),
+    }
 }
 
 /// A backtest sink that keeps a progress bar (on a terminal) out of the report's way.
@@ -1194,23 +1205,32 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    warn_without_response_sops(&head, "the working-tree library", &in_tree, library_given);
+    // The sides without a response SOP, warned about together once both are known.
+    let mut without_response = Vec::new();
+    if !has_response_sop(&head) {
+        without_response.push(("the working-tree library".to_string(), in_tree));
+    }
     let (base, base_commit) = match at_base {
         Some((rev, at)) => match compile_library(at.loaded, &format!("the library at `{rev}`")) {
             Ok(l) => {
-                let read: Vec<PathBuf> = paths
-                    .iter()
-                    .filter(|p| !at.missing.contains(p))
-                    .cloned()
-                    .collect();
-                let which = format!("the library at `{rev}`");
-                warn_without_response_sops(&l, &which, &read, library_given);
+                if !has_response_sop(&l) {
+                    let read: Vec<PathBuf> = paths
+                        .iter()
+                        .filter(|p| !at.missing.contains(p))
+                        .cloned()
+                        .collect();
+                    without_response.push((format!("the library at `{rev}`"), read));
+                }
                 (Some(l), Some(at.commit))
             }
-            Err(code) => return Ok(code),
+            Err(code) => {
+                warn_without_response_sops(&without_response, library_given);
+                return Ok(code);
+            }
         },
         None => (None, None),
     };
+    warn_without_response_sops(&without_response, library_given);
     let all_sops = || head.sops.iter().chain(base.iter().flat_map(|b| &b.sops));
     let workspaces = workspaces
         .unwrap_or_else(|| vec![riposte_engine::workspace::Workspace::demo_for(all_sops())]);
