@@ -591,7 +591,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         )]
     });
     riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
-        .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
+        .map_err(|e| unknown_sop_error(args.workspaces.as_deref(), e))?;
     let approvals = Approvals::from_words(&args.approve, &library)?;
     let refusals = Refusals::from_words(&args.reject, &args.time_out, &approvals, &library)?;
     let failures = args
@@ -974,10 +974,14 @@ fn colored(stream: &impl IsTerminal) -> bool {
 }
 
 /// An error about the workspaces in use, naming their file (or the built-in demo).
-fn workspaces_error(file: Option<&std::path::Path>, message: String) -> String {
+/// An agent's unknown SOP, at its line and column in the workspaces `file` it was read from.
+fn unknown_sop_error(
+    file: Option<&std::path::Path>,
+    unknown: riposte_engine::workspace::UnknownSop,
+) -> String {
     match file {
-        Some(f) => format!("`{}`: {message}", f.display()),
-        None => message,
+        Some(f) => unknown.in_file(f).to_string(),
+        None => unknown.to_string(),
     }
 }
 
@@ -1236,7 +1240,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         .unwrap_or_else(|| vec![riposte_engine::workspace::Workspace::demo_for(all_sops())]);
     let sop_names = all_sops().map(|s| &*s.name);
     riposte_engine::workspace::check_sops(&workspaces, sop_names)
-        .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
+        .map_err(|e| unknown_sop_error(args.workspaces.as_deref(), e))?;
     // The libraries and the base are checked first: their errors matter more.
     if listing.files.is_empty() && listing.errors.is_empty() {
         // Nothing to report: say so before anything is printed that could pass for a report.

@@ -928,6 +928,44 @@ fn a_library_without_response_sops_is_warned_about() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("response SOP"));
 }
 
+/// An agent's SOP that neither side's library has is an error at its line and column in the
+/// workspaces file, as `simulate` reports it.
+#[test]
+fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
+    let repo = repo();
+    let text = std::fs::read_to_string(root().join("examples/workspaces.yaml")).unwrap();
+    let contoso = "      sops: all\n\n  - name: fabrikam";
+    assert!(text.contains(contoso));
+    let edited = text.replacen(contoso, &contoso.replace("all", "[no-such-sop]"), 1);
+    std::fs::write(repo.path().join("ws.yaml"), &edited).unwrap();
+    let line = edited
+        .lines()
+        .position(|l| l.contains("no-such-sop"))
+        .unwrap()
+        + 1;
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--workspaces",
+            "ws.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "error: ws.yaml:{line}:14: workspace `contoso`: its agent runs SOP `no-such-sop`, \
+             which the library does not have; expected one of "
+        )),
+        "{err}"
+    );
+}
+
 /// A library path added since the base (not committed) holds nothing there, and stderr says
 /// so, as it does for one deleted since.
 #[test]

@@ -250,6 +250,50 @@ fn a_graph_incident_without_alerts_is_named() {
     assert!(!err.contains("without alerts"), "{err}");
 }
 
+/// An agent's SOP the library does not have is an error at its line and column in the
+/// workspaces file, with the closest name the library has.
+#[test]
+fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
+    let text = std::fs::read_to_string("examples/workspaces.yaml").unwrap();
+    let contoso = "      sops: all\n\n  - name: fabrikam";
+    assert!(text.contains(contoso));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workspaces.yaml");
+    for (written, help) in [
+        (
+            "ransomware-containmnet",
+            "did you mean `ransomware-containment`?".to_string(),
+        ),
+        (
+            "no-such-sop",
+            "expected one of `crowdstrike-endpoint-response`, ".to_string(),
+        ),
+    ] {
+        let edited = text.replacen(contoso, &contoso.replace("all", &format!("[{written}]")), 1);
+        std::fs::write(&path, &edited).unwrap();
+        let line = edited.lines().position(|l| l.contains(written)).unwrap() + 1;
+        let err = stderr_of(
+            riposte()
+                .args([
+                    "simulate",
+                    "--incident",
+                    "examples/incidents/ransomware-two-devices.json",
+                    "--workspaces",
+                ])
+                .arg(&path),
+            2,
+        );
+        assert!(
+            err.starts_with(&format!(
+                "error: {}:{line}:14: workspace `contoso`: its agent runs SOP `{written}`, which \
+                 the library does not have; {help}",
+                path.display()
+            )),
+            "{err}"
+        );
+    }
+}
+
 /// `eval` shows what expressions give for an incident, and the `incident` record itself.
 #[test]
 fn eval_shows_what_expressions_read() {
