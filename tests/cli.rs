@@ -250,6 +250,32 @@ fn a_graph_incident_without_alerts_is_named() {
     assert!(!err.contains("without alerts"), "{err}");
 }
 
+/// A Graph page that links to the next one holds only some of the list's incidents: `simulate`
+/// and `eval` say so once for the file, and nothing for the last page.
+#[test]
+fn a_page_of_a_longer_list_is_named() {
+    let page1 = "engine/src/incident/testdata/graph-incidents-page1.json";
+    let page2 = "engine/src/incident/testdata/graph-incidents-page2.json";
+    let warning = format!(
+        "warning: `{page1}` is one page of a longer list (it has `@odata.nextLink`), so the \
+         incidents of the other pages are not in it: fetch them all (follow `@odata.nextLink` \
+         until a page has none) and put them in the file, or each page in a corpus for \
+         `riposte backtest`\n"
+    );
+    let err = stderr_of(riposte().args(["simulate", "--incident", page1]), 0);
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    assert!(err.contains(&warning), "{err}");
+    let err = stderr_of(
+        riposte().args(["eval", "--incident", page1, "incident.severity"]),
+        0,
+    );
+    assert_eq!(err, warning);
+    for command in ["simulate", "eval"] {
+        let err = stderr_of(riposte().args([command, "--incident", page2]), 0);
+        assert!(!err.contains("longer list"), "{command}: {err}");
+    }
+}
+
 /// An agent's SOP the library does not have is an error at its line and column in the
 /// workspaces file, with the closest name the library has.
 #[test]
