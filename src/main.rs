@@ -575,16 +575,33 @@ fn without_alerts_message(count: u64, ids: &[String]) -> String {
     )
 }
 
+/// Warns that incident file `file` is one page of a longer list, if it is: import does not
+/// follow the link to the next page, so the incidents of the other pages are silently absent.
+/// (`backtest` does not warn: a corpus of pages holds the others as files of their own.)
+fn warn_if_one_page(file: &std::path::Path, info: riposte_engine::incident::FileInfo) {
+    if !info.more_pages {
+        return;
+    }
+    let link = info.format.next_link_member().unwrap_or("@odata.nextLink");
+    stderr_line!(
+        "warning: {} is one page of a longer list (it has `{link}`), so the incidents of the \
+         other pages are not in it: fetch them all (follow `{link}` until a page has none) and \
+         put them in the file, or each page in a corpus for `riposte backtest`",
+        riposte_engine::load::quoted_paths(&[file.to_path_buf()])
+    );
+}
+
 fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     use riposte_engine::executor::{RecordingExecutor, ScriptedFailure};
     use riposte_engine::scheduler::{Approvals, Refusals, RunConfig};
 
-    let (format, incidents) =
+    let (info, incidents) =
         riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
             .map_err(|e| e.to_string())?;
+    warn_if_one_page(&args.incident, info);
     // Graph lists an incident's alerts, and so its evidence, only when asked to: without them
     // a plan has no entity to act on, and says nothing of why.
-    if format == riposte_engine::incident::Format::Graph {
+    if info.format == riposte_engine::incident::Format::Graph {
         let bare: Vec<String> = incidents
             .iter()
             .filter(|i| i.alerts_not_fetched)
@@ -608,11 +625,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         Err(code) => return Ok(code),
     };
     // Gamebooks run only through a response SOP: without one, every plan is empty.
-    if !library
-        .sops
-        .iter()
-        .any(|s| matches!(s.body, riposte_dsl::checked::SopBody::Response(_)))
-    {
+    if !has_response_sop(&library) {
         stderr_line!(
             "warning: the library has no response SOP, so no gamebook runs and every plan is \
              empty: add the SOPs (`--library gamebooks --library sops`), or test one gamebook \
@@ -625,7 +638,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         )]
     });
     riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
-        .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
+        .map_err(|e| unknown_sop_error(args.workspaces.as_deref(), e))?;
     let approvals = Approvals::from_words(&args.approve, &library)?;
     let refusals = Refusals::from_words(&args.reject, &args.time_out, &approvals, &library)?;
     let failures = args
@@ -810,9 +823,10 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
     use riposte_dsl::expr::{compile, Env, ExprSource, Scope};
     use riposte_dsl::types::Type;
 
-    let (_, incidents) =
+    let (info, incidents) =
         riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
             .map_err(|e| e.to_string())?;
+    warn_if_one_page(&args.incident, info);
     let now = now_option(args.now.as_deref())?;
     // Each expression is checked as a condition's would be, and shown against its own text.
     let scope = Scope::new().with("incident", Type::Record(riposte_dsl::model::incident()));
@@ -1008,10 +1022,14 @@ fn colored(stream: &impl IsTerminal) -> bool {
 }
 
 /// An error about the workspaces in use, naming their file (or the built-in demo).
-fn workspaces_error(file: Option<&std::path::Path>, message: String) -> String {
+/// An agent's unknown SOP, at its line and column in the workspaces `file` it was read from.
+fn unknown_sop_error(
+    file: Option<&std::path::Path>,
+    unknown: riposte_engine::workspace::UnknownSop,
+) -> String {
     match file {
-        Some(f) => format!("`{}`: {message}", f.display()),
-        None => message,
+        Some(f) => unknown.in_file(f).to_string(),
+        None => unknown.to_string(),
     }
 }
 
@@ -1071,21 +1089,19 @@ fn library_nowhere(paths: &[PathBuf], rev: &str, library_given: bool) -> String 
     )
 }
 
-/// Warns when a library holds no response SOP: no incident can get an action from it, which a
-/// backtest would report as nothing to do rather than as a mistake.
-fn warn_without_response_sops(
-    library: &riposte_dsl::checked::Library,
-    which: &str,
-    paths: &[PathBuf],
-    library_given: bool,
-) {
-    let responds = library
+/// Whether `library` holds a response SOP: gamebooks run only through one.
+fn has_response_sop(library: &riposte_dsl::checked::Library) -> bool {
+    library
         .sops
         .iter()
-        .any(|s| matches!(s.body, riposte_dsl::checked::SopBody::Response(_)));
-    if responds {
-        return;
-    }
+        .any(|s| matches!(s.body, riposte_dsl::checked::SopBody::Response(_)))
+}
+
+/// Warns, once, about the backtested libraries that hold no response SOP, each named with the
+/// paths read: no incident can get an action from one, which a backtest would report as nothing
+/// to do rather than as a mistake. Both sides are named in one warning, which is then the same
+/// slip.
+fn warn_without_response_sops(sides: &[(String, Vec<PathBuf>)], library_given: bool) {
     // The usual slip: one `--library` given, forgetting that it replaces both defaults.
     let hint = if library_given {
         "; `--library` replaces the default library: to read both of its paths, give \
@@ -1093,10 +1109,27 @@ fn warn_without_response_sops(
     } else {
         ""
     };
-    stderr_line!(
-        "warning: {which} ({}) has no response SOP, so nothing can be planned from it{hint}",
-        riposte_engine::load::quoted_paths(paths)
-    );
+    let quoted = riposte_engine::load::quoted_paths;
+    match sides {
+        [] => {}
+        [(which, paths)] => stderr_line!(
+            "warning: {which} ({}) has no response SOP, so nothing can be planned from it{hint}",
+            quoted(paths)
+        ),
+        [(first, first_paths), (second, second_paths), ..] if first_paths == second_paths => {
+            stderr_line!(
+                "warning: neither {first} nor {second} ({}) has a response SOP, so nothing can \
+                 be planned from either{hint}",
+                quoted(first_paths)
+            )
+        }
+        [(first, first_paths), (second, second_paths), ..] => stderr_line!(
+            "warning: neither {first} ({}) nor {second} ({}) has a response SOP, so nothing \
+             can be planned from either{hint}",
+            quoted(first_paths),
+            quoted(second_paths)
+        ),
+    }
 }
 
 /// A backtest sink that keeps a progress bar (on a terminal) out of the report's way.
@@ -1224,29 +1257,38 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    warn_without_response_sops(&head, "the working-tree library", &in_tree, library_given);
+    // The sides without a response SOP, warned about together once both are known.
+    let mut without_response = Vec::new();
+    if !has_response_sop(&head) {
+        without_response.push(("the working-tree library".to_string(), in_tree));
+    }
     let (base, base_commit) = match at_base {
         Some((rev, at)) => match compile_library(at.loaded, &format!("the library at `{rev}`")) {
             Ok(l) => {
-                let read: Vec<PathBuf> = paths
-                    .iter()
-                    .filter(|p| !at.missing.contains(p))
-                    .cloned()
-                    .collect();
-                let which = format!("the library at `{rev}`");
-                warn_without_response_sops(&l, &which, &read, library_given);
+                if !has_response_sop(&l) {
+                    let read: Vec<PathBuf> = paths
+                        .iter()
+                        .filter(|p| !at.missing.contains(p))
+                        .cloned()
+                        .collect();
+                    without_response.push((format!("the library at `{rev}`"), read));
+                }
                 (Some(l), Some(at.commit))
             }
-            Err(code) => return Ok(code),
+            Err(code) => {
+                warn_without_response_sops(&without_response, library_given);
+                return Ok(code);
+            }
         },
         None => (None, None),
     };
+    warn_without_response_sops(&without_response, library_given);
     let all_sops = || head.sops.iter().chain(base.iter().flat_map(|b| &b.sops));
     let workspaces = workspaces
         .unwrap_or_else(|| vec![riposte_engine::workspace::Workspace::demo_for(all_sops())]);
     let sop_names = all_sops().map(|s| &*s.name);
     riposte_engine::workspace::check_sops(&workspaces, sop_names)
-        .map_err(|e| workspaces_error(args.workspaces.as_deref(), e))?;
+        .map_err(|e| unknown_sop_error(args.workspaces.as_deref(), e))?;
     // The libraries and the base are checked first: their errors matter more.
     if listing.files.is_empty() && listing.errors.is_empty() {
         // Nothing to report: say so before anything is printed that could pass for a report.

@@ -891,7 +891,8 @@ fn a_library_path_on_neither_side_is_an_error() {
 }
 
 /// A library without a response SOP plans nothing on its side: `--library gamebooks` alone
-/// forgets that `--library` replaces both default paths, and stderr says so for each side.
+/// forgets that `--library` replaces both default paths, and stderr says so, once for both
+/// sides.
 #[test]
 fn a_library_without_response_sops_is_warned_about() {
     let repo = repo();
@@ -909,22 +910,60 @@ fn a_library_without_response_sops_is_warned_about() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
-    for side in ["the working-tree library", "the library at `HEAD`"] {
-        assert!(
-            err.contains(&format!(
-                "warning: {side} (`gamebooks`) has no response SOP, so nothing can be planned \
-                 from it; `--library` replaces the default library: to read both of its paths, \
-                 give `--library gamebooks --library sops`\n"
-            )),
-            "{err}"
-        );
-    }
+    assert!(
+        err.contains(
+            "warning: neither the working-tree library nor the library at `HEAD` (`gamebooks`) \
+             has a response SOP, so nothing can be planned from either; `--library` replaces \
+             the default library: to read both of its paths, give `--library gamebooks \
+             --library sops`\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("response SOP").count(), 1, "{err}");
     // The default library has response SOPs on both sides: no warning.
     let out = riposte(repo.path())
         .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
         .output()
         .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("no response SOP"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("response SOP"));
+}
+
+/// An agent's SOP that neither side's library has is an error at its line and column in the
+/// workspaces file, as `simulate` reports it.
+#[test]
+fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
+    let repo = repo();
+    let text = std::fs::read_to_string(root().join("examples/workspaces.yaml")).unwrap();
+    let contoso = "      sops: all\n\n  - name: fabrikam";
+    assert!(text.contains(contoso));
+    let edited = text.replacen(contoso, &contoso.replace("all", "[no-such-sop]"), 1);
+    std::fs::write(repo.path().join("ws.yaml"), &edited).unwrap();
+    let line = edited
+        .lines()
+        .position(|l| l.contains("no-such-sop"))
+        .unwrap()
+        + 1;
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--workspaces",
+            "ws.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "error: ws.yaml:{line}:14: workspace `contoso`: its agent runs SOP `no-such-sop`, \
+             which the library does not have; expected one of "
+        )),
+        "{err}"
+    );
 }
 
 /// A library path added since the base (not committed) holds nothing there, and stderr says
@@ -956,6 +995,15 @@ fn a_library_path_added_since_the_base_is_noted() {
         ),
         "{err}"
     );
+    // One side without a response SOP is warned about alone.
+    assert!(
+        err.contains(
+            "warning: the library at `HEAD` (`gamebooks`) has no response SOP, so nothing can be \
+             planned from it; `--library` replaces the default library"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("response SOP").count(), 1, "{err}");
     // Its SOPs match only in the working tree.
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

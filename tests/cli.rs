@@ -250,6 +250,76 @@ fn a_graph_incident_without_alerts_is_named() {
     assert!(!err.contains("without alerts"), "{err}");
 }
 
+/// A Graph page that links to the next one holds only some of the list's incidents: `simulate`
+/// and `eval` say so once for the file, and nothing for the last page.
+#[test]
+fn a_page_of_a_longer_list_is_named() {
+    let page1 = "engine/src/incident/testdata/graph-incidents-page1.json";
+    let page2 = "engine/src/incident/testdata/graph-incidents-page2.json";
+    let warning = format!(
+        "warning: `{page1}` is one page of a longer list (it has `@odata.nextLink`), so the \
+         incidents of the other pages are not in it: fetch them all (follow `@odata.nextLink` \
+         until a page has none) and put them in the file, or each page in a corpus for \
+         `riposte backtest`\n"
+    );
+    let err = stderr_of(riposte().args(["simulate", "--incident", page1]), 0);
+    assert_eq!(err.matches("warning:").count(), 1, "{err}");
+    assert!(err.contains(&warning), "{err}");
+    let err = stderr_of(
+        riposte().args(["eval", "--incident", page1, "incident.severity"]),
+        0,
+    );
+    assert_eq!(err, warning);
+    for command in ["simulate", "eval"] {
+        let err = stderr_of(riposte().args([command, "--incident", page2]), 0);
+        assert!(!err.contains("longer list"), "{command}: {err}");
+    }
+}
+
+/// An agent's SOP the library does not have is an error at its line and column in the
+/// workspaces file, with the closest name the library has.
+#[test]
+fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
+    let text = std::fs::read_to_string("examples/workspaces.yaml").unwrap();
+    let contoso = "      sops: all\n\n  - name: fabrikam";
+    assert!(text.contains(contoso));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workspaces.yaml");
+    for (written, help) in [
+        (
+            "ransomware-containmnet",
+            "did you mean `ransomware-containment`?".to_string(),
+        ),
+        (
+            "no-such-sop",
+            "expected one of `crowdstrike-endpoint-response`, ".to_string(),
+        ),
+    ] {
+        let edited = text.replacen(contoso, &contoso.replace("all", &format!("[{written}]")), 1);
+        std::fs::write(&path, &edited).unwrap();
+        let line = edited.lines().position(|l| l.contains(written)).unwrap() + 1;
+        let err = stderr_of(
+            riposte()
+                .args([
+                    "simulate",
+                    "--incident",
+                    "examples/incidents/ransomware-two-devices.json",
+                    "--workspaces",
+                ])
+                .arg(&path),
+            2,
+        );
+        assert!(
+            err.starts_with(&format!(
+                "error: {}:{line}:14: workspace `contoso`: its agent runs SOP `{written}`, which \
+                 the library does not have; {help}",
+                path.display()
+            )),
+            "{err}"
+        );
+    }
+}
+
 /// `eval` shows what expressions give for an incident, and the `incident` record itself.
 #[test]
 fn eval_shows_what_expressions_read() {

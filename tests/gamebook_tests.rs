@@ -138,6 +138,47 @@ fn a_failing_test_exits_1_with_a_diff() {
     assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");
 }
 
+/// A test's workspaces file whose agent names a SOP the library does not have fails the test
+/// with the name's line and column in that file, as `simulate` reports it.
+#[test]
+fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("examples/workspaces.yaml")).expect("read");
+    let contoso = "      sops: all\n\n  - name: fabrikam";
+    assert!(text.contains(contoso));
+    let edited = text.replacen(contoso, &contoso.replace("all", "[no-such-sop]"), 1);
+    let workspaces = dir.path().join("ws.yaml");
+    std::fs::write(&workspaces, &edited).expect("write");
+    let line = edited
+        .lines()
+        .position(|l| l.contains("no-such-sop"))
+        .expect("edited")
+        + 1;
+    let test = format!(
+        "kind: test\nname: unknown sop\nincident: {}\nworkspaces: ws.yaml\nexpect: {{}}\n",
+        root.join("examples/incidents/ransomware-two-devices.json")
+            .display(),
+    );
+    std::fs::write(dir.path().join("sop.test.yaml"), test).expect("write");
+    let out = riposte()
+        .arg("test")
+        .args(library_args())
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    let expected = format!(
+        "{}:{line}:14: workspace `contoso`: its agent runs SOP `no-such-sop`, which the library \
+         does not have; expected one of ",
+        workspaces.display()
+    );
+    assert!(text.contains(&expected), "{text}");
+    assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");
+}
+
 #[test]
 fn a_malformed_test_file_is_a_failure_with_its_location() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -13,6 +13,8 @@ use riposte_dsl::catalog::{ActionSpec, ParamType, ProviderSupport};
 use riposte_dsl::types::{Field, RecordType, Type};
 use riposte_dsl::value::{RecordValue, Value};
 
+use crate::plan::model::targets_the_incident;
+
 /// One attempt at one action.
 pub struct ActionRequest<'a> {
     pub key: &'a str,
@@ -82,7 +84,7 @@ pub fn names_action(
         && action.is_none_or(|a| riposte_dsl::checked::action_matches(a, r.action.id))
         && target.is_none_or(|t| match r.target_id {
             Some(id) => target_key_matches(t, id, r.target_name.unwrap_or("")),
-            None => t.eq_ignore_ascii_case("incident") && r.action.id.starts_with("incident."),
+            None => t.eq_ignore_ascii_case("incident") && targets_the_incident(r.action.id),
         })
 }
 
@@ -184,4 +186,46 @@ pub fn output_type(action: &ActionSpec) -> Arc<RecordType> {
 /// The expression type of outputs, for callers that build step records.
 pub fn output_expr_type(action: &ActionSpec) -> Type {
     Type::Record(output_type(action))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request for `action` without a target entity.
+    fn untargeted(action: &'static ActionSpec) -> ActionRequest<'static> {
+        ActionRequest {
+            key: "k",
+            action,
+            provider: &action.providers[0],
+            gamebook: "g",
+            step: "s",
+            target_id: None,
+            target_name: None,
+            params: &[],
+            attempt: 1,
+        }
+    }
+
+    /// `incident` names an action on the incident by what the catalog says the action targets,
+    /// not by how its id is spelt.
+    #[test]
+    fn incident_names_the_actions_the_catalog_says_target_it() {
+        let catalog = |id| riposte_dsl::catalog::lookup(id).expect("a catalog action");
+        let comment = untargeted(catalog("incident.comment"));
+        assert!(names_action(None, None, Some("incident"), &comment));
+        assert!(names_action(None, None, Some("Incident"), &comment));
+        assert!(!names_action(None, None, Some("device"), &comment));
+        // An action the catalog does not have is no action on the incident, whatever its id.
+        let spec: &'static ActionSpec = Box::leak(Box::new(ActionSpec {
+            id: "incident.not_in_the_catalog",
+            ..*catalog("device.isolate")
+        }));
+        assert!(!names_action(
+            None,
+            None,
+            Some("incident"),
+            &untargeted(spec)
+        ));
+    }
 }

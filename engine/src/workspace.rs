@@ -602,6 +602,11 @@ const MAX_WORKSPACES_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads and validates a workspaces file.
 pub fn read_workspaces(path: &Path) -> Result<Vec<Workspace>, WorkspaceError> {
+    parse_workspaces(&path.display().to_string(), &read_text(path)?)
+}
+
+/// The text of workspaces file `path`, at most [`MAX_WORKSPACES_BYTES`] of UTF-8.
+fn read_text(path: &Path) -> Result<String, WorkspaceError> {
     let name = path.display().to_string();
     let io = |source| WorkspaceError::Io {
         path: name.clone(),
@@ -625,13 +630,12 @@ pub fn read_workspaces(path: &Path) -> Result<Vec<Workspace>, WorkspaceError> {
     if bytes.len() as u64 > MAX_WORKSPACES_BYTES {
         return Err(too_large());
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         io(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
         ))
-    })?;
-    parse_workspaces(&name, &text)
+    })
 }
 
 /// Whether `s` is a GUID as Entra writes tenant ids: 8-4-4-4-12 hexadecimal digits.
@@ -673,40 +677,52 @@ fn parent_cycles(n: usize, parent_of: impl Fn(usize) -> Option<usize>) -> Vec<bo
     on_cycle
 }
 
-/// Parses and validates workspaces from YAML text.
-pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, WorkspaceError> {
+/// How the file's YAML is read.
+fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     riposte_dsl::syntax::as_written(&mut options);
     // Unquoted whole numbers are text where text is expected (`name: 0123`): kept as written.
     options.leading_zero_numbers_as_strings = true;
     options.underscored_numbers_as_strings = true;
-    let TopLevel(file) = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        // What is not in the file (a document that is not a mapping) is at its start.
-        let (line, column) = e
-            .location()
-            .filter(|l| l.line() > 0)
-            .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
-        let message = e.without_snippet().to_string();
-        let message = message.lines().next().unwrap_or("invalid workspaces file");
-        // The location is already in front of the message.
-        let message = match message.rfind(" at line ") {
-            Some(at) if line > 0 => &message[..at],
-            _ => message,
-        };
-        let message = if message.contains("budget") {
-            riposte_dsl::syntax::budget_message(message)
-        } else {
-            message.to_string()
-        };
-        WorkspaceError::Invalid {
-            path: name.to_string(),
-            line,
-            column,
-            message,
-        }
-    })?;
+    options
+}
+
+/// Where the values the checks after reading name are, read as the file itself was; `None`
+/// when `text` does not have the shape (it changed since it was read).
+fn spans_of(text: &str) -> Option<SpansFile> {
+    serde_saphyr::from_str_with_options(text, yaml_options()).ok()
+}
+
+/// Parses and validates workspaces from YAML text.
+pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, WorkspaceError> {
+    let TopLevel(file) =
+        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+            // What is not in the file (a document that is not a mapping) is at its start.
+            let (line, column) = e
+                .location()
+                .filter(|l| l.line() > 0)
+                .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
+            let message = e.without_snippet().to_string();
+            let message = message.lines().next().unwrap_or("invalid workspaces file");
+            // The location is already in front of the message.
+            let message = match message.rfind(" at line ") {
+                Some(at) if line > 0 => &message[..at],
+                _ => message,
+            };
+            let message = if message.contains("budget") {
+                riposte_dsl::syntax::budget_message(message)
+            } else {
+                message.to_string()
+            };
+            WorkspaceError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message,
+            }
+        })?;
     // Where each value the checks below name is: read again only when one fails.
-    let spans = || serde_saphyr::from_str::<SpansFile>(text).ok();
+    let spans = || spans_of(text);
     let bad = |message: String, at: &dyn Fn(&SpansFile) -> Option<Location>| match spans()
         .as_ref()
         .and_then(at)
@@ -848,6 +864,41 @@ struct WorkspaceSpans {
     parent: Option<Spanned<String>>,
     #[serde(default)]
     consented_applications: Vec<Spanned<String>>,
+    #[serde(default)]
+    agent: Option<AgentSpans>,
+}
+
+#[derive(Clone, Deserialize)]
+struct AgentSpans {
+    #[serde(default, deserialize_with = "sop_name_spans")]
+    sops: Vec<Spanned<String>>,
+}
+
+/// The names of `sops: [...]`, each where it is written; none for `sops: all`.
+fn sop_name_spans<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Spanned<String>>, D::Error> {
+    struct Names;
+    impl<'de> serde::de::Visitor<'de> for Names {
+        type Value = Vec<Spanned<String>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(SOPS)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut names = Vec::new();
+            while let Some(name) = seq.next_element()? {
+                names.push(name);
+            }
+            Ok(names)
+        }
+    }
+    d.deserialize_any(Names)
 }
 
 /// The first SOP an agent names that `sops` (the names of the library's SOPs) lacks, as an
@@ -855,24 +906,89 @@ struct WorkspaceSpans {
 pub fn check_sops<'s>(
     workspaces: &[Workspace],
     sops: impl Iterator<Item = &'s str> + Clone,
-) -> Result<(), String> {
-    for w in workspaces {
+) -> Result<(), UnknownSop> {
+    for (workspace, w) in workspaces.iter().enumerate() {
         let SopSelection::Named(names) = &w.agent.sops else {
             continue;
         };
-        if let Some(unknown) = names.iter().find(|n| !sops.clone().any(|s| s == *n)) {
+        if let Some((item, unknown)) = names
+            .iter()
+            .enumerate()
+            .find(|(_, n)| !sops.clone().any(|s| s == n.as_str()))
+        {
             let mut known: Vec<&str> = sops.collect();
             known.sort_unstable();
             known.dedup();
-            return Err(format!(
-                "workspace `{}`: its agent runs SOP `{unknown}`, which the library does not \
-                 have; {}",
-                w.name,
-                riposte_dsl::diagnostic::suggestion(unknown, known)
-            ));
+            return Err(UnknownSop {
+                workspace,
+                item,
+                name: unknown.clone(),
+                message: format!(
+                    "workspace `{}`: its agent runs SOP `{unknown}`, which the library does not \
+                     have; {}",
+                    w.name,
+                    riposte_dsl::diagnostic::suggestion(unknown, known)
+                ),
+            });
         }
     }
     Ok(())
+}
+
+/// An agent that names a SOP the library does not have ([`check_sops`]). Its message has no
+/// position: the workspaces were read before the library, and the file's text is not kept for
+/// an error that seldom happens; [`UnknownSop::in_file`] finds where the name is written.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UnknownSop {
+    /// The workspace, by its index in the file, and the name, by its index in `sops`.
+    workspace: usize,
+    item: usize,
+    name: String,
+    message: String,
+}
+
+impl UnknownSop {
+    /// The error at the SOP's name in the workspaces file `path` the workspaces were read
+    /// from, which is read again to find it.
+    pub fn in_file(self, path: &Path) -> WorkspaceError {
+        match read_text(path) {
+            Ok(text) => self.in_text(&path.display().to_string(), &text),
+            // Gone or changed since: the error without its position.
+            Err(_) => WorkspaceError::Inconsistent {
+                path: path.display().to_string(),
+                message: self.message,
+            },
+        }
+    }
+
+    /// The error at the SOP's name in `text`, the workspaces file `file` was read from.
+    pub fn in_text(self, file: &str, text: &str) -> WorkspaceError {
+        let at = spans_of(text).and_then(|s| {
+            let name = s
+                .workspaces
+                .get(self.workspace)?
+                .agent
+                .as_ref()?
+                .sops
+                .get(self.item)?
+                .clone();
+            // Another name there: the text is not the one the workspaces were read from.
+            (name.value == self.name).then_some(name.referenced)
+        });
+        match at {
+            Some(loc) => WorkspaceError::Invalid {
+                path: file.to_string(),
+                line: loc.line() as u32,
+                column: loc.column() as u32,
+                message: self.message,
+            },
+            None => WorkspaceError::Inconsistent {
+                path: file.to_string(),
+                message: self.message,
+            },
+        }
+    }
 }
 
 /// No workspace fits an incident.
@@ -1573,5 +1689,55 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("workspace `A` is defined twice"), "{err}");
+    }
+
+    /// An agent's SOP the library does not have is an error at the name, line and column, with
+    /// the closest name the library has.
+    #[test]
+    fn an_unknown_sop_is_named_where_it_is_written() {
+        let library = [
+            "identity-compromise",
+            "phishing-campaign",
+            "ransomware-containment",
+        ];
+        let text = example_with(
+            "sops: [identity-compromise, phishing-campaign",
+            "sops: [identity-compromise, phishing-campaing",
+        );
+        let ws = parse_workspaces("w.yaml", &text).unwrap();
+        let unknown = check_sops(&ws, library.iter().copied()).unwrap_err();
+        let message = "workspace `fabrikam`: its agent runs SOP `phishing-campaing`, which the \
+                       library does not have; did you mean `phishing-campaign`?";
+        assert_eq!(unknown.to_string(), message);
+        let line = text
+            .lines()
+            .position(|l| l.contains("phishing-campaing"))
+            .unwrap();
+        let column = text
+            .lines()
+            .nth(line)
+            .unwrap()
+            .find("phishing-campaing")
+            .unwrap();
+        assert_eq!(
+            unknown.in_text("w.yaml", &text).to_string(),
+            format!("w.yaml:{}:{}: {message}", line + 1, column + 1)
+        );
+        // Text that is not the one read (changed since): the error without a position.
+        let other = example_with(
+            "sops: [identity-compromise, phishing-campaign",
+            "sops: [x, y",
+        );
+        let unknown = check_sops(&ws, library.iter().copied()).unwrap_err();
+        assert_eq!(
+            unknown.in_text("w.yaml", &other).to_string(),
+            format!("w.yaml: {message}")
+        );
+        // `all` and the names the library has pass.
+        let ws =
+            parse_workspaces("w.yaml", include_str!("../../examples/workspaces.yaml")).unwrap();
+        let mut all = library.to_vec();
+        all.extend(["email-identity-triage", "defender-xdr-triage"]);
+        assert!(check_sops(&ws, all.iter().copied()).is_ok());
     }
 }

@@ -547,7 +547,10 @@ impl Backtest<'_> {
     /// Reads one file and backtests its incidents (in parallel). An incident that cannot be
     /// read is an error of its own; the file's others are backtested.
     fn file(&self, file: &CorpusFile, executor: &RecordingExecutor) -> FileOutcome {
-        let (format, incidents) = match read_incidents_each(&file.path, &self.limits) {
+        // A page that links to more (`info.more_pages`) is no cause for a note: a corpus holds
+        // a paged export as one file per page, and the link (a URL) cannot tell whether the
+        // next page is one of them.
+        let (info, incidents) = match read_incidents_each(&file.path, &self.limits) {
             Ok(read) => read,
             Err(e) => {
                 return FileOutcome::Failed(CorpusError {
@@ -568,7 +571,7 @@ impl Backtest<'_> {
                 Some((i, identity_hash(&inc.source, &inc.id), inc.id.clone()))
             })
             .collect();
-        let without_alerts = match format {
+        let without_alerts = match info.format {
             Format::Graph => incidents
                 .iter()
                 .filter(|i| i.as_ref().is_ok_and(|i| i.alerts_not_fetched))

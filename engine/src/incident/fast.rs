@@ -17,10 +17,11 @@ use std::sync::OnceLock;
 use serde_json::{Number, Value as Json};
 
 use super::json::{Cx, Obj, Path, Val, View, ROOT};
-use super::{detect, graph, riposte, Format, Incident};
+use super::{detect, graph, links_to_next_page, riposte, FileInfo, Format, Incident};
 
 /// Every member name the Graph importer and format detection read, at any depth.
 const KEYS: &[&str] = &[
+    "@odata.nextLink",
     "@odata.type",
     "account",
     "accountName",
@@ -589,29 +590,34 @@ impl<'a> Scanner<'a> {
     }
 }
 /// Imports a file of Microsoft Graph incidents; `None` where the slow path must decide.
-pub(super) fn import(cx: &Cx, text: &str) -> Option<(Format, Vec<Incident>)> {
+pub(super) fn import(cx: &Cx, text: &str) -> Option<(FileInfo, Vec<Incident>)> {
     // Sentinel incidents are Azure resources with `properties`, which Graph incidents do not
     // have: the scanner gives up on those as soon as it meets one, rather than the file being
     // parsed twice. (Deciding this way is only about speed; the fast path checks the format
     // itself.)
     let root = parse(text)?;
-    let (items, base, single): (&[FVal], Path, bool) = match &root {
+    let (items, base, single, page): (&[FVal], Path, bool, Option<&FObj>) = match &root {
         FVal::Object(m) if m.has("format") => {
-            return riposte::document_fast(cx, text).map(|list| (Format::Riposte, list));
+            return riposte::document_fast(cx, text)
+                .map(|list| (FileInfo::whole(Format::Riposte), list));
         }
-        FVal::Object(m) if detect(m).is_some() => (std::slice::from_ref(&root), ROOT, true),
+        FVal::Object(m) if detect(m).is_some() => (std::slice::from_ref(&root), ROOT, true, None),
         FVal::Object(m) => match m.field("value") {
-            Some(FVal::Array(items)) => (items.as_slice(), ROOT.key("value"), false),
+            Some(FVal::Array(items)) => (items.as_slice(), ROOT.key("value"), false, Some(m)),
             _ => return None,
         },
-        FVal::Array(items) => (items.as_slice(), ROOT, false),
+        FVal::Array(items) => (items.as_slice(), ROOT, false, None),
         _ => return None,
     };
     if items.len() > cx.limits.max_incidents {
         return None;
     }
+    let info = FileInfo {
+        format: Format::Graph,
+        more_pages: page.is_some_and(|m| links_to_next_page(m, Format::Graph)),
+    };
     match items.first() {
-        None => return Some((Format::Graph, Vec::new())),
+        None => return Some((info, Vec::new())),
         Some(FVal::Object(m)) if detect(m) == Some(Format::Graph) => {}
         Some(_) => return None,
     }
@@ -625,7 +631,7 @@ pub(super) fn import(cx: &Cx, text: &str) -> Option<(Format, Vec<Incident>)> {
         let path: Path = if single { ROOT } else { base.index(i) };
         incidents.push(graph::incident(cx, item, &path).ok()?);
     }
-    Some((Format::Graph, incidents))
+    Some((info, incidents))
 }
 
 #[cfg(test)]

@@ -289,6 +289,49 @@ impl fmt::Display for Format {
     }
 }
 
+impl Format {
+    /// The member by which a list page of this format links to the next page: Graph's
+    /// `@odata.nextLink`, Azure's `nextLink` for Sentinel; none for Riposte's own files, which
+    /// are never paged.
+    pub fn next_link_member(self) -> Option<&'static str> {
+        match self {
+            Format::Graph => Some("@odata.nextLink"),
+            Format::Sentinel => Some("nextLink"),
+            Format::Riposte => None,
+        }
+    }
+}
+
+/// What import learns of an incident file besides its incidents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    pub format: Format,
+    /// The file is one page of a longer list: it links to the next page
+    /// ([`Format::next_link_member`]), which import does not follow, so the incidents of the
+    /// other pages are not in it.
+    pub more_pages: bool,
+}
+
+impl FileInfo {
+    /// A file that is not one page of a longer list.
+    fn whole(format: Format) -> FileInfo {
+        FileInfo {
+            format,
+            more_pages: false,
+        }
+    }
+}
+
+/// Whether list page `page` of `format` links to a next page. Only text counts: the last page
+/// has no link, and an empty or null one links nowhere.
+fn links_to_next_page<M: json::Obj>(page: &M, format: Format) -> bool {
+    use json::{Val, View};
+    format
+        .next_link_member()
+        .and_then(|member| page.field(member))
+        .is_some_and(|link| matches!(link.view(), View::Str(s) if !s.trim().is_empty()))
+}
+
 /// An incident, normalized: the data of the `incident` record (`riposte_dsl::model::incident`).
 /// Enumerated values are lowercase `snake_case`; times are RFC 3339 UTC.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -450,7 +493,7 @@ pub fn parse_incidents(
     file_name: &str,
     text: &str,
     limits: &ImportLimits,
-) -> Result<(Format, Vec<Incident>), ImportError> {
+) -> Result<(FileInfo, Vec<Incident>), ImportError> {
     all_or_first_error(parse_incidents_each(file_name, text, limits)?)
 }
 
@@ -461,7 +504,7 @@ pub fn parse_incidents_each(
     file_name: &str,
     text: &str,
     limits: &ImportLimits,
-) -> Result<(Format, Vec<Result<Incident, ImportError>>), ImportError> {
+) -> Result<(FileInfo, Vec<Result<Incident, ImportError>>), ImportError> {
     parse_bytes(
         file_name,
         Cow::Borrowed(text.as_bytes()),
@@ -476,7 +519,7 @@ pub fn parse_incidents_each(
 pub fn read_incidents(
     path: &std::path::Path,
     limits: &ImportLimits,
-) -> Result<(Format, Vec<Incident>), ImportError> {
+) -> Result<(FileInfo, Vec<Incident>), ImportError> {
     all_or_first_error(read_incidents_each(path, limits)?)
 }
 
@@ -486,7 +529,7 @@ pub fn read_incidents(
 pub fn read_incidents_each(
     path: &std::path::Path,
     limits: &ImportLimits,
-) -> Result<(Format, Vec<Result<Incident, ImportError>>), ImportError> {
+) -> Result<(FileInfo, Vec<Result<Incident, ImportError>>), ImportError> {
     let file = display_path(path);
     let io = |source| ImportError::Io {
         file: file.clone(),
@@ -502,9 +545,9 @@ pub fn read_incidents_each(
 }
 
 fn all_or_first_error(
-    (format, each): (Format, Vec<Result<Incident, ImportError>>),
-) -> Result<(Format, Vec<Incident>), ImportError> {
-    Ok((format, each.into_iter().collect::<Result<_, _>>()?))
+    (info, each): (FileInfo, Vec<Result<Incident, ImportError>>),
+) -> Result<(FileInfo, Vec<Incident>), ImportError> {
+    Ok((info, each.into_iter().collect::<Result<_, _>>()?))
 }
 
 /// The normalized JSON document of `incidents`: `{"format": "riposte.incident/v1", "incident":
@@ -536,7 +579,7 @@ fn parse_bytes(
     bytes: Cow<'_, [u8]>,
     text: Option<&str>,
     limits: &ImportLimits,
-) -> Result<(Format, Vec<Result<Incident, ImportError>>), ImportError> {
+) -> Result<(FileInfo, Vec<Result<Incident, ImportError>>), ImportError> {
     let cx = Cx { file, limits };
     if bytes.len() > limits.max_file_bytes {
         return Err(cx.too_large(&ROOT, Limit::FileBytes, bytes.len()));
@@ -559,8 +602,8 @@ fn parse_bytes(
         };
         match utf8 {
             Ok(s) => {
-                if let Some((format, incidents)) = fast::import(&cx, s) {
-                    return Ok((format, incidents.into_iter().map(Ok).collect()));
+                if let Some((info, incidents)) = fast::import(&cx, s) {
+                    return Ok((info, incidents.into_iter().map(Ok).collect()));
                 }
                 if s.trim().is_empty() {
                     return Err(cx.invalid(
@@ -703,18 +746,19 @@ fn json_error(file: &str, e: &serde_json::Error) -> ImportError {
 fn import(
     cx: &Cx,
     root: &Json,
-) -> Result<(Format, Vec<Result<Incident, ImportError>>), ImportError> {
+) -> Result<(FileInfo, Vec<Result<Incident, ImportError>>), ImportError> {
     let unknown = || ImportError::UnknownFormat {
         file: cx.file.to_string(),
     };
-    // A single incident is at `$`, list items at `$.value[i]` or `$[i]`.
-    let (items, base, single): (&[Json], Path, bool) = match root {
+    // A single incident is at `$`, list items at `$.value[i]` or `$[i]`; only a `value` list
+    // is a page, which may link to the next.
+    let (items, base, single, page): (&[Json], Path, bool, Option<&json::Object>) = match root {
         Json::Object(m) if m.contains_key("format") => {
-            return Ok((Format::Riposte, riposte::document(cx, m)?));
+            return Ok((FileInfo::whole(Format::Riposte), riposte::document(cx, m)?));
         }
-        Json::Object(m) if detect(m).is_some() => (std::slice::from_ref(root), ROOT, true),
+        Json::Object(m) if detect(m).is_some() => (std::slice::from_ref(root), ROOT, true, None),
         Json::Object(m) => match json::get(m, "value") {
-            Some(Json::Array(items)) => (items.as_slice(), ROOT.key("value"), false),
+            Some(Json::Array(items)) => (items.as_slice(), ROOT.key("value"), false, Some(m)),
             Some(other) => {
                 return Err(cx.invalid(
                     &ROOT.key("value"),
@@ -726,7 +770,7 @@ fn import(
             }
             None => return Err(error_response(cx, m).unwrap_or_else(unknown)),
         },
-        Json::Array(items) => (items.as_slice(), ROOT, false),
+        Json::Array(items) => (items.as_slice(), ROOT, false, None),
         _ => return Err(unknown()),
     };
     cx.check_len(&base, Limit::Incidents, items.len())?;
@@ -786,7 +830,11 @@ fn import(
         .enumerate()
         .map(|(i, item)| one(item, &if single { ROOT } else { base.index(i) }))
         .collect();
-    Ok((format, incidents))
+    let info = FileInfo {
+        format,
+        more_pages: page.is_some_and(|m| links_to_next_page(m, format)),
+    };
+    Ok((info, incidents))
 }
 
 /// The error an API response `m` holds in place of incidents, if it is one: Microsoft Graph,

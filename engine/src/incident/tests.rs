@@ -62,7 +62,7 @@ fn limits() -> ImportLimits {
 #[track_caller]
 fn import(text: &str) -> (Format, Vec<Incident>) {
     let r = match parse_incidents("test.json", text, &limits()) {
-        Ok(r) => r,
+        Ok((info, incidents)) => (info.format, incidents),
         Err(e) => panic!("import failed: {e}"),
     };
     // Every import in these tests also checks that the fast path, where it answers, agrees
@@ -72,7 +72,7 @@ fn import(text: &str) -> (Format, Vec<Incident>) {
 }
 
 /// The slow path alone: the document parsed into `serde_json` values.
-fn slow_import(text: &str) -> Result<(Format, Vec<Incident>), ImportError> {
+fn slow_import(text: &str) -> Result<(FileInfo, Vec<Incident>), ImportError> {
     let limits = limits();
     let cx = Cx {
         file: "test.json",
@@ -83,7 +83,7 @@ fn slow_import(text: &str) -> Result<(Format, Vec<Incident>), ImportError> {
 }
 
 /// The fast path's answer, if it gives one.
-fn fast_import(text: &str) -> Option<(Format, Vec<Incident>)> {
+fn fast_import(text: &str) -> Option<(FileInfo, Vec<Incident>)> {
     let limits = limits();
     let cx = Cx {
         file: "test.json",
@@ -139,6 +139,58 @@ fn fast_path_matches_slow_path_on_examples_and_fixtures() {
     all.extend(import(SENTINEL_EXAMPLE).1);
     assert_fast_matches_slow(&normalized_document(&all).to_string());
     assert!(!assert_fast_matches_slow(SENTINEL_EXAMPLE));
+}
+
+/// A list page that links to the next one says so, on the fast path as on the slow one; the
+/// last page, a single incident, a bare list and a normalized file do not.
+#[test]
+fn a_page_that_links_to_the_next_says_so() {
+    let more_pages = |text: &str| {
+        let (info, _) = parse_incidents("page.json", text, &limits()).expect("imports");
+        // The fast path, where it answers, tells the same.
+        assert_fast_matches_slow(text);
+        info.more_pages
+    };
+    assert!(
+        assert_fast_matches_slow(PAGE1),
+        "the fast path reads page 1"
+    );
+    assert!(more_pages(PAGE1), "page 1 has `@odata.nextLink`");
+    assert!(!more_pages(PAGE2), "page 2 is the last");
+    for (name, text) in GRAPH_EXAMPLES {
+        assert!(!more_pages(text), "{name}");
+    }
+    let incident = graph_incident(vec![]);
+    let page = |link: serde_json::Value| {
+        json!({"@odata.context": "x", "value": [incident], "@odata.nextLink": link}).to_string()
+    };
+    assert!(more_pages(&page(json!(
+        "https://graph.microsoft.com/v1.0/security/incidents?$skip=50"
+    ))));
+    // A link to nowhere is no link.
+    assert!(!more_pages(&page(json!(null))));
+    assert!(!more_pages(&page(json!(""))));
+    // An empty page that links on: the incidents are all on other pages.
+    assert!(more_pages(
+        r#"{"value": [], "@odata.nextLink": "https://x/?$skip=50"}"#
+    ));
+    // Member names ignore case, as every other name the importer reads: the slow path reads
+    // this one.
+    let other_case = format!(r#"{{"value": [{incident}], "@odata.nextlink": "https://x"}}"#);
+    assert!(fast_import(&other_case).is_none());
+    assert!(more_pages(&other_case));
+    // Azure lists Sentinel incidents by pages linked with `nextLink`.
+    let sentinel: serde_json::Value = serde_json::from_str(SENTINEL_EXAMPLE).expect("json");
+    let sentinel_page =
+        json!({"value": [sentinel], "nextLink": "https://management.azure.com/x?$skipToken=1"});
+    let (info, _) =
+        parse_incidents("page.json", &sentinel_page.to_string(), &limits()).expect("imports");
+    assert_eq!(info.format, Format::Sentinel);
+    assert!(info.more_pages);
+    // Only a page links on: a normalized file is never one.
+    let normalized =
+        r#"{"format": "riposte.incident/v1", "incidents": [], "@odata.nextLink": "https://x"}"#;
+    assert!(!more_pages(normalized));
 }
 
 /// Thousands of damaged copies of the examples (a byte deleted, repeated or replaced by JSON
@@ -391,7 +443,11 @@ fn one(v: &serde_json::Value) -> Incident {
 #[track_caller]
 fn error(text: &str) -> ImportError {
     match parse_incidents("bad.json", text, &limits()) {
-        Ok((f, i)) => panic!("expected an error, imported {} {f} incidents", i.len()),
+        Ok((f, i)) => panic!(
+            "expected an error, imported {} {} incidents",
+            i.len(),
+            f.format
+        ),
         Err(e) => e,
     }
 }
@@ -1549,8 +1605,8 @@ fn normalized_files_holding_sentinel_evidence_take_the_fast_path() {
     let (_, incidents) = import(SENTINEL_EXAMPLE);
     assert!(incidents.iter().any(|i| !i.other_evidence.is_empty()));
     let text = normalized_document(&incidents).to_string();
-    let (format, fast) = fast_import(&text).expect("the fast path answers");
-    assert_eq!(format, Format::Riposte);
+    let (info, fast) = fast_import(&text).expect("the fast path answers");
+    assert_eq!(info.format, Format::Riposte);
     assert_eq!(fast, slow_import(&text).expect("imports").1);
     // A Sentinel incident itself still goes the slow way.
     assert!(fast_import(SENTINEL_EXAMPLE).is_none());
@@ -2348,7 +2404,7 @@ fn reads_files_with_byte_order_marks_and_bounds_reading() {
         p
     };
     let text = GRAPH_EXAMPLES[5].1;
-    let expected = import(text);
+    let expected = parse_incidents("plain.json", text, &limits()).expect("imports");
     let plain = write("plain.json", text.as_bytes());
     assert_eq!(
         read_incidents(&plain, &limits()).ok(),
@@ -2726,12 +2782,12 @@ fn numbers_count_as_text_only_when_they_are_exact_integers() {
 
 /// The incidents of `text`, each read on its own: the JSON path of each error, or the id.
 fn each(text: &str) -> (Format, Vec<Result<String, String>>) {
-    let (format, list) = parse_incidents_each("test.json", text, &limits()).unwrap();
+    let (info, list) = parse_incidents_each("test.json", text, &limits()).unwrap();
     let list = list
         .into_iter()
         .map(|r| r.map(|i| i.id).map_err(|e| e.message_in_file()))
         .collect();
-    (format, list)
+    (info.format, list)
 }
 
 #[test]

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::file::{Expect, ExpectAction, ExpectClassification, ExpectTask, Text};
 use crate::executor::target_key_matches;
-use crate::plan::model::{Plan, PlannedAction, PlannedTask, Target, TaskStatus};
+use crate::plan::model::{
+    targets_the_incident, Plan, PlannedAction, PlannedTask, Target, TaskStatus,
+};
 use crate::scheduler::names_step;
 
 /// Most plan entries shown beside one failed expectation.
@@ -141,7 +143,7 @@ impl ActionView {
         let target = match &a.target {
             Some(t) if t.name.is_empty() || t.name == t.id => Some(t.id.clone()),
             Some(t) => Some(format!("{} ({})", t.name, t.id)),
-            None if a.action.starts_with("incident.") => Some("incident".to_string()),
+            None if targets_the_incident(a.action) => Some("incident".to_string()),
             None => None,
         };
         ActionView {
@@ -489,7 +491,7 @@ pub fn gamebook_matches(pattern: &str, label: &str) -> bool {
 pub fn target_matches(pattern: &str, target: Option<&Target>, action: &str) -> bool {
     match target {
         Some(t) => target_key_matches(pattern, &t.id, &t.name),
-        None => pattern.eq_ignore_ascii_case("incident") && action.starts_with("incident."),
+        None => pattern.eq_ignore_ascii_case("incident") && targets_the_incident(action),
     }
 }
 
@@ -1301,5 +1303,32 @@ mod tests {
             describe_action(&e),
             "{step: a.b, reason_contains: \"needs: quoting\", count: 2}"
         );
+    }
+
+    /// An action acts on the incident when the catalog says so, not by the spelling of its id:
+    /// its row reads `incident`, and `incident` names its target.
+    #[test]
+    fn the_incident_is_the_target_the_catalog_gives() {
+        let comment = action("report", "incident.comment", None, Status::WouldRun);
+        assert_eq!(ActionView::of(&comment).target.as_deref(), Some("incident"));
+        assert!(target_matches("incident", None, "incident.comment"));
+        assert!(target_matches("INCIDENT", None, "incident.update"));
+        // A row without a target of an action the catalog does not have names nothing.
+        let unknown = action(
+            "report",
+            "incident.not_in_the_catalog",
+            None,
+            Status::WouldRun,
+        );
+        assert_eq!(ActionView::of(&unknown).target, None);
+        assert!(!target_matches(
+            "incident",
+            None,
+            "incident.not_in_the_catalog"
+        ));
+        // An entity action's row without a target (a step that did not run) names nothing.
+        let skipped = action("contain.isolate", "device.isolate", None, Status::Skipped);
+        assert_eq!(ActionView::of(&skipped).target, None);
+        assert!(!target_matches("incident", None, "device.isolate"));
     }
 }

@@ -628,7 +628,16 @@ impl Runner<'_> {
         };
         if let Some(ws) = &doc.workspaces {
             let sops = self.library.sops.iter().map(|s| &*s.name);
-            workspace::check_sops(workspaces, sops).map_err(|e| At::new(&ws.referenced, e))?;
+            workspace::check_sops(workspaces, sops).map_err(|e| {
+                // A file's error says where in it, as its other errors do.
+                let message = match &ws.value {
+                    serde_json::Value::String(rel) => {
+                        e.in_file(&lexical_join(base, rel)).to_string()
+                    }
+                    _ => e.to_string(),
+                };
+                At::new(&ws.referenced, message)
+            })?;
         }
         let named = doc.workspace.as_ref();
         let ws = workspace::select(
