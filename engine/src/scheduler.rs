@@ -565,9 +565,6 @@ struct Frame<'g> {
     call_prefix: String,
     /// Identities of the for-each items being run in this frame, outermost first.
     items: Vec<String>,
-    /// How many for-each groups of this run are running an item: inside one, a step's results
-    /// are one branch's, merged into the group's after it.
-    group_items: u32,
     vars: Vec<Value>,
     aggs: Vec<StepAgg>,
     /// The inputs were computed from results of a step still awaiting a gate (`with: {n:
@@ -862,7 +859,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             vars: vec![self.incident.value.clone(), inputs, Value::Null],
             aggs: vec![StepAgg::default(); gb.steps_type.fields.len()],
             inputs_waiting: false,
-            group_items: 0,
         }
     }
 
@@ -944,64 +940,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let path = path.as_ref();
             let status = 'decided: {
                 let is_handler = graph.graph[ix].handler;
-                let mut failed: Vec<&str> = Vec::new();
-                if is_handler {
-                    failed = steps
-                        .iter()
-                        .filter(|s| {
-                            s.on_error.as_deref() == Some(id)
-                                && status_of(&done, &s.id) == Some(StepStatus::Failed)
-                        })
-                        .map(|s| s.id.as_str())
-                        .collect();
-                    // A step that still awaits approval may yet fail: its handler waits with it.
-                    let waiting_on = || {
-                        steps.iter().find(|s| {
-                            s.on_error.as_deref() == Some(id)
-                                && status_of(&done, &s.id) == Some(StepStatus::AwaitingApproval)
-                        })
-                    };
-                    if let Some(w) = failed.is_empty().then(waiting_on).flatten() {
-                        let gate = gate_of(&gates, &w.id);
-                        let handler = format!("error handler: runs only if `{}` fails", w.id);
-                        let was = self.wait.clone();
-                        self.wait = Some(match was.clone() {
-                            // Inside a gated group or call, that gate is what everything awaits.
-                            Some(outer) => Wait {
-                                reason: format!("{}; {handler}", outer.reason),
-                                ..outer
-                            },
-                            None => Wait {
-                                gate: None,
-                                reason: format!("{}; {handler}", waits_for(&gate)),
-                            },
-                        });
-                        let s = self.run_step(step, graph, ix, frame, path);
-                        self.wait = was;
-                        gates.push((id, gate));
-                        break 'decided still_waiting(s);
-                    }
-                    if failed.is_empty() {
-                        let referrers: Vec<String> = steps
-                            .iter()
-                            .filter(|s| s.on_error.as_deref() == Some(id))
-                            .map(|s| format!("`{}`", s.id))
-                            .collect();
-                        self.skip_step(
-                            step,
-                            frame,
-                            prefix,
-                            &format!(
-                                "error handler: runs only when {} fails",
-                                referrers.join(" or ")
-                            ),
-                        );
-                        break 'decided StepStatus::Skipped;
-                    }
-                }
-                // The strongest reason among the dependencies (a handler's too, once what it
-                // handles failed): failure, then blocked, then cancelled upstream, then waiting
-                // for an approval.
+                // The strongest reason among the dependencies (a handler's too): failure, then
+                // blocked, then cancelled upstream, then waiting for an approval.
                 let mut blocker: Option<(u8, StepStatus, String)> = None;
                 let mut gate = None;
                 // A step the handler handles failed: that is why it runs, not a reason not to.
@@ -1050,6 +990,69 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     }
                 }
                 let blocker = blocker.map(|(_, status, reason)| (status, reason));
+                let mut failed: Vec<&str> = Vec::new();
+                if is_handler {
+                    failed = steps
+                        .iter()
+                        .filter(|s| {
+                            s.on_error.as_deref() == Some(id)
+                                && status_of(&done, &s.id) == Some(StepStatus::Failed)
+                        })
+                        .map(|s| s.id.as_str())
+                        .collect();
+                    // A step that still awaits approval may yet fail: its handler waits with it.
+                    let waiting_on = || {
+                        steps.iter().find(|s| {
+                            s.on_error.as_deref() == Some(id)
+                                && status_of(&done, &s.id) == Some(StepStatus::AwaitingApproval)
+                        })
+                    };
+                    if let Some(w) = failed.is_empty().then(waiting_on).flatten() {
+                        // A dependency that will never let it run cancels it now.
+                        if let Some((_, reason)) = blocker
+                            .as_ref()
+                            .filter(|(status, _)| *status != StepStatus::AwaitingApproval)
+                        {
+                            self.skip_step(step, frame, prefix, reason);
+                            break 'decided StepStatus::Cancelled;
+                        }
+                        let gate = gate_of(&gates, &w.id);
+                        let handler = format!("error handler: runs only if `{}` fails", w.id);
+                        let was = self.wait.clone();
+                        self.wait = Some(match was.clone() {
+                            // Inside a gated group or call, that gate is what everything awaits.
+                            Some(outer) => Wait {
+                                reason: format!("{}; {handler}", outer.reason),
+                                ..outer
+                            },
+                            None => Wait {
+                                gate: None,
+                                reason: format!("{}; {handler}", waits_for(&gate)),
+                            },
+                        });
+                        let s = self.run_step(step, graph, ix, frame, path);
+                        self.wait = was;
+                        gates.push((id, gate));
+                        break 'decided still_waiting(s);
+                    }
+                    if failed.is_empty() {
+                        let referrers: Vec<String> = steps
+                            .iter()
+                            .filter(|s| s.on_error.as_deref() == Some(id))
+                            .map(|s| format!("`{}`", s.id))
+                            .collect();
+                        self.skip_step(
+                            step,
+                            frame,
+                            prefix,
+                            &format!(
+                                "error handler: runs only when {} fails",
+                                referrers.join(" or ")
+                            ),
+                        );
+                        break 'decided StepStatus::Skipped;
+                    }
+                }
                 match blocker {
                     Some((StepStatus::AwaitingApproval, reason)) => {
                         // Inside a gated group or call, that gate is what everything awaits.
@@ -1315,7 +1318,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .as_ref()
             .map(|_| (self.total, self.per_action.clone()));
         let mut held_items: u32 = 0;
-        frame.group_items += u32::from(!inner.is_empty());
         for (n, item) in items.iter().enumerate() {
             if n >= self.config.max_fanout {
                 break;
@@ -1403,12 +1405,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 }
             }
         }
-        frame.group_items -= u32::from(!inner.is_empty());
-        // A step of a for-each group that no item ran (no items, or an empty fan-out inside
-        // each) reads as a for-each step with no items does: succeeded with nothing counted
-        // (`steps.x.succeeded == 0`). Inside an enclosing group's item it stays unset, so an
-        // item that ran nothing casts no vote in the step's status over the items.
-        if frame.group_items == 0 {
+        // The steps of a for-each group with no items read as a for-each step with no items
+        // does: succeeded with nothing counted (`steps.x.succeeded == 0`), and so does an
+        // enclosing group's item whose inner fan-out is empty, like a for-each step there.
+        if items.is_empty() {
             for &i in &inner {
                 let unset = frame.aggs.get_mut(i).is_some_and(|agg| {
                     let unset = agg.status.is_none();

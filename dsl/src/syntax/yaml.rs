@@ -269,8 +269,6 @@ fn lowercase_first(s: &str) -> String {
     }
 }
 
-/// Offset of the first tab in the leading whitespace of a line, outside of block scalars we
-/// cannot tell apart cheaply; YAML forbids tabs there in any case.
 /// The first tab in the indentation of a line that holds something (RP0006): YAML forbids it,
 /// and the parser's own error points elsewhere (at the scalar before the tab). Gamebooks, SOPs
 /// and test files are checked with this.
@@ -288,6 +286,8 @@ pub fn tab_indentation(file: FileId, text: &str) -> Option<Diagnostic> {
     )
 }
 
+/// Offset of the first tab in the leading whitespace of a line, outside of block scalars we
+/// cannot tell apart cheaply; YAML forbids tabs there in any case.
 fn tab_in_indentation(text: &str) -> Option<usize> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {

@@ -725,7 +725,8 @@ steps:
 
 #[test]
 fn an_item_whose_inner_fan_out_is_empty_does_not_read_an_earlier_items_results() {
-    // Device `a` has an address, `b` none: `b`'s branch never runs `block`, and reads null.
+    // Device `a` has an address, `b` none: `b`'s branch never runs `block`, and reads it as a
+    // for-each with no items, not as `a`'s result.
     let gb = r#"kind: gamebook
 name: iso
 version: 1.0.0
@@ -765,7 +766,7 @@ steps:
         .filter(|a| a.step == "each.note")
         .map(|a| &a.params["comment"])
         .collect();
-    assert_eq!(notes, [&json!("a: blocked"), &json!("b: ")]);
+    assert_eq!(notes, [&json!("a: blocked"), &json!("b: succeeded")]);
 }
 
 #[test]
@@ -3347,8 +3348,8 @@ steps:
         Some(&json!("isolated 0, failed 0"))
     );
 
-    // Items whose own fan-out is empty: after the outer group, a step no item ran reads the
-    // same; inside an item, it is unset (the item ran nothing, which is no status).
+    // Items whose own fan-out is empty: inside each and after the outer group, a step no item
+    // ran reads the same.
     let gb = r#"
 kind: gamebook
 name: iso
@@ -3374,8 +3375,8 @@ steps:
     assert_eq!(
         comments,
         [
-            &json!("ws-0 "),
-            &json!("ws-1 "),
+            &json!("ws-0 succeeded"),
+            &json!("ws-1 succeeded"),
             &json!("blocked 0: succeeded")
         ],
         "{:#?}",
@@ -3442,6 +3443,33 @@ steps:
             Status::Skipped,
             "dependency `gate` was rejected".to_string()
         )
+    );
+
+    // A handler of a step still awaiting approval waits with it, unless a dependency of its
+    // own already failed: then it can never run.
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: a, action: incident.comment, params: {comment: a}, on_error: ah}
+  - {id: ah, action: incident.comment, params: {comment: x}}
+  - id: b
+    action: incident.comment
+    params: {comment: b}
+    on_error: handler
+    approval: {role: workspace_owner, timeout: 2h, on_timeout: reject}
+  - {id: handler, needs: [a], action: incident.comment, params: {comment: y}}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let fail_a = vec![ScriptedFailure {
+        step: Some("a".into()),
+        ..Default::default()
+    }];
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), fail_a);
+    assert_eq!(
+        handler_row(&p),
+        (Status::Skipped, "dependency `a` failed".to_string())
     );
 }
 

@@ -1723,18 +1723,21 @@ struct StreamError {
 /// Parses a YAML stream of test documents, with a `1/shares` part of a file's budget for
 /// expanding aliases (at least a small one of its own).
 fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDoc>, StreamError> {
-    if let Some(tab) = riposte_dsl::syntax::tab_indentation(riposte_dsl::FileId(0), text) {
-        let message = match &tab.help {
-            Some(help) => format!("{}: {help}", tab.message),
-            None => tab.message,
-        };
-        return Err(StreamError {
-            at: at_offset(text, tab.span.start as usize, message),
-            past_budget: false,
-        });
-    }
     serde_saphyr::from_multiple_with_options::<TestDoc>(text, options(limits, shares)).map_err(
         |e| {
+            // A tab in the indentation: the parser's error points elsewhere (at the scalar
+            // before it). Checked only once reading failed, as a tab inside a block scalar is
+            // text, not indentation.
+            if let Some(tab) = riposte_dsl::syntax::tab_indentation(riposte_dsl::FileId(0), text) {
+                let message = match &tab.help {
+                    Some(help) => format!("{}: {help}", tab.message),
+                    None => tab.message,
+                };
+                return StreamError {
+                    at: at_offset(text, tab.span.start as usize, message),
+                    past_budget: false,
+                };
+            }
             let raw = e.without_snippet().to_string();
             let first = raw.lines().next().unwrap_or("invalid YAML").trim();
             // serde-saphyr appends " at line L column C"; the location is said up front instead.

@@ -996,6 +996,11 @@ fn a_tab_in_the_indentation_is_reported_at_the_tab() {
         "{:?}",
         messages(&r)
     );
+    // A tab inside a block scalar is text, which YAML allows.
+    let r = run_one(&format!(
+        "kind: test\nname: tabbed text\ndescription: |\n  checks.\n  \ttabbed note\n{inc}expect: {{}}\n"
+    ));
+    assert!(r.tests.iter().all(|t| t.passed), "{:?}", messages(&r));
 }
 
 /// An inline incident's error is at the node its JSON path names, in block or flow style; a
