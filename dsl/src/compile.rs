@@ -818,18 +818,7 @@ impl<'d> Compiler<'d> {
         scope: &Scope,
         expected: Option<&Type>,
     ) -> Option<Expr> {
-        let src = ExprSource {
-            text: &e.text,
-            file,
-            offset: e.offset,
-        };
-        match expr::compile_with(src, scope, expected, &mut self.regexes) {
-            Ok(x) => Some(x),
-            Err(ds) => {
-                self.absorb(e, ds);
-                None
-            }
-        }
+        self.expr_explained(file, e, scope, expected, |_, _| {})
     }
 
     /// [`Self::expr`], with `explain` given each diagnostic and the name it points at, to

@@ -1419,6 +1419,18 @@ mod tests {
     }
 
     /// The example file with `from` (which it must hold) replaced by `to`.
+    /// Each edit of the example file (`from` → `to`) with the error it gives, for a snapshot.
+    fn errors_of(cases: &[(&str, &str)]) -> String {
+        let mut shown = String::new();
+        for (from, to) in cases {
+            let msg = parse_workspaces("w.yaml", &example_with(from, to))
+                .unwrap_err()
+                .to_string();
+            shown.push_str(&format!("{to}\n  {msg}\n"));
+        }
+        shown
+    }
+
     fn example_with(from: &str, to: &str) -> String {
         let text = include_str!("../../examples/workspaces.yaml");
         assert!(text.contains(from), "the example holds `{from}`");
@@ -1489,13 +1501,7 @@ mod tests {
             ("  - name: fabrikam", "  - fabrikam\n  - name: fabrikam"),
             ("workspaces:\n", "workspaces: northwind-soc\nold:\n"),
         ];
-        let mut shown = String::new();
-        for (from, to) in cases {
-            let msg = parse_workspaces("w.yaml", &example_with(from, to))
-                .unwrap_err()
-                .to_string();
-            shown.push_str(&format!("{to}\n  {msg}\n"));
-        }
+        let mut shown = errors_of(&cases);
         let msg = parse_workspaces("w.yaml", "- name: a\n")
             .unwrap_err()
             .to_string();
@@ -1551,13 +1557,7 @@ mod tests {
             ("      - tag: crown-jewel", "      - tag: \" \""),
             ("      - name: \"dc-*\"", "      - name: \"\""),
         ];
-        let mut shown = String::new();
-        for (from, to) in cases {
-            let msg = parse_workspaces("w.yaml", &example_with(from, to))
-                .unwrap_err()
-                .to_string();
-            shown.push_str(&format!("{to}\n  {msg}\n"));
-        }
+        let shown = errors_of(&cases);
         insta::assert_snapshot!(shown);
         // A parent may still be left empty, as if left out; a number is a name as written.
         let text = example_with("parent: northwind-soc", "parent:");
