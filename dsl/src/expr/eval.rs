@@ -366,7 +366,6 @@ impl Ir {
         }
     }
 
-    /// Folds constants, then turns `path op constant` into a [`Ir::Test`].
     /// Whether the condition is seen never to hold, whatever the incident: a constant that is
     /// not `true`, a severity above the highest level or below the lowest, a count below zero,
     /// one value equal to two different constants. Certain, not complete: `false` says nothing.
@@ -416,6 +415,7 @@ impl Ir {
         }
     }
 
+    /// Folds constants, then turns `path op constant` into a [`Ir::Test`].
     pub fn optimize(self) -> Ir {
         self.fold().specialize()
     }
