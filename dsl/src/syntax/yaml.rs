@@ -135,9 +135,6 @@ pub fn load(file: FileId, src: &SourceFile, limits: &Limits) -> Result<Node, Dia
         )
         .with_help("start the file with `kind: gamebook` or `kind: sop`"));
     }
-    if let Some(d) = tab_indentation(file, text) {
-        return Err(d);
-    }
 
     let mut budget = Budget::default();
     budget.max_depth = limits.max_depth;
@@ -167,7 +164,9 @@ pub fn load(file: FileId, src: &SourceFile, limits: &Limits) -> Result<Node, Dia
             "the document is empty",
         )
         .with_help("start the file with `kind: gamebook` or `kind: sop`")),
-        Err(e) => Err(yaml_error(file, src, &e)),
+        // A tab in the indentation: the parser's error points elsewhere (at the scalar before
+        // it). Checked only once reading failed, as a tab inside a block scalar is text.
+        Err(e) => Err(tab_indentation(file, text).unwrap_or_else(|| yaml_error(file, src, &e))),
     }
 }
 
@@ -434,6 +433,10 @@ mod tests {
         let err = load_str("kind: gamebook\nsteps:\n\t- id: x\n").unwrap_err();
         assert_eq!(err.code, Code::TabIndent);
         assert_eq!(err.span.start, 22);
+        // A tab inside a block scalar is text, which YAML allows.
+        let (_, node) = load_str("kind: gamebook\ndescription: |\n  checks.\n  \tnote\n").unwrap();
+        let text = node.get("description").unwrap();
+        assert_eq!(text.as_str(), Some("checks.\n\tnote\n"));
     }
 
     #[test]
