@@ -101,6 +101,7 @@ codes! {
     UnknownRole = "RP0409", Error, "a role name is unknown";
     InvalidClassification = "RP0410", Error, "a classification reason does not belong to its verdict";
     TimeoutApprovesHighImpact = "RP0411", Warning, "an approval gate lets a high-impact action run when it times out";
+    SopConditionNeverHolds = "RP0412", Warning, "a condition of an SOP never holds";
 }
 
 impl fmt::Display for Code {

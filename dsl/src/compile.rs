@@ -131,6 +131,21 @@ impl<'d> Compiler<'d> {
             .push(Diagnostic::new(code, file, span, msg).with_help(help));
     }
 
+    /// RP0412 when an SOP's condition `x` (written as `text`) can hold for no incident.
+    fn never_holds(&mut self, file: FileId, text: &ExprText, x: &Expr, what: &str, so: &str) {
+        if x.never_holds() {
+            self.error(
+                Code::SopConditionNeverHolds,
+                file,
+                text.span,
+                format!("{what} never holds, whatever the incident: {so}"),
+                "no incident can make it true (a constant, a severity above `high` or below \
+                 `informational`, a count below zero, one value equal to two constants): fix \
+                 the condition, or remove what it guards",
+            );
+        }
+    }
+
     fn library(&mut self, docs: Vec<Document>) -> c::Library {
         let mut gamebooks: Vec<ast::Gamebook> = Vec::new();
         let mut sops: Vec<ast::Sop> = Vec::new();
@@ -416,6 +431,13 @@ impl<'d> Compiler<'d> {
                     .iter()
                     .filter_map(|r| {
                         let when = self.expr(file, &r.when, &scope, Some(&Type::Bool))?;
+                        self.never_holds(
+                            file,
+                            &r.when,
+                            &when,
+                            &format!("the `when` of rule `{}`", r.name.value),
+                            "the rule never classifies an incident",
+                        );
                         Some(c::ClassificationRule {
                             name: r.name.value.clone(),
                             when,
@@ -456,6 +478,15 @@ impl<'d> Compiler<'d> {
             .when
             .as_ref()
             .and_then(|w| self.expr(file, w, scope, Some(&Type::Bool)));
+        if let (Some(text), Some(when)) = (&r.applies_to.when, &when) {
+            self.never_holds(
+                file,
+                text,
+                when,
+                "`applies_to.when`",
+                "the SOP never applies to an incident",
+            );
+        }
         let mut approvals = Vec::new();
         for rule in &r.approvals {
             let mut kinds = HashSet::new();
@@ -492,6 +523,15 @@ impl<'d> Compiler<'d> {
                     }
                 })
             });
+            if let (Some(text), Some(x)) = (&rule.approve_if, &approve_if) {
+                self.never_holds(
+                    file,
+                    text,
+                    x,
+                    "this rule's `approve_if`",
+                    "the rule never asks for approval",
+                );
+            }
             // A rule without a valid role (reported) was checked, but decides nothing.
             if let Some(role) = &rule.role {
                 approvals.push(c::ApprovalRule {
@@ -529,6 +569,15 @@ impl<'d> Compiler<'d> {
                 .condition
                 .as_ref()
                 .and_then(|e| self.expr(file, e, scope, Some(&Type::Bool)));
+            if let (Some(text), Some(x)) = (&u.condition, &condition) {
+                self.never_holds(
+                    file,
+                    text,
+                    x,
+                    &format!("the `if` of gamebook `{}`", u.gamebook.value),
+                    "the gamebook never runs from this SOP",
+                );
+            }
             // Without a `mode`, the SOP runs as autonomously as the workspace's agent does.
             let autonomous = r
                 .mode
@@ -2638,9 +2687,12 @@ mod tests {
         assert_eq!(codes(&[gb, &sop("")]), [Code::UnapprovedHighImpact]);
         let covered = sop("approval:\n  - {actions: [\"device.*\"], role: workspace_owner, approve_if: \"entity.is_server\"}\n");
         assert_eq!(codes(&[gb, &covered]), []);
-        // A rule whose `approve_if` never holds covers nothing.
+        // A rule whose `approve_if` never holds covers nothing, and says so.
         let never = sop("approval:\n  - {actions: [\"device.*\"], role: workspace_owner, approve_if: \"incident.severity > high\"}\n");
-        assert_eq!(codes(&[gb, &never]), [Code::UnapprovedHighImpact]);
+        assert_eq!(
+            codes(&[gb, &never]),
+            [Code::UnapprovedHighImpact, Code::SopConditionNeverHolds]
+        );
         let manual = "kind: sop\ntype: response\nname: manual\nmode: manual\ngamebooks:\n  - gamebook: iso\n";
         assert_eq!(codes(&[gb, manual]), []);
     }
