@@ -258,6 +258,17 @@ keywords! {
 }
 
 impl Classification {
+    /// Every reason of every verdict, sorted, each once.
+    pub fn all_reasons() -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = Classification::ALL
+            .iter()
+            .flat_map(|c| c.reasons().iter().copied())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// The reasons allowed with each verdict.
     pub fn reasons(self) -> &'static [&'static str] {
         match self {

@@ -297,15 +297,7 @@ fn step_schema() -> Value {
 
 /// A classification rule; its `reason` is one of its `classification`'s (RP0410).
 fn rule() -> Value {
-    let all_reasons: Vec<&str> = {
-        let mut all: Vec<&str> = Classification::ALL
-            .iter()
-            .flat_map(|c| c.reasons().iter().copied())
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    };
+    let all_reasons = Classification::all_reasons();
     let reason_of_classification: Vec<Value> = Classification::ALL
         .iter()
         .map(|c| {

@@ -44,11 +44,15 @@ fn object(required: &[&str], properties: Value) -> Value {
 /// A step id (`isolate`) or path through groups (`contain.isolate`); `empty` also takes `""`
 /// (an SOP's own task has no step).
 fn step(empty: bool) -> Value {
-    let path = format!("{IDENTIFIER_WORD}(\\.{IDENTIFIER_WORD})*");
+    text_matching(&format!("{IDENTIFIER_WORD}(\\.{IDENTIFIER_WORD})*"), empty)
+}
+
+/// Text that is all `body`; `empty` also takes `""`.
+fn text_matching(body: &str, empty: bool) -> Value {
     let pattern = if empty {
-        format!("^({path})?$")
+        format!("^({body})?$")
     } else {
-        format!("^{path}$")
+        format!("^{body}$")
     };
     json!({"type": "string", "pattern": pattern})
 }
@@ -62,13 +66,7 @@ fn steps() -> Value {
 /// `""` (an SOP's own task has no gamebook).
 fn gamebook_label(empty: bool) -> Value {
     let name = DOCUMENT_NAME_WORD;
-    let label = format!("{name}( > {name})*");
-    let pattern = if empty {
-        format!("^({label})?$")
-    } else {
-        format!("^{label}$")
-    };
-    json!({"type": "string", "pattern": pattern})
+    text_matching(&format!("{name}( > {name})*"), empty)
 }
 
 /// An action id of the catalog, or `kind.*` for a kind some action has.
@@ -95,12 +93,7 @@ fn fail() -> Value {
 }
 
 fn classification() -> Value {
-    let mut reasons: Vec<&str> = Classification::ALL
-        .iter()
-        .flat_map(|c| c.reasons().iter().copied())
-        .collect();
-    reasons.sort_unstable();
-    reasons.dedup();
+    let reasons = Classification::all_reasons();
     let fields = object(
         &[],
         json!({
