@@ -575,32 +575,26 @@ fn without_alerts_message(count: u64, ids: &[String]) -> String {
     )
 }
 
-/// Warns that incident file `file` is one page of a longer list, if it is: import does not
-/// follow the link to the next page, so the incidents of the other pages are silently absent.
-/// (`backtest` does not warn: a corpus of pages holds the others as files of their own.)
-fn warn_if_one_page(file: &std::path::Path, info: riposte_engine::incident::FileInfo) {
-    if !info.more_pages {
-        return;
+/// Warns of what an incident file lacks without saying so. One page of a longer list: import
+/// does not follow the link to the next page, so the incidents of the other pages are absent
+/// (`backtest` does not warn: a corpus of pages holds the others as files of their own).
+/// Microsoft Graph incidents without alerts: Graph lists an incident's alerts, and so its
+/// evidence, only when asked to; without them a plan has no entity to act on, and an
+/// expression finds none.
+fn warn_of_missing_incident_data(
+    file: &std::path::Path,
+    info: riposte_engine::incident::FileInfo,
+    incidents: &[riposte_engine::incident::Incident],
+) {
+    if info.more_pages {
+        let link = info.format.next_link_member().unwrap_or("@odata.nextLink");
+        stderr_line!(
+            "warning: {} is one page of a longer list (it has `{link}`), so the incidents of \
+             the other pages are not in it: fetch them all (follow `{link}` until a page has \
+             none) and put them in the file, or each page in a corpus for `riposte backtest`",
+            riposte_engine::load::quoted_paths(&[file.to_path_buf()])
+        );
     }
-    let link = info.format.next_link_member().unwrap_or("@odata.nextLink");
-    stderr_line!(
-        "warning: {} is one page of a longer list (it has `{link}`), so the incidents of the \
-         other pages are not in it: fetch them all (follow `{link}` until a page has none) and \
-         put them in the file, or each page in a corpus for `riposte backtest`",
-        riposte_engine::load::quoted_paths(&[file.to_path_buf()])
-    );
-}
-
-fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
-    use riposte_engine::executor::{RecordingExecutor, ScriptedFailure};
-    use riposte_engine::scheduler::{Approvals, Refusals, RunConfig};
-
-    let (info, incidents) =
-        riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
-            .map_err(|e| e.to_string())?;
-    warn_if_one_page(&args.incident, info);
-    // Graph lists an incident's alerts, and so its evidence, only when asked to: without them
-    // a plan has no entity to act on, and says nothing of why.
     if info.format == riposte_engine::incident::Format::Graph {
         let bare: Vec<String> = incidents
             .iter()
@@ -614,6 +608,16 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             );
         }
     }
+}
+
+fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
+    use riposte_engine::executor::{RecordingExecutor, ScriptedFailure};
+    use riposte_engine::scheduler::{Approvals, Refusals, RunConfig};
+
+    let (info, incidents) =
+        riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
+            .map_err(|e| e.to_string())?;
+    warn_of_missing_incident_data(&args.incident, info, &incidents);
     let workspaces = match &args.workspaces {
         Some(path) => {
             Some(riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?)
@@ -826,7 +830,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
     let (info, incidents) =
         riposte_engine::incident::read_incidents(&args.incident, &args.import.limits())
             .map_err(|e| e.to_string())?;
-    warn_if_one_page(&args.incident, info);
+    warn_of_missing_incident_data(&args.incident, info, &incidents);
     let now = now_option(args.now.as_deref())?;
     // Each expression is checked as a condition's would be, and shown against its own text.
     let scope = Scope::new().with("incident", Type::Record(riposte_dsl::model::incident()));

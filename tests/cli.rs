@@ -222,8 +222,8 @@ fn incident_text_cannot_drive_the_terminal() {
     assert!(!err.contains('\u{1b}'), "{err}");
 }
 
-/// A Graph incident fetched without `$expand=alerts` has no evidence: the plan is empty, and
-/// stderr says why.
+/// A Graph incident fetched without `$expand=alerts` has no evidence: the plan is empty, an
+/// expression finds no entity, and stderr says why.
 #[test]
 fn a_graph_incident_without_alerts_is_named() {
     let text = std::fs::read_to_string("examples/incidents/malware-resolved.json").unwrap();
@@ -232,15 +232,29 @@ fn a_graph_incident_without_alerts_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("no-expand.json");
     std::fs::write(&path, doc.to_string()).unwrap();
-    let err = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 0);
-    assert!(
-        err.contains("warning: 1 Microsoft Graph incident without alerts, so without evidence (`"),
-        "{err}"
-    );
-    assert!(
-        err.contains("if they were fetched without `$expand=alerts`"),
-        "{err}"
-    );
+    let simulate = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 0);
+    let eval = riposte()
+        .args(["eval", "--incident"])
+        .arg(&path)
+        .arg("count(incident.devices)")
+        .assert()
+        .code(0)
+        .stdout("count(incident.devices) => 0\n")
+        .get_output()
+        .stderr
+        .clone();
+    for err in [simulate, String::from_utf8(eval).unwrap()] {
+        assert!(
+            err.contains(
+                "warning: 1 Microsoft Graph incident without alerts, so without evidence (`"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("if they were fetched without `$expand=alerts`"),
+            "{err}"
+        );
+    }
     // An empty list was fetched and has no alerts (a redirected incident): nothing to warn of.
     doc.as_object_mut()
         .unwrap()

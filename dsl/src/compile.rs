@@ -554,6 +554,11 @@ impl<'d> Compiler<'d> {
         }
         let mut gamebooks = Vec::new();
         for u in &r.gamebooks {
+            // The entry's `if` reads the incident, not the gamebook: it is checked either way.
+            let condition = u
+                .condition
+                .as_ref()
+                .and_then(|e| self.expr(file, e, scope, Some(&Type::Bool)));
             let Some(iface) = interfaces.get(&u.gamebook.value) else {
                 self.error(
                     Code::UnknownGamebook,
@@ -562,13 +567,10 @@ impl<'d> Compiler<'d> {
                     format!("no gamebook named `{}` in the library", u.gamebook.value),
                     gamebook_help(&u.gamebook.value, interfaces, &self.unread),
                 );
+                self.orphan_templates(file, &u.with, scope);
                 continue;
             };
             let with = self.inputs(file, &u.with, iface, scope, u.gamebook.span);
-            let condition = u
-                .condition
-                .as_ref()
-                .and_then(|e| self.expr(file, e, scope, Some(&Type::Bool)));
             if let (Some(text), Some(x)) = (&u.condition, &condition) {
                 self.never_holds(
                     file,
@@ -850,6 +852,23 @@ impl<'d> Compiler<'d> {
                     help,
                 );
                 None
+            }
+        }
+    }
+
+    /// The templates among the values of a `with:` or `params:` whose slots are unknown (the
+    /// gamebook or action they fill names none, which is reported): each is still compiled, so
+    /// its own errors show now rather than after the name is fixed.
+    fn orphan_templates(
+        &mut self,
+        file: FileId,
+        values: &[(Spanned<String>, Node)],
+        scope: &Scope,
+    ) {
+        for (_, node) in values {
+            if node.as_str().is_some_and(|s| s.contains("{{")) {
+                let text = self.expr_text(file, node);
+                self.template(file, &text, scope);
             }
         }
     }
@@ -1831,6 +1850,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         format!("no gamebook named `{}` in the library", gamebook.value),
                         gamebook_help(&gamebook.value, self.interfaces, &self.cx.unread),
                     );
+                    self.cx.orphan_templates(file, with, &item_scope);
                     return None;
                 };
                 let values = self
@@ -1975,6 +1995,10 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 format!("unknown action `{}`", action.value),
                 suggestion(&action.value, catalog::catalog().iter().map(|a| a.id)),
             );
+            if let Some(t) = target {
+                self.checked_expr(t, scope, None, &s.id.value);
+            }
+            self.cx.orphan_templates(file, params, scope);
             return None;
         };
         if spec.delegated_only() {
@@ -2665,6 +2689,22 @@ mod tests {
         assert_eq!(codes(&[&ok]), []);
         let templ = gamebook("  - {id: b, for_each: incident.ips, action: ip.block, params: {expires_in: \"{{ incident.severity }}\"}}\n");
         assert_eq!(codes(&[&templ]), [Code::ParamType]);
+    }
+
+    #[test]
+    fn an_unknown_gamebook_or_action_hides_no_other_error_of_its_use() {
+        let sop = "kind: sop\ntype: response\nname: s\ngamebooks:\n  - gamebook: nope\n    if: \"incident.severty == high\"\n    with: {n: \"{{ incident.titel }}\"}\n";
+        assert_eq!(
+            codes(&[sop]),
+            [Code::UnknownGamebook, Code::UnknownName, Code::UnknownName]
+        );
+        let call = gamebook("  - {id: x, gamebook: nope, with: {n: \"{{ incident.titel }}\"}}\n");
+        assert_eq!(codes(&[&call]), [Code::UnknownGamebook, Code::UnknownName]);
+        let action = gamebook("  - {id: x, action: device.isolat, target: \"incident.devics[0]\", params: {comment: \"{{ incident.titel }}\"}}\n");
+        assert_eq!(
+            codes(&[&action]),
+            [Code::UnknownAction, Code::UnknownName, Code::UnknownName]
+        );
     }
 
     #[test]

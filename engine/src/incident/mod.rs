@@ -161,21 +161,11 @@ pub enum ImportError {
     /// mark).
     #[error("`{file}`: {message}")]
     Encoding { file: String, message: String },
-    #[error(
-        "`{file}` is not an incident file Riposte can read; the accepted formats are Microsoft \
-         Graph security incidents (an incident with `displayName` and `alerts`, or a \
-         `{{\"value\": [...]}}` page of them), Microsoft Sentinel incidents (an Azure resource \
-         whose `properties` hold `title` or `incidentNumber`, or a `{{\"value\": [...]}}` list of \
-         them) and Riposte normalized incidents (`{{\"format\": \"riposte.incident/v1\", ...}}`)"
-    )]
+    #[error("`{file}` {UNKNOWN_FORMAT}")]
     UnknownFormat { file: String },
     /// The file holds an API's error response (`{"error": {"code": …, "message": …}}`), as a
     /// script saves when a request fails.
-    #[error(
-        "`{file}` holds an error response of the API, not incidents: `{code}`{}; fetch the \
-         incidents again",
-        if message.is_empty() { String::new() } else { format!(" ({message})") }
-    )]
+    #[error("`{file}` {}", error_response_message(code, message))]
     ErrorResponse {
         file: String,
         code: String,
@@ -212,10 +202,15 @@ impl ImportError {
     }
 
     /// The message without the file's name in front, for a report that names the file beside
-    /// it: "at `$.value[3].id`: the incident has no `id`".
+    /// it: "at `$.value[3].id`: the incident has no `id`", "is not an incident file Riposte can
+    /// read; …".
     pub fn message_in_file(&self) -> String {
         match self {
             ImportError::Invalid { path, message, .. } => format!("at `{path}`: {message}"),
+            ImportError::UnknownFormat { .. } => UNKNOWN_FORMAT.to_string(),
+            ImportError::ErrorResponse { code, message, .. } => {
+                error_response_message(code, message)
+            }
             ImportError::TooLarge {
                 path,
                 what,
@@ -227,6 +222,21 @@ impl ImportError {
             other => other.to_string(),
         }
     }
+}
+
+const UNKNOWN_FORMAT: &str = "is not an incident file Riposte can read; the accepted formats \
+    are Microsoft Graph security incidents (an incident with `displayName` and `alerts`, or a \
+    `{\"value\": [...]}` page of them), Microsoft Sentinel incidents (an Azure resource whose \
+    `properties` hold `title` or `incidentNumber`, or a `{\"value\": [...]}` list of them) and \
+    Riposte normalized incidents (`{\"format\": \"riposte.incident/v1\", ...}`)";
+
+fn error_response_message(code: &str, message: &str) -> String {
+    let message = if message.is_empty() {
+        String::new()
+    } else {
+        format!(" ({message})")
+    };
+    format!("holds an error response of the API, not incidents: `{code}`{message}; fetch the incidents again")
 }
 
 fn too_large_message(file: &str, path: &str, what: Limit, count: usize, limit: usize) -> String {

@@ -523,8 +523,7 @@ impl Runner<'_> {
             }
             serde_json::Value::Object(_) => {
                 let json = inc.value.json.to_string();
-                let name = format!("{file} (inline incident)");
-                inline = incident::parse_incidents(&name, &json, &self.limits.import)
+                inline = incident::parse_incidents(&file, &json, &self.limits.import)
                     .map(|(_, list)| list)
                     .map_err(|e| {
                         // At the node the error's JSON path names, as written in the test.

@@ -1040,6 +1040,31 @@ fn an_inline_incident_error_points_at_the_node_of_its_path() {
     );
 }
 
+/// An inline incident that is no incident at all is said to be one, once, without the test
+/// file's name repeated inside the message.
+#[test]
+fn an_inline_document_of_no_format_says_so_without_repeating_the_file() {
+    let cases = [
+        (
+            "incident: {hello: world}\n",
+            "t.test.yaml:3:11: inline incident is not an incident file Riposte can read; the \
+             accepted formats are",
+        ),
+        (
+            "incident: {error: {code: TooManyRequests, message: slow down}}\n",
+            "t.test.yaml:3:11: inline incident holds an error response of the API, not \
+             incidents: `TooManyRequests` (slow down)",
+        ),
+    ];
+    for (incident_line, want) in cases {
+        let m = messages(&run_one(&format!(
+            "kind: test\nname: x\n{incident_line}expect: {{}}\n"
+        )));
+        assert!(m[0].contains(want), "{m:?} should contain {want}");
+        assert_eq!(m[0].matches("t.test.yaml").count(), 1, "{m:?}");
+    }
+}
+
 /// Every unknown key and word of a test is reported at once, in the order written, with the
 /// error that stopped reading when it is another.
 #[test]
