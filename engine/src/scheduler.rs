@@ -1116,19 +1116,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         let path = path.as_ref();
         match &step.kind {
             c::StepKind::Action { spec, target, .. } => {
-                // Inside a for-each item the target is known; name it.
-                let target = match (target, &step.for_each) {
-                    (Some(t), None) => Some(t.eval(&self.env(&frame.vars))),
-                    _ => None,
-                };
-                self.not_run(
-                    frame,
-                    path,
-                    spec.id,
-                    target.as_ref(),
-                    Status::Skipped,
-                    reason,
-                );
+                // The target of a step that fans out is one of the items, unknown here.
+                let target = target.as_ref().filter(|_| step.for_each.is_none());
+                self.skip_action(frame, path, spec, target, reason);
             }
             c::StepKind::Group(inner) => {
                 let prefix = format!("{path}.");
@@ -1614,15 +1604,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             frame.items.push(item_identity(v));
         }
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
-            let target = target.as_ref().map(|t| t.eval(&self.env(&frame.vars)));
-            self.not_run(
-                frame,
-                path,
-                spec.id,
-                target.as_ref(),
-                Status::Skipped,
-                reason,
-            );
+            self.skip_action(frame, path, spec, target.as_ref(), reason);
         } else {
             let prefix = &path[..path.len() - step.id.len()];
             self.skip_step(step, frame, prefix, reason);
@@ -1631,6 +1613,27 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             frame.vars.pop();
             frame.items.pop();
         }
+    }
+
+    /// The `skipped` row of action step `path`, naming the target where the frame's variables
+    /// tell it.
+    fn skip_action(
+        &mut self,
+        frame: &Frame,
+        path: &str,
+        spec: &'static ActionSpec,
+        target: Option<&Expr>,
+        reason: &str,
+    ) {
+        let target = target.map(|t| t.eval(&self.env(&frame.vars)));
+        self.not_run(
+            frame,
+            path,
+            spec.id,
+            target.as_ref(),
+            Status::Skipped,
+            reason,
+        );
     }
 
     /// The row of an action that does not reach the executor for a reason of the plan's own

@@ -292,6 +292,19 @@ fn check_classification(plan: &Plan, expected: &ExpectClassification, out: &mut 
     }
 }
 
+/// The positions of the `items` an expectation `matches`, each marked in `covered` (the
+/// plan's entries some expectation names, for "nothing else").
+fn mark_matches<T>(items: &[T], covered: &mut [bool], matches: impl Fn(&T) -> bool) -> Vec<usize> {
+    let mut matched = Vec::new();
+    for (i, (item, covered)) in items.iter().zip(covered).enumerate() {
+        if matches(item) {
+            *covered = true;
+            matched.push(i);
+        }
+    }
+    matched
+}
+
 fn check_actions(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
     let entries = expect.actions.as_deref().unwrap_or_default();
     let mut covered = vec![false; plan.actions.len()];
@@ -300,18 +313,7 @@ fn check_actions(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
     for entry in entries {
         let e = &entry.value;
         let line = entry.referenced.line();
-        let matched: Vec<usize> = plan
-            .actions
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| action_matches(e, a))
-            .map(|(i, _)| i)
-            .collect();
-        for &i in &matched {
-            if let Some(c) = covered.get_mut(i) {
-                *c = true;
-            }
-        }
+        let matched = mark_matches(&plan.actions, &mut covered, |a| action_matches(e, a));
         match e.count {
             Some(count) if count != matched.len() => out.push(Failure::ActionCount {
                 line,
@@ -430,18 +432,7 @@ fn check_tasks(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
     for entry in entries {
         let e = &entry.value;
         let line = entry.referenced.line();
-        let matched: Vec<usize> = plan
-            .tasks
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| task_matches(e, t))
-            .map(|(i, _)| i)
-            .collect();
-        for &i in &matched {
-            if let Some(c) = covered.get_mut(i) {
-                *c = true;
-            }
-        }
+        let matched = mark_matches(&plan.tasks, &mut covered, |t| task_matches(e, t));
         match e.count {
             Some(count) if count != matched.len() => out.push(Failure::TaskCount {
                 line,
