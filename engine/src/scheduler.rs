@@ -452,7 +452,9 @@ impl StepStatus {
 }
 
 /// The status of a step's item results, gathered one by one (a step runs once per item, and
-/// most steps have one): waiting beats failure beats success.
+/// most steps have one): failure beats waiting, which beats success (a failure is final
+/// whatever the approvals: what needs the step is cancelled now, as it would be once they are
+/// given). When no item ran, blocked beats rejected beats skipped.
 #[derive(Clone, Debug, Default)]
 struct Combined {
     items: usize,
@@ -477,16 +479,18 @@ impl Combined {
     }
 
     fn status(&self) -> StepStatus {
-        if self.awaiting {
-            StepStatus::AwaitingApproval
-        } else if self.failed {
+        let nothing_ran =
+            self.items > 0 && self.blocked + self.not_run + self.rejected == self.items;
+        if self.failed {
             StepStatus::Failed
-        } else if self.items > 0 && self.blocked == self.items {
+        } else if self.awaiting {
+            StepStatus::AwaitingApproval
+        } else if nothing_ran && self.blocked > 0 {
             StepStatus::Blocked
-        } else if self.items > 0 && self.not_run == self.items {
-            StepStatus::Skipped
-        } else if self.items > 0 && self.rejected == self.items {
+        } else if nothing_ran && self.rejected > 0 {
             StepStatus::Rejected
+        } else if nothing_ran {
+            StepStatus::Skipped
         } else {
             StepStatus::Succeeded
         }
@@ -613,6 +617,10 @@ pub struct Scheduler<'a, E: Executor> {
     total: u32,
     per_action: BTreeMap<&'static str, u32>,
     wait: Option<Wait>,
+    /// Granted gates (or timed out with `on_timeout: approve`) of the steps being run, each
+    /// on an action's step, an enclosing group or a calling step: passing one is the approval
+    /// the actions behind it need, whatever asks for it (the mode, an SOP rule).
+    passed_gates: u32,
     depth: usize,
     /// Rows of actions not run that were past the plan's room (see `not_run`).
     pub unlisted: usize,
@@ -659,6 +667,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             total: 0,
             per_action: BTreeMap::new(),
             wait: None,
+            passed_gates: 0,
             depth: 0,
             unlisted: 0,
             steps_run: 0,
@@ -929,8 +938,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 .map_or_else(|| id.to_string(), |(_, g)| g.clone())
         };
         let waits_for = |gate: &str| format!("waits for step `{gate}`, which awaits approval");
-        let mut unhandled_failure = false;
-        let mut waiting = false;
         for &ix in graph.topo_order() {
             let id = graph.graph[ix].id.as_str();
             let Some(step) = steps.iter().find(|s| s.id == id) else {
@@ -1075,14 +1082,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                         let s = self.run_step(step, graph, ix, frame, path);
                         if is_handler {
                             // The edge is taken once the handler starts: not while it awaits approval,
-                            // nor when its approval is refused.
+                            // nor when its approval is refused, its `if` is false or it is cancelled
+                            // or blocked.
                             let refused = step.approval.as_ref().is_some_and(|g| {
                                 matches!(
                                     self.config.gate(&step.id, &frame.shown(path), g),
                                     GateDecision::Refused(..)
                                 )
                             });
-                            if s != StepStatus::AwaitingApproval && !refused {
+                            if matches!(s, StepStatus::Succeeded | StepStatus::Failed) && !refused {
                                 for f in &failed {
                                     self.record_trace(|| TraceEvent::ErrorEdge {
                                         gamebook: frame.gb.name.clone(),
@@ -1095,16 +1103,34 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     }
                 }
             };
-            if status == StepStatus::Failed && step.on_error.is_none() {
-                unhandled_failure = true;
-            }
-            waiting |= status == StepStatus::AwaitingApproval;
             done.push((id, status));
         }
-        if waiting {
-            StepStatus::AwaitingApproval
-        } else if unhandled_failure {
+        // A failure is handled only by a handler that takes it: one that runs (or awaits
+        // approval to), not one skipped by its `if`, cancelled, blocked or rejected. An
+        // unhandled failure is final, whatever still awaits approval. Steps that did not run
+        // (blocked, skipped, rejected) fail nothing: the list succeeds, and what follows reads
+        // the inner steps to tell.
+        let unhandled = |&&(id, status): &&(&str, StepStatus)| {
+            status == StepStatus::Failed
+                && !steps
+                    .iter()
+                    .find(|s| s.id == id)
+                    .and_then(|s| s.on_error.as_deref())
+                    .is_some_and(|h| {
+                        matches!(
+                            status_of(&done, h),
+                            Some(
+                                StepStatus::Succeeded
+                                    | StepStatus::Failed
+                                    | StepStatus::AwaitingApproval
+                            )
+                        )
+                    })
+        };
+        if done.iter().any(|d| unhandled(&d)) {
             StepStatus::Failed
+        } else if done.iter().any(|(_, s)| *s == StepStatus::AwaitingApproval) {
+            StepStatus::AwaitingApproval
         } else {
             StepStatus::Succeeded
         }
@@ -1252,6 +1278,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 return status;
             }
         }
+        let passed_gate = step.approval.is_some() && gate_open && self.wait.is_none();
+        self.passed_gates += u32::from(passed_gate);
         // The items: one run without for-each, one per (filtered) item with it.
         static ONE_RUN: [Option<Value>; 1] = [None];
         let items: Cow<[Option<Value>]> = match &step.for_each {
@@ -1413,18 +1441,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         self.wait = was;
+        self.passed_gates -= u32::from(passed_gate);
         let mut status = if step.for_each.is_some() && items.is_empty() {
             StepStatus::Succeeded
-        } else if statuses.failed && strategy == Some(riposte_dsl::ast::ErrorStrategy::FailFast) {
-            // A failed item fails the step at once, whatever other items still await.
-            StepStatus::Failed
         } else {
+            // A failed item fails the step, whatever other items still await.
             statuses.status()
         };
+        // Under `continue` failed items fail nothing: the step is what the others make it.
         if status == StepStatus::Failed
             && strategy == Some(riposte_dsl::ast::ErrorStrategy::Continue)
         {
-            status = StepStatus::Succeeded;
+            status = if statuses.awaiting {
+                StepStatus::AwaitingApproval
+            } else {
+                StepStatus::Succeeded
+            };
         }
         if let Some((refusal, reason)) = &refused {
             if held_items > 0 {
@@ -1863,7 +1895,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         let approval = match &self.wait {
             Some(w) => Some((w.approval(spec), w.reason.clone())),
-            None if self.config.approvals.granted(&planned.step) => None,
+            None if self.passed_gates > 0 || self.config.approvals.granted(&planned.step) => None,
             None => required.clone().map(|a| {
                 let reason = format!("awaits approval: {}", a.reason);
                 (Some(a), reason)

@@ -3520,3 +3520,230 @@ steps:
         json!({"assignee": "soc-1", "status": "in_progress"})
     );
 }
+
+/// A failure is handled only by a handler that takes it: one skipped by its `if` leaves the
+/// failure to fail its list, so what needs the list is cancelled, and a caller's handler runs.
+#[test]
+fn a_handler_that_does_not_run_handles_nothing() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: work
+    steps:
+      - id: scan
+        action: device.quick_scan
+        target: "incident.devices[0]"
+        on_error: handler
+      - id: handler
+        if: "incident.severity == SEVERITY"
+        action: incident.comment
+        params: {comment: "scan failed"}
+  - id: contain
+    needs: [work]
+    action: device.full_scan
+    target: "incident.devices[0]"
+"#;
+    let caller = r#"
+kind: gamebook
+name: caller
+version: 1.0.0
+steps:
+  - {id: call, gamebook: iso, on_error: call_failed}
+  - {id: call_failed, action: incident.comment, params: {comment: "callee failed"}}
+"#;
+    let failures = vec![ScriptedFailure {
+        step: Some("scan".into()),
+        ..ScriptedFailure::default()
+    }];
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    for (severity, handled) in [("low", false), ("high", true)] {
+        let gb = gb.replace("SEVERITY", severity);
+        let sop = "kind: sop\ntype: response\nname: s\ngamebooks:\n  - gamebook: iso\n  - gamebook: caller\n";
+        let lib = library(&[&gb, caller, sop]);
+        let config = RunConfig {
+            trace: true,
+            ..RunConfig::default()
+        };
+        let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, failures.clone());
+        let got = step_statuses(&p);
+        let contain = if handled {
+            Status::WouldRun
+        } else {
+            Status::Skipped
+        };
+        let call_failed = if handled {
+            Status::Skipped
+        } else {
+            Status::WouldRun
+        };
+        assert!(got.contains(&("contain", contain)), "{severity}: {got:#?}");
+        assert!(
+            got.contains(&("call_failed", call_failed)),
+            "{severity}: {got:#?}"
+        );
+        // Coverage takes the error edge only when the handler ran.
+        let edges = p
+            .trace
+            .iter()
+            .filter(|e| {
+                matches!(e, crate::scheduler::TraceEvent::ErrorEdge { gamebook, step }
+                    if gamebook == "iso" && step == "work.scan")
+            })
+            .count();
+        // Twice when handled: run by the SOP, and called.
+        assert_eq!(edges, if handled { 2 } else { 0 }, "{severity}");
+    }
+}
+
+/// A failed item is final whatever other items still await approval: under `fail_fast` later
+/// items of a group do not start, under `collect` what needs the step is cancelled now, and
+/// under `continue` the step still awaits.
+#[test]
+fn a_failed_item_outranks_items_awaiting_approval() {
+    let group = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: per_dev
+    for_each: {items: incident.devices, as: d, on_error: fail_fast, concurrency: 1}
+    steps:
+      - {id: scan, action: device.quick_scan}
+      - {id: iso, action: device.isolate}
+"#;
+    let inc = incident(json!([
+        device("d1", "ws-1", json!({})),
+        device("d2", "ws-2", json!({})),
+        device("d3", "ws-3", json!({}))
+    ]));
+    let fail = |target: &str| {
+        vec![ScriptedFailure {
+            step: Some("scan".into()),
+            target: Some(target.into()),
+            ..ScriptedFailure::default()
+        }]
+    };
+    let lib = library(&[group, &sop("")]);
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Automatic),
+        &inc,
+        &RunConfig::default(),
+        fail("ws-1"),
+    );
+    let got = statuses(&p);
+    for later in ["ws-2", "ws-3"] {
+        assert!(
+            got.contains(&("per_dev.scan".into(), later.into(), Status::Skipped)),
+            "{got:#?}"
+        );
+    }
+    for (strategy, note) in [
+        ("collect", Status::Skipped),
+        ("continue", Status::AwaitingApproval),
+    ] {
+        let flat = format!(
+            r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: scan
+    for_each: {{items: incident.devices, as: d, on_error: {strategy}}}
+    action: device.quick_scan
+  - {{id: note, needs: [scan], action: incident.comment, params: {{comment: done}}}}
+"#
+        );
+        // `ws-1` runs (and fails); `ws-2` and `ws-3` wait on the SOP's rule.
+        let rule = "approval:\n  - {actions: [device.quick_scan], role: incident_responder, approve_if: \"entity.name != 'ws-1'\"}\n";
+        let lib = library(&[&flat, &sop(rule)]);
+        let p = plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &inc,
+            &RunConfig::default(),
+            fail("ws-1"),
+        );
+        let got = step_statuses(&p);
+        assert!(got.contains(&("note", note)), "{strategy}: {got:#?}");
+    }
+}
+
+/// A granted gate, or one timed out with `on_timeout: approve`, is the approval of what it
+/// holds back, on the action's step as on an enclosing group: a high-impact action behind it
+/// does not wait for a second one in automatic mode.
+#[test]
+fn a_passed_gate_approves_what_it_holds_back_wherever_it_is() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: contain_grp
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: approve}
+    for_each: {items: incident.devices, as: d}
+    steps:
+      - {id: isolate, action: device.isolate}
+  - id: contain_flat
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: approve}
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    params: {isolation: selective}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let gates = ["contain_grp", "contain_flat"];
+    for (approvals, timed_out) in [
+        (Approvals::Steps(words(&gates)), &[][..]),
+        (Approvals::None, &gates[..]),
+    ] {
+        let config = RunConfig {
+            refusals: Refusals::from_words(&[], &words(timed_out), &approvals, &lib)
+                .expect("valid refusals"),
+            approvals,
+            ..RunConfig::default()
+        };
+        let p = plan_with(&lib, &ws(Mode::Automatic), &inc, &config, vec![]);
+        assert_eq!(
+            step_statuses(&p),
+            [
+                ("contain_grp.isolate", Status::WouldRun),
+                ("contain_flat", Status::WouldRun)
+            ],
+            "{:#?}",
+            p.actions
+        );
+    }
+}
+
+/// A step none of whose items ran, some blocked and some rejected, is blocked: what needs it
+/// is cancelled, as when every item is blocked.
+#[test]
+fn a_step_whose_items_were_blocked_or_rejected_is_blocked() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: scan, for_each: {items: incident.devices, as: d}, action: device.quick_scan}
+  - {id: note, needs: [scan], action: incident.comment, params: {comment: "{{ steps.scan.status }}"}}
+"#;
+    let rule = "approval:\n  - {actions: [device.quick_scan], role: incident_responder}\nguardrails:\n  protected: [{name: ws-1}]\n";
+    let lib = library(&[gb, &sop(rule)]);
+    let inc = incident(json!([
+        device("d1", "ws-1", json!({})),
+        device("d2", "ws-2", json!({}))
+    ]));
+    let p = refused(&lib, &inc, Approvals::None, &["scan"], &[]);
+    assert_eq!(
+        statuses(&p),
+        [
+            ("scan".into(), "ws-1".into(), Status::Blocked),
+            ("scan".into(), "ws-2".into(), Status::Rejected),
+            ("note".into(), String::new(), Status::Skipped),
+        ]
+    );
+}
