@@ -686,21 +686,19 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         .map_err(|e| {
             // Say which incident, of which file: a workspace named by `--workspace` is
             // the command line's.
+            // One line: the id and tenant are the incident's, and may hold line breaks.
+            let id = riposte_engine::plan::text::printable(&incident.id);
             let which = match e {
                 riposte_engine::workspace::SelectError::Unknown { .. } => String::new(),
                 _ if incidents.len() > 1 => format!(
-                    "incident `{}` ({} of {} in `{}`): ",
-                    incident.id,
+                    "incident `{id}` ({} of {} in `{}`): ",
                     n + 1,
                     incidents.len(),
                     args.incident.display()
                 ),
-                _ => format!(
-                    "incident `{}` of `{}`: ",
-                    incident.id,
-                    args.incident.display()
-                ),
+                _ => format!("incident `{id}` of `{}`: ", args.incident.display()),
             };
+            let e = riposte_engine::plan::text::printable(&e.to_string()).into_owned();
             match &args.workspaces {
                 Some(_) => format!("{which}{e}"),
                 None => format!(

@@ -220,6 +220,27 @@ fn incident_text_cannot_drive_the_terminal() {
         "{err}"
     );
     assert!(!err.contains('\u{1b}'), "{err}");
+    // Nor forge a line of its own in an error naming the incident, nor reorder one.
+    let doc = serde_json::json!({"format": "riposte.incident/v1", "incident": {
+        "id": "42\nwarning: all actions approved\u{200f}", "source": "defender_xdr",
+        "workspace": "no-such-tenant", "updated": "2026-01-01T00:00:00Z"}});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let err = stderr_of(
+        riposte()
+            .args([
+                "simulate",
+                "--workspaces",
+                "examples/workspaces.yaml",
+                "--incident",
+            ])
+            .arg(&path),
+        2,
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("incident `42�warning: all actions approved�` of"),
+        "{err}"
+    );
 }
 
 /// A Graph incident fetched without `$expand=alerts` has no evidence: the plan is empty, an

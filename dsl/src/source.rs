@@ -80,10 +80,20 @@ pub struct SourceFile {
     shown: std::sync::OnceLock<Option<String>>,
 }
 
-/// Characters that reorder the text around them on a terminal (right-to-left overrides and
-/// isolates): in a file or in incident data they could make text read otherwise than it is.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+/// Invisible characters that reorder or break the text around them on a terminal
+/// (right-to-left embeddings, overrides, isolates and marks; line and paragraph separators):
+/// in a file or in incident data they could make text read otherwise than it is.
+pub fn is_layout_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
 }
 
 impl SourceFile {
@@ -100,13 +110,13 @@ impl SourceFile {
     }
 
     /// The text as a terminal may show it: every control character but line ends and tabs,
-    /// and every bidirectional override, replaced by a character of the same UTF-8 length, so
+    /// and every layout control ([`is_layout_control`]), replaced by a character of the same UTF-8 length, so
     /// a file's bytes cannot drive the terminal (`ESC ]0;…`) or reorder what it shows, and
     /// spans keep their offsets.
     pub fn shown_text(&self) -> &str {
         let shown = self.shown.get_or_init(|| {
             let bad = |c: char| {
-                (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(c)
+                (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_layout_control(c)
             };
             self.text.chars().any(bad).then(|| {
                 self.text
@@ -115,7 +125,7 @@ impl SourceFile {
                         (false, _) => c,
                         (true, 1) => '?',
                         (true, 2) => '¿',
-                        // Bidirectional controls are three bytes, as `�` is.
+                        // The others are three bytes, as `�` is.
                         (true, _) => '\u{fffd}',
                     })
                     .collect()

@@ -587,10 +587,11 @@ impl Frame<'_> {
     fn key(
         &self,
         path: &str,
+        spec: &ActionSpec,
         target: Option<&Value>,
         params: &serde_json::Map<String, serde_json::Value>,
     ) -> String {
-        finish_key(&self.key_prefix, path, &self.items, target, params)
+        finish_key(&self.key_prefix, path, &self.items, spec, target, params)
     }
 }
 
@@ -851,7 +852,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) -> Frame<'g> {
         let (key_prefix, call_prefix) = match caller {
             None => (
-                key_prefix(&canonical_name(&self.workspace.name), &self.incident.id, gb),
+                key_prefix(
+                    &canonical_name(&self.workspace.name),
+                    &self.incident.source,
+                    &self.incident.id,
+                    gb,
+                ),
                 String::new(),
             ),
             Some((caller, path)) => (
@@ -1658,14 +1664,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         reason: &str,
     ) {
         let target = target.map(|t| t.eval(&self.env(&frame.vars)));
-        self.not_run(
-            frame,
-            path,
-            spec.id,
-            target.as_ref(),
-            Status::Skipped,
-            reason,
-        );
+        self.not_run(frame, path, spec, target.as_ref(), Status::Skipped, reason);
     }
 
     /// The row of an action that does not reach the executor for a reason of the plan's own
@@ -1674,7 +1673,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         &mut self,
         frame: &Frame,
         path: &str,
-        action: &'static str,
+        spec: &'static ActionSpec,
         target: Option<&Value>,
         status: Status,
         reason: &str,
@@ -1686,11 +1685,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             return;
         }
         self.push_row(PlannedAction {
-            key: frame.key(path, target, &serde_json::Map::new()),
+            key: frame.key(path, spec, target, &serde_json::Map::new()),
             sop: self.sop_name.clone(),
             gamebook: frame.label.clone(),
             step: frame.shown(path),
-            action,
+            action: spec.id,
             target: target.and_then(entity_target),
             params: serde_json::Map::new(),
             status,
@@ -1715,7 +1714,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         match &step.kind {
             c::StepKind::Action { spec, .. } => {
                 let row = self.actions.len();
-                self.not_run(frame, path, spec.id, None, status, reason);
+                self.not_run(frame, path, spec, None, status, reason);
                 if status == Status::AwaitingApproval {
                     let approval = self.wait.as_ref().and_then(|w| w.approval(spec));
                     if let Some(row) = self.actions.get_mut(row) {
@@ -1832,7 +1831,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let given: Vec<(&str, &Value)> = param_values.iter().map(|(n, v)| (*n, v)).collect();
             refused = check(&given).map(|p| p.message().to_string());
         }
-        let key = frame.key(path, target_value.as_ref(), &params_json);
+        let key = frame.key(path, spec, target_value.as_ref(), &params_json);
         let mut planned = PlannedAction {
             key,
             sop: self.sop_name.clone(),
@@ -2035,7 +2034,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.not_run(
                 frame,
                 path,
-                spec.id,
+                spec,
                 None,
                 Status::Skipped,
                 "the target expression gave no entity",
@@ -2049,7 +2048,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
              item: put it in one `incident.comment` instead)",
             MAX_PLAN_PARAM_BYTES >> 20
         );
-        self.not_run(frame, path, spec.id, target, Status::Blocked, &reason);
+        self.not_run(frame, path, spec, target, Status::Blocked, &reason);
         (StepStatus::Blocked, None)
     }
 
@@ -2940,21 +2939,29 @@ fn hash_part(h: &mut Sha256, part: &str) {
 /// The hash state after the parts of [`finish_key`] that every action of one gamebook run
 /// shares; computed once per run, not once per action. `workspace` is the canonical name
 /// ([`canonical_name`]).
-fn key_prefix(workspace: &str, incident: &str, gb: &c::Gamebook) -> Sha256 {
+fn key_prefix(workspace: &str, source: &str, incident: &str, gb: &c::Gamebook) -> Sha256 {
     let mut h = Sha256::new();
-    for part in [workspace, incident, gb.name.as_str(), gb.version.as_str()] {
+    // The source with the id: a Sentinel incident and a Defender one may share an id.
+    for part in [
+        workspace,
+        source,
+        incident,
+        gb.name.as_str(),
+        gb.version.as_str(),
+    ] {
         hash_part(&mut h, part);
     }
     h
 }
 
 /// The idempotency key of an action (docs/plan-format.md, `key`): SHA-256 over the shared
-/// prefix, the step path, the for-each items, the target id and the params (canonical JSON),
-/// first 128 bits in hex.
+/// prefix, the step path, the for-each items, the target id, the target's fields the action's
+/// services act on it by, and the params (canonical JSON), first 128 bits in hex.
 fn finish_key(
     prefix: &Sha256,
     step: &str,
     items: &[String],
+    spec: &ActionSpec,
     target: Option<&Value>,
     params: &serde_json::Map<String, serde_json::Value>,
 ) -> String {
@@ -2965,6 +2972,22 @@ fn finish_key(
     hash_part(&mut h, step);
     hash_items(&mut h, items);
     hash_part(&mut h, target_id);
+    // What the call names the target by (a device's `mde_device_id`, the device a file is
+    // quarantined on), which the entity id need not tell: an id of a hand-written file, or a
+    // file seen on another device first.
+    if let Some(t) = target {
+        for field in spec
+            .providers
+            .iter()
+            .flat_map(|p| p.needs.iter().flat_map(|group| group.iter()))
+        {
+            match record_field(t, field) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) => hash_part(&mut h, s),
+                Some(other) => hash_part(&mut h, &other.to_json().to_string()),
+            }
+        }
+    }
     // The params are serialized into one reused buffer and hashed in one call: serializing
     // them straight into the hasher costs a buffered update per JSON token.
     thread_local! {

@@ -1040,6 +1040,65 @@ fn keys_are_stable_and_bind_target_and_params() {
     assert_eq!(a.actions[0].key.len(), 32);
 }
 
+/// A key covers what the service acts on the target by, which the entity id need not tell
+/// (a hand-written id; the device a file is quarantined on), and the incident's source: a
+/// Sentinel incident and a Defender one may share an id.
+#[test]
+fn keys_bind_what_the_service_acts_on_and_the_source() {
+    let quarantine = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: q, for_each: incident.files, action: file.quarantine}
+  - {id: i, for_each: incident.devices, action: device.isolate}
+"#;
+    let lib = library(&[quarantine, &sop("")]);
+    let w = ws(Mode::Autonomous);
+    let file = |seen_on: &str| {
+        json!({"id": "file:abc", "kind": "file", "name": "x.exe", "verdict": "malicious",
+               "provider": "microsoft", "fields": {"sha1": "abc", "device_id": seen_on}})
+    };
+    let keys = |inc: Incident| -> Vec<String> {
+        plan_with(&lib, &w, &inc, &RunConfig::default(), vec![])
+            .actions
+            .into_iter()
+            .map(|a| a.key)
+            .collect()
+    };
+    let on = |seen_on: &str, mde: &str| {
+        incident(json!([
+            file(seen_on),
+            device(
+                "d1",
+                "ws-1",
+                json!({"fields": {"hostname": "ws-1", "mde_device_id": mde}})
+            )
+        ]))
+    };
+    let base = keys(on("m1", "m1"));
+    assert_eq!(base.len(), 2);
+    let other_device = keys(on("m2", "m1"));
+    assert_ne!(base[0], other_device[0], "quarantined on another device");
+    assert_eq!(base[1], other_device[1]);
+    let other_machine = keys(on("m1", "m9"));
+    assert_eq!(base[0], other_machine[0]);
+    assert_ne!(base[1], other_machine[1], "the same id for another machine");
+    let mut sentinel = on("m1", "m1");
+    sentinel.source = "sentinel".into();
+    let from_sentinel = plan_with(&lib, &w, &sentinel, &RunConfig::default(), vec![]);
+    let sentinel_keys: Vec<&str> = from_sentinel
+        .actions
+        .iter()
+        .map(|a| a.key.as_str())
+        .collect();
+    assert_eq!(sentinel_keys.len(), 2, "{:#?}", from_sentinel.actions);
+    assert!(
+        sentinel_keys.iter().all(|k| !base.iter().any(|b| b == k)),
+        "another source, other keys: {sentinel_keys:?} {base:?}"
+    );
+}
+
 /// Workspace names ignore case, so keys do too: they are built from the lowercase name, and a
 /// file that spells it `Contoso` plans the same keys as one that spells it `contoso`.
 #[test]

@@ -27,7 +27,7 @@ pub fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, word: &str) -> 
 }
 
 fn shown(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    let bad = |c: char| (c.is_control() && !keep(c)) || riposte_dsl::source::is_bidi_control(c);
+    let bad = |c: char| (c.is_control() && !keep(c)) || riposte_dsl::source::is_layout_control(c);
     if s.chars().any(bad) {
         Cow::Owned(s.chars().map(|c| if bad(c) { '�' } else { c }).collect())
     } else {
