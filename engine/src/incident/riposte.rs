@@ -21,8 +21,8 @@ use serde_json::Value as Json;
 use super::entities::display_name;
 use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
 use super::json::{
-    canonical_ip, clip, dedup, describe, norm_enum, norm_enum_static, normalize_time, object,
-    snake, Cx, Object, Path, ROOT,
+    canonical_ip, clip, dedup, describe, mentions_admin, norm_enum, norm_enum_static,
+    normalize_time, object, snake, Cx, Object, Path, ROOT,
 };
 use super::{Alert, Entity, ImportError, Incident, Limit, NORMALIZED_FORMAT};
 
@@ -466,6 +466,9 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
             .unwrap_or(Cow::Borrowed("none"));
         e.provider =
             norm_enum_static(&e.provider, PROVIDERS, &[]).unwrap_or(Cow::Borrowed("unknown"));
+        // As Graph evidence says an account is an admin: a tag or role as written.
+        let admin_said =
+            e.kind == EntityKind::User && e.tags.iter().chain(&e.roles).any(|t| mentions_admin(t));
         e.roles = dedup(
             e.roles
                 .iter()
@@ -480,12 +483,44 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
             normalize_field(cx, name, value, &fields_path)?;
         }
         e.fields.retain(|_, v| !v.is_null());
+        derive_fields(e, admin_said);
         if e.name.trim().is_empty() {
             e.name = display_name(e.kind, &e.fields).unwrap_or_else(|| e.id.clone());
         }
     }
     link(&mut inc.alerts, &mut inc.entities);
     Ok(())
+}
+
+/// The fields the importers derive from others, where a hand-written entity leaves them out:
+/// a device's `is_server` from its OS platform, a user's `is_admin` from what its tags and
+/// roles say (`admin_said`), a file's `device_ids` from its `device_id` and the other way
+/// round. Values written are kept.
+fn derive_fields(e: &mut Entity, admin_said: bool) {
+    let f = &mut e.fields;
+    match e.kind {
+        EntityKind::Device if !f.contains_key("is_server") => {
+            let server =
+                matches!(f.get("os_platform"), Some(Json::String(os)) if os.contains("server"));
+            f.insert("is_server".into(), Json::Bool(server));
+        }
+        EntityKind::User if !f.contains_key("is_admin") => {
+            f.insert("is_admin".into(), Json::Bool(admin_said));
+        }
+        EntityKind::File => match (f.get("device_id"), f.get("device_ids")) {
+            (Some(Json::String(id)), None) => {
+                let ids = Json::Array(vec![Json::String(id.clone())]);
+                f.insert("device_ids".into(), ids);
+            }
+            (None, Some(Json::Array(ids))) => {
+                if let Some(first) = ids.first().filter(|id| id.is_string()).cloned() {
+                    f.insert("device_id".into(), first);
+                }
+            }
+            _ => {}
+        },
+        _ => {}
+    }
 }
 
 /// Makes the links symmetric: an alert listing an entity is in the entity's `alert_ids`, and

@@ -1701,6 +1701,45 @@ fn normalized_json_is_normalized_and_linked_on_import() {
     assert_eq!(entity(&i, "user:u").kind, EntityKind::User);
 }
 
+/// A hand-written file may leave out what the importers derive: a device is a server by its
+/// OS platform, a user an admin by its tags and roles as written, a file's devices from its
+/// device; what is written is kept.
+#[test]
+fn normalized_json_derives_the_fields_a_hand_written_file_leaves_out() {
+    let doc = json!({"format": "riposte.incident/v1", "incident": {
+        "id": "hand-2",
+        "entities": [
+            {"id": "device:s", "kind": "device", "fields": {"os_platform": "WindowsServer2022"}},
+            {"id": "device:w", "kind": "device", "fields": {"hostname": "w"}},
+            {"id": "device:k", "kind": "device", "fields": {"os_platform": "WindowsServer2022", "is_server": false}},
+            {"id": "user:a", "kind": "user", "tags": ["Domain Admins"], "fields": {"upn": "a@c.com"}},
+            {"id": "user:p", "kind": "user", "roles": ["AdminPortal"], "fields": {"upn": "p@c.com"}},
+            {"id": "user:n", "kind": "user", "tags": ["Non-admin"], "fields": {"upn": "n@c.com"}},
+            {"id": "file:f", "kind": "file", "fields": {"sha1": "ab", "device_id": "m1"}},
+            {"id": "file:g", "kind": "file", "fields": {"sha1": "cd", "device_ids": ["m2", "m3"]}}
+        ]
+    }});
+    // Both paths (`one` checks they agree).
+    let i = one(&doc);
+    let field = |id: &str, name: &str| entity(&i, id).fields.get(name).cloned();
+    assert_eq!(field("device:s", "is_server"), Some(json!(true)));
+    assert_eq!(field("device:w", "is_server"), Some(json!(false)));
+    assert_eq!(
+        field("device:k", "is_server"),
+        Some(json!(false)),
+        "as written"
+    );
+    assert_eq!(field("user:a", "is_admin"), Some(json!(true)));
+    assert_eq!(
+        field("user:p", "is_admin"),
+        Some(json!(false)),
+        "`AdminPortal` is one word"
+    );
+    assert_eq!(field("user:n", "is_admin"), Some(json!(false)));
+    assert_eq!(field("file:f", "device_ids"), Some(json!(["m1"])));
+    assert_eq!(field("file:g", "device_id"), Some(json!("m2")));
+}
+
 #[test]
 fn normalized_json_errors_have_paths() {
     let bad = |inc: serde_json::Value| {
