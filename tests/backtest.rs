@@ -817,6 +817,50 @@ fn a_params_change_in_json_fits_the_schema() {
     }
 }
 
+/// A change of who approves, in the JSON report, as the schema and docs describe it.
+#[test]
+fn an_approval_change_in_json_fits_the_schema() {
+    let repo = repo();
+    let path = repo.path().join("sops/phishing-campaign.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rule = |role: &str| format!("approval:\n  - {{actions: [url.block], role: {role}}}\n");
+    std::fs::write(
+        &path,
+        text.replace("approval:\n", &rule("incident_responder")),
+    )
+    .unwrap();
+    git(
+        repo.path(),
+        &["commit", "-qam", "url blocks approved by responders"],
+    );
+    std::fs::write(&path, text.replace("approval:\n", &rule("workspace_admin"))).unwrap();
+    let v = json_of(riposte(repo.path()).args([
+        "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
+    ]));
+    let change = v["incidents"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "url.block")
+        .unwrap()
+        .clone();
+    assert_eq!(change["change"], "approval", "{change}");
+    assert_eq!(change["approval"]["from"]["role"], "incident_responder");
+    assert_eq!(change["approval"]["to"]["role"], "workspace_admin");
+    // An approval change is no added action.
+    let mut broken = v.clone();
+    let approval_at = v["incidents"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["change"] == "approval")
+        .unwrap();
+    *broken
+        .pointer_mut(&format!("/incidents/0/changes/{approval_at}/change"))
+        .unwrap() = serde_json::json!("added");
+    assert!(!backtest_schema().is_valid(&broken));
+}
+
 /// A library directory deleted from the working tree is backtested as deleted: its SOPs stop
 /// matching, and stderr says the path is gone.
 #[test]

@@ -15,7 +15,7 @@ type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use serde::Serialize;
 
-use crate::plan::model::{Plan, PlannedAction, Status, Target};
+use crate::plan::model::{Approval, Plan, PlannedAction, Status, Target};
 
 /// How an action differs between the base plan and the working-tree plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -29,6 +29,16 @@ pub enum ChangeKind {
     Status,
     /// Both have it, with the same status and different params.
     Params,
+    /// Both have it, with the same status and params, asking another approval (another role,
+    /// or the same role for another reason: a gate's timeout, an SOP rule, the mode).
+    Approval,
+}
+
+/// The approval an action asks for in each plan, where the two differ and its status does not.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ApprovalChange {
+    pub from: Option<Approval>,
+    pub to: Option<Approval>,
 }
 
 /// A param of an action that differs between the two plans: its value in each (`None` where
@@ -55,6 +65,9 @@ pub struct Change {
     /// The params that differ, by name, for an action both plans have.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, ParamChange>,
+    /// The approval asked for, where it differs and the status does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalChange>,
 }
 
 /// (SOP, gamebook, step, action, target id, whether the row says the step did not run): rows
@@ -108,6 +121,7 @@ fn change(
         from,
         to,
         params: BTreeMap::new(),
+        approval: None,
     }
 }
 
@@ -216,15 +230,25 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
         match p.and_then(|i| base.get(i)) {
             Some(b) => {
                 let params = param_changes(b, h);
+                // Who approves is policy: a change of it is a change even where nothing else
+                // is (a status change says enough of what the approval became).
+                let approval =
+                    (b.status == h.status && b.approval != h.approval).then(|| ApprovalChange {
+                        from: b.approval.clone(),
+                        to: h.approval.clone(),
+                    });
                 let kind = if b.status != h.status {
                     ChangeKind::Status
                 } else if !params.is_empty() {
                     ChangeKind::Params
+                } else if approval.is_some() {
+                    ChangeKind::Approval
                 } else {
                     continue;
                 };
                 out.push(Change {
                     params,
+                    approval,
                     ..change(h, kind, Some(b.status), Some(h.status))
                 });
             }

@@ -9,7 +9,7 @@ use serde_json::{json, Value as Json};
 
 use super::diff::{action_deltas, sop_deltas, status_deltas, ChangeKind, Counts, Delta, Tally};
 use super::{CorpusError, IncidentDiff, Report, Sink};
-use crate::plan::model::{targets_the_incident, Status};
+use crate::plan::model::{targets_the_incident, Approval, Status};
 use crate::plan::text::plural;
 
 /// The `format` of the JSON report.
@@ -274,6 +274,7 @@ impl<W: Write> Sink for TextReport<W> {
                 (ChangeKind::Added, _, Some(to)) => ('+', status_text(to).to_string()),
                 (ChangeKind::Removed, Some(from), _) => (MINUS, status_text(from).to_string()),
                 (ChangeKind::Params, _, _) => ('~', "params".to_string()),
+                (ChangeKind::Approval, _, _) => ('~', "approval".to_string()),
                 (_, Some(from), Some(to)) => {
                     ('~', format!("{} → {}", status_text(from), status_text(to)))
                 }
@@ -300,6 +301,24 @@ impl<W: Write> Sink for TextReport<W> {
             for (name, p) in &c.params {
                 let (from, to) = param_texts(p.from.as_ref(), p.to.as_ref());
                 writeln!(out, "      {}: {from} → {to}", clean(name, 80))?;
+            }
+            if let Some(a) = &c.approval {
+                let role = |a: &Option<Approval>| a.as_ref().map_or("(none)", |a| a.role);
+                let reason = |a: &Option<Approval>| {
+                    a.as_ref()
+                        .map_or("(none)".to_string(), |a| clean(&a.reason, 300))
+                };
+                if role(&a.from) != role(&a.to) {
+                    writeln!(out, "      approver: {} → {}", role(&a.from), role(&a.to))?;
+                }
+                if reason(&a.from) != reason(&a.to) {
+                    writeln!(
+                        out,
+                        "      approval: {} → {}",
+                        reason(&a.from),
+                        reason(&a.to)
+                    )?;
+                }
             }
         }
         Ok(())

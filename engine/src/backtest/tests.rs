@@ -405,6 +405,63 @@ fn a_changed_param_is_a_change() {
     assert!(text.contains("\n      expires_in: 30d → 3650d\n"), "{text}");
 }
 
+/// Who approves is policy: an approval asked of another role is a change, though the status
+/// and params are the same.
+#[test]
+fn a_changed_approver_is_a_change() {
+    let with_rule = |role: &'static str| {
+        library(move |name, t| {
+            if name.ends_with("phishing-campaign.yaml") {
+                t.replace(
+                    "approval:\n",
+                    &format!("approval:\n  - {{actions: [url.block], role: {role}}}\n"),
+                )
+            } else {
+                t.to_string()
+            }
+        })
+    };
+    let (base, head) = (
+        with_rule("incident_responder"),
+        with_rule("workspace_admin"),
+    );
+    let ws = [Workspace::demo()];
+    let dir = corpus(&[]);
+    let listing = list_corpus(dir.path()).unwrap();
+    let mut sink = Collect::default();
+    let report = backtest(&head, Some(&base), &ws, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    assert_eq!(report.changed, 1);
+    let block = sink.diffs[0]
+        .changes
+        .iter()
+        .find(|c| c.action == "url.block")
+        .unwrap();
+    assert_eq!(block.change, ChangeKind::Approval);
+    assert_eq!(
+        (block.from, block.to),
+        (
+            Some(Status::AwaitingApproval),
+            Some(Status::AwaitingApproval)
+        )
+    );
+    let approval = block.approval.as_ref().unwrap();
+    let role = |a: &Option<crate::plan::model::Approval>| a.as_ref().map(|a| a.role);
+    assert_eq!(
+        (role(&approval.from), role(&approval.to)),
+        (Some("incident_responder"), Some("workspace_admin"))
+    );
+    let mut text = TextReport::new(Vec::new(), Some("HEAD"));
+    text.incident(&sink.diffs[0]).unwrap();
+    let text = String::from_utf8(text.finish(&report).unwrap()).unwrap();
+    assert!(text.contains("  ~ approval           url.block "), "{text}");
+    assert!(
+        text.contains("\n      approver: incident_responder → workspace_admin\n"),
+        "{text}"
+    );
+}
+
 #[test]
 fn hidden_files_are_not_corpus_files_and_the_extension_ignores_case() {
     let dir = tempfile::tempdir().unwrap();
@@ -571,6 +628,7 @@ fn a_change_without_a_target_names_the_incident_only_for_incident_actions() {
         from: None,
         to: Some(status),
         params: Default::default(),
+        approval: None,
     };
     let diff = IncidentDiff {
         file: "corpus/a.json".into(),
