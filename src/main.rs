@@ -61,6 +61,11 @@ enum Command {
     Check {
         /// Files or directories (default: `gamebooks/` and `sops/`).
         paths: Vec<PathBuf>,
+        /// The library the files belong to: what they name (called gamebooks, the gamebooks of
+        /// an SOP) is looked up there, and only the files named are reported on (with `--library`
+        /// alone, the library is checked).
+        #[arg(long = "library")]
+        library: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
         /// Treat warnings as errors (exit 1).
@@ -335,9 +340,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check {
             paths,
+            library,
             format,
             deny_warnings,
-        } => check(paths, format, deny_warnings),
+        } => check(paths, library, format, deny_warnings),
         Command::Graph {
             file,
             format,
@@ -393,21 +399,51 @@ fn load(paths: Vec<PathBuf>) -> Result<(SourceMap, Compilation), String> {
 
 fn check(
     paths: Vec<PathBuf>,
+    library: Vec<PathBuf>,
     format: CheckFormat,
     deny_warnings: bool,
 ) -> Result<ExitCode, String> {
-    let paths = if paths.is_empty() {
-        default_library()
-    } else {
-        paths
+    // With `--library`, the paths are checked within it; without, they are the library.
+    let within = !library.is_empty() && !paths.is_empty();
+    let paths = match (paths.is_empty(), library.is_empty()) {
+        (false, _) => paths,
+        (true, false) => library.clone(),
+        (true, true) => default_library(),
     };
     if paths.is_empty() {
         return Err(
             "nothing to check: no `gamebooks/` or `sops/` here; pass files or directories".into(),
         );
     }
-    let (sources, compilation) = load(paths)?;
-    let diags = &compilation.diagnostics;
+    let checked: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        .collect();
+    let all = if within {
+        library.into_iter().chain(paths).collect()
+    } else {
+        paths
+    };
+    let (sources, compilation) = load(all)?;
+    // The files checked: those under the paths named. A diagnostic is theirs when it is at one
+    // of them or points at one (a name defined twice, once in the library).
+    let is_checked: Vec<riposte_dsl::FileId> = sources
+        .iter()
+        .filter(|(_, f)| {
+            let path = std::fs::canonicalize(&f.name).unwrap_or_else(|_| PathBuf::from(&f.name));
+            !within || checked.iter().any(|c| path.starts_with(c))
+        })
+        .map(|(id, _)| id)
+        .collect();
+    let diags: Vec<Diagnostic> = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            is_checked.contains(&d.file) || d.related.iter().any(|r| is_checked.contains(&r.file))
+        })
+        .cloned()
+        .collect();
+    let diags = &diags;
     match format {
         CheckFormat::Text => {
             let color = colored(&std::io::stderr());
@@ -418,12 +454,21 @@ fn check(
             let errors = diags.iter().filter(|d| d.is_error()).count();
             let warnings = diags.len() - errors;
             let lib = &compilation.library;
+            let within_library = if within {
+                format!(" (within a library of {})", plural(sources.len(), "file"))
+            } else {
+                String::new()
+            };
+            let mine = |file: riposte_dsl::FileId| is_checked.contains(&file);
             let _ = writeln!(
                 err,
-                "checked {}: {}, {}; {}, {}",
-                plural(sources.len(), "file"),
-                plural(lib.gamebooks.len(), "gamebook"),
-                plural(lib.sops.len(), "SOP"),
+                "checked {}{within_library}: {}, {}; {}, {}",
+                plural(is_checked.len(), "file"),
+                plural(
+                    lib.gamebooks.iter().filter(|g| mine(g.file)).count(),
+                    "gamebook"
+                ),
+                plural(lib.sops.iter().filter(|s| mine(s.file)).count(), "SOP"),
                 plural(errors, "error"),
                 plural(warnings, "warning"),
             );
@@ -437,7 +482,7 @@ fn check(
         }
         CheckFormat::Sarif => print_json(&render::sarif(diags, &sources))?,
     }
-    let failed = compilation.has_errors() || (deny_warnings && !diags.is_empty());
+    let failed = diags.iter().any(Diagnostic::is_error) || (deny_warnings && !diags.is_empty());
     Ok(if failed {
         ExitCode::from(1)
     } else {

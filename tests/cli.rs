@@ -174,6 +174,58 @@ fn warnings_alone_exit_0_unless_denied() {
         .code(1);
 }
 
+/// One file checked within its library: what it names is found there, and only its own
+/// problems are reported, also a name it defines that the library defines too.
+#[test]
+fn a_file_is_checked_within_its_library() {
+    let err = stderr_of(
+        riposte().args(["check", "sops/ransomware-containment.yaml"]),
+        1,
+    );
+    assert!(err.contains("RP0303"), "{err}");
+    let err = stderr_of(
+        riposte().args([
+            "check",
+            "sops/ransomware-containment.yaml",
+            "--library",
+            "gamebooks",
+            "--library",
+            "sops",
+        ]),
+        0,
+    );
+    assert!(
+        err.contains("checked 1 file (within a library of "),
+        "{err}"
+    );
+    assert!(
+        err.contains(": 0 gamebooks, 1 SOP; 0 errors, 0 warnings"),
+        "{err}"
+    );
+    // A copy of a gamebook of the library defines its name twice.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.yaml");
+    std::fs::copy("gamebooks/compromised-user.yaml", &copy).unwrap();
+    let err = stderr_of(
+        riposte()
+            .arg("check")
+            .arg(&copy)
+            .args(["--library", "gamebooks"]),
+        1,
+    );
+    assert!(err.contains("RP0309"), "{err}");
+    // A problem of another file of the library is not this file's.
+    let broken = dir.path().join("lib");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("bad.yaml"), "kind: gamebook\nname: bad\n").unwrap();
+    stderr_of(
+        riposte()
+            .args(["check", "gamebooks/compromised-user.yaml", "--library"])
+            .arg(&broken),
+        0,
+    );
+}
+
 #[test]
 fn usage_and_io_errors_exit_2() {
     riposte().args(["check", "no/such/dir"]).assert().code(2);

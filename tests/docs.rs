@@ -92,12 +92,7 @@ fn language_examples_compile_with_the_library() {
             block.text,
         ));
         let c = compile(&sources, &limits, loaded.diagnostics.clone());
-        // RP0408 is the one warning the library shows on purpose (`user.reset_password`).
-        let unexpected: Vec<_> = c
-            .diagnostics
-            .iter()
-            .filter(|d| d.code != Code::DelegatedOnly)
-            .collect();
+        let unexpected: Vec<_> = c.diagnostics.iter().collect();
         if !unexpected.is_empty() {
             let rendered: String = unexpected
                 .iter()

@@ -1082,7 +1082,7 @@ fn gamebook_help(
 /// How the help of RP0303 ends when the gamebook may be in a file not compiled with this one.
 /// It names `riposte check`; a command that compiles files otherwise (`riposte graph`, which
 /// looks called gamebooks up in `--library`) replaces it with its own way.
-pub const CHECK_TOGETHER_HINT: &str = "a gamebook in another file is found when the files are checked together, e.g. `riposte check gamebooks sops`";
+pub const CHECK_TOGETHER_HINT: &str = "a gamebook in another file is found when the files are checked together, e.g. `riposte check gamebooks sops`, or one file within its library: `riposte check FILE --library gamebooks --library sops`";
 
 fn collect_calls<'a>(steps: &'a [ast::Step], out: &mut Vec<&'a Spanned<String>>) {
     for s in steps {
@@ -1310,6 +1310,8 @@ struct GamebookCompiler<'c, 'd, 'a> {
     all_ids: HashMap<String, Span>,
     /// Reads of `steps.<id>` of the step list being checked, not yet matched to a dependency.
     reads: Vec<PendingRead>,
+    /// Approval gates on the step being checked and the groups around it.
+    gates: u32,
 }
 
 /// An expression of step `step` reads `steps.<id>` at `span`.
@@ -1334,6 +1336,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             file: iface.ast.meta.file,
             all_ids: HashMap::new(),
             reads: Vec::new(),
+            gates: 0,
         }
     }
 
@@ -1819,56 +1822,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 quorum: a.quorum,
             })
         });
-        let kind = match &s.kind {
-            ast::StepKind::Action {
-                action,
-                target,
-                params,
-                params_span,
-            } => self.action(
-                s,
-                action,
-                target.as_ref(),
-                params,
-                *params_span,
-                &item_scope,
-                for_each.as_ref(),
-            )?,
-            ast::StepKind::Task(t) => {
-                let task = self.cx.task(file, t, &item_scope)?;
-                for e in task.title.exprs() {
-                    self.check_reads(e, &s.id.value, &t.title);
-                }
-                c::StepKind::Task(task)
-            }
-            ast::StepKind::Call { gamebook, with } => {
-                let Some(iface) = self.interfaces.get(&gamebook.value) else {
-                    self.cx.error(
-                        Code::UnknownGamebook,
-                        file,
-                        gamebook.span,
-                        format!("no gamebook named `{}` in the library", gamebook.value),
-                        gamebook_help(&gamebook.value, self.interfaces, &self.cx.unread),
-                    );
-                    self.cx.orphan_templates(file, with, &item_scope);
-                    return None;
-                };
-                let values = self
-                    .cx
-                    .inputs(file, with, iface, &item_scope, gamebook.span);
-                for (name, v) in &values {
-                    if let Some((_, node)) = with.iter().find(|(n, _)| &n.value == name) {
-                        self.check_value_reads(v, node, &s.id.value);
-                    }
-                }
-                let with = values;
-                c::StepKind::Call {
-                    gamebook: gamebook.value.clone(),
-                    with,
-                }
-            }
-            ast::StepKind::Group(inner) => c::StepKind::Group(self.steps(inner, &item_scope)),
-        };
+        let gated = s.approval.is_some();
+        self.gates += u32::from(gated);
+        let kind = self.step_kind(s, &item_scope, for_each.as_ref());
+        self.gates -= u32::from(gated);
+        let kind = kind?;
         Some(c::Step {
             id: s.id.value.clone(),
             name: s.name.clone(),
@@ -1887,6 +1845,67 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             timeout_ms: s.timeout.as_ref().map(|t| t.value),
             on_error: s.on_error.as_ref().map(|h| h.value.clone()),
         })
+    }
+
+    /// What step `s` does: its action, task, call or group of steps.
+    fn step_kind(
+        &mut self,
+        s: &ast::Step,
+        item_scope: &Scope,
+        for_each: Option<&c::ForEach>,
+    ) -> Option<c::StepKind> {
+        let file = self.file;
+        let kind = match &s.kind {
+            ast::StepKind::Action {
+                action,
+                target,
+                params,
+                params_span,
+            } => self.action(
+                s,
+                action,
+                target.as_ref(),
+                params,
+                *params_span,
+                item_scope,
+                for_each,
+            )?,
+            ast::StepKind::Task(t) => {
+                let task = self.cx.task(file, t, item_scope)?;
+                for e in task.title.exprs() {
+                    self.check_reads(e, &s.id.value, &t.title);
+                }
+                c::StepKind::Task(task)
+            }
+            ast::StepKind::Call { gamebook, with } => {
+                let Some(iface) = self.interfaces.get(&gamebook.value) else {
+                    self.cx.error(
+                        Code::UnknownGamebook,
+                        file,
+                        gamebook.span,
+                        format!("no gamebook named `{}` in the library", gamebook.value),
+                        gamebook_help(&gamebook.value, self.interfaces, &self.cx.unread),
+                    );
+                    self.cx.orphan_templates(file, with, item_scope);
+                    return None;
+                };
+                let values = self
+                    .cx
+                    .inputs(file, with, iface, item_scope, gamebook.span);
+                for (name, v) in &values {
+                    if let Some((_, node)) = with.iter().find(|(n, _)| &n.value == name) {
+                        self.check_value_reads(v, node, &s.id.value);
+                    }
+                }
+                let with = values;
+                c::StepKind::Call {
+                    gamebook: gamebook.value.clone(),
+                    with,
+                }
+            }
+            ast::StepKind::Group(inner) => c::StepKind::Group(self.steps(inner, item_scope)),
+        };
+        Some(kind)
     }
 
     /// Compiles an expression and checks that every `steps.<id>` it reads is upstream.
@@ -2001,14 +2020,15 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             self.cx.orphan_templates(file, params, scope);
             return None;
         };
-        if spec.delegated_only() {
+        // A gate on the step or a group around it puts a person before it, who signs in.
+        if spec.delegated_only() && self.gates == 0 {
             let d = Diagnostic::new(
                 Code::DelegatedOnly,
                 file,
                 action.span,
                 format!("`{}` runs only on behalf of a signed-in user (delegated permission), never app-only", spec.id),
             )
-            .with_help("in a workspace without a signed-in session it runs on behalf of whoever approves it; keep an approval gate so a person signs in to approve it");
+            .with_help("in a workspace without a signed-in session it runs on behalf of whoever approves it, and with nobody approving it, it is blocked: add an approval gate (`approval: {role: workspace_owner, timeout: 4h, on_timeout: reject}`) so a person signs in to approve it");
             self.cx.push(d);
         }
         let target = match (spec.target, target) {
@@ -2689,6 +2709,26 @@ mod tests {
         assert_eq!(codes(&[&ok]), []);
         let templ = gamebook("  - {id: b, for_each: incident.ips, action: ip.block, params: {expires_in: \"{{ incident.severity }}\"}}\n");
         assert_eq!(codes(&[&templ]), [Code::ParamType]);
+    }
+
+    #[test]
+    fn a_delegated_only_action_is_warned_about_only_without_a_gate_before_it() {
+        let gate = "approval: {role: workspace_owner, timeout: 4h, on_timeout: reject}";
+        let bare = gamebook("  - {id: r, for_each: incident.users, action: user.reset_password}\n");
+        assert_eq!(codes(&[&bare]), [Code::DelegatedOnly]);
+        let own = gamebook(&format!(
+            "  - {{id: r, for_each: incident.users, action: user.reset_password, {gate}}}\n"
+        ));
+        assert_eq!(codes(&[&own]), []);
+        let group = gamebook(&format!(
+            "  - id: g\n    {gate}\n    steps:\n      - {{id: r, for_each: incident.users, action: user.reset_password}}\n"
+        ));
+        assert_eq!(codes(&[&group]), []);
+        // A gate on a sibling holds nothing of it back.
+        let sibling = gamebook(&format!(
+            "  - {{id: a, action: incident.comment, params: {{comment: x}}, {gate}}}\n  - {{id: r, for_each: incident.users, action: user.reset_password}}\n"
+        ));
+        assert_eq!(codes(&[&sibling]), [Code::DelegatedOnly]);
     }
 
     #[test]
