@@ -1889,9 +1889,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     self.cx.orphan_templates(file, with, item_scope);
                     return None;
                 };
-                let values = self
-                    .cx
-                    .inputs(file, with, iface, item_scope, gamebook.span);
+                let values = self.cx.inputs(file, with, iface, item_scope, gamebook.span);
                 for (name, v) in &values {
                     if let Some((_, node)) = with.iter().find(|(n, _)| &n.value == name) {
                         self.check_value_reads(v, node, &s.id.value);

@@ -20,6 +20,7 @@ pub struct ActionRequest<'a> {
     pub key: &'a str,
     pub action: &'static ActionSpec,
     pub provider: &'static ProviderSupport,
+    /// The gamebook, as plans label it (a called one `caller > callee`).
     pub gamebook: &'a str,
     /// The step path (`contain.isolate`).
     pub step: &'a str,
@@ -80,7 +81,7 @@ pub fn names_action(
     target: Option<&str>,
     r: &ActionRequest<'_>,
 ) -> bool {
-    step.is_none_or(|s| crate::scheduler::names_step(s, r.step))
+    step.is_none_or(|s| crate::scheduler::names_step_of(s, r.gamebook, r.step))
         && action.is_none_or(|a| riposte_dsl::checked::action_matches(a, r.action.id))
         && target.is_none_or(|t| match r.target_id {
             Some(id) => target_key_matches(t, id, r.target_name.unwrap_or("")),

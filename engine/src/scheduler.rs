@@ -89,11 +89,12 @@ impl Approvals {
         }
     }
 
-    fn granted(&self, path: &str) -> bool {
+    /// Whether the approval of the step at `path` of gamebook `label` is granted.
+    fn granted(&self, label: &str, path: &str) -> bool {
         match self {
             Approvals::None => false,
             Approvals::All => true,
-            Approvals::Steps(steps) => steps.iter().any(|s| names_step(s, path)),
+            Approvals::Steps(steps) => steps.iter().any(|s| names_step_of(s, label, path)),
         }
     }
 }
@@ -165,18 +166,49 @@ impl Refusals {
         Ok(refusals)
     }
 
-    fn rejects(&self, path: &str) -> bool {
-        self.rejected.iter().any(|s| names_step(s, path))
+    fn rejects(&self, label: &str, path: &str) -> bool {
+        self.rejected.iter().any(|s| names_step_of(s, label, path))
     }
 
-    fn times_out(&self, path: &str) -> bool {
-        self.timed_out.iter().any(|s| names_step(s, path))
+    fn times_out(&self, label: &str, path: &str) -> bool {
+        self.timed_out.iter().any(|s| names_step_of(s, label, path))
     }
 }
 
-/// Whether two step names can name the same step (`isolate` and `contain.isolate` can).
+/// Whether two step names can name the same step (`isolate` and `contain.isolate` can, and
+/// `isolate` and `contain-device/isolate`; names qualified by two gamebooks are taken apart).
 pub fn same_step(a: &str, b: &str) -> bool {
-    names_step(a, b) || names_step(b, a)
+    let (ga, a) = qualified(a);
+    let (gb, b) = qualified(b);
+    let same_gamebook = match (ga, gb) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    };
+    same_gamebook && (names_step(a, b) || names_step(b, a))
+}
+
+/// A step name split at its gamebook qualifier: `compromised-user/revoke` is step `revoke` of
+/// gamebook `compromised-user`; `revoke` alone is of any gamebook.
+fn qualified(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('/') {
+        Some((gamebook, step)) => (Some(gamebook), step),
+        None => (None, name),
+    }
+}
+
+/// Whether gamebook `pattern` is the gamebook of `label`: a gamebook matches the actions it
+/// runs itself and through calls (`malware-cleanup` and `block-malicious-indicators` both
+/// match `malware-cleanup > block-malicious-indicators`); the whole label matches too.
+pub fn gamebook_matches(pattern: &str, label: &str) -> bool {
+    label == pattern || label.split(" > ").any(|g| g == pattern)
+}
+
+/// Whether `name`, qualified by a gamebook (`compromised-user/revoke`) or not, names the step
+/// at `path` of the gamebook run labelled `label` ([`names_step`]; the qualifier is any
+/// gamebook of the label).
+pub fn names_step_of(name: &str, label: &str, path: &str) -> bool {
+    let (gamebook, step) = qualified(name);
+    gamebook.is_none_or(|g| gamebook_matches(g, label)) && names_step(step, path)
 }
 
 /// Whether a step `name` names has an approval gate.
@@ -268,9 +300,36 @@ fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Step> {
             }
         }
     }
+    // A qualified name is of its gamebook, or of one it calls (as plans label them).
+    let (gamebook, name) = qualified(name);
+    let mut gamebooks: Vec<&c::Gamebook> = match gamebook {
+        None => library.gamebooks.iter().collect(),
+        Some(g) => library.gamebook(g).into_iter().collect(),
+    };
+    let mut i = 0;
+    while gamebook.is_some() && i < gamebooks.len() {
+        let mut calls = Vec::new();
+        called(&gamebooks[i].steps, &mut calls);
+        for callee in calls.into_iter().filter_map(|g| library.gamebook(g)) {
+            if !gamebooks.iter().any(|known| known.name == callee.name) {
+                gamebooks.push(callee);
+            }
+        }
+        i += 1;
+    }
+    /// The gamebooks the steps call.
+    fn called<'l>(steps: &'l [c::Step], out: &mut Vec<&'l str>) {
+        for s in steps {
+            match &s.kind {
+                c::StepKind::Call { gamebook, .. } => out.push(gamebook),
+                c::StepKind::Group(inner) => called(inner, out),
+                _ => {}
+            }
+        }
+    }
     let segments: Vec<&str> = name.split('.').collect();
     let mut all = Vec::new();
-    for gb in &library.gamebooks {
+    for gb in gamebooks {
         lists(&gb.steps, &mut all);
     }
     let mut out = Vec::new();
@@ -283,13 +342,31 @@ fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Step> {
 /// The error for an option naming a step no gamebook of the library has, with the nearest
 /// step name.
 pub fn unknown_step(option: &str, step: &str, library: &Library) -> String {
+    if let (Some(gamebook), _) = qualified(step) {
+        if library.gamebook(gamebook).is_none() {
+            let near = riposte_dsl::diagnostic::did_you_mean(
+                gamebook,
+                library.gamebooks.iter().map(|g| g.name.as_str()),
+            )
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+            return format!("`{option} {step}`: the library has no gamebook `{gamebook}`{near}");
+        }
+        return format!(
+            "`{option} {step}`: gamebook `{gamebook}` has no step `{}`, nor do the gamebooks it \
+             calls; give a step id or path as plans show it after the `/` (e.g. \
+             `{gamebook}/isolate`)",
+            qualified(step).1
+        );
+    }
     let names = step_names(library);
     let near = riposte_dsl::diagnostic::did_you_mean(step, names.iter().map(String::as_str))
         .map(|n| format!("; did you mean `{n}`?"))
         .unwrap_or_default();
     format!(
         "`{option} {step}`: no gamebook of the library has a step `{step}`; give a step id or \
-         path as plans show it (e.g. `isolate` or `contain.isolate`){near}"
+         path as plans show it (e.g. `isolate` or `contain.isolate`), with its gamebook in front \
+         to name only that gamebook's (`contain-compromised-device/isolate`){near}"
     )
 }
 
@@ -329,7 +406,7 @@ enum GateDecision {
 
 impl RunConfig {
     /// The decision at the approval gate of the step `id`, shown in plans at `path`.
-    fn gate(&self, id: &str, path: &str, gate: &c::ApprovalGate) -> GateDecision {
+    fn gate(&self, id: &str, label: &str, path: &str, gate: &c::ApprovalGate) -> GateDecision {
         use riposte_dsl::ast::TimeoutOutcome;
         let timed_out = || {
             format!(
@@ -337,12 +414,12 @@ impl RunConfig {
                 riposte_dsl::duration::format_duration(gate.timeout_ms)
             )
         };
-        if self.refusals.rejects(path) {
+        if self.refusals.rejects(label, path) {
             GateDecision::Refused(
                 StepStatus::Rejected,
                 format!("the approval gate of step `{id}` was rejected: the step does not run"),
             )
-        } else if self.refusals.times_out(path) {
+        } else if self.refusals.times_out(label, path) {
             match gate.on_timeout {
                 TimeoutOutcome::Approve => GateDecision::Open,
                 TimeoutOutcome::Reject => GateDecision::Refused(
@@ -357,7 +434,7 @@ impl RunConfig {
                     format!("{} (on_timeout: fail): the step fails", timed_out()),
                 ),
             }
-        } else if self.approvals.granted(path) {
+        } else if self.approvals.granted(label, path) {
             GateDecision::Open
         } else {
             GateDecision::Pending
@@ -1092,7 +1169,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                             // or blocked.
                             let refused = step.approval.as_ref().is_some_and(|g| {
                                 matches!(
-                                    self.config.gate(&step.id, &frame.shown(path), g),
+                                    self.config
+                                        .gate(&step.id, &frame.label, &frame.shown(path), g),
                                     GateDecision::Refused(..)
                                 )
                             });
@@ -1215,7 +1293,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         let decision = match &step.approval {
             None => GateDecision::Open,
-            Some(g) => self.config.gate(&step.id, &frame.shown(path), g),
+            Some(g) => self
+                .config
+                .gate(&step.id, &frame.label, &frame.shown(path), g),
         };
         let gate_open = decision == GateDecision::Open;
         // A refusal is reached only with nothing upstream awaiting approval: behind a pending
@@ -1894,7 +1974,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         let approval = match &self.wait {
             Some(w) => Some((w.approval(spec), w.reason.clone())),
-            None if self.passed_gates > 0 || self.config.approvals.granted(&planned.step) => None,
+            None if self.passed_gates > 0
+                || self
+                    .config
+                    .approvals
+                    .granted(&planned.gamebook, &planned.step) =>
+            {
+                None
+            }
             None => required.clone().map(|a| {
                 let reason = format!("awaits approval: {}", a.reason);
                 (Some(a), reason)
@@ -1906,10 +1993,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         // The approval it needs, refused: rejected rows carry who refused it and why it was
         // asked for.
-        if let Some(a) = required
-            .as_ref()
-            .filter(|_| self.wait.is_none() && self.config.refusals.rejects(&planned.step))
-        {
+        if let Some(a) = required.as_ref().filter(|_| {
+            self.wait.is_none()
+                && self
+                    .config
+                    .refusals
+                    .rejects(&planned.gamebook, &planned.step)
+        }) {
             planned.status = Status::Rejected;
             planned.reason = format!("approval rejected: {}", a.reason);
             planned.approval = Some(a.clone());
@@ -1970,7 +2060,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 key: &planned.key,
                 action: spec,
                 provider,
-                gamebook: &frame.gb.name,
+                gamebook: &frame.label,
                 step: &planned.step,
                 target_id,
                 target_name,

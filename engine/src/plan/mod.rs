@@ -33,19 +33,19 @@ pub fn incident_context(incident: &Incident) -> IncidentContext {
 /// `reject:`): a rejected action or task at that step, or inside it (a gated group or call
 /// step). A name that rejects nothing is most likely a step whose actions needed no approval.
 pub fn rejects_something(plan: &Plan, name: &str) -> bool {
-    let within = |path: &str| {
+    let within = |label: &str, path: &str| {
         path.match_indices('.')
             .map(|(i, _)| &path[..i])
             .chain(std::iter::once(path))
-            .any(|p| crate::scheduler::names_step(name, p))
+            .any(|p| crate::scheduler::names_step_of(name, label, p))
     };
     plan.actions
         .iter()
-        .any(|a| a.status == model::Status::Rejected && within(&a.step))
+        .any(|a| a.status == model::Status::Rejected && within(&a.gamebook, &a.step))
         || plan
             .tasks
             .iter()
-            .any(|t| t.status == model::TaskStatus::Rejected && within(&t.step))
+            .any(|t| t.status == model::TaskStatus::Rejected && within(&t.gamebook, &t.step))
 }
 
 /// The time a plan is made at when no `--now` is given: the incident's last update (so the

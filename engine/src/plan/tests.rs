@@ -3806,3 +3806,76 @@ steps:
         ]
     );
 }
+
+/// A step named with its gamebook in front (`one/scan`) is that gamebook's step only: where
+/// two gamebooks of a plan have a step `scan`, approving, rejecting or failing one leaves the
+/// other as it is.
+#[test]
+fn a_step_named_with_its_gamebook_is_that_gamebooks_only() {
+    let gb = |name: &str, action: &str| {
+        format!(
+            "kind: gamebook\nname: {name}\nversion: 1.0.0\nsteps:\n  - {{id: scan, for_each: incident.devices, action: {action}}}\n"
+        )
+    };
+    let sop = "kind: sop\ntype: response\nname: s\nmode: manual\ngamebooks:\n  - gamebook: one\n  - gamebook: two\n";
+    let lib = library(&[
+        &gb("one", "device.quick_scan"),
+        &gb("two", "device.full_scan"),
+        sop,
+    ]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let plan = |approve: &[&str], reject: &[&str], fail: Option<&str>| {
+        let approvals = Approvals::from_words(&words(approve), &lib).expect("valid approvals");
+        let config = RunConfig {
+            refusals: Refusals::from_words(&words(reject), &[], &approvals, &lib)
+                .expect("valid refusals"),
+            approvals,
+            ..RunConfig::default()
+        };
+        let failures = fail
+            .map(|step| ScriptedFailure {
+                step: Some(step.into()),
+                ..ScriptedFailure::default()
+            })
+            .into_iter()
+            .collect();
+        let p = plan_with(&lib, &ws(Mode::Automatic), &inc, &config, failures);
+        p.actions
+            .iter()
+            .map(|a| {
+                let failed = a.execution.as_ref().is_some_and(|e| e.outcome == "failed");
+                (a.gamebook.clone(), a.status, failed)
+            })
+            .collect::<Vec<_>>()
+    };
+    let row = |g: &str, s: Status, failed: bool| (g.to_string(), s, failed);
+    assert_eq!(
+        plan(&["one/scan"], &[], None),
+        [
+            row("one", Status::WouldRun, false),
+            row("two", Status::AwaitingApproval, false)
+        ]
+    );
+    assert_eq!(
+        plan(&["one/scan"], &["two/scan"], None)
+            .iter()
+            .map(|r| r.1)
+            .collect::<Vec<_>>(),
+        [Status::WouldRun, Status::Rejected]
+    );
+    assert_eq!(
+        plan(&["all"], &[], Some("two/scan")),
+        [
+            row("one", Status::WouldRun, false),
+            row("two", Status::WouldRun, true)
+        ]
+    );
+    // A gamebook or step the library does not have is an error, not a silent no-op.
+    assert!(Approvals::from_words(&words(&["three/scan"]), &lib)
+        .unwrap_err()
+        .contains("no gamebook `three`"));
+    assert!(Approvals::from_words(&words(&["one/sacn"]), &lib)
+        .unwrap_err()
+        .contains("has no step `sacn`"));
+}

@@ -39,12 +39,15 @@ impl TestExecutor {
 
 /// Whether `f` names the action of `r` (any attempt).
 fn names(f: &Fail, r: &ActionRequest<'_>) -> bool {
-    names_action(
-        f.step.as_deref(),
-        f.action.as_deref(),
-        f.target.as_deref(),
-        r,
-    )
+    f.gamebook
+        .as_deref()
+        .is_none_or(|g| crate::scheduler::gamebook_matches(g, r.gamebook))
+        && names_action(
+            f.step.as_deref(),
+            f.action.as_deref(),
+            f.target.as_deref(),
+            r,
+        )
 }
 
 impl Executor for TestExecutor {

@@ -10,7 +10,7 @@ use crate::executor::target_key_matches;
 use crate::plan::model::{
     targets_the_incident, Plan, PlannedAction, PlannedTask, Target, TaskStatus,
 };
-use crate::scheduler::names_step;
+use crate::scheduler::{gamebook_matches, names_step_of};
 
 /// Most plan entries shown beside one failed expectation.
 const MAX_SHOWN: usize = 5;
@@ -401,7 +401,7 @@ fn missing_action(plan: &Plan, e: &ExpectAction, line: u64) -> Failure {
                 near = plan
                     .actions
                     .iter()
-                    .filter(|a| names_step(step, &a.step))
+                    .filter(|a| names_step_of(step, &a.gamebook, &a.step))
                     .take(MAX_SHOWN)
                     .map(|a| Near {
                         entry: ActionView::of(a),
@@ -470,13 +470,6 @@ fn check_tasks(plan: &Plan, expect: &Expect, out: &mut Vec<Failure>) {
     }
 }
 
-/// A gamebook matches the actions it runs itself and through calls: `malware-cleanup` and
-/// `block-malicious-indicators` both match `malware-cleanup > block-malicious-indicators`; the
-/// whole label matches too.
-pub fn gamebook_matches(pattern: &str, label: &str) -> bool {
-    label == pattern || label.split(" > ").any(|g| g == pattern)
-}
-
 /// A target by id (with or without its `kind:` prefix) or name, case-insensitive; `incident`
 /// for incident actions.
 pub fn target_matches(pattern: &str, target: Option<&Target>, action: &str) -> bool {
@@ -495,7 +488,9 @@ fn identity_matches(e: &ExpectAction, a: &PlannedAction) -> bool {
         && e.gamebook
             .as_deref()
             .is_none_or(|g| gamebook_matches(g, &a.gamebook))
-        && e.step.as_deref().is_none_or(|s| names_step(s, &a.step))
+        && e.step
+            .as_deref()
+            .is_none_or(|s| names_step_of(s, &a.gamebook, &a.step))
         && e.action
             .as_deref()
             .is_none_or(|p| riposte_dsl::checked::action_matches(p, a.action))
@@ -697,7 +692,9 @@ fn task_differences(e: &ExpectTask, t: &PlannedTask) -> Vec<String> {
             "step",
             e.step.as_deref(),
             &t.step,
-            e.step.as_deref().is_none_or(|s| names_step(s, &t.step)),
+            e.step
+                .as_deref()
+                .is_none_or(|s| names_step_of(s, &t.gamebook, &t.step)),
         ),
         (
             "title",

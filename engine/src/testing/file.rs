@@ -318,7 +318,10 @@ pub const MAX_LIST: usize = 1_000;
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Fail {
-    /// Step path or id; absent: every step.
+    /// The gamebook (or `caller > callee` label); absent: every gamebook.
+    #[serde(default)]
+    pub gamebook: Option<Text>,
+    /// Step path or id, or `gamebook/step`; absent: every step.
     #[serde(default)]
     pub step: Option<Text>,
     /// Action id; absent: every action.

@@ -861,6 +861,9 @@ impl Runner<'_> {
 
     /// A scripted failure: of steps and actions that exist, failing something.
     fn check_fail(&self, names: &Names, f: &serde_saphyr::Spanned<file::Fail>) -> Result<(), At> {
+        if let Some(g) = &f.value.gamebook {
+            names.gamebook(place_or(&g.at, &f.referenced), "fail", g)?;
+        }
         if let Some(s) = &f.value.step {
             names.step(place_or(&s.at, &f.referenced), "fail", s)?;
         }
@@ -1407,6 +1410,10 @@ impl<'a> Names<'a> {
     fn step(&self, loc: &Location, key: &str, step: &str) -> Result<(), At> {
         if crate::scheduler::is_step_name(self.library, step) {
             return Ok(());
+        }
+        // `gamebook/step`: the gamebook first.
+        if let Some((gamebook, _)) = step.split_once('/') {
+            self.gamebook(loc, key, gamebook)?;
         }
         Err(Self::unknown(
             loc,

@@ -44,7 +44,10 @@ fn object(required: &[&str], properties: Value) -> Value {
 /// A step id (`isolate`) or path through groups (`contain.isolate`); `empty` also takes `""`
 /// (an SOP's own task has no step).
 fn step(empty: bool) -> Value {
-    text_matching(&format!("{IDENTIFIER_WORD}(\\.{IDENTIFIER_WORD})*"), empty)
+    text_matching(
+        &format!("({DOCUMENT_NAME_WORD}/)?{IDENTIFIER_WORD}(\\.{IDENTIFIER_WORD})*"),
+        empty,
+    )
 }
 
 /// Text that is all `body`; `empty` also takes `""`.
@@ -83,6 +86,7 @@ fn fail() -> Value {
     object(
         &[],
         json!({
+            "gamebook": gamebook_label(false),
             "step": step(false),
             "action": action(),
             "target": text(),

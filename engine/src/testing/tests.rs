@@ -1106,3 +1106,28 @@ fn every_unknown_key_and_word_of_a_file_is_reported() {
         "{m:?}"
     );
 }
+
+/// A test names a step with its gamebook in front (`iso/isolate`), and a `fail` entry may name
+/// the gamebook by itself; a gamebook the library lacks is an error at its place.
+#[test]
+fn steps_and_failures_name_their_gamebook() {
+    let inc = incident("high");
+    let r = run_one(&format!(
+        "kind: test\nname: qualified\n{inc}approve: [iso/isolate]\nfail: [{{gamebook: iso, step: isolate}}]\nexpect:\n  actions:\n    - {{step: iso/isolate, outcome: failed}}\n    - {{step: tell, status: would_run}}\n"
+    ));
+    assert!(r.tests.iter().all(|t| t.passed), "{:?}", messages(&r));
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: unknown\n{inc}fail: [{{gamebook: isp, step: isolate}}]\nexpect: {{}}\n"
+    )));
+    assert!(
+        m[0].contains("unknown gamebook `isp` in `fail`; did you mean `iso`?"),
+        "{m:?}"
+    );
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: unknown\n{inc}approve: [isp/isolate]\nexpect: {{}}\n"
+    )));
+    assert!(
+        m[0].contains("unknown gamebook `isp` in `approve`; did you mean `iso`?"),
+        "{m:?}"
+    );
+}
