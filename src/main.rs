@@ -830,6 +830,23 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     // A script that fails nothing is almost always a typo in its target, or an action that
     // never reaches the executor (awaiting approval, blocked): say so.
     for (given, failed) in args.fail.iter().zip(failed_something) {
+        // A target no incident of the file has is a typo: name the nearest entity.
+        let target = given
+            .split_once(':')
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.eq_ignore_ascii_case("incident"));
+        let entities = || incidents.iter().flat_map(|i| &i.entities);
+        let unknown_target = target.filter(|t| {
+            !entities().any(|e| riposte_engine::executor::target_key_matches(t, &e.id, &e.name))
+        });
+        if let (Some(t), false) = (unknown_target, failed) {
+            stderr_line!(
+                "warning: `--fail {given}` failed no action: no entity of the incident is `{t}` \
+                 (by id or name); {}",
+                riposte_dsl::diagnostic::suggestion(t, entities().map(|e| e.name.as_str()))
+            );
+            continue;
+        }
         if !failed && !runs.is_empty() {
             stderr_line!(
                 "warning: `--fail {given}` failed no action: no action of that step and target \
@@ -880,8 +897,14 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
     let mut sources = SourceMap::new();
     let mut compiled = Vec::new();
     let mut errors = false;
-    for text in &args.exprs {
-        let file = sources.add(riposte_dsl::SourceFile::new("expression", text.as_str()));
+    for (n, text) in args.exprs.iter().enumerate() {
+        // Named by their place when there are several, so an error says which one.
+        let name = if args.exprs.len() > 1 {
+            format!("expression {}", n + 1)
+        } else {
+            "expression".to_string()
+        };
+        let file = sources.add(riposte_dsl::SourceFile::new(name, text.as_str()));
         let src = ExprSource {
             text,
             file,
@@ -898,7 +921,8 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
             }
         }
     }
-    if errors {
+    // The others are still shown: one mistyped expression hides nothing of the rest.
+    if errors && compiled.is_empty() {
         return Ok(ExitCode::from(1));
     }
     let mut out = String::new();
@@ -910,7 +934,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
                 riposte_engine::plan::text::printable(&incident.id)
             ));
         }
-        if compiled.is_empty() {
+        if args.exprs.is_empty() {
             let pretty = serde_json::to_string_pretty(&record.to_json())
                 .map_err(|e| format!("cannot serialize output: {e}"))?;
             out.push_str(&pretty);
@@ -931,7 +955,12 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
             ));
         }
     }
-    emit(&out).map(|()| ExitCode::SUCCESS)
+    emit(&out)?;
+    Ok(if errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn test(args: TestArgs) -> Result<ExitCode, String> {

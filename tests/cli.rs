@@ -442,6 +442,21 @@ fn eval_shows_what_expressions_read() {
         "{err}"
     );
     assert!(err.contains("[expression:1:10]"), "{err}");
+    // Of several, a wrong one is named by its place, and hides nothing of the others.
+    let out = riposte()
+        .arg("eval")
+        .args(incident)
+        .args(["incident.severity", "incident.devics"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "incident.severity => \"high\"\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[expression 2:1:10]"), "{err}");
     let out = riposte().arg("eval").args(incident).assert().code(0);
     let record = json(&out.get_output().stdout);
     assert_eq!(record["severity"], "high");
@@ -1176,6 +1191,14 @@ fn simulate_warns_about_a_failure_script_that_fails_nothing() {
     // The isolation awaits approval, so nothing reaches the executor to fail.
     let (_, err) = run(&["--fail", "isolate"]);
     assert!(err.contains("`--fail isolate` failed no action"), "{err}");
+    // A target the incident does not have is most likely a typo.
+    let (_, err) = run(&["--approve", "all", "--fail", "isolate:srv-fs-0l"]);
+    assert!(
+        err.contains(
+            "no entity of the incident is `srv-fs-0l` (by id or name); did you mean `srv-fs-01`?"
+        ),
+        "{err}"
+    );
     // Approved, it fails; the target may be given by name or by id without its kind.
     for target in ["srv-fs-01", "514dd2a470997eca303a8b2f507b9553bdf70607"] {
         let script = format!("isolate:{target}");

@@ -406,7 +406,14 @@ enum GateDecision {
 
 impl RunConfig {
     /// The decision at the approval gate of the step `id`, shown in plans at `path`.
-    fn gate(&self, id: &str, label: &str, path: &str, gate: &c::ApprovalGate) -> GateDecision {
+    fn gate(
+        &self,
+        step: &c::Step,
+        label: &str,
+        path: &str,
+        gate: &c::ApprovalGate,
+    ) -> GateDecision {
+        let id = &step.id;
         use riposte_dsl::ast::TimeoutOutcome;
         let timed_out = || {
             format!(
@@ -429,10 +436,22 @@ impl RunConfig {
                         timed_out()
                     ),
                 ),
-                TimeoutOutcome::Fail => GateDecision::Refused(
-                    StepStatus::Failed,
-                    format!("{} (on_timeout: fail): the step fails", timed_out()),
-                ),
+                TimeoutOutcome::Fail => {
+                    // Under `continue` its items fail, and the step goes on.
+                    let continues = step
+                        .for_each
+                        .as_ref()
+                        .is_some_and(|f| f.on_error == riposte_dsl::ast::ErrorStrategy::Continue);
+                    let fails = if continues {
+                        "its items fail (on_error: continue: the step goes on)"
+                    } else {
+                        "the step fails"
+                    };
+                    GateDecision::Refused(
+                        StepStatus::Failed,
+                        format!("{} (on_timeout: fail): {fails}", timed_out()),
+                    )
+                }
             }
         } else if self.approvals.granted(label, path) {
             GateDecision::Open
@@ -1169,8 +1188,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                             // or blocked.
                             let refused = step.approval.as_ref().is_some_and(|g| {
                                 matches!(
-                                    self.config
-                                        .gate(&step.id, &frame.label, &frame.shown(path), g),
+                                    self.config.gate(step, &frame.label, &frame.shown(path), g),
                                     GateDecision::Refused(..)
                                 )
                             });
@@ -1293,9 +1311,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         let decision = match &step.approval {
             None => GateDecision::Open,
-            Some(g) => self
-                .config
-                .gate(&step.id, &frame.label, &frame.shown(path), g),
+            Some(g) => self.config.gate(step, &frame.label, &frame.shown(path), g),
         };
         let gate_open = decision == GateDecision::Open;
         // A refusal is reached only with nothing upstream awaiting approval: behind a pending

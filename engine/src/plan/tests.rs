@@ -2845,6 +2845,23 @@ fn a_gate_timing_out_with_fail_fails_the_step_and_takes_its_error_edge() {
     assert_eq!(tell.params["comment"], "2 not isolated (failed)");
     let note = got.iter().find(|r| r.0 == "note").expect("note");
     assert_eq!(note.2, Status::Skipped);
+    // Under `continue` the items fail and the step goes on, as its reason says.
+    let continues = GATED
+        .replace("TIMEOUT", "fail")
+        .replace("on_error: collect", "on_error: continue");
+    let lib = library(&[&continues, &sop("")]);
+    let p = refused(&lib, &two_devices(), Approvals::None, &[], &["isolate"]);
+    let got = rows(&p);
+    assert!(
+        got.iter().filter(|r| r.0 == "isolate").all(|r| r.3
+            == "the approval gate of step `isolate` timed out after 1h (on_timeout: fail): its \
+                items fail (on_error: continue: the step goes on)"),
+        "{got:#?}"
+    );
+    assert!(
+        got.iter().any(|r| r.0 == "scan" && r.2 == Status::WouldRun),
+        "{got:#?}"
+    );
 }
 
 /// A gate timing out with `on_timeout: approve` lets the step run with no one approving it.
