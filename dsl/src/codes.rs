@@ -89,6 +89,7 @@ codes! {
     SelfDependency = "RP0310", Error, "a step depends on itself";
     DuplicateDependency = "RP0311", Warning, "a step lists the same dependency twice";
     CallsTooDeep = "RP0312", Error, "gamebook calls nest too deep";
+    UnreadInput = "RP0313", Warning, "a gamebook input is never read";
     // 04xx: actions, params, approvals, policy.
     UnknownAction = "RP0401", Error, "an action id is not in the catalog";
     WrongTargetKind = "RP0402", Error, "an action targets the wrong kind of entity";

@@ -1084,6 +1084,58 @@ fn gamebook_help(
 /// looks called gamebooks up in `--library`) replaces it with its own way.
 pub const CHECK_TOGETHER_HINT: &str = "a gamebook in another file is found when the files are checked together, e.g. `riposte check gamebooks sops`, or one file within its library: `riposte check FILE --library gamebooks --library sops`";
 
+/// The names of the inputs the steps read (`inputs.<name>`), through groups.
+fn input_reads<'s>(steps: &'s [c::Step], out: &mut HashSet<&'s str>) {
+    let value = |v: &'s ParamValue, out: &mut HashSet<&'s str>| match v {
+        ParamValue::Const(_) => {}
+        ParamValue::Expr(x) => expr_input_reads(x, out),
+        ParamValue::Template(t) => t.exprs().for_each(|x| expr_input_reads(x, out)),
+    };
+    for s in steps {
+        if let Some(x) = &s.condition {
+            expr_input_reads(x, out);
+        }
+        if let Some(f) = &s.for_each {
+            expr_input_reads(&f.items, out);
+            if let Some(x) = &f.filter {
+                expr_input_reads(x, out);
+            }
+        }
+        match &s.kind {
+            c::StepKind::Action { target, params, .. } => {
+                if let Some(x) = target {
+                    expr_input_reads(x, out);
+                }
+                for (_, v) in params {
+                    value(v, out);
+                }
+            }
+            c::StepKind::Task(t) => t.title.exprs().for_each(|x| expr_input_reads(x, out)),
+            c::StepKind::Call { with, .. } => {
+                for (_, v) in with {
+                    value(v, out);
+                }
+            }
+            c::StepKind::Group(inner) => input_reads(inner, out),
+        }
+    }
+}
+
+/// The inputs `x` reads; `*` for `inputs` read whole.
+fn expr_input_reads<'x>(x: &'x Expr, out: &mut HashSet<&'x str>) {
+    for path in x.paths() {
+        match path {
+            [root, name, ..] if root == "inputs" => {
+                out.insert(name.as_str());
+            }
+            [root] if root == "inputs" => {
+                out.insert("*");
+            }
+            _ => {}
+        }
+    }
+}
+
 fn collect_calls<'a>(steps: &'a [ast::Step], out: &mut Vec<&'a Spanned<String>>) {
     for s in steps {
         match &s.kind {
@@ -1342,6 +1394,14 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
 
     fn run(mut self) -> c::Gamebook {
         let g = self.iface.ast;
+        let file = self.file;
+        let errors_here = |cx: &Compiler| {
+            cx.diags
+                .iter()
+                .filter(|d| d.file == file && d.is_error())
+                .count()
+        };
+        let errors_before = errors_here(self.cx);
         self.collect_ids(&g.steps);
         let mut fields = Vec::new();
         self.step_fields(&g.steps, &mut HashSet::new(), &mut fields);
@@ -1368,6 +1428,34 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 .map(|(n, e)| Field::new(n.clone(), e.ty().clone(), ""))
                 .collect(),
         ));
+        // An input nothing reads is dead weight callers must still give, or a step that was
+        // meant to read it and does not. Judged only on a body without errors: a step that
+        // did not compile reads nothing.
+        if errors_here(self.cx) == errors_before {
+            let mut read = HashSet::new();
+            input_reads(&steps, &mut read);
+            for (_, x) in &outputs {
+                expr_input_reads(x, &mut read);
+            }
+            let unread =
+                |d: &&ast::InputDecl| !read.contains("*") && !read.contains(d.name.value.as_str());
+            for decl in g.inputs.iter().filter(unread) {
+                let d = Diagnostic::new(
+                    Code::UnreadInput,
+                    file,
+                    decl.name.span,
+                    format!(
+                        "input `{}` of gamebook `{}` is never read",
+                        decl.name.value, g.meta.name.value
+                    ),
+                )
+                .with_help(format!(
+                    "read it where it should make a difference (`{{{{ inputs.{} }}}}`), or remove it",
+                    decl.name.value
+                ));
+                self.cx.push(d);
+            }
+        }
         let graph = graph::build(&steps);
         c::Gamebook {
             name: g.meta.name.value.clone(),
@@ -2710,6 +2798,26 @@ mod tests {
     }
 
     #[test]
+    fn an_input_nothing_reads_is_warned_about() {
+        let with = |body: &str| {
+            format!("kind: gamebook\nname: g\nversion: 1.0.0\ninputs:\n  n: {{type: number, default: 1}}\n{body}")
+        };
+        let unread = with("steps:\n  - {id: c, action: incident.comment, params: {comment: x}}\n");
+        assert_eq!(codes(&[&unread]), [Code::UnreadInput]);
+        for read in [
+            "steps:\n  - {id: c, if: \"inputs.n > 0\", action: incident.comment, params: {comment: x}}\n",
+            "steps:\n  - {id: c, for_each: {items: incident.devices, as: d, filter: \"inputs.n > 0\"}, action: device.quick_scan}\n",
+            "steps:\n  - {id: c, action: incident.comment, params: {comment: x}}\noutputs:\n  n: inputs.n\n",
+            "steps:\n  - {id: t, task: {title: \"call {{ inputs.n }}\", role: incident_responder}}\n",
+        ] {
+            assert_eq!(codes(&[&with(read)]), [], "{read}");
+        }
+        // A body with an error is not judged: its broken step may be the reader.
+        let broken = with("steps:\n  - {id: c, action: incident.comment, params: {comment: \"{{ inputs.m }}\"}}\n");
+        assert_eq!(codes(&[&broken]), [Code::UnknownName]);
+    }
+
+    #[test]
     fn a_delegated_only_action_is_warned_about_only_without_a_gate_before_it() {
         let gate = "approval: {role: workspace_owner, timeout: 4h, on_timeout: reject}";
         let bare = gamebook("  - {id: r, for_each: incident.users, action: user.reset_password}\n");
@@ -2747,12 +2855,12 @@ mod tests {
 
     #[test]
     fn inputs_are_typed_at_call_sites_and_defaults_checked() {
-        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  n: {type: number, default: 3}\n  mode: {type: string, default: full, values: [full, selective]}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: \"{{ inputs.n }}\"}}\n";
+        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  n: {type: number, default: 3}\n  mode: {type: string, default: full, values: [full, selective]}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: \"{{ inputs.n }} {{ inputs.mode }}\"}}\n";
         let ok = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: x, gamebook: callee, with: {n: 5, mode: selective}}\n";
         assert_eq!(codes(&[callee, ok]), []);
         let bad = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: x, gamebook: callee, with: {n: five, mode: partial}}\n";
         assert_eq!(codes(&[callee, bad]), [Code::ParamType, Code::ParamType]);
-        let bad_default = "kind: gamebook\nname: d\nversion: 1.0.0\ninputs:\n  n: {type: number, default: many}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: x}}\n";
+        let bad_default = "kind: gamebook\nname: d\nversion: 1.0.0\ninputs:\n  n: {type: number, default: many}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: \"{{ inputs.n }}\"}}\n";
         assert_eq!(codes(&[bad_default]), [Code::TypeMismatch]);
     }
 
@@ -2865,7 +2973,7 @@ mod tests {
         let bad_items = gamebook("  - {id: a, for_each: incident.devicez, action: device.isolate, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n");
         assert_eq!(codes(&[&bad_items]), [Code::UnknownName]);
         // An input with an invalid default is still optional for its callers.
-        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  n: {type: number, default: \"x\"}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: x}}\n";
+        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  n: {type: number, default: \"x\"}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: \"{{ inputs.n }}\"}}\n";
         let caller = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: call, gamebook: callee}\n";
         assert_eq!(codes(&[callee, caller]), [Code::TypeMismatch]);
     }
