@@ -482,7 +482,31 @@ fn check(
         }
         CheckFormat::Sarif => print_json(&render::sarif(diags, &sources))?,
     }
-    let failed = diags.iter().any(Diagnostic::is_error) || (deny_warnings && !diags.is_empty());
+    // An error elsewhere in the library may be the checked files' doing (a gamebook renamed
+    // its input, and a caller still gives the old one): the check fails, and says where.
+    let elsewhere: Vec<&str> = {
+        let mut files: Vec<&str> = compilation
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && !diags.contains(d))
+            .map(|d| sources.get(d.file).name.as_str())
+            .collect();
+        files.sort_unstable();
+        files.dedup();
+        files
+    };
+    if !elsewhere.is_empty() {
+        let named: Vec<String> = elsewhere.iter().take(3).map(|f| format!("`{f}`")).collect();
+        let more = if elsewhere.len() > 3 { ", …" } else { "" };
+        stderr_line!(
+            "error: the library has errors in other files ({}{more}), which may be these files' \
+             doing: `riposte check` the library to see them",
+            named.join(", ")
+        );
+    }
+    let failed = diags.iter().any(Diagnostic::is_error)
+        || !elsewhere.is_empty()
+        || (deny_warnings && !diags.is_empty());
     Ok(if failed {
         ExitCode::from(1)
     } else {

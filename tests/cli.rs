@@ -214,16 +214,34 @@ fn a_file_is_checked_within_its_library() {
         1,
     );
     assert!(err.contains("RP0309"), "{err}");
-    // A problem of another file of the library is not this file's.
+    // An error of another file of the library is not shown as this file's, but it fails the
+    // check, as this file may have caused it.
     let broken = dir.path().join("lib");
     std::fs::create_dir(&broken).unwrap();
     std::fs::write(broken.join("bad.yaml"), "kind: gamebook\nname: bad\n").unwrap();
-    stderr_of(
+    let err = stderr_of(
         riposte()
             .args(["check", "gamebooks/compromised-user.yaml", "--library"])
             .arg(&broken),
+        1,
+    );
+    assert!(!err.contains("RP0"), "{err}");
+    assert!(
+        err.contains("error: the library has errors in other files (`")
+            && err.contains("bad.yaml`), which may be these files' doing"),
+        "{err}"
+    );
+    // Warnings elsewhere are the library's own business.
+    let clean = stderr_of(
+        riposte().args([
+            "check",
+            "gamebooks/compromised-user.yaml",
+            "--library",
+            "tests/corpus/invalid/RP0313-unread-input.yaml",
+        ]),
         0,
     );
+    assert!(!clean.contains("RP0313"), "{clean}");
 }
 
 #[test]

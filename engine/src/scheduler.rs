@@ -714,9 +714,10 @@ pub struct Scheduler<'a, E: Executor> {
     total: u32,
     per_action: BTreeMap<&'static str, u32>,
     wait: Option<Wait>,
-    /// Granted gates (or timed out with `on_timeout: approve`) of the steps being run, each
-    /// on an action's step, an enclosing group or a calling step: passing one is the approval
-    /// the actions behind it need, whatever asks for it (the mode, an SOP rule).
+    /// Gates granted by a person, of the steps being run, each on an action's step, an
+    /// enclosing group or a calling step: passing one is the approval the actions behind it
+    /// need, whatever asks for it (the mode, an SOP rule). A gate timed out with
+    /// `on_timeout: approve` is none: nobody approved.
     passed_gates: u32,
     depth: usize,
     /// Rows of actions not run that were past the plan's room (see `not_run`).
@@ -1380,7 +1381,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 return status;
             }
         }
-        let passed_gate = step.approval.is_some() && gate_open && self.wait.is_none();
+        // Only a person's grant: a gate timing out with `on_timeout: approve` lets the step
+        // start, but nobody approved what an SOP rule or the mode asks approval for.
+        let passed_gate = step.approval.is_some()
+            && gate_open
+            && self.wait.is_none()
+            && !self
+                .config
+                .refusals
+                .times_out(&frame.label, &frame.shown(path));
         self.passed_gates += u32::from(passed_gate);
         // The items: one run without for-each, one per (filtered) item with it.
         static ONE_RUN: [Option<Value>; 1] = [None];
@@ -2009,8 +2018,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
         // The approval it needs, refused: rejected rows carry who refused it and why it was
         // asked for.
+        // Behind a granted gate nothing is asked, so nothing is refused.
         if let Some(a) = required.as_ref().filter(|_| {
             self.wait.is_none()
+                && self.passed_gates == 0
                 && self
                     .config
                     .refusals
@@ -3087,10 +3098,17 @@ fn finish_key(
             .iter()
             .flat_map(|p| p.needs.iter().flat_map(|group| group.iter()))
         {
+            // Each by its name, so a value cannot pass for another field's.
             match record_field(t, field) {
                 None | Some(Value::Null) => {}
-                Some(Value::String(s)) => hash_part(&mut h, s),
-                Some(other) => hash_part(&mut h, &other.to_json().to_string()),
+                Some(Value::String(s)) => {
+                    hash_part(&mut h, field);
+                    hash_part(&mut h, s);
+                }
+                Some(other) => {
+                    hash_part(&mut h, field);
+                    hash_part(&mut h, &other.to_json().to_string());
+                }
             }
         }
     }

@@ -308,10 +308,12 @@ impl<W: Write> Sink for TextReport<W> {
                     a.as_ref()
                         .map_or("(none)".to_string(), |a| clean(&a.reason, 300))
                 };
+                let reasons_differ =
+                    a.from.as_ref().map(|a| &a.reason) != a.to.as_ref().map(|a| &a.reason);
                 if role(&a.from) != role(&a.to) {
                     writeln!(out, "      approver: {} → {}", role(&a.from), role(&a.to))?;
                 }
-                if reason(&a.from) != reason(&a.to) {
+                if reasons_differ {
                     writeln!(
                         out,
                         "      approval: {} → {}",

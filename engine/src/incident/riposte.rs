@@ -513,7 +513,11 @@ fn derive_fields(e: &mut Entity, admin_said: bool) {
                 f.insert("device_ids".into(), ids);
             }
             (None, Some(Json::Array(ids))) => {
-                if let Some(first) = ids.first().filter(|id| id.is_string()).cloned() {
+                let first = ids
+                    .iter()
+                    .find(|id| id.as_str().is_some_and(|s| !s.trim().is_empty()))
+                    .cloned();
+                if let Some(first) = first {
                     f.insert("device_id".into(), first);
                 }
             }

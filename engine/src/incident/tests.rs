@@ -1716,7 +1716,7 @@ fn normalized_json_derives_the_fields_a_hand_written_file_leaves_out() {
             {"id": "user:p", "kind": "user", "roles": ["AdminPortal"], "fields": {"upn": "p@c.com"}},
             {"id": "user:n", "kind": "user", "tags": ["Non-admin"], "fields": {"upn": "n@c.com"}},
             {"id": "file:f", "kind": "file", "fields": {"sha1": "ab", "device_id": "m1"}},
-            {"id": "file:g", "kind": "file", "fields": {"sha1": "cd", "device_ids": ["m2", "m3"]}}
+            {"id": "file:g", "kind": "file", "fields": {"sha1": "cd", "device_ids": ["", "m2", "m3"]}}
         ]
     }});
     // Both paths (`one` checks they agree).

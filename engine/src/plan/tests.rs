@@ -3747,11 +3747,13 @@ steps:
     }
 }
 
-/// A granted gate, or one timed out with `on_timeout: approve`, is the approval of what it
-/// holds back, on the action's step as on an enclosing group: a high-impact action behind it
-/// does not wait for a second one in automatic mode.
+/// A gate a person grants is the approval of what it holds back, on the action's step as on an
+/// enclosing group: a high-impact action behind it does not wait for a second one in automatic
+/// mode, and a rejection of that action refuses nothing. A gate timing out with
+/// `on_timeout: approve` lets the step start, but nobody approved: what the mode asks for is
+/// still asked.
 #[test]
-fn a_passed_gate_approves_what_it_holds_back_wherever_it_is() {
+fn a_granted_gate_approves_what_it_holds_back_wherever_it_is() {
     let gb = r#"
 kind: gamebook
 name: iso
@@ -3772,26 +3774,70 @@ steps:
     let inc = incident(json!([device("d1", "ws-1", json!({}))]));
     let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let gates = ["contain_grp", "contain_flat"];
-    for (approvals, timed_out) in [
-        (Approvals::Steps(words(&gates)), &[][..]),
-        (Approvals::None, &gates[..]),
+    let statuses_with = |approve: &[&str], reject: &[&str], timed_out: &[&str]| {
+        let approvals = Approvals::from_words(&words(approve), &lib).expect("valid approvals");
+        let config = RunConfig {
+            refusals: Refusals::from_words(&words(reject), &words(timed_out), &approvals, &lib)
+                .expect("valid refusals"),
+            approvals,
+            ..RunConfig::default()
+        };
+        let p = plan_with(&lib, &ws(Mode::Automatic), &inc, &config, vec![]);
+        p.actions
+            .iter()
+            .map(|a| (a.step.clone(), a.status))
+            .collect::<Vec<_>>()
+    };
+    let both = |s: Status| {
+        vec![
+            ("contain_grp.isolate".to_string(), s),
+            ("contain_flat".to_string(), s),
+        ]
+    };
+    assert_eq!(statuses_with(&gates, &[], &[]), both(Status::WouldRun));
+    assert_eq!(
+        statuses_with(&["contain_grp"], &["isolate"], &[])[0],
+        ("contain_grp.isolate".to_string(), Status::WouldRun),
+        "nothing asked behind the granted gate, nothing to reject"
+    );
+    assert_eq!(
+        statuses_with(&[], &[], &gates),
+        both(Status::AwaitingApproval)
+    );
+}
+
+/// A delegated-only action behind a gate that timed out with `on_timeout: approve` has nobody
+/// signed in to run it: it waits for the approval that puts a person before it.
+#[test]
+fn a_timed_out_gate_signs_nobody_in() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: reset
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: approve}
+    for_each: {items: incident.users, as: u}
+    action: user.reset_password
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([user("user:u1", "u1@contoso.com")]));
+    let mut w = ws(Mode::Autonomous);
+    w.delegated_session = false;
+    for (approve, timed_out, want) in [
+        (&["reset"][..], &[][..], Status::WouldRun),
+        (&[][..], &["reset"][..], Status::AwaitingApproval),
     ] {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let approvals = Approvals::from_words(&words(approve), &lib).expect("valid approvals");
         let config = RunConfig {
             refusals: Refusals::from_words(&[], &words(timed_out), &approvals, &lib)
                 .expect("valid refusals"),
             approvals,
             ..RunConfig::default()
         };
-        let p = plan_with(&lib, &ws(Mode::Automatic), &inc, &config, vec![]);
-        assert_eq!(
-            step_statuses(&p),
-            [
-                ("contain_grp.isolate", Status::WouldRun),
-                ("contain_flat", Status::WouldRun)
-            ],
-            "{:#?}",
-            p.actions
-        );
+        let p = plan_with(&lib, &w, &inc, &config, vec![]);
+        assert_eq!(step_statuses(&p), [("reset", want)], "{:#?}", p.actions);
     }
 }
 
