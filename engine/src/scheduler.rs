@@ -2270,7 +2270,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 // the incident (a mailbox or device without evidence of its own), and what the
                 // action names it by is all there is to protect it by.
                 let hit = if others.is_empty() {
-                    self.protected_as(&name, &name, &[])
+                    self.protected_as(&name, &[], &[&name], &[])
                         .map(|rule| (name.as_str(), rule))
                 } else {
                     others.iter().find_map(|e| {
@@ -2362,20 +2362,40 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         None
     }
 
-    /// The protection rule an entity falls under, if any.
+    /// The protection rule an entity falls under, if any. An `id` rule names it by its id or
+    /// by any identifier the sources know it by (a user's SID or UPN, a device's MDE id); a
+    /// `name` rule by its name, host name (the FQDN Defender shows) or display name.
     fn protected(&self, entity: &Value) -> Option<String> {
+        let text = |field: &str| match record_field(entity, field) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.as_str()),
+            _ => None,
+        };
         let id = entity_str(entity, ENTITY_ID).unwrap_or_default();
-        let name = entity_str(entity, ENTITY_NAME).unwrap_or_default();
-        self.protected_as(id, name, entity_tags(entity))
+        let identifiers: Vec<&str> = IDENTIFIER_FIELDS.iter().filter_map(|f| text(f)).collect();
+        let mut names = vec![entity_str(entity, ENTITY_NAME).unwrap_or_default()];
+        for other in NAME_FIELDS.iter().filter_map(|f| text(f)) {
+            // Most often the name is one of them: it is matched once.
+            if !names.iter().any(|n| same_ignoring_case(n, other)) {
+                names.push(other);
+            }
+        }
+        self.protected_as(id, &identifiers, &names, entity_tags(entity))
     }
 
-    /// The protection rule an entity of this id, name and tags falls under, if any; or, once
-    /// the plan's work of checking rules is spent (see [`MAX_PLAN_PROTECTION_WORK`]), that not
-    /// every rule was checked: protection errs on the side of not acting.
-    fn protected_as(&self, id: &str, name: &str, tags: &[Value]) -> Option<String> {
+    /// The protection rule an entity of this id (and other `identifiers`), `names` and tags
+    /// falls under, if any; or, once the plan's work of checking rules is spent (see
+    /// [`MAX_PLAN_PROTECTION_WORK`]), that not every rule was checked: protection errs on the
+    /// side of not acting.
+    fn protected_as(
+        &self,
+        id: &str,
+        identifiers: &[&str],
+        names: &[&str],
+        tags: &[Value],
+    ) -> Option<String> {
         let max = self.config.max_protection_work;
         let mut work = max.saturating_sub(self.planned.protection_work.get());
-        let checked = self.check_rules(id, name, tags, &mut work);
+        let checked = self.check_rules(id, identifiers, names, tags, &mut work);
         self.planned.protection_work.set(max.saturating_sub(work));
         checked.unwrap_or_else(|| {
             Some(format!(
@@ -2391,36 +2411,42 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     fn check_rules(
         &self,
         id: &str,
-        name: &str,
+        identifiers: &[&str],
+        names: &[&str],
         tags: &[Value],
         work: &mut u64,
     ) -> Option<Option<String>> {
         use crate::workspace::spend_glob_work as spend;
-        // Lowercased once, when a name rule needs it.
-        let mut lowered: Option<GlobName> = None;
+        // Lowercased once, when a name rule needs them.
+        let mut lowered: Option<Vec<GlobName>> = None;
         let mut name_matches = |p: &str, work: &mut u64| -> Option<bool> {
-            let n = match &mut lowered {
+            let names = match &mut lowered {
                 Some(n) => n,
                 None => {
-                    spend(work, name.len())?;
-                    lowered.insert(GlobName::new(name))
+                    spend(work, names.iter().map(|n| n.len()).sum())?;
+                    lowered.insert(names.iter().map(|n| GlobName::new(n)).collect())
                 }
             };
-            glob_match_within(p, n, work)
+            for n in names.iter() {
+                if glob_match_within(p, n, work)? {
+                    return Some(true);
+                }
+            }
+            Some(false)
         };
         let has_tag = |t: &str| {
             tags.iter()
                 .any(|x| matches!(x, Value::String(s) if same_ignoring_case(s, t)))
         };
-        // The whole id (`user:s-1-5-…`) or an end of it after a `:` (the id without its kind),
+        // The whole id (`user:s-1-5-…`), the id without its kind, or another identifier,
         // ignoring case: ids are imported lowercase, and a rule is written as the source writes
         // them (`S-1-5-…`).
         let id_matches = |v: &str| {
             same_ignoring_case(v, id)
-                || id.match_indices(':').any(|(i, _)| {
-                    id.get(i + 1..)
-                        .is_some_and(|end| same_ignoring_case(v, end))
-                })
+                || id
+                    .split_once(':')
+                    .is_some_and(|(_, key)| same_ignoring_case(v, key))
+                || identifiers.iter().any(|i| same_ignoring_case(v, i))
         };
         // The SOP's rules, then the workspace's, as one list: (origin, rule kind, its text).
         let sop_rules = self.sop.guardrails.protected.iter().map(|r| match r {
@@ -2438,7 +2464,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         for (origin, kind, text) in sop_rules.chain(workspace_rules) {
             let hit = match kind {
                 RuleKind::Id => {
-                    spend(work, text.len().saturating_add(id.len()))?;
+                    let compared: usize = identifiers.iter().map(|i| i.len()).sum();
+                    spend(
+                        work,
+                        text.len()
+                            .saturating_mul(identifiers.len() + 1)
+                            .saturating_add(id.len())
+                            .saturating_add(compared),
+                    )?;
                     id_matches(text)
                 }
                 RuleKind::Name => name_matches(text, work)?,
@@ -2987,6 +3020,28 @@ fn record_field<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
 }
 
 /// The tags of an entity value.
+/// The entity fields an `id` protection rule also matches: what the sources identify an
+/// entity by, besides the id Riposte builds from the strongest of them.
+const IDENTIFIER_FIELDS: &[&str] = &[
+    "mde_device_id",
+    "aad_device_id",
+    "aad_user_id",
+    "upn",
+    "sid",
+    "primary_address",
+    "address",
+    "url",
+    "sha256",
+    "sha1",
+    "md5",
+    "network_message_id",
+    "internet_message_id",
+];
+
+/// The entity fields a `name` protection rule also matches besides the name: a device's host
+/// name as Defender shows it (the FQDN), a display name.
+const NAME_FIELDS: &[&str] = &["hostname", "display_name"];
+
 fn entity_tags(v: &Value) -> &[Value] {
     match v {
         Value::Record(r) if r.ty().entity.is_some() || r.ty().name == "entity" => {

@@ -3942,3 +3942,54 @@ fn a_step_named_with_its_gamebook_is_that_gamebooks_only() {
         .unwrap_err()
         .contains("has no step `sacn`"));
 }
+
+/// A protection rule names an entity by any identifier the sources know it by, not only by the
+/// id Riposte builds from the strongest one: a user by its SID or UPN, a device by its MDE id;
+/// a name rule by the host name Defender shows (the FQDN) or the display name. An id without
+/// its kind is what follows the kind, not any end of the id.
+#[test]
+fn protection_rules_name_an_entity_by_any_of_its_identifiers() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: u, for_each: incident.users, action: user.revoke_sessions}
+  - {id: d, for_each: incident.devices, action: device.quick_scan}
+"#;
+    let user = json!({"id": "user:7d8e", "kind": "user", "name": "jdoe@contoso.com", "provider": "microsoft",
+        "fields": {"aad_user_id": "7d8e", "upn": "jdoe@contoso.com", "sid": "s-1-5-21-1-2-3-1107", "display_name": "John Doe"}});
+    let device = device(
+        "d1",
+        "ws-01",
+        json!({"fields": {"hostname": "ws-01.corp.contoso.com", "mde_device_id": "d1"}}),
+    );
+    let inc = incident(json!([user, device]));
+    let blocked = |rule: &str| {
+        let lib = library(&[gb, &sop(&format!("guardrails:\n  protected: [{rule}]\n"))]);
+        let p = plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &inc,
+            &RunConfig::default(),
+            vec![],
+        );
+        p.actions
+            .iter()
+            .filter(|a| a.status == Status::Blocked)
+            .map(|a| a.step.clone())
+            .collect::<Vec<_>>()
+    };
+    for (rule, want) in [
+        ("{id: \"S-1-5-21-1-2-3-1107\"}", vec!["u"]),
+        ("{id: \"JDoe@contoso.com\"}", vec!["u"]),
+        ("{id: \"user:7D8E\"}", vec!["u"]),
+        ("{name: \"John Doe\"}", vec!["u"]),
+        ("{id: d1}", vec!["d"]),
+        ("{name: \"ws-01.corp.*\"}", vec!["d"]),
+        ("{id: \"contoso.com\"}", vec![]),
+        ("{id: \"1-2-3-1107\"}", vec![]),
+    ] {
+        assert_eq!(blocked(rule), want, "{rule}");
+    }
+}
