@@ -1034,10 +1034,17 @@ pub fn select<'w>(
         return Ok(only);
     }
     match tenant {
-        // The workspace of exactly this tenant wins over a `*` one, wherever it is listed.
+        // The workspace whose tenant id this is wins over one of that name (a Sentinel
+        // incident's tenant is its workspace's name), which wins over a `*` one, wherever
+        // each is listed: a name cannot capture another tenant's incidents.
         Some(t) => workspaces
             .iter()
-            .find(|w| w.tenant_id != "*" && w.owns_tenant(t))
+            .find(|w| w.tenant_id.eq_ignore_ascii_case(t))
+            .or_else(|| {
+                workspaces
+                    .iter()
+                    .find(|w| w.tenant_id != "*" && w.owns_tenant(t))
+            })
             .or_else(|| workspaces.iter().find(|w| w.owns_tenant(t)))
             .ok_or_else(|| SelectError::NoTenant {
                 tenant: crate::plan::text::printable(t).into_owned(),
@@ -1672,6 +1679,10 @@ mod tests {
         assert_eq!(pick(Some("Fabrikam")).unwrap(), "fabrikam");
         let by_name = select(&all, Some("CONTOSO"), None).map(|w| w.name.clone());
         assert_eq!(by_name.unwrap(), "contoso");
+        // A workspace named as another's tenant id does not capture that tenant's incidents.
+        let squatter = [named("t-2", "t-9"), named("fabrikam", "t-2")];
+        let picked = select(&squatter, None, Some("t-2")).map(|w| w.name.clone());
+        assert_eq!(picked.unwrap(), "fabrikam");
         let err = parse_workspaces(
             "w.yaml",
             &["a", "A"]
