@@ -1172,7 +1172,11 @@ fn ungated_high_impact<'a>(
         for s in steps {
             let gated = gated || s.approval.is_some();
             match &s.kind {
-                c::StepKind::Action { spec, .. } if spec.impact == Impact::High && !gated => {
+                // A delegated-only action always waits for a person in an autonomous SOP (it
+                // cannot run unattended): it is never run without approval.
+                c::StepKind::Action { spec, .. }
+                    if spec.impact == Impact::High && !spec.delegated_only() && !gated =>
+                {
                     out.push((gb.file, s.id_span, format!("{}.{}", gb.name, s.id), spec.id));
                 }
                 c::StepKind::Group(inner) => walk(gb, inner, compiled, gated, out, seen),
@@ -2114,7 +2118,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 action.span,
                 format!("`{}` runs only on behalf of a signed-in user (delegated permission), never app-only", spec.id),
             )
-            .with_help("in a workspace without a signed-in session it runs on behalf of whoever approves it, and with nobody approving it, it is blocked: add an approval gate (`approval: {role: workspace_owner, timeout: 4h, on_timeout: reject}`) so a person signs in to approve it");
+            .with_help("it runs on behalf of whoever approves it, who signs in to do so, so it waits for an approval in every mode; say who with an approval gate (`approval: {role: workspace_owner, timeout: 4h, on_timeout: reject}`)");
             self.cx.push(d);
         }
         let target = match (spec.target, target) {
@@ -2881,6 +2885,10 @@ mod tests {
         );
         let manual = "kind: sop\ntype: response\nname: manual\nmode: manual\ngamebooks:\n  - gamebook: iso\n";
         assert_eq!(codes(&[gb, manual]), []);
+        // A password reset always waits for a person (it cannot run unattended): RP0408 says
+        // so, not RP0407.
+        let reset = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: r, for_each: incident.users, action: user.reset_password}\n";
+        assert_eq!(codes(&[reset, &sop("")]), [Code::DelegatedOnly]);
     }
 
     fn messages(files: &[&str]) -> Vec<(Code, String, Option<String>)> {
