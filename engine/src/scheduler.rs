@@ -1998,7 +1998,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             None
         };
         let approval = match &self.wait {
-            Some(w) => Some((w.approval(spec), w.reason.clone())),
+            Some(w) => Some((
+                w.approval(spec)
+                    .map(|gate| self.gate_approval(gate, spec, target_value.as_ref())),
+                w.reason.clone(),
+            )),
             None if self.passed_gates > 0
                 || self
                     .config
@@ -2518,6 +2522,25 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.
     fn approval_for(&self, spec: &ActionSpec, target: Option<&Value>) -> Option<Approval> {
+        self.rule_approval(spec, target)
+            .or_else(|| self.mode_approval(spec))
+    }
+
+    /// The approval of a gate in front of an action, by the role an SOP approval rule names
+    /// for the action when it names another: the SOP's policy says who approves the action,
+    /// whatever role a gamebook's gate names, as it says of the actions of ungated steps.
+    fn gate_approval(&self, gate: Approval, spec: &ActionSpec, target: Option<&Value>) -> Approval {
+        match self.rule_approval(spec, target) {
+            Some(rule) if rule.role != gate.role => Approval {
+                role: rule.role,
+                reason: format!("{}; {}", gate.reason, rule.reason),
+            },
+            _ => gate,
+        }
+    }
+
+    /// The approval an SOP approval rule asks for the action, if one covers it and holds.
+    fn rule_approval(&self, spec: &ActionSpec, target: Option<&Value>) -> Option<Approval> {
         for rule in &self.sop.approvals {
             if !rule.covers(spec.id) {
                 continue;
@@ -2547,6 +2570,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 });
             }
         }
+        None
+    }
+
+    /// The approval the agent's mode (capped by the SOP's) asks for the action, if any.
+    fn mode_approval(&self, spec: &ActionSpec) -> Option<Approval> {
         // The more cautious of the agent's mode and the mode the SOP allows.
         let agent = self.workspace.agent.mode.agent_mode();
         let mode = self.sop.mode.map_or(agent, |m| m.min(agent));

@@ -3993,3 +3993,43 @@ steps:
         assert_eq!(blocked(rule), want, "{rule}");
     }
 }
+
+/// An SOP approval rule says who approves an action, whatever role a gamebook's gate in front
+/// of it names: behind a gate of another role, the action waits for the rule's.
+#[test]
+fn an_sop_rule_names_who_approves_behind_a_gate_of_another_role() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: grp
+    approval: {role: incident_analyst, timeout: 1h, on_timeout: reject}
+    steps:
+      - {id: scan, for_each: incident.devices, action: device.quick_scan}
+      - {id: note, action: incident.comment, params: {comment: scanned}}
+"#;
+    let rule = "approval:\n  - {actions: [device.quick_scan], role: workspace_admin}\n";
+    let lib = library(&[gb, &sop(rule)]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    let approver = |step: &str| {
+        let a = p.actions.iter().find(|a| a.step == step).expect("row");
+        let approval = a.approval.as_ref().expect("an approval");
+        (approval.role, approval.reason.clone())
+    };
+    let (role, reason) = approver("grp.scan");
+    assert_eq!(role, "workspace_admin");
+    assert!(
+        reason.starts_with("approval gate of step `grp`")
+            && reason.ends_with("SOP `s` requires approval of `device.quick_scan`"),
+        "{reason}"
+    );
+    assert_eq!(approver("grp.note").0, "incident_analyst");
+}
