@@ -496,6 +496,16 @@ pub fn to_markdown() -> String {
             );
         }
     }
+    out.push_str(
+        "\nThe indicator actions (`file.block`, `ip.block`, `url.block`) need \
+         `WindowsDefenderATP Ti.ReadWrite.All`, which is not among the permissions Riposte \
+         Gamebooks for MDE is granted at onboarding (`Machine.Isolate`, `Machine.Scan`, \
+         `Machine.StopAndQuarantine`, `Machine.ReadWrite.All`, `Machine.Offboard`): grant it to \
+         that application in the Entra admin center (Enterprise applications → API \
+         permissions, admin consent) before a gamebook blocks indicators, or Defender refuses \
+         them (403). A plan cannot tell whether it was granted: it shows them as the consent \
+         of the application allows.\n",
+    );
     out.push_str("\nBy application, what to consent for which actions:\n\n| Application | Key | Actions |\n|---|---|---|\n");
     for app in Application::ALL {
         let actions: Vec<String> = catalog()
