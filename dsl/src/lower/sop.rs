@@ -41,7 +41,7 @@ pub(crate) const RESPONSE_KEYS: &[&str] = &[
 
 /// `priority`: lower runs first.
 pub(crate) const PRIORITY: RangeInclusive<i64> = 0..=1_000_000;
-/// A classification rule's `confidence`: 0 clearly benign, 100 clearly malicious.
+/// A classification rule's `confidence`: how sure it is of its verdict, 0–100.
 pub(crate) const CONFIDENCE: RangeInclusive<i64> = 0..=100;
 /// `guardrails.max_actions` and each of `guardrails.limits`: a number of actions.
 pub(crate) const ACTION_COUNT: RangeInclusive<i64> = 0..=10_000;
@@ -170,7 +170,7 @@ fn lower_rule(cx: &mut Lowerer, node: &Node) -> Option<ClassificationRule> {
             map,
             "confidence",
             "a rule",
-            "add `confidence: 80` (0 = clearly benign, 100 = clearly malicious)",
+            "add `confidence: 80` (how sure the rule is of its verdict, 0–100)",
         )
         .and_then(|n| cx.integer(n, "`confidence`", *CONFIDENCE.start(), *CONFIDENCE.end()));
     Some(ClassificationRule {
