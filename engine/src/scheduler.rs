@@ -20,7 +20,7 @@ use riposte_dsl::catalog::{
 use riposte_dsl::checked::{self as c, Library, ParamValue};
 use riposte_dsl::expr::{Env, Expr};
 use riposte_dsl::graph::ExecGraph;
-use riposte_dsl::types::{RecordType, Type};
+use riposte_dsl::types::{EntityKind, RecordType, Type};
 use riposte_dsl::value::{RecordValue, Value};
 use sha2::{Digest, Sha256};
 
@@ -2375,15 +2375,42 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             _ => None,
         };
         let id = entity_str(entity, ENTITY_ID).unwrap_or_default();
-        let identifiers: Vec<&str> = IDENTIFIER_FIELDS.iter().filter_map(|f| text(f)).collect();
-        let mut names = vec![entity_str(entity, ENTITY_NAME).unwrap_or_default()];
-        for other in NAME_FIELDS.iter().filter_map(|f| text(f)) {
-            // Most often the name is one of them: it is matched once.
-            if !names.iter().any(|n| same_ignoring_case(n, other)) {
-                names.push(other);
+        let kind = match entity {
+            Value::Record(r) => r.ty().entity,
+            _ => None,
+        };
+        let (mut identifier_fields, mut name_fields) = kind.map_or((&[][..], &[][..]), known_by);
+        // Read only for the kinds of rule there are (most SOPs protect by name or tag).
+        if !self.protection_rules().any(|(_, k, _)| k == RuleKind::Id) {
+            identifier_fields = &[];
+        }
+        if !self.protection_rules().any(|(_, k, _)| k == RuleKind::Name) {
+            name_fields = &[];
+        }
+        // On the stack: this runs for every target (at most three identifiers, one other name).
+        let mut identifiers = [""; 3];
+        let mut found = 0;
+        for value in identifier_fields.iter().filter_map(|f| text(f)) {
+            if let Some(slot) = identifiers.get_mut(found) {
+                *slot = value;
+                found += 1;
             }
         }
-        self.protected_as(id, &identifiers, &names, entity_tags(entity))
+        let mut names = [entity_str(entity, ENTITY_NAME).unwrap_or_default(), ""];
+        let mut named = 1;
+        for other in name_fields.iter().filter_map(|f| text(f)) {
+            // Most often the name is one of them: it is matched once.
+            if named < names.len() && !same_ignoring_case(names[0], other) {
+                names[named] = other;
+                named += 1;
+            }
+        }
+        self.protected_as(
+            id,
+            &identifiers[..found],
+            &names[..named],
+            entity_tags(entity),
+        )
     }
 
     /// The protection rule an entity of this id (and other `identifiers`), `names` and tags
@@ -2409,6 +2436,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                  or name patterns with fewer `*`"
             ))
         })
+    }
+
+    /// The SOP's protection rules, then the workspace's, as one list: (origin, rule kind, its
+    /// text).
+    fn protection_rules(&self) -> impl Iterator<Item = (&'static str, RuleKind, &str)> {
+        let sop_rules = self.sop.guardrails.protected.iter().map(|r| match r {
+            Protected::Id(v) => ("SOP rule", RuleKind::Id, v.as_str()),
+            Protected::Name(p) => ("SOP rule", RuleKind::Name, p.as_str()),
+            Protected::Tag(t) => ("SOP rule", RuleKind::Tag, t.as_str()),
+        });
+        let workspace_rules = self.workspace.protected_entities.iter().map(|r| match r {
+            ProtectedEntity::Id(v) => ("workspace rule", RuleKind::Id, v.as_str()),
+            ProtectedEntity::Name(p) => ("workspace rule", RuleKind::Name, p.as_str()),
+            ProtectedEntity::Tag(t) => ("workspace rule", RuleKind::Tag, t.as_str()),
+        });
+        sop_rules.chain(workspace_rules)
     }
 
     /// [`Scheduler::protected_as`], spending `work`: `None` when it runs out.
@@ -2452,20 +2495,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     .is_some_and(|(_, key)| same_ignoring_case(v, key))
                 || identifiers.iter().any(|i| same_ignoring_case(v, i))
         };
-        // The SOP's rules, then the workspace's, as one list: (origin, rule kind, its text).
-        let sop_rules = self.sop.guardrails.protected.iter().map(|r| match r {
-            Protected::Id(v) => ("SOP rule", RuleKind::Id, v.as_str()),
-            Protected::Name(p) => ("SOP rule", RuleKind::Name, p.as_str()),
-            Protected::Tag(t) => ("SOP rule", RuleKind::Tag, t.as_str()),
-        });
-        let workspace_rules = self.workspace.protected_entities.iter().map(|r| match r {
-            ProtectedEntity::Id(v) => ("workspace rule", RuleKind::Id, v.as_str()),
-            ProtectedEntity::Name(p) => ("workspace rule", RuleKind::Name, p.as_str()),
-            ProtectedEntity::Tag(t) => ("workspace rule", RuleKind::Tag, t.as_str()),
-        });
         // An id rule reads the id, a tag rule the entity's tags; a name rule is charged by
         // `glob_match_within`.
-        for (origin, kind, text) in sop_rules.chain(workspace_rules) {
+        for (origin, kind, text) in self.protection_rules() {
             let hit = match kind {
                 RuleKind::Id => {
                     let compared: usize = identifiers.iter().map(|i| i.len()).sum();
@@ -2892,7 +2924,7 @@ fn inner_fields(gb: &c::Gamebook, steps: &[c::Step], into: &mut Vec<usize>) {
 }
 
 /// What a protection rule (of an SOP or of a workspace) matches an entity by.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum RuleKind {
     Id,
     Name,
@@ -3048,27 +3080,23 @@ fn record_field<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
 }
 
 /// The tags of an entity value.
-/// The entity fields an `id` protection rule also matches: what the sources identify an
-/// entity by, besides the id Riposte builds from the strongest of them.
-const IDENTIFIER_FIELDS: &[&str] = &[
-    "mde_device_id",
-    "aad_device_id",
-    "aad_user_id",
-    "upn",
-    "sid",
-    "primary_address",
-    "address",
-    "url",
-    "sha256",
-    "sha1",
-    "md5",
-    "network_message_id",
-    "internet_message_id",
-];
-
-/// The entity fields a `name` protection rule also matches besides the name: a device's host
-/// name as Defender shows it (the FQDN), a display name.
-const NAME_FIELDS: &[&str] = &["hostname", "display_name"];
+/// The fields of an entity of `kind` a protection rule also matches: for an `id` rule, what
+/// the sources identify it by besides the id Riposte builds from the strongest of them; for a
+/// `name` rule, besides the name, the host name as Defender shows it (the FQDN) or a display
+/// name.
+fn known_by(kind: EntityKind) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        EntityKind::Device => (&["mde_device_id", "aad_device_id"], &["hostname"]),
+        EntityKind::User => (&["aad_user_id", "upn", "sid"], &["display_name"]),
+        EntityKind::Mailbox => (&["primary_address", "upn"], &["display_name"]),
+        EntityKind::Ip => (&["address"], &[]),
+        EntityKind::Url => (&["url"], &[]),
+        EntityKind::File => (&["sha256", "sha1", "md5"], &[]),
+        EntityKind::Email => (&["network_message_id", "internet_message_id"], &[]),
+        EntityKind::CloudApp => (&[], &["display_name"]),
+        EntityKind::Process => (&[], &[]),
+    }
+}
 
 fn entity_tags(v: &Value) -> &[Value] {
     match v {
@@ -3174,22 +3202,26 @@ fn finish_key(
     hash_part(&mut h, target_id);
     // What the call names the target by (a device's `mde_device_id`, the device a file is
     // quarantined on), which the entity id need not tell: an id of a hand-written file, or a
-    // file seen on another device first.
+    // file seen on another device first. One tag byte per field the action needs (the step's
+    // action, and so which fields, is fixed by the gamebook version the key covers): absent,
+    // the id's own key (the usual case, hashed once), or another value, after it.
     if let Some(t) = target {
-        for field in spec
-            .providers
-            .iter()
-            .flat_map(|p| p.needs.iter().flat_map(|group| group.iter()))
-        {
-            // Each by its name, so a value cannot pass for another field's.
-            match record_field(t, field) {
-                None | Some(Value::Null) => {}
+        let key = target_id.split_once(':').map_or(target_id, |(_, key)| key);
+        // Of each group of fields the call takes any one of, the first the target has: the
+        // one it names the target by.
+        for group in spec.providers.iter().flat_map(|p| p.needs.iter()) {
+            let named_by = group
+                .iter()
+                .find_map(|field| record_field(t, field).filter(|v| !v.is_null()));
+            match named_by {
+                None => h.update([0]),
+                Some(Value::String(s)) if s.eq_ignore_ascii_case(key) => h.update([1]),
                 Some(Value::String(s)) => {
-                    hash_part(&mut h, field);
+                    h.update([2]);
                     hash_part(&mut h, s);
                 }
                 Some(other) => {
-                    hash_part(&mut h, field);
+                    h.update([2]);
                     hash_part(&mut h, &other.to_json().to_string());
                 }
             }
