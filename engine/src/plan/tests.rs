@@ -135,6 +135,23 @@ fn ws(mode: Mode) -> Workspace {
     w
 }
 
+/// The run of command-line words `--approve`, `--reject` and `--time-out` over `lib`.
+fn decided(
+    lib: &riposte_dsl::checked::Library,
+    approve: &[&str],
+    reject: &[&str],
+    time_out: &[&str],
+) -> RunConfig {
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let approvals = Approvals::from_words(&words(approve), lib).expect("valid approvals");
+    RunConfig {
+        refusals: Refusals::from_words(&words(reject), &words(time_out), &approvals, lib)
+            .expect("valid refusals"),
+        approvals,
+        ..RunConfig::default()
+    }
+}
+
 #[test]
 fn agent_modes_decide_default_approvals() {
     let lib = library(&[ISOLATE, &sop("")]);
@@ -3772,16 +3789,9 @@ steps:
 "#;
     let lib = library(&[gb, &sop("")]);
     let inc = incident(json!([device("d1", "ws-1", json!({}))]));
-    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let gates = ["contain_grp", "contain_flat"];
     let statuses_with = |approve: &[&str], reject: &[&str], timed_out: &[&str]| {
-        let approvals = Approvals::from_words(&words(approve), &lib).expect("valid approvals");
-        let config = RunConfig {
-            refusals: Refusals::from_words(&words(reject), &words(timed_out), &approvals, &lib)
-                .expect("valid refusals"),
-            approvals,
-            ..RunConfig::default()
-        };
+        let config = decided(&lib, approve, reject, timed_out);
         let p = plan_with(&lib, &ws(Mode::Automatic), &inc, &config, vec![]);
         p.actions
             .iter()
@@ -3828,14 +3838,7 @@ steps:
         (&["reset"][..], &[][..], Status::WouldRun),
         (&[][..], &["reset"][..], Status::AwaitingApproval),
     ] {
-        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let approvals = Approvals::from_words(&words(approve), &lib).expect("valid approvals");
-        let config = RunConfig {
-            refusals: Refusals::from_words(&[], &words(timed_out), &approvals, &lib)
-                .expect("valid refusals"),
-            approvals,
-            ..RunConfig::default()
-        };
+        let config = decided(&lib, approve, &[], timed_out);
         let p = plan_with(&lib, &w, &inc, &config, vec![]);
         assert_eq!(step_statuses(&p), [("reset", want)], "{:#?}", p.actions);
     }
@@ -3889,13 +3892,7 @@ fn a_step_named_with_its_gamebook_is_that_gamebooks_only() {
     let inc = incident(json!([device("d1", "ws-1", json!({}))]));
     let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let plan = |approve: &[&str], reject: &[&str], fail: Option<&str>| {
-        let approvals = Approvals::from_words(&words(approve), &lib).expect("valid approvals");
-        let config = RunConfig {
-            refusals: Refusals::from_words(&words(reject), &[], &approvals, &lib)
-                .expect("valid refusals"),
-            approvals,
-            ..RunConfig::default()
-        };
+        let config = decided(&lib, approve, reject, &[]);
         let failures = fail
             .map(|step| ScriptedFailure {
                 step: Some(step.into()),
