@@ -2274,8 +2274,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 // the incident (a mailbox or device without evidence of its own), and what the
                 // action names it by is all there is to protect it by.
                 let hit = if others.is_empty() {
-                    self.protected_as(&name, &[], &[&name], &[])
-                        .map(|rule| (name.as_str(), rule))
+                    self.protected_as(Subject {
+                        id: &name,
+                        kind: None,
+                        identifiers: &[],
+                        names: &[&name],
+                        tags: &[],
+                    })
+                    .map(|rule| (name.as_str(), rule))
                 } else {
                     others.iter().find_map(|e| {
                         let shown = entity_str(e, ENTITY_NAME).unwrap_or(&name);
@@ -2371,7 +2377,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// `name` rule by its name, host name (the FQDN Defender shows) or display name.
     fn protected(&self, entity: &Value) -> Option<String> {
         let text = |field: &str| match record_field(entity, field) {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.as_str()),
+            Some(Value::String(s)) if !s.is_empty() => Some(Cow::Borrowed(s.as_str())),
+            Some(Value::Ip(ip)) => Some(Cow::Owned(ip.to_string())),
             _ => None,
         };
         let id = entity_str(entity, ENTITY_ID).unwrap_or_default();
@@ -2388,45 +2395,40 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             name_fields = &[];
         }
         // On the stack: this runs for every target (at most three identifiers, one other name).
-        let mut identifiers = [""; 3];
+        let mut values: [Cow<str>; 3] = Default::default();
         let mut found = 0;
         for value in identifier_fields.iter().filter_map(|f| text(f)) {
-            if let Some(slot) = identifiers.get_mut(found) {
+            if let Some(slot) = values.get_mut(found) {
                 *slot = value;
                 found += 1;
             }
         }
-        let mut names = [entity_str(entity, ENTITY_NAME).unwrap_or_default(), ""];
-        let mut named = 1;
-        for other in name_fields.iter().filter_map(|f| text(f)) {
-            // Most often the name is one of them: it is matched once.
-            if named < names.len() && !same_ignoring_case(names[0], other) {
-                names[named] = other;
-                named += 1;
-            }
-        }
-        self.protected_as(
+        let [a, b, c] = &values;
+        let identifiers = [&**a, &**b, &**c];
+        let name = entity_str(entity, ENTITY_NAME).unwrap_or_default();
+        // Most often the name is one of them: it is matched once.
+        let other = name_fields
+            .iter()
+            .filter_map(|f| text(f))
+            .find(|other| !same_ignoring_case(name, other));
+        let names = [name, other.as_deref().unwrap_or_default()];
+        let named = if other.is_some() { 2 } else { 1 };
+        self.protected_as(Subject {
             id,
-            &identifiers[..found],
-            &names[..named],
-            entity_tags(entity),
-        )
+            kind,
+            identifiers: identifiers.get(..found).unwrap_or_default(),
+            names: names.get(..named).unwrap_or_default(),
+            tags: entity_tags(entity),
+        })
     }
 
-    /// The protection rule an entity of this id (and other `identifiers`), `names` and tags
-    /// falls under, if any; or, once the plan's work of checking rules is spent (see
+    /// The protection rule `subject` falls under, if any; or, once the plan's work of checking rules is spent (see
     /// [`MAX_PLAN_PROTECTION_WORK`]), that not every rule was checked: protection errs on the
     /// side of not acting.
-    fn protected_as(
-        &self,
-        id: &str,
-        identifiers: &[&str],
-        names: &[&str],
-        tags: &[Value],
-    ) -> Option<String> {
+    fn protected_as(&self, subject: Subject<'_>) -> Option<String> {
         let max = self.config.max_protection_work;
         let mut work = max.saturating_sub(self.planned.protection_work.get());
-        let checked = self.check_rules(id, identifiers, names, tags, &mut work);
+        let checked = self.check_rules(&subject, &mut work);
         self.planned.protection_work.set(max.saturating_sub(work));
         checked.unwrap_or_else(|| {
             Some(format!(
@@ -2455,14 +2457,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     }
 
     /// [`Scheduler::protected_as`], spending `work`: `None` when it runs out.
-    fn check_rules(
-        &self,
-        id: &str,
-        identifiers: &[&str],
-        names: &[&str],
-        tags: &[Value],
-        work: &mut u64,
-    ) -> Option<Option<String>> {
+    fn check_rules(&self, subject: &Subject<'_>, work: &mut u64) -> Option<Option<String>> {
+        let Subject {
+            id,
+            kind,
+            identifiers,
+            names,
+            tags,
+        } = *subject;
         use crate::workspace::spend_glob_work as spend;
         // Lowercased once, when a name rule needs them.
         let mut lowered: Option<Vec<GlobName>> = None;
@@ -2485,15 +2487,32 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             tags.iter()
                 .any(|x| matches!(x, Value::String(s) if same_ignoring_case(s, t)))
         };
-        // The whole id (`user:s-1-5-…`), the id without its kind, or another identifier,
-        // ignoring case: ids are imported lowercase, and a rule is written as the source writes
-        // them (`S-1-5-…`).
+        // The whole id (`user:7d8e…`), or the rule's value (without a kind, or with the
+        // entity's own) as the id without its kind or another identifier, ignoring case: ids
+        // are imported lowercase, and a rule is written as the source writes them
+        // (`S-1-5-…`, `user:S-1-5-…`); addresses in their canonical spelling.
+        let key = id.split_once(':').map_or(id, |(_, key)| key);
         let id_matches = |v: &str| {
+            let (rule_kind, value) = match v.split_once(':') {
+                Some((k, rest)) => match EntityKind::parse(k) {
+                    Some(k) => (Some(k), rest),
+                    None => (None, v),
+                },
+                None => (None, v),
+            };
+            let same_kind = rule_kind.is_none() || kind.is_none() || rule_kind == kind;
+            let canonical;
+            let value = match value.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => {
+                    canonical = ip.to_string();
+                    canonical.as_str()
+                }
+                Err(_) => value,
+            };
             same_ignoring_case(v, id)
-                || id
-                    .split_once(':')
-                    .is_some_and(|(_, key)| same_ignoring_case(v, key))
-                || identifiers.iter().any(|i| same_ignoring_case(v, i))
+                || (same_kind
+                    && (same_ignoring_case(value, key)
+                        || identifiers.iter().any(|i| same_ignoring_case(value, i))))
         };
         // An id rule reads the id, a tag rule the entity's tags; a name rule is charged by
         // `glob_match_within`.
@@ -2558,13 +2577,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .or_else(|| self.mode_approval(spec))
     }
 
-    /// The approval of a gate in front of an action, by the role an SOP approval rule names
-    /// for the action when it names another: the SOP's policy says who approves the action,
-    /// whatever role a gamebook's gate names, as it says of the actions of ungated steps.
+    /// The approval of a gate in front of an action, by a Workspace Owner when an SOP approval
+    /// rule asks one for the action: the SOP's policy holds whatever role a gamebook's gate
+    /// names, as for high-impact actions. Roles are not ranked otherwise, so a rule naming
+    /// another role leaves the gate's as it is (a gate is never lowered).
     fn gate_approval(&self, gate: Approval, spec: &ActionSpec, target: Option<&Value>) -> Approval {
+        let owner = Role::WorkspaceOwner.as_str();
         match self.rule_approval(spec, target) {
-            Some(rule) if rule.role != gate.role => Approval {
-                role: rule.role,
+            Some(rule) if rule.role == owner && gate.role != owner => Approval {
+                role: owner,
                 reason: format!("{}; {}", gate.reason, rule.reason),
             },
             _ => gate,
@@ -2921,6 +2942,18 @@ fn inner_fields(gb: &c::Gamebook, steps: &[c::Step], into: &mut Vec<usize>) {
             inner_fields(gb, inner, into);
         }
     }
+}
+
+/// What protection rules are checked against: an entity's id (or, for what an action acts
+/// through that is no entity of the incident, the name it goes by), its kind when known, the
+/// other identifiers and names it is known by, and its tags.
+#[derive(Clone, Copy)]
+struct Subject<'a> {
+    id: &'a str,
+    kind: Option<EntityKind>,
+    identifiers: &'a [&'a str],
+    names: &'a [&'a str],
+    tags: &'a [Value],
 }
 
 /// What a protection rule (of an SOP or of a workspace) matches an entity by.

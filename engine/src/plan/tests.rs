@@ -3986,47 +3986,102 @@ steps:
         ("{name: \"ws-01.corp.*\"}", vec!["d"]),
         ("{id: \"contoso.com\"}", vec![]),
         ("{id: \"1-2-3-1107\"}", vec![]),
+        // With a kind: the entity's own kind only.
+        ("{id: \"user:S-1-5-21-1-2-3-1107\"}", vec!["u"]),
+        ("{id: \"device:S-1-5-21-1-2-3-1107\"}", vec![]),
     ] {
         assert_eq!(blocked(rule), want, "{rule}");
     }
 }
 
-/// An SOP approval rule says who approves an action, whatever role a gamebook's gate in front
-/// of it names: behind a gate of another role, the action waits for the rule's.
+/// An address rule matches an address entity whatever its id, in any spelling of the address;
+/// the device a file is quarantined on is found by its host name too.
 #[test]
-fn an_sop_rule_names_who_approves_behind_a_gate_of_another_role() {
+fn protection_rules_match_addresses_and_devices_by_host_name() {
     let gb = r#"
 kind: gamebook
 name: iso
 version: 1.0.0
 steps:
-  - id: grp
-    approval: {role: incident_analyst, timeout: 1h, on_timeout: reject}
-    steps:
-      - {id: scan, for_each: incident.devices, action: device.quick_scan}
-      - {id: note, action: incident.comment, params: {comment: scanned}}
+  - {id: ipb, for_each: incident.ips, action: ip.block}
+  - {id: q, for_each: incident.files, action: file.quarantine}
 "#;
-    let rule = "approval:\n  - {actions: [device.quick_scan], role: workspace_admin}\n";
-    let lib = library(&[gb, &sop(rule)]);
-    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
-    let p = plan_with(
-        &lib,
-        &ws(Mode::Autonomous),
-        &inc,
-        &RunConfig::default(),
-        vec![],
-    );
-    let approver = |step: &str| {
-        let a = p.actions.iter().find(|a| a.step == step).expect("row");
-        let approval = a.approval.as_ref().expect("an approval");
-        (approval.role, approval.reason.clone())
+    let ip = json!({"id": "ip:attacker-1", "kind": "ip", "name": "2001:db8::1", "verdict": "malicious",
+        "provider": "microsoft", "fields": {"address": "2001:db8::1"}});
+    let file = json!({"id": "file:abc", "kind": "file", "name": "x.exe", "verdict": "malicious",
+        "provider": "microsoft", "fields": {"sha1": "abc", "device_id": "srv-db.corp.contoso.com"}});
+    let server = json!({"id": "device:srv-db", "kind": "device", "name": "srv-db", "tags": ["crown-jewel"],
+        "provider": "microsoft", "fields": {"hostname": "srv-db.corp.contoso.com"}});
+    let inc = incident(json!([ip, file, server]));
+    let blocked = |rule: &str| {
+        let lib = library(&[gb, &sop(&format!("guardrails:\n  protected: [{rule}]\n"))]);
+        let p = plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &inc,
+            &RunConfig::default(),
+            vec![],
+        );
+        p.actions
+            .iter()
+            .filter(|a| a.status == Status::Blocked && a.reason.contains("protected"))
+            .map(|a| a.step.clone())
+            .collect::<Vec<_>>()
     };
-    let (role, reason) = approver("grp.scan");
-    assert_eq!(role, "workspace_admin");
+    assert_eq!(
+        blocked("{id: \"2001:0DB8:0000:0000:0000:0000:0000:0001\"}"),
+        ["ipb"]
+    );
+    assert_eq!(blocked("{tag: crown-jewel}"), ["q"]);
+    assert_eq!(blocked("{id: \"device:srv-db\"}"), ["q"]);
+}
+
+/// An SOP approval rule asking a Workspace Owner holds behind a gamebook's gate of another
+/// role, as for high-impact actions; a rule naming another role never lowers a gate.
+#[test]
+fn an_owner_rule_holds_behind_a_gate_of_another_role() {
+    let gb = |role: &str| {
+        format!(
+            r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: grp
+    approval: {{role: {role}, timeout: 1h, on_timeout: reject, quorum: 2}}
+    steps:
+      - {{id: scan, for_each: incident.devices, action: device.quick_scan}}
+      - {{id: note, action: incident.comment, params: {{comment: scanned}}}}
+"#
+        )
+    };
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let approver = |gate: &str, rule: &str| {
+        let rule = format!("approval:\n  - {{actions: [device.quick_scan], role: {rule}}}\n");
+        let lib = library(&[&gb(gate), &sop(&rule)]);
+        let p = plan_with(
+            &lib,
+            &ws(Mode::Autonomous),
+            &inc,
+            &RunConfig::default(),
+            vec![],
+        );
+        let role = |step: &str| {
+            let a = p.actions.iter().find(|a| a.step == step).expect("row");
+            let approval = a.approval.as_ref().expect("an approval");
+            (approval.role, approval.reason.clone())
+        };
+        (role("grp.scan"), role("grp.note").0)
+    };
+    let ((role, reason), note) = approver("incident_analyst", "workspace_owner");
+    assert_eq!((role, note), ("workspace_owner", "incident_analyst"));
     assert!(
-        reason.starts_with("approval gate of step `grp`")
+        reason.starts_with("approval gate of step `grp` (quorum 2")
             && reason.ends_with("SOP `s` requires approval of `device.quick_scan`"),
         "{reason}"
     );
-    assert_eq!(approver("grp.note").0, "incident_analyst");
+    let ((role, _), _) = approver("workspace_owner", "incident_analyst");
+    assert_eq!(role, "workspace_owner", "a rule never lowers a gate");
+    let ((role, _), _) = approver("incident_responder", "incident_analyst");
+    assert_eq!(role, "incident_responder");
 }

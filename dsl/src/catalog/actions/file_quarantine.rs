@@ -57,7 +57,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     acts_on: Some(ActsOn {
         param: Some("device_id"),
         target_field: "device_id",
-        found_in: &[("devices", "mde_device_id")],
+        // By host name too: a Sentinel host without an MDE id is named by it.
+        found_in: &[("devices", "mde_device_id"), ("devices", "hostname")],
     }),
     params_check: None,
     replaces: false,
