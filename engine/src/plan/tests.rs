@@ -3940,6 +3940,23 @@ fn a_step_named_with_its_gamebook_is_that_gamebooks_only() {
         .contains("has no step `sacn`"));
 }
 
+/// The steps of the actions of gamebook `gb` on `inc` that the SOP's protection `rule` blocks.
+fn protected_steps(gb: &str, inc: &Incident, rule: &str) -> Vec<String> {
+    let lib = library(&[gb, &sop(&format!("guardrails:\n  protected: [{rule}]\n"))]);
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    p.actions
+        .iter()
+        .filter(|a| a.status == Status::Blocked && a.reason.contains("protected"))
+        .map(|a| a.step.clone())
+        .collect()
+}
+
 /// A protection rule names an entity by any identifier the sources know it by, not only by the
 /// id Riposte builds from the strongest one: a user by its SID or UPN, a device by its MDE id;
 /// a name rule by the host name Defender shows (the FQDN) or the display name. An id without
@@ -3962,21 +3979,7 @@ steps:
         json!({"fields": {"hostname": "ws-01.corp.contoso.com", "mde_device_id": "d1"}}),
     );
     let inc = incident(json!([user, device]));
-    let blocked = |rule: &str| {
-        let lib = library(&[gb, &sop(&format!("guardrails:\n  protected: [{rule}]\n"))]);
-        let p = plan_with(
-            &lib,
-            &ws(Mode::Autonomous),
-            &inc,
-            &RunConfig::default(),
-            vec![],
-        );
-        p.actions
-            .iter()
-            .filter(|a| a.status == Status::Blocked)
-            .map(|a| a.step.clone())
-            .collect::<Vec<_>>()
-    };
+    let blocked = |rule: &str| protected_steps(gb, &inc, rule);
     for (rule, want) in [
         ("{id: \"S-1-5-21-1-2-3-1107\"}", vec!["u"]),
         ("{id: \"JDoe@contoso.com\"}", vec!["u"]),
@@ -4013,21 +4016,7 @@ steps:
     let server = json!({"id": "device:srv-db", "kind": "device", "name": "srv-db", "tags": ["crown-jewel"],
         "provider": "microsoft", "fields": {"hostname": "srv-db.corp.contoso.com"}});
     let inc = incident(json!([ip, file, server]));
-    let blocked = |rule: &str| {
-        let lib = library(&[gb, &sop(&format!("guardrails:\n  protected: [{rule}]\n"))]);
-        let p = plan_with(
-            &lib,
-            &ws(Mode::Autonomous),
-            &inc,
-            &RunConfig::default(),
-            vec![],
-        );
-        p.actions
-            .iter()
-            .filter(|a| a.status == Status::Blocked && a.reason.contains("protected"))
-            .map(|a| a.step.clone())
-            .collect::<Vec<_>>()
-    };
+    let blocked = |rule: &str| protected_steps(gb, &inc, rule);
     assert_eq!(
         blocked("{id: \"2001:0DB8:0000:0000:0000:0000:0000:0001\"}"),
         ["ipb"]
