@@ -342,7 +342,13 @@ fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Step> {
 /// The error for an option naming a step no gamebook of the library has, with the nearest
 /// step name.
 pub fn unknown_step(option: &str, step: &str, library: &Library) -> String {
-    if let (Some(gamebook), _) = qualified(step) {
+    if let (Some(gamebook), name) = qualified(step) {
+        if gamebook.is_empty() || name.is_empty() {
+            return format!(
+                "`{option} {step}`: give `GAMEBOOK/STEP`, both parts non-empty (e.g. \
+                 `contain-compromised-device/isolate`)"
+            );
+        }
         if library.gamebook(gamebook).is_none() {
             let near = riposte_dsl::diagnostic::did_you_mean(
                 gamebook,

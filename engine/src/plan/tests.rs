@@ -3938,6 +3938,11 @@ fn a_step_named_with_its_gamebook_is_that_gamebooks_only() {
     assert!(Approvals::from_words(&words(&["one/sacn"]), &lib)
         .unwrap_err()
         .contains("has no step `sacn`"));
+    for half in ["/scan", "one/"] {
+        assert!(Approvals::from_words(&words(&[half]), &lib)
+            .unwrap_err()
+            .contains("give `GAMEBOOK/STEP`, both parts non-empty"));
+    }
 }
 
 /// The steps of the actions of gamebook `gb` on `inc` that the SOP's protection `rule` blocks.
