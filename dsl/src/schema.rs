@@ -444,6 +444,17 @@ pub fn sop() -> Value {
     })
 }
 
+/// The names of the properties an object schema declares, sorted: what a document may hold,
+/// for comparing a schema with the keys a reader accepts.
+pub fn property_names(schema: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    names.sort_unstable();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,12 +463,7 @@ mod tests {
     use regex_automata::meta::Regex;
 
     fn keys(schema: &Value) -> Vec<&str> {
-        let mut keys: Vec<&str> = schema["properties"]
-            .as_object()
-            .map(|p| p.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        keys.sort_unstable();
-        keys
+        property_names(schema)
     }
 
     fn sorted<'a>(list: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {

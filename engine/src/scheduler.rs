@@ -2394,10 +2394,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         };
         let (mut identifier_fields, mut name_fields) = kind.map_or((&[][..], &[][..]), known_by);
         // Read only for the kinds of rule there are (most SOPs protect by name or tag).
-        if !self.protection_rules().any(|(_, k, _)| k == RuleKind::Id) {
+        let (mut id_rules, mut name_rules) = (false, false);
+        for (_, k, _) in self.protection_rules() {
+            id_rules |= k == RuleKind::Id;
+            name_rules |= k == RuleKind::Name;
+        }
+        if !id_rules {
             identifier_fields = &[];
         }
-        if !self.protection_rules().any(|(_, k, _)| k == RuleKind::Name) {
+        if !name_rules {
             name_fields = &[];
         }
         // On the stack: this runs for every target (at most three identifiers, one other name).

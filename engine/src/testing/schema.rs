@@ -214,12 +214,7 @@ mod tests {
     use serde::Deserialize;
 
     fn keys(schema: &Value) -> Vec<&str> {
-        let mut keys: Vec<&str> = schema["properties"]
-            .as_object()
-            .map(|p| p.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        keys.sort_unstable();
-        keys
+        riposte_dsl::schema::property_names(schema)
     }
 
     fn fields<T: for<'de> Deserialize<'de>>() -> Vec<&'static str> {
