@@ -138,7 +138,8 @@ struct SimulateArgs {
     /// decides (`reject`, `approve` or `fail`).
     #[arg(long = "time-out", value_delimiter = ',')]
     time_out: Vec<String>,
-    /// Make matching actions fail in the simulation: `STEP`, `STEP:TARGET` (id or name).
+    /// Make matching actions fail in the simulation: `STEP`, `STEP:TARGET` (id or name);
+    /// a trailing `@N` fails only the first N attempts, so a retry after them succeeds.
     #[arg(long = "fail")]
     fail: Vec<String>,
     /// The time `now()` returns (RFC 3339, UTC without an offset; default: the incident's last
@@ -718,14 +719,16 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         .fail
         .iter()
         .map(|f| {
-            let (step, target) = match f.split_once(':') {
+            let (named, attempts) = fail_attempts(f)?;
+            let (step, target) = match named.split_once(':') {
                 Some((s, t)) => (s.trim(), Some(t.trim().to_string())),
-                None => (f.trim(), None),
+                None => (named.trim(), None),
             };
             if step.is_empty() || target.as_deref() == Some("") {
                 return Err(format!(
                     "`--fail {f}`: give `STEP` or `STEP:TARGET`, both parts non-empty (e.g. \
-                     `isolate` or `contain.isolate:srv-fs-01`)"
+                     `isolate` or `contain.isolate:srv-fs-01`), then `@N` to fail only the \
+                     first N attempts"
                 ));
             }
             if !riposte_engine::scheduler::is_step_name(&library, step) {
@@ -736,6 +739,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             Ok(ScriptedFailure {
                 step: Some(step.to_string()),
                 target,
+                attempts,
                 error: format!("simulated failure (--fail {f})"),
                 ..Default::default()
             })
@@ -812,11 +816,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             *rejected |= riposte_engine::plan::rejects_something(&p, name);
         }
         for (failed, f) in failed_something.iter_mut().zip(&executor.failures) {
-            *failed |= p.actions.iter().any(|a| {
-                a.execution
-                    .as_ref()
-                    .is_some_and(|e| e.error.as_deref() == Some(f.error.as_str()))
-            });
+            *failed |= p.actions.iter().any(|a| failed_by(f, a));
         }
         p
     };
@@ -853,11 +853,12 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot write the output: {e}"))?;
     // A script that fails nothing is almost always a typo in its target, or an action that
     // never reaches the executor (awaiting approval, blocked): say so.
-    for (given, failed) in args.fail.iter().zip(failed_something) {
+    let scripts = args.fail.iter().zip(&executor.failures);
+    for ((given, script), failed) in scripts.zip(failed_something) {
         // A target no incident of the file has is a typo: name the nearest entity.
-        let target = given
-            .split_once(':')
-            .map(|(_, t)| t.trim())
+        let target = script
+            .target
+            .as_deref()
             .filter(|t| !t.eq_ignore_ascii_case("incident"));
         let entities = || incidents.iter().flat_map(|i| &i.entities);
         let unknown_target = target.filter(|t| {
@@ -891,6 +892,46 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `--fail` script `f` failed an attempt of `a`: the action ended with its error, or,
+/// as a script failing only the first attempts, it names an action that reached the executor
+/// (whose first attempt it fails).
+fn failed_by(
+    f: &riposte_engine::executor::ScriptedFailure,
+    a: &riposte_engine::plan::model::PlannedAction,
+) -> bool {
+    let Some(e) = &a.execution else {
+        return false;
+    };
+    e.error.as_deref() == Some(f.error.as_str())
+        || (f.attempts.is_some()
+            && f.step
+                .as_deref()
+                .is_none_or(|s| riposte_engine::scheduler::names_step_of(s, &a.gamebook, &a.step))
+            && f.target.as_deref().is_none_or(|t| {
+                riposte_engine::testing::expect::target_matches(t, a.target.as_ref(), a.action)
+            }))
+}
+
+/// `--fail` text split at a trailing `@N` (digits only, so a target's `@`, as in a user
+/// principal name, is left alone): what it names, and how many first attempts fail.
+fn fail_attempts(f: &str) -> Result<(&str, Option<u32>), String> {
+    let Some((named, n)) = f
+        .rsplit_once('@')
+        .filter(|(_, n)| !n.trim().is_empty() && n.trim().bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return Ok((f, None));
+    };
+    match n.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok((named, Some(n))),
+        _ => Err(format!(
+            "`--fail {f}`: `@{}` fails nothing; give the number of attempts that fail, from 1 \
+             to {}, or leave `@N` out to fail every attempt",
+            n.trim(),
+            u32::MAX
+        )),
+    }
 }
 
 /// `--now`, when given: the time `now()` returns, in milliseconds.

@@ -1227,6 +1227,53 @@ fn simulate_warns_about_a_failure_script_that_fails_nothing() {
             "{out}"
         );
     }
+    // `@N` fails only the first N attempts: within the retries the step allows, the action
+    // succeeds after them; beyond, it fails. Attempts counted, never zero.
+    let indicators = |script: &str| {
+        let out = riposte()
+            .args([
+                "simulate",
+                "--incident",
+                "examples/incidents/malicious-indicators-only.json",
+            ])
+            .args(["--format", "json", "--fail", script])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json plan");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let execution = plan["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .find(|a| a["target"]["name"] == "203.0.113.45")
+            .map(|a| a["execution"].clone());
+        (execution, stderr)
+    };
+    let (execution, err) = indicators("block_ips:203.0.113.45@2");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(
+        execution,
+        Some(serde_json::json!({"outcome": "succeeded", "attempts": 3}))
+    );
+    let (execution, _) = indicators("block_ips:203.0.113.45@3");
+    let execution = execution.expect("executed");
+    assert_eq!(
+        (
+            execution["outcome"].as_str(),
+            execution["attempts"].as_u64()
+        ),
+        (Some("failed"), Some(3))
+    );
+    let err = simulate_error(&["--incident", RANSOMWARE, "--fail", "isolate@0"]);
+    assert!(err.contains("`@0` fails nothing"), "{err}");
+    // A user principal name's `@` is part of the target, not a count.
+    let (_, err) = run(&["--approve", "all", "--fail", "isolate:admin@contoso.com"]);
+    assert!(
+        err.contains("no entity of the incident is `admin@contoso.com`"),
+        "{err}"
+    );
 }
 
 /// Output that cannot be written is an error (exit 2), not a crash; a reader that stops early

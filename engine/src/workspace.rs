@@ -44,6 +44,8 @@ pub enum Module {
     Sentinel,
     Crowdstrike,
     Sentinelone,
+    Qradar,
+    Splunk,
 }
 
 impl Module {
@@ -54,7 +56,8 @@ impl Module {
             IncidentSource::Sentinel => Some(Module::Sentinel),
             IncidentSource::CrowdStrike => Some(Module::Crowdstrike),
             IncidentSource::SentinelOne => Some(Module::Sentinelone),
-            IncidentSource::QRadar | IncidentSource::Splunk => None,
+            IncidentSource::QRadar => Some(Module::Qradar),
+            IncidentSource::Splunk => Some(Module::Splunk),
         }
     }
 
@@ -64,6 +67,8 @@ impl Module {
             Module::Sentinel => "sentinel",
             Module::Crowdstrike => "crowdstrike",
             Module::Sentinelone => "sentinelone",
+            Module::Qradar => "qradar",
+            Module::Splunk => "splunk",
         }
     }
 }
@@ -328,7 +333,7 @@ macro_rules! named {
 
 named! {
     Subscription: "subscription", "`subscription`" = [Active, Trial, Expired];
-    Module: "module", "a module" = [DefenderXdr, Sentinel, Crowdstrike, Sentinelone];
+    Module: "module", "a module" = [DefenderXdr, Sentinel, Crowdstrike, Sentinelone, Qradar, Splunk];
     Mode: "agent mode", "`mode`" = [Manual, Automatic, Autonomous];
     Severity: "severity", "a severity" = [Informational, Low, Medium, High];
 }
@@ -503,12 +508,7 @@ impl Workspace {
             tenant_id: "*".into(),
             parent: None,
             subscription: Subscription::Active,
-            modules: vec![
-                Module::DefenderXdr,
-                Module::Sentinel,
-                Module::Crowdstrike,
-                Module::Sentinelone,
-            ],
+            modules: Module::ALL.to_vec(),
             fetch_to_sentinel: false,
             partner_consent: true,
             consented_applications: Application::ALL

@@ -1190,6 +1190,27 @@ fn ineligible_incidents_run_nothing() {
     other.source = "crowdstrike".into();
     let p = plan_with(&lib, &w, &other, &RunConfig::default(), vec![]);
     assert_eq!(consent(&p), Some(true));
+    // QRadar and Splunk incidents arrive through modules of their own.
+    let module = |p: &crate::plan::model::Plan| {
+        p.eligibility
+            .iter()
+            .find(|c| c.check == "module")
+            .map(|c| (c.passed, c.detail.clone()))
+    };
+    for source in ["qradar", "splunk"] {
+        let mut siem = inc.clone();
+        siem.source = source.into();
+        let mut w = ws(Mode::Autonomous);
+        let p = plan_with(&lib, &w, &siem, &RunConfig::default(), vec![]);
+        assert_eq!(
+            module(&p),
+            Some((true, format!("module `{source}` is enabled")))
+        );
+        w.modules.retain(|m| m.as_str() != source);
+        let p = plan_with(&lib, &w, &siem, &RunConfig::default(), vec![]);
+        let (passed, detail) = module(&p).expect("module check");
+        assert!(!passed && detail.starts_with(&format!("module `{source}` is not enabled")));
+    }
 }
 
 #[test]

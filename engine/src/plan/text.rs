@@ -117,6 +117,18 @@ fn action_line(a: &PlannedAction, (step, action): (usize, usize), color: bool) -
                     color
                 )
             );
+        } else if e.attempts > 1 {
+            // Retries after scripted failures of the first attempts.
+            let _ = write!(
+                line,
+                "\n{:<23}{}",
+                "",
+                paint(
+                    &format!("simulated success on attempt {}, after retries", e.attempts),
+                    "33",
+                    color
+                )
+            );
         }
     }
     line

@@ -1326,46 +1326,66 @@ fn check_targets(
             problems.push(unknown(at, "expect.actions", t));
             continue;
         }
-        // The action named, or the one the step runs, acts on targets of one kind; so do all
-        // the actions of a `kind.*`.
         let (action, step) = (a.value.action.as_deref(), a.value.step.as_deref());
-        let acts_on = match expected_spec(library, action, step) {
-            Some(spec) => Some((spec.target, format!("`{}`", spec.id))),
-            None => action.and_then(|p| Some((pattern_target(p)?, format!("`{p}`")))),
-        };
-        if let Some((spec_target, spec_id)) = acts_on {
-            let fits = match spec_target {
-                riposte_dsl::catalog::Target::Incident => t.eq_ignore_ascii_case("incident"),
-                riposte_dsl::catalog::Target::Entity(kind) => incident.entities.iter().any(|e| {
-                    e.kind == kind && crate::executor::target_key_matches(t, &e.id, &e.name)
-                }),
-            };
-            if !fits {
-                let (is_not, acts_on) = match spec_target {
-                    riposte_dsl::catalog::Target::Incident => (
-                        "is not the incident".to_string(),
-                        "the incident (write `target: incident`, or leave it out)".to_string(),
-                    ),
-                    riposte_dsl::catalog::Target::Entity(kind) => (
-                        format!("is no {} of the incident", kind.as_str()),
-                        format!("{} only", kind.collection()),
-                    ),
-                };
-                problems.push(At::new(
-                    at,
-                    format!(
-                        "target `{t}` in `expect.actions` {is_not}; {spec_id} acts on {acts_on}"
-                    ),
-                ));
-            }
+        if let Some(message) = wrong_kind(library, incident, action, step, t, "expect.actions") {
+            problems.push(At::new(at, message));
         }
     }
     for f in &doc.fail {
-        if let Some(t) = f.value.target.as_ref().filter(|t| !known(t)) {
-            problems.push(unknown(place_or(&t.at, &f.referenced), "fail", t));
+        let Some(target) = f.value.target.as_ref() else {
+            continue;
+        };
+        let (t, at) = (&**target, place_or(&target.at, &f.referenced));
+        if !known(t) {
+            problems.push(unknown(at, "fail", t));
+            continue;
+        }
+        let (action, step) = (f.value.action.as_deref(), f.value.step.as_deref());
+        if let Some(message) = wrong_kind(library, incident, action, step, t, "fail") {
+            problems.push(At::new(at, message));
         }
     }
     problems
+}
+
+/// Why target `t` of an entry under `key` naming `action` and `step` cannot be what they act
+/// on, if it cannot: the action named, or the one the step runs, acts on targets of one kind;
+/// so do all the actions of a `kind.*`. `None` when it fits, or nothing says what it acts on.
+fn wrong_kind(
+    library: &riposte_dsl::checked::Library,
+    incident: &crate::incident::Incident,
+    action: Option<&str>,
+    step: Option<&str>,
+    t: &str,
+    key: &str,
+) -> Option<String> {
+    let (spec_target, spec_id) = match expected_spec(library, action, step) {
+        Some(spec) => (spec.target, format!("`{}`", spec.id)),
+        None => action.and_then(|p| Some((pattern_target(p)?, format!("`{p}`"))))?,
+    };
+    let fits = match spec_target {
+        riposte_dsl::catalog::Target::Incident => t.eq_ignore_ascii_case("incident"),
+        riposte_dsl::catalog::Target::Entity(kind) => incident
+            .entities
+            .iter()
+            .any(|e| e.kind == kind && crate::executor::target_key_matches(t, &e.id, &e.name)),
+    };
+    if fits {
+        return None;
+    }
+    let (is_not, acts_on) = match spec_target {
+        riposte_dsl::catalog::Target::Incident => (
+            "is not the incident".to_string(),
+            "the incident (write `target: incident`, or leave it out)".to_string(),
+        ),
+        riposte_dsl::catalog::Target::Entity(kind) => (
+            format!("is no {} of the incident", kind.as_str()),
+            format!("{} only", kind.collection()),
+        ),
+    };
+    Some(format!(
+        "target `{t}` in `{key}` {is_not}; {spec_id} acts on {acts_on}"
+    ))
 }
 
 /// What names in a test may refer to.

@@ -760,6 +760,14 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
             "t.test.yaml:13:32: target `d2` in `fail` is no entity of the incident (by id or name)",
         ),
         (
+            "fail: [{step: tell, target: ws-1}]\nexpect: {}\n",
+            "t.test.yaml:13:29: target `ws-1` in `fail` is not the incident; `incident.comment` acts on the incident (write `target: incident`, or leave it out)",
+        ),
+        (
+            "fail: [{action: user.*, target: ws-1}]\nexpect: {}\n",
+            "t.test.yaml:13:33: target `ws-1` in `fail` is no user of the incident; `user.*` acts on users only",
+        ),
+        (
             "expect:\n  actions: [{step: isolate, params: {isolation: fulll}, count: 0}]\n",
             "t.test.yaml:14:37: `fulll` is not a value the action takes; did you mean `full`? (param `isolation` of `device.isolate`, in `expect.actions`)",
         ),
