@@ -2342,6 +2342,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 ws.name
             ));
         }
+        if !ws.partner_may_use(p.application) {
+            return Some(format!(
+                "application `{}` ({}) is consented in workspace `{}` but not for its partner \
+                 `{}`: the partner's gamebooks cannot act through it (grant `Consent for \
+                 Partner`, or list it in `consented_for_partner`)",
+                p.application.as_str(),
+                p.application.display_name(),
+                ws.name,
+                ws.parent.as_deref().unwrap_or_default()
+            ));
+        }
         None
     }
 

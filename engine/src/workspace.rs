@@ -381,6 +381,16 @@ readers! {
         },
         of_text: true,
     };
+    read_consented_for_partner_list -> Vec<String> = List {
+        expected: "`consented_for_partner` is a list of application keys, e.g. \
+                   `[gamebooks-mde]`",
+        item: Text {
+            expected: "an application in `consented_for_partner` is named by its key, e.g. \
+                       `gamebooks-mde`",
+            rule: TextRule::Required,
+        },
+        of_text: true,
+    };
     read_tags -> Vec<String> = List {
         expected: "`tags` is a list of labels, e.g. `[managed-xdr]`",
         item: Text {
@@ -421,6 +431,13 @@ readers! {
     };
 }
 
+/// `consented_for_partner`: given, the list; left out, `None` (as consented).
+fn read_consented_for_partner<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    read_consented_for_partner_list(d).map(Some)
+}
+
 /// `parent`: the name of a workspace, or nothing (as when left out).
 fn read_parent<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     form::Optional(Text {
@@ -454,6 +471,15 @@ pub struct Workspace {
     /// Keys of consented enterprise applications (`gamebooks-mde`, `gamebooks-identity`, …).
     #[serde(default, deserialize_with = "read_consented_applications")]
     pub consented_applications: Vec<String>,
+    /// Of the applications with a `Consent for Partner` (Service Provider Mode), those the
+    /// partner managing the workspace was granted; `None`: each one consented (onboarding
+    /// clicks both).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "read_consented_for_partner"
+    )]
+    pub consented_for_partner: Option<Vec<String>>,
     /// A signed-in (delegated) session is available for delegated-only actions.
     #[serde(default, deserialize_with = "read_delegated_session")]
     pub delegated_session: bool,
@@ -493,6 +519,18 @@ impl Workspace {
                 .any(|a| a == app.as_str())
     }
 
+    /// Whether the gamebooks of the partner managing this workspace may act through `app`:
+    /// always in a workspace no partner manages, and through an application without a
+    /// `Consent for Partner`; otherwise only once it was granted.
+    pub fn partner_may_use(&self, app: Application) -> bool {
+        self.parent.is_none()
+            || !app.has_partner_consent()
+            || self
+                .consented_for_partner
+                .as_ref()
+                .is_none_or(|apps| apps.iter().any(|a| a == app.as_str()))
+    }
+
     /// The built-in demo workspace: everything enabled and consented, automatic mode for
     /// every severity, every SOP of the library.
     pub fn demo() -> Workspace {
@@ -515,6 +553,7 @@ impl Workspace {
                 .iter()
                 .map(|a| a.as_str().to_string())
                 .collect(),
+            consented_for_partner: None,
             delegated_session: true,
             allow_service_provider_gamebooks: true,
             tags: Vec::new(),
@@ -844,6 +883,50 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
             }
         }
     }
+    for (i, w) in file.workspaces.iter().enumerate() {
+        let at = |j: usize| {
+            move |s: &SpansFile| {
+                of(s, i)
+                    .and_then(|w| w.consented_for_partner.get(j).cloned())
+                    .map(|a| a.referenced)
+            }
+        };
+        for (j, app) in w.consented_for_partner.iter().flatten().enumerate() {
+            let problem = match Application::parse(app) {
+                None => {
+                    let known = Application::ALL
+                        .iter()
+                        .filter(|a| a.has_partner_consent())
+                        .map(|a| a.as_str());
+                    format!(
+                        "workspace `{}` consents unknown application `{app}` for its partner; {}",
+                        w.name,
+                        riposte_dsl::diagnostic::suggestion(app, known)
+                    )
+                }
+                Some(a) if !a.has_partner_consent() => {
+                    let with: Vec<String> = Application::ALL
+                        .iter()
+                        .filter(|a| a.has_partner_consent())
+                        .map(|a| format!("`{}`", a.as_str()))
+                        .collect();
+                    format!(
+                        "application `{app}` has no `Consent for Partner`: only {} does; its \
+                         consent in `consented_applications` serves the partner too",
+                        with.join(", ")
+                    )
+                }
+                Some(_) if !w.consented_applications.contains(app) => format!(
+                    "workspace `{}` consents `{app}` for its partner but not for itself: add it \
+                     to `consented_applications` (onboarding grants `Consent` with `Consent for \
+                     Partner`)",
+                    w.name
+                ),
+                Some(_) => continue,
+            };
+            return Err(bad(problem, &at(j)));
+        }
+    }
     if file.workspaces.is_empty() {
         return Err(bad("the file defines no workspace".into(), &|_| None));
     }
@@ -864,6 +947,8 @@ struct WorkspaceSpans {
     parent: Option<Spanned<String>>,
     #[serde(default)]
     consented_applications: Vec<Spanned<String>>,
+    #[serde(default)]
+    consented_for_partner: Vec<Spanned<String>>,
     #[serde(default)]
     agent: Option<AgentSpans>,
 }
@@ -1646,6 +1731,33 @@ mod tests {
                 ),
                 "w.yaml:5:35: ",
                 "unknown application `mdee`; did you mean `mde`?",
+            ),
+            (
+                format!(
+                    "workspaces:\n{}{}",
+                    one("p", "t1", ""),
+                    one("c", "t2", "    parent: p\n    consented_applications: [gamebooks-identity]\n    consented_for_partner: [gamebooks-identity]\n")
+                ),
+                "w.yaml:11:29: ",
+                "application `gamebooks-identity` has no `Consent for Partner`: only `gamebooks-mde` does",
+            ),
+            (
+                format!(
+                    "workspaces:\n{}{}",
+                    one("p", "t1", ""),
+                    one("c", "t2", "    parent: p\n    consented_for_partner: [gamebooks-mdee]\n")
+                ),
+                "w.yaml:10:29: ",
+                "consents unknown application `gamebooks-mdee` for its partner; did you mean `gamebooks-mde`?",
+            ),
+            (
+                format!(
+                    "workspaces:\n{}{}",
+                    one("p", "t1", ""),
+                    one("c", "t2", "    parent: p\n    consented_for_partner: [gamebooks-mde]\n")
+                ),
+                "w.yaml:10:29: ",
+                "consents `gamebooks-mde` for its partner but not for itself",
             ),
         ] {
             let msg = parse_workspaces("w.yaml", &text).unwrap_err().to_string();

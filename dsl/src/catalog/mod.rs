@@ -196,6 +196,13 @@ impl Application {
     pub fn parse(s: &str) -> Option<Application> {
         Application::ALL.iter().copied().find(|a| a.as_str() == s)
     }
+
+    /// Whether a workspace a partner manages consents to this application twice: `Consent`
+    /// for the tenant and `Consent for Partner`, which lets the partner's gamebooks act
+    /// through it without a signed-in user (Service Provider Mode: endpoint response).
+    pub fn has_partner_consent(self) -> bool {
+        self == Application::GamebooksMde
+    }
 }
 
 /// Whether an action can run as the application alone or needs a signed-in user.

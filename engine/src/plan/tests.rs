@@ -306,6 +306,41 @@ fn every_blocked_reason_is_explained() {
     no_provider_runs.parent = Some("partner".into());
     no_provider_runs.allow_service_provider_gamebooks = false;
     assert!(block_reason(&no_provider_runs, &one).contains("does not allow the service provider"));
+    // A partner's gamebooks act on devices only with the MDE response application's
+    // `Consent for Partner`; the customer's own consent is not enough.
+    let mut no_partner_consent = ws(Mode::Autonomous);
+    no_partner_consent.parent = Some("partner".into());
+    no_partner_consent.consented_for_partner = Some(Vec::new());
+    assert!(block_reason(&no_partner_consent, &one).contains(
+        "application `gamebooks-mde` (Riposte Gamebooks for MDE) is consented in workspace `demo` \
+         but not for its partner `partner`"
+    ));
+    no_partner_consent.consented_for_partner = Some(vec!["gamebooks-mde".into()]);
+    assert_eq!(
+        plan_with(
+            &lib,
+            &no_partner_consent,
+            &one,
+            &RunConfig::default(),
+            vec![]
+        )
+        .actions[0]
+            .status,
+        Status::WouldRun
+    );
+    // Left out, it is granted with each consent; a workspace no partner manages needs none.
+    for (parent, listed) in [(Some("partner"), None), (None, Some(Vec::new()))] {
+        let mut w = ws(Mode::Autonomous);
+        w.parent = parent.map(Into::into);
+        w.consented_for_partner = listed;
+        let p = plan_with(&lib, &w, &one, &RunConfig::default(), vec![]);
+        assert_eq!(
+            p.actions[0].status,
+            Status::WouldRun,
+            "{}",
+            p.actions[0].reason
+        );
+    }
     let mut other_tenant = ws(Mode::Autonomous);
     other_tenant.tenant_id = "tenant-a".into();
     let mut foreign = one.clone();
