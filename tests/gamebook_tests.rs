@@ -95,6 +95,22 @@ fn json_reports_results_and_coverage() {
             .as_array()
             .map_or(0, |g| g.len() as u64)
     );
+    // A coverage gate measures the whole library: the gamebooks one file leaves untested
+    // count against it, wherever the tests are kept.
+    let (gated, _) = json_report(
+        &[
+            "gamebooks/triage-escalation.test.yaml",
+            "--min-coverage",
+            "90",
+        ],
+        1,
+    );
+    assert_eq!(gated["coverage"].get("unreached"), None);
+    assert_eq!(
+        gated["coverage"]["gamebooks"].as_array().map(Vec::len),
+        all["coverage"]["gamebooks"].as_array().map(Vec::len)
+    );
+    assert_eq!(gated["coverage_ok"], false);
 }
 
 #[test]
