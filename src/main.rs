@@ -797,7 +797,9 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     }
     // Each plan is written as soon as it is made and dropped: a file of many incidents takes
     // the memory of one plan, not of all.
+    // Per script: whether it failed an attempt, and whether it names an action that ran.
     let mut failed_something = vec![false; executor.failures.len()];
+    let mut reached_something = vec![false; executor.failures.len()];
     let mut rejected_something = vec![false; refusals.rejected.len()];
     let mut plan = |&(incident, ws): &(
         &riposte_engine::incident::Incident,
@@ -815,8 +817,12 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         for (rejected, name) in rejected_something.iter_mut().zip(&refusals.rejected) {
             *rejected |= riposte_engine::plan::rejects_something(&p, name);
         }
-        for (failed, f) in failed_something.iter_mut().zip(&executor.failures) {
-            *failed |= p.actions.iter().any(|a| failed_by(f, a));
+        let (failed, reached) = scripts_that_failed(&executor.failures, &p);
+        for i in failed {
+            failed_something[i] = true;
+        }
+        for i in reached {
+            reached_something[i] = true;
         }
         p
     };
@@ -854,7 +860,8 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     // A script that fails nothing is almost always a typo in its target, or an action that
     // never reaches the executor (awaiting approval, blocked): say so.
     let scripts = args.fail.iter().zip(&executor.failures);
-    for ((given, script), failed) in scripts.zip(failed_something) {
+    let outcomes = failed_something.into_iter().zip(reached_something);
+    for ((given, script), (failed, reached)) in scripts.zip(outcomes) {
         // A target no incident of the file has is a typo: name the nearest entity.
         let target = script
             .target
@@ -872,7 +879,12 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             );
             continue;
         }
-        if !failed && !runs.is_empty() {
+        if !failed && reached {
+            stderr_line!(
+                "warning: `--fail {given}` failed no action: an earlier `--fail` fails the \
+                 attempts of the actions it names first"
+            );
+        } else if !failed && !runs.is_empty() {
             stderr_line!(
                 "warning: `--fail {given}` failed no action: no action of that step and target \
                  would run (check the target, or grant the approval it waits for with \
@@ -894,24 +906,37 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether `--fail` script `f` failed an attempt of `a`: the action ended with its error, or,
-/// as a script failing only the first attempts, it names an action that reached the executor
-/// (whose first attempt it fails).
-fn failed_by(
-    f: &riposte_engine::executor::ScriptedFailure,
-    a: &riposte_engine::plan::model::PlannedAction,
-) -> bool {
-    let Some(e) = &a.execution else {
-        return false;
-    };
-    e.error.as_deref() == Some(f.error.as_str())
-        || (f.attempts.is_some()
-            && f.step
-                .as_deref()
-                .is_none_or(|s| riposte_engine::scheduler::names_step_of(s, &a.gamebook, &a.step))
+/// Which `--fail` scripts failed an attempt of an action of plan `p`, as the executor chose
+/// them (each attempt by the first script naming the action that fails that attempt), and
+/// which name an action that reached the executor.
+fn scripts_that_failed(
+    scripts: &[riposte_engine::executor::ScriptedFailure],
+    p: &riposte_engine::plan::model::Plan,
+) -> (Vec<usize>, Vec<usize>) {
+    let names = |f: &riposte_engine::executor::ScriptedFailure,
+                 a: &riposte_engine::plan::model::PlannedAction| {
+        f.step
+            .as_deref()
+            .is_none_or(|s| riposte_engine::scheduler::names_step_of(s, &a.gamebook, &a.step))
             && f.target.as_deref().is_none_or(|t| {
                 riposte_engine::testing::expect::target_matches(t, a.target.as_ref(), a.action)
-            }))
+            })
+    };
+    let (mut failed, mut reached) = (Vec::new(), Vec::new());
+    for a in &p.actions {
+        // Retries are at most 10 attempts.
+        let attempts = a.execution.as_ref().map_or(0, |e| e.attempts);
+        if attempts > 0 {
+            reached.extend((0..scripts.len()).filter(|&i| names(&scripts[i], a)));
+        }
+        for attempt in 1..=attempts {
+            let first = scripts
+                .iter()
+                .position(|f| names(f, a) && f.attempts.is_none_or(|n| attempt <= n));
+            failed.extend(first);
+        }
+    }
+    (failed, reached)
 }
 
 /// `--fail` text split at a trailing `@N` (digits only, so a target's `@`, as in a user
@@ -925,11 +950,14 @@ fn fail_attempts(f: &str) -> Result<(&str, Option<u32>), String> {
     };
     match n.trim().parse::<u32>() {
         Ok(n) if n > 0 => Ok((named, Some(n))),
-        _ => Err(format!(
-            "`--fail {f}`: `@{}` fails nothing; give the number of attempts that fail, from 1 \
-             to {}, or leave `@N` out to fail every attempt",
-            n.trim(),
-            u32::MAX
+        Ok(_) => Err(format!(
+            "`--fail {f}`: `@0` fails nothing; give the number of attempts that fail (1 or \
+             more), or leave `@N` out to fail every attempt"
+        )),
+        Err(_) => Err(format!(
+            "`--fail {f}`: `@{}` is more attempts than any step makes (at most 10); leave `@N` \
+             out to fail every attempt",
+            n.trim()
         )),
     }
 }

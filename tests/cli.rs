@@ -1268,6 +1268,42 @@ fn simulate_warns_about_a_failure_script_that_fails_nothing() {
     );
     let err = simulate_error(&["--incident", RANSOMWARE, "--fail", "isolate@0"]);
     assert!(err.contains("`@0` fails nothing"), "{err}");
+    let err = simulate_error(&["--incident", RANSOMWARE, "--fail", "isolate@99999999999"]);
+    assert!(err.contains("more attempts than any step makes"), "{err}");
+    // The text plan says the action succeeded after retries; a script an earlier one shadows
+    // fails nothing, and is told apart from one naming no action that runs.
+    let text = |scripts: &[&str]| {
+        let mut cmd = riposte();
+        cmd.args([
+            "simulate",
+            "--incident",
+            "examples/incidents/malicious-indicators-only.json",
+        ]);
+        for s in scripts {
+            cmd.args(["--fail", s]);
+        }
+        let out = cmd.assert().success().get_output().clone();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (out, err) = text(&["block_ips:203.0.113.45@2"]);
+    assert!(
+        out.contains("simulated success on attempt 3, after retries"),
+        "{out}"
+    );
+    assert!(err.is_empty(), "{err}");
+    let (_, err) = text(&["block_ips", "block_ips@1"]);
+    assert!(
+        err.contains("`--fail block_ips@1` failed no action: an earlier `--fail` fails"),
+        "{err}"
+    );
+    let (_, err) = text(&["block_ips@1", "block_ips@2"]);
+    assert!(
+        err.is_empty(),
+        "the second fails each second attempt: {err}"
+    );
     // A user principal name's `@` is part of the target, not a count.
     let (_, err) = run(&["--approve", "all", "--fail", "isolate:admin@contoso.com"]);
     assert!(
@@ -1350,7 +1386,8 @@ fn an_unknown_tenant_names_its_incident() {
         2,
     );
     assert!(
-        text.contains("incident `77` (2 of 2 in ") && text.contains("tenant id `nosuch`"),
+        text.contains("incident `77` (2 of 2 in ")
+            && text.contains("tenant id or Sentinel workspace `nosuch`"),
         "{text}"
     );
 }

@@ -263,7 +263,7 @@ pub fn is_step_name(library: &Library, name: &str) -> bool {
 }
 
 /// The steps of the library `name` names (see [`is_step_name`]).
-fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Step> {
+pub(crate) fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Step> {
     fn walk<'l>(
         library: &'l Library,
         steps: &'l [c::Step],
@@ -2217,11 +2217,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) -> Option<&'static ProviderSupport> {
         let wanted = match target.and_then(|t| entity_str(t, ENTITY_PROVIDER)) {
             Some(p) => provider_named(p),
+            // QRadar and Splunk have no response integration: what they report is acted on
+            // only through an entity's own provider.
             None => match self.incident.source.as_str() {
+                "defender_xdr" => Some(Provider::Microsoft),
                 "sentinel" => Some(Provider::Sentinel),
                 "crowdstrike" => Some(Provider::CrowdStrike),
                 "sentinelone" => Some(Provider::SentinelOne),
-                _ => Some(Provider::Microsoft),
+                _ => None,
             },
         }?;
         riposte_dsl::catalog::lookup(spec.id)?
@@ -2303,8 +2306,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let from = target
                 .and_then(|t| entity_str(t, ENTITY_PROVIDER))
                 .unwrap_or(&self.incident.source);
+            let what = if target.is_some() {
+                "entities"
+            } else {
+                "incidents"
+            };
             return Some(format!(
-                "no implementation of `{}` for entities from `{from}`",
+                "no implementation of `{}` for {what} from `{from}`",
                 spec.id
             ));
         };

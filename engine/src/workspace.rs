@@ -391,6 +391,16 @@ readers! {
         },
         of_text: true,
     };
+    read_sentinel_workspaces -> Vec<String> = List {
+        expected: "`sentinel_workspaces` is a list of Log Analytics workspace names, e.g. \
+                   `[law-contoso-prod]`",
+        item: Text {
+            expected: "a workspace in `sentinel_workspaces` is a Log Analytics workspace's \
+                       name, e.g. `law-contoso-prod`",
+            rule: TextRule::Name,
+        },
+        of_text: true,
+    };
     read_tags -> Vec<String> = List {
         expected: "`tags` is a list of labels, e.g. `[managed-xdr]`",
         item: Text {
@@ -462,6 +472,10 @@ pub struct Workspace {
     pub subscription: Subscription,
     #[serde(default, deserialize_with = "read_modules")]
     pub modules: Vec<Module>,
+    /// The Log Analytics workspaces whose Microsoft Sentinel incidents are this workspace's
+    /// (a Sentinel incident names its tenant by the Log Analytics workspace it is in).
+    #[serde(default, deserialize_with = "read_sentinel_workspaces")]
+    pub sentinel_workspaces: Vec<String>,
     /// Defender XDR incidents are forwarded to Sentinel (and arrive through it instead).
     #[serde(default, deserialize_with = "read_fetch_to_sentinel")]
     pub fetch_to_sentinel: bool,
@@ -506,7 +520,16 @@ impl Workspace {
     pub fn owns_tenant(&self, tenant: &str) -> bool {
         self.tenant_id == "*"
             || self.tenant_id.eq_ignore_ascii_case(tenant)
+            || self.has_sentinel_workspace(tenant)
             || same_ignoring_case(&self.name, tenant)
+    }
+
+    /// Whether `name` is one of the Log Analytics workspaces its Sentinel incidents come from
+    /// (Azure resource names ignore case).
+    fn has_sentinel_workspace(&self, name: &str) -> bool {
+        self.sentinel_workspaces
+            .iter()
+            .any(|s| same_ignoring_case(s, name))
     }
 
     /// Whether the workspace consented to `app`. The Riposte API application is consented to
@@ -547,6 +570,7 @@ impl Workspace {
             parent: None,
             subscription: Subscription::Active,
             modules: Module::ALL.to_vec(),
+            sentinel_workspaces: Vec::new(),
             fetch_to_sentinel: false,
             partner_consent: true,
             consented_applications: Application::ALL
@@ -794,6 +818,7 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     let on_cycle = parent_cycles(file.workspaces.len(), parent_of);
     let mut seen_names: HashSet<String> = HashSet::new();
     let mut seen_tenants: HashMap<String, usize> = HashMap::new();
+    let mut sentinel_owner: HashMap<String, usize> = HashMap::new();
     for (i, w) in file.workspaces.iter().enumerate() {
         if !seen_names.insert(key(&w.name)) {
             return Err(bad(
@@ -882,55 +907,82 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                 ));
             }
         }
-    }
-    for (i, w) in file.workspaces.iter().enumerate() {
-        let at = |j: usize| {
-            move |s: &SpansFile| {
-                of(s, i)
-                    .and_then(|w| w.consented_for_partner.get(j).cloned())
-                    .map(|a| a.referenced)
-            }
-        };
         for (j, app) in w.consented_for_partner.iter().flatten().enumerate() {
-            let problem = match Application::parse(app) {
-                None => {
-                    let known = Application::ALL
-                        .iter()
-                        .filter(|a| a.has_partner_consent())
-                        .map(|a| a.as_str());
+            if let Some(problem) = partner_consent_problem(w, app) {
+                return Err(bad(problem, &|s| {
+                    of(s, i)
+                        .and_then(|w| w.consented_for_partner.get(j).cloned())
+                        .map(|a| a.referenced)
+                }));
+            }
+        }
+        // A Log Analytics workspace's incidents belong to one workspace.
+        for (j, law) in w.sentinel_workspaces.iter().enumerate() {
+            let first = *sentinel_owner.entry(key(law)).or_insert(i);
+            if first != i
+                || w.sentinel_workspaces[..j]
+                    .iter()
+                    .any(|o| key(o) == key(law))
+            {
+                let message = if first == i {
                     format!(
-                        "workspace `{}` consents unknown application `{app}` for its partner; {}",
-                        w.name,
-                        riposte_dsl::diagnostic::suggestion(app, known)
+                        "workspace `{}` lists Sentinel workspace `{law}` twice",
+                        w.name
                     )
-                }
-                Some(a) if !a.has_partner_consent() => {
-                    let with: Vec<String> = Application::ALL
-                        .iter()
-                        .filter(|a| a.has_partner_consent())
-                        .map(|a| format!("`{}`", a.as_str()))
-                        .collect();
+                } else {
                     format!(
-                        "application `{app}` has no `Consent for Partner`: only {} does; its \
-                         consent in `consented_applications` serves the partner too",
-                        with.join(", ")
+                        "workspaces `{}` and `{}` both list Sentinel workspace `{law}`; its \
+                         incidents belong to one workspace",
+                        file.workspaces[first].name, w.name
                     )
-                }
-                Some(_) if !w.consented_applications.contains(app) => format!(
-                    "workspace `{}` consents `{app}` for its partner but not for itself: add it \
-                     to `consented_applications` (onboarding grants `Consent` with `Consent for \
-                     Partner`)",
-                    w.name
-                ),
-                Some(_) => continue,
-            };
-            return Err(bad(problem, &at(j)));
+                };
+                return Err(bad(message, &|s| {
+                    of(s, i)
+                        .and_then(|w| w.sentinel_workspaces.get(j).cloned())
+                        .map(|a| a.referenced)
+                }));
+            }
         }
     }
     if file.workspaces.is_empty() {
         return Err(bad("the file defines no workspace".into(), &|_| None));
     }
     Ok(file.workspaces)
+}
+
+/// What is wrong with `app` in workspace `w`'s `consented_for_partner`, if anything.
+fn partner_consent_problem(w: &Workspace, app: &str) -> Option<String> {
+    let with_partner_consent = || {
+        Application::ALL
+            .iter()
+            .filter(|a| a.has_partner_consent())
+            .map(|a| a.as_str())
+    };
+    match Application::parse(app) {
+        None => Some(format!(
+            "workspace `{}` consents unknown application `{app}` for its partner; {}",
+            w.name,
+            riposte_dsl::diagnostic::suggestion(app, with_partner_consent())
+        )),
+        Some(a) if !a.has_partner_consent() => {
+            let with: Vec<String> = with_partner_consent().map(|a| format!("`{a}`")).collect();
+            Some(format!(
+                "application `{app}` has no `Consent for Partner`: only {} does; its consent in \
+                 `consented_applications` serves the partner too",
+                with.join(", ")
+            ))
+        }
+        // Without a partner the list decides nothing, so it contradicts nothing.
+        Some(_) if w.parent.is_some() && !w.consented_applications.iter().any(|c| c == app) => {
+            Some(format!(
+                "workspace `{}` consents `{app}` for its partner but not for itself: add it to \
+                 `consented_applications` (onboarding grants `Consent` with `Consent for \
+                 Partner`)",
+                w.name
+            ))
+        }
+        Some(_) => None,
+    }
 }
 
 /// The positions of the values [`parse_workspaces`] checks against each other.
@@ -949,6 +1001,8 @@ struct WorkspaceSpans {
     consented_applications: Vec<Spanned<String>>,
     #[serde(default)]
     consented_for_partner: Vec<Spanned<String>>,
+    #[serde(default)]
+    sentinel_workspaces: Vec<Spanned<String>>,
     #[serde(default)]
     agent: Option<AgentSpans>,
 }
@@ -1081,7 +1135,11 @@ impl UnknownSop {
 pub enum SelectError {
     #[error("no workspace named `{name}`; the workspaces are: {known}")]
     Unknown { name: String, known: String },
-    #[error("no workspace has tenant id `{tenant}`; pass `--workspace NAME` (the workspaces are: {known})")]
+    #[error(
+        "no workspace has tenant id or Sentinel workspace `{tenant}`; add it to a workspace's \
+         `tenant_id` or `sentinel_workspaces`, or pass `--workspace NAME` (the workspaces are: \
+         {known})"
+    )]
     NoTenant { tenant: String, known: String },
     #[error(
         "the incident names no tenant and there are several workspaces; pass `--workspace NAME` \
@@ -1119,12 +1177,14 @@ pub fn select<'w>(
         return Ok(only);
     }
     match tenant {
-        // The workspace whose tenant id this is wins over one of that name (a Sentinel
-        // incident's tenant is its workspace's name), which wins over a `*` one, wherever
-        // each is listed: a name cannot capture another tenant's incidents.
+        // The workspace whose tenant id this is wins over one listing it as a Sentinel
+        // workspace (a Sentinel incident's tenant is its Log Analytics workspace's name), then
+        // one of that name, then a `*` one, wherever each is listed: a name cannot capture
+        // another tenant's incidents.
         Some(t) => workspaces
             .iter()
             .find(|w| w.tenant_id.eq_ignore_ascii_case(t))
+            .or_else(|| workspaces.iter().find(|w| w.has_sentinel_workspace(t)))
             .or_else(|| {
                 workspaces
                     .iter()
@@ -1812,6 +1872,67 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("workspace `A` is defined twice"), "{err}");
+    }
+
+    /// A Sentinel incident names its tenant by its Log Analytics workspace: the workspace that
+    /// lists it gets the incident, before one of that name; one workspace each.
+    #[test]
+    fn a_sentinel_workspace_routes_its_incidents() {
+        let mut contoso = Workspace {
+            name: "contoso".into(),
+            tenant_id: "t-1".into(),
+            ..Workspace::demo()
+        };
+        contoso.sentinel_workspaces = vec!["law-contoso-prod".into(), "law-contoso-dev".into()];
+        let all = [
+            contoso,
+            Workspace {
+                name: "law-contoso-dev".into(),
+                tenant_id: "t-2".into(),
+                ..Workspace::demo()
+            },
+        ];
+        let pick = |tenant: &str| select(&all, None, Some(tenant)).map(|w| w.name.clone());
+        assert_eq!(pick("LAW-Contoso-Prod").unwrap(), "contoso");
+        assert_eq!(pick("law-contoso-dev").unwrap(), "contoso");
+        assert!(all[0].owns_tenant("law-contoso-prod") && !all[1].owns_tenant("law-contoso-prod"));
+        let err = pick("law-fabrikam").unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "no workspace has tenant id or Sentinel workspace `law-fabrikam`; add it to a \
+                 workspace's `tenant_id` or `sentinel_workspaces`"
+            ),
+            "{err}"
+        );
+        let file = |second: &str| {
+            format!(
+                "workspaces:\n  - name: a\n    tenant_id: aaaaaaaa-0000-4000-8000-000000000001\n    subscription: active\n    sentinel_workspaces: [law-a, law-b]\n    agent: {{mode: manual, process_incident: [], gamebooks: [], sops: all}}\n  - name: b\n    tenant_id: aaaaaaaa-0000-4000-8000-000000000002\n    subscription: active\n    sentinel_workspaces: {second}\n    agent: {{mode: manual, process_incident: [], gamebooks: [], sops: all}}\n"
+            )
+        };
+        let ws = parse_workspaces("w.yaml", &file("[law-c]")).unwrap();
+        assert_eq!(ws[0].sentinel_workspaces, ["law-a", "law-b"]);
+        let err = parse_workspaces("w.yaml", &file("[law-c, LAW-B]"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "w.yaml:10:34: workspaces `a` and `b` both list Sentinel workspace `LAW-B`; its \
+             incidents belong to one workspace"
+        );
+        let err = parse_workspaces("w.yaml", &file("[law-c, law-c]"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "w.yaml:10:34: workspace `b` lists Sentinel workspace `law-c` twice"
+        );
+        let err = parse_workspaces("w.yaml", &file("law-c"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`sentinel_workspaces` is a list of Log Analytics workspace names"),
+            "{err}"
+        );
     }
 
     /// An agent's SOP the library does not have is an error at the name, line and column, with

@@ -452,6 +452,12 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         a.entity_ids = dedup(std::mem::take(&mut a.entity_ids));
     }
 
+    let source_provider = match inc.source.as_str() {
+        "defender_xdr" | "sentinel" => "microsoft",
+        "crowdstrike" => "crowdstrike",
+        "sentinelone" => "sentinelone",
+        _ => "unknown",
+    };
     let entities_path = path.key("entities");
     let mut seen: HashSet<String> = HashSet::with_capacity(inc.entities.len());
     for (i, e) in inc.entities.iter_mut().enumerate() {
@@ -464,8 +470,12 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         e.verdict = norm_enum_static(&e.verdict, VERDICTS, &[]).unwrap_or(Cow::Borrowed("unknown"));
         e.remediation_status = norm_enum_static(&e.remediation_status, REMEDIATION_STATUSES, &[])
             .unwrap_or(Cow::Borrowed("none"));
-        e.provider =
-            norm_enum_static(&e.provider, PROVIDERS, &[]).unwrap_or(Cow::Borrowed("unknown"));
+        // Left out, the platform that reported the incident: it is the one to act through.
+        e.provider = if e.provider.eq_ignore_ascii_case("unknown") {
+            Cow::Borrowed(source_provider)
+        } else {
+            norm_enum_static(&e.provider, PROVIDERS, &[]).unwrap_or(Cow::Borrowed("unknown"))
+        };
         // As Graph evidence says an account is an admin: a tag or role as written.
         let admin_said =
             e.kind == EntityKind::User && e.tags.iter().chain(&e.roles).any(|t| mentions_admin(t));

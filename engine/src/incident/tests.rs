@@ -1740,6 +1740,43 @@ fn normalized_json_derives_the_fields_a_hand_written_file_leaves_out() {
     assert_eq!(field("file:g", "device_id"), Some(json!("m2")));
 }
 
+/// An entity that does not say which platform reported it is the incident source's: the one
+/// to act through; where the source has no response integration, it stays unknown.
+#[test]
+fn normalized_json_entities_default_to_the_source_platform() {
+    let provider = |source: &str, written: serde_json::Value| {
+        let mut entity = json!({"id": "device:d", "kind": "device"});
+        if !written.is_null() {
+            entity["provider"] = written;
+        }
+        let doc = json!({"format": "riposte.incident/v1", "incident": {
+            "id": "p", "source": source, "entities": [entity]
+        }});
+        one(&doc).entities[0].provider.to_string()
+    };
+    for (source, expected) in [
+        ("defender_xdr", "microsoft"),
+        ("Sentinel", "microsoft"),
+        ("crowdstrike", "crowdstrike"),
+        ("sentinelone", "sentinelone"),
+        ("qradar", "unknown"),
+        ("splunk", "unknown"),
+    ] {
+        assert_eq!(
+            provider(source, serde_json::Value::Null),
+            expected,
+            "{source}"
+        );
+        assert_eq!(provider(source, json!("Unknown")), expected, "{source}");
+    }
+    assert_eq!(
+        provider("defender_xdr", json!("crowdstrike")),
+        "crowdstrike",
+        "as written"
+    );
+    assert_eq!(provider("defender_xdr", json!("Acme")), "acme", "kept, as other values");
+}
+
 #[test]
 fn normalized_json_errors_have_paths() {
     let bad = |inc: serde_json::Value| {

@@ -328,6 +328,48 @@ fn every_blocked_reason_is_explained() {
             .status,
         Status::WouldRun
     );
+    // So do the other actions through that application: the indicator blocks; not those
+    // through CrowdStrike's client or the MDE application's reads.
+    let lib_ips = library(&[
+        "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: block, for_each: incident.ips, action: ip.block}\n  - {id: note, action: incident.comment, params: {comment: done}}\n",
+        &sop(""),
+    ]);
+    let ips = incident(
+        json!([{"kind": "ip", "id": "ip:203.0.113.9", "name": "203.0.113.9",
+                               "provider": "microsoft", "fields": {"address": "203.0.113.9"}}]),
+    );
+    no_partner_consent.consented_for_partner = Some(Vec::new());
+    let p = plan_with(
+        &lib_ips,
+        &no_partner_consent,
+        &ips,
+        &RunConfig::default(),
+        vec![],
+    );
+    assert_eq!(
+        step_statuses(&p),
+        [("block", Status::Blocked), ("note", Status::WouldRun)],
+        "{:#?}",
+        p.actions
+    );
+    let cs = incident(json!([device(
+        "d1",
+        "cs-1",
+        json!({"provider": "crowdstrike"})
+    )]));
+    let p = plan_with(
+        &lib,
+        &no_partner_consent,
+        &cs,
+        &RunConfig::default(),
+        vec![],
+    );
+    assert_eq!(
+        p.actions[0].status,
+        Status::WouldRun,
+        "{}",
+        p.actions[0].reason
+    );
     // Left out, it is granted with each consent; a workspace no partner manages needs none.
     for (parent, listed) in [(Some("partner"), None), (None, Some(Vec::new()))] {
         let mut w = ws(Mode::Autonomous);
@@ -1225,7 +1267,50 @@ fn ineligible_incidents_run_nothing() {
     other.source = "crowdstrike".into();
     let p = plan_with(&lib, &w, &other, &RunConfig::default(), vec![]);
     assert_eq!(consent(&p), Some(true));
-    // QRadar and Splunk incidents arrive through modules of their own.
+    // QRadar and Splunk incidents arrive through modules of their own; nothing responds
+    // through them, so only entities of a provider with a response integration are acted on.
+    let comment = library(&[
+        "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: isolate, for_each: incident.devices, action: device.isolate}\n  - {id: note, action: incident.comment, params: {comment: done}}\n",
+        &sop(""),
+    ]);
+    let mut unknown_provider = device("d1", "ws-1", json!({}));
+    if let Some(d) = unknown_provider.as_object_mut() {
+        d.remove("provider");
+    }
+    let doc = json!({"format": "riposte.incident/v1", "incident": {
+        "id": "42", "source": "qradar", "title": "t", "severity": "high", "status": "active",
+        "entities": [unknown_provider, device("d2", "ws-2", json!({}))],
+    }});
+    let (_, mut list) = parse_incidents("inline.json", &doc.to_string(), &ImportLimits::default())
+        .expect("valid incident");
+    let siem = list.remove(0);
+    let p = plan_with(
+        &comment,
+        &ws(Mode::Autonomous),
+        &siem,
+        &RunConfig::default(),
+        vec![],
+    );
+    let reasons: Vec<(Status, &str)> = p
+        .actions
+        .iter()
+        .map(|a| (a.status, a.reason.as_str()))
+        .collect();
+    assert_eq!(reasons[0].0, Status::Blocked, "{reasons:?}");
+    assert!(
+        reasons[0]
+            .1
+            .contains("no implementation of `device.isolate` for entities from `unknown`"),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[1].0, Status::WouldRun, "{reasons:?}");
+    assert_eq!(
+        reasons[2],
+        (
+            Status::Blocked,
+            "no implementation of `incident.comment` for incidents from `qradar`"
+        )
+    );
     let module = |p: &crate::plan::model::Plan| {
         p.eligibility
             .iter()

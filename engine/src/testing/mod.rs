@@ -1092,30 +1092,6 @@ pub(crate) fn action_kind_patterns() -> BTreeSet<String> {
         .collect()
 }
 
-/// Every step of the library that `step` can name (by the step id its name ends with).
-fn steps_named<'l>(
-    library: &'l riposte_dsl::checked::Library,
-    step: &str,
-) -> Vec<&'l riposte_dsl::checked::Step> {
-    use riposte_dsl::checked::{Step, StepKind};
-    fn walk<'l>(steps: &'l [Step], id: &str, found: &mut Vec<&'l Step>) {
-        for s in steps {
-            if s.id == id {
-                found.push(s);
-            }
-            if let StepKind::Group(inner) = &s.kind {
-                walk(inner, id, found);
-            }
-        }
-    }
-    let id = step.rsplit('.').next().unwrap_or(step);
-    let mut found = Vec::new();
-    for gb in &library.gamebooks {
-        walk(&gb.steps, id, &mut found);
-    }
-    found
-}
-
 /// The action a step runs, if it is an action step.
 fn spec_of(step: &riposte_dsl::checked::Step) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
     match &step.kind {
@@ -1152,7 +1128,7 @@ fn action_of_step(
     library: &riposte_dsl::checked::Library,
     step: &str,
 ) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
-    let found = steps_named(library, step);
+    let found = crate::scheduler::steps_named(library, step);
     let first = spec_of(found.first()?)?;
     found
         .iter()
@@ -1191,7 +1167,7 @@ fn check_step_plans_actions(
     step: &str,
     action: Option<&str>,
 ) -> Result<(), At> {
-    let found = steps_named(library, step);
+    let found = crate::scheduler::steps_named(library, step);
     let plans = |s: &&riposte_dsl::checked::Step| {
         spec_of(s).is_some_and(|spec| {
             action.is_none_or(|a| riposte_dsl::checked::action_matches(a, spec.id))
@@ -1227,7 +1203,7 @@ fn check_step_opens_tasks(
     step: &str,
 ) -> Result<(), At> {
     use riposte_dsl::checked::StepKind;
-    let found = steps_named(library, step);
+    let found = crate::scheduler::steps_named(library, step);
     match found.first() {
         Some(first) if !found.iter().any(|s| matches!(s.kind, StepKind::Task(_))) => Err(At::new(
             loc,
