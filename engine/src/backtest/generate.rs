@@ -12,8 +12,8 @@
 //!    occurrence of a value is replaced the same way, so entity ids, alert links and fields stay
 //!    coherent): user principal names and addresses get a number before the `@`, host and file
 //!    names one before the first dot (so name globs such as `dc-*` keep matching), IPv4
-//!    addresses a different last octet, SIDs a different last part, GUIDs and hashes different
-//!    last hex digits, URLs a `v=<n>` query parameter. The number comes from a pool of 499, so
+//!    addresses a different last octet (IPv6 ones a different last group), SIDs a different
+//!    last part, GUIDs and hashes different last hex digits, URLs a `v=<n>` query parameter. The number comes from a pool of 499, so
 //!    the same varied entity recurs across incidents.
 //! 4. With fixed probabilities: the severity is redrawn (35%, among informational, low, medium,
 //!    high), the status (25%, among new, active, in_progress, resolved), the classification
@@ -582,6 +582,13 @@ fn vary(s: &str, salt: u64) -> String {
             octets[2],
             (last + k) % 254 + 1
         );
+    }
+    // IPv6: another last group, however the address is spelt.
+    if let Ok(ip) = s.parse::<std::net::Ipv6Addr>() {
+        let k = 1 + splitmix(salt ^ fnv(&ip.to_string())) % POOL;
+        let mut groups = ip.segments();
+        groups[7] = groups[7].wrapping_add(k as u16);
+        return std::net::Ipv6Addr::from(groups).to_string();
     }
     // A SID: another last part.
     let lower = s.to_ascii_lowercase();

@@ -489,8 +489,35 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         e.alert_ids = dedup(std::mem::take(&mut e.alert_ids));
         let entity_path = entities_path.index(i);
         let fields_path = entity_path.key("fields");
+        let model = riposte_dsl::model::entity(e.kind);
         for (name, value) in e.fields.iter_mut() {
             normalize_field(cx, name, value, &fields_path)?;
+            // A hand-written value the `incident` record would read as null is an error: a
+            // condition such as `not u.is_admin` would otherwise hold on `"yes"`.
+            let field = model.fields.iter().find(|f| f.name == **name);
+            if let Some(f) = field.filter(|f| !super::to_value::fits(value, &f.ty)) {
+                let item = match (&*value, &f.ty) {
+                    (Json::Array(items), riposte_dsl::types::Type::List(item)) => {
+                        items.iter().position(|i| !super::to_value::fits(i, item))
+                    }
+                    _ => None,
+                };
+                let article = match e.kind {
+                    EntityKind::Ip | EntityKind::Email => "an",
+                    _ => "a",
+                };
+                let message = format!(
+                    "`{name}` of {article} {} is {}; found `{}`",
+                    e.kind.as_str(),
+                    super::to_value::written_as(&f.ty),
+                    clip(&value.to_string(), 80)
+                );
+                let key = fields_path.key(name);
+                return Err(match item {
+                    Some(i) => cx.invalid(&key.index(i), message),
+                    None => cx.invalid(&key, message),
+                });
+            }
         }
         e.fields.retain(|_, v| !v.is_null());
         derive_fields(e, admin_said);

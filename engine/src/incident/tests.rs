@@ -1774,7 +1774,66 @@ fn normalized_json_entities_default_to_the_source_platform() {
         "crowdstrike",
         "as written"
     );
-    assert_eq!(provider("defender_xdr", json!("Acme")), "acme", "kept, as other values");
+    assert_eq!(
+        provider("defender_xdr", json!("Acme")),
+        "acme",
+        "kept, as other values"
+    );
+}
+
+/// A known field of a hand-written entity whose value the `incident` record cannot read is an
+/// error at its path: read as null, `not u.is_admin` would hold for `"is_admin": "yes"`.
+/// Values that read as the type (numbers as text, `"true"`) are kept; unknown names too.
+#[test]
+fn normalized_json_fields_of_the_wrong_type_are_errors() {
+    let entity = |kind: &str, fields: serde_json::Value| {
+        json!({"format": "riposte.incident/v1", "incident": {
+            "id": "t", "entities": [{"id": format!("{kind}:x"), "kind": kind, "fields": fields}]
+        }})
+        .to_string()
+    };
+    for (kind, fields, path, says) in [
+        (
+            "user",
+            json!({"is_admin": "yes"}),
+            "$.incident.entities[0].fields.is_admin",
+            "`is_admin` of a user is `true` or `false`; found `\"yes\"`",
+        ),
+        (
+            "user",
+            json!({"is_admin": 1}),
+            "$.incident.entities[0].fields.is_admin",
+            "found `1`",
+        ),
+        (
+            "device",
+            json!({"ip_addresses": ["10.0.0.1", "10.0.0.300"]}),
+            "$.incident.entities[0].fields.ip_addresses[1]",
+            "`ip_addresses` of a device is a list, each item an IP address",
+        ),
+        (
+            "device",
+            json!({"os_build": "many"}),
+            "$.incident.entities[0].fields.os_build",
+            "`os_build` of a device is a number",
+        ),
+        (
+            "ip",
+            json!({"address": "not-an-ip"}),
+            "$.incident.entities[0].fields.address",
+            "`address` of an ip is an IP address",
+        ),
+    ] {
+        let (at, message) = invalid_at(&entity(kind, fields));
+        assert_eq!(at, path, "{message}");
+        assert!(message.contains(says), "{message}");
+    }
+    let fine = one(&serde_json::from_str(&entity(
+        "user",
+        json!({"is_admin": "TRUE", "upn": 42, "nickname": [1, 2]}),
+    ))
+    .expect("json"));
+    assert_eq!(fine.entities[0].fields["is_admin"], json!("TRUE"));
 }
 
 #[test]

@@ -236,6 +236,40 @@ fn convert(j: &Json, ty: &Type) -> Value {
     }
 }
 
+/// Whether JSON `j` reads as a value of model type `ty` ([`convert`] gives no null for it):
+/// null fits, as absent; a list fits when each of its items does.
+pub(super) fn fits(j: &Json, ty: &Type) -> bool {
+    match (ty, j) {
+        (_, Json::Null) | (Type::Any, _) => true,
+        (Type::String, Json::String(_) | Json::Number(_) | Json::Bool(_)) => true,
+        (Type::Number, Json::Number(n)) => n.as_f64().is_some(),
+        (Type::Number, Json::String(s)) => s.trim().parse::<f64>().is_ok_and(f64::is_finite),
+        (Type::Bool, Json::Bool(_)) => true,
+        (Type::Bool, Json::String(s)) => {
+            s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")
+        }
+        (Type::Time, Json::String(s)) => parse_time(s.trim()).is_some(),
+        (Type::Ip, Json::String(s)) => parse_ip(s).is_some(),
+        (Type::Severity, Json::String(s)) => Value::parse_severity(s.trim()).is_some(),
+        (Type::List(item), Json::Array(items)) => items.iter().all(|i| fits(i, item)),
+        _ => false,
+    }
+}
+
+/// What a value of model type `ty` is written as in JSON, for an error about one that is not.
+pub(super) fn written_as(ty: &Type) -> String {
+    match ty {
+        Type::Bool => "`true` or `false`".into(),
+        Type::Number => "a number".into(),
+        Type::String => "text".into(),
+        Type::Time => "an RFC 3339 time such as `2026-03-01T10:00:00Z`".into(),
+        Type::Ip => "an IP address".into(),
+        Type::Severity => "a severity".into(),
+        Type::List(item) => format!("a list, each item {}", written_as(item)),
+        other => format!("a value of type `{other}`"),
+    }
+}
+
 /// JSON as a value without a model type. Depth is bounded by the JSON parser (127 levels).
 fn any(j: &Json) -> Value {
     match j {
