@@ -1651,10 +1651,16 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         if local.is_empty() {
             return;
         }
+        // A step whose `needs` or `on_error` names an unknown step (already an error) may be
+        // ordered once that typo is fixed: its reads are not told to add a `needs` too, which
+        // for a mistyped error handler would make it wait for the very step it handles.
+        let mut mistyped = HashSet::new();
+        mistyped_links(steps, &mut mistyped);
         let preds = predecessors(steps, index);
         let ordered = reaches(&preds, &queries);
         for ((r, ok), (owner, reader)) in local.iter().zip(ordered).zip(&queries) {
-            if !ok {
+            let (handled, reading) = (r.id.as_str(), r.step.as_str());
+            if !ok && !mistyped.contains(handled) && !mistyped.contains(reading) {
                 let (Some(owner), Some(reader)) = (steps.get(*owner), steps.get(*reader)) else {
                     continue;
                 };
@@ -2456,6 +2462,21 @@ fn reaches(preds: &[Vec<usize>], queries: &[(usize, usize)]) -> Vec<bool> {
 }
 
 /// A step id and, for groups, every id inside.
+/// The steps of `steps` (and of their groups) whose `needs` or `on_error` names no step of
+/// their own list.
+fn mistyped_links<'s>(steps: &'s [ast::Step], out: &mut HashSet<&'s str>) {
+    let ids: HashSet<&str> = steps.iter().map(|s| s.id.value.as_str()).collect();
+    for s in steps {
+        let mut links = s.needs.iter().chain(&s.on_error);
+        if links.any(|l| !ids.contains(l.value.as_str())) {
+            out.insert(s.id.value.as_str());
+        }
+        if let ast::StepKind::Group(inner) = &s.kind {
+            mistyped_links(inner, out);
+        }
+    }
+}
+
 fn descendants<'s>(s: &'s ast::Step, out: &mut Vec<&'s str>) {
     out.push(s.id.value.as_str());
     if let ast::StepKind::Group(inner) = &s.kind {
