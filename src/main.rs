@@ -690,7 +690,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     warn_of_missing_incident_data(&args.incident, info, &incidents);
     let workspaces = match &args.workspaces {
         Some(path) => {
-            Some(riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?)
+            Some(riposte_engine::workspace::read_workspaces(path).map_err(workspaces_error)?)
         }
         None => None,
     };
@@ -1192,6 +1192,13 @@ fn colored(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// The errors of a workspaces file, each on its own `error:` line (the first one's is
+/// written with the message).
+fn workspaces_error(e: riposte_engine::workspace::WorkspaceError) -> String {
+    let lines: Vec<String> = e.into_each().iter().map(ToString::to_string).collect();
+    lines.join("\nerror: ")
+}
+
 /// An error about the workspaces in use, naming their file (or the built-in demo).
 /// An agent's unknown SOP, at its line and column in the workspaces `file` it was read from.
 fn unknown_sop_error(
@@ -1364,7 +1371,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     }
     let workspaces = match &args.workspaces {
         Some(path) => {
-            Some(riposte_engine::workspace::read_workspaces(path).map_err(|e| e.to_string())?)
+            Some(riposte_engine::workspace::read_workspaces(path).map_err(workspaces_error)?)
         }
         None => None,
     };

@@ -1126,6 +1126,52 @@ fn workspaces_files_are_checked_against_the_library_and_each_other() {
     assert!(err.contains("built-in `demo`"), "{err}");
 }
 
+/// Mistakes in three workspaces of a file: each is reported in one run, on its own `error:`
+/// line, in the order of the file, and the command fails as with one.
+#[test]
+fn every_error_of_a_workspaces_file_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string("examples/workspaces.yaml").expect("workspaces");
+    let edited = text
+        .replacen("partner_consent: true", "partner_consent: [true]", 1)
+        .replacen("mode: autonomous", "mode: autonomus", 1)
+        .replacen(
+            "tenant_id: 2f4a9c1e-7b3d-4e8f-9a6b-5c0d1e2f3a4b",
+            "tenant_id: fabrikam.example",
+            1,
+        );
+    // The line of the file that holds `edit`.
+    let line = |edit: &str| {
+        edited
+            .lines()
+            .position(|l| l.contains(edit))
+            .expect("edited")
+            + 1
+    };
+    let path = dir.path().join("three.yaml");
+    std::fs::write(&path, &edited).expect("write");
+    let file = path.to_str().expect("utf-8 path");
+    let err = simulate_error(&["--incident", RANSOMWARE, "--workspaces", file]);
+    let expected = [
+        format!(
+            "error: {file}:{}:22: `partner_consent` is `true` or `false`; found a list",
+            line("partner_consent: [true]")
+        ),
+        format!(
+            "error: {file}:{}:13: unknown agent mode `autonomus`; did you mean `autonomous`?",
+            line("mode: autonomus")
+        ),
+        format!(
+            "error: {file}:{}:16: workspace `fabrikam` has tenant id `fabrikam.example`, which is \
+             not a tenant id: write the Entra tenant's GUID \
+             (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`), or `*` for a workspace that stands in for \
+             any tenant",
+            line("tenant_id: fabrikam.example")
+        ),
+    ];
+    assert_eq!(err.lines().collect::<Vec<_>>(), expected, "{err}");
+}
+
 /// How a file spells a workspace's name does not change the keys of its plans, as it does not
 /// change which workspace `--workspace` selects; a blank name is an error where it is written.
 #[test]

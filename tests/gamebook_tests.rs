@@ -195,6 +195,62 @@ fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
     assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");
 }
 
+/// A test's workspaces file with mistakes in two workspaces fails the test with each, on its
+/// own line.
+#[test]
+fn every_error_of_a_tests_workspaces_file_is_a_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("examples/workspaces.yaml")).expect("read");
+    let edited = text
+        .replacen("partner_consent: true", "partner_consent: [true]", 1)
+        .replacen("mode: autonomous", "mode: autonomus", 1);
+    let workspaces = dir.path().join("ws.yaml");
+    std::fs::write(&workspaces, &edited).expect("write");
+    let test = format!(
+        "kind: test\nname: two mistakes\nincident: {}\nworkspaces: ws.yaml\nexpect: {{}}\n",
+        root.join("examples/incidents/ransomware-two-devices.json")
+            .display(),
+    );
+    std::fs::write(dir.path().join("ws.test.yaml"), test).expect("write");
+    let out = riposte()
+        .arg("test")
+        .args(library_args())
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    let ws = workspaces.display();
+    // The line of the file that holds `edit`.
+    let line = |edit: &str| {
+        edited
+            .lines()
+            .position(|l| l.contains(edit))
+            .expect("edited")
+            + 1
+    };
+    for error in [
+        format!(
+            "ws.test.yaml:4:13: {ws}:{}:22: `partner_consent` is `true` or `false`; found a list",
+            line("partner_consent: [true]")
+        ),
+        format!(
+            "ws.test.yaml:4:13: {ws}:{}:13: unknown agent mode `autonomus`; did you mean \
+             `autonomous`?",
+            line("mode: autonomus")
+        ),
+    ] {
+        assert_eq!(
+            text.lines().filter(|l| l.contains(&error)).count(),
+            1,
+            "{error}\n{text}"
+        );
+    }
+    assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");
+}
+
 #[test]
 fn a_malformed_test_file_is_a_failure_with_its_location() {
     let dir = tempfile::tempdir().expect("tempdir");

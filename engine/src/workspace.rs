@@ -2,6 +2,7 @@
 //! processes incidents. Read from `--workspaces FILE` (see `examples/workspaces.yaml`), or the
 //! built-in demo workspace.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::marker::PhantomData;
@@ -432,14 +433,17 @@ readers! {
     };
     read_workspace_list -> Vec<Workspace> = List {
         expected: "`workspaces` is a list of workspaces",
-        item: Mapping::<Workspace> {
-            expected: "a workspace is a mapping with at least `name`, `tenant_id`, \
-                       `subscription` and `agent`",
-            into: PhantomData,
-        },
+        item: WORKSPACE,
         of_text: false,
     };
 }
+
+/// One workspace, an item of `workspaces`.
+const WORKSPACE: Mapping<Workspace> = Mapping {
+    expected: "a workspace is a mapping with at least `name`, `tenant_id`, `subscription` and \
+               `agent`",
+    into: PhantomData,
+};
 
 /// `consented_for_partner`: given, the list; left out, `None` (as consented).
 fn read_consented_for_partner<'de, D: serde::Deserializer<'de>>(
@@ -653,6 +657,57 @@ pub enum WorkspaceError {
     },
     #[error("{path}: {message}")]
     Inconsistent { path: String, message: String },
+    /// Several errors of one file, in the order of the file, each an `Invalid` or an
+    /// `Inconsistent` one; past the first [`MAX_REPORTED_ERRORS`], how many more there are.
+    /// Shown one a line.
+    #[error("{}", several(errors, path, *left_out))]
+    Several {
+        path: String,
+        errors: Vec<WorkspaceError>,
+        left_out: usize,
+    },
+}
+
+/// Most errors of one workspaces file reported at once; a last line says how many more there
+/// are.
+pub const MAX_REPORTED_ERRORS: usize = 20;
+
+impl WorkspaceError {
+    /// The errors one by one: those of [`WorkspaceError::Several`], then one saying how many
+    /// were left out, if any; any other error alone.
+    pub fn into_each(self) -> Vec<WorkspaceError> {
+        match self {
+            WorkspaceError::Several {
+                path,
+                mut errors,
+                left_out,
+            } => {
+                if left_out > 0 {
+                    errors.push(WorkspaceError::Inconsistent {
+                        message: left_out_message(left_out),
+                        path,
+                    });
+                }
+                errors
+            }
+            one => vec![one],
+        }
+    }
+}
+
+/// What the last line of [`WorkspaceError::Several`] says: how many errors were left out.
+fn left_out_message(left_out: usize) -> String {
+    let errors = if left_out == 1 { "error" } else { "errors" };
+    format!("{left_out} more {errors} not shown (at most {MAX_REPORTED_ERRORS} are shown at once)")
+}
+
+/// [`WorkspaceError::Several`] shown one error a line.
+fn several(errors: &[WorkspaceError], path: &str, left_out: usize) -> String {
+    let mut lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    if left_out > 0 {
+        lines.push(format!("{path}: {}", left_out_message(left_out)));
+    }
+    lines.join("\n")
 }
 
 /// Most protected entities one workspace may list. Every action is checked against each, so
@@ -756,94 +811,166 @@ fn spans_of(text: &str) -> Option<SpansFile> {
     serde_saphyr::from_str_with_options(text, yaml_options()).ok()
 }
 
-/// Parses and validates workspaces from YAML text.
+/// Parses and validates workspaces from YAML text. Every error is reported (up to
+/// [`MAX_REPORTED_ERRORS`]), each where it is, in the order of the file.
 pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, WorkspaceError> {
-    let TopLevel(file) =
-        serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+    let file = match serde_saphyr::from_str_with_options(text, yaml_options()) {
+        Ok(TopLevel(file)) => file,
+        Err(e) => {
             // What is not in the file (a document that is not a mapping) is at its start.
-            let (line, column) = e
-                .location()
-                .filter(|l| l.line() > 0)
-                .map_or((1, 1), |l| (l.line() as u32, l.column() as u32));
-            let message = e.without_snippet().to_string();
-            let message = message.lines().next().unwrap_or("invalid workspaces file");
-            // The location is already in front of the message.
-            let message = match message.rfind(" at line ") {
-                Some(at) if line > 0 => &message[..at],
-                _ => message,
-            };
-            let message = if message.contains("budget") {
-                riposte_dsl::syntax::budget_message(message)
-            } else {
-                message.to_string()
-            };
-            WorkspaceError::Invalid {
-                path: name.to_string(),
-                line,
-                column,
+            let (at, message) = yaml_problem(&e);
+            let first = Problem {
+                at: Some(at.filter(|&(line, _)| line > 0).unwrap_or((1, 1))),
                 message,
-            }
-        })?;
-    // Where each value the checks below name is: read again only when one fails.
-    let spans = || spans_of(text);
-    let bad = |message: String, at: &dyn Fn(&SpansFile) -> Option<Location>| match spans()
-        .as_ref()
-        .and_then(at)
-    {
-        Some(loc) => WorkspaceError::Invalid {
-            path: name.to_string(),
-            line: loc.line() as u32,
-            column: loc.column() as u32,
-            message,
+            };
+            // Each workspace read on its own tells its own first error, when it can.
+            let problems = read_apart(text, &first).unwrap_or_else(|| vec![first]);
+            return Err(
+                report(name, problems).unwrap_or_else(|| WorkspaceError::Inconsistent {
+                    path: name.to_string(),
+                    message: "invalid workspaces file".into(),
+                }),
+            );
+        }
+    };
+    // Where each value the checks name is: read again only when one fails, and once.
+    let spans = OnceCell::new();
+    let located = |i: usize| {
+        let file = spans.get_or_init(|| spans_of(text)).as_ref()?;
+        Some((file.workspaces.get(i)?, 0))
+    };
+    let mut problems = check(&file.workspaces, true, &located);
+    if file.workspaces.is_empty() {
+        problems.push(Problem {
+            at: None,
+            message: "the file defines no workspace".into(),
+        });
+    }
+    match report(name, problems) {
+        Some(error) => Err(error),
+        None => Ok(file.workspaces),
+    }
+}
+
+/// A problem of a workspaces file: where it is (line and column), when known, and what.
+#[derive(Debug, PartialEq, Eq)]
+struct Problem {
+    at: Option<(u32, u32)>,
+    message: String,
+}
+
+/// The error for the `problems` of file `path`, in the order of the file, those without a
+/// place last; `None` without any.
+fn report(path: &str, mut problems: Vec<Problem>) -> Option<WorkspaceError> {
+    problems.sort_by_key(|p| p.at.map_or((1, 0, 0), |(line, column)| (0, line, column)));
+    problems.dedup();
+    let error = |p: Problem| match p.at {
+        Some((line, column)) => WorkspaceError::Invalid {
+            path: path.to_string(),
+            line,
+            column,
+            message: p.message,
         },
         None => WorkspaceError::Inconsistent {
-            path: name.to_string(),
-            message,
+            path: path.to_string(),
+            message: p.message,
         },
     };
-    let of = |s: &SpansFile, i: usize| s.workspaces.get(i).cloned();
+    if problems.len() <= 1 {
+        return problems.pop().map(error);
+    }
+    let left_out = problems.len().saturating_sub(MAX_REPORTED_ERRORS);
+    problems.truncate(MAX_REPORTED_ERRORS);
+    Some(WorkspaceError::Several {
+        path: path.to_string(),
+        errors: problems.into_iter().map(error).collect(),
+        left_out,
+    })
+}
+
+/// A YAML or shape error: where it is, as the parser says (line 0 when nowhere), and its
+/// message, without that place.
+fn yaml_problem(e: &serde_saphyr::Error) -> (Option<(u32, u32)>, String) {
+    let at = e.location().map(|l| (l.line() as u32, l.column() as u32));
+    let message = e.without_snippet().to_string();
+    let message = message.lines().next().unwrap_or("invalid workspaces file");
+    // The place is shown in front of the message.
+    let message = match message.rfind(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    let message = if message.contains("budget") {
+        riposte_dsl::syntax::budget_message(message)
+    } else {
+        message.to_string()
+    };
+    (at, message)
+}
+
+/// The checks after reading, every problem at the value it names. `spans(i)` is where the
+/// values of workspace `i` are, with the lines of the file before the text they were read
+/// from; `parents` checks the parents too, which needs every workspace of the file.
+fn check<'s>(
+    workspaces: &[Workspace],
+    parents: bool,
+    spans: &dyn Fn(usize) -> Option<(&'s WorkspaceSpans, u32)>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut bad = |i: usize, message: String, at: &dyn Fn(&WorkspaceSpans) -> Option<Location>| {
+        let at = spans(i).and_then(|(s, lines_before)| {
+            let loc = at(s)?;
+            Some((
+                (loc.line() as u32).saturating_add(lines_before),
+                loc.column() as u32,
+            ))
+        });
+        problems.push(Problem { at, message });
+    };
     // Names and tenant ids ignore case; each is looked up once, so a file of many workspaces
     // (or a long chain of parents) is checked in linear time.
     let key = canonical_name;
     let mut first_of_name: HashMap<String, usize> = HashMap::new();
-    for (i, w) in file.workspaces.iter().enumerate() {
+    for (i, w) in workspaces.iter().enumerate() {
         first_of_name.entry(key(&w.name)).or_insert(i);
     }
     let parent_of = |i: usize| {
-        file.workspaces[i]
+        workspaces[i]
             .parent
             .as_ref()
             .and_then(|p| first_of_name.get(&key(p)).copied())
     };
-    let on_cycle = parent_cycles(file.workspaces.len(), parent_of);
+    let on_cycle = parent_cycles(workspaces.len(), parent_of);
     let mut seen_names: HashSet<String> = HashSet::new();
     let mut seen_tenants: HashMap<String, usize> = HashMap::new();
     let mut sentinel_owner: HashMap<String, usize> = HashMap::new();
-    for (i, w) in file.workspaces.iter().enumerate() {
+    for (i, w) in workspaces.iter().enumerate() {
         if !seen_names.insert(key(&w.name)) {
-            return Err(bad(
+            bad(
+                i,
                 format!("workspace `{}` is defined twice", w.name),
-                &|s| of(s, i).map(|w| w.name.referenced),
-            ));
+                &|s| Some(s.name.referenced),
+            );
         }
         // A tenant id belongs to one workspace, or incidents of that tenant would silently go
         // to the first; so does `*`, which stands in for any tenant.
         if let Some(o) = seen_tenants
             .get(&key(&w.tenant_id))
-            .map(|&j| &file.workspaces[j])
+            .map(|&j| &workspaces[j])
         {
-            return Err(bad(
+            bad(
+                i,
                 format!(
                     "workspaces `{}` and `{}` have the same tenant id `{}`; a tenant belongs to \
                      one workspace",
                     o.name, w.name, w.tenant_id
                 ),
-                &|s| of(s, i).map(|w| w.tenant_id.referenced),
-            ));
+                &|s| Some(s.tenant_id.referenced),
+            );
         }
         seen_tenants.entry(key(&w.tenant_id)).or_insert(i);
         if w.tenant_id != "*" && !is_guid(&w.tenant_id) {
-            return Err(bad(
+            bad(
+                i,
                 format!(
                     "workspace `{}` has tenant id `{}`, which is not a tenant id: write the Entra \
                      tenant's GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`), or `*` for a \
@@ -851,35 +978,37 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                     w.name,
                     riposte_dsl::diagnostic::clip(&w.tenant_id, 80)
                 ),
-                &|s| of(s, i).map(|w| w.tenant_id.referenced),
-            ));
+                &|s| Some(s.tenant_id.referenced),
+            );
         }
-        if let Some(parent) = &w.parent {
+        match &w.parent {
             // A workspace that is its own ancestor has no partner.
-            if on_cycle[i] {
-                return Err(bad(
-                    format!(
-                        "workspace `{}` is its own parent, directly or through others; a chain \
-                         of parents ends at the partner's workspace",
-                        w.name
-                    ),
-                    &|s| of(s, i).and_then(|w| w.parent).map(|p| p.referenced),
-                ));
-            }
-            if !first_of_name.contains_key(&key(parent)) {
-                let names = file.workspaces.iter().map(|o| o.name.as_str());
-                return Err(bad(
+            Some(_) if parents && on_cycle[i] => bad(
+                i,
+                format!(
+                    "workspace `{}` is its own parent, directly or through others; a chain of \
+                     parents ends at the partner's workspace",
+                    w.name
+                ),
+                &|s| s.parent.as_ref().map(|p| p.referenced),
+            ),
+            Some(parent) if parents && !first_of_name.contains_key(&key(parent)) => {
+                let names = workspaces.iter().map(|o| o.name.as_str());
+                bad(
+                    i,
                     format!(
                         "workspace `{}` names unknown parent `{parent}`; {}",
                         w.name,
                         riposte_dsl::diagnostic::suggestion(parent, names)
                     ),
-                    &|s| of(s, i).and_then(|w| w.parent).map(|p| p.referenced),
-                ));
+                    &|s| s.parent.as_ref().map(|p| p.referenced),
+                );
             }
+            _ => {}
         }
         if w.protected_entities.len() > MAX_PROTECTED_ENTITIES {
-            return Err(bad(
+            bad(
+                i,
                 format!(
                     "workspace `{}` lists {} protected entities; at most {MAX_PROTECTED_ENTITIES} \
                      are allowed per workspace: protect groups of entities by tag (`{{tag: \
@@ -887,33 +1016,28 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                     w.name,
                     w.protected_entities.len()
                 ),
-                &|s| of(s, i).map(|w| w.name.referenced),
-            ));
+                &|s| Some(s.name.referenced),
+            );
         }
         for (j, app) in w.consented_applications.iter().enumerate() {
             if Application::parse(app).is_none() {
                 let known = Application::ALL.iter().map(|a| a.as_str());
-                return Err(bad(
+                bad(
+                    i,
                     format!(
                         "workspace `{}` consents unknown application `{app}`; {}",
                         w.name,
                         riposte_dsl::diagnostic::suggestion(app, known)
                     ),
-                    &|s| {
-                        of(s, i)
-                            .and_then(|w| w.consented_applications.get(j).cloned())
-                            .map(|a| a.referenced)
-                    },
-                ));
+                    &|s| s.consented_applications.get(j).map(|a| a.referenced),
+                );
             }
         }
         for (j, app) in w.consented_for_partner.iter().flatten().enumerate() {
             if let Some(problem) = partner_consent_problem(w, app) {
-                return Err(bad(problem, &|s| {
-                    of(s, i)
-                        .and_then(|w| w.consented_for_partner.get(j).cloned())
-                        .map(|a| a.referenced)
-                }));
+                bad(i, problem, &|s| {
+                    s.consented_for_partner.get(j).map(|a| a.referenced)
+                });
             }
         }
         // A Log Analytics workspace's incidents belong to one workspace.
@@ -933,21 +1057,174 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                     format!(
                         "workspaces `{}` and `{}` both list Sentinel workspace `{law}`; its \
                          incidents belong to one workspace",
-                        file.workspaces[first].name, w.name
+                        workspaces[first].name, w.name
                     )
                 };
-                return Err(bad(message, &|s| {
-                    of(s, i)
-                        .and_then(|w| w.sentinel_workspaces.get(j).cloned())
-                        .map(|a| a.referenced)
-                }));
+                bad(i, message, &|s| {
+                    s.sentinel_workspaces.get(j).map(|a| a.referenced)
+                });
             }
         }
     }
-    if file.workspaces.is_empty() {
-        return Err(bad("the file defines no workspace".into(), &|_| None));
+    problems
+}
+
+/// After reading the whole file failed: each workspace read on its own, so that each one that
+/// cannot be read gives its first error, and those read are checked as far as they can be
+/// without the others. `None` when the file is not cut into workspaces ([`pieces`]), or when
+/// reading them apart does not give `first`, the whole file's error, first: only that one is
+/// certain then.
+fn read_apart(text: &str, first: &Problem) -> Option<Vec<Problem>> {
+    let pieces = pieces(text)?;
+    let mut options = yaml_options();
+    options.with_snippet = false;
+    let mut problems = Vec::new();
+    let (mut read, mut workspaces) = (Vec::new(), Vec::new());
+    for (i, piece) in pieces.iter().enumerate() {
+        match serde_saphyr::from_str_with_options::<Vec<OneWorkspace>>(piece.text, options.clone())
+        {
+            Ok(mut one) => {
+                let OneWorkspace(w) = one.pop().filter(|_| one.is_empty())?;
+                read.push(i);
+                workspaces.push(w);
+            }
+            Err(e) => problems.push(piece.problem(&e)?),
+        }
     }
-    Ok(file.workspaces)
+    // Read apart, the workspaces give the whole file's error first, or they are not read as
+    // the file is.
+    if problems.first() != Some(first) {
+        return None;
+    }
+    // The positions in each workspace read, each read once when a check first needs it.
+    let spans: Vec<OnceCell<Option<WorkspaceSpans>>> =
+        read.iter().map(|_| OnceCell::new()).collect();
+    let located = |j: usize| {
+        let piece = pieces.get(*read.get(j)?)?;
+        let s = spans.get(j)?.get_or_init(|| {
+            let mut one: Vec<WorkspaceSpans> =
+                serde_saphyr::from_str_with_options(piece.text, yaml_options()).ok()?;
+            one.pop().filter(|_| one.is_empty())
+        });
+        Some((s.as_ref()?, piece.lines_before))
+    };
+    // Parents are left unchecked: one may be a workspace that could not be read, or name one
+    // that could not be read as well as one that could.
+    problems.extend(check(&workspaces, false, &located));
+    Some(problems)
+}
+
+/// One workspace, read on its own as the items of `workspaces` are.
+struct OneWorkspace(Workspace);
+
+impl<'de> Deserialize<'de> for OneWorkspace {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        WORKSPACE.read(d).map(OneWorkspace)
+    }
+}
+
+/// Where the workspaces of a file are, without reading them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Outline {
+    workspaces: Vec<Spanned<serde::de::IgnoredAny>>,
+}
+
+/// The text of one workspace of a file, to be read apart from the others: its lines as they
+/// are in the file, from the `-` before it, a list of that workspace alone.
+struct Piece<'t> {
+    text: &'t str,
+    /// The lines of the file before the workspace's first.
+    lines_before: u32,
+    /// The column the workspace starts at.
+    column: u32,
+}
+
+impl Piece<'_> {
+    /// The error reading the piece gave, where it is in the file; `None` when its place is
+    /// not in the workspace's text (the end of the text, as for an empty workspace).
+    fn problem(&self, e: &serde_saphyr::Error) -> Option<Problem> {
+        let (at, message) = yaml_problem(e);
+        let (line, column) = at?;
+        let text = self
+            .text
+            .trim_end()
+            .split('\n')
+            .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        // At most just past the end of a line (`key:` has nothing after it).
+        let end = text.trim_end_matches('\r').chars().count() + 1;
+        if (line == 1 && column < self.column) || usize::try_from(column).ok()? > end {
+            return None;
+        }
+        Some(Problem {
+            at: Some((line.checked_add(self.lines_before)?, column)),
+            message,
+        })
+    }
+}
+
+/// The workspaces of the file `text`, cut apart, when it is a mapping of `workspaces` alone to
+/// a block list whose items each start on their own line, after the `-`, with no alias (which
+/// may take a value from another workspace) and no directive (`%TAG`, which applies to all).
+/// `None` for anything else (flow style, an item on the line after its `-`, …): only the whole
+/// file can be read then.
+fn pieces(text: &str) -> Option<Vec<Piece<'_>>> {
+    let mut options = yaml_options();
+    options.with_snippet = false;
+    let mut budget = options.budget.clone().unwrap_or_default();
+    budget.max_aliases = 0;
+    options.budget = Some(budget);
+    // A key given twice in a workspace is that workspace's error: reading it tells.
+    options.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::PassThrough;
+    let outline: Outline = serde_saphyr::from_str_with_options(text, options).ok()?;
+    // Each workspace's start, and the start of its line.
+    let mut starts = Vec::with_capacity(outline.workspaces.len());
+    for w in &outline.workspaces {
+        let start = usize::try_from(w.referenced.span().byte_offset()?).ok()?;
+        let line_start = text.get(..start)?.rfind('\n').map_or(0, |n| n + 1);
+        starts.push((start, line_start));
+    }
+    let &(_, first_line) = starts.first()?;
+    if text.get(..first_line)?.lines().any(|l| l.starts_with('%')) {
+        return None;
+    }
+    let mut pieces = Vec::with_capacity(starts.len());
+    // The lines of the file before `counted`.
+    let (mut counted, mut lines) = (0, 0u32);
+    for (i, (w, &(start, line_start))) in outline.workspaces.iter().zip(&starts).enumerate() {
+        // Only `-` and spaces before the workspace on its line.
+        let lead = text.get(line_start..start)?;
+        let dash = lead.trim_end_matches([' ', '\t']);
+        if dash.len() == lead.len()
+            || !dash
+                .strip_suffix('-')
+                .is_some_and(|d| d.bytes().all(|b| b == b' '))
+        {
+            return None;
+        }
+        // Each workspace ends where the line of the next begins: on a later line.
+        let end = match starts.get(i + 1) {
+            Some(&(_, next_line)) if next_line > start => next_line,
+            Some(_) => return None,
+            None => text.len(),
+        };
+        lines = lines.checked_add(
+            u32::try_from(text.get(counted..line_start)?.matches('\n').count()).ok()?,
+        )?;
+        counted = line_start;
+        // Lines and columns counted as the parser counts them.
+        let column = u32::try_from(lead.chars().count() + 1).ok()?;
+        if w.referenced.line() != u64::from(lines) + 1 || w.referenced.column() != u64::from(column)
+        {
+            return None;
+        }
+        pieces.push(Piece {
+            text: text.get(line_start..end)?,
+            lines_before: lines,
+            column,
+        });
+    }
+    Some(pieces)
 }
 
 /// What is wrong with `app` in workspace `w`'s `consented_for_partner`, if anything.
@@ -1983,5 +2260,316 @@ mod tests {
         let mut all = library.to_vec();
         all.extend(["email-identity-triage", "defender-xdr-triage"]);
         assert!(check_sops(&ws, all.iter().copied()).is_ok());
+    }
+
+    /// A workspace of the file, with `extra` lines (indented by four spaces) after its tenant id.
+    fn one(name: &str, tenant: u32, extra: &str) -> String {
+        format!(
+            "  - name: {name}\n    tenant_id: aaaaaaaa-0000-4000-8000-{tenant:012}\n{extra}    \
+             subscription: active\n    agent: {{mode: manual, process_incident: [high], \
+             gamebooks: [high], sops: all}}\n"
+        )
+    }
+
+    /// The error of workspaces file `text`, as shown.
+    fn errors(text: &str) -> String {
+        parse_workspaces("w.yaml", text).unwrap_err().to_string()
+    }
+
+    /// Each of `edits` of the example file (each on another workspace, none adding lines)
+    /// gives one error alone; all made at once, the file gives each of them, in its order.
+    #[test]
+    fn the_errors_of_several_workspaces_are_those_each_gives_alone() {
+        let example = include_str!("../../examples/workspaces.yaml");
+        let edits = [
+            ("partner_consent: true", "partner_consent: [true]"),
+            ("mode: autonomous", "mode: autonomus"),
+            ("subscription: trial", "subscription: {trial: true}"),
+        ];
+        let mut all = example.to_string();
+        let mut alone = Vec::new();
+        for (from, to) in edits {
+            alone.push(errors(&example.replacen(from, to, 1)));
+            all = all.replacen(from, to, 1);
+        }
+        let says = [
+            ":22: `partner_consent` is `true` or `false`; found a list",
+            ":13: unknown agent mode `autonomus`; did you mean `autonomous`?",
+            ":19: `subscription` is one of `active`, `trial`, `expired`; found a mapping",
+        ];
+        for (alone, says) in alone.iter().zip(says) {
+            assert!(
+                alone.starts_with("w.yaml:") && alone.ends_with(says) && !alone.contains('\n'),
+                "{alone}"
+            );
+        }
+        let err = parse_workspaces("w.yaml", &all).unwrap_err();
+        assert!(
+            matches!(&err, WorkspaceError::Several { errors, left_out: 0, .. } if errors.len() == 3)
+        );
+        assert_eq!(err.to_string(), alone.join("\n"));
+        let each: Vec<String> = err.into_each().iter().map(ToString::to_string).collect();
+        assert_eq!(each, alone);
+    }
+
+    /// A workspace that cannot be read gives its first error only; one of two workspaces that
+    /// both break gives its own.
+    #[test]
+    fn each_workspace_gives_its_first_error() {
+        let text = format!(
+            "workspaces:\n{}{}{}",
+            one("a", 1, "    partner_consent: 1\n    tags: x\n"),
+            one("b", 2, ""),
+            one("c", 3, "    colour: blue\n"),
+        );
+        let err = errors(&text);
+        assert!(
+            err.starts_with(
+                "w.yaml:4:22: `partner_consent` is `true` or `false`; found the number `1`\n\
+                 w.yaml:14:5: unknown field `colour`, expected one of name, "
+            ) && err.lines().count() == 2,
+            "{err}"
+        );
+        // Not a mapping, or missing a key: at the workspace, as when it is the only error.
+        let text = format!(
+            "workspaces:\n  - fabrikam\n{}  - name: c\n    tenant_id: x\n",
+            one("b", 2, "")
+        );
+        assert_eq!(
+            errors(&text),
+            "w.yaml:2:5: a workspace is a mapping with at least `name`, `tenant_id`, \
+             `subscription` and `agent`; found `fabrikam`\n\
+             w.yaml:8:5: missing field `subscription`"
+        );
+    }
+
+    /// The checks after reading report every workspace that fails them, in the order of the
+    /// file, not only the first.
+    #[test]
+    fn every_workspace_failing_the_checks_is_reported() {
+        let text = format!(
+            "workspaces:\n{}{}{}{}",
+            one("a", 1, "    consented_applications: [mdee]\n"),
+            one("b", 2, "    parent: zz\n"),
+            one("A", 3, ""),
+            one("d", 2, ""),
+        );
+        let err = errors(&text);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 4, "{err}");
+        assert!(
+            lines[0].starts_with("w.yaml:4:30: workspace `a` consents unknown application `mdee`"),
+            "{err}"
+        );
+        assert!(
+            lines[1].starts_with("w.yaml:9:13: workspace `b` names unknown parent `zz`"),
+            "{err}"
+        );
+        assert_eq!(lines[2], "w.yaml:12:11: workspace `A` is defined twice");
+        assert!(
+            lines[3].starts_with("w.yaml:17:16: workspaces `b` and `d` have the same tenant id"),
+            "{err}"
+        );
+        // Two problems of one workspace: both, in the order of the file.
+        let text = format!(
+            "workspaces:\n{}{}",
+            one("a", 1, ""),
+            "  - name: a\n    tenant_id: contoso.example\n    subscription: active\n    agent: \
+             {mode: manual, process_incident: [], gamebooks: [], sops: all}\n"
+        );
+        let err = errors(&text);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert_eq!(lines[0], "w.yaml:6:11: workspace `a` is defined twice");
+        assert!(
+            lines[1].starts_with(
+                "w.yaml:7:16: workspace `a` has tenant id `contoso.example`, which is not"
+            ),
+            "{err}"
+        );
+    }
+
+    /// A workspace that cannot be read and another that fails the checks: both, in the order
+    /// of the file. A parent is not checked while a workspace cannot be read (it may be that
+    /// one).
+    #[test]
+    fn errors_of_reading_and_of_the_checks_come_together() {
+        let text = format!(
+            "workspaces:\n{}{}{}",
+            one("a", 1, "    consented_applications: [mdee]\n"),
+            one("b", 2, "    subscription: actve\n"),
+            one("c", 3, "    parent: zz\n    modules: sentinel\n"),
+        );
+        let err = errors(&text);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 3, "{err}");
+        assert!(
+            lines[0].starts_with("w.yaml:4:30: workspace `a` consents unknown application `mdee`"),
+            "{err}"
+        );
+        assert_eq!(
+            lines[1],
+            "w.yaml:9:19: unknown subscription `actve`; did you mean `active`?"
+        );
+        assert!(
+            lines[2].starts_with("w.yaml:15:14: `modules` is a list of modules"),
+            "{err}"
+        );
+        let text = format!(
+            "workspaces:\n{}{}",
+            one("a", 1, "    subscription: actve\n"),
+            one("b", 2, "    parent: a\n"),
+        );
+        assert_eq!(
+            errors(&text),
+            "w.yaml:4:19: unknown subscription `actve`; did you mean `active`?"
+        );
+    }
+
+    /// A single error is shown as it always was: an `Invalid` error, not a list of one.
+    #[test]
+    fn one_error_is_shown_alone() {
+        let text = format!(
+            "workspaces:\n{}{}",
+            one("a", 1, "    tags: x\n"),
+            one("b", 2, "")
+        );
+        let err = parse_workspaces("w.yaml", &text).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WorkspaceError::Invalid {
+                    line: 4,
+                    column: 11,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let text = format!("workspaces:\n{}{}", one("a", 1, ""), one("b", 1, ""));
+        let err = parse_workspaces("w.yaml", &text).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WorkspaceError::Invalid {
+                    line: 7,
+                    column: 16,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(err.into_each().len(), 1);
+    }
+
+    /// Past `MAX_REPORTED_ERRORS`, a last line says how many more there are.
+    #[test]
+    fn errors_are_bounded() {
+        let mut text = String::from("workspaces:\n");
+        for i in 0..MAX_REPORTED_ERRORS + 5 {
+            text.push_str(&one(&format!("w{i}"), i as u32, "    tags: x\n"));
+        }
+        let err = parse_workspaces("w.yaml", &text).unwrap_err();
+        let shown = err.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), MAX_REPORTED_ERRORS + 1, "{shown}");
+        assert!(
+            lines[0].starts_with("w.yaml:4:11: `tags` is a list"),
+            "{shown}"
+        );
+        assert!(
+            lines[MAX_REPORTED_ERRORS - 1].starts_with("w.yaml:99:11: `tags`"),
+            "{shown}"
+        );
+        assert_eq!(
+            lines[MAX_REPORTED_ERRORS],
+            "w.yaml: 5 more errors not shown (at most 20 are shown at once)"
+        );
+        let each = err.into_each();
+        assert_eq!(each.len(), MAX_REPORTED_ERRORS + 1);
+        assert!(matches!(
+            &each[MAX_REPORTED_ERRORS],
+            WorkspaceError::Inconsistent { .. }
+        ));
+        // One more: `error`.
+        let mut text = String::from("workspaces:\n");
+        for i in 0..MAX_REPORTED_ERRORS + 2 {
+            text.push_str(&one("same", i as u32, ""));
+        }
+        let shown = errors(&text);
+        assert!(
+            shown.ends_with("\nw.yaml: 1 more error not shown (at most 20 are shown at once)"),
+            "{shown}"
+        );
+    }
+
+    /// What cannot be cut into workspaces with certainty (aliases, flow style, an item on the
+    /// line after its `-`, directives, an empty item) gives the first error, as it always did.
+    #[test]
+    fn files_not_cut_apart_give_their_first_error() {
+        let two_bad =
+            |a: &str, b: &str| format!("workspaces:\n{}{}", one("a", 1, a), one("b", 2, b));
+        let base = two_bad("    tags: x\n", "    tags: y\n");
+        let first = "w.yaml:4:11: `tags` is a list of labels, e.g. `[managed-xdr]`; found `x`, \
+                     which is not a list: write `[x]` for one";
+        assert!(errors(&base).starts_with(&format!("{first}\n")));
+        // An alias: its value may come from another workspace.
+        let alias = two_bad("    tags: &t x\n", "    tags: *t\n");
+        assert!(!errors(&alias).contains('\n'), "{}", errors(&alias));
+        // An anchor, or nothing, after a `-`: the workspace starts further on.
+        for text in [
+            base.replacen("  - name: b", "  - &b\n    name: b", 1),
+            base.replacen("  - name: b", "  -\n    name: b", 1),
+        ] {
+            assert_eq!(errors(&text), first, "{text}");
+        }
+        // A directive applies to every workspace.
+        let directive = format!("%YAML 1.2\n---\n{base}");
+        assert!(!errors(&directive).contains('\n'), "{}", errors(&directive));
+        // Flow style; an empty item.
+        let flow =
+            "workspaces: [{name: a, tenant_id: x, subscription: actve}, {name: b, mode: 1}]\n";
+        assert_eq!(errors(flow).lines().count(), 1, "{}", errors(flow));
+        let empty = format!(
+            "workspaces:\n{}  -\n{}",
+            one("a", 1, "    tags: x\n"),
+            one("b", 2, "    tags: y\n")
+        );
+        assert_eq!(errors(&empty), first);
+        // Not a mapping, no list, broken YAML: one error.
+        for text in [
+            "- a\n- b\n",
+            "workspaces: 3\n",
+            "workspaces:\n  - name: [a\n  - b: {\n",
+        ] {
+            assert_eq!(errors(text).lines().count(), 1, "{text}");
+        }
+        // Broken YAML after a workspace that cannot be read: that workspace's error alone.
+        let broken = format!("{base}  - name: [c\n");
+        assert_eq!(errors(&broken), first);
+        // Anything else at the top, or `workspaces` twice: the whole file's error.
+        let other = format!("{base}colour: blue\n");
+        assert_eq!(errors(&other).lines().count(), 1);
+        let twice = format!("{base}{}", base.replacen("  - name: a", "  - name: c", 1));
+        assert_eq!(errors(&twice), first);
+    }
+
+    /// Line breaks as Windows writes them, tabs after the `-`, text beyond ASCII before an
+    /// error: each error where it is.
+    #[test]
+    fn places_are_those_of_the_file() {
+        let text = format!(
+            "# é\nworkspaces:\n{}{}",
+            one("é", 1, "    tags: x\n"),
+            one("b", 2, "    tags: [ä, 1.5]\n")
+        );
+        let lines = [
+            "w.yaml:5:11: `tags` is a list of labels, e.g. `[managed-xdr]`; found `x`, which is not a list: write `[x]` for one",
+            "w.yaml:10:15: a tag in `tags` is a label, e.g. `managed-xdr`; found the number `1.5`: write text in quotes, as `\"1.5\"`",
+        ];
+        assert_eq!(errors(&text), lines.join("\n"));
+        assert_eq!(errors(&text.replace('\n', "\r\n")), lines.join("\n"));
+        let tabs = text.replace("  - name: b", "  -\tname: b");
+        assert_eq!(errors(&tabs), lines.join("\n"));
     }
 }

@@ -248,7 +248,8 @@ struct Runner<'a> {
     steps: BTreeSet<String>,
     /// Incident files by path, read once.
     incidents: HashMap<PathBuf, Result<Vec<Incident>, String>>,
-    workspaces: HashMap<PathBuf, Result<Vec<Workspace>, String>>,
+    /// Workspaces files by path, read once: their workspaces, or each error.
+    workspaces: HashMap<PathBuf, Result<Vec<Workspace>, Vec<String>>>,
     hits: Hits,
 }
 
@@ -495,13 +496,13 @@ impl Runner<'_> {
                     return Ok(prepared);
                 }
             }
-            Err(at) => problems.0.push(at),
+            Err(more) => problems.0.extend(more.0),
         }
         Err(problems)
     }
 
     /// Reads and resolves what a checked test refers to: its incident, workspace, library.
-    fn resolve(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, At> {
+    fn resolve(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, Problems> {
         let base = path.parent().unwrap_or(Path::new(""));
         let file = display_path(path);
 
@@ -518,7 +519,7 @@ impl Runner<'_> {
                 });
                 match read {
                     Ok(list) => list,
-                    Err(e) => return Err(At::new(&inc.referenced, e.clone())),
+                    Err(e) => return Err(At::new(&inc.referenced, e.clone()).into()),
                 }
             }
             serde_json::Value::Object(_) => {
@@ -538,16 +539,13 @@ impl Runner<'_> {
                 return Err(At::new(
                     &inc.referenced,
                     "`incident` is a path to an incident file or an inline incident document (a mapping)",
-                ))
+                ).into())
             }
         };
         let incident = match (&doc.incident_id, incidents) {
             (None, [one]) => one.clone(),
             (None, []) => {
-                return Err(At::new(
-                    &inc.referenced,
-                    "the incident file holds no incident",
-                ))
+                return Err(At::new(&inc.referenced, "the incident file holds no incident").into())
             }
             (None, many) => {
                 let ids: Vec<String> = many
@@ -563,7 +561,7 @@ impl Runner<'_> {
                         ids.join(", "),
                         if many.len() > 10 { ", …" } else { "" }
                     ),
-                ));
+                ).into());
             }
             (Some(id), list) => {
                 let mut found = list.iter().filter(|i| i.id == id.value);
@@ -573,7 +571,8 @@ impl Runner<'_> {
                         return Err(At::new(
                             &id.referenced,
                             format!("no incident with id `{}` in the incident file", id.value),
-                        ))
+                        )
+                        .into())
                     }
                     (Some(_), Some(_)) => {
                         return Err(At::new(
@@ -583,7 +582,8 @@ impl Runner<'_> {
                                  needs a file where its incident's id is unique",
                                 id.value
                             ),
-                        ))
+                        )
+                        .into())
                     }
                 }
             }
@@ -600,29 +600,41 @@ impl Runner<'_> {
                 serde_json::Value::String(rel) => {
                     let p = lexical_join(base, rel);
                     let read = self.workspaces.entry(p.clone()).or_insert_with(|| {
-                        workspace::read_workspaces(&p).map_err(|e| e.to_string())
+                        workspace::read_workspaces(&p)
+                            .map_err(|e| e.into_each().iter().map(ToString::to_string).collect())
                     });
                     match read {
                         Ok(list) => list,
-                        Err(e) => return Err(At::new(&ws.referenced, e.clone())),
+                        // Each error of the file, at the test's `workspaces`.
+                        Err(errors) => {
+                            return Err(Problems(
+                                errors.iter().map(|e| At::new(&ws.referenced, e)).collect(),
+                            ))
+                        }
                     }
                 }
                 serde_json::Value::Array(_) => {
                     let json = serde_json::json!({ "workspaces": ws.value }).to_string();
                     owned = workspace::parse_workspaces(&file, &json).map_err(|e| {
-                        let message = match e {
-                            WorkspaceError::Invalid { message, .. }
-                            | WorkspaceError::Inconsistent { message, .. } => message,
-                            WorkspaceError::Io { source, .. } => source.to_string(),
-                        };
-                        At::new(&ws.referenced, format!("inline workspaces: {message}"))
+                        let each = e.into_each().into_iter().map(|e| {
+                            let message = match e {
+                                WorkspaceError::Invalid { message, .. }
+                                | WorkspaceError::Inconsistent { message, .. } => message,
+                                WorkspaceError::Io { source, .. } => source.to_string(),
+                                // `into_each` leaves none.
+                                several @ WorkspaceError::Several { .. } => several.to_string(),
+                            };
+                            At::new(&ws.referenced, format!("inline workspaces: {message}"))
+                        });
+                        Problems(each.collect())
                     })?;
                     &owned
                 }
                 _ => return Err(At::new(
                     &ws.referenced,
                     "`workspaces` is a path to a workspaces file or an inline list of workspaces",
-                )),
+                )
+                .into()),
             },
         };
         if let Some(ws) = &doc.workspaces {
