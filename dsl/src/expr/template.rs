@@ -134,6 +134,40 @@ pub fn compile_template_with(
         };
         // `open`, `start` and `close` sit at ASCII braces, so they are char boundaries.
         let content = text.get(start..close).unwrap_or("");
+        match stray_brace(content.as_bytes()) {
+            // `{{ a } and {{ b }}`: the first hole lacks its `}}`; the second is read anew.
+            Some((at, Brace::Open)) => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidTemplate,
+                        src.file,
+                        span(open, open + 2),
+                        "unclosed `{{` in a template",
+                    )
+                    .with_help(
+                        "another `{{` opens before it is closed: close the expression with `}}`",
+                    ),
+                );
+                pos = start + at;
+                continue;
+            }
+            Some((at, Brace::Close)) => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidTemplate,
+                        src.file,
+                        span(start + at, start + at + 1),
+                        "a single `}` in a template expression",
+                    )
+                    .with_help(
+                        "close the expression with `}}`; an expression has no `}` of its own",
+                    ),
+                );
+                pos = close + 2;
+                continue;
+            }
+            None => {}
+        }
         if content.trim().is_empty() {
             diags.push(
                 Diagnostic::new(
@@ -165,6 +199,33 @@ pub fn compile_template_with(
     } else {
         Err(diags)
     }
+}
+
+/// A brace of a hole's text outside its string literals.
+enum Brace {
+    /// `{{`, the start of another hole.
+    Open,
+    /// `}` alone.
+    Close,
+}
+
+/// The first `{{` or `}` of a hole's text outside string literals, and where it is: neither
+/// belongs to an expression, so the hole's own `}}` is mistyped.
+fn stray_brace(bytes: &[u8]) -> Option<(usize, Brace)> {
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while let Some(&c) = bytes.get(i) {
+        match (quote, c) {
+            (Some(_), b'\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (None, b'\'' | b'"') => quote = Some(c),
+            (None, b'{') if bytes.get(i + 1) == Some(&b'{') => return Some((i, Brace::Open)),
+            (None, b'}') => return Some((i, Brace::Close)),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The `}}` that closes a hole opened before `start`, skipping string literals.

@@ -1254,6 +1254,11 @@ fn expr_template_errors() {
             "{{ a b }}",
             "{{ x }} {{",
             "{{ 'unclosed }}",
+            "{{ incident.id } of {{ incident.title }}",
+            "{{ incident.id } of {{ incident.title }} and {{ incident.severty }}",
+            "{{ incident.id }: see {{ 'x' }",
+            "{{ incident.id of {{ incident.titel }}",
+            "{{ '}' + incident.id + \"{{\" }}",
         ],
         |text| match template(text) {
             Ok(_) => "ok".to_string(),
