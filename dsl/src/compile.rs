@@ -1164,6 +1164,7 @@ fn ungated_high_impact<'a>(
     fn walk<'a>(
         gb: &'a c::Gamebook,
         steps: &'a [c::Step],
+        prefix: &str,
         compiled: &'a BTreeMap<String, c::Gamebook>,
         gated: bool,
         out: &mut Vec<(FileId, Span, String, &'static str)>,
@@ -1171,15 +1172,19 @@ fn ungated_high_impact<'a>(
     ) {
         for s in steps {
             let gated = gated || s.approval.is_some();
+            // As plans and `--approve` name it: the gamebook, then the path through groups.
+            let path = format!("{prefix}{}", s.id);
             match &s.kind {
                 // A delegated-only action always waits for a person in an autonomous SOP (it
                 // cannot run unattended): it is never run without approval.
                 c::StepKind::Action { spec, .. }
                     if spec.impact == Impact::High && !spec.delegated_only() && !gated =>
                 {
-                    out.push((gb.file, s.id_span, format!("{}.{}", gb.name, s.id), spec.id));
+                    out.push((gb.file, s.id_span, path, spec.id));
                 }
-                c::StepKind::Group(inner) => walk(gb, inner, compiled, gated, out, seen),
+                c::StepKind::Group(inner) => {
+                    walk(gb, inner, &format!("{path}."), compiled, gated, out, seen)
+                }
                 c::StepKind::Call { gamebook, .. } if !gated => {
                     if let Some(callee) = compiled.get(gamebook) {
                         ungated_high_impact(callee, compiled, gated, out, seen);
@@ -1189,7 +1194,15 @@ fn ungated_high_impact<'a>(
             }
         }
     }
-    walk(gb, &gb.steps, compiled, gated, out, seen);
+    walk(
+        gb,
+        &gb.steps,
+        &format!("{}/", gb.name),
+        compiled,
+        gated,
+        out,
+        seen,
+    );
 }
 
 /// The first high-impact action `steps` can run, through groups and calls.
@@ -1912,9 +1925,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     "say how long to wait and what happens then: `timeout: 4h` and `on_timeout: reject` (or `approve`, `fail`)",
                 );
             }
-            // An invalid role was reported where it is written.
+            // An invalid role was reported where it is written; the gate still holds the step
+            // back (for a Workspace Owner, the strictest), so that no later check reports the
+            // step as ungated too. Nothing runs a library with errors.
             Some(c::ApprovalGate {
-                role: a.role.as_ref()?.value,
+                role: a.role.as_ref().map_or(ast::Role::WorkspaceOwner, |r| r.value),
                 timeout_ms: a.timeout.as_ref().map_or(0, |t| t.value),
                 on_timeout: a.on_timeout.as_ref().map_or(ast::TimeoutOutcome::Reject, |o| o.value),
                 quorum: a.quorum,
@@ -2910,6 +2925,13 @@ mod tests {
         // so, not RP0407.
         let reset = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: r, for_each: incident.users, action: user.reset_password}\n";
         assert_eq!(codes(&[reset, &sop("")]), [Code::DelegatedOnly]);
+        // A gate of an unknown role is that one error, not also an ungated step.
+        let owner = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: i, for_each: incident.devices, action: device.isolate, approval: {role: owner, timeout: 1h, on_timeout: reject}}\n";
+        assert_eq!(codes(&[owner, &sop("")]), [Code::UnknownRole]);
+        // The step is named as plans and `--approve` name it: gamebook, then its path.
+        let grouped = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: per_device\n    for_each: incident.devices\n    steps:\n      - {id: i, action: device.isolate}\n";
+        let said = messages(&[grouped, &sop("")]);
+        assert!(said[0].1.contains("(step `iso/per_device.i`)"), "{said:?}");
     }
 
     fn messages(files: &[&str]) -> Vec<(Code, String, Option<String>)> {
