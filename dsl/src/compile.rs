@@ -1913,7 +1913,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 on_error: f.on_error,
             })
         });
-        let approval = s.approval.as_ref().and_then(|a| {
+        let approval = s.approval.as_ref().map(|a| {
             // An invalid `timeout` or `on_timeout` was reported where it is written.
             if !a.absent.is_empty() {
                 let missing: Vec<String> = a.absent.iter().map(|k| format!("`{k}`")).collect();
@@ -1928,12 +1928,12 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             // An invalid role was reported where it is written; the gate still holds the step
             // back (for a Workspace Owner, the strictest), so that no later check reports the
             // step as ungated too. Nothing runs a library with errors.
-            Some(c::ApprovalGate {
+            c::ApprovalGate {
                 role: a.role.as_ref().map_or(ast::Role::WorkspaceOwner, |r| r.value),
                 timeout_ms: a.timeout.as_ref().map_or(0, |t| t.value),
                 on_timeout: a.on_timeout.as_ref().map_or(ast::TimeoutOutcome::Reject, |o| o.value),
                 quorum: a.quorum,
-            })
+            }
         });
         let gated = s.approval.is_some();
         self.gates += u32::from(gated);
