@@ -801,6 +801,12 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     let mut failed_something = vec![false; executor.failures.len()];
     let mut reached_something = vec![false; executor.failures.len()];
     let mut rejected_something = vec![false; refusals.rejected.len()];
+    // Steps granted by name, and whether granting each changed a plan.
+    let granted: Vec<String> = match &approvals {
+        Approvals::Steps(names) => names.clone(),
+        _ => Vec::new(),
+    };
+    let mut approved_something = vec![false; granted.len()];
     let mut plan = |&(incident, ws): &(
         &riposte_engine::incident::Incident,
         &riposte_engine::workspace::Workspace,
@@ -816,6 +822,20 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         let p = riposte_engine::plan::simulate(&library, ws, incident, &config, &executor);
         for (rejected, name) in rejected_something.iter_mut().zip(&refusals.rejected) {
             *rejected |= riposte_engine::plan::rejects_something(&p, name);
+        }
+        // A name approves something when the plan without it differs: planned again, once
+        // per name until one plan shows it.
+        for (i, name) in granted.iter().enumerate() {
+            if approved_something[i] {
+                continue;
+            }
+            let others = granted.iter().filter(|n| *n != name).cloned().collect();
+            let without = RunConfig {
+                approvals: Approvals::Steps(others),
+                ..config.clone()
+            };
+            let q = riposte_engine::plan::simulate(&library, ws, incident, &without, &executor);
+            approved_something[i] = q.actions != p.actions || q.tasks != p.tasks;
         }
         let (failed, reached) = scripts_that_failed(&executor.failures, &p);
         for i in failed {
@@ -889,6 +909,16 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                 "warning: `--fail {given}` failed no action: no action of that step and target \
                  would run (check the target, or grant the approval it waits for with \
                  `--approve`, and refuse none of it with `--reject` or `--time-out`)"
+            );
+        }
+    }
+    // An approval that approves nothing: as a rejection that rejects nothing, below.
+    for (name, approved) in granted.iter().zip(approved_something) {
+        if !approved && !runs.is_empty() {
+            stderr_line!(
+                "warning: `--approve {name}` approved nothing: no approval of that step was \
+                 asked for (it has no approval gate and its actions need no approval here), or \
+                 it waits on another approval first (grant that one too)"
             );
         }
     }

@@ -1077,6 +1077,30 @@ fn simulate_refuses_approvals() {
         err.contains("warning: `--reject reset_password` rejected nothing"),
         "{err}"
     );
+    // Likewise an approval that changes nothing: the scan waits for the isolation, which
+    // alone needed approving.
+    let approve = |steps: &str| {
+        let out = riposte()
+            .args([
+                "simulate",
+                "--incident",
+                "examples/incidents/ransomware-two-devices.json",
+            ])
+            .args(["--approve", steps])
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    assert_eq!(
+        approve("isolate,full_scan"),
+        "warning: `--approve full_scan` approved nothing: no approval of that step was asked \
+         for (it has no approval gate and its actions need no approval here), or it waits on \
+         another approval first (grant that one too)\n"
+    );
+    assert_eq!(approve("isolate"), "");
     let text = run(&["--approve", "revoke", "--time-out", "disable"]);
     assert!(
         text.contains("timed out after 2h (on_timeout: reject): the step does not run"),
