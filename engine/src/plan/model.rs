@@ -199,6 +199,10 @@ pub struct Summary {
     pub skipped: usize,
     /// Actions whose approval was refused (`--reject`, `--time-out`).
     pub rejected: usize,
+    /// Of the actions that would run, those whose simulated execution failed (`--fail`, a
+    /// test's `fail`); absent when none did.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub failed: usize,
     /// Rows of blocked or skipped actions past twice `--max-plan-actions`, counted but not
     /// listed; absent when there are none. At most [`MAX_UNLISTED`], which means at least that
     /// many.
@@ -219,7 +223,11 @@ impl Summary {
         let mut s = Summary::default();
         for a in actions {
             match a.status {
-                Status::WouldRun => s.would_run += 1,
+                Status::WouldRun => {
+                    s.would_run += 1;
+                    s.failed +=
+                        usize::from(a.execution.as_ref().is_some_and(|e| e.outcome == "failed"));
+                }
                 Status::AwaitingApproval => s.awaiting_approval += 1,
                 Status::Blocked => s.blocked += 1,
                 Status::Skipped => s.skipped += 1,

@@ -232,10 +232,16 @@ pub fn render(plan: &Plan, color: bool) -> String {
     let total = s.would_run + s.awaiting_approval + s.blocked + s.rejected;
     let _ = write!(
         out,
-        "\n{} action{}: {} would run, {} await approval, {} blocked",
+        "\n{} action{}: {} would run{}, {} await approval, {} blocked",
         total,
         if total == 1 { "" } else { "s" },
         s.would_run,
+        // Only a run that scripts failures has failed actions: other plans do not mention them.
+        if s.failed > 0 {
+            format!(" ({} failing in the simulation)", s.failed)
+        } else {
+            String::new()
+        },
         s.awaiting_approval,
         s.blocked,
     );
