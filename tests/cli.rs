@@ -1364,6 +1364,13 @@ fn simulate_warns_about_a_failure_script_that_fails_nothing() {
         "{out}"
     );
     assert!(err.is_empty(), "{err}");
+    assert!(out.contains(": 7 would run, 0 await approval"), "{out}");
+    // The summary counts the actions that fail.
+    let (out, _) = text(&["block_ips"]);
+    assert!(
+        out.contains(": 7 would run (2 failing in the simulation), 0 await"),
+        "{out}"
+    );
     let (_, err) = text(&["block_ips", "block_ips@1"]);
     assert!(
         err.contains("`--fail block_ips@1` failed no action: an earlier `--fail` fails"),
