@@ -202,3 +202,27 @@ fn plans_with_refused_approvals_fit_the_schema() {
         assert_eq!(disable["status"], "rejected");
     }
 }
+
+/// A plan with scripted failures fits the schema too, and counts them.
+#[test]
+fn plans_with_failures_fit_the_schema() {
+    let library = library();
+    let path = root().join("examples/incidents/malicious-indicators-only.json");
+    let (_, incidents) = read_incidents(&path, &ImportLimits::default()).expect("imports");
+    let workspace = riposte_engine::workspace::Workspace::demo_for(&library.sops);
+    let config = RunConfig {
+        now_ms: default_now(&incidents[0]),
+        ..RunConfig::default()
+    };
+    let executor = RecordingExecutor {
+        failures: vec![riposte_engine::executor::ScriptedFailure {
+            step: Some("block_urls".into()),
+            error: "quota exceeded".into(),
+            ..Default::default()
+        }],
+    };
+    let plan = simulate(&library, &workspace, &incidents[0], &config, &executor);
+    let value = serde_json::to_value(&plan).expect("plan serializes");
+    assert_fits_plan_schema(&value, "failed");
+    assert_eq!(value["summary"]["failed"], 2, "{value:#}");
+}

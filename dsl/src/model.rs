@@ -348,6 +348,11 @@ pub fn incident() -> Arc<RecordType> {
         .get_or_init(|| {
             let mut fields = vec![
                 s("id", "incident id at the source"),
+                s(
+                    "number",
+                    "the number its source's portal shows it by, where that is not its id \
+                     (Sentinel's incident number; null for Defender XDR, shown by id)",
+                ),
                 e(
                     "source",
                     INCIDENT_SOURCES,

@@ -649,6 +649,7 @@ mod tests {
         let plan = |actions: Vec<PlannedAction>| Plan {
             incident: crate::plan::model::IncidentSummary {
                 id: "1".into(),
+                number: None,
                 source: String::new(),
                 workspace: None,
                 severity: "high".into(),

@@ -52,6 +52,8 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
     }
     Ok(Incident {
         id,
+        // The Defender portal shows an incident by its id.
+        number: None,
         source: "defender_xdr".into(),
         workspace: opt_str(cx, m, "tenantId", path)?,
         title: opt_str(cx, m, "displayName", path)?.unwrap_or_default(),

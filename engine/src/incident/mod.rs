@@ -347,6 +347,10 @@ fn links_to_next_page<M: json::Obj>(page: &M, format: Format) -> bool {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     pub id: String,
+    /// The number the source's portal shows the incident by, where it is not its id
+    /// (Sentinel's incident number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
     /// `defender_xdr`, `sentinel`, `crowdstrike`, `sentinelone`, …
     #[serde(default = "unknown")]
     pub source: String,

@@ -152,6 +152,7 @@ enum Shape {
 
 const INCIDENT: &[(&str, Shape)] = &[
     ("id", Shape::Id),
+    ("number", Shape::Text),
     ("source", Shape::Text),
     ("workspace", Shape::Text),
     ("title", Shape::Text),
@@ -424,6 +425,7 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         .unwrap_or_else(unknown);
     enum_opt(&mut inc.determination);
     for t in [
+        &mut inc.number,
         &mut inc.workspace,
         &mut inc.description,
         &mut inc.assigned_to,

@@ -192,6 +192,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     }
     Ok(Incident {
         id,
+        number: opt_str(cx, props, "incidentNumber", &pp)?,
         source: "sentinel".into(),
         workspace: resource_id.as_deref().and_then(workspace_name),
         title: opt_str(cx, props, "title", &pp)?.unwrap_or_default(),

@@ -1425,6 +1425,7 @@ fn sentinel_shapes_are_tolerated() {
     assert_eq!(format, Format::Sentinel);
     let i = &incidents[0];
     assert_eq!(i.id, "inc-1");
+    assert_eq!(i.number.as_deref(), Some("12"), "as the portal shows it");
     assert_eq!(i.workspace.as_deref(), Some("WS1"));
     assert_eq!(i.title, "t");
     assert_eq!(i.severity, "informational");
@@ -1738,6 +1739,23 @@ fn normalized_json_derives_the_fields_a_hand_written_file_leaves_out() {
     assert_eq!(field("user:n", "is_admin"), Some(json!(false)));
     assert_eq!(field("file:f", "device_ids"), Some(json!(["m1"])));
     assert_eq!(field("file:g", "device_id"), Some(json!("m2")));
+}
+
+/// A hand-written incident's number is text; an integer is read as its spelling.
+#[test]
+fn normalized_json_incident_numbers_are_text() {
+    for (written, read) in [
+        (json!(4218), Some("4218")),
+        (json!("77"), Some("77")),
+        (json!(null), None),
+    ] {
+        let doc =
+            json!({"format": "riposte.incident/v1", "incident": {"id": "n", "number": written}});
+        assert_eq!(one(&doc).number.as_deref(), read);
+    }
+    let doc = json!({"format": "riposte.incident/v1", "incident": {"id": "n", "number": [1]}});
+    let (at, _) = invalid_at(&doc.to_string());
+    assert_eq!(at, "$.incident.number");
 }
 
 /// An entity that does not say which platform reported it is the incident source's: the one

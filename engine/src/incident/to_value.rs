@@ -31,6 +31,7 @@ impl Incident {
         let alerts = list(self.alerts.iter().map(|a| a.to_value(&by_id)));
         let mut pairs: Vec<(&str, Value)> = vec![
             ("id", text(&self.id)),
+            ("number", opt_text(&self.number)),
             ("source", text(&self.source)),
             ("workspace", opt_text(&self.workspace)),
             ("title", text(&self.title)),

@@ -97,6 +97,7 @@ pub fn plan_with_context<E: Executor>(
     let mut plan = Plan {
         incident: IncidentSummary {
             id: incident.id.clone(),
+            number: incident.number.clone(),
             source: incident.source.clone(),
             workspace: incident.workspace.clone(),
             severity: incident.severity.clone(),

@@ -29,6 +29,9 @@ pub struct Plan {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct IncidentSummary {
     pub id: String,
+    /// The number its source's portal shows it by (Sentinel's), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
     pub source: String,
     pub workspace: Option<String>,
     pub severity: String,

@@ -138,9 +138,14 @@ fn action_line(a: &PlannedAction, (step, action): (usize, usize), color: bool) -
 pub fn render(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let i = &plan.incident;
+    let number = i
+        .number
+        .as_deref()
+        .map(|n| format!(" (#{})", printable(n)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} {} · {} · {}",
+        "{} {}{number} · {} · {}",
         paint("incident", "1", color),
         printable(&i.id),
         printable(&i.source),

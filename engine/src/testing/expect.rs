@@ -917,6 +917,7 @@ mod tests {
         Plan {
             incident: IncidentSummary {
                 id: "1".into(),
+                number: None,
                 source: "defender_xdr".into(),
                 workspace: None,
                 severity: "high".into(),
