@@ -515,7 +515,7 @@ impl Runner<'_> {
                 let read = self.incidents.entry(p.clone()).or_insert_with(|| {
                     incident::read_incidents(&p, &self.limits.import)
                         .map(|(_, list)| list)
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| format!("{e}{}", relative_hint("incident", &p, base)))
                 });
                 match read {
                     Ok(list) => list,
@@ -600,8 +600,10 @@ impl Runner<'_> {
                 serde_json::Value::String(rel) => {
                     let p = lexical_join(base, rel);
                     let read = self.workspaces.entry(p.clone()).or_insert_with(|| {
-                        workspace::read_workspaces(&p)
-                            .map_err(|e| e.into_each().iter().map(ToString::to_string).collect())
+                        workspace::read_workspaces(&p).map_err(|e| {
+                            let hint = relative_hint("workspaces", &p, base);
+                            e.into_each().iter().map(|e| format!("{e}{hint}")).collect()
+                        })
                     });
                     match read {
                         Ok(list) => list,
@@ -1275,6 +1277,23 @@ fn expected_param_problem(
             param.ty.describe()
         )
     })
+}
+
+/// What to add to the error reading `p`, the path a test's `key` gives from `base`, the test
+/// file's directory: where such paths are read from, when `p` does not exist (a path written
+/// as if from the library or the shell).
+fn relative_hint(key: &str, p: &Path, base: &Path) -> String {
+    match p.try_exists() {
+        Ok(false) => {
+            let dir = if base.as_os_str().is_empty() {
+                ".".to_string()
+            } else {
+                display_path(base)
+            };
+            format!("; `{key}` is a path relative to the test file's directory (`{dir}`)")
+        }
+        _ => String::new(),
+    }
 }
 
 /// Targets an expectation or a scripted failure names must be entities of the incident (by

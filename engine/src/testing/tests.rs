@@ -286,6 +286,10 @@ fn references_are_checked_with_their_location() {
             "incident: missing.json\n",
             "t.test.yaml:3:11: cannot read `",
         ),
+        (
+            "incident: missing.json\n",
+            "; `incident` is a path relative to the test file's directory (`",
+        ),
         ("incident: 3\n", "t.test.yaml:3:11: `incident` is a path"),
         (
             "incident: {format: riposte.incident/v1}\n",
