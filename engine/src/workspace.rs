@@ -943,6 +943,7 @@ fn check<'s>(
     let mut seen_names: HashSet<String> = HashSet::new();
     let mut seen_tenants: HashMap<String, usize> = HashMap::new();
     let mut sentinel_owner: HashMap<String, usize> = HashMap::new();
+    let mut unknown_parents = 0;
     for (i, w) in workspaces.iter().enumerate() {
         if !seen_names.insert(key(&w.name)) {
             bad(
@@ -993,13 +994,20 @@ fn check<'s>(
                 &|s| s.parent.as_ref().map(|p| p.referenced),
             ),
             Some(parent) if parents && !first_of_name.contains_key(&key(parent)) => {
-                let names = workspaces.iter().map(|o| o.name.as_str());
+                // The nearest name is looked for among all of them: only for the errors that
+                // can be shown, or a file of many would take quadratic time.
+                unknown_parents += 1;
+                let hint = if unknown_parents <= MAX_REPORTED_ERRORS {
+                    let names = workspaces.iter().map(|o| o.name.as_str());
+                    riposte_dsl::diagnostic::suggestion(parent, names)
+                } else {
+                    "a parent is a workspace of the file".to_string()
+                };
                 bad(
                     i,
                     format!(
-                        "workspace `{}` names unknown parent `{parent}`; {}",
-                        w.name,
-                        riposte_dsl::diagnostic::suggestion(parent, names)
+                        "workspace `{}` names unknown parent `{parent}`; {hint}",
+                        w.name
                     ),
                     &|s| s.parent.as_ref().map(|p| p.referenced),
                 );
@@ -2260,6 +2268,28 @@ mod tests {
         let mut all = library.to_vec();
         all.extend(["email-identity-triage", "defender-xdr-triage"]);
         assert!(check_sops(&ws, all.iter().copied()).is_ok());
+    }
+
+    /// The nearest name of an unknown parent is looked for only for the errors that can be
+    /// shown: over every workspace name for each of thousands, it would take minutes.
+    #[test]
+    fn unknown_parents_past_those_shown_are_not_matched_against_every_name() {
+        let workspaces: Vec<Workspace> = (0..MAX_REPORTED_ERRORS + 5)
+            .map(|i| Workspace {
+                name: format!("w{i}"),
+                tenant_id: format!("aaaaaaaa-0000-4000-8000-{i:012}"),
+                parent: Some(format!("w{i}x")),
+                ..Workspace::demo()
+            })
+            .collect();
+        let problems = check(&workspaces, true, &|_| None);
+        assert_eq!(problems.len(), MAX_REPORTED_ERRORS + 5);
+        assert!(problems[MAX_REPORTED_ERRORS - 1]
+            .message
+            .contains("did you mean"));
+        assert!(problems[MAX_REPORTED_ERRORS]
+            .message
+            .ends_with("; a parent is a workspace of the file"));
     }
 
     /// A workspace of the file, with `extra` lines (indented by four spaces) after its tenant id.
