@@ -823,19 +823,32 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         for (rejected, name) in rejected_something.iter_mut().zip(&refusals.rejected) {
             *rejected |= riposte_engine::plan::rejects_something(&p, name);
         }
-        // A name approves something when the plan without it differs: planned again, once
-        // per name until one plan shows it.
+        // A name approves something when the plan without it differs, or (another name
+        // granting the same step) the plan with it alone differs from the plan without any:
+        // planned again, once per name until one incident shows it, where the plan has rows
+        // at that step (without, nothing there is decided).
+        let replan = |approvals: Approvals| {
+            let config = RunConfig {
+                approvals,
+                ..config.clone()
+            };
+            riposte_engine::plan::simulate(&library, ws, incident, &config, &executor)
+        };
+        let differ = |a: &riposte_engine::plan::model::Plan,
+                      b: &riposte_engine::plan::model::Plan| {
+            a.actions != b.actions || a.tasks != b.tasks
+        };
+        let mut none = None;
         for (i, name) in granted.iter().enumerate() {
-            if approved_something[i] {
+            if approved_something[i] || !riposte_engine::plan::has_rows_of(&p, name) {
                 continue;
             }
             let others = granted.iter().filter(|n| *n != name).cloned().collect();
-            let without = RunConfig {
-                approvals: Approvals::Steps(others),
-                ..config.clone()
-            };
-            let q = riposte_engine::plan::simulate(&library, ws, incident, &without, &executor);
-            approved_something[i] = q.actions != p.actions || q.tasks != p.tasks;
+            approved_something[i] = differ(&replan(Approvals::Steps(others)), &p)
+                || differ(
+                    &replan(Approvals::Steps(vec![name.clone()])),
+                    none.get_or_insert_with(|| replan(Approvals::None)),
+                );
         }
         let (failed, reached) = scripts_that_failed(&executor.failures, &p);
         for i in failed {
@@ -917,8 +930,9 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         if !approved && !runs.is_empty() {
             stderr_line!(
                 "warning: `--approve {name}` approved nothing: no approval of that step was \
-                 asked for (it has no approval gate and its actions need no approval here), or \
-                 it waits on another approval first (grant that one too)"
+                 asked for (it has no approval gate and its actions need no approval here, or \
+                 none is planned: blocked, or past a limit), or it waits on another approval \
+                 first (grant that one too)"
             );
         }
     }

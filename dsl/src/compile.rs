@@ -9,7 +9,7 @@ use crate::ast::{self, AgentMode, Document, ExprText, InputType, Spanned};
 use crate::catalog::{self, ActionSpec, Impact, ParamType, Target};
 use crate::checked::{self as c, ParamValue};
 use crate::codes::Code;
-use crate::diagnostic::{suggestion, Diagnostic};
+use crate::diagnostic::{did_you_mean, suggestion, Diagnostic};
 use crate::duration::parse_duration;
 use crate::expr::{self, Expr, ExprSource, Scope};
 use crate::graph;
@@ -1664,20 +1664,19 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         if local.is_empty() {
             return;
         }
-        // A step whose `needs` or `on_error` names an unknown step (already an error) may be
-        // ordered once that typo is fixed: its reads are not told to add a `needs` too, which
-        // for a mistyped error handler would make it wait for the very step it handles.
-        let mut mistyped = HashSet::new();
-        mistyped_links(steps, &mut mistyped);
+        // A read that a mistyped `needs` or `on_error` (already an error) would order once
+        // fixed is not told to add a `needs` too: for a mistyped error handler, that would make
+        // it wait for the very step it handles.
+        let meant = meant_links(steps, index);
         let preds = predecessors(steps, index);
         let ordered = reaches(&preds, &queries);
         for ((r, ok), (owner, reader)) in local.iter().zip(ordered).zip(&queries) {
-            let (handled, reading) = (r.id.as_str(), r.step.as_str());
-            if !ok && !mistyped.contains(handled) && !mistyped.contains(reading) {
-                let (Some(owner), Some(reader)) = (steps.get(*owner), steps.get(*reader)) else {
-                    continue;
-                };
-                self.unordered_read(r, Some((&reader.id.value, &owner.id.value)));
+            let (Some(owner), Some(reader)) = (steps.get(*owner), steps.get(*reader)) else {
+                continue;
+            };
+            let (owner, reader) = (owner.id.value.as_str(), reader.id.value.as_str());
+            if !ok && !meant.contains(&(reader, owner)) {
+                self.unordered_read(r, Some((reader, owner)));
             }
         }
     }
@@ -2477,19 +2476,32 @@ fn reaches(preds: &[Vec<usize>], queries: &[(usize, usize)]) -> Vec<bool> {
 }
 
 /// A step id and, for groups, every id inside.
-/// The steps of `steps` (and of their groups) whose `needs` or `on_error` names no step of
-/// their own list.
-fn mistyped_links<'s>(steps: &'s [ast::Step], out: &mut HashSet<&'s str>) {
-    let ids: HashSet<&str> = steps.iter().map(|s| s.id.value.as_str()).collect();
-    for s in steps {
-        let mut links = s.needs.iter().chain(&s.on_error);
-        if links.any(|l| !ids.contains(l.value.as_str())) {
-            out.insert(s.id.value.as_str());
+/// The orderings the mistyped links of a step list mean, as `(later, earlier)` steps of it: a
+/// `needs` entry naming no step, by the step it most likely meant, and an `on_error` naming
+/// none, by the handler it most likely meant, which runs after the step it handles.
+fn meant_links<'s>(
+    steps: &'s [ast::Step],
+    index: &HashMap<&'s str, usize>,
+) -> HashSet<(&'s str, &'s str)> {
+    let ids = || steps.iter().map(|s| s.id.value.as_str());
+    let meant = |link: &str| {
+        if index.contains_key(link) {
+            None
+        } else {
+            did_you_mean(link, ids())
         }
-        if let ast::StepKind::Group(inner) = &s.kind {
-            mistyped_links(inner, out);
+    };
+    let mut out = HashSet::new();
+    for s in steps {
+        let id = s.id.value.as_str();
+        for n in &s.needs {
+            out.extend(meant(&n.value).map(|earlier| (id, earlier)));
+        }
+        if let Some(h) = &s.on_error {
+            out.extend(meant(&h.value).map(|handler| (handler, id)));
         }
     }
+    out
 }
 
 fn descendants<'s>(s: &'s ast::Step, out: &mut Vec<&'s str>) {

@@ -496,7 +496,12 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
             normalize_field(cx, name, value, &fields_path)?;
             // A hand-written value the `incident` record would read as null is an error: a
             // condition such as `not u.is_admin` would otherwise hold on `"yes"`.
-            let field = model.fields.iter().find(|f| f.name == **name);
+            // The kind's own fields: the common ones (`tags`, …) are not read from `fields`.
+            let field = model
+                .fields
+                .iter()
+                .skip(riposte_dsl::model::COMMON_FIELDS)
+                .find(|f| f.name == **name);
             if let Some(f) = field.filter(|f| !super::to_value::fits(value, &f.ty)) {
                 let item = match (&*value, &f.ty) {
                     (Json::Array(items), riposte_dsl::types::Type::List(item)) => {

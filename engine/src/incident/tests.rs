@@ -1852,6 +1852,13 @@ fn normalized_json_fields_of_the_wrong_type_are_errors() {
     ))
     .expect("json"));
     assert_eq!(fine.entities[0].fields["is_admin"], json!("TRUE"));
+    // Blank is absent; common fields are not read from `fields`, so not checked there.
+    let blank = one(&serde_json::from_str(&entity(
+        "device",
+        json!({"os_build": "", "ip_addresses": [" "], "tags": "x"}),
+    ))
+    .expect("json"));
+    assert_eq!(blank.entities[0].fields["tags"], json!("x"));
 }
 
 #[test]

@@ -238,10 +238,12 @@ fn convert(j: &Json, ty: &Type) -> Value {
 }
 
 /// Whether JSON `j` reads as a value of model type `ty` ([`convert`] gives no null for it):
-/// null fits, as absent; a list fits when each of its items does.
+/// null fits, as absent, and so does blank text (empty text is absent, as everywhere in an
+/// import); a list fits when each of its items does.
 pub(super) fn fits(j: &Json, ty: &Type) -> bool {
     match (ty, j) {
         (_, Json::Null) | (Type::Any, _) => true,
+        (_, Json::String(s)) if s.trim().is_empty() => true,
         (Type::String, Json::String(_) | Json::Number(_) | Json::Bool(_)) => true,
         (Type::Number, Json::Number(n)) => n.as_f64().is_some(),
         (Type::Number, Json::String(s)) => s.trim().parse::<f64>().is_ok_and(f64::is_finite),

@@ -33,12 +33,7 @@ pub fn incident_context(incident: &Incident) -> IncidentContext {
 /// `reject:`): a rejected action or task at that step, or inside it (a gated group or call
 /// step). A name that rejects nothing is most likely a step whose actions needed no approval.
 pub fn rejects_something(plan: &Plan, name: &str) -> bool {
-    let within = |label: &str, path: &str| {
-        path.match_indices('.')
-            .map(|(i, _)| &path[..i])
-            .chain(std::iter::once(path))
-            .any(|p| crate::scheduler::names_step_of(name, label, p))
-    };
+    let within = |label: &str, path: &str| names_step_or_within(name, label, path);
     plan.actions
         .iter()
         .any(|a| a.status == model::Status::Rejected && within(&a.gamebook, &a.step))
@@ -46,6 +41,27 @@ pub fn rejects_something(plan: &Plan, name: &str) -> bool {
             .tasks
             .iter()
             .any(|t| t.status == model::TaskStatus::Rejected && within(&t.gamebook, &t.step))
+}
+
+/// Whether `plan` has an action or task at the step `name` names, or inside it: what an
+/// approval of that step (`--approve`) can decide.
+pub fn has_rows_of(plan: &Plan, name: &str) -> bool {
+    plan.actions
+        .iter()
+        .any(|a| names_step_or_within(name, &a.gamebook, &a.step))
+        || plan
+            .tasks
+            .iter()
+            .any(|t| names_step_or_within(name, &t.gamebook, &t.step))
+}
+
+/// Whether `name` names the step at `path` of gamebook `label`, or a group or call step
+/// holding it.
+fn names_step_or_within(name: &str, label: &str, path: &str) -> bool {
+    path.match_indices('.')
+        .map(|(i, _)| &path[..i])
+        .chain(std::iter::once(path))
+        .any(|p| crate::scheduler::names_step_of(name, label, p))
 }
 
 /// The time a plan is made at when no `--now` is given: the incident's last update (so the

@@ -238,6 +238,7 @@ pub fn check(plan: &Plan, expect: &Expect) -> Vec<Failure> {
             ("blocked", s.blocked, plan.summary.blocked),
             ("skipped", s.skipped, plan.summary.skipped),
             ("rejected", s.rejected, plan.summary.rejected),
+            ("failed", s.failed, plan.summary.failed),
         ];
         for (field, expected, actual) in fields {
             if let Some(expected) = expected.filter(|e| *e != actual) {

@@ -588,4 +588,7 @@ pub struct ExpectSummary {
     pub skipped: Option<usize>,
     #[serde(default)]
     pub rejected: Option<usize>,
+    /// Of the actions that would run, those whose simulated execution failed.
+    #[serde(default)]
+    pub failed: Option<usize>,
 }

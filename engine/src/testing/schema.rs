@@ -149,8 +149,11 @@ fn expected_task() -> Value {
 }
 
 fn summary() -> Value {
+    // A count per status, and of the actions that would run, those that fail.
     let counts: serde_json::Map<String, Value> = names_of::<ExpectStatus>()
         .iter()
+        .copied()
+        .chain(["failed"])
         .map(|s| (s.to_string(), count()))
         .collect();
     object(&[], Value::Object(counts))
