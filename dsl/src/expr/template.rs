@@ -107,6 +107,15 @@ pub fn compile_template_with(
     let span = |start: usize, end: usize| Span::new(start, end).shift(src.offset);
     let mut parts = Vec::new();
     let mut diags = Vec::new();
+    let unclosed = |open: usize, help: &str| {
+        Diagnostic::new(
+            Code::InvalidTemplate,
+            src.file,
+            span(open, open + 2),
+            "unclosed `{{` in a template",
+        )
+        .with_help(help)
+    };
     let mut pos = 0;
     while let Some(rel) = text.get(pos..).and_then(|rest| rest.find("{{")) {
         let open = pos + rel;
@@ -120,15 +129,7 @@ pub fn compile_template_with(
                 .map(|r| start + r)
         });
         let Some(close) = close else {
-            diags.push(
-                Diagnostic::new(
-                    Code::InvalidTemplate,
-                    src.file,
-                    span(open, open + 2),
-                    "unclosed `{{` in a template",
-                )
-                .with_help("close the expression with `}}`"),
-            );
+            diags.push(unclosed(open, "close the expression with `}}`"));
             pos = text.len();
             break;
         };
@@ -137,17 +138,10 @@ pub fn compile_template_with(
         match stray_brace(content.as_bytes()) {
             // `{{ a } and {{ b }}`: the first hole lacks its `}}`; the second is read anew.
             Some((at, Brace::Open)) => {
-                diags.push(
-                    Diagnostic::new(
-                        Code::InvalidTemplate,
-                        src.file,
-                        span(open, open + 2),
-                        "unclosed `{{` in a template",
-                    )
-                    .with_help(
-                        "another `{{` opens before it is closed: close the expression with `}}`",
-                    ),
-                );
+                diags.push(unclosed(
+                    open,
+                    "another `{{` opens before it is closed: close the expression with `}}`",
+                ));
                 pos = start + at;
                 continue;
             }

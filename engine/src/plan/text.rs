@@ -104,32 +104,21 @@ fn action_line(a: &PlannedAction, (step, action): (usize, usize), color: bool) -
     } else if a.status != Status::WouldRun {
         let _ = write!(line, "\n{:<23}{}", "", printable(&a.reason));
     }
-    if let Some(e) = &a.execution {
+    // A failure, or retries after scripted failures of the first attempts.
+    let outcome = a.execution.as_ref().and_then(|e| {
         if e.outcome == "failed" {
             let err = printable(e.error.as_deref().unwrap_or(""));
-            let _ = write!(
-                line,
-                "\n{:<23}{}",
-                "",
-                paint(
-                    &format!("simulated failure after {} attempt(s): {err}", e.attempts),
-                    "31",
-                    color
-                )
-            );
-        } else if e.attempts > 1 {
-            // Retries after scripted failures of the first attempts.
-            let _ = write!(
-                line,
-                "\n{:<23}{}",
-                "",
-                paint(
-                    &format!("simulated success on attempt {}, after retries", e.attempts),
-                    "33",
-                    color
-                )
-            );
+            let text = format!("simulated failure after {} attempt(s): {err}", e.attempts);
+            Some((text, "31"))
+        } else {
+            (e.attempts > 1).then(|| {
+                let text = format!("simulated success on attempt {}, after retries", e.attempts);
+                (text, "33")
+            })
         }
+    });
+    if let Some((text, code)) = outcome {
+        let _ = write!(line, "\n{:<23}{}", "", paint(&text, code, color));
     }
     line
 }
