@@ -1829,6 +1829,11 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
                 "expected a mapping here (`key: value` lines, or `{key: value}`)".to_string()
             } else if message.contains("expected sequence start") {
                 "expected a list here (`- item` lines, or `[item, …]`)".to_string()
+            } else if is_yaml_syntax(message) {
+                format!(
+                    "{message}: fix the YAML syntax at this position; indentation and unclosed \
+                     quotes or brackets are the usual causes"
+                )
             } else {
                 message.to_string()
             };
@@ -1843,6 +1848,21 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
             StreamError { at, past_budget }
         },
     )
+}
+
+/// Whether a YAML reader's message is about the syntax (as the scanner and parser say it),
+/// rather than about a value.
+fn is_yaml_syntax(message: &str) -> bool {
+    message.starts_with("while ")
+        || message.starts_with("unclosed ")
+        || [
+            "did not find expected",
+            "mapping values are not allowed",
+            "cannot start any token",
+            "invalid indentation",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
 }
 
 /// The parser options of a test file, with a `1/shares` part of a file's budget for expanding

@@ -218,6 +218,19 @@ fn unknown_keys_and_bad_yaml_say_where() {
 
     let m = messages(&run_one("kind: test\nname: [unclosed\n"));
     assert!(m[0].contains("t.test.yaml:2:"), "{m:?}");
+    // A syntax error says what usually causes one; an error about a value does not.
+    for broken in [
+        "kind: test\nname: x: y\n",
+        "kind: test\nname: x\nexpect:\n  actions:\n    - {step: isolate\n  sops: []\n",
+    ] {
+        let m = messages(&run_one(broken));
+        assert!(
+            m[0].ends_with("indentation and unclosed quotes or brackets are the usual causes"),
+            "{m:?}"
+        );
+    }
+    let m = messages(&run_one("kind: test\nname: x\nincident: a.json\n"));
+    assert!(!m[0].contains("usual causes"), "{m:?}");
 
     let m = messages(&run_one(
         "kind: tset\nname: x\nincident: a.json\nexpect: {}\n",
