@@ -1667,16 +1667,28 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         // A read that a mistyped `needs` or `on_error` (already an error) would order once
         // fixed is not told to add a `needs` too: for a mistyped error handler, that would make
         // it wait for the very step it handles.
-        let meant = meant_links(steps, index);
         let preds = predecessors(steps, index);
         let ordered = reaches(&preds, &queries);
-        for ((r, ok), (owner, reader)) in local.iter().zip(ordered).zip(&queries) {
+        let meant = meant_links(steps, index);
+        // Ordered once the typos are fixed as suggested, through any chain of steps.
+        let ordered_as_meant = if meant.is_empty() {
+            ordered.clone()
+        } else {
+            let mut fixed = preds.clone();
+            for (later, earlier) in meant {
+                if let (Some(&l), Some(&e)) = (index.get(later), index.get(earlier)) {
+                    fixed[l].push(e);
+                }
+            }
+            reaches(&fixed, &queries)
+        };
+        let answers = ordered.into_iter().zip(ordered_as_meant);
+        for ((r, (ok, ok_as_meant)), (owner, reader)) in local.iter().zip(answers).zip(&queries) {
             let (Some(owner), Some(reader)) = (steps.get(*owner), steps.get(*reader)) else {
                 continue;
             };
-            let (owner, reader) = (owner.id.value.as_str(), reader.id.value.as_str());
-            if !ok && !meant.contains(&(reader, owner)) {
-                self.unordered_read(r, Some((reader, owner)));
+            if !ok && !ok_as_meant {
+                self.unordered_read(r, Some((&reader.id.value, &owner.id.value)));
             }
         }
     }
@@ -2482,7 +2494,7 @@ fn reaches(preds: &[Vec<usize>], queries: &[(usize, usize)]) -> Vec<bool> {
 fn meant_links<'s>(
     steps: &'s [ast::Step],
     index: &HashMap<&'s str, usize>,
-) -> HashSet<(&'s str, &'s str)> {
+) -> Vec<(&'s str, &'s str)> {
     let ids = || steps.iter().map(|s| s.id.value.as_str());
     let meant = |link: &str| {
         if index.contains_key(link) {
@@ -2491,7 +2503,7 @@ fn meant_links<'s>(
             did_you_mean(link, ids())
         }
     };
-    let mut out = HashSet::new();
+    let mut out = Vec::new();
     for s in steps {
         let id = s.id.value.as_str();
         for n in &s.needs {

@@ -316,6 +316,8 @@ impl Generator {
             "id".into(),
             Json::from(format!("gen-{}-{index:07}", self.seed)),
         );
+        // A generated incident is in no portal: it has no number of its own to show.
+        m.remove("number");
         if rng.chance(35) {
             m.insert("severity".into(), Json::from(rng.pick(SEVERITIES)));
         }
@@ -684,6 +686,10 @@ mod tests {
     #[test]
     fn generated_incidents_import_and_vary() {
         let templates = examples();
+        assert!(
+            templates.iter().any(|t| t.number.is_some()),
+            "a Sentinel template"
+        );
         let g = Generator::new(&templates, 7);
         let mut severities = BTreeSet::new();
         let mut names = BTreeSet::new();
@@ -696,6 +702,7 @@ mod tests {
                     .unwrap_or_else(|e| panic!("incident {i}: {e}"));
             let inc = &incidents[0];
             assert_eq!(inc.id, format!("gen-7-{i:07}"));
+            assert_eq!(inc.number, None, "a generated incident is in no portal");
             severities.insert(inc.severity.clone());
             names.extend(inc.entities.iter().map(|e| e.name.clone()));
             // Links stay coherent: every alert's entity exists.

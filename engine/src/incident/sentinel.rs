@@ -190,9 +190,13 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     for (a, ids) in alerts.iter_mut().zip(built.alert_entities) {
         a.entity_ids = ids;
     }
+    // The portal's number: digits, and only where it is not the id already.
+    let number = opt_str(cx, props, "incidentNumber", &pp)?
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && *n != id);
     Ok(Incident {
         id,
-        number: opt_str(cx, props, "incidentNumber", &pp)?,
+        number,
         source: "sentinel".into(),
         workspace: resource_id.as_deref().and_then(workspace_name),
         title: opt_str(cx, props, "title", &pp)?.unwrap_or_default(),

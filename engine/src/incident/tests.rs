@@ -1397,6 +1397,36 @@ fn imports_the_sentinel_example() {
     assert_eq!(i.other_evidence[0]["kind"], "RegistryKey");
 }
 
+/// A Sentinel incident's number is the portal's, digits, and only where it is not its id.
+#[test]
+fn sentinel_numbers_are_digits_other_than_the_id() {
+    let number = |props: serde_json::Value, named: bool| {
+        let mut doc = json!({"properties": props});
+        if named {
+            doc["name"] = json!("9dd20a03");
+        }
+        import_json(&doc).1[0].number.clone()
+    };
+    assert_eq!(
+        number(json!({"title": "t", "incidentNumber": 42}), true).as_deref(),
+        Some("42")
+    );
+    assert_eq!(
+        number(json!({"title": "t", "incidentNumber": " 42 "}), true).as_deref(),
+        Some("42")
+    );
+    assert_eq!(
+        number(json!({"title": "t", "incidentNumber": true}), true),
+        None
+    );
+    // Without a name or resource id, the number is the id: not repeated.
+    let (_, list) = import_json(&json!({"properties": {"title": "t", "incidentNumber": 7}}));
+    assert_eq!(
+        (list[0].id.as_str(), list[0].number.as_deref()),
+        ("7", None)
+    );
+}
+
 #[test]
 fn sentinel_shapes_are_tolerated() {
     // The raw API answers (`{"value": […]}` alerts, `{"entities": […]}` entities), a list of

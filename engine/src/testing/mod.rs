@@ -515,7 +515,7 @@ impl Runner<'_> {
                 let read = self.incidents.entry(p.clone()).or_insert_with(|| {
                     incident::read_incidents(&p, &self.limits.import)
                         .map(|(_, list)| list)
-                        .map_err(|e| format!("{e}{}", relative_hint("incident", &p, base)))
+                        .map_err(|e| format!("{e}{}", relative_hint("incident", rel, &p, base)))
                 });
                 match read {
                     Ok(list) => list,
@@ -601,7 +601,7 @@ impl Runner<'_> {
                     let p = lexical_join(base, rel);
                     let read = self.workspaces.entry(p.clone()).or_insert_with(|| {
                         workspace::read_workspaces(&p).map_err(|e| {
-                            let hint = relative_hint("workspaces", &p, base);
+                            let hint = relative_hint("workspaces", rel, &p, base);
                             e.into_each().iter().map(|e| format!("{e}{hint}")).collect()
                         })
                     });
@@ -1279,12 +1279,12 @@ fn expected_param_problem(
     })
 }
 
-/// What to add to the error reading `p`, the path a test's `key` gives from `base`, the test
-/// file's directory: where such paths are read from, when `p` does not exist (a path written
-/// as if from the library or the shell).
-fn relative_hint(key: &str, p: &Path, base: &Path) -> String {
+/// What to add to the error reading `p`, the path `rel` a test's `key` gives from `base`, the
+/// test file's directory: where such paths are read from, when `rel` is relative and `p` does
+/// not exist (a path written as if from the library or the shell).
+fn relative_hint(key: &str, rel: &str, p: &Path, base: &Path) -> String {
     match p.try_exists() {
-        Ok(false) => {
+        Ok(false) if Path::new(rel).is_relative() => {
             let dir = if base.as_os_str().is_empty() {
                 ".".to_string()
             } else {
@@ -1860,6 +1860,7 @@ fn is_yaml_syntax(message: &str) -> bool {
             "mapping values are not allowed",
             "cannot start any token",
             "invalid indentation",
+            "mismatched bracket",
         ]
         .iter()
         .any(|m| message.contains(m))

@@ -221,6 +221,7 @@ fn unknown_keys_and_bad_yaml_say_where() {
     // A syntax error says what usually causes one; an error about a value does not.
     for broken in [
         "kind: test\nname: x: y\n",
+        "kind: test\nname: x\nexpect: {actions: [{step: a}}\n",
         "kind: test\nname: x\nexpect:\n  actions:\n    - {step: isolate\n  sops: []\n",
     ] {
         let m = messages(&run_one(broken));
@@ -315,6 +316,14 @@ fn references_are_checked_with_their_location() {
         )));
         assert!(m[0].contains(want), "{m:?} should contain {want}");
     }
+    // An absolute path is read as written: no hint about relative ones.
+    let m = messages(&run_one(
+        "kind: test\nname: x\nincident: /no/such/dir/missing.json\nexpect: {}\n",
+    ));
+    assert!(
+        m[0].contains("cannot read `/no/such/dir/missing.json`") && !m[0].contains("relative"),
+        "{m:?}"
+    );
     let with = |extra: &str| {
         messages(&run_one(&format!(
             "kind: test\nname: x\n{}{extra}expect: {{}}\n",
