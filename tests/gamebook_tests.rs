@@ -154,6 +154,29 @@ fn a_failing_test_exits_1_with_a_diff() {
     assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");
 }
 
+/// The report of `riposte test` (which must fail) on one test in `dir` of the ransomware
+/// example with workspaces file `ws.yaml` holding `workspaces`, and that file's path.
+fn test_with_workspaces(dir: &Path, workspaces: &str) -> (std::path::PathBuf, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = dir.join("ws.yaml");
+    std::fs::write(&path, workspaces).expect("write");
+    let test = format!(
+        "kind: test\nname: edited workspaces\nincident: {}\nworkspaces: ws.yaml\nexpect: {{}}\n",
+        root.join("examples/incidents/ransomware-two-devices.json")
+            .display(),
+    );
+    std::fs::write(dir.join("ws.test.yaml"), test).expect("write");
+    let out = riposte()
+        .arg("test")
+        .args(library_args())
+        .arg(dir)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    (path, stdout(&out))
+}
+
 /// A test's workspaces file whose agent names a SOP the library does not have fails the test
 /// with the name's line and column in that file, as `simulate` reports it.
 #[test]
@@ -164,28 +187,12 @@ fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
     let contoso = "      sops: all\n\n  - name: fabrikam";
     assert!(text.contains(contoso));
     let edited = text.replacen(contoso, &contoso.replace("all", "[no-such-sop]"), 1);
-    let workspaces = dir.path().join("ws.yaml");
-    std::fs::write(&workspaces, &edited).expect("write");
     let line = edited
         .lines()
         .position(|l| l.contains("no-such-sop"))
         .expect("edited")
         + 1;
-    let test = format!(
-        "kind: test\nname: unknown sop\nincident: {}\nworkspaces: ws.yaml\nexpect: {{}}\n",
-        root.join("examples/incidents/ransomware-two-devices.json")
-            .display(),
-    );
-    std::fs::write(dir.path().join("sop.test.yaml"), test).expect("write");
-    let out = riposte()
-        .arg("test")
-        .args(library_args())
-        .arg(dir.path())
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let text = stdout(&out);
+    let (workspaces, text) = test_with_workspaces(dir.path(), &edited);
     let expected = format!(
         "{}:{line}:14: workspace `contoso`: its agent runs SOP `no-such-sop`, which the library \
          does not have; expected one of ",
@@ -205,23 +212,7 @@ fn every_error_of_a_tests_workspaces_file_is_a_failure() {
     let edited = text
         .replacen("partner_consent: true", "partner_consent: [true]", 1)
         .replacen("mode: autonomous", "mode: autonomus", 1);
-    let workspaces = dir.path().join("ws.yaml");
-    std::fs::write(&workspaces, &edited).expect("write");
-    let test = format!(
-        "kind: test\nname: two mistakes\nincident: {}\nworkspaces: ws.yaml\nexpect: {{}}\n",
-        root.join("examples/incidents/ransomware-two-devices.json")
-            .display(),
-    );
-    std::fs::write(dir.path().join("ws.test.yaml"), test).expect("write");
-    let out = riposte()
-        .arg("test")
-        .args(library_args())
-        .arg(dir.path())
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let text = stdout(&out);
+    let (workspaces, text) = test_with_workspaces(dir.path(), &edited);
     let ws = workspaces.display();
     // The line of the file that holds `edit`.
     let line = |edit: &str| {
