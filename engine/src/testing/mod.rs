@@ -1324,31 +1324,35 @@ fn check_targets(
             format!("target `{t}` in `{key}` is no entity of the incident (by id or name); {hint}"),
         )
     };
-    for a in doc.expect.actions.iter().flatten() {
-        let Some(target) = a.value.target.as_ref() else {
+    // Each entry naming a target: where it is, and the action and step it names.
+    let expected = doc.expect.actions.iter().flatten().map(|a| {
+        let e = &a.value;
+        (
+            "expect.actions",
+            &a.referenced,
+            e.target.as_ref(),
+            e.action.as_deref(),
+            e.step.as_deref(),
+        )
+    });
+    let failing = doc.fail.iter().map(|f| {
+        let e = &f.value;
+        (
+            "fail",
+            &f.referenced,
+            e.target.as_ref(),
+            e.action.as_deref(),
+            e.step.as_deref(),
+        )
+    });
+    for (key, referenced, target, action, step) in expected.chain(failing) {
+        let Some(target) = target else {
             continue;
         };
-        let (t, at) = (&**target, place_or(&target.at, &a.referenced));
+        let (t, at) = (&**target, place_or(&target.at, referenced));
         if !known(t) {
-            problems.push(unknown(at, "expect.actions", t));
-            continue;
-        }
-        let (action, step) = (a.value.action.as_deref(), a.value.step.as_deref());
-        if let Some(message) = wrong_kind(library, incident, action, step, t, "expect.actions") {
-            problems.push(At::new(at, message));
-        }
-    }
-    for f in &doc.fail {
-        let Some(target) = f.value.target.as_ref() else {
-            continue;
-        };
-        let (t, at) = (&**target, place_or(&target.at, &f.referenced));
-        if !known(t) {
-            problems.push(unknown(at, "fail", t));
-            continue;
-        }
-        let (action, step) = (f.value.action.as_deref(), f.value.step.as_deref());
-        if let Some(message) = wrong_kind(library, incident, action, step, t, "fail") {
+            problems.push(unknown(at, key, t));
+        } else if let Some(message) = wrong_kind(library, incident, action, step, t, key) {
             problems.push(At::new(at, message));
         }
     }
