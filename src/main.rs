@@ -71,6 +71,11 @@ enum Command {
         /// Treat warnings as errors (exit 1).
         #[arg(long)]
         deny_warnings: bool,
+        /// Also check the library against these workspaces: the file's own errors, agents that
+        /// name SOPs the library lacks, and SOPs routed to workspaces or tags no workspace has or
+        /// that no workspace would run (warnings RP0501–RP0503).
+        #[arg(long, value_name = "FILE")]
+        workspaces: Option<PathBuf>,
     },
     /// Print the compiled execution graph of a gamebook file.
     Graph {
@@ -344,7 +349,8 @@ fn main() -> ExitCode {
             library,
             format,
             deny_warnings,
-        } => check(paths, library, format, deny_warnings),
+            workspaces,
+        } => check(paths, library, format, deny_warnings, workspaces.as_deref()),
         Command::Graph {
             file,
             format,
@@ -403,6 +409,7 @@ fn check(
     library: Vec<PathBuf>,
     format: CheckFormat,
     deny_warnings: bool,
+    workspaces: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
     // With `--library`, the paths are checked within it; without, they are the library.
     let within = !library.is_empty() && !paths.is_empty();
@@ -425,7 +432,23 @@ fn check(
     } else {
         paths
     };
-    let (sources, compilation) = load(all)?;
+    let (sources, mut compilation) = load(all)?;
+    // The workspaces' own errors are not the library's diagnostics (their file is not part of
+    // it): said on their own, they fail the check.
+    let workspaces_failed = match workspaces.map(|p| check_workspaces(p, &compilation)) {
+        Some(Ok(fit)) => {
+            compilation.diagnostics.extend(fit);
+            compilation
+                .diagnostics
+                .sort_by_key(|d| (d.file, d.span.start, d.code));
+            false
+        }
+        Some(Err(e)) => {
+            stderr_line!("error: {e}");
+            true
+        }
+        None => false,
+    };
     // The files checked: those under the paths named. A diagnostic is theirs when it is at one
     // of them or points at one (a name defined twice, once in the library).
     let is_checked: Vec<riposte_dsl::FileId> = sources
@@ -506,6 +529,7 @@ fn check(
         );
     }
     let failed = diags.iter().any(Diagnostic::is_error)
+        || workspaces_failed
         || !elsewhere.is_empty()
         || (deny_warnings && !diags.is_empty());
     Ok(if failed {
@@ -513,6 +537,23 @@ fn check(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The warnings of the library against the workspaces file `path`, or the file's errors.
+/// A library with errors is checked no further: an SOP it could not compile is missing from
+/// it, and every agent attaching that SOP would be reported.
+fn check_workspaces(
+    path: &std::path::Path,
+    compilation: &Compilation,
+) -> Result<Vec<Diagnostic>, String> {
+    let workspaces = riposte_engine::workspace::read_workspaces(path).map_err(workspaces_error)?;
+    if compilation.has_errors() {
+        return Ok(Vec::new());
+    }
+    let library = &compilation.library;
+    riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
+        .map_err(|e| unknown_sop_error(Some(path), e))?;
+    Ok(riposte_engine::workspace_fit::check(library, &workspaces))
 }
 
 fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<ExitCode, String> {

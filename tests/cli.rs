@@ -1606,3 +1606,74 @@ fn now_without_an_offset_is_utc_and_large_counts_are_named() {
     );
     assert!(err.contains("is too large for a count"), "{err}");
 }
+
+/// `check --workspaces`: the example library fits the example workspaces; a tag no workspace
+/// has is a warning at the SOP (in JSON too); the workspaces file's own errors and an agent's
+/// unknown SOP fail the check at their line and column.
+#[test]
+fn check_against_workspaces() {
+    let out = stderr_of(
+        riposte().args(["check", "--workspaces", "examples/workspaces.yaml"]),
+        0,
+    );
+    assert!(out.ends_with("; 0 errors, 0 warnings\n"), "{out}");
+
+    let text = std::fs::read_to_string("examples/workspaces.yaml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workspaces.yaml");
+    // Without `managed-xdr`, `ransomware-containment` routes on a tag no workspace has.
+    std::fs::write(
+        &path,
+        text.replace("tags: [managed-xdr]", "tags: [managed]"),
+    )
+    .unwrap();
+    let out = riposte()
+        .args(["check", "--format", "json", "--workspaces"])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let diags = json(&out);
+    let codes: Vec<&str> = diags
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["RP0502"], "{diags:#}");
+    assert_eq!(diags[0]["file"], "sops/ransomware-containment.yaml");
+    riposte()
+        .args(["check", "--deny-warnings", "--workspaces"])
+        .arg(&path)
+        .assert()
+        .code(1);
+
+    std::fs::write(
+        &path,
+        text.replacen("subscription: active", "subscription: paid", 1),
+    )
+    .unwrap();
+    let err = stderr_of(riposte().args(["check", "--workspaces"]).arg(&path), 1);
+    let line = text
+        .lines()
+        .position(|l| l.contains("subscription:"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.starts_with(&format!("error: {}:{line}:", path.display())),
+        "{err}"
+    );
+
+    std::fs::write(
+        &path,
+        text.replacen("sops: all", "sops: [ransomware-containmnet]", 1),
+    )
+    .unwrap();
+    let err = stderr_of(riposte().args(["check", "--workspaces"]).arg(&path), 1);
+    assert!(
+        err.contains("its agent runs SOP `ransomware-containmnet`, which the library does not have; did you mean `ransomware-containment`?"),
+        "{err}"
+    );
+}

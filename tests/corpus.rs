@@ -1,6 +1,8 @@
 //! Corpus tests: `tests/corpus/valid/` must compile without diagnostics (as one library);
 //! every entry of `tests/corpus/invalid/` (a file, or a directory compiled as one library) is
 //! named after the code it must produce, and its rendered diagnostics are an insta snapshot.
+//! A directory holding `workspaces.yaml` and `library/` is the library checked against those
+//! workspaces, as `riposte check --workspaces` does.
 
 use std::path::{Path, PathBuf};
 
@@ -14,10 +16,22 @@ fn corpus() -> PathBuf {
 
 /// Compiles paths and renders every diagnostic as a terminal would show it, without color.
 fn check(paths: &[PathBuf]) -> (Vec<Code>, String) {
+    check_against(paths, None)
+}
+
+/// [`check`], then the library against the workspaces of `workspaces` (a file).
+fn check_against(paths: &[PathBuf], workspaces: Option<&Path>) -> (Vec<Code>, String) {
     let limits = Limits::default();
     let loaded =
         riposte_engine::load_library(paths, limits.max_file_bytes).expect("corpus is readable");
-    let c = compile(&loaded.sources, &limits, loaded.diagnostics);
+    let mut c = compile(&loaded.sources, &limits, loaded.diagnostics);
+    if let Some(file) = workspaces {
+        let ws = riposte_engine::workspace::read_workspaces(file).expect("corpus workspaces");
+        c.diagnostics
+            .extend(riposte_engine::workspace_fit::check(&c.library, &ws));
+        c.diagnostics
+            .sort_by_key(|d| (d.file, d.span.start, d.code));
+    }
     let text: String = c
         .diagnostics
         .iter()
@@ -59,7 +73,12 @@ fn invalid_corpus_matches_snapshots() {
             .expect("utf-8 name")
             .to_string();
         let code = &name[..6];
-        let (codes, text) = check(std::slice::from_ref(&path));
+        let workspaces = path.join("workspaces.yaml");
+        let (codes, text) = if workspaces.is_file() {
+            check_against(&[path.join("library")], Some(&workspaces))
+        } else {
+            check(std::slice::from_ref(&path))
+        };
         assert!(
             codes.iter().any(|c| c.as_str() == code),
             "{name}: expected a {code} diagnostic, got {codes:?}:\n{text}"

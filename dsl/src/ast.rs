@@ -470,8 +470,8 @@ pub struct AppliesTo {
     pub sources: Vec<IncidentSource>,
     pub severities: Vec<SeverityLevel>,
     pub classifications: Vec<Classification>,
-    pub workspaces: Vec<String>,
-    pub workspace_tags: Vec<String>,
+    pub workspaces: Vec<Spanned<String>>,
+    pub workspace_tags: Vec<Spanned<String>>,
     pub when: Option<ExprText>,
 }
 

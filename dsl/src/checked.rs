@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::ast::{
     AgentMode, Backoff, Classification, ErrorStrategy, Guardrails, IncidentSource, Role,
-    SeverityLevel, TimeoutOutcome,
+    SeverityLevel, Spanned, TimeoutOutcome,
 };
 use crate::catalog::ActionSpec;
 use crate::expr::{Expr, Scope, Template};
@@ -173,8 +173,10 @@ pub struct ResponseSop {
     pub sources: Vec<IncidentSource>,
     pub severities: Vec<SeverityLevel>,
     pub classifications: Vec<Classification>,
-    pub workspaces: Vec<String>,
-    pub workspace_tags: Vec<String>,
+    /// Names and tags each where it is written: `riposte check --workspaces` points at those
+    /// no workspace has.
+    pub workspaces: Vec<Spanned<String>>,
+    pub workspace_tags: Vec<Spanned<String>>,
     pub when: Option<Expr>,
     pub gamebooks: Vec<GamebookUse>,
     pub tasks: Vec<Task>,

@@ -103,6 +103,10 @@ codes! {
     InvalidClassification = "RP0410", Error, "a classification reason does not belong to its verdict";
     TimeoutApprovesHighImpact = "RP0411", Warning, "an approval gate lets a high-impact action run when it times out";
     SopConditionNeverHolds = "RP0412", Warning, "a condition of an SOP never holds";
+    // 05xx: the library against a workspaces file (`riposte check --workspaces`).
+    UnknownWorkspace = "RP0501", Warning, "an SOP applies to a workspace the workspaces file does not define";
+    UnknownWorkspaceTag = "RP0502", Warning, "an SOP applies to a workspace tag no workspace has";
+    SopRunsNowhere = "RP0503", Warning, "no workspace runs an SOP";
 }
 
 impl fmt::Display for Code {

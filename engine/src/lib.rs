@@ -14,5 +14,6 @@ pub mod plan;
 pub mod scheduler;
 pub mod testing;
 pub mod workspace;
+pub mod workspace_fit;
 
 pub use load::{load_library, LoadError, Loaded};

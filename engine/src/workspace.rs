@@ -52,13 +52,18 @@ pub enum Module {
 impl Module {
     /// The module an incident of `source` arrives through.
     pub fn for_source(source: &str) -> Option<Module> {
-        match IncidentSource::parse(source)? {
-            IncidentSource::DefenderXdr => Some(Module::DefenderXdr),
-            IncidentSource::Sentinel => Some(Module::Sentinel),
-            IncidentSource::CrowdStrike => Some(Module::Crowdstrike),
-            IncidentSource::SentinelOne => Some(Module::Sentinelone),
-            IncidentSource::QRadar => Some(Module::Qradar),
-            IncidentSource::Splunk => Some(Module::Splunk),
+        IncidentSource::parse(source).map(Module::of)
+    }
+
+    /// The module incidents from `source` arrive through.
+    pub fn of(source: IncidentSource) -> Module {
+        match source {
+            IncidentSource::DefenderXdr => Module::DefenderXdr,
+            IncidentSource::Sentinel => Module::Sentinel,
+            IncidentSource::CrowdStrike => Module::Crowdstrike,
+            IncidentSource::SentinelOne => Module::Sentinelone,
+            IncidentSource::QRadar => Module::Qradar,
+            IncidentSource::Splunk => Module::Splunk,
         }
     }
 
@@ -607,7 +612,7 @@ impl Workspace {
                 riposte_dsl::checked::SopBody::Classification(_) => None,
             })
             .flatten()
-            .cloned()
+            .map(|t| t.value.clone())
             .collect();
         tags.sort();
         tags.dedup();

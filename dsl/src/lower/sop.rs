@@ -281,21 +281,11 @@ fn lower_applies(cx: &mut Lowerer, node: &Node) -> AppliesTo {
             .unwrap_or_default(),
         workspaces: map
             .get("workspaces")
-            .map(|n| {
-                cx.string_list(n, "`workspaces`")
-                    .into_iter()
-                    .map(|s| s.value)
-                    .collect()
-            })
+            .map(|n| cx.string_list(n, "`workspaces`"))
             .unwrap_or_default(),
         workspace_tags: map
             .get("workspace_tags")
-            .map(|n| {
-                cx.string_list(n, "`workspace_tags`")
-                    .into_iter()
-                    .map(|s| s.value)
-                    .collect()
-            })
+            .map(|n| cx.string_list(n, "`workspace_tags`"))
             .unwrap_or_default(),
         when: map.get("when").and_then(|n| cx.expr(n, "`when`")),
     }

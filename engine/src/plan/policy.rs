@@ -171,23 +171,28 @@ pub fn matches(
         ));
     }
     // Workspace names and tags ignore case, as everywhere else.
-    if !r.workspaces.is_empty() && !r.workspaces.iter().any(|n| same_ignoring_case(n, &ws.name)) {
+    if !r.workspaces.is_empty()
+        && !r
+            .workspaces
+            .iter()
+            .any(|n| same_ignoring_case(&n.value, &ws.name))
+    {
         return fail(format!(
             "workspace `{}` is not one of {}",
             ws.name,
-            list(r.workspaces.iter().map(String::as_str))
+            list(r.workspaces.iter().map(|n| n.value.as_str()))
         ));
     }
     if !r.workspace_tags.is_empty()
         && !r
             .workspace_tags
             .iter()
-            .any(|t| ws.tags.iter().any(|w| same_ignoring_case(w, t)))
+            .any(|t| ws.tags.iter().any(|w| same_ignoring_case(w, &t.value)))
     {
         return fail(format!(
             "workspace `{}` has none of the tags {}",
             ws.name,
-            list(r.workspace_tags.iter().map(String::as_str))
+            list(r.workspace_tags.iter().map(|t| t.value.as_str()))
         ));
     }
     if let Some(when) = &r.when {
