@@ -1284,7 +1284,6 @@ fn workspaces_error(e: riposte_engine::workspace::WorkspaceError) -> String {
     lines.join("\nerror: ")
 }
 
-/// An error about the workspaces in use, naming their file (or the built-in demo).
 /// An agent's unknown SOP, at its line and column in the workspaces `file` it was read from.
 fn unknown_sop_error(
     file: Option<&std::path::Path>,
