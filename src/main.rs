@@ -413,6 +413,8 @@ fn check(
 ) -> Result<ExitCode, String> {
     // With `--library`, the paths are checked within it; without, they are the library.
     let within = !library.is_empty() && !paths.is_empty();
+    // Files named without `--library` are the whole library checked.
+    let partial_library = library.is_empty() && !paths.is_empty();
     let paths = match (paths.is_empty(), library.is_empty()) {
         (false, _) => paths,
         (true, false) => library.clone(),
@@ -432,26 +434,10 @@ fn check(
     } else {
         paths
     };
-    let (sources, mut compilation) = load(all)?;
-    // The workspaces' own errors are not the library's diagnostics (their file is not part of
-    // it): said on their own, they fail the check.
-    let workspaces_failed = match workspaces.map(|p| check_workspaces(p, &compilation)) {
-        Some(Ok(fit)) => {
-            compilation.diagnostics.extend(fit);
-            compilation
-                .diagnostics
-                .sort_by_key(|d| (d.file, d.span.start, d.code));
-            false
-        }
-        Some(Err(e)) => {
-            stderr_line!("error: {e}");
-            true
-        }
-        None => false,
-    };
+    let (mut sources, mut compilation) = load(all)?;
     // The files checked: those under the paths named. A diagnostic is theirs when it is at one
     // of them or points at one (a name defined twice, once in the library).
-    let is_checked: Vec<riposte_dsl::FileId> = sources
+    let mut is_checked: Vec<riposte_dsl::FileId> = sources
         .iter()
         .filter(|(_, f)| {
             let path = std::fs::canonicalize(&f.name).unwrap_or_else(|_| PathBuf::from(&f.name));
@@ -459,6 +445,16 @@ fn check(
         })
         .map(|(id, _)| id)
         .collect();
+    let files_checked = is_checked.len();
+    if let Some(path) = workspaces {
+        // The workspaces file joins the files checked: its errors are diagnostics too.
+        let (file, found) = check_workspaces(path, &mut sources, &compilation, partial_library)?;
+        is_checked.push(file);
+        compilation.diagnostics.extend(found);
+        compilation
+            .diagnostics
+            .sort_by_key(|d| (d.file, d.span.start, d.code));
+    }
     let diags: Vec<Diagnostic> = compilation
         .diagnostics
         .iter()
@@ -484,10 +480,13 @@ fn check(
                 String::new()
             };
             let mine = |file: riposte_dsl::FileId| is_checked.contains(&file);
+            let against = workspaces
+                .map(|p| format!(" against `{}`", p.display()))
+                .unwrap_or_default();
             let _ = writeln!(
                 err,
-                "checked {}{within_library}: {}, {}; {}, {}",
-                plural(is_checked.len(), "file"),
+                "checked {}{within_library}{against}: {}, {}; {}, {}",
+                plural(files_checked, "file"),
                 plural(
                     lib.gamebooks.iter().filter(|g| mine(g.file)).count(),
                     "gamebook"
@@ -529,7 +528,6 @@ fn check(
         );
     }
     let failed = diags.iter().any(Diagnostic::is_error)
-        || workspaces_failed
         || !elsewhere.is_empty()
         || (deny_warnings && !diags.is_empty());
     Ok(if failed {
@@ -539,21 +537,48 @@ fn check(
     })
 }
 
-/// The warnings of the library against the workspaces file `path`, or the file's errors.
-/// A library with errors is checked no further: an SOP it could not compile is missing from
-/// it, and every agent attaching that SOP would be reported.
+/// The workspaces file `path`, added to `sources`, and its diagnostics: its own errors, else
+/// agents' unknown SOPs, else the warnings of the library against it. A library with errors
+/// is checked no further: an SOP it could not compile is missing from it, and every agent
+/// attaching that SOP would be reported. `partial_library` says the library is only the
+/// files named, which the help of an unknown SOP says. An unreadable file is a usage error.
 fn check_workspaces(
     path: &std::path::Path,
+    sources: &mut SourceMap,
     compilation: &Compilation,
-) -> Result<Vec<Diagnostic>, String> {
-    let workspaces = riposte_engine::workspace::read_workspaces(path).map_err(workspaces_error)?;
-    if compilation.has_errors() {
-        return Ok(Vec::new());
+    partial_library: bool,
+) -> Result<(riposte_dsl::FileId, Vec<Diagnostic>), String> {
+    use riposte_engine::workspace::{self, WorkspaceError};
+    use riposte_engine::workspace_fit;
+    let name = path.display().to_string();
+    let text = match workspace::read_text(path) {
+        Ok(text) => text,
+        Err(e @ WorkspaceError::Io { .. }) => return Err(e.to_string()),
+        // Too large, or not UTF-8: said at the file's start.
+        Err(e) => {
+            let file = sources.add(riposte_dsl::SourceFile::new(name, ""));
+            return Ok((file, workspace_fit::file_errors(e, file, sources.get(file))));
+        }
+    };
+    let file = sources.add(riposte_dsl::SourceFile::new(name.clone(), text));
+    let library = (!compilation.has_errors()).then_some(&compilation.library);
+    let mut found = workspace_fit::check_file(library, file, sources.get(file));
+    if library.is_none() && !found.iter().any(Diagnostic::is_error) {
+        stderr_line!(
+            "note: the library is not checked against `{name}` while it has errors: fix them \
+             first"
+        );
     }
-    let library = &compilation.library;
-    riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
-        .map_err(|e| unknown_sop_error(Some(path), e))?;
-    Ok(riposte_engine::workspace_fit::check(library, &workspaces))
+    for d in found.iter_mut().filter(|d| d.code == Code::UnknownAgentSop) {
+        if partial_library {
+            let help = d.help.take().unwrap_or_default();
+            d.help = Some(format!(
+                "{help}; the library is only the files named: check them within it with \
+                 `--library gamebooks --library sops`"
+            ));
+        }
+    }
+    Ok((file, found))
 }
 
 fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<ExitCode, String> {
@@ -753,7 +778,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         )]
     });
     riposte_engine::workspace::check_sops(&workspaces, library.sops.iter().map(|s| &*s.name))
-        .map_err(|e| unknown_sop_error(args.workspaces.as_deref(), e))?;
+        .map_err(|e| unknown_sops_error(args.workspaces.as_deref(), e))?;
     let approvals = Approvals::from_words(&args.approve, &library)?;
     let refusals = Refusals::from_words(&args.reject, &args.time_out, &approvals, &library)?;
     let failures = args
@@ -1284,14 +1309,19 @@ fn workspaces_error(e: riposte_engine::workspace::WorkspaceError) -> String {
     lines.join("\nerror: ")
 }
 
-/// An agent's unknown SOP, at its line and column in the workspaces `file` it was read from.
-fn unknown_sop_error(
+/// Agents' unknown SOPs, each on its own `error:` line at its line and column in the
+/// workspaces `file` they were read from.
+fn unknown_sops_error(
     file: Option<&std::path::Path>,
-    unknown: riposte_engine::workspace::UnknownSop,
+    unknown: Vec<riposte_engine::workspace::UnknownSop>,
 ) -> String {
     match file {
-        Some(f) => unknown.in_file(f).to_string(),
-        None => unknown.to_string(),
+        Some(f) => workspaces_error(riposte_engine::workspace::locate_unknown_sops(unknown, f)),
+        None => unknown
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\nerror: "),
     }
 }
 
@@ -1550,7 +1580,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         .unwrap_or_else(|| vec![riposte_engine::workspace::Workspace::demo_for(all_sops())]);
     let sop_names = all_sops().map(|s| &*s.name);
     riposte_engine::workspace::check_sops(&workspaces, sop_names)
-        .map_err(|e| unknown_sop_error(args.workspaces.as_deref(), e))?;
+        .map_err(|e| unknown_sops_error(args.workspaces.as_deref(), e))?;
     // The libraries and the base are checked first: their errors matter more.
     if listing.files.is_empty() && listing.errors.is_empty() {
         // Nothing to report: say so before anything is printed that could pass for a report.

@@ -1650,30 +1650,64 @@ fn check_against_workspaces() {
         .assert()
         .code(1);
 
+    // The file's errors are diagnostics too, with a code and a position in every format.
     std::fs::write(
         &path,
         text.replacen("subscription: active", "subscription: paid", 1),
     )
     .unwrap();
-    let err = stderr_of(riposte().args(["check", "--workspaces"]).arg(&path), 1);
     let line = text
         .lines()
         .position(|l| l.contains("subscription:"))
         .unwrap()
         + 1;
+    let out = riposte()
+        .args(["check", "--format", "json", "--workspaces"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let diags = json(&out);
+    assert_eq!(diags[0]["code"], "RP0504", "{diags:#}");
+    assert_eq!(diags[0]["line"], line);
+    assert_eq!(diags[0]["file"], path.display().to_string());
+    let err = stderr_of(riposte().args(["check", "--workspaces"]).arg(&path), 1);
     assert!(
-        err.starts_with(&format!("error: {}:{line}:", path.display())),
+        err.contains("error[RP0504]: unknown subscription `paid`"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(": 10 gamebooks, 10 SOPs; 1 error, 0 warnings\n"),
         "{err}"
     );
 
-    std::fs::write(
-        &path,
-        text.replacen("sops: all", "sops: [ransomware-containmnet]", 1),
-    )
-    .unwrap();
+    // Every unknown SOP of every agent; checking one file alone says the library is that file.
+    let edited = text
+        .replacen("sops: all", "sops: [ransomware-containmnet]", 1)
+        .replacen("sops: all", "sops: [all]", 1);
+    std::fs::write(&path, edited).unwrap();
     let err = stderr_of(riposte().args(["check", "--workspaces"]).arg(&path), 1);
     assert!(
-        err.contains("its agent runs SOP `ransomware-containmnet`, which the library does not have; did you mean `ransomware-containment`?"),
+        err.contains("its agent runs SOP `ransomware-containmnet`")
+            && err.contains("help: did you mean `ransomware-containment`?")
+            && err.contains("help: to run every SOP, write `sops: all`, without brackets")
+            && !err.contains("the library is only the files named"),
+        "{err}"
+    );
+    let err = stderr_of(
+        riposte()
+            .args(["check", "sops/defender-xdr-triage.yaml", "--workspaces"])
+            .arg(&path),
+        1,
+    );
+    assert!(err.contains("the library is only the files named"), "{err}");
+
+    // A file that cannot be read is a usage error.
+    let err = stderr_of(riposte().args(["check", "--workspaces", "no/such.yaml"]), 2);
+    assert!(
+        err.starts_with("error: cannot read `no/such.yaml`"),
         "{err}"
     );
 }

@@ -24,18 +24,28 @@ fn check_against(paths: &[PathBuf], workspaces: Option<&Path>) -> (Vec<Code>, St
     let limits = Limits::default();
     let loaded =
         riposte_engine::load_library(paths, limits.max_file_bytes).expect("corpus is readable");
-    let mut c = compile(&loaded.sources, &limits, loaded.diagnostics);
-    if let Some(file) = workspaces {
-        let ws = riposte_engine::workspace::read_workspaces(file).expect("corpus workspaces");
+    let mut sources = loaded.sources;
+    let mut c = compile(&sources, &limits, loaded.diagnostics);
+    if let Some(path) = workspaces {
+        let text = std::fs::read_to_string(path).expect("corpus workspaces");
+        let file = sources.add(riposte_dsl::SourceFile::new(
+            path.display().to_string(),
+            text,
+        ));
+        let library = (!c.has_errors()).then_some(&c.library);
         c.diagnostics
-            .extend(riposte_engine::workspace_fit::check(&c.library, &ws));
+            .extend(riposte_engine::workspace_fit::check_file(
+                library,
+                file,
+                sources.get(file),
+            ));
         c.diagnostics
             .sort_by_key(|d| (d.file, d.span.start, d.code));
     }
     let text: String = c
         .diagnostics
         .iter()
-        .map(|d| riposte::render::text(d, &loaded.sources, false))
+        .map(|d| riposte::render::text(d, &sources, false))
         .collect();
     // Paths are machine-specific; keep the snapshot relative to the corpus.
     let root = format!("{}/", corpus().display());

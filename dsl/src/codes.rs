@@ -107,6 +107,8 @@ codes! {
     UnknownWorkspace = "RP0501", Warning, "an SOP applies to a workspace the workspaces file does not define";
     UnknownWorkspaceTag = "RP0502", Warning, "an SOP applies to a workspace tag no workspace has";
     SopRunsNowhere = "RP0503", Warning, "no workspace runs an SOP";
+    InvalidWorkspaces = "RP0504", Error, "the workspaces file is invalid";
+    UnknownAgentSop = "RP0505", Error, "an agent runs a SOP the library does not have";
 }
 
 impl fmt::Display for Code {

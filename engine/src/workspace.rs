@@ -729,7 +729,7 @@ pub fn read_workspaces(path: &Path) -> Result<Vec<Workspace>, WorkspaceError> {
 }
 
 /// The text of workspaces file `path`, at most [`MAX_WORKSPACES_BYTES`] of UTF-8.
-fn read_text(path: &Path) -> Result<String, WorkspaceError> {
+pub fn read_text(path: &Path) -> Result<String, WorkspaceError> {
     let name = path.display().to_string();
     let io = |source| WorkspaceError::Io {
         path: name.clone(),
@@ -822,8 +822,20 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     let file = match serde_saphyr::from_str_with_options(text, yaml_options()) {
         Ok(TopLevel(file)) => file,
         Err(e) => {
+            // A YAML syntax error is the file's first problem, wherever reading its values
+            // stopped first (a mis-indented key ends a workspace early, which then lacks one).
+            let mut syntax_only = yaml_options();
+            syntax_only.duplicate_keys = serde_saphyr::options::DuplicateKeyPolicy::PassThrough;
+            let syntax =
+                serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(text, syntax_only)
+                    .err();
             // What is not in the file (a document that is not a mapping) is at its start.
-            let (at, message) = yaml_problem(&e);
+            let (at, mut message) = yaml_problem(syntax.as_ref().unwrap_or(&e));
+            if text.trim().is_empty() {
+                message = "the file is empty: a workspaces file holds `workspaces:`, a list of \
+                           workspaces (see examples/workspaces.yaml)"
+                    .into();
+            }
             let first = Problem {
                 at: Some(at.filter(|&(line, _)| line > 0).unwrap_or((1, 1))),
                 message,
@@ -906,10 +918,56 @@ fn yaml_problem(e: &serde_saphyr::Error) -> (Option<(u32, u32)>, String) {
     };
     let message = if message.contains("budget") {
         riposte_dsl::syntax::budget_message(message)
+    } else if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        format!("`{key}` is given twice in this mapping: keep one")
+    } else if message.starts_with("while parsing") || message.starts_with("did not find expected") {
+        format!(
+            "{message}: the usual causes are indentation (the keys of one mapping start at one \
+             column) and unclosed quotes or brackets"
+        )
+    } else if message.starts_with("tabs disallowed") {
+        "a tab indents this line: YAML indents with spaces".to_string()
+    } else if let Some(unknown) = unknown_field(message) {
+        unknown
     } else {
         message.to_string()
     };
     (at, message)
+}
+
+/// The message for serde's ``unknown field `x`, expected one of a, b``: the closest key, or
+/// what the file is when it is a gamebook or SOP.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest
+        .strip_prefix(", expected one of ")
+        .or_else(|| rest.strip_prefix(", expected "))?
+        .split(", ")
+        .map(|k| k.trim_matches('`'))
+        .collect();
+    if expected == ["workspaces"] && matches!(field, "kind" | "steps" | "gamebooks" | "type") {
+        return Some(format!(
+            "unknown key `{field}`: this looks like a gamebook or SOP, not a workspaces file, \
+             which holds `workspaces:`, a list of workspaces (see examples/workspaces.yaml)"
+        ));
+    }
+    let hint = match riposte_dsl::diagnostic::did_you_mean(field, expected.iter().copied()) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => format!(
+            "the keys here are {}",
+            expected
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Some(format!("unknown key `{field}`; {hint}"))
 }
 
 /// The checks after reading, every problem at the value it names. `spans(i)` is where the
@@ -1330,38 +1388,48 @@ fn sop_name_spans<'de, D: serde::Deserializer<'de>>(
     d.deserialize_any(Names)
 }
 
-/// The first SOP an agent names that `sops` (the names of the library's SOPs) lacks, as an
-/// error: a misspelt name would otherwise leave the agent silently running fewer SOPs.
+/// Every SOP an agent names that `sops` (the names of the library's SOPs) lacks, in the order
+/// of the file, as errors: a misspelt name would otherwise leave the agent silently running
+/// fewer SOPs.
 pub fn check_sops<'s>(
     workspaces: &[Workspace],
     sops: impl Iterator<Item = &'s str> + Clone,
-) -> Result<(), UnknownSop> {
+) -> Result<(), Vec<UnknownSop>> {
+    let mut known: Vec<&str> = sops.collect();
+    known.sort_unstable();
+    known.dedup();
+    let mut unknown = Vec::new();
     for (workspace, w) in workspaces.iter().enumerate() {
         let SopSelection::Named(names) = &w.agent.sops else {
             continue;
         };
-        if let Some((item, unknown)) = names
-            .iter()
-            .enumerate()
-            .find(|(_, n)| !sops.clone().any(|s| s == n.as_str()))
-        {
-            let mut known: Vec<&str> = sops.collect();
-            known.sort_unstable();
-            known.dedup();
-            return Err(UnknownSop {
+        for (item, name) in names.iter().enumerate() {
+            if known.binary_search(&name.as_str()).is_ok() {
+                continue;
+            }
+            // `[all]` is a SOP named `all`; the keyword is written without brackets.
+            let help = if name.eq_ignore_ascii_case("all") {
+                "to run every SOP, write `sops: all`, without brackets".to_string()
+            } else {
+                riposte_dsl::diagnostic::suggestion(name, known.iter().copied())
+            };
+            unknown.push(UnknownSop {
                 workspace,
                 item,
-                name: unknown.clone(),
+                name: name.clone(),
                 message: format!(
-                    "workspace `{}`: its agent runs SOP `{unknown}`, which the library does not \
-                     have; {}",
+                    "workspace `{}`: its agent runs SOP `{name}`, which the library does not \
+                     have; {help}",
                     w.name,
-                    riposte_dsl::diagnostic::suggestion(unknown, known)
                 ),
             });
         }
     }
-    Ok(())
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(unknown)
+    }
 }
 
 /// An agent that names a SOP the library does not have ([`check_sops`]). Its message has no
@@ -1377,23 +1445,65 @@ pub struct UnknownSop {
     message: String,
 }
 
-impl UnknownSop {
-    /// The error at the SOP's name in the workspaces file `path` the workspaces were read
-    /// from, which is read again to find it.
-    pub fn in_file(self, path: &Path) -> WorkspaceError {
-        match read_text(path) {
-            Ok(text) => self.in_text(&path.display().to_string(), &text),
-            // Gone or changed since: the error without its position.
-            Err(_) => WorkspaceError::Inconsistent {
-                path: path.display().to_string(),
-                message: self.message,
-            },
+/// The errors of [`check_sops`] at the SOP names in the workspaces file `path` the workspaces
+/// were read from, which is read again to find them: one error, or
+/// [`WorkspaceError::Several`].
+pub fn locate_unknown_sops(unknown: Vec<UnknownSop>, path: &Path) -> WorkspaceError {
+    let file = path.display().to_string();
+    match read_text(path) {
+        Ok(text) => locate_unknown_sops_in(unknown, &file, &text),
+        // Gone or changed since: the errors without their positions.
+        Err(_) => several_of(
+            &file,
+            unknown
+                .into_iter()
+                .map(|u| WorkspaceError::Inconsistent {
+                    path: file.clone(),
+                    message: u.message,
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// [`locate_unknown_sops`] in `text`, the workspaces file `file` was read from.
+pub fn locate_unknown_sops_in(unknown: Vec<UnknownSop>, file: &str, text: &str) -> WorkspaceError {
+    let spans = spans_of(text);
+    several_of(
+        file,
+        unknown
+            .into_iter()
+            .map(|u| u.at(spans.as_ref(), file))
+            .collect(),
+    )
+}
+
+/// `errors` as one: the only one, or [`WorkspaceError::Several`] of at most
+/// [`MAX_REPORTED_ERRORS`].
+fn several_of(path: &str, mut errors: Vec<WorkspaceError>) -> WorkspaceError {
+    if errors.len() == 1 {
+        if let Some(one) = errors.pop() {
+            return one;
         }
     }
+    let left_out = errors.len().saturating_sub(MAX_REPORTED_ERRORS);
+    errors.truncate(MAX_REPORTED_ERRORS);
+    WorkspaceError::Several {
+        path: path.to_string(),
+        errors,
+        left_out,
+    }
+}
 
+impl UnknownSop {
     /// The error at the SOP's name in `text`, the workspaces file `file` was read from.
     pub fn in_text(self, file: &str, text: &str) -> WorkspaceError {
-        let at = spans_of(text).and_then(|s| {
+        self.at(spans_of(text).as_ref(), file)
+    }
+
+    /// The error at the SOP's name, where `spans` (of the file `file`) has it.
+    fn at(self, spans: Option<&SpansFile>, file: &str) -> WorkspaceError {
+        let at = spans.and_then(|s| {
             let name = s
                 .workspaces
                 .get(self.workspace)?
@@ -2233,13 +2343,17 @@ mod tests {
             "identity-compromise",
             "phishing-campaign",
             "ransomware-containment",
+            "email-identity-triage",
+            "defender-xdr-triage",
         ];
         let text = example_with(
             "sops: [identity-compromise, phishing-campaign",
             "sops: [identity-compromise, phishing-campaing",
         );
         let ws = parse_workspaces("w.yaml", &text).unwrap();
-        let unknown = check_sops(&ws, library.iter().copied()).unwrap_err();
+        let [unknown] =
+            <[UnknownSop; 1]>::try_from(check_sops(&ws, library.iter().copied()).unwrap_err())
+                .unwrap();
         let message = "workspace `fabrikam`: its agent runs SOP `phishing-campaing`, which the \
                        library does not have; did you mean `phishing-campaign`?";
         assert_eq!(unknown.to_string(), message);
@@ -2262,7 +2376,9 @@ mod tests {
             "sops: [identity-compromise, phishing-campaign",
             "sops: [x, y",
         );
-        let unknown = check_sops(&ws, library.iter().copied()).unwrap_err();
+        let [unknown] =
+            <[UnknownSop; 1]>::try_from(check_sops(&ws, library.iter().copied()).unwrap_err())
+                .unwrap();
         assert_eq!(
             unknown.in_text("w.yaml", &other).to_string(),
             format!("w.yaml: {message}")
@@ -2270,9 +2386,38 @@ mod tests {
         // `all` and the names the library has pass.
         let ws =
             parse_workspaces("w.yaml", include_str!("../../examples/workspaces.yaml")).unwrap();
-        let mut all = library.to_vec();
-        all.extend(["email-identity-triage", "defender-xdr-triage"]);
-        assert!(check_sops(&ws, all.iter().copied()).is_ok());
+        assert!(check_sops(&ws, library.iter().copied()).is_ok());
+    }
+
+    /// Every unknown SOP of every agent is reported, in the order of the file; `[all]` is
+    /// told to be the keyword.
+    #[test]
+    fn every_unknown_sop_is_reported() {
+        let text = example_with(
+            "sops: [identity-compromise, phishing-campaign",
+            "sops: [all, identity-compromise, phishing-campaing",
+        )
+        .replacen("sops: all", "sops: [Identity-Compromise]", 1);
+        let ws = parse_workspaces("w.yaml", &text).unwrap();
+        let library = [
+            "identity-compromise",
+            "phishing-campaign",
+            "email-identity-triage",
+            "defender-xdr-triage",
+        ];
+        let messages: Vec<String> = check_sops(&ws, library.iter().copied())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(messages.len(), 3, "{messages:#?}");
+        assert!(messages[0].contains("SOP `Identity-Compromise`, which the library does not have; did you mean `identity-compromise`?"), "{}", messages[0]);
+        assert!(messages[1].ends_with("SOP `all`, which the library does not have; to run every SOP, write `sops: all`, without brackets"), "{}", messages[1]);
+        assert!(
+            messages[2].contains("`phishing-campaing`"),
+            "{}",
+            messages[2]
+        );
     }
 
     /// The nearest name of an unknown parent is looked for only for the errors that can be
@@ -2361,7 +2506,7 @@ mod tests {
         assert!(
             err.starts_with(
                 "w.yaml:4:22: `partner_consent` is `true` or `false`; found the number `1`\n\
-                 w.yaml:14:5: unknown field `colour`, expected one of name, "
+                 w.yaml:14:5: unknown key `colour`; the keys here are `name`, "
             ) && err.lines().count() == 2,
             "{err}"
         );
@@ -2579,9 +2724,15 @@ mod tests {
         ] {
             assert_eq!(errors(text).lines().count(), 1, "{text}");
         }
-        // Broken YAML after a workspace that cannot be read: that workspace's error alone.
+        // Broken YAML after a workspace that cannot be read: the YAML error alone, as the
+        // file cannot be read before it is fixed.
         let broken = format!("{base}  - name: [c\n");
-        assert_eq!(errors(&broken), first);
+        let line = broken.lines().count();
+        assert!(
+            errors(&broken).starts_with(&format!("w.yaml:{line}:11: unclosed bracket '['")),
+            "{}",
+            errors(&broken)
+        );
         // Anything else at the top, or `workspaces` twice: the whole file's error.
         let other = format!("{base}colour: blue\n");
         assert_eq!(errors(&other).lines().count(), 1);

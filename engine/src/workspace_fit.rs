@@ -5,9 +5,12 @@
 use riposte_dsl::ast::{IncidentSource, SeverityLevel};
 use riposte_dsl::checked::{Library, ResponseSop, Sop, SopBody};
 use riposte_dsl::diagnostic::{did_you_mean, suggestion};
-use riposte_dsl::{Code, Diagnostic};
+use riposte_dsl::{Code, Diagnostic, FileId, SourceFile, Span};
 
-use crate::workspace::{same_ignoring_case, Module, Subscription, Workspace};
+use crate::workspace::{
+    locate_unknown_sops_in, same_ignoring_case, Module, Subscription, UnknownSop, Workspace,
+    WorkspaceError,
+};
 
 /// At most this many workspaces are named in the help of [`Code::SopRunsNowhere`].
 const MAX_NAMED: usize = 3;
@@ -16,18 +19,100 @@ const MAX_NAMED: usize = 3;
 pub fn check(library: &Library, workspaces: &[Workspace]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for sop in &library.sops {
-        let before = diags.len();
-        if let SopBody::Response(r) = &sop.body {
-            unknown_names(sop, r, workspaces, &mut diags);
-        }
-        // A misspelt name or tag already explains why the SOP runs nowhere.
-        if diags.len() == before {
-            if let Some(d) = runs_nowhere(sop, workspaces) {
-                diags.push(d);
-            }
+        let typos = match &sop.body {
+            SopBody::Response(r) => unknown_names(sop, r, workspaces, &mut diags),
+            SopBody::Classification(_) => Typos::default(),
+        };
+        if let Some(d) = runs_nowhere(sop, workspaces, typos) {
+            diags.push(d);
         }
     }
     diags
+}
+
+/// Which of an SOP's `applies_to` lists name what no workspace has: such a list is taken to
+/// admit every workspace when telling where the SOP runs, as fixing the typo might make it so.
+#[derive(Clone, Copy, Default)]
+struct Typos {
+    workspaces: bool,
+    tags: bool,
+}
+
+/// Every diagnostic of the workspaces file `source` (`file`): its errors (RP0504), else,
+/// against `library`, agents' unknown SOPs (RP0505), else the warnings of [`check`]. Without
+/// a library (one with errors, which lacks what it could not compile), only the file's errors.
+pub fn check_file(library: Option<&Library>, file: FileId, source: &SourceFile) -> Vec<Diagnostic> {
+    let workspaces = match crate::workspace::parse_workspaces(&source.name, &source.text) {
+        Ok(w) => w,
+        Err(e) => return file_errors(e, file, source),
+    };
+    let Some(library) = library else {
+        return Vec::new();
+    };
+    let sops = library.sops.iter().map(|s| &*s.name);
+    match crate::workspace::check_sops(&workspaces, sops) {
+        Err(unknown) => unknown_sop_errors(unknown, file, source),
+        Ok(()) => check(library, &workspaces),
+    }
+}
+
+/// The errors of the workspaces file `source` (`file`), RP0504, each at its line and
+/// column.
+pub fn file_errors(e: WorkspaceError, file: FileId, source: &SourceFile) -> Vec<Diagnostic> {
+    e.into_each()
+        .into_iter()
+        .map(|e| located(Code::InvalidWorkspaces, e, file, source))
+        .collect()
+}
+
+/// The agents' SOPs the library lacks ([`crate::workspace::check_sops`]), RP0505, each at
+/// the name in the workspaces file `source` (`file`).
+fn unknown_sop_errors(
+    unknown: Vec<UnknownSop>,
+    file: FileId,
+    source: &SourceFile,
+) -> Vec<Diagnostic> {
+    locate_unknown_sops_in(unknown, &source.name, &source.text)
+        .into_each()
+        .into_iter()
+        .map(|e| {
+            // The message's advice after `; ` is the help, as for the other codes.
+            let mut d = located(Code::UnknownAgentSop, e, file, source);
+            if let Some((message, help)) = d.message.split_once("; ") {
+                let help = help.to_string();
+                d.message = message.to_string();
+                d = d.with_help(help);
+            }
+            d.with_label("not a SOP of the library")
+        })
+        .collect()
+}
+
+/// Workspaces error `e` as a diagnostic of `code`: at its line and column, over the word
+/// there; at the file's start when it has no position.
+fn located(code: Code, e: WorkspaceError, file: FileId, source: &SourceFile) -> Diagnostic {
+    let (at, message) = match e {
+        WorkspaceError::Invalid {
+            line,
+            column,
+            message,
+            ..
+        } => (source.offset_of(line as usize, column as usize), message),
+        WorkspaceError::Inconsistent { message, .. } => (None, message),
+        WorkspaceError::Io { source, .. } => (None, source.to_string()),
+        // `into_each` leaves none.
+        several @ WorkspaceError::Several { .. } => (None, several.to_string()),
+    };
+    let span = match at {
+        Some(start) => {
+            let word = source.text[start..]
+                .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | ':'))
+                .unwrap_or(source.text.len() - start);
+            Span::new(start, start + word)
+        }
+        None => Span::new(0, 0),
+    };
+    Diagnostic::new(code, file, span, message)
 }
 
 /// RP0501 and RP0502: names and tags of `applies_to` no workspace has.
@@ -36,10 +121,12 @@ fn unknown_names(
     r: &ResponseSop,
     workspaces: &[Workspace],
     diags: &mut Vec<Diagnostic>,
-) {
+) -> Typos {
+    let mut typos = Typos::default();
     let names = || workspaces.iter().map(|w| w.name.as_str());
     for name in &r.workspaces {
         if !names().any(|n| same_ignoring_case(n, &name.value)) {
+            typos.workspaces = true;
             diags.push(
                 Diagnostic::new(
                     Code::UnknownWorkspace,
@@ -64,6 +151,7 @@ fn unknown_names(
     tags.dedup();
     for tag in &r.workspace_tags {
         if !tags.iter().any(|t| same_ignoring_case(t, &tag.value)) {
+            typos.tags = true;
             let help = match did_you_mean(&tag.value, tags.iter().copied()) {
                 Some(best) => format!("did you mean `{best}`? Else tag the workspaces meant"),
                 None if tags.is_empty() => {
@@ -86,13 +174,14 @@ fn unknown_names(
             );
         }
     }
+    typos
 }
 
 /// RP0503: no workspace would run `sop`, each for a reason said in the help.
-fn runs_nowhere(sop: &Sop, workspaces: &[Workspace]) -> Option<Diagnostic> {
+fn runs_nowhere(sop: &Sop, workspaces: &[Workspace], typos: Typos) -> Option<Diagnostic> {
     let mut reasons = Vec::new();
     for w in workspaces {
-        match why_not(sop, w) {
+        match why_not(sop, w, typos) {
             None => return None,
             Some(reason) => reasons.push(format!("`{}` {reason}", w.name)),
         }
@@ -122,56 +211,74 @@ fn runs_nowhere(sop: &Sop, workspaces: &[Workspace]) -> Option<Diagnostic> {
     )
 }
 
-/// Why workspace `w` never runs `sop`, or `None` when it may (for some incident).
-fn why_not(sop: &Sop, w: &Workspace) -> Option<String> {
+/// Why workspace `w` never runs `sop`, or `None` when it may (for some incident): a response
+/// SOP runs when its gamebooks may act or it has tasks to create; a classification SOP when
+/// the workspace takes any incident.
+fn why_not(sop: &Sop, w: &Workspace, typos: Typos) -> Option<String> {
     if w.subscription == Subscription::Expired {
         return Some("has an expired subscription".into());
     }
     if !w.agent.sops.includes(&sop.name) {
         return Some("does not attach it to its agent (`agent.sops`)".into());
     }
-    let SopBody::Response(r) = &sop.body else {
-        return None;
+    let r = match &sop.body {
+        SopBody::Response(r) => Some(r.as_ref()),
+        SopBody::Classification(_) => None,
     };
-    if !r.workspaces.is_empty()
-        && !r
-            .workspaces
-            .iter()
-            .any(|n| same_ignoring_case(&n.value, &w.name))
-    {
-        return Some("is not one of its `applies_to.workspaces`".into());
+    if let Some(r) = r {
+        let named = r.workspaces.is_empty()
+            || typos.workspaces
+            || r.workspaces
+                .iter()
+                .any(|n| same_ignoring_case(&n.value, &w.name));
+        if !named {
+            return Some("is not one of its `applies_to.workspaces`".into());
+        }
+        let tagged = r.workspace_tags.is_empty()
+            || typos.tags
+            || r.workspace_tags
+                .iter()
+                .any(|t| w.tags.iter().any(|x| same_ignoring_case(x, &t.value)));
+        if !tagged {
+            return Some("has none of its `applies_to.workspace_tags`".into());
+        }
     }
-    if !r.workspace_tags.is_empty()
-        && !r
-            .workspace_tags
-            .iter()
-            .any(|t| w.tags.iter().any(|x| same_ignoring_case(x, &t.value)))
-    {
-        return Some("has none of its `applies_to.workspace_tags`".into());
-    }
-    let sources: &[IncidentSource] = if r.sources.is_empty() {
-        IncidentSource::ALL
-    } else {
-        &r.sources
-    };
+    let sources = all_if_empty(r.map_or(&[][..], |r| &r.sources), IncidentSource::ALL);
     if !sources.iter().any(|&s| takes_incidents_from(w, s)) {
         return Some(no_incidents_from(w, sources));
     }
-    let severities: &[SeverityLevel] = if r.severities.is_empty() {
-        SeverityLevel::ALL
-    } else {
-        &r.severities
-    };
-    if !severities
-        .iter()
-        .any(|s| w.agent.process_incident.iter().any(|p| p.level() == *s))
-    {
+    let severities = all_if_empty(r.map_or(&[][..], |r| &r.severities), SeverityLevel::ALL);
+    let processed = |s: &&SeverityLevel| w.agent.process_incident.iter().any(|p| p.level() == **s);
+    if !severities.iter().any(|s| processed(&s)) {
         return Some(format!(
             "processes no {} incidents (`agent.process_incident`)",
             words(severities.iter().map(|s| s.as_str()))
         ));
     }
+    // Tasks are created whatever the capability; actions need it.
+    if r.is_some_and(|r| r.tasks.is_empty()) {
+        let acts = severities
+            .iter()
+            .filter(processed)
+            .any(|s| w.agent.gamebooks.iter().any(|g| g.level() == *s));
+        if !acts {
+            return Some(format!(
+                "has the Gamebooks capability for none of the {} incidents it processes \
+                 (`agent.gamebooks`), so none of its actions can run",
+                words(severities.iter().filter(processed).map(|s| s.as_str()))
+            ));
+        }
+    }
     None
+}
+
+/// `list`, or `all` when it is empty (an `applies_to` list left out admits everything).
+fn all_if_empty<'a, T>(list: &'a [T], all: &'a [T]) -> &'a [T] {
+    if list.is_empty() {
+        all
+    } else {
+        list
+    }
 }
 
 /// Whether incidents from `source` pass the module checks of eligibility in `w`.
@@ -234,21 +341,29 @@ mod tests {
                             partner_consent: true\n";
 
     /// The codes and helps of the warnings for a response SOP with `applies_to` and one
-    /// workspace `w` with the keys `keys` (indented for the mapping) and a manual agent.
+    /// workspace `w` with the keys `keys` (indented for the mapping), and a manual agent
+    /// processing high-severity incidents unless they give one.
     fn warnings(applies_to: &str, keys: &str) -> Vec<(Code, String)> {
-        let mut sources = SourceMap::new();
-        sources.add(SourceFile::new("g.yaml", GAMEBOOK));
         let sop = format!(
             "kind: sop\ntype: response\nname: s\nmode: manual\napplies_to: {applies_to}\n\
              gamebooks:\n  - gamebook: note\n"
         );
+        warnings_of(&sop, keys)
+    }
+
+    /// [`warnings`] for the SOP `sop`.
+    fn warnings_of(sop: &str, keys: &str) -> Vec<(Code, String)> {
+        let mut sources = SourceMap::new();
+        sources.add(SourceFile::new("g.yaml", GAMEBOOK));
         sources.add(SourceFile::new("s.yaml", sop));
         let c = compile(&sources, &Limits::default(), Vec::new());
         assert!(!c.has_errors(), "{:#?}", c.diagnostics);
-        let file = format!(
-            "workspaces:\n  - name: w\n    tenant_id: \"*\"\n    agent: {{mode: manual, \
-             process_incident: [high], gamebooks: [high], sops: all}}\n    {keys}"
-        );
+        let agent = if keys.contains("agent:") {
+            ""
+        } else {
+            "agent: {mode: manual, process_incident: [high], gamebooks: [high], sops: all}\n    "
+        };
+        let file = format!("workspaces:\n  - name: w\n    tenant_id: \"*\"\n    {agent}{keys}");
         let ws = crate::workspace::parse_workspaces("w.yaml", &file).expect("workspaces");
         check(&c.library, &ws)
             .into_iter()
@@ -314,7 +429,44 @@ mod tests {
         }
     }
 
-    /// A misspelt tag already says why the SOP runs nowhere: no second warning.
+    /// A classification SOP runs where incidents are taken; a response SOP whose gamebooks
+    /// can never act runs nowhere, unless it has tasks to create.
+    #[test]
+    fn what_running_takes_besides_matching() {
+        let classification = "kind: sop\ntype: classification\nname: c\nrules:\n  - {name: r, \
+                              when: 'true', classification: undetermined, reason: unknown, \
+                              confidence: 10}\n";
+        assert_eq!(warnings_of(classification, RUNS_ALL), []);
+        assert_eq!(
+            warnings_of(classification, "subscription: active\n    modules: []\n"),
+            [(
+                Code::SopRunsNowhere,
+                "`w` enables no module for incidents from `defender_xdr`, `sentinel`, \
+                 `crowdstrike`, `sentinelone`, `qradar` or `splunk` (`modules`)"
+                    .to_string()
+            )]
+        );
+        let no_gamebooks = format!(
+            "{RUNS_ALL}    agent: {{mode: manual, process_incident: [high, low], gamebooks: \
+             [low], sops: all}}\n"
+        );
+        assert_eq!(
+            warnings("{severities: [high, medium]}", &no_gamebooks),
+            [(
+                Code::SopRunsNowhere,
+                "`w` has the Gamebooks capability for none of the `high` incidents it processes \
+                 (`agent.gamebooks`), so none of its actions can run"
+                    .to_string()
+            )]
+        );
+        let with_task = "kind: sop\ntype: response\nname: s\nmode: manual\napplies_to: \
+                         {severities: [high]}\ngamebooks:\n  - gamebook: note\ntasks:\n  - \
+                         {title: call the customer, role: incident_responder}\n";
+        assert_eq!(warnings_of(with_task, &no_gamebooks), []);
+    }
+
+    /// A misspelt tag already says why the SOP runs nowhere: no second warning; a typo that
+    /// does not explain it leaves the warning that does.
     #[test]
     fn a_typo_is_not_reported_twice() {
         assert_eq!(
@@ -326,6 +478,16 @@ mod tests {
                 Code::UnknownWorkspaceTag,
                 "did you mean `managed-xdr`? Else tag the workspaces meant".to_string()
             )]
+        );
+        let warned = warnings(
+            "{sources: [crowdstrike], workspace_tags: [managed-xdr, legacy-edr]}",
+            &format!("{RUNS_ALL}    tags: [managed-xdr]\n"),
+        );
+        let codes: Vec<Code> = warned.iter().map(|(c, _)| *c).collect();
+        assert_eq!(
+            codes,
+            [Code::UnknownWorkspaceTag, Code::SopRunsNowhere],
+            "{warned:?}"
         );
     }
 }

@@ -641,15 +641,19 @@ impl Runner<'_> {
         };
         if let Some(ws) = &doc.workspaces {
             let sops = self.library.sops.iter().map(|s| &*s.name);
-            workspace::check_sops(workspaces, sops).map_err(|e| {
-                // A file's error says where in it, as its other errors do.
-                let message = match &ws.value {
+            workspace::check_sops(workspaces, sops).map_err(|unknown| {
+                // A file's errors say where in it, as its other errors do.
+                let each: Vec<String> = match &ws.value {
                     serde_json::Value::String(rel) => {
-                        e.in_file(&lexical_join(base, rel)).to_string()
+                        workspace::locate_unknown_sops(unknown, &lexical_join(base, rel))
+                            .into_each()
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect()
                     }
-                    _ => e.to_string(),
+                    _ => unknown.iter().map(ToString::to_string).collect(),
                 };
-                At::new(&ws.referenced, message)
+                Problems(each.iter().map(|m| At::new(&ws.referenced, m)).collect())
             })?;
         }
         let named = doc.workspace.as_ref();
