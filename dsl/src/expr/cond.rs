@@ -1982,6 +1982,24 @@ mod tests {
         )]
     }
 
+    /// Text an evaluation writes is bounded by its budget: copies of a long title built over
+    /// and over give null once it is spent, where short ones do not.
+    #[test]
+    fn text_built_is_bounded_by_the_budget() {
+        let items = vec!["1"; 100].join(", ");
+        let copies = expr(&format!(
+            "count(map([{items}], x => incident.title + lower(incident.title))) == 100"
+        ));
+        for (kb, holds) in [(0, true), (4096, false)] {
+            let vars = long_incident(kb, 1);
+            let env = Env {
+                vars: &vars,
+                now_ms: 0,
+            };
+            assert_eq!(copies.eval_bool(&env), holds, "{kb} KB");
+        }
+    }
+
     #[test]
     fn work_on_long_data_is_spent_alike_compiled_and_interpreted() {
         // Each condition, and the same written so that nothing is specialized (`first([x])`

@@ -657,7 +657,7 @@ impl Ir {
             }
             Ir::Lower(a) => {
                 let v = a.eval(cx);
-                if !afford_text(cx, &v, text_work) {
+                if !afford_text(cx, &v, |s| built_work(s.len())) {
                     return Cow::Owned(Value::Null);
                 }
                 match &*v {
@@ -672,7 +672,7 @@ impl Ir {
             }
             Ir::Upper(a) => {
                 let v = a.eval(cx);
-                if !afford_text(cx, &v, text_work) {
+                if !afford_text(cx, &v, |s| built_work(s.len())) {
                     return Cow::Owned(Value::Null);
                 }
                 Cow::Owned(map_str(&v, str::to_uppercase))
@@ -885,7 +885,7 @@ fn lower_vs_text<'a>(
     }
     match &*place.eval(cx) {
         Value::String(s) if s.is_ascii() => {
-            if !spend_n(cx, text_work(s)) {
+            if !spend_n(cx, built_work(s.len())) {
                 return Some(Some(false));
             }
             // ASCII text lowercased keeps its length.
@@ -1035,14 +1035,14 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Value {
 }
 
 /// `a + b` of two texts; null when either is not text, or when the text written is past the
-/// evaluation's work budget (a kilobyte a unit, as `lower` reads it).
+/// evaluation's work budget ([`built_work`], as `lower` writes it).
 #[inline(never)]
 fn concat<'a>(a: &'a Ir, b: &'a Ir, cx: &mut Cx<'a>) -> Value {
     let (a, b) = (a.eval(cx), b.eval(cx));
     let (Value::String(a), Value::String(b)) = (&*a, &*b) else {
         return Value::Null;
     };
-    if !spend_n(cx, text_work(a) + text_work(b)) {
+    if !spend_n(cx, built_work(a.len() + b.len())) {
         return Value::Null;
     }
     let mut joined = String::with_capacity(a.len() + b.len());
@@ -1072,9 +1072,11 @@ fn spend_n(cx: &mut Cx<'_>, n: u64) -> bool {
     }
 }
 
-/// The work of scanning or copying `s`: one unit per started kilobyte.
-fn text_work(s: &str) -> u64 {
-    (s.len() as u64).div_ceil(1024)
+/// The work of writing `len` bytes of new text (`+`, `lower`, `upper`): a unit per started
+/// 8 bytes, so that what an evaluation builds (and the values it returns keep) is bounded by
+/// its budget to 80 MB, where reading is charged by the kilobyte.
+fn built_work(len: usize) -> u64 {
+    (len as u64).div_ceil(8)
 }
 
 /// Takes `n` units of work, if any (see [`spend_n`]); false, with nothing left, when there
