@@ -617,9 +617,9 @@ pub(super) fn import(cx: &Cx, text: &str) -> Option<(FileInfo, Vec<Incident>)> {
         more_pages: page.is_some_and(|m| links_to_next_page(m, Format::Graph)),
     };
     match items.first() {
-        None => return Some((info, Vec::new())),
+        // An empty page tells no format: the slow path looks for either's next link.
         Some(FVal::Object(m)) if detect(m) == Some(Format::Graph) => {}
-        Some(_) => return None,
+        _ => return None,
     }
     let mut incidents = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {

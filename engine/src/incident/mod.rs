@@ -796,6 +796,11 @@ fn import(
     });
     let format = match (format, items.first()) {
         (Some(format), _) => format,
+        // An empty page: Sentinel's when it links on as Azure list APIs do (they return empty
+        // pages that have more after them), else Graph's.
+        (None, None) if page.is_some_and(|m| links_to_next_page(m, Format::Sentinel)) => {
+            Format::Sentinel
+        }
         (None, None) => Format::Graph,
         (None, Some(Json::Object(_))) => return Err(unknown()),
         (None, Some(other)) => {

@@ -174,6 +174,12 @@ fn a_page_that_links_to_the_next_says_so() {
     assert!(more_pages(
         r#"{"value": [], "@odata.nextLink": "https://x/?$skip=50"}"#
     ));
+    // Azure's empty pages link on with `nextLink`, and are read as Sentinel's.
+    let empty_sentinel =
+        r#"{"value": [], "nextLink": "https://management.azure.com/x?$skipToken=1"}"#;
+    assert!(more_pages(empty_sentinel));
+    let (info, _) = parse_incidents("page.json", empty_sentinel, &limits()).expect("imports");
+    assert_eq!(info.format, Format::Sentinel);
     // Member names ignore case, as every other name the importer reads: the slow path reads
     // this one.
     let other_case = format!(r#"{{"value": [{incident}], "@odata.nextlink": "https://x"}}"#);
