@@ -550,11 +550,27 @@ pub fn read_incidents_each(
         source,
     };
     let handle = std::fs::File::open(path).map_err(io)?;
-    let cap = u64::try_from(limits.max_file_bytes)
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
-    let mut bytes = Vec::new();
-    handle.take(cap).read_to_end(&mut bytes).map_err(io)?;
+    let max = u64::try_from(limits.max_file_bytes).unwrap_or(u64::MAX);
+    // A regular file says its size: one too large is refused unread. What has no size to
+    // tell (a pipe, `/dev/zero`) is read one byte past the limit.
+    let size = handle
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if let Some(size) = size.filter(|&s| s > max) {
+        let cx = Cx {
+            file: &file,
+            limits,
+        };
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        return Err(cx.too_large(&ROOT, Limit::FileBytes, size));
+    }
+    let mut bytes = Vec::with_capacity(size.map_or(0, |s| usize::try_from(s).unwrap_or(0)));
+    handle
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     parse_bytes(&file, Cow::Owned(bytes), None, limits)
 }
 
