@@ -929,6 +929,10 @@ fn yaml_problem(e: &serde_saphyr::Error) -> (Option<(u32, u32)>, String) {
             "{message}: the usual causes are indentation (the keys of one mapping start at one \
              column) and unclosed quotes or brackets"
         )
+    } else if message.starts_with("multiple YAML documents") {
+        "the file holds more than one YAML document (a `---` line starts another): a workspaces \
+         file is one document"
+            .to_string()
     } else if message.starts_with("tabs disallowed") {
         "a tab indents this line: YAML indents with spaces".to_string()
     } else if let Some(unknown) = unknown_field(message) {

@@ -1809,6 +1809,10 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
                 too_many_tests(limits)
             } else if message.contains("budget") || message.contains("Budget") {
                 riposte_dsl::syntax::budget_message(message)
+            } else if message.starts_with("non-finite float") {
+                "`.nan` and `.inf` are not values an incident holds: quote the text, or give a \
+                 number"
+                    .to_string()
             } else if message.contains("recursion limit") {
                 "the YAML is nested too deeply for a test (flow collections inside one another); \
              a test needs a few levels"
