@@ -1537,8 +1537,9 @@ impl UnknownSop {
 /// No workspace fits an incident.
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
-    #[error("no workspace named `{name}`; the workspaces are: {known}")]
-    Unknown { name: String, known: String },
+    /// `hint`: the closest name, or every name.
+    #[error("no workspace named `{name}`; {hint}")]
+    Unknown { name: String, hint: String },
     #[error(
         "no workspace has tenant id or Sentinel workspace `{tenant}`; add it to a workspace's \
          `tenant_id` or `sentinel_workspaces`, or pass `--workspace NAME` (the workspaces are: \
@@ -1572,9 +1573,15 @@ pub fn select<'w>(
         return workspaces
             .iter()
             .find(|w| same_ignoring_case(&w.name, name))
-            .ok_or_else(|| SelectError::Unknown {
-                name: name.to_string(),
-                known: names(workspaces),
+            .ok_or_else(|| {
+                let all = workspaces.iter().map(|w| w.name.as_str());
+                SelectError::Unknown {
+                    name: name.to_string(),
+                    hint: match riposte_dsl::diagnostic::did_you_mean(name, all) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!("the workspaces are: {}", names(workspaces)),
+                    },
+                }
             });
     }
     if let [only] = workspaces {

@@ -55,8 +55,9 @@ pub enum BacktestError {
     NotADirectory(String),
     #[error("more than {limit} files under `{path}`")]
     TooManyFiles { path: String, limit: usize },
-    #[error("no workspace named `{name}`; the workspaces are: {known}")]
-    UnknownWorkspace { name: String, known: String },
+    /// `--workspace` names none ([`crate::workspace::SelectError::Unknown`]).
+    #[error("{0}")]
+    UnknownWorkspace(String),
     #[error("cannot start {jobs} worker threads: {message}")]
     Threads { jobs: usize, message: String },
     #[error("{jobs} worker threads are too many; the most is {MAX_JOBS}")]
@@ -384,12 +385,9 @@ impl Backtest<'_> {
     /// calling thread hands the results of finished files to `sink` in order.
     pub fn run(&self, listing: &Listing, sink: &mut dyn Sink) -> Result<Report, BacktestError> {
         if let Some(name) = self.workspace {
-            if !self.workspaces.iter().any(|w| w.name == name) {
-                return Err(BacktestError::UnknownWorkspace {
-                    name: name.to_string(),
-                    known: crate::workspace::names(self.workspaces),
-                });
-            }
+            // Named as `simulate` names it: ignoring case.
+            select(self.workspaces, Some(name), None)
+                .map_err(|e| BacktestError::UnknownWorkspace(e.to_string()))?;
         }
         if self.jobs > MAX_JOBS {
             return Err(BacktestError::TooManyJobs { jobs: self.jobs });

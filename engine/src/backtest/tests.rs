@@ -241,6 +241,15 @@ fn an_unknown_workspace_is_fatal_and_an_unowned_tenant_is_counted() {
         err.to_string(),
         "no workspace named `nope`; the workspaces are: `demo`"
     );
+    // Names ignore case, as `simulate` reads them.
+    bt.workspace = Some("DEMO");
+    assert!(bt.run(&listing, &mut Collect::default()).is_ok());
+    bt.workspace = Some("dmeo");
+    let err = bt.run(&listing, &mut Collect::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no workspace named `dmeo`; did you mean `demo`?"
+    );
 
     let mut a = Workspace::demo();
     a.name = "a".into();
