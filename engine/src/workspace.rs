@@ -1065,7 +1065,14 @@ fn check<'s>(
                 // can be shown, or a file of many would take quadratic time.
                 unknown_parents += 1;
                 let hint = if unknown_parents <= MAX_REPORTED_ERRORS {
-                    let names = workspaces.iter().map(|o| o.name.as_str());
+                    // Other workspaces, each name once: a workspace cannot be its own parent.
+                    let mut names: Vec<&str> = workspaces
+                        .iter()
+                        .filter(|o| !same_ignoring_case(&o.name, &w.name))
+                        .map(|o| o.name.as_str())
+                        .collect();
+                    names.sort_unstable();
+                    names.dedup();
                     riposte_dsl::diagnostic::suggestion(parent, names)
                 } else {
                     "a parent is a workspace of the file".to_string()
