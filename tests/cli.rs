@@ -29,6 +29,11 @@ fn readme_example(prompt: &str) -> (String, String) {
     (line.to_string(), shown.to_string())
 }
 
+/// Runs `cmd`, which must exit with `code`; its stdout, JSON.
+fn json_of(cmd: &mut Command, code: i32) -> Value {
+    json(&cmd.assert().code(code).get_output().stdout)
+}
+
 fn json(out: &[u8]) -> Value {
     serde_json::from_slice(out).expect("valid JSON on stdout")
 }
@@ -1627,15 +1632,12 @@ fn check_against_workspaces() {
         text.replace("tags: [managed-xdr]", "tags: [managed]"),
     )
     .unwrap();
-    let out = riposte()
-        .args(["check", "--format", "json", "--workspaces"])
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let diags = json(&out);
+    let diags = json_of(
+        riposte()
+            .args(["check", "--format", "json", "--workspaces"])
+            .arg(&path),
+        0,
+    );
     let codes: Vec<&str> = diags
         .as_array()
         .unwrap()
@@ -1661,15 +1663,12 @@ fn check_against_workspaces() {
         .position(|l| l.contains("subscription:"))
         .unwrap()
         + 1;
-    let out = riposte()
-        .args(["check", "--format", "json", "--workspaces"])
-        .arg(&path)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let diags = json(&out);
+    let diags = json_of(
+        riposte()
+            .args(["check", "--format", "json", "--workspaces"])
+            .arg(&path),
+        1,
+    );
     assert_eq!(diags[0]["code"], "RP0504", "{diags:#}");
     assert_eq!(diags[0]["line"], line);
     assert_eq!(diags[0]["file"], path.display().to_string());
