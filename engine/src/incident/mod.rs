@@ -73,7 +73,15 @@ pub enum Limit {
     Entities,
     /// Evidence items of one alert (bounded by `max_entities`: each may be an entity).
     Evidence,
+    /// JSON values of the whole file: one per [`BYTES_PER_JSON_VALUE`] bytes of
+    /// `max_file_bytes`, so that a file of tiny values (`[0,0,…]`) cannot take fifty times its
+    /// size in memory once parsed.
+    JsonValues,
 }
+
+/// Bytes of `max_file_bytes` per JSON value a file may hold ([`Limit::JsonValues`]): real
+/// exports average 30–50 bytes a value.
+pub const BYTES_PER_JSON_VALUE: usize = 8;
 
 impl Limit {
     /// What is counted: `bytes`, `incidents`, `alerts`, `entities`.
@@ -84,6 +92,7 @@ impl Limit {
             Limit::Alerts => "alerts",
             Limit::Entities => "entities",
             Limit::Evidence => "evidence items",
+            Limit::JsonValues => "JSON values",
         }
     }
 
@@ -95,6 +104,7 @@ impl Limit {
             Limit::Alerts => "alert",
             Limit::Entities => "entity",
             Limit::Evidence => "evidence item",
+            Limit::JsonValues => "JSON value",
         };
         if n == 1 {
             format!("1 {one}")
@@ -106,7 +116,7 @@ impl Limit {
     /// The command-line option that raises the limit.
     pub fn option(self) -> &'static str {
         match self {
-            Limit::FileBytes => "--max-file-bytes",
+            Limit::FileBytes | Limit::JsonValues => "--max-file-bytes",
             Limit::Incidents => "--max-incidents",
             Limit::Alerts => "--max-alerts",
             Limit::Entities | Limit::Evidence => "--max-entities",
@@ -120,13 +130,14 @@ impl Limit {
             Limit::Incidents => limits.max_incidents,
             Limit::Alerts => limits.max_alerts,
             Limit::Entities | Limit::Evidence => limits.max_entities,
+            Limit::JsonValues => limits.max_file_bytes / BYTES_PER_JSON_VALUE,
         }
     }
 
     /// What the limit is counted per.
     fn per(self) -> &'static str {
         match self {
-            Limit::FileBytes | Limit::Incidents => "file",
+            Limit::FileBytes | Limit::Incidents | Limit::JsonValues => "file",
             Limit::Alerts | Limit::Entities => "incident",
             Limit::Evidence => "alert",
         }
@@ -239,12 +250,49 @@ fn error_response_message(code: &str, message: &str) -> String {
     format!("holds an error response of the API, not incidents: `{code}`{message}; fetch the incidents again")
 }
 
+/// How many values the JSON text `json` holds, roughly (members and items, as separators and
+/// brackets tell them, outside strings), counted up to just past `most`.
+fn json_values(json: &[u8], most: usize) -> usize {
+    let mut values = 1;
+    let mut bytes = json.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b',' | b'[' | b'{' => {
+                values += 1;
+                if values > most {
+                    break;
+                }
+            }
+            b'"' => {
+                // To the closing quote, past escaped characters.
+                while let Some(&c) = bytes.next() {
+                    match c {
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    values
+}
+
 fn too_large_message(file: &str, path: &str, what: Limit, count: usize, limit: usize) -> String {
     match what {
         Limit::FileBytes => format!(
             "`{file}` is larger than the limit of {limit} bytes; if it is a genuine export, raise \
              the limit with `{}` or split the file",
             what.option()
+        ),
+        // Counted only up to just past the limit.
+        Limit::JsonValues => format!(
+            "`{file}` holds more than {limit} JSON values, the limit for a file (one per \
+             {BYTES_PER_JSON_VALUE} bytes of `--max-file-bytes`; incident exports have one per 30 \
+             to 50 bytes): it is not an incident export, or raise `--max-file-bytes`"
         ),
         _ => format!("`{file}` {}", over_limit(path, what, count, limit)),
     }
@@ -622,6 +670,15 @@ fn parse_bytes(
                 message,
             })?,
         };
+        let json = text.map_or(&*decoded, str::as_bytes);
+        let most = Limit::JsonValues.of(limits);
+        // Each value takes two bytes at least (`0,`): only a file that long can hold more.
+        if json.len() / 2 > most {
+            let values = json_values(json, most);
+            if values > most {
+                return Err(cx.too_large(&ROOT, Limit::JsonValues, values));
+            }
+        }
         // Valid UTF-8 (checked once, quickly) is parsed as text, which spares serde_json
         // validating every string again; anything else goes through the byte parser, which
         // reports where the bad bytes are. Text given as `str` only loses a UTF-8 byte order

@@ -2593,6 +2593,28 @@ fn never_panics_on_damaged_input() {
 
 #[test]
 fn reads_files_with_byte_order_marks_and_bounds_reading() {
+    // A file of tiny values is refused before it is parsed (parsed, it would take fifty times
+    // its size); the examples, with their limit at their very size, are not.
+    let tiny = ImportLimits {
+        max_file_bytes: 1024,
+        ..limits()
+    };
+    let zeros = format!("[{}]", vec!["0"; 300].join(","));
+    match parse_incidents("zeros.json", &zeros, &tiny) {
+        Err(ImportError::TooLarge {
+            what: Limit::JsonValues,
+            limit: 128,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    for (name, text) in GRAPH_EXAMPLES {
+        let exact = ImportLimits {
+            max_file_bytes: text.len(),
+            ..limits()
+        };
+        assert!(parse_incidents(name, text, &exact).is_ok(), "{name}");
+    }
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let write = |name: &str, bytes: &[u8]| {
         let p = dir.path().join(name);
