@@ -278,6 +278,92 @@ impl At {
     }
 }
 
+/// An inline `workspaces:` list cut out of a test file, as a workspaces file of its own.
+struct InlineWorkspaces {
+    /// `workspaces:`, then the list's lines as the test file has them.
+    text: String,
+    /// The lines of the test file before the list's first, less the one `workspaces:` adds.
+    lines_before: u64,
+}
+
+impl InlineWorkspaces {
+    /// The block list whose first `-` is at `at` in the test file `text`: its lines up to the
+    /// first one indented less, or as much but not an item, or a document marker. `None` for
+    /// anything else (a flow list `[…]`).
+    fn cut(text: &str, at: &Location) -> Option<InlineWorkspaces> {
+        let first = usize::try_from(at.line()).ok()?.checked_sub(1)?;
+        let indent = usize::try_from(at.column()).ok()?.checked_sub(1)?;
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let start = lines.get(first)?;
+        if start.get(indent..)?.starts_with("- ") || start.get(indent..)?.trim_end() == "-" {
+            let ends = |l: &&str| {
+                let body = l.trim_start_matches(' ');
+                let col = l.len() - body.len();
+                let blank = body.trim().is_empty() || body.starts_with('#');
+                !blank
+                    && (col < indent
+                        || (col == indent && !body.starts_with('-'))
+                        || l.starts_with("---")
+                        || l.starts_with("..."))
+            };
+            let end = lines[first + 1..]
+                .iter()
+                .position(ends)
+                .map_or(lines.len(), |n| first + 1 + n);
+            let mut cut = String::from("workspaces:\n");
+            for l in &lines[first..end] {
+                cut.push_str(l);
+            }
+            Some(InlineWorkspaces {
+                text: cut,
+                // Line 2 of the cut is line `first + 1` of the file.
+                lines_before: u64::try_from(first).ok()?.checked_sub(1)?,
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// The errors of inline workspaces, each at its place in the test file where `inline` tells
+/// it, else at `list` (the `workspaces:` value).
+fn inline_problems(
+    e: WorkspaceError,
+    inline: Option<&InlineWorkspaces>,
+    list: &Location,
+) -> Problems {
+    Problems(
+        e.into_each()
+            .into_iter()
+            .map(|e| match (e, inline) {
+                (
+                    WorkspaceError::Invalid {
+                        line,
+                        column,
+                        message,
+                        ..
+                    },
+                    Some(inline),
+                ) => At {
+                    line: u64::from(line) + inline.lines_before,
+                    column: u64::from(column),
+                    message,
+                },
+                (e, _) => {
+                    let message = match e {
+                        WorkspaceError::Invalid { message, .. }
+                        | WorkspaceError::Inconsistent { message, .. } => message,
+                        WorkspaceError::Io { source, .. } => source.to_string(),
+                        // `into_each` leaves none.
+                        several @ WorkspaceError::Several { .. } => several.to_string(),
+                    };
+                    At::new(list, format!("inline workspaces: {message}"))
+                }
+            })
+            .collect(),
+    )
+}
+
 /// The problems found in one test, each at its place.
 #[derive(Default)]
 struct Problems(Vec<At>);
@@ -408,7 +494,7 @@ impl Runner<'_> {
                     message: at.render(&file),
                 });
             } else {
-                match self.prepare(path, doc) {
+                match self.prepare(path, &text, doc) {
                     Ok(p) => {
                         let library = match &p.direct {
                             Some(key) => match self.direct.get(key) {
@@ -485,9 +571,10 @@ impl Runner<'_> {
 
     /// Every problem of the test is reported: those of its names, of what it refers to, and
     /// of the targets it names in its incident.
-    fn prepare(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, Problems> {
+    /// The test `doc` of the file `path`, whose text is `text`, ready to run.
+    fn prepare(&mut self, path: &Path, text: &str, doc: &TestDoc) -> Result<Prepared, Problems> {
         let mut problems = self.validate(doc).err().unwrap_or_default();
-        match self.resolve(path, doc) {
+        match self.resolve(path, text, doc) {
             Ok(prepared) => {
                 problems
                     .0
@@ -502,7 +589,7 @@ impl Runner<'_> {
     }
 
     /// Reads and resolves what a checked test refers to: its incident, workspace, library.
-    fn resolve(&mut self, path: &Path, doc: &TestDoc) -> Result<Prepared, Problems> {
+    fn resolve(&mut self, path: &Path, text: &str, doc: &TestDoc) -> Result<Prepared, Problems> {
         let base = path.parent().unwrap_or(Path::new(""));
         let file = display_path(path);
 
@@ -591,6 +678,7 @@ impl Runner<'_> {
 
         // The workspaces: a file, inline, or the demo.
         let owned;
+        let mut inline_at: Option<InlineWorkspaces> = None;
         let workspaces: &[Workspace] = match &doc.workspaces {
             None => {
                 owned = vec![Workspace::demo_for(&self.library.sops)];
@@ -616,20 +704,18 @@ impl Runner<'_> {
                     }
                 }
                 serde_json::Value::Array(_) => {
-                    let json = serde_json::json!({ "workspaces": ws.value }).to_string();
-                    owned = workspace::parse_workspaces(&file, &json).map_err(|e| {
-                        let each = e.into_each().into_iter().map(|e| {
-                            let message = match e {
-                                WorkspaceError::Invalid { message, .. }
-                                | WorkspaceError::Inconsistent { message, .. } => message,
-                                WorkspaceError::Io { source, .. } => source.to_string(),
-                                // `into_each` leaves none.
-                                several @ WorkspaceError::Several { .. } => several.to_string(),
-                            };
-                            At::new(&ws.referenced, format!("inline workspaces: {message}"))
-                        });
-                        Problems(each.collect())
-                    })?;
+                    // Read as written in the test file where the list can be cut out of it,
+                    // so that each error is where it is; else as the values read.
+                    let (inline_text, at) = match InlineWorkspaces::cut(text, &ws.referenced) {
+                        Some(inline) => (inline.text.clone(), Some(inline)),
+                        None => {
+                            let json = serde_json::json!({ "workspaces": ws.value });
+                            (json.to_string(), None)
+                        }
+                    };
+                    owned = workspace::parse_workspaces(&file, &inline_text)
+                        .map_err(|e| inline_problems(e, at.as_ref(), &ws.referenced))?;
+                    inline_at = at;
                     &owned
                 }
                 _ => return Err(At::new(
@@ -651,7 +737,14 @@ impl Runner<'_> {
                             .map(ToString::to_string)
                             .collect()
                     }
-                    _ => unknown.iter().map(ToString::to_string).collect(),
+                    _ => {
+                        if let Some(inline) = &inline_at {
+                            let located =
+                                workspace::locate_unknown_sops_in(unknown, &file, &inline.text);
+                            return inline_problems(located, Some(inline), &ws.referenced);
+                        }
+                        unknown.iter().map(ToString::to_string).collect()
+                    }
                 };
                 Problems(each.iter().map(|m| At::new(&ws.referenced, m)).collect())
             })?;

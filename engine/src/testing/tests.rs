@@ -1165,3 +1165,50 @@ fn steps_and_failures_name_their_gamebook() {
         "{m:?}"
     );
 }
+
+/// Inline workspaces are read as written: each error at its line and column in the test file,
+/// an unknown SOP at its name; a flow list is read from its values, its errors at the list.
+#[test]
+fn inline_workspaces_errors_are_where_they_are_written() {
+    let test = |workspaces: &str| {
+        let doc = format!(
+            "kind: test\nname: inline\n{}workspaces:\n{workspaces}workspace: a\nexpect: {{}}\n",
+            incident("high")
+        );
+        let line = |text: &str| doc.lines().position(|l| l.contains(text)).unwrap() + 1;
+        (messages(&run_one(&doc)), line("workspaces:"), doc.clone())
+    };
+    let agent = "agent: {mode: manual, process_incident: [high], gamebooks: [high], sops: all}";
+    let (m, _, doc) = test(&format!(
+        "  - name: a\n    tenant_id: \"*\"\n    subscription: active\n    {agent}\n  - name: b\n    tenant_id: t2\n    \
+         subscription: actve\n    {}\n",
+        agent.replace("sops: all", "sops: [s, sopp]")
+    ));
+    let line = doc.lines().position(|l| l.contains("actve")).unwrap() + 1;
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].contains(&format!(
+            "t.test.yaml:{line}:19: unknown subscription `actve`"
+        )),
+        "{m:?}"
+    );
+    let (m, _, doc) = test(&format!(
+        "  - name: a\n    tenant_id: \"*\"\n    subscription: active\n    {}\n",
+        agent.replace("sops: all", "sops: [s, sopp]")
+    ));
+    let line = doc.lines().position(|l| l.contains("sopp")).unwrap() + 1;
+    assert!(
+        m[0].contains(&format!("t.test.yaml:{line}:")) && m[0].contains("SOP `sopp`"),
+        "{m:?}"
+    );
+    let (m, list, _) = test(&format!(
+        "  [{{name: a, tenant_id: \"*\", subscription: actve, {agent}}}]\n"
+    ));
+    assert!(
+        m[0].contains(&format!(
+            "t.test.yaml:{}:3: inline workspaces: unknown subscription",
+            list + 1
+        )),
+        "{m:?}"
+    );
+}
