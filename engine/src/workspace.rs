@@ -937,6 +937,18 @@ fn yaml_problem(e: &serde_saphyr::Error) -> (Option<(u32, u32)>, String) {
         "a tab indents this line: YAML indents with spaces".to_string()
     } else if let Some(unknown) = unknown_field(message) {
         unknown
+    } else if let Some(key) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let what = match key {
+            "subscription" => " (`active`, `trial` or `expired`)",
+            "tenant_id" => " (the Entra tenant's GUID, or `*`)",
+            "agent" => " (`{mode, process_incident, gamebooks, sops}`)",
+            "workspaces" => " (a list of workspaces)",
+            _ => "",
+        };
+        format!("missing key `{key}`{what}")
     } else {
         message.to_string()
     };
@@ -2537,7 +2549,7 @@ mod tests {
             errors(&text),
             "w.yaml:2:5: a workspace is a mapping with at least `name`, `tenant_id`, \
              `subscription` and `agent`; found `fabrikam`\n\
-             w.yaml:8:5: missing field `subscription`"
+             w.yaml:8:5: missing key `subscription` (`active`, `trial` or `expired`)"
         );
     }
 
