@@ -552,25 +552,56 @@ fn check_workspaces(
     use riposte_engine::workspace_fit;
     let name = path.display().to_string();
     let text = match workspace::read_text(path) {
-        Ok(text) => text,
+        Ok(text) => Ok(text),
+        // Text that is not UTF-8 is the file's error, not a failure to read it.
+        Err(WorkspaceError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            Err(WorkspaceError::Inconsistent {
+                path: name.clone(),
+                message: format!("{source}; save the file as UTF-8"),
+            })
+        }
         Err(e @ WorkspaceError::Io { .. }) => return Err(e.to_string()),
-        // Too large, or not UTF-8: said at the file's start.
+        // Too large: said at the file's start.
+        Err(e) => Err(e),
+    };
+    let (file, found) = match text {
+        Ok(text) => {
+            let file = sources.add(riposte_dsl::SourceFile::new(name.clone(), text));
+            let library = (!compilation.has_errors()).then_some(&compilation.library);
+            let found = workspace_fit::check_file(library, file, sources.get(file));
+            if library.is_none() && !found.diagnostics.iter().any(Diagnostic::is_error) {
+                stderr_line!(
+                    "note: the library is not checked against `{name}` while it has errors: \
+                     fix them first"
+                );
+            }
+            (file, found)
+        }
         Err(e) => {
-            let file = sources.add(riposte_dsl::SourceFile::new(name, ""));
-            return Ok((file, workspace_fit::file_errors(e, file, sources.get(file))));
+            let file = sources.add(riposte_dsl::SourceFile::new(name.clone(), ""));
+            (file, workspace_fit::file_errors(e, file, sources.get(file)))
         }
     };
-    let file = sources.add(riposte_dsl::SourceFile::new(name.clone(), text));
-    let library = (!compilation.has_errors()).then_some(&compilation.library);
-    let mut found = workspace_fit::check_file(library, file, sources.get(file));
-    if library.is_none() && !found.iter().any(Diagnostic::is_error) {
+    if found.left_out > 0 {
         stderr_line!(
-            "note: the library is not checked against `{name}` while it has errors: fix them \
-             first"
+            "note: {} more {} of `{name}` not shown (at most {} are shown at once)",
+            found.left_out,
+            if found.left_out == 1 {
+                "error"
+            } else {
+                "errors"
+            },
+            riposte_engine::workspace::MAX_REPORTED_ERRORS
         );
     }
-    for d in found.iter_mut().filter(|d| d.code == Code::UnknownAgentSop) {
-        if partial_library {
+    let mut diagnostics = found.diagnostics;
+    if partial_library {
+        for d in diagnostics
+            .iter_mut()
+            .filter(|d| d.code == Code::UnknownAgentSop)
+        {
             let help = d.help.take().unwrap_or_default();
             d.help = Some(format!(
                 "{help}; the library is only the files named: check them within it with \
@@ -578,7 +609,7 @@ fn check_workspaces(
             ));
         }
     }
-    Ok((file, found))
+    Ok((file, diagnostics))
 }
 
 fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<ExitCode, String> {

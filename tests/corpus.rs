@@ -33,12 +33,8 @@ fn check_against(paths: &[PathBuf], workspaces: Option<&Path>) -> (Vec<Code>, St
             text,
         ));
         let library = (!c.has_errors()).then_some(&c.library);
-        c.diagnostics
-            .extend(riposte_engine::workspace_fit::check_file(
-                library,
-                file,
-                sources.get(file),
-            ));
+        let found = riposte_engine::workspace_fit::check_file(library, file, sources.get(file));
+        c.diagnostics.extend(found.diagnostics);
         c.diagnostics
             .sort_by_key(|d| (d.file, d.span.start, d.code));
     }

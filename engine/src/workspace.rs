@@ -831,7 +831,10 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                     .err();
             // What is not in the file (a document that is not a mapping) is at its start.
             let (at, mut message) = yaml_problem(syntax.as_ref().unwrap_or(&e));
-            if text.trim().is_empty() {
+            let blank = text
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+            if blank {
                 message = "the file is empty: a workspaces file holds `workspaces:`, a list of \
                            workspaces (see examples/workspaces.yaml)"
                     .into();
@@ -924,7 +927,10 @@ fn yaml_problem(e: &serde_saphyr::Error) -> (Option<(u32, u32)>, String) {
             .next()
             .unwrap_or(rest);
         format!("`{key}` is given twice in this mapping: keep one")
-    } else if message.starts_with("while parsing") || message.starts_with("did not find expected") {
+    } else if message.starts_with("while parsing")
+        || message.starts_with("did not find expected")
+        || message.starts_with("mapping values are not allowed")
+    {
         format!(
             "{message}: the usual causes are indentation (the keys of one mapping start at one \
              column) and unclosed quotes or brackets"
@@ -933,7 +939,7 @@ fn yaml_problem(e: &serde_saphyr::Error) -> (Option<(u32, u32)>, String) {
         "the file holds more than one YAML document (a `---` line starts another): a workspaces \
          file is one document"
             .to_string()
-    } else if message.starts_with("tabs disallowed") {
+    } else if message.starts_with("tabs disallowed") || message.contains("found a tab") {
         "a tab indents this line: YAML indents with spaces".to_string()
     } else if let Some(unknown) = unknown_field(message) {
         unknown
@@ -1430,11 +1436,15 @@ pub fn check_sops<'s>(
             if known.binary_search(&name.as_str()).is_ok() {
                 continue;
             }
-            // `[all]` is a SOP named `all`; the keyword is written without brackets.
+            // `[all]` is a SOP named `all`; the keyword is written without brackets. The
+            // nearest name is looked for only for the errors that can be shown: over every
+            // name of the library for each of thousands, it would take minutes.
             let help = if name.eq_ignore_ascii_case("all") {
                 "to run every SOP, write `sops: all`, without brackets".to_string()
-            } else {
+            } else if unknown.len() < MAX_REPORTED_ERRORS {
                 riposte_dsl::diagnostic::suggestion(name, known.iter().copied())
+            } else {
+                "an agent runs SOPs of the library".to_string()
             };
             unknown.push(UnknownSop {
                 workspace,
@@ -1442,9 +1452,10 @@ pub fn check_sops<'s>(
                 name: name.clone(),
                 message: format!(
                     "workspace `{}`: its agent runs SOP `{name}`, which the library does not \
-                     have; {help}",
+                     have",
                     w.name,
                 ),
+                help,
             });
         }
     }
@@ -1457,15 +1468,17 @@ pub fn check_sops<'s>(
 
 /// An agent that names a SOP the library does not have ([`check_sops`]). Its message has no
 /// position: the workspaces were read before the library, and the file's text is not kept for
-/// an error that seldom happens; [`UnknownSop::in_file`] finds where the name is written.
+/// an error that seldom happens; [`locate_unknown_sops`] finds where the name is written.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{message}; {help}")]
 pub struct UnknownSop {
     /// The workspace, by its index in the file, and the name, by its index in `sops`.
     workspace: usize,
     item: usize,
     name: String,
     message: String,
+    /// What to do: the nearest name, or what to write.
+    pub help: String,
 }
 
 /// The errors of [`check_sops`] at the SOP names in the workspaces file `path` the workspaces
@@ -1526,31 +1539,58 @@ impl UnknownSop {
 
     /// The error at the SOP's name, where `spans` (of the file `file`) has it.
     fn at(self, spans: Option<&SpansFile>, file: &str) -> WorkspaceError {
-        let at = spans.and_then(|s| {
-            let name = s
-                .workspaces
-                .get(self.workspace)?
-                .agent
-                .as_ref()?
-                .sops
-                .get(self.item)?
-                .clone();
-            // Another name there: the text is not the one the workspaces were read from.
-            (name.value == self.name).then_some(name.referenced)
-        });
-        match at {
-            Some(loc) => WorkspaceError::Invalid {
+        let message = self.to_string();
+        match self.place(spans) {
+            Some((line, column, _)) => WorkspaceError::Invalid {
                 path: file.to_string(),
-                line: loc.line() as u32,
-                column: loc.column() as u32,
-                message: self.message,
+                line,
+                column,
+                message,
             },
             None => WorkspaceError::Inconsistent {
                 path: file.to_string(),
-                message: self.message,
+                message,
             },
         }
     }
+
+    /// The line, column and byte offset of the SOP's name, where `spans` has it.
+    fn place(&self, spans: Option<&SpansFile>) -> Option<(u32, u32, usize)> {
+        let name = spans?
+            .workspaces
+            .get(self.workspace)?
+            .agent
+            .as_ref()?
+            .sops
+            .get(self.item)?;
+        // Another name there: the text is not the one the workspaces were read from.
+        if name.value != self.name {
+            return None;
+        }
+        let loc = name.referenced;
+        let offset = usize::try_from(loc.span().byte_offset()?).ok()?;
+        Some((loc.line() as u32, loc.column() as u32, offset))
+    }
+
+    /// The message, without what to do ([`UnknownSop::help`]).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The SOP name as written.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Where each of `unknown` is written in `text`, the workspaces file they were read from: the
+/// byte offset of the name, if found.
+pub fn unknown_sop_offsets(unknown: &[UnknownSop], text: &str) -> Vec<Option<usize>> {
+    let spans = spans_of(text);
+    unknown
+        .iter()
+        .map(|u| u.place(spans.as_ref()).map(|(_, _, offset)| offset))
+        .collect()
 }
 
 /// No workspace fits an incident.

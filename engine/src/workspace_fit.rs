@@ -3,17 +3,20 @@
 //! library is sound on its own, but with these workspaces part of it is dead.
 
 use riposte_dsl::ast::{IncidentSource, SeverityLevel};
-use riposte_dsl::checked::{Library, ResponseSop, Sop, SopBody};
+use riposte_dsl::checked::{Library, ResponseSop, Sop, SopBody, Step, StepKind};
 use riposte_dsl::diagnostic::{did_you_mean, suggestion};
 use riposte_dsl::{Code, Diagnostic, FileId, SourceFile, Span};
 
 use crate::workspace::{
-    locate_unknown_sops_in, same_ignoring_case, Module, Subscription, UnknownSop, Workspace,
-    WorkspaceError,
+    same_ignoring_case, unknown_sop_offsets, Module, Subscription, UnknownSop, Workspace,
+    WorkspaceError, MAX_REPORTED_ERRORS,
 };
 
 /// At most this many workspaces are named in the help of [`Code::SopRunsNowhere`].
 const MAX_NAMED: usize = 3;
+
+/// At most this many tags are listed in the help of [`Code::UnknownWorkspaceTag`].
+const MAX_TAGS_LISTED: usize = 12;
 
 /// The warnings for `library` against `workspaces`, in library order.
 pub fn check(library: &Library, workspaces: &[Workspace]) -> Vec<Diagnostic> {
@@ -23,11 +26,49 @@ pub fn check(library: &Library, workspaces: &[Workspace]) -> Vec<Diagnostic> {
             SopBody::Response(r) => unknown_names(sop, r, workspaces, &mut diags),
             SopBody::Classification(_) => Typos::default(),
         };
-        if let Some(d) = runs_nowhere(sop, workspaces, typos) {
+        let tasks = match &sop.body {
+            SopBody::Response(r) => !r.tasks.is_empty() || opens_tasks(library, r),
+            SopBody::Classification(_) => false,
+        };
+        if let Some(d) = runs_nowhere(sop, workspaces, Running { typos, tasks }) {
             diags.push(d);
         }
     }
     diags
+}
+
+/// What tells where an SOP runs besides the workspaces: its [`Typos`], and whether it opens
+/// tasks (its own, or task steps of its gamebooks), which need no capability to run.
+#[derive(Clone, Copy)]
+struct Running {
+    typos: Typos,
+    tasks: bool,
+}
+
+/// Whether a gamebook the SOP `r` runs has a task step, in a group or a gamebook it calls.
+fn opens_tasks(library: &Library, r: &ResponseSop) -> bool {
+    fn has_task(library: &Library, steps: &[Step], seen: &mut Vec<String>) -> bool {
+        steps.iter().any(|s| match &s.kind {
+            StepKind::Task(_) => true,
+            StepKind::Group(inner) => has_task(library, inner, seen),
+            StepKind::Call { gamebook, .. } => gamebook_has_task(library, gamebook, seen),
+            StepKind::Action { .. } => false,
+        })
+    }
+    fn gamebook_has_task(library: &Library, name: &str, seen: &mut Vec<String>) -> bool {
+        // Each gamebook once: calls may form a diamond (cycles are compile errors).
+        if seen.iter().any(|s| s == name) {
+            return false;
+        }
+        seen.push(name.to_string());
+        library
+            .gamebook(name)
+            .is_some_and(|g| has_task(library, &g.steps, seen))
+    }
+    let mut seen = Vec::new();
+    r.gamebooks
+        .iter()
+        .any(|u| gamebook_has_task(library, &u.gamebook, &mut seen))
 }
 
 /// Which of an SOP's `applies_to` lists name what no workspace has: such a list is taken to
@@ -38,81 +79,110 @@ struct Typos {
     tags: bool,
 }
 
+/// What checking a workspaces file found: its diagnostics, and how many errors of the file
+/// were left out past the first [`MAX_REPORTED_ERRORS`].
+#[derive(Debug, Default)]
+pub struct FileCheck {
+    pub diagnostics: Vec<Diagnostic>,
+    pub left_out: usize,
+}
+
 /// Every diagnostic of the workspaces file `source` (`file`): its errors (RP0504), else,
 /// against `library`, agents' unknown SOPs (RP0505), else the warnings of [`check`]. Without
 /// a library (one with errors, which lacks what it could not compile), only the file's errors.
-pub fn check_file(library: Option<&Library>, file: FileId, source: &SourceFile) -> Vec<Diagnostic> {
+pub fn check_file(library: Option<&Library>, file: FileId, source: &SourceFile) -> FileCheck {
     let workspaces = match crate::workspace::parse_workspaces(&source.name, &source.text) {
         Ok(w) => w,
         Err(e) => return file_errors(e, file, source),
     };
     let Some(library) = library else {
-        return Vec::new();
+        return FileCheck::default();
     };
     let sops = library.sops.iter().map(|s| &*s.name);
     match crate::workspace::check_sops(&workspaces, sops) {
         Err(unknown) => unknown_sop_errors(unknown, file, source),
-        Ok(()) => check(library, &workspaces),
+        Ok(()) => FileCheck {
+            diagnostics: check(library, &workspaces),
+            left_out: 0,
+        },
     }
 }
 
 /// The errors of the workspaces file `source` (`file`), RP0504, each at its line and
 /// column.
-pub fn file_errors(e: WorkspaceError, file: FileId, source: &SourceFile) -> Vec<Diagnostic> {
-    e.into_each()
+pub fn file_errors(e: WorkspaceError, file: FileId, source: &SourceFile) -> FileCheck {
+    let (errors, left_out) = match e {
+        WorkspaceError::Several {
+            errors, left_out, ..
+        } => (errors, left_out),
+        one => (vec![one], 0),
+    };
+    let diagnostics = errors
         .into_iter()
-        .map(|e| located(Code::InvalidWorkspaces, e, file, source))
-        .collect()
+        .map(|e| {
+            let (at, message) = match e {
+                WorkspaceError::Invalid {
+                    line,
+                    column,
+                    message,
+                    ..
+                } => (source.offset_of(line as usize, column as usize), message),
+                WorkspaceError::Inconsistent { message, .. } => (None, message),
+                WorkspaceError::Io { source, .. } => (None, source.to_string()),
+                several @ WorkspaceError::Several { .. } => (None, several.to_string()),
+            };
+            let span = match at {
+                Some(start) => Span::new(start, start + word_at(&source.text[start..])),
+                None => Span::new(0, 0),
+            };
+            Diagnostic::new(Code::InvalidWorkspaces, file, span, message)
+        })
+        .collect();
+    FileCheck {
+        diagnostics,
+        left_out,
+    }
 }
 
 /// The agents' SOPs the library lacks ([`crate::workspace::check_sops`]), RP0505, each at
-/// the name in the workspaces file `source` (`file`).
+/// the name in the workspaces file `source` (`file`), at most [`MAX_REPORTED_ERRORS`].
 fn unknown_sop_errors(
-    unknown: Vec<UnknownSop>,
+    mut unknown: Vec<UnknownSop>,
     file: FileId,
     source: &SourceFile,
-) -> Vec<Diagnostic> {
-    locate_unknown_sops_in(unknown, &source.name, &source.text)
-        .into_each()
+) -> FileCheck {
+    let left_out = unknown.len().saturating_sub(MAX_REPORTED_ERRORS);
+    unknown.truncate(MAX_REPORTED_ERRORS);
+    let offsets = unknown_sop_offsets(&unknown, &source.text);
+    let diagnostics = unknown
         .into_iter()
-        .map(|e| {
-            // The message's advice after `; ` is the help, as for the other codes.
-            let mut d = located(Code::UnknownAgentSop, e, file, source);
-            if let Some((message, help)) = d.message.split_once("; ") {
-                let help = help.to_string();
-                d.message = message.to_string();
-                d = d.with_help(help);
-            }
-            d.with_label("not a SOP of the library")
+        .zip(offsets)
+        .map(|(u, at)| {
+            let span = match at {
+                Some(start) => {
+                    // The name, and its quotes when it is quoted.
+                    let quoted = source.text[start..].starts_with(['"', '\'']);
+                    let len = u.name().len() + if quoted { 2 } else { 0 };
+                    Span::new(start, (start + len).min(source.text.len()))
+                }
+                None => Span::new(0, 0),
+            };
+            Diagnostic::new(Code::UnknownAgentSop, file, span, u.message())
+                .with_label("not a SOP of the library")
+                .with_help(u.help.clone())
         })
-        .collect()
+        .collect();
+    FileCheck {
+        diagnostics,
+        left_out,
+    }
 }
 
-/// Workspaces error `e` as a diagnostic of `code`: at its line and column, over the word
-/// there; at the file's start when it has no position.
-fn located(code: Code, e: WorkspaceError, file: FileId, source: &SourceFile) -> Diagnostic {
-    let (at, message) = match e {
-        WorkspaceError::Invalid {
-            line,
-            column,
-            message,
-            ..
-        } => (source.offset_of(line as usize, column as usize), message),
-        WorkspaceError::Inconsistent { message, .. } => (None, message),
-        WorkspaceError::Io { source, .. } => (None, source.to_string()),
-        // `into_each` leaves none.
-        several @ WorkspaceError::Several { .. } => (None, several.to_string()),
-    };
-    let span = match at {
-        Some(start) => {
-            let word = source.text[start..]
-                .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | ':'))
-                .unwrap_or(source.text.len() - start);
-            Span::new(start, start + word)
-        }
-        None => Span::new(0, 0),
-    };
-    Diagnostic::new(code, file, span, message)
+/// The length of the word `text` starts with: to a space, a separator of a flow collection or
+/// a key's colon.
+fn word_at(text: &str) -> usize {
+    text.find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | ':'))
+        .unwrap_or(text.len())
 }
 
 /// RP0501 and RP0502: names and tags of `applies_to` no workspace has.
@@ -157,6 +227,10 @@ fn unknown_names(
                 None if tags.is_empty() => {
                     "no workspace has tags: give the workspaces meant `tags: [...]`".to_string()
                 }
+                None if tags.len() > MAX_TAGS_LISTED => format!(
+                    "the workspaces' tags include {}, …; else tag the workspaces meant",
+                    words_and(tags[..MAX_TAGS_LISTED].iter().copied())
+                ),
                 None => format!(
                     "the workspaces' tags are {}; else tag the workspaces meant",
                     words_and(tags.iter().copied())
@@ -178,10 +252,10 @@ fn unknown_names(
 }
 
 /// RP0503: no workspace would run `sop`, each for a reason said in the help.
-fn runs_nowhere(sop: &Sop, workspaces: &[Workspace], typos: Typos) -> Option<Diagnostic> {
+fn runs_nowhere(sop: &Sop, workspaces: &[Workspace], running: Running) -> Option<Diagnostic> {
     let mut reasons = Vec::new();
     for w in workspaces {
-        match why_not(sop, w, typos) {
+        match why_not(sop, w, running) {
             None => return None,
             Some(reason) => reasons.push(format!("`{}` {reason}", w.name)),
         }
@@ -214,7 +288,8 @@ fn runs_nowhere(sop: &Sop, workspaces: &[Workspace], typos: Typos) -> Option<Dia
 /// Why workspace `w` never runs `sop`, or `None` when it may (for some incident): a response
 /// SOP runs when its gamebooks may act or it has tasks to create; a classification SOP when
 /// the workspace takes any incident.
-fn why_not(sop: &Sop, w: &Workspace, typos: Typos) -> Option<String> {
+fn why_not(sop: &Sop, w: &Workspace, running: Running) -> Option<String> {
+    let typos = running.typos;
     if w.subscription == Subscription::Expired {
         return Some("has an expired subscription".into());
     }
@@ -255,8 +330,16 @@ fn why_not(sop: &Sop, w: &Workspace, typos: Typos) -> Option<String> {
             words(severities.iter().map(|s| s.as_str()))
         ));
     }
-    // Tasks are created whatever the capability; actions need it.
-    if r.is_some_and(|r| r.tasks.is_empty()) {
+    // Tasks are created whatever the capability and the partner's permission; actions need
+    // both.
+    if r.is_some() && !running.tasks {
+        if w.parent.is_some() && !w.allow_service_provider_gamebooks {
+            return Some(
+                "does not allow its service provider to run gamebooks \
+                 (`allow_service_provider_gamebooks`), so none of its actions can run"
+                    .into(),
+            );
+        }
         let acts = severities
             .iter()
             .filter(processed)
@@ -353,9 +436,15 @@ mod tests {
 
     /// [`warnings`] for the SOP `sop`.
     fn warnings_of(sop: &str, keys: &str) -> Vec<(Code, String)> {
+        warnings_in(&[GAMEBOOK, sop], keys)
+    }
+
+    /// [`warnings`] for the library of `files`.
+    fn warnings_in(files: &[&str], keys: &str) -> Vec<(Code, String)> {
         let mut sources = SourceMap::new();
-        sources.add(SourceFile::new("g.yaml", GAMEBOOK));
-        sources.add(SourceFile::new("s.yaml", sop));
+        for (i, f) in files.iter().enumerate() {
+            sources.add(SourceFile::new(format!("f{i}.yaml"), *f));
+        }
         let c = compile(&sources, &Limits::default(), Vec::new());
         assert!(!c.has_errors(), "{:#?}", c.diagnostics);
         let agent = if keys.contains("agent:") {
@@ -463,6 +552,34 @@ mod tests {
                          {severities: [high]}\ngamebooks:\n  - gamebook: note\ntasks:\n  - \
                          {title: call the customer, role: incident_responder}\n";
         assert_eq!(warnings_of(with_task, &no_gamebooks), []);
+        // A task step of a gamebook, even one it calls, opens its task whatever the capability.
+        let task_step = "kind: gamebook\nname: ask\nversion: 1.0.0\nsteps:\n  - id: confirm\n    \
+                         task: {title: confirm, role: incident_analyst}\n";
+        let calls = GAMEBOOK
+            .replace("name: note", "name: calls")
+            .replace("steps:\n", "steps:\n  - id: ask\n    gamebook: ask\n");
+        let sop = "kind: sop\ntype: response\nname: s\nmode: manual\ngamebooks:\n  - \
+                   gamebook: calls\n";
+        assert_eq!(
+            warnings_in(&[GAMEBOOK, task_step, &calls, sop], &no_gamebooks),
+            []
+        );
+        // A customer that does not let its partner run gamebooks runs none of its actions.
+        let managed = format!(
+            "{RUNS_ALL}    parent: p\n    allow_service_provider_gamebooks: false\n    agent: {{mode: manual, process_incident: [high], \
+             gamebooks: [high], sops: all}}\n  - name: p\n    tenant_id: 11111111-2222-3333-4444-555555555555\n    \
+             subscription: active\n    agent: {{mode: manual, process_incident: [high], gamebooks: \
+             [high], sops: []}}\n"
+        );
+        let warned = warnings("{severities: [high]}", &managed);
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(
+            warned[0].1.starts_with(
+                "`w` does not allow its service provider to run gamebooks \
+                 (`allow_service_provider_gamebooks`)"
+            ),
+            "{warned:?}"
+        );
     }
 
     /// A misspelt tag already says why the SOP runs nowhere: no second warning; a typo that

@@ -175,8 +175,8 @@ pub fn plan_with_context<E: Executor>(
     // Written only when a limit was reached.
     let limits = || {
         format!(
-            "lambda calls, list items, kilobytes of text: {} units for a run, {} for one \
-             expression",
+            "lambda calls, list items, kilobytes of text read, 8-byte pieces of text written: {} \
+             units for a run, {} for one expression",
             config.max_work,
             riposte_dsl::expr::MAX_LAMBDA_CALLS
         )

@@ -743,7 +743,13 @@ impl Runner<'_> {
                                 workspace::locate_unknown_sops_in(unknown, &file, &inline.text);
                             return inline_problems(located, Some(inline), &ws.referenced);
                         }
-                        unknown.iter().map(ToString::to_string).collect()
+                        let shown = unknown.iter().take(workspace::MAX_REPORTED_ERRORS);
+                        let mut each: Vec<String> = shown.map(ToString::to_string).collect();
+                        let more = unknown.len().saturating_sub(workspace::MAX_REPORTED_ERRORS);
+                        if more > 0 {
+                            each.push(format!("{more} more unknown SOPs not shown"));
+                        }
+                        each
                     }
                 };
                 Problems(each.iter().map(|m| At::new(&ws.referenced, m)).collect())
