@@ -1514,6 +1514,14 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     if paths.is_empty() {
         return Err("no library: no `gamebooks/` or `sops/` here; pass `--library DIR`".into());
     }
+    // Without a base nothing is compared, so nothing can change: a gate that can never fail.
+    if args.base.is_none() && args.fail_on.contains(&FailOn::Changes) {
+        return Err(
+            "`--fail-on changes` needs `--base GIT_REV`: without a base, the plans are not \
+             compared, so nothing can change"
+                .into(),
+        );
+    }
     let workspaces = match &args.workspaces {
         Some(path) => {
             Some(riposte_engine::workspace::read_workspaces(path).map_err(workspaces_error)?)

@@ -635,6 +635,13 @@ fn fail_on_changes_or_errors_exits_3() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("[possible values: changes, errors]"));
+    // Without a base nothing is compared: a gate on changes could never fail.
+    let out = riposte(repo.path())
+        .args(["backtest", "--corpus", "corpus", "--fail-on", "changes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs `--base GIT_REV`"));
 }
 
 /// A step given a condition that holds wherever it did something changes no incident: where
