@@ -1337,14 +1337,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 step: path.to_string(),
             });
         }
-        // A gate left waiting is neither granted nor refused.
-        if step.approval.is_some() && decision != GateDecision::Pending {
-            self.record_trace(|| TraceEvent::Gate {
-                gamebook: frame.gb.name.clone(),
-                step: path.to_string(),
-                granted: gate_open,
-            });
-        }
+        // A gate left waiting is neither granted nor refused; one that is, is covered so once
+        // it is known to have held something back (`trace_gate`).
+        let decided_gate = step.approval.is_some() && decision != GateDecision::Pending;
         // An approval gate in front of the step: the whole step waits unless granted. A refused
         // gate is planned as a waiting one (what would be blocked or skipped even once approved
         // is reported so), then what waited on it is rejected.
@@ -1375,6 +1370,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             {
                 let reason = format!("{}; its for-each items are known once it runs", w.reason);
                 self.not_planned(step, frame, path, Status::AwaitingApproval, &reason);
+                if decided_gate {
+                    let held = self.actions.len() > first_row;
+                    self.trace_gate(frame, path, gate_open, held);
+                }
                 self.wait = was;
                 let status = match &refused {
                     Some((refusal, why)) => {
@@ -1619,11 +1618,42 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         for &i in &inner {
             publish_step(frame, i);
         }
+        if decided_gate {
+            // An approval binds to what it lets run or holds back: a gate with nothing behind
+            // it (no item, every step skipped or blocked) was asked nothing.
+            let held = match &refused {
+                Some(_) => held_items > 0,
+                None if gate_open => self.acts_since(first_row, first_task),
+                None => self.waits_since(first_row, first_task),
+            };
+            self.trace_gate(frame, path, gate_open, held);
+        }
         settle(frame, &step.id, status);
         status
     }
 
     /// Whether rows or tasks planned since `rows` and `tasks` await approval.
+    /// Whether anything planned since `rows` and `tasks` would act: a task, or a row neither
+    /// skipped nor blocked (what a gate lets run).
+    fn acts_since(&self, rows: usize, tasks: usize) -> bool {
+        self.actions.get(rows..).is_some_and(|r| {
+            r.iter()
+                .any(|a| !matches!(a.status, Status::Skipped | Status::Blocked))
+        }) || self.tasks.len() > tasks
+    }
+
+    /// Covers a decided gate of the step at `path`, granted or denied, when it `held`
+    /// something back.
+    fn trace_gate(&mut self, frame: &Frame, path: &str, granted: bool, held: bool) {
+        if held {
+            self.record_trace(|| TraceEvent::Gate {
+                gamebook: frame.gb.name.clone(),
+                step: path.to_string(),
+                granted,
+            });
+        }
+    }
+
     fn waits_since(&self, rows: usize, tasks: usize) -> bool {
         self.actions
             .get(rows..)

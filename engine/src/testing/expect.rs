@@ -33,6 +33,10 @@ pub enum Failure {
     UnmatchedReject {
         message: String,
     },
+    /// A `time_out` entry timed out no gate in the run.
+    UnmatchedTimeOut {
+        message: String,
+    },
     Eligibility {
         expected: bool,
         actual: bool,

@@ -544,6 +544,27 @@ impl Runner<'_> {
                                 });
                             }
                         }
+                        // And a `time_out` that times out no gate.
+                        for (name, entry) in doc
+                            .time_out
+                            .iter()
+                            .flat_map(|r| r.value.0.iter().map(move |s| (s, &r.referenced)))
+                        {
+                            if !plan::decides_a_gate(&plan, &name.value) {
+                                let at = place_or(&name.referenced, entry);
+                                failures.push(Failure::UnmatchedTimeOut {
+                                    message: format!(
+                                        "`time_out` entry `{}` at {file}:{}:{} timed out nothing: \
+                                         no approval gate of that step held anything back (it \
+                                         has no gate, its for-each had no item, or it waits on \
+                                         another approval first: grant that one with `approve`)",
+                                        name.value,
+                                        at.line(),
+                                        at.column()
+                                    ),
+                                });
+                            }
+                        }
                     }
                     Err(problems) => failures.extend(problems.0.iter().map(|at| Failure::Error {
                         message: at.render(&file),

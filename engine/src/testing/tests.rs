@@ -1212,3 +1212,45 @@ fn inline_workspaces_errors_are_where_they_are_written() {
         "{m:?}"
     );
 }
+
+/// A gate with nothing behind it (a for-each over no item) asks for nothing: granting or
+/// timing it out covers neither approval branch, and a `time_out` of it fails the test, as a
+/// `reject` that rejects nothing does.
+#[test]
+fn a_gate_with_nothing_behind_it_covers_no_approval_branch() {
+    let inc = incident("high");
+    let no_device = format!(
+        "{}    entities: []\n",
+        &inc[..inc.find("    entities:").expect("entities")]
+    );
+    let r = run_one(&format!(
+        "kind: test\nname: granted\n{no_device}approve: [isolate]\nexpect: {{}}\n---\n\
+         kind: test\nname: timed out\n{no_device}time_out: [isolate]\nexpect: {{}}\n"
+    ));
+    let g = &r.coverage.gamebooks[0];
+    for item in [Item::ApprovalGranted, Item::ApprovalDenied] {
+        assert!(
+            g.missed
+                .iter()
+                .any(|m| m.step == "isolate" && m.item == item),
+            "{:?}",
+            g.missed
+        );
+    }
+    assert!(r.tests[0].passed, "{:?}", r.tests[0].failures);
+    let f = &r.tests[1].failures;
+    assert!(
+        matches!(&f[..], [Failure::UnmatchedTimeOut { message }] if message.contains("timed out nothing")),
+        "{f:?}"
+    );
+    // With a device behind it, the grant is covered.
+    let r = run_one(&format!(
+        "kind: test\nname: granted\n{inc}approve: [isolate]\nexpect: {{}}\n"
+    ));
+    let g = &r.coverage.gamebooks[0];
+    assert!(
+        !g.missed.iter().any(|m| m.item == Item::ApprovalGranted),
+        "{:?}",
+        g.missed
+    );
+}

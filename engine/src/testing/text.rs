@@ -102,6 +102,14 @@ fn failure(out: &mut String, f: &Failure, file: &str, color: bool) {
         Failure::UnmatchedReject { message } => {
             let _ = writeln!(out, "  {} {}", red("unmatched reject:"), printable(message));
         }
+        Failure::UnmatchedTimeOut { message } => {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                red("unmatched time_out:"),
+                printable(message)
+            );
+        }
         Failure::Eligibility {
             expected,
             actual,
