@@ -2562,9 +2562,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             };
             let same_kind = rule_kind.is_none() || kind.is_none() || rule_kind == kind;
             let canonical;
+            // An address in any spelling, an IPv4-mapped one as its IPv4 address, as imported.
             let value = match value.trim().parse::<std::net::IpAddr>() {
                 Ok(ip) => {
-                    canonical = ip.to_string();
+                    canonical = ip.to_canonical().to_string();
                     canonical.as_str()
                 }
                 Err(_) => value,

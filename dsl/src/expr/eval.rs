@@ -960,8 +960,12 @@ fn ascii_contains_lowered(s: &str, text: &str) -> bool {
 #[inline(never)]
 fn parse_ip(v: &Value) -> Value {
     match v {
-        Value::String(s) => s.trim().parse::<IpAddr>().map_or(Value::Null, Value::Ip),
-        Value::Ip(ip) => Value::Ip(*ip),
+        // An IPv4-mapped address is its IPv4 address, as the importer writes it.
+        Value::String(s) => s
+            .trim()
+            .parse::<IpAddr>()
+            .map_or(Value::Null, |ip| Value::Ip(ip.to_canonical())),
+        Value::Ip(ip) => Value::Ip(ip.to_canonical()),
         _ => Value::Null,
     }
 }

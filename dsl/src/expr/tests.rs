@@ -888,6 +888,16 @@ fn expr_spans_are_file_spans() {
 #[test]
 fn expr_severity_strings() {
     assert_eq!(eval("incident.severity >= 'High'"), Value::Bool(true));
+    // An IPv4-mapped address is its IPv4 address, as the importer writes it.
+    assert_eq!(
+        eval("ip('::ffff:1.2.3.4') == ip('1.2.3.4')"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        eval("ip('1.2.3.4') in [ip('::FFFF:1.2.3.4')]"),
+        Value::Bool(true)
+    );
+    assert_eq!(eval("ip('::ffff:1.2.3.4')"), eval("ip('1.2.3.4')"));
     assert_eq!(eval("'medium' < incident.severity"), Value::Bool(true));
     assert_eq!(
         eval("incident.severity in ['high', 'medium']"),

@@ -4167,6 +4167,16 @@ steps:
         blocked("{id: \"2001:0DB8:0000:0000:0000:0000:0000:0001\"}"),
         ["ipb"]
     );
+    // An IPv4-mapped spelling is the IPv4 address, as the importer writes it.
+    let v4 = json!({"id": "ip:198.51.100.9", "kind": "ip", "name": "198.51.100.9",
+        "provider": "microsoft", "fields": {"address": "198.51.100.9"}});
+    let inc4 = incident(json!([v4]));
+    for rule in [
+        "{id: \"::ffff:198.51.100.9\"}",
+        "{id: \"ip:::ffff:198.51.100.9\"}",
+    ] {
+        assert_eq!(protected_steps(gb, &inc4, rule), ["ipb"], "{rule}");
+    }
     assert_eq!(blocked("{tag: crown-jewel}"), ["q"]);
     assert_eq!(blocked("{id: \"device:srv-db\"}"), ["q"]);
 }
