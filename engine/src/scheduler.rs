@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock};
 
 use crate::plan::text::plural;
@@ -1452,10 +1452,24 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .as_ref()
             .map(|_| (self.total, self.per_action.clone()));
         let mut held_items: u32 = 0;
+        // Equal items are told apart by their place among them: each is an action of its own
+        // (a repeat that failed is tried again), so each has its own key.
+        let mut seen: HashMap<String, usize> = HashMap::new();
         for (n, item) in items.iter().enumerate() {
             if n >= self.config.max_fanout {
                 break;
             }
+            let item = item.as_ref().map(|v| {
+                let mut identity = item_identity(v);
+                if items.len() > 1 {
+                    let earlier = seen.entry(identity.clone()).or_insert(0);
+                    if *earlier > 0 {
+                        identity.push_str(&format!("#{earlier}"));
+                    }
+                    *earlier += 1;
+                }
+                (v, identity)
+            });
             // Skipped rows do not count as actions: a for-each goes on past twice the limit,
             // where they are counted instead of listed, until the actions reach it.
             if self.counted >= self.config.max_actions || self.steps_run >= MAX_STEP_RUNS {
@@ -1470,7 +1484,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     step,
                     frame,
                     path,
-                    item.as_ref(),
+                    item,
                     "for-each stopped after a failed item (on_error: fail_fast)",
                 );
                 merge_branches(frame, &inner, &mut earlier);
@@ -1478,7 +1492,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 continue;
             }
             let (rows, tasks) = (self.actions.len(), self.tasks.len());
-            let mut s = self.run_item(step, graph, ix, frame, path, item.as_ref());
+            let mut s = self.run_item(step, graph, ix, frame, path, item);
             // An item with something waiting on the refused gate has the refusal's outcome.
             if let Some((refusal, _)) = &refused {
                 if self.waits_since(rows, tasks) {
@@ -1691,11 +1705,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         ix: petgraph::graph::NodeIndex,
         frame: &mut Frame,
         path: &str,
-        item: Option<&Value>,
+        item: Option<(&Value, String)>,
     ) -> StepStatus {
-        if let Some(v) = item {
+        let has_item = item.is_some();
+        if let Some((v, identity)) = item {
             frame.vars.push(v.clone());
-            frame.items.push(item_identity(v));
+            frame.items.push(identity);
         }
         let status = match &step.kind {
             c::StepKind::Action {
@@ -1763,7 +1778,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 status
             }
         };
-        if item.is_some() {
+        if has_item {
             frame.vars.pop();
             frame.items.pop();
         }
@@ -1775,12 +1790,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         step: &c::Step,
         frame: &mut Frame,
         path: &str,
-        item: Option<&Value>,
+        item: Option<(&Value, String)>,
         reason: &str,
     ) {
-        if let Some(v) = item {
+        let has_item = item.is_some();
+        if let Some((v, identity)) = item {
             frame.vars.push(v.clone());
-            frame.items.push(item_identity(v));
+            frame.items.push(identity);
         }
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
             self.skip_action(frame, path, spec, target.as_ref(), reason);
@@ -1788,7 +1804,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let prefix = &path[..path.len() - step.id.len()];
             self.skip_step(step, frame, prefix, reason);
         }
-        if item.is_some() {
+        if has_item {
             frame.vars.pop();
             frame.items.pop();
         }

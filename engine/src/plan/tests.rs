@@ -1132,6 +1132,25 @@ fn keys_are_stable_and_bind_target_and_params() {
         "other params, another key"
     );
     assert_eq!(a.actions[0].key.len(), 32);
+    // The same item twice: two actions (the repeat is tried again if the first fails), two
+    // keys; the first keeps the key it has alone.
+    let twice = ISOLATE.replacen(
+        "for_each: {items: incident.devices, as: d}",
+        "for_each: {items: \"[incident.devices[0], incident.devices[0], incident.devices[1]]\", as: d}",
+        1,
+    );
+    let lib3 = library(&[&twice, &sop("")]);
+    let d = plan_with(&lib3, &w, &inc, &RunConfig::default(), vec![]);
+    let keys: Vec<&str> = d
+        .actions
+        .iter()
+        .filter(|r| r.step == "isolate")
+        .map(|r| r.key.as_str())
+        .collect();
+    assert_eq!(keys.len(), 3);
+    assert_eq!(keys[0], a.actions[0].key);
+    assert_eq!(keys[2], a.actions[1].key);
+    assert_ne!(keys[0], keys[1]);
 }
 
 /// A key covers what the service acts on the target by, which the entity id need not tell
