@@ -1854,6 +1854,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             reason: reason.to_string(),
             provider: None,
             execution: None,
+            pending_params: Vec::new(),
         });
     }
 
@@ -2002,6 +2003,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             reason: String::new(),
             provider: None,
             execution: None,
+            pending_params: Vec::new(),
         };
         if spec.target != ActionTarget::Incident && planned.target.is_none() {
             planned.status = Status::Skipped;
@@ -2110,6 +2112,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some((approval, reason)) = approval {
             planned.status = Status::AwaitingApproval;
             planned.approval = approval;
+            planned.pending_params.clone_from(&unknown);
             planned.reason = match unknown.as_slice() {
                 [] => reason,
                 names => format!(

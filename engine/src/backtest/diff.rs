@@ -126,14 +126,18 @@ fn change(
 }
 
 /// The params whose values differ between two versions of an action; none when either is
-/// skipped, whose params are not worked out (its condition was false).
+/// skipped, whose params are not worked out (its condition was false), and none that either
+/// leaves out as not known until a step it waits on runs.
 fn param_changes(base: &PlannedAction, head: &PlannedAction) -> BTreeMap<String, ParamChange> {
     let skipped = |a: &PlannedAction| a.status == Status::Skipped;
     if skipped(base) || skipped(head) || base.params == head.params {
         return BTreeMap::new();
     }
+    let pending =
+        |name: &str| base.pending_params.contains(&name) || head.pending_params.contains(&name);
     let names = base.params.keys().chain(head.params.keys());
     names
+        .filter(|name| !pending(name))
         .filter_map(|name| {
             let (from, to) = (base.params.get(name), head.params.get(name));
             (from != to).then(|| {
@@ -541,6 +545,7 @@ mod tests {
             reason: String::new(),
             provider: None,
             execution: None,
+            pending_params: Vec::new(),
         }
     }
 
@@ -574,6 +579,26 @@ mod tests {
             changes[0].params["comment"].to,
             Some(serde_json::json!("user b, reworded"))
         );
+    }
+
+    /// A param left out as not known until a step it reads has run is not removed: the change
+    /// is the status alone.
+    #[test]
+    fn a_param_not_known_yet_is_not_removed() {
+        let base = vec![comment("0 device(s) isolated", Status::WouldRun)];
+        let mut waiting = action(
+            "per_user.note",
+            "incident.comment",
+            None,
+            Status::AwaitingApproval,
+        );
+        waiting.pending_params = vec!["comment"];
+        let changes = diff(&base, std::slice::from_ref(&waiting));
+        assert_eq!(changes.len(), 1, "{changes:#?}");
+        assert_eq!(changes[0].change, ChangeKind::Status);
+        assert!(changes[0].params.is_empty(), "{changes:#?}");
+        let changes = diff(&[waiting], &base);
+        assert!(changes[0].params.is_empty(), "{changes:#?}");
     }
 
     /// A step skipped before its items were known: one skipped row without a target.

@@ -138,6 +138,11 @@ pub struct PlannedAction {
     pub provider: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<Execution>,
+    /// Params left out because they read results of a step still awaiting approval: not known
+    /// until it runs (the `reason` names them). Not absent: a backtest and a test compare
+    /// them as unknown.
+    #[serde(skip)]
+    pub pending_params: Vec<&'static str>,
 }
 
 impl PlannedAction {

@@ -519,7 +519,10 @@ fn differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
             .map(|p| p.ty);
         // An expected null is a param the action does not have (a param computed to null is
         // left out of it).
+        // One not known until a step it reads runs is neither absent nor any value yet.
+        let pending = a.pending_params.contains(&k.as_str());
         let holds = match (got, want) {
+            _ if pending => false,
             (None | Some(serde_json::Value::Null), serde_json::Value::Null) => true,
             (Some(g), _) => param_eq(ty, g, want),
             (None, _) => false,
@@ -527,7 +530,11 @@ fn differences(e: &ExpectAction, a: &PlannedAction) -> Vec<String> {
         if !holds {
             d.push(format!(
                 "params.{k}: expected {want}, got {}",
-                got.map_or_else(|| "none".to_string(), |g| g.to_string())
+                match got {
+                    _ if pending => "a value known only once the step it reads has run".into(),
+                    Some(g) => g.to_string(),
+                    None => "none".to_string(),
+                }
             ));
         }
     }
@@ -915,6 +922,7 @@ mod tests {
             reason: "runs via Riposte Gamebooks for MDE".into(),
             provider: None,
             execution: None,
+            pending_params: Vec::new(),
         }
     }
 
@@ -1005,6 +1013,22 @@ mod tests {
             f("actions: [{action: incident.update, params: {status: null}}]\n").len(),
             1
         );
+        // A param not known until the step it reads has run is neither absent nor a value.
+        let mut waiting = action("note", "incident.comment", None, Status::AwaitingApproval);
+        waiting.pending_params = vec!["comment"];
+        let p = plan(vec![waiting]);
+        let f = |y: &str| check(&p, &expect_yaml(y));
+        for y in [
+            "actions: [{step: note, params: {comment: null}}]\n",
+            "actions: [{step: note, params: {comment: seen}}]\n",
+        ] {
+            let failed = format!("{:?}", f(y));
+            assert!(
+                failed.contains("known only once the step it reads has run"),
+                "{failed}"
+            );
+        }
+        assert_eq!(f("actions: [{step: note}]\n"), vec![]);
     }
 
     #[test]
