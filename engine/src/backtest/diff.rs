@@ -89,7 +89,7 @@ fn match_key(a: &PlannedAction) -> MatchKey<'_> {
         step,
         action,
         a.target.as_ref().map(|t| t.id.as_str()),
-        a.is_step_not_run(),
+        a.stands_for_its_step(),
     )
 }
 
@@ -218,17 +218,19 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
     // What pairing left of the base: its actions per step, in plan order (for a step the
     // working tree did not run), and the steps it did not run.
     let mut base_left: HashMap<StepKey<'_>, VecDeque<usize>> = HashMap::default();
-    let mut base_not_run: HashSet<StepKey<'_>> = HashSet::default();
+    // The base's rows that stand for their steps, by step: their status is every action's.
+    let mut base_whole: HashMap<StepKey<'_>, Status> = HashMap::default();
     for (i, (b, done)) in base.iter().zip(&paired).enumerate() {
         if *done {
             continue;
         }
-        if b.is_step_not_run() {
-            base_not_run.insert(step_key(b));
+        if b.stands_for_its_step() {
+            base_whole.insert(step_key(b), b.status);
         } else {
             base_left.entry(step_key(b)).or_default().push_back(i);
         }
     }
+    let head_steps: HashSet<StepKey<'_>> = head.iter().map(step_key).collect();
     let mut out = Vec::new();
     for (h, p) in head.iter().zip(&partner) {
         match p.and_then(|i| base.get(i)) {
@@ -256,16 +258,20 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
                     ..change(h, kind, Some(b.status), Some(h.status))
                 });
             }
-            // The step no longer runs: what the base did in it is now skipped, target by
-            // target.
-            None if h.is_step_not_run() => {
+            // The step no longer runs, or its items are not known yet: what the base did in it
+            // is now skipped, or waiting, target by target.
+            None if h.stands_for_its_step() => {
                 let left = base_left.remove(&step_key(h)).unwrap_or_default();
+                // Items not known yet where the base did nothing of the step: it may act now.
+                if left.is_empty() && !h.is_step_not_run() {
+                    out.push(change(h, ChangeKind::Added, None, Some(h.status)));
+                }
                 for i in left {
                     let Some(b) = base.get(i) else { continue };
                     if let Some(p) = paired.get_mut(i) {
                         *p = true;
                     }
-                    if b.status != Status::Skipped {
+                    if b.status != h.status {
                         out.push(change(
                             b,
                             ChangeKind::Status,
@@ -275,22 +281,26 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
                     }
                 }
             }
-            // The step did not run in the base: this action was skipped there.
-            None if base_not_run.contains(&step_key(h)) => {
-                if h.status != Status::Skipped {
-                    out.push(change(
-                        h,
-                        ChangeKind::Status,
-                        Some(Status::Skipped),
-                        Some(h.status),
-                    ));
+            // The step did not run in the base, or its items were not known: this action was
+            // skipped, or waiting, there.
+            None if base_whole.contains_key(&step_key(h)) => {
+                let was = base_whole
+                    .get(&step_key(h))
+                    .copied()
+                    .unwrap_or(Status::Skipped);
+                if h.status != was {
+                    out.push(change(h, ChangeKind::Status, Some(was), Some(h.status)));
                 }
             }
             None => out.push(change(h, ChangeKind::Added, None, Some(h.status))),
         }
     }
     for (b, done) in base.iter().zip(&paired) {
-        if !done && !b.is_step_not_run() {
+        // A row standing for its step is no action; one of items not known yet, whose step
+        // the working tree no longer has at all, may have acted.
+        let removed = !b.stands_for_its_step()
+            || (!b.is_step_not_run() && !head_steps.contains(&step_key(b)));
+        if !done && removed {
             out.push(change(b, ChangeKind::Removed, Some(b.status), None));
         }
     }
@@ -377,7 +387,7 @@ impl Tally {
     /// actions.
     pub fn add_plan(&mut self, plan: &Plan) {
         self.incidents += 1;
-        let actions = || plan.actions.iter().filter(|a| !a.is_step_not_run());
+        let actions = || plan.actions.iter().filter(|a| !a.stands_for_its_step());
         if actions().next().is_some() {
             self.with_actions += 1;
         }
@@ -619,6 +629,63 @@ mod tests {
         let changes = diff(&[], &[skipped_comment]);
         let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.change).collect();
         assert_eq!(kinds, [ChangeKind::Added]);
+    }
+
+    /// A row whose for-each items are not known yet (behind a gate) stands for the step's
+    /// actions, as a step that did not run does: against the other plan's actions of the step,
+    /// each target changes status on its own (and, standing for its step, it is counted
+    /// nowhere: `Tally::add_plan`).
+    #[test]
+    fn items_not_known_yet_stand_for_the_steps_actions() {
+        let scans = |status| {
+            vec![
+                action("scan", "device.quick_scan", Some("d1"), status),
+                action("scan", "device.quick_scan", Some("d2"), status),
+            ]
+        };
+        let waiting = action("scan", "device.quick_scan", None, Status::AwaitingApproval);
+        let shown = |changes: Vec<Change>| -> Vec<_> {
+            changes
+                .iter()
+                .map(|c| {
+                    (
+                        c.change,
+                        c.from,
+                        c.to,
+                        c.target.as_ref().map(|t| t.id.clone()),
+                    )
+                })
+                .collect()
+        };
+        let now_run = shown(diff(
+            std::slice::from_ref(&waiting),
+            &scans(Status::WouldRun),
+        ));
+        assert_eq!(
+            now_run,
+            ["d1", "d2"].map(|t| (
+                ChangeKind::Status,
+                Some(Status::AwaitingApproval),
+                Some(Status::WouldRun),
+                Some(t.to_string())
+            ))
+        );
+        let now_wait = shown(diff(
+            &scans(Status::WouldRun),
+            std::slice::from_ref(&waiting),
+        ));
+        assert_eq!(now_wait.len(), 2, "{now_wait:?}");
+        assert!(diff(
+            &scans(Status::AwaitingApproval),
+            std::slice::from_ref(&waiting)
+        )
+        .is_empty());
+        assert!(diff(
+            std::slice::from_ref(&waiting),
+            std::slice::from_ref(&waiting)
+        )
+        .is_empty());
+        assert!(waiting.stands_for_its_step());
     }
 
     #[test]

@@ -155,6 +155,19 @@ impl PlannedAction {
             && self.target.is_none()
             && !targets_the_incident(self.action)
     }
+
+    /// Whether this row stands for every action of its step rather than being one: the step
+    /// did not run ([`PlannedAction::is_step_not_run`]), or its for-each items are not known
+    /// yet (waiting, or rejected with, a gate before the step they are read from: `…; its
+    /// for-each items are known once it runs`). Such a row has no target, where the step's
+    /// actions have one each.
+    pub fn stands_for_its_step(&self) -> bool {
+        matches!(
+            self.status,
+            Status::Skipped | Status::AwaitingApproval | Status::Rejected
+        ) && self.target.is_none()
+            && !targets_the_incident(self.action)
+    }
 }
 
 /// Whether `action` acts on the incident itself (`incident.comment`), so that a row of it has
