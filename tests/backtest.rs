@@ -1105,3 +1105,34 @@ fn an_oversized_file_at_the_base_is_named() {
         "{err}"
     );
 }
+
+/// A library path that is a symbolic link to a directory is read at its target at the
+/// revision too, as in the working tree: the same library on both sides changes nothing.
+#[cfg(unix)]
+#[test]
+fn a_library_path_linked_to_a_directory_is_read_at_the_revision_too() {
+    let repo = repo();
+    std::os::unix::fs::symlink("sops", repo.path().join("policy")).unwrap();
+    git(repo.path(), &["add", "policy"]);
+    git(repo.path(), &["commit", "-q", "-m", "policy link"]);
+    let args = [
+        "backtest",
+        "--corpus",
+        "corpus",
+        "--base",
+        "HEAD",
+        "--library",
+        "gamebooks",
+        "--library",
+        "policy",
+        "--format",
+        "json",
+    ];
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout_of(riposte(repo.path()).args(args))).expect("json report");
+    assert_eq!(v["summary"]["changed"], 0, "{v:#}");
+    edit(repo.path());
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout_of(riposte(repo.path()).args(args))).expect("json report");
+    assert_eq!(v["summary"]["changed"], 1, "{:#}", v["summary"]);
+}

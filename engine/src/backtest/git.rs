@@ -225,7 +225,9 @@ pub fn library_at(
     for p in paths {
         let rel = repo_relative(&top, &prefix, &cwd, p)
             .ok_or_else(|| GitError::OutsideRepository(p.display().to_string()))?;
-        specs.push(rel);
+        // A library path that is a symbolic link (to a directory) at the revision is read
+        // at its target, as the working tree reads the path given.
+        specs.push(resolve_spec(&top, &commit, rev, rel)?);
     }
     let mut args: Vec<String> = ["ls-tree", "-r", "-l", "-z", "--full-tree", &commit, "--"]
         .iter()
@@ -403,6 +405,42 @@ fn resolve_link(top: &Path, commit: &str, rev: &str, path: &str) -> Result<Strin
     Err(fail(format!(
         "`{path}` is a chain of more than 8 symbolic links"
     )))
+}
+
+/// The library path `spec` at `commit`, or, when it is a symbolic link there, what it leads
+/// to (through links to links, at most 8). A link out of the repository is an error: the
+/// library at the revision would silently lack what the working tree reads.
+fn resolve_spec(top: &Path, commit: &str, rev: &str, spec: String) -> Result<String, GitError> {
+    let mut current = spec.clone();
+    for _ in 0..8 {
+        if current.is_empty() {
+            return Ok(current);
+        }
+        let listed = git(
+            top,
+            ["ls-tree", "-z", "--full-tree", commit, "--", &current],
+        )?;
+        let entry = String::from_utf8_lossy(&listed.stdout).into_owned();
+        let mut meta = entry.split('\t').next().unwrap_or("").split_whitespace();
+        if meta.next() != Some("120000") {
+            return Ok(current);
+        }
+        let link = git(top, ["show", &format!("{commit}:{current}")])?;
+        current =
+            link_target(&current, &String::from_utf8_lossy(&link.stdout)).ok_or_else(|| {
+                GitError::Failed {
+                    command: format!("show {rev}:{spec}"),
+                    message: format!(
+                    "library path `{spec}` is a symbolic link out of the repository at `{rev}`; \
+                     give the directory it leads to with `--library`"
+                ),
+                }
+            })?;
+    }
+    Err(GitError::Failed {
+        command: format!("show {rev}:{spec}"),
+        message: format!("library path `{spec}` is a chain of more than 8 symbolic links"),
+    })
 }
 
 /// The repository path a symlink at `path` (repository-relative) points to, from its target
