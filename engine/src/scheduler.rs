@@ -909,7 +909,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let env = self.env(&incident_vars);
             let run = u.condition.as_ref().is_none_or(|c| c.eval_bool(&env));
             let inputs = self.inputs(gb, &u.with, &incident_vars);
-            if run {
+            if let Some(reason) = run.then(|| invalid_input(gb, &u.with, &inputs)).flatten() {
+                // Run on an input out of its contract, the gamebook could act on what its
+                // author ruled out: none of it runs, and its rows say why.
+                let frame = self.frame(gb, gb.name.clone(), None, Value::Null);
+                for s in &gb.steps {
+                    self.not_planned(s, &frame, &s.id, Status::Blocked, &reason);
+                }
+            } else if run {
                 self.run_gamebook(gb, inputs, gb.name.clone(), None, false);
             } else {
                 let was = self.wait.take();
@@ -1756,15 +1763,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     let inputs_waiting = self.wait.is_some()
                         && (frame.inputs_waiting
                             || with.iter().any(|(_, v)| param_reads_waiting(v, frame)));
-                    let (status, outputs) = self.run_gamebook(
-                        callee,
-                        inputs,
-                        label,
-                        Some((frame, path)),
-                        inputs_waiting,
-                    );
-                    record(frame, &step.id, status, Some(outputs));
-                    status
+                    // Inputs read from a step still waiting are not known yet: checked once
+                    // they are.
+                    let invalid = (!inputs_waiting)
+                        .then(|| invalid_input(callee, with, &inputs))
+                        .flatten();
+                    if let Some(reason) = invalid {
+                        self.not_planned(step, frame, path, Status::Blocked, &reason);
+                        record(frame, &step.id, StepStatus::Blocked, None);
+                        StepStatus::Blocked
+                    } else {
+                        let (status, outputs) = self.run_gamebook(
+                            callee,
+                            inputs,
+                            label,
+                            Some((frame, path)),
+                            inputs_waiting,
+                        );
+                        record(frame, &step.id, status, Some(outputs));
+                        status
+                    }
                 }
                 None => StepStatus::Failed,
             },
@@ -3260,6 +3278,59 @@ fn hash_items(h: &mut Sha256, items: &[String]) {
     for item in items {
         hash_part(h, item);
     }
+}
+
+/// Why the inputs `inputs` of `gb`, some computed from `with`, are out of the contract the
+/// gamebook declares, if they are: a required input computed to null, a text not among its
+/// `values`, a duration not positive. Constants were checked when the library was compiled.
+fn invalid_input(
+    gb: &c::Gamebook,
+    with: &[(String, ParamValue)],
+    inputs: &Value,
+) -> Option<String> {
+    let Value::Record(record) = inputs else {
+        return None;
+    };
+    for (name, given) in with {
+        if matches!(given, ParamValue::Const(_)) {
+            continue;
+        }
+        let Some(input) = gb.inputs.iter().find(|i| i.name == *name) else {
+            continue;
+        };
+        let value = record.get(name).unwrap_or(&Value::Null);
+        let problem = match value {
+            Value::Null if input.default.is_none() => {
+                Some("is required, and was computed to null".to_string())
+            }
+            Value::String(s) => input
+                .values
+                .as_ref()
+                .filter(|allowed| !allowed.iter().any(|a| a == &**s))
+                .map(|allowed| {
+                    let allowed: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+                    format!(
+                        "was computed to `{}`, which is not one of {}",
+                        riposte_dsl::diagnostic::clip(s, 80),
+                        allowed.join(", ")
+                    )
+                }),
+            Value::Duration(ms) if input.ty == riposte_dsl::types::Type::Duration && *ms <= 0 => {
+                Some(format!(
+                    "was computed to `{}`, which is not a duration (a duration is positive)",
+                    riposte_dsl::duration::format_duration(*ms)
+                ))
+            }
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            return Some(format!(
+                "input `{name}` of gamebook `{}` {problem}: the gamebook does not run on it",
+                gb.name
+            ));
+        }
+    }
+    None
 }
 
 /// What tells one for-each item from another in action keys: an entity's id, else the item

@@ -4249,3 +4249,64 @@ steps:
     let ((role, _), _) = approver("incident_responder", "incident_analyst");
     assert_eq!(role, "incident_responder");
 }
+
+/// A computed input out of the contract its gamebook declares (a text not among its
+/// `values`, a required input computed to null) keeps the gamebook from running, from an SOP
+/// and from a call step alike; one within it runs.
+#[test]
+fn computed_inputs_are_held_to_their_declarations() {
+    let gb = r#"
+kind: gamebook
+name: gn
+version: 1.0.0
+inputs:
+  level: {type: string, default: low, values: [low, high]}
+  n: {type: number}
+steps:
+  - id: note
+    action: incident.comment
+    params: {comment: "{{ inputs.level }} {{ inputs.n }}"}
+"#;
+    let caller = r#"
+kind: gamebook
+name: caller
+version: 1.0.0
+steps:
+  - id: call
+    gamebook: gn
+    with: {n: "{{ first(map(incident.users, u => len(u.upn))) }}", level: low}
+"#;
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let w = ws(Mode::Autonomous);
+    let rows = |sop_with: &str, gamebook: &str| {
+        let sop = format!(
+            "kind: sop\ntype: response\nname: s\nmode: autonomous\ngamebooks:\n  - gamebook: \
+             {gamebook}\n    with: {sop_with}\n"
+        );
+        let lib = library(&[gb, caller, &sop]);
+        let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+        p.actions
+            .iter()
+            .map(|a| (a.status, a.reason.clone()))
+            .collect::<Vec<_>>()
+    };
+    let ok = rows("{level: \"{{ lower('HIGH') }}\", n: 1}", "gn");
+    assert_eq!(ok[0].0, Status::WouldRun, "{ok:?}");
+    let out = rows("{level: \"{{ incident.title }}\", n: 1}", "gn");
+    assert_eq!(out[0].0, Status::Blocked, "{out:?}");
+    assert!(
+        out[0]
+            .1
+            .starts_with("input `level` of gamebook `gn` was computed to"),
+        "{out:?}"
+    );
+    // Called: the incident has no user, so `n` is null.
+    let called = rows("{}", "caller");
+    assert_eq!(called[0].0, Status::Blocked, "{called:?}");
+    assert!(
+        called[0]
+            .1
+            .contains("input `n` of gamebook `gn` is required, and was computed to null"),
+        "{called:?}"
+    );
+}
