@@ -43,7 +43,8 @@ pub struct Limits {
     pub max_files: usize,
     /// Most tests (YAML documents) in one file (1 000).
     pub max_tests_per_file: usize,
-    /// Largest `max_fanout` a test may ask for (10 000).
+    /// Largest `max_fanout` a test may ask for: as `simulate --max-fanout` allows, so that a
+    /// plan can be reproduced as a test.
     pub max_fanout: usize,
     /// Bounds on the incident files tests read (`riposte test --max-entities` and the other
     /// import options).
@@ -56,7 +57,7 @@ impl Default for Limits {
             max_file_bytes: 1024 * 1024,
             max_files: 10_000,
             max_tests_per_file: 1_000,
-            max_fanout: 10_000,
+            max_fanout: crate::scheduler::RunConfig::FANOUT_CEILING,
             import: ImportLimits::default(),
         }
     }
