@@ -583,7 +583,7 @@ fn test_schema_refuses_what_the_runner_refuses() {
             "fail: [{attempts: 0}]\nexpect: {}\n",
             false,
         ),
-        ("too large a fan-out", "max_fanout: 10001\nexpect: {}\n", false),
+        ("too large a fan-out", "max_fanout: 100001\nexpect: {}\n", false),
         ("a step that is no step id", "approve: [Bad-Step]\nexpect: {}\n", false),
         (
             "inputs without a gamebook",
