@@ -152,7 +152,13 @@ impl Refusals {
                     .iter()
                     .flat_map(|(o, ws)| ws.iter().map(move |b| (*o, b)))
                     .chain(words[..j].iter().map(|b| (*option, b)));
-                if let Some((other, b)) = earlier.into_iter().find(|(_, b)| same_step(b, w)) {
+                // A refusal narrower than an approval refines it: `--approve isolate --reject
+                // contain-device/isolate` approves every `isolate` but that one.
+                let refines = |other: &str, b: &str| other == "--approve" && narrower(w, b);
+                if let Some((other, b)) = earlier
+                    .into_iter()
+                    .find(|(o, b)| same_step(b, w) && !refines(o, b))
+                {
                     if other == *option && b == w {
                         return Err(format!("`{option} {w}` is given twice; give it once"));
                     }
@@ -185,6 +191,19 @@ pub fn same_step(a: &str, b: &str) -> bool {
         _ => true,
     };
     same_gamebook && (names_step(a, b) || names_step(b, a))
+}
+
+/// Whether step name `a` names only some of what `b` names: `a` has a gamebook qualifier `b`
+/// lacks, or a longer path (`contain.isolate` within `isolate`).
+pub fn narrower(a: &str, b: &str) -> bool {
+    let (ga, sa) = qualified(a);
+    let (gb, sb) = qualified(b);
+    let qualifier_ok = match (ga, gb) {
+        (_, None) => true,
+        (Some(x), Some(y)) => x == y,
+        (None, Some(_)) => false,
+    };
+    qualifier_ok && names_step(sb, sa) && (a != b) && (ga.is_some() > gb.is_some() || sa != sb)
 }
 
 /// A step name split at its gamebook qualifier: `compromised-user/revoke` is step `revoke` of

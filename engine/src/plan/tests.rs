@@ -3230,6 +3230,23 @@ fn refusals_name_steps_once_and_time_out_only_gates() {
         err(Approvals::Steps(vec!["isolate".into()]), &[], &["isolate"]),
         "`--time-out isolate` and `--approve isolate` name the same step; decide its approval once"
     );
+    // A refusal narrower than an approval refines it; the other way round, it conflicts.
+    let gated_name = GATED
+        .lines()
+        .find_map(|l| l.strip_prefix("name: "))
+        .expect("a gamebook name");
+    let narrow = format!("{gated_name}/isolate");
+    assert!(Refusals::from_words(
+        &words(&[&narrow]),
+        &[],
+        &Approvals::Steps(vec!["isolate".into()]),
+        &lib
+    )
+    .is_ok());
+    assert!(
+        err(Approvals::Steps(vec![narrow.clone()]), &["isolate"], &[])
+            .contains("name the same step"),
+    );
     assert_eq!(
         err(Approvals::None, &["scan"], &[""]),
         "`--time-out` got an empty step name; give step names separated by commas"

@@ -977,7 +977,15 @@ impl Runner<'_> {
                     continue;
                 }
                 // `isolate` names `contain.isolate` too.
-                if let Some((k, b)) = seen.iter().find(|(_, b)| crate::scheduler::same_step(b, s)) {
+                // A refusal narrower than an approval refines it (approve `isolate`, reject
+                // `contain-device/isolate`).
+                let refines = |k: &str, b: &str| {
+                    k == "approve" && key != "approve" && crate::scheduler::narrower(s, b)
+                };
+                if let Some((k, b)) = seen
+                    .iter()
+                    .find(|(k, b)| crate::scheduler::same_step(b, s) && !refines(k, b))
+                {
                     let what = match (*k == key, *b == s) {
                         (true, true) => format!("`{key}` lists step `{s}` twice; remove one"),
                         (true, false) => format!(
