@@ -193,17 +193,13 @@ pub fn same_step(a: &str, b: &str) -> bool {
     same_gamebook && (names_step(a, b) || names_step(b, a))
 }
 
-/// Whether step name `a` names only some of what `b` names: `a` has a gamebook qualifier `b`
-/// lacks, or a longer path (`contain.isolate` within `isolate`).
+/// Whether step name `a` names the steps `b` names in one gamebook only: `a` has the gamebook
+/// qualifier `b` lacks (`contain-device/isolate` within `isolate`). (A longer path in one
+/// gamebook names the same step, most often: no refinement.)
 pub fn narrower(a: &str, b: &str) -> bool {
     let (ga, sa) = qualified(a);
     let (gb, sb) = qualified(b);
-    let qualifier_ok = match (ga, gb) {
-        (_, None) => true,
-        (Some(x), Some(y)) => x == y,
-        (None, Some(_)) => false,
-    };
-    qualifier_ok && names_step(sb, sa) && (a != b) && (ga.is_some() > gb.is_some() || sa != sb)
+    ga.is_some() && gb.is_none() && names_step(sb, sa)
 }
 
 /// A step name split at its gamebook qualifier: `compromised-user/revoke` is step `revoke` of
