@@ -633,6 +633,9 @@ pub enum TraceEvent {
         gamebook: String,
         step: String,
         granted: bool,
+        /// The step waited on another approval first: what the gate decided is seen only
+        /// once that one is granted.
+        behind_another: bool,
     },
     /// The step failed and its `on_error` handler ran.
     ErrorEdge { gamebook: String, step: String },
@@ -1362,6 +1365,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // A gate left waiting is neither granted nor refused; one that is, is covered so once
         // it is known to have held something back (`trace_gate`).
         let decided_gate = step.approval.is_some() && decision != GateDecision::Pending;
+        let behind_another = self.wait.is_some();
         // An approval gate in front of the step: the whole step waits unless granted. A refused
         // gate is planned as a waiting one (what would be blocked or skipped even once approved
         // is reported so), then what waited on it is rejected.
@@ -1394,7 +1398,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.not_planned(step, frame, path, Status::AwaitingApproval, &reason);
                 if decided_gate {
                     let held = self.actions.len() > first_row;
-                    self.trace_gate(frame, path, gate_open, held);
+                    self.trace_gate(frame, path, gate_open, held, behind_another);
                 }
                 self.wait = was;
                 let status = match &refused {
@@ -1662,7 +1666,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 None if gate_open => self.acts_since(first_row, first_task),
                 None => self.waits_since(first_row, first_task),
             };
-            self.trace_gate(frame, path, gate_open, held);
+            self.trace_gate(frame, path, gate_open, held, behind_another);
         }
         settle(frame, &step.id, status);
         status
@@ -1680,12 +1684,20 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// Covers a decided gate of the step at `path`, granted or denied, when it `held`
     /// something back.
-    fn trace_gate(&mut self, frame: &Frame, path: &str, granted: bool, held: bool) {
+    fn trace_gate(
+        &mut self,
+        frame: &Frame,
+        path: &str,
+        granted: bool,
+        held: bool,
+        behind_another: bool,
+    ) {
         if held {
             self.record_trace(|| TraceEvent::Gate {
                 gamebook: frame.gb.name.clone(),
                 step: path.to_string(),
                 granted,
+                behind_another,
             });
         }
     }

@@ -43,13 +43,17 @@ pub fn rejects_something(plan: &Plan, name: &str) -> bool {
             .any(|t| t.status == model::TaskStatus::Rejected && within(&t.gamebook, &t.step))
 }
 
-/// Whether a gate of the step `name` names was decided in `plan` with something behind it:
-/// what a time-out (`--time-out`, a test's `time_out:`) decides. Read from the plan's trace.
+/// Whether a gate of the step `name` names was decided in `plan` with something behind it and
+/// nothing waiting before it: what a time-out (`--time-out`, a test's `time_out:`) decides.
+/// Read from the plan's trace.
 pub fn decides_a_gate(plan: &Plan, name: &str) -> bool {
     plan.trace.iter().any(|e| match e {
-        crate::scheduler::TraceEvent::Gate { gamebook, step, .. } => {
-            crate::scheduler::names_step_of(name, gamebook, step)
-        }
+        crate::scheduler::TraceEvent::Gate {
+            gamebook,
+            step,
+            behind_another: false,
+            ..
+        } => crate::scheduler::names_step_of(name, gamebook, step),
         _ => false,
     })
 }

@@ -4327,3 +4327,46 @@ steps:
         "{called:?}"
     );
 }
+
+/// A time-out decides a gate only where nothing waits before it: behind another ungranted
+/// gate, the step waits with the rest, and its own gate decides nothing yet.
+#[test]
+fn a_time_out_behind_another_gate_decides_nothing() {
+    let gb = r#"
+kind: gamebook
+name: g
+version: 1.0.0
+steps:
+  - id: first
+    action: incident.comment
+    params: {comment: one}
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+  - id: second
+    needs: [first]
+    action: incident.comment
+    params: {comment: two}
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+"#;
+    let lib = library(&[gb, &sop("").replace("gamebook: iso", "gamebook: g")]);
+    let config = |approvals: Approvals| RunConfig {
+        refusals: Refusals {
+            rejected: Vec::new(),
+            timed_out: vec!["second".into()],
+        },
+        approvals,
+        trace: true,
+        ..RunConfig::default()
+    };
+    let inc = two_devices();
+    let behind = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &config(Approvals::None),
+        vec![],
+    );
+    assert!(!super::decides_a_gate(&behind, "second"));
+    let granted = Approvals::Steps(vec!["first".into()]);
+    let after = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config(granted), vec![]);
+    assert!(super::decides_a_gate(&after, "second"));
+}

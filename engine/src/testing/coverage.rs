@@ -68,6 +68,7 @@ impl Hits {
                     gamebook,
                     step,
                     granted,
+                    ..
                 } => (
                     gamebook,
                     step,
@@ -355,6 +356,7 @@ steps:
                 gamebook: "g".into(),
                 step: "outer.act".into(),
                 granted: false,
+                behind_another: false,
             },
             ran("last"),
             // Another gamebook's events do not count here.
