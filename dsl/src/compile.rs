@@ -1280,9 +1280,10 @@ fn literal(node: &Node, ty: &Type, source: &str) -> Result<Value, String> {
             .ok_or_else(|| {
                 format!("expects a severity (informational, low, medium, high), found `{s}`")
             }),
+        // An IPv4-mapped address is its IPv4 address, as `ip()` and the importer make it.
         (Type::Ip, NodeValue::Str(s)) => s
-            .parse()
-            .map(Value::Ip)
+            .parse::<std::net::IpAddr>()
+            .map(|ip| Value::Ip(ip.to_canonical()))
             .map_err(|_| format!("expects an IP address, found `{s}`")),
         (Type::List(inner), NodeValue::Seq(items)) => {
             let values: Result<Vec<Value>, String> =

@@ -1481,10 +1481,12 @@ fn net_contains(net: &IpNet, ip: &IpAddr) -> bool {
     if net.contains(ip) {
         return true;
     }
+    // An address in its IPv4 and IPv4-mapped spellings is one address, whichever spelling the
+    // network is written in.
     match ip {
         IpAddr::V6(v6) => v6
             .to_ipv4_mapped()
             .is_some_and(|v4| net.contains(&IpAddr::V4(v4))),
-        IpAddr::V4(_) => false,
+        IpAddr::V4(v4) => net.contains(&IpAddr::V6(v4.to_ipv6_mapped())),
     }
 }

@@ -898,6 +898,17 @@ fn expr_severity_strings() {
         Value::Bool(true)
     );
     assert_eq!(eval("ip('::ffff:1.2.3.4')"), eval("ip('1.2.3.4')"));
+    for mapped_net in [
+        "in_cidr(ip('::ffff:10.0.0.1'), '::ffff:10.0.0.0/104')",
+        "in_cidr(ip('10.0.0.1'), '::ffff:10.0.0.0/104')",
+        "in_cidr(ip('::ffff:10.0.0.1'), '10.0.0.0/8')",
+    ] {
+        assert_eq!(eval(mapped_net), Value::Bool(true), "{mapped_net}");
+    }
+    assert_eq!(
+        eval("in_cidr(ip('11.0.0.1'), '::ffff:10.0.0.0/104')"),
+        Value::Bool(false)
+    );
     assert_eq!(eval("'medium' < incident.severity"), Value::Bool(true));
     assert_eq!(
         eval("incident.severity in ['high', 'medium']"),
