@@ -300,7 +300,7 @@ impl InlineWorkspaces {
             let ends = |l: &&str| {
                 let body = l.trim_start_matches(' ');
                 let col = l.len() - body.len();
-                let blank = body.trim().is_empty() || body.starts_with('#');
+                let blank = body.trim().is_empty() || body.trim_start().starts_with('#');
                 !blank
                     && (col < indent
                         || (col == indent && !body.starts_with('-'))
@@ -323,6 +323,21 @@ impl InlineWorkspaces {
         } else {
             None
         }
+    }
+}
+
+/// The messages of a workspaces error, without their places: what tells two readings of one
+/// list apart.
+fn messages(e: &WorkspaceError) -> Vec<String> {
+    let one = |e: &WorkspaceError| match e {
+        WorkspaceError::Invalid { message, .. } | WorkspaceError::Inconsistent { message, .. } => {
+            message.clone()
+        }
+        other => other.to_string(),
+    };
+    match e {
+        WorkspaceError::Several { errors, .. } => errors.iter().map(one).collect(),
+        other => vec![one(other)],
     }
 }
 
@@ -726,18 +741,36 @@ impl Runner<'_> {
                     }
                 }
                 serde_json::Value::Array(_) => {
-                    // Read as written in the test file where the list can be cut out of it,
-                    // so that each error is where it is; else as the values read.
-                    let (inline_text, at) = match InlineWorkspaces::cut(text, &ws.referenced) {
-                        Some(inline) => (inline.text.clone(), Some(inline)),
-                        None => {
-                            let json = serde_json::json!({ "workspaces": ws.value });
-                            (json.to_string(), None)
+                    // The values read are what the test runs with (aliases to anchors
+                    // elsewhere in the document resolved). The list cut out of the test file
+                    // only places errors: where it reads as the values do (the same error, or
+                    // the same workspaces), its positions are those of the file.
+                    let json = serde_json::json!({ "workspaces": ws.value }).to_string();
+                    let cut = InlineWorkspaces::cut(text, &ws.referenced);
+                    let as_cut = cut
+                        .as_ref()
+                        .map(|c| workspace::parse_workspaces(&file, &c.text));
+                    match workspace::parse_workspaces(&file, &json) {
+                        Ok(read) => {
+                            inline_at = cut.filter(|_| {
+                                as_cut.as_ref().is_some_and(|c| {
+                                    c.as_ref().is_ok_and(|c| {
+                                        c.iter().map(|w| &w.name).eq(read.iter().map(|w| &w.name))
+                                    })
+                                })
+                            });
+                            owned = read;
                         }
-                    };
-                    owned = workspace::parse_workspaces(&file, &inline_text)
-                        .map_err(|e| inline_problems(e, at.as_ref(), &ws.referenced))?;
-                    inline_at = at;
+                        Err(e) => {
+                            let same = |c: &WorkspaceError| messages(c) == messages(&e);
+                            return Err(match as_cut {
+                                Some(Err(c)) if same(&c) => {
+                                    inline_problems(c, cut.as_ref(), &ws.referenced)
+                                }
+                                _ => inline_problems(e, None, &ws.referenced),
+                            });
+                        }
+                    }
                     &owned
                 }
                 _ => return Err(At::new(

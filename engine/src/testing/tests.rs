@@ -1201,6 +1201,15 @@ fn inline_workspaces_errors_are_where_they_are_written() {
         m[0].contains(&format!("t.test.yaml:{line}:")) && m[0].contains("SOP `sopp`"),
         "{m:?}"
     );
+    // What the test runs with are the values read: an alias to an anchor outside the list
+    // resolves, and a comment indented with a tab cuts nothing out.
+    let doc = format!(
+        "kind: test\nname: alias\n{}workspace: &w a\nworkspaces:\n  - name: *w\n    \
+         tenant_id: \"*\"\n\t# a comment\n    subscription: active\n    {agent}\nexpect: {{}}\n",
+        incident("high")
+    );
+    let r = run_one(&doc);
+    assert!(r.tests[0].passed, "{:?}", messages(&r));
     let (m, list, _) = test(&format!(
         "  [{{name: a, tenant_id: \"*\", subscription: actve, {agent}}}]\n"
     ));
