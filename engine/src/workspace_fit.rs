@@ -45,14 +45,39 @@ struct Running {
     tasks: bool,
 }
 
-/// Whether a gamebook the SOP `r` runs has a task step, in a group or a gamebook it calls.
+/// Whether a gamebook the SOP `r` runs opens a task with no action run: a task step, in a
+/// group or a gamebook it calls, that needs only task steps (directly or through the steps it
+/// needs): one behind an action, which may be blocked, may never be reached.
 fn opens_tasks(library: &Library, r: &ResponseSop) -> bool {
     fn has_task(library: &Library, steps: &[Step], seen: &mut Vec<String>) -> bool {
-        steps.iter().any(|s| match &s.kind {
-            StepKind::Task(_) => true,
-            StepKind::Group(inner) => has_task(library, inner, seen),
-            StepKind::Call { gamebook, .. } => gamebook_has_task(library, gamebook, seen),
-            StepKind::Action { .. } => false,
+        // Steps that need nothing, or only task steps that do, to a fixed point (at most one
+        // round a step).
+        let mut free = vec![false; steps.len()];
+        for _ in 0..steps.len() {
+            let mut changed = false;
+            for (i, s) in steps.iter().enumerate() {
+                let needs_free = s.needs.iter().all(|n| {
+                    steps
+                        .iter()
+                        .position(|o| o.id == *n)
+                        .is_some_and(|j| free[j] && matches!(steps[j].kind, StepKind::Task(_)))
+                });
+                if !free[i] && needs_free {
+                    free[i] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        steps.iter().zip(&free).any(|(s, &free)| {
+            free && match &s.kind {
+                StepKind::Task(_) => true,
+                StepKind::Group(inner) => has_task(library, inner, seen),
+                StepKind::Call { gamebook, .. } => gamebook_has_task(library, gamebook, seen),
+                StepKind::Action { .. } => false,
+            }
         })
     }
     fn gamebook_has_task(library: &Library, name: &str, seen: &mut Vec<String>) -> bool {
@@ -558,12 +583,17 @@ mod tests {
         let calls = GAMEBOOK
             .replace("name: note", "name: calls")
             .replace("steps:\n", "steps:\n  - id: ask\n    gamebook: ask\n");
-        let sop = "kind: sop\ntype: response\nname: s\nmode: manual\ngamebooks:\n  - \
-                   gamebook: calls\n";
+        let sop = "kind: sop\ntype: response\nname: s\nmode: manual\napplies_to: {severities: \
+                   [high]}\ngamebooks:\n  - gamebook: calls\n";
         assert_eq!(
             warnings_in(&[GAMEBOOK, task_step, &calls, sop], &no_gamebooks),
             []
         );
+        // One that needs an action, which may be blocked, may never be reached.
+        let behind = format!("{GAMEBOOK}  - id: follow_up\n    needs: [note]\n    task: {{title: t, role: incident_analyst}}\n");
+        let sop_note = sop.replace("gamebook: calls", "gamebook: note");
+        let warned = warnings_in(&[&behind, &sop_note], &no_gamebooks);
+        assert_eq!(warned.len(), 1, "{warned:?}");
         // A customer that does not let its partner run gamebooks runs none of its actions.
         let managed = format!(
             "{RUNS_ALL}    parent: p\n    allow_service_provider_gamebooks: false\n    agent: {{mode: manual, process_incident: [high], \
