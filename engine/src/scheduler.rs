@@ -750,6 +750,9 @@ pub struct Scheduler<'a, E: Executor> {
     steps_run: usize,
     /// Whether the rows being written say what a limit left out (see `listing_full`).
     explaining: bool,
+    /// Set while the rows of a for-each whose items are not known yet are listed: each stands
+    /// for the step's actions ([`PlannedAction::items_unknown`]).
+    items_unknown: bool,
     /// How many action rows each gamebook holds, through its groups and calls, once counted.
     held: BTreeMap<&'a str, usize>,
 }
@@ -794,6 +797,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             unlisted: 0,
             steps_run: 0,
             explaining: false,
+            items_unknown: false,
             held: BTreeMap::new(),
         }
     }
@@ -1395,7 +1399,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 || f.filter.as_ref().is_some_and(|e| reads_waiting(e, frame))
             {
                 let reason = format!("{}; its for-each items are known once it runs", w.reason);
+                self.items_unknown = true;
                 self.not_planned(step, frame, path, Status::AwaitingApproval, &reason);
+                self.items_unknown = false;
                 if decided_gate {
                     let held = self.actions.len() > first_row;
                     self.trace_gate(frame, path, gate_open, held, behind_another);
@@ -1900,6 +1906,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             provider: None,
             execution: None,
             pending_params: Vec::new(),
+            items_unknown: self.items_unknown,
         });
     }
 
@@ -2049,6 +2056,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             provider: None,
             execution: None,
             pending_params: Vec::new(),
+            items_unknown: false,
         };
         if spec.target != ActionTarget::Incident && planned.target.is_none() {
             planned.status = Status::Skipped;

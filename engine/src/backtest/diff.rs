@@ -263,7 +263,7 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
             None if h.stands_for_its_step() => {
                 let left = base_left.remove(&step_key(h)).unwrap_or_default();
                 // Items not known yet where the base did nothing of the step: it may act now.
-                if left.is_empty() && !h.is_step_not_run() {
+                if left.is_empty() && h.items_unknown {
                     out.push(change(h, ChangeKind::Added, None, Some(h.status)));
                 }
                 for i in left {
@@ -271,7 +271,10 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
                     if let Some(p) = paired.get_mut(i) {
                         *p = true;
                     }
-                    if b.status != h.status {
+                    // What was blocked (a protected target) is blocked once the items are
+                    // known too.
+                    let stays = h.items_unknown && b.status == Status::Blocked;
+                    if b.status != h.status && !stays {
                         out.push(change(
                             b,
                             ChangeKind::Status,
@@ -298,8 +301,8 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
     for (b, done) in base.iter().zip(&paired) {
         // A row standing for its step is no action; one of items not known yet, whose step
         // the working tree no longer has at all, may have acted.
-        let removed = !b.stands_for_its_step()
-            || (!b.is_step_not_run() && !head_steps.contains(&step_key(b)));
+        let removed =
+            !b.stands_for_its_step() || (b.items_unknown && !head_steps.contains(&step_key(b)));
         if !done && removed {
             out.push(change(b, ChangeKind::Removed, Some(b.status), None));
         }
@@ -556,6 +559,7 @@ mod tests {
             provider: None,
             execution: None,
             pending_params: Vec::new(),
+            items_unknown: false,
         }
     }
 
@@ -643,7 +647,8 @@ mod tests {
                 action("scan", "device.quick_scan", Some("d2"), status),
             ]
         };
-        let waiting = action("scan", "device.quick_scan", None, Status::AwaitingApproval);
+        let mut waiting = action("scan", "device.quick_scan", None, Status::AwaitingApproval);
+        waiting.items_unknown = true;
         let shown = |changes: Vec<Change>| -> Vec<_> {
             changes
                 .iter()
@@ -675,6 +680,8 @@ mod tests {
             std::slice::from_ref(&waiting),
         ));
         assert_eq!(now_wait.len(), 2, "{now_wait:?}");
+        // A protected target stays blocked once the items are known.
+        assert!(diff(&scans(Status::Blocked), std::slice::from_ref(&waiting)).is_empty());
         assert!(diff(
             &scans(Status::AwaitingApproval),
             std::slice::from_ref(&waiting)

@@ -143,6 +143,10 @@ pub struct PlannedAction {
     /// them as unknown.
     #[serde(skip)]
     pub pending_params: Vec<&'static str>,
+    /// A row of a for-each whose items are not known yet (`…; its for-each items are known once
+    /// it runs`): it stands for the step's actions, whatever they turn out to be.
+    #[serde(skip)]
+    pub items_unknown: bool,
 }
 
 impl PlannedAction {
@@ -158,15 +162,9 @@ impl PlannedAction {
 
     /// Whether this row stands for every action of its step rather than being one: the step
     /// did not run ([`PlannedAction::is_step_not_run`]), or its for-each items are not known
-    /// yet (waiting, or rejected with, a gate before the step they are read from: `…; its
-    /// for-each items are known once it runs`). Such a row has no target, where the step's
-    /// actions have one each.
+    /// yet ([`PlannedAction::items_unknown`]).
     pub fn stands_for_its_step(&self) -> bool {
-        matches!(
-            self.status,
-            Status::Skipped | Status::AwaitingApproval | Status::Rejected
-        ) && self.target.is_none()
-            && !targets_the_incident(self.action)
+        self.is_step_not_run() || self.items_unknown
     }
 }
 

@@ -923,6 +923,7 @@ mod tests {
             provider: None,
             execution: None,
             pending_params: Vec::new(),
+            items_unknown: false,
         }
     }
 
