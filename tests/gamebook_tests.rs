@@ -424,6 +424,8 @@ fn failures_of_every_kind_fit_the_report_schema() {
         "name: actions\nexpect:\n  ordered: true\n  only: true\n  actions:\n    - {step: report}\n    - {step: contain.isolate, status: would_run}\n    - {action: file.quarantine, count: 7}\n    - {step: contain.isolate, target: srv-fs-01}\n",
         "name: tasks\nexpect:\n  only: true\n  tasks:\n    - {title: nothing like it}\n    - {role: incident_responder, count: 9}\n",
         "name: a failure that fails nothing\nfail: [{step: block_ips}]\nexpect: {}\n",
+        "name: a rejection that rejects nothing\nreject: [reset_password]\nexpect: {}\n",
+        "name: a time-out of a gate that holds nothing\ntime_out: [reset_password]\nexpect: {}\n",
         "name: bad\nexpect:\n  actoins: []\n",
     ];
     let text: Vec<String> = tests.iter().map(|t| format!("{head}{t}")).collect();
@@ -455,7 +457,9 @@ fn failures_of_every_kind_fit_the_report_schema() {
             "task_count",
             "unexpected_action",
             "unexpected_task",
-            "unmatched_fail"
+            "unmatched_fail",
+            "unmatched_reject",
+            "unmatched_time_out"
         ]
     );
 }
