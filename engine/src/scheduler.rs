@@ -1485,8 +1485,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             .map(|_| (self.total, self.per_action.clone()));
         let mut held_items: u32 = 0;
         // Equal items are told apart by their place among them: each is an action of its own
-        // (a repeat that failed is tried again), so each has its own key.
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        // (a repeat that failed is tried again), so each has its own key. Identities are kept
+        // by a 64-bit digest, not copied (an item's JSON can be long).
+        let mut seen: HashMap<u64, usize> = HashMap::new();
         for (n, item) in items.iter().enumerate() {
             if n >= self.config.max_fanout {
                 break;
@@ -1494,7 +1495,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let item = item.as_ref().map(|v| {
                 let mut identity = item_identity(v);
                 if items.len() > 1 {
-                    let earlier = seen.entry(identity.clone()).or_insert(0);
+                    let digest = {
+                        use std::hash::{Hash, Hasher};
+                        let mut h = std::hash::DefaultHasher::new();
+                        identity.hash(&mut h);
+                        h.finish()
+                    };
+                    let earlier = seen.entry(digest).or_insert(0);
                     if *earlier > 0 {
                         identity.push_str(&format!("#{earlier}"));
                     }
