@@ -366,12 +366,51 @@ pub fn library_at(
 /// A link out of the repository, to nothing or to a directory is an error: the working tree
 /// loader would read something there, and the base library must not silently lack it.
 fn resolve_link(top: &Path, commit: &str, rev: &str, path: &str) -> Result<String, GitError> {
+    follow_links(top, commit, rev, path, Follow::ToFile)
+}
+
+/// The library path `spec` at `commit`, or, when it is a symbolic link there, what it leads
+/// to (through links to links, at most 8). A link out of the repository is an error: the
+/// library at the revision would silently lack what the working tree reads.
+fn resolve_spec(top: &Path, commit: &str, rev: &str, spec: String) -> Result<String, GitError> {
+    follow_links(top, commit, rev, &spec, Follow::ToAnything)
+}
+
+/// Where [`follow_links`] stops: at a file (a library file), or at whatever is not a link (a
+/// library path: a directory, a file, or nothing).
+#[derive(Clone, Copy, PartialEq)]
+enum Follow {
+    ToFile,
+    ToAnything,
+}
+
+fn follow_links(
+    top: &Path,
+    commit: &str,
+    rev: &str,
+    path: &str,
+    follow: Follow,
+) -> Result<String, GitError> {
+    let (named, out_of_repository) = match follow {
+        Follow::ToFile => (
+            format!("`{path}`"),
+            "its content is unknown (commit the file itself)".to_string(),
+        ),
+        Follow::ToAnything => (
+            format!("library path `{path}`"),
+            "give the directory it leads to with `--library`".to_string(),
+        ),
+    };
     let fail = |message: String| GitError::Failed {
         command: format!("show {rev}:{path}"),
         message,
     };
     let mut current = path.to_string();
     for _ in 0..8 {
+        // The whole repository is no link.
+        if current.is_empty() {
+            return Ok(current);
+        }
         let listed = git(
             top,
             ["ls-tree", "-z", "--full-tree", commit, "--", &current],
@@ -384,63 +423,28 @@ fn resolve_link(top: &Path, commit: &str, rev: &str, path: &str) -> Result<Strin
                 current = link_target(&current, &String::from_utf8_lossy(&link.stdout))
                     .ok_or_else(|| {
                         fail(format!(
-                            "`{path}` is a symbolic link out of the repository; its content at \
-                             `{rev}` is unknown (commit the file itself)"
+                            "{named} is a symbolic link out of the repository at `{rev}`; \
+                             {out_of_repository}"
                         ))
                     })?;
             }
+            _ if follow == Follow::ToAnything => return Ok(current),
             (Some(_), Some("blob")) => return Ok(current),
             (Some(_), Some(_)) => {
                 return Err(fail(format!(
-                    "`{path}` is a symbolic link to `{current}`, which is not a file at `{rev}`"
+                    "{named} is a symbolic link to `{current}`, which is not a file at `{rev}`"
                 )))
             }
             _ => {
                 return Err(fail(format!(
-                    "`{path}` is a symbolic link to `{current}`, which does not exist at `{rev}`"
+                    "{named} is a symbolic link to `{current}`, which does not exist at `{rev}`"
                 )))
             }
         }
     }
     Err(fail(format!(
-        "`{path}` is a chain of more than 8 symbolic links"
+        "{named} is a chain of more than 8 symbolic links"
     )))
-}
-
-/// The library path `spec` at `commit`, or, when it is a symbolic link there, what it leads
-/// to (through links to links, at most 8). A link out of the repository is an error: the
-/// library at the revision would silently lack what the working tree reads.
-fn resolve_spec(top: &Path, commit: &str, rev: &str, spec: String) -> Result<String, GitError> {
-    let mut current = spec.clone();
-    for _ in 0..8 {
-        if current.is_empty() {
-            return Ok(current);
-        }
-        let listed = git(
-            top,
-            ["ls-tree", "-z", "--full-tree", commit, "--", &current],
-        )?;
-        let entry = String::from_utf8_lossy(&listed.stdout).into_owned();
-        let mut meta = entry.split('\t').next().unwrap_or("").split_whitespace();
-        if meta.next() != Some("120000") {
-            return Ok(current);
-        }
-        let link = git(top, ["show", &format!("{commit}:{current}")])?;
-        current =
-            link_target(&current, &String::from_utf8_lossy(&link.stdout)).ok_or_else(|| {
-                GitError::Failed {
-                    command: format!("show {rev}:{spec}"),
-                    message: format!(
-                    "library path `{spec}` is a symbolic link out of the repository at `{rev}`; \
-                     give the directory it leads to with `--library`"
-                ),
-                }
-            })?;
-    }
-    Err(GitError::Failed {
-        command: format!("show {rev}:{spec}"),
-        message: format!("library path `{spec}` is a chain of more than 8 symbolic links"),
-    })
 }
 
 /// The repository path a symlink at `path` (repository-relative) points to, from its target

@@ -326,6 +326,14 @@ impl InlineWorkspaces {
     }
 }
 
+/// The step names of a `reject` or `time_out` list, each with the list's place.
+fn entries(
+    list: &Option<serde_saphyr::Spanned<file::StepNames>>,
+) -> impl Iterator<Item = (&serde_saphyr::Spanned<String>, &Location)> {
+    list.iter()
+        .flat_map(|r| r.value.0.iter().map(move |s| (s, &r.referenced)))
+}
+
 /// The messages of a workspaces error, without their places: what tells two readings of one
 /// list apart.
 fn messages(e: &WorkspaceError) -> Vec<String> {
@@ -538,13 +546,9 @@ impl Runner<'_> {
                                 });
                             }
                         }
-                        // So does a `reject` that rejects nothing: the test would show the
-                        // plan of an approval it never refused.
-                        for (name, entry) in doc
-                            .reject
-                            .iter()
-                            .flat_map(|r| r.value.0.iter().map(move |s| (s, &r.referenced)))
-                        {
+                        // So does a `reject` that rejects nothing, or a `time_out` that times out
+                        // no gate: the test would show the plan of an approval it never refused.
+                        for (name, entry) in entries(&doc.reject) {
                             if !plan::rejects_something(&plan, &name.value) {
                                 let at = place_or(&name.referenced, entry);
                                 failures.push(Failure::UnmatchedReject {
@@ -560,12 +564,7 @@ impl Runner<'_> {
                                 });
                             }
                         }
-                        // And a `time_out` that times out no gate.
-                        for (name, entry) in doc
-                            .time_out
-                            .iter()
-                            .flat_map(|r| r.value.0.iter().map(move |s| (s, &r.referenced)))
-                        {
+                        for (name, entry) in entries(&doc.time_out) {
                             if !plan::decides_a_gate(&plan, &name.value) {
                                 let at = place_or(&name.referenced, entry);
                                 failures.push(Failure::UnmatchedTimeOut {
