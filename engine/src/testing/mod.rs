@@ -745,22 +745,17 @@ impl Runner<'_> {
                     // only places errors: where it reads as the values do (the same error, or
                     // the same workspaces), its positions are those of the file.
                     let json = serde_json::json!({ "workspaces": ws.value }).to_string();
+                    // The cut is read only where an error is to be placed.
                     let cut = InlineWorkspaces::cut(text, &ws.referenced);
-                    let as_cut = cut
-                        .as_ref()
-                        .map(|c| workspace::parse_workspaces(&file, &c.text));
                     match workspace::parse_workspaces(&file, &json) {
                         Ok(read) => {
-                            inline_at = cut.filter(|_| {
-                                as_cut.as_ref().is_some_and(|c| {
-                                    c.as_ref().is_ok_and(|c| {
-                                        c.iter().map(|w| &w.name).eq(read.iter().map(|w| &w.name))
-                                    })
-                                })
-                            });
+                            inline_at = cut;
                             owned = read;
                         }
                         Err(e) => {
+                            let as_cut = cut
+                                .as_ref()
+                                .map(|c| workspace::parse_workspaces(&file, &c.text));
                             let same = |c: &WorkspaceError| messages(c) == messages(&e);
                             return Err(match as_cut {
                                 Some(Err(c)) if same(&c) => {
@@ -792,7 +787,15 @@ impl Runner<'_> {
                             .collect()
                     }
                     _ => {
-                        if let Some(inline) = &inline_at {
+                        // Placed in the cut where it reads as the same workspaces.
+                        let reads_same = |c: &&InlineWorkspaces| {
+                            workspace::parse_workspaces(&file, &c.text).is_ok_and(|read| {
+                                read.iter()
+                                    .map(|w| &w.name)
+                                    .eq(workspaces.iter().map(|w| &w.name))
+                            })
+                        };
+                        if let Some(inline) = inline_at.as_ref().filter(reads_same) {
                             let located =
                                 workspace::locate_unknown_sops_in(unknown, &file, &inline.text);
                             return inline_problems(located, Some(inline), &ws.referenced);
