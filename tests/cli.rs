@@ -1703,7 +1703,14 @@ fn check_against_workspaces() {
     );
     assert!(err.contains("the library is only the files named"), "{err}");
 
-    // A file that cannot be read is a usage error.
+    // Text that is not UTF-8 is the file's error, at its start; one that cannot be read at all
+    // is a usage error.
+    std::fs::write(&path, b"workspaces:\n  - name: \xff\n").unwrap();
+    let err = stderr_of(riposte().args(["check", "--workspaces"]).arg(&path), 1);
+    assert!(
+        err.contains("error[RP0504]: not UTF-8 text") && err.contains("save the file as UTF-8"),
+        "{err}"
+    );
     let err = stderr_of(riposte().args(["check", "--workspaces", "no/such.yaml"]), 2);
     assert!(
         err.starts_with("error: cannot read `no/such.yaml`"),
