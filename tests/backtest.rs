@@ -1136,3 +1136,37 @@ fn a_library_path_linked_to_a_directory_is_read_at_the_revision_too() {
         serde_json::from_str(&stdout_of(riposte(repo.path()).args(args))).expect("json report");
     assert_eq!(v["summary"]["changed"], 1, "{:#}", v["summary"]);
 }
+
+/// A library path through a directory that is a symbolic link (`current/sops`, `current` → `.`)
+/// is read through it at the revision too, as the working tree's file system reads it.
+#[cfg(unix)]
+#[test]
+fn a_library_path_through_a_linked_directory_is_read_at_the_revision_too() {
+    let repo = repo();
+    std::os::unix::fs::symlink(".", repo.path().join("current")).unwrap();
+    git(repo.path(), &["add", "current"]);
+    git(repo.path(), &["commit", "-q", "-m", "current link"]);
+    let args = [
+        "backtest",
+        "--corpus",
+        "corpus",
+        "--base",
+        "HEAD",
+        "--library",
+        "current/gamebooks",
+        "--library",
+        "current/sops",
+        "--format",
+        "json",
+    ];
+    let out = riposte(repo.path()).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("holds nothing"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("json report");
+    assert_eq!(v["summary"]["changed"], 0, "{v:#}");
+    edit(repo.path());
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout_of(riposte(repo.path()).args(args))).expect("json report");
+    assert_eq!(v["summary"]["changed"], 1, "{:#}", v["summary"]);
+}

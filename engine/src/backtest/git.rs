@@ -411,14 +411,49 @@ fn follow_links(
         if current.is_empty() {
             return Ok(current);
         }
-        let listed = git(
-            top,
-            ["ls-tree", "-z", "--full-tree", commit, "--", &current],
-        )?;
-        let entry = String::from_utf8_lossy(&listed.stdout).into_owned();
-        let mut meta = entry.split('\t').next().unwrap_or("").split_whitespace();
-        match (meta.next(), meta.next()) {
-            (Some("120000"), Some("blob")) => {
+        // The path and every directory on the way to it, in one listing: a link among the
+        // directories (`shared/policy` through `shared` → `common`) is followed first, as the
+        // working tree's file system does.
+        let mut args = vec!["ls-tree", "-z", "--full-tree", commit, "--"];
+        args.extend(
+            current
+                .match_indices('/')
+                .map(|(i, _)| &current[..i])
+                .chain([current.as_str()]),
+        );
+        let listed = git(top, args)?;
+        let entries: Vec<(&str, &str, &str)> = listed
+            .stdout
+            .split(|b| *b == 0)
+            .filter_map(|e| std::str::from_utf8(e).ok())
+            .filter_map(|e| {
+                let (meta, path) = e.split_once('\t')?;
+                let mut meta = meta.split_whitespace();
+                Some((meta.next()?, meta.next()?, path))
+            })
+            .collect();
+        let linked_dir = entries
+            .iter()
+            .filter(|(mode, _, p)| *mode == "120000" && p.len() < current.len())
+            .min_by_key(|(_, _, p)| p.len());
+        if let Some((_, _, dir)) = linked_dir {
+            let link = git(top, ["show", &format!("{commit}:{dir}")])?;
+            let target =
+                link_target(dir, &String::from_utf8_lossy(&link.stdout)).ok_or_else(|| {
+                    fail(format!(
+                        "{named} is under `{dir}`, a symbolic link out of the repository at \
+                         `{rev}`; {out_of_repository}"
+                    ))
+                })?;
+            let rest = &current[dir.len()..];
+            current = format!("{target}{rest}")
+                .trim_start_matches('/')
+                .to_string();
+            continue;
+        }
+        let whole = entries.iter().find(|(_, _, p)| *p == current);
+        match whole.map(|(mode, kind, _)| (*mode, *kind)) {
+            Some(("120000", "blob")) => {
                 let link = git(top, ["show", &format!("{commit}:{current}")])?;
                 current = link_target(&current, &String::from_utf8_lossy(&link.stdout))
                     .ok_or_else(|| {
@@ -429,8 +464,8 @@ fn follow_links(
                     })?;
             }
             _ if follow == Follow::ToAnything => return Ok(current),
-            (Some(_), Some("blob")) => return Ok(current),
-            (Some(_), Some(_)) => {
+            Some((_, "blob")) => return Ok(current),
+            Some(_) => {
                 return Err(fail(format!(
                     "{named} is a symbolic link to `{current}`, which is not a file at `{rev}`"
                 )))
