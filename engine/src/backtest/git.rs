@@ -434,7 +434,12 @@ fn follow_links(
             .collect();
         let linked_dir = entries
             .iter()
-            .filter(|(mode, _, p)| *mode == "120000" && p.len() < current.len())
+            // A directory's listing may come with its other entries: only those on the way.
+            .filter(|(mode, _, p)| {
+                *mode == "120000"
+                    && current.starts_with(p)
+                    && current.as_bytes().get(p.len()) == Some(&b'/')
+            })
             .min_by_key(|(_, _, p)| p.len());
         if let Some((_, _, dir)) = linked_dir {
             let link = git(top, ["show", &format!("{commit}:{dir}")])?;
