@@ -46,7 +46,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     reverse: None,
     acts_on: None,
     params_check: None,
-    replaces: false,
+    replaces: true,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
         service: "Defender for Endpoint",
