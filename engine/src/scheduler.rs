@@ -2377,8 +2377,16 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 } else {
                     "incident"
                 };
+                // Named as the workspace, yet another workspace's tenant id or Sentinel
+                // workspace: say why the name does not make it this workspace's.
+                let elsewhere = if same_ignoring_case(tenant, &ws.name) {
+                    " (another workspace of the file has it as its tenant id or Sentinel \
+                     workspace, which a name does not override)"
+                } else {
+                    ""
+                };
                 return Some(format!(
-                    "the {what} belongs to tenant `{tenant}`, not to workspace `{}`",
+                    "the {what} belongs to tenant `{tenant}`, not to workspace `{}`{elsewhere}",
                     ws.name
                 ));
             }
@@ -2447,7 +2455,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     p.service
                 ));
             }
-            if let Some(why) = p.refuses.and_then(|refuses| refuses(t)) {
+            if let Some(why) = p.refuses.and_then(|refuses| refuses(t, params)) {
                 return Some(why);
             }
         }

@@ -518,6 +518,11 @@ pub struct Workspace {
     pub protected_entities: Vec<ProtectedEntity>,
     #[serde(deserialize_with = "read_agent")]
     pub agent: Agent,
+    /// The tenant ids and Sentinel workspaces the workspaces of its file have, lowercase,
+    /// shared by them all: neither a name nor a `*` tenant owns one of these (another
+    /// workspace's tenant; see [`Workspace::owns_tenant`]).
+    #[serde(skip)]
+    pub claimed_tenants: std::sync::Arc<HashSet<String>>,
 }
 
 fn yes() -> bool {
@@ -525,12 +530,20 @@ fn yes() -> bool {
 }
 
 impl Workspace {
-    /// Whether an incident or entity of `tenant` (a tenant id or workspace name) belongs here.
+    /// Whether an incident or entity of `tenant` (a tenant id, Sentinel workspace or workspace
+    /// name) belongs here: by the tenant id or a Sentinel workspace; else by the name, or a `*`
+    /// tenant id, unless another workspace of the file has it as its tenant id or Sentinel
+    /// workspace (a name never captures another tenant's incidents).
     pub fn owns_tenant(&self, tenant: &str) -> bool {
-        self.tenant_id == "*"
-            || self.tenant_id.eq_ignore_ascii_case(tenant)
+        self.tenant_id.eq_ignore_ascii_case(tenant)
             || self.has_sentinel_workspace(tenant)
-            || same_ignoring_case(&self.name, tenant)
+            || ((self.tenant_id == "*" || same_ignoring_case(&self.name, tenant))
+                && !self.claimed_elsewhere(tenant))
+    }
+
+    /// Whether a workspace of the file has `tenant` as its tenant id or a Sentinel workspace.
+    fn claimed_elsewhere(&self, tenant: &str) -> bool {
+        !self.claimed_tenants.is_empty() && self.claimed_tenants.contains(&tenant.to_lowercase())
     }
 
     /// Whether `name` is one of the Log Analytics workspaces its Sentinel incidents come from
@@ -597,6 +610,7 @@ impl Workspace {
                 gamebooks: all,
                 sops: SopSelection::All(AllKeyword::All),
             },
+            claimed_tenants: Default::default(),
         }
     }
 
@@ -868,7 +882,20 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     }
     match report(name, problems) {
         Some(error) => Err(error),
-        None => Ok(file.workspaces),
+        None => {
+            let mut workspaces = file.workspaces;
+            let claimed: HashSet<String> = workspaces
+                .iter()
+                .flat_map(|w| std::iter::once(&w.tenant_id).chain(&w.sentinel_workspaces))
+                .filter(|t| *t != "*")
+                .map(|t| t.to_lowercase())
+                .collect();
+            let claimed = std::sync::Arc::new(claimed);
+            for w in &mut workspaces {
+                w.claimed_tenants = claimed.clone();
+            }
+            Ok(workspaces)
+        }
     }
 }
 

@@ -233,10 +233,16 @@ pub struct ProviderSupport {
     /// (`[["aad_user_id", "upn"]]`: an Entra id or a UPN). A target without them is an entity
     /// the service cannot act on, and the action is blocked.
     pub needs: &'static [&'static [&'static str]],
-    /// Why the service would refuse this target, if it would (Defender takes indicators of
-    /// public addresses only); checked on the target record when a plan is made.
-    pub refuses: Option<fn(&crate::value::Value) -> Option<String>>,
+    /// Why the service would refuse this target or these params, if it would (Defender takes
+    /// indicators of public addresses only; CrowdStrike isolates fully only); checked on the
+    /// target record and the params, defaults included, when a plan is made.
+    pub refuses: Option<Refuses>,
 }
+
+/// [`ProviderSupport::refuses`]: the target record and the params sent, by name, to why the
+/// service would refuse them.
+pub type Refuses =
+    fn(target: &crate::value::Value, params: &[(&str, crate::value::Value)]) -> Option<String>;
 
 /// An example use of an action: a complete step, as YAML.
 #[derive(Clone, Copy, Debug)]

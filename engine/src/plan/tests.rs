@@ -388,6 +388,33 @@ fn every_blocked_reason_is_explained() {
     let mut foreign = one.clone();
     foreign.workspace = Some("tenant-b".into());
     assert!(block_reason(&other_tenant, &foreign).contains("belongs to tenant `tenant-b`"));
+    // A workspace named as another's Sentinel workspace, or one of tenant `*`, chosen for an
+    // incident of that tenant acts on nothing: the name does not capture it.
+    let agent = "agent: {mode: autonomous, process_incident: [high, medium, low], gamebooks: [high, medium, low], sops: all}";
+    let file = format!(
+        "workspaces:\n\
+         - {{name: customer, tenant_id: 11111111-1111-4111-8111-111111111111, subscription: active, modules: [defender_xdr], partner_consent: true, consented_applications: [gamebooks-mde], sentinel_workspaces: [soc], {agent}}}\n\
+         - {{name: soc, tenant_id: 22222222-2222-4222-8222-222222222222, subscription: active, modules: [defender_xdr], partner_consent: true, consented_applications: [gamebooks-mde], {agent}}}\n\
+         - {{name: any, tenant_id: '*', subscription: active, modules: [defender_xdr], partner_consent: true, consented_applications: [gamebooks-mde], {agent}}}\n"
+    );
+    let all = crate::workspace::parse_workspaces("w.yaml", &file).expect("workspaces");
+    let mut of_soc = one.clone();
+    of_soc.workspace = Some("SOC".into());
+    let (customer, soc, any) = (&all[0], &all[1], &all[2]);
+    assert_eq!(
+        plan_with(&lib, customer, &of_soc, &RunConfig::default(), vec![]).actions[0].status,
+        Status::WouldRun
+    );
+    assert!(block_reason(soc, &of_soc).contains(
+        "belongs to tenant `SOC`, not to workspace `soc` (another workspace of the file has it"
+    ));
+    assert!(block_reason(any, &of_soc).contains("belongs to tenant `SOC`, not to workspace `any`"));
+    let mut unclaimed = one.clone();
+    unclaimed.workspace = Some("t-9".into());
+    assert_eq!(
+        plan_with(&lib, any, &unclaimed, &RunConfig::default(), vec![]).actions[0].status,
+        Status::WouldRun
+    );
     let offboard_s1 = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: off, for_each: incident.devices, action: device.offboard}\n";
     let lib2 = library(&[offboard_s1, &sop("")]);
     let s1 = incident(json!([device(
@@ -2027,6 +2054,90 @@ steps:
             ("first", Status::WouldRun),
             ("second", Status::WouldRun),
             ("again", Status::Skipped),
+        ]
+    );
+}
+
+/// CrowdStrike and SentinelOne isolate fully only: selective isolation of their devices is
+/// blocked, saying so, rather than planned to isolate more than asked; full isolation runs.
+#[test]
+fn selective_isolation_is_blocked_where_the_service_isolates_fully_only() {
+    let selective = ISOLATE.replace(
+        "action: device.isolate\n",
+        "action: device.isolate\n    params: {isolation: selective}\n",
+    );
+    let inc = incident(json!([
+        device("d1", "ws-1", json!({})),
+        device("d2", "cs-2", json!({"provider": "crowdstrike"})),
+        device("d3", "s1-3", json!({"provider": "sentinelone"})),
+    ]));
+    let mut w = ws(Mode::Autonomous);
+    w.consented_applications.extend([
+        "crowdstrike-response".to_string(),
+        "sentinelone-response".to_string(),
+    ]);
+    let plan = |gamebook: &str| {
+        let lib = library(&[gamebook, &sop("")]);
+        let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+        let rows: Vec<_> = p
+            .actions
+            .into_iter()
+            .filter(|a| a.step == "isolate")
+            .collect();
+        rows
+    };
+    let rows = plan(&selective);
+    assert_eq!(
+        rows.iter().map(|a| a.status).collect::<Vec<_>>(),
+        [Status::WouldRun, Status::Blocked, Status::Blocked],
+        "{rows:#?}"
+    );
+    assert_eq!(
+        rows[1].reason,
+        "Falcon (contain) isolates fully only, so `isolation: selective` would isolate more \
+         than asked; isolate this device with `isolation: full`"
+    );
+    assert!(
+        rows[2]
+            .reason
+            .starts_with("Singularity Endpoint (network disconnect) isolates fully only"),
+        "{}",
+        rows[2].reason
+    );
+    let full = plan(ISOLATE);
+    assert!(
+        full.iter().all(|a| a.status == Status::WouldRun),
+        "{full:#?}"
+    );
+}
+
+/// An indicator is a state of its address (posting it again updates it): blocking an
+/// address again after auditing it is done again, and the last one done holds.
+#[test]
+fn an_indicator_set_again_after_another_action_is_done_again() {
+    let gb = r#"
+kind: gamebook
+name: indicators
+version: 1.0.0
+steps:
+  - {id: block, for_each: incident.ips, action: ip.block, params: {action: block}}
+  - {id: audit, needs: [block], for_each: incident.ips, action: ip.block, params: {action: audit}}
+  - {id: block_again, needs: [audit], for_each: incident.ips, action: ip.block, params: {action: block}}
+  - {id: twice, needs: [block_again], for_each: incident.ips, action: ip.block, params: {action: block}}
+"#;
+    let lib = library(&[gb, &sop("").replace("iso", "indicators")]);
+    let inc = incident(
+        json!([{"kind": "ip", "id": "ip:203.0.113.9", "name": "203.0.113.9",
+                               "provider": "microsoft", "fields": {"address": "203.0.113.9"}}]),
+    );
+    let p = autonomous_plan(&lib, &inc);
+    assert_eq!(
+        step_statuses(&p),
+        [
+            ("block", Status::WouldRun),
+            ("audit", Status::WouldRun),
+            ("block_again", Status::WouldRun),
+            ("twice", Status::Skipped),
         ]
     );
 }

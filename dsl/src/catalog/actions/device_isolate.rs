@@ -16,8 +16,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
           Skype for Business through. Full isolation on Defender for Endpoint needs Windows 10 \
           1703 or later, Windows 11 or a supported Linux; a device behind a full-tunnel VPN can \
           lose its cloud connection while isolated. CrowdStrike (contain) and SentinelOne \
-          (network disconnect) only isolate fully, so `selective` fails on them rather than \
-          isolating more than asked. An offline device keeps the request pending until it \
+          (network disconnect) only isolate fully, so `selective` is blocked on them rather \
+          than isolating more than asked. An offline device keeps the request pending until it \
           checks in. This can take a production system offline: it is high-impact.",
     target: Target::Entity(EntityKind::Device),
     params: &[
@@ -77,7 +77,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /devices/entities/devices-actions/v2?action_name=contain",
             needs: &[],
-            refuses: None,
+            refuses: Some(|_, params| full_only("Falcon (contain)", params)),
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -87,7 +87,9 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/agents/actions/disconnect",
             needs: &[],
-            refuses: None,
+            refuses: Some(|_, params| {
+                full_only("Singularity Endpoint (network disconnect)", params)
+            }),
         },
     ],
     examples: &[
@@ -125,3 +127,18 @@ approval:
         },
     ],
 };
+
+/// Why a service that only isolates fully refuses `params`: selective isolation would isolate
+/// more than asked.
+fn full_only(service: &str, params: &[(&str, crate::value::Value)]) -> Option<String> {
+    let selective = params.iter().any(|(name, v)| {
+        *name == "isolation"
+            && matches!(v, crate::value::Value::String(s) if s.as_str() == "selective")
+    });
+    selective.then(|| {
+        format!(
+            "{service} isolates fully only, so `isolation: selective` would isolate more than \
+             asked; isolate this device with `isolation: full`"
+        )
+    })
+}
