@@ -1717,3 +1717,36 @@ fn check_against_workspaces() {
         "{err}"
     );
 }
+
+/// What the importer writes for a value the source left out (`unknown`) is a known value of
+/// its field: a condition can test for it.
+#[test]
+fn the_values_an_import_writes_for_missing_ones_can_be_tested() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bare.json");
+    std::fs::write(
+        &path,
+        r#"{"format": "riposte.incident/v1", "incident": {"id": "1", "title": "t",
+            "entities": [{"kind": "device", "id": "device:a", "name": "a"}]}}"#,
+    )
+    .unwrap();
+    riposte()
+        .args(["eval", "--incident"])
+        .arg(&path)
+        .args([
+            "incident.status == 'unknown'",
+            "incident.source == 'unknown'",
+            "incident.classification == 'unknown'",
+            "incident.entities[0].verdict == 'unknown'",
+            "incident.entities[0].provider == 'unknown'",
+        ])
+        .assert()
+        .code(0)
+        .stdout(
+            "incident.status == 'unknown' => true\n\
+             incident.source == 'unknown' => true\n\
+             incident.classification == 'unknown' => true\n\
+             incident.entities[0].verdict == 'unknown' => true\n\
+             incident.entities[0].provider == 'unknown' => true\n",
+        );
+}

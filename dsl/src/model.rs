@@ -34,7 +34,7 @@ pub const ROLES: &[&str] = &[
 ];
 pub const REMEDIATION_STATUSES: &[&str] =
     &["none", "remediated", "prevented", "blocked", "not_found"];
-pub const PROVIDERS: &[&str] = &["microsoft", "crowdstrike", "sentinelone"];
+pub const PROVIDERS: &[&str] = &["microsoft", "crowdstrike", "sentinelone", "unknown"];
 pub const ENTITY_KINDS: &[&str] = &[
     "user",
     "device",
@@ -74,6 +74,7 @@ pub const INCIDENT_SOURCES: &[&str] = &[
     "sentinelone",
     "qradar",
     "splunk",
+    "unknown",
 ];
 pub const INCIDENT_STATUSES: &[&str] = &[
     "new",
@@ -82,6 +83,7 @@ pub const INCIDENT_STATUSES: &[&str] = &[
     "resolved",
     "closed",
     "redirected",
+    "unknown",
 ];
 pub const CLASSIFICATIONS: &[&str] = &[
     "true_positive",

@@ -954,17 +954,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    /// The inputs record of `gb`: defaults, overridden by the evaluated `with:` values.
+    /// The inputs record of `gb`: defaults, overridden by the evaluated `with:` values that
+    /// are not null.
     fn inputs(&self, gb: &c::Gamebook, with: &[(String, ParamValue)], vars: &[Value]) -> Value {
         let env = self.env(vars);
         let pairs: Vec<(&str, Value)> = gb
             .inputs
             .iter()
             .map(|i| {
+                // A value computed to null is no value, as for an action param: the
+                // input's default applies.
                 let given = with
                     .iter()
                     .find(|(n, _)| *n == i.name)
-                    .map(|(_, v)| eval_param(v, &env));
+                    .map(|(_, v)| eval_param(v, &env))
+                    .filter(|v| !v.is_null());
                 (
                     i.name.as_str(),
                     given.or_else(|| i.default.clone()).unwrap_or(Value::Null),

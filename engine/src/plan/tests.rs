@@ -4437,6 +4437,33 @@ steps:
             .contains("input `n` of gamebook `gn` is required, and was computed to null"),
         "{called:?}"
     );
+    // An input with a default computed to null (the incident has no alert) takes the
+    // default, as an action param does.
+    let defaulted = r#"
+kind: gamebook
+name: gd
+version: 1.0.0
+inputs:
+  lifetime: {type: duration, default: 7d}
+  level: {type: severity, default: high}
+steps:
+  - id: note
+    if: "inputs.level >= medium"
+    action: incident.comment
+    params: {comment: "{{ inputs.lifetime }}"}
+"#;
+    let sop = "kind: sop\ntype: response\nname: s\nmode: autonomous\ngamebooks:\n  - gamebook: gd\n    with: {lifetime: \"{{ incident.updated - incident.created }}\", level: \"{{ first(incident.alerts).severity }}\"}\n";
+    let lib = library(&[defaulted, sop]);
+    let mut no_times = inc.clone();
+    no_times.updated = None;
+    let p = plan_with(&lib, &w, &no_times, &RunConfig::default(), vec![]);
+    assert_eq!(
+        p.actions[0].status,
+        Status::WouldRun,
+        "{:?}",
+        p.actions[0].reason
+    );
+    assert_eq!(p.actions[0].params["comment"], "1w");
 }
 
 /// A time-out decides a gate only where nothing waits before it: behind another ungranted
