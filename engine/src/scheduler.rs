@@ -755,6 +755,9 @@ pub struct Scheduler<'a, E: Executor> {
     items_unknown: bool,
     /// How many action rows each gamebook holds, through its groups and calls, once counted.
     held: BTreeMap<&'a str, usize>,
+    /// Whether each gamebook holds a high-impact action, through its groups and calls, once
+    /// known.
+    high_impact_held: BTreeMap<&'a str, bool>,
 }
 
 /// The most step items one SOP's run may start. Calls can nest a library's work
@@ -799,6 +802,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             explaining: false,
             items_unknown: false,
             held: BTreeMap::new(),
+            high_impact_held: BTreeMap::new(),
         }
     }
 
@@ -899,6 +903,30 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             n = n.saturating_add(more);
         }
         n
+    }
+
+    /// Whether `step` holds a high-impact action, itself or through its groups and calls.
+    fn holds_high_impact(&mut self, step: &c::Step, depth: usize) -> bool {
+        match &step.kind {
+            c::StepKind::Action { spec, .. } => spec.impact == Impact::High,
+            c::StepKind::Group(inner) => inner.iter().any(|s| self.holds_high_impact(s, depth)),
+            c::StepKind::Call { gamebook, .. } if depth < MAX_CALL_DEPTH => {
+                let Some(callee) = self.library.gamebook(gamebook) else {
+                    return false;
+                };
+                // Once per gamebook: calls can make the walk exponential.
+                if let Some(&held) = self.high_impact_held.get(callee.name.as_str()) {
+                    return held;
+                }
+                let held = callee
+                    .steps
+                    .iter()
+                    .any(|s| self.holds_high_impact(s, depth + 1));
+                self.high_impact_held.insert(callee.name.as_str(), held);
+                held
+            }
+            c::StepKind::Call { .. } | c::StepKind::Task(_) => false,
+        }
     }
 
     fn env<'v>(&self, vars: &'v [Value]) -> Env<'v> {
@@ -1377,19 +1405,40 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // An approval gate in front of the step: the whole step waits unless granted. A refused
         // gate is planned as a waiting one (what would be blocked or skipped even once approved
         // is reported so), then what waited on it is rejected.
-        let gate_wait = step.approval.as_ref().filter(|_| !gate_open).map(|g| Wait {
-            gate: Some((
-                g.role,
-                format!(
-                    "approval gate of step `{}` (quorum {}, timeout {}, then {})",
-                    step.id,
-                    g.quorum,
-                    riposte_dsl::duration::format_duration(g.timeout_ms),
-                    g.on_timeout
-                ),
-            )),
-            reason: format!("awaits the approval gate of step `{}`", step.id),
-        });
+        // One approval passes the whole gate: when anything behind it is high-impact, it is a
+        // Workspace Owner's, for every action behind it alike.
+        let gate_role = match &step.approval {
+            Some(g) if !gate_open && g.role != Role::WorkspaceOwner => {
+                if self.holds_high_impact(step, self.depth) {
+                    Some((
+                        Role::WorkspaceOwner,
+                        "; it holds a high-impact action, which only a Workspace Owner approves",
+                    ))
+                } else {
+                    Some((g.role, ""))
+                }
+            }
+            Some(g) => Some((g.role, "")),
+            None => None,
+        };
+        let gate_wait = step
+            .approval
+            .as_ref()
+            .zip(gate_role)
+            .filter(|_| !gate_open)
+            .map(|(g, (role, raised))| Wait {
+                gate: Some((
+                    role,
+                    format!(
+                        "approval gate of step `{}` (quorum {}, timeout {}, then {}){raised}",
+                        step.id,
+                        g.quorum,
+                        riposte_dsl::duration::format_duration(g.timeout_ms),
+                        g.on_timeout
+                    ),
+                )),
+                reason: format!("awaits the approval gate of step `{}`", step.id),
+            });
         let was = match gate_wait {
             Some(w) if self.wait.is_none() => self.wait.replace(w),
             _ => self.wait.clone(),

@@ -1719,7 +1719,8 @@ steps:
 }
 
 /// Only a Workspace Owner approves a high-impact action, whichever gate holds it back: its
-/// own step's, an enclosing group's or a calling step's.
+/// own step's, an enclosing group's or a calling step's. One approval passes a gate, so such a
+/// gate is an owner's for every action behind it; a gate holding none keeps its role.
 #[test]
 fn a_gate_on_a_group_or_a_call_is_approved_by_an_owner_for_high_impact_actions() {
     let gb = r#"
@@ -1766,8 +1767,20 @@ steps:
         )
     };
     assert_eq!(role("contain.isolate"), ("workspace_owner", true));
-    assert_eq!(role("contain.note"), ("incident_responder", false));
+    assert_eq!(role("contain.note"), ("workspace_owner", true));
     assert_eq!(role("call_inner.offboard"), ("workspace_owner", true));
+    let low = gb.replace("action: device.isolate", "action: device.quick_scan");
+    let lib = library(&[&low, inner, &sop("")]);
+    let p = autonomous(&lib, &inc, Approvals::None);
+    let note = p
+        .actions
+        .iter()
+        .find(|a| a.step == "contain.note")
+        .expect("note");
+    assert_eq!(
+        note.approval.as_ref().map(|a| a.role),
+        Some("incident_responder")
+    );
 }
 
 /// Inside a gated group, what waits names the group's gate, not the step before it.
