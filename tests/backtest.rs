@@ -1106,67 +1106,36 @@ fn an_oversized_file_at_the_base_is_named() {
     );
 }
 
-/// A library path that is a symbolic link to a directory is read at its target at the
-/// revision too, as in the working tree: the same library on both sides changes nothing.
-#[cfg(unix)]
-#[test]
-fn a_library_path_linked_to_a_directory_is_read_at_the_revision_too() {
-    let repo = repo();
-    std::os::unix::fs::symlink("sops", repo.path().join("policy")).unwrap();
-    git(repo.path(), &["add", "policy"]);
-    git(repo.path(), &["commit", "-q", "-m", "policy link"]);
-    let args = [
-        "backtest",
-        "--corpus",
-        "corpus",
-        "--base",
-        "HEAD",
-        "--library",
-        "gamebooks",
-        "--library",
-        "policy",
-        "--format",
-        "json",
-    ];
-    let v: serde_json::Value =
-        serde_json::from_str(&stdout_of(riposte(repo.path()).args(args))).expect("json report");
-    assert_eq!(v["summary"]["changed"], 0, "{v:#}");
-    edit(repo.path());
-    let v: serde_json::Value =
-        serde_json::from_str(&stdout_of(riposte(repo.path()).args(args))).expect("json report");
-    assert_eq!(v["summary"]["changed"], 1, "{:#}", v["summary"]);
-}
-
-/// A library path through a directory that is a symbolic link (`current/sops`, `current` → `.`)
-/// is read through it at the revision too, as the working tree's file system reads it.
+/// A library path that is a symbolic link to a directory (`policy` → `sops`), or lies under
+/// one (`current/sops`, `current` → `.`), is read at its target at the revision too, as the
+/// working tree's file system reads it: the same library on both sides changes nothing.
 #[cfg(unix)]
 #[test]
 fn a_library_path_through_a_linked_directory_is_read_at_the_revision_too() {
-    let repo = repo();
-    std::os::unix::fs::symlink(".", repo.path().join("current")).unwrap();
-    git(repo.path(), &["add", "current"]);
-    git(repo.path(), &["commit", "-q", "-m", "current link"]);
-    let args = [
-        "backtest",
-        "--corpus",
-        "corpus",
-        "--base",
-        "HEAD",
-        "--library",
-        "current/gamebooks",
-        "--library",
-        "current/sops",
-        "--format",
-        "json",
-    ];
-    let out = riposte(repo.path()).args(args).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("holds nothing"), "{err}");
-    let v: serde_json::Value =
-        serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("json report");
-    assert_eq!(v["summary"]["changed"], 0, "{v:#}");
-    edit(repo.path());
-    let v: serde_json::Value =
-        serde_json::from_str(&stdout_of(riposte(repo.path()).args(args))).expect("json report");
-    assert_eq!(v["summary"]["changed"], 1, "{:#}", v["summary"]);
+    for (link, target, library) in [
+        ("policy", "sops", ["gamebooks", "policy"]),
+        ("current", ".", ["current/gamebooks", "current/sops"]),
+    ] {
+        let repo = repo();
+        std::os::unix::fs::symlink(target, repo.path().join(link)).unwrap();
+        git(repo.path(), &["add", link]);
+        git(repo.path(), &["commit", "-q", "-m", "link"]);
+        let mut args = vec![
+            "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
+        ];
+        for path in library {
+            args.extend(["--library", path]);
+        }
+        let out = riposte(repo.path()).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("holds nothing"), "{link}: {err}");
+        let v: serde_json::Value =
+            serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("json report");
+        assert_eq!(v["summary"]["changed"], 0, "{link}: {v:#}");
+        edit(repo.path());
+        let v: serde_json::Value =
+            serde_json::from_str(&stdout_of(riposte(repo.path()).args(&args)))
+                .expect("json report");
+        assert_eq!(v["summary"]["changed"], 1, "{link}: {:#}", v["summary"]);
+    }
 }
