@@ -16,7 +16,7 @@ use riposte_dsl::model::{
     INCIDENT_STATUSES, RISK_SCORES,
 };
 use riposte_dsl::types::EntityKind;
-use serde_json::Value as Json;
+use serde_json::{Number, Value as Json};
 
 use super::entities::{EntitySet, NewEntity};
 use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
@@ -625,6 +625,29 @@ fn hashes_of(resolve: &Resolver, m: &Object) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// A process id as Sentinel writes it: a number, or text (its type in the REST API), decimal
+/// or hex as Windows events write it (`0x1a4c`). Other text is no id the model's number can
+/// hold: it is left out rather than failing the incident.
+fn process_id(v: &Json) -> Option<Number> {
+    match v {
+        Json::Number(n) => Some(n.clone()),
+        Json::String(s) => {
+            let s = s.trim();
+            match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                // `from_str_radix` would take a sign too; a process id has none.
+                Some(hex) if hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    u64::from_str_radix(hex, 16).ok()
+                }
+                Some(_) => None,
+                None if s.bytes().all(|b| b.is_ascii_digit()) => s.parse::<u64>().ok(),
+                None => None,
+            }
+            .map(Number::from)
+        }
+        _ => None,
+    }
+}
+
 /// A host's best id for `device_id` fields: its MDE id, else its host name.
 fn host_id(raw: &Raw) -> Option<String> {
     text_or_additional(raw.props, &["mdatpDeviceId"]).or_else(|| text(raw.props, "hostName"))
@@ -751,7 +774,17 @@ fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<Ne
             e.put("device_id", device);
         }
         EntityKind::Process => {
-            e.put("process_id", opt_number(cx, p, "processId", pp)?);
+            let pid = match get(p, "processId") {
+                None => None,
+                Some(v @ (Json::Number(_) | Json::String(_))) => process_id(v),
+                Some(other) => {
+                    return Err(cx.invalid(
+                        &pp.key("processId"),
+                        format!("expected a process id, found {}", describe(other)),
+                    ))
+                }
+            };
+            e.put("process_id", pid);
             e.put("command_line", opt_str(cx, p, "commandLine", pp)?);
             e.put("created", opt_time(cx, p, "creationTimeUtc", pp)?);
             if let Some(img) = resolve.field(p, "imageFileEntityId", "file") {
@@ -779,11 +812,7 @@ fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<Ne
                 "parent_process_id",
                 parent
                     .and_then(|pr| get(pr.props, "processId"))
-                    .and_then(|v| match v {
-                        Json::Number(n) => Some(n.clone()),
-                        Json::String(s) => s.trim().parse::<u64>().ok().map(Into::into),
-                        _ => None,
-                    }),
+                    .and_then(process_id),
             );
         }
         EntityKind::Mailbox => {

@@ -1561,6 +1561,73 @@ fn sentinel_file_hashes_admins_hosts_and_links() {
     assert_eq!(entity(&i, "ip:10.0.0.1").alert_ids, ["a1", "a2"]);
 }
 
+/// The REST API types `processId` as text, and Windows events (4688) write it in hex: an id
+/// the model's number cannot hold is left out, never fatal.
+#[test]
+fn sentinel_process_ids_are_read_as_text_in_decimal_or_hex() {
+    let process = |name: &str, pid: serde_json::Value, parent: Option<&str>| {
+        json!({"name": name, "kind": "Process", "properties": {"processId": pid,
+            "commandLine": format!("{name}.exe"), "parentProcessEntityId": parent}})
+    };
+    let i = one(
+        &json!({"name": "inc-7", "properties": {"title": "t"}, "entities": [
+            process("hex", json!("0x1a4c"), None),
+            process("upper", json!(" 0X1A4D "), Some("hex")),
+            process("decimal", json!("4242"), Some("upper")),
+            process("number", json!(7), Some("decimal")),
+            process("odd", json!("pid-12"), Some("number")),
+            process("bad-hex", json!("0x-1"), Some("odd")),
+            process("child", json!(1), Some("bad-hex"))
+        ]}),
+    );
+    let pids = |key: &str| -> Vec<Option<serde_json::Value>> {
+        [
+            "hex", "upper", "decimal", "number", "odd", "bad-hex", "child",
+        ]
+        .iter()
+        .map(|name| {
+            let e = i
+                .entities
+                .iter()
+                .find(|e| e.fields.get("command_line") == Some(&json!(format!("{name}.exe"))));
+            e.and_then(|e| e.fields.get(key).cloned())
+        })
+        .collect()
+    };
+    assert_eq!(
+        pids("process_id"),
+        [
+            Some(json!(6732)),
+            Some(json!(6733)),
+            Some(json!(4242)),
+            Some(json!(7)),
+            None,
+            None,
+            Some(json!(1))
+        ]
+    );
+    assert_eq!(
+        pids("parent_process_id"),
+        [
+            None,
+            Some(json!(6732)),
+            Some(json!(6733)),
+            Some(json!(4242)),
+            Some(json!(7)),
+            None,
+            None
+        ]
+    );
+    // A value that is no scalar is an error at its path.
+    let (path, message) = invalid_at(
+        &json!({"name": "inc", "properties": {"title": "t"},
+            "entities": [{"kind": "Process", "properties": {"processId": {"x": 1}}}]})
+        .to_string(),
+    );
+    assert_eq!(path, "$.entities[0].properties.processId");
+    assert!(message.contains("expected a process id"), "{message}");
+}
+
 #[test]
 fn a_sentinel_alert_with_an_empty_entity_list_carries_only_entities_naming_it() {
     let i = one(&json!({"name": "inc-6", "properties": {"title": "t"},
