@@ -9,7 +9,7 @@
 //! every alert. An alert with an empty `relatedEntities` lists no entities: it carries only
 //! those that name it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use riposte_dsl::model::{
     ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, EMAIL_DIRECTIONS,
@@ -116,14 +116,35 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     }
     // A `FileHash` a `File` lists is part of that file, which carries its hash and its
     // alerts; it is no entity of its own (listed before the file, it would make a second one).
+    // Each file's hashes are read here, once: the processes it is the image of take them from
+    // here, and following its list again for each would cost processes × list length.
     let mut part_of: Vec<Option<usize>> = vec![None; raws.len()];
+    let mut file_hashes: Vec<Hashes> = vec![Vec::new(); raws.len()];
     for (f, raw) in raws.iter().enumerate().filter(|(_, r)| r.kind == "file") {
-        for id in hash_entity_ids(raw.props) {
-            let hash =
-                lookup(&by_ref, &id).filter(|&h| raws.get(h).is_some_and(|r| r.kind == "filehash"));
-            if let Some(slot) = hash.and_then(|h| part_of.get_mut(h)) {
+        let mut seen = HashSet::new();
+        let mut hashes = Hashes::new();
+        // From the last: the last hash of each type is the file's, as listed.
+        for id in hash_entity_ids(raw.props).rev() {
+            let Some(h) =
+                lookup(&by_ref, id).filter(|&h| raws.get(h).is_some_and(|r| r.kind == "filehash"))
+            else {
+                continue;
+            };
+            if !seen.insert(h) {
+                continue;
+            }
+            if let Some(slot) = part_of.get_mut(h) {
                 slot.get_or_insert(f);
             }
+            if let Some((field, value)) = raws.get(h).and_then(|r| file_hash(r.props)) {
+                if !hashes.iter().any(|(known, _)| *known == field) {
+                    hashes.push((field, value));
+                }
+            }
+        }
+        hashes.reverse();
+        if let Some(slot) = file_hashes.get_mut(f) {
+            *slot = hashes;
         }
     }
     for (h, f) in part_of.iter().enumerate() {
@@ -161,8 +182,9 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     let resolve = Resolver {
         raws: &raws,
         by_ref: &by_ref,
+        file_hashes: &file_hashes,
     };
-    for ((raw, linked), part) in raws.iter().zip(&assoc).zip(&part_of) {
+    for (position, ((raw, linked), part)) in raws.iter().zip(&assoc).zip(&part_of).enumerate() {
         if part.is_some() {
             continue;
         }
@@ -175,7 +197,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
         }
         linked.sort_unstable();
         linked.dedup();
-        match entity(cx, raw, pp, &resolve)? {
+        match entity(cx, raw, position, pp, &resolve)? {
             Some(e) => {
                 set.add(e, &linked);
                 cx.check_len(entities_path, Limit::Entities, set.len())?;
@@ -530,21 +552,32 @@ fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'
     Ok(out)
 }
 
-/// Finds the entities other entities refer to (`hostEntityId`, `fileHashEntityIds`, …).
+/// A file's hashes as `(field, value)`, one of each type at most.
+type Hashes = Vec<(&'static str, String)>;
+
+/// Finds the entities other entities refer to (`hostEntityId`, `imageFileEntityId`, …).
 struct Resolver<'a, 'v> {
     raws: &'a [Raw<'v>],
     by_ref: &'a HashMap<String, usize>,
+    /// Per entity (by position in `raws`), the hashes of a `File`, read once.
+    file_hashes: &'a [Hashes],
 }
 
 impl<'v> Resolver<'_, 'v> {
-    fn get(&self, r: &str) -> Option<&Raw<'v>> {
-        lookup(self.by_ref, r).and_then(|i| self.raws.get(i))
+    /// The position of the entity a reference field of `m` names, if it has the kind `kind`.
+    fn position(&self, m: &Object, key: &str, kind: &str) -> Option<usize> {
+        let r = text(m, key)?;
+        lookup(self.by_ref, &r).filter(|&i| self.raws.get(i).is_some_and(|raw| raw.kind == kind))
     }
 
     /// The entity a reference field of `m` names, if it has the kind `kind`.
     fn field(&self, m: &Object, key: &str, kind: &str) -> Option<&Raw<'v>> {
-        let r = text(m, key)?;
-        self.get(&r).filter(|raw| raw.kind == kind)
+        self.position(m, key, kind).and_then(|i| self.raws.get(i))
+    }
+
+    /// The hashes of the `File` at `position`.
+    fn hashes(&self, position: usize) -> &[(&'static str, String)] {
+        self.file_hashes.get(position).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -600,29 +633,20 @@ fn hash_field(algorithm: Option<&str>, value: &str) -> Option<&'static str> {
 }
 
 /// The references of a `File`'s `fileHashEntityIds`.
-fn hash_entity_ids(m: &Object) -> Vec<String> {
-    match get(m, "fileHashEntityIds") {
-        Some(Json::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect(),
-        Some(Json::String(s)) => vec![s.clone()],
-        _ => Vec::new(),
-    }
+fn hash_entity_ids(m: &Object) -> impl DoubleEndedIterator<Item = &str> {
+    let (list, one): (&[Json], Option<&str>) = match get(m, "fileHashEntityIds") {
+        Some(Json::Array(items)) => (items, None),
+        Some(Json::String(s)) => (&[], Some(s)),
+        _ => (&[], None),
+    };
+    list.iter().filter_map(Json::as_str).chain(one)
 }
 
-/// The hashes of the `FileHash` entities a `File`'s `fileHashEntityIds` name, as `(field,
-/// value)`.
-fn hashes_of(resolve: &Resolver, m: &Object) -> Vec<(&'static str, String)> {
-    hash_entity_ids(m)
-        .iter()
-        .filter_map(|id| resolve.get(id).filter(|r| r.kind == "filehash"))
-        .filter_map(|r| {
-            let value = text(r.props, "hashValue")?;
-            let field = hash_field(text(r.props, "algorithm").as_deref(), &value)?;
-            Some((field, value.trim().to_ascii_lowercase()))
-        })
-        .collect()
+/// The hash a `FileHash` entity's properties hold, as `(field, value)`.
+fn file_hash(props: &Object) -> Option<(&'static str, String)> {
+    let value = text(props, "hashValue")?;
+    let field = hash_field(text(props, "algorithm").as_deref(), &value)?;
+    Some((field, value.trim().to_ascii_lowercase()))
 }
 
 /// A process id as Sentinel writes it: a number, or text (its type in the REST API), decimal
@@ -668,7 +692,14 @@ fn account_text(raw: &Raw) -> Option<String> {
         })
 }
 
-fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<NewEntity>> {
+/// The entity `raw`, at `position` in the list the resolver holds.
+fn entity(
+    cx: &Cx,
+    raw: &Raw,
+    position: usize,
+    pp: &Path,
+    resolve: &Resolver,
+) -> Result<Option<NewEntity>> {
     let kind = match raw.kind.as_str() {
         "account" => EntityKind::User,
         "host" => EntityKind::Device,
@@ -766,8 +797,8 @@ fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<Ne
         EntityKind::File => {
             e.put("file_name", first_str(cx, p, &["fileName", "name"], pp)?);
             e.put("path", opt_str(cx, p, "directory", pp)?);
-            for (field, value) in hashes_of(resolve, p) {
-                e.put(field, Some(value));
+            for (field, value) in resolve.hashes(position) {
+                e.put(field, Some(value.clone()));
             }
             let device = resolve.field(p, "hostEntityId", "host").and_then(host_id);
             e.put("device_ids", device.clone().map(|d| vec![d]));
@@ -787,12 +818,18 @@ fn entity(cx: &Cx, raw: &Raw, pp: &Path, resolve: &Resolver) -> Result<Option<Ne
             e.put("process_id", pid);
             e.put("command_line", opt_str(cx, p, "commandLine", pp)?);
             e.put("created", opt_time(cx, p, "creationTimeUtc", pp)?);
-            if let Some(img) = resolve.field(p, "imageFileEntityId", "file") {
-                e.put("image_file_name", text(img.props, "fileName"));
-                for (field, value) in hashes_of(resolve, img.props) {
-                    match field {
-                        "sha1" => e.put("image_sha1", Some(value)),
-                        "sha256" => e.put("image_sha256", Some(value)),
+            if let Some(at) = resolve.position(p, "imageFileEntityId", "file") {
+                e.put(
+                    "image_file_name",
+                    resolve
+                        .raws
+                        .get(at)
+                        .and_then(|img| text(img.props, "fileName")),
+                );
+                for (field, value) in resolve.hashes(at) {
+                    match *field {
+                        "sha1" => e.put("image_sha1", Some(value.clone())),
+                        "sha256" => e.put("image_sha256", Some(value.clone())),
                         _ => {}
                     }
                 }

@@ -1628,6 +1628,36 @@ fn sentinel_process_ids_are_read_as_text_in_decimal_or_hex() {
     assert!(message.contains("expected a process id"), "{message}");
 }
 
+/// A file's hash references are followed once, not once per process it is the image of: a
+/// long `fileHashEntityIds` and many processes would otherwise take their product in time.
+#[test]
+fn sentinel_file_hashes_are_read_once_for_all_processes() {
+    let sha256 = "0b7c2ee0f6d7e0f0b2d0a4f5e3c1b2a3d4e5f6a7b8c9d0e1f2a3b4c5d6e7fa99";
+    let older = "1111111111111111111111111111111111111111111111111111111111111111";
+    // The last hash of a type listed is the file's.
+    let mut refs = vec!["h-old"];
+    refs.extend(std::iter::repeat_n("h", 200_000));
+    let mut entities = vec![
+        json!({"name": "h-old", "kind": "FileHash", "properties": {"algorithm": "SHA256", "hashValue": older}}),
+        json!({"name": "h", "kind": "FileHash", "properties": {"algorithm": "SHA256", "hashValue": sha256}}),
+        json!({"name": "f", "kind": "File", "properties": {"fileName": "x.exe", "fileHashEntityIds": refs}}),
+    ];
+    entities.extend((0..2_000).map(|n| {
+        json!({"name": format!("p{n}"), "kind": "Process", "properties": {
+            "processId": n, "commandLine": format!("x.exe {n}"), "imageFileEntityId": "f"}})
+    }));
+    let i = one(&json!({"name": "inc-8", "properties": {"title": "t"}, "entities": entities}));
+    let files = of_kind(&i, EntityKind::File);
+    assert_eq!(files.len(), 1, "the hashes are part of the file");
+    assert_eq!(files[0].fields["sha256"], sha256);
+    let processes = of_kind(&i, EntityKind::Process);
+    assert_eq!(processes.len(), 2_000);
+    for p in processes {
+        assert_eq!(p.fields["image_sha256"], sha256, "{}", p.id);
+        assert_eq!(p.fields["image_file_name"], "x.exe");
+    }
+}
+
 #[test]
 fn a_sentinel_alert_with_an_empty_entity_list_carries_only_entities_naming_it() {
     let i = one(&json!({"name": "inc-6", "properties": {"title": "t"},
