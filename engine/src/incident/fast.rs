@@ -17,7 +17,9 @@ use std::sync::OnceLock;
 use serde_json::{Number, Value as Json};
 
 use super::json::{Cx, Obj, Path, Val, View, ROOT};
-use super::{detect, graph, links_to_next_page, riposte, FileInfo, Format, Incident};
+use super::{
+    detect, graph, links_to_next_page, riposte, sentinel_other, FileInfo, Format, Incident,
+};
 
 /// Every member name the Graph importer and format detection read, at any depth.
 const KEYS: &[&str] = &[
@@ -624,8 +626,13 @@ pub(super) fn import(cx: &Cx, text: &str) -> Option<(FileInfo, Vec<Incident>)> {
     let mut incidents = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         if let FVal::Object(m) = item {
-            if detect(m).is_some_and(|f| f != Format::Graph) {
-                return None;
+            // Another format's incident, or a Sentinel resource that is none: the slow path
+            // says so.
+            match detect(m) {
+                Some(Format::Graph) => {}
+                Some(_) => return None,
+                None if sentinel_other(m).is_some() => return None,
+                None => {}
             }
         }
         let path: Path = if single { ROOT } else { base.index(i) };

@@ -172,8 +172,13 @@ pub enum ImportError {
     /// mark).
     #[error("`{file}`: {message}")]
     Encoding { file: String, message: String },
-    #[error("`{file}` {UNKNOWN_FORMAT}")]
-    UnknownFormat { file: String },
+    #[error("`{file}` {}", unknown_format_message(hint.as_deref()))]
+    UnknownFormat {
+        file: String,
+        /// What the file holds instead and what to give, where its shape tells (a Sentinel
+        /// alert rather than an incident).
+        hint: Option<String>,
+    },
     /// The file holds an API's error response (`{"error": {"code": …, "message": …}}`), as a
     /// script saves when a request fails.
     #[error("`{file}` {}", error_response_message(code, message))]
@@ -218,7 +223,7 @@ impl ImportError {
     pub fn message_in_file(&self) -> String {
         match self {
             ImportError::Invalid { path, message, .. } => format!("at `{path}`: {message}"),
-            ImportError::UnknownFormat { .. } => UNKNOWN_FORMAT.to_string(),
+            ImportError::UnknownFormat { hint, .. } => unknown_format_message(hint.as_deref()),
             ImportError::ErrorResponse { code, message, .. } => {
                 error_response_message(code, message)
             }
@@ -235,7 +240,17 @@ impl ImportError {
     }
 }
 
-const UNKNOWN_FORMAT: &str = "is not an incident file Riposte can read; the accepted formats \
+/// "is not an incident file Riposte can read", then `hint`, then the accepted formats.
+fn unknown_format_message(hint: Option<&str>) -> String {
+    match hint {
+        None => format!("is not an incident file Riposte can read; {ACCEPTED_FORMATS}"),
+        Some(hint) => {
+            format!("is not an incident file Riposte can read: {hint}; {ACCEPTED_FORMATS}")
+        }
+    }
+}
+
+const ACCEPTED_FORMATS: &str = "the accepted formats \
     are Microsoft Graph security incidents (an incident with `displayName` and `alerts`, or a \
     `{\"value\": [...]}` page of them), Microsoft Sentinel incidents (an Azure resource whose \
     `properties` hold `title` or `incidentNumber`, or a `{\"value\": [...]}` list of them) and \
@@ -836,6 +851,17 @@ fn import(
 ) -> Result<(FileInfo, Vec<Result<Incident, ImportError>>), ImportError> {
     let unknown = || ImportError::UnknownFormat {
         file: cx.file.to_string(),
+        hint: None,
+    };
+    // A Sentinel resource that is no incident (an alert, a comment) is named as what it is.
+    let not_incident = |items: &[Json]| {
+        items.iter().find_map(|item| match item {
+            Json::Object(m) => sentinel_other(m).map(|other| ImportError::UnknownFormat {
+                file: cx.file.to_string(),
+                hint: Some(other.hint()),
+            }),
+            _ => None,
+        })
     };
     // A single incident is at `$`, list items at `$.value[i]` or `$[i]`; only a `value` list
     // is a page, which may link to the next.
@@ -855,7 +881,11 @@ fn import(
                     ),
                 ))
             }
-            None => return Err(error_response(cx, m).unwrap_or_else(unknown)),
+            None => {
+                return Err(error_response(cx, m)
+                    .or_else(|| not_incident(std::slice::from_ref(root)))
+                    .unwrap_or_else(unknown))
+            }
         },
         Json::Array(items) => (items.as_slice(), ROOT, false, None),
         _ => return Err(unknown()),
@@ -875,7 +905,7 @@ fn import(
             Format::Sentinel
         }
         (None, None) => Format::Graph,
-        (None, Some(Json::Object(_))) => return Err(unknown()),
+        (None, Some(Json::Object(_))) => return Err(not_incident(items).unwrap_or_else(unknown)),
         (None, Some(other)) => {
             return Err(cx.invalid(
                 &base.index(0),
@@ -889,6 +919,16 @@ fn import(
     let one = |item: &Json, path: &Path| {
         match item {
             Json::Object(m) => {
+                if let Some(other) = detect(m).is_none().then(|| sentinel_other(m)).flatten() {
+                    return Err(cx.invalid(
+                        path,
+                        format!(
+                            "this is {}, not an incident; {}",
+                            other.what(),
+                            other.instead()
+                        ),
+                    ));
+                }
                 if let Some(other) = detect(m).filter(|f| *f != format) {
                     return Err(cx.invalid(
                         path,
@@ -964,10 +1004,12 @@ fn detect<M: json::Obj>(m: &M) -> Option<Format> {
             return Some(Format::Sentinel);
         }
     }
-    if text("id").is_some_and(|id| {
-        id.to_ascii_lowercase()
-            .contains("microsoft.securityinsights")
-    }) {
+    // By its resource type, `…/Microsoft.SecurityInsights/incidents/{id}`: the provider's
+    // other resources (alerts, entities, comments, rules) are no incidents.
+    if text("id")
+        .and_then(sentinel_type)
+        .is_some_and(|t| t.is_incident())
+    {
         return Some(Format::Sentinel);
     }
     if m.field("displayName").is_some()
@@ -976,4 +1018,115 @@ fn detect<M: json::Obj>(m: &M) -> Option<Format> {
         return Some(Format::Graph);
     }
     None
+}
+
+/// The resource type of an Azure resource id of the Sentinel provider: the segments after
+/// `Microsoft.SecurityInsights/` (`incidents/{id}`, `Entities/{id}`,
+/// `incidents/{id}/comments/{id}`); `None` for other ids.
+struct SentinelType<'a> {
+    segments: Vec<&'a str>,
+}
+
+impl SentinelType<'_> {
+    /// `incidents/{id}`, and nothing below it (an incident's comments are not the incident).
+    fn is_incident(&self) -> bool {
+        matches!(self.segments.as_slice(), [kind, _] if kind.eq_ignore_ascii_case("incidents"))
+    }
+}
+
+fn sentinel_type(id: &str) -> Option<SentinelType<'_>> {
+    const PROVIDER: &str = "microsoft.securityinsights/";
+    // ASCII lowercasing keeps byte offsets.
+    let at = id.to_ascii_lowercase().rfind(PROVIDER)? + PROVIDER.len();
+    let segments = id.get(at..)?.split('/').filter(|s| !s.is_empty()).collect();
+    Some(SentinelType { segments })
+}
+
+/// A Sentinel resource that is no incident, as a file may hold one saved from the wrong call.
+struct SentinelOther {
+    id: String,
+    kind: OtherKind,
+}
+
+enum OtherKind {
+    /// `…/Entities/{id}` of kind `SecurityAlert`: `POST …/incidents/{id}/alerts` answers these.
+    Alert,
+    /// `…/Entities/{id}`, as `POST …/incidents/{id}/entities` answers.
+    Entity,
+    /// `…/incidents/{id}/comments/{id}` and the like.
+    OfIncident(String),
+    /// `…/alertRules/{id}`, `…/bookmarks/{id}`, … as written.
+    Other(String),
+}
+
+/// The Sentinel resource `m` is, if its `id` is one of the provider's and no incident.
+fn sentinel_other<M: json::Obj>(m: &M) -> Option<SentinelOther> {
+    use json::{Val, View};
+    let text = |key: &str| match m.field(key).map(Val::view) {
+        Some(View::Str(s)) => Some(s),
+        _ => None,
+    };
+    let id = text("id")?;
+    let ty = sentinel_type(id)?;
+    if ty.is_incident() {
+        return None;
+    }
+    let is_alert = text("kind").is_some_and(|k| k.eq_ignore_ascii_case("SecurityAlert"));
+    let kind = match ty.segments.as_slice() {
+        [entities, ..] if entities.eq_ignore_ascii_case("entities") && is_alert => OtherKind::Alert,
+        [entities, ..] if entities.eq_ignore_ascii_case("entities") => OtherKind::Entity,
+        [incidents, _, below, ..] if incidents.eq_ignore_ascii_case("incidents") => {
+            OtherKind::OfIncident(json::clip(below, 40).into_owned())
+        }
+        [other, ..] => OtherKind::Other(json::clip(other, 40).into_owned()),
+        [] => OtherKind::Other(String::new()),
+    };
+    Some(SentinelOther {
+        id: json::clip(id, 200).into_owned(),
+        kind,
+    })
+}
+
+impl SentinelOther {
+    /// "a Microsoft Sentinel alert (`…/Entities/9ed9`)".
+    fn what(&self) -> String {
+        let what = match &self.kind {
+            OtherKind::Alert => "a Microsoft Sentinel alert".to_string(),
+            OtherKind::Entity => "a Microsoft Sentinel entity".to_string(),
+            OtherKind::OfIncident(below) => {
+                format!("a `{below}` resource of a Microsoft Sentinel incident")
+            }
+            OtherKind::Other(ty) if ty.is_empty() => "a Microsoft Sentinel resource".to_string(),
+            OtherKind::Other(ty) => format!("a Microsoft Sentinel `{ty}` resource"),
+        };
+        format!("{what} (`{}`)", self.id)
+    }
+
+    /// What to give instead.
+    fn instead(&self) -> String {
+        const INCIDENT: &str = "`GET …/providers/Microsoft.SecurityInsights/incidents/{id}`";
+        match self.kind {
+            OtherKind::Alert => format!(
+                "alerts (`POST …/incidents/{{id}}/alerts`) are read inside their incident: \
+                 give the incident ({INCIDENT}) with these alerts as its `alerts` member"
+            ),
+            OtherKind::Entity => format!(
+                "entities (`POST …/incidents/{{id}}/entities`) are read inside their incident: \
+                 give the incident ({INCIDENT}) with these entities as its `entities` member"
+            ),
+            _ => format!(
+                "give the incident ({INCIDENT}), with its alerts and entities as its `alerts` and \
+                 `entities` members"
+            ),
+        }
+    }
+
+    /// What the file holds and what to give instead, for an unknown format.
+    fn hint(&self) -> String {
+        format!(
+            "it holds {}, not an incident; {}",
+            self.what(),
+            self.instead()
+        )
+    }
 }

@@ -2424,6 +2424,78 @@ fn unknown_formats_name_the_accepted_ones() {
     }
 }
 
+/// Sentinel's other resources (alerts, entities, comments, rules) carry the provider in their
+/// ids too; a file of them is named for what it holds, not planned as incidents.
+#[test]
+fn sentinel_resources_that_are_no_incidents_are_named() {
+    let base = "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w/providers/Microsoft.SecurityInsights";
+    let alert = json!({"id": format!("{base}/Entities/9ed9"), "name": "9ed9", "kind": "SecurityAlert",
+        "properties": {"alertDisplayName": "Connection to C2", "severity": "High", "status": "New", "systemAlertId": "9ed9"}});
+    let hint = |text: &str| match error(text) {
+        ImportError::UnknownFormat {
+            hint: Some(hint), ..
+        } => hint,
+        other => panic!("{text}: {other:?}"),
+    };
+    for text in [
+        json!({"value": [alert]}).to_string(),
+        alert.to_string(),
+        json!([alert]).to_string(),
+    ] {
+        let h = hint(&text);
+        assert!(
+            h.contains("a Microsoft Sentinel alert (`/subscriptions/"),
+            "{h}"
+        );
+        assert!(
+            h.contains("with these alerts as its `alerts` member"),
+            "{h}"
+        );
+        let message = error(&text).to_string();
+        assert!(message.contains("riposte.incident/v1"), "{message}");
+        assert!(
+            message.starts_with("`bad.json` is not an incident file"),
+            "{message}"
+        );
+    }
+    let cases = [
+        (
+            json!({"id": format!("{base}/Entities/e1"), "kind": "Account", "properties": {"accountName": "a"}}),
+            "a Microsoft Sentinel entity",
+        ),
+        (
+            json!({"id": format!("{base}/incidents/1/comments/c1"), "properties": {"message": "m"}}),
+            "a `comments` resource of a Microsoft Sentinel incident",
+        ),
+        (
+            json!({"id": format!("{base}/alertRules/r1"), "kind": "Scheduled", "properties": {"displayName": "d"}}),
+            "a Microsoft Sentinel `alertRules` resource",
+        ),
+    ];
+    for (resource, what) in cases {
+        let h = hint(&json!({"value": [resource]}).to_string());
+        assert!(h.contains(what), "{h}");
+    }
+    // Among incidents, one is an error at its place.
+    let incident = json!({"id": format!("{base}/Incidents/1"), "properties": {"title": "t"}});
+    let (path, message) = invalid_at(&json!({"value": [incident, alert]}).to_string());
+    assert_eq!(path, "$.value[1]");
+    assert!(
+        message.starts_with("this is a Microsoft Sentinel alert"),
+        "{message}"
+    );
+    // Incidents are detected by their id alone, in any case, and without one by their
+    // properties.
+    for doc in [
+        json!({"id": format!("{base}/incidents/1"), "properties": {}}),
+        json!({"id": "/x/microsoft.securityinsights/INCIDENTS/1/", "properties": {}}),
+        json!({"name": "1", "properties": {"incidentNumber": 1}}),
+        json!({"value": [{"id": format!("{base}/Incidents/1"), "properties": {}}]}),
+    ] {
+        assert_eq!(import_json(&doc).0, Format::Sentinel, "{doc}");
+    }
+}
+
 /// A normalized document holds one incident or a list, not both: both is most likely an edit
 /// gone wrong, and planning both would plan an incident no one meant to.
 #[test]
