@@ -40,6 +40,9 @@ pub(crate) struct NewEntity {
     pub fallback_key: String,
     /// Free text (tags, roles, detailed roles) or a flag says the account is an admin.
     pub admin: bool,
+    /// Names and identifies an IP entity whose address is no IP address: the text, which the
+    /// `address` field cannot hold ([`NewEntity::put_ip`]).
+    pub name: Option<String>,
 }
 
 impl NewEntity {
@@ -67,6 +70,7 @@ impl NewEntity {
             keys: Vec::new(),
             fallback_key: String::new(),
             admin: false,
+            name: None,
         }
     }
 
@@ -77,10 +81,28 @@ impl NewEntity {
         }
     }
 
+    /// Sets the IP-typed field `name` to the canonical spelling of the address `text` writes.
+    /// Other text is not stored: the model's field holds IP addresses, and the normalized
+    /// reader refuses anything else, so the import could not be saved and read back. An IP
+    /// entity keeps such text as its name and identifier instead.
+    pub(crate) fn put_ip(&mut self, name: &'static str, text: Option<&str>) {
+        let Some(text) = text else { return };
+        match ip_string(text) {
+            Some(ip) => set_field(&mut self.fields, name, Json::String(ip)),
+            None if self.kind == EntityKind::Ip && name == "address" => {
+                let text = trim(text);
+                if !text.is_empty() {
+                    self.name = Some(text.to_string());
+                }
+            }
+            None => {}
+        }
+    }
+
     /// Computes the identifiers from the fields; `extra` completes the cloud app key (its
     /// instance id, which is no model field).
     pub(crate) fn identify(mut self, extra: Option<&str>) -> Self {
-        self.keys = identity(self.kind, &self.fields, extra);
+        self.keys = identity(self.kind, &self.fields, extra, self.name.as_deref());
         self
     }
 }
@@ -132,6 +154,7 @@ fn identity(
     kind: EntityKind,
     f: &[(&'static str, Json)],
     extra: Option<&str>,
+    name: Option<&str>,
 ) -> Vec<Option<String>> {
     let raw = |k: &str| field_text(field(f, k)).map(Cow::into_owned);
     let lower = |k: &str| field_text(field(f, k)).map(|s| lowercase(&s));
@@ -150,10 +173,12 @@ fn identity(
                 _ => None,
             },
         ],
-        EntityKind::Ip => vec![raw("address").map(|a| match ip_string(&a) {
-            Some(ip) => ip,
-            None => a.to_lowercase(),
-        })],
+        EntityKind::Ip => vec![raw("address")
+            .map(|a| match ip_string(&a) {
+                Some(ip) => ip,
+                None => a.to_lowercase(),
+            })
+            .or_else(|| name.map(str::to_lowercase))],
         EntityKind::Url => vec![raw("url").map(|u| url_key(&u))],
         EntityKind::File => {
             let hashes = [lower("sha256"), lower("sha1"), lower("md5")];
@@ -542,6 +567,9 @@ impl EntitySet {
             }
         }
         e.admin |= new.admin;
+        if e.name.is_none() {
+            e.name = new.name;
+        }
     }
 
     /// The entities with their ids and names, each alert's entity ids, and the other evidence.
@@ -617,7 +645,9 @@ impl EntitySet {
                     fields.insert("is_admin".into(), Json::Bool(admin));
                 }
                 Entity {
-                    name: display_name(e.kind, &fields).unwrap_or_else(|| id.clone()),
+                    name: display_name(e.kind, &fields)
+                        .or(e.name)
+                        .unwrap_or_else(|| id.clone()),
                     id,
                     kind: e.kind,
                     verdict: e.verdict,

@@ -9,9 +9,9 @@ use riposte_dsl::types::EntityKind;
 
 use super::entities::{EntitySet, NewEntity};
 use super::json::{
-    canonical_ip, dedup, describe_val, enum_list, first_str, ip_string, mentions_admin, object,
-    opt_array, opt_enum, opt_enum_static, opt_number, opt_object, opt_str, opt_text, opt_time,
-    str_list, trim, url_domain, Cx, Obj, Path, Val, View,
+    dedup, describe_val, enum_list, first_str, ip_string, mentions_admin, object, opt_array,
+    opt_enum, opt_enum_static, opt_number, opt_object, opt_str, opt_text, opt_time, str_list, trim,
+    url_domain, Cx, Obj, Path, Val, View,
 };
 use super::{Alert, ImportError, Incident, Limit};
 
@@ -198,10 +198,7 @@ fn entity<M: Obj>(
             }
         }
         EntityKind::Ip => {
-            e.put(
-                "address",
-                opt_text(cx, m, "ipAddress", path)?.map(|a| canonical_ip(&a)),
-            );
+            e.put_ip("address", opt_text(cx, m, "ipAddress", path)?.as_deref());
             e.put("country", opt_str(cx, m, "countryLetterCode", path)?);
         }
         EntityKind::Url => {
@@ -414,10 +411,7 @@ fn email<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     }
     e.put("sender", sender);
     e.put("recipient", opt_str(cx, m, "recipientEmailAddress", path)?);
-    e.put(
-        "sender_ip",
-        opt_text(cx, m, "senderIp", path)?.map(|a| canonical_ip(&a)),
-    );
+    e.put_ip("sender_ip", opt_text(cx, m, "senderIp", path)?.as_deref());
     e.put(
         "delivery_action",
         opt_enum(cx, m, "deliveryAction", path, DELIVERY_ACTIONS, &[])?,

@@ -21,9 +21,8 @@ use serde_json::{Number, Value as Json};
 use super::entities::{EntitySet, NewEntity};
 use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
 use super::json::{
-    canonical_ip, dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array,
-    opt_enum, opt_number, opt_object, opt_str, opt_time, snake, str_list, url_domain, Cx, Object,
-    Path,
+    dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array, opt_enum,
+    opt_number, opt_object, opt_str, opt_time, snake, str_list, url_domain, Cx, Object, Path,
 };
 use super::{Alert, ImportError, Incident, Limit};
 
@@ -770,10 +769,7 @@ fn entity(
             }
         }
         EntityKind::Ip => {
-            e.put(
-                "address",
-                opt_str(cx, p, "address", pp)?.map(|a| canonical_ip(&a)),
-            );
+            e.put_ip("address", opt_str(cx, p, "address", pp)?.as_deref());
             let country = match get(p, "location") {
                 Some(Json::Object(l)) => text(l, "countryCode"),
                 _ => None,
@@ -875,10 +871,7 @@ fn entity(
                 first_str(cx, p, &["p2Sender", "sender", "p1Sender"], pp)?,
             );
             e.put("recipient", opt_str(cx, p, "recipient", pp)?);
-            e.put(
-                "sender_ip",
-                opt_str(cx, p, "senderIP", pp)?.map(|a| canonical_ip(&a)),
-            );
+            e.put_ip("sender_ip", opt_str(cx, p, "senderIP", pp)?.as_deref());
             e.put(
                 "delivery_action",
                 opt_enum(cx, p, "deliveryAction", pp, DELIVERY_ACTIONS, &[])?,

@@ -1732,6 +1732,51 @@ fn normalized_json_round_trips() {
     assert!(normalized_document(&two[..1]).get("incident").is_some());
 }
 
+/// The model's address fields are IP addresses, and the normalized reader holds them to it:
+/// text that is no address is not stored in one (an IP entity keeps it as its name), so an
+/// import saved in the normalized form reads back.
+#[test]
+fn normalized_json_round_trips_addresses_that_are_not_addresses() {
+    let sentinel = json!({"name": "inc-9", "properties": {"title": "t"}, "entities": [
+        {"name": "ip-1", "kind": "Ip", "properties": {"address": "10.0.0.300"}},
+        {"name": "ip-2", "kind": "Ip", "properties": {"address": " 10.0.0.300 "}},
+        {"name": "ip-3", "kind": "Ip", "properties": {"address": "FE80::1"}},
+        {"name": "m-1", "kind": "MailMessage", "properties": {"networkMessageId": "n1",
+            "recipient": "a@b.c", "senderIP": "unknown"}}
+    ]});
+    let graph = graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            evidence("ipEvidence", json!({"ipAddress": "10.0.0.300"})),
+            evidence("ipEvidence", json!({"ipAddress": "10.0.0.300 "})),
+            evidence("ipEvidence", json!({"ipAddress": "FE80::1"})),
+            evidence(
+                "analyzedMessageEvidence",
+                json!({"networkMessageId": "n1", "recipientEmailAddress": "a@b.c", "senderIp": "unknown"}),
+            ),
+        ],
+    )]);
+    for doc in [sentinel, graph] {
+        let i = one(&doc);
+        let bad = entity(&i, "ip:10.0.0.300");
+        assert_eq!(bad.name, "10.0.0.300", "the name keeps the text: {doc}");
+        assert!(!bad.fields.contains_key("address"), "{:?}", bad.fields);
+        assert_eq!(entity(&i, "ip:fe80::1").fields["address"], "fe80::1");
+        assert_eq!(
+            of_kind(&i, EntityKind::Ip).len(),
+            2,
+            "the same text is one entity"
+        );
+        let mail = &of_kind(&i, EntityKind::Email)[0];
+        assert!(!mail.fields.contains_key("sender_ip"), "{:?}", mail.fields);
+        let saved = serde_json::to_string(&normalized_document(std::slice::from_ref(&i)))
+            .unwrap_or_default();
+        let (format, again) = import(&saved);
+        assert_eq!(format, Format::Riposte);
+        assert_eq!(again, [i]);
+    }
+}
+
 #[test]
 fn normalized_files_holding_sentinel_evidence_take_the_fast_path() {
     // Sentinel entities kept verbatim carry `properties`, which the scanner reads as the mark
