@@ -673,7 +673,8 @@ fn process_id(v: &Json) -> Option<Number> {
 
 /// A host's best id for `device_id` fields: its MDE id, else its host name.
 fn host_id(raw: &Raw) -> Option<String> {
-    text_or_additional(raw.props, &["mdatpDeviceId"]).or_else(|| text(raw.props, "hostName"))
+    text_or_additional(raw.props, &["mdatpDeviceId"])
+        .or_else(|| text_or_additional(raw.props, &["hostName"]))
 }
 
 /// An account as `upn`, else `DOMAIN\account`.
@@ -736,8 +737,10 @@ fn entity(
             e.admin = flag(p, "isAdmin");
         }
         EntityKind::Device => {
-            let host = opt_str(cx, p, "hostName", pp)?;
-            let domain = opt_str(cx, p, "dnsDomain", pp)?;
+            let host =
+                opt_str(cx, p, "hostName", pp)?.or_else(|| text_or_additional(p, &["hostName"]));
+            let domain =
+                opt_str(cx, p, "dnsDomain", pp)?.or_else(|| text_or_additional(p, &["dnsDomain"]));
             let hostname = match (host, domain) {
                 (Some(h), Some(d)) if !h.contains('.') => Some(format!("{h}.{d}")),
                 (Some(h), _) => Some(h),
@@ -791,7 +794,9 @@ fn entity(
             }
         }
         EntityKind::File => {
-            e.put("file_name", first_str(cx, p, &["fileName", "name"], pp)?);
+            // Only `fileName`: a `name` is the resource's, an id (and where the fields sit
+            // beside it, `p` is the resource itself).
+            e.put("file_name", opt_str(cx, p, "fileName", pp)?);
             e.put("path", opt_str(cx, p, "directory", pp)?);
             for (field, value) in resolve.hashes(position) {
                 e.put(field, Some(value.clone()));

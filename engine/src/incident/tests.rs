@@ -1658,6 +1658,53 @@ fn sentinel_file_hashes_are_read_once_for_all_processes() {
     }
 }
 
+/// A host's name and domain are read from `additionalData` too, as the format doc says; a
+/// file's name is its `fileName`, never the entity's resource name.
+#[test]
+fn sentinel_host_names_from_additional_data_and_file_names_from_file_name_only() {
+    let i = one(
+        &json!({"name": "inc-10", "properties": {"title": "t"}, "entities": [
+            {"name": "h1", "kind": "Host", "properties": {"hostName": "pc1", "additionalData": {"DnsDomain": "corp.example"}}},
+            {"name": "h2", "kind": "Host", "properties": {"additionalData": {"HostName": "pc2", "DnsDomain": "corp.example"}}},
+            {"name": "h3", "kind": "Host", "properties": {"additionalData": {"HostName": "pc3"}}},
+            {"name": "f1", "kind": "File", "properties": {"fileName": "a.exe", "hostEntityId": "h3"}},
+            {"name": "f-resource-name", "kind": "File", "directory": "c:\\temp"},
+            {"name": "f-flat", "kind": "File", "fileName": "b.exe"}
+        ]}),
+    );
+    let hostnames: Vec<_> = of_kind(&i, EntityKind::Device)
+        .iter()
+        .map(|d| d.fields.get("hostname").cloned())
+        .collect();
+    assert_eq!(
+        hostnames,
+        [
+            Some(json!("pc1.corp.example")),
+            Some(json!("pc2.corp.example")),
+            Some(json!("pc3"))
+        ]
+    );
+    let file = |name: &str| {
+        of_kind(&i, EntityKind::File)
+            .into_iter()
+            .find(|f| f.fields.get("file_name") == Some(&json!(name)))
+            .unwrap_or_else(|| panic!("no file {name}: {:?}", ids(&i)))
+    };
+    assert_eq!(file("a.exe").fields["device_id"], "pc3");
+    assert_eq!(
+        file("b.exe").id,
+        "file:b.exe",
+        "a `fileName` beside the fields is read"
+    );
+    let unnamed = entity(&i, "file:f-resource-name");
+    assert!(
+        !unnamed.fields.contains_key("file_name"),
+        "{:?}",
+        unnamed.fields
+    );
+    assert_eq!(unnamed.fields["path"], "c:\\temp");
+}
+
 #[test]
 fn a_sentinel_alert_with_an_empty_entity_list_carries_only_entities_naming_it() {
     let i = one(&json!({"name": "inc-6", "properties": {"title": "t"},
