@@ -641,9 +641,23 @@ fn hash_entity_ids(m: &Object) -> impl DoubleEndedIterator<Item = &str> {
     list.iter().filter_map(Json::as_str).chain(one)
 }
 
+/// The longest text copied from an entity into those referring to it (a host's name into each
+/// process on it): longer, the reference is left out. Many entities may name one, so copies of
+/// a long text would multiply it; no identifier copied this way is this long.
+const MAX_REFERENCED_TEXT: usize = 1024;
+
+/// `text` when it is short enough to copy into a referring entity.
+fn referable(text: Option<String>) -> Option<String> {
+    text.filter(|t| t.len() <= MAX_REFERENCED_TEXT)
+}
+
+/// The longest hash: SHA-512 in hex. A longer value is no hash, and hashes are copied into the
+/// processes whose image the file is.
+const MAX_HASH_LEN: usize = 128;
+
 /// The hash a `FileHash` entity's properties hold, as `(field, value)`.
 fn file_hash(props: &Object) -> Option<(&'static str, String)> {
-    let value = text(props, "hashValue")?;
+    let value = text(props, "hashValue").filter(|v| v.trim().len() <= MAX_HASH_LEN)?;
     let field = hash_field(text(props, "algorithm").as_deref(), &value)?;
     Some((field, value.trim().to_ascii_lowercase()))
 }
@@ -673,14 +687,16 @@ fn process_id(v: &Json) -> Option<Number> {
 
 /// A host's best id for `device_id` fields: its MDE id, else its host name.
 fn host_id(raw: &Raw) -> Option<String> {
-    text_or_additional(raw.props, &["mdatpDeviceId"])
-        .or_else(|| text_or_additional(raw.props, &["hostName"]))
+    referable(
+        text_or_additional(raw.props, &["mdatpDeviceId"])
+            .or_else(|| text_or_additional(raw.props, &["hostName"])),
+    )
 }
 
 /// An account as `upn`, else `DOMAIN\account`.
 fn account_text(raw: &Raw) -> Option<String> {
     let p = raw.props;
-    text_or_additional(p, &["userPrincipalName", "upn"])
+    let account = text_or_additional(p, &["userPrincipalName", "upn"])
         .or_else(|| match (text(p, "accountName"), text(p, "upnSuffix")) {
             (Some(a), Some(s)) => Some(format!("{a}@{s}")),
             _ => None,
@@ -689,7 +705,8 @@ fn account_text(raw: &Raw) -> Option<String> {
             (Some(d), Some(a)) => Some(format!("{d}\\{a}")),
             (None, a) => a,
             _ => None,
-        })
+        });
+    referable(account)
 }
 
 /// The entity `raw`, at `position` in the list the resolver holds.
@@ -825,7 +842,7 @@ fn entity(
                     resolve
                         .raws
                         .get(at)
-                        .and_then(|img| text(img.props, "fileName")),
+                        .and_then(|img| referable(text(img.props, "fileName"))),
                 );
                 for (field, value) in resolve.hashes(at) {
                     match *field {

@@ -1658,6 +1658,43 @@ fn sentinel_file_hashes_are_read_once_for_all_processes() {
     }
 }
 
+/// Text copied from an entity into each entity referring to it (a host's name into every
+/// process on it, a file's name and hashes into every process it is the image of) is bounded:
+/// longer, the reference's copy is left out, so many references to one long text cannot
+/// multiply it; the entity referred to keeps its own.
+#[test]
+fn sentinel_text_copied_through_references_is_bounded() {
+    let long = "h".repeat(2_000);
+    let long_hash = "a".repeat(200);
+    let mut entities = vec![
+        json!({"name": "host", "kind": "Host", "properties": {"hostName": long}}),
+        json!({"name": "acct", "kind": "Account", "properties": {"accountName": long}}),
+        json!({"name": "hash", "kind": "FileHash", "properties": {"algorithm": "SHA256", "hashValue": long_hash}}),
+        json!({"name": "img", "kind": "File", "properties": {"fileName": long, "fileHashEntityIds": ["hash"]}}),
+    ];
+    entities.extend((0..3).map(|n| {
+        json!({"name": format!("p{n}"), "kind": "Process", "properties": {
+            "processId": n, "commandLine": "x", "hostEntityId": "host",
+            "accountEntityId": "acct", "imageFileEntityId": "img"}})
+    }));
+    let i = one(&json!({"name": "inc-11", "properties": {"title": "t"}, "entities": entities}));
+    let processes = of_kind(&i, EntityKind::Process);
+    assert_eq!(processes.len(), 3);
+    for p in processes {
+        for field in ["device_id", "account", "image_file_name", "image_sha256"] {
+            assert!(!p.fields.contains_key(field), "{field}: {:?}", p.fields);
+        }
+    }
+    let devices = of_kind(&i, EntityKind::Device);
+    assert_eq!(devices[0].fields["hostname"], long.as_str());
+    let files = of_kind(&i, EntityKind::File);
+    assert_eq!(files[0].fields["file_name"], long.as_str());
+    assert!(
+        !files[0].fields.contains_key("sha256"),
+        "no hash is 200 characters"
+    );
+}
+
 /// A host's name and domain are read from `additionalData` too, as the format doc says; a
 /// file's name is its `fileName`, never the entity's resource name.
 #[test]
