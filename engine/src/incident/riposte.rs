@@ -402,6 +402,20 @@ fn text(t: &mut Option<String>) {
     }
 }
 
+/// Required text (a title): blank is absent, so empty.
+fn text_or_empty(t: &mut String) {
+    if t.trim().is_empty() {
+        t.clear();
+    }
+}
+
+/// A list of text: blank items are absent (as the other importers skip them), repetitions
+/// dropped.
+fn text_list(mut items: Vec<String>) -> Vec<String> {
+    items.retain(|s| !s.trim().is_empty());
+    dedup(items)
+}
+
 fn enum_opt(t: &mut Option<String>) {
     *t = t.as_deref().and_then(|s| norm_enum(s, &[], &[]));
 }
@@ -433,9 +447,10 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
     ] {
         text(t);
     }
+    text_or_empty(&mut inc.title);
     time(cx, &mut inc.created, path, "created")?;
     time(cx, &mut inc.updated, path, "updated")?;
-    inc.tags = dedup(std::mem::take(&mut inc.tags));
+    inc.tags = text_list(std::mem::take(&mut inc.tags));
 
     let alerts_path = path.key("alerts");
     for (i, a) in inc.alerts.iter_mut().enumerate() {
@@ -445,13 +460,14 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         enum_opt(&mut a.category);
         enum_opt(&mut a.service_source);
         enum_opt(&mut a.detection_source);
+        text_or_empty(&mut a.title);
         text(&mut a.description);
         text(&mut a.threat_family);
         time(cx, &mut a.created, &ap, "created")?;
         time(cx, &mut a.first_activity, &ap, "first_activity")?;
         time(cx, &mut a.last_activity, &ap, "last_activity")?;
-        a.mitre_techniques = dedup(std::mem::take(&mut a.mitre_techniques));
-        a.entity_ids = dedup(std::mem::take(&mut a.entity_ids));
+        a.mitre_techniques = text_list(std::mem::take(&mut a.mitre_techniques));
+        a.entity_ids = text_list(std::mem::take(&mut a.entity_ids));
     }
 
     let source_provider = match inc.source.as_str() {
@@ -472,11 +488,11 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         e.verdict = norm_enum_static(&e.verdict, VERDICTS, &[]).unwrap_or(Cow::Borrowed("unknown"));
         e.remediation_status = norm_enum_static(&e.remediation_status, REMEDIATION_STATUSES, &[])
             .unwrap_or(Cow::Borrowed("none"));
-        // Left out, the platform that reported the incident: it is the one to act through.
-        e.provider = if e.provider.eq_ignore_ascii_case("unknown") {
-            Cow::Borrowed(source_provider)
-        } else {
-            norm_enum_static(&e.provider, PROVIDERS, &[]).unwrap_or(Cow::Borrowed("unknown"))
+        // Left out (or blank, which is absent), the platform that reported the incident: it is
+        // the one to act through. Read as `unknown`, every action on the entity would fail.
+        e.provider = match norm_enum_static(&e.provider, PROVIDERS, &[]) {
+            Some(p) if p != "unknown" => p,
+            _ => Cow::Borrowed(source_provider),
         };
         // As Graph evidence says an account is an admin: a tag or role as written.
         let admin_said =
@@ -487,12 +503,17 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
                 .filter_map(|r| norm_enum(r, ROLES, &[]))
                 .collect(),
         );
-        e.tags = dedup(std::mem::take(&mut e.tags));
-        e.alert_ids = dedup(std::mem::take(&mut e.alert_ids));
+        e.tags = text_list(std::mem::take(&mut e.tags));
+        e.alert_ids = text_list(std::mem::take(&mut e.alert_ids));
         let entity_path = entities_path.index(i);
         let fields_path = entity_path.key("fields");
         let model = riposte_dsl::model::entity(e.kind);
         for (name, value) in e.fields.iter_mut() {
+            // Blank text is absent, as null is: the other importers leave such a field out.
+            if matches!(value, Json::String(s) if s.trim().is_empty()) {
+                *value = Json::Null;
+                continue;
+            }
             normalize_field(cx, name, value, &fields_path)?;
             // A hand-written value the `incident` record would read as null is an error: a
             // condition such as `not u.is_admin` would otherwise hold on `"yes"`.

@@ -2061,6 +2061,51 @@ fn normalized_json_entities_default_to_the_source_platform() {
     );
 }
 
+/// Blank text is absent, as the format says: a blank provider is the source's platform (read
+/// as `unknown`, no action could act on the entity), and a blank title, list item or field
+/// reads as if left out, so saving and reading again changes nothing.
+#[test]
+fn normalized_json_blank_text_is_absent() {
+    let doc = |blank: bool| {
+        let b = |v: serde_json::Value| if blank { v } else { serde_json::Value::Null };
+        let list = |items: &[&'static str], blanks: &[&'static str]| {
+            let mut out = items.to_vec();
+            if blank {
+                out.extend(blanks);
+            }
+            out
+        };
+        json!({"format": "riposte.incident/v1", "incident": {
+            "id": "b", "source": "defender_xdr", "title": b(json!("  ")),
+            "tags": list(&["Finance"], &["", " "]),
+            "alerts": [{"id": "a1", "title": b(json!(" ")), "mitre_techniques": list(&[], &[""]),
+                        "entity_ids": list(&["mailbox:m@c.com"], &[" "])}],
+            "entities": [
+                {"id": "mailbox:m@c.com", "kind": "mailbox", "provider": b(json!("")),
+                 "tags": list(&[], &[""]), "alert_ids": list(&[], &[""]),
+                 "fields": {"primary_address": "m@c.com", "upn": b(json!("")),
+                            "display_name": b(json!(" "))}},
+                {"id": "device:d", "kind": "device", "provider": b(json!("  ")),
+                 "fields": {"mde_device_id": "d", "hostname": b(json!("")), "os_build": b(json!(""))}}
+            ]
+        }})
+    };
+    let blank = one(&doc(true));
+    assert_eq!(blank, one(&doc(false)));
+    for e in &blank.entities {
+        assert_eq!(e.provider, "microsoft", "{}", e.id);
+    }
+    assert_eq!(blank.tags, ["Finance"]);
+    assert_eq!(blank.title, "");
+    assert_eq!(blank.alerts[0].entity_ids, ["mailbox:m@c.com"]);
+    assert_eq!(entity(&blank, "mailbox:m@c.com").alert_ids, ["a1"]);
+    assert_eq!(eval(&blank, "incident.devices[0].hostname"), Value::Null);
+    assert_eq!(eval(&blank, "incident.mailboxes[0].upn"), Value::Null);
+    // Stable: the saved form reads back the same.
+    let again = normalized_document(std::slice::from_ref(&blank));
+    assert_eq!(one(&again), blank);
+}
+
 /// A known field of a hand-written entity whose value the `incident` record cannot read is an
 /// error at its path: read as null, `not u.is_admin` would hold for `"is_admin": "yes"`.
 /// Values that read as the type (numbers as text, `"true"`) are kept; unknown names too.
