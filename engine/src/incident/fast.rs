@@ -9,7 +9,8 @@
 //! The fast path gives up (returns `None`) whenever it might differ from the slow path: any
 //! error (the slow path then reports it with its JSON path), a member whose name matches a read
 //! one only ignoring case (the slow path's lookup is case-insensitive), evidence of a type kept
-//! verbatim, or a file of another format.
+//! verbatim, or a file of another format. Where two read names differ only in case
+//! ([`CASE_TWINS`]), each is kept and a lookup of one finds the other, as the slow path's does.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -153,6 +154,11 @@ const KEYS: &[&str] = &[
     "verdict",
 ];
 
+/// The names of [`KEYS`] that equal another ignoring case: Graph's `hostName`, and the model's
+/// `hostname`, which normalized files hold (read exactly, so that they take the fast path). A
+/// member of one spelling is found by a lookup of the other, as the slow path finds it.
+const CASE_TWINS: &[&str] = &["hostName", "hostname"];
+
 /// A JSON value, without the members the importer does not read.
 pub(crate) enum FVal<'a> {
     Null,
@@ -166,10 +172,28 @@ pub(crate) enum FVal<'a> {
 /// An object's read members, in order (a repeated name: the last wins, as in `serde_json`).
 pub(crate) struct FObj<'a>(Vec<(&'static str, FVal<'a>)>);
 
-impl FObj<'_> {
+impl<'a> FObj<'a> {
     /// Whether the member is present, even as null.
     fn has(&self, key: &str) -> bool {
         self.0.iter().any(|(k, _)| same_key(k, key))
+    }
+
+    /// The member [`json::get`](super::json::get) finds for `key` where the object has no
+    /// member of that exact name: for a name of [`CASE_TWINS`], the first spelled otherwise in
+    /// the order `serde_json` keeps members (sorted by name), the last of its repetitions.
+    #[cold]
+    #[inline(never)]
+    fn other_case(&self, key: &str) -> Option<&FVal<'a>> {
+        if !CASE_TWINS.iter().any(|t| same_key(t, key)) {
+            return None;
+        }
+        let mut found: Option<(&str, &FVal<'a>)> = None;
+        for (k, v) in &self.0 {
+            if k.eq_ignore_ascii_case(key) && found.is_none_or(|(f, _)| *k <= f) {
+                found = Some((k, v));
+            }
+        }
+        found.map(|(_, v)| v)
     }
 }
 
@@ -201,14 +225,16 @@ impl<'a> Val for FVal<'a> {
 
 impl<'a> Obj for FObj<'a> {
     type Val = FVal<'a>;
+    #[inline]
     fn field(&self, key: &str) -> Option<&FVal<'a>> {
         debug_assert!(KEYS.contains(&key), "`{key}` is missing from fast::KEYS");
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| same_key(k, key))
-            .map(|(_, v)| v)
-            .filter(|v| !matches!(v, FVal::Null))
+        let found = match self.0.iter().rev().find(|(k, _)| same_key(k, key)) {
+            Some((_, v)) => Some(v),
+            // Only the length inline: with a literal `key`, it is known when compiling.
+            None if CASE_TWINS.iter().any(|t| t.len() == key.len()) => self.other_case(key),
+            None => None,
+        };
+        found.filter(|v| !matches!(v, FVal::Null))
     }
 }
 
@@ -643,7 +669,22 @@ pub(super) fn import(cx: &Cx, text: &str) -> Option<(FileInfo, Vec<Incident>)> {
 
 #[cfg(test)]
 mod scanner_tests {
-    use super::{parse, FVal};
+    use super::{parse, FVal, CASE_TWINS, KEYS};
+
+    /// Every read name that equals another ignoring case is listed, so that a lookup of it
+    /// finds the other spelling.
+    #[test]
+    fn case_twins_are_the_keys_equal_ignoring_case() {
+        let mut twins: Vec<&str> = KEYS
+            .iter()
+            .filter(|k| KEYS.iter().any(|o| o != *k && o.eq_ignore_ascii_case(k)))
+            .copied()
+            .collect();
+        let mut listed = CASE_TWINS.to_vec();
+        twins.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(twins, listed);
+    }
 
     /// The word-at-a-time string and whitespace scans at every alignment: special bytes at
     /// each offset, long indentation, and text ending mid-word.

@@ -434,6 +434,68 @@ fn fast_path_defers_to_slow_path() {
     assert_eq!(import(other).1[0].other_evidence.len(), 1);
 }
 
+/// Two names the fast path reads differ only in case: Graph's `hostName` and the model's
+/// `hostname` (which normalized files hold). Evidence with either spelling, or another, reads
+/// on the fast path as on the slow one, whose lookup ignores case and prefers the exact name.
+#[test]
+fn fast_path_reads_a_name_spelled_as_another_read_name_as_the_slow_path() {
+    let doc = |members: serde_json::Value| {
+        let ev = evidence("deviceEvidence", members);
+        graph_incident(vec![graph_alert("a1", vec![ev])]).to_string()
+    };
+    let host = json!("fin-ws-0142");
+    for (members, expected, fast) in [
+        (
+            json!({"mdeDeviceId": "m1", "hostName": "fin-ws-0142"}),
+            &host,
+            true,
+        ),
+        (
+            json!({"mdeDeviceId": "m1", "hostname": "fin-ws-0142"}),
+            &host,
+            true,
+        ),
+        (
+            json!({"mdeDeviceId": "m1", "HostName": "fin-ws-0142"}),
+            &host,
+            false,
+        ),
+        (
+            json!({"mdeDeviceId": "m1", "HOSTNAME": "fin-ws-0142"}),
+            &host,
+            false,
+        ),
+        // The exact name first, even null; repeated, the last occurrence.
+        (
+            json!({"mdeDeviceId": "m1", "hostname": "b", "hostName": "fin-ws-0142"}),
+            &host,
+            true,
+        ),
+        (
+            json!({"mdeDeviceId": "m1", "hostname": "b", "hostName": null}),
+            &json!(null),
+            true,
+        ),
+    ] {
+        let text = doc(members.clone());
+        let (_, list) = import(&text);
+        let v = &list[0].entities[0].fields;
+        assert_eq!(
+            v.get("hostname").unwrap_or(&json!(null)),
+            expected,
+            "{members}"
+        );
+        assert_eq!(fast_import(&text).is_some(), fast, "{members}");
+    }
+    let repeated = doc(json!({"mdeDeviceId": "m1"})).replace(
+        r#""mdeDeviceId":"m1""#,
+        r#""mdeDeviceId":"m1","hostname":"x","hostname":"fin-ws-0142""#,
+    );
+    let (_, list) = import(&repeated);
+    assert_eq!(list[0].entities[0].fields.get("hostname"), Some(&host));
+    assert!(fast_import(&repeated).is_some());
+}
+
 #[track_caller]
 fn import_json(v: &serde_json::Value) -> (Format, Vec<Incident>) {
     import(&v.to_string())
