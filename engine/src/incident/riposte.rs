@@ -594,7 +594,13 @@ fn derive_fields(e: &mut Entity, admin_said: bool) {
 
 /// Makes the links symmetric: an alert listing an entity is in the entity's `alert_ids`, and
 /// an entity listing an alert is in the alert's `entity_ids`. Ids naming nothing are kept.
+///
+/// Links go by alert id, so alerts sharing one (as two alerts of a Graph file may, and its
+/// normalized form keeps both) are one to them: the entity names the id once, and an entity
+/// naming it that none of them lists is added to the first. Each alert keeps its own list, so
+/// normalized data, Graph's included, is left as it is.
 fn link(alerts: &mut [Alert], entities: &mut [Entity]) {
+    // The first alert of each id.
     let alert_at: HashMap<String, usize> = alerts
         .iter()
         .enumerate()
@@ -606,9 +612,13 @@ fn link(alerts: &mut [Alert], entities: &mut [Entity]) {
         .enumerate()
         .map(|(i, e)| (e.id.clone(), i))
         .collect();
+    let first_of = |alert: &Alert| alert_at.get(alert.id.as_str()).copied();
+    // (first alert of an id, entity) pairs: an alert of that id lists the entity, or the
+    // entity names that id.
     let mut has_entity: HashSet<(usize, usize)> = HashSet::new();
     let mut has_alert: HashSet<(usize, usize)> = HashSet::new();
-    for (a, alert) in alerts.iter().enumerate() {
+    for alert in alerts.iter() {
+        let Some(a) = first_of(alert) else { continue };
         for id in &alert.entity_ids {
             if let Some(&e) = entity_at.get(id) {
                 has_entity.insert((a, e));
@@ -623,7 +633,8 @@ fn link(alerts: &mut [Alert], entities: &mut [Entity]) {
         }
     }
     // In list order, so the result does not depend on hashing.
-    for (a, alert) in alerts.iter().enumerate() {
+    for alert in alerts.iter() {
+        let Some(a) = first_of(alert) else { continue };
         for id in &alert.entity_ids {
             if let Some(&e) = entity_at.get(id) {
                 if has_alert.insert((a, e)) {

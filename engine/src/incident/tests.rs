@@ -2026,6 +2026,48 @@ fn normalized_json_is_normalized_and_linked_on_import() {
     assert_eq!(entity(&i, "user:u").kind, EntityKind::User);
 }
 
+/// Two alerts may share an id (a Graph file may hold such, and its normalized form keeps both):
+/// links go by the id, so an entity names it once, each alert keeps its own entities, and an
+/// entity naming the id that no alert lists joins the first alert. A Graph import's normalized
+/// form reads back unchanged.
+#[test]
+fn normalized_json_alerts_sharing_an_id_are_linked_by_it() {
+    let doc = json!({"format": "riposte.incident/v1", "incident": {
+        "id": "dup",
+        "alerts": [{"id": "A", "entity_ids": ["ip:10.0.0.1"]},
+                   {"id": "A", "entity_ids": ["ip:10.0.0.2", "ip:10.0.0.1"]}],
+        "entities": [
+            {"id": "ip:10.0.0.1", "kind": "ip"},
+            {"id": "ip:10.0.0.2", "kind": "ip"},
+            {"id": "ip:10.0.0.3", "kind": "ip", "alert_ids": ["A"]}
+        ]
+    }});
+    let i = one(&doc);
+    assert_eq!(entity(&i, "ip:10.0.0.1").alert_ids, ["A"]);
+    assert_eq!(entity(&i, "ip:10.0.0.2").alert_ids, ["A"]);
+    assert_eq!(entity(&i, "ip:10.0.0.3").alert_ids, ["A"]);
+    assert_eq!(i.alerts[0].entity_ids, ["ip:10.0.0.1", "ip:10.0.0.3"]);
+    assert_eq!(i.alerts[1].entity_ids, ["ip:10.0.0.2", "ip:10.0.0.1"]);
+    assert_eq!(
+        eval(&i, "len(incident.alerts[0].entities)"),
+        Value::Number(2.0)
+    );
+    assert_eq!(one(&normalized_document(std::slice::from_ref(&i))), i);
+    // As Graph gives them.
+    let ip = |a: &str| evidence("ipEvidence", json!({"ipAddress": a}));
+    let graph = one(&graph_incident(vec![
+        graph_alert("A", vec![ip("10.0.0.1")]),
+        graph_alert("A", vec![ip("10.0.0.2")]),
+    ]));
+    assert_eq!(graph.alerts[0].entity_ids, ["ip:10.0.0.1"]);
+    assert_eq!(graph.alerts[1].entity_ids, ["ip:10.0.0.2"]);
+    assert_eq!(entity(&graph, "ip:10.0.0.2").alert_ids, ["A"]);
+    assert_eq!(
+        one(&normalized_document(std::slice::from_ref(&graph))),
+        graph
+    );
+}
+
 /// A hand-written file may leave out what the importers derive: a device is a server by its
 /// OS platform, a user an admin by its tags and roles as written, a file's devices from its
 /// device; what is written is kept.
