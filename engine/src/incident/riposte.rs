@@ -270,18 +270,23 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     if let Some(Json::Array(items)) = m.get("entities") {
         let kp = path.key("entities");
         for (i, item) in items.iter().enumerate() {
-            if let Some(Json::String(kind)) = item.get("kind") {
-                if EntityKind::parse(&snake(kind)).is_none() {
-                    let kinds: Vec<&str> = EntityKind::ALL.iter().map(|k| k.as_str()).collect();
-                    return Err(cx.invalid(
-                        &kp.index(i).key("kind"),
-                        format!(
-                            "unknown entity kind `{}`; the kinds are {}",
-                            clip(kind, 80),
-                            kinds.join(", ")
-                        ),
-                    ));
-                }
+            // An integer is text here as for any id (checked above), and names no kind: said
+            // here, at its path, rather than by serde at the incident's.
+            let kind = match item.get("kind") {
+                Some(Json::String(kind)) => Cow::Borrowed(kind.as_str()),
+                Some(Json::Number(n)) => Cow::Owned(n.to_string()),
+                _ => continue,
+            };
+            if EntityKind::parse(&snake(&kind)).is_none() {
+                let kinds: Vec<&str> = EntityKind::ALL.iter().map(|k| k.as_str()).collect();
+                return Err(cx.invalid(
+                    &kp.index(i).key("kind"),
+                    format!(
+                        "unknown entity kind `{}`; the kinds are {}",
+                        clip(&kind, 80),
+                        kinds.join(", ")
+                    ),
+                ));
             }
         }
     }

@@ -2290,6 +2290,11 @@ fn normalized_json_errors_have_paths() {
         message.contains("`router`") && message.contains("cloud_app"),
         "{message}"
     );
+    // An integer kind is read as text, as any id, and names no kind.
+    let (path, message) =
+        bad(json!({"id": "x", "entities": [{"id": "e", "kind": "ip"}, {"id": "f", "kind": 5}]}));
+    assert_eq!(path, "$.incidents[1].entities[1].kind");
+    assert!(message.contains("`5`"), "{message}");
     let (path, message) = bad(
         json!({"id": "x", "entities": [{"id": "e", "kind": "ip"}, {"id": "e", "kind": "url"}]}),
     );
