@@ -201,8 +201,8 @@ const ENTITY: &[(&str, Shape)] = &[
     ("fields", Shape::Map),
 ];
 
-/// Checks that every field of `table` present in `m` has its shape. Null is absent, and an
-/// integer is text (ids), as in the other formats.
+/// Checks that every field of `table` present in `m` has its shape. Null is absent, an
+/// integer is text (ids), and one text is a list of it, as in the other formats.
 fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Result<()> {
     for &(key, shape) in table {
         let here = path.key(key);
@@ -220,6 +220,8 @@ fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Res
             (Shape::Id | Shape::Text, Json::String(_)) => true,
             (Shape::Id | Shape::Text, Json::Number(n)) if n.is_i64() || n.is_u64() => true,
             (Shape::Text | Shape::TextList | Shape::List | Shape::Map, Json::Null) => true,
+            // One value where a list is expected is a list of it, as in the other formats.
+            (Shape::TextList, Json::String(_)) => true,
             (Shape::TextList, Json::Array(items)) => {
                 if let Some(i) = items.iter().position(|x| !x.is_string()) {
                     let item = items.get(i).unwrap_or(&Json::Null);
@@ -291,7 +293,8 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
         }
     }
     // Checked field by field above. Serde reads nulls of optional fields but not of the others,
-    // nor integers as text: only then is a copy made, with those adjusted.
+    // nor integers as text, nor one text as a list: only then is a copy made, with those
+    // adjusted.
     let mut incident = match Incident::deserialize(v) {
         Ok(incident) => incident,
         Err(_) => Incident::deserialize(&deserializable(m))
@@ -302,19 +305,18 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
 }
 
 /// The incident `m` as its serde form reads it: null members left out (so they take their
-/// defaults) and integers where text is expected spelled as text, in the incident and in each
-/// of its alerts and entities.
+/// defaults), integers where text is expected spelled as text and one text where a list is
+/// expected made a list, in the incident and in each of its alerts and entities.
 fn deserializable(m: &Object) -> Json {
     fn members(m: &Object, table: &[(&str, Shape)]) -> Object {
         m.iter()
             .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| {
-                let text = table
-                    .iter()
-                    .any(|(key, shape)| key == k && matches!(shape, Shape::Id | Shape::Text));
-                let v = match v {
-                    Json::Number(n) if text => Json::String(n.to_string()),
-                    other => other.clone(),
+                let shape = table.iter().find(|(key, _)| key == k).map(|&(_, s)| s);
+                let v = match (shape, v) {
+                    (Some(Shape::Id | Shape::Text), Json::Number(n)) => Json::String(n.to_string()),
+                    (Some(Shape::TextList), Json::String(_)) => Json::Array(vec![v.clone()]),
+                    (_, other) => other.clone(),
                 };
                 (k.clone(), v)
             })

@@ -2026,6 +2026,32 @@ fn normalized_json_is_normalized_and_linked_on_import() {
     assert_eq!(entity(&i, "user:u").kind, EntityKind::User);
 }
 
+/// One text where a list of text is expected is read as a list of it, as in every format.
+#[test]
+fn normalized_json_reads_one_text_as_a_list_of_it() {
+    let doc = |one: bool| {
+        let list = |s: &str| if one { json!(s) } else { json!([s]) };
+        json!({"format": "riposte.incident/v1", "incident": {
+            "id": "l", "tags": list("Finance"),
+            "alerts": [{"id": "A", "mitre_techniques": list("T1566"), "entity_ids": list("ip:10.0.0.1")}],
+            "entities": [{"id": "ip:10.0.0.1", "kind": "ip", "roles": list("attacker"),
+                          "tags": list("tor"), "alert_ids": list("A")}]
+        }})
+    };
+    let i = one(&doc(true));
+    assert_eq!(i, one(&doc(false)));
+    assert_eq!(i.tags, ["Finance"]);
+    assert_eq!(i.entities[0].roles, ["attacker"]);
+    assert_eq!(i.alerts[0].mitre_techniques, ["T1566"]);
+    // Anything else that is not a list is still an error at its path.
+    let (path, message) = invalid_at(
+        &json!({"format": "riposte.incident/v1", "incident": {"id": "l", "tags": {"a": 1}}})
+            .to_string(),
+    );
+    assert_eq!(path, "$.incident.tags");
+    assert!(message.contains("expected a list of text"), "{message}");
+}
+
 /// Two alerts may share an id (a Graph file may hold such, and its normalized form keeps both):
 /// links go by the id, so an entity names it once, each alert keeps its own entities, and an
 /// entity naming the id that no alert lists joins the first alert. A Graph import's normalized
