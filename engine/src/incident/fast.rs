@@ -8,7 +8,8 @@
 //!
 //! The fast path gives up (returns `None`) whenever it might differ from the slow path: any
 //! error (the slow path then reports it with its JSON path), a member whose name matches a read
-//! one only ignoring case (the slow path's lookup is case-insensitive), evidence of a type kept
+//! one or one of the normalized format only ignoring case (the slow path's lookup is
+//! case-insensitive), evidence of a type kept
 //! verbatim, or a file of another format. Where two read names differ only in case
 //! ([`CASE_TWINS`]), each is kept and a lookup of one finds the other, as the slow path's does.
 
@@ -154,6 +155,36 @@ const KEYS: &[&str] = &[
     "verdict",
 ];
 
+/// The member names of Riposte's normalized format that [`KEYS`] does not hold. The scanner
+/// keeps none of them (serde reads such files, [`riposte::document_fast`]), but one spelled in
+/// another case sends the file to the slow path, which reads it as the name (names ignore
+/// case), where serde would ignore it.
+const NORMALIZED_NAMES: &[&str] = &[
+    "alert_ids",
+    "assigned_to",
+    "detection_source",
+    "entities",
+    "entity_ids",
+    "fields",
+    "first_activity",
+    "incident",
+    "incidents",
+    "kind",
+    "last_activity",
+    "mitre_techniques",
+    "name",
+    "number",
+    "other_evidence",
+    "provider",
+    "remediation_status",
+    "service_source",
+    "source",
+    "threat_family",
+    "updated",
+    "web_url",
+    "workspace",
+];
+
 /// The names of [`KEYS`] that equal another ignoring case: Graph's `hostName`, and the model's
 /// `hostname`, which normalized files hold (read exactly, so that they take the fast path). A
 /// member of one spelling is found by a lookup of the other, as the slow path finds it.
@@ -281,13 +312,16 @@ enum Member {
     Ignored,
 }
 
-/// Buckets of [`KEYS`] by [`slot`], for [`member`].
-fn key_table() -> &'static [Vec<&'static str>; 256] {
-    static TABLE: OnceLock<[Vec<&'static str>; 256]> = OnceLock::new();
+/// Buckets of [`KEYS`] (read: `true`) and [`NORMALIZED_NAMES`] by [`slot`], for [`member`].
+fn key_table() -> &'static [Vec<(&'static str, bool)>; 256] {
+    static TABLE: OnceLock<[Vec<(&'static str, bool)>; 256]> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut table = std::array::from_fn(|_| Vec::new());
         for k in KEYS {
-            table[slot(k.as_bytes())].push(*k);
+            table[slot(k.as_bytes())].push((*k, true));
+        }
+        for k in NORMALIZED_NAMES {
+            table[slot(k.as_bytes())].push((*k, false));
         }
         table
     })
@@ -302,14 +336,18 @@ fn slot(name: &[u8]) -> usize {
     (first * 7 + last * 3 + name.len() * 11) % 256
 }
 
-/// A member name; `None` where it differs from a read one only in case (the slow path's
-/// lookup would find it).
+/// A member name; `None` where it differs from a read or normalized one only in case (the slow
+/// path's lookup would find it).
 fn member(name: &str) -> Option<Member> {
     let bucket = &key_table()[slot(name.as_bytes())];
-    if let Some(k) = bucket.iter().find(|k| **k == name) {
-        return Some(Member::Read(k));
+    if let Some(&(k, read)) = bucket.iter().find(|(k, _)| *k == name) {
+        return Some(if read {
+            Member::Read(k)
+        } else {
+            Member::Ignored
+        });
     }
-    if bucket.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+    if bucket.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
         return None;
     }
     Some(Member::Ignored)
@@ -669,7 +707,19 @@ pub(super) fn import(cx: &Cx, text: &str) -> Option<(FileInfo, Vec<Incident>)> {
 
 #[cfg(test)]
 mod scanner_tests {
-    use super::{parse, FVal, CASE_TWINS, KEYS};
+    use super::{parse, FVal, CASE_TWINS, KEYS, NORMALIZED_NAMES};
+
+    /// Every member name of the normalized format is known to the scanner, so that one spelled
+    /// in another case sends the file to the slow path, which reads it (serde would not).
+    #[test]
+    fn the_scanner_knows_every_normalized_name() {
+        let mut names: Vec<&str> = super::riposte::member_names()
+            .filter(|n| !KEYS.contains(n))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names, NORMALIZED_NAMES);
+    }
 
     /// Every read name that equals another ignoring case is listed, so that a lookup of it
     /// finds the other spelling.

@@ -866,7 +866,8 @@ fn import(
     // A single incident is at `$`, list items at `$.value[i]` or `$[i]`; only a `value` list
     // is a page, which may link to the next.
     let (items, base, single, page): (&[Json], Path, bool, Option<&json::Object>) = match root {
-        Json::Object(m) if m.contains_key("format") => {
+        // Names ignore case, this one too.
+        Json::Object(m) if riposte::member(m, "format").is_some() => {
             return Ok((FileInfo::whole(Format::Riposte), riposte::document(cx, m)?));
         }
         Json::Object(m) if detect(m).is_some() => (std::slice::from_ref(root), ROOT, true, None),

@@ -31,8 +31,9 @@ type Result<T> = std::result::Result<T, ImportError>;
 /// A document: `{"format": "riposte.incident/v1", "incident": {…}}` or `"incidents": […]`.
 /// A normalized document: its incidents, each read on its own.
 pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Result<Incident>>> {
-    let fp = ROOT.key("format");
-    match m.get("format") {
+    let format = member(m, "format");
+    let fp = ROOT.key(format.map_or("format", |(k, _)| k));
+    match format.map(|(_, v)| v) {
         Some(Json::String(f)) if f.trim() == NORMALIZED_FORMAT => {}
         Some(Json::String(f)) => {
             return Err(cx.invalid(
@@ -53,8 +54,10 @@ pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Result<Incident>>> {
             ))
         }
     }
-    let given = |key: &str| m.get(key).is_some_and(|v| !v.is_null());
-    if given("incident") && given("incidents") {
+    let one = member(m, "incident");
+    let many = member(m, "incidents");
+    let given = |member: Option<(&str, &Json)>| member.is_some_and(|(_, v)| !v.is_null());
+    if given(one) && given(many) {
         return Err(cx.invalid(
             &ROOT,
             "the document holds both `incident` and `incidents`; put the one incident into the \
@@ -62,34 +65,42 @@ pub(super) fn document(cx: &Cx, m: &Object) -> Result<Vec<Result<Incident>>> {
         ));
     }
     let mut out = Vec::new();
-    let one = ROOT.key("incident");
-    if let Some(v) = m.get("incident").filter(|v| !v.is_null()) {
-        out.push(incident(cx, v, &one));
+    if let Some((name, v)) = one.filter(|(_, v)| !v.is_null()) {
+        out.push(incident(cx, v, &ROOT.key(name)));
     }
-    let many = ROOT.key("incidents");
-    match m.get("incidents") {
-        None | Some(Json::Null) => {}
-        Some(Json::Array(items)) => {
+    match many {
+        None | Some((_, Json::Null)) => {}
+        Some((name, Json::Array(items))) => {
+            let many = ROOT.key(name);
             cx.check_len(&many, Limit::Incidents, items.len() + out.len())?;
             out.reserve(items.len());
             for (i, item) in items.iter().enumerate() {
                 out.push(incident(cx, item, &many.index(i)));
             }
         }
-        Some(other) => {
+        Some((name, other)) => {
             return Err(cx.invalid(
-                &many,
+                &ROOT.key(name),
                 format!("expected a list of incidents, found {}", describe(other)),
             ))
         }
     }
-    if !m.contains_key("incident") && !m.contains_key("incidents") {
+    if one.is_none() && many.is_none() {
         return Err(cx.invalid(
             &ROOT,
             "a Riposte incident document holds `incident` (one) or `incidents` (a list)",
         ));
     }
     Ok(out)
+}
+
+/// The member of `m` named `key`, with its name as written: names ignore case, as in the other
+/// formats, so the exact name, else the first (in `serde_json`'s order, by name) equal to it
+/// ignoring case, as [`json::get`](super::json::get) finds it. Null is returned, unlike there.
+pub(super) fn member<'m>(m: &'m Object, key: &str) -> Option<(&'m str, &'m Json)> {
+    m.get_key_value(key)
+        .or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+        .map(|(k, v)| (k.as_str(), v))
 }
 
 /// A document, deserialized directly (see [`document_fast`]).
@@ -130,7 +141,7 @@ pub(super) fn document_fast(cx: &Cx, text: &str) -> Option<Vec<Incident>> {
         {
             return None;
         }
-        normalize(cx, inc, &ROOT).ok()?;
+        normalize(cx, inc, &ROOT, Written(None)).ok()?;
     }
     Some(out)
 }
@@ -201,12 +212,28 @@ const ENTITY: &[(&str, Shape)] = &[
     ("fields", Shape::Map),
 ];
 
+/// Every member name of the format: the document's, and those of incidents, alerts and
+/// entities.
+#[cfg(test)]
+pub(super) fn member_names() -> impl Iterator<Item = &'static str> {
+    ["format", "incident", "incidents"].into_iter().chain(
+        [INCIDENT, ALERT, ENTITY]
+            .into_iter()
+            .flatten()
+            .map(|&(k, _)| k),
+    )
+}
+
 /// Checks that every field of `table` present in `m` has its shape. Null is absent, an
-/// integer is text (ids), and one text is a list of it, as in the other formats.
-fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Result<()> {
+/// integer is text (ids), and one text is a list of it, as in the other formats. Whether serde
+/// needs the members adjusted to read them ([`deserializable`]): a name in another case, or a
+/// value of another type than the field's.
+fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Result<bool> {
+    let mut adjust = false;
     for &(key, shape) in table {
-        let here = path.key(key);
-        let v = m.get(key).unwrap_or(&Json::Null);
+        let (name, v) = member(m, key).unwrap_or((key, &Json::Null));
+        adjust |= name != key;
+        let here = path.key(name);
         let ok = match (shape, v) {
             (Shape::Id, Json::Null) => {
                 return Err(cx.invalid(&here, format!("`{key}` is required")))
@@ -218,10 +245,19 @@ fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Res
                 ))
             }
             (Shape::Id | Shape::Text, Json::String(_)) => true,
-            (Shape::Id | Shape::Text, Json::Number(n)) if n.is_i64() || n.is_u64() => true,
-            (Shape::Text | Shape::TextList | Shape::List | Shape::Map, Json::Null) => true,
+            (Shape::Id | Shape::Text, Json::Number(n)) if n.is_i64() || n.is_u64() => {
+                adjust = true;
+                true
+            }
+            (Shape::Text | Shape::TextList | Shape::List | Shape::Map, Json::Null) => {
+                adjust = true;
+                true
+            }
             // One value where a list is expected is a list of it, as in the other formats.
-            (Shape::TextList, Json::String(_)) => true,
+            (Shape::TextList, Json::String(_)) => {
+                adjust = true;
+                true
+            }
             (Shape::TextList, Json::Array(items)) => {
                 if let Some(i) = items.iter().position(|x| !x.is_string()) {
                     let item = items.get(i).unwrap_or(&Json::Null);
@@ -245,44 +281,46 @@ fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Res
             return Err(cx.invalid(&here, format!("expected {expected}, found {}", describe(v))));
         }
     }
-    Ok(())
+    Ok(adjust)
 }
 
 pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     let m = object(cx, v, path)?;
+    let list = |key: &str| match member(m, key) {
+        Some((name, Json::Array(items))) => Some((path.key(name), items)),
+        _ => None,
+    };
     for (key, limit) in [
         ("alerts", Limit::Alerts),
         ("entities", Limit::Entities),
         ("other_evidence", Limit::Entities),
     ] {
-        if let Some(Json::Array(items)) = m.get(key) {
-            cx.check_len(&path.key(key), limit, items.len())?;
+        if let Some((kp, items)) = list(key) {
+            cx.check_len(&kp, limit, items.len())?;
         }
     }
-    check_shape(cx, m, path, INCIDENT)?;
+    let mut adjust = check_shape(cx, m, path, INCIDENT)?;
     for (key, table) in [("alerts", ALERT), ("entities", ENTITY)] {
-        if let Some(Json::Array(items)) = m.get(key) {
-            let kp = path.key(key);
+        if let Some((kp, items)) = list(key) {
             for (i, item) in items.iter().enumerate() {
                 let ip = kp.index(i);
-                check_shape(cx, object(cx, item, &ip)?, &ip, table)?;
+                adjust |= check_shape(cx, object(cx, item, &ip)?, &ip, table)?;
             }
         }
     }
-    if let Some(Json::Array(items)) = m.get("entities") {
-        let kp = path.key("entities");
+    if let Some((kp, items)) = list("entities") {
         for (i, item) in items.iter().enumerate() {
             // An integer is text here as for any id (checked above), and names no kind: said
             // here, at its path, rather than by serde at the incident's.
-            let kind = match item.get("kind") {
-                Some(Json::String(kind)) => Cow::Borrowed(kind.as_str()),
-                Some(Json::Number(n)) => Cow::Owned(n.to_string()),
+            let (name, kind) = match item.as_object().and_then(|e| member(e, "kind")) {
+                Some((name, Json::String(kind))) => (name, Cow::Borrowed(kind.as_str())),
+                Some((name, Json::Number(n))) => (name, Cow::Owned(n.to_string())),
                 _ => continue,
             };
             if EntityKind::parse(&snake(&kind)).is_none() {
                 let kinds: Vec<&str> = EntityKind::ALL.iter().map(|k| k.as_str()).collect();
                 return Err(cx.invalid(
-                    &kp.index(i).key("kind"),
+                    &kp.index(i).key(name),
                     format!(
                         "unknown entity kind `{}`; the kinds are {}",
                         clip(&kind, 80),
@@ -292,33 +330,40 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             }
         }
     }
-    // Checked field by field above. Serde reads nulls of optional fields but not of the others,
-    // nor integers as text, nor one text as a list: only then is a copy made, with those
-    // adjusted.
-    let mut incident = match Incident::deserialize(v) {
-        Ok(incident) => incident,
-        Err(_) => Incident::deserialize(&deserializable(m))
+    // Checked field by field above. Serde reads the members by their exact names, nulls of
+    // optional fields but not of the others, and neither integers as text nor one text as a
+    // list: where the checks met any of those, a copy is made, with them adjusted.
+    let direct = if adjust {
+        None
+    } else {
+        Incident::deserialize(v).ok()
+    };
+    let mut incident = match direct {
+        Some(incident) => incident,
+        None => Incident::deserialize(&deserializable(m))
             .map_err(|e| cx.invalid(path, e.to_string()))?,
     };
-    normalize(cx, &mut incident, path)?;
+    normalize(cx, &mut incident, path, Written(Some(m)))?;
     Ok(incident)
 }
 
-/// The incident `m` as its serde form reads it: null members left out (so they take their
-/// defaults), integers where text is expected spelled as text and one text where a list is
-/// expected made a list, in the incident and in each of its alerts and entities.
+/// The incident `m` as its serde form reads it: each member by its exact name, null members
+/// left out (so they take their defaults), integers where text is expected spelled as text and
+/// one text where a list is expected made a list, in the incident and in each of its alerts
+/// and entities. Members serde does not read are left out.
 fn deserializable(m: &Object) -> Json {
     fn members(m: &Object, table: &[(&str, Shape)]) -> Object {
-        m.iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| {
-                let shape = table.iter().find(|(key, _)| key == k).map(|&(_, s)| s);
+        table
+            .iter()
+            .filter_map(|&(key, shape)| {
+                let (_, v) = member(m, key)?;
                 let v = match (shape, v) {
-                    (Some(Shape::Id | Shape::Text), Json::Number(n)) => Json::String(n.to_string()),
-                    (Some(Shape::TextList), Json::String(_)) => Json::Array(vec![v.clone()]),
+                    (_, Json::Null) => return None,
+                    (Shape::Id | Shape::Text, Json::Number(n)) => Json::String(n.to_string()),
+                    (Shape::TextList, Json::String(_)) => Json::Array(vec![v.clone()]),
                     (_, other) => other.clone(),
                 };
-                (k.clone(), v)
+                Some((key.to_string(), v))
             })
             .collect()
     }
@@ -341,7 +386,7 @@ fn unknown() -> String {
 
 /// Normalizes an entity field written by hand as the importers normalize it: enumerated values,
 /// lowercase hashes and platforms, canonical addresses, UTC times. Other fields are kept.
-fn normalize_field(cx: &Cx, name: &str, v: &mut Json, path: &Path) -> Result<()> {
+fn normalize_field(cx: &Cx, name: &str, v: &mut Json, here: &Path) -> Result<()> {
     let Json::String(text) = v else {
         return Ok(());
     };
@@ -376,7 +421,7 @@ fn normalize_field(cx: &Cx, name: &str, v: &mut Json, path: &Path) -> Result<()>
         }
         ("first_seen" | "created" | "received", _) => {
             let mut t = Some(text.clone());
-            time(cx, &mut t, path, name)?;
+            time_at(cx, &mut t, here)?;
             t
         }
         _ => return Ok(()),
@@ -386,13 +431,18 @@ fn normalize_field(cx: &Cx, name: &str, v: &mut Json, path: &Path) -> Result<()>
 }
 
 fn time(cx: &Cx, t: &mut Option<String>, path: &Path, key: &str) -> Result<()> {
+    time_at(cx, t, &path.key(key))
+}
+
+/// [`time`], for a value at `here`.
+fn time_at(cx: &Cx, t: &mut Option<String>, here: &Path) -> Result<()> {
     if let Some(text) = t.take() {
         if text.trim().is_empty() {
             return Ok(());
         }
         *t = Some(normalize_time(&text).ok_or_else(|| {
             cx.invalid(
-                &path.key(key),
+                here,
                 format!(
                     "`{}` is not an RFC 3339 time such as `2025-03-12T08:14:02Z`",
                     clip(&text, 80)
@@ -427,17 +477,50 @@ fn enum_opt(t: &mut Option<String>) {
     *t = t.as_deref().and_then(|s| norm_enum(s, &[], &[]));
 }
 
-fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
+/// The names an incident's members are written with, for the paths of errors: from its JSON
+/// on the slow path; the fast path reads only files that spell each name exactly.
+#[derive(Clone, Copy)]
+struct Written<'m>(Option<&'m Object>);
+
+impl<'m> Written<'m> {
+    /// The name member `key` is written with.
+    fn name<'a>(self, key: &'a str) -> &'a str
+    where
+        'm: 'a,
+    {
+        self.0.and_then(|m| member(m, key)).map_or(key, |(k, _)| k)
+    }
+
+    /// The items of list `key`, for [`Self::item`].
+    fn list(self, key: &str) -> &'m [Json] {
+        match self.0.and_then(|m| member(m, key)) {
+            Some((_, Json::Array(items))) => items,
+            _ => &[],
+        }
+    }
+
+    /// Item `i` of `items` (from [`Self::list`]).
+    fn item(items: &'m [Json], i: usize) -> Written<'m> {
+        Written(items.get(i).and_then(Json::as_object))
+    }
+}
+
+fn normalize(cx: &Cx, inc: &mut Incident, path: &Path, w: Written) -> Result<()> {
+    let alerts_path = path.key(w.name("alerts"));
+    let entities_path = path.key(w.name("entities"));
+    let (alerts_written, entities_written) = (w.list("alerts"), w.list("entities"));
     // The shape checks say this first on the slow path; the fast one must not accept it.
-    let empty_id = |p: Path| cx.invalid(&p.key("id"), "`id` is empty");
+    let empty_id = |p: Path, w: Written| cx.invalid(&p.key(w.name("id")), "`id` is empty");
     if inc.id.trim().is_empty() {
-        return Err(empty_id(*path));
+        return Err(empty_id(*path, w));
     }
     if let Some(i) = inc.alerts.iter().position(|a| a.id.trim().is_empty()) {
-        return Err(empty_id(path.key("alerts").index(i)));
+        let item = Written::item(alerts_written, i);
+        return Err(empty_id(alerts_path.index(i), item));
     }
     if let Some(i) = inc.entities.iter().position(|e| e.id.trim().is_empty()) {
-        return Err(empty_id(path.key("entities").index(i)));
+        let item = Written::item(entities_written, i);
+        return Err(empty_id(entities_path.index(i), item));
     }
     inc.source = norm_enum(&inc.source, INCIDENT_SOURCES, &[]).unwrap_or_else(unknown);
     inc.severity = norm_enum(&inc.severity, SEVERITIES, &[]).unwrap_or_else(unknown);
@@ -455,13 +538,13 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         text(t);
     }
     text_or_empty(&mut inc.title);
-    time(cx, &mut inc.created, path, "created")?;
-    time(cx, &mut inc.updated, path, "updated")?;
+    time(cx, &mut inc.created, path, w.name("created"))?;
+    time(cx, &mut inc.updated, path, w.name("updated"))?;
     inc.tags = text_list(std::mem::take(&mut inc.tags));
 
-    let alerts_path = path.key("alerts");
     for (i, a) in inc.alerts.iter_mut().enumerate() {
         let ap = alerts_path.index(i);
+        let aw = Written::item(alerts_written, i);
         a.severity = norm_enum(&a.severity, SEVERITIES, &[]).unwrap_or_else(unknown);
         a.status = norm_enum(&a.status, ALERT_STATUSES, &[]).unwrap_or_else(unknown);
         enum_opt(&mut a.category);
@@ -470,9 +553,9 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         text_or_empty(&mut a.title);
         text(&mut a.description);
         text(&mut a.threat_family);
-        time(cx, &mut a.created, &ap, "created")?;
-        time(cx, &mut a.first_activity, &ap, "first_activity")?;
-        time(cx, &mut a.last_activity, &ap, "last_activity")?;
+        time(cx, &mut a.created, &ap, aw.name("created"))?;
+        time(cx, &mut a.first_activity, &ap, aw.name("first_activity"))?;
+        time(cx, &mut a.last_activity, &ap, aw.name("last_activity"))?;
         a.mitre_techniques = text_list(std::mem::take(&mut a.mitre_techniques));
         a.entity_ids = text_list(std::mem::take(&mut a.entity_ids));
     }
@@ -483,12 +566,12 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         "sentinelone" => "sentinelone",
         _ => "unknown",
     };
-    let entities_path = path.key("entities");
     let mut seen: HashSet<String> = HashSet::with_capacity(inc.entities.len());
     for (i, e) in inc.entities.iter_mut().enumerate() {
+        let ew = Written::item(entities_written, i);
         if !seen.insert(e.id.clone()) {
             return Err(cx.invalid(
-                &entities_path.index(i).key("id"),
+                &entities_path.index(i).key(ew.name("id")),
                 format!("another entity already has the id `{}`", clip(&e.id, 120)),
             ));
         }
@@ -513,46 +596,34 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         e.tags = text_list(std::mem::take(&mut e.tags));
         e.alert_ids = text_list(std::mem::take(&mut e.alert_ids));
         let entity_path = entities_path.index(i);
-        let fields_path = entity_path.key("fields");
+        let fields_path = entity_path.key(ew.name("fields"));
         let model = riposte_dsl::model::entity(e.kind);
+        // The kind's own fields: the common ones (`tags`, …) are not read from `fields`.
+        let kind_fields = model
+            .fields
+            .get(riposte_dsl::model::COMMON_FIELDS..)
+            .unwrap_or_default();
+        let mut other_case = false;
         for (name, value) in e.fields.iter_mut() {
             // Blank text is absent, as null is: the other importers leave such a field out.
             if matches!(value, Json::String(s) if s.trim().is_empty()) {
                 *value = Json::Null;
                 continue;
             }
-            normalize_field(cx, name, value, &fields_path)?;
-            // A hand-written value the `incident` record would read as null is an error: a
-            // condition such as `not u.is_admin` would otherwise hold on `"yes"`.
-            // The kind's own fields: the common ones (`tags`, …) are not read from `fields`.
-            let field = model
-                .fields
-                .iter()
-                .skip(riposte_dsl::model::COMMON_FIELDS)
-                .find(|f| f.name == **name);
-            if let Some(f) = field.filter(|f| !super::to_value::fits(value, &f.ty)) {
-                let item = match (&*value, &f.ty) {
-                    (Json::Array(items), riposte_dsl::types::Type::List(item)) => {
-                        items.iter().position(|i| !super::to_value::fits(i, item))
-                    }
-                    _ => None,
-                };
-                let article = match e.kind {
-                    EntityKind::Ip | EntityKind::Email => "an",
-                    _ => "a",
-                };
-                let message = format!(
-                    "`{name}` of {article} {} is {}; found `{}`",
-                    e.kind.as_str(),
-                    super::to_value::written_as(&f.ty),
-                    clip(&value.to_string(), 80)
-                );
-                let key = fields_path.key(name);
-                return Err(match item {
-                    Some(i) => cx.invalid(&key.index(i), message),
-                    None => cx.invalid(&key, message),
-                });
+            let field = kind_fields.iter().find(|f| f.name == **name);
+            if field.is_none()
+                && kind_fields
+                    .iter()
+                    .any(|f| f.name.eq_ignore_ascii_case(name))
+            {
+                // Read below by the model's name: names ignore case.
+                other_case = true;
+                continue;
             }
+            entity_field(cx, e.kind, field, name, value, &fields_path.key(name))?;
+        }
+        if other_case {
+            model_names(cx, e, kind_fields, &fields_path)?;
         }
         e.fields.retain(|_, v| !v.is_null());
         derive_fields(e, admin_said);
@@ -561,6 +632,82 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path) -> Result<()> {
         }
     }
     link(&mut inc.alerts, &mut inc.entities);
+    Ok(())
+}
+
+/// Normalizes field `name` of an entity of `kind` (its model field `field`, if it is one) and
+/// checks its type; `here` is its path as written.
+fn entity_field(
+    cx: &Cx,
+    kind: EntityKind,
+    field: Option<&riposte_dsl::types::Field>,
+    name: &str,
+    value: &mut Json,
+    here: &Path,
+) -> Result<()> {
+    normalize_field(cx, name, value, here)?;
+    // A hand-written value the `incident` record would read as null is an error: a condition
+    // such as `not u.is_admin` would otherwise hold on `"yes"`.
+    let Some(f) = field.filter(|f| !super::to_value::fits(value, &f.ty)) else {
+        return Ok(());
+    };
+    let item = match (&*value, &f.ty) {
+        (Json::Array(items), riposte_dsl::types::Type::List(item)) => {
+            items.iter().position(|i| !super::to_value::fits(i, item))
+        }
+        _ => None,
+    };
+    let article = match kind {
+        EntityKind::Ip | EntityKind::Email => "an",
+        _ => "a",
+    };
+    let message = format!(
+        "`{name}` of {article} {} is {}; found `{}`",
+        kind.as_str(),
+        super::to_value::written_as(&f.ty),
+        clip(&value.to_string(), 80)
+    );
+    Err(match item {
+        Some(i) => cx.invalid(&here.index(i), message),
+        None => cx.invalid(here, message),
+    })
+}
+
+/// Gives the fields of `e` named as a model field in another case that field's name, as every
+/// name ignores case: where the exact name is not given, the first such (in name order, as
+/// `serde_json` keeps members) counts, and the others stay names the model does not have.
+fn model_names(
+    cx: &Cx,
+    e: &mut Entity,
+    kind_fields: &[riposte_dsl::types::Field],
+    fields_path: &Path,
+) -> Result<()> {
+    let mut renames: Vec<(Cow<'static, str>, &riposte_dsl::types::Field)> = Vec::new();
+    for name in e.fields.keys() {
+        let Some(f) = kind_fields
+            .iter()
+            .find(|f| f.name != **name && f.name.eq_ignore_ascii_case(name))
+        else {
+            continue;
+        };
+        if !e.fields.contains_key(f.name.as_str()) && !renames.iter().any(|(_, r)| r.name == f.name)
+        {
+            renames.push((name.clone(), f));
+        }
+    }
+    for (written, f) in renames {
+        if let Some(mut value) = e.fields.remove(&written) {
+            entity_field(
+                cx,
+                e.kind,
+                Some(f),
+                &f.name,
+                &mut value,
+                &fields_path.key(&written),
+            )?;
+            e.fields.insert(Cow::Owned(f.name.clone()), value);
+        }
+    }
     Ok(())
 }
 

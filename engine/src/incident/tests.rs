@@ -2026,6 +2026,102 @@ fn normalized_json_is_normalized_and_linked_on_import() {
     assert_eq!(entity(&i, "user:u").kind, EntityKind::User);
 }
 
+/// Member names ignore case, as in every format: the incident's, its alerts' and entities', the
+/// document's and those of `fields`. Where a name is given exactly and in another case, the
+/// exact one counts. Errors name the member as written.
+#[test]
+fn normalized_json_names_ignore_case() {
+    let doc = |upper: bool| {
+        let n = |s: &str| {
+            if upper {
+                let mut c = s.chars();
+                c.next()
+                    .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+            } else {
+                s.to_string()
+            }
+        };
+        let mut fields = serde_json::Map::new();
+        fields.insert(n("mde_device_id"), json!("m1"));
+        fields.insert(n("os_platform"), json!("WindowsServer2022"));
+        fields.insert(n("risk_score"), json!("High"));
+        let mut entity = serde_json::Map::new();
+        entity.insert(n("id"), json!("device:m1"));
+        entity.insert(n("kind"), json!("Device"));
+        entity.insert(n("provider"), json!("crowdstrike"));
+        entity.insert(n("alert_ids"), json!(["a1"]));
+        entity.insert(n("fields"), json!(fields));
+        let mut alert = serde_json::Map::new();
+        alert.insert(n("id"), json!("a1"));
+        alert.insert(n("severity"), json!("Low"));
+        alert.insert(n("mitre_techniques"), json!(["T1"]));
+        let mut inc = serde_json::Map::new();
+        inc.insert(n("id"), json!("c"));
+        inc.insert(n("severity"), json!("High"));
+        inc.insert(n("source"), json!("sentinel"));
+        inc.insert(n("tags"), json!(["Finance"]));
+        inc.insert(n("alerts"), json!([alert]));
+        inc.insert(n("entities"), json!([entity]));
+        let mut d = serde_json::Map::new();
+        d.insert(n("format"), json!("riposte.incident/v1"));
+        d.insert(n("incident"), json!(inc));
+        serde_json::Value::Object(d)
+    };
+    let i = one(&doc(true));
+    assert_eq!(i, one(&doc(false)));
+    assert_eq!(i.severity, "high");
+    assert_eq!(i.entities.len(), 1);
+    let d = &i.entities[0];
+    assert_eq!(d.provider, "crowdstrike");
+    assert_eq!(d.fields.get("risk_score"), Some(&json!("high")));
+    assert_eq!(d.fields.get("is_server"), Some(&json!(true)));
+    assert_eq!(i.alerts[0].entity_ids, ["device:m1"]);
+    // Serde, which reads normalized files on the fast path, would not find them.
+    assert!(fast_import(&doc(true).to_string()).is_none());
+    // Names of `fields` alone the fast path reads, as the slow one.
+    let fields_only = json!({"format": "riposte.incident/v1", "incident": {"id": "f", "entities": [
+        {"id": "device:m1", "kind": "device", "fields": {"Mde_Device_Id": "m1", "OS_PLATFORM": "Linux"}}]}})
+    .to_string();
+    let (_, list) = fast_import(&fields_only).expect("the fast path answers");
+    assert_eq!(list, slow_import(&fields_only).expect("imports").1);
+    assert_eq!(
+        list[0].entities[0].fields.get("os_platform"),
+        Some(&json!("linux"))
+    );
+    // The exact name first.
+    let both = json!({"format": "riposte.incident/v1", "incident": {"id": "b",
+        "Severity": "high", "severity": "low", "entities": [{"id": "device:m1", "kind": "device",
+        "fields": {"HOSTNAME": "x", "hostname": "y"}}]}});
+    let b = one(&both);
+    assert_eq!(b.severity, "low");
+    assert_eq!(b.entities[0].fields.get("hostname"), Some(&json!("y")));
+    assert_eq!(b.entities[0].fields.get("HOSTNAME"), Some(&json!("x")));
+    // Errors say the name as written.
+    for (inc, at) in [
+        (json!({"id": "e", "Tags": ["a", 1]}), "$.Incident.Tags[1]"),
+        (
+            json!({"id": "e", "Entities": [{"ID": "user:u", "Kind": "user", "Fields": {"Is_Admin": "yes"}}]}),
+            "$.Incident.Entities[0].Fields.Is_Admin",
+        ),
+        (
+            json!({"id": "e", "entities": [{"id": "user:u", "KIND": "router"}]}),
+            "$.Incident.entities[0].KIND",
+        ),
+        (json!({"ID": " "}), "$.Incident.ID"),
+        (
+            json!({"id": "e", "ALERTS": [{"id": "a", "Created": "soon"}]}),
+            "$.Incident.ALERTS[0].Created",
+        ),
+        (
+            json!({"id": "e", "entities": [{"id": "ip:1", "kind": "ip"}, {"Id": "ip:1", "kind": "ip"}]}),
+            "$.Incident.entities[1].Id",
+        ),
+    ] {
+        let text = json!({"FORMAT": "riposte.incident/v1", "Incident": inc}).to_string();
+        assert_eq!(invalid_at(&text).0, at, "{inc}");
+    }
+}
+
 /// One text where a list of text is expected is read as a list of it, as in every format.
 #[test]
 fn normalized_json_reads_one_text_as_a_list_of_it() {
