@@ -8,10 +8,10 @@
 //!
 //! The fast path gives up (returns `None`) whenever it might differ from the slow path: any
 //! error (the slow path then reports it with its JSON path), a member whose name matches a read
-//! one or one of the normalized format only ignoring case (the slow path's lookup is
-//! case-insensitive), evidence of a type kept
-//! verbatim, or a file of another format. Where two read names differ only in case
-//! ([`CASE_TWINS`]), each is kept and a lookup of one finds the other, as the slow path's does.
+//! one, or one of the normalized format, only ignoring case (the slow path's lookup is
+//! case-insensitive), evidence of a type kept verbatim, or a file of another format. Where two
+//! read names differ only in case ([`CASE_TWINS`]), each is kept and a lookup of one finds the
+//! other, as the slow path's does.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
