@@ -18,8 +18,8 @@
 use std::fmt;
 
 use super::eval::{
-    check_within, tally, test_op, test_work, visit, walk, CmpOp, Cx, Ir, Quant, Root, TestOp,
-    MAX_LAMBDA_CALLS,
+    charge_run, check_within, maybe_in_run, run_left, tally, test_may_work, test_op, test_work,
+    visit, walk, CmpOp, Cx, Ir, Quant, Root, TestOp, MAX_LAMBDA_CALLS,
 };
 use super::Env;
 use crate::text::{word, Str, Words};
@@ -41,8 +41,8 @@ pub(crate) trait Cond: Send + Sync + fmt::Debug {
 
 /// [`Cond::test`] of a whole condition with a fresh [`Cx`], whose spending is charged to the
 /// run (see [`super::eval::with_run_budget`]). Out of line and cold: the nodes that fall back to
-/// it from [`Cond::test_env`] (a place that is not a variable's field, a list past the budget)
-/// then need no stack frame for it on their usual path.
+/// it from [`Cond::test_env`] (a place that is not a variable's field, a check with work, a
+/// list past the budget left) then need no stack frame for it on their usual path.
 #[cold]
 #[inline(never)]
 fn test_settled<C: Cond + ?Sized>(c: &C, vars: &[Value], now_ms: i64) -> bool {
@@ -211,9 +211,9 @@ fn loop_node(ir: &Ir, mode: Mode) -> Option<Box<dyn Cond>> {
 pub(crate) trait Holds: Clone + Send + Sync + fmt::Debug + 'static {
     fn holds(&self, v: &Value) -> bool;
 
-    /// The work of testing `v` that grows with `v` rather than with the constant (kilobytes
-    /// of text scanned, items of a list visited), which the test spends from the budget first
-    /// ([`check_within`]). Only the general check of `contains` has any.
+    /// The work of testing `v` ([`test_work`]: kilobytes of text scanned or compared, items of
+    /// lists over 64 visited), which the test spends from the budget first ([`check_within`]).
+    /// Only checks that may have work ([`Check::has_work`]) have any.
     #[inline(always)]
     fn work(&self, _v: &Value) -> u64 {
         0
@@ -262,7 +262,21 @@ pub(crate) struct TextIn(InlineSet);
 
 /// `in [...]` of any other texts (long ones, many of one length), and `==` a long text.
 #[derive(Clone, Debug)]
-pub(crate) struct TextSet(StrSet);
+pub(crate) struct TextSet {
+    set: StrSet,
+    /// The operator and the constant as written, when testing against them has work
+    /// ([`test_may_work`]: a list of more than 64 texts, a text of a kilobyte or more).
+    cost: Option<Box<(TestOp, Value)>>,
+}
+
+impl TextSet {
+    fn new(texts: Vec<Box<str>>, op: TestOp, c: Value, costly: bool) -> TextSet {
+        TextSet {
+            set: StrSet::new(texts),
+            cost: costly.then(|| Box::new((op, c))),
+        }
+    }
+}
 
 /// `count(list) op n` as a test of the list: its length (null and other values count as
 /// empty) against `n`. Only compiled conditions build it, from [`Ir::CountCmp`]. The lengths
@@ -317,9 +331,10 @@ impl LenCmp {
     }
 }
 
-/// Any other operator or constant: the general comparison.
+/// Any other operator or constant: the general comparison. The flag says whether it may have
+/// work ([`test_may_work`]), so that the others do not look for any.
 #[derive(Clone, Debug)]
-pub(crate) struct General(TestOp, Value);
+pub(crate) struct General(TestOp, Value, bool);
 
 impl Holds for SeverityIs {
     #[inline]
@@ -369,7 +384,15 @@ impl Holds for TextIn {
 impl Holds for TextSet {
     #[inline]
     fn holds(&self, v: &Value) -> bool {
-        matches!(v, Value::String(x) if self.0.contains(x))
+        matches!(v, Value::String(x) if self.set.contains(x))
+    }
+
+    #[inline]
+    fn work(&self, v: &Value) -> u64 {
+        match &self.cost {
+            Some(c) => test_work(c.0, v, &c.1),
+            None => 0,
+        }
     }
 }
 
@@ -392,7 +415,7 @@ impl Holds for General {
 
     #[inline]
     fn work(&self, v: &Value) -> u64 {
-        if self.0 == TestOp::Contains {
+        if self.2 {
             test_work(self.0, v, &self.1)
         } else {
             0
@@ -441,11 +464,18 @@ impl Check {
     }
 
     pub(crate) fn new(op: TestOp, c: Value) -> Check {
+        // The checks below that hold no copy of the constant as written have no work.
+        let costly = test_may_work(op, &c);
         match (op, c) {
             (TestOp::Eq, Value::Severity(s)) => Check::SeverityIs(SeverityIs(s)),
             (TestOp::Eq, Value::String(s)) => match Inline::new(&s) {
                 Some(c) => Check::TextIs(TextIs(c)),
-                None => Check::TextSet(TextSet(StrSet::new(vec![Box::from(&*s)]))),
+                None => Check::TextSet(TextSet::new(
+                    vec![Box::from(&*s)],
+                    op,
+                    Value::String(s),
+                    costly,
+                )),
             },
             (TestOp::Cmp(op), Value::Severity(s)) => Check::SeverityCmp(SeverityCmp(op, s)),
             (TestOp::Cmp(op), Value::Number(n)) => Check::NumberCmp(NumberCmp(op, n)),
@@ -465,16 +495,17 @@ impl Check {
                         _ => None,
                     })
                     .collect();
+                let c = Value::List(items);
                 match (levels.as_deref().and_then(SeverityIn::new), texts) {
-                    (Some(set), _) if set.0 != 0 => Check::SeverityIn(set),
+                    (Some(set), _) if set.0 != 0 && !costly => Check::SeverityIn(set),
                     (_, Some(texts)) if !texts.is_empty() => match InlineSet::new(&texts) {
-                        Some(set) => Check::TextIn(TextIn(set)),
-                        None => Check::TextSet(TextSet(StrSet::new(texts))),
+                        Some(set) if !costly => Check::TextIn(TextIn(set)),
+                        _ => Check::TextSet(TextSet::new(texts, op, c, costly)),
                     },
-                    _ => Check::General(General(TestOp::In, Value::List(items))),
+                    _ => Check::General(General(TestOp::In, c, costly)),
                 }
             }
-            (op, c) => Check::General(General(op, c)),
+            (op, c) => Check::General(General(op, c, costly)),
         }
     }
 }
@@ -488,6 +519,7 @@ impl Holds for Check {
     #[inline]
     fn work(&self, v: &Value) -> u64 {
         match self {
+            Check::TextSet(c) => c.work(v),
             Check::General(c) => c.work(v),
             _ => 0,
         }
@@ -495,11 +527,15 @@ impl Holds for Check {
 }
 
 impl Check {
-    /// Whether testing a value may spend work ([`Holds::work`]): such a check needs a [`Cx`],
-    /// so loops and fused tests that run without one leave it to a [`Leaf`] or the
-    /// interpreter.
+    /// Whether testing a value may spend work ([`Holds::work`]): `contains`, and a comparison
+    /// with a long text or a list of more than 64 items. Such a check needs a [`Cx`], so loops
+    /// and fused tests that run without one leave it to a [`Leaf`] or the interpreter.
     pub(crate) fn has_work(&self) -> bool {
-        matches!(self, Check::General(General(TestOp::Contains, _)))
+        match self {
+            Check::TextSet(c) => c.cost.is_some(),
+            Check::General(c) => c.2,
+            _ => false,
+        }
     }
 }
 
@@ -938,8 +974,10 @@ impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
         tally(M::KIND, items, |i| self.passes(i), cx).is_some_and(|hits| self.outcome.holds(hits))
     }
 
-    /// The whole condition: a budget no longer than the list cannot run out, and no node
-    /// after this one would see what it spent, so the loop runs without a [`Cx`].
+    /// The whole condition: no node after this one would see what it spent, so the loop runs
+    /// without a [`Cx`]. In a run (see [`super::eval::with_run_budget`]) it spends the run's
+    /// budget ([`Self::scan_in_run`]); outside one, an evaluation's budget no shorter than the
+    /// list cannot run out.
     fn test_env(&self, vars: &[Value], now_ms: i64) -> bool {
         let items = match self.list.read_env(vars) {
             EnvRead::Value(Value::List(items)) => &**items,
@@ -947,8 +985,12 @@ impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
             EnvRead::NeedsCx => return test_settled(self, vars, now_ms),
         };
         if items.is_empty() {
-            // No items, the usual case for most kinds of entity: nothing to set up.
+            // No items, the usual case for most kinds of entity: nothing to set up (nor to
+            // spend, as for `tally`).
             return self.outcome.holds(0);
+        }
+        if maybe_in_run() {
+            return self.scan_in_run(items, vars, now_ms);
         }
         if items.len() as u64 > MAX_LAMBDA_CALLS {
             return test_settled(self, vars, now_ms);
@@ -958,12 +1000,26 @@ impl<M: Outcome, L: Place, P: Path, C: Holds> Cond for QuantTest<M, L, P, C> {
 }
 
 impl<M: Outcome, L: Place, P: Path, C: Holds> QuantTest<M, L, P, C> {
-    /// The loop of [`Cond::test_env`], out of line: the registers it needs are saved only
-    /// when there are items to visit.
+    /// The loop of [`Cond::test_env`] outside a run, out of line: the registers it needs are
+    /// saved only when there are items to visit.
     #[inline(never)]
     fn scan(&self, items: &[Value]) -> bool {
         self.outcome
             .holds(visit(M::KIND, items, |i| self.passes(i)).1)
+    }
+
+    /// [`Self::scan`] in a run: only when the budget left covers a call for every item, so
+    /// that it cannot run out, charging the run the calls made, as [`tally`] would. A shorter
+    /// budget goes to [`tally`], which stops where it ends and says it ran out.
+    #[inline(never)]
+    fn scan_in_run(&self, items: &[Value], vars: &[Value], now_ms: i64) -> bool {
+        let budget = run_left().map_or(MAX_LAMBDA_CALLS, |left| left.min(MAX_LAMBDA_CALLS));
+        if items.len() as u64 > budget {
+            return test_settled(self, vars, now_ms);
+        }
+        let (visited, hits) = visit(M::KIND, items, |i| self.passes(i));
+        charge_run(visited as u64);
+        self.outcome.holds(hits)
     }
 }
 
@@ -1980,6 +2036,146 @@ mod tests {
                 ("alerts", alerts),
             ],
         )]
+    }
+
+    /// A condition spends a run's budget (see `with_run_budget`) and notices that it ran out
+    /// alike however it is spelled: as a shape that runs without a [`Cx`] (a loop over a
+    /// variable's list, a test of a field) or written so that none applies. A loop that
+    /// charged nothing let a run past its limit: a `for_each` filter of this shape cost items
+    /// times list length, unbounded.
+    #[test]
+    fn fast_paths_spend_the_run_budget_as_written_out() {
+        use crate::expr::with_run_budget_spent;
+        let vars = long_incident(2, 1000);
+        let env = Env {
+            vars: &vars,
+            now_ms: 0,
+        };
+        // The direct case: 1000 tags, a budget of 100.
+        let e = expr("all(incident.tags, t => t != 'x')");
+        assert!(format!("{:?}", e.0.cond).contains("QuantTest"));
+        assert_eq!(
+            with_run_budget_spent(100, || e.eval_bool(&env)),
+            (false, true, 100)
+        );
+        assert_eq!(
+            with_run_budget_spent(1000, || e.eval_bool(&env)),
+            (true, true, 1000)
+        );
+        assert_eq!(
+            with_run_budget_spent(1001, || e.eval_bool(&env)),
+            (true, false, 1000)
+        );
+
+        // Lists of more than 64 items and texts of a kilobyte or more are compared at a cost.
+        let many = (0..70)
+            .map(|i| format!("'u{i}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let highs = vec!["high"; 70].join(", ");
+        let long = format!("{}Ransomware", "d".repeat(2048));
+        // Each condition, the same written out, and the work the writing adds (a list built).
+        let pairs = [
+            (
+                "all(incident.tags, t => t != 'x')".to_string(),
+                "all(incident.tags, t => t != 'x' and true)".to_string(),
+                0,
+            ),
+            (
+                "any(incident.tags, t => t == 't999')".into(),
+                "any(incident.tags, t => t == 't999' and true)".into(),
+                0,
+            ),
+            (
+                "any(incident.tags, t => t == 't5')".into(),
+                "any(incident.tags, t => t == 't5' and true)".into(),
+                0,
+            ),
+            (
+                "count(incident.tags, t => t starts_with 't9') >= 2".into(),
+                "count(incident.tags, t => t starts_with 't9' and true) >= 2".into(),
+                0,
+            ),
+            (
+                "incident.severity == high and all(incident.tags, t => t != 'x')".into(),
+                "incident.severity == high and all(incident.tags, t => t != 'x' and true)".into(),
+                0,
+            ),
+            (
+                format!("any(incident.tags, t => t in [{many}])"),
+                format!("any(incident.tags, t => t in [{many}] and true)"),
+                0,
+            ),
+            (
+                format!("incident.title in [{many}]"),
+                format!("[{many}] contains incident.title"),
+                0,
+            ),
+            (
+                format!("incident.severity in [{highs}]"),
+                format!("[{highs}] contains incident.severity"),
+                0,
+            ),
+            (
+                format!("incident.description == '{long}'"),
+                format!("[incident.description] == ['{long}']"),
+                1,
+            ),
+            (
+                format!("incident.description != '{long}'"),
+                format!("[incident.description] != ['{long}']"),
+                1,
+            ),
+            (
+                format!("incident.title < '{long}'"),
+                format!("first([incident.title]) < '{long}'"),
+                1,
+            ),
+            (
+                format!("incident.title starts_with '{long}'"),
+                format!("first([incident.title]) starts_with '{long}'"),
+                1,
+            ),
+        ];
+        for (fast, written, extra) in &pairs {
+            let (fast_e, written_e) = (expr(fast), expr(written));
+            for budget in [
+                0,
+                1,
+                2,
+                3,
+                50,
+                70,
+                71,
+                500,
+                999,
+                1000,
+                1001,
+                1002,
+                70_000,
+                71_000,
+                100_000,
+                u64::MAX,
+            ] {
+                let ctx = format!("{fast} with {budget}");
+                let (held, out, spent) = with_run_budget_spent(budget, || fast_e.eval_bool(&env));
+                let (v, v_out, v_spent) = with_run_budget_spent(budget, || fast_e.eval(&env));
+                assert_eq!(
+                    (v.truthy(), v_out, v_spent),
+                    (held, out, spent),
+                    "eval {ctx}"
+                );
+                let (w_held, w_out, w_spent) =
+                    with_run_budget_spent(budget.saturating_add(*extra), || {
+                        written_e.eval_bool(&env)
+                    });
+                assert_eq!(
+                    (w_held, w_out, w_spent.saturating_sub(*extra)),
+                    (held, out, spent),
+                    "written out: {ctx}"
+                );
+            }
+        }
     }
 
     /// Text an evaluation writes is bounded by its budget: copies of a long title built over

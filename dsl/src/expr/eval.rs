@@ -19,6 +19,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hasher};
 use std::net::IpAddr;
+use std::sync::atomic::{self, AtomicUsize};
 
 use super::regexes::Regex;
 use ipnet::IpNet;
@@ -177,6 +178,19 @@ thread_local! {
     static RUN_EXHAUSTED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// How many runs (see [`with_run_budget`]) are going on, on all threads. A thread always sees
+/// its own runs counted, so at zero it is in none, and a loop that runs without a [`Cx`]
+/// (`cond::QuantTest`) learns so without reading the thread-local budget: the compiler treats
+/// that read as a call, whose saving of registers costs more than the short loops conditions
+/// usually run.
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether this thread may be in a run: when false, it is not (see [`RUNS`]).
+#[inline(always)]
+pub(crate) fn maybe_in_run() -> bool {
+    RUNS.load(atomic::Ordering::Relaxed) != 0
+}
+
 /// Runs `f` with `units` of evaluation work (lambda calls, list items built, text scanned in
 /// kilobytes) shared by every evaluation it makes on this thread, and says whether they ran
 /// out. Each evaluation still stops at [`MAX_LAMBDA_CALLS`]; this bounds a run that evaluates
@@ -192,7 +206,9 @@ pub fn with_run_budget<R>(units: u64, f: impl FnOnce() -> R) -> (R, bool) {
 pub fn with_run_budget_spent<R>(units: u64, f: impl FnOnce() -> R) -> (R, bool, u64) {
     let was = RUN_BUDGET.with(|b| b.replace(Some(units)));
     let was_exhausted = RUN_EXHAUSTED.with(|e| e.replace(false));
+    RUNS.fetch_add(1, atomic::Ordering::Relaxed);
     let r = f();
+    RUNS.fetch_sub(1, atomic::Ordering::Relaxed);
     let left = RUN_BUDGET.with(|b| b.replace(was));
     let exhausted = RUN_EXHAUSTED.with(|e| e.replace(was_exhausted));
     let spent = units.saturating_sub(left.unwrap_or(units));
@@ -204,6 +220,24 @@ pub fn with_run_budget_spent<R>(units: u64, f: impl FnOnce() -> R) -> (R, bool, 
 /// this before acting, so that running out never lets it do more.
 pub fn run_out_of_work() -> bool {
     RUN_EXHAUSTED.with(Cell::get) || RUN_BUDGET.with(Cell::get) == Some(0)
+}
+
+/// The work the current run (see [`with_run_budget`]) has left; `None` outside a run. A loop
+/// that runs without a [`Cx`] (`cond::QuantTest`) checks that it covers every item, then
+/// charges what it spent ([`charge_run`]), as a [`Cx`] would.
+#[inline]
+pub(crate) fn run_left() -> Option<u64> {
+    RUN_BUDGET.with(Cell::get)
+}
+
+/// Charges the current run (if any) `spent` units of work.
+#[inline]
+pub(crate) fn charge_run(spent: u64) {
+    RUN_BUDGET.with(|b| {
+        if let Some(left) = b.get() {
+            b.set(Some(left.saturating_sub(spent)));
+        }
+    });
 }
 
 /// The state of one evaluation. Cheap to set up (five words, nothing to drop): a condition
@@ -249,9 +283,7 @@ struct Param<'a> {
 
 impl<'a> Cx<'a> {
     pub fn new(env: &'a Env<'a>) -> Self {
-        let budget = RUN_BUDGET
-            .with(Cell::get)
-            .map_or(MAX_LAMBDA_CALLS, |left| left.min(MAX_LAMBDA_CALLS));
+        let budget = run_left().map_or(MAX_LAMBDA_CALLS, |left| left.min(MAX_LAMBDA_CALLS));
         Cx {
             env,
             params: None,
@@ -271,11 +303,7 @@ impl<'a> Cx<'a> {
         }
         let spent = self.start.saturating_sub(self.budget);
         if spent > 0 {
-            RUN_BUDGET.with(|b| {
-                if let Some(left) = b.get() {
-                    b.set(Some(left.saturating_sub(spent)));
-                }
-            });
+            charge_run(spent);
         }
     }
 
@@ -475,10 +503,17 @@ impl Ir {
             _ => return self,
         };
         let ((root, path), value) = (path_side, value.clone());
+        let path: Box<[u32]> = path.into();
+        let check = Check::new(op, value);
+        // Past the budget `a != b` is null, which does not hold, where a negated test holds
+        // (as `not (a == b)` does): a comparison that can run out stays one.
+        if negate && check.has_work() {
+            return self;
+        }
         Ir::Test {
             root,
-            path: path.into(),
-            check: Check::new(op, value),
+            path,
+            check,
             negate,
         }
     }
@@ -601,7 +636,8 @@ impl Ir {
             } => match check_within(check, walk(cx.root(*root), path), cx) {
                 Some(holds) => bool_value(holds != *negate),
                 // Past the budget the test is null, as its operator's would be. Only
-                // `contains` runs out, and only `not (…)` negates it: `not null` holds.
+                // `not (…)` negates a test that can run out (`!=` stays a comparison, see
+                // `specialize_test`): `not null` holds.
                 None if *negate => bool_value(true),
                 None => Cow::Borrowed(&NULL),
             },
@@ -739,16 +775,31 @@ impl Ir {
     }
 }
 
-/// The work of `v op c` ([`test_op`]) that grows with `v`, the value read, rather than with the
-/// constant `c`: only `contains` scans `v` (its text, or its items), as [`contains_test`]
-/// spends it. Every other operator reads no more of `v` than the size of `c`.
+/// The work of `v op c` ([`test_op`]), as the operator spends it on any operands ([`eq_test`],
+/// [`cmp_test`], [`list_has`], [`contains_test`], [`affix_test`]). Only `contains` scans all of
+/// `v`; every other operator reads no more of it than the size of `c`, so its work is bounded
+/// by the constant.
 #[inline(never)]
 pub(crate) fn test_work(op: TestOp, v: &Value, c: &Value) -> u64 {
     match (op, v, c) {
+        (TestOp::Eq, v, c) => eq_work(v, c, u64::MAX),
+        (TestOp::Cmp(_), Value::String(s), Value::String(t)) => scan_work(s.len().min(t.len())),
+        (TestOp::In, x, Value::List(items)) => in_work(items, x, u64::MAX),
         (TestOp::Contains, Value::List(items), x) => in_work(items, x, u64::MAX),
         (TestOp::Contains, Value::String(s), Value::String(t)) => text_contains_work(s, t),
+        (TestOp::StartsWith | TestOp::EndsWith, Value::String(s), Value::String(t)) => {
+            affix_work(s, t)
+        }
         _ => 0,
     }
+}
+
+/// Whether [`test_work`] of `op` and the constant `c` is more than zero for some value: always
+/// for `contains`, which scans the value; for the other operators only when `c` holds text of
+/// a kilobyte or more or a list of more than [`FREE_ITEMS`] items ([`value_work`]), as the
+/// work of comparing with `c` needs.
+pub(crate) fn test_may_work(op: TestOp, c: &Value) -> bool {
+    op == TestOp::Contains || value_work(c, 0) > 0
 }
 
 #[inline(never)]
@@ -1233,7 +1284,8 @@ fn value_work(v: &Value, cap: u64) -> u64 {
 }
 
 /// [`Holds::holds`], after spending the check's work ([`Holds::work`]); `None` (null) past
-/// the budget. Only the general check of `contains` has work: for the others this is `holds`.
+/// the budget. Only checks that may have work ([`Check::has_work`]) have any: for the others
+/// this is `holds`.
 #[inline(always)]
 pub(crate) fn check_within<C: Holds>(check: &C, v: &Value, cx: &mut Cx<'_>) -> Option<bool> {
     afford(cx, check.work(v)).then(|| check.holds(v))
@@ -1242,8 +1294,9 @@ pub(crate) fn check_within<C: Holds>(check: &C, v: &Value, cx: &mut Cx<'_>) -> O
 /// The body of `any`, `all` or `count` when it only tests a path of its own parameter
 /// (`d => d.verdict in ['malicious', 'suspicious']`), the usual shape: [`tally`] runs the whole
 /// call as one loop, without binding the parameter for each item. Not for a check that spends
-/// work of its own (`contains`, see [`Check::has_work`]): the lambda is called as written. (Compiled conditions have
-/// their own, specialized, form of this: `cond::QuantTest`.)
+/// work of its own (`contains`, a long constant, see [`Check::has_work`]): the lambda is called
+/// as written. (Compiled conditions have their own, specialized, form of this:
+/// `cond::QuantTest`.)
 #[derive(Clone, Copy)]
 struct ItemTest<'a> {
     path: &'a [u32],

@@ -2356,6 +2356,48 @@ steps:
     );
 }
 
+/// A quantifier that is the whole `filter` spends the run's work as the same test written out
+/// does: once it is spent, the items after are blocked, however the filter is spelled.
+#[test]
+fn a_filter_that_is_one_quantifier_spends_work() {
+    let inc = devices(20);
+    let statuses = |filter: &str, max_work: u64| {
+        let config = RunConfig {
+            max_work,
+            ..RunConfig::default()
+        };
+        let gb = format!(
+            "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: isolate\n    for_each: {{items: incident.devices, as: d, filter: \"{filter}\"}}\n    action: device.isolate\n"
+        );
+        let lib = library(&[&gb, &sop("")]);
+        let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+        (
+            p.summary.would_run,
+            p.summary.blocked,
+            p.actions.last().map(|a| a.reason.clone()),
+        )
+    };
+    let (fast, written) = (
+        "all(incident.devices, x => x.name != 'none')",
+        "all(incident.devices, x => x.name != 'none' and true)",
+    );
+    let enough = RunConfig::default().max_work;
+    let all_run = statuses(fast, enough);
+    assert_eq!((all_run.0, all_run.1), (20, 0), "{all_run:?}");
+    assert_eq!(statuses(written, enough), all_run);
+    // 20 calls an item: the filter holds for the first 5, then the run is out of work.
+    let spent = statuses(fast, 100);
+    assert_eq!(spent, statuses(written, 100));
+    assert_eq!((spent.0, spent.1), (0, 5), "{spent:?}");
+    assert!(
+        spent
+            .2
+            .as_deref()
+            .is_some_and(|r| r.starts_with("evaluation limit")),
+        "{spent:?}"
+    );
+}
+
 /// Nor does running out of work while classifying, deciding whether an SOP applies, or
 /// deciding whether an action needs approval: no verdict, the SOP not matched, the action
 /// blocked.
