@@ -28,8 +28,17 @@ pub(crate) struct Checker<'s> {
     /// The compilation's regexes, shared by its expressions.
     pub regexes: &'s mut Regexes,
     /// Lambda parameters in scope, outermost first; the index is the parameter's slot.
-    pub locals: Vec<(String, Type)>,
+    pub locals: Vec<Local>,
     pub diags: Vec<Diagnostic>,
+}
+
+/// A lambda parameter in scope.
+pub(crate) struct Local {
+    pub name: String,
+    pub ty: Type,
+    /// The field whose values the list's items are, when it lists them (`r` of
+    /// `any(e.roles, r => …)`), so that literals compared with the parameter are checked.
+    pub origin: Option<Origin>,
 }
 
 /// A checked sub-expression.
@@ -40,6 +49,7 @@ pub(crate) struct Typed {
     pub origin: Option<Origin>,
 }
 
+#[derive(Clone)]
 pub(crate) enum Origin {
     /// A field of a record.
     Field {
@@ -236,14 +246,15 @@ impl<'s> Checker<'s> {
     }
 
     fn var(&mut self, name: &str, span: Span) -> Typed {
-        if let Some((slot, (_, ty))) = self
+        if let Some((slot, local)) = self
             .locals
             .iter()
             .enumerate()
             .rev()
-            .find(|(_, (n, _))| n == name)
+            .find(|(_, l)| l.name == name)
         {
-            return Typed::new(Ir::Local(slot_u32(slot)), ty.clone());
+            return Typed::new(Ir::Local(slot_u32(slot)), local.ty.clone())
+                .with_origin(local.origin.clone());
         }
         if let Some((slot, ty)) = self.scope.get(name) {
             let mut t = Typed::new(Ir::Var(slot_u32(slot)), ty.clone());
@@ -260,7 +271,7 @@ impl<'s> Checker<'s> {
                 .locals
                 .iter()
                 .rev()
-                .map(|(n, _)| n.as_str())
+                .map(|l| l.name.as_str())
                 .chain(self.scope.names())
                 .collect();
             suggestion(name, names.iter().copied())
@@ -347,7 +358,8 @@ impl<'s> Checker<'s> {
                 return Typed::error();
             }
         };
-        Typed::new(Ir::Index(b(base.ir), b(index.ir)), ty)
+        // An item of a list holds values of the field the list's items came from.
+        Typed::new(Ir::Index(b(base.ir), b(index.ir)), ty).with_origin(base.origin)
     }
 
     fn finish_unary(&mut self, op: UnOp, operand_ast: &Ast, t: Typed) -> Typed {

@@ -19,7 +19,7 @@
 use ipnet::IpNet;
 
 use super::ast::{Arg, Ast};
-use super::check::{slot_u32, Checker, Typed};
+use super::check::{slot_u32, Checker, Local, Origin, Typed};
 use super::eval::{Ir, Quant};
 use crate::codes::Code;
 use crate::diagnostic::suggestion;
@@ -142,7 +142,7 @@ impl Checker<'_> {
                     let _ = self.check(a);
                 }
                 Arg::Lambda { param, body, .. } => {
-                    self.with_local(param, Type::Any, |ck| ck.check(body));
+                    self.with_local(param, Type::Any, None, |ck| ck.check(body));
                 }
             }
         }
@@ -152,10 +152,15 @@ impl Checker<'_> {
         &mut self,
         name: &str,
         ty: Type,
+        origin: Option<Origin>,
         f: impl FnOnce(&mut Self) -> T,
     ) -> (usize, T) {
         let slot = self.locals.len();
-        self.locals.push((name.to_string(), ty));
+        self.locals.push(Local {
+            name: name.to_string(),
+            ty,
+            origin,
+        });
         let out = f(self);
         self.locals.truncate(slot);
         (slot, out)
@@ -216,7 +221,9 @@ impl Checker<'_> {
             Arg::Lambda { param, body, .. } => (param, body),
             Arg::Value(a) => return self.not_a_lambda(kind, fname, a),
         };
-        let (slot, body) = self.with_local(param, elem.clone(), |ck| ck.check(body_ast));
+        // The parameter is an item of the list: values of the field its items came from.
+        let origin = list.origin.clone();
+        let (slot, body) = self.with_local(param, elem.clone(), origin, |ck| ck.check(body_ast));
         self.finish_quant(kind, fname, list, elem, slot, body, body_ast)
     }
 

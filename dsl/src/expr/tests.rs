@@ -642,6 +642,87 @@ fn expr_known_values() {
     ok("'anything' in map(incident.alerts, a => a.title)");
 }
 
+/// A lambda parameter over a list of a field's values, and an item of such a list, hold values
+/// of that field: literals compared with them are checked as with the field itself, where they
+/// were accepted and never matched (values are `compromised`, never `Compromised`).
+#[test]
+fn expr_known_values_through_lambdas_and_indexing() {
+    let not_known = "`Compromised` is not a known value of `device.roles`";
+    for (text, literal) in [
+        (
+            "any(entity.roles, r => r == 'Compromised')",
+            "'Compromised'",
+        ),
+        (
+            "all(entity.roles, r => r != 'Compromised')",
+            "'Compromised'",
+        ),
+        (
+            "count(entity.roles, r => r in ['attacker', 'Compromised']) > 0",
+            "'Compromised'",
+        ),
+        ("entity.roles[0] == 'Compromised'", "'Compromised'"),
+        (
+            "any(incident.devices, d => any(d.roles, r => r == 'Compromised'))",
+            "'Compromised'",
+        ),
+        (
+            "any(filter(entity.roles, r => r != 'attacker'), r => r == 'Compromised')",
+            "'Compromised'",
+        ),
+        (
+            "distinct(map(incident.devices, d => d.roles[0]))[0] == 'Compromised'",
+            "'Compromised'",
+        ),
+        // A list of lists of roles: its items are lists of roles.
+        (
+            "any(map(incident.devices, d => d.roles), rs => rs contains 'Compromised')",
+            "'Compromised'",
+        ),
+    ] {
+        let ds = errors(text);
+        assert_eq!(ds.len(), 1, "{}", render(text, &ds));
+        assert_eq!(ds[0].code, Code::TypeMismatch, "{text}");
+        assert_eq!(ds[0].message, not_known, "{text}");
+        assert_eq!(ds[0].help.as_deref(), Some("did you mean `compromised`?"));
+        assert_eq!(&text[ds[0].span.range()], literal, "{text}");
+    }
+    // Open enumerations: spelled in snake_case.
+    let text = "any(map(incident.alerts, a => a.category), c => c == 'InitialAccess')";
+    let ds = errors(text);
+    assert_eq!(
+        ds[0].message,
+        "`InitialAccess` never equals `alert.category`: its values are written in snake_case"
+    );
+    // Enumerated text has no order, through a parameter too.
+    for text in [
+        "any(map(incident.devices, d => d.risk_score), r => r >= 'medium')",
+        "map(incident.devices, d => d.risk_score)[0] < 'high'",
+    ] {
+        let ds = errors(text);
+        assert_eq!(ds.len(), 1, "{}", render(text, &ds));
+        assert!(
+            ds[0].message.contains("is a name, not a rank"),
+            "{}",
+            render(text, &ds)
+        );
+    }
+    // Known values, and parameters of lists whose values are not enumerated, are fine.
+    for text in [
+        "any(entity.roles, r => r == 'compromised')",
+        "entity.roles[0] == 'compromised'",
+        "any(incident.devices, d => any(d.roles, r => r in ['compromised', 'attacker']))",
+        "any(map(incident.devices, d => d.risk_score), r => r in ['medium', 'high'])",
+        "any(incident.tags, t => t == 'Anything')",
+        "incident.tags[0] == 'Anything'",
+        "any(map(incident.alerts, a => a.title), t => t == 'Anything')",
+        // The inner `r` shadows the outer one, whose values are roles.
+        "any(entity.roles, r => any(incident.tags, r => r == 'Anything'))",
+    ] {
+        ok(text);
+    }
+}
+
 #[test]
 fn expr_regex_and_cidr_errors() {
     let text = "incident.title matches '(ab'";
