@@ -249,6 +249,10 @@ fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Res
                 adjust = true;
                 true
             }
+            (Shape::Text, Json::Bool(_)) => {
+                adjust = true;
+                true
+            }
             (Shape::Text | Shape::TextList | Shape::List | Shape::Map, Json::Null) => {
                 adjust = true;
                 true
@@ -259,12 +263,18 @@ fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Res
                 true
             }
             (Shape::TextList, Json::Array(items)) => {
-                if let Some(i) = items.iter().position(|x| !x.is_string()) {
-                    let item = items.get(i).unwrap_or(&Json::Null);
-                    return Err(cx.invalid(
-                        &here.index(i),
-                        format!("expected text, found {}", describe(item)),
-                    ));
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Json::String(_) => {}
+                        Json::Number(n) if n.is_i64() || n.is_u64() => adjust = true,
+                        Json::Bool(_) | Json::Null => adjust = true,
+                        _ => {
+                            return Err(cx.invalid(
+                                &here.index(i),
+                                format!("expected text, found {}", describe(item)),
+                            ))
+                        }
+                    }
                 }
                 true
             }
@@ -359,8 +369,20 @@ fn deserializable(m: &Object) -> Json {
                 let (_, v) = member(m, key)?;
                 let v = match (shape, v) {
                     (_, Json::Null) => return None,
-                    (Shape::Id | Shape::Text, Json::Number(n)) => Json::String(n.to_string()),
+                    (Shape::Id | Shape::Text, scalar @ (Json::Number(_) | Json::Bool(_))) => {
+                        Json::String(scalar.to_string())
+                    }
                     (Shape::TextList, Json::String(_)) => Json::Array(vec![v.clone()]),
+                    (Shape::TextList, Json::Array(items)) => Json::Array(
+                        items
+                            .iter()
+                            .filter(|item| !item.is_null())
+                            .map(|item| match item {
+                                Json::Number(_) | Json::Bool(_) => Json::String(item.to_string()),
+                                _ => item.clone(),
+                            })
+                            .collect(),
+                    ),
                     (_, other) => other.clone(),
                 };
                 Some((key.to_string(), v))

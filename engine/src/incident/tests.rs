@@ -2098,7 +2098,7 @@ fn normalized_json_names_ignore_case() {
     assert_eq!(b.entities[0].fields.get("HOSTNAME"), Some(&json!("x")));
     // Errors say the name as written.
     for (inc, at) in [
-        (json!({"id": "e", "Tags": ["a", 1]}), "$.Incident.Tags[1]"),
+        (json!({"id": "e", "Tags": ["a", 1.5]}), "$.Incident.Tags[1]"),
         (
             json!({"id": "e", "Entities": [{"ID": "user:u", "Kind": "user", "Fields": {"Is_Admin": "yes"}}]}),
             "$.Incident.Entities[0].Fields.Is_Admin",
@@ -2146,6 +2146,32 @@ fn normalized_json_reads_one_text_as_a_list_of_it() {
     );
     assert_eq!(path, "$.incident.tags");
     assert!(message.contains("expected a list of text"), "{message}");
+}
+
+/// Booleans and integers where text is expected read as their JSON spelling, in single
+/// fields and in lists of text, as in every format; a null item of a list is absent.
+#[test]
+fn normalized_json_reads_booleans_and_integers_as_text() {
+    let i = one(&json!({"format": "riposte.incident/v1", "incident": {
+        "id": "b", "title": true, "tags": [false, 7, null, "x"],
+        "alerts": [{"id": 3, "title": false, "entity_ids": ["ip:10.0.0.1"]}],
+        "entities": [{"id": "ip:10.0.0.1", "kind": "ip", "name": true, "roles": [true]}]
+    }}));
+    assert_eq!(i.title, "true");
+    assert_eq!(i.tags, ["false", "7", "x"]);
+    assert_eq!(i.alerts[0].id, "3");
+    assert_eq!(i.alerts[0].title, "false");
+    assert_eq!(i.entities[0].name, "true");
+    assert_eq!(i.entities[0].roles, ["true"]);
+    // A fraction is no id or text, nor is an object in a list of text.
+    for (inc, at) in [
+        (json!({"id": "b", "title": 1.5}), "$.incident.title"),
+        (json!({"id": "b", "tags": ["a", {"b": 1}]}), "$.incident.tags[1]"),
+        (json!({"id": "b", "tags": [2.5]}), "$.incident.tags[0]"),
+    ] {
+        let text = json!({"format": "riposte.incident/v1", "incident": inc}).to_string();
+        assert_eq!(invalid_at(&text).0, at, "{inc}");
+    }
 }
 
 /// Two alerts may share an id (a Graph file may hold such, and its normalized form keeps both):
@@ -2403,7 +2429,7 @@ fn normalized_json_errors_have_paths() {
     };
     assert_eq!(bad(json!({"title": "no id"})).0, "$.incidents[1].id");
     assert_eq!(
-        bad(json!({"id": "x", "tags": ["a", 3]})).0,
+        bad(json!({"id": "x", "tags": ["a", {}]})).0,
         "$.incidents[1].tags[1]"
     );
     let (path, message) = bad(json!({"id": "x", "entities": [{"id": "e", "kind": "router"}]}));
