@@ -419,7 +419,7 @@ fn text_items<'v, M: Obj>(
     };
     let items = match v.view() {
         View::Array(items) => items,
-        View::Str(_) | View::Number(_) => std::slice::from_ref(v),
+        View::Str(_) | View::Number(_) | View::Bool(_) => std::slice::from_ref(v),
         _ => {
             return Err(cx.invalid(
                 &path.key(key),

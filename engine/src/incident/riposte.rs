@@ -258,7 +258,11 @@ fn check_shape(cx: &Cx, m: &Object, path: &Path, table: &[(&str, Shape)]) -> Res
                 true
             }
             // One value where a list is expected is a list of it, as in the other formats.
-            (Shape::TextList, Json::String(_)) => {
+            (Shape::TextList, Json::String(_) | Json::Bool(_)) => {
+                adjust = true;
+                true
+            }
+            (Shape::TextList, Json::Number(n)) if n.is_i64() || n.is_u64() => {
                 adjust = true;
                 true
             }
@@ -373,6 +377,9 @@ fn deserializable(m: &Object) -> Json {
                         Json::String(scalar.to_string())
                     }
                     (Shape::TextList, Json::String(_)) => Json::Array(vec![v.clone()]),
+                    (Shape::TextList, Json::Number(_) | Json::Bool(_)) => {
+                        Json::Array(vec![Json::String(v.to_string())])
+                    }
                     (Shape::TextList, Json::Array(items)) => Json::Array(
                         items
                             .iter()

@@ -2155,8 +2155,10 @@ fn normalized_json_reads_booleans_and_integers_as_text() {
     let i = one(&json!({"format": "riposte.incident/v1", "incident": {
         "id": "b", "title": true, "tags": [false, 7, null, "x"],
         "alerts": [{"id": 3, "title": false, "entity_ids": ["ip:10.0.0.1"]}],
-        "entities": [{"id": "ip:10.0.0.1", "kind": "ip", "name": true, "roles": [true]}]
+        "entities": [{"id": "ip:10.0.0.1", "kind": "ip", "name": true, "roles": [true],
+                      "tags": 12}]
     }}));
+    assert_eq!(i.entities[0].tags, ["12"]);
     assert_eq!(i.title, "true");
     assert_eq!(i.tags, ["false", "7", "x"]);
     assert_eq!(i.alerts[0].id, "3");
@@ -2166,7 +2168,10 @@ fn normalized_json_reads_booleans_and_integers_as_text() {
     // A fraction is no id or text, nor is an object in a list of text.
     for (inc, at) in [
         (json!({"id": "b", "title": 1.5}), "$.incident.title"),
-        (json!({"id": "b", "tags": ["a", {"b": 1}]}), "$.incident.tags[1]"),
+        (
+            json!({"id": "b", "tags": ["a", {"b": 1}]}),
+            "$.incident.tags[1]",
+        ),
         (json!({"id": "b", "tags": [2.5]}), "$.incident.tags[0]"),
     ] {
         let text = json!({"format": "riposte.incident/v1", "incident": inc}).to_string();
