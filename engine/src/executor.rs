@@ -92,11 +92,22 @@ pub fn names_action(
 /// An entity target by its id (`device:5521…`), its id without the kind (`5521…`) or its name,
 /// case-insensitive: the forms `--fail`, and a test's `fail` and `expect`, accept.
 pub fn target_key_matches(pattern: &str, id: &str, name: &str) -> bool {
-    id.eq_ignore_ascii_case(pattern)
-        || name.eq_ignore_ascii_case(pattern)
+    eq_ignore_case(id, pattern)
+        || eq_ignore_case(name, pattern)
         || id
             .split_once(':')
-            .is_some_and(|(_, key)| key.eq_ignore_ascii_case(pattern))
+            .is_some_and(|(_, key)| eq_ignore_case(key, pattern))
+}
+
+/// Whether `a` and `b` are the same text ignoring case, in any script (`PC-JÖRG` is `pc-jörg`),
+/// without allocating.
+fn eq_ignore_case(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+        || (!a.is_ascii()
+            && !b.is_ascii()
+            && a.chars()
+                .flat_map(char::to_lowercase)
+                .eq(b.chars().flat_map(char::to_lowercase)))
 }
 
 /// The dry-run executor: records nothing itself (the scheduler records), acts on nothing, and
@@ -228,5 +239,15 @@ mod tests {
             Some("incident"),
             &untargeted(spec)
         ));
+    }
+
+    /// A target is named ignoring case in any script, as an ASCII one is.
+    #[test]
+    fn targets_are_named_ignoring_case_beyond_ascii() {
+        assert!(target_key_matches("PC-JÖRG", "device:aa01", "pc-jörg"));
+        assert!(target_key_matches("ws-07", "device:aa01", "WS-07"));
+        assert!(target_key_matches("ÄA01", "device:äa01", ""));
+        assert!(target_key_matches("DEVICE:ÄA01", "device:äa01", ""));
+        assert!(!target_key_matches("pc-jorg", "device:aa01", "pc-jörg"));
     }
 }
