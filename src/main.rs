@@ -290,7 +290,7 @@ struct BacktestArgs {
     workspace: Option<String>,
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     format: ListFormat,
-    /// Worker threads (default: one per core).
+    /// Worker threads; 0, the default, is one per core.
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
     /// Exit 3 when an incident's plan changed (`changes`) or a corpus file or incident could
@@ -334,7 +334,7 @@ struct GenerateArgs {
     /// Incidents per file.
     #[arg(long, value_name = "N", default_value_t = riposte_engine::backtest::generate::DEFAULT_PER_FILE)]
     per_file: u64,
-    /// Worker threads (default: one per core).
+    /// Worker threads; 0, the default, is one per core.
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
     #[command(flatten)]
@@ -1482,8 +1482,9 @@ impl<S: riposte_engine::backtest::Sink> riposte_engine::backtest::Sink for WithP
 
     fn progress(&mut self, p: &riposte_engine::backtest::Progress) {
         if let Some(bar) = &self.bar {
-            bar.set_position(p.bytes);
+            // The message first: a redraw between the two shows both of the same moment.
             bar.set_message(format!("{} incidents", p.incidents));
+            bar.set_position(p.bytes);
         }
     }
 }
@@ -1495,7 +1496,17 @@ fn progress_bar(len: u64, template: &str) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(len);
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style);
+        // Nothing done yet tells no time left: `?` rather than indicatif's `0s`.
+        bar.set_style(style.with_key(
+            "eta",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = if state.pos() == 0 {
+                    w.write_str("?")
+                } else {
+                    write!(w, "{:#}", indicatif::HumanDuration(state.eta()))
+                };
+            },
+        ));
     }
     Some(bar)
 }
@@ -1639,6 +1650,9 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         listing.bytes(),
         "{bar:40} {percent:>3}% {msg} · {elapsed} (eta {eta})",
     );
+    if let Some(bar) = &bar {
+        bar.set_message("0 incidents");
+    }
     // Unbuffered lines when a progress bar shares the terminal; buffered otherwise.
     let suspend = bar.is_some() && std::io::stdout().is_terminal();
     let out: Box<dyn Write> = if suspend {
