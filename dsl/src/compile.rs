@@ -1911,7 +1911,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             };
             // Items that did not check still name the item variable, of an unknown type:
             // one mistake in `items` is one message, not one more per use of the item.
-            let slot = item_scope.push(&f.var.value, elem.clone().unwrap_or(Type::Any));
+            let slot = item_scope.push_item_of(&f.var.value, elem.clone().unwrap_or(Type::Any), items.as_ref());
             let filter = f.filter.as_ref().and_then(|e| self.checked_expr(e, &item_scope, Some(&Type::Bool), &s.id.value));
             let (items, Some(_)) = (items?, elem) else {
                 return None;

@@ -49,7 +49,7 @@ pub(crate) struct Typed {
     pub origin: Option<Origin>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) enum Origin {
     /// A field of a record.
     Field {
@@ -258,10 +258,7 @@ impl<'s> Checker<'s> {
         }
         if let Some((slot, ty)) = self.scope.get(name) {
             let mut t = Typed::new(Ir::Var(slot_u32(slot)), ty.clone());
-            t.origin = self.scope.values(slot).map(|values| Origin::Var {
-                name: name.to_string(),
-                values,
-            });
+            t.origin = self.scope.origin(slot).cloned();
             return t;
         }
         let help = if FUNCTIONS.contains(&name) {

@@ -60,7 +60,7 @@ pub use regexes::{Regexes, MAX_LIBRARY_REGEX_MEMORY, MAX_REGEX_SIZE};
 pub use template::{compile_template, compile_template_with, Template};
 
 use ast::{Arg, Ast, AstKind};
-use check::Checker;
+use check::{Checker, Origin};
 use cond::Cond;
 use eval::{Cx, Ir};
 
@@ -73,9 +73,11 @@ pub const MAX_EXPR_NESTING: usize = parser::MAX_NESTING;
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     vars: Vec<(String, Type)>,
-    /// Known values of string variables, by slot (like [`crate::types::Field::values`]):
-    /// string literals compared with such a variable must be one of them.
-    values: Vec<(usize, &'static [&'static str])>,
+    /// What is known of the values of some variables, by slot: the values of a string
+    /// variable (`action`: the catalog's action ids, like [`crate::types::Field::values`]), or
+    /// the field a for-each item's list was read from (`for_each: {items: u.roles, as: r}`).
+    /// String literals compared with such a variable must be among them.
+    origins: Vec<(usize, Origin)>,
 }
 
 impl Scope {
@@ -100,16 +102,31 @@ impl Scope {
     /// action ids).
     pub fn with_values(mut self, name: &str, ty: Type, values: &'static [&'static str]) -> Self {
         let slot = self.push(name, ty);
-        self.values.push((slot, values));
+        let origin = Origin::Var {
+            name: name.to_string(),
+            values,
+        };
+        self.origins.push((slot, origin));
         self
     }
 
-    /// The known values of the variable in `slot`, if it lists them.
-    pub fn values(&self, slot: usize) -> Option<&'static [&'static str]> {
-        self.values
+    /// Adds a variable that ranges over the items of the list `items` computes (a for-each
+    /// item), returning its slot: its values are those of the field the list's items came
+    /// from, if any.
+    pub fn push_item_of(&mut self, name: &str, ty: Type, items: Option<&Expr>) -> usize {
+        let slot = self.push(name, ty);
+        if let Some(origin) = items.and_then(|x| x.0.origin.clone()) {
+            self.origins.push((slot, origin));
+        }
+        slot
+    }
+
+    /// What is known of the values of the variable in `slot`.
+    pub(crate) fn origin(&self, slot: usize) -> Option<&Origin> {
+        self.origins
             .iter()
             .find(|(s, _)| *s == slot)
-            .map(|(_, v)| *v)
+            .map(|(_, o)| o)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -175,6 +192,9 @@ struct ExprInner {
     ty: Type,
     span: Span,
     refs: Vec<(Vec<String>, Span)>,
+    /// The field the value's values come from (a list's: its items'), for variables that
+    /// range over them.
+    origin: Option<Origin>,
 }
 
 impl std::fmt::Debug for ExprInner {
@@ -303,6 +323,7 @@ pub fn compile_with(
         ty: typed.ty,
         span: ast.span,
         refs,
+        origin: typed.origin,
     })))
 }
 
