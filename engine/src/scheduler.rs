@@ -244,6 +244,11 @@ pub fn no_gate(option: &str, step: &str) -> String {
 
 /// Every step id and step path (`contain.isolate`) of the library's gamebooks.
 pub fn step_names(library: &Library) -> BTreeSet<String> {
+    names_of(library.gamebooks.iter())
+}
+
+/// Every step id and step path (`contain.isolate`) of the gamebooks.
+fn names_of<'l>(gamebooks: impl Iterator<Item = &'l c::Gamebook>) -> BTreeSet<String> {
     fn add(steps: &[c::Step], prefix: &str, out: &mut BTreeSet<String>) {
         for s in steps {
             let path = format!("{prefix}{}", s.id);
@@ -255,10 +260,38 @@ pub fn step_names(library: &Library) -> BTreeSet<String> {
         }
     }
     let mut out = BTreeSet::new();
-    for gb in &library.gamebooks {
+    for gb in gamebooks {
         add(&gb.steps, "", &mut out);
     }
     out
+}
+
+/// Gamebook `name` of the library, if it has one, then the gamebooks it calls, directly or
+/// through others, each once.
+fn with_callees<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Gamebook> {
+    /// The gamebooks the steps call.
+    fn called<'l>(steps: &'l [c::Step], out: &mut Vec<&'l str>) {
+        for s in steps {
+            match &s.kind {
+                c::StepKind::Call { gamebook, .. } => out.push(gamebook),
+                c::StepKind::Group(inner) => called(inner, out),
+                _ => {}
+            }
+        }
+    }
+    let mut gamebooks: Vec<&c::Gamebook> = library.gamebook(name).into_iter().collect();
+    let mut i = 0;
+    while i < gamebooks.len() {
+        let mut calls = Vec::new();
+        called(&gamebooks[i].steps, &mut calls);
+        for callee in calls.into_iter().filter_map(|g| library.gamebook(g)) {
+            if !gamebooks.iter().any(|known| known.name == callee.name) {
+                gamebooks.push(callee);
+            }
+        }
+        i += 1;
+    }
+    gamebooks
 }
 
 /// Whether `name` names the step at `path`: the path itself, or its end after a `.` (`isolate`
@@ -317,31 +350,10 @@ pub(crate) fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::St
     }
     // A qualified name is of its gamebook, or of one it calls (as plans label them).
     let (gamebook, name) = qualified(name);
-    let mut gamebooks: Vec<&c::Gamebook> = match gamebook {
+    let gamebooks: Vec<&c::Gamebook> = match gamebook {
         None => library.gamebooks.iter().collect(),
-        Some(g) => library.gamebook(g).into_iter().collect(),
+        Some(g) => with_callees(library, g),
     };
-    let mut i = 0;
-    while gamebook.is_some() && i < gamebooks.len() {
-        let mut calls = Vec::new();
-        called(&gamebooks[i].steps, &mut calls);
-        for callee in calls.into_iter().filter_map(|g| library.gamebook(g)) {
-            if !gamebooks.iter().any(|known| known.name == callee.name) {
-                gamebooks.push(callee);
-            }
-        }
-        i += 1;
-    }
-    /// The gamebooks the steps call.
-    fn called<'l>(steps: &'l [c::Step], out: &mut Vec<&'l str>) {
-        for s in steps {
-            match &s.kind {
-                c::StepKind::Call { gamebook, .. } => out.push(gamebook),
-                c::StepKind::Group(inner) => called(inner, out),
-                _ => {}
-            }
-        }
-    }
     let segments: Vec<&str> = name.split('.').collect();
     let mut all = Vec::new();
     for gb in gamebooks {
@@ -373,11 +385,22 @@ pub fn unknown_step(option: &str, step: &str, library: &Library) -> String {
             .unwrap_or_default();
             return format!("`{option} {step}`: the library has no gamebook `{gamebook}`{near}");
         }
+        // What to write instead is a step of that gamebook: the nearest to what was written,
+        // else its first.
+        let gamebooks = with_callees(library, gamebook);
+        let names = names_of(gamebooks.iter().copied());
+        let hint =
+            match riposte_dsl::diagnostic::did_you_mean(name, names.iter().map(String::as_str)) {
+                Some(near) => format!("; did you mean `{gamebook}/{near}`?"),
+                None => gamebooks
+                    .first()
+                    .and_then(|g| g.steps.first())
+                    .map(|s| format!(" (e.g. `{gamebook}/{}`)", s.id))
+                    .unwrap_or_default(),
+            };
         return format!(
-            "`{option} {step}`: gamebook `{gamebook}` has no step `{}`, nor do the gamebooks it \
-             calls; give a step id or path as plans show it after the `/` (e.g. \
-             `{gamebook}/isolate`)",
-            qualified(step).1
+            "`{option} {step}`: gamebook `{gamebook}` has no step `{name}`, nor do the gamebooks \
+             it calls; give a step id or path as plans show it after the `/`{hint}"
         );
     }
     let names = step_names(library);

@@ -4281,6 +4281,12 @@ fn a_step_named_with_its_gamebook_is_that_gamebooks_only() {
     assert!(Approvals::from_words(&words(&["one/sacn"]), &lib)
         .unwrap_err()
         .contains("has no step `sacn`"));
+    // What to write instead is a step of that gamebook, never one it lacks.
+    assert!(Approvals::from_words(&words(&["one/sacn"]), &lib)
+        .unwrap_err()
+        .ends_with("; did you mean `one/scan`?"));
+    let err = Approvals::from_words(&words(&["one/isolate"]), &lib).unwrap_err();
+    assert!(err.ends_with("(e.g. `one/scan`)"), "{err}");
     for half in ["/scan", "one/"] {
         assert!(Approvals::from_words(&words(&[half]), &lib)
             .unwrap_err()
