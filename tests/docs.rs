@@ -253,3 +253,30 @@ fn diagnostics_reference_shows_real_output() {
     }
     assert!(checked > 30, "only {checked} outputs found");
 }
+
+/// The command synopses of the README and `docs/testing.md` show how options are repeated as
+/// the CLI reads them: an option takes one value per flag (`[--library DIR]...`) or a
+/// comma-separated list (`STEP[,STEP...]`), never several words after one flag
+/// (`[--library DIR...]`, which reads the second word as an argument of its own).
+#[test]
+fn synopses_repeat_options_as_the_cli_reads_them() {
+    for file in ["README.md", "docs/testing.md"] {
+        for (i, line) in read(file).lines().enumerate() {
+            if !line.contains("riposte ") {
+                continue;
+            }
+            for option in line.split("[--").skip(1) {
+                let Some(end) = option.find(']') else {
+                    continue;
+                };
+                let shown = &option[..end];
+                let (name, value) = shown.split_once(' ').unwrap_or((shown, ""));
+                assert!(
+                    !value.ends_with("...") || value.contains('['),
+                    "{file}:{}: `[--{name} {value}]` reads as several words after one `--{name}`; write `[--{name} X]...` (repeated) or `X[,X...]` (comma-separated)",
+                    i + 1
+                );
+            }
+        }
+    }
+}
