@@ -2134,6 +2134,7 @@ mod tests {
             ("tags: [managed-xdr]", "tags: [true]"),
             ("fetch_to_sentinel: false", "fetch_to_sentinel: no"),
             ("partner_consent: true", "partner_consent: [true]"),
+            ("partner_consent: true", "partner_consent: \"True\""),
             ("delegated_session: false", "delegated_session: 0"),
             (
                 "allow_service_provider_gamebooks: true",

@@ -291,6 +291,23 @@ impl<'de> Form<'de> for Flag {
             other => Err(found(self.expected, &other.to_string())),
         }
     }
+
+    /// Text, however it is spelt: `"true"` in quotes is text, not `true`.
+    fn text<E: de::Error>(self, text: &str) -> Result<bool, E> {
+        let shown = clip(text, 80);
+        Err(
+            match ["true", "false"]
+                .into_iter()
+                .find(|v| v.eq_ignore_ascii_case(text.trim()))
+            {
+                Some(v) => found(
+                    self.expected,
+                    &format!("the text `\"{shown}\"`: write `{v}` without quotes"),
+                ),
+                None => found(self.expected, &format!("`{shown}`")),
+            },
+        )
+    }
 }
 
 /// A value YAML reads as other than text when unquoted.
