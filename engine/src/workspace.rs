@@ -1052,18 +1052,28 @@ fn check<'s>(
             .and_then(|p| first_of_name.get(&key(p)).copied())
     };
     let on_cycle = parent_cycles(workspaces.len(), parent_of);
-    let mut seen_names: HashSet<String> = HashSet::new();
+    let mut seen_names: HashMap<String, usize> = HashMap::new();
     let mut seen_tenants: HashMap<String, usize> = HashMap::new();
     let mut sentinel_owner: HashMap<String, usize> = HashMap::new();
     let mut unknown_parents = 0;
     for (i, w) in workspaces.iter().enumerate() {
-        if !seen_names.insert(key(&w.name)) {
+        if let Some(o) = seen_names.get(&key(&w.name)).map(|&j| &workspaces[j]) {
             bad(
                 i,
-                format!("workspace `{}` is defined twice", w.name),
+                format!(
+                    "workspace `{}` is defined twice{}: give each workspace its own name, or \
+                     merge the two",
+                    w.name,
+                    if o.name == w.name {
+                        String::new()
+                    } else {
+                        format!(" (first as `{}`: names match ignoring case)", o.name)
+                    }
+                ),
                 &|s| Some(s.name.referenced),
             );
         }
+        seen_names.entry(key(&w.name)).or_insert(i);
         // A tenant id belongs to one workspace, or incidents of that tenant would silently go
         // to the first; so does `*`, which stands in for any tenant.
         if let Some(o) = seen_tenants
@@ -2369,7 +2379,13 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("workspace `A` is defined twice"), "{err}");
+        assert!(
+            err.contains(
+                "workspace `A` is defined twice (first as `a`: names match ignoring case): give \
+                 each workspace its own name, or merge the two"
+            ),
+            "{err}"
+        );
     }
 
     /// A Sentinel incident names its tenant by its Log Analytics workspace: the workspace that
@@ -2643,7 +2659,11 @@ mod tests {
             lines[1].starts_with("w.yaml:9:13: workspace `b` names unknown parent `zz`"),
             "{err}"
         );
-        assert_eq!(lines[2], "w.yaml:12:11: workspace `A` is defined twice");
+        assert_eq!(
+            lines[2],
+            "w.yaml:12:11: workspace `A` is defined twice (first as `a`: names match ignoring \
+             case): give each workspace its own name, or merge the two"
+        );
         assert!(
             lines[3].starts_with("w.yaml:17:16: workspaces `b` and `d` have the same tenant id"),
             "{err}"
@@ -2658,7 +2678,11 @@ mod tests {
         let err = errors(&text);
         let lines: Vec<&str> = err.lines().collect();
         assert_eq!(lines.len(), 2, "{err}");
-        assert_eq!(lines[0], "w.yaml:6:11: workspace `a` is defined twice");
+        assert_eq!(
+            lines[0],
+            "w.yaml:6:11: workspace `a` is defined twice: give each workspace its own name, or \
+             merge the two"
+        );
         assert!(
             lines[1].starts_with(
                 "w.yaml:7:16: workspace `a` has tenant id `contoso.example`, which is not"
