@@ -3545,6 +3545,54 @@ steps:
     assert_eq!(p.summary.rejected, 1);
 }
 
+/// A refused gate rejects the tasks inside its step; a task step after it is cancelled, as any
+/// step needing a rejected one is, and a cancelled task step is not listed.
+#[test]
+fn a_task_after_a_refused_gate_is_cancelled_not_rejected() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: grp
+    approval: {role: incident_responder, timeout: 1h, on_timeout: reject}
+    steps:
+      - {id: inside, task: {title: "Inside", role: incident_responder}}
+  - id: after
+    needs: [grp]
+    task: {title: "After", role: incident_responder}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let tasks = |p: &Plan| {
+        p.tasks
+            .iter()
+            .map(|t| (t.title.clone(), t.status))
+            .collect::<Vec<_>>()
+    };
+    let waiting = refused(&lib, &two_devices(), Approvals::None, &[], &[]);
+    assert_eq!(
+        tasks(&waiting),
+        [
+            (
+                "Inside".to_string(),
+                crate::plan::model::TaskStatus::AwaitingApproval
+            ),
+            (
+                "After".to_string(),
+                crate::plan::model::TaskStatus::AwaitingApproval
+            )
+        ]
+    );
+    let p = refused(&lib, &two_devices(), Approvals::None, &["grp"], &[]);
+    assert_eq!(
+        tasks(&p),
+        [(
+            "Inside".to_string(),
+            crate::plan::model::TaskStatus::Rejected
+        )]
+    );
+}
+
 /// `on_timeout: fail` fails the step as its items' failures would: under `continue` the step
 /// succeeds (and counts them), so what needs it runs and its handler does not.
 #[test]
