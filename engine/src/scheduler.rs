@@ -82,6 +82,12 @@ impl Approvals {
                     ));
                 }
                 if let Some(w) = words.iter().find(|w| !is_step_name(library, w)) {
+                    // `ALL`, `None`: the keywords are written in lowercase.
+                    if let Some(k) = ["all", "none"].iter().find(|k| w.eq_ignore_ascii_case(k)) {
+                        return Err(format!(
+                            "`--approve {w}`: no gamebook of the library has a step `{w}`; did you mean `{k}`?"
+                        ));
+                    }
                     return Err(unknown_step("--approve", w, library));
                 }
                 Ok(Approvals::Steps(words.to_vec()))

@@ -1499,6 +1499,11 @@ steps:
         e.contains("`--approve all` cannot be combined with step names"),
         "{e}"
     );
+    // The keywords in another case are no step either: the error names the keyword meant.
+    let e = approve(&["ALL"]).expect_err("not a keyword");
+    assert!(e.contains("did you mean `all`?"), "{e}");
+    let e = approve(&["first", "None"]).expect_err("not a keyword");
+    assert!(e.contains("did you mean `none`?"), "{e}");
 }
 
 #[test]
