@@ -891,8 +891,20 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                 .map(|t| t.to_lowercase())
                 .collect();
             let claimed = std::sync::Arc::new(claimed);
+            // Applications by their keys as the catalog spells them (checked above).
+            let canonical = |apps: &mut Vec<String>| {
+                for app in apps.iter_mut() {
+                    if let Some(a) = Application::parse(app) {
+                        *app = a.as_str().to_string();
+                    }
+                }
+            };
             for w in &mut workspaces {
                 w.claimed_tenants = claimed.clone();
+                canonical(&mut w.consented_applications);
+                if let Some(apps) = &mut w.consented_for_partner {
+                    canonical(apps);
+                }
             }
             Ok(workspaces)
         }
@@ -1387,7 +1399,13 @@ fn partner_consent_problem(w: &Workspace, app: &str) -> Option<String> {
             ))
         }
         // Without a partner the list decides nothing, so it contradicts nothing.
-        Some(_) if w.parent.is_some() && !w.consented_applications.iter().any(|c| c == app) => {
+        Some(a)
+            if w.parent.is_some()
+                && !w
+                    .consented_applications
+                    .iter()
+                    .any(|c| Application::parse(c) == Some(a)) =>
+        {
             Some(format!(
                 "workspace `{}` consents `{app}` for its partner but not for itself: add it to \
                  `consented_applications` (onboarding grants `Consent` with `Consent for \
@@ -2187,6 +2205,24 @@ mod tests {
         );
         let ws = parse_workspaces("w.yaml", &text).unwrap();
         assert_eq!(ws[2].agent.process_incident, [Severity::High]);
+    }
+
+    /// Application keys ignore case, as the enum values of the file do, and are kept as the
+    /// catalog spells them: consented, and consented for the partner.
+    #[test]
+    fn application_keys_ignore_case() {
+        let text = example_with(
+            "consented_applications: [mde, gamebooks-mde, gamebooks-identity, gamebooks-email, crowdstrike-response]\n    consented_for_partner: [gamebooks-mde]",
+            "consented_applications: [MDE, Gamebooks-MDE, gamebooks-identity, gamebooks-email, crowdstrike-response]\n    consented_for_partner: [GAMEBOOKS-mde]",
+        );
+        let ws = parse_workspaces("w.yaml", &text).unwrap();
+        assert_eq!(ws[1].consented_applications[..2], ["mde", "gamebooks-mde"]);
+        assert!(ws[1].consented(Application::GamebooksMde));
+        assert_eq!(
+            ws[1].consented_for_partner.as_deref(),
+            Some(&["gamebooks-mde".to_string()][..])
+        );
+        assert!(ws[1].partner_may_use(Application::GamebooksMde));
     }
 
     /// A workspace's name is required and is text without spaces at either end or control

@@ -193,8 +193,13 @@ impl Application {
         }
     }
 
+    /// An application by its key, ignoring case (`Gamebooks-MDE` is `gamebooks-mde`), as
+    /// workspaces files name them.
     pub fn parse(s: &str) -> Option<Application> {
-        Application::ALL.iter().copied().find(|a| a.as_str() == s)
+        Application::ALL
+            .iter()
+            .copied()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Whether a workspace a partner manages consents to this application twice: `Consent`
