@@ -173,6 +173,22 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
             .and_then(|d| cx.string(d, "`description`"))
             .map(|s| s.value);
         let Some(ty) = ty else { continue };
+        // Only a `string` input's values are checked: on another type the list would
+        // restrict nothing, whatever callers pass.
+        if let (Some(_), Some(node)) = (&values, map.get("values")) {
+            if ty.value != InputType::String {
+                cx.error(
+                    Code::InvalidValue,
+                    key_span(v, "values", node),
+                    format!(
+                        "`values` restricts only `string` inputs, and input `{}` is `{}`",
+                        name.value,
+                        ty.value.as_str()
+                    ),
+                    "remove `values`, or declare the input `type: string`",
+                );
+            }
+        }
         out.push(InputDecl {
             name,
             ty,
