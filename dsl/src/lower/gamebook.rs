@@ -34,6 +34,11 @@ pub(crate) const KIND_ONLY_KEYS: &[(&str, &str, &str)] = &[
     ("target", "action", "remove it or make this an action step"),
     ("params", "action", "remove it or make this an action step"),
     (
+        "retry",
+        "action",
+        "only actions are retried: put `retry:` on the action steps this step runs",
+    ),
+    (
         "with",
         "gamebook",
         "remove it or call a gamebook with `gamebook:`",
