@@ -16,7 +16,7 @@ use crate::graph;
 use crate::model;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, Node, NodeValue};
-use crate::types::{Field, RecordType, Type};
+use crate::types::{Field, RecordType, Type, GROUP_OUTPUT};
 use crate::value::Value;
 
 /// The result of compiling a set of files.
@@ -1554,7 +1554,9 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     Some(callee) => Type::Record(callee.outputs_type.clone()),
                     None => Type::Any,
                 },
-                ast::StepKind::Group(_) => Type::Null,
+                ast::StepKind::Group(_) => {
+                    Type::Record(Arc::new(RecordType::new(GROUP_OUTPUT, Vec::new())))
+                }
             };
             out.push(Field::new(
                 s.id.value.clone(),

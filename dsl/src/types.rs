@@ -136,6 +136,11 @@ impl fmt::Display for Type {
     }
 }
 
+/// The name of the record type of a group step's output (`steps.<group>.output`): a record
+/// with no fields, as a group has no output (it is `null`), so that reading a field of it is
+/// an unknown field, not a condition that silently never holds.
+pub const GROUP_OUTPUT: &str = "group.output";
+
 /// A record type: incident, alert, an entity kind, a gamebook's inputs, a step's output.
 #[derive(Debug, PartialEq)]
 pub struct RecordType {

@@ -14,7 +14,7 @@ use super::Scope;
 use crate::codes::Code;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::source::{FileId, Span};
-use crate::types::{Field, RecordType, Type};
+use crate::types::{Field, RecordType, Type, GROUP_OUTPUT};
 use crate::value::Value;
 
 /// How to make a pattern smaller, for the help of RP0204.
@@ -286,7 +286,13 @@ impl<'s> Checker<'s> {
         match &base.ty {
             Type::Record(record) => {
                 let Some((index, field)) = record.field(name) else {
-                    let help = suggestion(name, record.field_names());
+                    let help = if record.name == GROUP_OUTPUT {
+                        "a group has no output (it is `null`): read the steps inside it, \
+                         as `steps.<inner step>.output`"
+                            .to_string()
+                    } else {
+                        suggestion(name, record.field_names())
+                    };
                     self.error(
                         Code::UnknownName,
                         name_span,
