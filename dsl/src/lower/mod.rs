@@ -473,7 +473,13 @@ impl Lowerer<'_> {
             "add `role: incident_responder` (who does the task)",
         );
         let title = title.and_then(|t| self.expr(t, "`title`"));
-        let role = role.and_then(|r| self.role(r));
+        // A missing or unknown role is reported where it belongs; the task is kept with a
+        // stand-in, so that its title is still checked and its step stays known to `needs` and
+        // `steps.<id>` (no error of the role is reported again as an unknown step). Nothing runs
+        // a library with errors.
+        let role = role
+            .and_then(|r| self.role(r))
+            .unwrap_or(Spanned::new(ast::Role::IncidentResponder, node.span));
         let description = map
             .get("description")
             .and_then(|d| self.string(d, "`description`"))
@@ -489,7 +495,7 @@ impl Lowerer<'_> {
             .unwrap_or_default();
         Some(ast::Task {
             title: title?,
-            role: role?,
+            role,
             description,
             checklist,
         })
