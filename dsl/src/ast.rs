@@ -388,6 +388,11 @@ pub enum StepKind {
         with: Vec<(Spanned<String>, Node)>,
     },
     Group(Vec<Step>),
+    /// What the step does could not be read (no kind key, several, or a kind with an error),
+    /// which is reported where it is written: the step keeps its place, so that `needs`,
+    /// `on_error` and `steps.<id>` naming it are not reported as unknown too. Nothing runs a
+    /// library with errors.
+    Invalid,
 }
 
 #[derive(Clone, Debug)]

@@ -1557,6 +1557,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 ast::StepKind::Group(_) => {
                     Type::Record(Arc::new(RecordType::new(GROUP_OUTPUT, Vec::new())))
                 }
+                ast::StepKind::Invalid => Type::Any,
             };
             out.push(Field::new(
                 s.id.value.clone(),
@@ -2029,6 +2030,8 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 }
             }
             ast::StepKind::Group(inner) => c::StepKind::Group(self.steps(inner, item_scope)),
+            // Its error is reported; the step only keeps its place among its siblings.
+            ast::StepKind::Invalid => return None,
         };
         Some(kind)
     }

@@ -346,7 +346,7 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
     Some(Step {
         id: id?,
         name,
-        kind: kind?,
+        kind: kind.unwrap_or(StepKind::Invalid),
         condition,
         needs,
         for_each,
