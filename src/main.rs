@@ -139,8 +139,9 @@ struct SimulateArgs {
     /// with `--approve all`.
     #[arg(long, value_delimiter = ',')]
     reject: Vec<String>,
-    /// Approval gates that time out: step ids with an `approval:` gate, whose `on_timeout`
-    /// decides (`reject`, `approve` or `fail`).
+    /// Steps that time out: of a step with an `approval:` gate, the gate, whose `on_timeout`
+    /// decides (`reject`, `approve` or `fail`); of a task step with a `timeout`, the task,
+    /// which is not completed and fails the step.
     #[arg(long = "time-out", value_delimiter = ',')]
     time_out: Vec<String>,
     /// Make matching actions fail in the simulation: `STEP`, `STEP:TARGET` (id or name);

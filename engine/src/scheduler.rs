@@ -140,7 +140,11 @@ impl Refusals {
             rejected: clean("--reject", rejected)?,
             timed_out: clean("--time-out", timed_out)?,
         };
-        if let Some(w) = refusals.timed_out.iter().find(|w| !has_gate(library, w)) {
+        if let Some(w) = refusals
+            .timed_out
+            .iter()
+            .find(|w| !can_time_out(library, w))
+        {
             return Err(no_gate("--time-out", w));
         }
         let granted = match approvals {
@@ -233,19 +237,28 @@ pub fn names_step_of(name: &str, label: &str, path: &str) -> bool {
 }
 
 /// Whether a step `name` names has an approval gate.
-pub fn has_gate(library: &Library, name: &str) -> bool {
+pub fn can_time_out(library: &Library, name: &str) -> bool {
     steps_named(library, name)
         .iter()
-        .any(|s| s.approval.is_some())
+        .any(|s| s.approval.is_some() || task_times_out(s))
 }
 
-/// The error for a step left to time out that has no approval gate.
+/// Whether timing out the step `s` times out its task: a task step with a `timeout` and no
+/// approval gate (a gate's timeout comes first, and is what a time-out decides there).
+fn task_times_out(s: &c::Step) -> bool {
+    matches!(s.kind, c::StepKind::Task(_)) && s.timeout_ms.is_some() && s.approval.is_none()
+}
+
+/// What a step that cannot time out is, for the errors that name one: neither an approval gate
+/// nor a task with a `timeout`.
+pub const NOTHING_TIMES_OUT: &str = "has no approval gate and is no task with a `timeout`, so \
+     nothing of it times out; a gate's `on_timeout` decides what a timeout does, and a task not \
+     completed within its `timeout` fails its step (to refuse the approval an action needs, \
+     reject the step instead)";
+
+/// The error for a step left to time out that cannot time out.
 pub fn no_gate(option: &str, step: &str) -> String {
-    format!(
-        "`{option} {step}`: step `{step}` has no approval gate, so nothing of it times out; \
-         a gate's `on_timeout` decides what a timeout does (to refuse the approval an action \
-         needs, reject the step instead)"
-    )
+    format!("`{option} {step}`: step `{step}` {NOTHING_TIMES_OUT}")
 }
 
 /// Every step id and step path (`contain.isolate`) of the library's gamebooks.
@@ -1854,13 +1867,26 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             c::StepKind::Task(t) => {
                 let title = self.task_title(&t.title, &frame.vars);
-                let (status, task_status, reason) = match &self.wait {
-                    Some(w) => (
+                let timed_out = task_times_out(step)
+                    && self
+                        .config
+                        .refusals
+                        .times_out(&frame.label, &frame.shown(path));
+                let (status, task_status, reason) = match (&self.wait, step.timeout_ms) {
+                    (Some(w), _) => (
                         StepStatus::AwaitingApproval,
                         TaskStatus::AwaitingApproval,
                         w.reason.clone(),
                     ),
-                    None => (StepStatus::Succeeded, TaskStatus::Open, String::new()),
+                    (None, Some(timeout)) if timed_out => (
+                        StepStatus::Failed,
+                        TaskStatus::TimedOut,
+                        format!(
+                            "not completed within its timeout ({}): the step fails",
+                            riposte_dsl::duration::format_duration(timeout)
+                        ),
+                    ),
+                    (None, _) => (StepStatus::Succeeded, TaskStatus::Open, String::new()),
                 };
                 self.tasks.push(PlannedTask {
                     sop: self.sop_name.clone(),
@@ -1872,7 +1898,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     status: task_status,
                     reason,
                 });
-                let out_ty = output_record_type(frame.gb, &step.id);
+                // Nobody completed a task that timed out.
+                let out_ty = output_record_type(frame.gb, &step.id)
+                    .filter(|_| task_status != TaskStatus::TimedOut);
                 let output = out_ty
                     .map(|ty| Value::record(ty, [("completed_by", Value::from(t.role.as_str()))]));
                 record(frame, &step.id, status, output);

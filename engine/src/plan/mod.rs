@@ -43,11 +43,11 @@ pub fn rejects_something(plan: &Plan, name: &str) -> bool {
             .any(|t| t.status == model::TaskStatus::Rejected && within(&t.gamebook, &t.step))
 }
 
-/// Whether a gate of the step `name` names was decided in `plan` with something behind it and
-/// nothing waiting before it: what a time-out (`--time-out`, a test's `time_out:`) decides.
-/// Read from the plan's trace.
-pub fn decides_a_gate(plan: &Plan, name: &str) -> bool {
-    plan.trace.iter().any(|e| match e {
+/// Whether a time-out of the step `name` names (`--time-out`, a test's `time_out:`) decided
+/// something in `plan`: a gate of the step decided with something behind it and nothing waiting
+/// before it (read from the plan's trace), or a task of it timed out.
+pub fn decides_a_time_out(plan: &Plan, name: &str) -> bool {
+    let gate = plan.trace.iter().any(|e| match e {
         crate::scheduler::TraceEvent::Gate {
             gamebook,
             step,
@@ -55,6 +55,11 @@ pub fn decides_a_gate(plan: &Plan, name: &str) -> bool {
             ..
         } => crate::scheduler::names_step_of(name, gamebook, step),
         _ => false,
+    });
+    // Or a task it timed out.
+    gate || plan.tasks.iter().any(|t| {
+        t.status == model::TaskStatus::TimedOut
+            && crate::scheduler::names_step_of(name, &t.gamebook, &t.step)
     })
 }
 

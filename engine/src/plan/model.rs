@@ -190,14 +190,16 @@ pub struct PlannedTask {
     pub reason: String,
 }
 
-/// Whether a task would be opened now, waits behind an ungranted approval, or is never
-/// opened because that approval was refused.
+/// Whether a task would be opened now, waits behind an ungranted approval, is never opened
+/// because that approval was refused, or was opened and not completed within its step's
+/// `timeout` (a run that times it out: `--time-out`, a test's `time_out`).
 #[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     Open,
     AwaitingApproval,
     Rejected,
+    TimedOut,
 }
 
 impl TaskStatus {
@@ -206,6 +208,7 @@ impl TaskStatus {
             TaskStatus::Open => "open",
             TaskStatus::AwaitingApproval => "awaiting_approval",
             TaskStatus::Rejected => "rejected",
+            TaskStatus::TimedOut => "timed_out",
         }
     }
 }

@@ -1545,6 +1545,75 @@ steps:
     );
 }
 
+/// A task step with a `timeout` that a run times out is not completed: the task is listed as
+/// `timed_out`, its step fails (its handler runs, its `output` is null) and a step that runs only
+/// when it succeeded is skipped. A task without a `timeout`, or whose step has a gate (the gate
+/// times out), cannot be timed out so.
+#[test]
+fn a_task_that_times_out_fails_its_step() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: verify
+    task: {title: Verify the device is clean, role: incident_responder}
+    timeout: 72h
+    on_error: escalate
+  - id: escalate
+    action: incident.comment
+    params: {comment: "not verified in time"}
+  - id: release
+    needs: [verify]
+    if: "steps.verify.status == 'succeeded'"
+    for_each: {items: incident.devices, as: d}
+    action: device.unisolate
+  - id: report
+    needs: [verify]
+    action: incident.comment
+    params: {comment: "verified by {{ steps.verify.output.completed_by }}"}
+  - id: untimed
+    task: {title: Call the customer, role: incident_responder}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let run = |time_out: &[&str]| {
+        let config = decided(&lib, &["all"], &[], time_out);
+        plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, Vec::new())
+    };
+    let done = run(&[]);
+    assert_eq!(done.tasks[0].status, super::model::TaskStatus::Open);
+    assert_eq!(
+        step_statuses(&done),
+        [
+            ("escalate", Status::Skipped),
+            ("release", Status::WouldRun),
+            ("report", Status::WouldRun)
+        ]
+    );
+    assert!(!super::decides_a_time_out(&done, "verify"));
+    let late = run(&["verify"]);
+    assert_eq!(late.tasks[0].status, super::model::TaskStatus::TimedOut);
+    assert_eq!(
+        late.tasks[0].reason,
+        "not completed within its timeout (3d): the step fails"
+    );
+    assert_eq!(late.tasks[1].status, super::model::TaskStatus::Open);
+    assert_eq!(
+        step_statuses(&late),
+        [
+            ("escalate", Status::WouldRun),
+            ("release", Status::Skipped),
+            ("report", Status::Skipped)
+        ]
+    );
+    assert!(super::decides_a_time_out(&late, "verify"));
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let e = Refusals::from_words(&[], &words(&["untimed"]), &Approvals::None, &lib)
+        .expect_err("no timeout");
+    assert!(e.contains("is no task with a `timeout`"), "{e}");
+}
+
 /// A library of 16 gamebooks, each calling the next from `width` steps: `width`^15 runs of the
 /// last one, which holds `leaf`.
 fn call_tree(width: usize, leaf: &str) -> riposte_dsl::checked::Library {
@@ -3375,7 +3444,7 @@ steps:
 }
 
 #[test]
-fn refusals_name_steps_once_and_time_out_only_gates() {
+fn refusals_name_steps_once_and_time_out_only_gates_and_timed_tasks() {
     let lib = library(&[&GATED.replace("TIMEOUT", "reject"), &sop("")]);
     let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let err = |approve: Approvals, rejected: &[&str], timed_out: &[&str]| {
@@ -3389,9 +3458,10 @@ fn refusals_name_steps_once_and_time_out_only_gates() {
     );
     assert_eq!(
         err(Approvals::None, &[], &["scan"]),
-        "`--time-out scan`: step `scan` has no approval gate, so nothing of it times out; a \
-         gate's `on_timeout` decides what a timeout does (to refuse the approval an action \
-         needs, reject the step instead)"
+        "`--time-out scan`: step `scan` has no approval gate and is no task with a `timeout`, \
+         so nothing of it times out; a gate's `on_timeout` decides what a timeout does, and a \
+         task not completed within its `timeout` fails its step (to refuse the approval an \
+         action needs, reject the step instead)"
     );
     assert_eq!(
         err(Approvals::None, &["isolate", "isolate"], &[]),
@@ -4617,8 +4687,8 @@ steps:
         &config(Approvals::None),
         vec![],
     );
-    assert!(!super::decides_a_gate(&behind, "second"));
+    assert!(!super::decides_a_time_out(&behind, "second"));
     let granted = Approvals::Steps(vec!["first".into()]);
     let after = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config(granted), vec![]);
-    assert!(super::decides_a_gate(&after, "second"));
+    assert!(super::decides_a_time_out(&after, "second"));
 }

@@ -565,7 +565,7 @@ impl Runner<'_> {
                             }
                         }
                         for (name, entry) in entries(&doc.time_out) {
-                            if !plan::decides_a_gate(&plan, &name.value) {
+                            if !plan::decides_a_time_out(&plan, &name.value) {
                                 let at = place_or(&name.referenced, entry);
                                 failures.push(Failure::UnmatchedTimeOut {
                                     message: format!(
@@ -1000,13 +1000,12 @@ impl Runner<'_> {
                     found.push(e);
                     continue;
                 }
-                if key == "time_out" && !crate::scheduler::has_gate(self.library, s) {
+                if key == "time_out" && !crate::scheduler::can_time_out(self.library, s) {
                     found.push(At::new(
                         loc,
                         format!(
-                            "step `{s}` in `time_out` has no approval gate, so nothing of it \
-                             times out; a gate's `on_timeout` decides what a timeout does (to \
-                             refuse the approval an action needs, list the step in `reject`)"
+                            "step `{s}` in `time_out` {}",
+                            crate::scheduler::NOTHING_TIMES_OUT
                         ),
                     ));
                     continue;
