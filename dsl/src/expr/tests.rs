@@ -1309,6 +1309,24 @@ fn a_template_rendering_past_a_mebibyte_is_cut() {
 }
 
 #[test]
+fn a_hole_rendering_past_a_mebibyte_stops_there() {
+    // 90 000 copies of a 1 KB text: 90 MB of text, were it all written before the cut.
+    let items = vec!["0"; 300].join(", ");
+    let text = "x".repeat(1024);
+    let t = template(&format!(
+        "{{{{ map([{items}], a => map([{items}], b => '{text}')) }}}}"
+    ))
+    .unwrap();
+    let out = t.render(&env(&[]));
+    assert!(out.ends_with(super::template::CUT));
+    assert_eq!(
+        out.len(),
+        super::template::MAX_RENDERED_BYTES + super::template::CUT.len()
+    );
+    assert!(out.capacity() <= 4 * super::template::MAX_RENDERED_BYTES);
+}
+
+#[test]
 fn expr_templates_render() {
     let vars = vars();
     let t = template("Isolated {{ entity.hostname }} for {{ incident.id }} ({{ incident.severity }}, {{ incident.tags }}, age {{ now() - incident.created }})").unwrap();
