@@ -433,7 +433,7 @@ impl<'s> Checker<'s> {
                     Type::List(elem) => {
                         if !(l.ty.fits(elem) || elem.fits(&l.ty)) {
                             let msg = format!("cannot look for `{}` in `{}`", l.ty, r.ty);
-                            self.mismatch(span, msg, None);
+                            self.mismatch(span, msg, ip_text_help(&l.ty, elem));
                         }
                     }
                     Type::Any | Type::Null => {}
@@ -476,7 +476,7 @@ impl<'s> Checker<'s> {
                     Type::List(elem) => {
                         if !(r.ty.fits(elem) || elem.fits(&r.ty)) {
                             let msg = format!("cannot look for `{}` in `{}`", r.ty, l.ty);
-                            self.mismatch(span, msg, None);
+                            self.mismatch(span, msg, ip_text_help(&r.ty, elem));
                         }
                     }
                     Type::String => {
@@ -797,9 +797,24 @@ fn orderable(l: &Type, r: &Type) -> bool {
     }
 }
 
+/// The help for an address compared with text (`i.address == '10.0.0.1'`): the text is read
+/// as an address with `ip(…)`.
+fn ip_text_help(a: &Type, b: &Type) -> Option<String> {
+    matches!(
+        (a, b),
+        (Type::Ip, Type::String) | (Type::String, Type::Ip)
+    )
+    .then(|| {
+        "an address in quotes is text: read it as an address with `ip(…)`, as in `i.address == ip('10.0.0.1')` or `i.address in [ip('10.0.0.1'), ip('10.0.0.2')]`".to_string()
+    })
+}
+
 fn comparison_error(op: BinOp, l: &Type, r: &Type) -> (String, Option<String>) {
     use Type::{Duration as D, Number as N, Severity as S, String as Str, Time as T};
     let msg = format!("cannot compare `{l}` with `{r}`");
+    if let Some(help) = ip_text_help(l, r) {
+        return (msg, Some(help));
+    }
     let help = match (l, r) {
         (S, _) | (_, S) => format!("compare with a severity: {SEVERITY_LIST}"),
         (D, N) | (N, D) => "write a duration such as `30m`, `4h` or `7d`".to_string(),
