@@ -224,6 +224,62 @@ impl Value {
         }
     }
 
+    /// [`Value::to_json`] written out, compact (the text `to_json().to_string()` gives, members
+    /// sorted by name), item by item: a writer that fails past a limit ([`BoundedText`])
+    /// stops the walk there.
+    pub fn write_json<W: fmt::Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
+        match self {
+            Value::List(items) => {
+                w.write_char('[')?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        w.write_char(',')?;
+                    }
+                    item.write_json(w)?;
+                }
+                w.write_char(']')
+            }
+            Value::Record(r) => {
+                let mut members: Vec<(&str, &Value)> = r
+                    .ty()
+                    .fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .zip(r.fields())
+                    .collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                w.write_char('{')?;
+                for (i, (name, v)) in members.into_iter().enumerate() {
+                    if i > 0 {
+                        w.write_char(',')?;
+                    }
+                    write!(w, "{}:", serde_json::Value::from(name))?;
+                    v.write_json(w)?;
+                }
+                w.write_char('}')
+            }
+            scalar => write!(w, "{}", scalar.to_json()),
+        }
+    }
+
+    /// The length of [`Value::write_json`]'s text, when at most `max`: the walk stops past it.
+    pub fn json_len_within(&self, max: usize) -> Option<usize> {
+        /// Counts what is written, failing past the limit.
+        struct Count(usize, usize);
+        impl fmt::Write for Count {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0 += s.len();
+                if self.0 > self.1 {
+                    Err(fmt::Error)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+        let mut count = Count(0, max);
+        self.write_json(&mut count).ok().map(|()| count.0)
+    }
+
     /// Feeds a hash consistent with `==` (numbers equal as `f64` hash alike).
     pub(crate) fn hash_into<H: Hasher>(&self, h: &mut H) {
         std::mem::discriminant(self).hash(h);
@@ -328,8 +384,33 @@ impl fmt::Display for Value {
                 }
                 Ok(())
             }
-            Value::Record(_) => write!(f, "{}", self.to_json()),
+            Value::Record(_) => self.write_json(f),
         }
+    }
+}
+
+/// Text being written up to the first character boundary past `max` bytes, where writing
+/// fails: a writer that stops a value's walk there ([`Value::write_json`], `Display`), so that
+/// a value whose written form is huge (a list of a million copies of one long text, which
+/// costs a few units of work to build) costs no more than the limit.
+pub struct BoundedText<'o> {
+    pub out: &'o mut String,
+    pub max: usize,
+}
+
+impl fmt::Write for BoundedText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = (self.max + 1).saturating_sub(self.out.len());
+        if s.len() <= room {
+            self.out.push_str(s);
+            return Ok(());
+        }
+        // `s.len()` is a boundary, so there is one.
+        let end = (room..=s.len())
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(s.len());
+        self.out.push_str(s.get(..end).unwrap_or(""));
+        Err(fmt::Error)
     }
 }
 
@@ -765,6 +846,53 @@ mod tests {
         // No such field: nothing changes.
         r.set(10_000, Value::Null);
         assert_eq!(Value::from(r.clone()), Value::from(r));
+    }
+
+    /// A value written out item by item is its JSON to the byte (members sorted by name), and
+    /// a bounded writer stops the walk at its limit however large the value is written out.
+    #[test]
+    fn json_written_item_by_item() {
+        let rec = Value::record(
+            model::entity(crate::types::EntityKind::Device),
+            [
+                ("name", Value::from("pc-\"01\"\n")),
+                ("risk_score", Value::from("high")),
+                ("last_seen", Value::Time(1)),
+            ],
+        );
+        let v = Value::list([
+            rec.clone(),
+            Value::Number(-2.5),
+            Value::list([Value::Null, Value::Bool(true), Value::Duration(90 * 60_000)]),
+            Value::Ip("::ffff:10.0.0.1".parse().unwrap()),
+        ]);
+        for v in [v, rec] {
+            let mut text = String::new();
+            v.write_json(&mut text).unwrap();
+            assert_eq!(text, v.to_json().to_string());
+            assert_eq!(v.json_len_within(text.len()), Some(text.len()));
+            assert_eq!(v.json_len_within(text.len() - 1), None);
+            if let Value::Record(_) = v {
+                assert_eq!(v.to_string(), text);
+            }
+        }
+        // 2^60 copies of one text, built in 60 steps: written out, an exabyte.
+        let mut huge = Value::from("x".repeat(100).as_str());
+        for _ in 0..60 {
+            huge = Value::list([huge.clone(), huge]);
+        }
+        let mut out = String::new();
+        let bounded = &mut BoundedText {
+            out: &mut out,
+            max: 1000,
+        };
+        assert!(huge.write_json(bounded).is_err());
+        assert!(
+            out.len() <= 1001 && out.starts_with("[[[["),
+            "{}",
+            out.len()
+        );
+        assert_eq!(huge.json_len_within(1 << 20), None);
     }
 
     #[test]

@@ -2111,6 +2111,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 }
                 other => {
                     let value = eval_param(other, &env);
+                    // A computed list or record can be far larger written out than the work of
+                    // building it: measured first, within the plan's room for params.
+                    let room = MAX_PLAN_PARAM_BYTES.saturating_sub(self.planned.param_bytes);
+                    if matches!(value, Value::List(_) | Value::Record(_))
+                        && value.json_len_within(room).is_none()
+                    {
+                        self.planned.param_bytes = MAX_PLAN_PARAM_BYTES;
+                        return self.params_full(spec, frame, path, target_value.as_ref());
+                    }
                     let json = value.to_json();
                     (value, json)
                 }
@@ -3494,13 +3503,27 @@ fn invalid_input(
 }
 
 /// What tells one for-each item from another in action keys: an entity's id, else the item
-/// itself as JSON.
+/// itself as JSON, its first [`MAX_ITEM_IDENTITY_BYTES`] (items equal that far are told apart
+/// by their place, as equal items are).
 fn item_identity(item: &Value) -> String {
     match entity_str(item, ENTITY_ID) {
         Some(id) => id.to_string(),
-        None => item.to_json().to_string(),
+        None => {
+            let mut out = String::new();
+            // Past the limit, its beginning.
+            let _ = item.write_json(&mut riposte_dsl::value::BoundedText {
+                out: &mut out,
+                max: MAX_ITEM_IDENTITY_BYTES,
+            });
+            out
+        }
     }
 }
+
+/// The most of an item's JSON [`item_identity`] writes. An item built by an expression can be
+/// far larger written out than the work of building it (a list holding one long text a
+/// million times over): written in full, one for-each would take minutes and gigabytes.
+const MAX_ITEM_IDENTITY_BYTES: usize = 4096;
 
 /// Length-prefixed fields: no two different inputs give the same byte stream.
 fn hash_part(h: &mut Sha256, part: &str) {
@@ -3604,6 +3627,21 @@ fn finish_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An item's identity is at most its first bytes written out: an item built in a few steps
+    /// can be an exabyte written out (2^60 copies of one text).
+    #[test]
+    fn item_identities_are_bounded() {
+        let mut huge = Value::from("item");
+        for _ in 0..60 {
+            huge = Value::list([huge.clone(), huge]);
+        }
+        let id = item_identity(&huge);
+        assert!(id.len() <= MAX_ITEM_IDENTITY_BYTES + 1, "{}", id.len());
+        assert!(id.starts_with("[[[["));
+        let small = Value::list([Value::from("a"), Value::Number(1.0)]);
+        assert_eq!(item_identity(&small), r#"["a",1]"#);
+    }
 
     #[test]
     fn shared_status_values_spell_the_statuses() {

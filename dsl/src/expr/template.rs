@@ -6,7 +6,7 @@ use super::{compile_with, Env, Expr, ExprSource, Regexes, Scope};
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
-use crate::value::{format_time, Value};
+use crate::value::{format_time, BoundedText, Value};
 
 /// A compiled template: literal text and checked expressions, in order.
 #[derive(Clone, Debug)]
@@ -47,14 +47,14 @@ impl Template {
                 Part::Hole(e) => match &e.eval(env) {
                     // Text, the usual hole, without the formatting machinery.
                     Value::String(s) => {
-                        let _ = Bounded(&mut out).write_str(s);
+                        let _ = bounded(&mut out).write_str(s);
                     }
                     Value::Null => {}
                     Value::Time(ms) => out.push_str(&format_time(*ms)),
                     // Stops once past the limit: a list of a million copies of a long text
                     // would take gigabytes, only to be cut below.
                     other => {
-                        let _ = write!(Bounded(&mut out), "{other}");
+                        let _ = write!(bounded(&mut out), "{other}");
                     }
                 },
             }
@@ -96,21 +96,10 @@ impl Template {
 /// A rendering being written: text goes in up to the first character boundary past
 /// [`MAX_RENDERED_BYTES`], where writing fails, so a value that would render to more stops
 /// there (the rendering is then cut at the limit).
-struct Bounded<'o>(&'o mut String);
-
-impl std::fmt::Write for Bounded<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let room = (MAX_RENDERED_BYTES + 1).saturating_sub(self.0.len());
-        if s.len() <= room {
-            self.0.push_str(s);
-            return Ok(());
-        }
-        // `s.len()` is a boundary, so there is one.
-        let end = (room..=s.len())
-            .find(|&i| s.is_char_boundary(i))
-            .unwrap_or(s.len());
-        self.0.push_str(s.get(..end).unwrap_or(""));
-        Err(std::fmt::Error)
+fn bounded(out: &mut String) -> BoundedText<'_> {
+    BoundedText {
+        out,
+        max: MAX_RENDERED_BYTES,
     }
 }
 
