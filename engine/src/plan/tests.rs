@@ -2970,6 +2970,51 @@ fn ip_indicators_are_for_public_addresses_only() {
     );
 }
 
+/// Defender for Endpoint offboards Windows devices only: a macOS or Linux device is blocked,
+/// saying why; a Windows device, or one whose platform is unknown, is not.
+#[test]
+fn only_windows_devices_are_offboarded() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: off, for_each: incident.devices, action: device.offboard, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n";
+    let lib = library(&[gb, &sop("")]);
+    let with_os = |id: &str, os: Option<&str>| {
+        let mut fields = json!({"hostname": id, "mde_device_id": id});
+        if let Some(os) = os {
+            fields["os_platform"] = json!(os);
+        }
+        device(id, id, json!({ "fields": fields }))
+    };
+    let inc = incident(json!([
+        with_os("d1", Some("windows11")),
+        with_os("d2", Some("macos")),
+        with_os("d3", Some("linux")),
+        with_os("d4", Some("windowsserver2022")),
+        with_os("d5", None),
+    ]));
+    let config = RunConfig {
+        approvals: Approvals::All,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+    let statuses: Vec<Status> = p.actions.iter().map(|a| a.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            Status::WouldRun,
+            Status::Blocked,
+            Status::Blocked,
+            Status::WouldRun,
+            Status::WouldRun
+        ],
+        "{:#?}",
+        p.actions
+    );
+    assert_eq!(
+        p.actions[1].reason,
+        "the device runs `macos`; Defender for Endpoint offboards Windows devices only, not \
+         macOS or Linux ones"
+    );
+}
+
 /// A file seen on several devices is stopped on each: a for-each over its `device_ids`, the
 /// device given as a param, one action (and key) per device.
 #[test]

@@ -12,7 +12,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     doc: "Removes the device from Defender for Endpoint by stopping its sensor: from then on \
           it sends no telemetry and raises no alerts, and no further response action can reach \
           it. Meant for devices that are retired, lost, or beyond saving. Windows only (macOS \
-          and Linux devices cannot be offboarded this way). There is no reverse action: \
+          and Linux devices cannot be offboarded this way): a device whose `os_platform` is \
+          known and is not Windows is blocked. There is no reverse action: \
           bringing the device back means running the onboarding package on it again. It \
           removes endpoint management, so it is high-impact.",
     target: Target::Entity(EntityKind::Device),
@@ -50,7 +51,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /api/machines/{id}/offboard",
         needs: super::MDE_DEVICE,
-        refuses: None,
+        refuses: Some(not_windows),
     }],
     examples: &[Example {
         title: "Offboard devices judged malicious, after owner approval",
@@ -70,3 +71,26 @@ approval:
 "#,
     }],
 };
+
+/// Defender for Endpoint offboards Windows devices only: a device whose OS platform is known
+/// and is not Windows (`linux`, `macos`) cannot be offboarded through the API.
+fn not_windows(device: &crate::value::Value, _: &[(&str, crate::value::Value)]) -> Option<String> {
+    use crate::value::Value;
+    let Value::Record(r) = device else {
+        return None;
+    };
+    let Some(Value::String(os)) = r
+        .ty()
+        .field("os_platform")
+        .and_then(|(i, _)| r.fields().get(i))
+    else {
+        return None;
+    };
+    let os = os.trim();
+    (!os.is_empty() && !os.to_ascii_lowercase().starts_with("windows")).then(|| {
+        format!(
+            "the device runs `{os}`; Defender for Endpoint offboards Windows devices only, \
+             not macOS or Linux ones"
+        )
+    })
+}
