@@ -2574,6 +2574,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     p.service
                 ));
             }
+            if let Some(why) = self.named_otherwise(spec, t, params, p) {
+                return Some(why);
+            }
             if let Some(why) = p.refuses.and_then(|refuses| refuses(t, params)) {
                 return Some(why);
             }
@@ -2836,6 +2839,44 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         Some((name, entities))
+    }
+
+    /// Why the entity an action acts on besides its target cannot be named to the service, if
+    /// it cannot: the name finds entities of the incident only by a field other than the one
+    /// the service acts by (a file's device by its host name, as Sentinel gives it for a host
+    /// without an MDE id, where Defender for Endpoint names machines by their MDE id). A name
+    /// that finds no entity is passed on as it is.
+    fn named_otherwise(
+        &self,
+        spec: &ActionSpec,
+        target: &Value,
+        params: &[(&'static str, Value)],
+        provider: &ProviderSupport,
+    ) -> Option<String> {
+        let by = spec.acts_on.as_ref()?.named_by?;
+        let (name, found) = self.acted_through(spec, target, params)?;
+        let first = found.first()?;
+        let id_of = |e: &Value| match record_field(e, by) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
+            _ => None,
+        };
+        if found
+            .iter()
+            .any(|e| id_of(e).is_some_and(|id| same_ignoring_case(&id, &name)))
+        {
+            return None;
+        }
+        let kind = entity_str(first, ENTITY_KIND).unwrap_or("entity");
+        let shown = entity_str(first, ENTITY_NAME).unwrap_or(&name);
+        let has = match id_of(first) {
+            Some(id) => format!("that is `{id}`"),
+            None => "it has none".to_string(),
+        };
+        Some(format!(
+            "`{name}` names {kind} `{shown}`, but not by its `{by}`, which {} acts on it by \
+             ({has})",
+            provider.service
+        ))
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.

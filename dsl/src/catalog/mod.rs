@@ -313,6 +313,10 @@ pub struct ActsOn {
     pub param: Option<&'static str>,
     pub target_field: &'static str,
     pub found_in: &'static [(&'static str, &'static str)],
+    /// The field of the entity found that the service names it by, when the name must be that
+    /// field (`mde_device_id`): a name that finds entities of the incident by another field
+    /// only (a host name) is none the service can act by, and the action is blocked.
+    pub named_by: Option<&'static str>,
 }
 
 impl ActionSpec {

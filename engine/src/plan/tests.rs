@@ -3054,6 +3054,63 @@ steps:
     assert_ne!(p.actions[0].key, p.actions[1].key);
 }
 
+/// Defender for Endpoint stops a file on a machine named by its MDE id: a file whose device is
+/// the host name of a device without one (Sentinel gives the host name then) is blocked, saying
+/// so, as is a host name given for a device that has one; its MDE id, or an id that names no
+/// device of the incident, is planned.
+#[test]
+fn a_file_is_quarantined_on_a_device_named_by_its_mde_id_only() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: stop, for_each: incident.files, action: file.quarantine}\n";
+    let lib = library(&[gb, &sop("")]);
+    let file = |id: &str, device_id: &str| {
+        json!({"id": format!("file:{id}"), "kind": "file", "name": id, "verdict": "malicious",
+               "provider": "microsoft", "fields": {"sha1": id, "device_id": device_id}})
+    };
+    let inc = incident(json!([
+        file("aa", "hr-ws-0058"),
+        file("bb", "ws-1.corp.contoso.com"),
+        file("cc", "d1"),
+        file("dd", "d9"),
+        device(
+            "host:hr-ws-0058",
+            "hr-ws-0058",
+            json!({"fields": {"hostname": "hr-ws-0058"}})
+        ),
+        device(
+            "d1",
+            "ws-1",
+            json!({"fields": {"hostname": "ws-1.corp.contoso.com", "mde_device_id": "d1"}})
+        ),
+    ]));
+    let p = autonomous(&lib, &inc, Approvals::None);
+    let rows: Vec<(&str, Status)> = p
+        .actions
+        .iter()
+        .map(|a| (a.target.as_ref().map_or("", |t| t.name.as_str()), a.status))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("aa", Status::Blocked),
+            ("bb", Status::Blocked),
+            ("cc", Status::WouldRun),
+            ("dd", Status::WouldRun)
+        ],
+        "{:#?}",
+        p.actions
+    );
+    assert_eq!(
+        p.actions[0].reason,
+        "`hr-ws-0058` names device `hr-ws-0058`, but not by its `mde_device_id`, which Defender \
+         for Endpoint acts on it by (it has none)"
+    );
+    assert_eq!(
+        p.actions[1].reason,
+        "`ws-1.corp.contoso.com` names device `ws-1`, but not by its `mde_device_id`, which \
+         Defender for Endpoint acts on it by (that is `d1`)"
+    );
+}
+
 /// Only an action done is not done again: the same isolation awaiting approval in a manual
 /// SOP may never run, so the autonomous SOP that plans it too runs it (and what needs it).
 #[test]

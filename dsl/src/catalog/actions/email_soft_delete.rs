@@ -40,6 +40,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         param: None,
         target_field: "recipient",
         found_in: &[("users", "upn"), ("mailboxes", "primary_address")],
+        named_by: None,
     }),
     params_check: None,
     replaces: false,

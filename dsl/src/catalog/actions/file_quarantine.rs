@@ -12,7 +12,9 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     doc: "Kills every process running the file on one device and moves the file into \
           antivirus quarantine. It needs the file's SHA-1 and the Defender for Endpoint device \
           the file was seen on; both come from the file evidence, and `device_id` overrides \
-          the device. Without either the action is blocked. Defender refuses Microsoft-signed \
+          the device. Without either the action is blocked, as it is when the device is named \
+          by its host name rather than its MDE id (Sentinel names a host without an MDE id \
+          so). Defender refuses Microsoft-signed \
           files and files from trusted publishers; the device needs Windows 10 1703 or later \
           or Windows 11, with Defender Antivirus at least in passive mode. It acts on one \
           device only: a file seen on several lists them all in `device_ids`, and a for-each \
@@ -59,6 +61,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         target_field: "device_id",
         // By host name too: a Sentinel host without an MDE id is named by it.
         found_in: &[("devices", "mde_device_id"), ("devices", "hostname")],
+        // `StopAndQuarantineFile` names the machine by its MDE id, never by its host name.
+        named_by: Some("mde_device_id"),
     }),
     params_check: None,
     replaces: false,
