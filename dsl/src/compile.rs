@@ -2301,6 +2301,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 let code = match problem {
                     crate::catalog::ParamsProblem::Missing(_) => Code::MissingParam,
                     crate::catalog::ParamsProblem::Mismatched(_) => Code::InvalidClassification,
+                    crate::catalog::ParamsProblem::Refused(_) => Code::ParamType,
                 };
                 self.cx.error(
                     code,

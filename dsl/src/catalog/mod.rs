@@ -294,12 +294,17 @@ pub enum ParamsProblem {
     Missing(String),
     /// Values that do not go together (RP0410).
     Mismatched(String),
+    /// Values the service refuses together (RP0405): an indicator's `action: audit` without
+    /// `generate_alert`.
+    Refused(String),
 }
 
 impl ParamsProblem {
     pub fn message(&self) -> &str {
         match self {
-            ParamsProblem::Missing(m) | ParamsProblem::Mismatched(m) => m,
+            ParamsProblem::Missing(m)
+            | ParamsProblem::Mismatched(m)
+            | ParamsProblem::Refused(m) => m,
         }
     }
 }

@@ -3015,6 +3015,32 @@ fn only_windows_devices_are_offboarded() {
     );
 }
 
+/// Defender for Endpoint takes an audit indicator only with alerts on: a computed
+/// `generate_alert` that is false with `action: audit` blocks the action, saying why.
+#[test]
+fn an_audit_indicator_without_alerts_is_blocked() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: audit, for_each: incident.ips, action: ip.block, params: {action: audit, generate_alert: \"{{ incident.id == '1' }}\"}}\n";
+    let lib = library(&[gb, &sop("")]);
+    let ip = json!({"id": "ip:203.0.113.7", "kind": "ip", "name": "203.0.113.7",
+        "provider": "microsoft", "fields": {"address": "203.0.113.7"}});
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &incident(json!([ip])),
+        &RunConfig::default(),
+        vec![],
+    );
+    assert_eq!(p.actions.len(), 1, "{:#?}", p.actions);
+    assert_eq!(p.actions[0].status, Status::Blocked);
+    assert!(
+        p.actions[0]
+            .reason
+            .starts_with("`action: audit` only raises alerts"),
+        "{}",
+        p.actions[0].reason
+    );
+}
+
 /// A file seen on several devices is stopped on each: a for-each over its `device_ids`, the
 /// device given as a param, one action (and key) per device.
 #[test]

@@ -46,7 +46,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     impact: Impact::Low,
     reverse: None,
     acts_on: None,
-    params_check: None,
+    params_check: Some(indicator::check_params),
     replaces: true,
     providers: &[ProviderSupport {
         provider: Provider::Microsoft,
