@@ -3041,6 +3041,57 @@ fn an_audit_indicator_without_alerts_is_blocked() {
     );
 }
 
+/// Defender for Endpoint isolates selectively on Windows only: selective isolation of a Linux
+/// device is blocked, saying why; of a Windows device, or one whose platform is unknown, it is
+/// planned, and full isolation of the Linux device too.
+#[test]
+fn selective_isolation_is_for_windows_devices_only() {
+    let with_os = |id: &str, os: Option<&str>| {
+        let mut fields = json!({"hostname": id, "mde_device_id": id});
+        if let Some(os) = os {
+            fields["os_platform"] = json!(os);
+        }
+        device(id, id, json!({ "fields": fields }))
+    };
+    let inc = incident(json!([
+        with_os("d1", Some("windows10")),
+        with_os("d2", Some("linux")),
+        with_os("d3", None),
+    ]));
+    let config = RunConfig {
+        approvals: Approvals::All,
+        ..RunConfig::default()
+    };
+    let statuses = |gb: &str| {
+        let lib = library(&[gb, &sop("")]);
+        let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+        p.actions
+            .into_iter()
+            .filter(|a| a.step == "isolate")
+            .map(|a| (a.status, a.reason))
+            .collect::<Vec<_>>()
+    };
+    let selective = statuses(&ISOLATE.replace(
+        "action: device.isolate\n",
+        "action: device.isolate\n    params: {isolation: selective}\n",
+    ));
+    assert_eq!(
+        selective.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [Status::WouldRun, Status::Blocked, Status::WouldRun],
+        "{selective:#?}"
+    );
+    assert_eq!(
+        selective[1].1,
+        "the device runs `linux`; Defender for Endpoint isolates selectively on Windows only, so \
+         isolate this device with `isolation: full`"
+    );
+    let full = statuses(ISOLATE);
+    assert!(
+        full.iter().all(|(s, _)| *s == Status::WouldRun),
+        "{full:#?}"
+    );
+}
+
 /// A file seen on several devices is stopped on each: a for-each over its `device_ids`, the
 /// device given as a param, one action (and key) per device.
 #[test]

@@ -12,7 +12,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     doc: "Cuts the device off the network while it stays connected to its EDR service, so \
           analysts can keep investigating it and release it later with `device.unisolate`. \
           `full` blocks every connection except the security service's; `selective` \
-          (Defender for Endpoint only, Windows 10 1709 or later) still lets Outlook, Teams and \
+          (Defender for Endpoint only, Windows 10 1709 or later: it is blocked on a device \
+          whose `os_platform` is known and is not Windows) still lets Outlook, Teams and \
           Skype for Business through. Full isolation on Defender for Endpoint needs Windows 10 \
           1703 or later, Windows 11 or a supported Linux; a device behind a full-tunnel VPN can \
           lose its cloud connection while isolated. CrowdStrike (contain) and SentinelOne \
@@ -67,7 +68,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/isolate",
             needs: super::MDE_DEVICE,
-            refuses: None,
+            refuses: Some(selective_off_windows),
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -139,6 +140,35 @@ fn full_only(service: &str, params: &[(&str, crate::value::Value)]) -> Option<St
         format!(
             "{service} isolates fully only, so `isolation: selective` would isolate more than \
              asked; isolate this device with `isolation: full`"
+        )
+    })
+}
+
+/// Defender for Endpoint isolates selectively on Windows only (Windows 10 1709 or later): why
+/// it refuses `isolation: selective` on a device whose OS platform is known and is not Windows.
+fn selective_off_windows(
+    device: &crate::value::Value,
+    params: &[(&str, crate::value::Value)],
+) -> Option<String> {
+    use crate::value::Value;
+    let selective = params.iter().any(|(name, v)| {
+        *name == "isolation" && matches!(v, Value::String(s) if s.as_str() == "selective")
+    });
+    let Value::Record(r) = device else {
+        return None;
+    };
+    let Some(Value::String(os)) = r
+        .ty()
+        .field("os_platform")
+        .and_then(|(i, _)| r.fields().get(i))
+    else {
+        return None;
+    };
+    let os = os.trim();
+    (selective && !os.is_empty() && !os.to_ascii_lowercase().starts_with("windows")).then(|| {
+        format!(
+            "the device runs `{os}`; Defender for Endpoint isolates selectively on Windows \
+             only, so isolate this device with `isolation: full`"
         )
     })
 }
