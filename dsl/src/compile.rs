@@ -2385,17 +2385,28 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         let constant = match &v {
             ParamValue::Expr(e) => e.constant(),
             ParamValue::Template(t) => t.single().and_then(|e| e.constant()),
+            // A literal was checked as it was read, but for blank text.
+            ParamValue::Const(c) if p.is_blank(c) => Some(c.clone()),
             ParamValue::Const(_) => None,
         };
-        if let Some(why) = constant.and_then(|c| p.refuses(&c)) {
-            self.cx.error(
-                Code::ParamType,
-                self.file,
-                node.span,
-                format!("{why} (in `{}`)", spec.id),
-                format!("give {} a value it takes: {}", p.name, p.ty.describe()),
-            );
-            return None;
+        if let Some(c) = constant {
+            if let Some(why) = p.refuses(&c) {
+                let help = match p.default {
+                    _ if !p.is_blank(&c) => {
+                        format!("give {} a value it takes: {}", p.name, p.ty.describe())
+                    }
+                    Some(d) => format!("write its text, or leave `{}` out for `{d}`", p.name),
+                    None => format!("write the text of `{}`", p.name),
+                };
+                self.cx.error(
+                    Code::ParamType,
+                    self.file,
+                    node.span,
+                    format!("{why} (in `{}`)", spec.id),
+                    help,
+                );
+                return None;
+            }
         }
         self.check_value_reads(&v, node, step);
         Some(v)

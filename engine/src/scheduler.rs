@@ -2126,18 +2126,22 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             };
             if !matches!(param, ParamValue::Const(_)) {
                 if let Some(p) = spec.param(name) {
-                    if value.is_null() {
-                        // Null is no value: the catalog default applies, as when omitted.
+                    if value.is_null() || p.is_blank(&value) {
+                        // Null is no value, nor is blank text where the service needs text:
+                        // the catalog default applies, as when omitted.
                         match riposte_dsl::compile::default_value(p) {
                             Some(d) => {
                                 json = d.to_json();
                                 value = d;
                             }
                             None if p.required => {
+                                let gave = if value.is_null() {
+                                    "its expression gave null"
+                                } else {
+                                    "it rendered empty text"
+                                };
                                 refused.get_or_insert_with(|| {
-                                    format!(
-                                        "parameter `{name}` has no value: its expression gave null"
-                                    )
+                                    format!("parameter `{name}` has no value: {gave}")
                                 });
                             }
                             None => {}

@@ -86,12 +86,19 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     /// Why `v` cannot be sent as this parameter, if it cannot: a duration not longer than
-    /// zero, a value outside the enumeration, a number that is not finite. Checked on
-    /// constants when a library compiles (RP0405) and on computed values when a plan is made.
-    /// Null is the caller's (the default applies).
+    /// zero, a value outside the enumeration, a number that is not finite, blank text where
+    /// the service needs text (a required parameter, or one with a default: Defender refuses
+    /// an action without its comment). Checked on constants when a library compiles (RP0405)
+    /// and on computed values when a plan is made. Null is the caller's (the default applies;
+    /// so does it for computed blank text, see [`ParamSpec::is_blank`]).
     pub fn refuses(&self, v: &crate::value::Value) -> Option<String> {
         use crate::value::Value;
         let name = self.name;
+        if self.is_blank(v) {
+            return Some(format!(
+                "parameter `{name}` is empty; the service needs text there"
+            ));
+        }
         match (self.ty, v) {
             (ParamType::Duration, Value::Duration(ms)) if *ms <= 0 => Some(format!(
                 "parameter `{name}` is `{}`; it takes a duration longer than zero",
@@ -110,6 +117,15 @@ impl ParamSpec {
             }
             _ => None,
         }
+    }
+}
+
+impl ParamSpec {
+    /// Whether `v` is blank text where the service needs text: a required text parameter, or
+    /// one with a default. Computed, it is no value, as null is: the default applies.
+    pub fn is_blank(&self, v: &crate::value::Value) -> bool {
+        matches!((self.ty, v), (ParamType::String, crate::value::Value::String(s))
+            if s.trim().is_empty() && (self.required || self.default.is_some()))
     }
 }
 

@@ -1614,6 +1614,45 @@ steps:
     assert!(e.contains("is no task with a `timeout`"), "{e}");
 }
 
+/// Blank text computed for a parameter the service needs text in is no value, as null is: a
+/// default applies (a machine action's comment), and a required one without a default blocks
+/// the action.
+#[test]
+fn blank_text_computed_for_a_needed_param_is_no_value() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: isolate
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    params: {comment: "{{ incident.assigned_to }} "}
+  - id: note
+    action: incident.comment
+    params: {comment: "{{ incident.assigned_to }}"}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        vec![],
+    );
+    assert_eq!(p.actions[0].params["comment"], json!("Isolated by Riposte"));
+    assert_eq!(p.actions[0].status, Status::WouldRun);
+    assert_eq!(p.actions[1].status, Status::Blocked);
+    assert!(
+        p.actions[1]
+            .reason
+            .contains("parameter `comment` has no value: it rendered empty text"),
+        "{}",
+        p.actions[1].reason
+    );
+}
+
 /// A library of 16 gamebooks, each calling the next from `width` steps: `width`^15 runs of the
 /// last one, which holds `leaf`.
 fn call_tree(width: usize, leaf: &str) -> riposte_dsl::checked::Library {
