@@ -1118,6 +1118,9 @@ fn now_option(now: Option<&str>) -> Result<Option<i64>, String> {
 }
 
 /// `riposte eval`: what an expression gives for an incident, or the `incident` record whole.
+/// The most of one value `eval` prints, in bytes of JSON.
+const MAX_EVAL_JSON_BYTES: usize = 1 << 20;
+
 fn eval(args: EvalArgs) -> Result<ExitCode, String> {
     use riposte_dsl::expr::{compile, Env, ExprSource, Scope};
     use riposte_dsl::types::Type;
@@ -1182,11 +1185,23 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
             now_ms: now.unwrap_or_else(|| riposte_engine::plan::default_now(incident)),
         };
         for (text, e) in &compiled {
-            let value = e.eval(&env).to_json();
+            // Written out up to a limit: a value a short expression builds can be an exabyte
+            // of JSON (a list of copies of copies of one text).
+            let mut json = String::new();
+            let cut = e
+                .eval(&env)
+                .write_json(&mut riposte_dsl::value::BoundedText {
+                    out: &mut json,
+                    max: MAX_EVAL_JSON_BYTES,
+                })
+                .is_err();
+            if cut {
+                json.push_str(&format!(" … (cut at {} MiB)", MAX_EVAL_JSON_BYTES >> 20));
+            }
             out.push_str(&format!(
                 "{} => {}\n",
                 riposte_engine::plan::text::printable(text),
-                riposte_engine::plan::text::printable(&value.to_string())
+                riposte_engine::plan::text::printable(&json)
             ));
         }
     }

@@ -486,6 +486,35 @@ fn eval_shows_what_expressions_read() {
     assert_eq!(record["devices"][0]["is_server"], false);
 }
 
+/// A value a short expression builds can be huge written out (here 2^16 copies of the title):
+/// `eval` prints its first MiB, and says it cut it.
+#[test]
+fn eval_cuts_a_huge_value() {
+    let mut e = "incident.title".to_string();
+    for i in 0..16 {
+        e = format!("first(map([{e}], x{i} => [x{i}, x{i}]))");
+    }
+    let out = riposte()
+        .args([
+            "eval",
+            "--incident",
+            "examples/incidents/multi-stage-one-device.json",
+        ])
+        .arg(&e)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.trim_end().ends_with(" … (cut at 1 MiB)"),
+        "{}",
+        &text[text.len() - 100..]
+    );
+    assert!(text.len() < (1 << 20) + 4096, "{}", text.len());
+}
+
 /// An expression that starts with `-` goes after `--`, as `eval --help` says; options may still
 /// follow expressions.
 #[test]
