@@ -154,21 +154,9 @@ fn selective_off_windows(
     let selective = params.iter().any(|(name, v)| {
         *name == "isolation" && matches!(v, Value::String(s) if s.as_str() == "selective")
     });
-    let Value::Record(r) = device else {
-        return None;
-    };
-    let Some(Value::String(os)) = r
-        .ty()
-        .field("os_platform")
-        .and_then(|(i, _)| r.fields().get(i))
-    else {
-        return None;
-    };
-    let os = os.trim();
-    (selective && !os.is_empty() && !os.to_ascii_lowercase().starts_with("windows")).then(|| {
-        format!(
-            "the device runs `{os}`; Defender for Endpoint isolates selectively on Windows \
-             only, so isolate this device with `isolation: full`"
-        )
-    })
+    let os = super::os_not_windows(device).filter(|_| selective)?;
+    Some(format!(
+        "the device runs `{os}`; Defender for Endpoint isolates selectively on Windows only, so \
+         isolate this device with `isolation: full`"
+    ))
 }

@@ -75,22 +75,9 @@ approval:
 /// Defender for Endpoint offboards Windows devices only: a device whose OS platform is known
 /// and is not Windows (`linux`, `macos`) cannot be offboarded through the API.
 fn not_windows(device: &crate::value::Value, _: &[(&str, crate::value::Value)]) -> Option<String> {
-    use crate::value::Value;
-    let Value::Record(r) = device else {
-        return None;
-    };
-    let Some(Value::String(os)) = r
-        .ty()
-        .field("os_platform")
-        .and_then(|(i, _)| r.fields().get(i))
-    else {
-        return None;
-    };
-    let os = os.trim();
-    (!os.is_empty() && !os.to_ascii_lowercase().starts_with("windows")).then(|| {
-        format!(
-            "the device runs `{os}`; Defender for Endpoint offboards Windows devices only, \
-             not macOS or Linux ones"
-        )
-    })
+    let os = super::os_not_windows(device)?;
+    Some(format!(
+        "the device runs `{os}`; Defender for Endpoint offboards Windows devices only, not macOS \
+         or Linux ones"
+    ))
 }

@@ -25,6 +25,24 @@ const MDE_DEVICE: &[&[&str]] = &[&["mde_device_id"]];
 /// What Graph acts on a user by: the Entra object id or the UPN (`/users/{id|upn}`).
 const ENTRA_USER: &[&[&str]] = &[&["aad_user_id", "upn"]];
 
+/// The OS platform of `device` when it is known and is not Windows (`linux`, `macos`): what
+/// Defender for Endpoint does only on Windows refuses it.
+fn os_not_windows(device: &crate::value::Value) -> Option<&str> {
+    use crate::value::Value;
+    let Value::Record(r) = device else {
+        return None;
+    };
+    let Some(Value::String(os)) = r
+        .ty()
+        .field("os_platform")
+        .and_then(|(i, _)| r.fields().get(i))
+    else {
+        return None;
+    };
+    let os = os.trim();
+    (!os.is_empty() && !os.to_ascii_lowercase().starts_with("windows")).then_some(os)
+}
+
 pub(super) static ALL: &[ActionSpec] = &[
     device_full_scan::SPEC,
     device_isolate::SPEC,
