@@ -2285,10 +2285,11 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
             }
         }
         // Params that must go together, when every one given is a constant; computed ones
-        // are checked when a plan is made.
+        // are checked when a plan is made. Constants the service refuses together are refused
+        // whatever else is computed (`action: audit` with `generate_alert: false`, beside a
+        // templated `title`).
         if let Some(check) = spec.params_check {
-            // `None` when one is computed, or was reported already (not in `out`).
-            let given: Option<Vec<(&str, &Value)>> = params
+            let constants: Vec<Option<(&str, &Value)>> = params
                 .iter()
                 .map(
                     |(n, _)| match out.iter().find(|(p, _)| *p == n.value.as_str()) {
@@ -2297,7 +2298,16 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     },
                 )
                 .collect();
-            if let Some(problem) = given.as_deref().and_then(check) {
+            // `None` when one is computed, or was reported already (not in `out`).
+            let given: Option<Vec<(&str, &Value)>> = constants.iter().copied().collect();
+            let problem = match given {
+                Some(given) => check(&given),
+                None => {
+                    let some: Vec<(&str, &Value)> = constants.into_iter().flatten().collect();
+                    check(&some).filter(|p| matches!(p, crate::catalog::ParamsProblem::Refused(_)))
+                }
+            };
+            if let Some(problem) = problem {
                 let code = match problem {
                     crate::catalog::ParamsProblem::Missing(_) => Code::MissingParam,
                     crate::catalog::ParamsProblem::Mismatched(_) => Code::InvalidClassification,

@@ -3010,7 +3010,8 @@ fn ip_indicators_are_for_public_addresses_only() {
 }
 
 /// Defender for Endpoint offboards Windows devices only: a macOS or Linux device is blocked,
-/// saying why; a Windows device, or one whose platform is unknown, is not.
+/// saying why; a Windows device, or one whose platform is unknown (absent, or `unknown` as
+/// Sentinel writes it), is not.
 #[test]
 fn only_windows_devices_are_offboarded() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: off, for_each: incident.devices, action: device.offboard, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n";
@@ -3028,6 +3029,8 @@ fn only_windows_devices_are_offboarded() {
         with_os("d3", Some("linux")),
         with_os("d4", Some("windowsserver2022")),
         with_os("d5", None),
+        with_os("d6", Some("unknown")),
+        with_os("d7", Some("Other")),
     ]));
     let config = RunConfig {
         approvals: Approvals::All,
@@ -3041,6 +3044,8 @@ fn only_windows_devices_are_offboarded() {
             Status::WouldRun,
             Status::Blocked,
             Status::Blocked,
+            Status::WouldRun,
+            Status::WouldRun,
             Status::WouldRun,
             Status::WouldRun
         ],

@@ -25,8 +25,9 @@ const MDE_DEVICE: &[&[&str]] = &[&["mde_device_id"]];
 /// What Graph acts on a user by: the Entra object id or the UPN (`/users/{id|upn}`).
 const ENTRA_USER: &[&[&str]] = &[&["aad_user_id", "upn"]];
 
-/// The OS platform of `device` when it is known and is not Windows (`linux`, `macos`): what
-/// Defender for Endpoint does only on Windows refuses it.
+/// The OS platform of `device` when it is known and is not Windows (`linux`, `macos`; not
+/// `unknown` or `other`, which Sentinel and Defender write for a platform they do not know):
+/// what Defender for Endpoint does only on Windows refuses it.
 fn os_not_windows(device: &crate::value::Value) -> Option<&str> {
     use crate::value::Value;
     let Value::Record(r) = device else {
@@ -40,7 +41,9 @@ fn os_not_windows(device: &crate::value::Value) -> Option<&str> {
         return None;
     };
     let os = os.trim();
-    (!os.is_empty() && !os.to_ascii_lowercase().starts_with("windows")).then_some(os)
+    let lower = os.to_ascii_lowercase();
+    let unknown = os.is_empty() || matches!(lower.as_str(), "unknown" | "other");
+    (!unknown && !lower.starts_with("windows")).then_some(os)
 }
 
 pub(super) static ALL: &[ActionSpec] = &[
