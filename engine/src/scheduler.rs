@@ -2514,26 +2514,29 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 ));
             }
         }
+        // The entity the action acts on besides its target, found once for the checks below.
+        let mut acted = None;
         if let Some(t) = target {
             if let Some(rule) = self.protected(t) {
                 return Some(format!("protected entity ({rule})"));
             }
-            if let Some((name, others)) = self.acted_through(spec, t, params) {
+            acted = self.acted_through(spec, t, params);
+            if let Some((name, others)) = &acted {
                 // Every entity of that name (a mailbox's owner and the mailbox itself); none in
                 // the incident (a mailbox or device without evidence of its own), and what the
                 // action names it by is all there is to protect it by.
                 let hit = if others.is_empty() {
                     self.protected_as(Subject {
-                        id: &name,
+                        id: name,
                         kind: None,
                         identifiers: &[],
-                        names: &[&name],
+                        names: &[name],
                         tags: &[],
                     })
                     .map(|rule| (name.as_str(), rule))
                 } else {
                     others.iter().find_map(|e| {
-                        let shown = entity_str(e, ENTITY_NAME).unwrap_or(&name);
+                        let shown = entity_str(e, ENTITY_NAME).unwrap_or(name);
                         self.protected(e).map(|rule| (shown, rule))
                     })
                 };
@@ -2578,7 +2581,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     p.service
                 ));
             }
-            if let Some(why) = self.named_otherwise(spec, t, params, p) {
+            if let Some(why) = acted
+                .as_ref()
+                .and_then(|acted| named_otherwise(spec, acted, p))
+            {
                 return Some(why);
             }
             if let Some(why) = p.refuses.and_then(|refuses| refuses(t, params)) {
@@ -2843,44 +2849,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         Some((name, entities))
-    }
-
-    /// Why the entity an action acts on besides its target cannot be named to the service, if
-    /// it cannot: the name finds entities of the incident only by a field other than the one
-    /// the service acts by (a file's device by its host name, as Sentinel gives it for a host
-    /// without an MDE id, where Defender for Endpoint names machines by their MDE id). A name
-    /// that finds no entity is passed on as it is.
-    fn named_otherwise(
-        &self,
-        spec: &ActionSpec,
-        target: &Value,
-        params: &[(&'static str, Value)],
-        provider: &ProviderSupport,
-    ) -> Option<String> {
-        let by = spec.acts_on.as_ref()?.named_by?;
-        let (name, found) = self.acted_through(spec, target, params)?;
-        let first = found.first()?;
-        let id_of = |e: &Value| match record_field(e, by) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
-            _ => None,
-        };
-        if found
-            .iter()
-            .any(|e| id_of(e).is_some_and(|id| same_ignoring_case(&id, &name)))
-        {
-            return None;
-        }
-        let kind = entity_str(first, ENTITY_KIND).unwrap_or("entity");
-        let shown = entity_str(first, ENTITY_NAME).unwrap_or(&name);
-        let has = match id_of(first) {
-            Some(id) => format!("that is `{id}`"),
-            None => "it has none".to_string(),
-        };
-        Some(format!(
-            "`{name}` names {kind} `{shown}`, but not by its `{by}`, which {} acts on it by \
-             ({has})",
-            provider.service
-        ))
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.
@@ -3545,6 +3513,41 @@ fn invalid_input(
         }
     }
     None
+}
+
+/// Why the entity an action acts on besides its target (`acted`: its name, and the entities of
+/// the incident it finds) cannot be named to the service, if it cannot: the name finds them only
+/// by a field other than the one the service acts by (a file's device by its host name, as
+/// Sentinel gives it for a host without an MDE id, where Defender for Endpoint names machines by
+/// their MDE id). A name that finds no entity is passed on as it is.
+fn named_otherwise(
+    spec: &ActionSpec,
+    (name, found): &(String, Vec<&Value>),
+    provider: &ProviderSupport,
+) -> Option<String> {
+    let by = spec.acts_on.as_ref()?.named_by?;
+    let first = found.first()?;
+    let id_of = |e: &Value| match record_field(e, by) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
+        _ => None,
+    };
+    if found
+        .iter()
+        .any(|e| id_of(e).is_some_and(|id| same_ignoring_case(&id, name)))
+    {
+        return None;
+    }
+    let kind = entity_str(first, ENTITY_KIND).unwrap_or("entity");
+    let shown = entity_str(first, ENTITY_NAME).unwrap_or(name);
+    let has = match id_of(first) {
+        Some(id) => format!("that is `{id}`"),
+        None => "it has none".to_string(),
+    };
+    Some(format!(
+        "`{name}` names {kind} `{shown}`, but not by its `{by}`, which {} acts on it by \
+         ({has})",
+        provider.service
+    ))
 }
 
 /// What tells one for-each item from another in action keys: an entity's id, else the item
