@@ -830,6 +830,14 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                 ));
             }
             if !riposte_engine::scheduler::is_step_name(&library, step) {
+                // No step id holds `@`: what follows it was meant as a count of attempts.
+                if let Some((_, n)) = step.split_once('@') {
+                    return Err(format!(
+                        "`--fail {f}`: `@{n}` is not a number of attempts; give `@N` with N \
+                         digits (e.g. `isolate@2` fails the first 2 attempts), and a target \
+                         after `:` (`isolate:srv-fs-01@2`)"
+                    ));
+                }
                 return Err(riposte_engine::scheduler::unknown_step(
                     "--fail", step, &library,
                 ));

@@ -1375,6 +1375,9 @@ fn simulate_warns_about_a_failure_script_that_fails_nothing() {
     assert!(err.contains("`@0` fails nothing"), "{err}");
     let err = simulate_error(&["--incident", RANSOMWARE, "--fail", "isolate@99999999999"]);
     assert!(err.contains("more attempts than any step makes"), "{err}");
+    // `@` followed by other than digits is no step name: the count is what was meant.
+    let err = simulate_error(&["--incident", RANSOMWARE, "--fail", "isolate@x"]);
+    assert!(err.contains("`@x` is not a number of attempts"), "{err}");
     // The text plan says the action succeeded after retries; a script an earlier one shadows
     // fails nothing, and is told apart from one naming no action that runs.
     let text = |scripts: &[&str]| {

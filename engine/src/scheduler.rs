@@ -70,12 +70,9 @@ impl Approvals {
                                 .to_string(),
                         );
                     }
+                    // As a step named twice is: most likely a slip in a script.
                     if words.iter().all(|other| other == w) {
-                        return Ok(if w == "all" {
-                            Approvals::All
-                        } else {
-                            Approvals::None
-                        });
+                        return Err(format!("`--approve {w}` is given twice; give it once"));
                     }
                     return Err(format!(
                         "`--approve {w}` cannot be combined with step names; give `{w}` alone"

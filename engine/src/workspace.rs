@@ -1189,6 +1189,16 @@ fn check<'s>(
                 });
             }
         }
+        for (list, j, item) in repeated_items(w) {
+            bad(
+                i,
+                format!(
+                    "workspace `{}` lists {item} twice in `{list}`; list it once",
+                    w.name
+                ),
+                &|s| item_location(s, list, j),
+            );
+        }
         // A Log Analytics workspace's incidents belong to one workspace.
         for (j, law) in w.sentinel_workspaces.iter().enumerate() {
             let first = *sentinel_owner.entry(key(law)).or_insert(i);
@@ -1216,6 +1226,80 @@ fn check<'s>(
         }
     }
     problems
+}
+
+/// The items of a workspace's lists (but `sentinel_workspaces`, checked against every
+/// workspace's) that repeat an earlier item of their list, as the list's key, the item's index
+/// and the item as written: a repeat changes nothing, so it is most likely a slip
+/// (`[high, high]` for `[high, medium]`). Applications and name patterns ignore case, as they
+/// are matched.
+fn repeated_items(w: &Workspace) -> Vec<(&'static str, usize, String)> {
+    // Each item as compared, and as shown.
+    let exact = |items: &[String]| -> Vec<(String, String)> {
+        items.iter().map(|i| (i.clone(), i.clone())).collect()
+    };
+    let any_case = |items: &[String]| -> Vec<(String, String)> {
+        items.iter().map(|i| (i.to_lowercase(), i.clone())).collect()
+    };
+    let named = |names: Vec<&str>| -> Vec<(String, String)> {
+        names.into_iter().map(|n| (n.to_string(), n.to_string())).collect()
+    };
+    let rules = w.protected_entities.iter().map(|r| match r {
+        ProtectedEntity::Id(id) => (format!("id {id}"), format!("{{id: {id}}}")),
+        ProtectedEntity::Name(name) => (
+            format!("name {}", name.to_lowercase()),
+            format!("{{name: \"{name}\"}}"),
+        ),
+        ProtectedEntity::Tag(tag) => (format!("tag {tag}"), format!("{{tag: {tag}}}")),
+    });
+    let severities = |list: &[Severity]| named(list.iter().map(|s| s.as_str()).collect());
+    let sops = match &w.agent.sops {
+        SopSelection::Named(names) => exact(names),
+        SopSelection::All(_) => Vec::new(),
+    };
+    let lists: [(&'static str, Vec<(String, String)>); 8] = [
+        ("modules", named(w.modules.iter().map(|m| m.as_str()).collect())),
+        ("consented_applications", any_case(&w.consented_applications)),
+        (
+            "consented_for_partner",
+            any_case(w.consented_for_partner.as_deref().unwrap_or_default()),
+        ),
+        ("tags", exact(&w.tags)),
+        ("protected_entities", rules.collect()),
+        ("agent.process_incident", severities(&w.agent.process_incident)),
+        ("agent.gamebooks", severities(&w.agent.gamebooks)),
+        ("agent.sops", sops),
+    ];
+    let mut repeats = Vec::new();
+    for (list, items) in lists {
+        let mut seen = HashSet::new();
+        for (j, (compared, shown)) in items.into_iter().enumerate() {
+            if !seen.insert(compared) {
+                let shown = riposte_dsl::diagnostic::clip(&shown, 80);
+                repeats.push((list, j, format!("`{shown}`")));
+            }
+        }
+    }
+    repeats
+}
+
+/// Where item `j` of the list [`repeated_items`] names is written.
+fn item_location(s: &WorkspaceSpans, list: &str, j: usize) -> Option<Location> {
+    let agent = s.agent.as_ref();
+    let at = |items: Option<&Vec<Spanned<serde::de::IgnoredAny>>>| {
+        items.and_then(|items| items.get(j)).map(|a| a.referenced)
+    };
+    match list {
+        "modules" => at(Some(&s.modules)),
+        "consented_applications" => s.consented_applications.get(j).map(|a| a.referenced),
+        "consented_for_partner" => s.consented_for_partner.get(j).map(|a| a.referenced),
+        "tags" => at(Some(&s.tags)),
+        "protected_entities" => at(Some(&s.protected_entities)),
+        "agent.process_incident" => at(agent.map(|a| &a.process_incident)),
+        "agent.gamebooks" => at(agent.map(|a| &a.gamebooks)),
+        "agent.sops" => agent.and_then(|a| a.sops.get(j)).map(|a| a.referenced),
+        _ => None,
+    }
 }
 
 /// After reading the whole file failed: each workspace read on its own, so that each one that
@@ -1430,17 +1514,27 @@ struct WorkspaceSpans {
     #[serde(default)]
     parent: Option<Spanned<String>>,
     #[serde(default)]
+    modules: Vec<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
     consented_applications: Vec<Spanned<String>>,
     #[serde(default)]
     consented_for_partner: Vec<Spanned<String>>,
     #[serde(default)]
     sentinel_workspaces: Vec<Spanned<String>>,
     #[serde(default)]
+    tags: Vec<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    protected_entities: Vec<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
     agent: Option<AgentSpans>,
 }
 
 #[derive(Clone, Deserialize)]
 struct AgentSpans {
+    #[serde(default)]
+    process_incident: Vec<Spanned<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    gamebooks: Vec<Spanned<serde::de::IgnoredAny>>,
     #[serde(default, deserialize_with = "sop_name_spans")]
     sops: Vec<Spanned<String>>,
 }
@@ -2223,6 +2317,44 @@ mod tests {
             Some(&["gamebooks-mde".to_string()][..])
         );
         assert!(ws[1].partner_may_use(Application::GamebooksMde));
+    }
+
+    /// An item listed twice in one list is an error where the repeat is written (a slip for
+    /// another item, most likely), applications and name patterns ignoring case as they are
+    /// matched; the same item in two workspaces' lists is not.
+    #[test]
+    fn an_item_listed_twice_is_an_error_where_it_is() {
+        let text = example_with(
+            "modules: [defender_xdr, sentinel]",
+            "modules: [defender_xdr, sentinel, Sentinel]",
+        )
+        .replacen(
+            "      - tag: crown-jewel\n",
+            "      - tag: crown-jewel\n      - name: \"DC-*\"\n",
+            1,
+        )
+        .replacen(
+            "consented_applications: [gamebooks-identity]",
+            "consented_applications: [gamebooks-identity, Gamebooks-Identity]",
+            1,
+        )
+        .replacen(
+            "gamebooks: [high, medium]\n      sops: [identity-compromise,",
+            "gamebooks: [high, medium, high]\n      sops: [identity-compromise, identity-compromise,",
+            1,
+        );
+        let e = parse_workspaces("w.yaml", &text).unwrap_err().to_string();
+        let expected = [
+            "w.yaml:8:39: workspace `northwind-soc` lists `sentinel` twice in `modules`; list it once",
+            "w.yaml:35:9: workspace `contoso` lists `{name: \"DC-*\"}` twice in `protected_entities`; list it once",
+            "w.yaml:49:50: workspace `fabrikam` lists `Gamebooks-Identity` twice in `consented_applications`; list it once",
+            "w.yaml:56:33: workspace `fabrikam` lists `high` twice in `agent.gamebooks`; list it once",
+            "w.yaml:57:35: workspace `fabrikam` lists `identity-compromise` twice in `agent.sops`; list it once",
+        ];
+        for line in expected {
+            assert!(e.contains(line), "{line}\nin\n{e}");
+        }
+        assert_eq!(e.matches("twice").count(), expected.len(), "{e}");
     }
 
     /// A workspace's name is required and is text without spaces at either end or control

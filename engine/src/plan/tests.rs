@@ -1485,13 +1485,18 @@ steps:
         e.contains("no gamebook of the library has a step `each.note`"),
         "{e}"
     );
-    // `all` and `none` stand alone; given twice they are the same; together they contradict.
+    // `all` and `none` stand alone; given twice they are refused as a step named twice is;
+    // together they contradict.
     let approve = |w: &[&str]| {
         let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
         Approvals::from_words(&w, &lib)
     };
-    assert_eq!(approve(&["all", "all"]), Ok(Approvals::All));
-    assert_eq!(approve(&["none", "none"]), Ok(Approvals::None));
+    assert_eq!(approve(&["all"]), Ok(Approvals::All));
+    assert_eq!(approve(&["none"]), Ok(Approvals::None));
+    let e = approve(&["all", "all"]).expect_err("twice");
+    assert_eq!(e, "`--approve all` is given twice; give it once");
+    let e = approve(&["none", "none"]).expect_err("twice");
+    assert_eq!(e, "`--approve none` is given twice; give it once");
     let e = approve(&["none", "all"]).expect_err("contradiction");
     assert!(e.contains("contradict each other"), "{e}");
     let e = approve(&["all", "first"]).expect_err("all with a step");
