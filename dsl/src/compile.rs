@@ -2694,6 +2694,22 @@ mod tests {
         assert_eq!(codes(&[&g]), [Code::MissingKey]);
     }
 
+    /// An item name that cannot be one is one error: the filter, target and params reading
+    /// the item by it are left unchecked, and steps reading the step's output are not told
+    /// about it again.
+    #[test]
+    fn an_item_name_that_cannot_be_one_is_one_error() {
+        for name in ["high", "true", "incident", "Device"] {
+            let g = gamebook(&format!(
+                "  - id: iso\n    for_each: {{items: incident.devices, as: {name}, filter: \"{name}.verdict != 'x'\"}}\n    action: device.isolate\n    target: {name}\n    params: {{comment: \"{{{{ {name}.name }}}}\"}}\n  - {{id: after, needs: [iso], action: incident.comment, params: {{comment: \"{{{{ steps.iso.output.machine_action_id }}}}\"}}}}\n"
+            ));
+            assert_eq!(codes(&[&g]), [Code::InvalidValue], "{name}");
+        }
+        // With a valid name, the same step checks.
+        let g = gamebook("  - id: iso\n    for_each: {items: incident.devices, as: d, filter: \"d.verdict != 'malicious'\"}\n    action: device.isolate\n    target: d\n    params: {comment: \"{{ d.name }}\"}\n");
+        assert_eq!(codes(&[&g]), []);
+    }
+
     #[test]
     fn targets_must_be_one_entity_of_the_right_kind() {
         let list =

@@ -1239,10 +1239,16 @@ fn repeated_items(w: &Workspace) -> Vec<(&'static str, usize, String)> {
         items.iter().map(|i| (i.clone(), i.clone())).collect()
     };
     let any_case = |items: &[String]| -> Vec<(String, String)> {
-        items.iter().map(|i| (i.to_lowercase(), i.clone())).collect()
+        items
+            .iter()
+            .map(|i| (i.to_lowercase(), i.clone()))
+            .collect()
     };
     let named = |names: Vec<&str>| -> Vec<(String, String)> {
-        names.into_iter().map(|n| (n.to_string(), n.to_string())).collect()
+        names
+            .into_iter()
+            .map(|n| (n.to_string(), n.to_string()))
+            .collect()
     };
     let rules = w.protected_entities.iter().map(|r| match r {
         ProtectedEntity::Id(id) => (format!("id {id}"), format!("{{id: {id}}}")),
@@ -1258,15 +1264,24 @@ fn repeated_items(w: &Workspace) -> Vec<(&'static str, usize, String)> {
         SopSelection::All(_) => Vec::new(),
     };
     let lists: [(&'static str, Vec<(String, String)>); 8] = [
-        ("modules", named(w.modules.iter().map(|m| m.as_str()).collect())),
-        ("consented_applications", any_case(&w.consented_applications)),
+        (
+            "modules",
+            named(w.modules.iter().map(|m| m.as_str()).collect()),
+        ),
+        (
+            "consented_applications",
+            any_case(&w.consented_applications),
+        ),
         (
             "consented_for_partner",
             any_case(w.consented_for_partner.as_deref().unwrap_or_default()),
         ),
         ("tags", exact(&w.tags)),
         ("protected_entities", rules.collect()),
-        ("agent.process_incident", severities(&w.agent.process_incident)),
+        (
+            "agent.process_incident",
+            severities(&w.agent.process_incident),
+        ),
         ("agent.gamebooks", severities(&w.agent.gamebooks)),
         ("agent.sops", sops),
     ];

@@ -335,6 +335,13 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
         .map(|n| cx.string_list(n, "`needs`"))
         .unwrap_or_default();
     let for_each = map.get("for_each").and_then(|n| lower_for_each(cx, n));
+    // An item name that cannot be one (reported): what the step does reads the item by it,
+    // and is left unchecked, as a step whose kind cannot be read is.
+    let kind = kind.filter(|_| {
+        for_each
+            .as_ref()
+            .is_none_or(|f| names_an_item(&f.var.value))
+    });
     let approval = map.get("approval").and_then(|n| lower_approval(cx, n));
     let retry = map.get("retry").and_then(|n| lower_retry(cx, n));
     let timeout = map.get("timeout").and_then(|n| cx.duration(n, "`timeout`"));
@@ -422,6 +429,12 @@ fn lower_kind(
     }
 }
 
+/// Whether `name` can name a for-each item: an identifier that is no keyword of the
+/// expression language nor one of its roots.
+fn names_an_item(name: &str) -> bool {
+    is_identifier(name) && !super::is_reserved(name)
+}
+
 fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
     if let NodeValue::Str(_) = node.value {
         let items = cx.expr(node, "`for_each`")?;
@@ -460,22 +473,25 @@ fn lower_for_each(cx: &mut Lowerer, node: &Node) -> Option<ForEach> {
         // Not a string (reported): the fan-out is checked with the default name.
         Some(n) => match cx.string(n, "`as`") {
             None => Spanned::new("item".into(), n.span),
-            Some(v) if !is_identifier(&v.value) || super::is_reserved(&v.value) => {
+            Some(v) if !names_an_item(&v.value) => {
                 cx.error(
                     Code::InvalidValue,
                     v.span,
                     format!("`{}` cannot name the for-each item", v.value),
                     "use an identifier that is not a keyword of the expression language, e.g. `device`",
                 );
-                // Go on with the default name so the fan-out itself (the default target of
-                // its actions) is still checked rather than reported missing.
-                Spanned::new("item".into(), v.span)
+                // What reads the item by that name is left unchecked (the step's kind too:
+                // see `lower_step`), so the name is one error, not one more per use.
+                v
             }
             Some(v) => v,
         },
         None => Spanned::new("item".into(), node.span),
     };
-    let filter = map.get("filter").and_then(|n| cx.expr(n, "`filter`"));
+    let filter = map
+        .get("filter")
+        .filter(|_| names_an_item(&var.value))
+        .and_then(|n| cx.expr(n, "`filter`"));
     let concurrency = map
         .get("concurrency")
         .and_then(|n| cx.integer(n, "`concurrency`", *CONCURRENCY.start(), *CONCURRENCY.end()))
