@@ -1347,6 +1347,24 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// Records a step (and everything inside it) as not running.
     fn skip_step(&mut self, step: &c::Step, frame: &mut Frame, prefix: &str, reason: &str) {
+        self.skip_rows(step, frame, prefix, reason, true);
+        record(frame, &step.id, StepStatus::Skipped, None);
+        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
+            publish_step(frame, i);
+        }
+    }
+
+    /// The rows of a step that does not run (and of everything inside it), without its own
+    /// result; the steps inside a group record theirs when `inner_results` says so. An item a
+    /// `fail_fast` stop left unstarted has no result, in the step or the steps inside it.
+    fn skip_rows(
+        &mut self,
+        step: &c::Step,
+        frame: &mut Frame,
+        prefix: &str,
+        reason: &str,
+        inner_results: bool,
+    ) {
         let path = join_path(prefix, &step.id);
         let path = path.as_ref();
         match &step.kind {
@@ -1358,7 +1376,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             c::StepKind::Group(inner) => {
                 let prefix = format!("{path}.");
                 for s in inner {
-                    self.skip_step(s, frame, &prefix, reason);
+                    if inner_results {
+                        self.skip_step(s, frame, &prefix, reason);
+                    } else {
+                        self.skip_rows(s, frame, &prefix, reason, false);
+                    }
                 }
             }
             c::StepKind::Call { gamebook, .. } => {
@@ -1374,10 +1396,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 }
             }
             c::StepKind::Task(_) => {}
-        }
-        record(frame, &step.id, StepStatus::Skipped, None);
-        if let Some((i, _)) = frame.gb.steps_type.field(&step.id) {
-            publish_step(frame, i);
         }
     }
 
@@ -1967,7 +1985,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.skip_action(frame, path, spec, target.as_ref(), reason);
         } else {
             let prefix = &path[..path.len() - step.id.len()];
-            self.skip_step(step, frame, prefix, reason);
+            self.skip_rows(step, frame, prefix, reason, false);
         }
         if has_item {
             frame.vars.pop();

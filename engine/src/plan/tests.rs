@@ -845,6 +845,71 @@ steps:
 }
 
 #[test]
+fn items_a_fail_fast_stop_left_unstarted_have_no_results() {
+    // `a` fails in each for-each, one item at a time: `b` never starts, so the call step, the
+    // group and the step inside it have `a`'s result only, and their output is `a`'s.
+    let gb = r#"kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: call
+    for_each: {items: incident.devices, as: d, concurrency: 1}
+    gamebook: scan-one
+    with: {host: "{{ d.hostname }}"}
+    on_error: tell
+  - id: each
+    for_each: {items: incident.devices, as: d, concurrency: 1}
+    on_error: tell
+    steps:
+      - {id: iso, action: device.isolate, target: d}
+  - id: tell
+    action: incident.comment
+    params: {comment: "call {{ count(steps.call.results) }} {{ steps.call.output.host }}; each {{ count(steps.each.results) }}; iso {{ count(steps.iso.results) }} {{ steps.iso.output.status }}"}
+"#;
+    let callee = r#"kind: gamebook
+name: scan-one
+version: 1.0.0
+inputs:
+  host: {type: string}
+steps:
+  - {id: note, action: incident.comment, params: {comment: "scan {{ inputs.host }}"}}
+outputs:
+  host: inputs.host
+"#;
+    let lib = library(&[gb, callee, &sop("")]);
+    let inc = incident(json!([
+        device("d1", "a", json!({})),
+        device("d2", "b", json!({}))
+    ]));
+    let failures = vec![
+        ScriptedFailure {
+            step: Some("call.note".into()),
+            ..Default::default()
+        },
+        ScriptedFailure {
+            step: Some("iso".into()),
+            target: Some("a".into()),
+            ..Default::default()
+        },
+    ];
+    let p = plan_with(
+        &lib,
+        &ws(Mode::Autonomous),
+        &inc,
+        &RunConfig::default(),
+        failures,
+    );
+    let skipped = p
+        .actions
+        .iter()
+        .filter(|a| a.reason.contains("fail_fast"))
+        .count();
+    assert_eq!(skipped, 2, "`b` is not started by either for-each");
+    let tell = p.actions.iter().find(|a| a.step == "tell").expect("tell");
+    assert_eq!(tell.params["comment"], "call 1 a; each 1; iso 1 failed");
+}
+
+#[test]
 fn an_item_whose_inner_fan_out_is_empty_does_not_read_an_earlier_items_results() {
     // Device `a` has an address, `b` none: `b`'s branch never runs `block`, and reads it as a
     // for-each with no items, not as `a`'s result.
