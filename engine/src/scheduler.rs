@@ -1673,8 +1673,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 )
             } else {
                 format!(
-                    "plan limit: the plan reached {} actions; {what} (raise --max-plan-actions)",
-                    self.config.max_actions
+                    "plan limit: the plan reached {}; {what} (raise --max-plan-actions)",
+                    plural(self.config.max_actions, "action")
                 )
             });
         }

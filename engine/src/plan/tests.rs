@@ -845,6 +845,28 @@ steps:
 }
 
 #[test]
+fn a_plan_limit_of_one_action_says_one_action() {
+    let gb = r#"kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: a, action: incident.comment, params: {comment: "a"}}
+  - {id: b, action: incident.comment, params: {comment: "b"}}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let config = RunConfig {
+        max_actions: 1,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &devices(1), &config, vec![]);
+    assert_eq!(
+        p.actions[1].reason,
+        "plan limit: the plan reached 1 action; the step is not planned (raise \
+         --max-plan-actions)"
+    );
+}
+
+#[test]
 fn items_a_fail_fast_stop_left_unstarted_have_no_results() {
     // `a` fails in each for-each, one item at a time: `b` never starts, so the call step, the
     // group and the step inside it have `a`'s result only, and their output is `a`'s.
