@@ -853,6 +853,20 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                            workspaces (see examples/workspaces.yaml)"
                     .into();
             }
+            // A tab in the indentation: the parser's error points elsewhere (at the scalar
+            // before it), so it is shown where the tab is.
+            let at = match riposte_dsl::syntax::tab_indentation(riposte_dsl::FileId(0), text) {
+                Some(tab) if message.starts_with("a tab indents") => {
+                    let before = &text[..tab.span.start as usize];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+                        .chars()
+                        .count()
+                        + 1;
+                    u32::try_from(line).ok().zip(u32::try_from(column).ok())
+                }
+                _ => at,
+            };
             let first = Problem {
                 at: Some(at.filter(|&(line, _)| line > 0).unwrap_or((1, 1))),
                 message,
@@ -2751,6 +2765,16 @@ mod tests {
     /// The error of workspaces file `text`, as shown.
     fn errors(text: &str) -> String {
         parse_workspaces("w.yaml", text).unwrap_err().to_string()
+    }
+
+    /// A tab indenting a line is reported at the tab, not at the scalar before it.
+    #[test]
+    fn a_tab_in_the_indentation_is_reported_where_it_is() {
+        let text = "workspaces:\n  - name: a\n\ttenant_id: \"*\"\n";
+        assert_eq!(
+            errors(text),
+            "w.yaml:3:1: a tab indents this line: YAML indents with spaces"
+        );
     }
 
     /// Each of `edits` of the example file (each on another workspace, none adding lines)
