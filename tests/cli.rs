@@ -249,6 +249,16 @@ fn a_file_is_checked_within_its_library() {
     assert!(!clean.contains("RP0313"), "{clean}");
 }
 
+/// A workspaces file given to `check` as a library file is named as one, with the option that
+/// reads it.
+#[test]
+fn check_names_a_workspaces_file_given_as_a_library_file() {
+    let text = stderr_of(riposte().args(["check", "examples/workspaces.yaml"]), 1);
+    assert!(text.contains("missing key `kind`"), "{text}");
+    assert!(text.contains("this looks like a workspaces file"), "{text}");
+    assert!(text.contains("`--workspaces FILE`"), "{text}");
+}
+
 #[test]
 fn usage_and_io_errors_exit_2() {
     riposte().args(["check", "no/such/dir"]).assert().code(2);

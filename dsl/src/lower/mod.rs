@@ -34,11 +34,18 @@ pub fn lower(
     };
     let _ = map;
     let Some(kind) = root.get("kind") else {
+        // A workspaces file given as a library file: said so, rather than asking for a `kind`.
+        let help = if root.get("workspaces").is_some() {
+            "this looks like a workspaces file, not a gamebook or SOP: pass it with \
+             `--workspaces FILE` (`riposte check --workspaces FILE` checks it with the library)"
+        } else {
+            "add `kind: gamebook` or `kind: sop` at the top of the document"
+        };
         cx.error(
             Code::MissingKey,
             Span::new(root.span.start as usize, root.span.start as usize),
             "missing key `kind`",
-            "add `kind: gamebook` or `kind: sop` at the top of the document",
+            help,
         );
         return None;
     };
