@@ -259,6 +259,18 @@ fn check_names_a_workspaces_file_given_as_a_library_file() {
     assert!(text.contains("`--workspaces FILE`"), "{text}");
 }
 
+/// A test file not named `*.test.yaml` is read as a library file: the error says how to name it.
+#[test]
+fn check_names_a_test_file_that_is_not_named_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mc-tests.yaml");
+    std::fs::write(&file, "kind: test\nname: t\nincident: x.json\nexpect: {}\n").unwrap();
+    let text = stderr_of(riposte().arg("check").arg(&file), 1);
+    assert!(text.contains("unknown kind `test`"), "{text}");
+    assert!(text.contains("`*.test.yaml`"), "{text}");
+    assert!(text.contains("`riposte test`"), "{text}");
+}
+
 #[test]
 fn usage_and_io_errors_exit_2() {
     riposte().args(["check", "no/such/dir"]).assert().code(2);

@@ -58,7 +58,14 @@ pub fn lower(
             let found = kind
                 .scalar_text()
                 .unwrap_or_else(|| kind.type_name().into());
-            let help = suggestion(&found, ["gamebook", "sop"]);
+            // A test file not named `*.test.yaml` is read as a library file.
+            let help = if found == "test" {
+                "a test file is named `*.test.yaml`, which a library skips: rename the file and \
+                 run it with `riposte test`"
+                    .to_string()
+            } else {
+                suggestion(&found, ["gamebook", "sop"])
+            };
             cx.error(
                 Code::UnknownKind,
                 kind.span,
