@@ -643,10 +643,30 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         .iter()
         .find(|g| Some(g.file) == file_id)
         .map(|g| g.name.clone());
-    let errors: Vec<_> = compilation
+    // The files the drawing reads: the gamebook's and those of the gamebooks it calls (or,
+    // when the file's gamebook did not compile, the file). Errors elsewhere in the library are
+    // only named: a broken SOP or another gamebook does not keep this one from being drawn.
+    let (read_files, complete) = match gamebook.as_deref() {
+        Some(name) => {
+            let (gamebooks, all_found) = compilation.library.with_callees(name);
+            (gamebooks.iter().map(|g| g.file).collect(), all_found)
+        }
+        None => (file_id.into_iter().collect::<Vec<_>>(), false),
+    };
+    let read = |f: riposte_dsl::FileId| read_files.contains(&f);
+    let (mut errors, mut elsewhere): (Vec<&Diagnostic>, Vec<&Diagnostic>) = compilation
         .diagnostics
         .iter()
         .filter(|d| d.is_error())
+        .partition(|d| read(d.file) || d.related.iter().any(|r| read(r.file)));
+    // Nothing wrong in what is read, yet something it needs did not compile (a called
+    // gamebook with errors of its own): the errors are all shown, as which is the cause is
+    // not known.
+    if errors.is_empty() && !complete {
+        errors.append(&mut elsewhere);
+    }
+    let errors: Vec<Diagnostic> = errors
+        .into_iter()
         .map(|d| as_graph_sees_it(d.clone(), &file))
         .collect();
     if !errors.is_empty() {
@@ -660,6 +680,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
                  of the current directory, which has none); pass the library the file belongs to"
             );
         }
+        note_errors_elsewhere(&elsewhere, &sources);
         return Ok(ExitCode::from(1));
     }
     let Some(name) = gamebook else {
@@ -670,7 +691,29 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         GraphFormat::Mermaid => riposte_dsl::graph::to_mermaid(&compilation.library, Some(&name)),
     };
     emit(&out)?;
+    note_errors_elsewhere(&elsewhere, &sources);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The note of `riposte graph` naming the files of the library with errors that the drawn
+/// gamebook does not read.
+fn note_errors_elsewhere(elsewhere: &[&Diagnostic], sources: &SourceMap) {
+    let mut files: Vec<&str> = elsewhere
+        .iter()
+        .map(|d| sources.get(d.file).name.as_str())
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    files.sort_unstable();
+    files.dedup();
+    let named: Vec<String> = files.iter().take(3).map(|f| format!("`{f}`")).collect();
+    let more = if files.len() > 3 { ", …" } else { "" };
+    stderr_line!(
+        "note: the library has errors in files this gamebook does not read ({}{more}): \
+         `riposte check` the library to see them",
+        named.join(", ")
+    );
 }
 
 /// A diagnostic of `riposte graph FILE`: a gamebook the file calls that is not found is fixed

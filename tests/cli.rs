@@ -698,6 +698,50 @@ fn graph_renders_dot_and_mermaid() {
     assert!(mermaid.contains("-->"), "{mermaid}");
 }
 
+/// Errors in files the gamebook does not read (another gamebook, a SOP) do not keep it from
+/// being drawn: they are named in a note. Errors in a gamebook it calls do.
+#[test]
+fn graph_draws_a_gamebook_beside_errors_it_does_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write =
+        |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    write(
+        "caller.yaml",
+        "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: tell, gamebook: callee}\n",
+    );
+    write(
+        "callee.yaml",
+        "kind: gamebook\nname: callee\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.comment, params: {comment: hi}}\n",
+    );
+    write(
+        "broken.yaml",
+        "kind: gamebook\nname: broken\nversion: 1.0.0\nsteps:\n  - {id: a, action: device.isolat}\n",
+    );
+    let graph = || {
+        let mut cmd = riposte();
+        cmd.current_dir(dir.path())
+            .args(["graph", "caller.yaml", "--library", "."]);
+        cmd
+    };
+    let out = graph().assert().success().get_output().clone();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("digraph riposte {"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("device.isolat"), "{err}");
+    assert!(
+        err.contains(
+            "note: the library has errors in files this gamebook does not read (`broken.yaml`)"
+        ),
+        "{err}"
+    );
+    // The called gamebook broken: its error is shown, and nothing is drawn.
+    write(
+        "callee.yaml",
+        "kind: gamebook\nname: callee\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.coment}\n",
+    );
+    let err = stderr_of(&mut graph(), 1);
+    assert!(err.contains("unknown action `incident.coment`"), "{err}");
+}
+
 #[test]
 fn graph_of_a_broken_file_exits_1() {
     riposte()

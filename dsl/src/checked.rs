@@ -29,6 +29,39 @@ impl Library {
     pub fn sop(&self, name: &str) -> Option<&Sop> {
         self.sops.iter().find(|s| s.name == name)
     }
+
+    /// Gamebook `name`, if the library has it, then the gamebooks it calls, directly or
+    /// through others, each once; and whether the library has every gamebook they call.
+    pub fn with_callees(&self, name: &str) -> (Vec<&Gamebook>, bool) {
+        /// The gamebooks the steps call.
+        fn called<'l>(steps: &'l [Step], out: &mut Vec<&'l str>) {
+            for s in steps {
+                match &s.kind {
+                    StepKind::Call { gamebook, .. } => out.push(gamebook),
+                    StepKind::Group(inner) => called(inner, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut gamebooks: Vec<&Gamebook> = self.gamebook(name).into_iter().collect();
+        let mut all_found = true;
+        let mut i = 0;
+        while i < gamebooks.len() {
+            let mut calls = Vec::new();
+            called(&gamebooks[i].steps, &mut calls);
+            for callee in calls {
+                match self.gamebook(callee) {
+                    Some(g) if !gamebooks.iter().any(|known| known.name == g.name) => {
+                        gamebooks.push(g)
+                    }
+                    Some(_) => {}
+                    None => all_found = false,
+                }
+            }
+            i += 1;
+        }
+        (gamebooks, all_found)
+    }
 }
 
 #[derive(Debug)]

@@ -282,34 +282,6 @@ fn names_of<'l>(gamebooks: impl Iterator<Item = &'l c::Gamebook>) -> BTreeSet<St
     out
 }
 
-/// Gamebook `name` of the library, if it has one, then the gamebooks it calls, directly or
-/// through others, each once.
-fn with_callees<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Gamebook> {
-    /// The gamebooks the steps call.
-    fn called<'l>(steps: &'l [c::Step], out: &mut Vec<&'l str>) {
-        for s in steps {
-            match &s.kind {
-                c::StepKind::Call { gamebook, .. } => out.push(gamebook),
-                c::StepKind::Group(inner) => called(inner, out),
-                _ => {}
-            }
-        }
-    }
-    let mut gamebooks: Vec<&c::Gamebook> = library.gamebook(name).into_iter().collect();
-    let mut i = 0;
-    while i < gamebooks.len() {
-        let mut calls = Vec::new();
-        called(&gamebooks[i].steps, &mut calls);
-        for callee in calls.into_iter().filter_map(|g| library.gamebook(g)) {
-            if !gamebooks.iter().any(|known| known.name == callee.name) {
-                gamebooks.push(callee);
-            }
-        }
-        i += 1;
-    }
-    gamebooks
-}
-
 /// Whether `name` names the step at `path`: the path itself, or its end after a `.` (`isolate`
 /// and `contain.isolate` name `contain.isolate`, and `second.note` in a called gamebook).
 pub fn names_step(name: &str, path: &str) -> bool {
@@ -368,7 +340,7 @@ pub(crate) fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::St
     let (gamebook, name) = qualified(name);
     let gamebooks: Vec<&c::Gamebook> = match gamebook {
         None => library.gamebooks.iter().collect(),
-        Some(g) => with_callees(library, g),
+        Some(g) => library.with_callees(g).0,
     };
     let segments: Vec<&str> = name.split('.').collect();
     let mut all = Vec::new();
@@ -403,7 +375,7 @@ pub fn unknown_step(option: &str, step: &str, library: &Library) -> String {
         }
         // What to write instead is a step of that gamebook: the nearest to what was written,
         // else its first.
-        let gamebooks = with_callees(library, gamebook);
+        let gamebooks = library.with_callees(gamebook).0;
         let names = names_of(gamebooks.iter().copied());
         let hint =
             match riposte_dsl::diagnostic::did_you_mean(name, names.iter().map(String::as_str)) {
