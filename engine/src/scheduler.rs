@@ -1480,10 +1480,23 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if reads_waiting(&f.items, frame)
                 || f.filter.as_ref().is_some_and(|e| reads_waiting(e, frame))
             {
-                let reason = format!("{}; its for-each items are known once it runs", w.reason);
-                self.items_unknown = true;
-                self.not_planned(step, frame, path, Status::AwaitingApproval, &reason);
-                self.items_unknown = false;
+                // Past the plan limit, these rows say so, as they would once the items are
+                // known: the plan has no room for what the step will do.
+                if self.counted >= self.config.max_actions {
+                    let reason = format!(
+                        "plan limit: the plan reached {}; the step is not planned (raise \
+                         --max-plan-actions)",
+                        plural(self.config.max_actions, "action")
+                    );
+                    self.explaining = true;
+                    self.not_planned(step, frame, path, Status::Blocked, &reason);
+                    self.explaining = false;
+                } else {
+                    let reason = format!("{}; its for-each items are known once it runs", w.reason);
+                    self.items_unknown = true;
+                    self.not_planned(step, frame, path, Status::AwaitingApproval, &reason);
+                    self.items_unknown = false;
+                }
                 if decided_gate {
                     let held = self.actions.len() > first_row;
                     self.trace_gate(frame, path, gate_open, held, behind_another);
@@ -1991,8 +2004,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         reason: &str,
     ) {
         // These rows walk a step's whole structure, calls included, which a library can make
-        // grow fast: past twice the plan limit they are counted, not listed.
-        if self.listing_full() {
+        // grow fast: past twice the plan limit they are counted, not listed. Rows waiting on a
+        // gate are actions of the plan, listed while it has room for them, as any action is.
+        let waiting_with_room =
+            status == Status::AwaitingApproval && self.counted < self.config.max_actions;
+        if self.listing_full() && !waiting_with_room {
             self.unlisted += 1;
             return;
         }

@@ -866,6 +866,45 @@ steps:
     );
 }
 
+/// A step whose items come from a step awaiting approval has a row waiting per action while
+/// the plan has room, even past the room of rows not run (skipped ones here); past the plan
+/// limit, its rows say the limit left it out, as they would once its items are known.
+#[test]
+fn rows_waiting_for_their_items_are_actions_of_the_plan() {
+    let gb = r#"kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: s1, if: "count(incident.devices) > 5", action: incident.comment, params: {comment: a}}
+  - {id: s2, if: "count(incident.devices) > 5", action: incident.comment, params: {comment: b}}
+  - id: g
+    action: incident.comment
+    params: {comment: g}
+    approval: {role: incident_responder, timeout: 1h, on_timeout: reject}
+  - id: x
+    needs: [g]
+    for_each: "map(steps.g.results, r => r.status)"
+    action: incident.comment
+    params: {comment: x}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let rows = |max_actions: usize| {
+        let config = RunConfig {
+            max_actions,
+            ..RunConfig::default()
+        };
+        let p = plan_with(&lib, &ws(Mode::Autonomous), &devices(1), &config, vec![]);
+        assert_eq!(p.summary.unlisted, 0);
+        p.actions
+            .iter()
+            .map(|a| (a.step.clone(), a.status))
+            .collect::<Vec<_>>()
+    };
+    let x = |status| ("x".to_string(), status);
+    assert_eq!(rows(2).last(), Some(&x(Status::AwaitingApproval)));
+    assert_eq!(rows(1).last(), Some(&x(Status::Blocked)));
+}
+
 #[test]
 fn items_a_fail_fast_stop_left_unstarted_have_no_results() {
     // `a` fails in each for-each, one item at a time: `b` never starts, so the call step, the
