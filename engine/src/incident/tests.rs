@@ -2932,6 +2932,25 @@ fn sentinel_resources_that_are_no_incidents_are_named() {
     }
 }
 
+/// A Sentinel resource without `properties` among Graph incidents reaches the fast path, which
+/// reads its `kind` to name it before leaving the file to the slow path: an error at its place.
+#[test]
+fn a_sentinel_alert_without_properties_among_graph_incidents_is_an_error_at_its_place() {
+    let base = "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w/providers/Microsoft.SecurityInsights";
+    let graph = graph_incident(vec![]);
+    for kind in [json!("SecurityAlert"), json!("Account"), json!(null)] {
+        let other = json!({"id": format!("{base}/Entities/9ed9"), "kind": kind});
+        let text = json!({"value": [graph, other]}).to_string();
+        assert!(fast_import(&text).is_none(), "{text}");
+        let (path, message) = invalid_at(&text);
+        assert_eq!(path, "$.value[1]");
+        assert!(
+            message.starts_with("this is a Microsoft Sentinel"),
+            "{message}"
+        );
+    }
+}
+
 /// A normalized document holds one incident or a list, not both: both is most likely an edit
 /// gone wrong, and planning both would plan an incident no one meant to.
 #[test]
