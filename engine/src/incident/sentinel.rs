@@ -21,7 +21,7 @@ use serde_json::{Number, Value as Json};
 use super::entities::{EntitySet, NewEntity};
 use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
 use super::json::{
-    dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array, opt_enum,
+    clip, dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array, opt_enum,
     opt_number, opt_object, opt_str, opt_time, snake, str_list, url_domain, Cx, Object, Path,
 };
 use super::{Alert, ImportError, Incident, Limit};
@@ -272,7 +272,7 @@ fn listing<'v>(
                      an object with {}",
                     o.keys()
                         .take(5)
-                        .map(|k| format!("`{k}`"))
+                        .map(|k| format!("`{}`", clip(k, 40)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),

@@ -1839,6 +1839,15 @@ fn sentinel_lists_in_the_wrong_wrapper_and_too_many_implied_links_are_errors() {
         &json!({"name": "inc", "properties": {"title": "t"}, "alerts": {"alerts": []}}).to_string(),
     );
     assert_eq!(path, "$.alerts");
+    // The names the message quotes are the file's: clipped, however long.
+    let long = "k".repeat(100_000);
+    let (path, message) = invalid_at(
+        &json!({"name": "inc", "properties": {"title": "t"}, "entities": {long.clone(): []}})
+            .to_string(),
+    );
+    assert_eq!(path, "$.entities");
+    assert!(message.len() < 300, "{} bytes", message.len());
+    assert!(message.contains("found an object with `kkkk"), "{message}");
     // 500 alerts and 500 entities that list nothing would link each to each.
     let alerts: Vec<_> = (0..500)
         .map(|i| json!({"name": format!("a{i}"), "properties": {}}))
