@@ -36,7 +36,7 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
     let mut tags = str_list(cx, m, "customTags", path)?;
     tags.extend(str_list(cx, m, "tags", path)?);
     tags.extend(str_list(cx, m, "systemTags", path)?);
-    let alerts_path = path.key("alerts");
+    let alerts_path = m.at(path, "alerts");
     let alerts_given = opt_array(cx, m, "alerts", path)?;
     let alerts_not_fetched = alerts_given.is_none();
     let alerts_json = alerts_given.unwrap_or_default();
@@ -87,7 +87,7 @@ fn alert<V: Val>(cx: &Cx, v: &V, path: &Path, set: &mut EntitySet) -> Result<Ale
     let id = first_str(cx, m, &["id", "providerAlertId"], path)?
         .ok_or_else(|| cx.invalid(&path.key("id"), "the alert has no `id`"))?;
     let index = set.alert(&id);
-    let ev_path = path.key("evidence");
+    let ev_path = m.at(path, "evidence");
     let evidence = opt_array(cx, m, "evidence", path)?.unwrap_or_default();
     cx.check_len(&ev_path, Limit::Evidence, evidence.len())?;
     for (i, ev) in evidence.iter().enumerate() {
@@ -194,7 +194,7 @@ fn entity<M: Obj>(
         EntityKind::Device => device(cx, m, path, &mut e)?,
         EntityKind::User => {
             if let Some(ua) = opt_object(cx, m, "userAccount", path)? {
-                user_account(cx, ua, &path.key("userAccount"), &mut e)?;
+                user_account(cx, ua, &m.at(path, "userAccount"), &mut e)?;
             }
         }
         EntityKind::Ip => {
@@ -215,13 +215,13 @@ fn entity<M: Obj>(
             e.put("device_ids", device.clone().map(|d| vec![d]));
             e.put("device_id", device);
             if let Some(fd) = opt_object(cx, m, "fileDetails", path)? {
-                file_details(cx, fd, &path.key("fileDetails"), &mut e)?;
+                file_details(cx, fd, &m.at(path, "fileDetails"), &mut e)?;
             }
         }
         EntityKind::Process => process(cx, m, path, &mut e)?,
         EntityKind::Mailbox => {
             let ua = opt_object(cx, m, "userAccount", path)?;
-            let up = path.key("userAccount");
+            let up = m.at(path, "userAccount");
             let from_account = |key: &str| match ua {
                 Some(ua) => opt_str(cx, ua, key, &up),
                 None => Ok(None),
@@ -304,7 +304,7 @@ fn logged_on_users<M: Obj>(cx: &Cx, m: &M, path: &Path) -> Result<Vec<String>> {
     let Some(items) = opt_array(cx, m, "loggedOnUsers", path)? else {
         return Ok(Vec::new());
     };
-    let here = path.key("loggedOnUsers");
+    let here = m.at(path, "loggedOnUsers");
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let ip = here.index(i);
@@ -368,13 +368,13 @@ fn process<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()>
     e.put("device_id", opt_str(cx, m, "mdeDeviceId", path)?);
     e.put("created", opt_time(cx, m, "processCreationDateTime", path)?);
     if let Some(img) = opt_object(cx, m, "imageFile", path)? {
-        let ip = path.key("imageFile");
+        let ip = m.at(path, "imageFile");
         e.put("image_file_name", opt_str(cx, img, "fileName", &ip)?);
         e.put("image_sha1", hash(cx, img, "sha1", &ip)?);
         e.put("image_sha256", hash(cx, img, "sha256", &ip)?);
     }
     if let Some(ua) = opt_object(cx, m, "userAccount", path)? {
-        let up = path.key("userAccount");
+        let up = m.at(path, "userAccount");
         let account = match (
             opt_str(cx, ua, "userPrincipalName", &up)?,
             opt_str(cx, ua, "domainName", &up)?,
@@ -405,7 +405,7 @@ fn email<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     for key in ["p2Sender", "p1Sender"] {
         if sender.is_none() {
             if let Some(s) = opt_object(cx, m, key, path)? {
-                sender = opt_str(cx, s, "emailAddress", &path.key(key))?;
+                sender = opt_str(cx, s, "emailAddress", &m.at(path, key))?;
             }
         }
     }

@@ -191,6 +191,18 @@ pub(crate) fn get<'v>(map: &'v Object, key: &str) -> Option<&'v Json> {
     found.filter(|v| !v.is_null())
 }
 
+/// The name member `key` of `map` is written with, as [`get`] finds it (the exact name, else
+/// the first equal to it ignoring ASCII case), for the JSON paths of errors; `key` where there
+/// is none.
+pub(crate) fn written<'a>(map: &'a Object, key: &'a str) -> &'a str {
+    if map.contains_key(key) {
+        return key;
+    }
+    map.keys()
+        .find(|k| k.eq_ignore_ascii_case(key))
+        .map_or(key, String::as_str)
+}
+
 /// A JSON value as the importers read it: `serde_json`'s, or the fast path's sparse borrowed
 /// one ([`super::fast`]).
 pub(crate) trait Val: Sized {
@@ -205,6 +217,14 @@ pub(crate) trait Obj {
     type Val: Val<Obj = Self>;
     /// A member by name (see [`get`]); null counts as absent.
     fn field(&self, key: &str) -> Option<&Self::Val>;
+    /// The name member `key` is written with (see [`written`]), for the JSON paths of errors.
+    fn written<'a>(&'a self, key: &'a str) -> &'a str {
+        key
+    }
+    /// The path of member `key` under `path`, by the name it is written with.
+    fn at<'a>(&'a self, path: &'a Path<'a>, key: &'a str) -> Path<'a> {
+        path.key(self.written(key))
+    }
 }
 
 /// What a [`Val`] is.
@@ -238,6 +258,9 @@ impl Obj for Object {
     type Val = Json;
     fn field(&self, key: &str) -> Option<&Json> {
         get(self, key)
+    }
+    fn written<'a>(&'a self, key: &'a str) -> &'a str {
+        written(self, key)
     }
 }
 
@@ -275,7 +298,7 @@ pub(crate) fn opt_object<'v, M: Obj>(
     path: &Path,
 ) -> Result<Option<&'v M>, ImportError> {
     map.field(key)
-        .map(|v| object(cx, v, &path.key(key)))
+        .map(|v| object(cx, v, &map.at(path, key)))
         .transpose()
 }
 
@@ -290,7 +313,7 @@ pub(crate) fn opt_array<'v, M: Obj>(
         Some(v) => match v.view() {
             View::Array(items) => Ok(Some(items)),
             _ => Err(cx.invalid(
-                &path.key(key),
+                &map.at(path, key),
                 format!("expected a list, found {}", describe_val(v)),
             )),
         },
@@ -334,7 +357,7 @@ pub(crate) fn opt_text<'v, M: Obj>(
         None => Ok(None),
         Some(v) => scalar_text(v).ok_or_else(|| {
             cx.invalid(
-                &path.key(key),
+                &map.at(path, key),
                 format!("expected text, found {}", describe_val(v)),
             )
         }),
@@ -371,12 +394,12 @@ pub(crate) fn opt_number<M: Obj>(
         View::Str(s) if trim(s).is_empty() => Ok(None),
         View::Str(s) => parse_number(trim(s)).map(Some).ok_or_else(|| {
             cx.invalid(
-                &path.key(key),
+                &map.at(path, key),
                 format!("expected a number, found `{}`", clip(s, 80)),
             )
         }),
         _ => Err(cx.invalid(
-            &path.key(key),
+            &map.at(path, key),
             format!("expected a number, found {}", describe_val(v)),
         )),
     }
@@ -422,12 +445,12 @@ fn text_items<'v, M: Obj>(
         View::Str(_) | View::Number(_) | View::Bool(_) => std::slice::from_ref(v),
         _ => {
             return Err(cx.invalid(
-                &path.key(key),
+                &map.at(path, key),
                 format!("expected a list of text, found {}", describe_val(v)),
             ))
         }
     };
-    let here = path.key(key);
+    let here = map.at(path, key);
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match scalar_text(item) {
@@ -479,7 +502,7 @@ pub(crate) fn opt_time<M: Obj>(
     };
     normalize_time(&text).map(Some).ok_or_else(|| {
         cx.invalid(
-            &path.key(key),
+            &map.at(path, key),
             format!(
                 "`{}` is not an RFC 3339 time such as `2025-03-12T08:14:02Z`",
                 clip(&text, 80)

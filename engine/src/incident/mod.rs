@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use json::PathStep;
-use json::{Cx, Path, ROOT};
+use json::{Cx, Obj as _, Path, ROOT};
 
 /// The `format` value of Riposte's normalized incident JSON.
 pub const NORMALIZED_FORMAT: &str = "riposte.incident/v1";
@@ -872,10 +872,10 @@ fn import(
         }
         Json::Object(m) if detect(m).is_some() => (std::slice::from_ref(root), ROOT, true, None),
         Json::Object(m) => match json::get(m, "value") {
-            Some(Json::Array(items)) => (items.as_slice(), ROOT.key("value"), false, Some(m)),
+            Some(Json::Array(items)) => (items.as_slice(), m.at(&ROOT, "value"), false, Some(m)),
             Some(other) => {
                 return Err(cx.invalid(
-                    &ROOT.key("value"),
+                    &m.at(&ROOT, "value"),
                     format!(
                         "expected a list of incidents, found {}",
                         json::describe(other)

@@ -22,7 +22,7 @@ use super::entities::{EntitySet, NewEntity};
 use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
 use super::json::{
     clip, dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array, opt_enum,
-    opt_number, opt_object, opt_str, opt_time, snake, str_list, url_domain, Cx, Object, Path,
+    opt_number, opt_object, opt_str, opt_time, snake, str_list, url_domain, Cx, Obj, Object, Path,
 };
 use super::{Alert, ImportError, Incident, Limit};
 
@@ -34,7 +34,7 @@ fn unknown() -> String {
 
 pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     let m = object(cx, v, path)?;
-    let pp = path.key("properties");
+    let pp = m.at(path, "properties");
     let props = match get(m, "properties") {
         Some(p) => object(cx, p, &pp)?,
         None => return Err(cx.invalid(&pp, "the incident has no `properties` object")),
@@ -54,14 +54,14 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             cx,
             o,
             &["userPrincipalName", "email", "assignedTo"],
-            &pp.key("owner"),
+            &props.at(&pp, "owner"),
         )?,
         None => None,
     };
     let tags = labels(cx, props, &pp)?;
 
-    let alerts_key = path.key("alerts");
-    let alerts_value = alerts_key.key("value");
+    let alerts_key = m.at(path, "alerts");
+    let alerts_value = alerts_key.key(inner_name(m, "alerts", "value"));
     let (alerts_json, nested) = listing(cx, m, "alerts", "value", path)?;
     let alerts_path = if nested { &alerts_value } else { &alerts_key };
     cx.check_len(alerts_path, Limit::Alerts, alerts_json.len())?;
@@ -81,8 +81,8 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
         alerts.push(alert);
     }
 
-    let entities_key = path.key("entities");
-    let entities_inner = entities_key.key("entities");
+    let entities_key = m.at(path, "entities");
+    let entities_inner = entities_key.key(inner_name(m, "entities", "entities"));
     let (entities_json, nested) = listing(cx, m, "entities", "entities", path)?;
     let entities_path = if nested {
         &entities_inner
@@ -188,7 +188,10 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             continue;
         }
         let ep = entities_path.index(raw.index);
-        let props_path = ep.key("properties");
+        let props_path = match raw.value {
+            Json::Object(m) => m.at(&ep, "properties"),
+            _ => ep.key("properties"),
+        };
         let pp = if raw.wrapped { &props_path } else { &ep };
         let mut linked = linked.clone();
         if raw.alert_ids.is_empty() {
@@ -266,7 +269,7 @@ fn listing<'v>(
         Some(Json::Object(o)) => match get(o, inner) {
             None if o.is_empty() => Ok((&[], true)),
             None => Err(cx.invalid(
-                &path.key(key),
+                &m.at(path, key),
                 format!(
                     "expected a list of {key}, or an object whose `{inner}` is the list; found \
                      an object with {}",
@@ -279,14 +282,23 @@ fn listing<'v>(
             )),
             Some(Json::Array(items)) => Ok((items, true)),
             Some(other) => Err(cx.invalid(
-                &path.key(key).key(inner),
+                &m.at(path, key).key(o.written(inner)),
                 format!("expected a list of {key}, found {}", describe(other)),
             )),
         },
         Some(other) => Err(cx.invalid(
-            &path.key(key),
+            &m.at(path, key),
             format!("expected a list of {key}, found {}", describe(other)),
         )),
+    }
+}
+
+/// The name the list inside member `key` of `m` is written with (`value` in `"alerts": {"value":
+/// […]}`), for the JSON paths of errors.
+fn inner_name<'m>(m: &'m Object, key: &str, inner: &'m str) -> &'m str {
+    match get(m, key) {
+        Some(Json::Object(o)) => o.written(inner),
+        _ => inner,
     }
 }
 
@@ -295,7 +307,7 @@ fn labels(cx: &Cx, props: &Object, pp: &Path) -> Result<Vec<String>> {
     let Some(items) = opt_array(cx, props, "labels", pp)? else {
         return Ok(Vec::new());
     };
-    let here = pp.key("labels");
+    let here = props.at(pp, "labels");
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match item {
@@ -352,7 +364,7 @@ fn lookup(by_ref: &HashMap<String, usize>, r: &str) -> Option<usize> {
 /// (`None` when it has no `relatedEntities`).
 fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Option<Vec<String>>)> {
     let am = object(cx, v, path)?;
-    let props_path = path.key("properties");
+    let props_path = am.at(path, "properties");
     let (p, pp): (&Object, &Path) = match get(am, "properties") {
         Some(pv) => (object(cx, pv, &props_path)?, &props_path),
         None => (am, path),
@@ -378,7 +390,7 @@ fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Option<V
     let mut refs = None;
     if let Some(items) = opt_array(cx, p, "relatedEntities", pp)? {
         let refs = refs.insert(Vec::new());
-        let here = pp.key("relatedEntities");
+        let here = p.at(pp, "relatedEntities");
         for (i, item) in items.iter().enumerate() {
             match item {
                 Json::Null => {}
@@ -513,7 +525,7 @@ fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'
                 ))
             }
         };
-        let props_path = ep.key("properties");
+        let props_path = m.at(&ep, "properties");
         let (props, wrapped) = match get(m, "properties") {
             Some(p) => (object(cx, p, &props_path)?, true),
             None => (m, false),
@@ -828,7 +840,7 @@ fn entity(
                 Some(v @ (Json::Number(_) | Json::String(_))) => process_id(v),
                 Some(other) => {
                     return Err(cx.invalid(
-                        &pp.key("processId"),
+                        &p.at(pp, "processId"),
                         format!("expected a process id, found {}", describe(other)),
                     ))
                 }

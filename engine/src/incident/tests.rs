@@ -2848,6 +2848,36 @@ fn wrong_types_report_their_path() {
     assert_eq!(invalid_at(r#"{"value": [3]}"#).0, "$.value[0]");
 }
 
+/// Names ignore case; an error names each member of its path as the file writes it, so that
+/// the path leads to it (a test's inline incident is located by it).
+#[test]
+fn error_paths_name_members_as_written() {
+    let graph = r##"{"Value": [{"id": "1", "displayName": "x", "Alerts": [{"id": "a", "EVIDENCE": [
+        {"@odata.type": "#microsoft.graph.security.processEvidence", "ImageFile": {"FileName": []}}]}]}]}"##;
+    assert_eq!(
+        invalid_at(graph).0,
+        "$.Value[0].Alerts[0].EVIDENCE[0].ImageFile.FileName"
+    );
+    let graph = r#"{"id": "1", "displayName": "x", "alerts": [{"id": "a", "evidence": [
+        {"@odata.type": "deviceEvidence", "OsBuild": "new"}]}]}"#;
+    assert_eq!(invalid_at(graph).0, "$.alerts[0].evidence[0].OsBuild");
+    assert_eq!(invalid_at(r#"{"VALUE": 3}"#).0, "$.VALUE");
+    let sentinel = r#"{"name": "1", "Properties": {"title": "t", "Labels": [3]}}"#;
+    assert_eq!(invalid_at(sentinel).0, "$.Properties.Labels[0]");
+    let sentinel = r#"{"name": "1", "properties": {"title": "t"}, "Entities": {"Entities": [
+        {"kind": "Process", "Properties": {"ProcessID": []}}]}}"#;
+    assert_eq!(
+        invalid_at(sentinel).0,
+        "$.Entities.Entities[0].Properties.ProcessID"
+    );
+    let sentinel = r#"{"name": "1", "properties": {"title": "t"}, "alerts": {"Value": [
+        {"name": "a1", "Properties": {"RelatedEntities": [3]}}]}}"#;
+    assert_eq!(
+        invalid_at(sentinel).0,
+        "$.alerts.Value[0].Properties.RelatedEntities[0]"
+    );
+}
+
 #[test]
 fn unknown_formats_name_the_accepted_ones() {
     for text in [
