@@ -674,7 +674,25 @@ fn entity_field(
     value: &mut Json,
     here: &Path,
 ) -> Result<()> {
-    normalize_field(cx, name, value, here)?;
+    // One value where the model has a list: a list of it, as the other lists of text read.
+    if field.is_some_and(|f| matches!(f.ty, riposte_dsl::types::Type::List(_)))
+        && !matches!(value, Json::Array(_) | Json::Null)
+    {
+        *value = Json::Array(vec![value.take()]);
+    }
+    match value {
+        // Each item as a field of its own kind: the addresses of `ip_addresses` as `address`.
+        Json::Array(items) => {
+            let item_name = match name {
+                "ip_addresses" => "address",
+                other => other,
+            };
+            for (i, item) in items.iter_mut().enumerate() {
+                normalize_field(cx, item_name, item, &here.index(i))?;
+            }
+        }
+        _ => normalize_field(cx, name, value, here)?,
+    }
     // A hand-written value the `incident` record would read as null is an error: a condition
     // such as `not u.is_admin` would otherwise hold on `"yes"`.
     let Some(f) = field.filter(|f| !super::to_value::fits(value, &f.ty)) else {
