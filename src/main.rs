@@ -1080,8 +1080,8 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             stderr_line!(
                 "warning: `--approve {name}` approved nothing: no approval of that step was \
                  asked for (it has no approval gate and its actions need no approval here, or \
-                 none is planned: blocked, or past a limit), or it waits on another approval \
-                 first (grant that one too)"
+                 none is planned: no item, blocked, or past a limit), or it waits on another \
+                 approval first (grant that one too)"
             );
         }
     }
@@ -1091,8 +1091,9 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         if !rejected && !runs.is_empty() {
             stderr_line!(
                 "warning: `--reject {name}` rejected nothing: no approval of that step was asked \
-                 for (it has no approval gate and its actions need no approval here), or it \
-                 waits on another approval first (grant that one with `--approve`)"
+                 for (it has no approval gate and its actions need no approval here, or none is \
+                 planned: no item, blocked, or past a limit), or it waits on another approval \
+                 first (grant that one with `--approve`)"
             );
         }
     }

@@ -1198,8 +1198,8 @@ fn simulate_refuses_approvals() {
         approve("isolate,full_scan"),
         "warning: `--approve full_scan` approved nothing: no approval of that step was asked \
          for (it has no approval gate and its actions need no approval here, or none is \
-         planned: blocked, or past a limit), or it waits on another approval first (grant that \
-         one too)\n"
+         planned: no item, blocked, or past a limit), or it waits on another approval first \
+         (grant that one too)\n"
     );
     assert_eq!(approve("isolate"), "");
     let text = run(&["--approve", "revoke", "--time-out", "disable"]);
