@@ -269,6 +269,15 @@ fn check_names_a_test_file_that_is_not_named_as_one() {
     assert!(text.contains("unknown kind `test`"), "{text}");
     assert!(text.contains("`*.test.yaml`"), "{text}");
     assert!(text.contains("`riposte test`"), "{text}");
+    // Several tests in it: the file of several documents is told the same.
+    std::fs::write(
+        &file,
+        "kind: test\nname: a\nincident: x.json\nexpect: {}\n---\nkind: test\nname: b\nincident: x.json\nexpect: {}\n",
+    )
+    .unwrap();
+    let text = stderr_of(riposte().arg("check").arg(&file), 1);
+    assert!(text.contains("more than one YAML document"), "{text}");
+    assert!(text.contains("`*.test.yaml`"), "{text}");
 }
 
 #[test]

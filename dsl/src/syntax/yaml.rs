@@ -200,10 +200,17 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
     let (code, message, help) = if raw.contains("Documents {")
         || matches!(e, serde_saphyr::Error::MultipleDocuments { .. })
     {
+        // Tests are the one kind written several to a file: one not named so was found here.
+        let tests = src.text.lines().any(|l| l.trim_end() == "kind: test");
         (
             Code::MultipleDocuments,
             "the file holds more than one YAML document".to_string(),
-            "put each gamebook or SOP in its own file",
+            if tests {
+                "a file of tests is named `*.test.yaml`, which a library skips: rename the file \
+                 and run it with `riposte test`"
+            } else {
+                "put each gamebook or SOP in its own file"
+            },
         )
     } else if budget {
         (
