@@ -120,7 +120,8 @@ enum Command {
 
 #[derive(clap::Args)]
 struct SimulateArgs {
-    /// An incident file: Graph security incident(s), Sentinel incident(s) or Riposte JSON.
+    /// An incident file: Graph security incident(s), Sentinel incident(s) or Riposte JSON
+    /// (`-`: the standard input).
     #[arg(long)]
     incident: PathBuf,
     /// Workspaces and agents (default: a built-in demo workspace with everything enabled).
@@ -166,7 +167,8 @@ struct EvalArgs {
     /// may follow them, so an expression that starts with `-` goes after `--`, which ends the
     /// options: `riposte eval --incident FILE -- "-5m < 0s"`.
     exprs: Vec<String>,
-    /// An incident file: Graph security incident(s), Sentinel incident(s) or Riposte JSON.
+    /// An incident file: Graph security incident(s), Sentinel incident(s) or Riposte JSON
+    /// (`-`: the standard input).
     #[arg(long)]
     incident: PathBuf,
     /// The time `now()` returns (RFC 3339, UTC without an offset; default: the incident's last
@@ -792,6 +794,19 @@ fn without_alerts_message(count: u64, ids: &[String]) -> String {
 /// Microsoft Graph incidents without alerts: Graph lists an incident's alerts, and so its
 /// evidence, only when asked to; without them a plan has no entity to act on, and an
 /// expression finds none.
+/// An incident file as messages name it: `<stdin>` for `-`.
+fn shown_incident_file(file: &std::path::Path) -> String {
+    if file.as_os_str() == "-" {
+        riposte_engine::incident::STDIN_NAME.to_string()
+    } else {
+        let shown = file.display().to_string();
+        shown
+            .strip_prefix("./")
+            .map(str::to_string)
+            .unwrap_or(shown)
+    }
+}
+
 fn warn_of_missing_incident_data(
     file: &std::path::Path,
     info: riposte_engine::incident::FileInfo,
@@ -803,7 +818,7 @@ fn warn_of_missing_incident_data(
             "warning: {} is one page of a longer list (it has `{link}`), so the incidents of \
              the other pages are not in it: fetch them all (follow `{link}` until a page has \
              none) and put them in the file, or each page in a corpus for `riposte backtest`",
-            riposte_engine::load::quoted_paths(&[file.to_path_buf()])
+            format!("`{}`", shown_incident_file(file))
         );
     }
     if info.format == riposte_engine::incident::Format::Graph {
@@ -916,9 +931,12 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                     "incident `{id}` ({} of {} in `{}`): ",
                     n + 1,
                     incidents.len(),
-                    args.incident.display()
+                    shown_incident_file(&args.incident)
                 ),
-                _ => format!("incident `{id}` of `{}`: ", args.incident.display()),
+                _ => format!(
+                    "incident `{id}` of `{}`: ",
+                    shown_incident_file(&args.incident)
+                ),
             };
             let e = riposte_engine::plan::text::printable(&e.to_string()).into_owned();
             match &args.workspaces {
@@ -941,7 +959,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     if runs.is_empty() && matches!(args.format, ListFormat::Text) {
         stderr_line!(
             "`{}` holds no incidents: nothing to plan",
-            args.incident.display()
+            shown_incident_file(&args.incident)
         );
     }
     // Each plan is written as soon as it is made and dropped: a file of many incidents takes

@@ -280,6 +280,35 @@ fn check_names_a_test_file_that_is_not_named_as_one() {
     assert!(text.contains("`*.test.yaml`"), "{text}");
 }
 
+/// `--incident -` reads the standard input, as a pipe from an API call gives the incident.
+#[test]
+fn simulate_reads_the_incident_from_stdin() {
+    let text = std::fs::read_to_string(RANSOMWARE).unwrap();
+    let piped = riposte()
+        .args(["simulate", "--incident", "-", "--format", "json"])
+        .write_stdin(text)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let from_file = riposte()
+        .args(["simulate", "--incident", RANSOMWARE, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(piped, from_file);
+    let err = stderr_of(
+        riposte()
+            .args(["simulate", "--incident", "-"])
+            .write_stdin("{\"id\": "),
+        2,
+    );
+    assert!(err.contains("`<stdin>`:1:7: invalid JSON"), "{err}");
+}
+
 #[test]
 fn usage_and_io_errors_exit_2() {
     riposte().args(["check", "no/such/dir"]).assert().code(2);

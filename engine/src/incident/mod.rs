@@ -600,6 +600,9 @@ pub fn read_incidents(
     all_or_first_error(read_incidents_each(path, limits)?)
 }
 
+/// How errors name the standard input, read for the path `-`.
+pub const STDIN_NAME: &str = "<stdin>";
+
 /// Reads the incidents of a file as [`read_incidents`] does, each on its own, as
 /// [`parse_incidents_each`] does: a corpus of list pages loses only the incidents that cannot
 /// be read.
@@ -607,13 +610,28 @@ pub fn read_incidents_each(
     path: &std::path::Path,
     limits: &ImportLimits,
 ) -> Result<(FileInfo, Vec<Result<Incident, ImportError>>), ImportError> {
+    let max = u64::try_from(limits.max_file_bytes).unwrap_or(u64::MAX);
+    // `-`: the standard input, as a pipe from an API call gives it (`az rest … | riposte
+    // simulate --incident -`), read as a file without a size.
+    if path.as_os_str() == "-" {
+        let file = STDIN_NAME.to_string();
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|source| ImportError::Io {
+                file: file.clone(),
+                source,
+            })?;
+        return parse_bytes(&file, Cow::Owned(bytes), None, limits);
+    }
     let file = display_path(path);
     let io = |source| ImportError::Io {
         file: file.clone(),
         source,
     };
     let handle = std::fs::File::open(path).map_err(io)?;
-    let max = u64::try_from(limits.max_file_bytes).unwrap_or(u64::MAX);
     // A regular file says its size: one too large is refused unread. What has no size to
     // tell (a pipe, `/dev/zero`) is read one byte past the limit.
     let size = handle
