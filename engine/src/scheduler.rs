@@ -861,6 +861,25 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.actions.push(row);
     }
 
+    /// Counts instead of listing the rows from `first` on that do not count against the plan
+    /// limit and lie past the listing's room (see [`Self::push_row`]): rows listed while
+    /// they counted (awaiting a gate) that a refusal then rejected.
+    fn unlist_past_room(&mut self, first: usize) {
+        let room = self.config.max_actions.saturating_mul(2);
+        let from = first.max(room);
+        if self.actions.len() <= from {
+            return;
+        }
+        let before = self.actions.len();
+        let mut at = 0;
+        self.actions.retain(|row| {
+            let keep = at < from || row.status.counts();
+            at += 1;
+            keep
+        });
+        self.unlisted = self.unlisted.saturating_add(before - self.actions.len());
+    }
+
     /// Whether the rows of actions not run are past twice the plan limit, where they are
     /// counted, not listed (see `not_run`); rows saying what a limit left out have
     /// [`LIMIT_ROWS`] more.
@@ -1628,10 +1647,19 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let (rows, tasks) = (self.actions.len(), self.tasks.len());
             let mut s = self.run_item(step, graph, ix, frame, path, item);
             // An item with something waiting on the refused gate has the refusal's outcome.
-            if let Some((refusal, _)) = &refused {
+            // Its rows are rejected now, not after the last item: a rejected action counts
+            // against no limit (the plan's, the SOP's), so the next items are planned as if
+            // it had not been.
+            if let Some((refusal, why)) = &refused {
                 if self.waits_since(rows, tasks) {
                     held_items += 1;
                     s = *refusal;
+                    self.reject_since(rows, tasks, why);
+                    if let Some((total, per_action)) = &counts_before {
+                        self.total = *total;
+                        self.per_action = per_action.clone();
+                    }
+                    self.unlist_past_room(rows);
                 }
             }
             merge_branches(frame, &inner, &mut earlier);

@@ -1257,6 +1257,32 @@ steps:
         text.contains("; 96 more blocked or skipped past the plan limit, not listed)"),
         "{text}"
     );
+
+    // Rejected rows past the room are counted too, and the summary says so.
+    let gb = r#"kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: each
+    for_each: {items: incident.devices, as: d}
+    action: incident.comment
+    params: {comment: "{{ d.name }}"}
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let config = RunConfig {
+        max_actions: 1,
+        ..decided(&lib, &[], &["each"], &[])
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &inc, &config, vec![]);
+    assert_eq!(p.summary.rejected, 2);
+    assert_eq!(p.summary.unlisted, 48);
+    assert_eq!(p.summary.blocked, 0);
+    let text = crate::plan::text::render(&p, false);
+    assert!(
+        text.contains("; 48 more blocked, skipped or rejected past the plan limit, not listed)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -3972,6 +3998,38 @@ steps:
     // A rejected action gives back what it took of the limits: not here, no limit is set,
     // but the plan limit counts only what may run.
     assert_eq!(p.summary.rejected, 1);
+}
+
+/// The items of a for-each behind a refused gate are each rejected: none takes anything of
+/// the SOP's limits or the plan's, so none is blocked by a limit its rejected siblings would
+/// have reached.
+#[test]
+fn rejected_items_reach_no_limit() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: iso
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    target: d
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+"#;
+    let lib = library(&[
+        gb,
+        &sop("guardrails: {limits: {device.isolate: 1}, max_actions: 2}\n"),
+    ]);
+    let p = refused(&lib, &devices(4), Approvals::None, &["iso"], &[]);
+    let statuses: Vec<Status> = p.actions.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [Status::Rejected; 4], "{:#?}", p.actions);
+    let config = RunConfig {
+        max_actions: 2,
+        ..decided(&lib, &[], &["iso"], &[])
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &devices(6), &config, vec![]);
+    assert_eq!((p.summary.rejected, p.summary.unlisted), (4, 2));
+    assert_eq!(p.summary.blocked, 0);
 }
 
 /// A refused gate rejects the tasks inside its step; a task step after it is cancelled, as any
