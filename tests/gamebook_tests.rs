@@ -428,7 +428,7 @@ fn failures_of_every_kind_fit_the_report_schema() {
     let incident = root.join("examples/incidents/ransomware-two-devices.json");
     let head = format!("kind: test\nincident: {}\n", incident.display());
     let tests = [
-        "name: shapes\nexpect:\n  eligible: false\n  classification: {classification: false_positive}\n  sops: [phishing-campaign]\n  summary: {would_run: 0}\n",
+        "name: shapes\nexpect:\n  eligible: false\n  classification: {classification: false_positive}\n  sops: [phishing-campaign]\n  summary: {would_run: 0, failed: 1}\n",
         "name: actions\nexpect:\n  ordered: true\n  only: true\n  actions:\n    - {step: report}\n    - {step: contain.isolate, status: would_run}\n    - {action: file.quarantine, count: 7}\n    - {step: contain.isolate, target: srv-fs-01}\n",
         "name: tasks\nexpect:\n  only: true\n  tasks:\n    - {title: nothing like it}\n    - {role: incident_responder, count: 9}\n",
         "name: a failure that fails nothing\nfail: [{step: block_ips}]\nexpect: {}\n",
