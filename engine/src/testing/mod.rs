@@ -218,6 +218,7 @@ pub fn run(
         filtered_out: 0,
         direct: HashMap::new(),
         steps: crate::scheduler::step_names(library),
+        runs: run_steps(library),
         incidents: HashMap::new(),
         workspaces: HashMap::new(),
         hits: Hits::default(),
@@ -247,6 +248,8 @@ struct Runner<'a> {
     filtered_out: usize,
     /// Every step id and path of the library, for suggestions.
     steps: BTreeSet<String>,
+    /// Every step a run of each gamebook can plan, as plans label them ([`run_steps`]).
+    runs: Option<Vec<RunStep>>,
     /// Incident files by path, read once.
     incidents: HashMap<PathBuf, Result<Vec<Incident>, String>>,
     /// Workspaces files by path, read once: their workspaces, or each error.
@@ -1102,6 +1105,9 @@ impl Runner<'_> {
         if let Some(x) = &e.action {
             names.action(place_or(&x.at, entry), key, x)?;
         }
+        if let (Some(g), Some(s)) = (&e.gamebook, &e.step) {
+            check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), key, g, s)?;
+        }
         if let Some(step) = &e.step {
             check_step_plans_actions(
                 self.library,
@@ -1164,6 +1170,9 @@ impl Runner<'_> {
         }
         if let Some(s) = e.step.as_ref().filter(|s| !s.is_empty()) {
             names.step(place_or(&s.at, entry), key, s)?;
+            if let Some(g) = e.gamebook.as_ref().filter(|g| !g.is_empty()) {
+                check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), key, g, s)?;
+            }
             check_step_opens_tasks(self.library, place_or(&s.at, entry), s)?;
         }
         if let Some(r) = &e.role {
@@ -1338,6 +1347,95 @@ fn pattern_target(pattern: &str) -> Option<riposte_dsl::catalog::Target> {
         .filter(|s| riposte_dsl::checked::action_matches(pattern, s.id));
     let first = specs.next()?.target;
     specs.all(|s| s.target == first).then_some(first)
+}
+
+/// A step a run of a gamebook can plan, as plans label it: the gamebook `label` (`caller >
+/// callee` in a call) and the step's `path` from the gamebook run, through groups and call
+/// steps.
+struct RunStep {
+    label: String,
+    path: String,
+}
+
+/// Every step a run of each gamebook of the library can plan; `None` past a bound (calls
+/// nested deep in a large library), where nothing is checked against them.
+fn run_steps(library: &Library) -> Option<Vec<RunStep>> {
+    const MAX_RUN_STEPS: usize = 100_000;
+    fn walk(
+        library: &Library,
+        steps: &[riposte_dsl::checked::Step],
+        (label, prefix): (&str, &str),
+        depth: usize,
+        out: &mut Vec<RunStep>,
+    ) -> Option<()> {
+        use riposte_dsl::checked::StepKind;
+        for s in steps {
+            let path = format!("{prefix}{}", s.id);
+            if out.len() >= MAX_RUN_STEPS {
+                return None;
+            }
+            out.push(RunStep {
+                label: label.to_string(),
+                path: path.clone(),
+            });
+            let inner = format!("{path}.");
+            match &s.kind {
+                StepKind::Group(steps) => walk(library, steps, (label, &inner), depth, out)?,
+                StepKind::Call { gamebook, .. } if depth < riposte_dsl::compile::MAX_CALL_DEPTH => {
+                    if let Some(callee) = library.gamebook(gamebook) {
+                        let label = format!("{label} > {gamebook}");
+                        walk(library, &callee.steps, (&label, &inner), depth + 1, out)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(())
+    }
+    let mut out = Vec::new();
+    for gb in &library.gamebooks {
+        walk(library, &gb.steps, (&gb.name, ""), 0, &mut out)?;
+    }
+    Some(out)
+}
+
+/// An expectation naming a `gamebook` and a `step` must name a step that a run of some
+/// gamebook plans under that gamebook (its own, or one it calls, labelled `caller > callee`
+/// with the path from the caller): no plan entry could match it otherwise, and a `count: 0`
+/// would pass whatever the plan.
+fn check_step_of_gamebook(
+    runs: Option<&[RunStep]>,
+    loc: &Location,
+    key: &str,
+    gamebook: &str,
+    step: &str,
+) -> Result<(), At> {
+    let Some(runs) = runs else {
+        return Ok(());
+    };
+    let fits = |r: &&RunStep| crate::scheduler::names_step_of(step, &r.label, &r.path);
+    if runs
+        .iter()
+        .filter(fits)
+        .any(|r| crate::scheduler::gamebook_matches(gamebook, &r.label))
+    {
+        return Ok(());
+    }
+    let mut owners: Vec<String> = Vec::new();
+    for r in runs.iter().filter(fits) {
+        let label = format!("`{}`", r.label);
+        if owners.len() < 5 && !owners.contains(&label) {
+            owners.push(label);
+        }
+    }
+    Err(At::new(
+        loc,
+        format!(
+            "step `{step}` (in `{key}`) is no step of gamebook `{gamebook}` nor of a gamebook \
+             it calls, so nothing can match; it is a step of {}",
+            owners.join(", ")
+        ),
+    ))
 }
 
 /// An expected action of `step` (running `action`, if given) must be one a step of that name

@@ -1263,3 +1263,40 @@ fn a_gate_with_nothing_behind_it_covers_no_approval_branch() {
         g.missed
     );
 }
+
+/// An expectation naming a gamebook and a step of another gamebook can match nothing: it is
+/// an error, as `gamebook/step` is, rather than a `count: 0` that passes whatever the plan. A
+/// step of a gamebook it calls is one of its own.
+#[test]
+fn a_step_of_another_gamebook_is_an_error() {
+    let mut sources = sources();
+    sources.add(SourceFile::new(
+        "caller.yaml",
+        "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.comment, params: {comment: hi}}\n  - {id: call, gamebook: iso}\n",
+    ));
+    let c = compile(&sources, &DslLimits::default(), Vec::new());
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inc = incident("high");
+    let p = write(
+        dir.path(),
+        "t.test.yaml",
+        &format!(
+            "kind: test\nname: action\n{inc}expect:\n  actions: [{{gamebook: iso, step: note, count: 0}}]\n---\n\
+             kind: test\nname: task\n{inc}expect:\n  tasks: [{{gamebook: iso, step: note, count: 0}}]\n---\n\
+             kind: test\nname: callee\n{inc}expect:\n  actions: [{{gamebook: caller, step: isolate, count: 0}}, {{gamebook: \"caller > iso\", step: tell, count: 0}}, {{gamebook: iso, step: call.isolate, count: 0}}, {{gamebook: \"caller > iso\", step: call.tell, count: 0}}]\n"
+        ),
+    );
+    let r = run(&sources, &c.library, &[p], &Limits::default(), None).expect("runs");
+    let m = messages(&r);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(
+        m[0].contains("t.test.yaml:14:35: step `note` (in `expect.actions`) is no step of gamebook `iso` nor of a gamebook it calls, so nothing can match; it is a step of `caller`"),
+        "{m:?}"
+    );
+    assert!(
+        m[1].contains("step `note` (in `expect.tasks`) is no step of gamebook `iso`"),
+        "{m:?}"
+    );
+    assert!(r.tests[2].passed, "{:?}", r.tests[2].failures);
+}
