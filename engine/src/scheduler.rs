@@ -2800,11 +2800,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // The whole id (`user:7d8e…`), or the rule's value (without a kind, or with the
         // entity's own) as the id without its kind or another identifier, ignoring case: ids
         // are imported lowercase, and a rule is written as the source writes them
-        // (`S-1-5-…`, `user:S-1-5-…`); addresses in their canonical spelling.
+        // (`S-1-5-…`, `user:S-1-5-…`, `User:S-1-5-…`); addresses in their canonical spelling.
         let key = id.split_once(':').map_or(id, |(_, key)| key);
         let id_matches = |v: &str| {
             let (rule_kind, value) = match v.split_once(':') {
-                Some((k, rest)) => match EntityKind::parse(k) {
+                Some((k, rest)) => match EntityKind::parse(&k.to_ascii_lowercase()) {
                     Some(k) => (Some(k), rest),
                     None => (None, v),
                 },

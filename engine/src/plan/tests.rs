@@ -4881,6 +4881,10 @@ steps:
         // With a kind: the entity's own kind only.
         ("{id: \"user:S-1-5-21-1-2-3-1107\"}", vec!["u"]),
         ("{id: \"device:S-1-5-21-1-2-3-1107\"}", vec![]),
+        // The kind ignores case too.
+        ("{id: \"USER:S-1-5-21-1-2-3-1107\"}", vec!["u"]),
+        ("{id: \"User:JDoe@contoso.com\"}", vec!["u"]),
+        ("{id: \"Device:S-1-5-21-1-2-3-1107\"}", vec![]),
     ] {
         assert_eq!(blocked(rule), want, "{rule}");
     }
@@ -4910,6 +4914,8 @@ steps:
         blocked("{id: \"2001:0DB8:0000:0000:0000:0000:0000:0001\"}"),
         ["ipb"]
     );
+    // With its kind, in any case.
+    assert_eq!(blocked("{id: \"IP:2001:DB8::1\"}"), ["ipb"]);
     // An IPv4-mapped spelling is the IPv4 address, as the importer writes it.
     let v4 = json!({"id": "ip:198.51.100.9", "kind": "ip", "name": "198.51.100.9",
         "provider": "microsoft", "fields": {"address": "198.51.100.9"}});
