@@ -2694,6 +2694,22 @@ mod tests {
         assert_eq!(codes(&[&g]), [Code::MissingKey]);
     }
 
+    /// A blank protection rule of an SOP protects nothing: an error, as in a workspaces file.
+    #[test]
+    fn a_blank_protection_rule_is_an_error() {
+        let g = gamebook("  - {id: note, action: incident.comment, params: {comment: hi}}\n");
+        let sop = |rules: &str| {
+            format!(
+                "kind: sop\ntype: response\nname: s\nguardrails:\n  protected: [{rules}]\ngamebooks:\n  - gamebook: t\n"
+            )
+        };
+        assert_eq!(codes(&[&g, &sop("{name: \"dc-*\"}, {tag: x}")]), []);
+        assert_eq!(
+            codes(&[&g, &sop("{id: \"\"}, {name: \" \"}, {tag: x}")]),
+            [Code::InvalidValue, Code::InvalidValue]
+        );
+    }
+
     /// An item name that cannot be one is one error: the filter, target and params reading
     /// the item by it are left unchecked, and steps reading the step's output are not told
     /// about it again.

@@ -372,6 +372,17 @@ fn lower_guardrails(cx: &mut Lowerer, node: &Node) -> Guardrails {
             let Some(value) = cx.string(v, "a protected entity") else {
                 continue;
             };
+            // A blank rule protects nothing: most likely a value left out.
+            if value.value.trim().is_empty() {
+                let key = k.as_str().unwrap_or("id");
+                cx.error(
+                    Code::InvalidValue,
+                    v.span,
+                    format!("a protected entity's `{key}` is blank, so it protects nothing"),
+                    "write the entity it protects, e.g. `- name: \"dc-*\"` or `- tag: crown-jewel`, or remove the entry",
+                );
+                continue;
+            }
             match k.as_str() {
                 Some("id") => protected.push(Protected::Id(value.value)),
                 Some("name") => protected.push(Protected::Name(value.value)),
