@@ -1084,6 +1084,62 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// An expectation naming an `sop` with a `gamebook` or `step` must name what a run of that
+    /// SOP plans (its gamebooks, and those they call): no plan entry could match it otherwise,
+    /// and a `count: 0` would pass whatever the plan. An SOP the library lacks was reported
+    /// by name; a gamebook test's own SOP runs its gamebook, checked as such.
+    fn check_run_by_sop(
+        &self,
+        loc: &Location,
+        key: &str,
+        sop: &str,
+        gamebook: Option<&str>,
+        step: Option<&str>,
+    ) -> Result<(), At> {
+        let (Some(runs), Some(found)) = (self.runs.as_deref(), self.library.sop(sop)) else {
+            return Ok(());
+        };
+        if gamebook.is_none() && step.is_none() {
+            return Ok(());
+        }
+        let roots: Vec<&str> = match &found.body {
+            riposte_dsl::checked::SopBody::Response(r) => {
+                r.gamebooks.iter().map(|g| g.gamebook.as_str()).collect()
+            }
+            riposte_dsl::checked::SopBody::Classification(_) => Vec::new(),
+        };
+        let run_by_sop = |r: &&RunStep| {
+            let root = r.label.split(" > ").next().unwrap_or_default();
+            roots.contains(&root)
+        };
+        let fits = |r: &&RunStep| {
+            step.is_none_or(|s| crate::scheduler::names_step_of(s, &r.label, &r.path))
+                && gamebook.is_none_or(|g| crate::scheduler::gamebook_matches(g, &r.label))
+        };
+        if runs.iter().filter(run_by_sop).any(|r| fits(&r)) {
+            return Ok(());
+        }
+        let what = match (gamebook, step) {
+            (Some(g), Some(s)) => format!("step `{s}` of gamebook `{g}`"),
+            (Some(g), None) => format!("gamebook `{g}`"),
+            (None, Some(s)) => format!("step `{s}`"),
+            (None, None) => String::new(),
+        };
+        let runs_what = if roots.is_empty() {
+            "it runs no gamebook".to_string()
+        } else {
+            let names: Vec<String> = roots.iter().map(|g| format!("`{g}`")).collect();
+            format!("it runs {} (and what they call)", names.join(", "))
+        };
+        Err(At::new(
+            loc,
+            format!(
+                "SOP `{sop}` (in `{key}`) plans no {what}: {runs_what}, so this expectation \
+                 could never match; name the SOP that runs it"
+            ),
+        ))
+    }
+
     /// An expected action: names that exist, and what a plan could hold.
     fn check_expected_action(
         &self,
@@ -1107,6 +1163,12 @@ impl Runner<'_> {
         }
         if let (Some(g), Some(s)) = (&e.gamebook, &e.step) {
             check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), key, g, s)?;
+        }
+        if let Some(sop) = &e.sop {
+            let named = e.step.as_ref().or(e.gamebook.as_ref());
+            let loc = place_or(named.map_or(&sop.at, |n| &n.at), entry);
+            let (gamebook, step) = (e.gamebook.as_deref(), e.step.as_deref());
+            self.check_run_by_sop(loc, key, sop, gamebook, step)?;
         }
         if let Some(step) = &e.step {
             check_step_plans_actions(
@@ -1174,6 +1236,13 @@ impl Runner<'_> {
                 check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), key, g, s)?;
             }
             check_step_opens_tasks(self.library, place_or(&s.at, entry), s)?;
+        }
+        if let Some(sop) = &e.sop {
+            let gamebook = e.gamebook.as_ref().filter(|g| !g.is_empty());
+            let step = e.step.as_ref().filter(|s| !s.is_empty());
+            let loc = place_or(step.or(gamebook).map_or(&sop.at, |n| &n.at), entry);
+            let (gamebook, step) = (gamebook.map(|g| &**g), step.map(|s| &**s));
+            self.check_run_by_sop(loc, key, sop, gamebook, step)?;
         }
         if let Some(r) = &e.role {
             names.role(place_or(&r.at, entry), key, r)?;

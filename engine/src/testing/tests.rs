@@ -1300,3 +1300,49 @@ fn a_step_of_another_gamebook_is_an_error() {
     );
     assert!(r.tests[2].passed, "{:?}", r.tests[2].failures);
 }
+
+/// An expectation naming an SOP with a gamebook or step that SOP never runs could never
+/// match: an error at the step (or gamebook), saying what the SOP runs. What a gamebook it
+/// calls plans, and the SOP's own tasks, are accepted.
+#[test]
+fn a_step_an_sop_does_not_run_is_an_error() {
+    let mut sources = sources();
+    sources.add(SourceFile::new(
+        "other.yaml",
+        "kind: gamebook\nname: other\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.comment, params: {comment: hi}}\n  - {id: call, gamebook: iso}\n",
+    ));
+    sources.add(SourceFile::new(
+        "c.yaml",
+        "kind: sop\ntype: classification\nname: c\nrules:\n  - {name: r, when: \"true\", classification: true_positive, reason: malware, confidence: 90}\n",
+    ));
+    let c = compile(&sources, &DslLimits::default(), Vec::new());
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inc = incident("high");
+    let p = write(
+        dir.path(),
+        "t.test.yaml",
+        &format!(
+            "kind: test\nname: action\n{inc}expect:\n  actions: [{{sop: s, step: note, count: 0}}]\n---\n\
+             kind: test\nname: gamebook\n{inc}expect:\n  actions: [{{sop: s, gamebook: other, count: 0}}]\n---\n\
+             kind: test\nname: classification\n{inc}expect:\n  actions: [{{sop: c, step: isolate, count: 0}}]\n---\n\
+             kind: test\nname: fine\n{inc}expect:\n  actions: [{{sop: s, step: isolate, count: 1}}]\n  tasks: [{{sop: s, title: Call the customer}}]\n"
+        ),
+    );
+    let r = run(&sources, &c.library, &[p], &Limits::default(), None).expect("runs");
+    let m = messages(&r);
+    assert_eq!(m.len(), 3, "{m:?}");
+    assert!(
+        m[0].contains("t.test.yaml:14:28: SOP `s` (in `expect.actions`) plans no step `note`: it runs `iso` (and what they call), so this expectation could never match"),
+        "{m:?}"
+    );
+    assert!(
+        m[1].contains("SOP `s` (in `expect.actions`) plans no gamebook `other`"),
+        "{m:?}"
+    );
+    assert!(
+        m[2].contains("SOP `c` (in `expect.actions`) plans no step `isolate`: it runs no gamebook"),
+        "{m:?}"
+    );
+    assert!(r.tests[3].passed, "{:?}", r.tests[3].failures);
+}
