@@ -80,6 +80,20 @@ fn run_one(text: &str) -> Report {
     run_files(&[p], &Limits::default())
 }
 
+/// The report of test file `tests` (its text) run against the example library and the
+/// library files `extra` (name, text), which must compile.
+fn run_with_library(extra: &[(&str, &str)], tests: &str) -> Report {
+    let mut sources = sources();
+    for (name, text) in extra {
+        sources.add(SourceFile::new(*name, *text));
+    }
+    let c = compile(&sources, &DslLimits::default(), Vec::new());
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "t.test.yaml", tests);
+    run(&sources, &c.library, &[p], &Limits::default(), None).expect("runs")
+}
+
 fn messages(r: &Report) -> Vec<String> {
     r.tests
         .iter()
@@ -1269,25 +1283,16 @@ fn a_gate_with_nothing_behind_it_covers_no_approval_branch() {
 /// step of a gamebook it calls is one of its own.
 #[test]
 fn a_step_of_another_gamebook_is_an_error() {
-    let mut sources = sources();
-    sources.add(SourceFile::new(
-        "caller.yaml",
-        "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.comment, params: {comment: hi}}\n  - {id: call, gamebook: iso}\n",
-    ));
-    let c = compile(&sources, &DslLimits::default(), Vec::new());
-    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
-    let dir = tempfile::tempdir().expect("tempdir");
+    let caller = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.comment, params: {comment: hi}}\n  - {id: call, gamebook: iso}\n";
     let inc = incident("high");
-    let p = write(
-        dir.path(),
-        "t.test.yaml",
+    let r = run_with_library(
+        &[("caller.yaml", caller)],
         &format!(
             "kind: test\nname: action\n{inc}expect:\n  actions: [{{gamebook: iso, step: note, count: 0}}]\n---\n\
              kind: test\nname: task\n{inc}expect:\n  tasks: [{{gamebook: iso, step: note, count: 0}}]\n---\n\
              kind: test\nname: callee\n{inc}expect:\n  actions: [{{gamebook: caller, step: isolate, count: 0}}, {{gamebook: \"caller > iso\", step: tell, count: 0}}, {{gamebook: iso, step: call.isolate, count: 0}}, {{gamebook: \"caller > iso\", step: call.tell, count: 0}}]\n"
         ),
     );
-    let r = run(&sources, &c.library, &[p], &Limits::default(), None).expect("runs");
     let m = messages(&r);
     assert_eq!(m.len(), 2, "{m:?}");
     assert!(
@@ -1306,22 +1311,11 @@ fn a_step_of_another_gamebook_is_an_error() {
 /// calls plans, and the SOP's own tasks, are accepted.
 #[test]
 fn a_step_an_sop_does_not_run_is_an_error() {
-    let mut sources = sources();
-    sources.add(SourceFile::new(
-        "other.yaml",
-        "kind: gamebook\nname: other\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.comment, params: {comment: hi}}\n  - {id: call, gamebook: iso}\n",
-    ));
-    sources.add(SourceFile::new(
-        "c.yaml",
-        "kind: sop\ntype: classification\nname: c\nrules:\n  - {name: r, when: \"true\", classification: true_positive, reason: malware, confidence: 90}\n",
-    ));
-    let c = compile(&sources, &DslLimits::default(), Vec::new());
-    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
-    let dir = tempfile::tempdir().expect("tempdir");
+    let other = "kind: gamebook\nname: other\nversion: 1.0.0\nsteps:\n  - {id: note, action: incident.comment, params: {comment: hi}}\n  - {id: call, gamebook: iso}\n";
+    let classification = "kind: sop\ntype: classification\nname: c\nrules:\n  - {name: r, when: \"true\", classification: true_positive, reason: malware, confidence: 90}\n";
     let inc = incident("high");
-    let p = write(
-        dir.path(),
-        "t.test.yaml",
+    let r = run_with_library(
+        &[("other.yaml", other), ("c.yaml", classification)],
         &format!(
             "kind: test\nname: action\n{inc}expect:\n  actions: [{{sop: s, step: note, count: 0}}]\n---\n\
              kind: test\nname: gamebook\n{inc}expect:\n  actions: [{{sop: s, gamebook: other, count: 0}}]\n---\n\
@@ -1329,7 +1323,6 @@ fn a_step_an_sop_does_not_run_is_an_error() {
              kind: test\nname: fine\n{inc}expect:\n  actions: [{{sop: s, step: isolate, count: 1}}]\n  tasks: [{{sop: s, title: Call the customer}}]\n"
         ),
     );
-    let r = run(&sources, &c.library, &[p], &Limits::default(), None).expect("runs");
     let m = messages(&r);
     assert_eq!(m.len(), 3, "{m:?}");
     assert!(
