@@ -675,14 +675,15 @@ fn entity_field(
     here: &Path,
 ) -> Result<()> {
     // One value where the model has a list: a list of it, as the other lists of text read.
-    if field.is_some_and(|f| matches!(f.ty, riposte_dsl::types::Type::List(_)))
-        && !matches!(value, Json::Array(_) | Json::Null)
-    {
+    let listed = field.is_some_and(|f| matches!(f.ty, riposte_dsl::types::Type::List(_)));
+    if listed && !matches!(value, Json::Array(_) | Json::Null) {
         *value = Json::Array(vec![value.take()]);
     }
     match value {
-        // Each item as a field of its own kind: the addresses of `ip_addresses` as `address`.
-        Json::Array(items) => {
+        // Each item of a model list as a field of its own kind: the addresses of
+        // `ip_addresses` as `address`. A list where the model has none is left as written,
+        // for the type check to quote.
+        Json::Array(items) if listed => {
             let item_name = match name {
                 "ip_addresses" => "address",
                 other => other,

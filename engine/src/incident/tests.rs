@@ -2440,6 +2440,10 @@ fn normalized_json_fields_of_the_wrong_type_are_errors() {
         json!({"ip_addresses": ["::ffff:198.51.100.7", "10.0.0.1"]}),
     );
     assert_eq!(device["ip_addresses"], json!(["198.51.100.7", "10.0.0.1"]));
+    // A list where the model has none is quoted as written.
+    let (at, message) = invalid_at(&entity("file", json!({"sha256": ["ABC"]})));
+    assert_eq!(at, "$.incident.entities[0].fields.sha256", "{message}");
+    assert!(message.ends_with("found `[\"ABC\"]`"), "{message}");
     let file = listed("file", json!({"device_ids": "abc"}));
     assert_eq!(file["device_ids"], json!(["abc"]));
     assert_eq!(file["device_id"], json!("abc"));
