@@ -2721,6 +2721,9 @@ mod tests {
             ));
             assert_eq!(codes(&[&g]), [Code::InvalidValue], "{name}");
         }
+        // A group keeps its steps: what names them finds them.
+        let g = gamebook("  - id: grp\n    for_each: {items: incident.devices, as: high}\n    steps:\n      - {id: inner, if: \"high.verdict == 'x'\", action: device.isolate, target: high}\n  - {id: after, needs: [grp], action: incident.comment, params: {comment: \"{{ steps.inner.output.status }}\"}}\n");
+        assert_eq!(codes(&[&g]), [Code::InvalidValue]);
         // With a valid name, the same step checks.
         let g = gamebook("  - id: iso\n    for_each: {items: incident.devices, as: d, filter: \"d.verdict != 'malicious'\"}\n    action: device.isolate\n    target: d\n    params: {comment: \"{{ d.name }}\"}\n");
         assert_eq!(codes(&[&g]), []);

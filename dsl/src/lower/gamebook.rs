@@ -336,12 +336,21 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
         .unwrap_or_default();
     let for_each = map.get("for_each").and_then(|n| lower_for_each(cx, n));
     // An item name that cannot be one (reported): what the step does reads the item by it,
-    // and is left unchecked, as a step whose kind cannot be read is.
-    let kind = kind.filter(|_| {
-        for_each
-            .as_ref()
-            .is_none_or(|f| names_an_item(&f.var.value))
-    });
+    // and is left unchecked, as a step whose kind cannot be read is. A group keeps its steps,
+    // each unchecked, so that what names them (`needs`, `steps.<id>`) still finds them.
+    let kind = match kind {
+        Some(k)
+            if for_each
+                .as_ref()
+                .is_none_or(|f| names_an_item(&f.var.value)) =>
+        {
+            Some(k)
+        }
+        Some(StepKind::Group(inner)) => {
+            Some(StepKind::Group(inner.into_iter().map(unchecked).collect()))
+        }
+        _ => None,
+    };
     let approval = map.get("approval").and_then(|n| lower_approval(cx, n));
     let retry = map.get("retry").and_then(|n| lower_retry(cx, n));
     let timeout = map.get("timeout").and_then(|n| cx.duration(n, "`timeout`"));
@@ -427,6 +436,18 @@ fn lower_kind(
             Some(StepKind::Group(steps))
         }
     }
+}
+
+/// A step inside a group whose item name cannot be one: its place and id kept, what it does
+/// (which may read the item) left unchecked, as a step whose kind cannot be read.
+fn unchecked(mut step: Step) -> Step {
+    step.condition = None;
+    step.for_each = None;
+    step.kind = match step.kind {
+        StepKind::Group(inner) => StepKind::Group(inner.into_iter().map(unchecked).collect()),
+        _ => StepKind::Invalid,
+    };
+    step
 }
 
 /// Whether `name` can name a for-each item: an identifier that is no keyword of the
