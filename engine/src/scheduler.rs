@@ -2088,7 +2088,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             c::StepKind::Call { gamebook, .. } => {
                 if self.depth < MAX_CALL_DEPTH {
                     if let Some(callee) = self.library.gamebook(gamebook) {
-                        if self.rows_counted(callee) {
+                        // Rows waiting on a gate are listed while the plan has room, as in
+                        // `not_run`: only rows that do not count may be counted unwalked.
+                        let waiting_with_room = status == Status::AwaitingApproval
+                            && self.counted < self.config.max_actions;
+                        if !waiting_with_room && self.rows_counted(callee) {
                             return;
                         }
                         self.depth += 1;
