@@ -984,6 +984,8 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             max_fanout: args.plan.max_fanout,
             max_actions: args.plan.max_plan_actions,
             now_ms: now.unwrap_or_else(|| riposte_engine::plan::default_now(incident)),
+            // The gates decided, for the warning of a `--reject` that rejected nothing.
+            trace: !refusals.rejected.is_empty(),
             ..RunConfig::default()
         };
         let p = riposte_engine::plan::simulate(&library, ws, incident, &config, &executor);

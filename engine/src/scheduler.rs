@@ -761,6 +761,9 @@ pub struct Scheduler<'a, E: Executor> {
     steps_run: usize,
     /// Whether the rows being written say what a limit left out (see `listing_full`).
     explaining: bool,
+    /// How many refused gates the step being run is behind: what waits on them is rejected
+    /// once planned, so it takes nothing of the plan's or the SOP's limits meanwhile.
+    refusing: u32,
     /// Set while the rows of a for-each whose items are not known yet are listed: each stands
     /// for the step's actions ([`PlannedAction::items_unknown`]).
     items_unknown: bool,
@@ -811,6 +814,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             unlisted: 0,
             steps_run: 0,
             explaining: false,
+            refusing: 0,
             items_unknown: false,
             held: BTreeMap::new(),
             high_impact_held: BTreeMap::new(),
@@ -852,13 +856,25 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// counted instead past the listing's room: a for-each of 1,000 items under a false `if`
     /// in each of a hundred calls must not list 100,000 rows.
     fn push_row(&mut self, row: PlannedAction) {
+        // A row waiting on a refused gate is rejected once its step is planned: it does not
+        // count, and is listed until then (see `unlist_past_room`).
+        let refused = self.refusing > 0 && row.status == Status::AwaitingApproval;
         if row.status.counts() {
-            self.counted += 1;
+            self.counted += usize::from(!refused);
         } else if self.listing_full() {
             self.unlisted += 1;
             return;
         }
         self.actions.push(row);
+    }
+
+    /// Whether rows of `status` are actions of the plan listed while it has room: rows waiting
+    /// on a gate, but for a refused one (they are rejected once planned, and count no more
+    /// than rejected rows do).
+    fn waiting_with_room(&self, status: Status) -> bool {
+        status == Status::AwaitingApproval
+            && self.refusing == 0
+            && self.counted < self.config.max_actions
     }
 
     /// Counts instead of listing the rows from `first` on that do not count against the plan
@@ -1398,6 +1414,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         frame: &mut Frame,
         path: &str,
     ) -> StepStatus {
+        // A refused gate of the step counts while it runs (see `refusing`).
+        let refusing = self.refusing;
+        let status = self.run_step_decided(step, graph, ix, frame, path);
+        self.refusing = refusing;
+        status
+    }
+
+    fn run_step_decided(
+        &mut self,
+        step: &c::Step,
+        graph: &ExecGraph,
+        ix: petgraph::graph::NodeIndex,
+        frame: &mut Frame,
+        path: &str,
+    ) -> StepStatus {
         // Behind an ungranted gate, a condition that reads a step still awaiting it is decided
         // only once the gate is passed: the step waits with the rest, rather than being
         // judged on results that do not exist yet.
@@ -1438,6 +1469,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             _ => None,
         };
+        self.refusing += u32::from(refused.is_some());
         // A step behind an ungranted gate (its own or one upstream) has not started: only its
         // plan is known. An action step runs when an action reaches the executor (`action`).
         if self.wait.is_none() && gate_open && !matches!(step.kind, c::StepKind::Action { .. }) {
@@ -1501,7 +1533,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             {
                 // Past the plan limit, these rows say so, as they would once the items are
                 // known: the plan has no room for what the step will do.
-                if self.counted >= self.config.max_actions {
+                if self.refusing == 0 && self.counted >= self.config.max_actions {
                     let reason = format!(
                         "plan limit: the plan reached {}; the step is not planned (raise \
                          --max-plan-actions)",
@@ -1524,6 +1556,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 let status = match &refused {
                     Some((refusal, why)) => {
                         self.reject_since(first_row, first_task, why);
+                        self.unlist_past_room(first_row);
                         *refusal
                     }
                     None => StepStatus::AwaitingApproval,
@@ -1593,10 +1626,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             inner_fields(frame.gb, steps, &mut inner);
         }
         let mut earlier: Vec<StepAgg> = Vec::with_capacity(inner.len());
-        // Before a refusal: the limits' counts, which its rejected actions give back.
-        let counts_before = refused
-            .as_ref()
-            .map(|_| (self.total, self.per_action.clone()));
         let mut held_items: u32 = 0;
         // Equal items are told apart by their place among them: each is an action of its own
         // (a repeat that failed is tried again), so each has its own key. Identities are kept
@@ -1647,18 +1676,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             let (rows, tasks) = (self.actions.len(), self.tasks.len());
             let mut s = self.run_item(step, graph, ix, frame, path, item);
             // An item with something waiting on the refused gate has the refusal's outcome.
-            // Its rows are rejected now, not after the last item: a rejected action counts
-            // against no limit (the plan's, the SOP's), so the next items are planned as if
-            // it had not been.
+            // Its rows are rejected now, not after the last item, and past the listing's room
+            // counted instead: an item of many actions holds them all until then.
             if let Some((refusal, why)) = &refused {
                 if self.waits_since(rows, tasks) {
                     held_items += 1;
                     s = *refusal;
                     self.reject_since(rows, tasks, why);
-                    if let Some((total, per_action)) = &counts_before {
-                        self.total = *total;
-                        self.per_action = per_action.clone();
-                    }
                     self.unlist_past_room(rows);
                 }
             }
@@ -1753,10 +1777,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some((refusal, reason)) = &refused {
             if held_items > 0 {
                 self.reject_since(first_row, first_task, reason);
-                if let Some((total, per_action)) = counts_before {
-                    self.total = total;
-                    self.per_action = per_action;
-                }
+                self.unlist_past_room(first_row);
                 // A rejection stands for the step whatever its items did; a failure counts as
                 // the items' failures do under the for-each's strategy.
                 if *refusal == StepStatus::Rejected {
@@ -1853,10 +1874,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// limit.
     fn reject_since(&mut self, rows: usize, tasks: usize, reason: &str) {
         for row in self.actions.iter_mut().skip(rows) {
+            // Planned behind the refused gate, it was not counted (see `push_row`).
             if row.status == Status::AwaitingApproval {
                 row.status = Status::Rejected;
                 row.reason = reason.to_string();
-                self.counted = self.counted.saturating_sub(1);
             }
         }
         for task in self.tasks.iter_mut().skip(tasks) {
@@ -2034,8 +2055,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // These rows walk a step's whole structure, calls included, which a library can make
         // grow fast: past twice the plan limit they are counted, not listed. Rows waiting on a
         // gate are actions of the plan, listed while it has room for them, as any action is.
-        let waiting_with_room =
-            status == Status::AwaitingApproval && self.counted < self.config.max_actions;
+        let waiting_with_room = self.waiting_with_room(status);
         if self.listing_full() && !waiting_with_room {
             self.unlisted += 1;
             return;
@@ -2090,9 +2110,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     if let Some(callee) = self.library.gamebook(gamebook) {
                         // Rows waiting on a gate are listed while the plan has room, as in
                         // `not_run`: only rows that do not count may be counted unwalked.
-                        let waiting_with_room = status == Status::AwaitingApproval
-                            && self.counted < self.config.max_actions;
-                        if !waiting_with_room && self.rows_counted(callee) {
+                        if !self.waiting_with_room(status) && self.rows_counted(callee) {
                             return;
                         }
                         self.depth += 1;
@@ -2470,7 +2488,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
+    /// Counts an action against the SOP's limits, unless a refused gate holds it (it is
+    /// rejected once planned).
     fn count(&mut self, spec: &ActionSpec) {
+        if self.refusing > 0 {
+            return;
+        }
         self.total += 1;
         *self.per_action.entry(spec.id).or_default() += 1;
     }

@@ -31,12 +31,25 @@ pub fn incident_context(incident: &Incident) -> IncidentContext {
 
 /// Whether `plan` shows a rejection of the step `name` names (`--reject`, a test's
 /// `reject:`): a rejected action or task at that step, or inside it (a gated group or call
-/// step). A name that rejects nothing is most likely a step whose actions needed no approval.
+/// step), or, in a traced run, a gate of that step refused with something behind it (its rows
+/// may all be past the plan's listing). A name that rejects nothing is most likely a step
+/// whose actions needed no approval.
 pub fn rejects_something(plan: &Plan, name: &str) -> bool {
     let within = |label: &str, path: &str| names_step_or_within(name, label, path);
-    plan.actions
-        .iter()
-        .any(|a| a.status == model::Status::Rejected && within(&a.gamebook, &a.step))
+    let refused = plan.trace.iter().any(|e| match e {
+        crate::scheduler::TraceEvent::Gate {
+            gamebook,
+            step,
+            granted: false,
+            behind_another: false,
+        } => crate::scheduler::names_step_of(name, gamebook, step),
+        _ => false,
+    });
+    refused
+        || plan
+            .actions
+            .iter()
+            .any(|a| a.status == model::Status::Rejected && within(&a.gamebook, &a.step))
         || plan
             .tasks
             .iter()

@@ -1267,7 +1267,7 @@ steps:
     assert_eq!(p.summary.unlisted, 200 - p.actions.len());
     let text = crate::plan::text::render(&p, false);
     assert!(
-        text.contains("; 96 more blocked or skipped past the plan limit, not listed)"),
+        text.contains("; 96 more blocked, skipped or rejected past the plan limit, not listed)"),
         "{text}"
     );
 
@@ -1878,7 +1878,7 @@ fn exponential_call_trees_are_planned_in_bounded_work() {
     assert_eq!(p.summary.unlisted, super::model::MAX_UNLISTED);
     let text = super::text::render(&p, false);
     assert!(
-        text.contains("at least 9007199254740991 more blocked or skipped"),
+        text.contains("at least 9007199254740991 more blocked, skipped or rejected"),
         "{text}"
     );
     // Tasks at the bottom count no actions: the step limit stops the run, and says so.
@@ -4036,6 +4036,31 @@ steps:
     let p = refused(&lib, &devices(4), Approvals::None, &["iso"], &[]);
     let statuses: Vec<Status> = p.actions.iter().map(|a| a.status).collect();
     assert_eq!(statuses, [Status::Rejected; 4], "{:#?}", p.actions);
+    // The same for-each inside a group whose gate is refused.
+    let grouped = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - id: grp
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+    steps:
+      - {id: iso, for_each: {items: incident.devices, as: d}, action: device.isolate, target: d}
+"#;
+    let lib2 = library(&[
+        grouped,
+        &sop("guardrails: {limits: {device.isolate: 1}, max_actions: 2}\n"),
+    ]);
+    let p = refused(&lib2, &devices(4), Approvals::None, &["grp"], &[]);
+    let statuses: Vec<Status> = p.actions.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [Status::Rejected; 4], "{:#?}", p.actions);
+    let config = RunConfig {
+        max_actions: 1,
+        ..decided(&lib2, &[], &["grp"], &[])
+    };
+    let p = plan_with(&lib2, &ws(Mode::Autonomous), &devices(4), &config, vec![]);
+    assert_eq!((p.summary.rejected, p.summary.unlisted), (2, 2));
+    assert_eq!(p.summary.blocked, 0);
     let config = RunConfig {
         max_actions: 2,
         ..decided(&lib, &[], &["iso"], &[])
@@ -4043,6 +4068,36 @@ steps:
     let p = plan_with(&lib, &ws(Mode::Autonomous), &devices(6), &config, vec![]);
     assert_eq!((p.summary.rejected, p.summary.unlisted), (4, 2));
     assert_eq!(p.summary.blocked, 0);
+}
+
+/// A refusal whose rejected rows are all past the listing's room (skipped rows filled it)
+/// still rejected something: a traced run says so from the gate it refused.
+#[test]
+fn a_refusal_past_the_listing_still_rejects_something() {
+    let gb = r#"
+kind: gamebook
+name: iso
+version: 1.0.0
+steps:
+  - {id: s1, if: "count(incident.devices) > 5", action: incident.comment, params: {comment: a}}
+  - {id: s2, if: "count(incident.devices) > 5", action: incident.comment, params: {comment: b}}
+  - id: each
+    needs: [s1, s2]
+    for_each: {items: incident.devices, as: d}
+    action: device.isolate
+    target: d
+    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}
+"#;
+    let lib = library(&[gb, &sop("")]);
+    let config = RunConfig {
+        max_actions: 1,
+        trace: true,
+        ..decided(&lib, &[], &["each"], &[])
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &devices(4), &config, vec![]);
+    assert_eq!((p.summary.rejected, p.summary.unlisted), (0, 4));
+    assert!(crate::plan::rejects_something(&p, "each"));
+    assert!(!crate::plan::rejects_something(&p, "s1"));
 }
 
 /// A refused gate rejects the tasks inside its step; a task step after it is cancelled, as any

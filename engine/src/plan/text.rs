@@ -250,15 +250,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         } else {
             ""
         };
-        // Rejected rows are among them only where some were rejected.
-        let kinds = if s.rejected > 0 {
-            "blocked, skipped or rejected"
-        } else {
-            "blocked or skipped"
-        };
         let _ = write!(
             out,
-            "; {at_least}{} more {kinds} past the plan limit, not listed",
+            "; {at_least}{} more blocked, skipped or rejected past the plan limit, not listed",
             s.unlisted
         );
     }
