@@ -70,13 +70,23 @@ impl Diagnostic {
 /// The closest candidate to `name`, if one is close enough to be a likely typo: similar by
 /// Jaro-Winkler (which weighs a shared start), and among those the fewest edits away (`isoo`
 /// is `isolate` rather than `isolation_failed`, which shares as much of its start).
+///
+/// Both measures take time in the product of the two lengths, so text longer than
+/// [`MAX_SUGGESTED_BYTES`] (a paragraph pasted as a name, a megabyte of `values`) is neither
+/// suggested nor given a suggestion: no typo is that long.
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    if name.len() > MAX_SUGGESTED_BYTES {
+        return None;
+    }
     let name = name.to_ascii_lowercase();
     let mut best: Option<(usize, f64, &str)> = None;
     for c in candidates {
+        if c.len() > MAX_SUGGESTED_BYTES {
+            continue;
+        }
         let lower = c.to_ascii_lowercase();
         let score = strsim::jaro_winkler(&name, &lower);
         if score < 0.8 {
@@ -89,6 +99,9 @@ pub fn did_you_mean<'a>(
     }
     best.map(|(_, _, c)| c)
 }
+
+/// The longest text, in bytes, that [`did_you_mean`] compares.
+pub const MAX_SUGGESTED_BYTES: usize = 256;
 
 /// `text` as a message shows it: at most `max` characters, then `…`. A name pasted by mistake
 /// (a whole paragraph, a megabyte) would otherwise be echoed in full, sometimes twice.
@@ -132,6 +145,24 @@ mod tests {
         );
         assert_eq!(did_you_mean("zzz", ["severity", "status"]), None);
         assert_eq!(suggestion("zzz", ["a", "b"]), "expected one of `a`, `b`");
+    }
+
+    /// Long text is not compared: both measures take the product of the lengths in time, and
+    /// two megabyte-long names took hours. Up to the bound, suggestions are as before.
+    #[test]
+    fn long_text_is_not_compared() {
+        let long = "a".repeat(MAX_SUGGESTED_BYTES + 1);
+        let near = format!("{}b", &long[1..]);
+        assert_eq!(did_you_mean(&long, [near.as_str()]), None);
+        assert_eq!(did_you_mean(&near, [long.as_str()]), None);
+        let at_most = &long[1..];
+        let near = format!("{}b", &at_most[1..]);
+        assert_eq!(did_you_mean(&near, [at_most]), Some(at_most));
+        // A long name among short ones: the short ones are still suggested.
+        assert_eq!(
+            did_you_mean("severty", [long.as_str(), "severity"]),
+            Some("severity")
+        );
     }
 
     #[test]
