@@ -1235,20 +1235,31 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
     if errors && compiled.is_empty() {
         return Ok(ExitCode::from(1));
     }
-    let mut out = String::new();
+    // Written value by value: each expression's value can be a megabyte, and a file can hold a
+    // hundred thousand incidents.
+    let mut out = ReaderMayLeave {
+        inner: std::io::BufWriter::new(std::io::stdout().lock()),
+        gone: false,
+    };
+    let write = |out: &mut ReaderMayLeave<_>, text: &str| {
+        out.write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write the output: {e}"))
+    };
     for incident in &incidents {
         let record = incident.to_value();
         if incidents.len() > 1 {
-            out.push_str(&format!(
-                "incident {}\n",
-                riposte_engine::plan::text::printable(&incident.id)
-            ));
+            write(
+                &mut out,
+                &format!(
+                    "incident {}\n",
+                    riposte_engine::plan::text::printable(&incident.id)
+                ),
+            )?;
         }
         if args.exprs.is_empty() {
             let pretty = serde_json::to_string_pretty(&record.to_json())
                 .map_err(|e| format!("cannot serialize output: {e}"))?;
-            out.push_str(&pretty);
-            out.push('\n');
+            write(&mut out, &format!("{pretty}\n"))?;
             continue;
         }
         let vars = [record];
@@ -1270,14 +1281,18 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
             if cut {
                 json.push_str(&format!(" … (cut at {} MiB)", MAX_EVAL_JSON_BYTES >> 20));
             }
-            out.push_str(&format!(
-                "{} => {}\n",
-                riposte_engine::plan::text::printable(text),
-                riposte_engine::plan::text::printable(&json)
-            ));
+            write(
+                &mut out,
+                &format!(
+                    "{} => {}\n",
+                    riposte_engine::plan::text::printable(text),
+                    riposte_engine::plan::text::printable(&json)
+                ),
+            )?;
         }
     }
-    emit(&out)?;
+    out.flush()
+        .map_err(|e| format!("cannot write the output: {e}"))?;
     Ok(if errors {
         ExitCode::from(1)
     } else {

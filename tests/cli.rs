@@ -575,6 +575,39 @@ fn eval_cuts_a_huge_value() {
     assert!(text.len() < (1 << 20) + 4096, "{}", text.len());
 }
 
+/// `eval` writes each value as it is made: over a file of many incidents, a value cut at its
+/// MiB for each took all their MiBs of memory before anything was written.
+#[test]
+fn eval_writes_value_by_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let incidents: Vec<Value> = (0..600)
+        .map(|i| {
+            serde_json::json!({
+                "id": i.to_string(), "source": "defender_xdr", "severity": "low",
+                "status": "active", "title": "t".repeat(64), "created": "2025-03-21T09:00:00Z",
+            })
+        })
+        .collect();
+    let file = dir.path().join("many.json");
+    let json = serde_json::json!({"format": "riposte.incident/v1", "incidents": incidents});
+    std::fs::write(&file, json.to_string()).unwrap();
+    let mut e = "incident.title".to_string();
+    for i in 0..16 {
+        e = format!("first(map([{e}], x{i} => [x{i}, x{i}]))");
+    }
+    // 600 MiB written in all, within 300 MB of address space.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 300000 && exec "$0" "$@" > /dev/null"#)
+        .arg(assert_cmd::cargo::cargo_bin("riposte"))
+        .args(["eval", "--incident"])
+        .arg(&file)
+        .arg(&e)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
 /// An expression that starts with `-` goes after `--`, as `eval --help` says; options may still
 /// follow expressions.
 #[test]
