@@ -40,7 +40,9 @@ pub fn compile(
     limits: &syntax::Limits,
     prior: Vec<Diagnostic>,
 ) -> Compilation {
-    compile_with(sources, limits, prior, expr::Regexes::new())
+    crate::diagnostic::with_suggestion_budget(crate::diagnostic::COMPILE_SUGGESTION_WORK, || {
+        compile_with(sources, limits, prior, expr::Regexes::new())
+    })
 }
 
 /// [`compile`] with the library's `matches` patterns bounded by `regexes`' budget.

@@ -87,6 +87,12 @@ pub fn did_you_mean<'a>(
         if c.len() > MAX_SUGGESTED_BYTES {
             continue;
         }
+        // Both measures take the product of the lengths in time.
+        let work = (name.len() as u64 + 1) * (c.len() as u64 + 1);
+        let spent = SUGGESTION_WORK.with(|left| left.get().checked_sub(work).map(|l| left.set(l)));
+        if spent.is_none() {
+            return None;
+        }
         let lower = c.to_ascii_lowercase();
         let score = strsim::jaro_winkler(&name, &lower);
         if score < 0.8 {
@@ -102,6 +108,25 @@ pub fn did_you_mean<'a>(
 
 /// The longest text, in bytes, that [`did_you_mean`] compares.
 pub const MAX_SUGGESTED_BYTES: usize = 256;
+
+thread_local! {
+    /// The work [`did_you_mean`] may still do on this thread (see [`with_suggestion_budget`]).
+    static SUGGESTION_WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(u64::MAX) };
+}
+
+/// Runs `f` with at most `work` units (one per pair of bytes compared) of [`did_you_mean`]
+/// searches on this thread; past them, names get no suggestion. Thousands of unknown names,
+/// each compared with thousands of candidates, would otherwise take minutes to report.
+pub fn with_suggestion_budget<R>(work: u64, f: impl FnOnce() -> R) -> R {
+    let before = SUGGESTION_WORK.with(|left| left.replace(work));
+    let result = f();
+    SUGGESTION_WORK.with(|left| left.set(before));
+    result
+}
+
+/// The suggestion work of one compilation of a library: some seconds at most, and far more
+/// than any library with a few hundred mistakes needs.
+pub const COMPILE_SUGGESTION_WORK: u64 = 200_000_000;
 
 /// `text` as a message shows it: at most `max` characters, then `…`. A name pasted by mistake
 /// (a whole paragraph, a megabyte) would otherwise be echoed in full, sometimes twice.
@@ -136,6 +161,21 @@ pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past the budget of its thread, a search suggests nothing; the budget is the caller's,
+    /// restored after.
+    #[test]
+    fn suggestions_are_bounded_by_the_budget() {
+        let find = || did_you_mean("severty", ["status", "severity"]);
+        // 8 × 7 for `status`, 8 × 9 for `severity`.
+        assert_eq!(with_suggestion_budget(56 + 72, find), Some("severity"));
+        assert_eq!(with_suggestion_budget(56 + 71, find), None);
+        assert_eq!(
+            with_suggestion_budget(56 + 72, || (find(), find())),
+            (Some("severity"), None)
+        );
+        assert_eq!(find(), Some("severity"));
+    }
 
     #[test]
     fn suggests_close_names_only() {
