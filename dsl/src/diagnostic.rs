@@ -89,10 +89,8 @@ pub fn did_you_mean<'a>(
         }
         // Both measures take the product of the lengths in time.
         let work = (name.len() as u64 + 1) * (c.len() as u64 + 1);
-        let spent = SUGGESTION_WORK.with(|left| left.get().checked_sub(work).map(|l| left.set(l)));
-        if spent.is_none() {
-            return None;
-        }
+        // Past the budget: no suggestion.
+        SUGGESTION_WORK.with(|left| left.get().checked_sub(work).map(|l| left.set(l)))?;
         let lower = c.to_ascii_lowercase();
         let score = strsim::jaro_winkler(&name, &lower);
         if score < 0.8 {
