@@ -248,7 +248,10 @@ impl<'d> Compiler<'d> {
                         Code::InvalidValue,
                         file,
                         span,
-                        format!("default `{s}` is not one of the input's `values`"),
+                        format!(
+                            "default `{}` is not one of the input's `values`",
+                            crate::diagnostic::clip(s, 80)
+                        ),
                         suggestion(s, values.iter().map(String::as_str)),
                     );
                 }

@@ -144,7 +144,12 @@ pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> 
     match did_you_mean(name, candidates.clone()) {
         Some(best) => format!("did you mean `{best}`?"),
         None => {
-            let all: Vec<String> = candidates.into_iter().map(|c| format!("`{c}`")).collect();
+            // Each clipped, as the name itself is: a candidate may be any text (an input's
+            // `values`).
+            let all: Vec<String> = candidates
+                .into_iter()
+                .map(|c| format!("`{}`", clip(c, 80)))
+                .collect();
             if all.is_empty() {
                 "nothing is defined here".to_string()
             } else if all.len() <= 12 {
@@ -173,6 +178,15 @@ mod tests {
             (Some("severity"), None)
         );
         assert_eq!(find(), Some("severity"));
+    }
+
+    /// A long name or candidate is shown clipped, not whole.
+    #[test]
+    fn long_candidates_are_clipped() {
+        let long = "x".repeat(10_000);
+        let help = suggestion("zzz", [long.as_str(), "b"]);
+        assert!(help.len() < 200, "{}", help.len());
+        assert!(help.ends_with("…`, `b`"), "{help}");
     }
 
     #[test]
