@@ -788,12 +788,6 @@ fn without_alerts_message(count: u64, ids: &[String]) -> String {
     )
 }
 
-/// Warns of what an incident file lacks without saying so. One page of a longer list: import
-/// does not follow the link to the next page, so the incidents of the other pages are absent
-/// (`backtest` does not warn: a corpus of pages holds the others as files of their own).
-/// Microsoft Graph incidents without alerts: Graph lists an incident's alerts, and so its
-/// evidence, only when asked to; without them a plan has no entity to act on, and an
-/// expression finds none.
 /// An incident file as messages name it: `<stdin>` for `-`.
 fn shown_incident_file(file: &std::path::Path) -> String {
     if file.as_os_str() == "-" {
@@ -807,6 +801,12 @@ fn shown_incident_file(file: &std::path::Path) -> String {
     }
 }
 
+/// Warns of what an incident file lacks without saying so. One page of a longer list: import
+/// does not follow the link to the next page, so the incidents of the other pages are absent
+/// (`backtest` does not warn: a corpus of pages holds the others as files of their own).
+/// Microsoft Graph incidents without alerts: Graph lists an incident's alerts, and so its
+/// evidence, only when asked to; without them a plan has no entity to act on, and an
+/// expression finds none.
 fn warn_of_missing_incident_data(
     file: &std::path::Path,
     info: riposte_engine::incident::FileInfo,
