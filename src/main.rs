@@ -788,19 +788,6 @@ fn without_alerts_message(count: u64, ids: &[String]) -> String {
     )
 }
 
-/// An incident file as messages name it: `<stdin>` for `-`.
-fn shown_incident_file(file: &std::path::Path) -> String {
-    if file.as_os_str() == "-" {
-        riposte_engine::incident::STDIN_NAME.to_string()
-    } else {
-        let shown = file.display().to_string();
-        shown
-            .strip_prefix("./")
-            .map(str::to_string)
-            .unwrap_or(shown)
-    }
-}
-
 /// Warns of what an incident file lacks without saying so. One page of a longer list: import
 /// does not follow the link to the next page, so the incidents of the other pages are absent
 /// (`backtest` does not warn: a corpus of pages holds the others as files of their own).
@@ -818,7 +805,7 @@ fn warn_of_missing_incident_data(
             "warning: {} is one page of a longer list (it has `{link}`), so the incidents of \
              the other pages are not in it: fetch them all (follow `{link}` until a page has \
              none) and put them in the file, or each page in a corpus for `riposte backtest`",
-            format!("`{}`", shown_incident_file(file))
+            format!("`{}`", riposte_engine::incident::shown_path(file))
         );
     }
     if info.format == riposte_engine::incident::Format::Graph {
@@ -931,11 +918,11 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                     "incident `{id}` ({} of {} in `{}`): ",
                     n + 1,
                     incidents.len(),
-                    shown_incident_file(&args.incident)
+                    riposte_engine::incident::shown_path(&args.incident)
                 ),
                 _ => format!(
                     "incident `{id}` of `{}`: ",
-                    shown_incident_file(&args.incident)
+                    riposte_engine::incident::shown_path(&args.incident)
                 ),
             };
             let e = riposte_engine::plan::text::printable(&e.to_string()).into_owned();
@@ -959,7 +946,7 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     if runs.is_empty() && matches!(args.format, ListFormat::Text) {
         stderr_line!(
             "`{}` holds no incidents: nothing to plan",
-            shown_incident_file(&args.incident)
+            riposte_engine::incident::shown_path(&args.incident)
         );
     }
     // Each plan is written as soon as it is made and dropped: a file of many incidents takes

@@ -603,6 +603,16 @@ pub fn read_incidents(
 /// How errors name the standard input, read for the path `-`.
 pub const STDIN_NAME: &str = "<stdin>";
 
+/// An incident file as messages name it: [`STDIN_NAME`] for `-`, else its path (without a
+/// leading `./`).
+pub fn shown_path(path: &std::path::Path) -> String {
+    if path.as_os_str() == "-" {
+        STDIN_NAME.to_string()
+    } else {
+        display_path(path)
+    }
+}
+
 /// Reads the incidents of a file as [`read_incidents`] does, each on its own, as
 /// [`parse_incidents_each`] does: a corpus of list pages loses only the incidents that cannot
 /// be read.
@@ -613,8 +623,8 @@ pub fn read_incidents_each(
     let max = u64::try_from(limits.max_file_bytes).unwrap_or(u64::MAX);
     // `-`: the standard input, as a pipe from an API call gives it (`az rest … | riposte
     // simulate --incident -`), read as a file without a size.
+    let file = shown_path(path);
     if path.as_os_str() == "-" {
-        let file = STDIN_NAME.to_string();
         let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
@@ -626,7 +636,6 @@ pub fn read_incidents_each(
             })?;
         return parse_bytes(&file, Cow::Owned(bytes), None, limits);
     }
-    let file = display_path(path);
     let io = |source| ImportError::Io {
         file: file.clone(),
         source,

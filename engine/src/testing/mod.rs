@@ -1112,11 +1112,11 @@ impl Runner<'_> {
             let root = r.label.split(" > ").next().unwrap_or_default();
             roots.contains(&root)
         };
-        let fits = |r: &&RunStep| {
-            step.is_none_or(|s| crate::scheduler::names_step_of(s, &r.label, &r.path))
-                && gamebook.is_none_or(|g| crate::scheduler::gamebook_matches(g, &r.label))
-        };
-        if runs.iter().filter(run_by_sop).any(|r| fits(&r)) {
+        if runs
+            .iter()
+            .filter(run_by_sop)
+            .any(|r| r.named_by(gamebook, step))
+        {
             return Ok(());
         }
         let what = match (gamebook, step) {
@@ -1426,6 +1426,14 @@ struct RunStep {
     path: String,
 }
 
+impl RunStep {
+    /// Whether an expectation's `gamebook` and `step` (each, when given) name this step.
+    fn named_by(&self, gamebook: Option<&str>, step: Option<&str>) -> bool {
+        step.is_none_or(|s| crate::scheduler::names_step_of(s, &self.label, &self.path))
+            && gamebook.is_none_or(|g| crate::scheduler::gamebook_matches(g, &self.label))
+    }
+}
+
 /// Every step a run of each gamebook of the library can plan; `None` past a bound (calls
 /// nested deep in a large library), where nothing is checked against them.
 fn run_steps(library: &Library) -> Option<Vec<RunStep>> {
@@ -1482,14 +1490,10 @@ fn check_step_of_gamebook(
     let Some(runs) = runs else {
         return Ok(());
     };
-    let fits = |r: &&RunStep| crate::scheduler::names_step_of(step, &r.label, &r.path);
-    if runs
-        .iter()
-        .filter(fits)
-        .any(|r| crate::scheduler::gamebook_matches(gamebook, &r.label))
-    {
+    if runs.iter().any(|r| r.named_by(Some(gamebook), Some(step))) {
         return Ok(());
     }
+    let fits = |r: &&RunStep| r.named_by(None, Some(step));
     let mut owners: Vec<String> = Vec::new();
     for r in runs.iter().filter(fits) {
         let label = format!("`{}`", r.label);
