@@ -3229,6 +3229,52 @@ fn only_windows_devices_are_offboarded() {
     );
 }
 
+/// Defender for Endpoint runs antivirus scans through its API on Windows only: a macOS or
+/// Linux device is blocked from both scans, saying why; a Windows device, one whose platform is
+/// unknown, and a Linux device of CrowdStrike (which scans every platform) are scanned.
+#[test]
+fn defender_scans_windows_devices_only() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: quick, for_each: incident.devices, action: device.quick_scan}\n  - {id: full, for_each: incident.devices, action: device.full_scan}\n";
+    let lib = library(&[gb, &sop("")]);
+    let with_os = |id: &str, os: Option<&str>, provider: &str| {
+        let mut fields = json!({"hostname": id, "mde_device_id": id});
+        if let Some(os) = os {
+            fields["os_platform"] = json!(os);
+        }
+        device(id, id, json!({ "fields": fields, "provider": provider }))
+    };
+    let inc = incident(json!([
+        with_os("d1", Some("Windows11"), "microsoft"),
+        with_os("d2", Some("macOS"), "microsoft"),
+        with_os("d3", Some("linux"), "microsoft"),
+        with_os("d4", None, "microsoft"),
+        with_os("d5", Some("linux"), "crowdstrike"),
+    ]));
+    let mut w = ws(Mode::Autonomous);
+    w.consented_applications
+        .push("crowdstrike-response".to_string());
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+    for step in ["quick", "full"] {
+        let rows: Vec<_> = p.actions.iter().filter(|a| a.step == step).collect();
+        assert_eq!(
+            rows.iter().map(|a| a.status).collect::<Vec<_>>(),
+            [
+                Status::WouldRun,
+                Status::Blocked,
+                Status::Blocked,
+                Status::WouldRun,
+                Status::WouldRun
+            ],
+            "{rows:#?}"
+        );
+        assert_eq!(
+            rows[1].reason,
+            "the device runs `macos`; Defender for Endpoint runs antivirus scans through its API \
+             on Windows devices only, not macOS or Linux ones"
+        );
+    }
+}
+
 /// Defender for Endpoint takes an audit indicator only with alerts on: a computed
 /// `generate_alert` that is false with `action: audit` blocks the action, saying why.
 #[test]

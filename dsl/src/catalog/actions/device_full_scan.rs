@@ -12,7 +12,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     doc: "Starts an antivirus scan of every file on the device's local drives. It can run for \
           hours and slows the device down meanwhile; prefer `device.quick_scan` for a first \
           look. On Defender for Endpoint it runs Microsoft Defender Antivirus (Windows 10 1709 \
-          or later, Windows 11), also when it is in passive mode; a second scan requested while \
+          or later, Windows 11: a device whose `os_platform` is known and is not Windows is \
+          blocked there), also when it is in passive mode; a second scan requested while \
           one is pending fails with `Action is already in progress`. CrowdStrike runs an \
           on-demand scan of all local files; SentinelOne runs its full disk scan. Anything the \
           scan finds arrives as new alerts, not as step outputs.",
@@ -53,7 +54,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/runAntiVirusScan (ScanType Full)",
             needs: super::MDE_DEVICE,
-            refuses: None,
+            refuses: Some(super::scans_windows_only),
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,

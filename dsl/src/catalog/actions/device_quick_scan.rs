@@ -12,7 +12,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
     doc: "Starts an antivirus scan of the places malware usually lives (running processes, \
           startup entries, system and user profile folders). It takes minutes and barely \
           disturbs the user. On Defender for Endpoint it runs Microsoft Defender Antivirus \
-          (Windows 10 1709 or later, Windows 11), also when it is in passive mode beside \
+          (Windows 10 1709 or later, Windows 11: a device whose `os_platform` is known and is \
+          not Windows is blocked there), also when it is in passive mode beside \
           another antivirus; a second scan requested while one is pending fails with `Action \
           is already in progress`. On CrowdStrike it is an on-demand scan limited to those \
           locations. SentinelOne only offers a full disk scan: use `device.full_scan`. \
@@ -54,7 +55,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/runAntiVirusScan (ScanType Quick)",
             needs: super::MDE_DEVICE,
-            refuses: None,
+            refuses: Some(super::scans_windows_only),
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,

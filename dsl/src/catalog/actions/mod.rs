@@ -46,6 +46,20 @@ fn os_not_windows(device: &crate::value::Value) -> Option<&str> {
     (!unknown && !lower.starts_with("windows")).then_some(os)
 }
 
+/// Defender for Endpoint runs antivirus scans through its API on Windows only (Windows 10 1709
+/// or later, Windows 11): a device whose OS platform is known and is not Windows (`linux`,
+/// `macos`) cannot be scanned so. CrowdStrike and SentinelOne scan every platform.
+fn scans_windows_only(
+    device: &crate::value::Value,
+    _: &[(&str, crate::value::Value)],
+) -> Option<String> {
+    let os = os_not_windows(device)?;
+    Some(format!(
+        "the device runs `{os}`; Defender for Endpoint runs antivirus scans through its API on \
+         Windows devices only, not macOS or Linux ones"
+    ))
+}
+
 pub(super) static ALL: &[ActionSpec] = &[
     device_full_scan::SPEC,
     device_isolate::SPEC,
