@@ -2645,7 +2645,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             {
                 return Some(why);
             }
-            if let Some(why) = p.refuses.and_then(|refuses| refuses(t, params)) {
+            let acted_on = acted
+                .as_ref()
+                .map_or(&[][..], |(_, found)| found.as_slice());
+            if let Some(why) = p.refuses.and_then(|refuses| refuses(t, params, acted_on)) {
                 return Some(why);
             }
         }

@@ -256,14 +256,19 @@ pub struct ProviderSupport {
     pub needs: &'static [&'static [&'static str]],
     /// Why the service would refuse this target or these params, if it would (Defender takes
     /// indicators of public addresses only; CrowdStrike isolates fully only); checked on the
-    /// target record and the params, defaults included, when a plan is made.
+    /// target record, the params, defaults included, and the entities acted on besides the
+    /// target, when a plan is made.
     pub refuses: Option<Refuses>,
 }
 
-/// [`ProviderSupport::refuses`]: the target record and the params sent, by name, to why the
-/// service would refuse them.
-pub type Refuses =
-    fn(target: &crate::value::Value, params: &[(&str, crate::value::Value)]) -> Option<String>;
+/// [`ProviderSupport::refuses`]: the target record, the params sent, by name, and the entities
+/// of the incident the action acts on besides its target ([`ActsOn`]: the device a file is
+/// quarantined on), to why the service would refuse them.
+pub type Refuses = fn(
+    target: &crate::value::Value,
+    params: &[(&str, crate::value::Value)],
+    acted_on: &[&crate::value::Value],
+) -> Option<String>;
 
 /// An example use of an action: a complete step, as YAML.
 #[derive(Clone, Copy, Debug)]

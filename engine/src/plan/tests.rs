@@ -3275,6 +3275,65 @@ fn defender_scans_windows_devices_only() {
     }
 }
 
+/// Defender for Endpoint stops and quarantines files on Windows only: a file seen on a device
+/// the incident knows to run Linux is blocked, saying why, also when `device_id` names that
+/// device; on a Windows device, one of unknown platform, or one the incident does not hold, it
+/// is planned.
+#[test]
+fn defender_quarantines_files_on_windows_devices_only() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: stop, for_each: incident.files, action: file.quarantine}\n  - {id: on_d2, for_each: incident.files, action: file.quarantine, params: {device_id: d2}}\n";
+    let lib = library(&[gb, &sop("")]);
+    let file = |id: &str, device_id: &str| {
+        json!({"id": format!("file:{id}"), "kind": "file", "name": id, "verdict": "malicious",
+               "provider": "microsoft", "fields": {"sha1": id, "device_id": device_id}})
+    };
+    let with_os = |id: &str, os: Option<&str>| {
+        let mut fields = json!({"hostname": id, "mde_device_id": id});
+        if let Some(os) = os {
+            fields["os_platform"] = json!(os);
+        }
+        device(id, id, json!({ "fields": fields }))
+    };
+    let inc = incident(json!([
+        file("aa", "d1"),
+        file("bb", "d2"),
+        file("cc", "d3"),
+        file("dd", "d9"),
+        with_os("d1", Some("Windows10")),
+        with_os("d2", Some("Linux")),
+        with_os("d3", None),
+    ]));
+    let p = autonomous(&lib, &inc, Approvals::None);
+    let rows: Vec<(&str, &str, Status)> = p
+        .actions
+        .iter()
+        .map(|a| {
+            let target = a.target.as_ref().map_or("", |t| t.name.as_str());
+            (a.step.as_str(), target, a.status)
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("stop", "aa", Status::WouldRun),
+            ("stop", "bb", Status::Blocked),
+            ("stop", "cc", Status::WouldRun),
+            ("stop", "dd", Status::WouldRun),
+            ("on_d2", "aa", Status::Blocked),
+            ("on_d2", "bb", Status::Blocked),
+            ("on_d2", "cc", Status::Blocked),
+            ("on_d2", "dd", Status::Blocked),
+        ],
+        "{:#?}",
+        p.actions
+    );
+    assert_eq!(
+        p.actions[1].reason,
+        "the device runs `linux`; Defender for Endpoint stops and quarantines files on Windows \
+         devices only, not macOS or Linux ones"
+    );
+}
+
 /// Defender for Endpoint takes an audit indicator only with alerts on: a computed
 /// `generate_alert` that is false with `action: audit` blocks the action, saying why.
 #[test]

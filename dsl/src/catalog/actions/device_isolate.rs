@@ -78,7 +78,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /devices/entities/devices-actions/v2?action_name=contain",
             needs: &[],
-            refuses: Some(|_, params| full_only("Falcon (contain)", params)),
+            refuses: Some(|_, params, _| full_only("Falcon (contain)", params)),
         },
         ProviderSupport {
             provider: Provider::SentinelOne,
@@ -88,7 +88,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /web/api/v2.1/agents/actions/disconnect",
             needs: &[],
-            refuses: Some(|_, params| {
+            refuses: Some(|_, params, _| {
                 full_only("Singularity Endpoint (network disconnect)", params)
             }),
         },
@@ -149,6 +149,7 @@ fn full_only(service: &str, params: &[(&str, crate::value::Value)]) -> Option<St
 fn selective_off_windows(
     device: &crate::value::Value,
     params: &[(&str, crate::value::Value)],
+    _: &[&crate::value::Value],
 ) -> Option<String> {
     use crate::value::Value;
     let selective = params.iter().any(|(name, v)| {

@@ -74,7 +74,11 @@ approval:
 
 /// Defender for Endpoint offboards Windows devices only: a device whose OS platform is known
 /// and is not Windows (`linux`, `macos`) cannot be offboarded through the API.
-fn not_windows(device: &crate::value::Value, _: &[(&str, crate::value::Value)]) -> Option<String> {
+fn not_windows(
+    device: &crate::value::Value,
+    _: &[(&str, crate::value::Value)],
+    _: &[&crate::value::Value],
+) -> Option<String> {
     let os = super::os_not_windows(device)?;
     Some(format!(
         "the device runs `{os}`; Defender for Endpoint offboards Windows devices only, not macOS \

@@ -16,7 +16,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
           by its host name rather than its MDE id (Sentinel names a host without an MDE id \
           so). Defender refuses Microsoft-signed \
           files and files from trusted publishers; the device needs Windows 10 1703 or later \
-          or Windows 11, with Defender Antivirus at least in passive mode. It acts on one \
+          or Windows 11, with Defender Antivirus at least in passive mode (a device the \
+          incident knows to run macOS or Linux is blocked). It acts on one \
           device only: a file seen on several lists them all in `device_ids`, and a for-each \
           over them with `device_id: \"{{ d }}\"` stops it on each; to stop it everywhere, add \
           `file.block`. Restoring a quarantined file is done from the Defender portal.",
@@ -74,7 +75,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
         consent: Consent::AppOnly,
         operation: "POST /api/machines/{id}/StopAndQuarantineFile",
         needs: &[&["sha1"], &["device_id"]],
-        refuses: None,
+        refuses: Some(quarantines_on_windows_only),
     }],
     examples: &[Example {
         title: "Quarantine every malicious file of the incident",
@@ -90,3 +91,18 @@ params:
 "#,
     }],
 };
+
+/// Defender for Endpoint stops and quarantines files on Windows devices only (Windows 10 1703
+/// or later, Windows 11): the device the file would be stopped on, when the incident knows it
+/// and its OS platform, and that is not Windows (`linux`, `macos`), refuses it.
+fn quarantines_on_windows_only(
+    _: &crate::value::Value,
+    _: &[(&str, crate::value::Value)],
+    acted_on: &[&crate::value::Value],
+) -> Option<String> {
+    let os = acted_on.iter().find_map(|d| super::os_not_windows(d))?;
+    Some(format!(
+        "the device runs `{os}`; Defender for Endpoint stops and quarantines files on Windows \
+         devices only, not macOS or Linux ones"
+    ))
+}

@@ -90,7 +90,11 @@ params:
 
 /// Defender for Endpoint refuses indicators of addresses that are not public: private,
 /// loopback, link-local, shared (carrier-grade NAT), multicast or unspecified ones.
-fn private_address(ip: &crate::value::Value, _: &[(&str, crate::value::Value)]) -> Option<String> {
+fn private_address(
+    ip: &crate::value::Value,
+    _: &[(&str, crate::value::Value)],
+    _: &[&crate::value::Value],
+) -> Option<String> {
     use crate::value::Value;
     let Value::Record(r) = ip else { return None };
     let Some(Value::Ip(addr)) = r.ty().field("address").and_then(|(i, _)| r.fields().get(i)) else {

@@ -52,6 +52,7 @@ fn os_not_windows(device: &crate::value::Value) -> Option<&str> {
 fn scans_windows_only(
     device: &crate::value::Value,
     _: &[(&str, crate::value::Value)],
+    _: &[&crate::value::Value],
 ) -> Option<String> {
     let os = os_not_windows(device)?;
     Some(format!(
