@@ -463,14 +463,21 @@ impl<'s> Checker<'s> {
                 Typed::new(ir, Type::Bool)
             }
             BinOp::Contains => {
+                // `severities contains 'high'`, `['high', 'medium'] contains incident.severity`
                 let r = match &l.ty {
                     Type::List(e) if **e == Type::Severity => self.severity_literal(rhs, r),
                     _ => r,
                 };
-                // `roles contains 'compromised'` names a whole value; `text contains 'acc'`
-                // only a part of one.
+                let l = match &r.ty {
+                    Type::Severity => self.severity_list_literal(lhs, l),
+                    _ => l,
+                };
+                // `roles contains 'compromised'` names a whole value, as does each item of
+                // `['resolved', 'closed'] contains incident.status`; `text contains 'acc'` only
+                // a part of one.
                 if matches!(l.ty, Type::List(_)) {
                     self.known_values(l.origin.as_ref(), rhs);
+                    self.known_values(r.origin.as_ref(), lhs);
                 }
                 match &l.ty {
                     Type::List(elem) => {

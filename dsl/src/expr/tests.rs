@@ -629,6 +629,9 @@ fn expr_known_values() {
         "'open' in distinct(map(incident.alerts, a => a.status))",
         "first(map(incident.alerts, a => a.status)) == 'open'",
         "'open' in [incident.status]",
+        // A list literal looked in for a field's value: each item is one of its values.
+        "['resolved', 'open'] contains incident.status",
+        "any(incident.alerts, a => ['open'] contains a.status)",
     ] {
         let ds = errors(text);
         assert!(
@@ -638,6 +641,18 @@ fn expr_known_values() {
         );
     }
     ok("'resolved' in map(incident.alerts, a => a.status)");
+    ok("['resolved', 'new'] contains incident.status");
+    // A literal a text field contains is a part of it, not one of its values.
+    ok("'resolved or not' contains incident.status");
+    // Open enumerations: each item in snake_case.
+    let ds = errors("any(incident.alerts, a => ['InitialAccess'] contains a.category)");
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert!(
+        ds[0]
+            .message
+            .contains("its values are written in snake_case"),
+        "{ds:?}"
+    );
     ok("'resolved' in [incident.status, incident.title]");
     ok("'anything' in map(incident.alerts, a => a.title)");
 }
@@ -995,6 +1010,18 @@ fn expr_severity_strings() {
         eval("incident.severity in ['high', 'medium']"),
         Value::Bool(true)
     );
+    // Looked for in a list literal, as `in` looks in one.
+    assert_eq!(
+        eval("['Medium', 'high'] contains incident.severity"),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        eval("['low'] contains incident.severity"),
+        Value::Bool(false)
+    );
+    let ds = errors("['high', 'critcal'] contains incident.severity");
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0].message, "`critcal` is not a severity");
     assert_eq!(eval("incident.severity == 'low'"), Value::Bool(false));
     let ds = errors("incident.severity == 'critical'");
     assert_eq!(ds[0].message, "`critical` is not a severity");
