@@ -645,6 +645,22 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         .iter()
         .find(|g| Some(g.file) == file_id)
         .map(|g| g.name.clone());
+    // An SOP is not drawn, whatever errors it has: its gamebooks are (its errors would send
+    // the user looking for a library to pass, which would not draw it either).
+    if gamebook.is_none()
+        && compilation
+            .library
+            .sops
+            .iter()
+            .any(|s| Some(s.file) == file_id)
+    {
+        return Err(format!(
+            "`{}` holds an SOP, not a gamebook; `riposte graph` draws a gamebook file (the \
+             gamebooks this SOP runs are in its `gamebooks:` list), and `riposte check` checks \
+             SOPs",
+            file.display()
+        ));
+    }
     // The files the drawing reads: the gamebook's and those of the gamebooks it calls (or,
     // when the file's gamebook did not compile, the file). Errors elsewhere in the library are
     // only named: a broken SOP or another gamebook does not keep this one from being drawn.

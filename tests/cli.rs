@@ -858,6 +858,24 @@ fn graph_of_a_broken_file_exits_1() {
     assert!(err.contains("`gamebooks` is a directory"), "{err}");
 }
 
+/// An SOP file is said to be one, with or without the library its gamebooks are in: without
+/// it, its unknown gamebooks were reported with advice to pass a library, which did not help.
+#[test]
+fn graph_of_an_sop_says_it_draws_gamebooks() {
+    let sop = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sops/lost-device.yaml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for library in [None, Some("--library")] {
+        let mut cmd = riposte();
+        cmd.current_dir(dir.path()).arg("graph").arg(&sop);
+        if let Some(flag) = library {
+            cmd.arg(flag).arg(sop.parent().expect("sops/"));
+        }
+        let err = stderr_of(&mut cmd, 2);
+        assert!(err.contains("holds an SOP, not a gamebook"), "{err}");
+        assert!(!err.contains("RP0303"), "{err}");
+    }
+}
+
 #[test]
 fn actions_lists_exactly_the_catalog() {
     let out = riposte()

@@ -570,7 +570,7 @@ impl<'d> Compiler<'d> {
                     file,
                     u.gamebook.span,
                     format!("no gamebook named `{}` in the library", u.gamebook.value),
-                    gamebook_help(&u.gamebook.value, interfaces, &self.unread),
+                    gamebook_help(&u.gamebook.value, interfaces, &self.unread, None),
                 );
                 self.orphan_templates(file, &u.with, scope);
                 continue;
@@ -1064,9 +1064,15 @@ fn gamebook_help(
     name: &str,
     interfaces: &BTreeMap<String, Interface>,
     unread: &[String],
+    caller: Option<&str>,
 ) -> String {
-    let known = interfaces.keys().map(String::as_str);
-    if !interfaces.is_empty() && crate::diagnostic::did_you_mean(name, known.clone()).is_some() {
+    // A gamebook calling itself would be recursion (RP0308): never the one meant.
+    let known = interfaces
+        .keys()
+        .map(String::as_str)
+        .filter(|k| Some(*k) != caller);
+    let others = known.clone().next().is_some();
+    if others && crate::diagnostic::did_you_mean(name, known.clone()).is_some() {
         return suggestion(name, known);
     }
     if !unread.is_empty() {
@@ -1078,6 +1084,8 @@ fn gamebook_help(
     }
     if interfaces.is_empty() {
         format!("no gamebooks are loaded; {CHECK_TOGETHER_HINT}")
+    } else if !others {
+        format!("no other gamebook is loaded; {CHECK_TOGETHER_HINT}")
     } else {
         // Nothing close: the gamebook may be in a file not checked with this one.
         format!("{}; {CHECK_TOGETHER_HINT}", suggestion(name, known))
@@ -2017,7 +2025,12 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                         file,
                         gamebook.span,
                         format!("no gamebook named `{}` in the library", gamebook.value),
-                        gamebook_help(&gamebook.value, self.interfaces, &self.cx.unread),
+                        gamebook_help(
+                            &gamebook.value,
+                            self.interfaces,
+                            &self.cx.unread,
+                            Some(&self.iface.ast.meta.name.value),
+                        ),
                     );
                     self.cx.orphan_templates(file, with, item_scope);
                     return None;
@@ -3148,5 +3161,18 @@ mod tests {
             help.contains("found when the files are checked together"),
             "{help}"
         );
+        assert!(help.starts_with("no other gamebook is loaded"), "{help}");
+        // The caller is never the gamebook meant, however close its name: that is recursion.
+        let caller = "kind: gamebook\nname: gb-complex\nversion: 1.0.0\nsteps:\n  - {id: call, gamebook: gb-callee}\n";
+        let other = "kind: gamebook\nname: gb-calle\nversion: 1.0.0\nsteps:\n  - {id: c, action: incident.comment, params: {comment: hi}}\n";
+        for (files, expected) in [
+            (&[caller][..], "no other gamebook is loaded"),
+            (&[caller, other][..], "did you mean `gb-calle`?"),
+        ] {
+            let found = messages(files);
+            let help = found[0].2.as_deref().unwrap_or_default();
+            assert!(help.starts_with(expected), "{help}");
+            assert!(!help.contains("gb-complex"), "{help}");
+        }
     }
 }
