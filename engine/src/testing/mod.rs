@@ -2120,6 +2120,7 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
                 Some(i) => &first[..i],
                 None => first,
             };
+            let missing_key = message.starts_with("missing field `");
             // What costs work to read again: alias expansions and the sheer number of nodes
             // (nesting and a mistyped alias cost nothing more per document).
             let past_budget = message.contains("alias replay")
@@ -2184,7 +2185,18 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
                 message.to_string()
             };
             let at = match e.location() {
-                Some(loc) => At::new(&loc, message),
+                // serde-saphyr places a missing key at the mapping's last key: it is said at the
+                // start of the mapping that lacks it, as a gamebook's is.
+                Some(loc) => match loc
+                    .span()
+                    .byte_offset()
+                    .filter(|_| missing_key)
+                    .and_then(|at| usize::try_from(at).ok())
+                    .and_then(|at| mapping_start(text, limits, shares, at))
+                {
+                    Some(start) => at_offset(text, start, message),
+                    None => At::new(&loc, message),
+                },
                 None => At {
                     line: 0,
                     column: 0,
@@ -2194,6 +2206,32 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
             StreamError { at, past_budget }
         },
     )
+}
+
+/// Where the innermost mapping holding byte `offset` of the YAML stream `text` starts (as a byte
+/// offset); `None` when no mapping holds it or the text cannot be read as YAML.
+fn mapping_start(text: &str, limits: &Limits, shares: usize, offset: usize) -> Option<usize> {
+    use riposte_dsl::syntax::{Node, NodeValue};
+    fn innermost(node: &Node, offset: usize) -> Option<&Node> {
+        let (start, end) = (node.span.start as usize, node.span.end as usize);
+        // An empty collection (`{}`) holds its own start.
+        if offset < start || offset >= end.max(start + 1) {
+            return None;
+        }
+        let inner = match &node.value {
+            NodeValue::Seq(items) => items.iter().find_map(|n| innermost(n, offset)),
+            NodeValue::Map(entries) => entries
+                .iter()
+                .find_map(|(k, v)| innermost(k, offset).or_else(|| innermost(v, offset))),
+            _ => None,
+        };
+        inner.or_else(|| node.as_map().map(|_| node))
+    }
+    let docs =
+        serde_saphyr::from_multiple_with_options::<Node>(text, options(limits, shares)).ok()?;
+    docs.iter()
+        .find_map(|d| innermost(d, offset))
+        .map(|m| m.span.start as usize)
 }
 
 /// Whether a YAML reader's message is about the syntax (as the scanner and parser say it),

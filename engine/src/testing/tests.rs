@@ -258,6 +258,28 @@ fn unknown_keys_and_bad_yaml_say_where() {
         "{m:?}"
     );
 
+    // A missing key is reported where the mapping lacking it starts, not at its last key.
+    let m = messages(&run_one(
+        "kind: test\nname: x\ndescription: |\n  long\n  text\nexpect:\n  actions:\n    - {step: isolate}\n",
+    ));
+    assert!(
+        m[0].contains("t.test.yaml:1:1: the test has no `incident`"),
+        "{m:?}"
+    );
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: a\n{}expect: {{}}\n---\n# the second test\n  kind: test\n  name: b\n  expect: {{}}\n",
+        incident("high")
+    )));
+    assert!(
+        m[0].contains("t.test.yaml:16:3: the test has no `incident`"),
+        "{m:?}"
+    );
+    let m = messages(&run_one("{kind: test, name: x, expect: {}}\n"));
+    assert!(
+        m[0].contains("t.test.yaml:1:1: the test has no `incident`"),
+        "{m:?}"
+    );
+
     let m = messages(&run_one("# nothing\n"));
     assert!(m[0].contains("holds no test"), "{m:?}");
 
