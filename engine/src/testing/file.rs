@@ -331,10 +331,28 @@ pub struct Fail {
     #[serde(default)]
     pub target: Option<Text>,
     /// Fail only the first N attempts (so a retry succeeds); absent: every attempt.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "failing_attempts")]
     pub attempts: Option<u32>,
     #[serde(default)]
     pub error: Option<String>,
+}
+
+/// What a `fail` entry's `attempts` takes. `0` is read, and refused where the entry is checked,
+/// with what it would mean.
+const FAILING_ATTEMPTS: &str = "`attempts` is how many first attempts fail: a whole number, 1 or \
+                                more (a step makes at most 10 attempts); leave it out to fail \
+                                every attempt";
+
+/// A `fail` entry's `attempts`, read as a count is; a number that is not one (`-1`, `1.5`, one
+/// past `u32`) says what `attempts` takes rather than naming `u32`.
+fn failing_attempts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Option::<u32>::deserialize(d).map_err(|e| {
+        if e.to_string().starts_with("invalid u32") {
+            de::Error::custom(FAILING_ATTEMPTS)
+        } else {
+            e
+        }
+    })
 }
 
 /// What the plan must show.

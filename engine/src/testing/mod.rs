@@ -2153,7 +2153,8 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
              a test needs a few levels"
                     .to_string()
             } else if message.strip_prefix("invalid ").is_some_and(is_unsigned) {
-                // A count or attempts that is negative, fractional or too large.
+                // A count, or an expected `attempts`, that is negative, fractional or too large
+                // (a `fail` entry's `attempts` says what it takes itself).
                 "expected a whole number, 0 or more".to_string()
             } else if let Some(field) = message
                 .strip_prefix("missing field `")
