@@ -467,6 +467,15 @@ fn check(
         .cloned()
         .collect();
     let diags = &diags;
+    // Errors in other files of the library fail the check too (below): machine formats carry
+    // them after the checked files' own, so a tool reading them sees why it failed.
+    let with_elsewhere = || -> Vec<Diagnostic> {
+        let others = compilation
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && !diags.contains(d));
+        diags.iter().chain(others).cloned().collect()
+    };
     match format {
         CheckFormat::Text => {
             let color = colored(&std::io::stderr());
@@ -500,13 +509,13 @@ fn check(
             );
         }
         CheckFormat::Json => {
-            let list: Vec<_> = diags
+            let list: Vec<_> = with_elsewhere()
                 .iter()
                 .map(|d| render::json_diagnostic(d, &sources))
                 .collect();
             print_json(&list)?;
         }
-        CheckFormat::Sarif => print_json(&render::sarif(diags, &sources))?,
+        CheckFormat::Sarif => print_json(&render::sarif(&with_elsewhere(), &sources))?,
     }
     // An error elsewhere in the library may be the checked files' doing (a gamebook renamed
     // its input, and a caller still gives the old one): the check fails, and says where.

@@ -236,6 +236,28 @@ fn a_file_is_checked_within_its_library() {
             && err.contains("bad.yaml`), which may be these files' doing"),
         "{err}"
     );
+    // A tool reading JSON or SARIF is given those errors, after the checked files' own.
+    for format in ["json", "sarif"] {
+        let out = riposte()
+            .args([
+                "check",
+                "gamebooks/compromised-user.yaml",
+                "--format",
+                format,
+            ])
+            .arg("--library")
+            .arg(&broken)
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        let out = String::from_utf8_lossy(&out);
+        assert!(
+            out.contains("bad.yaml") && out.contains("RP01"),
+            "{format}: {out}"
+        );
+    }
     // Warnings elsewhere are the library's own business.
     let clean = stderr_of(
         riposte().args([
