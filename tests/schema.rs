@@ -522,6 +522,28 @@ gamebooks:
                 .replace("1.0.0", "1.x"),
             false,
         ),
+        // Free text written as a number or a boolean is read as the text written.
+        (
+            "numbers where a gamebook takes text",
+            gamebook("    name: 42\n    task: {title: 42, role: incident_responder, description: 9, checklist: [1, true]}\n")
+                .replace("steps:", "description: 42\ntags: 7\ninputs:\n  n: {type: string, default: '2', values: [1.10, 2], description: 7}\nsteps:"),
+            true,
+        ),
+        (
+            "numbers where an SOP takes text",
+            format!("{response}description: 5\ntags: [1, 2]\ntasks: [{{title: 77, role: incident_responder}}]\napplies_to: {{workspaces: [123], workspace_tags: 456}}\nguardrails: {{protected: [{{name: 1234}}, {{tag: 99}}, {{id: 12345}}]}}\n"),
+            true,
+        ),
+        (
+            "a number where a classification rule takes its name",
+            classification.replace("{name: r,", "{name: 1,"),
+            true,
+        ),
+        (
+            "a list where an SOP takes one text",
+            format!("{response}description: [a, b]\n"),
+            false,
+        ),
     ];
     let mut disagree = Vec::new();
     for (what, text, accepted) in &cases {

@@ -58,8 +58,14 @@ pub fn role() -> Value {
     json!({"enum": names(Role::NAMES)})
 }
 
+/// Free text: YAML reads `42`, `1.5` or `true` written plain as a number or a boolean, which
+/// the compiler reads back as the text written (`name: 42` is the text `42`).
+fn text() -> Value {
+    json!({"type": ["string", "number", "boolean"]})
+}
+
 fn string_list() -> Value {
-    one_or_list(json!({"type": "string"}))
+    one_or_list(text())
 }
 
 fn mitre() -> Value {
@@ -74,9 +80,9 @@ fn task() -> Value {
         "additionalProperties": false,
         "required": ["title", "role"],
         "properties": {
-            "title": {"type": "string", "description": "what the person does; may hold {{ expr }} templates"},
+            "title": {"type": ["string", "number", "boolean"], "description": "what the person does; may hold {{ expr }} templates"},
             "role": role(),
-            "description": {"type": "string"},
+            "description": text(),
             "checklist": string_list(),
         }
     })
@@ -196,7 +202,7 @@ pub fn gamebook() -> Value {
                 "minimum": 0,
                 "description": "semantic version, e.g. 1.0.0"
             },
-            "description": {"type": "string"},
+            "description": text(),
             "tags": string_list(),
             "mitre": mitre(),
             "inputs": identifier_keys(json!({
@@ -207,7 +213,7 @@ pub fn gamebook() -> Value {
                     "type": {"enum": names(InputType::NAMES)},
                     "default": {},
                     "values": string_list(),
-                    "description": {"type": "string"},
+                    "description": text(),
                 }
             })),
             "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/step"}},
@@ -241,7 +247,7 @@ fn step_schema() -> Value {
         "allOf": actions,
         "properties": {
             "id": identifier(),
-            "name": {"type": "string"},
+            "name": text(),
             "action": {"enum": catalog::action_ids()},
             "target": expr("an expression giving one entity of the action's kind"),
             "params": {"type": "object"},
@@ -313,7 +319,7 @@ fn rule() -> Value {
         "required": ["name", "when", "classification", "reason", "confidence"],
         "allOf": reason_of_classification,
         "properties": {
-            "name": {"type": "string"},
+            "name": text(),
             "when": expr("a condition on the incident"),
             "classification": {"enum": names(Classification::NAMES)},
             "reason": {"enum": all_reasons},
@@ -350,7 +356,7 @@ pub fn sop() -> Value {
         "kind": {"const": "sop"},
         "type": {"enum": ["classification", "response"], "description": "which keys the SOP takes"},
         "name": document_name(),
-        "description": {"type": "string"},
+        "description": text(),
         "tags": string_list(),
         "mitre": mitre(),
         "priority": priority,
@@ -409,7 +415,7 @@ pub fn sop() -> Value {
                         "minProperties": 1,
                         "maxProperties": 1,
                         "additionalProperties": false,
-                        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "tag": {"type": "string"}}
+                        "properties": {"id": text(), "name": text(), "tag": text()}
                     }
                 },
                 "max_actions": action_count,

@@ -215,7 +215,10 @@ impl Lowerer<'_> {
     pub fn string_list(&mut self, node: &Node, what: &str) -> Vec<Spanned<String>> {
         match &node.value {
             NodeValue::Seq(items) => items.iter().filter_map(|n| self.string(n, what)).collect(),
-            NodeValue::Str(_) => self.string(node, what).into_iter().collect(),
+            // One value for the list, a number or a boolean read as its text, as in a list.
+            NodeValue::Str(_) | NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_) => {
+                self.string(node, what).into_iter().collect()
+            }
             _ => {
                 self.error(
                     Code::WrongYamlType,
