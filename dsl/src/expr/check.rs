@@ -572,14 +572,25 @@ impl<'s> Checker<'s> {
                 .and_then(Origin::known)
             {
                 let help = match known {
-                    Known::Values(values) => format!(
-                        "list the values meant with `in`, e.g. `{what} in [{}]`",
-                        values
-                            .iter()
-                            .map(|v| format!("'{v}'"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    // Which values are meant, the model cannot tell (its values are not listed
+                    // by rank): the example starts from the one compared with.
+                    Known::Values(values) => {
+                        let compared = [lhs, rhs]
+                            .into_iter()
+                            .filter_map(Ast::as_str_lit)
+                            .find(|t| values.contains(t))
+                            .or_else(|| values.first().copied())
+                            .unwrap_or_default();
+                        format!(
+                            "list the values meant with `in`, e.g. `{what} in ['{compared}', …]`; \
+                             its values are {}",
+                            values
+                                .iter()
+                                .map(|v| format!("`{v}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
                     Known::SnakeCase => format!("list the values meant with `{what} in [...]`"),
                 };
                 let d = self.error(
