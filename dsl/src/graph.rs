@@ -204,6 +204,9 @@ fn dot_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
                 "{pad}subgraph \"cluster_{id}\" {{\n{pad}  label=\"{}\";",
                 node_label(n)
             );
+            if n.gated {
+                let _ = writeln!(out, "{pad}  color=orange;\n{pad}  penwidth=2;");
+            }
             let _ = writeln!(out, "{pad}  \"{id}\" [shape=point, label=\"\"];");
             dot_graph(body, &id, depth + 1, out);
             let _ = writeln!(out, "{pad}}}");
@@ -258,6 +261,9 @@ fn mermaid_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
         let n = &g.graph[ix];
         let id = node_id(prefix, &n.id);
         let label = node_label(n).replace("\\n", "<br/>");
+        // A gated action is a hexagon; a gated task, call or group keeps its own shape and
+        // is given the orange border dot draws.
+        let mut border = n.gated;
         if let Some(body) = &n.body {
             let _ = writeln!(out, "{pad}subgraph {id}[\"{label}\"]");
             mermaid_graph(body, &id, depth + 1, out);
@@ -266,10 +272,16 @@ fn mermaid_graph(g: &ExecGraph, prefix: &str, depth: usize, out: &mut String) {
             let (open, close) = match n.kind {
                 NodeKind::Task => ("[/", "/]"),
                 NodeKind::Call(_) => ("[[", "]]"),
-                _ if n.gated => ("{{", "}}"),
+                _ if n.gated => {
+                    border = false;
+                    ("{{", "}}")
+                }
                 _ => ("(", ")"),
             };
             let _ = writeln!(out, "{pad}{id}{open}\"{label}\"{close}");
+        }
+        if border {
+            let _ = writeln!(out, "{pad}style {id} stroke:orange,stroke-width:2px");
         }
     }
     for e in g.graph.edge_references() {
@@ -458,6 +470,29 @@ steps:
         let mermaid = to_mermaid(&c.library, Some("per-user"));
         assert!(
             mermaid.contains("per_user__tell[[\"tell<br/>gamebook notify\"]]"),
+            "{mermaid}"
+        );
+        // The gated group has the orange border of a gate in both; the call, ungated, not.
+        assert!(
+            dot.contains("[for each, approval]\";\n      color=orange;\n      penwidth=2;"),
+            "{dot}"
+        );
+        assert!(
+            mermaid.contains("style per_user__each_user stroke:orange"),
+            "{mermaid}"
+        );
+        assert!(!mermaid.contains("style per_user__tell"), "{mermaid}");
+        // A gated call keeps its shape, with the border.
+        let gated = caller.replace(
+            "    gamebook: notify\n",
+            "    gamebook: notify\n    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}\n",
+        );
+        let c = lib(&[callee, &gated]);
+        assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+        let mermaid = to_mermaid(&c.library, Some("per-user"));
+        assert!(
+            mermaid.contains("per_user__tell[[\"tell<br/>gamebook notify<br/>[approval]\"]]")
+                && mermaid.contains("style per_user__tell stroke:orange"),
             "{mermaid}"
         );
     }
