@@ -1283,8 +1283,21 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
             // Written out up to a limit: a value a short expression builds can be an exabyte
             // of JSON (a list of copies of copies of one text).
             let mut json = String::new();
-            let cut = e
-                .eval(&env)
+            // In a run of its own, which says whether the evaluation ran out of work: its
+            // `null` is then no answer, and looks like one.
+            let (value, exhausted) =
+                riposte_dsl::expr::with_run_budget(riposte_dsl::expr::MAX_LAMBDA_CALLS, || {
+                    e.eval(&env)
+                });
+            if exhausted {
+                stderr_line!(
+                    "note: `{}` ran out of its work (10,000,000 units) on incident `{}`: what \
+                     ran out gave `null`, so the value below is no answer",
+                    riposte_engine::plan::text::printable(&riposte_dsl::diagnostic::clip(text, 80)),
+                    riposte_engine::plan::text::printable(&incident.id)
+                );
+            }
+            let cut = value
                 .write_json(&mut riposte_dsl::value::BoundedText {
                     out: &mut json,
                     max: MAX_EVAL_JSON_BYTES,

@@ -597,6 +597,44 @@ fn eval_cuts_a_huge_value() {
     assert!(text.len() < (1 << 20) + 4096, "{}", text.len());
 }
 
+/// An evaluation that runs out of work gives `null`, which `eval` prints as it is, and says on
+/// stderr that it is no answer; one that does not is not noted.
+#[test]
+fn eval_says_when_an_expression_ran_out_of_work() {
+    let list = format!(
+        "[{}]",
+        (1..=300)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let costly = format!("any({list}, a => any({list}, b => any({list}, c => c == a + b + 1000)))");
+    let out = riposte()
+        .args([
+            "eval",
+            "--incident",
+            "examples/incidents/multi-stage-one-device.json",
+        ])
+        .arg(&costly)
+        .arg(format!("any({list}, a => a == 3)"))
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].ends_with(" => null") && lines[1].ends_with(" => true"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("ran out of its work").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("so the value below is no answer"),
+        "{stderr}"
+    );
+}
+
 /// `eval` writes each value as it is made: over a file of many incidents, a value cut at its
 /// MiB for each took all their MiBs of memory before anything was written.
 #[test]
