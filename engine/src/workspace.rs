@@ -872,7 +872,8 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                 message,
             };
             // Each workspace read on its own tells its own first error, when it can.
-            let problems = read_apart(text, &first).unwrap_or_else(|| vec![first]);
+            let mut problems = read_apart(text, &first).unwrap_or_else(|| vec![first]);
+            at_mapping_start(text, &mut problems);
             return Err(
                 report(name, problems).unwrap_or_else(|| WorkspaceError::Inconsistent {
                     path: name.to_string(),
@@ -921,6 +922,64 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
                 }
             }
             Ok(workspaces)
+        }
+    }
+}
+
+/// Moves each missing-key problem to the start of the mapping that lacks the key: the reader
+/// places it at the mapping's last key (the `agent:` of a workspace lacking `subscription`).
+/// Left where it is when the text cannot be read as YAML.
+fn at_mapping_start(text: &str, problems: &mut [Problem]) {
+    use riposte_dsl::syntax::{Node, NodeValue};
+    fn innermost(node: &Node, offset: usize) -> Option<&Node> {
+        let (start, end) = (node.span.start as usize, node.span.end as usize);
+        if offset < start || offset >= end.max(start + 1) {
+            return None;
+        }
+        let inner = match &node.value {
+            NodeValue::Seq(items) => items.iter().find_map(|n| innermost(n, offset)),
+            NodeValue::Map(entries) => entries
+                .iter()
+                .find_map(|(k, v)| innermost(k, offset).or_else(|| innermost(v, offset))),
+            _ => None,
+        };
+        inner.or_else(|| node.as_map().map(|_| node))
+    }
+    if !problems
+        .iter()
+        .any(|p| p.message.starts_with("missing key `"))
+    {
+        return;
+    }
+    let Ok(root) = serde_saphyr::from_str_with_options::<Node>(text, yaml_options()) else {
+        return;
+    };
+    // Line starts as byte offsets; columns count characters from 1.
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let offset_of = |(line, column): (u32, u32)| -> Option<usize> {
+        let start = *starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let skip = usize::try_from(column).ok()?.checked_sub(1)?;
+        let within = text[start..].char_indices().nth(skip).map_or(0, |(i, _)| i);
+        Some(start + within)
+    };
+    let place_of = |offset: usize| -> Option<(u32, u32)> {
+        let line = starts.partition_point(|&s| s <= offset);
+        let start = starts[line.checked_sub(1)?];
+        let column = text.get(start..offset)?.chars().count() + 1;
+        Some((u32::try_from(line).ok()?, u32::try_from(column).ok()?))
+    };
+    for p in problems
+        .iter_mut()
+        .filter(|p| p.message.starts_with("missing key `"))
+    {
+        let moved =
+            p.at.and_then(offset_of)
+                .and_then(|offset| innermost(&root, offset))
+                .and_then(|map| place_of(map.span.start as usize));
+        if moved.is_some() {
+            p.at = moved;
         }
     }
 }
@@ -2767,6 +2826,21 @@ mod tests {
         parse_workspaces("w.yaml", text).unwrap_err().to_string()
     }
 
+    /// A workspace lacking a key is reported where it starts, also when it is the file's only
+    /// error and its last key is lines further (the reader names that key's line).
+    #[test]
+    fn a_missing_key_is_reported_where_the_workspace_starts() {
+        let text = format!(
+            "workspaces:\n{}{}",
+            one("a", 1, ""),
+            one("b", 2, "").replace("    subscription: active\n", "")
+        );
+        assert_eq!(
+            errors(&text),
+            "w.yaml:6:5: missing key `subscription` (`active`, `trial` or `expired`)"
+        );
+    }
+
     /// A tab indenting a line is reported at the tab, not at the scalar before it.
     #[test]
     fn a_tab_in_the_indentation_is_reported_where_it_is() {
@@ -2831,7 +2905,8 @@ mod tests {
             ) && err.lines().count() == 2,
             "{err}"
         );
-        // Not a mapping, or missing a key: at the workspace, as when it is the only error.
+        // Not a mapping, or missing a key: at the workspace (where its mapping starts, not at
+        // its last key), as when it is the only error.
         let text = format!(
             "workspaces:\n  - fabrikam\n{}  - name: c\n    tenant_id: x\n",
             one("b", 2, "")
@@ -2840,7 +2915,7 @@ mod tests {
             errors(&text),
             "w.yaml:2:5: a workspace is a mapping with at least `name`, `tenant_id`, \
              `subscription` and `agent`; found `fabrikam`\n\
-             w.yaml:8:5: missing key `subscription` (`active`, `trial` or `expired`)"
+             w.yaml:7:5: missing key `subscription` (`active`, `trial` or `expired`)"
         );
     }
 
