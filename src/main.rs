@@ -1201,6 +1201,65 @@ fn now_option(now: Option<&str>) -> Result<Option<i64>, String> {
     .transpose()
 }
 
+/// The most of one `incident` record `eval` prints, in bytes of JSON.
+const MAX_EVAL_RECORD_BYTES: usize = 64 << 20;
+
+/// A record of the language as serde serializes it: the JSON of [`riposte_dsl::value::Value::to_json`]
+/// (members sorted by name), written as it is walked rather than built first.
+struct RecordJson<'a>(&'a riposte_dsl::value::Value);
+
+impl serde::Serialize for RecordJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use riposte_dsl::value::Value;
+        match self.0 {
+            Value::List(items) => serializer.collect_seq(items.iter().map(RecordJson)),
+            Value::Record(r) => {
+                let mut members: Vec<(&str, &Value)> = r
+                    .ty()
+                    .fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .zip(r.fields())
+                    .collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                serializer.collect_map(members.into_iter().map(|(n, v)| (n, RecordJson(v))))
+            }
+            scalar => scalar.to_json().serialize(serializer),
+        }
+    }
+}
+
+/// Writes to `inner` up to `left` bytes (cut at a character boundary), then fails, setting
+/// `cut`.
+struct CappedWriter<'w, W: Write> {
+    inner: &'w mut W,
+    left: usize,
+    cut: bool,
+}
+
+impl<W: Write> Write for CappedWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() <= self.left {
+            self.inner.write_all(buf)?;
+            self.left -= buf.len();
+            return Ok(buf.len());
+        }
+        // Back to the start of a character: a continuation byte is `10xxxxxx`.
+        let mut end = self.left;
+        while end > 0 && buf.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
+            end -= 1;
+        }
+        self.inner.write_all(buf.get(..end).unwrap_or_default())?;
+        self.left = 0;
+        self.cut = true;
+        Err(std::io::Error::other("cut"))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// `riposte eval`: what an expression gives for an incident, or the `incident` record whole.
 /// The most of one value `eval` prints, in bytes of JSON.
 const MAX_EVAL_JSON_BYTES: usize = 1 << 20;
@@ -1269,9 +1328,28 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
             )?;
         }
         if args.exprs.is_empty() {
-            let pretty = serde_json::to_string_pretty(&record.to_json())
-                .map_err(|e| format!("cannot serialize output: {e}"))?;
-            write(&mut out, &format!("{pretty}\n"))?;
+            // Written as it is walked, up to a limit: an entity is written in full wherever
+            // the record holds it (in each of its alerts), so a 35 MB file whose entities are
+            // each in a thousand alerts makes tens of gigabytes of JSON.
+            let mut capped = CappedWriter {
+                inner: &mut out,
+                left: MAX_EVAL_RECORD_BYTES,
+                cut: false,
+            };
+            let written = serde_json::to_writer_pretty(&mut capped, &RecordJson(&record));
+            if capped.cut {
+                write(
+                    &mut out,
+                    &format!(
+                        " … (cut at {} MiB: print parts of the record with expressions, e.g. \
+                         `incident.alerts[0]`)\n",
+                        MAX_EVAL_RECORD_BYTES >> 20
+                    ),
+                )?;
+            } else {
+                written.map_err(|e| format!("cannot write the output: {e}"))?;
+                write(&mut out, "\n")?;
+            }
             continue;
         }
         let vars = [record];

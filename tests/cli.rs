@@ -669,6 +669,52 @@ fn eval_writes_value_by_value() {
     assert!(status.success(), "{status}");
 }
 
+/// `eval` without expressions writes the `incident` record as it walks it, and cuts it at
+/// 64 MiB: each alert holds its entities in full, so entities each in a hundred alerts made a
+/// file of 600 KB a record of hundreds of megabytes, built whole in memory before a byte was
+/// written.
+#[test]
+fn eval_cuts_a_huge_incident_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts: Vec<Value> = (0..100)
+        .map(|i| serde_json::json!({"id": format!("a{i}")}))
+        .collect();
+    let alert_ids: Vec<String> = (0..100).map(|i| format!("a{i}")).collect();
+    let entities: Vec<Value> = (0..1000)
+        .map(|i| serde_json::json!({"id": format!("ip:{i}"), "kind": "ip", "alert_ids": alert_ids}))
+        .collect();
+    let file = dir.path().join("linked.json");
+    let json = serde_json::json!({
+        "format": "riposte.incident/v1",
+        "incident": {"id": "1", "created": "2025-03-21T09:00:00Z", "alerts": alerts, "entities": entities},
+    });
+    std::fs::write(&file, json.to_string()).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 300000 && exec "$0" "$@""#)
+        .arg(assert_cmd::cargo::cargo_bin("riposte"))
+        .args(["eval", "--incident"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.trim_end().ends_with(
+            " … (cut at 64 MiB: print parts of the record with expressions, e.g. \
+             `incident.alerts[0]`)"
+        ),
+        "{}",
+        &text[text.len().saturating_sub(200)..]
+    );
+    assert!(text.len() < (64 << 20) + 4096, "{}", text.len());
+    assert!(text.starts_with("{\n  \"alerts\": [\n"), "{}", &text[..100]);
+}
+
 /// An expression that starts with `-` goes after `--`, as `eval --help` says; options may still
 /// follow expressions.
 #[test]
