@@ -2877,7 +2877,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 }
             };
             if hit {
-                return Some(Some(format!("{origin}: {} `{text}`", kind.as_str())));
+                // Clipped: the reason is on every row the rule blocks, and a pattern can be
+                // a megabyte (a thousand rows of it were a gigabyte of plan).
+                return Some(Some(format!(
+                    "{origin}: {} `{}`",
+                    kind.as_str(),
+                    riposte_dsl::diagnostic::clip(text, MAX_SHOWN_RULE_CHARS)
+                )));
             }
         }
         Some(None)
@@ -3104,6 +3110,9 @@ pub const MAX_PLAN_PARAM_BYTES: usize = 64 << 20;
 /// are about a second at worst; a plan of 10 000 actions against 2 000 rules spends well under
 /// it. Past it, an action counts as protected, and its reason says so.
 pub const MAX_PLAN_PROTECTION_WORK: u64 = 1 << 30;
+
+/// The most characters of a protection rule's text a row's reason shows, then `…`.
+const MAX_SHOWN_RULE_CHARS: usize = 100;
 
 /// The bytes [`MAX_PLAN_PARAM_BYTES`] counts for a param's value: its text, or roughly its
 /// JSON (text, names and a few bytes of punctuation per item; 8 per number or boolean).

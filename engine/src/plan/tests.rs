@@ -2871,6 +2871,34 @@ fn the_plan_work_is_bounded_across_sops() {
     assert_eq!(p.sops, run(&lib_of(HEAVY)).sops);
 }
 
+/// A row blocked by a protection rule quotes the rule's text clipped: a pattern of a megabyte
+/// (a paste gone wrong) was quoted whole on each of the rows it blocks.
+#[test]
+fn a_long_protection_rule_is_quoted_clipped() {
+    let mut w = ws(Mode::Autonomous);
+    w.protected_entities = vec![ProtectedEntity::Name("*".repeat(100_000))];
+    let ents: Vec<serde_json::Value> = (0..20)
+        .map(|i| device(&format!("d{i}"), &format!("host-{i}"), json!({})))
+        .collect();
+    let inc = incident(serde_json::Value::Array(ents));
+    let lib = library(&[ISOLATE, &sop("")]);
+    let config = RunConfig {
+        approvals: Approvals::All,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &w, &inc, &config, vec![]);
+    let targeted: Vec<_> = p.actions.iter().filter(|a| a.target.is_some()).collect();
+    assert_eq!(targeted.len(), 20);
+    let shown = format!(
+        "protected entity (workspace rule: name `{}…`)",
+        "*".repeat(100)
+    );
+    for a in targeted {
+        assert_eq!(a.status, Status::Blocked);
+        assert_eq!(a.reason, shown);
+    }
+}
+
 /// The work of checking protection rules is bounded per plan: once it is spent, an action
 /// counts as protected, and says that not every rule was checked.
 #[test]
