@@ -2122,6 +2122,11 @@ enum Found {
 /// The first place of `piece` in `t` from byte `from`.
 fn find(piece: &str, t: &str, from: usize, budget: &mut u32) -> Found {
     let rest = &t[from..];
+    // What a piece matches is at least as long as it is (a `?` is a character: one byte or
+    // more), so a longer one is nowhere, without setting up a search of its length.
+    if piece.len() > rest.len() {
+        return Found::Nowhere;
+    }
     if let [b] = piece.as_bytes() {
         // One byte (ASCII, not `?`): looked for as such, without a searcher to set up.
         if *b != b'?' {
