@@ -90,6 +90,8 @@ pub enum GenerateError {
     PerFile { value: u64, limit: u64 },
     #[error("`{0}` is not empty; generate into a new or empty directory")]
     NotEmpty(String),
+    #[error("`{0}` is a file, not a directory; generate into a new or empty directory")]
+    NotADirectory(String),
     #[error("cannot write `{path}`: {source}")]
     Write {
         path: String,
@@ -397,6 +399,9 @@ impl Generator {
             .build()
             .map_err(|e| GenerateError::Threads(e.to_string()))?;
         let created = !out.exists();
+        if out.exists() && !out.is_dir() {
+            return Err(GenerateError::NotADirectory(out.display().to_string()));
+        }
         std::fs::create_dir_all(out).map_err(io_err(out))?;
         if std::fs::read_dir(out)
             .map_err(io_err(out))?
@@ -774,6 +779,15 @@ mod tests {
             g.write(1, 1, 1 << 26, dir.path(), 1, &|_| {}),
             Err(GenerateError::NotEmpty(_))
         ));
+        // A file where the directory would go is named so (it said `File exists`).
+        let err = g
+            .write(1, 1, 1 << 26, &dir.path().join("x"), 1, &|_| {})
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("is a file, not a directory; generate into a new or empty directory"),
+            "{err}"
+        );
         let empty = dir.path().join("new");
         assert!(matches!(
             g.write(1, 0, 1 << 26, &empty, 1, &|_| {}),
