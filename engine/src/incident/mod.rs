@@ -858,6 +858,11 @@ fn json_error(file: &str, e: &serde_json::Error) -> ImportError {
     } else if message.contains("recursion limit exceeded") {
         // serde_json fails on the 128th open bracket: 127 levels are the most it reads.
         "the JSON is nested more than 127 levels deep".to_string()
+    } else if message == "number out of range" {
+        // JSON leaves number ranges to readers (RFC 8259 §6); this one reads 64-bit floats.
+        "a number is out of range: numbers are read as 64-bit floats, up to about 1.8e308 \
+         either way (wherever it is, even in a member that is not read)"
+            .to_string()
     } else {
         message.to_string()
     };

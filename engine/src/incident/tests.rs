@@ -2787,6 +2787,20 @@ fn malformed_json_reports_line_and_column() {
     }
 }
 
+/// A number past the 64-bit float range is refused where it is, saying what the range is,
+/// also in a member the importer does not read.
+#[test]
+fn a_number_out_of_range_says_what_the_range_is() {
+    let text = PAGE1.replacen("\"value\"", "\"zz\": 1e400, \"value\"", 1);
+    let shown = error(&text).to_string();
+    assert!(
+        shown.contains(
+            ": invalid JSON: a number is out of range: numbers are read as 64-bit floats"
+        ),
+        "{shown}"
+    );
+}
+
 #[test]
 fn truncated_json_says_so() {
     let cut = &PAGE1[..PAGE1.len() / 2];
