@@ -767,6 +767,9 @@ pub struct Scheduler<'a, E: Executor> {
     /// Set while the rows of a for-each whose items are not known yet are listed: each stands
     /// for the step's actions ([`PlannedAction::items_unknown`]).
     items_unknown: bool,
+    /// How many for-each steps skipped before listing their items the rows being written are
+    /// in ([`PlannedAction::items_not_listed`]).
+    items_not_listed: u32,
     /// How many action rows each gamebook holds, through its groups and calls, once counted.
     held: BTreeMap<&'a str, usize>,
     /// Whether each gamebook holds a high-impact action, through its groups and calls, once
@@ -816,6 +819,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             explaining: false,
             refusing: 0,
             items_unknown: false,
+            items_not_listed: 0,
             held: BTreeMap::new(),
             high_impact_held: BTreeMap::new(),
         }
@@ -1374,6 +1378,21 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     ) {
         let path = join_path(prefix, &step.id);
         let path = path.as_ref();
+        let fans_out = u32::from(step.for_each.is_some());
+        self.items_not_listed += fans_out;
+        self.skip_kind(step, frame, path, reason, inner_results);
+        self.items_not_listed -= fans_out;
+    }
+
+    /// [`Scheduler::skip_rows`] of the step at `path`, by its kind.
+    fn skip_kind(
+        &mut self,
+        step: &c::Step,
+        frame: &mut Frame,
+        path: &str,
+        reason: &str,
+        inner_results: bool,
+    ) {
         match &step.kind {
             c::StepKind::Action { spec, target, .. } => {
                 // The target of a step that fans out is one of the items, unknown here.
@@ -2018,8 +2037,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let c::StepKind::Action { spec, target, .. } = &step.kind {
             self.skip_action(frame, path, spec, target.as_ref(), reason);
         } else {
-            let prefix = &path[..path.len() - step.id.len()];
-            self.skip_rows(step, frame, prefix, reason, false);
+            // The item is known: its rows are its own, not the whole step's.
+            self.skip_kind(step, frame, path, reason, false);
         }
         if has_item {
             frame.vars.pop();
@@ -2075,6 +2094,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             execution: None,
             pending_params: Vec::new(),
             items_unknown: self.items_unknown,
+            items_not_listed: self.items_not_listed > 0 && status == Status::Skipped,
         });
     }
 
@@ -2240,6 +2260,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             execution: None,
             pending_params: Vec::new(),
             items_unknown: false,
+            items_not_listed: false,
         };
         if spec.target != ActionTarget::Incident && planned.target.is_none() {
             planned.status = Status::Skipped;

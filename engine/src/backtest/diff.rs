@@ -218,14 +218,15 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
     // What pairing left of the base: its actions per step, in plan order (for a step the
     // working tree did not run), and the steps it did not run.
     let mut base_left: HashMap<StepKey<'_>, VecDeque<usize>> = HashMap::default();
-    // The base's rows that stand for their steps, by step: their status is every action's.
-    let mut base_whole: HashMap<StepKey<'_>, Status> = HashMap::default();
+    // The base's rows that stand for their steps, by step: their status is every action's
+    // (and whether it is for items not known yet).
+    let mut base_whole: HashMap<StepKey<'_>, (Status, bool)> = HashMap::default();
     for (i, (b, done)) in base.iter().zip(&paired).enumerate() {
         if *done {
             continue;
         }
         if b.stands_for_its_step() {
-            base_whole.insert(step_key(b), b.status);
+            base_whole.insert(step_key(b), (b.status, b.items_unknown));
         } else {
             base_left.entry(step_key(b)).or_default().push_back(i);
         }
@@ -287,11 +288,14 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
             // The step did not run in the base, or its items were not known: this action was
             // skipped, or waiting, there.
             None if base_whole.contains_key(&step_key(h)) => {
-                let was = base_whole
+                let (was, items_unknown) = base_whole
                     .get(&step_key(h))
                     .copied()
-                    .unwrap_or(Status::Skipped);
-                if h.status != was {
+                    .unwrap_or((Status::Skipped, false));
+                // What is blocked (a protected target) was blocked once the items were known
+                // too, as the other way round.
+                let stays = items_unknown && h.status == Status::Blocked;
+                if h.status != was && !stays {
                     out.push(change(h, ChangeKind::Status, Some(was), Some(h.status)));
                 }
             }
@@ -560,6 +564,7 @@ mod tests {
             execution: None,
             pending_params: Vec::new(),
             items_unknown: false,
+            items_not_listed: false,
         }
     }
 
@@ -680,8 +685,9 @@ mod tests {
             std::slice::from_ref(&waiting),
         ));
         assert_eq!(now_wait.len(), 2, "{now_wait:?}");
-        // A protected target stays blocked once the items are known.
+        // A protected target stays blocked once the items are known, either way round.
         assert!(diff(&scans(Status::Blocked), std::slice::from_ref(&waiting)).is_empty());
+        assert!(diff(std::slice::from_ref(&waiting), &scans(Status::Blocked)).is_empty());
         assert!(diff(
             &scans(Status::AwaitingApproval),
             std::slice::from_ref(&waiting)

@@ -623,6 +623,75 @@ fn a_step_that_stops_running_is_a_change_only_where_it_did_something() {
     assert_eq!(blocks, [resumed, resumed]);
 }
 
+/// `block-malicious-indicators` with a comment per file, run when `only_if` holds (always
+/// without one).
+fn note_per_file(only_if: Option<&'static str>) -> impl Fn(&str, &str) -> String {
+    move |name, text| {
+        if !name.ends_with("block-malicious-indicators.yaml") {
+            return text.to_string();
+        }
+        let at = "  - id: summary\n";
+        assert!(text.contains(at), "the example changed");
+        let condition = only_if.map_or(String::new(), |c| format!("    if: \"{c}\"\n"));
+        text.replace(
+            at,
+            &format!(
+                "  - id: note_files\n{condition}    for_each: {{items: incident.files, as: f}}\n    \
+                 action: incident.comment\n    params: {{comment: \"File {{{{ f.file_name }}}} seen.\"}}\n{at}"
+            ),
+        )
+    }
+}
+
+/// A for-each of comments that stops running is a change only where it commented: each comment
+/// becomes skipped, none is removed, the row standing for the step is no comment of the
+/// totals, and an incident without files has not changed.
+#[test]
+fn a_comment_per_item_that_stops_running_is_a_change_only_where_it_commented() {
+    let base = library(note_per_file(None));
+    let head = library(note_per_file(Some("incident.severity == 'informational'")));
+    let ws = [Workspace::demo()];
+    let dir = corpus(&[]);
+    let listing = list_corpus(dir.path()).unwrap();
+    for (from, to) in [(&base, &head), (&head, &base)] {
+        let mut sink = Collect::default();
+        let report = backtest(to, Some(from), &ws, 2)
+            .run(&listing, &mut sink)
+            .unwrap();
+        let mut changed: Vec<&str> = Vec::new();
+        for d in &sink.diffs {
+            for c in d.changes.iter().filter(|c| c.step.ends_with("note_files")) {
+                assert_eq!(c.change, ChangeKind::Status, "{}: {c:#?}", d.id);
+                assert!(
+                    c.from == Some(Status::Skipped) || c.to == Some(Status::Skipped),
+                    "{}: {c:#?}",
+                    d.id
+                );
+                changed.push(d.id.as_str());
+            }
+        }
+        changed.dedup();
+        // Those with files: ransomware (31001), indicators (31004), resolved malware (31008),
+        // the admin tool (31005).
+        for id in &changed {
+            assert!(
+                ["31001", "31004", "31005", "31008"].contains(id),
+                "{changed:?}"
+            );
+        }
+        assert!(!changed.is_empty());
+        // The comments that stopped leave `would run` (or `awaiting approval`), and join no
+        // other status: the row standing for the step is no comment.
+        let statuses = super::diff::status_deltas(report.base.as_ref().unwrap(), &report.head);
+        assert!(
+            !statuses
+                .iter()
+                .any(|(s, d)| d.name == "incident.comment" && *s == Status::Skipped),
+            "{statuses:?}"
+        );
+    }
+}
+
 /// A change without a target names the incident only for an action on the incident; any
 /// other action's row without a target (items past a limit) shows `-`, as `simulate` does.
 #[test]

@@ -147,17 +147,22 @@ pub struct PlannedAction {
     /// it runs`): it stands for the step's actions, whatever they turn out to be.
     #[serde(skip)]
     pub items_unknown: bool,
+    /// A row of a for-each step (or of a step inside one) that did not run before its items
+    /// were listed: it stands for the step's actions, whatever its action (a comment per user
+    /// has no target either way).
+    #[serde(skip)]
+    pub items_not_listed: bool,
 }
 
 impl PlannedAction {
     /// Whether this row says its step did not run at all, before the step's targets were
-    /// known: skipped, with no target, of an action that acts on an entity (a for-each whose
-    /// condition is false never lists its items). It stands for no action: whatever the step
-    /// would have acted on, nothing happens to it.
+    /// known: skipped, with no target, of a for-each whose items were never listed (its
+    /// condition is false), or of an action that acts on an entity. It stands for no action:
+    /// whatever the step would have acted on, nothing happens to it.
     pub fn is_step_not_run(&self) -> bool {
         self.status == Status::Skipped
             && self.target.is_none()
-            && !targets_the_incident(self.action)
+            && (self.items_not_listed || !targets_the_incident(self.action))
     }
 
     /// Whether this row stands for every action of its step rather than being one: the step

@@ -924,6 +924,7 @@ mod tests {
             execution: None,
             pending_params: Vec::new(),
             items_unknown: false,
+            items_not_listed: false,
         }
     }
 
