@@ -770,6 +770,9 @@ pub struct Scheduler<'a, E: Executor> {
     /// How many for-each steps skipped before listing their items the rows being written are
     /// in ([`PlannedAction::items_not_listed`]).
     items_not_listed: u32,
+    /// The approval gate of the step being run, or of a group or calling step around it, that
+    /// sits behind something else already waiting ([`PlannedAction::own_approval`]).
+    own_gate: Option<Wait>,
     /// How many action rows each gamebook holds, through its groups and calls, once counted.
     held: BTreeMap<&'a str, usize>,
     /// Whether each gamebook holds a high-impact action, through its groups and calls, once
@@ -820,6 +823,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             refusing: 0,
             items_unknown: false,
             items_not_listed: 0,
+            own_gate: None,
             held: BTreeMap::new(),
             high_impact_held: BTreeMap::new(),
         }
@@ -1538,9 +1542,18 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 )),
                 reason: format!("awaits the approval gate of step `{}`", step.id),
             });
+        // A gate behind something already waiting is what the actions behind it need once
+        // that is done: kept apart, the first of them.
+        let own_was = self.own_gate.clone();
         let was = match gate_wait {
             Some(w) if self.wait.is_none() => self.wait.replace(w),
-            _ => self.wait.clone(),
+            Some(w) => {
+                if self.own_gate.is_none() {
+                    self.own_gate = Some(w);
+                }
+                self.wait.clone()
+            }
+            None => self.wait.clone(),
         };
         // Before a refusal: where the step's rows and tasks start.
         let (first_row, first_task) = (self.actions.len(), self.tasks.len());
@@ -1572,6 +1585,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     self.trace_gate(frame, path, gate_open, held, behind_another);
                 }
                 self.wait = was;
+                self.own_gate = own_was;
                 let status = match &refused {
                     Some((refusal, why)) => {
                         self.reject_since(first_row, first_task, why);
@@ -1776,6 +1790,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         self.wait = was;
+        self.own_gate = own_was;
         self.passed_gates -= u32::from(passed_gate);
         let mut status = if step.for_each.is_some() && items.is_empty() {
             StepStatus::Succeeded
@@ -2095,6 +2110,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             pending_params: Vec::new(),
             items_unknown: self.items_unknown,
             items_not_listed: self.items_not_listed > 0 && status == Status::Skipped,
+            own_approval: None,
         });
     }
 
@@ -2261,6 +2277,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             pending_params: Vec::new(),
             items_unknown: false,
             items_not_listed: false,
+            own_approval: None,
         };
         if spec.target != ActionTarget::Incident && planned.target.is_none() {
             planned.status = Status::Skipped;
@@ -2368,6 +2385,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         self.count(spec);
         if let Some((approval, reason)) = approval {
             planned.status = Status::AwaitingApproval;
+            if approval.is_none() {
+                planned.own_approval = self
+                    .own_gate
+                    .as_ref()
+                    .and_then(|g| g.approval(spec))
+                    .map(|gate| self.gate_approval(gate, spec, target_value.as_ref()))
+                    .or_else(|| self.approval_for(spec, target_value.as_ref()));
+            }
             planned.approval = approval;
             planned.pending_params.clone_from(&unknown);
             planned.reason = match unknown.as_slice() {

@@ -239,10 +239,13 @@ pub fn diff(base: &[PlannedAction], head: &[PlannedAction]) -> Vec<Change> {
                 let params = param_changes(b, h);
                 // Who approves is policy: a change of it is a change even where nothing else
                 // is (a status change says enough of what the approval became).
+                // An action waiting on a step before it is compared by the approval it needs
+                // itself once that is done.
+                let needs = |a: &PlannedAction| a.approval.clone().or(a.own_approval.clone());
                 let approval =
-                    (b.status == h.status && b.approval != h.approval).then(|| ApprovalChange {
-                        from: b.approval.clone(),
-                        to: h.approval.clone(),
+                    (b.status == h.status && needs(b) != needs(h)).then(|| ApprovalChange {
+                        from: needs(b),
+                        to: needs(h),
                     });
                 let kind = if b.status != h.status {
                     ChangeKind::Status
@@ -565,6 +568,7 @@ mod tests {
             pending_params: Vec::new(),
             items_unknown: false,
             items_not_listed: false,
+            own_approval: None,
         }
     }
 

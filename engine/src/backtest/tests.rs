@@ -471,6 +471,49 @@ fn a_changed_approver_is_a_change() {
     );
 }
 
+/// A gate behind another that changes is a change: the password reset waits on the disable
+/// step's gate, and its own gate now times out into an approval.
+#[test]
+fn a_changed_gate_behind_another_is_a_change() {
+    let gate = "approval: {role: workspace_owner, timeout: 4h, on_timeout: reject}";
+    let base = library(|_, t| t.to_string());
+    let head = library(move |name, t| {
+        if name.ends_with("compromised-user.yaml") {
+            assert!(t.contains(gate), "the example changed");
+            t.replace(
+                gate,
+                "approval: {role: workspace_owner, timeout: 4h, on_timeout: approve}",
+            )
+        } else {
+            t.to_string()
+        }
+    });
+    let ws = [Workspace::demo()];
+    let dir = corpus(&[]);
+    let listing = list_corpus(dir.path()).unwrap();
+    let mut sink = Collect::default();
+    let report = backtest(&head, Some(&base), &ws, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    assert!(report.changed > 0, "{:#?}", sink.diffs);
+    let resets: Vec<_> = sink
+        .diffs
+        .iter()
+        .flat_map(|d| &d.changes)
+        .filter(|c| c.step.ends_with("reset_password"))
+        .collect();
+    assert!(!resets.is_empty(), "{:#?}", sink.diffs);
+    for c in resets {
+        assert_eq!(c.change, ChangeKind::Approval, "{c:#?}");
+        let approval = c.approval.as_ref().expect("an approval change");
+        let reason = |a: &Option<crate::plan::model::Approval>| {
+            a.as_ref().map(|a| a.reason.clone()).unwrap_or_default()
+        };
+        assert!(reason(&approval.from).contains("then reject"), "{c:#?}");
+        assert!(reason(&approval.to).contains("then approve"), "{c:#?}");
+    }
+}
+
 #[test]
 fn hidden_files_are_not_corpus_files_and_the_extension_ignores_case() {
     let dir = tempfile::tempdir().unwrap();

@@ -152,6 +152,11 @@ pub struct PlannedAction {
     /// has no target either way).
     #[serde(skip)]
     pub items_not_listed: bool,
+    /// The approval the action needs itself (its own gate, the SOP's policy, the agent's
+    /// mode) when it waits on a step before it, which its `approval` then says nothing of:
+    /// compared by a backtest, so that a gate behind another that changes is a change.
+    #[serde(skip)]
+    pub own_approval: Option<Approval>,
 }
 
 impl PlannedAction {

@@ -925,6 +925,7 @@ mod tests {
             pending_params: Vec::new(),
             items_unknown: false,
             items_not_listed: false,
+            own_approval: None,
         }
     }
 
