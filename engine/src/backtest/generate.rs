@@ -318,8 +318,10 @@ impl Generator {
             "id".into(),
             Json::from(format!("gen-{}-{index:07}", self.seed)),
         );
-        // A generated incident is in no portal: it has no number of its own to show.
+        // A generated incident is in no portal: it has no number of its own to show, nor a link
+        // (the template's would open another incident).
         m.remove("number");
+        m.remove("web_url");
         if rng.chance(35) {
             m.insert("severity".into(), Json::from(rng.pick(SEVERITIES)));
         }
@@ -708,6 +710,7 @@ mod tests {
             let inc = &incidents[0];
             assert_eq!(inc.id, format!("gen-7-{i:07}"));
             assert_eq!(inc.number, None, "a generated incident is in no portal");
+            assert_eq!(inc.web_url, None, "nor has a link to one");
             severities.insert(inc.severity.clone());
             names.extend(inc.entities.iter().map(|e| e.name.clone()));
             // Links stay coherent: every alert's entity exists.
