@@ -1204,31 +1204,6 @@ fn now_option(now: Option<&str>) -> Result<Option<i64>, String> {
 /// The most of one `incident` record `eval` prints, in bytes of JSON.
 const MAX_EVAL_RECORD_BYTES: usize = 64 << 20;
 
-/// A record of the language as serde serializes it: the JSON of [`riposte_dsl::value::Value::to_json`]
-/// (members sorted by name), written as it is walked rather than built first.
-struct RecordJson<'a>(&'a riposte_dsl::value::Value);
-
-impl serde::Serialize for RecordJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use riposte_dsl::value::Value;
-        match self.0 {
-            Value::List(items) => serializer.collect_seq(items.iter().map(RecordJson)),
-            Value::Record(r) => {
-                let mut members: Vec<(&str, &Value)> = r
-                    .ty()
-                    .fields
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .zip(r.fields())
-                    .collect();
-                members.sort_by(|a, b| a.0.cmp(b.0));
-                serializer.collect_map(members.into_iter().map(|(n, v)| (n, RecordJson(v))))
-            }
-            scalar => scalar.to_json().serialize(serializer),
-        }
-    }
-}
-
 /// Writes to `inner` up to `left` bytes (cut at a character boundary), then fails, setting
 /// `cut`.
 struct CappedWriter<'w, W: Write> {
@@ -1336,7 +1311,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
                 left: MAX_EVAL_RECORD_BYTES,
                 cut: false,
             };
-            let written = serde_json::to_writer_pretty(&mut capped, &RecordJson(&record));
+            let written = serde_json::to_writer_pretty(&mut capped, &record);
             if capped.cut {
                 write(
                     &mut out,

@@ -101,6 +101,19 @@ impl RecordValue {
         &self.0.slice
     }
 
+    /// The fields with their names, sorted by name: the order of the record's JSON.
+    pub fn members_by_name(&self) -> Vec<(&str, &Value)> {
+        let mut members: Vec<(&str, &Value)> = self
+            .ty()
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .zip(self.fields())
+            .collect();
+        members.sort_by(|a, b| a.0.cmp(b.0));
+        members
+    }
+
     /// A field by name (a string lookup; checked expressions read fields by index instead).
     pub fn get(&self, name: &str) -> Option<&Value> {
         let (i, _) = self.ty().field(name)?;
@@ -240,16 +253,8 @@ impl Value {
                 w.write_char(']')
             }
             Value::Record(r) => {
-                let mut members: Vec<(&str, &Value)> = r
-                    .ty()
-                    .fields
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .zip(r.fields())
-                    .collect();
-                members.sort_by(|a, b| a.0.cmp(b.0));
                 w.write_char('{')?;
-                for (i, (name, v)) in members.into_iter().enumerate() {
+                for (i, (name, v)) in r.members_by_name().into_iter().enumerate() {
                     if i > 0 {
                         w.write_char(',')?;
                     }
@@ -467,6 +472,18 @@ impl From<IpAddr> for Value {
 impl From<Vec<Value>> for Value {
     fn from(items: Vec<Value>) -> Self {
         Value::List(Arc::from(items))
+    }
+}
+
+/// The JSON of [`Value::to_json`] (members sorted by name), serialized as the value is walked
+/// rather than built first: a writer that fails past a limit stops the walk there.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::List(items) => serializer.collect_seq(items.iter()),
+            Value::Record(r) => serializer.collect_map(r.members_by_name()),
+            scalar => scalar.to_json().serialize(serializer),
+        }
     }
 }
 
