@@ -2345,8 +2345,6 @@ mod tests {
                 "consented_applications: mde",
             ),
             ("tags: [managed-xdr]", "tags: managed-xdr"),
-            ("tags: [managed-xdr]", "tags: [1.5]"),
-            ("tags: [managed-xdr]", "tags: [true]"),
             ("fetch_to_sentinel: false", "fetch_to_sentinel: no"),
             ("partner_consent: true", "partner_consent: [true]"),
             ("partner_consent: true", "partner_consent: \"True\""),
@@ -3149,6 +3147,24 @@ mod tests {
         assert_eq!(errors(&twice), first);
     }
 
+    /// Text written unquoted as a number or a boolean is the text written: a name `0x1F` is not
+    /// the workspace `31`, nor `+12` the workspace `12`.
+    #[test]
+    fn unquoted_numbers_are_text_as_written() {
+        for written in [
+            "0x1F", "0o17", "0b11", "+12", "0123", "1_000", "-5", "1.50", "true", "12",
+        ] {
+            let text = format!(
+                "workspaces:\n{}",
+                one("a", 1, &format!("    tags: [{written}]\n"))
+                    .replace("name: a", &format!("name: {written}"))
+            );
+            let ws = parse_workspaces("w.yaml", &text).unwrap_or_else(|e| panic!("{written}: {e}"));
+            assert_eq!(ws[0].name, written);
+            assert_eq!(ws[0].tags, [written]);
+        }
+    }
+
     /// Line breaks as Windows writes them, tabs after the `-`, text beyond ASCII before an
     /// error: each error where it is.
     #[test]
@@ -3156,11 +3172,11 @@ mod tests {
         let text = format!(
             "# é\nworkspaces:\n{}{}",
             one("é", 1, "    tags: x\n"),
-            one("b", 2, "    tags: [ä, 1.5]\n")
+            one("b", 2, "    tags: [ä, [x]]\n")
         );
         let lines = [
             "w.yaml:5:11: `tags` is a list of labels, e.g. `[managed-xdr]`; found `x`, which is not a list: write `[x]` for one",
-            "w.yaml:10:15: a tag in `tags` is a label, e.g. `managed-xdr`; found the number `1.5`: write text in quotes, as `\"1.5\"`",
+            "w.yaml:10:15: a tag in `tags` is a label, e.g. `managed-xdr`; found a list or a mapping",
         ];
         assert_eq!(errors(&text), lines.join("\n"));
         assert_eq!(errors(&text.replace('\n', "\r\n")), lines.join("\n"));

@@ -131,6 +131,13 @@ impl<'de> Form<'de> for Text {
         self.expected.to_string()
     }
 
+    // Asked for as text: an unquoted number or boolean arrives as written (`0x1F`, `+12`,
+    // `1.50`), not as the value YAML reads it as (`31`, `12`, `1.5`), which is not the text
+    // the file gives. Nothing (`key:`) is asked about first: it is no text.
+    fn read<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_option(TextOrNothing(self))
+    }
+
     fn text<E: de::Error>(self, text: &str) -> Result<String, E> {
         let problem = match self.rule {
             TextRule::Any => None,
@@ -151,18 +158,37 @@ impl<'de> Form<'de> for Text {
             None => Ok(text.to_string()),
         }
     }
+}
 
-    // An unquoted whole number is text too, in its decimal form (`0123` and `1_000` are kept
-    // as written: see `parse_workspaces`); `true` and a fraction are refused rather than
-    // spelt differently from what was written.
-    fn scalar<E: de::Error>(self, scalar: Scalar) -> Result<String, E> {
-        match scalar {
-            Scalar::Whole(text) => Ok(text),
-            other => Err(found(
-                self.expected,
-                &format!("{other}: write text in quotes, as `\"{}\"`", other.value()),
-            )),
-        }
+/// Reads a [`Text`], or nothing (an error saying what the text is).
+struct TextOrNothing(Text);
+
+impl<'de> Visitor<'de> for TextOrNothing {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0.expected)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<String, E> {
+        self.0.nothing()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        self.0.nothing()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        let expected = self.0.expected;
+        d.deserialize_string(Reader(self.0, PhantomData))
+            .map_err(|e| {
+                // A list or a mapping where text is expected, in the reader's words.
+                if e.to_string().starts_with("expected string scalar") {
+                    found(expected, "a list or a mapping")
+                } else {
+                    e
+                }
+            })
     }
 }
 
