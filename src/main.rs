@@ -1195,7 +1195,14 @@ fn now_option(now: Option<&str>) -> Result<Option<i64>, String> {
         riposte_dsl::value::parse_time(t)
             .or_else(|| riposte_dsl::value::parse_time(&format!("{t}Z")))
             .ok_or_else(|| {
-                format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+                if riposte_dsl::value::time_out_of_range(t) {
+                    format!(
+                        "`--now {t}` is past 9999-12-31T23:59:59.999Z or before \
+                         0000-01-01T00:00:00Z once in UTC, the times RFC 3339 writes"
+                    )
+                } else {
+                    format!("`--now {t}` is not an RFC 3339 time such as 2026-01-31T12:00:00Z")
+                }
             })
     })
     .transpose()

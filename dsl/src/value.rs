@@ -609,6 +609,41 @@ pub fn parse_time(s: &str) -> Option<i64> {
     (FIRST_TIME_MS..=LAST_TIME_MS).contains(&ms).then_some(ms)
 }
 
+/// Whether `s`, which [`parse_time`] refuses, is a valid RFC 3339 time all the same, that its
+/// offset or a leap second carries outside the times a four-digit year writes in UTC
+/// (`9999-12-31T23:59:59-05:00`): what to say of it differs.
+pub fn time_out_of_range(s: &str) -> bool {
+    if parse_time(s).is_some() {
+        return false;
+    }
+    // The wall time alone, as if in UTC, and without a leap second.
+    let local = match s
+        .len()
+        .checked_sub(6)
+        .and_then(|at| Some((at, s.get(at..)?)))
+    {
+        Some((at, offset)) if offset.starts_with(['+', '-']) => {
+            // An offset RFC 3339 writes: `+hh:mm`, less than a day.
+            let b = offset.as_bytes();
+            let two = |i: usize| {
+                b.get(i..i + 2)
+                    .filter(|d| d.iter().all(u8::is_ascii_digit))
+                    .map(|d| (d[0] - b'0') * 10 + (d[1] - b'0'))
+            };
+            match (two(1), b.get(3), two(4)) {
+                (Some(h), Some(b':'), Some(m)) if h <= 23 && m <= 59 => &s[..at],
+                _ => return false,
+            }
+        }
+        _ => s.strip_suffix(['Z', 'z']).unwrap_or(s),
+    };
+    let wall = match local.get(16..19) {
+        Some(":60") => format!("{}:59{}Z", &local[..16], &local[19..]),
+        _ => format!("{local}Z"),
+    };
+    parse_time(&wall).is_some()
+}
+
 /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the times a four-digit year writes.
 const FIRST_TIME_MS: i64 = -62_167_219_200_000;
 const LAST_TIME_MS: i64 = 253_402_300_799_999;
@@ -727,6 +762,30 @@ mod tests {
             253_402_300_799_999,
         ] {
             assert_eq!(format_time(ms), reference(ms), "{ms}");
+        }
+    }
+
+    /// A valid time carried past the years RFC 3339 writes by its offset or a leap second is
+    /// told apart from text that is no time.
+    #[test]
+    fn times_out_of_range_are_told_apart() {
+        for out in [
+            "9999-12-31T23:59:59-05:00",
+            "0000-01-01T00:30:00+01:00",
+            "9999-12-31T23:59:60Z",
+        ] {
+            assert!(time_out_of_range(out), "{out}");
+        }
+        for not in [
+            "9999-12-31T23:59:59Z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01T12:60:00Z",
+            "2026-01-01T12:00:00+24:00",
+            "yesterday",
+            "",
+            "é",
+        ] {
+            assert!(!time_out_of_range(not), "{not}");
         }
     }
 

@@ -2787,6 +2787,25 @@ fn malformed_json_reports_line_and_column() {
     }
 }
 
+/// A time that is no RFC 3339 time, and one its offset carries past the years RFC 3339 writes,
+/// are refused at their path, each saying which it is.
+#[test]
+fn times_out_of_range_say_so() {
+    let doc = |t: &str| {
+        json!({"@odata.type": "#microsoft.graph.security.incident", "id": "1", "alerts": [],
+               "createdDateTime": t})
+        .to_string()
+    };
+    let (path, message) = invalid_at(&doc("9999-12-31T23:59:59-05:00"));
+    assert_eq!(path, "$.createdDateTime");
+    assert!(
+        message.contains("is past 9999-12-31T23:59:59.999Z"),
+        "{message}"
+    );
+    let (_, message) = invalid_at(&doc("yesterday"));
+    assert!(message.contains("is not an RFC 3339 time"), "{message}");
+}
+
 /// A number past the 64-bit float range is refused where it is, saying what the range is,
 /// also in a member the importer does not read.
 #[test]
