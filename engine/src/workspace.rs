@@ -930,21 +930,7 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
 /// places it at the mapping's last key (the `agent:` of a workspace lacking `subscription`).
 /// Left where it is when the text cannot be read as YAML.
 fn at_mapping_start(text: &str, problems: &mut [Problem]) {
-    use riposte_dsl::syntax::{Node, NodeValue};
-    fn innermost(node: &Node, offset: usize) -> Option<&Node> {
-        let (start, end) = (node.span.start as usize, node.span.end as usize);
-        if offset < start || offset >= end.max(start + 1) {
-            return None;
-        }
-        let inner = match &node.value {
-            NodeValue::Seq(items) => items.iter().find_map(|n| innermost(n, offset)),
-            NodeValue::Map(entries) => entries
-                .iter()
-                .find_map(|(k, v)| innermost(k, offset).or_else(|| innermost(v, offset))),
-            _ => None,
-        };
-        inner.or_else(|| node.as_map().map(|_| node))
-    }
+    use riposte_dsl::syntax::Node;
     if !problems
         .iter()
         .any(|p| p.message.starts_with("missing key `"))
@@ -976,7 +962,7 @@ fn at_mapping_start(text: &str, problems: &mut [Problem]) {
     {
         let moved =
             p.at.and_then(offset_of)
-                .and_then(|offset| innermost(&root, offset))
+                .and_then(|offset| root.innermost_mapping_at(offset))
                 .and_then(|map| place_of(map.span.start as usize));
         if moved.is_some() {
             p.at = moved;

@@ -42,6 +42,25 @@ impl Node {
         }
     }
 
+    /// The innermost mapping holding byte `offset` of the text: where a reader that names the
+    /// mapping's last key for an error about the whole mapping (a key it lacks) means it.
+    pub fn innermost_mapping_at(&self, offset: usize) -> Option<&Node> {
+        let (start, end) = (self.span.start as usize, self.span.end as usize);
+        // An empty collection (`{}`) holds its own start.
+        if offset < start || offset >= end.max(start + 1) {
+            return None;
+        }
+        let inner = match &self.value {
+            NodeValue::Seq(items) => items.iter().find_map(|n| n.innermost_mapping_at(offset)),
+            NodeValue::Map(entries) => entries.iter().find_map(|(k, v)| {
+                k.innermost_mapping_at(offset)
+                    .or_else(|| v.innermost_mapping_at(offset))
+            }),
+            _ => None,
+        };
+        inner.or_else(|| self.as_map().map(|_| self))
+    }
+
     pub fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.value {
             NodeValue::Map(m) => Some(m),

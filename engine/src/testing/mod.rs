@@ -2212,26 +2212,11 @@ fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDo
 /// Where the innermost mapping holding byte `offset` of the YAML stream `text` starts (as a byte
 /// offset); `None` when no mapping holds it or the text cannot be read as YAML.
 fn mapping_start(text: &str, limits: &Limits, shares: usize, offset: usize) -> Option<usize> {
-    use riposte_dsl::syntax::{Node, NodeValue};
-    fn innermost(node: &Node, offset: usize) -> Option<&Node> {
-        let (start, end) = (node.span.start as usize, node.span.end as usize);
-        // An empty collection (`{}`) holds its own start.
-        if offset < start || offset >= end.max(start + 1) {
-            return None;
-        }
-        let inner = match &node.value {
-            NodeValue::Seq(items) => items.iter().find_map(|n| innermost(n, offset)),
-            NodeValue::Map(entries) => entries
-                .iter()
-                .find_map(|(k, v)| innermost(k, offset).or_else(|| innermost(v, offset))),
-            _ => None,
-        };
-        inner.or_else(|| node.as_map().map(|_| node))
-    }
+    use riposte_dsl::syntax::Node;
     let docs =
         serde_saphyr::from_multiple_with_options::<Node>(text, options(limits, shares)).ok()?;
     docs.iter()
-        .find_map(|d| innermost(d, offset))
+        .find_map(|d| d.innermost_mapping_at(offset))
         .map(|m| m.span.start as usize)
 }
 
