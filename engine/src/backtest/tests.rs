@@ -369,21 +369,12 @@ fn a_bad_incident_of_a_page_is_an_error_of_its_own() {
 #[test]
 fn a_changed_param_is_a_change() {
     let base = library(|_, t| t.to_string());
-    let head = library(|name, t| {
-        if name.ends_with("phishing-campaign.yaml") {
-            assert!(t.contains("url_block_duration: 30d"), "the example changed");
-            t.replace("url_block_duration: 30d", "url_block_duration: 3650d")
-        } else {
-            t.to_string()
-        }
-    });
-    let ws = [Workspace::demo()];
-    let dir = corpus(&[]);
-    let listing = list_corpus(dir.path()).unwrap();
-    let mut sink = Collect::default();
-    let report = backtest(&head, Some(&base), &ws, 2)
-        .run(&listing, &mut sink)
-        .unwrap();
+    let head = edited(
+        "phishing-campaign.yaml",
+        "url_block_duration: 30d",
+        "url_block_duration: 3650d",
+    );
+    let (report, sink) = over_examples(&head, &base);
     assert_eq!(report.changed, 1);
     let block = sink.diffs[0]
         .changes
@@ -475,26 +466,13 @@ fn a_changed_approver_is_a_change() {
 /// step's gate, and its own gate now times out into an approval.
 #[test]
 fn a_changed_gate_behind_another_is_a_change() {
-    let gate = "approval: {role: workspace_owner, timeout: 4h, on_timeout: reject}";
     let base = library(|_, t| t.to_string());
-    let head = library(move |name, t| {
-        if name.ends_with("compromised-user.yaml") {
-            assert!(t.contains(gate), "the example changed");
-            t.replace(
-                gate,
-                "approval: {role: workspace_owner, timeout: 4h, on_timeout: approve}",
-            )
-        } else {
-            t.to_string()
-        }
-    });
-    let ws = [Workspace::demo()];
-    let dir = corpus(&[]);
-    let listing = list_corpus(dir.path()).unwrap();
-    let mut sink = Collect::default();
-    let report = backtest(&head, Some(&base), &ws, 2)
-        .run(&listing, &mut sink)
-        .unwrap();
+    let head = edited(
+        "compromised-user.yaml",
+        "approval: {role: workspace_owner, timeout: 4h, on_timeout: reject}",
+        "approval: {role: workspace_owner, timeout: 4h, on_timeout: approve}",
+    );
+    let (report, sink) = over_examples(&head, &base);
     assert!(report.changed > 0, "{:#?}", sink.diffs);
     let resets: Vec<_> = sink
         .diffs
@@ -578,6 +556,30 @@ fn long_param_values_are_shown_where_they_differ() {
 /// The example library with step `block_urls`, a for-each over the incident's URLs, run only
 /// for high-severity incidents: on others it is skipped before its URLs are listed, a row
 /// with no target.
+/// The example library with `from` (which `file` must hold) replaced by `to` in `file`.
+fn edited(file: &'static str, from: &'static str, to: &'static str) -> Library {
+    library(move |name, t| {
+        if name.ends_with(file) {
+            assert!(t.contains(from), "the example changed");
+            t.replace(from, to)
+        } else {
+            t.to_string()
+        }
+    })
+}
+
+/// The backtest of the example incidents in the demo workspace, `base` → `head`.
+fn over_examples(head: &Library, base: &Library) -> (super::Report, Collect) {
+    let ws = [Workspace::demo()];
+    let dir = corpus(&[]);
+    let listing = list_corpus(dir.path()).unwrap();
+    let mut sink = Collect::default();
+    let report = backtest(head, Some(base), &ws, 2)
+        .run(&listing, &mut sink)
+        .unwrap();
+    (report, sink)
+}
+
 fn urls_blocked_when_high(name: &str, text: &str) -> String {
     if !name.ends_with("block-malicious-indicators.yaml") {
         return text.to_string();

@@ -44,6 +44,15 @@ fn device(id: &str, name: &str, extra: serde_json::Value) -> serde_json::Value {
     d
 }
 
+/// Device `id` (its host name and MDE id too) of `provider`, running `os` when given.
+fn device_on(id: &str, os: Option<&str>, provider: &str) -> serde_json::Value {
+    let mut fields = json!({"hostname": id, "mde_device_id": id});
+    if let Some(os) = os {
+        fields["os_platform"] = json!(os);
+    }
+    device(id, id, json!({ "fields": fields, "provider": provider }))
+}
+
 /// An incident of `n` devices, `ws-0`…
 fn devices(n: usize) -> Incident {
     incident(serde_json::Value::Array(
@@ -3214,21 +3223,14 @@ fn ip_indicators_are_for_public_addresses_only() {
 fn only_windows_devices_are_offboarded() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: off, for_each: incident.devices, action: device.offboard, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n";
     let lib = library(&[gb, &sop("")]);
-    let with_os = |id: &str, os: Option<&str>| {
-        let mut fields = json!({"hostname": id, "mde_device_id": id});
-        if let Some(os) = os {
-            fields["os_platform"] = json!(os);
-        }
-        device(id, id, json!({ "fields": fields }))
-    };
     let inc = incident(json!([
-        with_os("d1", Some("windows11")),
-        with_os("d2", Some("macos")),
-        with_os("d3", Some("linux")),
-        with_os("d4", Some("windowsserver2022")),
-        with_os("d5", None),
-        with_os("d6", Some("unknown")),
-        with_os("d7", Some("Other")),
+        device_on("d1", Some("windows11"), "microsoft"),
+        device_on("d2", Some("macos"), "microsoft"),
+        device_on("d3", Some("linux"), "microsoft"),
+        device_on("d4", Some("windowsserver2022"), "microsoft"),
+        device_on("d5", None, "microsoft"),
+        device_on("d6", Some("unknown"), "microsoft"),
+        device_on("d7", Some("Other"), "microsoft"),
     ]));
     let config = RunConfig {
         approvals: Approvals::All,
@@ -3264,19 +3266,12 @@ fn only_windows_devices_are_offboarded() {
 fn defender_scans_windows_devices_only() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: quick, for_each: incident.devices, action: device.quick_scan}\n  - {id: full, for_each: incident.devices, action: device.full_scan}\n";
     let lib = library(&[gb, &sop("")]);
-    let with_os = |id: &str, os: Option<&str>, provider: &str| {
-        let mut fields = json!({"hostname": id, "mde_device_id": id});
-        if let Some(os) = os {
-            fields["os_platform"] = json!(os);
-        }
-        device(id, id, json!({ "fields": fields, "provider": provider }))
-    };
     let inc = incident(json!([
-        with_os("d1", Some("Windows11"), "microsoft"),
-        with_os("d2", Some("macOS"), "microsoft"),
-        with_os("d3", Some("linux"), "microsoft"),
-        with_os("d4", None, "microsoft"),
-        with_os("d5", Some("linux"), "crowdstrike"),
+        device_on("d1", Some("Windows11"), "microsoft"),
+        device_on("d2", Some("macOS"), "microsoft"),
+        device_on("d3", Some("linux"), "microsoft"),
+        device_on("d4", None, "microsoft"),
+        device_on("d5", Some("linux"), "crowdstrike"),
     ]));
     let mut w = ws(Mode::Autonomous);
     w.consented_applications
@@ -3315,21 +3310,14 @@ fn defender_quarantines_files_on_windows_devices_only() {
         json!({"id": format!("file:{id}"), "kind": "file", "name": id, "verdict": "malicious",
                "provider": "microsoft", "fields": {"sha1": id, "device_id": device_id}})
     };
-    let with_os = |id: &str, os: Option<&str>| {
-        let mut fields = json!({"hostname": id, "mde_device_id": id});
-        if let Some(os) = os {
-            fields["os_platform"] = json!(os);
-        }
-        device(id, id, json!({ "fields": fields }))
-    };
     let inc = incident(json!([
         file("aa", "d1"),
         file("bb", "d2"),
         file("cc", "d3"),
         file("dd", "d9"),
-        with_os("d1", Some("Windows10")),
-        with_os("d2", Some("Linux")),
-        with_os("d3", None),
+        device_on("d1", Some("Windows10"), "microsoft"),
+        device_on("d2", Some("Linux"), "microsoft"),
+        device_on("d3", None, "microsoft"),
     ]));
     let p = autonomous(&lib, &inc, Approvals::None);
     let rows: Vec<(&str, &str, Status)> = p
@@ -3393,17 +3381,10 @@ fn an_audit_indicator_without_alerts_is_blocked() {
 /// planned, and full isolation of the Linux device too.
 #[test]
 fn selective_isolation_is_for_windows_devices_only() {
-    let with_os = |id: &str, os: Option<&str>| {
-        let mut fields = json!({"hostname": id, "mde_device_id": id});
-        if let Some(os) = os {
-            fields["os_platform"] = json!(os);
-        }
-        device(id, id, json!({ "fields": fields }))
-    };
     let inc = incident(json!([
-        with_os("d1", Some("windows10")),
-        with_os("d2", Some("linux")),
-        with_os("d3", None),
+        device_on("d1", Some("windows10"), "microsoft"),
+        device_on("d2", Some("linux"), "microsoft"),
+        device_on("d3", None, "microsoft"),
     ]));
     let config = RunConfig {
         approvals: Approvals::All,
