@@ -773,6 +773,10 @@ pub struct Scheduler<'a, E: Executor> {
     /// The approval gate of the step being run, or of a group or calling step around it, that
     /// sits behind something else already waiting ([`PlannedAction::own_approval`]).
     own_gate: Option<Wait>,
+    /// What this SOP's actions awaiting approval that count against its limits would do: the
+    /// same action again (a step after the gate repeating it) runs at most once with them, so
+    /// it counts once.
+    awaiting: std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState>,
     /// How many action rows each gamebook holds, through its groups and calls, once counted.
     held: BTreeMap<&'a str, usize>,
     /// Whether each gamebook holds a high-impact action, through its groups and calls, once
@@ -824,6 +828,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             items_unknown: false,
             items_not_listed: 0,
             own_gate: None,
+            awaiting: Default::default(),
             held: BTreeMap::new(),
             high_impact_held: BTreeMap::new(),
         }
@@ -2314,8 +2319,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.push_row(repeat_of(planned, reason));
             return (StepStatus::Succeeded, output);
         }
-        if let Some(reason) = self.limit_reached(spec) {
-            return self.push_blocked(planned, reason);
+        // The same action awaiting approval already counts for it: at most one of them runs.
+        let counted = self.refusing == 0 && self.awaiting.contains(&effect.what);
+        if !counted {
+            if let Some(reason) = self.limit_reached(spec) {
+                return self.push_blocked(planned, reason);
+            }
         }
         // The approval the action itself needs (policy, mode), granted or not: what it awaits
         // when nothing before it is waiting, and whether a person signs in for it.
@@ -2382,8 +2391,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             ),
             );
         }
-        self.count(spec);
+        if !counted {
+            self.count(spec);
+        }
         if let Some((approval, reason)) = approval {
+            if self.refusing == 0 {
+                self.awaiting.insert(effect.what.clone());
+            }
             planned.status = Status::AwaitingApproval;
             if approval.is_none() {
                 planned.own_approval = self
@@ -2745,7 +2759,8 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         if let Some(max) = g.max_actions {
             if self.total >= max {
                 return Some(format!(
-                    "limit reached: at most {max} actions per incident (SOP `{}`)",
+                    "limit reached: at most {} per incident (SOP `{}`)",
+                    plural(u64::from(max), "action"),
                     self.sop_name
                 ));
             }

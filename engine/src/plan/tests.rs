@@ -3350,6 +3350,50 @@ fn defender_quarantines_files_on_windows_devices_only() {
     );
 }
 
+/// An action repeated after a gate that holds the same action counts once against the SOP's
+/// limits: at most one of them runs (approved, the second is a repeat). It waits on the gate,
+/// as what follows it does; it was blocked by the limit, and what followed it cancelled.
+#[test]
+fn a_repeat_of_an_action_awaiting_approval_counts_once() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: gated, action: device.full_scan, target: \"first(incident.devices)\", approval: {role: incident_responder, timeout: 1h, on_timeout: reject}}\n  - {id: again, needs: [gated], action: device.full_scan, target: \"first(incident.devices)\"}\n  - {id: rep, needs: [again], action: incident.comment, params: {comment: \"again={{ steps.again.status }}\"}}\n";
+    for guardrail in ["limits: {device.full_scan: 1}", "max_actions: 2"] {
+        let lib = library(&[gb, &sop(&format!("guardrails: {{{guardrail}}}\n"))]);
+        let p = autonomous(&lib, &devices(1), Approvals::None);
+        let rows: Vec<(&str, Status)> = p
+            .actions
+            .iter()
+            .map(|a| (a.step.as_str(), a.status))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("gated", Status::AwaitingApproval),
+                ("again", Status::AwaitingApproval),
+                ("rep", Status::AwaitingApproval)
+            ],
+            "{guardrail}: {:#?}",
+            p.actions
+        );
+        // Approved, the repeat is one, and what follows runs.
+        let p = autonomous(&lib, &devices(1), Approvals::All);
+        let rows: Vec<(&str, Status)> = p
+            .actions
+            .iter()
+            .map(|a| (a.step.as_str(), a.status))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("gated", Status::WouldRun),
+                ("again", Status::Skipped),
+                ("rep", Status::WouldRun)
+            ],
+            "{guardrail}: {:#?}",
+            p.actions
+        );
+    }
+}
+
 /// Defender for Endpoint takes an audit indicator only with alerts on: a computed
 /// `generate_alert` that is false with `action: audit` blocks the action, saying why.
 #[test]
