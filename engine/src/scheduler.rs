@@ -2319,8 +2319,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.push_row(repeat_of(planned, reason));
             return (StepStatus::Succeeded, output);
         }
-        // The same action awaiting approval already counts for it: at most one of them runs.
-        let counted = self.refusing == 0 && self.awaiting.contains(&effect.what);
+        // Waiting itself, behind the same action awaiting approval, it already counts for it:
+        // approved, the first runs, and this one is a repeat (what decides otherwise, the
+        // first failing, is for the plan once the approval is given).
+        let counted =
+            self.refusing == 0 && self.wait.is_some() && self.awaiting.contains(&effect.what);
         if !counted {
             if let Some(reason) = self.limit_reached(spec) {
                 return self.push_blocked(planned, reason);
