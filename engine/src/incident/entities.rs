@@ -197,8 +197,10 @@ fn identity(
             let [sha256, sha1, md5] = hashes;
             vec![sha256, sha1, md5, named]
         }
+        // A process id is one process only on one device: without the device, evidence is an
+        // entity of its own (two hosts run a `4242` alike).
         EntityKind::Process => vec![raw("process_id").and_then(|pid| {
-            let device = lower("device_id").unwrap_or_default();
+            let device = lower("device_id")?;
             match raw("created") {
                 Some(created) => Some(format!("{device}:{pid}:{created}")),
                 // Without its creation time, a process id is reused: on one device over

@@ -699,10 +699,25 @@ fn process_id(v: &Json) -> Option<Number> {
 
 /// A host's best id for `device_id` fields: its MDE id, else its host name.
 fn host_id(raw: &Raw) -> Option<String> {
-    referable(
-        text_or_additional(raw.props, &["mdatpDeviceId"])
-            .or_else(|| text_or_additional(raw.props, &["hostName"])),
-    )
+    let p = raw.props;
+    let host_name = || {
+        let host = text_or_additional(p, &["hostName"]);
+        host_name(p, host, text_or_additional(p, &["dnsDomain"]))
+    };
+    referable(text_or_additional(p, &["mdatpDeviceId"]).or_else(host_name))
+}
+
+/// The host name of a host entity `p`, as its device's `hostname` is: `hostName.dnsDomain`
+/// (`host` and `domain`, as read), else `hostName`, `FQDN` or `netBiosName`. What a process or
+/// file on the host names it by, so that it names that device.
+fn host_name(p: &Object, host: Option<String>, domain: Option<String>) -> Option<String> {
+    match (host, domain) {
+        (Some(h), Some(d)) if !h.contains('.') => Some(format!("{h}.{d}")),
+        (Some(h), _) => Some(h),
+        (None, _) => {
+            text_or_additional(p, &["fqdn"]).or_else(|| text_or_additional(p, &["netBiosName"]))
+        }
+    }
 }
 
 /// An account as `upn`, else `DOMAIN\account`.
@@ -770,13 +785,7 @@ fn entity(
                 opt_str(cx, p, "hostName", pp)?.or_else(|| text_or_additional(p, &["hostName"]));
             let domain =
                 opt_str(cx, p, "dnsDomain", pp)?.or_else(|| text_or_additional(p, &["dnsDomain"]));
-            let hostname = match (host, domain) {
-                (Some(h), Some(d)) if !h.contains('.') => Some(format!("{h}.{d}")),
-                (Some(h), _) => Some(h),
-                (None, _) => text_or_additional(p, &["fqdn"])
-                    .or_else(|| text_or_additional(p, &["netBiosName"])),
-            };
-            e.put("hostname", hostname);
+            e.put("hostname", host_name(p, host, domain));
             e.put("mde_device_id", text_or_additional(p, &["mdatpDeviceId"]));
             e.put("aad_device_id", text_or_additional(p, &["aadDeviceId"]));
             let os = opt_str(cx, p, "osFamily", pp)?.map(|o| o.trim().to_lowercase());

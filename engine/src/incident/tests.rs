@@ -1024,7 +1024,7 @@ fn processes_without_a_creation_time_merge_only_with_the_same_image_and_command_
         |pid: u32, image: Option<&str>, command: Option<&str>, extra: serde_json::Value| {
             let mut p = evidence(
                 "processEvidence",
-                json!({"processId": pid, "processCommandLine": command}),
+                json!({"processId": pid, "processCommandLine": command, "mdeDeviceId": "d1"}),
             );
             if let Some(m) = p.as_object_mut() {
                 if let Some(image) = image {
@@ -1088,6 +1088,29 @@ fn processes_without_a_creation_time_merge_only_with_the_same_image_and_command_
         graph_alert("a2", vec![process(100, None, Some("a.exe -x"), created)]),
     ]));
     assert_eq!(ids(&inc), ["process:d1:100:2025-01-01T00:00:00Z"]);
+    // Without a device, nothing tells the hosts apart: each item is a process of its own,
+    // even with the same creation time, image and command line.
+    for extra in [
+        json!({"mdeDeviceId": null}),
+        json!({"mdeDeviceId": null, "processCreationDateTime": "2025-01-01T00:00:00Z"}),
+    ] {
+        let inc = one(&graph_incident(vec![
+            graph_alert(
+                "a1",
+                vec![process(100, Some("a.exe"), Some("a.exe -x"), extra.clone())],
+            ),
+            graph_alert(
+                "a2",
+                vec![process(100, Some("a.exe"), Some("a.exe -x"), extra)],
+            ),
+        ]));
+        assert_eq!(
+            of_kind(&inc, EntityKind::Process).len(),
+            2,
+            "{:#?}",
+            ids(&inc)
+        );
+    }
 }
 
 #[test]
@@ -1790,6 +1813,26 @@ fn sentinel_host_names_from_additional_data_and_file_names_from_file_name_only()
             .unwrap_or_else(|| panic!("no file {name}: {:?}", ids(&i)))
     };
     assert_eq!(file("a.exe").fields["device_id"], "pc3");
+    // A process or file on a host names its device as the device's `hostname` is written:
+    // with its DNS domain, or by a NetBIOS name alone; processes on two hosts stay two.
+    let hosts = one(
+        &json!({"name": "inc-11", "properties": {"title": "t"}, "entities": [
+            {"name": "ha", "kind": "Host", "properties": {"netBiosName": "WS-A"}},
+            {"name": "hb", "kind": "Host", "properties": {"hostName": "nb2", "dnsDomain": "corp.x"}},
+            {"name": "pa", "kind": "Process", "properties": {"processId": "4242", "commandLine": "x", "hostEntityId": "ha"}},
+            {"name": "pb", "kind": "Process", "properties": {"processId": "4242", "commandLine": "x", "hostEntityId": "hb"}}
+        ]}),
+    );
+    let names: Vec<_> = of_kind(&hosts, EntityKind::Device)
+        .iter()
+        .map(|d| d.fields["hostname"].clone())
+        .collect();
+    let on: Vec<_> = of_kind(&hosts, EntityKind::Process)
+        .iter()
+        .map(|p| p.fields["device_id"].clone())
+        .collect();
+    assert_eq!(names, [json!("WS-A"), json!("nb2.corp.x")]);
+    assert_eq!(on, names);
     assert_eq!(
         file("b.exe").id,
         "file:b.exe",
