@@ -500,15 +500,20 @@ pub(crate) fn opt_time<M: Obj>(
     let Some(text) = opt_text(cx, map, key, path)? else {
         return Ok(None);
     };
-    normalize_time(&text).map(Some).ok_or_else(|| {
-        let why = if riposte_dsl::value::time_out_of_range(trim(&text)) {
-            "is past 9999-12-31T23:59:59.999Z or before 0000-01-01T00:00:00Z once in UTC, the \
-             times RFC 3339 writes"
-        } else {
-            "is not an RFC 3339 time such as `2025-03-12T08:14:02Z`"
-        };
-        cx.invalid(&map.at(path, key), format!("`{}` {why}", clip(&text, 80)))
-    })
+    normalize_time(&text)
+        .map(Some)
+        .ok_or_else(|| cx.invalid(&map.at(path, key), not_a_time(&text)))
+}
+
+/// Why `text`, which [`normalize_time`] refuses, is no time of an incident.
+pub(crate) fn not_a_time(text: &str) -> String {
+    let why = if riposte_dsl::value::time_out_of_range(trim(text)) {
+        "is past 9999-12-31T23:59:59.999Z or before 0000-01-01T00:00:00Z once in UTC, the times \
+         RFC 3339 writes"
+    } else {
+        "is not an RFC 3339 time such as `2025-03-12T08:14:02Z`"
+    };
+    format!("`{}` {why}", clip(text, 80))
 }
 
 pub(crate) fn normalize_time(text: &str) -> Option<String> {

@@ -22,7 +22,7 @@ use super::entities::display_name;
 use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
 use super::json::{
     canonical_ip, clip, dedup, describe, mentions_admin, norm_enum, norm_enum_static,
-    normalize_time, object, snake, Cx, Object, Path, ROOT,
+    normalize_time, not_a_time, object, snake, Cx, Object, Path, ROOT,
 };
 use super::{Alert, Entity, ImportError, Incident, Limit, NORMALIZED_FORMAT};
 
@@ -469,15 +469,7 @@ fn time_at(cx: &Cx, t: &mut Option<String>, here: &Path) -> Result<()> {
         if text.trim().is_empty() {
             return Ok(());
         }
-        *t = Some(normalize_time(&text).ok_or_else(|| {
-            cx.invalid(
-                here,
-                format!(
-                    "`{}` is not an RFC 3339 time such as `2025-03-12T08:14:02Z`",
-                    clip(&text, 80)
-                ),
-            )
-        })?);
+        *t = Some(normalize_time(&text).ok_or_else(|| cx.invalid(here, not_a_time(&text)))?);
     }
     Ok(())
 }
@@ -664,6 +656,37 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path, w: Written) -> Result<()>
     Ok(())
 }
 
+/// A number or boolean where field `name` of an entity of `kind` holds text, as text: a whole
+/// number as its digits; any other number is an error, as it is for an id of the incident.
+fn as_text(cx: &Cx, kind: EntityKind, name: &str, v: &mut Json, here: &Path) -> Result<()> {
+    match v {
+        Json::Number(n) if n.is_i64() || n.is_u64() => *v = Json::String(n.to_string()),
+        Json::Number(n) => {
+            return Err(cx.invalid(
+                here,
+                format!(
+                    "`{name}` of {} {} is text; found the number `{n}`, which is not a whole \
+                     number up to 64 bits and would be read as floating point (two ids could \
+                     come out the same): write it in quotes",
+                    article(kind),
+                    kind.as_str()
+                ),
+            ))
+        }
+        Json::Bool(b) => *v = Json::String(b.to_string()),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `a` or `an`, before the name of `kind`.
+fn article(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Ip | EntityKind::Email => "an",
+        _ => "a",
+    }
+}
+
 /// Normalizes field `name` of an entity of `kind` (its model field `field`, if it is one) and
 /// checks its type; `here` is its path as written.
 fn entity_field(
@@ -678,6 +701,26 @@ fn entity_field(
     let listed = field.is_some_and(|f| matches!(f.ty, riposte_dsl::types::Type::List(_)));
     if listed && !matches!(value, Json::Array(_) | Json::Null) {
         *value = Json::Array(vec![value.take()]);
+    }
+    // Text the model holds as text: whole numbers and booleans as written, other numbers
+    // refused (read as floating point, two ids could come out the same); of a list of text,
+    // blank and repeated items dropped, as the other importers drop them.
+    if let Some(f) = field {
+        use riposte_dsl::types::Type;
+        match (&f.ty, &mut *value) {
+            (Type::String, v) => as_text(cx, kind, name, v, here)?,
+            (Type::List(item), Json::Array(items)) if **item == Type::String => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    as_text(cx, kind, name, v, &here.index(i))?;
+                }
+                let mut seen = std::collections::HashSet::new();
+                items.retain(|v| match v {
+                    Json::String(t) => !t.trim().is_empty() && seen.insert(t.clone()),
+                    other => !other.is_null(),
+                });
+            }
+            _ => {}
+        }
     }
     match value {
         // Each item of a model list as a field of its own kind: the addresses of
@@ -705,12 +748,9 @@ fn entity_field(
         }
         _ => None,
     };
-    let article = match kind {
-        EntityKind::Ip | EntityKind::Email => "an",
-        _ => "a",
-    };
     let message = format!(
-        "`{name}` of {article} {} is {}; found `{}`",
+        "`{name}` of {} {} is {}; found `{}`",
+        article(kind),
         kind.as_str(),
         super::to_value::written_as(&f.ty),
         clip(&value.to_string(), 80)

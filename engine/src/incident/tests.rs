@@ -2225,10 +2225,34 @@ fn normalized_json_reads_booleans_and_integers_as_text() {
             "$.incident.tags[1]",
         ),
         (json!({"id": "b", "tags": [2.5]}), "$.incident.tags[0]"),
+        // In an entity's fields too: two ids past 64 bits would come out the same.
+        (
+            json!({"id": "b", "entities": [{"id": "device:a", "kind": "device",
+                   "fields": {"mde_device_id": 12345678901234567890123_f64}}]}),
+            "$.incident.entities[0].fields.mde_device_id",
+        ),
+        (
+            json!({"id": "b", "entities": [{"id": "file:a", "kind": "file",
+                   "fields": {"device_ids": ["d", 1.5]}}]}),
+            "$.incident.entities[0].fields.device_ids[1]",
+        ),
     ] {
         let text = json!({"format": "riposte.incident/v1", "incident": inc}).to_string();
         assert_eq!(invalid_at(&text).0, at, "{inc}");
     }
+    // Whole numbers in fields are text, as written; lists of text lose blank and repeated
+    // items, and derive what they imply from their text.
+    let i = one(
+        &json!({"format": "riposte.incident/v1", "incident": {"id": "b", "entities": [
+            {"id": "file:a", "kind": "file", "fields": {"device_ids": [123, "abc", " ", "abc"]}},
+            {"id": "file:b", "kind": "file", "fields": {"device_id": 77}},
+            {"id": "email:c", "kind": "email", "fields": {"urls": ["  ", "http://u", "", "http://u"]}}
+        ]}}),
+    );
+    assert_eq!(i.entities[0].fields["device_ids"], json!(["123", "abc"]));
+    assert_eq!(i.entities[0].fields["device_id"], json!("123"));
+    assert_eq!(i.entities[1].fields["device_ids"], json!(["77"]));
+    assert_eq!(i.entities[2].fields["urls"], json!(["http://u"]));
 }
 
 /// Two alerts may share an id (a Graph file may hold such, and its normalized form keeps both):
