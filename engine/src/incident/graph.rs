@@ -104,7 +104,7 @@ fn alert<V: Val>(cx: &Cx, v: &V, path: &Path, set: &mut EntitySet) -> Result<Ale
                         cx.invalid(&ep, "evidence of this type is read by the slow path")
                     })?;
                     set.other.push(kept);
-                    cx.check_len(&ev_path, Limit::Entities, set.other.len())?;
+                    cx.check_len(&ev_path, Limit::OtherEvidence, set.other.len())?;
                 }
             },
             _ => {

@@ -71,6 +71,9 @@ pub enum Limit {
     Incidents,
     Alerts,
     Entities,
+    /// Evidence kept as it is (`other_evidence`: types the model has no entity kind for),
+    /// bounded by `max_entities` as entities are.
+    OtherEvidence,
     /// Evidence items of one alert (bounded by `max_entities`: each may be an entity).
     Evidence,
     /// JSON values of the whole file: one per [`BYTES_PER_JSON_VALUE`] bytes of
@@ -91,6 +94,7 @@ impl Limit {
             Limit::Incidents => "incidents",
             Limit::Alerts => "alerts",
             Limit::Entities => "entities",
+            Limit::OtherEvidence => "evidence items of other types",
             Limit::Evidence => "evidence items",
             Limit::JsonValues => "JSON values",
         }
@@ -103,6 +107,7 @@ impl Limit {
             Limit::Incidents => "incident",
             Limit::Alerts => "alert",
             Limit::Entities => "entity",
+            Limit::OtherEvidence => "evidence item of another type",
             Limit::Evidence => "evidence item",
             Limit::JsonValues => "JSON value",
         };
@@ -119,7 +124,7 @@ impl Limit {
             Limit::FileBytes | Limit::JsonValues => "--max-file-bytes",
             Limit::Incidents => "--max-incidents",
             Limit::Alerts => "--max-alerts",
-            Limit::Entities | Limit::Evidence => "--max-entities",
+            Limit::Entities | Limit::OtherEvidence | Limit::Evidence => "--max-entities",
         }
     }
 
@@ -129,7 +134,7 @@ impl Limit {
             Limit::FileBytes => limits.max_file_bytes,
             Limit::Incidents => limits.max_incidents,
             Limit::Alerts => limits.max_alerts,
-            Limit::Entities | Limit::Evidence => limits.max_entities,
+            Limit::Entities | Limit::OtherEvidence | Limit::Evidence => limits.max_entities,
             Limit::JsonValues => limits.max_file_bytes / BYTES_PER_JSON_VALUE,
         }
     }
@@ -138,7 +143,7 @@ impl Limit {
     fn per(self) -> &'static str {
         match self {
             Limit::FileBytes | Limit::Incidents | Limit::JsonValues => "file",
-            Limit::Alerts | Limit::Entities => "incident",
+            Limit::Alerts | Limit::Entities | Limit::OtherEvidence => "incident",
             Limit::Evidence => "alert",
         }
     }
@@ -915,9 +920,15 @@ fn import(
                 ))
             }
             None => {
+                // The answer of Sentinel's `POST …/incidents/{id}/entities`: `{"entities": […]}`.
+                let entities = match json::get(m, "entities") {
+                    Some(Json::Array(items)) => not_incident(items),
+                    _ => None,
+                };
                 return Err(error_response(cx, m)
                     .or_else(|| not_incident(std::slice::from_ref(root)))
-                    .unwrap_or_else(unknown))
+                    .or(entities)
+                    .unwrap_or_else(unknown));
             }
         },
         Json::Array(items) => (items.as_slice(), ROOT, false, None),

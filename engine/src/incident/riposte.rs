@@ -307,7 +307,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     for (key, limit) in [
         ("alerts", Limit::Alerts),
         ("entities", Limit::Entities),
-        ("other_evidence", Limit::Entities),
+        ("other_evidence", Limit::OtherEvidence),
     ] {
         if let Some((kp, items)) = list(key) {
             cx.check_len(&kp, limit, items.len())?;

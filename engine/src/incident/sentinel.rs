@@ -206,7 +206,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             }
             None => {
                 set.other.push(raw.value.clone());
-                cx.check_len(entities_path, Limit::Entities, set.other.len())?;
+                cx.check_len(entities_path, Limit::OtherEvidence, set.other.len())?;
             }
         }
     }

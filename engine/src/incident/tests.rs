@@ -3055,6 +3055,14 @@ fn sentinel_resources_that_are_no_incidents_are_named() {
             "{message}"
         );
     }
+    // The answer of `POST …/incidents/{id}/entities` is named as entities too.
+    let account = json!({"id": format!("{base}/Entities/e1"), "kind": "Account", "properties": {"accountName": "a"}});
+    let answer = json!({"entities": [account], "metaData": []}).to_string();
+    assert!(
+        hint(&answer).contains("a Microsoft Sentinel entity"),
+        "{}",
+        hint(&answer)
+    );
     let cases = [
         (
             json!({"id": format!("{base}/Entities/e1"), "kind": "Account", "properties": {"accountName": "a"}}),
@@ -3288,6 +3296,23 @@ fn alert_incident_and_size_limits() {
         }) => {
             assert_eq!(path, "$.incidents[0].entities")
         }
+        other => panic!("{other:?}"),
+    }
+    // Evidence kept as it is is named so, not as entities.
+    let registry =
+        json!({"@odata.type": "#microsoft.graph.security.registryKeyEvidence", "registryKey": "k"});
+    let graph = json!({"@odata.type": "#microsoft.graph.security.incident", "id": "1", "alerts": [
+        {"id": "a", "evidence": vec![registry.clone(); 3]}, {"id": "b", "evidence": vec![registry; 3]}]});
+    match parse(&graph.to_string()) {
+        Err(
+            e @ ImportError::TooLarge {
+                what: Limit::OtherEvidence,
+                ..
+            },
+        ) => assert!(
+            e.to_string().contains("evidence items of other types"),
+            "{e}"
+        ),
         other => panic!("{other:?}"),
     }
     let big = format!("{{\"value\": [], \"pad\": \"{}\"}}", "x".repeat(100_000));
