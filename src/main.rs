@@ -1098,6 +1098,22 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
                 "warning: `--fail {given}` failed no action: an earlier `--fail` fails the \
                  attempts of the actions it names first"
             );
+        } else if let Some(what) =
+            script.step.as_deref().filter(|_| !failed).and_then(|s| {
+                riposte_engine::scheduler::names_no_action(&library, s).map(|w| (s, w))
+            })
+        {
+            let (step, what) = what;
+            let instead = match what {
+                "a task" => format!(
+                    "a task fails once not completed within its `timeout`: `--time-out {step}`"
+                ),
+                _ => format!("name an action step in it, as `{step}.<step id>`"),
+            };
+            stderr_line!(
+                "warning: `--fail {given}` failed no action: step `{step}` is {what}, and \
+                 `--fail` fails actions; {instead}"
+            );
         } else if !failed && !runs.is_empty() {
             stderr_line!(
                 "warning: `--fail {given}` failed no action: no action of that step and target \

@@ -1576,6 +1576,12 @@ fn simulate_warns_about_a_failure_script_that_fails_nothing() {
     // The isolation awaits approval, so nothing reaches the executor to fail.
     let (_, err) = run(&["--fail", "isolate"]);
     assert!(err.contains("`--fail isolate` failed no action"), "{err}");
+    // A gamebook call holds actions; it is none itself.
+    let (_, err) = run(&["--fail", "indicators"]);
+    assert!(
+        err.contains("step `indicators` is a gamebook call, and `--fail` fails actions; name an action step in it, as `indicators.<step id>`"),
+        "{err}"
+    );
     // A target the incident does not have is most likely a typo.
     let (_, err) = run(&["--approve", "all", "--fail", "isolate:srv-fs-0l"]);
     assert!(

@@ -298,6 +298,20 @@ pub fn is_step_name(library: &Library, name: &str) -> bool {
     !steps_named(library, name).is_empty()
 }
 
+/// What the steps `name` names are when none of them is an action step (`a group`, `a
+/// gamebook call`, `a task`): what a script that fails actions cannot fail.
+pub fn names_no_action(library: &Library, name: &str) -> Option<&'static str> {
+    let steps = steps_named(library, name);
+    let what = |s: &c::Step| match s.kind {
+        c::StepKind::Action { .. } => None,
+        c::StepKind::Group(_) => Some("a group"),
+        c::StepKind::Call { .. } => Some("a gamebook call"),
+        c::StepKind::Task(_) => Some("a task"),
+    };
+    let first = what(steps.first()?)?;
+    steps.iter().all(|s| what(s).is_some()).then_some(first)
+}
+
 /// The steps of the library `name` names (see [`is_step_name`]).
 pub(crate) fn steps_named<'l>(library: &'l Library, name: &str) -> Vec<&'l c::Step> {
     fn walk<'l>(
