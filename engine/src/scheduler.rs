@@ -258,6 +258,37 @@ pub fn no_gate(option: &str, step: &str) -> String {
     format!("`{option} {step}`: step `{step}` {NOTHING_TIMES_OUT}")
 }
 
+/// Whether `step` holds an action `is` holds for, through its groups and the gamebooks it calls
+/// (each called gamebook walked once, its answer kept in `held`: calls can make the walk
+/// exponential).
+fn holds<'l>(
+    library: &'l Library,
+    step: &c::Step,
+    depth: usize,
+    held: &mut BTreeMap<&'l str, bool>,
+    is: &dyn Fn(&ActionSpec) -> bool,
+) -> bool {
+    match &step.kind {
+        c::StepKind::Action { spec, .. } => is(spec),
+        c::StepKind::Group(inner) => inner.iter().any(|s| holds(library, s, depth, held, is)),
+        c::StepKind::Call { gamebook, .. } if depth < MAX_CALL_DEPTH => {
+            let Some(callee) = library.gamebook(gamebook) else {
+                return false;
+            };
+            if let Some(&h) = held.get(callee.name.as_str()) {
+                return h;
+            }
+            let h = callee
+                .steps
+                .iter()
+                .any(|s| holds(library, s, depth + 1, held, is));
+            held.insert(callee.name.as_str(), h);
+            h
+        }
+        c::StepKind::Call { .. } | c::StepKind::Task(_) => false,
+    }
+}
+
 /// Every step id and step path (`contain.isolate`) of the library's gamebooks.
 pub fn step_names(library: &Library) -> BTreeSet<String> {
     names_of(library.gamebooks.iter())
@@ -796,6 +827,9 @@ pub struct Scheduler<'a, E: Executor> {
     /// Whether each gamebook holds a high-impact action, through its groups and calls, once
     /// known.
     high_impact_held: BTreeMap<&'a str, bool>,
+    /// Whether each gamebook holds an action the SOP has a Workspace Owner approve, through its
+    /// groups and calls, once known.
+    owner_ruled_held: BTreeMap<&'a str, bool>,
 }
 
 /// The most step items one SOP's run may start. Calls can nest a library's work
@@ -845,6 +879,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             awaiting: Default::default(),
             held: BTreeMap::new(),
             high_impact_held: BTreeMap::new(),
+            owner_ruled_held: BTreeMap::new(),
         }
     }
 
@@ -980,26 +1015,27 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// Whether `step` holds a high-impact action, itself or through its groups and calls.
     fn holds_high_impact(&mut self, step: &c::Step, depth: usize) -> bool {
-        match &step.kind {
-            c::StepKind::Action { spec, .. } => spec.impact == Impact::High,
-            c::StepKind::Group(inner) => inner.iter().any(|s| self.holds_high_impact(s, depth)),
-            c::StepKind::Call { gamebook, .. } if depth < MAX_CALL_DEPTH => {
-                let Some(callee) = self.library.gamebook(gamebook) else {
-                    return false;
-                };
-                // Once per gamebook: calls can make the walk exponential.
-                if let Some(&held) = self.high_impact_held.get(callee.name.as_str()) {
-                    return held;
-                }
-                let held = callee
-                    .steps
-                    .iter()
-                    .any(|s| self.holds_high_impact(s, depth + 1));
-                self.high_impact_held.insert(callee.name.as_str(), held);
-                held
-            }
-            c::StepKind::Call { .. } | c::StepKind::Task(_) => false,
-        }
+        let high = |spec: &ActionSpec| spec.impact == Impact::High;
+        holds(self.library, step, depth, &mut self.high_impact_held, &high)
+    }
+
+    /// Whether `step` holds an action this SOP has a Workspace Owner approve whatever the
+    /// target (an approval rule without `approve_if`): a gate in front of it is then one, as
+    /// for a high-impact action, since one approval passes it.
+    fn holds_owner_ruled(&mut self, step: &c::Step, depth: usize) -> bool {
+        let rules = &self.sop.approvals;
+        let ruled = |spec: &ActionSpec| {
+            rules.iter().any(|r| {
+                r.role == Role::WorkspaceOwner && r.approve_if.is_none() && r.covers(spec.id)
+            })
+        };
+        holds(
+            self.library,
+            step,
+            depth,
+            &mut self.owner_ruled_held,
+            &ruled,
+        )
     }
 
     fn env<'v>(&self, vars: &'v [Value]) -> Env<'v> {
@@ -1535,6 +1571,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     Some((
                         Role::WorkspaceOwner,
                         "; it holds a high-impact action, which only a Workspace Owner approves",
+                    ))
+                } else if self.holds_owner_ruled(step, self.depth) {
+                    Some((
+                        Role::WorkspaceOwner,
+                        "; it holds an action the SOP has a Workspace Owner approve",
                     ))
                 } else {
                     Some((g.role, ""))

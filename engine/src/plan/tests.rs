@@ -3394,6 +3394,37 @@ fn a_repeat_of_an_action_awaiting_approval_counts_once() {
     }
 }
 
+/// One approval passes a gate: a gate holding an action the SOP has a Workspace Owner approve
+/// (a rule without `approve_if`) is a Workspace Owner's for everything behind it, as a gate
+/// holding a high-impact action is; a rule with `approve_if` raises the rows it covers only.
+#[test]
+fn a_gate_holding_an_action_an_sop_has_an_owner_approve_is_an_owners() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - id: grp\n    approval: {role: incident_responder, timeout: 1h, on_timeout: reject}\n    steps:\n      - {id: note, action: incident.comment, params: {comment: hi}}\n      - {id: qs, action: device.quick_scan, target: \"first(incident.devices)\"}\n";
+    let roles = |rule: &str| -> Vec<(String, &'static str)> {
+        let lib = library(&[gb, &sop(&format!("approval:\n  - {rule}\n"))]);
+        let p = autonomous(&lib, &devices(1), Approvals::None);
+        p.actions
+            .iter()
+            .map(|a| (a.step.clone(), a.approval.as_ref().map_or("", |ap| ap.role)))
+            .collect()
+    };
+    let owner = "workspace_owner";
+    assert_eq!(
+        roles("{actions: [device.quick_scan], role: workspace_owner}"),
+        [
+            ("grp.note".to_string(), owner),
+            ("grp.qs".to_string(), owner)
+        ]
+    );
+    assert_eq!(
+        roles("{actions: [device.quick_scan], role: workspace_owner, approve_if: \"entity.is_server\"}"),
+        [
+            ("grp.note".to_string(), "incident_responder"),
+            ("grp.qs".to_string(), "incident_responder")
+        ]
+    );
+}
+
 /// Defender for Endpoint takes an audit indicator only with alerts on: a computed
 /// `generate_alert` that is false with `action: audit` blocks the action, saying why.
 #[test]
@@ -5157,7 +5188,8 @@ steps:
 }
 
 /// An SOP approval rule asking a Workspace Owner holds behind a gamebook's gate of another
-/// role, as for high-impact actions; a rule naming another role never lowers a gate.
+/// role, as for high-impact actions: the gate is a Workspace Owner's, for everything behind it
+/// (one approval passes it); a rule naming another role never lowers a gate.
 #[test]
 fn an_owner_rule_holds_behind_a_gate_of_another_role() {
     let gb = |role: &str| {
@@ -5194,10 +5226,10 @@ steps:
         (role("grp.scan"), role("grp.note").0)
     };
     let ((role, reason), note) = approver("incident_analyst", "workspace_owner");
-    assert_eq!((role, note), ("workspace_owner", "incident_analyst"));
+    assert_eq!((role, note), ("workspace_owner", "workspace_owner"));
     assert!(
         reason.starts_with("approval gate of step `grp` (quorum 2")
-            && reason.ends_with("SOP `s` requires approval of `device.quick_scan`"),
+            && reason.ends_with("it holds an action the SOP has a Workspace Owner approve"),
         "{reason}"
     );
     let ((role, _), _) = approver("workspace_owner", "incident_analyst");
