@@ -754,6 +754,10 @@ impl<'s> Checker<'s> {
                 r.ty
             );
             let help = match (&l.ty, &r.ty) {
+                // A part of a duration is a product: `1h * 0.5`.
+                (D, N) if aop == ArithOp::Div => {
+                    "a duration multiplies by a number: write `… * 0.5` for half of it, or a duration such as `30m`".to_string()
+                }
                 (T, N) | (N, T) | (D, N) | (N, D) if aop != ArithOp::Mul => {
                     "write a duration such as `30m`, `4h` or `7d`".to_string()
                 }

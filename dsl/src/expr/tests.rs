@@ -533,6 +533,7 @@ fn expr_check_errors() {
             "incident.created > 5",
             "inputs.wait > 5",
             "incident.created < incident.created + 1",
+            "inputs.wait / 2",
             "true < false",
             "incident.tags < incident.tags",
             "incident.title == 3",
