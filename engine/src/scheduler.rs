@@ -1024,10 +1024,19 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// for a high-impact action, since one approval passes it.
     fn holds_owner_ruled(&mut self, step: &c::Step, depth: usize) -> bool {
         let rules = &self.sop.approvals;
+        // As `rule_approval` reads them: the first covering rule that holds decides, so every
+        // one before an unconditional owner's rule that may hold must be an owner's too.
         let ruled = |spec: &ActionSpec| {
-            rules.iter().any(|r| {
-                r.role == Role::WorkspaceOwner && r.approve_if.is_none() && r.covers(spec.id)
-            })
+            for r in rules.iter().filter(|r| r.covers(spec.id)) {
+                if r.role != Role::WorkspaceOwner {
+                    if r.can_hold() {
+                        return false;
+                    }
+                } else if r.approve_if.is_none() {
+                    return true;
+                }
+            }
+            false
         };
         holds(
             self.library,
@@ -2191,8 +2200,13 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 self.not_run(frame, path, spec, None, status, reason);
                 if status == Status::AwaitingApproval {
                     let approval = self.wait.as_ref().and_then(|w| w.approval(spec));
+                    let own = match approval {
+                        None => self.own_approval(spec, None),
+                        Some(_) => None,
+                    };
                     if let Some(row) = self.actions.get_mut(row) {
                         row.approval = approval;
+                        row.own_approval = own;
                     }
                 }
             }
@@ -2374,16 +2388,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.push_row(repeat_of(planned, reason));
             return (StepStatus::Succeeded, output);
         }
-        // Waiting itself, behind the same action awaiting approval, it already counts for it:
-        // approved, the first runs, and this one is a repeat (what decides otherwise, the
-        // first failing, is for the plan once the approval is given).
-        let counted =
-            self.refusing == 0 && self.wait.is_some() && self.awaiting.contains(&effect.what);
-        if !counted {
-            if let Some(reason) = self.limit_reached(spec) {
-                return self.push_blocked(planned, reason);
-            }
-        }
         // The approval the action itself needs (policy, mode), granted or not: what it awaits
         // when nothing before it is waiting, and whether a person signs in for it.
         let delegated = provider.is_some_and(|p| p.consent == Consent::DelegatedOnly);
@@ -2411,6 +2415,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 (Some(a), reason)
             }),
         };
+        // Awaiting approval itself, while the same action awaits approval, it already counts
+        // for it: approved, the first runs, and this one is a repeat (what decides otherwise,
+        // the first failing, is for the plan once the approval is given). One that would run
+        // now counts.
+        let counted =
+            self.refusing == 0 && approval.is_some() && self.awaiting.contains(&effect.what);
+        if !counted {
+            if let Some(reason) = self.limit_reached(spec) {
+                return self.push_blocked(planned, reason);
+            }
+        }
         // An `approve_if` that ran out of work may have let the action through on a null.
         if riposte_dsl::expr::run_out_of_work() {
             return self.push_blocked(planned, self.out_of_work());
@@ -2458,12 +2473,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
             planned.status = Status::AwaitingApproval;
             if approval.is_none() {
-                planned.own_approval = self
-                    .own_gate
-                    .as_ref()
-                    .and_then(|g| g.approval(spec))
-                    .map(|gate| self.gate_approval(gate, spec, target_value.as_ref()))
-                    .or_else(|| self.approval_for(spec, target_value.as_ref()));
+                planned.own_approval = self.own_approval(spec, target_value.as_ref());
             }
             planned.approval = approval;
             planned.pending_params.clone_from(&unknown);
@@ -3035,6 +3045,17 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         Some((name, entities))
+    }
+
+    /// The approval an action waiting on a step before it needs itself once that is done
+    /// ([`PlannedAction::own_approval`]): a gate of its own behind the wait, else the SOP's
+    /// policy or the mode's.
+    fn own_approval(&self, spec: &ActionSpec, target: Option<&Value>) -> Option<Approval> {
+        self.own_gate
+            .as_ref()
+            .and_then(|g| g.approval(spec))
+            .map(|gate| self.gate_approval(gate, spec, target))
+            .or_else(|| self.approval_for(spec, target))
     }
 
     /// The approval an action needs, if any: SOP policy, then the agent mode's defaults.

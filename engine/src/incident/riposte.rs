@@ -665,9 +665,9 @@ fn as_text(cx: &Cx, kind: EntityKind, name: &str, v: &mut Json, here: &Path) -> 
             return Err(cx.invalid(
                 here,
                 format!(
-                    "`{name}` of {} {} is text; found the number `{n}`, which is not a whole \
-                     number up to 64 bits and would be read as floating point (two ids could \
-                     come out the same): write it in quotes",
+                    "`{name}` of {} {} is text; found a number written with a fraction or an \
+                     exponent, or past 64 bits, which is read as floating point (`{n}`), so two \
+                     ids could come out the same: write it in quotes",
                     article(kind),
                     kind.as_str()
                 ),
@@ -713,11 +713,6 @@ fn entity_field(
                 for (i, v) in items.iter_mut().enumerate() {
                     as_text(cx, kind, name, v, &here.index(i))?;
                 }
-                let mut seen = std::collections::HashSet::new();
-                items.retain(|v| match v {
-                    Json::String(t) => !t.trim().is_empty() && seen.insert(t.clone()),
-                    other => !other.is_null(),
-                });
             }
             _ => {}
         }
@@ -736,6 +731,15 @@ fn entity_field(
             }
         }
         _ => normalize_field(cx, name, value, here)?,
+    }
+    // Of a model list, blank items are absent and repeats dropped, once normalized (two
+    // spellings of one address are one).
+    if let (true, Json::Array(items)) = (listed, &mut *value) {
+        let mut seen = std::collections::HashSet::new();
+        items.retain(|v| match v {
+            Json::String(t) => !t.trim().is_empty() && seen.insert(t.clone()),
+            other => !other.is_null(),
+        });
     }
     // A hand-written value the `incident` record would read as null is an error: a condition
     // such as `not u.is_admin` would otherwise hold on `"yes"`.

@@ -2246,9 +2246,12 @@ fn normalized_json_reads_booleans_and_integers_as_text() {
         &json!({"format": "riposte.incident/v1", "incident": {"id": "b", "entities": [
             {"id": "file:a", "kind": "file", "fields": {"device_ids": [123, "abc", " ", "abc"]}},
             {"id": "file:b", "kind": "file", "fields": {"device_id": 77}},
-            {"id": "email:c", "kind": "email", "fields": {"urls": ["  ", "http://u", "", "http://u"]}}
+            {"id": "email:c", "kind": "email", "fields": {"urls": ["  ", "http://u", "", "http://u"]}},
+            {"id": "device:d", "kind": "device", "fields": {"ip_addresses": ["2001:db8::1", "2001:DB8::1", "2001:db8:0::1"]}}
         ]}}),
     );
+    // Repeats are dropped once normalized: three spellings of one address are one.
+    assert_eq!(i.entities[3].fields["ip_addresses"], json!(["2001:db8::1"]));
     assert_eq!(i.entities[0].fields["device_ids"], json!(["123", "abc"]));
     assert_eq!(i.entities[0].fields["device_id"], json!("123"));
     assert_eq!(i.entities[1].fields["device_ids"], json!(["77"]));

@@ -3416,6 +3416,15 @@ fn a_gate_holding_an_action_an_sop_has_an_owner_approve_is_an_owners() {
             ("grp.qs".to_string(), owner)
         ]
     );
+    // The first rule covering an action decides it: one of another role before the owner's
+    // leaves the gate as it is.
+    assert_eq!(
+        roles("{actions: [device.quick_scan], role: incident_analyst}\n  - {actions: [device.*], role: workspace_owner}"),
+        [
+            ("grp.note".to_string(), "incident_responder"),
+            ("grp.qs".to_string(), "incident_responder")
+        ]
+    );
     assert_eq!(
         roles("{actions: [device.quick_scan], role: workspace_owner, approve_if: \"entity.is_server\"}"),
         [
@@ -3423,6 +3432,59 @@ fn a_gate_holding_an_action_an_sop_has_an_owner_approve_is_an_owners() {
             ("grp.qs".to_string(), "incident_responder")
         ]
     );
+}
+
+/// The same action twice, side by side, each awaiting its own approval (a gate, an SOP rule),
+/// counts once against a limit of one: at most one of them runs.
+#[test]
+fn the_same_action_awaiting_approval_twice_counts_once() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: gated, action: device.full_scan, target: \"first(incident.devices)\", approval: {role: incident_responder, timeout: 1h, on_timeout: reject}}\n  - {id: ruled, action: device.full_scan, target: \"first(incident.devices)\"}\n";
+    let lib = library(&[
+        gb,
+        &sop("guardrails: {limits: {device.full_scan: 1}}\napproval:\n  - {actions: [device.full_scan], role: incident_analyst}\n"),
+    ]);
+    let p = autonomous(&lib, &devices(1), Approvals::None);
+    let rows: Vec<(&str, Status)> = p
+        .actions
+        .iter()
+        .map(|a| (a.step.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("gated", Status::AwaitingApproval),
+            ("ruled", Status::AwaitingApproval)
+        ],
+        "{:#?}",
+        p.actions
+    );
+}
+
+/// An action waiting on a step before it knows the approval it needs itself (compared by a
+/// backtest): its own gate behind the wait, also on the rows of a for-each whose items are not
+/// known yet.
+#[test]
+fn a_waiting_action_knows_its_own_gate() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: iso, action: device.isolate, target: \"first(incident.devices)\", approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n  - {id: scan, needs: [iso], for_each: \"filter(incident.devices, d => steps.iso.succeeded > 0)\", action: device.quick_scan, approval: {role: incident_responder, timeout: 2h, on_timeout: approve}}\n  - {id: note, needs: [iso], action: incident.comment, params: {comment: hi}, approval: {role: incident_analyst, timeout: 3h, on_timeout: reject}}\n";
+    let lib = library(&[gb, &sop("")]);
+    let p = autonomous(&lib, &devices(2), Approvals::None);
+    let own = |step: &str| {
+        let a = p.actions.iter().find(|a| a.step == step).expect("row");
+        assert_eq!(a.status, Status::AwaitingApproval, "{a:#?}");
+        assert!(a.approval.is_none(), "{a:#?}");
+        let own = a.own_approval.as_ref().expect("its own approval");
+        (own.role, own.reason.clone())
+    };
+    let (role, reason) = own("scan");
+    assert!(p
+        .actions
+        .iter()
+        .any(|a| a.step == "scan" && a.items_unknown));
+    assert_eq!(role, "incident_responder");
+    assert!(reason.contains("timeout 2h, then approve"), "{reason}");
+    let (role, reason) = own("note");
+    assert_eq!(role, "incident_analyst");
+    assert!(reason.contains("timeout 3h, then reject"), "{reason}");
 }
 
 /// Defender for Endpoint takes an audit indicator only with alerts on: a computed
