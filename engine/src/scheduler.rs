@@ -1024,19 +1024,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// for a high-impact action, since one approval passes it.
     fn holds_owner_ruled(&mut self, step: &c::Step, depth: usize) -> bool {
         let rules = &self.sop.approvals;
-        // As `rule_approval` reads them: the first covering rule that holds decides, so every
-        // one before an unconditional owner's rule that may hold must be an owner's too.
+        // The first covering rule that holds for every target (no `approve_if`) decides what
+        // the targets no earlier rule takes need; an earlier conditional rule of another role
+        // may take some, and the gate is then an owner's all the same (the cautious way).
         let ruled = |spec: &ActionSpec| {
-            for r in rules.iter().filter(|r| r.covers(spec.id)) {
-                if r.role != Role::WorkspaceOwner {
-                    if r.can_hold() {
-                        return false;
-                    }
-                } else if r.approve_if.is_none() {
-                    return true;
-                }
-            }
-            false
+            rules
+                .iter()
+                .find(|r| r.covers(spec.id) && r.approve_if.is_none())
+                .is_some_and(|r| r.role == Role::WorkspaceOwner)
         };
         holds(
             self.library,
@@ -1045,6 +1040,41 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             &mut self.owner_ruled_held,
             &ruled,
         )
+    }
+
+    /// What waits on the approval gate of `step`, if it has one: its role, raised to a
+    /// Workspace Owner's when it holds a high-impact action or one the SOP has a Workspace
+    /// Owner approve (one approval passes the gate), and why.
+    fn gate_wait(&mut self, step: &c::Step) -> Option<Wait> {
+        let g = step.approval.as_ref()?;
+        let (role, raised) = if g.role == Role::WorkspaceOwner {
+            (g.role, "")
+        } else if self.holds_high_impact(step, self.depth) {
+            (
+                Role::WorkspaceOwner,
+                "; it holds a high-impact action, which only a Workspace Owner approves",
+            )
+        } else if self.holds_owner_ruled(step, self.depth) {
+            (
+                Role::WorkspaceOwner,
+                "; it holds an action the SOP has a Workspace Owner approve",
+            )
+        } else {
+            (g.role, "")
+        };
+        Some(Wait {
+            gate: Some((
+                role,
+                format!(
+                    "approval gate of step `{}` (quorum {}, timeout {}, then {}){raised}",
+                    step.id,
+                    g.quorum,
+                    riposte_dsl::duration::format_duration(g.timeout_ms),
+                    g.on_timeout
+                ),
+            )),
+            reason: format!("awaits the approval gate of step `{}`", step.id),
+        })
     }
 
     fn env<'v>(&self, vars: &'v [Value]) -> Env<'v> {
@@ -1574,43 +1604,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         // is reported so), then what waited on it is rejected.
         // One approval passes the whole gate: when anything behind it is high-impact, it is a
         // Workspace Owner's, for every action behind it alike.
-        let gate_role = match &step.approval {
-            Some(g) if !gate_open && g.role != Role::WorkspaceOwner => {
-                if self.holds_high_impact(step, self.depth) {
-                    Some((
-                        Role::WorkspaceOwner,
-                        "; it holds a high-impact action, which only a Workspace Owner approves",
-                    ))
-                } else if self.holds_owner_ruled(step, self.depth) {
-                    Some((
-                        Role::WorkspaceOwner,
-                        "; it holds an action the SOP has a Workspace Owner approve",
-                    ))
-                } else {
-                    Some((g.role, ""))
-                }
-            }
-            Some(g) => Some((g.role, "")),
-            None => None,
+        let gate_wait = if gate_open {
+            None
+        } else {
+            self.gate_wait(step)
         };
-        let gate_wait = step
-            .approval
-            .as_ref()
-            .zip(gate_role)
-            .filter(|_| !gate_open)
-            .map(|(g, (role, raised))| Wait {
-                gate: Some((
-                    role,
-                    format!(
-                        "approval gate of step `{}` (quorum {}, timeout {}, then {}){raised}",
-                        step.id,
-                        g.quorum,
-                        riposte_dsl::duration::format_duration(g.timeout_ms),
-                        g.on_timeout
-                    ),
-                )),
-                reason: format!("awaits the approval gate of step `{}`", step.id),
-            });
         // A gate behind something already waiting is what the actions behind it need once
         // that is done: kept apart, the first of them.
         let own_was = self.own_gate.clone();
@@ -2194,6 +2192,25 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         status: Status,
         reason: &str,
     ) {
+        // A gate on a step inside is what its actions need once what they wait on is done.
+        let own_was = self.own_gate.clone();
+        if self.own_gate.is_none() && step.approval.is_some() && status == Status::AwaitingApproval
+        {
+            self.own_gate = self.gate_wait(step);
+        }
+        self.not_planned_kind(step, frame, path, status, reason);
+        self.own_gate = own_was;
+    }
+
+    /// [`Scheduler::not_planned`] of `step`, by its kind.
+    fn not_planned_kind(
+        &mut self,
+        step: &c::Step,
+        frame: &Frame,
+        path: &str,
+        status: Status,
+        reason: &str,
+    ) {
         match &step.kind {
             c::StepKind::Action { spec, .. } => {
                 let row = self.actions.len();
@@ -2388,6 +2405,25 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.push_row(repeat_of(planned, reason));
             return (StepStatus::Succeeded, output);
         }
+        // Awaiting approval itself, while the same action awaits approval, it already counts
+        // for it: approved, the first runs, and this one is a repeat (what decides otherwise,
+        // the first failing, is for the plan once the approval is given). One that would run
+        // now counts. Only then are its own rules evaluated here: a limit stops the rest
+        // before any `approve_if` costs work.
+        let counted = self.refusing == 0
+            && self.awaiting.contains(&effect.what)
+            && (self.wait.is_some()
+                || (self.passed_gates == 0
+                    && !self
+                        .config
+                        .approvals
+                        .granted(&planned.gamebook, &planned.step)
+                    && self.approval_for(spec, target_value.as_ref()).is_some()));
+        if !counted {
+            if let Some(reason) = self.limit_reached(spec) {
+                return self.push_blocked(planned, reason);
+            }
+        }
         // The approval the action itself needs (policy, mode), granted or not: what it awaits
         // when nothing before it is waiting, and whether a person signs in for it.
         let delegated = provider.is_some_and(|p| p.consent == Consent::DelegatedOnly);
@@ -2415,17 +2451,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 (Some(a), reason)
             }),
         };
-        // Awaiting approval itself, while the same action awaits approval, it already counts
-        // for it: approved, the first runs, and this one is a repeat (what decides otherwise,
-        // the first failing, is for the plan once the approval is given). One that would run
-        // now counts.
-        let counted =
-            self.refusing == 0 && approval.is_some() && self.awaiting.contains(&effect.what);
-        if !counted {
-            if let Some(reason) = self.limit_reached(spec) {
-                return self.push_blocked(planned, reason);
-            }
-        }
         // An `approve_if` that ran out of work may have let the action through on a null.
         if riposte_dsl::expr::run_out_of_work() {
             return self.push_blocked(planned, self.out_of_work());

@@ -732,18 +732,19 @@ fn entity_field(
         }
         _ => normalize_field(cx, name, value, here)?,
     }
-    // Of a model list, blank items are absent and repeats dropped, once normalized (two
-    // spellings of one address are one).
-    if let (true, Json::Array(items)) = (listed, &mut *value) {
-        let mut seen = std::collections::HashSet::new();
-        items.retain(|v| match v {
-            Json::String(t) => !t.trim().is_empty() && seen.insert(t.clone()),
-            other => !other.is_null(),
-        });
-    }
     // A hand-written value the `incident` record would read as null is an error: a condition
-    // such as `not u.is_admin` would otherwise hold on `"yes"`.
+    // such as `not u.is_admin` would otherwise hold on `"yes"`. Checked as written, so that
+    // the error points at the item the file has there.
     let Some(f) = field.filter(|f| !super::to_value::fits(value, &f.ty)) else {
+        // Of a model list, blank items are absent and repeats dropped, once normalized (two
+        // spellings of one address are one).
+        if let (true, Json::Array(items)) = (listed, &mut *value) {
+            let mut seen = std::collections::HashSet::new();
+            items.retain(|v| match v {
+                Json::String(t) => !t.trim().is_empty() && seen.insert(t.clone()),
+                other => !other.is_null(),
+            });
+        }
         return Ok(());
     };
     let item = match (&*value, &f.ty) {

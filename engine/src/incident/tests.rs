@@ -2236,6 +2236,12 @@ fn normalized_json_reads_booleans_and_integers_as_text() {
                    "fields": {"device_ids": ["d", 1.5]}}]}),
             "$.incident.entities[0].fields.device_ids[1]",
         ),
+        // The item the file has there, repeats and blanks before it counted.
+        (
+            json!({"id": "b", "entities": [{"id": "device:a", "kind": "device",
+                   "fields": {"ip_addresses": ["10.0.0.1", "10.0.0.1", "", "bogus"]}}]}),
+            "$.incident.entities[0].fields.ip_addresses[3]",
+        ),
     ] {
         let text = json!({"format": "riposte.incident/v1", "incident": inc}).to_string();
         assert_eq!(invalid_at(&text).0, at, "{inc}");

@@ -3425,6 +3425,12 @@ fn a_gate_holding_an_action_an_sop_has_an_owner_approve_is_an_owners() {
             ("grp.qs".to_string(), "incident_responder")
         ]
     );
+    // A conditional rule of another role before an owner's for every target: the gate is an
+    // owner's all the same, the cautious way, and one role shows behind it.
+    assert_eq!(
+        roles("{actions: [device.quick_scan], role: incident_analyst, approve_if: \"entity.is_server\"}\n  - {actions: [device.*], role: workspace_owner}"),
+        [("grp.note".to_string(), owner), ("grp.qs".to_string(), owner)]
+    );
     assert_eq!(
         roles("{actions: [device.quick_scan], role: workspace_owner, approve_if: \"entity.is_server\"}"),
         [
@@ -3460,12 +3466,30 @@ fn the_same_action_awaiting_approval_twice_counts_once() {
     );
 }
 
+/// Items past a limit are blocked before their approval rules are evaluated: what those would
+/// cost is not spent, and later actions keep the run's evaluation work.
+#[test]
+fn items_past_a_limit_spend_no_evaluation_work() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: scan, for_each: incident.devices, action: device.quick_scan}\n  - {id: note, action: incident.comment, params: {comment: hi}}\n";
+    let lib = library(&[
+        gb,
+        &sop("guardrails: {limits: {device.quick_scan: 1}}\napproval:\n  - {actions: [device.quick_scan], role: incident_analyst, approve_if: \"any(incident.devices, d => d.name == entity.name)\"}\n"),
+    ]);
+    let config = RunConfig {
+        max_work: 300,
+        ..RunConfig::default()
+    };
+    let p = plan_with(&lib, &ws(Mode::Autonomous), &devices(40), &config, vec![]);
+    let note = p.actions.iter().find(|a| a.step == "note").expect("note");
+    assert_eq!(note.status, Status::WouldRun, "{note:#?}");
+}
+
 /// An action waiting on a step before it knows the approval it needs itself (compared by a
 /// backtest): its own gate behind the wait, also on the rows of a for-each whose items are not
 /// known yet.
 #[test]
 fn a_waiting_action_knows_its_own_gate() {
-    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: iso, action: device.isolate, target: \"first(incident.devices)\", approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n  - {id: scan, needs: [iso], for_each: \"filter(incident.devices, d => steps.iso.succeeded > 0)\", action: device.quick_scan, approval: {role: incident_responder, timeout: 2h, on_timeout: approve}}\n  - {id: note, needs: [iso], action: incident.comment, params: {comment: hi}, approval: {role: incident_analyst, timeout: 3h, on_timeout: reject}}\n";
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: iso, action: device.isolate, target: \"first(incident.devices)\", approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n  - {id: scan, needs: [iso], for_each: \"filter(incident.devices, d => steps.iso.succeeded > 0)\", action: device.quick_scan, approval: {role: incident_responder, timeout: 2h, on_timeout: approve}}\n  - {id: note, needs: [iso], action: incident.comment, params: {comment: hi}, approval: {role: incident_analyst, timeout: 3h, on_timeout: reject}}\n  - {id: per, needs: [iso], for_each: {items: \"filter(incident.devices, d => steps.iso.succeeded > 0)\", as: d}, steps: [{id: inner, action: device.quick_scan, target: d, approval: {role: incident_responder, timeout: 4h, on_timeout: approve}}]}\n";
     let lib = library(&[gb, &sop("")]);
     let p = autonomous(&lib, &devices(2), Approvals::None);
     let own = |step: &str| {
@@ -3485,6 +3509,10 @@ fn a_waiting_action_knows_its_own_gate() {
     let (role, reason) = own("note");
     assert_eq!(role, "incident_analyst");
     assert!(reason.contains("timeout 3h, then reject"), "{reason}");
+    // A gate on a step inside a for-each group whose items are not known yet.
+    let (role, reason) = own("per.inner");
+    assert_eq!(role, "incident_responder");
+    assert!(reason.contains("timeout 4h, then approve"), "{reason}");
 }
 
 /// Defender for Endpoint takes an audit indicator only with alerts on: a computed
