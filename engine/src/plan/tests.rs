@@ -53,6 +53,14 @@ fn device_on(id: &str, os: Option<&str>, provider: &str) -> serde_json::Value {
     device(id, id, json!({ "fields": fields, "provider": provider }))
 }
 
+/// Each action's step and status, in plan order.
+fn steps_and_statuses(p: &Plan) -> Vec<(&str, Status)> {
+    p.actions
+        .iter()
+        .map(|a| (a.step.as_str(), a.status))
+        .collect()
+}
+
 /// An incident of `n` devices, `ws-0`…
 fn devices(n: usize) -> Incident {
     incident(serde_json::Value::Array(
@@ -3359,11 +3367,7 @@ fn a_repeat_of_an_action_awaiting_approval_counts_once() {
     for guardrail in ["limits: {device.full_scan: 1}", "max_actions: 2"] {
         let lib = library(&[gb, &sop(&format!("guardrails: {{{guardrail}}}\n"))]);
         let p = autonomous(&lib, &devices(1), Approvals::None);
-        let rows: Vec<(&str, Status)> = p
-            .actions
-            .iter()
-            .map(|a| (a.step.as_str(), a.status))
-            .collect();
+        let rows = steps_and_statuses(&p);
         assert_eq!(
             rows,
             [
@@ -3376,11 +3380,7 @@ fn a_repeat_of_an_action_awaiting_approval_counts_once() {
         );
         // Approved, the repeat is one, and what follows runs.
         let p = autonomous(&lib, &devices(1), Approvals::All);
-        let rows: Vec<(&str, Status)> = p
-            .actions
-            .iter()
-            .map(|a| (a.step.as_str(), a.status))
-            .collect();
+        let rows = steps_and_statuses(&p);
         assert_eq!(
             rows,
             [
@@ -3450,11 +3450,7 @@ fn the_same_action_awaiting_approval_twice_counts_once() {
         &sop("guardrails: {limits: {device.full_scan: 1}}\napproval:\n  - {actions: [device.full_scan], role: incident_analyst}\n"),
     ]);
     let p = autonomous(&lib, &devices(1), Approvals::None);
-    let rows: Vec<(&str, Status)> = p
-        .actions
-        .iter()
-        .map(|a| (a.step.as_str(), a.status))
-        .collect();
+    let rows = steps_and_statuses(&p);
     assert_eq!(
         rows,
         [
