@@ -1531,10 +1531,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         frame: &mut Frame,
         path: &str,
     ) -> StepStatus {
-        // A refused gate of the step counts while it runs (see `refusing`).
-        let refusing = self.refusing;
+        // A refused gate of the step counts while it runs (see `refusing`), and a gate of its
+        // own behind another is its actions' (see `own_gate`).
+        let (refusing, own_gate) = (self.refusing, self.own_gate.clone());
         let status = self.run_step_decided(step, graph, ix, frame, path);
         self.refusing = refusing;
+        self.own_gate = own_gate;
         status
     }
 
@@ -1610,8 +1612,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.gate_wait(step)
         };
         // A gate behind something already waiting is what the actions behind it need once
-        // that is done: kept apart, the first of them.
-        let own_was = self.own_gate.clone();
+        // that is done: kept apart, the first of them (until the step ends, `run_step`).
         let was = match gate_wait {
             Some(w) if self.wait.is_none() => self.wait.replace(w),
             Some(w) => {
@@ -1652,7 +1653,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     self.trace_gate(frame, path, gate_open, held, behind_another);
                 }
                 self.wait = was;
-                self.own_gate = own_was;
                 let status = match &refused {
                     Some((refusal, why)) => {
                         self.reject_since(first_row, first_task, why);
@@ -1857,7 +1857,6 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             }
         }
         self.wait = was;
-        self.own_gate = own_was;
         self.passed_gates -= u32::from(passed_gate);
         let mut status = if step.for_each.is_some() && items.is_empty() {
             StepStatus::Succeeded

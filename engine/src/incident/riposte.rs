@@ -702,9 +702,8 @@ fn entity_field(
     if listed && !matches!(value, Json::Array(_) | Json::Null) {
         *value = Json::Array(vec![value.take()]);
     }
-    // Text the model holds as text: whole numbers and booleans as written, other numbers
-    // refused (read as floating point, two ids could come out the same); of a list of text,
-    // blank and repeated items dropped, as the other importers drop them.
+    // Text the model holds as text, alone or in a list: whole numbers and booleans as
+    // written, other numbers refused (read as floating point, two ids could come out the same).
     if let Some(f) = field {
         use riposte_dsl::types::Type;
         match (&f.ty, &mut *value) {
