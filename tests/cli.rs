@@ -1899,6 +1899,26 @@ fn now_without_an_offset_is_utc_and_large_counts_are_named() {
         json(&out)
     };
     assert_eq!(plan("2025-03-14T02:31:52"), plan("2025-03-14T02:31:52Z"));
+    // A valid time its offset carries past 9999 in UTC is named so; text that is no time too.
+    for (now, says) in [
+        (
+            "9999-12-31T23:59:59-05:00",
+            "is past 9999-12-31T23:59:59.999Z",
+        ),
+        ("2025-13-01T00:00:00Z", "is not an RFC 3339 time"),
+    ] {
+        let err = stderr_of(
+            riposte().args([
+                "simulate",
+                "--incident",
+                "examples/incidents/ransomware-two-devices.json",
+                "--now",
+                now,
+            ]),
+            2,
+        );
+        assert!(err.contains(says), "{now}: {err}");
+    }
     let err = stderr_of(
         riposte().args([
             "simulate",
