@@ -3105,6 +3105,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// The approval an SOP approval rule asks for the action, if one covers it and holds.
     fn rule_approval(&self, spec: &ActionSpec, target: Option<&Value>) -> Option<Approval> {
+        let item_not_known =
+            target.is_none() && self.items_unknown && matches!(spec.target, ActionTarget::Entity(_));
+        let reads_entity = |e: &Expr| e.paths().any(|p| p.first().is_some_and(|r| r == "entity"));
         for rule in &self.sop.approvals {
             if !rule.covers(spec.id) {
                 continue;
@@ -3114,25 +3117,25 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 target.cloned().unwrap_or(Value::Null),
                 Value::from(spec.id),
             ];
-            let holds = rule
-                .approve_if
-                .as_ref()
-                .is_none_or(|e| e.eval_bool(&self.env(&vars)));
-            if holds {
-                let why = if rule.approve_if.is_some() {
-                    " (its `approve_if` holds)"
-                } else {
-                    ""
-                };
-                let (role, owner) = high_impact_role(spec, rule.role);
-                return Some(Approval {
-                    role: role.as_str(),
-                    reason: format!(
-                        "SOP `{}` requires approval of `{}`{why}{owner}",
-                        self.sop_name, spec.id
-                    ),
-                });
-            }
+            let why = match &rule.approve_if {
+                None => "",
+                // A row standing for the items of a for-each not known yet has no target: a
+                // rule deciding by its `entity` may hold for them, and is taken to (what a
+                // backtest compares for the row), as it would be asked of each item.
+                Some(e) if item_not_known && reads_entity(e) => {
+                    " (if its `approve_if` holds for the item)"
+                }
+                Some(e) if e.eval_bool(&self.env(&vars)) => " (its `approve_if` holds)",
+                Some(_) => continue,
+            };
+            let (role, owner) = high_impact_role(spec, rule.role);
+            return Some(Approval {
+                role: role.as_str(),
+                reason: format!(
+                    "SOP `{}` requires approval of `{}`{why}{owner}",
+                    self.sop_name, spec.id
+                ),
+            });
         }
         None
     }

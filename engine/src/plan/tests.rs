@@ -3511,6 +3511,30 @@ fn a_waiting_action_knows_its_own_gate() {
     assert!(reason.contains("timeout 4h, then approve"), "{reason}");
 }
 
+/// The rows of a for-each whose items are not known yet need what an SOP rule deciding by
+/// `entity` asks (it may hold for the items), not nothing: a rule the row cannot evaluate yet.
+#[test]
+fn items_not_known_yet_need_what_a_rule_on_the_entity_may_ask() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: iso, action: device.isolate, target: \"first(incident.devices)\", approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n  - {id: scan, needs: [iso], for_each: \"filter(incident.devices, d => steps.iso.succeeded > 0)\", action: device.quick_scan}\n";
+    let rule = |approve_if: &str| {
+        sop(&format!("approval:\n  - {{actions: [device.quick_scan], role: incident_responder, approve_if: \"{approve_if}\"}}\n"))
+    };
+    let own = |approve_if: &str| {
+        let lib = library(&[gb, &rule(approve_if)]);
+        let p = autonomous(&lib, &devices(2), Approvals::None);
+        let a = p.actions.iter().find(|a| a.step == "scan").expect("row");
+        assert!(a.items_unknown, "{a:#?}");
+        a.own_approval.clone()
+    };
+    let may = own("entity.name == 'ws-1'").expect("the rule may hold");
+    assert_eq!(may.role, "incident_responder");
+    assert!(may.reason.contains("if its `approve_if` holds for the item"), "{}", may.reason);
+    // A rule deciding by the incident alone is evaluated as it is.
+    assert!(own("incident.severity == low").is_none());
+    let holds = own("incident.severity == high").expect("the rule holds");
+    assert!(holds.reason.contains("(its `approve_if` holds)"), "{}", holds.reason);
+}
+
 /// Defender for Endpoint takes an audit indicator only with alerts on: a computed
 /// `generate_alert` that is false with `action: audit` blocks the action, saying why.
 #[test]
