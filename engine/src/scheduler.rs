@@ -3105,8 +3105,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
 
     /// The approval an SOP approval rule asks for the action, if one covers it and holds.
     fn rule_approval(&self, spec: &ActionSpec, target: Option<&Value>) -> Option<Approval> {
-        let item_not_known =
-            target.is_none() && self.items_unknown && matches!(spec.target, ActionTarget::Entity(_));
+        let item_not_known = target.is_none()
+            && self.items_unknown
+            && matches!(spec.target, ActionTarget::Entity(_));
         let reads_entity = |e: &Expr| e.paths().any(|p| p.first().is_some_and(|r| r == "entity"));
         for rule in &self.sop.approvals {
             if !rule.covers(spec.id) {

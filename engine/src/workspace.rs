@@ -1922,7 +1922,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         static LOWER: std::cell::RefCell<(String, String)> =
             const { std::cell::RefCell::new((String::new(), String::new())) };
     }
-    let lower = lower_into;
+    let lower = lower_glob_into;
     LOWER.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buffers) => {
             let (p, t) = &mut *buffers;
@@ -1966,7 +1966,7 @@ pub struct GlobName {
 impl GlobName {
     pub fn new(name: &str) -> GlobName {
         let mut lower = String::new();
-        lower_into(name, &mut lower);
+        lower_glob_into(name, &mut lower);
         GlobName { lower }
     }
 }
@@ -1980,6 +1980,23 @@ fn lower_into(s: &str, into: &mut String) {
     } else {
         into.extend(s.chars().flat_map(char::to_lowercase));
     }
+}
+
+/// Lowercases `s` into `into` character by character, for globs, whose `?` is one character
+/// of the name as written: a character whose lowercase is several (`İ`, `i` and a combining
+/// dot) is kept as it is.
+fn lower_glob_into(s: &str, into: &mut String) {
+    if s.is_ascii() {
+        return lower_into(s, into);
+    }
+    into.clear();
+    into.extend(s.chars().map(|c| {
+        let mut lower = c.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(one), None) => one,
+            _ => c,
+        }
+    }));
 }
 
 /// Units of work a match of one pattern costs besides the bytes it reads (see
@@ -2021,12 +2038,12 @@ pub fn glob_match_within(pattern: &str, name: &GlobName, work: &mut u64) -> Opti
     }
     PATTERN.with(|cell| match cell.try_borrow_mut() {
         Ok(mut p) => {
-            lower_into(pattern, &mut p);
+            lower_glob_into(pattern, &mut p);
             glob_in(&p, t, work)
         }
         Err(_) => {
             let mut p = String::new();
-            lower_into(pattern, &mut p);
+            lower_glob_into(pattern, &mut p);
             glob_in(&p, t, work)
         }
     })
@@ -2195,6 +2212,14 @@ mod tests {
         assert!(glob_match("j?rgen@*", "jürgen@contoso.com"));
         assert!(glob_match("JÜRGEN@*", "jürgen@contoso.com"));
         assert!(!glob_match("j?rgen@*", "jüergen@contoso.com"));
+        // `?` is one character as written, even one whose lowercase is two (`İ`).
+        assert!(glob_match("?stanbul-dc", "İstanbul-DC"));
+        assert!(glob_match("İ*", "İzmir"));
+        let mut work = u64::MAX;
+        assert_eq!(
+            glob_match_within("dc-?", &GlobName::new("DC-İ"), &mut work),
+            Some(true)
+        );
         assert!(same_ignoring_case("ÉLODIE", "élodie"));
         assert!(!same_ignoring_case("élodie", "elodie"));
     }

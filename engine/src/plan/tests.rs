@@ -3528,11 +3528,20 @@ fn items_not_known_yet_need_what_a_rule_on_the_entity_may_ask() {
     };
     let may = own("entity.name == 'ws-1'").expect("the rule may hold");
     assert_eq!(may.role, "incident_responder");
-    assert!(may.reason.contains("if its `approve_if` holds for the item"), "{}", may.reason);
+    assert!(
+        may.reason
+            .contains("if its `approve_if` holds for the item"),
+        "{}",
+        may.reason
+    );
     // A rule deciding by the incident alone is evaluated as it is.
     assert!(own("incident.severity == low").is_none());
     let holds = own("incident.severity == high").expect("the rule holds");
-    assert!(holds.reason.contains("(its `approve_if` holds)"), "{}", holds.reason);
+    assert!(
+        holds.reason.contains("(its `approve_if` holds)"),
+        "{}",
+        holds.reason
+    );
 }
 
 /// Defender for Endpoint takes an audit indicator only with alerts on: a computed
