@@ -873,7 +873,7 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
             };
             // Each workspace read on its own tells its own first error, when it can.
             let mut problems = read_apart(text, &first).unwrap_or_else(|| vec![first]);
-            at_mapping_start(text, &mut problems);
+            placed_by_tree(text, &mut problems);
             return Err(
                 report(name, problems).unwrap_or_else(|| WorkspaceError::Inconsistent {
                     path: name.to_string(),
@@ -926,15 +926,20 @@ pub fn parse_workspaces(name: &str, text: &str) -> Result<Vec<Workspace>, Worksp
     }
 }
 
-/// Moves each missing-key problem to the start of the mapping that lacks the key: the reader
-/// places it at the mapping's last key (the `agent:` of a workspace lacking `subscription`).
-/// Left where it is when the text cannot be read as YAML.
-fn at_mapping_start(text: &str, problems: &mut [Problem]) {
+/// What a problem the reader words from inside a value needs the file's YAML tree for: a
+/// missing key, which it places at the mapping's last key, and a value that is not text, which
+/// it cannot tell is a list or a mapping.
+fn needs_the_tree(p: &Problem) -> bool {
+    p.message.starts_with("missing key `") || p.message.ends_with(form::LIST_OR_MAPPING)
+}
+
+/// Moves each missing-key problem to the start of the mapping that lacks the key (the `agent:`
+/// of a workspace lacking `subscription` is where the reader places it), and says whether a
+/// value found where text is expected is a list or a mapping. Left as they are when the text
+/// cannot be read as YAML.
+fn placed_by_tree(text: &str, problems: &mut [Problem]) {
     use riposte_dsl::syntax::Node;
-    if !problems
-        .iter()
-        .any(|p| p.message.starts_with("missing key `"))
-    {
+    if !problems.iter().any(needs_the_tree) {
         return;
     }
     let Ok(root) = serde_saphyr::from_str_with_options::<Node>(text, yaml_options()) else {
@@ -956,14 +961,17 @@ fn at_mapping_start(text: &str, problems: &mut [Problem]) {
         let column = text.get(start..offset)?.chars().count() + 1;
         Some((u32::try_from(line).ok()?, u32::try_from(column).ok()?))
     };
-    for p in problems
-        .iter_mut()
-        .filter(|p| p.message.starts_with("missing key `"))
-    {
-        let moved =
-            p.at.and_then(offset_of)
-                .and_then(|offset| root.innermost_mapping_at(offset))
-                .and_then(|map| place_of(map.span.start as usize));
+    for p in problems.iter_mut().filter(|p| needs_the_tree(p)) {
+        let offset = p.at.and_then(offset_of);
+        if let Some(kept) = p.message.strip_suffix(form::LIST_OR_MAPPING) {
+            if let Some(found) = offset.and_then(|o| root.innermost_collection_at(o)) {
+                p.message = format!("{kept}{}", found.type_name());
+            }
+            continue;
+        }
+        let moved = offset
+            .and_then(|offset| root.innermost_mapping_at(offset))
+            .and_then(|map| place_of(map.span.start as usize));
         if moved.is_some() {
             p.at = moved;
         }
@@ -2325,6 +2333,10 @@ mod tests {
             ("      - tag: crown-jewel", "      - {nam: x}"),
             ("      - tag: crown-jewel", "      - crown-jewel"),
             ("      - tag: crown-jewel", "      - {tag: [x]}"),
+            (
+                "      - tag: crown-jewel",
+                "      - tag:\n          crown: jewel",
+            ),
             ("      - tag: crown-jewel", "      - {id: }"),
             (
                 "    protected_entities:\n      - name: \"dc-*\"\n      - tag: crown-jewel\n",
@@ -3187,7 +3199,7 @@ mod tests {
         );
         let lines = [
             "w.yaml:5:11: `tags` is a list of labels, e.g. `[managed-xdr]`; found `x`, which is not a list: write `[x]` for one",
-            "w.yaml:10:15: a tag in `tags` is a label, e.g. `managed-xdr`; found a list or a mapping",
+            "w.yaml:10:15: a tag in `tags` is a label, e.g. `managed-xdr`; found a list",
         ];
         assert_eq!(errors(&text), lines.join("\n"));
         assert_eq!(errors(&text.replace('\n', "\r\n")), lines.join("\n"));

@@ -45,20 +45,32 @@ impl Node {
     /// The innermost mapping holding byte `offset` of the text: where a reader that names the
     /// mapping's last key for an error about the whole mapping (a key it lacks) means it.
     pub fn innermost_mapping_at(&self, offset: usize) -> Option<&Node> {
+        self.innermost_at(offset, &|n| n.as_map().is_some())
+    }
+
+    /// The innermost list or mapping holding byte `offset`: what a reader that can only say
+    /// "a list or a mapping" found there.
+    pub fn innermost_collection_at(&self, offset: usize) -> Option<&Node> {
+        self.innermost_at(offset, &|n| {
+            matches!(n.value, NodeValue::Seq(_) | NodeValue::Map(_))
+        })
+    }
+
+    fn innermost_at(&self, offset: usize, wanted: &dyn Fn(&Node) -> bool) -> Option<&Node> {
         let (start, end) = (self.span.start as usize, self.span.end as usize);
         // An empty collection (`{}`) holds its own start.
         if offset < start || offset >= end.max(start + 1) {
             return None;
         }
         let inner = match &self.value {
-            NodeValue::Seq(items) => items.iter().find_map(|n| n.innermost_mapping_at(offset)),
+            NodeValue::Seq(items) => items.iter().find_map(|n| n.innermost_at(offset, wanted)),
             NodeValue::Map(entries) => entries.iter().find_map(|(k, v)| {
-                k.innermost_mapping_at(offset)
-                    .or_else(|| v.innermost_mapping_at(offset))
+                k.innermost_at(offset, wanted)
+                    .or_else(|| v.innermost_at(offset, wanted))
             }),
             _ => None,
         };
-        inner.or_else(|| self.as_map().map(|_| self))
+        inner.or_else(|| wanted(self).then_some(self))
     }
 
     pub fn as_map(&self) -> Option<&[(Node, Node)]> {

@@ -160,6 +160,10 @@ impl<'de> Form<'de> for Text {
     }
 }
 
+/// What the reader found where text is expected, when it cannot tell which (the file's YAML
+/// tree can: see `placed_by_tree`).
+pub(super) const LIST_OR_MAPPING: &str = "a list or a mapping";
+
 /// Reads a [`Text`], or nothing (an error saying what the text is).
 struct TextOrNothing(Text);
 
@@ -184,7 +188,7 @@ impl<'de> Visitor<'de> for TextOrNothing {
             .map_err(|e| {
                 // A list or a mapping where text is expected, in the reader's words.
                 if e.to_string().starts_with("expected string scalar") {
-                    found(expected, "a list or a mapping")
+                    found(expected, LIST_OR_MAPPING)
                 } else {
                     e
                 }
