@@ -3570,15 +3570,18 @@ fn an_audit_indicator_without_alerts_is_blocked() {
     );
 }
 
-/// Defender for Endpoint isolates selectively on Windows only: selective isolation of a Linux
-/// device is blocked, saying why; of a Windows device, or one whose platform is unknown, it is
-/// planned, and full isolation of the Linux device too.
+/// Defender for Endpoint isolates selectively on Windows only, and fully on Windows and Linux:
+/// selective isolation of a Linux device is blocked, saying why; of a Windows device, or one
+/// whose platform is unknown, it is planned, and full isolation of the Linux devices too, not
+/// of a Mac.
 #[test]
-fn selective_isolation_is_for_windows_devices_only() {
+fn defender_isolates_windows_and_linux_devices_only() {
     let inc = incident(json!([
         device_on("d1", Some("windows10"), "microsoft"),
         device_on("d2", Some("linux"), "microsoft"),
         device_on("d3", None, "microsoft"),
+        device_on("d4", Some("macOS"), "microsoft"),
+        device_on("d5", Some("Ubuntu"), "microsoft"),
     ]));
     let config = RunConfig {
         approvals: Approvals::All,
@@ -3599,7 +3602,13 @@ fn selective_isolation_is_for_windows_devices_only() {
     ));
     assert_eq!(
         selective.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
-        [Status::WouldRun, Status::Blocked, Status::WouldRun],
+        [
+            Status::WouldRun,
+            Status::Blocked,
+            Status::WouldRun,
+            Status::Blocked,
+            Status::Blocked
+        ],
         "{selective:#?}"
     );
     assert_eq!(
@@ -3608,9 +3617,20 @@ fn selective_isolation_is_for_windows_devices_only() {
          isolate this device with `isolation: full`"
     );
     let full = statuses(ISOLATE);
-    assert!(
-        full.iter().all(|(s, _)| *s == Status::WouldRun),
+    assert_eq!(
+        full.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [
+            Status::WouldRun,
+            Status::WouldRun,
+            Status::WouldRun,
+            Status::Blocked,
+            Status::WouldRun
+        ],
         "{full:#?}"
+    );
+    assert_eq!(
+        full[3].1,
+        "the device runs `macos`; Defender for Endpoint isolates Windows and Linux devices only"
     );
 }
 

@@ -15,7 +15,8 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
           (Defender for Endpoint only, Windows 10 1709 or later: it is blocked on a device \
           whose `os_platform` is known and is not Windows) still lets Outlook, Teams and \
           Skype for Business through. Full isolation on Defender for Endpoint needs Windows 10 \
-          1703 or later, Windows 11 or a supported Linux; a device behind a full-tunnel VPN can \
+          1703 or later, Windows 11 or a supported Linux (it is blocked on a device whose \
+          `os_platform` is known to be another, such as `macos`); a device behind a full-tunnel VPN can \
           lose its cloud connection while isolated. CrowdStrike (contain) and SentinelOne \
           (network disconnect) only isolate fully, so `selective` is blocked on them rather \
           than isolating more than asked. An offline device keeps the request pending until it \
@@ -68,7 +69,7 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
             consent: Consent::AppOnly,
             operation: "POST /api/machines/{id}/isolate",
             needs: super::MDE_DEVICE,
-            refuses: Some(selective_off_windows),
+            refuses: Some(off_mde_isolation_platforms),
         },
         ProviderSupport {
             provider: Provider::CrowdStrike,
@@ -144,9 +145,10 @@ fn full_only(service: &str, params: &[(&str, crate::value::Value)]) -> Option<St
     })
 }
 
-/// Defender for Endpoint isolates selectively on Windows only (Windows 10 1709 or later): why
-/// it refuses `isolation: selective` on a device whose OS platform is known and is not Windows.
-fn selective_off_windows(
+/// Defender for Endpoint isolates fully on Windows (10 1703 or later, 11) and Linux, and
+/// selectively on Windows only (10 1709 or later): why it refuses to isolate a device whose OS
+/// platform is known and is not one of those (`macos`, `ios`, `android`).
+fn off_mde_isolation_platforms(
     device: &crate::value::Value,
     params: &[(&str, crate::value::Value)],
     _: &[&crate::value::Value],
@@ -155,9 +157,17 @@ fn selective_off_windows(
     let selective = params.iter().any(|(name, v)| {
         *name == "isolation" && matches!(v, Value::String(s) if s.as_str() == "selective")
     });
-    let os = super::os_not_windows(device).filter(|_| selective)?;
-    Some(format!(
-        "the device runs `{os}`; Defender for Endpoint isolates selectively on Windows only, so \
-         isolate this device with `isolation: full`"
-    ))
+    let os = super::os_not_windows(device)?;
+    if selective {
+        return Some(format!(
+            "the device runs `{os}`; Defender for Endpoint isolates selectively on Windows only, \
+             so isolate this device with `isolation: full`"
+        ));
+    }
+    (!super::is_linux(os)).then(|| {
+        format!(
+            "the device runs `{os}`; Defender for Endpoint isolates Windows and Linux devices \
+             only"
+        )
+    })
 }

@@ -46,6 +46,17 @@ fn os_not_windows(device: &crate::value::Value) -> Option<&str> {
     (!unknown && !lower.starts_with("windows")).then_some(os)
 }
 
+/// Whether a known OS platform other than Windows is Linux, as Defender for Endpoint and
+/// Sentinel name it: `Linux`, or the distribution (`Ubuntu`, `RedHatEnterpriseLinux`, …).
+fn is_linux(os: &str) -> bool {
+    const DISTRIBUTIONS: &[&str] = &[
+        "linux", "ubuntu", "debian", "redhat", "rhel", "centos", "suse", "sles", "oracle",
+        "amazon", "fedora", "rocky", "alma", "mariner",
+    ];
+    let lower = os.to_ascii_lowercase();
+    DISTRIBUTIONS.iter().any(|d| lower.contains(d))
+}
+
 /// Defender for Endpoint runs antivirus scans through its API on Windows only (Windows 10 1709
 /// or later, Windows 11): a device whose OS platform is known and is not Windows (`linux`,
 /// `macos`) cannot be scanned so. CrowdStrike and SentinelOne scan every platform.
