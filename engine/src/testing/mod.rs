@@ -1171,12 +1171,9 @@ impl Runner<'_> {
             self.check_run_by_sop(loc, key, sop, gamebook, step)?;
         }
         if let Some(step) = &e.step {
-            check_step_plans_actions(
-                self.library,
-                place_or(&step.at, entry),
-                step,
-                e.action.as_deref(),
-            )?;
+            let scope = (e.gamebook.as_deref(), e.sop.as_deref());
+            let steps = steps_in_scope(self.library, step, scope);
+            check_step_plans_actions(&steps, place_or(&step.at, entry), step, e.action.as_deref())?;
         }
         // The params are checked against the catalog, for the action named or the one the
         // step runs: a misspelt one, or a value the action cannot take, would pass silently
@@ -1235,7 +1232,9 @@ impl Runner<'_> {
             if let Some(g) = e.gamebook.as_ref().filter(|g| !g.is_empty()) {
                 check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), key, g, s)?;
             }
-            check_step_opens_tasks(self.library, place_or(&s.at, entry), s)?;
+            let scope = (e.gamebook.as_deref(), e.sop.as_deref());
+            let steps = steps_in_scope(self.library, s, scope);
+            check_step_opens_tasks(&steps, place_or(&s.at, entry), s)?;
         }
         if let Some(sop) = &e.sop {
             let gamebook = e.gamebook.as_ref().filter(|g| !g.is_empty());
@@ -1511,15 +1510,40 @@ fn check_step_of_gamebook(
     ))
 }
 
+/// The steps of the library an expectation's `step` names within its `gamebook` (and the
+/// gamebooks that one calls) or, without one, within the gamebooks its `sop` runs: a step of
+/// that name in another gamebook is none it can match.
+fn steps_in_scope<'l>(
+    library: &'l Library,
+    step: &str,
+    (gamebook, sop): (Option<&str>, Option<&str>),
+) -> Vec<&'l riposte_dsl::checked::Step> {
+    use riposte_dsl::checked::SopBody;
+    let roots: Vec<&str> = match (gamebook, sop.and_then(|s| library.sop(s))) {
+        _ if step.contains('/') => return crate::scheduler::steps_named(library, step),
+        // A label (`caller > callee`) names steps of the callee.
+        (Some(g), _) => vec![g.rsplit(" > ").next().unwrap_or(g)],
+        (None, Some(found)) => match &found.body {
+            SopBody::Response(r) => r.gamebooks.iter().map(|g| g.gamebook.as_str()).collect(),
+            SopBody::Classification(_) => Vec::new(),
+        },
+        (None, None) => return crate::scheduler::steps_named(library, step),
+    };
+    roots
+        .iter()
+        .flat_map(|g| crate::scheduler::steps_named(library, &format!("{g}/{step}")))
+        .collect()
+}
+
 /// An expected action of `step` (running `action`, if given) must be one a step of that name
-/// can plan: a task, group or call step plans none, and a step runs one action.
+/// can plan (`found`, [`steps_in_scope`]): a task, group or call step plans none, and a step
+/// runs one action.
 fn check_step_plans_actions(
-    library: &riposte_dsl::checked::Library,
+    found: &[&riposte_dsl::checked::Step],
     loc: &Location,
     step: &str,
     action: Option<&str>,
 ) -> Result<(), At> {
-    let found = crate::scheduler::steps_named(library, step);
     let plans = |s: &&riposte_dsl::checked::Step| {
         spec_of(s).is_some_and(|spec| {
             action.is_none_or(|a| riposte_dsl::checked::action_matches(a, spec.id))
@@ -1548,14 +1572,13 @@ fn check_step_plans_actions(
     }
 }
 
-/// An expected task of `step` must be of a task step.
+/// An expected task of `step` must be of a task step (`found`, [`steps_in_scope`]).
 fn check_step_opens_tasks(
-    library: &riposte_dsl::checked::Library,
+    found: &[&riposte_dsl::checked::Step],
     loc: &Location,
     step: &str,
 ) -> Result<(), At> {
     use riposte_dsl::checked::StepKind;
-    let found = crate::scheduler::steps_named(library, step);
     match found.first() {
         Some(first) if !found.iter().any(|s| matches!(s.kind, StepKind::Task(_))) => Err(At::new(
             loc,

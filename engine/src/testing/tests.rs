@@ -932,6 +932,52 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
     assert_eq!(m, Vec::<String>::new());
 }
 
+/// A step named with its gamebook or SOP in fields of their own is checked among that
+/// gamebook's steps (those the SOP runs): a task step `isolate` of another gamebook, whose
+/// name an action step of this one shares, cannot make a `count: 0` pass unchecked.
+#[test]
+fn a_step_is_checked_within_the_gamebook_or_sop_named() {
+    let other = "kind: gamebook\nname: manual\nversion: 1.0.0\nsteps:\n  - {id: isolate, task: {title: Isolate by hand, role: incident_responder}}\n  - {id: note, action: incident.comment, params: {comment: hi}}\n";
+    let other_sop = "kind: sop\ntype: response\nname: by-hand\ngamebooks:\n  - gamebook: manual\n";
+    let with = |expect: &str| {
+        messages(&run_with_library(
+            &[("m.yaml", other), ("b.yaml", other_sop)],
+            &format!("kind: test\nname: x\n{}expect:\n{expect}", incident("high")),
+        ))
+    };
+    for (expect, want) in [
+        (
+            "  actions: [{gamebook: manual, step: isolate, count: 0}]\n",
+            "step `isolate` opens a task: it plans no action (in `expect.actions`); expect its task in `expect.tasks`",
+        ),
+        (
+            "  actions: [{sop: by-hand, step: isolate, count: 0}]\n",
+            "step `isolate` opens a task: it plans no action (in `expect.actions`)",
+        ),
+        (
+            "  tasks: [{gamebook: iso, step: isolate, count: 0}]\n",
+            "step `isolate` runs `device.isolate`: it opens no task (in `expect.tasks`)",
+        ),
+        (
+            "  tasks: [{sop: s, step: isolate, count: 0}]\n",
+            "step `isolate` runs `device.isolate`: it opens no task (in `expect.tasks`)",
+        ),
+    ] {
+        let m = with(expect);
+        assert!(
+            m.first().is_some_and(|m| m.contains(want)),
+            "{expect}: {m:?} should contain {want}"
+        );
+    }
+    // Each where it is what the entry expects.
+    let m = with("  actions: [{gamebook: iso, step: isolate, count: 1}, {sop: by-hand, step: note}]\n  tasks: [{gamebook: manual, step: isolate, count: 0}]\n");
+    assert!(
+        m.iter()
+            .all(|m| !m.contains("plans no action") && !m.contains("opens no task")),
+        "{m:?}"
+    );
+}
+
 #[test]
 fn a_document_that_cannot_be_read_fails_alone() {
     let inc = incident("low");
