@@ -341,6 +341,9 @@ pub struct Gamebook {
     pub meta: Meta,
     pub version: Spanned<String>,
     pub inputs: Vec<InputDecl>,
+    /// Inputs whose declaration has an error (reported): read as of any type, so that each
+    /// use of one is not an error too.
+    pub broken_inputs: Vec<String>,
     pub steps: Vec<Step>,
     pub outputs: Vec<(Spanned<String>, ExprText)>,
 }

@@ -275,6 +275,11 @@ impl<'d> Compiler<'d> {
                         i.description.clone().unwrap_or_default(),
                     )
                 })
+                .chain(
+                    g.broken_inputs
+                        .iter()
+                        .map(|name| Field::new(name.clone(), Type::Any, "")),
+                )
                 .collect(),
         ));
         Interface {
@@ -1432,7 +1437,6 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 .filter(|d| d.file == file && d.is_error())
                 .count()
         };
-        let errors_before = errors_here(self.cx);
         self.collect_ids(&g.steps);
         let mut fields = Vec::new();
         self.step_fields(&g.steps, &mut HashSet::new(), &mut fields);
@@ -1460,9 +1464,10 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 .collect(),
         ));
         // An input nothing reads is dead weight callers must still give, or a step that was
-        // meant to read it and does not. Judged only on a body without errors: a step that
-        // did not compile reads nothing.
-        if errors_here(self.cx) == errors_before {
+        // meant to read it and does not. Judged only on a file without errors: a step that
+        // did not compile, or was dropped as written wrong (an `action` beside a `task`),
+        // reads nothing.
+        if errors_here(self.cx) == 0 {
             let mut read = HashSet::new();
             input_reads(&steps, &mut read);
             for (_, x) in &outputs {
@@ -2960,6 +2965,17 @@ mod tests {
         // A body with an error is not judged: its broken step may be the reader.
         let broken = with("steps:\n  - {id: c, action: incident.comment, params: {comment: \"{{ inputs.m }}\"}}\n");
         assert_eq!(codes(&[&broken]), [Code::UnknownName]);
+        // Nor one whose step was dropped as written wrong (an `action` beside a `task`).
+        let dropped = with("steps:\n  - {id: c, action: incident.comment, task: {title: t, role: incident_responder}, params: {comment: \"{{ inputs.n }}\"}}\n");
+        assert_eq!(codes(&[&dropped]), [Code::ConflictingKeys]);
+    }
+
+    /// An input whose declaration has an error is reported once, where it is declared: its
+    /// uses are not errors too (it reads as of any type).
+    #[test]
+    fn a_broken_input_declaration_is_one_error() {
+        let g = "kind: gamebook\nname: g\nversion: 1.0.0\ninputs:\n  a: {type: strin, default: x}\n  b: {default: x}\n  c: {type: string, default: x}\nsteps:\n  - {id: n, action: incident.comment, params: {comment: \"{{ inputs.a }} {{ inputs.b }} {{ inputs.c }}\"}}\n";
+        assert_eq!(codes(&[g]), [Code::InvalidValue, Code::MissingKey], "{g}");
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub(super) fn lower_gamebook(cx: &mut Lowerer, root: &Node) -> Option<Gamebook> 
             );
         }
     }
-    let inputs = root
+    let (inputs, broken_inputs) = root
         .get("inputs")
         .map(|n| lower_inputs(cx, n))
         .unwrap_or_default();
@@ -110,12 +110,14 @@ pub(super) fn lower_gamebook(cx: &mut Lowerer, root: &Node) -> Option<Gamebook> 
         meta: meta?,
         version: version?,
         inputs,
+        broken_inputs,
         steps,
         outputs,
     })
 }
 
-fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
+/// The declared inputs, and the names of those whose declaration has an error.
+fn lower_inputs(cx: &mut Lowerer, node: &Node) -> (Vec<InputDecl>, Vec<String>) {
     let Some(entries) = node.as_map() else {
         cx.error(
             Code::WrongYamlType,
@@ -126,9 +128,10 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
             ),
             "declare each input as `name: {type: string, default: …}`",
         );
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut out: Vec<InputDecl> = Vec::new();
+    let mut broken = Vec::new();
     for (k, v) in entries {
         let Some(name) = cx.string(k, "an input name") else {
             continue;
@@ -157,6 +160,7 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
         }
         let what = format!("input `{}`", name.value);
         let Some(map) = cx.mapping(v, &what, &["type", "default", "values", "description"]) else {
+            broken.push(name.value);
             continue;
         };
         let ty = cx
@@ -177,7 +181,10 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
             .get("description")
             .and_then(|d| cx.string(d, "`description`"))
             .map(|s| s.value);
-        let Some(ty) = ty else { continue };
+        let Some(ty) = ty else {
+            broken.push(name.value);
+            continue;
+        };
         // Only a `string` input's values are checked: on another type the list would
         // restrict nothing, whatever callers pass.
         if let (Some(_), Some(node)) = (&values, map.get("values")) {
@@ -202,7 +209,11 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> Vec<InputDecl> {
             description,
         });
     }
-    out
+    // A name declared twice is one input: the first good declaration's, else one broken.
+    broken.retain(|b| !out.iter().any(|i| i.name.value == *b));
+    broken.sort();
+    broken.dedup();
+    (out, broken)
 }
 
 fn lower_outputs(cx: &mut Lowerer, node: &Node) -> Vec<(Spanned<String>, crate::ast::ExprText)> {
