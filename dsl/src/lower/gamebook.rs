@@ -2,7 +2,7 @@
 
 use std::ops::RangeInclusive;
 
-use super::{is_identifier, Lowerer};
+use super::{identifier_help, is_identifier, Lowerer};
 use crate::ast::{
     Approval, Backoff, ErrorStrategy, ForEach, Gamebook, InputDecl, InputType, Retry, Spanned,
     Step, StepKind, TimeoutOutcome,
@@ -144,7 +144,11 @@ fn lower_inputs(cx: &mut Lowerer, node: &Node) -> (Vec<InputDecl>, Vec<String>) 
                     "input name `{}` is not an identifier",
                     clip(&name.value, 80)
                 ),
-                "use lowercase letters, digits and `_` (inputs are read as `inputs.<name>`)",
+                identifier_help(
+                    &name.value,
+                    Some("inputs are read as `inputs.<name>`"),
+                    "input",
+                ),
             );
         }
         if let Some(first) = out.iter().find(|i| i.name.value == name.value) {
@@ -242,7 +246,7 @@ fn lower_outputs(cx: &mut Lowerer, node: &Node) -> Vec<(Spanned<String>, crate::
                     "output name `{}` is not an identifier",
                     clip(&name.value, 80)
                 ),
-                "use lowercase letters, digits and `_`",
+                identifier_help(&name.value, None, "output"),
             );
         }
         if let Some((first, _)) = out.iter().find(|(f, _)| f.value == name.value) {
@@ -295,10 +299,7 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
                 Code::InvalidValue,
                 id.span,
                 format!("step id `{}` is not an identifier", clip(&id.value, 80)),
-                format!(
-                    "use lowercase letters, digits and `_` (steps are read as `steps.<id>`), e.g. `{}`",
-                    clip(&id.value.to_ascii_lowercase().replace(['-', ' ', '.'], "_"), 64)
-                ),
+                identifier_help(&id.value, Some("steps are read as `steps.<id>`"), "step"),
             );
         }
     }

@@ -438,8 +438,11 @@ impl Lowerer<'_> {
                 self.error(
                     Code::InvalidValue,
                     name.span,
-                    format!("name `{}` is not a valid document name", crate::diagnostic::clip(&name.value, 80)),
-                    "use lowercase letters, digits and `-`, starting with a letter (e.g. `contain-compromised-device`)",
+                    format!(
+                        "name `{}` is not a valid document name",
+                        crate::diagnostic::clip(&name.value, 80)
+                    ),
+                    document_name_help(&name.value),
                 );
             }
         }
@@ -583,10 +586,87 @@ pub(crate) fn is_identifier(s: &str) -> bool {
         && s.len() <= IDENTIFIER_MAX_LEN
 }
 
+/// The help for `s`, which is no identifier: the rule, where `read_as` says how it is read
+/// (`steps.<id>`), and the identifier nearest to it, when there is one (`isolate_device` for
+/// `Isolate Device`; `step_123` for `123`, with `prefix` `step`).
+pub(crate) fn identifier_help(s: &str, read_as: Option<&str>, prefix: &str) -> String {
+    let mut help = format!(
+        "use lowercase letters, digits and `_`, at most {IDENTIFIER_MAX_LEN} characters, not \
+         starting with a digit"
+    );
+    if let Some(read_as) = read_as {
+        help.push_str(&format!(" ({read_as})"));
+    }
+    if let Some(near) =
+        nearest_name(s, '_', prefix, IDENTIFIER_MAX_LEN).filter(|n| is_identifier(n))
+    {
+        help.push_str(&format!(", e.g. `{near}`"));
+    }
+    help
+}
+
+/// The help for `s`, which is no document name: the rule and the name nearest to it.
+pub(crate) fn document_name_help(s: &str) -> String {
+    let near = nearest_name(s, '-', "gamebook", DOCUMENT_NAME_MAX_LEN)
+        .filter(|n| is_document_name(n))
+        .unwrap_or_else(|| "contain-compromised-device".to_string());
+    format!(
+        "use lowercase letters, digits and `-`, starting with a letter, at most \
+         {DOCUMENT_NAME_MAX_LEN} characters (e.g. `{near}`)"
+    )
+}
+
+/// `s` lowercased, each run of other characters than ASCII letters and digits one `joint`,
+/// none at either end, `prefix` and a `joint` before a leading digit, cut at `max` bytes.
+fn nearest_name(s: &str, joint: char, prefix: &str, max: usize) -> Option<String> {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with(joint) {
+            out.push(joint);
+        }
+    }
+    // A name too long is told the limit: the same name cut is no nearer.
+    if s.len() > max {
+        return None;
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, joint);
+        out.insert_str(0, prefix);
+    }
+    out.truncate(max);
+    let out = out.trim_end_matches(joint);
+    (!out.is_empty()).then(|| out.to_string())
+}
+
 /// A gamebook or SOP name: lowercase words joined by `-`.
 pub(crate) fn is_document_name(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && s.len() <= DOCUMENT_NAME_MAX_LEN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The name a help suggests is itself valid, and near what was written.
+    #[test]
+    fn suggested_names_are_valid() {
+        let near = |s: &str| identifier_help(s, None, "step");
+        assert!(near("Isolate Device").ends_with("e.g. `isolate_device`"));
+        assert!(near("123").ends_with("e.g. `step_123`"));
+        assert!(near("step!").ends_with("e.g. `step`"));
+        assert!(near("--a--b--").ends_with("e.g. `a_b`"));
+        // Nothing near to suggest: the rule alone.
+        assert!(!near("é").contains("e.g."));
+        assert!(!near("!!").contains("e.g."));
+        let long = identifier_help(&"a".repeat(200), None, "step");
+        assert!(long.contains("at most 64 characters") && !long.contains("e.g."));
+        assert!(document_name_help("My Gamebook").ends_with("(e.g. `my-gamebook`)"));
+        assert!(document_name_help("42").ends_with("(e.g. `gamebook-42`)"));
+        assert!(document_name_help("---").ends_with("(e.g. `contain-compromised-device`)"));
+    }
 }
