@@ -416,8 +416,9 @@ fn check(
 ) -> Result<ExitCode, String> {
     // With `--library`, the paths are checked within it; without, they are the library.
     let within = !library.is_empty() && !paths.is_empty();
-    // Files named without `--library` are the whole library checked.
-    let partial_library = library.is_empty() && !paths.is_empty();
+    // Files named without `--library` are the whole library checked; directories named are
+    // taken to be the library.
+    let partial_library = library.is_empty() && paths.iter().any(|p| !p.is_dir());
     let paths = match (paths.is_empty(), library.is_empty()) {
         (false, _) => paths,
         (true, false) => library.clone(),
@@ -614,11 +615,12 @@ fn check_workspaces(
             .iter_mut()
             .filter(|d| d.code == Code::UnknownAgentSop)
         {
-            let help = d.help.take().unwrap_or_default();
-            d.help = Some(format!(
-                "{help}; the library is only the files named: check them within it with \
-                 `--library gamebooks --library sops`"
-            ));
+            let note = "the library is only the files named: check them within it with \
+                        `--library gamebooks --library sops`";
+            d.help = Some(match d.help.take() {
+                Some(help) => format!("{help} ({note})"),
+                None => note.to_string(),
+            });
         }
     }
     Ok((file, diagnostics))

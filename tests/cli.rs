@@ -2021,7 +2021,22 @@ fn check_against_workspaces() {
             .arg(&path),
         1,
     );
-    assert!(err.contains("the library is only the files named"), "{err}");
+    assert!(
+        err.contains("`defender-xdr-triage` (the library is only the files named"),
+        "{err}"
+    );
+    // Directories named are the library.
+    let err = stderr_of(
+        riposte()
+            .args(["check", "gamebooks", "sops", "--workspaces"])
+            .arg(&path),
+        1,
+    );
+    assert!(
+        err.contains("help: did you mean `ransomware-containment`?")
+            && !err.contains("the library is only the files named"),
+        "{err}"
+    );
 
     // Text that is not UTF-8 is the file's error, at its start; one that cannot be read at all
     // is a usage error.
