@@ -450,9 +450,13 @@ fn check(
         .map(|(id, _)| id)
         .collect();
     let files_checked = is_checked.len();
+    // Errors of the workspaces file past those shown (a note says how many).
+    let mut left_out = 0;
     if let Some(path) = workspaces {
         // The workspaces file joins the files checked: its errors are diagnostics too.
-        let (file, found) = check_workspaces(path, &mut sources, &compilation, partial_library)?;
+        let (file, found, not_shown) =
+            check_workspaces(path, &mut sources, &compilation, partial_library)?;
+        left_out = not_shown;
         is_checked.push(file);
         compilation.diagnostics.extend(found);
         compilation
@@ -484,8 +488,9 @@ fn check(
             for d in diags {
                 let _ = write!(err, "{}", render::text(d, &sources, color));
             }
-            let errors = diags.iter().filter(|d| d.is_error()).count();
-            let warnings = diags.len() - errors;
+            let shown_errors = diags.iter().filter(|d| d.is_error()).count();
+            let warnings = diags.len() - shown_errors;
+            let errors = shown_errors + left_out;
             let lib = &compilation.library;
             let within_library = if within {
                 format!(" (within a library of {})", plural(sources.len(), "file"))
@@ -554,13 +559,14 @@ fn check(
 /// agents' unknown SOPs, else the warnings of the library against it. A library with errors
 /// is checked no further: an SOP it could not compile is missing from it, and every agent
 /// attaching that SOP would be reported. `partial_library` says the library is only the
-/// files named, which the help of an unknown SOP says. An unreadable file is a usage error.
+/// files named, which the help of an unknown SOP says. Last, how many errors are not shown.
+/// An unreadable file is a usage error.
 fn check_workspaces(
     path: &std::path::Path,
     sources: &mut SourceMap,
     compilation: &Compilation,
     partial_library: bool,
-) -> Result<(riposte_dsl::FileId, Vec<Diagnostic>), String> {
+) -> Result<(riposte_dsl::FileId, Vec<Diagnostic>, usize), String> {
     use riposte_engine::workspace::{self, WorkspaceError};
     use riposte_engine::workspace_fit;
     let name = path.display().to_string();
@@ -623,7 +629,7 @@ fn check_workspaces(
             });
         }
     }
-    Ok((file, diagnostics))
+    Ok((file, diagnostics, found.left_out))
 }
 
 fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<ExitCode, String> {

@@ -2037,6 +2037,16 @@ fn check_against_workspaces() {
             && !err.contains("the library is only the files named"),
         "{err}"
     );
+    // Errors past those shown count in the summary.
+    let many: Vec<String> = (0..25).map(|i| format!("nope-{i}")).collect();
+    let edited = text.replacen("sops: all", &format!("sops: [{}]", many.join(", ")), 1);
+    std::fs::write(&path, edited).unwrap();
+    let err = stderr_of(riposte().args(["check", "--workspaces"]).arg(&path), 1);
+    assert!(
+        err.contains("note: 5 more errors of")
+            && err.ends_with(": 10 gamebooks, 10 SOPs; 25 errors, 0 warnings\n"),
+        "{err}"
+    );
 
     // Text that is not UTF-8 is the file's error, at its start; one that cannot be read at all
     // is a usage error.
