@@ -313,6 +313,38 @@ fn usage_and_io_errors_exit_2() {
         );
         assert!(out.stdout.is_empty());
     }
+    // Named as a test file: to be renamed first, which `riposte check` says too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let named = dir.path().join("rd.test.yaml");
+    std::fs::copy("gamebooks/release-device.yaml", &named).expect("copy");
+    let renamed = dir.path().join("rd.yaml").display().to_string();
+    let out = riposte()
+        .arg("test")
+        .arg(&named)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&out).ends_with(&format!(
+            "a library skips files named so: rename it `{renamed}`, then check it with \
+             `riposte check {renamed}`\n"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = riposte()
+        .arg("check")
+        .arg(&named)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        stderr(&out).contains(&format!("holds a gamebook, but is named as a test file (`*.test.yaml`), which a library skips: rename it `{renamed}`")),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -37,6 +37,16 @@ pub enum LoadError {
     TooLarge { limit: usize, at: String },
     #[error("`{0}` holds gamebook tests, not gamebooks or SOPs; run them with `riposte test {0}`")]
     TestFile(String),
+    /// A gamebook or SOP in a file named as test files are, which a library skips.
+    #[error(
+        "`{path}` holds {what}, but is named as a test file (`*.test.yaml`), which a library \
+         skips: rename it `{renamed}`"
+    )]
+    NamedAsTest {
+        path: String,
+        what: &'static str,
+        renamed: String,
+    },
     #[error("no gamebook or SOP files (`*.yaml`, `*.yml`) under {0}")]
     Empty(String),
 }
@@ -71,7 +81,20 @@ fn load_within(
         if meta.is_dir() {
             walk(p, &mut files, &mut linked_dirs)?;
         } else if is_test_file(p) {
-            return Err(LoadError::TestFile(display_path(p)));
+            let path = display_path(p);
+            return Err(
+                match (
+                    library_kind(p, max_file_bytes),
+                    library_name_of_test_file(&path),
+                ) {
+                    (Some(what), Some(renamed)) => LoadError::NamedAsTest {
+                        path,
+                        what,
+                        renamed,
+                    },
+                    _ => LoadError::TestFile(path),
+                },
+            );
         } else if is_yaml(p) {
             files.push(p.clone());
         } else {
@@ -231,7 +254,39 @@ pub fn is_test_file(p: &Path) -> bool {
         .is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
 }
 
-/// A path as users wrote it, with `./` dropped.
+/// The name a library file named as a test file (`a.test.yaml`) would have as a library's
+/// (`a.yaml`).
+pub(crate) fn library_name_of_test_file(path: &str) -> Option<String> {
+    let (stem, ext) = path
+        .strip_suffix(".test.yaml")
+        .map(|s| (s, ".yaml"))
+        .or_else(|| path.strip_suffix(".test.yml").map(|s| (s, ".yml")))?;
+    Some(format!("{stem}{ext}"))
+}
+
+/// What file `p` holds when it is a gamebook or an SOP (`a gamebook`, `an SOP`), read as the
+/// library reads its files; `None` otherwise, or when it cannot be read so.
+fn library_kind(p: &Path, max_file_bytes: usize) -> Option<&'static str> {
+    let mut bytes = Vec::new();
+    fs::File::open(p)
+        .ok()?
+        .take(u64::try_from(max_file_bytes).ok()?.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .ok()?;
+    if bytes.len() > max_file_bytes {
+        return None;
+    }
+    let mut sources = SourceMap::new();
+    let file = sources.add(SourceFile::new("", String::from_utf8(bytes).ok()?));
+    let limits = riposte_dsl::syntax::Limits::default();
+    let root = riposte_dsl::syntax::load(file, sources.get(file), &limits).ok()?;
+    match root.get("kind")?.as_str()? {
+        "gamebook" => Some("a gamebook"),
+        "sop" => Some("an SOP"),
+        _ => None,
+    }
+}
+
 /// A path as users wrote it, with `./` dropped.
 pub(crate) fn display_path(p: &Path) -> String {
     let s = p.to_string_lossy();
@@ -276,6 +331,18 @@ mod tests {
             load_library(&[dir.path().join("sub/c.test.yaml")], 50),
             Err(LoadError::TestFile(_))
         ));
+        // A gamebook named as a test file is told to be renamed.
+        let named = dir.path().join("g.test.yaml");
+        fs::write(&named, "kind: gamebook\n").unwrap();
+        let e = load_library(std::slice::from_ref(&named), 50).unwrap_err();
+        assert!(
+            e.to_string().ends_with(&format!(
+                "holds a gamebook, but is named as a test file (`*.test.yaml`), which a library \
+                 skips: rename it `{}`",
+                dir.path().join("g.yaml").display()
+            )),
+            "{e}"
+        );
         let empty = dir.path().join("empty");
         fs::create_dir(&empty).unwrap();
         assert!(matches!(

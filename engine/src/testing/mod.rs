@@ -82,9 +82,15 @@ pub enum TestError {
     /// A gamebook or SOP named where test files are expected.
     #[error(
         "`{path}` is {what}, not a test file: test files are `*.test.yaml` files of `kind: test` \
-         documents; check it with `riposte check {path}`"
+         documents; {fix}"
     )]
-    LibraryFile { path: String, what: &'static str },
+    LibraryFile {
+        path: String,
+        what: &'static str,
+        /// What to do: check it, or first rename it where its name is a test file's (a
+        /// library skips those).
+        fix: String,
+    },
 }
 
 /// The outcome of one test.
@@ -457,7 +463,18 @@ impl Runner<'_> {
         };
         if unreadable {
             if let Some(what) = library_kind(&text, self.limits) {
-                return Err(TestError::LibraryFile { path: file, what });
+                let fix = match crate::load::library_name_of_test_file(&file) {
+                    Some(renamed) => format!(
+                        "a library skips files named so: rename it `{renamed}`, then check it \
+                         with `riposte check {renamed}`"
+                    ),
+                    None => format!("check it with `riposte check {file}`"),
+                };
+                return Err(TestError::LibraryFile {
+                    path: file,
+                    what,
+                    fix,
+                });
             }
         }
         let docs = match parsed {
