@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::types::{EntityKind, Field, FieldIndex, RecordType, Type};
+use crate::types::{EntityKind, Field, FieldIndex, RecordType, Spelling, Type};
 
 /// The number of fields every entity record starts with.
 pub const COMMON_FIELDS: usize = 9;
@@ -103,7 +103,7 @@ fn e(name: &str, values: &'static [&'static str], doc: &str) -> Field {
 
 /// An open enumerated string: any value, always `snake_case`.
 fn o(name: &str, doc: &str) -> Field {
-    Field::new(name, Type::String, doc).snake_case()
+    Field::new(name, Type::String, doc).spelled(Spelling::SnakeCase)
 }
 
 fn f(name: &str, ty: Type, doc: &str) -> Field {
@@ -170,13 +170,24 @@ fn kind_fields(kind: EntityKind) -> Vec<Field> {
             s("hostname", "host name"),
             s(
                 "os_platform",
-                "operating system platform (`windows11`, `linux`, …)",
-            ),
+                "operating system platform, lowercase (`windows11`, `windowsserver2019`, \
+                 `linux`, …)",
+            )
+            .spelled(Spelling::Lowercase),
             f("os_build", Type::Number, "operating system build number"),
-            s("health_status", "sensor health"),
+            o(
+                "health_status",
+                "sensor health (`active`, `inactive`, `impaired_communication`, …)",
+            ),
             e("risk_score", RISK_SCORES, "the device's risk level"),
-            s("onboarding_status", "onboarding state in the EDR"),
-            s("av_status", "antivirus state"),
+            o(
+                "onboarding_status",
+                "onboarding state in the EDR (`onboarded`, `can_be_onboarded`, …)",
+            ),
+            o(
+                "av_status",
+                "antivirus state (`updated`, `not_updated`, `disabled`, …)",
+            ),
             s("rbac_group", "device group used for access control"),
             f(
                 "ip_addresses",

@@ -216,9 +216,18 @@ pub struct Field {
     /// The known values of an enumerated string field (`status`, `verdict`), for checking
     /// literals it is compared with. Sources may send values beyond these.
     pub values: Option<&'static [&'static str]>,
-    /// The importer writes every value of this open string field in `snake_case`
-    /// ([`crate::snake`]): a literal spelled otherwise never equals it.
-    pub snake_case: bool,
+    /// How the importer writes every value of this open string field: a literal spelled
+    /// otherwise never equals it.
+    pub spelling: Option<Spelling>,
+}
+
+/// How the importer spells the values of an open string field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spelling {
+    /// `snake_case` ([`crate::snake`]): `InitialAccess` is `initial_access`.
+    SnakeCase,
+    /// Lowercase, words not split: `WindowsServer2019` is `windowsserver2019`.
+    Lowercase,
 }
 
 impl Field {
@@ -228,13 +237,13 @@ impl Field {
             ty,
             doc: doc.into(),
             values: None,
-            snake_case: false,
+            spelling: None,
         }
     }
 
-    /// Marks an open string field whose values are always `snake_case`.
-    pub fn snake_case(mut self) -> Self {
-        self.snake_case = true;
+    /// Marks an open string field whose values are always spelled so.
+    pub fn spelled(mut self, spelling: Spelling) -> Self {
+        self.spelling = Some(spelling);
         self
     }
 

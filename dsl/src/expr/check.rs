@@ -14,7 +14,7 @@ use super::Scope;
 use crate::codes::Code;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::source::{FileId, Span};
-use crate::types::{Field, RecordType, Type, GROUP_OUTPUT};
+use crate::types::{Field, RecordType, Spelling, Type, GROUP_OUTPUT};
 use crate::value::Value;
 
 /// How to make a pattern smaller, for the help of RP0204.
@@ -71,8 +71,7 @@ impl Origin {
                 let field: &Field = record.fields.get(*index)?;
                 let known = match field.values {
                     Some(values) => Known::Values(values),
-                    None if field.snake_case => Known::SnakeCase,
-                    None => return None,
+                    None => Known::Spelled(field.spelling?),
                 };
                 Some((format!("{}.{}", record.name, field.name), known))
             }
@@ -86,8 +85,8 @@ impl Origin {
 enum Known {
     /// One of these (or a value a source added since).
     Values(&'static [&'static str]),
-    /// Any value, spelled in `snake_case`.
-    SnakeCase,
+    /// Any value, spelled so.
+    Spelled(Spelling),
 }
 
 impl Typed {
@@ -302,10 +301,11 @@ impl<'s> Checker<'s> {
                     return Typed::error();
                 };
                 let ty = field.ty.clone();
-                let origin = (field.values.is_some() || field.snake_case).then(|| Origin::Field {
-                    record: record.clone(),
-                    index,
-                });
+                let origin =
+                    (field.values.is_some() || field.spelling.is_some()).then(|| Origin::Field {
+                        record: record.clone(),
+                        index,
+                    });
                 let i = slot_u32(index);
                 let ir = match base.ir {
                     Ir::Var(slot) => Ir::VarPath(slot, Box::new([i])),
@@ -591,7 +591,7 @@ impl<'s> Checker<'s> {
                                 .join(", ")
                         )
                     }
-                    Known::SnakeCase => format!("list the values meant with `{what} in [...]`"),
+                    Known::Spelled(_) => format!("list the values meant with `{what} in [...]`"),
                 };
                 let d = self.error(
                     Code::TypeMismatch,
@@ -667,11 +667,18 @@ impl<'s> Checker<'s> {
                     let help = suggestion(text, values.iter().copied());
                     self.mismatch(lit.span, msg, Some(help));
                 }
-                Known::SnakeCase if !crate::snake::is_snake(text) => {
+                Known::Spelled(Spelling::SnakeCase) if !crate::snake::is_snake(text) => {
                     let msg = format!(
                         "`{text}` never equals `{what}`: its values are written in snake_case"
                     );
                     let help = format!("write `{}`", crate::snake::snake(text));
+                    self.mismatch(lit.span, msg, Some(help));
+                }
+                Known::Spelled(Spelling::Lowercase) if text.chars().any(char::is_uppercase) => {
+                    let msg = format!(
+                        "`{text}` never equals `{what}`: its values are written in lowercase"
+                    );
+                    let help = format!("write `{}`", text.to_lowercase());
                     self.mismatch(lit.span, msg, Some(help));
                 }
                 _ => {}

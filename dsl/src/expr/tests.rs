@@ -710,6 +710,30 @@ fn expr_known_values_through_lambdas_and_indexing() {
         ds[0].message,
         "`InitialAccess` never equals `alert.category`: its values are written in snake_case"
     );
+    // The device's sensor states too; its platform is lowercase, its words not split.
+    for (text, message, help) in [
+        (
+            "any(incident.devices, d => d.health_status == 'ImpairedCommunication')",
+            "`ImpairedCommunication` never equals `device.health_status`: its values are written in snake_case",
+            "write `impaired_communication`",
+        ),
+        (
+            "any(incident.devices, d => d.onboarding_status in ['onboarded', 'CanBeOnboarded'])",
+            "`CanBeOnboarded` never equals `device.onboarding_status`: its values are written in snake_case",
+            "write `can_be_onboarded`",
+        ),
+        (
+            "any(incident.devices, d => d.os_platform == 'WindowsServer2019')",
+            "`WindowsServer2019` never equals `device.os_platform`: its values are written in lowercase",
+            "write `windowsserver2019`",
+        ),
+    ] {
+        let ds = errors(text);
+        assert_eq!(ds.len(), 1, "{}", render(text, &ds));
+        assert_eq!(ds[0].message, message);
+        assert_eq!(ds[0].help.as_deref(), Some(help));
+    }
+    ok("any(incident.devices, d => d.os_platform == 'windowsserver2019' or d.av_status == 'not_updated')");
     // Enumerated text has no order, through a parameter too.
     for text in [
         "any(map(incident.devices, d => d.risk_score), r => r >= 'medium')",
