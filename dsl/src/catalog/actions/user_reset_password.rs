@@ -14,10 +14,15 @@ pub(crate) const SPEC: ActionSpec = ActionSpec {
           admin, never app-only, so the step needs the delegated session of an admin who holds \
           Authentication Administrator, Privileged Authentication Administrator or Global \
           Administrator; nobody can reset their own account this way. Unattended runs \
-          (autonomous agents) cannot perform it. In hybrid tenants the new password reaches \
-          on-premises AD through password writeback. The temporary password is not a step \
-          output. To be sure every existing session ends, add `user.revoke_sessions`. \
-          High-impact, and there is no reverse.",
+          (autonomous agents) cannot perform it. Riposte generates the temporary password and \
+          sends it with the call (`newPassword`), which hybrid tenants require: it reaches \
+          on-premises AD through password writeback (a synchronized account in a tenant \
+          without writeback cannot be reset from the cloud, and the call fails). The password \
+          is shown once, to the admin whose signed-in session runs the step, who hands it to \
+          the user; it is not a step output and never written to a plan, a comment or the \
+          audit trail. A disabled account's password is reset too: the user signs in with it \
+          once the account is enabled again. To be sure every existing session ends, add \
+          `user.revoke_sessions`. High-impact, and there is no reverse.",
     target: Target::Entity(EntityKind::User),
     params: &[],
     outputs: &[
