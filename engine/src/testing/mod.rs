@@ -1962,8 +1962,19 @@ fn parse(text: &str, limits: &Limits) -> Result<Vec<Document>, Vec<At>> {
     }
     // The blank lines put in front of each document are bounded too.
     let padded_bytes: usize = parts.iter().map(|(line, part)| line + part.len()).sum();
-    if parts.len() < 2 || padded_bytes > MAX_PADDED_BYTES_PER_FILE_BYTE * limits.max_file_bytes {
+    if parts.is_empty() || padded_bytes > MAX_PADDED_BYTES_PER_FILE_BYTE * limits.max_file_bytes {
         return Err(with_unknown_names(text, limits, 1, whole));
+    }
+    // A file of one test: that test fails, named as it is (a `--filter` picks it by its name).
+    if let [(first_line, part)] = parts[..] {
+        let (name, line) = name_line(part)
+            .map(|(name, at)| (name, first_line + at))
+            .unwrap_or_else(|| ("document 1".to_string(), first_line));
+        return Ok(vec![Document::Unreadable {
+            name,
+            line: line as u64,
+            problems: with_unknown_names(text, limits, 1, whole),
+        }]);
     }
     let mut out = Vec::new();
     let parts_len = parts.len();

@@ -212,7 +212,22 @@ fn unknown_keys_and_bad_yaml_say_where() {
         m[0].contains("t.test.yaml:5:3: unknown key `actoins`: did you mean `actions`?"),
         "{m:?}"
     );
-    assert_eq!(r.tests[0].name, "");
+    // The file's one test fails, named as it is, and a filter leaves it out by that name.
+    assert_eq!((r.tests[0].name.as_str(), r.tests[0].line), ("x", 2));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "t.test.yaml",
+        "kind: test\nname: x\nincident: a.json\nexpect:\n  actoins: []\n",
+    );
+    let filtered = run(
+        &sources(),
+        &library(),
+        &[p],
+        &Limits::default(),
+        Some("zzz"),
+    );
+    assert!(filtered.is_ok_and(|r| r.tests.is_empty() && r.filtered_out == 1));
     // A value outside a list of words gets the likely one meant; one far from all, the list.
     let inc = incident("high");
     let m = messages(&run_one(&format!(
