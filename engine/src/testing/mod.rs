@@ -1271,17 +1271,24 @@ impl Runner<'_> {
     /// otherwise pass silently.
     fn validate(&self, doc: &TestDoc) -> Result<(), Problems> {
         // Past the bounds on its lists nothing else of a test is checked.
+        // Each list's first entry past the bound, where it is reported.
+        fn past<T>(list: &[serde_saphyr::Spanned<T>]) -> Option<&Location> {
+            list.get(file::MAX_LIST).map(|entry| &entry.referenced)
+        }
         let lists = [
-            doc.fail.len(),
-            doc.expect.actions.as_ref().map_or(0, Vec::len),
-            doc.expect.tasks.as_ref().map_or(0, Vec::len),
-            doc.expect.sops.as_ref().map_or(0, Vec::len),
+            ("fail", past(&doc.fail)),
+            (
+                "expect.actions",
+                doc.expect.actions.as_deref().and_then(past),
+            ),
+            ("expect.tasks", doc.expect.tasks.as_deref().and_then(past)),
+            ("expect.sops", doc.expect.sops.as_deref().and_then(past)),
         ];
-        if lists.iter().any(|n| *n > file::MAX_LIST) {
+        if let Some((key, at)) = lists.iter().find_map(|(key, at)| Some((key, (*at)?))) {
             return Err(At::new(
-                &doc.name.referenced,
+                place_or(at, &doc.name.referenced),
                 format!(
-                    "a list of this test has more than {} entries",
+                    "`{key}` has more than {} entries; split the test",
                     file::MAX_LIST
                 ),
             )

@@ -641,6 +641,18 @@ fn duplicate_keys_and_too_many_tests_are_errors() {
         m[0].contains("more than 2 tests in one file; split it"),
         "{m:?}"
     );
+    // A list past its bound is named, at its first entry past it.
+    let entries = "    - {step: isolate}\n".repeat(1001);
+    let m = messages(&run_one(&format!(
+        "kind: test\nname: n\n{}expect:\n  actions:\n{entries}",
+        incident("high")
+    )));
+    assert!(
+        m[0].contains(
+            "t.test.yaml:1015:7: `expect.actions` has more than 1000 entries; split the test"
+        ),
+        "{m:?}"
+    );
 }
 
 const GATED: &str = r#"
