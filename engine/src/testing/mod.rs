@@ -1016,6 +1016,17 @@ impl Runner<'_> {
         for (key, at, list) in lists {
             for step in list {
                 let (s, loc) = (step.value.as_str(), place_or(&step.referenced, at));
+                // `approve: Al` is `all` misspelt likelier than a step.
+                let one_word = key == "approve" && step.referenced == Location::UNKNOWN;
+                if one_word && !crate::scheduler::is_step_name(self.library, s) {
+                    if let Some(word) = riposte_dsl::diagnostic::did_you_mean(s, ["all", "none"]) {
+                        found.push(At::new(
+                            loc,
+                            format!("unknown step `{s}` in `approve`; did you mean `{word}`?"),
+                        ));
+                        continue;
+                    }
+                }
                 if let Err(e) = names.step(loc, key, s) {
                     found.push(e);
                     continue;

@@ -927,6 +927,14 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
             "`approve` lists step `isolate` twice",
         ),
         (
+            "approve: Al\nexpect: {}\n",
+            "t.test.yaml:13:10: unknown step `Al` in `approve`; did you mean `all`?",
+        ),
+        (
+            "approve: nnone\nexpect: {}\n",
+            "unknown step `nnone` in `approve`; did you mean `none`?",
+        ),
+        (
             "reject: [isolat]\nexpect: {}\n",
             "t.test.yaml:13:10: unknown step `isolat` in `reject`; did you mean `isolate`?",
         ),
