@@ -2970,6 +2970,26 @@ mod tests {
         assert_eq!(codes(&[&dropped]), [Code::ConflictingKeys]);
     }
 
+    /// A `kind` that is a list or a mapping has the wrong type; a word that is no kind is an
+    /// unknown kind.
+    #[test]
+    fn a_kind_of_the_wrong_type_is_no_unknown_kind() {
+        assert_eq!(
+            codes(&["kind: [gamebook]\nname: x\n"]),
+            [Code::WrongYamlType]
+        );
+        assert_eq!(codes(&["kind: {a: b}\nname: x\n"]), [Code::WrongYamlType]);
+        assert_eq!(codes(&["kind: gamebok\nname: x\n"]), [Code::UnknownKind]);
+    }
+
+    /// `params` or `with` that is no mapping is one error: the step is not also checked
+    /// without them (every required param missing).
+    #[test]
+    fn params_of_the_wrong_type_are_one_error() {
+        let params = gamebook("  - {id: n, action: incident.comment, params: [comment, hi]}\n");
+        assert_eq!(codes(&[&params]), [Code::WrongYamlType]);
+    }
+
     /// An input whose declaration has an error is reported once, where it is declared: its
     /// uses are not errors too (it reads as of any type).
     #[test]

@@ -405,10 +405,13 @@ fn lower_kind(
             // Every key is read before giving up on a bad one, so all their errors show.
             let action = cx.string(value, "`action`");
             let target = map.get("target").and_then(|n| cx.expr(n, "`target`"));
+            // Params that are no mapping leave the step out: checking it without them would
+            // report every required one missing.
             let (params, params_span) = match map.get("params") {
-                Some(p) => (cx.with_values(p, "`params`"), p.span),
-                None => (Vec::new(), value.span),
+                Some(p) => (cx.with_values(p, "`params`", "param"), p.span),
+                None => (Some(Vec::new()), value.span),
             };
+            let params = params?;
             Some(StepKind::Action {
                 action: action?,
                 target,
@@ -421,8 +424,8 @@ fn lower_kind(
             let gamebook = cx.string(value, "`gamebook`");
             let with = map
                 .get("with")
-                .map(|w| cx.with_values(w, "`with`"))
-                .unwrap_or_default();
+                .map(|w| cx.with_values(w, "`with`", "input"))
+                .unwrap_or(Some(Vec::new()))?;
             Some(StepKind::Call {
                 gamebook: gamebook?,
                 with,

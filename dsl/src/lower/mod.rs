@@ -54,6 +54,16 @@ pub fn lower(
             gamebook::lower_gamebook(&mut cx, root).map(|g| ast::Document::Gamebook(Box::new(g)))
         }
         Some("sop") => sop::lower_sop(&mut cx, root).map(|s| ast::Document::Sop(Box::new(s))),
+        // A list or a mapping is no name: its type is what is wrong.
+        _ if matches!(kind.value, NodeValue::Seq(_) | NodeValue::Map(_)) => {
+            cx.error(
+                Code::WrongYamlType,
+                kind.span,
+                format!("expected `kind` to be a string, found {}", kind.type_name()),
+                "write `kind: gamebook` or `kind: sop`",
+            );
+            None
+        }
         _ => {
             let found = kind
                 .scalar_text()
@@ -521,8 +531,14 @@ impl Lowerer<'_> {
         })
     }
 
-    /// A `with:` mapping of input values.
-    pub fn with_values(&mut self, node: &Node, what: &str) -> Vec<(Spanned<String>, Node)> {
+    /// A mapping of values by name (`with:` inputs, `params`, `limits`), each `entry` of it
+    /// (`input`, `param`) written `entry: value`; `None` when it is no mapping (reported).
+    pub fn with_values(
+        &mut self,
+        node: &Node,
+        what: &str,
+        entry: &str,
+    ) -> Option<Vec<(Spanned<String>, Node)>> {
         let Some(entries) = node.as_map() else {
             self.error(
                 Code::WrongYamlType,
@@ -531,9 +547,9 @@ impl Lowerer<'_> {
                     "expected {what} to be a mapping, found {}",
                     node.type_name()
                 ),
-                "write one `input: value` line per input",
+                format!("write one `{entry}: value` line per {entry}"),
             );
-            return Vec::new();
+            return None;
         };
         let mut out: Vec<(Spanned<String>, Node)> = Vec::new();
         for (k, v) in entries {
@@ -553,7 +569,7 @@ impl Lowerer<'_> {
             }
             out.push((key, v.clone()));
         }
-        out
+        Some(out)
     }
 }
 

@@ -303,9 +303,12 @@ fn lower_use(cx: &mut Lowerer, node: &Node) -> Option<GamebookUse> {
         .and_then(|n| cx.string(n, "`gamebook`"));
     let with = map
         .get("with")
-        .map(|w| cx.with_values(w, "`with`"))
-        .unwrap_or_default();
+        .map(|w| cx.with_values(w, "`with`", "input"))
+        .unwrap_or(Some(Vec::new()));
     let condition = map.get("if").and_then(|n| cx.expr(n, "`if`"));
+    // Inputs that are no mapping leave the entry out: checked without them, every required
+    // one would be reported missing.
+    let with = with?;
     Some(GamebookUse {
         gamebook: gamebook?,
         with,
@@ -404,7 +407,11 @@ fn lower_guardrails(cx: &mut Lowerer, node: &Node) -> Guardrails {
         .map(|n| n as u32);
     let mut limits = Vec::new();
     if let Some(l) = map.get("limits") {
-        for (k, v) in cx.with_values(l, "`limits`") {
+        for (k, v) in cx
+            .with_values(l, "`limits`", "action")
+            .into_iter()
+            .flatten()
+        {
             if let Some(n) = cx.integer(&v, "a limit", *ACTION_COUNT.start(), *ACTION_COUNT.end()) {
                 limits.push((k, n as u32));
             }
