@@ -286,9 +286,12 @@ fn check_classification(plan: &Plan, expected: &ExpectClassification, out: &mut 
         let expected = match expected {
             ExpectClassification::None => "none".to_string(),
             ExpectClassification::Is(f) => flow(&[
-                ("classification", f.classification.clone()),
+                (
+                    "classification",
+                    f.classification.as_ref().map(|t| t.text.clone()),
+                ),
                 ("reason", f.reason.clone()),
-                ("sop", f.sop.clone()),
+                ("sop", f.sop.as_ref().map(|t| t.text.clone())),
                 ("rule", f.rule.clone()),
                 ("confidence", f.confidence.map(|c| c.to_string())),
             ]),

@@ -392,12 +392,12 @@ pub enum ExpectClassification {
 #[serde(deny_unknown_fields)]
 pub struct ClassificationFields {
     #[serde(default)]
-    pub classification: Option<String>,
+    pub classification: Option<Text>,
     #[serde(default)]
     pub reason: Option<String>,
     /// The classification SOP that decided.
     #[serde(default)]
-    pub sop: Option<String>,
+    pub sop: Option<Text>,
     #[serde(default)]
     pub rule: Option<String>,
     /// 0–100, as a classification SOP's rule writes it.

@@ -1351,19 +1351,20 @@ impl Runner<'_> {
             if let ExpectClassification::Is(f) = &c.value {
                 let unknown = f
                     .classification
-                    .as_deref()
+                    .as_ref()
                     .filter(|v| riposte_dsl::ast::Classification::parse(v).is_none());
                 if let Some(v) = unknown {
                     check(Err(Names::unknown(
-                        &c.referenced,
+                        place_or(&v.at, &c.referenced),
                         "expect.classification",
                         "classification",
                         v,
                         riposte_dsl::ast::Classification::NAMES.iter().copied(),
                     )));
                 }
-                if let Some(s) = f.sop.as_deref() {
-                    check(names.sop(&c.referenced, "expect.classification", s));
+                if let Some(s) = &f.sop {
+                    let at = place_or(&s.at, &c.referenced);
+                    check(names.sop(at, "expect.classification", s));
                 }
             }
         }

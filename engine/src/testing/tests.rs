@@ -948,11 +948,11 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
         ),
         (
             "expect:\n  classification: {classification: true_positve}\n",
-            "unknown classification `true_positve` in `expect.classification`; did you mean `true_positive`?",
+            "t.test.yaml:14:36: unknown classification `true_positve` in `expect.classification`; did you mean `true_positive`?",
         ),
         (
             "expect:\n  classification: {sop: triage}\n",
-            "unknown SOP `triage` in `expect.classification`",
+            "t.test.yaml:14:25: unknown SOP `triage` in `expect.classification`",
         ),
     ];
     for (extra, want) in cases {
