@@ -239,7 +239,11 @@ impl<'s> Checker<'s> {
             (Some(e), ty) if e.fits(ty) => *elem = Some(ty.clone()),
             (Some(e), ty) => {
                 let msg = format!("list elements must have one type: found `{ty}` after `{e}`");
-                self.mismatch(span, msg, None);
+                let help = format!(
+                    "write every element as a `{e}` (quote numbers meant as text: `'1'`), or \
+                     compare with separate lists"
+                );
+                self.mismatch(span, msg, Some(help));
             }
         }
     }
