@@ -377,17 +377,13 @@ fn coverage_below_the_minimum_fails() {
     assert!(text.ends_with("\n1 passed, 0 failed\n"), "{text}");
 }
 
-/// Every ```` ```yaml ```` block of `docs/testing.md` is a test that passes against the example
-/// library (paths in them are relative to `gamebooks/`).
-#[test]
-fn the_documented_examples_pass() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let doc = std::fs::read_to_string(root.join("docs/testing.md")).expect("docs/testing.md");
+/// The fenced blocks of `doc` opened by the line `fence`, in order.
+fn blocks(doc: &str, fence: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut open: Option<String> = None;
     for line in doc.lines() {
         match open.as_mut() {
-            None if line.trim_end() == "```yaml" => open = Some(String::new()),
+            None if line.trim_end() == fence => open = Some(String::new()),
             None => {}
             Some(_) if line.trim_end() == "```" => blocks.extend(open.take()),
             Some(text) => {
@@ -396,6 +392,16 @@ fn the_documented_examples_pass() {
             }
         }
     }
+    blocks
+}
+
+/// Every ```` ```yaml ```` block of `docs/testing.md` is a test that passes against the example
+/// library (paths in them are relative to `gamebooks/`).
+#[test]
+fn the_documented_examples_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/testing.md")).expect("docs/testing.md");
+    let blocks = blocks(&doc, "```yaml");
     assert!(blocks.len() >= 2, "{} yaml blocks", blocks.len());
     let dir = tempfile::tempdir().expect("tempdir");
     let examples = format!("{}/", root.join("examples").display());
@@ -573,4 +579,55 @@ fn filter_runs_the_tests_whose_name_holds_the_text() {
         .clone();
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("no test name holds `no test is called this`"));
+}
+
+/// The failing test `docs/testing.md` shows (its ```` ```yaml failing ```` block, as
+/// `gamebooks/x.test.yaml`) prints what the text block after it shows, where `…` stands for
+/// any lines.
+#[test]
+fn the_documented_failing_test_prints_what_is_shown() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/testing.md")).expect("docs/testing.md");
+    let [test] = &blocks(&doc, "```yaml failing")[..] else {
+        panic!("one failing example");
+    };
+    let shown = &doc[doc.find("```yaml failing").expect("the block")..];
+    let shown = blocks(shown, "```text")
+        .into_iter()
+        .next()
+        .expect("its output");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("gamebooks")).expect("mkdir");
+    let examples = format!("{}/", root.join("examples").display());
+    std::fs::write(
+        dir.path().join("gamebooks/x.test.yaml"),
+        test.replace("../examples/", &examples),
+    )
+    .expect("write");
+    let out = riposte()
+        .current_dir(dir.path())
+        .args(["test", "gamebooks/x.test.yaml"])
+        .args(library_args())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let printed = stdout(&out);
+    let mut actual = printed.lines();
+    let mut skipping = false;
+    for want in shown.lines() {
+        if want.trim() == "…" {
+            skipping = true;
+            continue;
+        }
+        loop {
+            let got = actual.next();
+            assert!(got.is_some(), "`{want}` is not printed:\n{printed}");
+            if got == Some(want) {
+                break;
+            }
+            assert!(skipping, "`{want}` is printed as `{got:?}`:\n{printed}");
+        }
+        skipping = false;
+    }
+    assert!(actual.next().is_none(), "more is printed:\n{printed}");
 }
