@@ -1024,14 +1024,11 @@ impl<'a, E: Executor> Scheduler<'a, E> {
     /// for a high-impact action, since one approval passes it.
     fn holds_owner_ruled(&mut self, step: &c::Step, depth: usize) -> bool {
         let rules = &self.sop.approvals;
-        // The first covering rule that holds for every target (no `approve_if`) decides what
-        // the targets no earlier rule takes need; an earlier conditional rule of another role
-        // may take some, and the gate is then an owner's all the same (the cautious way).
+        // A Workspace Owner's rule that holds decides, wherever it is (see `rule_approval`).
         let ruled = |spec: &ActionSpec| {
-            rules
-                .iter()
-                .find(|r| r.covers(spec.id) && r.approve_if.is_none())
-                .is_some_and(|r| r.role == Role::WorkspaceOwner)
+            rules.iter().any(|r| {
+                r.covers(spec.id) && r.approve_if.is_none() && r.role == Role::WorkspaceOwner
+            })
         };
         holds(
             self.library,
@@ -3109,8 +3106,23 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             && self.items_unknown
             && matches!(spec.target, ActionTarget::Entity(_));
         let reads_entity = |e: &Expr| e.paths().any(|p| p.first().is_some_and(|r| r == "entity"));
+        let approval = |rule: &c::ApprovalRule, why: &str| {
+            let (role, owner) = high_impact_role(spec, rule.role);
+            Approval {
+                role: role.as_str(),
+                reason: format!(
+                    "SOP `{}` requires approval of `{}`{why}{owner}",
+                    self.sop_name, spec.id
+                ),
+            }
+        };
+        // The first rule that holds decides, unless a later one that holds asks a Workspace
+        // Owner: the SOP's owner policy holds whatever rule comes first, as it holds whatever
+        // a gamebook's gate asks.
+        let mut first = None;
         for rule in &self.sop.approvals {
-            if !rule.covers(spec.id) {
+            let owner = rule.role == Role::WorkspaceOwner;
+            if !rule.covers(spec.id) || (first.is_some() && !owner) {
                 continue;
             }
             let vars = [
@@ -3129,16 +3141,12 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 Some(e) if e.eval_bool(&self.env(&vars)) => " (its `approve_if` holds)",
                 Some(_) => continue,
             };
-            let (role, owner) = high_impact_role(spec, rule.role);
-            return Some(Approval {
-                role: role.as_str(),
-                reason: format!(
-                    "SOP `{}` requires approval of `{}`{why}{owner}",
-                    self.sop_name, spec.id
-                ),
-            });
+            if owner {
+                return Some(approval(rule, why));
+            }
+            first = Some(approval(rule, why));
         }
-        None
+        first
     }
 
     /// The approval the agent's mode (capped by the SOP's) asks for the action, if any.

@@ -3416,14 +3416,11 @@ fn a_gate_holding_an_action_an_sop_has_an_owner_approve_is_an_owners() {
             ("grp.qs".to_string(), owner)
         ]
     );
-    // The first rule covering an action decides it: one of another role before the owner's
-    // leaves the gate as it is.
+    // A Workspace Owner's rule holds wherever it is: one of another role before it does not
+    // lower it.
     assert_eq!(
         roles("{actions: [device.quick_scan], role: incident_analyst}\n  - {actions: [device.*], role: workspace_owner}"),
-        [
-            ("grp.note".to_string(), "incident_responder"),
-            ("grp.qs".to_string(), "incident_responder")
-        ]
+        [("grp.note".to_string(), owner), ("grp.qs".to_string(), owner)]
     );
     // A conditional rule of another role before an owner's for every target: the gate is an
     // owner's all the same, the cautious way, and one role shows behind it.
@@ -3437,6 +3434,37 @@ fn a_gate_holding_an_action_an_sop_has_an_owner_approve_is_an_owners() {
             ("grp.note".to_string(), "incident_responder"),
             ("grp.qs".to_string(), "incident_responder")
         ]
+    );
+}
+
+/// The first approval rule that holds decides an action's approver, unless a later one that
+/// holds asks a Workspace Owner: an admin's account is the owner's to approve even behind a
+/// catch-all rule of another role, whatever the order of the rules.
+#[test]
+fn an_owner_rule_that_holds_decides_wherever_it_is() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: qs, for_each: incident.devices, action: device.quick_scan}\n";
+    let roles = |rules: &str| -> Vec<&'static str> {
+        let lib = library(&[gb, &sop(&format!("approval:\n{rules}"))]);
+        let p = autonomous(&lib, &devices(2), Approvals::None);
+        p.actions
+            .iter()
+            .map(|a| a.approval.as_ref().map_or("", |ap| ap.role))
+            .collect()
+    };
+    let catch_all = "  - {actions: [device.*], role: incident_analyst}\n";
+    let owner_if = "  - {actions: [device.quick_scan], role: workspace_owner, approve_if: \"entity.name == 'ws-1'\"}\n";
+    let both = ["incident_analyst", "workspace_owner"];
+    assert_eq!(roles(&format!("{catch_all}{owner_if}")), both);
+    assert_eq!(roles(&format!("{owner_if}{catch_all}")), both);
+    // Two rules of other roles: the first that holds.
+    let responder_if = "  - {actions: [device.quick_scan], role: incident_responder, approve_if: \"entity.name == 'ws-1'\"}\n";
+    assert_eq!(
+        roles(&format!("{responder_if}{catch_all}")),
+        ["incident_analyst", "incident_responder"]
+    );
+    assert_eq!(
+        roles(&format!("{catch_all}{responder_if}")),
+        ["incident_analyst", "incident_analyst"]
     );
 }
 
