@@ -2982,6 +2982,28 @@ mod tests {
         assert_eq!(codes(&["kind: gamebok\nname: x\n"]), [Code::UnknownKind]);
     }
 
+    /// An empty list in `applies_to`, or an approval rule's empty `actions`, is an error: it
+    /// would match nothing, yet reads as no condition.
+    #[test]
+    fn empty_lists_that_would_match_nothing_are_errors() {
+        let with = |body: &str| {
+            format!("kind: sop\ntype: response\nname: s\ngamebooks: []\ntasks: [{{title: t, role: incident_responder}}]\n{body}")
+        };
+        for key in [
+            "sources",
+            "severities",
+            "classifications",
+            "workspaces",
+            "workspace_tags",
+        ] {
+            let text = with(&format!("applies_to: {{{key}: []}}\n"));
+            assert_eq!(codes(&[&text]), [Code::InvalidValue], "{key}");
+        }
+        let rule = with("approval:\n  - {actions: [], role: incident_responder}\n");
+        assert_eq!(codes(&[&rule]), [Code::InvalidValue]);
+        assert_eq!(codes(&[&with("applies_to: {severities: [high]}\n")]), []);
+    }
+
     /// `params` or `with` that is no mapping is one error: the step is not also checked
     /// without them (every required param missing).
     #[test]

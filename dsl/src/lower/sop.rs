@@ -259,6 +259,26 @@ fn lower_applies(cx: &mut Lowerer, node: &Node) -> AppliesTo {
     let Some(map) = cx.mapping(node, "`applies_to`", &keys) else {
         return AppliesTo::default();
     };
+    // An empty list would match no incident, yet reads as no condition at all.
+    for (key, what) in [
+        ("sources", "source"),
+        ("severities", "severity"),
+        ("classifications", "classification"),
+        ("workspaces", "workspace"),
+        ("workspace_tags", "workspace tag"),
+    ] {
+        if let Some(n) = map
+            .get(key)
+            .filter(|n| n.as_seq().is_some_and(<[_]>::is_empty))
+        {
+            cx.error(
+                Code::InvalidValue,
+                n.span,
+                format!("`{key}: []` matches no incident"),
+                format!("list the values meant, or leave `{key}` out to match any {what}"),
+            );
+        }
+    }
     AppliesTo {
         sources: map
             .get("sources")
@@ -326,7 +346,17 @@ fn lower_approval_rule(cx: &mut Lowerer, node: &Node) -> Option<ApprovalRule> {
             "an approval rule",
             "add `actions: [device.isolate]` (ids or patterns such as `user.*`)",
         )
-        .map(|n| cx.string_list(n, "`actions`"))
+        .map(|n| {
+            if n.as_seq().is_some_and(<[_]>::is_empty) {
+                cx.error(
+                    Code::InvalidValue,
+                    n.span,
+                    "`actions: []` covers no action",
+                    "list action ids or patterns, e.g. `[device.isolate, user.*]`",
+                );
+            }
+            cx.string_list(n, "`actions`")
+        })
         .unwrap_or_default();
     let role = cx
         .required(
