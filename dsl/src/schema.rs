@@ -68,6 +68,11 @@ fn string_list() -> Value {
     one_or_list(text())
 }
 
+/// [`one_or_list`] whose list is not empty (an empty one would match nothing).
+fn one_or_some(item: Value) -> Value {
+    json!({"anyOf": [item, {"type": "array", "items": item, "minItems": 1}]})
+}
+
 fn mitre() -> Value {
     let mut s = one_or_list(json!({"type": "string", "pattern": "^T[0-9]{4}(\\.[0-9]{3})?$"}));
     s["description"] = json!("MITRE ATT&CK technique ids");
@@ -366,11 +371,11 @@ pub fn sop() -> Value {
             "type": "object",
             "additionalProperties": false,
             "properties": {
-                "sources": one_or_list(json!({"enum": names(IncidentSource::NAMES)})),
-                "severities": one_or_list(json!({"enum": names(SeverityLevel::NAMES)})),
-                "classifications": one_or_list(json!({"enum": names(Classification::NAMES)})),
-                "workspaces": string_list(),
-                "workspace_tags": string_list(),
+                "sources": one_or_some(json!({"enum": names(IncidentSource::NAMES)})),
+                "severities": one_or_some(json!({"enum": names(SeverityLevel::NAMES)})),
+                "classifications": one_or_some(json!({"enum": names(Classification::NAMES)})),
+                "workspaces": one_or_some(text()),
+                "workspace_tags": one_or_some(text()),
                 "when": expr("a condition on the incident"),
             }
         },
@@ -395,7 +400,7 @@ pub fn sop() -> Value {
                 "additionalProperties": false,
                 "required": ["actions", "role"],
                 "properties": {
-                    "actions": one_or_list(json!({
+                    "actions": one_or_some(json!({
                         "enum": approval_actions,
                         "description": "an action id, or `<kind>.*` for every action of a kind"
                     })),
