@@ -809,6 +809,10 @@ pub struct Scheduler<'a, E: Executor> {
     /// How many refused gates the step being run is behind: what waits on them is rejected
     /// once planned, so it takes nothing of the plan's or the SOP's limits meanwhile.
     refusing: u32,
+    /// How many error handlers waiting on a gated step (they run only if it fails) the step
+    /// being run is in: what they do takes nothing of the SOP's limits meanwhile, since the
+    /// actions after the step's success, which the plan shows, would take it.
+    waiting_handlers: u32,
     /// Set while the rows of a for-each whose items are not known yet are listed: each stands
     /// for the step's actions ([`PlannedAction::items_unknown`]).
     items_unknown: bool,
@@ -873,6 +877,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             steps_run: 0,
             explaining: false,
             refusing: 0,
+            waiting_handlers: 0,
             items_unknown: false,
             items_not_listed: 0,
             own_gate: None,
@@ -1352,7 +1357,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                                 reason: format!("{}; {handler}", waits_for(&gate)),
                             },
                         });
+                        self.waiting_handlers += 1;
                         let s = self.run_step(step, graph, ix, frame, path);
+                        self.waiting_handlers -= 1;
                         self.wait = was;
                         gates.push((id, gate));
                         break 'decided still_waiting(s);
@@ -2489,7 +2496,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.count(spec);
         }
         if let Some((approval, reason)) = approval {
-            if self.refusing == 0 {
+            if self.takes_limits() {
                 self.awaiting.insert(effect.what.clone());
             }
             planned.status = Status::AwaitingApproval;
@@ -2637,10 +2644,15 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    /// Counts an action against the SOP's limits, unless a refused gate holds it (it is
-    /// rejected once planned).
+    /// Whether the actions being planned take of the SOP's limits: not behind a refused gate
+    /// (they are rejected once planned), nor in an error handler waiting on a gated step.
+    fn takes_limits(&self) -> bool {
+        self.refusing == 0 && self.waiting_handlers == 0
+    }
+
+    /// Counts an action against the SOP's limits, when it takes of them.
     fn count(&mut self, spec: &ActionSpec) {
-        if self.refusing > 0 {
+        if !self.takes_limits() {
             return;
         }
         self.total += 1;

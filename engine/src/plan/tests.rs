@@ -2481,7 +2481,7 @@ steps:
   - {id: again, for_each: incident.users, action: user.revoke_sessions}
   - {id: after, needs: [again], action: incident.comment, params: {comment: done}}
 "#;
-    let sop = "kind: sop\ntype: response\nname: s\nguardrails: {limits: {user.revoke_sessions: 2}}\ngamebooks:\n  - gamebook: contain\n  - gamebook: signout\n";
+    let sop = "kind: sop\ntype: response\nname: s\nguardrails: {limits: {user.revoke_sessions: 1}}\ngamebooks:\n  - gamebook: contain\n  - gamebook: signout\n";
     let lib = library(&[contain, signout, sop]);
     let inc = incident(json!([
         device("d0", "ws-0", json!({})),
@@ -2513,8 +2513,8 @@ steps:
             // Waits with the gate: no sign-out done yet.
             ("fallback".into(), Status::AwaitingApproval, None),
             ("signout".into(), Status::WouldRun, Some(1)),
-            // Done: not again, and not blocked by the limit of two, which the waiting and the
-            // first sign-out reached.
+            // Done: not again, and not blocked by the limit of one, which the first sign-out
+            // reached (the waiting error handler takes nothing of it).
             ("again".into(), Status::Skipped, None),
             ("after".into(), Status::WouldRun, Some(1)),
         ]
@@ -3466,6 +3466,41 @@ fn an_owner_rule_that_holds_decides_wherever_it_is() {
         roles(&format!("{catch_all}{responder_if}")),
         ["incident_analyst", "incident_analyst"]
     );
+}
+
+/// An error handler waiting on a gated step runs only if that step fails: it takes nothing
+/// of the SOP's limits, which the actions after the step's success take (they were blocked by
+/// a limit the handler used up, yet ran once the gate was granted).
+#[test]
+fn a_waiting_error_handler_takes_nothing_of_the_limits() {
+    let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: iso, action: device.isolate, target: \"first(incident.devices)\", on_error: failed, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n  - {id: failed, action: incident.comment, params: {comment: failed}}\n  - {id: scan, needs: [iso], action: device.quick_scan, target: \"first(incident.devices)\"}\n  - {id: report, needs: [scan], action: incident.comment, params: {comment: done}}\n";
+    for guardrail in ["limits: {incident.comment: 1}", "max_actions: 3"] {
+        let lib = library(&[gb, &sop(&format!("guardrails: {{{guardrail}}}\n"))]);
+        let p = autonomous(&lib, &devices(1), Approvals::None);
+        assert_eq!(
+            steps_and_statuses(&p),
+            [
+                ("iso", Status::AwaitingApproval),
+                ("failed", Status::AwaitingApproval),
+                ("scan", Status::AwaitingApproval),
+                ("report", Status::AwaitingApproval)
+            ],
+            "{guardrail}: {:#?}",
+            p.actions
+        );
+        let p = autonomous(&lib, &devices(1), Approvals::All);
+        assert_eq!(
+            steps_and_statuses(&p),
+            [
+                ("iso", Status::WouldRun),
+                ("failed", Status::Skipped),
+                ("scan", Status::WouldRun),
+                ("report", Status::WouldRun)
+            ],
+            "{guardrail}: {:#?}",
+            p.actions
+        );
+    }
 }
 
 /// The same action twice, side by side, each awaiting its own approval (a gate, an SOP rule),
