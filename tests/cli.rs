@@ -2025,7 +2025,7 @@ fn check_against_workspaces() {
         err.contains("`defender-xdr-triage` (the library is only the files named"),
         "{err}"
     );
-    // Directories named are the library.
+    // The library's directories named are the library; its gamebooks alone are not.
     let err = stderr_of(
         riposte()
             .args(["check", "gamebooks", "sops", "--workspaces"])
@@ -2035,6 +2035,16 @@ fn check_against_workspaces() {
     assert!(
         err.contains("help: did you mean `ransomware-containment`?")
             && !err.contains("the library is only the files named"),
+        "{err}"
+    );
+    let err = stderr_of(
+        riposte()
+            .args(["check", "gamebooks", "--workspaces"])
+            .arg(&path),
+        1,
+    );
+    assert!(
+        err.contains("(the library is only the files named"),
         "{err}"
     );
     // Errors past those shown count in the summary.

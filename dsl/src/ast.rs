@@ -381,14 +381,16 @@ pub enum StepKind {
     Action {
         action: Spanned<String>,
         target: Option<ExprText>,
-        params: Vec<(Spanned<String>, Node)>,
+        /// `None` when `params:` is no mapping (reported): what it lacks is not reported too.
+        params: Option<Vec<(Spanned<String>, Node)>>,
         /// The `params:` mapping, or the action id when absent (for "missing param").
         params_span: Span,
     },
     Task(Task),
     Call {
         gamebook: Spanned<String>,
-        with: Vec<(Spanned<String>, Node)>,
+        /// `None` when `with:` is no mapping (reported): what it lacks is not reported too.
+        with: Option<Vec<(Spanned<String>, Node)>>,
     },
     Group(Vec<Step>),
     /// What the step does could not be read (no kind key, several, or a kind with an error),
@@ -486,7 +488,8 @@ pub struct AppliesTo {
 #[derive(Clone, Debug)]
 pub struct GamebookUse {
     pub gamebook: Spanned<String>,
-    pub with: Vec<(Spanned<String>, Node)>,
+    /// `None` when `with:` is no mapping (reported): what it lacks is not reported too.
+    pub with: Option<Vec<(Spanned<String>, Node)>>,
     pub condition: Option<ExprText>,
     pub span: Span,
 }

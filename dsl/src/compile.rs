@@ -577,10 +577,10 @@ impl<'d> Compiler<'d> {
                     format!("no gamebook named `{}` in the library", u.gamebook.value),
                     gamebook_help(&u.gamebook.value, interfaces, &self.unread, None),
                 );
-                self.orphan_templates(file, &u.with, scope);
+                self.orphan_templates(file, u.with.as_deref().unwrap_or_default(), scope);
                 continue;
             };
-            let with = self.inputs(file, &u.with, iface, scope, u.gamebook.span);
+            let with = self.inputs(file, u.with.as_deref(), iface, scope, u.gamebook.span);
             if let (Some(text), Some(x)) = (&u.condition, &condition) {
                 self.never_holds(
                     file,
@@ -714,18 +714,24 @@ impl<'d> Compiler<'d> {
         })
     }
 
-    /// Checks the `with:` values of a call against the callee's inputs.
+    /// Checks the `with:` values of a call against the callee's inputs; `None` when `with:`
+    /// is no mapping (reported), whose missing inputs are not reported too.
     fn inputs(
         &mut self,
         file: FileId,
-        with: &[(Spanned<String>, Node)],
+        with: Option<&[(Spanned<String>, Node)]>,
         iface: &Interface,
         scope: &Scope,
         call_span: Span,
     ) -> Vec<(String, ParamValue)> {
         let mut out = Vec::new();
-        for (name, node) in with {
+        let given = with.unwrap_or_default();
+        for (name, node) in given {
             let Some(input) = iface.inputs.iter().find(|i| i.name == name.value) else {
+                // An input whose declaration is broken was reported where it is declared.
+                if iface.ast.broken_inputs.contains(&name.value) {
+                    continue;
+                }
                 self.error(
                     Code::UnknownInput,
                     file,
@@ -752,7 +758,8 @@ impl<'d> Compiler<'d> {
         // `interface` keeps the declarations' order. An input whose default is written but
         // invalid was reported at the default; callers are not told it is required.
         for (input, decl) in iface.inputs.iter().zip(&iface.ast.inputs) {
-            if decl.default.is_none() && !with.iter().any(|(n, _)| n.value == input.name) {
+            let missing = with.is_some_and(|w| !w.iter().any(|(n, _)| n.value == input.name));
+            if decl.default.is_none() && missing {
                 self.error(
                     Code::MissingInput,
                     file,
@@ -2011,7 +2018,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 s,
                 action,
                 target.as_ref(),
-                params,
+                params.as_deref(),
                 *params_span,
                 item_scope,
                 for_each,
@@ -2037,12 +2044,16 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                             Some(&self.iface.ast.meta.name.value),
                         ),
                     );
-                    self.cx.orphan_templates(file, with, item_scope);
+                    self.cx
+                        .orphan_templates(file, with.as_deref().unwrap_or_default(), item_scope);
                     return None;
                 };
-                let values = self.cx.inputs(file, with, iface, item_scope, gamebook.span);
+                let values =
+                    self.cx
+                        .inputs(file, with.as_deref(), iface, item_scope, gamebook.span);
                 for (name, v) in &values {
-                    if let Some((_, node)) = with.iter().find(|(n, _)| &n.value == name) {
+                    let given = with.as_deref().unwrap_or_default();
+                    if let Some((_, node)) = given.iter().find(|(n, _)| &n.value == name) {
                         self.check_value_reads(v, node, &s.id.value);
                     }
                 }
@@ -2151,12 +2162,15 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         s: &ast::Step,
         action: &Spanned<String>,
         target: Option<&ExprText>,
-        params: &[(Spanned<String>, Node)],
+        params: Option<&[(Spanned<String>, Node)]>,
         params_span: Span,
         scope: &Scope,
         for_each: Option<&c::ForEach>,
     ) -> Option<c::StepKind> {
         let file = self.file;
+        // `params:` that is no mapping was reported: what it lacks is not reported too.
+        let complete = params.is_some();
+        let params = params.unwrap_or_default();
         let Some(spec) = catalog::lookup(&action.value) else {
             self.cx.error(
                 Code::UnknownAction,
@@ -2289,7 +2303,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                             ),
                         }
                     }
-                    None if p.required => {
+                    None if p.required && complete => {
                         self.cx.error(
                             Code::MissingParam,
                             file,
@@ -2311,7 +2325,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         // are checked when a plan is made. Constants the service refuses together are refused
         // whatever else is computed (`action: audit` with `generate_alert: false`, beside a
         // templated `title`).
-        if let Some(check) = spec.params_check {
+        if let Some(check) = spec.params_check.filter(|_| complete) {
             let constants: Vec<Option<(&str, &Value)>> = params
                 .iter()
                 .map(
@@ -3004,12 +3018,28 @@ mod tests {
         assert_eq!(codes(&[&with("applies_to: {severities: [high]}\n")]), []);
     }
 
-    /// `params` or `with` that is no mapping is one error: the step is not also checked
-    /// without them (every required param missing).
+    /// `params` or `with` that is no mapping is one error, not one more for each required
+    /// param or input; the rest of the step is checked as usual.
     #[test]
     fn params_of_the_wrong_type_are_one_error() {
         let params = gamebook("  - {id: n, action: incident.comment, params: [comment, hi]}\n");
         assert_eq!(codes(&[&params]), [Code::WrongYamlType]);
+        let more = gamebook("  - {id: n, action: incident.coment, params: [comment, hi]}\n");
+        assert_eq!(codes(&[&more]), [Code::UnknownAction, Code::WrongYamlType]);
+        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  n: {type: number}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: x}}\n";
+        let with = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: x, gamebook: callee, with: [n]}\n";
+        assert_eq!(
+            codes(&[callee, with]),
+            [Code::UnreadInput, Code::WrongYamlType]
+        );
+    }
+
+    /// A caller giving an input whose declaration is broken is not told the input is unknown.
+    #[test]
+    fn a_broken_input_is_no_unknown_input_to_callers() {
+        let callee = "kind: gamebook\nname: callee\nversion: 1.0.0\ninputs:\n  a: {type: strin}\n  b: {type: string}\nsteps:\n  - {id: c, action: incident.comment, params: {comment: \"{{ inputs.a }} {{ inputs.b }}\"}}\n";
+        let caller = "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: x, gamebook: callee, with: {a: x, b: y}}\n";
+        assert_eq!(codes(&[callee, caller]), [Code::InvalidValue]);
     }
 
     /// An input whose declaration has an error is reported once, where it is declared: its

@@ -1910,42 +1910,8 @@ pub fn select<'w>(
 /// tried place by place; past a budget of steps (a megabyte of name against such a piece) the
 /// name counts as matching: protection errs on the side of not acting.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    // The usual rules, an exact name or one `*` (`dc-*`, `*-backup-vault`), over ASCII:
-    // compared in place.
-    if pattern.is_ascii() && text.is_ascii() && !pattern.contains('?') {
-        let mut pieces = pattern.splitn(3, '*');
-        match (pieces.next(), pieces.next(), pieces.next()) {
-            (Some(exact), None, None) => return exact.eq_ignore_ascii_case(text),
-            (Some(head), Some(tail), None) => {
-                return text.len() >= head.len() + tail.len()
-                    && text.as_bytes()[..head.len()].eq_ignore_ascii_case(head.as_bytes())
-                    && text.as_bytes()[text.len() - tail.len()..]
-                        .eq_ignore_ascii_case(tail.as_bytes());
-            }
-            _ => {}
-        }
-    }
-    // Lowercased into buffers kept between calls: every action checks every protection rule.
-    thread_local! {
-        static LOWER: std::cell::RefCell<(String, String)> =
-            const { std::cell::RefCell::new((String::new(), String::new())) };
-    }
-    let lower = lower_glob_into;
-    LOWER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buffers) => {
-            let (p, t) = &mut *buffers;
-            lower(pattern, p);
-            lower(text, t);
-            glob(p, t)
-        }
-        // Not reentrant, but stay correct if it ever is.
-        Err(_) => {
-            let (mut p, mut t) = (String::new(), String::new());
-            lower(pattern, &mut p);
-            lower(text, &mut t);
-            glob(&p, &t)
-        }
-    })
+    let mut work = u64::MAX;
+    glob_match_within(pattern, &GlobName::new(text), &mut work).unwrap_or(true)
 }
 
 /// The form of a workspace name that names are compared by: lowercase, as
@@ -1966,16 +1932,23 @@ pub fn same_ignoring_case(a: &str, b: &str) -> bool {
                 .eq(b.chars().flat_map(char::to_lowercase)))
 }
 
-/// A name to match against many patterns (see [`glob_match_within`]): lowercased once.
+/// A name to match against many patterns (see [`glob_match_within`]): lowercased once,
+/// character by character, and wholly where that differs (`İ` is `i` and a combining dot).
 pub struct GlobName {
     lower: String,
+    whole: Option<String>,
 }
 
 impl GlobName {
     pub fn new(name: &str) -> GlobName {
         let mut lower = String::new();
         lower_glob_into(name, &mut lower);
-        GlobName { lower }
+        let mut whole = String::new();
+        lower_into(name, &mut whole);
+        GlobName {
+            whole: (whole != lower).then_some(whole),
+            lower,
+        }
     }
 }
 
@@ -2033,34 +2006,31 @@ pub fn spend_glob_work(work: &mut u64, bytes: usize) -> Option<()> {
 /// checks every protection rule for every action) and decides what an unchecked rule means.
 pub fn glob_match_within(pattern: &str, name: &GlobName, work: &mut u64) -> Option<bool> {
     spend_glob_work(work, pattern.len())?;
-    let t = name.lower.as_str();
-    // Patterns are most often lowercase already: matched in place.
-    if !pattern
-        .bytes()
-        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-    {
-        return glob_in(pattern, t, work);
+    // Patterns are most often lowercase ASCII already: matched in place.
+    if pattern.is_ascii() && !pattern.bytes().any(|b| b.is_ascii_uppercase()) {
+        return glob_in(pattern, &name.lower, work);
     }
     thread_local! {
         static PATTERN: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
+    let matches = |p: &mut String, work: &mut u64| {
+        lower_glob_into(pattern, p);
+        if glob_in(p, &name.lower, work)? {
+            return Some(true);
+        }
+        // Lowercased wholly too, where that differs: a pattern written `i̇stanbul-*` (`i`
+        // and a combining dot) protects `İstanbul-DC`, as ids and tags compare.
+        let lowered_apart = name.whole.is_some() || !pattern.is_ascii();
+        if !lowered_apart {
+            return Some(false);
+        }
+        lower_into(pattern, p);
+        glob_in(p, name.whole.as_deref().unwrap_or(&name.lower), work)
+    };
     PATTERN.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut p) => {
-            lower_glob_into(pattern, &mut p);
-            glob_in(&p, t, work)
-        }
-        Err(_) => {
-            let mut p = String::new();
-            lower_glob_into(pattern, &mut p);
-            glob_in(&p, t, work)
-        }
+        Ok(mut p) => matches(&mut p, work),
+        Err(_) => matches(&mut String::new(), work),
     })
-}
-
-/// The matcher of [`glob_match`], over lowercased text.
-fn glob(p: &str, t: &str) -> bool {
-    let mut work = u64::MAX;
-    glob_in(p, t, &mut work).unwrap_or(true)
 }
 
 /// [`glob`], spending `work` on the bytes its substring searches read; `None` when it runs
@@ -2223,6 +2193,9 @@ mod tests {
         // `?` is one character as written, even one whose lowercase is two (`İ`).
         assert!(glob_match("?stanbul-dc", "İstanbul-DC"));
         assert!(glob_match("İ*", "İzmir"));
+        // And lowercased wholly, as ids and tags compare: `i` and a combining dot is `İ`.
+        assert!(glob_match("i\u{307}stanbul-*", "İstanbul-DC"));
+        assert!(!glob_match("istanbul-*", "İstanbul-DC"));
         let mut work = u64::MAX;
         assert_eq!(
             glob_match_within("dc-?", &GlobName::new("DC-İ"), &mut work),

@@ -405,13 +405,10 @@ fn lower_kind(
             // Every key is read before giving up on a bad one, so all their errors show.
             let action = cx.string(value, "`action`");
             let target = map.get("target").and_then(|n| cx.expr(n, "`target`"));
-            // Params that are no mapping leave the step out: checking it without them would
-            // report every required one missing.
             let (params, params_span) = match map.get("params") {
                 Some(p) => (cx.with_values(p, "`params`", "param"), p.span),
                 None => (Some(Vec::new()), value.span),
             };
-            let params = params?;
             Some(StepKind::Action {
                 action: action?,
                 target,
@@ -425,7 +422,7 @@ fn lower_kind(
             let with = map
                 .get("with")
                 .map(|w| cx.with_values(w, "`with`", "input"))
-                .unwrap_or(Some(Vec::new()))?;
+                .unwrap_or(Some(Vec::new()));
             Some(StepKind::Call {
                 gamebook: gamebook?,
                 with,

@@ -326,9 +326,6 @@ fn lower_use(cx: &mut Lowerer, node: &Node) -> Option<GamebookUse> {
         .map(|w| cx.with_values(w, "`with`", "input"))
         .unwrap_or(Some(Vec::new()));
     let condition = map.get("if").and_then(|n| cx.expr(n, "`if`"));
-    // Inputs that are no mapping leave the entry out: checked without them, every required
-    // one would be reported missing.
-    let with = with?;
     Some(GamebookUse {
         gamebook: gamebook?,
         with,

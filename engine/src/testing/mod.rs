@@ -417,7 +417,7 @@ struct Prepared {
     executor: executor::TestExecutor,
 }
 
-impl Runner<'_> {
+impl<'a> Runner<'a> {
     fn run_file(&mut self, path: &Path, out: &mut Vec<TestResult>) -> Result<(), TestError> {
         let file = display_path(path);
         let file_errors = |messages: Vec<String>| TestResult {
@@ -1019,7 +1019,12 @@ impl Runner<'_> {
                 // `approve: Al` is `all` misspelt likelier than a step.
                 let one_word = key == "approve" && step.referenced == Location::UNKNOWN;
                 if one_word && !crate::scheduler::is_step_name(self.library, s) {
-                    if let Some(word) = riposte_dsl::diagnostic::did_you_mean(s, ["all", "none"]) {
+                    let words = ["all", "none"].into_iter();
+                    let near = riposte_dsl::diagnostic::did_you_mean(
+                        s,
+                        words.chain(names.steps.iter().map(String::as_str)),
+                    );
+                    if let Some(word @ ("all" | "none")) = near {
                         found.push(At::new(
                             loc,
                             format!("unknown step `{s}` in `approve`; did you mean `{word}`?"),
@@ -1116,6 +1121,44 @@ impl Runner<'_> {
     /// SOP plans (its gamebooks, and those they call): no plan entry could match it otherwise,
     /// and a `count: 0` would pass whatever the plan. An SOP the library lacks was reported
     /// by name; a gamebook test's own SOP runs its gamebook, checked as such.
+    /// The steps of the library an expectation's `step` names among the steps runs plan under
+    /// its `gamebook` (as [`RunStep::named_by`] reads it: a label `caller > callee` too) and
+    /// the gamebooks its `sop` runs, each given: a step of that name elsewhere is none it can
+    /// match. Without either, or past the bound on runs, every step of that name.
+    fn steps_in_scope(
+        &self,
+        step: &str,
+        (gamebook, sop): (Option<&str>, Option<&str>),
+    ) -> Vec<&'a riposte_dsl::checked::Step> {
+        let library = self.library;
+        let (Some(runs), true) = (self.runs.as_deref(), gamebook.is_some() || sop.is_some()) else {
+            return crate::scheduler::steps_named(library, step);
+        };
+        let roots = sop.and_then(|s| self.sop_roots(s));
+        let root = |r: &RunStep| r.label.split(" > ").next().unwrap_or_default().to_string();
+        runs.iter()
+            .filter(|r| r.named_by(gamebook, Some(step)))
+            .filter(|r| {
+                roots
+                    .as_ref()
+                    .is_none_or(|roots| roots.contains(&root(r).as_str()))
+            })
+            .flat_map(|r| {
+                crate::scheduler::steps_named(library, &format!("{}/{}", root(r), r.path))
+            })
+            .collect()
+    }
+
+    /// The gamebooks SOP `sop` runs itself, if the library has it.
+    fn sop_roots(&self, sop: &str) -> Option<Vec<&'a str>> {
+        Some(match &self.library.sop(sop)?.body {
+            riposte_dsl::checked::SopBody::Response(r) => {
+                r.gamebooks.iter().map(|g| g.gamebook.as_str()).collect()
+            }
+            riposte_dsl::checked::SopBody::Classification(_) => Vec::new(),
+        })
+    }
+
     fn check_run_by_sop(
         &self,
         loc: &Location,
@@ -1124,18 +1167,12 @@ impl Runner<'_> {
         gamebook: Option<&str>,
         step: Option<&str>,
     ) -> Result<(), At> {
-        let (Some(runs), Some(found)) = (self.runs.as_deref(), self.library.sop(sop)) else {
+        let (Some(runs), Some(roots)) = (self.runs.as_deref(), self.sop_roots(sop)) else {
             return Ok(());
         };
         if gamebook.is_none() && step.is_none() {
             return Ok(());
         }
-        let roots: Vec<&str> = match &found.body {
-            riposte_dsl::checked::SopBody::Response(r) => {
-                r.gamebooks.iter().map(|g| g.gamebook.as_str()).collect()
-            }
-            riposte_dsl::checked::SopBody::Classification(_) => Vec::new(),
-        };
         let run_by_sop = |r: &&RunStep| {
             let root = r.label.split(" > ").next().unwrap_or_default();
             roots.contains(&root)
@@ -1200,7 +1237,7 @@ impl Runner<'_> {
         }
         if let Some(step) = &e.step {
             let scope = (e.gamebook.as_deref(), e.sop.as_deref());
-            let steps = steps_in_scope(self.library, step, scope);
+            let steps = self.steps_in_scope(step, scope);
             check_step_plans_actions(&steps, place_or(&step.at, entry), step, e.action.as_deref())?;
         }
         // The params are checked against the catalog, for the action named or the one the
@@ -1261,7 +1298,7 @@ impl Runner<'_> {
                 check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), key, g, s)?;
             }
             let scope = (e.gamebook.as_deref(), e.sop.as_deref());
-            let steps = steps_in_scope(self.library, s, scope);
+            let steps = self.steps_in_scope(s, scope);
             check_step_opens_tasks(&steps, place_or(&s.at, entry), s)?;
         }
         if let Some(sop) = &e.sop {
@@ -1546,33 +1583,8 @@ fn check_step_of_gamebook(
     ))
 }
 
-/// The steps of the library an expectation's `step` names within its `gamebook` (and the
-/// gamebooks that one calls) or, without one, within the gamebooks its `sop` runs: a step of
-/// that name in another gamebook is none it can match.
-fn steps_in_scope<'l>(
-    library: &'l Library,
-    step: &str,
-    (gamebook, sop): (Option<&str>, Option<&str>),
-) -> Vec<&'l riposte_dsl::checked::Step> {
-    use riposte_dsl::checked::SopBody;
-    let roots: Vec<&str> = match (gamebook, sop.and_then(|s| library.sop(s))) {
-        _ if step.contains('/') => return crate::scheduler::steps_named(library, step),
-        // A label (`caller > callee`) names steps of the callee.
-        (Some(g), _) => vec![g.rsplit(" > ").next().unwrap_or(g)],
-        (None, Some(found)) => match &found.body {
-            SopBody::Response(r) => r.gamebooks.iter().map(|g| g.gamebook.as_str()).collect(),
-            SopBody::Classification(_) => Vec::new(),
-        },
-        (None, None) => return crate::scheduler::steps_named(library, step),
-    };
-    roots
-        .iter()
-        .flat_map(|g| crate::scheduler::steps_named(library, &format!("{g}/{step}")))
-        .collect()
-}
-
 /// An expected action of `step` (running `action`, if given) must be one a step of that name
-/// can plan (`found`, [`steps_in_scope`]): a task, group or call step plans none, and a step
+/// can plan (`found`, [`Runner::steps_in_scope`]): a task, group or call step plans none, and a step
 /// runs one action.
 fn check_step_plans_actions(
     found: &[&riposte_dsl::checked::Step],
@@ -1608,7 +1620,7 @@ fn check_step_plans_actions(
     }
 }
 
-/// An expected task of `step` must be of a task step (`found`, [`steps_in_scope`]).
+/// An expected task of `step` must be of a task step (`found`, [`Runner::steps_in_scope`]).
 fn check_step_opens_tasks(
     found: &[&riposte_dsl::checked::Step],
     loc: &Location,

@@ -935,6 +935,10 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
             "unknown step `nnone` in `approve`; did you mean `none`?",
         ),
         (
+            "approve: tel\nexpect: {}\n",
+            "unknown step `tel` in `approve`; did you mean `tell`?",
+        ),
+        (
             "reject: [isolat]\nexpect: {}\n",
             "t.test.yaml:13:10: unknown step `isolat` in `reject`; did you mean `isolate`?",
         ),
@@ -1002,6 +1006,37 @@ fn a_step_is_checked_within_the_gamebook_or_sop_named() {
         assert!(
             m.first().is_some_and(|m| m.contains(want)),
             "{expect}: {m:?} should contain {want}"
+        );
+    }
+    // `approve: Note` is the step `note` misspelt, not `none`.
+    let m = messages(&run_with_library(
+        &[("m.yaml", other), ("b.yaml", other_sop)],
+        &format!(
+            "kind: test\nname: x\n{}approve: Note\nexpect: {{}}\n",
+            incident("high")
+        ),
+    ));
+    assert!(
+        m.first()
+            .is_some_and(|m| m.ends_with("unknown step `Note` in `approve`; did you mean `note`?")),
+        "{m:?}"
+    );
+    // Through a call: the caller's label and path, or the callee's name with that path.
+    let caller =
+        "kind: gamebook\nname: caller\nversion: 1.0.0\nsteps:\n  - {id: via, gamebook: manual}\n";
+    for gamebook in ["caller > manual", "manual", "caller"] {
+        let m = messages(&run_with_library(
+            &[("m.yaml", other), ("b.yaml", other_sop), ("c.yaml", caller)],
+            &format!(
+                "kind: test\nname: x\n{}expect:\n  tasks: [{{gamebook: {gamebook}, step: via.note, count: 0}}]\n",
+                incident("high")
+            ),
+        ));
+        assert!(
+            m.first().is_some_and(
+                |m| m.contains("step `via.note` runs `incident.comment`: it opens no task")
+            ),
+            "{gamebook}: {m:?}"
         );
     }
     // Each where it is what the entry expects.
