@@ -416,14 +416,16 @@ fn check(
 ) -> Result<ExitCode, String> {
     // With `--library`, the paths are checked within it; without, they are the library.
     let within = !library.is_empty() && !paths.is_empty();
-    // Files named without `--library` are the whole library checked: short of the SOPs of
-    // the library here (`sops/`), an agent's SOPs may be missing only from what was named.
+    // Files named without `--library` are the whole library checked: unless what was named
+    // holds a library's `sops/` (this one's, or another's), an agent's SOPs may be missing
+    // only from what was named.
     let partial_library = library.is_empty() && !paths.is_empty() && {
         let sops = std::fs::canonicalize("sops").ok();
         sops.is_some_and(|sops| {
-            !paths
-                .iter()
-                .any(|p| std::fs::canonicalize(p).is_ok_and(|p| sops.starts_with(p)))
+            !paths.iter().any(|p| {
+                p.join("sops").is_dir()
+                    || std::fs::canonicalize(p).is_ok_and(|p| sops.starts_with(p))
+            })
         })
     };
     let paths = match (paths.is_empty(), library.is_empty()) {

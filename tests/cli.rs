@@ -2047,6 +2047,26 @@ fn check_against_workspaces() {
         err.contains("(the library is only the files named"),
         "{err}"
     );
+    // Another library named, with SOPs of its own, is a library too.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir(other.path().join("sops")).unwrap();
+    std::fs::write(
+        other.path().join("sops/s.yaml"),
+        "kind: sop\ntype: response\nname: s\ngamebooks: []\ntasks: [{title: t, role: incident_responder}]\n",
+    )
+    .unwrap();
+    let err = stderr_of(
+        riposte()
+            .arg("check")
+            .arg(other.path())
+            .arg("--workspaces")
+            .arg(&path),
+        1,
+    );
+    assert!(
+        err.contains("error[RP0505]") && !err.contains("the library is only the files named"),
+        "{err}"
+    );
     // Errors past those shown count in the summary.
     let many: Vec<String> = (0..25).map(|i| format!("nope-{i}")).collect();
     let edited = text.replacen("sops: all", &format!("sops: [{}]", many.join(", ")), 1);

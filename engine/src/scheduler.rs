@@ -771,6 +771,9 @@ impl Frame<'_> {
     }
 }
 
+/// The SOP's counts of actions against its limits: in all, and per action.
+type Counts = (u32, BTreeMap<&'static str, u32>);
+
 const STEPS_SLOT: usize = 2;
 use riposte_dsl::compile::MAX_CALL_DEPTH;
 
@@ -810,8 +813,9 @@ pub struct Scheduler<'a, E: Executor> {
     /// once planned, so it takes nothing of the plan's or the SOP's limits meanwhile.
     refusing: u32,
     /// How many error handlers waiting on a gated step (they run only if it fails) the step
-    /// being run is in: what they do takes nothing of the SOP's limits meanwhile, since the
-    /// actions after the step's success, which the plan shows, would take it.
+    /// being run is in: they count against the SOP's limits from where that step left them,
+    /// apart from the actions after its success (only one of the two runs), and what they
+    /// await is none of the effects later actions repeat.
     waiting_handlers: u32,
     /// Set while the rows of a for-each whose items are not known yet are listed: each stands
     /// for the step's actions ([`PlannedAction::items_unknown`]).
@@ -1258,6 +1262,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 .map_or_else(|| id.to_string(), |(_, g)| g.clone())
         };
         let waits_for = |gate: &str| format!("waits for step `{gate}`, which awaits approval");
+        // The SOP's counts once each step awaiting approval with an error handler was planned:
+        // where its handler, which runs only if it fails, counts from (the actions after its
+        // success do not run then).
+        let mut counts_after: Vec<(&str, Counts)> = Vec::new();
         for &ix in graph.topo_order() {
             let id = graph.graph[ix].id.as_str();
             let Some(step) = steps.iter().find(|s| s.id == id) else {
@@ -1357,9 +1365,24 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                                 reason: format!("{}; {handler}", waits_for(&gate)),
                             },
                         });
+                        // Counted from where the step it handles left the counts, and not
+                        // against what follows: only one of the two runs.
+                        let base = counts_after
+                            .iter()
+                            .find(|(d, _)| *d == w.id.as_str())
+                            .map(|(_, c)| c.clone());
+                        let after = base.map(|base| {
+                            let (total, per_action) = base;
+                            let total = std::mem::replace(&mut self.total, total);
+                            (total, std::mem::replace(&mut self.per_action, per_action))
+                        });
                         self.waiting_handlers += 1;
                         let s = self.run_step(step, graph, ix, frame, path);
                         self.waiting_handlers -= 1;
+                        if let Some((total, per_action)) = after {
+                            self.total = total;
+                            self.per_action = per_action;
+                        }
                         self.wait = was;
                         gates.push((id, gate));
                         break 'decided still_waiting(s);
@@ -1425,6 +1448,9 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                     }
                 }
             };
+            if status == StepStatus::AwaitingApproval && step.on_error.is_some() {
+                counts_after.push((id, (self.total, self.per_action.clone())));
+            }
             done.push((id, status));
         }
         // A failure is handled only by a handler that takes it: one that runs (or awaits
@@ -2496,7 +2522,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             self.count(spec);
         }
         if let Some((approval, reason)) = approval {
-            if self.takes_limits() {
+            if self.refusing == 0 && self.waiting_handlers == 0 {
                 self.awaiting.insert(effect.what.clone());
             }
             planned.status = Status::AwaitingApproval;
@@ -2644,15 +2670,10 @@ impl<'a, E: Executor> Scheduler<'a, E> {
         }
     }
 
-    /// Whether the actions being planned take of the SOP's limits: not behind a refused gate
-    /// (they are rejected once planned), nor in an error handler waiting on a gated step.
-    fn takes_limits(&self) -> bool {
-        self.refusing == 0 && self.waiting_handlers == 0
-    }
-
-    /// Counts an action against the SOP's limits, when it takes of them.
+    /// Counts an action against the SOP's limits, unless a refused gate holds it (it is
+    /// rejected once planned).
     fn count(&mut self, spec: &ActionSpec) {
-        if !self.takes_limits() {
+        if self.refusing > 0 {
             return;
         }
         self.total += 1;

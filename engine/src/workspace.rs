@@ -2006,8 +2006,12 @@ pub fn spend_glob_work(work: &mut u64, bytes: usize) -> Option<()> {
 /// checks every protection rule for every action) and decides what an unchecked rule means.
 pub fn glob_match_within(pattern: &str, name: &GlobName, work: &mut u64) -> Option<bool> {
     spend_glob_work(work, pattern.len())?;
-    // Patterns are most often lowercase ASCII already: matched in place.
-    if pattern.is_ascii() && !pattern.bytes().any(|b| b.is_ascii_uppercase()) {
+    // Patterns are most often lowercase ASCII already, and names lowercase one way only:
+    // matched in place.
+    if name.whole.is_none()
+        && pattern.is_ascii()
+        && !pattern.bytes().any(|b| b.is_ascii_uppercase())
+    {
         return glob_in(pattern, &name.lower, work);
     }
     thread_local! {
@@ -2196,6 +2200,9 @@ mod tests {
         // And lowercased wholly, as ids and tags compare: `i` and a combining dot is `İ`.
         assert!(glob_match("i\u{307}stanbul-*", "İstanbul-DC"));
         assert!(!glob_match("istanbul-*", "İstanbul-DC"));
+        // However the pattern is cased.
+        assert!(glob_match("i*", "İzmir-DC") && glob_match("I*", "İzmir-DC"));
+        assert!(glob_match("i?zmir-dc", "İzmir-DC") && glob_match("I?ZMIR-DC", "İzmir-DC"));
         let mut work = u64::MAX;
         assert_eq!(
             glob_match_within("dc-?", &GlobName::new("DC-İ"), &mut work),

@@ -3468,11 +3468,12 @@ fn an_owner_rule_that_holds_decides_wherever_it_is() {
     );
 }
 
-/// An error handler waiting on a gated step runs only if that step fails: it takes nothing
-/// of the SOP's limits, which the actions after the step's success take (they were blocked by
-/// a limit the handler used up, yet ran once the gate was granted).
+/// An error handler waiting on a gated step runs only if that step fails: it counts against
+/// the SOP's limits from where that step left them, apart from the actions after the step's
+/// success (they were blocked by a limit the handler used up, yet ran once the gate was
+/// granted), in whatever order the steps are written, and its own actions face the limits.
 #[test]
-fn a_waiting_error_handler_takes_nothing_of_the_limits() {
+fn a_waiting_error_handler_counts_apart_from_the_success_path() {
     let gb = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: iso, action: device.isolate, target: \"first(incident.devices)\", on_error: failed, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n  - {id: failed, action: incident.comment, params: {comment: failed}}\n  - {id: scan, needs: [iso], action: device.quick_scan, target: \"first(incident.devices)\"}\n  - {id: report, needs: [scan], action: incident.comment, params: {comment: done}}\n";
     for guardrail in ["limits: {incident.comment: 1}", "max_actions: 3"] {
         let lib = library(&[gb, &sop(&format!("guardrails: {{{guardrail}}}\n"))]);
@@ -3501,6 +3502,34 @@ fn a_waiting_error_handler_takes_nothing_of_the_limits() {
             p.actions
         );
     }
+    // The handler written after the success path: not blocked by what that used.
+    let later = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: iso, action: device.isolate, target: \"first(incident.devices)\", on_error: failed, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n  - {id: report, needs: [iso], action: incident.comment, params: {comment: done}}\n  - {id: failed, action: incident.comment, params: {comment: failed}}\n";
+    let lib = library(&[later, &sop("guardrails: {limits: {incident.comment: 1}}\n")]);
+    let p = autonomous(&lib, &devices(1), Approvals::None);
+    assert_eq!(
+        steps_and_statuses(&p),
+        [
+            ("iso", Status::AwaitingApproval),
+            ("report", Status::AwaitingApproval),
+            ("failed", Status::AwaitingApproval)
+        ],
+        "{:#?}",
+        p.actions
+    );
+    // A handler's own actions face the limits: one scan of two.
+    let fan = "kind: gamebook\nname: iso\nversion: 1.0.0\nsteps:\n  - {id: iso, action: device.isolate, target: \"first(incident.devices)\", on_error: failed, approval: {role: workspace_owner, timeout: 1h, on_timeout: reject}}\n  - {id: failed, for_each: incident.devices, action: device.quick_scan}\n";
+    let lib = library(&[fan, &sop("guardrails: {limits: {device.quick_scan: 1}}\n")]);
+    let p = autonomous(&lib, &devices(2), Approvals::None);
+    assert_eq!(
+        steps_and_statuses(&p),
+        [
+            ("iso", Status::AwaitingApproval),
+            ("failed", Status::AwaitingApproval),
+            ("failed", Status::Blocked)
+        ],
+        "{:#?}",
+        p.actions
+    );
 }
 
 /// The same action twice, side by side, each awaiting its own approval (a gate, an SOP rule),
