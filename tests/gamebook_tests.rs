@@ -318,32 +318,22 @@ fn usage_and_io_errors_exit_2() {
     let named = dir.path().join("rd.test.yaml");
     std::fs::copy("gamebooks/release-device.yaml", &named).expect("copy");
     let renamed = dir.path().join("rd.yaml").display().to_string();
-    let out = riposte()
-        .arg("test")
-        .arg(&named)
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let usage_error = |command: &str| {
+        let out = riposte().arg(command).arg(&named).assert().code(2);
+        stderr(out.get_output())
+    };
+    let err = usage_error("test");
     assert!(
-        stderr(&out).ends_with(&format!(
+        err.ends_with(&format!(
             "a library skips files named so: rename it `{renamed}`, then check it with \
              `riposte check {renamed}`\n"
         )),
-        "{}",
-        stderr(&out)
+        "{err}"
     );
-    let out = riposte()
-        .arg("check")
-        .arg(&named)
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
+    let err = usage_error("check");
     assert!(
-        stderr(&out).contains(&format!("holds a gamebook, but is named as a test file (`*.test.yaml`), which a library skips: rename it `{renamed}`")),
-        "{}",
-        stderr(&out)
+        err.contains(&format!("holds a gamebook, but is named as a test file (`*.test.yaml`), which a library skips: rename it `{renamed}`")),
+        "{err}"
     );
 }
 
