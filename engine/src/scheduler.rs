@@ -3158,11 +3158,14 @@ impl<'a, E: Executor> Scheduler<'a, E> {
             if !rule.covers(spec.id) || (first.is_some() && !owner) {
                 continue;
             }
-            let vars = [
-                self.incident.value.clone(),
-                target.cloned().unwrap_or(Value::Null),
-                Value::from(spec.id),
-            ];
+            // The variables of `approve_if`, built only for a rule that has one.
+            let vars = || {
+                [
+                    self.incident.value.clone(),
+                    target.cloned().unwrap_or(Value::Null),
+                    Value::from(spec.id),
+                ]
+            };
             let why = match &rule.approve_if {
                 None => "",
                 // A row standing for the items of a for-each not known yet has no target: a
@@ -3171,7 +3174,7 @@ impl<'a, E: Executor> Scheduler<'a, E> {
                 Some(e) if item_not_known && reads_entity(e) => {
                     " (if its `approve_if` holds for the item)"
                 }
-                Some(e) if e.eval_bool(&self.env(&vars)) => " (its `approve_if` holds)",
+                Some(e) if e.eval_bool(&self.env(&vars())) => " (its `approve_if` holds)",
                 Some(_) => continue,
             };
             if owner {

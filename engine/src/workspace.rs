@@ -1943,10 +1943,14 @@ impl GlobName {
     pub fn new(name: &str) -> GlobName {
         let mut lower = String::new();
         lower_glob_into(name, &mut lower);
-        let mut whole = String::new();
-        lower_into(name, &mut whole);
+        // ASCII lowercases one way only: no second form to build for the usual name.
+        let whole = (!name.is_ascii()).then(|| {
+            let mut whole = String::new();
+            lower_into(name, &mut whole);
+            whole
+        });
         GlobName {
-            whole: (whole != lower).then_some(whole),
+            whole: whole.filter(|w| *w != lower),
             lower,
         }
     }
