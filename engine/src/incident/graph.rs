@@ -60,6 +60,7 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
         description: opt_str(cx, m, "description", path)?,
         severity: opt_enum(cx, m, "severity", path, SEVERITIES, &[])?.unwrap_or_else(unknown),
         status: opt_enum(cx, m, "status", path, INCIDENT_STATUSES, &[])?.unwrap_or_else(unknown),
+        redirected_to: opt_str(cx, m, "redirectIncidentId", path)?,
         classification: opt_enum(
             cx,
             m,

@@ -434,6 +434,10 @@ pub struct Incident {
     pub severity: String,
     #[serde(default = "unknown")]
     pub status: String,
+    /// The incident this one was merged into (Graph's `redirectIncidentId`), when `status` is
+    /// `redirected`: its alerts moved there, and that incident is the one processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirected_to: Option<String>,
     /// `true_positive`, `false_positive`, `benign_positive`, `undetermined` or `unknown`.
     #[serde(default = "unknown")]
     pub classification: String,

@@ -170,6 +170,7 @@ const INCIDENT: &[(&str, Shape)] = &[
     ("description", Shape::Text),
     ("severity", Shape::Text),
     ("status", Shape::Text),
+    ("redirected_to", Shape::Text),
     ("classification", Shape::Text),
     ("determination", Shape::Text),
     ("assigned_to", Shape::Text),
@@ -555,6 +556,7 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path, w: Written) -> Result<()>
         &mut inc.description,
         &mut inc.assigned_to,
         &mut inc.web_url,
+        &mut inc.redirected_to,
     ] {
         text(t);
     }

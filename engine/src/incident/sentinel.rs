@@ -227,6 +227,8 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
         description: opt_str(cx, props, "description", &pp)?,
         severity: opt_enum(cx, props, "severity", &pp, SEVERITIES, &[])?.unwrap_or_else(unknown),
         status: opt_enum(cx, props, "status", &pp, INCIDENT_STATUSES, &[])?.unwrap_or_else(unknown),
+        // Sentinel has no merged incidents.
+        redirected_to: None,
         classification: opt_enum(
             cx,
             props,

@@ -709,6 +709,8 @@ fn imports_the_graph_fixture_page2() {
     assert_eq!(format, Format::Graph);
     let redirected = &incidents[0];
     assert_eq!(redirected.status, "redirected");
+    assert_eq!(redirected.redirected_to.as_deref(), Some("29477"));
+    assert_eq!(incidents[1].redirected_to, None);
     assert!(redirected.alerts.is_empty() && redirected.entities.is_empty());
     let test = &incidents[1];
     assert_eq!(test.status, "resolved");

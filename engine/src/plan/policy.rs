@@ -59,7 +59,7 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
             },
         }
     });
-    // Every plan lists the same five checks, in the same order.
+    // Every plan lists the same six checks, in the same order.
     checks.push(if module == Some(Module::DefenderXdr) {
         Check {
             check: "sentinel_forwarding",
@@ -97,6 +97,25 @@ pub fn eligibility(ws: &Workspace, incident: &Incident) -> Vec<Check> {
             )
         } else {
             format!("the agent's ProcessIncident capability is off for {sev} incidents")
+        },
+    });
+    // Not among the on-queue prerequisites: a merged incident's alerts moved to the incident
+    // it was merged into, which the pipeline fetches and processes instead; acting on both
+    // would do everything twice.
+    let merged = incident.status == "redirected";
+    checks.push(Check {
+        check: "not_merged",
+        passed: !merged,
+        detail: match (merged, &incident.redirected_to) {
+            (false, _) => "the incident is not merged into another".into(),
+            (true, Some(target)) => format!(
+                "the incident was merged into incident `{}` (status `redirected`), which is \
+                 processed instead",
+                riposte_dsl::diagnostic::clip(target, 40)
+            ),
+            (true, None) => "the incident was merged into another (status `redirected`), \
+                 which is processed instead"
+                .into(),
         },
     });
     checks

@@ -1446,6 +1446,38 @@ fn keys_ignore_the_case_of_the_workspace_name() {
 }
 
 #[test]
+fn merged_incidents_run_nothing() {
+    let lib = library(&[ISOLATE, &sop("")]);
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let w = ws(Mode::Autonomous);
+    let check = |p: &Plan| {
+        let c = p.eligibility.iter().find(|c| c.check == "not_merged");
+        c.map(|c| (c.passed, c.detail.clone())).expect("listed")
+    };
+    let p = plan_with(&lib, &w, &inc, &RunConfig::default(), vec![]);
+    assert_eq!(
+        check(&p),
+        (true, "the incident is not merged into another".into())
+    );
+    assert!(!p.actions.is_empty());
+    // Graph's `redirected`: the alerts moved to the incident named, processed instead.
+    let mut merged = inc.clone();
+    merged.status = "redirected".into();
+    merged.redirected_to = Some("29477".into());
+    let p = plan_with(&lib, &w, &merged, &RunConfig::default(), vec![]);
+    let (passed, detail) = check(&p);
+    assert!(!passed);
+    assert!(detail.contains("merged into incident `29477`"), "{detail}");
+    assert!(p.actions.is_empty() && p.sops.is_empty() && p.classification.is_none());
+    merged.redirected_to = None;
+    let (passed, detail) = check(&plan_with(&lib, &w, &merged, &RunConfig::default(), vec![]));
+    assert!(
+        !passed && detail.contains("merged into another"),
+        "{detail}"
+    );
+}
+
+#[test]
 fn ineligible_incidents_run_nothing() {
     let lib = library(&[ISOLATE, &sop("")]);
     let inc = incident(json!([device("d1", "ws-1", json!({}))]));
@@ -1469,8 +1501,12 @@ fn ineligible_incidents_run_nothing() {
         &RunConfig::default(),
         vec![],
     );
-    let check = p.eligibility.last().expect("checks");
-    assert_eq!((check.check, check.passed), ("process_incident", false));
+    let check = p
+        .eligibility
+        .iter()
+        .find(|c| c.check == "process_incident")
+        .expect("checks");
+    assert!(!check.passed);
     assert!(
         check
             .detail
