@@ -1021,33 +1021,15 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         for (rejected, name) in rejected_something.iter_mut().zip(&refusals.rejected) {
             *rejected |= riposte_engine::plan::rejects_something(&p, name);
         }
-        // A name approves something when the plan without it differs, or (another name
-        // granting the same step) the plan with it alone differs from the plan without any:
-        // planned again, once per name until one incident shows it, where the plan has rows
-        // at that step (without, nothing there is decided).
-        let replan = |approvals: Approvals| {
-            let config = RunConfig {
-                approvals,
-                ..config.clone()
-            };
-            riposte_engine::plan::simulate(&library, ws, incident, &config, &executor)
-        };
-        let differ = |a: &riposte_engine::plan::model::Plan,
-                      b: &riposte_engine::plan::model::Plan| {
-            a.actions != b.actions || a.tasks != b.tasks
-        };
-        let mut none = None;
-        for (i, name) in granted.iter().enumerate() {
-            if approved_something[i] || !riposte_engine::plan::has_rows_of(&p, name) {
-                continue;
-            }
-            let others = granted.iter().filter(|n| *n != name).cloned().collect();
-            approved_something[i] = differ(&replan(Approvals::Steps(others)), &p)
-                || differ(
-                    &replan(Approvals::Steps(vec![name.clone()])),
-                    none.get_or_insert_with(|| replan(Approvals::None)),
-                );
-        }
+        riposte_engine::plan::mark_approvals_used(
+            &library,
+            ws,
+            incident,
+            &config,
+            &executor,
+            &p,
+            &mut approved_something,
+        );
         let (failed, reached) = scripts_that_failed(&executor.failures, &p);
         for i in failed {
             failed_something[i] = true;
@@ -1331,9 +1313,22 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
         out.write_all(text.as_bytes())
             .map_err(|e| format!("cannot write the output: {e}"))
     };
-    for incident in &incidents {
+    if incidents.is_empty() {
+        stderr_line!(
+            "`{}` holds no incidents: nothing to evaluate",
+            riposte_engine::incident::shown_path(&args.incident)
+        );
+    }
+    // The records of a file of several incidents (or none) are a JSON list, as their plans are.
+    let records_listed = args.exprs.is_empty() && incidents.len() != 1;
+    if records_listed {
+        write(&mut out, "[")?;
+    }
+    for (n, incident) in incidents.iter().enumerate() {
         let record = incident.to_value();
-        if incidents.len() > 1 {
+        if records_listed {
+            write(&mut out, if n == 0 { "\n" } else { ",\n" })?;
+        } else if incidents.len() > 1 {
             write(
                 &mut out,
                 &format!(
@@ -1363,7 +1358,9 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
                 )?;
             } else {
                 written.map_err(|e| format!("cannot write the output: {e}"))?;
-                write(&mut out, "\n")?;
+                if !records_listed {
+                    write(&mut out, "\n")?;
+                }
             }
             continue;
         }
@@ -1408,6 +1405,9 @@ fn eval(args: EvalArgs) -> Result<ExitCode, String> {
                 ),
             )?;
         }
+    }
+    if records_listed {
+        write(&mut out, if incidents.is_empty() { "]\n" } else { "\n]\n" })?;
     }
     out.flush()
         .map_err(|e| format!("cannot write the output: {e}"))?;

@@ -568,6 +568,50 @@ fn eval_shows_what_expressions_read() {
     assert_eq!(record["devices"][0]["is_server"], false);
 }
 
+/// The records of a file of several incidents are one JSON list, as their plans are, which a
+/// JSON reader takes; a file of none is an empty list, and stderr says it held none.
+#[test]
+fn eval_lists_the_records_of_several_incidents() {
+    let page = "engine/src/incident/testdata/graph-incidents-page2.json";
+    let out = riposte()
+        .args(["eval", "--incident", page])
+        .assert()
+        .code(0);
+    let records = json(&out.get_output().stdout);
+    let ids: Vec<&str> = records
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["29470", "29466"]);
+    // With expressions, each incident's values under its id.
+    let out = riposte()
+        .args(["eval", "--incident", page, "incident.severity"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout),
+        "incident 29470\nincident.severity => \"medium\"\nincident 29466\nincident.severity => \"low\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, r#"{"value": []}"#).unwrap();
+    let out = riposte()
+        .args(["eval", "--incident"])
+        .arg(&empty)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    assert_eq!(json(&out.stdout), serde_json::json!([]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds no incidents: nothing to evaluate"),
+        "{err}"
+    );
+}
+
 /// A value a short expression builds can be huge written out (here 2^16 copies of the title):
 /// `eval` prints its first MiB, and says it cut it.
 #[test]

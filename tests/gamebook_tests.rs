@@ -461,6 +461,7 @@ fn failures_of_every_kind_fit_the_report_schema() {
         "name: tasks\nexpect:\n  only: true\n  tasks:\n    - {title: nothing like it}\n    - {role: incident_responder, count: 9}\n",
         "name: a failure that fails nothing\nfail: [{step: block_ips}]\nexpect: {}\n",
         "name: a rejection that rejects nothing\nreject: [reset_password]\nexpect: {}\n",
+        "name: an approval that approves nothing\napprove: [reset_password]\nexpect: {}\n",
         "name: a time-out of a gate that holds nothing\ntime_out: [reset_password]\nexpect: {}\n",
         "name: bad\nexpect:\n  actoins: []\n",
     ];
@@ -493,6 +494,7 @@ fn failures_of_every_kind_fit_the_report_schema() {
             "task_count",
             "unexpected_action",
             "unexpected_task",
+            "unmatched_approve",
             "unmatched_fail",
             "unmatched_reject",
             "unmatched_time_out"

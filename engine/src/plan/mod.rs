@@ -14,7 +14,7 @@ use riposte_dsl::expr::with_run_budget_spent;
 
 use crate::executor::Executor;
 use crate::incident::Incident;
-use crate::scheduler::{IncidentContext, RunConfig, Scheduler};
+use crate::scheduler::{Approvals, IncidentContext, RunConfig, Scheduler};
 use crate::workspace::Workspace;
 use model::{IncidentSummary, Plan, SopMatch, Summary};
 
@@ -86,6 +86,45 @@ pub fn has_rows_of(plan: &Plan, name: &str) -> bool {
             .tasks
             .iter()
             .any(|t| names_step_or_within(name, &t.gamebook, &t.step))
+}
+
+/// Marks in `used` (one flag per step `config.approvals` grants by name) the names that approve
+/// something in `plan`, planned with `config`: the plan without the name differs, or (another
+/// name granting the same step) the plan with it alone differs from the plan without any. Only
+/// a name not yet marked, with rows at its step, is planned again; a name that approves nothing
+/// leaves a gate closed that its author believes open.
+pub fn mark_approvals_used<E: Executor>(
+    library: &Library,
+    workspace: &Workspace,
+    incident: &Incident,
+    config: &RunConfig,
+    executor: &E,
+    plan: &Plan,
+    used: &mut [bool],
+) {
+    let Approvals::Steps(granted) = &config.approvals else {
+        return;
+    };
+    let replan = |approvals: Approvals| {
+        let config = RunConfig {
+            approvals,
+            ..config.clone()
+        };
+        simulate(library, workspace, incident, &config, executor)
+    };
+    let differ = |a: &Plan, b: &Plan| a.actions != b.actions || a.tasks != b.tasks;
+    let mut none = None;
+    for (name, used) in granted.iter().zip(used.iter_mut()) {
+        if *used || !has_rows_of(plan, name) {
+            continue;
+        }
+        let others = granted.iter().filter(|n| *n != name).cloned().collect();
+        *used = differ(&replan(Approvals::Steps(others)), plan)
+            || differ(
+                &replan(Approvals::Steps(vec![name.clone()])),
+                none.get_or_insert_with(|| replan(Approvals::None)),
+            );
+    }
 }
 
 /// Whether `name` names the step at `path` of gamebook `label`, or a group or call step

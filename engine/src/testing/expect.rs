@@ -29,6 +29,10 @@ pub enum Failure {
     UnmatchedFail {
         message: String,
     },
+    /// An `approve` entry approved nothing in the run.
+    UnmatchedApprove {
+        message: String,
+    },
     /// A `reject` entry rejected nothing in the run.
     UnmatchedReject {
         message: String,

@@ -584,6 +584,43 @@ impl<'a> Runner<'a> {
                                 });
                             }
                         }
+                        // And an `approve` entry that approves nothing: the test would pass
+                        // believing a gate open that its plan never reached, or that needed
+                        // no approval. Planned again without it, after the `fail` check
+                        // (the executor counts what it failed).
+                        if let Some(Approve::Steps(steps)) = doc.approve.as_ref().map(|a| &a.value)
+                        {
+                            let mut used = vec![false; steps.len()];
+                            plan::mark_approvals_used(
+                                library,
+                                &p.workspace,
+                                &p.incident,
+                                &p.config,
+                                &p.executor,
+                                &plan,
+                                &mut used,
+                            );
+                            let whole = doc.approve.as_ref().map(|a| &a.referenced);
+                            for (step, _) in steps.iter().zip(used).filter(|(_, used)| !used) {
+                                let at = match whole {
+                                    Some(w) => place_or(&step.referenced, w),
+                                    None => &step.referenced,
+                                };
+                                failures.push(Failure::UnmatchedApprove {
+                                    message: format!(
+                                        "`approve` entry `{}` at {file}:{}:{} approved nothing: \
+                                         no approval of that step was asked for (it has no \
+                                         approval gate and its actions need no approval here, \
+                                         or none is planned: no item, blocked, or past a \
+                                         limit), or it waits on another approval first (grant \
+                                         that one too)",
+                                        step.value,
+                                        at.line(),
+                                        at.column()
+                                    ),
+                                });
+                            }
+                        }
                         for (name, entry) in entries(&doc.time_out) {
                             if !plan::decides_a_time_out(&plan, &name.value) {
                                 let at = place_or(&name.referenced, entry);

@@ -768,6 +768,32 @@ fn a_reject_entry_that_rejects_nothing_fails_the_test() {
     );
 }
 
+/// So does an `approve` entry that approves nothing: the test believed a gate open that its
+/// plan never asked for.
+#[test]
+fn an_approve_entry_that_approves_nothing_fails_the_test() {
+    let r = run_one(&format!(
+        "kind: test\nname: x\n{inc}approve: [isolate, tell]\nexpect: {{}}\n",
+        inc = incident("high"),
+    ));
+    let f = &r.tests[0].failures;
+    assert_eq!(f.len(), 1, "{f:?}");
+    let Failure::UnmatchedApprove { message } = &f[0] else {
+        panic!("{f:?}");
+    };
+    assert!(
+        message.contains("`approve` entry `tell` at ")
+            && message.contains("t.test.yaml:13:20 approved nothing"),
+        "{message}"
+    );
+    // Granted alone, the isolation it needs is approved: nothing to say.
+    let r = run_one(&format!(
+        "kind: test\nname: x\n{inc}approve: isolate\nexpect: {{}}\n",
+        inc = incident("high"),
+    ));
+    assert!(r.tests[0].failures.is_empty(), "{:?}", r.tests[0].failures);
+}
+
 #[test]
 fn fail_targets_take_the_forms_expect_takes() {
     // The device's id without its kind, as `expect.target` accepts it.

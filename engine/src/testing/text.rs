@@ -99,6 +99,14 @@ fn failure(out: &mut String, f: &Failure, file: &str, color: bool) {
         Failure::UnmatchedFail { message } => {
             let _ = writeln!(out, "  {} {}", red("unmatched fail:"), printable(message));
         }
+        Failure::UnmatchedApprove { message } => {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                red("unmatched approve:"),
+                printable(message)
+            );
+        }
         Failure::UnmatchedReject { message } => {
             let _ = writeln!(out, "  {} {}", red("unmatched reject:"), printable(message));
         }
