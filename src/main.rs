@@ -149,8 +149,8 @@ struct SimulateArgs {
     /// a trailing `@N` fails only the first N attempts, so a retry after them succeeds.
     #[arg(long = "fail")]
     fail: Vec<String>,
-    /// The time `now()` returns (RFC 3339, UTC without an offset; default: the incident's last
-    /// update, else its creation).
+    /// The time `now()` returns (RFC 3339; a time without an offset is UTC; default: the
+    /// incident's last update, else its creation).
     #[arg(long)]
     now: Option<String>,
     #[command(flatten)]
@@ -171,8 +171,8 @@ struct EvalArgs {
     /// (`-`: the standard input).
     #[arg(long)]
     incident: PathBuf,
-    /// The time `now()` returns (RFC 3339, UTC without an offset; default: the incident's last
-    /// update, else its creation).
+    /// The time `now()` returns (RFC 3339; a time without an offset is UTC; default: the
+    /// incident's last update, else its creation).
     #[arg(long)]
     now: Option<String>,
     #[command(flatten)]
@@ -325,7 +325,7 @@ struct GenerateArgs {
     /// The example incidents (`*.json`, recursively), e.g. `examples/incidents`.
     #[arg(long, value_name = "DIR")]
     from: PathBuf,
-    /// How many incidents to generate.
+    /// How many incidents to generate (at most 10,000,000).
     #[arg(long, value_name = "N")]
     count: u64,
     /// A new or empty directory to write the corpus to.
@@ -334,7 +334,7 @@ struct GenerateArgs {
     /// The same seed gives the same corpus, byte for byte.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Incidents per file.
+    /// Incidents per file (at most 100,000).
     #[arg(long, value_name = "N", default_value_t = riposte_engine::backtest::generate::DEFAULT_PER_FILE)]
     per_file: u64,
     /// Worker threads; 0, the default, is one per core.
@@ -646,6 +646,12 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         return Err(format!(
             "`{}` is a directory; `riposte graph` draws one gamebook file (its called gamebooks \
              are looked up in `--library`)",
+            file.display()
+        ));
+    }
+    if file.exists() && !riposte_engine::load::is_yaml(&file) {
+        return Err(format!(
+            "`{}` is not a YAML file; `riposte graph` draws one gamebook file (`.yaml`)",
             file.display()
         ));
     }
@@ -2066,13 +2072,15 @@ fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    emit(&format!(
-        "wrote {} from {} in {} ({:.1} MiB) to {}\n",
+    // On stderr, as the progress bar: the corpus is the output, and a summary that cannot be
+    // written does not make a complete corpus a failed run.
+    stderr_line!(
+        "wrote {} from {} in {} ({:.1} MiB) to {}",
         plural(written.incidents, "incident"),
         plural(templates.len(), "example"),
         plural(written.files, "file"),
         written.bytes as f64 / (1024.0 * 1024.0),
         args.out.display()
-    ))?;
+    );
     Ok(ExitCode::SUCCESS)
 }

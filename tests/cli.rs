@@ -1026,6 +1026,19 @@ fn graph_of_an_sop_says_it_draws_gamebooks() {
     }
 }
 
+/// An incident given to `graph` is told it is no YAML file, not "no YAML file or directory".
+#[test]
+fn graph_of_a_file_that_is_not_yaml_says_what_it_draws() {
+    let err = stderr_of(
+        riposte().args(["graph", "examples/incidents/ransomware-two-devices.json"]),
+        2,
+    );
+    assert!(
+        err.contains("is not a YAML file; `riposte graph` draws one gamebook file (`.yaml`)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn actions_lists_exactly_the_catalog() {
     let out = riposte()

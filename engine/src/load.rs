@@ -243,7 +243,8 @@ fn walk(
     Ok(())
 }
 
-fn is_yaml(p: &Path) -> bool {
+/// Library and test files are `*.yaml` or `*.yml`.
+pub fn is_yaml(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 

@@ -51,7 +51,7 @@ pub enum BacktestError {
         #[source]
         source: io::Error,
     },
-    #[error("the corpus `{0}` is not a directory")]
+    #[error("`{0}` is not a directory of incident files")]
     NotADirectory(String),
     #[error("more than {limit} files under `{path}`")]
     TooManyFiles { path: String, limit: usize },

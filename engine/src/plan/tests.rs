@@ -1445,6 +1445,46 @@ fn keys_ignore_the_case_of_the_workspace_name() {
     );
 }
 
+/// Spans are for diagnostics only: a library laid out otherwise (comments, blank lines, flow
+/// style) plans the same, keys included.
+#[test]
+fn layout_does_not_reach_the_plan() {
+    let relaid = ISOLATE.replace("steps:\n", "# steps\n\nsteps:\n").replace(
+        "params: {comment: \"isolation failed\"}",
+        "params:\n      comment: isolation failed",
+    );
+    assert_ne!(relaid, ISOLATE);
+    let sop_text = sop("");
+    let relaid_sop = format!("\n\n# policy\n{sop_text}");
+    let inc = incident(json!([device("d1", "ws-1", json!({}))]));
+    let w = ws(Mode::Autonomous);
+    let fail = || {
+        vec![ScriptedFailure {
+            step: Some("isolate".into()),
+            action: None,
+            target: None,
+            attempts: None,
+            error: "offline".into(),
+        }]
+    };
+    let a = plan_with(
+        &library(&[ISOLATE, &sop_text]),
+        &w,
+        &inc,
+        &RunConfig::default(),
+        fail(),
+    );
+    let b = plan_with(
+        &library(&[&relaid, &relaid_sop]),
+        &w,
+        &inc,
+        &RunConfig::default(),
+        fail(),
+    );
+    assert!(a.actions.iter().any(|r| r.step == "tell"));
+    assert_eq!(a, b);
+}
+
 #[test]
 fn merged_incidents_run_nothing() {
     let lib = library(&[ISOLATE, &sop("")]);
