@@ -264,8 +264,23 @@ impl<'s> Checker<'s> {
             t.origin = self.scope.origin(slot).cloned();
             return t;
         }
+        let yaml_11_bool = |truth: bool| -> Option<&str> {
+            let words: &[&str] = if truth {
+                &["yes", "y", "on"]
+            } else {
+                &["no", "n", "off"]
+            };
+            words
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(name))
+                .then_some(if truth { "true" } else { "false" })
+        };
         let help = if FUNCTIONS.contains(&name) {
             format!("`{name}` is a function: call it as `{name}(…)`")
+        } else if let Some(word) = yaml_11_bool(true).or_else(|| yaml_11_bool(false)) {
+            // YAML 1.1 read these as booleans; Riposte's YAML (1.2) reads them as text, which
+            // an expression reads as a name.
+            format!("`{name}` is no boolean here (YAML 1.2): write `{word}`")
         } else {
             let names: Vec<&str> = self
                 .locals

@@ -1884,3 +1884,23 @@ fn the_keyword_list_is_the_grammars() {
         );
     }
 }
+
+/// `if: yes` is text in YAML 1.2, and a name in an expression: the help says what to write.
+#[test]
+fn yaml_11_booleans_are_told_to_be_written_true_or_false() {
+    for (word, write) in [
+        ("yes", "true"),
+        ("on", "true"),
+        ("no", "false"),
+        ("off", "false"),
+    ] {
+        let text = error_text(word);
+        assert!(
+            text.contains(&format!(
+                "`{word}` is no boolean here (YAML 1.2): write `{write}`"
+            )),
+            "{text}"
+        );
+    }
+    assert!(!error_text("maybe").contains("YAML 1.2"));
+}
