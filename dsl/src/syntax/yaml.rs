@@ -224,6 +224,17 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
             lowercase_first(&raw),
             "gamebooks, SOPs and tests take no YAML tags (`!name`): remove it, and write the value itself",
         )
+    } else if let Some(key) = raw
+        .contains("mapping values are not allowed")
+        .then(|| key_of_value_holding(&src.text, span.start as usize))
+        .flatten()
+    {
+        let help = format!(
+            "the value of `{key}` holds `: `, which YAML reads as the start of a mapping: quote \
+             the whole value, `{key}: \"…\"` (expressions write text in single quotes inside)"
+        );
+        return Diagnostic::new(Code::YamlSyntax, file, span, lowercase_first(&raw))
+            .with_help(help);
     } else {
         (
             Code::YamlSyntax,
@@ -232,6 +243,24 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
         )
     };
     Diagnostic::new(code, file, span, message).with_help(help)
+}
+
+/// The key of a plain `key: value` line whose value holds the `: ` at `offset` (`if:
+/// incident.title contains "x: y"`), when that is what the parser stopped at.
+fn key_of_value_holding(text: &str, offset: usize) -> Option<&str> {
+    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(line_start..)?.lines().next()?;
+    let entry = line.trim_start().trim_start_matches("- ").trim_start();
+    let (key, value) = entry.split_once(": ")?;
+    let value_start = line.len() - value.len() + line_start;
+    let plain = |k: &str| {
+        !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    // The parser stops at the colon inside the value, not at the key's own.
+    (plain(key) && offset >= value_start && !value.starts_with(['"', '\'', '{', '[', '|', '>']))
+        .then_some(key)
 }
 
 /// Says which budget of the YAML parser was exceeded, in words, from its error.
