@@ -283,8 +283,38 @@ fn lower_steps(cx: &mut Lowerer, node: &Node, depth: usize) -> Vec<Step> {
         .collect()
 }
 
+/// An unknown key of a step that is a param of its action was meant under `params:` (written
+/// level with it, or `params:` left empty above it): the help says so, rather than listing
+/// the keys of a step.
+fn param_outside_params(cx: &mut Lowerer, map: &Node, reported: usize) {
+    let Some(action) = map
+        .get("action")
+        .and_then(Node::as_str)
+        .and_then(crate::catalog::lookup)
+    else {
+        return;
+    };
+    for (key, _) in map.as_map().into_iter().flatten() {
+        let Some(k) = key.as_str() else { continue };
+        if STEP_KEYS.contains(&k) || action.param(k).is_none() {
+            continue;
+        }
+        let unknown = cx.diags[reported..]
+            .iter_mut()
+            .find(|d| d.code == Code::UnknownKey && d.span == key.span);
+        if let Some(d) = unknown {
+            d.help = Some(format!(
+                "`{k}` is a param of `{}`: indent it under `params:`",
+                action.id
+            ));
+        }
+    }
+}
+
 fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
+    let reported = cx.diags.len();
     let map = cx.mapping(node, "a step", STEP_KEYS)?;
+    param_outside_params(cx, map, reported);
     let id = cx
         .required(
             map,
