@@ -1821,20 +1821,32 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         checked: &[c::Step],
     ) {
         let mut dead = vec![false; steps.len()];
+        // Why a step is dead by itself, for the help; a handler dead for its steps has none.
+        let mut why: Vec<Option<&str>> = vec![None; steps.len()];
         let mut queue = Vec::new();
         for s in checked {
             // Only `true` holds: a constant `false` or `null` never does, nor a test no value
             // passes; a filter that never holds keeps no item.
-            let never = s.condition.as_ref().is_some_and(Expr::never_holds)
-                || s.for_each.as_ref().is_some_and(|f| {
-                    f.items
+            let never = if s.condition.as_ref().is_some_and(Expr::never_holds) {
+                Some("its `if` can never be true (a constant, or a test no value passes)")
+            } else {
+                s.for_each.as_ref().and_then(|f| {
+                    if f.items
                         .constant()
                         .is_some_and(|v| matches!(v, Value::List(l) if l.is_empty()))
-                        || f.filter.as_ref().is_some_and(Expr::never_holds)
-                });
-            if let (true, Some(&i)) = (never, index.get(s.id.as_str())) {
+                    {
+                        Some("its `for_each` item list is always empty")
+                    } else if f.filter.as_ref().is_some_and(Expr::never_holds) {
+                        Some("its `for_each` `filter` can never be true, so it keeps no item")
+                    } else {
+                        None
+                    }
+                })
+            };
+            if let (Some(reason), Some(&i)) = (never, index.get(s.id.as_str())) {
                 if !dead[i] {
                     dead[i] = true;
+                    why[i] = Some(reason);
                     queue.push(i);
                 }
             }
@@ -1882,16 +1894,17 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 }
             }
         }
-        for ((s, _), continued) in steps
+        for (((s, _), continued), why) in steps
             .iter()
             .zip(&dead)
             .zip(&of_continue)
-            .filter(|((_, d), _)| **d)
+            .zip(&why)
+            .filter(|(((_, d), _), _)| **d)
         {
-            let help = if *continued {
-                "it handles errors only of steps that never run or never fail: a `for_each` with `on_error: continue` succeeds whatever its items do; use `on_error: collect` to carry on past a failed item and still fail the step"
-            } else {
-                "its condition is always false, its item list is always empty or its `filter` keeps no item, or it handles errors only of such steps; remove it or fix the condition"
+            let help = match why {
+                Some(reason) => format!("{reason}; remove the step or fix it"),
+                None if *continued => "it handles errors only of steps that never run or never fail: a `for_each` with `on_error: continue` succeeds whatever its items do; use `on_error: collect` to carry on past a failed item and still fail the step".to_string(),
+                None => "it handles errors only of steps that can never run (see their warnings); remove it, or fix those steps".to_string(),
             };
             let d = Diagnostic::new(
                 Code::UnreachableStep,
