@@ -1073,6 +1073,21 @@ fn actions_lists_exactly_the_catalog() {
         "user.revoke_sessions",
     ];
     assert_eq!(ids, expected);
+    // Defaults are typed as their params are.
+    let catalog = json(&out);
+    let param = |action: &str, name: &str| {
+        catalog
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["id"] == action)
+            .flat_map(|a| a["params"].as_array().into_iter().flatten())
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(param("ip.block", "generate_alert")["default"], true);
+    assert_eq!(param("ip.block", "severity")["default"], "medium");
     let text = riposte()
         .arg("actions")
         .assert()

@@ -419,7 +419,18 @@ pub fn to_json() -> serde_json::Value {
                     let mut v = p.ty.json();
                     v["name"] = p.name.into();
                     v["required"] = p.required.into();
-                    v["default"] = p.default.into();
+                    // Typed as the param is: `generate_alert` defaults to `true`, not "true".
+                    v["default"] = match (p.ty, p.default) {
+                        (ParamType::Bool, Some(d)) => d
+                            .parse::<bool>()
+                            .map_or_else(|_| d.into(), serde_json::Value::Bool),
+                        (ParamType::Number, Some(d)) => d
+                            .parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .map_or_else(|| d.into(), serde_json::Value::Number),
+                        (_, d) => d.into(),
+                    };
                     v["note"] = p.note.into();
                     v["doc"] = p.doc.into();
                     v
