@@ -335,6 +335,10 @@ gamebooks:
 ";
     let gamebook =
         |step: &str| format!("kind: gamebook\nname: g\nversion: 1.0.0\nsteps:\n  - id: s\n{step}");
+    // A gamebook declaring `inputs` (lines of `  name: {…}`) and running one step.
+    let with_inputs = |inputs: &str| {
+        format!("kind: gamebook\nname: g\nversion: 1.0.0\ninputs:\n{inputs}steps:\n  - id: s\n    action: incident.comment\n    params: {{comment: hi}}\n")
+    };
     // (what, document, accepted)
     let cases: Vec<(&str, String, bool)> = vec![
         ("classification SOP", classification.to_string(), true),
@@ -544,6 +548,128 @@ gamebooks:
             format!("{response}description: [a, b]\n"),
             false,
         ),
+        // An output is an expression of any type: YAML's numbers and booleans are too.
+        (
+            "outputs written as a number and a boolean",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n")
+                + "outputs:\n  n: 42\n  f: 1.5\n  b: true\n",
+            true,
+        ),
+        (
+            "an output written as a list",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n")
+                + "outputs:\n  n: [1]\n",
+            false,
+        ),
+        // Each input's default is of its type (a string input's may be written as a number).
+        (
+            "a default of each input type",
+            with_inputs(
+                "  s: {type: string, default: 42, values: ['42', x]}\n  n: {type: number, default: 5}\n  f: {type: number, default: 1.5}\n  b: {type: bool, default: false}\n  d: {type: duration, default: 30m}\n  sev: {type: severity, default: High}\n  v4: {type: ip, default: 10.0.0.1}\n  v6: {type: ip, default: '::ffff:10.0.0.1'}\n  l: {type: list<string>, default: [a, 1, true]}\n  none: {type: ip}\n",
+            ),
+            true,
+        ),
+        (
+            "a number input whose default is a string",
+            with_inputs("  n: {type: number, default: '5'}\n"),
+            false,
+        ),
+        (
+            "a string input whose default is a list",
+            with_inputs("  s: {type: string, default: [a]}\n"),
+            false,
+        ),
+        (
+            "a string input whose default is left empty",
+            with_inputs("  s: {type: string, default: }\n"),
+            false,
+        ),
+        (
+            "a bool input whose default is a string",
+            with_inputs("  b: {type: bool, default: 'true'}\n"),
+            false,
+        ),
+        (
+            "a duration input whose default is a number",
+            with_inputs("  d: {type: duration, default: 30}\n"),
+            false,
+        ),
+        (
+            "a duration input whose default is zero",
+            with_inputs("  d: {type: duration, default: 0s}\n"),
+            false,
+        ),
+        (
+            "a severity input whose default is no severity",
+            with_inputs("  sev: {type: severity, default: severe}\n"),
+            false,
+        ),
+        (
+            "an ip input whose default is no address",
+            with_inputs("  ip: {type: ip, default: 10.0.0.256}\n"),
+            false,
+        ),
+        (
+            "a list input whose default is one string",
+            with_inputs("  l: {type: list<string>, default: a}\n"),
+            false,
+        ),
+        (
+            "values of a number input",
+            with_inputs("  n: {type: number, default: 1, values: [1, 2]}\n"),
+            false,
+        ),
+        (
+            "values of a severity input",
+            std::fs::read_to_string(
+                root().join("tests/corpus/invalid/RP0106-values-of-an-input-not-a-string.yaml"),
+            )
+            .expect("read"),
+            false,
+        ),
+        // Whole numbers where the compiler takes them. (`quorum: 2.0` the compiler refuses
+        // too, but JSON Schema cannot: to it, 2.0 is the integer 2.)
+        (
+            "a quorum and a concurrency that are whole numbers",
+            gamebook("    for_each: {items: incident.devices, concurrency: 4}\n    action: device.quick_scan\n    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject, quorum: 2}\n"),
+            true,
+        ),
+        (
+            "a fractional quorum",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject, quorum: 1.5}\n"),
+            false,
+        ),
+        (
+            "a fractional concurrency",
+            gamebook("    for_each: {items: incident.devices, concurrency: 4.5}\n    action: device.quick_scan\n"),
+            false,
+        ),
+        (
+            "a quorum written as a string",
+            gamebook("    action: incident.comment\n    params: {comment: hi}\n    approval: {role: workspace_owner, timeout: 1h, on_timeout: reject, quorum: '2'}\n"),
+            false,
+        ),
+        // A protected entity names something: not blank, as `trim` sees it.
+        (
+            "protected entities not blank",
+            format!("{response}guardrails: {{protected: [{{id: ' x '}}, {{name: \"\\uFEFF\"}}, {{tag: 0}}]}}\n"),
+            true,
+        ),
+        (
+            "a protected id that is empty",
+            format!("{response}guardrails: {{protected: [{{id: ''}}]}}\n"),
+            false,
+        ),
+        (
+            "a protected name of spaces",
+            format!("{response}guardrails: {{protected: [{{name: '   '}}]}}\n"),
+            false,
+        ),
+        (
+            "a protected tag of other white space",
+            format!("{response}guardrails: {{protected: [{{tag: \"\\t\\u0085\\u3000\"}}]}}\n"),
+            false,
+        ),
     ];
     let mut disagree = Vec::new();
     for (what, text, accepted) in &cases {
@@ -612,6 +738,25 @@ fn test_schema_refuses_what_the_runner_refuses() {
             "with: {note: x}\nexpect: {}\n",
             false,
         ),
+        // `now` is an RFC 3339 time, as the runner reads one.
+        ("a time", "now: 2025-03-14T03:00:00Z\nexpect: {}\n", true),
+        (
+            "a time with a fraction and an offset",
+            "now: '2024-02-29 03:00:00.123456+02:00'\nexpect: {}\n",
+            true,
+        ),
+        ("a date alone", "now: 2025-03-14\nexpect: {}\n", false),
+        (
+            "a time without an offset",
+            "now: 2025-03-14T03:00:00\nexpect: {}\n",
+            false,
+        ),
+        (
+            "a day that does not exist",
+            "now: 2025-02-29T03:00:00Z\nexpect: {}\n",
+            false,
+        ),
+        ("a word for a time", "now: yesterday\nexpect: {}\n", false),
     ];
     let schema = riposte_engine::testing::schema::test_file();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -642,4 +787,61 @@ fn test_schema_refuses_what_the_runner_refuses() {
         }
     }
     assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}
+
+/// The test schema's `now` takes exactly the times the runner reads: dates of every month of
+/// common, leap and century years, times, fractions and offsets.
+#[test]
+fn test_schema_reads_now_as_the_runner_does() {
+    let schema = riposte_engine::testing::schema::test_file();
+    let validator =
+        jsonschema::draft7::new(&schema["properties"]["now"]).expect("the schema compiles");
+    let mut samples = Vec::new();
+    for year in [
+        "0000", "1900", "1970", "2000", "2023", "2024", "2100", "2400", "9999",
+    ] {
+        for month in 0..=13 {
+            for day in 0..=32 {
+                samples.push(format!("{year}-{month:02}-{day:02}T12:00:00Z"));
+            }
+        }
+    }
+    for time in [
+        "00:00:00",
+        "23:59:59",
+        "23:59:60",
+        "24:00:00",
+        "12:60:00",
+        "12:00:61",
+        "1:00:00",
+        "12:00:00.",
+        "12:00:00.1",
+        "12:00:00.123456789",
+        "12:00:00,1",
+    ] {
+        for offset in [
+            "Z", "z", "+00:00", "-23:59", "+24:00", "+01:60", "+0100", "", " Z",
+        ] {
+            for sep in ["T", "t", " ", "_"] {
+                samples.push(format!("2025-03-14{sep}{time}{offset}"));
+            }
+        }
+    }
+    samples.extend(
+        [
+            "2025-3-14T12:00:00Z",
+            "2025-03-14",
+            "+2025-03-14T12:00:00Z",
+            "",
+        ]
+        .map(String::from),
+    );
+    let disagree: Vec<&String> = samples
+        .iter()
+        .filter(|s| {
+            let by_schema = validator.is_valid(&Value::String(s.to_string()));
+            by_schema != riposte_dsl::value::parse_time(s).is_some()
+        })
+        .collect();
+    assert!(disagree.is_empty(), "{disagree:?}");
 }

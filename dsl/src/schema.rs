@@ -64,6 +64,17 @@ fn text() -> Value {
     json!({"type": ["string", "number", "boolean"]})
 }
 
+/// Characters Rust's `char::is_whitespace` counts as white space (what `trim` removes), spelt
+/// out: a pattern's `\s` is ECMAScript's, which differs (it has U+FEFF and lacks U+0085).
+const WHITESPACE_CHARS: &str =
+    r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// [`text`] that is not blank: a string holds a character other than white space (the
+/// compiler trims it and refuses what is left empty); numbers and booleans are never blank.
+fn non_blank() -> Value {
+    json!({"type": ["string", "number", "boolean"], "pattern": format!("[^{WHITESPACE_CHARS}]")})
+}
+
 fn string_list() -> Value {
     one_or_list(text())
 }
@@ -116,6 +127,96 @@ fn literal_or_expr(literal: Value) -> Value {
     json!({"anyOf": [literal, {"type": "string", "pattern": WHOLE_TEMPLATE}]})
 }
 
+/// A severity word, matched case-insensitively as the compiler does; JSON Schema patterns have
+/// no flags, so spell it out.
+fn severity() -> Value {
+    let words: Vec<String> = SeverityLevel::NAMES
+        .iter()
+        .map(|w| {
+            w.chars()
+                .map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()))
+                .collect()
+        })
+        .collect();
+    json!({"type": "string", "pattern": format!("^({})$", words.join("|"))})
+}
+
+/// An IP address as Rust's `IpAddr` parser reads one (what the compiler accepts for an `ip`
+/// input's default): four decimal octets without leading zeros, or eight groups of one to four
+/// hex digits, with `::` standing for one or more groups of zeros and an IPv4 address as the
+/// last two groups. No zone, no brackets.
+pub fn ip_address_pattern() -> String {
+    const GROUP: &str = "[0-9a-fA-F]{1,4}";
+    const OCTET: &str = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+    let v4 = format!("{OCTET}(?:\\.{OCTET}){{3}}");
+    // Up to `groups` groups, an IPv4 address counting as two.
+    let tail = |groups: usize| match groups {
+        0 => String::new(),
+        1 => format!("(?:{GROUP})?"),
+        n => format!(
+            "(?:(?:{GROUP}:){{0,{}}}{GROUP}|(?:{GROUP}:){{0,{}}}{v4})?",
+            n - 1,
+            n - 2
+        ),
+    };
+    let mut v6 = vec![
+        format!("(?:{GROUP}:){{7}}{GROUP}"),
+        format!("(?:{GROUP}:){{6}}{v4}"),
+    ];
+    // `::` after `head` groups, then at most enough to leave it one group of zeros.
+    for head in 0..=7 {
+        let before = match head {
+            0 => String::new(),
+            h => format!("(?:{GROUP}:){{{}}}{GROUP}", h - 1),
+        };
+        v6.push(format!("{before}::{}", tail(7 - head)));
+    }
+    format!("^(?:{v4}|{})$", v6.join("|"))
+}
+
+/// The defaults the compiler accepts for an input of type `ty` (see `literal` in compile.rs):
+/// a YAML literal of the type, never a template or null.
+fn input_default(ty: InputType) -> Value {
+    match ty {
+        InputType::String => text(),
+        InputType::Number => json!({"type": "number"}),
+        InputType::Bool => json!({"type": "boolean"}),
+        InputType::Duration => json!({"type": "string", "pattern": POSITIVE_DURATION}),
+        InputType::Severity => severity(),
+        InputType::Ip => json!({"type": "string", "pattern": ip_address_pattern()}),
+        InputType::StringList => json!({"type": "array", "items": text()}),
+    }
+}
+
+/// A gamebook input: its `default` of its `type`, and `values` only on a string input (RP0106).
+fn input() -> Value {
+    let of_type: Vec<Value> = InputType::ALL
+        .iter()
+        .map(|&ty| {
+            let mut then = json!({"properties": {"default": input_default(ty)}});
+            if ty != InputType::String {
+                then["not"] = json!({"required": ["values"]});
+            }
+            json!({
+                "if": {"properties": {"type": {"const": ty.as_str()}}, "required": ["type"]},
+                "then": then,
+            })
+        })
+        .collect();
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["type"],
+        "allOf": of_type,
+        "properties": {
+            "type": {"enum": names(InputType::NAMES)},
+            "default": {},
+            "values": string_list(),
+            "description": text(),
+        }
+    })
+}
+
 /// The values the compiler accepts for a param of type `ty` (see `typed_value` and `literal`
 /// in compile.rs): a string slot takes any scalar (numbers and booleans as their text) and
 /// any template; other types take their YAML literal or one whole `{{ expression }}`.
@@ -132,20 +233,7 @@ fn param(ty: catalog::ParamType) -> Value {
         ParamType::Duration => {
             literal_or_expr(json!({"type": "string", "pattern": POSITIVE_DURATION}))
         }
-        // Matched case-insensitively; JSON Schema patterns have no flags, so spell it out.
-        ParamType::Severity => {
-            let words: Vec<String> = SeverityLevel::NAMES
-                .iter()
-                .map(|w| {
-                    w.chars()
-                        .map(|c| format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase()))
-                        .collect()
-                })
-                .collect();
-            literal_or_expr(
-                json!({"type": "string", "pattern": format!("^({})$", words.join("|"))}),
-            )
-        }
+        ParamType::Severity => literal_or_expr(severity()),
         // Items are read as plain strings, even ones with `{{`.
         ParamType::StringList => literal_or_expr(
             json!({"type": "array", "items": {"type": ["string", "number", "boolean"]}}),
@@ -210,19 +298,14 @@ pub fn gamebook() -> Value {
             "description": text(),
             "tags": string_list(),
             "mitre": mitre(),
-            "inputs": identifier_keys(json!({
-                "type": "object",
-                "additionalProperties": false,
-                "required": ["type"],
-                "properties": {
-                    "type": {"enum": names(InputType::NAMES)},
-                    "default": {},
-                    "values": string_list(),
-                    "description": text(),
-                }
-            })),
+            "inputs": identifier_keys(input()),
             "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/step"}},
-            "outputs": identifier_keys(expr("an expression over `incident`, `inputs` and `steps`")),
+            // Of any type, so a number or a boolean too: the compiler reads it as the text
+            // written (`n: 42` is the expression `42`).
+            "outputs": identifier_keys(json!({
+                "type": ["string", "number", "boolean"],
+                "description": "an expression over `incident`, `inputs` and `steps`"
+            })),
         },
         "definitions": {
             "step": step_schema(),
@@ -420,7 +503,7 @@ pub fn sop() -> Value {
                         "minProperties": 1,
                         "maxProperties": 1,
                         "additionalProperties": false,
-                        "properties": {"id": text(), "name": text(), "tag": text()}
+                        "properties": {"id": non_blank(), "name": non_blank(), "tag": non_blank()}
                     }
                 },
                 "max_actions": action_count,
@@ -506,6 +589,65 @@ mod tests {
             let by_schema = regex.is_match(s) && s.chars().count() as u64 <= max;
             assert_eq!(by_schema, rule(s), "{pattern}: {s:?}");
         }
+    }
+
+    /// The IP pattern takes exactly the addresses the compiler's parser takes: every string
+    /// of up to five pieces of addresses, and some longer.
+    #[test]
+    fn ip_pattern_is_the_parsers() {
+        let regex = Regex::new(&ip_address_pattern()).expect("the pattern compiles");
+        let pieces = [
+            "", "1", "0", "01", "255", "256", "ffff", "FfF0", "12345", "g", ":", "::", ".",
+            "1.2.3.4", "0.0.0.0", "1:2:3", "1.2.3",
+        ];
+        let mut samples: Vec<String> = vec![
+            "1:2:3:4:5:6:7:8".into(),
+            "1:2:3:4:5:6:7:8:9".into(),
+            "1:2:3:4:5:6:1.2.3.4".into(),
+            "1:2:3:4:5:6:7:1.2.3.4".into(),
+            "1:2:3:4:5::1.2.3.4".into(),
+            "1:2:3:4:5:6::1.2.3.4".into(),
+            "1:2:3:4:5:6:7::".into(),
+            "1:2:3:4:5:6:7:8::".into(),
+            "::2:3:4:5:6:7:8".into(),
+            "::2:3:4:5:6:7:1.2.3.4".into(),
+            "::3:4:5:6:7:1.2.3.4".into(),
+            "1::3:4:5:6:7:8".into(),
+            "1::3:4:5:6:7:1.2.3.4".into(),
+            "::ffff:192.168.0.1".into(),
+            "fe80::1%eth0".into(),
+            "[::1]".into(),
+            " 1.2.3.4".into(),
+            "1.2.3.4 ".into(),
+        ];
+        let mut layer = vec![String::new()];
+        for _ in 0..5 {
+            layer = layer
+                .iter()
+                .flat_map(|s| pieces.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            samples.extend(layer.iter().cloned());
+        }
+        samples.sort();
+        samples.dedup();
+        let disagree: Vec<&String> = samples
+            .iter()
+            .filter(|s| regex.is_match(s) != s.parse::<std::net::IpAddr>().is_ok())
+            .collect();
+        assert!(disagree.is_empty(), "{disagree:?}");
+    }
+
+    /// A string the protected-entity pattern matches is one `trim` leaves something of.
+    #[test]
+    fn non_blank_is_the_compilers() {
+        let regex = Regex::new(non_blank()["pattern"].as_str().unwrap_or_default())
+            .expect("the pattern compiles");
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            for s in [c.to_string(), format!(" {c}\t")] {
+                assert_eq!(regex.is_match(&s), !s.trim().is_empty(), "{s:?}");
+            }
+        }
+        assert!(!regex.is_match(""));
     }
 
     #[test]

@@ -175,6 +175,23 @@ fn expect() -> Value {
     )
 }
 
+/// An RFC 3339 time as [`riposte_dsl::value::parse_time`] reads one: a date that exists (29
+/// February of leap years only), `T`, `t` or a space, a time up to a leap second `:60`, any
+/// fraction, and `Z` or an offset of at most 23:59. (That an offset or a leap second may carry
+/// a time outside the years 0000 to 9999, which the reader refuses, no pattern sees.)
+fn time_pattern() -> String {
+    const YEAR: &str = "[0-9]{4}";
+    const LEAP_YEAR: &str =
+        "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)";
+    let month_day = "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])\
+        |(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)\
+        |02-(?:0[1-9]|1[0-9]|2[0-8]))";
+    let date = format!("(?:{YEAR}-{month_day}|{LEAP_YEAR}-02-29)");
+    let time = "(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?";
+    let offset = "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])";
+    format!("^{date}[Tt ]{time}{offset}$")
+}
+
 /// The schema of one test document.
 pub fn test_file() -> Value {
     let max_fanout = super::Limits::default().max_fanout;
@@ -195,7 +212,7 @@ pub fn test_file() -> Value {
             "reject": steps(),
             "time_out": steps(),
             "fail": list(fail()),
-            "now": {"type": "string", "description": "RFC 3339, e.g. 2025-03-14T03:00:00Z"},
+            "now": {"type": "string", "pattern": time_pattern(), "description": "RFC 3339, e.g. 2025-03-14T03:00:00Z"},
             "max_fanout": {"type": "integer", "minimum": 1, "maximum": max_fanout},
             "expect": expect(),
         }),
