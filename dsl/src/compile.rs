@@ -1794,18 +1794,71 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                 .map(|i| format!("`{}`", steps[*i].id.value))
                 .collect();
             names.push(format!("`{}`", steps[path[0]].id.value));
-            let first = &steps[start];
-            let span = first.needs.first().map_or(first.id.span, |n| n.span);
-            self.cx.error(
-                Code::DependencyCycle,
-                self.file,
-                span,
-                format!(
-                    "steps depend on each other in a cycle: {}",
-                    names.join(" → ")
-                ),
-                "remove one dependency of the cycle; steps must form a DAG",
+            // Each link `x` → `y` (`y` runs after `x`) is an entry of `y`'s `needs`, or `y` is
+            // the `on_error` handler of `x`. The caret goes on the link that closes the cycle,
+            // back to its first step; error edges are named, being no dependency as written.
+            let link = |x: usize, y: usize| -> (Span, bool) {
+                let needed = steps[y]
+                    .needs
+                    .iter()
+                    .find(|n| index.get(n.value.as_str()) == Some(&x));
+                match (needed, &steps[x].on_error) {
+                    (Some(n), _) => (n.span, false),
+                    (None, Some(h)) => (h.span, true),
+                    (None, None) => (steps[y].id.span, false),
+                }
+            };
+            let links: Vec<(usize, usize)> = path
+                .iter()
+                .zip(path.iter().cycle().skip(1))
+                .map(|(&x, &y)| (x, y))
+                .collect();
+            let mut message = format!(
+                "steps depend on each other in a cycle: {}",
+                names.join(" → ")
             );
+            let mut related = Vec::new();
+            for (k, &(x, y)) in links.iter().enumerate() {
+                let (span, on_error) = link(x, y);
+                if on_error {
+                    let (x, y) = (&steps[x].id.value, &steps[y].id.value);
+                    message.push_str(&format!(
+                        "; `{y}` is the `on_error` handler of `{x}`, so it runs after `{x}`"
+                    ));
+                    if k + 1 < links.len() {
+                        related.push((
+                            span,
+                            format!("`{y}` runs after `{x}` as its `on_error` handler"),
+                        ));
+                    }
+                }
+            }
+            let (span, closing_on_error, label) =
+                links
+                    .last()
+                    .map_or((steps[start].id.span, false, String::new()), |&(x, y)| {
+                        let (span, on_error) = link(x, y);
+                        let (x, y) = (&steps[x].id.value, &steps[y].id.value);
+                        let label = if on_error {
+                            format!("`{y}` handles the errors of `{x}`, closing the cycle")
+                        } else {
+                            format!("`{y}` needs `{x}`, closing the cycle")
+                        };
+                        (span, on_error, label)
+                    });
+            let help = if closing_on_error || !related.is_empty() {
+                "remove one dependency of the cycle: a `needs` entry, or an `on_error` handler \
+                 (a handler runs after the step it handles); steps must form a DAG"
+            } else {
+                "remove one dependency of the cycle; steps must form a DAG"
+            };
+            let mut d = Diagnostic::new(Code::DependencyCycle, self.file, span, message)
+                .with_help(help)
+                .with_label(label);
+            for (span, label) in related {
+                d = d.with_related(self.file, span, label);
+            }
+            self.cx.push(d);
         }
     }
 
@@ -3164,6 +3217,49 @@ mod tests {
         assert_eq!(
             cycles,
             ["steps depend on each other in a cycle: `a` → `b` → `a`"]
+        );
+    }
+
+    #[test]
+    fn a_cycle_points_at_the_link_that_closes_it() {
+        let cycle = |text: &str| {
+            let mut sources = SourceMap::new();
+            sources.add(SourceFile::new("f.yaml", text));
+            compile(&sources, &syntax::Limits::default(), Vec::new())
+                .diagnostics
+                .into_iter()
+                .find(|d| d.code == Code::DependencyCycle)
+                .expect("a cycle")
+        };
+        let offset = |span: Span| span.start as usize;
+        // The later entry of `needs` closes the cycle, not the first one.
+        let later = "kind: gamebook\nname: cyc\nversion: 1.0.0\nsteps:\n  - {id: a, action: incident.comment, params: {comment: a}}\n  - {id: b, needs: [a, c], action: incident.comment, params: {comment: b}}\n  - {id: c, needs: [a, b], action: incident.comment, params: {comment: c}}\n";
+        let d = cycle(later);
+        assert_eq!(offset(d.span), later.find("a, c]").expect("needs") + 3);
+        assert_eq!(d.label.as_deref(), Some("`b` needs `c`, closing the cycle"));
+        // An error handler that closes the cycle is pointed at, and named as one.
+        let handler = "kind: gamebook\nname: cyc\nversion: 1.0.0\nsteps:\n  - {id: a, action: incident.comment, params: {comment: a}}\n  - {id: b, needs: [a], action: incident.comment, params: {comment: b}, on_error: a}\n";
+        let d = cycle(handler);
+        assert_eq!(
+            offset(d.span),
+            handler.find("on_error: a").expect("handler") + 10
+        );
+        assert_eq!(
+            d.message,
+            "steps depend on each other in a cycle: `a` → `b` → `a`; `a` is the `on_error` handler of `b`, so it runs after `b`"
+        );
+        assert!(d
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("`on_error` handler")));
+        // An error edge inside the cycle is shown where it is written.
+        let inside = "kind: gamebook\nname: cyc\nversion: 1.0.0\nsteps:\n  - {id: a, needs: [b], action: incident.comment, params: {comment: a}, on_error: b}\n  - {id: b, action: incident.comment, params: {comment: b}}\n";
+        let d = cycle(inside);
+        assert_eq!(offset(d.span), inside.find("[b]").expect("needs") + 1);
+        assert_eq!(d.related.len(), 1, "{d:#?}");
+        assert_eq!(
+            offset(d.related[0].span),
+            inside.find("on_error: b").expect("handler") + 10
         );
     }
 
