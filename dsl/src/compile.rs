@@ -3050,6 +3050,30 @@ mod tests {
         assert_eq!(codes(&[&dropped]), [Code::ConflictingKeys]);
     }
 
+    /// A key written twice is one duplicate key, not also keys that exclude each other: a
+    /// step with two `action:` lines has one kind, a protected entry with two `name:` one rule.
+    #[test]
+    fn a_repeated_key_is_no_conflict_with_itself() {
+        let gb = "kind: gamebook\nname: g\nversion: 1.0.0\nsteps:\n  - id: c\n    action: incident.comment\n    action: ip.block\n    params: {comment: x}\n";
+        assert_eq!(codes(&[gb]), [Code::DuplicateKey]);
+        // Two distinct kinds still conflict, whatever is repeated.
+        let two = "kind: gamebook\nname: g\nversion: 1.0.0\nsteps:\n  - id: c\n    action: incident.comment\n    action: ip.block\n    task: {title: t, role: incident_responder}\n    params: {comment: x}\n";
+        assert_eq!(codes(&[two]), [Code::DuplicateKey, Code::ConflictingKeys]);
+        let sop = |entry: &str| {
+            format!("kind: sop\ntype: response\nname: s\nmode: manual\ngamebooks:\n  - gamebook: g2\nguardrails:\n  protected:\n    - {entry}\n")
+        };
+        let g2 = "kind: gamebook\nname: g2\nversion: 1.0.0\nsteps:\n  - {id: c, action: incident.comment, params: {comment: x}}\n";
+        assert_eq!(codes(&[g2, &sop("{name: \"dc-*\"}")]), []);
+        assert_eq!(
+            codes(&[g2, &sop("{name: \"dc-*\", name: \"db-*\"}")]),
+            [Code::DuplicateKey]
+        );
+        assert_eq!(
+            codes(&[g2, &sop("{name: \"dc-*\", tag: x}")]),
+            [Code::ConflictingKeys]
+        );
+    }
+
     /// A `kind` that is a list or a mapping has the wrong type; a word that is no kind is an
     /// unknown kind.
     #[test]

@@ -333,12 +333,17 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
             );
         }
     }
-    let kind_keys: Vec<&(Node, Node)> = map
-        .as_map()
-        .unwrap_or(&[])
-        .iter()
-        .filter(|(k, _)| k.as_str().is_some_and(|k| KIND_KEYS.contains(&k)))
-        .collect();
+    // Distinct keys, the first of each as lookups take it: a repeated `action:` is a
+    // duplicate key (reported by `mapping`), not a second kind.
+    let mut kind_keys: Vec<&(Node, Node)> = Vec::new();
+    for entry in map.as_map().unwrap_or(&[]) {
+        let Some(k) = entry.0.as_str().filter(|k| KIND_KEYS.contains(k)) else {
+            continue;
+        };
+        if !kind_keys.iter().any(|(seen, _)| seen.as_str() == Some(k)) {
+            kind_keys.push(entry);
+        }
+    }
     let kind = match kind_keys.as_slice() {
         [] => {
             cx.error(

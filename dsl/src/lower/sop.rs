@@ -389,7 +389,16 @@ fn lower_guardrails(cx: &mut Lowerer, node: &Node) -> Guardrails {
                 continue;
             };
             let entries = m.as_map().unwrap_or(&[]);
-            if entries.len() != 1 {
+            // A key written twice is a duplicate key (reported by `mapping`), not a second rule.
+            let distinct = entries
+                .iter()
+                .enumerate()
+                .filter(|(i, (k, _))| {
+                    k.as_str().is_none()
+                        || !entries[..*i].iter().any(|(j, _)| j.as_str() == k.as_str())
+                })
+                .count();
+            if distinct != 1 {
                 cx.error(
                     Code::ConflictingKeys,
                     entry.span,
