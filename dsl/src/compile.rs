@@ -1732,10 +1732,28 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
         if index.contains_key(r.value.as_str()) {
             return;
         }
+        // A step whose id is no identifier (reported) is not suggested as written; when it
+        // kept that id, what names it as suggested is told to fix the id there.
+        let invalid = siblings
+            .iter()
+            .copied()
+            .filter(|s| !crate::lower::is_identifier(s))
+            .find(|s| crate::lower::nearest_identifier(s, "step").as_ref() == Some(&r.value));
         let help = if self.all_ids.contains_key(&r.value) {
             format!("`{}` is in another step list; `{key}` names steps of the same list (use a group's id to wait for the whole group)", r.value)
+        } else if let Some(invalid) = invalid {
+            format!(
+                "`{}` is the id suggested for step `{}`, whose id is not an identifier: fix the \
+                 id of that step",
+                r.value,
+                crate::diagnostic::clip(invalid, 80)
+            )
         } else {
-            suggestion(&r.value, siblings.iter().copied())
+            let valid = siblings
+                .iter()
+                .copied()
+                .filter(|s| crate::lower::is_identifier(s));
+            suggestion(&r.value, valid)
         };
         self.cx.error(
             Code::UnknownStep,
@@ -3242,6 +3260,44 @@ mod tests {
             cycles,
             ["steps depend on each other in a cycle: `a` → `b` → `a`"]
         );
+    }
+
+    /// A step id that is no identifier is one error: the gamebook is checked as if it were
+    /// fixed as suggested, and no reference is told to name it as written.
+    #[test]
+    fn an_invalid_step_id_is_one_error_and_never_suggested() {
+        let gb = |steps: &str| format!("kind: gamebook\nname: g\nversion: 1.0.0\nsteps:\n{steps}");
+        let fixed = gb("  - {id: Verify-With-Users, action: incident.comment, params: {comment: a}}\n  - {id: b, needs: [verify_with_users], action: incident.comment, params: {comment: \"{{ steps.verify_with_users.status }}\"}}\n  - {id: c, needs: [Verify-With-Users], action: incident.comment, params: {comment: c}}\n  - {id: d, action: incident.comment, params: {comment: d}, on_error: Verify-With-Users}\n");
+        let said = messages(&[&fixed]);
+        assert_eq!(said.len(), 1, "{said:#?}");
+        assert_eq!(said[0].0, Code::InvalidValue);
+        // A typo of the id is told the valid one.
+        let typo = gb("  - {id: Verify-With-Users, action: incident.comment, params: {comment: a}}\n  - {id: b, needs: [verify_with_usrs], action: incident.comment, params: {comment: b}}\n");
+        let said = messages(&[&typo]);
+        assert_eq!(said.len(), 2, "{said:#?}");
+        assert_eq!(said[1].0, Code::UnknownStep);
+        assert_eq!(
+            said[1].2.as_deref(),
+            Some("did you mean `verify_with_users`?")
+        );
+        // An id written on two steps keeps its spelling (and is a duplicate); what names it as
+        // suggested is told to fix the id, and a typo is not told the invalid spelling.
+        let twice = gb("  - {id: Isolate-Host, action: incident.comment, params: {comment: a}}\n  - {id: Isolate-Host, action: incident.comment, params: {comment: a}}\n  - {id: b, needs: [isolate_host], action: incident.comment, params: {comment: b}}\n  - {id: c, needs: [isolate_hots], action: incident.comment, params: {comment: c}}\n");
+        let said = messages(&[&twice]);
+        let helps: Vec<&str> = said
+            .iter()
+            .filter(|(code, _, _)| *code == Code::UnknownStep)
+            .filter_map(|(_, _, help)| help.as_deref())
+            .collect();
+        assert_eq!(helps.len(), 2, "{said:#?}");
+        assert_eq!(
+            helps[0],
+            "`isolate_host` is the id suggested for step `Isolate-Host`, whose id is not an identifier: fix the id of that step"
+        );
+        assert!(!helps[1].contains("Isolate-Host"), "{}", helps[1]);
+        assert!(said
+            .iter()
+            .any(|(code, _, _)| *code == Code::DuplicateStepId));
     }
 
     #[test]

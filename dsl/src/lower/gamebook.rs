@@ -2,7 +2,7 @@
 
 use std::ops::RangeInclusive;
 
-use super::{identifier_help, is_identifier, Lowerer};
+use super::{identifier_help, is_identifier, nearest_identifier, Lowerer};
 use crate::ast::{
     Approval, Backoff, ErrorStrategy, ForEach, Gamebook, InputDecl, InputType, Retry, Spanned,
     Step, StepKind, TimeoutOutcome,
@@ -89,9 +89,10 @@ pub(super) fn lower_gamebook(cx: &mut Lowerer, root: &Node) -> Option<Gamebook> 
         "the gamebook",
         "add `steps:` with at least one step",
     );
-    let steps = steps_node
+    let mut steps = steps_node
         .map(|n| lower_steps(cx, n, 0))
         .unwrap_or_default();
+    step_ids(cx, &mut steps);
     if let Some(n) = steps_node {
         if steps.is_empty() && n.as_seq().is_some_and(|s| s.is_empty()) {
             cx.error(
@@ -311,6 +312,84 @@ fn param_outside_params(cx: &mut Lowerer, map: &Node, reported: usize) {
     }
 }
 
+/// Reports each step id that is no identifier (RP0106), and checks the rest of the gamebook as
+/// if it had been fixed as the help suggests: the step takes the suggested id, so that what
+/// names it by that id (`needs`, `on_error`, `steps.<id>`) is no second error, and the
+/// `needs` and `on_error` of its list that name it as written are renamed with it and shown
+/// in the one diagnostic, as places to fix too. A suggestion another step already has, or an
+/// id written on several steps (a duplicate, reported later), is left as written.
+fn step_ids(cx: &mut Lowerer, steps: &mut [Step]) {
+    fn count<'s>(steps: &'s [Step], ids: &mut std::collections::HashMap<&'s str, usize>) {
+        for s in steps {
+            *ids.entry(s.id.value.as_str()).or_default() += 1;
+            if let StepKind::Group(inner) = &s.kind {
+                count(inner, ids);
+            }
+        }
+    }
+    let mut ids = std::collections::HashMap::new();
+    count(steps, &mut ids);
+    let mut taken: std::collections::HashSet<String> =
+        ids.keys().map(|id| id.to_string()).collect();
+    let once: std::collections::HashSet<String> = ids
+        .iter()
+        .filter(|(_, n)| **n == 1)
+        .map(|(id, _)| id.to_string())
+        .collect();
+    fix_ids(cx, steps, &mut taken, &once);
+}
+
+fn fix_ids(
+    cx: &mut Lowerer,
+    steps: &mut [Step],
+    taken: &mut std::collections::HashSet<String>,
+    once: &std::collections::HashSet<String>,
+) {
+    for i in 0..steps.len() {
+        let written = steps[i].id.clone();
+        if is_identifier(&written.value) {
+            continue;
+        }
+        let mut d = crate::diagnostic::Diagnostic::new(
+            Code::InvalidValue,
+            cx.file,
+            written.span,
+            format!(
+                "step id `{}` is not an identifier",
+                clip(&written.value, 80)
+            ),
+        )
+        .with_help(identifier_help(
+            &written.value,
+            Some("steps are read as `steps.<id>`"),
+            "step",
+        ));
+        let fixed = nearest_identifier(&written.value, "step")
+            .filter(|near| once.contains(&written.value) && !taken.contains(near));
+        if let Some(fixed) = fixed {
+            taken.insert(fixed.clone());
+            steps[i].id.value = fixed.clone();
+            for s in steps.iter_mut() {
+                let named = s
+                    .needs
+                    .iter_mut()
+                    .chain(s.on_error.as_mut())
+                    .filter(|r| r.value == written.value);
+                for r in named {
+                    r.value = fixed.clone();
+                    d = d.with_related(cx.file, r.span, format!("named here too: write `{fixed}`"));
+                }
+            }
+        }
+        cx.diags.push(d);
+    }
+    for s in steps.iter_mut() {
+        if let StepKind::Group(inner) = &mut s.kind {
+            fix_ids(cx, inner, taken, once);
+        }
+    }
+}
+
 fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
     let reported = cx.diags.len();
     let map = cx.mapping(node, "a step", STEP_KEYS)?;
@@ -323,16 +402,6 @@ fn lower_step(cx: &mut Lowerer, node: &Node, depth: usize) -> Option<Step> {
             "add `id: my_step` (lowercase letters, digits, `_`)",
         )
         .and_then(|n| cx.string(n, "`id`"));
-    if let Some(id) = &id {
-        if !is_identifier(&id.value) {
-            cx.error(
-                Code::InvalidValue,
-                id.span,
-                format!("step id `{}` is not an identifier", clip(&id.value, 80)),
-                identifier_help(&id.value, Some("steps are read as `steps.<id>`"), "step"),
-            );
-        }
-    }
     // Distinct keys, the first of each as lookups take it: a repeated `action:` is a
     // duplicate key (reported by `mapping`), not a second kind.
     let mut kind_keys: Vec<&(Node, Node)> = Vec::new();

@@ -613,12 +613,16 @@ pub(crate) fn identifier_help(s: &str, read_as: Option<&str>, prefix: &str) -> S
     if let Some(read_as) = read_as {
         help.push_str(&format!(" ({read_as})"));
     }
-    if let Some(near) =
-        nearest_name(s, '_', prefix, IDENTIFIER_MAX_LEN).filter(|n| is_identifier(n))
-    {
+    if let Some(near) = nearest_identifier(s, prefix) {
         help.push_str(&format!(", e.g. `{near}`"));
     }
     help
+}
+
+/// The identifier nearest to `s`, which is none (`isolate_device` for `Isolate Device`), if
+/// there is one.
+pub(crate) fn nearest_identifier(s: &str, prefix: &str) -> Option<String> {
+    nearest_name(s, '_', prefix, IDENTIFIER_MAX_LEN).filter(|n| is_identifier(n))
 }
 
 /// The help for `s`, which is no document name: the rule and the name nearest to it.
