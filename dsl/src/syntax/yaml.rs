@@ -235,6 +235,9 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
         );
         return Diagnostic::new(Code::YamlSyntax, file, span, lowercase_first(&raw))
             .with_help(help);
+    } else if let Some(help) = misaligned_key(&src.text, span.start as usize) {
+        return Diagnostic::new(Code::YamlSyntax, file, span, lowercase_first(&raw))
+            .with_help(help);
     } else {
         (
             Code::YamlSyntax,
@@ -243,6 +246,53 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
         )
     };
     Diagnostic::new(code, file, span, message).with_help(help)
+}
+
+/// A key line (`key:` or `key: value`) where the parser stopped, whose key does not start in
+/// the column of the key on the line above, when that one has its value on its line (so the
+/// line is no nested mapping of it): the usual indentation mistake, said in columns.
+fn misaligned_key(text: &str, offset: usize) -> Option<String> {
+    // The column of a line's key (after a list item's `- `) and the key, when the line is one.
+    fn key_at(line: &str) -> Option<(usize, &str, &str)> {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let rest = &line[indent..];
+        let (col, rest) = match rest.strip_prefix("- ") {
+            Some(r) => (
+                indent + 2 + (r.len() - r.trim_start().len()),
+                r.trim_start(),
+            ),
+            None => (indent, rest),
+        };
+        let end = rest.find(':')?;
+        let key = &rest[..end];
+        let plain = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let after = &rest[end + 1..];
+        (plain && (after.is_empty() || after.starts_with(' '))).then_some((col, key, after.trim()))
+    }
+    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(line_start..)?.lines().next()?;
+    let (col, key, _) = key_at(line)?;
+    // Where the parser stopped: at the key or its colon, not inside its value.
+    if offset > line_start + col + key.len() {
+        return None;
+    }
+    let above = text[..line_start]
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let (above_col, above_key, above_value) = key_at(above)?;
+    (col != above_col && !above_value.is_empty() && !above_value.starts_with('#')).then(|| {
+        format!(
+            "`{key}` starts in column {}, and `{above_key}` on the line above in column {}: \
+             keys of one mapping start in the same column (`{above_key}` has its value, so \
+             nothing nests under it)",
+            col + 1,
+            above_col + 1
+        )
+    })
 }
 
 /// The key of a plain `key: value` line whose value holds the `: ` at `offset` (`if:
