@@ -144,6 +144,7 @@ const KEYS: &[&str] = &[
     "threatFamilyName",
     "threats",
     "title",
+    "type",
     "unknown",
     "upn",
     "url",

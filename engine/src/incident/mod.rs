@@ -1047,13 +1047,18 @@ fn detect<M: json::Obj>(m: &M) -> Option<Format> {
     }) {
         return Some(Format::Graph);
     }
+    // A resource of the Sentinel provider that its id or `type` says is no incident (an
+    // incident's task or comment, an alert, an entity, a bookmark) is none, whatever else it
+    // holds: a task has a `properties.title` as an incident does.
+    if sentinel_other(m).is_some() {
+        return None;
+    }
     if let Some(View::Object(props)) = m.field("properties").map(Val::view) {
         if props.field("title").is_some() || props.field("incidentNumber").is_some() {
             return Some(Format::Sentinel);
         }
     }
-    // By its resource type, `…/Microsoft.SecurityInsights/incidents/{id}`: the provider's
-    // other resources (alerts, entities, comments, rules) are no incidents.
+    // By its resource id, `…/Microsoft.SecurityInsights/incidents/{id}`.
     if text("id")
         .and_then(sentinel_type)
         .is_some_and(|t| t.is_incident())
@@ -1070,7 +1075,9 @@ fn detect<M: json::Obj>(m: &M) -> Option<Format> {
 
 /// The resource type of an Azure resource id of the Sentinel provider: the segments after
 /// `Microsoft.SecurityInsights/` (`incidents/{id}`, `Entities/{id}`,
-/// `incidents/{id}/comments/{id}`); `None` for other ids.
+/// `incidents/{id}/comments/{id}`); `None` for other ids. Also read from a resource's `type`
+/// (`Microsoft.SecurityInsights/incidents`, `Microsoft.SecurityInsights/incidents/tasks`),
+/// which names the same segments without the names of the resources.
 struct SentinelType<'a> {
     segments: Vec<&'a str>,
 }
@@ -1079,6 +1086,11 @@ impl SentinelType<'_> {
     /// `incidents/{id}`, and nothing below it (an incident's comments are not the incident).
     fn is_incident(&self) -> bool {
         matches!(self.segments.as_slice(), [kind, _] if kind.eq_ignore_ascii_case("incidents"))
+    }
+
+    /// As a `type`: `incidents`, and nothing below it.
+    fn is_incident_type(&self) -> bool {
+        matches!(self.segments.as_slice(), [kind] if kind.eq_ignore_ascii_case("incidents"))
     }
 }
 
@@ -1092,7 +1104,8 @@ fn sentinel_type(id: &str) -> Option<SentinelType<'_>> {
 
 /// A Sentinel resource that is no incident, as a file may hold one saved from the wrong call.
 struct SentinelOther {
-    id: String,
+    /// Its resource id, where it has one.
+    id: Option<String>,
     kind: OtherKind,
 }
 
@@ -1101,36 +1114,49 @@ enum OtherKind {
     Alert,
     /// `…/Entities/{id}`, as `POST …/incidents/{id}/entities` answers.
     Entity,
-    /// `…/incidents/{id}/comments/{id}` and the like.
+    /// `…/incidents/{id}/comments/{id}`, `…/incidents/{id}/tasks/{id}` and the like.
     OfIncident(String),
     /// `…/alertRules/{id}`, `…/bookmarks/{id}`, … as written.
     Other(String),
 }
 
-/// The Sentinel resource `m` is, if its `id` is one of the provider's and no incident.
+/// The Sentinel resource `m` is, if its `id` or its `type` is one of the provider's and no
+/// incident.
 fn sentinel_other<M: json::Obj>(m: &M) -> Option<SentinelOther> {
     use json::{Val, View};
     let text = |key: &str| match m.field(key).map(Val::view) {
         Some(View::Str(s)) => Some(s),
         _ => None,
     };
-    let id = text("id")?;
-    let ty = sentinel_type(id)?;
-    if ty.is_incident() {
-        return None;
-    }
-    let is_alert = text("kind").is_some_and(|k| k.eq_ignore_ascii_case("SecurityAlert"));
-    let kind = match ty.segments.as_slice() {
-        [entities, ..] if entities.eq_ignore_ascii_case("entities") && is_alert => OtherKind::Alert,
-        [entities, ..] if entities.eq_ignore_ascii_case("entities") => OtherKind::Entity,
-        [incidents, _, below, ..] if incidents.eq_ignore_ascii_case("incidents") => {
-            OtherKind::OfIncident(json::clip(below, 40).into_owned())
+    let id = text("id");
+    let is_alert = || text("kind").is_some_and(|k| k.eq_ignore_ascii_case("SecurityAlert"));
+    let entities = |s: &str| s.eq_ignore_ascii_case("entities");
+    let incidents = |s: &str| s.eq_ignore_ascii_case("incidents");
+    let clipped = |s: &str| json::clip(s, 40).into_owned();
+    // The id, `…/incidents/{id}/tasks/{id}`, names the resources as well as their types.
+    let by_id = id.and_then(sentinel_type).filter(|t| !t.is_incident());
+    let kind = match by_id.as_ref().map(|t| t.segments.as_slice()) {
+        Some([first, ..]) if entities(first) && is_alert() => OtherKind::Alert,
+        Some([first, ..]) if entities(first) => OtherKind::Entity,
+        Some([first, _, below, ..]) if incidents(first) => OtherKind::OfIncident(clipped(below)),
+        Some([other, ..]) => OtherKind::Other(clipped(other)),
+        Some([]) => OtherKind::Other(String::new()),
+        // The type, `Microsoft.SecurityInsights/incidents/tasks`, names only the types.
+        None => {
+            let ty = text("type")
+                .and_then(sentinel_type)
+                .filter(|t| !t.is_incident_type())?;
+            match ty.segments.as_slice() {
+                [first, ..] if entities(first) && is_alert() => OtherKind::Alert,
+                [first, ..] if entities(first) => OtherKind::Entity,
+                [first, below, ..] if incidents(first) => OtherKind::OfIncident(clipped(below)),
+                [other, ..] => OtherKind::Other(clipped(other)),
+                [] => OtherKind::Other(String::new()),
+            }
         }
-        [other, ..] => OtherKind::Other(json::clip(other, 40).into_owned()),
-        [] => OtherKind::Other(String::new()),
     };
     Some(SentinelOther {
-        id: json::clip(id, 200).into_owned(),
+        id: id.map(|id| json::clip(id, 200).into_owned()),
         kind,
     })
 }
@@ -1147,7 +1173,10 @@ impl SentinelOther {
             OtherKind::Other(ty) if ty.is_empty() => "a Microsoft Sentinel resource".to_string(),
             OtherKind::Other(ty) => format!("a Microsoft Sentinel `{ty}` resource"),
         };
-        format!("{what} (`{}`)", self.id)
+        match &self.id {
+            Some(id) => format!("{what} (`{id}`)"),
+            None => what,
+        }
     }
 
     /// What to give instead.

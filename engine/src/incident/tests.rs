@@ -3112,6 +3112,95 @@ fn sentinel_resources_that_are_no_incidents_are_named() {
     }
 }
 
+/// An incident's task (`…/incidents/{id}/tasks/{id}`) has a `properties.title` as an incident
+/// has: its id, or its `type` where the id says nothing, makes it no incident, and it is named
+/// as the provider's other resources are.
+#[test]
+fn sentinel_tasks_and_other_typed_resources_are_no_incidents() {
+    let base = "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/w/providers/Microsoft.SecurityInsights";
+    let task = json!({"id": format!("{base}/incidents/73e1/tasks/4bb3"), "name": "4bb3",
+        "type": "Microsoft.SecurityInsights/incidents/tasks",
+        "properties": {"title": "Reset user passwords", "status": "New"}});
+    for text in [
+        json!({"value": [task]}).to_string(),
+        task.to_string(),
+        json!([task]).to_string(),
+    ] {
+        match error(&text) {
+            ImportError::UnknownFormat {
+                hint: Some(hint), ..
+            } => {
+                assert!(
+                    hint.contains(
+                        "a `tasks` resource of a Microsoft Sentinel incident (`/subscriptions/"
+                    ),
+                    "{hint}"
+                );
+                assert!(hint.contains("give the incident"), "{hint}");
+            }
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    // By its `type` alone: an id without the provider (or none) says nothing.
+    let cases = [
+        (
+            "Microsoft.SecurityInsights/incidents/tasks",
+            "a `tasks` resource of a Microsoft Sentinel incident",
+        ),
+        (
+            "Microsoft.SecurityInsights/incidents/comments",
+            "a `comments` resource of a Microsoft Sentinel incident",
+        ),
+        (
+            "microsoft.securityinsights/Bookmarks",
+            "a Microsoft Sentinel `Bookmarks` resource",
+        ),
+        (
+            "Microsoft.SecurityInsights/Entities",
+            "a Microsoft Sentinel entity",
+        ),
+    ];
+    for (ty, what) in cases {
+        for id in [json!("4bb3"), json!(null)] {
+            let resource =
+                json!({"id": id, "type": ty, "properties": {"title": "t", "incidentNumber": 3}});
+            let text = json!({"value": [resource]}).to_string();
+            match error(&text) {
+                ImportError::UnknownFormat {
+                    hint: Some(hint), ..
+                } => assert!(
+                    hint.starts_with(&format!("it holds {what}"))
+                        && hint.contains(", not an incident; ")
+                        && hint.contains("give the incident"),
+                    "{hint}"
+                ),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+    // Among incidents, at its place in the list, whichever comes first.
+    let incident = json!({"id": format!("{base}/Incidents/1"), "type": "Microsoft.SecurityInsights/Incidents",
+        "properties": {"title": "t"}});
+    for (doc, at) in [
+        (json!({"value": [incident, task]}), "$.value[1]"),
+        (json!({"value": [task, incident]}), "$.value[0]"),
+    ] {
+        let (path, message) = invalid_at(&doc.to_string());
+        assert_eq!(path, at);
+        assert!(
+            message.starts_with("this is a `tasks` resource of a Microsoft Sentinel incident"),
+            "{message}"
+        );
+    }
+    // An incident's own type is an incident's.
+    assert_eq!(
+        import_json(&json!({"value": [incident]})).0,
+        Format::Sentinel
+    );
+    let typed = json!({"name": "1", "type": "Microsoft.SecurityInsights/Incidents", "properties": {"title": "t"}});
+    assert_eq!(import_json(&typed).0, Format::Sentinel);
+}
+
 /// A Sentinel resource without `properties` among Graph incidents reaches the fast path, which
 /// reads its `kind` to name it before leaving the file to the slow path: an error at its place.
 #[test]
