@@ -825,7 +825,8 @@ fn entity(
             e.put("url", url);
         }
         EntityKind::File if raw.kind == "filehash" => {
-            let value = opt_str(cx, p, "hashValue", pp)?;
+            // As a file's hash: a value longer than any hash is none.
+            let value = opt_str(cx, p, "hashValue", pp)?.filter(|v| v.trim().len() <= MAX_HASH_LEN);
             let algorithm = opt_str(cx, p, "algorithm", pp)?;
             if let Some(v) = value {
                 if let Some(field) = hash_field(algorithm.as_deref(), &v) {

@@ -1782,6 +1782,32 @@ fn sentinel_text_copied_through_references_is_bounded() {
     );
 }
 
+/// A `FileHash` of its own (no `File` lists it) fills no hash field with a value longer than
+/// any hash, as one a file lists does not: the longest, SHA-512 in hex, is 128 characters.
+#[test]
+fn a_standalone_sentinel_file_hash_longer_than_any_hash_fills_no_field() {
+    let i = one(
+        &json!({"name": "inc-12", "properties": {"title": "t"}, "entities": [
+            {"name": "long", "kind": "FileHash", "properties": {"algorithm": "SHA256", "hashValue": "ab".repeat(300)}},
+            {"name": "just-over", "kind": "FileHash", "properties": {"algorithm": "SHA1", "hashValue": "c".repeat(129)}},
+            {"name": "at-most", "kind": "FileHash", "properties": {"algorithm": "MD5", "hashValue": format!(" {} ", "E".repeat(128))}}
+        ]}),
+    );
+    let files = of_kind(&i, EntityKind::File);
+    assert_eq!(files.len(), 3);
+    for f in &files[..2] {
+        for field in ["sha256", "sha1", "md5"] {
+            assert!(!f.fields.contains_key(field), "{}: {:?}", f.id, f.fields);
+        }
+        assert_eq!(f.kind, EntityKind::File);
+    }
+    assert_eq!(
+        files[2].fields["md5"],
+        "e".repeat(128).as_str(),
+        "trimmed, lowercase"
+    );
+}
+
 /// A host's name and domain are read from `additionalData` too, as the format doc says; a
 /// file's name is its `fileName`, never the entity's resource name.
 #[test]
