@@ -722,13 +722,25 @@ fn host_name(p: &Object, host: Option<String>, domain: Option<String>) -> Option
     }
 }
 
+/// The UPN an account's name and UPN suffix make: `accountName@upnSuffix`, or the name alone
+/// where it is a UPN already (`kim@contoso.com`, whose suffix is in it).
+fn upn_of(account: Option<&str>, suffix: Option<&str>) -> Option<String> {
+    match (account, suffix) {
+        (Some(a), Some(_)) if a.contains('@') => Some(a.to_string()),
+        (Some(a), Some(s)) => Some(format!("{a}@{s}")),
+        _ => None,
+    }
+}
+
 /// An account as `upn`, else `DOMAIN\account`.
 fn account_text(raw: &Raw) -> Option<String> {
     let p = raw.props;
     let account = text_or_additional(p, &["userPrincipalName", "upn"])
-        .or_else(|| match (text(p, "accountName"), text(p, "upnSuffix")) {
-            (Some(a), Some(s)) => Some(format!("{a}@{s}")),
-            _ => None,
+        .or_else(|| {
+            upn_of(
+                text(p, "accountName").as_deref(),
+                text(p, "upnSuffix").as_deref(),
+            )
         })
         .or_else(|| match (text(p, "ntDomain"), text(p, "accountName")) {
             (Some(d), Some(a)) => Some(format!("{d}\\{a}")),
@@ -768,12 +780,8 @@ fn entity(
         EntityKind::User => {
             let account = opt_str(cx, p, "accountName", pp)?;
             let suffix = opt_str(cx, p, "upnSuffix", pp)?;
-            let upn = text_or_additional(p, &["userPrincipalName", "upn"]).or_else(|| {
-                match (&account, &suffix) {
-                    (Some(a), Some(s)) => Some(format!("{a}@{s}")),
-                    _ => None,
-                }
-            });
+            let upn = text_or_additional(p, &["userPrincipalName", "upn"])
+                .or_else(|| upn_of(account.as_deref(), suffix.as_deref()));
             e.put("upn", upn);
             e.put("aad_user_id", opt_str(cx, p, "aadUserId", pp)?);
             e.put("account_name", account);

@@ -1782,6 +1782,47 @@ fn sentinel_text_copied_through_references_is_bounded() {
     );
 }
 
+/// An account name that is a UPN already gets no second suffix: its `upn`, and the `account`
+/// of a process run by it, are the name as written; a plain name gets `@upnSuffix`.
+#[test]
+fn a_sentinel_account_name_that_is_a_upn_gets_no_second_suffix() {
+    let i = one(
+        &json!({"name": "inc-13", "properties": {"title": "t"}, "entities": [
+            {"name": "u1", "kind": "Account", "properties": {"accountName": "kim@contoso.com", "upnSuffix": "contoso.com"}},
+            {"name": "u2", "kind": "Account", "properties": {"accountName": "lee", "upnSuffix": "contoso.com", "ntDomain": "CORP"}},
+            {"name": "u3", "kind": "Account", "properties": {"accountName": "max", "ntDomain": "CORP"}},
+            {"name": "h", "kind": "Host", "properties": {"hostName": "ws1"}},
+            {"name": "p1", "kind": "Process", "properties": {"processId": 1, "commandLine": "a", "hostEntityId": "h", "accountEntityId": "u1"}},
+            {"name": "p2", "kind": "Process", "properties": {"processId": 2, "commandLine": "b", "hostEntityId": "h", "accountEntityId": "u2"}},
+            {"name": "p3", "kind": "Process", "properties": {"processId": 3, "commandLine": "c", "hostEntityId": "h", "accountEntityId": "u3"}}
+        ]}),
+    );
+    let upns: Vec<_> = of_kind(&i, EntityKind::User)
+        .iter()
+        .map(|u| u.fields.get("upn").cloned())
+        .collect();
+    assert_eq!(
+        upns,
+        [
+            Some(json!("kim@contoso.com")),
+            Some(json!("lee@contoso.com")),
+            None
+        ]
+    );
+    let accounts: Vec<_> = of_kind(&i, EntityKind::Process)
+        .iter()
+        .map(|p| p.fields["account"].clone())
+        .collect();
+    assert_eq!(
+        accounts,
+        [
+            json!("kim@contoso.com"),
+            json!("lee@contoso.com"),
+            json!("CORP\\max")
+        ]
+    );
+}
+
 /// A `FileHash` of its own (no `File` lists it) fills no hash field with a value longer than
 /// any hash, as one a file lists does not: the longest, SHA-512 in hex, is 128 characters.
 #[test]
