@@ -113,6 +113,8 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             }
         }
     }
+    // What each entity gives those referring to it, read once (see [`Given`]).
+    let given: Vec<Given> = raws.iter().map(Given::of).collect();
     // A `FileHash` a `File` lists is part of that file, which carries its hash and its
     // alerts; it is no entity of its own (listed before the file, it would make a second one).
     // Each file's hashes are read here, once: the processes it is the image of take them from
@@ -135,9 +137,9 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             if let Some(slot) = part_of.get_mut(h) {
                 slot.get_or_insert(f);
             }
-            if let Some((field, value)) = raws.get(h).and_then(|r| file_hash(r.props)) {
-                if !hashes.iter().any(|(known, _)| *known == field) {
-                    hashes.push((field, value));
+            if let Some(Given::Hash(Some((field, value)))) = given.get(h) {
+                if !hashes.iter().any(|(known, _)| known == field) {
+                    hashes.push((field, value.clone()));
                 }
             }
         }
@@ -181,6 +183,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     let resolve = Resolver {
         raws: &raws,
         by_ref: &by_ref,
+        given: &given,
         file_hashes: &file_hashes,
     };
     for (position, ((raw, linked), part)) in raws.iter().zip(&assoc).zip(&part_of).enumerate() {
@@ -568,24 +571,72 @@ fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'
 /// A file's hashes as `(field, value)`, one of each type at most.
 type Hashes = Vec<(&'static str, String)>;
 
+/// What an entity gives the entities referring to it, read from it once, before any
+/// reference is followed: many entities may refer to one (thousands of processes to one host),
+/// and reading it again for each would cost their number times its size (a member missing
+/// under its exact name is looked for among all of the entity's members, ignoring case).
+enum Given {
+    /// A `Host`'s device id ([`host_id`]), an `Account`'s UPN or `DOMAIN\account`
+    /// ([`account_text`]), a `File`'s name: what references copy, short enough to copy.
+    Text(Option<String>),
+    /// A `Process`'s id.
+    ProcessId(Option<Number>),
+    /// A `FileHash`'s hash, as `(field, value)`.
+    Hash(Option<(&'static str, String)>),
+    /// Nothing: no reference names an entity of its kind.
+    Nothing,
+}
+
+impl Given {
+    fn of(raw: &Raw) -> Given {
+        match raw.kind.as_str() {
+            "host" => Given::Text(host_id(raw)),
+            "account" => Given::Text(account_text(raw)),
+            "file" => Given::Text(referable(text(raw.props, "fileName"))),
+            "process" => Given::ProcessId(get(raw.props, "processId").and_then(process_id)),
+            "filehash" => Given::Hash(file_hash(raw.props)),
+            _ => Given::Nothing,
+        }
+    }
+}
+
 /// Finds the entities other entities refer to (`hostEntityId`, `imageFileEntityId`, …).
 struct Resolver<'a, 'v> {
     raws: &'a [Raw<'v>],
     by_ref: &'a HashMap<String, usize>,
+    /// Per entity (by position in `raws`), what it gives those referring to it.
+    given: &'a [Given],
     /// Per entity (by position in `raws`), the hashes of a `File`, read once.
     file_hashes: &'a [Hashes],
 }
 
-impl<'v> Resolver<'_, 'v> {
+impl Resolver<'_, '_> {
     /// The position of the entity a reference field of `m` names, if it has the kind `kind`.
     fn position(&self, m: &Object, key: &str, kind: &str) -> Option<usize> {
         let r = text(m, key)?;
         lookup(self.by_ref, &r).filter(|&i| self.raws.get(i).is_some_and(|raw| raw.kind == kind))
     }
 
-    /// The entity a reference field of `m` names, if it has the kind `kind`.
-    fn field(&self, m: &Object, key: &str, kind: &str) -> Option<&Raw<'v>> {
-        self.position(m, key, kind).and_then(|i| self.raws.get(i))
+    /// The text the entity at `position` gives ([`Given::Text`]).
+    fn text_at(&self, position: usize) -> Option<String> {
+        match self.given.get(position)? {
+            Given::Text(text) => text.clone(),
+            _ => None,
+        }
+    }
+
+    /// The text of the entity of kind `kind` a reference field of `m` names: a host's device
+    /// id, an account's UPN, a file's name.
+    fn text(&self, m: &Object, key: &str, kind: &str) -> Option<String> {
+        self.text_at(self.position(m, key, kind)?)
+    }
+
+    /// The id of the process a reference field of `m` names.
+    fn process_id(&self, m: &Object, key: &str) -> Option<Number> {
+        match self.given.get(self.position(m, key, "process")?)? {
+            Given::ProcessId(pid) => pid.clone(),
+            _ => None,
+        }
     }
 
     /// The hashes of the `File` at `position`.
@@ -850,7 +901,7 @@ fn entity(
             for (field, value) in resolve.hashes(position) {
                 e.put(field, Some(value.clone()));
             }
-            let device = resolve.field(p, "hostEntityId", "host").and_then(host_id);
+            let device = resolve.text(p, "hostEntityId", "host");
             e.put("device_ids", device.clone().map(|d| vec![d]));
             e.put("device_id", device);
         }
@@ -869,13 +920,7 @@ fn entity(
             e.put("command_line", opt_str(cx, p, "commandLine", pp)?);
             e.put("created", opt_time(cx, p, "creationTimeUtc", pp)?);
             if let Some(at) = resolve.position(p, "imageFileEntityId", "file") {
-                e.put(
-                    "image_file_name",
-                    resolve
-                        .raws
-                        .get(at)
-                        .and_then(|img| referable(text(img.props, "fileName"))),
-                );
+                e.put("image_file_name", resolve.text_at(at));
                 for (field, value) in resolve.hashes(at) {
                     match *field {
                         "sha1" => e.put("image_sha1", Some(value.clone())),
@@ -884,22 +929,11 @@ fn entity(
                     }
                 }
             }
-            e.put(
-                "device_id",
-                resolve.field(p, "hostEntityId", "host").and_then(host_id),
-            );
-            e.put(
-                "account",
-                resolve
-                    .field(p, "accountEntityId", "account")
-                    .and_then(account_text),
-            );
-            let parent = resolve.field(p, "parentProcessEntityId", "process");
+            e.put("device_id", resolve.text(p, "hostEntityId", "host"));
+            e.put("account", resolve.text(p, "accountEntityId", "account"));
             e.put(
                 "parent_process_id",
-                parent
-                    .and_then(|pr| get(pr.props, "processId"))
-                    .and_then(process_id),
+                resolve.process_id(p, "parentProcessEntityId"),
             );
         }
         EntityKind::Mailbox => {

@@ -1745,6 +1745,63 @@ fn sentinel_file_hashes_are_read_once_for_all_processes() {
     }
 }
 
+/// What a reference copies from the entity it names (a host's device id, an account's UPN, a
+/// file's name, a process's id, a hash) is read from that entity once, not once per entity
+/// referring to it: a member looked for under a name the entity lacks is looked for among all
+/// its members, ignoring case, so 2,000 processes on a host of 20,000 members (and run by an
+/// account of as many) would each scan them ten times: most of a minute in a debug build, where
+/// reading each once takes a fraction of a second.
+#[test]
+fn sentinel_entities_referred_to_are_read_once_for_all_references() {
+    let junk = |n: usize| -> serde_json::Map<String, serde_json::Value> {
+        (0..n).map(|i| (format!("junk{i:06}"), json!(0))).collect()
+    };
+    let mut host = junk(20_000);
+    host.insert("hostName".into(), json!("ws1"));
+    let mut account = junk(20_000);
+    account.extend([
+        ("accountName".to_string(), json!("kim")),
+        ("upnSuffix".to_string(), json!("contoso.com")),
+    ]);
+    let mut parent = junk(20_000);
+    parent.insert("processId".into(), json!("0x10"));
+    // No `algorithm`: looked for, and then guessed from the length.
+    let mut hash = junk(20_000);
+    hash.insert("hashValue".into(), json!("a".repeat(64)));
+    let mut entities = vec![
+        json!({"name": "h", "kind": "Host", "properties": host}),
+        json!({"name": "u", "kind": "Account", "properties": account}),
+        json!({"name": "pp", "kind": "Process", "properties": parent}),
+        json!({"name": "fh", "kind": "FileHash", "properties": hash}),
+        json!({"name": "img", "kind": "File", "properties": {"fileName": "x.exe", "fileHashEntityIds": ["fh"]}}),
+    ];
+    entities.extend((0..2_000).map(|n| {
+        json!({"name": format!("p{n}"), "kind": "Process", "properties": {
+            "processId": n + 100, "commandLine": format!("x.exe {n}"), "hostEntityId": "h",
+            "accountEntityId": "u", "parentProcessEntityId": "pp", "imageFileEntityId": "img"}})
+    }));
+    // Files listing the one hash: each takes it.
+    entities.extend((0..1_000).map(|n| {
+        json!({"name": format!("f{n}"), "kind": "File", "properties": {
+            "fileName": format!("copy{n}.exe"), "hostEntityId": "h", "fileHashEntityIds": ["fh"]}})
+    }));
+    let i = one(&json!({"name": "inc-14", "properties": {"title": "t"}, "entities": entities}));
+    let processes = of_kind(&i, EntityKind::Process);
+    assert_eq!(processes.len(), 2_001);
+    for p in processes.iter().filter(|p| p.fields["process_id"] != 16) {
+        assert_eq!(p.fields["device_id"], "ws1", "{}", p.id);
+        assert_eq!(p.fields["account"], "kim@contoso.com");
+        assert_eq!(p.fields["parent_process_id"], 16);
+        assert_eq!(p.fields["image_file_name"], "x.exe");
+        assert_eq!(p.fields["image_sha256"], "a".repeat(64).as_str());
+    }
+    let files = of_kind(&i, EntityKind::File);
+    // One hash: the files are one file, on the host.
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].fields["sha256"], "a".repeat(64).as_str());
+    assert_eq!(files[0].fields["device_id"], "ws1");
+}
+
 /// Text copied from an entity into each entity referring to it (a host's name into every
 /// process on it, a file's name and hashes into every process it is the image of) is bounded:
 /// longer, the reference's copy is left out, so many references to one long text cannot
