@@ -819,8 +819,15 @@ fn library(paths: Vec<PathBuf>) -> Result<Result<riposte_dsl::checked::Library, 
     Ok(Ok(compilation.library))
 }
 
-/// The warning about Microsoft Graph incidents without alerts, naming the first few `ids`.
-fn without_alerts_message(count: u64, ids: &[String]) -> String {
+/// The warning about incidents of `format` fetched without their alerts
+/// (`Incident::alerts_not_fetched`), naming the first few `ids`: what each source leaves out,
+/// and how to fetch it.
+fn without_alerts_message(
+    format: riposte_engine::incident::Format,
+    count: u64,
+    ids: &[String],
+) -> String {
+    use riposte_engine::incident::Format;
     let named = match ids {
         [] => String::new(),
         _ => {
@@ -828,20 +835,30 @@ fn without_alerts_message(count: u64, ids: &[String]) -> String {
             format!(" ({}{more})", ids[..ids.len().min(3)].join(", "))
         }
     };
-    format!(
-        "{} without alerts, so without evidence{named}: if they were fetched without \
-         `$expand=alerts` (`/security/incidents?$expand=alerts`), Microsoft Graph left the \
-         alerts out",
-        plural(count, "Microsoft Graph incident")
-    )
+    match format {
+        Format::Sentinel => format!(
+            "{} without its `alerts` or `entities` member, so without alerts or entities \
+             there{named}: the incident resource (`GET …/incidents/{{id}}`) holds neither; add \
+             the answers of `POST …/incidents/{{id}}/alerts` and `POST \
+             …/incidents/{{id}}/entities` to it as its `alerts` and `entities` members (see \
+             docs/incident-format.md)",
+            plural(count, "Microsoft Sentinel incident")
+        ),
+        _ => format!(
+            "{} without alerts, so without evidence{named}: if they were fetched without \
+             `$expand=alerts` (`/security/incidents?$expand=alerts`), Microsoft Graph left the \
+             alerts out",
+            plural(count, "Microsoft Graph incident")
+        ),
+    }
 }
 
 /// Warns of what an incident file lacks without saying so. One page of a longer list: import
 /// does not follow the link to the next page, so the incidents of the other pages are absent
 /// (`backtest` does not warn: a corpus of pages holds the others as files of their own).
-/// Microsoft Graph incidents without alerts: Graph lists an incident's alerts, and so its
-/// evidence, only when asked to; without them a plan has no entity to act on, and an
-/// expression finds none.
+/// Incidents without alerts: Graph lists an incident's alerts, and so its evidence, only when
+/// asked to, and Sentinel gives an incident's alerts and entities only through calls of their
+/// own; without them a plan has no entity to act on, and an expression finds none.
 fn warn_of_missing_incident_data(
     file: &std::path::Path,
     info: riposte_engine::incident::FileInfo,
@@ -856,18 +873,16 @@ fn warn_of_missing_incident_data(
             format!("`{}`", riposte_engine::incident::shown_path(file))
         );
     }
-    if info.format == riposte_engine::incident::Format::Graph {
-        let bare: Vec<String> = incidents
-            .iter()
-            .filter(|i| i.alerts_not_fetched)
-            .map(|i| format!("`{}`", riposte_engine::plan::text::printable(&i.id)))
-            .collect();
-        if !bare.is_empty() {
-            stderr_line!(
-                "warning: {}",
-                without_alerts_message(bare.len() as u64, &bare)
-            );
-        }
+    let bare: Vec<String> = incidents
+        .iter()
+        .filter(|i| i.alerts_not_fetched)
+        .map(|i| format!("`{}`", riposte_engine::plan::text::printable(&i.id)))
+        .collect();
+    if !bare.is_empty() {
+        stderr_line!(
+            "warning: {}",
+            without_alerts_message(info.format, bare.len() as u64, &bare)
+        );
     }
 }
 
@@ -1939,11 +1954,15 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
             riposte_engine::plan::text::printable(&d.again),
         );
     }
-    if report.without_alerts > 0 {
-        stderr_line!(
-            "warning: {}",
-            without_alerts_message(report.without_alerts, &[])
-        );
+    let sentinel = report.sentinel_without_alerts;
+    let graph = report.without_alerts.saturating_sub(sentinel);
+    for (format, count) in [
+        (riposte_engine::incident::Format::Graph, graph),
+        (riposte_engine::incident::Format::Sentinel, sentinel),
+    ] {
+        if count > 0 {
+            stderr_line!("warning: {}", without_alerts_message(format, count, &[]));
+        }
     }
     // A backtest that planned nothing checked nothing: never let it pass for a clean one.
     if report.incidents == 0 {

@@ -583,16 +583,28 @@ fn a_corpus_without_incidents_is_an_error() {
     }
 }
 
-/// A corpus fetched without `$expand=alerts` has no evidence: the backtest says so rather than
-/// pass for one that found nothing to change.
+/// A corpus fetched without `$expand=alerts` (or Sentinel incidents without their alerts and
+/// entities) has no evidence: the backtest says so, once for each source, rather than pass for
+/// one that found nothing to change.
 #[test]
-fn graph_incidents_without_alerts_are_counted_and_named() {
+fn incidents_without_alerts_are_counted_and_named() {
     let repo = repo();
     edit(repo.path());
-    let path = repo.path().join("corpus/ransomware-two-devices.json");
-    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    doc.as_object_mut().unwrap().remove("alerts");
-    std::fs::write(&path, doc.to_string()).unwrap();
+    for (file, members) in [
+        ("ransomware-two-devices.json", &["alerts"][..]),
+        (
+            "sentinel/c2-powershell-download.json",
+            &["alerts", "entities"][..],
+        ),
+    ] {
+        let path = repo.path().join("corpus").join(file);
+        let mut doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for member in members {
+            assert!(doc.as_object_mut().unwrap().remove(*member).is_some());
+        }
+        std::fs::write(&path, doc.to_string()).unwrap();
+    }
     let out = riposte(repo.path())
         .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
         .output()
@@ -606,10 +618,17 @@ fn graph_incidents_without_alerts_are_counted_and_named() {
         ),
         "{err}"
     );
+    assert!(
+        err.contains(
+            "warning: 1 Microsoft Sentinel incident without its `alerts` or `entities` member, \
+             so without alerts or entities there: the incident resource"
+        ),
+        "{err}"
+    );
     let v = json_of(riposte(repo.path()).args([
         "backtest", "--corpus", "corpus", "--base", "HEAD", "--format", "json",
     ]));
-    assert_eq!(v["summary"]["without_alerts"], 1);
+    assert_eq!(v["summary"]["without_alerts"], 2);
     assert_eq!(v["summary"]["changed"], 0);
 }
 

@@ -442,6 +442,57 @@ fn a_graph_incident_without_alerts_is_named() {
     assert!(!err.contains("without alerts"), "{err}");
 }
 
+/// A Sentinel incident resource alone (`GET …/incidents/{id}`) has no alerts nor entities,
+/// which come from calls of their own: `simulate` and `eval` say so, and how to add them.
+#[test]
+fn a_sentinel_incident_without_its_alerts_and_entities_is_named() {
+    let text =
+        std::fs::read_to_string("examples/incidents/sentinel/c2-powershell-download.json").unwrap();
+    let full: Value = serde_json::from_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("resource-alone.json");
+    let mut doc = full.clone();
+    doc.as_object_mut().unwrap().remove("alerts");
+    doc.as_object_mut().unwrap().remove("entities");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let simulate = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 0);
+    let eval = riposte()
+        .args(["eval", "--incident"])
+        .arg(&path)
+        .arg("count(incident.entities)")
+        .assert()
+        .code(0)
+        .stdout("count(incident.entities) => 0\n")
+        .get_output()
+        .stderr
+        .clone();
+    for err in [simulate, String::from_utf8(eval).unwrap()] {
+        assert_eq!(err.matches("warning:").count(), 1, "{err}");
+        assert!(
+            err.contains(
+                "warning: 1 Microsoft Sentinel incident without its `alerts` or `entities` \
+                 member, so without alerts or entities there \
+                 (`9dd20a03-bfda-fb5f-245d-a606e7064bee`): the incident resource \
+                 (`GET …/incidents/{id}`) holds neither; add the answers of \
+                 `POST …/incidents/{id}/alerts` and `POST …/incidents/{id}/entities` to it"
+            ),
+            "{err}"
+        );
+    }
+    // One of the two missing is warned of too; with both, nothing.
+    doc = full.clone();
+    doc.as_object_mut().unwrap().remove("entities");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let err = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 0);
+    assert!(
+        err.contains("1 Microsoft Sentinel incident without"),
+        "{err}"
+    );
+    std::fs::write(&path, full.to_string()).unwrap();
+    let err = stderr_of(riposte().args(["simulate", "--incident"]).arg(&path), 0);
+    assert!(!err.contains("without"), "{err}");
+}
+
 /// A Graph page that links to the next one holds only some of the list's incidents: `simulate`
 /// and `eval` say so once for the file, and nothing for the last page.
 #[test]

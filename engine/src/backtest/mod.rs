@@ -274,9 +274,13 @@ pub struct Report {
     pub file_errors: u64,
     /// Incidents that could not be read or planned (no workspace fits).
     pub incident_errors: u64,
-    /// Microsoft Graph incidents without an `alerts` member, so without evidence (fetched
-    /// without `$expand=alerts`): their plans have no entity to act on.
+    /// Incidents fetched without their alerts ([`Incident::alerts_not_fetched`]): Microsoft
+    /// Graph incidents without an `alerts` member (fetched without `$expand=alerts`), Microsoft
+    /// Sentinel incidents without an `alerts` or `entities` member; their plans have no entity
+    /// to act on.
     pub without_alerts: u64,
+    /// Of `without_alerts`, the Microsoft Sentinel incidents.
+    pub sentinel_without_alerts: u64,
     /// Incidents read again: the same source and id as one before them in the corpus (each
     /// copy is planned and counted).
     pub duplicates: u64,
@@ -371,6 +375,8 @@ enum FileOutcome {
     Done {
         incidents: u64,
         without_alerts: u64,
+        /// Whether the file holds Sentinel incidents (`without_alerts` counts those).
+        sentinel: bool,
         /// The identity hash and id of each incident read, by index.
         ids: Vec<(usize, u64, String)>,
         partial: Partial,
@@ -493,11 +499,15 @@ impl Backtest<'_> {
             FileOutcome::Done {
                 incidents,
                 without_alerts,
+                sentinel,
                 ids,
                 partial,
             } => {
                 report.incidents += incidents;
                 report.without_alerts += without_alerts;
+                if sentinel {
+                    report.sentinel_without_alerts += without_alerts;
+                }
                 for (index, hash, id) in ids {
                     let Some(&(first_file, first_index)) = seen.0.get(&hash) else {
                         let place = (u32::try_from(file_no), u32::try_from(index));
@@ -569,13 +579,10 @@ impl Backtest<'_> {
                 Some((i, identity_hash(&inc.source, &inc.id), inc.id.clone()))
             })
             .collect();
-        let without_alerts = match info.format {
-            Format::Graph => incidents
-                .iter()
-                .filter(|i| i.as_ref().is_ok_and(|i| i.alerts_not_fetched))
-                .count() as u64,
-            _ => 0,
-        };
+        let without_alerts = incidents
+            .iter()
+            .filter(|i| i.as_ref().is_ok_and(|i| i.alerts_not_fetched))
+            .count() as u64;
         let with_base = self.base.is_some();
         let mut partial = incidents
             .into_par_iter()
@@ -602,6 +609,7 @@ impl Backtest<'_> {
         FileOutcome::Done {
             incidents: count,
             without_alerts,
+            sentinel: info.format == Format::Sentinel,
             ids,
             partial,
         }

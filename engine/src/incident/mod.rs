@@ -462,10 +462,13 @@ pub struct Incident {
     /// kept as the source gave it.
     #[serde(default)]
     pub other_evidence: Vec<Json>,
-    /// A Microsoft Graph incident without an `alerts` member: fetched without
-    /// `$expand=alerts`, so without its alerts and their evidence (an incident with
-    /// `"alerts": []` has none to give). Not part of the normalized form: false when read from
-    /// it and from Sentinel.
+    /// The incident was fetched without its alerts: a Microsoft Graph incident without an
+    /// `alerts` member (fetched without `$expand=alerts`, so without its alerts and their
+    /// evidence), or a Microsoft Sentinel incident without its `alerts` or `entities` member
+    /// (the incident resource alone, as `GET …/incidents/{id}` returns it, without the answers
+    /// of `POST …/incidents/{id}/alerts` and `…/entities`). An incident with `"alerts": []` (or
+    /// empty Sentinel lists) has none to give. Not part of the normalized form: false when read
+    /// from it.
     #[serde(skip)]
     pub alerts_not_fetched: bool,
 }

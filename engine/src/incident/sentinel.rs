@@ -60,6 +60,9 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     };
     let tags = labels(cx, props, &pp)?;
 
+    // The incident resource alone, as `GET …/incidents/{id}` returns it, lacks what the
+    // follow-up calls answer; an empty list was fetched and is empty.
+    let alerts_not_fetched = get(m, "alerts").is_none() || get(m, "entities").is_none();
     let alerts_key = m.at(path, "alerts");
     let alerts_value = alerts_key.key(inner_name(m, "alerts", "value"));
     let (alerts_json, nested) = listing(cx, m, "alerts", "value", path)?;
@@ -250,7 +253,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
         alerts,
         entities: built.entities,
         other_evidence: built.other,
-        alerts_not_fetched: false,
+        alerts_not_fetched,
     })
 }
 

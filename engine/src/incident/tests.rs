@@ -1279,6 +1279,50 @@ fn a_graph_incident_with_an_empty_alert_list_was_fetched_with_its_alerts() {
     assert!(page.iter().any(|i| i.alerts.is_empty()));
 }
 
+/// A Sentinel incident resource alone (`GET …/incidents/{id}`) lacks its alerts and entities,
+/// which come from calls of their own: it is marked as fetched without them, as a Graph
+/// incident without `alerts` is, when either member is missing; empty lists were fetched.
+#[test]
+fn a_sentinel_incident_without_its_alerts_or_entities_was_fetched_without_them() {
+    let (_, examples) = import(SENTINEL_EXAMPLE);
+    assert!(!examples[0].alerts_not_fetched);
+    let base = json!({"name": "inc-15", "properties": {"title": "t"}});
+    let with = |members: &[(&str, serde_json::Value)]| {
+        let mut doc = base.clone();
+        if let Some(m) = doc.as_object_mut() {
+            for (k, v) in members {
+                m.insert((*k).to_string(), v.clone());
+            }
+        }
+        one(&doc).alerts_not_fetched
+    };
+    assert!(with(&[]), "the resource alone");
+    assert!(with(&[("alerts", json!({"value": []}))]), "no entities");
+    assert!(with(&[("entities", json!([]))]), "no alerts");
+    assert!(
+        with(&[("alerts", json!(null)), ("entities", json!([]))]),
+        "null is absent"
+    );
+    assert!(!with(&[
+        ("alerts", json!({"value": []})),
+        ("entities", json!({"entities": [], "metaData": []}))
+    ]));
+    assert!(
+        !with(&[("Alerts", json!([])), ("ENTITIES", json!([]))]),
+        "names ignore case"
+    );
+    // In a list, each incident for itself.
+    let (format, list) = import_json(&json!({"value": [base, {"name": "inc-16",
+        "properties": {"title": "t"}, "alerts": [], "entities": []}]}));
+    assert_eq!(format, Format::Sentinel);
+    assert_eq!(
+        list.iter()
+            .map(|i| i.alerts_not_fetched)
+            .collect::<Vec<_>>(),
+        [true, false]
+    );
+}
+
 #[test]
 fn enums_are_case_insensitive_and_snake_case() {
     let mut inc = graph_incident(vec![json!({
@@ -2061,7 +2105,9 @@ fn normalized_json_round_trips() {
 /// import saved in the normalized form reads back.
 #[test]
 fn normalized_json_round_trips_addresses_that_are_not_addresses() {
-    let sentinel = json!({"name": "inc-9", "properties": {"title": "t"}, "entities": [
+    // With its (empty) alerts: one fetched without them is marked so, which the normalized
+    // form does not keep.
+    let sentinel = json!({"name": "inc-9", "properties": {"title": "t"}, "alerts": [], "entities": [
         {"name": "ip-1", "kind": "Ip", "properties": {"address": "10.0.0.300"}},
         {"name": "ip-2", "kind": "Ip", "properties": {"address": " 10.0.0.300 "}},
         {"name": "ip-3", "kind": "Ip", "properties": {"address": "FE80::1"}},
