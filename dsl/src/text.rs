@@ -230,9 +230,74 @@ impl fmt::Display for Str {
     }
 }
 
+/// Compares as the `str` it holds.
+macro_rules! eq_text {
+    ($($other:ty),*) => {$(
+        impl PartialEq<$other> for Str {
+            fn eq(&self, other: &$other) -> bool {
+                self.as_str() == AsRef::<str>::as_ref(other)
+            }
+        }
+
+        impl PartialEq<Str> for $other {
+            fn eq(&self, other: &Str) -> bool {
+                AsRef::<str>::as_ref(self) == other.as_str()
+            }
+        }
+    )*};
+}
+
+eq_text!(str, &str, String);
+
+/// Serialized as the text it holds.
+impl serde::Serialize for Str {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Read from text: inline when short, else one shared allocation.
+impl<'de> serde::Deserialize<'de> for Str {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Str, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Str;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Str, E> {
+                Ok(Str::new(s))
+            }
+        }
+        d.deserialize_str(Text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compares_with_text_and_serializes_as_text() {
+        for text in ["", "short", &"long".repeat(20)] {
+            let s = Str::new(text);
+            let owned = text.to_string();
+            assert!(s == text && s == *text && s == owned);
+            assert!(text == s && *text == s && owned == s);
+            assert!(s != "other");
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, serde_json::to_string(text).unwrap());
+            let back: Str = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, s);
+            assert_eq!(
+                back.len() <= Str::INLINE,
+                matches!(back.0, Repr::Inline { .. })
+            );
+        }
+        let escaped: Str = serde_json::from_str(r#""a\u00e9\n""#).unwrap();
+        assert_eq!(escaped, "aé\n");
+        assert!(serde_json::from_str::<Str>("3").is_err());
+    }
 
     #[test]
     fn short_text_is_inline_and_long_text_shared() {

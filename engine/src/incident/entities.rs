@@ -14,7 +14,7 @@ use riposte_dsl::types::EntityKind;
 use serde_json::Value as Json;
 
 use super::json::{authority_start, ip_string, parse_ip, trim};
-use super::{Entity, Fields};
+use super::{Entity, Fields, LinkId};
 
 // Sets and maps hash with `foldhash`, several times faster than the standard SipHash on these
 // short keys and still seeded per map, so a crafted file cannot make them degrade.
@@ -356,7 +356,7 @@ pub(crate) struct EntitySet {
 pub(crate) struct Built {
     pub entities: Vec<Entity>,
     /// Per alert (in [`EntitySet::alert`] order), the ids of its entities.
-    pub alert_entities: Vec<Vec<String>>,
+    pub alert_entities: Vec<Vec<LinkId>>,
     pub other: Vec<Json>,
 }
 
@@ -612,7 +612,10 @@ impl EntitySet {
             used.insert(id.clone());
             ids.push(id);
         }
-        let alert_ids: Vec<&str> = self.alerts.iter().map(|(id, _)| id.as_str()).collect();
+        // Each id once, shared by every link to it: copied into each, a long id linked from
+        // many alerts (or a long alert id carrying many entities) would take their product.
+        let alert_ids: Vec<LinkId> = self.alerts.iter().map(|(id, _)| LinkId::new(id)).collect();
+        let entity_ids: Vec<LinkId> = ids.iter().map(|id| LinkId::new(id)).collect();
         let merged = self.merged > 0;
         let alert_entities = self
             .alerts
@@ -623,7 +626,7 @@ impl EntitySet {
                     .map(|&i| root(i))
                     // Two entities of an alert that became one are listed once.
                     .filter(|&i| !merged || seen.insert(i))
-                    .filter_map(|i| ids.get(i).cloned())
+                    .filter_map(|i| entity_ids.get(i).cloned())
                     .collect()
             })
             .collect();
@@ -672,11 +675,9 @@ impl EntitySet {
 
 /// The alert ids, each once: two alerts of a file may share an id, and `alert_ids` counts
 /// alerts.
-fn unique_ids<'a>(ids: impl Iterator<Item = &'a &'a str>) -> Vec<String> {
+fn unique_ids<'a>(ids: impl Iterator<Item = &'a LinkId>) -> Vec<LinkId> {
     let mut seen: HashSet<&str> = HashSet::default();
-    ids.filter(|id| seen.insert(id))
-        .map(|id| id.to_string())
-        .collect()
+    ids.filter(|id| seen.insert(id.as_str())).cloned().collect()
 }
 
 /// The most readable identifier of an entity: a short host name, a UPN, an address, a URL, a

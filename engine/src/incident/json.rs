@@ -468,13 +468,13 @@ fn text_items<'v, M: Obj>(
 }
 
 /// `items` without repetitions, in first-seen order.
-pub(crate) fn dedup(items: Vec<String>) -> Vec<String> {
+pub(crate) fn dedup<T: Eq + std::hash::Hash + Clone>(items: Vec<T>) -> Vec<T> {
     if items.len() < 2 {
         return items;
     }
     // Short lists (the usual case) are checked pairwise, without hashing or cloning.
     if items.len() <= 16 {
-        let mut out: Vec<String> = Vec::with_capacity(items.len());
+        let mut out: Vec<T> = Vec::with_capacity(items.len());
         for s in items {
             if !out.contains(&s) {
                 out.push(s);

@@ -502,10 +502,18 @@ pub struct Alert {
     pub first_activity: Option<String>,
     #[serde(default)]
     pub last_activity: Option<String>,
-    /// Ids of the incident's entities this alert carries.
+    /// Ids of the incident's entities this alert carries. Each is the entity's id, shared (not
+    /// copied) by every alert linking to it: a long id linked from hundreds of alerts is held
+    /// once ([`LinkId`]).
     #[serde(default)]
-    pub entity_ids: Vec<String>,
+    pub entity_ids: Vec<LinkId>,
 }
+
+/// The id of an alert or entity as the other side of a link holds it: text that compares as a
+/// `str` (with `&str` and `String` too), held inline when short and shared when long, so that
+/// thousands of links to one entity cost a few words each, however long its id. The `incident`
+/// record shares it too.
+pub use riposte_dsl::text::Str as LinkId;
 
 /// The kind-specific fields of an [`Entity`]. Names are the model's, so the importers use them
 /// without an allocation each; names read from a normalized file are owned.
@@ -531,9 +539,10 @@ pub struct Entity {
     pub tags: Vec<String>,
     #[serde(default = "none")]
     pub remediation_status: Cow<'static, str>,
-    /// Ids of the alerts that carry this entity.
+    /// Ids of the alerts that carry this entity, each shared by every entity it carries, as
+    /// [`Alert::entity_ids`] are.
     #[serde(default)]
-    pub alert_ids: Vec<String>,
+    pub alert_ids: Vec<LinkId>,
     /// `microsoft`, `crowdstrike`, `sentinelone`.
     #[serde(default = "unknown_cow")]
     pub provider: Cow<'static, str>,

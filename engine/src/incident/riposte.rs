@@ -24,7 +24,7 @@ use super::json::{
     canonical_ip, clip, dedup, describe, mentions_admin, norm_enum, norm_enum_static,
     normalize_time, not_a_time, object, snake, Cx, Object, Path, ROOT,
 };
-use super::{Alert, Entity, ImportError, Incident, Limit, NORMALIZED_FORMAT};
+use super::{Alert, Entity, ImportError, Incident, Limit, LinkId, NORMALIZED_FORMAT};
 
 type Result<T> = std::result::Result<T, ImportError>;
 
@@ -490,8 +490,8 @@ fn text_or_empty(t: &mut String) {
 
 /// A list of text: blank items are absent (as the other importers skip them), repetitions
 /// dropped.
-fn text_list(mut items: Vec<String>) -> Vec<String> {
-    items.retain(|s| !s.trim().is_empty());
+fn text_list<T: AsRef<str> + Eq + std::hash::Hash + Clone>(mut items: Vec<T>) -> Vec<T> {
+    items.retain(|s| !s.as_ref().trim().is_empty());
     dedup(items)
 }
 
@@ -861,6 +861,10 @@ fn link(alerts: &mut [Alert], entities: &mut [Entity]) {
         .map(|(i, e)| (e.id.clone(), i))
         .collect();
     let first_of = |alert: &Alert| alert_at.get(alert.id.as_str()).copied();
+    // Each id once, shared by every link added to it, as imports share them (copied into each,
+    // a long id linked from many alerts would take their product).
+    let alert_link: Vec<LinkId> = alerts.iter().map(|a| LinkId::new(&a.id)).collect();
+    let entity_link: Vec<LinkId> = entities.iter().map(|e| LinkId::new(&e.id)).collect();
     // (first alert of an id, entity) pairs: an alert of that id lists the entity, or the
     // entity names that id.
     let mut has_entity: HashSet<(usize, usize)> = HashSet::new();
@@ -868,14 +872,14 @@ fn link(alerts: &mut [Alert], entities: &mut [Entity]) {
     for alert in alerts.iter() {
         let Some(a) = first_of(alert) else { continue };
         for id in &alert.entity_ids {
-            if let Some(&e) = entity_at.get(id) {
+            if let Some(&e) = entity_at.get(id.as_str()) {
                 has_entity.insert((a, e));
             }
         }
     }
     for (e, entity) in entities.iter().enumerate() {
         for id in &entity.alert_ids {
-            if let Some(&a) = alert_at.get(id) {
+            if let Some(&a) = alert_at.get(id.as_str()) {
                 has_alert.insert((a, e));
             }
         }
@@ -884,10 +888,10 @@ fn link(alerts: &mut [Alert], entities: &mut [Entity]) {
     for alert in alerts.iter() {
         let Some(a) = first_of(alert) else { continue };
         for id in &alert.entity_ids {
-            if let Some(&e) = entity_at.get(id) {
+            if let Some(&e) = entity_at.get(id.as_str()) {
                 if has_alert.insert((a, e)) {
-                    if let Some(entity) = entities.get_mut(e) {
-                        entity.alert_ids.push(alert.id.clone());
+                    if let (Some(entity), Some(link)) = (entities.get_mut(e), alert_link.get(a)) {
+                        entity.alert_ids.push(link.clone());
                     }
                 }
             }
@@ -895,10 +899,10 @@ fn link(alerts: &mut [Alert], entities: &mut [Entity]) {
     }
     for (e, entity) in entities.iter().enumerate() {
         for id in &entity.alert_ids {
-            if let Some(&a) = alert_at.get(id) {
+            if let Some(&a) = alert_at.get(id.as_str()) {
                 if has_entity.insert((a, e)) {
-                    if let Some(alert) = alerts.get_mut(a) {
-                        alert.entity_ids.push(entity.id.clone());
+                    if let (Some(alert), Some(link)) = (alerts.get_mut(a), entity_link.get(e)) {
+                        alert.entity_ids.push(link.clone());
                     }
                 }
             }

@@ -8,7 +8,7 @@ use riposte_dsl::value::{parse_time, RecordValue, Value};
 use serde_json::Value as Json;
 
 use super::json::parse_ip;
-use super::{Alert, Entity, Incident};
+use super::{Alert, Entity, Incident, LinkId};
 
 /// Maps hash with `foldhash` (randomly seeded), as in `entities.rs`: much faster than SipHash
 /// on short ids.
@@ -103,7 +103,7 @@ impl Entity {
                 texts(&self.roles),
                 texts(&self.tags),
                 text(&self.remediation_status),
-                texts(&self.alert_ids),
+                link_ids(&self.alert_ids),
                 text(&self.provider),
             ];
             // In the order of `model::COMMON_FIELDS`.
@@ -180,6 +180,15 @@ fn texts(items: &[String]) -> Value {
         return empty_list();
     }
     Value::list(items.iter().map(|s| Value::from(s.as_str())))
+}
+
+/// Linked ids as text values sharing their text with the links ([`LinkId`] is the value's
+/// text type).
+fn link_ids(items: &[LinkId]) -> Value {
+    if items.is_empty() {
+        return empty_list();
+    }
+    Value::list(items.iter().map(|s| Value::String(s.clone())))
 }
 
 /// [`Value::list`], with one shared empty list (most lists of a record are empty).
