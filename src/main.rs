@@ -651,7 +651,8 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
     }
     if file.exists() && !riposte_engine::load::is_yaml(&file) {
         return Err(format!(
-            "`{}` is not a YAML file; `riposte graph` draws one gamebook file (`.yaml`)",
+            "`{}` is not a YAML file; `riposte graph` draws one gamebook file (`.yaml` or \
+             `.yml`)",
             file.display()
         ));
     }
@@ -837,12 +838,14 @@ fn without_alerts_message(
     };
     match format {
         Format::Sentinel => format!(
-            "{} without its `alerts` or `entities` member, so without alerts or entities \
+            "{} without {} `alerts` or `entities` member{}, so without alerts or entities \
              there{named}: the incident resource (`GET …/incidents/{{id}}`) holds neither; add \
              the answers of `POST …/incidents/{{id}}/alerts` and `POST \
              …/incidents/{{id}}/entities` to it as its `alerts` and `entities` members (see \
              docs/incident-format.md)",
-            plural(count, "Microsoft Sentinel incident")
+            plural(count, "Microsoft Sentinel incident"),
+            if count == 1 { "its" } else { "their" },
+            if count == 1 { "" } else { "s" },
         ),
         _ => format!(
             "{} without alerts, so without evidence{named}: if they were fetched without \

@@ -620,7 +620,8 @@ fn eval_shows_what_expressions_read() {
 }
 
 /// The records of a file of several incidents are one JSON list, as their plans are, which a
-/// JSON reader takes; a file of none is an empty list, and stderr says it held none.
+/// JSON reader takes (unless a record is cut at its limit); a file of none is an empty list,
+/// and stderr says it held none.
 #[test]
 fn eval_lists_the_records_of_several_incidents() {
     let page = "engine/src/incident/testdata/graph-incidents-page2.json";
@@ -1085,7 +1086,9 @@ fn graph_of_a_file_that_is_not_yaml_says_what_it_draws() {
         2,
     );
     assert!(
-        err.contains("is not a YAML file; `riposte graph` draws one gamebook file (`.yaml`)"),
+        err.contains(
+            "is not a YAML file; `riposte graph` draws one gamebook file (`.yaml` or `.yml`)"
+        ),
         "{err}"
     );
 }

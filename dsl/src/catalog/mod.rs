@@ -425,9 +425,12 @@ pub fn to_json() -> serde_json::Value {
                             .parse::<bool>()
                             .map_or_else(|_| d.into(), serde_json::Value::Bool),
                         (ParamType::Number, Some(d)) => d
-                            .parse::<f64>()
+                            .parse::<i64>()
                             .ok()
-                            .and_then(serde_json::Number::from_f64)
+                            .map(serde_json::Number::from)
+                            .or_else(|| {
+                                d.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
+                            })
                             .map_or_else(|| d.into(), serde_json::Value::Number),
                         (_, d) => d.into(),
                     };

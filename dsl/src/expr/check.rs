@@ -264,11 +264,13 @@ impl<'s> Checker<'s> {
             t.origin = self.scope.origin(slot).cloned();
             return t;
         }
+        // Outside a lambda only: there, a near parameter name is the likelier meaning.
+        let in_lambda = !self.locals.is_empty();
         let yaml_11_bool = |truth: bool| -> Option<&str> {
-            let words: &[&str] = if truth {
-                &["yes", "y", "on"]
-            } else {
-                &["no", "n", "off"]
+            let words: &[&str] = match (in_lambda, truth) {
+                (true, _) => &[],
+                (false, true) => &["yes", "on"],
+                (false, false) => &["no", "off"],
             };
             words
                 .iter()

@@ -1903,4 +1903,7 @@ fn yaml_11_booleans_are_told_to_be_written_true_or_false() {
         );
     }
     assert!(!error_text("maybe").contains("YAML 1.2"));
+    // In a lambda, a misspelt parameter is suggested instead.
+    let text = error_text("any(incident.users, x => yes.is_admin)");
+    assert!(!text.contains("YAML 1.2"), "{text}");
 }

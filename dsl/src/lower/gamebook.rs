@@ -295,20 +295,34 @@ fn param_outside_params(cx: &mut Lowerer, map: &Node, reported: usize) {
     else {
         return;
     };
-    for (key, _) in map.as_map().into_iter().flatten() {
-        let Some(k) = key.as_str() else { continue };
-        if STEP_KEYS.contains(&k) || action.param(k).is_none() {
+    let given = map.get("params").and_then(Node::as_map).unwrap_or(&[]);
+    // The step's keys that are params of its action, by where they are written: one pass over
+    // the diagnostics whatever the number of keys.
+    let params: std::collections::HashMap<Span, &str> = map
+        .as_map()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, _)| key.as_str().map(|k| (key.span, k)))
+        .filter(|(_, k)| !STEP_KEYS.contains(k) && action.param(k).is_some())
+        .collect();
+    if params.is_empty() {
+        return;
+    }
+    for d in &mut cx.diags[reported..] {
+        let Some(k) = params.get(&d.span).filter(|_| d.code == Code::UnknownKey) else {
             continue;
-        }
-        let unknown = cx.diags[reported..]
-            .iter_mut()
-            .find(|d| d.code == Code::UnknownKey && d.span == key.span);
-        if let Some(d) = unknown {
-            d.help = Some(format!(
+        };
+        d.help = Some(if given.iter().any(|(p, _)| p.as_str() == Some(k)) {
+            format!(
+                "`{k}` is a param of `{}`, and `params:` sets it already: remove this one",
+                action.id
+            )
+        } else {
+            format!(
                 "`{k}` is a param of `{}`: indent it under `params:`",
                 action.id
-            ));
-        }
+            )
+        });
     }
 }
 

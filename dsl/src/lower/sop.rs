@@ -390,13 +390,10 @@ fn lower_guardrails(cx: &mut Lowerer, node: &Node) -> Guardrails {
             };
             let entries = m.as_map().unwrap_or(&[]);
             // A key written twice is a duplicate key (reported by `mapping`), not a second rule.
+            let mut seen = std::collections::HashSet::new();
             let distinct = entries
                 .iter()
-                .enumerate()
-                .filter(|(i, (k, _))| {
-                    k.as_str().is_none()
-                        || !entries[..*i].iter().any(|(j, _)| j.as_str() == k.as_str())
-                })
+                .filter(|(k, _)| k.as_str().is_none_or(|k| seen.insert(k)))
                 .count();
             if distinct != 1 {
                 cx.error(

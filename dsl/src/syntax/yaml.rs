@@ -235,7 +235,10 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
         );
         return Diagnostic::new(Code::YamlSyntax, file, span, lowercase_first(&raw))
             .with_help(help);
-    } else if let Some(help) = misaligned_key(&src.text, span.start as usize) {
+    } else if let Some(help) = (!raw.contains("flow"))
+        .then(|| misaligned_key(&src.text, span.start as usize))
+        .flatten()
+    {
         return Diagnostic::new(Code::YamlSyntax, file, span, lowercase_first(&raw))
             .with_help(help);
     } else {
@@ -250,7 +253,10 @@ fn yaml_error(file: FileId, src: &SourceFile, e: &serde_saphyr::Error) -> Diagno
 
 /// A key line (`key:` or `key: value`) where the parser stopped, whose key does not start in
 /// the column of the key on the line above, when that one has its value on its line (so the
-/// line is no nested mapping of it): the usual indentation mistake, said in columns.
+/// line is no nested mapping of it): the usual indentation mistake, said in columns. Only
+/// where the columns surely belong together: a key further right than the one above, or one
+/// further left than the first key of the list item above (`- id: x`), whose other keys
+/// line up with it; a key further left may otherwise close a nested mapping.
 fn misaligned_key(text: &str, offset: usize) -> Option<String> {
     // The column of a line's key (after a list item's `- `) and the key, when the line is one.
     fn key_at(line: &str) -> Option<(usize, &str, &str)> {
@@ -279,20 +285,36 @@ fn misaligned_key(text: &str, offset: usize) -> Option<String> {
     if offset > line_start + col + key.len() {
         return None;
     }
-    let above = text[..line_start]
+    let mut lines_above = text[..line_start]
         .lines()
         .rev()
-        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let above = lines_above.next()?;
     let (above_col, above_key, above_value) = key_at(above)?;
-    (col != above_col && !above_value.is_empty() && !above_value.starts_with('#')).then(|| {
-        format!(
-            "`{key}` starts in column {}, and `{above_key}` on the line above in column {}: \
+    // Text of a block scalar (`description: |`) is no key line, whatever it holds: the first
+    // line left of it must not open one.
+    let above_indent = above.len() - above.trim_start_matches(' ').len();
+    let opener = lines_above.find(|l| l.len() - l.trim_start_matches(' ').len() < above_indent);
+    let block = |l: &str| {
+        let value = l.split_once(": ").map_or("", |(_, v)| v.trim());
+        value.starts_with('|') || value.starts_with('>')
+    };
+    if opener.is_some_and(block) {
+        return None;
+    }
+    let item_first_key = above.trim_start().starts_with("- ");
+    let sure = col > above_col || item_first_key;
+    (sure && col != above_col && !above_value.is_empty() && !above_value.starts_with('#')).then(
+        || {
+            format!(
+                "`{key}` starts in column {}, and `{above_key}` on the line above in column {}: \
              keys of one mapping start in the same column (`{above_key}` has its value, so \
              nothing nests under it)",
-            col + 1,
-            above_col + 1
-        )
-    })
+                col + 1,
+                above_col + 1
+            )
+        },
+    )
 }
 
 /// The key of a plain `key: value` line whose value holds the `: ` at `offset` (`if:
@@ -492,6 +514,34 @@ impl<'de> Visitor<'de> for NodeVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The column help only where the columns surely belong together.
+    #[test]
+    fn misaligned_keys_are_told_only_where_they_surely_are() {
+        let at = |text: &str, line: usize, col: usize| {
+            let start: usize = text.lines().take(line - 1).map(|l| l.len() + 1).sum();
+            misaligned_key(text, start + col - 1)
+        };
+        // Further right than the key above, which has its value.
+        let deeper = "steps:\n  - id: a\n    action: incident.comment\n      params:\n";
+        let help = at(deeper, 4, 13).unwrap_or_default();
+        assert!(
+            help.starts_with("`params` starts in column 7, and `action`"),
+            "{help}"
+        );
+        // Further left than the first key of a list item.
+        let item = "steps:\n      - id: a\n       needs: [b]\n";
+        assert!(at(item, 3, 8).is_some_and(|h| h.contains("`id` on the line above in column 9")));
+        // Further left than a nested key: it may close that mapping; no help.
+        let dedent = "steps:\n  - id: a\n    params:\n      comment: x\n   description: y\n";
+        assert_eq!(at(dedent, 5, 4), None);
+        // Text of a block scalar is no key.
+        let block = "description: |\n      Owner: SOC\n     action: y\n";
+        assert_eq!(at(block, 3, 6), None);
+        // Inside a value, or above a key with no value: no help.
+        assert_eq!(at("a:\n  b: c\n", 2, 3), None);
+        assert_eq!(at(deeper, 3, 15), None);
+    }
 
     fn load_str(text: &str) -> Result<(SourceFile, Node), Diagnostic> {
         let src = SourceFile::new("t.yaml", text);

@@ -264,11 +264,19 @@ pub fn read_templates(dir: &Path, limits: &ImportLimits) -> Result<Vec<Incident>
         });
     }
     let mut out: Vec<Incident> = Vec::new();
+    // Where each (source, id) is in `out`: equal incidents share both, so only those are
+    // compared, however many templates there are.
+    let mut by_id: std::collections::HashMap<(String, String), Vec<usize>> =
+        std::collections::HashMap::new();
     for f in &listing.files {
         // One incident given twice (in two formats, or copied) is one template: it would
         // otherwise be drawn twice as often as the others.
         for incident in read_incidents(&f.path, limits)?.1 {
-            if !out.contains(&incident) {
+            let same = by_id
+                .entry((incident.source.clone(), incident.id.clone()))
+                .or_default();
+            if !same.iter().any(|&i| out.get(i) == Some(&incident)) {
+                same.push(out.len());
                 out.push(incident);
             }
         }

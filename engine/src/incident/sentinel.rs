@@ -777,10 +777,10 @@ fn host_name(p: &Object, host: Option<String>, domain: Option<String>) -> Option
 }
 
 /// The UPN an account's name and UPN suffix make: `accountName@upnSuffix`, or the name alone
-/// where it is a UPN already (`kim@contoso.com`, whose suffix is in it).
+/// where it is a UPN already (`kim@contoso.com`, whose suffix is in it), with a suffix or not.
 fn upn_of(account: Option<&str>, suffix: Option<&str>) -> Option<String> {
     match (account, suffix) {
-        (Some(a), Some(_)) if a.contains('@') => Some(a.to_string()),
+        (Some(a), _) if a.contains('@') => Some(a.to_string()),
         (Some(a), Some(s)) => Some(format!("{a}@{s}")),
         _ => None,
     }

@@ -1892,10 +1892,12 @@ fn a_sentinel_account_name_that_is_a_upn_gets_no_second_suffix() {
             {"name": "u1", "kind": "Account", "properties": {"accountName": "kim@contoso.com", "upnSuffix": "contoso.com"}},
             {"name": "u2", "kind": "Account", "properties": {"accountName": "lee", "upnSuffix": "contoso.com", "ntDomain": "CORP"}},
             {"name": "u3", "kind": "Account", "properties": {"accountName": "max", "ntDomain": "CORP"}},
+            {"name": "u4", "kind": "Account", "properties": {"accountName": "ann@contoso.com", "ntDomain": "CORP"}},
             {"name": "h", "kind": "Host", "properties": {"hostName": "ws1"}},
             {"name": "p1", "kind": "Process", "properties": {"processId": 1, "commandLine": "a", "hostEntityId": "h", "accountEntityId": "u1"}},
             {"name": "p2", "kind": "Process", "properties": {"processId": 2, "commandLine": "b", "hostEntityId": "h", "accountEntityId": "u2"}},
-            {"name": "p3", "kind": "Process", "properties": {"processId": 3, "commandLine": "c", "hostEntityId": "h", "accountEntityId": "u3"}}
+            {"name": "p3", "kind": "Process", "properties": {"processId": 3, "commandLine": "c", "hostEntityId": "h", "accountEntityId": "u3"}},
+            {"name": "p4", "kind": "Process", "properties": {"processId": 4, "commandLine": "d", "hostEntityId": "h", "accountEntityId": "u4"}}
         ]}),
     );
     let upns: Vec<_> = of_kind(&i, EntityKind::User)
@@ -1907,7 +1909,8 @@ fn a_sentinel_account_name_that_is_a_upn_gets_no_second_suffix() {
         [
             Some(json!("kim@contoso.com")),
             Some(json!("lee@contoso.com")),
-            None
+            None,
+            Some(json!("ann@contoso.com"))
         ]
     );
     let accounts: Vec<_> = of_kind(&i, EntityKind::Process)
@@ -1919,7 +1922,8 @@ fn a_sentinel_account_name_that_is_a_upn_gets_no_second_suffix() {
         [
             json!("kim@contoso.com"),
             json!("lee@contoso.com"),
-            json!("CORP\\max")
+            json!("CORP\\max"),
+            json!("ann@contoso.com")
         ]
     );
 }
