@@ -259,8 +259,10 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
 
 /// The most alert–entity links one Sentinel incident may get from alerts and entities that list
 /// none (each such alert carries each such entity): 1,000 alerts and 5,000 entities, within
-/// the other limits, would make 5,000,000, and memory to match.
-const MAX_IMPLIED_LINKS: usize = 200_000;
+/// the other limits, would make 5,000,000 (about 600 MB); a million (1,000 alerts and 1,000
+/// entities, about 140 MB) leaves room for large real incidents whose alerts list no
+/// entities.
+const MAX_IMPLIED_LINKS: usize = 1_000_000;
 
 /// A list given directly (`"alerts": […]`) or as the API returns it (`"alerts": {"value":
 /// […]}`, `"entities": {"entities": […], "metaData": […]}`); whether it was nested.

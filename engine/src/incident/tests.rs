@@ -2065,22 +2065,27 @@ fn sentinel_lists_in_the_wrong_wrapper_and_too_many_implied_links_are_errors() {
     assert_eq!(path, "$.entities");
     assert!(message.len() < 300, "{} bytes", message.len());
     assert!(message.contains("found an object with `kkkk"), "{message}");
-    // 500 alerts and 500 entities that list nothing would link each to each.
-    let alerts: Vec<_> = (0..500)
-        .map(|i| json!({"name": format!("a{i}"), "properties": {}}))
-        .collect();
-    let entities: Vec<_> = (0..500)
-        .map(|i| json!({"kind": "Ip", "properties": {"address": format!("10.0.{}.{}", i / 250, i % 250)}}))
-        .collect();
-    let (path, message) = invalid_at(
-        &json!({"name": "inc", "properties": {"title": "t"}, "alerts": alerts, "entities": entities})
-            .to_string(),
-    );
+    // 1,000 alerts and 1,001 entities that list nothing would link each to each; 1,000 and 500
+    // (a large real incident whose alerts list none) import.
+    let incident = |alerts: usize, entities: usize| {
+        let alerts: Vec<_> = (0..alerts)
+            .map(|i| json!({"name": format!("a{i}"), "properties": {}}))
+            .collect();
+        let entities: Vec<_> = (0..entities)
+            .map(|i| json!({"kind": "Ip", "properties": {"address": format!("10.{}.{}.1", i / 250, i % 250)}}))
+            .collect();
+        json!({"name": "inc", "properties": {"title": "t"}, "alerts": alerts, "entities": entities})
+            .to_string()
+    };
+    let (path, message) = invalid_at(&incident(1000, 1001));
     assert_eq!(path, "$.entities");
     assert!(
-        message.contains("250000 links, more than the limit of 200000"),
+        message.contains("1001000 links, more than the limit of 1000000"),
         "{message}"
     );
+    let large = one(&serde_json::from_str(&incident(1000, 500)).unwrap_or_default());
+    assert_eq!(large.alerts.len(), 1000);
+    assert!(large.alerts.iter().all(|a| a.entity_ids.len() == 500));
 }
 
 // ---- Riposte normalized JSON ----------------------------------------------------------------
