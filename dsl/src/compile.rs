@@ -500,11 +500,15 @@ impl<'d> Compiler<'d> {
         let mut approvals = Vec::new();
         for rule in &r.approvals {
             let mut kinds = HashSet::new();
+            // The ids `action` can be in this rule's `approve_if`: those it covers, in catalog
+            // order (all of them while a pattern matches none, reported below).
+            let mut covered: Vec<&'static str> = Vec::new();
             for pattern in &rule.actions {
                 let matched: Vec<&ActionSpec> = catalog::catalog()
                     .iter()
                     .filter(|a| c::action_matches(&pattern.value, a.id))
                     .collect();
+                covered.extend(matched.iter().map(|a| a.id));
                 if matched.is_empty() {
                     self.error(
                         Code::UnknownAction,
@@ -521,16 +525,32 @@ impl<'d> Compiler<'d> {
                 Some(Target::Entity(k)) if kinds.len() == 1 => Type::Record(model::entity(*k)),
                 _ => Type::Record(model::any_entity()),
             };
+            let all_matched = !rule.actions.is_empty()
+                && rule.actions.iter().all(|p| {
+                    catalog::catalog()
+                        .iter()
+                        .any(|a| c::action_matches(&p.value, a.id))
+                });
+            let values: Vec<&'static str> = if all_matched {
+                catalog::action_ids()
+                    .iter()
+                    .copied()
+                    .filter(|id| covered.contains(id))
+                    .collect()
+            } else {
+                catalog::action_ids().to_vec()
+            };
             let rule_scope = scope.clone().with("entity", entity_ty).with_values(
                 "action",
                 Type::String,
-                catalog::action_ids(),
+                values.clone(),
             );
             let approve_if = rule.approve_if.as_ref().and_then(|e| {
                 self.expr_explained(file, e, &rule_scope, Some(&Type::Bool), |d, at| {
                     if let Some(help) = mixed_kinds_help(d, at, &rule.actions, &kinds) {
                         d.help = Some(help);
                     }
+                    uncovered_action(d, &values);
                 })
             });
             if let (Some(text), Some(x)) = (&rule.approve_if, &approve_if) {
@@ -1008,6 +1028,34 @@ fn own_item_help(
             "a step's `if` is decided once for the whole step, before its items, so it cannot read the item `{item}`; select items with `for_each`'s `filter`, e.g. `for_each: {{items: …, as: {item}, filter: \"{filter}\"}}`, and keep in `if` only what holds for the whole step"
         )
     })
+}
+
+/// An action id of the catalog compared with `action` in the `approve_if` of a rule that does
+/// not cover it: `action` is never that id there. Said so, rather than "not a known value".
+fn uncovered_action(d: &mut Diagnostic, covered: &[&str]) {
+    let Some(id) = d
+        .message
+        .strip_suffix("` is not a known value of `action`")
+        .and_then(|m| m.strip_prefix('`'))
+        .map(str::to_string)
+    else {
+        return;
+    };
+    if catalog::lookup(&id).is_none() {
+        // A misspelt id: the nearest of the whole catalog, covered or not.
+        d.help = Some(suggestion(&id, catalog::action_ids().iter().copied()));
+        return;
+    }
+    d.message =
+        format!("`{id}` is not an action this rule covers, so `action` is never `{id}` here");
+    d.help = Some(format!(
+        "the rule's `actions` cover {}: add `{id}` to them, or remove the test",
+        covered
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
 }
 
 /// The help of an unknown field of `entity` in the `approve_if` of a rule whose actions act on

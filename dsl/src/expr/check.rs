@@ -59,13 +59,13 @@ pub(crate) enum Origin {
     /// A variable of the scope (`action`).
     Var {
         name: String,
-        values: &'static [&'static str],
+        values: Arc<[&'static str]>,
     },
 }
 
 impl Origin {
     /// What the value is, for messages, and what is known of its values.
-    fn known(&self) -> Option<(String, Known)> {
+    fn known(&self) -> Option<(String, Known<'_>)> {
         match self {
             Origin::Field { record, index } => {
                 let field: &Field = record.fields.get(*index)?;
@@ -82,9 +82,9 @@ impl Origin {
 
 /// What the checker knows of the values a string may take.
 #[derive(Clone, Copy)]
-enum Known {
+enum Known<'v> {
     /// One of these (or a value a source added since).
-    Values(&'static [&'static str]),
+    Values(&'v [&'static str]),
     /// Any value, spelled so.
     Spelled(Spelling),
 }

@@ -98,13 +98,18 @@ impl Scope {
         self.vars.len() - 1
     }
 
-    /// [`Scope::with`] for a string variable whose values are known (`action`: the catalog's
-    /// action ids).
-    pub fn with_values(mut self, name: &str, ty: Type, values: &'static [&'static str]) -> Self {
+    /// [`Scope::with`] for a string variable whose values are known (`action`: the action ids
+    /// an approval rule covers).
+    pub fn with_values(
+        mut self,
+        name: &str,
+        ty: Type,
+        values: impl Into<std::sync::Arc<[&'static str]>>,
+    ) -> Self {
         let slot = self.push(name, ty);
         let origin = Origin::Var {
             name: name.to_string(),
-            values,
+            values: values.into(),
         };
         self.origins.push((slot, origin));
         self
