@@ -503,6 +503,7 @@ impl<'d> Compiler<'d> {
             // The ids `action` can be in this rule's `approve_if`: those it covers, in catalog
             // order (all of them while a pattern matches none, reported below).
             let mut covered: Vec<&'static str> = Vec::new();
+            let mut all_matched = !rule.actions.is_empty();
             for pattern in &rule.actions {
                 let matched: Vec<&ActionSpec> = catalog::catalog()
                     .iter()
@@ -510,6 +511,7 @@ impl<'d> Compiler<'d> {
                     .collect();
                 covered.extend(matched.iter().map(|a| a.id));
                 if matched.is_empty() {
+                    all_matched = false;
                     self.error(
                         Code::UnknownAction,
                         file,
@@ -525,12 +527,6 @@ impl<'d> Compiler<'d> {
                 Some(Target::Entity(k)) if kinds.len() == 1 => Type::Record(model::entity(*k)),
                 _ => Type::Record(model::any_entity()),
             };
-            let all_matched = !rule.actions.is_empty()
-                && rule.actions.iter().all(|p| {
-                    catalog::catalog()
-                        .iter()
-                        .any(|a| c::action_matches(&p.value, a.id))
-                });
             let values: Vec<&'static str> = if all_matched {
                 catalog::action_ids()
                     .iter()
@@ -1050,11 +1046,7 @@ fn uncovered_action(d: &mut Diagnostic, covered: &[&str]) {
         format!("`{id}` is not an action this rule covers, so `action` is never `{id}` here");
     d.help = Some(format!(
         "the rule's `actions` cover {}: add `{id}` to them, or remove the test",
-        covered
-            .iter()
-            .map(|a| format!("`{a}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::diagnostic::ticked(covered)
     ));
 }
 

@@ -139,6 +139,15 @@ pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Names as messages list them: each in backticks, comma-separated (`` `a`, `b` ``).
+pub fn ticked<T: std::fmt::Display>(names: impl IntoIterator<Item = T>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `help` text for an unknown name: "did you mean `x`?" or the list of valid names.
 pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> String {
     match did_you_mean(name, candidates.clone()) {

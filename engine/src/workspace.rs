@@ -1088,11 +1088,7 @@ fn unknown_field(message: &str) -> Option<String> {
         Some(best) => format!("did you mean `{best}`?"),
         None => format!(
             "the keys here are {}",
-            expected
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            riposte_dsl::diagnostic::ticked(expected)
         ),
     };
     Some(format!("unknown key `{field}`; {hint}"))

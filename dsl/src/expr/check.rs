@@ -605,11 +605,7 @@ impl<'s> Checker<'s> {
                         format!(
                             "list the values meant with `in`, e.g. `{what} in ['{compared}', …]`; \
                              its values are {}",
-                            values
-                                .iter()
-                                .map(|v| format!("`{v}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            crate::diagnostic::ticked(values)
                         )
                     }
                     Known::Spelled(_) => format!("list the values meant with `{what} in [...]`"),

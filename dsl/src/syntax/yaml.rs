@@ -271,15 +271,14 @@ fn misaligned_key(text: &str, offset: usize) -> Option<String> {
         };
         let end = rest.find(':')?;
         let key = &rest[..end];
-        let plain = !key.is_empty()
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         let after = &rest[end + 1..];
-        (plain && (after.is_empty() || after.starts_with(' '))).then_some((col, key, after.trim()))
+        (is_plain_key(key) && (after.is_empty() || after.starts_with(' '))).then_some((
+            col,
+            key,
+            after.trim(),
+        ))
     }
-    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
-    let line = text.get(line_start..)?.lines().next()?;
+    let (line_start, line) = line_at(text, offset)?;
     let (col, key, _) = key_at(line)?;
     // Where the parser stopped: at the key or its colon, not inside its value.
     if offset > line_start + col + key.len() {
@@ -320,19 +319,28 @@ fn misaligned_key(text: &str, offset: usize) -> Option<String> {
 /// The key of a plain `key: value` line whose value holds the `: ` at `offset` (`if:
 /// incident.title contains "x: y"`), when that is what the parser stopped at.
 fn key_of_value_holding(text: &str, offset: usize) -> Option<&str> {
-    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
-    let line = text.get(line_start..)?.lines().next()?;
+    let (line_start, line) = line_at(text, offset)?;
     let entry = line.trim_start().trim_start_matches("- ").trim_start();
     let (key, value) = entry.split_once(": ")?;
     let value_start = line.len() - value.len() + line_start;
-    let plain = |k: &str| {
-        !k.is_empty()
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    };
     // The parser stops at the colon inside the value, not at the key's own.
-    (plain(key) && offset >= value_start && !value.starts_with(['"', '\'', '{', '[', '|', '>']))
-        .then_some(key)
+    (is_plain_key(key)
+        && offset >= value_start
+        && !value.starts_with(['"', '\'', '{', '[', '|', '>']))
+    .then_some(key)
+}
+
+/// The line holding byte `offset` of `text`, with the offset it starts at.
+fn line_at(text: &str, offset: usize) -> Option<(usize, &str)> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    Some((start, text.get(start..)?.lines().next()?))
+}
+
+/// A key as gamebooks write them: letters, digits, `_` and `-`, nothing quoted.
+fn is_plain_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Says which budget of the YAML parser was exceeded, in words, from its error.

@@ -188,9 +188,5 @@ fn check_params(given: &[(&str, &crate::value::Value)]) -> Option<ParamsProblem>
 }
 
 fn listed(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::diagnostic::ticked(names)
 }
