@@ -4270,3 +4270,17 @@ fn a_file_that_is_not_json_says_what_an_incident_file_is() {
     let e = error(r#"{"displayName": "x", "id": "1", "alerts": ["#).to_string();
     assert!(!e.contains("the file is not JSON"), "{e}");
 }
+
+/// `redirected_to` is text or null, and a value of another kind is an error at its place.
+#[test]
+fn normalized_redirected_to_is_text() {
+    let doc = |v: serde_json::Value| {
+        json!({"format": "riposte.incident/v1", "incident": {"id": "1", "status": "redirected", "redirected_to": v}})
+            .to_string()
+    };
+    let (path, message) = invalid_at(&doc(json!([1])));
+    assert_eq!(path, "$.incident.redirected_to");
+    assert!(message.contains("expected text, found a list"), "{message}");
+    let (_, incidents) = import(&doc(json!("29477")));
+    assert_eq!(incidents[0].redirected_to.as_deref(), Some("29477"));
+}
