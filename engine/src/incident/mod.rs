@@ -916,8 +916,17 @@ fn import(
             _ => None,
         })
     };
-    // A single incident is at `$`, list items at `$.value[i]` or `$[i]`; only a `value` list
-    // is a page, which may link to the next.
+    if let Json::Object(m) = root {
+        if let Some((object, workspace)) = automation_payload(m) {
+            let mut incident = sentinel::incident(cx, object, &m.at(&ROOT, "object"));
+            if let Ok(i) = &mut incident {
+                i.workspace = i.workspace.take().or(workspace);
+            }
+            return Ok((FileInfo::whole(Format::Sentinel), vec![incident]));
+        }
+    }
+    // A single incident is at `$`, list items at `$.value[i]` or `$[i]`; only
+    // a `value` list is a page, which may link to the next.
     let (items, base, single, page): (&[Json], Path, bool, Option<&json::Object>) = match root {
         // Names ignore case, this one too.
         Json::Object(m) if riposte::member(m, "format").is_some() => {
@@ -1027,6 +1036,27 @@ fn import(
         more_pages: page.is_some_and(|m| links_to_next_page(m, format)),
     };
     Ok((info, incidents))
+}
+
+/// The incident an automation rule hands a playbook (the "Microsoft Sentinel incident"
+/// trigger's body: `{"object": {…}, "workspaceInfo": {"WorkspaceName", …}, …}`), and the
+/// name of its workspace, if `m` is one.
+fn automation_payload(m: &json::Object) -> Option<(&Json, Option<String>)> {
+    let object = json::get(m, "object")?;
+    let Json::Object(incident) = object else {
+        return None;
+    };
+    if detect(incident) != Some(Format::Sentinel) {
+        return None;
+    }
+    let workspace = match json::get(m, "workspaceInfo") {
+        Some(Json::Object(info)) => match json::get(info, "WorkspaceName") {
+            Some(Json::String(name)) if !name.trim().is_empty() => Some(name.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    Some((object, workspace))
 }
 
 /// The error an API response `m` holds in place of incidents, if it is one: Microsoft Graph,

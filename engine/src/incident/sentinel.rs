@@ -1,13 +1,11 @@
 //! Microsoft Sentinel incidents (Azure REST `Microsoft.SecurityInsights/incidents`), as Riposte
 //! reads them: the incident resource with the results of its two follow-up calls in the same
 //! object, `alerts` (`POST …/incidents/{id}/alerts`) and `entities`
-//! (`POST …/incidents/{id}/entities`).
+//! (`POST …/incidents/{id}/entities`); or the incident as an automation rule hands it to a
+//! playbook, with `properties.alerts` and `properties.relatedEntities`.
 //!
-//! Entities are linked to alerts through `alerts[].properties.relatedEntities` and
-//! `entities[].properties.alertIds`, which are optional: an alert without `relatedEntities`
-//! carries every entity that lists no alerts, so without either field every entity belongs to
-//! every alert. An alert with an empty `relatedEntities` lists no entities: it carries only
-//! those that name it.
+//! Neither shape says which alert carried which entity (the API's alerts list no entities, its
+//! entities no alerts), so every entity belongs to every alert.
 
 use std::collections::{HashMap, HashSet};
 
@@ -60,37 +58,48 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     };
     let tags = labels(cx, props, &pp)?;
 
-    // The incident resource alone, as `GET …/incidents/{id}` returns it, lacks what the
-    // follow-up calls answer; an empty list was fetched and is empty.
-    let alerts_not_fetched = get(m, "alerts").is_none() || get(m, "entities").is_none();
-    let alerts_key = m.at(path, "alerts");
-    let alerts_value = alerts_key.key(inner_name(m, "alerts", "value"));
-    let (alerts_json, nested) = listing(cx, m, "alerts", "value", path)?;
-    let alerts_path = if nested { &alerts_value } else { &alerts_key };
+    // The alerts and entities the follow-up calls answer, beside the resource; else those an
+    // automation rule's payload holds in its properties.
+    let beside = |key: &str, prop: &str| get(m, key).is_some() || get(props, prop).is_none();
+    let (alerts_in, alerts_key, alerts_base) = match beside("alerts", "alerts") {
+        true => (m, "alerts", path),
+        false => (props, "alerts", &pp),
+    };
+    let (entities_in, entities_key, entities_base) = match beside("entities", "relatedEntities") {
+        true => (m, "entities", path),
+        false => (props, "relatedEntities", &pp),
+    };
+    // The incident resource alone, as `GET …/incidents/{id}` returns it, lacks them; an empty
+    // list was fetched and is empty.
+    let alerts_not_fetched =
+        get(alerts_in, alerts_key).is_none() || get(entities_in, entities_key).is_none();
+    let alerts_at = alerts_in.at(alerts_base, alerts_key);
+    let alerts_value = alerts_at.key(inner_name(alerts_in, alerts_key, "value"));
+    let (alerts_json, nested) = listing(cx, alerts_in, alerts_key, "alerts", "value", alerts_base)?;
+    let alerts_path = if nested { &alerts_value } else { &alerts_at };
     cx.check_len(alerts_path, Limit::Alerts, alerts_json.len())?;
     let mut set = EntitySet::default();
     let mut alerts = Vec::with_capacity(alerts_json.len());
-    // Every spelling of an alert's id (lowercase) → its index.
-    let mut alert_refs: HashMap<String, usize> = HashMap::new();
-    // Per alert, the entities it lists; `None` when it lists none (no `relatedEntities`).
-    let mut related: Vec<Option<Vec<String>>> = Vec::with_capacity(alerts_json.len());
     for (i, a) in alerts_json.iter().enumerate() {
-        let (alert, keys, refs) = alert(cx, a, &alerts_path.index(i))?;
-        let index = set.alert(&alert.id);
-        for k in keys {
-            alert_refs.entry(k).or_insert(index);
-        }
-        related.push(refs);
+        let alert = alert(cx, a, &alerts_path.index(i))?;
+        set.alert(&alert.id);
         alerts.push(alert);
     }
 
-    let entities_key = m.at(path, "entities");
-    let entities_inner = entities_key.key(inner_name(m, "entities", "entities"));
-    let (entities_json, nested) = listing(cx, m, "entities", "entities", path)?;
+    let entities_at = entities_in.at(entities_base, entities_key);
+    let entities_inner = entities_at.key(inner_name(entities_in, entities_key, "entities"));
+    let (entities_json, nested) = listing(
+        cx,
+        entities_in,
+        entities_key,
+        "entities",
+        "entities",
+        entities_base,
+    )?;
     let entities_path = if nested {
         &entities_inner
     } else {
-        &entities_key
+        &entities_at
     };
     cx.check_len(entities_path, Limit::Entities, entities_json.len())?;
     let raws = raw_entities(cx, entities_json, entities_path)?;
@@ -100,26 +109,10 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             by_ref.entry(k.clone()).or_insert(i);
         }
     }
-    // Which alerts carry which entity.
-    let mut assoc: Vec<Vec<usize>> = vec![Vec::new(); raws.len()];
-    for (a, refs) in related.iter().enumerate() {
-        for r in refs.iter().flatten() {
-            if let Some(list) = lookup(&by_ref, r).and_then(|e| assoc.get_mut(e)) {
-                list.push(a);
-            }
-        }
-    }
-    for (raw, list) in raws.iter().zip(assoc.iter_mut()) {
-        for id in &raw.alert_ids {
-            if let Some(&a) = alert_refs.get(&id.to_lowercase()) {
-                list.push(a);
-            }
-        }
-    }
     // What each entity gives those referring to it, read once (see [`Given`]).
     let given: Vec<Given> = raws.iter().map(Given::of).collect();
-    // A `FileHash` a `File` lists is part of that file, which carries its hash and its
-    // alerts; it is no entity of its own (listed before the file, it would make a second one).
+    // A `FileHash` a `File` lists is part of that file, which carries its hash; it is no
+    // entity of its own (listed before the file, it would make a second one).
     // Each file's hashes are read here, once: the processes it is the image of take them from
     // here, and following its list again for each would cost processes × list length.
     let mut part_of: Vec<Option<usize>> = vec![None; raws.len()];
@@ -151,45 +144,31 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             *slot = hashes;
         }
     }
-    for (h, f) in part_of.iter().enumerate() {
-        if let (Some(f), Some(links)) = (*f, assoc.get(h).cloned()) {
-            if let Some(file_links) = assoc.get_mut(f) {
-                file_links.extend(links);
-            }
-        }
-    }
-    // Alerts without a list of entities carry every entity that names no alert (an empty list
-    // is a list: such an alert carries none): a product of two counts, so it is bounded before
-    // it is built.
-    let undeclared: Vec<usize> = (0..alerts.len())
-        .filter(|&a| related.get(a).is_none_or(Option::is_none))
-        .collect();
-    let unnamed = raws
-        .iter()
-        .zip(&part_of)
-        .filter(|(r, part)| r.alert_ids.is_empty() && part.is_none())
-        .count();
-    let implied = undeclared.len().saturating_mul(unnamed);
-    if implied > MAX_IMPLIED_LINKS {
+    // Every alert carries every entity: a product of two counts, so it is bounded before it
+    // is built.
+    let own_entities = part_of.iter().filter(|part| part.is_none()).count();
+    let links = alerts.len().saturating_mul(own_entities);
+    if links > MAX_LINKS {
         return Err(cx.invalid(
             entities_path,
             format!(
-                "{} alerts list no entities (`relatedEntities`) and {unnamed} entities list no \
-                 alerts (`alertIds`), so each of those alerts would carry each of those \
-                 entities: {implied} links, more than the limit of {MAX_IMPLIED_LINKS} per \
-                 incident; list the entities of each alert, or the alerts of each entity, or \
-                 split the incident",
-                undeclared.len()
+                "{} alerts and {own_entities} entities: Sentinel does not say which alert \
+                 carried which entity, so each alert carries each entity, {links} links, more \
+                 than the limit of {MAX_LINKS} per incident; split the incident, or convert it \
+                 to Riposte's normalized format, where each entity lists its alerts \
+                 (docs/incident-format.md)",
+                alerts.len()
             ),
         ));
     }
+    let every_alert: Vec<usize> = (0..alerts.len()).collect();
     let resolve = Resolver {
         raws: &raws,
         by_ref: &by_ref,
         given: &given,
         file_hashes: &file_hashes,
     };
-    for (position, ((raw, linked), part)) in raws.iter().zip(&assoc).zip(&part_of).enumerate() {
+    for (position, (raw, part)) in raws.iter().zip(&part_of).enumerate() {
         if part.is_some() {
             continue;
         }
@@ -199,15 +178,9 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             _ => ep.key("properties"),
         };
         let pp = if raw.wrapped { &props_path } else { &ep };
-        let mut linked = linked.clone();
-        if raw.alert_ids.is_empty() {
-            linked.extend(&undeclared);
-        }
-        linked.sort_unstable();
-        linked.dedup();
         match entity(cx, raw, position, pp, &resolve)? {
             Some(e) => {
-                set.add(e, &linked);
+                set.add(e, &every_alert);
                 cx.check_len(entities_path, Limit::Entities, set.len())?;
             }
             None => {
@@ -257,19 +230,19 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
     })
 }
 
-/// The most alert–entity links one Sentinel incident may get from alerts and entities that list
-/// none (each such alert carries each such entity): 1,000 alerts and 5,000 entities, within
-/// the other limits, would make 5,000,000 (about 600 MB); a million (1,000 alerts and 1,000
-/// entities, about 140 MB) leaves room for large real incidents whose alerts list no
-/// entities.
-const MAX_IMPLIED_LINKS: usize = 1_000_000;
+/// The most alert–entity links one Sentinel incident may have (each alert carries each
+/// entity): 1,000 alerts and 5,000 entities, within the other limits, would make 5,000,000
+/// (about 600 MB); a million (1,000 alerts and 1,000 entities, about 140 MB) leaves room for
+/// large real incidents.
+const MAX_LINKS: usize = 1_000_000;
 
-/// A list given directly (`"alerts": […]`) or as the API returns it (`"alerts": {"value":
-/// […]}`, `"entities": {"entities": […], "metaData": […]}`); whether it was nested.
+/// A list of `what` given directly (`"alerts": […]`) or as the API returns it (`"alerts":
+/// {"value": […]}`, `"entities": {"entities": […], "metaData": […]}`); whether it was nested.
 fn listing<'v>(
     cx: &Cx,
     m: &'v Object,
     key: &str,
+    what: &str,
     inner: &str,
     path: &Path,
 ) -> Result<(&'v [Json], bool)> {
@@ -281,7 +254,7 @@ fn listing<'v>(
             None => Err(cx.invalid(
                 &m.at(path, key),
                 format!(
-                    "expected a list of {key}, or an object whose `{inner}` is the list; found \
+                    "expected a list of {what}, or an object whose `{inner}` is the list; found \
                      an object with {}",
                     o.keys()
                         .take(5)
@@ -293,12 +266,12 @@ fn listing<'v>(
             Some(Json::Array(items)) => Ok((items, true)),
             Some(other) => Err(cx.invalid(
                 &m.at(path, key).key(o.written(inner)),
-                format!("expected a list of {key}, found {}", describe(other)),
+                format!("expected a list of {what}, found {}", describe(other)),
             )),
         },
         Some(other) => Err(cx.invalid(
             &m.at(path, key),
-            format!("expected a list of {key}, found {}", describe(other)),
+            format!("expected a list of {what}, found {}", describe(other)),
         )),
     }
 }
@@ -370,19 +343,14 @@ fn lookup(by_ref: &HashMap<String, usize>, r: &str) -> Option<usize> {
         .or_else(|| last_segment(&r).and_then(|seg| by_ref.get(&seg).copied()))
 }
 
-/// An alert, the lowercase spellings of its id, and the entity references it carries
-/// (`None` when it has no `relatedEntities`).
-fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Option<Vec<String>>)> {
+fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<Alert> {
     let am = object(cx, v, path)?;
     let props_path = am.at(path, "properties");
     let (p, pp): (&Object, &Path) = match get(am, "properties") {
         Some(pv) => (object(cx, pv, &props_path)?, &props_path),
         None => (am, path),
     };
-    let mut keys = refs_of(cx, am, path)?;
-    let system_id = opt_str(cx, p, "systemAlertId", pp)?;
-    keys.extend(system_id.as_deref().map(str::to_lowercase));
-    let id = match system_id {
+    let id = match opt_str(cx, p, "systemAlertId", pp)? {
         Some(id) => id,
         None => match opt_str(cx, am, "name", path)? {
             Some(name) => name,
@@ -397,28 +365,10 @@ fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Option<V
                 })?,
         },
     };
-    let mut refs = None;
-    if let Some(items) = opt_array(cx, p, "relatedEntities", pp)? {
-        let refs = refs.insert(Vec::new());
-        let here = p.at(pp, "relatedEntities");
-        for (i, item) in items.iter().enumerate() {
-            match item {
-                Json::Null => {}
-                Json::String(s) => refs.push(s.to_lowercase()),
-                Json::Object(o) => refs.extend(refs_of(cx, o, &here.index(i))?),
-                other => {
-                    return Err(cx.invalid(
-                        &here.index(i),
-                        format!("expected an entity reference, found {}", describe(other)),
-                    ))
-                }
-            }
-        }
-    }
     let tactics = str_list(cx, p, "tactics", pp)?;
     let mut techniques = str_list(cx, p, "techniques", pp)?;
     techniques.extend(str_list(cx, p, "subTechniques", pp)?);
-    let alert = Alert {
+    Ok(Alert {
         id,
         title: first_str(cx, p, &["alertDisplayName", "displayName", "title"], pp)?
             .unwrap_or_default(),
@@ -439,8 +389,7 @@ fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<(Alert, Vec<String>, Option<V
         first_activity: opt_time(cx, p, "startTimeUtc", pp)?,
         last_activity: opt_time(cx, p, "endTimeUtc", pp)?,
         entity_ids: Vec::new(),
-    };
-    Ok((alert, dedup(keys), refs))
+    })
 }
 
 /// A Sentinel product name as the Graph `serviceSource` it corresponds to, else `snake_case`.
@@ -515,7 +464,6 @@ struct Raw<'v> {
     /// `kind`, squashed: `account`, `host`, `filehash`, `mailmessage`, …
     kind: String,
     refs: Vec<String>,
-    alert_ids: Vec<String>,
     /// What names the entity when nothing identifies it: its `name`, else the last segment
     /// of its `id`.
     fallback: Option<String>,
@@ -551,10 +499,6 @@ fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'
             .filter(|c| c.is_alphanumeric())
             .flat_map(char::to_lowercase)
             .collect();
-        let mut alert_ids = str_list(cx, props, "alertIds", pp)?;
-        if wrapped {
-            alert_ids.extend(str_list(cx, m, "alertIds", &ep)?);
-        }
         let fallback = match opt_str(cx, m, "name", &ep)? {
             Some(name) => Some(name),
             None => opt_str(cx, m, "id", &ep)?.as_deref().and_then(last_segment),
@@ -566,7 +510,6 @@ fn raw_entities<'v>(cx: &Cx, items: &'v [Json], path: &Path) -> Result<Vec<Raw<'
             props,
             kind,
             refs: refs_of(cx, m, &ep)?,
-            alert_ids,
             fallback,
         });
     }

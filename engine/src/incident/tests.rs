@@ -1526,12 +1526,59 @@ fn imports_the_sentinel_example() {
         proc.fields["image_sha256"],
         "de96a6e69944335375dc1ac238336066889d9ffc7d73628ef4fe1b1b160ab32c"
     );
-    // Alert 1 lists its entities; alert 2 lists none, so it carries every entity.
-    assert_eq!(a1.entity_ids.len(), 4);
+    // Sentinel does not say which alert carried which entity: each carries each.
+    assert_eq!(a1.entity_ids.len(), i.entities.len());
     assert_eq!(a2.entity_ids.len(), i.entities.len());
     assert_eq!(dev.alert_ids, [a1.id.clone(), a2.id.clone()]);
-    assert_eq!(user.alert_ids, [a2.id.as_str()]);
+    assert_eq!(user.alert_ids, [a1.id.clone(), a2.id.clone()]);
     assert_eq!(i.other_evidence[0]["kind"], "RegistryKey");
+}
+
+/// The incident an automation rule hands a playbook holds its alerts and entities in its
+/// properties (`alerts`, `relatedEntities`): read, it is the incident the REST calls give.
+#[test]
+fn a_sentinel_automation_payload_is_the_incident_it_holds() {
+    let payload = include_str!("testdata/sentinel-automation-payload.json");
+    let (format, from_payload) = import(payload);
+    assert_eq!(format, Format::Sentinel);
+    let (_, from_rest) = import(SENTINEL_EXAMPLE);
+    assert_eq!(
+        normalized_document(&from_payload),
+        normalized_document(&from_rest)
+    );
+    assert!(!from_payload[0].alerts_not_fetched);
+    assert_eq!(from_payload[0].alerts.len(), 2);
+
+    // The workspace is the payload's where the incident's id does not name it; paths of
+    // errors lead into `object`; without `relatedEntities`, the entities were not given.
+    let mut doc: serde_json::Value = serde_json::from_str(payload).unwrap();
+    doc["object"]["id"] = json!("9dd20a03");
+    assert_eq!(
+        import_json(&doc).1[0].workspace.as_deref(),
+        Some("northwind-soc")
+    );
+    doc["object"]["properties"]["relatedEntities"][0]["properties"]["accountName"] = json!([]);
+    assert_eq!(
+        invalid_at(&doc.to_string()).0,
+        "$.object.properties.relatedEntities[0].properties.accountName"
+    );
+    doc["object"]["properties"]["relatedEntities"] = json!({"x": 1});
+    let (path, message) = invalid_at(&doc.to_string());
+    assert_eq!(path, "$.object.properties.relatedEntities");
+    assert!(
+        message.starts_with("expected a list of entities"),
+        "{message}"
+    );
+    doc["object"]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("relatedEntities");
+    assert!(import_json(&doc).1[0].alerts_not_fetched);
+    // The follow-up calls' answers beside the resource come first.
+    doc["object"]["entities"] = json!([{"kind": "Ip", "properties": {"address": "192.0.2.9"}}]);
+    let i = &import_json(&doc).1[0];
+    assert!(!i.alerts_not_fetched);
+    assert_eq!(i.entities.len(), 1);
 }
 
 /// A Sentinel incident's number is the portal's, digits, and only where it is not its id.
@@ -1567,7 +1614,7 @@ fn sentinel_numbers_are_digits_other_than_the_id() {
 #[test]
 fn sentinel_shapes_are_tolerated() {
     // The raw API answers (`{"value": […]}` alerts, `{"entities": […]}` entities), a list of
-    // incidents, PascalCase keys, and entity ids linking entities to alerts.
+    // incidents, PascalCase keys.
     let doc = json!({"value": [{
         "id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.OperationalInsights/workspaces/WS1/providers/Microsoft.SecurityInsights/Incidents/inc-1",
         "properties": {"Title": "t", "Severity": "Informational", "Status": "Closed",
@@ -1579,7 +1626,7 @@ fn sentinel_shapes_are_tolerated() {
             {"properties": {"systemAlertId": "sys-2", "alertDisplayName": "second"}}
         ]},
         "entities": {"entities": [
-            {"kind": "Ip", "properties": {"address": "2001:DB8::1", "alertIds": ["SYS-2"]}},
+            {"kind": "Ip", "properties": {"address": "2001:DB8::1"}},
             {"id": "x/Entities/e2", "kind": "Mailbox", "properties": {"mailboxPrimaryAddress": "a@b.c", "upn": "a@b.c"}},
             {"kind": "MailMessage", "properties": {"networkMessageId": "n1", "recipient": "A@B.C",
                 "deliveryAction": "Delivered", "deliveryLocation": "Inbox", "fileEntityIds": ["f1", "f2"]}},
@@ -1604,7 +1651,11 @@ fn sentinel_shapes_are_tolerated() {
     assert_eq!(i.alerts[0].id, "sys-1");
     assert_eq!(i.alerts[1].title, "second");
     let ip = entity(i, "ip:2001:db8::1");
-    assert_eq!(ip.alert_ids, ["sys-2"], "the entity names its alert");
+    assert_eq!(
+        ip.alert_ids,
+        ["sys-1", "sys-2"],
+        "every alert carries every entity"
+    );
     let mail = &of_kind(i, EntityKind::Email)[0];
     assert_eq!(mail.id, "email:n1:a@b.c");
     assert_eq!(mail.fields["attachments_count"], 2);
@@ -1632,8 +1683,8 @@ fn sentinel_file_hashes_admins_hosts_and_links() {
     let incident = |entities: serde_json::Value| {
         json!({"name": "inc-5", "properties": {"title": "t", "severity": "High"},
             "alerts": [
-                {"name": "a1", "properties": {"systemAlertId": "a1", "relatedEntities": ["f1", "h1", "h2", "ip-a"]}},
-                {"name": "a2", "properties": {"systemAlertId": "a2", "relatedEntities": ["ip-b"]}}
+                {"name": "a1", "properties": {"systemAlertId": "a1"}},
+                {"name": "a2", "properties": {"systemAlertId": "a2"}}
             ],
             "entities": entities})
     };
@@ -1654,7 +1705,7 @@ fn sentinel_file_hashes_admins_hosts_and_links() {
         assert_eq!(files[0].name, "SetupInvoice.exe");
         assert_eq!(files[0].fields["sha1"], sha1);
         assert_eq!(files[0].fields["sha256"], sha256);
-        assert_eq!(files[0].alert_ids, ["a1"]);
+        assert_eq!(files[0].alert_ids, ["a1", "a2"]);
     }
     // `IsAdmin` as .NET writes it, in `additionalData` too; a host named by its FQDN before
     // its NetBIOS name; an entity nothing identifies is named after its `name`.
@@ -2022,27 +2073,7 @@ fn sentinel_host_names_from_additional_data_and_file_names_from_file_name_only()
 }
 
 #[test]
-fn a_sentinel_alert_with_an_empty_entity_list_carries_only_entities_naming_it() {
-    let i = one(&json!({"name": "inc-6", "properties": {"title": "t"},
-    "alerts": [
-        {"name": "a1", "properties": {"systemAlertId": "a1", "relatedEntities": [{"id": "/x/Entities/E1"}]}},
-        {"name": "a2", "properties": {"systemAlertId": "a2", "relatedEntities": []}},
-        {"name": "a3", "properties": {"systemAlertId": "a3"}}
-    ],
-    "entities": [
-        {"name": "e1", "kind": "Ip", "properties": {"address": "192.0.2.1"}},
-        {"name": "e2", "kind": "Ip", "properties": {"address": "192.0.2.2", "alertIds": ["A2"]}},
-        {"name": "e3", "kind": "Ip", "properties": {"address": "192.0.2.3"}}
-    ]}));
-    let entities = |a: usize| i.alerts[a].entity_ids.clone();
-    // `a3` lists nothing, so it carries every entity that names no alert.
-    assert_eq!(entities(0), ["ip:192.0.2.1"]);
-    assert_eq!(entities(1), ["ip:192.0.2.2"]);
-    assert_eq!(entities(2), ["ip:192.0.2.1", "ip:192.0.2.3"]);
-}
-
-#[test]
-fn sentinel_lists_in_the_wrong_wrapper_and_too_many_implied_links_are_errors() {
+fn sentinel_lists_in_the_wrong_wrapper_and_too_many_links_are_errors() {
     let (path, message) = invalid_at(
         &json!({"name": "inc", "properties": {"title": "t"}, "entities": {"value": [{"kind": "Ip"}]}})
             .to_string(),
@@ -2065,8 +2096,8 @@ fn sentinel_lists_in_the_wrong_wrapper_and_too_many_implied_links_are_errors() {
     assert_eq!(path, "$.entities");
     assert!(message.len() < 300, "{} bytes", message.len());
     assert!(message.contains("found an object with `kkkk"), "{message}");
-    // 1,000 alerts and 1,001 entities that list nothing would link each to each; 1,000 and 500
-    // (a large real incident whose alerts list none) import.
+    // 1,000 alerts and 1,001 entities would link each to each; 1,000 and 500 (a large real
+    // incident) import.
     let incident = |alerts: usize, entities: usize| {
         let alerts: Vec<_> = (0..alerts)
             .map(|i| json!({"name": format!("a{i}"), "properties": {}}))
@@ -3183,10 +3214,10 @@ fn error_paths_name_members_as_written() {
         "$.Entities.Entities[0].Properties.ProcessID"
     );
     let sentinel = r#"{"name": "1", "properties": {"title": "t"}, "alerts": {"Value": [
-        {"name": "a1", "Properties": {"RelatedEntities": [3]}}]}}"#;
+        {"name": "a1", "Properties": {"StartTimeUtc": [3]}}]}}"#;
     assert_eq!(
         invalid_at(sentinel).0,
-        "$.alerts.Value[0].Properties.RelatedEntities[0]"
+        "$.alerts.Value[0].Properties.StartTimeUtc"
     );
 }
 
@@ -3469,17 +3500,16 @@ fn link_bytes(i: &Incident) -> usize {
 #[test]
 fn links_share_the_ids_they_name() {
     let long = |c: char, n: usize| format!("{n:06}{}", c.to_string().repeat(994));
-    // Sentinel: alerts listing entities of long ids (a host's MDE id) by short names, and
-    // alerts of long ids carrying the entities that list no alerts.
-    let names: Vec<String> = (0..100).map(|n| format!("e{n}")).collect();
+    // Sentinel, whose alerts each carry each entity: entities of long ids (a host's MDE id)
+    // and alerts of long ids.
     let mut alerts: Vec<_> = (0..50)
-        .map(|n| json!({"name": format!("a{n}"), "properties": {"relatedEntities": names}}))
+        .map(|n| json!({"name": format!("a{n}"), "properties": {}}))
         .collect();
     alerts.extend((0..50).map(|n| json!({"name": long('a', n), "properties": {}})));
     let mut entities: Vec<_> = (0..100)
         .map(|n| {
             json!({"name": format!("e{n}"), "kind": "Host", "properties": {
-                "additionalData": {"MdatpDeviceId": long('d', n)}, "alertIds": ["a0"]}})
+                "additionalData": {"MdatpDeviceId": long('d', n)}}})
         })
         .collect();
     entities.extend((0..100).map(|n| {
@@ -3490,13 +3520,9 @@ fn links_share_the_ids_they_name() {
         "entities": entities})
     .to_string();
     let i = import(&text).1.remove(0);
-    assert_eq!(i.alerts[0].entity_ids.len(), 100, "the devices");
-    assert_eq!(i.alerts[99].entity_ids.len(), 100, "the addresses");
-    assert_eq!(
-        i.entities[199].alert_ids.len(),
-        50,
-        "the alerts of long ids"
-    );
+    assert_eq!(i.alerts[0].entity_ids.len(), 200);
+    assert_eq!(i.alerts[99].entity_ids.len(), 200);
+    assert_eq!(i.entities[199].alert_ids.len(), 100);
     let held = link_bytes(&i);
     assert!(
         held < text.len(),
