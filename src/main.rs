@@ -1004,7 +1004,10 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
             stderr_line!(
                 "warning: incident `{}` has no update or creation time; `now()` is \
                  1970-01-01T00:00:00Z (pass `--now`)",
-                riposte_engine::plan::text::printable(&incident.id)
+                riposte_engine::plan::text::printable(&riposte_dsl::diagnostic::clip(
+                    &incident.id,
+                    80
+                ))
             );
         }
         runs.push((incident, ws));

@@ -536,13 +536,18 @@ impl EntitySet {
             e.remediation_status = new.remediation_status;
         }
         for (name, value) in new.fields {
-            // A file seen on several devices knows them all, in the order evidence came.
+            // A file seen on several devices knows them all, in the order evidence came; a
+            // device id is one in any case, as devices are compared.
             if let ("device_ids", Json::Array(more)) = (name, &value) {
                 if let Some((_, Json::Array(known))) =
                     e.fields.iter_mut().find(|(n, _)| *n == "device_ids")
                 {
+                    let same = |a: &Json, b: &Json| match (a, b) {
+                        (Json::String(a), Json::String(b)) => a.eq_ignore_ascii_case(b),
+                        _ => a == b,
+                    };
                     for d in more {
-                        if !known.contains(d) && known.len() < MAX_DEVICE_IDS {
+                        if !known.iter().any(|k| same(k, d)) && known.len() < MAX_DEVICE_IDS {
                             known.push(d.clone());
                         }
                     }
@@ -697,6 +702,8 @@ pub(crate) fn display_name(kind: EntityKind, f: &Fields) -> Option<String> {
                     }
                 }
             })
+            // `.corp.local` names no host.
+            .filter(|h| !h.is_empty())
             .or_else(|| first(&["mde_device_id", "aad_device_id"])),
         EntityKind::User => text("upn")
             .or_else(|| match (text("domain"), text("account_name")) {

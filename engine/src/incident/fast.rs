@@ -20,7 +20,7 @@ use serde_json::{Number, Value as Json};
 
 use super::json::{Cx, Obj, Path, Val, View, ROOT};
 use super::{
-    detect, graph, links_to_next_page, riposte, sentinel_other, FileInfo, Format, Incident,
+    detect, graph, links_to_next_page, other_resource, riposte, FileInfo, Format, Incident,
 };
 
 /// Every member name the Graph importer and format detection read, at any depth.
@@ -78,6 +78,7 @@ const KEYS: &[&str] = &[
     "hostname",
     "id",
     "imageFile",
+    "incidentId",
     "incidentNumber",
     "incidentWebUrl",
     "informational",
@@ -698,7 +699,7 @@ pub(super) fn import(cx: &Cx, text: &str) -> Option<(FileInfo, Vec<Incident>)> {
             match detect(m) {
                 Some(Format::Graph) => {}
                 Some(_) => return None,
-                None if sentinel_other(m).is_some() => return None,
+                None if other_resource(m).is_some() => return None,
                 None => {}
             }
         }

@@ -23,6 +23,154 @@ pub(crate) const CLASSIFICATION_ALIASES: &[(&str, &str)] = &[
     ("benignpositive", "benign_positive"),
 ];
 
+/// Values Graph documents that the model leaves out, squashed, as they are written.
+pub(crate) const GRAPH_EXTRA_VALUES: &[(&str, &str)] = &[
+    ("unknownfuturevalue", "unknown_future_value"),
+    ("awaitingaction", "awaiting_action"),
+];
+
+// The values Microsoft documents for the enumerations the model leaves open, as they are
+// written (`snake_case`). Matched ignoring case and separators, they give all-capital text
+// (`DEFENSEEVASION`), whose words `snake_case` cannot tell apart, the documented spelling;
+// other values are kept in `snake_case`.
+
+/// `alert.category`: the MITRE tactics and Defender's own categories.
+pub(crate) const CATEGORIES: &[&str] = &[
+    "initial_access",
+    "execution",
+    "persistence",
+    "privilege_escalation",
+    "defense_evasion",
+    "credential_access",
+    "discovery",
+    "lateral_movement",
+    "collection",
+    "command_and_control",
+    "exfiltration",
+    "impact",
+    "reconnaissance",
+    "resource_development",
+    "impair_process_control",
+    "inhibit_response_function",
+    "malware",
+    "ransomware",
+    "unwanted_software",
+    "suspicious_activity",
+    "exploit",
+    "credential_theft",
+    "phishing",
+    "threat_management",
+    "data_loss_prevention",
+    "insider_threat",
+    "pre_attack",
+];
+/// `incident.determination` (Graph's `alertDetermination`).
+pub(crate) const DETERMINATIONS: &[&str] = &[
+    "unknown",
+    "apt",
+    "malware",
+    "security_personnel",
+    "security_testing",
+    "unwanted_software",
+    "other",
+    "multi_staged_attack",
+    "compromised_account",
+    "compromised_user",
+    "phishing",
+    "malicious_user_activity",
+    "not_malicious",
+    "not_enough_data_to_validate",
+    "confirmed_activity",
+    "clean",
+    "insufficient_data",
+    "confirmed_user_activity",
+    "line_of_business_application",
+    "unknown_future_value",
+];
+/// `alert.service_source`.
+pub(crate) const SERVICE_SOURCES: &[&str] = &[
+    "unknown",
+    "microsoft_defender_for_endpoint",
+    "microsoft_defender_for_identity",
+    "microsoft_defender_for_cloud_apps",
+    "microsoft_defender_for_office365",
+    "microsoft365_defender",
+    "azure_ad_identity_protection",
+    "microsoft_app_governance",
+    "data_loss_prevention",
+    "microsoft_defender_for_cloud",
+    "microsoft_sentinel",
+    "microsoft_insider_risk_management",
+    "unknown_future_value",
+];
+/// `alert.detection_source`.
+pub(crate) const DETECTION_SOURCES: &[&str] = &[
+    "unknown",
+    "microsoft_defender_for_endpoint",
+    "antivirus",
+    "smart_screen",
+    "custom_ti",
+    "microsoft_defender_for_office365",
+    "automated_investigation",
+    "microsoft_threat_experts",
+    "custom_detection",
+    "microsoft_defender_for_identity",
+    "cloud_app_security",
+    "microsoft365_defender",
+    "azure_ad_identity_protection",
+    "manual",
+    "microsoft_data_loss_prevention",
+    "app_governance_policy",
+    "app_governance_detection",
+    "microsoft_defender_for_cloud",
+    "microsoft_defender_for_iot",
+    "microsoft_defender_for_servers",
+    "microsoft_defender_for_storage",
+    "microsoft_defender_for_dns",
+    "microsoft_defender_for_databases",
+    "microsoft_defender_for_containers",
+    "microsoft_defender_for_network",
+    "microsoft_defender_for_app_service",
+    "microsoft_defender_for_key_vault",
+    "microsoft_defender_for_resource_manager",
+    "microsoft_defender_for_api_management",
+    "nrt_alerts",
+    "scheduled_alerts",
+    "microsoft_defender_threat_intelligence_analytics",
+    "built_in_ml",
+    "microsoft_insider_risk_management",
+    "microsoft_sentinel",
+    "unknown_future_value",
+];
+/// A device's `health_status`.
+pub(crate) const HEALTH_STATUSES: &[&str] = &[
+    "active",
+    "inactive",
+    "impaired_communication",
+    "no_sensor_data",
+    "no_sensor_data_impaired_communication",
+    "unknown",
+    "unknown_future_value",
+];
+/// A device's `onboarding_status`.
+pub(crate) const ONBOARDING_STATUSES: &[&str] = &[
+    "insufficient_info",
+    "onboarded",
+    "can_be_onboarded",
+    "unsupported",
+    "unknown_future_value",
+];
+/// A device's `av_status` (`defenderAvStatus`).
+pub(crate) const AV_STATUSES: &[&str] = &[
+    "not_reporting",
+    "disabled",
+    "not_updated",
+    "updated",
+    "unknown",
+    "not_supported",
+    "unknown_future_value",
+];
+
 type Result<T> = std::result::Result<T, ImportError>;
 
 fn unknown() -> String {
@@ -58,8 +206,10 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
         workspace: opt_str(cx, m, "tenantId", path)?,
         title: opt_str(cx, m, "displayName", path)?.unwrap_or_default(),
         description: opt_str(cx, m, "description", path)?,
-        severity: opt_enum(cx, m, "severity", path, SEVERITIES, &[])?.unwrap_or_else(unknown),
-        status: opt_enum(cx, m, "status", path, INCIDENT_STATUSES, &[])?.unwrap_or_else(unknown),
+        severity: opt_enum(cx, m, "severity", path, SEVERITIES, GRAPH_EXTRA_VALUES)?
+            .unwrap_or_else(unknown),
+        status: opt_enum(cx, m, "status", path, INCIDENT_STATUSES, GRAPH_EXTRA_VALUES)?
+            .unwrap_or_else(unknown),
         redirected_to: opt_str(cx, m, "redirectIncidentId", path)?,
         classification: opt_enum(
             cx,
@@ -70,7 +220,7 @@ pub(super) fn incident<V: Val>(cx: &Cx, v: &V, path: &Path) -> Result<Incident> 
             CLASSIFICATION_ALIASES,
         )?
         .unwrap_or_else(unknown),
-        determination: opt_enum(cx, m, "determination", path, &[], &[])?,
+        determination: opt_enum(cx, m, "determination", path, DETERMINATIONS, &[])?,
         assigned_to: opt_str(cx, m, "assignedTo", path)?,
         web_url: opt_str(cx, m, "incidentWebUrl", path)?,
         created: opt_time(cx, m, "createdDateTime", path)?,
@@ -124,11 +274,13 @@ fn alert<V: Val>(cx: &Cx, v: &V, path: &Path, set: &mut EntitySet) -> Result<Ale
         id,
         title: opt_str(cx, m, "title", path)?.unwrap_or_default(),
         description: opt_str(cx, m, "description", path)?,
-        category: opt_enum(cx, m, "category", path, &[], &[])?,
-        severity: opt_enum(cx, m, "severity", path, SEVERITIES, &[])?.unwrap_or_else(unknown),
-        status: opt_enum(cx, m, "status", path, ALERT_STATUSES, &[])?.unwrap_or_else(unknown),
-        service_source: opt_enum(cx, m, "serviceSource", path, &[], &[])?,
-        detection_source: opt_enum(cx, m, "detectionSource", path, &[], &[])?,
+        category: opt_enum(cx, m, "category", path, CATEGORIES, &[])?,
+        severity: opt_enum(cx, m, "severity", path, SEVERITIES, GRAPH_EXTRA_VALUES)?
+            .unwrap_or_else(unknown),
+        status: opt_enum(cx, m, "status", path, ALERT_STATUSES, GRAPH_EXTRA_VALUES)?
+            .unwrap_or_else(unknown),
+        service_source: opt_enum(cx, m, "serviceSource", path, SERVICE_SOURCES, &[])?,
+        detection_source: opt_enum(cx, m, "detectionSource", path, DETECTION_SOURCES, &[])?,
         threat_family: first_str(cx, m, &["threatFamilyName", "threatDisplayName"], path)?,
         mitre_techniques: dedup(techniques),
         created: opt_time(cx, m, "createdDateTime", path)?,
@@ -146,12 +298,9 @@ fn entity<M: Obj>(
     alert_id: &str,
     i: usize,
 ) -> Result<Option<NewEntity>> {
-    let ty = m
-        .field("@odata.type")
-        .and_then(|v| match v.view() {
-            View::Str(s) => Some(s),
-            _ => None,
-        })
+    let ty = opt_text(cx, m, "@odata.type", path)?;
+    let ty = ty
+        .as_deref()
         .map(|t| t.rsplit('.').next().unwrap_or(t).trim_start_matches('#'))
         .unwrap_or_default();
     // The type, ignoring ASCII case.
@@ -270,7 +419,7 @@ fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> 
     e.put("os_build", opt_number(cx, m, "osBuild", path)?);
     e.put(
         "health_status",
-        opt_enum(cx, m, "healthStatus", path, &[], &[])?,
+        opt_enum(cx, m, "healthStatus", path, HEALTH_STATUSES, &[])?,
     );
     e.put(
         "risk_score",
@@ -278,11 +427,11 @@ fn device<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> 
     );
     e.put(
         "onboarding_status",
-        opt_enum(cx, m, "onboardingStatus", path, &[], &[])?,
+        opt_enum(cx, m, "onboardingStatus", path, ONBOARDING_STATUSES, &[])?,
     );
     e.put(
         "av_status",
-        opt_enum(cx, m, "defenderAvStatus", path, &[], &[])?,
+        opt_enum(cx, m, "defenderAvStatus", path, AV_STATUSES, &[])?,
     );
     e.put(
         "rbac_group",

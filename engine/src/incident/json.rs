@@ -264,12 +264,23 @@ impl Obj for Object {
     }
 }
 
+/// Why `v`, found where text is expected, is not read as text.
+fn not_text<V: Val>(v: &V) -> String {
+    match v.view() {
+        // Read as floating point, two ids could come out the same.
+        View::Number(_) => "expected text, found a number with a fraction or an exponent, or an \
+                            integer past 64 bits, which could only be read inexactly: write it \
+                            in quotes"
+            .to_string(),
+        _ => format!("expected text, found {}", describe_val(v)),
+    }
+}
+
 /// [`describe`] for any [`Val`].
 pub(crate) fn describe_val<V: Val>(v: &V) -> &'static str {
     match v.view() {
         View::Null => "null",
         View::Bool(_) => "a boolean",
-        View::Number(n) if n.is_f64() => "a number that is not an exact integer",
         View::Number(_) => "a number",
         View::Str(_) => "a string",
         View::Array(_) => "a list",
@@ -355,12 +366,7 @@ pub(crate) fn opt_text<'v, M: Obj>(
 ) -> Result<Option<Cow<'v, str>>, ImportError> {
     match map.field(key) {
         None => Ok(None),
-        Some(v) => scalar_text(v).ok_or_else(|| {
-            cx.invalid(
-                &map.at(path, key),
-                format!("expected text, found {}", describe_val(v)),
-            )
-        }),
+        Some(v) => scalar_text(v).ok_or_else(|| cx.invalid(&map.at(path, key), not_text(v))),
     }
 }
 
@@ -456,12 +462,7 @@ fn text_items<'v, M: Obj>(
         match scalar_text(item) {
             Some(Some(s)) => out.push(s),
             Some(None) => {}
-            None => {
-                return Err(cx.invalid(
-                    &here.index(i),
-                    format!("expected text, found {}", describe_val(item)),
-                ))
-            }
+            None => return Err(cx.invalid(&here.index(i), not_text(item))),
         }
     }
     Ok(out)
@@ -729,10 +730,13 @@ pub(crate) fn canonical_ip(text: &str) -> String {
     ip_string(text).unwrap_or_else(|| text.trim().to_string())
 }
 
-/// Where a URL's authority starts: after `scheme://`, or at 0 when the URL has no scheme
-/// (`contoso.com/x`). A `://` further on, in the path or query
-/// (`phish.example/r?next=https://…`), is not the scheme's.
+/// Where a URL's authority starts: after `scheme://`, after the `//` of a scheme-relative URL
+/// (`//contoso.com/x`), or at 0 when the URL has no scheme (`contoso.com/x`). A `://` further
+/// on, in the path or query (`phish.example/r?next=https://…`), is not the scheme's.
 pub(crate) fn authority_start(url: &str) -> usize {
+    if url.starts_with("//") {
+        return 2;
+    }
     match url.find("://") {
         Some(i)
             if url[..i].starts_with(|c: char| c.is_ascii_alphabetic())

@@ -258,7 +258,8 @@ fn unknown_format_message(hint: Option<&str>) -> String {
 const ACCEPTED_FORMATS: &str = "the accepted formats \
     are Microsoft Graph security incidents (an incident with `displayName` and `alerts`, or a \
     `{\"value\": [...]}` page of them), Microsoft Sentinel incidents (an Azure resource whose \
-    `properties` hold `title` or `incidentNumber`, or a `{\"value\": [...]}` list of them) and \
+    `properties` hold `title` or `incidentNumber`, a `{\"value\": [...]}` list of them, or an \
+    automation rule's `{\"object\": ...}`) and \
     Riposte normalized incidents (`{\"format\": \"riposte.incident/v1\", ...}`)";
 
 fn error_response_message(code: &str, message: &str) -> String {
@@ -909,7 +910,7 @@ fn import(
     // A Sentinel resource that is no incident (an alert, a comment) is named as what it is.
     let not_incident = |items: &[Json]| {
         items.iter().find_map(|item| match item {
-            Json::Object(m) => sentinel_other(m).map(|other| ImportError::UnknownFormat {
+            Json::Object(m) => other_resource(m).map(|other| ImportError::UnknownFormat {
                 file: cx.file.to_string(),
                 hint: Some(other.hint()),
             }),
@@ -988,7 +989,7 @@ fn import(
     let one = |item: &Json, path: &Path| {
         match item {
             Json::Object(m) => {
-                if let Some(other) = detect(m).is_none().then(|| sentinel_other(m)).flatten() {
+                if let Some(other) = detect(m).is_none().then(|| other_resource(m)).flatten() {
                     return Err(cx.invalid(
                         path,
                         format!(
@@ -1092,7 +1093,7 @@ fn detect<M: json::Obj>(m: &M) -> Option<Format> {
     // A resource of the Sentinel provider that its id or `type` says is no incident (an
     // incident's task or comment, an alert, an entity, a bookmark) is none, whatever else it
     // holds: a task has a `properties.title` as an incident does.
-    if sentinel_other(m).is_some() {
+    if other_resource(m).is_some() {
         return None;
     }
     if let Some(View::Object(props)) = m.field("properties").map(Val::view) {
@@ -1144,14 +1145,16 @@ fn sentinel_type(id: &str) -> Option<SentinelType<'_>> {
     Some(SentinelType { segments })
 }
 
-/// A Sentinel resource that is no incident, as a file may hold one saved from the wrong call.
-struct SentinelOther {
+/// A resource that is no incident, as a file may hold one saved from the wrong call.
+struct OtherResource {
     /// Its resource id, where it has one.
     id: Option<String>,
     kind: OtherKind,
 }
 
 enum OtherKind {
+    /// A Microsoft Graph security alert (`/security/alerts_v2`), with the id of its incident.
+    GraphAlert(Option<String>),
     /// `…/Entities/{id}` of kind `SecurityAlert`: `POST …/incidents/{id}/alerts` answers these.
     Alert,
     /// `…/Entities/{id}`, as `POST …/incidents/{id}/entities` answers.
@@ -1162,15 +1165,33 @@ enum OtherKind {
     Other(String),
 }
 
-/// The Sentinel resource `m` is, if its `id` or its `type` is one of the provider's and no
-/// incident.
-fn sentinel_other<M: json::Obj>(m: &M) -> Option<SentinelOther> {
+/// The resource `m` is, if it is no incident: a Microsoft Graph security alert (by its
+/// `@odata.type`, or its `title` and `incidentId` without an incident's `displayName`), or a
+/// Sentinel resource whose `id` or `type` is one of the provider's.
+fn other_resource<M: json::Obj>(m: &M) -> Option<OtherResource> {
     use json::{Val, View};
     let text = |key: &str| match m.field(key).map(Val::view) {
         Some(View::Str(s)) => Some(s),
         _ => None,
     };
     let id = text("id");
+    let graph_alert = text("@odata.type").is_some_and(|t| {
+        t.trim_start_matches('#')
+            .eq_ignore_ascii_case("microsoft.graph.security.alert")
+    }) || (m.field("displayName").is_none()
+        && m.field("title").is_some()
+        && m.field("incidentId").is_some());
+    if graph_alert {
+        let incident = match m.field("incidentId").map(Val::view) {
+            Some(View::Str(s)) => Some(json::clip(s, 200).into_owned()),
+            Some(View::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        return Some(OtherResource {
+            id: id.map(|id| json::clip(id, 200).into_owned()),
+            kind: OtherKind::GraphAlert(incident),
+        });
+    }
     let is_alert = || text("kind").is_some_and(|k| k.eq_ignore_ascii_case("SecurityAlert"));
     let entities = |s: &str| s.eq_ignore_ascii_case("entities");
     let incidents = |s: &str| s.eq_ignore_ascii_case("incidents");
@@ -1197,16 +1218,17 @@ fn sentinel_other<M: json::Obj>(m: &M) -> Option<SentinelOther> {
             }
         }
     };
-    Some(SentinelOther {
+    Some(OtherResource {
         id: id.map(|id| json::clip(id, 200).into_owned()),
         kind,
     })
 }
 
-impl SentinelOther {
+impl OtherResource {
     /// "a Microsoft Sentinel alert (`…/Entities/9ed9`)".
     fn what(&self) -> String {
         let what = match &self.kind {
+            OtherKind::GraphAlert(_) => "a Microsoft Graph security alert".to_string(),
             OtherKind::Alert => "a Microsoft Sentinel alert".to_string(),
             OtherKind::Entity => "a Microsoft Sentinel entity".to_string(),
             OtherKind::OfIncident(below) => {
@@ -1224,7 +1246,12 @@ impl SentinelOther {
     /// What to give instead.
     fn instead(&self) -> String {
         const INCIDENT: &str = "`GET …/providers/Microsoft.SecurityInsights/incidents/{id}`";
-        match self.kind {
+        match &self.kind {
+            OtherKind::GraphAlert(incident) => format!(
+                "alerts are read inside their incident: give the incident with its alerts \
+                 (`GET /security/incidents/{}?$expand=alerts`)",
+                incident.as_deref().unwrap_or("{id}")
+            ),
             OtherKind::Alert => format!(
                 "alerts (`POST …/incidents/{{id}}/alerts`) are read inside their incident: \
                  give the incident ({INCIDENT}) with these alerts as its `alerts` member"

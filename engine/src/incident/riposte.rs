@@ -19,7 +19,10 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::entities::display_name;
-use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
+use super::graph::{
+    AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, DETECTION_SOURCES, DETERMINATIONS,
+    HEALTH_STATUSES, ONBOARDING_STATUSES, SERVICE_SOURCES, SEVERITIES,
+};
 use super::json::{
     canonical_ip, clip, dedup, describe, mentions_admin, norm_enum, norm_enum_static,
     normalize_time, not_a_time, object, snake, Cx, Object, Path, ROOT,
@@ -426,7 +429,9 @@ fn normalize_field(cx: &Cx, name: &str, v: &mut Json, here: &Path) -> Result<()>
         "delivery_action" => Some(DELIVERY_ACTIONS),
         "delivery_location" => Some(DELIVERY_LOCATIONS),
         "direction" => Some(EMAIL_DIRECTIONS),
-        "health_status" | "onboarding_status" | "av_status" => Some(&[]),
+        "health_status" => Some(HEALTH_STATUSES),
+        "onboarding_status" => Some(ONBOARDING_STATUSES),
+        "av_status" => Some(AV_STATUSES),
         _ => None,
     };
     // Values written by Riposte are normalized already (a backtest corpus is thousands of
@@ -495,8 +500,8 @@ fn text_list<T: AsRef<str> + Eq + std::hash::Hash + Clone>(mut items: Vec<T>) ->
     dedup(items)
 }
 
-fn enum_opt(t: &mut Option<String>) {
-    *t = t.as_deref().and_then(|s| norm_enum(s, &[], &[]));
+fn enum_opt(t: &mut Option<String>, known: &[&'static str]) {
+    *t = t.as_deref().and_then(|s| norm_enum(s, known, &[]));
 }
 
 /// The names an incident's members are written with, for the paths of errors: from its JSON
@@ -549,7 +554,7 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path, w: Written) -> Result<()>
     inc.status = norm_enum(&inc.status, INCIDENT_STATUSES, &[]).unwrap_or_else(unknown);
     inc.classification = norm_enum(&inc.classification, CLASSIFICATIONS, CLASSIFICATION_ALIASES)
         .unwrap_or_else(unknown);
-    enum_opt(&mut inc.determination);
+    enum_opt(&mut inc.determination, DETERMINATIONS);
     for t in [
         &mut inc.number,
         &mut inc.workspace,
@@ -570,9 +575,9 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path, w: Written) -> Result<()>
         let aw = Written::item(alerts_written, i);
         a.severity = norm_enum(&a.severity, SEVERITIES, &[]).unwrap_or_else(unknown);
         a.status = norm_enum(&a.status, ALERT_STATUSES, &[]).unwrap_or_else(unknown);
-        enum_opt(&mut a.category);
-        enum_opt(&mut a.service_source);
-        enum_opt(&mut a.detection_source);
+        enum_opt(&mut a.category, CATEGORIES);
+        enum_opt(&mut a.service_source, SERVICE_SOURCES);
+        enum_opt(&mut a.detection_source, DETECTION_SOURCES);
         text_or_empty(&mut a.title);
         text(&mut a.description);
         text(&mut a.threat_family);

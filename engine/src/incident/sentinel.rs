@@ -17,7 +17,7 @@ use riposte_dsl::types::EntityKind;
 use serde_json::{Number, Value as Json};
 
 use super::entities::{EntitySet, NewEntity};
-use super::graph::{CLASSIFICATION_ALIASES, SEVERITIES};
+use super::graph::{CATEGORIES, CLASSIFICATION_ALIASES, SEVERITIES};
 use super::json::{
     clip, dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array, opt_enum,
     opt_number, opt_object, opt_str, opt_time, snake, str_list, url_domain, Cx, Obj, Object, Path,
@@ -373,7 +373,7 @@ fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<Alert> {
         title: first_str(cx, p, &["alertDisplayName", "displayName", "title"], pp)?
             .unwrap_or_default(),
         description: opt_str(cx, p, "description", pp)?,
-        category: tactics.first().and_then(|t| norm_enum(t, &[], &[])),
+        category: tactics.first().and_then(|t| norm_enum(t, CATEGORIES, &[])),
         severity: opt_enum(cx, p, "severity", pp, SEVERITIES, &[])?.unwrap_or_else(unknown),
         status: opt_enum(cx, p, "status", pp, ALERT_STATUSES, &[])?.unwrap_or_else(unknown),
         service_source: opt_str(cx, p, "productName", pp)?.map(|n| product_source(&n)),

@@ -980,6 +980,19 @@ fn files_merge_only_by_a_hash_of_the_same_type() {
         entity(&inc, &format!("file:{sha1}")).fields["device_ids"],
         json!(["d1"])
     );
+    // One file on one device, named in two cases: one device id, as devices are compared.
+    let details = json!({"sha1": sha1, "fileName": "setup.exe"});
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            file("unknown", details.clone(), json!({"mdeDeviceId": "AB12"})),
+            file("unknown", details, json!({"mdeDeviceId": "ab12"})),
+        ],
+    )]));
+    assert_eq!(
+        entity(&inc, &format!("file:{sha1}")).fields["device_ids"],
+        json!(["AB12"])
+    );
     // A file with a hash and one without, of one name: two files too.
     let inc = one(&graph_incident(vec![graph_alert(
         "a1",
@@ -1238,6 +1251,19 @@ fn is_admin_reads_whole_words_and_no_negation() {
     assert_eq!(admin, [false, false, false, false, true, true, true]);
 }
 
+/// A host name whose first label is empty names no host: the device is named by its id.
+#[test]
+fn a_device_is_never_named_by_nothing() {
+    let inc = one(&graph_incident(vec![graph_alert(
+        "a1",
+        vec![evidence(
+            "deviceEvidence",
+            json!({"deviceDnsName": ".corp.local", "mdeDeviceId": "d1"}),
+        )],
+    )]));
+    assert_eq!(inc.entities[0].name, "d1");
+}
+
 #[test]
 fn a_url_without_a_scheme_is_not_read_from_its_query() {
     use super::json::url_domain;
@@ -1252,6 +1278,8 @@ fn a_url_without_a_scheme_is_not_read_from_its_query() {
         url_domain("svn+ssh://Repo.test/x").as_deref(),
         Some("repo.test")
     );
+    // Scheme-relative, as links in HTML are written.
+    assert_eq!(url_domain("//X.com/a").as_deref(), Some("x.com"));
     let inc = one(&graph_incident(vec![graph_alert(
         "a1",
         vec![evidence("urlEvidence", json!({"url": url}))],
@@ -1375,6 +1403,80 @@ fn enums_are_case_insensitive_and_snake_case() {
         let mut inc = graph_incident(vec![]);
         inc["classification"] = json!(raw);
         assert_eq!(one(&inc).classification, normalized, "{raw}");
+    }
+}
+
+/// `snake_case` cannot tell the words of all-capital text apart: the values Microsoft documents
+/// are known in any case, in every format, and written as documented.
+#[test]
+fn documented_values_in_capitals_are_written_as_documented() {
+    let mut inc = graph_incident(vec![json!({
+        "id": "a1", "category": "DEFENSEEVASION", "serviceSource": "MICROSOFTDEFENDERFOROFFICE365",
+        "detectionSource": "MICROSOFTDEFENDERFORIOT", "status": "UNKNOWNFUTUREVALUE",
+        "evidence": [evidence("deviceEvidence", json!({"mdeDeviceId": "d1",
+            "healthStatus": "NOSENSORDATA", "onboardingStatus": "CANBEONBOARDED",
+            "defenderAvStatus": "NOTREPORTING"}))],
+    })]);
+    inc["determination"] = json!("MULTISTAGEDATTACK");
+    inc["status"] = json!("AWAITINGACTION");
+    let i = one(&inc);
+    assert_eq!(i.determination.as_deref(), Some("multi_staged_attack"));
+    assert_eq!(i.status, "awaiting_action");
+    let a = &i.alerts[0];
+    assert_eq!(a.category.as_deref(), Some("defense_evasion"));
+    assert_eq!(
+        a.service_source.as_deref(),
+        Some("microsoft_defender_for_office365")
+    );
+    assert_eq!(
+        a.detection_source.as_deref(),
+        Some("microsoft_defender_for_iot")
+    );
+    assert_eq!(a.status, "unknown_future_value");
+    let d = &i.entities[0].fields;
+    assert_eq!(
+        [
+            &d["health_status"],
+            &d["onboarding_status"],
+            &d["av_status"]
+        ],
+        ["no_sensor_data", "can_be_onboarded", "not_reporting"]
+    );
+    // Sentinel's tactics, and the normalized format, alike.
+    let s = one(&json!({"name": "inc", "properties": {"title": "t"},
+        "alerts": [{"name": "a", "properties": {"tactics": ["COMMANDANDCONTROL"]}}]}));
+    assert_eq!(s.alerts[0].category.as_deref(), Some("command_and_control"));
+    let n = one(
+        &json!({"format": "riposte.incident/v1", "incident": {"id": "n", "source": "defender_xdr",
+        "determination": "COMPROMISEDUSER",
+        "alerts": [{"id": "a", "category": "INITIALACCESS", "detection_source": "SMARTSCREEN"}],
+        "entities": [{"id": "device:d", "kind": "device", "name": "d",
+            "fields": {"health_status": "IMPAIREDCOMMUNICATION"}}]}}),
+    );
+    assert_eq!(n.determination.as_deref(), Some("compromised_user"));
+    assert_eq!(n.alerts[0].category.as_deref(), Some("initial_access"));
+    assert_eq!(
+        n.alerts[0].detection_source.as_deref(),
+        Some("smart_screen")
+    );
+    assert_eq!(
+        n.entities[0].fields["health_status"],
+        "impaired_communication"
+    );
+    // The lists are written as `snake_case` writes them.
+    use super::graph::*;
+    for v in [
+        CATEGORIES,
+        DETERMINATIONS,
+        SERVICE_SOURCES,
+        DETECTION_SOURCES,
+        HEALTH_STATUSES,
+        ONBOARDING_STATUSES,
+        AV_STATUSES,
+    ]
+    .concat()
+    {
+        assert_eq!(riposte_dsl::snake::snake(v), v);
     }
 }
 
@@ -3242,6 +3344,53 @@ fn unknown_formats_name_the_accepted_ones() {
     }
 }
 
+/// A Graph security alert (`/security/alerts_v2`) is read inside its incident: alone, in a
+/// page of alerts or among incidents, it is named for what it is, not planned as an incident.
+/// An evidence type that is no text is an error at it, not evidence of an unknown type.
+#[test]
+fn an_evidence_type_that_is_no_text_is_an_error() {
+    let inc = graph_incident(vec![graph_alert(
+        "a1",
+        vec![
+            json!({"@odata.type": ["#microsoft.graph.security.ipEvidence"], "ipAddress": "10.0.0.1"}),
+        ],
+    )]);
+    let (path, message) = invalid_at(&inc.to_string());
+    assert_eq!(path, r#"$.alerts[0].evidence[0]["@odata.type"]"#);
+    assert_eq!(message, "expected text, found a list");
+}
+
+#[test]
+fn graph_alerts_are_no_incidents() {
+    let alert = json!({"@odata.type": "#microsoft.graph.security.alert", "id": "da1",
+        "title": "t", "incidentId": "31001"});
+    // `/security/alerts_v2` answers without `@odata.type`: an alert's title and incident id.
+    let untyped = json!({"id": "da2", "title": "t", "incidentId": 31002, "evidence": []});
+    for (text, incident) in [
+        (alert.to_string(), "31001"),
+        (json!({"value": [untyped]}).to_string(), "31002"),
+    ] {
+        let message = error(&text).to_string();
+        assert!(
+            message.contains("it holds a Microsoft Graph security alert (`da"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!(
+                "`GET /security/incidents/{incident}?$expand=alerts`"
+            )),
+            "{message}"
+        );
+    }
+    let incident = graph_incident(vec![]);
+    let (path, message) = invalid_at(&json!({"value": [alert, incident]}).to_string());
+    assert_eq!(path, "$.value[0]");
+    assert!(
+        message.starts_with("this is a Microsoft Graph security alert (`da1`), not an incident"),
+        "{message}"
+    );
+}
+
 /// Sentinel's other resources (alerts, entities, comments, rules) carry the provider in their
 /// ids too; a file of them is named for what it holds, not planned as incidents.
 #[test]
@@ -4196,7 +4345,7 @@ fn numbers_count_as_text_only_when_they_are_exact_integers() {
     for id in ["1e3", "1.5", "18446744073709551616"] {
         let err = read(id).expect_err(id).to_string();
         assert!(
-            err.contains("`$.id`") && err.contains("not an exact integer"),
+            err.contains("`$.id`") && err.contains("integer past 64 bits"),
             "{id}: {err}"
         );
     }
