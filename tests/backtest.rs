@@ -354,7 +354,37 @@ fn a_missing_revision_or_git_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not inside a git repository"), "{err}");
+    // Said plainly, with what to do; not git's own words.
+    assert!(
+        err.contains("is not inside a git repository; run riposte from inside the repository"),
+        "{err}"
+    );
+    assert!(err.contains("or leave out `--base`"), "{err}");
+    assert!(!err.contains(".git"), "{err}");
+
+    // A library path outside the repository names the repository's root.
+    let out = riposte(repo.path())
+        .args([
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--base",
+            "HEAD",
+            "--library",
+        ])
+        .arg(plain.path().join("sops"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let top = repo.path().canonicalize().unwrap();
+    assert!(
+        err.contains(&format!(
+            "is outside the git repository at `{}`",
+            top.display()
+        )),
+        "{err}"
+    );
 
     let out = riposte(repo.path())
         .args(["backtest", "--corpus", "missing"])

@@ -14,12 +14,21 @@ use crate::load::{is_test_file, Loaded, MAX_FILES};
 pub enum GitError {
     #[error("cannot run `git`: {0}; is git installed and on the PATH?")]
     Spawn(#[source] std::io::Error),
-    #[error("the current directory is not inside a git repository: {0}")]
+    #[error(
+        "`--base` reads the library from git history, but the current directory `{0}` is not \
+         inside a git repository; run riposte from inside the repository that holds the \
+         library, or leave out `--base` for the totals of the working-tree plans alone"
+    )]
     NotARepository(String),
+    #[error("cannot read the current directory: {0}")]
+    CurrentDir(#[source] std::io::Error),
     #[error("unknown revision `{rev}`: {message}")]
     UnknownRevision { rev: String, message: String },
-    #[error("library path `{0}` is outside the git repository")]
-    OutsideRepository(String),
+    #[error(
+        "library path `{path}` is outside the git repository at `{top}`, whose history \
+         `--base` reads; give library paths inside it"
+    )]
+    OutsideRepository { path: String, top: String },
     #[error("`git {command}` failed: {message}")]
     Failed { command: String, message: String },
     #[error("library file `{path}` at revision `{rev}` has a name that is not UTF-8; rename it")]
@@ -66,11 +75,19 @@ fn complaint(out: &Output) -> String {
     }
 }
 
-/// Why git would not name the repository: not in one, or one it refuses to use.
-fn not_a_repository(out: &Output) -> GitError {
+/// Why git would not name the repository of `cwd`: not in one, or one it refuses to use.
+fn not_a_repository(cwd: &Path, out: &Output) -> GitError {
     let text = String::from_utf8_lossy(&out.stderr);
+    // "not a git repository (or any of the parent directories)", "(or any parent up to mount
+    // point …)"; not "not a git repository: /path/.git", a repository git cannot open.
+    if text.contains("not a git repository (or any") {
+        return GitError::NotARepository(cwd.display().to_string());
+    }
     if !text.contains("dubious ownership") {
-        return GitError::NotARepository(complaint(out));
+        return GitError::Failed {
+            command: "rev-parse --show-toplevel".into(),
+            message: complaint(out),
+        };
     }
     // "detected dubious ownership in repository at '/path'"
     let dir = text
@@ -190,11 +207,10 @@ pub fn library_at(
     paths: &[PathBuf],
     max_file_bytes: usize,
 ) -> Result<AtRevision, GitError> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| GitError::NotARepository(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(GitError::CurrentDir)?;
     let top = git(&cwd, ["rev-parse", "--show-toplevel"])?;
     if !top.status.success() {
-        return Err(not_a_repository(&top));
+        return Err(not_a_repository(&cwd, &top));
     }
     let top = PathBuf::from(stdout_line(&top));
     let prefix = git(&cwd, ["rev-parse", "--show-prefix"])?;
@@ -223,8 +239,11 @@ pub fn library_at(
 
     let mut specs = Vec::new();
     for p in paths {
-        let rel = repo_relative(&top, &prefix, &cwd, p)
-            .ok_or_else(|| GitError::OutsideRepository(p.display().to_string()))?;
+        let rel =
+            repo_relative(&top, &prefix, &cwd, p).ok_or_else(|| GitError::OutsideRepository {
+                path: p.display().to_string(),
+                top: top.display().to_string(),
+            })?;
         // A library path that is a symbolic link (to a directory) at the revision is read
         // at its target, as the working tree reads the path given.
         specs.push(resolve_spec(&top, &commit, rev, rel)?);
