@@ -1808,6 +1808,14 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
             if !nowhere.is_empty() {
                 return Err(library_nowhere(&nowhere, rev, library_given));
             }
+            // Before the notes: a run that stops says only why.
+            if at.loaded.sources.is_empty() {
+                return Err(git::GitError::Empty {
+                    rev: rev.clone(),
+                    paths: riposte_engine::load::quoted_paths(&paths),
+                }
+                .to_string());
+            }
             for p in &not_in_tree {
                 stderr_line!(
                     "note: library path `{}` does not exist in the working tree; it holds \
@@ -1822,13 +1830,6 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
                      `{rev}`)",
                     p.display()
                 );
-            }
-            if at.loaded.sources.is_empty() {
-                return Err(git::GitError::Empty {
-                    rev: rev.clone(),
-                    paths: riposte_engine::load::quoted_paths(&paths),
-                }
-                .to_string());
             }
             (in_tree, Some((rev, at)))
         }

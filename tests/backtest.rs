@@ -573,6 +573,7 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
         err.contains("no library files (`*.yaml`, `*.yml`) at revision `HEAD` under `lib2`"),
         "{err}"
     );
+    assert!(!err.contains("note:"), "{err}");
 
     // Gamebooks moved to a new directory beside the SOPs: the SOPs at the base find none, and
     // the error says which library path the base does not have.
@@ -584,6 +585,39 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
         err.contains("note: library path `lib3` does not exist at `HEAD`"),
         "{err}"
     );
+}
+
+/// A base older than the library (the root commit) holds none of it: the run stops with that
+/// error and its fix alone, not after notes that each library path was added since.
+#[test]
+fn a_base_older_than_the_library_is_one_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(dir.join("README.md"), "library to come\n").unwrap();
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "readme"]);
+    copy_dir(&root().join("gamebooks"), &dir.join("gamebooks"));
+    copy_dir(&root().join("sops"), &dir.join("sops"));
+    copy_dir(&root().join("examples/incidents"), &dir.join("corpus"));
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "library"]);
+    let out = riposte(dir)
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD~1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(
+            "error: no library files (`*.yaml`, `*.yml`) at revision `HEAD~1` under \
+             `gamebooks`, `sops`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("choose a later `--base`"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty());
 }
 
 /// A backtest that planned nothing checked nothing: an empty corpus, or one whose every file is

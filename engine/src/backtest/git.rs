@@ -36,8 +36,9 @@ pub enum GitError {
     #[error("more than {limit} library files at revision `{rev}`")]
     TooManyFiles { rev: String, limit: usize },
     #[error(
-        "no library files (`*.yaml`, `*.yml`) at revision `{rev}` under {paths}; was the library \
-         committed there, or did it live under other paths?"
+        "no library files (`*.yaml`, `*.yml`) at revision `{rev}` under {paths}: the library was \
+         not committed there yet, or lived under other paths; choose a later `--base`, one that \
+         holds the library"
     )]
     Empty { rev: String, paths: String },
 }
