@@ -1703,16 +1703,50 @@ fn warn_without_response_sops(sides: &[(String, Vec<PathBuf>)], library_given: b
     }
 }
 
-/// A backtest sink that keeps a progress bar (on a terminal) out of the report's way.
+/// Most corpus errors held back until an incident is read (a few hundred bytes each): past
+/// them, the report is begun.
+const MAX_HELD_ERRORS: usize = 1_000;
+
+/// A backtest sink that keeps a progress bar (on a terminal) out of the report's way, and holds
+/// back the errors met before any incident is read: a corpus of which no incident can be read
+/// is no backtest, and gets no report (its errors go to stderr, above the message that says
+/// so).
 struct WithProgress<S> {
     inner: S,
     bar: Option<indicatif::ProgressBar>,
     /// Whether output shares the terminal with the bar, which must then step aside for it.
     suspend: bool,
+    /// The errors held back while `holding`.
+    held: Vec<riposte_engine::backtest::CorpusError>,
+    /// Whether no incident has been read yet (and at most [`MAX_HELD_ERRORS`] errors met).
+    holding: bool,
+}
+
+impl<S: riposte_engine::backtest::Sink> WithProgress<S> {
+    fn inner_error(
+        &mut self,
+        error: &riposte_engine::backtest::CorpusError,
+    ) -> std::io::Result<()> {
+        let inner = &mut self.inner;
+        match &self.bar {
+            Some(bar) => bar.suspend(|| inner.error(error)),
+            None => inner.error(error),
+        }
+    }
+
+    /// Begins the report: hands the errors held back to the inner sink.
+    fn release(&mut self) -> std::io::Result<()> {
+        self.holding = false;
+        for error in std::mem::take(&mut self.held) {
+            self.inner_error(&error)?;
+        }
+        Ok(())
+    }
 }
 
 impl<S: riposte_engine::backtest::Sink> riposte_engine::backtest::Sink for WithProgress<S> {
     fn incident(&mut self, diff: &riposte_engine::backtest::IncidentDiff) -> std::io::Result<()> {
+        self.release()?;
         let inner = &mut self.inner;
         match &self.bar {
             Some(bar) if self.suspend => bar.suspend(|| inner.incident(diff)),
@@ -1721,14 +1755,19 @@ impl<S: riposte_engine::backtest::Sink> riposte_engine::backtest::Sink for WithP
     }
 
     fn error(&mut self, error: &riposte_engine::backtest::CorpusError) -> std::io::Result<()> {
-        let inner = &mut self.inner;
-        match &self.bar {
-            Some(bar) => bar.suspend(|| inner.error(error)),
-            None => inner.error(error),
+        if self.holding && self.held.len() < MAX_HELD_ERRORS {
+            self.held.push(error.clone());
+            return Ok(());
         }
+        self.release()?;
+        self.inner_error(error)
     }
 
     fn progress(&mut self, p: &riposte_engine::backtest::Progress) {
+        // The errors held are released with the next result, or at the end.
+        if p.incidents > 0 {
+            self.holding = false;
+        }
         if let Some(bar) = &self.bar {
             // The message first: a redraw between the two shows both of the same moment.
             bar.set_message(format!("{} incidents", p.incidents));
@@ -1941,10 +1980,17 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         }
     };
     match finished {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+        Written::Report(Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             return Err(format!("cannot write the report: {e}"))
         }
-        _ => {}
+        Written::Report(_) => {}
+        Written::Withheld(errors) => {
+            // Each as the text report shows it.
+            let mut errors_out = TextReport::new(std::io::stderr().lock(), None);
+            for e in &errors {
+                let _ = riposte_engine::backtest::Sink::error(&mut errors_out, e);
+            }
+        }
     }
     if let Some(d) = &report.first_duplicate {
         stderr_line!(
@@ -1973,7 +2019,12 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     }
     // A backtest that planned nothing checked nothing: never let it pass for a clean one.
     if report.incidents == 0 {
-        return Err(no_incidents(&args.corpus, report.files, report.errors()));
+        let read = report.files + listing.errors.len() as u64;
+        return Err(no_incidents(
+            &args.corpus,
+            read.saturating_sub(report.file_errors),
+            report.errors(),
+        ));
     }
     let failed = args.fail_on.iter().any(|f| match f {
         FailOn::Changes => report.changed > 0,
@@ -2023,8 +2074,16 @@ impl<W: Write> Write for ReaderMayLeave<W> {
     }
 }
 
-/// A backtest that could not finish: a reader that stopped reading (`| head`) is not an error.
-/// Runs a backtest into `sink` with the progress bar, then has the sink write its end.
+/// What became of a backtest's report.
+enum Written {
+    /// It was written (or failed to be).
+    Report(std::io::Result<()>),
+    /// No incident was read: no report was written; the errors met, to show instead.
+    Withheld(Vec<riposte_engine::backtest::CorpusError>),
+}
+
+/// Runs a backtest into `sink` with the progress bar, then has the sink write its end, unless
+/// no incident was read.
 fn run_with_progress<S: riposte_engine::backtest::Sink, W>(
     run: &riposte_engine::backtest::Backtest,
     listing: &riposte_engine::backtest::Listing,
@@ -2032,23 +2091,29 @@ fn run_with_progress<S: riposte_engine::backtest::Sink, W>(
     bar: Option<indicatif::ProgressBar>,
     suspend: bool,
     finish: impl FnOnce(S, &riposte_engine::backtest::Report) -> std::io::Result<W>,
-) -> Result<
-    (riposte_engine::backtest::Report, std::io::Result<()>),
-    riposte_engine::backtest::BacktestError,
-> {
+) -> Result<(riposte_engine::backtest::Report, Written), riposte_engine::backtest::BacktestError> {
     let mut sink = WithProgress {
         inner: sink,
         bar,
         suspend,
+        held: Vec::new(),
+        holding: true,
     };
     let report = run.run(listing, &mut sink)?;
     if let Some(bar) = &sink.bar {
         bar.finish_and_clear();
     }
-    let finished = finish(sink.inner, &report).map(drop);
-    Ok((report, finished))
+    // Past the errors it could hold, the report was begun: it is ended as any other.
+    if report.incidents == 0 && sink.holding {
+        return Ok((report, Written::Withheld(sink.held)));
+    }
+    let finished = sink
+        .release()
+        .and_then(|()| finish(sink.inner, &report).map(drop));
+    Ok((report, Written::Report(finished)))
 }
 
+/// A backtest that could not finish: a reader that stopped reading (`| head`) is not an error.
 fn reader_gone(e: riposte_engine::backtest::BacktestError) -> Result<ExitCode, String> {
     match e {
         riposte_engine::backtest::BacktestError::Output(io)
@@ -2060,12 +2125,29 @@ fn reader_gone(e: riposte_engine::backtest::BacktestError) -> Result<ExitCode, S
     }
 }
 
-fn no_incidents(corpus: &std::path::Path, files: u64, errors: u64) -> String {
-    format!(
-        "no incidents in the corpus `{}` ({files} files read, {errors} errors); a corpus is a \
-         directory of incident files (`*.json`)",
-        corpus.display(),
-    )
+/// The error of a corpus of which no incident was read: `read` files of it were read (without
+/// an error of the whole file), and `errors` errors met.
+fn no_incidents(corpus: &std::path::Path, read: u64, errors: u64) -> String {
+    let corpus = corpus.display();
+    match (read, errors) {
+        (0, 0) => format!(
+            "no incidents in the corpus `{corpus}`: it holds no incident files; a corpus is a \
+             directory of incident files (`*.json`, in any of its subdirectories)"
+        ),
+        (0, _) => {
+            format!("every file of the corpus `{corpus}` failed to read (see the errors above)")
+        }
+        (_, 0) => format!(
+            "no incidents in the corpus `{corpus}`: {} read, none holding an incident",
+            plural(read, "file")
+        ),
+        _ => format!(
+            "no incident of the corpus `{corpus}` could be read ({} read, {}; see the errors \
+             above)",
+            plural(read, "file"),
+            plural(errors, "error")
+        ),
+    }
 }
 
 fn corpus(command: CorpusCommand) -> Result<ExitCode, String> {

@@ -621,7 +621,8 @@ fn a_base_older_than_the_library_is_one_error() {
 }
 
 /// A backtest that planned nothing checked nothing: an empty corpus, or one whose every file is
-/// unreadable, is an error.
+/// unreadable, is an error (exit 2), and writes no report that could pass for one: the errors
+/// of the files go to stderr, above the message.
 #[test]
 fn a_corpus_without_incidents_is_an_error() {
     let repo = repo();
@@ -629,21 +630,39 @@ fn a_corpus_without_incidents_is_an_error() {
     std::fs::create_dir(dir.join("empty")).unwrap();
     std::fs::create_dir(dir.join("broken")).unwrap();
     std::fs::write(dir.join("broken/a.json"), "{\"value\": [").unwrap();
-    for corpus in ["empty", "broken"] {
-        let out = riposte(dir)
-            .args(["backtest", "--corpus", corpus, "--base", "HEAD"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{corpus}");
-        let err = String::from_utf8_lossy(&out.stderr);
+    for format in ["text", "json"] {
+        let run = |corpus: &str| {
+            let out = riposte(dir)
+                .args(["backtest", "--corpus", corpus, "--base", "HEAD"])
+                .args(["--format", format])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{corpus}");
+            assert!(
+                out.stdout.is_empty(),
+                "{corpus}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        let err = run("empty");
+        assert_eq!(
+            err,
+            "error: no incidents in the corpus `empty`: it holds no incident files; a corpus is \
+             a directory of incident files (`*.json`, in any of its subdirectories)\n"
+        );
+        let err = run("broken");
         assert!(
-            err.contains(&format!("no incidents in the corpus `{corpus}`")),
+            err.starts_with("error: `broken/a.json`:1:11: invalid JSON: "),
             "{err}"
         );
-        // An empty corpus prints nothing that could pass for a report; a broken one lists its
-        // errors.
-        let out = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.is_empty(), corpus == "empty", "{corpus}: {out}");
+        assert!(
+            err.ends_with(
+                "\nerror: every file of the corpus `broken` failed to read (see the errors \
+                 above)\n"
+            ),
+            "{err}"
+        );
     }
 }
 
@@ -1170,7 +1189,16 @@ fn a_corpus_of_unreadable_incidents_is_an_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no incidents in the corpus"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.ends_with(
+            "error: no incident of the corpus `corpus` could be read (1 file read, 2 errors; see \
+             the errors above)\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("error: corpus/page.json[").count(), 2, "{err}");
+    assert!(out.stdout.is_empty());
 }
 
 /// A library file over the size limit at the base revision is an error of that revision's
