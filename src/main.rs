@@ -398,10 +398,48 @@ fn default_library() -> Vec<PathBuf> {
         .collect()
 }
 
-fn load(paths: Vec<PathBuf>) -> Result<(SourceMap, Compilation), String> {
+/// The error of a command run where the default library is not: `what` is missing, and
+/// `instead` is what to give.
+fn no_default_library(what: &str, instead: &str) -> String {
+    let here = std::env::current_dir()
+        .map(|d| format!(" `{}`", d.display()))
+        .unwrap_or_default();
+    format!(
+        "{what}: the current directory{here} holds no `gamebooks/` or `sops/`; run riposte from \
+         the directory that holds them, or {instead}"
+    )
+}
+
+/// The error of a path given with `option` that cannot be read: `what` it is, and what to do.
+fn unreadable(what: &str, option: &str, path: &std::path::Path, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!(
+            "{what} `{}` (`{option}`) does not exist; check its spelling",
+            path.display()
+        )
+    } else {
+        format!(
+            "cannot read the {what} `{}` (`{option}`): {e}",
+            path.display()
+        )
+    }
+}
+
+/// The error of a library that cannot be read, naming `--library` for a path it gave (`given`).
+fn library_error(e: riposte_engine::load::LoadError, given: &[PathBuf]) -> String {
+    match e {
+        riposte_engine::load::LoadError::Io { path, source } if given.contains(&path) => {
+            unreadable("library path", "--library", &path, &source)
+        }
+        e => e.to_string(),
+    }
+}
+
+/// Reads and compiles a library; `given` are the paths `--library` gave, which errors name so.
+fn load(paths: Vec<PathBuf>, given: &[PathBuf]) -> Result<(SourceMap, Compilation), String> {
     let limits = Limits::default();
-    let loaded =
-        riposte_engine::load_library(&paths, limits.max_file_bytes).map_err(|e| e.to_string())?;
+    let loaded = riposte_engine::load_library(&paths, limits.max_file_bytes)
+        .map_err(|e| library_error(e, given))?;
     note_linked_dirs(&loaded);
     let compilation = compile(&loaded.sources, &limits, loaded.diagnostics);
     Ok((loaded.sources, compilation))
@@ -434,9 +472,10 @@ fn check(
         (true, true) => default_library(),
     };
     if paths.is_empty() {
-        return Err(
-            "nothing to check: no `gamebooks/` or `sops/` here; pass files or directories".into(),
-        );
+        return Err(no_default_library(
+            "nothing to check",
+            "pass files or directories",
+        ));
     }
     let checked: Vec<PathBuf> = paths
         .iter()
@@ -447,7 +486,7 @@ fn check(
     } else {
         paths
     };
-    let (mut sources, mut compilation) = load(all)?;
+    let (mut sources, mut compilation) = load(all, &[])?;
     // The files checked: those under the paths named. A diagnostic is theirs when it is at one
     // of them or points at one (a name defined twice, once in the library).
     let mut is_checked: Vec<riposte_dsl::FileId> = sources
@@ -590,7 +629,14 @@ fn check_workspaces(
                 message: format!("{source}; save the file as UTF-8"),
             })
         }
-        Err(e @ WorkspaceError::Io { .. }) => return Err(e.to_string()),
+        Err(WorkspaceError::Io { path, source }) => {
+            return Err(unreadable(
+                "workspaces file",
+                "--workspaces",
+                path.as_ref(),
+                &source,
+            ))
+        }
         // Too large: said at the file's start.
         Err(e) => Err(e),
     };
@@ -667,7 +713,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         library
     };
     paths.push(file.clone());
-    let (sources, compilation) = load(paths)?;
+    let (sources, compilation) = load(paths, &[])?;
     let file_id = sources
         .iter()
         .find(|(_, f)| same_file(std::path::Path::new(&f.name), &file))
@@ -799,16 +845,16 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     }
 }
 
-fn library(paths: Vec<PathBuf>) -> Result<Result<riposte_dsl::checked::Library, ExitCode>, String> {
-    let paths = if paths.is_empty() {
+fn library(given: Vec<PathBuf>) -> Result<Result<riposte_dsl::checked::Library, ExitCode>, String> {
+    let paths = if given.is_empty() {
         default_library()
     } else {
-        paths
+        given.clone()
     };
     if paths.is_empty() {
-        return Err("no library: no `gamebooks/` or `sops/` here; pass `--library DIR`".into());
+        return Err(no_default_library("no library", "pass `--library DIR`"));
     }
-    let (sources, compilation) = load(paths)?;
+    let (sources, compilation) = load(paths, &given)?;
     if compilation.has_errors() {
         let color = colored(&std::io::stderr());
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
@@ -1458,9 +1504,10 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
         args.paths
     };
     if paths.is_empty() {
-        return Err(
-            "no tests: no `gamebooks/` or `sops/` here; pass test files or directories".into(),
-        );
+        return Err(no_default_library(
+            "no tests",
+            "pass test files or directories",
+        ));
     }
     let limits = testing::Limits {
         import: args.import.limits(),
@@ -1470,12 +1517,12 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
     let lib_paths = if args.library.is_empty() {
         default_library()
     } else {
-        args.library
+        args.library.clone()
     };
     if lib_paths.is_empty() {
-        return Err("no library: no `gamebooks/` or `sops/` here; pass `--library DIR`".into());
+        return Err(no_default_library("no library", "pass `--library DIR`"));
     }
-    let (sources, compilation) = load(lib_paths)?;
+    let (sources, compilation) = load(lib_paths, &args.library)?;
     if compilation.has_errors() {
         let color = colored(&std::io::stderr());
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
@@ -1584,6 +1631,15 @@ fn colored(stream: &impl IsTerminal) -> bool {
 /// The errors of a workspaces file, each on its own `error:` line (the first one's is
 /// written with the message).
 fn workspaces_error(e: riposte_engine::workspace::WorkspaceError) -> String {
+    use riposte_engine::workspace::WorkspaceError;
+    if let WorkspaceError::Io { path, source } = &e {
+        let it = unreadable("workspaces file", "--workspaces", path.as_ref(), source);
+        return if source.kind() == std::io::ErrorKind::NotFound {
+            format!("{it}, or leave out `--workspaces` for the built-in demo workspace")
+        } else {
+            it
+        };
+    }
     let lines: Vec<String> = e.into_each().iter().map(ToString::to_string).collect();
     lines.join("\nerror: ")
 }
@@ -1810,7 +1866,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         default_library()
     };
     if paths.is_empty() {
-        return Err("no library: no `gamebooks/` or `sops/` here; pass `--library DIR`".into());
+        return Err(no_default_library("no library", "pass `--library DIR`"));
     }
     // Without a base nothing is compared, so nothing can change: a gate that can never fail.
     if args.base.is_none() && args.fail_on.contains(&FailOn::Changes) {
@@ -1826,7 +1882,7 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         }
         None => None,
     };
-    let listing = list_corpus(&args.corpus).map_err(|e| e.to_string())?;
+    let listing = list_corpus(&args.corpus).map_err(|e| corpus_error(&args.corpus, e))?;
     let limits = Limits::default();
     // Against a base, a library path missing on one side holds nothing there: what adding or
     // deleting it changes is the backtest's to show. Missing on both sides, or without a base,
@@ -1880,8 +1936,9 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
             riposte_engine::load::quoted_paths(&paths)
         ));
     }
-    let loaded =
-        riposte_engine::load_library(&in_tree, limits.max_file_bytes).map_err(|e| e.to_string())?;
+    let given = if library_given { &paths[..] } else { &[] };
+    let loaded = riposte_engine::load_library(&in_tree, limits.max_file_bytes)
+        .map_err(|e| library_error(e, given))?;
     note_linked_dirs(&loaded);
     let head = match compile_library(loaded, "the library") {
         Ok(l) => l,
@@ -2122,6 +2179,31 @@ fn reader_gone(e: riposte_engine::backtest::BacktestError) -> Result<ExitCode, S
             Ok(ExitCode::SUCCESS)
         }
         e => Err(e.to_string()),
+    }
+}
+
+/// The error of a corpus (`--corpus`) that cannot be listed.
+fn corpus_error(corpus: &std::path::Path, e: riposte_engine::backtest::BacktestError) -> String {
+    use riposte_engine::backtest::BacktestError;
+    match e {
+        BacktestError::Io { source, .. } => {
+            let it = unreadable("corpus", "--corpus", corpus, &source);
+            if source.kind() == std::io::ErrorKind::NotFound {
+                format!("{it} (a corpus is a directory of incident files, `*.json`)")
+            } else {
+                it
+            }
+        }
+        BacktestError::NotADirectory(_) if corpus.is_file() => format!(
+            "`--corpus` takes a directory of incident files, and `{0}` is a file; to plan the \
+             incidents of one file, run `riposte simulate --incident {0}`",
+            corpus.display()
+        ),
+        BacktestError::NotADirectory(_) => format!(
+            "`--corpus` takes a directory of incident files, and `{}` is none",
+            corpus.display()
+        ),
+        e => e.to_string(),
     }
 }
 

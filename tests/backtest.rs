@@ -385,13 +385,60 @@ fn a_missing_revision_or_git_is_a_clear_error() {
         )),
         "{err}"
     );
+}
 
-    let out = riposte(repo.path())
-        .args(["backtest", "--corpus", "missing"])
+/// A path given with an option that cannot be read is named with the option, and the message
+/// says what to do.
+#[test]
+fn a_bad_path_names_its_option() {
+    let repo = repo();
+    let err = |args: &[&str]| {
+        let out = riposte(repo.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(
+        err(&["backtest", "--corpus", "missing"]),
+        "error: corpus `missing` (`--corpus`) does not exist; check its spelling (a corpus is a \
+         directory of incident files, `*.json`)\n"
+    );
+    assert_eq!(
+        err(&["backtest", "--corpus", "corpus/ransomware-two-devices.json"]),
+        "error: `--corpus` takes a directory of incident files, and \
+         `corpus/ransomware-two-devices.json` is a file; to plan the incidents of one file, run \
+         `riposte simulate --incident corpus/ransomware-two-devices.json`\n"
+    );
+    assert_eq!(
+        err(&["backtest", "--corpus", "corpus", "--library", "nolib"]),
+        "error: library path `nolib` (`--library`) does not exist; check its spelling\n"
+    );
+    assert_eq!(
+        err(&[
+            "backtest",
+            "--corpus",
+            "corpus",
+            "--workspaces",
+            "nope.yaml"
+        ]),
+        "error: workspaces file `nope.yaml` (`--workspaces`) does not exist; check its \
+         spelling, or leave out `--workspaces` for the built-in demo workspace\n"
+    );
+    // Where no default library is, the message says where that is.
+    let here = repo.path().join("corpus");
+    let out = riposte(&here)
+        .args(["backtest", "--corpus", "."])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read `missing`"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: no library: the current directory `{}` holds no `gamebooks/` or `sops/`; \
+             run riposte from the directory that holds them, or pass `--library DIR`\n",
+            here.canonicalize().unwrap().display()
+        )
+    );
 }
 
 #[test]

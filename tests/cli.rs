@@ -2213,10 +2213,33 @@ fn check_against_workspaces() {
         "{err}"
     );
     let err = stderr_of(riposte().args(["check", "--workspaces", "no/such.yaml"]), 2);
-    assert!(
-        err.starts_with("error: cannot read `no/such.yaml`"),
-        "{err}"
+    assert_eq!(
+        err,
+        "error: workspaces file `no/such.yaml` (`--workspaces`) does not exist; check its \
+         spelling\n"
     );
+}
+
+/// A library path given with `--library` that does not exist is named with the option, by
+/// every command that takes one.
+#[test]
+fn a_missing_library_path_names_the_option() {
+    for command in [
+        &["test", "--library", "nolib"][..],
+        &[
+            "simulate",
+            "--incident",
+            "examples/incidents/ransomware-two-devices.json",
+            "--library",
+            "nolib",
+        ],
+    ] {
+        let err = stderr_of(riposte().args(command), 2);
+        assert_eq!(
+            err, "error: library path `nolib` (`--library`) does not exist; check its spelling\n",
+            "{command:?}"
+        );
+    }
 }
 
 /// What the importer writes for a value the source left out (`unknown`) is a known value of
