@@ -387,6 +387,41 @@ fn a_missing_revision_or_git_is_a_clear_error() {
     );
 }
 
+/// An empty revision, and one that names a tree or a file rather than a commit, say so.
+#[test]
+fn a_revision_that_is_no_commit_says_what_it_is() {
+    let repo = repo();
+    let err = |rev: &str| {
+        let out = riposte(repo.path())
+            .args(["backtest", "--corpus", "corpus", "--base", rev])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{rev}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(
+        err(""),
+        "error: `--base` is empty; give a git revision: a commit, branch or tag (`HEAD~1`, \
+         `main`)\n"
+    );
+    let tree = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD^{tree}"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let tree = String::from_utf8(tree.stdout).unwrap();
+    let tree = tree.trim();
+    assert_eq!(
+        err(tree),
+        format!(
+            "error: revision `{tree}` names a tree (a directory's content), not a commit; give a \
+             commit, branch or tag (`HEAD~1`, `main`)\n"
+        )
+    );
+    assert!(err("HEAD:sops/ransomware-containment.yaml")
+        .contains("names a blob (a file's content), not a commit"),);
+}
+
 /// A path given with an option that cannot be read is named with the option, and the message
 /// says what to do.
 #[test]

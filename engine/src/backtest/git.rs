@@ -22,8 +22,17 @@ pub enum GitError {
     NotARepository(String),
     #[error("cannot read the current directory: {0}")]
     CurrentDir(#[source] std::io::Error),
+    #[error("`--base` is empty; give a git revision: a commit, branch or tag (`HEAD~1`, `main`)")]
+    EmptyRevision,
     #[error("unknown revision `{rev}`: {message}")]
     UnknownRevision { rev: String, message: String },
+    /// The revision names an object of the repository, but no commit: a tree, a file, a tag of
+    /// either.
+    #[error(
+        "revision `{rev}` names {kind}, not a commit; give a commit, branch or tag (`HEAD~1`, \
+         `main`)"
+    )]
+    NotACommit { rev: String, kind: &'static str },
     #[error(
         "library path `{path}` is outside the git repository at `{top}`, whose history \
          `--base` reads; give library paths inside it"
@@ -114,11 +123,29 @@ fn not_a_repository(cwd: &Path, out: &Output) -> GitError {
     }
 }
 
-/// Why `rev` names no commit: no such name, a short id several objects share, or history a
-/// shallow clone does not have.
+/// Why `rev` names no commit: an object that is no commit, no such name, a short id several
+/// objects share, or history a shallow clone does not have.
 fn unknown_revision(top: &Path, rev: &str) -> Result<GitError, GitError> {
     let loud = git(top, ["rev-parse", "--verify", &format!("{rev}^{{commit}}")])?;
     let said = String::from_utf8_lossy(&loud.stderr);
+    // What it names, past any tags (`REV:path` names a tree or file with no tag to peel).
+    let mut kind = git(top, ["cat-file", "-t", rev])?;
+    if stdout_line(&kind) == "tag" {
+        kind = git(top, ["cat-file", "-t", &format!("{rev}^{{}}")])?;
+    }
+    if kind.status.success() {
+        let kind = match stdout_line(&kind).as_str() {
+            "tree" => Some("a tree (a directory's content)"),
+            "blob" => Some("a blob (a file's content)"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            return Ok(GitError::NotACommit {
+                rev: rev.to_string(),
+                kind,
+            });
+        }
+    }
     let shallow = git(top, ["rev-parse", "--is-shallow-repository"])?;
     let message = if said.contains("ambiguous") {
         "several objects of the repository (commits, or the trees and files they hold) have \
@@ -208,6 +235,16 @@ pub fn library_at(
     paths: &[PathBuf],
     max_file_bytes: usize,
 ) -> Result<AtRevision, GitError> {
+    if rev.is_empty() {
+        return Err(GitError::EmptyRevision);
+    }
+    if rev.starts_with('-') {
+        return Err(GitError::UnknownRevision {
+            rev: rev.to_string(),
+            message: "a revision is a commit, branch or tag name and does not start with `-`"
+                .into(),
+        });
+    }
     let cwd = std::env::current_dir().map_err(GitError::CurrentDir)?;
     let top = git(&cwd, ["rev-parse", "--show-toplevel"])?;
     if !top.status.success() {
@@ -216,14 +253,6 @@ pub fn library_at(
     let top = PathBuf::from(stdout_line(&top));
     let prefix = git(&cwd, ["rev-parse", "--show-prefix"])?;
     let prefix = stdout_line(&prefix);
-
-    if rev.is_empty() || rev.starts_with('-') {
-        return Err(GitError::UnknownRevision {
-            rev: rev.to_string(),
-            message: "a revision is a commit, branch or tag name and does not start with `-`"
-                .into(),
-        });
-    }
     let verify = git(
         &top,
         [
