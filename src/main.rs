@@ -1679,10 +1679,12 @@ fn emit(text: &str) -> Result<(), String> {
     }
 }
 
-/// Compiles a library read by `riposte-engine`; its errors are printed (exit 1).
+/// Compiles a library read by `riposte-engine`; its errors are printed (exit 1), then that
+/// `which` has errors and `advice`.
 fn compile_library(
     loaded: riposte_engine::Loaded,
     which: &str,
+    advice: &str,
 ) -> Result<riposte_dsl::checked::Library, ExitCode> {
     let compilation = compile(&loaded.sources, &Limits::default(), loaded.diagnostics);
     if compilation.has_errors() {
@@ -1690,7 +1692,7 @@ fn compile_library(
         for d in compilation.diagnostics.iter().filter(|d| d.is_error()) {
             stderr_text!("{}", render::text(d, &loaded.sources, color));
         }
-        stderr_line!("{which} has errors; fix them (see `riposte check`) before backtesting");
+        stderr_line!("{which} has errors; {advice}");
         return Err(ExitCode::from(1));
     }
     Ok(compilation.library)
@@ -1940,7 +1942,11 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
     let loaded = riposte_engine::load_library(&in_tree, limits.max_file_bytes)
         .map_err(|e| library_error(e, given))?;
     note_linked_dirs(&loaded);
-    let head = match compile_library(loaded, "the library") {
+    let head = match compile_library(
+        loaded,
+        "the library",
+        "fix them (see `riposte check`) before backtesting",
+    ) {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
@@ -1950,7 +1956,13 @@ fn backtest(args: BacktestArgs) -> Result<ExitCode, String> {
         without_response.push(("the working-tree library".to_string(), in_tree));
     }
     let (base, base_commit) = match at_base {
-        Some((rev, at)) => match compile_library(at.loaded, &format!("the library at `{rev}`")) {
+        // A commit's library cannot be fixed where it is, nor does `riposte check` read it.
+        Some((rev, at)) => match compile_library(
+            at.loaded,
+            &format!("the library at `{rev}`"),
+            "a commit cannot be fixed in place: choose another `--base`, such as a later commit \
+             where they are fixed",
+        ) {
             Ok(l) => {
                 if !has_response_sop(&l) {
                     let read: Vec<PathBuf> = paths

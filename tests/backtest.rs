@@ -669,6 +669,55 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
     );
 }
 
+/// Errors of the library at the base are named there, and the advice is for the base: choose
+/// another one (a commit cannot be fixed in place, and `riposte check` reads the working tree);
+/// those of the working tree say to fix them.
+#[test]
+fn errors_of_the_base_library_advise_another_base() {
+    let repo = repo();
+    let dir = repo.path();
+    let path = dir.join("gamebooks/contain-compromised-device.yaml");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let bad = good.replacen("incident.severity", "incident.severty", 1);
+    assert_ne!(good, bad);
+    std::fs::write(&path, &bad).unwrap();
+    git(dir, &["commit", "-q", "-am", "typo"]);
+    std::fs::write(&path, &good).unwrap();
+    let out = riposte(dir)
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HEAD:gamebooks/contain-compromised-device.yaml:"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "\nthe library at `HEAD` has errors; a commit cannot be fixed in place: choose \
+             another `--base`, such as a later commit where they are fixed\n"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("riposte check"), "{err}");
+
+    // The same errors in the working tree are to be fixed.
+    std::fs::write(&path, &bad).unwrap();
+    let out = riposte(dir)
+        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.ends_with(
+            "\nthe library has errors; fix them (see `riposte check`) before backtesting\n"
+        ),
+        "{err}"
+    );
+}
+
 /// A base older than the library (the root commit) holds none of it: the run stops with that
 /// error and its fix alone, not after notes that each library path was added since.
 #[test]
