@@ -1332,6 +1332,31 @@ fn a_corpus_of_unreadable_incidents_is_an_error() {
     assert!(out.stdout.is_empty());
 }
 
+/// A corpus file that is not JSON says what an incident file is, and nothing of test files.
+#[test]
+fn a_corpus_file_in_yaml_says_incident_files_are_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("corpus")).unwrap();
+    std::fs::write(dir.path().join("corpus/a.json"), "id: x\nseverity: high\n").unwrap();
+    let out = riposte(dir.path())
+        .args(["backtest", "--corpus", "corpus", "--library"])
+        .arg(root().join("gamebooks"))
+        .arg("--library")
+        .arg(root().join("sops"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "the file is not JSON: incident files are JSON (Microsoft Graph, Sentinel, or \
+             Riposte's normalized format)\n"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("test file"), "{err}");
+}
+
 /// A library file over the size limit at the base revision is an error of that revision's
 /// library, named by revision and path, not read into memory and not skipped silently.
 #[test]

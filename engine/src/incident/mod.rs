@@ -212,6 +212,11 @@ pub enum ImportError {
 }
 
 impl ImportError {
+    /// Whether the file is not JSON from its first character (YAML, a CSV export).
+    pub fn is_not_json(&self) -> bool {
+        matches!(self, ImportError::Json { message, .. } if message.ends_with(NOT_JSON))
+    }
+
     /// The steps of the JSON path the error is at, for an error inside an incident.
     pub fn json_path(&self) -> Option<Vec<PathStep>> {
         match self {
@@ -612,6 +617,11 @@ pub fn parse_incidents_each(
     )
 }
 
+/// What the message of a file that is not JSON from its first character ends with
+/// ([`ImportError::is_not_json`]).
+const NOT_JSON: &str = "; the file is not JSON: incident files are JSON (Microsoft Graph, \
+                        Sentinel, or Riposte's normalized format)";
+
 /// Reads the incidents of a file, reading at most `max_file_bytes + 1` bytes of it. UTF-8 (with
 /// or without a byte order mark) and UTF-16 with a byte order mark are accepted. The first
 /// error fails the whole file (see [`read_incidents_each`] to read the others on).
@@ -769,11 +779,7 @@ fn parse_bytes(
                     None if !s.trim_start().starts_with(['{', '[']) => {
                         let mut error = json_error(file, &e);
                         if let ImportError::Json { message, .. } = &mut error {
-                            message.push_str(
-                                "; the file is not JSON: incident files are JSON (Microsoft \
-                                 Graph, Sentinel, or Riposte's normalized format), while a test \
-                                 file may write its incident inline in YAML",
-                            );
+                            message.push_str(NOT_JSON);
                         }
                         error
                     }

@@ -4439,9 +4439,14 @@ fn a_file_that_is_not_json_says_what_an_incident_file_is() {
     let e = error("kind: test\nname: x\n").to_string();
     assert!(e.contains(":1:1: invalid JSON"), "{e}");
     assert!(
-        e.contains("the file is not JSON: incident files are JSON"),
+        e.ends_with(
+            "the file is not JSON: incident files are JSON (Microsoft Graph, Sentinel, or \
+             Riposte's normalized format)"
+        ),
         "{e}"
     );
+    // Test files are no business of an incident file's reader (`simulate`, `backtest`).
+    assert!(!e.contains("test"), "{e}");
     let e = error(r#"{"displayName": "x", "id": "1", "alerts": ["#).to_string();
     assert!(!e.contains("the file is not JSON"), "{e}");
 }

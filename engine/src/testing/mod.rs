@@ -695,7 +695,16 @@ impl<'a> Runner<'a> {
                 let read = self.incidents.entry(p.clone()).or_insert_with(|| {
                     incident::read_incidents(&p, &self.limits.import)
                         .map(|(_, list)| list)
-                        .map_err(|e| format!("{e}{}", relative_hint("incident", rel, &p, base)))
+                        .map_err(|e| {
+                            // A test's incident may be written in the test instead.
+                            let inline = if e.is_not_json() {
+                                "; a test may write its incident inline instead, in YAML, as a \
+                                 mapping under `incident:`"
+                            } else {
+                                ""
+                            };
+                            format!("{e}{inline}{}", relative_hint("incident", rel, &p, base))
+                        })
                 });
                 match read {
                     Ok(list) => list,

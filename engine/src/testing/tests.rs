@@ -344,6 +344,25 @@ fn unknown_keys_and_bad_yaml_say_where() {
     }
 }
 
+/// An incident file that is not JSON (YAML, most often) is the one place to say that a test
+/// may write its incident inline.
+#[test]
+fn a_referenced_incident_in_yaml_suggests_writing_it_inline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "incident.yaml", "id: x\nseverity: high\n");
+    let p = write(
+        dir.path(),
+        "t.test.yaml",
+        "kind: test\nname: x\nincident: incident.yaml\nexpect: {}\n",
+    );
+    let m = messages(&run_files(&[p], &Limits::default()));
+    assert!(
+        m[0].contains("the file is not JSON: incident files are JSON")
+            && m[0].contains("; a test may write its incident inline instead, in YAML"),
+        "{m:?}"
+    );
+}
+
 #[test]
 fn references_are_checked_with_their_location() {
     let cases = [
