@@ -1767,12 +1767,28 @@ fn check_targets(
                 .iter()
                 .any(|e| crate::executor::target_key_matches(t, &e.id, &e.name))
     };
-    let unknown = |loc: &Location, key: &str, t: &str| {
-        let names = incident.entities.iter().map(|e| e.name.as_str());
+    let unknown = |loc: &Location, key: &str, t: &str, action: Option<&str>, step: Option<&str>| {
         let hint = if incident.entities.is_empty() {
             "the incident has no entity; `incident` names the incident itself".to_string()
         } else {
-            riposte_dsl::diagnostic::suggestion(t, names)
+            let kinds = entry_targets(library, action, step);
+            let names = target_candidates(incident, kinds.as_deref());
+            match kinds {
+                Some(kinds) if names.is_empty() => format!(
+                    "the incident has no {}, which {} acts on",
+                    kinds
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    match (action, step) {
+                        (Some(a), _) => format!("`{a}`"),
+                        (None, Some(s)) => format!("step `{s}`"),
+                        (None, None) => "its action".to_string(),
+                    }
+                ),
+                _ => riposte_dsl::diagnostic::suggestion(t, names.iter().copied()),
+            }
         };
         At::new(
             loc,
@@ -1806,12 +1822,68 @@ fn check_targets(
         };
         let (t, at) = (&**target, place_or(&target.at, referenced));
         if !known(t) {
-            problems.push(unknown(at, key, t));
+            problems.push(unknown(at, key, t, action, step));
         } else if let Some(message) = wrong_kind(library, incident, action, step, t, key) {
             problems.push(At::new(at, message));
         }
     }
     problems
+}
+
+/// What the actions an entry names can act on: the actions its `step` runs (those its `action`
+/// takes in), else its `action` (an id, or every action of a `kind.*`). `None` when neither
+/// says (no step or action given, or a step that runs no action).
+fn entry_targets(
+    library: &riposte_dsl::checked::Library,
+    action: Option<&str>,
+    step: Option<&str>,
+) -> Option<Vec<riposte_dsl::catalog::Target>> {
+    let takes = |id: &str| action.is_none_or(|a| riposte_dsl::checked::action_matches(a, id));
+    let of_step: Vec<&riposte_dsl::catalog::ActionSpec> = step
+        .map(|s| crate::scheduler::steps_named(library, s))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(spec_of)
+        .collect();
+    let specs = if of_step.is_empty() && action.is_some() {
+        riposte_dsl::catalog::catalog().iter().collect()
+    } else {
+        of_step
+    };
+    let mut targets = Vec::new();
+    for spec in specs.into_iter().filter(|s| takes(s.id)) {
+        if !targets.contains(&spec.target) {
+            targets.push(spec.target);
+        }
+    }
+    (!targets.is_empty()).then_some(targets)
+}
+
+/// The names a target of one of `kinds` (all kinds when `None`) can be written as, for a
+/// target that names nothing: each name once (ignoring case; entities of several alerts or
+/// mailboxes share one), and `incident` where the incident is a target.
+fn target_candidates<'i>(
+    incident: &'i crate::incident::Incident,
+    kinds: Option<&[riposte_dsl::catalog::Target]>,
+) -> Vec<&'i str> {
+    use riposte_dsl::catalog::Target;
+    let mut names: Vec<&str> = Vec::new();
+    let entities = incident
+        .entities
+        .iter()
+        .filter(|e| kinds.is_none_or(|k| k.contains(&Target::Entity(e.kind))));
+    for e in entities {
+        if !names
+            .iter()
+            .any(|n| n.to_lowercase() == e.name.to_lowercase())
+        {
+            names.push(&e.name);
+        }
+    }
+    if kinds.is_some_and(|k| k.contains(&Target::Incident)) {
+        names.push("incident");
+    }
+    names
 }
 
 /// Why target `t` of an entry under `key` naming `action` and `step` cannot be what they act

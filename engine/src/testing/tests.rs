@@ -1016,6 +1016,59 @@ fn every_name_in_expectations_is_checked_with_a_suggestion() {
     assert_eq!(m, Vec::<String>::new());
 }
 
+/// A target that names nothing is offered the names of the entities the entry's action acts
+/// on (of every kind when nothing says which), each name once: entities of several alerts or
+/// mailboxes share one.
+#[test]
+fn unknown_targets_are_offered_the_entities_of_the_kind_acted_on_once() {
+    let inc = r#"incident:
+  format: riposte.incident/v1
+  incident:
+    id: "7"
+    source: defender_xdr
+    title: t
+    severity: high
+    updated: "2026-01-01T00:00:00Z"
+    entities:
+      - {id: "device:d1", kind: device, name: ws-1, verdict: malicious, provider: microsoft, fields: {hostname: ws-1, mde_device_id: d1}}
+      - {id: "device:d9", kind: device, name: WS-1, verdict: malicious, provider: microsoft, fields: {hostname: ws-1, mde_device_id: d9}}
+      - {id: "device:d2", kind: device, name: ws-2, verdict: malicious, provider: microsoft, fields: {hostname: ws-2, mde_device_id: d2}}
+      - {id: "mailbox:a@c.com", kind: mailbox, name: a@c.com, provider: microsoft, fields: {upn: a@c.com}}
+      - {id: "user:u1", kind: user, name: a@c.com, provider: microsoft, fields: {upn: a@c.com}}
+      - {id: "ip:192.0.2.1", kind: ip, name: 192.0.2.1, provider: microsoft, fields: {address: 192.0.2.1}}
+"#;
+    let with = |extra: &str| messages(&run_one(&format!("kind: test\nname: x\n{inc}{extra}")));
+    let cases = [
+        (
+            "approve: all\nfail: [{step: isolate, target: zzzzzzzz}]\nexpect: {}\n",
+            "in `fail` is no entity of the incident (by id or name); expected one of `ws-1`, `ws-2`",
+        ),
+        (
+            "expect:\n  actions: [{action: user.*, target: zzzzzzzz, count: 0}]\n",
+            "in `expect.actions` is no entity of the incident (by id or name); expected one of `a@c.com`",
+        ),
+        (
+            "expect:\n  actions: [{step: tell, target: zzzzzzzz, count: 0}]\n",
+            "in `expect.actions` is no entity of the incident (by id or name); expected one of `incident`",
+        ),
+        (
+            "expect:\n  actions: [{action: file.*, target: zzzzzzzz, count: 0}]\n",
+            "in `expect.actions` is no entity of the incident (by id or name); the incident has no file, which `file.*` acts on",
+        ),
+        (
+            "approve: all\nfail: [{target: zzzzzzzz}]\nexpect: {}\n",
+            "in `fail` is no entity of the incident (by id or name); expected one of `ws-1`, `ws-2`, `a@c.com`, `192.0.2.1`",
+        ),
+    ];
+    for (extra, want) in cases {
+        let m = with(extra);
+        assert!(
+            m.len() == 1 && m[0].ends_with(want),
+            "{extra}: {m:#?}\nwant: {want}"
+        );
+    }
+}
+
 /// A step named with its gamebook or SOP in fields of their own is checked among that
 /// gamebook's steps (those the SOP runs): a task step `isolate` of another gamebook, whose
 /// name an action step of this one shares, cannot make a `count: 0` pass unchecked.
