@@ -1133,6 +1133,28 @@ impl<'a> Runner<'a> {
         if let Some(a) = &f.value.action {
             names.action(place_or(&a.at, &f.referenced), "fail", a)?;
         }
+        // As for an expected action: a step of another gamebook, or one that runs another
+        // action or none, fails nothing.
+        let (gamebook, action) = (f.value.gamebook.as_deref(), f.value.action.as_deref());
+        if let (Some(g), Some(s)) = (gamebook, &f.value.step) {
+            check_step_of_gamebook(
+                self.runs.as_deref(),
+                place_or(&s.at, &f.referenced),
+                "fail",
+                g,
+                s,
+            )?;
+        }
+        if let Some(step) = &f.value.step {
+            let steps = self.steps_in_scope(step, (gamebook, None));
+            check_step_plans_actions(
+                &steps,
+                place_or(&step.at, &f.referenced),
+                "fail",
+                step,
+                action,
+            )?;
+        }
         if f.value.attempts == Some(0) {
             return Err(At::new(
             &f.referenced,
@@ -1284,7 +1306,8 @@ impl<'a> Runner<'a> {
         if let Some(step) = &e.step {
             let scope = (e.gamebook.as_deref(), e.sop.as_deref());
             let steps = self.steps_in_scope(step, scope);
-            check_step_plans_actions(&steps, place_or(&step.at, entry), step, e.action.as_deref())?;
+            let loc = place_or(&step.at, entry);
+            check_step_plans_actions(&steps, loc, key, step, e.action.as_deref())?;
         }
         // The params are checked against the catalog, for the action named or the one the
         // step runs: a misspelt one, or a value the action cannot take, would pass silently
@@ -1477,16 +1500,17 @@ fn spec_of(step: &riposte_dsl::checked::Step) -> Option<&'static riposte_dsl::ca
     }
 }
 
-/// What a step is, for an error about a step that cannot give what is expected of it.
-fn step_kind_text(step: &riposte_dsl::checked::Step) -> String {
+/// What a step is, for an error about a step that cannot give what is expected of it (`verb`:
+/// `expect` or `fail`, what to do with the steps of a group or call instead).
+fn step_kind_text(step: &riposte_dsl::checked::Step, verb: &str) -> String {
     use riposte_dsl::checked::StepKind;
     match &step.kind {
         StepKind::Action { spec, .. } => format!("runs `{}`", spec.id),
         StepKind::Task(_) => "opens a task".to_string(),
         StepKind::Call { gamebook, .. } => {
-            format!("calls gamebook `{gamebook}` (expect the steps of that gamebook)")
+            format!("calls gamebook `{gamebook}` ({verb} the steps of that gamebook)")
         }
-        StepKind::Group(_) => "is a group (expect the steps inside it)".to_string(),
+        StepKind::Group(_) => format!("is a group ({verb} the steps inside it)"),
     }
 }
 
@@ -1629,12 +1653,14 @@ fn check_step_of_gamebook(
     ))
 }
 
-/// An expected action of `step` (running `action`, if given) must be one a step of that name
-/// can plan (`found`, [`Runner::steps_in_scope`]): a task, group or call step plans none, and a step
-/// runs one action.
+/// An expected action (`key` `expect.actions`) or a scripted failure (`fail`) of `step`
+/// (running `action`, if given) must be of an action a step of that name can plan (`found`,
+/// [`Runner::steps_in_scope`]): a task, group or call step plans none, and a step runs one
+/// action.
 fn check_step_plans_actions(
     found: &[&riposte_dsl::checked::Step],
     loc: &Location,
+    key: &str,
     step: &str,
     action: Option<&str>,
 ) -> Result<(), At> {
@@ -1643,27 +1669,33 @@ fn check_step_plans_actions(
             action.is_none_or(|a| riposte_dsl::checked::action_matches(a, spec.id))
         })
     };
-    match found.first() {
-        Some(first) if !found.iter().any(plans) => Err(At::new(
-            loc,
-            match action {
-                Some(a) if spec_of(first).is_some() => format!(
-                    "step `{step}` {}, never `{a}` (in `expect.actions`); expect its action, or name another step",
-                    step_kind_text(first)
-                ),
-                _ => format!(
-                    "step `{step}` {}: it plans no action (in `expect.actions`){}",
-                    step_kind_text(first),
-                    if matches!(first.kind, riposte_dsl::checked::StepKind::Task(_)) {
-                        "; expect its task in `expect.tasks`"
-                    } else {
-                        ""
-                    }
-                ),
-            },
-        )),
-        _ => Ok(()),
-    }
+    let Some(first) = found.first().filter(|_| !found.iter().any(plans)) else {
+        return Ok(());
+    };
+    let failing = key == "fail";
+    let verb = if failing { "fail" } else { "expect" };
+    let is_task = matches!(first.kind, riposte_dsl::checked::StepKind::Task(_));
+    Err(At::new(
+        loc,
+        match action {
+            Some(a) if spec_of(first).is_some() => format!(
+                "step `{step}` {}, never `{a}` (in `{key}`){}; {verb} its action, or name another step",
+                step_kind_text(first, verb),
+                if failing { ", so this entry fails nothing" } else { "" },
+            ),
+            _ => format!(
+                "step `{step}` {}: it plans no action (in `{key}`){}",
+                step_kind_text(first, verb),
+                match (failing, is_task) {
+                    (false, true) => "; expect its task in `expect.tasks`",
+                    (true, true) => ", so this entry fails nothing; a task step fails when \
+                                     `time_out` times out its task (with a `timeout`)",
+                    (true, false) => ", so this entry fails nothing",
+                    (false, false) => "",
+                }
+            ),
+        },
+    ))
 }
 
 /// An expected task of `step` must be of a task step (`found`, [`Runner::steps_in_scope`]).
@@ -1678,7 +1710,7 @@ fn check_step_opens_tasks(
             loc,
             format!(
                 "step `{step}` {}: it opens no task (in `expect.tasks`){}",
-                step_kind_text(first),
+                step_kind_text(first, "expect"),
                 if spec_of(first).is_some() {
                     "; expect its action in `expect.actions`"
                 } else {

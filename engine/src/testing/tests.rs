@@ -1146,6 +1146,53 @@ fn a_step_is_checked_within_the_gamebook_or_sop_named() {
     );
 }
 
+/// A `fail` entry whose step runs another action than it names, or none, or that is no step
+/// of its gamebook, fails nothing: an error when the test is read, as for an expected action,
+/// not an `unmatched fail` after the run (with the failures of what the run did instead).
+#[test]
+fn a_fail_entry_of_a_step_that_never_runs_its_action_is_an_error() {
+    let other = "kind: gamebook\nname: manual\nversion: 1.0.0\nsteps:\n  - {id: verify, task: {title: Look, role: incident_responder}}\n  - {id: note, action: incident.comment, params: {comment: hi}}\n";
+    let other_sop = "kind: sop\ntype: response\nname: by-hand\ngamebooks:\n  - gamebook: manual\n";
+    let with = |fail: &str| {
+        let r = run_with_library(
+            &[("m.yaml", other), ("b.yaml", other_sop)],
+            &format!(
+                "kind: test\nname: x\n{}approve: all\nfail: [{fail}]\nexpect: {{}}\n",
+                incident("high")
+            ),
+        );
+        let only_errors = r.tests[0]
+            .failures
+            .iter()
+            .all(|f| matches!(f, Failure::Error { .. }));
+        assert!(only_errors, "{fail}: {:?}", r.tests[0].failures);
+        messages(&r)
+    };
+    for (fail, want) in [
+        (
+            "{step: isolate, action: user.disable}",
+            "t.test.yaml:14:15: step `isolate` runs `device.isolate`, never `user.disable` (in `fail`), so this entry fails nothing; fail its action, or name another step",
+        ),
+        (
+            "{step: verify}",
+            "t.test.yaml:14:15: step `verify` opens a task: it plans no action (in `fail`), so this entry fails nothing; a task step fails when `time_out` times out its task (with a `timeout`)",
+        ),
+        (
+            "{gamebook: manual, step: isolate}",
+            "t.test.yaml:14:33: step `isolate` (in `fail`) is no step of gamebook `manual` nor of a gamebook it calls, so nothing can match; it is a step of `iso`",
+        ),
+    ] {
+        let m = with(fail);
+        assert!(
+            m.len() == 1 && m[0].ends_with(want),
+            "{fail}: {m:#?}\nwant: {want}"
+        );
+    }
+    // What the step does run, it fails.
+    let m = with("{step: isolate, action: device.*}, {gamebook: manual, step: note}");
+    assert_eq!(m, Vec::<String>::new());
+}
+
 #[test]
 fn a_document_that_cannot_be_read_fails_alone() {
     let inc = incident("low");
