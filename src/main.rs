@@ -1553,6 +1553,9 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
     match args.format {
         ListFormat::Json => {
             print_json(&report.to_json(args.min_coverage))?;
+            if let Some(verdict) = testing::text::coverage_verdict(&report, args.min_coverage) {
+                stderr_line!("{verdict}");
+            }
             stderr_line!("{} passed, {} failed", report.passed(), report.failed());
         }
         ListFormat::Text => {

@@ -365,6 +365,15 @@ fn coverage_below_the_minimum_fails() {
         "{text}"
     );
     assert!(text.ends_with("\n1 passed, 0 failed\n"), "{text}");
+    // In JSON, the verdict goes to stderr beside the closing line, as the document fills stdout.
+    let path = file.to_str().expect("a UTF-8 path");
+    let (report, err) = json_report(&["--min-coverage", "100", path], 1);
+    assert_eq!(report["coverage_ok"], false);
+    let verdict = text
+        .lines()
+        .find(|l| l.contains("is below --min-coverage 100%"))
+        .expect("the verdict");
+    assert_eq!(err, format!("{verdict}\n1 passed, 0 failed\n"));
 }
 
 /// The fenced blocks of `doc` opened by the line `fence`, in order.

@@ -55,22 +55,8 @@ pub fn render(report: &Report, min_coverage: Option<f64>, color: bool) -> String
     }
     out.push('\n');
     coverage(&mut out, &report.coverage);
-    if let Some(min) = min_coverage {
-        if !report.coverage_ok(Some(min)) {
-            let _ = writeln!(
-                out,
-                "{}",
-                paint(
-                    &format!(
-                        // The minimum as given (`75.01%`), not rounded down as coverage is.
-                        "coverage {} is below --min-coverage {min}%",
-                        pct(report.coverage.percent),
-                    ),
-                    "31",
-                    color
-                )
-            );
-        }
+    if let Some(verdict) = coverage_verdict(report, min_coverage) {
+        let _ = writeln!(out, "{}", paint(&verdict, "31", color));
     }
     if report.filtered_out > 0 {
         let _ = writeln!(
@@ -86,6 +72,19 @@ pub fn render(report: &Report, min_coverage: Option<f64>, color: bool) -> String
         report.failed()
     );
     out
+}
+
+/// Why coverage fails `--min-coverage`, when it does: `coverage 21.1% is below --min-coverage
+/// 30%` (on stdout in the text report, on stderr beside the JSON one).
+pub fn coverage_verdict(report: &Report, min_coverage: Option<f64>) -> Option<String> {
+    let min = min_coverage?;
+    (!report.coverage_ok(Some(min))).then(|| {
+        // The minimum as given (`75.01%`), not rounded down as coverage is.
+        format!(
+            "coverage {} is below --min-coverage {min}%",
+            pct(report.coverage.percent)
+        )
+    })
 }
 
 fn failure(out: &mut String, f: &Failure, file: &str, color: bool) {
