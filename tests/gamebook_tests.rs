@@ -376,6 +376,81 @@ fn coverage_below_the_minimum_fails() {
     assert_eq!(err, format!("{verdict}\n1 passed, 0 failed\n"));
 }
 
+/// 0 of 0 is not 100%: when the tests run reach no gamebook (every one of them has an error) or
+/// the library has none, coverage is not measured (`n/a`, JSON `null`), and `--min-coverage`
+/// fails.
+#[test]
+fn coverage_of_nothing_is_not_measured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = dir.path().join("typo.test.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "kind: test\nname: typo\nincident: {}\nexpect:\n  actoins: []\n",
+            root.join("examples/incidents/ransomware-two-devices.json")
+                .display()
+        ),
+    )
+    .expect("write");
+    let path = file.to_str().expect("a UTF-8 path");
+    let out = riposte()
+        .args(["test", path])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    assert!(
+        text.contains("\n  total  steps 0/0     branches 0/0     n/a\n"),
+        "{text}"
+    );
+    let (report, _) = json_report(&[path], 1);
+    assert_eq!(report["coverage"]["percent"], serde_json::Value::Null);
+    assert_eq!(report["coverage_ok"], true);
+    // A library with no gamebook has nothing to measure, which reaches no minimum.
+    let lib = dir.path().join("lib");
+    std::fs::create_dir(&lib).expect("mkdir");
+    std::fs::copy(
+        root.join("sops/defender-xdr-triage.yaml"),
+        lib.join("triage.yaml"),
+    )
+    .expect("copy");
+    let file = dir.path().join("runs.test.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "kind: test\nname: runs\nincident: {}\nexpect: {{}}\n",
+            root.join("examples/incidents/ransomware-two-devices.json")
+                .display()
+        ),
+    )
+    .expect("write");
+    let args = [
+        "--library",
+        lib.to_str().expect("a UTF-8 path"),
+        "--min-coverage",
+        "0",
+        file.to_str().expect("a UTF-8 path"),
+    ];
+    let out = riposte()
+        .arg("test")
+        .args(args)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    let verdict = "coverage is not measured (no gamebook step or branch to count), so it does \
+                   not reach --min-coverage 0%";
+    assert!(text.contains(&format!("\n{verdict}\n")), "{text}");
+    assert!(text.ends_with("\n1 passed, 0 failed\n"), "{text}");
+    let (report, err) = json_report(&args, 1);
+    assert_eq!(report["coverage"]["percent"], serde_json::Value::Null);
+    assert_eq!(report["coverage_ok"], false);
+    assert_eq!(err, format!("{verdict}\n1 passed, 0 failed\n"));
+}
+
 /// The fenced blocks of `doc` opened by the line `fence`, in order.
 fn blocks(doc: &str, fence: &str) -> Vec<String> {
     let mut blocks = Vec::new();

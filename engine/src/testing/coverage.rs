@@ -131,7 +131,10 @@ pub struct Coverage {
     pub gamebooks: Vec<GamebookCoverage>,
     pub steps: Count,
     pub branches: Count,
-    pub percent: f64,
+    /// Steps and branches together, 0–100; `None` (JSON `null`) when there is nothing to count
+    /// (no gamebook reached, or none in the library): not measured, rather than 0 of 0 shown as
+    /// full.
+    pub percent: Option<f64>,
     /// Gamebooks no test of a partial run reached, left out of the rows and the total (see
     /// [`Coverage::reached`]); absent when none are.
     #[serde(skip_serializing_if = "is_zero")]
@@ -163,10 +166,14 @@ impl Coverage {
         self
     }
 
-    /// Whether the total (steps and branches) is at least `min` percent.
+    /// Whether the total (steps and branches) is at least `min` percent. A total of nothing is
+    /// not measured, and meets no minimum.
     pub fn meets(&self, min: f64) -> bool {
         let covered = (self.steps.covered + self.branches.covered) as u128;
         let total = (self.steps.total + self.branches.total) as u128;
+        if total == 0 {
+            return false;
+        }
         // Compared exactly, on the counts and on `min` as the decimal it was written as (its
         // shortest form: `64.4`), not on floats: 64.4 × 250 is a hair above 16,100 in binary,
         // and 161 of 250 would fail `--min-coverage 64.4`.
@@ -189,14 +196,10 @@ fn decimal(n: f64) -> Option<(u128, u128)> {
     Some((digits, 10u128.pow(fraction.len() as u32)))
 }
 
-/// Steps and branches together as a percentage; 100 when there is nothing to cover.
-pub fn percent(steps: Count, branches: Count) -> f64 {
+/// Steps and branches together as a percentage; `None` when there is nothing to count.
+pub fn percent(steps: Count, branches: Count) -> Option<f64> {
     let total = steps.total + branches.total;
-    if total == 0 {
-        100.0
-    } else {
-        (steps.covered + branches.covered) as f64 * 100.0 / total as f64
-    }
+    (total > 0).then(|| (steps.covered + branches.covered) as f64 * 100.0 / total as f64)
 }
 
 /// The coverage of every gamebook of `library` by `hits`.
@@ -223,7 +226,8 @@ pub fn compute(library: &Library, hits: &Hits) -> Coverage {
                 g.missed.push(Missed { step, item });
             }
         }
-        g.percent = percent(g.steps, g.branches);
+        // A gamebook has a step at least.
+        g.percent = percent(g.steps, g.branches).unwrap_or(0.0);
         cov.steps.covered += g.steps.covered;
         cov.steps.total += g.steps.total;
         cov.branches.covered += g.branches.covered;
@@ -340,7 +344,7 @@ steps:
                 total: 5
             }
         );
-        assert_eq!(cov.percent, 0.0);
+        assert_eq!(cov.percent, Some(0.0));
         assert!(!cov.meets(1.0));
         assert!(cov.meets(0.0));
 
@@ -430,10 +434,12 @@ steps:
         assert!(third.meets(33.333));
     }
 
+    /// 0 of 0 is not 100%: nothing was measured, and no minimum is met.
     #[test]
-    fn nothing_to_cover_is_full_coverage() {
+    fn nothing_to_cover_is_not_measured() {
         let cov = compute(&Library::default(), &Hits::default());
-        assert_eq!(cov.percent, 100.0);
-        assert!(cov.meets(100.0));
+        assert_eq!(cov.percent, None);
+        assert!(!cov.meets(0.0));
+        assert!(!cov.meets(100.0));
     }
 }

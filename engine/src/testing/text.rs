@@ -78,12 +78,13 @@ pub fn render(report: &Report, min_coverage: Option<f64>, color: bool) -> String
 /// 30%` (on stdout in the text report, on stderr beside the JSON one).
 pub fn coverage_verdict(report: &Report, min_coverage: Option<f64>) -> Option<String> {
     let min = min_coverage?;
-    (!report.coverage_ok(Some(min))).then(|| {
+    (!report.coverage_ok(Some(min))).then(|| match report.coverage.percent {
         // The minimum as given (`75.01%`), not rounded down as coverage is.
-        format!(
-            "coverage {} is below --min-coverage {min}%",
-            pct(report.coverage.percent)
-        )
+        Some(p) => format!("coverage {} is below --min-coverage {min}%", pct(p)),
+        None => format!(
+            "coverage is not measured (no gamebook step or branch to count), so it does not \
+             reach --min-coverage {min}%"
+        ),
     })
 }
 
@@ -330,7 +331,14 @@ fn coverage(out: &mut String, cov: &Coverage) {
         .max("total".len());
     out.push_str("coverage:\n");
     for g in &cov.gamebooks {
-        row(out, &g.gamebook, width, g.steps, g.branches, g.percent);
+        row(
+            out,
+            &g.gamebook,
+            width,
+            g.steps,
+            g.branches,
+            Some(g.percent),
+        );
         missed(out, g);
     }
     row(out, "total", width, cov.steps, cov.branches, cov.percent);
@@ -340,6 +348,8 @@ fn coverage(out: &mut String, cov: &Coverage) {
             "  ({} that no test run reaches left out; run every test for the library's coverage)",
             plural(cov.unreached, "gamebook")
         );
+    } else if cov.percent.is_none() {
+        out.push_str("  (the library has no gamebook: coverage is not measured)\n");
     }
 }
 
@@ -349,14 +359,15 @@ fn row(
     width: usize,
     steps: super::coverage::Count,
     branches: super::coverage::Count,
-    percent: f64,
+    percent: Option<f64>,
 ) {
     let s = format!("{}/{}", steps.covered, steps.total);
     let b = format!("{}/{}", branches.covered, branches.total);
     let _ = writeln!(
         out,
         "  {name:<width$}  steps {s:<7} branches {b:<7} {}",
-        pct(percent)
+        // 0 of 0 is not 100%: nothing was measured.
+        percent.map_or_else(|| "n/a".to_string(), pct)
     );
 }
 
