@@ -1529,6 +1529,19 @@ fn test(args: TestArgs) -> Result<ExitCode, String> {
             stderr_text!("{}", render::text(d, &sources, color));
         }
         stderr_line!("the library has errors; fix them (see `riposte check`) before testing");
+        // A tool reading the JSON report still reads a document, which says why no test ran.
+        if let ListFormat::Json = args.format {
+            let errors: Vec<_> = compilation
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| render::json_diagnostic(d, &sources))
+                .collect();
+            print_json(&serde_json::json!({
+                "format": testing::REPORT_FORMAT,
+                "library_errors": errors,
+            }))?;
+        }
         return Ok(ExitCode::from(1));
     }
     let mut report = testing::run(

@@ -451,6 +451,46 @@ fn coverage_of_nothing_is_not_measured() {
     assert_eq!(err, format!("{verdict}\n1 passed, 0 failed\n"));
 }
 
+/// With errors in the library no test runs; the JSON report is still a document on stdout,
+/// holding the errors as `riposte check --format json` gives them.
+#[test]
+fn a_library_with_errors_gives_a_json_document_of_its_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = dir.path().join("lib");
+    std::fs::create_dir(&lib).expect("mkdir");
+    std::fs::write(
+        lib.join("empty.yaml"),
+        "kind: gamebook\nname: empty\nversion: 1.0.0\nsteps: []\n",
+    )
+    .expect("write");
+    let file = dir.path().join("runs.test.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "kind: test\nname: runs\nincident: {}\nexpect: {{}}\n",
+            root.join("examples/incidents/ransomware-two-devices.json")
+                .display()
+        ),
+    )
+    .expect("write");
+    let lib = lib.to_str().expect("a UTF-8 path");
+    let (report, err) = json_report(&["--library", lib, file.to_str().expect("a UTF-8 path")], 1);
+    assert_eq!(report["format"], "riposte.test-report/v1");
+    let errors = report["library_errors"].as_array().expect("library_errors");
+    assert_eq!(errors.len(), 1, "{report:#}");
+    assert_eq!(errors[0]["code"], "RP0106");
+    assert_eq!(errors[0]["message"], "the gamebook has no steps");
+    assert_eq!(
+        (&errors[0]["line"], &errors[0]["column"]),
+        (&4.into(), &8.into())
+    );
+    assert!(
+        err.contains("the library has errors; fix them (see `riposte check`) before testing"),
+        "{err}"
+    );
+}
+
 /// The fenced blocks of `doc` opened by the line `fence`, in order.
 fn blocks(doc: &str, fence: &str) -> Vec<String> {
     let mut blocks = Vec::new();
