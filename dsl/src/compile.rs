@@ -2403,7 +2403,7 @@ impl<'c, 'd, 'a> GamebookCompiler<'c, 'd, 'a> {
                     file,
                     name.span,
                     format!("`{}` has no parameter `{}`", spec.id, name.value),
-                    suggestion(&name.value, spec.params.iter().map(|p| p.name)),
+                    spec.unknown_param_help(&name.value),
                 );
             }
         }

@@ -350,6 +350,15 @@ impl ActionSpec {
         self.params.iter().find(|p| p.name == name)
     }
 
+    /// The help for `name`, which is no parameter of the action: the one meant, the ones it
+    /// has, or that it has none.
+    pub fn unknown_param_help(&self, name: &str) -> String {
+        if self.params.is_empty() {
+            return format!("`{}` takes no parameters: remove `params:`", self.id);
+        }
+        crate::diagnostic::suggestion(name, self.params.iter().map(|p| p.name))
+    }
+
     /// True when no provider can run the action without a signed-in user.
     pub fn delegated_only(&self) -> bool {
         !self.providers.is_empty()

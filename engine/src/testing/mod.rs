@@ -1322,10 +1322,7 @@ impl<'a> Runner<'a> {
                         format!(
                             "`{}` has no parameter `{k}` (in `expect.actions`); {}",
                             spec.id,
-                            riposte_dsl::diagnostic::suggestion(
-                                k,
-                                spec.params.iter().map(|p| p.name)
-                            )
+                            spec.unknown_param_help(k)
                         ),
                     ));
                 };
