@@ -703,6 +703,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         ));
     }
     let no_library = library.is_empty() && !std::path::Path::new("gamebooks").is_dir();
+    let given = library.clone();
     let mut paths = if library.is_empty() {
         ["gamebooks"]
             .iter()
@@ -713,7 +714,7 @@ fn graph(file: PathBuf, format: GraphFormat, library: Vec<PathBuf>) -> Result<Ex
         library
     };
     paths.push(file.clone());
-    let (sources, compilation) = load(paths, &[])?;
+    let (sources, compilation) = load(paths, &given)?;
     let file_id = sources
         .iter()
         .find(|(_, f)| same_file(std::path::Path::new(&f.name), &file))

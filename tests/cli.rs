@@ -2233,6 +2233,12 @@ fn a_missing_library_path_names_the_option() {
             "--library",
             "nolib",
         ],
+        &[
+            "graph",
+            "gamebooks/compromised-user.yaml",
+            "--library",
+            "nolib",
+        ],
     ] {
         let err = stderr_of(riposte().args(command), 2);
         assert_eq!(

@@ -64,6 +64,9 @@ where
         .args(args)
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
+        // Git's messages in English: some are recognized by their words.
+        .env("LC_ALL", "C")
+        .env("LANGUAGE", "C")
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(GitError::Spawn)

@@ -1897,15 +1897,13 @@ fn target_candidates<'i>(
 ) -> Vec<&'i str> {
     use riposte_dsl::catalog::Target;
     let mut names: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let entities = incident
         .entities
         .iter()
         .filter(|e| kinds.is_none_or(|k| k.contains(&Target::Entity(e.kind))));
     for e in entities {
-        if !names
-            .iter()
-            .any(|n| n.to_lowercase() == e.name.to_lowercase())
-        {
+        if seen.insert(e.name.to_lowercase()) {
             names.push(&e.name);
         }
     }
