@@ -777,10 +777,9 @@ fn near_tasks(plan: &Plan, e: &ExpectTask) -> Vec<Near<TaskView>> {
     }
 }
 
-/// An expected action as a YAML flow mapping, its fields in the order the test writes them
-/// (else in the order of docs/testing.md's table).
+/// An expected action as a YAML flow mapping, fields in a fixed order.
 pub fn describe_action(e: &ExpectAction) -> String {
-    let mut fields = [
+    flow(&[
         ("sop", text(&e.sop)),
         ("gamebook", text(&e.gamebook)),
         ("step", text(&e.step)),
@@ -799,14 +798,7 @@ pub fn describe_action(e: &ExpectAction) -> String {
         ("attempts", e.attempts.map(|n| n.to_string())),
         ("error_contains", e.error_contains.clone()),
         ("count", e.count.map(|n| n.to_string())),
-    ];
-    as_written(&mut fields, &e.written);
-    flow(&fields)
-}
-
-/// `fields` in the order of the keys `written` (the others after, in the order given).
-fn as_written(fields: &mut [(&str, Option<String>)], written: &[String]) {
-    fields.sort_by_key(|(k, _)| written.iter().position(|w| w == k).unwrap_or(usize::MAX));
+    ])
 }
 
 /// A name of an expectation as the text it is.
@@ -814,9 +806,9 @@ fn text(t: &Option<Text>) -> Option<String> {
     t.as_deref().map(str::to_string)
 }
 
-/// An expected task as a YAML flow mapping, as [`describe_action`].
+/// An expected task as a YAML flow mapping.
 pub fn describe_task(e: &ExpectTask) -> String {
-    let mut fields = [
+    flow(&[
         ("sop", text(&e.sop)),
         ("gamebook", text(&e.gamebook)),
         ("step", text(&e.step)),
@@ -825,9 +817,7 @@ pub fn describe_task(e: &ExpectTask) -> String {
         ("role", text(&e.role)),
         ("status", e.status.map(|s| s.as_str().to_string())),
         ("count", e.count.map(|n| n.to_string())),
-    ];
-    as_written(&mut fields, &e.written);
-    flow(&fields)
+    ])
 }
 
 /// A YAML flow mapping of the fields given; values are quoted where needed, except `params`

@@ -565,10 +565,6 @@ pub struct ExpectAction {
     /// Exactly this many plan actions match (default: at least one).
     #[serde(default)]
     pub count: Option<usize>,
-    /// The keys in the order the test writes them, for showing the entry as written (empty:
-    /// the fixed order); read apart, by [`KeyOrders`].
-    #[serde(skip)]
-    pub written: Vec<String>,
 }
 
 /// One expected task.
@@ -594,68 +590,6 @@ pub struct ExpectTask {
     pub status: Option<crate::plan::model::TaskStatus>,
     #[serde(default)]
     pub count: Option<usize>,
-    /// The keys in the order the test writes them (see [`ExpectAction::written`]).
-    #[serde(skip)]
-    pub written: Vec<String>,
-}
-
-/// The order a test document writes the keys of its expected actions and tasks in, read apart
-/// from its [`TestDoc`] (a struct keeps no order of its fields), so a failure shows an entry
-/// as the file writes it.
-#[derive(Debug, Default, Deserialize)]
-pub struct KeyOrders {
-    #[serde(default)]
-    expect: Option<ExpectKeyOrders>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ExpectKeyOrders {
-    #[serde(default)]
-    actions: Option<Vec<Keys>>,
-    #[serde(default)]
-    tasks: Option<Vec<Keys>>,
-}
-
-/// A mapping's keys, in order.
-#[derive(Debug, Default)]
-struct Keys(Vec<String>);
-
-impl<'de> Deserialize<'de> for Keys {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Keys;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
-                let mut keys = Vec::new();
-                while let Some(k) = map.next_key::<String>()? {
-                    map.next_value::<de::IgnoredAny>()?;
-                    keys.push(k);
-                }
-                Ok(Keys(keys))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-impl KeyOrders {
-    /// Gives `doc`'s expected actions and tasks the order of their keys.
-    pub fn apply(self, doc: &mut TestDoc) {
-        let Some(expect) = self.expect else {
-            return;
-        };
-        let actions = doc.expect.actions.iter_mut().flatten();
-        for (a, keys) in actions.zip(expect.actions.into_iter().flatten()) {
-            a.value.written = keys.0;
-        }
-        let tasks = doc.expect.tasks.iter_mut().flatten();
-        for (t, keys) in tasks.zip(expect.tasks.into_iter().flatten()) {
-            t.value.written = keys.0;
-        }
-    }
 }
 
 /// Expected counts of actions by status; absent fields are not checked.

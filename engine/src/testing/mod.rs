@@ -2323,23 +2323,8 @@ struct StreamError {
 }
 
 /// Parses a YAML stream of test documents, with a `1/shares` part of a file's budget for
-/// expanding aliases (at least a small one of its own), and the order of the keys of their
-/// expected actions and tasks (read again, for showing them as written).
+/// expanding aliases (at least a small one of its own).
 fn parse_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDoc>, StreamError> {
-    let mut docs = read_stream(text, limits, shares)?;
-    // Where the keys' order cannot be read as well, entries are shown in the fixed order.
-    let orders =
-        serde_saphyr::from_multiple_with_options::<file::KeyOrders>(text, options(limits, shares));
-    if let Some(orders) = orders.ok().filter(|o| o.len() == docs.len()) {
-        for (doc, order) in docs.iter_mut().zip(orders) {
-            order.apply(doc);
-        }
-    }
-    Ok(docs)
-}
-
-/// [`parse_stream`] but for the order of keys.
-fn read_stream(text: &str, limits: &Limits, shares: usize) -> Result<Vec<TestDoc>, StreamError> {
     serde_saphyr::from_multiple_with_options::<TestDoc>(text, options(limits, shares)).map_err(
         |e| {
             // A tab in the indentation: the parser's error points elsewhere (at the scalar

@@ -1193,37 +1193,6 @@ fn a_fail_entry_of_a_step_that_never_runs_its_action_is_an_error() {
     assert_eq!(m, Vec::<String>::new());
 }
 
-/// A failure shows an expectation with its keys in the order the test writes them, in each
-/// document of a file, flow or block style.
-#[test]
-fn expectations_are_shown_with_their_keys_as_written() {
-    let text = format!(
-        "kind: test\nname: one\n{inc}expect:\n  actions: [{{step: isolate, status: blocked, params: {{isolation: full}}}}]\n---\nkind: test\nname: two\n{inc}expect:\n  actions:\n    - count: 3\n      step: isolate\n  tasks:\n    - title_contains: nothing\n      role: incident_responder\n",
-        inc = incident("high")
-    );
-    let r = run_one(&text);
-    let expected: Vec<&str> = r
-        .tests
-        .iter()
-        .flat_map(|t| &t.failures)
-        .filter_map(|f| match f {
-            Failure::MissingAction { expected, .. }
-            | Failure::ActionCount { expected, .. }
-            | Failure::MissingTask { expected, .. } => Some(expected.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(
-        expected,
-        [
-            "{step: isolate, status: blocked, params: {isolation: full}}",
-            "{count: 3, step: isolate}",
-            "{title_contains: nothing, role: incident_responder}",
-        ],
-        "{r:#?}"
-    );
-}
-
 #[test]
 fn a_document_that_cannot_be_read_fails_alone() {
     let inc = incident("low");
