@@ -1122,39 +1122,58 @@ impl<'a> Runner<'a> {
         found
     }
 
+    /// The names an expected action or a scripted failure gives, each reported where it is
+    /// written (the entry, for what spans fields): each known, and together naming steps that
+    /// plan that action in what the test runs. An entry naming a step of another gamebook, or
+    /// one that runs another action or none, matches (or fails) nothing.
+    fn check_named(
+        &self,
+        names: &Names,
+        kind: Entry,
+        entry: &Location,
+        n: Named,
+    ) -> Result<(), At> {
+        let key = kind.key();
+        if let Some(s) = n.sop {
+            names.sop(place_or(&s.at, entry), key, s)?;
+        }
+        if let Some(g) = n.gamebook {
+            names.gamebook(place_or(&g.at, entry), key, g)?;
+        }
+        if let Some(s) = n.step {
+            names.step(place_or(&s.at, entry), key, s)?;
+        }
+        if let Some(x) = n.action {
+            names.action(place_or(&x.at, entry), key, x)?;
+        }
+        if let (Some(g), Some(s)) = (n.gamebook, n.step) {
+            check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), kind, g, s)?;
+        }
+        if let Some(sop) = n.sop {
+            let named = n.step.or(n.gamebook);
+            let loc = place_or(named.map_or(&sop.at, |n| &n.at), entry);
+            let (gamebook, step) = (n.gamebook.map(|g| &**g), n.step.map(|s| &**s));
+            self.check_run_by_sop(loc, key, sop, gamebook, step)?;
+        }
+        if let Some(step) = n.step {
+            let scope = (n.gamebook.map(|g| &**g), n.sop.map(|s| &**s));
+            let steps = self.steps_in_scope(step, scope);
+            let loc = place_or(&step.at, entry);
+            check_step_plans_actions(&steps, loc, kind, step, n.action.map(|a| &**a))?;
+        }
+        Ok(())
+    }
+
     /// A scripted failure: of steps and actions that exist, failing something.
     fn check_fail(&self, names: &Names, f: &serde_saphyr::Spanned<file::Fail>) -> Result<(), At> {
-        if let Some(g) = &f.value.gamebook {
-            names.gamebook(place_or(&g.at, &f.referenced), "fail", g)?;
-        }
-        if let Some(s) = &f.value.step {
-            names.step(place_or(&s.at, &f.referenced), "fail", s)?;
-        }
-        if let Some(a) = &f.value.action {
-            names.action(place_or(&a.at, &f.referenced), "fail", a)?;
-        }
-        // As for an expected action: a step of another gamebook, or one that runs another
-        // action or none, fails nothing.
-        let (gamebook, action) = (f.value.gamebook.as_deref(), f.value.action.as_deref());
-        if let (Some(g), Some(s)) = (gamebook, &f.value.step) {
-            check_step_of_gamebook(
-                self.runs.as_deref(),
-                place_or(&s.at, &f.referenced),
-                "fail",
-                g,
-                s,
-            )?;
-        }
-        if let Some(step) = &f.value.step {
-            let steps = self.steps_in_scope(step, (gamebook, None));
-            check_step_plans_actions(
-                &steps,
-                place_or(&step.at, &f.referenced),
-                "fail",
-                step,
-                action,
-            )?;
-        }
+        let (fail, entry) = (&f.value, &f.referenced);
+        let named = Named {
+            sop: None,
+            gamebook: fail.gamebook.as_ref(),
+            step: fail.step.as_ref(),
+            action: fail.action.as_ref(),
+        };
+        self.check_named(names, Entry::Fail, entry, named)?;
         if f.value.attempts == Some(0) {
             return Err(At::new(
             &f.referenced,
@@ -1280,35 +1299,14 @@ impl<'a> Runner<'a> {
         a: &serde_saphyr::Spanned<file::ExpectAction>,
     ) -> Result<(), At> {
         let (e, entry) = (&a.value, &a.referenced);
-        let key = "expect.actions";
-        // Each name is reported where it is written; the entry, for what spans fields.
-        if let Some(s) = &e.sop {
-            names.sop(place_or(&s.at, entry), key, s)?;
-        }
-        if let Some(g) = &e.gamebook {
-            names.gamebook(place_or(&g.at, entry), key, g)?;
-        }
-        if let Some(s) = &e.step {
-            names.step(place_or(&s.at, entry), key, s)?;
-        }
-        if let Some(x) = &e.action {
-            names.action(place_or(&x.at, entry), key, x)?;
-        }
-        if let (Some(g), Some(s)) = (&e.gamebook, &e.step) {
-            check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), key, g, s)?;
-        }
-        if let Some(sop) = &e.sop {
-            let named = e.step.as_ref().or(e.gamebook.as_ref());
-            let loc = place_or(named.map_or(&sop.at, |n| &n.at), entry);
-            let (gamebook, step) = (e.gamebook.as_deref(), e.step.as_deref());
-            self.check_run_by_sop(loc, key, sop, gamebook, step)?;
-        }
-        if let Some(step) = &e.step {
-            let scope = (e.gamebook.as_deref(), e.sop.as_deref());
-            let steps = self.steps_in_scope(step, scope);
-            let loc = place_or(&step.at, entry);
-            check_step_plans_actions(&steps, loc, key, step, e.action.as_deref())?;
-        }
+        let key = Entry::ExpectAction.key();
+        let named = Named {
+            sop: e.sop.as_ref(),
+            gamebook: e.gamebook.as_ref(),
+            step: e.step.as_ref(),
+            action: e.action.as_ref(),
+        };
+        self.check_named(names, Entry::ExpectAction, entry, named)?;
         // The params are checked against the catalog, for the action named or the one the
         // step runs: a misspelt one, or a value the action cannot take, would pass silently
         // in a `count: 0`.
@@ -1350,7 +1348,7 @@ impl<'a> Runner<'a> {
         t: &serde_saphyr::Spanned<file::ExpectTask>,
     ) -> Result<(), At> {
         let (e, entry) = (&t.value, &t.referenced);
-        let key = "expect.tasks";
+        let key = Entry::ExpectTask.key();
         if let Some(s) = &e.sop {
             names.sop(place_or(&s.at, entry), key, s)?;
         }
@@ -1361,7 +1359,8 @@ impl<'a> Runner<'a> {
         if let Some(s) = e.step.as_ref().filter(|s| !s.is_empty()) {
             names.step(place_or(&s.at, entry), key, s)?;
             if let Some(g) = e.gamebook.as_ref().filter(|g| !g.is_empty()) {
-                check_step_of_gamebook(self.runs.as_deref(), place_or(&s.at, entry), key, g, s)?;
+                let loc = place_or(&s.at, entry);
+                check_step_of_gamebook(self.runs.as_deref(), loc, Entry::ExpectTask, g, s)?;
             }
             let scope = (e.gamebook.as_deref(), e.sop.as_deref());
             let steps = self.steps_in_scope(s, scope);
@@ -1619,10 +1618,45 @@ fn run_steps(library: &Library) -> Option<Vec<RunStep>> {
 /// gamebook plans under that gamebook (its own, or one it calls, labelled `caller > callee`
 /// with the path from the caller): no plan entry could match it otherwise, and a `count: 0`
 /// would pass whatever the plan.
+/// What a test entry naming steps is: it matches plan actions or tasks, or fails actions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    ExpectAction,
+    ExpectTask,
+    Fail,
+}
+
+impl Entry {
+    /// The key of the test file the entry is under.
+    fn key(self) -> &'static str {
+        match self {
+            Entry::ExpectAction => "expect.actions",
+            Entry::ExpectTask => "expect.tasks",
+            Entry::Fail => "fail",
+        }
+    }
+
+    /// What comes of an entry naming what plans no such action.
+    fn in_vain(self) -> &'static str {
+        match self {
+            Entry::ExpectAction | Entry::ExpectTask => "so nothing can match",
+            Entry::Fail => "so this entry fails nothing",
+        }
+    }
+}
+
+/// The names an expected action or a scripted failure gives.
+struct Named<'e> {
+    sop: Option<&'e file::Text>,
+    gamebook: Option<&'e file::Text>,
+    step: Option<&'e file::Text>,
+    action: Option<&'e file::Text>,
+}
+
 fn check_step_of_gamebook(
     runs: Option<&[RunStep]>,
     loc: &Location,
-    key: &str,
+    kind: Entry,
     gamebook: &str,
     step: &str,
 ) -> Result<(), At> {
@@ -1643,8 +1677,10 @@ fn check_step_of_gamebook(
     Err(At::new(
         loc,
         format!(
-            "step `{step}` (in `{key}`) is no step of gamebook `{gamebook}` nor of a gamebook \
-             it calls, so nothing can match; it is a step of {}",
+            "step `{step}` (in `{}`) is no step of gamebook `{gamebook}` nor of a gamebook \
+             it calls, {}; it is a step of {}",
+            kind.key(),
+            kind.in_vain(),
             owners.join(", ")
         ),
     ))
@@ -1657,7 +1693,7 @@ fn check_step_of_gamebook(
 fn check_step_plans_actions(
     found: &[&riposte_dsl::checked::Step],
     loc: &Location,
-    key: &str,
+    kind: Entry,
     step: &str,
     action: Option<&str>,
 ) -> Result<(), At> {
@@ -1669,7 +1705,7 @@ fn check_step_plans_actions(
     let Some(first) = found.first().filter(|_| !found.iter().any(plans)) else {
         return Ok(());
     };
-    let failing = key == "fail";
+    let (key, failing) = (kind.key(), kind == Entry::Fail);
     let verb = if failing { "fail" } else { "expect" };
     let is_task = matches!(first.kind, riposte_dsl::checked::StepKind::Task(_));
     Err(At::new(
@@ -1867,6 +1903,13 @@ fn entry_targets(
     action: Option<&str>,
     step: Option<&str>,
 ) -> Option<Vec<riposte_dsl::catalog::Target>> {
+    // What [`wrong_kind`] holds the entry to, where it holds it to one kind.
+    let one = expected_spec(library, action, step)
+        .map(|spec| spec.target)
+        .or_else(|| action.and_then(pattern_target));
+    if let Some(target) = one {
+        return Some(vec![target]);
+    }
     let takes = |id: &str| action.is_none_or(|a| riposte_dsl::checked::action_matches(a, id));
     let of_step: Vec<&riposte_dsl::catalog::ActionSpec> = step
         .map(|s| crate::scheduler::steps_named(library, s))

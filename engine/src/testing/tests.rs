@@ -1179,7 +1179,7 @@ fn a_fail_entry_of_a_step_that_never_runs_its_action_is_an_error() {
         ),
         (
             "{gamebook: manual, step: isolate}",
-            "t.test.yaml:14:33: step `isolate` (in `fail`) is no step of gamebook `manual` nor of a gamebook it calls, so nothing can match; it is a step of `iso`",
+            "t.test.yaml:14:33: step `isolate` (in `fail`) is no step of gamebook `manual` nor of a gamebook it calls, so this entry fails nothing; it is a step of `iso`",
         ),
     ] {
         let m = with(fail);
