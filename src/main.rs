@@ -888,8 +888,9 @@ fn without_alerts_message(
             "{} without {} `alerts` or `entities` member{}, so without alerts or entities \
              there{named}: the incident resource (`GET …/incidents/{{id}}`) holds neither; add \
              the answers of `POST …/incidents/{{id}}/alerts` and `POST \
-             …/incidents/{{id}}/entities` to it as its `alerts` and `entities` members (see \
-             docs/incident-format.md)",
+             …/incidents/{{id}}/entities` to it as its `alerts` and `entities` members (an \
+             automation rule's payload holds them as `properties.alerts` and \
+             `properties.relatedEntities`; see docs/incident-format.md)",
             plural(count, "Microsoft Sentinel incident"),
             if count == 1 { "its" } else { "their" },
             if count == 1 { "" } else { "s" },

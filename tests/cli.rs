@@ -474,7 +474,10 @@ fn a_sentinel_incident_without_its_alerts_and_entities_is_named() {
                  member, so without alerts or entities there \
                  (`9dd20a03-bfda-fb5f-245d-a606e7064bee`): the incident resource \
                  (`GET …/incidents/{id}`) holds neither; add the answers of \
-                 `POST …/incidents/{id}/alerts` and `POST …/incidents/{id}/entities` to it"
+                 `POST …/incidents/{id}/alerts` and `POST …/incidents/{id}/entities` to it \
+                 as its `alerts` and `entities` members (an automation rule's payload holds \
+                 them as `properties.alerts` and `properties.relatedEntities`; see \
+                 docs/incident-format.md)"
             ),
             "{err}"
         );

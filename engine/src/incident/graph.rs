@@ -140,6 +140,9 @@ pub(crate) const DETECTION_SOURCES: &[&str] = &[
     "built_in_ml",
     "microsoft_insider_risk_management",
     "microsoft_sentinel",
+    "microsoft_threat_intelligence",
+    "microsoft_defender_for_ai_services",
+    "security_copilot",
     "unknown_future_value",
 ];
 /// A device's `health_status`.

@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use super::entities::display_name;
 use super::graph::{
     AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, DETECTION_SOURCES, DETERMINATIONS,
-    HEALTH_STATUSES, ONBOARDING_STATUSES, SERVICE_SOURCES, SEVERITIES,
+    GRAPH_EXTRA_VALUES, HEALTH_STATUSES, ONBOARDING_STATUSES, SERVICE_SOURCES, SEVERITIES,
 };
 use super::json::{
     canonical_ip, clip, dedup, describe, mentions_admin, norm_enum, norm_enum_static,
@@ -550,8 +550,9 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path, w: Written) -> Result<()>
         return Err(empty_id(entities_path.index(i), item));
     }
     inc.source = norm_enum(&inc.source, INCIDENT_SOURCES, &[]).unwrap_or_else(unknown);
-    inc.severity = norm_enum(&inc.severity, SEVERITIES, &[]).unwrap_or_else(unknown);
-    inc.status = norm_enum(&inc.status, INCIDENT_STATUSES, &[]).unwrap_or_else(unknown);
+    inc.severity = norm_enum(&inc.severity, SEVERITIES, GRAPH_EXTRA_VALUES).unwrap_or_else(unknown);
+    inc.status =
+        norm_enum(&inc.status, INCIDENT_STATUSES, GRAPH_EXTRA_VALUES).unwrap_or_else(unknown);
     inc.classification = norm_enum(&inc.classification, CLASSIFICATIONS, CLASSIFICATION_ALIASES)
         .unwrap_or_else(unknown);
     enum_opt(&mut inc.determination, DETERMINATIONS);
@@ -573,8 +574,8 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path, w: Written) -> Result<()>
     for (i, a) in inc.alerts.iter_mut().enumerate() {
         let ap = alerts_path.index(i);
         let aw = Written::item(alerts_written, i);
-        a.severity = norm_enum(&a.severity, SEVERITIES, &[]).unwrap_or_else(unknown);
-        a.status = norm_enum(&a.status, ALERT_STATUSES, &[]).unwrap_or_else(unknown);
+        a.severity = norm_enum(&a.severity, SEVERITIES, GRAPH_EXTRA_VALUES).unwrap_or_else(unknown);
+        a.status = norm_enum(&a.status, ALERT_STATUSES, GRAPH_EXTRA_VALUES).unwrap_or_else(unknown);
         enum_opt(&mut a.category, CATEGORIES);
         enum_opt(&mut a.service_source, SERVICE_SOURCES);
         enum_opt(&mut a.detection_source, DETECTION_SOURCES);

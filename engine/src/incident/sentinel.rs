@@ -17,7 +17,10 @@ use riposte_dsl::types::EntityKind;
 use serde_json::{Number, Value as Json};
 
 use super::entities::{EntitySet, NewEntity};
-use super::graph::{CATEGORIES, CLASSIFICATION_ALIASES, SEVERITIES};
+use super::graph::{
+    AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, HEALTH_STATUSES, ONBOARDING_STATUSES,
+    SEVERITIES,
+};
 use super::json::{
     clip, dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array, opt_enum,
     opt_number, opt_object, opt_str, opt_time, snake, str_list, url_domain, Cx, Obj, Object, Path,
@@ -807,14 +810,14 @@ fn entity(
                 "risk_score",
                 text_or_additional(p, &["riskScore"]).and_then(|r| norm_enum(&r, RISK_SCORES, &[])),
             );
-            for (field, key) in [
-                ("health_status", "healthStatus"),
-                ("onboarding_status", "onboardingStatus"),
-                ("av_status", "avStatus"),
+            for (field, key, known) in [
+                ("health_status", "healthStatus", HEALTH_STATUSES),
+                ("onboarding_status", "onboardingStatus", ONBOARDING_STATUSES),
+                ("av_status", "avStatus", AV_STATUSES),
             ] {
                 e.put(
                     field,
-                    text_or_additional(p, &[key]).and_then(|v| norm_enum(&v, &[], &[])),
+                    text_or_additional(p, &[key]).and_then(|v| norm_enum(&v, known, &[])),
                 );
             }
         }

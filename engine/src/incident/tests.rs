@@ -1444,16 +1444,20 @@ fn documented_values_in_capitals_are_written_as_documented() {
     );
     // Sentinel's tactics, and the normalized format, alike.
     let s = one(&json!({"name": "inc", "properties": {"title": "t"},
-        "alerts": [{"name": "a", "properties": {"tactics": ["COMMANDANDCONTROL"]}}]}));
+        "alerts": [{"name": "a", "properties": {"tactics": ["COMMANDANDCONTROL"]}}],
+        "entities": [{"kind": "Host", "properties": {"hostName": "h",
+            "additionalData": {"HealthStatus": "NOSENSORDATA"}}}]}));
+    assert_eq!(s.entities[0].fields["health_status"], "no_sensor_data");
     assert_eq!(s.alerts[0].category.as_deref(), Some("command_and_control"));
     let n = one(
         &json!({"format": "riposte.incident/v1", "incident": {"id": "n", "source": "defender_xdr",
-        "determination": "COMPROMISEDUSER",
+        "determination": "COMPROMISEDUSER", "status": "AWAITINGACTION",
         "alerts": [{"id": "a", "category": "INITIALACCESS", "detection_source": "SMARTSCREEN"}],
         "entities": [{"id": "device:d", "kind": "device", "name": "d",
             "fields": {"health_status": "IMPAIREDCOMMUNICATION"}}]}}),
     );
     assert_eq!(n.determination.as_deref(), Some("compromised_user"));
+    assert_eq!(n.status, "awaiting_action");
     assert_eq!(n.alerts[0].category.as_deref(), Some("initial_access"));
     assert_eq!(
         n.alerts[0].detection_source.as_deref(),
