@@ -2,8 +2,8 @@
 //! alerts (alerts_v2) and their polymorphic evidence.
 
 use riposte_dsl::model::{
-    ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, DETECTION_STATUSES,
-    EMAIL_DIRECTIONS, INCIDENT_STATUSES, REMEDIATION_STATUSES, RISK_SCORES, ROLES, VERDICTS,
+    ALERT_STATUSES, CLASSIFICATIONS, DETECTION_STATUSES, EMAIL_DIRECTIONS, INCIDENT_STATUSES,
+    RISK_SCORES, ROLES, VERDICTS,
 };
 use riposte_dsl::types::EntityKind;
 
@@ -23,10 +23,48 @@ pub(crate) const CLASSIFICATION_ALIASES: &[(&str, &str)] = &[
     ("benignpositive", "benign_positive"),
 ];
 
-/// Values Graph documents that the model leaves out, squashed, as they are written.
-pub(crate) const GRAPH_EXTRA_VALUES: &[(&str, &str)] = &[
-    ("unknownfuturevalue", "unknown_future_value"),
-    ("awaitingaction", "awaiting_action"),
+/// Statuses Graph documents that the model leaves out, squashed, as they are written.
+pub(crate) const GRAPH_EXTRA_VALUES: &[(&str, &str)] = &[("awaitingaction", "awaiting_action")];
+
+/// An evidence item's `remediation_status`: the model's values, then those newer Graph
+/// versions add.
+pub(crate) const REMEDIATION_VALUES: &[&str] = &[
+    "none",
+    "remediated",
+    "prevented",
+    "blocked",
+    "not_found",
+    "active",
+    "pending_approval",
+    "declined",
+    "unremediated",
+    "running",
+    "partially_remediated",
+];
+/// An email's `delivery_action`: the model's values, then those newer Graph versions add.
+pub(crate) const DELIVERY_ACTION_VALUES: &[&str] = &[
+    "delivered",
+    "delivered_as_spam",
+    "junked",
+    "blocked",
+    "replaced",
+    "delivered_to_junk",
+    "unknown",
+];
+/// An email's `delivery_location`: the model's values, then those newer Graph versions add.
+pub(crate) const DELIVERY_LOCATION_VALUES: &[&str] = &[
+    "inbox",
+    "external",
+    "junk_folder",
+    "quarantine",
+    "failed",
+    "dropped",
+    "deleted_folder",
+    "forwarded",
+    "inbox_folder",
+    "onprem_external",
+    "others",
+    "unknown",
 ];
 
 // The values Microsoft documents for the enumerations the model leaves open, as they are
@@ -325,7 +363,7 @@ fn entity<M: Obj>(
     if let Some(v) = opt_enum_static(cx, m, "verdict", path, VERDICTS)? {
         e.verdict = v;
     }
-    if let Some(r) = opt_enum_static(cx, m, "remediationStatus", path, REMEDIATION_STATUSES)? {
+    if let Some(r) = opt_enum_static(cx, m, "remediationStatus", path, REMEDIATION_VALUES)? {
         e.remediation_status = r;
     }
     e.roles = enum_list(cx, m, "roles", path, ROLES)?;
@@ -567,11 +605,18 @@ fn email<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     e.put_ip("sender_ip", opt_text(cx, m, "senderIp", path)?.as_deref());
     e.put(
         "delivery_action",
-        opt_enum(cx, m, "deliveryAction", path, DELIVERY_ACTIONS, &[])?,
+        opt_enum(cx, m, "deliveryAction", path, DELIVERY_ACTION_VALUES, &[])?,
     );
     e.put(
         "delivery_location",
-        opt_enum(cx, m, "deliveryLocation", path, DELIVERY_LOCATIONS, &[])?,
+        opt_enum(
+            cx,
+            m,
+            "deliveryLocation",
+            path,
+            DELIVERY_LOCATION_VALUES,
+            &[],
+        )?,
     );
     e.put(
         "direction",

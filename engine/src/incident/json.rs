@@ -616,6 +616,10 @@ fn squash_ascii<'b>(raw: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
     buf.get(..len)
 }
 
+/// The value Graph gives any enumeration in place of one newer than the client (squashed, and
+/// as written), in any case: one word in capitals, `snake_case` could not split it.
+const UNKNOWN_FUTURE_VALUE: (&str, &str) = ("unknownfuturevalue", "unknown_future_value");
+
 /// [`norm_enum`] for ASCII text, squashed once rather than once per candidate: the same
 /// result, as for ASCII text squashing is the byte filter of [`squash_eq`].
 fn norm_enum_ascii(
@@ -629,6 +633,9 @@ fn norm_enum_ascii(
     }
     if let Some((_, to)) = aliases.iter().find(|(from, _)| from.as_bytes() == squashed) {
         return Some(Cow::Borrowed(to));
+    }
+    if squashed == UNKNOWN_FUTURE_VALUE.0.as_bytes() {
+        return Some(Cow::Borrowed(UNKNOWN_FUTURE_VALUE.1));
     }
     // `k` squashed is `squashed`; one pass over `k`, which fails at its first letter mostly.
     let is = |k: &&&str| {
@@ -660,7 +667,11 @@ pub(crate) fn norm_enum_general(
         return None;
     }
     // Aliases are given squashed: squashing them again changes nothing.
-    if let Some((_, to)) = aliases.iter().find(|(from, _)| squash_eq(raw, from)) {
+    if let Some((_, to)) = aliases
+        .iter()
+        .chain([&UNKNOWN_FUTURE_VALUE])
+        .find(|(from, _)| squash_eq(raw, from))
+    {
         return Some((*to).to_string());
     }
     if let Some(k) = known.iter().find(|k| squash_eq(raw, k)) {

@@ -916,6 +916,12 @@ fn import(
     // A Sentinel resource that is no incident (an alert, a comment) is named as what it is.
     let not_incident = |items: &[Json]| {
         items.iter().find_map(|item| match item {
+            Json::Object(m) if automation_payload(m).is_some() => {
+                Some(ImportError::UnknownFormat {
+                    file: cx.file.to_string(),
+                    hint: Some(format!("it holds {PAYLOADS_APART}")),
+                })
+            }
             Json::Object(m) => other_resource(m).map(|other| ImportError::UnknownFormat {
                 file: cx.file.to_string(),
                 hint: Some(other.hint()),
@@ -995,6 +1001,9 @@ fn import(
     let one = |item: &Json, path: &Path| {
         match item {
             Json::Object(m) => {
+                if detect(m).is_none() && automation_payload(m).is_some() {
+                    return Err(cx.invalid(path, format!("this is one of {PAYLOADS_APART}")));
+                }
                 if let Some(other) = detect(m).is_none().then(|| other_resource(m)).flatten() {
                     return Err(cx.invalid(
                         path,
@@ -1044,6 +1053,11 @@ fn import(
     };
     Ok((info, incidents))
 }
+
+/// What to do with automation rule payloads in a list.
+const PAYLOADS_APART: &str = "the payloads an automation rule hands a playbook \
+                              (`{\"object\": …}`), which are read one to a file: put each in its own \
+                              file";
 
 /// The incident an automation rule hands a playbook (the "Microsoft Sentinel incident"
 /// trigger's body: `{"object": {…}, "workspaceInfo": {"WorkspaceName", …}, …}`), and the

@@ -10,16 +10,15 @@
 use std::collections::{HashMap, HashSet};
 
 use riposte_dsl::model::{
-    ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, EMAIL_DIRECTIONS,
-    INCIDENT_STATUSES, RISK_SCORES,
+    ALERT_STATUSES, CLASSIFICATIONS, EMAIL_DIRECTIONS, INCIDENT_STATUSES, RISK_SCORES,
 };
 use riposte_dsl::types::EntityKind;
 use serde_json::{Number, Value as Json};
 
 use super::entities::{EntitySet, NewEntity};
 use super::graph::{
-    AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, HEALTH_STATUSES, ONBOARDING_STATUSES,
-    SEVERITIES,
+    AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, DELIVERY_ACTION_VALUES,
+    DELIVERY_LOCATION_VALUES, HEALTH_STATUSES, ONBOARDING_STATUSES, SERVICE_SOURCES, SEVERITIES,
 };
 use super::json::{
     clip, dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array, opt_enum,
@@ -220,7 +219,7 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
             CLASSIFICATION_ALIASES,
         )?
         .unwrap_or_else(unknown),
-        determination: opt_enum(cx, props, "classificationReason", &pp, &[], &[])?,
+        determination: opt_enum(cx, props, "classificationReason", &pp, REASONS, &[])?,
         assigned_to,
         web_url: opt_str(cx, props, "incidentUrl", &pp)?,
         created: opt_time(cx, props, "createdTimeUtc", &pp)?,
@@ -232,6 +231,14 @@ pub(super) fn incident(cx: &Cx, v: &Json, path: &Path) -> Result<Incident> {
         alerts_not_fetched,
     })
 }
+
+/// Sentinel's classification reasons (`classificationReason`).
+const REASONS: &[&str] = &[
+    "suspicious_activity",
+    "suspicious_but_expected",
+    "incorrect_alert_logic",
+    "inaccurate_data",
+];
 
 /// The most alert–entity links one Sentinel incident may have (each alert carries each
 /// entity): 1,000 alerts and 5,000 entities, within the other limits, would make 5,000,000
@@ -253,7 +260,10 @@ fn listing<'v>(
         None => Ok((&[], false)),
         Some(Json::Array(items)) => Ok((items, false)),
         Some(Json::Object(o)) => match get(o, inner) {
-            None if o.is_empty() => Ok((&[], true)),
+            // Null is absent, as everywhere: `{"entities": null}` lists nothing.
+            None if o.is_empty() || o.keys().any(|k| k.eq_ignore_ascii_case(inner)) => {
+                Ok((&[], true))
+            }
             None => Err(cx.invalid(
                 &m.at(path, key),
                 format!(
@@ -288,8 +298,11 @@ fn inner_name<'m>(m: &'m Object, key: &str, inner: &'m str) -> &'m str {
     }
 }
 
-/// `labels`: `{labelName}` objects or plain text.
+/// `labels`: `{labelName}` objects or plain text (one label alone too, as any list of text).
 fn labels(cx: &Cx, props: &Object, pp: &Path) -> Result<Vec<String>> {
+    if let Some(Json::String(_)) = get(props, "labels") {
+        return str_list(cx, props, "labels", pp);
+    }
     let Some(items) = opt_array(cx, props, "labels", pp)? else {
         return Ok(Vec::new());
     };
@@ -448,12 +461,28 @@ fn product_source(name: &str) -> String {
         ("microsoft 365 defender", "microsoft365_defender"),
         ("microsoft defender xdr", "microsoft365_defender"),
         ("microsoft data loss prevention", "data_loss_prevention"),
+        // Written `IoT`, whose capitals `snake_case` would split.
+        ("microsoft defender for iot", "microsoft_defender_for_iot"),
+        (
+            "azure security center for iot",
+            "microsoft_defender_for_iot",
+        ),
     ];
-    let wanted = name.trim().to_lowercase();
+    // Compared as enumerations are, ignoring case and separators (`AzureSentinel`); a name
+    // that is a Graph service source already is that source.
+    let squashed = |t: &str| -> String {
+        t.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = squashed(name);
     PRODUCTS
         .iter()
-        .find(|(n, _)| *n == wanted)
-        .map_or_else(|| snake(name), |(_, s)| (*s).to_string())
+        .find(|(n, _)| squashed(n) == wanted)
+        .map(|(_, s)| (*s).to_string())
+        .or_else(|| norm_enum(name, SERVICE_SOURCES, &[]))
+        .unwrap_or_else(|| snake(name))
 }
 
 /// One entity as listed, before conversion.
@@ -913,11 +942,11 @@ fn entity(
             e.put_ip("sender_ip", opt_str(cx, p, "senderIP", pp)?.as_deref());
             e.put(
                 "delivery_action",
-                opt_enum(cx, p, "deliveryAction", pp, DELIVERY_ACTIONS, &[])?,
+                opt_enum(cx, p, "deliveryAction", pp, DELIVERY_ACTION_VALUES, &[])?,
             );
             e.put(
                 "delivery_location",
-                opt_enum(cx, p, "deliveryLocation", pp, DELIVERY_LOCATIONS, &[])?,
+                opt_enum(cx, p, "deliveryLocation", pp, DELIVERY_LOCATION_VALUES, &[])?,
             );
             e.put(
                 "direction",

@@ -1458,6 +1458,39 @@ fn documented_values_in_capitals_are_written_as_documented() {
     );
     assert_eq!(n.determination.as_deref(), Some("compromised_user"));
     assert_eq!(n.status, "awaiting_action");
+    // Graph's value for one newer than the client, in any enumeration; newer remediation and
+    // delivery values; Sentinel's reasons and product names.
+    let mut inc = graph_incident(vec![json!({"id": "a1", "evidence": [
+        evidence("ipEvidence", json!({"ipAddress": "10.0.0.1", "verdict": "UNKNOWNFUTUREVALUE",
+            "remediationStatus": "PENDINGAPPROVAL"})),
+        evidence("analyzedMessageEvidence", json!({"networkMessageId": "n",
+            "recipientEmailAddress": "a@b.c", "deliveryAction": "DELIVEREDTOJUNK",
+            "deliveryLocation": "ONPREMEXTERNAL"})),
+    ]})]);
+    inc["classification"] = json!("UNKNOWNFUTUREVALUE");
+    let g = one(&inc);
+    assert_eq!(g.classification, "unknown_future_value");
+    let ip = entity(&g, "ip:10.0.0.1");
+    assert_eq!(
+        (&*ip.verdict, &*ip.remediation_status),
+        ("unknown_future_value", "pending_approval")
+    );
+    let mail = &of_kind(&g, EntityKind::Email)[0];
+    assert_eq!(mail.fields["delivery_action"], "delivered_to_junk");
+    assert_eq!(mail.fields["delivery_location"], "onprem_external");
+    let s = one(&json!({"name": "inc", "properties": {"title": "t",
+        "classificationReason": "SUSPICIOUSBUTEXPECTED"},
+        "alerts": [{"name": "a", "properties": {"productName": "Microsoft Defender for IoT"}},
+            {"name": "b", "properties": {"productName": "AzureSentinel"}}]}));
+    assert_eq!(s.determination.as_deref(), Some("suspicious_but_expected"));
+    assert_eq!(
+        s.alerts[0].service_source.as_deref(),
+        Some("microsoft_defender_for_iot")
+    );
+    assert_eq!(
+        s.alerts[1].service_source.as_deref(),
+        Some("microsoft_sentinel")
+    );
     assert_eq!(n.alerts[0].category.as_deref(), Some("initial_access"));
     assert_eq!(
         n.alerts[0].detection_source.as_deref(),
@@ -1467,8 +1500,17 @@ fn documented_values_in_capitals_are_written_as_documented() {
         n.entities[0].fields["health_status"],
         "impaired_communication"
     );
-    // The lists are written as `snake_case` writes them.
+    // The importer knows every value of the model's lists, and writes each as `snake_case`
+    // writes it.
     use super::graph::*;
+    use riposte_dsl::model::{DELIVERY_ACTIONS, DELIVERY_LOCATIONS, REMEDIATION_STATUSES};
+    for (model, importer) in [
+        (REMEDIATION_STATUSES, REMEDIATION_VALUES),
+        (DELIVERY_ACTIONS, DELIVERY_ACTION_VALUES),
+        (DELIVERY_LOCATIONS, DELIVERY_LOCATION_VALUES),
+    ] {
+        assert!(model.iter().all(|v| importer.contains(v)), "{model:?}");
+    }
     for v in [
         CATEGORIES,
         DETERMINATIONS,
@@ -1477,6 +1519,9 @@ fn documented_values_in_capitals_are_written_as_documented() {
         HEALTH_STATUSES,
         ONBOARDING_STATUSES,
         AV_STATUSES,
+        REMEDIATION_VALUES,
+        DELIVERY_ACTION_VALUES,
+        DELIVERY_LOCATION_VALUES,
     ]
     .concat()
     {
@@ -1680,6 +1725,17 @@ fn a_sentinel_automation_payload_is_the_incident_it_holds() {
         .unwrap()
         .remove("relatedEntities");
     assert!(import_json(&doc).1[0].alerts_not_fetched);
+    // Payloads come one to a file: a list of them, or one among incidents, says so.
+    let payload_json: serde_json::Value = serde_json::from_str(payload).unwrap();
+    let message = error(&json!([payload_json, payload_json]).to_string()).to_string();
+    assert!(message.contains("put each in its own file"), "{message}");
+    let incident = json!({"name": "i", "properties": {"title": "t"}});
+    let (path, message) = invalid_at(&json!({"value": [incident, payload_json]}).to_string());
+    assert_eq!(path, "$.value[1]");
+    assert!(
+        message.starts_with("this is one of the payloads an automation rule hands a playbook"),
+        "{message}"
+    );
     // The follow-up calls' answers beside the resource come first.
     doc["object"]["entities"] = json!([{"kind": "Ip", "properties": {"address": "192.0.2.9"}}]);
     let i = &import_json(&doc).1[0];
@@ -1775,6 +1831,13 @@ fn sentinel_shapes_are_tolerated() {
         "an Authenticode hash is no SHA-256"
     );
     assert_eq!(i.other_evidence.len(), 1);
+    // One label alone is a list of one; a null list lists nothing.
+    let i = one(
+        &json!({"name": "i", "properties": {"title": "t", "labels": "single"},
+        "alerts": {"value": null}, "entities": {"entities": null, "metaData": []}}),
+    );
+    assert_eq!(i.tags, ["single"]);
+    assert!(i.alerts.is_empty() && i.entities.is_empty());
     // A Sentinel incident needs its properties.
     let (path, _) = invalid_at(
         &json!({"id": "/x/Microsoft.SecurityInsights/Incidents/1", "properties": "no"}).to_string(),
