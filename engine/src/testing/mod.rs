@@ -1519,41 +1519,50 @@ fn place_or<'l>(loc: &'l Location, outer: &'l Location) -> &'l Location {
     }
 }
 
-/// The action every step of the library that `step` can name runs, when they all run the same
-/// one.
-fn action_of_step(
+/// The actions an entry naming `action` and `step` can be of, each once: its `action` when that
+/// is an id of the catalog; else those the steps named `step` run that its `action` (a
+/// `kind.*`) takes in; else, with no such step, every action of the catalog its `action` takes
+/// in. Empty when neither says (no step or action given, or steps that run no action).
+fn entry_actions(
     library: &riposte_dsl::checked::Library,
-    step: &str,
-) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
-    let found = crate::scheduler::steps_named(library, step);
-    let first = spec_of(found.first()?)?;
-    found
-        .iter()
-        .all(|s| spec_of(s).is_some_and(|s| s.id == first.id))
-        .then_some(first)
+    action: Option<&str>,
+    step: Option<&str>,
+) -> Vec<&'static riposte_dsl::catalog::ActionSpec> {
+    if let Some(spec) = action.and_then(riposte_dsl::catalog::lookup) {
+        return vec![spec];
+    }
+    let takes = |s: &&riposte_dsl::catalog::ActionSpec| {
+        action.is_none_or(|a| riposte_dsl::checked::action_matches(a, s.id))
+    };
+    let mut specs: Vec<&'static riposte_dsl::catalog::ActionSpec> = Vec::new();
+    let of_step = step
+        .map(|s| crate::scheduler::steps_named(library, s))
+        .unwrap_or_default();
+    for spec in of_step.into_iter().filter_map(spec_of).filter(takes) {
+        if !specs.iter().any(|s| s.id == spec.id) {
+            specs.push(spec);
+        }
+    }
+    if specs.is_empty() && action.is_some() {
+        specs = riposte_dsl::catalog::catalog()
+            .iter()
+            .filter(takes)
+            .collect();
+    }
+    specs
 }
 
-/// The action an expectation names: its `action`, or where that is a pattern (`device.*`) or
-/// absent, the one its `step` runs (if the pattern takes it in).
+/// The action an expectation names, when it names one ([`entry_actions`]): its `action`, or
+/// the one action the steps of its `step` run (that its `kind.*` takes in).
 fn expected_spec(
     library: &riposte_dsl::checked::Library,
     action: Option<&str>,
     step: Option<&str>,
 ) -> Option<&'static riposte_dsl::catalog::ActionSpec> {
-    if let Some(spec) = action.and_then(riposte_dsl::catalog::lookup) {
-        return Some(spec);
+    match entry_actions(library, action, step)[..] {
+        [spec] => Some(spec),
+        _ => None,
     }
-    action_of_step(library, step?)
-        .filter(|spec| action.is_none_or(|p| riposte_dsl::checked::action_matches(p, spec.id)))
-}
-
-/// What every action a pattern (`device.*`) takes in acts on, when they all act on one kind.
-fn pattern_target(pattern: &str) -> Option<riposte_dsl::catalog::Target> {
-    let mut specs = riposte_dsl::catalog::catalog()
-        .iter()
-        .filter(|s| riposte_dsl::checked::action_matches(pattern, s.id));
-    let first = specs.next()?.target;
-    specs.all(|s| s.target == first).then_some(first)
 }
 
 /// A step a run of a gamebook can plan, as plans label it: the gamebook `label` (`caller >
@@ -1836,21 +1845,19 @@ fn check_targets(
         let hint = if incident.entities.is_empty() {
             "the incident has no entity; `incident` names the incident itself".to_string()
         } else {
-            let kinds = entry_targets(library, action, step);
-            let names = target_candidates(incident, kinds.as_deref());
-            match kinds {
-                Some(kinds) if names.is_empty() => format!(
-                    "the incident has no {}, which {} acts on",
-                    kinds
+            let targets = entry_targets(library, action, step);
+            let names = target_candidates(incident, targets.as_ref().map(|k| &k.kinds[..]));
+            match targets {
+                Some(targets) if names.is_empty() => format!(
+                    "the incident has no {}, which {} {}",
+                    targets
+                        .kinds
                         .iter()
                         .map(|k| k.as_str())
                         .collect::<Vec<_>>()
                         .join(" or "),
-                    match (action, step) {
-                        (Some(a), _) => format!("`{a}`"),
-                        (None, Some(s)) => format!("step `{s}`"),
-                        (None, None) => "its action".to_string(),
-                    }
+                    targets.subject,
+                    targets.acts()
                 ),
                 _ => riposte_dsl::diagnostic::suggestion(t, names.iter().copied()),
             }
@@ -1895,40 +1902,94 @@ fn check_targets(
     problems
 }
 
-/// What the actions an entry names can act on: the actions its `step` runs (those its `action`
-/// takes in), else its `action` (an id, or every action of a `kind.*`). `None` when neither
-/// says (no step or action given, or a step that runs no action).
+/// What the actions an entry names can act on ([`entry_actions`]), each kind once, and what
+/// acts on them, as errors name it: the entry's `action`, else the action its steps run, else
+/// the steps. `None` when nothing says (no step or action given, or a step that runs no
+/// action).
 fn entry_targets(
     library: &riposte_dsl::checked::Library,
     action: Option<&str>,
     step: Option<&str>,
-) -> Option<Vec<riposte_dsl::catalog::Target>> {
-    // What [`wrong_kind`] holds the entry to, where it holds it to one kind.
-    let one = expected_spec(library, action, step)
-        .map(|spec| spec.target)
-        .or_else(|| action.and_then(pattern_target));
-    if let Some(target) = one {
-        return Some(vec![target]);
-    }
-    let takes = |id: &str| action.is_none_or(|a| riposte_dsl::checked::action_matches(a, id));
-    let of_step: Vec<&riposte_dsl::catalog::ActionSpec> = step
-        .map(|s| crate::scheduler::steps_named(library, s))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(spec_of)
-        .collect();
-    let specs = if of_step.is_empty() && action.is_some() {
-        riposte_dsl::catalog::catalog().iter().collect()
-    } else {
-        of_step
-    };
-    let mut targets = Vec::new();
-    for spec in specs.into_iter().filter(|s| takes(s.id)) {
-        if !targets.contains(&spec.target) {
-            targets.push(spec.target);
+) -> Option<EntryTargets> {
+    let specs = entry_actions(library, action, step);
+    let mut kinds = Vec::new();
+    for spec in &specs {
+        if !kinds.contains(&spec.target) {
+            kinds.push(spec.target);
         }
     }
-    (!targets.is_empty()).then_some(targets)
+    if kinds.is_empty() {
+        return None;
+    }
+    let (subject, plural) = match (action, step, &specs[..]) {
+        (Some(a), _, _) => (format!("`{a}`"), false),
+        (None, _, [spec]) => (format!("`{}`", spec.id), false),
+        (None, s, _) => {
+            let ids: Vec<String> = specs.iter().map(|s| format!("`{}`", s.id)).collect();
+            let s = s.unwrap_or_default();
+            (
+                format!("the steps `{s}` (running {})", ids.join(" or ")),
+                true,
+            )
+        }
+    };
+    Some(EntryTargets {
+        kinds,
+        subject,
+        plural,
+    })
+}
+
+/// The kinds of target an entry's actions act on, and what acts on them ([`entry_targets`]).
+struct EntryTargets {
+    kinds: Vec<riposte_dsl::catalog::Target>,
+    /// What acts on them: `` `device.isolate` ``, or `` the steps `contain` (running …) ``.
+    subject: String,
+    /// Whether `subject` is plural.
+    plural: bool,
+}
+
+impl EntryTargets {
+    /// `acts on` or `act on`.
+    fn acts(&self) -> &'static str {
+        if self.plural {
+            "act on"
+        } else {
+            "acts on"
+        }
+    }
+
+    /// What the kinds are: `devices only`, `the incident (write …)`, `devices or the incident`.
+    fn acts_on(&self) -> String {
+        use riposte_dsl::catalog::Target;
+        match self.kinds[..] {
+            [Target::Incident] => {
+                "the incident (write `target: incident`, or leave it out)".to_string()
+            }
+            [Target::Entity(kind)] => format!("{} only", kind.collection()),
+            _ => self
+                .kinds
+                .iter()
+                .map(|k| match k {
+                    Target::Incident => "the incident".to_string(),
+                    Target::Entity(kind) => kind.collection().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" or "),
+        }
+    }
+
+    /// The entity kinds, as one: `device or file`; empty when the incident is the only one.
+    fn entity_kinds(&self) -> String {
+        self.kinds
+            .iter()
+            .filter_map(|k| match k {
+                riposte_dsl::catalog::Target::Entity(kind) => Some(kind.as_str()),
+                riposte_dsl::catalog::Target::Incident => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
 }
 
 /// The names a target of one of `kinds` (all kinds when `None`) can be written as, for a
@@ -1957,8 +2018,9 @@ fn target_candidates<'i>(
 }
 
 /// Why target `t` of an entry under `key` naming `action` and `step` cannot be what they act
-/// on, if it cannot: the action named, or the one the step runs, acts on targets of one kind;
-/// so do all the actions of a `kind.*`. `None` when it fits, or nothing says what it acts on.
+/// on, if it cannot: it must be of a kind one of the actions of the entry acts on
+/// ([`entry_targets`], as the candidates of an unknown target are). `None` when it fits, or
+/// nothing says what they act on.
 fn wrong_kind(
     library: &riposte_dsl::checked::Library,
     incident: &crate::incident::Incident,
@@ -1967,32 +2029,43 @@ fn wrong_kind(
     t: &str,
     key: &str,
 ) -> Option<String> {
-    let (spec_target, spec_id) = match expected_spec(library, action, step) {
-        Some(spec) => (spec.target, format!("`{}`", spec.id)),
-        None => action.and_then(|p| Some((pattern_target(p)?, format!("`{p}`"))))?,
-    };
-    let fits = match spec_target {
-        riposte_dsl::catalog::Target::Incident => t.eq_ignore_ascii_case("incident"),
-        riposte_dsl::catalog::Target::Entity(kind) => incident
-            .entities
-            .iter()
-            .any(|e| e.kind == kind && crate::executor::target_key_matches(t, &e.id, &e.name)),
-    };
+    use riposte_dsl::catalog::Target;
+    let targets = entry_targets(library, action, step)?;
+    let named: Vec<&crate::incident::Entity> = incident
+        .entities
+        .iter()
+        .filter(|e| crate::executor::target_key_matches(t, &e.id, &e.name))
+        .collect();
+    let fits = targets.kinds.iter().any(|k| match k {
+        Target::Incident => t.eq_ignore_ascii_case("incident"),
+        Target::Entity(kind) => named.iter().any(|e| e.kind == *kind),
+    });
     if fits {
         return None;
     }
-    let (is_not, acts_on) = match spec_target {
-        riposte_dsl::catalog::Target::Incident => (
-            "is not the incident".to_string(),
-            "the incident (write `target: incident`, or leave it out)".to_string(),
-        ),
-        riposte_dsl::catalog::Target::Entity(kind) => (
-            format!("is no {} of the incident", kind.as_str()),
-            format!("{} only", kind.collection()),
-        ),
+    let (subject, acts, acts_on) = (&targets.subject, targets.acts(), targets.acts_on());
+    if named.is_empty() && t.eq_ignore_ascii_case("incident") {
+        let (does, it) = if targets.plural {
+            ("do", "they")
+        } else {
+            ("does", "it")
+        };
+        return Some(format!(
+            "target `{t}` in `{key}` names the incident itself, which {subject} {does} not act \
+             on: {it} {acts} {acts_on}"
+        ));
+    }
+    let entities = targets.entity_kinds();
+    let is_not = match (
+        entities.is_empty(),
+        targets.kinds.contains(&Target::Incident),
+    ) {
+        (true, _) => "is not the incident".to_string(),
+        (false, false) => format!("is no {entities} of the incident"),
+        (false, true) => format!("is no {entities} of the incident, nor the incident"),
     };
     Some(format!(
-        "target `{t}` in `{key}` {is_not}; {spec_id} acts on {acts_on}"
+        "target `{t}` in `{key}` {is_not}; {subject} {acts} {acts_on}"
     ))
 }
 

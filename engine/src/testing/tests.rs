@@ -1636,3 +1636,54 @@ fn a_step_an_sop_does_not_run_is_an_error() {
     );
     assert!(r.tests[3].passed, "{:?}", r.tests[3].failures);
 }
+
+/// A step id several steps share (a group in one gamebook, an action step in another) holds
+/// a target to the kinds the actions of those steps act on, as the candidates of an unknown
+/// target are, and says which actions they run when none is the one named.
+#[test]
+fn a_step_name_several_steps_share_holds_targets_to_their_actions() {
+    let grp = "kind: gamebook\nname: grp\nversion: 1.0.0\nsteps:\n  - id: isolate\n    steps:\n      - {id: note, action: incident.comment, params: {comment: hi}}\n";
+    let note = "kind: gamebook\nname: note\nversion: 1.0.0\nsteps:\n  - {id: isolate, action: incident.comment, params: {comment: hi}}\n";
+    let inc = r#"incident:
+  format: riposte.incident/v1
+  incident:
+    id: "7"
+    source: defender_xdr
+    title: t
+    severity: high
+    updated: "2026-01-01T00:00:00Z"
+    entities:
+      - {id: "device:d1", kind: device, name: ws-1, verdict: malicious, provider: microsoft, fields: {hostname: ws-1, mde_device_id: d1}}
+      - {id: "user:u1", kind: user, name: a@c.com, provider: microsoft, fields: {upn: a@c.com}}
+"#;
+    let tests = format!(
+        "kind: test\nname: expect\n{inc}expect:\n  actions: [{{step: isolate, target: a@c.com, count: 0}}]\n---\n\
+         kind: test\nname: fail\n{inc}fail: [{{step: isolate, target: a@c.com}}]\nexpect: {{}}\n---\n\
+         kind: test\nname: incident\n{inc}fail: [{{step: isolate, target: incident}}]\nexpect: {{}}\n---\n\
+         kind: test\nname: fits\n{inc}expect:\n  actions: [{{step: isolate, target: ws-1, count: 1}}]\n"
+    );
+    let m = messages(&run_with_library(&[("a.yaml", grp)], &tests));
+    let want = [
+        "target `a@c.com` in `expect.actions` is no device of the incident; `device.isolate` acts on devices only",
+        "target `a@c.com` in `fail` is no device of the incident; `device.isolate` acts on devices only",
+        "target `incident` in `fail` names the incident itself, which `device.isolate` does not act on: it acts on devices only",
+    ];
+    assert_eq!(m.len(), want.len(), "{m:#?}");
+    for (m, want) in m.iter().zip(want) {
+        assert!(m.ends_with(want), "{m}\nwant: {want}");
+    }
+    // Steps of that name running actions of two kinds take a target of either.
+    let tests = format!(
+        "kind: test\nname: user\n{inc}expect:\n  actions: [{{step: isolate, target: a@c.com, count: 0}}]\n---\n\
+         kind: test\nname: fits\n{inc}expect:\n  actions: [{{step: isolate, target: incident, count: 0}}, {{step: isolate, target: ws-1, count: 1}}]\n"
+    );
+    let m = messages(&run_with_library(
+        &[("a.yaml", grp), ("n.yaml", note)],
+        &tests,
+    ));
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(
+        m[0].ends_with("target `a@c.com` in `expect.actions` is no device of the incident, nor the incident; the steps `isolate` (running `device.isolate` or `incident.comment`) act on devices or the incident"),
+        "{m:#?}"
+    );
+}
