@@ -1716,6 +1716,29 @@ fn check_step_plans_actions(
     };
     let (key, failing) = (kind.key(), kind == Entry::Fail);
     let verb = if failing { "fail" } else { "expect" };
+    // Of several steps of that name, those that run an action say what the name can be of.
+    let mut runs: Vec<String> = Vec::new();
+    for spec in found.iter().filter_map(|s| spec_of(s)) {
+        let id = format!("`{}`", spec.id);
+        if !runs.contains(&id) {
+            runs.push(id);
+        }
+    }
+    if let (Some(a), true, false) = (action, found.len() > 1, runs.is_empty()) {
+        return Err(At::new(
+            loc,
+            format!(
+                "no step `{step}` runs `{a}` (in `{key}`){}; the steps of that name that run an \
+                 action run {}: {verb} one of those, or name another step",
+                if failing {
+                    ", so this entry fails nothing"
+                } else {
+                    ""
+                },
+                runs.join(" or "),
+            ),
+        ));
+    }
     let is_task = matches!(first.kind, riposte_dsl::checked::StepKind::Task(_));
     Err(At::new(
         loc,

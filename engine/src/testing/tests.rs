@@ -1687,3 +1687,24 @@ fn a_step_name_several_steps_share_holds_targets_to_their_actions() {
         "{m:#?}"
     );
 }
+
+/// An `action` no step of a shared step id runs is reported as such, whichever step of that
+/// name comes first: not as a group that plans no action when another step of that name does.
+#[test]
+fn an_action_no_step_of_a_shared_id_runs_names_the_actions_they_run() {
+    let grp = "kind: gamebook\nname: grp\nversion: 1.0.0\nsteps:\n  - id: isolate\n    steps:\n      - {id: note, action: incident.comment, params: {comment: hi}}\n";
+    let inc = incident("high");
+    let tests = format!(
+        "kind: test\nname: expect\n{inc}expect:\n  actions: [{{step: isolate, action: user.disable, count: 0}}]\n---\n\
+         kind: test\nname: fail\n{inc}fail: [{{step: isolate, action: user.*}}]\nexpect: {{}}\n"
+    );
+    let m = messages(&run_with_library(&[("a.yaml", grp)], &tests));
+    let want = [
+        "t.test.yaml:14:20: no step `isolate` runs `user.disable` (in `expect.actions`); the steps of that name that run an action run `device.isolate`: expect one of those, or name another step",
+        "t.test.yaml:28:15: no step `isolate` runs `user.*` (in `fail`), so this entry fails nothing; the steps of that name that run an action run `device.isolate`: fail one of those, or name another step",
+    ];
+    assert_eq!(m.len(), want.len(), "{m:#?}");
+    for (m, want) in m.iter().zip(want) {
+        assert!(m.ends_with(want), "{m}\nwant: {want}");
+    }
+}
