@@ -2220,16 +2220,19 @@ impl<'a> Names<'a> {
 /// The failure of a `fail` entry that matched no action of the run.
 fn unmatched_fail(file: &str, f: &serde_saphyr::Spanned<file::Fail>) -> String {
     let e = &f.value;
+    let attempts = e.attempts.map(|n| n.to_string());
     let fields: Vec<String> = [
+        ("gamebook", e.gamebook.as_deref()),
         ("step", e.step.as_deref()),
         ("action", e.action.as_deref()),
         ("target", e.target.as_deref()),
+        ("attempts", attempts.as_deref()),
     ]
     .iter()
     .filter_map(|(k, v)| v.map(|v| format!("{k}: {v}")))
     .collect();
     format!(
-        "`fail` entry at {file}:{}:{} matched no action: {{{}}}; only actions that would run reach the executor: check its step, action and target against the plan, and grant the step's approval with `approve`",
+        "`fail` entry at {file}:{}:{} matched no action: {{{}}}; only actions that would run reach the executor: check its gamebook, step, action and target against the plan, and grant the step's approval with `approve`",
         f.referenced.line(),
         f.referenced.column(),
         fields.join(", ")

@@ -838,7 +838,7 @@ fn a_fail_entry_that_matches_no_action_fails_the_test() {
     };
     assert!(
         message.ends_with(
-            "t.test.yaml:14:5 matched no action: {step: isolate, target: ws-1}; only actions that would run reach the executor: check its step, action and target against the plan, and grant the step's approval with `approve`"
+            "t.test.yaml:14:5 matched no action: {step: isolate, target: ws-1}; only actions that would run reach the executor: check its gamebook, step, action and target against the plan, and grant the step's approval with `approve`"
         ) && message.starts_with("`fail` entry at "),
         "{message}"
     );
@@ -847,7 +847,26 @@ fn a_fail_entry_that_matches_no_action_fails_the_test() {
     assert_eq!(
         r.to_json(None)["tests"][0]["failures"][0]["kind"],
         "unmatched_fail"
-    );
+    ); // Every field the entry gives is shown, its gamebook and attempts too, in JSON alike.
+    let r = run_one(&format!(
+        "kind: test\nname: of a gamebook\n{inc}fail:\n  - {{gamebook: iso}}\n  - {{gamebook: iso, target: ws-1, attempts: 2}}\nexpect: {{}}\n",
+        inc = incident("high"),
+    ));
+    let json = r.to_json(None);
+    let failures = &json["tests"][0]["failures"];
+    for (i, fields) in [
+        "{gamebook: iso}",
+        "{gamebook: iso, target: ws-1, attempts: 2}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let message = failures[i]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("matched no action: {fields}; ")),
+            "{message}"
+        );
+    }
 }
 
 #[test]
