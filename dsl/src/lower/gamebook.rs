@@ -51,7 +51,7 @@ pub(crate) const CONCURRENCY: RangeInclusive<i64> = 1..=64;
 /// `approval.quorum`: approvals needed.
 pub(crate) const QUORUM: RangeInclusive<i64> = 1..=10;
 /// `retry.attempts`: total tries.
-pub(crate) const ATTEMPTS: RangeInclusive<i64> = 1..=10;
+pub const ATTEMPTS: RangeInclusive<i64> = 1..=10;
 
 pub(super) fn lower_gamebook(cx: &mut Lowerer, root: &Node) -> Option<Gamebook> {
     cx.mapping(root, "the gamebook", GAMEBOOK_KEYS)?;

@@ -4,6 +4,9 @@
 pub(crate) mod gamebook;
 pub(crate) mod sop;
 
+/// How many attempts a step with a `retry` makes, at least and at most.
+pub use gamebook::ATTEMPTS as RETRY_ATTEMPTS;
+
 use crate::ast::{self, ExprText, Meta, Spanned};
 use crate::codes::Code;
 use crate::diagnostic::{suggestion, Diagnostic};

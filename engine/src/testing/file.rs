@@ -337,18 +337,25 @@ pub struct Fail {
     pub error: Option<String>,
 }
 
-/// What a `fail` entry's `attempts` takes. `0` is read, and refused where the entry is checked,
-/// with what it would mean.
-const FAILING_ATTEMPTS: &str = "`attempts` is how many first attempts fail: a whole number, 1 or \
-                                more (a step makes at most 10 attempts); leave it out to fail \
-                                every attempt";
+/// What a `fail` entry's `attempts` takes. A whole number outside it (`0`, `11`) is read, and
+/// refused where the entry is checked, with this.
+pub(crate) fn failing_attempts_help() -> String {
+    let attempts = riposte_dsl::lower::RETRY_ATTEMPTS;
+    format!(
+        "`attempts` is how many first attempts fail: a whole number from {} to {} (a step makes \
+         at most {} attempts); leave it out to fail every attempt",
+        attempts.start(),
+        attempts.end(),
+        attempts.end()
+    )
+}
 
 /// A `fail` entry's `attempts`, read as a count is; a number that is not one (`-1`, `1.5`, one
 /// past `u32`) says what `attempts` takes rather than naming `u32`.
 fn failing_attempts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     Option::<u32>::deserialize(d).map_err(|e| {
         if e.to_string().starts_with("invalid u32") {
-            de::Error::custom(FAILING_ATTEMPTS)
+            de::Error::custom(failing_attempts_help())
         } else {
             e
         }

@@ -1174,11 +1174,21 @@ impl<'a> Runner<'a> {
             action: fail.action.as_ref(),
         };
         self.check_named(names, Entry::Fail, entry, named)?;
-        if f.value.attempts == Some(0) {
-            return Err(At::new(
-            &f.referenced,
-            "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
-        ));
+        let range = riposte_dsl::lower::RETRY_ATTEMPTS;
+        match f.value.attempts {
+            Some(0) => {
+                return Err(At::new(
+                    &f.referenced,
+                    "`attempts: 0` fails nothing; give the number of attempts that fail (at least 1), or leave it out to fail every attempt",
+                ))
+            }
+            Some(n) if i64::from(n) > *range.end() => {
+                return Err(At::new(
+                    &f.referenced,
+                    format!("`attempts: {n}` in `fail`: {}", file::failing_attempts_help()),
+                ))
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -90,7 +90,12 @@ fn fail() -> Value {
             "step": step(false),
             "action": action(),
             "target": text(),
-            "attempts": {"type": "integer", "minimum": 1, "description": "fail only the first N attempts"},
+            "attempts": {
+                "type": "integer",
+                "minimum": riposte_dsl::lower::RETRY_ATTEMPTS.start(),
+                "maximum": riposte_dsl::lower::RETRY_ATTEMPTS.end(),
+                "description": "fail only the first N attempts",
+            },
             "error": text(),
         }),
     )

@@ -416,12 +416,12 @@ fn references_are_checked_with_their_location() {
     assert!(m[0].contains("action `device.explode`"), "{m:?}");
     let m = with("fail: [{step: isolate, attempts: 0}]\n");
     assert!(m[0].contains("`attempts: 0`"), "{m:?}");
-    // Out of range, `attempts` says the range it takes: 0 is not in it.
-    for bad in ["-1", "1.5", "4294967296"] {
+    // Out of range, `attempts` says the range it takes, up to the 10 attempts a step makes.
+    for bad in ["-1", "1.5", "4294967296", "11"] {
         let m = with(&format!("fail: [{{step: isolate, attempts: {bad}}}]\n"));
         assert!(
             m[0].contains("t.test.yaml:13:")
-                && m[0].contains("a whole number, 1 or more")
+                && m[0].contains("a whole number from 1 to 10 (a step makes at most 10 attempts)")
                 && !m[0].contains("0 or more"),
             "{bad}: {m:?}"
         );
