@@ -746,7 +746,11 @@ fn task_differences(e: &ExpectTask, t: &PlannedTask) -> Vec<String> {
         .iter()
         .filter(|(_, _, _, same)| !same)
         .filter_map(|(field, want, got, _)| {
-            want.map(|w| format!("{field}: expected {w}, got {got}"))
+            want.map(|w| match *field {
+                // A part of the title, as an action's `reason_contains` is shown.
+                "title_contains" => format!("{field}: expected to contain `{w}`, got `{got}`"),
+                _ => format!("{field}: expected {w}, got {got}"),
+            })
         })
         .collect()
 }
@@ -1125,6 +1129,14 @@ mod tests {
         assert_eq!(
             near[0].differences,
             ["role: expected incident_analyst, got incident_responder"]
+        );
+        let f = failures("tasks: [{title_contains: restore}]\n");
+        let [Failure::MissingTask { near, .. }] = f.as_slice() else {
+            panic!("{f:#?}")
+        };
+        assert_eq!(
+            near[0].differences,
+            ["title_contains: expected to contain `restore`, got `Check backups and shadow copies`"]
         );
         // Nothing of that title: every task is shown, with every difference.
         let f = failures("tasks: [{title: Call the customer, status: awaiting_approval}]\n");
