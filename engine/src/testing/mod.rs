@@ -2132,13 +2132,7 @@ impl<'a> Names<'a> {
         name: &str,
         candidates: impl IntoIterator<Item = &'c str> + Clone,
     ) -> At {
-        At::new(
-            loc,
-            format!(
-                "unknown {what} `{name}` in `{key}`; {}",
-                riposte_dsl::diagnostic::suggestion(name, candidates)
-            ),
-        )
+        At::new(loc, unknown_in(what, name, key, candidates))
     }
 
     fn step(&self, loc: &Location, key: &str, step: &str) -> Result<(), At> {
@@ -2665,6 +2659,20 @@ fn unknown_message(what: &str, name: &str, candidates: &[&str]) -> String {
         "unknown {what} `{}`: {}",
         riposte_dsl::diagnostic::clip(name, 80),
         riposte_dsl::diagnostic::suggestion(name, candidates.iter().copied())
+    )
+}
+
+/// `unknown step `isoo` in `expect.actions`; did you mean `iso`?`: a name of the library or the
+/// language that `key` of a test holds.
+fn unknown_in<'c>(
+    what: &str,
+    name: &str,
+    key: &str,
+    candidates: impl IntoIterator<Item = &'c str> + Clone,
+) -> String {
+    format!(
+        "unknown {what} `{name}` in `{key}`; {}",
+        riposte_dsl::diagnostic::suggestion(name, candidates)
     )
 }
 

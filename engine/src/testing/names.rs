@@ -42,6 +42,7 @@ fn expect(node: &Node, found: &mut Vec<(usize, String)>) {
                         match key {
                             "status" => known_word::<ExpectStatus>(value, found),
                             "outcome" => known_word::<ExpectOutcome>(value, found),
+                            "approver" => known_role(value, "expect.actions", found),
                             _ => {}
                         }
                     }
@@ -50,15 +51,33 @@ fn expect(node: &Node, found: &mut Vec<(usize, String)>) {
             "tasks" => {
                 for entry in value.as_seq().unwrap_or_default() {
                     for (key, value) in known_keys::<ExpectTask>(entry, found) {
-                        if key == "status" {
-                            known_word::<TaskStatus>(value, found);
+                        match key {
+                            "status" => known_word::<TaskStatus>(value, found),
+                            "role" => known_role(value, "expect.tasks", found),
+                            _ => {}
                         }
                     }
                 }
             }
             // `classification: none` is a word of its own; a mapping has fields.
             "classification" => {
-                known_keys::<ClassificationFields>(value, found);
+                for (key, value) in known_keys::<ClassificationFields>(value, found) {
+                    let Some(word) = value.as_str().filter(|_| key == "classification") else {
+                        continue;
+                    };
+                    if riposte_dsl::ast::Classification::parse(word).is_none() {
+                        let names = riposte_dsl::ast::Classification::NAMES;
+                        found.push((
+                            value.span.start as usize,
+                            super::unknown_in(
+                                "classification",
+                                word,
+                                "expect.classification",
+                                names.iter().copied(),
+                            ),
+                        ));
+                    }
+                }
             }
             "summary" => {
                 known_keys::<ExpectSummary>(value, found);
@@ -88,6 +107,23 @@ fn known_keys<'n, T: for<'de> Deserialize<'de>>(
         }
     }
     known
+}
+
+/// A role, as the runner checks it once the test reads (an expected action's `approver`, an
+/// expected task's `role`, under `key`).
+fn known_role(node: &Node, key: &str, found: &mut Vec<(usize, String)>) {
+    let Some(role) = node.as_str() else { return };
+    if riposte_dsl::ast::Role::parse(role).is_none() {
+        found.push((
+            node.span.start as usize,
+            super::unknown_in(
+                "role",
+                role,
+                key,
+                riposte_dsl::ast::Role::NAMES.iter().copied(),
+            ),
+        ));
+    }
 }
 
 /// A word that must be a variant of `T`.

@@ -1448,6 +1448,24 @@ fn every_unknown_key_and_word_of_a_file_is_reported() {
             "11:13: unknown key `skiped`: did you mean `skipped`?",
         ]
     );
+    // Roles and classifications are words too: reported with the keys, as once it reads.
+    let r = run_one(
+        "kind: test\nname: x\nincident: a.json\nexpect:\n  classification: {classification: true_postive}\n  actions: [{approver: workspace_ownr}]\n  tasks: [{role: incident_respnder}]\n  actionz: []\n",
+    );
+    let m = messages(&r);
+    let tail: Vec<&str> = m
+        .iter()
+        .map(|m| m.split_once("t.test.yaml:").map_or(m.as_str(), |(_, t)| t))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "5:36: unknown classification `true_postive` in `expect.classification`; did you mean `true_positive`?",
+            "6:24: unknown role `workspace_ownr` in `expect.actions`; did you mean `workspace_owner`?",
+            "7:18: unknown role `incident_respnder` in `expect.tasks`; did you mean `incident_responder`?",
+            "8:3: unknown key `actionz`: did you mean `actions`?",
+        ]
+    );
     // A count that is not one stops reading before the typo after it: both are reported.
     let inc = incident("high");
     let r = run_one(&format!(
