@@ -201,6 +201,15 @@ fn an_action_count_lists_five_matches_and_counts_the_rest() {
     assert!(text.contains("expected 1, the plan has 7"), "{text}");
     assert_eq!(text.matches("      plan has isolate").count(), 5, "{text}");
     assert!(text.contains("      … and 2 more\n"), "{text}");
+    // JSON alike: `actual` counts them all, `matched` lists the first 5.
+    let json = r.to_json(None);
+    let failure = &json["tests"][0]["failures"][0];
+    assert_eq!(failure["actual"], 7, "{failure}");
+    assert_eq!(
+        failure["matched"].as_array().map(Vec::len),
+        Some(5),
+        "{failure}"
+    );
 }
 
 #[test]
