@@ -2,8 +2,8 @@
 //! alerts (alerts_v2) and their polymorphic evidence.
 
 use riposte_dsl::model::{
-    ALERT_STATUSES, CLASSIFICATIONS, DETECTION_STATUSES, EMAIL_DIRECTIONS, INCIDENT_STATUSES,
-    RISK_SCORES, ROLES, VERDICTS,
+    ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, DETECTION_STATUSES,
+    EMAIL_DIRECTIONS, INCIDENT_STATUSES, REMEDIATION_STATUSES, RISK_SCORES, ROLES, VERDICTS,
 };
 use riposte_dsl::types::EntityKind;
 
@@ -26,45 +26,27 @@ pub(crate) const CLASSIFICATION_ALIASES: &[(&str, &str)] = &[
 /// Statuses Graph documents that the model leaves out, squashed, as they are written.
 pub(crate) const GRAPH_EXTRA_VALUES: &[(&str, &str)] = &[("awaitingaction", "awaiting_action")];
 
-/// An evidence item's `remediation_status`: the model's values, then those newer Graph
-/// versions add.
-pub(crate) const REMEDIATION_VALUES: &[&str] = &[
-    "none",
-    "remediated",
-    "prevented",
-    "blocked",
-    "not_found",
-    "active",
-    "pending_approval",
-    "declined",
-    "unremediated",
-    "running",
-    "partially_remediated",
+/// The `remediation_status` values newer Graph versions add to the model's, squashed → as
+/// written.
+pub(crate) const NEWER_REMEDIATION: &[(&str, &str)] = &[
+    ("active", "active"),
+    ("pendingapproval", "pending_approval"),
+    ("declined", "declined"),
+    ("unremediated", "unremediated"),
+    ("running", "running"),
+    ("partiallyremediated", "partially_remediated"),
 ];
-/// An email's `delivery_action`: the model's values, then those newer Graph versions add.
-pub(crate) const DELIVERY_ACTION_VALUES: &[&str] = &[
-    "delivered",
-    "delivered_as_spam",
-    "junked",
-    "blocked",
-    "replaced",
-    "delivered_to_junk",
-    "unknown",
+/// The `delivery_action` values newer Graph versions add to the model's.
+pub(crate) const NEWER_DELIVERY_ACTIONS: &[(&str, &str)] = &[
+    ("deliveredtojunk", "delivered_to_junk"),
+    ("unknown", "unknown"),
 ];
-/// An email's `delivery_location`: the model's values, then those newer Graph versions add.
-pub(crate) const DELIVERY_LOCATION_VALUES: &[&str] = &[
-    "inbox",
-    "external",
-    "junk_folder",
-    "quarantine",
-    "failed",
-    "dropped",
-    "deleted_folder",
-    "forwarded",
-    "inbox_folder",
-    "onprem_external",
-    "others",
-    "unknown",
+/// The `delivery_location` values newer Graph versions add to the model's.
+pub(crate) const NEWER_DELIVERY_LOCATIONS: &[(&str, &str)] = &[
+    ("inboxfolder", "inbox_folder"),
+    ("onpremexternal", "onprem_external"),
+    ("others", "others"),
+    ("unknown", "unknown"),
 ];
 
 // The values Microsoft documents for the enumerations the model leaves open, as they are
@@ -360,10 +342,17 @@ fn entity<M: Obj>(
         return Ok(None);
     };
     let mut e = NewEntity::new(kind, String::new());
-    if let Some(v) = opt_enum_static(cx, m, "verdict", path, VERDICTS)? {
+    if let Some(v) = opt_enum_static(cx, m, "verdict", path, VERDICTS, &[])? {
         e.verdict = v;
     }
-    if let Some(r) = opt_enum_static(cx, m, "remediationStatus", path, REMEDIATION_VALUES)? {
+    if let Some(r) = opt_enum_static(
+        cx,
+        m,
+        "remediationStatus",
+        path,
+        REMEDIATION_STATUSES,
+        NEWER_REMEDIATION,
+    )? {
         e.remediation_status = r;
     }
     e.roles = enum_list(cx, m, "roles", path, ROLES)?;
@@ -605,7 +594,14 @@ fn email<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
     e.put_ip("sender_ip", opt_text(cx, m, "senderIp", path)?.as_deref());
     e.put(
         "delivery_action",
-        opt_enum(cx, m, "deliveryAction", path, DELIVERY_ACTION_VALUES, &[])?,
+        opt_enum(
+            cx,
+            m,
+            "deliveryAction",
+            path,
+            DELIVERY_ACTIONS,
+            NEWER_DELIVERY_ACTIONS,
+        )?,
     );
     e.put(
         "delivery_location",
@@ -614,8 +610,8 @@ fn email<M: Obj>(cx: &Cx, m: &M, path: &Path, e: &mut NewEntity) -> Result<()> {
             m,
             "deliveryLocation",
             path,
-            DELIVERY_LOCATION_VALUES,
-            &[],
+            DELIVERY_LOCATIONS,
+            NEWER_DELIVERY_LOCATIONS,
         )?,
     );
     e.put(

@@ -543,8 +543,9 @@ pub(crate) fn opt_enum_static<M: Obj>(
     key: &str,
     path: &Path,
     known: &[&'static str],
+    aliases: &[(&str, &'static str)],
 ) -> Result<Option<Cow<'static, str>>, ImportError> {
-    Ok(opt_text(cx, map, key, path)?.and_then(|s| norm_enum_static(&s, known, &[])))
+    Ok(opt_text(cx, map, key, path)?.and_then(|s| norm_enum_static(&s, known, aliases)))
 }
 
 /// A list of enumerated values, normalized, without repetitions.

@@ -10,8 +10,9 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use riposte_dsl::model::{
-    ALERT_STATUSES, CLASSIFICATIONS, DETECTION_STATUSES, EMAIL_DIRECTIONS, INCIDENT_SOURCES,
-    INCIDENT_STATUSES, PROVIDERS, RISK_SCORES, ROLES, VERDICTS,
+    ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, DETECTION_STATUSES,
+    EMAIL_DIRECTIONS, INCIDENT_SOURCES, INCIDENT_STATUSES, PROVIDERS, REMEDIATION_STATUSES,
+    RISK_SCORES, ROLES, VERDICTS,
 };
 use riposte_dsl::types::EntityKind;
 use serde::Deserialize;
@@ -19,9 +20,9 @@ use serde_json::Value as Json;
 
 use super::entities::display_name;
 use super::graph::{
-    AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, DELIVERY_ACTION_VALUES,
-    DELIVERY_LOCATION_VALUES, DETECTION_SOURCES, DETERMINATIONS, GRAPH_EXTRA_VALUES,
-    HEALTH_STATUSES, ONBOARDING_STATUSES, REMEDIATION_VALUES, SERVICE_SOURCES, SEVERITIES,
+    AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, DETECTION_SOURCES, DETERMINATIONS,
+    GRAPH_EXTRA_VALUES, HEALTH_STATUSES, NEWER_DELIVERY_ACTIONS, NEWER_DELIVERY_LOCATIONS,
+    NEWER_REMEDIATION, ONBOARDING_STATUSES, SERVICE_SOURCES, SEVERITIES,
 };
 use super::json::{
     canonical_ip, clip, dedup, describe, mentions_admin, norm_enum, norm_enum_static,
@@ -423,21 +424,25 @@ fn normalize_field(cx: &Cx, name: &str, v: &mut Json, here: &Path) -> Result<()>
     let Json::String(text) = v else {
         return Ok(());
     };
-    let known: Option<&[&'static str]> = match name {
-        "risk_score" => Some(RISK_SCORES),
-        "detection_status" => Some(DETECTION_STATUSES),
-        "delivery_action" => Some(DELIVERY_ACTION_VALUES),
-        "delivery_location" => Some(DELIVERY_LOCATION_VALUES),
-        "direction" => Some(EMAIL_DIRECTIONS),
-        "health_status" => Some(HEALTH_STATUSES),
-        "onboarding_status" => Some(ONBOARDING_STATUSES),
-        "av_status" => Some(AV_STATUSES),
+    type Known = (
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+    );
+    let known: Option<Known> = match name {
+        "risk_score" => Some((RISK_SCORES, &[])),
+        "detection_status" => Some((DETECTION_STATUSES, &[])),
+        "delivery_action" => Some((DELIVERY_ACTIONS, NEWER_DELIVERY_ACTIONS)),
+        "delivery_location" => Some((DELIVERY_LOCATIONS, NEWER_DELIVERY_LOCATIONS)),
+        "direction" => Some((EMAIL_DIRECTIONS, &[])),
+        "health_status" => Some((HEALTH_STATUSES, &[])),
+        "onboarding_status" => Some((ONBOARDING_STATUSES, &[])),
+        "av_status" => Some((AV_STATUSES, &[])),
         _ => None,
     };
     // Values written by Riposte are normalized already (a backtest corpus is thousands of
     // them): each is checked first and copied only when it changes.
     let normalized = match (name, known) {
-        (_, Some(known)) => match norm_enum_static(text, known, &[]) {
+        (_, Some((known, aliases))) => match norm_enum_static(text, known, aliases) {
             Some(n) if n == text.as_str() => return Ok(()),
             other => other.map(Cow::into_owned),
         },
@@ -605,8 +610,12 @@ fn normalize(cx: &Cx, inc: &mut Incident, path: &Path, w: Written) -> Result<()>
             ));
         }
         e.verdict = norm_enum_static(&e.verdict, VERDICTS, &[]).unwrap_or(Cow::Borrowed("unknown"));
-        e.remediation_status = norm_enum_static(&e.remediation_status, REMEDIATION_VALUES, &[])
-            .unwrap_or(Cow::Borrowed("none"));
+        e.remediation_status = norm_enum_static(
+            &e.remediation_status,
+            REMEDIATION_STATUSES,
+            NEWER_REMEDIATION,
+        )
+        .unwrap_or(Cow::Borrowed("none"));
         // Left out (or blank, which is absent), the platform that reported the incident: it is
         // the one to act through. Read as `unknown`, every action on the entity would fail.
         e.provider = match norm_enum_static(&e.provider, PROVIDERS, &[]) {

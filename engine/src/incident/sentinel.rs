@@ -10,15 +10,16 @@
 use std::collections::{HashMap, HashSet};
 
 use riposte_dsl::model::{
-    ALERT_STATUSES, CLASSIFICATIONS, EMAIL_DIRECTIONS, INCIDENT_STATUSES, RISK_SCORES,
+    ALERT_STATUSES, CLASSIFICATIONS, DELIVERY_ACTIONS, DELIVERY_LOCATIONS, EMAIL_DIRECTIONS,
+    INCIDENT_STATUSES, RISK_SCORES,
 };
 use riposte_dsl::types::EntityKind;
 use serde_json::{Number, Value as Json};
 
 use super::entities::{EntitySet, NewEntity};
 use super::graph::{
-    AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, DELIVERY_ACTION_VALUES,
-    DELIVERY_LOCATION_VALUES, HEALTH_STATUSES, ONBOARDING_STATUSES, SERVICE_SOURCES, SEVERITIES,
+    AV_STATUSES, CATEGORIES, CLASSIFICATION_ALIASES, HEALTH_STATUSES, NEWER_DELIVERY_ACTIONS,
+    NEWER_DELIVERY_LOCATIONS, ONBOARDING_STATUSES, SERVICE_SOURCES, SEVERITIES,
 };
 use super::json::{
     clip, dedup, describe, first_str, get, last_segment, norm_enum, object, opt_array, opt_enum,
@@ -942,11 +943,25 @@ fn entity(
             e.put_ip("sender_ip", opt_str(cx, p, "senderIP", pp)?.as_deref());
             e.put(
                 "delivery_action",
-                opt_enum(cx, p, "deliveryAction", pp, DELIVERY_ACTION_VALUES, &[])?,
+                opt_enum(
+                    cx,
+                    p,
+                    "deliveryAction",
+                    pp,
+                    DELIVERY_ACTIONS,
+                    NEWER_DELIVERY_ACTIONS,
+                )?,
             );
             e.put(
                 "delivery_location",
-                opt_enum(cx, p, "deliveryLocation", pp, DELIVERY_LOCATION_VALUES, &[])?,
+                opt_enum(
+                    cx,
+                    p,
+                    "deliveryLocation",
+                    pp,
+                    DELIVERY_LOCATIONS,
+                    NEWER_DELIVERY_LOCATIONS,
+                )?,
             );
             e.put(
                 "direction",
