@@ -77,6 +77,14 @@ fn riposte(dir: &Path) -> Command {
     cmd
 }
 
+/// The stderr of `cmd`, which exits with `code`.
+#[track_caller]
+fn stderr_of(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn stdout_of(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert_eq!(
@@ -616,12 +624,10 @@ fn the_base_library_follows_symlinks_and_is_never_silently_empty() {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", "links"]);
     std::fs::remove_file(dir.join("sops/gone.yaml")).unwrap();
-    let out = riposte(dir)
-        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr_of(
+        riposte(dir).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]),
+        2,
+    );
     assert!(
         err.contains("`sops/gone.yaml` is a symbolic link to `shared/nothing.yaml`, which does not exist at `HEAD`"),
         "{err}"
@@ -683,12 +689,10 @@ fn errors_of_the_base_library_advise_another_base() {
     std::fs::write(&path, &bad).unwrap();
     git(dir, &["commit", "-q", "-am", "typo"]);
     std::fs::write(&path, &good).unwrap();
-    let out = riposte(dir)
-        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr_of(
+        riposte(dir).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]),
+        1,
+    );
     assert!(
         err.contains("HEAD:gamebooks/contain-compromised-device.yaml:"),
         "{err}"
@@ -704,12 +708,10 @@ fn errors_of_the_base_library_advise_another_base() {
 
     // The same errors in the working tree are to be fixed.
     std::fs::write(&path, &bad).unwrap();
-    let out = riposte(dir)
-        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr_of(
+        riposte(dir).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]),
+        1,
+    );
     assert!(
         err.ends_with(
             "\nthe library has errors; fix them (see `riposte check`) before backtesting\n"
@@ -819,12 +821,10 @@ fn incidents_without_alerts_are_counted_and_named() {
         }
         std::fs::write(&path, doc.to_string()).unwrap();
     }
-    let out = riposte(repo.path())
-        .args(["backtest", "--corpus", "corpus", "--base", "HEAD"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr_of(
+        riposte(repo.path()).args(["backtest", "--corpus", "corpus", "--base", "HEAD"]),
+        0,
+    );
     assert!(
         err.contains(
             "warning: 1 Microsoft Graph incident without alerts, so without evidence: if they \
@@ -1187,8 +1187,8 @@ fn a_library_path_on_neither_side_is_an_error() {
 #[test]
 fn a_library_without_response_sops_is_warned_about() {
     let repo = repo();
-    let out = riposte(repo.path())
-        .args([
+    let err = stderr_of(
+        riposte(repo.path()).args([
             "backtest",
             "--corpus",
             "corpus",
@@ -1196,11 +1196,9 @@ fn a_library_without_response_sops_is_warned_about() {
             "HEAD",
             "--library",
             "gamebooks",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
+        ]),
+        0,
+    );
     assert!(
         err.contains(
             "warning: neither the working-tree library nor the library at `HEAD` (`gamebooks`) \
@@ -1234,8 +1232,8 @@ fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
         .position(|l| l.contains("no-such-sop"))
         .unwrap()
         + 1;
-    let out = riposte(repo.path())
-        .args([
+    let err = stderr_of(
+        riposte(repo.path()).args([
             "backtest",
             "--corpus",
             "corpus",
@@ -1243,11 +1241,9 @@ fn an_unknown_sop_of_an_agent_is_named_where_it_is_written() {
             "HEAD",
             "--workspaces",
             "ws.yaml",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+        ]),
+        2,
+    );
     assert!(
         err.starts_with(&format!(
             "error: ws.yaml:{line}:14: workspace `contoso`: its agent runs SOP `no-such-sop`, \

@@ -1503,7 +1503,12 @@ fn documented_values_in_capitals_are_written_as_documented() {
     // The lists, and the values newer Graph versions add to the model's, are written as
     // `snake_case` writes them.
     use super::graph::*;
-    let newer = [NEWER_REMEDIATION, NEWER_DELIVERY_ACTIONS, NEWER_DELIVERY_LOCATIONS].concat();
+    let newer = [
+        NEWER_REMEDIATION,
+        NEWER_DELIVERY_ACTIONS,
+        NEWER_DELIVERY_LOCATIONS,
+    ]
+    .concat();
     for (squashed, v) in newer {
         assert_eq!(riposte_dsl::snake::snake(v), v);
         assert_eq!(v.replace('_', ""), squashed);
