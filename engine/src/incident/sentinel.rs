@@ -411,79 +411,59 @@ fn alert(cx: &Cx, v: &Json, path: &Path) -> Result<Alert> {
 
 /// A Sentinel product name as the Graph `serviceSource` it corresponds to, else `snake_case`.
 fn product_source(name: &str) -> String {
+    // Sentinel's product names, squashed: matched as enumerations are, ignoring case and
+    // separators (`AzureSentinel`); a name that is a Graph service source already is that
+    // source.
     const PRODUCTS: &[(&str, &str)] = &[
         (
-            "microsoft defender advanced threat protection",
+            "microsoftdefenderadvancedthreatprotection",
             "microsoft_defender_for_endpoint",
         ),
         (
-            "microsoft defender for endpoint",
+            "microsoftdefenderforendpoint",
             "microsoft_defender_for_endpoint",
         ),
         (
-            "office 365 advanced threat protection",
+            "office365advancedthreatprotection",
             "microsoft_defender_for_office365",
         ),
         (
-            "microsoft defender for office 365",
+            "microsoftdefenderforoffice365",
             "microsoft_defender_for_office365",
         ),
         (
-            "azure advanced threat protection",
+            "azureadvancedthreatprotection",
             "microsoft_defender_for_identity",
         ),
         (
-            "microsoft defender for identity",
+            "microsoftdefenderforidentity",
             "microsoft_defender_for_identity",
         ),
         (
-            "microsoft cloud app security",
+            "microsoftcloudappsecurity",
             "microsoft_defender_for_cloud_apps",
         ),
         (
-            "microsoft defender for cloud apps",
+            "microsoftdefenderforcloudapps",
             "microsoft_defender_for_cloud_apps",
         ),
         (
-            "azure active directory identity protection",
+            "azureactivedirectoryidentityprotection",
             "azure_ad_identity_protection",
         ),
-        (
-            "microsoft entra id protection",
-            "azure_ad_identity_protection",
-        ),
-        ("azure security center", "microsoft_defender_for_cloud"),
-        (
-            "microsoft defender for cloud",
-            "microsoft_defender_for_cloud",
-        ),
-        ("azure sentinel", "microsoft_sentinel"),
-        ("microsoft sentinel", "microsoft_sentinel"),
-        ("microsoft 365 defender", "microsoft365_defender"),
-        ("microsoft defender xdr", "microsoft365_defender"),
-        ("microsoft data loss prevention", "data_loss_prevention"),
+        ("microsoftentraidprotection", "azure_ad_identity_protection"),
+        ("azuresecuritycenter", "microsoft_defender_for_cloud"),
+        ("microsoftdefenderforcloud", "microsoft_defender_for_cloud"),
+        ("azuresentinel", "microsoft_sentinel"),
+        ("microsoftsentinel", "microsoft_sentinel"),
+        ("microsoft365defender", "microsoft365_defender"),
+        ("microsoftdefenderxdr", "microsoft365_defender"),
+        ("microsoftdatalossprevention", "data_loss_prevention"),
         // Written `IoT`, whose capitals `snake_case` would split.
-        ("microsoft defender for iot", "microsoft_defender_for_iot"),
-        (
-            "azure security center for iot",
-            "microsoft_defender_for_iot",
-        ),
+        ("microsoftdefenderforiot", "microsoft_defender_for_iot"),
+        ("azuresecuritycenterforiot", "microsoft_defender_for_iot"),
     ];
-    // Compared as enumerations are, ignoring case and separators (`AzureSentinel`); a name
-    // that is a Graph service source already is that source.
-    let squashed = |t: &str| -> String {
-        t.chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let wanted = squashed(name);
-    PRODUCTS
-        .iter()
-        .find(|(n, _)| squashed(n) == wanted)
-        .map(|(_, s)| (*s).to_string())
-        .or_else(|| norm_enum(name, SERVICE_SOURCES, &[]))
-        .unwrap_or_else(|| snake(name))
+    norm_enum(name, SERVICE_SOURCES, PRODUCTS).unwrap_or_else(|| snake(name))
 }
 
 /// One entity as listed, before conversion.
